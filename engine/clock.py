@@ -1,0 +1,121 @@
+"""The engine's notion of "now", and SpiffWorkflow timers that obey it.
+
+SpiffWorkflow's timer definitions read `datetime.now()` directly. To fire timers "as of" a
+given time (`pathways timers run --now ...`, tests, replays) every command runs inside
+`running_at(now)`, and the timer classes below read that time instead. A ContextVar keeps
+concurrent commands in different threads apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+
+_now: ContextVar[datetime | None] = ContextVar("pathways_now", default=None)
+
+
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def current_time() -> datetime:
+    """The time of the command being run, or the system time outside of one."""
+    value = _now.get()
+    return value if value is not None else datetime.now(UTC)
+
+
+@contextmanager
+def running_at(now: datetime) -> Iterator[datetime]:
+    if now.tzinfo is None:
+        raise ValueError("the engine works in timezone-aware times; got a naive datetime")
+    token = _now.set(now.astimezone(UTC))
+    try:
+        yield now
+    finally:
+        _now.reset(token)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An ISO-8601 date or date-time as an aware UTC datetime (naive values are taken as UTC)."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def add_duration(start: datetime, iso_duration: str, sign: int = 1) -> datetime:
+    """start plus (or minus) an ISO-8601 duration, months and years by the calendar."""
+    parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
+    if sign >= 0:
+        delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
+        return start + delta
+    return start - TimerEventDefinition.get_timedelta_from_end(parsed, start)
+
+
+def _is_relative_cycle(expression: str) -> bool:
+    parts = expression.upper().replace("--", "/").strip("R").split("/")
+    return len(parts) == 2 and parts[1].startswith("P")
+
+
+class ClockDurationTimer(DurationTimerEventDefinition):  # type: ignore[misc]
+    def has_fired(self, my_task: Any) -> bool:
+        now = current_time()
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            event_value = add_duration(now, expression).isoformat()
+            my_task._set_internal_data(event_value=event_value)
+        if TimerEventDefinition.get_datetime(event_value) <= now:
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class ClockTimeDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
+    def has_fired(self, my_task: Any) -> bool:
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            my_task._set_internal_data(event_value=event_value)
+        if TimerEventDefinition.parse_time_or_duration(event_value) <= current_time():
+            my_task._set_internal_data(event_fired=True)
+        return bool(my_task._get_internal_data("event_fired", False))
+
+
+class ClockCycleTimer(CycleTimerEventDefinition):  # type: ignore[misc]
+    def cycle_complete(self, my_task: Any) -> bool:
+        now = current_time()
+        event_value = my_task._get_internal_data("event_value")
+        if event_value is None:
+            expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(
+                expression)
+            if _is_relative_cycle(expression):
+                start = now + duration  # "R3/P1D" counts from the command's time
+            event_value = {"cycles": cycles, "next": start.isoformat(),
+                           "duration": duration.total_seconds()}
+        ready = False
+        if event_value["cycles"] != 0:
+            next_event = datetime.fromisoformat(event_value["next"])
+            if next_event <= now:
+                event_value["next"] = (next_event
+                                       + timedelta(seconds=event_value["duration"])).isoformat()
+                event_value["cycles"] -= 1
+                ready = True
+        else:
+            my_task.internal_data.pop("event_value", None)
+            my_task.internal_data["event_fired"] = True
+        my_task._set_internal_data(event_value=event_value)
+        return ready

@@ -1,0 +1,318 @@
+"""Turn a bundle of BPMN and form files into runnable, cached SpiffWorkflow specs.
+
+A bundle is a mapping of file name to text: the pathway's BPMN, the BPMN of processes it
+calls, and the JSON Schema forms its user tasks name in
+`spiffworkflow:properties/formJsonSchemaFilename` (resolved next to the BPMN, as spiff-arena
+does). Bundles are content-addressed; parsing is cached by hash, so a case never carries a
+copy of its spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import jsonschema
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from engine import clock
+from engine.errors import DefinitionError, ScriptError
+from engine.sandbox import compile_expression, compile_script
+
+FORM_PROPERTY = "formJsonSchemaFilename"
+UI_FORM_PROPERTY = "formUiSchemaFilename"
+DUE_PROPERTY = "due"
+_FORM_PROPERTIES = (FORM_PROPERTY, UI_FORM_PROPERTY)
+_SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+_BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def bundle_hash(files: Mapping[str, str]) -> str:
+    """Content hash of a bundle: the same files give the same hash, whatever their order."""
+    canonical = json.dumps(sorted(files.items()), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _parse_xml(text: str, file: str) -> Any:
+    try:
+        return etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError as err:
+        line, column = err.position if err.position else (None, None)
+        raise DefinitionError(f"not well-formed XML: {err.msg}", file=file, line=line,
+                              column=column) from err
+
+
+def referenced_files(bpmn_text: str, file: str = "<bpmn>") -> list[str]:
+    """File names of the forms a BPMN document refers to, in document order, without repeats."""
+    root = _parse_xml(bpmn_text, file)
+    names: list[str] = []
+    for prop in root.iter(f"{{{_SPIFF_NS}}}property"):
+        value = prop.get("value")
+        if prop.get("name") in _FORM_PROPERTIES and value and value not in names:
+            names.append(value)
+    return names
+
+
+def called_elements(bpmn_text: str, file: str = "<bpmn>") -> tuple[set[str], set[str]]:
+    """(process ids defined in the document, process ids its call activities call)."""
+    root = _parse_xml(bpmn_text, file)
+    defined = {p.get("id") for p in root.iter(f"{{{_BPMN_NS}}}process")}
+    called = {c.get("calledElement") for c in root.iter(f"{{{_BPMN_NS}}}callActivity")}
+    return {d for d in defined if d}, {c for c in called if c}
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """What the inbox needs to know about a user task spec."""
+
+    step: str
+    title: str
+    role: str | None
+    form: str | None
+    due: str | None
+
+
+@dataclass
+class ParsedDefinition:
+    """A bundle parsed once: the spec objects every case of this version shares."""
+
+    pathway: str
+    hash: str
+    main_file: str
+    files: dict[str, str]
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    processes: tuple[str, ...]
+    start_messages: tuple[str, ...]
+    forms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+
+    def form_schema(self, form_file: str | None) -> dict[str, Any] | None:
+        return self.forms.get(form_file) if form_file else None
+
+
+def _all_task_specs(parsed: ParsedDefinition) -> Iterator[Any]:
+    yield from parsed.spec.task_specs.values()
+    for sub in parsed.subprocess_specs.values():
+        if sub is not None:
+            yield from sub.task_specs.values()
+
+
+def _choose_main_process(parser: SpiffBpmnParser, main_file: str, text: str) -> str:
+    root = _parse_xml(text, main_file)
+    executable = [p.get("id") for p in root.iter(f"{{{_BPMN_NS}}}process")
+                  if p.get("isExecutable", "true") == "true"]
+    stem = PurePosixPath(main_file).stem
+    if stem in executable:
+        return stem
+    _, called = called_elements(text, main_file)
+    roots = [p for p in executable if p not in called]
+    if len(roots) == 1:
+        return str(roots[0])
+    if not executable:
+        raise DefinitionError("no executable bpmn:process found", file=main_file)
+    raise DefinitionError(
+        f"several executable processes ({', '.join(map(str, executable))}); name the file "
+        "after the one to publish", file=main_file)
+
+
+def _swap_timer_classes(parsed: ParsedDefinition) -> None:
+    """Make timers read the engine clock, so `timers run --now` and tests can set the time.
+
+    The timer definition objects live only in the cached spec (never serialized), so
+    switching their class to a clock-aware subclass changes nothing else.
+    """
+    swaps = {
+        DurationTimerEventDefinition: clock.ClockDurationTimer,
+        TimeDateEventDefinition: clock.ClockTimeDateTimer,
+        CycleTimerEventDefinition: clock.ClockCycleTimer,
+    }
+
+    def swap(definition: Any) -> None:
+        if isinstance(definition, MultipleEventDefinition):
+            for inner in definition.event_definitions:
+                swap(inner)
+        elif type(definition) in swaps:
+            definition.__class__ = swaps[type(definition)]
+
+    for spec in _all_task_specs(parsed):
+        if hasattr(spec, "event_definition"):
+            swap(spec.event_definition)
+
+
+def _check_expressions(parsed: ParsedDefinition) -> None:
+    """Refuse at publish time any script or condition the sandbox would refuse at run time."""
+    for spec in _all_task_specs(parsed):
+        sources: list[tuple[str, str]] = []
+        script = getattr(spec, "script", None)
+        if isinstance(script, str):
+            sources.append(("script", script))
+        for attr in ("prescript", "postscript"):
+            value = getattr(spec, attr, None)
+            if isinstance(value, str) and value.strip():
+                sources.append(("script", value))
+        for condition, _target in getattr(spec, "cond_task_specs", []) or []:
+            text = getattr(condition, "args", [condition])[0] if condition is not None else None
+            if isinstance(text, str):
+                sources.append(("expression", text))
+        for kind, source in sources:
+            try:
+                (compile_script if kind == "script" else compile_expression)(source)
+            except ScriptError as err:
+                raise DefinitionError(err.message, file=parsed.main_file,
+                                      element=spec.bpmn_id or spec.name) from err
+
+
+def _lane_roles(files: Mapping[str, str]) -> dict[str, str]:
+    """Lane name -> lane id. SpiffWorkflow reports a task's lane by name; roles are ids."""
+    roles: dict[str, str] = {}
+    for name, text in files.items():
+        if name.endswith(".bpmn"):
+            for lane in _parse_xml(text, name).iter(f"{{{_BPMN_NS}}}lane"):
+                lane_id = lane.get("id")
+                if lane_id:
+                    roles[lane.get("name") or lane_id] = lane_id
+    return roles
+
+
+def _user_task_info(spec: Any, parsed: ParsedDefinition,
+                    roles: Mapping[str, str]) -> UserTaskInfo:
+    properties: dict[str, str] = (spec.extensions or {}).get("properties", {})
+    form = properties.get(FORM_PROPERTY)
+    if form is not None and form not in parsed.files:
+        raise DefinitionError(
+            f"user task form {form!r} not found next to the BPMN file", file=parsed.main_file,
+            element=spec.bpmn_id)
+    lane = getattr(spec, "lane", None)
+    return UserTaskInfo(step=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id,
+                        role=roles.get(lane, lane) if lane else None, form=form, due=properties.get(DUE_PROPERTY))
+
+
+def _load_forms(parsed: ParsedDefinition) -> None:
+    for name, text in parsed.files.items():
+        if not name.endswith(".json"):
+            continue
+        try:
+            schema = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DefinitionError(f"form is not valid JSON: {err.msg}", file=name,
+                                  line=err.lineno) from err
+        if not isinstance(schema, dict):
+            raise DefinitionError("form schema must be a JSON object", file=name)
+        if name.endswith(".schema.json") or name in _form_names(parsed):
+            validator = jsonschema.validators.validator_for(schema)
+            try:
+                validator.check_schema(schema)
+            except jsonschema.SchemaError as err:
+                path = "/".join(str(p) for p in err.absolute_path)
+                raise DefinitionError(f"form is not a valid JSON Schema at '{path}': "
+                                      f"{err.message}", file=name) from err
+        parsed.forms[name] = schema
+
+
+def _form_names(parsed: ParsedDefinition) -> set[str]:
+    names: set[str] = set()
+    for text_name, text in parsed.files.items():
+        if text_name.endswith(".bpmn"):
+            names.update(referenced_files(text, text_name))
+    return names
+
+
+def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
+    """Parse and check a bundle. Raises DefinitionError naming the file, line and element."""
+    if main_file not in files:
+        raise DefinitionError("main BPMN file missing from bundle", file=main_file)
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for name, text in files.items():
+        if not name.endswith(".bpmn"):
+            continue
+        _parse_xml(text, name)
+        try:
+            parser.add_bpmn_str(text.encode("utf-8"), name)
+        except ValidationException as err:
+            raise DefinitionError(str(err.args[0]) if err.args else str(err),
+                                  file=err.file_name or name,
+                                  line=err.line_number or None,
+                                  element=err.id or None) from err
+    pathway = _choose_main_process(parser, main_file, files[main_file])
+    try:
+        spec = parser.get_spec(pathway)
+        subprocess_specs = parser.get_subprocess_specs(pathway)
+    except ValidationException as err:
+        raise DefinitionError(str(err.args[0]) if err.args else str(err),
+                              file=err.file_name or main_file, line=err.line_number or None,
+                              element=err.id or None) from err
+    except SpiffWorkflowException as err:
+        raise DefinitionError(str(err), file=main_file) from err
+    missing = sorted(name for name, sub in subprocess_specs.items() if sub is None)
+    if missing:
+        raise DefinitionError(f"call activity calls unknown process(es): {', '.join(missing)}; "
+                              "publish them first or put them in the same file", file=main_file)
+    start_messages = sorted({
+        ts.event_definition.name for ts in spec.task_specs.values()
+        if isinstance(ts, StartEvent) and isinstance(ts.event_definition, MessageEventDefinition)
+    })
+    parsed = ParsedDefinition(
+        pathway=pathway, hash=bundle_hash(files), main_file=main_file, files=dict(files),
+        spec=spec, subprocess_specs=subprocess_specs,
+        processes=tuple(sorted(parser.get_process_ids())),
+        start_messages=tuple(start_messages),
+    )
+    _load_forms(parsed)
+    roles = _lane_roles(files)
+    for task_spec in _all_task_specs(parsed):
+        if isinstance(task_spec, UserTask):
+            info = _user_task_info(task_spec, parsed, roles)
+            parsed.user_tasks[task_spec.name] = info
+        if isinstance(task_spec, SubWorkflowTask) and task_spec.spec not in subprocess_specs:
+            raise DefinitionError(f"unknown called process {task_spec.spec!r}",
+                                  file=main_file, element=task_spec.bpmn_id)
+    _check_expressions(parsed)
+    _swap_timer_classes(parsed)
+    return parsed
+
+
+class SpecCache:
+    """Parsed definitions by bundle hash, least recently used dropped first. Thread-safe."""
+
+    def __init__(self, capacity: int = 128) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, ParsedDefinition] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, files: Mapping[str, str], main_file: str, expected_hash: str
+            ) -> ParsedDefinition:
+        with self._lock:
+            parsed = self._items.get(expected_hash)
+            if parsed is not None:
+                self._items.move_to_end(expected_hash)
+                return parsed
+        parsed = parse_bundle(files, main_file)
+        with self._lock:
+            self._items[expected_hash] = parsed
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return parsed
+
+    def peek(self, bundle_hash_: str) -> ParsedDefinition | None:
+        with self._lock:
+            return self._items.get(bundle_hash_)

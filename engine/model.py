@@ -1,0 +1,156 @@
+"""Plain records the engine hands to and receives from its ports.
+
+They are deliberately dumb dataclasses: adapters map them to rows, the CLI and web layers map
+them to JSON. Nothing here knows about SQL or HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+CaseStatus = Literal["active", "completed", "error", "cancelled"]
+CASE_STATUSES: tuple[str, ...] = ("active", "completed", "error", "cancelled")
+
+EventType = Literal[
+    "case_started",
+    "task_ready",
+    "task_completed",
+    "decision",
+    "timer_scheduled",
+    "timer_fired",
+    "message_sent",
+    "message_received",
+    "error",
+    "case_completed",
+    "case_cancelled",
+    "case_retried",
+]
+EVENT_TYPES: tuple[str, ...] = (
+    "case_started",
+    "task_ready",
+    "task_completed",
+    "decision",
+    "timer_scheduled",
+    "timer_fired",
+    "message_sent",
+    "message_received",
+    "error",
+    "case_completed",
+    "case_cancelled",
+    "case_retried",
+)
+
+# Version of the JSON we store for a case's workflow state. Bump it, and ship a migration,
+# whenever the stored shape changes.
+STATE_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PathwayVersion:
+    """One immutable published version of a pathway."""
+
+    pathway: str
+    number: int
+    bundle_hash: str
+    main_file: str
+    note: str = ""
+    author: str = ""
+    published_at: datetime | None = None
+    start_messages: tuple[str, ...] = ()
+    processes: tuple[str, ...] = ()
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The files of a version: its BPMN, the BPMN of anything it calls, and its form schemas."""
+
+    hash: str
+    files: dict[str, str]
+
+
+@dataclass
+class Client:
+    id: int | None
+    name: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass
+class CaseRecord:
+    """A case as stored: its row and its serialized workflow state (without the spec)."""
+
+    id: int | None
+    pathway: str
+    version: int
+    client_id: int
+    status: CaseStatus
+    state: dict[str, Any]
+    revision: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InboxTask:
+    """A human task a case waits on: what a caseworker's inbox lists."""
+
+    id: str
+    case_id: int
+    pathway: str
+    version: int
+    step: str
+    title: str
+    role: str | None
+    form: str | None
+    due: datetime | None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event the engine produced, not yet numbered by the log."""
+
+    type: str
+    at: datetime
+    step: str | None = None
+    actor: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    case_id: int
+    seq: int
+    type: str
+    at: datetime
+    step: str | None
+    actor: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Timer:
+    case_id: int
+    task_id: str
+    step: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message thrown by one case for another case of the same client."""
+
+    id: int | None
+    name: str
+    client_id: int
+    payload: Any
+    sender_case_id: int | None
+    created_at: datetime
+    delivered_case_id: int | None = None
+    delivered_at: datetime | None = None

@@ -1,0 +1,157 @@
+"""The interfaces the engine is given: storage (a unit of work with repositories) and a clock.
+
+Adapters implement them (`adapters.sql` for SQLAlchemy); unit tests use hand-written fakes.
+Every method that writes is called inside one unit of work, which commits or rolls back as
+a whole: a command's case state, events, inbox rows, timers and messages land together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from engine.model import (
+    Bundle,
+    CaseRecord,
+    Client,
+    Event,
+    InboxTask,
+    Message,
+    NewEvent,
+    PathwayVersion,
+    Timer,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class VersionRepository(Protocol):
+    def add_bundle(self, bundle: Bundle) -> None:
+        """Store a bundle's files once; adding a hash that exists already does nothing."""
+        ...
+
+    def bundle(self, bundle_hash: str) -> Bundle | None: ...
+
+    def add(self, version: PathwayVersion) -> PathwayVersion:
+        """Store a new version; returns it with its id set."""
+        ...
+
+    def get(self, pathway: str, number: int) -> PathwayVersion | None: ...
+
+    def latest(self, pathway: str) -> PathwayVersion | None: ...
+
+    def list(self, pathway: str | None = None) -> list[PathwayVersion]: ...
+
+    def latest_all(self) -> list[PathwayVersion]:
+        """The latest version of every pathway."""
+        ...
+
+
+class ClientRepository(Protocol):
+    def add(self, client: Client) -> Client: ...
+
+    def get(self, client_id: int) -> Client | None: ...
+
+    def list(self) -> list[Client]: ...
+
+
+class CaseRepository(Protocol):
+    def add(self, case: CaseRecord) -> CaseRecord:
+        """Insert a new case; returns it with its id set."""
+        ...
+
+    def get(self, case_id: int) -> CaseRecord | None: ...
+
+    def save(self, case: CaseRecord, expected_revision: int) -> None:
+        """Write the case back as revision expected_revision + 1.
+
+        Raises engine.errors.ConflictError when the stored revision is not expected_revision:
+        someone else changed the case since it was loaded.
+        """
+        ...
+
+    def list(self, *, pathway: str | None = None, status: str | None = None,
+             client_id: int | None = None) -> list[CaseRecord]: ...
+
+    def count_by_version(self, pathway: str) -> dict[int, int]: ...
+
+
+class InboxRepository(Protocol):
+    def replace_open(self, case_id: int, tasks: Sequence[InboxTask]) -> None:
+        """Make tasks the case's open inbox rows; rows no longer listed are closed."""
+        ...
+
+    def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None: ...
+
+    def get(self, task_id: str) -> InboxTask | None:
+        """An open task, or None when there is no such open task."""
+        ...
+
+    def list(self, *, case_id: int | None = None, role: str | None = None,
+             pathway: str | None = None) -> list[InboxTask]: ...
+
+
+class EventLog(Protocol):
+    def append(self, case_id: int, events: Sequence[NewEvent]) -> None:
+        """Append events after the case's last one, numbering them from its last seq + 1."""
+        ...
+
+    def list(self, case_id: int) -> list[Event]: ...
+
+
+class TimerRepository(Protocol):
+    def replace(self, case_id: int, timers: Sequence[Timer]) -> None: ...
+
+    def due_cases(self, now: datetime, limit: int) -> list[int]:
+        """Cases with a timer due at or before now, oldest first.
+
+        On databases with row locks the timers are locked (skipping rows others hold), so
+        several workers never fire the same case twice.
+        """
+        ...
+
+    def for_case(self, case_id: int) -> list[Timer]: ...
+
+
+class MessageRepository(Protocol):
+    def add(self, message: Message) -> Message: ...
+
+    def pending(self, client_id: int | None = None) -> list[Message]:
+        """Messages not yet delivered, oldest first."""
+        ...
+
+    def mark_delivered(self, message_id: int, case_id: int, at: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Use as a context manager; nothing is kept unless commit() is called."""
+
+    versions: VersionRepository
+    clients: ClientRepository
+    cases: CaseRepository
+    inbox: InboxRepository
+    events: EventLog
+    timers: TimerRepository
+    messages: MessageRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+FileMap = Mapping[str, str]

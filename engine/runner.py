@@ -1,0 +1,223 @@
+"""Run a live workflow forward and describe what happened as events, inbox rows and timers.
+
+SpiffWorkflow's hooks do not see user tasks and are not serialized (trap 5), so instead of
+hooks we compare task states before and after each command. That sees every step, whichever
+way it was reached, at the cost of one pass over the (compacted, hence small) task tree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import add_duration, parse_timestamp
+from engine.definitions import ParsedDefinition, UserTaskInfo
+from engine.model import InboxTask, NewEvent, Timer
+
+Snapshot = dict[UUID, int]
+_DUE = re.compile(
+    r"^\s*(?:(?!P[0-9T])(?P<base>[A-Za-z_][\w.]*)\s*)?(?:(?P<sign>[+-])?\s*(?P<duration>P[0-9YMWDTHS.,]+))?\s*$"
+)
+_PREDICTED = TaskState.MAYBE | TaskState.LIKELY
+
+
+def all_tasks(workflow: Any) -> Iterator[Any]:
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
+
+
+def snapshot(workflow: Any) -> Snapshot:
+    return {task.id: task.state for task in all_tasks(workflow)}
+
+
+def step_name(task: Any) -> str:
+    spec = task.task_spec
+    return str(spec.bpmn_id or spec.name)
+
+
+def _timer_due(task: Any) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _is_timer(task: Any) -> bool:
+    spec = task.task_spec
+    return isinstance(spec, CatchingEvent) and isinstance(
+        getattr(spec, "event_definition", None), TimerEventDefinition)
+
+
+def _dig(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def compute_due(rule: str | None, data: dict[str, Any], now: datetime) -> datetime | None:
+    """A user task's due time from its `due` property.
+
+    Forms: "P2D" (from when the task became ready), "client.release_date" (a date in the
+    case data), "client.release_date - P7D" / "+ P1D" (that date moved by a duration).
+    A rule naming a date the case does not have gives no due time rather than a wrong one.
+    """
+    if not rule:
+        return None
+    match = _DUE.match(rule)
+    if match is None:
+        return None
+    base_name, sign, duration = match.group("base"), match.group("sign"), match.group("duration")
+    if base_name is None:
+        base = now
+    else:
+        raw = _dig(data, base_name)
+        if not isinstance(raw, str):
+            return None
+        try:
+            base = parse_timestamp(raw)
+        except ValueError:
+            return None
+    if duration is None:
+        return base
+    return add_duration(base, duration, -1 if sign == "-" else 1)
+
+
+@dataclass
+class StepOutcome:
+    events: list[NewEvent] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+def run_engine(workflow: Any) -> dict[str, Any] | None:
+    """do_engine_steps, turning a failing script or expression into a recorded error."""
+    try:
+        workflow.do_engine_steps()
+    except SpiffWorkflowException as err:
+        task = getattr(err, "task", None)
+        return {
+            "message": str(err),
+            "step": step_name(task) if task is not None else None,
+            "task": str(task.id) if task is not None else None,
+            "line": getattr(err, "line_number", None) or None,
+            "kind": type(getattr(err, "exception", None) or err).__name__,
+        }
+    return None
+
+
+def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
+                     now: datetime) -> list[NewEvent]:
+    """Events for every task whose state changed since `before`, in tree order."""
+    events: list[NewEvent] = []
+    for task in all_tasks(workflow):
+        old = before.get(task.id)
+        new = task.state
+        if old == new:
+            continue
+        spec = task.task_spec
+        if spec.manual and new == TaskState.READY:
+            info = parsed.user_tasks.get(spec.name)
+            due = compute_due(info.due if info else None, task.data, now)
+            if due is not None:
+                task._set_internal_data(pathways_due=due.isoformat())
+            events.append(NewEvent(type="task_ready", at=now, step=step_name(task), data={
+                "task": str(task.id), "title": info.title if info else spec.bpmn_name,
+                "role": info.role if info else None, "due": due.isoformat() if due else None}))
+        elif (isinstance(spec, (ExclusiveGateway, InclusiveGateway))
+              and new == TaskState.COMPLETED and len(spec.outputs) > 1):
+            taken = [child.task_spec for child in task.children
+                     if not child.has_state(_PREDICTED)]
+            events.append(NewEvent(type="decision", at=now, step=step_name(task), data={
+                "gateway": spec.bpmn_name or step_name(task),
+                "taken": [str(t.bpmn_id or t.name) for t in taken],
+                "taken_names": [t.bpmn_name for t in taken if t.bpmn_name],
+            }))
+        elif _is_timer(task):
+            if new == TaskState.WAITING and old != TaskState.WAITING:
+                due = _timer_due(task)
+                events.append(NewEvent(type="timer_scheduled", at=now, step=step_name(task),
+                                       data={"due": due.isoformat() if due else None}))
+            elif old == TaskState.WAITING and new in (TaskState.READY, TaskState.COMPLETED):
+                events.append(NewEvent(type="timer_fired", at=now, step=step_name(task),
+                                       data={"due": (_timer_due(task) or now).isoformat()}))
+    return events
+
+
+def inbox_rows(workflow: Any, parsed: ParsedDefinition, case_id: int, pathway: str,
+               version: int) -> list[InboxTask]:
+    rows = []
+    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
+        info: UserTaskInfo | None = parsed.user_tasks.get(task.task_spec.name)
+        due_text = task._get_internal_data("pathways_due")
+        rows.append(InboxTask(
+            id=str(task.id), case_id=case_id, pathway=pathway, version=version,
+            step=step_name(task),
+            title=info.title if info else str(task.task_spec.bpmn_name or step_name(task)),
+            role=info.role if info else getattr(task.task_spec, "lane", None),
+            form=info.form if info else None,
+            due=parse_timestamp(due_text) if isinstance(due_text, str) else None,
+        ))
+    return rows
+
+
+def timers(workflow: Any, case_id: int) -> list[Timer]:
+    result = []
+    for task in all_tasks(workflow):
+        if task.state == TaskState.WAITING and _is_timer(task):
+            due = _timer_due(task)
+            if due is not None:
+                result.append(Timer(case_id=case_id, task_id=str(task.id),
+                                    step=step_name(task), due_at=due))
+    return result
+
+
+def waiting_message_names(workflow: Any) -> set[str]:
+    names = set()
+    for task in all_tasks(workflow):
+        if task.state == TaskState.WAITING and isinstance(task.task_spec, CatchingEvent):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, (MessageEventDefinition, SignalEventDefinition)):
+                names.add(str(definition.name))
+    return names
+
+
+def outgoing_messages(workflow: Any) -> list[tuple[str, Any]]:
+    """Messages thrown that nothing inside this case caught: the application routes them."""
+    out = []
+    for event in workflow.get_events():
+        definition = event.event_definition
+        if isinstance(definition, (MessageEventDefinition, SignalEventDefinition)):
+            out.append((str(definition.name), event.payload))
+    return out
+
+
+def case_data(workflow: Any) -> dict[str, Any]:
+    """The case's current data: what the most recently finished step left behind."""
+    task = workflow.last_task
+    if task is None:
+        return {}
+    return {k: v for k, v in task.data.items() if not callable(v)}
+
+
+def error_tasks(workflow: Any) -> list[Any]:
+    return [task for task in all_tasks(workflow) if task.state == TaskState.ERROR]

@@ -1,0 +1,541 @@
+"""The engine's commands and queries: publish, start, complete, fire timers, route messages.
+
+Every command is one unit of work: it loads the case, runs SpiffWorkflow, and writes the new
+state, its events, inbox rows, timers and outgoing messages together, or nothing. Cases are
+protected by a revision number: a command that loaded revision N can only save N + 1, so two
+racing commands never lose an update; the loser gets a ConflictError and may retry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine import runner
+from engine.clock import running_at
+from engine.definitions import ParsedDefinition, SpecCache, called_elements, parse_bundle
+from engine.errors import CaseStateError, ConflictError, NotFoundError
+from engine.forms import validate_submission
+from engine.model import (
+    Bundle,
+    CaseRecord,
+    Client,
+    Event,
+    InboxTask,
+    Message,
+    NewEvent,
+    PathwayVersion,
+)
+from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
+from engine.state import compact, dump_state, load_state
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    pathway: str
+    version: int
+    hash: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: InboxTask
+    schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: CaseRecord
+    tasks: list[TaskView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    case_id: int
+    status: str
+    tasks: list[TaskView]
+
+
+@dataclass
+class _Live:
+    revision: int
+    bundle_hash: str
+    workflow: Any
+
+
+class LiveWorkflowCache:
+    """Live workflows by case, each valid only for the case revision it was saved as.
+
+    A command takes the workflow out (so no two commands share one object) and puts it back
+    only after its transaction committed; anything that fails simply leaves it out, and the
+    next command loads the stored state instead.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[int, _Live] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, case_id: int, revision: int, bundle_hash: str) -> Any | None:
+        with self._lock:
+            live = self._items.pop(case_id, None)
+        if live is None or live.revision != revision or live.bundle_hash != bundle_hash:
+            return None
+        return live.workflow
+
+    def put(self, case_id: int, revision: int, bundle_hash: str, workflow: Any) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._items[case_id] = _Live(revision, bundle_hash, workflow)
+            self._items.move_to_end(case_id)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+class Engine:
+    """The application's entry point for everything that runs or reads cases."""
+
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock,
+                 specs: SpecCache | None = None, live_cases: int = 1024,
+                 script_time_limit: float = DEFAULT_TIME_LIMIT_SECONDS) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._specs = specs or SpecCache()
+        self._live = LiveWorkflowCache(live_cases)
+        self.script_engine = SandboxScriptEngine(time_limit=script_time_limit)
+
+    # -- definitions ---------------------------------------------------------------------
+
+    def publish(self, files: Mapping[str, str], main_file: str, *, note: str = "",
+                author: str = "") -> PublishResult:
+        """Publish a bundle as the pathway's next version; identical content changes nothing."""
+        with self._uow() as uow:
+            bundle_files = self._with_called_processes(uow, dict(files), main_file)
+            parsed = parse_bundle(bundle_files, main_file)
+            latest = uow.versions.latest(parsed.pathway)
+            if latest is not None and latest.bundle_hash == parsed.hash:
+                return PublishResult(parsed.pathway, latest.number, parsed.hash, False)
+            uow.versions.add_bundle(Bundle(parsed.hash, bundle_files))
+            version = uow.versions.add(PathwayVersion(
+                pathway=parsed.pathway, number=(latest.number + 1) if latest else 1,
+                bundle_hash=parsed.hash, main_file=main_file, note=note, author=author,
+                published_at=self._clock.now(), start_messages=parsed.start_messages,
+                processes=parsed.processes))
+            uow.commit()
+        return PublishResult(parsed.pathway, version.number, parsed.hash, True)
+
+    def _with_called_processes(self, uow: UnitOfWork, files: dict[str, str],
+                               main_file: str) -> dict[str, str]:
+        """Add the published BPMN of processes the bundle calls but does not contain."""
+        defined: set[str] = set()
+        called: set[str] = set()
+        for name, text in files.items():
+            if name.endswith(".bpmn"):
+                has, calls = called_elements(text, name)
+                defined |= has
+                called |= calls
+        for process in sorted(called - defined):
+            version = uow.versions.latest(process)
+            bundle = uow.versions.bundle(version.bundle_hash) if version else None
+            if bundle is None:
+                continue  # parse_bundle reports the unknown process with its location
+            for name, text in bundle.files.items():
+                files.setdefault(name, text)
+        return files
+
+    def versions(self, pathway: str | None = None) -> list[PathwayVersion]:
+        with self._uow() as uow:
+            return uow.versions.list(pathway)
+
+    def definitions(self) -> list[PathwayVersion]:
+        with self._uow() as uow:
+            return uow.versions.latest_all()
+
+    def _parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
+        version = uow.versions.get(pathway, number)
+        if version is None:
+            raise NotFoundError(f"pathway {pathway!r} has no version {number}",
+                                details={"pathway": pathway, "version": number})
+        cached = self._specs.peek(version.bundle_hash)
+        if cached is not None:
+            return cached
+        bundle = uow.versions.bundle(version.bundle_hash)
+        if bundle is None:
+            raise NotFoundError(f"files of {pathway} v{number} are missing")
+        return self._specs.get(bundle.files, version.main_file, version.bundle_hash)
+
+    # -- clients -------------------------------------------------------------------------
+
+    def add_client(self, name: str, fields: Mapping[str, Any] | None = None) -> Client:
+        with self._uow() as uow:
+            client = uow.clients.add(Client(id=None, name=name, fields=_json_safe(fields or {}),
+                                            created_at=self._clock.now()))
+            uow.commit()
+        return client
+
+    def get_client(self, client_id: int) -> Client:
+        with self._uow() as uow:
+            return self._client(uow, client_id)
+
+    def clients(self) -> list[Client]:
+        with self._uow() as uow:
+            return uow.clients.list()
+
+    @staticmethod
+    def _client(uow: UnitOfWork, client_id: int) -> Client:
+        client = uow.clients.get(client_id)
+        if client is None:
+            raise NotFoundError(f"no client {client_id}", details={"client": client_id})
+        return client
+
+    # -- commands ------------------------------------------------------------------------
+
+    def start_case(self, pathway: str, client_id: int, *, version: int | None = None,
+                   actor: str | None = None) -> CaseView:
+        now = self._clock.now()
+        with self._uow() as uow:
+            record, workflow, parsed = self._start(uow, pathway, client_id, version, actor, now,
+                                                   message=None)
+        self._live.put(record.id or 0, record.revision, parsed.hash, workflow)
+        self._route_messages(record.client_id)
+        return self.get_case(record.id or 0)
+
+    def _start(self, uow: UnitOfWork, pathway: str, client_id: int, number: int | None,
+               actor: str | None, now: datetime, message: Message | None
+               ) -> tuple[CaseRecord, Any, ParsedDefinition]:
+        client = self._client(uow, client_id)
+        version = (uow.versions.get(pathway, number) if number is not None
+                   else uow.versions.latest(pathway))
+        if version is None:
+            what = f"version {number} of pathway {pathway!r}" if number else f"pathway {pathway!r}"
+            raise NotFoundError(f"no {what} is published",
+                                details={"pathway": pathway, "version": number})
+        parsed = self._parsed(uow, pathway, version.number)
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs,
+                                script_engine=self.script_engine)
+        initial = {"client": {"id": client.id, "name": client.name, **client.fields}}
+        workflow.task_tree.data = dict(initial)
+        for child in workflow.task_tree.children:
+            child.data = dict(initial)
+        events = [NewEvent(type="case_started", at=now, actor=actor, data={
+            "pathway": pathway, "version": version.number, "client": client.id,
+            **({"message": message.name} if message else {})})]
+        with running_at(now):
+            before = runner.snapshot(workflow)
+            error = runner.run_engine(workflow)
+            if message is not None and error is None:
+                workflow.send_event(BpmnEvent(MessageEventDefinition(message.name),
+                                              payload=message.payload))
+                events.append(NewEvent(type="message_received", at=now, data={
+                    "name": message.name, "message": message.id,
+                    "from_case": message.sender_case_id}))
+                error = runner.run_engine(workflow)
+            events += runner.describe_changes(workflow, parsed, before, now)
+        record = CaseRecord(id=None, pathway=pathway, version=version.number,
+                            client_id=client_id, status="active", state={}, created_at=now,
+                            updated_at=now)
+        self._persist(uow, record, workflow, parsed, events, error, now, new=True)
+        if message is not None and message.id is not None and record.id is not None:
+            uow.messages.mark_delivered(message.id, record.id, now)
+        uow.commit()
+        return record, workflow, parsed
+
+    def complete_task(self, task_id: str, data: Mapping[str, Any], *,
+                      actor: str | None = None) -> CompletionResult:
+        """Complete a ready human task with form data (validated first; invalid saves nothing)."""
+        submitted = dict(data)
+        now = self._clock.now()
+
+        def complete(uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                     parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
+            task = workflow.get_task_from_id(UUID(task_id))
+            if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+                raise ConflictError(f"task {task_id} is no longer waiting to be completed",
+                                    details={"task": task_id, "case": record.id})
+            task.task_spec.add_data_from_form(task, _json_safe(submitted))
+            task.run()
+            info = parsed.user_tasks.get(task.task_spec.name)
+            done = NewEvent(type="task_completed", at=now, actor=actor,
+                            step=runner.step_name(task),
+                            data={"task": task_id, "title": info.title if info else None,
+                                  "data": _json_safe(submitted)})
+            return [done], runner.run_engine(workflow)
+
+        with self._uow() as uow:
+            row = uow.inbox.get(task_id)
+            if row is None:
+                raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+            parsed = self._parsed(uow, row.pathway, row.version)
+            info = parsed.user_tasks.get(row.step)
+            validate_submission(parsed.form_schema(info.form if info else row.form), submitted)
+        record, _ = self._command(row.case_id, now, complete)
+        return CompletionResult(record.id or 0, record.status, self._task_views(record.id or 0))
+
+    def fire_due_timers(self, now: datetime | None = None, *, limit: int = 500) -> int:
+        """Fire every timer due at `now` (default: the clock). Returns how many fired."""
+        when = now or self._clock.now()
+        with self._uow() as uow:
+            case_ids = uow.timers.due_cases(when, limit)
+        fired = 0
+
+        def refresh(uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                    parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
+            workflow.refresh_timers()
+            return [], runner.run_engine(workflow)
+
+        for case_id in case_ids:
+            try:
+                _, events = self._command(case_id, when, refresh)
+            except (ConflictError, CaseStateError) as err:
+                log.info("timer of case %s left for the next round: %s", case_id, err)
+                continue
+            fired += sum(event.type == "timer_fired" for event in events)
+        return fired
+
+    def retry_case(self, case_id: int, *, version: int | None = None,
+                   actor: str | None = None) -> CaseView:
+        """Run a case's failed step again, on a fixed version of its pathway if given."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            record = self._case(uow, case_id)
+            if record.status != "error":
+                raise CaseStateError(f"case {case_id} is {record.status}, not in error",
+                                     details={"case": case_id, "status": record.status})
+            target = version or record.version
+            parsed = self._parsed(uow, record.pathway, target)
+            self._check_steps_exist(record, parsed)
+            workflow = load_state(record.state, parsed, self.script_engine)
+            expected = record.revision
+            events = [NewEvent(type="case_retried", at=now, actor=actor, data={
+                "from_version": record.version, "to_version": target})]
+            with running_at(now):
+                before = runner.snapshot(workflow)
+                for task in runner.error_tasks(workflow):
+                    task._set_state(TaskState.READY)
+                error = runner.run_engine(workflow)
+                events += runner.describe_changes(workflow, parsed, before, now)
+            record.version = target
+            record.status = "active"
+            record.error = None
+            self._persist(uow, record, workflow, parsed, events, error, now,
+                          expected_revision=expected)
+            uow.commit()
+        self._live.put(case_id, record.revision, parsed.hash, workflow)
+        self._route_messages(record.client_id)
+        return self.get_case(case_id)
+
+    @staticmethod
+    def _check_steps_exist(record: CaseRecord, parsed: ParsedDefinition) -> None:
+        known = set(parsed.spec.task_specs)
+        for sub in parsed.subprocess_specs.values():
+            known |= set(sub.task_specs)
+        used = {task["task_spec"] for task in record.state.get("tasks", {}).values()}
+        for sub in record.state.get("subprocesses", {}).values():
+            used |= {task["task_spec"] for task in sub.get("tasks", {}).values()}
+        missing = sorted(used - known)
+        if missing:
+            raise CaseStateError(
+                f"version {parsed.pathway} does not have steps this case has reached: "
+                f"{', '.join(missing)}", details={"missing_steps": missing})
+
+    def cancel_case(self, case_id: int, *, actor: str | None = None,
+                    reason: str = "") -> CaseView:
+        now = self._clock.now()
+
+        def cancel(uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                   parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
+            workflow.cancel()
+            record.status = "cancelled"
+            return [NewEvent(type="case_cancelled", at=now, actor=actor,
+                             data={"reason": reason})], None
+
+        self._command(case_id, now, cancel, allow=("active", "error"))
+        return self.get_case(case_id)
+
+    def deliver_messages(self, client_id: int | None = None) -> int:
+        """Deliver waiting messages to the cases they are for. Returns how many went."""
+        return self._route_messages(client_id)
+
+    # -- the command skeleton ------------------------------------------------------------
+
+    def _command(self, case_id: int, now: datetime,
+                 action: Callable[[UnitOfWork, CaseRecord, Any, ParsedDefinition],
+                                  tuple[list[NewEvent], Any]],
+                 *, allow: tuple[str, ...] = ("active",),
+                 ) -> tuple[CaseRecord, list[NewEvent]]:
+        with self._uow() as uow:
+            record = self._case(uow, case_id)
+            if record.status not in allow:
+                raise CaseStateError(f"case {case_id} is {record.status}",
+                                     details={"case": case_id, "status": record.status})
+            parsed = self._parsed(uow, record.pathway, record.version)
+            workflow = self._load(record, parsed)
+            expected = record.revision
+            with running_at(now):
+                before = runner.snapshot(workflow)
+                events, error = action(uow, record, workflow, parsed)
+                events += runner.describe_changes(workflow, parsed, before, now)
+            self._persist(uow, record, workflow, parsed, events, error, now,
+                          expected_revision=expected)
+            uow.commit()
+        self._live.put(case_id, record.revision, parsed.hash, workflow)
+        self._route_messages(record.client_id)
+        return record, events
+
+    def _load(self, record: CaseRecord, parsed: ParsedDefinition) -> Any:
+        assert record.id is not None
+        workflow = self._live.take(record.id, record.revision, parsed.hash)
+        if workflow is None:
+            workflow = load_state(record.state, parsed, self.script_engine)
+        return workflow
+
+    def _persist(self, uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                 parsed: ParsedDefinition, events: list[NewEvent], error: Any,
+                 now: datetime, *, new: bool = False, expected_revision: int = 0) -> None:
+        outgoing = runner.outgoing_messages(workflow)
+        closing: list[NewEvent] = []
+        if error is not None:
+            record.status = "error"
+            record.error = error
+            closing.append(NewEvent(type="error", at=now, step=error.get("step"), data=error))
+        elif record.status == "active" and workflow.is_completed():
+            record.status = "completed"
+            closing.append(NewEvent(type="case_completed", at=now))
+        compact(workflow)
+        record.state = dump_state(workflow)
+        record.data = _json_safe(runner.case_data(workflow))
+        record.updated_at = now
+        if new:
+            uow.cases.add(record)
+        else:
+            uow.cases.save(record, expected_revision)
+        assert record.id is not None
+        for name, payload in outgoing:
+            message = uow.messages.add(Message(
+                id=None, name=name, client_id=record.client_id, payload=_json_safe(payload),
+                sender_case_id=record.id, created_at=now))
+            events.append(NewEvent(type="message_sent", at=now, data={
+                "name": name, "message": message.id, "payload": message.payload}))
+        uow.events.append(record.id, events + closing)
+        active = record.status == "active"
+        uow.inbox.replace_open(record.id, runner.inbox_rows(
+            workflow, parsed, record.id, record.pathway, record.version) if active else [])
+        uow.timers.replace(record.id, runner.timers(workflow, record.id) if active else [])
+
+    # -- messages ------------------------------------------------------------------------
+
+    def _route_messages(self, client_id: int | None) -> int:
+        delivered = 0
+        with self._uow() as uow:
+            pending = uow.messages.pending(client_id)
+        for message in pending:
+            try:
+                if self._deliver(message):
+                    delivered += 1
+            except ConflictError:
+                log.info("message %s stays pending: its case is busy", message.id)
+        return delivered
+
+    def _deliver(self, message: Message) -> bool:
+        now = self._clock.now()
+        with self._uow() as uow:
+            candidates = [c for c in uow.cases.list(client_id=message.client_id, status="active")
+                          if c.id != message.sender_case_id]
+        for candidate in candidates:
+            assert candidate.id is not None
+            with self._uow() as uow:
+                record = self._case(uow, candidate.id)
+                if record.status != "active":
+                    continue
+                parsed = self._parsed(uow, record.pathway, record.version)
+                workflow = self._load(record, parsed)
+                if message.name not in runner.waiting_message_names(workflow):
+                    self._live.put(candidate.id, record.revision, parsed.hash, workflow)
+                    continue
+            self._command(candidate.id, now, self._receive(message, now))
+            with self._uow() as uow:
+                assert message.id is not None
+                uow.messages.mark_delivered(message.id, candidate.id, now)
+                uow.commit()
+            return True
+        with self._uow() as uow:
+            starters = [v for v in uow.versions.latest_all() if message.name in v.start_messages]
+            if not starters:
+                return False
+            record, workflow, parsed = self._start(uow, starters[0].pathway, message.client_id,
+                                                   None, None, now, message=message)
+        self._live.put(record.id or 0, record.revision, parsed.hash, workflow)
+        return True
+
+    @staticmethod
+    def _receive(message: Message, now: datetime) -> Callable[
+            [UnitOfWork, CaseRecord, Any, ParsedDefinition], tuple[list[NewEvent], Any]]:
+        def receive(uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                    parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
+            workflow.send_event(BpmnEvent(MessageEventDefinition(message.name),
+                                          payload=message.payload))
+            event = NewEvent(type="message_received", at=now, data={
+                "name": message.name, "message": message.id, "from_case": message.sender_case_id})
+            return [event], runner.run_engine(workflow)
+        return receive
+
+    # -- queries -------------------------------------------------------------------------
+
+    @staticmethod
+    def _case(uow: UnitOfWork, case_id: int) -> CaseRecord:
+        record = uow.cases.get(case_id)
+        if record is None:
+            raise NotFoundError(f"no case {case_id}", details={"case": case_id})
+        return record
+
+    def get_case(self, case_id: int) -> CaseView:
+        with self._uow() as uow:
+            record = self._case(uow, case_id)
+            return CaseView(record, self._views(uow, uow.inbox.list(case_id=case_id)))
+
+    def list_cases(self, *, pathway: str | None = None, status: str | None = None,
+                   client_id: int | None = None) -> list[CaseRecord]:
+        with self._uow() as uow:
+            return uow.cases.list(pathway=pathway, status=status, client_id=client_id)
+
+    def list_tasks(self, *, case_id: int | None = None, role: str | None = None,
+                   pathway: str | None = None) -> list[TaskView]:
+        with self._uow() as uow:
+            return self._views(uow, uow.inbox.list(case_id=case_id, role=role, pathway=pathway))
+
+    def _task_views(self, case_id: int) -> list[TaskView]:
+        return self.list_tasks(case_id=case_id)
+
+    def _views(self, uow: UnitOfWork, rows: list[InboxTask]) -> list[TaskView]:
+        views = []
+        for row in rows:
+            parsed = self._parsed(uow, row.pathway, row.version)
+            views.append(TaskView(row, parsed.form_schema(row.form)))
+        return views
+
+    def events(self, case_id: int) -> list[Event]:
+        with self._uow() as uow:
+            self._case(uow, case_id)
+            return uow.events.list(case_id)

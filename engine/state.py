@@ -1,0 +1,158 @@
+"""A case's workflow state as stored: JSON without the spec, and kept small for long cases.
+
+Two measured costs shape this module (shared/notes/spiffworkflow.md):
+
+* half of a fresh case's JSON is its process spec; we leave the spec out and restore it from
+  the spec cache by the version's hash, which halves the JSON and its parse time;
+* every step adds tasks to SpiffWorkflow's task tree, and a gateway back-edge deepens it until
+  SpiffWorkflow silently ends the case at about 250 iterations (trap 1) while each step costs
+  more than the last (trap 2). `compact` cuts the finished history above the live part of the
+  tree after each command. That history is not lost: the event log holds every step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer.config import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine.definitions import ParsedDefinition
+from engine.errors import EngineError
+from engine.model import STATE_FORMAT_VERSION
+
+FORMAT_KEY = "pathways_state_format"
+_SPEC_OBJECTS = "__pathways_spec_objects__"
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
+    """Writes a workflow without its specs; reads one back with specs handed in."""
+
+    def to_dict(self, workflow: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = {
+            "data": self.registry.convert(self.registry.clean(workflow.data)),
+            "correlations": workflow.correlations,
+            "last_task": str(workflow.last_task.id) if workflow.last_task is not None else None,
+            "success": workflow.success,
+            "completed": workflow.completed,
+            "tasks": self.mapping_to_dict(workflow.tasks),
+            "root": str(workflow.task_tree.id),
+            "subprocesses": self.mapping_to_dict(workflow.subprocesses),
+            "bpmn_events": self.registry.convert(workflow.bpmn_events),
+        }
+        return dct
+
+    def from_dict(self, dct: dict[str, Any]) -> Any:
+        spec, subprocess_specs = dct.pop(_SPEC_OBJECTS)
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(SPIFF_CONFIG)
+    config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_SERIALIZER = _make_serializer()
+
+
+class StateFormatError(EngineError):
+    code = "state_format"
+
+
+def dump_state(workflow: Any) -> dict[str, Any]:
+    """The JSON-ready state of a workflow, without its spec."""
+    state: dict[str, Any] = _SERIALIZER.to_dict(workflow)
+    state[FORMAT_KEY] = STATE_FORMAT_VERSION
+    state[BpmnWorkflowSerializer.VERSION_KEY] = _SERIALIZER.VERSION
+    return state
+
+
+def load_state(state: dict[str, Any], parsed: ParsedDefinition, script_engine: Any) -> Any:
+    """Rebuild a live workflow from stored state and the cached spec of its version."""
+    version = state.get(FORMAT_KEY)
+    if version != STATE_FORMAT_VERSION:
+        raise StateFormatError(
+            f"stored case state has format {version!r}; this engine reads format "
+            f"{STATE_FORMAT_VERSION}", details={"format": version})
+    dct = {k: v for k, v in state.items() if k not in (FORMAT_KEY,)}
+    _SERIALIZER.migrate(dct)
+    dct[_SPEC_OBJECTS] = (parsed.spec, parsed.subprocess_specs)
+    workflow = _SERIALIZER.from_dict(dct)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def _has_unfinished(task: Any) -> bool:
+    stack = [task]
+    while stack:
+        current = stack.pop()
+        if not current.has_state(TaskState.FINISHED_MASK):
+            return True
+        stack.extend(current.children)
+    return False
+
+
+def _compact_one(workflow: Any, protected: set[UUID]) -> int:
+    root = workflow.task_tree
+    node = root
+    while node.has_state(TaskState.COMPLETED) and node.id not in protected:
+        live = [child for child in node.children if _has_unfinished(child)]
+        if len(live) != 1 or not live[0].has_state(TaskState.COMPLETED):
+            break
+        node = live[0]
+    if node is root or node.parent is root:
+        return 0
+    keep: set[UUID] = {root.id}
+    stack = [node]
+    while stack:
+        task = stack.pop()
+        keep.add(task.id)
+        stack.extend(task.children)
+    node._parent = root.id
+    root._children = [node.id]
+    dropped = [task_id for task_id in workflow.tasks if task_id not in keep]
+    for task_id in dropped:
+        del workflow.tasks[task_id]
+    if workflow.last_task is not None and workflow.last_task.id not in keep:
+        workflow.last_task = node
+    return len(dropped)
+
+
+def compact(workflow: Any) -> int:
+    """Drop the finished chain of tasks above the live part of each task tree.
+
+    Only a chain of completed tasks with a single live branch is dropped, so nothing a
+    running branch, a join or a waiting event looks at is touched. Returns how many tasks
+    were dropped.
+    """
+    protected = {task_id for task_id, sp in workflow.subprocesses.items()
+                 if not sp.is_completed()}
+    dropped = _compact_one(workflow, protected)
+    for subprocess in list(workflow.subprocesses.values()):
+        dropped += _compact_one(subprocess, protected)
+    _drop_orphan_subprocesses(workflow)
+    return dropped
+
+
+def _drop_orphan_subprocesses(workflow: Any) -> None:
+    """Forget finished subprocesses whose calling task was compacted away."""
+    while True:
+        live = set(workflow.tasks)
+        for subprocess in workflow.subprocesses.values():
+            live.update(subprocess.tasks)
+        orphans = [task_id for task_id in workflow.subprocesses if task_id not in live]
+        if not orphans:
+            return
+        for task_id in orphans:
+            del workflow.subprocesses[task_id]
