@@ -61,8 +61,9 @@ def add_duration(start: datetime, iso_duration: str, sign: int = 1) -> datetime:
     parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
     if sign >= 0:
         delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
-        return start + delta
-    return start - TimerEventDefinition.get_timedelta_from_end(parsed, start)
+    else:
+        delta = -TimerEventDefinition.get_timedelta_from_end(parsed, start)
+    return start + delta
 
 
 def _is_relative_cycle(expression: str) -> bool:

@@ -204,10 +204,13 @@ def _user_task_info(spec: Any, parsed: ParsedDefinition,
             element=spec.bpmn_id)
     lane = getattr(spec, "lane", None)
     return UserTaskInfo(step=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id,
-                        role=roles.get(lane, lane) if lane else None, form=form, due=properties.get(DUE_PROPERTY))
+                        role=roles.get(lane, lane) if lane else None, form=form,
+                        due=properties.get(DUE_PROPERTY))
 
 
 def _load_forms(parsed: ParsedDefinition) -> None:
+    """Read every JSON file of the bundle; those used as task forms must be valid schemas."""
+    schema_names = {info.form for info in parsed.user_tasks.values() if info.form}
     for name, text in parsed.files.items():
         if not name.endswith(".json"):
             continue
@@ -215,10 +218,10 @@ def _load_forms(parsed: ParsedDefinition) -> None:
             schema = json.loads(text)
         except json.JSONDecodeError as err:
             raise DefinitionError(f"form is not valid JSON: {err.msg}", file=name,
-                                  line=err.lineno) from err
+                                  line=err.lineno, column=err.colno) from err
         if not isinstance(schema, dict):
             raise DefinitionError("form schema must be a JSON object", file=name)
-        if name.endswith(".schema.json") or name in _form_names(parsed):
+        if name in schema_names:
             validator = jsonschema.validators.validator_for(schema)
             try:
                 validator.check_schema(schema)
@@ -227,14 +230,6 @@ def _load_forms(parsed: ParsedDefinition) -> None:
                 raise DefinitionError(f"form is not a valid JSON Schema at '{path}': "
                                       f"{err.message}", file=name) from err
         parsed.forms[name] = schema
-
-
-def _form_names(parsed: ParsedDefinition) -> set[str]:
-    names: set[str] = set()
-    for text_name, text in parsed.files.items():
-        if text_name.endswith(".bpmn"):
-            names.update(referenced_files(text, text_name))
-    return names
 
 
 def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
@@ -277,7 +272,6 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         processes=tuple(sorted(parser.get_process_ids())),
         start_messages=tuple(start_messages),
     )
-    _load_forms(parsed)
     roles = _lane_roles(files)
     for task_spec in _all_task_specs(parsed):
         if isinstance(task_spec, UserTask):
@@ -286,6 +280,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         if isinstance(task_spec, SubWorkflowTask) and task_spec.spec not in subprocess_specs:
             raise DefinitionError(f"unknown called process {task_spec.spec!r}",
                                   file=main_file, element=task_spec.bpmn_id)
+    _load_forms(parsed)
     _check_expressions(parsed)
     _swap_timer_classes(parsed)
     return parsed

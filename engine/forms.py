@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jsonschema
@@ -29,13 +29,15 @@ def _collect(error: ValidationError, fields: dict[str, list[str]]) -> None:
             _collect(sub, fields)
         return
     path = list(error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, dict):
+    if error.validator == "required" and isinstance(error.instance, dict) \
+            and isinstance(error.validator_value, list):
         for name in error.validator_value:
             if name not in error.instance:
                 fields.setdefault(_field_path([*path, name]), []).append("this field is required")
         return
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set((error.schema or {}).get("properties", {}))
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = set(schema.get("properties", {}))
         for name in error.instance:
             if name not in allowed:
                 fields.setdefault(_field_path([*path, name]), []).append(
@@ -62,7 +64,8 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
     validator_class = jsonschema.validators.validator_for(schema)
     validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
     fields: dict[str, list[str]] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in errors:
         _collect(error, fields)
     if fields:
         names = ", ".join(sorted(fields))

@@ -91,6 +91,9 @@ class CaseRecord:
     state: dict[str, Any]
     revision: int = 0
     data: dict[str, Any] = field(default_factory=dict)
+    # seq of the case's last event: saved with the revision-checked case row, so numbering
+    # new events needs no query and cannot race.
+    event_seq: int = 0
     error: dict[str, Any] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -7,6 +7,7 @@ a whole: a command's case state, events, inbox rows, timers and messages land to
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -46,9 +47,9 @@ class VersionRepository(Protocol):
 
     def latest(self, pathway: str) -> PathwayVersion | None: ...
 
-    def list(self, pathway: str | None = None) -> list[PathwayVersion]: ...
+    def list(self, pathway: str | None = None) -> builtins.list[PathwayVersion]: ...
 
-    def latest_all(self) -> list[PathwayVersion]:
+    def latest_all(self) -> builtins.list[PathwayVersion]:
         """The latest version of every pathway."""
         ...
 
@@ -58,7 +59,7 @@ class ClientRepository(Protocol):
 
     def get(self, client_id: int) -> Client | None: ...
 
-    def list(self) -> list[Client]: ...
+    def list(self) -> builtins.list[Client]: ...
 
 
 class CaseRepository(Protocol):
@@ -66,7 +67,9 @@ class CaseRepository(Protocol):
         """Insert a new case; returns it with its id set."""
         ...
 
-    def get(self, case_id: int) -> CaseRecord | None: ...
+    def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
+        """The case; without with_state its `state` is left empty (cheaper to read)."""
+        ...
 
     def save(self, case: CaseRecord, expected_revision: int) -> None:
         """Write the case back as revision expected_revision + 1.
@@ -77,14 +80,19 @@ class CaseRepository(Protocol):
         ...
 
     def list(self, *, pathway: str | None = None, status: str | None = None,
-             client_id: int | None = None) -> list[CaseRecord]: ...
+             client_id: int | None = None) -> builtins.list[CaseRecord]: ...
 
     def count_by_version(self, pathway: str) -> dict[int, int]: ...
 
 
 class InboxRepository(Protocol):
-    def replace_open(self, case_id: int, tasks: Sequence[InboxTask]) -> None:
-        """Make tasks the case's open inbox rows; rows no longer listed are closed."""
+    def replace_open(self, case_id: int, tasks: Sequence[InboxTask], *,
+                     previous: Sequence[InboxTask] | None = None) -> None:
+        """Make tasks the case's open inbox rows; rows no longer listed are closed.
+
+        With previous (the open rows as the caller knows them, under the case's revision)
+        the rows need not be read first.
+        """
         ...
 
     def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None: ...
@@ -94,21 +102,22 @@ class InboxRepository(Protocol):
         ...
 
     def list(self, *, case_id: int | None = None, role: str | None = None,
-             pathway: str | None = None) -> list[InboxTask]: ...
+             pathway: str | None = None) -> builtins.list[InboxTask]: ...
 
 
 class EventLog(Protocol):
-    def append(self, case_id: int, events: Sequence[NewEvent]) -> None:
-        """Append events after the case's last one, numbering them from its last seq + 1."""
+    def append(self, case_id: int, events: Sequence[NewEvent], *,
+               first_seq: int | None = None) -> None:
+        """Append events numbered from first_seq (default: after the case's last one)."""
         ...
 
-    def list(self, case_id: int) -> list[Event]: ...
+    def list(self, case_id: int) -> builtins.list[Event]: ...
 
 
 class TimerRepository(Protocol):
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None: ...
 
-    def due_cases(self, now: datetime, limit: int) -> list[int]:
+    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
         """Cases with a timer due at or before now, oldest first.
 
         On databases with row locks the timers are locked (skipping rows others hold), so
@@ -116,13 +125,13 @@ class TimerRepository(Protocol):
         """
         ...
 
-    def for_case(self, case_id: int) -> list[Timer]: ...
+    def for_case(self, case_id: int) -> builtins.list[Timer]: ...
 
 
 class MessageRepository(Protocol):
     def add(self, message: Message) -> Message: ...
 
-    def pending(self, client_id: int | None = None) -> list[Message]:
+    def pending(self, client_id: int | None = None) -> builtins.list[Message]:
         """Messages not yet delivered, oldest first."""
         ...
 

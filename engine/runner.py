@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
@@ -38,6 +38,20 @@ def all_tasks(workflow: Any) -> Iterator[Any]:
     yield from workflow.tasks.values()
     for subprocess in workflow.subprocesses.values():
         yield from subprocess.tasks.values()
+
+
+def find_task(workflow: Any, task_id: str) -> Any | None:
+    """The task with that id in the workflow or its subprocesses, or None."""
+    try:
+        wanted = UUID(task_id)
+    except ValueError:
+        return None
+    if wanted in workflow.tasks:
+        return workflow.tasks[wanted]
+    for subprocess in workflow.subprocesses.values():
+        if wanted in subprocess.tasks:
+            return subprocess.tasks[wanted]
+    return None
 
 
 def snapshot(workflow: Any) -> Snapshot:

@@ -22,7 +22,7 @@ from functools import lru_cache
 from types import CodeType, FrameType, ModuleType
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Guards import (
     full_write_guard,
@@ -95,7 +95,8 @@ def compile_expression(source: str) -> CodeType:
 
 
 def _has_import(source: str) -> bool:
-    return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.walk(ast.parse(source)))
+    imports = (ast.Import, ast.ImportFrom)
+    return any(isinstance(node, imports) for node in ast.walk(ast.parse(source)))
 
 
 @lru_cache(maxsize=4096)

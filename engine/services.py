@@ -12,11 +12,10 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -37,6 +36,7 @@ from engine.model import (
     Message,
     NewEvent,
     PathwayVersion,
+    Timer,
 )
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
@@ -73,11 +73,28 @@ class CompletionResult:
     tasks: list[TaskView]
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What a command wrote, handed to the steps that follow its commit."""
+
+    record: CaseRecord
+    events: list[NewEvent]
+    inbox: list[InboxTask]
+    workflow: Any
+    parsed: ParsedDefinition
+    may_deliver: bool  # it sent messages, or now waits for some: kept ones may be deliverable
+
+
+def _case_id(case_id: int) -> Callable[[UnitOfWork], int]:
+    return lambda _uow: case_id
+
+
 @dataclass
 class _Live:
     revision: int
     bundle_hash: str
     workflow: Any
+    open_tasks: tuple[str, ...] = ()
 
 
 class LiveWorkflowCache:
@@ -91,23 +108,40 @@ class LiveWorkflowCache:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._items: OrderedDict[int, _Live] = OrderedDict()
+        self._task_cases: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def take(self, case_id: int, revision: int, bundle_hash: str) -> Any | None:
         with self._lock:
             live = self._items.pop(case_id, None)
+            if live is not None:
+                self._forget_tasks(live)
         if live is None or live.revision != revision or live.bundle_hash != bundle_hash:
             return None
         return live.workflow
 
-    def put(self, case_id: int, revision: int, bundle_hash: str, workflow: Any) -> None:
+    def put(self, case_id: int, revision: int, bundle_hash: str, workflow: Any,
+            open_tasks: Sequence[str] = ()) -> None:
         if self.capacity <= 0:
             return
         with self._lock:
-            self._items[case_id] = _Live(revision, bundle_hash, workflow)
-            self._items.move_to_end(case_id)
+            old = self._items.pop(case_id, None)
+            if old is not None:
+                self._forget_tasks(old)
+            self._items[case_id] = _Live(revision, bundle_hash, workflow, tuple(open_tasks))
+            self._task_cases.update(dict.fromkeys(open_tasks, case_id))
             while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+                _, evicted = self._items.popitem(last=False)
+                self._forget_tasks(evicted)
+
+    def case_of(self, task_id: str) -> int | None:
+        """The case of an open task of a cached workflow (saves a lookup per completion)."""
+        with self._lock:
+            return self._task_cases.get(task_id)
+
+    def _forget_tasks(self, live: _Live) -> None:
+        for task_id in live.open_tasks:
+            self._task_cases.pop(task_id, None)
 
 
 def _json_safe(value: Any) -> Any:
@@ -124,6 +158,7 @@ class Engine:
         self._clock = clock
         self._specs = specs or SpecCache()
         self._live = LiveWorkflowCache(live_cases)
+        self._published: dict[tuple[str, int], PathwayVersion] = {}
         self.script_engine = SandboxScriptEngine(time_limit=script_time_limit)
 
     # -- definitions ---------------------------------------------------------------------
@@ -173,11 +208,20 @@ class Engine:
         with self._uow() as uow:
             return uow.versions.latest_all()
 
-    def _parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
-        version = uow.versions.get(pathway, number)
+    def _version(self, uow: UnitOfWork, pathway: str, number: int) -> PathwayVersion:
+        """A published version; cached, since published versions never change."""
+        key = (pathway, number)
+        version = self._published.get(key)
         if version is None:
-            raise NotFoundError(f"pathway {pathway!r} has no version {number}",
-                                details={"pathway": pathway, "version": number})
+            version = uow.versions.get(pathway, number)
+            if version is None:
+                raise NotFoundError(f"pathway {pathway!r} has no version {number}",
+                                    details={"pathway": pathway, "version": number})
+            self._published[key] = version
+        return version
+
+    def _parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
+        version = self._version(uow, pathway, number)
         cached = self._specs.peek(version.bundle_hash)
         if cached is not None:
             return cached
@@ -216,15 +260,14 @@ class Engine:
                    actor: str | None = None) -> CaseView:
         now = self._clock.now()
         with self._uow() as uow:
-            record, workflow, parsed = self._start(uow, pathway, client_id, version, actor, now,
-                                                   message=None)
-        self._live.put(record.id or 0, record.revision, parsed.hash, workflow)
-        self._route_messages(record.client_id)
-        return self.get_case(record.id or 0)
+            outcome = self._start(uow, pathway, client_id, version, actor, now, message=None)
+        self._after_commit(outcome)
+        record = outcome.record
+        return CaseView(record, [TaskView(row, outcome.parsed.form_schema(row.form))
+                                 for row in outcome.inbox])
 
     def _start(self, uow: UnitOfWork, pathway: str, client_id: int, number: int | None,
-               actor: str | None, now: datetime, message: Message | None
-               ) -> tuple[CaseRecord, Any, ParsedDefinition]:
+               actor: str | None, now: datetime, message: Message | None) -> _Outcome:
         client = self._client(uow, client_id)
         version = (uow.versions.get(pathway, number) if number is not None
                    else uow.versions.latest(pathway))
@@ -253,14 +296,14 @@ class Engine:
                     "from_case": message.sender_case_id}))
                 error = runner.run_engine(workflow)
             events += runner.describe_changes(workflow, parsed, before, now)
-        record = CaseRecord(id=None, pathway=pathway, version=version.number,
-                            client_id=client_id, status="active", state={}, created_at=now,
-                            updated_at=now)
-        self._persist(uow, record, workflow, parsed, events, error, now, new=True)
-        if message is not None and message.id is not None and record.id is not None:
-            uow.messages.mark_delivered(message.id, record.id, now)
+            record = CaseRecord(id=None, pathway=pathway, version=version.number,
+                                client_id=client_id, status="active", state={}, created_at=now,
+                                updated_at=now)
+            outcome = self._persist(uow, record, workflow, parsed, events, error, now, new=True)
+            if message is not None and message.id is not None and record.id is not None:
+                uow.messages.mark_delivered(message.id, record.id, now)
         uow.commit()
-        return record, workflow, parsed
+        return outcome
 
     def complete_task(self, task_id: str, data: Mapping[str, Any], *,
                       actor: str | None = None) -> CompletionResult:
@@ -270,28 +313,33 @@ class Engine:
 
         def complete(uow: UnitOfWork, record: CaseRecord, workflow: Any,
                      parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
-            task = workflow.get_task_from_id(UUID(task_id))
+            task = runner.find_task(workflow, task_id)
             if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-                raise ConflictError(f"task {task_id} is no longer waiting to be completed",
+                raise NotFoundError(f"no open task {task_id}",
                                     details={"task": task_id, "case": record.id})
+            info = parsed.user_tasks.get(task.task_spec.name)
+            validate_submission(parsed.form_schema(info.form if info else None), submitted)
             task.task_spec.add_data_from_form(task, _json_safe(submitted))
             task.run()
-            info = parsed.user_tasks.get(task.task_spec.name)
             done = NewEvent(type="task_completed", at=now, actor=actor,
                             step=runner.step_name(task),
                             data={"task": task_id, "title": info.title if info else None,
                                   "data": _json_safe(submitted)})
             return [done], runner.run_engine(workflow)
 
-        with self._uow() as uow:
+        def locate(uow: UnitOfWork) -> int:
+            case_id = self._live.case_of(task_id)
+            if case_id is not None:
+                return case_id
             row = uow.inbox.get(task_id)
             if row is None:
                 raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
-            parsed = self._parsed(uow, row.pathway, row.version)
-            info = parsed.user_tasks.get(row.step)
-            validate_submission(parsed.form_schema(info.form if info else row.form), submitted)
-        record, _ = self._command(row.case_id, now, complete)
-        return CompletionResult(record.id or 0, record.status, self._task_views(record.id or 0))
+            return row.case_id
+
+        outcome = self._command(locate, now, complete)
+        return CompletionResult(outcome.record.id or 0, outcome.record.status,
+                                [TaskView(row, outcome.parsed.form_schema(row.form))
+                                 for row in outcome.inbox])
 
     def fire_due_timers(self, now: datetime | None = None, *, limit: int = 500) -> int:
         """Fire every timer due at `now` (default: the clock). Returns how many fired."""
@@ -307,7 +355,7 @@ class Engine:
 
         for case_id in case_ids:
             try:
-                _, events = self._command(case_id, when, refresh)
+                events = self._command(_case_id(case_id), when, refresh).events
             except (ConflictError, CaseStateError) as err:
                 log.info("timer of case %s left for the next round: %s", case_id, err)
                 continue
@@ -336,14 +384,13 @@ class Engine:
                     task._set_state(TaskState.READY)
                 error = runner.run_engine(workflow)
                 events += runner.describe_changes(workflow, parsed, before, now)
-            record.version = target
-            record.status = "active"
-            record.error = None
-            self._persist(uow, record, workflow, parsed, events, error, now,
-                          expected_revision=expected)
+                record.version = target
+                record.status = "active"
+                record.error = None
+                outcome = self._persist(uow, record, workflow, parsed, events, error, now,
+                                        expected_revision=expected)
             uow.commit()
-        self._live.put(case_id, record.revision, parsed.hash, workflow)
-        self._route_messages(record.client_id)
+        self._after_commit(outcome)
         return self.get_case(case_id)
 
     @staticmethod
@@ -371,7 +418,7 @@ class Engine:
             return [NewEvent(type="case_cancelled", at=now, actor=actor,
                              data={"reason": reason})], None
 
-        self._command(case_id, now, cancel, allow=("active", "error"))
+        self._command(_case_id(case_id), now, cancel, allow=("active", "error"))
         return self.get_case(case_id)
 
     def deliver_messages(self, client_id: int | None = None) -> int:
@@ -380,40 +427,64 @@ class Engine:
 
     # -- the command skeleton ------------------------------------------------------------
 
-    def _command(self, case_id: int, now: datetime,
+    def _command(self, locate: Callable[[UnitOfWork], int], now: datetime,
                  action: Callable[[UnitOfWork, CaseRecord, Any, ParsedDefinition],
                                   tuple[list[NewEvent], Any]],
-                 *, allow: tuple[str, ...] = ("active",),
-                 ) -> tuple[CaseRecord, list[NewEvent]]:
+                 *, allow: tuple[str, ...] = ("active",)) -> _Outcome:
+        """Load a case, run action on its workflow, persist everything, commit: one transaction.
+
+        `locate` finds the case inside the same transaction (and may refuse the command
+        before anything changes, e.g. invalid form data).
+        """
         with self._uow() as uow:
-            record = self._case(uow, case_id)
+            case_id = locate(uow)
+            record = self._case(uow, case_id, with_state=False)
             if record.status not in allow:
                 raise CaseStateError(f"case {case_id} is {record.status}",
                                      details={"case": case_id, "status": record.status})
             parsed = self._parsed(uow, record.pathway, record.version)
-            workflow = self._load(record, parsed)
+            workflow = self._load(uow, record, parsed)
             expected = record.revision
             with running_at(now):
+                previous = self._visible(workflow, parsed, record)
                 before = runner.snapshot(workflow)
                 events, error = action(uow, record, workflow, parsed)
                 events += runner.describe_changes(workflow, parsed, before, now)
-            self._persist(uow, record, workflow, parsed, events, error, now,
-                          expected_revision=expected)
+                outcome = self._persist(uow, record, workflow, parsed, events, error, now,
+                                        expected_revision=expected, previous=previous)
             uow.commit()
-        self._live.put(case_id, record.revision, parsed.hash, workflow)
-        self._route_messages(record.client_id)
-        return record, events
+        self._after_commit(outcome)
+        return outcome
 
-    def _load(self, record: CaseRecord, parsed: ParsedDefinition) -> Any:
+    def _after_commit(self, outcome: _Outcome) -> None:
+        record = outcome.record
+        self._live.put(record.id or 0, record.revision, outcome.parsed.hash, outcome.workflow,
+                       [row.id for row in outcome.inbox])
+        if outcome.may_deliver:
+            self._route_messages(record.client_id)
+
+    @staticmethod
+    def _visible(workflow: Any, parsed: ParsedDefinition, record: CaseRecord
+                 ) -> tuple[list[InboxTask], list[Timer]]:
+        """The inbox rows and timers the case shows now, to skip rewriting them unchanged."""
+        assert record.id is not None
+        return (runner.inbox_rows(workflow, parsed, record.id, record.pathway, record.version),
+                runner.timers(workflow, record.id))
+
+    def _load(self, uow: UnitOfWork, record: CaseRecord, parsed: ParsedDefinition) -> Any:
+        """The case's live workflow: from memory if it is still current, else from storage."""
         assert record.id is not None
         workflow = self._live.take(record.id, record.revision, parsed.hash)
         if workflow is None:
+            if not record.state:
+                record.state = self._case(uow, record.id).state
             workflow = load_state(record.state, parsed, self.script_engine)
         return workflow
 
     def _persist(self, uow: UnitOfWork, record: CaseRecord, workflow: Any,
                  parsed: ParsedDefinition, events: list[NewEvent], error: Any,
-                 now: datetime, *, new: bool = False, expected_revision: int = 0) -> None:
+                 now: datetime, *, new: bool = False, expected_revision: int = 0,
+                 previous: tuple[list[InboxTask], list[Timer]] | None = None) -> _Outcome:
         outgoing = runner.outgoing_messages(workflow)
         closing: list[NewEvent] = []
         if error is not None:
@@ -427,6 +498,8 @@ class Engine:
         record.state = dump_state(workflow)
         record.data = _json_safe(runner.case_data(workflow))
         record.updated_at = now
+        first_seq = record.event_seq + 1
+        record.event_seq += len(events) + len(outgoing) + len(closing)
         if new:
             uow.cases.add(record)
         else:
@@ -438,11 +511,20 @@ class Engine:
                 sender_case_id=record.id, created_at=now))
             events.append(NewEvent(type="message_sent", at=now, data={
                 "name": name, "message": message.id, "payload": message.payload}))
-        uow.events.append(record.id, events + closing)
+        events += closing
+        uow.events.append(record.id, events, first_seq=first_seq)
         active = record.status == "active"
-        uow.inbox.replace_open(record.id, runner.inbox_rows(
-            workflow, parsed, record.id, record.pathway, record.version) if active else [])
-        uow.timers.replace(record.id, runner.timers(workflow, record.id) if active else [])
+        inbox = runner.inbox_rows(workflow, parsed, record.id, record.pathway,
+                                  record.version) if active else []
+        timers = runner.timers(workflow, record.id) if active else []
+        if previous is None:
+            uow.inbox.replace_open(record.id, inbox)
+        elif inbox != previous[0]:
+            uow.inbox.replace_open(record.id, inbox, previous=previous[0])
+        if previous is None or timers != previous[1]:
+            uow.timers.replace(record.id, timers)
+        may_deliver = bool(outgoing) or bool(active and runner.waiting_message_names(workflow))
+        return _Outcome(record, events, inbox, workflow, parsed, may_deliver)
 
     # -- messages ------------------------------------------------------------------------
 
@@ -470,23 +552,19 @@ class Engine:
                 if record.status != "active":
                     continue
                 parsed = self._parsed(uow, record.pathway, record.version)
-                workflow = self._load(record, parsed)
+                workflow = self._load(uow, record, parsed)
                 if message.name not in runner.waiting_message_names(workflow):
                     self._live.put(candidate.id, record.revision, parsed.hash, workflow)
                     continue
-            self._command(candidate.id, now, self._receive(message, now))
-            with self._uow() as uow:
-                assert message.id is not None
-                uow.messages.mark_delivered(message.id, candidate.id, now)
-                uow.commit()
+            self._command(_case_id(candidate.id), now, self._receive(message, now))
             return True
         with self._uow() as uow:
             starters = [v for v in uow.versions.latest_all() if message.name in v.start_messages]
             if not starters:
                 return False
-            record, workflow, parsed = self._start(uow, starters[0].pathway, message.client_id,
-                                                   None, None, now, message=message)
-        self._live.put(record.id or 0, record.revision, parsed.hash, workflow)
+            outcome = self._start(uow, starters[0].pathway, message.client_id, None, None, now,
+                                  message=message)
+        self._after_commit(outcome)
         return True
 
     @staticmethod
@@ -494,6 +572,8 @@ class Engine:
             [UnitOfWork, CaseRecord, Any, ParsedDefinition], tuple[list[NewEvent], Any]]:
         def receive(uow: UnitOfWork, record: CaseRecord, workflow: Any,
                     parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
+            assert message.id is not None and record.id is not None
+            uow.messages.mark_delivered(message.id, record.id, now)  # same transaction
             workflow.send_event(BpmnEvent(MessageEventDefinition(message.name),
                                           payload=message.payload))
             event = NewEvent(type="message_received", at=now, data={
@@ -504,8 +584,8 @@ class Engine:
     # -- queries -------------------------------------------------------------------------
 
     @staticmethod
-    def _case(uow: UnitOfWork, case_id: int) -> CaseRecord:
-        record = uow.cases.get(case_id)
+    def _case(uow: UnitOfWork, case_id: int, *, with_state: bool = True) -> CaseRecord:
+        record = uow.cases.get(case_id, with_state=with_state)
         if record is None:
             raise NotFoundError(f"no case {case_id}", details={"case": case_id})
         return record
@@ -524,9 +604,6 @@ class Engine:
                    pathway: str | None = None) -> list[TaskView]:
         with self._uow() as uow:
             return self._views(uow, uow.inbox.list(case_id=case_id, role=role, pathway=pathway))
-
-    def _task_views(self, case_id: int) -> list[TaskView]:
-        return self.list_tasks(case_id=case_id)
 
     def _views(self, uow: UnitOfWork, rows: list[InboxTask]) -> list[TaskView]:
         views = []

@@ -126,7 +126,7 @@ class _Cases:
         self.d.cases[case.id] = copy.deepcopy(case)
         return case
 
-    def get(self, case_id: int) -> CaseRecord | None:
+    def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
         found = self.d.cases.get(case_id)
         return copy.deepcopy(found) if found else None
 
@@ -159,7 +159,8 @@ class _Inbox:
     def __init__(self, d: FakeData) -> None:
         self.d = d
 
-    def replace_open(self, case_id: int, tasks: Sequence[InboxTask]) -> None:
+    def replace_open(self, case_id: int, tasks: Sequence[InboxTask], *,
+                     previous: Sequence[InboxTask] | None = None) -> None:
         keep = {t.id for t in tasks}
         for task_id, (task, status) in list(self.d.inbox.items()):
             if task.case_id == case_id and status == "open" and task_id not in keep:
@@ -187,8 +188,11 @@ class _Events:
     def __init__(self, d: FakeData) -> None:
         self.d = d
 
-    def append(self, case_id: int, events: Sequence[NewEvent]) -> None:
+    def append(self, case_id: int, events: Sequence[NewEvent], *,
+               first_seq: int | None = None) -> None:
         seq = max((e.seq for e in self.d.events if e.case_id == case_id), default=0)
+        if first_seq is not None and first_seq != seq + 1:
+            raise ConflictError(f"events of case {case_id} would not follow on")
         for event in events:
             seq += 1
             self.d.events.append(Event(case_id, seq, event.type, event.at, event.step,

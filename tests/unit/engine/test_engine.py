@@ -96,7 +96,8 @@ def test_case_runs_high_risk_branch_with_events(engine: Engine, clock: FakeClock
     assert last.status == "completed" and last.tasks == []
     events = engine.events(case.case.id or 0)
     decision = next(e for e in events if e.type == "decision")
-    assert decision.data["taken"] == ["meet"] and decision.data["taken_names"] == ["Meet at the gate"]
+    assert decision.data["taken"] == ["meet"]
+    assert decision.data["taken_names"] == ["Meet at the gate"]
     completed = [e for e in events if e.type == "task_completed"]
     assert completed[0].actor == "amy" and completed[0].data["data"]["risk"] == "high"
     assert types(engine, case.case.id or 0)[0] == "case_started"

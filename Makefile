@@ -1,0 +1,46 @@
+# Pathways: `make run` and `make test` each set up their own virtual environment (.venv).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PATHWAYS_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run init test lint typecheck unit bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+init: install
+	$(BIN)/pathways init
+
+# The main job on the embedded default (./pathways.sqlite): publish the shipped pathways, run
+# the timer/message worker in the background and serve the app until Ctrl-C.
+run: init
+	@$(BIN)/pathways worker --interval 5 > pathways-worker.log 2>&1 & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "worker running (pid $$worker, log pathways-worker.log)"; \
+	$(BIN)/pathways serve --host 127.0.0.1 --port $${PORT:-5000}
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/python -m pytest tests/unit -q
+
+# Every test: lint, strict types on engine/ and dsl/, then unit, integration (SQLite and the
+# PostgreSQL at $$PATHWAYS_TEST_POSTGRES_URL) and end-to-end tests.
+test: lint typecheck
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache pathways.sqlite*

@@ -1,0 +1,478 @@
+"""The `pathways` command line. Every command takes --json for scripts.
+
+With --json, results are JSON on stdout; failures exit non-zero and print
+{"error": {"code", "message", "details"}} on stdout. Without it, results are short text and
+errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from adapters.bootstrap import Application, bootstrap
+from adapters.definition_files import definition_paths, read_bundle
+from adapters.settings import Settings
+from engine import CaseView, EngineError, TaskView
+from engine.clock import parse_timestamp
+from engine.model import CASE_STATUSES, CaseRecord, Event, PathwayVersion
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UsageProblem(EngineError):
+    code = "invalid_argument"
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _emit(json_mode: bool, payload: Any, text: Callable[[], str]) -> None:
+    if json_mode:
+        click.echo(json.dumps(payload, default=_default, ensure_ascii=False))
+    else:
+        click.echo(text())
+
+
+def task_json(view: TaskView) -> dict[str, Any]:
+    task = view.task
+    return {"id": task.id, "case": task.case_id, "pathway": task.pathway,
+            "version": task.version, "step": task.step, "title": task.title,
+            "role": task.role, "schema": view.schema,
+            "due": task.due.isoformat() if task.due else None}
+
+
+def case_json(record: CaseRecord, tasks: list[TaskView] | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "id": record.id, "pathway": record.pathway, "version": record.version,
+        "client": record.client_id, "status": record.status, "data": record.data,
+        "error": record.error,
+        "created_at": record.created_at.isoformat() if record.created_at else None,
+        "updated_at": record.updated_at.isoformat() if record.updated_at else None,
+    }
+    if tasks is not None:
+        result["tasks"] = [task_json(t) for t in tasks]
+    return result
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {"seq": event.seq, "type": event.type, "at": event.at.isoformat(),
+            "actor": event.actor, "step": event.step, "data": event.data}
+
+
+def version_json(version: PathwayVersion) -> dict[str, Any]:
+    return {"pathway": version.pathway, "version": version.number, "hash": version.bundle_hash,
+            "file": version.main_file, "note": version.note, "author": version.author,
+            "published_at": version.published_at.isoformat() if version.published_at else None,
+            "start_messages": list(version.start_messages)}
+
+
+def _task_line(view: TaskView) -> str:
+    t = view.task
+    due = t.due.strftime("%Y-%m-%d %H:%M") if t.due else "-"
+    return f"{t.id}  case {t.case_id}  {t.pathway} v{t.version}  {t.step}  [{t.role or '-'}]  " \
+           f"due {due}  {t.title}"
+
+
+def _case_text(view: CaseView) -> str:
+    c = view.case
+    lines = [f"case {c.id}: {c.pathway} v{c.version}, client {c.client_id}, {c.status}"]
+    if c.error:
+        lines.append(f"  error at {c.error.get('step')}: {c.error.get('message')}")
+    lines += [f"  task {_task_line(t)}" for t in view.tasks]
+    return "\n".join(lines)
+
+
+# -- plumbing ------------------------------------------------------------------------------
+
+
+class Context:
+    def __init__(self, database_url: str | None, json_mode: bool) -> None:
+        self.database_url = database_url
+        self.json_mode = json_mode
+        self._app: Application | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_env(self.database_url)
+
+    @property
+    def app(self) -> Application:
+        if self._app is None:
+            self._app = bootstrap(self.settings)
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+def _fail(json_mode: bool, error: dict[str, Any]) -> None:
+    if json_mode:
+        click.echo(json.dumps({"error": error}, default=_default, ensure_ascii=False))
+    else:
+        click.echo(f"error: {error['message']}", err=True)
+        fields = error.get("details", {}).get("fields")
+        for name, problems in (fields or {}).items():
+            for problem in problems:
+                click.echo(f"  {name}: {problem}", err=True)
+    sys.exit(1)
+
+
+def command(func: F) -> F:
+    """Give a command --json and turn engine errors into the documented error output."""
+
+    @click.option("--json", "json_flag", is_flag=True, help="Print JSON for scripts.")
+    @click.pass_obj
+    @wraps(func)
+    def wrapper(ctx: Context, json_flag: bool, *args: Any, **kwargs: Any) -> Any:
+        ctx.json_mode = ctx.json_mode or json_flag
+        try:
+            return func(ctx, *args, **kwargs)
+        except EngineError as err:
+            _fail(ctx.json_mode, err.to_dict())
+        except OSError as err:
+            _fail(ctx.json_mode, {"code": "io_error", "message": str(err), "details": {}})
+        finally:
+            ctx.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("--db", "database_url", metavar="URL",
+              help="Database URL (default: $PATHWAYS_DATABASE_URL, else ./pathways.sqlite).")
+@click.option("--json", "json_mode", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def cli(click_ctx: click.Context, database_url: str | None, json_mode: bool) -> None:
+    """Pathways: run social-outcomes service pathways and record every step."""
+    click_ctx.obj = Context(database_url, json_mode)
+
+
+def main() -> None:
+    cli(prog_name="pathways")
+
+
+# -- definitions ---------------------------------------------------------------------------
+
+
+@cli.command()
+@command
+def init(ctx: Context) -> None:
+    """Create the schema and publish everything in definitions/."""
+    app = ctx.app
+    folder = app.settings.definitions_dir
+    results = []
+    for path in definition_paths(folder) if folder.is_dir() else []:
+        files, main = read_bundle(path)
+        results.append(asdict(app.engine.publish(files, main, note="published by init",
+                                                 author="pathways init")))
+    _emit(ctx.json_mode, {"database": _redacted(app.settings.database_url),
+                          "published": results},
+          lambda: "\n".join([f"schema ready at {_redacted(app.settings.database_url)}"] + [
+              f"{r['pathway']} v{r['version']} {'published' if r['changed'] else 'unchanged'}"
+              for r in results]))
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--note", default="", help="Why this version was published.")
+@click.option("--author", default="", help="Who published it.")
+@command
+def publish(ctx: Context, file: Path, note: str, author: str) -> None:
+    """Publish FILE as the next version of its pathway (identical content changes nothing)."""
+    files, main = read_bundle(file)
+    result = ctx.app.engine.publish(files, main, note=note, author=author)
+    _emit(ctx.json_mode, asdict(result),
+          lambda: f"{result.pathway} v{result.version} "
+                  f"{'published' if result.changed else 'unchanged (same content)'} "
+                  f"{result.hash[:12]}")
+
+
+@cli.group()
+def definitions() -> None:
+    """Published pathways."""
+
+
+@definitions.command("list")
+@command
+def definitions_list(ctx: Context) -> None:
+    """The latest version of every published pathway."""
+    versions = ctx.app.engine.definitions()
+    _emit(ctx.json_mode, [version_json(v) for v in versions],
+          lambda: "\n".join(f"{v.pathway}  v{v.number}  {v.bundle_hash[:12]}  {v.note}"
+                            for v in versions) or "no pathways published")
+
+
+# -- clients -------------------------------------------------------------------------------
+
+
+def _parse_fields(pairs: tuple[str, ...]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageProblem(f"--field {pair!r} is not key=value",
+                               details={"field": pair})
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        fields[key.strip()] = value
+    return fields
+
+
+@cli.group()
+def clients() -> None:
+    """People supported by the programme."""
+
+
+@clients.command("add")
+@click.option("--name", required=True, help="The client's name.")
+@click.option("--field", "field_pairs", multiple=True, metavar="KEY=VALUE",
+              help="A profile field; VALUE is read as JSON when it parses, else as text.")
+@command
+def clients_add(ctx: Context, name: str, field_pairs: tuple[str, ...]) -> None:
+    """Add a client."""
+    client = ctx.app.engine.add_client(name, _parse_fields(field_pairs))
+    _emit(ctx.json_mode, {"id": client.id, "name": client.name, "fields": client.fields},
+          lambda: str(client.id))
+
+
+@clients.command("list")
+@command
+def clients_list(ctx: Context) -> None:
+    """Every client."""
+    found = ctx.app.engine.clients()
+    _emit(ctx.json_mode, [{"id": c.id, "name": c.name, "fields": c.fields} for c in found],
+          lambda: "\n".join(f"{c.id}  {c.name}" for c in found) or "no clients")
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def cases() -> None:
+    """Cases: one client on one pathway version."""
+
+
+@cases.command("start")
+@click.argument("pathway")
+@click.option("--client", "client_id", type=int, required=True, help="The client's id.")
+@click.option("--version", type=int, help="Run this version instead of the latest.")
+@click.option("--as", "actor", help="Who starts it.")
+@command
+def cases_start(ctx: Context, pathway: str, client_id: int, version: int | None,
+                actor: str | None) -> None:
+    """Start a case of PATHWAY for a client."""
+    view = ctx.app.engine.start_case(pathway, client_id, version=version, actor=actor)
+    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+
+
+@cases.command("show")
+@click.argument("case_id", type=int)
+@command
+def cases_show(ctx: Context, case_id: int) -> None:
+    """A case with its data and open tasks."""
+    view = ctx.app.engine.get_case(case_id)
+    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+
+
+@cases.command("list")
+@click.option("--pathway", help="Only cases of this pathway.")
+@click.option("--status", type=click.Choice(CASE_STATUSES), help="Only cases in this status.")
+@click.option("--client", "client_id", type=int, help="Only cases of this client.")
+@command
+def cases_list(ctx: Context, pathway: str | None, status: str | None,
+               client_id: int | None) -> None:
+    """Cases, newest last."""
+    found = ctx.app.engine.list_cases(pathway=pathway, status=status, client_id=client_id)
+    _emit(ctx.json_mode, [case_json(c) for c in found],
+          lambda: "\n".join(f"{c.id}  {c.pathway} v{c.version}  client {c.client_id}  {c.status}"
+                            for c in found) or "no cases")
+
+
+@cases.command("retry")
+@click.argument("case_id", type=int)
+@click.option("--version", type=int, help="Retry on this (fixed) version of the pathway.")
+@click.option("--as", "actor", help="Who retries it.")
+@command
+def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | None) -> None:
+    """Run a case's failed step again, e.g. after publishing a fixed version."""
+    view = ctx.app.engine.retry_case(case_id, version=version, actor=actor)
+    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+
+
+@cases.command("cancel")
+@click.argument("case_id", type=int)
+@click.option("--reason", default="", help="Why the case is cancelled.")
+@click.option("--as", "actor", help="Who cancels it.")
+@command
+def cases_cancel(ctx: Context, case_id: int, reason: str, actor: str | None) -> None:
+    """Cancel a case: its open tasks and timers are withdrawn."""
+    view = ctx.app.engine.cancel_case(case_id, actor=actor, reason=reason)
+    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def tasks() -> None:
+    """Human tasks cases are waiting on."""
+
+
+@tasks.command("list")
+@click.option("--case", "case_id", type=int, help="Only this case's tasks.")
+@click.option("--role", help="Only tasks for this role (lane).")
+@click.option("--pathway", help="Only tasks of this pathway (any version).")
+@command
+def tasks_list(ctx: Context, case_id: int | None, role: str | None,
+               pathway: str | None) -> None:
+    """Open tasks, soonest due first."""
+    found = ctx.app.engine.list_tasks(case_id=case_id, role=role, pathway=pathway)
+    _emit(ctx.json_mode, [task_json(t) for t in found],
+          lambda: "\n".join(_task_line(t) for t in found) or "no open tasks")
+
+
+@tasks.command("complete")
+@click.argument("task_id")
+@click.option("--data", "data_text", default="{}", help="The form data as a JSON object.")
+@click.option("--as", "actor", help="Who completes it.")
+@command
+def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None) -> None:
+    """Complete TASK with form data, validated against its form."""
+    try:
+        data = json.loads(data_text)
+    except json.JSONDecodeError as err:
+        raise UsageProblem(f"--data is not JSON: {err.msg} at line {err.lineno} column "
+                           f"{err.colno}", details={"line": err.lineno, "column": err.colno}
+                           ) from err
+    if not isinstance(data, dict):
+        raise UsageProblem("--data must be a JSON object", details={})
+    result = ctx.app.engine.complete_task(task_id, data, actor=actor)
+    _emit(ctx.json_mode, {"case": result.case_id, "status": result.status,
+                          "tasks": [task_json(t) for t in result.tasks]},
+          lambda: "\n".join([f"case {result.case_id}: {result.status}"]
+                            + [f"  task {_task_line(t)}" for t in result.tasks]))
+
+
+# -- events, timers, messages, worker, web -------------------------------------------------
+
+
+@cli.command()
+@click.argument("case_id", type=int)
+@command
+def events(ctx: Context, case_id: int) -> None:
+    """Every recorded step of a case, in order."""
+    found = ctx.app.engine.events(case_id)
+    _emit(ctx.json_mode, [event_json(e) for e in found],
+          lambda: "\n".join(f"{e.seq:>4}  {e.at:%Y-%m-%d %H:%M:%S}  {e.type:<16} "
+                            f"{e.step or '-':<24} {e.actor or ''}" for e in found))
+
+
+@cli.group()
+def timers() -> None:
+    """Timer events waiting to fire."""
+
+
+@timers.command("run")
+@click.option("--now", "now_text", metavar="ISO-8601",
+              help="Fire what is due at this time (default: now).")
+@command
+def timers_run(ctx: Context, now_text: str | None) -> None:
+    """Fire every timer due at that time."""
+    try:
+        now = parse_timestamp(now_text) if now_text else None
+    except ValueError as err:
+        raise UsageProblem(f"--now {now_text!r} is not an ISO-8601 date or time",
+                           details={"now": now_text}) from err
+    fired = ctx.app.engine.fire_due_timers(now)
+    _emit(ctx.json_mode, {"fired": fired}, lambda: f"fired {fired} timer(s)")
+
+
+@cli.group()
+def messages() -> None:
+    """Messages between cases."""
+
+
+@messages.command("deliver")
+@command
+def messages_deliver(ctx: Context) -> None:
+    """Deliver kept messages to cases now waiting for them."""
+    delivered = ctx.app.engine.deliver_messages()
+    _emit(ctx.json_mode, {"delivered": delivered}, lambda: f"delivered {delivered} message(s)")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@cli.command()
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+@click.option("--rounds", type=int, help="Stop after this many rounds (default: run until "
+              "stopped by SIGINT or SIGTERM).")
+@command
+def worker(ctx: Context, interval: float, rounds: int | None) -> None:
+    """Fire due timers and deliver kept messages, round after round."""
+    engine = ctx.app.engine
+    done = 0
+    with _stop_on_signals() as stop:
+        while not stop.is_set() and (rounds is None or done < rounds):
+            fired = engine.fire_due_timers()
+            delivered = engine.deliver_messages()
+            done += 1
+            summary = {"round": done, "fired": fired, "delivered": delivered}
+            line = f"round {done}: fired {fired} timer(s), delivered {delivered} message(s)"
+            _emit(ctx.json_mode, summary, lambda: line)  # noqa: B023 - called at once
+            if rounds is None or done < rounds:
+                stop.wait(interval)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@command
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the web app."""
+    from web import create_app
+
+    app = create_app(ctx.app)
+    click.echo(f"Pathways on http://{host}:{port}/ (database "
+               f"{_redacted(ctx.app.settings.database_url)})", err=True)
+    app.run(host=host, port=port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Settings from the command line and environment, with defaults that need nothing installed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATABASE_FILE = "pathways.sqlite"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    database_url: str
+    definitions_dir: Path = PROJECT_ROOT / "definitions"
+    script_time_limit: float = 1.0
+    live_cases: int = 1024
+
+    @classmethod
+    def from_env(cls, database_url: str | None = None) -> Settings:
+        """--db wins, then PATHWAYS_DATABASE_URL, then a SQLite file in the working directory."""
+        url = (database_url or os.environ.get("PATHWAYS_DATABASE_URL")
+               or f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}")
+        definitions = os.environ.get("PATHWAYS_DEFINITIONS_DIR")
+        folder = Path(definitions) if definitions else PROJECT_ROOT / "definitions"
+        return cls(database_url=url, definitions_dir=folder)

@@ -1,0 +1,1 @@
+"""Alembic migrations for adapters.sql; run them through adapters.sql.schema."""

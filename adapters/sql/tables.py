@@ -1,0 +1,186 @@
+"""The storage schema as SQLAlchemy Core tables, the same on SQLite and PostgreSQL.
+
+The Alembic revisions in `migrations/` create exactly this; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# Stable constraint names, so later migrations can refer to them on every backend.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    PostgreSQL keeps the instant but answers in the session's zone; SQLite keeps no zone at
+    all. Naive datetimes are refused rather than guessed at.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; use an aware one")
+        utc = value.astimezone(UTC)
+        # SQLite stores text: a naive UTC value keeps comparisons and ordering correct.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def json_type(*, none_as_null: bool = False) -> TypeEngine[Any]:
+    """JSON, stored as JSONB on PostgreSQL (smaller to read back, indexable later)."""
+    return JSON(none_as_null=none_as_null).with_variant(
+        JSONB(none_as_null=none_as_null), "postgresql"
+    )
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+BigIntegerId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+bundles = Table(
+    "bundles",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("files", json_type(), nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pathway", String, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("bundle_hash", String(64), ForeignKey("bundles.hash"), nullable=False),
+    Column("main_file", String, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("author", String, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+    Column("start_messages", json_type(), nullable=False),
+    Column("processes", json_type(), nullable=False),
+    UniqueConstraint("pathway", "number"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False),
+    Column("fields", json_type(), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pathway", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("state", json_type(), nullable=False),
+    Column("data", json_type(), nullable=False),
+    Column("error", json_type(none_as_null=True), nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("event_seq", Integer, nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "pathway", "status"),
+    Index(None, "client_id"),
+)
+
+inbox_tasks = Table(
+    "inbox_tasks",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("pathway", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("step", String, nullable=False),
+    Column("title", String, nullable=False),
+    Column("role", String, nullable=True),
+    Column("form", String, nullable=True),
+    Column("due", UtcDateTime, nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("completed_by", String, nullable=True),
+    Index(None, "status", "role"),
+    Index(None, "case_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigIntegerId, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String, nullable=True),
+    Column("step", String, nullable=True),
+    Column("data", json_type(), nullable=False),
+    UniqueConstraint("case_id", "seq"),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("task_id", String, nullable=False),
+    Column("step", String, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("case_id", "task_id"),
+    Index(None, "due_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False),
+    Column("client_id", Integer, ForeignKey("clients.id"), nullable=False),
+    Column("payload", json_type(), nullable=False),
+    Column("sender_case_id", Integer, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_case_id", Integer, nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Index(None, "client_id", "delivered_at"),
+)

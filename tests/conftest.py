@@ -1,0 +1,133 @@
+"""Database fixtures shared by the integration tests, on SQLite and PostgreSQL alike.
+
+`database_url` gives every test an empty database of its own: a fresh SQLite file, or a
+fresh schema in a PostgreSQL database created for the test session (the schema is selected
+through `options=-csearch_path=...` in the URL, so anything given the URL, even a
+subprocess, lands in it). `db_engine` and `uow_factory` give the same database migrated.
+
+PostgreSQL is required: if it cannot be reached the PostgreSQL tests fail, never skip. Point
+PATHWAYS_TEST_POSTGRES_URL at a server where the user may create databases.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import URL, Engine, create_engine
+from sqlalchemy.exc import OperationalError
+
+from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
+from adapters.sql.database import normalize_url
+from engine.ports import UnitOfWorkFactory
+
+POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass(frozen=True)
+class PostgresTestDatabase:
+    """A database created for this test session, handing out one empty schema per test."""
+
+    url: URL
+    admin: Engine  # AUTOCOMMIT, connected to the session database
+
+    def create_schema(self) -> str:
+        name = f"test_{secrets.token_hex(6)}"
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+        return name
+
+    def drop_schema(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+
+    def schema_url(self, schema: str) -> str:
+        url = self.url.update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+
+def _autocommit_engine(url: URL) -> Engine:
+    """An engine for CREATE/DROP DATABASE and SCHEMA, which must run outside a transaction."""
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _create_database(server: Engine, name: str) -> OperationalError | None:
+    """Create the database, or return why the server could not be reached.
+
+    Returned rather than handled here so the fixture fails outside an except block, with
+    the message alone instead of a chained traceback.
+    """
+    try:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except OperationalError as error:
+        return error
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresTestDatabase]:
+    """A fresh PostgreSQL database for the session, dropped (with FORCE) at its end."""
+    base_url = normalize_url(os.environ.get(POSTGRES_URL_VARIABLE, DEFAULT_POSTGRES_URL))
+    server = _autocommit_engine(base_url.update_query_dict({"connect_timeout": "10"}))
+    name = f"pathways_test_{secrets.token_hex(6)}"
+    unreachable = _create_database(server, name)
+    if unreachable is not None:
+        server.dispose()
+        pytest.fail(
+            f"PostgreSQL is required for these tests but cannot be reached at "
+            f"{base_url.render_as_string(hide_password=True)}: {unreachable.orig}\n"
+            f"Start it, or set {POSTGRES_URL_VARIABLE} to a server where the user may "
+            f"create databases.",
+            pytrace=False,
+        )
+    session_url = base_url.set(database=name)
+    admin = _autocommit_engine(session_url)
+    try:
+        yield PostgresTestDatabase(url=session_url, admin=admin)
+    finally:
+        admin.dispose()
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_database: PostgresTestDatabase) -> Iterator[str]:
+    """An empty PostgreSQL schema of this test's own, for tests only PostgreSQL can run."""
+    schema = postgres_database.create_schema()
+    try:
+        yield postgres_database.schema_url(schema)
+    finally:
+        postgres_database.drop_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database, once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'pathways.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def db_engine(database_url: str) -> Iterator[Engine]:
+    """An Engine on the migrated database, disposed after the test."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def uow_factory(db_engine: Engine) -> UnitOfWorkFactory:
+    """Units of work on the migrated database."""
+    return SqlAlchemyUnitOfWorkFactory(db_engine)

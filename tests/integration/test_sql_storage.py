@@ -1,0 +1,634 @@
+"""The SQL storage adapter against real databases: every test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import StatementError
+
+from adapters.sql import (
+    SqlAlchemyUnitOfWorkFactory,
+    current_revision,
+    make_engine,
+    upgrade,
+)
+from adapters.sql.schema import alembic_config
+from adapters.sql.tables import cases, inbox_tasks, metadata
+from engine.clock import running_at
+from engine.errors import ConflictError, NotFoundError
+from engine.model import (
+    Bundle,
+    CaseRecord,
+    Client,
+    InboxTask,
+    Message,
+    NewEvent,
+    PathwayVersion,
+    Timer,
+)
+from engine.ports import UnitOfWork, UnitOfWorkFactory
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+def _add_client(uow: UnitOfWork, name: str = "Ada") -> int:
+    client_id = uow.clients.add(Client(id=None, name=name)).id
+    assert client_id is not None
+    return client_id
+
+
+def _add_case_in(uow: UnitOfWork) -> int:
+    case = uow.cases.add(CaseRecord(id=None, pathway="housing", version=1,
+                                    client_id=_add_client(uow), status="active", state={}))
+    assert case.id is not None
+    return case.id
+
+
+def _add_case(uow_factory: UnitOfWorkFactory, **changes: Any) -> int:
+    """A committed active case of a new client."""
+    with uow_factory() as uow:
+        record = CaseRecord(id=None, pathway="housing", version=1, client_id=_add_client(uow),
+                            status="active", state={"tasks": []})
+        case_id = uow.cases.add(replace(record, **changes)).id
+        uow.commit()
+    assert case_id is not None
+    return case_id
+
+
+def _get_case(uow: UnitOfWork, case_id: int) -> CaseRecord:
+    case = uow.cases.get(case_id)
+    assert case is not None
+    return case
+
+
+def _task(task_id: str, case_id: int, **changes: Any) -> InboxTask:
+    task = InboxTask(id=task_id, case_id=case_id, pathway="housing", version=1, step=task_id,
+                     title=task_id.title(), role="caseworker", form=None, due=None)
+    return replace(task, **changes)
+
+
+# --- schema and engine -------------------------------------------------------------------
+
+
+def test_migration_creates_exactly_the_tables(database_url: str) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert current_revision(database_url) is None
+
+    upgrade(database_url)
+    upgrade(database_url)  # nothing left to do the second time
+
+    assert current_revision(database_url) == head
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_migration_downgrades_to_an_empty_database(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_make_engine_sends_plain_postgresql_urls_to_psycopg() -> None:
+    engine = make_engine("postgresql://someone@db.invalid/pathways")
+    try:
+        assert engine.url.drivername == "postgresql+psycopg"
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_connections_get_the_pragmas(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.sqlite3'}")
+    try:
+        with engine.connect() as connection:
+            def pragma(name: str) -> object:
+                return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+            assert pragma("journal_mode") == "wal"
+            assert pragma("synchronous") == 1  # NORMAL
+            assert pragma("foreign_keys") == 1
+            assert pragma("busy_timeout") == 10000
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
+    """A second unit of work waits for the first to commit, then sees its write."""
+    url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        uow_factory = SqlAlchemyUnitOfWorkFactory(engine)
+        case_id = _add_case(uow_factory)
+        first_entered = threading.Event()
+
+        def first() -> None:
+            with uow_factory() as uow:
+                first_entered.set()
+                case = _get_case(uow, case_id)
+                time.sleep(0.2)  # the second writer is now waiting for the lock
+                uow.cases.save(case, expected_revision=case.revision)
+                uow.commit()
+
+        def second() -> int:
+            assert first_entered.wait(timeout=10)
+            with uow_factory() as uow:
+                case = _get_case(uow, case_id)
+                uow.cases.save(case, expected_revision=case.revision)
+                uow.commit()
+                return case.revision
+
+        with ThreadPoolExecutor(2) as pool:
+            first_done = pool.submit(first)
+            second_done = pool.submit(second)
+            first_done.result()
+            assert second_done.result() == 2
+    finally:
+        engine.dispose()
+
+
+# --- round trips -------------------------------------------------------------------------
+
+
+def test_versions_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    bundle = Bundle(hash="a" * 64, files={"main.bpmn": "<definitions/>", "forms/a.json": "{}"})
+    with uow_factory() as uow:
+        uow.versions.add_bundle(bundle)
+        uow.versions.add_bundle(bundle)
+        first = uow.versions.add(PathwayVersion(
+            pathway="housing", number=1, bundle_hash=bundle.hash, main_file="main.bpmn",
+            note="first", author="ana", published_at=T0, start_messages=("referral",),
+            processes=("housing", "assessment")))
+        with running_at(T0 + DAY):
+            second = uow.versions.add(replace(first, id=None, number=2, published_at=None))
+        other = uow.versions.add(replace(first, id=None, pathway="benefits", number=1))
+        uow.commit()
+    with uow_factory() as uow:
+        uow.versions.add_bundle(Bundle(hash=bundle.hash, files={}))  # present: left as it is
+        uow.commit()
+
+    assert first.id is not None
+    assert second.published_at == T0 + DAY
+    with uow_factory() as uow:
+        assert uow.versions.bundle(bundle.hash) == bundle
+        assert uow.versions.bundle("b" * 64) is None
+        assert uow.versions.get("housing", 1) == first
+        assert uow.versions.get("housing", 3) is None
+        assert uow.versions.latest("housing") == second
+        assert uow.versions.latest("nothing") is None
+        assert uow.versions.list() == [other, first, second]
+        assert uow.versions.list("housing") == [first, second]
+        assert uow.versions.latest_all() == [other, second]
+
+
+def test_publishing_a_taken_version_number_conflicts_and_keeps_the_transaction(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    bundle = Bundle(hash="c" * 64, files={"main.bpmn": "<definitions/>"})
+    version = PathwayVersion(pathway="housing", number=1, bundle_hash=bundle.hash,
+                             main_file="main.bpmn")
+    with uow_factory() as uow:
+        uow.versions.add_bundle(bundle)
+        uow.versions.add(version)
+        with pytest.raises(ConflictError, match="version 1 of pathway 'housing' exists"):
+            uow.versions.add(version)
+        uow.versions.add(replace(version, number=2))
+        uow.commit()
+    with uow_factory() as uow:
+        assert [v.number for v in uow.versions.list("housing")] == [1, 2]
+
+
+def test_clients_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    with running_at(T0), uow_factory() as uow:
+        ada = uow.clients.add(Client(id=None, name="Ada", fields={"postcode": "N1 9GU"}))
+        bo = uow.clients.add(Client(id=None, name="Bo", created_at=T0 - DAY))
+        uow.commit()
+    assert ada.created_at == T0
+    with uow_factory() as uow:
+        assert ada.id is not None
+        assert uow.clients.get(ada.id) == ada
+        assert uow.clients.get(ada.id + 1000) is None
+        assert uow.clients.list() == [ada, bo]
+
+
+def test_cases_round_trip(uow_factory: UnitOfWorkFactory, db_engine: Engine) -> None:
+    with running_at(T0), uow_factory() as uow:
+        ada, bo = _add_client(uow, "Ada"), _add_client(uow, "Bo")
+        active = uow.cases.add(CaseRecord(
+            id=None, pathway="housing", version=1, client_id=ada, status="active",
+            state={"spec": None, "tasks": {"x": {"state": 16}}}, data={"score": 3}))
+        failed = uow.cases.add(CaseRecord(
+            id=None, pathway="housing", version=2, client_id=bo, status="error",
+            state={}, error={"code": "script_error", "message": "division by zero"}))
+        benefits = uow.cases.add(CaseRecord(
+            id=None, pathway="benefits", version=1, client_id=ada, status="active", state={}))
+        uow.commit()
+
+    assert active.created_at == active.updated_at == T0
+    with uow_factory() as uow:
+        assert active.id is not None
+        assert uow.cases.get(active.id) == active
+        assert uow.cases.get(active.id + 1000) is None
+        assert uow.cases.list() == [active, failed, benefits]
+        assert uow.cases.list(pathway="housing") == [active, failed]
+        assert uow.cases.list(pathway="housing", status="active") == [active]
+        assert uow.cases.list(client_id=ada) == [active, benefits]
+        assert uow.cases.count_by_version("housing") == {1: 1, 2: 1}
+        assert uow.cases.count_by_version("nothing") == {}
+    with db_engine.connect() as connection:  # no error is SQL NULL, not JSON null
+        without_error = connection.scalars(select(cases.c.id).where(cases.c.error.is_(None)))
+        assert set(without_error) == {active.id, benefits.id}
+
+
+def test_save_writes_the_next_revision(uow_factory: UnitOfWorkFactory) -> None:
+    case_id = _add_case(uow_factory, created_at=T0)
+    with uow_factory() as uow:
+        case = _get_case(uow, case_id)
+        case.status = "completed"
+        case.version = 2
+        case.state = {"tasks": {"done": True}}
+        case.data = {"outcome": "housed"}
+        case.error = {"code": "none"}
+        case.updated_at = T0 + HOUR
+        uow.cases.save(case, expected_revision=0)
+        uow.commit()
+    assert case.revision == 1
+    with uow_factory() as uow:
+        assert _get_case(uow, case_id) == case
+
+    with running_at(T0 + DAY), uow_factory() as uow:  # no updated_at given: stamped now
+        case.updated_at = None
+        uow.cases.save(case, expected_revision=1)
+        uow.commit()
+    assert (case.revision, case.updated_at) == (2, T0 + DAY)
+    with uow_factory() as uow:
+        assert _get_case(uow, case_id) == case
+
+
+def test_events_are_numbered_per_case_across_appends(uow_factory: UnitOfWorkFactory) -> None:
+    first_case, second_case = _add_case(uow_factory), _add_case(uow_factory)
+    started = NewEvent(type="case_started", at=T0, actor="ana", data={"client": 1})
+    ready = NewEvent(type="task_ready", at=T0, step="review")
+    with uow_factory() as uow:
+        uow.events.append(first_case, [started, ready])
+        uow.events.append(second_case, [started])
+        uow.commit()
+    with uow_factory() as uow:
+        uow.events.append(first_case, [])
+        uow.events.append(first_case, [NewEvent(type="task_completed", at=T0 + HOUR,
+                                                step="review", actor="bo")])
+        uow.commit()
+
+    with uow_factory() as uow:
+        log = uow.events.list(first_case)
+        assert [(e.seq, e.type, e.step, e.actor) for e in log] == [
+            (1, "case_started", None, "ana"),
+            (2, "task_ready", "review", None),
+            (3, "task_completed", "review", "bo"),
+        ]
+        assert (log[0].case_id, log[0].at, log[0].data) == (first_case, T0, {"client": 1})
+        assert [e.seq for e in uow.events.list(second_case)] == [1]
+
+
+def test_inbox_replace_open_inserts_updates_and_closes(
+    uow_factory: UnitOfWorkFactory, db_engine: Engine
+) -> None:
+    case_id = _add_case(uow_factory)
+    review = _task("review", case_id, due=T0 + 2 * DAY, form="review.json")
+    call = _task("call", case_id)
+    visit = _task("visit", case_id, role="outreach", due=T0 + DAY)
+    with running_at(T0), uow_factory() as uow:
+        uow.inbox.replace_open(case_id, [review, call, visit])
+        uow.commit()
+    renamed = replace(review, title="Review documents", due=None)
+    with running_at(T0 + HOUR), uow_factory() as uow:
+        uow.inbox.replace_open(case_id, [renamed, visit])
+        uow.commit()
+
+    with uow_factory() as uow:
+        assert uow.inbox.get("call") is None
+        assert uow.inbox.get("review") == replace(renamed, created_at=T0)
+        assert uow.inbox.list() == [replace(visit, created_at=T0), replace(renamed, created_at=T0)]
+        assert [t.id for t in uow.inbox.list(role="caseworker")] == ["review"]
+    with db_engine.connect() as connection:
+        closed = connection.execute(
+            select(inbox_tasks.c.status, inbox_tasks.c.closed_at, inbox_tasks.c.completed_by)
+            .where(inbox_tasks.c.id == "call")
+        ).one()
+        assert tuple(closed) == ("closed", T0 + HOUR, None)
+
+    with running_at(T0 + 2 * HOUR), uow_factory() as uow:  # a closed task can come back
+        uow.inbox.replace_open(case_id, [call])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbox.list(case_id=case_id) == [replace(call, created_at=T0)]
+
+
+def test_inbox_close_records_who_completed_the_task(
+    uow_factory: UnitOfWorkFactory, db_engine: Engine
+) -> None:
+    case_id = _add_case(uow_factory)
+    with uow_factory() as uow:
+        uow.inbox.replace_open(case_id, [_task("review", case_id)])
+        uow.inbox.close("review", completed_by="ana", at=T0 + HOUR)
+        with pytest.raises(NotFoundError):
+            uow.inbox.close("missing", completed_by=None, at=T0)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbox.get("review") is None
+        assert uow.inbox.list() == []
+    with db_engine.connect() as connection:
+        row = connection.execute(
+            select(inbox_tasks.c.closed_at, inbox_tasks.c.completed_by)
+            .where(inbox_tasks.c.id == "review")
+        ).one()
+        assert tuple(row) == (T0 + HOUR, "ana")
+
+
+def test_inbox_lists_soonest_due_first_then_oldest(uow_factory: UnitOfWorkFactory) -> None:
+    housing, benefits = _add_case(uow_factory), _add_case(uow_factory, pathway="benefits")
+    later = _task("later", housing, due=T0 + 2 * DAY, created_at=T0)
+    sooner = _task("sooner", housing, due=T0 + DAY, created_at=T0 + HOUR)
+    undated_new = _task("undated-new", benefits, pathway="benefits", created_at=T0 + HOUR)
+    undated_old = _task("undated-old", benefits, pathway="benefits", created_at=T0)
+    with uow_factory() as uow:
+        uow.inbox.replace_open(housing, [later, sooner])
+        uow.inbox.replace_open(benefits, [undated_new, undated_old])
+        with pytest.raises(ValueError, match="row for case"):
+            uow.inbox.replace_open(housing, [undated_old])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbox.list() == [sooner, later, undated_old, undated_new]
+        assert uow.inbox.list(pathway="benefits") == [undated_old, undated_new]
+        assert uow.inbox.list(case_id=housing, role="caseworker") == [sooner, later]
+        assert uow.inbox.list(role="nobody") == []
+
+
+def test_timers_replace_and_due_cases(uow_factory: UnitOfWorkFactory) -> None:
+    a, b, c, d = (_add_case(uow_factory) for _ in range(4))
+    with uow_factory() as uow:
+        uow.timers.replace(a, [Timer(a, "a-late", "remind", T0 + 3 * HOUR),
+                               Timer(a, "a-early", "chase", T0 + HOUR)])
+        uow.timers.replace(b, [Timer(b, "b", "remind", T0 + 2 * HOUR)])
+        uow.timers.replace(c, [Timer(c, "c", "remind", T0 + HOUR / 2)])
+        uow.timers.replace(d, [Timer(d, "d", "remind", T0 + DAY)])
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.timers.due_cases(T0 + 4 * HOUR, limit=10) == [c, a, b]
+        assert uow.timers.due_cases(T0 + 4 * HOUR, limit=2) == [c, a]
+        assert uow.timers.due_cases(T0 + HOUR, limit=10) == [c, a]  # due at now counts
+        assert uow.timers.due_cases(T0, limit=10) == []
+        assert [t.task_id for t in uow.timers.for_case(a)] == ["a-early", "a-late"]
+
+        uow.timers.replace(a, [Timer(a, "a-next", "remind", T0 + 5 * HOUR)])
+        uow.timers.replace(c, [])
+        assert uow.timers.for_case(a) == [Timer(a, "a-next", "remind", T0 + 5 * HOUR)]
+        assert uow.timers.for_case(c) == []
+        assert uow.timers.due_cases(T0 + 4 * HOUR, limit=10) == [b]
+        with pytest.raises(ValueError, match="row for case"):
+            uow.timers.replace(a, [Timer(b, "b", "remind", T0)])
+
+
+def test_messages_are_pending_oldest_first_until_delivered(uow_factory: UnitOfWorkFactory) -> None:
+    sender = _add_case(uow_factory)
+    with uow_factory() as uow:
+        ada, bo = _add_client(uow, "Ada"), _add_client(uow, "Bo")
+        referral = uow.messages.add(Message(id=None, name="referral", client_id=ada,
+                                            payload={"from": "housing"}, sender_case_id=sender,
+                                            created_at=T0 + HOUR))
+        for_bo = uow.messages.add(Message(id=None, name="referral", client_id=bo, payload=None,
+                                          sender_case_id=None, created_at=T0))
+        update = uow.messages.add(Message(id=None, name="update", client_id=ada,
+                                          payload=[1, "two"], sender_case_id=sender,
+                                          created_at=T0 + 2 * HOUR))
+        uow.commit()
+    assert referral.id is not None
+    with uow_factory() as uow:
+        assert uow.messages.pending() == [for_bo, referral, update]
+        assert uow.messages.pending(ada) == [referral, update]
+        uow.messages.mark_delivered(referral.id, sender, T0 + 3 * HOUR)
+        with pytest.raises(ConflictError, match="delivered already"):
+            uow.messages.mark_delivered(referral.id, sender, T0 + 3 * HOUR)
+        with pytest.raises(NotFoundError):
+            uow.messages.mark_delivered(referral.id + 1000, sender, T0)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.messages.pending(ada) == [update]
+        assert uow.messages.pending(bo) == [for_bo]
+
+
+def test_datetimes_come_back_aware_utc_and_equal(uow_factory: UnitOfWorkFactory) -> None:
+    local = datetime(2025, 3, 1, 14, 30, 15, 123456, tzinfo=timezone(timedelta(hours=5.5)))
+    case_id = _add_case(uow_factory, created_at=local)
+    with uow_factory() as uow:
+        uow.events.append(case_id, [NewEvent(type="decision", at=local)])
+        uow.timers.replace(case_id, [Timer(case_id, "t", "wait", local)])
+        uow.inbox.replace_open(case_id, [_task("review", case_id, due=local, created_at=local)])
+        uow.commit()
+    with uow_factory() as uow:
+        task = uow.inbox.get("review")
+        assert task is not None
+        values = [
+            _get_case(uow, case_id).created_at,
+            uow.events.list(case_id)[0].at,
+            uow.timers.for_case(case_id)[0].due_at,
+            task.due,
+            task.created_at,
+        ]
+    for value in values:
+        assert value == local
+        assert value is not None and value.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow, pytest.raises(StatementError, match="naive datetime"):
+        uow.clients.add(Client(id=None, name="Ada", created_at=datetime(2025, 3, 1)))
+
+
+# --- transactions ------------------------------------------------------------------------
+
+
+def test_nothing_is_kept_unless_committed(uow_factory: UnitOfWorkFactory) -> None:
+    with pytest.raises(RuntimeError, match="boom"), uow_factory() as uow:
+        case_id = _add_case_in(uow)
+        uow.events.append(case_id, [NewEvent(type="case_started", at=T0)])
+        raise RuntimeError("boom")
+    with uow_factory() as uow:
+        _add_client(uow, "rolled back")
+        uow.rollback()
+        _add_client(uow, "committed")
+        uow.commit()
+        _add_client(uow, "never committed")
+
+    with uow_factory() as uow:
+        assert [c.name for c in uow.clients.list()] == ["committed"]
+        assert uow.cases.list() == []
+        assert uow.events.list(case_id) == []
+
+
+def test_saving_a_stale_case_conflicts(uow_factory: UnitOfWorkFactory) -> None:
+    case_id = _add_case(uow_factory)
+    with uow_factory() as uow:
+        first = _get_case(uow, case_id)
+    with uow_factory() as uow:
+        second = _get_case(uow, case_id)
+    with uow_factory() as uow:
+        first.data = {"by": "first"}
+        uow.cases.save(first, expected_revision=first.revision)
+        uow.commit()
+    with uow_factory() as uow, pytest.raises(ConflictError) as conflict:
+        second.data = {"by": "second"}
+        uow.cases.save(second, expected_revision=second.revision)
+
+    assert conflict.value.message == (
+        f"case {case_id} was changed by someone else since it was loaded; reload and retry"
+    )
+    assert conflict.value.details == {"case": case_id}
+    assert second.revision == 0
+    with uow_factory() as uow:
+        stored = _get_case(uow, case_id)
+        assert (stored.revision, stored.data) == (1, {"by": "first"})
+
+
+def test_saving_a_missing_case_is_not_found(uow_factory: UnitOfWorkFactory) -> None:
+    case_id = _add_case(uow_factory)
+    with uow_factory() as uow, pytest.raises(NotFoundError):
+        uow.cases.save(replace(_get_case(uow, case_id), id=case_id + 1000), expected_revision=0)
+
+
+def test_racing_saves_of_one_load_exactly_one_wins(uow_factory: UnitOfWorkFactory) -> None:
+    case_id = _add_case(uow_factory)
+    both_loaded = threading.Barrier(2, timeout=10)
+
+    def load_then_save(name: str) -> bool:
+        with uow_factory() as uow:
+            case = _get_case(uow, case_id)
+        both_loaded.wait()
+        case.data = {"winner": name}
+        try:
+            with uow_factory() as uow:
+                uow.cases.save(case, expected_revision=case.revision)
+                uow.commit()
+        except ConflictError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(2) as pool:
+        won = list(pool.map(load_then_save, ["a", "b"]))
+
+    assert sorted(won) == [False, True]
+    with uow_factory() as uow:
+        stored = _get_case(uow, case_id)
+        assert (stored.revision, stored.data) == (1, {"winner": "ab"[won.index(True)]})
+
+
+def test_concurrent_load_modify_save_loses_no_update(uow_factory: UnitOfWorkFactory) -> None:
+    """Threads increment one counter, retrying on conflict: every increment lands once."""
+    threads, increments = 4, 10
+    case_id = _add_case(uow_factory, data={"count": 0})
+
+    def increment(_: int) -> None:
+        for _ in range(increments):
+            while True:
+                try:
+                    with uow_factory() as uow:
+                        case = _get_case(uow, case_id)
+                        uow.events.append(case_id, [NewEvent(type="decision", at=T0)])
+                        case.data = {"count": case.data["count"] + 1}
+                        uow.cases.save(case, expected_revision=case.revision)
+                        uow.commit()
+                    break
+                except ConflictError:
+                    continue
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(increment, range(threads)))
+
+    total = threads * increments
+    with uow_factory() as uow:
+        stored = _get_case(uow, case_id)
+        assert (stored.revision, stored.data) == (total, {"count": total})
+        assert [e.seq for e in uow.events.list(case_id)] == list(range(1, total + 1))
+
+
+# --- PostgreSQL only: row locks -----------------------------------------------------------
+
+
+@pytest.fixture
+def postgres_uow_factory(postgres_url: str) -> Iterator[UnitOfWorkFactory]:
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    try:
+        yield SqlAlchemyUnitOfWorkFactory(engine)
+    finally:
+        engine.dispose()
+
+
+def test_postgres_open_transactions_saving_one_case_one_conflicts(
+    postgres_uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Both transactions load before either saves; the second save waits, then conflicts."""
+    case_id = _add_case(postgres_uow_factory)
+    both_loaded = threading.Barrier(2, timeout=10)
+
+    def load_modify_save(name: str) -> bool:
+        with postgres_uow_factory() as uow:
+            case = _get_case(uow, case_id)
+            both_loaded.wait()
+            case.data = {"winner": name}
+            try:
+                uow.cases.save(case, expected_revision=case.revision)
+            except ConflictError:
+                return False
+            uow.commit()
+            return True
+
+    with ThreadPoolExecutor(2) as pool:
+        won = list(pool.map(load_modify_save, ["a", "b"]))
+
+    assert sorted(won) == [False, True]
+    with postgres_uow_factory() as uow:
+        assert _get_case(uow, case_id).revision == 1
+
+
+def test_postgres_due_cases_skips_cases_another_worker_holds(
+    postgres_uow_factory: UnitOfWorkFactory,
+) -> None:
+    a, b = _add_case(postgres_uow_factory), _add_case(postgres_uow_factory)
+    with postgres_uow_factory() as uow:
+        uow.timers.replace(a, [Timer(a, "a1", "remind", T0), Timer(a, "a2", "chase", T0)])
+        uow.timers.replace(b, [Timer(b, "b1", "remind", T0 + HOUR)])
+        uow.commit()
+
+    with postgres_uow_factory() as first_worker:
+        assert first_worker.timers.due_cases(T0 + DAY, limit=1) == [a]
+        with postgres_uow_factory() as second_worker:
+            assert second_worker.timers.due_cases(T0 + DAY, limit=10) == [b]
+    with postgres_uow_factory() as uow:
+        assert uow.timers.due_cases(T0 + DAY, limit=10) == [a, b]
