@@ -141,9 +141,9 @@ def run_engine(workflow: Any) -> dict[str, Any] | None:
 
 def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
                      now: datetime) -> list[NewEvent]:
-    """Events for every task whose state changed since `before`, in tree order."""
+    """Events for every task whose state changed since `before`, in the order they changed."""
     events: list[NewEvent] = []
-    for task in all_tasks(workflow):
+    for task in sorted(all_tasks(workflow), key=lambda t: t.last_state_change):
         old = before.get(task.id)
         new = task.state
         if old == new:

@@ -78,6 +78,27 @@ def dump_state(workflow: Any) -> dict[str, Any]:
     return state
 
 
+def parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
+    """The task mapping ordered so every task comes after its parent.
+
+    SpiffWorkflow stores a task's data as a delta from its parent's and rebuilds it in
+    mapping order, so a child read before its parent silently loses its data. Storage may
+    not keep key order (PostgreSQL's JSONB sorts keys), hence this reordering on every load.
+    """
+    ordered: dict[str, Any] = {}
+    stack = [root]
+    while stack:
+        task_id = stack.pop()
+        task = tasks.get(task_id)
+        if task is None or task_id in ordered:
+            continue
+        ordered[task_id] = task
+        stack.extend(reversed(task.get("children", [])))
+    for task_id, task in tasks.items():  # anything unreachable keeps its place at the end
+        ordered.setdefault(task_id, task)
+    return ordered
+
+
 def load_state(state: dict[str, Any], parsed: ParsedDefinition, script_engine: Any) -> Any:
     """Rebuild a live workflow from stored state and the cached spec of its version."""
     version = state.get(FORMAT_KEY)
@@ -86,6 +107,10 @@ def load_state(state: dict[str, Any], parsed: ParsedDefinition, script_engine: A
             f"stored case state has format {version!r}; this engine reads format "
             f"{STATE_FORMAT_VERSION}", details={"format": version})
     dct = {k: v for k, v in state.items() if k not in (FORMAT_KEY,)}
+    dct["tasks"] = parents_first(dct["tasks"], dct["root"])
+    dct["subprocesses"] = {
+        key: {**sub, "tasks": parents_first(sub["tasks"], sub["root"])}
+        for key, sub in dct.get("subprocesses", {}).items()}
     _SERIALIZER.migrate(dct)
     dct[_SPEC_OBJECTS] = (parsed.spec, parsed.subprocess_specs)
     workflow = _SERIALIZER.from_dict(dct)

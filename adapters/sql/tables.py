@@ -115,7 +115,9 @@ cases = Table(
     Column("version", Integer, nullable=False),
     Column("client_id", Integer, ForeignKey("clients.id"), nullable=False),
     Column("status", String(20), nullable=False),
-    Column("state", json_type(), nullable=False),
+    # Plain JSON even on PostgreSQL: the state is only ever read whole, and JSON keeps the
+    # text (and key order) as written where JSONB would re-encode it on every write.
+    Column("state", JSON(), nullable=False),
     Column("data", json_type(), nullable=False),
     Column("error", json_type(none_as_null=True), nullable=True),
     Column("revision", Integer, nullable=False),

@@ -260,3 +260,25 @@ def test_conflicting_saves_lose_with_conflict(engine: Engine) -> None:
     stale.revision -= 1
     with store_uow() as uow, pytest.raises(ConflictError):
         uow.cases.save(stale, stale.revision)
+
+
+@pytest.mark.parametrize("order", ["reversed", "sorted"])
+def test_state_reloads_whatever_order_storage_keeps_tasks_in(order: str,
+                                                             clock: FakeClock) -> None:
+    """Task data is stored as deltas from the parent; a child read first must not lose it."""
+    from engine.state import load_state
+
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, live_cases=0)
+    publish(engine, "intake")
+    client = engine.add_client("Jo", {"release_date": "2026-02-01"})
+    case = engine.start_case("intake", client.id or 0)
+    engine.complete_task(case.tasks[0].task.id, {"risk": "high", "needs_housing": True})
+    with engine._uow() as uow:
+        record = uow.cases.get(case.case.id)
+        parsed = engine._parsed(uow, record.pathway, record.version)
+    tasks = record.state["tasks"]
+    record.state["tasks"] = (dict(reversed(list(tasks.items()))) if order == "reversed"
+                             else dict(sorted(tasks.items())))
+    workflow = load_state(record.state, parsed, engine.script_engine)
+    [ready] = [t for t in workflow.get_tasks() if t.task_spec.name == "meet"]
+    assert ready.data["risk"] == "high" and ready.data["client"]["name"] == "Jo"

@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("client_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("state", _json(), nullable=False),
+        sa.Column("state", sa.JSON(), nullable=False),
         sa.Column("data", _json(), nullable=False),
         sa.Column("error", _json(none_as_null=True), nullable=True),
         sa.Column("revision", sa.Integer(), nullable=False),
