@@ -95,7 +95,7 @@ def test_racing_completions_of_one_task_one_wins(uow_factory: UnitOfWorkFactory,
             outcomes.append("ok")
         except ConflictError:
             outcomes.append("conflict")
-        except Exception as err:  # noqa: BLE001 - the loser may also find the task gone
+        except Exception as err:
             outcomes.append(type(err).__name__)
 
     threads = [threading.Thread(target=complete, args=(e,)) for e in engines]
