@@ -16,7 +16,10 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
@@ -27,7 +30,9 @@ from engine.clock import add_duration, parse_timestamp
 from engine.definitions import ParsedDefinition, UserTaskInfo
 from engine.model import InboxTask, NewEvent, Timer
 
-Snapshot = dict[UUID, int]
+# Task id -> (state, timer due or None): a cycle timer fires without leaving WAITING, so its
+# due time is part of what "changed" means.
+Snapshot = dict[UUID, tuple[int, datetime | None]]
 _DUE = re.compile(
     r"^\s*(?:(?!P[0-9T])(?P<base>[A-Za-z_][\w.]*)\s*)?(?:(?P<sign>[+-])?\s*(?P<duration>P[0-9YMWDTHS.,]+))?\s*$"
 )
@@ -55,7 +60,8 @@ def find_task(workflow: Any, task_id: str) -> Any | None:
 
 
 def snapshot(workflow: Any) -> Snapshot:
-    return {task.id: task.state for task in all_tasks(workflow)}
+    return {task.id: (task.state, _timer_due(task) if _is_timer(task) else None)
+            for task in all_tasks(workflow)}
 
 
 def step_name(task: Any) -> str:
@@ -65,8 +71,8 @@ def step_name(task: Any) -> str:
 
 def _timer_due(task: Any) -> datetime | None:
     value = task._get_internal_data("event_value")
-    if isinstance(value, dict):
-        value = value.get("next")
+    if isinstance(value, dict):  # a cycle: {"cycles": left, "next": when}
+        value = value.get("next") if value.get("cycles") != 0 else None
     if not isinstance(value, str):
         return None
     try:
@@ -144,11 +150,19 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
     """Events for every task whose state changed since `before`, in the order they changed."""
     events: list[NewEvent] = []
     for task in sorted(all_tasks(workflow), key=lambda t: t.last_state_change):
-        old = before.get(task.id)
+        old, old_due = before.get(task.id, (None, None))
         new = task.state
+        spec = task.task_spec
+        if old == new == TaskState.WAITING and _is_timer(task):
+            due = _timer_due(task)
+            if due != old_due:  # a cycle timer went off and set its next time
+                events.append(NewEvent(type="timer_fired", at=now, step=step_name(task),
+                                       data={"due": (old_due or now).isoformat()}))
+                events.append(NewEvent(type="timer_scheduled", at=now, step=step_name(task),
+                                       data={"due": due.isoformat() if due else None}))
+            continue
         if old == new:
             continue
-        spec = task.task_spec
         if spec.manual and new == TaskState.READY:
             info = parsed.user_tasks.get(spec.name)
             due = compute_due(info.due if info else None, task.data, now)
@@ -171,7 +185,8 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
                 due = _timer_due(task)
                 events.append(NewEvent(type="timer_scheduled", at=now, step=step_name(task),
                                        data={"due": due.isoformat() if due else None}))
-            elif old == TaskState.WAITING and new in (TaskState.READY, TaskState.COMPLETED):
+            elif old == TaskState.WAITING and new in (TaskState.READY, TaskState.COMPLETED) \
+                    and not isinstance(spec.event_definition, CycleTimerEventDefinition):
                 events.append(NewEvent(type="timer_fired", at=now, step=step_name(task),
                                        data={"due": (_timer_due(task) or now).isoformat()}))
     return events
