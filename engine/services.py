@@ -341,26 +341,35 @@ class Engine:
                                 [TaskView(row, outcome.parsed.form_schema(row.form))
                                  for row in outcome.inbox])
 
-    def fire_due_timers(self, now: datetime | None = None, *, limit: int = 500) -> int:
-        """Fire every timer due at `now` (default: the clock). Returns how many fired."""
+    def fire_due_timers(self, now: datetime | None = None, *, batch: int = 200) -> int:
+        """Fire every timer due at `now` (default: the clock). Returns how many fired.
+
+        Cases are taken in batches, each case in its own transaction; a case another
+        process holds (conflict) is left for the next round rather than retried here.
+        """
         when = now or self._clock.now()
-        with self._uow() as uow:
-            case_ids = uow.timers.due_cases(when, limit)
         fired = 0
+        tried: set[int] = set()
 
         def refresh(uow: UnitOfWork, record: CaseRecord, workflow: Any,
                     parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
             workflow.refresh_timers()
             return [], runner.run_engine(workflow)
 
-        for case_id in case_ids:
-            try:
-                events = self._command(_case_id(case_id), when, refresh).events
-            except (ConflictError, CaseStateError) as err:
-                log.info("timer of case %s left for the next round: %s", case_id, err)
-                continue
-            fired += sum(event.type == "timer_fired" for event in events)
-        return fired
+        while True:
+            with self._uow() as uow:
+                due = uow.timers.due_cases(when, batch + len(tried))
+            fresh = [case_id for case_id in due if case_id not in tried]
+            if not fresh:
+                return fired
+            for case_id in fresh[:batch]:
+                tried.add(case_id)
+                try:
+                    events = self._command(_case_id(case_id), when, refresh).events
+                except (ConflictError, CaseStateError) as err:
+                    log.info("timer of case %s left for the next round: %s", case_id, err)
+                    continue
+                fired += sum(event.type == "timer_fired" for event in events)
 
     def retry_case(self, case_id: int, *, version: int | None = None,
                    actor: str | None = None) -> CaseView:
