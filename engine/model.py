@@ -94,6 +94,8 @@ class CaseRecord:
     # seq of the case's last event: saved with the revision-checked case row, so numbering
     # new events needs no query and cannot race.
     event_seq: int = 0
+    # names of the messages the case waits for now: kept messages are matched against it
+    waiting_for: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -506,6 +506,8 @@ class Engine:
         compact(workflow)
         record.state = dump_state(workflow)
         record.data = _json_safe(runner.case_data(workflow))
+        record.waiting_for = sorted(runner.waiting_message_names(workflow)) \
+            if record.status == "active" else []
         record.updated_at = now
         first_seq = record.event_seq + 1
         record.event_seq += len(events) + len(outgoing) + len(closing)
@@ -532,7 +534,7 @@ class Engine:
             uow.inbox.replace_open(record.id, inbox, previous=previous[0])
         if previous is None or timers != previous[1]:
             uow.timers.replace(record.id, timers)
-        may_deliver = bool(outgoing) or bool(active and runner.waiting_message_names(workflow))
+        may_deliver = bool(outgoing) or bool(record.waiting_for)
         return _Outcome(record, events, inbox, workflow, parsed, may_deliver)
 
     # -- messages ------------------------------------------------------------------------
@@ -553,19 +555,12 @@ class Engine:
         now = self._clock.now()
         with self._uow() as uow:
             candidates = [c for c in uow.cases.list(client_id=message.client_id, status="active")
-                          if c.id != message.sender_case_id]
+                          if c.id != message.sender_case_id and message.name in c.waiting_for]
         for candidate in candidates:
-            assert candidate.id is not None
-            with self._uow() as uow:
-                record = self._case(uow, candidate.id)
-                if record.status != "active":
-                    continue
-                parsed = self._parsed(uow, record.pathway, record.version)
-                workflow = self._load(uow, record, parsed)
-                if message.name not in runner.waiting_message_names(workflow):
-                    self._live.put(candidate.id, record.revision, parsed.hash, workflow)
-                    continue
-            self._command(_case_id(candidate.id), now, self._receive(message, now))
+            try:
+                self._command(_case_id(candidate.id or 0), now, self._receive(message, now))
+            except CaseStateError:
+                continue  # it stopped waiting since the list was read
             return True
         with self._uow() as uow:
             starters = [v for v in uow.versions.latest_all() if message.name in v.start_messages]
@@ -582,6 +577,8 @@ class Engine:
         def receive(uow: UnitOfWork, record: CaseRecord, workflow: Any,
                     parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
             assert message.id is not None and record.id is not None
+            if message.name not in runner.waiting_message_names(workflow):
+                raise CaseStateError(f"case {record.id} no longer waits for {message.name!r}")
             uow.messages.mark_delivered(message.id, record.id, now)  # same transaction
             workflow.send_event(BpmnEvent(MessageEventDefinition(message.name),
                                           payload=message.payload))

@@ -275,7 +275,7 @@ class SqlCaseRepository:
         c = tables.cases.c
         wanted = ((c.pathway, pathway), (c.status, status), (c.client_id, client_id))
         filters = [column == value for column, value in wanted if value is not None]
-        statement = select(tables.cases).where(*filters).order_by(c.id)
+        statement = _CASE_HEAD.where(*filters).order_by(c.id)
         return [_case(row) for row in self._connection.execute(statement)]
 
     def count_by_version(self, pathway: str) -> dict[int, int]:
@@ -295,20 +295,21 @@ def _case_changes(case: CaseRecord) -> dict[str, Any]:
         "data": case.data,
         "error": case.error,
         "event_seq": case.event_seq,
+        "waiting_for": case.waiting_for,
     }
 
 
 # The hot path (every step loads and saves a case) uses statements built once.
 _CASE_BY_ID = select(tables.cases).where(tables.cases.c.id == bindparam("b_id"))
-_CASE_HEAD_BY_ID = select(
-    *(column for column in tables.cases.c if column.name != "state")
-).where(tables.cases.c.id == bindparam("b_id"))
+_CASE_HEAD = select(*(column for column in tables.cases.c if column.name != "state"))
+_CASE_HEAD_BY_ID = _CASE_HEAD.where(tables.cases.c.id == bindparam("b_id"))
 _SAVE_CASE = (
     update(tables.cases)
     .where(tables.cases.c.id == bindparam("b_id"),
            tables.cases.c.revision == bindparam("b_expected"))
     .values({name: bindparam(name) for name in (
-        "version", "status", "state", "data", "error", "event_seq", "revision", "updated_at")})
+        "version", "status", "state", "data", "error", "event_seq", "waiting_for", "revision",
+        "updated_at")})
 )
 
 
@@ -322,6 +323,7 @@ def _case(row: Row[Any]) -> CaseRecord:
         state=row._mapping.get("state", {}),
         revision=row.revision,
         event_seq=row.event_seq,
+        waiting_for=list(row.waiting_for or []),
         data=row.data,
         error=row.error,
         created_at=row.created_at,

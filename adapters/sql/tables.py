@@ -122,6 +122,7 @@ cases = Table(
     Column("error", json_type(none_as_null=True), nullable=True),
     Column("revision", Integer, nullable=False),
     Column("event_seq", Integer, nullable=False, server_default="0"),
+    Column("waiting_for", JSON(), nullable=False, server_default="[]"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "pathway", "status"),

@@ -255,10 +255,12 @@ def test_cases_round_trip(uow_factory: UnitOfWorkFactory, db_engine: Engine) -> 
         assert active.id is not None
         assert uow.cases.get(active.id) == active
         assert uow.cases.get(active.id + 1000) is None
-        assert uow.cases.list() == [active, failed, benefits]
-        assert uow.cases.list(pathway="housing") == [active, failed]
-        assert uow.cases.list(pathway="housing", status="active") == [active]
-        assert uow.cases.list(client_id=ada) == [active, benefits]
+        assert uow.cases.get(active.id, with_state=False) == replace(active, state={})
+        listed = replace(active, state={})  # listings leave the (large) state out
+        assert uow.cases.list() == [listed, failed, benefits]
+        assert uow.cases.list(pathway="housing") == [listed, failed]
+        assert uow.cases.list(pathway="housing", status="active") == [listed]
+        assert uow.cases.list(client_id=ada) == [listed, benefits]
         assert uow.cases.count_by_version("housing") == {1: 1, 2: 1}
         assert uow.cases.count_by_version("nothing") == {}
     with db_engine.connect() as connection:  # no error is SQL NULL, not JSON null

@@ -128,7 +128,9 @@ class _Cases:
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
         found = self.d.cases.get(case_id)
-        return copy.deepcopy(found) if found else None
+        if found is None:
+            return None
+        return copy.deepcopy(found) if with_state else replace(found, state={})
 
     def save(self, case: CaseRecord, expected_revision: int) -> None:
         assert case.id is not None
@@ -142,7 +144,7 @@ class _Cases:
 
     def list(self, *, pathway: str | None = None, status: str | None = None,
              client_id: int | None = None) -> list[CaseRecord]:
-        return [copy.deepcopy(c) for c in self.d.cases.values()
+        return [replace(c, state={}) for c in self.d.cases.values()
                 if (pathway is None or c.pathway == pathway)
                 and (status is None or c.status == status)
                 and (client_id is None or c.client_id == client_id)]

@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("error", _json(none_as_null=True), nullable=True),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("event_seq", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("waiting_for", sa.JSON(), nullable=False, server_default="[]"),
         sa.Column("created_at", _timestamp(), nullable=False),
         sa.Column("updated_at", _timestamp(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_cases"),
