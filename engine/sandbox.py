@@ -34,9 +34,11 @@ from RestrictedPython.Guards import (
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
+from engine import expressions
 from engine.errors import ScriptError
 
 DEFAULT_TIME_LIMIT_SECONDS = 1.0
+DSL_FUNCTION = "expr"  # compiled DSL conditions call it: expr("risk in ['high']")
 _SCRIPT_FILENAME = "<string>"  # the name SpiffWorkflow looks for to report line numbers
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -140,7 +142,7 @@ def _run_with_deadline(code: CodeType, namespace: dict[str, Any], seconds: float
 
 
 def _is_data(key: str, value: Any) -> bool:
-    return (key not in _GUARD_GLOBALS and not callable(value)
+    return (key not in _GUARD_GLOBALS and key != DSL_FUNCTION and not callable(value)
             and not isinstance(value, ModuleType))
 
 
@@ -158,6 +160,10 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         namespace.update(self.globals)
         namespace.update(external_context or {})
         namespace.update(context)
+        # DSL conditions arrive as expr("..."): evaluated by the expression language, on a
+        # snapshot of the data, never as Python.
+        data = {k: v for k, v in context.items() if _is_data(k, v)}
+        namespace[DSL_FUNCTION] = lambda source: expressions.evaluate(source, data)
         return namespace
 
     def evaluate(self, expression: str, context: dict[str, Any],

@@ -1,0 +1,159 @@
+"""The DSL's expression language: safe, small, and never run as Python.
+
+Conditions such as `needs.accommodation and risk in ['high', 'very high']` are parsed with
+Python's grammar but evaluated by simpleeval's tree walker over a whitelist of node types:
+no attribute access except reading fields of records (dicts), no calls except the functions
+below, no comprehensions, bounded powers and string sizes.
+
+Compiled BPMN carries them as `expr("...")`: the sandboxed script engine provides `expr`,
+which hands the text to `evaluate` with the task's data.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+from simpleeval import (
+    AttributeDoesNotExist,
+    EvalWithCompoundTypes,
+    FeatureNotAvailable,
+    InvalidExpression,
+    NameNotDefined,
+)
+
+from engine.errors import ScriptError
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+    ast.Is, ast.IsNot, ast.IfExp, ast.Constant, ast.Name, ast.Load, ast.Attribute,
+    ast.List, ast.Tuple, ast.Subscript, ast.Call,
+)
+
+
+class ExpressionError(ScriptError):
+    """An expression that does not parse, uses what the language lacks, or fails to evaluate."""
+
+    code = "invalid_expression"
+
+    def __init__(self, message: str, *, source: str, offset: int | None = None) -> None:
+        super().__init__(message, details={"expression": source, "offset": offset})
+        self.source = source
+        self.offset = offset
+
+
+def _to_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).date()
+    raise ExpressionError(f"{value!r} is not a date", source=str(value))
+
+
+def _days_between(first: Any, second: Any) -> int:
+    return (_to_date(second) - _to_date(first)).days
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "today": lambda: datetime.now(UTC).date().isoformat(),
+    "date": lambda value: _to_date(value).isoformat(),
+    "days_between": _days_between,
+}
+CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False,
+             "null": None}
+
+
+@lru_cache(maxsize=4096)
+def parse(source: str) -> ast.Expression:
+    """The syntax tree of an expression; ExpressionError if it is not in the language."""
+    text = source.strip()
+    if not text:
+        raise ExpressionError("the expression is empty", source=source)
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError as err:
+        raise ExpressionError(f"does not parse: {err.msg}", source=source,
+                              offset=(err.offset or 1) - 1) from err
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ExpressionError(
+                f"{type(node).__name__} is not allowed in expressions", source=source,
+                offset=getattr(node, "col_offset", None))
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise ExpressionError(f"field names may not start with '_': {node.attr}",
+                                  source=source, offset=node.col_offset)
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionError(f"names may not start with '_': {node.id}", source=source,
+                                  offset=node.col_offset)
+        if isinstance(node, ast.Call) and not (
+                isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
+            raise ExpressionError(
+                f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}",
+                source=source, offset=node.col_offset)
+    return tree
+
+
+def names(source: str) -> set[str]:
+    """Dotted names an expression reads, e.g. {"risk", "needs.accommodation"}."""
+    found: set[str] = set()
+    tree = parse(source)
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute | ast.Name) and id(node) not in called:
+            dotted = _dotted(node)
+            if dotted is not None and not _is_inner(node, tree):
+                found.add(dotted)
+    return {name for name in found if name.split(".")[0] not in CONSTANTS}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _is_inner(node: ast.AST, tree: ast.AST) -> bool:
+    """True for `a` and `a.b` inside `a.b.c`: only the longest chain is a name read."""
+    return any(isinstance(parent, ast.Attribute) and parent.value is node
+               for parent in ast.walk(tree))
+
+
+class _RecordEvaluator(EvalWithCompoundTypes):  # type: ignore[misc]
+    """simpleeval, with `a.b` reading field b of record a and nothing else."""
+
+    def _eval_attribute(self, node: ast.Attribute) -> Any:
+        base = self._eval(node.value)
+        if isinstance(base, Mapping):
+            if node.attr in base:
+                return base[node.attr]
+            raise AttributeDoesNotExist(node.attr, self.expr)
+        raise FeatureNotAvailable(f"'.{node.attr}' can only read a field of a record")
+
+
+def evaluate(source: str, data: Mapping[str, Any]) -> Any:
+    """Evaluate an expression against case data. Missing names are errors, not None."""
+    tree = parse(source)
+    evaluator = _RecordEvaluator(names={**CONSTANTS, **data}, functions=dict(FUNCTIONS))
+    try:
+        return evaluator.eval(source.strip(), previously_parsed=tree.body)
+    except NameNotDefined as err:
+        raise ExpressionError(f"{err.name!r} is not defined when evaluating {source!r}",
+                              source=source) from err
+    except AttributeDoesNotExist as err:
+        raise ExpressionError(f"no field {err.attr!r} when evaluating {source!r}",
+                              source=source) from err
+    except (InvalidExpression, TypeError, ValueError, ZeroDivisionError) as err:
+        raise ExpressionError(f"{source!r} failed: {err}", source=source) from err
