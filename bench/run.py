@@ -104,6 +104,21 @@ def loop_iterations(app: Application, iterations: int) -> list[float]:
     return samples
 
 
+def commit_floor(app: Application, rounds: int) -> list[float]:
+    """The database's own floor: one small UPDATE and a durable COMMIT, nothing else."""
+    samples = []
+    with app.database.connect() as connection:
+        connection.execute(text("CREATE TABLE bench_floor (id INTEGER PRIMARY KEY, n INTEGER)"))
+        connection.execute(text("INSERT INTO bench_floor VALUES (1, 0)"))
+        connection.commit()
+        for _ in range(rounds):
+            started = time.perf_counter()
+            connection.execute(text("UPDATE bench_floor SET n = n + 1 WHERE id = 1"))
+            connection.commit()
+            samples.append(time.perf_counter() - started)
+    return samples
+
+
 @contextmanager
 def sqlite_database() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="pathways-bench-") as folder:
@@ -145,6 +160,7 @@ def measure(label: str, database: Callable[[], Any], cases: int, iterations: int
             cold_runs += pathways_steps(app, cases)
     with database() as url, application(url) as app:
         loop = loop_iterations(app, iterations)
+        floor = _median_us(commit_floor(app, 200))
     naive, ours, cold = _median_us(naive_runs), _median_us(ours_runs), _median_us(cold_runs)
     tenth = _median_us(loop[5:15])
     last = _median_us(loop[iterations - 10:iterations])
@@ -154,6 +170,7 @@ def measure(label: str, database: Callable[[], Any], cases: int, iterations: int
     print(f"    Pathways (live case cache)               {ours:9.0f} us   ratio {ours / naive:.2f}"
           "  (goal <= 1.0)")
     print(f"    Pathways (cache off: load every step)    {cold:9.0f} us   ratio {cold / naive:.2f}")
+    print(f"    for reference, the database alone: one UPDATE + COMMIT {floor:7.0f} us")
     print(f"(b) back-edge loop, {iterations} iterations (median of 10 around each point)")
     print(f"    iteration 10                             {tenth:9.0f} us")
     print(f"    iteration {iterations}                            {last:9.0f} us   "
