@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine as SqlEngine
 
+from adapters.notifications import NullNotifier
 from adapters.settings import Settings
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from engine import Engine
@@ -29,5 +30,6 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Application:
     database = make_engine(settings.database_url)
     engine = Engine(uow=SqlAlchemyUnitOfWorkFactory(database), clock=SystemClock(),
                     live_cases=settings.live_cases,
-                    script_time_limit=settings.script_time_limit)
+                    script_time_limit=settings.script_time_limit,
+                    notifier=NullNotifier())
     return Application(settings=settings, database=database, engine=engine)

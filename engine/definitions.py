@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -42,6 +43,13 @@ FORM_PROPERTY = "formJsonSchemaFilename"
 UI_FORM_PROPERTY = "formUiSchemaFilename"
 DUE_PROPERTY = "due"
 _FORM_PROPERTIES = (FORM_PROPERTY, UI_FORM_PROPERTY)
+# spiffworkflow:properties the DSL compiler puts on its declarative steps
+OUTCOME, OUTCOME_VALUE = "pathwaysOutcome", "pathwaysOutcomeValue"
+OUTCOME_WHEN = "pathwaysOutcomeWhen"
+NOTIFY_TO, NOTIFY_MESSAGE = "pathwaysNotifyTo", "pathwaysNotifyMessage"
+REFER = "pathwaysRefer"
+EXIT_REASON = "pathwaysExitReason"
+_DECLARATIVE = (OUTCOME, NOTIFY_TO, REFER)
 _SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -283,7 +291,18 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     _load_forms(parsed)
     _check_expressions(parsed)
     _swap_timer_classes(parsed)
+    _run_declarative_tasks_by_themselves(parsed)
     return parsed
+
+
+def _run_declarative_tasks_by_themselves(parsed: ParsedDefinition) -> None:
+    """A bpmn:task is a manual task to SpiffWorkflow; one that records an outcome, notifies
+    or refers (the DSL's declarative steps) has nothing for a person to do, so it runs as
+    soon as it is reached. Specs are cached, never serialized, so this is safe to set."""
+    for spec in _all_task_specs(parsed):
+        properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
+        if isinstance(spec, NoneTask) and any(key in properties for key in _DECLARATIVE):
+            spec.manual = False
 
 
 class SpecCache:

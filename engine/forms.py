@@ -70,3 +70,19 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
     if fields:
         names = ", ".join(sorted(fields))
         raise FormValidationError(f"the submitted data is not valid: {names}", fields=fields)
+
+
+SAVE_TO = "x-pathways-save-to"
+CLIENT_PREFIX = "client."
+
+
+def saved_to_client(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """Client fields a submission updates: form fields marked x-pathways-save-to client.<f>."""
+    if not schema:
+        return {}
+    saved: dict[str, Any] = {}
+    for name, field in schema.get("properties", {}).items():
+        target = field.get(SAVE_TO) if isinstance(field, dict) else None
+        if isinstance(target, str) and target.startswith(CLIENT_PREFIX) and name in data:
+            saved[target.removeprefix(CLIENT_PREFIX)] = data[name]
+    return saved

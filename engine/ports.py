@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.model import (
     Bundle,
@@ -24,6 +25,21 @@ from engine.model import (
     PathwayVersion,
     Timer,
 )
+
+
+@dataclass(frozen=True)
+class Notification:
+    case_id: int
+    client_id: int
+    to_role: str
+    message: str
+    step: str | None
+
+
+class Notifier(Protocol):
+    """Sends a notification to the people in a role (email, SMS, a chat channel, ...)."""
+
+    def notify(self, notification: Notification) -> None: ...
 
 
 class Clock(Protocol):
@@ -60,6 +76,10 @@ class ClientRepository(Protocol):
     def get(self, client_id: int) -> Client | None: ...
 
     def list(self) -> builtins.list[Client]: ...
+
+    def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
+        """Merge fields into the client's profile (the story told once, kept current)."""
+        ...
 
 
 class CaseRepository(Protocol):

@@ -26,13 +26,28 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine import expressions
 from engine.clock import add_duration, parse_timestamp
-from engine.definitions import ParsedDefinition, UserTaskInfo
+from engine.definitions import (
+    EXIT_REASON,
+    NOTIFY_MESSAGE,
+    NOTIFY_TO,
+    OUTCOME,
+    OUTCOME_VALUE,
+    OUTCOME_WHEN,
+    REFER,
+    ParsedDefinition,
+    UserTaskInfo,
+)
+from engine.expressions import ExpressionError
 from engine.model import InboxTask, NewEvent, Timer
 
 # Task id -> (state, timer due or None): a cycle timer fires without leaving WAITING, so its
 # due time is part of what "changed" means.
 Snapshot = dict[UUID, tuple[int, datetime | None]]
+
+START_PREFIX = "start:"  # a message that starts that pathway for the client
+COMPLETED_PREFIX = "completed:"  # thrown when a referred case completes
 _DUE = re.compile(
     r"^\s*(?:(?!P[0-9T])(?P<base>[A-Za-z_][\w.]*)\s*)?(?:(?P<sign>[+-])?\s*(?P<duration>P[0-9YMWDTHS.,]+))?\s*$"
 )
@@ -189,7 +204,47 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
                     and not isinstance(spec.event_definition, CycleTimerEventDefinition):
                 events.append(NewEvent(type="timer_fired", at=now, step=step_name(task),
                                        data={"due": (_timer_due(task) or now).isoformat()}))
+        elif new == TaskState.COMPLETED:
+            events.extend(_declared_effects(task, now))
     return events
+
+
+def properties(task: Any) -> dict[str, str]:
+    extensions = getattr(task.task_spec, "extensions", None) or {}
+    found: dict[str, str] = extensions.get("properties", {})
+    return found
+
+
+def _declared_effects(task: Any, now: datetime) -> list[NewEvent]:
+    """Events for the DSL's declarative steps: record an outcome, notify, refer."""
+    props = properties(task)
+    step = step_name(task)
+    if OUTCOME in props:
+        when = props.get(OUTCOME_WHEN)
+        try:
+            if when and not expressions.evaluate(when, task.data):
+                return []
+            value = expressions.evaluate(props.get(OUTCOME_VALUE) or "true", task.data)
+        except ExpressionError as err:
+            return [NewEvent(type="outcome_recorded", at=now, step=step, data={
+                "outcome": props[OUTCOME], "value": None, "problem": err.message})]
+        return [NewEvent(type="outcome_recorded", at=now, step=step,
+                         data={"outcome": props[OUTCOME], "value": value})]
+    if NOTIFY_TO in props:
+        return [NewEvent(type="notification_requested", at=now, step=step, data={
+            "to": props[NOTIFY_TO], "message": props.get(NOTIFY_MESSAGE, "")})]
+    if REFER in props:
+        return [NewEvent(type="referral_made", at=now, step=step,
+                         data={"pathway": props[REFER]})]
+    return []
+
+
+def exit_reason(workflow: Any) -> str | None:
+    """The reason declared on the end event the case finished at, if any."""
+    for task in all_tasks(workflow):
+        if task.state == TaskState.COMPLETED and EXIT_REASON in properties(task):
+            return properties(task)[EXIT_REASON]
+    return None
 
 
 def inbox_rows(workflow: Any, parsed: ParsedDefinition, case_id: int, pathway: str,

@@ -26,7 +26,7 @@ from engine import runner
 from engine.clock import running_at
 from engine.definitions import ParsedDefinition, SpecCache, called_elements, parse_bundle
 from engine.errors import CaseStateError, ConflictError, NotFoundError
-from engine.forms import validate_submission
+from engine.forms import saved_to_client, validate_submission
 from engine.model import (
     Bundle,
     CaseRecord,
@@ -38,7 +38,7 @@ from engine.model import (
     PathwayVersion,
     Timer,
 )
-from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFactory
 from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
 from engine.state import compact, dump_state, load_state
 
@@ -153,9 +153,11 @@ class Engine:
 
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock,
                  specs: SpecCache | None = None, live_cases: int = 1024,
-                 script_time_limit: float = DEFAULT_TIME_LIMIT_SECONDS) -> None:
+                 script_time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
+                 notifier: Notifier | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._notifier = notifier
         self._specs = specs or SpecCache()
         self._live = LiveWorkflowCache(live_cases)
         self._published: dict[tuple[str, int], PathwayVersion] = {}
@@ -278,17 +280,24 @@ class Engine:
         parsed = self._parsed(uow, pathway, version.number)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs,
                                 script_engine=self.script_engine)
-        initial = {"client": {"id": client.id, "name": client.name, **client.fields}}
+        initial: dict[str, Any] = {
+            "client": {"id": client.id, "name": client.name, **client.fields}}
+        referral = message is not None and message.name.startswith(runner.START_PREFIX)
+        if referral and message is not None:
+            initial["referral"] = {"from_case": message.sender_case_id,
+                                   **(message.payload if isinstance(message.payload, dict)
+                                      else {})}
         workflow.task_tree.data = dict(initial)
         for child in workflow.task_tree.children:
             child.data = dict(initial)
         events = [NewEvent(type="case_started", at=now, actor=actor, data={
             "pathway": pathway, "version": version.number, "client": client.id,
-            **({"message": message.name} if message else {})})]
+            **({"message": message.name, "from_case": message.sender_case_id}
+               if message else {})})]
         with running_at(now):
             before = runner.snapshot(workflow)
             error = runner.run_engine(workflow)
-            if message is not None and error is None:
+            if message is not None and not referral and error is None:
                 workflow.send_event(BpmnEvent(MessageEventDefinition(message.name),
                                               payload=message.payload))
                 events.append(NewEvent(type="message_received", at=now, data={
@@ -318,14 +327,22 @@ class Engine:
                 raise NotFoundError(f"no open task {task_id}",
                                     details={"task": task_id, "case": record.id})
             info = parsed.user_tasks.get(task.task_spec.name)
-            validate_submission(parsed.form_schema(info.form if info else None), submitted)
-            task.task_spec.add_data_from_form(task, _json_safe(submitted))
+            schema = parsed.form_schema(info.form if info else None)
+            validate_submission(schema, submitted)
+            clean = _json_safe(submitted)
+            task.task_spec.add_data_from_form(task, clean)
+            done = [NewEvent(type="task_completed", at=now, actor=actor,
+                             step=runner.step_name(task),
+                             data={"task": task_id, "title": info.title if info else None,
+                                   "data": clean})]
+            saved = saved_to_client(schema, clean)
+            if saved:  # the client's story, told once: kept on their shared record
+                uow.clients.update_fields(record.client_id, saved)
+                task.data["client"] = {**task.data.get("client", {}), **saved}
+                done.append(NewEvent(type="client_updated", at=now, actor=actor,
+                                     step=runner.step_name(task), data={"fields": saved}))
             task.run()
-            done = NewEvent(type="task_completed", at=now, actor=actor,
-                            step=runner.step_name(task),
-                            data={"task": task_id, "title": info.title if info else None,
-                                  "data": _json_safe(submitted)})
-            return [done], runner.run_engine(workflow)
+            return done, runner.run_engine(workflow)
 
         def locate(uow: UnitOfWork) -> int:
             case_id = self._live.case_of(task_id)
@@ -466,7 +483,18 @@ class Engine:
         return outcome
 
     def _after_commit(self, outcome: _Outcome) -> None:
+        """What must wait until the command's transaction is safely committed."""
         record = outcome.record
+        for event in outcome.events:
+            if event.type == "notification_requested" and self._notifier is not None:
+                try:
+                    self._notifier.notify(Notification(
+                        case_id=record.id or 0, client_id=record.client_id,
+                        to_role=event.data["to"], message=event.data["message"],
+                        step=event.step))
+                except Exception:  # the case moved on; a failed notice must not undo it
+                    log.exception("notification from case %s step %s failed", record.id,
+                                  event.step)
         self._live.put(record.id or 0, record.revision, outcome.parsed.hash, outcome.workflow,
                        [row.id for row in outcome.inbox])
         if outcome.may_deliver:
@@ -495,17 +523,28 @@ class Engine:
                  now: datetime, *, new: bool = False, expected_revision: int = 0,
                  previous: tuple[list[InboxTask], list[Timer]] | None = None) -> _Outcome:
         outgoing = runner.outgoing_messages(workflow)
+        outgoing += [(runner.START_PREFIX + e.data["pathway"],
+                      {"from_pathway": record.pathway, "step": e.step})
+                     for e in events if e.type == "referral_made"]
         closing: list[NewEvent] = []
+        exit_reason = None
         if error is not None:
             record.status = "error"
             record.error = error
             closing.append(NewEvent(type="error", at=now, step=error.get("step"), data=error))
         elif record.status == "active" and workflow.is_completed():
             record.status = "completed"
-            closing.append(NewEvent(type="case_completed", at=now))
+            exit_reason = runner.exit_reason(workflow)
+            closing.append(NewEvent(type="case_completed", at=now,
+                                    data={"exit_reason": exit_reason} if exit_reason else {}))
+            if "referral" in runner.case_data(workflow):  # tell the referring case
+                outgoing.append((runner.COMPLETED_PREFIX + record.pathway,
+                                 {"case": record.id, "exit_reason": exit_reason}))
         compact(workflow)
         record.state = dump_state(workflow)
         record.data = _json_safe(runner.case_data(workflow))
+        if exit_reason is not None:
+            record.data["exit_reason"] = exit_reason
         record.waiting_for = sorted(runner.waiting_message_names(workflow)) \
             if record.status == "active" else []
         record.updated_at = now
@@ -563,7 +602,12 @@ class Engine:
                 continue  # it stopped waiting since the list was read
             return True
         with self._uow() as uow:
-            starters = [v for v in uow.versions.latest_all() if message.name in v.start_messages]
+            if message.name.startswith(runner.START_PREFIX):
+                wanted = message.name.removeprefix(runner.START_PREFIX)
+                starters = [v for v in uow.versions.latest_all() if v.pathway == wanted]
+            else:
+                starters = [v for v in uow.versions.latest_all()
+                            if message.name in v.start_messages]
             if not starters:
                 return False
             outcome = self._start(uow, starters[0].pathway, message.client_id, None, None, now,

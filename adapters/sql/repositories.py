@@ -15,7 +15,7 @@ would otherwise name the method.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -204,6 +204,17 @@ class SqlClientRepository:
     def list(self) -> builtins.list[Client]:
         statement = select(tables.clients).order_by(tables.clients.c.id)
         return [_client(row) for row in self._connection.execute(statement)]
+
+    def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
+        """Merge fields into the profile; read and written in the caller's transaction."""
+        clients = tables.clients
+        current = self._connection.execute(
+            select(clients.c.fields).where(clients.c.id == client_id).with_for_update()
+        ).scalar_one_or_none()
+        if current is None:
+            raise NotFoundError(f"no client {client_id}", details={"client": client_id})
+        self._connection.execute(update(clients).where(clients.c.id == client_id)
+                                 .values(fields={**current, **fields}))
 
 
 def _client(row: Row[Any]) -> Client:

@@ -116,6 +116,11 @@ class _Clients:
     def list(self) -> list[Client]:
         return list(self.d.clients.values())
 
+    def update_fields(self, client_id: int, fields: dict[str, Any]) -> None:
+        client = self.d.clients[client_id]
+        self.d.clients[client_id] = Client(client.id, client.name, {**client.fields, **fields},
+                                           client.created_at)
+
 
 class _Cases:
     def __init__(self, d: FakeData) -> None:

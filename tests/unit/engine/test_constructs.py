@@ -141,3 +141,42 @@ def test_timers_run_fires_everything_due_past_one_batch(engine: Engine, clock: F
         engine.complete_task(case.tasks[0].task.id, {"risk": "low", "needs_housing": False})
     assert engine.fire_due_timers(clock.now() + timedelta(days=8), batch=3) == 7
     assert engine.fire_due_timers(clock.now() + timedelta(days=8), batch=3) == 0
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    def notify(self, notification: object) -> None:
+        self.sent.append(notification)
+
+
+def test_declared_outcome_notify_refer_save_to_and_exit_reason(clock: FakeClock) -> None:
+    notifier = RecordingNotifier()
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, notifier=notifier)
+    publish(engine, "sign_consent")
+    publish(engine, "declared")
+    client = engine.add_client("Flo", {"phone": "0100"})
+    case = engine.start_case("declared", client.id or 0)
+    assert case.tasks[0].schema is not None
+    case_id = case.case.id or 0
+    engine.complete_task(case.tasks[0].task.id, {"phone": "0777", "housed": True})
+    # the story told once: the new number is on the shared client record
+    assert engine.get_client(client.id or 0).fields["phone"] == "0777"
+    events = {e.type: e for e in engine.events(case_id)}
+    assert events["client_updated"].data == {"fields": {"phone": "0777"}}
+    assert events["outcome_recorded"].data == {"outcome": "engaged", "value": True}
+    assert events["notification_requested"].data["to"] == "probation"
+    assert len(notifier.sent) == 1
+    assert events["referral_made"].data == {"pathway": "sign_consent"}
+    [referred] = engine.list_cases(pathway="sign_consent")
+    assert referred.data["referral"]["from_case"] == case_id
+    # the referring case waits for the referred one to complete
+    assert engine.get_case(case_id).case.status == "active"
+    sign = engine.get_case(referred.id or 0).tasks[0]
+    engine.complete_task(sign.task.id, {})
+    done = engine.get_case(case_id).case
+    assert done.status == "completed"
+    assert done.data["exit_reason"] == "completed"
+    assert done.data["refer_consent_result"]["case"] == referred.id
+    assert engine.events(case_id)[-1].data == {"exit_reason": "completed"}
