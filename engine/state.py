@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.serializer.config import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.definitions import ParsedDefinition
@@ -163,11 +164,42 @@ def compact(workflow: Any) -> int:
     """
     protected = {task_id for task_id, sp in workflow.subprocesses.items()
                  if not sp.is_completed()}
-    dropped = _compact_one(workflow, protected)
-    for subprocess in list(workflow.subprocesses.values()):
-        dropped += _compact_one(subprocess, protected)
+    dropped = 0
+    for each in [workflow, *workflow.subprocesses.values()]:
+        dropped += _prune_finished_loop_rounds(each)
+        dropped += _compact_one(each, protected)
     _drop_orphan_subprocesses(workflow)
     return dropped
+
+
+def _prune_finished_loop_rounds(workflow: Any) -> int:
+    """Drop the finished rounds of running standard loops.
+
+    A loop task keeps each round as a child; their data is already merged into the loop
+    task and the rounds are counted in its internal data, so finished rounds only weigh.
+    """
+    dropped = 0
+    for task in list(workflow.tasks.values()):
+        if not isinstance(task.task_spec, StandardLoopTask) or task.has_state(
+                TaskState.FINISHED_MASK):
+            continue
+        for child in list(task.children):
+            if child.has_state(TaskState.FINISHED_MASK) and not _has_unfinished(child):
+                dropped += _drop_subtree(workflow, child)
+        task._children = [c for c in task._children if c in workflow.tasks]
+        if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+            workflow.last_task = task
+    return dropped
+
+
+def _drop_subtree(workflow: Any, top: Any) -> int:
+    stack, gone = [top], 0
+    while stack:
+        task = stack.pop()
+        stack.extend(task.children)
+        if workflow.tasks.pop(task.id, None) is not None:
+            gone += 1
+    return gone
 
 
 def _drop_orphan_subprocesses(workflow: Any) -> None:
