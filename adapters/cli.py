@@ -8,6 +8,7 @@ errors go to stderr.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -20,10 +21,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adapters.bootstrap import Application, bootstrap
-from adapters.definition_files import definition_paths, read_bundle
+from adapters.definition_files import (
+    BPMN_SUFFIXES,
+    YAML_SUFFIXES,
+    definition_paths,
+    read_bundle,
+)
 from adapters.settings import Settings
+from dsl import DslError, DslProblem
 from engine import CaseView, EngineError, TaskView
 from engine.clock import parse_timestamp
 from engine.model import CASE_STATUSES, CaseRecord, Event, PathwayVersion
@@ -124,11 +132,25 @@ class Context:
             self._app.close()
 
 
+def problem_json(problem: DslProblem) -> dict[str, Any]:
+    return {"file": problem.file, "line": problem.line, "column": problem.column,
+            "path": problem.path, "message": problem.message}
+
+
+def dsl_error_json(err: DslError) -> dict[str, Any]:
+    return {"code": "invalid_definition",
+            "message": f"{len(err.problems)} problem(s) in the pathway definition",
+            "details": {"problems": [problem_json(p) for p in err.problems]}}
+
+
 def _fail(json_mode: bool, error: dict[str, Any]) -> None:
     if json_mode:
         click.echo(json.dumps({"error": error}, default=_default, ensure_ascii=False))
     else:
         click.echo(f"error: {error['message']}", err=True)
+        for problem in error.get("details", {}).get("problems", []):
+            click.echo(f"  {problem['file']}:{problem['line']}:{problem['column']}: "
+                       f"{problem['message']}", err=True)
         fields = error.get("details", {}).get("fields")
         for name, problems in (fields or {}).items():
             for problem in problems:
@@ -148,8 +170,15 @@ def command(func: F) -> F:
             return func(ctx, *args, **kwargs)
         except EngineError as err:
             _fail(ctx.json_mode, err.to_dict())
+        except DslError as err:
+            _fail(ctx.json_mode, dsl_error_json(err))
         except OSError as err:
             _fail(ctx.json_mode, {"code": "io_error", "message": str(err), "details": {}})
+        except (SQLAlchemyError, ArgumentError) as err:
+            _fail(ctx.json_mode, {"code": "database_error",
+                                  "message": f"database {_redacted_or_raw(ctx)}: "
+                                             f"{str(getattr(err, 'orig', None) or err).strip()}",
+                                  "details": {"kind": type(err).__name__}})
         finally:
             ctx.close()
 
@@ -180,8 +209,11 @@ def init(ctx: Context) -> None:
     app = ctx.app
     folder = app.settings.definitions_dir
     results = []
-    for path in definition_paths(folder) if folder.is_dir() else []:
-        files, main = read_bundle(path)
+    paths = definition_paths(folder) if folder.is_dir() else []
+    known = _known_pathways(app) | {path.stem for path in paths}
+    # BPMN first: DSL pathways may call or refer to them
+    for path in sorted(paths, key=lambda p: (p.suffix not in BPMN_SUFFIXES, p.name)):
+        files, main = read_bundle(path, known_pathways=known)
         results.append(asdict(app.engine.publish(files, main, note="published by init",
                                                  author="pathways init")))
     _emit(ctx.json_mode, {"database": _redacted(app.settings.database_url),
@@ -189,6 +221,78 @@ def init(ctx: Context) -> None:
           lambda: "\n".join([f"schema ready at {_redacted(app.settings.database_url)}"] + [
               f"{r['pathway']} v{r['version']} {'published' if r['changed'] else 'unchanged'}"
               for r in results]))
+
+
+def _known_pathways(app: Application) -> set[str]:
+    return {version.pathway for version in app.engine.definitions()}
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@command
+def validate(ctx: Context, files: tuple[Path, ...]) -> None:
+    """Check definitions without publishing; every problem as FILE:LINE:COLUMN: message."""
+    reports = []
+    known = _known_pathways_offline(ctx, files)
+    for path in files:
+        problems: list[dict[str, Any]] = []
+        try:
+            read_bundle(path, known_pathways=known)
+        except DslError as err:
+            problems = [problem_json(p) for p in err.problems]
+        except EngineError as err:
+            details = err.details
+            problems = [{"file": details.get("file", str(path)), "line": details.get("line", 1),
+                         "column": details.get("column", 1), "path": details.get("element", ""),
+                         "message": err.message}]
+        reports.append({"file": str(path), "valid": not problems, "problems": problems})
+    all_problems = [p for report in reports for p in report["problems"]]
+    _emit(ctx.json_mode, {"files": reports},
+          lambda: "\n".join(f"{p['file']}:{p['line']}:{p['column']}: {p['message']}"
+                            + (f" [{p['path']}]" if p["path"] else "") for p in all_problems)
+          or f"{len(files)} file(s) valid")
+    if all_problems:
+        sys.exit(1)
+
+
+def _known_pathways_offline(ctx: Context, files: tuple[Path, ...]) -> set[str]:
+    """Pathways a `refer` may name: the files validated together, the shipped definitions,
+    and, when a database is named (--db or PATHWAYS_DATABASE_URL), those published there.
+    Validation never creates a database of its own."""
+    folder = ctx.settings.definitions_dir
+    names = {path.stem for path in files}
+    names |= {path.stem for path in definition_paths(folder)} if folder.is_dir() else set()
+    if ctx.database_url or os.environ.get("PATHWAYS_DATABASE_URL"):
+        names |= _known_pathways(ctx.app)
+    return names
+
+
+@cli.command(name="compile")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Where to write the BPMN; form schemas are written beside it.")
+@command
+def compile_command(ctx: Context, file: Path, output: Path) -> None:
+    """Compile a DSL pathway to BPMN 2.0 with a diagram (deterministic output)."""
+    if file.suffix not in YAML_SUFFIXES:
+        raise UsageProblem(f"{file} is not a DSL file (.yaml or .yml)", details={})
+    files, main = read_bundle(file)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(files[main], encoding="utf-8")
+    written = [str(output)]
+    for name, text in sorted(files.items()):
+        if name.endswith(".json"):
+            (output.parent / name).write_text(text, encoding="utf-8")
+            written.append(str(output.parent / name))
+    _emit(ctx.json_mode, {"pathway": main.removesuffix(".bpmn"), "files": written},
+          lambda: "\n".join(f"wrote {name}" for name in written))
+
+
+def _redacted_or_raw(ctx: Context) -> str:
+    try:
+        return _redacted(ctx.settings.database_url)
+    except ArgumentError:
+        return repr(ctx.settings.database_url)
 
 
 def _redacted(url: str) -> str:
@@ -203,8 +307,8 @@ def _redacted(url: str) -> str:
 @click.option("--author", default="", help="Who published it.")
 @command
 def publish(ctx: Context, file: Path, note: str, author: str) -> None:
-    """Publish FILE as the next version of its pathway (identical content changes nothing)."""
-    files, main = read_bundle(file)
+    """Publish FILE (BPMN or DSL YAML) as its pathway's next version; same content: no change."""
+    files, main = read_bundle(file, known_pathways=_known_pathways(ctx.app))
     result = ctx.app.engine.publish(files, main, note=note, author=author)
     _emit(ctx.json_mode, asdict(result),
           lambda: f"{result.pathway} v{result.version} "

@@ -150,12 +150,16 @@ def run_engine(workflow: Any) -> dict[str, Any] | None:
         workflow.do_engine_steps()
     except SpiffWorkflowException as err:
         task = getattr(err, "task", None)
+        cause = getattr(err, "exception", None) or err.__cause__ or err.__context__
+        message = str(err).strip()
+        if cause is not None and type(cause).__name__ not in message:
+            message = f"{message} ({type(cause).__name__}: {cause})"
         return {
-            "message": str(err),
+            "message": message,
             "step": step_name(task) if task is not None else None,
             "task": str(task.id) if task is not None else None,
             "line": getattr(err, "line_number", None) or None,
-            "kind": type(getattr(err, "exception", None) or err).__name__,
+            "kind": type(cause or err).__name__,
         }
     return None
 
