@@ -1,0 +1,794 @@
+"""Compile a validated pathway document to BPMN 2.0 with a diagram, and JSON Schema forms.
+
+The input is the plain mapping YAML gives for a file that dsl.validate has accepted; the
+output runs on the engine exactly like hand-written BPMN (see docs/dsl.md for the DSL and
+engine/definitions.py for what the engine reads). The same document always gives the same
+bytes: ids come from step ids, nothing is timestamped, and every collection is written in the
+document's order.
+
+How each step kind compiles, and what SpiffWorkflow 3.2 needs of it:
+
+* task: a userTask in its role's lane, its form in `<pathway>.<step>.schema.json`.
+* decide: an exclusive gateway with a `<id>_merge` after it (unless every path ends).
+  SpiffWorkflow tries the conditions in the vertical order of their targets in the diagram;
+  when lanes put the branches out of order, each condition is guarded with the negations of
+  the earlier ones, so the first true `when` still wins.
+* parallel: a parallel split and a `<id>_join`.
+* wait: a timer catch event.
+* repeat: an embedded subProcess with standardLoopCharacteristics: a flat task tree however
+  many rounds. SpiffWorkflow stops the loop when loopCondition is *false*, so `until: X`
+  becomes `not expr("X")`.
+* end: an end event carrying its exit reason. Inside a parallel branch it is a terminate end
+  event (the case ends, not just the branch). Inside a repeat it sets `pathways_exit` first,
+  the loop stops on it, and an exit gateway after the loop leads to an end event with the same
+  reason in the enclosing scope (a boundary error event would be the BPMN idiom, but
+  SpiffWorkflow 3.2 crashes cancelling a looped subprocess from a boundary event).
+* refer / record / notify: a bpmn:task with the pathways* properties the engine acts on;
+  refer with `wait` is followed by a catch of the message `completed:<pathway>`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from dsl import layout as lay
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
+DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS,
+         "spiffworkflow": SPIFF_NS, "xsi": XSI_NS}
+TARGET_NAMESPACE = "https://pathways.example/dsl"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+# spiffworkflow:properties the engine reads (engine/definitions.py; a test keeps them equal)
+FORM_PROPERTY = "formJsonSchemaFilename"
+DUE_PROPERTY = "due"
+OUTCOME, OUTCOME_VALUE, OUTCOME_WHEN = "pathwaysOutcome", "pathwaysOutcomeValue", \
+    "pathwaysOutcomeWhen"
+NOTIFY_TO, NOTIFY_MESSAGE = "pathwaysNotifyTo", "pathwaysNotifyMessage"
+REFER = "pathwaysRefer"
+EXIT_REASON = "pathwaysExitReason"
+COMPLETED_PREFIX = "completed:"  # the message a referred case throws when it completes
+EXIT_FLAG = "pathways_exit"  # case data: the id of the `end` reached inside a repeat
+
+STEP_KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify",
+              "end")
+BRANCH_NAME_LIMIT = 60
+_DUE_BASE = re.compile(r"^(\s*)([A-Za-z_]\w*)(?![\w.])")
+
+
+@dataclass(frozen=True)
+class CompiledPathway:
+    """A pathway compiled: its id, the BPMN text, and its forms (file name -> JSON text).
+
+    Publish as a bundle: {f"{pathway}.bpmn": bpmn, **forms}.
+    """
+
+    pathway: str
+    bpmn: str
+    forms: dict[str, str]
+
+    @property
+    def bpmn_file(self) -> str:
+        return f"{self.pathway}.bpmn"
+
+    def files(self) -> dict[str, str]:
+        """The bundle to publish: the BPMN and every form, by file name."""
+        return {self.bpmn_file: self.bpmn, **self.forms}
+
+
+def compile_pathway(doc: Mapping[str, Any]) -> CompiledPathway:
+    """Compile a validated pathway document (the mapping yaml.safe_load gives)."""
+    return _Compiler(doc).run()
+
+
+# -- names and expressions ------------------------------------------------------------------
+
+def humanise(name: str) -> str:
+    """`release_date` -> `Release date`."""
+    text = " ".join(name.replace("_", " ").split())
+    return text[:1].upper() + text[1:]
+
+
+def expr_call(source: str) -> str:
+    """The Python text that hands a DSL expression to the engine: expr("<source>")."""
+    return f"expr({json.dumps(source, ensure_ascii=False)})"
+
+
+class _ClientRoots(ast.NodeTransformer):
+    """Turn bare names of declared client fields into client.<field>."""
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.fields = fields
+        self.changed = False
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        node.args = [self.visit(arg) for arg in node.args]  # the function name stays
+        node.keywords = [self.visit(keyword) for keyword in node.keywords]
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id not in self.fields:
+            return node
+        self.changed = True
+        return ast.copy_location(
+            ast.Attribute(value=ast.Name(id="client", ctx=ast.Load()), attr=node.id,
+                          ctx=ast.Load()), node)
+
+
+def rewrite_client_fields(source: str, fields: Iterable[str]) -> str:
+    """`release_date < today()` -> `client.release_date < today()` when release_date is a
+    declared client field. Text without such a name comes back unchanged, byte for byte."""
+    names = frozenset(fields)
+    if not names:
+        return source
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return source  # not an expression: validation reports it, not the compiler
+    transformer = _ClientRoots(names)
+    new_tree = transformer.visit(tree)
+    if not transformer.changed:
+        return source
+    return ast.unparse(ast.fix_missing_locations(new_tree))
+
+
+def rewrite_due(due: str, fields: Iterable[str]) -> str:
+    """`release_date - P7D` -> `client.release_date - P7D`; `P7D` stays."""
+    match = _DUE_BASE.match(due)
+    if match is None or match.group(2) not in set(fields):
+        return due
+    return f"{match.group(1)}client.{match.group(2)}{due[match.end():]}"
+
+
+# -- forms ----------------------------------------------------------------------------------
+
+def form_schema(title: str, form: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a task's form."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for name, spec in (form or {}).items():
+        spec = spec or {}
+        prop: dict[str, Any] = {"title": spec.get("title") or humanise(name)}
+        if spec.get("help"):
+            prop["description"] = spec["help"]
+        prop.update(_field_type(name, spec))
+        for key, extension in (("prefill", "x-pathways-prefill"),
+                               ("save_to", "x-pathways-save-to"),
+                               ("visible_when", "x-pathways-visible-when")):
+            if spec.get(key) is not None:
+                prop[extension] = spec[key]
+        if spec.get("required"):
+            if spec.get("visible_when") is not None:
+                prop["x-pathways-required-when-visible"] = True
+            else:
+                required.append(name)
+        properties[name] = prop
+    return {"$schema": JSON_SCHEMA_DIALECT, "title": title, "type": "object",
+            "properties": properties, "required": required, "additionalProperties": False}
+
+
+def _field_type(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    kind = spec.get("type")
+    out: dict[str, Any] = {}
+    if kind in ("text", "long_text"):
+        out["type"] = "string"
+        if spec.get("max_length") is not None:
+            out["maxLength"] = spec["max_length"]
+        if kind == "long_text":
+            out["x-pathways-widget"] = "textarea"
+    elif kind in ("number", "integer", "scale"):
+        out["type"] = "number" if kind == "number" else "integer"
+        if spec.get("min") is not None:
+            out["minimum"] = spec["min"]
+        if spec.get("max") is not None:
+            out["maximum"] = spec["max"]
+        if kind == "scale" and spec.get("labels"):
+            out["x-pathways-labels"] = {str(k): v for k, v in spec["labels"].items()}
+    elif kind == "boolean":
+        out["type"] = "boolean"
+    elif kind == "date":
+        out.update({"type": "string", "format": "date"})
+    elif kind == "choice":
+        out.update({"type": "string", "enum": list(spec.get("options") or [])})
+    elif kind == "multiple_choice":
+        out.update({"type": "array",
+                    "items": {"type": "string", "enum": list(spec.get("options") or [])},
+                    "uniqueItems": True})
+    else:
+        raise ValueError(f"form field {name!r}: unknown type {kind!r}")
+    return out
+
+
+# -- the flow graph -------------------------------------------------------------------------
+
+@dataclass
+class _Node:
+    id: str
+    tag: str  # BPMN element name
+    kind: str  # layout kind: task, event, gateway, box
+    name: str | None
+    container: str | None  # the subProcess it is in, None for the process
+    lane: str | None  # the lane it is drawn in
+    listed: bool  # named in the laneSet
+    documentation: str | None = None
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    default: str | None = None
+    incoming: list[str] = field(default_factory=list)
+    outgoing: list[str] = field(default_factory=list)
+    timer: tuple[str, str] | None = None  # (timeDuration | timeDate, expression)
+    message: tuple[str, str] | None = None  # (message id, variable)
+    terminate: bool = False
+    script: str | None = None
+    loop: tuple[str | None, int | None] | None = None  # (loopCondition, loopMaximum)
+
+
+@dataclass
+class _Flow:
+    id: str
+    source: str
+    target: str
+    name: str | None
+    condition: str | None
+    branch: int | None  # position of a decide's branch, for the condition-order check
+    when: str | None  # the branch's DSL source
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """An outgoing flow waiting for its target."""
+
+    source: str
+    name: str | None = None
+    condition: str | None = None
+    default: bool = False
+    branch: int | None = None
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    container: str | None  # subProcess the nodes go in
+    scope: str | None  # nearest enclosing repeat
+    in_parallel: bool  # inside a parallel branch, within the scope
+    fixed_lane: str | None  # an enclosing one-lane subProcess: SpiffWorkflow gives its lane
+    listed: bool  # nodes here are named in the laneSet
+
+
+@dataclass
+class _Part:
+    block: lay.Block
+    pending: list[_Pending]
+    lane: str  # the lane of the nearest preceding task, for automatic nodes after this
+
+
+class _Compiler:
+    def __init__(self, doc: Mapping[str, Any]) -> None:
+        self.doc = doc
+        self.pathway: str = doc["pathway"]
+        self.title: str = doc["title"]
+        roles: Mapping[str, Any] = doc["roles"]
+        self.roles = [(role, (spec or {}).get("title") or humanise(role))
+                      for role, spec in roles.items()]
+        if not self.roles:
+            raise ValueError("a pathway needs at least one role")
+        form_fields = {name for step in _all_steps(doc["steps"])
+                       for name in (step.get("form") or {}) if "task" in step}
+        # a form field of the same name shadows a client field: it is in the case data
+        self.client_fields = frozenset(set(doc.get("client_fields") or {}) - form_fields)
+        self.nodes: dict[str, _Node] = {}
+        self.order: dict[str | None, list[str]] = {None: []}
+        self.flows: list[_Flow] = []
+        self.flow_ids: set[str] = set()
+        self.messages: dict[str, str] = {}
+        self.forms: dict[str, str] = {}
+        self.exits: dict[str, list[tuple[str, str]]] = {}
+
+    # -- building blocks --
+
+    def expr(self, source: str) -> str:
+        return expr_call(rewrite_client_fields(source, self.client_fields))
+
+    def add(self, node: _Node) -> _Node:
+        if node.id in self.nodes:
+            raise ValueError(f"element id {node.id!r} is used twice")
+        self.nodes[node.id] = node
+        self.order.setdefault(node.container, []).append(node.id)
+        if node.tag == "subProcess":
+            self.order.setdefault(node.id, [])
+        return node
+
+    def connect(self, pending: _Pending, target: str) -> str:
+        base = f"flow_{pending.source}_{target}"
+        flow_id, n = base, 1
+        while flow_id in self.flow_ids:
+            n += 1
+            flow_id = f"{base}_{n}"
+        self.flow_ids.add(flow_id)
+        self.flows.append(_Flow(flow_id, pending.source, target, pending.name,
+                                pending.condition, pending.branch, pending.when))
+        self.nodes[pending.source].outgoing.append(flow_id)
+        self.nodes[target].incoming.append(flow_id)
+        if pending.default:
+            self.nodes[pending.source].default = flow_id
+        return flow_id
+
+    def attach(self, node: _Node, pending: Sequence[_Pending]) -> _Node:
+        self.add(node)
+        for item in pending:
+            self.connect(item, node.id)
+        return node
+
+    def auto(self, ctx: _Ctx, lane: str, node_id: str, tag: str, kind: str,
+             name: str | None, **extra: Any) -> _Node:
+        """A node nobody works on: drawn in the lane of the nearest preceding task."""
+        return _Node(node_id, tag, kind, name, ctx.container, ctx.fixed_lane or lane,
+                     ctx.listed, **extra)
+
+    # -- the document --
+
+    def run(self) -> CompiledPathway:
+        first_role = self.roles[0][0]
+        top = _Ctx(container=None, scope=None, in_parallel=False, fixed_lane=None, listed=True)
+        start = self.attach(self.auto(top, first_role, "start", "startEvent", "event", None), [])
+        part = self.steps(self.doc["steps"], top, [_Pending(start.id)], first_role)
+        items: list[lay.Block] = [lay.Leaf(start.id), part.block]
+        if part.pending:
+            end = self.attach(self.auto(top, part.lane, "end", "endEvent", "event",
+                                        "completed"), part.pending)
+            items.append(lay.Leaf(end.id))
+        shapes = {n.id: lay.Shape(n.kind, n.lane) for n in self.nodes.values()}
+        diagram = lay.layout(lay.Seq(tuple(items)), shapes, [r for r, _ in self.roles],
+                             [(f.id, f.source, f.target) for f in self.flows])
+        self.guard_out_of_order_conditions(diagram)
+        return CompiledPathway(self.pathway, self.write(diagram), dict(self.forms))
+
+    def steps(self, steps: Sequence[Mapping[str, Any]], ctx: _Ctx, pending: list[_Pending],
+              lane: str) -> _Part:
+        blocks: list[lay.Block] = []
+        for step in steps:
+            part = self.step(step, ctx, pending, lane)
+            blocks.append(part.block)
+            pending, lane = part.pending, part.lane
+        return _Part(lay.Seq(tuple(blocks)), pending, lane)
+
+    def step(self, step: Mapping[str, Any], ctx: _Ctx, pending: list[_Pending],
+             lane: str) -> _Part:
+        kind = step_kind(step)
+        if kind is None:
+            raise ValueError(f"step has no kind key ({', '.join(STEP_KINDS)}): {dict(step)!r}")
+        handler = getattr(self, f"step_{kind}")
+        part: _Part = handler(str(step[kind]), step, ctx, pending, lane)
+        return part
+
+    # -- steps --
+
+    def step_task(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                  pending: list[_Pending], lane: str) -> _Part:
+        role = str(step["role"])
+        title = str(step["title"])
+        form_file = f"{self.pathway}.{sid}.schema.json"
+        properties = [(FORM_PROPERTY, form_file)]
+        if step.get("due") is not None:
+            properties.append((DUE_PROPERTY, rewrite_due(str(step["due"]),
+                                                         self.client_fields)))
+        node = _Node(sid, "userTask", "task", title, ctx.container, ctx.fixed_lane or role,
+                     ctx.listed, documentation=step.get("instructions"),
+                     properties=properties)
+        self.attach(node, pending)
+        schema = form_schema(title, step.get("form"))
+        self.forms[form_file] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+        return _Part(lay.Leaf(sid), [_Pending(sid)], role)
+
+    def step_decide(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                    pending: list[_Pending], lane: str) -> _Part:
+        gateway = self.attach(self.auto(ctx, lane, sid, "exclusiveGateway", "gateway",
+                                        f"{humanise(sid)}?"), pending)
+        arms: list[tuple[_Pending, Sequence[Mapping[str, Any]]]] = []
+        for index, branch in enumerate(step["branches"]):
+            when = str(branch["when"])
+            arms.append((_Pending(gateway.id, name=_branch_name(f"when: {when}"),
+                                  condition=self.expr(when), branch=index, when=when),
+                         branch.get("steps") or []))
+        arms.append((_Pending(gateway.id, name="otherwise", default=True),
+                     step.get("otherwise") or []))
+        return self.fork(gateway, "exclusiveGateway", f"{sid}_merge", arms, ctx, lane)
+
+    def step_parallel(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                      pending: list[_Pending], lane: str) -> _Part:
+        gateway = self.attach(self.auto(ctx, lane, sid, "parallelGateway", "gateway", None),
+                              pending)
+        inner = _Ctx(ctx.container, ctx.scope, True, ctx.fixed_lane, ctx.listed)
+        arms = [(_Pending(gateway.id), branch.get("steps") or [])
+                for branch in step["branches"]]
+        return self.fork(gateway, "parallelGateway", f"{sid}_join", arms, inner, lane,
+                         outer=ctx)
+
+    def fork(self, gateway: _Node, join_tag: str, join_id: str,
+             arms: Sequence[tuple[_Pending, Sequence[Mapping[str, Any]]]], ctx: _Ctx,
+             lane: str, outer: _Ctx | None = None) -> _Part:
+        """Branches side by side from a split, then a join unless every branch ends."""
+        branches: list[lay.Seq | _Pending] = []
+        ends: list[tuple[list[_Pending], str]] = []
+        for first, steps in arms:
+            if not steps:
+                branches.append(first)
+                ends.append(([first], lane))
+                continue
+            part = self.steps(steps, ctx, [first], lane)
+            assert isinstance(part.block, lay.Seq)
+            branches.append(part.block)
+            if part.pending:
+                ends.append((part.pending, part.lane))
+        if not ends:
+            return _Part(lay.Fork(gateway.id, tuple(b for b in branches
+                                                    if isinstance(b, lay.Seq)), None), [],
+                         lane)
+        end_lanes = {end_lane for _, end_lane in ends}
+        join_lane = end_lanes.pop() if len(end_lanes) == 1 else lane
+        join = self.add(self.auto(outer or ctx, join_lane, join_id, join_tag, "gateway", None))
+        laid: list[lay.Seq | str] = []
+        for branch in branches:  # empty branches go straight to the join, in branch order
+            laid.append(self.connect(branch, join.id) if isinstance(branch, _Pending)
+                        else branch)
+        for part_pending, _ in ends:
+            for item in part_pending:
+                if not any(item is b for b in branches):
+                    self.connect(item, join.id)
+        return _Part(lay.Fork(gateway.id, tuple(laid), join.id), [_Pending(join.id)],
+                     join_lane)
+
+    def step_wait(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                  pending: list[_Pending], lane: str) -> _Part:
+        if step.get("for") is not None:
+            timer = ("timeDuration", json.dumps(str(step["for"])))
+        else:
+            timer = ("timeDate", self.expr(str(step["until"])))
+        self.attach(self.auto(ctx, lane, sid, "intermediateCatchEvent", "event", humanise(sid),
+                              timer=timer), pending)
+        return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+
+    def step_repeat(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                    pending: list[_Pending], lane: str) -> _Part:
+        roles = _roles_in(step.get("steps") or [])
+        if ctx.fixed_lane is not None:
+            box_lane: str | None = ctx.fixed_lane
+            listed, body_fixed, body_listed = False, ctx.fixed_lane, False
+        elif len(roles) <= 1:
+            # SpiffWorkflow gives a subprocess's children the subprocess's lane
+            box_lane = roles[0] if roles else lane
+            listed, body_fixed, body_listed = ctx.listed, box_lane, False
+        else:
+            # tasks of several roles: the subprocess stays out of the lanes, so that each
+            # child takes the lane that names it
+            box_lane, listed, body_fixed, body_listed = None, False, None, True
+        body_ctx = _Ctx(container=sid, scope=sid, in_parallel=False, fixed_lane=body_fixed,
+                        listed=body_listed)
+        body_lane = box_lane or lane
+        start = self.add(self.auto(body_ctx, body_lane, f"{sid}_start", "startEvent", "event",
+                                   None))
+        blocks: list[lay.Block] = [lay.Leaf(start.id)]
+        inner = [_Pending(start.id)]
+        if step.get("every") is not None:
+            every = str(step["every"])
+            wait = self.attach(self.auto(body_ctx, body_lane, f"{sid}_wait",
+                                         "intermediateCatchEvent", "event", f"Wait {every}",
+                                         timer=("timeDuration", json.dumps(every))), inner)
+            blocks.append(lay.Leaf(wait.id))
+            inner = [_Pending(wait.id)]
+        part = self.steps(step.get("steps") or [], body_ctx, inner, body_lane)
+        blocks.append(part.block)
+        if part.pending:
+            end = self.attach(self.auto(body_ctx, part.lane, f"{sid}_end", "endEvent", "event",
+                                        None), part.pending)
+            blocks.append(lay.Leaf(end.id))
+        exits = self.exits.get(sid, [])
+
+        conditions = []
+        if exits:
+            conditions.append(f"{EXIT_FLAG} is None")
+        if step.get("until") is not None:
+            conditions.append(f"not {self.expr(str(step['until']))}")
+        maximum = int(step["max"]) if step.get("max") is not None else None
+        condition = " and ".join(conditions) if conditions else None
+        if condition is None and maximum is None:
+            condition = "True"  # `every` alone: SpiffWorkflow needs a condition or a maximum
+
+        items: list[lay.Block] = []
+        if exits:
+            init = self.attach(self.auto(ctx, lane, f"{sid}_init", "scriptTask", "task",
+                                         f"Prepare {humanise(sid).lower()}",
+                                         script=f"{EXIT_FLAG} = None"), pending)
+            items.append(lay.Leaf(init.id))
+            pending = [_Pending(init.id)]
+        box = _Node(sid, "subProcess", "box", humanise(sid), ctx.container, box_lane, listed,
+                    loop=(condition, maximum))
+        self.attach(box, pending)  # after its children, yet written around them
+        items.append(lay.Box(sid, lay.Seq(tuple(blocks))))
+        after_lane = part.lane if part.pending else body_lane
+        if not exits:
+            return _Part(lay.Seq(tuple(items)), [_Pending(sid)], after_lane)
+
+        # level with the subprocess's own flow (its start event), so the lines stay apart
+        gate = self.attach(self.auto(ctx, body_lane, f"{sid}_exit", "exclusiveGateway",
+                                     "gateway", "Case ended inside?"), [_Pending(sid)])
+        sides: list[lay.Seq] = []
+        for end_id, reason in exits:
+            flag = _Pending(gate.id, name=_branch_name(f"ended: {reason}"),
+                            condition=f"{EXIT_FLAG} == {json.dumps(end_id)}")
+            sides.append(self.end_node(f"{end_id}_via_{sid}", end_id, reason, ctx, [flag],
+                                       body_lane))
+        items.append(lay.Exits(gate.id, tuple(sides)))
+        return _Part(lay.Seq(tuple(items)), [_Pending(gate.id, default=True)], after_lane)
+
+    def end_node(self, node_id: str, end_id: str, reason: str, ctx: _Ctx,
+                 pending: list[_Pending], lane: str) -> lay.Seq:
+        """An end event with its exit reason. In a parallel branch it terminates the case (or
+        the round); inside a repeat the loop's scope learns of it."""
+        node = self.auto(ctx, lane, node_id, "endEvent", "event", reason,
+                         properties=[(EXIT_REASON, reason)], terminate=ctx.in_parallel)
+        self.attach(node, pending)
+        if ctx.scope is not None:
+            self.exits.setdefault(ctx.scope, []).append((end_id, reason))
+        return lay.Seq((lay.Leaf(node_id),))
+
+    def step_end(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                 pending: list[_Pending], lane: str) -> _Part:
+        reason = str(step["reason"])
+        blocks: list[lay.Block] = []
+        if ctx.scope is not None:  # inside a repeat: say which end was reached, then end
+            mark = self.attach(self.auto(ctx, lane, f"{sid}_mark", "scriptTask", "task",
+                                         f"Mark the case {reason}",
+                                         script=f"{EXIT_FLAG} = {json.dumps(sid)}"), pending)
+            blocks.append(lay.Leaf(mark.id))
+            pending = [_Pending(mark.id)]
+        blocks.append(self.end_node(sid, sid, reason, ctx, pending, lane))
+        return _Part(lay.Seq(tuple(blocks)), [], lane)
+
+    def step_refer(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                   pending: list[_Pending], lane: str) -> _Part:
+        target = str(step["pathway"])
+        self.attach(self.auto(ctx, lane, sid, "task", "task", f"Refer to {target}",
+                              properties=[(REFER, target)]), pending)
+        if not step.get("wait"):
+            return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+        message_id = f"msg_completed_{target}"
+        self.messages[message_id] = f"{COMPLETED_PREFIX}{target}"
+        done = self.attach(self.auto(ctx, lane, f"{sid}_done", "intermediateCatchEvent",
+                                     "event", f"{humanise(target)} completed",
+                                     message=(message_id, f"{sid}_result")), [_Pending(sid)])
+        return _Part(lay.Seq((lay.Leaf(sid), lay.Leaf(done.id))), [_Pending(done.id)], lane)
+
+    def step_record(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                    pending: list[_Pending], lane: str) -> _Part:
+        outcome = str(step["outcome"])
+        value = step.get("value")
+        properties = [(OUTCOME, outcome), (OUTCOME_VALUE, "true" if value is None else
+                                           rewrite_client_fields(_source(value),
+                                                                 self.client_fields))]
+        if step.get("when") is not None:
+            properties.append((OUTCOME_WHEN, rewrite_client_fields(str(step["when"]),
+                                                                   self.client_fields)))
+        self.attach(self.auto(ctx, lane, sid, "task", "task", f"Record {outcome}",
+                              properties=properties), pending)
+        return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+
+    def step_notify(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
+                    pending: list[_Pending], lane: str) -> _Part:
+        to = str(step["to"])
+        self.attach(self.auto(ctx, lane, sid, "task", "task", f"Notify {to}",
+                              properties=[(NOTIFY_TO, to),
+                                          (NOTIFY_MESSAGE, str(step["message"]))]), pending)
+        return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+
+    # -- SpiffWorkflow reads the diagram: keep "first true when wins" --
+
+    def guard_out_of_order_conditions(self, diagram: lay.Diagram) -> None:
+        """SpiffWorkflow tries an exclusive gateway's conditions in the order of their
+        targets' y position (ties in document order). Where that is not the DSL's branch
+        order, make each condition false whenever an earlier branch's is true."""
+        position = {flow.id: index for index, flow in enumerate(self.flows)}
+        by_gateway: dict[str, list[_Flow]] = {}
+        for flow in self.flows:
+            if flow.branch is not None:
+                by_gateway.setdefault(flow.source, []).append(flow)
+        for flows in by_gateway.values():
+            written = sorted(flows, key=lambda f: f.branch or 0)
+            tried = sorted(flows, key=lambda f: (diagram.shapes[f.target].y, position[f.id]))
+            if [f.id for f in tried] == [f.id for f in written]:
+                continue
+            earlier: list[str] = []
+            for flow in written:
+                assert flow.when is not None
+                this = self.expr(flow.when)
+                flow.condition = " and ".join([*(f"not {e}" for e in earlier), this])
+                earlier.append(this)
+
+    # -- XML --
+
+    def write(self, diagram: lay.Diagram) -> str:
+        root = etree.Element(_q(BPMN_NS, "definitions"), nsmap=NSMAP)
+        root.set("id", f"{self.pathway}_definitions")
+        root.set("targetNamespace", TARGET_NAMESPACE)
+        root.set("exporter", "pathways dsl")
+        root.set("exporterVersion", "1")
+        collaboration = _sub(root, "collaboration", id=f"{self.pathway}_collaboration")
+        _sub(collaboration, "participant", id=f"{self.pathway}_participant", name=self.title,
+             processRef=self.pathway)
+        for message_id in sorted(self.messages):
+            _sub(root, "message", id=message_id, name=self.messages[message_id])
+        process = _sub(root, "process", id=self.pathway, name=self.title,
+                       isExecutable="true")
+        if self.doc.get("description"):
+            _sub(process, "documentation", text=str(self.doc["description"]))
+        lane_set = _sub(process, "laneSet", id=f"{self.pathway}_lanes")
+        for role, title in self.roles:
+            lane = _sub(lane_set, "lane", id=role, name=title)
+            for node in self.nodes.values():
+                if node.listed and node.lane == role:
+                    _sub(lane, "flowNodeRef", text=node.id)
+        self.write_container(process, None)
+
+        di = etree.SubElement(root, _q(BPMNDI_NS, "BPMNDiagram"), id=f"{self.pathway}_diagram")
+        plane = etree.SubElement(di, _q(BPMNDI_NS, "BPMNPlane"), id=f"{self.pathway}_plane",
+                                 bpmnElement=f"{self.pathway}_collaboration")
+        _shape(plane, f"{self.pathway}_participant", diagram.pool, isHorizontal="true")
+        for role, _ in self.roles:
+            _shape(plane, role, diagram.lanes[role], isHorizontal="true")
+        for node in self._document_order(None):
+            extra = {}
+            if node.tag == "subProcess":
+                extra["isExpanded"] = "true"
+            elif node.tag == "exclusiveGateway":
+                extra["isMarkerVisible"] = "true"
+            _shape(plane, node.id, diagram.shapes[node.id], **extra)
+        for flow in self.flows:
+            edge = etree.SubElement(plane, _q(BPMNDI_NS, "BPMNEdge"), id=f"{flow.id}_di",
+                                    bpmnElement=flow.id)
+            for x, y in diagram.edges[flow.id]:
+                etree.SubElement(edge, _q(DI_NS, "waypoint"), x=str(x), y=str(y))
+
+        ids = [el.get("id") for el in root.iter() if el.get("id") is not None]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"element ids used twice: {', '.join(map(str, duplicates))}")
+        text: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8")
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + text.decode("utf-8")
+
+    def _document_order(self, container: str | None) -> list[_Node]:
+        out: list[_Node] = []
+        for node_id in self.order.get(container, []):
+            node = self.nodes[node_id]
+            out.append(node)
+            if node.tag == "subProcess":
+                out.extend(self._document_order(node.id))
+        return out
+
+    def write_container(self, parent: Any, container: str | None) -> None:
+        members = set(self.order.get(container, []))
+        for node_id in self.order.get(container, []):
+            self.write_node(parent, self.nodes[node_id])
+        for flow in self.flows:
+            if flow.source in members:
+                attrs = {"id": flow.id}
+                if flow.name:
+                    attrs["name"] = flow.name
+                attrs.update(sourceRef=flow.source, targetRef=flow.target)
+                element = _sub(parent, "sequenceFlow", **attrs)
+                if flow.condition is not None:
+                    _expression(element, "conditionExpression", flow.condition)
+
+    def write_node(self, parent: Any, node: _Node) -> None:
+        attrs = {"id": node.id}
+        if node.name:
+            attrs["name"] = node.name
+        if node.default:
+            attrs["default"] = node.default
+        element = _sub(parent, node.tag, **attrs)
+        if node.documentation:
+            _sub(element, "documentation", text=str(node.documentation))
+        if node.properties:
+            extensions = _sub(element, "extensionElements")
+            properties = etree.SubElement(extensions, _q(SPIFF_NS, "properties"))
+            for name, value in node.properties:
+                etree.SubElement(properties, _q(SPIFF_NS, "property"), name=name, value=value)
+        for flow_id in node.incoming:
+            _sub(element, "incoming", text=flow_id)
+        for flow_id in node.outgoing:
+            _sub(element, "outgoing", text=flow_id)
+        if node.loop is not None:
+            condition, maximum = node.loop
+            loop = _sub(element, "standardLoopCharacteristics", testBefore="false")
+            if maximum is not None:
+                loop.set("loopMaximum", str(maximum))
+            if condition is not None:
+                _expression(loop, "loopCondition", condition)
+        if node.script is not None:
+            _sub(element, "script", text=node.script)
+        if node.timer is not None:
+            timer = _sub(element, "timerEventDefinition")
+            _expression(timer, node.timer[0], node.timer[1])
+        if node.message is not None:
+            message = _sub(element, "messageEventDefinition", messageRef=node.message[0])
+            extensions = _sub(message, "extensionElements")
+            etree.SubElement(extensions, _q(SPIFF_NS, "messageVariable")).text = node.message[1]
+        if node.terminate:
+            _sub(element, "terminateEventDefinition")
+        if node.tag == "subProcess":
+            self.write_container(element, node.id)
+
+
+def _q(namespace: str, tag: str) -> str:
+    return f"{{{namespace}}}{tag}"
+
+
+def _sub(parent: Any, tag: str, text: str | None = None, **attrs: str) -> Any:
+    element = etree.SubElement(parent, _q(BPMN_NS, tag))
+    for key, value in attrs.items():
+        element.set(key, value)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _expression(parent: Any, tag: str, text: str) -> None:
+    element = _sub(parent, tag, text=text)
+    element.set(_q(XSI_NS, "type"), "bpmn:tFormalExpression")
+
+
+def _shape(plane: Any, element_id: str, bounds: lay.Bounds, **attrs: str) -> None:
+    shape = etree.SubElement(plane, _q(BPMNDI_NS, "BPMNShape"), id=f"{element_id}_di",
+                             bpmnElement=element_id)
+    for key, value in attrs.items():
+        shape.set(key, value)
+    etree.SubElement(shape, _q(DC_NS, "Bounds"), x=str(bounds.x), y=str(bounds.y),
+                     width=str(bounds.width), height=str(bounds.height))
+
+
+def _branch_name(text: str) -> str:
+    return text if len(text) <= BRANCH_NAME_LIMIT else text[:BRANCH_NAME_LIMIT - 1] + "…"
+
+
+def _source(value: Any) -> str:
+    """An expression given as YAML: `value: 3` or `value: true` are expressions too."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def step_kind(step: Mapping[str, Any]) -> str | None:
+    """The step's kind key. `wait` is also refer's option (`wait: true`): beside `refer` it
+    is not the kind."""
+    kinds = [kind for kind in STEP_KINDS if kind in step]
+    if "refer" in kinds and "wait" in kinds:
+        kinds.remove("wait")
+    return kinds[0] if kinds else None
+
+
+def _all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    for step in steps or []:
+        yield step
+        for branch in step.get("branches") or []:
+            yield from _all_steps(branch.get("steps") or [])
+        yield from _all_steps(step.get("otherwise") or [])
+        if "repeat" in step:
+            yield from _all_steps(step.get("steps") or [])
+
+
+def _roles_in(steps: Sequence[Mapping[str, Any]]) -> list[str]:
+    roles: list[str] = []
+    for step in _all_steps(steps):
+        if "task" in step and step.get("role") not in roles:
+            roles.append(str(step["role"]))
+    return roles
