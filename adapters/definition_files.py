@@ -1,22 +1,34 @@
-"""Read a definition and the files it refers to from disk, for publishing."""
+"""Read definitions from disk for publishing: BPMN with its forms, or DSL YAML compiled."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
+from dsl import compile_pathway, load_pathway
 from engine.definitions import referenced_files
 from engine.errors import DefinitionError
 
-DEFINITION_SUFFIXES = (".bpmn",)
+BPMN_SUFFIXES = (".bpmn",)
+YAML_SUFFIXES = (".yaml", ".yml")
+DEFINITION_SUFFIXES = BPMN_SUFFIXES + YAML_SUFFIXES
 
 
-def read_bundle(path: Path) -> tuple[dict[str, str], str]:
-    """(files by name, main file name) for the BPMN file at path and the forms beside it."""
+def read_bundle(path: Path, *, known_pathways: Collection[str] | None = None
+                ) -> tuple[dict[str, str], str]:
+    """(files by name, main BPMN file name) ready to publish.
+
+    For a DSL file the bundle holds its YAML source, the compiled BPMN and the form schemas;
+    DslError reports every problem with its location. For BPMN, the forms its user tasks
+    name are read from beside it.
+    """
     if not path.is_file():
         raise DefinitionError("no such file", file=str(path))
-    if path.suffix not in DEFINITION_SUFFIXES:
+    if path.suffix in YAML_SUFFIXES:
+        return _read_dsl(path, known_pathways)
+    if path.suffix not in BPMN_SUFFIXES:
         raise DefinitionError(f"cannot publish a {path.suffix or 'suffix-less'} file; "
-                              "expected a .bpmn file", file=str(path))
+                              "expected .bpmn, .yaml or .yml", file=str(path))
     main = path.name
     text = _read_text(path)
     files = {main: text}
@@ -27,6 +39,15 @@ def read_bundle(path: Path) -> tuple[dict[str, str], str]:
                                   f"next to it (looked for {form})", file=str(path))
         files[name] = _read_text(form)
     return files, main
+
+
+def _read_dsl(path: Path, known_pathways: Collection[str] | None
+              ) -> tuple[dict[str, str], str]:
+    text = _read_text(path)
+    document = load_pathway(text, str(path), known_pathways=known_pathways)
+    compiled = compile_pathway(document)
+    main = f"{compiled.pathway}.bpmn"
+    return {f"{compiled.pathway}.yaml": text, main: compiled.bpmn, **compiled.forms}, main
 
 
 def definition_paths(folder: Path) -> list[Path]:

@@ -1,4 +1,4 @@
-"""The shipped gate reception pathway (definitions/gate_reception.bpmn) run end to end.
+"""The hand-written BPMN gate reception pathway (tests/data/gate_reception.bpmn) end to end.
 
 Every test drives the real Engine, with the real SpiffWorkflow, on a freshly migrated
 database (SQLite and PostgreSQL, through the `uow_factory` fixture), and reads back what
@@ -22,7 +22,7 @@ from engine.model import Event
 from engine.ports import UnitOfWorkFactory
 from tests.unit.engine.fakes import FakeClock
 
-BPMN = Path(__file__).resolve().parents[2] / "definitions" / "gate_reception.bpmn"
+BPMN = Path(__file__).resolve().parents[1] / "data" / "gate_reception.bpmn"
 PATHWAY = "gate_reception"
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # assessment in prison, four weeks to go
