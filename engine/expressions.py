@@ -67,6 +67,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "date": lambda value: _to_date(value).isoformat(),
     "days_between": _days_between,
 }
+MAX_LENGTH = 2000
 CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False,
              "null": None}
 
@@ -77,11 +78,16 @@ def parse(source: str) -> ast.Expression:
     text = source.strip()
     if not text:
         raise ExpressionError("the expression is empty", source=source)
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters",
+                              source=source[:100])
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as err:
         raise ExpressionError(f"does not parse: {err.msg}", source=source,
                               offset=(err.offset or 1) - 1) from err
+    except (RecursionError, MemoryError) as err:
+        raise ExpressionError("the expression is nested too deeply", source=source[:100]) from err
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
             raise ExpressionError(
@@ -106,10 +112,12 @@ def names(source: str) -> set[str]:
     found: set[str] = set()
     tree = parse(source)
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    # `a` and `a.b` inside `a.b.c` are parts of one read, not reads of their own
+    inner = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute | ast.Name) and id(node) not in called:
+        if isinstance(node, ast.Attribute | ast.Name) and id(node) not in called | inner:
             dotted = _dotted(node)
-            if dotted is not None and not _is_inner(node, tree):
+            if dotted is not None:
                 found.add(dotted)
     return {name for name in found if name.split(".")[0] not in CONSTANTS}
 
@@ -123,12 +131,6 @@ def _dotted(node: ast.AST) -> str | None:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return None
-
-
-def _is_inner(node: ast.AST, tree: ast.AST) -> bool:
-    """True for `a` and `a.b` inside `a.b.c`: only the longest chain is a name read."""
-    return any(isinstance(parent, ast.Attribute) and parent.value is node
-               for parent in ast.walk(tree))
 
 
 class _RecordEvaluator(EvalWithCompoundTypes):  # type: ignore[misc]

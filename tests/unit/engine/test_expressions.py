@@ -58,3 +58,10 @@ def test_bpmn_conditions_reach_the_language_through_expr() -> None:
     assert env.evaluate("expr(\"needs.accommodation and risk == 'high'\")", dict(DATA)) is True
     with pytest.raises(ExpressionError):
         env.evaluate("expr('().__class__')", dict(DATA))
+
+
+def test_huge_or_deeply_nested_expressions_are_refused_cleanly() -> None:
+    with pytest.raises(ExpressionError, match="longer than"):
+        parse("a or " * 1000 + "a")
+    with pytest.raises(ExpressionError):
+        parse("(" * 400 + "1" + ")" * 400)
