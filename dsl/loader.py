@@ -86,7 +86,7 @@ class LoadedDocument:
         """
         start = self.where(path)
         span = self.spans.get(path)
-        value = _get(self.data, path)
+        value = value_at(self.data, path)
         if span is None or not isinstance(value, str):
             return start
         raw = self.text[span.start:span.end]
@@ -102,7 +102,8 @@ class LoadedDocument:
         return start[0], start[1] + quote + offset
 
 
-def _get(data: Any, path: Path) -> Any:
+def value_at(data: Any, path: Path) -> Any:
+    """The value at path in loaded data, or None when the path does not lead anywhere."""
     for part in path:
         if isinstance(data, dict) and isinstance(part, str):
             data = data.get(part)

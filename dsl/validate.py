@@ -27,7 +27,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
 from dsl.errors import DslError, DslProblem
-from dsl.loader import LoadedDocument, Path, Position, format_path, load
+from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, parse
 
 KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify", "end")
@@ -185,17 +185,6 @@ def _type_hint(expected: list[str], value: Any, schema: Mapping[str, Any]) -> st
     if "integer" in expected and isinstance(value, float):
         return ": use a whole number"
     return ""
-
-
-def _get(data: Any, path: Path) -> Any:
-    for part in path:
-        if isinstance(data, dict) and isinstance(part, str):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
 
 
 def _kinds(step: dict[str, Any]) -> list[str]:
@@ -362,7 +351,7 @@ class _Checker:
         kind = _kind(step)
         name = f"step {step[kind]!r}" if kind else "this step"
         line = self.document.where(ender_path)[0]
-        how = ("ends the pathway" if _kind(_get(self.data, ender_path)) == "end"
+        how = ("ends the pathway" if _kind(value_at(self.data, ender_path)) == "end"
                else "ends the pathway on every branch")
         self.report(path, f"{name} can never run: it comes after {ender!r} (line {line}), "
                           f"which {how}; move it before {ender!r}, or remove it")
@@ -463,7 +452,7 @@ class _Checker:
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:
             owner = parallel[:-3]
-            name = _get(self.data, owner)
+            name = value_at(self.data, owner)
             owner_id = name.get("parallel") if isinstance(name, dict) else None
             self.report((*path, "end"),
                         f"a parallel branch cannot end the pathway: remove the end step "
@@ -494,7 +483,7 @@ class _Checker:
                               "a duration such as P7D")
 
     def client_ref(self, path: Path) -> None:
-        value = _get(self.data, path)
+        value = value_at(self.data, path)
         if not isinstance(value, str) or not (match := _CLIENT_REF.fullmatch(value)):
             return
         name = match.group(1)
@@ -536,7 +525,7 @@ class _Checker:
                                     f"{high}): label values from min to max")
 
     def expression(self, path: Path) -> None:
-        source = _get(self.data, path)
+        source = value_at(self.data, path)
         if isinstance(source, bool):
             source = "true" if source else "false"  # `when: true`, as the compiler reads it
         elif isinstance(source, int | float):

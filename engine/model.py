@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 CaseStatus = Literal["active", "completed", "error", "cancelled"]
-CASE_STATUSES: tuple[str, ...] = ("active", "completed", "error", "cancelled")
+CASE_STATUSES: tuple[str, ...] = get_args(CaseStatus)
 
 EventType = Literal[
     "case_started",
@@ -26,21 +26,12 @@ EventType = Literal[
     "case_completed",
     "case_cancelled",
     "case_retried",
+    "outcome_recorded",
+    "notification_requested",
+    "referral_made",
+    "client_updated",
 ]
-EVENT_TYPES: tuple[str, ...] = (
-    "case_started",
-    "task_ready",
-    "task_completed",
-    "decision",
-    "timer_scheduled",
-    "timer_fired",
-    "message_sent",
-    "message_received",
-    "error",
-    "case_completed",
-    "case_cancelled",
-    "case_retried",
-)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
 # Version of the JSON we store for a case's workflow state. Bump it, and ship a migration,
 # whenever the stored shape changes.

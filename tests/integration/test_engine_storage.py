@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine import ConflictError, Engine, FormValidationError
-from engine.definitions import referenced_files
 from engine.ports import UnitOfWorkFactory
+from tests.bundles import bundle
 from tests.unit.engine.fakes import FakeClock
-
-DATA = Path(__file__).parents[1] / "data"
-
-
-def bundle(name: str, script: str | None = None) -> tuple[dict[str, str], str]:
-    main = f"{name}.bpmn"
-    text = (DATA / main).read_text()
-    if script is not None:
-        text = text.replace("SCRIPT", script)
-    files = {main: text}
-    for ref in referenced_files(text, main):
-        files[ref] = (DATA / ref).read_text()
-    return files, main
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from engine import DefinitionError, Engine
+from tests.bundles import bundle
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
-from tests.unit.engine.test_engine import bundle, publish
+from tests.unit.engine.test_engine import publish
 
 
 @pytest.fixture

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from engine import ConflictError, DefinitionError, Engine, FormValidationError
-from engine.definitions import referenced_files
 from engine.errors import CaseStateError, NotFoundError
+from tests.bundles import bundle
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
-
-DATA = Path(__file__).parents[2] / "data"
-
-
-def bundle(name: str, script: str | None = None) -> tuple[dict[str, str], str]:
-    main = f"{name}.bpmn"
-    text = (DATA / main).read_text()
-    if script is not None:
-        text = text.replace("SCRIPT", script)
-    files = {main: text}
-    for ref in referenced_files(text, main):
-        files[ref] = (DATA / ref).read_text()
-    return files, main
 
 
 @pytest.fixture
