@@ -244,7 +244,7 @@ def validate(ctx: Context, files: tuple[Path, ...]) -> None:
             details = err.details
             problems = [{"file": details.get("file", str(path)), "line": details.get("line", 1),
                          "column": details.get("column", 1), "path": details.get("element", ""),
-                         "message": err.message}]
+                         "message": getattr(err, "reason", err.message)}]
         reports.append({"file": str(path), "valid": not problems, "problems": problems})
     all_problems = [p for report in reports for p in report["problems"]]
     _emit(ctx.json_mode, {"files": reports},

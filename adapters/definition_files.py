@@ -35,8 +35,10 @@ def read_bundle(path: Path, *, known_pathways: Collection[str] | None = None
     for name in referenced_files(text, str(path)):
         form = path.parent / name
         if not form.is_file():
+            line, column = _where(text, f'"{name}"')
             raise DefinitionError(f"form file {name!r} named by a user task was not found "
-                                  f"next to it (looked for {form})", file=str(path))
+                                  f"next to it (looked for {form})", file=str(path),
+                                  line=line, column=column)
         files[name] = _read_text(form)
     return files, main
 
@@ -53,6 +55,15 @@ def _read_dsl(path: Path, known_pathways: Collection[str] | None
 def definition_paths(folder: Path) -> list[Path]:
     """The publishable files of a definitions folder, in a stable order."""
     return sorted(p for p in folder.iterdir() if p.suffix in DEFINITION_SUFFIXES)
+
+
+def _where(text: str, needle: str) -> tuple[int | None, int | None]:
+    """1-based line and column of the first occurrence of needle, if any."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        column = line.find(needle)
+        if column >= 0:
+            return number, column + 2  # the column of the name, inside its quote
+    return None, None
 
 
 def _read_text(path: Path) -> str:

@@ -288,6 +288,10 @@ def _yaml_problem(file: str, text: str, err: yaml.YAMLError) -> DslProblem:
         line, column = _position(mark) if mark is not None else (1, 1)
         what = err.problem or "invalid YAML"
         context = f" ({err.context})" if err.context else ""
+        if err.context_mark is not None and mark is not err.context_mark:
+            opened_line, opened_column = _position(err.context_mark)
+            if (opened_line, opened_column) != (line, column):
+                context += f", begun at line {opened_line}, column {opened_column}"
         hint = ("indent with spaces, not tabs" if "\\t" in what
                 else "check the indentation, quotes and ':' near here; put text containing "
                      "': ' or ' #' in quotes")

@@ -42,6 +42,7 @@ class DefinitionError(EngineError):
         merged = {"file": file, "line": line, "column": column, "element": element,
                   **(details or {})}
         super().__init__(full, details={k: v for k, v in merged.items() if v is not None})
+        self.reason = message  # the message without its location
         self.file = file
         self.line = line
         self.column = column
