@@ -30,6 +30,10 @@ from dsl.errors import DslError, DslProblem
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, parse
 
+# ids the compiler derives from step ids; a step may not take one of them for itself
+_GENERATED_SUFFIXES = ("_merge", "_join", "_done", "_di", "_wait", "_start", "_end", "_lanes",
+                       "_init", "_mark", "_exit")
+_GENERATED_PREFIXES = ("flow_", "msg_")
 KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify", "end")
 MAX_EXPRESSION = 1000  # characters: bounds parsing time and memory
 FIELD_TYPES = ("text", "long_text", "number", "integer", "boolean", "date", "choice",
@@ -394,8 +398,16 @@ class _Checker:
 
     def duplicate_step_ids(self) -> None:
         first: dict[str, Position] = {}
+        roles = self.data.get("roles")
+        taken = {"start", "end", str(self.data.get("pathway"))}
+        taken |= set(roles) if isinstance(roles, dict) else set()
         for position, step_id, path in sorted(self.step_ids, key=lambda item: item[0]):
-            if step_id in first:
+            if step_id in taken or step_id.endswith(_GENERATED_SUFFIXES) \
+                    or step_id.startswith(_GENERATED_PREFIXES):
+                self.report(path, f"step id {step_id!r} is reserved (the pathway, a role, "
+                                  "start/end, or a name the compiler generates, ending in "
+                                  f"{', '.join(_GENERATED_SUFFIXES)}): choose another id")
+            elif step_id in first:
                 self.report(path, f"step id {step_id!r} is already used by the step at line "
                                   f"{first[step_id][0]}: step ids must be unique in the file; "
                                   "rename one of them")

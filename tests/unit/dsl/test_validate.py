@@ -980,3 +980,12 @@ def test_custom_tags_are_refused() -> None:
     assert len(found) == 1
     assert found[0].message.startswith("the YAML tag !!python/object:os.system is not "
                                        "supported")
+
+
+@pytest.mark.parametrize("step_id", ["start", "end", "worker", "demo", "d_merge", "flow_a_b"])
+def test_ids_the_compiler_needs_are_reserved(step_id: str) -> None:
+    text = ("pathway: demo\ntitle: Demo\nroles:\n  worker: {title: Worker}\nsteps:\n"
+            f"  - task: {step_id}\n    role: worker\n    title: T\n")
+    _, problems = validate(text, "demo.yaml")
+    assert len(problems) == 1 and "reserved" in problems[0].message
+    assert (problems[0].line, problems[0].path) == (6, "steps[0].task")
