@@ -382,6 +382,10 @@ class _Checker:
         getattr(self, f"check_{kind}")(step, path, parallel)
         for nested, nested_path in _branch_lists(step, kind, path):
             inner = nested_path if kind == "parallel" else parallel
+            if kind == "parallel" and nested == []:
+                # SpiffWorkflow mishandles a split flowing straight into its join
+                self.report(nested_path, "a parallel branch needs at least one step: remove "
+                                         "the empty branch")
             self.steps(nested, nested_path, parallel=inner)
 
     def no_kind(self, step: dict[str, Any], path: Path) -> None:

@@ -11,12 +11,8 @@ parallel branch, and a decide whose every branch may end is only ever the last s
 list, so no step is unreachable. Ids are numbered (`task_3`), so they never collide with the
 ids the compiler derives (`<id>_merge`, `start`, a role's lane...).
 
-Known problem kept out of the generator: a parallel with two or more empty branches (valid
-DSL) compiles to several flows from the split straight to the join; SpiffWorkflow 3.2 then
-keeps a stale copy of the step after the join, so a following `wait` crashes
-fire_due_timers (AttributeError, once engine.state.compact has dropped its parent) and a
-following `repeat` puts the case in error (TaskNotFoundException). Generated parallels have
-at most one empty branch.
+Parallel branches always have steps: the validator refuses empty ones, because flows from a
+split straight into its join leave SpiffWorkflow 3.2 with a stale task after the join.
 """
 
 from __future__ import annotations
@@ -176,14 +172,9 @@ class Builder:
             branches = []
             gained = scope.copy()
             count = self.draw(st.integers(2, 3))
-            # at most one empty branch: two or more go straight from the split to the join,
-            # which SpiffWorkflow 3.2 mishandles when a timer or a repeat follows (see the
-            # report in the module docstring)
-            empty = self.draw(st.integers(0, count))
-            for index in range(count):
+            for _index in range(count):
                 branches.append({"steps": self.steps(scope, depth + 1, may_end=False,
-                                                     can_end=False,
-                                                     min_size=0 if index == empty else 1)})
+                                                     can_end=False, min_size=1)})
                 self.carry(gained)
             scope.booleans[:], scope.integers[:] = gained.booleans, gained.integers
             return {"parallel": sid, "branches": branches}

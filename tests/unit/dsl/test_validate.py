@@ -473,7 +473,7 @@ def test_parallel_needs_two_branches() -> None:
     text = doc("""\
         - parallel: both
           branches:
-            - steps: []
+            - steps: [{record: seen, outcome: seen}]
         """)
     problem = one(text)
     assert problem.message.startswith("a parallel needs at least two branches")
@@ -759,7 +759,7 @@ def test_a_parallel_branch_cannot_end_the_pathway() -> None:
             - steps:
                 - end: stop
                   reason: stopped
-            - steps: []
+            - steps: [{record: seen, outcome: seen}]
         """)
     problem = one(text)
     assert problem.message.startswith("a parallel branch cannot end the pathway: remove the end "
@@ -989,3 +989,12 @@ def test_ids_the_compiler_needs_are_reserved(step_id: str) -> None:
     _, problems = validate(text, "demo.yaml")
     assert len(problems) == 1 and "reserved" in problems[0].message
     assert (problems[0].line, problems[0].path) == (6, "steps[0].task")
+
+
+def test_empty_parallel_branches_are_refused() -> None:
+    text = ("pathway: demo\ntitle: Demo\nroles:\n  worker: {title: Worker}\nsteps:\n"
+            "  - parallel: p\n    branches: [{steps: []}, {steps: []}]\n")
+    _, problems = validate(text, "demo.yaml")
+    assert [p.path for p in problems] == ["steps[0].branches[0].steps",
+                                          "steps[0].branches[1].steps"]
+    assert all("at least one step" in p.message for p in problems)
