@@ -1,4 +1,4 @@
-"""Check a pathway file against the DSL (docs/dsl.md) and report every problem, located.
+"""Check a pathway file against the DSL (the README's DSL reference) and report every problem, located.
 
 Three layers, each adding problems rather than stopping at the first:
 
@@ -45,7 +45,7 @@ _SCALE_VALUE = re.compile(r"-?[0-9]{1,18}")
 _TYPE_NAMES = {"string": "text", "object": "a mapping (key: value lines)", "array": "a list",
                "integer": "a whole number", "number": "a number", "boolean": "true or false",
                "null": "empty"}
-_EXPRESSIONS_HELP = "see Expressions in docs/dsl.md for what an expression can use"
+_EXPRESSIONS_HELP = "see Expressions in the README's DSL reference for what an expression can use"
 
 
 # -- the schema ----------------------------------------------------------------------------

@@ -692,7 +692,7 @@ def test_an_end_inside_a_repeat_ends_the_case_not_the_round(
     assert ("close" in steps) == (reason is None)
 
 
-# -- the example of docs/dsl.md --------------------------------------------------------------
+# -- the example of the README's DSL reference --------------------------------------------------------------
 
 def test_the_documented_example_runs_to_its_exit_reasons(engine: Engine,
                                                          clock: FakeClock) -> None:
