@@ -1,7 +1,7 @@
 """Compile a validated pathway document to BPMN 2.0 with a diagram, and JSON Schema forms.
 
 The input is the plain mapping YAML gives for a file that dsl.validate has accepted; the
-output runs on the engine exactly like hand-written BPMN (see the README's DSL reference for the DSL and
+output runs on the engine exactly like hand-written BPMN (see the README's DSL reference and
 engine/definitions.py for what the engine reads). The same document always gives the same
 bytes: ids come from step ids, nothing is timestamped, and every collection is written in the
 document's order.

@@ -1,4 +1,4 @@
-"""Check a pathway file against the DSL (the README's DSL reference) and report every problem, located.
+"""Check a pathway file against the DSL (the README's reference); report every problem, located.
 
 Three layers, each adding problems rather than stopping at the first:
 

@@ -692,11 +692,11 @@ def test_an_end_inside_a_repeat_ends_the_case_not_the_round(
     assert ("close" in steps) == (reason is None)
 
 
-# -- the example of the README's DSL reference --------------------------------------------------------------
+# -- the example of the README's DSL reference ---------------------------------------------
 
 def test_the_documented_example_runs_to_its_exit_reasons(engine: Engine,
                                                          clock: FakeClock) -> None:
-    text = (Path(__file__).parents[3] / "docs" / "dsl.md").read_text()
+    text = (Path(__file__).parents[3] / "README.md").read_text()
     match = re.search(r"```yaml\n(.*?)```", text, re.DOTALL)
     assert match is not None
     result = compile_pathway(yaml.safe_load(match.group(1)))

@@ -17,7 +17,7 @@ from dsl.validate import reads
 from engine.expressions import names
 
 ROOT = Path(__file__).parents[3]
-EXAMPLE = re.search(r"```yaml\n(.*?)```", (ROOT / "docs" / "dsl.md").read_text(),
+EXAMPLE = re.search(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(),
                     re.DOTALL).group(1)  # type: ignore[union-attr]
 
 # every step kind and form field type, valid
