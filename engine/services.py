@@ -84,6 +84,10 @@ class _Outcome:
     parsed: ParsedDefinition
     may_deliver: bool  # it sent messages, or now waits for some: kept ones may be deliverable
 
+    def task_views(self) -> list[TaskView]:
+        """The case's open tasks after the command, with their forms."""
+        return [TaskView(row, self.parsed.form_schema(row.form)) for row in self.inbox]
+
 
 def _case_id(case_id: int) -> Callable[[UnitOfWork], int]:
     return lambda _uow: case_id
@@ -265,8 +269,7 @@ class Engine:
             outcome = self._start(uow, pathway, client_id, version, actor, now, message=None)
         self._after_commit(outcome)
         record = outcome.record
-        return CaseView(record, [TaskView(row, outcome.parsed.form_schema(row.form))
-                                 for row in outcome.inbox])
+        return CaseView(record, outcome.task_views())
 
     def _start(self, uow: UnitOfWork, pathway: str, client_id: int, number: int | None,
                actor: str | None, now: datetime, message: Message | None) -> _Outcome:
@@ -355,8 +358,7 @@ class Engine:
 
         outcome = self._command(locate, now, complete)
         return CompletionResult(outcome.record.id or 0, outcome.record.status,
-                                [TaskView(row, outcome.parsed.form_schema(row.form))
-                                 for row in outcome.inbox])
+                                outcome.task_views())
 
     def fire_due_timers(self, now: datetime | None = None, *, batch: int = 200) -> int:
         """Fire every timer due at `now` (default: the clock). Returns how many fired.
