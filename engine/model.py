@@ -30,6 +30,9 @@ EventType = Literal[
     "notification_requested",
     "referral_made",
     "client_updated",
+    "version_allocated",
+    "case_migrated",
+    "migration_reverted",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 
@@ -150,3 +153,56 @@ class Message:
     created_at: datetime
     delivered_case_id: int | None = None
     delivered_at: datetime | None = None
+
+
+AllocationKind = Literal["latest", "fixed", "split"]
+ALLOCATION_KINDS: tuple[str, ...] = get_args(AllocationKind)
+
+
+@dataclass(frozen=True)
+class AllocationPolicy:
+    """Which version a pathway's new cases get: the latest, a fixed one, or a seeded split.
+
+    A split draws each client's version from `weights` (version -> weight) with a draw
+    derived from `seed`, so anyone holding the seed can recompute every allocation.
+    """
+
+    pathway: str
+    kind: str
+    version: int | None = None
+    weights: dict[int, int] = field(default_factory=dict)
+    seed: str | None = None
+    set_at: datetime | None = None
+    set_by: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One run of moving cases between versions of a pathway (or of putting them back)."""
+
+    id: int | None
+    pathway: str
+    from_version: int
+    to_version: int
+    created_at: datetime
+    actor: str | None = None
+    filter: dict[str, Any] = field(default_factory=dict)
+    reverts: int | None = None  # the migration this one undoes
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MigrationCase:
+    """What a migration did with one case; enough to put a moved case back."""
+
+    migration_id: int
+    case_id: int
+    ok: bool
+    reason: str | None = None
+    from_step: str | None = None
+    to_step: str | None = None
+    before_state: dict[str, Any] | None = None
+    before_revision: int | None = None
+    after_revision: int | None = None
+    reverted_by: int | None = None

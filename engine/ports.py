@@ -15,12 +15,15 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from engine.model import (
+    AllocationPolicy,
     Bundle,
     CaseRecord,
     Client,
     Event,
     InboxTask,
     Message,
+    Migration,
+    MigrationCase,
     NewEvent,
     PathwayVersion,
     Timer,
@@ -100,7 +103,8 @@ class CaseRepository(Protocol):
         ...
 
     def list(self, *, pathway: str | None = None, status: str | None = None,
-             client_id: int | None = None) -> builtins.list[CaseRecord]:
+             client_id: int | None = None, version: int | None = None
+             ) -> builtins.list[CaseRecord]:
         """Matching cases, oldest first, without their state."""
         ...
 
@@ -160,6 +164,47 @@ class MessageRepository(Protocol):
     def mark_delivered(self, message_id: int, case_id: int, at: datetime) -> None: ...
 
 
+class AllocationRepository(Protocol):
+    def set(self, policy: AllocationPolicy) -> AllocationPolicy:
+        """Record a new policy for its pathway (earlier ones stay as history); returns it
+        with its id set."""
+        ...
+
+    def current(self, pathway: str) -> AllocationPolicy | None:
+        """The pathway's policy in force (the last one set), or None: the latest version."""
+        ...
+
+    def history(self, pathway: str) -> builtins.list[AllocationPolicy]:
+        """Every policy set for the pathway, oldest first."""
+        ...
+
+
+class MigrationRepository(Protocol):
+    def add(self, migration: Migration) -> Migration:
+        """Record a migration run; returns it with its id set."""
+        ...
+
+    def get(self, migration_id: int) -> Migration | None: ...
+
+    def list(self, pathway: str | None = None) -> builtins.list[Migration]:
+        """Migrations, oldest first."""
+        ...
+
+    def finish(self, migration_id: int, at: datetime) -> None: ...
+
+    def add_case(self, result: MigrationCase) -> None:
+        """Record what the migration did with one case (once per case and migration)."""
+        ...
+
+    def cases(self, migration_id: int) -> builtins.list[MigrationCase]:
+        """The migration's case results in the order they were recorded."""
+        ...
+
+    def mark_reverted(self, migration_id: int, case_id: int, by: int) -> None:
+        """Note that migration `by` put this case back."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Use as a context manager; nothing is kept unless commit() is called."""
 
@@ -170,6 +215,8 @@ class UnitOfWork(Protocol):
     events: EventLog
     timers: TimerRepository
     messages: MessageRepository
+    allocations: AllocationRepository
+    migrations: MigrationRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

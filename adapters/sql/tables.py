@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -186,4 +187,52 @@ messages = Table(
     Column("delivered_case_id", Integer, nullable=True),
     Column("delivered_at", UtcDateTime, nullable=True),
     Index(None, "client_id", "delivered_at"),
+)
+
+allocation_policies = Table(
+    "allocation_policies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pathway", String, nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("version", Integer, nullable=True),
+    # {"<version>": weight}: JSON object keys are strings
+    Column("weights", json_type(), nullable=False),
+    Column("seed", String, nullable=True),
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("set_by", String, nullable=True),
+    Index(None, "pathway"),
+)
+
+migrations = Table(
+    "migrations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pathway", String, nullable=False),
+    Column("from_version", Integer, nullable=False),
+    Column("to_version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("actor", String, nullable=True),
+    Column("filter", json_type(), nullable=False),
+    Column("reverts", Integer, ForeignKey("migrations.id"), nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index(None, "pathway"),
+)
+
+migration_cases = Table(
+    "migration_cases",
+    metadata,
+    Column("migration_id", Integer, ForeignKey("migrations.id"), nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("position", Integer, nullable=False),  # the order results were recorded in
+    Column("ok", Boolean, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("from_step", String, nullable=True),
+    Column("to_step", String, nullable=True),
+    # Plain JSON, like cases.state: a workflow state put back must keep its key order.
+    Column("before_state", JSON(none_as_null=True), nullable=True),
+    Column("before_revision", Integer, nullable=True),
+    Column("after_revision", Integer, nullable=True),
+    Column("reverted_by", Integer, ForeignKey("migrations.id"), nullable=True),
+    PrimaryKeyConstraint("migration_id", "case_id"),
 )

@@ -8,20 +8,24 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from adapters.sql.repositories import (
+    SqlAllocationRepository,
     SqlCaseRepository,
     SqlClientRepository,
     SqlEventLog,
     SqlInboxRepository,
     SqlMessageRepository,
+    SqlMigrationRepository,
     SqlTimerRepository,
     SqlVersionRepository,
 )
 from engine.ports import (
+    AllocationRepository,
     CaseRepository,
     ClientRepository,
     EventLog,
     InboxRepository,
     MessageRepository,
+    MigrationRepository,
     TimerRepository,
     VersionRepository,
 )
@@ -42,6 +46,8 @@ class SqlAlchemyUnitOfWork:
     events: EventLog
     timers: TimerRepository
     messages: MessageRepository
+    allocations: AllocationRepository
+    migrations: MigrationRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -62,6 +68,8 @@ class SqlAlchemyUnitOfWork:
         self.events = SqlEventLog(connection)
         self.timers = SqlTimerRepository(connection)
         self.messages = SqlMessageRepository(connection)
+        self.allocations = SqlAllocationRepository(connection)
+        self.migrations = SqlMigrationRepository(connection)
         return self
 
     def __exit__(

@@ -26,15 +26,18 @@ from adapters.sql import (
     upgrade,
 )
 from adapters.sql.schema import alembic_config
-from adapters.sql.tables import cases, inbox_tasks, metadata
+from adapters.sql.tables import cases, inbox_tasks, metadata, migration_cases
 from engine.clock import running_at
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
+    AllocationPolicy,
     Bundle,
     CaseRecord,
     Client,
     InboxTask,
     Message,
+    Migration,
+    MigrationCase,
     NewEvent,
     PathwayVersion,
     Timer,
@@ -261,6 +264,9 @@ def test_cases_round_trip(uow_factory: UnitOfWorkFactory, db_engine: Engine) -> 
         assert uow.cases.list(pathway="housing") == [listed, failed]
         assert uow.cases.list(pathway="housing", status="active") == [listed]
         assert uow.cases.list(client_id=ada) == [listed, benefits]
+        assert uow.cases.list(version=1) == [listed, benefits]
+        assert uow.cases.list(pathway="housing", version=2) == [failed]
+        assert uow.cases.list(pathway="benefits", version=2) == []
         assert uow.cases.count_by_version("housing") == {1: 1, 2: 1}
         assert uow.cases.count_by_version("nothing") == {}
     with db_engine.connect() as connection:  # no error is SQL NULL, not JSON null
@@ -445,6 +451,110 @@ def test_messages_are_pending_oldest_first_until_delivered(uow_factory: UnitOfWo
         assert uow.messages.pending(bo) == [for_bo]
 
 
+def test_allocation_policies_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        assert uow.allocations.current("housing") is None
+        assert uow.allocations.history("housing") == []
+        with running_at(T0):
+            latest = uow.allocations.set(AllocationPolicy(pathway="housing", kind="latest"))
+        split = uow.allocations.set(AllocationPolicy(
+            pathway="housing", kind="split", weights={10: 1, 2: 30, 9: 69}, seed="s33d",
+            set_at=T0 + HOUR, set_by="ana"))
+        fixed = uow.allocations.set(AllocationPolicy(pathway="benefits", kind="fixed",
+                                                     version=2, set_at=T0))
+        uow.commit()
+
+    assert latest.id is not None and latest.set_at == T0
+    assert split.id is not None and split.id > latest.id
+    with uow_factory() as uow:
+        current = uow.allocations.current("housing")
+        assert current is not None and current == split
+        assert current.weights == {2: 30, 9: 69, 10: 1}
+        assert list(current.weights) == [2, 9, 10]  # in version order, whatever JSONB did
+        assert uow.allocations.history("housing") == [latest, split]
+        assert uow.allocations.current("benefits") == fixed
+        assert uow.allocations.current("nothing") is None
+
+        again = uow.allocations.set(replace(latest, id=None, set_at=T0 + DAY))
+        assert again == replace(latest, id=again.id, set_at=T0 + DAY)
+        assert uow.allocations.current("housing") == again
+        assert uow.allocations.history("housing") == [latest, split, again]
+
+
+def test_migrations_round_trip(uow_factory: UnitOfWorkFactory, db_engine: Engine) -> None:
+    first_case, second_case = _add_case(uow_factory), _add_case(uow_factory)
+    # a workflow state is put back as it was, key order included (no JSONB re-encoding)
+    state = {"b": 1, "a": {"z": [3, 2], "y": None}, "tasks": {"t2": 1, "t1": 2}}
+    with uow_factory() as uow:
+        moved = uow.migrations.add(Migration(
+            id=None, pathway="housing", from_version=1, to_version=2, created_at=T0,
+            actor="ana", filter={"status": "active", "step": "review"}))
+        other = uow.migrations.add(Migration(id=None, pathway="benefits", from_version=2,
+                                             to_version=3, created_at=T0 + HOUR))
+        assert moved.id is not None and other.id is not None
+        # recorded second case first: cases() follows record order, not case ids
+        uow.migrations.add_case(MigrationCase(
+            migration_id=moved.id, case_id=second_case, ok=True, from_step="review",
+            to_step="assess", before_state=state, before_revision=4, after_revision=5))
+        uow.migrations.add_case(MigrationCase(
+            migration_id=moved.id, case_id=first_case, ok=False, reason="step gone"))
+        with pytest.raises(ConflictError, match="has a result for case"):
+            uow.migrations.add_case(MigrationCase(migration_id=moved.id, case_id=first_case,
+                                                  ok=True))
+        uow.migrations.add_case(MigrationCase(migration_id=other.id, case_id=first_case,
+                                              ok=True))  # the transaction is still usable
+        uow.commit()
+
+    assert moved.filter == {"status": "active", "step": "review"}
+    with uow_factory() as uow:
+        assert uow.migrations.get(moved.id) == moved
+        assert uow.migrations.get(moved.id + 1000) is None
+        results = uow.migrations.cases(moved.id)
+        assert [(r.case_id, r.ok) for r in results] == [(second_case, True), (first_case, False)]
+        assert results[0].ok is True and results[1].ok is False
+        assert results == [
+            MigrationCase(migration_id=moved.id, case_id=second_case, ok=True,
+                          from_step="review", to_step="assess", before_state=state,
+                          before_revision=4, after_revision=5),
+            MigrationCase(migration_id=moved.id, case_id=first_case, ok=False,
+                          reason="step gone"),
+        ]
+        before = results[0].before_state
+        assert before is not None
+        assert list(before) == ["b", "a", "tasks"]
+        assert list(before["a"]) == ["z", "y"] and list(before["tasks"]) == ["t2", "t1"]
+        assert [r.case_id for r in uow.migrations.cases(other.id)] == [first_case]
+        assert uow.migrations.cases(other.id + 1000) == []
+
+        uow.migrations.finish(moved.id, T0 + HOUR)
+        with pytest.raises(NotFoundError):
+            uow.migrations.finish(moved.id + 1000, T0)
+        revert = uow.migrations.add(Migration(
+            id=None, pathway="housing", from_version=2, to_version=1, created_at=T0 + DAY,
+            reverts=moved.id))
+        assert revert.id is not None
+        uow.migrations.mark_reverted(moved.id, second_case, revert.id)
+        uow.migrations.mark_reverted(moved.id, second_case, revert.id)  # again: no change
+        with pytest.raises(ConflictError, match=f"put back by migration {revert.id}"):
+            uow.migrations.mark_reverted(moved.id, second_case, other.id)
+        with pytest.raises(NotFoundError):
+            uow.migrations.mark_reverted(revert.id, second_case, revert.id)
+        uow.commit()
+
+    with uow_factory() as uow:
+        finished = replace(moved, finished_at=T0 + HOUR)
+        assert uow.migrations.get(moved.id) == finished
+        assert uow.migrations.list() == [finished, other, revert]
+        assert uow.migrations.list("housing") == [finished, revert]
+        assert uow.migrations.list("nothing") == []
+        assert [r.reverted_by for r in uow.migrations.cases(moved.id)] == [revert.id, None]
+    with db_engine.connect() as connection:  # no state is SQL NULL, not JSON null
+        without_state = connection.scalars(
+            select(migration_cases.c.case_id).where(migration_cases.c.before_state.is_(None),
+                                                    migration_cases.c.migration_id == moved.id))
+        assert list(without_state) == [first_case]
+
+
 def test_datetimes_come_back_aware_utc_and_equal(uow_factory: UnitOfWorkFactory) -> None:
     local = datetime(2025, 3, 1, 14, 30, 15, 123456, tzinfo=timezone(timedelta(hours=5.5)))
     case_id = _add_case(uow_factory, created_at=local)
@@ -492,6 +602,36 @@ def test_nothing_is_kept_unless_committed(uow_factory: UnitOfWorkFactory) -> Non
         assert [c.name for c in uow.clients.list()] == ["committed"]
         assert uow.cases.list() == []
         assert uow.events.list(case_id) == []
+
+
+def test_allocations_and_migrations_are_not_kept_unless_committed(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    case_id = _add_case(uow_factory)
+    with uow_factory() as uow:
+        uow.allocations.set(AllocationPolicy(pathway="housing", kind="fixed", version=1))
+        migration = uow.migrations.add(Migration(id=None, pathway="housing", from_version=1,
+                                                 to_version=2, created_at=T0))
+        assert migration.id is not None
+        uow.migrations.add_case(MigrationCase(migration_id=migration.id, case_id=case_id,
+                                              ok=True))
+    with uow_factory() as uow:
+        kept = uow.migrations.add(replace(migration, id=None))
+        assert kept.id is not None
+        uow.migrations.add_case(MigrationCase(migration_id=kept.id, case_id=case_id, ok=True))
+        uow.commit()
+        uow.allocations.set(AllocationPolicy(pathway="housing", kind="latest"))
+        uow.migrations.finish(kept.id, T0 + HOUR)
+        uow.migrations.mark_reverted(kept.id, case_id, kept.id)
+        uow.rollback()
+
+    with uow_factory() as uow:
+        assert uow.allocations.current("housing") is None
+        assert uow.allocations.history("housing") == []
+        # (SQLite may hand the rolled-back migration's id out again: compare whole lists)
+        assert uow.migrations.list() == [kept]
+        assert uow.migrations.cases(kept.id) == [
+            MigrationCase(migration_id=kept.id, case_id=case_id, ok=True)]
 
 
 def test_saving_a_stale_case_conflicts(uow_factory: UnitOfWorkFactory) -> None:

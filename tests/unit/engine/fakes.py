@@ -6,6 +6,7 @@ on commit, so rollback really discards, like a transaction would.
 
 from __future__ import annotations
 
+import builtins
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -13,14 +14,18 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+from engine.clock import current_time
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
+    AllocationPolicy,
     Bundle,
     CaseRecord,
     Client,
     Event,
     InboxTask,
     Message,
+    Migration,
+    MigrationCase,
     NewEvent,
     PathwayVersion,
     Timer,
@@ -49,15 +54,21 @@ class FakeData:
     events: list[Event] = field(default_factory=list)
     timers: dict[int, list[Timer]] = field(default_factory=dict)
     messages: dict[int, Message] = field(default_factory=dict)
+    allocations: list[AllocationPolicy] = field(default_factory=list)
+    migrations: dict[int, Migration] = field(default_factory=dict)
+    migration_cases: list[MigrationCase] = field(default_factory=list)  # in record order
     next_id: int = 1
 
     def copy(self) -> FakeData:
         """A copy a transaction may change freely: containers are copied, and the records in
         them are never mutated in place (cases are copied on read and write)."""
-        return FakeData(dict(self.bundles), list(self.versions), dict(self.clients),
-                        dict(self.cases), dict(self.inbox), list(self.events),
-                        {k: list(v) for k, v in self.timers.items()}, dict(self.messages),
-                        self.next_id)
+        return FakeData(
+            bundles=dict(self.bundles), versions=list(self.versions),
+            clients=dict(self.clients), cases=dict(self.cases), inbox=dict(self.inbox),
+            events=list(self.events), timers={k: list(v) for k, v in self.timers.items()},
+            messages=dict(self.messages), allocations=list(self.allocations),
+            migrations=dict(self.migrations), migration_cases=list(self.migration_cases),
+            next_id=self.next_id)
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -148,11 +159,12 @@ class _Cases:
         self.d.cases[case.id] = copy.deepcopy(case)
 
     def list(self, *, pathway: str | None = None, status: str | None = None,
-             client_id: int | None = None) -> list[CaseRecord]:
+             client_id: int | None = None, version: int | None = None) -> list[CaseRecord]:
         return [replace(c, state={}) for c in self.d.cases.values()
                 if (pathway is None or c.pathway == pathway)
                 and (status is None or c.status == status)
-                and (client_id is None or c.client_id == client_id)]
+                and (client_id is None or c.client_id == client_id)
+                and (version is None or c.version == version)]
 
     def count_by_version(self, pathway: str) -> dict[int, int]:
         counts: dict[int, int] = {}
@@ -247,6 +259,80 @@ class _Messages:
                                               delivered_case_id=case_id, delivered_at=at)
 
 
+class _Allocations:
+    """Like the SQL one: policies kept in order, weights in ascending version order."""
+
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def set(self, policy: AllocationPolicy) -> AllocationPolicy:
+        stored = replace(policy, id=self.d.new_id(), set_at=policy.set_at or current_time(),
+                         weights=dict(sorted(policy.weights.items())))
+        self.d.allocations.append(stored)
+        return replace(stored, weights=dict(stored.weights))
+
+    def current(self, pathway: str) -> AllocationPolicy | None:
+        found = self.history(pathway)
+        return found[-1] if found else None
+
+    def history(self, pathway: str) -> list[AllocationPolicy]:
+        return [replace(p, weights=dict(p.weights)) for p in self.d.allocations
+                if p.pathway == pathway]
+
+
+class _Migrations:
+    """Like the SQL one, down to its ConflictError and NotFoundError cases."""
+
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, migration: Migration) -> Migration:
+        stored = replace(migration, id=self.d.new_id(), filter=copy.deepcopy(migration.filter))
+        self.d.migrations[stored.id or 0] = stored
+        return replace(stored, filter=copy.deepcopy(stored.filter))
+
+    def get(self, migration_id: int) -> Migration | None:
+        found = self.d.migrations.get(migration_id)
+        return None if found is None else replace(found, filter=copy.deepcopy(found.filter))
+
+    def list(self, pathway: str | None = None) -> list[Migration]:
+        return [replace(m, filter=copy.deepcopy(m.filter))
+                for _, m in sorted(self.d.migrations.items())
+                if pathway is None or m.pathway == pathway]
+
+    def finish(self, migration_id: int, at: datetime) -> None:
+        if migration_id not in self.d.migrations:
+            raise NotFoundError(f"migration {migration_id} does not exist")
+        self.d.migrations[migration_id] = replace(self.d.migrations[migration_id],
+                                                  finished_at=at)
+
+    def add_case(self, result: MigrationCase) -> None:
+        if result.migration_id not in self.d.migrations:
+            raise NotFoundError(f"migration {result.migration_id} does not exist")
+        if self._index(result.migration_id, result.case_id) is not None:
+            raise ConflictError(f"migration {result.migration_id} has a result for case "
+                                f"{result.case_id} already")
+        self.d.migration_cases.append(copy.deepcopy(result))
+
+    def cases(self, migration_id: int) -> builtins.list[MigrationCase]:
+        return [copy.deepcopy(r) for r in self.d.migration_cases
+                if r.migration_id == migration_id]
+
+    def mark_reverted(self, migration_id: int, case_id: int, by: int) -> None:
+        index = self._index(migration_id, case_id)
+        if index is None:
+            raise NotFoundError(f"migration {migration_id} has no result for case {case_id}")
+        result = self.d.migration_cases[index]
+        if result.reverted_by not in (None, by):
+            raise ConflictError(f"case {case_id} of migration {migration_id} was put back by "
+                                f"migration {result.reverted_by} already")
+        self.d.migration_cases[index] = replace(result, reverted_by=by)
+
+    def _index(self, migration_id: int, case_id: int) -> int | None:
+        return next((i for i, r in enumerate(self.d.migration_cases)
+                     if (r.migration_id, r.case_id) == (migration_id, case_id)), None)
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -260,6 +346,8 @@ class FakeUnitOfWork:
         self.events: Any = _Events(self.work)
         self.timers: Any = _Timers(self.work)
         self.messages: Any = _Messages(self.work)
+        self.allocations: Any = _Allocations(self.work)
+        self.migrations: Any = _Migrations(self.work)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
