@@ -12,6 +12,7 @@ from engine.errors import (
     DefinitionError,
     EngineError,
     FormValidationError,
+    InvalidArgumentError,
     NotFoundError,
     ScriptError,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "FormValidationError",
+    "InvalidArgumentError",
     "NotFoundError",
     "PublishResult",
     "ScriptError",

@@ -75,3 +75,9 @@ class ScriptError(EngineError):
     """A script or expression in a definition failed or was refused by the sandbox."""
 
     code = "script_error"
+
+
+class InvalidArgumentError(EngineError):
+    """A request that names something impossible (an unknown version, a bad weight, ...)."""
+
+    code = "invalid_argument"

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -23,24 +24,29 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine import runner
+from engine.allocation import allocate, check_policy, new_seed
 from engine.clock import running_at
 from engine.definitions import ParsedDefinition, SpecCache, called_elements, parse_bundle
-from engine.errors import CaseStateError, ConflictError, NotFoundError
+from engine.errors import CaseStateError, ConflictError, InvalidArgumentError, NotFoundError
 from engine.forms import saved_to_client, validate_submission
+from engine.migration import VersionDiff, check_move, current_steps, diff_versions, move
 from engine.model import (
+    AllocationPolicy,
     Bundle,
     CaseRecord,
     Client,
     Event,
     InboxTask,
     Message,
+    Migration,
+    MigrationCase,
     NewEvent,
     PathwayVersion,
     Timer,
 )
 from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFactory
 from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
-from engine.state import compact, dump_state, load_state
+from engine.state import DONE_KEY, compact, done_steps, dump_state, load_state
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,6 +77,37 @@ class CompletionResult:
     case_id: int
     status: str
     tasks: list[TaskView]
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version: PathwayVersion
+    cases: int  # cases (of any status) that run on this version
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """What a migration did (or, in a dry run, would do) with one case."""
+
+    case: int
+    ok: bool
+    reason: str | None
+    from_step: str | None
+    to_step: str | None
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    migration: int | None  # None for a dry run: nothing was recorded
+    pathway: str
+    from_version: int
+    to_version: int
+    dry_run: bool
+    cases: list[MigrationResult]
+    reverts: int | None = None
+
+
+Progress = Callable[[int, int], None]  # (cases done, cases in all)
 
 
 @dataclass(frozen=True)
@@ -170,14 +207,23 @@ class Engine:
     # -- definitions ---------------------------------------------------------------------
 
     def publish(self, files: Mapping[str, str], main_file: str, *, note: str = "",
-                author: str = "") -> PublishResult:
-        """Publish a bundle as the pathway's next version; identical content changes nothing."""
+                author: str = "", unless_published: bool = False) -> PublishResult:
+        """Publish a bundle as the pathway's next version; identical content changes nothing.
+
+        "Identical" means the same as the latest version, or with unless_published the same
+        as any earlier version (so replaying a pathway's history publishes nothing twice).
+        """
         with self._uow() as uow:
             bundle_files = self._with_called_processes(uow, dict(files), main_file)
             parsed = parse_bundle(bundle_files, main_file)
             latest = uow.versions.latest(parsed.pathway)
             if latest is not None and latest.bundle_hash == parsed.hash:
                 return PublishResult(parsed.pathway, latest.number, parsed.hash, False)
+            if unless_published:
+                for earlier in uow.versions.list(parsed.pathway):
+                    if earlier.bundle_hash == parsed.hash:
+                        return PublishResult(parsed.pathway, earlier.number, parsed.hash,
+                                             False)
             uow.versions.add_bundle(Bundle(parsed.hash, bundle_files))
             version = uow.versions.add(PathwayVersion(
                 pathway=parsed.pathway, number=(latest.number + 1) if latest else 1,
@@ -213,6 +259,54 @@ class Engine:
     def definitions(self) -> list[PathwayVersion]:
         with self._uow() as uow:
             return uow.versions.latest_all()
+
+    def version_summaries(self, pathway: str) -> list[VersionSummary]:
+        """Every version of a pathway with how many cases run on it, oldest first."""
+        with self._uow() as uow:
+            versions = uow.versions.list(pathway)
+            if not versions:
+                raise NotFoundError(f"pathway {pathway!r} is not published",
+                                    details={"pathway": pathway})
+            counts = uow.cases.count_by_version(pathway)
+        return [VersionSummary(v, counts.get(v.number, 0)) for v in versions]
+
+    def diff(self, pathway: str, old: int, new: int) -> VersionDiff:
+        """The steps added, removed and changed from version old to version new."""
+        with self._uow() as uow:
+            return diff_versions(self._parsed(uow, pathway, old),
+                                 self._parsed(uow, pathway, new))
+
+    # -- allocation ----------------------------------------------------------------------
+
+    def set_allocation(self, pathway: str, kind: str, *, version: int | None = None,
+                       weights: Mapping[int, int] | None = None, seed: str | None = None,
+                       actor: str | None = None) -> AllocationPolicy:
+        """Set which version the pathway's new cases get; the policy is kept with its history.
+
+        A split without a seed gets a random one, recorded so the split can be recomputed.
+        """
+        weights = dict(weights or {})
+        with self._uow() as uow:
+            published = [v.number for v in uow.versions.list(pathway)]
+            if not published:
+                raise NotFoundError(f"pathway {pathway!r} is not published",
+                                    details={"pathway": pathway})
+            check_policy(kind, version, weights, published)
+            policy = uow.allocations.set(AllocationPolicy(
+                pathway=pathway, kind=kind, version=version if kind == "fixed" else None,
+                weights=weights if kind == "split" else {},
+                seed=(seed or new_seed()) if kind == "split" else None,
+                set_at=self._clock.now(), set_by=actor))
+            uow.commit()
+        return policy
+
+    def allocation(self, pathway: str) -> AllocationPolicy:
+        """The pathway's policy in force (the latest version when none was ever set)."""
+        with self._uow() as uow:
+            if uow.versions.latest(pathway) is None:
+                raise NotFoundError(f"pathway {pathway!r} is not published",
+                                    details={"pathway": pathway})
+            return uow.allocations.current(pathway) or AllocationPolicy(pathway, "latest")
 
     def _version(self, uow: UnitOfWork, pathway: str, number: int) -> PathwayVersion:
         """A published version; cached, since published versions never change."""
@@ -274,11 +368,19 @@ class Engine:
     def _start(self, uow: UnitOfWork, pathway: str, client_id: int, number: int | None,
                actor: str | None, now: datetime, message: Message | None) -> _Outcome:
         client = self._client(uow, client_id)
-        version = (uow.versions.get(pathway, number) if number is not None
-                   else uow.versions.latest(pathway))
+        latest = uow.versions.latest(pathway)
+        if latest is None:
+            raise NotFoundError(f"no pathway {pathway!r} is published",
+                                details={"pathway": pathway, "version": number})
+        if number is not None:
+            chosen = {"policy": "override", "version": number}
+        else:
+            allocation = allocate(uow.allocations.current(pathway), pathway, client_id,
+                                  latest.number)
+            number, chosen = allocation.version, allocation.event
+        version = latest if number == latest.number else uow.versions.get(pathway, number)
         if version is None:
-            what = f"version {number} of pathway {pathway!r}" if number else f"pathway {pathway!r}"
-            raise NotFoundError(f"no {what} is published",
+            raise NotFoundError(f"no version {number} of pathway {pathway!r} is published",
                                 details={"pathway": pathway, "version": number})
         parsed = self._parsed(uow, pathway, version.number)
         workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs,
@@ -296,7 +398,8 @@ class Engine:
         events = [NewEvent(type="case_started", at=now, actor=actor, data={
             "pathway": pathway, "version": version.number, "client": client.id,
             **({"message": message.name, "from_case": message.sender_case_id}
-               if message else {})})]
+               if message else {})}),
+            NewEvent(type="version_allocated", at=now, actor=actor, data=chosen)]
         with running_at(now):
             before = runner.snapshot(workflow)
             error = runner.run_engine(workflow)
@@ -448,6 +551,259 @@ class Engine:
 
         self._command(_case_id(case_id), now, cancel, allow=("active", "error"))
         return self.get_case(case_id)
+
+    # -- migration -----------------------------------------------------------------------
+
+    def migrate(self, pathway: str, from_version: int, to_version: int, *,
+                dry_run: bool = False, steps: Sequence[str] = (),
+                case_ids: Sequence[int] = (), actor: str | None = None,
+                progress: Progress | None = None) -> MigrationReport:
+        """Move the pathway's active cases from one version to another, each case safely.
+
+        Each case is checked (engine.migration), moved, saved and loaded again on the new
+        version, and run until it waits, all in its own transaction: a case that cannot move
+        is left untouched and reported with the reason. `steps` keeps only cases now at one
+        of those steps; `case_ids` only those cases. A dry run writes nothing.
+        """
+        if from_version == to_version:
+            raise InvalidArgumentError(f"--from and --to are both version {from_version}",
+                                       details={"from": from_version, "to": to_version})
+        now = self._clock.now()
+        with self._uow() as uow:
+            old = self._parsed(uow, pathway, from_version)
+            new = self._parsed(uow, pathway, to_version)
+            candidates = [c.id for c in uow.cases.list(pathway=pathway, status="active",
+                                                       version=from_version)
+                          if c.id is not None]
+            results: list[MigrationResult] = []
+            if case_ids:
+                wanted = list(dict.fromkeys(case_ids))
+                unmovable = self._unmovable(uow, wanted, set(candidates), pathway,
+                                            from_version)
+                results += [result for result, _ in unmovable]
+                recordable = [result for result, exists in unmovable if exists]
+                candidates = [c for c in wanted if c in set(candidates)]
+            else:
+                recordable = []
+            migration = None
+            if not dry_run:
+                migration = uow.migrations.add(Migration(
+                    id=None, pathway=pathway, from_version=from_version,
+                    to_version=to_version, created_at=now, actor=actor,
+                    filter={"steps": list(steps), "cases": list(case_ids)}))
+                for refused in recordable:  # (a case id that does not exist is only reported)
+                    assert migration.id is not None
+                    uow.migrations.add_case(MigrationCase(
+                        migration.id, refused.case, False, refused.reason))
+                uow.commit()
+        migration_id = migration.id if migration else None
+        for done, case_id in enumerate(candidates, start=1):
+            result = self._migrate_or_report(case_id, migration_id, partial(
+                self._migrate_case, case_id, old, new, (from_version, to_version),
+                migration_id, set(steps), now, actor, dry_run=dry_run))
+            if result is not None:
+                results.append(result)
+            if progress is not None:
+                progress(done, len(candidates))
+        if migration_id is not None:
+            with self._uow() as uow:
+                uow.migrations.finish(migration_id, self._clock.now())
+                uow.commit()
+        return MigrationReport(migration_id, pathway, from_version, to_version, dry_run,
+                               results)
+
+    def _migrate_or_report(self, case_id: int, migration_id: int | None,
+                           attempt: Callable[[], MigrationResult | None]
+                           ) -> MigrationResult | None:
+        """Run one case's migration; a case someone changed meanwhile is reported, not lost."""
+        try:
+            return attempt()
+        except ConflictError:
+            result = MigrationResult(case_id, False, f"case {case_id} changed while it was being "
+                                     "migrated; run the migration again for it", None, None)
+            with self._uow() as uow:
+                return self._record_refusal(uow, migration_id, result)
+
+    @staticmethod
+    def _unmovable(uow: UnitOfWork, wanted: Sequence[int], movable: set[int], pathway: str,
+                   version: int) -> list[tuple[MigrationResult, bool]]:
+        """Results for requested cases that are not active cases of that version, each with
+        whether the case exists."""
+        results = []
+        for case_id in wanted:
+            if case_id in movable:
+                continue
+            record = uow.cases.get(case_id, with_state=False)
+            if record is None:
+                reason = f"no case {case_id}"
+            elif record.pathway != pathway:
+                reason = f"case {case_id} is a case of {record.pathway}, not {pathway}"
+            elif record.version != version:
+                reason = f"case {case_id} is on version {record.version}, not {version}"
+            else:
+                reason = f"case {case_id} is {record.status}; only active cases move"
+            results.append((MigrationResult(case_id, False, reason, None, None),
+                            record is not None))
+        return results
+
+    def _migrate_case(self, case_id: int, old: ParsedDefinition, new: ParsedDefinition,
+                      versions: tuple[int, int],
+                      migration_id: int | None, steps: set[str], now: datetime,
+                      actor: str | None, *, dry_run: bool,
+                      restore: MigrationCase | None = None,
+                      reverts: int | None = None) -> MigrationResult | None:
+        """Check, move and save one case in one transaction (None: filtered out by steps)."""
+        from_version, to_version = versions
+        with self._uow() as uow:
+            record = self._case(uow, case_id)
+            if record.version != from_version or record.status != "active":
+                return self._record_refusal(uow, migration_id, MigrationResult(
+                    case_id, False, f"case {case_id} is {record.status} on version "
+                    f"{record.version} now, not active on {from_version}", None, None))
+            workflow = load_state(record.state, old, self.script_engine)
+            here = current_steps(workflow)
+            if steps and not steps.intersection(here):
+                return None
+            from_step = ", ".join(here) or None
+            untouched = restore is not None and restore.after_revision == record.revision \
+                and restore.before_state is not None
+            if not untouched:
+                done = self._done_steps(uow, record, workflow)
+                check = check_move(workflow, old, new, done, version_label=f"version {to_version}")
+                if not check.ok:
+                    return self._record_refusal(uow, migration_id, MigrationResult(
+                        case_id, False, check.reason, from_step, None))
+            before_state = json.loads(json.dumps(record.state))
+            with running_at(now):
+                try:
+                    if untouched:
+                        assert restore is not None and restore.before_state is not None
+                        workflow = load_state(restore.before_state, new, self.script_engine)
+                    else:
+                        move(workflow, new)
+                    moved = dump_state(workflow)
+                    workflow = load_state(moved, new, self.script_engine)
+                    if dump_state(workflow) != moved:
+                        raise ValueError("the state read back differs from the state saved")
+                except Exception as err:  # any failure means: do not move it
+                    log.info("case %s fails the round trip to %s v%s", case_id, new.pathway,
+                             to_version, exc_info=True)
+                    return self._record_refusal(uow, migration_id, MigrationResult(
+                        case_id, False, f"the case would not survive saving and loading on "
+                        f"version {to_version}: {err}", from_step, None))
+                before = runner.snapshot(workflow)
+                error = runner.run_engine(workflow)
+                if error is not None:
+                    return self._record_refusal(uow, migration_id, MigrationResult(
+                        case_id, False, f"on version {to_version} the case fails at step "
+                        f"{error.get('step')!r}: {error.get('message')}", from_step, None))
+                to_step = ", ".join(current_steps(workflow)) or (
+                    "(completed)" if workflow.is_completed() else None)
+                result = MigrationResult(case_id, True, None, from_step, to_step)
+                if dry_run:
+                    return result
+                assert migration_id is not None
+                kind = "migration_reverted" if reverts is not None else "case_migrated"
+                events = [NewEvent(type=kind, at=now, actor=actor, data={
+                    "migration": migration_id, "from_version": from_version,
+                    "to_version": to_version, "from_step": from_step, "to_step": to_step,
+                    **({"reverts": reverts, "restored": untouched}
+                       if reverts is not None else {})})]
+                events += runner.describe_changes(workflow, new, before, now)
+                expected = record.revision
+                record.version = to_version
+                outcome = self._persist(uow, record, workflow, new, events, None, now,
+                                        expected_revision=expected)
+            uow.migrations.add_case(MigrationCase(
+                migration_id, case_id, True, None, from_step, to_step,
+                before_state=before_state, before_revision=expected,
+                after_revision=record.revision))
+            if restore is not None and reverts is not None:
+                uow.migrations.mark_reverted(reverts, case_id, migration_id)
+            uow.commit()
+        self._after_commit(outcome)
+        return result
+
+    @staticmethod
+    def _record_refusal(uow: UnitOfWork, migration_id: int | None,
+                        result: MigrationResult) -> MigrationResult:
+        if migration_id is not None:
+            uow.migrations.add_case(MigrationCase(
+                migration_id, result.case, False, result.reason, result.from_step))
+            uow.commit()
+        return result
+
+    @staticmethod
+    def _done_steps(uow: UnitOfWork, record: CaseRecord, workflow: Any) -> dict[str, set[str]]:
+        """Completed steps cut from the tree; for states saved before they were tracked,
+        the steps the event log names stand in (they cover every step a person did)."""
+        if DONE_KEY in record.state:
+            return done_steps(workflow)
+        assert record.id is not None
+        named = {e.step for e in uow.events.list(record.id)
+                 if e.step and e.type in ("task_completed", "decision", "timer_fired",
+                                          "outcome_recorded", "referral_made",
+                                          "notification_requested")}
+        return {workflow.spec.name: named}
+
+    def revert_migration(self, migration_id: int, *, actor: str | None = None,
+                         progress: Progress | None = None) -> MigrationReport:
+        """Put the cases a migration moved back on the version they came from.
+
+        A case nobody has touched since gets its exact earlier state back. One that moved on
+        is migrated back by the same rules as any migration, or refused with the reason.
+        """
+        now = self._clock.now()
+        with self._uow() as uow:
+            original = uow.migrations.get(migration_id)
+            if original is None:
+                raise NotFoundError(f"no migration {migration_id}",
+                                    details={"migration": migration_id})
+            if original.reverts is not None:
+                raise InvalidArgumentError(
+                    f"migration {migration_id} is itself a revert (of migration "
+                    f"{original.reverts}); migrate again instead",
+                    details={"migration": migration_id})
+            moved = [c for c in uow.migrations.cases(migration_id)
+                     if c.ok and c.reverted_by is None]
+            if not moved:
+                raise CaseStateError(f"migration {migration_id} has no moved case left to put "
+                                     "back", details={"migration": migration_id})
+            old = self._parsed(uow, original.pathway, original.to_version)
+            new = self._parsed(uow, original.pathway, original.from_version)
+            revert = uow.migrations.add(Migration(
+                id=None, pathway=original.pathway, from_version=original.to_version,
+                to_version=original.from_version, created_at=now, actor=actor,
+                filter={"reverts": migration_id}, reverts=migration_id))
+            uow.commit()
+        assert revert.id is not None
+        results: list[MigrationResult] = []
+        for done, entry in enumerate(moved, start=1):
+            result = self._migrate_or_report(entry.case_id, revert.id, partial(
+                self._migrate_case, entry.case_id, old, new,
+                (original.to_version, original.from_version), revert.id, set(), now, actor,
+                dry_run=False, restore=entry, reverts=migration_id))
+            if result is not None:
+                results.append(result)
+            if progress is not None:
+                progress(done, len(moved))
+        with self._uow() as uow:
+            uow.migrations.finish(revert.id, self._clock.now())
+            uow.commit()
+        return MigrationReport(revert.id, original.pathway, original.to_version,
+                               original.from_version, False, results, reverts=migration_id)
+
+    def migrations(self, pathway: str | None = None) -> list[Migration]:
+        with self._uow() as uow:
+            return uow.migrations.list(pathway)
+
+    def migration(self, migration_id: int) -> tuple[Migration, list[MigrationCase]]:
+        with self._uow() as uow:
+            found = uow.migrations.get(migration_id)
+            if found is None:
+                raise NotFoundError(f"no migration {migration_id}",
+                                    details={"migration": migration_id})
+            return found, uow.migrations.cases(migration_id)
 
     def deliver_messages(self, client_id: int | None = None) -> int:
         """Deliver waiting messages to the cases they are for. Returns how many went."""

@@ -27,6 +27,9 @@ from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
 
 FORMAT_KEY = "pathways_state_format"
+# Steps the case completed whose tasks `compact` cut from the tree, per process id: a
+# migration must know everything a case has done, not only what its tree still shows.
+DONE_KEY = "pathways_done_steps"
 _SPEC_OBJECTS = "__pathways_spec_objects__"
 
 
@@ -64,7 +67,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
-_SERIALIZER = _make_serializer()
+SERIALIZER = _make_serializer()
 
 
 class StateFormatError(EngineError):
@@ -73,9 +76,11 @@ class StateFormatError(EngineError):
 
 def dump_state(workflow: Any) -> dict[str, Any]:
     """The JSON-ready state of a workflow, without its spec."""
-    state: dict[str, Any] = _SERIALIZER.to_dict(workflow)
+    state: dict[str, Any] = SERIALIZER.to_dict(workflow)
     state[FORMAT_KEY] = STATE_FORMAT_VERSION
-    state[BpmnWorkflowSerializer.VERSION_KEY] = _SERIALIZER.VERSION
+    state[DONE_KEY] = {process: sorted(steps) for process, steps in
+                       sorted(done_steps(workflow).items())}
+    state[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER.VERSION
     return state
 
 
@@ -107,16 +112,31 @@ def load_state(state: dict[str, Any], parsed: ParsedDefinition, script_engine: A
         raise StateFormatError(
             f"stored case state has format {version!r}; this engine reads format "
             f"{STATE_FORMAT_VERSION}", details={"format": version})
-    dct = {k: v for k, v in state.items() if k not in (FORMAT_KEY,)}
+    dct = {k: v for k, v in state.items() if k not in (FORMAT_KEY, DONE_KEY)}
     dct["tasks"] = parents_first(dct["tasks"], dct["root"])
     dct["subprocesses"] = {
         key: {**sub, "tasks": parents_first(sub["tasks"], sub["root"])}
         for key, sub in dct.get("subprocesses", {}).items()}
-    _SERIALIZER.migrate(dct)
+    SERIALIZER.migrate(dct)
     dct[_SPEC_OBJECTS] = (parsed.spec, parsed.subprocess_specs)
-    workflow = _SERIALIZER.from_dict(dct)
+    workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = script_engine
+    workflow.pathways_done_steps = {
+        process: set(steps) for process, steps in state.get(DONE_KEY, {}).items()}
     return workflow
+
+
+def done_steps(workflow: Any) -> dict[str, set[str]]:
+    """Per process id, the completed steps compaction cut from the tree (kept on the workflow)."""
+    found: dict[str, set[str]] | None = getattr(workflow, "pathways_done_steps", None)
+    if found is None:
+        found = workflow.pathways_done_steps = {}
+    return found
+
+
+def _remember(top: Any, process: Any, task: Any) -> None:
+    if task.has_state(TaskState.COMPLETED):
+        done_steps(top).setdefault(process.spec.name, set()).add(task.task_spec.name)
 
 
 def _has_unfinished(task: Any) -> bool:
@@ -129,7 +149,7 @@ def _has_unfinished(task: Any) -> bool:
     return False
 
 
-def _compact_one(workflow: Any, protected: set[UUID]) -> int:
+def _compact_one(top: Any, workflow: Any, protected: set[UUID]) -> int:
     root = workflow.task_tree
     node = root
     while node.has_state(TaskState.COMPLETED) and node.id not in protected:
@@ -149,7 +169,7 @@ def _compact_one(workflow: Any, protected: set[UUID]) -> int:
     root._children = [node.id]
     dropped = [task_id for task_id in workflow.tasks if task_id not in keep]
     for task_id in dropped:
-        del workflow.tasks[task_id]
+        _remember(top, workflow, workflow.tasks.pop(task_id))
     if workflow.last_task is not None and workflow.last_task.id not in keep:
         workflow.last_task = node
     return len(dropped)
@@ -166,13 +186,13 @@ def compact(workflow: Any) -> int:
                  if not sp.is_completed()}
     dropped = 0
     for each in [workflow, *workflow.subprocesses.values()]:
-        dropped += _prune_finished_loop_rounds(each)
-        dropped += _compact_one(each, protected)
+        dropped += _prune_finished_loop_rounds(workflow, each)
+        dropped += _compact_one(workflow, each, protected)
     _drop_orphan_subprocesses(workflow)
     return dropped
 
 
-def _prune_finished_loop_rounds(workflow: Any) -> int:
+def _prune_finished_loop_rounds(top: Any, workflow: Any) -> int:
     """Drop the finished rounds of running standard loops.
 
     A loop task keeps each round as a child; their data is already merged into the loop
@@ -185,19 +205,20 @@ def _prune_finished_loop_rounds(workflow: Any) -> int:
             continue
         for child in list(task.children):
             if child.has_state(TaskState.FINISHED_MASK) and not _has_unfinished(child):
-                dropped += _drop_subtree(workflow, child)
+                dropped += _drop_subtree(top, workflow, child)
         task._children = [c for c in task._children if c in workflow.tasks]
         if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
             workflow.last_task = task
     return dropped
 
 
-def _drop_subtree(workflow: Any, top: Any) -> int:
-    stack, gone = [top], 0
+def _drop_subtree(top: Any, workflow: Any, first: Any) -> int:
+    stack, gone = [first], 0
     while stack:
         task = stack.pop()
         stack.extend(task.children)
         if workflow.tasks.pop(task.id, None) is not None:
+            _remember(top, workflow, task)
             gone += 1
     return gone
 
@@ -212,4 +233,6 @@ def _drop_orphan_subprocesses(workflow: Any) -> None:
         if not orphans:
             return
         for task_id in orphans:
-            del workflow.subprocesses[task_id]
+            orphan = workflow.subprocesses.pop(task_id)
+            for task in orphan.tasks.values():
+                _remember(workflow, orphan, task)

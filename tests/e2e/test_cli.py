@@ -8,7 +8,6 @@ are grouped into few tests, and calls that do not depend on each other run side 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
@@ -22,10 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-from adapters.sql import upgrade
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PROGRAM = [sys.executable, "-m", "adapters.cli"]
@@ -154,40 +149,6 @@ class Cli:
         return self.run_many([self.argv(["--json", *call]) for call in calls])
 
 
-@pytest.fixture(scope="session")
-def base_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of every CLI call: ours, without the variables Pathways reads.
-
-    Where bytecode caching is switched off (PYTHONDONTWRITEBYTECODE), the project's modules
-    would be compiled again by each of the ~100 calls; they cache in a temporary folder
-    instead, never in the source tree.
-    """
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PATHWAYS_DATABASE_URL", "PATHWAYS_DEFINITIONS_DIR")}
-    if env.pop("PYTHONDONTWRITEBYTECODE", None):
-        env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
-    return env
-
-
-@pytest.fixture
-def fresh_cli(tmp_path: Path, database_url: str, base_env: dict[str, str]) -> Cli:
-    """The CLI on an empty database: no schema yet."""
-    work = tmp_path / "work"
-    work.mkdir()
-    return Cli(work, database_url, base_env)
-
-
-@pytest.fixture
-def cli(fresh_cli: Cli, database_url: str) -> Cli:
-    """The CLI on a database whose schema is in place, so first calls can run side by side.
-
-    (Every command brings the schema up to date first; two doing it at once on an empty
-    database would race. Creating the schema through the CLI is what the init tests check.)
-    """
-    upgrade(database_url)
-    return fresh_cli
-
-
 def _utc(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     assert parsed.tzinfo is not None, text
@@ -207,8 +168,8 @@ def test_init_publishes_the_shipped_pathways_once(fresh_cli: Cli) -> None:
     cli = fresh_cli
     first = cli.json("init")
     assert set(first) == {"database", "published"}
-    gate = _sole(first["published"], pathway="gate_reception")
-    assert gate["version"] == 1
+    gate = [r for r in first["published"] if r["pathway"] == "gate_reception"]
+    assert [r["version"] for r in gate] == [1, 2]  # gate_reception.v1.yaml, then the current
     assert all(set(r) == PUBLISH_KEYS and r["changed"] is True for r in first["published"])
 
     # Again, with the database from PATHWAYS_DATABASE_URL and --json after the subcommand:
@@ -226,7 +187,7 @@ def test_default_database_is_pathways_sqlite_in_the_working_directory(
     database = tmp_path.resolve() / "pathways.sqlite"
     assert database.is_file()
     assert result["database"] == f"sqlite:///{database}"
-    assert _sole(result["published"], pathway="gate_reception")["changed"] is True
+    assert _sole(result["published"], pathway="gate_reception", version=2)["changed"] is True
 
 
 # -- publishing ----------------------------------------------------------------------------

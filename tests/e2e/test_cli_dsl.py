@@ -18,7 +18,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from adapters.definition_files import read_bundle
+from adapters.definition_files import pathway_name, read_bundle
 from adapters.sql import make_engine
 from adapters.sql.tables import bundles
 from tests.e2e.test_cli import (
@@ -28,9 +28,6 @@ from tests.e2e.test_cli import (
     PUBLISH_KEYS,
     Cli,
     Outcome,
-    base_env,  # noqa: F401 - a fixture, found by pytest in this module
-    cli,  # noqa: F401 - a fixture
-    fresh_cli,  # noqa: F401 - a fixture
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,7 +122,7 @@ def _no_traceback(*outcomes: Outcome) -> None:
 
 
 @pytest.fixture
-def offline(tmp_path: Path, base_env: dict[str, str]) -> Iterator[Cli]:  # noqa: F811
+def offline(tmp_path: Path, base_env: dict[str, str]) -> Iterator[Cli]:
     """The CLI with no database named, in an empty working directory it must leave empty of
     a database."""
     work = tmp_path / "work"
@@ -158,7 +155,7 @@ def test_validate_reports_every_problem_with_its_location(offline: Cli, tmp_path
     ])
     _no_traceback(all_valid, invalid, as_json)
 
-    assert {p.stem for p in SHIPPED} == SHIPPED_PATHWAYS
+    assert {pathway_name(p) for p in SHIPPED} == SHIPPED_PATHWAYS
     assert all_valid.returncode == 0, all_valid.stdout + all_valid.stderr
     assert all_valid.stdout.strip() == f"{len(SHIPPED) + 1} file(s) valid"
 
@@ -276,7 +273,7 @@ def _check_diagram(bpmn: bytes) -> list[str]:
 
 @pytest.fixture(scope="module")
 def compiled_family_support(tmp_path_factory: pytest.TempPathFactory,
-                            base_env: dict[str, str]  # noqa: F811
+                            base_env: dict[str, str]
                             ) -> tuple[Path, dict[str, Any]]:
     """family_support.yaml compiled once (with no database): the BPMN written and what
     compile --json printed. The compile test checks it; the backends publish it."""
@@ -331,7 +328,7 @@ def test_compile_writes_deterministic_bpmn_with_a_diagram_and_forms(
 
 
 def test_compiled_bpmn_publishes_and_runs(
-        cli: Cli,  # noqa: F811
+        cli: Cli,
         compiled_family_support: tuple[Path, dict[str, Any]]) -> None:
     compiled, _ = compiled_family_support
     published, added = cli.many(
@@ -365,7 +362,7 @@ def _stored_files(database_url: str, bundle_hash: str) -> dict[str, str]:
 
 
 def test_publish_yaml_versions_by_content_and_runs(
-        cli: Cli, database_url: str, tmp_path: Path) -> None:  # noqa: F811
+        cli: Cli, database_url: str, tmp_path: Path) -> None:
     source = DEFINITIONS / "housing_support.yaml"
     text = source.read_text(encoding="utf-8")
     published, added = cli.many(
@@ -429,14 +426,27 @@ def test_publish_yaml_versions_by_content_and_runs(
 
 
 def test_init_publishes_the_five_shipped_yaml_pathways(
-        fresh_cli: Cli, database_url: str) -> None:  # noqa: F811
+        fresh_cli: Cli, database_url: str) -> None:
+    """Each pathway's current file; gate_reception's launch version (gate_reception.v1.yaml)
+    first, so gate_reception is at version 2, each version with the note in its file."""
     initialised = fresh_cli.json("init")
-    assert {r["pathway"] for r in initialised["published"]} == SHIPPED_PATHWAYS
-    assert all(r["version"] == 1 and r["changed"] is True for r in initialised["published"])
+    published = [(r["pathway"], r["version"]) for r in initialised["published"]]
+    assert sorted(published) == sorted([(p, 1) for p in SHIPPED_PATHWAYS]
+                                       + [("gate_reception", 2)])
+    assert all(r["changed"] is True for r in initialised["published"])
+    [v1] = [r for r in initialised["published"] if (r["pathway"], r["version"]) == (
+        "gate_reception", 1)]
+    launch = (DEFINITIONS / "gate_reception.v1.yaml").read_text(encoding="utf-8")
+    assert _stored_files(database_url, v1["hash"])["gate_reception.yaml"] == launch
     listed = fresh_cli.json("definitions", "list")
     assert {v["pathway"] for v in listed} == SHIPPED_PATHWAYS
     for version in listed:
         assert version["file"] == f"{version['pathway']}.bpmn"
+        assert version["version"] == (2 if version["pathway"] == "gate_reception" else 1)
         shipped = DEFINITIONS / f"{version['pathway']}.yaml"
         stored = _stored_files(database_url, version["hash"])
         assert stored[shipped.name] == shipped.read_text(encoding="utf-8")
+        assert version["author"] == "pathways init"
+        assert version["note"] == (
+            "Adds mental health screening and referral to Mind (mental_health_referral)"
+            if version["pathway"] == "gate_reception" else "published by init")

@@ -59,7 +59,7 @@ def test_invalid_data_writes_nothing(engine: Engine, uow_factory: UnitOfWorkFact
     with uow_factory() as uow:
         after = uow.cases.get(case.case.id or 0)
     assert after == before
-    assert len(engine.events(case.case.id or 0)) == 2  # case_started, task_ready
+    assert len(engine.events(case.case.id or 0)) == 3  # case_started, version_allocated, task_ready
 
 
 def test_racing_completions_of_one_task_one_wins(uow_factory: UnitOfWorkFactory,

@@ -1,5 +1,9 @@
 """The shipped DSL pathways: valid, compiled as the golden files say, and run end to end.
 
+definitions/ holds each pathway's current file and, as NAME.vN.yaml, its earlier versions
+(gate_reception.v1.yaml: the launch version, without mental health screening); each file has
+its own golden file, named after the definition file.
+
 Set PATHWAYS_UPDATE_GOLDEN=1 to rewrite tests/data/golden/ after an intended compiler change,
 then review the diff like any other change.
 """
@@ -15,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from adapters.definition_files import read_bundle
+from adapters.definition_files import pathway_name, publish_order, read_bundle
 from dsl import compile_pathway, load_pathway, validate
 from engine import Engine
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
@@ -24,7 +28,9 @@ ROOT = Path(__file__).parents[3]
 DEFINITIONS = ROOT / "definitions"
 GOLDEN = ROOT / "tests" / "data" / "golden"
 SHIPPED = sorted(DEFINITIONS.glob("*.yaml"))
-KNOWN = {path.stem for path in SHIPPED}
+KNOWN = {pathway_name(path) for path in SHIPPED}
+GATE_V1 = DEFINITIONS / "gate_reception.v1.yaml"
+GATE_V2 = DEFINITIONS / "gate_reception.yaml"
 RELEASE = "2026-02-01"
 
 
@@ -34,7 +40,8 @@ def test_shipped_pathway_is_valid_and_matches_its_golden_bpmn(path: Path) -> Non
     assert problems == []
     assert document is not None
     compiled = compile_pathway(document)
-    golden = GOLDEN / f"{compiled.pathway}.bpmn"
+    assert compiled.pathway == pathway_name(path)
+    golden = GOLDEN / f"{path.stem}.bpmn"  # gate_reception.v1.bpmn for gate_reception.v1.yaml
     if os.environ.get("PATHWAYS_UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(compiled.bpmn, encoding="utf-8")
@@ -44,11 +51,30 @@ def test_shipped_pathway_is_valid_and_matches_its_golden_bpmn(path: Path) -> Non
 
 
 def engine_with_everything() -> tuple[Engine, FakeClock]:
+    """Every shipped file published as `pathways init` does: gate_reception v1, then v2."""
     clock = FakeClock()
     engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock)
-    for path in SHIPPED:
-        engine.publish(*read_bundle(path, known_pathways=KNOWN))
+    for path, note in publish_order(DEFINITIONS):
+        engine.publish(*read_bundle(path, known_pathways=KNOWN), note=note)
     return engine, clock
+
+
+def test_the_definitions_folder_publishes_gate_reception_v1_then_v2_with_their_notes() -> None:
+    order = publish_order(DEFINITIONS)
+    assert sorted(path for path, _ in order) == sorted(SHIPPED)
+    notes = {path.name: note for path, note in order}
+    names = list(notes)
+    assert names.index("gate_reception.v1.yaml") + 1 == names.index("gate_reception.yaml")
+    assert notes["gate_reception.v1.yaml"].startswith("Launch version (2010)")
+    assert "mental health screening" in notes["gate_reception.yaml"]
+    assert notes["family_support.yaml"] == "published by init"
+    engine, _ = engine_with_everything()
+    assert [(v.number, v.note) for v in engine.versions("gate_reception")] == [
+        (1, notes["gate_reception.v1.yaml"]), (2, notes["gate_reception.yaml"])]
+    v1_steps = read_bundle(GATE_V1, known_pathways=KNOWN)[0]["gate_reception.bpmn"]
+    v2_steps = read_bundle(GATE_V2, known_pathways=KNOWN)[0]["gate_reception.bpmn"]
+    assert "mental_health_screening" not in v1_steps and "needs_mental_health" not in v1_steps
+    assert "mental_health_screening" in v2_steps and "needs_mental_health" not in v2_steps
 
 
 def drive(engine: Engine, clock: FakeClock, case_id: int,
@@ -80,13 +106,14 @@ def drive(engine: Engine, clock: FakeClock, case_id: int,
 
 
 NO_NEEDS = {f"needs_{need}": False for need in (
-    "accommodation", "benefits", "substance_misuse", "mental_health", "family", "employment")}
+    "accommodation", "benefits", "substance_misuse", "family", "employment")}
 GATE_ANSWERS: dict[str, Any] = {
     "needs_assessment": {**NO_NEEDS, "needs_accommodation": True, "needs_family": True,
                          "risk_level": "high"},
     "gate_meeting": {"met_at_gate": True},
     "gate_follow_up": {"contact_made": True},
     "first_week_support": {"accommodation_status": "hostel", "benefits_claim_made": True},
+    "mental_health_screening": {"mental_health_concern": False, "consent_to_refer": False},
     "refer_accommodation": {"accommodation_referral_made": True},
     "refer_family": {"family_referral_made": True, "family_contact_consent": True},
     "weekly_contact": [{"contact_made": True, "still_engaged": True}] * 2
@@ -99,8 +126,11 @@ def test_gate_reception_refers_the_family_on_and_family_support_runs_to_the_end(
     engine, clock = engine_with_everything()
     client = engine.add_client("Sam", {"release_date": RELEASE, "phone": "0700"})
     case_id = engine.start_case("gate_reception", client.id or 0).case.id or 0
+    assert engine.get_case(case_id).case.version == 2
     steps = drive(engine, clock, case_id, GATE_ANSWERS)
     assert steps.count("weekly_contact") == 3 and steps[-1] == "exit_review"
+    assert steps.index("first_week_support") + 1 == steps.index("mental_health_screening")
+    assert engine.list_cases(pathway="mental_health_referral") == []  # no concern: no referral
     outcomes = {e.data["outcome"]: e.data["value"] for e in engine.events(case_id)
                 if e.type == "outcome_recorded"}
     assert outcomes == {"met_at_gate": True}
@@ -117,6 +147,39 @@ def test_gate_reception_refers_the_family_on_and_family_support_runs_to_the_end(
     assert family_steps.count("family_session") == 2
     assert engine.get_client(client.id or 0).fields["phone"] == "0711"  # saved to the record
     assert engine.get_case(family.id or 0).case.data["exit_reason"] == "completed"
+
+
+@pytest.mark.parametrize("concern, consent", [(True, True), (True, False), (False, True)])
+def test_gate_reception_v2_refers_to_mind_on_a_concern_with_consent(concern: bool,
+                                                                    consent: bool) -> None:
+    engine, clock = engine_with_everything()
+    client = engine.add_client("Mo", {"release_date": RELEASE})
+    case_id = engine.start_case("gate_reception", client.id or 0).case.id or 0
+    steps = drive(engine, clock, case_id, {
+        **GATE_ANSWERS, "needs_assessment": {**NO_NEEDS, "risk_level": "low"},
+        "mental_health_screening": {"mental_health_concern": concern,
+                                    "consent_to_refer": consent}})
+    assert steps[:4] == ["needs_assessment", "gate_meeting", "first_week_support",
+                         "mental_health_screening"]
+    referrals = [e.data for e in engine.events(case_id) if e.type == "referral_made"]
+    minds = engine.list_cases(pathway="mental_health_referral")
+    if concern and consent:
+        assert referrals == [{"pathway": "mental_health_referral"}]
+        [mind] = minds
+        assert mind.client_id == client.id and mind.status == "active"
+    else:
+        assert referrals == [] and minds == []
+
+
+def test_gate_reception_v1_runs_without_mental_health_screening() -> None:
+    engine, clock = engine_with_everything()
+    client = engine.add_client("Lee", {"release_date": RELEASE})
+    case_id = engine.start_case("gate_reception", client.id or 0, version=1).case.id or 0
+    answers = {step: answer for step, answer in GATE_ANSWERS.items()
+               if step != "mental_health_screening"}  # v1 would fail on a step it lacks
+    steps = drive(engine, clock, case_id, answers)
+    assert "mental_health_screening" not in steps and steps[-1] == "exit_review"
+    assert engine.get_case(case_id).case.version == 1
 
 
 @pytest.mark.parametrize("scores, expected", [
@@ -219,6 +282,9 @@ def run_gate(engine: Engine, clock: FakeClock, answers: Mapping[str, Any]
                                       "all_needs"])
 def test_yaml_gate_reception_takes_the_same_steps_and_decisions_as_the_bpmn(
         scenario: str) -> None:
+    """Both YAML versions run as the BPMN they replaced, but for mental health: the BPMN has a
+    manual referral on a need found in the needs assessment, version 1 has nothing, version 2
+    a screening after first-week support (and a referral to Mind, not made here)."""
     answers = dict(GATE_ANSWERS)
     if scenario == "not_met_then_reached":
         answers["gate_meeting"] = {"met_at_gate": False}
@@ -228,18 +294,29 @@ def test_yaml_gate_reception_takes_the_same_steps_and_decisions_as_the_bpmn(
         answers["exit_review"] = {"exit_reason": "not_engaged"}
     elif scenario == "all_needs":
         answers["needs_assessment"] = {**{k: True for k in NO_NEEDS}, "risk_level": "low"}
-        for need in ("benefits", "substance_misuse", "mental_health", "employment"):
+        for need in ("benefits", "substance_misuse", "employment"):
             answers[f"refer_{need}"] = {f"{need}_referral_made": True}
+    bpmn_answers = {
+        **answers, "refer_mental_health": {"mental_health_referral_made": True},
+        "needs_assessment": {**answers["needs_assessment"],
+                             "needs_mental_health": scenario == "all_needs"}}
     results = []
-    for source in (BPMN_ORIGINAL, DEFINITIONS / "gate_reception.yaml"):
+    for source, source_answers in ((BPMN_ORIGINAL, bpmn_answers), (GATE_V1, answers),
+                                   (GATE_V2, answers)):
         clock = FakeClock()
         engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock)
         engine.publish(*read_bundle(source, known_pathways=KNOWN))
-        results.append(run_gate(engine, clock, answers))
-    (bpmn_steps, bpmn_path, bpmn_chosen), (yaml_steps, yaml_path, yaml_chosen) = results
-    assert yaml_steps == bpmn_steps
-    assert yaml_path == bpmn_path
-    assert yaml_chosen == bpmn_chosen
+        results.append(run_gate(engine, clock, source_answers))
+    (bpmn_steps, bpmn_path, bpmn_chosen), v1, v2 = results
+    assert bpmn_steps.pop("refer_mental_health", 0) == (scenario == "all_needs")
+    bpmn_chosen.discard("refer_mental_health")
+    v2_steps, v2_path, v2_chosen = v2
+    assert v2_steps.pop("mental_health_screening", 0) == bpmn_steps["first_week_support"]
+    v2_path = [step for step in v2_path if step != "mental_health_screening"]
+    for yaml_steps, yaml_path, yaml_chosen in (v1, (v2_steps, v2_path, v2_chosen)):
+        assert yaml_steps == bpmn_steps
+        assert yaml_path == bpmn_path
+        assert yaml_chosen == bpmn_chosen
 
 
 def test_every_shipped_definition_loads_without_problems() -> None:
