@@ -29,6 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
@@ -292,7 +293,26 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     _check_expressions(parsed)
     _swap_timer_classes(parsed)
     _run_declarative_tasks_by_themselves(parsed)
+    _connect_loops(parsed)
     return parsed
+
+
+def _connect_loops(parsed: ParsedDefinition) -> None:
+    """Let each loop hear its rounds complete, as SpiffWorkflow's spec deserializer does.
+
+    A loop task connects this handler only when it creates a round, and only on the spec
+    object it runs with; a case loaded on freshly parsed specs (another process, or a new
+    version after a migration) would otherwise finish its round and never continue.
+    """
+    for process in [parsed.spec, *parsed.subprocess_specs.values()]:
+        if process is None:
+            continue
+        for spec in process.task_specs.values():
+            if isinstance(spec, LoopTask):
+                child = process.task_specs.get(spec.task_spec)
+                if child is not None and not child.completed_event.is_connected(
+                        spec.merge_child):
+                    child.completed_event.connect(spec.merge_child)
 
 
 def _run_declarative_tasks_by_themselves(parsed: ParsedDefinition) -> None:

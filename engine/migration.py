@@ -143,7 +143,9 @@ def step_properties(parsed: ParsedDefinition, spec: Any) -> dict[str, Any]:
         "type": raw.get("typename"),
         "title": raw.get("bpmn_name"),
         "instructions": raw.get("documentation"),
-        "role": raw.get("lane"),
+        # only a person's task has a role (compared by id: a role's title is only words);
+        # other elements sit in a lane for the diagram
+        "role": _role(parsed, spec) if getattr(spec, "manual", False) else None,
         "form": form,
         "form_labels": form_labels,
         "conditions": {"branches": conditions, "default": raw.get("default_task_spec")}
@@ -170,6 +172,11 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return repr(type(value).__name__)
+
+
+def _role(parsed: ParsedDefinition, spec: Any) -> str | None:
+    info = parsed.user_tasks.get(spec.name)
+    return info.role if info is not None else getattr(spec, "lane", None)
 
 
 def _is_visible_step(spec: Any) -> bool:

@@ -381,6 +381,22 @@ def form_data(data: st.DataObject, schema: dict[str, Any] | None) -> dict[str, A
 # -- running a case -----------------------------------------------------------------------
 
 
+def act(engine: Engine, clock: FakeClock, data: st.DataObject) -> bool:
+    """One move: complete a random open task (of any case) with random valid data and return
+    True, or, when no task is open, let 12 hours pass, fire due timers, deliver messages."""
+    tasks = sorted(engine.list_tasks(), key=lambda v: (v.task.case_id, v.task.step, v.task.id))
+    if tasks:
+        view = tasks[data.draw(st.integers(0, len(tasks) - 1), label="task")]
+        answer = form_data(data, view.schema)
+        note(f"complete {view.task.pathway}.{view.task.step} with {answer!r}")
+        engine.complete_task(view.task.id, answer)
+        return True
+    clock.advance(hours=12)
+    engine.fire_due_timers(clock.now())
+    engine.deliver_messages()
+    return False
+
+
 def run_to_the_end(engine: Engine, clock: FakeClock, case_id: int,
                    data: st.DataObject) -> None:
     """Complete open tasks of every case of the client (the referred ones too) in a random
@@ -389,20 +405,11 @@ def run_to_the_end(engine: Engine, clock: FakeClock, case_id: int,
     for _ in range(3000):
         if engine.get_case(case_id).case.status != "active":
             return
-        tasks = sorted(engine.list_tasks(), key=lambda v: (v.task.case_id, v.task.step,
-                                                           v.task.id))
-        if tasks:
+        if act(engine, clock, data):
             idle = 0
-            view = tasks[data.draw(st.integers(0, len(tasks) - 1), label="task")]
-            answer = form_data(data, view.schema)
-            note(f"complete {view.task.pathway}.{view.task.step} with {answer!r}")
-            engine.complete_task(view.task.id, answer)
             continue
         idle += 1
         assert idle <= 120, f"case {case_id} waits for nothing that ever comes"
-        clock.advance(hours=12)
-        engine.fire_due_timers(clock.now())
-        engine.deliver_messages()
     raise AssertionError(f"case {case_id} did not finish")
 
 

@@ -442,3 +442,56 @@ def test_a_case_that_would_not_load_again_is_left_untouched(
     assert (view.case.version, view.case.revision) == (1, revision)
     _, results = engine.migration(report.migration or 0)
     assert [(r.case_id, r.ok) for r in results] == [(case_id, False)]
+
+
+REPEATING = """
+pathway: referral
+title: Referral
+roles:
+  worker: {title: Worker}
+steps:
+  - repeat: rounds
+    until: done
+    max: 5
+    steps:
+      - task: check_in
+        role: worker
+        title: Check in
+        form:
+          done: {type: boolean, required: true, title: Done}
+  - task: close
+    role: worker
+    title: Close
+"""
+
+
+def test_a_loop_goes_on_in_a_process_that_parsed_its_specs_afresh(clock: FakeClock) -> None:
+    """A case inside a repeat, picked up by another process (a restart, the next CLI call,
+    or a migration to a new version) must still hear its round complete."""
+    uow = FakeUnitOfWorkFactory()
+    first = Engine(uow=uow, clock=clock)
+    publish(first, REPEATING)
+    client = first.add_client("Ann").id
+    assert client is not None
+    case_id = first.start_case("referral", client).case.id or 0
+    task = first.get_case(case_id).tasks[0].task
+    first.complete_task(task.id, {"done": False})
+    restarted = Engine(uow=uow, clock=clock)  # its own spec cache: specs parsed again
+    for answer in (False, True):
+        task = restarted.get_case(case_id).tasks[0].task
+        assert task.step == "check_in"
+        restarted.complete_task(task.id, {"done": answer})
+    assert [t.task.step for t in restarted.get_case(case_id).tasks] == ["close"]
+
+
+def test_a_case_inside_a_repeat_migrates_and_goes_on(engine: Engine) -> None:
+    publish(engine, REPEATING)
+    publish(engine, edited("title: Close", "title: Close the case", REPEATING))
+    client = engine.add_client("Ann").id
+    assert client is not None
+    case_id = engine.start_case("referral", client, version=1).case.id or 0
+    assert engine.migrate("referral", 1, 2).cases[0].ok
+    task = engine.get_case(case_id).tasks[0].task
+    engine.complete_task(task.id, {"done": True})
+    view = engine.get_case(case_id)
+    assert [(t.task.step, t.task.title) for t in view.tasks] == [("close", "Close the case")]
