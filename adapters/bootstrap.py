@@ -1,4 +1,4 @@
-"""The one place that builds real things: database, unit of work, clock, engine."""
+"""The one place that builds real things: database, unit of work, clock and the services."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import Engine as SqlEngine
 
 from adapters.notifications import NullNotifier
+from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from engine import Engine
+from engine.accounts import Accounts
+from engine.casework import Casework
 from engine.clock import SystemClock
+from engine.ports import PasswordHasher
 
 
 @dataclass
@@ -18,18 +22,28 @@ class Application:
     settings: Settings
     database: SqlEngine
     engine: Engine
+    accounts: Accounts
+    casework: Casework
 
     def close(self) -> None:
         self.database.dispose()
 
 
-def bootstrap(settings: Settings, *, migrate: bool = True) -> Application:
-    """Wire an Application; with migrate, bring the schema to the newest Alembic revision."""
+def bootstrap(settings: Settings, *, migrate: bool = True,
+              hasher: PasswordHasher | None = None) -> Application:
+    """Wire an Application; with migrate, bring the schema to the newest Alembic revision.
+
+    `hasher` replaces the slow production password hasher (tests use a cheap one)."""
     if migrate:
         upgrade(settings.database_url)
     database = make_engine(settings.database_url)
-    engine = Engine(uow=SqlAlchemyUnitOfWorkFactory(database), clock=SystemClock(),
+    uow = SqlAlchemyUnitOfWorkFactory(database)
+    clock = SystemClock()
+    engine = Engine(uow=uow, clock=clock,
                     live_cases=settings.live_cases,
                     script_time_limit=settings.script_time_limit,
                     notifier=NullNotifier())
-    return Application(settings=settings, database=database, engine=engine)
+    accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher())
+    casework = Casework(engine, uow, clock)
+    return Application(settings=settings, database=database, engine=engine, accounts=accounts,
+                       casework=casework)

@@ -31,6 +31,7 @@ from adapters.definition_files import (
     publish_order,
     read_bundle,
 )
+from adapters.demo import DEMO_PASSWORD, seed_demo
 from adapters.settings import Settings
 from dsl import DslError, DslProblem
 from engine import CaseView, EngineError, InvalidArgumentError, TaskView
@@ -38,11 +39,14 @@ from engine.clock import parse_timestamp
 from engine.migration import StepChange, StepSummary, VersionDiff
 from engine.model import (
     CASE_STATUSES,
+    USER_ROLES,
     AllocationPolicy,
+    ApiToken,
     CaseRecord,
     Event,
     Migration,
     PathwayVersion,
+    User,
 )
 from engine.services import MigrationReport, VersionSummary
 
@@ -213,8 +217,10 @@ def main() -> None:
 
 
 @cli.command()
+@click.option("--demo", is_flag=True, help="Also seed the demo programme (the One Service: "
+              "providers, demo users for each role, about 50 clients) unless it is there.")
 @command
-def init(ctx: Context) -> None:
+def init(ctx: Context, demo: bool) -> None:
     """Create the schema and publish everything in definitions/.
 
     NAME.vN.yaml files are earlier versions of NAME, published in N order before NAME.yaml;
@@ -230,11 +236,21 @@ def init(ctx: Context) -> None:
         files, main = read_bundle(path, known_pathways=known)
         results.append(asdict(app.engine.publish(files, main, note=note, author="pathways init",
                                                  unless_published=True)))
-    _emit(ctx.json_mode, {"database": _redacted(app.settings.database_url),
-                          "published": results},
-          lambda: "\n".join([f"schema ready at {_redacted(app.settings.database_url)}"] + [
-              f"{r['pathway']} v{r['version']} {'published' if r['changed'] else 'unchanged'}"
-              for r in results]))
+    payload: dict[str, Any] = {"database": _redacted(app.settings.database_url),
+                               "published": results}
+    lines = [f"schema ready at {_redacted(app.settings.database_url)}"] + [
+        f"{r['pathway']} v{r['version']} {'published' if r['changed'] else 'unchanged'}"
+        for r in results]
+    if demo:
+        report = seed_demo(app)
+        payload["demo"] = {"seeded": report.created, "clients": report.clients,
+                           "password": DEMO_PASSWORD,
+                           "users": [{"username": u.username, "role": u.role,
+                                      "organisation": u.organisation} for u in report.users]}
+        lines.append(f"demo programme {'seeded' if report.created else 'already there'}; "
+                     f"demo logins (password {DEMO_PASSWORD!r}):")
+        lines += [f"  {u.username:<13} {u.role:<13} {u.organisation}" for u in report.users]
+    _emit(ctx.json_mode, payload, lambda: "\n".join(lines))
 
 
 def _known_pathways(app: Application) -> set[str]:
@@ -801,6 +817,156 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
                             + [f"  task {_task_line(t)}" for t in result.tasks]))
 
 
+# -- accounts: organisations, users, API tokens ---------------------------------------------
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """A user for output: never the password hash."""
+    return {"username": user.username, "name": user.name, "organisation": user.organisation,
+            "role": user.role, "pathway_roles": list(user.pathway_roles),
+            "active": user.active}
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    """A token for output: never its hash."""
+    return {"id": token.id, "username": token.username, "name": token.name,
+            "created_at": token.created_at.isoformat() if token.created_at else None,
+            "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+            "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+
+
+def _user_line(user: User) -> str:
+    roles = f"  [{', '.join(user.pathway_roles)}]" if user.pathway_roles else ""
+    state = "" if user.active else "  (deactivated)"
+    return f"{user.username}  {user.name}  {user.organisation}  {user.role}{roles}{state}"
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: the first line of stdin, or asked for twice without echo."""
+    if from_stdin:
+        line: str = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True,
+                                 err=True)
+    return password
+
+
+@cli.group()
+def orgs() -> None:
+    """Organisations taking part in the programme."""
+
+
+@orgs.command("add")
+@click.argument("organisation_id", metavar="ID")
+@click.option("--name", required=True, help="The organisation's name.")
+@command
+def orgs_add(ctx: Context, organisation_id: str, name: str) -> None:
+    """Add an organisation (or rename one)."""
+    org = ctx.app.accounts.add_organisation(organisation_id, name)
+    _emit(ctx.json_mode, {"id": org.id, "name": org.name}, lambda: org.id)
+
+
+@orgs.command("list")
+@command
+def orgs_list(ctx: Context) -> None:
+    """Every organisation."""
+    found = ctx.app.accounts.organisations()
+    _emit(ctx.json_mode, [{"id": o.id, "name": o.name} for o in found],
+          lambda: "\n".join(f"{o.id}  {o.name}" for o in found) or "no organisations")
+
+
+@cli.group()
+def users() -> None:
+    """People who sign in to the caseworker web and the API."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", required=True, help="The person's name.")
+@click.option("--org", "organisation", required=True, help="Their organisation's id.")
+@click.option("--role", required=True, help=f"One of {', '.join(USER_ROLES)}.")
+@click.option("--pathway-role", "pathway_roles", multiple=True, metavar="ROLE",
+              help="A pathway lane role they work (repeatable; none = any of their "
+                   "organisation's).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin instead of asking.")
+@command
+def users_add(ctx: Context, username: str, name: str, organisation: str, role: str,
+              pathway_roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Add a user; the password is asked for (twice), never given as an argument."""
+    password = _read_password(password_stdin)
+    user = ctx.app.accounts.add_user(username, name, organisation, role, password,
+                                     pathway_roles)
+    _emit(ctx.json_mode, user_json(user), lambda: user.username)
+
+
+@users.command("list")
+@click.option("--org", "organisation", help="Only users of this organisation.")
+@command
+def users_list(ctx: Context, organisation: str | None) -> None:
+    """Users, by username."""
+    found = ctx.app.accounts.users(organisation)
+    _emit(ctx.json_mode, [user_json(u) for u in found],
+          lambda: "\n".join(_user_line(u) for u in found) or "no users")
+
+
+@users.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of stdin instead of asking.")
+@command
+def users_password(ctx: Context, username: str, password_stdin: bool) -> None:
+    """Set a user's password."""
+    ctx.app.accounts.get_user(username)  # fail before asking for a password
+    user = ctx.app.accounts.set_password(username, _read_password(password_stdin))
+    _emit(ctx.json_mode, user_json(user), lambda: f"password of {user.username} set")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@command
+def users_deactivate(ctx: Context, username: str) -> None:
+    """Stop a user signing in or using API tokens."""
+    user = ctx.app.accounts.deactivate(username)
+    _emit(ctx.json_mode, user_json(user), lambda: f"{user.username} deactivated")
+
+
+@users.group("tokens")
+def users_tokens() -> None:
+    """API tokens (for the JSON API)."""
+
+
+@users_tokens.command("add")
+@click.argument("username")
+@click.option("--name", required=True, help="What the token is for.")
+@command
+def users_tokens_add(ctx: Context, username: str, name: str) -> None:
+    """Issue a token; it is printed this once and cannot be shown again."""
+    token, plain = ctx.app.accounts.issue_token(username, name)
+    _emit(ctx.json_mode, {**token_json(token), "token": plain}, lambda: plain)
+
+
+@users_tokens.command("list")
+@click.argument("username")
+@command
+def users_tokens_list(ctx: Context, username: str) -> None:
+    """A user's tokens (not the tokens themselves)."""
+    found = ctx.app.accounts.tokens(username)
+    _emit(ctx.json_mode, [token_json(t) for t in found],
+          lambda: "\n".join(f"{t.id}  {t.name}  {'revoked' if t.revoked_at else 'live'}"
+                            for t in found) or "no tokens")
+
+
+@users_tokens.command("revoke")
+@click.argument("token_id", type=int)
+@command
+def users_tokens_revoke(ctx: Context, token_id: int) -> None:
+    """Revoke a token for good."""
+    ctx.app.accounts.revoke_token(token_id)
+    _emit(ctx.json_mode, {"id": token_id, "revoked": True},
+          lambda: f"token {token_id} revoked")
+
+
 # -- events, timers, messages, worker, web -------------------------------------------------
 
 
@@ -889,7 +1055,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
     """Serve the web app."""
     from web import create_app
 
-    app = create_app(ctx.app)
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    # Plain HTTP on this machine only: no browser would keep a Secure cookie from some of
+    # them, and nothing leaves the machine. Anywhere else cookies stay Secure (use HTTPS).
+    app = create_app(ctx.app, test_config={"SESSION_COOKIE_SECURE": False} if loopback
+                     else None)
     click.echo(f"Pathways on http://{host}:{port}/ (database "
                f"{_redacted(ctx.app.settings.database_url)})", err=True)
     app.run(host=host, port=port, threaded=True)

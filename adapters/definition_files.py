@@ -7,7 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from dsl import compile_pathway, load_pathway
-from engine.definitions import referenced_files
+from engine.definitions import ROLES_SUFFIX, referenced_files
 from engine.errors import DefinitionError
 
 BPMN_SUFFIXES = (".bpmn",)
@@ -45,6 +45,9 @@ def read_bundle(path: Path, *, known_pathways: Collection[str] | None = None
                                   f"next to it (looked for {form})", file=str(path),
                                   line=line, column=column)
         files[name] = _read_text(form)
+    roles = path.parent / f"{Path(main).stem}{ROLES_SUFFIX}"
+    if roles.is_file():  # who may do the tasks; without it every lane is open to everyone
+        files[roles.name] = _read_text(roles)
     return files, main
 
 
@@ -53,8 +56,7 @@ def _read_dsl(path: Path, known_pathways: Collection[str] | None
     text = _read_text(path)
     document = load_pathway(text, str(path), known_pathways=known_pathways)
     compiled = compile_pathway(document)
-    main = f"{compiled.pathway}.bpmn"
-    return {f"{compiled.pathway}.yaml": text, main: compiled.bpmn, **compiled.forms}, main
+    return {f"{compiled.pathway}.yaml": text, **compiled.files()}, compiled.bpmn_file
 
 
 def definition_paths(folder: Path) -> list[Path]:

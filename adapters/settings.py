@@ -16,6 +16,11 @@ class Settings:
     definitions_dir: Path = PROJECT_ROOT / "definitions"
     script_time_limit: float = 1.0
     live_cases: int = 1024
+    # Signs session cookies. Without one a random key is made per process: sessions then end
+    # when it restarts, and several processes (gunicorn workers) would not share them.
+    secret_key: str | None = None
+    # Send the session cookie over HTTPS only. Off only for plain-HTTP local use.
+    secure_cookies: bool = True
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -24,4 +29,7 @@ class Settings:
                or f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}")
         definitions = os.environ.get("PATHWAYS_DEFINITIONS_DIR")
         folder = Path(definitions) if definitions else PROJECT_ROOT / "definitions"
-        return cls(database_url=url, definitions_dir=folder)
+        insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
+        return cls(database_url=url, definitions_dir=folder,
+                   secret_key=os.environ.get("PATHWAYS_SECRET_KEY") or None,
+                   secure_cookies=not insecure)

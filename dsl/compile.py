@@ -61,6 +61,8 @@ REFER = "pathwaysRefer"
 EXIT_REASON = "pathwaysExitReason"
 COMPLETED_PREFIX = "completed:"  # the message a referred case throws when it completes
 EXIT_FLAG = "pathways_exit"  # case data: the id of the `end` reached inside a repeat
+ROLES_SUFFIX = ".roles.json"  # <pathway>.roles.json: owner, roles and their organisations
+SENSITIVE = "x-pathways-sensitive"  # a form field's (or client field's) special category
 
 STEP_KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify",
               "end")
@@ -70,27 +72,53 @@ _DUE_BASE = re.compile(r"^(\s*)([A-Za-z_]\w*)(?![\w.])")
 
 @dataclass(frozen=True)
 class CompiledPathway:
-    """A pathway compiled: its id, the BPMN text, and its forms (file name -> JSON text).
+    """A pathway compiled: its id, the BPMN text, its forms (file name -> JSON text), and
+    its roles file (who may do its tasks, see roles_bundle).
 
-    Publish as a bundle: {f"{pathway}.bpmn": bpmn, **forms}.
+    Publish as a bundle: files().
     """
 
     pathway: str
     bpmn: str
     forms: dict[str, str]
+    roles: str = ""
 
     @property
     def bpmn_file(self) -> str:
         return f"{self.pathway}.bpmn"
 
+    @property
+    def roles_file(self) -> str:
+        return f"{self.pathway}{ROLES_SUFFIX}"
+
     def files(self) -> dict[str, str]:
-        """The bundle to publish: the BPMN and every form, by file name."""
-        return {self.bpmn_file: self.bpmn, **self.forms}
+        """The bundle to publish: the BPMN, every form and the roles file, by file name."""
+        roles = {self.roles_file: self.roles} if self.roles else {}
+        return {self.bpmn_file: self.bpmn, **self.forms, **roles}
 
 
 def compile_pathway(doc: Mapping[str, Any]) -> CompiledPathway:
     """Compile a validated pathway document (the mapping yaml.safe_load gives)."""
-    return _Compiler(doc).run()
+    compiled = _Compiler(doc).run()
+    return CompiledPathway(compiled.pathway, compiled.bpmn, compiled.forms,
+                           json.dumps(roles_bundle(doc), indent=2, ensure_ascii=False) + "\n")
+
+
+def roles_bundle(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The roles file of a pathway: {"organisation": owner or null, "roles": {id: {"title",
+    "organisations"}}, "sensitive_client_fields": {field: "health" | "offence"}}.
+
+    A role with no organisations listed is open to every organisation.
+    """
+    roles = {
+        role: {"title": (spec or {}).get("title") or humanise(role),
+               "organisations": list((spec or {}).get("organisations") or [])}
+        for role, spec in (doc.get("roles") or {}).items()}
+    sensitive = {name: spec["sensitive"]
+                 for name, spec in (doc.get("client_fields") or {}).items()
+                 if isinstance(spec, Mapping) and spec.get("sensitive")}
+    return {"organisation": doc.get("organisation"), "roles": roles,
+            "sensitive_client_fields": sensitive}
 
 
 # -- names and expressions ------------------------------------------------------------------
@@ -166,6 +194,7 @@ def form_schema(title: str, form: Mapping[str, Any] | None) -> dict[str, Any]:
         prop.update(_field_type(name, spec))
         for key, extension in (("prefill", "x-pathways-prefill"),
                                ("save_to", "x-pathways-save-to"),
+                               ("sensitive", SENSITIVE),
                                ("visible_when", "x-pathways-visible-when")):
             if spec.get(key) is not None:
                 prop[extension] = spec[key]

@@ -306,8 +306,10 @@ class _Checker:
         roles = self.data.get("roles")
         self.roles: dict[str, Any] | None = roles if isinstance(roles, dict) else None
         client_fields = self.data.get("client_fields")
-        self.client_fields: dict[str, Any] = (client_fields if isinstance(client_fields, dict)
-                                              else {})
+        # field -> its type: a client field is a type, or {type, sensitive}
+        self.client_fields: dict[str, Any] = {
+            name: spec.get("type") if isinstance(spec, dict) else spec
+            for name, spec in (client_fields.items() if isinstance(client_fields, dict) else ())}
         pathway = self.data.get("pathway")
         self.known_pathways: set[str] | None = None
         if known_pathways is not None:

@@ -51,6 +51,12 @@ NOTIFY_TO, NOTIFY_MESSAGE = "pathwaysNotifyTo", "pathwaysNotifyMessage"
 REFER = "pathwaysRefer"
 EXIT_REASON = "pathwaysExitReason"
 _DECLARATIVE = (OUTCOME, NOTIFY_TO, REFER)
+# NAME.roles.json beside NAME.bpmn (the DSL compiler writes it): the pathway's owner, and the
+# organisations each lane role is open to
+ROLES_SUFFIX = ".roles.json"
+# on a form field: "health" or "offence", special category data only some people may see
+SENSITIVE = "x-pathways-sensitive"
+SENSITIVE_CATEGORIES: tuple[str, ...] = ("health", "offence")
 _SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -98,6 +104,7 @@ class UserTaskInfo:
     role: str | None
     form: str | None
     due: str | None
+    instructions: str | None = None  # what the person doing it should know (documentation)
 
 
 @dataclass
@@ -114,9 +121,57 @@ class ParsedDefinition:
     start_messages: tuple[str, ...]
     forms: dict[str, dict[str, Any]] = field(default_factory=dict)
     user_tasks: dict[str, UserTaskInfo] = field(default_factory=dict)
+    # from the roles file (none: no owner, every role open to every organisation)
+    owner: str | None = None
+    role_titles: dict[str, str] = field(default_factory=dict)
+    # role -> the organisations whose staff may take it; a role not listed, or listed with
+    # no organisations, is open to every organisation
+    role_organisations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sensitive_client_fields: dict[str, str] = field(default_factory=dict)
 
     def form_schema(self, form_file: str | None) -> dict[str, Any] | None:
         return self.forms.get(form_file) if form_file else None
+
+    def role_open_to(self, role: str | None, organisation: str) -> bool:
+        """Whether staff of organisation may take the lane role (None: a task in no lane)."""
+        allowed = self.role_organisations.get(role) if role is not None else None
+        return not allowed or organisation in allowed
+
+    def involves(self, organisation: str) -> bool:
+        """Whether organisation owns the pathway or is named for one of its roles."""
+        return organisation == self.owner or any(
+            organisation in orgs for orgs in self.role_organisations.values())
+
+    def sensitive_form_fields(self, form_file: str | None) -> dict[str, str]:
+        """Field -> category for the fields of one form marked x-pathways-sensitive."""
+        schema = self.form_schema(form_file) or {}
+        found: dict[str, str] = {}
+        for name, prop in (schema.get("properties") or {}).items():
+            category = prop.get(SENSITIVE) if isinstance(prop, dict) else None
+            if category in SENSITIVE_CATEGORIES:
+                found[name] = category
+        return found
+
+    def sensitive_fields(self) -> dict[str, str]:
+        """Case data field -> category: every sensitive field of every task form."""
+        found: dict[str, str] = {}
+        for info in self.user_tasks.values():
+            found.update(self.sensitive_form_fields(info.form))
+        return found
+
+    def sensitive_client(self) -> dict[str, str]:
+        """Client field -> category: declared sensitive, or filled from or saved to by a
+        sensitive form field."""
+        found = dict(self.sensitive_client_fields)
+        for info in self.user_tasks.values():
+            schema = self.form_schema(info.form) or {}
+            for name, category in self.sensitive_form_fields(info.form).items():
+                prop = schema["properties"][name]
+                for key in ("x-pathways-save-to", "x-pathways-prefill"):
+                    target = prop.get(key)
+                    if isinstance(target, str) and target.startswith("client."):
+                        found.setdefault(target.removeprefix("client."), category)
+        return found
 
 
 def _all_task_specs(parsed: ParsedDefinition) -> Iterator[Any]:
@@ -214,14 +269,15 @@ def _user_task_info(spec: Any, parsed: ParsedDefinition,
     lane = getattr(spec, "lane", None)
     return UserTaskInfo(step=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id,
                         role=roles.get(lane, lane) if lane else None, form=form,
-                        due=properties.get(DUE_PROPERTY))
+                        due=properties.get(DUE_PROPERTY),
+                        instructions=(getattr(spec, "documentation", None) or "").strip() or None)
 
 
 def _load_forms(parsed: ParsedDefinition) -> None:
     """Read every JSON file of the bundle; those used as task forms must be valid schemas."""
     schema_names = {info.form for info in parsed.user_tasks.values() if info.form}
     for name, text in parsed.files.items():
-        if not name.endswith(".json"):
+        if not name.endswith(".json") or name.endswith(ROLES_SUFFIX):
             continue
         try:
             schema = json.loads(text)
@@ -239,6 +295,43 @@ def _load_forms(parsed: ParsedDefinition) -> None:
                 raise DefinitionError(f"form is not a valid JSON Schema at '{path}': "
                                       f"{err.message}", file=name) from err
         parsed.forms[name] = schema
+
+
+def _load_roles(parsed: ParsedDefinition) -> None:
+    """Read NAME.roles.json of the main file NAME.bpmn, if the bundle has one:
+    {"organisation": owner or null, "roles": {id: {"title", "organisations": [ids]}},
+    "sensitive_client_fields": {field: "health" | "offence"}} (every key optional)."""
+    name = PurePosixPath(parsed.main_file).stem + ROLES_SUFFIX
+    text = parsed.files.get(name)
+    if text is None:
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DefinitionError(f"roles file is not valid JSON: {err.msg}", file=name,
+                              line=err.lineno, column=err.colno) from err
+    roles = data.get("roles", {}) if isinstance(data, dict) else None
+    owner = data.get("organisation") if isinstance(data, dict) else None
+    sensitive = data.get("sensitive_client_fields", {}) if isinstance(data, dict) else None
+    if not isinstance(roles, dict) or not (owner is None or isinstance(owner, str)) \
+            or not isinstance(sensitive, dict):
+        raise DefinitionError('roles file must be {"organisation": id or null, "roles": '
+                              '{role: {"title", "organisations": [ids]}}}', file=name)
+    parsed.owner = owner
+    for role, spec in roles.items():
+        spec = spec if isinstance(spec, dict) else {}
+        organisations = spec.get("organisations") or []
+        if not isinstance(organisations, list) or not all(
+                isinstance(o, str) for o in organisations):
+            raise DefinitionError(f"roles file: organisations of role {role!r} must be a list "
+                                  "of organisation ids", file=name)
+        parsed.role_titles[role] = str(spec.get("title") or role)
+        parsed.role_organisations[role] = tuple(organisations)
+    for client_field, category in sensitive.items():
+        if category not in SENSITIVE_CATEGORIES:
+            raise DefinitionError(f"roles file: client field {client_field!r} has unknown "
+                                  f"sensitivity {category!r}", file=name)
+        parsed.sensitive_client_fields[client_field] = category
 
 
 def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
@@ -290,6 +383,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
             raise DefinitionError(f"unknown called process {task_spec.spec!r}",
                                   file=main_file, element=task_spec.bpmn_id)
     _load_forms(parsed)
+    _load_roles(parsed)
     _check_expressions(parsed)
     _swap_timer_classes(parsed)
     _run_declarative_tasks_by_themselves(parsed)

@@ -81,3 +81,10 @@ class InvalidArgumentError(EngineError):
     """A request that names something impossible (an unknown version, a bad weight, ...)."""
 
     code = "invalid_argument"
+
+
+class ForbiddenError(EngineError):
+    """The user may not do this (where saying so reveals nothing: for something the user may
+    not even know exists, NotFoundError is raised instead)."""
+
+    code = "forbidden"

@@ -8,7 +8,8 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from engine.errors import FormValidationError
+from engine import expressions
+from engine.errors import FormValidationError, ScriptError
 
 ROOT_FIELD = "(form)"
 
@@ -46,11 +47,32 @@ def _collect(error: ValidationError, fields: dict[str, list[str]]) -> None:
     fields.setdefault(_field_path(path) or ROOT_FIELD, []).append(error.message)
 
 
-def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
+VISIBLE_WHEN = "x-pathways-visible-when"
+REQUIRED_WHEN_VISIBLE = "x-pathways-required-when-visible"
+
+
+def is_visible(field: Mapping[str, Any], data: Mapping[str, Any],
+               context: Mapping[str, Any]) -> bool:
+    """Whether a field with a `visible_when` applies, given the answers and the case data.
+
+    A condition that cannot be evaluated (it names an answer not given) does not hold.
+    """
+    condition = field.get(VISIBLE_WHEN)
+    if not isinstance(condition, str):
+        return True
+    try:
+        return bool(expressions.evaluate(condition, {**context, **data}))
+    except ScriptError:
+        return False
+
+
+def validate_submission(schema: dict[str, Any] | None, data: Any,
+                        context: Mapping[str, Any] | None = None) -> None:
     """Raise FormValidationError listing each bad field; return quietly when data is valid.
 
     A task without a form accepts only an empty submission, so that data meant for another
-    task is never silently stored.
+    task is never silently stored. With the case data as `context`, a field required only
+    when visible (DSL `visible_when` + `required`) is required when its condition holds.
     """
     if not isinstance(data, dict):
         raise FormValidationError("submitted data must be a JSON object",
@@ -67,6 +89,12 @@ def validate_submission(schema: dict[str, Any] | None, data: Any) -> None:
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:
         _collect(error, fields)
+    if context is not None and isinstance(schema.get("properties"), dict):
+        for name, field in schema["properties"].items():
+            if isinstance(field, Mapping) and field.get(REQUIRED_WHEN_VISIBLE) \
+                    and name not in data and is_visible(field, data, context):
+                fields.setdefault(name, []).append(
+                    f"this field is required when {field.get(VISIBLE_WHEN)}")
     if fields:
         names = ", ".join(sorted(fields))
         raise FormValidationError(f"the submitted data is not valid: {names}", fields=fields)

@@ -7,7 +7,7 @@ them to JSON. Nothing here knows about SQL or HTTP.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
 CaseStatus = Literal["active", "completed", "error", "cancelled"]
@@ -109,6 +109,9 @@ class InboxTask:
     form: str | None
     due: datetime | None
     created_at: datetime | None = None
+    # who claimed the task (None: unassigned); storage keeps it when the engine rewrites the
+    # case's open rows
+    assignee: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,3 +209,94 @@ class MigrationCase:
     before_revision: int | None = None
     after_revision: int | None = None
     reverted_by: int | None = None
+
+
+UserRole = Literal["caseworker", "team_lead", "designer", "commissioner", "admin"]
+USER_ROLES: tuple[str, ...] = get_args(UserRole)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A provider or body taking part in the programme (e.g. st_giles_trust)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who signs in. `role` is their job in Pathways (USER_ROLES); `pathway_roles`
+    are the lane roles of pathways they work (e.g. gate_worker), empty meaning any role
+    open to their organisation."""
+
+    id: int | None
+    username: str
+    name: str
+    organisation: str
+    role: str
+    password_hash: str = ""
+    pathway_roles: tuple[str, ...] = ()
+    active: bool = True
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A bearer token for the JSON API. Only the sha256 hex of the token is stored; the
+    plain token is shown once, when it is issued."""
+
+    id: int | None
+    username: str
+    name: str
+    token_hash: str
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+# -- casework: consent, access log, drafts ----------------------------------------------------
+
+ConsentScope = Literal["programme", "health", "offence"]
+CONSENT_SCOPES: tuple[str, ...] = get_args(ConsentScope)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A client's consent given or withdrawn: to sharing their record across the programme's
+    organisations ('programme'), or to sharing their health or offence details ('health',
+    'offence'). The latest one of a scope in effect decides; earlier ones stay as history."""
+
+    id: int | None
+    client_id: int
+    given: bool
+    scope: str
+    purpose: str
+    recorded_by: str
+    recorded_at: datetime
+    effective_on: date
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One entry of the access log: who looked at or did what, when, and why (a reason is
+    given for a break-glass access)."""
+
+    id: int | None
+    at: datetime
+    username: str
+    organisation: str
+    client_id: int | None
+    action: str
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A task form saved part-filled by one user, to come back to later."""
+
+    task_id: str
+    case_id: int
+    username: str
+    data: dict[str, Any]
+    saved_at: datetime

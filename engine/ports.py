@@ -15,18 +15,24 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from engine.model import (
+    AccessEntry,
     AllocationPolicy,
+    ApiToken,
     Bundle,
     CaseRecord,
     Client,
+    Consent,
+    Draft,
     Event,
     InboxTask,
     Message,
     Migration,
     MigrationCase,
     NewEvent,
+    Organisation,
     PathwayVersion,
     Timer,
+    User,
 )
 
 
@@ -116,6 +122,7 @@ class InboxRepository(Protocol):
                      previous: Sequence[InboxTask] | None = None) -> None:
         """Make tasks the case's open inbox rows; rows no longer listed are closed.
 
+        A row that stays open keeps its assignee (the engine's rows never carry one).
         With previous (the open rows as the caller knows them, under the case's revision)
         the rows need not be read first.
         """
@@ -128,7 +135,15 @@ class InboxRepository(Protocol):
         ...
 
     def list(self, *, case_id: int | None = None, role: str | None = None,
-             pathway: str | None = None) -> builtins.list[InboxTask]: ...
+             pathway: str | None = None, version: int | None = None,
+             step: str | None = None) -> builtins.list[InboxTask]:
+        """Open tasks, soonest due first (undated last), then oldest first."""
+        ...
+
+    def assign(self, task_id: str, assignee: str | None) -> None:
+        """Set (or with None clear) who an open task is assigned to. NotFoundError when there
+        is no such open task."""
+        ...
 
 
 class EventLog(Protocol):
@@ -205,6 +220,115 @@ class MigrationRepository(Protocol):
         ...
 
 
+# -- accounts ------------------------------------------------------------------------------
+
+
+class PasswordHasher(Protocol):
+    """Hashes passwords (an adapter does it; the engine never hashes by itself)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Whether password matches password_hash; False (never an error) for a bad hash."""
+        ...
+
+
+class OrganisationRepository(Protocol):
+    def put(self, organisation: Organisation) -> None:
+        """Insert the organisation, or rename it when its id exists already."""
+        ...
+
+    def get(self, organisation_id: str) -> Organisation | None: ...
+
+    def list(self) -> builtins.list[Organisation]:
+        """Every organisation, by id."""
+        ...
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> User:
+        """Insert a new user; returns it with its id (and created_at) set.
+
+        Raises engine.errors.ConflictError when the username is taken.
+        """
+        ...
+
+    def get(self, user_id: int) -> User | None: ...
+
+    def by_username(self, username: str) -> User | None: ...
+
+    def list(self, organisation: str | None = None) -> builtins.list[User]:
+        """Users (of one organisation, if given), by username."""
+        ...
+
+    def update(self, user: User) -> None:
+        """Write back the user's name, organisation, role, password hash, pathway roles and
+        active flag (found by id). Raises NotFoundError when there is no such user."""
+        ...
+
+
+class TokenRepository(Protocol):
+    def add(self, token: ApiToken) -> ApiToken:
+        """Insert a new token; returns it with its id set."""
+        ...
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        """The token with this hash, revoked or not."""
+        ...
+
+    def touch(self, token_id: int, at: datetime) -> None:
+        """Set the token's last_used_at."""
+        ...
+
+    def list(self, username: str) -> builtins.list[ApiToken]:
+        """The user's tokens, revoked ones included, oldest first."""
+        ...
+
+    def revoke(self, token_id: int, at: datetime) -> None:
+        """Set revoked_at (kept if set already). Raises NotFoundError for an unknown id."""
+        ...
+
+
+# -- casework ------------------------------------------------------------------------------
+
+
+class ConsentRepository(Protocol):
+    def add(self, consent: Consent) -> Consent:
+        """Record a consent given or withdrawn; returns it with its id set."""
+        ...
+
+    def for_client(self, client_id: int) -> builtins.list[Consent]:
+        """The client's consents in the order they were recorded."""
+        ...
+
+
+class AccessLog(Protocol):
+    def add(self, entry: AccessEntry) -> AccessEntry:
+        """Append an entry; returns it with its id set."""
+        ...
+
+    def list(self, *, client_id: int | None = None, username: str | None = None
+             ) -> builtins.list[AccessEntry]:
+        """Entries (about one client, by one user), oldest first."""
+        ...
+
+
+class DraftRepository(Protocol):
+    def save(self, draft: Draft) -> None:
+        """Keep draft as the user's draft of the task, replacing an earlier one."""
+        ...
+
+    def get(self, task_id: str, username: str) -> Draft | None: ...
+
+    def for_case(self, case_id: int) -> builtins.list[Draft]:
+        """Every draft of the case's tasks, by anyone."""
+        ...
+
+    def delete(self, task_id: str) -> None:
+        """Forget every draft of the task (it was completed)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Use as a context manager; nothing is kept unless commit() is called."""
 
@@ -217,6 +341,14 @@ class UnitOfWork(Protocol):
     messages: MessageRepository
     allocations: AllocationRepository
     migrations: MigrationRepository
+    # accounts
+    organisations: OrganisationRepository
+    users: UserRepository
+    tokens: TokenRepository
+    # casework
+    consents: ConsentRepository
+    access_log: AccessLog
+    drafts: DraftRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

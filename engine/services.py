@@ -270,6 +270,15 @@ class Engine:
             counts = uow.cases.count_by_version(pathway)
         return [VersionSummary(v, counts.get(v.number, 0)) for v in versions]
 
+    def definition(self, pathway: str, number: int, *, uow: UnitOfWork | None = None
+                   ) -> ParsedDefinition:
+        """The parsed definition of a published version (cached): forms, roles, steps.
+        Reads through uow when given (else in a unit of work of its own)."""
+        if uow is not None:
+            return self._parsed(uow, pathway, number)
+        with self._uow() as own:
+            return self._parsed(own, pathway, number)
+
     def diff(self, pathway: str, old: int, new: int) -> VersionDiff:
         """The steps added, removed and changed from version old to version new."""
         with self._uow() as uow:
@@ -434,7 +443,7 @@ class Engine:
                                     details={"task": task_id, "case": record.id})
             info = parsed.user_tasks.get(task.task_spec.name)
             schema = parsed.form_schema(info.form if info else None)
-            validate_submission(schema, submitted)
+            validate_submission(schema, submitted, context=task.data)
             clean = _json_safe(submitted)
             task.task_spec.add_data_from_form(task, clean)
             done = [NewEvent(type="task_completed", at=now, actor=actor,

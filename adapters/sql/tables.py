@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -146,6 +147,7 @@ inbox_tasks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("closed_at", UtcDateTime, nullable=True),
     Column("completed_by", String, nullable=True),
+    Column("assignee", String, nullable=True),  # who claimed it (revision 0004)
     Index(None, "status", "role"),
     Index(None, "case_id"),
 )
@@ -235,4 +237,84 @@ migration_cases = Table(
     Column("after_revision", Integer, nullable=True),
     Column("reverted_by", Integer, ForeignKey("migrations.id"), nullable=True),
     PrimaryKeyConstraint("migration_id", "case_id"),
+)
+
+# -- accounts ------------------------------------------------------------------------------
+
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("name", String, nullable=False),
+    Column("organisation", String, ForeignKey("organisations.id"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String, nullable=False),
+    Column("pathway_roles", json_type(), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "organisation"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("name", String, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Index(None, "username"),
+)
+
+# -- casework (revision 0004) --------------------------------------------------------------
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", Integer, ForeignKey("clients.id"), nullable=False),
+    Column("given", Boolean, nullable=False),
+    Column("scope", String(20), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("recorded_by", String, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Index(None, "client_id"),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", BigIntegerId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("username", String, nullable=False),
+    Column("organisation", String, nullable=False),
+    Column("client_id", Integer, nullable=True),  # no foreign key: the log outlives records
+    Column("action", String, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("detail", json_type(), nullable=False),
+    Index(None, "client_id"),
+    Index(None, "username"),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("task_id", String, nullable=False),
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("username", String, nullable=False),
+    Column("data", json_type(), nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("task_id", "username"),
+    Index(None, "case_id"),
 )

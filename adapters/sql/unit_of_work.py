@@ -8,25 +8,37 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from adapters.sql.repositories import (
+    SqlAccessLog,
     SqlAllocationRepository,
     SqlCaseRepository,
     SqlClientRepository,
+    SqlConsentRepository,
+    SqlDraftRepository,
     SqlEventLog,
     SqlInboxRepository,
     SqlMessageRepository,
     SqlMigrationRepository,
+    SqlOrganisationRepository,
     SqlTimerRepository,
+    SqlTokenRepository,
+    SqlUserRepository,
     SqlVersionRepository,
 )
 from engine.ports import (
+    AccessLog,
     AllocationRepository,
     CaseRepository,
     ClientRepository,
+    ConsentRepository,
+    DraftRepository,
     EventLog,
     InboxRepository,
     MessageRepository,
     MigrationRepository,
+    OrganisationRepository,
     TimerRepository,
+    TokenRepository,
+    UserRepository,
     VersionRepository,
 )
 
@@ -48,6 +60,14 @@ class SqlAlchemyUnitOfWork:
     messages: MessageRepository
     allocations: AllocationRepository
     migrations: MigrationRepository
+    # accounts
+    organisations: OrganisationRepository
+    users: UserRepository
+    tokens: TokenRepository
+    # casework
+    consents: ConsentRepository
+    access_log: AccessLog
+    drafts: DraftRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -70,6 +90,14 @@ class SqlAlchemyUnitOfWork:
         self.messages = SqlMessageRepository(connection)
         self.allocations = SqlAllocationRepository(connection)
         self.migrations = SqlMigrationRepository(connection)
+        # accounts
+        self.organisations = SqlOrganisationRepository(connection)
+        self.users = SqlUserRepository(connection)
+        self.tokens = SqlTokenRepository(connection)
+        # casework
+        self.consents = SqlConsentRepository(connection)
+        self.access_log = SqlAccessLog(connection)
+        self.drafts = SqlDraftRepository(connection)
         return self
 
     def __exit__(

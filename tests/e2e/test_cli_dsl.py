@@ -313,8 +313,9 @@ def test_compile_writes_deterministic_bpmn_with_a_diagram_and_forms(
     assert checked.returncode == 0, checked.stdout
 
     forms = _check_diagram(files["family_support.bpmn"])
-    assert set(files) == {"family_support.bpmn", *forms}
+    assert set(files) == {"family_support.bpmn", "family_support.roles.json", *forms}
     assert len(forms) == 5  # the pathway's tasks with forms
+    assert json.loads(files["family_support.roles.json"])["organisation"] == "ormiston_families"
     for name in forms:
         schema = json.loads(files[name])
         assert schema["type"] == "object" and schema["properties"]

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +30,23 @@ from adapters.sql.tables import cases, inbox_tasks, metadata, migration_cases
 from engine.clock import running_at
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
+    AccessEntry,
     AllocationPolicy,
+    ApiToken,
     Bundle,
     CaseRecord,
     Client,
+    Consent,
+    Draft,
     InboxTask,
     Message,
     Migration,
     MigrationCase,
     NewEvent,
+    Organisation,
     PathwayVersion,
     Timer,
+    User,
 )
 from engine.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -774,3 +780,178 @@ def test_postgres_due_cases_skips_cases_another_worker_holds(
             assert second_worker.timers.due_cases(T0 + DAY, limit=10) == [b]
     with postgres_uow_factory() as uow:
         assert uow.timers.due_cases(T0 + DAY, limit=10) == [a, b]
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+def _add_user(uow: UnitOfWork, username: str = "amy", organisation: str = "st_giles",
+              **changes: Any) -> User:
+    user = User(id=None, username=username, name=username.title(), organisation=organisation,
+                role="caseworker", password_hash="scrypt:32768:8:1$salt$hash",
+                pathway_roles=("gate_worker", "housing_worker"), created_at=T0)
+    return uow.users.add(replace(user, **changes))
+
+
+def test_organisations_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.organisations.put(Organisation("st_giles", "St Giles"))
+        uow.organisations.put(Organisation("ormiston", "Ormiston Families"))
+        uow.organisations.put(Organisation("st_giles", "St Giles Trust"))  # renames
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.organisations.get("st_giles") == Organisation("st_giles", "St Giles Trust")
+        assert uow.organisations.get("nowhere") is None
+        assert uow.organisations.list() == [Organisation("ormiston", "Ormiston Families"),
+                                            Organisation("st_giles", "St Giles Trust")]
+
+
+def test_users_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.organisations.put(Organisation("st_giles", "St Giles Trust"))
+        uow.organisations.put(Organisation("ormiston", "Ormiston Families"))
+        zoe = _add_user(uow, "zoe", role="team_lead", pathway_roles=())
+        amy = _add_user(uow)
+        bob = _add_user(uow, "bob", "ormiston", created_at=None)
+        with pytest.raises(ConflictError, match="exists already"):
+            _add_user(uow, "amy", "ormiston")
+        uow.commit()  # the transaction is still usable after the refused duplicate
+
+    assert amy.id is not None and zoe.id is not None and amy.created_at == T0
+    assert bob.created_at is not None and bob.created_at.tzinfo is not None
+    with uow_factory() as uow:
+        assert uow.users.get(amy.id) == amy
+        assert uow.users.get(amy.id + 1000) is None
+        assert uow.users.by_username("amy") == amy
+        assert uow.users.by_username("AMY") is None
+        stored_zoe = uow.users.by_username("zoe")
+        assert stored_zoe is not None and stored_zoe.pathway_roles == ()
+        assert [u.username for u in uow.users.list()] == ["amy", "bob", "zoe"]
+        assert [u.username for u in uow.users.list("st_giles")] == ["amy", "zoe"]
+        assert uow.users.list("nowhere") == []
+
+        changed = replace(amy, password_hash="new", active=False, role="admin",
+                          organisation="ormiston", pathway_roles=("family_worker",))
+        uow.users.update(changed)
+        with pytest.raises(NotFoundError):
+            uow.users.update(replace(amy, id=amy.id + 1000))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.users.get(amy.id) == changed
+
+
+def test_tokens_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        uow.organisations.put(Organisation("st_giles", "St Giles Trust"))
+        _add_user(uow)
+        first = uow.tokens.add(ApiToken(id=None, username="amy", name="script",
+                                        token_hash="a" * 64, created_at=T0))
+        second = uow.tokens.add(ApiToken(id=None, username="amy", name="laptop",
+                                         token_hash="b" * 64))
+        uow.commit()
+    assert first.id is not None and second.id is not None
+    assert second.created_at is not None
+
+    with uow_factory() as uow:
+        assert uow.tokens.by_hash("a" * 64) == first
+        assert uow.tokens.by_hash("c" * 64) is None
+        uow.tokens.touch(first.id, T0 + HOUR)
+        uow.tokens.revoke(second.id, T0 + DAY)
+        uow.tokens.revoke(second.id, T0 + 2 * DAY)  # the first revocation stands
+        with pytest.raises(NotFoundError):
+            uow.tokens.revoke(second.id + 1000, T0)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.tokens.list("amy") == [replace(first, last_used_at=T0 + HOUR),
+                                          replace(second, revoked_at=T0 + DAY)]
+        assert uow.tokens.list("bob") == []
+
+
+# --- casework: assignment, consents, access log, drafts ------------------------------------
+
+
+def test_inbox_assignment_survives_replace_open(uow_factory: UnitOfWorkFactory) -> None:
+    case_id = _add_case(uow_factory)
+    review, call = _task("review", case_id), _task("call", case_id, step="call")
+    with running_at(T0), uow_factory() as uow:
+        uow.inbox.replace_open(case_id, [review, call])
+        uow.inbox.assign("review", "amy")
+        with pytest.raises(NotFoundError):
+            uow.inbox.assign("missing", "amy")
+        uow.commit()
+    with running_at(T0 + HOUR), uow_factory() as uow:  # the engine rewrites the open rows
+        uow.inbox.replace_open(case_id, [replace(review, title="Review again"), call])
+        uow.inbox.replace_open(case_id, [replace(review, title="Review, third time"), call],
+                               previous=[review, call])
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.inbox.get("review")
+        assert found is not None
+        assert (found.assignee, found.title) == ("amy", "Review, third time")
+        assert uow.inbox.list(step="call") == [replace(call, created_at=T0)]
+        assert uow.inbox.list(version=2) == []
+        assert [t.id for t in uow.inbox.list(version=1, step="review")] == ["review"]
+        uow.inbox.assign("review", None)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.inbox.get("review") == replace(review, title="Review, third time",
+                                                  created_at=T0)
+        uow.inbox.close("review", completed_by="amy", at=T0 + DAY)
+        with pytest.raises(NotFoundError):  # only open tasks are assigned
+            uow.inbox.assign("review", "amy")
+
+
+def test_consents_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        client_id = _add_client(uow)
+        given = uow.consents.add(Consent(
+            id=None, client_id=client_id, given=True, scope="programme", purpose="sharing",
+            recorded_by="amy", recorded_at=T0, effective_on=date(2025, 3, 1)))
+        withdrawn = uow.consents.add(replace(given, id=None, given=False,
+                                             recorded_at=T0 + DAY, effective_on=date(2025, 3, 2)))
+        uow.commit()
+    assert given.id is not None and withdrawn.id is not None and withdrawn.id > given.id
+    with uow_factory() as uow:
+        assert uow.consents.for_client(client_id) == [given, withdrawn]
+        assert uow.consents.for_client(client_id + 1) == []
+
+
+def test_access_log_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        client_id = _add_client(uow)
+        first = uow.access_log.add(AccessEntry(
+            id=None, at=T0, username="amy", organisation="st_giles", client_id=client_id,
+            action="view_client", detail={"basis": "organisation", "hidden": []}))
+        second = uow.access_log.add(AccessEntry(
+            id=None, at=T0 + HOUR, username="mo", organisation="mind", client_id=client_id,
+            action="view_client", reason="safeguarding", detail={"break_glass": True}))
+        other = uow.access_log.add(AccessEntry(
+            id=None, at=T0, username="amy", organisation="st_giles", client_id=None,
+            action="search"))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.access_log.list(client_id=client_id) == [first, second]
+        assert uow.access_log.list(username="amy") == [first, other]
+        assert uow.access_log.list(client_id=client_id, username="mo") == [second]
+        assert uow.access_log.list() == [first, second, other]
+
+
+def test_drafts_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    case_id = _add_case(uow_factory)
+    draft = Draft(task_id="review", case_id=case_id, username="amy",
+                  data={"phone": "0123", "nested": {"a": [1, 2]}}, saved_at=T0)
+    with uow_factory() as uow:
+        uow.drafts.save(draft)
+        uow.drafts.save(replace(draft, username="bob", saved_at=T0 + HOUR))
+        uow.drafts.save(replace(draft, data={"phone": "0999"}, saved_at=T0 + DAY))  # replaces
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.drafts.get("review", "amy") == replace(draft, data={"phone": "0999"},
+                                                          saved_at=T0 + DAY)
+        assert uow.drafts.get("review", "carol") is None
+        assert [(d.username, d.saved_at) for d in uow.drafts.for_case(case_id)] == [
+            ("bob", T0 + HOUR), ("amy", T0 + DAY)]
+        uow.drafts.delete("review")
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.drafts.for_case(case_id) == []

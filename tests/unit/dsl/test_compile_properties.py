@@ -373,7 +373,8 @@ def form_data(data: st.DataObject, schema: dict[str, Any] | None) -> dict[str, A
     required = set(schema.get("required", []))
     answer: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
-        if name in required or data.draw(st.booleans(), label=f"fill {name}"):
+        if name in required or prop.get("x-pathways-required-when-visible") \
+                or data.draw(st.booleans(), label=f"fill {name}"):
             answer[name] = data.draw(value_for(prop), label=name)
     return answer
 

@@ -17,18 +17,24 @@ from typing import Any
 from engine.clock import current_time
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
+    AccessEntry,
     AllocationPolicy,
+    ApiToken,
     Bundle,
     CaseRecord,
     Client,
+    Consent,
+    Draft,
     Event,
     InboxTask,
     Message,
     Migration,
     MigrationCase,
     NewEvent,
+    Organisation,
     PathwayVersion,
     Timer,
+    User,
 )
 
 
@@ -57,6 +63,14 @@ class FakeData:
     allocations: list[AllocationPolicy] = field(default_factory=list)
     migrations: dict[int, Migration] = field(default_factory=dict)
     migration_cases: list[MigrationCase] = field(default_factory=list)  # in record order
+    # accounts
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+    tokens: dict[int, ApiToken] = field(default_factory=dict)
+    # casework
+    consents: list[Consent] = field(default_factory=list)
+    access_log: list[AccessEntry] = field(default_factory=list)
+    drafts: dict[tuple[str, str], Draft] = field(default_factory=dict)
     next_id: int = 1
 
     def copy(self) -> FakeData:
@@ -68,6 +82,10 @@ class FakeData:
             events=list(self.events), timers={k: list(v) for k, v in self.timers.items()},
             messages=dict(self.messages), allocations=list(self.allocations),
             migrations=dict(self.migrations), migration_cases=list(self.migration_cases),
+            organisations=dict(self.organisations), users=dict(self.users),
+            tokens=dict(self.tokens),
+            consents=list(self.consents), access_log=list(self.access_log),
+            drafts=dict(self.drafts),
             next_id=self.next_id)
 
     def new_id(self) -> int:
@@ -185,7 +203,10 @@ class _Inbox:
             if task.case_id == case_id and status == "open" and task_id not in keep:
                 self.d.inbox[task_id] = (task, "closed")
         for task in tasks:
-            self.d.inbox[task.id] = (task, "open")
+            old = self.d.inbox.get(task.id)
+            kept = old[0] if old is not None else task
+            self.d.inbox[task.id] = (replace(task, assignee=kept.assignee, created_at=(
+                kept.created_at or task.created_at or current_time())), "open")
 
     def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None:
         task, _ = self.d.inbox[task_id]
@@ -196,11 +217,20 @@ class _Inbox:
         return found[0] if found and found[1] == "open" else None
 
     def list(self, *, case_id: int | None = None, role: str | None = None,
-             pathway: str | None = None) -> list[InboxTask]:
+             pathway: str | None = None, version: int | None = None,
+             step: str | None = None) -> list[InboxTask]:
         return [t for t, status in self.d.inbox.values() if status == "open"
                 and (case_id is None or t.case_id == case_id)
                 and (role is None or t.role == role)
-                and (pathway is None or t.pathway == pathway)]
+                and (pathway is None or t.pathway == pathway)
+                and (version is None or t.version == version)
+                and (step is None or t.step == step)]
+
+    def assign(self, task_id: str, assignee: str | None) -> None:
+        found = self.d.inbox.get(task_id)
+        if found is None or found[1] != "open":
+            raise NotFoundError(f"no open task {task_id}")
+        self.d.inbox[task_id] = (replace(found[0], assignee=assignee), "open")
 
 
 class _Events:
@@ -333,6 +363,139 @@ class _Migrations:
                      if (r.migration_id, r.case_id) == (migration_id, case_id)), None)
 
 
+# -- accounts ------------------------------------------------------------------------------
+
+
+class _Organisations:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def put(self, organisation: Organisation) -> None:
+        self.d.organisations[organisation.id] = organisation
+
+    def get(self, organisation_id: str) -> Organisation | None:
+        return self.d.organisations.get(organisation_id)
+
+    def list(self) -> builtins.list[Organisation]:
+        return [o for _, o in sorted(self.d.organisations.items())]
+
+
+class _Users:
+    """Like the SQL one: usernames unique (ConflictError), listed by username."""
+
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, user: User) -> User:
+        if self.by_username(user.username) is not None:
+            raise ConflictError(f"user {user.username!r} exists already",
+                                details={"fields": {"username": ["is taken"]}})
+        if user.organisation not in self.d.organisations:
+            raise NotFoundError(f"no organisation {user.organisation}")
+        stored = replace(user, id=self.d.new_id(), created_at=user.created_at or current_time())
+        self.d.users[stored.id or 0] = stored
+        return stored
+
+    def get(self, user_id: int) -> User | None:
+        return self.d.users.get(user_id)
+
+    def by_username(self, username: str) -> User | None:
+        return next((u for u in self.d.users.values() if u.username == username), None)
+
+    def list(self, organisation: str | None = None) -> builtins.list[User]:
+        return sorted((u for u in self.d.users.values()
+                       if organisation is None or u.organisation == organisation),
+                      key=lambda u: u.username)
+
+    def update(self, user: User) -> None:
+        if user.id not in self.d.users:
+            raise NotFoundError(f"no user {user.id}")
+        stored = self.d.users[user.id]
+        self.d.users[user.id] = replace(user, username=stored.username,
+                                        created_at=stored.created_at)
+
+
+class _Tokens:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, token: ApiToken) -> ApiToken:
+        if self.by_hash(token.token_hash) is not None:
+            raise ConflictError("token hash exists already")
+        stored = replace(token, id=self.d.new_id(),
+                         created_at=token.created_at or current_time())
+        self.d.tokens[stored.id or 0] = stored
+        return stored
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        return next((t for t in self.d.tokens.values() if t.token_hash == token_hash), None)
+
+    def touch(self, token_id: int, at: datetime) -> None:
+        self.d.tokens[token_id] = replace(self.d.tokens[token_id], last_used_at=at)
+
+    def list(self, username: str) -> builtins.list[ApiToken]:
+        return [t for _, t in sorted(self.d.tokens.items()) if t.username == username]
+
+    def revoke(self, token_id: int, at: datetime) -> None:
+        if token_id not in self.d.tokens:
+            raise NotFoundError(f"no API token {token_id}")
+        token = self.d.tokens[token_id]
+        if token.revoked_at is None:
+            self.d.tokens[token_id] = replace(token, revoked_at=at)
+
+
+# -- casework ------------------------------------------------------------------------------
+
+
+class _Consents:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, consent: Consent) -> Consent:
+        stored = replace(consent, id=self.d.new_id())
+        self.d.consents.append(stored)
+        return stored
+
+    def for_client(self, client_id: int) -> builtins.list[Consent]:
+        return [c for c in self.d.consents if c.client_id == client_id]
+
+
+class _AccessLog:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, entry: AccessEntry) -> AccessEntry:
+        stored = replace(entry, id=self.d.new_id(), detail=copy.deepcopy(entry.detail))
+        self.d.access_log.append(stored)
+        return stored
+
+    def list(self, *, client_id: int | None = None, username: str | None = None
+             ) -> builtins.list[AccessEntry]:
+        return [e for e in self.d.access_log
+                if (client_id is None or e.client_id == client_id)
+                and (username is None or e.username == username)]
+
+
+class _Drafts:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def save(self, draft: Draft) -> None:
+        self.d.drafts[(draft.task_id, draft.username)] = replace(
+            draft, data=copy.deepcopy(draft.data))
+
+    def get(self, task_id: str, username: str) -> Draft | None:
+        return self.d.drafts.get((task_id, username))
+
+    def for_case(self, case_id: int) -> builtins.list[Draft]:
+        return sorted((d for d in self.d.drafts.values() if d.case_id == case_id),
+                      key=lambda d: (d.saved_at, d.task_id, d.username))
+
+    def delete(self, task_id: str) -> None:
+        for key in [k for k in self.d.drafts if k[0] == task_id]:
+            del self.d.drafts[key]
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -348,6 +511,13 @@ class FakeUnitOfWork:
         self.messages: Any = _Messages(self.work)
         self.allocations: Any = _Allocations(self.work)
         self.migrations: Any = _Migrations(self.work)
+        self.organisations: Any = _Organisations(self.work)
+        self.users: Any = _Users(self.work)
+        self.tokens: Any = _Tokens(self.work)
+        # casework
+        self.consents: Any = _Consents(self.work)
+        self.access_log: Any = _AccessLog(self.work)
+        self.drafts: Any = _Drafts(self.work)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -268,3 +268,29 @@ def test_state_reloads_whatever_order_storage_keeps_tasks_in(order: str,
     workflow = load_state(record.state, parsed, engine.script_engine)
     [ready] = [t for t in workflow.get_tasks() if t.task_spec.name == "meet"]
     assert ready.data["risk"] == "high" and ready.data["client"]["name"] == "Jo"
+
+
+def test_a_field_required_when_visible_is_required_only_when_its_condition_holds(
+        engine: Engine) -> None:
+    from dsl import compile_pathway, load_pathway
+
+    compiled = compile_pathway(load_pathway("""
+pathway: contact
+title: Contact
+roles:
+  worker: {title: Worker}
+steps:
+  - task: call
+    role: worker
+    title: Call
+    form:
+      reached: {type: boolean, required: true, title: Reached}
+      how: {type: choice, options: [phone, visit], required: true, visible_when: reached}
+""", "contact.yaml"))
+    engine.publish(compiled.files(), compiled.bpmn_file)
+    client = engine.add_client("Ann").id or 0
+    task = engine.start_case("contact", client).tasks[0].task
+    with pytest.raises(FormValidationError) as caught:
+        engine.complete_task(task.id, {"reached": True})
+    assert caught.value.fields == {"how": ["this field is required when reached"]}
+    assert engine.complete_task(task.id, {"reached": False}).status == "completed"

@@ -1,0 +1,139 @@
+"""A demo programme to try Pathways with: the Peterborough One Service.
+
+Four providers (St Giles Trust, Ormiston Families, SOVA, Mind), the commissioner, demo users
+for every role, and about 50 clients at different points of their pathways, all made through
+the same services the web and CLI use, so every step is on the event log. Seeding is
+deterministic (a fixed random seed) and happens once per database.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from adapters.bootstrap import Application
+from engine.errors import EngineError
+
+# Demo only: printed by `make run`; never use the demo for real data.
+DEMO_PASSWORD = "pathways-demo"  # noqa: S105
+
+ORGANISATIONS = {
+    "st_giles_trust": "St Giles Trust",
+    "ormiston_families": "Ormiston Families",
+    "sova": "SOVA",
+    "mind": "Mind",
+    "one_service": "One Service (programme office)",
+    "commissioner": "Ministry of Justice (commissioner)",
+}
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    name: str
+    organisation: str
+    role: str
+    pathway_roles: tuple[str, ...] = ()
+
+
+USERS = (
+    DemoUser("caseworker", "Casey Walker", "st_giles_trust", "caseworker"),
+    DemoUser("gateworker", "Gail Gates", "st_giles_trust", "caseworker", ("gate_worker",)),
+    DemoUser("teamlead", "Terry Lead", "st_giles_trust", "team_lead"),
+    DemoUser("family", "Fran Ormiston", "ormiston_families", "caseworker"),
+    DemoUser("mentor", "Sam Sova", "sova", "caseworker"),
+    DemoUser("mind", "Mo Mind", "mind", "caseworker"),
+    DemoUser("designer", "Dee Signer", "one_service", "designer"),
+    DemoUser("commissioner", "Cam Missioner", "commissioner", "commissioner"),
+    DemoUser("admin", "Ada Min", "one_service", "admin"),
+)
+
+FIRST_NAMES = ("Aaron", "Ben", "Callum", "Dean", "Ethan", "Frank", "Gary", "Harry", "Ian",
+               "Jack", "Kyle", "Liam", "Mark", "Nathan", "Owen", "Paul", "Ryan", "Scott",
+               "Tom", "Wayne")
+LAST_NAMES = ("Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Thomas", "Roberts",
+              "Walker", "Wright", "Hughes", "Green", "Hall", "Wood", "Clarke")
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    created: bool
+    users: list[DemoUser]
+    clients: int
+    cases: int
+
+
+def seed_demo(application: Application, *, clients: int = 50, seed: int = 2010) -> SeedReport:
+    """Create the demo programme unless it is there already (its admin user exists)."""
+    accounts = application.accounts
+    if any(u.username == "admin" for u in accounts.users()):
+        return SeedReport(False, list(USERS), 0, 0)
+    for org_id, name in ORGANISATIONS.items():
+        accounts.add_organisation(org_id, name)
+    for user in USERS:
+        accounts.add_user(user.username, user.name, user.organisation, user.role,
+                          DEMO_PASSWORD, user.pathway_roles)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
+    engine = application.engine
+    today = date.today()
+    cases = 0
+    for number in range(clients):
+        release = today + timedelta(days=rng.randint(-60, 21))
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        client = engine.add_client(name, {"release_date": release.isoformat(),
+                                           "demo_number": number + 1})
+        assert client.id is not None
+        view = engine.start_case("gate_reception", client.id, actor="caseworker")
+        cases += 1
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4, 5, 6, 8))):
+            open_tasks = engine.list_tasks(case_id=view.case.id)
+            if not open_tasks:
+                break
+            task = open_tasks[0]
+            try:
+                engine.complete_task(task.task.id, _answers(task.schema, rng),
+                                     actor=_actor_for(task.task.role))
+            except EngineError:
+                break
+    return SeedReport(True, list(USERS), clients, cases)
+
+
+def _actor_for(role: str | None) -> str:
+    return {"gate_worker": "gateworker", "mh_practitioner": "mind",
+            "family_worker": "family", "employment_adviser": "mentor"}.get(role or "",
+                                                                          "caseworker")
+
+
+def _answers(schema: dict[str, Any] | None, rng: random.Random) -> dict[str, Any]:
+    """Plausible answers to a form: every required field, some optional ones."""
+    if not schema:
+        return {}
+    required = set(schema.get("required") or [])
+    answers: dict[str, Any] = {}
+    for name, spec in (schema.get("properties") or {}).items():
+        if name not in required and not spec.get("x-pathways-required-when-visible") \
+                and rng.random() < 0.6:
+            continue
+        answers[name] = _value(name, spec, rng)
+    return answers
+
+
+def _value(name: str, spec: dict[str, Any], rng: random.Random) -> Any:
+    kind = spec.get("type")
+    if "enum" in spec:
+        return rng.choice(spec["enum"])
+    if kind == "boolean":
+        # mostly engaged, as in the One Service: 70% yes
+        return rng.random() < (0.3 if name.startswith("needs_") else 0.7)
+    if kind == "integer":
+        return rng.randint(int(spec.get("minimum", 0)), int(spec.get("maximum", 10)))
+    if kind == "number":
+        return round(rng.uniform(spec.get("minimum", 0), spec.get("maximum", 100)), 1)
+    if kind == "array":
+        options = spec.get("items", {}).get("enum", [])
+        return rng.sample(options, k=min(len(options), rng.randint(1, 2)))
+    if spec.get("format") == "date":
+        return (date.today() - timedelta(days=rng.randint(0, 30))).isoformat()
+    return rng.choice(("Seen today.", "Left a message.", "Going well.", "Needs a follow-up."))

@@ -1,0 +1,676 @@
+"""Casework: what caseworkers, team leads and admins do through the web, with access enforced.
+
+`Casework` runs cases through `Engine` (start, complete) and reads the ports directly for its
+views: the inbox, a task page, a client's record with its timeline, consents, and the
+subject access export. Every check of engine.access happens here, on the server: a task or
+client the user may not see is reported as not found (its existence is not revealed), and
+ForbiddenError is raised only where the user knows the thing exists (e.g. a client record
+without consent: a reason opens it, logged as a break-glass access).
+
+Every view of a client record (the record page, a task page, an export) is written to the
+access log, as are consents recorded, cases started, claims and reassignments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, get_args
+
+from engine import access
+from engine.definitions import ParsedDefinition
+from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from engine.forms import CLIENT_PREFIX, SAVE_TO
+from engine.model import (
+    CONSENT_SCOPES,
+    AccessEntry,
+    CaseRecord,
+    Client,
+    Consent,
+    Draft,
+    Event,
+    InboxTask,
+    User,
+)
+from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from engine.services import Engine, TaskView
+
+PREFILL = "x-pathways-prefill"
+
+InboxScope = Literal["mine", "role", "unassigned"]
+INBOX_SCOPES: tuple[str, ...] = get_args(InboxScope)
+InboxSort = Literal["due", "-due", "created", "-created", "client", "-client", "pathway",
+                    "step", "title"]
+INBOX_SORTS: tuple[str, ...] = get_args(InboxSort)
+
+
+# -- what Casework returns ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task: InboxTask
+    client_id: int
+    client_name: str
+    due: datetime | None
+    overdue: bool
+    assignee: str | None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    rows: list[InboxRow]
+    # "mine", "role", "unassigned": tasks in each scope under the other filters (scope and
+    # overdue aside); "overdue": overdue tasks in the chosen scope
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    task: InboxTask
+    case: CaseRecord  # without its workflow state
+    client: Client
+    schema: dict[str, Any] | None
+    prefill: dict[str, Any]  # form field -> value from the client record
+    draft: Draft | None  # the user's own draft
+    values: dict[str, Any]  # what the form shows: prefill, overlaid with the draft
+    overdue: bool
+    may_act: bool  # False: assigned to someone else (the user may still look)
+
+
+@dataclass(frozen=True)
+class Completion:
+    case_id: int
+    status: str
+    tasks: list[TaskView]  # the case's open tasks afterwards
+    next_task: InboxTask | None  # the next open task of the same client the user may do
+
+
+@dataclass(frozen=True)
+class StartResult:
+    case: CaseRecord
+    tasks: list[TaskView]
+    next_task: InboxTask | None
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case: CaseRecord  # without state; data with sensitive values hidden
+    owner: str | None  # the organisation owning the pathway
+    open_tasks: list[InboxTask]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    case_id: int
+    pathway: str
+    seq: int
+    at: datetime
+    type: str
+    step: str | None
+    actor: str | None
+    data: dict[str, Any]  # sensitive values hidden
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    client: Client  # fields with sensitive values hidden
+    cases: list[CaseSummary]
+    timeline: list[TimelineEntry]  # every event of every case, oldest first
+    referrals: list[TimelineEntry]  # referral_made events
+    outcomes: list[TimelineEntry]  # outcome_recorded events
+    consents: list[Consent]  # in the order recorded
+    basis: str  # why the user may see it: admin, organisation, consent or break_glass
+    visible_categories: tuple[str, ...]  # sensitive categories shown
+    hidden_fields: list[str] = field(default_factory=list)  # names whose values were hidden
+    startable: list[str] = field(default_factory=list)  # pathways the user may start
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _hide(value: Any, names: Mapping[str, str], visible: frozenset[str],
+          hidden: set[str]) -> Any:
+    """value with the values of sensitive keys the user may not see replaced by HIDDEN."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            category = names.get(key)
+            if category is not None and category not in visible:
+                out[key] = access.HIDDEN
+                hidden.add(key)
+            else:
+                out[key] = _hide(item, names, visible, hidden)
+        return out
+    if isinstance(value, list):
+        return [_hide(item, names, visible, hidden) for item in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dataclasses as dicts, dates as ISO-8601 text, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+_MISSING = object()
+
+
+def _matches(actual: Any, wanted: str) -> bool:
+    """A case-data filter: the value as text (JSON for non-strings: true, 3, null)."""
+    if actual is _MISSING:
+        return False
+    if isinstance(actual, str):
+        return actual == wanted
+    return json.dumps(actual) == wanted or str(actual) == wanted
+
+
+def _dig(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return _MISSING
+        data = data[part]
+    return data
+
+
+class Casework:
+    """The caseworker web's use cases, each checked against engine.access."""
+
+    def __init__(self, engine: Engine, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._engine = engine
+        self._uow = uow
+        self._clock = clock
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _definition(self, uow: UnitOfWork, pathway: str, version: int
+                    ) -> ParsedDefinition | None:
+        try:
+            return self._engine.definition(pathway, version, uow=uow)
+        except NotFoundError:
+            return None
+
+    def _may_do(self, uow: UnitOfWork, user: User, task: InboxTask) -> bool:
+        return access.may_do_task(user, task, self._definition(uow, task.pathway, task.version))
+
+    def _visible_task(self, uow: UnitOfWork, user: User, task_id: str) -> InboxTask:
+        """The open task, if the user may see it; else NotFoundError (as if it did not exist)."""
+        task = uow.inbox.get(task_id)
+        if task is None or not self._may_do(uow, user, task):
+            raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+        return task
+
+    def _acting_task(self, uow: UnitOfWork, user: User, task_id: str) -> InboxTask:
+        task = self._visible_task(uow, user, task_id)
+        if not access.may_act_on(user, task):
+            raise ForbiddenError(f"task {task_id} is assigned to {task.assignee}; ask them or "
+                                 "a team lead to reassign it",
+                                 details={"task": task_id, "assignee": task.assignee})
+        return task
+
+    def _case_client(self, uow: UnitOfWork, case_id: int) -> int:
+        case = uow.cases.get(case_id, with_state=False)
+        if case is None:
+            raise NotFoundError(f"no case {case_id}", details={"case": case_id})
+        return case.client_id
+
+    def _log(self, uow: UnitOfWork, user: User, action: str, client_id: int | None, *,
+             reason: str | None = None, **detail: Any) -> None:
+        uow.access_log.add(AccessEntry(
+            id=None, at=self._clock.now(), username=user.username,
+            organisation=user.organisation, client_id=client_id, action=action,
+            reason=reason, detail=_plain(detail)))
+
+    def _involved(self, uow: UnitOfWork, user: User, client_id: int,
+                  cases: Sequence[CaseRecord]) -> bool:
+        """Whether the user's organisation takes part in the client's care: it owns or is
+        named for a role of one of the client's cases' pathways, may do one of their open
+        tasks, or created the client."""
+        definitions = [d for d in (self._definition(uow, c.pathway, c.version) for c in cases)
+                       if d is not None]
+        if access.involves(definitions, user.organisation):
+            return True
+        if user.role != "admin":
+            for case in cases:
+                if case.status == "active" and case.id is not None and any(
+                        self._may_do(uow, user, t) for t in uow.inbox.list(case_id=case.id)):
+                    return True
+        return any(e.action == "create_client" and e.organisation == user.organisation
+                   for e in uow.access_log.list(client_id=client_id))
+
+    def _sensitive_names(self, uow: UnitOfWork, cases: Iterable[CaseRecord]
+                         ) -> dict[str, str]:
+        """Field name -> category, for case data, event data and the client profile: the
+        sensitive form fields of the cases' versions and every pathway's sensitive client
+        fields."""
+        names: dict[str, str] = {}
+        client_fields: dict[str, str] = {}
+        seen: set[tuple[str, int]] = set()
+        wanted = [(c.pathway, c.version) for c in cases]
+        wanted += [(v.pathway, v.number) for v in uow.versions.latest_all()]
+        for key in wanted:
+            if key in seen:
+                continue
+            seen.add(key)
+            definition = self._definition(uow, *key)
+            if definition is not None:
+                names.update(definition.sensitive_fields())
+                client_fields.update(definition.sensitive_client())
+        return {**names, **client_fields}
+
+    def _client_access(self, uow: UnitOfWork, user: User, client_id: int,
+                       reason: str | None, action: str) -> tuple[
+                           Client, list[CaseRecord], list[Consent], access.RecordAccess,
+                           bool]:
+        """Load a client and decide the user's access; a refusal is logged (and committed)
+        before ForbiddenError is raised."""
+        if not access.may_open_records(user):
+            raise ForbiddenError("your role does not open individual client records",
+                                 details={"role": user.role})
+        client = uow.clients.get(client_id)
+        if client is None:
+            raise NotFoundError(f"no client {client_id}", details={"client": client_id})
+        cases = uow.cases.list(client_id=client_id)
+        consents = uow.consents.for_client(client_id)
+        involved = self._involved(uow, user, client_id, cases)
+        decision = access.record_access(user, involved=involved, consents=consents,
+                                        today=self._clock.now().date(), reason=reason)
+        if not decision.allowed:
+            self._log(uow, user, f"{action}_refused", client_id)
+            uow.commit()
+            raise ForbiddenError(decision.message, details={
+                "client": client_id, "reason_required": decision.reason_required})
+        return client, cases, consents, decision, involved
+
+    def _next_task(self, uow: UnitOfWork, user: User, client_id: int,
+                   prefer_case: int | None) -> InboxTask | None:
+        candidates: list[InboxTask] = []
+        for case in uow.cases.list(client_id=client_id, status="active"):
+            for task in uow.inbox.list(case_id=case.id):
+                if task.assignee in (None, user.username) and self._may_do(uow, user, task):
+                    candidates.append(task)
+        if not candidates:
+            return None
+        far = datetime.max.replace(tzinfo=self._clock.now().tzinfo)
+        return min(candidates, key=lambda t: (
+            t.case_id != prefer_case, t.due is None, t.due or far,
+            t.created_at or far, t.id))
+
+    # -- inbox -------------------------------------------------------------------------
+
+    def inbox(self, user: User, *, scope: str = "role", pathway: str | None = None,
+              version: int | None = None, step: str | None = None,
+              client_id: int | None = None, data: Mapping[str, str] | None = None,
+              overdue: bool | None = None, sort: str = "due") -> Inbox:
+        """Open tasks the user may do, across every version of every pathway.
+
+        scope: "mine" (assigned to the user), "role" (every task the user may do, whoever it
+        is assigned to) or "unassigned". data filters on case data (dotted keys such as
+        client.release_date; a non-text value compares as JSON: true, 3). overdue: True for
+        only overdue tasks, False for only the others. sort: due (undated last), -due,
+        created, -created, client, -client (by name), pathway, step, title.
+        """
+        if scope not in INBOX_SCOPES:
+            raise InvalidArgumentError(f"unknown inbox scope {scope!r}; use one of "
+                                       f"{', '.join(INBOX_SCOPES)}", details={"scope": scope})
+        if sort not in INBOX_SORTS:
+            raise InvalidArgumentError(f"unknown sort {sort!r}; use one of "
+                                       f"{', '.join(INBOX_SORTS)}", details={"sort": sort})
+        now = self._clock.now()
+        rows: list[InboxRow] = []
+        with self._uow() as uow:
+            if user.active and user.role in access.TASK_ROLES:
+                tasks = [t for t in uow.inbox.list(pathway=pathway, version=version, step=step)
+                         if self._may_do(uow, user, t)]
+                cases = {c.id: c for c in uow.cases.list(status="active", client_id=client_id)}
+                names: dict[int, str] = {}
+                for task in tasks:
+                    case = cases.get(task.case_id)
+                    if case is None:
+                        continue
+                    if data and not all(_matches(_dig(case.data, key), wanted)
+                                        for key, wanted in data.items()):
+                        continue
+                    if case.client_id not in names:
+                        client = uow.clients.get(case.client_id)
+                        names[case.client_id] = client.name if client else ""
+                    rows.append(InboxRow(task, case.client_id, names[case.client_id], task.due,
+                                         task.due is not None and task.due < now,
+                                         task.assignee))
+        in_scope = {
+            "mine": [r for r in rows if r.assignee == user.username],
+            "role": rows,
+            "unassigned": [r for r in rows if r.assignee is None],
+        }
+        chosen = in_scope[scope]
+        counts = {name: len(found) for name, found in in_scope.items()}
+        counts["overdue"] = sum(r.overdue for r in chosen)
+        if overdue is not None:
+            chosen = [r for r in chosen if r.overdue == overdue]
+        return Inbox(self._sorted(chosen, sort, now), counts)
+
+    @staticmethod
+    def _sorted(rows: list[InboxRow], sort: str, now: datetime) -> list[InboxRow]:
+        far = datetime.max.replace(tzinfo=now.tzinfo)
+        key = sort.removeprefix("-")
+        reverse = sort.startswith("-")
+        rows = sorted(rows, key=lambda r: (r.task.created_at or far, r.task.id))
+        if key == "due":
+            dated = sorted((r for r in rows if r.due is not None),
+                           key=lambda r: r.due or far, reverse=reverse)
+            return dated + [r for r in rows if r.due is None]
+        if key == "created":
+            return sorted(rows, key=lambda r: r.task.created_at or far, reverse=reverse)
+        if key == "client":
+            return sorted(rows, key=lambda r: (r.client_name.casefold(), r.client_id),
+                          reverse=reverse)
+        attribute = {"pathway": lambda r: (r.task.pathway, r.task.version),
+                     "step": lambda r: (r.task.step,), "title": lambda r: (r.task.title,)}
+        return sorted(rows, key=attribute[key])
+
+    # -- a task ------------------------------------------------------------------------
+
+    def task(self, user: User, task_id: str) -> TaskPage:
+        """The task page: its form, prefilled from the client record, and the user's draft.
+        The view is written to the access log."""
+        with self._uow() as uow:
+            task = self._visible_task(uow, user, task_id)
+            case = uow.cases.get(task.case_id, with_state=False)
+            if case is None:
+                raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+            client = uow.clients.get(case.client_id)
+            if client is None:
+                raise NotFoundError(f"no client {case.client_id}")
+            definition = self._definition(uow, task.pathway, task.version)
+            schema = definition.form_schema(task.form) if definition else None
+            prefill: dict[str, Any] = {}
+            for name, prop in ((schema or {}).get("properties") or {}).items():
+                if not isinstance(prop, dict):
+                    continue
+                source = prop.get(PREFILL) or prop.get(SAVE_TO)
+                if isinstance(source, str) and source.startswith(CLIENT_PREFIX):
+                    client_field = source.removeprefix(CLIENT_PREFIX)
+                    if client_field in client.fields:
+                        prefill[name] = client.fields[client_field]
+            draft = uow.drafts.get(task_id, user.username)
+            self._log(uow, user, "view_task", case.client_id, task=task_id, case=case.id)
+            uow.commit()
+        values = {**prefill, **(draft.data if draft else {})}
+        return TaskPage(task=task, case=case, client=client, schema=schema, prefill=prefill,
+                        draft=draft, values=values,
+                        overdue=task.due is not None and task.due < self._clock.now(),
+                        may_act=access.may_act_on(user, task))
+
+    def claim(self, user: User, task_id: str) -> InboxTask:
+        """Assign the task to the user. A task assigned to someone else can be taken over
+        only by a team lead or an admin."""
+        with self._uow() as uow:
+            task = self._acting_task(uow, user, task_id)
+            if task.assignee != user.username:
+                uow.inbox.assign(task_id, user.username)
+                self._log(uow, user, "claim", self._case_client(uow, task.case_id),
+                          task=task_id, previous=task.assignee)
+                uow.commit()
+        return dataclasses.replace(task, assignee=user.username)
+
+    def unclaim(self, user: User, task_id: str) -> InboxTask:
+        """Make the task unassigned again (the assignee, a team lead or an admin)."""
+        with self._uow() as uow:
+            task = self._acting_task(uow, user, task_id)
+            if task.assignee is not None:
+                uow.inbox.assign(task_id, None)
+                self._log(uow, user, "unclaim", self._case_client(uow, task.case_id),
+                          task=task_id, previous=task.assignee)
+                uow.commit()
+        return dataclasses.replace(task, assignee=None)
+
+    def reassign(self, lead: User, task_ids: Sequence[str], to_username: str | None
+                 ) -> list[InboxTask]:
+        """Assign tasks (all or none) to a user, or with None make them unassigned.
+
+        Only team leads and admins. A team lead reassigns to users of their own organisation;
+        the new assignee must be active and allowed to do every one of the tasks.
+        """
+        if not access.is_lead(lead):
+            raise ForbiddenError("only a team lead or an admin can reassign tasks",
+                                 details={"role": lead.role})
+        done: list[InboxTask] = []
+        with self._uow() as uow:
+            target: User | None = None
+            if to_username is not None:
+                target = uow.users.by_username(to_username)
+                if target is None or not target.active or (
+                        lead.role != "admin" and target.organisation != lead.organisation):
+                    raise NotFoundError(f"no active user {to_username!r} in your organisation",
+                                        details={"user": to_username})
+            tasks = [self._visible_task(uow, lead, task_id) for task_id in task_ids]
+            if target is not None:
+                refused = [t.id for t in tasks if not self._may_do(uow, target, t)]
+                if refused:
+                    raise InvalidArgumentError(
+                        f"{to_username} may not do task(s) {', '.join(refused)}",
+                        details={"user": to_username, "tasks": refused})
+            for task in tasks:
+                uow.inbox.assign(task.id, to_username)
+                self._log(uow, lead, "reassign", self._case_client(uow, task.case_id),
+                          task=task.id, previous=task.assignee, to=to_username)
+                done.append(dataclasses.replace(task, assignee=to_username))
+            uow.commit()
+        return done
+
+    def save_draft(self, user: User, task_id: str, data: Mapping[str, Any]) -> Draft:
+        """Keep part-filled form data for later (not validated); replaces the user's draft."""
+        if not isinstance(data, Mapping):
+            raise InvalidArgumentError("a draft must be a JSON object")
+        with self._uow() as uow:
+            task = self._acting_task(uow, user, task_id)
+            draft = Draft(task_id=task_id, case_id=task.case_id, username=user.username,
+                          data=_plain(dict(data)), saved_at=self._clock.now())
+            uow.drafts.save(draft)
+            uow.commit()
+        return draft
+
+    def complete(self, user: User, task_id: str, data: Mapping[str, Any]) -> Completion:
+        """Complete the task (the form is validated; invalid data saves nothing), drop its
+        drafts, and offer the next open task of the same client the user may do."""
+        with self._uow() as uow:
+            task = self._acting_task(uow, user, task_id)
+            client_id = self._case_client(uow, task.case_id)
+        result = self._engine.complete_task(task_id, data, actor=user.username)
+        with self._uow() as uow:
+            uow.drafts.delete(task_id)
+            uow.commit()
+            following = self._next_task(uow, user, client_id, result.case_id)
+        return Completion(result.case_id, result.status, result.tasks, following)
+
+    # -- clients -------------------------------------------------------------------------
+
+    def clients(self, user: User, query: str = "", *, limit: int = 200) -> list[Client]:
+        """Clients whose record the user may open without giving a reason (admins: all),
+        whose name contains the query or whose number it is; by name. Names only: opening
+        a record is what is logged."""
+        if not access.may_open_records(user):
+            raise ForbiddenError("your role does not open individual client records",
+                                 details={"role": user.role})
+        wanted = query.strip().lower()
+        today = self._clock.now().date()
+        found: list[Client] = []
+        with self._uow() as uow:
+            for client in uow.clients.list():
+                if client.id is None or (wanted and wanted not in client.name.lower()
+                                         and wanted != str(client.id)):
+                    continue
+                cases = uow.cases.list(client_id=client.id)
+                decision = access.record_access(
+                    user, involved=self._involved(uow, user, client.id, cases),
+                    consents=uow.consents.for_client(client.id), today=today, reason=None)
+                if decision.allowed:
+                    found.append(Client(client.id, client.name, {}, client.created_at))
+                if len(found) >= limit:
+                    break
+        return sorted(found, key=lambda c: (c.name.lower(), c.id or 0))
+
+    def add_client(self, user: User, name: str, fields: Mapping[str, Any] | None = None
+                   ) -> Client:
+        """Register a client; the user's organisation counts as taking part in their care."""
+        if not access.may_open_records(user):
+            raise ForbiddenError("your role does not add clients", details={"role": user.role})
+        client = self._engine.add_client(name, fields)
+        with self._uow() as uow:
+            self._log(uow, user, "create_client", client.id)
+            uow.commit()
+        return client
+
+    def client_record(self, user: User, client_id: int, reason: str | None = None
+                      ) -> ClientRecord:
+        """One client's record: profile, cases, timeline, referrals, outcomes, consents.
+
+        Sensitive values the user may not see are replaced by "[hidden]". Every view is
+        logged ('view_client', with the reason for a break-glass access); a refusal is logged
+        too ('view_client_refused') and raises ForbiddenError (details.reason_required).
+        """
+        today = self._clock.now().date()
+        with self._uow() as uow:
+            client, cases, consents, decision, involved = self._client_access(
+                uow, user, client_id, reason, "view_client")
+            visible = access.visible_categories(user, involved=involved, consents=consents,
+                                                today=today)
+            names = self._sensitive_names(uow, cases)
+            hidden: set[str] = set()
+            profile = dataclasses.replace(client, fields=_hide(client.fields, names, visible,
+                                                               hidden))
+            summaries: list[CaseSummary] = []
+            timeline: list[TimelineEntry] = []
+            for case in cases:
+                assert case.id is not None
+                definition = self._definition(uow, case.pathway, case.version)
+                summaries.append(CaseSummary(
+                    case=dataclasses.replace(case, data=_hide(case.data, names, visible,
+                                                              hidden),
+                                             error=_hide(case.error, names, visible, hidden)),
+                    owner=definition.owner if definition else None,
+                    open_tasks=uow.inbox.list(case_id=case.id)))
+                timeline += [self._entry(case, event, names, visible, hidden)
+                             for event in uow.events.list(case.id)]
+            timeline.sort(key=lambda e: (e.at, e.case_id, e.seq))
+            startable = [v.pathway for v in uow.versions.latest_all()
+                         if (d := self._definition(uow, v.pathway, v.number)) is not None
+                         and access.may_start(user, d)]
+            self._log(uow, user, "view_client", client_id,
+                      reason=reason if decision.break_glass else None,
+                      basis=decision.basis, break_glass=decision.break_glass,
+                      hidden_categories=sorted({names[n] for n in hidden}))
+            uow.commit()
+        return ClientRecord(
+            client=profile, cases=summaries, timeline=timeline,
+            referrals=[e for e in timeline if e.type == "referral_made"],
+            outcomes=[e for e in timeline if e.type == "outcome_recorded"],
+            consents=consents, basis=decision.basis or "", visible_categories=tuple(
+                sorted(visible)), hidden_fields=sorted(hidden), startable=startable)
+
+    @staticmethod
+    def _entry(case: CaseRecord, event: Event, names: Mapping[str, str],
+               visible: frozenset[str], hidden: set[str]) -> TimelineEntry:
+        return TimelineEntry(case_id=event.case_id, pathway=case.pathway, seq=event.seq,
+                             at=event.at, type=event.type, step=event.step, actor=event.actor,
+                             data=_hide(event.data, names, visible, hidden))
+
+    def record_consent(self, user: User, client_id: int, given: bool, scope: str,
+                       purpose: str, effective_on: date | None = None, *,
+                       reason: str | None = None) -> Consent:
+        """Record a consent given (or withdrawn) for a scope: programme, health or offence.
+
+        Takes the same access as opening the record (a reason for a break-glass access).
+        effective_on defaults to today.
+        """
+        if scope not in CONSENT_SCOPES:
+            raise InvalidArgumentError(f"unknown consent scope {scope!r}; use one of "
+                                       f"{', '.join(CONSENT_SCOPES)}", details={"scope": scope})
+        if not purpose.strip():
+            raise InvalidArgumentError("say what the consent is for (its purpose)",
+                                       details={"fields": {"purpose": ["is required"]}})
+        now = self._clock.now()
+        with self._uow() as uow:
+            _, _, _, decision, _ = self._client_access(uow, user, client_id, reason,
+                                                       "record_consent")
+            consent = uow.consents.add(Consent(
+                id=None, client_id=client_id, given=given, scope=scope, purpose=purpose,
+                recorded_by=user.username, recorded_at=now,
+                effective_on=effective_on or now.date()))
+            self._log(uow, user, "record_consent", client_id,
+                      reason=reason if decision.break_glass else None, consent=consent.id,
+                      given=given, scope=scope, break_glass=decision.break_glass)
+            uow.commit()
+        return consent
+
+    def start_case(self, user: User, pathway: str, client_id: int, *,
+                   reason: str | None = None) -> StartResult:
+        """Start a case of the pathway for the client: the user must be allowed to start the
+        pathway (engine.access.may_start) and to open the client's record."""
+        with self._uow() as uow:
+            _, _, _, decision, _ = self._client_access(uow, user, client_id, reason,
+                                                       "start_case")
+            latest = uow.versions.latest(pathway)
+            definition = self._definition(uow, pathway, latest.number) if latest else None
+            if definition is None:
+                raise NotFoundError(f"no pathway {pathway!r} is published",
+                                    details={"pathway": pathway})
+            if not access.may_start(user, definition):
+                raise ForbiddenError(f"your organisation does not work pathway {pathway!r}",
+                                     details={"pathway": pathway})
+        view = self._engine.start_case(pathway, client_id, actor=user.username)
+        with self._uow() as uow:
+            self._log(uow, user, "start_case", client_id,
+                      reason=reason if decision.break_glass else None, case=view.case.id,
+                      pathway=pathway, break_glass=decision.break_glass)
+            uow.commit()
+            following = self._next_task(uow, user, client_id, view.case.id)
+        return StartResult(dataclasses.replace(view.case, state={}), view.tasks, following)
+
+    # -- subject access --------------------------------------------------------------------
+
+    def export_client(self, admin: User, client_id: int) -> dict[str, Any]:
+        """Everything held on one client, as one JSON-ready document (a subject access
+        request): profile, cases with their data, events and open tasks, consents, drafts,
+        undelivered messages and the access log (this export included). Admins only."""
+        if not (admin.active and admin.role == "admin"):
+            raise ForbiddenError("only an admin can export a client's record",
+                                 details={"role": admin.role})
+        now = self._clock.now()
+        with self._uow() as uow:
+            client = uow.clients.get(client_id)
+            if client is None:
+                raise NotFoundError(f"no client {client_id}", details={"client": client_id})
+            self._log(uow, admin, "export", client_id)
+            cases = []
+            drafts: list[Draft] = []
+            for case in uow.cases.list(client_id=client_id):
+                assert case.id is not None
+                cases.append({
+                    **_plain(dataclasses.replace(case, state={})),
+                    "tasks": _plain(uow.inbox.list(case_id=case.id)),
+                    "events": _plain(uow.events.list(case.id)),
+                })
+                drafts += uow.drafts.for_case(case.id)
+            document = {
+                "exported_at": now.isoformat(),
+                "exported_by": admin.username,
+                "client": _plain(client),
+                "cases": [{k: v for k, v in c.items() if k != "state"} for c in cases],
+                "consents": _plain(uow.consents.for_client(client_id)),
+                "drafts": _plain(drafts),
+                "messages": _plain(uow.messages.pending(client_id)),
+                "access_log": _plain(uow.access_log.list(client_id=client_id)),
+            }
+            uow.commit()
+        return document

@@ -1,0 +1,202 @@
+"""Accounts on the in-memory fakes: organisations, users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from engine.accounts import Accounts, token_hash
+from engine.errors import ConflictError, InvalidArgumentError, NotFoundError
+from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
+
+PASSWORD = "correct horse battery"
+
+
+class FakeHasher:
+    """Fast and transparent; counts verifications so timing-equalising can be checked."""
+
+    def __init__(self) -> None:
+        self.verified: list[str] = []
+
+    def hash(self, password: str) -> str:
+        return "fake$" + password[::-1]
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.verified.append(password_hash)
+        return password_hash == self.hash(password)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def hasher() -> FakeHasher:
+    return FakeHasher()
+
+
+@pytest.fixture
+def uow() -> FakeUnitOfWorkFactory:
+    return FakeUnitOfWorkFactory()
+
+
+@pytest.fixture
+def accounts(uow: FakeUnitOfWorkFactory, clock: FakeClock, hasher: FakeHasher) -> Accounts:
+    accounts = Accounts(uow, clock, hasher)
+    accounts.add_organisation("st_giles", "St Giles Trust")
+    accounts.add_organisation("ormiston", "Ormiston Families")
+    return accounts
+
+
+def _fields(err: pytest.ExceptionInfo[InvalidArgumentError]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = err.value.details["fields"]
+    return fields
+
+
+def test_organisations_are_added_renamed_and_listed(accounts: Accounts) -> None:
+    accounts.add_organisation("st_giles", "St Giles")
+    assert [(o.id, o.name) for o in accounts.organisations()] == [
+        ("ormiston", "Ormiston Families"), ("st_giles", "St Giles")]
+    with pytest.raises(InvalidArgumentError) as err:
+        accounts.add_organisation("Bad Id", " ")
+    assert set(_fields(err)) == {"id", "name"}
+
+
+def test_add_user_stores_a_hash_and_authenticates(accounts: Accounts, clock: FakeClock,
+                                                  uow: FakeUnitOfWorkFactory) -> None:
+    user = accounts.add_user("amy.b", "Amy B", "st_giles", "caseworker", PASSWORD,
+                             ["gate_worker", "gate_worker", "housing_worker"])
+    assert user.id is not None and user.active and user.created_at == clock.now()
+    assert user.pathway_roles == ("gate_worker", "housing_worker")
+    assert user.password_hash == "fake$" + PASSWORD[::-1]
+    assert PASSWORD not in repr(uow.store.data)
+    assert accounts.get_user("amy.b") == user
+    assert accounts.authenticate("amy.b", PASSWORD) == user
+    assert accounts.authenticate("amy.b", PASSWORD + "x") is None
+    assert accounts.authenticate("AMY.B", PASSWORD) is None
+
+
+def test_unknown_users_cost_a_hash_check_too(accounts: Accounts, hasher: FakeHasher) -> None:
+    assert accounts.authenticate("nobody", PASSWORD) is None
+    assert len(hasher.verified) == 1
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"username": "A"}, "username"),
+    ({"username": "-amy"}, "username"),
+    ({"username": "amy b"}, "username"),
+    ({"username": "a" * 65}, "username"),
+    ({"name": "  "}, "name"),
+    ({"role": "boss"}, "role"),
+    ({"organisation": "nowhere"}, "organisation"),
+    ({"password": "short"}, "password"),
+    ({"password": "x" * 2000}, "password"),
+    ({"pathway_roles": ["Gate Worker"]}, "pathway_roles"),
+])
+def test_add_user_refuses_bad_input(accounts: Accounts, changes: dict[str, object],
+                                    field: str) -> None:
+    arguments: dict[str, object] = {"username": "amy", "name": "Amy", "organisation":
+                                    "st_giles", "role": "caseworker", "password": PASSWORD,
+                                    **changes}
+    with pytest.raises(InvalidArgumentError) as err:
+        accounts.add_user(**arguments)  # type: ignore[arg-type]
+    assert list(_fields(err)) == [field]
+    assert accounts.users() == []
+
+
+def test_add_user_reports_every_bad_field(accounts: Accounts) -> None:
+    with pytest.raises(InvalidArgumentError) as err:
+        accounts.add_user("A", "", "nowhere", "boss", "short")
+    assert set(_fields(err)) == {"username", "name", "organisation", "role", "password"}
+
+
+def test_duplicate_usernames_conflict(accounts: Accounts) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    with pytest.raises(ConflictError) as err:
+        accounts.add_user("amy", "Another Amy", "ormiston", "admin", PASSWORD)
+    assert err.value.details["fields"] == {"username": ["is taken"]}
+    assert [u.name for u in accounts.users()] == ["Amy"]
+
+
+def test_users_list_by_organisation(accounts: Accounts) -> None:
+    for username, org in [("zoe", "st_giles"), ("bob", "ormiston"), ("amy", "st_giles")]:
+        accounts.add_user(username, username.title(), org, "caseworker", PASSWORD)
+    assert [u.username for u in accounts.users()] == ["amy", "bob", "zoe"]
+    assert [u.username for u in accounts.users("st_giles")] == ["amy", "zoe"]
+    assert accounts.users("nowhere") == []
+
+
+def test_set_password_and_deactivate(accounts: Accounts) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "team_lead", PASSWORD)
+    with pytest.raises(InvalidArgumentError):
+        accounts.set_password("amy", "short")
+    accounts.set_password("amy", "a new password")
+    assert accounts.authenticate("amy", PASSWORD) is None
+    assert accounts.authenticate("amy", "a new password") is not None
+
+    deactivated = accounts.deactivate("amy")
+    assert not deactivated.active and not accounts.get_user("amy").active
+    assert accounts.authenticate("amy", "a new password") is None
+    for call in (lambda: accounts.get_user("nobody"), lambda: accounts.deactivate("nobody"),
+                 lambda: accounts.set_password("nobody", PASSWORD)):
+        with pytest.raises(NotFoundError):
+            call()
+
+
+def test_tokens_are_stored_hashed_and_find_their_user(accounts: Accounts, clock: FakeClock,
+                                                      uow: FakeUnitOfWorkFactory) -> None:
+    amy = accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    token, plain = accounts.issue_token("amy", "laptop script")
+    assert len(plain) >= 40 and plain not in repr(uow.store.data)
+    assert token.token_hash == hashlib.sha256(plain.encode()).hexdigest() == token_hash(plain)
+    assert (token.username, token.name, token.last_used_at) == ("amy", "laptop script", None)
+
+    used_at = clock.advance(hours=1)
+    assert accounts.user_for_token(plain) == amy
+    assert accounts.tokens("amy")[0].last_used_at == used_at
+    assert accounts.user_for_token(plain + "x") is None
+    assert accounts.user_for_token("") is None
+
+    second, second_plain = accounts.issue_token("amy", "other")
+    assert second_plain != plain and second.id != token.id
+    assert token.id is not None
+    accounts.revoke_token(token.id)
+    accounts.revoke_token(token.id)  # again: nothing changes
+    assert accounts.user_for_token(plain) is None
+    assert accounts.user_for_token(second_plain) == amy
+    revoked = next(t for t in accounts.tokens("amy") if t.id == token.id)
+    assert revoked.revoked_at == used_at
+
+
+def test_token_negatives(accounts: Accounts) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    _, plain = accounts.issue_token("amy", "script")
+    with pytest.raises(NotFoundError):
+        accounts.issue_token("nobody", "script")
+    with pytest.raises(InvalidArgumentError):
+        accounts.issue_token("amy", " ")
+    with pytest.raises(NotFoundError):
+        accounts.revoke_token(9999)
+    accounts.deactivate("amy")
+    assert accounts.user_for_token(plain) is None
+    with pytest.raises(InvalidArgumentError):
+        accounts.issue_token("amy", "another")
+
+
+def test_the_real_hasher_works_with_accounts(uow: FakeUnitOfWorkFactory,
+                                             clock: FakeClock) -> None:
+    from adapters.passwords import WerkzeugPasswordHasher
+
+    hasher = WerkzeugPasswordHasher("pbkdf2:sha256:1000")
+    accounts = Accounts(uow, clock, hasher)
+    accounts.add_organisation("st_giles", "St Giles Trust")
+    user = accounts.add_user("amy", "Amy", "st_giles", "admin", PASSWORD)
+    assert user.password_hash.startswith("pbkdf2:sha256:1000$")
+    assert PASSWORD not in user.password_hash
+    assert accounts.authenticate("amy", PASSWORD) == user
+    assert accounts.authenticate("amy", "wrong password") is None
+    assert accounts.authenticate("nobody", PASSWORD) is None
+    assert not hasher.verify("not a hash", PASSWORD) and not hasher.verify("", PASSWORD)
+    assert WerkzeugPasswordHasher().verify(WerkzeugPasswordHasher().hash(PASSWORD), PASSWORD)
