@@ -19,7 +19,8 @@ init: install
 
 # The main job on the embedded default (./pathways.sqlite): publish the shipped pathways, run
 # the timer/message worker in the background and serve the app until Ctrl-C.
-run: init
+run: install
+	$(BIN)/pathways init --demo
 	@$(BIN)/pathways worker --interval 5 > pathways-worker.log 2>&1 & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	echo "worker running (pid $$worker, log pathways-worker.log)"; \

@@ -1,33 +1,91 @@
-"""The web app: `create_app(application)` builds Flask around an engine wired by bootstrap.
+"""The web app: `create_app(application)` builds Flask around the services bootstrap wired.
 
-Until the caseworker web arrives it serves a JSON health endpoint; domain errors become
-HTTP responses in one error handler.
+Server-rendered pages (Jinja, plain CSS, no front-end build) for people, and a JSON API for
+integrations. Domain errors become HTTP responses in one place: JSON for the API and
+/health, a plain page otherwise.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import Application
 from engine import EngineError
+from web import api, auth, casework
+from web.security import csrf, current_user, limiter, load_user
+
+log = logging.getLogger(__name__)
 
 _STATUS_BY_CODE = {
     "not_found": 404,
     "conflict": 409,
     "invalid_data": 422,
     "invalid_definition": 422,
+    "script_error": 422,  # a script or expression of the definition failed on this data
+    "invalid_expression": 422,
+    "script_timeout": 422,
+    "state_format": 500,  # a stored case state this version cannot read
     "invalid_state": 409,
     "invalid_argument": 400,
+    "forbidden": 403,
+    "unauthorized": 401,
 }
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/health"))
 
 
 def create_app(application: Application, *, test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    settings = application.settings
+    secret = settings.secret_key
+    if not secret:
+        log.warning("no PATHWAYS_SECRET_KEY set: sessions end when this process stops")
+        secret = secrets.token_urlsafe(32)
+    app.config.update(
+        SECRET_KEY=secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_NAME="pathways_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session; a long form must not expire
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
     app.config.update(test_config or {})
     app.extensions["pathways"] = application
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.before_request(load_user)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(casework.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
+
+    @app.context_processor
+    def inject_user() -> dict[str, Any]:
+        names = {org.id: org.name for org in application.accounts.organisations()} \
+            if current_user() is not None else {}
+        return {"user": current_user(), "organisation_names": names}
+
+    @app.get("/")
+    def home() -> Any:
+        user = current_user()
+        if user is None:
+            return redirect(url_for("auth.login"))
+        if user.role in ("caseworker", "team_lead", "admin"):
+            return redirect(url_for("casework.inbox"))
+        return render_template("home.html")
 
     @app.get("/health")
     def health() -> Any:
@@ -36,8 +94,50 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         return jsonify({"status": "ok", "database": "ok",
                         "pathways": len(application.engine.definitions())})
 
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'")
+        if current_user() is not None:
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
     @app.errorhandler(EngineError)
     def engine_error(err: EngineError) -> Any:
-        return jsonify({"error": err.to_dict()}), _STATUS_BY_CODE.get(err.code, 400)
+        status = _STATUS_BY_CODE.get(err.code, 400)
+        if _wants_json():
+            return jsonify({"error": err.to_dict()}), status
+        return render_template("error.html", status=status, message=err.message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError) -> Any:
+        message = f"The form could not be accepted ({err.description}). Reload and try again."
+        if _wants_json():
+            return jsonify({"error": {"code": "csrf", "message": message, "details": {}}}), 400
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(err: RateLimitExceeded) -> Any:
+        message = "Too many attempts. Wait a minute and try again."
+        if _wants_json():
+            return jsonify({"error": {"code": "rate_limited", "message": message,
+                                      "details": {"limit": str(err.description)}}}), 429
+        return render_template("error.html", status=429, message=message), 429
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException) -> Any:
+        status = err.code or 500
+        if _wants_json():
+            code = {404: "not_found", 403: "forbidden", 401: "unauthorized"}.get(
+                status, "http_error")
+            return jsonify({"error": {"code": code, "message": err.description or err.name,
+                                      "details": {}}}), status
+        return render_template("error.html", status=status,
+                               message=err.description or err.name), status
 
     return app

@@ -1,0 +1,49 @@
+"""What browser tests import: the live app's handle, the snap helper's type, the launch settings.
+
+The fixtures themselves are in conftest.py beside this file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import Flask
+from playwright.sync_api import Page
+
+from adapters.bootstrap import Application
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+SCREENSHOTS = Path("test-artifacts") / "screenshots"  # under the rootdir
+
+Snap = Callable[[Page, str], Path]
+
+
+@dataclass
+class LiveApp:
+    """The app served on a real port; `application` is the same one the server uses."""
+
+    base_url: str  # http://127.0.0.1:PORT, no trailing slash
+    application: Application
+    flask_app: Flask
+    server_errors: list[str] = field(default_factory=list)
+
+    def url(self, path: str = "/") -> str:
+        return self.base_url + path
+
+
+def file_stem(nodeid: str) -> str:
+    """tests/browser/test_smoke.py::test_health[x] -> test_smoke.test_health-x"""
+    name = nodeid.rsplit("/", 1)[-1].replace(".py::", ".")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")

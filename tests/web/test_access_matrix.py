@@ -1,0 +1,397 @@
+"""Who may use which route: every role (and nobody signed in) against every route, for a task
+and a client of each organisation, with valid CSRF tokens; and every POST refused without one.
+
+The programme (test_pages.build_world) is built once per database for this module; a route
+that changes something works on a client and case made for that one request. A refusal must
+change nothing, and a 403 or 404 must not show the client's name.
+
+Expected statuses, by who asks (own/other: the organisation of the target task or client):
+
+    route                          anon   own cw/tl   other cw/tl   designer/commiss.   admin
+    GET  /                         302L   302         302           200                 302
+    GET  /login                    200    302         302           302                 302
+    POST /login (wrong password)   401    401         401           401                 401
+    POST /logout                   302L   302L        302L          302L                302L
+    GET  /health                   200    200         200           200                 200
+    GET  /inbox                    302L   200         200           403                 200
+    GET  /tasks/T                  302L   200         404           404                 200
+    POST /tasks/T (draft)          302L   302         404           404                 302
+    POST /tasks/T (complete)       302L   302         404           404                 302
+    POST /tasks/T (invalid data)   302L   422         404           404                 422
+    POST /tasks/T/claim            302L   302         404           404                 302
+    POST /tasks/T/unclaim          302L   302         404           404                 302
+    POST /inbox/reassign           302L   cw 403 tl 302   cw 403 tl 404  403            302
+    GET  /clients/C                302L   200         403 (reason)  403                 200
+    GET  /clients/C?reason=...     302L   200         200 (logged)  403                 200
+    POST /clients/C/consents       302L   302         403           403                 302
+    POST /clients/C/cases          302L   302         403           403                 302
+    GET  /clients/C/export         302L   403         403           403                 200
+
+(302L: a redirect to /login.) The task is unclaimed before a claim and claimed by the own
+organisation's caseworker before an unclaim or a reassignment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from tests.conftest import PostgresTestDatabase
+from tests.web.conftest import CHEAP_HASHER, PASSWORD, Site, csrf_token
+from tests.web.test_pages import (
+    NEEDS_ASSESSMENT,
+    ORGANISATIONS,
+    PATHWAY_OF,
+    ROLES,
+    World,
+    build_world,
+)
+from web import create_app
+from web.security import limiter
+
+ANONYMOUS = "anonymous"
+USERS = (ANONYMOUS, *(f"{org}_{role}" for org in ORGANISATIONS for role in ROLES))
+TARGETS = tuple(ORGANISATIONS)  # whose task or client is asked for: sg or om
+LOGIN = "login"  # expected: a redirect to the sign-in page
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[World]:
+    """The programme, once per database for the whole module."""
+    schema: str | None = None
+    postgres: PostgresTestDatabase | None = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'pathways.sqlite3'}"
+    else:
+        postgres = request.getfixturevalue("postgres_database")
+        assert postgres is not None
+        schema = postgres.create_schema()
+        url = postgres.schema_url(schema)
+    settings = Settings(database_url=url, secret_key="test-secret",
+                        definitions_dir=Path("no-definitions"))
+    application = bootstrap(settings, hasher=CHEAP_HASHER)
+    app = create_app(application, test_config={"TESTING": True})
+    limiter.reset()
+    try:
+        yield build_world(Site(app, application))
+    finally:
+        application.close()
+        if postgres is not None and schema is not None:
+            postgres.drop_schema(schema)
+
+
+def session_for(world: World, username: str) -> tuple[FlaskClient, str]:
+    """A test client signed in as username (ANONYMOUS: nobody) and a valid CSRF token.
+
+    The session is set directly, as the sign-in form would leave it, so that hundreds of
+    requests do not run into the sign-in rate limits; tests/web/test_auth.py covers the form.
+    """
+    client = world.app_site.client()
+    token = csrf_token(client.get("/login").text)
+    if username != ANONYMOUS:
+        with client.session_transaction() as session:
+            session["username"] = username
+    return client, token
+
+
+def kind(username: str, target: str) -> str:
+    """Who the user is to the target organisation: anonymous, own_caseworker,
+    other_team_lead, designer, commissioner, admin, ..."""
+    if username == ANONYMOUS:
+        return ANONYMOUS
+    org, role = username.split("_", 1)
+    if role in ("caseworker", "team_lead"):
+        return f"{'own' if org == target else 'other'}_{role}"
+    return role
+
+
+# -- the target of a request ------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    client_id: int
+    task_id: str
+    name: str
+    org: str
+
+
+def fresh(world: World, org: str, *, claimed: bool = False) -> Target:
+    """A client of the organisation with a case just started (its task claimed by the
+    organisation's caseworker when asked)."""
+    number = len(world.clients) + 1
+    name = f"Matrix Client{number:03d}"
+    client_id, task_id = world.new_client(org, name)
+    world.clients[f"matrix{number}"] = client_id
+    if claimed:
+        world.application.casework.claim(world.user(f"{org}_caseworker"), task_id)
+    return Target(client_id, task_id, name, org)
+
+
+def shared_target(world: World, org: str) -> Target:
+    first = "aaron" if org == "sg" else "cara"
+    return Target(world.clients[first], world.tasks[first],
+                  "Aaron Smith" if org == "sg" else "Cara Green", org)
+
+
+def snapshot(world: World, target: Target) -> tuple[Any, ...]:
+    """Everything a POST to a casework route could change about the target."""
+    with world.uow() as uow:
+        cases = uow.cases.list(client_id=target.client_id)
+        tasks = sorted((t.id, t.assignee) for case in cases
+                       for t in uow.inbox.list(case_id=case.id))
+        drafts = sorted((d.task_id, d.username) for case in cases
+                        for d in uow.drafts.for_case(case.id))
+        consents = len(uow.consents.for_client(target.client_id))
+    return tasks, drafts, consents, len(cases)
+
+
+def completion(org: str, valid: bool = True) -> dict[str, Any]:
+    if org == "sg":
+        data = dict(NEEDS_ASSESSMENT)
+        if not valid:
+            data["needs_benefits"] = "maybe"
+        return data
+    return {"phone": "01733 999999",
+            "first_contact": date.today().isoformat() if valid else "yesterday"}
+
+
+# -- the routes ------------------------------------------------------------------------------
+
+CASE_STAFF = ("own_caseworker", "own_team_lead", "other_caseworker", "other_team_lead")
+EVERYONE = (ANONYMOUS, *CASE_STAFF, "designer", "commissioner", "admin")
+
+
+def statuses(anonymous: int | str = LOGIN, *, own: int | str, other: int | str,
+             designer: int | str, admin: int | str, **overrides: int | str
+             ) -> dict[str, int | str]:
+    table: dict[str, int | str] = {
+        ANONYMOUS: anonymous, "own_caseworker": own, "own_team_lead": own,
+        "other_caseworker": other, "other_team_lead": other, "designer": designer,
+        "commissioner": designer, "admin": admin}
+    table.update(overrides)
+    return table
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: Callable[[Target], str]
+    expected: dict[str, int | str]
+    data: Callable[[Target, str], dict[str, Any]] = lambda target, user: {}
+    shared: bool = False  # reads only: use the shared client; else a fresh one
+    claimed: bool = False  # the fresh task is claimed by the own caseworker first
+    per_target: bool = True  # False: the route has no task or client in it
+    changes: bool = False  # an allowed request changes the target
+    location: str | None = None  # where an allowed redirect goes: a regex
+    query: dict[str, str] = field(default_factory=dict)
+
+
+ROUTES: dict[str, Route] = {
+    "home": Route("GET", lambda t: "/", shared=True, per_target=False, expected=statuses(
+        own=302, other=302, designer=200, admin=302)),
+    "login_page": Route("GET", lambda t: "/login", shared=True, per_target=False,
+                        expected=statuses(200, own=302, other=302, designer=302, admin=302)),
+    "login_wrong_password": Route(
+        "POST", lambda t: "/login", shared=True, per_target=False,
+        data=lambda t, user: {"username": user, "password": "not the password"},
+        expected=statuses(401, own=401, other=401, designer=401, admin=401)),
+    "logout": Route("POST", lambda t: "/logout", shared=True, per_target=False,
+                    expected=statuses(own=LOGIN, other=LOGIN, designer=LOGIN, admin=LOGIN)),
+    "health": Route("GET", lambda t: "/health", shared=True, per_target=False,
+                    expected=statuses(200, own=200, other=200, designer=200, admin=200)),
+    "inbox": Route("GET", lambda t: "/inbox", shared=True, per_target=False,
+                   expected=statuses(own=200, other=200, designer=403, admin=200)),
+    "task_page": Route("GET", lambda t: f"/tasks/{t.task_id}", shared=True,
+                       expected=statuses(own=200, other=404, designer=404, admin=200)),
+    "task_draft": Route(
+        "POST", lambda t: f"/tasks/{t.task_id}", changes=True, location=r"/tasks/[\w-]+",
+        data=lambda t, user: {"action": "draft", "notes": "draft notes"} if t.org == "sg"
+        else {"action": "draft", "phone": "01733 111111"},
+        expected=statuses(own=302, other=404, designer=404, admin=302)),
+    "task_complete": Route(
+        "POST", lambda t: f"/tasks/{t.task_id}", changes=True,
+        location=r"/tasks/[\w-]+|/inbox",
+        data=lambda t, user: {"action": "complete", **completion(t.org)},
+        expected=statuses(own=302, other=404, designer=404, admin=302)),
+    "task_complete_invalid": Route(
+        "POST", lambda t: f"/tasks/{t.task_id}",
+        data=lambda t, user: {"action": "complete", **completion(t.org, valid=False)},
+        expected=statuses(own=422, other=404, designer=404, admin=422)),
+    "claim": Route("POST", lambda t: f"/tasks/{t.task_id}/claim", changes=True,
+                   location=r"/tasks/[\w-]+",
+                   expected=statuses(own=302, other=404, designer=404, admin=302)),
+    "unclaim": Route("POST", lambda t: f"/tasks/{t.task_id}/unclaim", claimed=True,
+                     changes=True, location=r"/inbox",
+                     expected=statuses(own=302, other=404, designer=404, admin=302)),
+    "reassign": Route(
+        "POST", lambda t: "/inbox/reassign", claimed=True, changes=True,
+        location=r"/inbox\?scope=role", data=lambda t, user: {"task": t.task_id, "to": ""},
+        expected=statuses(own=302, other=404, designer=403, admin=302, own_caseworker=403,
+                          other_caseworker=403)),
+    "client_page": Route("GET", lambda t: f"/clients/{t.client_id}", shared=True,
+                         expected=statuses(own=200, other=403, designer=403, admin=200)),
+    "client_page_with_reason": Route(
+        "GET", lambda t: f"/clients/{t.client_id}", shared=True,
+        query={"reason": "Client walked into our office asking for help"},
+        expected=statuses(own=200, other=200, designer=403, admin=200)),
+    "record_consent": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True,
+        location=r"/clients/\d+",
+        data=lambda t, user: {"scope": "programme", "given": "yes", "purpose": "Sharing"},
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "start_case": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True,
+        location=r"/tasks/[\w-]+|/clients/\d+",
+        data=lambda t, user: {"pathway": PATHWAY_OF[t.org]},
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "export": Route("GET", lambda t: f"/clients/{t.client_id}/export", shared=True,
+                    expected=statuses(own=403, other=403, designer=403, admin=200)),
+    "open_with_reason": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/open", shared=True,
+        location=r"/clients/\d+",
+        data=lambda t, user: {"reason": "Client walked into our office asking for help"},
+        expected=statuses(own=302, other=302, designer=403, admin=302)),
+    "clients_list": Route("GET", lambda t: "/clients", shared=True, per_target=False,
+                          expected=statuses(own=200, other=200, designer=403, admin=200)),
+    "add_client": Route(
+        "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
+        data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
+        expected=statuses(own=302, other=302, designer=403, admin=302)),
+}
+
+POST_ROUTES = [name for name, route in ROUTES.items() if route.method == "POST"]
+
+
+def cases() -> Iterator[Any]:
+    for name, route in ROUTES.items():
+        for target in TARGETS if route.per_target else ("sg",):
+            for user in USERS:
+                label = f"{name}-{user}" + (f"-{target}" if route.per_target else "")
+                yield pytest.param(name, user, target, id=label)
+
+
+def send(client: FlaskClient, route: Route, target: Target, user: str,
+            token: str | None) -> Any:
+    path = route.path(target)
+    if route.method == "GET":
+        return client.get(path, query_string=route.query)
+    data = {**route.data(target, user if user != ANONYMOUS else "nobody")}
+    if token is not None:
+        data["csrf_token"] = token
+    return client.post(path, data=data)
+
+
+def test_every_route_is_in_the_matrix(shared: World) -> None:
+    """A new route fails here until the matrix says who may use it."""
+    covered = {"/", "/login", "/logout", "/health", "/inbox", "/inbox/reassign",
+               "/tasks/<task_id>", "/tasks/<task_id>/claim", "/tasks/<task_id>/unclaim",
+               "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
+               "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
+               "/clients/<int:client_id>/open", "/clients", "/static/<path:filename>"}
+    rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
+             if not rule.rule.startswith("/api/")}  # the API has its own tests
+    rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
+             if not rule.rule.startswith("/api/")}
+    assert rules == covered
+
+
+@pytest.mark.parametrize(("route_name", "user", "target_org"), list(cases()))
+def test_access(shared: World, route_name: str, user: str, target_org: str) -> None:
+    route = ROUTES[route_name]
+    expected = route.expected[kind(user, target_org)]
+    target = (shared_target(shared, target_org) if route.shared
+              else fresh(shared, target_org, claimed=route.claimed))
+    limiter.reset()
+    client, token = session_for(shared, user)
+    before = snapshot(shared, target)
+
+    response = send(client, route, target, user, token)
+
+    if expected == LOGIN:
+        assert response.status_code == 302, response.text
+        assert response.location.startswith("/login"), response.location
+    else:
+        assert response.status_code == expected, (response.status_code, response.text[:600])
+    after = snapshot(shared, target)
+    allowed = response.status_code in (200, 302) and expected != LOGIN
+    if route.changes and allowed:
+        assert after != before, "an allowed request changed nothing"
+        if route.location:
+            assert re.fullmatch(route.location, response.location.split("?reason")[0]), \
+                response.location
+    else:
+        assert after == before, "a refused or read-only request changed something"
+    if response.status_code in (403, 404):
+        assert target.name not in response.text  # refused: nothing of the client shown
+
+
+@pytest.mark.parametrize("user", [ANONYMOUS, "sg_caseworker", "sg_admin"])
+@pytest.mark.parametrize("route_name", POST_ROUTES)
+def test_every_post_needs_its_csrf_token(shared: World, route_name: str, user: str) -> None:
+    route = ROUTES[route_name]
+    target = fresh(shared, "sg", claimed=route.claimed)
+    limiter.reset()
+    for token in (None, "forged-token", csrf_token(shared.app_site.client().get("/login").text)):
+        client, _ = session_for(shared, user)
+        before = snapshot(shared, target)
+        response = send(client, route, target, user, token)
+        assert response.status_code == 400, (token, response.status_code, response.text[:300])
+        assert "could not be accepted" in response.text
+        assert snapshot(shared, target) == before
+        if user != ANONYMOUS:  # still signed in: a refused form signs nobody out
+            with client.session_transaction() as session:
+                assert session.get("username") == user
+
+
+def test_the_break_glass_page_is_shown_only_to_those_who_may_give_a_reason(
+        shared: World) -> None:
+    aaron = shared.clients["aaron"]
+    for user in ("om_caseworker", "om_team_lead"):
+        client, _ = session_for(shared, user)
+        page = client.get(f"/clients/{aaron}")
+        assert page.status_code == 403 and 'name="reason"' in page.text, user
+    for user in ("sg_designer", "om_designer", "sg_commissioner", "om_commissioner"):
+        client, _ = session_for(shared, user)
+        page = client.get(f"/clients/{aaron}")
+        assert page.status_code == 403 and 'name="reason"' not in page.text, user
+
+
+def test_another_organisation_cannot_start_its_pathway_even_with_a_reason(
+        shared: World) -> None:
+    target = fresh(shared, "sg")
+    client, token = session_for(shared, "om_caseworker")
+    before = snapshot(shared, target)
+    response = client.post(f"/clients/{target.client_id}/cases", data={
+        "csrf_token": token, "pathway": "gate_reception", "reason": "Because I can"})
+    assert response.status_code == 403 and "does not work pathway" in response.text
+    assert snapshot(shared, target) == before
+
+
+def test_a_deactivated_user_loses_every_page(shared: World) -> None:
+    shared.application.accounts.add_user("sg_leaver", "Leaver", "st_giles_trust",
+                                         "caseworker", PASSWORD)
+    client, _ = session_for(shared, "sg_leaver")
+    assert client.get("/inbox").status_code == 200
+    shared.application.accounts.deactivate("sg_leaver")
+    target = shared_target(shared, "sg")
+    for path in ("/inbox", f"/tasks/{target.task_id}", f"/clients/{target.client_id}"):
+        response = client.get(path)
+        assert response.status_code == 302 and response.location.startswith("/login"), path
+
+
+@pytest.mark.parametrize("path", ["/logout", "/inbox/reassign", "/tasks/x/claim",
+                                  "/tasks/x/unclaim", "/clients/1/consents", "/clients/1/cases"])
+def test_post_only_routes_refuse_get(shared: World, path: str) -> None:
+    client, _ = session_for(shared, "sg_admin")
+    assert client.get(path).status_code == 405

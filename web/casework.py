@@ -1,0 +1,247 @@
+"""Caseworkers' pages: the inbox, a task with its form, a client's record.
+
+Every check of who may see or do what is in engine.casework / engine.access, on the server;
+these views only translate requests and render. A task or client the user may not see is
+"not found" here too.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.exceptions import BadRequest
+
+from engine.casework import INBOX_SCOPES, INBOX_SORTS
+from engine.errors import ForbiddenError, FormValidationError
+from engine.forms import validate_submission
+from engine.model import CONSENT_SCOPES
+from web.forms import form_fields, read_submission
+from web.security import application, current_user, login_required, roles_required, safe_next
+
+bp = Blueprint("casework", __name__)
+
+SORT_LABELS = {"due": "Due soonest", "-due": "Due latest", "created": "Oldest first",
+               "-created": "Newest first", "client": "Client A to Z", "-client": "Client Z to A",
+               "pathway": "Pathway", "step": "Step", "title": "Task"}
+
+
+def _user() -> Any:
+    user = current_user()
+    assert user is not None  # login_required ran
+    return user
+
+
+def _data_filter(text: str) -> dict[str, str]:
+    """`key=value, key2=value2` from the inbox's case-data filter box."""
+    found: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise BadRequest(f"case data filter {part!r}: write it as field=value")
+        found[key.strip()] = value.strip()
+    return found
+
+
+@bp.get("/inbox")
+@roles_required("caseworker", "team_lead", "admin")
+def inbox() -> Any:
+    args = request.args
+    scope = args.get("scope") or "role"
+    sort = args.get("sort") or "due"
+    if scope not in INBOX_SCOPES or sort not in INBOX_SORTS:
+        raise BadRequest("unknown scope or sort")
+    version = args.get("version", type=int)
+    client = args.get("client", type=int)
+    overdue = {"yes": True, "no": False}.get(args.get("overdue", ""))
+    data_text = args.get("data", "")
+    result = application().casework.inbox(
+        _user(), scope=scope, pathway=args.get("pathway") or None, version=version,
+        step=args.get("step") or None, client_id=client, data=_data_filter(data_text) or None,
+        overdue=overdue, sort=sort)
+    colleagues = []
+    if _user().role in ("team_lead", "admin"):
+        colleagues = [u for u in application().accounts.users(
+            None if _user().role == "admin" else _user().organisation) if u.active]
+    return render_template("inbox.html", inbox=result, scope=scope, sort=sort,
+                           sorts=SORT_LABELS, args=args, data_text=data_text,
+                           colleagues=colleagues)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str) -> Any:
+    application().casework.claim(_user(), task_id)
+    flash("The task is yours.")
+    back = request.form.get("back") or url_for("casework.task", task_id=task_id)
+    return redirect(safe_next(back))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str) -> Any:
+    application().casework.unclaim(_user(), task_id)
+    flash("The task is back in the team's list.")
+    return redirect(safe_next(request.form.get("back") or url_for("casework.inbox")))
+
+
+@bp.post("/inbox/reassign")
+@roles_required("team_lead", "admin")
+def reassign() -> Any:
+    task_ids = request.form.getlist("task")
+    if not task_ids:
+        flash("Tick the tasks to reassign first.")
+        return redirect(url_for("casework.inbox"))
+    to = request.form.get("to") or None
+    done = application().casework.reassign(_user(), task_ids, to)
+    flash(f"{len(done)} task(s) {'assigned to ' + to if to else 'made unassigned'}.")
+    return redirect(url_for("casework.inbox", scope="role"))
+
+
+@bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+@login_required
+def task(task_id: str) -> Any:
+    casework = application().casework
+    page = casework.task(_user(), task_id)
+    info = application().engine.definition(page.task.pathway, page.task.version) \
+        .user_tasks.get(page.task.step)
+    instructions = info.instructions if info else None
+    if request.method == "GET":
+        return render_template("task.html", page=page, instructions=instructions,
+                               fields=form_fields(page.schema, page.values))
+    data, problems, typed = read_submission(page.schema, request.form)
+    if request.form.get("action") == "draft":
+        casework.save_draft(_user(), task_id, {**typed, **data})
+        flash("Draft saved. You can come back to it later.")
+        return redirect(url_for("casework.task", task_id=task_id))
+    if problems:  # also name what else is wrong, so one round of corrections is enough
+        try:
+            validate_submission(page.schema, data)
+        except FormValidationError as err:
+            problems = {**{k: v for k, v in err.fields.items() if k not in problems},
+                        **problems}
+    else:
+        try:
+            done = casework.complete(_user(), task_id, data)
+        except FormValidationError as err:
+            problems = err.fields
+        else:
+            if done.next_task is not None:
+                flash(f"Done. Next for this client: {done.next_task.title}.")
+                return redirect(url_for("casework.task", task_id=done.next_task.id))
+            flash("Done. Nothing more for this client right now.")
+            return redirect(url_for("casework.inbox"))
+    return render_template("task.html", page=page, problems=problems, instructions=instructions,
+                           fields=form_fields(page.schema, typed, problems)), 422
+
+
+@bp.get("/clients")
+@roles_required("caseworker", "team_lead", "admin")
+def clients() -> Any:
+    query = request.args.get("q", "")
+    found = application().casework.clients(_user(), query)
+    return render_template("clients.html", clients=found, query=query)
+
+
+@bp.post("/clients")
+@roles_required("caseworker", "team_lead", "admin")
+def add_client() -> Any:
+    name = (request.form.get("name") or "").strip()
+    release = (request.form.get("release_date") or "").strip()
+    problems: dict[str, list[str]] = {}
+    if not name:
+        problems["name"] = ["enter the client's name"]
+    fields: dict[str, Any] = {}
+    if release:
+        try:
+            fields["release_date"] = date.fromisoformat(release).isoformat()
+        except ValueError:
+            problems["release_date"] = ["enter a date as YYYY-MM-DD"]
+    if problems:
+        found = application().casework.clients(_user(), "")
+        return render_template("clients.html", clients=found, query="", problems=problems,
+                               name=name, release_date=release), 422
+    created = application().casework.add_client(_user(), name, fields)
+    flash(f"Added {created.name}.")
+    return redirect(url_for("casework.client", client_id=created.id))
+
+
+@bp.get("/clients/<int:client_id>")
+@login_required
+def client(client_id: int) -> Any:
+    reason = request.args.get("reason") or _reasons().get(str(client_id)) or None
+    try:
+        record = application().casework.client_record(_user(), client_id, reason)
+    except ForbiddenError as err:
+        if err.details.get("reason_required"):
+            return render_template("break_glass.html", client_id=client_id,
+                                   message=err.message), 403
+        raise
+    pathways = sorted(record.startable)
+    return render_template("client.html", record=record, scopes=CONSENT_SCOPES,
+                           pathways=pathways, reason=reason or "")
+
+
+def _reasons() -> dict[str, str]:
+    """Reasons given this session for opening records without consent, by client: kept in
+    the (signed) session so they never travel in URLs, logs or browser history."""
+    reasons: dict[str, str] = session.get("break_glass", {})
+    return reasons
+
+
+@bp.post("/clients/<int:client_id>/open")
+@login_required
+def open_with_reason(client_id: int) -> Any:
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        raise BadRequest("say why you need to open this record")
+    application().casework.client_record(_user(), client_id, reason)  # checked and logged
+    session["break_glass"] = {**_reasons(), str(client_id): reason}
+    return redirect(url_for("casework.client", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/consents")
+@login_required
+def record_consent(client_id: int) -> Any:
+    form = request.form
+    given = form.get("given")
+    if given not in ("yes", "no"):
+        raise BadRequest("say whether consent is given or withdrawn")
+    application().casework.record_consent(
+        _user(), client_id, given == "yes", form.get("scope", ""), form.get("purpose", ""),
+        reason=form.get("reason") or _reasons().get(str(client_id)))
+    flash("Consent recorded.")
+    return redirect(url_for("casework.client", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/cases")
+@login_required
+def start_case(client_id: int) -> Any:
+    started = application().casework.start_case(
+        _user(), request.form.get("pathway", ""), client_id,
+        reason=request.form.get("reason") or _reasons().get(str(client_id)))
+    flash(f"Started {started.case.pathway} (case {started.case.id}).")
+    if started.next_task is not None:
+        return redirect(url_for("casework.task", task_id=started.next_task.id))
+    return redirect(url_for("casework.client", client_id=client_id))
+
+
+@bp.get("/clients/<int:client_id>/export")
+@roles_required("admin")
+def export(client_id: int) -> Any:
+    document = application().casework.export_client(_user(), client_id)
+    response: Response = jsonify(document)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="client-{client_id}-subject-access.json"')
+    return response
