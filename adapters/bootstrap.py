@@ -14,6 +14,7 @@ from engine import Engine
 from engine.accounts import Accounts
 from engine.casework import Casework
 from engine.clock import SystemClock
+from engine.outcomes import Outcomes
 from engine.ports import PasswordHasher
 
 
@@ -24,6 +25,7 @@ class Application:
     engine: Engine
     accounts: Accounts
     casework: Casework
+    outcomes: Outcomes
 
     def close(self) -> None:
         self.database.dispose()
@@ -46,4 +48,4 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher())
     casework = Casework(engine, uow, clock)
     return Application(settings=settings, database=database, engine=engine, accounts=accounts,
-                       casework=casework)
+                       casework=casework, outcomes=Outcomes(uow, clock))

@@ -35,7 +35,7 @@ from adapters.demo import DEMO_PASSWORD, seed_demo
 from adapters.settings import Settings
 from dsl import DslError, DslProblem
 from engine import CaseView, EngineError, InvalidArgumentError, TaskView
-from engine.clock import parse_timestamp
+from engine.clock import SystemClock, parse_timestamp
 from engine.migration import StepChange, StepSummary, VersionDiff
 from engine.model import (
     CASE_STATUSES,
@@ -45,9 +45,11 @@ from engine.model import (
     CaseRecord,
     Event,
     Migration,
+    OutcomeEvent,
     PathwayVersion,
     User,
 )
+from engine.outcomes import IMPORT_KINDS, ImportReport, Outcomes
 from engine.services import MigrationReport, VersionSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -817,6 +819,103 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
                             + [f"  task {_task_line(t)}" for t in result.tasks]))
 
 
+# -- exports -------------------------------------------------------------------------------
+
+
+@cli.group()
+def export() -> None:
+    """Export records for other tools: XES event log, CSV, INDIGO impact bond data."""
+
+
+def _output_option(func: F) -> F:
+    return click.option("-o", "--output", type=click.Path(path_type=Path),
+                        help="Write to this file (UTF-8) instead of stdout.")(func)
+
+
+def _deliver(ctx: Context, text: str, output: Path | None, fmt: str, records: int) -> None:
+    """The export on stdout, or written to OUTPUT with a one-line report."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8", newline="")
+    _emit(ctx.json_mode, {"file": str(output), "format": fmt, "records": records},
+          lambda: f"wrote {records} record(s) as {fmt} to {output}")
+
+
+def _events_by_case(ctx: Context, found: list[CaseRecord]) -> dict[int, list[Event]]:
+    return {c.id: ctx.app.engine.events(c.id) for c in found if c.id is not None}
+
+
+@export.command("xes")
+@_output_option
+@click.option("--pathway", help="Only cases of this pathway.")
+@command
+def export_xes(ctx: Context, output: Path | None, pathway: str | None) -> None:
+    """The event log as XES (IEEE 1849-2016) for process-mining tools: a trace per case."""
+    from engine.exports import to_xes
+
+    found = ctx.app.engine.list_cases(pathway=pathway)
+    events_by_case = _events_by_case(ctx, found)
+    text = to_xes(found, events_by_case,
+                  name=f"Pathways: {pathway}" if pathway else "Pathways event log")
+    _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()))
+
+
+@export.command("cases")
+@_output_option
+@click.option("--pathway", help="Only cases of this pathway.")
+@command
+def export_cases(ctx: Context, output: Path | None, pathway: str | None) -> None:
+    """Cases as CSV, their data flattened into data.* columns."""
+    from engine.exports import cases_csv
+
+    found = ctx.app.engine.list_cases(pathway=pathway)
+    _deliver(ctx, cases_csv(found), output, "csv", len(found))
+
+
+@export.command("tasks")
+@_output_option
+@click.option("--pathway", help="Only tasks of this pathway.")
+@command
+def export_tasks(ctx: Context, output: Path | None, pathway: str | None) -> None:
+    """Open inbox tasks as CSV, with the step each case waits at."""
+    from engine.exports import tasks_csv
+
+    found = [view.task for view in ctx.app.engine.list_tasks(pathway=pathway)]
+    clients = {c.id: c.client_id for c in ctx.app.engine.list_cases(pathway=pathway)
+               if c.id is not None}
+    _deliver(ctx, tasks_csv(found, clients), output, "csv", len(found))
+
+
+@export.command("indigo")
+@_output_option
+@click.option("--name", default="Pathways programme", show_default=True,
+              help="The programme's (impact bond's) name.")
+@command
+def export_indigo(ctx: Context, output: Path | None, name: str) -> None:
+    """The programme as an INDIGO impact bond data standard project document (JSON)."""
+    from engine.exports import ProgrammePathway, indigo_project
+
+    engine = ctx.app.engine
+    pathways = []
+    for version in engine.definitions():
+        parsed = engine.definition(version.pathway, version.number)
+        organisations = sorted({org for orgs in parsed.role_organisations.values()
+                                for org in orgs})
+        pathways.append(ProgrammePathway(
+            version.pathway, version.number,
+            str(getattr(parsed.spec, "description", "") or ""), parsed.owner,
+            tuple(organisations)))
+    found = engine.list_cases()
+    document = indigo_project(
+        name=name, pathways=pathways, cases=found, events_by_case=_events_by_case(ctx, found),
+        as_of=SystemClock().now(),
+        organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()})
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    _deliver(ctx, text, output, "indigo", 1)
+
+
 # -- accounts: organisations, users, API tokens ---------------------------------------------
 
 
@@ -1063,6 +1162,142 @@ def serve(ctx: Context, host: str, port: int) -> None:
     click.echo(f"Pathways on http://{host}:{port}/ (database "
                f"{_redacted(ctx.app.settings.database_url)})", err=True)
     app.run(host=host, port=port, threaded=True)
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+def _outcomes(ctx: Context) -> Outcomes:
+    return ctx.app.outcomes
+
+
+def import_report_json(report: ImportReport) -> dict[str, Any]:
+    return {"file": report.filename, "sha256": report.sha256, "kind": report.kind,
+            "already_imported": report.already_imported, "rows": report.rows,
+            "imported": report.imported, "duplicates": len(report.duplicates),
+            "duplicate_lines": report.duplicates,
+            "errors": [{"line": e.line, "column": e.column, "message": e.message}
+                       for e in report.errors]}
+
+
+def outcome_event_json(event: OutcomeEvent) -> dict[str, Any]:
+    return {"id": event.id, "client": event.client_id, "kind": event.kind,
+            "occurred_on": event.occurred_on.isoformat(),
+            "recorded_on": event.recorded_on.isoformat(), "source": event.source,
+            "detail": event.detail}
+
+
+def _import_progress(done: int, total: int) -> None:
+    """Progress on stderr for files of more than 1,000 rows, about every tenth of the way."""
+    if total > 1000 and (done == total or done % max(1, total // 10) == 0):
+        click.echo(f"{done}/{total} rows", err=True)
+
+
+@cli.group()
+def outcomes() -> None:
+    """Outcome events: imported from files or recorded by pathway steps."""
+
+
+@outcomes.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--kind", required=True, type=click.Choice(IMPORT_KINDS),
+              help="reconviction: client,offence_date,conviction_date; "
+                   "other: client,outcome,date,value.")
+@click.option("--as", "actor", help="Who imports it.")
+@command
+def outcomes_import(ctx: Context, file: Path, kind: str, actor: str | None) -> None:
+    """Import a CSV of outcome events: all rows or none; the same file twice changes nothing."""
+    report = _outcomes(ctx).import_csv(file.name, file.read_bytes(), kind, actor=actor,
+                                       progress=_import_progress)
+
+    def text() -> str:
+        if report.already_imported:
+            return f"{file}: already imported (sha256 {report.sha256}); nothing changed"
+        return (f"{file}: imported {report.imported} event(s), skipped "
+                f"{len(report.duplicates)} already held")
+
+    if not report.rejected:
+        _emit(ctx.json_mode, import_report_json(report), text)
+        return
+    if ctx.json_mode:
+        click.echo(json.dumps(import_report_json(report), ensure_ascii=False))
+    else:
+        click.echo(f"{file}: {len(report.errors)} problem(s); nothing imported", err=True)
+        for error in report.errors:
+            where = f"{file}:{error.line}" + (f": {error.column}" if error.column else "")
+            click.echo(f"  {where}: {error.message}", err=True)
+    sys.exit(1)
+
+
+@outcomes.command("list")
+@click.option("--client", "client_id", type=int, help="Only this client's events.")
+@click.option("--kind", help="Only events of this outcome (e.g. reconviction).")
+@command
+def outcomes_list(ctx: Context, client_id: int | None, kind: str | None) -> None:
+    """Outcome events, imported and recorded by pathway steps, by client then date."""
+    found = _outcomes(ctx).events(client_id=client_id, kind=kind)
+    _emit(ctx.json_mode, [outcome_event_json(e) for e in found],
+          lambda: "\n".join(f"client {e.client_id}  {e.kind}  {e.occurred_on.isoformat()}"
+                            f"  {e.recorded_on.isoformat()}  {e.source}" for e in found)
+          or "no outcome events")
+
+
+def comparison_rate_json(rate: Any) -> dict[str, Any]:
+    return {"cohort": rate.cohort, "kind": rate.kind, "group_size": rate.group_size,
+            "per_100": rate.per_100, "binary_rate": rate.binary_rate, "source": rate.source,
+            "set_at": rate.set_at.isoformat() if rate.set_at else None, "set_by": rate.set_by}
+
+
+@outcomes.command("comparison")
+@click.argument("cohort", required=False)
+@click.option("--kind", default="reconviction", show_default=True, help="The outcome counted.")
+@click.option("--size", "group_size", type=int, help="People in the comparison group.")
+@click.option("--per-100", type=float, help="Events per 100 people in the comparison group.")
+@click.option("--binary-rate", type=float, help="Percent of the group with any event.")
+@click.option("--source", default="", help="Where the figures come from.")
+@click.option("--as", "actor", help="Who records them.")
+@command
+def outcomes_comparison(ctx: Context, cohort: str | None, kind: str, group_size: int | None,
+                        per_100: float | None, binary_rate: float | None, source: str,
+                        actor: str | None) -> None:
+    """Record a cohort's comparison-group rates (or, with no figures, list those in force)."""
+    service = _outcomes(ctx)
+    if cohort is None or (group_size is None and per_100 is None and binary_rate is None):
+        found = service.comparison_rates(cohort=cohort, kind=kind)
+        _emit(ctx.json_mode, [comparison_rate_json(r) for r in found],
+              lambda: "\n".join(f"{r.cohort}  {r.kind}  n={r.group_size}  "
+                                f"per 100: {r.per_100}  binary: {r.binary_rate}  {r.source}"
+                                for r in found) or "no comparison rates")
+        return
+    if group_size is None:
+        raise UsageProblem("--size is required with the rates", details={"field": "size"})
+    rate = service.set_comparison_rates(cohort, kind, group_size=group_size, per_100=per_100,
+                                        binary_rate=binary_rate, source=source, actor=actor)
+    _emit(ctx.json_mode, comparison_rate_json(rate),
+          lambda: f"{rate.cohort} {rate.kind}: comparison recorded")
+
+
+@outcomes.command("matched-group")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--group", required=True, help="The comparison group's name, e.g. the cohort's.")
+@click.option("--kind", default="reconviction", show_default=True, help="The outcome counted.")
+@click.option("--as", "actor", help="Who imports it.")
+@command
+def outcomes_matched_group(ctx: Context, file: Path, group: str, kind: str,
+                           actor: str | None) -> None:
+    """Import a matched comparison group (subject,release_date,offence_date,conviction_date;
+    one row per event, a subject without events on a row of its own with empty dates)."""
+    report = _outcomes(ctx).import_matched_group(group, file.read_bytes(), kind, actor=actor)
+    errors = [{"line": e.line, "column": e.column, "message": e.message} for e in report.errors]
+    _emit(ctx.json_mode, {"group": report.group, "kind": report.kind,
+                          "subjects": report.subjects, "events": report.events,
+                          "already_imported": report.already_imported, "errors": errors},
+          lambda: "\n".join([f"{file}:{e['line']}:{e['column']}: {e['message']}"
+                             for e in errors]) or
+          f"group {report.group}: {report.subjects} subject(s), {report.events} event(s)"
+          + (" (already imported)" if report.already_imported else ""))
+    if errors:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -77,14 +77,20 @@ def seed_demo(application: Application, *, clients: int = 50, seed: int = 2010) 
                           DEMO_PASSWORD, user.pathway_roles)
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
     engine = application.engine
+    # a randomised trial of the two gate reception versions, as a commissioner would run it
+    engine.set_allocation("gate_reception", "split", weights={1: 50, 2: 50},
+                          seed=f"demo-{seed}", actor="commissioner")
     today = date.today()
     cases = 0
+    released: list[tuple[int, date]] = []
     for number in range(clients):
         release = today + timedelta(days=rng.randint(-60, 21))
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
         client = engine.add_client(name, {"release_date": release.isoformat(),
                                            "demo_number": number + 1})
         assert client.id is not None
+        if release < today - timedelta(days=7):
+            released.append((client.id, release))
         view = engine.start_case("gate_reception", client.id, actor="caseworker")
         cases += 1
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4, 5, 6, 8))):
@@ -97,7 +103,27 @@ def seed_demo(application: Application, *, clients: int = 50, seed: int = 2010) 
                                      actor=_actor_for(task.task.role))
             except EngineError:
                 break
+    _seed_outcomes(application, released, today, rng)
     return SeedReport(True, list(USERS), clients, cases)
+
+
+def _seed_outcomes(application: Application, released: list[tuple[int, date]], today: date,
+                   rng: random.Random) -> None:
+    """Reconviction events for some released clients (as a police data extract would give
+    them), imported through the same CSV import as real data, and the comparison group's
+    published rate, so the dashboard's cohort results and payment statement have figures."""
+    lines = ["client,offence_date,conviction_date"]
+    for client_id, release in released:
+        if rng.random() < 0.35:
+            offence = release + timedelta(days=rng.randint(1, max(1, (today - release).days - 2)))
+            conviction = min(today, offence + timedelta(days=rng.randint(0, 20)))
+            lines.append(f"{client_id},{offence.isoformat()},{conviction.isoformat()}")
+    application.outcomes.import_csv("demo-reconvictions.csv",
+                                    ("\n".join(lines) + "\n").encode(), "reconviction",
+                                    actor="admin")
+    application.outcomes.set_comparison_rates(
+        "cohort 2", "reconviction", group_size=1000, per_100=155.0,
+        source="demo: the Peterborough comparison rate (MoJ 2014)", actor="commissioner")
 
 
 def _actor_for(role: str | None) -> str:

@@ -300,3 +300,77 @@ class Draft:
     username: str
     data: dict[str, Any]
     saved_at: datetime
+
+
+# -- outcomes (revision 0005) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeEvent:
+    """An outcome that happened to a client: e.g. a reconviction, whose offence was committed
+    on `occurred_on` and convicted on `recorded_on`. For other outcomes both are the date of
+    the outcome. `source` is "import:<sha256 of the file>" or "case:<case id>"; `detail`
+    holds the rest (the file's line, the recorded value, ...). One client has at most one
+    event of a kind with the same two dates."""
+
+    id: int | None
+    client_id: int
+    kind: str
+    occurred_on: date
+    recorded_on: date
+    source: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    import_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeImport:
+    """One file of outcomes imported, known by the sha256 of its bytes: importing the same
+    bytes again changes nothing."""
+
+    id: int | None
+    sha256: str
+    filename: str
+    kind: str
+    rows: int  # data rows in the file
+    imported: int  # events added (rows - duplicates of events held already)
+    imported_at: datetime
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonRate:
+    """A comparison group given as rates: for a cohort and an outcome kind, events per 100
+    people (frequency) and/or the percentage of people with at least one event (binary),
+    over a group of `group_size`. The last one set for a cohort and kind is in force."""
+
+    id: int | None
+    cohort: str
+    kind: str
+    group_size: int
+    per_100: float | None = None
+    binary_rate: float | None = None
+    source: str = ""
+    set_at: datetime | None = None
+    set_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonEvent:
+    occurred_on: date
+    recorded_on: date
+
+
+@dataclass(frozen=True)
+class ComparisonSubject:
+    """One anonymous member of an imported matched comparison group: their release date and
+    the dates of their outcome events."""
+
+    group: str
+    subject: str  # an anonymous reference, unique in its group
+    kind: str
+    release_date: date
+    events: tuple[ComparisonEvent, ...] = ()
+    imported_at: datetime | None = None
+    actor: str | None = None

@@ -21,6 +21,8 @@ from engine.model import (
     Bundle,
     CaseRecord,
     Client,
+    ComparisonRate,
+    ComparisonSubject,
     Consent,
     Draft,
     Event,
@@ -30,6 +32,8 @@ from engine.model import (
     MigrationCase,
     NewEvent,
     Organisation,
+    OutcomeEvent,
+    OutcomeImport,
     PathwayVersion,
     Timer,
     User,
@@ -349,6 +353,8 @@ class UnitOfWork(Protocol):
     consents: ConsentRepository
     access_log: AccessLog
     drafts: DraftRepository
+    # outcomes
+    outcomes: OutcomeRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -365,3 +371,54 @@ class UnitOfWorkFactory(Protocol):
 
 
 FileMap = Mapping[str, str]
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+class OutcomeRepository(Protocol):
+    def add_import(self, record: OutcomeImport) -> OutcomeImport | None:
+        """Record an imported file; returns it with its id set, or None (nothing written)
+        when a file with the same sha256 was imported already."""
+        ...
+
+    def import_by_sha256(self, sha256: str) -> OutcomeImport | None: ...
+
+    def set_import_count(self, import_id: int, imported: int) -> None:
+        """Set how many events the import added (known once its rows are stored)."""
+        ...
+
+    def imports(self) -> builtins.list[OutcomeImport]:
+        """Every import, oldest first."""
+        ...
+
+    def add_event(self, event: OutcomeEvent) -> OutcomeEvent | None:
+        """Store an event; returns it with its id set, or None (nothing written) when the
+        client has an event of that kind with the same dates already."""
+        ...
+
+    def events(self, *, client_id: int | None = None, kind: str | None = None
+               ) -> builtins.list[OutcomeEvent]:
+        """Stored events, by client, then occurred_on, then recorded_on."""
+        ...
+
+    def set_rate(self, rate: ComparisonRate) -> ComparisonRate:
+        """Record comparison rates (earlier ones stay as history); returns it with its id."""
+        ...
+
+    def rates(self, *, cohort: str | None = None, kind: str | None = None
+              ) -> builtins.list[ComparisonRate]:
+        """Every rate set, oldest first."""
+        ...
+
+    def add_subjects(self, subjects: Sequence[ComparisonSubject]) -> None:
+        """Store members of matched comparison groups (group and subject unique)."""
+        ...
+
+    def subjects(self, group: str) -> builtins.list[ComparisonSubject]:
+        """The group's members, by subject."""
+        ...
+
+    def groups(self) -> builtins.list[str]:
+        """The names of the matched groups held, sorted."""
+        ...

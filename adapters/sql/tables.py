@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -317,4 +318,63 @@ drafts = Table(
     Column("saved_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("task_id", "username"),
     Index(None, "case_id"),
+)
+
+# -- outcomes (revision 0005) --------------------------------------------------------------
+
+outcome_imports = Table(
+    "outcome_imports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String(64), nullable=False, unique=True),  # of the file's bytes
+    Column("filename", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("imported", Integer, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("actor", String, nullable=True),
+)
+
+outcome_events = Table(
+    "outcome_events",
+    metadata,
+    Column("id", BigIntegerId, primary_key=True, autoincrement=True),
+    Column("client_id", Integer, ForeignKey("clients.id"), nullable=False),
+    Column("kind", String, nullable=False),
+    Column("occurred_on", Date, nullable=False),  # e.g. the offence date
+    Column("recorded_on", Date, nullable=False),  # e.g. the conviction date
+    Column("source", String, nullable=False),  # import:<sha256> or case:<id>
+    Column("detail", json_type(), nullable=False),
+    Column("import_id", Integer, ForeignKey("outcome_imports.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("client_id", "kind", "occurred_on", "recorded_on"),
+    Index(None, "kind", "occurred_on"),
+)
+
+comparison_rates = Table(
+    "comparison_rates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cohort", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("group_size", Integer, nullable=False),
+    Column("per_100", Float, nullable=True),
+    Column("binary_rate", Float, nullable=True),
+    Column("source", Text, nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("set_by", String, nullable=True),
+    Index(None, "cohort", "kind"),
+)
+
+comparison_subjects = Table(
+    "comparison_subjects",
+    metadata,
+    Column("group_name", String, nullable=False),
+    Column("subject", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("release_date", Date, nullable=False),
+    Column("events", json_type(), nullable=False),  # [{"occurred_on", "recorded_on"}]
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("actor", String, nullable=True),
+    PrimaryKeyConstraint("group_name", "subject"),
 )

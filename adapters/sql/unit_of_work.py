@@ -19,6 +19,7 @@ from adapters.sql.repositories import (
     SqlMessageRepository,
     SqlMigrationRepository,
     SqlOrganisationRepository,
+    SqlOutcomeRepository,
     SqlTimerRepository,
     SqlTokenRepository,
     SqlUserRepository,
@@ -36,6 +37,7 @@ from engine.ports import (
     MessageRepository,
     MigrationRepository,
     OrganisationRepository,
+    OutcomeRepository,
     TimerRepository,
     TokenRepository,
     UserRepository,
@@ -68,6 +70,8 @@ class SqlAlchemyUnitOfWork:
     consents: ConsentRepository
     access_log: AccessLog
     drafts: DraftRepository
+    # outcomes
+    outcomes: OutcomeRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -98,6 +102,8 @@ class SqlAlchemyUnitOfWork:
         self.consents = SqlConsentRepository(connection)
         self.access_log = SqlAccessLog(connection)
         self.drafts = SqlDraftRepository(connection)
+        # outcomes
+        self.outcomes = SqlOutcomeRepository(connection)
         return self
 
     def __exit__(

@@ -36,6 +36,9 @@ from engine.model import (
     Bundle,
     CaseRecord,
     Client,
+    ComparisonEvent,
+    ComparisonRate,
+    ComparisonSubject,
     Consent,
     Draft,
     InboxTask,
@@ -44,6 +47,8 @@ from engine.model import (
     MigrationCase,
     NewEvent,
     Organisation,
+    OutcomeEvent,
+    OutcomeImport,
     PathwayVersion,
     Timer,
     User,
@@ -955,3 +960,78 @@ def test_drafts_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         uow.commit()
     with uow_factory() as uow:
         assert uow.drafts.for_case(case_id) == []
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+def test_outcome_imports_and_events_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    record = OutcomeImport(id=None, sha256="ab" * 32, filename="q1.csv", kind="reconviction",
+                           rows=3, imported=0, imported_at=T0, actor="amy")
+    with uow_factory() as uow:
+        client_id = _add_client(uow)
+        other_id = _add_client(uow, "Bo")
+        stored = uow.outcomes.add_import(record)
+        assert stored is not None and stored.id is not None
+        assert uow.outcomes.add_import(replace(record, filename="again.csv")) is None
+        event = OutcomeEvent(id=None, client_id=client_id, kind="reconviction",
+                             occurred_on=date(2024, 2, 1), recorded_on=date(2024, 3, 1),
+                             source=f"import:{record.sha256}", detail={"line": 2},
+                             import_id=stored.id, created_at=T0)
+        first = uow.outcomes.add_event(event)
+        assert first is not None and first.id is not None
+        assert uow.outcomes.add_event(replace(event, detail={"line": 3})) is None  # same key
+        later = uow.outcomes.add_event(replace(event, occurred_on=date(2024, 2, 2)))
+        other = uow.outcomes.add_event(replace(event, client_id=other_id, kind="housed",
+                                               import_id=None, source="case:1",
+                                               detail={"value": {"a": [1]}}))
+        uow.outcomes.set_import_count(stored.id, 2)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.outcomes.import_by_sha256(record.sha256) == replace(stored, imported=2)
+        assert uow.outcomes.import_by_sha256("cd" * 32) is None
+        assert uow.outcomes.imports() == [replace(stored, imported=2)]
+        assert uow.outcomes.events() == [first, later, other]
+        assert uow.outcomes.events(client_id=client_id) == [first, later]
+        assert uow.outcomes.events(kind="housed") == [other]
+        assert uow.outcomes.events(client_id=client_id, kind="housed") == []
+
+
+def test_outcome_events_are_not_kept_unless_committed(uow_factory: UnitOfWorkFactory) -> None:
+    with uow_factory() as uow:
+        client_id = _add_client(uow)
+        uow.commit()
+    with uow_factory() as uow:
+        uow.outcomes.add_event(OutcomeEvent(
+            id=None, client_id=client_id, kind="reconviction", occurred_on=date(2024, 2, 1),
+            recorded_on=date(2024, 3, 1), source="import:x"))
+    with uow_factory() as uow:
+        assert uow.outcomes.events() == []
+
+
+def test_comparison_groups_round_trip(uow_factory: UnitOfWorkFactory) -> None:
+    rate = ComparisonRate(id=None, cohort="cohort 1", kind="reconviction", group_size=1000,
+                          per_100=155.0, source="MoJ 2014", set_at=T0, set_by="amy")
+    subjects = [
+        ComparisonSubject(group="pnc", subject="s2", kind="reconviction",
+                          release_date=date(2024, 1, 15), imported_at=T0),
+        ComparisonSubject(group="pnc", subject="s1", kind="reconviction",
+                          release_date=date(2024, 1, 16), imported_at=T0, actor="amy",
+                          events=(ComparisonEvent(date(2024, 2, 1), date(2024, 3, 1)),
+                                  ComparisonEvent(date(2024, 4, 1), date(2024, 5, 1)))),
+    ]
+    with uow_factory() as uow:
+        first = uow.outcomes.set_rate(rate)
+        second = uow.outcomes.set_rate(replace(rate, per_100=None, binary_rate=58.5,
+                                               cohort="cohort 2", set_by=None))
+        uow.outcomes.add_subjects(subjects)
+        uow.outcomes.add_subjects([replace(subjects[0], group="other")])
+        uow.commit()
+    assert first.id is not None and second.id is not None and second.id > first.id
+    with uow_factory() as uow:
+        assert uow.outcomes.rates() == [first, second]
+        assert uow.outcomes.rates(cohort="cohort 2") == [second]
+        assert uow.outcomes.rates(kind="housed") == []
+        assert uow.outcomes.subjects("pnc") == [subjects[1], subjects[0]]
+        assert uow.outcomes.subjects("none") == []
+        assert uow.outcomes.groups() == ["other", "pnc"]

@@ -23,6 +23,8 @@ from engine.model import (
     Bundle,
     CaseRecord,
     Client,
+    ComparisonRate,
+    ComparisonSubject,
     Consent,
     Draft,
     Event,
@@ -32,6 +34,8 @@ from engine.model import (
     MigrationCase,
     NewEvent,
     Organisation,
+    OutcomeEvent,
+    OutcomeImport,
     PathwayVersion,
     Timer,
     User,
@@ -71,6 +75,11 @@ class FakeData:
     consents: list[Consent] = field(default_factory=list)
     access_log: list[AccessEntry] = field(default_factory=list)
     drafts: dict[tuple[str, str], Draft] = field(default_factory=dict)
+    # outcomes
+    outcome_imports: list[OutcomeImport] = field(default_factory=list)
+    outcome_events: list[OutcomeEvent] = field(default_factory=list)
+    comparison_rates: list[ComparisonRate] = field(default_factory=list)
+    comparison_subjects: list[ComparisonSubject] = field(default_factory=list)
     next_id: int = 1
 
     def copy(self) -> FakeData:
@@ -86,6 +95,10 @@ class FakeData:
             tokens=dict(self.tokens),
             consents=list(self.consents), access_log=list(self.access_log),
             drafts=dict(self.drafts),
+            outcome_imports=list(self.outcome_imports),
+            outcome_events=list(self.outcome_events),
+            comparison_rates=list(self.comparison_rates),
+            comparison_subjects=list(self.comparison_subjects),
             next_id=self.next_id)
 
     def new_id(self) -> int:
@@ -496,6 +509,78 @@ class _Drafts:
             del self.d.drafts[key]
 
 
+# -- outcomes ------------------------------------------------------------------------------
+
+
+class _Outcomes:
+    """Like the SQL one: sha256 of imports and (client, kind, dates) of events unique."""
+
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add_import(self, record: OutcomeImport) -> OutcomeImport | None:
+        if self.import_by_sha256(record.sha256) is not None:
+            return None
+        stored = replace(record, id=self.d.new_id())
+        self.d.outcome_imports.append(stored)
+        return stored
+
+    def import_by_sha256(self, sha256: str) -> OutcomeImport | None:
+        return next((i for i in self.d.outcome_imports if i.sha256 == sha256), None)
+
+    def set_import_count(self, import_id: int, imported: int) -> None:
+        self.d.outcome_imports = [replace(i, imported=imported) if i.id == import_id else i
+                                  for i in self.d.outcome_imports]
+
+    def imports(self) -> builtins.list[OutcomeImport]:
+        return list(self.d.outcome_imports)
+
+    def add_event(self, event: OutcomeEvent) -> OutcomeEvent | None:
+        key = (event.client_id, event.kind, event.occurred_on, event.recorded_on)
+        if any((e.client_id, e.kind, e.occurred_on, e.recorded_on) == key
+               for e in self.d.outcome_events):
+            return None
+        if event.client_id not in self.d.clients:
+            raise NotFoundError(f"no client {event.client_id}")
+        stored = replace(event, id=self.d.new_id(), detail=copy.deepcopy(event.detail),
+                         created_at=event.created_at or current_time())
+        self.d.outcome_events.append(stored)
+        return stored
+
+    def events(self, *, client_id: int | None = None, kind: str | None = None
+               ) -> builtins.list[OutcomeEvent]:
+        return sorted((e for e in self.d.outcome_events
+                       if (client_id is None or e.client_id == client_id)
+                       and (kind is None or e.kind == kind)),
+                      key=lambda e: (e.client_id, e.occurred_on, e.recorded_on, e.kind,
+                                     e.id or 0))
+
+    def set_rate(self, rate: ComparisonRate) -> ComparisonRate:
+        stored = replace(rate, id=self.d.new_id(), set_at=rate.set_at or current_time())
+        self.d.comparison_rates.append(stored)
+        return stored
+
+    def rates(self, *, cohort: str | None = None, kind: str | None = None
+              ) -> builtins.list[ComparisonRate]:
+        return [r for r in self.d.comparison_rates
+                if (cohort is None or r.cohort == cohort) and (kind is None or r.kind == kind)]
+
+    def add_subjects(self, subjects: Sequence[ComparisonSubject]) -> None:
+        for subject in subjects:
+            if any((s.group, s.subject) == (subject.group, subject.subject)
+                   for s in self.d.comparison_subjects):
+                raise ConflictError(f"subject {subject.subject} exists in {subject.group}")
+            self.d.comparison_subjects.append(
+                replace(subject, imported_at=subject.imported_at or current_time()))
+
+    def subjects(self, group: str) -> builtins.list[ComparisonSubject]:
+        return sorted((s for s in self.d.comparison_subjects if s.group == group),
+                      key=lambda s: s.subject)
+
+    def groups(self) -> builtins.list[str]:
+        return sorted({s.group for s in self.d.comparison_subjects})
+
+
 class FakeUnitOfWork:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -518,6 +603,8 @@ class FakeUnitOfWork:
         self.consents: Any = _Consents(self.work)
         self.access_log: Any = _AccessLog(self.work)
         self.drafts: Any = _Drafts(self.work)
+        # outcomes
+        self.outcomes: Any = _Outcomes(self.work)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -1,0 +1,383 @@
+"""Exports of a programme's records for other tools: pure builders, no I/O.
+
+- `to_xes`: the event log as an XES document (IEEE Std 1849-2016, XML serialization) for
+  process-mining tools (ProM, Disco, pm4py, Celonis, ...): one trace per case, one event per
+  recorded event.
+- `cases_csv` / `tasks_csv`: the cases, and the open inbox tasks, as CSV (header row, stable
+  column order; the caller writes the text as UTF-8).
+- `indigo_project`: the programme as a project document of the INDIGO impact bond data
+  standard (Government Outcomes Lab, University of Oxford; schema `schema/project.json` of
+  INDIGO-Initiative/indigo-data-standard), built from what Pathways records.
+
+The callers (the CLI, the web) gather the records through `Engine` and write the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from engine.model import CaseRecord, Event, InboxTask
+
+# -- XES -------------------------------------------------------------------------------------
+
+XES_NAMESPACE = "http://www.xes-standard.org/"
+XES_VERSION = "1849-2016"
+# (name, prefix, uri) of the standard extensions the log uses (IEEE 1849-2016, clause 7)
+XES_EXTENSIONS: tuple[tuple[str, str, str], ...] = (
+    ("Concept", "concept", "http://www.xes-standard.org/concept.xesext"),
+    ("Time", "time", "http://www.xes-standard.org/time.xesext"),
+    ("Lifecycle", "lifecycle", "http://www.xes-standard.org/lifecycle.xesext"),
+    ("Organizational", "org", "http://www.xes-standard.org/org.xesext"),
+)
+
+# Event type -> lifecycle:transition of the standard lifecycle model. A task becoming ready
+# is "schedule" (it waits in an inbox: it is not being worked yet), its completion
+# "complete"; a timer is scheduled and fires ("complete"); an error aborts the step it
+# happened in ("ate_abort"), a cancellation the whole case ("pi_abort"), and a retry
+# resumes it ("resume"). Every other recorded event (case_started, decision, message_*,
+# outcome_recorded, referral_made, notification_requested, client_updated,
+# version_allocated, case_completed, case_migrated, migration_reverted) is instantaneous and
+# written as "complete". An event type not known here is "unknown".
+LIFECYCLE_TRANSITIONS: dict[str, str] = {
+    "task_ready": "schedule",
+    "task_completed": "complete",
+    "timer_scheduled": "schedule",
+    "timer_fired": "complete",
+    "error": "ate_abort",
+    "case_cancelled": "pi_abort",
+    "case_retried": "resume",
+    "case_started": "complete",
+    "decision": "complete",
+    "message_sent": "complete",
+    "message_received": "complete",
+    "outcome_recorded": "complete",
+    "notification_requested": "complete",
+    "referral_made": "complete",
+    "client_updated": "complete",
+    "version_allocated": "complete",
+    "case_completed": "complete",
+    "case_migrated": "complete",
+    "migration_reverted": "complete",
+}
+
+# Characters XML 1.0 does not allow anywhere (C0 controls but tab, LF and CR; lone
+# surrogates; U+FFFE and U+FFFF): ElementTree would write them as they are, giving a
+# document no parser accepts. They become U+FFFD.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: str) -> str:
+    return _NOT_XML.sub("\ufffd", value)
+
+
+def xes_timestamp(at: datetime) -> str:
+    """An xs:dateTime with its time zone (a naive time is taken as UTC), to milliseconds."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.isoformat(timespec="milliseconds")
+
+
+def _tag(name: str) -> str:
+    # Unqualified: the log element declares XES_NAMESPACE as the default namespace (ET's
+    # default_namespace option refuses the unqualified key/value attributes XES uses).
+    return name
+
+
+def _attribute(parent: ET.Element, kind: str, key: str, value: str) -> ET.Element:
+    return ET.SubElement(parent, _tag(kind), {"key": key, "value": _xml_text(value)})
+
+
+def event_name(event: Event) -> str:
+    """The activity an event is about: its step, else its type (an outcome event without
+    a step: the outcome)."""
+    if event.step:
+        return event.step
+    if event.type == "outcome_recorded" and event.data.get("outcome"):
+        return str(event.data["outcome"])
+    return event.type
+
+
+def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]], *,
+           name: str = "Pathways event log") -> str:
+    """The event log as an XES 1849-2016 XML document (UTF-8 declared).
+
+    One <trace> per case (concept:name = the case id; pathway, version, client and status as
+    plain attributes), one <event> per recorded event in log order, with concept:name
+    (`event_name`), time:timestamp, lifecycle:transition (LIFECYCLE_TRANSITIONS),
+    org:resource (the actor, when there is one), and the event's type and seq. Form data is
+    not exported: the log may go to analysts who should not see clients' answers.
+    """
+    log = ET.Element(_tag("log"), {"xes.version": XES_VERSION,
+                                   "xes.features": "nested-attributes",
+                                   "xmlns": XES_NAMESPACE})
+    for ext_name, prefix, uri in XES_EXTENSIONS:
+        ET.SubElement(log, _tag("extension"), {"name": ext_name, "prefix": prefix, "uri": uri})
+    # globals: attributes every trace / event has, with their default values
+    trace_globals = ET.SubElement(log, _tag("global"), {"scope": "trace"})
+    _attribute(trace_globals, "string", "concept:name", "__INVALID__")
+    event_globals = ET.SubElement(log, _tag("global"), {"scope": "event"})
+    _attribute(event_globals, "string", "concept:name", "__INVALID__")
+    _attribute(event_globals, "date", "time:timestamp", "1970-01-01T00:00:00.000+00:00")
+    _attribute(event_globals, "string", "lifecycle:transition", "complete")
+    ET.SubElement(log, _tag("classifier"), {"name": "Activity", "keys": "concept:name"})
+    ET.SubElement(log, _tag("classifier"), {"name": "Activity_and_transition",
+                                            "keys": "concept:name lifecycle:transition"})
+    _attribute(log, "string", "concept:name", name)
+    _attribute(log, "string", "lifecycle:model", "standard")
+    for case in cases:
+        if case.id is None:
+            continue
+        trace = ET.SubElement(log, _tag("trace"))
+        _attribute(trace, "string", "concept:name", str(case.id))
+        _attribute(trace, "string", "pathway", case.pathway)
+        _attribute(trace, "int", "version", str(case.version))
+        _attribute(trace, "string", "client", str(case.client_id))
+        _attribute(trace, "string", "status", case.status)
+        for event in events_by_case.get(case.id, ()):
+            element = ET.SubElement(trace, _tag("event"))
+            _attribute(element, "string", "concept:name", event_name(event))
+            _attribute(element, "date", "time:timestamp", xes_timestamp(event.at))
+            _attribute(element, "string", "lifecycle:transition",
+                       LIFECYCLE_TRANSITIONS.get(event.type, "unknown"))
+            if event.actor:
+                _attribute(element, "string", "org:resource", event.actor)
+            _attribute(element, "string", "event_type", event.type)
+            _attribute(element, "int", "seq", str(event.seq))
+            if event.type == "outcome_recorded" and event.data.get("outcome"):
+                _attribute(element, "string", "outcome", str(event.data["outcome"]))
+    ET.indent(log)
+    return ET.tostring(log, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+CASE_COLUMNS: tuple[str, ...] = ("id", "pathway", "version", "client", "status", "created_at",
+                                 "updated_at", "exit_reason")
+TASK_COLUMNS: tuple[str, ...] = ("task", "case", "client", "pathway", "version", "waiting_for",
+                                 "title", "role", "assignee", "due", "created_at")
+DATA_PREFIX = "data."
+# A cell a spreadsheet would read as a formula (CSV injection): text starting with one of
+# these gets a leading apostrophe. Numbers are written as numbers and never changed.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | dict):
+        return _cell(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys ({"a": {"b": 1}} -> {"a.b": 1}); lists stay values."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, path + "."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)  # RFC 4180: quotes where needed, CRLF line ends
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def cases_csv(cases: Iterable[CaseRecord]) -> str:
+    """Cases as CSV: CASE_COLUMNS, then one `data.<path>` column per key found in any case's
+    data (nested objects flattened, lists as JSON), sorted; exit_reason has its own column."""
+    records = list(cases)
+    flat = [{k: v for k, v in flatten(c.data).items() if k != "exit_reason"} for c in records]
+    data_keys = sorted({key for row in flat for key in row})
+    header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys)]
+    rows = (
+        [_cell(c.id), _cell(c.pathway), _cell(c.version), _cell(c.client_id), _cell(c.status),
+         _cell(c.created_at), _cell(c.updated_at), _cell(c.data.get("exit_reason")),
+         *(_cell(values.get(key)) for key in data_keys)]
+        for c, values in zip(records, flat, strict=True))
+    return _csv_text(header, rows)
+
+
+def tasks_csv(tasks: Iterable[InboxTask], clients: Mapping[int, int] | None = None) -> str:
+    """Open inbox tasks as CSV (TASK_COLUMNS): `waiting_for` is the step the case waits at;
+    `client` comes from `clients` (case id -> client id) when given."""
+    clients = clients or {}
+    rows = (
+        [_cell(t.id), _cell(t.case_id), _cell(clients.get(t.case_id)), _cell(t.pathway),
+         _cell(t.version), _cell(t.step), _cell(t.title), _cell(t.role), _cell(t.assignee),
+         _cell(t.due), _cell(t.created_at)]
+        for t in tasks)
+    return _csv_text(TASK_COLUMNS, rows)
+
+
+# -- INDIGO ------------------------------------------------------------------------------------
+
+# The project schema's "status"-free value objects: {"value": ...}
+# (definitions object_with_value_string / _number / _date of project.json).
+
+
+def _value(value: Any) -> dict[str, Any]:
+    return {"value": value}
+
+
+def _day(at: datetime | date) -> str:
+    """An INDIGO date (YYYY-MM-DD; the schema also allows YYYY and YYYY-MM)."""
+    if isinstance(at, datetime):
+        at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).date()
+    return at.isoformat()
+
+
+@dataclass(frozen=True)
+class ProgrammePathway:
+    """What the INDIGO document says of one pathway (its latest version)."""
+
+    pathway: str
+    version: int
+    title: str = ""
+    owner: str | None = None  # the organisation that owns it
+    organisations: tuple[str, ...] = ()  # organisations named for its roles
+
+
+@dataclass
+class OutcomeTally:
+    """One outcome metric: the outcome events recorded for it, and the clients for whom it
+    was achieved (a recorded value that is true, a number above 0 or non-empty text)."""
+
+    outcome: str
+    steps: set[str] = field(default_factory=set)
+    pathways: set[str] = field(default_factory=set)
+    events: int = 0
+    achieved_by: set[int] = field(default_factory=set)
+
+
+def _achieved(event: Event) -> bool:
+    if event.data.get("problem"):
+        return False
+    value = event.data.get("value")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value > 0
+    return bool(value)
+
+
+def tally_outcomes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]]
+                   ) -> list[OutcomeTally]:
+    """The outcome_recorded events of the cases, by outcome, sorted by outcome."""
+    tallies: dict[str, OutcomeTally] = {}
+    for case in cases:
+        for event in events_by_case.get(case.id, ()) if case.id is not None else ():
+            outcome = event.data.get("outcome") if event.type == "outcome_recorded" else None
+            if not outcome:
+                continue
+            tally = tallies.setdefault(str(outcome), OutcomeTally(str(outcome)))
+            tally.events += 1
+            tally.pathways.add(case.pathway)
+            if event.step:
+                tally.steps.add(event.step)
+            if _achieved(event):
+                tally.achieved_by.add(case.client_id)
+    return [tallies[key] for key in sorted(tallies)]
+
+
+def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
+                   cases: Sequence[CaseRecord], events_by_case: Mapping[int, Sequence[Event]],
+                   as_of: datetime, organisation_names: Mapping[str, str] | None = None
+                   ) -> dict[str, Any]:
+    """The programme as an INDIGO project document (JSON-ready), field names and shapes as in
+    the standard's project.json: name; stage_development (Implementation once a case
+    exists); dates.start_date_of_service_provision (the first case's day);
+    purpose_and_classifications.intervention (the pathways); service_and_beneficiaries
+    (actual number of unique clients with a case, unit type Individual); service_provisions
+    (one per pathway and organisation taking part); outcome_metrics (one per outcome kind
+    recorded); results (per outcome: clients engaged, clients with the outcome achieved, over
+    the period from the first case to as_of, Interim); sources (this export).
+
+    Organisation ids are Pathways' own: INDIGO identifiers (INDIGO-ORG-...) are assigned by
+    the INDIGO project and are not known here. Money (outcome payments, investment) is not
+    recorded by Pathways and is left out.
+    """
+    names = organisation_names or {}
+    clients = {c.client_id for c in cases}
+    first = min((c.created_at for c in cases if c.created_at is not None), default=None)
+    period: dict[str, Any] = {"end_date": _value(_day(as_of))}
+    if first is not None:
+        period = {"start_date": _value(_day(first)), **period}
+    project: dict[str, Any] = {"name": _value(name)}
+    if cases:
+        project["stage_development"] = _value("Implementation")
+    if first is not None:
+        project["dates"] = {"start_date_of_service_provision": _value(_day(first))}
+    if pathways:
+        project["purpose_and_classifications"] = {"intervention": _value("; ".join(
+            f"{p.title or p.pathway} ({p.pathway} v{p.version})" for p in pathways))}
+    project["service_and_beneficiaries"] = {
+        "actual_number_service_users_or_beneficiaries_total": _value(len(clients)),
+        "unit_type_actual_service_users_or_beneficiaries": _value("Individual"),
+    }
+    provisions = []
+    for p in pathways:
+        pathway_cases = [c.created_at for c in cases
+                         if c.pathway == p.pathway and c.created_at is not None]
+        started = min(pathway_cases, default=None)
+        for org in dict.fromkeys([*([p.owner] if p.owner else []), *p.organisations]):
+            provision: dict[str, Any] = {
+                "id": f"{p.pathway}/{org}", "organisation_id": _value(org),
+                "intervention": _value(p.title or p.pathway),
+            }
+            if started is not None:
+                provision["actual_service"] = {"start_date": _value(_day(started))}
+            if org in names:
+                provision["notes"] = f"Organisation: {names[org]}"
+            provisions.append(provision)
+    if provisions:
+        project["service_provisions"] = provisions
+    tallies = tally_outcomes(cases, events_by_case)
+    if tallies:
+        project["outcome_metrics"] = [{
+            "id": t.outcome,
+            "definition": _value(
+                f"Outcome '{t.outcome}' as recorded by the step(s) "
+                f"{', '.join(sorted(t.steps)) or '-'} of pathway(s) "
+                f"{', '.join(sorted(t.pathways))}; achieved when the recorded value is true, "
+                f"a number above 0 or non-empty text."),
+            "outcome_validation_method": _value("Simple ex-post verification"),
+            "data_source_for_outcome_validation": _value("Pathways case records (event log)"),
+        } for t in tallies]
+        project["results"] = [{
+            "outcome_metric_id": _value(t.outcome),
+            "result_level": _value("Outcome level"),
+            "result_type": _value("Interim"),
+            "period": period,
+            "number_engaged_in_impact_bond": _value(len(clients)),
+            "number_with_positive_social_outcomes": _value(len(t.achieved_by)),
+            "notes": f"{t.events} outcome event(s) recorded.",
+        } for t in tallies]
+    project["sources"] = [{
+        "id": "pathways",
+        "name": _value("Pathways case management records"),
+        "type": _value("Administrative data"),
+        "accessed_date": _value(_day(as_of)),
+    }]
+    return project

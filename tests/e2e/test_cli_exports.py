@@ -1,0 +1,110 @@
+"""Exports from the CLI: publish a small DSL pathway, run a case, export it as XES, CSV of
+cases and tasks, and an INDIGO project document (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from engine.exports import CASE_COLUMNS, TASK_COLUMNS, XES_NAMESPACE
+from tests.e2e.test_cli import Cli
+
+PATHWAY = """pathway: housing_help
+title: Housing help
+organisation: st_giles
+roles:
+  worker: {title: Worker, organisations: [st_giles]}
+steps:
+  - task: intake
+    role: worker
+    title: Intake
+    form:
+      needs_housing: {type: boolean, required: true, title: Needs housing}
+      note: {type: text, title: Note}
+  - record: housed
+    outcome: housed
+    value: needs_housing
+  - task: follow_up
+    role: worker
+    title: Follow up
+"""
+NS = {"x": XES_NAMESPACE}
+
+
+def test_export_xes_csv_and_indigo(cli: Cli, tmp_path: Path) -> None:
+    source = tmp_path / "housing_help.yaml"
+    source.write_text(PATHWAY)
+    assert cli.json("publish", str(source))["version"] == 1
+    client = cli.json("clients", "add", "--name", "Zoë <Z>")["id"]
+    case = cli.json("cases", "start", "housing_help", "--client", str(client))
+    task = case["tasks"][0]["id"]
+    cli.json("tasks", "complete", task, "--data",
+             json.dumps({"needs_housing": True, "note": "=1+1 & <b>"}), "--as", "amy & co")
+
+    out = tmp_path / "out"
+    xes_file, cases_file, tasks_file, indigo_file = (
+        out / "log.xes", out / "cases.csv", out / "tasks.csv", out / "indigo.json")
+    results = cli.many(["export", "xes", "-o", str(xes_file)],
+                       ["export", "cases", "-o", str(cases_file)],
+                       ["export", "tasks", "-o", str(tasks_file)],
+                       ["export", "indigo", "-o", str(indigo_file), "--name", "One Service"])
+    reports = [r.ok() for r in results]
+    assert [(r["file"], r["format"]) for r in reports] == [
+        (str(xes_file), "xes"), (str(cases_file), "csv"), (str(tasks_file), "csv"),
+        (str(indigo_file), "indigo")]
+    assert [r["records"] for r in reports[1:]] == [1, 1, 1]
+
+    # XES: one trace, the case's events in order, the actor as org:resource
+    root = ET.fromstring(xes_file.read_bytes())  # noqa: S314 - our own output
+    assert root.tag == f"{{{XES_NAMESPACE}}}log" and root.get("xes.version") == "1849-2016"
+    (trace,) = root.findall("x:trace", NS)
+    events = trace.findall("x:event", NS)
+    assert len(events) == reports[0]["records"] == len(cli.json("events", str(case["id"])))
+
+    def attrs(element: ET.Element) -> dict[str, str]:
+        return {child.get("key", ""): child.get("value", "") for child in element}
+
+    named = [(attrs(e)["concept:name"], attrs(e)["lifecycle:transition"]) for e in events]
+    assert ("intake", "schedule") in named and ("intake", "complete") in named
+    assert ("housed", "complete") in named and ("follow_up", "schedule") in named
+    done = next(attrs(e) for e in events if attrs(e)["event_type"] == "task_completed")
+    assert done["org:resource"] == "amy & co"
+    assert done["time:timestamp"].endswith("+00:00")
+
+    # cases CSV: the fixed columns, then the case data, flattened
+    rows = list(csv.DictReader(io.StringIO(cases_file.read_text("utf-8"), newline="")))
+    assert list(rows[0])[:len(CASE_COLUMNS)] == list(CASE_COLUMNS)
+    assert rows[0]["id"] == str(case["id"]) and rows[0]["status"] == "active"
+    assert rows[0]["data.needs_housing"] == "true"
+    assert rows[0]["data.note"] == "'=1+1 & <b>"
+
+    # tasks CSV: the open follow-up task, the step the case waits at
+    rows = list(csv.DictReader(io.StringIO(tasks_file.read_text("utf-8"), newline="")))
+    assert tuple(rows[0]) == TASK_COLUMNS
+    assert (rows[0]["case"], rows[0]["client"], rows[0]["waiting_for"], rows[0]["role"]) == (
+        str(case["id"]), str(client), "follow_up", "worker")
+
+    # INDIGO: the programme, its provider, and the outcome achieved for the one client
+    project = json.loads(indigo_file.read_text("utf-8"))
+    assert project["name"] == {"value": "One Service"}
+    assert project["service_and_beneficiaries"][
+        "actual_number_service_users_or_beneficiaries_total"] == {"value": 1}
+    assert [p["organisation_id"] for p in project["service_provisions"]] == [
+        {"value": "st_giles"}]
+    assert [m["id"] for m in project["outcome_metrics"]] == ["housed"]
+    assert project["results"][0]["number_with_positive_social_outcomes"] == {"value": 1}
+
+    # without -o: the document itself on stdout, also with --json; --pathway filters
+    stdout_xes, stdout_cases, other = cli.run_many([
+        cli.argv(["export", "xes", "--pathway", "housing_help"]),
+        cli.argv(["--json", "export", "cases"]),
+        cli.argv(["export", "xes", "--pathway", "nothing_here"])])
+    assert stdout_xes.returncode == 0 and stdout_xes.stdout == xes_file.read_text(
+        "utf-8").replace("Pathways event log", "Pathways: housing_help")
+    assert stdout_cases.returncode == 0
+    assert stdout_cases.stdout == cases_file.read_text("utf-8")
+    empty = ET.fromstring(other.stdout.encode("utf-8"))  # noqa: S314 - our own output
+    assert empty.findall("x:trace", NS) == []
