@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import Application
 from engine import EngineError
-from web import api, auth, casework
+from web import api, auth, casework, commissioner
 from web.security import csrf, current_user, limiter, load_user
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     app.before_request(load_user)
     app.register_blueprint(auth.bp)
     app.register_blueprint(casework.bp)
+    app.register_blueprint(commissioner.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
 
@@ -85,6 +86,8 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
             return redirect(url_for("auth.login"))
         if user.role in ("caseworker", "team_lead", "admin"):
             return redirect(url_for("casework.inbox"))
+        if user.role in ("commissioner", "designer"):
+            return redirect(url_for("commissioner.dashboard"))
         return render_template("home.html")
 
     @app.get("/health")

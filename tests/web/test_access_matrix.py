@@ -264,6 +264,11 @@ ROUTES: dict[str, Route] = {
         expected=statuses(own=302, other=302, designer=403, admin=302)),
     "clients_list": Route("GET", lambda t: "/clients", shared=True, per_target=False,
                           expected=statuses(own=200, other=200, designer=403, admin=200)),
+    "dashboard": Route("GET", lambda t: "/dashboard", shared=True, per_target=False,
+                       expected=statuses(own=403, other=403, designer=200, admin=200)),
+    "dashboard_csv": Route("GET", lambda t: "/dashboard/activity.csv", shared=True,
+                           per_target=False, query={"pathway": "gate_reception"},
+                           expected=statuses(own=403, other=403, designer=200, admin=200)),
     "add_client": Route(
         "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
         data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
@@ -298,7 +303,8 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/tasks/<task_id>", "/tasks/<task_id>/claim", "/tasks/<task_id>/unclaim",
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
-               "/clients/<int:client_id>/open", "/clients", "/static/<path:filename>"}
+               "/clients/<int:client_id>/open", "/clients", "/dashboard",
+               "/dashboard/<table>.csv", "/static/<path:filename>"}
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}  # the API has its own tests
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()

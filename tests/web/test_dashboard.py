@@ -1,0 +1,175 @@
+"""The commissioner's dashboard: comparisons with intervals, activity, the payment statement."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from adapters.definition_files import publish_order, read_bundle
+from tests.web.conftest import PASSWORD, Site, sign_in
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def programme(site: Site, tmp_path: Path) -> Site:
+    """The shipped pathways and programme file; a commissioner, a caseworker; a few cases."""
+    application = site.application
+    programmes = application.settings.definitions_dir / "programmes"
+    programmes.mkdir(parents=True)
+    shutil.copy(ROOT / "definitions" / "programmes" / "peterborough.yaml", programmes)
+    for path, note in publish_order(ROOT / "definitions"):
+        files, main = read_bundle(path, known_pathways={"family_support",
+                                                        "mental_health_referral"})
+        application.engine.publish(files, main, note=note, unless_published=True)
+    accounts = application.accounts
+    accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    accounts.add_organisation("moj", "Ministry of Justice")
+    accounts.add_user("cam", "Cam", "moj", "commissioner", PASSWORD)
+    accounts.add_user("cw", "Casey", "st_giles_trust", "caseworker", PASSWORD)
+    engine = application.engine
+    for number, met in enumerate((True, True, False, True, False)):
+        client = engine.add_client(f"Client {number}", {"release_date": "2026-01-10"}).id or 0
+        case = engine.start_case("gate_reception", client, version=1 + number % 2)
+        assessment = case.tasks[0].task
+        engine.complete_task(assessment.id, {
+            "needs_accommodation": False, "needs_benefits": False,
+            "needs_substance_misuse": False, "needs_family": False,
+            "needs_employment": False, "risk_level": "low"}, actor="cw")
+        gate = engine.list_tasks(case_id=case.case.id)[0].task
+        engine.complete_task(gate.id, {"met_at_gate": met}, actor="cw")
+    return site
+
+
+
+def test_a_commissioner_sees_versions_with_intervals_and_activity(programme: Site) -> None:
+    client = programme.client()
+    sign_in(client, "cam")
+    assert client.get("/").location == "/dashboard"
+    page = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate")
+    assert page.status_code == 200
+    assert "Versions compared" in page.text and "versions.svg" in page.text  # a chart
+    svg = client.get("/dashboard/versions.svg?pathway=gate_reception&outcome=met_at_gate")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert "<svg" in svg.text and "script" not in svg.headers["Content-Security-Policy"]
+    assert "Caseworker activity, month on month" in page.text
+    assert "Met at the gate" in page.text
+    assert "Client 0" not in page.text  # aggregates only
+    # did version 2 do better, and how sure are we: said in words
+    assert re.search(r"Version 2 vs 1: met_at_gate 66\.7 points \(higher\), 95% CI "
+                     r"-?[\d.]+ to [\d.]+ points; p = [\d.]+: not enough evidence", page.text)
+    split = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate&field=risk_level")
+    assert "Split by an answer" in split.text
+    table = client.get("/dashboard/versions.csv?pathway=gate_reception&outcome=met_at_gate")
+    assert table.status_code == 200 and table.mimetype == "text/csv"
+    assert "attachment" in table.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    outcome = {r["group"]: r for r in rows if r["measure"] == "met_at_gate"}
+    # clients 0, 2, 4 started on v1 (met at the gate: yes, no, no); 1 and 3 on v2 (yes, yes)
+    assert (outcome["version 1"]["count"], outcome["version 1"]["n"]) == ("1", "3")
+    assert (outcome["version 2"]["count"], outcome["version 2"]["n"]) == ("2", "2")
+    assert float(outcome["version 1"]["ci_low"]) < 1 / 3 < float(outcome["version 1"]["ci_high"])
+    assert outcome["version 2"]["estimate"] != ""  # v2 against v1, with its interval
+    activity = list(csv.DictReader(io.StringIO(
+        client.get("/dashboard/activity.csv?pathway=gate_reception").text)))
+    assert any(r["level"] == "organisation" and r["name"] == "st_giles_trust"
+               and r["tasks"] == "10" for r in activity)
+
+
+def test_the_payment_statement_shows_its_arithmetic(programme: Site) -> None:
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?size=1000&events=1420&comparison=155")
+    statement = re.search(r'<pre class="statement">(.*?)</pre>', page.text, re.S)
+    assert statement is not None
+    text = statement.group(1)
+    assert "reduction = (155 \u2212 142) / 155 = 8.4%" in text  # a true minus sign
+    assert "no early payment" in text
+    final = client.get("/dashboard?size=1000&events=1410&comparison=155&final=yes").text
+    assert "outcome payment triggered" in final  # 9.0% overall, above 7.5%
+    bad = client.get("/dashboard?size=lots&events=1420&comparison=155").text
+    assert "whole numbers" in bad
+
+
+def test_the_dashboard_is_not_for_caseworkers_or_strangers(programme: Site) -> None:
+    anonymous = programme.client()
+    assert anonymous.get("/dashboard").status_code == 302
+    caseworker = programme.client()
+    sign_in(caseworker, "cw")
+    assert caseworker.get("/dashboard").status_code == 403
+    assert caseworker.get("/dashboard/versions.csv?pathway=gate_reception").status_code == 403
+    cam = programme.client()
+    sign_in(cam, "cam")
+    assert cam.get("/dashboard?pathway=nothing").status_code == 404
+    assert cam.get("/dashboard/secrets.csv?pathway=gate_reception").status_code == 404
+
+
+def test_cohort_results_and_the_statement_come_from_imported_outcomes(programme: Site) -> None:
+    application = programme.application
+    engine = application.engine
+    # three cohort-1 releases (Sep 2010 - Jun 2012), one of them met at the gate
+    people = []
+    for number, release in enumerate(("2010-10-01", "2011-03-01", "2012-06-30")):
+        client = engine.add_client(f"Released {number}", {"release_date": release}).id or 0
+        case = engine.start_case("gate_reception", client, version=1)
+        assessment = case.tasks[0].task
+        engine.complete_task(assessment.id, {
+            "needs_accommodation": False, "needs_benefits": False,
+            "needs_substance_misuse": False, "needs_family": False,
+            "needs_employment": False, "risk_level": "low"}, actor="cw")
+        gate = engine.list_tasks(case_id=case.case.id)[0].task
+        engine.complete_task(gate.id, {"met_at_gate": number == 0}, actor="cw")
+        people.append(client)
+    rows = [
+        f"{people[0]},2011-01-05,2011-03-01",  # counts
+        f"{people[1]},2011-06-01,2011-08-01",  # counts
+        f"{people[1]},2011-07-01,2011-08-01",  # same court day: one event
+        f"{people[2]},2013-07-01,2013-08-01",  # offence after 12 months: not counted
+    ]
+    data = ("client,offence_date,conviction_date\n" + "\n".join(rows) + "\n").encode()
+    report = application.outcomes.import_csv("reconvictions.csv", data, "reconviction")
+    assert report.errors == [] and report.imported == 4
+    application.outcomes.set_comparison_rates("cohort 1", "reconviction", group_size=1000,
+                                              per_100=155.0, source="MoJ 2014")
+    client = programme.client()
+    sign_in(client, "cam")
+    table = client.get("/dashboard/cohorts.csv")
+    cohort = next(r for r in csv.DictReader(io.StringIO(table.text))
+                  if r["cohort"] == "cohort 1")
+    assert (cohort["people"], cohort["events"]) == ("3", "2")
+    assert float(cohort["per_100"]) == pytest.approx(200 / 3)
+    assert float(cohort["comparison_per_100"]) == 155.0
+    assert cohort["people_with_events"] == "2"
+    page = client.get("/dashboard?pathway=gate_reception&outcome=reconviction").text
+    assert "Cohort results" in page and "Payment statement from these figures" in page
+    assert "intervention rate = 2 events / 3 people" in page
+    split = list(csv.DictReader(io.StringIO(client.get(
+        "/dashboard/gate.csv?pathway=gate_reception&outcome=reconviction").text)))
+    met = {r["group"]: r for r in split if r["measure"] == "reconviction per 100"}
+    # met at the gate: 3 earlier cases (released 2026, nothing yet) and Released 0 (1 event);
+    # not met: 2 earlier cases, Released 1 (one court day) and Released 2 (out of window)
+    assert (met["yes"]["n"], met["yes"]["count"]) == ("4", "1")
+    assert (met["no"]["n"], met["no"]["count"]) == ("4", "1")
+    assert met["yes"]["comparison"] == "rate ratio"
+
+
+def test_a_matched_group_stands_in_for_missing_comparison_rates(programme: Site) -> None:
+    application = programme.application
+    client_id = application.engine.add_client("Released", {"release_date": "2011-01-01"}).id
+    group = ("subject,release_date,offence_date,conviction_date\n"
+             "s1,2010-10-01,2011-01-01,2011-02-01\n"   # two court days: 2 events
+             "s1,2010-10-01,2011-03-01,2011-04-01\n"
+             "s2,2011-01-01,,\n")                       # no events
+    report = application.outcomes.import_matched_group("cohort 1", group.encode())
+    assert report.errors == [] and report.subjects == 2
+    client = programme.client()
+    sign_in(client, "cam")
+    cohort = next(r for r in csv.DictReader(io.StringIO(
+        client.get("/dashboard/cohorts.csv").text)) if r["cohort"] == "cohort 1")
+    assert cohort["people"] == "1" and client_id is not None
+    assert float(cohort["comparison_per_100"]) == 100.0  # 2 events / 2 subjects

@@ -1,0 +1,59 @@
+"""Charts as SVG drawn by matplotlib (no hand-built graphics, nothing to load in the browser).
+
+Each chart is a standalone SVG document the page shows as an image; the page also shows the
+same numbers as a table with a CSV download, so nothing is only in a picture.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to files only
+from matplotlib import pyplot
+from matplotlib.figure import Figure
+
+_INK, _ACCENT, _MUTED = "#1b1f24", "#0b5cad", "#9aa3ad"
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    pyplot.close(figure)
+    return buffer.getvalue()
+
+
+def bars_with_intervals(title: str, labels: Sequence[str], values: Sequence[float | None],
+                        lows: Sequence[float | None], highs: Sequence[float | None],
+                        unit: str = "%") -> str:
+    """Bars with 95% confidence intervals as error bars (missing values drawn as gaps)."""
+    figure, axes = pyplot.subplots(figsize=(6, 3.2))
+    shown = [v if v is not None else 0.0 for v in values]
+    below = [max(0.0, (v or 0.0) - (lo if lo is not None else (v or 0.0)))
+             for v, lo in zip(values, lows, strict=True)]
+    above = [max(0.0, (hi if hi is not None else (v or 0.0)) - (v or 0.0))
+             for v, hi in zip(values, highs, strict=True)]
+    axes.bar(labels, shown, color=_ACCENT, yerr=[below, above], capsize=6, ecolor=_INK)
+    axes.set_title(title, fontsize=11, color=_INK)
+    axes.set_ylabel(unit)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _svg(figure)
+
+
+def lines(title: str, x_labels: Sequence[str], series: dict[str, Sequence[float]],
+          unit: str = "") -> str:
+    """One line per series over the same x labels (e.g. tasks per month per organisation)."""
+    figure, axes = pyplot.subplots(figsize=(6.5, 3.2))
+    for name, values in series.items():
+        axes.plot(list(x_labels), list(values), marker="o", label=name)
+    axes.set_title(title, fontsize=11, color=_INK)
+    if unit:
+        axes.set_ylabel(unit)
+    axes.spines[["top", "right"]].set_visible(False)
+    if len(series) > 1:
+        axes.legend(fontsize=8, frameon=False)
+    axes.tick_params(axis="x", labelrotation=45, labelsize=8)
+    axes.grid(axis="y", color=_MUTED, alpha=0.3)
+    return _svg(figure)

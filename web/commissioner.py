@@ -1,0 +1,343 @@
+"""The commissioner's dashboard: did a version do better, how sure are we, what is owed.
+
+Aggregates only (no client appears by name): version comparison with 95% intervals and
+tests (engine.analysis, scipy/statsmodels), met-at-gate against an outcome, engagement,
+caseworker activity month on month, and the payment statement (engine.payments) from the
+programme's configuration. Every chart (matplotlib SVG) has its numbers in a table and a
+CSV download.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Blueprint, Response, render_template, request
+from werkzeug.exceptions import NotFound
+
+from engine import analysis
+from engine.errors import InvalidArgumentError
+from engine.model import CaseRecord, Event
+from engine.outcomes import Cohort
+from engine.payments import CohortInput, payment_statement, programme_from_config
+from web import charts
+from web.security import application, roles_required
+
+bp = Blueprint("commissioner", __name__)
+VIEWERS = ("commissioner", "designer", "admin")
+TABLES = ("versions", "gate", "field", "engagement", "activity")
+
+
+def _records(pathway: str) -> tuple[list[CaseRecord], list[Event]]:
+    engine = application().engine
+    cases = engine.list_cases(pathway=pathway)
+    events = [event for case in cases if case.id is not None for event in engine.events(case.id)]
+    return cases, events
+
+
+def _outcome_names(events: list[Event]) -> list[str]:
+    return sorted({str(e.data.get("outcome")) for e in events
+                   if e.type == "outcome_recorded" and e.data.get("outcome")})
+
+
+def _measured_outcomes(cases: list[CaseRecord], kind: str) -> dict[int, int | None]:
+    """Per case, its client's events of the programme's frequency measure for `kind`,
+    counted in the measure's windows from the client's own start date (None: no date)."""
+    programme = _programme()
+    measure = next((m for m in (programme.measures if programme else ())
+                    if m.kind == kind and m.type == "frequency"), None)
+    if measure is None:
+        return {}
+    engine = application().engine
+    by_client: dict[int, list[Any]] = defaultdict(list)
+    for event in application().outcomes.events(kind=kind):
+        by_client[event.client_id].append(event)
+    found: dict[int, int | None] = {}
+    for case in cases:
+        start_text = engine.get_client(case.client_id).fields.get(measure.start_field)
+        try:
+            start = date.fromisoformat(str(start_text)) if start_text else None
+        except ValueError:
+            start = None
+        if case.id is None:
+            continue
+        found[case.id] = None if start is None else len({
+            e.recorded_on for e in by_client.get(case.client_id, [])
+            if measure.counts(start, e.occurred_on, e.recorded_on)})
+    return found
+
+
+def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
+    """Everything the dashboard shows for one pathway and one outcome (recorded by the
+    pathway's steps, or measured from imported outcome data)."""
+    cases, events = _records(pathway)
+    programme = _programme()
+    measured = sorted({m.kind for m in (programme.measures if programme else ())
+                       if m.type == "frequency"
+                       and application().outcomes.events(kind=m.kind, include_cases=False)})
+    names = measured + _outcome_names(events)
+    outcome = outcome if outcome in names else (names[0] if names else None)
+    outcomes: analysis.Outcomes | None
+    if outcome in measured:
+        outcomes = _measured_outcomes(cases, outcome) or None
+    else:
+        outcomes = analysis.outcomes_from_events(cases, events, outcome) if outcome else None
+    comparison = analysis.version_comparison(cases, events, outcomes, outcome_name=outcome,
+                                             pathway=pathway)
+    gate = analysis.split_by_step(cases, events, "met_at_gate", outcomes,
+                                  outcome_name=outcome) if outcomes else None
+    field = request.args.get("field") or None
+    fields = _fields(cases)
+    by_field = analysis.split_by_field(cases, field, outcomes, outcome_name=outcome) \
+        if outcomes and field in fields else None
+    engaged = analysis.engagement(cases, events, 30)
+    organisations = {u.username: u.organisation for u in application().accounts.users()}
+    activity = analysis.activity_by_month(
+        [e for e in events if e.type == "task_completed"], organisations)
+    return {"cases": cases, "names": names, "outcome": outcome, "comparison": comparison,
+            "gate": gate, "engagement": engaged, "activity": activity, "fields": fields,
+            "field": field if by_field else None, "by_field": by_field,
+            "verdicts": verdicts(comparison) if outcomes else []}
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}"
+
+
+def verdicts(comparison: analysis.VersionComparison) -> list[str]:
+    """Each version against the baseline, in words: better or worse, by how much, how sure."""
+    said: list[str] = []
+    name = comparison.outcome_name or "the outcome"
+    for cohort in (comparison, comparison.randomised):
+        if cohort is None:
+            continue
+        where = " (randomised cases only)" if cohort.cohort == "randomised" else ""
+        for v in cohort.versions:
+            vs = v.vs_baseline
+            if v.version == cohort.baseline or vs is None or v.outcome is None:
+                continue
+            if isinstance(vs, analysis.ProportionDifference):
+                if vs.difference is None:
+                    continue
+                p_value = vs.fisher_p_value if vs.small_sample else vs.p_value
+                way = "higher" if vs.difference > 0 else "lower" if vs.difference < 0 else "same"
+                text = (f"Version {v.version} vs {cohort.baseline}{where}: {name} "
+                        f"{_pct(vs.difference)} points ({way}), "
+                        f"95% CI {_pct(vs.ci_low)} to {_pct(vs.ci_high)} points")
+            else:
+                if vs.ratio is None:
+                    continue
+                p_value = vs.p_value
+                high = "∞" if vs.ci_high is None else f"{vs.ci_high:.2f}"
+                text = (f"Version {v.version} vs {cohort.baseline}{where}: {name} rate ratio "
+                        f"{vs.ratio:.2f}, 95% CI {vs.ci_low or 0:.2f} to {high}")
+            sure = ("a difference this large would be unusual by chance"
+                    if p_value is not None and p_value < 0.05
+                    else "not enough evidence of a real difference")
+            said.append(f"{text}; p = {p_value:.3g}: {sure}." if p_value is not None
+                        else f"{text}.")
+    return said
+
+
+def _fields(cases: list[CaseRecord]) -> list[str]:
+    """Case data fields with few distinct values: the ones worth splitting by."""
+    values: dict[str, set[str]] = defaultdict(set)
+    for case in cases:
+        for key, value in case.data.items():
+            if isinstance(value, bool | str | int) and not key.startswith(("client", "notes")):
+                values[key].add(str(value))
+    return sorted(key for key, seen in values.items() if 1 < len(seen) <= 8)
+
+
+def _version_chart(comparison: analysis.VersionComparison, outcome: str | None) -> str | None:
+    chosen = [v for v in comparison.versions if v.outcome is not None]
+    if not chosen or outcome is None:
+        return None
+    scale = 100.0 if comparison.outcome_kind != "rate" else 1.0
+    values, lows, highs = [], [], []
+    for v in chosen:
+        measure = v.outcome
+        assert measure is not None
+        values.append(None if measure.rate is None else measure.rate * scale)
+        lows.append(None if measure.ci_low is None else measure.ci_low * scale)
+        highs.append(None if measure.ci_high is None else measure.ci_high * scale)
+    unit = "per 100" if comparison.outcome_kind == "rate" else "% of cases"
+    return charts.bars_with_intervals(f"{outcome} by version (95% CI)",
+                                      [f"v{v.version}" for v in chosen], values, lows, highs,
+                                      unit)
+
+
+def _activity_chart(activity: analysis.Activity) -> str | None:
+    rows = [r for r in activity.organisations]
+    if not rows:
+        return None
+    months = list(activity.months)
+    series: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(months))
+    for row in rows:
+        series[row.name][months.index(row.month)] = float(row.tasks)
+    return charts.lines("Tasks completed per organisation per month", months, dict(series),
+                        "tasks")
+
+
+def _programme() -> Any | None:
+    path = Path(application().settings.definitions_dir) / "programmes" / "peterborough.yaml"
+    if not path.is_file():
+        return None
+    return programme_from_config(yaml.safe_load(path.read_text("utf-8")))
+
+
+def _statement(form: Any) -> tuple[Any, dict[str, str]]:
+    """The payment statement for the cohort figures entered (or the published cohort 1)."""
+    programme = _programme()
+    if programme is None:
+        return None, {}
+    values = {"size": form.get("size", "1000"), "events": form.get("events", "1420"),
+              "comparison": form.get("comparison", "155"), "final": form.get("final", "")}
+    try:
+        cohort = CohortInput(programme.cohorts[0].name if programme.cohorts else "cohort 1",
+                             size=int(values["size"]),
+                             intervention_events=int(values["events"]),
+                             comparison_rate=Decimal(values["comparison"]))
+    except (ValueError, InvalidOperation):
+        values["error"] = "Cohort size and events are whole numbers; the comparison rate a number."
+        return None, values
+    except InvalidArgumentError as err:
+        problems = err.details.get("fields", {})
+        values["error"] = "; ".join(f"{k.split('.')[-1].replace('_', ' ')}: {', '.join(v)}"
+                                    for k, v in problems.items()) or err.message
+        return None, values
+    return payment_statement(programme.mechanism, [cohort],
+                             final=values["final"] == "yes"), values
+
+
+def _month_start(month: str) -> date:
+    return date.fromisoformat(f"{month}-01")
+
+
+def _month_end(month: str) -> date:
+    first = _month_start(month)
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def _cohort_results(programme: Any) -> tuple[list[dict[str, Any]], Any]:
+    """Each configured cohort measured from the imported outcome events, against its
+    comparison group's rate; and the payment statement those figures give."""
+    if programme is None or not programme.measures:
+        return [], None
+    frequency = next((m for m in programme.measures if m.type == "frequency"), None)
+    binary = next((m for m in programme.measures if m.type == "binary"), None)
+    outcomes = application().outcomes
+    rows: list[dict[str, Any]] = []
+    inputs: list[CohortInput] = []
+    for definition in programme.cohorts:
+        if not definition.releases_from:
+            continue
+        cohort = Cohort(definition.name, _month_start(definition.releases_from),
+                        _month_end(definition.releases_to) if definition.releases_to
+                        else date.today())
+        row: dict[str, Any] = {"cohort": definition.name, "from": cohort.start.isoformat(),
+                               "to": cohort.end.isoformat()}
+        if frequency is not None:
+            measured = outcomes.measure_cohort(cohort, frequency).result
+            rate = analysis.rate_ci(measured.events, measured.people) if measured.people \
+                else None
+            row.update(people=measured.people, events=measured.events,
+                       per_100=measured.per_100,
+                       per_100_ci_low=rate.ci_low if rate else None,
+                       per_100_ci_high=rate.ci_high if rate else None)
+            compared = outcomes.comparison_rates(cohort=definition.name, kind=frequency.kind)
+            comparison = compared[-1].per_100 if compared else None
+            if comparison is None and outcomes.matched_group(definition.name):
+                matched = outcomes.measure_matched_group(definition.name, frequency)
+                comparison = matched.per_100  # an imported matched group of that name
+            row["comparison_per_100"] = comparison
+            if measured.people and comparison:
+                inputs.append(CohortInput(definition.name, size=measured.people,
+                                          intervention_events=measured.events,
+                                          comparison_rate=Decimal(str(comparison))))
+        if binary is not None:
+            measured_binary = outcomes.measure_cohort(cohort, binary).result
+            share = analysis.proportion_ci(measured_binary.people_with_events,
+                                           measured_binary.people)
+            row.update(people_with_events=measured_binary.people_with_events,
+                       binary_pct=None if share.rate is None else share.rate * 100,
+                       binary_ci_low=None if share.ci_low is None else share.ci_low * 100,
+                       binary_ci_high=None if share.ci_high is None else share.ci_high * 100)
+        rows.append(row)
+    statement = payment_statement(programme.mechanism, inputs, final=False) if inputs else None
+    return rows, statement
+
+
+COHORT_COLUMNS = ("cohort", "from", "to", "people", "events", "per_100", "per_100_ci_low",
+                  "per_100_ci_high", "comparison_per_100", "people_with_events", "binary_pct",
+                  "binary_ci_low", "binary_ci_high")
+
+
+@bp.get("/dashboard")
+@roles_required(*VIEWERS)
+def dashboard() -> Any:
+    pathways = sorted(v.pathway for v in application().engine.definitions())
+    pathway = request.args.get("pathway") or ("gate_reception" if "gate_reception" in pathways
+                                              else (pathways[0] if pathways else ""))
+    if pathway and pathway not in pathways:
+        raise NotFound(f"no pathway {pathway!r}")
+    shown = _choose(pathway, request.args.get("outcome")) if pathway else None
+    statement, payment = _statement(request.args)
+    cohorts, data_statement = _cohort_results(_programme())
+    return render_template(
+        "dashboard.html", pathways=pathways, pathway=pathway, shown=shown,
+        cohorts=cohorts, cohort_columns=COHORT_COLUMNS, data_statement=data_statement,
+        version_chart=bool(shown and shown["outcome"] and any(
+            v.outcome is not None for v in shown["comparison"].versions)),
+        activity_chart=bool(shown and shown["activity"].organisations),
+        statement=statement, payment=payment)
+
+
+@bp.get("/dashboard/<name>.svg")
+@roles_required(*VIEWERS)
+def chart(name: str) -> Any:
+    """A chart as an SVG image of its own: matplotlib styles its shapes inline, which the
+    pages' Content-Security-Policy rightly forbids, so charts are images with a policy that
+    allows only that (no scripts, nothing fetched)."""
+    pathway = request.args.get("pathway", "")
+    if pathway not in {v.pathway for v in application().engine.definitions()}:
+        raise NotFound(f"no pathway {pathway!r}")
+    shown = _choose(pathway, request.args.get("outcome"))
+    if name == "versions":
+        svg = _version_chart(shown["comparison"], shown["outcome"])
+    elif name == "activity":
+        svg = _activity_chart(shown["activity"])
+    else:
+        raise NotFound(f"no chart {name!r}")
+    if svg is None:
+        raise NotFound("no figures for that chart yet")
+    return Response(svg, mimetype="image/svg+xml", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+@bp.get("/dashboard/<table>.csv")
+@roles_required(*VIEWERS)
+def table_csv(table: str) -> Any:
+    if table == "cohorts":
+        rows, _ = _cohort_results(_programme())
+        return Response(analysis.csv_text(rows, COHORT_COLUMNS), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="cohorts.csv"'})
+    if table not in TABLES:
+        raise NotFound(f"no table {table!r}")
+    pathway = request.args.get("pathway", "")
+    if pathway not in {v.pathway for v in application().engine.definitions()}:
+        raise NotFound(f"no pathway {pathway!r}")
+    shown = _choose(pathway, request.args.get("outcome"))
+    source = {"versions": shown["comparison"], "gate": shown["gate"], "field": shown["by_field"],
+              "engagement": shown["engagement"], "activity": shown["activity"]}[table]
+    if source is None:
+        raise NotFound("no figures for that table yet")
+    columns = analysis.ACTIVITY_COLUMNS if table == "activity" else analysis.COLUMNS
+    text = analysis.csv_text(source.rows(), columns)
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{pathway}-{table}.csv"'})
