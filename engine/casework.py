@@ -35,6 +35,7 @@ from engine.model import (
     InboxTask,
     User,
 )
+from engine.plain import to_plain
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.services import Engine, TaskView
 
@@ -150,17 +151,6 @@ def _hide(value: Any, names: Mapping[str, str], visible: frozenset[str],
     return value
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: dataclasses as dicts, dates as ISO-8601 text, tuples as lists."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 _MISSING = object()
@@ -229,7 +219,7 @@ class Casework:
         uow.access_log.add(AccessEntry(
             id=None, at=self._clock.now(), username=user.username,
             organisation=user.organisation, client_id=client_id, action=action,
-            reason=reason, detail=_plain(detail)))
+            reason=reason, detail=to_plain(detail)))
 
     def _involved(self, uow: UnitOfWork, user: User, client_id: int,
                   cases: Sequence[CaseRecord]) -> bool:
@@ -475,7 +465,7 @@ class Casework:
         with self._uow() as uow:
             task = self._acting_task(uow, user, task_id)
             draft = Draft(task_id=task_id, case_id=task.case_id, username=user.username,
-                          data=_plain(dict(data)), saved_at=self._clock.now())
+                          data=to_plain(dict(data)), saved_at=self._clock.now())
             uow.drafts.save(draft)
             uow.commit()
         return draft
@@ -657,20 +647,20 @@ class Casework:
             for case in uow.cases.list(client_id=client_id):
                 assert case.id is not None
                 cases.append({
-                    **_plain(dataclasses.replace(case, state={})),
-                    "tasks": _plain(uow.inbox.list(case_id=case.id)),
-                    "events": _plain(uow.events.list(case.id)),
+                    **to_plain(dataclasses.replace(case, state={})),
+                    "tasks": to_plain(uow.inbox.list(case_id=case.id)),
+                    "events": to_plain(uow.events.list(case.id)),
                 })
                 drafts += uow.drafts.for_case(case.id)
             document = {
                 "exported_at": now.isoformat(),
                 "exported_by": admin.username,
-                "client": _plain(client),
+                "client": to_plain(client),
                 "cases": [{k: v for k, v in c.items() if k != "state"} for c in cases],
-                "consents": _plain(uow.consents.for_client(client_id)),
-                "drafts": _plain(drafts),
-                "messages": _plain(uow.messages.pending(client_id)),
-                "access_log": _plain(uow.access_log.list(client_id=client_id)),
+                "consents": to_plain(uow.consents.for_client(client_id)),
+                "drafts": to_plain(drafts),
+                "messages": to_plain(uow.messages.pending(client_id)),
+                "access_log": to_plain(uow.access_log.list(client_id=client_id)),
             }
             uow.commit()
         return document

@@ -17,11 +17,10 @@ document publishes.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
 from apispec import APISpec
@@ -43,6 +42,7 @@ from engine.model import (
     InboxTask,
     User,
 )
+from engine.plain import to_plain
 from web.security import application
 
 PREFIX = "/api/v1"
@@ -284,21 +284,10 @@ def _body(name: str) -> dict[str, Any]:
 # -- what the API returns --------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: dates and datetimes as ISO 8601 text, tuples as lists."""
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return value
 
 
 def _task(task: InboxTask) -> dict[str, Any]:
-    return {name: _plain(getattr(task, name)) for name in _TASK_PROPERTIES}
+    return {name: to_plain(getattr(task, name)) for name in _TASK_PROPERTIES}
 
 
 def _inbox_task(row: InboxRow) -> dict[str, Any]:
@@ -307,21 +296,21 @@ def _inbox_task(row: InboxRow) -> dict[str, Any]:
 
 
 def _case_brief(case: CaseRecord) -> dict[str, Any]:
-    return {name: _plain(getattr(case, name)) for name in _CASE_BRIEF_PROPERTIES}
+    return {name: to_plain(getattr(case, name)) for name in _CASE_BRIEF_PROPERTIES}
 
 
 def _draft(draft: Draft) -> dict[str, Any]:
-    return {"task_id": draft.task_id, "case_id": draft.case_id, "data": _plain(draft.data),
-            "saved_at": _plain(draft.saved_at)}
+    return {"task_id": draft.task_id, "case_id": draft.case_id, "data": to_plain(draft.data),
+            "saved_at": to_plain(draft.saved_at)}
 
 
 def _client(client: Client) -> dict[str, Any]:
-    return {"id": client.id, "name": client.name, "fields": _plain(client.fields),
-            "created_at": _plain(client.created_at)}
+    return {"id": client.id, "name": client.name, "fields": to_plain(client.fields),
+            "created_at": to_plain(client.created_at)}
 
 
 def _consent(consent: Consent) -> dict[str, Any]:
-    return _plain(consent)  # type: ignore[no-any-return]
+    return to_plain(consent)  # type: ignore[no-any-return]
 
 
 def _maybe_task(task: InboxTask | None) -> dict[str, Any] | None:
@@ -570,9 +559,9 @@ def task(task_id: str) -> ResponseReturnValue:
         "case": _case_brief(page.case),
         "client": {"id": page.client.id, "name": page.client.name},
         "schema": page.schema,
-        "prefill": _plain(page.prefill),
+        "prefill": to_plain(page.prefill),
         "draft": _draft(page.draft) if page.draft is not None else None,
-        "values": _plain(page.values),
+        "values": to_plain(page.values),
     })
 
 
@@ -645,15 +634,15 @@ _REASON_QUERY = ({"name": "reason", "schema": _TEXT, "description": "why you ope
 def client_record(client_id: int) -> ResponseReturnValue:
     record = application().casework.client_record(
         _user(), client_id, request.args.get("reason") or None)
-    cases = [{**_case_brief(summary.case), "data": _plain(summary.case.data),
+    cases = [{**_case_brief(summary.case), "data": to_plain(summary.case.data),
               "waiting_for": list(summary.case.waiting_for),
-              "error": _plain(summary.case.error), "owner": summary.owner,
+              "error": to_plain(summary.case.error), "owner": summary.owner,
               "open_tasks": [_task(t) for t in summary.open_tasks]}
              for summary in record.cases]
     return jsonify({
         "client": _client(record.client), "cases": cases,
-        "timeline": _plain(record.timeline), "referrals": _plain(record.referrals),
-        "outcomes": _plain(record.outcomes),
+        "timeline": to_plain(record.timeline), "referrals": to_plain(record.referrals),
+        "outcomes": to_plain(record.outcomes),
         "consents": [_consent(c) for c in record.consents], "basis": record.basis,
         "visible_categories": list(record.visible_categories),
         "hidden_fields": record.hidden_fields, "startable": sorted(record.startable),
@@ -694,4 +683,4 @@ def start_case(client_id: int) -> ResponseReturnValue:
            description="Everything held on the client (a subject access request). Admins "
            "only; the export is written to the access log.")
 def export(client_id: int) -> ResponseReturnValue:
-    return jsonify(_plain(application().casework.export_client(_user(), client_id)))
+    return jsonify(to_plain(application().casework.export_client(_user(), client_id)))
