@@ -199,7 +199,7 @@ class Route:
 
 ROUTES: dict[str, Route] = {
     "home": Route("GET", lambda t: "/", shared=True, per_target=False, expected=statuses(
-        own=302, other=302, designer=200, admin=302)),
+        own=302, other=302, designer=302, admin=302)),
     "login_page": Route("GET", lambda t: "/login", shared=True, per_target=False,
                         expected=statuses(200, own=302, other=302, designer=302, admin=302)),
     "login_wrong_password": Route(
@@ -269,6 +269,10 @@ ROUTES: dict[str, Route] = {
     "dashboard_csv": Route("GET", lambda t: "/dashboard/activity.csv", shared=True,
                            per_target=False, query={"pathway": "gate_reception"},
                            expected=statuses(own=403, other=403, designer=200, admin=200)),
+    "dashboard_chart": Route("GET", lambda t: "/dashboard/activity.svg", shared=True,
+                             per_target=False,
+                             query={"pathway": "gate_reception"},
+                             expected=statuses(own=403, other=403, designer=200, admin=200)),
     "add_client": Route(
         "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
         data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
@@ -304,7 +308,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
                "/clients/<int:client_id>/open", "/clients", "/dashboard",
-               "/dashboard/<table>.csv", "/static/<path:filename>"}
+               "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>"}
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}  # the API has its own tests
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()

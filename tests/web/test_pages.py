@@ -760,13 +760,13 @@ def test_a_designer_never_opens_a_client_record(world: World) -> None:
 # -- around the pages ------------------------------------------------------------------------
 
 
-def test_home_sends_case_staff_to_the_inbox_and_welcomes_the_others(world: World) -> None:
+def test_home_sends_case_staff_to_the_inbox_and_the_others_to_the_dashboard(world: World) -> None:
     for username in ("sg_caseworker", "sg_team_lead", "om_admin"):
         response = world.client(username).get("/")
         assert response.status_code == 302 and response.location == "/inbox", username
     for username in ("sg_designer", "om_commissioner"):
         response = world.client(username).get("/")
-        assert response.status_code == 200 and "Welcome," in response.text, username
+        assert response.status_code == 302 and response.location == "/dashboard", username
 
 
 def test_health(world: World) -> None:
