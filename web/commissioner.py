@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 from werkzeug.exceptions import NotFound
 
 from engine import analysis
@@ -52,13 +52,14 @@ def _measured_outcomes(cases: list[CaseRecord], kind: str) -> dict[int, int | No
                     if m.kind == kind and m.type == "frequency"), None)
     if measure is None:
         return {}
-    engine = application().engine
+    clients = {client.id: client for client in application().engine.clients()}  # one read
     by_client: dict[int, list[Any]] = defaultdict(list)
     for event in application().outcomes.events(kind=kind):
         by_client[event.client_id].append(event)
     found: dict[int, int | None] = {}
     for case in cases:
-        start_text = engine.get_client(case.client_id).fields.get(measure.start_field)
+        client = clients.get(case.client_id)
+        start_text = client.fields.get(measure.start_field) if client else None
         try:
             start = date.fromisoformat(str(start_text)) if start_text else None
         except ValueError:
@@ -184,10 +185,12 @@ def _activity_chart(activity: analysis.Activity) -> str | None:
 
 
 def _programme() -> Any | None:
-    path = Path(application().settings.definitions_dir) / "programmes" / "peterborough.yaml"
-    if not path.is_file():
-        return None
-    return programme_from_config(yaml.safe_load(path.read_text("utf-8")))
+    """The programme's configuration, read once per request (several sections use it)."""
+    if "programme" not in g:
+        path = Path(application().settings.definitions_dir) / "programmes" / "peterborough.yaml"
+        g.programme = programme_from_config(yaml.safe_load(path.read_text("utf-8"))) \
+            if path.is_file() else None
+    return g.programme
 
 
 def _statement(form: Any) -> tuple[Any, dict[str, str]]:

@@ -32,18 +32,23 @@ def programme(site: Site, tmp_path: Path) -> Site:
     accounts.add_organisation("moj", "Ministry of Justice")
     accounts.add_user("cam", "Cam", "moj", "commissioner", PASSWORD)
     accounts.add_user("cw", "Casey", "st_giles_trust", "caseworker", PASSWORD)
-    engine = application.engine
     for number, met in enumerate((True, True, False, True, False)):
-        client = engine.add_client(f"Client {number}", {"release_date": "2026-01-10"}).id or 0
-        case = engine.start_case("gate_reception", client, version=1 + number % 2)
-        assessment = case.tasks[0].task
-        engine.complete_task(assessment.id, {
-            "needs_accommodation": False, "needs_benefits": False,
-            "needs_substance_misuse": False, "needs_family": False,
-            "needs_employment": False, "risk_level": "low"}, actor="cw")
-        gate = engine.list_tasks(case_id=case.case.id)[0].task
-        engine.complete_task(gate.id, {"met_at_gate": met}, actor="cw")
+        released(site, f"Client {number}", "2026-01-10", met, version=1 + number % 2)
     return site
+
+
+def released(site: Site, name: str, release: str, met: bool, *, version: int) -> int:
+    """A client released on that date whose gate reception case is past the gate meeting."""
+    engine = site.application.engine
+    client = engine.add_client(name, {"release_date": release}).id or 0
+    case = engine.start_case("gate_reception", client, version=version)
+    engine.complete_task(case.tasks[0].task.id, {
+        "needs_accommodation": False, "needs_benefits": False,
+        "needs_substance_misuse": False, "needs_family": False,
+        "needs_employment": False, "risk_level": "low"}, actor="cw")
+    gate = engine.list_tasks(case_id=case.case.id)[0].task
+    engine.complete_task(gate.id, {"met_at_gate": met}, actor="cw")
+    return client
 
 
 
@@ -111,20 +116,9 @@ def test_the_dashboard_is_not_for_caseworkers_or_strangers(programme: Site) -> N
 
 def test_cohort_results_and_the_statement_come_from_imported_outcomes(programme: Site) -> None:
     application = programme.application
-    engine = application.engine
     # three cohort-1 releases (Sep 2010 - Jun 2012), one of them met at the gate
-    people = []
-    for number, release in enumerate(("2010-10-01", "2011-03-01", "2012-06-30")):
-        client = engine.add_client(f"Released {number}", {"release_date": release}).id or 0
-        case = engine.start_case("gate_reception", client, version=1)
-        assessment = case.tasks[0].task
-        engine.complete_task(assessment.id, {
-            "needs_accommodation": False, "needs_benefits": False,
-            "needs_substance_misuse": False, "needs_family": False,
-            "needs_employment": False, "risk_level": "low"}, actor="cw")
-        gate = engine.list_tasks(case_id=case.case.id)[0].task
-        engine.complete_task(gate.id, {"met_at_gate": number == 0}, actor="cw")
-        people.append(client)
+    people = [released(programme, f"Released {number}", release, number == 0, version=1)
+              for number, release in enumerate(("2010-10-01", "2011-03-01", "2012-06-30"))]
     rows = [
         f"{people[0]},2011-01-05,2011-03-01",  # counts
         f"{people[1]},2011-06-01,2011-08-01",  # counts
