@@ -38,7 +38,7 @@ unit: install
 # Every test: lint, strict types on engine/ and dsl/, then unit, integration (SQLite and the
 # PostgreSQL at $$PATHWAYS_TEST_POSTGRES_URL) and end-to-end tests.
 test: lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench.run
