@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,14 @@ from adapters.sql.database import normalize_url
 from engine.ports import UnitOfWorkFactory
 
 POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
+SCREENSHOTS = Path("test-artifacts") / "screenshots"  # under the rootdir; browser tests fill it
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Empty the browser tests' screenshot folder once per run, so it shows this run only:
+    here in the controller, never in an xdist worker (the workers share the folder)."""
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(config.rootpath / SCREENSHOTS, ignore_errors=True)
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import traceback
 from collections.abc import Generator, Iterator
@@ -43,12 +42,12 @@ from adapters.settings import Settings
 from tests.browser.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    SCREENSHOTS,
     TIMEOUT_MS,
     LiveApp,
     Snap,
     file_stem,
 )
+from tests.conftest import SCREENSHOTS
 from web import create_app
 from web.security import limiter
 
@@ -57,10 +56,10 @@ from web.security import limiter
 
 @pytest.fixture(scope="session")
 def screenshot_dir(pytestconfig: pytest.Config) -> Path:
-    """test-artifacts/screenshots/, emptied once per session so it shows this run only."""
+    """test-artifacts/screenshots/, emptied once per run (by tests/conftest.py's
+    pytest_configure, in the controller: xdist workers share the folder)."""
     folder = pytestconfig.rootpath / SCREENSHOTS
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

@@ -25,7 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
-SCREENSHOTS = Path("test-artifacts") / "screenshots"  # under the rootdir
 
 Snap = Callable[[Page, str], Path]
 
