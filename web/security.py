@@ -8,9 +8,11 @@ Flask-WTF; sign-in attempts are rate limited per address and per username by Fla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask_limiter import Limiter
@@ -92,8 +94,33 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+_MAX_NEXT = 2048
+
+
+def _same_origin_path(value: str) -> bool:
+    """True when value, as any browser would read it, is a path on this site: it starts with
+    one slash, holds no control character, space, backslash, DEL or non-ASCII character
+    (browsers drop tabs and newlines and read a backslash as a slash, so "/<TAB>/evil" and
+    "/<BACKSLASH>evil" are "//evil", another host), and urllib finds no scheme or host."""
+    if not value.startswith("/") or value.startswith("//"):
+        return False
+    if not value.isascii() or any(c <= " " or c in "\\\x7f" for c in value):
+        return False
+    parts = urlsplit(value)
+    return not parts.scheme and not parts.netloc
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home")
+    """Where to go after signing in, claiming, giving back: a path on this site as given,
+    else the home page. Every redirect to a target taken from a request goes through here.
+
+    The path part is checked as sent and again after percent-decoding (twice, for double
+    encoding), so `/%2F%2Fevil`, `/%5Cevil` and `/%09/evil` go home as `//evil` would."""
+    home = url_for("home")
+    if not target or len(target) > _MAX_NEXT or not _same_origin_path(target):
+        return home
+    path = re.split(r"[?#]", target, maxsplit=1)[0]
+    once = unquote(path)
+    if not _same_origin_path(once) or not _same_origin_path(unquote(once)):
+        return home
+    return target

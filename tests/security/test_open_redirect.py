@@ -16,11 +16,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import pytest
-from flask.testing import FlaskClient
 
 from tests.web.conftest import PASSWORD, csrf_token
 from tests.web.test_access_matrix import session_for, shared_target
-from tests.web.test_access_matrix import shared as shared  # noqa: F401  (the fixture)
+from tests.web.test_access_matrix import shared as shared  # the fixture, re-exported
 from tests.web.test_pages import World
 from web.security import limiter
 
