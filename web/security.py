@@ -1,9 +1,11 @@
 """Who is signed in, and the guards every page and API route goes through.
 
-Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure unless turned off for
-plain-HTTP local use) holding only the username; the user is read again on every request,
-so a deactivated account is out at its next click. Every form is CSRF-protected by
-Flask-WTF; sign-in attempts are rate limited per address and per username by Flask-Limiter.
+Sessions live on the server (engine.accounts, table user_sessions); the cookie (Flask's
+signed cookie: HttpOnly, SameSite=Lax, Secure unless turned off for plain-HTTP local use)
+holds only the session's random key. Every request looks the key up, so sign-out, a password
+change, deactivation, an admin's "sign out everywhere", idle time and age end a session at
+once, copies of the cookie included. Every form is CSRF-protected by Flask-WTF; sign-in
+attempts are rate limited per address and per username by Flask-Limiter.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import Forbidden
 
 from adapters.bootstrap import Application
-from engine.errors import NotFoundError
 from engine.model import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,29 +42,42 @@ def current_user() -> User | None:
     return user
 
 
+SESSION_KEY = "sid"  # the cookie's entry holding the server session's key
+
+
 def load_user() -> None:
-    """Before each request: the signed-in user, if the session names an active one."""
+    """Before each request: the signed-in user, if the cookie holds the key of a live
+    session of an active user. A dead key (or a cookie from before server sessions) is
+    dropped, so the browser is simply signed out."""
     g.user = None
-    username = session.get("username")
-    if not username:
+    key = session.get(SESSION_KEY)
+    if key is None:
+        if "username" in session:
+            session.clear()
         return
-    try:
-        user = application().accounts.get_user(username)
-    except NotFoundError:
-        user = None
-    if user is None or not user.active:
+    user = application().accounts.session_user(key) if isinstance(key, str) else None
+    if user is None:
         session.clear()
         return
     g.user = user
 
 
 def sign_in(user: User) -> None:
-    session.clear()  # a new session on sign-in: no fixation
+    """A new server session and a fresh cookie (no fixation); the browser's earlier
+    session, if any, ends."""
+    earlier = session.get(SESSION_KEY)
+    if isinstance(earlier, str):
+        application().accounts.end_session(earlier)
+    session.clear()
     session.permanent = True
-    session["username"] = user.username
+    _, key = application().accounts.start_session(user.username)
+    session[SESSION_KEY] = key
 
 
 def sign_out() -> None:
+    key = session.get(SESSION_KEY)
+    if isinstance(key, str):
+        application().accounts.end_session(key)
     session.clear()
 
 
