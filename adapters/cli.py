@@ -1015,7 +1015,7 @@ def users_list(ctx: Context, organisation: str | None) -> None:
               help="Read the password from the first line of stdin instead of asking.")
 @command
 def users_password(ctx: Context, username: str, password_stdin: bool) -> None:
-    """Set a user's password."""
+    """Set a user's password (which signs them out everywhere)."""
     ctx.app.accounts.get_user(username)  # fail before asking for a password
     user = ctx.app.accounts.set_password(username, _read_password(password_stdin))
     _emit(ctx.json_mode, user_json(user), lambda: f"password of {user.username} set")
@@ -1025,9 +1025,19 @@ def users_password(ctx: Context, username: str, password_stdin: bool) -> None:
 @click.argument("username")
 @command
 def users_deactivate(ctx: Context, username: str) -> None:
-    """Stop a user signing in or using API tokens."""
+    """Stop a user signing in: ends their sessions and revokes their API tokens."""
     user = ctx.app.accounts.deactivate(username)
     _emit(ctx.json_mode, user_json(user), lambda: f"{user.username} deactivated")
+
+
+@users.command("signout")
+@click.argument("username")
+@command
+def users_signout(ctx: Context, username: str) -> None:
+    """End every web session of a user at once (they may sign in again)."""
+    ended = ctx.app.accounts.end_sessions(username)
+    _emit(ctx.json_mode, {"username": username, "sessions_ended": ended},
+          lambda: f"{username} signed out everywhere ({ended} session(s) ended)")
 
 
 @users.group("tokens")

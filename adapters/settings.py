@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.numbers import parse_int
+
 DEFAULT_DATABASE_FILE = "pathways.sqlite"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +23,10 @@ class Settings:
     secret_key: str | None = None
     # Send the session cookie over HTTPS only. Off only for plain-HTTP local use.
     secure_cookies: bool = True
+    # A web session ends after this many minutes without a request (shared office machines),
+    # and this many hours after sign-in however busy.
+    session_idle_minutes: int = 30
+    session_hours: int = 10
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -32,4 +38,13 @@ class Settings:
         insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
         return cls(database_url=url, definitions_dir=folder,
                    secret_key=os.environ.get("PATHWAYS_SECRET_KEY") or None,
-                   secure_cookies=not insecure)
+                   secure_cookies=not insecure,
+                   session_idle_minutes=_whole("PATHWAYS_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
+                   session_hours=_whole("PATHWAYS_SESSION_HOURS", 10, 1, 72))
+
+
+def _whole(name: str, default: int, minimum: int, maximum: int) -> int:
+    """A whole number from the environment, bounded; the default when it is not set."""
+    text = os.environ.get(name, "").strip()
+    return default if not text else parse_int(text, field=name, minimum=minimum,
+                                              maximum=maximum)

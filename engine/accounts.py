@@ -3,6 +3,14 @@
 Passwords are hashed by the PasswordHasher port (an adapter); API tokens are random strings
 of which only the sha256 hex is stored, so a leaked database gives neither away. Like the
 rest of the engine this does no I/O except through its ports.
+
+Web sessions are rows too (the cookie holds only a random key, stored as its sha256 hex), not
+state in a signed cookie, because a signed cookie cannot be taken back: a copy would work for
+its whole life. A row is ended by sign-out, a password change, deactivation and an admin's
+"sign out everywhere", and counts as ended after `session_idle` without use or
+`session_lifetime` after sign-in, so every one of those takes effect at the next request.
+A table rather than a per-user counter lets one sign-out end one browser only and lets an
+admin see who is signed in.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from engine.errors import ConflictError, InvalidArgumentError, NotFoundError
-from engine.model import USER_ROLES, ApiToken, Organisation, User
+from engine.model import USER_ROLES, ApiToken, Organisation, User, UserSession
 from engine.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -23,6 +32,12 @@ PATHWAY_ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 MIN_PASSWORD_LENGTH = 10
 # Hashing is slow on purpose; refuse what would only make it slower.
 MAX_PASSWORD_LENGTH = 1024
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(hours=10)
+# last_seen_at is written at most this often, so a busy page does not write on every request.
+_TOUCH_EVERY = timedelta(seconds=60)
+# Ended and timed-out sessions are kept this long (who was signed in when), then forgotten.
+_KEEP_SESSIONS = timedelta(days=30)
 
 
 def token_hash(plain: str) -> str:
@@ -45,10 +60,14 @@ def _password_problems(password: str) -> list[str]:
 class Accounts:
     """Adds organisations and users, checks passwords, issues and checks API tokens."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, *,
+                 session_idle: timedelta = SESSION_IDLE,
+                 session_lifetime: timedelta = SESSION_LIFETIME) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
+        self.session_idle = session_idle
+        self.session_lifetime = session_lifetime
         self._dummy_hash: str | None = None
 
     # -- organisations -------------------------------------------------------------------
@@ -134,22 +153,113 @@ class Accounts:
         return user if user.active else None
 
     def set_password(self, username: str, password: str) -> User:
+        """Set the password and end every session of the user: whoever had a copy of a
+        session cookie (the reason to change a password) is out at once."""
         if problems := _password_problems(password):
             raise _invalid("cannot set the password", {"password": problems})
         password_hash = self._hasher.hash(password)
         with self._uow() as uow:
             user = replace(self._user(uow, username), password_hash=password_hash)
             uow.users.update(user)
+            uow.sessions.end_all(username, self._clock.now(), "password_changed")
             uow.commit()
         return user
 
     def deactivate(self, username: str) -> User:
-        """Stop the user signing in or using their tokens; their records stay."""
+        """Stop the user signing in: their sessions end and their API tokens are revoked;
+        their records stay."""
+        now = self._clock.now()
         with self._uow() as uow:
             user = replace(self._user(uow, username), active=False)
             uow.users.update(user)
+            uow.sessions.end_all(username, now, "deactivated")
+            for token in uow.tokens.list(username):
+                if token.id is not None and token.revoked_at is None:
+                    uow.tokens.revoke(token.id, now)
             uow.commit()
         return user
+
+    # -- web sessions --------------------------------------------------------------------
+
+    def start_session(self, username: str) -> tuple[UserSession, str]:
+        """A new session for an active user: the stored record and the plain key for the
+        cookie, kept nowhere else."""
+        key = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        with self._uow() as uow:
+            user = self._user(uow, username)
+            if not user.active:
+                raise InvalidArgumentError(f"user {username!r} is deactivated",
+                                           details={"username": username})
+            uow.sessions.prune(now - _KEEP_SESSIONS)
+            session = uow.sessions.add(UserSession(
+                id=None, username=username, key_hash=token_hash(key), created_at=now,
+                last_seen_at=now))
+            uow.commit()
+        return session, key
+
+    def session_user(self, key: str) -> User | None:
+        """The active user whose live session this key opens (noting its use), else None.
+        A session past its idle time or lifetime is ended here, for good."""
+        if not key:
+            return None
+        now = self._clock.now()
+        with self._uow() as uow:
+            session = uow.sessions.by_hash(token_hash(key))
+            if session is None or session.id is None or not session.live:
+                return None
+            user = uow.users.by_username(session.username)
+            reason = self._timed_out(session, now)
+            if reason is None and (user is None or not user.active):
+                reason = "deactivated"
+            if reason is not None:
+                uow.sessions.end(session.id, now, reason)
+                uow.commit()
+                return None
+            if now - session.last_seen_at >= _TOUCH_EVERY:
+                uow.sessions.touch(session.id, now)
+                uow.commit()
+        return user
+
+    def end_session(self, key: str, reason: str = "signed_out") -> None:
+        """End the session this key opens (signing out); nothing when there is none."""
+        if not key:
+            return
+        with self._uow() as uow:
+            session = uow.sessions.by_hash(token_hash(key))
+            if session is not None and session.id is not None:
+                uow.sessions.end(session.id, self._clock.now(), reason)
+                uow.commit()
+
+    def end_sessions(self, username: str, reason: str = "signed_out_everywhere") -> int:
+        """Sign the user out everywhere; how many sessions were live."""
+        with self._uow() as uow:
+            self._user(uow, username)
+            ended = uow.sessions.end_all(username, self._clock.now(), reason)
+            uow.commit()
+        return ended
+
+    def sessions(self, username: str | None = None) -> list[UserSession]:
+        """Sessions (of one user, if given), oldest first; one past its idle time or
+        lifetime shows as ended ("idle", "expired") even before anyone tries it."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            if username is not None:
+                self._user(uow, username)
+            found = uow.sessions.list(username)
+        shown = []
+        for session in found:
+            reason = self._timed_out(session, now) if session.live else None
+            shown.append(session if reason is None
+                         else replace(session, ended_at=now, ended_reason=reason))
+        return shown
+
+    def _timed_out(self, session: UserSession, now: datetime) -> str | None:
+        if now - session.created_at >= self.session_lifetime:
+            return "expired"
+        if now - session.last_seen_at >= self.session_idle:
+            return "idle"
+        return None
 
     # -- API tokens ----------------------------------------------------------------------
 

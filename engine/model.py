@@ -254,6 +254,26 @@ class ApiToken:
     revoked_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class UserSession:
+    """A signed-in browser. Its cookie holds a random key of which only the sha256 hex is
+    stored, so the server can end the session (sign-out, password change, deactivation, an
+    admin, idle time, age) and a copied cookie stops working at once. `ended_reason`:
+    signed_out, password_changed, deactivated, signed_out_everywhere, idle or expired."""
+
+    id: int | None
+    username: str
+    key_hash: str
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None = None
+    ended_reason: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.ended_at is None
+
+
 # -- casework: consent, access log, drafts ----------------------------------------------------
 
 ConsentScope = Literal["programme", "health", "offence"]

@@ -37,6 +37,7 @@ from engine.model import (
     PathwayVersion,
     Timer,
     User,
+    UserSession,
 )
 
 
@@ -293,6 +294,36 @@ class TokenRepository(Protocol):
         ...
 
 
+class SessionRepository(Protocol):
+    def add(self, session: UserSession) -> UserSession:
+        """Insert a new session; returns it with its id set."""
+        ...
+
+    def by_hash(self, key_hash: str) -> UserSession | None:
+        """The session with this key hash, ended or not."""
+        ...
+
+    def touch(self, session_id: int, at: datetime) -> None:
+        """Set the session's last_seen_at."""
+        ...
+
+    def end(self, session_id: int, at: datetime, reason: str) -> None:
+        """End the session (kept as it is if ended already)."""
+        ...
+
+    def end_all(self, username: str, at: datetime, reason: str) -> int:
+        """End every live session of the user; how many were live."""
+        ...
+
+    def list(self, username: str | None = None) -> builtins.list[UserSession]:
+        """Sessions (of one user, if given), ended ones included, oldest first."""
+        ...
+
+    def prune(self, created_before: datetime) -> None:
+        """Forget sessions started before that time (all long dead)."""
+        ...
+
+
 # -- casework ------------------------------------------------------------------------------
 
 
@@ -349,6 +380,7 @@ class UnitOfWork(Protocol):
     organisations: OrganisationRepository
     users: UserRepository
     tokens: TokenRepository
+    sessions: SessionRepository
     # casework
     consents: ConsentRepository
     access_log: AccessLog

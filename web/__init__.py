@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import Application
 from engine import EngineError
-from web import api, auth, casework, commissioner
+from web import admin_users, api, auth, casework, commissioner
 from web.security import csrf, current_user, limiter, load_user
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_NAME="pathways_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),  # + server side
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session; a long form must not expire
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
@@ -70,6 +70,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     app.register_blueprint(auth.bp)
     app.register_blueprint(casework.bp)
     app.register_blueprint(commissioner.bp)
+    app.register_blueprint(admin_users.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
 

@@ -1,16 +1,20 @@
 """Who is signed in, and the guards every page and API route goes through.
 
-Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure unless turned off for
-plain-HTTP local use) holding only the username; the user is read again on every request,
-so a deactivated account is out at its next click. Every form is CSRF-protected by
-Flask-WTF; sign-in attempts are rate limited per address and per username by Flask-Limiter.
+Sessions live on the server (engine.accounts, table user_sessions); the cookie (Flask's
+signed cookie: HttpOnly, SameSite=Lax, Secure unless turned off for plain-HTTP local use)
+holds only the session's random key. Every request looks the key up, so sign-out, a password
+change, deactivation, an admin's "sign out everywhere", idle time and age end a session at
+once, copies of the cookie included. Every form is CSRF-protected by Flask-WTF; sign-in
+attempts are rate limited per address and per username by Flask-Limiter.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask_limiter import Limiter
@@ -19,7 +23,6 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import Forbidden
 
 from adapters.bootstrap import Application
-from engine.errors import NotFoundError
 from engine.model import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,29 +42,42 @@ def current_user() -> User | None:
     return user
 
 
+SESSION_KEY = "sid"  # the cookie's entry holding the server session's key
+
+
 def load_user() -> None:
-    """Before each request: the signed-in user, if the session names an active one."""
+    """Before each request: the signed-in user, if the cookie holds the key of a live
+    session of an active user. A dead key (or a cookie from before server sessions) is
+    dropped, so the browser is simply signed out."""
     g.user = None
-    username = session.get("username")
-    if not username:
+    key = session.get(SESSION_KEY)
+    if key is None:
+        if "username" in session:
+            session.clear()
         return
-    try:
-        user = application().accounts.get_user(username)
-    except NotFoundError:
-        user = None
-    if user is None or not user.active:
+    user = application().accounts.session_user(key) if isinstance(key, str) else None
+    if user is None:
         session.clear()
         return
     g.user = user
 
 
 def sign_in(user: User) -> None:
-    session.clear()  # a new session on sign-in: no fixation
+    """A new server session and a fresh cookie (no fixation); the browser's earlier
+    session, if any, ends."""
+    earlier = session.get(SESSION_KEY)
+    if isinstance(earlier, str):
+        application().accounts.end_session(earlier)
+    session.clear()
     session.permanent = True
-    session["username"] = user.username
+    _, key = application().accounts.start_session(user.username)
+    session[SESSION_KEY] = key
 
 
 def sign_out() -> None:
+    key = session.get(SESSION_KEY)
+    if isinstance(key, str):
+        application().accounts.end_session(key)
     session.clear()
 
 
@@ -92,8 +108,33 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+_MAX_NEXT = 2048
+
+
+def _same_origin_path(value: str) -> bool:
+    """True when value, as any browser would read it, is a path on this site: it starts with
+    one slash, holds no control character, space, backslash, DEL or non-ASCII character
+    (browsers drop tabs and newlines and read a backslash as a slash, so "/<TAB>/evil" and
+    "/<BACKSLASH>evil" are "//evil", another host), and urllib finds no scheme or host."""
+    if not value.startswith("/") or value.startswith("//"):
+        return False
+    if not value.isascii() or any(c <= " " or c in "\\\x7f" for c in value):
+        return False
+    parts = urlsplit(value)
+    return not parts.scheme and not parts.netloc
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: only a path on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("home")
+    """Where to go after signing in, claiming, giving back: a path on this site as given,
+    else the home page. Every redirect to a target taken from a request goes through here.
+
+    The path part is checked as sent and again after percent-decoding (twice, for double
+    encoding), so `/%2F%2Fevil`, `/%5Cevil` and `/%09/evil` go home as `//evil` would."""
+    home = url_for("home")
+    if not target or len(target) > _MAX_NEXT or not _same_origin_path(target):
+        return home
+    path = re.split(r"[?#]", target, maxsplit=1)[0]
+    once = unquote(path)
+    if not _same_origin_path(once) or not _same_origin_path(unquote(once)):
+        return home
+    return target

@@ -65,6 +65,7 @@ from engine.model import (
     PathwayVersion,
     Timer,
     User,
+    UserSession,
 )
 
 _DIALECT_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
@@ -1012,6 +1013,62 @@ def _token(row: Row[Any]) -> ApiToken:
     return ApiToken(id=row.id, username=row.username, name=row.name,
                     token_hash=row.token_hash, created_at=row.created_at,
                     last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
+
+class SqlSessionRepository:
+    """Web sessions, stored only by the sha256 hex of their cookie key."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, session: UserSession) -> UserSession:
+        new_id = self._connection.execute(
+            insert(tables.user_sessions)
+            .values(username=session.username, key_hash=session.key_hash,
+                    created_at=session.created_at, last_seen_at=session.last_seen_at,
+                    ended_at=session.ended_at, ended_reason=session.ended_reason)
+            .returning(tables.user_sessions.c.id)
+        ).scalar_one()
+        return replace(session, id=new_id)
+
+    def by_hash(self, key_hash: str) -> UserSession | None:
+        s = tables.user_sessions
+        row = self._connection.execute(
+            select(s).where(s.c.key_hash == key_hash)).one_or_none()
+        return None if row is None else _session(row)
+
+    def touch(self, session_id: int, at: datetime) -> None:
+        s = tables.user_sessions
+        self._connection.execute(update(s).where(s.c.id == session_id).values(last_seen_at=at))
+
+    def end(self, session_id: int, at: datetime, reason: str) -> None:
+        s = tables.user_sessions
+        self._connection.execute(update(s).where(s.c.id == session_id, s.c.ended_at.is_(None))
+                                 .values(ended_at=at, ended_reason=reason))
+
+    def end_all(self, username: str, at: datetime, reason: str) -> int:
+        s = tables.user_sessions
+        result = self._connection.execute(
+            update(s).where(s.c.username == username, s.c.ended_at.is_(None))
+            .values(ended_at=at, ended_reason=reason))
+        return int(result.rowcount)
+
+    def list(self, username: str | None = None) -> builtins.list[UserSession]:
+        s = tables.user_sessions
+        statement = select(s).order_by(s.c.id)
+        if username is not None:
+            statement = statement.where(s.c.username == username)
+        return [_session(row) for row in self._connection.execute(statement)]
+
+    def prune(self, created_before: datetime) -> None:
+        s = tables.user_sessions
+        self._connection.execute(delete(s).where(s.c.created_at < created_before))
+
+
+def _session(row: Row[Any]) -> UserSession:
+    return UserSession(id=row.id, username=row.username, key_hash=row.key_hash,
+                       created_at=row.created_at, last_seen_at=row.last_seen_at,
+                       ended_at=row.ended_at, ended_reason=row.ended_reason)
 
 
 # -- casework ------------------------------------------------------------------------------

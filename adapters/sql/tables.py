@@ -277,6 +277,21 @@ api_tokens = Table(
     Index(None, "username"),
 )
 
+# Web sessions (revision 0008): the cookie holds a random key, stored here as its sha256 hex.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_reason", String(40), nullable=True),
+    Index(None, "username"),
+    Index(None, "created_at"),
+)
+
 # -- casework (revision 0004) --------------------------------------------------------------
 
 consents = Table(

@@ -20,6 +20,7 @@ from adapters.sql.repositories import (
     SqlMigrationRepository,
     SqlOrganisationRepository,
     SqlOutcomeRepository,
+    SqlSessionRepository,
     SqlTimerRepository,
     SqlTokenRepository,
     SqlUserRepository,
@@ -38,6 +39,7 @@ from engine.ports import (
     MigrationRepository,
     OrganisationRepository,
     OutcomeRepository,
+    SessionRepository,
     TimerRepository,
     TokenRepository,
     UserRepository,
@@ -66,6 +68,7 @@ class SqlAlchemyUnitOfWork:
     organisations: OrganisationRepository
     users: UserRepository
     tokens: TokenRepository
+    sessions: SessionRepository
     # casework
     consents: ConsentRepository
     access_log: AccessLog
@@ -98,6 +101,7 @@ class SqlAlchemyUnitOfWork:
         self.organisations = SqlOrganisationRepository(connection)
         self.users = SqlUserRepository(connection)
         self.tokens = SqlTokenRepository(connection)
+        self.sessions = SqlSessionRepository(connection)
         # casework
         self.consents = SqlConsentRepository(connection)
         self.access_log = SqlAccessLog(connection)

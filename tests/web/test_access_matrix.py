@@ -26,6 +26,8 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /clients/C/consents       302L   302         403           403                 302
     POST /clients/C/cases          302L   302         403           403                 302
     GET  /clients/C/export         302L   403         403           403                 200
+    GET  /admin/users              302L   403         403           403                 200
+    POST /admin/users/U/signout    302L   403         403           403                 302
 
 (302L: a redirect to /login.) The task is unclaimed before a claim and claimed by the own
 organisation's caseworker before an unclaim or a reassignment.
@@ -46,7 +48,7 @@ from flask.testing import FlaskClient
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from tests.conftest import PostgresTestDatabase
-from tests.web.conftest import CHEAP_HASHER, PASSWORD, Site, csrf_token
+from tests.web.conftest import CHEAP_HASHER, PASSWORD, Site, csrf_token, force_sign_in
 from tests.web.test_pages import (
     NEEDS_ASSESSMENT,
     ORGANISATIONS,
@@ -93,14 +95,13 @@ def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def session_for(world: World, username: str) -> tuple[FlaskClient, str]:
     """A test client signed in as username (ANONYMOUS: nobody) and a valid CSRF token.
 
-    The session is set directly, as the sign-in form would leave it, so that hundreds of
+    The session is started directly, as the sign-in form would, so that hundreds of
     requests do not run into the sign-in rate limits; tests/web/test_auth.py covers the form.
     """
     client = world.app_site.client()
     token = csrf_token(client.get("/login").text)
     if username != ANONYMOUS:
-        with client.session_transaction() as session:
-            session["username"] = username
+        force_sign_in(client, world.app_site, username)
     return client, token
 
 
@@ -273,6 +274,11 @@ ROUTES: dict[str, Route] = {
                              per_target=False,
                              query={"pathway": "gate_reception"},
                              expected=statuses(own=403, other=403, designer=200, admin=200)),
+    "admin_users": Route("GET", lambda t: "/admin/users", shared=True, per_target=False,
+                         expected=statuses(own=403, other=403, designer=403, admin=200)),
+    "admin_sign_out_everywhere": Route(
+        "POST", lambda t: "/admin/users/om_designer/signout", shared=True, per_target=False,
+        expected=statuses(own=403, other=403, designer=403, admin=302)),
     "add_client": Route(
         "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
         data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
@@ -308,7 +314,8 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
                "/clients/<int:client_id>/open", "/clients", "/dashboard",
-               "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>"}
+               "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
+               "/admin/users", "/admin/users/<username>/signout"}
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}  # the API has its own tests
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
@@ -360,8 +367,7 @@ def test_every_post_needs_its_csrf_token(shared: World, route_name: str, user: s
         assert "could not be accepted" in response.text
         assert snapshot(shared, target) == before
         if user != ANONYMOUS:  # still signed in: a refused form signs nobody out
-            with client.session_transaction() as session:
-                assert session.get("username") == user
+            assert not client.get("/").location.startswith("/login")
 
 
 def test_the_break_glass_page_is_shown_only_to_those_who_may_give_a_reason(

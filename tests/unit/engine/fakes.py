@@ -39,6 +39,7 @@ from engine.model import (
     PathwayVersion,
     Timer,
     User,
+    UserSession,
 )
 
 
@@ -71,6 +72,7 @@ class FakeData:
     organisations: dict[str, Organisation] = field(default_factory=dict)
     users: dict[int, User] = field(default_factory=dict)
     tokens: dict[int, ApiToken] = field(default_factory=dict)
+    sessions: dict[int, UserSession] = field(default_factory=dict)
     # casework
     consents: list[Consent] = field(default_factory=list)
     access_log: list[AccessEntry] = field(default_factory=list)
@@ -92,7 +94,7 @@ class FakeData:
             messages=dict(self.messages), allocations=list(self.allocations),
             migrations=dict(self.migrations), migration_cases=list(self.migration_cases),
             organisations=dict(self.organisations), users=dict(self.users),
-            tokens=dict(self.tokens),
+            tokens=dict(self.tokens), sessions=dict(self.sessions),
             consents=list(self.consents), access_log=list(self.access_log),
             drafts=dict(self.drafts),
             outcome_imports=list(self.outcome_imports),
@@ -457,6 +459,42 @@ class _Tokens:
             self.d.tokens[token_id] = replace(token, revoked_at=at)
 
 
+class _Sessions:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, session: UserSession) -> UserSession:
+        stored = replace(session, id=self.d.new_id())
+        self.d.sessions[stored.id or 0] = stored
+        return stored
+
+    def by_hash(self, key_hash: str) -> UserSession | None:
+        return next((s for s in self.d.sessions.values() if s.key_hash == key_hash), None)
+
+    def touch(self, session_id: int, at: datetime) -> None:
+        self.d.sessions[session_id] = replace(self.d.sessions[session_id], last_seen_at=at)
+
+    def end(self, session_id: int, at: datetime, reason: str) -> None:
+        session = self.d.sessions[session_id]
+        if session.ended_at is None:
+            self.d.sessions[session_id] = replace(session, ended_at=at, ended_reason=reason)
+
+    def end_all(self, username: str, at: datetime, reason: str) -> int:
+        live = [s for s in self.d.sessions.values()
+                if s.username == username and s.ended_at is None]
+        for session in live:
+            self.end(session.id or 0, at, reason)
+        return len(live)
+
+    def list(self, username: str | None = None) -> builtins.list[UserSession]:
+        return [s for _, s in sorted(self.d.sessions.items())
+                if username is None or s.username == username]
+
+    def prune(self, created_before: datetime) -> None:
+        self.d.sessions = {k: s for k, s in self.d.sessions.items()
+                           if s.created_at >= created_before}
+
+
 # -- casework ------------------------------------------------------------------------------
 
 
@@ -599,6 +637,7 @@ class FakeUnitOfWork:
         self.organisations: Any = _Organisations(self.work)
         self.users: Any = _Users(self.work)
         self.tokens: Any = _Tokens(self.work)
+        self.sessions: Any = _Sessions(self.work)
         # casework
         self.consents: Any = _Consents(self.work)
         self.access_log: Any = _AccessLog(self.work)

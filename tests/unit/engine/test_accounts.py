@@ -200,3 +200,94 @@ def test_the_real_hasher_works_with_accounts(uow: FakeUnitOfWorkFactory,
     assert accounts.authenticate("nobody", PASSWORD) is None
     assert not hasher.verify("not a hash", PASSWORD) and not hasher.verify("", PASSWORD)
     assert WerkzeugPasswordHasher().verify(WerkzeugPasswordHasher().hash(PASSWORD), PASSWORD)
+
+
+# -- web sessions ---------------------------------------------------------------------------
+
+
+def test_a_session_key_is_stored_only_as_its_hash(accounts: Accounts,
+                                                  uow: FakeUnitOfWorkFactory) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    session, key = accounts.start_session("amy")
+    assert session.key_hash == token_hash(key) and key not in repr(uow.store.data)
+    assert accounts.session_user(key) == accounts.get_user("amy")
+    assert accounts.session_user("") is None and accounts.session_user(key + "x") is None
+
+
+def test_sessions_idle_out_and_expire_and_stay_ended(accounts: Accounts,
+                                                     clock: FakeClock) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    _, idle_key = accounts.start_session("amy")
+    _, busy_key = accounts.start_session("amy")
+    clock.advance(minutes=29, seconds=59)
+    assert accounts.session_user(busy_key) is not None
+    clock.advance(seconds=1)
+    assert accounts.session_user(idle_key) is None  # 30 minutes without use
+    assert [s.ended_reason for s in accounts.sessions("amy")] == ["idle", None]
+    for _ in range(19):  # 9 h 41 min
+        clock.advance(minutes=29)
+        assert accounts.session_user(busy_key) is not None
+    clock.advance(minutes=19)  # 10 h after sign-in
+    assert accounts.session_user(busy_key) is None
+    assert [s.ended_reason for s in accounts.sessions("amy")] == ["idle", "expired"]
+    clock.advance(hours=-11)
+    assert accounts.session_user(busy_key) is None
+
+
+def test_a_listed_session_past_its_time_shows_as_ended_before_it_is_tried(
+        accounts: Accounts, clock: FakeClock) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    accounts.start_session("amy")
+    assert [s.live for s in accounts.sessions()] == [True]
+    clock.advance(minutes=31)
+    assert [(s.live, s.ended_reason) for s in accounts.sessions()] == [(False, "idle")]
+
+
+def test_last_seen_is_written_at_most_once_a_minute(accounts: Accounts, clock: FakeClock,
+                                                    uow: FakeUnitOfWorkFactory) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    _, key = accounts.start_session("amy")
+    commits = uow.store.commits
+    for _ in range(5):
+        clock.advance(seconds=10)
+        accounts.session_user(key)
+    assert uow.store.commits == commits
+    clock.advance(seconds=10)
+    accounts.session_user(key)
+    assert uow.store.commits == commits + 1
+
+
+def test_password_deactivation_and_sign_out_everywhere_end_sessions(
+        accounts: Accounts) -> None:
+    for name in ("amy", "bob"):
+        accounts.add_user(name, name.title(), "st_giles", "caseworker", PASSWORD)
+    keys = [accounts.start_session("amy")[1] for _ in range(2)]
+    _, bob = accounts.start_session("bob")
+    accounts.set_password("amy", "another good password")
+    assert all(accounts.session_user(k) is None for k in keys)
+    keys = [accounts.start_session("amy")[1] for _ in range(3)]
+    accounts.end_session(keys[0])
+    assert accounts.session_user(keys[0]) is None and accounts.session_user(keys[1])
+    assert accounts.end_sessions("amy") == 2
+    assert accounts.end_sessions("amy") == 0
+    _, key = accounts.start_session("amy")
+    _, token = accounts.issue_token("amy", "case system")
+    accounts.deactivate("amy")
+    assert accounts.session_user(key) is None and accounts.user_for_token(token) is None
+    assert [t.revoked_at is not None for t in accounts.tokens("amy")] == [True]
+    assert [s.ended_reason for s in accounts.sessions("amy")] == [
+        "password_changed", "password_changed", "signed_out", "signed_out_everywhere",
+        "signed_out_everywhere", "deactivated"]
+    with pytest.raises(InvalidArgumentError):
+        accounts.start_session("amy")
+    with pytest.raises(NotFoundError):
+        accounts.end_sessions("nobody")
+    assert accounts.session_user(bob) is not None
+
+
+def test_old_sessions_are_forgotten_after_30_days(accounts: Accounts, clock: FakeClock) -> None:
+    accounts.add_user("amy", "Amy", "st_giles", "caseworker", PASSWORD)
+    accounts.start_session("amy")
+    clock.advance(days=31)
+    accounts.start_session("amy")
+    assert len(accounts.sessions("amy")) == 1
