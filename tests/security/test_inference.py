@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from adapters.cli import cli as pathways_cli
 from engine.access import HIDDEN
 from tests.web.conftest import PASSWORD, Site
-from tests.web.conftest import site as site  # noqa: F401  (the fixture, on both databases)
+from tests.web.conftest import site as site  # the fixture, on both databases
 from tests.web.test_pages import World, build_world
 
 PROVIDER = "Aspire Recovery Wellbeing"  # typed on the sensitive referral's form
