@@ -423,7 +423,10 @@ def _derive_sensitivity(parsed: ParsedDefinition) -> None:
 
     * a gateway with a marked outgoing flow, or a condition that reads a sensitive field, is
       sensitive (its decision says which way it went), and so is every element on its
-      branches that not every branch reaches (the steps inside the branches);
+      branches that not every branch reaches (the steps inside the branches; a branch
+      that ends the case by itself does not count, so what the others meet at is after
+      the decision; when no two branches meet, reaching anything after it tells the
+      answer, so all of it counts as inside);
     * everything inside a sensitive subprocess, and the processes a sensitive call activity
       calls;
     * a record step whose value or condition reads a sensitive field;
@@ -528,7 +531,10 @@ def _derive_sensitivity(parsed: ParsedDefinition) -> None:
                 steps.setdefault(node, category)
                 branches = [graph.reach(target, node) | {flow_id}
                             for flow_id, _, target, _ in outgoing]
-                common = branches[0].intersection(*branches[1:])
+                # what the branches that meet go on to is after the decision, not in it
+                meeting = [b for b in branches
+                           if any(b & other for other in branches if other is not b)]
+                common = meeting[0].intersection(*meeting[1:]) if meeting else set()
                 for element in branches[0].union(*branches[1:]) - common:
                     steps.setdefault(element, category)
         for element, category in list(steps.items()):
