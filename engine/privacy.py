@@ -90,12 +90,17 @@ class Sensitivity:
         if category is not None:
             return category
         for text in _strings(event.data):
-            for prefix in _PREFIXES:
-                text = text.removeprefix(prefix)
-            category = self.pathway(text) or self._named_step(case, text)
+            category = self.message(case, text)
             if category is not None:
                 return category
         return None
+
+    def message(self, case: CaseRecord, name: str) -> str | None:
+        """The category a name reveals: a sensitive pathway (also as the message that starts
+        it or says it completed) or a sensitive step of the case's version."""
+        for prefix in _PREFIXES:
+            name = name.removeprefix(prefix)
+        return self.pathway(name) or self._named_step(case, name)
 
     def _named_step(self, case: CaseRecord, name: str) -> str | None:
         definition = self.definitions.get((case.pathway, case.version))
@@ -112,7 +117,7 @@ class Sensitivity:
         definition = self.definitions.get((case.pathway, case.version))
         if definition is None:
             return out
-        out.update({k: v for k, v in definition.step_fields.items() if k not in self.marked})
+        out.update(definition.step_fields)
         for variable, target in definition.referral_results.items():
             if (category := self.pathway(target)) is not None:
                 out.setdefault(variable, category)
@@ -190,8 +195,14 @@ class Redactor:
             self.hidden_entries += 1
             return None
         dropped = self.sensitivity.dropped(case)
-        return replace(case, data=self.value(case.data, dropped),
-                       error=self.value(case.error, dropped))
+        error = self.value(case.error, dropped)
+        if isinstance(error, dict) and self.hides(self.sensitivity.step(
+                case.pathway, case.version, str(error.get("step") or "") or None)):
+            error = {"message": HIDDEN}  # it names the sensitive step it failed at
+        waiting = [name for name in case.waiting_for
+                   if not self.hides(self.sensitivity.message(case, name))]
+        return replace(case, data=self.value(case.data, dropped), error=error,
+                       waiting_for=waiting)
 
     def events(self, case: CaseRecord, events: Iterable[Event]) -> list[Event]:
         """The events the viewer may see, their data redacted."""

@@ -8,6 +8,13 @@ page, no API answer and no export (default mode) the field's value, the names, t
 of the steps that depend on it, the referral it causes, or the sensitive pathway's name. The
 client's own organisation, the organisation doing a task, and an admin's subject access
 export still see everything.
+
+The sensitive fields: gate reception's needs_substance_misuse (health: decides the substance
+misuse referral) and mental_health_concern (health: decides the referral to Mind's
+mental_health_referral, a pathway marked health as a whole, whose phq9_score, gad7_score and
+risk_to_self decide its own referral), and risk_level (offence: nothing depends on it, its
+value must stay hidden). Version 1 of gate reception has the same substance misuse branch;
+tests/unit/dsl/test_sensitive.py checks what each shipped version derives.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ SUBSTANCE_MISUSE = ("refer_substance_misuse", "Refer to substance misuse service
                     "substance_misuse_referral_made", "substance_misuse_provider", PROVIDER)
 MENTAL_HEALTH = ("mental_health_referral", "mental health referral",
                  "Mental health screening and referral (Mind)", "Screening (PHQ-9 and GAD-7)",
-                 "start:mental", "mh_practitioner")
+                 "start:mental", "mh_practitioner", "make_referral",
+                 "Refer to a mental health service", "mh_screened", "phq9")
 FORBIDDEN = (*SUBSTANCE_MISUSE, *MENTAL_HEALTH, RISK)
 
 ASSESSMENT = {"needs_accommodation": False, "needs_benefits": False,
@@ -62,14 +70,17 @@ class Scene:
         return self.world.application
 
 
-def _drive(world: World, client_id: int, until: str | None) -> None:
-    """Complete the client's gate reception tasks in order, stopping at step `until`."""
+def _drive(world: World, client_id: int, until: str | None,
+           **changed: dict[str, Any]) -> None:
+    """Complete the client's gate reception tasks in order (ANSWERS, but for `changed`),
+    stopping at step `until`."""
     caseworker = world.user("sg_caseworker")
+    answers = {**ANSWERS, **changed}
     while True:
         tasks = [t for t in world.open_tasks(client_id) if t.pathway == "gate_reception"]
-        if not tasks or tasks[0].step == until or tasks[0].step not in ANSWERS:
+        if not tasks or tasks[0].step == until or tasks[0].step not in answers:
             return
-        world.application.casework.complete(caseworker, tasks[0].id, ANSWERS[tasks[0].step])
+        world.application.casework.complete(caseworker, tasks[0].id, answers[tasks[0].step])
 
 
 @pytest.fixture
@@ -90,17 +101,16 @@ def scene(site: Site) -> Scene:
         clients[name] = client.id
     dan, eve = clients["Dan Brown"], clients["Eve White"]
     _drive(world, dan, until=None)
-    ANSWERS["mental_health_screening"] = {"mental_health_concern": False,
-                                          "consent_to_refer": False}
-    try:
-        _drive(world, eve, until="refer_substance_misuse")
-    finally:
-        ANSWERS["mental_health_screening"] = {"mental_health_concern": True,
-                                              "consent_to_refer": True}
+    (screening,) = [t for t in world.open_tasks(dan) if t.pathway == "mental_health_referral"]
+    application.casework.complete(world.user("mind_caseworker"), screening.id, {
+        "phq9_score": 16, "gad7_score": 4, "risk_to_self": False})
+    _drive(world, eve, until="refer_substance_misuse", mental_health_screening={
+        "mental_health_concern": False, "consent_to_refer": False})
     with world.uow() as uow:
         dan_cases = {c.pathway for c in uow.cases.list(client_id=dan)}
     assert dan_cases == {"gate_reception", "mental_health_referral"}  # the referral happened
     assert [t.step for t in world.open_tasks(eve)] == ["refer_substance_misuse"]
+    assert "make_referral" in {t.step for t in world.open_tasks(dan)}  # over the threshold
     return Scene(world, dan, eve)
 
 
@@ -195,7 +205,7 @@ def test_the_clients_own_organisation_and_the_task_doer_still_see_their_work(
     page = world.client("sg_caseworker").get(f"/tasks/{task.id}")
     assert page.status_code == 200 and "Refer to substance misuse services" in page.text
     mind = api("mind_caseworker", "/tasks").text
-    assert "Screening (PHQ-9 and GAD-7)" in mind
+    assert "Refer to a mental health service" in mind
 
 
 def test_the_subject_access_export_keeps_everything(scene: Scene) -> None:
@@ -227,7 +237,7 @@ def test_exports_are_redacted_by_default_and_whole_with_full(scene: Scene, kind:
     full = _export(site, kind, "--full")
     expected = {"xes": "gw_refer_substance_misuse", "cases": PROVIDER,
                 "tasks": "Refer to substance misuse services",
-                "indigo": "mental_health_referral"}[kind]
+                "indigo": "mh_screened"}[kind]
     assert expected in full
     if kind == "cases":
         assert HIDDEN in redacted and "gate_reception" in redacted

@@ -11,12 +11,15 @@ sensitive field, a refer step to a sensitive pathway (engine.privacy).
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from adapters.definition_files import pathway_name, publish_order, read_bundle
 from dsl import compile as dsl_compile
 from dsl import compile_pathway, validate
 from engine import definitions as engine_definitions
@@ -273,6 +276,11 @@ def test_a_referral_to_a_sensitive_pathway_is_sensitive_with_its_result() -> Non
     assert shown is not None
     assert shown.data == {"uses_drugs": "[hidden]", "wants_work": False}
     assert redactor.case(_case("clinic")) is None
+    waiting = replace(case, waiting_for=["completed:clinic", "go"],
+                      error={"step": "to_clinic", "message": "failed at to_clinic"})
+    shown = redactor.case(waiting)
+    assert shown is not None
+    assert shown.waiting_for == ["go"] and shown.error == {"message": "[hidden]"}
     events = [Event(case_id=1, seq=n, type=kind, at=AT, actor=None, step=step, data=data)
               for n, (kind, step, data) in enumerate([
                   ("referral_made", "to_clinic", {"pathway": "clinic"}),
@@ -340,3 +348,23 @@ def test_a_case_data_filter_on_a_field_the_viewer_may_not_see_is_refused() -> No
         assert not outsider.field_visible(case, dotted), dotted
     assert outsider.field_visible(case, "wants_work")
     assert Redactor(sensitivity, frozenset({"health"})).field_visible(case, "provider")
+
+
+def test_the_shipped_pathways_mark_or_derive_what_their_sensitive_fields_reveal() -> None:
+    folder = Path(__file__).parents[3] / "definitions"
+    order = publish_order(folder)
+    known = {pathway_name(path) for path, _ in order}
+    found = {path.name: parse_bundle(*read_bundle(path, known_pathways=known))
+             for path, _ in order}
+    substance = {"gw_refer_substance_misuse", "refer_substance_misuse"}
+    mind = {"gw_mental_health_referral", "mental_health_referral_made"}
+    for name in ("gate_reception.v1.yaml", "gate_reception.yaml"):
+        steps = {s for s in found[name].sensitive_steps if not s.startswith("flow_")}
+        assert steps == (substance | mind if name == "gate_reception.yaml" else substance)
+        assert set(steps) <= {k for k, v in found[name].sensitive_steps.items()
+                              if v == "health"}
+        assert found[name].step_fields == {"substance_misuse_referral_made": "health",
+                                           "substance_misuse_provider": "health"}
+    assert found["mental_health_referral.yaml"].sensitive_pathway == "health"
+    for name in ("family_support.yaml", "housing_support.yaml", "employment_support.yaml"):
+        assert found[name].sensitive_steps == {} and found[name].sensitive_pathway is None
