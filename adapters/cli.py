@@ -50,6 +50,7 @@ from engine.model import (
     User,
 )
 from engine.outcomes import IMPORT_KINDS, ImportReport, Outcomes
+from engine.privacy import Redactor, Sensitivity
 from engine.services import MigrationReport, VersionSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -847,16 +848,37 @@ def _events_by_case(ctx: Context, found: list[CaseRecord]) -> dict[int, list[Eve
     return {c.id: ctx.app.engine.events(c.id) for c in found if c.id is not None}
 
 
+def _full_option(func: F) -> F:
+    return click.option("--full/--redacted", default=False, help=(
+        "--redacted (the default) leaves out what reveals health or offence data: cases "
+        "of sensitive pathways, sensitive steps, referrals and fields; --full keeps "
+        "everything."))(func)
+
+
+def _redactor(ctx: Context, found: list[CaseRecord], full: bool) -> Redactor | None:
+    """None for a full export; else a redactor that shows no sensitive category."""
+    if full:
+        return None
+    engine = ctx.app.engine
+    wanted = dict.fromkeys([*((c.pathway, c.version) for c in found),
+                            *((v.pathway, v.number) for v in engine.definitions())])
+    return Redactor(Sensitivity.of((p, n, engine.definition(p, n)) for p, n in wanted),
+                    frozenset())
+
+
 @export.command("xes")
 @_output_option
 @click.option("--pathway", help="Only cases of this pathway.")
+@_full_option
 @command
-def export_xes(ctx: Context, output: Path | None, pathway: str | None) -> None:
+def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """The event log as XES (IEEE 1849-2016) for process-mining tools: a trace per case."""
-    from engine.exports import to_xes
+    from engine.exports import redact, to_xes
 
     found = ctx.app.engine.list_cases(pathway=pathway)
     events_by_case = _events_by_case(ctx, found)
+    if (redactor := _redactor(ctx, found, full)) is not None:
+        found, events_by_case = redact(redactor, found, events_by_case)
     text = to_xes(found, events_by_case,
                   name=f"Pathways: {pathway}" if pathway else "Pathways event log")
     _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()))
@@ -865,26 +887,32 @@ def export_xes(ctx: Context, output: Path | None, pathway: str | None) -> None:
 @export.command("cases")
 @_output_option
 @click.option("--pathway", help="Only cases of this pathway.")
+@_full_option
 @command
-def export_cases(ctx: Context, output: Path | None, pathway: str | None) -> None:
+def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """Cases as CSV, their data flattened into data.* columns."""
-    from engine.exports import cases_csv
+    from engine.exports import cases_csv, redact
 
     found = ctx.app.engine.list_cases(pathway=pathway)
+    if (redactor := _redactor(ctx, found, full)) is not None:
+        found, _ = redact(redactor, found, {})
     _deliver(ctx, cases_csv(found), output, "csv", len(found))
 
 
 @export.command("tasks")
 @_output_option
 @click.option("--pathway", help="Only tasks of this pathway.")
+@_full_option
 @command
-def export_tasks(ctx: Context, output: Path | None, pathway: str | None) -> None:
+def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """Open inbox tasks as CSV, with the step each case waits at."""
     from engine.exports import tasks_csv
 
     found = [view.task for view in ctx.app.engine.list_tasks(pathway=pathway)]
-    clients = {c.id: c.client_id for c in ctx.app.engine.list_cases(pathway=pathway)
-               if c.id is not None}
+    cases = ctx.app.engine.list_cases(pathway=pathway)
+    clients = {c.id: c.client_id for c in cases if c.id is not None}
+    if (redactor := _redactor(ctx, cases, full)) is not None:
+        found = [task for task in found if redactor.task(task)]
     _deliver(ctx, tasks_csv(found, clients), output, "csv", len(found))
 
 
@@ -892,14 +920,23 @@ def export_tasks(ctx: Context, output: Path | None, pathway: str | None) -> None
 @_output_option
 @click.option("--name", default="Pathways programme", show_default=True,
               help="The programme's (impact bond's) name.")
+@_full_option
 @command
-def export_indigo(ctx: Context, output: Path | None, name: str) -> None:
+def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> None:
     """The programme as an INDIGO impact bond data standard project document (JSON)."""
-    from engine.exports import ProgrammePathway, indigo_project
+    from engine.exports import ProgrammePathway, indigo_project, redact
 
     engine = ctx.app.engine
+    found = engine.list_cases()
+    events_by_case = _events_by_case(ctx, found)
+    redactor = _redactor(ctx, found, full)
+    if redactor is not None:
+        found, events_by_case = redact(redactor, found, events_by_case)
     pathways = []
     for version in engine.definitions():
+        if redactor is not None and redactor.hides(
+                redactor.sensitivity.pathway(version.pathway)):
+            continue
         parsed = engine.definition(version.pathway, version.number)
         organisations = sorted({org for orgs in parsed.role_organisations.values()
                                 for org in orgs})
@@ -907,9 +944,8 @@ def export_indigo(ctx: Context, output: Path | None, name: str) -> None:
             version.pathway, version.number,
             str(getattr(parsed.spec, "description", "") or ""), parsed.owner,
             tuple(organisations)))
-    found = engine.list_cases()
     document = indigo_project(
-        name=name, pathways=pathways, cases=found, events_by_case=_events_by_case(ctx, found),
+        name=name, pathways=pathways, cases=found, events_by_case=events_by_case,
         as_of=SystemClock().now(),
         organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()})
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"

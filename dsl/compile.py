@@ -63,6 +63,8 @@ COMPLETED_PREFIX = "completed:"  # the message a referred case throws when it co
 EXIT_FLAG = "pathways_exit"  # case data: the id of the `end` reached inside a repeat
 ROLES_SUFFIX = ".roles.json"  # <pathway>.roles.json: owner, roles and their organisations
 SENSITIVE = "x-pathways-sensitive"  # a form field's (or client field's) special category
+# spiffworkflow:property on a step's element or on the process: what its existence reveals
+SENSITIVE_PROPERTY = "sensitive"
 
 STEP_KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify",
               "end")
@@ -399,6 +401,9 @@ class _Compiler:
             raise ValueError(f"step has no kind key ({', '.join(STEP_KINDS)}): {dict(step)!r}")
         handler = getattr(self, f"step_{kind}")
         part: _Part = handler(str(step[kind]), step, ctx, pending, lane)
+        if step.get("sensitive"):  # every kind's element has the step's id
+            self.nodes[str(step[kind])].properties.append(
+                (SENSITIVE_PROPERTY, str(step["sensitive"])))
         return part
 
     # -- steps --
@@ -661,6 +666,11 @@ class _Compiler:
                        isExecutable="true")
         if self.doc.get("description"):
             _sub(process, "documentation", text=str(self.doc["description"]))
+        if self.doc.get("sensitive"):
+            properties = etree.SubElement(_sub(process, "extensionElements"),
+                                          _q(SPIFF_NS, "properties"))
+            etree.SubElement(properties, _q(SPIFF_NS, "property"), name=SENSITIVE_PROPERTY,
+                             value=str(self.doc["sensitive"]))
         lane_set = _sub(process, "laneSet", id=f"{self.pathway}_lanes")
         for role, title in self.roles:
             lane = _sub(lane_set, "lane", id=role, name=title)

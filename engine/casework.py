@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, get_args
 
-from engine import access
+from engine import access, privacy
 from engine.definitions import ParsedDefinition
 from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.forms import CLIENT_PREFIX, SAVE_TO
@@ -133,26 +133,6 @@ class ClientRecord:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _hide(value: Any, names: Mapping[str, str], visible: frozenset[str],
-          hidden: set[str]) -> Any:
-    """value with the values of sensitive keys the user may not see replaced by HIDDEN."""
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            category = names.get(key)
-            if category is not None and category not in visible:
-                out[key] = access.HIDDEN
-                hidden.add(key)
-            else:
-                out[key] = _hide(item, names, visible, hidden)
-        return out
-    if isinstance(value, list):
-        return [_hide(item, names, visible, hidden) for item in value]
-    return value
-
-
-
-
 _MISSING = object()
 
 
@@ -238,25 +218,15 @@ class Casework:
         return any(e.action == "create_client" and e.organisation == user.organisation
                    for e in uow.access_log.list(client_id=client_id))
 
-    def _sensitive_names(self, uow: UnitOfWork, cases: Iterable[CaseRecord]
-                         ) -> dict[str, str]:
-        """Field name -> category, for case data, event data and the client profile: the
-        sensitive form fields of the cases' versions and every pathway's sensitive client
-        fields."""
-        names: dict[str, str] = {}
-        client_fields: dict[str, str] = {}
-        seen: set[tuple[str, int]] = set()
+    def _sensitivity(self, uow: UnitOfWork, cases: Iterable[CaseRecord]
+                     ) -> privacy.Sensitivity:
+        """What is sensitive in the cases' versions and every pathway's latest version (a
+        referral is judged by the pathway it refers to)."""
         wanted = [(c.pathway, c.version) for c in cases]
         wanted += [(v.pathway, v.number) for v in uow.versions.latest_all()]
-        for key in wanted:
-            if key in seen:
-                continue
-            seen.add(key)
-            definition = self._definition(uow, *key)
-            if definition is not None:
-                names.update(definition.sensitive_fields())
-                client_fields.update(definition.sensitive_client())
-        return {**names, **client_fields}
+        return privacy.Sensitivity.of(
+            (pathway, number, d) for pathway, number in dict.fromkeys(wanted)
+            if (d := self._definition(uow, pathway, number)) is not None)
 
     def _client_access(self, uow: UnitOfWork, user: User, client_id: int,
                        reason: str | None, action: str) -> tuple[
@@ -324,12 +294,17 @@ class Casework:
                          if self._may_do(uow, user, t)]
                 cases = {c.id: c for c in uow.cases.list(status="active", client_id=client_id)}
                 names: dict[int, str] = {}
+                redactors: dict[int, privacy.Redactor] = {}
                 for task in tasks:
                     case = cases.get(task.case_id)
                     if case is None:
                         continue
                     if data and not all(_matches(_dig(case.data, key), wanted)
                                         for key, wanted in data.items()):
+                        continue
+                    if data and not all(  # a filter must not tell what the record hides
+                            self._redactor(uow, user, case, redactors).field_visible(case, key)
+                            for key in data):
                         continue
                     if case.client_id not in names:
                         client = uow.clients.get(case.client_id)
@@ -348,6 +323,18 @@ class Casework:
         if overdue is not None:
             chosen = [r for r in chosen if r.overdue == overdue]
         return Inbox(self._sorted(chosen, sort, now), counts)
+
+    def _redactor(self, uow: UnitOfWork, user: User, case: CaseRecord,
+                  cache: dict[int, privacy.Redactor]) -> privacy.Redactor:
+        """What the user may see of the case's client (cached per client)."""
+        if case.client_id not in cache:
+            cases = uow.cases.list(client_id=case.client_id)
+            visible = access.visible_categories(
+                user, involved=self._involved(uow, user, case.client_id, cases),
+                consents=uow.consents.for_client(case.client_id),
+                today=self._clock.now().date())
+            cache[case.client_id] = privacy.Redactor(self._sensitivity(uow, cases), visible)
+        return cache[case.client_id]
 
     @staticmethod
     def _sorted(rows: list[InboxRow], sort: str, now: datetime) -> list[InboxRow]:
@@ -525,7 +512,9 @@ class Casework:
                       ) -> ClientRecord:
         """One client's record: profile, cases, timeline, referrals, outcomes, consents.
 
-        Sensitive values the user may not see are replaced by "[hidden]". Every view is
+        Sensitive values the user may not see are replaced by "[hidden]"; cases, steps,
+        referrals and fields whose mere presence would tell are left out (engine.privacy),
+        except open tasks the user may do. Every view is
         logged ('view_client', with the reason for a break-glass access); a refusal is logged
         too ('view_client_refused') and raises ForbiddenError (details.reason_required).
         """
@@ -535,23 +524,23 @@ class Casework:
                 uow, user, client_id, reason, "view_client")
             visible = access.visible_categories(user, involved=involved, consents=consents,
                                                 today=today)
-            names = self._sensitive_names(uow, cases)
-            hidden: set[str] = set()
-            profile = dataclasses.replace(client, fields=_hide(client.fields, names, visible,
-                                                               hidden))
+            redactor = privacy.Redactor(self._sensitivity(uow, cases), visible,
+                                        may_do=lambda t: self._may_do(uow, user, t))
+            profile = redactor.client(client)
             summaries: list[CaseSummary] = []
             timeline: list[TimelineEntry] = []
             for case in cases:
                 assert case.id is not None
+                shown = redactor.case(case)
+                if shown is None:  # a case on a pathway that is itself sensitive
+                    continue
                 definition = self._definition(uow, case.pathway, case.version)
                 summaries.append(CaseSummary(
-                    case=dataclasses.replace(case, data=_hide(case.data, names, visible,
-                                                              hidden),
-                                             error=_hide(case.error, names, visible, hidden)),
-                    owner=definition.owner if definition else None,
-                    open_tasks=uow.inbox.list(case_id=case.id)))
-                timeline += [self._entry(case, event, names, visible, hidden)
-                             for event in uow.events.list(case.id)]
+                    case=shown, owner=definition.owner if definition else None,
+                    open_tasks=[t for t in uow.inbox.list(case_id=case.id)
+                                if redactor.task(t)]))
+                timeline += [self._entry(case, event)
+                             for event in redactor.events(case, uow.events.list(case.id))]
             timeline.sort(key=lambda e: (e.at, e.case_id, e.seq))
             startable = [v.pathway for v in uow.versions.latest_all()
                          if (d := self._definition(uow, v.pathway, v.number)) is not None
@@ -559,21 +548,22 @@ class Casework:
             self._log(uow, user, "view_client", client_id,
                       reason=reason if decision.break_glass else None,
                       basis=decision.basis, break_glass=decision.break_glass,
-                      hidden_categories=sorted({names[n] for n in hidden}))
+                      hidden_categories=redactor.hidden_categories,
+                      hidden_entries=redactor.hidden_entries)
             uow.commit()
         return ClientRecord(
             client=profile, cases=summaries, timeline=timeline,
             referrals=[e for e in timeline if e.type == "referral_made"],
             outcomes=[e for e in timeline if e.type == "outcome_recorded"],
             consents=consents, basis=decision.basis or "", visible_categories=tuple(
-                sorted(visible)), hidden_fields=sorted(hidden), startable=startable)
+                sorted(visible)), hidden_fields=sorted(redactor.hidden), startable=startable)
 
     @staticmethod
-    def _entry(case: CaseRecord, event: Event, names: Mapping[str, str],
-               visible: frozenset[str], hidden: set[str]) -> TimelineEntry:
+    def _entry(case: CaseRecord, event: Event) -> TimelineEntry:
+        """A timeline entry of an event already redacted (engine.privacy)."""
         return TimelineEntry(case_id=event.case_id, pathway=case.pathway, seq=event.seq,
                              at=event.at, type=event.type, step=event.step, actor=event.actor,
-                             data=_hide(event.data, names, visible, hidden))
+                             data=event.data)
 
     def record_consent(self, user: User, client_id: int, given: bool, scope: str,
                        purpose: str, effective_on: date | None = None, *,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -57,6 +58,9 @@ ROLES_SUFFIX = ".roles.json"
 # on a form field: "health" or "offence", special category data only some people may see
 SENSITIVE = "x-pathways-sensitive"
 SENSITIVE_CATEGORIES: tuple[str, ...] = ("health", "offence")
+# spiffworkflow:property on an element (step, gateway, sequence flow) or on a process: its
+# existence reveals health or offence data (see _derive_sensitivity for what follows from it)
+SENSITIVE_PROPERTY = "sensitive"
 _SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -128,6 +132,17 @@ class ParsedDefinition:
     # no organisations, is open to every organisation
     role_organisations: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sensitive_client_fields: dict[str, str] = field(default_factory=dict)
+    # what reveals health or offence data by existing (engine.privacy hides it): the whole
+    # pathway; element id (step, gateway, flow) -> category; case data fields only a
+    # sensitive step sets -> category
+    sensitive_pathway: str | None = None
+    sensitive_steps: dict[str, str] = field(default_factory=dict)
+    step_fields: dict[str, str] = field(default_factory=dict)
+    # element id -> the pathway it refers to (a refer step, or the catch of its completion);
+    # the variable a completion is caught into -> that pathway
+    referrals: dict[str, str] = field(default_factory=dict)
+    referral_results: dict[str, str] = field(default_factory=dict)
+    exit_reasons: dict[str, str] = field(default_factory=dict)  # end element id -> reason
 
     def form_schema(self, form_file: str | None) -> dict[str, Any] | None:
         return self.forms.get(form_file) if form_file else None
@@ -159,14 +174,21 @@ class ParsedDefinition:
             found.update(self.sensitive_form_fields(info.form))
         return found
 
-    def sensitive_client(self) -> dict[str, str]:
+    def sensitive_client(self, *, steps: bool = True) -> dict[str, str]:
         """Client field -> category: declared sensitive, or filled from or saved to by a
-        sensitive form field."""
+        sensitive form field, or (steps) by any field of a sensitive step."""
         found = dict(self.sensitive_client_fields)
         for info in self.user_tasks.values():
             schema = self.form_schema(info.form) or {}
-            for name, category in self.sensitive_form_fields(info.form).items():
+            fields = self.sensitive_form_fields(info.form)
+            step = self.sensitive_steps.get(info.step) if steps else None
+            if step is not None:  # everything a sensitive step saves reveals it
+                fields = {name: fields.get(name, step)
+                          for name in (schema.get("properties") or {})}
+            for name, category in fields.items():
                 prop = schema["properties"][name]
+                if not isinstance(prop, dict):
+                    continue
                 for key in ("x-pathways-save-to", "x-pathways-prefill"):
                     target = prop.get(key)
                     if isinstance(target, str) and target.startswith("client."):
@@ -334,6 +356,207 @@ def _load_roles(parsed: ParsedDefinition) -> None:
         parsed.sensitive_client_fields[client_field] = category
 
 
+_GATEWAYS = ("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+             "complexGateway")
+_CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
+_NOT_NODES = ("sequenceFlow", "laneSet", "documentation", "extensionElements", "association",
+              "textAnnotation", "dataObject", "dataObjectReference", "dataStoreReference",
+              "ioSpecification", "property")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _local(element: Any) -> str:
+    tag = element.tag
+    return str(tag).rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _properties(element: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for prop in element.iterfind(f"{{{_BPMN_NS}}}extensionElements/{{{_SPIFF_NS}}}properties/"
+                                 f"{{{_SPIFF_NS}}}property"):
+        name, value = prop.get("name"), prop.get("value")
+        if name and value is not None:
+            found[name] = value
+    return found
+
+
+def _category(value: str | None, file: str, element: str | None) -> str | None:
+    if value is None:
+        return None
+    if value not in SENSITIVE_CATEGORIES:
+        raise DefinitionError(f"sensitive must be one of {', '.join(SENSITIVE_CATEGORIES)}, "
+                              f"not {value!r}", file=file, element=element)
+    return value
+
+
+@dataclass
+class _Graph:
+    """One process or subprocess: its flow nodes and sequence flows."""
+
+    nodes: list[str]
+    flows: list[tuple[str, str, str, str]]  # (id, source, target, condition text)
+
+    def outgoing(self, node: str) -> list[tuple[str, str, str, str]]:
+        return [f for f in self.flows if f[1] == node]
+
+    def reach(self, start: str, stop: str) -> set[str]:
+        """Nodes reachable from start (itself included) without passing stop, and the flows
+        taken."""
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            node = todo.pop()
+            if node in seen or node == stop:
+                continue
+            seen.add(node)
+            for flow_id, _, target, _ in self.outgoing(node):
+                seen.add(flow_id)
+                todo.append(target)
+        return seen
+
+
+def _derive_sensitivity(parsed: ParsedDefinition) -> None:
+    """What reveals health or offence data by its existence, marked or derived.
+
+    Marked: `spiffworkflow:property name="sensitive"` on the process (the whole pathway), or
+    on an element: a step, a gateway, a sequence flow. Derived, until nothing changes:
+
+    * a gateway with a marked outgoing flow, or a condition that reads a sensitive field, is
+      sensitive (its decision says which way it went), and so is every element on its
+      branches that not every branch reaches (the steps inside the branches; a branch
+      that ends the case by itself does not count, so what the others meet at is after
+      the decision; when no two branches meet, reaching anything after it tells the
+      answer, so all of it counts as inside);
+    * everything inside a sensitive subprocess, and the processes a sensitive call activity
+      calls;
+    * a record step whose value or condition reads a sensitive field;
+    * every form field of a sensitive user task (and the client fields it saves to), and the
+      variable a sensitive catch event puts its message in, are sensitive fields.
+
+    A refer step to a sensitive pathway is sensitive too; that is known only beside the
+    other pathway's definition, so engine.privacy decides it (from `referrals`).
+    """
+    marked: dict[str, str] = {}
+    graphs: list[_Graph] = []
+    inside: dict[str, set[str]] = {}  # subprocess / process id -> every element id in it
+    called: dict[str, str] = {}  # call activity id -> called process id
+    messages: dict[str, str] = {}  # message id -> name
+    catches: dict[str, tuple[str, str | None]] = {}  # element -> (message name, variable)
+    readers: dict[str, str] = {}  # record step -> the expressions it evaluates
+    for name, text in parsed.files.items():
+        if not name.endswith(".bpmn"):
+            continue
+        root = _parse_xml(text, name)
+        for message in root.iter(f"{{{_BPMN_NS}}}message"):
+            if message.get("id"):
+                messages[message.get("id")] = message.get("name") or message.get("id")
+        for element in root.iter():
+            element_id = element.get("id")
+            local = _local(element)
+            if not element_id or not local:
+                continue
+            props = _properties(element)
+            category = _category(props.get(SENSITIVE_PROPERTY), name, element_id)
+            if local == "process":
+                if element_id == parsed.pathway:
+                    parsed.sensitive_pathway = category
+                elif category is not None:
+                    marked[element_id] = category
+            elif category is not None:
+                marked[element_id] = category
+            if local in _CONTAINERS:
+                inside[element_id] = {e.get("id") for e in element.iter()
+                                      if e is not element and e.get("id")}
+                graph = _Graph([], [])
+                for child in element:
+                    child_id, kind = child.get("id"), _local(child)
+                    if not child_id or not kind:
+                        continue
+                    if kind == "sequenceFlow":
+                        condition = child.find(f"{{{_BPMN_NS}}}conditionExpression")
+                        graph.flows.append((child_id, child.get("sourceRef") or "",
+                                            child.get("targetRef") or "",
+                                            (condition.text or "") if condition is not None
+                                            else ""))
+                    elif kind not in _NOT_NODES:
+                        graph.nodes.append(child_id)
+                        attached = child.get("attachedToRef")
+                        if kind == "boundaryEvent" and attached:
+                            graph.flows.append((f"{attached}>{child_id}", attached, child_id,
+                                                ""))
+                graphs.append(graph)
+            if local == "callActivity" and element.get("calledElement"):
+                called[element_id] = element.get("calledElement")
+            if REFER in props:
+                parsed.referrals[element_id] = props[REFER]
+            if EXIT_REASON in props:
+                parsed.exit_reasons[element_id] = props[EXIT_REASON]
+            if OUTCOME in props:
+                readers[element_id] = " ".join(props.get(key, "") for key in
+                                               (OUTCOME_VALUE, OUTCOME_WHEN))
+            if local in ("intermediateCatchEvent", "boundaryEvent", "receiveTask"):
+                definition = element.find(f"{{{_BPMN_NS}}}messageEventDefinition")
+                ref = definition.get("messageRef") if definition is not None else None
+                if ref:
+                    variable = definition.find(f".//{{{_SPIFF_NS}}}messageVariable")
+                    catches[element_id] = (ref, variable.text.strip() if variable is not None
+                                           and variable.text else None)
+    for element_id, (ref, variable) in catches.items():
+        message = messages.get(ref, ref)
+        for prefix in ("completed:", "start:"):
+            if message.startswith(prefix):
+                parsed.referrals[element_id] = message.removeprefix(prefix)
+                if variable:
+                    parsed.referral_results[variable] = message.removeprefix(prefix)
+
+    steps = dict(marked)
+    fields = {**parsed.sensitive_fields(), **parsed.sensitive_client()}
+    forms = {info.step: info.form for info in parsed.user_tasks.values()}
+
+    def reads(text: str) -> str | None:
+        return next((fields[w] for w in _WORD.findall(text) if w in fields), None)
+
+    changed = True
+    while changed:
+        before = (len(steps), len(fields))
+        for graph in graphs:
+            for node in graph.nodes:
+                outgoing = graph.outgoing(node)
+                if len(outgoing) < 2:
+                    continue
+                category = steps.get(node) or next(
+                    (c for c in (steps.get(f[0]) or reads(f[3]) for f in outgoing) if c), None)
+                if category is None:
+                    continue
+                steps.setdefault(node, category)
+                branches = [graph.reach(target, node) | {flow_id}
+                            for flow_id, _, target, _ in outgoing]
+                # what the branches that meet go on to is after the decision, not in it
+                meeting = [b for b in branches
+                           if any(b & other for other in branches if other is not b)]
+                common = meeting[0].intersection(*meeting[1:]) if meeting else set()
+                for element in branches[0].union(*branches[1:]) - common:
+                    steps.setdefault(element, category)
+        for element, category in list(steps.items()):
+            for inner in inside.get(element, set()) | inside.get(called.get(element, ""), set()):
+                steps.setdefault(inner, category)
+        for element, text in readers.items():
+            if element not in steps and (category := reads(text)) is not None:
+                steps[element] = category
+        for element, category in steps.items():
+            schema = parsed.form_schema(forms.get(element)) or {}
+            for name in schema.get("properties") or {}:
+                fields.setdefault(name, category)
+                parsed.step_fields.setdefault(name, category)
+            variable = catches.get(element, ("", None))[1]
+            if variable:
+                fields.setdefault(variable, category)
+                parsed.step_fields.setdefault(variable, category)
+        parsed.sensitive_steps = steps
+        fields.update({k: v for k, v in parsed.sensitive_client().items() if k not in fields})
+        changed = (len(steps), len(fields)) != before
+
+
 def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     """Parse and check a bundle. Raises DefinitionError naming the file, line and element."""
     if main_file not in files:
@@ -384,6 +607,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
                                   file=main_file, element=task_spec.bpmn_id)
     _load_forms(parsed)
     _load_roles(parsed)
+    _derive_sensitivity(parsed)
     _check_expressions(parsed)
     _swap_timer_classes(parsed)
     _run_declarative_tasks_by_themselves(parsed)

@@ -9,7 +9,8 @@
   standard (Government Outcomes Lab, University of Oxford; schema `schema/project.json` of
   INDIGO-Initiative/indigo-data-standard), built from what Pathways records.
 
-The callers (the CLI, the web) gather the records through `Engine` and write the result.
+The callers (the CLI, the web) gather the records through `Engine` and write the result;
+unless a full export is asked for, they pass them through `redact` first.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.model import CaseRecord, Event, InboxTask
+from engine.privacy import Redactor
 
 # -- XES -------------------------------------------------------------------------------------
 
@@ -381,3 +383,24 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
         "accessed_date": _value(_day(as_of)),
     }]
     return project
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+
+def redact(redactor: Redactor, cases: Iterable[CaseRecord],
+           events_by_case: Mapping[int, Sequence[Event]]
+           ) -> tuple[list[CaseRecord], dict[int, list[Event]]]:
+    """What a redacted export carries (engine.privacy, for a viewer who sees no sensitive
+    category when built with visible=frozenset()): no case of a sensitive pathway, no event
+    about a sensitive step, gateway or referral, case and event data without the fields
+    that would tell. The default of every export but the subject access export."""
+    kept: list[CaseRecord] = []
+    events: dict[int, list[Event]] = {}
+    for case in cases:
+        shown = redactor.case(case)
+        if shown is None or case.id is None:
+            continue
+        kept.append(shown)
+        events[case.id] = redactor.events(case, events_by_case.get(case.id, ()))
+    return kept, events
