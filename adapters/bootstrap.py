@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine as SqlEngine
 
@@ -15,7 +16,7 @@ from engine.accounts import Accounts
 from engine.casework import Casework
 from engine.clock import SystemClock
 from engine.outcomes import Outcomes
-from engine.ports import PasswordHasher
+from engine.ports import Clock, PasswordHasher
 
 
 @dataclass
@@ -32,20 +33,22 @@ class Application:
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True,
-              hasher: PasswordHasher | None = None) -> Application:
+              hasher: PasswordHasher | None = None, clock: Clock | None = None) -> Application:
     """Wire an Application; with migrate, bring the schema to the newest Alembic revision.
 
-    `hasher` replaces the slow production password hasher (tests use a cheap one)."""
+    `hasher` replaces the slow production password hasher (tests use a cheap one); `clock`
+    the system clock (tests move a fake one on, e.g. past a break-glass time box)."""
     if migrate:
         upgrade(settings.database_url)
     database = make_engine(settings.database_url)
     uow = SqlAlchemyUnitOfWorkFactory(database)
-    clock = SystemClock()
+    clock = clock or SystemClock()
     engine = Engine(uow=uow, clock=clock,
                     live_cases=settings.live_cases,
                     script_time_limit=settings.script_time_limit,
                     notifier=NullNotifier())
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher())
-    casework = Casework(engine, uow, clock)
+    casework = Casework(engine, uow, clock,
+                        break_glass=timedelta(minutes=settings.break_glass_minutes))
     return Application(settings=settings, database=database, engine=engine, accounts=accounts,
                        casework=casework, outcomes=Outcomes(uow, clock))

@@ -6,8 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.numbers import parse_int
+
 DEFAULT_DATABASE_FILE = "pathways.sqlite"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BREAK_GLASS_MINUTES = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,6 +24,8 @@ class Settings:
     secret_key: str | None = None
     # Send the session cookie over HTTPS only. Off only for plain-HTTP local use.
     secure_cookies: bool = True
+    # How long a break-glass opening of a client record lasts (a read-only view).
+    break_glass_minutes: int = DEFAULT_BREAK_GLASS_MINUTES
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -30,6 +35,10 @@ class Settings:
         definitions = os.environ.get("PATHWAYS_DEFINITIONS_DIR")
         folder = Path(definitions) if definitions else PROJECT_ROOT / "definitions"
         insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
+        minutes = os.environ.get("PATHWAYS_BREAK_GLASS_MINUTES")
         return cls(database_url=url, definitions_dir=folder,
                    secret_key=os.environ.get("PATHWAYS_SECRET_KEY") or None,
-                   secure_cookies=not insecure)
+                   secure_cookies=not insecure,
+                   break_glass_minutes=DEFAULT_BREAK_GLASS_MINUTES if not minutes else parse_int(
+                       minutes, field="PATHWAYS_BREAK_GLASS_MINUTES", minimum=1,
+                       maximum=24 * 60))
