@@ -68,7 +68,7 @@ def check_reason(text: str) -> str:
         return _bad_reason(f"must be at most {REASON_MAX_CHARS} characters")
     letters = {c.casefold() for c in reason if c.isalpha()}
     if sum(c.isalnum() for c in reason) < REASON_MIN_CHARS or len(letters) < REASON_MIN_LETTERS:
-        return _bad_reason(f"say why you need the record in words: at least "
+        return _bad_reason(f"must say in words why you need the record: at least "
                            f"{REASON_MIN_CHARS} letters or digits, not one or two repeated")
     return reason
 
