@@ -168,8 +168,6 @@ def _viewed(entry: AccessEntry) -> str:
         action, action.replace("_", " "))
 
 
-
-
 def _hide(value: Any, names: Mapping[str, str], visible: frozenset[str],
           hidden: set[str]) -> Any:
     """value with the values of sensitive keys the user may not see replaced by HIDDEN."""
@@ -382,11 +380,13 @@ class Casework:
                                             today=today, reason=reason,
                                             grant=grant is not None)
         else:
-            decision = access.write_access(user, involved=involved, consents=consents,
-                                           today=today, action=action)  # type: ignore[arg-type]
-        if not decision.allowed:
+            decision = access.write_access(
+                user, involved=involved, consents=consents, today=today,
+                action="record_consent" if action == "record_consent" else "start_case")
+        if not decision.allowed:  # an attempt under a break-glass grant is reported with it
             self._log(uow, user, f"{action}_refused", client_id,
-                      break_glass=grant is not None or reason is not None)
+                      reason=grant.reason if grant is not None else None,
+                      break_glass=grant is not None)
             uow.commit()
             raise ForbiddenError(decision.message, details={
                 "client": client_id, "reason_required": decision.reason_required})

@@ -162,6 +162,11 @@ def test_no_case_can_be_started_under_break_glass(glass: Glass) -> None:
                     headers={HEADER: REASON})
     assert error_of(api, 403)["code"] == "forbidden"
     assert glass.snapshot(aaron) == before
+    # the attempts are reported with the break-glass opening they were made under
+    report = glass.world.application.casework.access_report(None, break_glass=True)
+    attempts = [r for r in report if r.action == "start_case_refused"]
+    assert [(r.username, r.reason, r.viewed) for r in attempts] == [
+        ("om_caseworker", REASON, "nothing (refused)")] * 2
     # Ormiston is still not involved: health and offence stay hidden, and once the time box
     # is over the record is closed again
     glass.clock.advance(minutes=31)
