@@ -26,7 +26,8 @@ from werkzeug.test import TestResponse
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
-from engine.errors import ForbiddenError
+from engine.access import check_reason
+from engine.errors import ForbiddenError, InvalidArgumentError
 from engine.model import AccessEntry, Consent
 from tests.e2e.conftest import base_env, cli, fresh_cli  # noqa: F401  (fixtures)
 from tests.e2e.test_cli import Cli
@@ -399,6 +400,21 @@ def test_a_meaningless_reason_is_refused(glass: Glass, reason: str, why: str) ->
         assert error["code"] == "invalid_argument" and "reason" in error["details"]["fields"]
     assert not any(e.detail.get("break_glass") for e in glass.world.access_log(aaron)[before:])
     assert page.get(f"/clients/{aaron}").status_code == 403
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("Safeguarding", "Safeguarding"),
+    ("  Call from   the\tprobation officer  ", "Call from the probation officer"),
+    ("紧急安全问题需要查看记录", "紧急安全问题需要查看记录"),
+    ("x" * 3 + "Safeguarding" + " " * 600, "xxxSafeguarding"),  # spaces count once
+])
+def test_what_a_reason_must_be(text: str, kept: str) -> None:
+    """The rule itself (engine.access.check_reason), without a database."""
+    assert check_reason(text) == kept
+    for bad, _ in BAD_REASONS:
+        with pytest.raises(InvalidArgumentError) as refused:
+            check_reason(bad)
+        assert list(refused.value.details["fields"]) == ["reason"]
 
 
 def test_a_good_reason_in_any_language_opens_the_record(glass: Glass) -> None:
