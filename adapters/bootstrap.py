@@ -37,7 +37,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     """Wire an Application; with migrate, bring the schema to the newest Alembic revision.
 
     `hasher` replaces the slow production password hasher (tests use a cheap one); `clock`
-    the system clock (tests that move time)."""
+    the system clock (tests move a fake one on: past an idle session, a break-glass time box)."""
     if migrate:
         upgrade(settings.database_url)
     database = make_engine(settings.database_url)
@@ -50,6 +50,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher(),
                         session_idle=timedelta(minutes=settings.session_idle_minutes),
                         session_lifetime=timedelta(hours=settings.session_hours))
-    casework = Casework(engine, uow, clock)
+    casework = Casework(engine, uow, clock,
+                        break_glass=timedelta(minutes=settings.break_glass_minutes))
     return Application(settings=settings, database=database, engine=engine, accounts=accounts,
                        casework=casework, outcomes=Outcomes(uow, clock))

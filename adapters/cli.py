@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -1110,6 +1110,40 @@ def users_tokens_revoke(ctx: Context, token_id: int) -> None:
     ctx.app.accounts.revoke_token(token_id)
     _emit(ctx.json_mode, {"id": token_id, "revoked": True},
           lambda: f"token {token_id} revoked")
+
+
+# -- the access log --------------------------------------------------------------------------
+
+
+@cli.group()
+def access() -> None:
+    """Who opened which client record, when, why and what they saw."""
+
+
+@access.command("report")
+@click.option("--break-glass", "break_glass", is_flag=True,
+              help="Only break-glass accesses: each opening with its reason, and every view "
+                   "under it.")
+@click.option("--since", "since_text", metavar="DATE", help="From this day (YYYY-MM-DD, UTC).")
+@command
+def access_report(ctx: Context, break_glass: bool, since_text: str | None) -> None:
+    """The access log, oldest first (every entry, or with --break-glass the break-glass
+    ones): at, username, organisation, client, action, reason, viewed."""
+    try:
+        since = date.fromisoformat(since_text) if since_text else None
+    except ValueError:
+        raise UsageProblem(f"--since {since_text!r}: write the date as YYYY-MM-DD",
+                           details={"fields": {"since": ["must be a date (YYYY-MM-DD)"]}}
+                           ) from None
+    rows = ctx.app.casework.access_report(None, break_glass=break_glass, since=since)
+    _emit(ctx.json_mode,
+          [{"at": r.at.isoformat(), "username": r.username, "organisation": r.organisation,
+            "client": r.client, "action": r.action, "reason": r.reason, "viewed": r.viewed}
+           for r in rows],
+          lambda: "\n".join(f"{r.at:%Y-%m-%d %H:%M:%S}  {r.username} ({r.organisation})  "
+                            f"client {r.client if r.client is not None else '-'}  {r.action}  "
+                            f"{r.viewed}" + (f"  reason: {r.reason}" if r.reason else "")
+                            for r in rows) or "no access recorded")
 
 
 # -- events, timers, messages, worker, web -------------------------------------------------

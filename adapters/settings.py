@@ -10,6 +10,7 @@ from engine.numbers import parse_int
 
 DEFAULT_DATABASE_FILE = "pathways.sqlite"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BREAK_GLASS_MINUTES = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,8 @@ class Settings:
     # and this many hours after sign-in however busy.
     session_idle_minutes: int = 30
     session_hours: int = 10
+    # How long a break-glass opening of a client record lasts (a read-only view).
+    break_glass_minutes: int = DEFAULT_BREAK_GLASS_MINUTES
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -40,7 +43,9 @@ class Settings:
                    secret_key=os.environ.get("PATHWAYS_SECRET_KEY") or None,
                    secure_cookies=not insecure,
                    session_idle_minutes=_whole("PATHWAYS_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
-                   session_hours=_whole("PATHWAYS_SESSION_HOURS", 10, 1, 72))
+                   session_hours=_whole("PATHWAYS_SESSION_HOURS", 10, 1, 72),
+                   break_glass_minutes=_whole("PATHWAYS_BREAK_GLASS_MINUTES",
+                                              DEFAULT_BREAK_GLASS_MINUTES, 1, 24 * 60))
 
 
 def _whole(name: str, default: int, minimum: int, maximum: int) -> int:

@@ -13,23 +13,36 @@ user may see). The rules, in short:
 * Client records. Designers and commissioners never open an individual client record. An
   admin always may. A caseworker or team lead may when their organisation is *involved*
   (it created the client, owns the pathway of one of the client's cases, is named for one of
-  its roles, or may do one of its open tasks), or when the client's programme consent is in
-  effect; otherwise only by giving a reason (a break-glass access, logged as such).
+  its roles, or may do one of its open tasks — a case started under break-glass, and the
+  cases it referred, never count), or when the client's programme consent is in effect;
+  otherwise only by giving a reason (a break-glass access, logged as such).
+* Break-glass is a read-only view for a while (a setting, 30 minutes by default): the
+  opening with a reason and the later views of that user within the time box. It never
+  starts a case, records a consent or acts on a task, and never makes anyone involved.
+* Writing to a record. Recording a consent takes an involved organisation (or an admin);
+  starting a case for a client another organisation works with also takes the client's
+  programme consent (a referral to the organisation starts its case, which involves it).
 * Sensitive data (health, offence). Only caseworkers, team leads and admins see it; an admin
   and a user whose organisation is involved see both categories, anyone else only the
   categories whose consent scope is in effect.
 * A consent is in effect when the client's latest consent of that scope (latest by the day
   it takes effect, then by when it was recorded) that has taken effect by today was given.
+  Consents recorded under break-glass (possible before it became read-only) never count.
+* A break-glass reason says something: at most 500 characters, and at least 10 letters or
+  digits among which at least 5 different letters; control characters are refused and runs
+  of spaces count as one.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 from engine.definitions import SENSITIVE_CATEGORIES, ParsedDefinition
+from engine.errors import InvalidArgumentError
 from engine.model import Consent, InboxTask, User
 
 TASK_ROLES: tuple[str, ...] = ("caseworker", "team_lead", "admin")
@@ -39,6 +52,29 @@ SENSITIVE_ROLES: tuple[str, ...] = ("caseworker", "team_lead", "admin")
 HIDDEN = "[hidden]"  # what a sensitive value the user may not see is replaced with
 
 Basis = Literal["admin", "organisation", "consent", "break_glass"]
+
+REASON_MAX_CHARS = 500
+REASON_MIN_CHARS = 10  # letters or digits
+REASON_MIN_LETTERS = 5  # different letters: "aaaaaaaaaa" and "ab ab ab ab ab" say nothing
+
+
+def check_reason(text: str) -> str:
+    """The break-glass reason with its whitespace collapsed, or InvalidArgumentError
+    (details.fields.reason) saying what is wrong with it."""
+    if any(unicodedata.category(c) in ("Cc", "Cs") and not c.isspace() for c in text):
+        return _bad_reason("must not contain control characters")
+    reason = " ".join(text.split())
+    if len(reason) > REASON_MAX_CHARS:
+        return _bad_reason(f"must be at most {REASON_MAX_CHARS} characters")
+    letters = {c.casefold() for c in reason if c.isalpha()}
+    if sum(c.isalnum() for c in reason) < REASON_MIN_CHARS or len(letters) < REASON_MIN_LETTERS:
+        return _bad_reason(f"must say in words why you need the record: at least "
+                           f"{REASON_MIN_CHARS} letters or digits, not one or two repeated")
+    return reason
+
+
+def _bad_reason(problem: str) -> str:
+    raise InvalidArgumentError(f"the reason {problem}", details={"fields": {"reason": [problem]}})
 
 
 def may_do_task(user: User, task: InboxTask, definition: ParsedDefinition | None) -> bool:
@@ -112,8 +148,10 @@ def may_open_records(user: User) -> bool:
 
 
 def record_access(user: User, *, involved: bool, consents: Iterable[Consent], today: date,
-                  reason: str | None = None) -> RecordAccess:
-    """Whether the user may open a client's record, and on what basis."""
+                  reason: str | None = None, grant: bool = False) -> RecordAccess:
+    """Whether the user may open a client's record, and on what basis. reason: one given now
+    (checked with check_reason); grant: the user opened this record with a reason within the
+    break-glass time box."""
     if not may_open_records(user):
         return RecordAccess(False, None, message="your role does not open client records")
     if user.role == "admin":
@@ -122,7 +160,7 @@ def record_access(user: User, *, involved: bool, consents: Iterable[Consent], to
         return RecordAccess(True, "organisation")
     if consent_in_effect(consents, "programme", today):
         return RecordAccess(True, "consent")
-    if reason is not None and reason.strip():
+    if grant or (reason is not None and reason.strip()):
         return RecordAccess(True, "break_glass")
     return RecordAccess(False, None, reason_required=True, message=(
         "this client has not consented to their record being shared with your organisation; "
@@ -138,3 +176,26 @@ def visible_categories(user: User, *, involved: bool, consents: Iterable[Consent
         return frozenset(SENSITIVE_CATEGORIES)
     consents = list(consents)
     return frozenset(c for c in SENSITIVE_CATEGORIES if consent_in_effect(consents, c, today))
+
+
+READ_ONLY = ("a break-glass access only lets you read a record for a while: it never starts a "
+             "case, records a consent or acts on a task")
+_WRITE_REFUSED = {
+    "record_consent": "only an organisation working with this client (or an admin) records "
+                      "their consents",
+    "start_case": "starting a case for a client your organisation does not work with needs "
+                  "the client's programme consent or a referral to your organisation",
+}
+
+
+def write_access(user: User, *, involved: bool, consents: Iterable[Consent], today: date,
+                 action: Literal["record_consent", "start_case"]) -> RecordAccess:
+    """Whether the user may write to a client's record: record a consent (an involved
+    organisation or an admin) or start a case (also under the client's programme consent).
+    Break-glass never counts, and a reason would not help (reason_required is False)."""
+    decision = record_access(user, involved=involved, consents=consents, today=today)
+    if not may_open_records(user):
+        return decision
+    if decision.allowed and not (action == "record_consent" and decision.basis == "consent"):
+        return decision
+    return RecordAccess(False, None, message=f"{_WRITE_REFUSED[action]} ({READ_ONLY})")

@@ -17,7 +17,7 @@ import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, get_args
 
 from engine import access, privacy
@@ -128,9 +128,76 @@ class ClientRecord:
     visible_categories: tuple[str, ...]  # sensitive categories shown
     hidden_fields: list[str] = field(default_factory=list)  # names whose values were hidden
     startable: list[str] = field(default_factory=list)  # pathways the user may start
+    may_record_consent: bool = False  # the user's organisation works with the client
+    break_glass_reason: str | None = None  # basis break_glass: the reason given
+    break_glass_until: datetime | None = None  # basis break_glass: when the view ends
+
+
+@dataclass(frozen=True)
+class AccessReportRow:
+    """One access log entry as `pathways access report` and /admin/access show it."""
+
+    at: datetime
+    username: str
+    organisation: str
+    client: int | None
+    action: str
+    reason: str | None  # the break-glass reason, for a break-glass access
+    viewed: str  # what was seen or done, in words
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _viewed(entry: AccessEntry) -> str:
+    """What an access log entry saw or did, in words."""
+    detail, action = entry.detail, entry.action
+    if action.endswith("_refused"):
+        return "nothing (refused)"
+    if action == "view_client":
+        hidden = detail.get("hidden_categories") or []
+        return "client record" + (f" ({', '.join(hidden)} hidden)" if hidden else "")
+    if action in ("view_task", "claim", "unclaim", "reassign"):
+        return f"task {detail.get('task')}"
+    if action == "record_consent":
+        given = "given" if detail.get("given") else "withdrawn"
+        return f"{detail.get('scope')} consent {given}"
+    if action == "start_case":
+        return f"case {detail.get('case')} ({detail.get('pathway')})"
+    return {"export": "subject access export", "create_client": "client added"}.get(
+        action, action.replace("_", " "))
+
+
+def _glass_cases(cases: Sequence[CaseRecord], log: Iterable[AccessEntry]) -> set[int]:
+    """Ids of the cases started under break-glass (before it became read-only), and of the
+    cases they referred the client to: none of them makes an organisation involved."""
+    glass = {e.detail.get("case") for e in log
+             if e.action == "start_case" and (e.reason or e.detail.get("break_glass"))}
+    for case in sorted(cases, key=lambda c: c.id or 0):
+        referral = case.data.get("referral")
+        if isinstance(referral, dict) and referral.get("from_case") in glass:
+            glass.add(case.id)
+    return {case_id for case_id in glass if isinstance(case_id, int)}
+
+
+def _counted(consents: Sequence[Consent], log: Iterable[AccessEntry]) -> list[Consent]:
+    """The consents that count: not those recorded under break-glass."""
+    glass = {e.detail.get("consent") for e in log
+             if e.action == "record_consent" and (e.reason or e.detail.get("break_glass"))}
+    return [c for c in consents if c.id not in glass]
+
+
+@dataclass(frozen=True)
+class _Access:
+    """What Casework._client_access found and decided."""
+
+    client: Client
+    cases: list[CaseRecord]
+    consents: list[Consent]  # those that count
+    decision: access.RecordAccess
+    involved: bool
+    reason: str | None  # the break-glass reason in force (given now, or the grant's)
+    grant: AccessEntry | None  # the opening a later break-glass view comes under
 
 
 _MISSING = object()
@@ -156,10 +223,12 @@ def _dig(data: Any, dotted: str) -> Any:
 class Casework:
     """The caseworker web's use cases, each checked against engine.access."""
 
-    def __init__(self, engine: Engine, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, engine: Engine, uow: UnitOfWorkFactory, clock: Clock, *,
+                 break_glass: timedelta = timedelta(minutes=30)) -> None:
         self._engine = engine
         self._uow = uow
         self._clock = clock
+        self._break_glass = break_glass  # how long a break-glass opening lasts
 
     # -- internals ---------------------------------------------------------------------
 
@@ -174,10 +243,22 @@ class Casework:
         return access.may_do_task(user, task, self._definition(uow, task.pathway, task.version))
 
     def _visible_task(self, uow: UnitOfWork, user: User, task_id: str) -> InboxTask:
-        """The open task, if the user may see it; else NotFoundError (as if it did not exist)."""
+        """The open task, if the user may see it; else NotFoundError (as if it did not exist).
+
+        A task of a case started under break-glass (or referred from one) is seen only by an
+        admin or an organisation involved in the client's care on other grounds."""
         task = uow.inbox.get(task_id)
         if task is None or not self._may_do(uow, user, task):
             raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+        if user.role != "admin":
+            case = uow.cases.get(task.case_id, with_state=False)
+            if case is None:
+                raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+            cases = uow.cases.list(client_id=case.client_id)
+            log = uow.access_log.list(client_id=case.client_id)
+            if task.case_id in _glass_cases(cases, log) and not self._involved(
+                    uow, user, cases, log):
+                raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
         return task
 
     def _acting_task(self, uow: UnitOfWork, user: User, task_id: str) -> InboxTask:
@@ -201,11 +282,14 @@ class Casework:
             organisation=user.organisation, client_id=client_id, action=action,
             reason=reason, detail=to_plain(detail)))
 
-    def _involved(self, uow: UnitOfWork, user: User, client_id: int,
-                  cases: Sequence[CaseRecord]) -> bool:
+    def _involved(self, uow: UnitOfWork, user: User, cases: Sequence[CaseRecord],
+                  log: Sequence[AccessEntry]) -> bool:
         """Whether the user's organisation takes part in the client's care: it owns or is
         named for a role of one of the client's cases' pathways, may do one of their open
-        tasks, or created the client."""
+        tasks, or created the client. Cases started under break-glass, and those they
+        referred, do not count (log: the client's access log)."""
+        glass = _glass_cases(cases, log)
+        cases = [c for c in cases if c.id not in glass]
         definitions = [d for d in (self._definition(uow, c.pathway, c.version) for c in cases)
                        if d is not None]
         if access.involves(definitions, user.organisation):
@@ -216,7 +300,18 @@ class Casework:
                         self._may_do(uow, user, t) for t in uow.inbox.list(case_id=case.id)):
                     return True
         return any(e.action == "create_client" and e.organisation == user.organisation
-                   for e in uow.access_log.list(client_id=client_id))
+                   for e in log)
+
+    def _grant(self, user: User, log: Sequence[AccessEntry]) -> AccessEntry | None:
+        """The user's break-glass opening of this record within the time box, if any: a
+        view_client entry with a reason (later views under it name it in detail.grant)."""
+        now = self._clock.now()
+        for entry in reversed(log):
+            if (entry.username == user.username and entry.action == "view_client"
+                    and entry.reason and "grant" not in entry.detail
+                    and now - self._break_glass <= entry.at <= now):
+                return entry
+        return None
 
     def _sensitivity(self, uow: UnitOfWork, cases: Iterable[CaseRecord]
                      ) -> privacy.Sensitivity:
@@ -229,28 +324,45 @@ class Casework:
             if (d := self._definition(uow, pathway, number)) is not None)
 
     def _client_access(self, uow: UnitOfWork, user: User, client_id: int,
-                       reason: str | None, action: str) -> tuple[
-                           Client, list[CaseRecord], list[Consent], access.RecordAccess,
-                           bool]:
+                       reason: str | None, action: str) -> _Access:
         """Load a client and decide the user's access; a refusal is logged (and committed)
-        before ForbiddenError is raised."""
+        before ForbiddenError is raised.
+
+        action "view_client" reads (a reason, or the user's live break-glass grant, opens a
+        record otherwise closed); "record_consent" and "start_case" write, which break-glass
+        never allows (engine.access.write_access)."""
         if not access.may_open_records(user):
             raise ForbiddenError("your role does not open individual client records",
                                  details={"role": user.role})
         client = uow.clients.get(client_id)
         if client is None:
             raise NotFoundError(f"no client {client_id}", details={"client": client_id})
+        if reason is not None:
+            reason = access.check_reason(reason)
         cases = uow.cases.list(client_id=client_id)
-        consents = uow.consents.for_client(client_id)
-        involved = self._involved(uow, user, client_id, cases)
-        decision = access.record_access(user, involved=involved, consents=consents,
-                                        today=self._clock.now().date(), reason=reason)
-        if not decision.allowed:
-            self._log(uow, user, f"{action}_refused", client_id)
+        log = uow.access_log.list(client_id=client_id)
+        consents = _counted(uow.consents.for_client(client_id), log)
+        involved = self._involved(uow, user, cases, log)
+        today = self._clock.now().date()
+        grant = self._grant(user, log) if reason is None else None
+        if action == "view_client":
+            decision = access.record_access(user, involved=involved, consents=consents,
+                                            today=today, reason=reason,
+                                            grant=grant is not None)
+        else:
+            decision = access.write_access(
+                user, involved=involved, consents=consents, today=today,
+                action="record_consent" if action == "record_consent" else "start_case")
+        if not decision.allowed:  # an attempt under a break-glass grant is reported with it
+            self._log(uow, user, f"{action}_refused", client_id,
+                      reason=grant.reason if grant is not None else None,
+                      break_glass=grant is not None)
             uow.commit()
             raise ForbiddenError(decision.message, details={
                 "client": client_id, "reason_required": decision.reason_required})
-        return client, cases, consents, decision, involved
+        return _Access(client, cases, consents, decision, involved,
+                       reason if reason is not None else grant.reason if grant else None,
+                       grant)
 
     def _next_task(self, uow: UnitOfWork, user: User, client_id: int,
                    prefer_case: int | None) -> InboxTask | None:
@@ -329,9 +441,10 @@ class Casework:
         """What the user may see of the case's client (cached per client)."""
         if case.client_id not in cache:
             cases = uow.cases.list(client_id=case.client_id)
+            log = uow.access_log.list(client_id=case.client_id)
             visible = access.visible_categories(
-                user, involved=self._involved(uow, user, case.client_id, cases),
-                consents=uow.consents.for_client(case.client_id),
+                user, involved=self._involved(uow, user, cases, log),
+                consents=_counted(uow.consents.for_client(case.client_id), log),
                 today=self._clock.now().date())
             cache[case.client_id] = privacy.Redactor(self._sensitivity(uow, cases), visible)
         return cache[case.client_id]
@@ -488,9 +601,10 @@ class Casework:
                                          and wanted != str(client.id)):
                     continue
                 cases = uow.cases.list(client_id=client.id)
+                log = uow.access_log.list(client_id=client.id)
                 decision = access.record_access(
-                    user, involved=self._involved(uow, user, client.id, cases),
-                    consents=uow.consents.for_client(client.id), today=today, reason=None)
+                    user, involved=self._involved(uow, user, cases, log),
+                    consents=_counted(uow.consents.for_client(client.id), log), today=today)
                 if decision.allowed:
                     found.append(Client(client.id, client.name, {}, client.created_at))
                 if len(found) >= limit:
@@ -517,11 +631,15 @@ class Casework:
         except open tasks the user may do. Every view is
         logged ('view_client', with the reason for a break-glass access); a refusal is logged
         too ('view_client_refused') and raises ForbiddenError (details.reason_required).
+        A reason (engine.access.check_reason: InvalidArgumentError when it says nothing)
+        opens a record otherwise closed for the break-glass time box: later views by the
+        same user within it need none, and are logged with the opening's reason.
         """
         today = self._clock.now().date()
         with self._uow() as uow:
-            client, cases, consents, decision, involved = self._client_access(
-                uow, user, client_id, reason, "view_client")
+            found = self._client_access(uow, user, client_id, reason, "view_client")
+            client, cases, consents = found.client, found.cases, found.consents
+            decision, involved = found.decision, found.involved
             visible = access.visible_categories(user, involved=involved, consents=consents,
                                                 today=today)
             redactor = privacy.Redactor(self._sensitivity(uow, cases), visible,
@@ -542,21 +660,29 @@ class Casework:
                 timeline += [self._entry(case, event)
                              for event in redactor.events(case, uow.events.list(case.id))]
             timeline.sort(key=lambda e: (e.at, e.case_id, e.seq))
-            startable = [v.pathway for v in uow.versions.latest_all()
-                         if (d := self._definition(uow, v.pathway, v.number)) is not None
-                         and access.may_start(user, d)]
+            startable = [] if decision.break_glass else [
+                v.pathway for v in uow.versions.latest_all()
+                if (d := self._definition(uow, v.pathway, v.number)) is not None
+                and access.may_start(user, d)]
+            grant = found.grant if decision.break_glass else None
+            opened_at = grant.at if grant is not None else self._clock.now()
             self._log(uow, user, "view_client", client_id,
-                      reason=reason if decision.break_glass else None,
+                      reason=found.reason if decision.break_glass else None,
                       basis=decision.basis, break_glass=decision.break_glass,
                       hidden_categories=redactor.hidden_categories,
-                      hidden_entries=redactor.hidden_entries)
+                      hidden_entries=redactor.hidden_entries,
+                      **({"grant": grant.id} if grant is not None else {}))
             uow.commit()
         return ClientRecord(
             client=profile, cases=summaries, timeline=timeline,
             referrals=[e for e in timeline if e.type == "referral_made"],
             outcomes=[e for e in timeline if e.type == "outcome_recorded"],
             consents=consents, basis=decision.basis or "", visible_categories=tuple(
-                sorted(visible)), hidden_fields=sorted(redactor.hidden), startable=startable)
+                sorted(visible)), hidden_fields=sorted(redactor.hidden), startable=startable,
+            may_record_consent=decision.basis in ("admin", "organisation"),
+            break_glass_reason=found.reason if decision.break_glass else None,
+            break_glass_until=(opened_at + self._break_glass) if decision.break_glass
+            else None)
 
     @staticmethod
     def _entry(case: CaseRecord, event: Event) -> TimelineEntry:
@@ -566,11 +692,11 @@ class Casework:
                              data=event.data)
 
     def record_consent(self, user: User, client_id: int, given: bool, scope: str,
-                       purpose: str, effective_on: date | None = None, *,
-                       reason: str | None = None) -> Consent:
+                       purpose: str, effective_on: date | None = None) -> Consent:
         """Record a consent given (or withdrawn) for a scope: programme, health or offence.
 
-        Takes the same access as opening the record (a reason for a break-glass access).
+        Only an organisation involved in the client's care (or an admin) records consents:
+        never under break-glass, nor under the programme consent alone.
         effective_on defaults to today.
         """
         if scope not in CONSENT_SCOPES:
@@ -581,25 +707,22 @@ class Casework:
                                        details={"fields": {"purpose": ["is required"]}})
         now = self._clock.now()
         with self._uow() as uow:
-            _, _, _, decision, _ = self._client_access(uow, user, client_id, reason,
-                                                       "record_consent")
+            found = self._client_access(uow, user, client_id, None, "record_consent")
             consent = uow.consents.add(Consent(
                 id=None, client_id=client_id, given=given, scope=scope, purpose=purpose,
                 recorded_by=user.username, recorded_at=now,
                 effective_on=effective_on or now.date()))
-            self._log(uow, user, "record_consent", client_id,
-                      reason=reason if decision.break_glass else None, consent=consent.id,
-                      given=given, scope=scope, break_glass=decision.break_glass)
+            self._log(uow, user, "record_consent", client_id, consent=consent.id,
+                      given=given, scope=scope, basis=found.decision.basis, break_glass=False)
             uow.commit()
         return consent
 
-    def start_case(self, user: User, pathway: str, client_id: int, *,
-                   reason: str | None = None) -> StartResult:
+    def start_case(self, user: User, pathway: str, client_id: int) -> StartResult:
         """Start a case of the pathway for the client: the user must be allowed to start the
-        pathway (engine.access.may_start) and to open the client's record."""
+        pathway (engine.access.may_start) and their organisation must work with the client,
+        or the client's programme consent be in effect; never under break-glass."""
         with self._uow() as uow:
-            _, _, _, decision, _ = self._client_access(uow, user, client_id, reason,
-                                                       "start_case")
+            found = self._client_access(uow, user, client_id, None, "start_case")
             latest = uow.versions.latest(pathway)
             definition = self._definition(uow, pathway, latest.number) if latest else None
             if definition is None:
@@ -610,12 +733,28 @@ class Casework:
                                      details={"pathway": pathway})
         view = self._engine.start_case(pathway, client_id, actor=user.username)
         with self._uow() as uow:
-            self._log(uow, user, "start_case", client_id,
-                      reason=reason if decision.break_glass else None, case=view.case.id,
-                      pathway=pathway, break_glass=decision.break_glass)
+            self._log(uow, user, "start_case", client_id, case=view.case.id,
+                      pathway=pathway, basis=found.decision.basis, break_glass=False)
             uow.commit()
             following = self._next_task(uow, user, client_id, view.case.id)
         return StartResult(dataclasses.replace(view.case, state={}), view.tasks, following)
+
+    # -- the access report -----------------------------------------------------------------
+
+    def access_report(self, viewer: User | None, *, break_glass: bool = False,
+                      since: date | None = None) -> list[AccessReportRow]:
+        """The access log, oldest first: with break_glass, only break-glass accesses (the
+        openings with their reasons and every view under them); since: from that day (UTC).
+        viewer None is the operator at the command line; a user must be an admin."""
+        if viewer is not None and not (viewer.active and viewer.role == "admin"):
+            raise ForbiddenError("only an admin reads the access log",
+                                 details={"role": viewer.role})
+        start = datetime.combine(since, time.min, tzinfo=UTC) if since is not None else None
+        with self._uow() as uow:
+            entries = uow.access_log.list(since=start, break_glass=break_glass)
+        return [AccessReportRow(at=e.at, username=e.username, organisation=e.organisation,
+                                client=e.client_id, action=e.action, reason=e.reason,
+                                viewed=_viewed(e)) for e in entries]
 
     # -- subject access --------------------------------------------------------------------
 

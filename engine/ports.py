@@ -342,9 +342,11 @@ class AccessLog(Protocol):
         """Append an entry; returns it with its id set."""
         ...
 
-    def list(self, *, client_id: int | None = None, username: str | None = None
+    def list(self, *, client_id: int | None = None, username: str | None = None,
+             since: datetime | None = None, break_glass: bool = False
              ) -> builtins.list[AccessEntry]:
-        """Entries (about one client, by one user), oldest first."""
+        """Entries (about one client, by one user, at or after since; with break_glass only
+        those with a reason: the break-glass accesses), oldest first."""
         ...
 
 

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import Application
 from engine import EngineError
-from web import admin_users, api, auth, casework, commissioner
+from web import access_report, admin_users, api, auth, casework, commissioner
 from web.security import csrf, current_user, limiter, load_user
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     app.register_blueprint(casework.bp)
     app.register_blueprint(commissioner.bp)
     app.register_blueprint(admin_users.bp)
+    app.register_blueprint(access_report.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
 

@@ -169,6 +169,8 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "visible_categories": {"type": "array", "items": _TEXT},
         "hidden_fields": {"type": "array", "items": _TEXT},
         "startable": {"type": "array", "items": _TEXT},
+        "break_glass_until": {**_nullable(_WHEN), "description": "basis break_glass: when "
+                              "the read-only view ends"},
     }, description=f"sensitive values the user may not see read {access.HIDDEN!r}"),
     "StartResult": _object({
         "case": _ref("CaseBrief"),
@@ -181,8 +183,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
                                   "drafts", "messages", "access_log"]},
 }
 
-_REASON = {**_nullable(_TEXT), "description": "why: opens a record without consent or "
-           "involvement (a break-glass access, logged)"}
+_REASON = {**_nullable(_TEXT), "description": "not used: a break-glass access is read-only "
+           "and never records a consent or starts a case (accepted so older bodies stay "
+           "valid)"}
 
 REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
     "ReassignRequest": _object({
@@ -622,18 +625,39 @@ def add_client() -> ResponseReturnValue:
                     url_for("api.client_record", client_id=client.id))
 
 
-_REASON_QUERY = ({"name": "reason", "schema": _TEXT, "description": "why you open a record "
-                  "that needs one (a break-glass access, logged)"},)
+REASON_HEADER = "X-Pathways-Reason"
+_REASON_PARAMETERS = ({"in": "header", "name": REASON_HEADER, "schema": {
+    "type": "string", "maxLength": access.REASON_MAX_CHARS}, "description": (
+        "why you open a record that needs one (UTF-8): a break-glass access, logged, that "
+        "opens the record to you, read-only, for a while; at least 10 letters or digits. "
+        "Never in the URL: a `reason` query parameter is refused (400)")},)
+
+
+def _reason() -> str | None:
+    """The break-glass reason of the request: the X-Pathways-Reason header (its bytes read
+    as UTF-8), never the URL."""
+    if "reason" in request.args:
+        raise InvalidArgumentError(
+            f"a reason never goes in the URL: send it in the {REASON_HEADER} header",
+            details={"fields": {"reason": [f"send it in the {REASON_HEADER} header"]}})
+    value = request.headers.get(REASON_HEADER)
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 @bp.get("/clients/<int:client_id>")
-@operation("A client's record", tag="clients", result="ClientRecord", query=_REASON_QUERY,
-           errors=(403, 404), description="Profile, cases, timeline, referrals, outcomes and "
-           "consents. Without involvement or consent: 403 with details.reason_required; "
-           "give a reason to open it (logged as a break-glass access).")
+@operation("A client's record", tag="clients", result="ClientRecord",
+           query=_REASON_PARAMETERS, errors=(400, 403, 404),
+           description="Profile, cases, timeline, referrals, outcomes and consents. Without "
+           "involvement or consent: 403 with details.reason_required; give a reason in the "
+           f"{REASON_HEADER} header to open it (a break-glass access, logged): read-only, "
+           "and for a while later calls need no reason.")
 def client_record(client_id: int) -> ResponseReturnValue:
-    record = application().casework.client_record(
-        _user(), client_id, request.args.get("reason") or None)
+    record = application().casework.client_record(_user(), client_id, _reason())
     cases = [{**_case_brief(summary.case), "data": to_plain(summary.case.data),
               "waiting_for": list(summary.case.waiting_for),
               "error": to_plain(summary.case.error), "owner": summary.owner,
@@ -646,21 +670,21 @@ def client_record(client_id: int) -> ResponseReturnValue:
         "consents": [_consent(c) for c in record.consents], "basis": record.basis,
         "visible_categories": list(record.visible_categories),
         "hidden_fields": record.hidden_fields, "startable": sorted(record.startable),
+        "break_glass_until": to_plain(record.break_glass_until),
     })
 
 
 @bp.post("/clients/<int:client_id>/consents")
 @operation("Record a consent", tag="clients", ok=201, result="ConsentResult",
            body="NewConsent", errors=(400, 403, 404),
-           description="A consent given or withdrawn for a scope. Takes the same access as "
-           "opening the record (a reason for a break-glass access).")
+           description="A consent given or withdrawn for a scope. Only an organisation "
+           "working with the client (or an admin) records consents; never under break-glass.")
 def record_consent(client_id: int) -> ResponseReturnValue:
     body = _body("NewConsent")
     effective = body.get("effective_on")
     consent = application().casework.record_consent(
         _user(), client_id, body["given"], body["scope"], body["purpose"],
-        date.fromisoformat(effective) if effective else None,
-        reason=body.get("reason") or None)
+        date.fromisoformat(effective) if effective else None)
     return _created({"consent": _consent(consent)},
                     url_for("api.client_record", client_id=client_id))
 
@@ -668,11 +692,12 @@ def record_consent(client_id: int) -> ResponseReturnValue:
 @bp.post("/clients/<int:client_id>/cases")
 @operation("Start a case", tag="clients", ok=201, result="StartResult", body="NewCase",
            errors=(400, 403, 404, 422), description="Start a case of the latest version of "
-           "the pathway for the client. next_task is the case's first task you may do.")
+           "the pathway for the client: your organisation works with the client, or the "
+           "client's programme consent is in effect; never under break-glass. next_task is "
+           "the case's first task you may do.")
 def start_case(client_id: int) -> ResponseReturnValue:
     body = _body("NewCase")
-    started = application().casework.start_case(_user(), body["pathway"], client_id,
-                                                reason=body.get("reason") or None)
+    started = application().casework.start_case(_user(), body["pathway"], client_id)
     return _created({"case": _case_brief(started.case),
                      "next_task": _maybe_task(started.next_task)},
                     url_for("api.client_record", client_id=client_id))

@@ -24,7 +24,7 @@ from flask import (
 from werkzeug.exceptions import BadRequest
 
 from engine.casework import INBOX_SCOPES, INBOX_SORTS
-from engine.errors import ForbiddenError, FormValidationError
+from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
 from engine.forms import validate_submission
 from engine.model import CONSENT_SCOPES
 from web.forms import form_fields, read_submission
@@ -178,36 +178,43 @@ def add_client() -> Any:
 
 
 @bp.get("/clients/<int:client_id>")
-@login_required
 def client(client_id: int) -> Any:
-    reason = request.args.get("reason") or _reasons().get(str(client_id)) or None
+    if "reason" in request.args:  # before signing in too: never redirected with it
+        raise BadRequest("A reason never goes in the address: open the record and give the "
+                         "reason in the form.")
+    return _client_page(client_id)
+
+
+@login_required
+def _client_page(client_id: int) -> Any:
+    session.pop("break_glass", None)  # what older versions kept in the cookie
     try:
-        record = application().casework.client_record(_user(), client_id, reason)
+        record = application().casework.client_record(_user(), client_id)
     except ForbiddenError as err:
         if err.details.get("reason_required"):
-            return render_template("break_glass.html", client_id=client_id,
-                                   message=err.message), 403
+            return render_template(
+                "break_glass.html", client_id=client_id, message=err.message,
+                break_glass_minutes=application().settings.break_glass_minutes), 403
         raise
     pathways = sorted(record.startable)
     return render_template("client.html", record=record, scopes=CONSENT_SCOPES,
-                           pathways=pathways, reason=reason or "")
-
-
-def _reasons() -> dict[str, str]:
-    """Reasons given this session for opening records without consent, by client: kept in
-    the (signed) session so they never travel in URLs, logs or browser history."""
-    reasons: dict[str, str] = session.get("break_glass", {})
-    return reasons
+                           pathways=pathways)
 
 
 @bp.post("/clients/<int:client_id>/open")
 @login_required
 def open_with_reason(client_id: int) -> Any:
-    reason = (request.form.get("reason") or "").strip()
-    if not reason:
-        raise BadRequest("say why you need to open this record")
-    application().casework.client_record(_user(), client_id, reason)  # checked and logged
-    session["break_glass"] = {**_reasons(), str(client_id): reason}
+    """Open a record with a reason (break glass): a read-only view for the time box. The
+    reason is kept on the server, in the access log; neither the address nor the session
+    cookie carries it."""
+    reason = request.form.get("reason") or ""
+    try:
+        application().casework.client_record(_user(), client_id, reason)  # checked and logged
+    except InvalidArgumentError as err:
+        problems = err.details.get("fields", {}).get("reason") or [err.message]
+        return render_template(
+            "break_glass.html", client_id=client_id, message="; ".join(problems), problem=True,
+            break_glass_minutes=application().settings.break_glass_minutes), 400
     return redirect(url_for("casework.client", client_id=client_id))
 
 
@@ -219,8 +226,7 @@ def record_consent(client_id: int) -> Any:
     if given not in ("yes", "no"):
         raise BadRequest("say whether consent is given or withdrawn")
     application().casework.record_consent(
-        _user(), client_id, given == "yes", form.get("scope", ""), form.get("purpose", ""),
-        reason=form.get("reason") or _reasons().get(str(client_id)))
+        _user(), client_id, given == "yes", form.get("scope", ""), form.get("purpose", ""))
     flash("Consent recorded.")
     return redirect(url_for("casework.client", client_id=client_id))
 
@@ -229,8 +235,7 @@ def record_consent(client_id: int) -> Any:
 @login_required
 def start_case(client_id: int) -> Any:
     started = application().casework.start_case(
-        _user(), request.form.get("pathway", ""), client_id,
-        reason=request.form.get("reason") or _reasons().get(str(client_id)))
+        _user(), request.form.get("pathway", ""), client_id)
     flash(f"Started {started.case.pathway} (case {started.case.id}).")
     if started.next_task is not None:
         return redirect(url_for("casework.task", task_id=started.next_task.id))

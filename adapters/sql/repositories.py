@@ -1116,11 +1116,16 @@ class SqlAccessLog:
         ).scalar_one()
         return replace(entry, id=new_id)
 
-    def list(self, *, client_id: int | None = None, username: str | None = None
+    def list(self, *, client_id: int | None = None, username: str | None = None,
+             since: datetime | None = None, break_glass: bool = False
              ) -> builtins.list[AccessEntry]:
         a = tables.access_log
         wanted = ((a.c.client_id, client_id), (a.c.username, username))
         filters = [column == value for column, value in wanted if value is not None]
+        if since is not None:
+            filters.append(a.c.at >= since)
+        if break_glass:
+            filters.append(a.c.reason.is_not(None))
         rows = self._connection.execute(select(a).where(*filters).order_by(a.c.id))
         return [AccessEntry(id=row.id, at=row.at, username=row.username,
                             organisation=row.organisation, client_id=row.client_id,

@@ -22,12 +22,19 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /tasks/T/unclaim          302L   302         404           404                 302
     POST /inbox/reassign           302L   cw 403 tl 302   cw 403 tl 404  403            302
     GET  /clients/C                302L   200         403 (reason)  403                 200
-    GET  /clients/C?reason=...     302L   200         200 (logged)  403                 200
+    GET  /clients/C?reason=...     400    400         400           400                 400
+    POST /clients/C/open (reason)  302L   302         302 (logged)  403                 302
     POST /clients/C/consents       302L   302         403           403                 302
     POST /clients/C/cases          302L   302         403           403                 302
     GET  /clients/C/export         302L   403         403           403                 200
     GET  /admin/users              302L   403         403           403                 200
     POST /admin/users/U/signout    302L   403         403           403                 302
+    GET  /admin/access             302L   403         403           403                 200
+
+A reason never goes in an address (400, before signing in too). Break-glass is read-only: after
+the user has opened the record with a reason (routes marked "opened"), recording or
+withdrawing a consent, starting a case of their own organisation's pathway, drafting,
+completing and claiming are refused exactly as without it (other cw/tl: 403 or 404).
 
 (302L: a redirect to /login.) The task is unclaimed before a claim and claimed by the own
 organisation's caseworker before an unclaim or a reassignment.
@@ -196,6 +203,15 @@ class Route:
     changes: bool = False  # an allowed request changes the target
     location: str | None = None  # where an allowed redirect goes: a regex
     query: dict[str, str] = field(default_factory=dict)
+    opened: bool = False  # the user opens the target's record with a reason first
+
+
+REASON = "Client walked into our office asking for help"
+
+
+def own_pathway(user: str) -> str:
+    """The pathway of the user's own organisation (gate_reception for anyone else)."""
+    return PATHWAY_OF.get(user.split("_", 1)[0], "gate_reception")
 
 
 ROUTES: dict[str, Route] = {
@@ -243,9 +259,8 @@ ROUTES: dict[str, Route] = {
     "client_page": Route("GET", lambda t: f"/clients/{t.client_id}", shared=True,
                          expected=statuses(own=200, other=403, designer=403, admin=200)),
     "client_page_with_reason": Route(
-        "GET", lambda t: f"/clients/{t.client_id}", shared=True,
-        query={"reason": "Client walked into our office asking for help"},
-        expected=statuses(own=200, other=200, designer=403, admin=200)),
+        "GET", lambda t: f"/clients/{t.client_id}", shared=True, query={"reason": REASON},
+        expected=statuses(400, own=400, other=400, designer=400, admin=400)),
     "record_consent": Route(
         "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True,
         location=r"/clients/\d+",
@@ -256,12 +271,47 @@ ROUTES: dict[str, Route] = {
         location=r"/tasks/[\w-]+|/clients/\d+",
         data=lambda t, user: {"pathway": PATHWAY_OF[t.org]},
         expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "consent_under_break_glass": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=True,
+        location=r"/clients/\d+",
+        data=lambda t, user: {"scope": "health", "given": "yes", "purpose": "Sharing",
+                              "reason": REASON},
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "withdraw_under_break_glass": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=True,
+        location=r"/clients/\d+",
+        data=lambda t, user: {"scope": "programme", "given": "no", "purpose": "Withdrawn",
+                              "reason": REASON},
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "start_case_under_break_glass": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True, opened=True,
+        location=r"/tasks/[\w-]+|/clients/\d+",
+        data=lambda t, user: {"pathway": own_pathway(user), "reason": REASON},
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "draft_under_break_glass": Route(
+        "POST", lambda t: f"/tasks/{t.task_id}", changes=True, opened=True,
+        location=r"/tasks/[\w-]+",
+        data=lambda t, user: {"action": "draft", "notes": "draft notes"} if t.org == "sg"
+        else {"action": "draft", "phone": "01733 111111"},
+        expected=statuses(own=302, other=404, designer=404, admin=302)),
+    "complete_under_break_glass": Route(
+        "POST", lambda t: f"/tasks/{t.task_id}", changes=True, opened=True,
+        location=r"/tasks/[\w-]+|/inbox",
+        data=lambda t, user: {"action": "complete", **completion(t.org)},
+        expected=statuses(own=302, other=404, designer=404, admin=302)),
+    "claim_under_break_glass": Route(
+        "POST", lambda t: f"/tasks/{t.task_id}/claim", changes=True, opened=True,
+        location=r"/tasks/[\w-]+",
+        expected=statuses(own=302, other=404, designer=404, admin=302)),
+    "admin_access": Route("GET", lambda t: "/admin/access", shared=True, per_target=False,
+                          query={"break_glass": "1"},
+                          expected=statuses(own=403, other=403, designer=403, admin=200)),
     "export": Route("GET", lambda t: f"/clients/{t.client_id}/export", shared=True,
                     expected=statuses(own=403, other=403, designer=403, admin=200)),
-    "open_with_reason": Route(
-        "POST", lambda t: f"/clients/{t.client_id}/open", shared=True,
+    "open_with_reason": Route(  # a fresh client: the grant must not open the shared ones
+        "POST", lambda t: f"/clients/{t.client_id}/open",
         location=r"/clients/\d+",
-        data=lambda t, user: {"reason": "Client walked into our office asking for help"},
+        data=lambda t, user: {"reason": REASON},
         expected=statuses(own=302, other=302, designer=403, admin=302)),
     "clients_list": Route("GET", lambda t: "/clients", shared=True, per_target=False,
                           expected=statuses(own=200, other=200, designer=403, admin=200)),
@@ -313,7 +363,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/tasks/<task_id>", "/tasks/<task_id>/claim", "/tasks/<task_id>/unclaim",
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
-               "/clients/<int:client_id>/open", "/clients", "/dashboard",
+               "/clients/<int:client_id>/open", "/clients", "/dashboard", "/admin/access",
                "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
                "/admin/users", "/admin/users/<username>/signout"}
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
@@ -331,6 +381,10 @@ def test_access(shared: World, route_name: str, user: str, target_org: str) -> N
               else fresh(shared, target_org, claimed=route.claimed))
     limiter.reset()
     client, token = session_for(shared, user)
+    if route.opened and user != ANONYMOUS and shared.user(user).role in (
+            "caseworker", "team_lead", "admin"):
+        shared.application.casework.client_record(shared.user(user), target.client_id,
+                                                  reason=REASON)
     before = snapshot(shared, target)
 
     response = send(client, route, target, user, token)
@@ -390,7 +444,8 @@ def test_another_organisation_cannot_start_its_pathway_even_with_a_reason(
     before = snapshot(shared, target)
     response = client.post(f"/clients/{target.client_id}/cases", data={
         "csrf_token": token, "pathway": "gate_reception", "reason": "Because I can"})
-    assert response.status_code == 403 and "does not work pathway" in response.text
+    # refused before the pathway is even looked at: a reason never lets anyone write
+    assert response.status_code == 403 and "programme consent" in response.text
     assert snapshot(shared, target) == before
 
 

@@ -576,7 +576,11 @@ def test_another_organisation_opens_a_record_only_with_a_reason(world: World) ->
     refused = world.call("om_caseworker", "GET", f"/clients/{aaron}")
     assert error_of(refused, 403, "forbidden")["details"]["reason_required"] is True
     assert "Aaron" not in refused.text
-    opened = world.call("om_caseworker", "GET", f"/clients/{aaron}?reason=Safeguarding+call")
+    # the reason goes in a header, never in the URL
+    in_url = world.call("om_caseworker", "GET", f"/clients/{aaron}?reason=Safeguarding+call")
+    assert "X-Pathways-Reason" in error_of(in_url, 400, "invalid_argument")["message"]
+    opened = world.call("om_caseworker", "GET", f"/clients/{aaron}",
+                        headers={"X-Pathways-Reason": "Safeguarding call"})
     assert opened.status_code == 200, opened.text
     record = opened.json
     assert record is not None and record["basis"] == "break_glass"
@@ -593,12 +597,13 @@ def test_designers_and_commissioners_open_no_client_record(world: World, role: s
     user = f"sg_{role}"
     for method, path, body in (
             ("POST", "/clients", {"name": "X"}),
-            ("GET", f"/clients/{aaron}?reason=curious", None),
+            ("GET", f"/clients/{aaron}", None),
             ("POST", f"/clients/{aaron}/consents",
              {"given": True, "scope": "programme", "purpose": "x"}),
             ("POST", f"/clients/{aaron}/cases", {"pathway": "gate_reception"}),
             ("GET", f"/clients/{aaron}/export", None)):
-        response = world.call(user, method, path, json=body)
+        response = world.call(user, method, path, json=body,
+                              headers={"X-Pathways-Reason": "curious about the client"})
         error_of(response, 403, "forbidden")
         assert "Aaron" not in response.text
     assert world.case_count(aaron) == 1
@@ -617,14 +622,16 @@ def test_record_consent(world: World) -> None:
     today = world.call("om_caseworker", "POST", f"/clients/{cara}/consents", json={
         "given": False, "scope": "programme", "purpose": "Withdrawn by phone"})
     assert today.json["consent"]["effective_on"] == date.today().isoformat()  # type: ignore[index]
-    # another organisation: only with a reason, which is logged
+    # another organisation: never, not even with a reason (break-glass only reads)
     error_of(world.call("sg_caseworker", "POST", f"/clients/{cara}/consents", json={
         "given": True, "scope": "programme", "purpose": "x"}), 403, "forbidden")
     with_reason = world.call("sg_caseworker", "POST", f"/clients/{cara}/consents", json={
-        "given": True, "scope": "programme", "purpose": "Signed form", "reason": "Joint visit"})
-    assert with_reason.status_code == 201
+        "given": True, "scope": "programme", "purpose": "Signed form",
+        "reason": "Joint visit with the family"},
+        headers={"X-Pathways-Reason": "Joint visit with the family"})
+    error_of(with_reason, 403, "forbidden")
     record = world.call("om_caseworker", "GET", f"/clients/{cara}").json
-    assert record is not None and len(record["consents"]) == 3
+    assert record is not None and len(record["consents"]) == 2
 
 
 @pytest.mark.parametrize(("body", "fields"), [
@@ -647,12 +654,18 @@ def test_record_consent_refuses_invalid_bodies(world: World, body: Any,
 
 def test_start_a_case(world: World) -> None:
     cara = world.clients["cara"]
-    # without a reason, another organisation's client is refused
+    # another organisation's client: refused, with a reason too (break-glass only reads)
     error_of(world.call("sg_caseworker", "POST", f"/clients/{cara}/cases",
                         json={"pathway": "gate_reception"}), 403, "forbidden")
+    error_of(world.call("sg_caseworker", "POST", f"/clients/{cara}/cases",
+                        json={"pathway": "gate_reception", "reason": "Referred from HMP"},
+                        headers={"X-Pathways-Reason": "Referred from HMP"}), 403, "forbidden")
     assert world.case_count(cara) == 1
+    # under the client's programme consent it may
+    world.call("om_caseworker", "POST", f"/clients/{cara}/consents", json={
+        "given": True, "scope": "programme", "purpose": "One Service sharing"})
     started = world.call("sg_caseworker", "POST", f"/clients/{cara}/cases",
-                         json={"pathway": "gate_reception", "reason": "Referred from HMP"})
+                         json={"pathway": "gate_reception"})
     assert started.status_code == 201, started.text
     body = started.json
     assert body is not None
@@ -660,7 +673,7 @@ def test_start_a_case(world: World) -> None:
     assert body["case"]["status"] == "active" and "state" not in body["case"]
     assert body["next_task"]["step"] == "needs_assessment"
     assert world.case_count(cara) == 2
-    assert any(e.action == "start_case" and e.reason == "Referred from HMP"
+    assert any(e.action == "start_case" and e.detail["basis"] == "consent"
                for e in world.access_log(cara))
     error_of(world.call("om_caseworker", "POST", f"/clients/{cara}/cases",
                         json={"pathway": "no_such_pathway"}), 404, "not_found")

@@ -737,24 +737,28 @@ def test_break_glass_takes_a_reason_and_is_logged(world: World) -> None:
         "view_client", "om_caseworker", "ormiston_families", reason)
     assert entry.detail["break_glass"] is True and entry.detail["basis"] == "break_glass"
 
-    # what is done on a record opened so carries the reason, never in a URL
+    # the view is read-only: no consent is recorded under it (tests/security/test_break_glass)
     consent = client.post(f"/clients/{aaron}/consents", data={
         "csrf_token": csrf_token(opened.text), "scope": "programme", "given": "yes",
         "purpose": "Family support"})
-    assert consent.status_code == 302
-    assert consent.location == f"/clients/{aaron}"
-    entry = world.access_log(aaron)[-1]
-    assert entry.action == "record_consent" and entry.reason == reason
+    assert consent.status_code == 403
+    assert world.consents(aaron) == []
+    assert world.access_log(aaron)[-1].action == "record_consent_refused"
 
 
 def test_a_designer_never_opens_a_client_record(world: World) -> None:
     client = world.client("sg_designer")
-    for path in (f"/clients/{world.clients['aaron']}",
-                 f"/clients/{world.clients['aaron']}?reason=curious+about+it"):
-        page = client.get(path)
-        assert page.status_code == 403
-        assert "does not open individual client records" in page.text
-        assert "A reason is needed" not in page.text
+    page = client.get(f"/clients/{world.clients['aaron']}")
+    assert page.status_code == 403
+    assert "does not open individual client records" in page.text
+    assert "A reason is needed" not in page.text
+    token = csrf_token(client.get("/dashboard").text)
+    given = client.post(f"/clients/{world.clients['aaron']}/open", data={
+        "csrf_token": token, "reason": "curious about this client's progress"})
+    assert given.status_code == 403 and "Aaron" not in given.text
+    # a reason never goes in the address, for anyone
+    assert client.get(f"/clients/{world.clients['aaron']}?reason=curious+about+it"
+                      ).status_code == 400
 
 
 # -- around the pages ------------------------------------------------------------------------

@@ -520,11 +520,14 @@ class _AccessLog:
         self.d.access_log.append(stored)
         return stored
 
-    def list(self, *, client_id: int | None = None, username: str | None = None
+    def list(self, *, client_id: int | None = None, username: str | None = None,
+             since: datetime | None = None, break_glass: bool = False
              ) -> builtins.list[AccessEntry]:
         return [e for e in self.d.access_log
                 if (client_id is None or e.client_id == client_id)
-                and (username is None or e.username == username)]
+                and (username is None or e.username == username)
+                and (since is None or e.at >= since)
+                and (not break_glass or e.reason is not None)]
 
 
 class _Drafts:

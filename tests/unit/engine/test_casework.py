@@ -391,7 +391,7 @@ def test_another_organisations_client_needs_consent_or_a_reason(w: World) -> Non
     w.work.record_consent(w.amy, kim, False, "programme", "client withdrew")
     with pytest.raises(ForbiddenError):
         w.work.client_record(w.mo, kim)
-    with pytest.raises(ForbiddenError):
+    with pytest.raises(InvalidArgumentError):  # a reason must say something
         w.work.client_record(w.mo, kim, reason="  ")
     glass = w.work.client_record(w.mo, kim, reason="safeguarding: risk to life")
     assert glass.basis == "break_glass" and glass.visible_categories == ("health",)
@@ -411,8 +411,8 @@ def test_designers_and_commissioners_never_open_client_records(w: World, name: s
     user = w.users[name]
     for call in (lambda: w.work.client_record(user, sam),
                  lambda: w.work.client_record(user, sam, reason="need to"),
-                 lambda: w.work.record_consent(user, sam, True, "health", "x", reason="r"),
-                 lambda: w.work.start_case(user, "resettle", sam, reason="r"),
+                 lambda: w.work.record_consent(user, sam, True, "health", "x"),
+                 lambda: w.work.start_case(user, "resettle", sam),
                  lambda: w.work.add_client(user, "New"),
                  lambda: w.work.export_client(user, sam)):
         with pytest.raises(ForbiddenError):
@@ -440,13 +440,20 @@ def test_record_consent_checks_its_arguments_and_access(w: World) -> None:
         w.work.record_consent(w.amy, sam, True, "programme", " ")
     with pytest.raises(ForbiddenError):
         w.work.record_consent(w.mo, sam, True, "programme", "met at Mind")
-    consent = w.work.record_consent(w.mo, sam, True, "programme", "met at Mind",
-                                    reason="client asked in person")
+    # not under break-glass either: it only reads (this was allowed, and made Sam's record
+    # open to Mind, and through the programme consent to everyone)
+    w.work.client_record(w.mo, sam, reason="client asked in person")
+    with pytest.raises(ForbiddenError) as refused:
+        w.work.record_consent(w.mo, sam, True, "programme", "met at Mind")
+    assert refused.value.details["reason_required"] is False
+    assert w.log("record_consent") == []
+    consent = w.work.record_consent(w.amy, sam, True, "programme", "met at Mind")
     assert (consent.recorded_by, consent.effective_on, consent.scope) == (
-        "mo", date(2026, 1, 5), "programme")
+        "amy", date(2026, 1, 5), "programme")
+    w.clock.advance(minutes=31)  # past the break-glass time box
     assert w.work.client_record(w.mo, sam).basis == "consent"
     entry = w.log("record_consent")[-1]
-    assert entry.reason == "client asked in person" and entry.detail["break_glass"] is True
+    assert entry.reason is None and entry.detail["break_glass"] is False
 
 
 def test_start_case(w: World) -> None:
@@ -457,7 +464,7 @@ def test_start_case(w: World) -> None:
     assert [t.task.step for t in started.tasks] == ["assess"]
     with pytest.raises(ForbiddenError) as err:  # mind: no access to Sam's record
         w.work.start_case(w.mo, "wellbeing", sam)
-    assert err.value.details["reason_required"] is True
+    assert err.value.details["reason_required"] is False  # a reason would not help
     w.work.record_consent(w.amy, sam, True, "programme", "referral to Mind")
     with pytest.raises(ForbiddenError):  # only st_giles works resettle
         w.work.start_case(w.mo, "resettle", sam)
