@@ -87,9 +87,11 @@ class Glass:
 
 def make_glass(database_url: str, tmp_path: Path, minutes: int = 30) -> Iterator[Glass]:
     clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    # The web session outlives the moves of the clock here (an idle session would end at 30
+    # minutes too): what ends is the break-glass view alone.
     settings = Settings(database_url=database_url, secret_key="test-secret",
                         definitions_dir=tmp_path / "no-definitions",
-                        break_glass_minutes=minutes)
+                        break_glass_minutes=minutes, session_idle_minutes=24 * 60)
     application = bootstrap(settings, hasher=CHEAP_HASHER, clock=clock)
     app = create_app(application, test_config={"TESTING": True})
     limiter.reset()
