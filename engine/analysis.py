@@ -29,8 +29,6 @@ keys in the same order, for a table or `csv_text`.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import statistics
 from collections import defaultdict
@@ -43,6 +41,7 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from engine import csvout
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
 
@@ -815,11 +814,5 @@ def _measure_row(cohort: str, group: str, measure: str, value: Proportion | Rate
 
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
     """The rows as CSV text with a header (columns: those given, else the first row's keys);
-    None is written as an empty cell."""
-    header = list(columns) if columns is not None else list(rows[0]) if rows else []
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in header])
-    return out.getvalue()
+    None is written as an empty cell. Written by engine.csvout, the one CSV writer."""
+    return csvout.dict_csv_text(rows, columns)
