@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from werkzeug.exceptions import NotFound
 from engine import analysis
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
+from engine.numbers import parse_decimal, parse_int
 from engine.outcomes import Cohort
 from engine.payments import CohortInput, payment_statement, programme_from_config
 from web import charts
@@ -193,21 +194,34 @@ def _programme() -> Any | None:
     return g.programme
 
 
+# Bounds of the payment form's figures: far beyond any real cohort, small enough that the
+# statement's exact arithmetic stays instant.
+MAX_COHORT = 10_000_000
+MAX_EVENTS = 1_000_000_000
+MAX_RATE = Decimal(100_000)
+FORM_LABELS = {"size": "Cohort size", "events": "Reconviction events",
+               "comparison": "Comparison per 100"}
+
+
 def _statement(form: Any) -> tuple[Any, dict[str, str]]:
-    """The payment statement for the cohort figures entered (or the published cohort 1)."""
+    """The payment statement for the cohort figures entered (or the published cohort 1).
+    Every figure goes through engine.numbers with explicit bounds: a refusal is said on the
+    page (values["error"]), never a 500 or minutes of big-number arithmetic."""
     programme = _programme()
     if programme is None:
         return None, {}
-    values = {"size": form.get("size", "1000"), "events": form.get("events", "1420"),
-              "comparison": form.get("comparison", "155"), "final": form.get("final", "")}
+    values = {"size": str(form.get("size", "1000")), "events": str(form.get("events", "1420")),
+              "comparison": str(form.get("comparison", "155")),
+              "final": "yes" if form.get("final") == "yes" else ""}
     try:
+        size = parse_int(values["size"], field=FORM_LABELS["size"], minimum=1,
+                         maximum=MAX_COHORT)
+        events = parse_int(values["events"], field=FORM_LABELS["events"], minimum=0,
+                           maximum=MAX_EVENTS)
+        rate = parse_decimal(values["comparison"], field=FORM_LABELS["comparison"],
+                             minimum=Decimal("0.01"), maximum=MAX_RATE, places=2)
         cohort = CohortInput(programme.cohorts[0].name if programme.cohorts else "cohort 1",
-                             size=int(values["size"]),
-                             intervention_events=int(values["events"]),
-                             comparison_rate=Decimal(values["comparison"]))
-    except (ValueError, InvalidOperation):
-        values["error"] = "Cohort size and events are whole numbers; the comparison rate a number."
-        return None, values
+                             size=size, intervention_events=events, comparison_rate=rate)
     except InvalidArgumentError as err:
         problems = err.details.get("fields", {})
         values["error"] = "; ".join(f"{k.split('.')[-1].replace('_', ' ')}: {', '.join(v)}"
@@ -292,13 +306,14 @@ def dashboard() -> Any:
     shown = _choose(pathway, request.args.get("outcome")) if pathway else None
     statement, payment = _statement(request.args)
     cohorts, data_statement = _cohort_results(_programme())
+    status = 422 if payment.get("error") else 200
     return render_template(
         "dashboard.html", pathways=pathways, pathway=pathway, shown=shown,
         cohorts=cohorts, cohort_columns=COHORT_COLUMNS, data_statement=data_statement,
         version_chart=bool(shown and shown["outcome"] and any(
             v.outcome is not None for v in shown["comparison"].versions)),
         activity_chart=bool(shown and shown["activity"].organisations),
-        statement=statement, payment=payment)
+        statement=statement, payment=payment), status
 
 
 @bp.get("/dashboard/<name>.svg")

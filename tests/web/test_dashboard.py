@@ -98,7 +98,7 @@ def test_the_payment_statement_shows_its_arithmetic(programme: Site) -> None:
     final = client.get("/dashboard?size=1000&events=1410&comparison=155&final=yes").text
     assert "outcome payment triggered" in final  # 9.0% overall, above 7.5%
     bad = client.get("/dashboard?size=lots&events=1420&comparison=155").text
-    assert "whole numbers" in bad
+    assert "whole number" in bad
 
 
 def test_the_dashboard_is_not_for_caseworkers_or_strangers(programme: Site) -> None:
