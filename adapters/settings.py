@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.disclosure import DEFAULT_THRESHOLD
+from engine.numbers import parse_int
+
 DEFAULT_DATABASE_FILE = "pathways.sqlite"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +24,9 @@ class Settings:
     secret_key: str | None = None
     # Send the session cookie over HTTPS only. Off only for plain-HTTP local use.
     secure_cookies: bool = True
+    # Statistical disclosure control: counts from 1 to this minus 1 are never shown in an
+    # aggregate (the dashboard's tables, charts and CSVs), nor anything computed from them.
+    disclosure_threshold: int = DEFAULT_THRESHOLD
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -30,6 +36,10 @@ class Settings:
         definitions = os.environ.get("PATHWAYS_DEFINITIONS_DIR")
         folder = Path(definitions) if definitions else PROJECT_ROOT / "definitions"
         insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
+        threshold = os.environ.get("PATHWAYS_DISCLOSURE_THRESHOLD")
         return cls(database_url=url, definitions_dir=folder,
                    secret_key=os.environ.get("PATHWAYS_SECRET_KEY") or None,
-                   secure_cookies=not insecure)
+                   secure_cookies=not insecure,
+                   disclosure_threshold=DEFAULT_THRESHOLD if not threshold else parse_int(
+                       threshold, field="PATHWAYS_DISCLOSURE_THRESHOLD", minimum=2,
+                       maximum=1000))
