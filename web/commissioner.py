@@ -99,8 +99,9 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     gate = analysis.split_by_step(cases, events, "met_at_gate", outcomes,
                                   outcome_name=outcome) if outcomes else None
     field = request.args.get("field") or None
-    fields = _fields(pathway, cases)
-    if field is not None and field not in fields:
+    allowed = _splittable(pathway)
+    fields = _fields(allowed, cases)
+    if field is not None and field not in allowed:
         raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
                          "that is a yes/no or one of a few options, never by free text or by "
                          "health or offence information")
@@ -175,10 +176,10 @@ def verdicts(comparison: analysis.VersionComparison,
     return said
 
 
-def _fields(pathway: str, cases: list[CaseRecord]) -> list[str]:
-    """Case data fields worth splitting by (few distinct values) that may be split by at all
-    (engine.disclosure.splittable_fields: a yes/no or a few options in every form of every
-    version, never free text, never sensitive in any published pathway)."""
+def _splittable(pathway: str) -> frozenset[str]:
+    """The fields a table may be split by at all (engine.disclosure.splittable_fields: a
+    yes/no or a few options in every form of every version, never free text, never
+    sensitive in any published pathway)."""
     engine = application().engine
     schemas: list[dict[str, Any]] = []
     sensitive: set[str] = set()
@@ -189,7 +190,11 @@ def _fields(pathway: str, cases: list[CaseRecord]) -> list[str]:
     for latest in engine.definitions():
         parsed = engine.definition(latest.pathway, latest.number)
         sensitive.update(parsed.sensitive_fields(), parsed.sensitive_client())
-    allowed = disclosure.splittable_fields(schemas, sensitive)
+    return disclosure.splittable_fields(schemas, sensitive)
+
+
+def _fields(allowed: frozenset[str], cases: list[CaseRecord]) -> list[str]:
+    """The allowed fields worth splitting by: a few distinct values in the cases' data."""
     values: dict[str, set[str]] = defaultdict(set)
     for case in cases:
         for key, value in case.data.items():
