@@ -221,7 +221,7 @@ def main() -> None:
 
 @cli.command()
 @click.option("--demo", is_flag=True, help="Also seed the demo programme (the One Service: "
-              "providers, demo users for each role, about 50 clients) unless it is there.")
+              "providers, demo users for each role, about 100 clients) unless it is there.")
 @command
 def init(ctx: Context, demo: bool) -> None:
     """Create the schema and publish everything in definitions/.

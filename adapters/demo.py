@@ -1,7 +1,7 @@
 """A demo programme to try Pathways with: the Peterborough One Service.
 
 Four providers (St Giles Trust, Ormiston Families, SOVA, Mind), the commissioner, demo users
-for every role, and about 50 clients at different points of their pathways, all made through
+for every role, and about 100 clients at different points of their pathways, all made through
 the same services the web and CLI use, so every step is on the event log. Seeding is
 deterministic (a fixed random seed) and happens once per database.
 """
@@ -65,7 +65,13 @@ class SeedReport:
     cases: int
 
 
-def seed_demo(application: Application, *, clients: int = 50, seed: int = 2010) -> SeedReport:
+# Enough clients that the dashboard's main comparisons are not all suppressed by disclosure
+# control (counts under 10 are hidden); small enough to seed in well under a minute.
+DEMO_CLIENTS = 100
+
+
+def seed_demo(application: Application, *, clients: int = DEMO_CLIENTS, seed: int = 2010
+              ) -> SeedReport:
     """Create the demo programme unless it is there already (its admin user exists)."""
     accounts = application.accounts
     if any(u.username == "admin" for u in accounts.users()):
@@ -114,10 +120,12 @@ def _seed_outcomes(application: Application, released: list[tuple[int, date]], t
     published rate, so the dashboard's cohort results and payment statement have figures."""
     lines = ["client,offence_date,conviction_date"]
     for client_id, release in released:
-        if rng.random() < 0.35:
-            offence = release + timedelta(days=rng.randint(1, max(1, (today - release).days - 2)))
-            conviction = min(today, offence + timedelta(days=rng.randint(0, 20)))
-            lines.append(f"{client_id},{offence.isoformat()},{conviction.isoformat()}")
+        if rng.random() < 0.35:  # some reoffend, some more than once (events, not people)
+            for _ in range(rng.choice((1, 1, 2, 3))):
+                offence = release + timedelta(
+                    days=rng.randint(1, max(1, (today - release).days - 2)))
+                conviction = min(today, offence + timedelta(days=rng.randint(0, 20)))
+                lines.append(f"{client_id},{offence.isoformat()},{conviction.isoformat()}")
     application.outcomes.import_csv("demo-reconvictions.csv",
                                     ("\n".join(lines) + "\n").encode(), "reconviction",
                                     actor="admin")

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.disclosure import DEFAULT_THRESHOLD
 from engine.numbers import parse_int
 
 DEFAULT_DATABASE_FILE = "pathways.sqlite"
@@ -30,6 +31,9 @@ class Settings:
     session_hours: int = 10
     # How long a break-glass opening of a client record lasts (a read-only view).
     break_glass_minutes: int = DEFAULT_BREAK_GLASS_MINUTES
+    # Statistical disclosure control: counts from 1 to this minus 1 are never shown in an
+    # aggregate (the dashboard's tables, charts and CSVs), nor anything computed from them.
+    disclosure_threshold: int = DEFAULT_THRESHOLD
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -45,7 +49,9 @@ class Settings:
                    session_idle_minutes=_whole("PATHWAYS_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
                    session_hours=_whole("PATHWAYS_SESSION_HOURS", 10, 1, 72),
                    break_glass_minutes=_whole("PATHWAYS_BREAK_GLASS_MINUTES",
-                                              DEFAULT_BREAK_GLASS_MINUTES, 1, 24 * 60))
+                                              DEFAULT_BREAK_GLASS_MINUTES, 1, 24 * 60),
+                   disclosure_threshold=_whole("PATHWAYS_DISCLOSURE_THRESHOLD",
+                                               DEFAULT_THRESHOLD, 2, 1000))
 
 
 def _whole(name: str, default: int, minimum: int, maximum: int) -> int:

@@ -29,8 +29,6 @@ keys in the same order, for a table or `csv_text`.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import statistics
 from collections import defaultdict
@@ -43,6 +41,7 @@ from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from engine import csvout, disclosure
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
 
@@ -815,11 +814,124 @@ def _measure_row(cohort: str, group: str, measure: str, value: Proportion | Rate
 
 def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
     """The rows as CSV text with a header (columns: those given, else the first row's keys);
-    None is written as an empty cell."""
-    header = list(columns) if columns is not None else list(rows[0]) if rows else []
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in header])
-    return out.getvalue()
+    None is written as an empty cell. Written by engine.csvout, the one CSV writer."""
+    return csvout.dict_csv_text(rows, columns)
+
+
+# -- disclosure control -----------------------------------------------------------------------
+
+# the columns a hidden comparison row blanks (labels such as group and measure stay)
+_FIGURES = ("n", "count", "value", "ci_low", "ci_high", "estimate", "estimate_ci_low",
+            "estimate_ci_high", "p_value", "exact_p_value")
+_VERSUS = ("estimate", "estimate_ci_low", "estimate_ci_high", "p_value", "exact_p_value")
+_TOTAL_GROUP = "all"
+_HOURS = (" median hours", " mean hours", " median hours from start")
+
+
+def protected_rows(rows: Sequence[Mapping[str, Any]],
+                   threshold: int = disclosure.DEFAULT_THRESHOLD) -> list[dict[str, Any]]:
+    """The rows of a comparison table (versions, a split, engagement) as they may be shown:
+    engine.disclosure's rule applied to each measure across the groups of each cohort. A
+    group too small to show is hidden in every measure; a step's times go with its
+    completion count; a difference or p-value goes when its baseline's row is hidden."""
+    out = [dict(row) for row in rows]
+    partitions: dict[tuple[Any, Any], list[int]] = defaultdict(list)
+    for index, row in enumerate(out):
+        if not str(row["measure"]).endswith(_HOURS):
+            partitions[(row["cohort"], row["measure"])].append(index)
+    hidden: set[int] = set()
+    small_groups: dict[Any, set[Any]] = defaultdict(set)
+    for (cohort, measure), members in sorted(partitions.items(),
+                                             key=lambda item: item[0][1] != "cases"):
+        groups = [i for i in members if out[i]["group"] != _TOTAL_GROUP]
+        totals = [i for i in members if out[i]["group"] == _TOTAL_GROUP]
+        forced = {k for k, i in enumerate(groups) if out[i]["group"] in small_groups[cohort]}
+        chosen = disclosure.suppress_groups([_cells(out[i]) for i in groups], threshold,
+                                            forced=forced)
+        for k in chosen:
+            hidden.add(groups[k])
+            if measure == "cases":
+                small_groups[cohort].add(out[groups[k]]["group"])
+        hidden.update(i for i in totals if any(disclosure.small(c, threshold)
+                                               for c in _cells(out[i])))
+    where = {(out[i]["cohort"], out[i]["group"], out[i]["measure"]): i for i in range(len(out))}
+    for index, row in enumerate(out):
+        measure = str(row["measure"])
+        if measure.endswith(_HOURS):
+            step = next(measure[:-len(end)] for end in _HOURS if measure.endswith(end))
+            basis = where.get((row["cohort"], row["group"], f"{step} completed"))
+            if basis is None or basis in hidden or disclosure.small(row["n"], threshold):
+                hidden.add(index)
+    for index, row in enumerate(out):
+        if index in hidden:
+            row.update(dict.fromkeys(_FIGURES, disclosure.SUPPRESSED))
+            continue
+        baseline = where.get((row["cohort"], row.get("compared_with"), row["measure"]))
+        if baseline is not None and baseline in hidden:
+            row.update(dict.fromkeys(_VERSUS, disclosure.SUPPRESSED))
+    return out
+
+
+def _cells(row: Mapping[str, Any]) -> tuple[float, ...]:
+    """The counts of one row: a group's size; a share's count with and without; a rate's
+    people and events."""
+    n, count = row.get("n") or 0, row.get("count") or 0
+    if row["measure"] == "cases" or str(row["measure"]).endswith(" per 100"):
+        return (n, count)
+    return (n, count, n - count)
+
+
+def protected_activity(activity: Activity, threshold: int = disclosure.DEFAULT_THRESHOLD
+                       ) -> list[dict[str, Any]]:
+    """Activity rows (ACTIVITY_COLUMNS) as they may be shown. Organisations by month form one
+    table (each organisation's total taken to be known); each organisation's caseworkers by
+    month another, whose column totals are that organisation's months (known when shown;
+    under a hidden month every caseworker's count is hidden). The month before, the change
+    and the change in percent go with the counts they come from."""
+    months = list(activity.months)
+    hidden: dict[tuple[str, str, str], bool] = {}
+
+    def table(rows: Sequence[MonthActivity]) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = defaultdict(dict)
+        for row in rows:
+            found[row.name][row.month] = row.tasks
+        return found
+
+    organisations = table(activity.organisations)
+    names = sorted(organisations)
+    matrix = [[organisations[name].get(m, 0) for m in months] for name in names]
+    cells = disclosure.suppress_table(matrix, threshold, known_rows=[True] * len(names),
+                                      known_columns=[False] * len(months))
+    for r, name in enumerate(names):
+        for c, month in enumerate(months):
+            hidden[("organisation", name, month)] = (r, c) in cells
+    by_org: dict[str, list[MonthActivity]] = defaultdict(list)
+    for row in activity.caseworkers:
+        by_org[row.organisation or UNKNOWN_ORGANISATION].append(row)
+    for organisation, rows in by_org.items():
+        workers = table(rows)
+        people = sorted(workers)
+        matrix = [[workers[p].get(m, 0) for m in months] for p in people]
+        org_hidden = [hidden.get(("organisation", organisation, m), True) for m in months]
+        forced = {(r, c) for r in range(len(people)) for c in range(len(months))
+                  if org_hidden[c]}
+        cells = disclosure.suppress_table(
+            matrix, threshold, known_rows=[False] * len(people),
+            known_columns=[not h for h in org_hidden], forced=forced)
+        for r, person in enumerate(people):
+            for c, month in enumerate(months):
+                hidden[("caseworker", person, month)] = (r, c) in cells
+    shown: list[dict[str, Any]] = []
+    for row in (*activity.organisations, *activity.caseworkers):
+        values = {column: getattr(row, column) for column in ACTIVITY_COLUMNS}
+        index = months.index(row.month)
+        this = hidden.get((row.level, row.name, row.month), True)
+        before = index > 0 and hidden.get((row.level, row.name, months[index - 1]), True)
+        if this:
+            values["tasks"] = disclosure.SUPPRESSED
+        if before:
+            values["previous"] = disclosure.SUPPRESSED
+        if this or before:
+            values["change"] = values["change_pct"] = disclosure.SUPPRESSED
+        shown.append(values)
+    return shown

@@ -15,9 +15,6 @@ unless a full export is asked for, they pass them through `redact` first.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from engine.csvout import csv_text
 from engine.model import CaseRecord, Event, InboxTask
 from engine.privacy import Redactor
 
@@ -166,24 +164,7 @@ CASE_COLUMNS: tuple[str, ...] = ("id", "pathway", "version", "client", "status",
 TASK_COLUMNS: tuple[str, ...] = ("task", "case", "client", "pathway", "version", "waiting_for",
                                  "title", "role", "assignee", "due", "created_at")
 DATA_PREFIX = "data."
-# A cell a spreadsheet would read as a formula (CSV injection): text starting with one of
-# these gets a leading apostrophe. Numbers are written as numbers and never changed.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple | dict):
-        return _cell(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+# Every cell goes through engine.csvout, the one CSV writer (formula text neutralised).
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -198,12 +179,8 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)  # RFC 4180: quotes where needed, CRLF line ends
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    return csv_text(header, rows)
 
 
 def cases_csv(cases: Iterable[CaseRecord]) -> str:
@@ -214,9 +191,9 @@ def cases_csv(cases: Iterable[CaseRecord]) -> str:
     data_keys = sorted({key for row in flat for key in row})
     header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys)]
     rows = (
-        [_cell(c.id), _cell(c.pathway), _cell(c.version), _cell(c.client_id), _cell(c.status),
-         _cell(c.created_at), _cell(c.updated_at), _cell(c.data.get("exit_reason")),
-         *(_cell(values.get(key)) for key in data_keys)]
+        [c.id, c.pathway, c.version, c.client_id, c.status,
+         c.created_at, c.updated_at, c.data.get("exit_reason"),
+         *(values.get(key) for key in data_keys)]
         for c, values in zip(records, flat, strict=True))
     return _csv_text(header, rows)
 
@@ -226,9 +203,9 @@ def tasks_csv(tasks: Iterable[InboxTask], clients: Mapping[int, int] | None = No
     `client` comes from `clients` (case id -> client id) when given."""
     clients = clients or {}
     rows = (
-        [_cell(t.id), _cell(t.case_id), _cell(clients.get(t.case_id)), _cell(t.pathway),
-         _cell(t.version), _cell(t.step), _cell(t.title), _cell(t.role), _cell(t.assignee),
-         _cell(t.due), _cell(t.created_at)]
+        [t.id, t.case_id, clients.get(t.case_id), t.pathway,
+         t.version, t.step, t.title, t.role, t.assignee,
+         t.due, t.created_at]
         for t in tasks)
     return _csv_text(TASK_COLUMNS, rows)
 

@@ -99,6 +99,15 @@ class PaymentMechanism:
             cap = getattr(self, name)
             if cap is not None and cap < 0:
                 problems.setdefault(name, []).append(f"must be 0 or more, not {cap}")
+        for name, maximum in (("cohort_threshold", Decimal(100)),
+                              ("overall_threshold", Decimal(100)),
+                              ("price_per_event", MAX_AMOUNT), ("cohort_cap", MAX_AMOUNT),
+                              ("overall_cap", MAX_AMOUNT)):
+            why = _out_of_bounds(getattr(self, name), maximum)
+            if why is not None:
+                problems[name] = [why]
+        if _too_big(self.per, MAX_PER):
+            problems.setdefault("per", []).append(f"must be at most {MAX_PER}")
         if self.measure not in MEASURES:
             problems.setdefault("measure", []).append(
                 f"unknown measure {self.measure!r}; known: {', '.join(sorted(MEASURES))}")
@@ -170,8 +179,8 @@ def mechanism_from_config(config: object, *, path: str = "") -> PaymentMechanism
         _add(problems, at("measure"),
              f"unknown measure {measure!r}; known: {', '.join(sorted(MEASURES))}")
     per = config.get("per", 100)
-    if isinstance(per, bool) or not isinstance(per, int) or per <= 0:
-        _add(problems, at("per"), f"must be a whole number above 0, not {per!r}")
+    if isinstance(per, bool) or not isinstance(per, int) or not 0 < per <= MAX_PER:
+        _add(problems, at("per"), f"must be a whole number above 0 and at most {MAX_PER}")
 
     cohort_threshold = _percentage(config, "cohort_threshold_percent", at, problems)
     overall_threshold = _percentage(config, "overall_threshold_percent", at, problems)
@@ -341,6 +350,14 @@ class CohortInput:
             elif _not_count(self.comparison_size) or self.comparison_size <= 0:
                 _add(problems, "comparison_size",
                      f"must be a whole number above 0, not {self.comparison_size!r}")
+        for name, maximum in (("size", MAX_PEOPLE), ("intervention_events", MAX_EVENTS),
+                              ("comparison_events", MAX_EVENTS),
+                              ("comparison_size", MAX_PEOPLE)):
+            if _too_big(getattr(self, name), maximum):
+                problems[name] = [f"must be at most {maximum}"]
+        why = _out_of_bounds(self.comparison_rate, MAX_RATE)
+        if why is not None:
+            problems["comparison_rate"] = [why]
         if problems:
             raise _invalid(f"invalid results for cohort {self.name!r}",
                            {f"{self.name}.{key}": value for key, value in problems.items()})
@@ -613,6 +630,10 @@ def _number(config: Mapping[Any, Any], key: str, at: Callable[[str], str],
     if not number.is_finite():
         _add(problems, at(key), f"must be a finite number, not {value!r}")
         return None
+    why = _out_of_bounds(number, MAX_AMOUNT)
+    if why is not None:
+        _add(problems, at(key), why)
+        return None
     return number
 
 
@@ -627,6 +648,39 @@ def _percentage(config: Mapping[Any, Any], key: str, at: Callable[[str], str],
 
 def _not_count(value: object) -> bool:
     return isinstance(value, bool) or not isinstance(value, int)
+
+
+# Bounds on every figure the statement works with, whatever it came from (the programme file,
+# imported outcome data, a form): its arithmetic is exact (fractions), so one 10^999999999 or
+# 4,000-digit figure would hold the interpreter for minutes. Far beyond any real programme.
+MAX_PEOPLE = 10_000_000
+MAX_EVENTS = 1_000_000_000
+MAX_AMOUNT = Decimal(10) ** 12  # pounds
+MAX_RATE = Decimal(1_000_000)
+MAX_PER = 1_000_000
+MAX_PLACES = 6
+
+
+def _too_big(value: object, maximum: int) -> bool:
+    """A count outside 0..maximum (checked before any arithmetic on it)."""
+    return isinstance(value, int) and not isinstance(value, bool) and not (
+        -maximum <= value <= maximum)
+
+
+def _out_of_bounds(value: object, maximum: Decimal) -> str | None:
+    """Why a decimal figure is beyond what the statement works with (None: it is not)."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        return None  # the caller's type check says what is wrong
+    if isinstance(value, int):
+        return None if abs(value) <= maximum else f"must be at most {maximum}"
+    if not value.is_finite():
+        return None
+    if value.copy_abs() > maximum:  # copy_abs: no context, so no Overflow
+        return f"must be at most {maximum}"
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:
+        return f"must have at most {MAX_PLACES} digits after the point"
+    return None
 
 
 def _dec(value: Fraction) -> Decimal:

@@ -7,6 +7,7 @@ same numbers as a table with a CSV download, so nothing is only in a picture.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 
 import matplotlib
@@ -28,14 +29,18 @@ def _svg(figure: Figure) -> str:
 def bars_with_intervals(title: str, labels: Sequence[str], values: Sequence[float | None],
                         lows: Sequence[float | None], highs: Sequence[float | None],
                         unit: str = "%") -> str:
-    """Bars with 95% confidence intervals as error bars (missing values drawn as gaps)."""
+    """Bars with 95% confidence intervals as error bars. A missing value (None: not measured,
+    or suppressed by disclosure control) is a gap marked "n/a", never a bar of zero."""
     figure, axes = pyplot.subplots(figsize=(6, 3.2))
-    shown = [v if v is not None else 0.0 for v in values]
+    shown = [v if v is not None else math.nan for v in values]
     below = [max(0.0, (v or 0.0) - (lo if lo is not None else (v or 0.0)))
              for v, lo in zip(values, lows, strict=True)]
     above = [max(0.0, (hi if hi is not None else (v or 0.0)) - (v or 0.0))
              for v, hi in zip(values, highs, strict=True)]
     axes.bar(labels, shown, color=_ACCENT, yerr=[below, above], capsize=6, ecolor=_INK)
+    for index, value in enumerate(values):
+        if value is None:
+            axes.annotate("n/a", (index, 0), ha="center", va="bottom", color=_MUTED)
     axes.set_title(title, fontsize=11, color=_INK)
     axes.set_ylabel(unit)
     axes.spines[["top", "right"]].set_visible(False)

@@ -9,19 +9,21 @@ CSV download.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 from flask import Blueprint, Response, g, render_template, request
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 
-from engine import analysis
+from engine import analysis, disclosure
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
+from engine.numbers import parse_decimal, parse_int
 from engine.outcomes import Cohort
 from engine.payments import CohortInput, payment_statement, programme_from_config
 from web import charts
@@ -29,7 +31,7 @@ from web.security import application, roles_required
 
 bp = Blueprint("commissioner", __name__)
 VIEWERS = ("commissioner", "designer", "admin")
-TABLES = ("versions", "gate", "field", "engagement", "activity")
+TABLES = ("versions", "gate", "field", "engagement", "activity")  # each shown[f"{name}_rows"]
 
 
 def _records(pathway: str) -> tuple[list[CaseRecord], list[Event]]:
@@ -72,9 +74,14 @@ def _measured_outcomes(cases: list[CaseRecord], kind: str) -> dict[int, int | No
     return found
 
 
+def _threshold() -> int:
+    return int(application().settings.disclosure_threshold)
+
+
 def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     """Everything the dashboard shows for one pathway and one outcome (recorded by the
-    pathway's steps, or measured from imported outcome data)."""
+    pathway's steps, or measured from imported outcome data), with disclosure control
+    applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show."""
     cases, events = _records(pathway)
     programme = _programme()
     measured = sorted({m.kind for m in (programme.measures if programme else ())
@@ -92,26 +99,50 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     gate = analysis.split_by_step(cases, events, "met_at_gate", outcomes,
                                   outcome_name=outcome) if outcomes else None
     field = request.args.get("field") or None
-    fields = _fields(cases)
+    allowed = _splittable(pathway)
+    fields = _fields(allowed, cases)
+    if field is not None and field not in allowed:
+        raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
+                         "that is a yes/no or one of a few options, never by free text or by "
+                         "health or offence information")
     by_field = analysis.split_by_field(cases, field, outcomes, outcome_name=outcome) \
         if outcomes and field in fields else None
     engaged = analysis.engagement(cases, events, 30)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
     activity = analysis.activity_by_month(
         [e for e in events if e.type == "task_completed"], organisations)
+    threshold = _threshold()
+    rows = analysis.protected_rows(comparison.rows(), threshold)
     return {"cases": cases, "names": names, "outcome": outcome, "comparison": comparison,
             "gate": gate, "engagement": engaged, "activity": activity, "fields": fields,
             "field": field if by_field else None, "by_field": by_field,
-            "verdicts": verdicts(comparison) if outcomes else []}
+            "total": _count(len(cases), threshold), "threshold": threshold,
+            "versions_rows": rows,
+            "gate_rows": analysis.protected_rows(gate.rows(), threshold) if gate else None,
+            "field_rows": analysis.protected_rows(by_field.rows(), threshold)
+            if by_field else None,
+            "engagement_rows": analysis.protected_rows(engaged.rows(), threshold),
+            "activity_rows": analysis.protected_activity(activity, threshold),
+            "verdicts": verdicts(comparison, rows) if outcomes else []}
+
+
+def _count(value: int, threshold: int) -> int | str:
+    return disclosure.SUPPRESSED if disclosure.small(value, threshold) else value
 
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}"
 
 
-def verdicts(comparison: analysis.VersionComparison) -> list[str]:
-    """Each version against the baseline, in words: better or worse, by how much, how sure."""
+def verdicts(comparison: analysis.VersionComparison,
+             shown: list[dict[str, Any]] | None = None) -> list[str]:
+    """Each version against the baseline, in words: better or worse, by how much, how sure.
+    With `shown` (the protected rows), a comparison whose figures are suppressed is left
+    out."""
     said: list[str] = []
+    measure = comparison._outcome_measure()
+    hidden = {(r["cohort"], r["group"]) for r in shown or ()
+              if r["measure"] == measure and r["estimate"] == disclosure.SUPPRESSED}
     name = comparison.outcome_name or "the outcome"
     for cohort in (comparison, comparison.randomised):
         if cohort is None:
@@ -119,7 +150,8 @@ def verdicts(comparison: analysis.VersionComparison) -> list[str]:
         where = " (randomised cases only)" if cohort.cohort == "randomised" else ""
         for v in cohort.versions:
             vs = v.vs_baseline
-            if v.version == cohort.baseline or vs is None or v.outcome is None:
+            if v.version == cohort.baseline or vs is None or v.outcome is None \
+                    or (cohort.cohort, f"version {v.version}") in hidden:
                 continue
             if isinstance(vs, analysis.ProportionDifference):
                 if vs.difference is None:
@@ -144,44 +176,73 @@ def verdicts(comparison: analysis.VersionComparison) -> list[str]:
     return said
 
 
-def _fields(cases: list[CaseRecord]) -> list[str]:
-    """Case data fields with few distinct values: the ones worth splitting by."""
+def _splittable(pathway: str) -> frozenset[str]:
+    """The fields a table may be split by at all (engine.disclosure.splittable_fields: a
+    yes/no or a few options in every form of every version, never free text, never
+    sensitive in any published pathway)."""
+    engine = application().engine
+    schemas: list[dict[str, Any]] = []
+    sensitive: set[str] = set()
+    for version in engine.versions(pathway):
+        parsed = engine.definition(pathway, version.number)
+        schemas.extend(parsed.forms.values())
+        sensitive.update(parsed.sensitive_fields(), parsed.sensitive_client())
+    for latest in engine.definitions():
+        parsed = engine.definition(latest.pathway, latest.number)
+        sensitive.update(parsed.sensitive_fields(), parsed.sensitive_client())
+    return disclosure.splittable_fields(schemas, sensitive)
+
+
+def _fields(allowed: frozenset[str], cases: list[CaseRecord]) -> list[str]:
+    """The allowed fields worth splitting by: a few distinct values in the cases' data."""
     values: dict[str, set[str]] = defaultdict(set)
     for case in cases:
         for key, value in case.data.items():
-            if isinstance(value, bool | str | int) and not key.startswith(("client", "notes")):
+            if key in allowed and isinstance(value, bool | str | int):
                 values[key].add(str(value))
     return sorted(key for key, seen in values.items() if 1 < len(seen) <= 8)
 
 
-def _version_chart(comparison: analysis.VersionComparison, outcome: str | None) -> str | None:
-    chosen = [v for v in comparison.versions if v.outcome is not None]
+def _figure(value: Any) -> float | None:
+    """A shown figure as a float for a chart (None: suppressed or missing)."""
+    return None if value is None or value == disclosure.SUPPRESSED else float(value)
+
+
+def _version_chart(shown: dict[str, Any]) -> str | None:
+    """The outcome by version with its interval, from the protected rows (a suppressed
+    version is a gap)."""
+    comparison: analysis.VersionComparison = shown["comparison"]
+    outcome = shown["outcome"]
+    measure = comparison._outcome_measure()
+    chosen = [r for r in shown["versions_rows"]
+              if r["cohort"] == "all" and r["measure"] == measure]
     if not chosen or outcome is None:
         return None
     scale = 100.0 if comparison.outcome_kind != "rate" else 1.0
     values, lows, highs = [], [], []
-    for v in chosen:
-        measure = v.outcome
-        assert measure is not None
-        values.append(None if measure.rate is None else measure.rate * scale)
-        lows.append(None if measure.ci_low is None else measure.ci_low * scale)
-        highs.append(None if measure.ci_high is None else measure.ci_high * scale)
+    for row in chosen:
+        for column, into in (("value", values), ("ci_low", lows), ("ci_high", highs)):
+            figure = _figure(row[column])
+            into.append(None if figure is None else figure * scale)
     unit = "per 100" if comparison.outcome_kind == "rate" else "% of cases"
-    return charts.bars_with_intervals(f"{outcome} by version (95% CI)",
-                                      [f"v{v.version}" for v in chosen], values, lows, highs,
-                                      unit)
+    return charts.bars_with_intervals(
+        f"{outcome} by version (95% CI; gaps: fewer than {shown['threshold']} cases)",
+        [str(r["group"]).replace("version ", "v") for r in chosen], values, lows, highs, unit)
 
 
-def _activity_chart(activity: analysis.Activity) -> str | None:
-    rows = [r for r in activity.organisations]
+def _activity_chart(shown: dict[str, Any]) -> str | None:
+    activity: analysis.Activity = shown["activity"]
+    rows = [r for r in shown["activity_rows"] if r["level"] == "organisation"]
     if not rows:
         return None
     months = list(activity.months)
-    series: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(months))
+    series: dict[str, list[float]] = defaultdict(lambda: [math.nan] * len(months))
     for row in rows:
-        series[row.name][months.index(row.month)] = float(row.tasks)
-    return charts.lines("Tasks completed per organisation per month", months, dict(series),
-                        "tasks")
+        figure = _figure(row["tasks"])
+        series[row["name"]][months.index(row["month"])] = math.nan if figure is None \
+            else figure
+    return charts.lines("Tasks completed per organisation per month (gaps: suppressed)",
+                        months, dict(series), "tasks")
 
 
 def _programme() -> Any | None:
@@ -193,21 +254,34 @@ def _programme() -> Any | None:
     return g.programme
 
 
+# Bounds of the payment form's figures: far beyond any real cohort, small enough that the
+# statement's exact arithmetic stays instant.
+MAX_COHORT = 10_000_000
+MAX_EVENTS = 1_000_000_000
+MAX_RATE = Decimal(100_000)
+FORM_LABELS = {"size": "Cohort size", "events": "Reconviction events",
+               "comparison": "Comparison per 100"}
+
+
 def _statement(form: Any) -> tuple[Any, dict[str, str]]:
-    """The payment statement for the cohort figures entered (or the published cohort 1)."""
+    """The payment statement for the cohort figures entered (or the published cohort 1).
+    Every figure goes through engine.numbers with explicit bounds: a refusal is said on the
+    page (values["error"]), never a 500 or minutes of big-number arithmetic."""
     programme = _programme()
     if programme is None:
         return None, {}
-    values = {"size": form.get("size", "1000"), "events": form.get("events", "1420"),
-              "comparison": form.get("comparison", "155"), "final": form.get("final", "")}
+    values = {"size": str(form.get("size", "1000")), "events": str(form.get("events", "1420")),
+              "comparison": str(form.get("comparison", "155")),
+              "final": "yes" if form.get("final") == "yes" else ""}
     try:
+        size = parse_int(values["size"], field=FORM_LABELS["size"], minimum=1,
+                         maximum=MAX_COHORT)
+        events = parse_int(values["events"], field=FORM_LABELS["events"], minimum=0,
+                           maximum=MAX_EVENTS)
+        rate = parse_decimal(values["comparison"], field=FORM_LABELS["comparison"],
+                             minimum=Decimal("0.01"), maximum=MAX_RATE, places=2)
         cohort = CohortInput(programme.cohorts[0].name if programme.cohorts else "cohort 1",
-                             size=int(values["size"]),
-                             intervention_events=int(values["events"]),
-                             comparison_rate=Decimal(values["comparison"]))
-    except (ValueError, InvalidOperation):
-        values["error"] = "Cohort size and events are whole numbers; the comparison rate a number."
-        return None, values
+                             size=size, intervention_events=events, comparison_rate=rate)
     except InvalidArgumentError as err:
         problems = err.details.get("fields", {})
         values["error"] = "; ".join(f"{k.split('.')[-1].replace('_', ' ')}: {', '.join(v)}"
@@ -258,6 +332,10 @@ def _cohort_results(programme: Any) -> tuple[list[dict[str, Any]], Any]:
             if comparison is None and outcomes.matched_group(definition.name):
                 matched = outcomes.measure_matched_group(definition.name, frequency)
                 comparison = matched.per_100  # an imported matched group of that name
+                if any(disclosure.small(v, _threshold())
+                       for v in (matched.people, matched.events)):
+                    comparison = None  # a few real people's records: not shown
+                    row["comparison_suppressed"] = True
             row["comparison_per_100"] = comparison
             if measured.people and comparison:
                 inputs.append(CohortInput(definition.name, size=measured.people,
@@ -272,8 +350,33 @@ def _cohort_results(programme: Any) -> tuple[list[dict[str, Any]], Any]:
                        binary_ci_low=None if share.ci_low is None else share.ci_low * 100,
                        binary_ci_high=None if share.ci_high is None else share.ci_high * 100)
         rows.append(row)
+    hidden = _protect_cohorts(rows, _threshold())
+    if any(row["cohort"] in hidden for row in rows if row["cohort"] in
+           {cohort.name for cohort in inputs}):
+        return rows, None  # its lines would show the suppressed figures
     statement = payment_statement(programme.mechanism, inputs, final=False) if inputs else None
     return rows, statement
+
+
+_COHORT_FIGURES = ("people", "events", "per_100", "per_100_ci_low", "per_100_ci_high",
+                   "people_with_events", "binary_pct", "binary_ci_low", "binary_ci_high")
+
+
+def _protect_cohorts(rows: list[dict[str, Any]], threshold: int) -> set[str]:
+    """Disclosure control on the cohort results (cohorts partition the people released):
+    a cohort with a small count of people, events, or people with and without an event is
+    hidden, with a second one if it is the only one. Returns the hidden cohorts' names."""
+    cells = [(row.get("people") or 0, row.get("events") or 0,
+              row.get("people_with_events") or 0,
+              (row.get("people") or 0) - (row.get("people_with_events") or 0)) for row in rows]
+    hidden = disclosure.suppress_groups(cells, threshold)
+    for index in hidden:
+        rows[index].update({k: disclosure.SUPPRESSED for k in _COHORT_FIGURES
+                            if k in rows[index]})
+    for row in rows:
+        if row.pop("comparison_suppressed", False):
+            row["comparison_per_100"] = disclosure.SUPPRESSED
+    return {rows[index]["cohort"] for index in hidden}
 
 
 COHORT_COLUMNS = ("cohort", "from", "to", "people", "events", "per_100", "per_100_ci_low",
@@ -292,13 +395,16 @@ def dashboard() -> Any:
     shown = _choose(pathway, request.args.get("outcome")) if pathway else None
     statement, payment = _statement(request.args)
     cohorts, data_statement = _cohort_results(_programme())
+    status = 422 if payment.get("error") else 200
     return render_template(
         "dashboard.html", pathways=pathways, pathway=pathway, shown=shown,
         cohorts=cohorts, cohort_columns=COHORT_COLUMNS, data_statement=data_statement,
         version_chart=bool(shown and shown["outcome"] and any(
             v.outcome is not None for v in shown["comparison"].versions)),
         activity_chart=bool(shown and shown["activity"].organisations),
-        statement=statement, payment=payment)
+        statement_suppressed=bool(cohorts and data_statement is None and any(
+            r.get("people") == disclosure.SUPPRESSED for r in cohorts)),
+        statement=statement, payment=payment, threshold=_threshold()), status
 
 
 @bp.get("/dashboard/<name>.svg")
@@ -312,9 +418,9 @@ def chart(name: str) -> Any:
         raise NotFound(f"no pathway {pathway!r}")
     shown = _choose(pathway, request.args.get("outcome"))
     if name == "versions":
-        svg = _version_chart(shown["comparison"], shown["outcome"])
+        svg = _version_chart(shown)
     elif name == "activity":
-        svg = _activity_chart(shown["activity"])
+        svg = _activity_chart(shown)
     else:
         raise NotFound(f"no chart {name!r}")
     if svg is None:
@@ -336,11 +442,10 @@ def table_csv(table: str) -> Any:
     if pathway not in {v.pathway for v in application().engine.definitions()}:
         raise NotFound(f"no pathway {pathway!r}")
     shown = _choose(pathway, request.args.get("outcome"))
-    source = {"versions": shown["comparison"], "gate": shown["gate"], "field": shown["by_field"],
-              "engagement": shown["engagement"], "activity": shown["activity"]}[table]
+    source = shown[f"{table}_rows"]
     if source is None:
         raise NotFound("no figures for that table yet")
     columns = analysis.ACTIVITY_COLUMNS if table == "activity" else analysis.COLUMNS
-    text = analysis.csv_text(source.rows(), columns)
+    text = analysis.csv_text(source, columns)
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{pathway}-{table}.csv"'})
