@@ -94,6 +94,7 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: only a path on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not any(ord(c) < 32 or ord(c) == 127 for c in target):  # no header splitting
         return target
     return url_for("home")
