@@ -1,4 +1,5 @@
-"""Text that may be stored: one check for every string a person or a program sends.
+"""Text that may be stored: one check for every string a person or a program sends, and one
+strict JSON parser built on it.
 
 PostgreSQL refuses NUL (U+0000) in text and JSON columns, and no database encoding holds a
 lone UTF-16 surrogate (U+D800..U+DFFF); either used to surface as a database error, a 500.
@@ -6,10 +7,19 @@ The web and CLI boundaries run every incoming string (names, form answers, reaso
 strings, headers, JSON bodies) through here and refuse such text with an InvalidArgumentError
 naming the field, in the usual `details.fields` shape. Nested JSON is walked without
 recursion and refused past MAX_DEPTH levels, deeper than any form or profile needs.
+
+parse_json is the strict loader: Python's json module accepts what cannot be stored or sent
+back as JSON (NaN/Infinity, and 1e400 which becomes infinity; integers of thousands of
+digits; lone surrogates; NUL; nesting deep enough to exhaust the recursion limit of whatever
+walks it next), each of which used to end in a 500 or in an answer that is not valid JSON.
+Range and precision of the numbers a field means are checked where it is read
+(engine.numbers); the limits here only keep values storable and echoable.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Any
 
@@ -85,6 +95,67 @@ def check_json(value: Any, field: str = "") -> Any:
     """value, if every string in it may be stored and it is not nested too deep; else
     InvalidArgumentError with every problem in details.fields."""
     problems = json_problems(value, field)
+    if problems:
+        first = next(iter(problems))
+        raise InvalidArgumentError(f"{first}: {problems[first][0]}",
+                                   details={"fields": problems})
+    return value
+
+
+# -- strict JSON: what the API and CLI accept ----------------------------------------------
+
+MAX_INTEGER_DIGITS = 18  # fits a 64-bit integer, which every JSON library and database reads
+MAX_NUMBER_TEXT = 64  # characters of one number written in JSON
+
+
+class _Refused(ValueError):
+    """Raised from inside json.loads by a hook, with the message for the client."""
+
+
+def _constant(name: str) -> Any:
+    raise _Refused("is not valid JSON")  # NaN, Infinity, -Infinity: no JSON number
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _Refused(f"has a whole number of more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_TEXT:
+        raise _Refused(f"has a number written with more than {MAX_NUMBER_TEXT} characters")
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused("has a number too large to hold (it would be infinite)")
+    return value
+
+
+def _refuse(field: str, message: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"{field}: {message}",
+                                details={"fields": {field: [message]}})
+
+
+def parse_json(raw: bytes | str, *, field: str = "(body)", max_depth: int = MAX_DEPTH) -> Any:
+    """The JSON value of raw (UTF-8), or InvalidArgumentError naming the field (or, for a
+    bad string or key inside, its dotted path below field)."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _refuse(field, "is not UTF-8 text") from None
+    else:
+        text = raw
+    try:
+        value = json.loads(text, parse_constant=_constant, parse_int=_integer,
+                           parse_float=_float)
+    except _Refused as err:
+        raise _refuse(field, str(err)) from None
+    except RecursionError:
+        raise _refuse(field, f"is nested more than {max_depth} levels deep") from None
+    except ValueError:  # JSONDecodeError, and int() of a too-long literal
+        raise _refuse(field, "is not valid JSON") from None
+    problems = json_problems(value, "" if field == "(body)" else field, max_depth=max_depth)
     if problems:
         first = next(iter(problems))
         raise InvalidArgumentError(f"{first}: {problems[first][0]}",

@@ -43,7 +43,7 @@ from engine.model import (
 )
 from engine.plain import to_plain
 from web.boundary import query_id
-from web.jsonbody import parse_json
+from web.jsonbody import load_body
 from web.security import application
 
 PREFIX = "/api/v1"
@@ -261,11 +261,7 @@ def _field_problems(name: str, body: Any) -> dict[str, list[str]]:
 def _body(name: str) -> dict[str, Any]:
     """The request's JSON body, checked against REQUEST_SCHEMAS[name]; InvalidArgumentError
     (details.fields) when it is missing, not JSON or does not match."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise InvalidArgumentError("send a JSON object as the request body",
-                                   details={"fields": {BODY: ["is required"]}})
-    body = parse_json(raw)  # strict: NaN, huge numbers, NUL, surrogates, deep nesting refused
+    body = load_body()  # strict: NaN, huge numbers, NUL, surrogates, deep nesting refused
     problems = _field_problems(name, body)
     if problems:
         raise InvalidArgumentError("the request body is not valid",
