@@ -223,6 +223,15 @@ def test_declared_client_fields_that_fit_are_accepted(world: World) -> None:
     assert response.json["client"]["fields"]["release_date"] == "2027-01-31"
 
 
+def test_the_add_client_page_refuses_a_date_that_is_not_one(world: World) -> None:
+    http = _signed_in(world, "sg_caseworker")
+    page = http.get("/clients")
+    response = http.post("/clients", data={"name": "Dee Dee", "release_date": "9999-99-99",
+                                           "csrf_token": csrf_token(page.text)})
+    assert response.status_code == 422
+    assert "enter a date as YYYY-MM-DD" in response.text
+
+
 def test_the_cli_refuses_a_client_field_that_does_not_fit_its_declared_type(
         world: World) -> None:
     from click.testing import CliRunner
