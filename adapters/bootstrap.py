@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import OperationalError
 
 from adapters.notifications import NullNotifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
+from adapters.sql.schema import is_current
 from engine import Engine
 from engine.accounts import Accounts
 from engine.casework import Casework
 from engine.clock import SystemClock
 from engine.outcomes import Outcomes
 from engine.ports import Clock, PasswordHasher
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,9 +33,23 @@ class Application:
     accounts: Accounts
     casework: Casework
     outcomes: Outcomes
+    schema_ready: bool = False
+    _schema_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def close(self) -> None:
         self.database.dispose()
+
+    def ensure_schema(self, *, check: bool = False) -> None:
+        """Bring the schema to the newest revision if it is not there: a database that was
+        unreachable at start, or created empty since, works without a restart. Once the
+        schema is known to be current this costs nothing, unless `check` (the health
+        check) asks again. Raises OperationalError while the database cannot be reached."""
+        if self.schema_ready and not check:
+            return
+        with self._schema_lock:
+            if not is_current(self.database):
+                upgrade(self.settings.database_url)
+            self.schema_ready = True
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True,
@@ -37,10 +57,20 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     """Wire an Application; with migrate, bring the schema to the newest Alembic revision.
 
     `hasher` replaces the slow production password hasher (tests use a cheap one); `clock`
-    the system clock (tests move a fake one on: past an idle session, a break-glass time box)."""
-    if migrate:
-        upgrade(settings.database_url)
+    the system clock (tests move a fake one on: past an idle session, a break-glass time box).
+    A database that cannot be reached now is migrated when it first answers (see
+    Application.ensure_schema); one that answers but fails to migrate raises here."""
     database = make_engine(settings.database_url)
+    ready = False
+    if migrate:
+        try:
+            database.connect().close()
+        except OperationalError as err:
+            log.warning("database unreachable at start, migrating when it answers: %s",
+                        type(err.orig or err).__name__)
+        else:
+            upgrade(settings.database_url)
+            ready = True
     uow = SqlAlchemyUnitOfWorkFactory(database)
     clock = clock or SystemClock()
     engine = Engine(uow=uow, clock=clock,
@@ -53,4 +83,4 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     casework = Casework(engine, uow, clock,
                         break_glass=timedelta(minutes=settings.break_glass_minutes))
     return Application(settings=settings, database=database, engine=engine, accounts=accounts,
-                       casework=casework, outcomes=Outcomes(uow, clock))
+                       casework=casework, outcomes=Outcomes(uow, clock), schema_ready=ready)

@@ -52,6 +52,7 @@ from engine.model import (
 from engine.outcomes import IMPORT_KINDS, ImportReport, Outcomes
 from engine.privacy import Redactor, Sensitivity
 from engine.services import MigrationReport, VersionSummary
+from engine.text import check_text, parse_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -678,9 +679,11 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, Any]:
             raise UsageProblem(f"--field {pair!r} is not key=value",
                                details={"field": pair})
         try:
-            value: Any = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
+            json.loads(raw)
+        except (json.JSONDecodeError, RecursionError):
+            value: Any = check_text(raw, key.strip())  # not JSON: stored as text
+        else:  # JSON: the API's strict rules (no NaN, NUL, huge numbers, deep nesting)
+            value = parse_json(raw, field=key.strip())
         fields[key.strip()] = value
     return fields
 
@@ -813,6 +816,7 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
                            ) from err
     if not isinstance(data, dict):
         raise UsageProblem("--data must be a JSON object", details={})
+    data = parse_json(data_text, field="data")  # the API's strict rules
     result = ctx.app.engine.complete_task(task_id, data, actor=actor)
     _emit(ctx.json_mode, {"case": result.case_id, "status": result.status,
                           "tasks": [task_json(t) for t in result.tasks]},

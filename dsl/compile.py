@@ -108,7 +108,8 @@ def compile_pathway(doc: Mapping[str, Any]) -> CompiledPathway:
 
 def roles_bundle(doc: Mapping[str, Any]) -> dict[str, Any]:
     """The roles file of a pathway: {"organisation": owner or null, "roles": {id: {"title",
-    "organisations"}}, "sensitive_client_fields": {field: "health" | "offence"}}.
+    "organisations"}}, "sensitive_client_fields": {field: "health" | "offence"},
+    "client_fields": {field: its declared type} (the engine checks client records with it)}.
 
     A role with no organisations listed is open to every organisation.
     """
@@ -119,8 +120,10 @@ def roles_bundle(doc: Mapping[str, Any]) -> dict[str, Any]:
     sensitive = {name: spec["sensitive"]
                  for name, spec in (doc.get("client_fields") or {}).items()
                  if isinstance(spec, Mapping) and spec.get("sensitive")}
+    types = {name: spec.get("type") if isinstance(spec, Mapping) else spec
+             for name, spec in (doc.get("client_fields") or {}).items()}
     return {"organisation": doc.get("organisation"), "roles": roles,
-            "sensitive_client_fields": sensitive}
+            "sensitive_client_fields": sensitive, "client_fields": types}
 
 
 # -- names and expressions ------------------------------------------------------------------

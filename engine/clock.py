@@ -8,7 +8,7 @@ concurrent commands in different threads apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -46,6 +46,23 @@ def running_at(now: datetime) -> Iterator[datetime]:
         yield now
     finally:
         _now.reset(token)
+
+
+TICK = timedelta(microseconds=1)  # the finest step both databases store
+
+
+def monotonic_times(previous: datetime | None, times: Iterable[datetime]) -> list[datetime]:
+    """Stamps for events appended after one stamped `previous` (None: the first of a
+    case): each time as given, unless that is not after the stamp before it, then one TICK
+    after it. Event times so increase strictly with sequence numbers whatever the clocks
+    of the processes writing them."""
+    stamps: list[datetime] = []
+    for at in times:
+        if previous is not None and at <= previous:
+            at = previous + TICK
+        stamps.append(at)
+        previous = at
+    return stamps
 
 
 def parse_timestamp(value: str) -> datetime:

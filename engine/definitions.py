@@ -143,6 +143,7 @@ class ParsedDefinition:
     referrals: dict[str, str] = field(default_factory=dict)
     referral_results: dict[str, str] = field(default_factory=dict)
     exit_reasons: dict[str, str] = field(default_factory=dict)  # end element id -> reason
+    client_field_types: dict[str, str] = field(default_factory=dict)  # field -> DSL type
 
     def form_schema(self, form_file: str | None) -> dict[str, Any] | None:
         return self.forms.get(form_file) if form_file else None
@@ -322,7 +323,8 @@ def _load_forms(parsed: ParsedDefinition) -> None:
 def _load_roles(parsed: ParsedDefinition) -> None:
     """Read NAME.roles.json of the main file NAME.bpmn, if the bundle has one:
     {"organisation": owner or null, "roles": {id: {"title", "organisations": [ids]}},
-    "sensitive_client_fields": {field: "health" | "offence"}} (every key optional)."""
+    "sensitive_client_fields": {field: "health" | "offence"}, "client_fields": {field: type}}
+    (every key optional)."""
     name = PurePosixPath(parsed.main_file).stem + ROLES_SUFFIX
     text = parsed.files.get(name)
     if text is None:
@@ -349,6 +351,10 @@ def _load_roles(parsed: ParsedDefinition) -> None:
                                   "of organisation ids", file=name)
         parsed.role_titles[role] = str(spec.get("title") or role)
         parsed.role_organisations[role] = tuple(organisations)
+    types = data.get("client_fields", {}) if isinstance(data, dict) else {}
+    if isinstance(types, dict):
+        parsed.client_field_types.update(
+            {name: kind for name, kind in types.items() if isinstance(kind, str)})
     for client_field, category in sensitive.items():
         if category not in SENSITIVE_CATEGORIES:
             raise DefinitionError(f"roles file: client field {client_field!r} has unknown "

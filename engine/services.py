@@ -25,9 +25,16 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import runner
 from engine.allocation import allocate, check_policy, new_seed
+from engine.client_fields import client_field_problems
 from engine.clock import running_at
 from engine.definitions import ParsedDefinition, SpecCache, called_elements, parse_bundle
-from engine.errors import CaseStateError, ConflictError, InvalidArgumentError, NotFoundError
+from engine.errors import (
+    CaseStateError,
+    ConflictError,
+    FormValidationError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from engine.forms import saved_to_client, validate_submission
 from engine.migration import VersionDiff, check_move, current_steps, diff_versions, move
 from engine.model import (
@@ -47,6 +54,7 @@ from engine.model import (
 from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFactory
 from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
 from engine.state import DONE_KEY, compact, done_steps, dump_state, load_state
+from engine.text import check_json, check_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -342,11 +350,29 @@ class Engine:
     # -- clients -------------------------------------------------------------------------
 
     def add_client(self, name: str, fields: Mapping[str, Any] | None = None) -> Client:
+        """Register a client. The name and fields must be storable text (engine.text), and
+        each field a pathway declares must fit its declared type (FormValidationError)."""
+        check_text(name, "name")
+        check_json(dict(fields or {}), "fields")
         with self._uow() as uow:
+            problems = client_field_problems(fields or {}, self._declared_client_fields(uow))
+            if problems:
+                raise FormValidationError(
+                    "client fields do not fit the types the pathways declare: "
+                    + ", ".join(problems), fields=problems)
             client = uow.clients.add(Client(id=None, name=name, fields=_json_safe(fields or {}),
                                             created_at=self._clock.now()))
             uow.commit()
         return client
+
+    def _declared_client_fields(self, uow: UnitOfWork) -> dict[str, set[str]]:
+        """Client field -> the types the latest version of each pathway declares for it."""
+        declared: dict[str, set[str]] = {}
+        for version in uow.versions.latest_all():
+            parsed = self._parsed(uow, version.pathway, version.number)
+            for name, kind in parsed.client_field_types.items():
+                declared.setdefault(name, set()).add(kind)
+        return declared
 
     def get_client(self, client_id: int) -> Client:
         with self._uow() as uow:

@@ -16,11 +16,13 @@ from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from adapters.bootstrap import Application
 from engine import EngineError
 from web import access_report, admin_users, api, auth, casework, commissioner
+from web.boundary import DatabaseIdConverter, refuse_unstorable_text
 from web.security import csrf, current_user, limiter, load_user
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,12 @@ _STATUS_BY_CODE = {
     "forbidden": 403,
     "unauthorized": 401,
 }
+
+
+def _kind_of(err: SQLAlchemyError) -> str:
+    """The driver's error class (no message: it may name hosts or hold the value)."""
+    orig = getattr(err, "orig", None)
+    return type(orig if orig is not None else err).__name__
 
 
 def _wants_json() -> bool:
@@ -64,6 +72,15 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     )
     app.config.update(test_config or {})
     app.extensions["pathways"] = application
+    app.url_map.converters["int"] = DatabaseIdConverter  # ids past the database's range: 404
+    app.before_request(refuse_unstorable_text)  # NUL or lone surrogates anywhere: 400
+
+    @app.before_request
+    def ensure_database() -> None:
+        """An empty database gets its schema at the first request (503 while unreachable)."""
+        if request.endpoint != "health":
+            application.ensure_schema()
+
     csrf.init_app(app)
     limiter.init_app(app)
     app.before_request(load_user)
@@ -94,10 +111,18 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
 
     @app.get("/health")
     def health() -> Any:
-        with application.database.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return jsonify({"status": "ok", "database": "ok",
-                        "pathways": len(application.engine.definitions())})
+        """200 when the database answers and its schema is current (migrating an empty one);
+        503 {"status": "unavailable", "reason"} otherwise, for load balancers to act on."""
+        try:
+            application.ensure_schema(check=True)
+            with application.database.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            pathways = len(application.engine.definitions())
+        except SQLAlchemyError as err:
+            log.warning("health check failed: %s", err)
+            return jsonify({"status": "unavailable",
+                            "reason": f"the database cannot be used ({_kind_of(err)})"}), 503
+        return jsonify({"status": "ok", "database": "ok", "pathways": pathways})
 
     @app.after_request
     def security_headers(response: Any) -> Any:
@@ -118,6 +143,25 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         if _wants_json():
             return jsonify({"error": err.to_dict()}), status
         return render_template("error.html", status=status, message=err.message), status
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(err: OperationalError) -> Any:
+        log.warning("database unavailable: %s", err)
+        message = "The database cannot be reached just now. Try again in a moment."
+        if _wants_json():
+            return jsonify({"error": {"code": "database_unavailable", "message": message,
+                                      "details": {"kind": _kind_of(err)}}}), 503
+        return render_template("error.html", status=503, message=message), 503
+
+    @app.errorhandler(DataError)
+    def database_refused_value(err: DataError) -> Any:
+        """A value the database cannot hold that the boundary checks did not catch."""
+        log.warning("database refused a value: %s", err)
+        message = "A value sent cannot be stored (out of range, or characters not allowed)."
+        if _wants_json():
+            return jsonify({"error": {"code": "invalid_argument", "message": message,
+                                      "details": {"kind": _kind_of(err)}}}), 400
+        return render_template("error.html", status=400, message=message), 400
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError) -> Any:

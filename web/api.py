@@ -17,7 +17,6 @@ document publishes.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -43,6 +42,8 @@ from engine.model import (
     User,
 )
 from engine.plain import to_plain
+from web.boundary import query_id
+from web.jsonbody import load_body
 from web.security import application
 
 PREFIX = "/api/v1"
@@ -260,22 +261,10 @@ def _field_problems(name: str, body: Any) -> dict[str, list[str]]:
     return fields
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _body(name: str) -> dict[str, Any]:
     """The request's JSON body, checked against REQUEST_SCHEMAS[name]; InvalidArgumentError
     (details.fields) when it is missing, not JSON or does not match."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        raise InvalidArgumentError("send a JSON object as the request body",
-                                   details={"fields": {BODY: ["is required"]}})
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise InvalidArgumentError("the request body is not valid JSON",
-                                   details={"fields": {BODY: ["is not valid JSON"]}}) from None
+    body = load_body()  # strict: NaN, huge numbers, NUL, surrogates, deep nesting refused
     problems = _field_problems(name, body)
     if problems:
         raise InvalidArgumentError("the request body is not valid",
@@ -466,17 +455,6 @@ def openapi() -> ResponseReturnValue:
 # -- tasks -------------------------------------------------------------------------------------
 
 
-def _query_int(name: str, problems: dict[str, list[str]]) -> int | None:
-    text = request.args.get(name)
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        problems[name] = ["must be a whole number"]
-        return None
-
-
 def _query_data(problems: dict[str, list[str]]) -> dict[str, str] | None:
     found: dict[str, str] = {}
     for item in request.args.getlist("data"):
@@ -524,8 +502,8 @@ def inbox() -> ResponseReturnValue:
     sort = args.get("sort") or "due"
     if sort not in INBOX_SORTS:
         problems["sort"] = [f"must be one of {', '.join(INBOX_SORTS)}"]
-    version = _query_int("version", problems)
-    client = _query_int("client", problems)
+    version = query_id("version", problems)
+    client = query_id("client", problems)
     overdue_text = (args.get("overdue") or "").lower()
     overdue = {"true": True, "false": False}.get(overdue_text)
     if overdue_text and overdue is None:

@@ -27,6 +27,7 @@ from engine.casework import INBOX_SCOPES, INBOX_SORTS
 from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
 from engine.forms import validate_submission
 from engine.model import CONSENT_SCOPES
+from web.boundary import query_id
 from web.forms import form_fields, read_submission
 from web.security import application, current_user, login_required, roles_required, safe_next
 
@@ -62,8 +63,10 @@ def inbox() -> Any:
     sort = args.get("sort") or "due"
     if scope not in INBOX_SCOPES or sort not in INBOX_SORTS:
         raise BadRequest("unknown scope or sort")
-    version = args.get("version", type=int)
-    client = args.get("client", type=int)
+    problems: dict[str, list[str]] = {}
+    version, client = query_id("version", problems), query_id("client", problems)
+    if problems:
+        raise BadRequest("; ".join(f"{k}: {', '.join(v)}" for k, v in problems.items()))
     overdue = {"yes": True, "no": False}.get(args.get("overdue", ""))
     data_text = args.get("data", "")
     result = application().casework.inbox(

@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import tables
-from engine.clock import current_time
+from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -528,14 +528,24 @@ class SqlEventLog:
 
         Two transactions appending to one case concurrently pick the same numbers; the
         second then inserts nothing and gets ConflictError, as a racing save would. With
-        first_seq (the caller numbers under the case's revision lock) no read is needed.
+        first_seq the caller numbers under the case's revision lock.
+
+        Times increase strictly with seq: each event is stamped no earlier than a
+        microsecond after the one before it (read in this same transaction), so clocks that
+        differ between processes, or step back, never put a case's history out of order.
         """
         if not events:
             return
+        e = tables.events
         if first_seq is not None:
+            previous = self._connection.execute(
+                select(e.c.at).where(e.c.case_id == case_id, e.c.seq == first_seq - 1)
+            ).scalar_one_or_none()
+            stamps = monotonic_times(previous, [event.at for event in events])
             rows = [{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
-                     "at": event.at, "actor": event.actor, "step": event.step,
-                     "data": event.data} for offset, event in enumerate(events)]
+                     "at": at, "actor": event.actor, "step": event.step,
+                     "data": event.data}
+                    for offset, (event, at) in enumerate(zip(events, stamps, strict=True))]
             try:
                 self._connection.execute(_INSERT_EVENT, rows)
             except IntegrityError as err:
@@ -543,14 +553,16 @@ class SqlEventLog:
                     f"case {case_id} was changed by someone else since it was loaded; "
                     "reload and retry", details={"case": case_id}) from err
             return
-        e = tables.events
-        last = self._connection.execute(
-            select(func.coalesce(func.max(e.c.seq), 0)).where(e.c.case_id == case_id)
-        ).scalar_one()
+        found = self._connection.execute(
+            select(e.c.seq, e.c.at).where(e.c.case_id == case_id)
+            .order_by(e.c.seq.desc()).limit(1)
+        ).first()
+        last, previous = (found.seq, found.at) if found is not None else (0, None)
+        stamps = monotonic_times(previous, [event.at for event in events])
         rows = [
-            {"case_id": case_id, "seq": last + number, "type": event.type, "at": event.at,
+            {"case_id": case_id, "seq": last + number, "type": event.type, "at": at,
              "actor": event.actor, "step": event.step, "data": event.data}
-            for number, event in enumerate(events, start=1)
+            for number, (event, at) in enumerate(zip(events, stamps, strict=True), start=1)
         ]
         inserted = self._connection.execute(
             _insert_if_absent(self._connection, e).returning(e.c.seq), rows

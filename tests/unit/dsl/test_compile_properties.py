@@ -425,7 +425,8 @@ def client_values(client_fields: dict[str, str], data: st.DataObject) -> dict[st
         elif kind == "integer":
             values[name] = data.draw(st.integers(0, 4), label=name)
         else:
-            values[name] = data.draw(st.text(max_size=12), label=name)
+            storable = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+            values[name] = data.draw(st.text(storable, max_size=12), label=name)
     return values
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from engine.clock import current_time
+from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -254,12 +254,15 @@ class _Events:
 
     def append(self, case_id: int, events: Sequence[NewEvent], *,
                first_seq: int | None = None) -> None:
-        seq = max((e.seq for e in self.d.events if e.case_id == case_id), default=0)
+        earlier = [e for e in self.d.events if e.case_id == case_id]
+        seq = max((e.seq for e in earlier), default=0)
         if first_seq is not None and first_seq != seq + 1:
             raise ConflictError(f"events of case {case_id} would not follow on")
-        for event in events:
+        previous = max(earlier, key=lambda e: e.seq).at if earlier else None
+        stamps = monotonic_times(previous, [event.at for event in events])  # as the SQL log
+        for event, at in zip(events, stamps, strict=True):
             seq += 1
-            self.d.events.append(Event(case_id, seq, event.type, event.at, event.step,
+            self.d.events.append(Event(case_id, seq, event.type, at, event.step,
                                        event.actor, copy.deepcopy(event.data)))
 
     def list(self, case_id: int) -> list[Event]:

@@ -217,7 +217,10 @@ def test_the_dsl_compiles_a_roles_file(resettle: ParsedDefinition) -> None:
         "organisation": "st_giles",
         "roles": {"caseworker": {"title": "Caseworker", "organisations": ["st_giles"]},
                   "volunteer": {"title": "Volunteer", "organisations": []}},
-        "sensitive_client_fields": {"diagnosis": "health"}}
+        "sensitive_client_fields": {"diagnosis": "health"},
+        "client_fields": {"phone": "text", "diagnosis": "text", "mood_note": "text"}}
+    assert resettle.client_field_types == {"phone": "text", "diagnosis": "text",
+                                           "mood_note": "text"}
     form = json.loads(compiled.forms["resettle.assess.schema.json"])
     assert form["properties"]["offences"]["x-pathways-sensitive"] == "offence"
     assert "x-pathways-sensitive" not in form["properties"]["phone"]
