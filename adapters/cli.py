@@ -235,7 +235,7 @@ def init(ctx: Context, demo: bool) -> None:
     ordered = publish_order(folder) if folder.is_dir() else []  # BPMN first, then history
     known = _known_pathways(app) | {pathway_name(path) for path, _ in ordered}
     for path, note in ordered:
-        files, main = read_bundle(path, known_pathways=known)
+        files, main = read_bundle(path, known_pathways=known, folder=folder)
         results.append(asdict(app.engine.publish(files, main, note=note, author="pathways init",
                                                  unless_published=True)))
     payload: dict[str, Any] = {"database": _redacted(app.settings.database_url),
