@@ -11,9 +11,11 @@ naming the field, with the usual `details.fields` shape.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from decimal import Decimal
+from typing import Any
 
 from engine.errors import InvalidArgumentError
 
@@ -74,3 +76,56 @@ def parse_decimal(value: object, *, field: str, minimum: Decimal | int,
     if not Decimal(minimum) <= number <= Decimal(maximum):
         raise _refuse(field, f"must be between {minimum} and {maximum}")
     return number
+
+
+# -- JSON: numbers in request bodies, CLI data and CSV cells ------------------------------
+
+MAX_JSON_INT = 10 ** 18 - 1  # what a JSON integer may be (18 digits)
+
+
+class _NumberRefused(ValueError):
+    pass
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > 18:
+        raise _NumberRefused(f"a whole number of more than 18 digits ({text[:20]}...)")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    if len(text) > MAX_TEXT:
+        raise _NumberRefused(f"a number written with more than {MAX_TEXT} characters "
+                             f"({text[:20]}...)")
+    number = float(text)
+    if not math.isfinite(number):
+        raise _NumberRefused(f"{text} is too large to be a number here")
+    return number
+
+
+def _json_constant(name: str) -> float:
+    raise _NumberRefused(f"{name} is not a number JSON allows")
+
+
+def loads_json(text: str | bytes, *, field: str) -> Any:
+    """JSON whose numbers are bounded: NaN, Infinity, numbers that overflow to infinity
+    (1e400) and integers of more than 18 digits are refused with an InvalidArgumentError
+    naming field, before any arithmetic sees them. Other malformed JSON raises ValueError
+    (json.JSONDecodeError) as json.loads does."""
+    try:
+        return json.loads(text, parse_int=_json_int, parse_float=_json_float,
+                          parse_constant=_json_constant)
+    except _NumberRefused as refused:
+        raise _refuse(field, str(refused)) from None
+
+
+def number_problem(value: object) -> str | None:
+    """Why an already-parsed JSON number is out of bounds (not finite, or an integer beyond
+    MAX_JSON_INT), or None (also for anything that is not a number)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_JSON_INT:
+        return f"must be a whole number between {-MAX_JSON_INT} and {MAX_JSON_INT}"
+    if isinstance(value, float) and (not math.isfinite(value) or abs(value) > MAX_JSON_INT):
+        return f"must be a finite number between {-MAX_JSON_INT} and {MAX_JSON_INT}"
+    return None

@@ -17,7 +17,6 @@ document publishes.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
@@ -42,6 +41,7 @@ from engine.model import (
     InboxTask,
     User,
 )
+from engine.numbers import loads_json, parse_int
 from engine.plain import to_plain
 from web.security import application
 
@@ -257,10 +257,6 @@ def _field_problems(name: str, body: Any) -> dict[str, list[str]]:
     return fields
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _body(name: str) -> dict[str, Any]:
     """The request's JSON body, checked against REQUEST_SCHEMAS[name]; InvalidArgumentError
     (details.fields) when it is missing, not JSON or does not match."""
@@ -268,8 +264,8 @@ def _body(name: str) -> dict[str, Any]:
     if not raw.strip():
         raise InvalidArgumentError("send a JSON object as the request body",
                                    details={"fields": {BODY: ["is required"]}})
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+    try:  # numbers bounded as they are read: no NaN, Infinity, 1e400 or 4,300-digit integers
+        body = loads_json(raw, field=BODY)
     except (ValueError, RecursionError):
         raise InvalidArgumentError("the request body is not valid JSON",
                                    details={"fields": {BODY: ["is not valid JSON"]}}) from None
@@ -463,14 +459,17 @@ def openapi() -> ResponseReturnValue:
 # -- tasks -------------------------------------------------------------------------------------
 
 
+MAX_QUERY_ID = 2**31 - 1  # ids and version numbers are 32-bit integers in the database
+
+
 def _query_int(name: str, problems: dict[str, list[str]]) -> int | None:
     text = request.args.get(name)
     if not text:
         return None
     try:
-        return int(text)
-    except ValueError:
-        problems[name] = ["must be a whole number"]
+        return parse_int(text, field=name, minimum=1, maximum=MAX_QUERY_ID)
+    except InvalidArgumentError as err:
+        problems.update(err.details["fields"])
         return None
 
 

@@ -24,9 +24,10 @@ from flask import (
 from werkzeug.exceptions import BadRequest
 
 from engine.casework import INBOX_SCOPES, INBOX_SORTS
-from engine.errors import ForbiddenError, FormValidationError
+from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
 from engine.forms import validate_submission
 from engine.model import CONSENT_SCOPES
+from engine.numbers import parse_int
 from web.forms import form_fields, read_submission
 from web.security import application, current_user, login_required, roles_required, safe_next
 
@@ -54,6 +55,16 @@ def _data_filter(text: str) -> dict[str, str]:
     return found
 
 
+def _query_id(name: str) -> int | None:
+    """A version or id from the query string, bounded (the database's ids are 32-bit)."""
+    text = request.args.get(name) or None
+    try:
+        return None if text is None else parse_int(text, field=name, minimum=1,
+                                                    maximum=2**31 - 1)
+    except InvalidArgumentError as err:
+        raise BadRequest(err.message) from None
+
+
 @bp.get("/inbox")
 @roles_required("caseworker", "team_lead", "admin")
 def inbox() -> Any:
@@ -62,8 +73,8 @@ def inbox() -> Any:
     sort = args.get("sort") or "due"
     if scope not in INBOX_SCOPES or sort not in INBOX_SORTS:
         raise BadRequest("unknown scope or sort")
-    version = args.get("version", type=int)
-    client = args.get("client", type=int)
+    version = _query_id("version")
+    client = _query_id("client")
     overdue = {"yes": True, "no": False}.get(args.get("overdue", ""))
     data_text = args.get("data", "")
     result = application().casework.inbox(
