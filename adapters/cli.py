@@ -838,6 +838,8 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
         raise UsageProblem(f"--data is not JSON: {err.msg} at line {err.lineno} column "
                            f"{err.colno}", details={"line": err.lineno, "column": err.colno}
                            ) from err
+    except (ValueError, RecursionError) as err:  # NaN or Infinity, or nested too deeply
+        raise UsageProblem(f"--data is not JSON: {err}", details={}) from err
     if not isinstance(data, dict):
         raise UsageProblem("--data must be a JSON object", details={})
     result = ctx.app.engine.complete_task(task_id, data, actor=actor)

@@ -104,14 +104,14 @@ def _json_float(text: str) -> float:
 
 
 def _json_constant(name: str) -> float:
-    raise _NumberRefused(f"{name} is not a number JSON allows")
+    raise ValueError(f"{name} is not JSON")  # malformed JSON, as Python's json should say
 
 
 def loads_json(text: str | bytes, *, field: str) -> Any:
-    """JSON whose numbers are bounded: NaN, Infinity, numbers that overflow to infinity
-    (1e400) and integers of more than 18 digits are refused with an InvalidArgumentError
-    naming field, before any arithmetic sees them. Other malformed JSON raises ValueError
-    (json.JSONDecodeError) as json.loads does."""
+    """JSON whose numbers are bounded: numbers that overflow to infinity (1e400) and integers
+    of more than 18 digits are refused with an InvalidArgumentError naming field, before any
+    arithmetic sees them. NaN and Infinity (not JSON, though Python's json reads them) and
+    other malformed JSON raise ValueError (mostly json.JSONDecodeError)."""
     try:
         return json.loads(text, parse_int=_json_int, parse_float=_json_float,
                           parse_constant=_json_constant)

@@ -14,6 +14,7 @@ import multiprocessing
 import textwrap
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -22,6 +23,7 @@ import pytest
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
 from dsl import DslError, compile_pathway, load_pathway
 from engine import Engine
+from engine.clock import add_duration
 from engine.errors import ScriptError
 from engine.expressions import evaluate
 from engine.ports import UnitOfWorkFactory
@@ -254,3 +256,63 @@ def test_dsl_stalls_are_refused_at_publish_or_become_script_errors(
 def test_dsl_refuses_powers_at_publish() -> None:
     with pytest.raises(DslError):
         load_pathway(_dsl("condition", "10**10**9"), "bounded.yaml")
+
+
+# -- durations: SpiffWorkflow adds years month by month, in Python ---------------------------
+
+
+def _bpmn_timer(tag: str, expression: str) -> str:
+    text = _bpmn("timer", "1")
+    return text.replace('"PT" + str(len(str(1))) + "S"', expression) \
+        .replace("timeDuration", tag)
+
+
+HUGE_DURATIONS = ['"P9999999999Y"', '"P99999999999999999999D"', '"PT99999999999999999999999S"',
+                  '"P1001Y"', '"P99999999999M"']
+
+
+@pytest.mark.parametrize("tag", ["timeDuration", "timeDate"])
+@pytest.mark.parametrize("duration", HUGE_DURATIONS)
+def test_bpmn_timers_with_huge_durations_are_refused_quickly(
+        uow_factory: UnitOfWorkFactory, database_url: str, tag: str, duration: str) -> None:
+    text = _bpmn_timer(tag, duration)
+    _in_child(_run_case, database_url, {"bounded.bpmn": text}, "bounded.bpmn")
+
+
+def _dsl_duration(kind: str, duration: str) -> str:
+    if kind == "wait":
+        step = f"\n  - wait: pause\n    for: {duration}"
+        due = ""
+    else:
+        step = ""
+        due = f"\n    due: {duration}"
+    return f"""pathway: bounded
+title: Bounded
+organisation: org
+roles:
+  worker:
+    title: Worker
+    organisations: [org]
+steps:{step}
+  - task: review
+    role: worker
+    title: Review{due}
+  - end: closed
+    reason: completed
+"""
+
+
+@pytest.mark.parametrize("kind", ["wait", "due"])
+@pytest.mark.parametrize("duration", ["P9999999999Y", "P99999999999999999999D"])
+def test_dsl_huge_durations_are_refused_quickly(uow_factory: UnitOfWorkFactory,
+                                                database_url: str, kind: str,
+                                                duration: str) -> None:
+    _in_child(_dsl_refused_or_error, database_url, _dsl_duration(kind, duration))
+
+
+def test_ordinary_durations_still_work() -> None:
+    start = datetime(2026, 1, 15, tzinfo=UTC)
+    assert add_duration(start, "P1M").month == 2
+    assert add_duration(start, "P999Y").year == 3025
+    with pytest.raises(ScriptError):
+        add_duration(start, "P1001Y")
