@@ -357,6 +357,29 @@ def _user_task_info(spec: Any, parsed: ParsedDefinition,
                         instructions=(getattr(spec, "documentation", None) or "").strip() or None)
 
 
+_REFERENCE_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _outside_reference(schema: Any, path: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """(JSON path, value) of the first `$ref` that does not point inside the schema."""
+    if depth > 100:
+        return path, "(nested too deeply)"
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in _REFERENCE_KEYS and (not isinstance(value, str)
+                                           or not value.startswith("#")):
+                return f"{path}/{key}", str(value)
+            found = _outside_reference(value, f"{path}/{key}", depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            found = _outside_reference(value, f"{path}/{index}", depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def _load_forms(parsed: ParsedDefinition) -> None:
     """Read every JSON file of the bundle; those used as task forms must be valid schemas."""
     schema_names = {info.form for info in parsed.user_tasks.values() if info.form}
@@ -370,6 +393,13 @@ def _load_forms(parsed: ParsedDefinition) -> None:
                                   line=err.lineno, column=err.colno) from err
         if not isinstance(schema, dict):
             raise DefinitionError("form schema must be a JSON object", file=name)
+        outside = _outside_reference(schema)
+        if outside is not None:
+            path, ref = outside
+            raise DefinitionError(f"form refers to {ref[:100]!r} at '{path}': a $ref must point "
+                                  "inside the form ('#/...'); nothing is fetched from files "
+                                  "or the network", file=name,
+                                  details={"attribute": "$ref", "value": ref[:200]})
         if name in schema_names:
             validator = jsonschema.validators.validator_for(schema)
             try:

@@ -7,6 +7,8 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from engine import expressions
 from engine.errors import FormValidationError, ScriptError
@@ -106,9 +108,18 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
                 fields={name: ["this task has no form field by that name"] for name in data})
         return
     validator_class = jsonschema.validators.validator_for(schema)
-    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    # An empty registry: a `$ref` is resolved inside the form or not at all. jsonschema's
+    # default still fetches other URIs with urlopen, file:///etc/... and http://... alike.
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER,
+                                registry=Registry())
     fields: dict[str, list[str]] = {}
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    try:
+        errors = sorted(validator.iter_errors(data),
+                        key=lambda e: [str(p) for p in e.absolute_path])
+    except Unresolvable as err:
+        raise FormValidationError("the task's form refers to a schema outside itself",
+                                  fields={ROOT_FIELD: [f"unresolvable $ref: {err}"[:200]]}
+                                  ) from None
     for error in errors:
         _collect(error, fields)
     if context is not None and isinstance(schema.get("properties"), dict):

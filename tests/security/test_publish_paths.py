@@ -18,7 +18,8 @@ import pytest
 
 from adapters.definition_files import MAX_FILE_BYTES, read_bundle
 from engine.definitions import file_name_problem, parse_bundle
-from engine.errors import DefinitionError
+from engine.errors import DefinitionError, FormValidationError
+from engine.forms import validate_submission
 from tests.e2e.conftest import base_env, cli, fresh_cli  # noqa: F401 - fixtures
 from tests.e2e.test_cli import Cli
 
@@ -286,3 +287,37 @@ def test_cli_init_refuses_a_definitions_folder_reaching_out(cli: Cli, tmp_path: 
     error = second.error("invalid_definition")
     assert "outside" in error["message"]
     assert cli.json("definitions", "list") == []
+
+
+# -- a form's $ref: nothing fetched from files or the network --------------------------------
+
+
+@pytest.mark.parametrize("ref", ["file:///etc/passwd", "file:///proc/self/environ",
+                                 "../secret.json", "secret.json#/x", "http://127.0.0.1:9/x",
+                                 "/etc/passwd"])
+def test_a_form_referring_outside_itself_is_refused_at_publish(ref: str) -> None:
+    form = {"type": "object", "properties": {"note": {"$ref": ref}}}
+    with pytest.raises(DefinitionError) as caught:
+        parse_bundle({"leaky.bpmn": bpmn("leaky.form.json"),
+                      "leaky.form.json": json.dumps(form)}, "leaky.bpmn")
+    assert caught.value.file == "leaky.form.json"
+    assert "/properties/note/$ref" in caught.value.message
+
+
+def test_a_form_referring_inside_itself_is_published() -> None:
+    form = {"type": "object", "$defs": {"short": {"type": "string", "maxLength": 5}},
+            "properties": {"note": {"$ref": "#/$defs/short"}}}
+    parsed = parse_bundle({"leaky.bpmn": bpmn("leaky.form.json"),
+                           "leaky.form.json": json.dumps(form)}, "leaky.bpmn")
+    assert parsed.forms["leaky.form.json"] == form
+
+
+def test_validation_never_fetches_a_ref_from_a_file(tmp_path: Path) -> None:
+    """A form already stored with an outside $ref (published before this check) is refused
+    at submission; the file it names is not read."""
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"type": "string"}), encoding="utf-8")
+    form = {"type": "object", "properties": {"note": {"$ref": secret.as_uri()}}}
+    with pytest.raises(FormValidationError) as caught:
+        validate_submission(form, {"note": 5})
+    assert "note" not in caught.value.fields  # had the file been read: "5 is not a string"
