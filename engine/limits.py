@@ -281,8 +281,21 @@ def _checked_expandtabs(text: Any) -> Callable[..., Any]:
     return expandtabs
 
 
+_GUARDED_METHODS = frozenset({"join", "ljust", "rjust", "center", "zfill", "replace",
+                              "expandtabs", "translate", "maketrans", "to_bytes"})
+
+
 def guarded_attribute(value: Any, name: str, found: Any) -> Any:
     """The bounded stand-in for a method that can build a huge result, else found."""
+    if isinstance(value, type):  # str.ljust('a', n), str.format(...), int.to_bytes(1, n)
+        if name in ("format", "format_map"):
+            raise refuse(f"{name} (use % or an f-string)")
+        if name in _GUARDED_METHODS:
+            def unbound(instance: Any, *args: Any, **kwargs: Any) -> Any:
+                method = guarded_attribute(instance, name, getattr(instance, name))
+                return method(*args, **kwargs)
+            return unbound
+        return found
     if isinstance(value, str | bytes):
         if name == "join":
             return _checked_join(value)

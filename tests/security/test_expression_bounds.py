@@ -41,6 +41,8 @@ PYTHON_STALLS = [
     "len(repr(['a'*10**6]*10**6))", "len(''.join(['a'*10**6]*10**6))", "'a'.ljust(10**10)",
     "'a'.zfill(10**10)", "'a\\t'.expandtabs(10**10)", "(1).to_bytes(10**10, 'big')",
     "'ab'.replace('', 'x'*900000)", "len(f'{[chr(97)*10**6]*10**6}')",
+    "str.ljust('a', 10**10)", "str.format('{:>9999999999}', 1)", "int.to_bytes(1, 10**10, 'big')",
+    "len(str.join('', ['a'*10**6]*10**6))", "str.zfill('1', 10**10)",
 ]
 # the DSL's expression language has no `**`; these are what it could still be asked
 DSL_STALLS = [
