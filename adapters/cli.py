@@ -49,16 +49,40 @@ from engine.model import (
     PathwayVersion,
     User,
 )
+from engine.numbers import parse_decimal, parse_int
 from engine.outcomes import IMPORT_KINDS, ImportReport, Outcomes
 from engine.privacy import Redactor, Sensitivity
 from engine.services import MigrationReport, VersionSummary
-from engine.text import check_text, parse_json
+from engine.text import check_text, is_json, parse_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class UsageProblem(InvalidArgumentError):
     """A command line that cannot be carried out as written."""
+
+
+class BoundedNumber(click.ParamType):
+    """A number option or argument read with engine.numbers: bounded, plain decimal digits
+    (no 1e400, inf or 40-digit ids that would reach the database)."""
+
+    def __init__(self, minimum: int, maximum: int, places: int | None = None) -> None:
+        self.minimum, self.maximum, self.places = minimum, maximum, places
+        self.name = "integer" if places is None else "number"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        field = (param.name if param is not None else None) or "value"
+        try:
+            if self.places is None:
+                return parse_int(value, field=field, minimum=self.minimum, maximum=self.maximum)
+            return float(parse_decimal(value, field=field, minimum=self.minimum,
+                                       maximum=self.maximum, places=self.places))
+        except InvalidArgumentError as err:
+            self.fail(err.message, param, ctx)
+
+
+ID = BoundedNumber(1, 2**31 - 1)  # ids and version numbers (32-bit in the database)
 
 
 # -- output --------------------------------------------------------------------------------
@@ -237,7 +261,7 @@ def init(ctx: Context, demo: bool) -> None:
     ordered = publish_order(folder) if folder.is_dir() else []  # BPMN first, then history
     known = _known_pathways(app) | {pathway_name(path) for path, _ in ordered}
     for path, note in ordered:
-        files, main = read_bundle(path, known_pathways=known)
+        files, main = read_bundle(path, known_pathways=known, folder=folder)
         results.append(asdict(app.engine.publish(files, main, note=note, author="pathways init",
                                                  unless_published=True)))
     payload: dict[str, Any] = {"database": _redacted(app.settings.database_url),
@@ -446,8 +470,8 @@ def _diff_text(pathway: str, old: int, new: int, diff: VersionDiff) -> str:
 
 @versions.command("diff")
 @click.argument("pathway")
-@click.argument("old", type=int)
-@click.argument("new", type=int)
+@click.argument("old", type=ID)
+@click.argument("new", type=ID)
 @command
 def versions_diff(ctx: Context, pathway: str, old: int, new: int) -> None:
     """Steps added, removed and changed from version OLD to version NEW of PATHWAY."""
@@ -484,7 +508,11 @@ def _parse_split(text: str) -> dict[int, int]:
         try:
             if not sep:
                 raise ValueError
-            number, share = int(version), int(weight)
+            number = parse_int(version, field="version", minimum=1, maximum=2**31 - 1)
+            share = parse_int(weight, field="weight", minimum=0, maximum=10**6)
+        except InvalidArgumentError as err:
+            raise UsageProblem(f"--split: {part[:40]!r}: {err.message}",
+                               details={"field": "split"}) from err
         except ValueError as err:
             raise UsageProblem(f"--split {text!r}: {part!r} is not VERSION=WEIGHT "
                                "(e.g. 1=50,2=50)", details={"field": "split"}) from err
@@ -498,7 +526,7 @@ def _parse_split(text: str) -> dict[int, int]:
 @cli.command()
 @click.argument("pathway")
 @click.option("--latest", is_flag=True, help="New cases get the latest version (default).")
-@click.option("--fixed", type=int, metavar="N", help="New cases get version N.")
+@click.option("--fixed", type=ID, metavar="N", help="New cases get version N.")
 @click.option("--split", metavar="V=W,...", help="Randomise new cases between versions by "
               "weight, e.g. 1=50,2=50.")
 @click.option("--seed", help="Seed of the split's draws (default: a random one, recorded).")
@@ -597,12 +625,12 @@ def _parse_where(conditions: tuple[str, ...]) -> list[str]:
 
 @migrate.command("run", hidden=True)
 @click.argument("pathway")
-@click.option("--from", "from_version", type=int, required=True, help="Version cases are on.")
-@click.option("--to", "to_version", type=int, required=True, help="Version to move them to.")
+@click.option("--from", "from_version", type=ID, required=True, help="Version cases are on.")
+@click.option("--to", "to_version", type=ID, required=True, help="Version to move them to.")
 @click.option("--dry-run", is_flag=True, help="Only say what would happen; change nothing.")
 @click.option("--where", "conditions", multiple=True, metavar="step=ID",
               help="Only cases now at this step (repeatable: any of them).")
-@click.option("--case", "case_ids", type=int, multiple=True, help="Only this case "
+@click.option("--case", "case_ids", type=ID, multiple=True, help="Only this case "
               "(repeatable).")
 @click.option("--as", "actor", help="Who migrates.")
 @command
@@ -617,7 +645,7 @@ def migrate_run(ctx: Context, pathway: str, from_version: int, to_version: int,
 
 
 @migrate.command("revert")
-@click.argument("migration_id", type=int)
+@click.argument("migration_id", type=ID)
 @click.option("--as", "actor", help="Who reverts.")
 @command
 def migrate_revert(ctx: Context, migration_id: int, actor: str | None) -> None:
@@ -650,7 +678,7 @@ def migrate_list(ctx: Context, pathway: str | None) -> None:
 
 
 @migrate.command("show")
-@click.argument("migration_id", type=int)
+@click.argument("migration_id", type=ID)
 @command
 def migrate_show(ctx: Context, migration_id: int) -> None:
     """One migration with what it did to each case."""
@@ -678,12 +706,10 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UsageProblem(f"--field {pair!r} is not key=value",
                                details={"field": pair})
-        try:
-            json.loads(raw)
-        except (json.JSONDecodeError, RecursionError):
-            value: Any = check_text(raw, key.strip())  # not JSON: stored as text
-        else:  # JSON: the API's strict rules (no NaN, NUL, huge numbers, deep nesting)
-            value = parse_json(raw, field=key.strip())
+        if is_json(raw):  # JSON: the API's strict rules (no NaN, NUL, huge numbers, nesting)
+            value: Any = parse_json(raw, field=key.strip())
+        else:
+            value = check_text(raw, key.strip())  # not JSON: stored as text
         fields[key.strip()] = value
     return fields
 
@@ -724,8 +750,8 @@ def cases() -> None:
 
 @cases.command("start")
 @click.argument("pathway")
-@click.option("--client", "client_id", type=int, required=True, help="The client's id.")
-@click.option("--version", type=int, help="Run this version instead of the latest.")
+@click.option("--client", "client_id", type=ID, required=True, help="The client's id.")
+@click.option("--version", type=ID, help="Run this version instead of the latest.")
 @click.option("--as", "actor", help="Who starts it.")
 @command
 def cases_start(ctx: Context, pathway: str, client_id: int, version: int | None,
@@ -736,7 +762,7 @@ def cases_start(ctx: Context, pathway: str, client_id: int, version: int | None,
 
 
 @cases.command("show")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ID)
 @command
 def cases_show(ctx: Context, case_id: int) -> None:
     """A case with its data and open tasks."""
@@ -747,7 +773,7 @@ def cases_show(ctx: Context, case_id: int) -> None:
 @cases.command("list")
 @click.option("--pathway", help="Only cases of this pathway.")
 @click.option("--status", type=click.Choice(CASE_STATUSES), help="Only cases in this status.")
-@click.option("--client", "client_id", type=int, help="Only cases of this client.")
+@click.option("--client", "client_id", type=ID, help="Only cases of this client.")
 @command
 def cases_list(ctx: Context, pathway: str | None, status: str | None,
                client_id: int | None) -> None:
@@ -759,8 +785,8 @@ def cases_list(ctx: Context, pathway: str | None, status: str | None,
 
 
 @cases.command("retry")
-@click.argument("case_id", type=int)
-@click.option("--version", type=int, help="Retry on this (fixed) version of the pathway.")
+@click.argument("case_id", type=ID)
+@click.option("--version", type=ID, help="Retry on this (fixed) version of the pathway.")
 @click.option("--as", "actor", help="Who retries it.")
 @command
 def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | None) -> None:
@@ -770,7 +796,7 @@ def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | No
 
 
 @cases.command("cancel")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ID)
 @click.option("--reason", default="", help="Why the case is cancelled.")
 @click.option("--as", "actor", help="Who cancels it.")
 @command
@@ -789,7 +815,7 @@ def tasks() -> None:
 
 
 @tasks.command("list")
-@click.option("--case", "case_id", type=int, help="Only this case's tasks.")
+@click.option("--case", "case_id", type=ID, help="Only this case's tasks.")
 @click.option("--role", help="Only tasks for this role (lane).")
 @click.option("--pathway", help="Only tasks of this pathway (any version).")
 @command
@@ -808,15 +834,17 @@ def tasks_list(ctx: Context, case_id: int | None, role: str | None,
 @command
 def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None) -> None:
     """Complete TASK with form data, validated against its form."""
-    try:
-        data = json.loads(data_text)
+    try:  # where it is not JSON, by syntax alone (no number converted)
+        json.loads(data_text, parse_int=str, parse_float=str, parse_constant=str)
     except json.JSONDecodeError as err:
         raise UsageProblem(f"--data is not JSON: {err.msg} at line {err.lineno} column "
                            f"{err.colno}", details={"line": err.lineno, "column": err.colno}
                            ) from err
+    except RecursionError:
+        pass  # parse_json says how deep it may go
+    data = parse_json(data_text, field="data")  # the API's strict rules: NaN, 1e400, NUL...
     if not isinstance(data, dict):
         raise UsageProblem("--data must be a JSON object", details={})
-    data = parse_json(data_text, field="data")  # the API's strict rules
     result = ctx.app.engine.complete_task(task_id, data, actor=actor)
     _emit(ctx.json_mode, {"case": result.case_id, "status": result.status,
                           "tasks": [task_json(t) for t in result.tasks]},
@@ -1107,7 +1135,7 @@ def users_tokens_list(ctx: Context, username: str) -> None:
 
 
 @users_tokens.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=ID)
 @command
 def users_tokens_revoke(ctx: Context, token_id: int) -> None:
     """Revoke a token for good."""
@@ -1154,7 +1182,7 @@ def access_report(ctx: Context, break_glass: bool, since_text: str | None) -> No
 
 
 @cli.command()
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ID)
 @command
 def events(ctx: Context, case_id: int) -> None:
     """Every recorded step of a case, in order."""
@@ -1210,8 +1238,9 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 @cli.command()
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
-@click.option("--rounds", type=int, help="Stop after this many rounds (default: run until "
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.",
+              type=BoundedNumber(0, 86400, places=3))
+@click.option("--rounds", type=ID, help="Stop after this many rounds (default: run until "
               "stopped by SIGINT or SIGTERM).")
 @command
 def worker(ctx: Context, interval: float, rounds: int | None) -> None:
@@ -1232,7 +1261,7 @@ def worker(ctx: Context, interval: float, rounds: int | None) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=BoundedNumber(1, 65535))
 @command
 def serve(ctx: Context, host: str, port: int) -> None:
     """Serve the web app."""
@@ -1314,7 +1343,7 @@ def outcomes_import(ctx: Context, file: Path, kind: str, actor: str | None) -> N
 
 
 @outcomes.command("list")
-@click.option("--client", "client_id", type=int, help="Only this client's events.")
+@click.option("--client", "client_id", type=ID, help="Only this client's events.")
 @click.option("--kind", help="Only events of this outcome (e.g. reconviction).")
 @command
 def outcomes_list(ctx: Context, client_id: int | None, kind: str | None) -> None:
@@ -1335,9 +1364,12 @@ def comparison_rate_json(rate: Any) -> dict[str, Any]:
 @outcomes.command("comparison")
 @click.argument("cohort", required=False)
 @click.option("--kind", default="reconviction", show_default=True, help="The outcome counted.")
-@click.option("--size", "group_size", type=int, help="People in the comparison group.")
-@click.option("--per-100", type=float, help="Events per 100 people in the comparison group.")
-@click.option("--binary-rate", type=float, help="Percent of the group with any event.")
+@click.option("--size", "group_size", type=BoundedNumber(1, 10**8),
+              help="People in the comparison group.")
+@click.option("--per-100", type=BoundedNumber(0, 10**6, places=4),
+              help="Events per 100 people in the comparison group.")
+@click.option("--binary-rate", type=BoundedNumber(0, 100, places=4),
+              help="Percent of the group with any event.")
 @click.option("--source", default="", help="Where the figures come from.")
 @click.option("--as", "actor", help="Who records them.")
 @command

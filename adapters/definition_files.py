@@ -2,58 +2,101 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from collections.abc import Collection
 from pathlib import Path
 
 from dsl import compile_pathway, load_pathway
-from engine.definitions import ROLES_SUFFIX, referenced_files
+from engine.definitions import (
+    ROLES_SUFFIX,
+    FileReference,
+    check_file_references,
+    file_name_problem,
+    refused_reference,
+)
 from engine.errors import DefinitionError
 
 BPMN_SUFFIXES = (".bpmn",)
 YAML_SUFFIXES = (".yaml", ".yml")
 DEFINITION_SUFFIXES = BPMN_SUFFIXES + YAML_SUFFIXES
 DEFAULT_NOTE = "published by init"
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a definition file, or a form it names
 
 _EARLIER_VERSION = re.compile(r"^(?P<name>.+)\.v(?P<number>[1-9][0-9]*)$")
 _NOTE = re.compile(r"^#\s*note:\s*(?P<note>.*?)\s*$")
 
 
-def read_bundle(path: Path, *, known_pathways: Collection[str] | None = None
-                ) -> tuple[dict[str, str], str]:
+def read_bundle(path: Path, *, known_pathways: Collection[str] | None = None,
+                folder: Path | None = None) -> tuple[dict[str, str], str]:
     """(files by name, main BPMN file name) ready to publish.
 
     For a DSL file the bundle holds its YAML source, the compiled BPMN and the form schemas;
     DslError reports every problem with its location. For BPMN, the forms its user tasks
-    name are read from beside it.
+    name are read from its folder, and only from there: every name must resolve inside the
+    folder (no absolute paths, no '..', no symbolic link out) to a regular file of a sane
+    size, else DefinitionError names the element and attribute and nothing is read.
+    With `folder` (a definitions folder), the file itself must also lie inside it.
     """
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise DefinitionError("no such file", file=str(path))
+    if folder is not None:
+        _inside(path, folder, what="definition file")
     if path.suffix in YAML_SUFFIXES:
         return _read_dsl(path, known_pathways)
     if path.suffix not in BPMN_SUFFIXES:
         raise DefinitionError(f"cannot publish a {path.suffix or 'suffix-less'} file; "
                               "expected .bpmn, .yaml or .yml", file=str(path))
     main = path.name
-    text = _read_text(path)
+    text = _read_text(path.resolve())  # the file named on the command line, wherever it is
     files = {main: text}
-    for name in referenced_files(text, str(path)):
-        form = path.parent / name
-        if not form.is_file():
-            line, column = _where(text, f'"{name}"')
-            raise DefinitionError(f"form file {name!r} named by a user task was not found "
-                                  f"next to it (looked for {form})", file=str(path),
-                                  line=line, column=column)
-        files[name] = _read_text(form)
-    roles = path.parent / f"{Path(main).stem}{ROLES_SUFFIX}"
-    if roles.is_file():  # who may do the tasks; without it every lane is open to everyone
-        files[roles.name] = _read_text(roles)
+    home = path.parent
+    for ref in check_file_references(text, str(path)):
+        if ref.name in files:
+            continue
+        files[ref.name] = _read_text(_resolve_reference(home, ref, str(path)), ref=ref,
+                                     file=str(path))
+    roles_name = f"{Path(main).stem}{ROLES_SUFFIX}"
+    roles = home / roles_name
+    if os.path.lexists(roles):  # who may do the tasks; without it every lane is open to all
+        files[roles_name] = _read_text(_inside(roles, home, what="roles file"))
     return files, main
+
+
+def _inside(path: Path, folder: Path, *, what: str) -> Path:
+    """path with every symbolic link resolved, refused unless it lies inside folder."""
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise DefinitionError(f"{what} not found", file=str(path)) from None
+    if not resolved.is_relative_to(folder.resolve()):
+        raise DefinitionError(f"{what} is a symbolic link to {resolved}, outside its folder "
+                              f"{folder}", file=str(path))
+    return resolved
+
+
+def _resolve_reference(home: Path, ref: FileReference, file: str) -> Path:
+    """Where a file named by a BPMN element is, inside home; a located error otherwise."""
+    problem = file_name_problem(ref.name)
+    if problem is not None:  # check_file_references has refused it already; kept for safety
+        raise refused_reference(ref, file, problem)
+    candidate = home / ref.name
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise refused_reference(ref, file, f"was not found in the definition's folder "
+                                           f"(looked for {candidate})") from None
+    if not resolved.is_relative_to(home.resolve()):
+        raise refused_reference(ref, file, "is a symbolic link to a file outside the "
+                                           "definition's folder")
+    return resolved
 
 
 def _read_dsl(path: Path, known_pathways: Collection[str] | None
               ) -> tuple[dict[str, str], str]:
-    text = _read_text(path)
+    text = _read_text(path.resolve())
     document = load_pathway(text, str(path), known_pathways=known_pathways)
     compiled = compile_pathway(document)
     return {f"{compiled.pathway}.yaml": text, **compiled.files()}, compiled.bpmn_file
@@ -80,7 +123,7 @@ def publish_note(path: Path) -> str:
     """The note to publish a file with: a `# note: ...` line in a YAML file's leading
     comments, else DEFAULT_NOTE."""
     if path.suffix in YAML_SUFFIXES:
-        for line in _read_text(path).splitlines():
+        for line in _read_text(path.resolve()).splitlines():
             stripped = line.strip()
             if stripped and not stripped.startswith("#"):
                 break  # the leading comments are over
@@ -100,6 +143,7 @@ def publish_order(folder: Path) -> list[tuple[Path, str]]:
     """
     by_pathway: dict[str, list[Path]] = {}
     for path in definition_paths(folder):
+        _inside(path, folder, what="definition file")  # no link out of the folder
         by_pathway.setdefault(pathway_name(path), []).append(path)
     ordered: list[Path] = []
     for name in sorted(by_pathway, key=lambda n: (
@@ -121,17 +165,55 @@ def publish_order(folder: Path) -> list[tuple[Path, str]]:
     return [(path, publish_note(path)) for path in ordered]
 
 
-def _where(text: str, needle: str) -> tuple[int | None, int | None]:
-    """1-based line and column of the first occurrence of needle, if any."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        column = line.find(needle)
-        if column >= 0:
-            return number, column + 2  # the column of the name, inside its quote
-    return None, None
+class _Unreadable(Exception):
+    """Why a definition file cannot be read (the caller says where)."""
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, *, ref: FileReference | None = None, file: str = "") -> str:
+    """A definition file's text; for a file a BPMN element names (ref), errors name it."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = _read_regular_file(path)
+        return data.decode("utf-8")
+    except _Unreadable as problem:
+        if ref is not None:
+            raise refused_reference(ref, file, str(problem)) from None
+        raise DefinitionError(f"the file {problem}", file=str(path)) from None
     except UnicodeDecodeError as err:
-        raise DefinitionError(f"file is not UTF-8 text (byte {err.start})", file=str(path)) from err
+        if ref is not None:
+            raise refused_reference(ref, file, f"is not UTF-8 text (byte {err.start})") from err
+        raise DefinitionError(f"file is not UTF-8 text (byte {err.start})",
+                              file=str(path)) from err
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """Only a regular file of at most MAX_FILE_BYTES is read. It is opened without blocking
+    and without following a final link, and checked after opening, so a FIFO or device never
+    hangs or feeds the publisher, and a file swapped for a link after the checks is refused."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as err:
+        raise _Unreadable("is a symbolic link" if err.errno == errno.ELOOP
+                          else f"cannot be opened ({err.strerror})") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unreadable("is not a regular file (a folder, FIFO or device cannot be "
+                              "part of a definition)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise _Unreadable(f"is {info.st_size} bytes, more than the {MAX_FILE_BYTES} "
+                              "bytes a definition file may have")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(descriptor, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise _Unreadable(f"is more than the {MAX_FILE_BYTES} bytes a definition file "
+                              "may have")
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)

@@ -8,6 +8,7 @@ concurrent commands in different threads apart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,7 +22,45 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 
+from engine.errors import ScriptError
+
 _now: ContextVar[datetime | None] = ContextVar("pathways_now", default=None)
+
+# SpiffWorkflow adds years and months one calendar month at a time, in Python: "P9999999999Y"
+# would loop for hours, and "P99999999999999999999D" overflows. A timer or due date further
+# off than this is a mistake in the definition, refused before anything is computed.
+MAX_DURATION_YEARS = 1000
+_DAY = 86400
+_DATE_PART = re.compile(r"(\d+(?:[.,]\d*)?)([YMWD])")
+_TIME_PART = re.compile(r"(\d+(?:[.,]\d*)?)([HMS])")
+_DATE_SECONDS = {"Y": 366 * _DAY, "M": 31 * _DAY, "W": 7 * _DAY, "D": _DAY}
+_TIME_SECONDS = {"H": 3600, "M": 60, "S": 1}
+
+
+def check_duration(expression: Any) -> None:
+    """Refuse (ScriptError) an ISO-8601 duration or recurring interval whose durations add
+    up to more than MAX_DURATION_YEARS, or that writes a number with over 15 digits."""
+    if not isinstance(expression, str):
+        return
+    for part in expression.upper().replace("--", "/").split("/"):
+        if "P" not in part:
+            continue
+        date_text, _, time_text = part[part.index("P") + 1:].partition("T")
+        seconds = 0.0
+        for text, table, pattern in ((date_text, _DATE_SECONDS, _DATE_PART),
+                                     (time_text, _TIME_SECONDS, _TIME_PART)):
+            for number, unit in pattern.findall(text):
+                if len(number) > 15:
+                    raise _too_long(expression)
+                seconds += float(number.replace(",", ".")) * table[unit]
+        if seconds > MAX_DURATION_YEARS * 366 * _DAY:
+            raise _too_long(expression)
+
+
+def _too_long(expression: str) -> ScriptError:
+    return ScriptError(f"the duration {expression[:40]!r} is longer than "
+                       f"{MAX_DURATION_YEARS} years (definitions may not compute values this "
+                       "large)", details={"duration": expression[:100]})
 
 
 class SystemClock:
@@ -75,6 +114,7 @@ def parse_timestamp(value: str) -> datetime:
 
 def add_duration(start: datetime, iso_duration: str, sign: int = 1) -> datetime:
     """start plus (or minus) an ISO-8601 duration, months and years by the calendar."""
+    check_duration(iso_duration)
     parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
     if sign >= 0:
         delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)
@@ -106,6 +146,7 @@ class ClockTimeDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            check_duration(event_value)
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.parse_time_or_duration(event_value) <= current_time():
             my_task._set_internal_data(event_fired=True)
@@ -118,6 +159,7 @@ class ClockCycleTimer(CycleTimerEventDefinition):  # type: ignore[misc]
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+            check_duration(expression)
             cycles, start, duration = TimerEventDefinition.parse_iso_recurring_interval(
                 expression)
             if _is_relative_cycle(expression):

@@ -80,14 +80,97 @@ def _parse_xml(text: str, file: str) -> Any:
                               column=column) from err
 
 
+# A file a definition names is a relative path inside the bundle's own folder: segments of
+# letters, digits, '.', '_' and '-' (not starting with '.'), joined by '/'. Anything else
+# (absolute paths, '..', backslashes, drive letters, '%2e%2e', NUL) is refused at publish, so
+# a definition can never make the publisher read a file from elsewhere on the machine.
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+MAX_FILE_NAME = 200
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why a file name a definition uses is not a plain name inside its folder, or None."""
+    if not name:
+        return "is empty"
+    if len(name) > MAX_FILE_NAME:
+        return f"is longer than {MAX_FILE_NAME} characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains a control character (such as NUL)"
+    if name.startswith(("/", "~")):
+        return "is an absolute path"
+    if "\\" in name:
+        return "contains a backslash"
+    if re.match(r"[A-Za-z]:", name):
+        return "names a drive"
+    if "%" in name:
+        return "contains '%' (encoded names are not accepted)"
+    segments = name.split("/")
+    if any(segment in ("..", ".") for segment in segments):
+        return "leaves the bundle's folder ('..' or '.')"
+    if not all(_SAFE_SEGMENT.fullmatch(segment) for segment in segments):
+        return ("may only use letters, digits, '.', '_', '-' and '/' (and no part may start "
+                "with '.')")
+    return None
+
+
+@dataclass(frozen=True)
+class FileReference:
+    """A file named by a BPMN element: where, by which attribute, and the name."""
+
+    name: str
+    attribute: str
+    element: str | None
+    line: int | None
+    column: int | None
+
+
+def file_references(bpmn_text: str, file: str = "<bpmn>") -> list[FileReference]:
+    """Every file a BPMN document names (form and UI schemas), in document order."""
+    root = _parse_xml(bpmn_text, file)
+    lines = bpmn_text.splitlines()
+    found: list[FileReference] = []
+    for prop in root.iter(f"{{{_SPIFF_NS}}}property"):
+        attribute, value = prop.get("name"), prop.get("value")
+        if attribute not in _FORM_PROPERTIES or value is None:
+            continue
+        owner = prop.getparent()
+        while owner is not None and owner.get("id") is None:
+            owner = owner.getparent()
+        line = prop.sourceline
+        column = None
+        if line is not None and 0 < line <= len(lines):
+            at = lines[line - 1].find("value=")
+            column = at + 8 if at >= 0 else None  # inside the quote
+        found.append(FileReference(value, attribute, owner.get("id") if owner is not None
+                                   else None, line, column))
+    return found
+
+
+def check_file_references(bpmn_text: str, file: str = "<bpmn>") -> list[FileReference]:
+    """The document's file references, each a plain name inside the bundle's folder;
+    DefinitionError naming the element and attribute otherwise."""
+    references = file_references(bpmn_text, file)
+    for ref in references:
+        problem = file_name_problem(ref.name)
+        if problem is not None:
+            raise refused_reference(ref, file, f"{problem}; a definition may only name files "
+                                               "inside its own folder")
+    return references
+
+
+def refused_reference(ref: FileReference, file: str, problem: str) -> DefinitionError:
+    """The located error for a file reference that cannot be used."""
+    return DefinitionError(f"{ref.attribute} {ref.name!r} {problem}", file=file, line=ref.line,
+                           column=ref.column, element=ref.element,
+                           details={"attribute": ref.attribute, "value": ref.name})
+
+
 def referenced_files(bpmn_text: str, file: str = "<bpmn>") -> list[str]:
     """File names of the forms a BPMN document refers to, in document order, without repeats."""
-    root = _parse_xml(bpmn_text, file)
     names: list[str] = []
-    for prop in root.iter(f"{{{_SPIFF_NS}}}property"):
-        value = prop.get("value")
-        if prop.get("name") in _FORM_PROPERTIES and value and value not in names:
-            names.append(value)
+    for ref in check_file_references(bpmn_text, file):
+        if ref.name and ref.name not in names:
+            names.append(ref.name)
     return names
 
 
@@ -296,6 +379,29 @@ def _user_task_info(spec: Any, parsed: ParsedDefinition,
                         instructions=(getattr(spec, "documentation", None) or "").strip() or None)
 
 
+_REFERENCE_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+
+
+def _outside_reference(schema: Any, path: str = "", depth: int = 0) -> tuple[str, str] | None:
+    """(JSON path, value) of the first `$ref` that does not point inside the schema."""
+    if depth > 100:
+        return path, "(nested too deeply)"
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in _REFERENCE_KEYS and (not isinstance(value, str)
+                                           or not value.startswith("#")):
+                return f"{path}/{key}", str(value)
+            found = _outside_reference(value, f"{path}/{key}", depth + 1)
+            if found is not None:
+                return found
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            found = _outside_reference(value, f"{path}/{index}", depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def _load_forms(parsed: ParsedDefinition) -> None:
     """Read every JSON file of the bundle; those used as task forms must be valid schemas."""
     schema_names = {info.form for info in parsed.user_tasks.values() if info.form}
@@ -309,6 +415,13 @@ def _load_forms(parsed: ParsedDefinition) -> None:
                                   line=err.lineno, column=err.colno) from err
         if not isinstance(schema, dict):
             raise DefinitionError("form schema must be a JSON object", file=name)
+        outside = _outside_reference(schema)
+        if outside is not None:
+            path, ref = outside
+            raise DefinitionError(f"form refers to {ref[:100]!r} at '{path}': a $ref must point "
+                                  "inside the form ('#/...'); nothing is fetched from files "
+                                  "or the network", file=name,
+                                  details={"attribute": "$ref", "value": ref[:200]})
         if name in schema_names:
             validator = jsonschema.validators.validator_for(schema)
             try:
@@ -569,9 +682,13 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         raise DefinitionError("main BPMN file missing from bundle", file=main_file)
     parser = SpiffBpmnParser(validator=VALIDATOR)
     for name, text in files.items():
+        if file_name_problem(name) is not None:
+            raise DefinitionError(f"bundle file name {name!r} {file_name_problem(name)}",
+                                  file=main_file)
         if not name.endswith(".bpmn"):
             continue
         _parse_xml(text, name)
+        check_file_references(text, name)
         try:
             parser.add_bpmn_str(text.encode("utf-8"), name)
         except ValidationException as err:

@@ -25,6 +25,7 @@ from simpleeval import (
     NameNotDefined,
 )
 
+from engine import limits
 from engine.errors import ScriptError
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
@@ -134,7 +135,15 @@ def _dotted(node: ast.AST) -> str | None:
 
 
 class _RecordEvaluator(EvalWithCompoundTypes):  # type: ignore[misc]
-    """simpleeval, with `a.b` reading field b of record a and nothing else."""
+    """simpleeval, with `a.b` reading field b of record a and nothing else, and `+`, `*` and
+    `%` through the size guards of engine.limits (simpleeval bounds `*` and `+` of strings,
+    but not `'%09999999999d' % 1` or the size of integer products)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for node, symbol in ((ast.Add, "+"), (ast.Mult, "*"), (ast.Mod, "%"),
+                             (ast.Pow, "**"), (ast.LShift, "<<")):
+            self.operators[node] = lambda a, b, symbol=symbol: limits.binary(symbol, a, b)
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         base = self._eval(node.value)
@@ -151,6 +160,8 @@ def evaluate(source: str, data: Mapping[str, Any]) -> Any:
     evaluator = _RecordEvaluator(names={**CONSTANTS, **data}, functions=dict(FUNCTIONS))
     try:
         return evaluator.eval(source.strip(), previously_parsed=tree.body)
+    except ScriptError:
+        raise
     except NameNotDefined as err:
         raise ExpressionError(f"{err.name!r} is not defined when evaluating {source!r}",
                               source=source) from err

@@ -7,9 +7,12 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from engine import expressions
 from engine.errors import FormValidationError, ScriptError
+from engine.numbers import number_problem
 
 ROOT_FIELD = "(form)"
 
@@ -47,6 +50,21 @@ def _collect(error: ValidationError, fields: dict[str, list[str]]) -> None:
     fields.setdefault(_field_path(path) or ROOT_FIELD, []).append(error.message)
 
 
+def _number_problems(value: Any, path: list[Any], fields: dict[str, list[str]],
+                     depth: int = 0) -> None:
+    """Numbers in submitted data must be finite and of a sane size, whatever the form says:
+    10**5000 or 1e308*10 would stall or break whatever computes with them later."""
+    problem = number_problem(value)
+    if problem is not None:
+        fields.setdefault(_field_path(path) or ROOT_FIELD, []).append(problem)
+    elif depth < 50 and isinstance(value, dict):
+        for key, inner in value.items():
+            _number_problems(inner, [*path, key], fields, depth + 1)
+    elif depth < 50 and isinstance(value, list):
+        for index, inner in enumerate(value):
+            _number_problems(inner, [*path, index], fields, depth + 1)
+
+
 VISIBLE_WHEN = "x-pathways-visible-when"
 REQUIRED_WHEN_VISIBLE = "x-pathways-required-when-visible"
 
@@ -77,6 +95,12 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
     if not isinstance(data, dict):
         raise FormValidationError("submitted data must be a JSON object",
                                   fields={ROOT_FIELD: ["expected an object"]})
+    out_of_bounds: dict[str, list[str]] = {}
+    _number_problems(data, [], out_of_bounds)
+    if out_of_bounds:
+        names = ", ".join(sorted(out_of_bounds))
+        raise FormValidationError(f"the submitted data is not valid: {names}",
+                                  fields=out_of_bounds)
     if schema is None:
         if data:
             raise FormValidationError(
@@ -84,9 +108,18 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
                 fields={name: ["this task has no form field by that name"] for name in data})
         return
     validator_class = jsonschema.validators.validator_for(schema)
-    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    # An empty registry: a `$ref` is resolved inside the form or not at all. jsonschema's
+    # default still fetches other URIs with urlopen, file:///etc/... and http://... alike.
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER,
+                                registry=Registry())
     fields: dict[str, list[str]] = {}
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    try:
+        errors = sorted(validator.iter_errors(data),
+                        key=lambda e: [str(p) for p in e.absolute_path])
+    except Unresolvable as err:
+        raise FormValidationError("the task's form refers to a schema outside itself",
+                                  fields={ROOT_FIELD: [f"unresolvable $ref: {err}"[:200]]}
+                                  ) from None
     for error in errors:
         _collect(error, fields)
     if context is not None and isinstance(schema.get("properties"), dict):

@@ -74,3 +74,20 @@ def parse_decimal(value: object, *, field: str, minimum: Decimal | int,
     if not Decimal(minimum) <= number <= Decimal(maximum):
         raise _refuse(field, f"must be between {minimum} and {maximum}")
     return number
+
+
+# -- JSON: numbers in request bodies, CLI data and CSV cells ------------------------------
+
+MAX_JSON_INT = 10 ** 18 - 1  # what a JSON integer may be (18 digits)
+
+
+def number_problem(value: object) -> str | None:
+    """Why an already-parsed JSON number is out of bounds (not finite, or an integer beyond
+    MAX_JSON_INT), or None (also for anything that is not a number)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_JSON_INT:
+        return f"must be a whole number between {-MAX_JSON_INT} and {MAX_JSON_INT}"
+    if isinstance(value, float) and (not math.isfinite(value) or abs(value) > MAX_JSON_INT):
+        return f"must be a finite number between {-MAX_JSON_INT} and {MAX_JSON_INT}"
+    return None

@@ -23,7 +23,6 @@ import calendar
 import csv
 import hashlib
 import io
-import json
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,9 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
 )
+from engine.numbers import parse_int
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from engine.text import is_json, parse_json
 
 RECONVICTION = "reconviction"
 OTHER = "other"  # a file of other outcomes: each row names its outcome
@@ -56,6 +57,7 @@ WINDOW_STARTS = ("release", "enrolment")  # the client field <start>_date the wi
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_ENCODING_ERRORS = 100  # a file in another encoding has bad bytes on most lines
+MAX_CLIENT_ID = 2**31 - 1  # client ids are 32-bit integers in the database
 
 Progress = Callable[[int, int], None]
 
@@ -155,21 +157,29 @@ def _parse_client(text: str, known_clients: Iterable[int] | None, line: int,
     if not value.isdigit():
         errors.append(RowError(line, "client", f"{value!r} is not a client id (a whole number)"))
         return None
-    client_id = int(value)
+    try:  # bounded: a 40-digit id would reach the database, '²' is a digit but no number
+        client_id = parse_int(value, field="client", minimum=1, maximum=MAX_CLIENT_ID)
+    except InvalidArgumentError:
+        errors.append(RowError(line, "client", f"{value[:30]!r} is not a client id (a whole "
+                                               f"number from 1 to {MAX_CLIENT_ID})"))
+        return None
     if known_clients is not None and client_id not in known_clients:
         errors.append(RowError(line, "client", f"no client {client_id}"))
         return None
     return client_id
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str, line: int, errors: list[RowError]) -> Any:
     value = text.strip()
     if not value:
         return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
+    if not is_json(value):
+        return value  # text
+    try:  # the API's strict JSON: no NaN, 1e400, 5,000-digit integers or deep nesting
+        return parse_json(value, field="value")
+    except InvalidArgumentError as err:
+        errors.append(RowError(line, "value", next(iter(err.details["fields"].values()))[0]))
+        return None
 
 
 def _rows(data: bytes, columns: Sequence[str], errors: list[RowError]
@@ -255,7 +265,7 @@ def parse_outcome_csv(data: bytes, kind: str, known_clients: Iterable[int] | Non
                     f"{outcome!r} is not an outcome name: lower_snake_case, e.g. "
                     f"employment_sustained")))
             occurred = recorded = _parse_date(cells["date"], "date", line, errors)
-            detail = {"line": line, "value": _parse_value(cells["value"])}
+            detail = {"line": line, "value": _parse_value(cells["value"], line, errors)}
         if len(errors) > before or client_id is None or occurred is None or recorded is None:
             continue
         row = OutcomeRow(line, client_id, outcome, occurred, recorded, detail)

@@ -7,14 +7,16 @@ task as Python. Its default engine runs them with full builtins, so a definition
 
 Here code is compiled with RestrictedPython (which refuses dunder attribute access and
 imports at compile time), compiled code is cached by source, and a trace-based deadline
-stops runaway loops. Limits of this approach, stated honestly: a single long-running C-level
-operation (e.g. an enormous integer power) cannot be interrupted between bytecode lines.
+stops runaway loops. A single long-running C-level operation (an enormous integer power)
+cannot be interrupted between bytecode lines, so the operators and builtins that can build a
+huge value from small operands (`**`, `<<`, `*`, `+`, `%`, f-string formats, pow, round,
+range, sum, str, repr, str.join/ljust/replace...) are rewritten to go through the guards of
+engine.limits, which refuse an oversized result before computing it.
 """
 
 from __future__ import annotations
 
 import ast
-import operator
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -31,21 +33,42 @@ from RestrictedPython.Guards import (
     safe_builtins,
     safer_getattr,
 )
+from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
-from engine import expressions
+from engine import expressions, limits
 from engine.errors import ScriptError
 
 DEFAULT_TIME_LIMIT_SECONDS = 1.0
 DSL_FUNCTION = "expr"  # compiled DSL conditions call it: expr("risk in ['high']")
 _SCRIPT_FILENAME = "<string>"  # the name SpiffWorkflow looks for to report line numbers
 
-_INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.add, "-=": operator.sub, "*=": operator.mul, "/=": operator.truediv,
-    "//=": operator.floordiv, "%=": operator.mod, "**=": operator.pow,
-    "|=": operator.or_, "&=": operator.and_, "^=": operator.xor,
+_BINOPS: dict[type[ast.operator], str] = {
+    ast.Pow: "**", ast.LShift: "<<", ast.Mult: "*", ast.Add: "+", ast.Mod: "%",
 }
+
+
+class _BoundedTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's checks, plus: the operators that can build a huge value, and every
+    f-string field, call the size guards of engine.limits (`a ** b` -> `_binop_('**', a, b)`)."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()),
+                        args=[ast.Constant(op), node.left, node.right], keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        node = self.node_contents_visit(node)
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
+        call = ast.Call(func=ast.Name("_fvalue_", ast.Load()),
+                        args=[ast.Constant(node.conversion), node.value, spec], keywords=[])
+        replaced = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
+        return ast.fix_missing_locations(ast.copy_location(replaced, node))
 
 
 class ScriptTimeout(ScriptError):
@@ -53,7 +76,11 @@ class ScriptTimeout(ScriptError):
 
 
 def _inplace(op: str, target: Any, value: Any) -> Any:
-    return _INPLACE_OPERATORS[op](target, value)
+    return limits.binary(op.removesuffix("="), target, value)
+
+
+def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
+    return limits.guarded_attribute(obj, name, safer_getattr(obj, name, *default))  # type: ignore[no-untyped-call]
 
 
 def _guarded_iter(obj: Iterable[Any]) -> Any:
@@ -64,9 +91,13 @@ def _build_builtins() -> dict[str, Any]:
     allowed = dict(safe_builtins)
     allowed.pop("__build_class__", None)  # no class statements in definitions
     for name, value in {
-        "min": min, "max": max, "sum": sum, "sorted": sorted, "any": any, "all": all,
+        "min": min, "max": max, "sorted": sorted, "any": any, "all": all,
         "list": list, "dict": dict, "set": set, "tuple": tuple, "enumerate": enumerate,
         "zip": zip, "reversed": reversed, "map": map, "filter": filter,
+        # bounded stand-ins for what could build a huge value in one C-level call
+        "pow": limits.bounded_pow, "round": limits.bounded_round,
+        "range": limits.bounded_range, "sum": limits.bounded_sum, "str": limits.BoundedStr,
+        "repr": limits.bounded_repr,
     }.items():
         allowed[name] = value
     return allowed
@@ -74,7 +105,9 @@ def _build_builtins() -> dict[str, Any]:
 
 _GUARD_GLOBALS: dict[str, Any] = {
     "__builtins__": _build_builtins(),
-    "_getattr_": safer_getattr,
+    "_getattr_": _guarded_getattr,
+    "_binop_": limits.binary,
+    "_fvalue_": limits.formatted_value,
     "_getitem_": default_guarded_getitem,
     "_getiter_": _guarded_iter,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
@@ -87,7 +120,8 @@ _GUARD_GLOBALS: dict[str, Any] = {
 @lru_cache(maxsize=4096)
 def compile_expression(source: str) -> CodeType:
     """Compile a condition or expression once per distinct source text."""
-    result = compile_restricted_eval(source.strip(), filename=_SCRIPT_FILENAME)
+    result = compile_restricted_eval(source.strip(), filename=_SCRIPT_FILENAME,
+                                     policy=_BoundedTransformer)
     if result.errors or result.code is None:
         raise ScriptError(
             f"expression {source.strip()!r} is not allowed: " + "; ".join(result.errors),
@@ -104,7 +138,8 @@ def _has_import(source: str) -> bool:
 @lru_cache(maxsize=4096)
 def compile_script(source: str) -> CodeType:
     """Compile a script task's body once per distinct source text."""
-    result = compile_restricted_exec(source, filename=_SCRIPT_FILENAME)
+    result = compile_restricted_exec(source, filename=_SCRIPT_FILENAME,
+                                     policy=_BoundedTransformer)
     if result.code is not None and _has_import(source):
         raise ScriptError("script is not allowed: imports are not available in definitions",
                           details={"source": source, "errors": ["import statement"]})

@@ -136,6 +136,18 @@ def _refuse(field: str, message: str) -> InvalidArgumentError:
                                 details={"fields": {field: [message]}})
 
 
+def is_json(text: str) -> bool:
+    """Whether text is JSON by its syntax alone (no number is converted, so this is cheap
+    whatever it holds); NaN and Infinity count, for parse_json to refuse by name."""
+    try:
+        json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+    except RecursionError:
+        return True  # JSON, nested too deeply: parse_json says so
+    except ValueError:
+        return False
+    return True
+
+
 def parse_json(raw: bytes | str, *, field: str = "(body)", max_depth: int = MAX_DEPTH) -> Any:
     """The JSON value of raw (UTF-8), or InvalidArgumentError naming the field (or, for a
     bad string or key inside, its dotted path below field)."""

@@ -16,7 +16,11 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from engine.errors import InvalidArgumentError
+from engine.numbers import MAX_JSON_INT, parse_decimal, parse_int
+
 _INTEGER = re.compile(r"^[+-]?\d+$")
+NUMBER_PLACES = 9  # digits after the point a number field takes
 
 
 @dataclass
@@ -136,13 +140,19 @@ def _parse(kind: str, raw: str) -> Any:
     if kind in ("integer", "scale"):
         if not _INTEGER.match(raw):
             raise ValueError("enter a whole number")
-        return int(raw)
+        try:  # bounded before it is converted: no 5,000-digit integers
+            return parse_int(raw, field="value", minimum=-MAX_JSON_INT, maximum=MAX_JSON_INT)
+        except InvalidArgumentError:
+            raise ValueError(f"enter a whole number between {-MAX_JSON_INT} and "
+                             f"{MAX_JSON_INT}") from None
     if kind == "number":
-        try:
-            number = float(raw.replace(",", ""))
-        except ValueError:
-            raise ValueError("enter a number") from None
-        return int(number) if number.is_integer() and "." not in raw else number
+        try:  # plain decimal notation only: no 1e400, inf or nan
+            number = parse_decimal(raw.replace(",", ""), field="value", minimum=-MAX_JSON_INT,
+                                   maximum=MAX_JSON_INT, places=NUMBER_PLACES)
+        except InvalidArgumentError as err:
+            reason = err.details["fields"]["value"][0]
+            raise ValueError(f"enter a number: it {reason}") from None
+        return int(number) if "." not in raw else float(number)
     if kind == "date":
         try:
             return date.fromisoformat(raw).isoformat()
