@@ -277,7 +277,7 @@ api_tokens = Table(
     Index(None, "username"),
 )
 
-# Web sessions (revision 0008): the cookie holds a random key, stored here as its sha256 hex.
+# Web sessions (revision 0006): the cookie holds a random key, stored here as its sha256 hex.
 user_sessions = Table(
     "user_sessions",
     metadata,
