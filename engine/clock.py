@@ -87,18 +87,16 @@ def running_at(now: datetime) -> Iterator[datetime]:
         _now.reset(token)
 
 
-TICK = timedelta(microseconds=1)  # the finest step both databases store
-
-
 def monotonic_times(previous: datetime | None, times: Iterable[datetime]) -> list[datetime]:
     """Stamps for events appended after one stamped `previous` (None: the first of a
-    case): each time as given, unless that is not after the stamp before it, then one TICK
-    after it. Event times so increase strictly with sequence numbers whatever the clocks
-    of the processes writing them."""
+    case): each time as given, unless that is before the stamp before it, then that stamp.
+    Event times so never go back as sequence numbers go up, whatever the clocks of the
+    processes writing them; the events of one command share its instant (no time is made
+    up), and (at, seq) orders a case's history."""
     stamps: list[datetime] = []
     for at in times:
-        if previous is not None and at <= previous:
-            at = previous + TICK
+        if previous is not None and at < previous:
+            at = previous
         stamps.append(at)
         previous = at
     return stamps

@@ -138,14 +138,18 @@ def _refuse(field: str, message: str) -> InvalidArgumentError:
 
 def is_json(text: str) -> bool:
     """Whether text is JSON by its syntax alone (no number is converted, so this is cheap
-    whatever it holds); NaN and Infinity count, for parse_json to refuse by name."""
+    whatever it holds). NaN and Infinity are not JSON: text that says them is text."""
     try:
-        json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+        json.loads(text, parse_int=str, parse_float=str, parse_constant=_not_json)
     except RecursionError:
         return True  # JSON, nested too deeply: parse_json says so
     except ValueError:
         return False
     return True
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_json(raw: bytes | str, *, field: str = "(body)", max_depth: int = MAX_DEPTH) -> Any:

@@ -530,9 +530,9 @@ class SqlEventLog:
         second then inserts nothing and gets ConflictError, as a racing save would. With
         first_seq the caller numbers under the case's revision lock.
 
-        Times increase strictly with seq: each event is stamped no earlier than a
-        microsecond after the one before it (read in this same transaction), so clocks that
-        differ between processes, or step back, never put a case's history out of order.
+        Times never go back as seq goes up: each event is stamped no earlier than the one
+        before it (read in this same transaction), so clocks that differ between processes,
+        or step back, never put a case's history out of order.
         """
         if not events:
             return

@@ -391,7 +391,8 @@ def test_a_meaningless_reason_is_refused(glass: Glass, reason: str, why: str) ->
         "csrf_token": csrf_token(refused.text), "reason": reason})
     assert response.status_code == 400, (why, response.status_code)
     assert "Aaron Smith" not in response.text
-    assert 'name="reason"' in response.text  # the form again, with what is wrong
+    if "\x00" not in reason:  # (a NUL anywhere is refused before any page: no form)
+        assert 'name="reason"' in response.text  # the form again, with what is wrong
     header = reason.encode("utf-8").decode("latin-1")  # headers travel as bytes
     if "\x00" not in reason:
         api = glass.world.app_site.client().get(

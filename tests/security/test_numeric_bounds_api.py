@@ -305,5 +305,6 @@ def test_cli_number_options_are_bounded(cli: Cli) -> None:  # noqa: F811
         assert "Traceback" not in outcome.stderr, outcome.stderr
         text = outcome.stdout + outcome.stderr
         assert any(word in text for word in ("between", "digits", "number", "not JSON",
+                                             "not valid JSON",
                                              "too large", "more than")), text
     assert [c["id"] for c in cli.json("clients", "list")] == [client["id"]]
