@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,7 @@ import yaml
 from flask import Blueprint, Response, g, render_template, request
 from werkzeug.exceptions import BadRequest, NotFound
 
-from engine import analysis, disclosure
+from engine import analysis, disclosure, privacy
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
 from engine.numbers import parse_decimal, parse_int
@@ -39,6 +40,21 @@ def _records(pathway: str) -> tuple[list[CaseRecord], list[Event]]:
     cases = engine.list_cases(pathway=pathway)
     events = [event for case in cases if case.id is not None for event in engine.events(case.id)]
     return cases, events
+
+
+def _step_events(pathway: str, cases: list[CaseRecord], events: list[Event]) -> list[Event]:
+    """The events per-step figures and outcome names come from: none about a step, decision
+    or referral whose existence reveals health or offence data (engine.privacy), which no
+    dashboard viewer may split by. A pathway that is sensitive as a whole still shows its
+    own steps: its figures are aggregates, under disclosure control like every other."""
+    engine = application().engine
+    wanted = dict.fromkeys([*((c.pathway, c.version) for c in cases),
+                            *((v.pathway, v.number) for v in engine.definitions())])
+    found = privacy.Sensitivity.of((p, n, engine.definition(p, n)) for p, n in wanted)
+    rule = replace(found, pathways={p: c for p, c in found.pathways.items() if p != pathway})
+    by_id = {case.id: case for case in cases}
+    return [e for e in events
+            if (case := by_id.get(e.case_id)) is not None and rule.event(case, e) is None]
 
 
 def _outcome_names(events: list[Event]) -> list[str]:
@@ -83,20 +99,21 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     pathway's steps, or measured from imported outcome data), with disclosure control
     applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show."""
     cases, events = _records(pathway)
+    shown_steps = _step_events(pathway, cases, events)
     programme = _programme()
     measured = sorted({m.kind for m in (programme.measures if programme else ())
                        if m.type == "frequency"
                        and application().outcomes.events(kind=m.kind, include_cases=False)})
-    names = measured + _outcome_names(events)
+    names = measured + _outcome_names(shown_steps)
     outcome = outcome if outcome in names else (names[0] if names else None)
     outcomes: analysis.Outcomes | None
     if outcome in measured:
         outcomes = _measured_outcomes(cases, outcome) or None
     else:
-        outcomes = analysis.outcomes_from_events(cases, events, outcome) if outcome else None
-    comparison = analysis.version_comparison(cases, events, outcomes, outcome_name=outcome,
-                                             pathway=pathway)
-    gate = analysis.split_by_step(cases, events, "met_at_gate", outcomes,
+        outcomes = analysis.outcomes_from_events(cases, shown_steps, outcome) if outcome else None
+    comparison = analysis.version_comparison(cases, shown_steps, outcomes,
+                                             outcome_name=outcome, pathway=pathway)
+    gate = analysis.split_by_step(cases, shown_steps, "met_at_gate", outcomes,
                                   outcome_name=outcome) if outcomes else None
     field = request.args.get("field") or None
     allowed = _splittable(pathway)

@@ -20,8 +20,9 @@ tests/unit/dsl/test_sensitive.py checks what each shipped version derives.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from click.testing import CliRunner
 
 from adapters.cli import cli as pathways_cli
 from engine.access import HIDDEN
-from tests.web.conftest import PASSWORD, Site
+from tests.web.conftest import PASSWORD, Site, force_sign_in
 from tests.web.conftest import site as site  # the fixture, on both databases
 from tests.web.test_pages import World, build_world
 
@@ -257,3 +258,26 @@ def _api(world: World) -> Any:
         return world.app_site.client().get(
             "/api/v1" + path, headers={"Authorization": f"Bearer {tokens[username]}"})
     return call
+
+
+def test_the_dashboard_names_no_sensitive_step_or_outcome(scene: Scene) -> None:
+    """Aggregates too: no per-step row, outcome or split of the commissioner's dashboard
+    names a step, decision or referral whose existence reveals health data (here with
+    disclosure control at 1, so that every count would show)."""
+    application = scene.application
+    application.settings = replace(application.settings, disclosure_threshold=1)
+    site = scene.world.app_site
+    for username in ("sg_commissioner", "sg_designer", "sg_admin"):
+        client = site.client()
+        force_sign_in(client, site, username)
+        for url in ("/dashboard?pathway=gate_reception",
+                    *(f"/dashboard/{table}.csv?pathway=gate_reception"
+                      for table in ("versions", "gate", "engagement", "activity"))):
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.text[:300])
+            # the pathway chooser lists every published service, Mind's too: no one's data
+            shown = re.sub(r'<select name="pathway">.*?</select>', "", response.text,
+                           flags=re.S)
+            assert_nothing_sensitive(shown, f"{url} as {username}")
+        versions = client.get("/dashboard/versions.csv?pathway=gate_reception").text
+        assert "needs_assessment" in versions  # the other steps are still there
