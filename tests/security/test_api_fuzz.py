@@ -22,7 +22,6 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.web.conftest import site as site  # the fixture
 from tests.web.test_api import API, World
 from tests.web.test_api import world as world  # the fixture
 

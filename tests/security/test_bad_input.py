@@ -19,7 +19,6 @@ from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from adapters.sql import make_engine, tables
 from tests.web.conftest import CHEAP_HASHER, Site, csrf_token, sign_in
-from tests.web.conftest import site as site  # the fixture
 from tests.web.test_api import API, World, error_of, fields_of
 from tests.web.test_api import world as world  # the fixture
 from web import create_app

@@ -29,7 +29,6 @@ from adapters.settings import Settings
 from engine.access import check_reason
 from engine.errors import ForbiddenError, InvalidArgumentError
 from engine.model import AccessEntry, Consent
-from tests.e2e.conftest import base_env, cli, fresh_cli  # noqa: F401  (fixtures)
 from tests.e2e.test_cli import Cli
 from tests.unit.engine.fakes import FakeClock
 from tests.unit.engine.test_casework import ASSESS
@@ -509,7 +508,7 @@ def test_the_admin_page_lists_every_break_glass_opening(glass: Glass) -> None:
     assert anonymous.status_code == 302 and anonymous.location.startswith("/login")
 
 
-def test_the_cli_reports_every_break_glass_opening(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+def test_the_cli_reports_every_break_glass_opening(cli: Cli, tmp_path: Path) -> None:
     assert cli.database_url is not None
     application = bootstrap(Settings(database_url=cli.database_url,
                                      definitions_dir=tmp_path / "none"), migrate=False,

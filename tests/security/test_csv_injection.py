@@ -20,7 +20,6 @@ import yaml
 from adapters.definition_files import read_bundle
 from engine.csvout import cell, csv_text
 from engine.exports import cases_csv, tasks_csv
-from tests.e2e.conftest import base_env, cli, fresh_cli  # noqa: F401 - fixtures
 from tests.e2e.test_cli import Cli
 from tests.web.conftest import Site, sign_in, site  # noqa: F401 - site: a fixture
 from tests.web.test_dashboard import programme  # noqa: F401 - a fixture
@@ -53,7 +52,7 @@ def test_the_writer_neutralises_text_and_leaves_numbers() -> None:
     assert cell(-3) == "-3" and cell(float("nan")) == "" and cell(None) == ""
 
 
-def test_the_cli_exports_neutralise_every_payload(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+def test_the_cli_exports_neutralise_every_payload(cli: Cli, tmp_path: Path) -> None:
     source = tmp_path / "injection.yaml"
     source.write_text(PATHWAY.format(options=json.dumps(list(PAYLOADS))))
     assert cli.json("publish", str(source))["version"] == 1

@@ -32,7 +32,6 @@ from click.testing import CliRunner
 from adapters.cli import cli as pathways_cli
 from engine.access import HIDDEN
 from tests.web.conftest import PASSWORD, Site, force_sign_in
-from tests.web.conftest import site as site  # the fixture, on both databases
 from tests.web.test_pages import World, build_world
 
 PROVIDER = "Aspire Recovery Wellbeing"  # typed on the sensitive referral's form

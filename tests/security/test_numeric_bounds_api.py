@@ -23,7 +23,6 @@ from engine.errors import FormValidationError, InvalidArgumentError
 from engine.model import User
 from engine.numbers import MAX_JSON_INT, number_problem
 from engine.text import parse_json
-from tests.e2e.conftest import base_env, cli, fresh_cli  # noqa: F401 - fixtures
 from tests.e2e.test_cli import Cli
 from tests.web.conftest import PASSWORD, Site, csrf_token, sign_in, site  # noqa: F401
 
@@ -282,7 +281,7 @@ def test_outcome_csv_keeps_ordinary_values(world: World) -> None:
 # -- the CLI ---------------------------------------------------------------------------------
 
 
-def test_cli_number_options_are_bounded(cli: Cli) -> None:  # noqa: F811
+def test_cli_number_options_are_bounded(cli: Cli) -> None:
     client = cli.json("clients", "add", "--name", "Sam")
     calls = [
         ("cases", "show", "9" * 30), ("events", "1" + "0" * 4300),

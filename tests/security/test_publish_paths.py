@@ -20,7 +20,6 @@ from adapters.definition_files import MAX_FILE_BYTES, read_bundle
 from engine.definitions import file_name_problem, parse_bundle
 from engine.errors import DefinitionError, FormValidationError
 from engine.forms import validate_submission
-from tests.e2e.conftest import base_env, cli, fresh_cli  # noqa: F401 - fixtures
 from tests.e2e.test_cli import Cli
 
 SCHEMA = json.dumps({"type": "object", "properties": {"note": {"type": "string"}}})
@@ -237,7 +236,7 @@ def _assert_refused(outcome_error: dict[str, object], *, attribute: str = "formJ
     assert details.get("line") == FORM_LINE, outcome_error
 
 
-def test_cli_publish_refuses_every_path_out_and_stores_nothing(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_publish_refuses_every_path_out_and_stores_nothing(cli: Cli, tmp_path: Path) -> None:
     mains = [_layout(tmp_path / case, form) for case, form in TRAVERSALS if case in CLI_CASES]
     fifo = _layout(tmp_path / "fifo", "form.json")
     os.mkfifo(fifo.parent / "form.json")
@@ -257,7 +256,7 @@ def test_cli_publish_refuses_every_path_out_and_stores_nothing(cli: Cli, tmp_pat
 
 
 def test_cli_publish_accepts_a_symlink_inside_and_validate_reports_a_path_out(
-        cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+        cli: Cli, tmp_path: Path) -> None:
     good = _layout(tmp_path / "good", "form.json")
     (good.parent / "real.json").write_text(SCHEMA, encoding="utf-8")
     (good.parent / "form.json").symlink_to(good.parent / "real.json")
@@ -272,7 +271,7 @@ def test_cli_publish_accepts_a_symlink_inside_and_validate_reports_a_path_out(
     assert compiled.ok()["files"][0]["valid"] is True
 
 
-def test_cli_init_refuses_a_definitions_folder_reaching_out(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_init_refuses_a_definitions_folder_reaching_out(cli: Cli, tmp_path: Path) -> None:
     reaching = _layout(tmp_path / "reaching", "../secret.json")
     linked_in = tmp_path / "linked_in"
     linked_in.mkdir()

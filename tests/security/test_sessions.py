@@ -22,13 +22,9 @@ from flask.testing import FlaskClient
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from engine.errors import InvalidArgumentError
-from tests.e2e.conftest import base_env as base_env  # the CLI fixtures, re-exported
-from tests.e2e.conftest import cli as cli
-from tests.e2e.conftest import fresh_cli as fresh_cli
 from tests.e2e.test_cli import Cli
 from tests.e2e.test_cli_accounts import run_with_input
 from tests.web.conftest import CHEAP_HASHER, PASSWORD, Site, csrf_token, sign_in
-from tests.web.conftest import site as site  # the fixture, re-exported
 from web import create_app
 from web.security import limiter
 
