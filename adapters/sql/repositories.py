@@ -513,6 +513,9 @@ def _task(row: Row[Any]) -> InboxTask:
     )
 
 
+# The time of one event, built once: it is read on every command (monotonic stamps).
+_EVENT_AT = select(tables.events.c.at).where(tables.events.c.case_id == bindparam("b_case"),
+                                            tables.events.c.seq == bindparam("b_seq"))
 _INSERT_EVENT = insert(tables.events)
 
 
@@ -539,8 +542,7 @@ class SqlEventLog:
         e = tables.events
         if first_seq is not None:
             previous = self._connection.execute(
-                select(e.c.at).where(e.c.case_id == case_id, e.c.seq == first_seq - 1)
-            ).scalar_one_or_none()
+                _EVENT_AT, {"b_case": case_id, "b_seq": first_seq - 1}).scalar_one_or_none()
             stamps = monotonic_times(previous, [event.at for event in events])
             rows = [{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
                      "at": at, "actor": event.actor, "step": event.step,
