@@ -49,7 +49,7 @@ from engine.model import (
     PathwayVersion,
     User,
 )
-from engine.numbers import parse_decimal, parse_int
+from engine.numbers import MAX_ID, parse_decimal, parse_int
 from engine.outcomes import IMPORT_KINDS, ImportReport, Outcomes
 from engine.privacy import Redactor, Sensitivity
 from engine.services import MigrationReport, VersionSummary
@@ -82,7 +82,7 @@ class BoundedNumber(click.ParamType):
             self.fail(err.message, param, ctx)
 
 
-ID = BoundedNumber(1, 2**31 - 1)  # ids and version numbers (32-bit in the database)
+ID = BoundedNumber(1, MAX_ID)  # ids and version numbers
 
 
 # -- output --------------------------------------------------------------------------------
@@ -508,7 +508,7 @@ def _parse_split(text: str) -> dict[int, int]:
         try:
             if not sep:
                 raise ValueError
-            number = parse_int(version, field="version", minimum=1, maximum=2**31 - 1)
+            number = parse_int(version, field="version", minimum=1, maximum=MAX_ID)
             share = parse_int(weight, field="weight", minimum=0, maximum=10**6)
         except InvalidArgumentError as err:
             raise UsageProblem(f"--split: {part[:40]!r}: {err.message}",

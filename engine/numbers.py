@@ -22,22 +22,26 @@ _DECIMAL = re.compile(r"[+-]?(?:\d{1,18})?(?:\.\d{1,18})?")
 MAX_TEXT = 40  # longer text is refused before any parsing
 
 
-def _refuse(field: str, message: str) -> InvalidArgumentError:
+MAX_ID = 2**31 - 1  # ids and version numbers: INTEGER columns on PostgreSQL and SQLite
+
+
+def refusal(field: str, message: str) -> InvalidArgumentError:
+    """The error for a value typed into `field`, in the usual details.fields shape."""
     return InvalidArgumentError(f"{field}: {message}", details={"fields": {field: [message]}})
 
 
 def _text(value: object, field: str) -> str:
     if isinstance(value, bool):
-        raise _refuse(field, "must be a number, not true or false")
+        raise refusal(field, "must be a number, not true or false")
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _refuse(field, "must be a finite number")
+            raise refusal(field, "must be a finite number")
         value = repr(value)
     text = str(value).strip()
     if not text:
-        raise _refuse(field, "is required")
+        raise refusal(field, "is required")
     if len(text) > MAX_TEXT:
-        raise _refuse(field, f"is too long to be a number here (over {MAX_TEXT} characters)")
+        raise refusal(field, f"is too long to be a number here (over {MAX_TEXT} characters)")
     return text
 
 
@@ -48,10 +52,10 @@ def parse_int(value: object, *, field: str, minimum: int, maximum: int) -> int:
     else:
         text = _text(value, field)
         if not _INTEGER.fullmatch(text):
-            raise _refuse(field, "must be a whole number (digits only)")
+            raise refusal(field, "must be a whole number (digits only)")
         number = int(text)
     if not minimum <= number <= maximum:
-        raise _refuse(field, f"must be between {minimum} and {maximum}")
+        raise refusal(field, f"must be between {minimum} and {maximum}")
     return number
 
 
@@ -64,15 +68,15 @@ def parse_decimal(value: object, *, field: str, minimum: Decimal | int,
     else:
         text = _text(value, field)
     if len(text) > MAX_TEXT:
-        raise _refuse(field, f"is too long to be a number here (over {MAX_TEXT} characters)")
+        raise refusal(field, f"is too long to be a number here (over {MAX_TEXT} characters)")
     if not _DECIMAL.fullmatch(text) or not any(c.isdigit() for c in text):
-        raise _refuse(field, "must be a number written with digits and at most one point "
+        raise refusal(field, "must be a number written with digits and at most one point "
                              "(no exponent)")
     number = Decimal(text)
     if number.as_tuple().exponent < -places:  # type: ignore[operator]
-        raise _refuse(field, f"has more than {places} digits after the point")
+        raise refusal(field, f"has more than {places} digits after the point")
     if not Decimal(minimum) <= number <= Decimal(maximum):
-        raise _refuse(field, f"must be between {minimum} and {maximum}")
+        raise refusal(field, f"must be between {minimum} and {maximum}")
     return number
 
 

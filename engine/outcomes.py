@@ -38,7 +38,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
 )
-from engine.numbers import parse_int
+from engine.numbers import MAX_ID, parse_int
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.text import is_json, parse_json
 
@@ -57,7 +57,6 @@ WINDOW_STARTS = ("release", "enrolment")  # the client field <start>_date the wi
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_ENCODING_ERRORS = 100  # a file in another encoding has bad bytes on most lines
-MAX_CLIENT_ID = 2**31 - 1  # client ids are 32-bit integers in the database
 
 Progress = Callable[[int, int], None]
 
@@ -158,10 +157,10 @@ def _parse_client(text: str, known_clients: Iterable[int] | None, line: int,
         errors.append(RowError(line, "client", f"{value!r} is not a client id (a whole number)"))
         return None
     try:  # bounded: a 40-digit id would reach the database, '²' is a digit but no number
-        client_id = parse_int(value, field="client", minimum=1, maximum=MAX_CLIENT_ID)
+        client_id = parse_int(value, field="client", minimum=1, maximum=MAX_ID)
     except InvalidArgumentError:
         errors.append(RowError(line, "client", f"{value[:30]!r} is not a client id (a whole "
-                                               f"number from 1 to {MAX_CLIENT_ID})"))
+                                               f"number from 1 to {MAX_ID})"))
         return None
     if known_clients is not None and client_id not in known_clients:
         errors.append(RowError(line, "client", f"no client {client_id}"))

@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from engine.errors import InvalidArgumentError
+from engine.numbers import MAX_JSON_INT, refusal
 
 MAX_DEPTH = 32  # levels of nested objects and lists in a JSON value
 
@@ -104,7 +105,8 @@ def check_json(value: Any, field: str = "") -> Any:
 
 # -- strict JSON: what the API and CLI accept ----------------------------------------------
 
-MAX_INTEGER_DIGITS = 18  # fits a 64-bit integer, which every JSON library and database reads
+MAX_INTEGER_DIGITS = len(str(MAX_JSON_INT))  # 18: fits the 64-bit integers every JSON
+# library and database reads
 MAX_NUMBER_TEXT = 64  # characters of one number written in JSON
 
 
@@ -131,11 +133,6 @@ def _float(text: str) -> float:
     return value
 
 
-def _refuse(field: str, message: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f"{field}: {message}",
-                                details={"fields": {field: [message]}})
-
-
 def is_json(text: str) -> bool:
     """Whether text is JSON by its syntax alone (no number is converted, so this is cheap
     whatever it holds). NaN and Infinity are not JSON: text that says them is text."""
@@ -159,18 +156,18 @@ def parse_json(raw: bytes | str, *, field: str = "(body)", max_depth: int = MAX_
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise _refuse(field, "is not UTF-8 text") from None
+            raise refusal(field, "is not UTF-8 text") from None
     else:
         text = raw
     try:
         value = json.loads(text, parse_constant=_constant, parse_int=_integer,
                            parse_float=_float)
     except _Refused as err:
-        raise _refuse(field, str(err)) from None
+        raise refusal(field, str(err)) from None
     except RecursionError:
-        raise _refuse(field, f"is nested more than {max_depth} levels deep") from None
+        raise refusal(field, f"is nested more than {max_depth} levels deep") from None
     except ValueError:  # JSONDecodeError, and int() of a too-long literal
-        raise _refuse(field, "is not valid JSON") from None
+        raise refusal(field, "is not valid JSON") from None
     problems = json_problems(value, "" if field == "(body)" else field, max_depth=max_depth)
     if problems:
         first = next(iter(problems))

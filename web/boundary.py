@@ -15,10 +15,8 @@ from flask import request
 from werkzeug.routing import IntegerConverter
 
 from engine.errors import InvalidArgumentError
-from engine.numbers import parse_int
+from engine.numbers import MAX_ID, parse_int
 from engine.text import text_problem
-
-MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns (32-bit signed) on PostgreSQL and SQLite alike
 
 
 class DatabaseIdConverter(IntegerConverter):
