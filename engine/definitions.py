@@ -21,7 +21,18 @@ from typing import Any
 
 import jsonschema
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+)
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -35,6 +46,7 @@ from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine import clock
@@ -61,8 +73,36 @@ SENSITIVE_CATEGORIES: tuple[str, ...] = ("health", "offence")
 # spiffworkflow:property on an element (step, gateway, sequence flow) or on a process: its
 # existence reveals health or offence data (see _derive_sensitivity for what follows from it)
 SENSITIVE_PROPERTY = "sensitive"
+# spiffworkflow:property on a signal throw (intermediate throw or end event): who hears it.
+# "client" (the default): the thrower's client's cases; "programme": every client's cases.
+SIGNAL_SCOPE_PROPERTY = "signal_scope"
+CLIENT_SCOPE, PROGRAMME_SCOPE = "client", "programme"
+SIGNAL_SCOPES: tuple[str, ...] = (CLIENT_SCOPE, PROGRAMME_SCOPE)
 _SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
+    """SpiffWorkflow 3.2's end event parser reads message, cancel, error, escalation and
+    terminate definitions but not signals: a signal end event would end silently. This one
+    reads signals too, so the end event throws its signal as it completes."""
+
+    def create_task(self) -> Any:
+        event_definition = self.get_event_definition([
+            MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH,
+            ESCALATION_EVENT_XPATH, TERMINATION_EVENT_XPATH])
+        task = self._create_task(event_definition)
+        task.connect(self.spec.end)
+        return task
+
+
+class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
+    """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("endEvent"): (_SignalEndEventParser, EndEvent),
+    }
 
 
 def bundle_hash(files: Mapping[str, str]) -> str:
@@ -227,6 +267,14 @@ class ParsedDefinition:
     referral_results: dict[str, str] = field(default_factory=dict)
     exit_reasons: dict[str, str] = field(default_factory=dict)  # end element id -> reason
     client_field_types: dict[str, str] = field(default_factory=dict)  # field -> DSL type
+    # signal name -> "client" or "programme": who hears it when this pathway throws it
+    signal_scopes: dict[str, str] = field(default_factory=dict)
+    # signals whose start event starts a case of this pathway (as start messages do)
+    start_signals: tuple[str, ...] = ()
+
+    def signal_scope(self, name: str) -> str:
+        """Who hears signal `name` thrown by this pathway (the client's cases by default)."""
+        return self.signal_scopes.get(name, CLIENT_SCOPE)
 
     def form_schema(self, form_file: str | None) -> dict[str, Any] | None:
         return self.forms.get(form_file) if form_file else None
@@ -680,7 +728,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     """Parse and check a bundle. Raises DefinitionError naming the file, line and element."""
     if main_file not in files:
         raise DefinitionError("main BPMN file missing from bundle", file=main_file)
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = PathwaysBpmnParser(validator=VALIDATOR)
     for name, text in files.items():
         if file_name_problem(name) is not None:
             raise DefinitionError(f"bundle file name {name!r} {file_name_problem(name)}",
@@ -714,11 +762,16 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         ts.event_definition.name for ts in spec.task_specs.values()
         if isinstance(ts, StartEvent) and isinstance(ts.event_definition, MessageEventDefinition)
     })
+    start_signals = sorted({
+        ts.event_definition.name for ts in spec.task_specs.values()
+        if isinstance(ts, StartEvent) and isinstance(ts.event_definition, SignalEventDefinition)
+    })
     parsed = ParsedDefinition(
         pathway=pathway, hash=bundle_hash(files), main_file=main_file, files=dict(files),
         spec=spec, subprocess_specs=subprocess_specs,
         processes=tuple(sorted(parser.get_process_ids())),
-        start_messages=tuple(start_messages),
+        start_messages=tuple(start_messages), start_signals=tuple(start_signals),
+        signal_scopes=_signal_scopes(files),
     )
     roles = _lane_roles(files)
     for task_spec in _all_task_specs(parsed):
@@ -736,6 +789,52 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     _run_declarative_tasks_by_themselves(parsed)
     _connect_loops(parsed)
     return parsed
+
+
+def _signal_scopes(files: Mapping[str, str]) -> dict[str, str]:
+    """Signal name -> scope of every signal the bundle throws, from `signal_scope` on the
+    throwing events (intermediate throw or end event; "client" when not said).
+
+    Refused: an unknown scope, a scope on an element that throws no signal, and one signal
+    thrown with two different scopes (the engine routes a thrown signal by its name).
+    """
+    scopes: dict[str, tuple[str, str]] = {}  # name -> (scope, element that throws it)
+    for file, text in files.items():
+        if not file.endswith(".bpmn"):
+            continue
+        root = _parse_xml(text, file)
+        signals = {s.get("id"): s.get("name") or s.get("id")
+                   for s in root.iter(f"{{{_BPMN_NS}}}signal")}
+        for element in root.iter():
+            element_id = element.get("id")
+            said = _properties(element).get(SIGNAL_SCOPE_PROPERTY)
+            throws = _local(element) in ("intermediateThrowEvent", "endEvent")
+            definition = element.find(f"{{{_BPMN_NS}}}signalEventDefinition") \
+                if throws else None
+            if definition is None:
+                if said is not None:
+                    raise DefinitionError(
+                        f"{SIGNAL_SCOPE_PROPERTY} belongs on an event that throws a signal "
+                        "(intermediate throw or end event)", file=file,
+                        line=element.sourceline, element=element_id)
+                continue
+            if said is not None and said not in SIGNAL_SCOPES:
+                raise DefinitionError(f"{SIGNAL_SCOPE_PROPERTY} must be one of "
+                                      f"{', '.join(SIGNAL_SCOPES)}, not {said!r}", file=file,
+                                      line=element.sourceline, element=element_id,
+                                      details={"attribute": SIGNAL_SCOPE_PROPERTY,
+                                               "value": said})
+            scope = said or CLIENT_SCOPE
+            ref = definition.get("signalRef")
+            name = str(signals.get(ref) or ref) if ref else str(element.get("name") or "")
+            earlier = scopes.get(name)
+            if earlier is not None and earlier[0] != scope:
+                raise DefinitionError(f"signal {name!r} is thrown with scope {scope!r} here "
+                                      f"and {earlier[0]!r} at {earlier[1]!r}; give every "
+                                      "throw of one signal the same scope", file=file,
+                                      line=element.sourceline, element=element_id)
+            scopes[name] = (scope, str(element_id))
+    return {name: scope for name, (scope, _) in scopes.items()}
 
 
 def _connect_loops(parsed: ParsedDefinition) -> None:

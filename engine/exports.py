@@ -42,7 +42,7 @@ XES_EXTENSIONS: tuple[tuple[str, str, str], ...] = (
 # is "schedule" (it waits in an inbox: it is not being worked yet), its completion
 # "complete"; a timer is scheduled and fires ("complete"); an error aborts the step it
 # happened in ("ate_abort"), a cancellation the whole case ("pi_abort"), and a retry
-# resumes it ("resume"). Every other recorded event (case_started, decision, message_*,
+# resumes it ("resume"). Every other recorded event (case_started, decision, message_*, signal_*,
 # outcome_recorded, referral_made, notification_requested, client_updated,
 # version_allocated, case_completed, case_migrated, migration_reverted) is instantaneous and
 # written as "complete". An event type not known here is "unknown".
@@ -58,6 +58,8 @@ LIFECYCLE_TRANSITIONS: dict[str, str] = {
     "decision": "complete",
     "message_sent": "complete",
     "message_received": "complete",
+    "signal_sent": "complete",
+    "signal_received": "complete",
     "outcome_recorded": "complete",
     "notification_requested": "complete",
     "referral_made": "complete",

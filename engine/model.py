@@ -22,6 +22,8 @@ EventType = Literal[
     "timer_fired",
     "message_sent",
     "message_received",
+    "signal_sent",
+    "signal_received",
     "error",
     "case_completed",
     "case_cancelled",
@@ -39,6 +41,10 @@ EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 # Version of the JSON we store for a case's workflow state. Bump it, and ship a migration,
 # whenever the stored shape changes.
 STATE_FORMAT_VERSION = 1
+
+
+MessageKind = Literal["message", "signal"]
+MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
 
 
 @dataclass(frozen=True)
@@ -146,16 +152,22 @@ class Timer:
 
 @dataclass(frozen=True)
 class Message:
-    """A message thrown by one case for another case of the same client."""
+    """A message thrown by one case for another case of the same client, or a signal.
+
+    A message goes to one case. A signal (kind "signal") is a broadcast to every case waiting
+    for it when it is routed: the client's cases, or every client's when client_id is None
+    (a programme-wide signal). A routed signal has delivered_at set and no delivered_case_id.
+    """
 
     id: int | None
     name: str
-    client_id: int
+    client_id: int | None
     payload: Any
     sender_case_id: int | None
     created_at: datetime
     delivered_case_id: int | None = None
     delivered_at: datetime | None = None
+    kind: MessageKind = "message"
 
 
 AllocationKind = Literal["latest", "fixed", "split"]

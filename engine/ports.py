@@ -178,10 +178,14 @@ class MessageRepository(Protocol):
     def add(self, message: Message) -> Message: ...
 
     def pending(self, client_id: int | None = None) -> builtins.list[Message]:
-        """Messages not yet delivered, oldest first."""
+        """Messages not yet delivered and signals not yet routed, oldest first; with a
+        client, that client's and the programme-wide signals."""
         ...
 
-    def mark_delivered(self, message_id: int, case_id: int, at: datetime) -> None: ...
+    def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
+        """Record that a message went to case_id, or (None) that a signal was routed;
+        ConflictError if that was done already."""
+        ...
 
 
 class AllocationRepository(Protocol):

@@ -280,23 +280,46 @@ def timers(workflow: Any, case_id: int) -> list[Timer]:
 
 
 def waiting_message_names(workflow: Any) -> set[str]:
+    """Messages the case waits for: a message goes to one waiting case."""
     names = set()
     for task in all_tasks(workflow):
         if task.state == TaskState.WAITING and isinstance(task.task_spec, CatchingEvent):
             definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, (MessageEventDefinition, SignalEventDefinition)):
+            if isinstance(definition, MessageEventDefinition):
                 names.add(str(definition.name))
     return names
 
 
-def outgoing_messages(workflow: Any) -> list[tuple[str, Any]]:
-    """Messages thrown that nothing inside this case caught: the application routes them."""
-    out = []
+def waiting_signal_names(workflow: Any) -> set[str]:
+    """Signals the case waits for: a signal goes to every waiting case in its scope."""
+    names = set()
+    for task in all_tasks(workflow):
+        if task.state == TaskState.WAITING and isinstance(task.task_spec, CatchingEvent):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, SignalEventDefinition):
+                names.add(str(definition.name))
+    return names
+
+
+@dataclass(frozen=True)
+class Thrown:
+    """What a case threw that nothing inside it caught: the application routes it.
+    Each is (name, payload)."""
+
+    messages: list[tuple[str, Any]]
+    signals: list[tuple[str, Any]]
+
+
+def thrown_events(workflow: Any) -> Thrown:
+    """Take the messages and signals the workflow threw (SpiffWorkflow hands each out once)."""
+    thrown = Thrown([], [])
     for event in workflow.get_events():
         definition = event.event_definition
-        if isinstance(definition, (MessageEventDefinition, SignalEventDefinition)):
-            out.append((str(definition.name), event.payload))
-    return out
+        if isinstance(definition, MessageEventDefinition):
+            thrown.messages.append((str(definition.name), event.payload))
+        elif isinstance(definition, SignalEventDefinition):
+            thrown.signals.append((str(definition.name), event.payload))
+    return thrown
 
 
 def case_data(workflow: Any) -> dict[str, Any]:

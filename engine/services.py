@@ -20,14 +20,23 @@ from typing import Any, TypeVar
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    MessageEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.util.task import TaskState
 
 from engine import runner
 from engine.allocation import allocate, check_policy, new_seed
 from engine.client_fields import client_field_problems
 from engine.clock import running_at
-from engine.definitions import ParsedDefinition, SpecCache, called_elements, parse_bundle
+from engine.definitions import (
+    PROGRAMME_SCOPE,
+    ParsedDefinition,
+    SpecCache,
+    called_elements,
+    parse_bundle,
+)
 from engine.errors import (
     CaseStateError,
     ConflictError,
@@ -58,6 +67,8 @@ from engine.text import check_json, check_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A case busy with another command when a signal reaches it is tried this many times.
+_SIGNAL_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -422,7 +433,9 @@ class Engine:
                                 script_engine=self.script_engine)
         initial: dict[str, Any] = {
             "client": {"id": client.id, "name": client.name, **client.fields}}
-        referral = message is not None and message.name.startswith(runner.START_PREFIX)
+        by_signal = message is not None and message.kind == "signal"
+        referral = message is not None and not by_signal \
+            and message.name.startswith(runner.START_PREFIX)
         if referral and message is not None:
             initial["referral"] = {"from_case": message.sender_case_id,
                                    **(message.payload if isinstance(message.payload, dict)
@@ -432,13 +445,20 @@ class Engine:
             child.data = dict(initial)
         events = [NewEvent(type="case_started", at=now, actor=actor, data={
             "pathway": pathway, "version": version.number, "client": client.id,
-            **({"message": message.name, "from_case": message.sender_case_id}
-               if message else {})}),
+            **({"signal" if by_signal else "message": message.name,
+                "from_case": message.sender_case_id} if message else {})}),
             NewEvent(type="version_allocated", at=now, actor=actor, data=chosen)]
         with running_at(now):
             before = runner.snapshot(workflow)
             error = runner.run_engine(workflow)
-            if message is not None and not referral and error is None:
+            if message is not None and by_signal and error is None:
+                workflow.send_event(BpmnEvent(SignalEventDefinition(message.name),
+                                              payload=message.payload))
+                events.append(NewEvent(type="signal_received", at=now, data={
+                    "name": message.name, "signal": message.id,
+                    "from_case": message.sender_case_id}))
+                error = runner.run_engine(workflow)
+            elif message is not None and not referral and error is None:
                 workflow.send_event(BpmnEvent(MessageEventDefinition(message.name),
                                               payload=message.payload))
                 events.append(NewEvent(type="message_received", at=now, data={
@@ -450,7 +470,8 @@ class Engine:
                                 client_id=client_id, status="active", state={}, created_at=now,
                                 updated_at=now)
             outcome = self._persist(uow, record, workflow, parsed, events, error, now, new=True)
-            if message is not None and message.id is not None and record.id is not None:
+            if message is not None and not by_signal and message.id is not None \
+                    and record.id is not None:  # (a signal was marked routed before)
                 uow.messages.mark_delivered(message.id, record.id, now)
         uow.commit()
         return outcome
@@ -915,7 +936,8 @@ class Engine:
                  parsed: ParsedDefinition, events: list[NewEvent], error: Any,
                  now: datetime, *, new: bool = False, expected_revision: int = 0,
                  previous: tuple[list[InboxTask], list[Timer]] | None = None) -> _Outcome:
-        outgoing = runner.outgoing_messages(workflow)
+        thrown = runner.thrown_events(workflow)
+        outgoing, signals = thrown.messages, thrown.signals
         outgoing += [(runner.START_PREFIX + e.data["pathway"],
                       {"from_pathway": record.pathway, "step": e.step})
                      for e in events if e.type == "referral_made"]
@@ -938,11 +960,12 @@ class Engine:
         record.data = _json_safe(runner.case_data(workflow))
         if exit_reason is not None:
             record.data["exit_reason"] = exit_reason
-        record.waiting_for = sorted(runner.waiting_message_names(workflow)) \
+        record.waiting_for = sorted(runner.waiting_message_names(workflow)
+                                    | runner.waiting_signal_names(workflow)) \
             if record.status == "active" else []
         record.updated_at = now
         first_seq = record.event_seq + 1
-        record.event_seq += len(events) + len(outgoing) + len(closing)
+        record.event_seq += len(events) + len(outgoing) + len(signals) + len(closing)
         if new:
             uow.cases.add(record)
         else:
@@ -954,6 +977,14 @@ class Engine:
                 sender_case_id=record.id, created_at=now))
             events.append(NewEvent(type="message_sent", at=now, data={
                 "name": name, "message": message.id, "payload": message.payload}))
+        for name, payload in signals:
+            scope = parsed.signal_scope(name)
+            signal = uow.messages.add(Message(
+                id=None, name=name, kind="signal", payload=_json_safe(payload),
+                client_id=None if scope == PROGRAMME_SCOPE else record.client_id,
+                sender_case_id=record.id, created_at=now))
+            events.append(NewEvent(type="signal_sent", at=now, data={
+                "name": name, "signal": signal.id, "scope": scope, "payload": signal.payload}))
         events += closing
         uow.events.append(record.id, events, first_seq=first_seq)
         active = record.status == "active"
@@ -966,7 +997,7 @@ class Engine:
             uow.inbox.replace_open(record.id, inbox, previous=previous[0])
         if previous is None or timers != previous[1]:
             uow.timers.replace(record.id, timers)
-        may_deliver = bool(outgoing) or bool(record.waiting_for)
+        may_deliver = bool(outgoing) or bool(signals) or bool(record.waiting_for)
         return _Outcome(record, events, inbox, workflow, parsed, may_deliver)
 
     # -- messages ------------------------------------------------------------------------
@@ -977,7 +1008,9 @@ class Engine:
             pending = uow.messages.pending(client_id)
         for message in pending:
             try:
-                if self._deliver(message):
+                if message.kind == "signal":
+                    delivered += self._broadcast(message)
+                elif self._deliver(message):
                     delivered += 1
             except ConflictError:
                 log.info("message %s stays pending: its case is busy", message.id)
@@ -985,6 +1018,7 @@ class Engine:
 
     def _deliver(self, message: Message) -> bool:
         now = self._clock.now()
+        assert message.client_id is not None  # only a programme-wide signal has no client
         with self._uow() as uow:
             candidates = [c for c in uow.cases.list(client_id=message.client_id, status="active")
                           if c.id != message.sender_case_id and message.name in c.waiting_for]
@@ -1007,6 +1041,73 @@ class Engine:
                                   message=message)
         self._after_commit(outcome)
         return True
+
+    def _broadcast(self, signal: Message) -> int:
+        """Route a signal once: to every active case in its scope that waits for it now, and
+        as a new case of each pathway whose start event catches it. Returns how many cases
+        it reached. A signal nothing waits for is dropped, as BPMN says: it stays recorded
+        (with its signal_sent event) but is never kept for cases that wait later.
+
+        The signal is marked routed first, in a transaction of its own, so two routers (the
+        worker and a web process) never broadcast it twice; each case then receives it in
+        its own transaction.
+        """
+        assert signal.id is not None
+        now = self._clock.now()
+        with self._uow() as uow:
+            uow.messages.mark_delivered(signal.id, None, now)  # ConflictError: taken
+            uow.commit()
+            candidates = [c.id for c in uow.cases.list(client_id=signal.client_id,
+                                                       status="active")
+                          if c.id is not None and c.id != signal.sender_case_id
+                          and signal.name in c.waiting_for]
+            sender = uow.cases.get(signal.sender_case_id, with_state=False) \
+                if signal.sender_case_id is not None else None
+            starters = [v.pathway for v in uow.versions.latest_all()
+                        if (sender is None or v.pathway != sender.pathway)
+                        and signal.name in self._parsed(uow, v.pathway, v.number).start_signals]
+        reached = 0
+        for case_id in candidates:
+            for _attempt in range(_SIGNAL_ATTEMPTS):
+                try:
+                    self._command(_case_id(case_id), now, self._receive_signal(signal, now))
+                except CaseStateError:
+                    break  # it stopped waiting (or ended) since the list was read
+                except ConflictError:
+                    log.info("signal %s: case %s is busy, trying again", signal.id, case_id)
+                    continue
+                reached += 1
+                break
+            else:
+                log.warning("signal %s did not reach case %s: it stayed busy", signal.id,
+                            case_id)
+        # a new case needs a client: a programme-wide signal starts one for the thrower's
+        client_id = signal.client_id if signal.client_id is not None else (
+            sender.client_id if sender is not None else None)
+        for pathway in starters:
+            if client_id is None:
+                break
+            with self._uow() as uow:
+                outcome = self._start(uow, pathway, client_id, None, None, now,
+                                      message=signal)
+            self._after_commit(outcome)
+            reached += 1
+        return reached
+
+    @staticmethod
+    def _receive_signal(signal: Message, now: datetime) -> Callable[
+            [UnitOfWork, CaseRecord, Any, ParsedDefinition], tuple[list[NewEvent], Any]]:
+        def receive(uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                    parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
+            if signal.name not in runner.waiting_signal_names(workflow):
+                raise CaseStateError(f"case {record.id} no longer waits for signal "
+                                     f"{signal.name!r}")
+            workflow.send_event(BpmnEvent(SignalEventDefinition(signal.name),
+                                          payload=signal.payload))
+            event = NewEvent(type="signal_received", at=now, data={
+                "name": signal.name, "signal": signal.id, "from_case": signal.sender_case_id})
+            return [event], runner.run_engine(workflow)
+        return receive
 
     @staticmethod
     def _receive(message: Message, now: datetime) -> Callable[

@@ -659,6 +659,7 @@ class SqlMessageRepository:
                 created_at=message.created_at,
                 delivered_case_id=message.delivered_case_id,
                 delivered_at=message.delivered_at,
+                kind=message.kind,
             )
             .returning(tables.messages.c.id)
         ).scalar_one()
@@ -667,18 +668,20 @@ class SqlMessageRepository:
     def pending(self, client_id: int | None = None) -> builtins.list[Message]:
         m = tables.messages.c
         condition: ColumnElement[bool] = m.delivered_at.is_(None)
-        if client_id is not None:
-            condition = and_(m.client_id == client_id, condition)
+        if client_id is not None:  # with the programme-wide signals, which are for everyone
+            condition = and_(or_(m.client_id == client_id, m.client_id.is_(None)), condition)
         statement = select(tables.messages).where(condition).order_by(m.created_at, m.id)
         return [
             Message(id=row.id, name=row.name, client_id=row.client_id, payload=row.payload,
                     sender_case_id=row.sender_case_id, created_at=row.created_at,
-                    delivered_case_id=row.delivered_case_id, delivered_at=row.delivered_at)
+                    delivered_case_id=row.delivered_case_id, delivered_at=row.delivered_at,
+                    kind="signal" if row.kind == "signal" else "message")
             for row in self._connection.execute(statement)
         ]
 
-    def mark_delivered(self, message_id: int, case_id: int, at: datetime) -> None:
-        """Record delivery; ConflictError if another case took the message meanwhile."""
+    def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
+        """Record delivery (case_id None: a signal was routed); ConflictError if another
+        case or router took it meanwhile."""
         m = tables.messages.c
         result = self._connection.execute(
             update(tables.messages)

@@ -183,12 +183,14 @@ messages = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String, nullable=False),
-    Column("client_id", Integer, ForeignKey("clients.id"), nullable=False),
+    # None: a programme-wide signal, for every client's cases
+    Column("client_id", Integer, ForeignKey("clients.id"), nullable=True),
     Column("payload", json_type(), nullable=False),
     Column("sender_case_id", Integer, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("delivered_case_id", Integer, nullable=True),
     Column("delivered_at", UtcDateTime, nullable=True),
+    Column("kind", String(10), nullable=False, server_default="message"),  # or "signal"
     Index(None, "client_id", "delivered_at"),
 )
 

@@ -299,10 +299,12 @@ class _Messages:
         return stored
 
     def pending(self, client_id: int | None = None) -> list[Message]:
-        return [m for m in self.d.messages.values() if m.delivered_case_id is None
-                and (client_id is None or m.client_id == client_id)]
+        return [m for m in self.d.messages.values() if m.delivered_at is None
+                and (client_id is None or m.client_id in (client_id, None))]
 
-    def mark_delivered(self, message_id: int, case_id: int, at: datetime) -> None:
+    def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
+        if self.d.messages[message_id].delivered_at is not None:
+            raise ConflictError(f"message {message_id} was delivered already")
         self.d.messages[message_id] = replace(self.d.messages[message_id],
                                               delivered_case_id=case_id, delivered_at=at)
 
