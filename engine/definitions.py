@@ -40,14 +40,19 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    SignalEventDefinition as SpiffSignalEventDefinition,
+)
 
 from engine import clock
 from engine.errors import DefinitionError, ScriptError
@@ -94,6 +99,26 @@ class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
         task = self._create_task(event_definition)
         task.connect(self.spec.end)
         return task
+
+
+class BroadcastSignalEventDefinition(SpiffSignalEventDefinition):  # type: ignore[misc]
+    """A thrown signal that also leaves the case when the case catches it itself.
+
+    SpiffWorkflow hands a thrown event out (`get_events`) only when nothing inside the
+    throwing case caught it; a signal is a broadcast, so the other waiting cases must hear
+    it too. The event carries a plain signal definition, since catching compares classes.
+    """
+
+    def throw(self, my_task: Any) -> None:
+        payload = my_task.workflow.script_engine.evaluate(my_task, self.expression) \
+            if self.expression is not None else None
+        event = BpmnEvent(SpiffSignalEventDefinition(
+            self.name, expression=self.expression, variable=self.variable,
+            description=self.description), payload=payload)
+        top = my_task.workflow.top_workflow
+        top.catch(event)
+        if event not in top.bpmn_events:  # caught inside: still for the other cases
+            top.bpmn_events.append(event)
 
 
 class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
@@ -375,6 +400,15 @@ def _swap_timer_classes(parsed: ParsedDefinition) -> None:
     for spec in _all_task_specs(parsed):
         if hasattr(spec, "event_definition"):
             swap(spec.event_definition)
+
+
+def _broadcast_thrown_signals(parsed: ParsedDefinition) -> None:
+    """Make every signal throw a broadcast (BroadcastSignalEventDefinition). The definition
+    objects live only in the cached spec (never serialized), as with the timer classes."""
+    for spec in _all_task_specs(parsed):
+        if isinstance(spec, ThrowingEvent) \
+                and type(spec.event_definition) is SpiffSignalEventDefinition:
+            spec.event_definition.__class__ = BroadcastSignalEventDefinition
 
 
 def _check_expressions(parsed: ParsedDefinition) -> None:
@@ -786,6 +820,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     _derive_sensitivity(parsed)
     _check_expressions(parsed)
     _swap_timer_classes(parsed)
+    _broadcast_thrown_signals(parsed)
     _run_declarative_tasks_by_themselves(parsed)
     _connect_loops(parsed)
     return parsed

@@ -291,13 +291,23 @@ def waiting_message_names(workflow: Any) -> set[str]:
 
 
 def waiting_signal_names(workflow: Any) -> set[str]:
-    """Signals the case waits for: a signal goes to every waiting case in its scope."""
+    """Signals the case waits for: a signal goes to every waiting case in its scope.
+
+    Besides waiting catch and boundary events, the signal start events of the process's
+    event subprocesses count while the case runs: SpiffWorkflow starts such a subprocess
+    when the event arrives (it is not waiting as a task before that)."""
     names = set()
     for task in all_tasks(workflow):
         if task.state == TaskState.WAITING and isinstance(task.task_spec, CatchingEvent):
             definition = getattr(task.task_spec, "event_definition", None)
             if isinstance(definition, SignalEventDefinition):
                 names.add(str(definition.name))
+    if not workflow.is_completed():
+        for name in getattr(workflow.spec.start, "trigger_specs", ()):
+            subprocess = workflow.subprocess_specs.get(name)
+            for start in getattr(subprocess, "bpmn_start_events", ()):
+                if isinstance(start.event_definition, SignalEventDefinition):
+                    names.add(str(start.event_definition.name))
     return names
 
 

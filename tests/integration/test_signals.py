@@ -159,3 +159,62 @@ def test_messages_still_go_to_one_case(engine: Engine) -> None:
     assert len(woken) == 1
     assert "message_received" in event_types(engine, woken[0].id)
     assert "message_sent" in event_types(engine, booker.id)
+
+
+def test_a_signal_the_thrower_also_catches_still_reaches_the_other_cases(engine: Engine) -> None:
+    """SpiffWorkflow keeps a signal caught inside the throwing case to itself; a broadcast
+    reaches the other waiting cases as well."""
+    engine.publish(*bundle("signal_self_catch"))
+    engine.publish(*bundle("signal_catcher"))
+    ann = engine.add_client("Ann")
+    thrower = engine.start_case("signal_self_catch", ann.id or 0).case
+    catcher = engine.start_case("signal_catcher", ann.id or 0).case
+    finish_only_task(engine, thrower.id)
+    assert steps(engine, thrower.id) == ["tell_landlord"]  # its own catch heard it
+    assert steps(engine, catcher.id) == ["move_in"]
+    assert event_types(engine, thrower.id).count("signal_sent") == 1
+
+
+def test_a_signal_starts_an_event_subprocess(uow_factory: UnitOfWorkFactory) -> None:
+    """A non-interrupting event subprocess whose start event catches the signal runs beside
+    the case's work, in a fresh engine (as another process would load the case) too."""
+    engine = Engine(uow=uow_factory, clock=FakeClock())
+    engine.publish(*bundle("signal_event_subprocess"))
+    engine.publish(*bundle("signal_thrower"))
+    ann = engine.add_client("Ann")
+    first = engine.start_case("signal_event_subprocess", ann.id or 0).case
+    assert "housing_found" in first.waiting_for
+    thrower = engine.start_case("signal_thrower", ann.id or 0).case
+    other_process = Engine(uow=uow_factory, clock=FakeClock())
+    finish_only_task(other_process, thrower.id)
+    assert steps(engine, first.id) == ["claim", "update_address"]
+    # a case started after that is armed the same way, and so is one started elsewhere
+    for starter in (engine, Engine(uow=uow_factory, clock=FakeClock())):
+        later = starter.start_case("signal_event_subprocess", ann.id or 0).case
+        assert steps(starter, later.id) == ["claim"]
+        assert later.waiting_for == ["housing_found"]
+
+
+def test_a_signal_carries_its_payload_to_the_variable_the_catcher_names(engine: Engine) -> None:
+    thrower_files, thrower_main = bundle("signal_thrower")
+    thrower_files[thrower_main] = thrower_files[thrower_main].replace(
+        '<bpmn:signal id="housing_found" name="housing_found" />',
+        '<bpmn:signal id="housing_found" name="housing_found"><bpmn:extensionElements>'
+        "<spiffworkflow:payloadExpression>{'address': '1 High St'}"
+        "</spiffworkflow:payloadExpression></bpmn:extensionElements></bpmn:signal>")
+    catcher_files, catcher_main = bundle("signal_catcher")
+    catcher_files[catcher_main] = catcher_files[catcher_main].replace(
+        '<bpmn:signal id="housing_found" name="housing_found" />',
+        '<bpmn:signal id="housing_found" name="housing_found"><bpmn:extensionElements>'
+        "<spiffworkflow:variableName>housing</spiffworkflow:variableName>"
+        "</bpmn:extensionElements></bpmn:signal>")
+    engine.publish(thrower_files, thrower_main)
+    engine.publish(catcher_files, catcher_main)
+    ann = engine.add_client("Ann")
+    thrower = engine.start_case("signal_thrower", ann.id or 0).case
+    catcher = engine.start_case("signal_catcher", ann.id or 0).case
+    finish_only_task(engine, thrower.id)
+    [sent] = [e for e in engine.events(thrower.id or 0) if e.type == "signal_sent"]
+    assert sent.data["payload"] == {"address": "1 High St"}
+    finish_only_task(engine, catcher.id)
+    assert engine.get_case(catcher.id or 0).case.data["housing"] == {"address": "1 High St"}
