@@ -788,7 +788,9 @@ class Casework:
                 "cases": [{k: v for k, v in c.items() if k != "state"} for c in cases],
                 "consents": to_plain(uow.consents.for_client(client_id)),
                 "drafts": to_plain(drafts),
-                "messages": to_plain(uow.messages.pending(client_id)),
+                # the client's own (pending() adds programme-wide signals, nobody's record)
+                "messages": to_plain([m for m in uow.messages.pending(client_id)
+                                      if m.client_id == client_id]),
                 "access_log": to_plain(uow.access_log.list(client_id=client_id)),
             }
             uow.commit()

@@ -1055,7 +1055,10 @@ class Engine:
         assert signal.id is not None
         now = self._clock.now()
         with self._uow() as uow:
-            uow.messages.mark_delivered(signal.id, None, now)  # ConflictError: taken
+            try:
+                uow.messages.mark_delivered(signal.id, None, now)
+            except ConflictError:
+                return 0  # another router took it
             uow.commit()
             candidates = [c.id for c in uow.cases.list(client_id=signal.client_id,
                                                        status="active")

@@ -4,10 +4,13 @@ programme-wide), unlike a message, which goes to one case."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from engine import Engine
 from engine.errors import DefinitionError
+from engine.model import Message
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import DATA, bundle
 from tests.unit.engine.fakes import FakeClock
@@ -218,3 +221,32 @@ def test_a_signal_carries_its_payload_to_the_variable_the_catcher_names(engine: 
     assert sent.data["payload"] == {"address": "1 High St"}
     finish_only_task(engine, catcher.id)
     assert engine.get_case(catcher.id or 0).case.data["housing"] == {"address": "1 High St"}
+
+
+def test_two_routers_broadcast_a_signal_once(uow_factory: UnitOfWorkFactory) -> None:
+    """The worker and a web process may route the same kept signal at once: one does."""
+    engine = Engine(uow=uow_factory, clock=FakeClock())
+    engine.publish(*bundle("signal_catcher"))
+    ann = engine.add_client("Ann")
+    catcher = engine.start_case("signal_catcher", ann.id or 0).case
+    with uow_factory() as uow:  # a signal whose thrower stopped before routing it
+        uow.messages.add(Message(id=None, name="housing_found", client_id=ann.id, payload=None,
+                                 sender_case_id=None, created_at=FakeClock().now(),
+                                 kind="signal"))
+        uow.commit()
+    routers = [Engine(uow=uow_factory, clock=FakeClock()) for _ in range(2)]
+    reached: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def route(router: Engine) -> None:
+        barrier.wait()
+        reached.append(router.deliver_messages())
+
+    threads = [threading.Thread(target=route, args=(router,)) for router in routers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(reached) == [0, 1]
+    assert event_types(engine, catcher.id).count("signal_received") == 1
+    assert steps(engine, catcher.id) == ["move_in"]

@@ -20,7 +20,7 @@ from engine.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from engine.model import Client, InboxTask, Organisation, User
+from engine.model import Client, InboxTask, Message, Organisation, User
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 WELLBEING = """
@@ -506,6 +506,21 @@ def test_export_everything_held_on_a_client(w: World) -> None:
         "create_client", "start_case", "record_consent", "view_client", "export"]
     assert all(e["client_id"] == sam for e in document["access_log"])
     assert document["messages"] == []
+
+
+def test_export_holds_the_clients_own_messages_not_programme_wide_signals(w: World) -> None:
+    """A programme-wide signal not routed yet has no client: it is not anyone's record."""
+    sam, kim = w.client("Sam"), w.client("Kim")
+    with w.uow() as uow:
+        for name, client, kind in (("for_sam", sam, "message"), ("for_kim", kim, "message"),
+                                   ("for_everyone", None, "signal")):
+            uow.messages.add(Message(id=None, name=name, client_id=client, payload={},
+                                     sender_case_id=None, created_at=w.clock.now(),
+                                     kind=kind))
+        uow.commit()
+    document = w.work.export_client(w.ada, sam)
+    assert [m["name"] for m in document["messages"]] == ["for_sam"]
+    assert document["messages"][0]["kind"] == "message"
 
 
 def test_the_client_list_holds_only_records_the_user_may_open(w: World) -> None:
