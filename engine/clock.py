@@ -177,3 +177,13 @@ class ClockCycleTimer(CycleTimerEventDefinition):  # type: ignore[misc]
             my_task.internal_data["event_fired"] = True
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+
+# Each SpiffWorkflow timer class and the clock-aware class that replaces it in parsed specs.
+# A fired timer can land in a case's stored state (an event-based gateway keeps the events it
+# saw), so engine.state registers a serializer converter for every class listed here.
+CLOCK_TIMERS: dict[type[TimerEventDefinition], type[TimerEventDefinition]] = {
+    DurationTimerEventDefinition: ClockDurationTimer,
+    TimeDateEventDefinition: ClockTimeDateTimer,
+    CycleTimerEventDefinition: ClockCycleTimer,
+}
