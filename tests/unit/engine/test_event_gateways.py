@@ -121,6 +121,24 @@ def test_message_delivered_first_wins_and_withdraws_the_timer(engine: Engine,
     assert engine.get_case(case_id).case.status == "completed"
 
 
+def test_a_timer_due_before_the_message_came_wins_even_if_not_fired_yet(
+        engine: Engine, clock: FakeClock) -> None:
+    """The worker may lag: a message arriving after the timer was due must not take the
+    gateway's other branch too (SpiffWorkflow would take both), nor be used up."""
+    case_id, client_id = start(engine, "gateway_timer_message")
+    publish(engine, "reply_sender")
+    clock.advance(days=8)
+    engine.start_case("reply_sender", client_id)
+    assert open_steps(engine, case_id) == ["chase", "keep_notes"]
+    [decision] = [e for e in engine.events(case_id) if e.type == "decision"]
+    assert decision.data["taken"] == ["no_reply"]
+    assert "message_received" not in types(engine, case_id)
+    with engine._uow() as uow:
+        [kept] = uow.messages.pending(client_id)
+    assert kept.name == "reply_received"
+    stored(engine, case_id)
+
+
 def test_unrelated_task_completes_while_the_gateway_timer_is_due(engine: Engine,
                                                                  clock: FakeClock) -> None:
     """The reported failure: once the timer was due every command on the case failed."""
