@@ -1062,8 +1062,9 @@ class Engine:
 
         The stored state is left as it was before the failed command, so `cases retry` (on a
         fixed version if need be) runs the same step again. Open tasks and timers are
-        withdrawn as for any case in error, so later rounds do not try it again. `due_by`
-        names the timer that was due (a timer failure). Logs one line.
+        withdrawn as for any case in error, so later rounds do not try it again. With `due_by`
+        (a timer failure) the error names the earliest timer then due, step and task. Logs
+        one line.
         """
         message = f"{during} failed: {_reason(err)}"
         try:
@@ -1073,10 +1074,10 @@ class Engine:
                     log.warning("case %s: %s; the case is no longer active: left as it is",
                                 case_id, message)
                     return
-                due = sorted((t.due_at, t.step) for t in uow.timers.for_case(case_id)
+                due = sorted((t.due_at, t.step, t.task_id) for t in uow.timers.for_case(case_id)
                              if due_by is not None and t.due_at <= due_by)
-                step = due[0][1] if due else None
-                error = {"message": message, "step": step, "task": None, "line": None,
+                _, step, task = due[0] if due else (None, None, None)
+                error = {"message": message, "step": step, "task": task, "line": None,
                          "kind": type(getattr(err, "orig", None) or err).__name__,
                          **(details or {})}
                 expected = record.revision
