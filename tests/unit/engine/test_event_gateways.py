@@ -60,6 +60,10 @@ def start(engine: Engine, pathway: str, name: str = "Ann") -> tuple[int, int]:
     return case.case.id or 0, client.id or 0
 
 
+OTHER_BRANCH = {"gateway_timer_message": {"reply", "read_reply"},
+                "gateway_timer_signal": {"cleared", "close_down"}}
+
+
 @pytest.mark.parametrize("pathway, timer_step, awaited", [
     ("gateway_timer_message", "no_reply", "reply_received"),
     ("gateway_timer_signal", "no_all_clear", "all_clear"),
@@ -89,6 +93,8 @@ def test_timer_behind_a_gateway_is_scheduled_and_fires_cancelling_the_other_bran
     assert view.status == "active" and view.waiting_for == []
     workflow, timers = stored(engine, case_id)  # the stored case reloads
     assert timers == [] and runner.waiting_message_names(workflow) == set()
+    steps = {runner.step_name(task) for task in runner.all_tasks(workflow)}
+    assert timer_step in steps and not steps & OTHER_BRANCH[pathway]  # the other is gone
     assert engine.fire_due_timers(started + timedelta(days=30)) == 0
 
     # The unrelated task, and the branch the timer chose, still complete.
@@ -112,8 +118,10 @@ def test_message_delivered_first_wins_and_withdraws_the_timer(engine: Engine,
     assert "timer_fired" not in types(engine, case_id)
     [decision] = [e for e in engine.events(case_id) if e.type == "decision"]
     assert decision.data["taken"] == ["reply"]
-    _, timers = stored(engine, case_id)
+    workflow, timers = stored(engine, case_id)
     assert timers == []
+    steps = {runner.step_name(task) for task in runner.all_tasks(workflow)}
+    assert "reply" in steps and not steps & {"no_reply", "chase"}  # the timer's branch is gone
     assert engine.fire_due_timers(started + timedelta(days=8)) == 0
     assert open_steps(engine, case_id) == ["keep_notes", "read_reply"]
     complete_step(engine, case_id, "read_reply")
