@@ -29,7 +29,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import expressions
-from engine.clock import add_duration, parse_timestamp
+from engine.clock import add_duration, parse_timestamp, timer_value_key
 from engine.definitions import (
     EXIT_REASON,
     NOTIFY_MESSAGE,
@@ -87,7 +87,14 @@ def step_name(task: Any) -> str:
 
 
 def _timer_due(task: Any) -> datetime | None:
-    value = task._get_internal_data("event_value")
+    """When the task's timer is due; a gateway holding several: the earliest of them."""
+    dues = [due for _, _, due in _gateway_timers(task) if due is not None]
+    if dues:
+        return min(dues)
+    return _due_of(task._get_internal_data("event_value"))
+
+
+def _due_of(value: Any) -> datetime | None:
     if isinstance(value, dict):  # a cycle: {"cycles": left, "next": when}
         value = value.get("next") if value.get("cycles") != 0 else None
     if not isinstance(value, str):
@@ -141,26 +148,49 @@ def _is_cycle(task: Any) -> bool:
     return any(isinstance(d, CycleTimerEventDefinition) for d in _timer_definitions(task))
 
 
+def _gateway_timers(task: Any) -> list[tuple[str, Any, datetime | None]]:
+    """(step, definition, due) of each timer an event-based gateway holds, in order.
+
+    The step is the timer's own catch event (the gateway's outputs are in the order of its
+    combined definitions); each timer keeps its due time under its own key (engine.clock).
+    Empty for any other task.
+    """
+    spec = task.task_spec
+    if not isinstance(spec, EventBasedGateway):
+        return []
+    found: list[tuple[str, Any, datetime | None]] = []
+    for definition, output in zip(spec.event_definition.event_definitions, spec.outputs,
+                                  strict=False):
+        if isinstance(definition, TimerEventDefinition):
+            due = _due_of(task._get_internal_data(timer_value_key(len(found))))
+            found.append((str(output.bpmn_id or output.name), definition, due))
+    return found
+
+
 def _timer_step(task: Any) -> str:
     """The step a timer is recorded under: the timer's own catch event, also when an
-    event-based gateway holds its definition (the gateway's outputs are in the order of
-    its combined definitions)."""
-    spec = task.task_spec
-    if isinstance(spec, EventBasedGateway):
-        for definition, output in zip(spec.event_definition.event_definitions, spec.outputs,
-                                      strict=False):
-            if isinstance(definition, TimerEventDefinition):
-                return str(output.bpmn_id or output.name)
-    return step_name(task)
+    event-based gateway holds it (with several, the one due first)."""
+    timers = _gateway_timers(task)
+    if not timers:
+        return step_name(task)
+    first_step, first_due = timers[0][0], timers[0][2]
+    for step, _, due in timers[1:]:
+        if due is not None and (first_due is None or due < first_due):
+            first_step, first_due = step, due
+    return first_step
 
 
-def _timer_won(task: Any) -> bool:
-    """Whether a finished timer task finished because its timer went off: a gateway also
-    finishes when another of its events arrived first."""
-    if not isinstance(task.task_spec, EventBasedGateway):
-        return True
-    seen = task._get_internal_data("seen_events") or []
-    return any(isinstance(event.event_definition, TimerEventDefinition) for event in seen)
+def _fired_timer_step(task: Any) -> str | None:
+    """The step of the timer that went off for a finished timer task, or None when it did
+    not finish by a timer (a gateway whose message or signal came first)."""
+    timers = _gateway_timers(task)
+    if not timers:
+        return step_name(task)
+    seen = [event.event_definition for event in task._get_internal_data("seen_events") or []]
+    for step, definition, _ in timers:
+        if any(definition == event for event in seen):
+            return step
+    return None
 
 
 def _dig(data: Any, dotted: str) -> Any:
@@ -257,8 +287,8 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
                 events.append(NewEvent(type="timer_scheduled", at=now, step=_timer_step(task),
                                        data={"due": due.isoformat() if due else None}))
             elif old == TaskState.WAITING and new in (TaskState.READY, TaskState.COMPLETED) \
-                    and not _is_cycle(task) and _timer_won(task):
-                events.append(NewEvent(type="timer_fired", at=now, step=_timer_step(task),
+                    and not _is_cycle(task) and (fired := _fired_timer_step(task)):
+                events.append(NewEvent(type="timer_fired", at=now, step=fired,
                                        data={"due": (_timer_due(task) or now).isoformat()}))
             if _chose_a_branch(spec, new):
                 events.append(_decision(task, now))

@@ -160,6 +160,26 @@ def test_unrelated_task_completes_while_the_gateway_timer_is_due(engine: Engine,
     assert [e.step for e in engine.events(case_id) if e.type == "timer_fired"] == ["no_reply"]
 
 
+def test_the_earlier_of_two_gateway_timers_takes_its_branch(engine: Engine,
+                                                             clock: FakeClock) -> None:
+    """SpiffWorkflow keeps one due time and one fired flag per task: a gateway's second
+    timer took the first one's due time, and both fired together."""
+    case_id, _ = start(engine, "gateway_two_timers")
+    started = clock.now()
+    scheduled = [e for e in engine.events(case_id) if e.type == "timer_scheduled"]
+    assert [(e.step, e.data["due"]) for e in scheduled] == [
+        ("nudge_due", (started + timedelta(days=3)).isoformat())]
+    assert engine.fire_due_timers(started + timedelta(days=2)) == 0
+    assert engine.fire_due_timers(started + timedelta(days=3, seconds=1)) == 1
+    assert open_steps(engine, case_id) == ["keep_notes", "nudge"]
+    assert [e.step for e in engine.events(case_id) if e.type == "timer_fired"] == ["nudge_due"]
+    [decision] = [e for e in engine.events(case_id) if e.type == "decision"]
+    assert decision.data["taken"] == ["nudge_due"]
+    assert engine.fire_due_timers(started + timedelta(days=8)) == 0
+    assert open_steps(engine, case_id) == ["keep_notes", "nudge"]
+    stored(engine, case_id)
+
+
 def test_signal_names_are_reported_apart_and_a_signal_takes_its_branch(
         engine: Engine, clock: FakeClock) -> None:
     case_id, _ = start(engine, "gateway_timer_signal")
