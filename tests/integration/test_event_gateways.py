@@ -115,3 +115,20 @@ def test_unrelated_task_completes_after_the_gateway_timer_is_due(
     assert open_steps(later, case_id) == ["chase"]
     assert [e.step for e in later.events(case_id) if e.type == "timer_fired"] == ["no_reply"]
     reloads(later, uow_factory, case_id)
+
+
+def test_gateway_timer_due_before_the_message_takes_the_branch_on_storage(
+        uow_factory: UnitOfWorkFactory, clock: FakeClock) -> None:
+    engine = fresh_engine(uow_factory, clock)
+    engine.publish(*bundle("gateway_timer_message"))
+    engine.publish(*bundle("reply_sender"))
+    client = engine.add_client("Di")
+    case_id = engine.start_case("gateway_timer_message", client.id or 0).case.id or 0
+    clock.advance(days=8)  # the timer is due; no worker has run
+    fresh_engine(uow_factory, clock).start_case("reply_sender", client.id or 0)
+    reader = fresh_engine(uow_factory, clock)
+    assert open_steps(reader, case_id) == ["chase", "keep_notes"]
+    assert "message_received" not in [e.type for e in reader.events(case_id)]
+    with uow_factory() as uow:
+        assert [m.name for m in uow.messages.pending(client.id)] == ["reply_received"]
+    reloads(reader, uow_factory, case_id)
