@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -18,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import Engine, runner
 from engine import clock as engine_clock
 from engine.clock import running_at
+from engine.model import Timer
 from engine.state import SERIALIZER, dump_state, load_state
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_engine import publish, types
@@ -43,8 +45,9 @@ def complete_step(engine: Engine, case_id: int, step: str) -> None:
     engine.complete_task(view.task.id, {})
 
 
-def stored(engine: Engine, case_id: int) -> tuple[object, object]:
-    """The case's stored workflow, loaded afresh, and its parsed definition."""
+def stored(engine: Engine, case_id: int) -> tuple[Any, list[Timer]]:
+    """The case's stored workflow, loaded afresh (its state must be plain JSON), and the
+    timers stored for it."""
     with engine._uow() as uow:
         record = uow.cases.get(case_id)
         parsed = engine._parsed(uow, record.pathway, record.version)
