@@ -1220,7 +1220,12 @@ def messages() -> None:
 @messages.command("deliver")
 @command
 def messages_deliver(ctx: Context) -> None:
-    """Deliver kept messages to cases now waiting for them."""
+    """Deliver kept messages to cases now waiting for them.
+
+    A case that fails to take its message is put in error with the reason (see `cases list
+    --status error`) and logged on stderr; the message stays pending for when a case can take
+    it (e.g. after `cases retry`). The other messages are delivered.
+    """
     delivered = ctx.app.engine.deliver_messages()
     _emit(ctx.json_mode, {"delivered": delivered}, lambda: f"delivered {delivered} message(s)")
 
@@ -1244,7 +1249,11 @@ def _stop_on_signals() -> Iterator[threading.Event]:
               "stopped by SIGINT or SIGTERM).")
 @command
 def worker(ctx: Context, interval: float, rounds: int | None) -> None:
-    """Fire due timers and deliver kept messages, round after round."""
+    """Fire due timers and deliver kept messages, round after round.
+
+    A case whose timer or message fails is put in error with the reason (see `cases list
+    --status error`), one line is logged on stderr, and the worker goes on with the others.
+    """
     engine = ctx.app.engine
     done = 0
     with _stop_on_signals() as stop:

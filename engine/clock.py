@@ -126,29 +126,54 @@ def _is_relative_cycle(expression: str) -> bool:
     return len(parts) == 2 and parts[1].startswith("P")
 
 
+def timer_value_key(position: int) -> str:
+    """The internal-data key of the due time of a task's timer at that position."""
+    return "event_value" if position == 0 else f"event_value_{position}"
+
+
+def _timer_keys(definition: Any, my_task: Any) -> tuple[str, str]:
+    """The internal-data keys of a timer's due time and fired flag on its task.
+
+    SpiffWorkflow keeps one `event_value` and one `event_fired` per task, but an event-based
+    gateway (or a multiple event) holds several timers on one task: they shared the first
+    one's due time and all fired with it, taking several branches. The first timer of a task
+    keeps SpiffWorkflow's keys; each further one (by position among the task's timers) gets
+    keys of its own.
+    """
+    combined = getattr(getattr(my_task.task_spec, "event_definition", None),
+                       "event_definitions", None) or []
+    timers = [d for d in combined if isinstance(d, TimerEventDefinition)]
+    position = next((i for i, d in enumerate(timers) if d is definition), 0)
+    if position == 0:
+        return "event_value", "event_fired"
+    return timer_value_key(position), f"event_fired_{position}"
+
+
 class ClockDurationTimer(DurationTimerEventDefinition):  # type: ignore[misc]
     def has_fired(self, my_task: Any) -> bool:
         now = current_time()
-        event_value = my_task._get_internal_data("event_value")
+        value_key, fired_key = _timer_keys(self, my_task)
+        event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             event_value = add_duration(now, expression).isoformat()
-            my_task._set_internal_data(event_value=event_value)
+            my_task._set_internal_data(**{value_key: event_value})
         if TimerEventDefinition.get_datetime(event_value) <= now:
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task._set_internal_data(**{fired_key: True})
+        return bool(my_task._get_internal_data(fired_key, False))
 
 
 class ClockTimeDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
     def has_fired(self, my_task: Any) -> bool:
-        event_value = my_task._get_internal_data("event_value")
+        value_key, fired_key = _timer_keys(self, my_task)
+        event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
             check_duration(event_value)
-            my_task._set_internal_data(event_value=event_value)
+            my_task._set_internal_data(**{value_key: event_value})
         if TimerEventDefinition.parse_time_or_duration(event_value) <= current_time():
-            my_task._set_internal_data(event_fired=True)
-        return bool(my_task._get_internal_data("event_fired", False))
+            my_task._set_internal_data(**{fired_key: True})
+        return bool(my_task._get_internal_data(fired_key, False))
 
 
 class ClockCycleTimer(CycleTimerEventDefinition):  # type: ignore[misc]
@@ -177,3 +202,13 @@ class ClockCycleTimer(CycleTimerEventDefinition):  # type: ignore[misc]
             my_task.internal_data["event_fired"] = True
         my_task._set_internal_data(event_value=event_value)
         return ready
+
+
+# Each SpiffWorkflow timer class and the clock-aware class that replaces it in parsed specs.
+# A fired timer can land in a case's stored state (an event-based gateway keeps the events it
+# saw), so engine.state registers a serializer converter for every class listed here.
+CLOCK_TIMERS: dict[type[TimerEventDefinition], type[TimerEventDefinition]] = {
+    DurationTimerEventDefinition: ClockDurationTimer,
+    TimeDateEventDefinition: ClockTimeDateTimer,
+    CycleTimerEventDefinition: ClockCycleTimer,
+}

@@ -35,11 +35,6 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
-    DurationTimerEventDefinition,
-    TimeDateEventDefinition,
-)
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -381,14 +376,10 @@ def _choose_main_process(parser: SpiffBpmnParser, main_file: str, text: str) -> 
 def _swap_timer_classes(parsed: ParsedDefinition) -> None:
     """Make timers read the engine clock, so `timers run --now` and tests can set the time.
 
-    The timer definition objects live only in the cached spec (never serialized), so
-    switching their class to a clock-aware subclass changes nothing else.
+    The timer definition objects live in the cached spec; one reaches a case's stored state
+    only as an event an event-based gateway saw, which engine.state serializes by class.
     """
-    swaps = {
-        DurationTimerEventDefinition: clock.ClockDurationTimer,
-        TimeDateEventDefinition: clock.ClockTimeDateTimer,
-        CycleTimerEventDefinition: clock.ClockCycleTimer,
-    }
+    swaps = clock.CLOCK_TIMERS
 
     def swap(definition: Any) -> None:
         if isinstance(definition, MultipleEventDefinition):

@@ -16,18 +16,20 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import expressions
-from engine.clock import add_duration, parse_timestamp
+from engine.clock import add_duration, parse_timestamp, timer_value_key
 from engine.definitions import (
     EXIT_REASON,
     NOTIFY_MESSAGE,
@@ -85,7 +87,14 @@ def step_name(task: Any) -> str:
 
 
 def _timer_due(task: Any) -> datetime | None:
-    value = task._get_internal_data("event_value")
+    """When the task's timer is due; a gateway holding several: the earliest of them."""
+    dues = [due for _, _, due in _gateway_timers(task) if due is not None]
+    if dues:
+        return min(dues)
+    return _due_of(task._get_internal_data("event_value"))
+
+
+def _due_of(value: Any) -> datetime | None:
     if isinstance(value, dict):  # a cycle: {"cycles": left, "next": when}
         value = value.get("next") if value.get("cycles") != 0 else None
     if not isinstance(value, str):
@@ -96,10 +105,92 @@ def _timer_due(task: Any) -> datetime | None:
         return None
 
 
-def _is_timer(task: Any) -> bool:
+def caught_events(task: Any) -> list[Any]:
+    """The event definitions a catching task waits for, whatever its state.
+
+    An event-based gateway holds the events of the catch events behind it (SpiffWorkflow
+    moves each one's definition into the gateway's MultipleEventDefinition and leaves the
+    catch event a NoneEventDefinition); a multiple event holds several too. Either way the
+    combined definitions are listed one by one, in the order of the gateway's outputs.
+    """
     spec = task.task_spec
-    return isinstance(spec, CatchingEvent) and isinstance(
-        getattr(spec, "event_definition", None), TimerEventDefinition)
+    if not isinstance(spec, CatchingEvent):
+        return []
+    found: list[Any] = []
+    pending = [getattr(spec, "event_definition", None)]
+    while pending:
+        definition = pending.pop(0)
+        if isinstance(definition, MultipleEventDefinition):
+            pending[:0] = definition.event_definitions
+        elif definition is not None:
+            found.append(definition)
+    return found
+
+
+def awaited_events(workflow: Any) -> Iterator[tuple[Any, Any]]:
+    """(task, event definition) for every event a waiting task of the case awaits: timers,
+    messages, signals and the rest, including those combined under a gateway."""
+    for task in all_tasks(workflow):
+        if task.state == TaskState.WAITING:
+            for definition in caught_events(task):
+                yield task, definition
+
+
+def _timer_definitions(task: Any) -> list[Any]:
+    return [d for d in caught_events(task) if isinstance(d, TimerEventDefinition)]
+
+
+def _is_timer(task: Any) -> bool:
+    return bool(_timer_definitions(task))
+
+
+def _is_cycle(task: Any) -> bool:
+    return any(isinstance(d, CycleTimerEventDefinition) for d in _timer_definitions(task))
+
+
+def _gateway_timers(task: Any) -> list[tuple[str, Any, datetime | None]]:
+    """(step, definition, due) of each timer an event-based gateway holds, in order.
+
+    The step is the timer's own catch event (the gateway's outputs are in the order of its
+    combined definitions); each timer keeps its due time under its own key (engine.clock).
+    Empty for any other task.
+    """
+    spec = task.task_spec
+    if not isinstance(spec, EventBasedGateway):
+        return []
+    found: list[tuple[str, Any, datetime | None]] = []
+    for definition, output in zip(spec.event_definition.event_definitions, spec.outputs,
+                                  strict=False):
+        if isinstance(definition, TimerEventDefinition):
+            due = _due_of(task._get_internal_data(timer_value_key(len(found))))
+            found.append((str(output.bpmn_id or output.name), definition, due))
+    return found
+
+
+def _timer_step(task: Any) -> str:
+    """The step a timer is recorded under: the timer's own catch event, also when an
+    event-based gateway holds it (with several, the one due first)."""
+    timers = _gateway_timers(task)
+    if not timers:
+        return step_name(task)
+    first_step, first_due = timers[0][0], timers[0][2]
+    for step, _, due in timers[1:]:
+        if due is not None and (first_due is None or due < first_due):
+            first_step, first_due = step, due
+    return first_step
+
+
+def _fired_timer_step(task: Any) -> str | None:
+    """The step of the timer that went off for a finished timer task, or None when it did
+    not finish by a timer (a gateway whose message or signal came first)."""
+    timers = _gateway_timers(task)
+    if not timers:
+        return step_name(task)
+    seen = [event.event_definition for event in task._get_internal_data("seen_events") or []]
+    for step, definition, _ in timers:
+        if any(definition == event for event in seen):
+            return step
+    return None
 
 
 def _dig(data: Any, dotted: str) -> Any:
@@ -175,9 +266,9 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
         if old == new == TaskState.WAITING and _is_timer(task):
             due = _timer_due(task)
             if due != old_due:  # a cycle timer went off and set its next time
-                events.append(NewEvent(type="timer_fired", at=now, step=step_name(task),
+                events.append(NewEvent(type="timer_fired", at=now, step=_timer_step(task),
                                        data={"due": (old_due or now).isoformat()}))
-                events.append(NewEvent(type="timer_scheduled", at=now, step=step_name(task),
+                events.append(NewEvent(type="timer_scheduled", at=now, step=_timer_step(task),
                                        data={"due": due.isoformat() if due else None}))
             continue
         if old == new:
@@ -190,27 +281,41 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
             events.append(NewEvent(type="task_ready", at=now, step=step_name(task), data={
                 "task": str(task.id), "title": info.title if info else spec.bpmn_name,
                 "role": info.role if info else None, "due": due.isoformat() if due else None}))
-        elif (isinstance(spec, (ExclusiveGateway, InclusiveGateway))
-              and new == TaskState.COMPLETED and len(spec.outputs) > 1):
-            taken = [child.task_spec for child in task.children
-                     if not child.has_state(_PREDICTED)]
-            events.append(NewEvent(type="decision", at=now, step=step_name(task), data={
-                "gateway": spec.bpmn_name or step_name(task),
-                "taken": [str(t.bpmn_id or t.name) for t in taken],
-                "taken_names": [t.bpmn_name for t in taken if t.bpmn_name],
-            }))
         elif _is_timer(task):
-            if new == TaskState.WAITING and old != TaskState.WAITING:
+            if new == TaskState.WAITING:
                 due = _timer_due(task)
-                events.append(NewEvent(type="timer_scheduled", at=now, step=step_name(task),
+                events.append(NewEvent(type="timer_scheduled", at=now, step=_timer_step(task),
                                        data={"due": due.isoformat() if due else None}))
             elif old == TaskState.WAITING and new in (TaskState.READY, TaskState.COMPLETED) \
-                    and not isinstance(spec.event_definition, CycleTimerEventDefinition):
-                events.append(NewEvent(type="timer_fired", at=now, step=step_name(task),
+                    and not _is_cycle(task) and (fired := _fired_timer_step(task)):
+                events.append(NewEvent(type="timer_fired", at=now, step=fired,
                                        data={"due": (_timer_due(task) or now).isoformat()}))
+            if _chose_a_branch(spec, new):
+                events.append(_decision(task, now))
+        elif _chose_a_branch(spec, new):
+            events.append(_decision(task, now))
         elif new == TaskState.COMPLETED:
             events.extend(_declared_effects(task, now))
     return events
+
+
+def _chose_a_branch(spec: Any, new_state: int) -> bool:
+    """Whether a task that reached new_state is a gateway that just chose among branches
+    (an event-based gateway chooses by the event that came first)."""
+    return new_state == TaskState.COMPLETED and (
+        isinstance(spec, EventBasedGateway)
+        or (isinstance(spec, (ExclusiveGateway, InclusiveGateway)) and len(spec.outputs) > 1))
+
+
+def _decision(task: Any, now: datetime) -> NewEvent:
+    """The branch a gateway took: the outputs it did not merely predict."""
+    spec = task.task_spec
+    taken = [child.task_spec for child in task.children if not child.has_state(_PREDICTED)]
+    return NewEvent(type="decision", at=now, step=step_name(task), data={
+        "gateway": spec.bpmn_name or step_name(task),
+        "taken": [str(t.bpmn_id or t.name) for t in taken],
+        "taken_names": [t.bpmn_name for t in taken if t.bpmn_name],
+    })
 
 
 def properties(task: Any) -> dict[str, str]:
@@ -269,25 +374,22 @@ def inbox_rows(workflow: Any, parsed: ParsedDefinition, case_id: int, pathway: s
 
 
 def timers(workflow: Any, case_id: int) -> list[Timer]:
+    """The case's pending timers, one per waiting task that awaits a timer (a gateway's
+    timer included), for the timers table the worker polls."""
     result = []
     for task in all_tasks(workflow):
         if task.state == TaskState.WAITING and _is_timer(task):
             due = _timer_due(task)
             if due is not None:
                 result.append(Timer(case_id=case_id, task_id=str(task.id),
-                                    step=step_name(task), due_at=due))
+                                    step=_timer_step(task), due_at=due))
     return result
 
 
 def waiting_message_names(workflow: Any) -> set[str]:
     """Messages the case waits for: a message goes to one waiting case."""
-    names = set()
-    for task in all_tasks(workflow):
-        if task.state == TaskState.WAITING and isinstance(task.task_spec, CatchingEvent):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, MessageEventDefinition):
-                names.add(str(definition.name))
-    return names
+    return {str(definition.name) for _, definition in awaited_events(workflow)
+            if isinstance(definition, MessageEventDefinition)}
 
 
 def waiting_signal_names(workflow: Any) -> set[str]:
@@ -296,12 +398,8 @@ def waiting_signal_names(workflow: Any) -> set[str]:
     Besides waiting catch and boundary events, the signal start events of the process's
     event subprocesses count while the case runs: SpiffWorkflow starts such a subprocess
     when the event arrives (it is not waiting as a task before that)."""
-    names = set()
-    for task in all_tasks(workflow):
-        if task.state == TaskState.WAITING and isinstance(task.task_spec, CatchingEvent):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if isinstance(definition, SignalEventDefinition):
-                names.add(str(definition.name))
+    names = {str(definition.name) for _, definition in awaited_events(workflow)
+             if isinstance(definition, SignalEventDefinition)}
     if not workflow.is_completed():
         for name in getattr(workflow.spec.start, "trigger_specs", ()):
             subprocess = workflow.subprocess_specs.get(name)

@@ -204,6 +204,18 @@ class LiveWorkflowCache:
             self._task_cases.pop(task_id, None)
 
 
+def _reason(err: BaseException, limit: int = 300) -> str:
+    """One short line saying why something failed, for a case's error and the worker's log.
+
+    A database driver's error wraps the real one (`orig`) and appends the statement and its
+    parameters, case data included: only the first line of the underlying error is kept.
+    """
+    cause = getattr(err, "orig", None) or err
+    lines = str(cause).strip().splitlines()
+    text = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
@@ -523,17 +535,13 @@ class Engine:
         """Fire every timer due at `now` (default: the clock). Returns how many fired.
 
         Cases are taken in batches, each case in its own transaction; a case another
-        process holds (conflict) is left for the next round rather than retried here.
+        process holds (conflict) is left for the next round rather than retried here. A case
+        whose timer cannot be fired for any other reason is put in error with the reason
+        (see _record_failure) and the others go on.
         """
         when = now or self._clock.now()
         fired = 0
         tried: set[int] = set()
-
-        def refresh(uow: UnitOfWork, record: CaseRecord, workflow: Any,
-                    parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
-            workflow.refresh_timers()
-            return [], runner.run_engine(workflow)
-
         while True:
             with self._uow() as uow:
                 due = uow.timers.due_cases(when, batch + len(tried))
@@ -543,11 +551,22 @@ class Engine:
             for case_id in fresh[:batch]:
                 tried.add(case_id)
                 try:
-                    events = self._command(_case_id(case_id), when, refresh).events
+                    events = self._command(_case_id(case_id), when, self._refresh_timers).events
                 except (ConflictError, CaseStateError) as err:
                     log.info("timer of case %s left for the next round: %s", case_id, err)
                     continue
+                except Exception as err:  # one bad case must not stop the others' timers
+                    self._record_failure(case_id, err, when, during="firing its timer",
+                                         due_by=when)
+                    continue
                 fired += sum(event.type == "timer_fired" for event in events)
+
+    @staticmethod
+    def _refresh_timers(uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                        parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
+        """Let every timer that is due go off (the command's time is the clock's time)."""
+        workflow.refresh_timers()
+        return [], runner.run_engine(workflow)
 
     def retry_case(self, case_id: int, *, version: int | None = None,
                    actor: str | None = None) -> CaseView:
@@ -1003,6 +1022,14 @@ class Engine:
     # -- messages ------------------------------------------------------------------------
 
     def _route_messages(self, client_id: int | None) -> int:
+        """Offer each pending message to the cases waiting for it, once per call.
+
+        A message whose delivery fails is not retried in a loop: the case it failed on is
+        put in error (_deliver), so it is not offered to that case again until someone
+        retries the case, and the message stays pending, never lost, for whichever case can
+        take it. A message that fails without a case to blame (starting a case from it
+        failed) also stays pending and is offered again on the next round only.
+        """
         delivered = 0
         with self._uow() as uow:
             pending = uow.messages.pending(client_id)
@@ -1014,6 +1041,9 @@ class Engine:
                     delivered += 1
             except ConflictError:
                 log.info("message %s stays pending: its case is busy", message.id)
+            except Exception as err:  # one bad message must not stop the others
+                log.warning("message %s (%s) stays pending: %s", message.id, message.name,
+                            _reason(err))
         return delivered
 
     def _deliver(self, message: Message) -> bool:
@@ -1022,12 +1052,28 @@ class Engine:
         with self._uow() as uow:
             candidates = [c for c in uow.cases.list(client_id=message.client_id, status="active")
                           if c.id != message.sender_case_id and message.name in c.waiting_for]
+            overdue = {c.id for c in candidates
+                       if any(t.due_at <= now for t in uow.timers.for_case(c.id or 0))}
+        failed = False
         for candidate in candidates:
             try:
+                if candidate.id in overdue:  # the worker lags: a timer due before this
+                    # message came goes off first (behind an event-based gateway it wins)
+                    self._command(_case_id(candidate.id or 0), now, self._refresh_timers)
                 self._command(_case_id(candidate.id or 0), now, self._receive(message, now))
             except CaseStateError:
                 continue  # it stopped waiting since the list was read
+            except ConflictError:
+                raise
+            except Exception as err:  # that case cannot take it: in error, try the next one
+                self._record_failure(candidate.id or 0, err, now, during="delivering message "
+                                     f"{message.name!r}", details={"delivering": {
+                                         "message": message.id, "name": message.name}})
+                failed = True
+                continue
             return True
+        if failed:
+            return False  # it was meant for a waiting case: kept, never starts a new one
         with self._uow() as uow:
             if message.name.startswith(runner.START_PREFIX):
                 wanted = message.name.removeprefix(runner.START_PREFIX)
@@ -1064,6 +1110,8 @@ class Engine:
                                                        status="active")
                           if c.id is not None and c.id != signal.sender_case_id
                           and signal.name in c.waiting_for]
+            overdue = {case_id for case_id in candidates
+                       if any(t.due_at <= now for t in uow.timers.for_case(case_id))}
             sender = uow.cases.get(signal.sender_case_id, with_state=False) \
                 if signal.sender_case_id is not None else None
             starters = [v.pathway for v in uow.versions.latest_all()
@@ -1073,12 +1121,19 @@ class Engine:
         for case_id in candidates:
             for _attempt in range(_SIGNAL_ATTEMPTS):
                 try:
+                    if case_id in overdue:  # a timer due before the signal came goes first
+                        self._command(_case_id(case_id), now, self._refresh_timers)
                     self._command(_case_id(case_id), now, self._receive_signal(signal, now))
                 except CaseStateError:
                     break  # it stopped waiting (or ended) since the list was read
                 except ConflictError:
                     log.info("signal %s: case %s is busy, trying again", signal.id, case_id)
                     continue
+                except Exception as err:  # that case cannot take it: in error, on to the next
+                    self._record_failure(case_id, err, now, during="receiving signal "
+                                         f"{signal.name!r}", details={"delivering": {
+                                             "signal": signal.id, "name": signal.name}})
+                    break
                 reached += 1
                 break
             else:
@@ -1111,6 +1166,49 @@ class Engine:
                 "name": signal.name, "signal": signal.id, "from_case": signal.sender_case_id})
             return [event], runner.run_engine(workflow)
         return receive
+
+    def _record_failure(self, case_id: int, err: Exception, now: datetime, *, during: str,
+                        due_by: datetime | None = None,
+                        details: dict[str, Any] | None = None) -> None:
+        """Put a case the worker could not move in `error` with the reason: its own
+        transaction, after the failed command's was rolled back.
+
+        The stored state is left as it was before the failed command, so `cases retry` (on a
+        fixed version if need be) runs the same step again. Open tasks and timers are
+        withdrawn as for any case in error, so later rounds do not try it again. With `due_by`
+        (a timer failure) the error names the earliest timer then due, step and task. Logs
+        one line.
+        """
+        message = f"{during} failed: {_reason(err)}"
+        try:
+            with self._uow() as uow:
+                record = uow.cases.get(case_id)
+                if record is None or record.status != "active":
+                    log.warning("case %s: %s; the case is no longer active: left as it is",
+                                case_id, message)
+                    return
+                due = sorted((t.due_at, t.step, t.task_id) for t in uow.timers.for_case(case_id)
+                             if due_by is not None and t.due_at <= due_by)
+                _, step, task = due[0] if due else (None, None, None)
+                error = {"message": message, "step": step, "task": task, "line": None,
+                         "kind": type(getattr(err, "orig", None) or err).__name__,
+                         **(details or {})}
+                expected = record.revision
+                record.status, record.error, record.waiting_for = "error", error, []
+                record.updated_at = now
+                first_seq = record.event_seq + 1
+                record.event_seq += 1
+                uow.cases.save(record, expected)
+                uow.events.append(case_id, [NewEvent(type="error", at=now, step=step,
+                                                     data=error)], first_seq=first_seq)
+                uow.inbox.replace_open(case_id, [])
+                uow.timers.replace(case_id, [])
+                uow.commit()
+        except Exception as second:  # e.g. the database itself is down: the next round retries
+            log.warning("case %s: %s; putting it in error failed too: %s", case_id,
+                        message, _reason(second))
+            return
+        log.warning("case %s: %s; the case is now in error", case_id, message)
 
     @staticmethod
     def _receive(message: Message, now: datetime) -> Callable[

@@ -16,12 +16,16 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.config import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.default.event_definition import (
+    TimerConditionalEventDefinitionConverter,
+)
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
+from engine.clock import CLOCK_TIMERS
 from engine.definitions import ParsedDefinition
 from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
@@ -62,8 +66,17 @@ class _SpeclessWorkflowConverter(BpmnWorkflowConverter):  # type: ignore[misc]
 
 
 def _make_serializer() -> BpmnWorkflowSerializer:
+    """SpiffWorkflow's serializer, without specs, knowing Pathways' clock-aware timers.
+
+    An event-based gateway keeps the events it saw in its task's internal data, and a timer
+    event carries its definition: without a converter for each of our timer classes (by
+    their own name, so they come back as the same class the gateway compares them with) a
+    case whose gateway timer fired could no longer be saved.
+    """
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    for timer_class in CLOCK_TIMERS.values():
+        config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
