@@ -428,6 +428,9 @@ def test_every_command_on_a_database_it_cannot_use_is_a_database_error(
             continue  # the file's problems are reported before the database is opened
         else:
             run.error("database_error")
+            text = broken.pathways.run(argv_for(command, broken.good()), db=url,
+                                       json_mode=False).text_error()
+            assert text.startswith("error: database"), text
 
 
 def test_every_command_on_an_empty_database_answers_json(
