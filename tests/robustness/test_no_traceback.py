@@ -280,6 +280,14 @@ def test_every_command_refuses_a_malformed_command_line(broken: Broken) -> None:
 
 
 @SQLITE_ONLY
+def test_an_unknown_or_missing_command_is_invalid_argument(broken: Broken) -> None:
+    for argv in (["no-such-command"], [], ["cases"], ["users", "tokens", "nope"]):
+        run = broken.pathways.run(argv)
+        assert run.error("invalid_argument") and run.code == 2, run.describe()
+    assert "No such command" in broken.pathways.run(["nope"], json_mode=False).text_error()
+
+
+@SQLITE_ONLY
 def test_every_command_refuses_malformed_option_values(broken: Broken) -> None:
     """Dates, JSON, splits, fields, ports...: whichever command has the option."""
     good = broken.good()
