@@ -224,7 +224,8 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         rule = request.url_rule.rule if request.url_rule is not None else request.path
         error = incidents.record(err, where=f"{request.method} {rule}")
         incident = error["details"]["incident"]
-        log.error("incident %s on %s %s", incident, request.method, rule, exc_info=err)
+        incidents.log.error("incident %s on %s %s", incident, request.method, rule,
+                            exc_info=err)
         message = (f"Something went wrong on our side (incident {incident}). It has been "
                    f"logged for the operators; try again later.")
         if _wants_json():
