@@ -2,7 +2,9 @@
 
 With --json, results are JSON on stdout; failures exit non-zero and print
 {"error": {"code", "message", "details"}} on stdout. Without it, results are short text and
-errors go to stderr.
+errors go to stderr. No failure prints a traceback: a command line click cannot parse is an
+`invalid_argument` error, and an exception nobody planned for is an `internal_error` whose
+traceback is kept in the incident log (adapters.incidents).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -23,6 +26,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from adapters import incidents
 from adapters.bootstrap import Application, bootstrap
 from adapters.definition_files import (
     YAML_SUFFIXES,
@@ -197,6 +201,10 @@ def _fail(json_mode: bool, error: dict[str, Any]) -> None:
         for name, problems in (fields or {}).items():
             for problem in problems:
                 click.echo(f"  {name}: {problem}", err=True)
+    if error["code"] == "internal_error":
+        details = error["details"]
+        click.echo(f"incident {details['incident']}: the details are in "
+                   f"{details['log'] or 'no log (it could not be written)'}", err=True)
     sys.exit(1)
 
 
@@ -221,13 +229,74 @@ def command(func: F) -> F:
                                   "message": f"database {_redacted_or_raw(ctx)}: "
                                              f"{str(getattr(err, 'orig', None) or err).strip()}",
                                   "details": {"kind": type(err).__name__}})
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: JsonErrorsGroup.main reports them
+        except Exception as err:  # the last resort: an incident, no traceback
+            _fail(ctx.json_mode, _incident(err))
         finally:
             ctx.close()
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group()
+def _incident(err: BaseException) -> dict[str, Any]:
+    """The internal_error for an exception nobody planned for; its traceback goes to the
+    incident log (on stderr too with PATHWAYS_DEBUG=1)."""
+    context = click.get_current_context(silent=True)
+    error = incidents.record(err, where=context.command_path if context else "pathways")
+    if incidents.debug():
+        click.echo("".join(traceback.format_exception(err)), err=True, nl=False)
+    return error
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """--json anywhere before a `--` (the group's or the command's: click has not parsed it
+    when the command line itself is wrong)."""
+    return "--json" in (argv[:argv.index("--")] if "--" in argv else argv)
+
+
+def _usage_error(err: click.ClickException) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    context = getattr(err, "ctx", None)
+    if context is not None:
+        details["usage"] = context.get_usage()
+    param = getattr(err, "param", None)
+    if param is not None and param.name:
+        details["fields"] = {param.name: [err.format_message()]}
+    code = "io_error" if isinstance(err, click.FileError) else "invalid_argument"
+    return {"code": code, "message": err.format_message(), "details": details}
+
+
+class JsonErrorsGroup(click.Group):
+    """The top group: with --json, a command line that cannot be parsed and an exception
+    outside any command are the JSON error shape too; never a traceback."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        json_mode = _wants_json(argv)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as err:
+            if json_mode:
+                click.echo(json.dumps({"error": _usage_error(err)}, ensure_ascii=False))
+            err.show()
+            sys.exit(err.exit_code)
+        except click.Abort:
+            if json_mode:
+                click.echo(json.dumps({"error": {"code": "aborted", "message": "aborted",
+                                                 "details": {}}}))
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except Exception as err:  # the last resort: an incident, no traceback
+            _fail(json_mode, _incident(err))
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=JsonErrorsGroup)
 @click.option("--db", "database_url", metavar="URL",
               help="Database URL (default: $PATHWAYS_DATABASE_URL, else ./pathways.sqlite).")
 @click.option("--json", "json_mode", is_flag=True, help="Print JSON for scripts.")

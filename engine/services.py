@@ -34,12 +34,15 @@ from engine.definitions import (
     PROGRAMME_SCOPE,
     ParsedDefinition,
     SpecCache,
+    bundle_hash,
     called_elements,
     parse_bundle,
 )
 from engine.errors import (
     CaseStateError,
     ConflictError,
+    DefinitionError,
+    EngineError,
     FormValidationError,
     InvalidArgumentError,
     NotFoundError,
@@ -62,7 +65,14 @@ from engine.model import (
 )
 from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFactory
 from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
-from engine.state import DONE_KEY, compact, done_steps, dump_state, load_state
+from engine.state import (
+    DONE_KEY,
+    StateFormatError,
+    compact,
+    done_steps,
+    dump_state,
+    load_state,
+)
 from engine.text import check_json, check_text
 
 log = logging.getLogger(__name__)
@@ -220,6 +230,21 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _unparsable_version(pathway: str, number: int, files: Mapping[str, str],
+                        expected_hash: str, err: Exception) -> DefinitionError:
+    """A published version whose stored files no longer parse (changed in the database
+    after publishing, or refused by a newer engine): an invalid_definition naming the
+    version, never the parser's raw exception."""
+    changed = bundle_hash(files) != expected_hash
+    reason = err.message if isinstance(err, EngineError) else f"{type(err).__name__}: {err}"
+    why = ("its stored files were changed after publishing" if changed
+           else "this engine no longer accepts it")
+    return DefinitionError(
+        f"{pathway} v{number} cannot be loaded ({why}): {reason[:300]}",
+        details={"pathway": pathway, "version": number, "files_changed": changed,
+                 **(err.details if isinstance(err, EngineError) else {})})
+
+
 class Engine:
     """The application's entry point for everything that runs or reads cases."""
 
@@ -367,8 +392,13 @@ class Engine:
             return cached
         bundle = uow.versions.bundle(version.bundle_hash)
         if bundle is None:
-            raise NotFoundError(f"files of {pathway} v{number} are missing")
-        return self._specs.get(bundle.files, version.main_file, version.bundle_hash)
+            raise NotFoundError(f"files of {pathway} v{number} are missing",
+                                details={"pathway": pathway, "version": number})
+        try:
+            return self._specs.get(bundle.files, version.main_file, version.bundle_hash)
+        except Exception as err:  # whatever fails, the stored version is unusable
+            raise _unparsable_version(pathway, number, bundle.files, version.bundle_hash,
+                                      err) from err
 
     # -- clients -------------------------------------------------------------------------
 
@@ -580,7 +610,8 @@ class Engine:
             target = version or record.version
             parsed = self._parsed(uow, record.pathway, target)
             self._check_steps_exist(record, parsed)
-            workflow = load_state(record.state, parsed, self.script_engine)
+            workflow = load_state(record.state, parsed, self.script_engine,
+                                  case_id=case_id)
             expected = record.revision
             events = [NewEvent(type="case_retried", at=now, actor=actor, data={
                 "from_version": record.version, "to_version": target})]
@@ -735,7 +766,11 @@ class Engine:
                 return self._record_refusal(uow, migration_id, MigrationResult(
                     case_id, False, f"case {case_id} is {record.status} on version "
                     f"{record.version} now, not active on {from_version}", None, None))
-            workflow = load_state(record.state, old, self.script_engine)
+            try:
+                workflow = load_state(record.state, old, self.script_engine, case_id=case_id)
+            except StateFormatError as err:  # one damaged case: refused, the others go on
+                return self._record_refusal(uow, migration_id, MigrationResult(
+                    case_id, False, err.message, None, None))
             here = current_steps(workflow)
             if steps and not steps.intersection(here):
                 return None
@@ -763,9 +798,10 @@ class Engine:
                 except Exception as err:  # any failure means: do not move it
                     log.info("case %s fails the round trip to %s v%s", case_id, new.pathway,
                              to_version, exc_info=True)
+                    cause = err.__cause__ if isinstance(err, StateFormatError) else None
                     return self._record_refusal(uow, migration_id, MigrationResult(
                         case_id, False, f"the case would not survive saving and loading on "
-                        f"version {to_version}: {err}", from_step, None))
+                        f"version {to_version}: {cause or err}", from_step, None))
                 before = runner.snapshot(workflow)
                 error = runner.run_engine(workflow)
                 if error is not None:
@@ -948,7 +984,8 @@ class Engine:
         if workflow is None:
             if not record.state:
                 record.state = self._case(uow, record.id).state
-            workflow = load_state(record.state, parsed, self.script_engine)
+            workflow = load_state(record.state, parsed, self.script_engine,
+                                  case_id=record.id)
         return workflow
 
     def _persist(self, uow: UnitOfWork, record: CaseRecord, workflow: Any,

@@ -84,6 +84,9 @@ SERIALIZER = _make_serializer()
 
 
 class StateFormatError(EngineError):
+    """A stored case state this engine cannot read: another format, or damaged (edited by
+    hand, cut short, written by a faulty upgrade). Names the case; nothing was changed."""
+
     code = "state_format"
 
 
@@ -118,13 +121,34 @@ def parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
     return ordered
 
 
-def load_state(state: dict[str, Any], parsed: ParsedDefinition, script_engine: Any) -> Any:
-    """Rebuild a live workflow from stored state and the cached spec of its version."""
-    version = state.get(FORMAT_KEY)
+def load_state(state: dict[str, Any], parsed: ParsedDefinition, script_engine: Any, *,
+               case_id: int | None = None) -> Any:
+    """Rebuild a live workflow from stored state and the cached spec of its version.
+
+    A state that cannot be read, whatever is wrong inside it, is a StateFormatError naming
+    case_id: SpiffWorkflow's own errors on a damaged state (KeyError, ValueError on a task
+    id, TypeError...) say nothing about which case or why.
+    """
+    which = f"case {case_id}" if case_id is not None else "a case"
+    version = state.get(FORMAT_KEY) if isinstance(state, dict) else None
     if version != STATE_FORMAT_VERSION:
         raise StateFormatError(
-            f"stored case state has format {version!r}; this engine reads format "
-            f"{STATE_FORMAT_VERSION}", details={"format": version})
+            f"the stored state of {which} has format {version!r}; this engine reads format "
+            f"{STATE_FORMAT_VERSION}", details={"format": version, "case": case_id})
+    try:
+        return _rebuild(state, parsed, script_engine)
+    except RecursionError as err:
+        raise StateFormatError(f"the stored state of {which} is too deep to read",
+                               details={"case": case_id, "reason": "too deep"}) from err
+    except Exception as err:  # whatever fails here, the state is damaged
+        reason = f"{type(err).__name__}: {err}"[:300]
+        raise StateFormatError(
+            f"the stored state of {which} is damaged and cannot be read ({reason}); "
+            f"nothing was changed: restore the case from a backup",
+            details={"case": case_id, "reason": reason}) from err
+
+
+def _rebuild(state: dict[str, Any], parsed: ParsedDefinition, script_engine: Any) -> Any:
     dct = {k: v for k, v in state.items() if k not in (FORMAT_KEY, DONE_KEY)}
     dct["tasks"] = parents_first(dct["tasks"], dct["root"])
     dct["subprocesses"] = {

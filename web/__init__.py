@@ -2,7 +2,9 @@
 
 Server-rendered pages (Jinja, plain CSS, no front-end build) for people, and a JSON API for
 integrations. Domain errors become HTTP responses in one place: JSON for the API and
-/health, a plain page otherwise.
+/health, a plain page otherwise. No response ever carries a traceback: a database error is
+a 503 `database_error`, and an exception nobody planned for a 500 `internal_error` naming an
+incident whose traceback is in the server log and the incident log (adapters.incidents).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from adapters import incidents
 from adapters.bootstrap import Application
 from engine import EngineError
 from web import access_report, admin_users, api, auth, casework, commissioner
@@ -51,6 +55,18 @@ def _kind_of(err: SQLAlchemyError) -> str:
 
 def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/health"))
+
+
+def _error_page(status: int, message: str) -> Any:
+    """The error page; a bare one when the page itself cannot be drawn (the layout asks the
+    database for the signed-in user's organisations, which may be what failed)."""
+    try:
+        return render_template("error.html", status=status, message=message), status
+    except Exception:  # the error page must not fail in its turn
+        log.warning("error page could not be drawn; a bare one sent", exc_info=True)
+        body = (f"<!doctype html><title>{status}</title><h1>Something went wrong</h1>"
+                f"<p role=\"alert\">{escape(message)}</p>")
+        return Response(body, status=status, mimetype="text/html")
 
 
 def create_app(application: Application, *, test_config: dict[str, Any] | None = None) -> Flask:
@@ -142,7 +158,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         status = _STATUS_BY_CODE.get(err.code, 400)
         if _wants_json():
             return jsonify({"error": err.to_dict()}), status
-        return render_template("error.html", status=status, message=err.message), status
+        return _error_page(status, err.message)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(err: OperationalError) -> Any:
@@ -151,7 +167,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         if _wants_json():
             return jsonify({"error": {"code": "database_unavailable", "message": message,
                                       "details": {"kind": _kind_of(err)}}}), 503
-        return render_template("error.html", status=503, message=message), 503
+        return _error_page(503, message)
 
     @app.errorhandler(DataError)
     def database_refused_value(err: DataError) -> Any:
@@ -161,14 +177,25 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         if _wants_json():
             return jsonify({"error": {"code": "invalid_argument", "message": message,
                                       "details": {"kind": _kind_of(err)}}}), 400
-        return render_template("error.html", status=400, message=message), 400
+        return _error_page(400, message)
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(err: SQLAlchemyError) -> Any:
+        """Any other database failure (a file that is not a database, a table missing):
+        the service cannot work on this database, which is for an operator to fix."""
+        log.error("database error on %s %s: %s", request.method, request.path, err)
+        message = "The database cannot be used just now. The operators have been told."
+        if _wants_json():
+            return jsonify({"error": {"code": "database_error", "message": message,
+                                      "details": {"kind": _kind_of(err)}}}), 503
+        return _error_page(503, message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError) -> Any:
         message = f"The form could not be accepted ({err.description}). Reload and try again."
         if _wants_json():
             return jsonify({"error": {"code": "csrf", "message": message, "details": {}}}), 400
-        return render_template("error.html", status=400, message=message), 400
+        return _error_page(400, message)
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(err: RateLimitExceeded) -> Any:
@@ -176,7 +203,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         if _wants_json():
             return jsonify({"error": {"code": "rate_limited", "message": message,
                                       "details": {"limit": str(err.description)}}}), 429
-        return render_template("error.html", status=429, message=message), 429
+        return _error_page(429, message)
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:
@@ -186,7 +213,24 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
                 status, "http_error")
             return jsonify({"error": {"code": code, "message": err.description or err.name,
                                       "details": {}}}), status
-        return render_template("error.html", status=status,
-                               message=err.description or err.name), status
+        return _error_page(status, err.description or err.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception) -> Any:
+        """The last resort: an incident (traceback in the server and incident logs), never
+        a stack in the response. Each one is a bug to fix where it happened."""
+        if isinstance(err, HTTPException):  # e.g. raised inside another handler
+            return http_error(err)
+        rule = request.url_rule.rule if request.url_rule is not None else request.path
+        error = incidents.record(err, where=f"{request.method} {rule}")
+        incident = error["details"]["incident"]
+        incidents.log.error("incident %s on %s %s", incident, request.method, rule,
+                            exc_info=err)
+        message = (f"Something went wrong on our side (incident {incident}). It has been "
+                   f"logged for the operators; try again later.")
+        if _wants_json():
+            return jsonify({"error": {"code": "internal_error", "message": message,
+                                      "details": {"incident": incident}}}), 500
+        return _error_page(500, message)
 
     return app

@@ -427,10 +427,11 @@ def test_a_case_that_would_not_load_again_is_left_untouched(
     revision = engine.get_case(case_id).case.revision
     real = services.load_state
 
-    def failing(state: dict[str, Any], parsed: Any, script_engine: Any) -> Any:
+    def failing(state: dict[str, Any], parsed: Any, script_engine: Any,
+                **options: Any) -> Any:
         if parsed.spec.task_specs.get("screen") is not None:
             raise TypeError("'module' object is not callable")
-        return real(state, parsed, script_engine)
+        return real(state, parsed, script_engine, **options)
 
     monkeypatch.setattr(services, "load_state", failing)
     report = engine.migrate("referral", 1, 2)
