@@ -113,7 +113,7 @@ def case_json(record: CaseRecord, tasks: list[TaskView] | None = None) -> dict[s
     result: dict[str, Any] = {
         "id": record.id, "pathway": record.pathway, "version": record.version,
         "client": record.client_id, "status": record.status, "data": record.data,
-        "error": record.error,
+        "error": record.error, "exit_reason": record.exit_reason,
         "created_at": record.created_at.isoformat() if record.created_at else None,
         "updated_at": record.updated_at.isoformat() if record.updated_at else None,
     }
@@ -143,7 +143,8 @@ def _task_line(view: TaskView) -> str:
 
 def _case_text(view: CaseView) -> str:
     c = view.case
-    lines = [f"case {c.id}: {c.pathway} v{c.version}, client {c.client_id}, {c.status}"]
+    lines = [f"case {c.id}: {c.pathway} v{c.version}, client {c.client_id}, {c.status}"
+             + (f" ({c.exit_reason})" if c.exit_reason else "")]
     if c.error:
         lines.append(f"  error at {c.error.get('step')}: {c.error.get('message')}")
     lines += [f"  task {_task_line(t)}" for t in view.tasks]

@@ -38,6 +38,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from engine import clock
+from engine.data_names import reserved_data_name
 from engine.errors import DefinitionError, ScriptError
 from engine.joins import JOIN_OVERRIDES
 from engine.sandbox import compile_expression, compile_script
@@ -434,6 +435,27 @@ def _load_forms(parsed: ParsedDefinition) -> None:
         parsed.forms[name] = schema
 
 
+def _refuse_reserved_form_fields(parsed: ParsedDefinition) -> None:
+    """A submitted form field becomes case data under its own name: one named as what the
+    engine writes there (engine.data_names) would overwrite it, or be overwritten."""
+    for _, info in sorted(parsed.user_tasks.items()):
+        schema = parsed.forms.get(info.form) if info.form else None
+        fields = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(fields, dict) or info.form is None:
+            continue
+        for name in fields:
+            problem = reserved_data_name(str(name))
+            if problem is None:
+                continue
+            text = parsed.files.get(info.form, "")
+            found = re.search(r'"' + re.escape(json.dumps(str(name))[1:-1]) + r'"\s*:', text)
+            line = text.count("\n", 0, found.start()) + 1 if found else None
+            column = found.start() - text.rfind("\n", 0, found.start()) if found else None
+            raise DefinitionError(f"form field {problem}; rename the field",
+                                  file=info.form, line=line, column=column, element=info.step,
+                                  details={"field": f"properties.{name}"})
+
+
 def _load_roles(parsed: ParsedDefinition) -> None:
     """Read NAME.roles.json of the main file NAME.bpmn, if the bundle has one:
     {"organisation": owner or null, "roles": {id: {"title", "organisations": [ids]}},
@@ -731,6 +753,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
             raise DefinitionError(f"unknown called process {task_spec.spec!r}",
                                   file=main_file, element=task_spec.bpmn_id)
     _load_forms(parsed)
+    _refuse_reserved_form_fields(parsed)
     _load_roles(parsed)
     _derive_sensitivity(parsed)
     _check_expressions(parsed)

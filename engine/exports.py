@@ -185,14 +185,15 @@ def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def cases_csv(cases: Iterable[CaseRecord]) -> str:
     """Cases as CSV: CASE_COLUMNS, then one `data.<path>` column per key found in any case's
-    data (nested objects flattened, lists as JSON), sorted; exit_reason has its own column."""
+    data (nested objects flattened, lists as JSON), sorted. `exit_reason` is the reason of the
+    end the case reached; a form answer of that name is the column `data.exit_reason`."""
     records = list(cases)
-    flat = [{k: v for k, v in flatten(c.data).items() if k != "exit_reason"} for c in records]
+    flat = [flatten(c.data) for c in records]
     data_keys = sorted({key for row in flat for key in row})
     header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys)]
     rows = (
         [c.id, c.pathway, c.version, c.client_id, c.status,
-         c.created_at, c.updated_at, c.data.get("exit_reason"),
+         c.created_at, c.updated_at, c.exit_reason,
          *(values.get(key) for key in data_keys)]
         for c, values in zip(records, flat, strict=True))
     return _csv_text(header, rows)

@@ -47,11 +47,11 @@ ODD = 'Amy <O\'Neil> & "co"\nline two\x01\ttab ☕'
 
 
 def case(case_id: int, *, pathway: str = "referral", client: int = 7, status: str = "active",
-         data: dict[str, Any] | None = None) -> CaseRecord:
+         data: dict[str, Any] | None = None, exit_reason: str | None = None) -> CaseRecord:
     return CaseRecord(id=case_id, pathway=pathway, version=2, client_id=client,
                       status=status,  # type: ignore[arg-type]
                       state={}, data=data or {}, created_at=T0,
-                      updated_at=T0 + timedelta(hours=1))
+                      updated_at=T0 + timedelta(hours=1), exit_reason=exit_reason)
 
 
 def event(case_id: int, seq: int, kind: str, *, step: str | None = None,
@@ -229,18 +229,20 @@ def read_csv(text: str) -> list[list[str]]:
 def test_cases_csv_has_fixed_columns_then_sorted_flattened_data() -> None:
     rows = read_csv(cases_csv([
         case(1, data={"urgent": True, "needs": {"housing": "yes", "benefits": None},
-                      "tags": ["a", "b"], "exit_reason": "completed"}),
+                      "tags": ["a", "b"], "exit_reason": "moved_away"},
+             exit_reason="completed"),
         case(2, data={"score": 3.5, "note": "=HYPERLINK(\"x\")", "name": "Zoë, \"Z\"\nR"}),
     ]))
     header = rows[0]
     assert tuple(header[:len(CASE_COLUMNS)]) == CASE_COLUMNS
-    assert header[len(CASE_COLUMNS):] == ["data.name", "data.needs.benefits",
+    assert header[len(CASE_COLUMNS):] == ["data.exit_reason", "data.name", "data.needs.benefits",
                                           "data.needs.housing", "data.note", "data.score",
                                           "data.tags", "data.urgent"]
     first = dict(zip(header, rows[1], strict=True))
     assert first["id"] == "1" and first["client"] == "7" and first["version"] == "2"
     assert first["created_at"] == "2026-03-01T09:30:00+00:00"
-    assert first["exit_reason"] == "completed"
+    # the end's reason in its column; a form answer of the same name under data.
+    assert (first["exit_reason"], first["data.exit_reason"]) == ("completed", "moved_away")
     assert first["data.urgent"] == "true" and first["data.needs.housing"] == "yes"
     assert first["data.needs.benefits"] == "" and first["data.tags"] == '["a", "b"]'
     second = dict(zip(header, rows[2], strict=True))
