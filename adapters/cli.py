@@ -932,6 +932,23 @@ def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: b
     _deliver(ctx, cases_csv(found), output, "csv", len(found))
 
 
+@export.command("events")
+@_output_option
+@click.option("--pathway", help="Only cases of this pathway.")
+@_full_option
+@command
+def export_events(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
+    """The event log as CSV, a row per event: the branch each decision took, outcomes."""
+    from engine.exports import events_csv, redact
+
+    found = ctx.app.engine.list_cases(pathway=pathway)
+    events_by_case = _events_by_case(ctx, found)
+    if (redactor := _redactor(ctx, found, full)) is not None:
+        found, events_by_case = redact(redactor, found, events_by_case)
+    _deliver(ctx, events_csv(found, events_by_case), output, "csv",
+             sum(len(e) for e in events_by_case.values()))
+
+
 @export.command("tasks")
 @_output_option
 @click.option("--pathway", help="Only tasks of this pathway.")

@@ -228,6 +228,9 @@ class ParsedDefinition:
     referrals: dict[str, str] = field(default_factory=dict)
     referral_results: dict[str, str] = field(default_factory=dict)
     exit_reasons: dict[str, str] = field(default_factory=dict)  # end element id -> reason
+    # (source id, target id) -> (sequence flow id, its name or None): which flow a decision
+    # took, for its `decision` event (the spec keeps only the target)
+    flows: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     client_field_types: dict[str, str] = field(default_factory=dict)  # field -> DSL type
 
     def form_schema(self, form_file: str | None) -> dict[str, Any] | None:
@@ -615,6 +618,9 @@ def _derive_sensitivity(parsed: ParsedDefinition) -> None:
                     if not child_id or not kind:
                         continue
                     if kind == "sequenceFlow":
+                        parsed.flows.setdefault(
+                            (child.get("sourceRef") or "", child.get("targetRef") or ""),
+                            (child_id, child.get("name") or None))
                         condition = child.find(f"{{{_BPMN_NS}}}conditionExpression")
                         graph.flows.append((child_id, child.get("sourceRef") or "",
                                             child.get("targetRef") or "",

@@ -194,10 +194,18 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
               and new == TaskState.COMPLETED and len(spec.outputs) > 1):
             taken = [child.task_spec for child in task.children
                      if not child.has_state(_PREDICTED)]
+            flows = [parsed.flows.get((step_name(task), str(t.bpmn_id or t.name)))
+                     for t in taken]
             events.append(NewEvent(type="decision", at=now, step=step_name(task), data={
                 "gateway": spec.bpmn_name or step_name(task),
                 "taken": [str(t.bpmn_id or t.name) for t in taken],
                 "taken_names": [t.bpmn_name for t in taken if t.bpmn_name],
+                # the sequence flows taken, and each branch's label for analysts: the flow's
+                # name, else the name (or id) of the step it leads to
+                "flows": [flow[0] for flow in flows if flow is not None],
+                "branches": [flow[1] if flow is not None and flow[1] else
+                             str(t.bpmn_name or t.bpmn_id or t.name)
+                             for t, flow in zip(taken, flows, strict=True)],
             }))
         elif _is_timer(task):
             if new == TaskState.WAITING and old != TaskState.WAITING:
