@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -169,3 +170,20 @@ def test_events_csv_cells_are_neutralised_for_spreadsheets() -> None:
                         data={"gateway": "=cmd", "taken": ["t"], "branches": ["+1"]})]}
     [row] = _rows(events_csv([case(1)], events))
     assert (row["gateway"], row["branch"]) == ("'=cmd", "'+1")
+
+
+@pytest.mark.skipif(not os.environ.get("PATHWAYS_XES_XSD"),
+                    reason="set PATHWAYS_XES_XSD to a local copy of the IEEE 1849-2016 XSD")
+@pytest.mark.parametrize("redacted", [False, True])
+def test_exports_of_a_real_case_validate_against_the_official_schema(
+        triage: tuple[Engine, int], redacted: bool) -> None:
+    from lxml import etree
+
+    engine, case_id = triage
+    schema = etree.XMLSchema(etree.parse(os.environ["PATHWAYS_XES_XSD"]))
+    doc = etree.fromstring(_exports(engine, case_id, redacted=redacted)[0].encode("utf-8"))
+    for element in doc.iter():  # the 2016 XSD has no target namespace (see test_exports)
+        element.tag = etree.QName(element).localname
+    etree.cleanup_namespaces(doc)
+    schema.validate(doc)
+    assert [e.message for e in schema.error_log if "xes.version" not in e.message] == []
