@@ -40,7 +40,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from engine import clock
 from engine.data_names import reserved_data_name
 from engine.errors import DefinitionError, ScriptError
-from engine.joins import JOIN_OVERRIDES
+from engine.joins import with_merging_joins
 from engine.sandbox import compile_expression, compile_script
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -710,7 +710,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     if main_file not in files:
         raise DefinitionError("main BPMN file missing from bundle", file=main_file)
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.OVERRIDE_PARSER_CLASSES = {**parser.OVERRIDE_PARSER_CLASSES, **JOIN_OVERRIDES}
+    parser.OVERRIDE_PARSER_CLASSES = with_merging_joins(parser.OVERRIDE_PARSER_CLASSES)
     for name, text in files.items():
         if file_name_problem(name) is not None:
             raise DefinitionError(f"bundle file name {name!r} {file_name_problem(name)}",

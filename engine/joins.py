@@ -15,8 +15,14 @@ data the branches started from (the data of the task where they split):
 * a key one branch deleted stays if another branch still holds it: no branch's data is
   dropped.
 
-The parser is told to build parallel and inclusive gateways from the classes below
-(`JOIN_OVERRIDES`, used by engine.definitions), so the library itself is not patched.
+A parallel multi-instance activity is a join too: its instances all start from the data
+the activity started with (kept in its internal data until it finishes), and each one's data
+is merged in as it completes, by the same rule (an activity that collects an output
+collection is left as the library does it: that path does not merge).
+
+The parser is told to build parallel and inclusive gateways and parallel multi-instance
+activities from the classes below (`with_merging_joins`, used by engine.definitions), so the
+library itself is not patched.
 """
 
 from __future__ import annotations
@@ -26,11 +32,13 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.util.task import TaskState
 
 _MISSING: Any = object()
+_SPLIT_DATA = "pathways_split_data"  # a parallel multi-instance's data when it started
 
 
 def merge_branches(base: dict[str, Any], branches: list[dict[str, Any]]) -> dict[str, Any]:
@@ -131,7 +139,57 @@ class MergingInclusiveGateway(_MergingJoin, InclusiveGateway):  # type: ignore[m
         return True
 
 
+class _MergingMultiInstance:
+    """A parallel multi-instance activity merging each instance's data by `merge_branches`
+    against the data it started with (mixed in before the library's class)."""
+
+    def create_children(self, my_task: Any) -> None:
+        """Keep the data the instances start from (inherited by now), then create them."""
+        my_task.internal_data[_SPLIT_DATA] = deepcopy(my_task.data)
+        super().create_children(my_task)  # type: ignore[misc]
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        spec: Any = self
+        if spec.data_output is not None and spec.output_item is not None:
+            super().merge_child(workflow, child)  # type: ignore[misc]  # no data merge there
+            return
+        my_task = child.parent
+        base = my_task.internal_data.get(_SPLIT_DATA) or {}
+        my_task.data = merge_branches(base, [my_task.data, child.data])
+        my_task.internal_data["merged"].append(str(child.id))
+        # what the library's ParallelMultiInstanceTask.merge_child does after merging
+        if spec.check_completion_condition(my_task):
+            for instance in spec._instances(my_task):
+                instance.cancel()
+            my_task._set_state(TaskState.READY)
+        elif spec.children_complete(my_task):
+            my_task._set_state(TaskState.READY)
+        if my_task.has_state(TaskState.READY):
+            my_task.internal_data.pop(_SPLIT_DATA, None)  # done: it only weighs now
+
+
 JOIN_OVERRIDES: dict[str, tuple[Any, Any]] = {
     full_tag("parallelGateway"): (GatewayParser, MergingParallelGateway),
     full_tag("inclusiveGateway"): (ConditionalGatewayParser, MergingInclusiveGateway),
 }
+_derived: dict[type, type] = {}
+
+
+def _merging_task_parser(parser_class: type) -> type:
+    """parser_class, building its parallel multi-instance activities with our merge."""
+    if parser_class not in _derived:
+        instances = type(f"Merging{parser_class.PARALLEL_MI_CLASS.__name__}",  # type: ignore[attr-defined]
+                         (_MergingMultiInstance, parser_class.PARALLEL_MI_CLASS), {})  # type: ignore[attr-defined]
+        _derived[parser_class] = type(f"Merging{parser_class.__name__}", (parser_class,),
+                                      {"PARALLEL_MI_CLASS": instances})
+    return _derived[parser_class]
+
+
+def with_merging_joins(overrides: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]]:
+    """A parser's OVERRIDE_PARSER_CLASSES with our joins: the gateways above, and every task
+    parser building its parallel multi-instance activities from `_MergingMultiInstance`."""
+    out = {tag: (_merging_task_parser(parser) if isinstance(parser, type)
+                 and issubclass(parser, TaskParser) else parser, spec)
+           for tag, (parser, spec) in overrides.items()}
+    out.update(JOIN_OVERRIDES)
+    return out

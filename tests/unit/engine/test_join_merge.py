@@ -6,6 +6,7 @@ real SpiffWorkflow through the engine on fakes, then check the rule engine.joins
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -142,3 +143,62 @@ def test_branches_joined_after_the_case_was_stored_and_reloaded() -> None:
     case = again.get_case(started.case.id or 0)
     assert [t.task.step for t in case.tasks] == ["review"]
     assert case.case.data["items"] == ["seed", "a", "b"]
+
+
+_MULTI = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="multi_defs"
+  targetNamespace="https://pathways.example/tests">
+  <bpmn:process id="multi" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="init"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>items = ['seed']</bpmn:script></bpmn:scriptTask>
+    <bpmn:TASK id="each"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:multiInstanceLoopCharacteristics isSequential="false">
+        <bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>
+      BODY</bpmn:TASK>
+    <bpmn:userTask id="review"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="init"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="init" targetRef="each"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="each" targetRef="review"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="review" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_parallel_multi_instance_keeps_what_every_instance_added() -> None:
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=FakeClock())
+    text = (_MULTI.replace("TASK", "scriptTask")
+            .replace("BODY", "<bpmn:script>items = items + ['x' + str(len(items))]</bpmn:script>"))
+    engine.publish({"multi.bpmn": text}, "multi.bpmn")
+    view = engine.start_case("multi", engine.add_client("Ann").id or 0)
+    assert [t.task.step for t in view.tasks] == ["review"]
+    # each instance started from ['seed']: three additions of 'x1', none lost
+    assert view.case.data["items"] == ["seed", "x1", "x1", "x1"]
+
+
+def test_parallel_multi_instance_of_people_merges_after_reloads() -> None:
+    """Instances done one by one, the case stored and loaded again between them."""
+    factory = FakeUnitOfWorkFactory()
+    text = (_MULTI.replace("TASK", "userTask").replace("BODY", "")
+            .replace('<bpmn:userTask id="each">',
+                     '<bpmn:userTask id="each"><bpmn:extensionElements><spiffworkflow:properties>'
+                     '<spiffworkflow:property name="formJsonSchemaFilename" '
+                     'value="multi.each.schema.json"/></spiffworkflow:properties>'
+                     "</bpmn:extensionElements>")
+            .replace('id="multi_defs"', 'id="multi_defs" xmlns:spiffworkflow='
+                     '"http://spiffworkflow.org/bpmn/schema/1.0/core"'))
+    form = json.dumps({"type": "object", "properties": {
+        "items": {"type": "array", "items": {"type": "string"}}}})
+    first = Engine(uow=factory, clock=FakeClock())
+    first.publish({"multi.bpmn": text, "multi.each.schema.json": form}, "multi.bpmn")
+    case_id = first.start_case("multi", first.add_client("Ann").id or 0).case.id or 0
+    for person in ("amy", "bo", "cy"):
+        engine = Engine(uow=factory, clock=FakeClock())  # loads the stored state each time
+        [instance, *_] = [v for v in engine.get_case(case_id).tasks if v.task.step == "each"]
+        engine.complete_task(instance.task.id, {"items": ["seed", person]})
+    case = Engine(uow=factory, clock=FakeClock()).get_case(case_id)
+    assert [t.task.step for t in case.tasks] == ["review"]
+    assert case.case.data["items"] == ["seed", "amy", "bo", "cy"]
