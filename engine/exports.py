@@ -3,8 +3,9 @@
 - `to_xes`: the event log as an XES document (IEEE Std 1849-2016, XML serialization) for
   process-mining tools (ProM, Disco, pm4py, Celonis, ...): one trace per case, one event per
   recorded event.
-- `cases_csv` / `tasks_csv`: the cases, and the open inbox tasks, as CSV (header row, stable
-  column order; the caller writes the text as UTF-8).
+- `cases_csv` / `tasks_csv` / `events_csv`: the cases, the open inbox tasks, and the event
+  log (with the branch each decision took) as CSV (header row, stable column order; the
+  caller writes the text as UTF-8).
 - `indigo_project`: the programme as a project document of the INDIGO impact bond data
   standard (Government Outcomes Lab, University of Oxford; schema `schema/project.json` of
   INDIGO-Initiative/indigo-data-standard), built from what Pathways records.
