@@ -440,7 +440,16 @@ def _load_forms(parsed: ParsedDefinition) -> None:
 
 def _refuse_reserved_form_fields(parsed: ParsedDefinition) -> None:
     """A submitted form field becomes case data under its own name: one named as what the
-    engine writes there (engine.data_names) would overwrite it, or be overwritten."""
+    engine writes there (engine.data_names, or the variable a caught message is put in)
+    would overwrite it, or be overwritten."""
+    catches: dict[str, str] = {}  # message variable -> the element that catches into it
+    for file_name, text in parsed.files.items():
+        if file_name.endswith(".bpmn"):
+            for variable in _parse_xml(text, file_name).iter(f"{{{_SPIFF_NS}}}messageVariable"):
+                owner = next((e for e in variable.iterancestors() if e.get("id")), None)
+                if variable.text and variable.text.strip():
+                    catches.setdefault(variable.text.strip(),
+                                       owner.get("id") if owner is not None else "?")
     for _, info in sorted(parsed.user_tasks.items()):
         schema = parsed.forms.get(info.form) if info.form else None
         fields = schema.get("properties") if isinstance(schema, dict) else None
@@ -448,6 +457,9 @@ def _refuse_reserved_form_fields(parsed: ParsedDefinition) -> None:
             continue
         for name in fields:
             problem = reserved_data_name(str(name))
+            if problem is None and str(name) in catches:
+                problem = (f"{str(name)!r} is reserved: the engine puts the message "
+                           f"{catches[str(name)]!r} catches there")
             if problem is None:
                 continue
             text = parsed.files.get(info.form, "")

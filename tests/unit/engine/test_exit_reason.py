@@ -94,3 +94,26 @@ def test_publishing_bpmn_with_a_form_field_named_exit_reason_is_fine() -> None:
 def test_the_dsl_compilers_own_case_data_is_reserved() -> None:
     from dsl.compile import EXIT_FLAG
     assert reserved_data_name(EXIT_FLAG) is not None
+
+
+def test_publishing_bpmn_with_a_form_field_a_message_is_caught_into_is_refused() -> None:
+    catching = _FORM_BPMN.replace(
+        '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>',
+        '<bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="wait"/>'
+        '<bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f2</bpmn:incoming>'
+        '<bpmn:outgoing>f3</bpmn:outgoing><bpmn:messageEventDefinition messageRef="booked">'
+        "<bpmn:extensionElements><spiffworkflow:messageVariable>appointment"
+        "</spiffworkflow:messageVariable></bpmn:extensionElements>"
+        "</bpmn:messageEventDefinition></bpmn:intermediateCatchEvent>"
+        '<bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="end"/>').replace(
+        '<bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming>',
+        '<bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming>').replace(
+        "</bpmn:process>", '</bpmn:process><bpmn:message id="booked" name="booked"/>')
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=FakeClock())
+    form = json.dumps({"type": "object", "properties": {"appointment": {"type": "string"}}})
+    with pytest.raises(DefinitionError) as caught:
+        engine.publish({"formed.bpmn": catching, "formed.review.schema.json": form},
+                       "formed.bpmn")
+    assert caught.value.element == "review" and "'wait'" in caught.value.reason
+    fine = json.dumps({"type": "object", "properties": {"notes": {"type": "string"}}})
+    engine.publish({"formed.bpmn": catching, "formed.review.schema.json": fine}, "formed.bpmn")
