@@ -117,7 +117,7 @@ def case_json(record: CaseRecord, tasks: list[TaskView] | None = None) -> dict[s
     result: dict[str, Any] = {
         "id": record.id, "pathway": record.pathway, "version": record.version,
         "client": record.client_id, "status": record.status, "data": record.data,
-        "error": record.error,
+        "error": record.error, "exit_reason": record.exit_reason,
         "created_at": record.created_at.isoformat() if record.created_at else None,
         "updated_at": record.updated_at.isoformat() if record.updated_at else None,
     }
@@ -147,7 +147,8 @@ def _task_line(view: TaskView) -> str:
 
 def _case_text(view: CaseView) -> str:
     c = view.case
-    lines = [f"case {c.id}: {c.pathway} v{c.version}, client {c.client_id}, {c.status}"]
+    lines = [f"case {c.id}: {c.pathway} v{c.version}, client {c.client_id}, {c.status}"
+             + (f" ({c.exit_reason})" if c.exit_reason else "")]
     if c.error:
         lines.append(f"  error at {c.error.get('step')}: {c.error.get('message')}")
     lines += [f"  task {_task_line(t)}" for t in view.tasks]
@@ -998,6 +999,23 @@ def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: b
     if (redactor := _redactor(ctx, found, full)) is not None:
         found, _ = redact(redactor, found, {})
     _deliver(ctx, cases_csv(found), output, "csv", len(found))
+
+
+@export.command("events")
+@_output_option
+@click.option("--pathway", help="Only cases of this pathway.")
+@_full_option
+@command
+def export_events(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
+    """The event log as CSV, a row per event: the branch each decision took, outcomes."""
+    from engine.exports import events_csv, redact
+
+    found = ctx.app.engine.list_cases(pathway=pathway)
+    events_by_case = _events_by_case(ctx, found)
+    if (redactor := _redactor(ctx, found, full)) is not None:
+        found, events_by_case = redact(redactor, found, events_by_case)
+    _deliver(ctx, events_csv(found, events_by_case), output, "csv",
+             sum(len(e) for e in events_by_case.values()))
 
 
 @export.command("tasks")

@@ -28,6 +28,7 @@ from jsonschema.validators import extend
 
 from dsl.errors import DslError, DslProblem
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
+from engine.data_names import reserved_data_name
 from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, parse
 
 # ids the compiler derives from step ids; a step may not take one of them for itself
@@ -431,6 +432,7 @@ class _Checker:
         if isinstance(form, dict):
             for name, field in form.items():
                 self.field(field, (*path, "form", name))
+                self.field_name(name, (*path, "form", name))
 
     def check_decide(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         branches = step.get("branches")
@@ -509,6 +511,17 @@ class _Checker:
             self.report(path, f"{value!r} names the client field {name!r}, which is not "
                               f"declared under client_fields{_guess(name, self.client_fields)}"
                               f": declare `{name}: <type>` there, or correct the name")
+
+    def field_name(self, name: Any, path: Path) -> None:
+        """A form answer becomes case data under its own name: not one the engine writes."""
+        if not isinstance(name, str):
+            return
+        problem = reserved_data_name(name)
+        if problem is None and name in self.referral_results:
+            problem = (f"{name!r} is reserved: the referral step it is named after puts the "
+                       "referred case's result there")
+        if problem is not None:
+            self.report_key(path, f"form field {problem}; rename the field")
 
     def field(self, field: Any, path: Path) -> None:
         if not isinstance(field, dict):

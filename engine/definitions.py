@@ -50,7 +50,9 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 
 from engine import clock
+from engine.data_names import reserved_data_name
 from engine.errors import DefinitionError, ScriptError
+from engine.joins import with_merging_joins
 from engine.sandbox import compile_expression, compile_script
 
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -286,6 +288,9 @@ class ParsedDefinition:
     referrals: dict[str, str] = field(default_factory=dict)
     referral_results: dict[str, str] = field(default_factory=dict)
     exit_reasons: dict[str, str] = field(default_factory=dict)  # end element id -> reason
+    # (source id, target id) -> (sequence flow id, its name or None): which flow a decision
+    # took, for its `decision` event (the spec keeps only the target)
+    flows: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
     client_field_types: dict[str, str] = field(default_factory=dict)  # field -> DSL type
     # signal name -> "client" or "programme": who hears it when this pathway throws it
     signal_scopes: dict[str, str] = field(default_factory=dict)
@@ -506,6 +511,39 @@ def _load_forms(parsed: ParsedDefinition) -> None:
         parsed.forms[name] = schema
 
 
+def _refuse_reserved_form_fields(parsed: ParsedDefinition) -> None:
+    """A submitted form field becomes case data under its own name: one named as what the
+    engine writes there (engine.data_names, or the variable a caught message is put in)
+    would overwrite it, or be overwritten."""
+    catches: dict[str, str] = {}  # message variable -> the element that catches into it
+    for file_name, text in parsed.files.items():
+        if file_name.endswith(".bpmn"):
+            for variable in _parse_xml(text, file_name).iter(f"{{{_SPIFF_NS}}}messageVariable"):
+                owner = next((e for e in variable.iterancestors() if e.get("id")), None)
+                if variable.text and variable.text.strip():
+                    catches.setdefault(variable.text.strip(),
+                                       owner.get("id") if owner is not None else "?")
+    for _, info in sorted(parsed.user_tasks.items()):
+        schema = parsed.forms.get(info.form) if info.form else None
+        fields = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(fields, dict) or info.form is None:
+            continue
+        for name in fields:
+            problem = reserved_data_name(str(name))
+            if problem is None and str(name) in catches:
+                problem = (f"{str(name)!r} is reserved: the engine puts the message "
+                           f"{catches[str(name)]!r} catches there")
+            if problem is None:
+                continue
+            text = parsed.files.get(info.form, "")
+            found = re.search(r'"' + re.escape(json.dumps(str(name))[1:-1]) + r'"\s*:', text)
+            line = text.count("\n", 0, found.start()) + 1 if found else None
+            column = found.start() - text.rfind("\n", 0, found.start()) if found else None
+            raise DefinitionError(f"form field {problem}; rename the field",
+                                  file=info.form, line=line, column=column, element=info.step,
+                                  details={"field": f"properties.{name}"})
+
+
 def _load_roles(parsed: ParsedDefinition) -> None:
     """Read NAME.roles.json of the main file NAME.bpmn, if the bundle has one:
     {"organisation": owner or null, "roles": {id: {"title", "organisations": [ids]}},
@@ -665,6 +703,9 @@ def _derive_sensitivity(parsed: ParsedDefinition) -> None:
                     if not child_id or not kind:
                         continue
                     if kind == "sequenceFlow":
+                        parsed.flows.setdefault(
+                            (child.get("sourceRef") or "", child.get("targetRef") or ""),
+                            (child_id, child.get("name") or None))
                         condition = child.find(f"{{{_BPMN_NS}}}conditionExpression")
                         graph.flows.append((child_id, child.get("sourceRef") or "",
                                             child.get("targetRef") or "",
@@ -754,6 +795,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     if main_file not in files:
         raise DefinitionError("main BPMN file missing from bundle", file=main_file)
     parser = PathwaysBpmnParser(validator=VALIDATOR)
+    parser.OVERRIDE_PARSER_CLASSES = with_merging_joins(parser.OVERRIDE_PARSER_CLASSES)
     for name, text in files.items():
         if file_name_problem(name) is not None:
             raise DefinitionError(f"bundle file name {name!r} {file_name_problem(name)}",
@@ -807,6 +849,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
             raise DefinitionError(f"unknown called process {task_spec.spec!r}",
                                   file=main_file, element=task_spec.bpmn_id)
     _load_forms(parsed)
+    _refuse_reserved_form_fields(parsed)
     _load_roles(parsed)
     _derive_sensitivity(parsed)
     _check_expressions(parsed)

@@ -3,8 +3,9 @@
 - `to_xes`: the event log as an XES document (IEEE Std 1849-2016, XML serialization) for
   process-mining tools (ProM, Disco, pm4py, Celonis, ...): one trace per case, one event per
   recorded event.
-- `cases_csv` / `tasks_csv`: the cases, and the open inbox tasks, as CSV (header row, stable
-  column order; the caller writes the text as UTF-8).
+- `cases_csv` / `tasks_csv` / `events_csv`: the cases, the open inbox tasks, and the event
+  log (with the branch each decision took) as CSV (header row, stable column order; the
+  caller writes the text as UTF-8).
 - `indigo_project`: the programme as a project document of the INDIGO impact bond data
   standard (Government Outcomes Lab, University of Oxford; schema `schema/project.json` of
   INDIGO-Initiative/indigo-data-standard), built from what Pathways records.
@@ -107,6 +108,17 @@ def event_name(event: Event) -> str:
     return event.type
 
 
+def decision_branch(event: Event) -> tuple[str, str, str]:
+    """(gateway, branch, flow ids) of a `decision` event: the branch is the taken flow's name,
+    else the name or id of the step it leads to; several (an inclusive gateway) are joined
+    by " | ". Decisions recorded before flows were named fall back to their targets."""
+    data = event.data
+    labels = data.get("branches") or data.get("taken_names") or data.get("taken") or []
+    flows = data.get("flows") or []
+    return (str(data.get("gateway") or event.step or ""), " | ".join(map(str, labels)),
+            " | ".join(map(str, flows)))
+
+
 def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]], *,
            name: str = "Pathways event log") -> str:
     """The event log as an XES 1849-2016 XML document (UTF-8 declared).
@@ -114,8 +126,10 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
     One <trace> per case (concept:name = the case id; pathway, version, client and status as
     plain attributes), one <event> per recorded event in log order, with concept:name
     (`event_name`), time:timestamp, lifecycle:transition (LIFECYCLE_TRANSITIONS),
-    org:resource (the actor, when there is one), and the event's type and seq. Form data is
-    not exported: the log may go to analysts who should not see clients' answers.
+    org:resource (the actor, when there is one), and the event's type and seq; a decision
+    also has `gateway`, `branch` (the branch taken, `decision_branch`) and `branch_flow` (the
+    sequence flow id). Form data is not exported: the log may go to analysts who should not
+    see clients' answers.
     """
     log = ET.Element(_tag("log"), {"xes.version": XES_VERSION,
                                    "xes.features": "nested-attributes",
@@ -155,6 +169,12 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
             _attribute(element, "int", "seq", str(event.seq))
             if event.type == "outcome_recorded" and event.data.get("outcome"):
                 _attribute(element, "string", "outcome", str(event.data["outcome"]))
+            if event.type == "decision":
+                gateway, branch, flow = decision_branch(event)
+                _attribute(element, "string", "gateway", gateway)
+                _attribute(element, "string", "branch", branch)
+                if flow:
+                    _attribute(element, "string", "branch_flow", flow)
     ET.indent(log)
     return ET.tostring(log, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -165,6 +185,9 @@ CASE_COLUMNS: tuple[str, ...] = ("id", "pathway", "version", "client", "status",
                                  "updated_at", "exit_reason")
 TASK_COLUMNS: tuple[str, ...] = ("task", "case", "client", "pathway", "version", "waiting_for",
                                  "title", "role", "assignee", "due", "created_at")
+EVENT_COLUMNS: tuple[str, ...] = ("case", "pathway", "version", "client", "seq", "at", "type",
+                                  "step", "actor", "outcome", "gateway", "branch",
+                                  "branch_flow")
 DATA_PREFIX = "data."
 # Every cell goes through engine.csvout, the one CSV writer (formula text neutralised).
 
@@ -187,17 +210,36 @@ def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 def cases_csv(cases: Iterable[CaseRecord]) -> str:
     """Cases as CSV: CASE_COLUMNS, then one `data.<path>` column per key found in any case's
-    data (nested objects flattened, lists as JSON), sorted; exit_reason has its own column."""
+    data (nested objects flattened, lists as JSON), sorted. `exit_reason` is the reason of the
+    end the case reached; a form answer of that name is the column `data.exit_reason`."""
     records = list(cases)
-    flat = [{k: v for k, v in flatten(c.data).items() if k != "exit_reason"} for c in records]
+    flat = [flatten(c.data) for c in records]
     data_keys = sorted({key for row in flat for key in row})
     header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys)]
     rows = (
         [c.id, c.pathway, c.version, c.client_id, c.status,
-         c.created_at, c.updated_at, c.data.get("exit_reason"),
+         c.created_at, c.updated_at, c.exit_reason,
          *(values.get(key) for key in data_keys)]
         for c, values in zip(records, flat, strict=True))
     return _csv_text(header, rows)
+
+
+def events_csv(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]]
+               ) -> str:
+    """The event log as CSV (EVENT_COLUMNS), a row per event, cases in the order given: the
+    same events as the XES log, for tools that read tables. A decision names its `gateway`
+    and the `branch` it took (and the sequence flow, `branch_flow`); an outcome its
+    `outcome`. Like the XES log it carries no form data."""
+    rows = []
+    for c in cases:
+        if c.id is None:
+            continue
+        for e in events_by_case.get(c.id, ()):
+            gateway, branch, flow = decision_branch(e) if e.type == "decision" else ("", "", "")
+            outcome = e.data.get("outcome") if e.type == "outcome_recorded" else None
+            rows.append([c.id, c.pathway, c.version, c.client_id, e.seq, e.at, e.type, e.step,
+                         e.actor, outcome, gateway, branch, flow])
+    return _csv_text(EVENT_COLUMNS, rows)
 
 
 def tasks_csv(tasks: Iterable[InboxTask], clients: Mapping[int, int] | None = None) -> str:

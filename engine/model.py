@@ -99,6 +99,9 @@ class CaseRecord:
     error: dict[str, Any] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # the reason declared on the end event the case finished at: the engine's own record,
+    # kept out of `data` so a form answer of the same name (`exit_reason`) is never replaced
+    exit_reason: str | None = None
 
 
 @dataclass(frozen=True)

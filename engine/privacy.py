@@ -125,7 +125,7 @@ class Sensitivity:
                    for element, reason in definition.exit_reasons.items()}
         open_reasons = {reason for element, reason in definition.exit_reasons.items()
                         if element not in definition.sensitive_steps}
-        reason = case.data.get("exit_reason") if isinstance(case.data, dict) else None
+        reason = case.exit_reason  # events carry it as `exit_reason` too (case_completed)
         if isinstance(reason, str) and reason not in open_reasons and reasons.get(reason):
             out["exit_reason"] = str(reasons[reason])
         return out
@@ -201,8 +201,11 @@ class Redactor:
             error = {"message": HIDDEN}  # it names the sensitive step it failed at
         waiting = [name for name in case.waiting_for
                    if not self.hides(self.sensitivity.message(case, name))]
+        exit_reason = case.exit_reason
+        if self.hides(dropped.get("exit_reason")):  # the end it reached is sensitive
+            exit_reason = None
         return replace(case, data=self.value(case.data, dropped), error=error,
-                       waiting_for=waiting)
+                       waiting_for=waiting, exit_reason=exit_reason)
 
     def events(self, case: CaseRecord, events: Iterable[Event]) -> list[Event]:
         """The events the viewer may see, their data redacted."""

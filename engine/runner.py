@@ -291,9 +291,9 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
                 events.append(NewEvent(type="timer_fired", at=now, step=fired,
                                        data={"due": (_timer_due(task) or now).isoformat()}))
             if _chose_a_branch(spec, new):
-                events.append(_decision(task, now))
+                events.append(_decision(task, parsed, now))
         elif _chose_a_branch(spec, new):
-            events.append(_decision(task, now))
+            events.append(_decision(task, parsed, now))
         elif new == TaskState.COMPLETED:
             events.extend(_declared_effects(task, now))
     return events
@@ -307,14 +307,21 @@ def _chose_a_branch(spec: Any, new_state: int) -> bool:
         or (isinstance(spec, (ExclusiveGateway, InclusiveGateway)) and len(spec.outputs) > 1))
 
 
-def _decision(task: Any, now: datetime) -> NewEvent:
+def _decision(task: Any, parsed: ParsedDefinition, now: datetime) -> NewEvent:
     """The branch a gateway took: the outputs it did not merely predict."""
     spec = task.task_spec
     taken = [child.task_spec for child in task.children if not child.has_state(_PREDICTED)]
+    flows = [parsed.flows.get((step_name(task), str(t.bpmn_id or t.name))) for t in taken]
     return NewEvent(type="decision", at=now, step=step_name(task), data={
         "gateway": spec.bpmn_name or step_name(task),
         "taken": [str(t.bpmn_id or t.name) for t in taken],
         "taken_names": [t.bpmn_name for t in taken if t.bpmn_name],
+        # the sequence flows taken, and each branch's label for analysts: the flow's name,
+        # else the name (or id) of the step it leads to
+        "flows": [flow[0] for flow in flows if flow is not None],
+        "branches": [flow[1] if flow is not None and flow[1] else
+                     str(t.bpmn_name or t.bpmn_id or t.name)
+                     for t, flow in zip(taken, flows, strict=True)],
     })
 
 

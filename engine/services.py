@@ -1014,8 +1014,8 @@ class Engine:
         compact(workflow)
         record.state = dump_state(workflow)
         record.data = _json_safe(runner.case_data(workflow))
-        if exit_reason is not None:
-            record.data["exit_reason"] = exit_reason
+        if exit_reason is not None:  # the engine's place: a form's `exit_reason` stays in data
+            record.exit_reason = exit_reason
         record.waiting_for = sorted(runner.waiting_message_names(workflow)
                                     | runner.waiting_signal_names(workflow)) \
             if record.status == "active" else []

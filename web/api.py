@@ -154,6 +154,8 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     "TimelineEntry": _TIMELINE_ENTRY,
     "CaseSummary": _object({
         **_CASE_BRIEF_PROPERTIES, "data": _ANY_OBJECT,
+        "exit_reason": {**_nullable(_TEXT), "description": "the reason of the end the case "
+                        "reached (a form answer of that name stays in data)"},
         "waiting_for": {"type": "array", "items": _TEXT},
         "error": _nullable(_ANY_OBJECT), "owner": _nullable(_TEXT),
         "open_tasks": {"type": "array", "items": _ref("Task")},
@@ -637,6 +639,7 @@ def _reason() -> str | None:
 def client_record(client_id: int) -> ResponseReturnValue:
     record = application().casework.client_record(_user(), client_id, _reason())
     cases = [{**_case_brief(summary.case), "data": to_plain(summary.case.data),
+              "exit_reason": summary.case.exit_reason,
               "waiting_for": list(summary.case.waiting_for),
               "error": to_plain(summary.case.error), "owner": summary.owner,
               "open_tasks": [_task(t) for t in summary.open_tasks]}

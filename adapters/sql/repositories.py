@@ -324,6 +324,7 @@ def _case_changes(case: CaseRecord) -> dict[str, Any]:
         "error": case.error,
         "event_seq": case.event_seq,
         "waiting_for": case.waiting_for,
+        "exit_reason": case.exit_reason,
     }
 
 
@@ -337,7 +338,7 @@ _SAVE_CASE = (
            tables.cases.c.revision == bindparam("b_expected"))
     .values({name: bindparam(name) for name in (
         "version", "status", "state", "data", "error", "event_seq", "waiting_for", "revision",
-        "updated_at")})
+        "updated_at", "exit_reason")})
 )
 
 
@@ -356,6 +357,7 @@ def _case(row: Row[Any]) -> CaseRecord:
         error=row.error,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        exit_reason=row.exit_reason,
     )
 
 

@@ -128,6 +128,8 @@ cases = Table(
     Column("waiting_for", JSON(), nullable=False, server_default="[]"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the reason of the end event reached, apart from the form answers in `data` (0007)
+    Column("exit_reason", String, nullable=True),
     Index(None, "pathway", "status"),
     Index(None, "client_id"),
 )

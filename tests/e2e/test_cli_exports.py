@@ -108,3 +108,41 @@ def test_export_xes_csv_and_indigo(cli: Cli, tmp_path: Path) -> None:
     assert stdout_cases.stdout == cases_file.read_text("utf-8")
     empty = ET.fromstring(other.stdout.encode("utf-8"))  # noqa: S314 - our own output
     assert empty.findall("x:trace", NS) == []
+
+
+def test_export_events_and_xes_name_the_branch_taken_and_redact_a_sensitive_one(
+        cli: Cli, tmp_path: Path) -> None:
+    from tests.unit.engine.test_decision_exports import TRIAGE
+
+    source = tmp_path / "triage.yaml"
+    source.write_text(TRIAGE)
+    cli.json("publish", str(source))
+    client = cli.json("clients", "add", "--name", "Ann")["id"]
+    case = cli.json("cases", "start", "triage", "--client", str(client))
+    cli.json("tasks", "complete", case["tasks"][0]["id"], "--data",
+             json.dumps({"uses_drugs": True, "wants_work": True}))
+    work = cli.json("cases", "show", str(case["id"]))["tasks"][0]["id"]
+    cli.json("tasks", "complete", work, "--data", "{}")
+
+    redacted_csv, full_csv, redacted_xes, full_xes = cli.run_many([
+        cli.argv(["export", "events"]), cli.argv(["export", "events", "--full"]),
+        cli.argv(["export", "xes"]), cli.argv(["export", "xes", "--full"])])
+
+    def csv_branches(text: str) -> dict[str, str]:
+        return {r["step"]: r["branch"] for r in csv.DictReader(io.StringIO(text, newline=""))
+                if r["type"] == "decision"}
+
+    def xes_branches(text: str) -> dict[str, str]:
+        root = ET.fromstring(text.encode("utf-8"))  # noqa: S314 - our own output
+        found = [{c.get("key"): c.get("value") for c in e}
+                 for e in root.findall("x:trace/x:event", NS)]
+        return {str(e["concept:name"]): str(e["branch"]) for e in found
+                if e["event_type"] == "decision"}
+
+    both = {"gw_work": "when: wants_work", "gw_drugs": "when: uses_drugs"}
+    assert csv_branches(full_csv.stdout) == xes_branches(full_xes.stdout) == both
+    assert csv_branches(redacted_csv.stdout) == xes_branches(redacted_xes.stdout) == {
+        "gw_work": "when: wants_work"}
+    for result in (redacted_csv, redacted_xes):
+        assert result.returncode == 0
+        assert "uses_drugs" not in result.stdout and "gw_drugs" not in result.stdout

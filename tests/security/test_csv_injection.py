@@ -78,7 +78,8 @@ def test_the_engine_exports_neutralise_client_and_form_text() -> None:
     when = datetime(2026, 1, 1, tzinfo=UTC)
     cases = [CaseRecord(id=n, pathway="p", version=1, client_id=n, status="active",
                         state={}, data={"note": p, "exit_reason": p, "score": -2},
-                        created_at=when, updated_at=when) for n, p in enumerate(PAYLOADS)]
+                        created_at=when, updated_at=when, exit_reason=p)
+             for n, p in enumerate(PAYLOADS)]
     _check(cases_csv(cases))
     assert "-2" in _cells(cases_csv(cases))  # a number stays a number
     tasks = [InboxTask(id=p, case_id=n, pathway="p", version=1, step=p, title=p, role=p,

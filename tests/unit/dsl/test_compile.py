@@ -299,7 +299,7 @@ def test_a_decide_where_every_path_ends_has_no_merge_and_no_implicit_end(
         case_id = start(engine, result)
         complete(engine, case_id, "ask", {"agreed": agreed})
         case = engine.get_case(case_id).case
-        assert (case.status, case.data["exit_reason"]) == ("completed", reason)
+        assert (case.status, case.exit_reason) == ("completed", reason)
 
 
 def test_branches_out_of_diagram_order_are_guarded_so_the_first_true_when_wins(
@@ -420,7 +420,7 @@ def test_an_end_inside_a_parallel_branch_ends_the_whole_case(engine: Engine) -> 
     case_id = start(engine, result)
     complete(engine, case_id, "ask", {"stop": True})
     case = engine.get_case(case_id).case
-    assert (case.status, case.data["exit_reason"]) == ("completed", "stopped")
+    assert (case.status, case.exit_reason) == ("completed", "stopped")
     case_id = start(engine, result)
     complete(engine, case_id, "ask", {"stop": False})
     complete(engine, case_id, "slow")
@@ -688,7 +688,7 @@ def test_an_end_inside_a_repeat_ends_the_case_not_the_round(
     case = engine.get_case(case_id).case
     assert steps.count("review") == reviews
     assert case.status == "completed"
-    assert case.data.get("exit_reason") == reason
+    assert case.exit_reason == reason
     assert ("close" in steps) == (reason is None)
 
 
@@ -706,7 +706,7 @@ def test_the_documented_example_runs_to_its_exit_reasons(engine: Engine,
     declined = start(engine, result, phone="0100")
     complete(engine, declined, "consent", {"consent_given": False})
     case = engine.get_case(declined).case
-    assert (case.status, case.data["exit_reason"]) == ("completed", "declined")
+    assert (case.status, case.exit_reason) == ("completed", "declined")
 
     case_id = start(engine, result, phone="0100")
     complete(engine, case_id, "consent", {"consent_given": True, "phone": "0777"})
@@ -716,7 +716,7 @@ def test_the_documented_example_runs_to_its_exit_reasons(engine: Engine,
         assert engine.fire_due_timers(clock.now()) == 1
         complete(engine, case_id, "session", {"goals_met": week == 3})
     case = engine.get_case(case_id).case
-    assert (case.status, case.data["exit_reason"]) == ("completed", "completed")
+    assert (case.status, case.exit_reason) == ("completed", "completed")
     assert [e.data for e in events(engine, case_id, "outcome_recorded")] == [
         {"outcome": "family_engaged", "value": True}]
 
@@ -783,7 +783,7 @@ def test_record_notify_refer_and_end(engine: Engine) -> None:
     [view] = engine.get_case(referred.id or 0).tasks
     engine.complete_task(view.task.id, {})
     case = engine.get_case(case_id).case
-    assert (case.status, case.data["exit_reason"]) == ("completed", "completed")
+    assert (case.status, case.exit_reason) == ("completed", "completed")
     assert case.data["to_helper_result"]["case"] == referred.id
     assert [e.data["pathway"] for e in events(engine, case_id, "referral_made")] == [
         "helper", "helper"]

@@ -248,9 +248,10 @@ def test_a_client_field_condition_counts_too() -> None:
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _case(pathway: str, data: dict[str, Any] | None = None) -> CaseRecord:
+def _case(pathway: str, data: dict[str, Any] | None = None,
+          exit_reason: str | None = None) -> CaseRecord:
     return CaseRecord(id=1, pathway=pathway, version=1, client_id=1, status="active",
-                      data=data or {}, state={})
+                      data=data or {}, state={}, exit_reason=exit_reason)
 
 
 def test_a_referral_to_a_sensitive_pathway_is_sensitive_with_its_result() -> None:
@@ -314,10 +315,15 @@ def test_an_exit_reason_only_a_sensitive_end_gives_is_left_out() -> None:
         == "health"
     assert "done" not in definition.sensitive_steps  # the other branches meet before it
     redactor = Redactor(Sensitivity.of([("demo", 1, definition)]), frozenset())
-    rehab = redactor.case(_case("demo", {"exit_reason": "rehab", "wants_work": True}))
-    done = redactor.case(_case("demo", {"exit_reason": "completed"}))
+    rehab = redactor.case(_case("demo", {"wants_work": True}, exit_reason="rehab"))
+    done = redactor.case(_case("demo", {}, exit_reason="completed"))
     assert rehab is not None and rehab.data == {"wants_work": True}
-    assert done is not None and done.data == {"exit_reason": "completed"}
+    assert rehab.exit_reason is None
+    assert done is not None and done.exit_reason == "completed"
+    everything = Redactor(Sensitivity.of([("demo", 1, definition)]),
+                          frozenset({"health", "offence"}))
+    shown = everything.case(_case("demo", {}, exit_reason="rehab"))
+    assert shown is not None and shown.exit_reason == "rehab"
 
 
 def test_when_no_branches_meet_what_follows_the_decision_tells_the_answer() -> None:

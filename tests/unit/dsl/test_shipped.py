@@ -146,7 +146,7 @@ def test_gate_reception_refers_the_family_on_and_family_support_runs_to_the_end(
     })
     assert family_steps.count("family_session") == 2
     assert engine.get_client(client.id or 0).fields["phone"] == "0711"  # saved to the record
-    assert engine.get_case(family.id or 0).case.data["exit_reason"] == "completed"
+    assert engine.get_case(family.id or 0).case.exit_reason == "completed"
 
 
 @pytest.mark.parametrize("concern, consent", [(True, True), (True, False), (False, True)])

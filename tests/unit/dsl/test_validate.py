@@ -998,3 +998,52 @@ def test_empty_parallel_branches_are_refused() -> None:
     assert [p.path for p in problems] == ["steps[0].branches[0].steps",
                                           "steps[0].branches[1].steps"]
     assert all("at least one step" in p.message for p in problems)
+
+
+# -- names the engine writes into case data (issue 11 item 5) -------------------------------
+
+
+@pytest.mark.parametrize("name", ["client", "referral", "pathways_exit", "pathways_anything"])
+def test_a_form_field_named_as_the_engine_writes_is_refused_where_it_is(name: str) -> None:
+    text = doc(f"""\
+        - task: review
+          role: worker
+          title: T
+          form:
+            notes: {{type: text}}
+            {name}: {{type: text}}
+        """)
+    problem = one(text)
+    assert problem.path == f"steps[0].form.{name}"
+    assert where(problem) == at(text, f"{name}:")
+    assert "reserved" in problem.message and name in problem.message
+
+
+def test_a_form_field_named_as_a_referral_result_is_refused() -> None:
+    text = doc("""\
+        - refer: refer_mind
+          pathway: mental_health_referral
+          wait: true
+        - task: review
+          role: worker
+          title: T
+          form:
+            refer_mind_result: {type: text}
+        """)
+    problem = one(text, known_pathways={"mental_health_referral"})
+    assert problem.path == "steps[1].form.refer_mind_result"
+    assert where(problem) == at(text, "refer_mind_result:")
+
+
+def test_a_form_field_named_exit_reason_is_the_caseworkers_own() -> None:
+    """The engine keeps an end's reason apart from case data, so the name is free."""
+    text = doc("""\
+        - task: exit_review
+          role: worker
+          title: T
+          form:
+            exit_reason: {type: choice, options: [moved_away, reconvicted]}
+        - end: closed
+          reason: closed
+        """)
+    assert problems(text) == []

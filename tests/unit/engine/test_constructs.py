@@ -178,6 +178,6 @@ def test_declared_outcome_notify_refer_save_to_and_exit_reason(clock: FakeClock)
     engine.complete_task(sign.task.id, {})
     done = engine.get_case(case_id).case
     assert done.status == "completed"
-    assert done.data["exit_reason"] == "completed"
+    assert done.exit_reason == "completed"
     assert done.data["refer_consent_result"]["case"] == referred.id
     assert engine.events(case_id)[-1].data == {"exit_reason": "completed"}

@@ -47,11 +47,11 @@ ODD = 'Amy <O\'Neil> & "co"\nline two\x01\ttab ☕'
 
 
 def case(case_id: int, *, pathway: str = "referral", client: int = 7, status: str = "active",
-         data: dict[str, Any] | None = None) -> CaseRecord:
+         data: dict[str, Any] | None = None, exit_reason: str | None = None) -> CaseRecord:
     return CaseRecord(id=case_id, pathway=pathway, version=2, client_id=client,
                       status=status,  # type: ignore[arg-type]
                       state={}, data=data or {}, created_at=T0,
-                      updated_at=T0 + timedelta(hours=1))
+                      updated_at=T0 + timedelta(hours=1), exit_reason=exit_reason)
 
 
 def event(case_id: int, seq: int, kind: str, *, step: str | None = None,
@@ -80,7 +80,11 @@ def sample_log() -> tuple[list[CaseRecord], dict[int, list[Event]]]:
                   at=datetime(2026, 3, 1, 11, 0, 0, 123456,
                               tzinfo=timezone(timedelta(hours=2)))),
             event(1, 4, "outcome_recorded", step="engaged",
-                  data={"outcome": "engaged", "value": True})],
+                  data={"outcome": "engaged", "value": True}),
+            event(1, 5, "decision", step="gw_housing",
+                  data={"gateway": "Needs housing?", "taken": ["refer_housing"],
+                        "taken_names": ["Refer to housing"], "flows": ["flow_yes"],
+                        "branches": ["when: needs_housing"]})],
         2: [event(2, 1, "case_started", at=datetime(2026, 3, 2, 8, 0)),  # naive: UTC
             event(2, 2, "case_cancelled", actor="bob")],
     }
@@ -155,7 +159,8 @@ def test_xes_document_has_a_trace_per_case_and_an_event_per_recorded_event() -> 
     first = [attributes(e) for e in traces[0].findall("x:event", NS)]
     assert [(e["concept:name"], e["lifecycle:transition"], e["seq"]) for e in first] == [
         ("case_started", "complete", "1"), ("intake", "schedule", "2"),
-        ("intake", "complete", "3"), ("engaged", "complete", "4")]
+        ("intake", "complete", "3"), ("engaged", "complete", "4"),
+        ("gw_housing", "complete", "5")]
     assert first[0]["org:resource"] == "amy"
     assert "org:resource" not in first[1]
     assert first[3]["outcome"] == "engaged"
@@ -186,7 +191,7 @@ def test_xes_timestamps_carry_their_time_zone() -> None:
               for e in t.findall("x:event", NS)]
     assert stamps[0] == "2026-03-01T09:30:00.000+00:00"
     assert stamps[2] == "2026-03-01T11:00:00.123+02:00"  # the offset it was recorded with
-    assert stamps[4] == "2026-03-02T08:00:00.000+00:00"  # naive: taken as UTC
+    assert stamps[5] == "2026-03-02T08:00:00.000+00:00"  # naive: taken as UTC
     assert xes_timestamp(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000+00:00"
 
 
@@ -229,18 +234,20 @@ def read_csv(text: str) -> list[list[str]]:
 def test_cases_csv_has_fixed_columns_then_sorted_flattened_data() -> None:
     rows = read_csv(cases_csv([
         case(1, data={"urgent": True, "needs": {"housing": "yes", "benefits": None},
-                      "tags": ["a", "b"], "exit_reason": "completed"}),
+                      "tags": ["a", "b"], "exit_reason": "moved_away"},
+             exit_reason="completed"),
         case(2, data={"score": 3.5, "note": "=HYPERLINK(\"x\")", "name": "Zoë, \"Z\"\nR"}),
     ]))
     header = rows[0]
     assert tuple(header[:len(CASE_COLUMNS)]) == CASE_COLUMNS
-    assert header[len(CASE_COLUMNS):] == ["data.name", "data.needs.benefits",
+    assert header[len(CASE_COLUMNS):] == ["data.exit_reason", "data.name", "data.needs.benefits",
                                           "data.needs.housing", "data.note", "data.score",
                                           "data.tags", "data.urgent"]
     first = dict(zip(header, rows[1], strict=True))
     assert first["id"] == "1" and first["client"] == "7" and first["version"] == "2"
     assert first["created_at"] == "2026-03-01T09:30:00+00:00"
-    assert first["exit_reason"] == "completed"
+    # the end's reason in its column; a form answer of the same name under data.
+    assert (first["exit_reason"], first["data.exit_reason"]) == ("completed", "moved_away")
     assert first["data.urgent"] == "true" and first["data.needs.housing"] == "yes"
     assert first["data.needs.benefits"] == "" and first["data.tags"] == '["a", "b"]'
     second = dict(zip(header, rows[2], strict=True))
