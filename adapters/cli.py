@@ -788,10 +788,21 @@ def cases_list(ctx: Context, pathway: str | None, status: str | None,
 @click.argument("case_id", type=ID)
 @click.option("--version", type=ID, help="Retry on this (fixed) version of the pathway.")
 @click.option("--as", "actor", help="Who retries it.")
+@click.option("--data", "data_text", default=None,
+              help='Data the failed step lacked, as a JSON object; client fields under "client" '
+                   'are saved on the client\'s record, e.g. {"client": {"release_date": '
+                   '"2026-03-01"}}.')
 @command
-def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | None) -> None:
-    """Run a case's failed step again, e.g. after publishing a fixed version."""
-    view = ctx.app.engine.retry_case(case_id, version=version, actor=actor)
+def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | None,
+                data_text: str | None) -> None:
+    """Run a case's failed step again, e.g. after publishing a fixed version or with the data
+    it lacked (--data)."""
+    data = None
+    if data_text is not None:
+        data = parse_json(data_text, field="data")  # refused as the API refuses it
+        if not isinstance(data, dict):
+            raise UsageProblem("--data must be a JSON object", details={})
+    view = ctx.app.engine.retry_case(case_id, version=version, actor=actor, data=data)
     _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
 
 

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -126,13 +127,30 @@ def _is_relative_cycle(expression: str) -> bool:
     return len(parts) == 2 and parts[1].startswith("P")
 
 
+def _shown(value: Any) -> str:
+    return "empty" if value is None or value == "" else f"not a date or duration: {value!r}"
+
+
+def _timer_failure(my_task: Any, problem: str, expression: str) -> WorkflowTaskException:
+    """A timer whose time cannot be worked out fails as its own step (a recorded incident the
+    case can be retried from), never as a raw exception from whatever ran before it."""
+    return WorkflowTaskException(f"{problem} (from {expression})", task=my_task)
+
+
 class ClockDurationTimer(DurationTimerEventDefinition):  # type: ignore[misc]
     def has_fired(self, my_task: Any) -> bool:
         now = current_time()
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            event_value = add_duration(now, expression).isoformat()
+            if not isinstance(expression, str) or not expression.strip():
+                raise _timer_failure(my_task, f"the duration to wait is {_shown(expression)}",
+                                     self.expression)
+            try:
+                event_value = add_duration(now, expression).isoformat()
+            except (ScriptError, ValueError, TypeError) as err:
+                raise _timer_failure(my_task, f"the duration to wait is not valid: {err}",
+                                     self.expression) from err
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.get_datetime(event_value) <= now:
             my_task._set_internal_data(event_fired=True)
@@ -144,7 +162,17 @@ class ClockTimeDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
         event_value = my_task._get_internal_data("event_value")
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            check_duration(event_value)
+            if isinstance(event_value, datetime | date):
+                event_value = event_value.isoformat()
+            if not isinstance(event_value, str) or not event_value.strip():
+                raise _timer_failure(my_task, f"the date to wait until is {_shown(event_value)}",
+                                     self.expression)
+            try:
+                check_duration(event_value)
+                TimerEventDefinition.parse_time_or_duration(event_value)
+            except (ScriptError, ValueError, TypeError) as err:
+                raise _timer_failure(my_task, f"the date to wait until, {event_value!r}, is not "
+                                     f"a date: {err}", self.expression) from err
             my_task._set_internal_data(event_value=event_value)
         if TimerEventDefinition.parse_time_or_duration(event_value) <= current_time():
             my_task._set_internal_data(event_fired=True)
