@@ -268,41 +268,54 @@ def retry_failed_steps(workflow: Any, data: Mapping[str, Any],
                        client_fields: Mapping[str, Any]) -> dict[str, Any] | None:
     """Run again exactly the steps that failed, with `data` set on them first and the client's
     current fields: a script, condition or throw runs again; a timer is scheduled again from
-    its (re-evaluated) date, so it waits or fires, never silently vanishes."""
+    its (re-evaluated) date, so it waits or fires, never silently vanishes. Steps a failure
+    left behind are woken too (a step that fails while its parent completes stops the parent
+    from reaching the steps beside it, e.g. the other branches of a parallel split)."""
     failed = error_tasks(workflow)
-    if not failed:  # saved by an older release, which left a failed timer predicted
-        failed = [task for task in all_tasks(workflow)
-                  if task.has_state(TaskState.FUTURE) and task.parent is not None
-                  and task.parent.has_state(TaskState.COMPLETED)]
-    for task in failed:
+    stalled = _stalled(workflow)
+    for task in [*failed, *stalled]:
         client = task.data.get("client")
         if isinstance(client, dict):
             task.data["client"] = {**client, **client_fields}
         task.data.update({k: v for k, v in data.items() if k != "client"})
     _guard_uncaught_throws(workflow)
-    for task in failed:
-        spec = task.task_spec
-        if isinstance(spec, CatchingEvent):
-            spec.event_definition.reset(task)
-            task.internal_data.pop("event_value", None)
-            task._set_state(TaskState.WAITING)
-            try:
+    try:
+        for task in failed:
+            spec = task.task_spec
+            if isinstance(spec, CatchingEvent):
+                spec.event_definition.reset(task)
+                task.internal_data.pop("event_value", None)
+                task._set_state(TaskState.WAITING)
                 if spec.event_definition.has_fired(task):
                     task._ready()
                 else:
                     workflow.top_workflow.event_manager.add_task(task)
                     spec.event_definition.update_task(task)
-            except SpiffWorkflowException as err:
-                return _failure(err)
-        else:
-            task._set_state(TaskState.READY)
+            else:
+                task._set_state(TaskState.READY)
+        for task in stalled:
+            if task.has_state(TaskState.FUTURE):
+                task.task_spec._update(task)
+    except SpiffWorkflowException as err:
+        return _failure(err)
     return run_engine(workflow)
 
 
+def _stalled(workflow: Any) -> list[Any]:
+    """Steps whose parent completed but that were never told (still FUTURE): a sign that a
+    step beside them failed while that parent was completing."""
+    return [task for task in all_tasks(workflow)
+            if task.has_state(TaskState.FUTURE) and task.parent is not None
+            and task.parent.has_state(TaskState.COMPLETED)]
+
+
 def has_next_step(workflow: Any) -> bool:
-    """Whether anything can still move the case: a ready or running step, or one waiting (for
-    a timer, message or signal). An active case without one is stuck, in nobody's inbox."""
-    return any(task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)
+    """Whether anything can still move the case: a ready step, or an event waiting for a
+    timer, message or signal (a join waiting for its other branches does not count: it
+    moves only when they do). An active case without one is stuck, in nobody's inbox."""
+    return any(task.has_state(TaskState.READY)
+               or (task.has_state(TaskState.WAITING) and isinstance(task.task_spec,
+                                                                    CatchingEvent))
                for task in all_tasks(workflow))
 
 

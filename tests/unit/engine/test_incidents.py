@@ -216,3 +216,28 @@ def test_retry_data_must_be_json_and_client_fields_of_their_declared_type(
     with pytest.raises(InvalidArgumentError):
         engine.retry_case(case_id, data={"client": "not a mapping"})
     assert engine.get_case(case_id).case.status == "error"
+
+
+def test_a_wait_failing_in_one_parallel_branch_does_not_strand_the_others(
+        engine: Engine, uow: FakeUnitOfWorkFactory) -> None:
+    """Found by test_retry_properties: the failing wait stopped the split from reaching the
+    branches beside it, and after retry the case waited at the join for branches that never
+    started: active, in nobody's inbox."""
+    doc = dated_wait()
+    doc["steps"][1:] = [{"parallel": "both", "branches": [
+        {"steps": [{"wait": "until_release", "until": "release_date"}]},
+        {"steps": [{"task": "visit", "role": "worker", "title": "Visit"}]},
+        {"steps": [{"task": "call", "role": "worker", "title": "Call"}]},
+    ]}, {"task": "follow_up", "role": "worker", "title": "Follow up"}]
+    publish_dsl(engine, doc)
+    client = engine.add_client("Jo")
+    case_id = engine.start_case("dated_wait", client.id or 0).case.id or 0
+    assert engine.complete_task(engine.get_case(case_id).tasks[0].task.id, {}).status == "error"
+    retried = engine.retry_case(case_id, data={"client": {"release_date": "2026-02-01"}})
+    assert retried.case.status == "active"
+    assert sorted(t.task.step for t in retried.tasks) == ["call", "visit"]
+    assert [t.step for t in timers_of(uow, case_id)] == ["until_release"]
+    for view in retried.tasks:
+        engine.complete_task(view.task.id, {})
+    assert engine.fire_due_timers(datetime(2026, 2, 1, 9, tzinfo=UTC)) == 1
+    assert [t.task.step for t in engine.get_case(case_id).tasks] == ["follow_up"]
