@@ -998,3 +998,23 @@ def test_empty_parallel_branches_are_refused() -> None:
     assert [p.path for p in problems] == ["steps[0].branches[0].steps",
                                           "steps[0].branches[1].steps"]
     assert all("at least one step" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("until, why", [
+    ('date("not a date")', "always fails"),
+    ('"hello"', "is always 'hello', which is not a date"),
+    ("3", "is always 3, which is not a date"),
+    ('""', "is always '', which is not a date"),
+])
+def test_wait_until_a_constant_that_is_no_date_is_refused(until: str, why: str) -> None:
+    """Such a wait could never be scheduled: every case reaching it would fail there."""
+    text = doc(f"- wait: pause\n  until: '{until}'\n")
+    problem = one(text)
+    assert why in problem.message
+    assert problem.path == "steps[0].until"
+
+
+@pytest.mark.parametrize("until", ['date("2026-03-01")', '"2026-03-01T09:00:00+00:00"',
+                                   "today()"])
+def test_wait_until_a_constant_date_is_accepted(until: str) -> None:
+    assert problems(doc(f"- wait: pause\n  until: '{until}'\n")) == []

@@ -9,8 +9,9 @@ step that may fail, inserted in a random step list (reused from test_migration_p
   {"maybe_flag": ...};
 * empty_date: a `wait until: release_date` for a client who has no release date; fixed by
   retrying with the date, which is saved on the client's record;
-* bad_expression: a `wait until:` whose expression always raises (the DSL's stand-in for a
-  script that raises); fixed by publishing version 2 with a good date and retrying on it.
+* bad_expression: a `wait until: date(score)`, which raises for every case (score is a
+  number; the DSL's stand-in for a script that raises); fixed by publishing version 2 with a
+  good date and retrying on it.
 
 The case is then run with random valid data (every open task of every case, time passing
 when none is open). Whenever it is in `error`, the fix is applied and the case retried; after
@@ -38,6 +39,8 @@ from tests.unit.dsl.test_compile_properties import (
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_migration_properties import step_lists
 
+# No shrinking: a failing example runs a whole case per attempt and shrinking took minutes;
+# the note()s print the document, the failing step and every move instead.
 PROPERTIES = settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.generate],
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FAILURES = ("missing_variable", "empty_date", "bad_expression")
@@ -53,7 +56,7 @@ def failing_step(kind: str, role: str, *, fixed: bool = False) -> dict[str, Any]
                 "otherwise": [{"notify": "notify_903", "to": role, "message": "Flag unset"}]}
     if kind == "empty_date":
         return {"wait": "wait_901", "until": "release_date"}
-    until = f'date("{FIXED_DATE}")' if fixed else 'date("not a date")'
+    until = f'date("{FIXED_DATE}")' if fixed else "date(score)"  # a number: never a date
     return {"wait": "wait_901", "until": until}
 
 
