@@ -60,6 +60,19 @@ def caught_by_boundary(kind: str) -> dict[str, str]:
     return {"incident.bpmn": text}
 
 
+def uncaught_in_subprocess() -> dict[str, str]:
+    """caught_by_boundary("error") without its boundary event: the error thrown inside the
+    subprocess `sub` is caught by nothing."""
+    text = caught_by_boundary("error")["incident.bpmn"]
+    start = text.index("    <bpmn:boundaryEvent")
+    end = text.index("</bpmn:boundaryEvent>\n") + len("</bpmn:boundaryEvent>\n")
+    text = text[:start] + text[end:]
+    text = text.replace("<bpmn:incoming>f3</bpmn:incoming>", "")
+    text = text.replace('    <bpmn:sequenceFlow id="f3" sourceRef="caught" targetRef="handle"/>\n',
+                        "")
+    return {"incident.bpmn": text}
+
+
 def caught_by_event_subprocess() -> dict[str, str]:
     """check, then `fail` throwing the error, caught by an error event subprocess whose
     user task is `handle`."""

@@ -17,6 +17,7 @@ from tests.incident_bundles import (
     caught_by_event_subprocess,
     dated_wait,
     thrower,
+    uncaught_in_subprocess,
 )
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
@@ -91,6 +92,20 @@ def test_retry_on_a_version_whose_end_event_no_longer_throws_completes(
     assert retried.case.status == "completed" and retried.case.version == 2
     assert retried.case.error is None
     assert types(engine, case_id)[-1] == "case_completed"
+
+
+def test_retry_on_a_version_adding_a_boundary_to_a_started_subprocess_fails_again(
+        engine: Engine) -> None:
+    """The boundary event of version 2 was never armed for a subprocess this case started
+    on version 1 (SpiffWorkflow arms it when the subprocess starts), so the retried throw is
+    still caught by nothing: the case is an incident again, never silently completed. A
+    version whose end event no longer throws is the fix for such a case."""
+    case_id = start_and_check(engine, uncaught_in_subprocess())
+    assert engine.get_case(case_id).case.status == "error"
+    engine.publish(caught_by_boundary("error"), "incident.bpmn")
+    retried = engine.retry_case(case_id, version=2)
+    assert retried.case.status == "error" and retried.case.error is not None
+    assert retried.case.error["code"] == "E42"
 
 
 @pytest.mark.parametrize("kind", ["error", "escalation"])
@@ -241,3 +256,21 @@ def test_a_wait_failing_in_one_parallel_branch_does_not_strand_the_others(
         engine.complete_task(view.task.id, {})
     assert engine.fire_due_timers(datetime(2026, 2, 1, 9, tzinfo=UTC)) == 1
     assert [t.task.step for t in engine.get_case(case_id).tasks] == ["follow_up"]
+
+
+def test_wait_until_an_optional_form_date_left_empty_is_fixed_by_retry_data(
+        engine: Engine, uow: FakeUnitOfWorkFactory) -> None:
+    doc = dated_wait()
+    del doc["client_fields"]
+    doc["steps"][0]["form"]["release_date"] = {"type": "date", "title": "Release date, if known"}
+    publish_dsl(engine, doc)
+    client = engine.add_client("Kit")
+    case_id = engine.start_case("dated_wait", client.id or 0).case.id or 0
+    result = engine.complete_task(engine.get_case(case_id).tasks[0].task.id, {"notes": "n/a"})
+    assert result.status == "error"
+    error = engine.get_case(case_id).case.error
+    assert error is not None and error["step"] == "until_release"
+    assert "release_date" in error["message"]
+    retried = engine.retry_case(case_id, data={"release_date": "2026-02-01"})
+    assert retried.case.status == "active"
+    assert [t.due_at for t in timers_of(uow, case_id)] == [datetime(2026, 2, 1, tzinfo=UTC)]
