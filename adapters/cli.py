@@ -857,9 +857,14 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
     if not isinstance(data, dict):
         raise UsageProblem("--data must be a JSON object", details={})
     result = ctx.app.engine.complete_task(task_id, data, actor=actor)
-    _emit(ctx.json_mode, {"case": result.case_id, "status": result.status,
-                          "tasks": [task_json(t) for t in result.tasks]},
+    answer: dict[str, Any] = {"case": result.case_id, "status": result.status,
+                              "tasks": [task_json(t) for t in result.tasks]}
+    if result.error is not None:  # the completion is saved; what stopped the case after it
+        answer["error"] = result.error
+    _emit(ctx.json_mode, answer,
           lambda: "\n".join([f"case {result.case_id}: {result.status}"]
+                            + ([f"  error: {result.error.get('message')}"]
+                               if result.error else [])
                             + [f"  task {_task_line(t)}" for t in result.tasks]))
 
 

@@ -85,6 +85,7 @@ class CompletionResult:
     case_id: int
     status: str
     tasks: list[TaskView]
+    error: dict[str, Any] | None = None  # why the case stopped, when status is "error"
 
 
 @dataclass(frozen=True)
@@ -495,7 +496,7 @@ class Engine:
 
         outcome = self._command(locate, now, complete)
         return CompletionResult(outcome.record.id or 0, outcome.record.status,
-                                outcome.task_views())
+                                outcome.task_views(), outcome.record.error)
 
     def fire_due_timers(self, now: datetime | None = None, *, batch: int = 200) -> int:
         """Fire every timer due at `now` (default: the clock). Returns how many fired.

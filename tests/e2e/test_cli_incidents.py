@@ -23,7 +23,10 @@ def test_empty_wait_date_is_listed_in_error_and_retry_with_the_date_resumes(
 
     completed = cli.run("tasks", "complete", task["id"], "--data", '{"notes": "at the gate"}')
     assert "Traceback" not in completed.stderr
-    assert completed.ok() == {"case": case["id"], "status": "error", "tasks": []}
+    answer = completed.ok()
+    assert (answer["case"], answer["status"], answer["tasks"]) == (case["id"], "error", [])
+    assert answer["error"]["step"] == "until_release"
+    assert "release_date" in answer["error"]["message"]
 
     [listed] = cli.json("cases", "list", "--status", "error")
     assert listed["id"] == case["id"] and listed["status"] == "error"

@@ -156,6 +156,7 @@ def test_wait_until_an_empty_date_saves_the_completion_and_is_an_incident(
     case = engine.start_case("dated_wait", client.id or 0)
     result = engine.complete_task(case.tasks[0].task.id, {"notes": "met at the gate"})
     assert result.status == "error" and result.tasks == []
+    assert result.error is not None and result.error["step"] == "until_release"
     record = engine.get_case(case.case.id or 0).case
     assert record.status == "error" and record.error is not None
     assert record.error["step"] == "until_release"
