@@ -858,10 +858,21 @@ def cases_list(ctx: Context, pathway: str | None, status: str | None,
 @click.argument("case_id", type=ID)
 @click.option("--version", type=ID, help="Retry on this (fixed) version of the pathway.")
 @click.option("--as", "actor", help="Who retries it.")
+@click.option("--data", "data_text", default=None,
+              help='Data the failed step lacked, as a JSON object; client fields under "client" '
+                   'are saved on the client\'s record, e.g. {"client": {"release_date": '
+                   '"2026-03-01"}}.')
 @command
-def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | None) -> None:
-    """Run a case's failed step again, e.g. after publishing a fixed version."""
-    view = ctx.app.engine.retry_case(case_id, version=version, actor=actor)
+def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | None,
+                data_text: str | None) -> None:
+    """Run a case's failed step again, e.g. after publishing a fixed version or with the data
+    it lacked (--data)."""
+    data = None
+    if data_text is not None:
+        data = parse_json(data_text, field="data")  # refused as the API refuses it
+        if not isinstance(data, dict):
+            raise UsageProblem("--data must be a JSON object", details={})
+    view = ctx.app.engine.retry_case(case_id, version=version, actor=actor, data=data)
     _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
 
 
@@ -916,9 +927,14 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
     if not isinstance(data, dict):
         raise UsageProblem("--data must be a JSON object", details={})
     result = ctx.app.engine.complete_task(task_id, data, actor=actor)
-    _emit(ctx.json_mode, {"case": result.case_id, "status": result.status,
-                          "tasks": [task_json(t) for t in result.tasks]},
+    answer: dict[str, Any] = {"case": result.case_id, "status": result.status,
+                              "tasks": [task_json(t) for t in result.tasks]}
+    if result.error is not None:  # the completion is saved; what stopped the case after it
+        answer["error"] = result.error
+    _emit(ctx.json_mode, answer,
           lambda: "\n".join([f"case {result.case_id}: {result.status}"]
+                            + ([f"  error: {result.error.get('message')}"]
+                               if result.error else [])
                             + [f"  task {_task_line(t)}" for t in result.tasks]))
 
 

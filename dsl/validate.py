@@ -18,6 +18,7 @@ import difflib
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,7 +30,7 @@ from jsonschema.validators import extend
 from dsl.errors import DslError, DslProblem
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from engine.data_names import reserved_data_name
-from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, parse
+from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, evaluate, parse
 
 # ids the compiler derives from step ids; a step may not take one of them for itself
 _GENERATED_SUFFIXES = ("_merge", "_join", "_done", "_di", "_wait", "_start", "_end", "_lanes",
@@ -262,6 +263,14 @@ def _bounds(field: dict[str, Any]) -> tuple[float, float] | None:
     return None
 
 
+def reads_nothing(source: str) -> bool:
+    """Whether the expression parses and reads no name (so it is the same for every case)."""
+    try:
+        return not reads(source)
+    except ExpressionError:
+        return False
+
+
 def reads(source: str) -> dict[str, int]:
     """The dotted names an expression reads, each with the character offset (in the stripped
     source) of its first use.
@@ -447,6 +456,27 @@ class _Checker:
     def check_wait(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if "until" in step:
             self.expression((*path, "until"))
+            self.constant_date((*path, "until"))
+
+    def constant_date(self, path: Path) -> None:
+        """A `wait until:` that reads no name gives the same value for every case: refuse it
+        unless it is a date, since each case reaching the wait would fail there."""
+        source = value_at(self.data, path)
+        if not isinstance(source, str) or not reads_nothing(source):
+            return
+        try:
+            value = evaluate(source, {})
+        except ExpressionError as err:
+            self.report(path, f"`until: {source.strip()}` always fails ({err.message}): "
+                              'write a date such as date("2026-03-01") or a date field')
+            return
+        try:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            datetime.fromisoformat(value)
+        except ValueError:
+            self.report(path, f"`until: {source.strip()}` is always {value!r}, which is not a "
+                              'date: write a date such as date("2026-03-01") or a date field')
 
     def check_repeat(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if "until" in step:

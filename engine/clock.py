@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -149,6 +150,16 @@ def _timer_keys(definition: Any, my_task: Any) -> tuple[str, str]:
     return timer_value_key(position), f"event_fired_{position}"
 
 
+def _shown(value: Any) -> str:
+    return "empty" if value is None or value == "" else f"not a date or duration: {value!r}"
+
+
+def _timer_failure(my_task: Any, problem: str, expression: str) -> WorkflowTaskException:
+    """A timer whose time cannot be worked out fails as its own step (a recorded incident the
+    case can be retried from), never as a raw exception from whatever ran before it."""
+    return WorkflowTaskException(f"{problem} (from {expression})", task=my_task)
+
+
 class ClockDurationTimer(DurationTimerEventDefinition):  # type: ignore[misc]
     def has_fired(self, my_task: Any) -> bool:
         now = current_time()
@@ -156,7 +167,14 @@ class ClockDurationTimer(DurationTimerEventDefinition):  # type: ignore[misc]
         event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             expression = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            event_value = add_duration(now, expression).isoformat()
+            if not isinstance(expression, str) or not expression.strip():
+                raise _timer_failure(my_task, f"the duration to wait is {_shown(expression)}",
+                                     self.expression)
+            try:
+                event_value = add_duration(now, expression).isoformat()
+            except (ScriptError, ValueError, TypeError) as err:
+                raise _timer_failure(my_task, f"the duration to wait is not valid: {err}",
+                                     self.expression) from err
             my_task._set_internal_data(**{value_key: event_value})
         if TimerEventDefinition.get_datetime(event_value) <= now:
             my_task._set_internal_data(**{fired_key: True})
@@ -169,7 +187,17 @@ class ClockTimeDateTimer(TimeDateEventDefinition):  # type: ignore[misc]
         event_value = my_task._get_internal_data(value_key)
         if event_value is None:
             event_value = my_task.workflow.script_engine.evaluate(my_task, self.expression)
-            check_duration(event_value)
+            if isinstance(event_value, datetime | date):
+                event_value = event_value.isoformat()
+            if not isinstance(event_value, str) or not event_value.strip():
+                raise _timer_failure(my_task, f"the date to wait until is {_shown(event_value)}",
+                                     self.expression)
+            try:
+                check_duration(event_value)
+                TimerEventDefinition.parse_time_or_duration(event_value)
+            except (ScriptError, ValueError, TypeError) as err:
+                raise _timer_failure(my_task, f"the date to wait until, {event_value!r}, is not "
+                                     f"a date: {err}", self.expression) from err
             my_task._set_internal_data(**{value_key: event_value})
         if TimerEventDefinition.parse_time_or_duration(event_value) <= current_time():
             my_task._set_internal_data(**{fired_key: True})

@@ -8,20 +8,25 @@ way it was reached, at the cost of one pass over the (compacted, hence small) ta
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
@@ -235,24 +240,176 @@ class StepOutcome:
     error: dict[str, Any] | None = None
 
 
+class UncaughtEventError(WorkflowTaskException):  # type: ignore[misc]
+    """A BPMN error or escalation that nothing in the case catches: an incident.
+
+    Raised from inside the throwing event's own run, so SpiffWorkflow leaves that event in
+    ERROR (not completed, the flow behind it not taken): retry runs it again, and on a version
+    that catches it, or whose event no longer throws it, the case goes on.
+    """
+
+    def __init__(self, definition: Any, task: Any) -> None:
+        self.kind = "escalation" if isinstance(definition, EscalationEventDefinition) \
+            else "bpmn_error"
+        self.code = getattr(definition, "code", None)
+        self.name = getattr(definition, "name", None)
+        what = "escalation" if self.kind == "escalation" else "BPMN error"
+        label = " ".join(str(part) for part in (self.code, f"({self.name})" if self.name else None)
+                         if part) or "without a code"
+        super().__init__(f"uncaught {what} {label} thrown at step {step_name(task)!r}: "
+                         "nothing in the pathway catches it", task=task)
+
+
+_GUARDED = "_pathways_uncaught_guard"
+
+
+def _guard_uncaught_throws(workflow: Any) -> None:
+    """Make every error and escalation the workflow's specs throw fail its throwing step when
+    nothing catches it (SpiffWorkflow 3.2 only files it in `get_events()`, and the case would
+    end "completed" with no trace). Done once per spec (specs are cached and shared)."""
+    if getattr(workflow.spec, _GUARDED, False):
+        return
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    for process in specs:
+        for spec in process.task_specs.values():
+            definition = getattr(spec, "event_definition", None)
+            if isinstance(spec, ThrowingEvent) and isinstance(
+                    definition, ErrorEventDefinition | EscalationEventDefinition) \
+                    and not getattr(definition, _GUARDED, False):
+                definition.throw = _failing_when_uncaught(definition, definition.throw)
+                setattr(definition, _GUARDED, True)
+    for process in specs:
+        setattr(process, _GUARDED, True)
+
+
+def _failing_when_uncaught(definition: Any, throw: Callable[[Any], None]
+                           ) -> Callable[[Any], None]:
+    def guarded_throw(my_task: Any) -> None:
+        top = my_task.workflow.top_workflow
+        before = len(top.bpmn_events)
+        throw(my_task)
+        uncaught = [event for event in top.bpmn_events[before:]
+                    if event.event_definition is definition]
+        if uncaught and not _starts_event_subprocess(top, definition):
+            top.bpmn_events = [e for e in top.bpmn_events if not any(e is u for u in uncaught)]
+            raise UncaughtEventError(definition, my_task)
+    return guarded_throw
+
+
+def _starts_event_subprocess(top: Any, definition: Any) -> bool:
+    """Whether the throw started an event subprocess: SpiffWorkflow counts that as caught by
+    nothing (it files the event in get_events too), yet the subprocess handles it."""
+    for name in getattr(top.spec.start, "trigger_specs", None) or ():
+        spec = top.subprocess_specs.get(name)
+        if spec is not None and any(start.event_definition == definition
+                                    for start in spec.bpmn_start_events):
+            return True
+    return False
+
+
+def _failure(err: SpiffWorkflowException) -> dict[str, Any]:
+    """The recorded error (the case's `error`, the `error` event's data) for a failure.
+
+    A step that failed before it could run (a timer whose date cannot be worked out fails
+    while it is being scheduled) is put in ERROR here, so the stored case shows where it
+    failed and retry knows what to run again.
+    """
+    task = getattr(err, "task", None)
+    if task is not None and task.has_state(_PREDICTED | TaskState.FUTURE | TaskState.WAITING):
+        task._set_state(TaskState.ERROR)
+        task.workflow.top_workflow.event_manager.remove_task(task)
+    step = step_name(task) if task is not None else None
+    found: dict[str, Any] = {"step": step, "task": str(task.id) if task is not None else None,
+                             "line": getattr(err, "line_number", None) or None}
+    if isinstance(err, UncaughtEventError):
+        return {"message": str(err).strip(), **found, "kind": err.kind, "code": err.code,
+                "name": err.name}
+    cause = getattr(err, "exception", None) or err.__cause__ or err.__context__
+    message = str(err).strip()
+    if cause is not None and type(cause).__name__ not in message:
+        message = f"{message} ({type(cause).__name__}: {cause})"
+    if task is not None and _is_timer(task):
+        message = f"the wait at step {step!r} cannot be scheduled: {message}"
+    return {"message": message, **found, "kind": type(cause or err).__name__}
+
+
 def run_engine(workflow: Any) -> dict[str, Any] | None:
-    """do_engine_steps, turning a failing script or expression into a recorded error."""
+    """do_engine_steps, turning a failing script or expression, a timer whose time cannot be
+    worked out, or an uncaught BPMN error or escalation into a recorded error."""
+    _guard_uncaught_throws(workflow)
     try:
         workflow.do_engine_steps()
     except SpiffWorkflowException as err:
-        task = getattr(err, "task", None)
-        cause = getattr(err, "exception", None) or err.__cause__ or err.__context__
-        message = str(err).strip()
-        if cause is not None and type(cause).__name__ not in message:
-            message = f"{message} ({type(cause).__name__}: {cause})"
-        return {
-            "message": message,
-            "step": step_name(task) if task is not None else None,
-            "task": str(task.id) if task is not None else None,
-            "line": getattr(err, "line_number", None) or None,
-            "kind": type(cause or err).__name__,
-        }
+        return _failure(err)
     return None
+
+
+def run_task(workflow: Any, task: Any) -> dict[str, Any] | None:
+    """Run a completed human task, then the engine: a failure in what follows it (the date of
+    the wait behind it, say) is a recorded error, and the task stays completed."""
+    _guard_uncaught_throws(workflow)
+    try:
+        task.run()
+    except SpiffWorkflowException as err:
+        return _failure(err)
+    return run_engine(workflow)
+
+
+def retry_failed_steps(workflow: Any, data: Mapping[str, Any],
+                       client_fields: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Run again exactly the steps that failed, with `data` set on them first and the client's
+    current fields: a script, condition or throw runs again; a timer is scheduled again from
+    its (re-evaluated) date, so it waits or fires, never silently vanishes. Steps a failure
+    left behind are woken too (a step that fails while its parent completes stops the parent
+    from reaching the steps beside it, e.g. the other branches of a parallel split)."""
+    failed = error_tasks(workflow)
+    stalled = _stalled(workflow)
+    for task in [*failed, *stalled]:
+        client = task.data.get("client")
+        if isinstance(client, dict):
+            task.data["client"] = {**client, **client_fields}
+        task.data.update({k: v for k, v in data.items() if k != "client"})
+    _guard_uncaught_throws(workflow)
+    try:
+        for task in failed:
+            spec = task.task_spec
+            if isinstance(spec, CatchingEvent):
+                spec.event_definition.reset(task)
+                for key in [k for k in task.internal_data  # every timer's due time and flag
+                            if k.startswith(("event_value", "event_fired"))]:
+                    task.internal_data.pop(key, None)
+                task._set_state(TaskState.WAITING)
+                if spec.event_definition.has_fired(task):
+                    task._ready()
+                else:
+                    workflow.top_workflow.event_manager.add_task(task)
+                    spec.event_definition.update_task(task)
+            else:
+                task._set_state(TaskState.READY)
+        for task in stalled:
+            if task.has_state(TaskState.FUTURE):
+                task.task_spec._update(task)
+    except SpiffWorkflowException as err:
+        return _failure(err)
+    return run_engine(workflow)
+
+
+def _stalled(workflow: Any) -> list[Any]:
+    """Steps whose parent completed but that were never told (still FUTURE): a sign that a
+    step beside them failed while that parent was completing."""
+    return [task for task in all_tasks(workflow)
+            if task.has_state(TaskState.FUTURE) and task.parent is not None
+            and task.parent.has_state(TaskState.COMPLETED)]
+
+
+def has_next_step(workflow: Any) -> bool:
+    """Whether anything can still move the case: a ready step, or an event waiting for a
+    timer, message or signal (a join waiting for its other branches does not count: it
+    moves only when they do). An active case without one is stuck, in nobody's inbox."""
+    return any(task.has_state(TaskState.READY)
+               or (task.has_state(TaskState.WAITING) and isinstance(task.task_spec,
+                                                                    CatchingEvent))
+               for task in all_tasks(workflow))
 
 
 def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,

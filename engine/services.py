@@ -106,6 +106,7 @@ class CompletionResult:
     case_id: int
     status: str
     tasks: list[TaskView]
+    error: dict[str, Any] | None = None  # why the case stopped, when status is "error"
 
 
 @dataclass(frozen=True)
@@ -545,8 +546,7 @@ class Engine:
                 task.data["client"] = {**task.data.get("client", {}), **saved}
                 done.append(NewEvent(type="client_updated", at=now, actor=actor,
                                      step=runner.step_name(task), data={"fields": saved}))
-            task.run()
-            return done, runner.run_engine(workflow)
+            return done, runner.run_task(workflow, task)
 
         def locate(uow: UnitOfWork) -> int:
             case_id = self._live.case_of(task_id)
@@ -559,7 +559,7 @@ class Engine:
 
         outcome = self._command(locate, now, complete)
         return CompletionResult(outcome.record.id or 0, outcome.record.status,
-                                outcome.task_views())
+                                outcome.task_views(), outcome.record.error)
 
     def fire_due_timers(self, now: datetime | None = None, *, batch: int = 200) -> int:
         """Fire every timer due at `now` (default: the clock). Returns how many fired.
@@ -599,8 +599,22 @@ class Engine:
         return [], runner.run_engine(workflow)
 
     def retry_case(self, case_id: int, *, version: int | None = None,
-                   actor: str | None = None) -> CaseView:
-        """Run a case's failed step again, on a fixed version of its pathway if given."""
+                   actor: str | None = None, data: Mapping[str, Any] | None = None) -> CaseView:
+        """Run a case's failed step again, on a fixed version of its pathway if given.
+
+        `data` fixes what the step lacked before it runs again: names set on the failed step's
+        data, and under "client" the client's fields (checked against their declared types and
+        saved on the client's record, as a form's `save_to` would). The client's current
+        fields are always read again, so a date added to the record since is seen. A step
+        that fails again puts the case back in error with the new reason; a timer is
+        scheduled again from its re-evaluated date.
+        """
+        fixes = dict(data or {})
+        check_json(fixes, "data")
+        client_fix = fixes.get("client", {})
+        if not isinstance(client_fix, dict):
+            raise InvalidArgumentError('"client" in the retry data must be an object of client '
+                                       "fields", details={"client": client_fix})
         now = self._clock.now()
         with self._uow() as uow:
             record = self._case(uow, case_id)
@@ -610,16 +624,27 @@ class Engine:
             target = version or record.version
             parsed = self._parsed(uow, record.pathway, target)
             self._check_steps_exist(record, parsed)
+            if client_fix:
+                problems = client_field_problems(client_fix, self._declared_client_fields(uow))
+                if problems:
+                    raise FormValidationError(
+                        "client fields do not fit the types the pathways declare: "
+                        + ", ".join(problems), fields=problems)
+            client = self._client(uow, record.client_id)
             workflow = load_state(record.state, parsed, self.script_engine,
                                   case_id=case_id)
             expected = record.revision
             events = [NewEvent(type="case_retried", at=now, actor=actor, data={
-                "from_version": record.version, "to_version": target})]
+                "from_version": record.version, "to_version": target,
+                **({"data": _json_safe(fixes)} if fixes else {})})]
+            if client_fix:
+                uow.clients.update_fields(record.client_id, _json_safe(client_fix))
+                events.append(NewEvent(type="client_updated", at=now, actor=actor,
+                                       data={"fields": _json_safe(client_fix)}))
             with running_at(now):
                 before = runner.snapshot(workflow)
-                for task in runner.error_tasks(workflow):
-                    task._set_state(TaskState.READY)
-                error = runner.run_engine(workflow)
+                error = runner.retry_failed_steps(workflow, _json_safe(fixes),
+                                                  {**client.fields, **_json_safe(client_fix)})
                 events += runner.describe_changes(workflow, parsed, before, now)
                 record.version = target
                 record.status = "active"
@@ -1003,6 +1028,14 @@ class Engine:
             record.status = "error"
             record.error = error
             closing.append(NewEvent(type="error", at=now, step=error.get("step"), data=error))
+        elif record.status == "active" and not workflow.is_completed() \
+                and not runner.has_next_step(workflow):
+            error = {"message": "the case has no open task, timer, message or signal left to "
+                     "wait on, yet has not finished", "step": None, "task": None,
+                     "line": None, "kind": "stuck"}
+            record.status = "error"
+            record.error = error
+            closing.append(NewEvent(type="error", at=now, data=error))
         elif record.status == "active" and workflow.is_completed():
             record.status = "completed"
             exit_reason = runner.exit_reason(workflow)

@@ -62,7 +62,7 @@ def test_worker_and_delivery_isolate_a_damaged_case(cli: Cli, tmp_path: Path) ->
     assert [json.loads(line) for line in rounds.stdout.splitlines()] == [
         {"round": 1, "fired": 1, "delivered": 0}]
     [line] = rounds.stderr.splitlines()
-    assert f"case {damaged_timer['id']}: firing its timer failed: KeyError" in line
+    assert f"case {damaged_timer['id']}: firing its timer failed: StateFormatError" in line
 
     failed, shown, again = cli.many(["cases", "list", "--status", "error"],
                                     ["cases", "show", str(good["id"])],

@@ -1047,3 +1047,23 @@ def test_a_form_field_named_exit_reason_is_the_caseworkers_own() -> None:
           reason: closed
         """)
     assert problems(text) == []
+
+
+@pytest.mark.parametrize("until, why", [
+    ('date("not a date")', "always fails"),
+    ('"hello"', "is always 'hello', which is not a date"),
+    ("3", "is always 3, which is not a date"),
+    ('""', "is always '', which is not a date"),
+])
+def test_wait_until_a_constant_that_is_no_date_is_refused(until: str, why: str) -> None:
+    """Such a wait could never be scheduled: every case reaching it would fail there."""
+    text = doc(f"- wait: pause\n  until: '{until}'\n")
+    problem = one(text)
+    assert why in problem.message
+    assert problem.path == "steps[0].until"
+
+
+@pytest.mark.parametrize("until", ['date("2026-03-01")', '"2026-03-01T09:00:00+00:00"',
+                                   "today()"])
+def test_wait_until_a_constant_date_is_accepted(until: str) -> None:
+    assert problems(doc(f"- wait: pause\n  until: '{until}'\n")) == []

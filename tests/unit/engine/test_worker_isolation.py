@@ -55,7 +55,7 @@ def test_a_damaged_case_does_not_stop_the_timers_of_the_others(
     case = engine.get_case(damaged).case
     assert case.status == "error" and case.waiting_for == []
     assert case.error is not None and case.error["step"] == "a_day_later"
-    assert case.error["task"] is not None and case.error["kind"] == "KeyError"
+    assert case.error["task"] is not None and case.error["kind"] == "StateFormatError"
     assert "KeyError" in case.error["message"] and "timer" in case.error["message"]
     [error] = [e for e in engine.events(damaged) if e.type == "error"]
     assert error.data == case.error and error.step == "a_day_later"
