@@ -27,7 +27,7 @@ from engine import runner
 from engine.allocation import allocate, check_policy, new_seed
 from engine.client_fields import client_field_problems
 from engine.clock import running_at
-from engine.definitions import ParsedDefinition, SpecCache, called_elements, parse_bundle
+from engine.definitions import ParsedDefinition, SpecCache, called_elements
 from engine.errors import (
     CaseStateError,
     ConflictError,
@@ -55,6 +55,7 @@ from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFa
 from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
 from engine.state import DONE_KEY, compact, done_steps, dump_state, load_state
 from engine.text import check_json, check_text
+from engine.validation import publishable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -223,7 +224,7 @@ class Engine:
         """
         with self._uow() as uow:
             bundle_files = self._with_called_processes(uow, dict(files), main_file)
-            parsed = parse_bundle(bundle_files, main_file)
+            parsed = publishable(bundle_files, main_file)
             latest = uow.versions.latest(parsed.pathway)
             if latest is not None and latest.bundle_hash == parsed.hash:
                 return PublishResult(parsed.pathway, latest.number, parsed.hash, False)
