@@ -116,20 +116,35 @@ class _Document:
         yield from self.root.iter(f"{{{BPMN}}}{local}")
 
 
-def check_bundle(files: Mapping[str, str], main_file: str) -> None:
+def check_bundle(files: Mapping[str, str], main_file: str, *,
+                 resolve_calls: bool = True) -> None:
     """Refuse (DefinitionError) the first BPMN file of the bundle that breaks the XSD or a
-    semantic rule, main file first."""
+    semantic rule, main file first. Without resolve_calls, a call to a process the bundle
+    does not hold is let pass (it may be published already: checking offline)."""
     names = sorted((n for n in files if n.endswith(".bpmn")), key=lambda n: n != main_file)
     documents = [_Document(name, files[name]) for name in names]
     processes = {str(p.get("id")) for d in documents for p in d.all("process")}
     for document in documents:
         _check_schema(document)
         _check_semantics(document)
-        _check_references(document, files, processes)
+        _check_references(document, files, processes if resolve_calls else None)
 
 
-def _check_references(document: _Document, files: Mapping[str, str], processes: set[str]
-                      ) -> None:
+def check_offline(files: Mapping[str, str], main_file: str) -> None:
+    """The checks `pathways validate` can make without a database: the XSD and semantic rules
+    (not the dry run, which needs the processes a bundle calls), refused where publish would
+    refuse, in the YAML for a compiled DSL file."""
+    try:
+        check_bundle(files, main_file, resolve_calls=False)
+    except DefinitionError as err:
+        located = in_yaml_source(files, err)
+        if located is None:
+            raise
+        raise located from err
+
+
+def _check_references(document: _Document, files: Mapping[str, str],
+                      processes: set[str] | None) -> None:
     """Forms and called processes the bundle must hold, located (parse_bundle names only
     the file)."""
     for ref in file_references(document.text, document.file):
@@ -140,7 +155,7 @@ def _check_references(document: _Document, files: Mapping[str, str], processes: 
                                   details={"rule": "missing_form", "value": ref.name})
     for call in document.all("callActivity"):
         called = call.get("calledElement")
-        if called and called not in processes:
+        if called and processes is not None and called not in processes:
             raise document.refuse(call, "unknown_called_process",
                                   f"call activity {call.get('id')!r} calls process "
                                   f"{called!r}, which is neither in the bundle nor published; "
@@ -197,6 +212,53 @@ def _check_semantics(document: _Document) -> None:
         _check_activity(document, element)
     _check_timers(document)
     _check_code(document)
+    _check_event_references(document, ids)
+
+
+# event definition -> (attribute naming the root element it uses, that element's tag)
+_EVENT_REFERENCES = {
+    "messageEventDefinition": ("messageRef", "message"),
+    "signalEventDefinition": ("signalRef", "signal"),
+    "errorEventDefinition": ("errorRef", "error"),
+    "escalationEventDefinition": ("escalationRef", "escalation"),
+}
+_CATCHING = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent"})
+
+
+def _check_event_references(document: _Document, ids: Mapping[str, Any]) -> None:
+    """Every message, signal, error and escalation an event names exists (SpiffWorkflow's
+    own refusal of a missing one fails with a TypeError, and a catch naming none waits for
+    ever); every link thrown has its catch."""
+    for local, (attribute, target) in _EVENT_REFERENCES.items():
+        for definition in document.all(local):
+            ref = definition.get(attribute)
+            event = definition.getparent()
+            if ref is None:
+                if _local(event) in _CATCHING and local in ("messageEventDefinition",
+                                                             "signalEventDefinition"):
+                    raise document.refuse(definition, "missing_reference",
+                                          f"{_local(event)} {event.get('id')!r} catches a "
+                                          f"{target} but names none ({attribute}): it would "
+                                          "wait for ever")
+                continue
+            if ref not in ids or _local(ids[ref]) != target:
+                raise document.refuse(definition, "missing_reference",
+                                      f"{attribute} {ref!r} names no bpmn:{target} of this "
+                                      f"file: declare <bpmn:{target} id=\"{ref}\" .../>",
+                                      attribute=attribute, value=ref)
+    for container in document.root.iter(*(f"{{{BPMN}}}{c}" for c in _CONTAINERS)):
+        caught = {d.get("name") for e in container
+                  if _local(e) == "intermediateCatchEvent"
+                  for d in e.iterfind(f"{{{BPMN}}}linkEventDefinition")}
+        for event in container:
+            if _local(event) != "intermediateThrowEvent":
+                continue
+            for definition in event.iterfind(f"{{{BPMN}}}linkEventDefinition"):
+                if definition.get("name") not in caught:
+                    raise document.refuse(definition, "link_without_catch",
+                                          f"link {definition.get('name')!r} thrown by "
+                                          f"{event.get('id')!r} has no catching link event "
+                                          "of that name in the same process")
 
 
 def _check_container(document: _Document, container: Any) -> None:
@@ -466,6 +528,7 @@ def _check_code(document: _Document) -> None:
                                   "are not available in definitions")
     expressions = [*document.all("conditionExpression"), *document.all("loopCondition"),
                    *document.all("completionCondition"), *document.all("loopCardinality"),
+                   *document.all("condition"),
                    *document.root.iter(f"{{{SPIFF}}}messagePayload")]
     for element in expressions:
         source = (element.text or "").strip()
@@ -529,11 +592,35 @@ def publishable(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
                                   details={"rule": "parse"}) from err
         dry_run(parsed)
     except DefinitionError as err:
+        err = _with_line(files, err)
         located = in_yaml_source(files, err)
         if located is None:
-            raise
+            raise err from err.__cause__
         raise located from err
     return parsed
+
+
+def _with_line(files: Mapping[str, str], error: DefinitionError) -> DefinitionError:
+    """The refusal with the line and column of its element, when it names an element but no
+    line (SpiffWorkflow's parser reports some problems by element id only)."""
+    if error.line is not None or not error.element or not error.file \
+            or not error.file.endswith(".bpmn") or error.file not in files:
+        return error
+    text = files[error.file]
+    try:
+        root = etree.fromstring(text.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return error
+    element = next((e for e in root.iter() if isinstance(e.tag, str)
+                    and e.get("id") == error.element), None)
+    if element is None:
+        return error
+    details = {k: v for k, v in error.details.items()
+               if k not in ("file", "line", "column", "element")}
+    details.setdefault("rule", "spiffworkflow")
+    return DefinitionError(error.reason, file=error.file, line=element.sourceline,
+                           column=_column(text.splitlines(), element.sourceline, element),
+                           element=error.element, details=details)
 
 
 _SUFFIX = re.compile(r"_[a-z0-9]+$")
