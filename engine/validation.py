@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -30,8 +30,15 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine import clock
-from engine.definitions import FORM_PROPERTY, ParsedDefinition, file_references, parse_bundle
+from engine.definitions import (
+    DUE_PROPERTY,
+    FORM_PROPERTY,
+    ParsedDefinition,
+    file_references,
+    parse_bundle,
+)
 from engine.errors import DefinitionError, EngineError, ScriptError
+from engine.runner import compute_due
 from engine.sandbox import SandboxScriptEngine, compile_expression, compile_script
 from engine.state import dump_state, load_state
 
@@ -211,6 +218,7 @@ def _check_semantics(document: _Document) -> None:
             continue
         _check_activity(document, element)
     _check_timers(document)
+    _check_due(document)
     _check_code(document)
     _check_event_references(document, ids)
 
@@ -241,6 +249,7 @@ def _check_event_references(document: _Document, ids: Mapping[str, Any]) -> None
                                           f"{target} but names none ({attribute}): it would "
                                           "wait for ever")
                 continue
+            ref = ref.rsplit(":", 1)[-1]  # a QName: prefix:id
             if ref not in ids or _local(ids[ref]) != target:
                 raise document.refuse(definition, "missing_reference",
                                       f"{attribute} {ref!r} names no bpmn:{target} of this "
@@ -434,6 +443,40 @@ def _check_activity(document: _Document, element: Any) -> None:
                               f"call activity {element.get('id')!r} has no calledElement")
 
 
+def due_problem(rule: str) -> str | None:
+    """Why a user task's `due` property can never give a due time, or None. Checked by
+    computing it as the runner does (engine.runner.compute_due), its date field set."""
+    data: dict[str, Any] = {}
+    base = None if re.match(r"\s*P[0-9T]", rule) else re.match(r"\s*([A-Za-z_][\w.]*)", rule)
+    if base is not None:
+        *parents, last = base.group(1).split(".")
+        inner = data
+        for part in parents:
+            inner = inner.setdefault(part, {})
+        inner[last] = "2026-01-01"
+    try:
+        due = compute_due(rule, data, datetime(2026, 1, 1, tzinfo=UTC))
+    except ScriptError as err:
+        return f"due {rule[:60]!r}: {err.message}"
+    except Exception:  # SpiffWorkflow raises bare Exception for a bad duration
+        due = None
+    if due is None:
+        return (f"due {rule[:60]!r} is not a due rule: write a duration such as 'P7D', a date "
+                "field such as 'client.release_date', or a date field plus or minus a "
+                "duration such as 'client.release_date - P7D'")
+    return None
+
+
+def _check_due(document: _Document) -> None:
+    for prop in document.root.iter(f"{{{SPIFF}}}property"):
+        if prop.get("name") != DUE_PROPERTY or prop.get("value") is None:
+            continue
+        problem = due_problem(str(prop.get("value")))
+        if problem is not None:
+            raise document.refuse(prop, "due", problem, attribute=DUE_PROPERTY,
+                                  value=str(prop.get("value"))[:100])
+
+
 def _check_timers(document: _Document) -> None:
     for definition in document.all("timerEventDefinition"):
         values = [c for c in definition if _local(c) in _TIMER_KINDS]
@@ -455,7 +498,7 @@ def timer_problem(kind: str, text: str) -> str | None:
     source = text.strip()
     if not source:
         return f"the timer's {kind} is empty"
-    if _ISO_DURATION.fullmatch(source.upper()) or _BARE_ISO.fullmatch(source.upper()):
+    if _ISO_DURATION.fullmatch(source) or _BARE_ISO.fullmatch(source):  # (a name is lower case)
         return (f"the timer's {kind} {source[:60]!r} is not in quotes: SpiffWorkflow evaluates "
                 f"it as Python, so write '{source[:60]}'")
     try:
@@ -503,7 +546,7 @@ def timer_problem(kind: str, text: str) -> str | None:
     return None
 
 
-_BARE_ISO = re.compile(r"(R\d*/)?P[0-9A-Z.,]*|\d{4}-\d{2}-\d{2}[0-9T:.+Z-]*")
+_BARE_ISO = re.compile(r"(R\d*/)?P(?=[\dT])[0-9A-Z.,]*|\d{4}-\d{2}-\d{2}[0-9T:.+Z-]*")
 _ISO_DURATION = re.compile(
     r"P(?!$)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
     r"(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?")
@@ -626,12 +669,16 @@ def _with_line(files: Mapping[str, str], error: DefinitionError) -> DefinitionEr
 _SUFFIX = re.compile(r"_[a-z0-9]+$")
 # a DSL step is written `- KIND: id` (dsl/compile.py STEP_KINDS)
 _STEP_KEYS = "task|decide|parallel|wait|repeat|refer|record|notify|end"
+# the BPMN attribute refused -> the DSL step keys it is compiled from
+_DSL_KEYS = {"timeDuration": ("for", "every"), "timeDate": ("until",), "due": ("due",)}
 
 
 def in_yaml_source(files: Mapping[str, str], error: DefinitionError) -> DefinitionError | None:
     """The same refusal located in the DSL file the BPMN file was compiled from: the step
     whose id the element carries (compiled ids are step ids, or step ids with a suffix such
-    as `_merge` or `_wait`); None when the bundle holds no such DSL file."""
+    as `_merge` or `_wait`, written `- wait: id`), at the step's key that holds the refused
+    value when there is one (`for`, `every`, `until`, `due`); None when the bundle holds no
+    such file or step."""
     if not error.file or not error.file.endswith(".bpmn"):
         return None
     source = f"{PurePosixPath(error.file).stem}.yaml"
@@ -652,8 +699,18 @@ def in_yaml_source(files: Mapping[str, str], error: DefinitionError) -> Definiti
                 break
         shorter = _SUFFIX.sub("", step)
         step = shorter if shorter != step else ""
-    if line is None:
+    if line is None or column is None:
         return None  # not a step's element: the compiled BPMN's location is the best known
+    keys = _DSL_KEYS.get(str(error.details.get("attribute")), ())
+    for number in range(line, len(lines)):  # the step's own lines, after its first
+        content = lines[number]
+        indent = len(content) - len(content.lstrip())
+        if content.strip() and indent < column - 1:
+            break
+        key = re.match(rf"^\s*({'|'.join(keys)}):\s*", content) if keys else None
+        if key and indent == column - 1:
+            line, column = number + 1, key.end() + 1
+            break
     details = {k: v for k, v in error.details.items()
                if k not in ("file", "line", "column", "element", "message")}
     details.update({"bpmn_file": error.file, "bpmn_line": error.line})
