@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.validation import timer_problem
+from engine.definitions import parse_bundle
+from engine.errors import DefinitionError
+from engine.validation import dry_run, timer_problem
+from tests.bundles import bundle
 
 
 @pytest.mark.parametrize(("kind", "text"), [
@@ -44,3 +47,17 @@ def test_good_timers_are_accepted(kind: str, text: str) -> None:
 def test_bad_timers_are_refused(kind: str, text: str, said: str) -> None:
     problem = timer_problem(kind, text)
     assert problem is not None and said in problem
+
+
+def test_a_definition_whose_case_cannot_be_built_is_refused_by_the_dry_run() -> None:
+    """The dry run turns whatever fails while building a case into a located refusal (here the
+    spec has lost its start task, as a model that replaces SpiffWorkflow's internal tasks
+    would), instead of a traceback at `cases start`."""
+    files, main = bundle("wake")
+    parsed = parse_bundle(files, main)
+    dry_run(parsed)  # the intact definition builds and round-trips
+    parsed.spec.start = None
+    with pytest.raises(DefinitionError) as caught:
+        dry_run(parsed)
+    assert caught.value.file == main and caught.value.details["rule"] == "dry_run"
+    assert "cannot be created" in caught.value.reason
