@@ -221,6 +221,8 @@ class Engine:
 
         "Identical" means the same as the latest version, or with unless_published the same
         as any earlier version (so replaying a pathway's history publishes nothing twice).
+        A model that could not run is refused first (engine.validation: XSD, semantic rules,
+        a dry run), with a DefinitionError naming the file, line, column and element.
         """
         with self._uow() as uow:
             bundle_files = self._with_called_processes(uow, dict(files), main_file)

@@ -287,7 +287,8 @@ def _check_container(document: _Document, container: Any) -> None:
         for end, table in (("sourceRef", outgoing), ("targetRef", incoming)):
             ref = flow.get(end)
             if ref not in nodes:
-                where = "in another process" if ref and ref in _ids(document) else "missing"
+                where = ("in another process or subprocess" if ref and ref in _ids(document)
+                         else "missing")
                 raise document.refuse(
                     flow, "dangling_flow",
                     f"sequence flow {flow.get('id')!r} has {end} {ref!r}, an element "
