@@ -206,11 +206,7 @@ def _check_semantics(document: _Document) -> None:
                 f"the id {element_id!r} is reserved: SpiffWorkflow names its own internal "
                 "tasks Start, End, Root, *.EndJoin, *.BoundaryEventSplit and "
                 "*.BoundaryEventJoin; rename the element")
-        if element_id in ids:
-            raise document.refuse(element, "duplicate_id",
-                                  f"the id {element_id!r} is used twice (first on line "
-                                  f"{ids[element_id].sourceline})")
-        ids[element_id] = element
+        ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
     for container in document.root.iter(*(f"{{{BPMN}}}{c}" for c in _CONTAINERS)):
         _check_container(document, container)
     for element in document.root.iter():
