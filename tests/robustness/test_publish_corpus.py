@@ -27,7 +27,9 @@ from adapters.definition_files import publish_order, read_bundle
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from dsl import DslError
 from engine import Engine
+from engine.definitions import bundle_hash
 from engine.errors import DefinitionError, EngineError
+from engine.model import Bundle, PathwayVersion
 from tests.e2e.test_cli import Cli
 from tests.unit.engine.fakes import FakeClock
 
@@ -125,6 +127,33 @@ def test_a_refusal_is_the_same_on_postgresql(database_url: str) -> None:
             assert (found["rule"], found["element"]) == (
                 expectation(CORPUS / name)["rule"][1], expectation(CORPUS / name)["element"][1])
         assert engine.versions() == []
+    finally:
+        database.dispose()
+
+
+def test_a_version_stored_before_these_checks_still_runs(tmp_path: Path) -> None:
+    """The checks guard publishing only: a version already in a database that breaks a rule
+    harmless at run time (a startQuantity of 0, which SpiffWorkflow ignores) still loads and
+    runs, so upgrading Pathways strands no case."""
+    path = CORPUS / "start_quantity_zero.bpmn"
+    files = {path.name: path.read_text(encoding="utf-8")}
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    upgrade(url)
+    database = make_engine(url)
+    try:
+        uow_factory = SqlAlchemyUnitOfWorkFactory(database)
+        with uow_factory() as uow:  # as an earlier release published it
+            uow.versions.add_bundle(Bundle(bundle_hash(files), files))
+            uow.versions.add(PathwayVersion(pathway="corpus", number=1,
+                                            bundle_hash=bundle_hash(files),
+                                            main_file=path.name))
+            uow.commit()
+        engine = Engine(uow=uow_factory, clock=FakeClock())
+        with pytest.raises(DefinitionError):
+            engine.publish(files, path.name)  # publishing it today is refused
+        client = engine.add_client("Old")
+        view = engine.start_case("corpus", client.id or 0)
+        assert view.case.status == "active" and [t.task.step for t in view.tasks] == ["x"]
     finally:
         database.dispose()
 
