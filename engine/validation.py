@@ -135,6 +135,39 @@ def check_bundle(files: Mapping[str, str], main_file: str, *,
         _check_schema(document)
         _check_semantics(document)
         _check_references(document, files, processes if resolve_calls else None)
+    _check_call_cycles(documents)
+
+
+def _check_call_cycles(documents: list[_Document]) -> None:
+    """A process that calls itself, directly or through others, would start a new instance
+    of itself each time it is reached, without end."""
+    calls: dict[str, list[tuple[_Document, Any]]] = {}
+    for document in documents:
+        for process in document.all("process"):
+            calls[str(process.get("id"))] = [
+                (document, call) for call in process.iter(f"{{{BPMN}}}callActivity")
+                if call.get("calledElement")]
+    for start in calls:
+        path = [start]
+        todo = [(start, iter(calls[start]))]
+        while todo:
+            _, pending = todo[-1]
+            step = next(pending, None)
+            if step is None:
+                todo.pop()
+                path.pop()
+                continue
+            document, call = step
+            called = str(call.get("calledElement"))
+            if called == start:
+                cycle = " -> ".join([*path, called])
+                raise document.refuse(call, "recursive_call",
+                                      f"call activity {call.get('id')!r} makes process "
+                                      f"{start!r} call itself ({cycle}): each call would "
+                                      "start another, without end", value=called)
+            if called in calls and called not in path:
+                path.append(called)
+                todo.append((called, iter(calls[called])))
 
 
 def check_offline(files: Mapping[str, str], main_file: str) -> None:
