@@ -343,7 +343,8 @@ def _check_container(document: _Document, container: Any) -> None:
         if kind == "boundaryEvent" and incoming[node_id]:
             raise document.refuse(node, "boundary_event_incoming",
                                   f"boundary event {node_id!r} has an incoming sequence flow")
-        if kind == "boundaryEvent" and node.get("attachedToRef") not in nodes:
+        if kind == "boundaryEvent" and (node.get("attachedToRef") not in nodes or _local(
+                nodes[node.get("attachedToRef")]) not in _ACTIVITIES):
             raise document.refuse(node, "boundary_not_attached",
                                   f"boundary event {node_id!r} is attached to "
                                   f"{node.get('attachedToRef')!r}, which is not an activity "
@@ -463,6 +464,12 @@ def _check_activity(document: _Document, element: Any) -> None:
             raise document.refuse(element, "multi_instance_without_input",
                                   "a multi-instance activity needs a loopCardinality or a "
                                   "loopDataInputRef")
+        count = _literal(cardinality.text or "") if cardinality is not None else None
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool)
+                                  or count < 0):
+            raise document.refuse(cardinality, "multi_instance_cardinality",
+                                  f"loopCardinality {(cardinality.text or '').strip()[:40]!r} "
+                                  "is not a whole number of at least 0")
     if kind == "scriptTask":
         script = element.find(f"{{{BPMN}}}script")
         if script is None or not (script.text or "").strip():
@@ -505,6 +512,14 @@ def _check_due(document: _Document) -> None:
         if problem is not None:
             raise document.refuse(prop, "due", problem, attribute=DUE_PROPERTY,
                                   value=str(prop.get("value"))[:100])
+
+
+def _literal(source: str) -> Any:
+    """The value of a Python literal (None when the text is an expression to evaluate)."""
+    try:
+        return ast.literal_eval(source.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
 
 
 def _check_timers(document: _Document) -> None:
