@@ -58,6 +58,7 @@ from engine.outcomes import IMPORT_KINDS, ImportReport, Outcomes
 from engine.privacy import Redactor, Sensitivity
 from engine.services import MigrationReport, VersionSummary
 from engine.text import check_text, is_json, parse_json
+from engine.validation import check_offline
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -365,7 +366,7 @@ def validate(ctx: Context, files: tuple[Path, ...]) -> None:
     for path in files:
         problems: list[dict[str, Any]] = []
         try:
-            read_bundle(path, known_pathways=known)
+            check_offline(*read_bundle(path, known_pathways=known))
         except DslError as err:
             problems = [problem_json(p) for p in err.problems]
         except EngineError as err:

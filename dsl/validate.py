@@ -30,6 +30,7 @@ from jsonschema.validators import extend
 from dsl.errors import DslError, DslProblem
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from engine.data_names import reserved_data_name
+from engine.errors import ScriptError
 from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, evaluate, parse
 
 # ids the compiler derives from step ids; a step may not take one of them for itself
@@ -466,7 +467,7 @@ class _Checker:
             return
         try:
             value = evaluate(source, {})
-        except ExpressionError as err:
+        except (ExpressionError, ScriptError) as err:  # ScriptError: past the sandbox's bounds
             self.report(path, f"`until: {source.strip()}` always fails ({err.message}): "
                               'write a date such as date("2026-03-01") or a date field')
             return

@@ -139,7 +139,7 @@ def _parse_xml(text: str, file: str) -> Any:
     except etree.XMLSyntaxError as err:
         line, column = err.position if err.position else (None, None)
         raise DefinitionError(f"not well-formed XML: {err.msg}", file=file, line=line,
-                              column=column) from err
+                              column=column, details={"rule": "xml"}) from err
 
 
 # A file a definition names is a relative path inside the bundle's own folder: segments of

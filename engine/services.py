@@ -36,7 +36,6 @@ from engine.definitions import (
     SpecCache,
     bundle_hash,
     called_elements,
-    parse_bundle,
 )
 from engine.errors import (
     CaseStateError,
@@ -74,6 +73,7 @@ from engine.state import (
     load_state,
 )
 from engine.text import check_json, check_text
+from engine.validation import publishable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -269,10 +269,12 @@ class Engine:
 
         "Identical" means the same as the latest version, or with unless_published the same
         as any earlier version (so replaying a pathway's history publishes nothing twice).
+        A model that could not run is refused first (engine.validation: XSD, semantic rules,
+        a dry run), with a DefinitionError naming the file, line, column and element.
         """
         with self._uow() as uow:
             bundle_files = self._with_called_processes(uow, dict(files), main_file)
-            parsed = parse_bundle(bundle_files, main_file)
+            parsed = publishable(bundle_files, main_file)
             latest = uow.versions.latest(parsed.pathway)
             if latest is not None and latest.bundle_hash == parsed.hash:
                 return PublishResult(parsed.pathway, latest.number, parsed.hash, False)

@@ -131,7 +131,8 @@ def test_broken_condition_is_refused_at_publish_with_its_element(engine: Engine)
     files[main] = files[main].replace("risk in ['high', 'very high']", "risk in ['high'")
     with pytest.raises(DefinitionError) as caught:
         engine.publish(files, main)
-    assert caught.value.element == "risky"
+    # the flow that carries the condition, on its line (the gateway is its source)
+    assert (caught.value.element, caught.value.line) == ("high", 17)
 
 
 def test_timers_run_fires_everything_due_past_one_batch(engine: Engine, clock: FakeClock) -> None:
