@@ -93,7 +93,7 @@ FAKE_SETTINGS = settings(max_examples=50, stateful_step_count=30, deadline=None,
                          suppress_health_check=[HealthCheck.too_slow,
                                                 HealthCheck.data_too_large,
                                                 HealthCheck.filter_too_much])
-DATABASE_SETTINGS = settings(FAKE_SETTINGS, max_examples=10, stateful_step_count=25)
+DATABASE_SETTINGS = settings(FAKE_SETTINGS, max_examples=15)
 
 
 # -- BPMN fixtures for what the DSL cannot express ---------------------------------------------
@@ -280,7 +280,7 @@ class CaseHonesty(RuleBasedStateMachine):
         note(f"started case {view.case.id} of {pathway} v{view.case.version}: "
              f"{view.case.status}")
 
-    @rule(data=st.data(), count=st.integers(1, 4))
+    @rule(data=st.data(), count=st.integers(1, 6))
     def complete_tasks(self, data: st.DataObject, count: int) -> None:
         for _ in range(count):
             self._complete_a_task(data)
@@ -293,7 +293,7 @@ class CaseHonesty(RuleBasedStateMachine):
         view = data.draw(st.sampled_from(tasks), label="task")
         task = view.task
         invalid = invalid_submission(view.schema)
-        if invalid is not None and data.draw(st.integers(0, 4), label="invalid") == 0:
+        if invalid is not None and data.draw(st.integers(0, 5), label="invalid") == 5:
             before = stored(self.uow, task.case_id)
             note(f"complete {task.pathway}.{task.step} with invalid {invalid!r}")
             with pytest.raises(FormValidationError):
@@ -322,7 +322,7 @@ class CaseHonesty(RuleBasedStateMachine):
         case_id = data.draw(st.sampled_from(sorted(failed)), label="retry")
         pathway = self.engine.get_case(case_id).case.pathway
         newest = max(v.number for v in self.engine.versions(pathway))
-        version = data.draw(st.sampled_from([None, newest]), label="retry on")
+        version = data.draw(st.sampled_from([newest, None]), label="retry on")
         before = stored(self.uow, case_id)
         try:
             view = self.engine.retry_case(case_id, version=version)
@@ -347,7 +347,10 @@ class CaseHonesty(RuleBasedStateMachine):
     @rule(data=st.data())
     def migrate(self, data: st.DataObject) -> None:
         numbers = list(range(1, len(self.documents) + 1))
-        old = data.draw(st.sampled_from(numbers), label="from")
+        # mostly from a version some active case is on, so that cases move or are refused
+        on = sorted({c.version for c in self.engine.list_cases(pathway=GENERATED,
+                                                               status="active")})
+        old = data.draw(st.sampled_from(on or numbers), label="from")
         new = data.draw(st.sampled_from([n for n in numbers if n != old]), label="to")
         dry_run = data.draw(st.booleans(), label="dry run")
         cases = [c.id or 0 for c in self.engine.list_cases(pathway=GENERATED)]
@@ -365,6 +368,29 @@ class CaseHonesty(RuleBasedStateMachine):
             assert stored(self.uow, case_id) == before[case_id], \
                 f"case {case_id} changed though {why}"
         assert len(self.engine.migrations()) == migrations + (0 if dry_run else 1)
+
+    @rule(data=st.data())
+    def revert_a_migration(self, data: st.DataObject) -> None:
+        """Put a migration's cases back: each is moved back, or refused and left as it is."""
+        done = [m for m in self.engine.migrations() if m.reverts is None]
+        if not done:
+            return
+        chosen = data.draw(st.sampled_from(sorted(m.id or 0 for m in done)), label="revert")
+        cases = [c.id or 0 for c in self.engine.list_cases(pathway=GENERATED)]
+        before = {case_id: stored(self.uow, case_id) for case_id in cases}
+        try:
+            report = self.engine.revert_migration(chosen)
+        except CaseStateError as refused:  # nothing left to put back
+            note(f"revert of migration {chosen} refused: {refused}")
+            for case_id in cases:
+                assert stored(self.uow, case_id) == before[case_id]
+            return
+        note(f"revert migration {chosen}: {[(r.case, r.ok, r.reason) for r in report.cases]}")
+        for result in report.cases:
+            if not result.ok:
+                assert isinstance(result.reason, str) and result.reason.strip()
+                assert stored(self.uow, result.case) == before[result.case], \
+                    f"case {result.case} changed though the revert refused it"
 
     # -- the promise --
 
