@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -478,3 +479,49 @@ def _emptied(db_engine: SqlEngine) -> UnitOfWorkFactory:
 def test_cases_stay_honest_on_a_real_database(db_engine: SqlEngine) -> None:
     run_state_machine_as_test(lambda: CaseHonesty(lambda: _emptied(db_engine)),
                               settings=DATABASE_SETTINGS)
+
+
+def _one_case(pathway: str) -> tuple[CaseHonesty, int]:
+    """A machine on the fakes with every fixture published and one case of `pathway`."""
+    machine = CaseHonesty(FakeUnitOfWorkFactory)
+    for files, main in fixtures().values():
+        machine.engine.publish(files, main)
+    client = machine.engine.add_client("Client", {"release_date": "2026-01-20"})
+    view = machine.engine.start_case(pathway, client.id or 0)
+    machine._check(view.case.id or 0)
+    return machine, view.case.id or 0
+
+
+def test_the_invariants_catch_a_case_in_nobodys_inbox() -> None:
+    """The checks can fail: an active case whose task row is lost is caught."""
+    machine, case_id = _one_case("escalate")
+    with machine.uow() as uow:
+        uow.inbox.replace_open(case_id, [])
+        uow.timers.replace(case_id, [])
+        uow.commit()
+    with pytest.raises(AssertionError, match="active, but no open task"):
+        machine._check(case_id)
+
+
+def test_the_invariants_catch_rows_the_stored_state_does_not_show() -> None:
+    """The checks can fail: a timer row the reloaded workflow does not have is caught."""
+    machine, case_id = _one_case("escalate")
+    with machine.uow() as uow:
+        real = uow.timers.for_case(case_id)
+        assert len(real) == 1
+        uow.timers.replace(case_id, [replace(real[0], due_at=real[0].due_at + timedelta(1))])
+        uow.commit()
+    with pytest.raises(AssertionError, match="timer rows disagree"):
+        machine._check(case_id)
+
+
+def test_the_invariants_catch_an_error_without_a_reason() -> None:
+    machine, case_id = _one_case("scripted")
+    with machine.uow() as uow:
+        record = uow.cases.get(case_id)
+        assert record is not None and record.status == "error"
+        record.error = {**(record.error or {}), "message": " "}
+        uow.cases.save(record, record.revision)
+        uow.commit()
+    with pytest.raises(AssertionError, match="in error without a reason"):
+        machine._check(case_id)
