@@ -180,6 +180,16 @@ def stored(uow_factory: UnitOfWorkFactory, case_id: int) -> Stored:
                   list(record.waiting_for), inbox, timers, events)
 
 
+def awaited_names(workflow: Any) -> set[str]:
+    """The messages and signals the workflow waits for. Since signals are routed as signals
+    (issue 11 item 2) the runner names them apart; before, waiting_message_names had both."""
+    names = set(runner.waiting_message_names(workflow))
+    signal_names = getattr(runner, "waiting_signal_names", None)
+    if signal_names is not None:
+        names |= signal_names(workflow)
+    return names
+
+
 def _uncaught_failure_end(workflow: Any) -> str | None:
     """The error or escalation end event a completed workflow finished at, if any."""
     for task in runner.all_tasks(workflow):
@@ -428,7 +438,7 @@ class CaseHonesty(RuleBasedStateMachine):
             workflow, parsed, case_id, record.pathway, record.version))
         shown_timers = sorted((t.task_id, t.step, t.due_at)
                               for t in runner.timers(workflow, case_id))
-        shown_waiting = sorted(runner.waiting_message_names(workflow))
+        shown_waiting = sorted(awaited_names(workflow))
         stored_inbox = sorted((row.id, row.step) for row in inbox)
         stored_timers = sorted((t.task_id, t.step, t.due_at) for t in timers)
         if record.status == "active":
