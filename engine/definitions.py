@@ -55,6 +55,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.event_definitions import (
+    ErrorEventDefinition as SpiffErrorEventDefinition,
+)
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    EscalationEventDefinition as SpiffEscalationEventDefinition,
+)
+from SpiffWorkflow.spiff.specs.event_definitions import (
     SignalEventDefinition as SpiffSignalEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
@@ -124,10 +130,10 @@ class EventSubprocessStartEvent(DefaultStartEvent):  # type: ignore[misc]
         self.interrupting = interrupting
 
     def catch(self, my_task: Any, event: Any) -> None:
-        thrower = _THROWING.get()
-        if thrower is not None:
+        throw = _THROWING.get()
+        if throw is not None:
             my_task.internal_data[_THROWN_DATA] = deepcopy(
-                {k: v for k, v in thrower.data.items() if not callable(v)})
+                {k: v for k, v in throw.task.data.items() if not callable(v)})
         super().catch(my_task, event)
 
     def _run_hook(self, my_task: Any) -> Any:
@@ -144,26 +150,69 @@ class EventSubprocessStartEvent(DefaultStartEvent):  # type: ignore[misc]
         super()._on_complete_hook(my_task)
 
 
-# the task whose error or escalation is being thrown, while it is (the catch runs inside the
-# throw), so an event subprocess's start event can take the thrower's data
-_THROWING: ContextVar[Any] = ContextVar("pathways_throwing_task", default=None)
+@dataclass(frozen=True)
+class _Throw:
+    """An error or escalation being thrown (the catch runs inside the throw)."""
+
+    task: Any
+    caught_inside: bool  # a waiting catcher (a boundary event) takes it first
+
+
+_THROWING: ContextVar[_Throw | None] = ContextVar("pathways_throwing", default=None)
 _THROWN_DATA = "pathways_thrown_data"
 
 
+class _TriggersEventSubprocess:
+    """The definition on an event subprocess's error or escalation start event.
+
+    SpiffWorkflow starts every process-level event subprocess whose start event matches a
+    throw, then lets every waiting catcher catch it too: with a boundary event on the
+    throwing subprocess both ran, and the event subprocess (interrupting) cancelled the
+    boundary's path. BPMN: the innermost handler catches, so while a waiting catcher takes
+    the throw this definition matches nothing."""
+
+    thrown_class: type
+
+    def __eq__(self, other: object) -> bool:
+        throw = _THROWING.get()
+        if throw is not None and throw.caught_inside:
+            return False
+        # SpiffWorkflow matches the exact class, then the code (none: any code)
+        return other.__class__ is self.thrown_class and \
+            getattr(self, "code", None) in (None, getattr(other, "code", None))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _ErrorStartDefinition(_TriggersEventSubprocess,
+                            SpiffErrorEventDefinition):  # type: ignore[misc]
+    thrown_class = SpiffErrorEventDefinition
+
+
+class _EscalationStartDefinition(_TriggersEventSubprocess,
+                                 SpiffEscalationEventDefinition):  # type: ignore[misc]
+    thrown_class = SpiffEscalationEventDefinition
+
+
 def _remember_throwers(specs: list[Any]) -> None:
-    """Make each error and escalation throw of these (freshly parsed) specs name its task
-    in _THROWING while it throws."""
+    """Make each error and escalation throw of these (freshly parsed) specs say, while it
+    throws, which task throws and whether a waiting catcher takes it (_THROWING)."""
     for process in specs:
         for spec in process.task_specs.values():
             definition = getattr(spec, "event_definition", None)
             if isinstance(spec, ThrowingEvent) and isinstance(
                     definition, ErrorEventDefinition | EscalationEventDefinition):
-                definition.throw = _naming_the_thrower(definition.throw)
+                definition.throw = _naming_the_thrower(definition, definition.throw)
 
 
-def _naming_the_thrower(throw: Callable[[Any], None]) -> Callable[[Any], None]:
+def _naming_the_thrower(definition: Any, throw: Callable[[Any], None]
+                        ) -> Callable[[Any], None]:
     def throw_named(my_task: Any) -> None:
-        token = _THROWING.set(my_task)
+        probe = BpmnEvent(definition)
+        waiting = my_task.workflow.top_workflow.event_manager.tasks.values()
+        caught_inside = any(task.task_spec.catches(task, probe) for task in waiting
+                            if not isinstance(task.task_spec, EventSubprocessStartEvent))
+        token = _THROWING.set(_Throw(my_task, caught_inside))
         try:
             throw(my_task)
         finally:
@@ -233,6 +282,9 @@ class _EventStartEventParser(SpiffStartEventParser):  # type: ignore[misc]
             return task
         interrupting = isinstance(event_definition, ErrorEventDefinition) or \
             self.node.get("isInterrupting", "true").lower() != "false"
+        # the same definition, matching only throws no inner catcher takes
+        event_definition.__class__ = _ErrorStartDefinition \
+            if isinstance(event_definition, ErrorEventDefinition) else _EscalationStartDefinition
         task = EventSubprocessStartEvent(self.spec, self.bpmn_id,
                                          event_definition=event_definition,
                                          interrupting=interrupting, **self.bpmn_attributes)

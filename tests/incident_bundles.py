@@ -167,6 +167,21 @@ def caught_by_event_subprocess(kind: str = "error", *, catches: str = "code",
     return {"incident.bpmn": text}
 
 
+def caught_by_boundary_and_event_subprocess(kind: str) -> dict[str, str]:
+    """caught_by_boundary(kind) (the boundary leads to `handle`) plus a process-level event
+    subprocess catching the same throw, whose user task is `es_handle`."""
+    text = caught_by_boundary(kind)["incident.bpmn"]
+    catcher = caught_by_event_subprocess(kind)["incident.bpmn"]
+    start = catcher.index('    <bpmn:subProcess id="on_throw"')
+    end = catcher.index("  </bpmn:process>")
+    event_subprocess = catcher[start:end]
+    for name in ("handle", "handled"):
+        event_subprocess = event_subprocess.replace(f'"{name}"', f'"es_{name}"')
+    extra = catcher[catcher.index('  <bpmn:error id="err_other"'):catcher.index("  <bpmn:process")]
+    text = text.replace("  <bpmn:process", extra + "  <bpmn:process", 1)
+    return {"incident.bpmn": text.replace("  </bpmn:process>", event_subprocess + "  </bpmn:process>")}
+
+
 def dated_wait(default: str | None = None) -> dict[str, Any]:
     """A DSL pathway: intake, wait until the client's release date, then follow up. With
     `default`, the wait falls back to that date when the client has none (the fixed version)."""

@@ -14,6 +14,7 @@ from engine import Engine
 from engine.model import Timer
 from tests.incident_bundles import (
     caught_by_boundary,
+    caught_by_boundary_and_event_subprocess,
     caught_by_event_subprocess,
     dated_wait,
     thrower,
@@ -238,6 +239,37 @@ def test_the_event_subprocess_works_on_the_data_the_throw_was_made_with(
     assert record.status == "completed"
     assert record.data["noted"] == "before the throw"
     assert record.data["client"]["name"] == "Ada"
+
+
+@pytest.mark.parametrize("kind", ["error", "escalation"])
+def test_a_boundary_event_on_the_throwing_subprocess_wins_over_the_event_subprocess(
+        engine: Engine, kind: str) -> None:
+    """BPMN: the innermost handler catches. The boundary event on `sub` is closer to the
+    throw than the process's event subprocess, which must not start (nor cancel the
+    boundary's path)."""
+    engine.publish(caught_by_boundary_and_event_subprocess(kind), "incident.bpmn")
+    client = engine.add_client("Flo")
+    case = engine.start_case("incident", client.id or 0)
+    engine.complete_task(case.tasks[0].task.id, {})
+    case_id = case.case.id or 0
+    assert open_steps(engine, case_id) == ["handle"]
+    [view] = engine.get_case(case_id).tasks
+    engine.complete_task(view.task.id, {})
+    assert engine.get_case(case_id).case.status == "completed"
+
+
+def test_retry_on_a_version_whose_event_subprocess_catches_the_throw_runs_it(
+        engine: Engine) -> None:
+    """Unlike a boundary event (armed only when its activity starts), a process-level event
+    subprocess of the new version catches the retried throw."""
+    case_id = start_and_check(engine, caught_by_event_subprocess(catches="other"))
+    assert engine.get_case(case_id).case.status == "error"
+    engine.publish(caught_by_event_subprocess(), "incident.bpmn")
+    retried = engine.retry_case(case_id, version=2)
+    assert retried.case.status == "active" and retried.case.error is None
+    assert [t.task.step for t in retried.tasks] == ["handle"]
+    engine.complete_task(retried.tasks[0].task.id, {})
+    assert engine.get_case(case_id).case.status == "completed"
 
 
 def test_a_case_after_one_that_triggered_the_event_subprocess_still_completes(
