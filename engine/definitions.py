@@ -155,7 +155,9 @@ class _Throw:
     """An error or escalation being thrown (the catch runs inside the throw)."""
 
     task: Any
-    caught_inside: bool  # a waiting catcher (a boundary event) takes it first
+    # whether the process's event subprocesses may catch it: not when a waiting catcher (a
+    # boundary event) takes it first, nor when it is thrown inside an event subprocess
+    to_event_subprocesses: bool
 
 
 _THROWING: ContextVar[_Throw | None] = ContextVar("pathways_throwing", default=None)
@@ -169,13 +171,15 @@ class _TriggersEventSubprocess:
     throw, then lets every waiting catcher catch it too: with a boundary event on the
     throwing subprocess both ran, and the event subprocess (interrupting) cancelled the
     boundary's path. BPMN: the innermost handler catches, so while a waiting catcher takes
-    the throw this definition matches nothing."""
+    the throw this definition matches nothing; nor does it match a throw from inside an
+    event subprocess (BPMN sends that to the scope around the process; SpiffWorkflow
+    started the event subprocess again, forever when it rethrows)."""
 
     thrown_class: type
 
     def __eq__(self, other: object) -> bool:
         throw = _THROWING.get()
-        if throw is not None and throw.caught_inside:
+        if throw is not None and not throw.to_event_subprocesses:
             return False
         # SpiffWorkflow matches the exact class, then the code (none: any code)
         return other.__class__ is self.thrown_class and \
@@ -212,12 +216,27 @@ def _naming_the_thrower(definition: Any, throw: Callable[[Any], None]
         waiting = my_task.workflow.top_workflow.event_manager.tasks.values()
         caught_inside = any(task.task_spec.catches(task, probe) for task in waiting
                             if not isinstance(task.task_spec, EventSubprocessStartEvent))
-        token = _THROWING.set(_Throw(my_task, caught_inside))
+        to_event_subprocesses = not caught_inside and not _in_event_subprocess(my_task)
+        token = _THROWING.set(_Throw(my_task, to_event_subprocesses))
         try:
             throw(my_task)
         finally:
             _THROWING.reset(token)
     return throw_named
+
+
+def _in_event_subprocess(task: Any) -> bool:
+    """Whether the task runs inside an event subprocess (at any depth). Known by the name
+    its process's start triggers (the task spec's class does not say: Pathways' parser
+    builds event subprocesses with the subprocess class)."""
+    workflow, top = task.workflow, task.workflow.top_workflow
+    while workflow is not top:
+        holder = top.get_task_from_id(workflow.parent_task_id)
+        triggered = getattr(holder.workflow.spec.start, "trigger_specs", None) or ()
+        if holder.task_spec.name in triggered:
+            return True
+        workflow = holder.workflow
+    return False
 
 
 def _cancel_beside(subworkflow: Any) -> None:

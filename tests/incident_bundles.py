@@ -167,6 +167,20 @@ def caught_by_event_subprocess(kind: str = "error", *, catches: str = "code",
     return {"incident.bpmn": text}
 
 
+def rethrown_by_event_subprocess(kind: str) -> dict[str, str]:
+    """caught_by_event_subprocess(kind), whose event subprocess runs the script task
+    `handle` and then throws the same error (or escalation) again from its end event
+    `handled`: caught by nothing at the process level."""
+    text = caught_by_event_subprocess(kind)["incident.bpmn"]
+    text = text.replace(
+        '<bpmn:userTask id="handle" name="Handle"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>',
+        '<bpmn:scriptTask id="handle" name="Handle"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing><bpmn:script>handled_once = True</bpmn:script></bpmn:scriptTask>')
+    text = text.replace(
+        '<bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>',
+        f'<bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>')
+    return {"incident.bpmn": text}
+
+
 def caught_by_boundary_and_event_subprocess(kind: str) -> dict[str, str]:
     """caught_by_boundary(kind) (the boundary leads to `handle`) plus a process-level event
     subprocess catching the same throw, whose user task is `es_handle`."""

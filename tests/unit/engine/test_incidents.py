@@ -17,6 +17,7 @@ from tests.incident_bundles import (
     caught_by_boundary_and_event_subprocess,
     caught_by_event_subprocess,
     dated_wait,
+    rethrown_by_event_subprocess,
     thrower,
     uncaught_in_subprocess,
 )
@@ -270,6 +271,18 @@ def test_retry_on_a_version_whose_event_subprocess_catches_the_throw_runs_it(
     assert [t.task.step for t in retried.tasks] == ["handle"]
     engine.complete_task(retried.tasks[0].task.id, {})
     assert engine.get_case(case_id).case.status == "completed"
+
+
+@pytest.mark.parametrize("kind, code", [("error", "E42"), ("escalation", "ESC1")])
+def test_a_throw_from_inside_the_event_subprocess_is_an_incident_not_a_loop(
+        engine: Engine, kind: str, code: str) -> None:
+    """BPMN: a throw inside an event subprocess goes to the scope around the process, not
+    back to the event subprocess itself (which restarted it, forever)."""
+    case_id = start_and_check(engine, rethrown_by_event_subprocess(kind))
+    record = engine.get_case(case_id).case
+    assert record.status == "error" and record.error is not None
+    assert (record.error["code"], record.error["step"]) == (code, "handled")
+    assert "case_completed" not in types(engine, case_id)
 
 
 def test_a_case_after_one_that_triggered_the_event_subprocess_still_completes(
