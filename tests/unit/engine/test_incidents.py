@@ -285,6 +285,27 @@ def test_a_throw_from_inside_the_event_subprocess_is_an_incident_not_a_loop(
     assert "case_completed" not in types(engine, case_id)
 
 
+def test_an_interrupting_event_subprocess_cancels_a_timer_beside_it(
+        engine: Engine, uow: FakeUnitOfWorkFactory) -> None:
+    files = caught_by_event_subprocess(thrown_from="parallel")
+    beside = ('<bpmn:userTask id="beside" name="Beside"><bpmn:incoming>f3</bpmn:incoming>'
+              '<bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>')
+    assert beside in files["incident.bpmn"]
+    files["incident.bpmn"] = files["incident.bpmn"].replace(beside, (
+        '<bpmn:intermediateCatchEvent id="beside" name="Beside"><bpmn:incoming>f3'
+        '</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing><bpmn:timerEventDefinition>'
+        '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition>'
+        '</bpmn:intermediateCatchEvent>'))
+    engine.publish(files, "incident.bpmn")
+    client = engine.add_client("Gil")
+    case = engine.start_case("incident", client.id or 0)
+    case_id = case.case.id or 0
+    assert [t.step for t in timers_of(uow, case_id)] == ["beside"]
+    engine.complete_task(case.tasks[0].task.id, {})
+    assert open_steps(engine, case_id) == ["handle"]
+    assert timers_of(uow, case_id) == []
+
+
 def test_a_case_after_one_that_triggered_the_event_subprocess_still_completes(
         engine: Engine) -> None:
     """Every case of a version shares its spec: triggering the event subprocess in one case
