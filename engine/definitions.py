@@ -14,7 +14,9 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -23,16 +25,23 @@ import jsonschema
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CANCEL_EVENT_XPATH,
+    CONDITIONAL_EVENT_XPATH,
     ERROR_EVENT_XPATH,
     ESCALATION_EVENT_XPATH,
     MESSAGE_EVENT_XPATH,
     SIGNAL_EVENT_XPATH,
     TERMINATION_EVENT_XPATH,
+    TIMER_EVENT_XPATH,
 )
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent as DefaultStartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
@@ -43,11 +52,18 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    ErrorEventDefinition as SpiffErrorEventDefinition,
+)
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    EscalationEventDefinition as SpiffEscalationEventDefinition,
+)
 from SpiffWorkflow.spiff.specs.event_definitions import (
     SignalEventDefinition as SpiffSignalEventDefinition,
 )
+from SpiffWorkflow.util.task import TaskState
 
 from engine import clock
 from engine.data_names import reserved_data_name
@@ -98,6 +114,203 @@ class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
         return task
 
 
+class EventSubprocessStartEvent(DefaultStartEvent):  # type: ignore[misc]
+    """The start event of an event subprocess triggered by a BPMN error or escalation.
+
+    SpiffWorkflow starts the subprocess when the event is thrown but leaves the rest of the
+    process running, and starts it from the data the case started with: BPMN says an
+    interrupting one (every error start; an escalation start unless isInterrupting="false")
+    cancels the process's other work when it starts, and that it works on the process's
+    data (here: the data the throw was made with).
+    """
+
+    def __init__(self, wf_spec: Any, bpmn_id: str, interrupting: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.interrupting = interrupting
+
+    def catch(self, my_task: Any, event: Any) -> None:
+        throw = _THROWING.get()
+        if throw is not None:
+            my_task.internal_data[_THROWN_DATA] = deepcopy(
+                {k: v for k, v in throw.task.data.items() if not callable(v)})
+        super().catch(my_task, event)
+
+    def _run_hook(self, my_task: Any) -> Any:
+        """Start from the data the throw was made with (BPMN: an event subprocess shares its
+        process's data); SpiffWorkflow would start it from the data the case started with."""
+        thrown = my_task.internal_data.pop(_THROWN_DATA, None)
+        if thrown:
+            my_task.set_data(**thrown)
+        return super()._run_hook(my_task)
+
+    def _on_complete_hook(self, my_task: Any) -> None:
+        if self.interrupting:
+            _cancel_beside(my_task.workflow)
+        super()._on_complete_hook(my_task)
+
+
+@dataclass(frozen=True)
+class _Throw:
+    """An error or escalation being thrown (the catch runs inside the throw)."""
+
+    task: Any
+    # whether the process's event subprocesses may catch it: not when a waiting catcher (a
+    # boundary event) takes it first, nor when it is thrown inside an event subprocess
+    to_event_subprocesses: bool
+
+
+_THROWING: ContextVar[_Throw | None] = ContextVar("pathways_throwing", default=None)
+_THROWN_DATA = "pathways_thrown_data"
+
+
+class _TriggersEventSubprocess:
+    """The definition on an event subprocess's error or escalation start event.
+
+    SpiffWorkflow starts every process-level event subprocess whose start event matches a
+    throw, then lets every waiting catcher catch it too: with a boundary event on the
+    throwing subprocess both ran, and the event subprocess (interrupting) cancelled the
+    boundary's path. BPMN: the innermost handler catches, so while a waiting catcher takes
+    the throw this definition matches nothing; nor does it match a throw from inside an
+    event subprocess (BPMN sends that to the scope around the process; SpiffWorkflow
+    started the event subprocess again, forever when it rethrows)."""
+
+    thrown_class: type
+
+    def __eq__(self, other: object) -> bool:
+        throw = _THROWING.get()
+        if throw is not None and not throw.to_event_subprocesses:
+            return False
+        # SpiffWorkflow matches the exact class, then the code (none: any code)
+        return other.__class__ is self.thrown_class and \
+            getattr(self, "code", None) in (None, getattr(other, "code", None))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _ErrorStartDefinition(_TriggersEventSubprocess,
+                            SpiffErrorEventDefinition):  # type: ignore[misc]
+    thrown_class = SpiffErrorEventDefinition
+
+
+class _EscalationStartDefinition(_TriggersEventSubprocess,
+                                 SpiffEscalationEventDefinition):  # type: ignore[misc]
+    thrown_class = SpiffEscalationEventDefinition
+
+
+def _remember_throwers(specs: list[Any]) -> None:
+    """Make each error and escalation throw of these (freshly parsed) specs say, while it
+    throws, which task throws and whether a waiting catcher takes it (_THROWING)."""
+    for process in specs:
+        for spec in process.task_specs.values():
+            definition = getattr(spec, "event_definition", None)
+            if isinstance(spec, ThrowingEvent) and isinstance(
+                    definition, ErrorEventDefinition | EscalationEventDefinition):
+                definition.throw = _naming_the_thrower(definition, definition.throw)
+
+
+def _naming_the_thrower(definition: Any, throw: Callable[[Any], None]
+                        ) -> Callable[[Any], None]:
+    def throw_named(my_task: Any) -> None:
+        probe = BpmnEvent(definition)
+        waiting = my_task.workflow.top_workflow.event_manager.tasks.values()
+        caught_inside = any(task.task_spec.catches(task, probe) for task in waiting
+                            if not isinstance(task.task_spec, EventSubprocessStartEvent))
+        to_event_subprocesses = not caught_inside and not _in_event_subprocess(my_task)
+        token = _THROWING.set(_Throw(my_task, to_event_subprocesses))
+        try:
+            throw(my_task)
+        finally:
+            _THROWING.reset(token)
+    return throw_named
+
+
+def _in_event_subprocess(task: Any) -> bool:
+    """Whether the task runs inside an event subprocess (at any depth). Known by the name
+    its process's start triggers (the task spec's class does not say: Pathways' parser
+    builds event subprocesses with the subprocess class)."""
+    workflow, top = task.workflow, task.workflow.top_workflow
+    while workflow is not top:
+        holder = top.get_task_from_id(workflow.parent_task_id)
+        triggered = getattr(holder.workflow.spec.start, "trigger_specs", None) or ()
+        if holder.task_spec.name in triggered:
+            return True
+        workflow = holder.workflow
+    return False
+
+
+def _cancel_beside(subworkflow: Any) -> None:
+    """Cancel every unfinished task of the workflow that holds `subworkflow` except the
+    task running it (and what leads to it): its other branches, their subprocesses, timers
+    and awaited events."""
+    top = subworkflow.top_workflow
+    keep = top.get_task_from_id(subworkflow.parent_task_id)
+    parent = keep.workflow
+    kept = set()
+    task = keep
+    while task is not None:
+        kept.add(task.id)
+        task = task.parent
+    for task in list(parent.get_tasks(state=TaskState.NOT_FINISHED_MASK)):
+        if task.workflow is parent and task.id not in kept \
+                and not task.has_state(TaskState.FINISHED_MASK):
+            task.cancel()
+
+
+def _wire_event_subprocesses(specs: list[Any]) -> None:
+    """Link each event subprocess a message, signal, error or escalation triggers to its
+    process's start and end now, at parse time.
+
+    SpiffWorkflow does it the first time one is triggered (BpmnStartTask.trigger_wf) by
+    adding the event subprocess to the start's outputs, in the spec every case of the
+    version shares: from then on each new case started it with the case, so a case whose
+    normal path ended could never complete (the armed subprocess kept it open: active, with
+    nothing to do). Wired here, trigger_wf finds the link made and changes nothing.
+    """
+    for process in specs:
+        start = process.start
+        for name in getattr(start, "trigger_specs", None) or ():
+            event_subprocess = process.task_specs.get(name)
+            if event_subprocess is None:
+                continue
+            if start not in event_subprocess.inputs:  # (inputs is a computed list)
+                event_subprocess.inputs = [*event_subprocess.inputs, start]
+            if process.end not in event_subprocess.outputs:
+                event_subprocess.connect(process.end)
+
+
+class _EventStartEventParser(SpiffStartEventParser):  # type: ignore[misc]
+    """SpiffWorkflow 3.2's start event parser ignores error and escalation definitions, so
+    an event subprocess started by one reads as a plain subprocess that starts with the
+    case. Inside an event subprocess this one reads them (the subprocess is then triggered
+    by the throw, as SpiffWorkflow does for messages and signals) and makes the start event
+    interrupting as BPMN says."""
+
+    def create_task(self) -> Any:
+        parent = self.node.getparent()
+        in_event_subprocess = parent is not None and parent.tag == full_tag("subProcess") \
+            and parent.get("triggeredByEvent") == "true"
+        if not in_event_subprocess:
+            return super().create_task()
+        event_definition = self.get_event_definition([
+            MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
+            ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
+        if not isinstance(event_definition, ErrorEventDefinition | EscalationEventDefinition):
+            task = self._create_task(event_definition)
+            self.spec.start.connect(task)
+            return task
+        interrupting = isinstance(event_definition, ErrorEventDefinition) or \
+            self.node.get("isInterrupting", "true").lower() != "false"
+        # the same definition, matching only throws no inner catcher takes
+        event_definition.__class__ = _ErrorStartDefinition \
+            if isinstance(event_definition, ErrorEventDefinition) else _EscalationStartDefinition
+        task = EventSubprocessStartEvent(self.spec, self.bpmn_id,
+                                         event_definition=event_definition,
+                                         interrupting=interrupting, **self.bpmn_attributes)
+        self.spec.start.connect(task)
+        return task
+
+
 class BroadcastSignalEventDefinition(SpiffSignalEventDefinition):  # type: ignore[misc]
     """A thrown signal that also leaves the case when the case catches it itself.
 
@@ -124,6 +337,7 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("endEvent"): (_SignalEndEventParser, EndEvent),
+        full_tag("startEvent"): (_EventStartEventParser, DefaultStartEvent),
     }
 
 
@@ -825,6 +1039,8 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     if missing:
         raise DefinitionError(f"call activity calls unknown process(es): {', '.join(missing)}; "
                               "publish them first or put them in the same file", file=main_file)
+    _wire_event_subprocesses([spec, *subprocess_specs.values()])
+    _remember_throwers([spec, *subprocess_specs.values()])
     start_messages = sorted({
         ts.event_definition.name for ts in spec.task_specs.values()
         if isinstance(ts, StartEvent) and isinstance(ts.event_definition, MessageEventDefinition)

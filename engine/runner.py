@@ -290,21 +290,10 @@ def _failing_when_uncaught(definition: Any, throw: Callable[[Any], None]
         throw(my_task)
         uncaught = [event for event in top.bpmn_events[before:]
                     if event.event_definition is definition]
-        if uncaught and not _starts_event_subprocess(top, definition):
+        if uncaught:  # (one an event subprocess catches is caught: not filed here)
             top.bpmn_events = [e for e in top.bpmn_events if not any(e is u for u in uncaught)]
             raise UncaughtEventError(definition, my_task)
     return guarded_throw
-
-
-def _starts_event_subprocess(top: Any, definition: Any) -> bool:
-    """Whether the throw started an event subprocess: SpiffWorkflow counts that as caught by
-    nothing (it files the event in get_events too), yet the subprocess handles it."""
-    for name in getattr(top.spec.start, "trigger_specs", None) or ():
-        spec = top.subprocess_specs.get(name)
-        if spec is not None and any(start.event_definition == definition
-                                    for start in spec.bpmn_start_events):
-            return True
-    return False
 
 
 def _failure(err: SpiffWorkflowException) -> dict[str, Any]:

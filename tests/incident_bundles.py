@@ -73,26 +73,127 @@ def uncaught_in_subprocess() -> dict[str, str]:
     return {"incident.bpmn": text}
 
 
-def caught_by_event_subprocess() -> dict[str, str]:
-    """check, then `fail` throwing the error, caught by an error event subprocess whose
-    user task is `handle`."""
-    text = _HEAD + f"""  <bpmn:process id="incident" name="Incident" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+def caught_by_event_subprocess(kind: str = "error", *, catches: str = "code",
+                               interrupting: bool = True, thrown_from: str = "end") -> dict[str, str]:
+    """check, then a throw of the error (or escalation), caught by an event subprocess
+    `on_throw` whose user task is `handle`.
+
+    catches: "code" (the start event names the thrown error), "any" (no errorRef /
+    escalationRef: catches every code) or "other" (names another code: catches nothing).
+    thrown_from: "end" (the script task `note` sets `noted`, then the end event `fail`
+    throws), "parallel" (the same, with the user
+    task `beside` on a parallel branch), "choice" (after check, only a client whose name
+    starts with "Refused" goes to `fail`; the others end at `done`), "intermediate" (escalations only: the intermediate
+    throw event `raise` throws, then the user task `after`) or "subprocess" (check, `note`
+    and `fail` are inside the embedded subprocess `sub`)."""
+    other = ('  <bpmn:error id="err_other" name="Other" errorCode="E99"/>\n'
+             '  <bpmn:escalation id="esc_other" name="Other" escalationCode="ESC9"/>\n')
+    ref = {"code": {"error": "err_funding", "escalation": "esc_manager"}[kind],
+           "other": {"error": "err_other", "escalation": "esc_other"}[kind], "any": None}[catches]
+    tag = {"error": "errorEventDefinition", "escalation": "escalationEventDefinition"}[kind]
+    attribute = {"error": "errorRef", "escalation": "escalationRef"}[kind]
+    catch = f'<bpmn:{tag} {attribute}="{ref}"/>' if ref else f"<bpmn:{tag}/>"
+    flag = "" if interrupting else ' isInterrupting="false"'
+    if thrown_from == "subprocess":
+        main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:subProcess id="sub" name="Sub"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:startEvent id="sub_start"><bpmn:outgoing>s1</bpmn:outgoing></bpmn:startEvent>
+      <bpmn:userTask id="check" name="Check"><bpmn:incoming>s1</bpmn:incoming><bpmn:outgoing>s2</bpmn:outgoing></bpmn:userTask>
+      <bpmn:scriptTask id="note" name="Note"><bpmn:incoming>s2</bpmn:incoming><bpmn:outgoing>s3</bpmn:outgoing><bpmn:script>noted = "before the throw"</bpmn:script></bpmn:scriptTask>
+      <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>s3</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
+      <bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="check"/>
+      <bpmn:sequenceFlow id="s2" sourceRef="check" targetRef="note"/>
+      <bpmn:sequenceFlow id="s3" sourceRef="note" targetRef="fail"/>
+    </bpmn:subProcess>
+    <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="done"/>
+"""
+    elif thrown_from == "parallel":
+        main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="check" name="Check"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f4</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
+    <bpmn:userTask id="beside" name="Beside"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="done"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="check"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="beside"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="fail"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="beside" targetRef="done"/>
+"""
+    elif thrown_from == "choice":
+        main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="check" name="Check"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f2</bpmn:incoming>{_THROWS["error"]}</bpmn:endEvent>
+    <bpmn:exclusiveGateway id="refused" default="f4"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f3</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
+    <bpmn:endEvent id="done"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="fail"/>
-    <bpmn:subProcess id="on_error" triggeredByEvent="true">
-      <bpmn:startEvent id="error_start"><bpmn:outgoing>e1</bpmn:outgoing>{_THROWS["error"]}</bpmn:startEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="refused"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="refused" targetRef="fail"><bpmn:conditionExpression>client["name"].startswith("Refused")</bpmn:conditionExpression></bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f4" sourceRef="refused" targetRef="done"/>
+"""
+    elif thrown_from == "intermediate":
+        main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="check" name="Check"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:intermediateThrowEvent id="raise" name="Raise"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>{_THROWS[kind]}</bpmn:intermediateThrowEvent>
+    <bpmn:userTask id="after" name="After"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="done"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="raise"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="raise" targetRef="after"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="done"/>
+"""
+    else:
+        main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="check" name="Check"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="note" name="Note"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:script>noted = "before the throw"</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f3</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="note"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="note" targetRef="fail"/>
+"""
+    text = _HEAD + other + f"""  <bpmn:process id="incident" name="Incident" isExecutable="true">
+{main}    <bpmn:subProcess id="on_throw" triggeredByEvent="true">
+      <bpmn:startEvent id="throw_start"{flag}><bpmn:outgoing>e1</bpmn:outgoing>{catch}</bpmn:startEvent>
       <bpmn:userTask id="handle" name="Handle"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>
       <bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>
-      <bpmn:sequenceFlow id="e1" sourceRef="error_start" targetRef="handle"/>
+      <bpmn:sequenceFlow id="e1" sourceRef="throw_start" targetRef="handle"/>
       <bpmn:sequenceFlow id="e2" sourceRef="handle" targetRef="handled"/>
     </bpmn:subProcess>
   </bpmn:process>
 </bpmn:definitions>
 """
     return {"incident.bpmn": text}
+
+
+def rethrown_by_event_subprocess(kind: str) -> dict[str, str]:
+    """caught_by_event_subprocess(kind), whose event subprocess runs the script task
+    `handle` and then throws the same error (or escalation) again from its end event
+    `handled`: caught by nothing at the process level."""
+    text = caught_by_event_subprocess(kind)["incident.bpmn"]
+    text = text.replace(
+        '<bpmn:userTask id="handle" name="Handle"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>',
+        '<bpmn:scriptTask id="handle" name="Handle"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing><bpmn:script>handled_once = True</bpmn:script></bpmn:scriptTask>')
+    text = text.replace(
+        '<bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>',
+        f'<bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>')
+    return {"incident.bpmn": text}
+
+
+def caught_by_boundary_and_event_subprocess(kind: str) -> dict[str, str]:
+    """caught_by_boundary(kind) (the boundary leads to `handle`) plus a process-level event
+    subprocess catching the same throw, whose user task is `es_handle`."""
+    text = caught_by_boundary(kind)["incident.bpmn"]
+    catcher = caught_by_event_subprocess(kind)["incident.bpmn"]
+    start = catcher.index('    <bpmn:subProcess id="on_throw"')
+    end = catcher.index("  </bpmn:process>")
+    event_subprocess = catcher[start:end]
+    for name in ("handle", "handled"):
+        event_subprocess = event_subprocess.replace(f'"{name}"', f'"es_{name}"')
+    extra = catcher[catcher.index('  <bpmn:error id="err_other"'):catcher.index("  <bpmn:process")]
+    text = text.replace("  <bpmn:process", extra + "  <bpmn:process", 1)
+    return {"incident.bpmn": text.replace("  </bpmn:process>", event_subprocess + "  </bpmn:process>")}
 
 
 def dated_wait(default: str | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from dsl import compile_pathway
 from engine import Engine
 from engine.ports import UnitOfWorkFactory
-from tests.incident_bundles import dated_wait, thrower
+from tests.incident_bundles import caught_by_event_subprocess, dated_wait, thrower
 from tests.unit.engine.fakes import FakeClock
 
 
@@ -77,3 +77,36 @@ def test_empty_wait_date_is_a_stored_incident_and_retry_schedules_the_wait(
     assert fourth.fire_due_timers(datetime(2026, 1, 31, tzinfo=UTC)) == 0
     assert fourth.fire_due_timers(datetime(2026, 2, 1, 1, tzinfo=UTC)) == 1
     assert [t.task.step for t in fourth.get_case(case.case.id or 0).tasks] == ["follow_up"]
+
+
+@pytest.mark.parametrize("kind", ["error", "escalation"])
+def test_a_throw_caught_by_an_event_subprocess_round_trips_through_storage(
+        uow_factory: UnitOfWorkFactory, clock: FakeClock, kind: str) -> None:
+    """Each step in another process, from the stored case only: the event subprocess is
+    started by the throw (inside the embedded subprocess `sub`), cancels the rest, keeps the
+    thrower's data, and the case completes; a later case of the version is not affected."""
+    first = fresh_engine(uow_factory, clock)
+    first.publish(caught_by_event_subprocess(kind, thrown_from="subprocess"), "incident.bpmn")
+    client = first.add_client("Ada")
+    case = first.start_case("incident", client.id or 0)
+    case_id = case.case.id or 0
+    [check] = case.tasks
+
+    second = fresh_engine(uow_factory, clock)
+    result = second.complete_task(check.task.id, {})
+    assert result.status == "active" and result.error is None
+
+    third = fresh_engine(uow_factory, clock)
+    stored = third.get_case(case_id)
+    assert stored.case.status == "active" and stored.case.error is None
+    assert [t.task.step for t in stored.tasks] == ["handle"]
+    assert third.list_cases(status="error") == []
+    third.complete_task(stored.tasks[0].task.id, {})
+
+    fourth = fresh_engine(uow_factory, clock)
+    done = fourth.get_case(case_id)
+    assert done.case.status == "completed" and done.tasks == []
+    assert done.case.data["noted"] == "before the throw"
+    assert "error" not in [e.type for e in fourth.events(case_id)]
+    later = fourth.start_case("incident", client.id or 0)
+    assert [t.task.step for t in later.tasks] == ["check"]
