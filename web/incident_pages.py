@@ -9,20 +9,27 @@ field with what was typed kept.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import EngineError, FormValidationError, InvalidArgumentError
+from engine.model import User
+from engine.text import parse_json
 from web.security import application, current_user, roles_required
 
 bp = Blueprint("incidents", __name__)
 
 
+def _user() -> User:
+    user = current_user()
+    assert user is not None  # roles_required ran
+    return user
+
+
 def _page(problems: dict[str, list[str]] | None = None, *, case_id: int | None = None,
           form: dict[str, str] | None = None, status: int = 200) -> Any:
-    found = application().casework.incidents(current_user())
+    found = application().casework.incidents(_user())
     return render_template("incidents.html", incidents=found, problems=problems or {},
                            failed_case=case_id, form=form or {}), status
 
@@ -36,11 +43,12 @@ def incidents() -> Any:
 def _read_data(text: str, problems: dict[str, list[str]]) -> dict[str, Any] | None:
     if not text.strip():
         return None
-    try:
-        data = json.loads(text)
-    except ValueError as err:
-        problems["data"] = [f"is not valid JSON ({err.msg}, line {err.lineno} column "
-                            f"{err.colno})"]
+    try:  # as strict as the CLI's --data and the API's bodies (no NaN, bounded numbers)
+        data = parse_json(text, field="data")
+    except InvalidArgumentError as err:
+        fields = err.details.get("fields") or {}
+        problems["data"] = [f"{name}: {', '.join(msgs)}" if name != "data" else ", ".join(msgs)
+                            for name, msgs in fields.items()] or [err.message]
         return None
     if not isinstance(data, dict):
         problems["data"] = ['must be a JSON object, e.g. {"client": {"release_date": '
@@ -63,7 +71,7 @@ def retry(case_id: int) -> Any:
     data = _read_data(form["data"], problems)
     if not problems:
         try:
-            result = application().casework.retry(current_user(), case_id, version=version,
+            result = application().casework.retry(_user(), case_id, version=version,
                                                   data=data)
         except FormValidationError as err:
             problems["data"] = [f"{name}: {', '.join(msgs)}"

@@ -223,6 +223,7 @@ def test_a_retry_that_fails_again_says_so(world: World) -> None:
 @pytest.mark.parametrize(("data", "version", "field", "problem"), [
     ("{not json", "1", "data", "is not valid JSON"),
     ("[1, 2]", "1", "data", "must be a JSON object"),
+    ('{"n": NaN}', "1", "data", "is not valid JSON"),  # strict, as the CLI's --data
     ('{"client": {"release_date": "soon"}}', "1", "data", "release_date"),
     ('{"client": "x"}', "1", "data", '"client" in the retry data must be an object'),
     ("", "7", "version", "is not a published version"),
