@@ -101,6 +101,21 @@ def is_lead(user: User) -> bool:
     return user.active and user.role in LEAD_ROLES
 
 
+def may_retry(user: User, definition: ParsedDefinition | None) -> bool:
+    """Whether the user may see and retry a case in error of this pathway version: an admin,
+    or a team lead of an organisation the pathway involves (its owner or named for a role).
+    A pathway with neither owner nor role organisations is open to every organisation (as
+    for may_start); definition None: unknown, so only an admin."""
+    if not is_lead(user):
+        return False
+    if user.role == "admin":
+        return True
+    if definition is None:
+        return False
+    return definition.involves(user.organisation) or (
+        definition.owner is None and not definition.role_organisations)
+
+
 def may_start(user: User, definition: ParsedDefinition) -> bool:
     """Whether the user may start a case of the pathway: an admin, or a caseworker or team
     lead whose organisation owns it or may take one of its roles."""

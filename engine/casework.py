@@ -88,6 +88,25 @@ class Completion:
     status: str
     tasks: list[TaskView]  # the case's open tasks afterwards
     next_task: InboxTask | None  # the next open task of the same client the user may do
+    # status "error": why the case stopped after the answers were saved (the reason hidden
+    # when it names a step the user may not see: engine.privacy)
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A case in error, as those who fix it see it (engine.privacy applied)."""
+
+    case: CaseRecord  # without state; data and error with what the user may not see hidden
+    client_name: str
+    since: datetime | None  # when it went into error (its last `error` event)
+    versions: list[int]  # the published versions of its pathway it may be retried on
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    case: CaseRecord  # without state; redacted as on the client record
+    tasks: list[InboxTask]  # the case's open tasks the user may see
 
 
 @dataclass(frozen=True)
@@ -581,7 +600,83 @@ class Casework:
             uow.drafts.delete(task_id)
             uow.commit()
             following = self._next_task(uow, user, client_id, result.case_id)
-        return Completion(result.case_id, result.status, result.tasks, following)
+            error = None
+            if result.error is not None:
+                case = uow.cases.get(result.case_id, with_state=False)
+                shown = self._redactor(uow, user, case, {}).case(case) if case else None
+                error = shown.error if shown is not None else {"message": access.HIDDEN}
+        return Completion(result.case_id, result.status, result.tasks, following, error)
+
+    # -- incidents -----------------------------------------------------------------------
+
+    def _retriable_case(self, uow: UnitOfWork, user: User, case_id: int) -> CaseRecord:
+        """The case, if the user may retry it: a team lead of an organisation the pathway
+        involves (owner or named for a role), or an admin. Another organisation's case is
+        not found (its existence is not revealed), as its tasks are."""
+        if not access.is_lead(user):
+            raise ForbiddenError("only a team lead or an admin retries a case in error",
+                                 details={"role": user.role})
+        case = uow.cases.get(case_id, with_state=False)
+        definition = self._definition(uow, case.pathway, case.version) if case else None
+        if case is None or not access.may_retry(user, definition):
+            raise NotFoundError(f"no case {case_id}", details={"case": case_id})
+        return case
+
+    def incidents(self, user: User) -> list[Incident]:
+        """Cases in error the user may retry, oldest incident first: each with its pathway,
+        version, failed step and reason (engine.privacy: what the user may not see of the
+        client is hidden) and the versions it may be retried on."""
+        if not access.is_lead(user):
+            raise ForbiddenError("only a team lead or an admin sees incidents",
+                                 details={"role": user.role})
+        found: list[Incident] = []
+        with self._uow() as uow:
+            redactors: dict[int, privacy.Redactor] = {}
+            for case in uow.cases.list(status="error"):
+                if case.id is None or not access.may_retry(
+                        user, self._definition(uow, case.pathway, case.version)):
+                    continue
+                shown = self._redactor(uow, user, case, redactors).case(case)
+                if shown is None:  # its pathway itself is sensitive: named, nothing else
+                    shown = dataclasses.replace(case, data={}, error={
+                        "message": access.HIDDEN}, waiting_for=[], exit_reason=None)
+                errors = [e for e in uow.events.list(case.id) if e.type == "error"]
+                client = uow.clients.get(case.client_id)
+                found.append(Incident(
+                    case=dataclasses.replace(shown, state={}),
+                    client_name=client.name if client else "",
+                    since=errors[-1].at if errors else case.updated_at,
+                    versions=sorted(v.number for v in uow.versions.list(case.pathway))))
+        far = datetime.max.replace(tzinfo=UTC)
+        return sorted(found, key=lambda i: (i.since or far, i.case.id or 0))
+
+    def retry(self, user: User, case_id: int, *, version: int | None = None,
+              data: Mapping[str, Any] | None = None) -> RetryResult:
+        """Run the case's failed step again (Engine.retry_case), on a published version of
+        its pathway if given, with `data` fixing what the step lacked. Team leads of an
+        organisation the pathway involves, and admins; logged in the access log."""
+        with self._uow() as uow:
+            case = self._retriable_case(uow, user, case_id)
+            if version is not None and uow.versions.get(case.pathway, version) is None:
+                raise InvalidArgumentError(
+                    f"{case.pathway} has no published version {version}",
+                    details={"fields": {"version": ["is not a published version"]}})
+        view = self._engine.retry_case(case_id, version=version, actor=user.username,
+                                       data=data)
+        with self._uow() as uow:
+            self._log(uow, user, "retry_case", case.client_id, case=case_id,
+                      version=view.case.version, status=view.case.status)
+            uow.commit()
+            stored = uow.cases.get(case_id, with_state=False)
+            assert stored is not None
+            redactor = self._redactor(uow, user, stored, {})
+            redactor.may_do = lambda t: self._may_do(uow, user, t)
+            shown = redactor.case(stored)
+            if shown is None:
+                shown = dataclasses.replace(stored, data={}, error=None if stored.error is None
+                                            else {"message": access.HIDDEN})
+            tasks = [t for t in uow.inbox.list(case_id=case_id) if redactor.task(t)]
+        return RetryResult(dataclasses.replace(shown, state={}), tasks)
 
     # -- clients -------------------------------------------------------------------------
 

@@ -25,7 +25,15 @@ from werkzeug.exceptions import HTTPException
 from adapters import incidents
 from adapters.bootstrap import Application
 from engine import EngineError
-from web import access_report, admin_users, api, auth, casework, commissioner
+from web import (
+    access_report,
+    admin_users,
+    api,
+    auth,
+    casework,
+    commissioner,
+    incident_pages,
+)
 from web.boundary import DatabaseIdConverter, refuse_unstorable_text
 from web.security import csrf, current_user, limiter, load_user
 
@@ -105,6 +113,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     app.register_blueprint(commissioner.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(access_report.bp)
+    app.register_blueprint(incident_pages.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
 

@@ -143,6 +143,24 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "case_id": _INT, "status": _TEXT,
         "next_task": {"oneOf": [_ref("Task"), {"type": "null"}],
                       "description": "the next open task of the same client the user may do"},
+        "error": {**_nullable(_ANY_OBJECT), "description": "status error: the answers were "
+                  "saved, then the case stopped; why (message, step, ...), '[hidden]' "
+                  "parts where it names what you may not see. Team leads and admins see it "
+                  "in GET /incidents and retry it"},
+    }),
+    "Incident": _object({
+        **_CASE_BRIEF_PROPERTIES, "client_name": _TEXT,
+        "error": {**_nullable(_ANY_OBJECT), "description": "why the case stopped: message, "
+                  "step, kind, ..."},
+        "since": {**_nullable(_WHEN), "description": "when the case went into error"},
+        "versions": {"type": "array", "items": _INT,
+                     "description": "published versions it may be retried on"},
+    }),
+    "IncidentList": _object({"incidents": {"type": "array", "items": _ref("Incident")}}),
+    "RetryResult": _object({
+        "case": _object({**_CASE_BRIEF_PROPERTIES, "error": _nullable(_ANY_OBJECT)}),
+        "tasks": {"type": "array", "items": _ref("Task"),
+                  "description": "the case's open tasks afterwards"},
     }),
     "Client": _object({"id": _INT, "name": _TEXT, "fields": _ANY_OBJECT,
                        "created_at": _nullable(_WHEN)}),
@@ -208,6 +226,12 @@ REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
         "effective_on": {**_DAY, "description": "defaults to today"},
         "reason": _REASON,
     }, required=["given", "scope", "purpose"], additionalProperties=False),
+    "RetryRequest": _object({
+        "version": {"type": "integer", "minimum": 1, "description": "a published version of "
+                    "the case's pathway (default: the case's own)"},
+        "data": {**_ANY_OBJECT, "description": "values for the failed step; under \"client\" "
+                 "the client's fields (checked against their declared types)"},
+    }, required=[], additionalProperties=False),
     "NewCase": _object({"pathway": {"type": "string", "minLength": 1}, "reason": _REASON},
                        required=["pathway"], additionalProperties=False),
 }
@@ -235,6 +259,8 @@ def _problem(error: ValidationError) -> str:
         return f"must list at least {value}"
     if error.validator == "uniqueItems":
         return "must not repeat itself"
+    if error.validator == "minimum":
+        return f"must be at least {value}"
     if error.validator == "format" and value == "date":
         return "must be a date (YYYY-MM-DD)"
     return error.message
@@ -583,7 +609,42 @@ def complete(task_id: str) -> ResponseReturnValue:
     body = _body("FormData")
     done = application().casework.complete(_user(), task_id, body["data"])
     return jsonify({"case_id": done.case_id, "status": done.status,
-                    "next_task": _maybe_task(done.next_task)})
+                    "next_task": _maybe_task(done.next_task), "error": to_plain(done.error)})
+
+
+# -- incidents ---------------------------------------------------------------------------------
+
+
+def _case_with_error(case: CaseRecord) -> dict[str, Any]:
+    return {**_case_brief(case), "error": to_plain(case.error)}
+
+
+@bp.get("/incidents")
+@operation("Cases in error", tag="cases", result="IncidentList", errors=(403,),
+           description="Cases in `error` you may retry, oldest incident first: a team lead "
+           "sees those of pathways their organisation takes part in, an admin all. What "
+           "names what you may not see of the client reads '[hidden]'.")
+def incidents() -> ResponseReturnValue:
+    found = application().casework.incidents(_user())
+    return jsonify({"incidents": [
+        {**_case_with_error(i.case), "client_name": i.client_name,
+         "since": to_plain(i.since), "versions": i.versions} for i in found]})
+
+
+@bp.post("/cases/<int:case_id>/retry")
+@operation("Retry a case in error", tag="cases", result="RetryResult", body="RetryRequest",
+           errors=(400, 403, 404, 409, 422),
+           description="Run the failed step again, on a published version if given, with "
+           "data fixing what it lacked. Team leads of an organisation the pathway involves, "
+           "and admins (others: 403; another organisation's case: 404). A case not in error "
+           "is 409 invalid_state; client fields of the wrong type are 422 invalid_data. A "
+           "step that fails again leaves the case in error with the new reason (200).")
+def retry_case(case_id: int) -> ResponseReturnValue:
+    body = _body("RetryRequest")
+    result = application().casework.retry(_user(), case_id, version=body.get("version"),
+                                          data=body.get("data"))
+    return jsonify({"case": _case_with_error(result.case),
+                    "tasks": [_task(t) for t in result.tasks]})
 
 
 # -- clients -----------------------------------------------------------------------------------

@@ -140,6 +140,11 @@ def task(task_id: str) -> Any:
         except FormValidationError as err:
             problems = err.fields
         else:
+            if done.error is not None:
+                flash(_stopped(done.case_id, done.error), "error")
+                if done.next_task is not None:
+                    return redirect(url_for("casework.task", task_id=done.next_task.id))
+                return redirect(url_for("casework.client", client_id=page.client.id))
             if done.next_task is not None:
                 flash(f"Done. Next for this client: {done.next_task.title}.")
                 return redirect(url_for("casework.task", task_id=done.next_task.id))
@@ -147,6 +152,16 @@ def task(task_id: str) -> Any:
             return redirect(url_for("casework.inbox"))
     return render_template("task.html", page=page, problems=problems, instructions=instructions,
                            fields=form_fields(page.schema, typed, problems)), 422
+
+
+def _stopped(case_id: int, error: dict[str, Any]) -> str:
+    """What a caseworker is told when their answers were saved but the case then failed."""
+    step = error.get("step")
+    where = f" at step {str(step).replace('_', ' ')}" if step else ""
+    reason = error.get("message") or "an error nobody described"
+    return (f"Your answers were saved, but case {case_id} then stopped{where}: {reason}. "
+            "The programme office (team leads and admins) has been told: the case is listed "
+            "on their incidents page to fix and retry.")
 
 
 @bp.get("/clients")

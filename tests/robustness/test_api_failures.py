@@ -102,6 +102,7 @@ def paths(app: Flask, rule: Rule, world: BrokenWorld) -> list[str]:
         "task_id": [world.tasks["corrupt"], world.tasks["rotten"], world.tasks["active"],
                     "no-such-task"],
         "client_id": [world.client, 999999],
+        "case_id": [*world.cases.values(), 999999],
         "username": [ADMIN, "nobody"],
         "name": ["nonsense"], "table": ["nonsense"],
     }

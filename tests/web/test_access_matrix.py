@@ -30,14 +30,18 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     GET  /admin/users              302L   403         403           403                 200
     POST /admin/users/U/signout    302L   403         403           403                 302
     GET  /admin/access             302L   403         403           403                 200
+    GET  /admin/incidents          302L   cw 403 tl 200   cw 403 tl 200  403            200
+    POST /admin/incidents/K/retry  302L   cw 403 tl 302   cw 403 tl 404  403            302
 
 A reason never goes in an address (400, before signing in too). Break-glass is read-only: after
 the user has opened the record with a reason (routes marked "opened"), recording or
 withdrawing a consent, starting a case of their own organisation's pathway, drafting,
 completing and claiming are refused exactly as without it (other cw/tl: 403 or 404).
 
-(302L: a redirect to /login.) The task is unclaimed before a claim and claimed by the own
-organisation's caseworker before an unclaim or a reassignment.
+(302L: a redirect to /login.) K is a case of the target organisation's own wait pathway in
+`error` (tests/web/test_incidents.py), retried with the date it lacked. The task is unclaimed
+before a claim and claimed by the own organisation's caseworker before an unclaim or a
+reassignment.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from tests.conftest import PostgresTestDatabase
 from tests.web.conftest import CHEAP_HASHER, PASSWORD, Site, csrf_token, force_sign_in
+from tests.web.test_incidents import in_error, publish_waits
 from tests.web.test_pages import (
     NEEDS_ASSESSMENT,
     ORGANISATIONS,
@@ -92,7 +97,9 @@ def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     app = create_app(application, test_config={"TESTING": True})
     limiter.reset()
     try:
-        yield build_world(Site(app, application))
+        world = build_world(Site(app, application))
+        publish_waits(world)
+        yield world
     finally:
         application.close()
         if postgres is not None and schema is not None:
@@ -132,6 +139,7 @@ class Target:
     task_id: str
     name: str
     org: str
+    case_id: int = 0  # an incident target: its case in error
 
 
 def fresh(world: World, org: str, *, claimed: bool = False) -> Target:
@@ -144,6 +152,22 @@ def fresh(world: World, org: str, *, claimed: bool = False) -> Target:
     if claimed:
         world.application.casework.claim(world.user(f"{org}_caseworker"), task_id)
     return Target(client_id, task_id, name, org)
+
+
+def incident(world: World, org: str) -> Target:
+    """A client of the organisation whose case of its wait pathway is in error."""
+    number = len(world.clients) + 1
+    name = f"Matrix Incident{number:03d}"
+    client_id, case_id = in_error(world, org, name)
+    world.clients[f"matrix{number}"] = client_id
+    return Target(client_id, "", name, org, case_id)
+
+
+def target_for(world: World, route: Route, org: str) -> Target:
+    if route.incident:
+        return incident(world, org)
+    return shared_target(world, org) if route.shared else fresh(world, org,
+                                                                claimed=route.claimed)
 
 
 def shared_target(world: World, org: str) -> Target:
@@ -161,7 +185,9 @@ def snapshot(world: World, target: Target) -> tuple[Any, ...]:
         drafts = sorted((d.task_id, d.username) for case in cases
                         for d in uow.drafts.for_case(case.id))
         consents = len(uow.consents.for_client(target.client_id))
-    return tasks, drafts, consents, len(cases)
+        client = uow.clients.get(target.client_id)
+        statuses = sorted((c.id, c.status) for c in cases)
+    return tasks, drafts, consents, len(cases), statuses, client.fields if client else None
 
 
 def completion(org: str, valid: bool = True) -> dict[str, Any]:
@@ -204,6 +230,7 @@ class Route:
     location: str | None = None  # where an allowed redirect goes: a regex
     query: dict[str, str] = field(default_factory=dict)
     opened: bool = False  # the user opens the target's record with a reason first
+    incident: bool = False  # the target is a case in error (Target.case_id)
 
 
 REASON = "Client walked into our office asking for help"
@@ -329,6 +356,16 @@ ROUTES: dict[str, Route] = {
     "admin_sign_out_everywhere": Route(
         "POST", lambda t: "/admin/users/om_designer/signout", shared=True, per_target=False,
         expected=statuses(own=403, other=403, designer=403, admin=302)),
+    "incidents": Route("GET", lambda t: "/admin/incidents", shared=True, per_target=False,
+                       expected=statuses(own=200, other=200, designer=403, admin=200,
+                                         own_caseworker=403, other_caseworker=403)),
+    "retry_incident": Route(
+        "POST", lambda t: f"/admin/incidents/{t.case_id}/retry", incident=True, changes=True,
+        location=r"/admin/incidents",
+        data=lambda t, user: {"version": "1",
+                              "data": '{"client": {"release_date": "2030-02-01"}}'},
+        expected=statuses(own=302, other=404, designer=403, admin=302, own_caseworker=403,
+                          other_caseworker=403)),
     "add_client": Route(
         "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
         data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
@@ -365,7 +402,8 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
                "/clients/<int:client_id>/open", "/clients", "/dashboard", "/admin/access",
                "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
-               "/admin/users", "/admin/users/<username>/signout"}
+               "/admin/users", "/admin/users/<username>/signout", "/admin/incidents",
+               "/admin/incidents/<int:case_id>/retry"}
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}  # the API has its own tests
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
@@ -377,8 +415,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
 def test_access(shared: World, route_name: str, user: str, target_org: str) -> None:
     route = ROUTES[route_name]
     expected = route.expected[kind(user, target_org)]
-    target = (shared_target(shared, target_org) if route.shared
-              else fresh(shared, target_org, claimed=route.claimed))
+    target = target_for(shared, route, target_org)
     limiter.reset()
     client, token = session_for(shared, user)
     if route.opened and user != ANONYMOUS and shared.user(user).role in (
@@ -411,7 +448,8 @@ def test_access(shared: World, route_name: str, user: str, target_org: str) -> N
 @pytest.mark.parametrize("route_name", POST_ROUTES)
 def test_every_post_needs_its_csrf_token(shared: World, route_name: str, user: str) -> None:
     route = ROUTES[route_name]
-    target = fresh(shared, "sg", claimed=route.claimed)
+    target = incident(shared, "sg") if route.incident else fresh(shared, "sg",
+                                                                 claimed=route.claimed)
     limiter.reset()
     for token in (None, "forged-token", csrf_token(shared.app_site.client().get("/login").text)):
         client, _ = session_for(shared, user)
@@ -462,7 +500,8 @@ def test_a_deactivated_user_loses_every_page(shared: World) -> None:
 
 
 @pytest.mark.parametrize("path", ["/logout", "/inbox/reassign", "/tasks/x/claim",
-                                  "/tasks/x/unclaim", "/clients/1/consents", "/clients/1/cases"])
+                                  "/tasks/x/unclaim", "/clients/1/consents", "/clients/1/cases",
+                                  "/admin/incidents/1/retry"])
 def test_post_only_routes_refuse_get(shared: World, path: str) -> None:
     client, _ = session_for(shared, "sg_admin")
     assert client.get(path).status_code == 405

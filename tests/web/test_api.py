@@ -159,13 +159,13 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
     for rule in world.site.app.url_map.iter_rules():
         if rule.rule.startswith(API):
             path = rule.rule.replace("<int:client_id>", "{client_id}").replace(
-                "<task_id>", "{task_id}")
+                "<task_id>", "{task_id}").replace("<int:case_id>", "{case_id}")
             routed |= {(path, m) for m in rule.methods or () if m not in ("HEAD", "OPTIONS")}
     assert routed == documented
-    assert len(routed) == 13
+    assert len(routed) == 15
 
     for path, item in document["paths"].items():
-        for name in ("task_id", "client_id"):
+        for name in ("task_id", "client_id", "case_id"):
             if "{" + name + "}" in path:
                 assert any(p["name"] == name and p["in"] == "path" for p in item["parameters"])
         for method, operation in item.items():
@@ -188,6 +188,14 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
         "scope", "pathway", "version", "step", "client", "data", "overdue", "sort"}
     complete = document["paths"][f"{API}/tasks/{{task_id}}/complete"]["post"]
     assert "422" in complete["responses"]
+    schemas = document["components"]["schemas"]
+    assert "error" in schemas["Completion"]["properties"]  # added: the case stopped, and why
+    retry = document["paths"][f"{API}/cases/{{case_id}}/retry"]["post"]
+    assert {"400", "403", "404", "409", "422"} <= set(retry["responses"])
+    assert set(schemas["RetryRequest"]["properties"]) == {"version", "data"}
+    assert schemas["RetryRequest"]["required"] == []
+    assert document["paths"][f"{API}/incidents"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"] == {"$ref": "#/components/schemas/IncidentList"}
     error = document["components"]["schemas"]["Error"]
     assert error["properties"]["error"]["required"] == ["code", "message", "details"]
 

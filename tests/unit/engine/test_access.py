@@ -125,6 +125,17 @@ def test_who_may_start(resettle: ParsedDefinition) -> None:
     assert not access.may_start(user("commissioner"), resettle)
 
 
+def test_who_may_retry_a_case_in_error(resettle: ParsedDefinition) -> None:
+    assert access.may_retry(user("team_lead"), resettle)  # the owner's lead
+    assert access.may_retry(user("admin", organisation="elsewhere"), resettle)
+    assert access.may_retry(user("admin"), None)  # an unknown version: admins only
+    assert not access.may_retry(user("team_lead"), None)
+    assert not access.may_retry(user("team_lead", organisation="mind"), resettle)  # not named
+    assert not access.may_retry(user("team_lead", active=False), resettle)
+    for role in ("caseworker", "designer", "commissioner"):
+        assert not access.may_retry(user(role), resettle), role
+
+
 def test_consent_in_effect_is_the_latest_effective_one() -> None:
     given = consent("programme", True, date(2026, 1, 1), 1)
     withdrawn = consent("programme", False, date(2026, 1, 3), 2)
