@@ -22,9 +22,8 @@ version), cancel, migrate (dry run and real). After every step, for every case:
 It runs on the in-memory fakes for breadth, and on real SQLite and PostgreSQL with fewer
 examples.
 
-KNOWN_DEFECTS_EXCLUDED names issue 11 defects other helpers are fixing: while a name is in
-it, the generator does not produce that construct, so this file passes on today's engine.
-Take a name out once its fix is merged, and the machine checks the fix too.
+Its fixtures include each construct issue 11 found dishonest: signals between cases, an
+event-based gateway, an uncaught error end event and a `wait until:` a date left empty.
 """
 
 from __future__ import annotations
@@ -75,17 +74,6 @@ from tests.unit.dsl.test_compile_properties import (
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_migration_properties import EDITORS, tasks
 
-# Issue 11 defects being fixed by other helpers. While a name is here the machine does not
-# generate it; remove the name after merging the fix.
-KNOWN_DEFECTS_EXCLUDED: frozenset[str] = frozenset({
-    "signals",  # item 2: a thrown signal is routed as a message ("not waiting for ...")
-    "event_based_gateway",  # item 1: a timer/message behind an event-based gateway is lost
-    "uncaught_error_end",  # item 3: an uncaught error end event leaves the case "completed"
-    # item 4: `wait until:` an empty date raises from `tasks complete`, and a retry of a
-    # failed timer leaves the case active in nobody's inbox
-    "wait_until_empty_date",
-})
-
 STATUSES = ("active", "completed", "error", "cancelled")
 GENERATED = "generated"
 
@@ -120,7 +108,7 @@ WAIT_UNTIL_A_FORM_DATE: dict[str, Any] = {
 
 def fixtures() -> dict[str, tuple[dict[str, str], str]]:
     """Pathway id -> bundle of every BPMN fixture the machine may start (or that a message
-    starts), less those behind a known defect."""
+    starts)."""
     found = {
         "wake": bundle("wake"),  # waits for appointment_booked ...
         "booker": bundle("booker"),  # ... which a booker case throws
@@ -129,18 +117,14 @@ def fixtures() -> dict[str, tuple[dict[str, str], str]]:
         "intake": bundle("intake"),  # gateway, timer, parallel, throws family_referral ...
         "family_intake": bundle("family_intake"),  # ... which starts this pathway
         "escalate": bundle("honesty_escalate"),
+        "signal_sender": bundle("honesty_signal_sender"),  # item 2: signals between cases
+        "signal_waiter": bundle("honesty_signal_waiter"),
+        "gateway_wait": bundle("honesty_gateway_wait"),  # item 1: event-based gateway
+        "replier": bundle("honesty_replier"),
+        "error_end": bundle("honesty_error_end"),  # item 3: an error end nothing catches
     }
-    if "signals" not in KNOWN_DEFECTS_EXCLUDED:
-        found |= {"signal_sender": bundle("honesty_signal_sender"),
-                  "signal_waiter": bundle("honesty_signal_waiter")}
-    if "event_based_gateway" not in KNOWN_DEFECTS_EXCLUDED:
-        found |= {"gateway_wait": bundle("honesty_gateway_wait"),
-                  "replier": bundle("honesty_replier")}
-    if "uncaught_error_end" not in KNOWN_DEFECTS_EXCLUDED:
-        found |= {"error_end": bundle("honesty_error_end")}
-    if "wait_until_empty_date" not in KNOWN_DEFECTS_EXCLUDED:
-        compiled = compile_pathway(WAIT_UNTIL_A_FORM_DATE)
-        found |= {"wait_until_form_date": (compiled.files(), compiled.bpmn_file)}
+    compiled = compile_pathway(WAIT_UNTIL_A_FORM_DATE)  # item 4: wait until an empty date
+    found |= {"wait_until_form_date": (compiled.files(), compiled.bpmn_file)}
     return found
 
 
@@ -271,7 +255,7 @@ class CaseHonesty(RuleBasedStateMachine):
         if "release_date" not in fields:  # the dated fixture waits until that day
             fields["release_date"] = data.draw(st.sampled_from(
                 ["2026-01-06", "2026-01-20", "2025-12-24"]), label="release_date")
-        if "wait_until_empty_date" not in KNOWN_DEFECTS_EXCLUDED and data.draw(
+        if data.draw(
                 st.integers(0, 3), label="no release date") == 0:
             del fields["release_date"]  # an optional date left empty
         self.clients.append(self.engine.add_client("Client", fields).id or 0)
@@ -334,10 +318,15 @@ class CaseHonesty(RuleBasedStateMachine):
         pathway = self.engine.get_case(case_id).case.pathway
         newest = max(v.number for v in self.engine.versions(pathway))
         version = data.draw(st.sampled_from([newest, None]), label="retry on")
+        # what a fix may supply: the date a wait lacked, on the step or the client's record
+        fix = data.draw(st.sampled_from([None, {"visit_on": "2026-02-01"},
+                                         {"client": {"release_date": "2026-02-01"}}]),
+                        label="retry data")
         before = stored(self.uow, case_id)
         try:
-            view = self.engine.retry_case(case_id, version=version)
-        except CaseStateError as refused:  # e.g. the version lacks a step the case reached
+            view = self.engine.retry_case(case_id, version=version, data=fix)
+        except (CaseStateError, FormValidationError) as refused:  # e.g. the version lacks a
+            # step the case reached, or the client field is not declared with that type
             note(f"retry of case {case_id} refused: {refused}")
             assert stored(self.uow, case_id) == before, "a refused retry changed the case"
             return
