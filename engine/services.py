@@ -496,18 +496,13 @@ class Engine:
         with running_at(now):
             before = runner.snapshot(workflow)
             error = runner.run_engine(workflow)
-            if message is not None and by_signal and error is None:
-                workflow.send_event(BpmnEvent(SignalEventDefinition(message.name),
+            if message is not None and (by_signal or not referral) and error is None:
+                kind = "signal" if by_signal else "message"
+                definition = SignalEventDefinition if by_signal else MessageEventDefinition
+                workflow.send_event(BpmnEvent(definition(message.name),
                                               payload=message.payload))
-                events.append(NewEvent(type="signal_received", at=now, data={
-                    "name": message.name, "signal": message.id,
-                    "from_case": message.sender_case_id}))
-                error = runner.run_engine(workflow)
-            elif message is not None and not referral and error is None:
-                workflow.send_event(BpmnEvent(MessageEventDefinition(message.name),
-                                              payload=message.payload))
-                events.append(NewEvent(type="message_received", at=now, data={
-                    "name": message.name, "message": message.id,
+                events.append(NewEvent(type=f"{kind}_received", at=now, data={
+                    "name": message.name, kind: message.id,
                     "from_case": message.sender_case_id}))
                 error = runner.run_engine(workflow)
             events += runner.describe_changes(workflow, parsed, before, now)
