@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -115,13 +116,14 @@ class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
 
 
 class EventSubprocessStartEvent(DefaultStartEvent):  # type: ignore[misc]
-    """The start event of an event subprocess triggered by a BPMN error or escalation.
+    """The start event of an event subprocess triggered by a BPMN error, escalation, message
+    or signal.
 
     SpiffWorkflow starts the subprocess when the event is thrown but leaves the rest of the
     process running, and starts it from the data the case started with: BPMN says an
-    interrupting one (every error start; an escalation start unless isInterrupting="false")
-    cancels the process's other work when it starts, and that it works on the process's
-    data (here: the data the throw was made with).
+    interrupting one (every error start; any other unless isInterrupting="false") cancels
+    the process's other work when it starts, and that it works on the process's data (here:
+    the data the throw was made with, or the case's data when a message or signal came).
     """
 
     def __init__(self, wf_spec: Any, bpmn_id: str, interrupting: bool = True,
@@ -131,14 +133,18 @@ class EventSubprocessStartEvent(DefaultStartEvent):  # type: ignore[misc]
 
     def catch(self, my_task: Any, event: Any) -> None:
         throw = _THROWING.get()
-        if throw is not None:
+        # an error or escalation: the thrower's data; a message or signal from outside the
+        # step being run: the case's current data (what its last finished step left)
+        source = throw.task if throw is not None else my_task.workflow.top_workflow.last_task
+        if source is not None:
             my_task.internal_data[_THROWN_DATA] = deepcopy(
-                {k: v for k, v in throw.task.data.items() if not callable(v)})
+                {k: v for k, v in source.data.items() if not callable(v)})
         super().catch(my_task, event)
 
     def _run_hook(self, my_task: Any) -> Any:
-        """Start from the data the throw was made with (BPMN: an event subprocess shares its
-        process's data); SpiffWorkflow would start it from the data the case started with."""
+        """Start from the data the throw was made with, or the case's data when the message
+        or signal came (BPMN: an event subprocess shares its process's data); SpiffWorkflow
+        would start it from the data the case started with."""
         thrown = my_task.internal_data.pop(_THROWN_DATA, None)
         if thrown:
             my_task.set_data(**thrown)
@@ -295,6 +301,12 @@ class _EventStartEventParser(SpiffStartEventParser):  # type: ignore[misc]
         event_definition = self.get_event_definition([
             MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
             ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
+        if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition):
+            # SpiffWorkflow ignores isInterrupting: this start event cancels the process's
+            # other work when it starts unless isInterrupting="false" (BPMN's default: true)
+            self.spec_class = partial(
+                EventSubprocessStartEvent,
+                interrupting=self.node.get("isInterrupting", "true").lower() != "false")
         if not isinstance(event_definition, ErrorEventDefinition | EscalationEventDefinition):
             task = self._create_task(event_definition)
             self.spec.start.connect(task)

@@ -43,6 +43,7 @@ from engine.definitions import (
     OUTCOME_VALUE,
     OUTCOME_WHEN,
     REFER,
+    EventSubprocessStartEvent,
     ParsedDefinition,
     UserTaskInfo,
 )
@@ -540,26 +541,47 @@ def timers(workflow: Any, case_id: int) -> list[Timer]:
 
 
 def waiting_message_names(workflow: Any) -> set[str]:
-    """Messages the case waits for: a message goes to one waiting case."""
-    return {str(definition.name) for _, definition in awaited_events(workflow)
-            if isinstance(definition, MessageEventDefinition)}
+    """Messages the case waits for: a message goes to one waiting case.
+
+    The message start events of the process's event subprocesses count too (see
+    `event_subprocess_starts`)."""
+    names = {str(definition.name) for _, definition in awaited_events(workflow)
+             if isinstance(definition, MessageEventDefinition)}
+    return names | event_subprocess_starts(workflow, MessageEventDefinition)
 
 
 def waiting_signal_names(workflow: Any) -> set[str]:
     """Signals the case waits for: a signal goes to every waiting case in its scope.
 
-    Besides waiting catch and boundary events, the signal start events of the process's
-    event subprocesses count while the case runs: SpiffWorkflow starts such a subprocess
-    when the event arrives (it is not waiting as a task before that)."""
+    The signal start events of the process's event subprocesses count too (see
+    `event_subprocess_starts`)."""
     names = {str(definition.name) for _, definition in awaited_events(workflow)
              if isinstance(definition, SignalEventDefinition)}
-    if not workflow.is_completed():
-        for name in getattr(workflow.spec.start, "trigger_specs", ()):
-            subprocess = workflow.subprocess_specs.get(name)
-            for start in getattr(subprocess, "bpmn_start_events", ()):
-                if isinstance(start.event_definition, SignalEventDefinition):
-                    names.add(str(start.event_definition.name))
+    return names | event_subprocess_starts(workflow, SignalEventDefinition)
+
+
+def event_subprocess_starts(workflow: Any, kind: type) -> set[str]:
+    """Names of the `kind` (message or signal) start events of the process's event
+    subprocesses: they wait while the case runs, though not as tasks (SpiffWorkflow starts
+    such a subprocess when the event arrives). Not once an interrupting event subprocess
+    has started: BPMN ends the process's other work then, so nothing else may start."""
+    if workflow.is_completed() or _interrupted(workflow):
+        return set()
+    names = set()
+    for name in getattr(workflow.spec.start, "trigger_specs", ()):
+        subprocess = workflow.subprocess_specs.get(name)
+        for start in getattr(subprocess, "bpmn_start_events", ()):
+            if isinstance(start.event_definition, kind):
+                names.add(str(getattr(start.event_definition, "name", "")))
     return names
+
+
+def _interrupted(workflow: Any) -> bool:
+    """Whether an interrupting event subprocess of the process has started."""
+    return any(isinstance(task.task_spec, EventSubprocessStartEvent)
+               and task.task_spec.interrupting and task.has_state(TaskState.COMPLETED)
+               and task.workflow.parent_workflow is workflow
+               for task in all_tasks(workflow))
 
 
 @dataclass(frozen=True)

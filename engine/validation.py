@@ -249,7 +249,21 @@ def _check_semantics(document: _Document) -> None:
     _check_timers(document)
     _check_due(document)
     _check_code(document)
+    _check_intermediate_throws(document)
     _check_event_references(document, ids)
+
+
+def _check_intermediate_throws(document: _Document) -> None:
+    """An intermediate throw event throws no BPMN error: BPMN allows an error only on an end
+    event (the throw ends its path), and SpiffWorkflow's parser drops the definition, so the
+    event would silently throw nothing and the case go on as if all were well."""
+    for event in document.all("intermediateThrowEvent"):
+        for definition in event.iterfind(f"{{{BPMN}}}errorEventDefinition"):
+            raise document.refuse(
+                definition, "error_intermediate_throw",
+                f"intermediateThrowEvent {event.get('id')!r} throws a BPMN error, which BPMN "
+                "allows only on an end event (here it would throw nothing): use an error "
+                "end event, or an escalation to go on after the throw")
 
 
 # event definition -> (attribute naming the root element it uses, that element's tag)

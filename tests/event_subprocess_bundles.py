@@ -1,0 +1,60 @@
+# ruff: noqa: E501  (BPMN elements read best one to a line)
+"""A pathway with an event subprocess started by a message or a signal (shared by unit and
+integration tests)."""
+
+from __future__ import annotations
+
+_DEFINITIONS = {
+    "message": ('<bpmn:message id="news" name="news" />',
+                '<bpmn:messageEventDefinition messageRef="news"/>'),
+    "signal": ('<bpmn:signal id="news" name="news" />',
+               '<bpmn:signalEventDefinition signalRef="news"/>'),
+}
+
+
+def triggered_by(kind: str, *, interrupting: bool | None = True) -> dict[str, str]:
+    """The process `on_news`: a parallel split into the user task `check` (then the script task `note` sets
+    `noted`), the timer
+    `wait_a_day` (one day, then the user task `follow_up`) and the message catch `reply`
+    (message "reply"), beside the event subprocess `on_news` whose start event `news_start`
+    catches the message or signal "news" and leads to the user task `handle`.
+
+    interrupting: True / False writes isInterrupting="true" / "false"; None leaves the
+    attribute out (BPMN's default: interrupting)."""
+    declaration, catch = _DEFINITIONS[kind]
+    flag = "" if interrupting is None else f' isInterrupting="{str(interrupting).lower()}"'
+    text = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="on_news_defs" targetNamespace="https://pathways.example/tests">
+  {declaration}
+  <bpmn:message id="reply" name="reply" />
+  <bpmn:process id="on_news" name="Reacts to news" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="check" name="Check"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="note" name="Note"><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f9</bpmn:outgoing><bpmn:script>noted = "after the check"</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="checked"><bpmn:incoming>f9</bpmn:incoming></bpmn:endEvent>
+    <bpmn:intermediateCatchEvent id="wait_a_day" name="A day"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing><bpmn:timerEventDefinition><bpmn:timeDuration>"P1D"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="follow_up" name="Follow up"><bpmn:incoming>f6</bpmn:incoming><bpmn:outgoing>f7</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="followed"><bpmn:incoming>f7</bpmn:incoming></bpmn:endEvent>
+    <bpmn:intermediateCatchEvent id="reply_caught" name="Reply"><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f8</bpmn:outgoing><bpmn:messageEventDefinition messageRef="reply"/></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="replied"><bpmn:incoming>f8</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="check"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="wait_a_day"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="split" targetRef="reply_caught"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="note"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="wait_a_day" targetRef="follow_up"/>
+    <bpmn:sequenceFlow id="f7" sourceRef="follow_up" targetRef="followed"/>
+    <bpmn:sequenceFlow id="f8" sourceRef="reply_caught" targetRef="replied"/>
+    <bpmn:sequenceFlow id="f9" sourceRef="note" targetRef="checked"/>
+    <bpmn:subProcess id="on_news_sub" name="On news" triggeredByEvent="true">
+      <bpmn:startEvent id="news_start" name="News"{flag}><bpmn:outgoing>e1</bpmn:outgoing>{catch}</bpmn:startEvent>
+      <bpmn:userTask id="handle" name="Handle the news"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>
+      <bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>
+      <bpmn:sequenceFlow id="e1" sourceRef="news_start" targetRef="handle"/>
+      <bpmn:sequenceFlow id="e2" sourceRef="handle" targetRef="handled"/>
+    </bpmn:subProcess>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+    return {"on_news.bpmn": text}
