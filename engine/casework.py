@@ -169,6 +169,9 @@ class ClientRecord:
     may_record_consent: bool = False  # the user's organisation works with the client
     break_glass_reason: str | None = None  # basis break_glass: the reason given
     break_glass_until: datetime | None = None  # basis break_glass: when the view ends
+    # something was withheld because its version's definition cannot be loaded (never set
+    # for an admin, who sees such cases marked: CaseSummary.problem)
+    unloadable_withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,9 @@ class Casework:
         task = uow.inbox.get(task_id)
         if task is None or not self._may_do(uow, user, task):
             raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+        unloadable = self._loaded(uow, task.pathway, task.version)
+        if isinstance(unloadable, DefinitionError):  # an admin: listed, never opened
+            raise unloadable
         if user.role != "admin":
             case = uow.cases.get(task.case_id, with_state=False)
             if case is None:
@@ -421,7 +427,9 @@ class Casework:
         candidates: list[InboxTask] = []
         for case in uow.cases.list(client_id=client_id, status="active"):
             for task in uow.inbox.list(case_id=case.id):
-                if task.assignee in (None, user.username) and self._may_do(uow, user, task):
+                if task.assignee in (None, user.username) and self._may_do(
+                        uow, user, task) and not isinstance(  # never one that cannot open
+                        self._loaded(uow, task.pathway, task.version), DefinitionError):
                     candidates.append(task)
         if not candidates:
             return None
@@ -850,7 +858,8 @@ class Casework:
             may_record_consent=decision.basis in ("admin", "organisation"),
             break_glass_reason=found.reason if decision.break_glass else None,
             break_glass_until=(opened_at + self._break_glass) if decision.break_glass
-            else None)
+            else None,
+            unloadable_withheld=any(redactor.withholds(c.pathway, c.version) for c in cases))
 
     @staticmethod
     def _entry(case: CaseRecord, event: Event) -> TimelineEntry:

@@ -191,6 +191,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "waiting_for": {"type": "array", "items": _TEXT},
         "error": _nullable(_ANY_OBJECT), "owner": _nullable(_TEXT),
         "open_tasks": {"type": "array", "items": _ref("Task")},
+        "problem": {**_nullable(_TEXT), "description": "admins only: why the case's version "
+                    "cannot be loaded (its tasks cannot be opened); such a case is left out "
+                    "for anyone else (unloadable_withheld)"},
     }),
     "ClientRecord": _object({
         "client": _ref("Client"),
@@ -206,6 +209,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "startable": {"type": "array", "items": _TEXT},
         "break_glass_until": {**_nullable(_WHEN), "description": "basis break_glass: when "
                               "the read-only view ends"},
+        "unloadable_withheld": {**_BOOL, "description": "something was left out because "
+                                "its version's definition cannot be loaded (never for an "
+                                "admin, who sees such cases with their problem)"},
     }, description=f"sensitive values the user may not see read {access.HIDDEN!r}"),
     "StartResult": _object({
         "case": _ref("CaseBrief"),
@@ -726,7 +732,8 @@ def client_record(client_id: int) -> ResponseReturnValue:
               "exit_reason": summary.case.exit_reason,
               "waiting_for": list(summary.case.waiting_for),
               "error": to_plain(summary.case.error), "owner": summary.owner,
-              "open_tasks": [_task(t) for t in summary.open_tasks]}
+              "open_tasks": [_task(t) for t in summary.open_tasks],
+              "problem": summary.problem}
              for summary in record.cases]
     return jsonify({
         "client": _client(record.client), "cases": cases,
@@ -736,6 +743,7 @@ def client_record(client_id: int) -> ResponseReturnValue:
         "visible_categories": list(record.visible_categories),
         "hidden_fields": record.hidden_fields, "startable": sorted(record.startable),
         "break_glass_until": to_plain(record.break_glass_until),
+        "unloadable_withheld": record.unloadable_withheld,
     })
 
 

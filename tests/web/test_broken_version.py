@@ -116,12 +116,19 @@ def test_the_client_pages_work_beside_an_unloadable_case(broken: Broken, user: s
     token = world.token if user == ADMIN else world.caseworker_token
     answer = broken.api(f"{API}/clients/{world.client}", token)
     assert answer.status_code == 200, answer.text
-    shown = {c["id"] for c in answer.get_json()["cases"]}
+    body = answer.get_json()
+    shown = {c["id"]: c for c in body["cases"]}
     if user == ADMIN:
-        assert world.cases["rotten"] in shown
-    else:  # its privacy rules cannot be read: withheld from all but admins
-        assert world.cases["rotten"] not in shown
-        assert world.cases["active"] in shown
+        assert "cannot be loaded" in shown[world.cases["rotten"]]["problem"]
+        assert shown[world.cases["active"]]["problem"] is None
+        assert body["unloadable_withheld"] is False
+        assert f"/tasks/{world.tasks['rotten']}" not in record.text  # never offered to open
+        assert "definition cannot be loaded" in record.text
+    else:  # its privacy rules cannot be read: withheld from all but admins, and said so
+        assert world.cases["rotten"] not in shown and world.cases["active"] in shown
+        assert body["unloadable_withheld"] is True
+        assert "Something on this record cannot be shown" in record.text
+        assert "rotten" not in record.text
 
 
 def test_incidents_and_dashboard_work_beside_an_unloadable_version(broken: Broken) -> None:
@@ -132,3 +139,50 @@ def test_incidents_and_dashboard_work_beside_an_unloadable_version(broken: Broke
     assert "rotten v1 cannot be loaded" in browser.get("/dashboard").text
     answer = broken.api(f"{API}/incidents", broken.world.token)
     assert answer.status_code == 200, answer.text
+
+
+# -- who sees the unloadable version's task: the access matrix of this failure mode ---------
+#
+#   who (any organisation)        inbox row   problems details   GET /tasks/T   claim T
+#   caseworker, team lead         withheld    {}                 404            404
+#   caseworker limited to a role  withheld    {}                 404            404
+#   designer, commissioner        no inbox (403)                 404            404
+#   admin                         marked      pathway, version   422 (named)    422 (named)
+
+OTHERS = {"rb_lead": "team_lead", "rb_designer": "designer",
+          "rb_commissioner": "commissioner", "other_caseworker": "caseworker",
+          "rb_narrow": "caseworker"}
+
+
+@pytest.mark.parametrize("username", [ADMIN, CASEWORKER, *OTHERS])
+def test_no_role_gains_the_unloadable_task(broken: Broken, username: str) -> None:
+    accounts = broken.site.application.accounts
+    if username in OTHERS:
+        organisation = "robust_org"
+        if username == "other_caseworker":
+            organisation = "other_org"
+            accounts.add_organisation(organisation, "Other Org")
+        accounts.add_user(username, username, organisation, OTHERS[username],
+                          "correct horse battery",
+                          pathway_roles=["nobody"] if username == "rb_narrow" else ())
+    token = accounts.issue_token(username, "tests")[1]
+    rotten = broken.world.tasks["rotten"]
+    inbox = broken.api(f"{API}/tasks", token)
+    task = broken.api(f"{API}/tasks/{rotten}", token)
+    claim = broken.site.client().post(f"{API}/tasks/{rotten}/claim",
+                                      headers={"Authorization": f"Bearer {token}"})
+    if username == ADMIN:
+        assert rotten in {t["id"] for t in inbox.get_json()["tasks"]}
+        for answer in (task, claim):
+            assert answer.status_code == 422, answer.text
+            assert answer.get_json()["error"]["details"]["pathway"] == "rotten"
+        return
+    if OTHERS.get(username) in ("designer", "commissioner"):
+        assert inbox.status_code == 403, inbox.text
+    else:
+        assert inbox.status_code == 200, inbox.text
+        body = inbox.get_json()
+        assert rotten not in {t["id"] for t in body["tasks"]}
+        assert all(p["details"] == {} for p in body["problems"])
+    for answer in (task, claim):
+        assert answer.status_code == 404, answer.text
