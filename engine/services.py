@@ -414,7 +414,10 @@ class Engine:
         check_text(name, "name")
         check_json(dict(fields or {}), "fields")
         with self._uow() as uow:
-            problems = client_field_problems(fields or {}, self._declared_client_fields(uow))
+            # a client with no fields needs no definition: one unloadable version must not
+            # stop intake (with fields, its refusal names the version that cannot be read)
+            declared = self._declared_client_fields(uow) if fields else {}
+            problems = client_field_problems(fields or {}, declared)
             if problems:
                 raise FormValidationError(
                     "client fields do not fit the types the pathways declare: "

@@ -86,3 +86,15 @@ def test_tasks_list_marks_the_unloadable_versions_task_and_lists_the_rest(broken
     assert rotten["schema"] is None and "cannot be loaded" in rotten["problem"]
     text = broken.pathways.run(["tasks", "list"], json_mode=False)
     assert text.code == 0 and "definition cannot be loaded" in text.result.stdout
+
+
+def test_a_client_without_fields_is_added_beside_an_unloadable_version(broken: Broken
+                                                                         ) -> None:
+    """Only fields are checked against the types each pathway's latest version declares:
+    a client with none needs no definition; one with fields cannot be checked against the
+    version that cannot be loaded, and the refusal names it."""
+    added = broken.pathways.run(["clients", "add", "--name", "Maid Marian"]).document()
+    assert added["name"] == "Maid Marian"
+    error = broken.pathways.run(["clients", "add", "--name", "Little John",
+                                 "--field", "age=30"]).error("invalid_definition")
+    assert error["details"]["pathway"] == "rotten" and error["details"]["version"] == 1
