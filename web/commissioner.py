@@ -493,5 +493,7 @@ def table_csv(table: str) -> Any:
         raise NotFound("no figures for that table yet")
     columns = analysis.ACTIVITY_COLUMNS if table == "activity" else analysis.COLUMNS
     text = analysis.csv_text(source, columns)
-    return Response(text, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{pathway}-{table}.csv"'})
+    headers = {"Content-Disposition": f'attachment; filename="{pathway}-{table}.csv"'}
+    if left_out := sorted(g.get("unloadable", {})):  # the page says so; a file says it here
+        headers["X-Pathways-Left-Out"] = ", ".join(f"{p} v{n}" for p, n in left_out)
+    return Response(text, mimetype="text/csv", headers=headers)

@@ -186,3 +186,9 @@ def test_no_role_gains_the_unloadable_task(broken: Broken, username: str) -> Non
         assert all(p["details"] == {} for p in body["problems"])
     for answer in (task, claim):
         assert answer.status_code == 404, answer.text
+
+
+def test_a_dashboard_table_file_names_the_versions_it_left_out(broken: Broken) -> None:
+    answer = broken.browser(ADMIN).get("/dashboard/activity.csv?pathway=robust")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["X-Pathways-Left-Out"] == "rotten v1"
