@@ -40,6 +40,8 @@ from adapters.settings import Settings
 from dsl import DslError, DslProblem
 from engine import CaseView, EngineError, InvalidArgumentError, TaskView
 from engine.clock import SystemClock, parse_timestamp
+from engine.definitions import ParsedDefinition
+from engine.errors import DefinitionError
 from engine.migration import StepChange, StepSummary, VersionDiff
 from engine.model import (
     CASE_STATUSES,
@@ -111,7 +113,9 @@ def task_json(view: TaskView) -> dict[str, Any]:
     return {"id": task.id, "case": task.case_id, "pathway": task.pathway,
             "version": task.version, "step": task.step, "title": task.title,
             "role": task.role, "schema": view.schema,
-            "due": task.due.isoformat() if task.due else None}
+            "due": task.due.isoformat() if task.due else None,
+            # only on a task whose version cannot be loaded (engine.Engine.list_tasks)
+            **({"problem": view.problem} if view.problem is not None else {})}
 
 
 def case_json(record: CaseRecord, tasks: list[TaskView] | None = None) -> dict[str, Any]:
@@ -142,8 +146,9 @@ def version_json(version: PathwayVersion) -> dict[str, Any]:
 def _task_line(view: TaskView) -> str:
     t = view.task
     due = t.due.strftime("%Y-%m-%d %H:%M") if t.due else "-"
+    problem = f"  [definition cannot be loaded: {view.problem}]" if view.problem else ""
     return f"{t.id}  case {t.case_id}  {t.pathway} v{t.version}  {t.step}  [{t.role or '-'}]  " \
-           f"due {due}  {t.title}"
+           f"due {due}  {t.title}{problem}"
 
 
 def _case_text(view: CaseView) -> str:
@@ -952,15 +957,68 @@ def _output_option(func: F) -> F:
                         help="Write to this file (UTF-8) instead of stdout.")(func)
 
 
-def _deliver(ctx: Context, text: str, output: Path | None, fmt: str, records: int) -> None:
-    """The export on stdout, or written to OUTPUT with a one-line report."""
+def _deliver(ctx: Context, text: str, output: Path | None, fmt: str, records: int,
+             left_out: list[dict[str, Any]]) -> None:
+    """The export on stdout, or written to OUTPUT with a one-line report. What was left out
+    (versions whose definition cannot be loaded: _LeftOut) is always said: in the report
+    (`left_out`), or on stderr when the export itself is on stdout."""
     if output is None:
         click.echo(text, nl=False)
+        if left_out:
+            click.echo(json.dumps({"left_out": left_out}, ensure_ascii=False)
+                       if ctx.json_mode else _left_out_lines(left_out), err=True)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8", newline="")
-    _emit(ctx.json_mode, {"file": str(output), "format": fmt, "records": records},
-          lambda: f"wrote {records} record(s) as {fmt} to {output}")
+    _emit(ctx.json_mode, {"file": str(output), "format": fmt, "records": records,
+                          "left_out": left_out},
+          lambda: "\n".join([f"wrote {records} record(s) as {fmt} to {output}",
+                             *([_left_out_lines(left_out)] if left_out else [])]))
+
+
+def _left_out_lines(left_out: list[dict[str, Any]]) -> str:
+    lines = []
+    for item in left_out:
+        what = [f"{item['cases']} case(s)"] if item.get("cases") else []
+        if item.get("pathway_described") is False:
+            what.append("its pathway entry")
+        lines.append(f"warning: left out {' and '.join(what) or 'nothing'} of "
+                     f"{item['pathway']} v{item['version']}: {item['reason']}")
+    return "\n".join(lines)
+
+
+class _LeftOut:
+    """The versions an export could not load, and what of each it left out.
+
+    A redacted export cannot tell what such a version makes sensitive, so it leaves its
+    cases (and their events and tasks) out; a full export keeps them. Either way nothing is
+    dropped without being reported."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[tuple[str, int], str] = {}
+        self.cases: dict[tuple[str, int], int] = {}
+        self.undescribed: set[tuple[str, int]] = set()
+
+    def definition(self, engine: Any, pathway: str, number: int) -> ParsedDefinition | None:
+        try:
+            parsed: ParsedDefinition = engine.definition(pathway, number)
+        except DefinitionError as err:
+            self.reasons[(pathway, number)] = err.message
+            return None
+        return parsed
+
+    def count_cases(self, found: list[CaseRecord]) -> None:
+        for case in found:
+            key = (case.pathway, case.version)
+            if key in self.reasons:
+                self.cases[key] = self.cases.get(key, 0) + 1
+
+    def report(self) -> list[dict[str, Any]]:
+        keys = sorted({*self.cases, *self.undescribed})
+        return [{"pathway": p, "version": n, "cases": self.cases.get((p, n), 0),
+                 "reason": self.reasons[(p, n)],
+                 **({"pathway_described": False} if (p, n) in self.undescribed else {})}
+                for p, n in keys]
 
 
 def _events_by_case(ctx: Context, found: list[CaseRecord]) -> dict[int, list[Event]]:
@@ -974,15 +1032,20 @@ def _full_option(func: F) -> F:
         "everything."))(func)
 
 
-def _redactor(ctx: Context, found: list[CaseRecord], full: bool) -> Redactor | None:
-    """None for a full export; else a redactor that shows no sensitive category."""
+def _redactor(ctx: Context, found: list[CaseRecord], full: bool, left_out: _LeftOut
+              ) -> Redactor | None:
+    """None for a full export; else a redactor that shows no sensitive category, and
+    withholds the cases of versions whose definition cannot be loaded (noted in left_out)."""
     if full:
         return None
     engine = ctx.app.engine
     wanted = dict.fromkeys([*((c.pathway, c.version) for c in found),
                             *((v.pathway, v.number) for v in engine.definitions())])
-    return Redactor(Sensitivity.of((p, n, engine.definition(p, n)) for p, n in wanted),
-                    frozenset())
+    loaded = {key: left_out.definition(engine, *key) for key in wanted}
+    left_out.count_cases(found)
+    return Redactor(Sensitivity.of(
+        ((p, n, d) for (p, n), d in loaded.items() if d is not None),
+        unknown=[key for key, d in loaded.items() if d is None]), frozenset())
 
 
 @export.command("xes")
@@ -996,11 +1059,13 @@ def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: boo
 
     found = ctx.app.engine.list_cases(pathway=pathway)
     events_by_case = _events_by_case(ctx, found)
-    if (redactor := _redactor(ctx, found, full)) is not None:
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
         found, events_by_case = redact(redactor, found, events_by_case)
     text = to_xes(found, events_by_case,
                   name=f"Pathways: {pathway}" if pathway else "Pathways event log")
-    _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()))
+    _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()),
+             left_out.report())
 
 
 @export.command("cases")
@@ -1013,9 +1078,10 @@ def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: b
     from engine.exports import cases_csv, redact
 
     found = ctx.app.engine.list_cases(pathway=pathway)
-    if (redactor := _redactor(ctx, found, full)) is not None:
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
         found, _ = redact(redactor, found, {})
-    _deliver(ctx, cases_csv(found), output, "csv", len(found))
+    _deliver(ctx, cases_csv(found), output, "csv", len(found), left_out.report())
 
 
 @export.command("events")
@@ -1029,10 +1095,11 @@ def export_events(ctx: Context, output: Path | None, pathway: str | None, full: 
 
     found = ctx.app.engine.list_cases(pathway=pathway)
     events_by_case = _events_by_case(ctx, found)
-    if (redactor := _redactor(ctx, found, full)) is not None:
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
         found, events_by_case = redact(redactor, found, events_by_case)
     _deliver(ctx, events_csv(found, events_by_case), output, "csv",
-             sum(len(e) for e in events_by_case.values()))
+             sum(len(e) for e in events_by_case.values()), left_out.report())
 
 
 @export.command("tasks")
@@ -1047,9 +1114,10 @@ def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: b
     found = [view.task for view in ctx.app.engine.list_tasks(pathway=pathway)]
     cases = ctx.app.engine.list_cases(pathway=pathway)
     clients = {c.id: c.client_id for c in cases if c.id is not None}
-    if (redactor := _redactor(ctx, cases, full)) is not None:
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, cases, full, left_out)) is not None:
         found = [task for task in found if redactor.task(task)]
-    _deliver(ctx, tasks_csv(found, clients), output, "csv", len(found))
+    _deliver(ctx, tasks_csv(found, clients), output, "csv", len(found), left_out.report())
 
 
 @export.command("indigo")
@@ -1065,7 +1133,8 @@ def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> N
     engine = ctx.app.engine
     found = engine.list_cases()
     events_by_case = _events_by_case(ctx, found)
-    redactor = _redactor(ctx, found, full)
+    left_out = _LeftOut()
+    redactor = _redactor(ctx, found, full, left_out)
     if redactor is not None:
         found, events_by_case = redact(redactor, found, events_by_case)
     pathways = []
@@ -1073,7 +1142,10 @@ def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> N
         if redactor is not None and redactor.hides(
                 redactor.sensitivity.pathway(version.pathway)):
             continue
-        parsed = engine.definition(version.pathway, version.number)
+        parsed = left_out.definition(engine, version.pathway, version.number)
+        if parsed is None:  # its title, owner and organisations cannot be read
+            left_out.undescribed.add((version.pathway, version.number))
+            continue
         organisations = sorted({org for orgs in parsed.role_organisations.values()
                                 for org in orgs})
         pathways.append(ProgrammePathway(
@@ -1085,7 +1157,7 @@ def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> N
         as_of=SystemClock().now(),
         organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()})
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    _deliver(ctx, text, output, "indigo", 1)
+    _deliver(ctx, text, output, "indigo", 1, left_out.report())
 
 
 # -- accounts: organisations, users, API tokens ---------------------------------------------

@@ -22,6 +22,9 @@ user may see). The rules, in short:
 * Writing to a record. Recording a consent takes an involved organisation (or an admin);
   starting a case for a client another organisation works with also takes the client's
   programme consent (a referral to the organisation starts its case, which involves it).
+* A version whose stored definition cannot be loaded (changed in the database, refused by a
+  newer engine): its tasks and cases are withheld from all but admins, who see them marked
+  and cannot open them; the others are told only that something is withheld.
 * Sensitive data (health, offence). Only caseworkers, team leads and admins see it; an admin
   and a user whose organisation is involved see both categories, anyone else only the
   categories whose consent scope is in effect.
@@ -89,6 +92,14 @@ def may_do_task(user: User, task: InboxTask, definition: ParsedDefinition | None
     if user.pathway_roles and task.role not in user.pathway_roles:
         return False
     return definition is None or definition.role_open_to(task.role, user.organisation)
+
+
+def may_see_unloadable(user: User) -> bool:
+    """Whether the user may see that a task or case of a version whose definition cannot be
+    loaded exists (listed, marked, never opened). Its lane roles and sensitive fields cannot
+    be read, so treating it as unknown (open to all) would open it to every organisation:
+    only an admin sees it; everyone else is told only that something is withheld."""
+    return user.active and user.role == "admin"
 
 
 def may_act_on(user: User, task: InboxTask) -> bool:

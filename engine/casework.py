@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args
 
 from engine import access, privacy
 from engine.definitions import ParsedDefinition
-from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from engine.errors import DefinitionError, ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.forms import CLIENT_PREFIX, SAVE_TO
 from engine.model import (
     CONSENT_SCOPES,
@@ -59,6 +59,23 @@ class InboxRow:
     due: datetime | None
     overdue: bool
     assignee: str | None
+    # why the task's version cannot be loaded (shown to admins only; such a task is listed
+    # and never opened); None for every ordinary task
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxProblem:
+    """Tasks left out of (or only marked in) the inbox because their version's definition
+    cannot be loaded. For an admin: the pathway, version, how many tasks and why; for
+    anyone else, nothing that tells where or how many (pathway and version None, tasks 0),
+    since what they could have seen cannot be judged."""
+
+    message: str
+    pathway: str | None = None
+    version: int | None = None
+    tasks: int = 0
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,7 @@ class Inbox:
     # "mine", "role", "unassigned": tasks in each scope under the other filters (scope and
     # overdue aside); "overdue": overdue tasks in the chosen scope
     counts: dict[str, int]
+    problems: list[InboxProblem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,7 @@ class CaseSummary:
     case: CaseRecord  # without state; data with sensitive values hidden
     owner: str | None  # the organisation owning the pathway
     open_tasks: list[InboxTask]
+    problem: str | None = None  # why its version cannot be loaded (admins only see such)
 
 
 @dataclass(frozen=True)
@@ -150,6 +169,9 @@ class ClientRecord:
     may_record_consent: bool = False  # the user's organisation works with the client
     break_glass_reason: str | None = None  # basis break_glass: the reason given
     break_glass_until: datetime | None = None  # basis break_glass: when the view ends
+    # something was withheld because its version's definition cannot be loaded (never set
+    # for an admin, who sees such cases marked: CaseSummary.problem)
+    unloadable_withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,8 +280,20 @@ class Casework:
         except NotFoundError:
             return None
 
+    def _loaded(self, uow: UnitOfWork, pathway: str, version: int
+                ) -> ParsedDefinition | DefinitionError | None:
+        """The definition, or the error saying why its stored files cannot be loaded (which
+        must never be read as "unknown, open to all": see access.may_see_unloadable)."""
+        try:
+            return self._definition(uow, pathway, version)
+        except DefinitionError as err:
+            return err
+
     def _may_do(self, uow: UnitOfWork, user: User, task: InboxTask) -> bool:
-        return access.may_do_task(user, task, self._definition(uow, task.pathway, task.version))
+        definition = self._loaded(uow, task.pathway, task.version)
+        if isinstance(definition, DefinitionError):
+            return access.may_see_unloadable(user)
+        return access.may_do_task(user, task, definition)
 
     def _visible_task(self, uow: UnitOfWork, user: User, task_id: str) -> InboxTask:
         """The open task, if the user may see it; else NotFoundError (as if it did not exist).
@@ -269,6 +303,9 @@ class Casework:
         task = uow.inbox.get(task_id)
         if task is None or not self._may_do(uow, user, task):
             raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+        unloadable = self._loaded(uow, task.pathway, task.version)
+        if isinstance(unloadable, DefinitionError):  # an admin: listed, never opened
+            raise unloadable
         if user.role != "admin":
             case = uow.cases.get(task.case_id, with_state=False)
             if case is None:
@@ -309,8 +346,8 @@ class Casework:
         referred, do not count (log: the client's access log)."""
         glass = _glass_cases(cases, log)
         cases = [c for c in cases if c.id not in glass]
-        definitions = [d for d in (self._definition(uow, c.pathway, c.version) for c in cases)
-                       if d is not None]
+        definitions = [d for d in (self._loaded(uow, c.pathway, c.version) for c in cases)
+                       if isinstance(d, ParsedDefinition)]  # unloadable: involves nobody
         if access.involves(definitions, user.organisation):
             return True
         if user.role != "admin":
@@ -338,9 +375,11 @@ class Casework:
         referral is judged by the pathway it refers to)."""
         wanted = [(c.pathway, c.version) for c in cases]
         wanted += [(v.pathway, v.number) for v in uow.versions.latest_all()]
+        loaded = {key: self._loaded(uow, *key) for key in dict.fromkeys(wanted)}
         return privacy.Sensitivity.of(
-            (pathway, number, d) for pathway, number in dict.fromkeys(wanted)
-            if (d := self._definition(uow, pathway, number)) is not None)
+            ((pathway, number, d) for (pathway, number), d in loaded.items()
+             if isinstance(d, ParsedDefinition)),
+            unknown=[key for key, d in loaded.items() if isinstance(d, DefinitionError)])
 
     def _client_access(self, uow: UnitOfWork, user: User, client_id: int,
                        reason: str | None, action: str) -> _Access:
@@ -388,7 +427,9 @@ class Casework:
         candidates: list[InboxTask] = []
         for case in uow.cases.list(client_id=client_id, status="active"):
             for task in uow.inbox.list(case_id=case.id):
-                if task.assignee in (None, user.username) and self._may_do(uow, user, task):
+                if task.assignee in (None, user.username) and self._may_do(
+                        uow, user, task) and not isinstance(  # never one that cannot open
+                        self._loaded(uow, task.pathway, task.version), DefinitionError):
                     candidates.append(task)
         if not candidates:
             return None
@@ -419,10 +460,19 @@ class Casework:
                                        f"{', '.join(INBOX_SORTS)}", details={"sort": sort})
         now = self._clock.now()
         rows: list[InboxRow] = []
+        unloadable: dict[tuple[str, int], tuple[DefinitionError, list[str]]] = {}
         with self._uow() as uow:
             if user.active and user.role in access.TASK_ROLES:
-                tasks = [t for t in uow.inbox.list(pathway=pathway, version=version, step=step)
-                         if self._may_do(uow, user, t)]
+                tasks = []
+                for t in uow.inbox.list(pathway=pathway, version=version, step=step):
+                    loaded = self._loaded(uow, t.pathway, t.version)
+                    if isinstance(loaded, DefinitionError):
+                        unloadable.setdefault((t.pathway, t.version), (loaded, []))[1].append(
+                            t.id)
+                        if access.may_see_unloadable(user):
+                            tasks.append(t)
+                    elif access.may_do_task(user, t, loaded):
+                        tasks.append(t)
                 cases = {c.id: c for c in uow.cases.list(status="active", client_id=client_id)}
                 names: dict[int, str] = {}
                 redactors: dict[int, privacy.Redactor] = {}
@@ -440,9 +490,11 @@ class Casework:
                     if case.client_id not in names:
                         client = uow.clients.get(case.client_id)
                         names[case.client_id] = client.name if client else ""
+                    broken = unloadable.get((task.pathway, task.version))
                     rows.append(InboxRow(task, case.client_id, names[case.client_id], task.due,
                                          task.due is not None and task.due < now,
-                                         task.assignee))
+                                         task.assignee,
+                                         problem=broken[0].message if broken else None))
         in_scope = {
             "mine": [r for r in rows if r.assignee == user.username],
             "role": rows,
@@ -453,7 +505,28 @@ class Casework:
         counts["overdue"] = sum(r.overdue for r in chosen)
         if overdue is not None:
             chosen = [r for r in chosen if r.overdue == overdue]
-        return Inbox(self._sorted(chosen, sort, now), counts)
+        return Inbox(self._sorted(chosen, sort, now), counts,
+                     self._inbox_problems(user, unloadable))
+
+    @staticmethod
+    def _inbox_problems(user: User, unloadable: Mapping[tuple[str, int], tuple[
+            DefinitionError, list[str]]]) -> list[InboxProblem]:
+        """What the inbox could not show: per version for an admin (listed and marked), one
+        vague notice for anyone else (where and how many would tell what they may not see).
+        Counted before the case filters: a filter on case data cannot be judged for them."""
+        if not unloadable:
+            return []
+        if not access.may_see_unloadable(user):
+            return [InboxProblem("Some tasks cannot be shown: the definition of a pathway "
+                                 "version cannot be loaded. An admin can see which.")]
+        found = []
+        for (pathway, version), (err, task_ids) in sorted(unloadable.items()):
+            count = len(task_ids)
+            found.append(InboxProblem(
+                f"{count} task{'s' if count != 1 else ''} of {pathway} v{version} cannot be "
+                f"opened: its definition cannot be loaded ({err.message})",
+                pathway=pathway, version=version, tasks=count, reason=err.message))
+        return found
 
     def _redactor(self, uow: UnitOfWork, user: User, case: CaseRecord,
                   cache: dict[int, privacy.Redactor]) -> privacy.Redactor:
@@ -465,7 +538,9 @@ class Casework:
                 user, involved=self._involved(uow, user, cases, log),
                 consents=_counted(uow.consents.for_client(case.client_id), log),
                 today=self._clock.now().date())
-            cache[case.client_id] = privacy.Redactor(self._sensitivity(uow, cases), visible)
+            cache[case.client_id] = privacy.Redactor(
+                self._sensitivity(uow, cases), visible,
+                sees_unknown=access.may_see_unloadable(user))
         return cache[case.client_id]
 
     @staticmethod
@@ -617,8 +692,9 @@ class Casework:
             raise ForbiddenError("only a team lead or an admin retries a case in error",
                                  details={"role": user.role})
         case = uow.cases.get(case_id, with_state=False)
-        definition = self._definition(uow, case.pathway, case.version) if case else None
-        if case is None or not access.may_retry(user, definition):
+        definition = self._loaded(uow, case.pathway, case.version) if case else None
+        if case is None or not access.may_retry(  # unloadable: unknown, so only an admin
+                user, definition if isinstance(definition, ParsedDefinition) else None):
             raise NotFoundError(f"no case {case_id}", details={"case": case_id})
         return case
 
@@ -633,8 +709,9 @@ class Casework:
         with self._uow() as uow:
             redactors: dict[int, privacy.Redactor] = {}
             for case in uow.cases.list(status="error"):
-                if case.id is None or not access.may_retry(
-                        user, self._definition(uow, case.pathway, case.version)):
+                definition = self._loaded(uow, case.pathway, case.version)
+                if case.id is None or not access.may_retry(  # unloadable: only an admin
+                        user, definition if isinstance(definition, ParsedDefinition) else None):
                     continue
                 shown = self._redactor(uow, user, case, redactors).case(case)
                 if shown is None:  # its pathway itself is sensitive: named, nothing else
@@ -738,7 +815,8 @@ class Casework:
             visible = access.visible_categories(user, involved=involved, consents=consents,
                                                 today=today)
             redactor = privacy.Redactor(self._sensitivity(uow, cases), visible,
-                                        may_do=lambda t: self._may_do(uow, user, t))
+                                        may_do=lambda t: self._may_do(uow, user, t),
+                                        sees_unknown=access.may_see_unloadable(user))
             profile = redactor.client(client)
             summaries: list[CaseSummary] = []
             timeline: list[TimelineEntry] = []
@@ -747,17 +825,20 @@ class Casework:
                 shown = redactor.case(case)
                 if shown is None:  # a case on a pathway that is itself sensitive
                     continue
-                definition = self._definition(uow, case.pathway, case.version)
+                definition = self._loaded(uow, case.pathway, case.version)
+                broken = definition if isinstance(definition, DefinitionError) else None
                 summaries.append(CaseSummary(
-                    case=shown, owner=definition.owner if definition else None,
+                    case=shown, owner=definition.owner if isinstance(
+                        definition, ParsedDefinition) else None,
                     open_tasks=[t for t in uow.inbox.list(case_id=case.id)
-                                if redactor.task(t)]))
+                                if redactor.task(t)],
+                    problem=broken.message if broken else None))
                 timeline += [self._entry(case, event)
                              for event in redactor.events(case, uow.events.list(case.id))]
             timeline.sort(key=lambda e: (e.at, e.case_id, e.seq))
             startable = [] if decision.break_glass else [
                 v.pathway for v in uow.versions.latest_all()
-                if (d := self._definition(uow, v.pathway, v.number)) is not None
+                if isinstance(d := self._loaded(uow, v.pathway, v.number), ParsedDefinition)
                 and access.may_start(user, d)]
             grant = found.grant if decision.break_glass else None
             opened_at = grant.at if grant is not None else self._clock.now()
@@ -777,7 +858,8 @@ class Casework:
             may_record_consent=decision.basis in ("admin", "organisation"),
             break_glass_reason=found.reason if decision.break_glass else None,
             break_glass_until=(opened_at + self._break_glass) if decision.break_glass
-            else None)
+            else None,
+            unloadable_withheld=any(redactor.withholds(c.pathway, c.version) for c in cases))
 
     @staticmethod
     def _entry(case: CaseRecord, event: Event) -> TimelineEntry:

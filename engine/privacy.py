@@ -43,11 +43,16 @@ class Sensitivity:
     pathways: Mapping[str, str]  # sensitive pathway -> category (marked on any version)
     marked: Mapping[str, str]  # field (case data, client) whose value is hidden -> category
     client_dropped: Mapping[str, str]  # client field only sensitive steps save -> category
+    # versions whose definition cannot be loaded: what they mark sensitive is unknown, so
+    # their cases, events and tasks are shown to no one the Redactor does not let see them
+    unknown: frozenset[tuple[str, int]] = frozenset()
 
     @classmethod
-    def of(cls, definitions: Iterable[tuple[str, int, ParsedDefinition]]) -> Sensitivity:
+    def of(cls, definitions: Iterable[tuple[str, int, ParsedDefinition]], *,
+           unknown: Iterable[tuple[str, int]] = ()) -> Sensitivity:
         """From (pathway, version, definition): the cases' versions and every pathway's
-        latest (a referral's target is judged by its own definition)."""
+        latest (a referral's target is judged by its own definition); unknown: the versions
+        among them whose definition cannot be loaded."""
         found: dict[tuple[str, int], ParsedDefinition] = {}
         pathways: dict[str, str] = {}
         marked: dict[str, str] = {}
@@ -65,7 +70,7 @@ class Sensitivity:
                 if name not in explicit:
                     dropped.setdefault(name, category)
         return cls(found, pathways, marked, {k: v for k, v in dropped.items()
-                                             if k not in marked})
+                                             if k not in marked}, frozenset(unknown))
 
     def pathway(self, pathway: str) -> str | None:
         return self.pathways.get(pathway)
@@ -147,17 +152,25 @@ class Redactor:
     """What one viewer sees: everything but what reveals a category outside `visible`.
 
     may_do: whether the viewer may do an open task (they then see it, sensitive or not).
+    sees_unknown: whether the viewer sees the cases of versions whose definition cannot be
+    loaded (Sensitivity.unknown): only an admin (engine.access.may_see_unloadable).
     hidden: field name -> category, for every value hidden or left out so far.
     """
 
     sensitivity: Sensitivity
     visible: frozenset[str]
     may_do: Callable[[InboxTask], bool] = lambda task: False
+    sees_unknown: bool = False
     hidden: dict[str, str] = field(default_factory=dict)
     hidden_entries: int = 0  # events and cases left out so far
 
     def hides(self, category: str | None) -> bool:
         return category is not None and category not in self.visible
+
+    def withholds(self, pathway: str, version: int) -> bool:
+        """Whether everything of this version is withheld: its definition cannot be loaded,
+        so what it makes sensitive cannot be told, and the viewer is not an admin."""
+        return (pathway, version) in self.sensitivity.unknown and not self.sees_unknown
 
     @property
     def hidden_categories(self) -> list[str]:
@@ -190,8 +203,10 @@ class Redactor:
         return replace(client, fields=self.value(client.fields))
 
     def case(self, case: CaseRecord) -> CaseRecord | None:
-        """The case with its data redacted, or None when its pathway is itself sensitive."""
-        if self.hides(self.sensitivity.pathway(case.pathway)):
+        """The case with its data redacted, or None when its pathway is itself sensitive (or
+        its version cannot be loaded and the viewer is not an admin)."""
+        if self.hides(self.sensitivity.pathway(case.pathway)) or self.withholds(
+                case.pathway, case.version):
             self.hidden_entries += 1
             return None
         dropped = self.sensitivity.dropped(case)
@@ -209,7 +224,8 @@ class Redactor:
 
     def events(self, case: CaseRecord, events: Iterable[Event]) -> list[Event]:
         """The events the viewer may see, their data redacted."""
-        if self.hides(self.sensitivity.pathway(case.pathway)):
+        if self.hides(self.sensitivity.pathway(case.pathway)) or self.withholds(
+                case.pathway, case.version):
             return []
         dropped = self.sensitivity.dropped(case)
         shown = []
@@ -222,7 +238,9 @@ class Redactor:
 
     def task(self, task: InboxTask) -> bool:
         """Whether the viewer sees this open task: it reveals nothing they may not see, or
-        they may do it."""
+        they may do it. Never a task of a withheld version (see withholds)."""
+        if self.withholds(task.pathway, task.version):
+            return False
         return not self.hides(self.sensitivity.step(task.pathway, task.version, task.step)) \
             or self.may_do(task)
 

@@ -93,6 +93,9 @@ class PublishResult:
 class TaskView:
     task: InboxTask
     schema: dict[str, Any] | None
+    # list_tasks only: why the task's version cannot be loaded (schema is then None and the
+    # task cannot be completed until the version is repaired)
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -411,7 +414,10 @@ class Engine:
         check_text(name, "name")
         check_json(dict(fields or {}), "fields")
         with self._uow() as uow:
-            problems = client_field_problems(fields or {}, self._declared_client_fields(uow))
+            # a client with no fields needs no definition: one unloadable version must not
+            # stop intake (with fields, its refusal names the version that cannot be read)
+            declared = self._declared_client_fields(uow) if fields else {}
+            problems = client_field_problems(fields or {}, declared)
             if problems:
                 raise FormValidationError(
                     "client fields do not fit the types the pathways declare: "
@@ -1314,8 +1320,16 @@ class Engine:
 
     def list_tasks(self, *, case_id: int | None = None, role: str | None = None,
                    pathway: str | None = None) -> list[TaskView]:
+        """Open tasks with their forms. A task whose version cannot be loaded is listed with
+        no form and its problem, so one broken version does not hide every other task."""
+        views = []
         with self._uow() as uow:
-            return self._views(uow, uow.inbox.list(case_id=case_id, role=role, pathway=pathway))
+            for row in uow.inbox.list(case_id=case_id, role=role, pathway=pathway):
+                try:
+                    views += self._views(uow, [row])
+                except DefinitionError as err:
+                    views.append(TaskView(row, None, problem=err.message))
+        return views
 
     def _views(self, uow: UnitOfWork, rows: list[InboxTask]) -> list[TaskView]:
         views = []

@@ -29,7 +29,14 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine import access
-from engine.casework import INBOX_SCOPES, INBOX_SORTS, Inbox, InboxRow, TaskPage
+from engine.casework import (
+    INBOX_SCOPES,
+    INBOX_SORTS,
+    Inbox,
+    InboxProblem,
+    InboxRow,
+    TaskPage,
+)
 from engine.errors import ForbiddenError, InvalidArgumentError
 from engine.model import (
     CASE_STATUSES,
@@ -114,12 +121,19 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     })}),
     "Task": _object(_TASK_PROPERTIES, description="an open task (a user task of a case)"),
     "InboxTask": _object({**_TASK_PROPERTIES, "client_id": _INT, "client_name": _TEXT,
-                          "overdue": _BOOL}),
+                          "overdue": _BOOL, "problem": {
+                              **_nullable(_TEXT), "description": "admins only: why the "
+                              "task's version cannot be loaded (listed, never opened)"}}),
     "Inbox": _object({
         "tasks": {"type": "array", "items": _ref("InboxTask")},
         "counts": _object({"mine": _INT, "role": _INT, "unassigned": _INT, "overdue": _INT},
                           description="tasks in each scope under the other filters (scope "
                           "and overdue aside); overdue: in the chosen scope"),
+        "problems": {"type": "array", "items": _object({
+            "code": _TEXT, "message": _TEXT, "details": _ANY_OBJECT}),
+                     "description": "what could not be shown: invalid_definition per version "
+                     "whose definition cannot be loaded (details pathway, version, tasks for "
+                     "an admin; empty for anyone else, whose such tasks are withheld)"},
     }),
     "CaseBrief": _object(_CASE_BRIEF_PROPERTIES),
     "Draft": _object({"task_id": _TEXT, "case_id": _INT, "data": _ANY_OBJECT,
@@ -177,6 +191,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "waiting_for": {"type": "array", "items": _TEXT},
         "error": _nullable(_ANY_OBJECT), "owner": _nullable(_TEXT),
         "open_tasks": {"type": "array", "items": _ref("Task")},
+        "problem": {**_nullable(_TEXT), "description": "admins only: why the case's version "
+                    "cannot be loaded (its tasks cannot be opened); such a case is left out "
+                    "for anyone else (unloadable_withheld)"},
     }),
     "ClientRecord": _object({
         "client": _ref("Client"),
@@ -192,6 +209,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "startable": {"type": "array", "items": _TEXT},
         "break_glass_until": {**_nullable(_WHEN), "description": "basis break_glass: when "
                               "the read-only view ends"},
+        "unloadable_withheld": {**_BOOL, "description": "something was left out because "
+                                "its version's definition cannot be loaded (never for an "
+                                "admin, who sees such cases with their problem)"},
     }, description=f"sensitive values the user may not see read {access.HIDDEN!r}"),
     "StartResult": _object({
         "case": _ref("CaseBrief"),
@@ -312,7 +332,15 @@ def _task(task: InboxTask) -> dict[str, Any]:
 
 def _inbox_task(row: InboxRow) -> dict[str, Any]:
     return {**_task(row.task), "client_id": row.client_id, "client_name": row.client_name,
-            "overdue": row.overdue}
+            "overdue": row.overdue, "problem": row.problem}
+
+
+def _inbox_problem(problem: InboxProblem) -> dict[str, Any]:
+    """A version the inbox could not load, in the error shape (details empty for anyone but
+    an admin: see Casework.inbox)."""
+    details = {} if problem.pathway is None else {
+        "pathway": problem.pathway, "version": problem.version, "tasks": problem.tasks}
+    return {"code": "invalid_definition", "message": problem.message, "details": details}
 
 
 def _case_brief(case: CaseRecord) -> dict[str, Any]:
@@ -544,7 +572,8 @@ def inbox() -> ResponseReturnValue:
         step=args.get("step") or None, client_id=client, data=data, overdue=overdue,
         sort=sort)
     return jsonify({"tasks": [_inbox_task(row) for row in result.rows],
-                    "counts": result.counts})
+                    "counts": result.counts,
+                    "problems": [_inbox_problem(p) for p in result.problems]})
 
 
 @bp.post("/tasks/reassign")
@@ -703,7 +732,8 @@ def client_record(client_id: int) -> ResponseReturnValue:
               "exit_reason": summary.case.exit_reason,
               "waiting_for": list(summary.case.waiting_for),
               "error": to_plain(summary.case.error), "owner": summary.owner,
-              "open_tasks": [_task(t) for t in summary.open_tasks]}
+              "open_tasks": [_task(t) for t in summary.open_tasks],
+              "problem": summary.problem}
              for summary in record.cases]
     return jsonify({
         "client": _client(record.client), "cases": cases,
@@ -713,6 +743,7 @@ def client_record(client_id: int) -> ResponseReturnValue:
         "visible_categories": list(record.visible_categories),
         "hidden_fields": record.hidden_fields, "startable": sorted(record.startable),
         "break_glass_until": to_plain(record.break_glass_until),
+        "unloadable_withheld": record.unloadable_withheld,
     })
 
 

@@ -22,7 +22,8 @@ from flask import Blueprint, Response, g, render_template, request
 from werkzeug.exceptions import BadRequest, NotFound
 
 from engine import analysis, disclosure, privacy
-from engine.errors import InvalidArgumentError
+from engine.definitions import ParsedDefinition
+from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord, Event
 from engine.numbers import parse_decimal, parse_int
 from engine.outcomes import Cohort
@@ -42,6 +43,25 @@ def _records(pathway: str) -> tuple[list[CaseRecord], list[Event]]:
     return cases, events
 
 
+def _loaded(pathway: str, number: int) -> ParsedDefinition | None:
+    """The version's definition, or None when its stored files cannot be loaded; such a
+    version is noted (g.unloadable, for the page's notice) and what only it could tell is
+    left out of the figures: its cases' steps, and any split by field."""
+    try:
+        return application().engine.definition(pathway, number)
+    except DefinitionError as err:
+        unloadable: dict[tuple[str, int], str] = g.setdefault("unloadable", {})
+        unloadable[(pathway, number)] = err.message
+        return None
+
+
+def _unloadable() -> list[str]:
+    """The page's notice: each version left out because its definition cannot be loaded."""
+    found: dict[tuple[str, int], str] = g.get("unloadable", {})
+    return [f"{p} v{n} cannot be loaded, so its cases' steps are left out and no table is "
+            f"split by field: {why}" for (p, n), why in sorted(found.items())]
+
+
 def _step_events(pathway: str, cases: list[CaseRecord], events: list[Event]) -> list[Event]:
     """The events per-step figures and outcome names come from: none about a step, decision
     or referral whose existence reveals health or offence data (engine.privacy), which no
@@ -50,11 +70,16 @@ def _step_events(pathway: str, cases: list[CaseRecord], events: list[Event]) -> 
     engine = application().engine
     wanted = dict.fromkeys([*((c.pathway, c.version) for c in cases),
                             *((v.pathway, v.number) for v in engine.definitions())])
-    found = privacy.Sensitivity.of((p, n, engine.definition(p, n)) for p, n in wanted)
+    loaded = {key: _loaded(*key) for key in wanted}
+    found = privacy.Sensitivity.of(
+        ((p, n, d) for (p, n), d in loaded.items() if d is not None),
+        unknown=[key for key, d in loaded.items() if d is None])
     rule = replace(found, pathways={p: c for p, c in found.pathways.items() if p != pathway})
     by_id = {case.id: case for case in cases}
     return [e for e in events
-            if (case := by_id.get(e.case_id)) is not None and rule.event(case, e) is None]
+            if (case := by_id.get(e.case_id)) is not None
+            and (case.pathway, case.version) not in found.unknown  # what it reveals: unknown
+            and rule.event(case, e) is None]
 
 
 def _outcome_names(events: list[Event]) -> list[str]:
@@ -200,12 +225,15 @@ def _splittable(pathway: str) -> frozenset[str]:
     engine = application().engine
     schemas: list[dict[str, Any]] = []
     sensitive: set[str] = set()
-    for version in engine.versions(pathway):
-        parsed = engine.definition(pathway, version.number)
-        schemas.extend(parsed.forms.values())
-        sensitive.update(parsed.sensitive_fields(), parsed.sensitive_client())
-    for latest in engine.definitions():
-        parsed = engine.definition(latest.pathway, latest.number)
+    versions = [(pathway, v.number) for v in engine.versions(pathway)]
+    latest = [(v.pathway, v.number) for v in engine.definitions()]
+    loaded = {key: _loaded(*key) for key in dict.fromkeys([*versions, *latest])}
+    if any(parsed is None for parsed in loaded.values()):
+        return frozenset()  # what an unloadable version makes sensitive cannot be told
+    for key, parsed in loaded.items():
+        assert parsed is not None
+        if key in versions:
+            schemas.extend(parsed.forms.values())
         sensitive.update(parsed.sensitive_fields(), parsed.sensitive_client())
     return disclosure.splittable_fields(schemas, sensitive)
 
@@ -421,7 +449,8 @@ def dashboard() -> Any:
         activity_chart=bool(shown and shown["activity"].organisations),
         statement_suppressed=bool(cohorts and data_statement is None and any(
             r.get("people") == disclosure.SUPPRESSED for r in cohorts)),
-        statement=statement, payment=payment, threshold=_threshold()), status
+        statement=statement, payment=payment, threshold=_threshold(),
+        unloadable=_unloadable()), status
 
 
 @bp.get("/dashboard/<name>.svg")
@@ -464,5 +493,7 @@ def table_csv(table: str) -> Any:
         raise NotFound("no figures for that table yet")
     columns = analysis.ACTIVITY_COLUMNS if table == "activity" else analysis.COLUMNS
     text = analysis.csv_text(source, columns)
-    return Response(text, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{pathway}-{table}.csv"'})
+    headers = {"Content-Disposition": f'attachment; filename="{pathway}-{table}.csv"'}
+    if left_out := sorted(g.get("unloadable", {})):  # the page says so; a file says it here
+        headers["X-Pathways-Left-Out"] = ", ".join(f"{p} v{n}" for p, n in left_out)
+    return Response(text, mimetype="text/csv", headers=headers)

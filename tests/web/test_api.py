@@ -304,7 +304,8 @@ def test_the_inbox_with_its_counts(world: World) -> None:
         "version": 2, "step": "needs_assessment", "title": "Needs assessment",
         "role": "caseworker", "form": ben["form"], "due": ben["due"],
         "created_at": ben["created_at"], "assignee": "sg_caseworker",
-        "client_id": world.clients["ben"], "client_name": "Ben Jones", "overdue": True}
+        "client_id": world.clients["ben"], "client_name": "Ben Jones", "overdue": True,
+        "problem": None}
     assert datetime.fromisoformat(ben["due"]).date() < date.today()  # ISO 8601
     assert rows(world.call("sg_caseworker", "GET", "/tasks?scope=mine")) == ["Ben Jones"]
     assert rows(world.call("sg_caseworker", "GET", "/tasks?scope=unassigned")) == [
