@@ -29,8 +29,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.access import HIDDEN
-from engine.definitions import ParsedDefinition
+from engine.definitions import SENSITIVE_CATEGORIES, ParsedDefinition
 from engine.model import CaseRecord, Client, Event, InboxTask
+
+# the category of a value hidden because a version that cannot be loaded may mark it
+UNCLASSIFIED = "unclassified"
 
 _PREFIXES = ("start:", "completed:")  # messages that name a pathway (engine.runner)
 
@@ -200,7 +203,16 @@ class Redactor:
         return value
 
     def client(self, client: Client) -> Client:
-        return replace(client, fields=self.value(client.fields))
+        fields = self.value(client.fields)
+        if self.sensitivity.unknown and not self.sees_unknown \
+                and not frozenset(SENSITIVE_CATEGORIES) <= self.visible:
+            # a version that cannot be loaded may mark any of these sensitive: none can be
+            # told safe, so all are hidden until an admin mends or retires that version
+            for key in fields:
+                if fields[key] != HIDDEN:
+                    fields[key] = HIDDEN
+                    self.hidden[key] = UNCLASSIFIED
+        return replace(client, fields=fields)
 
     def case(self, case: CaseRecord) -> CaseRecord | None:
         """The case with its data redacted, or None when its pathway is itself sensitive (or

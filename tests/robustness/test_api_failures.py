@@ -56,7 +56,7 @@ class BrokenSite:
         """A browser signed in as the admin, and a CSRF token for its forms."""
         browser = self.app.test_client()
         force_sign_in(browser, self, ADMIN)  # type: ignore[arg-type]
-        page = browser.get("/admin/users")  # the inbox lists the rotten version's task: 422
+        page = browser.get("/admin/users")  # a page with a form, for its CSRF token
         assert page.status_code == 200, page.text
         return browser, csrf_token(page.text)
 

@@ -42,3 +42,25 @@ def test_the_redactor_withholds_an_unknown_versions_case_events_and_tasks() -> N
     admin = privacy.Redactor(sensitivity, everything, sees_unknown=True)
     assert admin.case(case) is not None and admin.events(case, [event]) == [event]
     assert admin.task(task) is True
+
+
+def test_client_fields_are_hidden_while_a_version_that_may_mark_them_cannot_be_loaded() -> None:
+    """A field only the unloadable version marks sensitive cannot be told from any other:
+    every profile field is hidden from a viewer who may not see every category."""
+    from engine.model import Client
+
+    sensitivity = privacy.Sensitivity.of([], unknown=[("rotten", 1)])
+    client = Client(id=1, name="Ann", fields={"release_date": "2026-01-01",
+                                              "risk_level": "high"})
+    some = frozenset(list(SENSITIVE_CATEGORIES)[:1])
+    caseworker = privacy.Redactor(sensitivity, some)
+    shown = caseworker.client(client)
+    assert shown.name == "Ann"
+    assert shown.fields == {"release_date": access.HIDDEN, "risk_level": access.HIDDEN}
+    assert caseworker.hidden_categories == ["unclassified"]
+    everything = frozenset(SENSITIVE_CATEGORIES)
+    assert privacy.Redactor(sensitivity, everything).client(client).fields == client.fields
+    assert privacy.Redactor(sensitivity, some, sees_unknown=True).client(
+        client).fields == client.fields
+    loaded = privacy.Redactor(privacy.Sensitivity.of([]), some)
+    assert loaded.client(client).fields == client.fields  # nothing unloadable: as before
