@@ -30,6 +30,7 @@ from engine import runner
 from engine.allocation import allocate, check_policy, new_seed
 from engine.client_fields import client_field_problems
 from engine.clock import running_at
+from engine.data_names import reserved_data_name
 from engine.definitions import (
     PROGRAMME_SCOPE,
     ParsedDefinition,
@@ -614,6 +615,11 @@ class Engine:
         """
         fixes = dict(data or {})
         check_json(fixes, "data")
+        for name in fixes:
+            why = reserved_data_name(name) if name != "client" else None
+            if why is not None:  # what the engine writes is not the retry's to set
+                raise InvalidArgumentError(f"retry data may not set {why}",
+                                           details={"field": f"data.{name}"})
         client_fix = fixes.get("client", {})
         if not isinstance(client_fix, dict):
             raise InvalidArgumentError('"client" in the retry data must be an object of client '

@@ -430,6 +430,9 @@ def test_retry_data_must_be_json_and_client_fields_of_their_declared_type(
         engine.retry_case(case_id, data={"client": {"release_date": "next tuesday"}})
     with pytest.raises(InvalidArgumentError):
         engine.retry_case(case_id, data={"client": "not a mapping"})
+    for reserved in ("referral", "pathways_exit"):  # what the engine writes itself
+        with pytest.raises(InvalidArgumentError, match="reserved"):
+            engine.retry_case(case_id, data={reserved: "x"})
     assert engine.get_case(case_id).case.status == "error"
 
 
