@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     CANCEL_EVENT_XPATH,
     CONDITIONAL_EVENT_XPATH,
@@ -204,9 +205,33 @@ class _EscalationStartDefinition(_TriggersEventSubprocess,
     thrown_class = SpiffEscalationEventDefinition
 
 
+class UncaughtEventError(WorkflowTaskException):  # type: ignore[misc]
+    """A BPMN error or escalation that nothing in the case catches: an incident.
+
+    Raised from inside the throwing event's own run, so SpiffWorkflow leaves that event in
+    ERROR (not completed, the flow behind it not taken): retry runs it again, and on a version
+    that catches it, or whose event no longer throws it, the case goes on. (SpiffWorkflow 3.2
+    only files an uncaught throw in `get_events()`, and the case would end "completed" with no
+    trace.)
+    """
+
+    def __init__(self, definition: Any, task: Any) -> None:
+        self.kind = "escalation" if isinstance(definition, EscalationEventDefinition) \
+            else "bpmn_error"
+        self.code = getattr(definition, "code", None)
+        self.name = getattr(definition, "name", None)
+        what = "escalation" if self.kind == "escalation" else "BPMN error"
+        label = " ".join(str(part) for part in (self.code, f"({self.name})" if self.name else None)
+                         if part) or "without a code"
+        step = task.task_spec.bpmn_id or task.task_spec.name
+        super().__init__(f"uncaught {what} {label} thrown at step {step!r}: "
+                         "nothing in the pathway catches it", task=task)
+
+
 def _remember_throwers(specs: list[Any]) -> None:
     """Make each error and escalation throw of these (freshly parsed) specs say, while it
-    throws, which task throws and whether a waiting catcher takes it (_THROWING)."""
+    throws, which task throws and whether a waiting catcher takes it (_THROWING), and fail its
+    step with UncaughtEventError when nothing caught it."""
     for process in specs:
         for spec in process.task_specs.values():
             definition = getattr(spec, "event_definition", None)
@@ -223,11 +248,18 @@ def _naming_the_thrower(definition: Any, throw: Callable[[Any], None]
         caught_inside = any(task.task_spec.catches(task, probe) for task in waiting
                             if not isinstance(task.task_spec, EventSubprocessStartEvent))
         to_event_subprocesses = not caught_inside and not _in_event_subprocess(my_task)
+        top = my_task.workflow.top_workflow
+        before = len(top.bpmn_events)
         token = _THROWING.set(_Throw(my_task, to_event_subprocesses))
         try:
             throw(my_task)
         finally:
             _THROWING.reset(token)
+        uncaught = [event for event in top.bpmn_events[before:]
+                    if event.event_definition is definition]
+        if uncaught:  # (one an event subprocess catches is caught: not filed here)
+            top.bpmn_events = [e for e in top.bpmn_events if not any(e is u for u in uncaught)]
+            raise UncaughtEventError(definition, my_task)
     return throw_named
 
 

@@ -8,16 +8,13 @@ way it was reached, at the cost of one pass over the (compacted, hence small) ta
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition,
-    EscalationEventDefinition,
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -26,7 +23,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent, ThrowingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
@@ -45,6 +42,7 @@ from engine.definitions import (
     REFER,
     EventSubprocessStartEvent,
     ParsedDefinition,
+    UncaughtEventError,
     UserTaskInfo,
 )
 from engine.expressions import ExpressionError
@@ -241,62 +239,6 @@ class StepOutcome:
     error: dict[str, Any] | None = None
 
 
-class UncaughtEventError(WorkflowTaskException):  # type: ignore[misc]
-    """A BPMN error or escalation that nothing in the case catches: an incident.
-
-    Raised from inside the throwing event's own run, so SpiffWorkflow leaves that event in
-    ERROR (not completed, the flow behind it not taken): retry runs it again, and on a version
-    that catches it, or whose event no longer throws it, the case goes on.
-    """
-
-    def __init__(self, definition: Any, task: Any) -> None:
-        self.kind = "escalation" if isinstance(definition, EscalationEventDefinition) \
-            else "bpmn_error"
-        self.code = getattr(definition, "code", None)
-        self.name = getattr(definition, "name", None)
-        what = "escalation" if self.kind == "escalation" else "BPMN error"
-        label = " ".join(str(part) for part in (self.code, f"({self.name})" if self.name else None)
-                         if part) or "without a code"
-        super().__init__(f"uncaught {what} {label} thrown at step {step_name(task)!r}: "
-                         "nothing in the pathway catches it", task=task)
-
-
-_GUARDED = "_pathways_uncaught_guard"
-
-
-def _guard_uncaught_throws(workflow: Any) -> None:
-    """Make every error and escalation the workflow's specs throw fail its throwing step when
-    nothing catches it (SpiffWorkflow 3.2 only files it in `get_events()`, and the case would
-    end "completed" with no trace). Done once per spec (specs are cached and shared)."""
-    if getattr(workflow.spec, _GUARDED, False):
-        return
-    specs = [workflow.spec, *workflow.subprocess_specs.values()]
-    for process in specs:
-        for spec in process.task_specs.values():
-            definition = getattr(spec, "event_definition", None)
-            if isinstance(spec, ThrowingEvent) and isinstance(
-                    definition, ErrorEventDefinition | EscalationEventDefinition) \
-                    and not getattr(definition, _GUARDED, False):
-                definition.throw = _failing_when_uncaught(definition, definition.throw)
-                setattr(definition, _GUARDED, True)
-    for process in specs:
-        setattr(process, _GUARDED, True)
-
-
-def _failing_when_uncaught(definition: Any, throw: Callable[[Any], None]
-                           ) -> Callable[[Any], None]:
-    def guarded_throw(my_task: Any) -> None:
-        top = my_task.workflow.top_workflow
-        before = len(top.bpmn_events)
-        throw(my_task)
-        uncaught = [event for event in top.bpmn_events[before:]
-                    if event.event_definition is definition]
-        if uncaught:  # (one an event subprocess catches is caught: not filed here)
-            top.bpmn_events = [e for e in top.bpmn_events if not any(e is u for u in uncaught)]
-            raise UncaughtEventError(definition, my_task)
-    return guarded_throw
-
-
 def _failure(err: SpiffWorkflowException) -> dict[str, Any]:
     """The recorded error (the case's `error`, the `error` event's data) for a failure.
 
@@ -326,7 +268,6 @@ def _failure(err: SpiffWorkflowException) -> dict[str, Any]:
 def run_engine(workflow: Any) -> dict[str, Any] | None:
     """do_engine_steps, turning a failing script or expression, a timer whose time cannot be
     worked out, or an uncaught BPMN error or escalation into a recorded error."""
-    _guard_uncaught_throws(workflow)
     try:
         workflow.do_engine_steps()
     except SpiffWorkflowException as err:
@@ -337,7 +278,6 @@ def run_engine(workflow: Any) -> dict[str, Any] | None:
 def run_task(workflow: Any, task: Any) -> dict[str, Any] | None:
     """Run a completed human task, then the engine: a failure in what follows it (the date of
     the wait behind it, say) is a recorded error, and the task stays completed."""
-    _guard_uncaught_throws(workflow)
     try:
         task.run()
     except SpiffWorkflowException as err:
@@ -359,7 +299,6 @@ def retry_failed_steps(workflow: Any, data: Mapping[str, Any],
         if isinstance(client, dict):
             task.data["client"] = {**client, **client_fields}
         task.data.update({k: v for k, v in data.items() if k != "client"})
-    _guard_uncaught_throws(workflow)
     try:
         for task in failed:
             spec = task.task_spec
