@@ -19,12 +19,15 @@ Modelled on the Peterborough social impact bond (see ../shared/notes/domain.md):
 arithmetic per step, so a commissioner can check the sums by hand. `final=False` gives an
 interim statement (some cohorts still to come): early payments only.
 
-Rounding rule (ROUNDING): everything is computed exactly (rational arithmetic); the threshold
-tests compare exact reductions with the thresholds. A payment is rounded to the penny, half up,
-once — when events avoided * price is worked out — and caps apply to those rounded amounts. The
-figures in the statement's fields are exact to 28 significant digits; the arithmetic lines show
-rates and events to 2 decimal places and reductions to 1 (more where needed to show which side
-of a threshold a reduction falls), trailing zeros dropped. Amounts are in pounds.
+Rounding rule (ROUNDING): everything is computed exactly (rational arithmetic) from the counts
+— people and events, of the cohort and of its matched comparison group (matched_cohort_input:
+never a rate rounded for display, which can put an exact 10% reduction at 9.99998%); the
+threshold tests compare exact reductions with the thresholds. A payment is rounded to the
+penny, half up (decimal.ROUND_HALF_UP), once — when events avoided * price is worked out — and
+caps apply to those rounded amounts. The figures in the statement's fields are exact to 28
+significant digits; the arithmetic lines show rates and events to 2 decimal places and
+reductions to 1 (more where needed to show which side of a threshold a reduction falls),
+trailing zeros dropped: rounded for display only. Amounts are in pounds.
 
 Pure: no I/O. `mechanism_from_config` / `programme_from_config` validate mappings as read from
 definitions/programme.yaml and raise InvalidArgumentError with every problem by field path
@@ -42,11 +45,12 @@ from fractions import Fraction
 from typing import Any
 
 from engine.errors import InvalidArgumentError
-from engine.outcomes import OutcomeMeasure
+from engine.outcomes import MeasureResult, OutcomeMeasure
 
-ROUNDING = ("Exact arithmetic; thresholds tested on exact reductions; each payment "
-            "(events avoided \u00d7 price) rounded to the penny, half up, before caps; lines show "
-            "rates and events to 2 decimal places and reductions to 1, trailing zeros dropped.")
+ROUNDING = ("Exact arithmetic from the counts of people and events; thresholds tested on "
+            "exact reductions; each payment (events avoided \u00d7 price) rounded to the penny, "
+            "half up, before caps; lines show rates and events to 2 decimal places and "
+            "reductions to 1, trailing zeros dropped: rounded for display only.")
 
 MEASURES = {"frequency": "frequency of reconviction events per {per} people"}
 
@@ -361,6 +365,16 @@ class CohortInput:
         if problems:
             raise _invalid(f"invalid results for cohort {self.name!r}",
                            {f"{self.name}.{key}": value for key, value in problems.items()})
+
+
+def matched_cohort_input(name: str, cohort: MeasureResult,
+                         comparison: MeasureResult) -> CohortInput:
+    """A cohort's results against its matched comparison group, from both groups' counts of
+    people and events: never from their per_100 figures, which are rounded for display
+    (1,200 events / 900 people is 133.33... per 100; as 133.3333 it turns an exact 10%
+    reduction into 9.99998% and withholds the early payment)."""
+    return CohortInput(name, size=cohort.people, intervention_events=cohort.events,
+                       comparison_events=comparison.events, comparison_size=comparison.people)
 
 
 @dataclass(frozen=True)

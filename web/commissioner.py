@@ -26,8 +26,13 @@ from engine.definitions import ParsedDefinition
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord, Event
 from engine.numbers import parse_decimal, parse_int
-from engine.outcomes import Cohort
-from engine.payments import CohortInput, payment_statement, programme_from_config
+from engine.outcomes import Cohort, MeasureResult
+from engine.payments import (
+    CohortInput,
+    matched_cohort_input,
+    payment_statement,
+    programme_from_config,
+)
 from web import charts
 from web.security import application, roles_required
 
@@ -374,18 +379,24 @@ def _cohort_results(programme: Any) -> tuple[list[dict[str, Any]], Any]:
                        per_100_ci_high=rate.ci_high if rate else None)
             compared = outcomes.comparison_rates(cohort=definition.name, kind=frequency.kind)
             comparison = compared[-1].per_100 if compared else None
+            matched: MeasureResult | None = None
             if comparison is None and outcomes.matched_group(definition.name):
                 matched = outcomes.measure_matched_group(definition.name, frequency)
                 comparison = matched.per_100  # an imported matched group of that name
                 if any(disclosure.small(v, _threshold())
                        for v in (matched.people, matched.events)):
-                    comparison = None  # a few real people's records: not shown
+                    comparison = matched = None  # a few real people's records: not shown
                     row["comparison_suppressed"] = True
-            row["comparison_per_100"] = comparison
+            row["comparison_per_100"] = comparison  # rounded: for display only
             if measured.people and comparison:
-                inputs.append(CohortInput(definition.name, size=measured.people,
-                                          intervention_events=measured.events,
-                                          comparison_rate=Decimal(str(comparison))))
+                # a matched group's counts, not its rounded rate (issue 12, item 2); a
+                # comparison rate set by hand is taken as given
+                inputs.append(
+                    matched_cohort_input(definition.name, measured, matched)
+                    if matched is not None else
+                    CohortInput(definition.name, size=measured.people,
+                                intervention_events=measured.events,
+                                comparison_rate=Decimal(str(comparison))))
         if binary is not None:
             measured_binary = outcomes.measure_cohort(cohort, binary).result
             share = analysis.proportion_ci(measured_binary.people_with_events,

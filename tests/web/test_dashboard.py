@@ -181,3 +181,40 @@ def test_a_matched_group_stands_in_for_missing_comparison_rates(programme: Site)
         client.get("/dashboard/cohorts.csv").text)) if r["cohort"] == "cohort 1")
     assert cohort["people"] == "1" and client_id is not None
     assert float(cohort["comparison_per_100"]) == 100.0  # 2 events / 2 subjects
+
+
+def test_the_statement_from_data_pays_an_exact_10_percent_reduction_on_a_matched_group(
+        programme: Site) -> None:
+    """Issue 12, item 2: 1,200 events among 900 matched people is 133.33... per 100; the cohort's
+    1,200 events among 1,000 people, 120, is exactly 10% fewer. The statement works from the
+    counts, so it pays early (£1,333,333.33: 133.33... events avoided at £10,000, half up to
+    the penny); from the rate rounded to 133.3333 it said 9.99998% and paid nothing."""
+    application = programme.application
+    engine = application.engine
+    people = [engine.add_client(f"Released {n}", {"release_date": "2011-01-01"}).id
+              for n in range(1000)]
+    rows = [f"{person},2011-02-01,2011-03-01" for person in people]
+    rows += [f"{person},2011-04-01,2011-05-01" for person in people[:200]]  # 1,200 events
+    report = application.outcomes.import_csv(
+        "reconvictions.csv", ("client,offence_date,conviction_date\n" + "\n".join(rows)
+                              + "\n").encode(), "reconviction")
+    assert report.errors == [] and report.imported == 1200
+    group = [f"s{n},2011-01-01,2011-02-01,2011-03-01" for n in range(900)]
+    group += [f"s{n},2011-01-01,2011-04-01,2011-05-01" for n in range(300)]  # 1,200 events
+    matched = application.outcomes.import_matched_group(
+        "cohort 1", ("subject,release_date,offence_date,conviction_date\n" + "\n".join(group)
+                     + "\n").encode())
+    assert matched.errors == [] and matched.subjects == 900
+    without_disclosure_control(programme)  # the fixture's 5 cohort-2 releases would hide both
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    statement = re.search(r'<h3>Payment statement from these figures.*?<pre class="statement">'
+                          r'(.*?)</pre>', page, re.S)
+    assert statement is not None
+    text = statement.group(1)
+    assert "cohort 1: comparison rate = 1,200 events / 900 people" in text
+    assert "cohort 1: 10.0% \u2265 10% cohort threshold: early payment due" in text
+    assert "cohort 1: early payment = 133.33 events \u00d7 \u00a310,000.00 = " \
+           "\u00a31,333,333.33" in text
+    assert "rounded for display only" in text

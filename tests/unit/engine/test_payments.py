@@ -15,7 +15,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import InvalidArgumentError
+from engine.outcomes import MeasureResult, OutcomeMeasure, measure_occurrences
 from engine.payments import (
     CohortInput,
     PaymentMechanism,
     PaymentStatement,
+    matched_cohort_input,
     mechanism_from_config,
     payment_statement,
     programme_from_config,
@@ -520,3 +524,73 @@ def test_payment_never_falls_as_the_reduction_grows_and_never_exceeds_the_caps(
         if not (final and each.meets_overall_threshold):
             assert each.final_payment == 0
         check_lines(each)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exact from counts to payment (issue 12, item 2)
+
+RECONVICTION = OutcomeMeasure(kind="reconviction", type="frequency", window_from="release",
+                              window_months=12, recorded_within_months=18)
+
+
+def measured(people: int, events: int) -> MeasureResult:
+    """The frequency measure over `people` released on 1 Jan 2011 and `events` court days,
+    spread over them (a person has at most one event a day), counted by the engine."""
+    release = date(2011, 1, 1)
+    starts = {person: release for person in range(people)}
+    occurrences = [(n % people, release + timedelta(days=1 + n // people),
+                    release + timedelta(days=1 + n // people)) for n in range(events)]
+    result = measure_occurrences(starts, occurrences, RECONVICTION)
+    assert (result.people, result.events) == (people, events)
+    return result
+
+
+def early_payment_by_hand(people: int, events: int, group_people: int, group_events: int,
+                          price: int) -> Decimal:
+    """The contract's arithmetic on the counts, with fractions: events avoided = (comparison
+    rate - intervention rate) / 100 * people, times the price, half up to the penny."""
+    comparison = Fraction(group_events * 100, group_people)
+    intervention = Fraction(events * 100, people)
+    amount = (comparison - intervention) / 100 * people * price
+    return (Decimal(amount.numerator) / Decimal(amount.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def test_a_matched_group_of_900_with_1200_events_pays_an_exact_10_percent_reduction() -> None:
+    group = measured(900, 1200)   # 133.33... per 100; rounded to 133.3333 for display
+    cohort = measured(1000, 1200)  # 120 per 100: exactly 10% fewer
+    assert (Fraction(400, 3) - 120) / Fraction(400, 3) * 100 == 10
+    statement = payment_statement(peterborough(), [matched_cohort_input("cohort 1", cohort,
+                                                                        group)], final=False)
+    [result] = statement.cohorts
+    assert result.reduction == 10
+    assert result.meets_cohort_threshold is True
+    expected = early_payment_by_hand(1000, 1200, 900, 1200, 10000)
+    assert expected == Decimal("1333333.33")
+    assert result.early_payment == expected
+    assert "cohort 1: 10.0% \u2265 10% cohort threshold: early payment due" in statement.lines
+    assert (f"cohort 1: comparison rate = 1,200 events / 900 people {TIMES} 100 = 133.33 "
+            "per 100") in statement.lines
+    # the rounded display figure would have flipped it: why it is never computed with
+    rounded = CohortInput("cohort 1", size=1000, intervention_events=1200,
+                          comparison_rate=Decimal(str(group.per_100)))
+    assert payment_statement(peterborough(), [rounded], final=False).cohorts[0] \
+        .meets_cohort_threshold is False
+
+
+def test_one_event_more_than_an_exact_10_percent_reduction_is_no_early_payment() -> None:
+    statement = payment_statement(peterborough(), [matched_cohort_input(
+        "cohort 1", measured(1000, 1201), measured(900, 1200))], final=False)
+    [result] = statement.cohorts
+    reduction = (Fraction(400, 3) - Fraction(1201, 10)) / Fraction(400, 3) * 100
+    assert reduction < 10 and result.reduction == Decimal(reduction.numerator) / \
+        Decimal(reduction.denominator)
+    assert result.meets_cohort_threshold is False and result.early_payment == 0
+    assert "cohort 1: 9.9% < 10% cohort threshold: no early payment" in statement.lines
+
+
+def test_the_statement_says_its_figures_are_rounded_for_display_only() -> None:
+    statement = payment_statement(peterborough(), [COHORT_1], final=False)
+    assert "rounded for display only" in statement.rounding
+    assert any("rounded for display only" in line for line in statement.lines)
+    assert "half up" in statement.rounding
