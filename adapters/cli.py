@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import yaml
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adapters import incidents
@@ -1124,11 +1125,33 @@ def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: b
 @_output_option
 @click.option("--name", default="Pathways programme", show_default=True,
               help="The programme's (impact bond's) name.")
+@click.option("--programme", "programme_file", type=click.Path(path_type=Path),
+              help="The programme file (definitions/programmes/*.yaml): its outcome "
+                   "measures say which outcomes are better lower (direction).")
+@click.option("--lower-is-better", "lower_is_better", multiple=True, metavar="OUTCOME",
+              help="An outcome that is better lower (e.g. reconvicted), where no measure of "
+                   "the programme file says so. Repeatable.")
 @_full_option
 @command
-def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> None:
-    """The programme as an INDIGO impact bond data standard project document (JSON)."""
+def export_indigo(ctx: Context, output: Path | None, name: str, programme_file: Path | None,
+                  lower_is_better: tuple[str, ...], full: bool) -> None:
+    """The programme as an INDIGO impact bond data standard project document (JSON).
+
+    An outcome counts as a positive social outcome for the clients who had it, unless the
+    programme's measure for it (--programme) or --lower-is-better says fewer is better
+    (reconvictions): then for the clients it is recorded for who did not have it."""
     from engine.exports import ProgrammePathway, indigo_project, redact
+    from engine.payments import programme_from_config
+
+    directions: dict[str, str] = {}
+    if programme_file is not None:
+        try:
+            config = yaml.safe_load(programme_file.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise UsageProblem(f"cannot read the programme file {programme_file}: {err}",
+                               details={"file": str(programme_file)}) from err
+        directions = {m.kind: m.direction for m in programme_from_config(config).measures}
+    directions.update(dict.fromkeys(lower_is_better, "lower_is_better"))
 
     engine = ctx.app.engine
     found = engine.list_cases()
@@ -1155,7 +1178,8 @@ def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> N
     document = indigo_project(
         name=name, pathways=pathways, cases=found, events_by_case=events_by_case,
         as_of=SystemClock().now(),
-        organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()})
+        organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()},
+        directions=directions)
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     _deliver(ctx, text, output, "indigo", 1, left_out.report())
 

@@ -24,7 +24,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.csvout import csv_text
+from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event, InboxTask
+from engine.outcomes import DIRECTIONS
 from engine.privacy import Redactor
 
 # -- XES -------------------------------------------------------------------------------------
@@ -292,6 +294,8 @@ class OutcomeTally:
     pathways: set[str] = field(default_factory=set)
     events: int = 0
     achieved_by: set[int] = field(default_factory=set)
+    # clients with a value recorded (not a failed recording): who it is known about
+    recorded_for: set[int] = field(default_factory=set)
 
 
 def _achieved(event: Event) -> bool:
@@ -319,15 +323,26 @@ def tally_outcomes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Seq
             tally.pathways.add(case.pathway)
             if event.step:
                 tally.steps.add(event.step)
+            if not event.data.get("problem"):
+                tally.recorded_for.add(case.client_id)
             if _achieved(event):
                 tally.achieved_by.add(case.client_id)
     return [tallies[key] for key in sorted(tallies)]
 
 
+def positive_outcomes(tally: OutcomeTally, direction: str) -> set[int]:
+    """The clients with a positive social outcome: those who achieved it when more is better;
+    when fewer is better (reconvicted), those it is recorded for who did not have it. A
+    failed recording tells neither."""
+    if direction == "lower_is_better":
+        return tally.recorded_for - tally.achieved_by
+    return set(tally.achieved_by)
+
+
 def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
                    cases: Sequence[CaseRecord], events_by_case: Mapping[int, Sequence[Event]],
-                   as_of: datetime, organisation_names: Mapping[str, str] | None = None
-                   ) -> dict[str, Any]:
+                   as_of: datetime, organisation_names: Mapping[str, str] | None = None,
+                   directions: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The programme as an INDIGO project document (JSON-ready), field names and shapes as in
     the standard's project.json: name; stage_development (Implementation once a case
     exists); dates.start_date_of_service_provision (the first case's day);
@@ -337,11 +352,22 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
     recorded); results (per outcome: clients engaged, clients with the outcome achieved, over
     the period from the first case to as_of, Interim); sources (this export).
 
+    `directions` maps an outcome to "higher_is_better" (the default) or "lower_is_better",
+    as the programme's outcome measures configure it (engine.outcomes.OutcomeMeasure): the
+    positive social outcomes of a lower-is-better outcome (reconvicted) are the clients it
+    is recorded for who did not have it (`positive_outcomes`).
+
     Organisation ids are Pathways' own: INDIGO identifiers (INDIGO-ORG-...) are assigned by
     the INDIGO project and are not known here. Money (outcome payments, investment) is not
     recorded by Pathways and is left out.
     """
     names = organisation_names or {}
+    directions = dict(directions or {})
+    for outcome, direction in directions.items():
+        if direction not in DIRECTIONS:
+            raise InvalidArgumentError(
+                f"outcome {outcome!r}: direction must be one of {', '.join(DIRECTIONS)}",
+                details={"fields": {"directions": [outcome]}})
     clients = {c.client_id for c in cases}
     first = min((c.created_at for c in cases if c.created_at is not None), default=None)
     period: dict[str, Any] = {"end_date": _value(_day(as_of))}
@@ -383,8 +409,12 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
             "definition": _value(
                 f"Outcome '{t.outcome}' as recorded by the step(s) "
                 f"{', '.join(sorted(t.steps)) or '-'} of pathway(s) "
-                f"{', '.join(sorted(t.pathways))}; achieved when the recorded value is true, "
-                f"a number above 0 or non-empty text."),
+                f"{', '.join(sorted(t.pathways))}; it happened when the recorded value is "
+                f"true, a number above 0 or non-empty text. "
+                + ("Lower is better: a positive social outcome is a client it is recorded "
+                   "for who did not have it."
+                   if directions.get(t.outcome) == "lower_is_better" else
+                   "Higher is better: a positive social outcome is a client who had it.")),
             "outcome_validation_method": _value("Simple ex-post verification"),
             "data_source_for_outcome_validation": _value("Pathways case records (event log)"),
         } for t in tallies]
@@ -394,8 +424,11 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
             "result_type": _value("Interim"),
             "period": period,
             "number_engaged_in_impact_bond": _value(len(clients)),
-            "number_with_positive_social_outcomes": _value(len(t.achieved_by)),
-            "notes": f"{t.events} outcome event(s) recorded.",
+            "number_with_positive_social_outcomes": _value(len(positive_outcomes(
+                t, directions.get(t.outcome, "higher_is_better")))),
+            "notes": f"{t.events} outcome event(s) recorded; it happened to "
+                     f"{len(t.achieved_by)} of the {len(t.recorded_for)} client(s) it is "
+                     f"recorded for.",
         } for t in tallies]
     project["sources"] = [{
         "id": "pathways",

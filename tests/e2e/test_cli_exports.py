@@ -146,3 +146,32 @@ def test_export_events_and_xes_name_the_branch_taken_and_redact_a_sensitive_one(
     for result in (redacted_csv, redacted_xes):
         assert result.returncode == 0
         assert "uses_drugs" not in result.stdout and "gw_drugs" not in result.stdout
+
+
+def test_export_indigo_counts_a_lower_is_better_outcome_as_the_programme_configures_it(
+        cli: Cli, tmp_path: Path) -> None:
+    """An outcome the programme file's measure says is better lower (direction:
+    lower_is_better) counts the clients who did not have it as positive social outcomes;
+    --lower-is-better names one that no measure configures (a step's own outcome)."""
+    source = tmp_path / "housing_help.yaml"
+    source.write_text(PATHWAY.replace("outcome: housed", "outcome: evicted"))
+    cli.json("publish", str(source))
+    for needs in (True, False, False):
+        client = cli.json("clients", "add", "--name", "A")["id"]
+        case = cli.json("cases", "start", "housing_help", "--client", str(client))
+        cli.json("tasks", "complete", case["tasks"][0]["id"], "--data",
+                 json.dumps({"needs_housing": needs}))
+    programme = tmp_path / "programme.yaml"
+    programme.write_text(
+        "programme: P\npayment_mechanism: {cohort_threshold_percent: 10,\n"
+        "  overall_threshold_percent: 7.5, price_per_event_avoided: 1}\n"
+        "outcome_measures:\n"
+        "  - {kind: evicted, type: binary, direction: lower_is_better}\n")
+
+    def positive(*options: str) -> object:
+        project = cli.json("export", "indigo", *options)
+        return project["results"][0]["number_with_positive_social_outcomes"]
+
+    assert positive() == {"value": 1}  # unconfigured: higher is better, as before
+    assert positive("--programme", str(programme)) == {"value": 2}
+    assert positive("--lower-is-better", "evicted") == {"value": 2}

@@ -27,6 +27,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from engine.errors import InvalidArgumentError
 from engine.exports import (
     CASE_COLUMNS,
     LIFECYCLE_TRANSITIONS,
@@ -398,3 +399,36 @@ def test_indigo_project_of_an_empty_programme_is_still_valid() -> None:
 def test_indigo_project_validates_against_the_full_schema() -> None:
     schema = json.loads(Path(os.environ["PATHWAYS_INDIGO_SCHEMA"]).read_text("utf-8"))
     jsonschema.Draft7Validator(schema).validate(sample_project())
+
+
+def test_indigo_counts_a_lower_is_better_outcome_by_the_people_it_did_not_happen_to() -> None:
+    """`reconvicted` is a negative outcome: a client recorded as reconvicted is not a positive
+    social outcome; one recorded as not reconvicted is. The direction comes from the
+    measure's configuration (OutcomeMeasure.direction), passed in by outcome name."""
+    cases = [case(1, client=7), case(2, client=8), case(3, client=9), case(4, client=10)]
+    events = {
+        1: [event(1, 5, "outcome_recorded", step="review",
+                  data={"outcome": "reconvicted", "value": True})],
+        2: [event(2, 5, "outcome_recorded", step="review",
+                  data={"outcome": "reconvicted", "value": False})],
+        3: [event(3, 5, "outcome_recorded", step="review",
+                  data={"outcome": "reconvicted", "value": 0})],
+        4: [event(4, 5, "outcome_recorded", step="review",  # failed: not known either way
+                  data={"outcome": "reconvicted", "value": None, "problem": "bad"})],
+    }
+    project = indigo_project(name="P", pathways=[], cases=cases, events_by_case=events,
+                             as_of=T0, directions={"reconvicted": "lower_is_better"})
+    jsonschema.Draft7Validator(MINIMAL_INDIGO_SCHEMA).validate(project)
+    (result,) = project["results"]
+    assert result["number_with_positive_social_outcomes"] == {"value": 2}  # clients 8 and 9
+    assert "Lower is better" in project["outcome_metrics"][0]["definition"]["value"]
+    # without a configured direction the old reading stays (higher is better)
+    default = indigo_project(name="P", pathways=[], cases=cases, events_by_case=events,
+                             as_of=T0)
+    assert default["results"][0]["number_with_positive_social_outcomes"] == {"value": 1}
+
+
+def test_indigo_refuses_an_unknown_outcome_direction() -> None:
+    with pytest.raises(InvalidArgumentError, match="direction"):
+        indigo_project(name="P", pathways=[], cases=[], events_by_case={}, as_of=T0,
+                       directions={"reconvicted": "down"})
