@@ -20,7 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from engine.csvout import csv_text
@@ -121,17 +121,42 @@ def decision_branch(event: Event) -> tuple[str, str, str]:
             " | ".join(map(str, flows)))
 
 
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _to_millisecond(at: datetime) -> datetime:
+    """The time as XES writes it: with a time zone (naive: UTC), to the millisecond."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def _allocation(events: Sequence[Event]) -> dict[str, Any]:
+    """What the case's version_allocated event recorded ({} when it has none)."""
+    for event in events:
+        if event.type == "version_allocated":
+            return dict(event.data)
+    return {}
+
+
 def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]], *,
            name: str = "Pathways event log") -> str:
     """The event log as an XES 1849-2016 XML document (UTF-8 declared).
 
     One <trace> per case (concept:name = the case id; pathway, version, client and status as
-    plain attributes), one <event> per recorded event in log order, with concept:name
+    plain attributes; `allocation_policy` (and `allocation_policy_id`) from its
+    version_allocated event, and `arm`, the version drawn, when a randomised split allocated
+    it), one <event> per recorded event in log order, with concept:name
     (`event_name`), time:timestamp, lifecycle:transition (LIFECYCLE_TRANSITIONS),
     org:resource (the actor, when there is one), and the event's type and seq; a decision
     also has `gateway`, `branch` (the branch taken, `decision_branch`) and `branch_flow` (the
     sequence flow id). Form data is not exported: the log may go to analysts who should not
     see clients' answers.
+
+    Times are strictly increasing within a trace (process-mining tools order by time): an
+    event recorded in the same millisecond as the one before it, or earlier (a clock that
+    went back), is written one millisecond after it, with the time it was recorded with as
+    `recorded_time`. The log's order (seq) is the truth.
     """
     log = ET.Element(_tag("log"), {"xes.version": XES_VERSION,
                                    "xes.features": "nested-attributes",
@@ -159,10 +184,27 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
         _attribute(trace, "int", "version", str(case.version))
         _attribute(trace, "string", "client", str(case.client_id))
         _attribute(trace, "string", "status", case.status)
-        for event in events_by_case.get(case.id, ()):
+        case_events = events_by_case.get(case.id, ())
+        allocation = _allocation(case_events)
+        if allocation.get("policy"):
+            _attribute(trace, "string", "allocation_policy", str(allocation["policy"]))
+            if allocation.get("policy_id") is not None:
+                _attribute(trace, "string", "allocation_policy_id",
+                           str(allocation["policy_id"]))
+            if allocation["policy"] == "split" and allocation.get("version") is not None:
+                _attribute(trace, "string", "arm", str(allocation["version"]))
+        previous: datetime | None = None
+        for event in case_events:
             element = ET.SubElement(trace, _tag("event"))
             _attribute(element, "string", "concept:name", event_name(event))
-            _attribute(element, "date", "time:timestamp", xes_timestamp(event.at))
+            at = _to_millisecond(event.at)
+            moved = previous is not None and at <= previous
+            if previous is not None and moved:
+                at = previous + _MILLISECOND
+            previous = at
+            _attribute(element, "date", "time:timestamp", xes_timestamp(at))
+            if moved:
+                _attribute(element, "date", "recorded_time", xes_timestamp(event.at))
             _attribute(element, "string", "lifecycle:transition",
                        LIFECYCLE_TRANSITIONS.get(event.type, "unknown"))
             if event.actor:

@@ -21,6 +21,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ def sample_log() -> tuple[list[CaseRecord], dict[int, list[Event]]]:
         1: [event(1, 1, "case_started", actor="amy"),
             event(1, 2, "task_ready", step="intake", at=T0 + timedelta(seconds=1)),
             event(1, 3, "task_completed", step="intake", actor=ODD,
-                  at=datetime(2026, 3, 1, 11, 0, 0, 123456,
+                  at=datetime(2026, 3, 1, 11, 40, 0, 123456,  # 09:40 UTC
                               tzinfo=timezone(timedelta(hours=2)))),
             event(1, 4, "outcome_recorded", step="engaged",
                   data={"outcome": "engaged", "value": True}),
@@ -191,7 +192,7 @@ def test_xes_timestamps_carry_their_time_zone() -> None:
     stamps = [attributes(e)["time:timestamp"] for t in root.findall("x:trace", NS)
               for e in t.findall("x:event", NS)]
     assert stamps[0] == "2026-03-01T09:30:00.000+00:00"
-    assert stamps[2] == "2026-03-01T11:00:00.123+02:00"  # the offset it was recorded with
+    assert stamps[2] == "2026-03-01T11:40:00.123+02:00"  # the offset it was recorded with
     assert stamps[5] == "2026-03-02T08:00:00.000+00:00"  # naive: taken as UTC
     assert xes_timestamp(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000+00:00"
 
@@ -432,3 +433,46 @@ def test_indigo_refuses_an_unknown_outcome_direction() -> None:
     with pytest.raises(InvalidArgumentError, match="direction"):
         indigo_project(name="P", pathways=[], cases=[], events_by_case={}, as_of=T0,
                        directions={"reconvicted": "down"})
+
+
+def test_xes_traces_carry_the_randomisation_arm_and_allocation_policy() -> None:
+    """Process mining by arm needs the arm on the trace: a case allocated by a split has its
+    arm (the version drawn) and the policy; one allocated otherwise has only the policy; one
+    without an allocation event has neither."""
+    cases = [case(1), case(2), case(3)]
+    events = {
+        1: [event(1, 1, "version_allocated",
+                  data={"policy": "split", "version": 2, "policy_id": 4,
+                        "weights": {"1": 1, "2": 1}, "seed": "ab", "draw": 0.7}),
+            event(1, 2, "case_started", at=T0 + timedelta(seconds=1))],
+        2: [event(2, 1, "version_allocated", data={"policy": "latest", "version": 2})],
+        3: [event(3, 1, "case_started")],
+    }
+    root = check_xes_structure(to_xes(cases, events))
+    split, latest, unallocated = (attributes(t) for t in root.findall("x:trace", NS))
+    assert (split["arm"], split["allocation_policy"], split["allocation_policy_id"]) == (
+        "2", "split", "4")
+    assert latest["allocation_policy"] == "latest" and "arm" not in latest
+    assert "allocation_policy" not in unallocated and "arm" not in unallocated
+
+
+def test_xes_event_times_are_strictly_increasing_within_a_trace() -> None:
+    """Events recorded in the same millisecond, or with a clock that went back, are written
+    one millisecond after the one before (the log's order is the truth), and keep the time
+    they were recorded with as `recorded_time`."""
+    cases = [case(1)]
+    events = {1: [event(1, 1, "case_started"),
+                  event(1, 2, "task_ready", step="intake"),  # same instant
+                  event(1, 3, "task_completed", step="intake",
+                        at=T0 - timedelta(minutes=5)),  # clock went back
+                  event(1, 4, "case_completed", at=T0 + timedelta(hours=1))]}
+    root = check_xes_structure(to_xes(cases, events))
+    written = [attributes(e) for e in root.findall("x:trace/x:event", NS)]
+    stamps = [datetime.fromisoformat(e["time:timestamp"]) for e in written]
+    assert all(a < b for a, b in pairwise(stamps)), stamps
+    assert [e["time:timestamp"] for e in written] == [
+        "2026-03-01T09:30:00.000+00:00", "2026-03-01T09:30:00.001+00:00",
+        "2026-03-01T09:30:00.002+00:00", "2026-03-01T10:30:00.000+00:00"]
+    assert "recorded_time" not in written[0] and "recorded_time" not in written[3]
+    assert written[1]["recorded_time"] == "2026-03-01T09:30:00.000+00:00"
+    assert written[2]["recorded_time"] == "2026-03-01T09:25:00.000+00:00"
