@@ -1056,14 +1056,21 @@ def _redactor(ctx: Context, found: list[CaseRecord], full: bool, left_out: _Left
 @command
 def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """The event log as XES (IEEE 1849-2016) for process-mining tools: a trace per case."""
-    from engine.exports import redact, to_xes
+    from engine.exports import redact, step_titles, to_xes
 
     found = ctx.app.engine.list_cases(pathway=pathway)
     events_by_case = _events_by_case(ctx, found)
     left_out = _LeftOut()
     if (redactor := _redactor(ctx, found, full, left_out)) is not None:
         found, events_by_case = redact(redactor, found, events_by_case)
-    text = to_xes(found, events_by_case,
+    titles: dict[tuple[str, int], dict[str, str]] = {}
+    for key in sorted({(c.pathway, c.version) for c in found}):
+        try:  # a version that cannot be loaded keeps its step ids as activity names
+            parsed = ctx.app.engine.definition(*key)
+        except DefinitionError:
+            continue
+        titles[key] = step_titles(parsed.spec, parsed.subprocess_specs)
+    text = to_xes(found, events_by_case, step_titles=titles,
                   name=f"Pathways: {pathway}" if pathway else "Pathways event log")
     _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()),
              left_out.report())

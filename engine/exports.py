@@ -139,19 +139,34 @@ def _allocation(events: Sequence[Event]) -> dict[str, Any]:
     return {}
 
 
+def step_titles(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, str]:
+    """Step id -> title (the BPMN element's name) of a parsed version's processes: what the
+    XES export names activities by."""
+    titles: dict[str, str] = {}
+    for process in (spec, *subprocess_specs.values()):
+        for key, task_spec in getattr(process, "task_specs", {}).items():
+            step = getattr(task_spec, "bpmn_id", None) or key
+            title = getattr(task_spec, "bpmn_name", None)
+            if isinstance(step, str) and isinstance(title, str) and title.strip():
+                titles.setdefault(step, title)
+    return titles
+
+
 def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]], *,
-           name: str = "Pathways event log") -> str:
+           name: str = "Pathways event log",
+           step_titles: Mapping[tuple[str, int], Mapping[str, str]] | None = None) -> str:
     """The event log as an XES 1849-2016 XML document (UTF-8 declared).
 
     One <trace> per case (concept:name = the case id; pathway, version, client and status as
     plain attributes; `allocation_policy` (and `allocation_policy_id`) from its
     version_allocated event, and `arm`, the version drawn, when a randomised split allocated
-    it), one <event> per recorded event in log order, with concept:name
-    (`event_name`), time:timestamp, lifecycle:transition (LIFECYCLE_TRANSITIONS),
-    org:resource (the actor, when there is one), and the event's type and seq; a decision
-    also has `gateway`, `branch` (the branch taken, `decision_branch`) and `branch_flow` (the
-    sequence flow id). Form data is not exported: the log may go to analysts who should not
-    see clients' answers.
+    it), one <event> per recorded event in log order, with concept:name (the step's title
+    in the case's version, from `step_titles` keyed by (pathway, version), else
+    `event_name`), `step` (the step id, when the event is about one), time:timestamp,
+    lifecycle:transition (LIFECYCLE_TRANSITIONS), org:resource (the actor, when there is
+    one), and the event's type and seq; a decision also has `gateway`, `branch` (the branch
+    taken, `decision_branch`) and `branch_flow` (the sequence flow id). Form data is not
+    exported: the log may go to analysts who should not see clients' answers.
 
     Times are strictly increasing within a trace (process-mining tools order by time): an
     event recorded in the same millisecond as the one before it, or earlier (a clock that
@@ -193,10 +208,13 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
                            str(allocation["policy_id"]))
             if allocation["policy"] == "split" and allocation.get("version") is not None:
                 _attribute(trace, "string", "arm", str(allocation["version"]))
+        titles = (step_titles or {}).get((case.pathway, case.version), {})
         previous: datetime | None = None
         for event in case_events:
             element = ET.SubElement(trace, _tag("event"))
-            _attribute(element, "string", "concept:name", event_name(event))
+            _attribute(element, "string", "concept:name",
+                       (titles.get(event.step) if event.step else None)
+                       or event_name(event))
             at = _to_millisecond(event.at)
             moved = previous is not None and at <= previous
             if previous is not None and moved:
@@ -209,6 +227,8 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
                        LIFECYCLE_TRANSITIONS.get(event.type, "unknown"))
             if event.actor:
                 _attribute(element, "string", "org:resource", event.actor)
+            if event.step:
+                _attribute(element, "string", "step", event.step)
             _attribute(element, "string", "event_type", event.type)
             _attribute(element, "int", "seq", str(event.seq))
             if event.type == "outcome_recorded" and event.data.get("outcome"):

@@ -67,9 +67,13 @@ def test_export_xes_csv_and_indigo(cli: Cli, tmp_path: Path) -> None:
     def attrs(element: ET.Element) -> dict[str, str]:
         return {child.get("key", ""): child.get("value", "") for child in element}
 
-    named = [(attrs(e)["concept:name"], attrs(e)["lifecycle:transition"]) for e in events]
-    assert ("intake", "schedule") in named and ("intake", "complete") in named
-    assert ("housed", "complete") in named and ("follow_up", "schedule") in named
+    # activities are named by the step's title, the step id beside it
+    named = [(attrs(e)["concept:name"], attrs(e).get("step"), attrs(e)["lifecycle:transition"])
+             for e in events]
+    assert ("Intake", "intake", "schedule") in named
+    assert ("Intake", "intake", "complete") in named
+    assert ("Record housed", "housed", "complete") in named
+    assert ("Follow up", "follow_up", "schedule") in named
     done = next(attrs(e) for e in events if attrs(e)["event_type"] == "task_completed")
     assert done["org:resource"] == "amy & co"
     assert done["time:timestamp"].endswith("+00:00")
@@ -136,7 +140,10 @@ def test_export_events_and_xes_name_the_branch_taken_and_redact_a_sensitive_one(
         root = ET.fromstring(text.encode("utf-8"))  # noqa: S314 - our own output
         found = [{c.get("key"): c.get("value") for c in e}
                  for e in root.findall("x:trace/x:event", NS)]
-        return {str(e["concept:name"]): str(e["branch"]) for e in found
+        # concept:name is the gateway's title; the step attribute its id
+        assert all(e["concept:name"] == f"{e['step'].replace('_', ' ').capitalize()}?"
+                   for e in found if e["event_type"] == "decision"), found
+        return {str(e["step"]): str(e["branch"]) for e in found
                 if e["event_type"] == "decision"}
 
     both = {"gw_work": "when: wants_work", "gw_drugs": "when: uses_drugs"}

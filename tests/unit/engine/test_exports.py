@@ -476,3 +476,20 @@ def test_xes_event_times_are_strictly_increasing_within_a_trace() -> None:
     assert "recorded_time" not in written[0] and "recorded_time" not in written[3]
     assert written[1]["recorded_time"] == "2026-03-01T09:30:00.000+00:00"
     assert written[2]["recorded_time"] == "2026-03-01T09:25:00.000+00:00"
+
+
+def test_xes_names_steps_by_their_title_and_keeps_the_step_id() -> None:
+    """Analysts read "Intake", not "Activity_0x1f": concept:name is the step's title in the
+    case's version, the step id an attribute. A step without a known title keeps its id."""
+    cases, events = sample_log()
+    titles = {("referral", 2): {"intake": "Intake interview", "gw_housing": "Needs housing?"}}
+    root = check_xes_structure(to_xes(cases, events, step_titles=titles))
+    first = [attributes(e) for e in root.findall("x:trace", NS)[0].findall("x:event", NS)]
+    assert [(e["concept:name"], e.get("step")) for e in first] == [
+        ("case_started", None), ("Intake interview", "intake"),
+        ("Intake interview", "intake"), ("engaged", "engaged"),
+        ("Needs housing?", "gw_housing")]
+    # another version's titles do not apply
+    other = {("referral", 1): {"intake": "Old intake"}}
+    root = check_xes_structure(to_xes(cases, events, step_titles=other))
+    assert attributes(root.findall("x:trace/x:event", NS)[1])["concept:name"] == "intake"
