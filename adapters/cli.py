@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import yaml
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from adapters import incidents
@@ -1055,14 +1056,21 @@ def _redactor(ctx: Context, found: list[CaseRecord], full: bool, left_out: _Left
 @command
 def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """The event log as XES (IEEE 1849-2016) for process-mining tools: a trace per case."""
-    from engine.exports import redact, to_xes
+    from engine.exports import redact, step_titles, to_xes
 
     found = ctx.app.engine.list_cases(pathway=pathway)
     events_by_case = _events_by_case(ctx, found)
     left_out = _LeftOut()
     if (redactor := _redactor(ctx, found, full, left_out)) is not None:
         found, events_by_case = redact(redactor, found, events_by_case)
-    text = to_xes(found, events_by_case,
+    titles: dict[tuple[str, int], dict[str, str]] = {}
+    for key in sorted({(c.pathway, c.version) for c in found}):
+        try:  # a version that cannot be loaded keeps its step ids as activity names
+            parsed = ctx.app.engine.definition(*key)
+        except DefinitionError:
+            continue
+        titles[key] = step_titles(parsed.spec, parsed.subprocess_specs)
+    text = to_xes(found, events_by_case, step_titles=titles,
                   name=f"Pathways: {pathway}" if pathway else "Pathways event log")
     _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()),
              left_out.report())
@@ -1124,11 +1132,33 @@ def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: b
 @_output_option
 @click.option("--name", default="Pathways programme", show_default=True,
               help="The programme's (impact bond's) name.")
+@click.option("--programme", "programme_file", type=click.Path(path_type=Path),
+              help="The programme file (definitions/programmes/*.yaml): its outcome "
+                   "measures say which outcomes are better lower (direction).")
+@click.option("--lower-is-better", "lower_is_better", multiple=True, metavar="OUTCOME",
+              help="An outcome that is better lower (e.g. reconvicted), where no measure of "
+                   "the programme file says so. Repeatable.")
 @_full_option
 @command
-def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> None:
-    """The programme as an INDIGO impact bond data standard project document (JSON)."""
+def export_indigo(ctx: Context, output: Path | None, name: str, programme_file: Path | None,
+                  lower_is_better: tuple[str, ...], full: bool) -> None:
+    """The programme as an INDIGO impact bond data standard project document (JSON).
+
+    An outcome counts as a positive social outcome for the clients who had it, unless the
+    programme's measure for it (--programme) or --lower-is-better says fewer is better
+    (reconvictions): then for the clients it is recorded for who did not have it."""
     from engine.exports import ProgrammePathway, indigo_project, redact
+    from engine.payments import programme_from_config
+
+    directions: dict[str, str] = {}
+    if programme_file is not None:
+        try:
+            config = yaml.safe_load(programme_file.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise UsageProblem(f"cannot read the programme file {programme_file}: {err}",
+                               details={"file": str(programme_file)}) from err
+        directions = {m.kind: m.direction for m in programme_from_config(config).measures}
+    directions.update(dict.fromkeys(lower_is_better, "lower_is_better"))
 
     engine = ctx.app.engine
     found = engine.list_cases()
@@ -1155,7 +1185,8 @@ def export_indigo(ctx: Context, output: Path | None, name: str, full: bool) -> N
     document = indigo_project(
         name=name, pathways=pathways, cases=found, events_by_case=events_by_case,
         as_of=SystemClock().now(),
-        organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()})
+        organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()},
+        directions=directions)
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     _deliver(ctx, text, output, "indigo", 1, left_out.report())
 

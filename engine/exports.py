@@ -20,11 +20,13 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from engine.csvout import csv_text
+from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event, InboxTask
+from engine.outcomes import DIRECTIONS
 from engine.privacy import Redactor
 
 # -- XES -------------------------------------------------------------------------------------
@@ -119,17 +121,57 @@ def decision_branch(event: Event) -> tuple[str, str, str]:
             " | ".join(map(str, flows)))
 
 
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _to_millisecond(at: datetime) -> datetime:
+    """The time as XES writes it: with a time zone (naive: UTC), to the millisecond."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def _allocation(events: Sequence[Event]) -> dict[str, Any]:
+    """What the case's version_allocated event recorded ({} when it has none)."""
+    for event in events:
+        if event.type == "version_allocated":
+            return dict(event.data)
+    return {}
+
+
+def step_titles(spec: Any, subprocess_specs: Mapping[str, Any]) -> dict[str, str]:
+    """Step id -> title (the BPMN element's name) of a parsed version's processes: what the
+    XES export names activities by."""
+    titles: dict[str, str] = {}
+    for process in (spec, *subprocess_specs.values()):
+        for key, task_spec in getattr(process, "task_specs", {}).items():
+            step = getattr(task_spec, "bpmn_id", None) or key
+            title = getattr(task_spec, "bpmn_name", None)
+            if isinstance(step, str) and isinstance(title, str) and title.strip():
+                titles.setdefault(step, title)
+    return titles
+
+
 def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]], *,
-           name: str = "Pathways event log") -> str:
+           name: str = "Pathways event log",
+           step_titles: Mapping[tuple[str, int], Mapping[str, str]] | None = None) -> str:
     """The event log as an XES 1849-2016 XML document (UTF-8 declared).
 
     One <trace> per case (concept:name = the case id; pathway, version, client and status as
-    plain attributes), one <event> per recorded event in log order, with concept:name
-    (`event_name`), time:timestamp, lifecycle:transition (LIFECYCLE_TRANSITIONS),
-    org:resource (the actor, when there is one), and the event's type and seq; a decision
-    also has `gateway`, `branch` (the branch taken, `decision_branch`) and `branch_flow` (the
-    sequence flow id). Form data is not exported: the log may go to analysts who should not
-    see clients' answers.
+    plain attributes; `allocation_policy` (and `allocation_policy_id`) from its
+    version_allocated event, and `arm`, the version drawn, when a randomised split allocated
+    it), one <event> per recorded event in log order, with concept:name (the step's title
+    in the case's version, from `step_titles` keyed by (pathway, version), else
+    `event_name`), `step` (the step id, when the event is about one), time:timestamp,
+    lifecycle:transition (LIFECYCLE_TRANSITIONS), org:resource (the actor, when there is
+    one), and the event's type and seq; a decision also has `gateway`, `branch` (the branch
+    taken, `decision_branch`) and `branch_flow` (the sequence flow id). Form data is not
+    exported: the log may go to analysts who should not see clients' answers.
+
+    Times are strictly increasing within a trace (process-mining tools order by time): an
+    event recorded in the same millisecond as the one before it, or earlier (a clock that
+    went back), is written one millisecond after it, with the time it was recorded with as
+    `recorded_time`. The log's order (seq) is the truth.
     """
     log = ET.Element(_tag("log"), {"xes.version": XES_VERSION,
                                    "xes.features": "nested-attributes",
@@ -157,14 +199,36 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
         _attribute(trace, "int", "version", str(case.version))
         _attribute(trace, "string", "client", str(case.client_id))
         _attribute(trace, "string", "status", case.status)
-        for event in events_by_case.get(case.id, ()):
+        case_events = events_by_case.get(case.id, ())
+        allocation = _allocation(case_events)
+        if allocation.get("policy"):
+            _attribute(trace, "string", "allocation_policy", str(allocation["policy"]))
+            if allocation.get("policy_id") is not None:
+                _attribute(trace, "string", "allocation_policy_id",
+                           str(allocation["policy_id"]))
+            if allocation["policy"] == "split" and allocation.get("version") is not None:
+                _attribute(trace, "string", "arm", str(allocation["version"]))
+        titles = (step_titles or {}).get((case.pathway, case.version), {})
+        previous: datetime | None = None
+        for event in case_events:
             element = ET.SubElement(trace, _tag("event"))
-            _attribute(element, "string", "concept:name", event_name(event))
-            _attribute(element, "date", "time:timestamp", xes_timestamp(event.at))
+            _attribute(element, "string", "concept:name",
+                       (titles.get(event.step) if event.step else None)
+                       or event_name(event))
+            at = _to_millisecond(event.at)
+            moved = previous is not None and at <= previous
+            if previous is not None and moved:
+                at = previous + _MILLISECOND
+            previous = at
+            _attribute(element, "date", "time:timestamp", xes_timestamp(at))
+            if moved:
+                _attribute(element, "date", "recorded_time", xes_timestamp(event.at))
             _attribute(element, "string", "lifecycle:transition",
                        LIFECYCLE_TRANSITIONS.get(event.type, "unknown"))
             if event.actor:
                 _attribute(element, "string", "org:resource", event.actor)
+            if event.step:
+                _attribute(element, "string", "step", event.step)
             _attribute(element, "string", "event_type", event.type)
             _attribute(element, "int", "seq", str(event.seq))
             if event.type == "outcome_recorded" and event.data.get("outcome"):
@@ -292,6 +356,8 @@ class OutcomeTally:
     pathways: set[str] = field(default_factory=set)
     events: int = 0
     achieved_by: set[int] = field(default_factory=set)
+    # clients with a value recorded (not a failed recording): who it is known about
+    recorded_for: set[int] = field(default_factory=set)
 
 
 def _achieved(event: Event) -> bool:
@@ -319,15 +385,26 @@ def tally_outcomes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Seq
             tally.pathways.add(case.pathway)
             if event.step:
                 tally.steps.add(event.step)
+            if not event.data.get("problem"):
+                tally.recorded_for.add(case.client_id)
             if _achieved(event):
                 tally.achieved_by.add(case.client_id)
     return [tallies[key] for key in sorted(tallies)]
 
 
+def positive_outcomes(tally: OutcomeTally, direction: str) -> set[int]:
+    """The clients with a positive social outcome: those who achieved it when more is better;
+    when fewer is better (reconvicted), those it is recorded for who did not have it. A
+    failed recording tells neither."""
+    if direction == "lower_is_better":
+        return tally.recorded_for - tally.achieved_by
+    return set(tally.achieved_by)
+
+
 def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
                    cases: Sequence[CaseRecord], events_by_case: Mapping[int, Sequence[Event]],
-                   as_of: datetime, organisation_names: Mapping[str, str] | None = None
-                   ) -> dict[str, Any]:
+                   as_of: datetime, organisation_names: Mapping[str, str] | None = None,
+                   directions: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The programme as an INDIGO project document (JSON-ready), field names and shapes as in
     the standard's project.json: name; stage_development (Implementation once a case
     exists); dates.start_date_of_service_provision (the first case's day);
@@ -337,11 +414,22 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
     recorded); results (per outcome: clients engaged, clients with the outcome achieved, over
     the period from the first case to as_of, Interim); sources (this export).
 
+    `directions` maps an outcome to "higher_is_better" (the default) or "lower_is_better",
+    as the programme's outcome measures configure it (engine.outcomes.OutcomeMeasure): the
+    positive social outcomes of a lower-is-better outcome (reconvicted) are the clients it
+    is recorded for who did not have it (`positive_outcomes`).
+
     Organisation ids are Pathways' own: INDIGO identifiers (INDIGO-ORG-...) are assigned by
     the INDIGO project and are not known here. Money (outcome payments, investment) is not
     recorded by Pathways and is left out.
     """
     names = organisation_names or {}
+    directions = dict(directions or {})
+    for outcome, direction in directions.items():
+        if direction not in DIRECTIONS:
+            raise InvalidArgumentError(
+                f"outcome {outcome!r}: direction must be one of {', '.join(DIRECTIONS)}",
+                details={"fields": {"directions": [outcome]}})
     clients = {c.client_id for c in cases}
     first = min((c.created_at for c in cases if c.created_at is not None), default=None)
     period: dict[str, Any] = {"end_date": _value(_day(as_of))}
@@ -383,8 +471,12 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
             "definition": _value(
                 f"Outcome '{t.outcome}' as recorded by the step(s) "
                 f"{', '.join(sorted(t.steps)) or '-'} of pathway(s) "
-                f"{', '.join(sorted(t.pathways))}; achieved when the recorded value is true, "
-                f"a number above 0 or non-empty text."),
+                f"{', '.join(sorted(t.pathways))}; it happened when the recorded value is "
+                f"true, a number above 0 or non-empty text. "
+                + ("Lower is better: a positive social outcome is a client it is recorded "
+                   "for who did not have it."
+                   if directions.get(t.outcome) == "lower_is_better" else
+                   "Higher is better: a positive social outcome is a client who had it.")),
             "outcome_validation_method": _value("Simple ex-post verification"),
             "data_source_for_outcome_validation": _value("Pathways case records (event log)"),
         } for t in tallies]
@@ -394,8 +486,11 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
             "result_type": _value("Interim"),
             "period": period,
             "number_engaged_in_impact_bond": _value(len(clients)),
-            "number_with_positive_social_outcomes": _value(len(t.achieved_by)),
-            "notes": f"{t.events} outcome event(s) recorded.",
+            "number_with_positive_social_outcomes": _value(len(positive_outcomes(
+                t, directions.get(t.outcome, "higher_is_better")))),
+            "notes": f"{t.events} outcome event(s) recorded; it happened to "
+                     f"{len(t.achieved_by)} of the {len(t.recorded_for)} client(s) it is "
+                     f"recorded for.",
         } for t in tallies]
     project["sources"] = [{
         "id": "pathways",

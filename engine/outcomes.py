@@ -52,6 +52,10 @@ MATCHED_GROUP_COLUMNS = ("subject", "release_date", "offence_date", "conviction_
 
 MeasureType = Literal["binary", "frequency"]
 MEASURE_TYPES: tuple[str, ...] = get_args(MeasureType)
+# Which way an outcome is good news: more people with it (housed, employed) or fewer
+# (reconvicted). Exports that count "positive" outcomes (INDIGO) read it.
+Direction = Literal["higher_is_better", "lower_is_better"]
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
 WINDOW_STARTS = ("release", "enrolment")  # the client field <start>_date the window runs from
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -364,13 +368,15 @@ class OutcomeMeasure:
     (people with any event, %) or frequency (events per 100 people); events count when they
     occurred within window_months of the window's start (the client's `<window_from>_date`)
     and, unless recorded_within_months is None, were recorded within that many months of
-    the start. The defaults are the Peterborough measure's windows."""
+    the start. The defaults are the Peterborough measure's windows. `direction` says
+    whether more of the outcome is better (the default) or fewer (reconvictions)."""
 
     kind: str
     type: str
     window_from: str = "release"
     window_months: int = 12
     recorded_within_months: int | None = 18
+    direction: str = "higher_is_better"
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not _NAME.match(self.kind):
@@ -379,6 +385,8 @@ class OutcomeMeasure:
             raise _problem("type", f"must be one of {', '.join(MEASURE_TYPES)}")
         if self.window_from not in WINDOW_STARTS:
             raise _problem("window_from", f"must be one of {', '.join(WINDOW_STARTS)}")
+        if self.direction not in DIRECTIONS:
+            raise _problem("direction", f"must be one of {', '.join(DIRECTIONS)}")
         if isinstance(self.window_months, bool) or not isinstance(self.window_months, int) \
                 or self.window_months < 1:
             raise _problem("window_months", "must be a whole number of months, 1 or more")
@@ -395,7 +403,8 @@ class OutcomeMeasure:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> OutcomeMeasure:
         """A measure from configuration (JSON or YAML): the fields above by name."""
-        known = {"kind", "type", "window_from", "window_months", "recorded_within_months"}
+        known = {"kind", "type", "window_from", "window_months", "recorded_within_months",
+                 "direction"}
         unknown = sorted(set(config) - known)
         if unknown:
             raise _problem(unknown[0], "is not a field of an outcome measure")

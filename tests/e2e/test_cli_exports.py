@@ -67,9 +67,13 @@ def test_export_xes_csv_and_indigo(cli: Cli, tmp_path: Path) -> None:
     def attrs(element: ET.Element) -> dict[str, str]:
         return {child.get("key", ""): child.get("value", "") for child in element}
 
-    named = [(attrs(e)["concept:name"], attrs(e)["lifecycle:transition"]) for e in events]
-    assert ("intake", "schedule") in named and ("intake", "complete") in named
-    assert ("housed", "complete") in named and ("follow_up", "schedule") in named
+    # activities are named by the step's title, the step id beside it
+    named = [(attrs(e)["concept:name"], attrs(e).get("step"), attrs(e)["lifecycle:transition"])
+             for e in events]
+    assert ("Intake", "intake", "schedule") in named
+    assert ("Intake", "intake", "complete") in named
+    assert ("Record housed", "housed", "complete") in named
+    assert ("Follow up", "follow_up", "schedule") in named
     done = next(attrs(e) for e in events if attrs(e)["event_type"] == "task_completed")
     assert done["org:resource"] == "amy & co"
     assert done["time:timestamp"].endswith("+00:00")
@@ -136,7 +140,10 @@ def test_export_events_and_xes_name_the_branch_taken_and_redact_a_sensitive_one(
         root = ET.fromstring(text.encode("utf-8"))  # noqa: S314 - our own output
         found = [{c.get("key"): c.get("value") for c in e}
                  for e in root.findall("x:trace/x:event", NS)]
-        return {str(e["concept:name"]): str(e["branch"]) for e in found
+        # concept:name is the gateway's title; the step attribute its id
+        assert all(e["concept:name"] == f"{e['step'].replace('_', ' ').capitalize()}?"
+                   for e in found if e["event_type"] == "decision"), found
+        return {str(e["step"]): str(e["branch"]) for e in found
                 if e["event_type"] == "decision"}
 
     both = {"gw_work": "when: wants_work", "gw_drugs": "when: uses_drugs"}
@@ -146,3 +153,32 @@ def test_export_events_and_xes_name_the_branch_taken_and_redact_a_sensitive_one(
     for result in (redacted_csv, redacted_xes):
         assert result.returncode == 0
         assert "uses_drugs" not in result.stdout and "gw_drugs" not in result.stdout
+
+
+def test_export_indigo_counts_a_lower_is_better_outcome_as_the_programme_configures_it(
+        cli: Cli, tmp_path: Path) -> None:
+    """An outcome the programme file's measure says is better lower (direction:
+    lower_is_better) counts the clients who did not have it as positive social outcomes;
+    --lower-is-better names one that no measure configures (a step's own outcome)."""
+    source = tmp_path / "housing_help.yaml"
+    source.write_text(PATHWAY.replace("outcome: housed", "outcome: evicted"))
+    cli.json("publish", str(source))
+    for needs in (True, False, False):
+        client = cli.json("clients", "add", "--name", "A")["id"]
+        case = cli.json("cases", "start", "housing_help", "--client", str(client))
+        cli.json("tasks", "complete", case["tasks"][0]["id"], "--data",
+                 json.dumps({"needs_housing": needs}))
+    programme = tmp_path / "programme.yaml"
+    programme.write_text(
+        "programme: P\npayment_mechanism: {cohort_threshold_percent: 10,\n"
+        "  overall_threshold_percent: 7.5, price_per_event_avoided: 1}\n"
+        "outcome_measures:\n"
+        "  - {kind: evicted, type: binary, direction: lower_is_better}\n")
+
+    def positive(*options: str) -> object:
+        project = cli.json("export", "indigo", *options)
+        return project["results"][0]["number_with_positive_social_outcomes"]
+
+    assert positive() == {"value": 1}  # unconfigured: higher is better, as before
+    assert positive("--programme", str(programme)) == {"value": 2}
+    assert positive("--lower-is-better", "evicted") == {"value": 2}

@@ -21,12 +21,14 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from engine.errors import InvalidArgumentError
 from engine.exports import (
     CASE_COLUMNS,
     LIFECYCLE_TRANSITIONS,
@@ -77,7 +79,7 @@ def sample_log() -> tuple[list[CaseRecord], dict[int, list[Event]]]:
         1: [event(1, 1, "case_started", actor="amy"),
             event(1, 2, "task_ready", step="intake", at=T0 + timedelta(seconds=1)),
             event(1, 3, "task_completed", step="intake", actor=ODD,
-                  at=datetime(2026, 3, 1, 11, 0, 0, 123456,
+                  at=datetime(2026, 3, 1, 11, 40, 0, 123456,  # 09:40 UTC
                               tzinfo=timezone(timedelta(hours=2)))),
             event(1, 4, "outcome_recorded", step="engaged",
                   data={"outcome": "engaged", "value": True}),
@@ -190,7 +192,7 @@ def test_xes_timestamps_carry_their_time_zone() -> None:
     stamps = [attributes(e)["time:timestamp"] for t in root.findall("x:trace", NS)
               for e in t.findall("x:event", NS)]
     assert stamps[0] == "2026-03-01T09:30:00.000+00:00"
-    assert stamps[2] == "2026-03-01T11:00:00.123+02:00"  # the offset it was recorded with
+    assert stamps[2] == "2026-03-01T11:40:00.123+02:00"  # the offset it was recorded with
     assert stamps[5] == "2026-03-02T08:00:00.000+00:00"  # naive: taken as UTC
     assert xes_timestamp(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000+00:00"
 
@@ -398,3 +400,96 @@ def test_indigo_project_of_an_empty_programme_is_still_valid() -> None:
 def test_indigo_project_validates_against_the_full_schema() -> None:
     schema = json.loads(Path(os.environ["PATHWAYS_INDIGO_SCHEMA"]).read_text("utf-8"))
     jsonschema.Draft7Validator(schema).validate(sample_project())
+
+
+def test_indigo_counts_a_lower_is_better_outcome_by_the_people_it_did_not_happen_to() -> None:
+    """`reconvicted` is a negative outcome: a client recorded as reconvicted is not a positive
+    social outcome; one recorded as not reconvicted is. The direction comes from the
+    measure's configuration (OutcomeMeasure.direction), passed in by outcome name."""
+    cases = [case(1, client=7), case(2, client=8), case(3, client=9), case(4, client=10)]
+    events = {
+        1: [event(1, 5, "outcome_recorded", step="review",
+                  data={"outcome": "reconvicted", "value": True})],
+        2: [event(2, 5, "outcome_recorded", step="review",
+                  data={"outcome": "reconvicted", "value": False})],
+        3: [event(3, 5, "outcome_recorded", step="review",
+                  data={"outcome": "reconvicted", "value": 0})],
+        4: [event(4, 5, "outcome_recorded", step="review",  # failed: not known either way
+                  data={"outcome": "reconvicted", "value": None, "problem": "bad"})],
+    }
+    project = indigo_project(name="P", pathways=[], cases=cases, events_by_case=events,
+                             as_of=T0, directions={"reconvicted": "lower_is_better"})
+    jsonschema.Draft7Validator(MINIMAL_INDIGO_SCHEMA).validate(project)
+    (result,) = project["results"]
+    assert result["number_with_positive_social_outcomes"] == {"value": 2}  # clients 8 and 9
+    assert "Lower is better" in project["outcome_metrics"][0]["definition"]["value"]
+    # without a configured direction the old reading stays (higher is better)
+    default = indigo_project(name="P", pathways=[], cases=cases, events_by_case=events,
+                             as_of=T0)
+    assert default["results"][0]["number_with_positive_social_outcomes"] == {"value": 1}
+
+
+def test_indigo_refuses_an_unknown_outcome_direction() -> None:
+    with pytest.raises(InvalidArgumentError, match="direction"):
+        indigo_project(name="P", pathways=[], cases=[], events_by_case={}, as_of=T0,
+                       directions={"reconvicted": "down"})
+
+
+def test_xes_traces_carry_the_randomisation_arm_and_allocation_policy() -> None:
+    """Process mining by arm needs the arm on the trace: a case allocated by a split has its
+    arm (the version drawn) and the policy; one allocated otherwise has only the policy; one
+    without an allocation event has neither."""
+    cases = [case(1), case(2), case(3)]
+    events = {
+        1: [event(1, 1, "version_allocated",
+                  data={"policy": "split", "version": 2, "policy_id": 4,
+                        "weights": {"1": 1, "2": 1}, "seed": "ab", "draw": 0.7}),
+            event(1, 2, "case_started", at=T0 + timedelta(seconds=1))],
+        2: [event(2, 1, "version_allocated", data={"policy": "latest", "version": 2})],
+        3: [event(3, 1, "case_started")],
+    }
+    root = check_xes_structure(to_xes(cases, events))
+    split, latest, unallocated = (attributes(t) for t in root.findall("x:trace", NS))
+    assert (split["arm"], split["allocation_policy"], split["allocation_policy_id"]) == (
+        "2", "split", "4")
+    assert latest["allocation_policy"] == "latest" and "arm" not in latest
+    assert "allocation_policy" not in unallocated and "arm" not in unallocated
+
+
+def test_xes_event_times_are_strictly_increasing_within_a_trace() -> None:
+    """Events recorded in the same millisecond, or with a clock that went back, are written
+    one millisecond after the one before (the log's order is the truth), and keep the time
+    they were recorded with as `recorded_time`."""
+    cases = [case(1)]
+    events = {1: [event(1, 1, "case_started"),
+                  event(1, 2, "task_ready", step="intake"),  # same instant
+                  event(1, 3, "task_completed", step="intake",
+                        at=T0 - timedelta(minutes=5)),  # clock went back
+                  event(1, 4, "case_completed", at=T0 + timedelta(hours=1))]}
+    root = check_xes_structure(to_xes(cases, events))
+    written = [attributes(e) for e in root.findall("x:trace/x:event", NS)]
+    stamps = [datetime.fromisoformat(e["time:timestamp"]) for e in written]
+    assert all(a < b for a, b in pairwise(stamps)), stamps
+    assert [e["time:timestamp"] for e in written] == [
+        "2026-03-01T09:30:00.000+00:00", "2026-03-01T09:30:00.001+00:00",
+        "2026-03-01T09:30:00.002+00:00", "2026-03-01T10:30:00.000+00:00"]
+    assert "recorded_time" not in written[0] and "recorded_time" not in written[3]
+    assert written[1]["recorded_time"] == "2026-03-01T09:30:00.000+00:00"
+    assert written[2]["recorded_time"] == "2026-03-01T09:25:00.000+00:00"
+
+
+def test_xes_names_steps_by_their_title_and_keeps_the_step_id() -> None:
+    """Analysts read "Intake", not "Activity_0x1f": concept:name is the step's title in the
+    case's version, the step id an attribute. A step without a known title keeps its id."""
+    cases, events = sample_log()
+    titles = {("referral", 2): {"intake": "Intake interview", "gw_housing": "Needs housing?"}}
+    root = check_xes_structure(to_xes(cases, events, step_titles=titles))
+    first = [attributes(e) for e in root.findall("x:trace", NS)[0].findall("x:event", NS)]
+    assert [(e["concept:name"], e.get("step")) for e in first] == [
+        ("case_started", None), ("Intake interview", "intake"),
+        ("Intake interview", "intake"), ("engaged", "engaged"),
+        ("Needs housing?", "gw_housing")]
+    # another version's titles do not apply
+    other = {("referral", 1): {"intake": "Old intake"}}
+    root = check_xes_structure(to_xes(cases, events, step_titles=other))
+    assert attributes(root.findall("x:trace/x:event", NS)[1])["concept:name"] == "intake"

@@ -194,6 +194,19 @@ def test_measures_are_configured_as_data() -> None:
             OutcomeMeasure.from_config(bad)
 
 
+def test_a_measure_says_which_way_is_better() -> None:
+    """Reconvictions are bad news: the measure's configuration says lower is better, so
+    exports (INDIGO's number_with_positive_social_outcomes) do not count them as good."""
+    lower = OutcomeMeasure.from_config({"kind": "reconviction", "type": "binary",
+                                        "direction": "lower_is_better"})
+    assert lower.direction == "lower_is_better"
+    assert OutcomeMeasure.from_config({"kind": "housed", "type": "binary"}).direction == \
+        "higher_is_better"
+    with pytest.raises(InvalidArgumentError):
+        OutcomeMeasure.from_config({"kind": "reconviction", "type": "binary",
+                                    "direction": "down"})
+
+
 def test_cohorts_select_clients_by_a_date_range() -> None:
     clients = [Client(1, "a", {"release_date": "2024-01-01"}),
                Client(2, "b", {"release_date": "2024-06-30"}),

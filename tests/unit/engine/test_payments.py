@@ -388,6 +388,8 @@ def test_the_shipped_programme_file_is_the_peterborough_mechanism() -> None:
     statement = payment_statement(programme.mechanism, [COHORT_1], final=False)
     assert f"cohort 1: reduction = (155 {MINUS} 142) / 155 = 8.4%" in statement.lines
     assert statement.total_payment == 0
+    # reconvictions: fewer is better (read by the INDIGO export, among others)
+    assert {m.direction for m in programme.measures} == {"lower_is_better"}
 
 
 # ----------------------------------------------------------------------------------------------
