@@ -157,3 +157,12 @@ def test_quasi_poisson_agrees_with_statsmodels_glm_scaled_by_pearson_chi2() -> N
     assert ours.ci_low == pytest.approx(low)
     assert ours.ci_high == pytest.approx(high)
     assert ours.p_value == pytest.approx(fit.pvalues[1])
+
+
+def test_no_events_in_one_group_falls_back_to_the_exact_method_and_still_reports_dispersion(
+) -> None:
+    # no log ratio to put a Wald interval on: the exact conditional method, named as such
+    result = compare_rates(5, 10, 0, 10, counts1=[5] + [0] * 9, counts2=[0] * 10)
+    assert result.method == "exact conditional binomial (clopper-pearson)"
+    assert result.dispersion == pytest.approx((4.5**2 + 9 * 0.5**2) / 0.5 / 18)  # 45 / 18
+    assert result.p_value == pytest.approx(compare_rates(5, 10, 0, 10).p_value)
