@@ -24,9 +24,10 @@ Every interval and test comes from scipy or statsmodels, never a hand-written fo
   per-person counts are not known (or one group has no events);
 * two rates from per-person counts (what the dashboard compares): quasi-Poisson, the
   Poisson GLM's Wald interval and test of the log rate ratio with its variance scaled by the
-  Pearson dispersion (X2 / (n - 2), floored at 1 so it is never narrower than Poisson's):
-  written out by hand because it is two lines, and checked against statsmodels'
-  `GLM(family=Poisson()).fit(scale="X2")` in the tests; the dispersion is reported with it.
+  Pearson dispersion (X2 / (n - 2), floored at 1 so it is never narrower than Poisson's),
+  on Student's t with n - 2 df: written out by hand because it is two lines, and checked
+  against statsmodels' `GLM(family=Poisson()).fit(scale="X2", use_t=True)` in the tests;
+  the dispersion is reported with it.
 
 Results are frozen dataclasses holding plain ints and floats (None where a number does not
 exist, e.g. a rate of zero cases); each has `rows()` giving a list of dicts, all with the same
@@ -217,8 +218,9 @@ def compare_rates(events1: int, exposure1: float, events2: int, exposure2: float
         return RateComparison(None, None, None, difference, 1.0, per, confidence,
                               dispersion=dispersion)
     if dispersion is not None and events1 > 0 and events2 > 0:
-        return _quasi_poisson(events1, exposure1, events2, exposure2, dispersion, difference,
-                              per, confidence)
+        return _quasi_poisson(events1, exposure1, events2, exposure2, dispersion,
+                              len(counts1 or ()) + len(counts2 or ()) - 2, difference, per,
+                              confidence)
     # no per-person counts, or no events in one arm (no log ratio): the exact method
     result = scipy_stats.binomtest(events1, total, exposure1 / (exposure1 + exposure2))
     interval = result.proportion_ci(confidence_level=confidence, method="exact")
@@ -232,15 +234,15 @@ def compare_rates(events1: int, exposure1: float, events2: int, exposure2: float
                           dispersion=dispersion)
 
 
-QUASI_POISSON = "quasi-poisson (pearson dispersion, wald on the log ratio)"
+QUASI_POISSON = "quasi-poisson (pearson dispersion, wald t on the log ratio)"
 
 
 def _pearson_dispersion(events1: int, exposure1: float, counts1: Sequence[int] | None,
                         events2: int, exposure2: float, counts2: Sequence[int] | None
                         ) -> float | None:
     """Variance/mean of per-person counts around each arm's own rate: Pearson's X2 over
-    n - 2 degrees of freedom, as a quasi-Poisson model estimates it (None without counts;
-    1.0 when there are too few people to estimate it)."""
+    n - 2 degrees of freedom, as a quasi-Poisson model estimates it (None without counts,
+    or with two people or fewer: nothing left to estimate it from)."""
     if counts1 is None and counts2 is None:
         return None
     if counts1 is None or counts2 is None:
@@ -258,19 +260,21 @@ def _pearson_dispersion(events1: int, exposure1: float, counts1: Sequence[int] |
             mean = events / exposure
             chi2 += sum((count - mean) ** 2 for count in counts) / mean
     people = len(counts1) + len(counts2)
-    return chi2 / (people - 2) if people > 2 else 1.0
+    return chi2 / (people - 2) if people > 2 else None
 
 
 def _quasi_poisson(events1: int, exposure1: float, events2: int, exposure2: float,
-                   dispersion: float, difference: float, per: float, confidence: float
-                   ) -> RateComparison:
+                   dispersion: float, df: int, difference: float, per: float,
+                   confidence: float) -> RateComparison:
     """Wald interval and test of the log rate ratio with variance
     max(1, dispersion) x (1/events1 + 1/events2): the quasi-Poisson model's, floored at
-    Poisson's so that a chance under-dispersion never narrows the interval."""
+    Poisson's so that a chance under-dispersion never narrows the interval. Student's t on
+    the `df` the dispersion was estimated with (as R's quasipoisson), which matters for the
+    small groups a split makes."""
     log_ratio = math.log((events1 / exposure1) / (events2 / exposure2))
     se = math.sqrt(max(1.0, dispersion) * (1 / events1 + 1 / events2))
-    z = float(scipy_stats.norm.ppf(0.5 + confidence / 2))
-    p_value = float(2 * scipy_stats.norm.sf(abs(log_ratio) / se))
+    z = float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
+    p_value = float(2 * scipy_stats.t.sf(abs(log_ratio) / se, df))
     return RateComparison(math.exp(log_ratio), math.exp(log_ratio - z * se),
                           math.exp(log_ratio + z * se), difference, p_value, per,
                           confidence, QUASI_POISSON, dispersion)

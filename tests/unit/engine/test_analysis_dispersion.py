@@ -20,8 +20,6 @@ from engine.disclosure import SUPPRESSED
 from engine.errors import InvalidArgumentError
 from tests.unit.engine.test_analysis import Log
 
-Z = 1.959963984540054
-
 
 def test_quasi_poisson_on_a_hand_worked_example() -> None:
     # arm 1: 4 people, 4 events (mean 1); arm 2: 4 people, 2 events (mean 0.5)
@@ -31,9 +29,14 @@ def test_quasi_poisson_on_a_hand_worked_example() -> None:
     assert result.method.startswith("quasi-poisson")
     assert result.ratio == pytest.approx(2.0)
     se = math.sqrt(2.0 * (1 / 4 + 1 / 2))  # dispersion x (1/events1 + 1/events2)
-    assert result.ci_low == pytest.approx(2.0 * math.exp(-Z * se))
-    assert result.ci_high == pytest.approx(2.0 * math.exp(Z * se))
-    assert result.p_value == pytest.approx(math.erfc(math.log(2.0) / se / math.sqrt(2)))
+    # Student's t on 8 - 2 df, as R's quasipoisson: t(0.975, 6) = 2.446912
+    assert result.ci_low == pytest.approx(2.0 * math.exp(-2.446912 * se), rel=1e-6)
+    assert result.ci_high == pytest.approx(2.0 * math.exp(2.446912 * se), rel=1e-6)
+    # two-sided t tail on 6 df, in closed form for even df: t = ln 2 / se
+    t = math.log(2.0) / se
+    x = 6 / (6 + t * t)
+    tail = math.sqrt(1 - x) * (1 + x / 2 + 3 * x * x / 8)  # P(|T| < t), 6 df
+    assert result.p_value == pytest.approx(1 - tail)
     assert result.difference == pytest.approx(50.0)
 
 
@@ -43,8 +46,9 @@ def test_under_dispersed_counts_are_never_given_a_narrower_interval_than_poisson
     result = compare_rates(60, 40, 40, 40, counts1=counts1, counts2=counts2)
     assert result.dispersion is not None and result.dispersion < 1
     se = math.sqrt(1 / 60 + 1 / 40)
-    assert result.ci_low == pytest.approx(1.5 * math.exp(-Z * se))
-    assert result.ci_high == pytest.approx(1.5 * math.exp(Z * se))
+    t78 = 1.990847  # t(0.975, 80 - 2)
+    assert result.ci_low == pytest.approx(1.5 * math.exp(-t78 * se), rel=1e-6)
+    assert result.ci_high == pytest.approx(1.5 * math.exp(t78 * se), rel=1e-6)
 
 
 def test_without_per_person_counts_the_exact_poisson_method_is_named() -> None:
@@ -149,7 +153,7 @@ def test_quasi_poisson_agrees_with_statsmodels_glm_scaled_by_pearson_chi2() -> N
                          counts1=counts1.tolist(), counts2=counts2.tolist())
     arm = np.r_[np.ones(300), np.zeros(250)]
     fit = sm.GLM(np.r_[counts1, counts2], sm.add_constant(arm),
-                 family=sm.families.Poisson()).fit(scale="X2")
+                 family=sm.families.Poisson()).fit(scale="X2", use_t=True)
     assert ours.dispersion == pytest.approx(fit.scale)
     assert ours.dispersion is not None and ours.dispersion > 1
     low, high = np.exp(fit.conf_int()[1])
@@ -157,6 +161,13 @@ def test_quasi_poisson_agrees_with_statsmodels_glm_scaled_by_pearson_chi2() -> N
     assert ours.ci_low == pytest.approx(low)
     assert ours.ci_high == pytest.approx(high)
     assert ours.p_value == pytest.approx(fit.pvalues[1])
+    assert fit.df_resid == 548
+
+
+def test_two_people_leave_no_dispersion_to_estimate_so_the_exact_method_is_used() -> None:
+    result = compare_rates(3, 1, 1, 1, counts1=[3], counts2=[1])
+    assert result.dispersion is None
+    assert result.p_value == compare_rates(3, 1, 1, 1).p_value
 
 
 def test_no_events_in_one_group_falls_back_to_the_exact_method_and_still_reports_dispersion(
