@@ -20,7 +20,14 @@ Every interval and test comes from scipy or statsmodels, never a hand-written fo
   events, the first group's events are binomial with p = R*e1 / (R*e1 + e2), so
   `scipy.stats.binomtest` gives the exact test of R = 1 and its Clopper-Pearson interval,
   mapped to R. It assumes Poisson counts; counts that vary more than that between people
-  (reconvictions usually do) make the interval too narrow.
+  (reconvictions usually do) make the interval too narrow, so it is used only when the
+  per-person counts are not known (or one group has no events);
+* two rates from per-person counts (what the dashboard compares): quasi-Poisson, the
+  Poisson GLM's Wald interval and test of the log rate ratio with its variance scaled by the
+  Pearson dispersion (X2 / (n - 2), floored at 1 so it is never narrower than Poisson's),
+  on Student's t with n - 2 df: written out by hand because it is two lines, and checked
+  against statsmodels' `GLM(family=Poisson()).fit(scale="X2", use_t=True)` in the tests;
+  the dispersion is reported with it.
 
 Results are frozen dataclasses holding plain ints and floats (None where a number does not
 exist, e.g. a rate of zero cases); each has `rows()` giving a list of dicts, all with the same
@@ -29,6 +36,7 @@ keys in the same order, for a table or `csv_text`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections import defaultdict
@@ -57,7 +65,7 @@ UNKNOWN_ORGANISATION = "(unknown)"
 COLUMNS: tuple[str, ...] = (
     "cohort", "group", "measure", "n", "count", "value", "ci_low", "ci_high",
     "compared_with", "comparison", "estimate", "estimate_ci_low", "estimate_ci_high",
-    "p_value", "exact_p_value")
+    "p_value", "exact_p_value", "dispersion")
 ACTIVITY_COLUMNS: tuple[str, ...] = (
     "level", "name", "organisation", "month", "tasks", "previous", "change", "change_pct")
 
@@ -117,13 +125,18 @@ class Rate:
     ci_high: float | None
     confidence: float = CONFIDENCE
     method: str = "exact poisson (garwood)"
+    # each person's events, when the rate is of people (one unit of exposure each): what
+    # a comparison needs to see how much counts vary between people
+    counts: tuple[int, ...] | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
 class RateComparison:
     """Rate 1 / rate 2 with the exact conditional interval and test (binomial, given the
     total of events); `difference` is rate 1 - rate 2 per `per` (point estimate only).
-    `ratio` is None when rate 2 is zero; `ci_high` None means unbounded."""
+    `ratio` is None when rate 2 is zero; `ci_high` None means unbounded. Given per-person
+    counts the interval and test are quasi-Poisson instead and `dispersion` is the estimated
+    variance/mean (Pearson); None when no per-person counts were given."""
 
     ratio: float | None
     ci_low: float | None
@@ -133,6 +146,7 @@ class RateComparison:
     per: float = 100.0
     confidence: float = CONFIDENCE
     method: str = "exact conditional binomial (clopper-pearson)"
+    dispersion: float | None = None
 
 
 def proportion_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> Proportion:
@@ -180,11 +194,20 @@ def rate_ci(events: int, exposure: float, per: float = 100.0,
 
 
 def compare_rates(events1: int, exposure1: float, events2: int, exposure2: float,
-                  per: float = 100.0, confidence: float = CONFIDENCE) -> RateComparison:
-    """Rate 1 against rate 2: ratio, its exact conditional interval, the exact conditional
-    test of equal rates, and the difference per `per`."""
+                  per: float = 100.0, confidence: float = CONFIDENCE, *,
+                  counts1: Sequence[int] | None = None,
+                  counts2: Sequence[int] | None = None) -> RateComparison:
+    """Rate 1 against rate 2: ratio, its interval, the test of equal rates, and the
+    difference per `per`.
+
+    Without per-person counts: the exact conditional (Poisson) interval and test. With them
+    (`counts1`, `counts2`: each person's events, one person one unit of exposure): the
+    quasi-Poisson Wald interval and test on the log ratio, whose variance is the Poisson one
+    times the Pearson dispersion (never less than 1), because reconvictions vary more
+    between people than Poisson allows and the exact interval is then too narrow."""
     if min(events1, events2) < 0 or min(exposure1, exposure2) < 0:
         raise InvalidArgumentError("events and exposures must not be negative")
+    dispersion = _pearson_dispersion(events1, exposure1, counts1, events2, exposure2, counts2)
     if exposure1 == 0 or exposure2 == 0:
         return RateComparison(None, None, None, None, None, per, confidence)
     rate1, rate2 = events1 / exposure1, events2 / exposure2
@@ -192,7 +215,13 @@ def compare_rates(events1: int, exposure1: float, events2: int, exposure2: float
     ratio = rate1 / rate2 if rate2 > 0 else None
     total = events1 + events2
     if total == 0:
-        return RateComparison(None, None, None, difference, 1.0, per, confidence)
+        return RateComparison(None, None, None, difference, 1.0, per, confidence,
+                              dispersion=dispersion)
+    if dispersion is not None and events1 > 0 and events2 > 0:
+        return _quasi_poisson(events1, exposure1, events2, exposure2, dispersion,
+                              len(counts1 or ()) + len(counts2 or ()) - 2, difference, per,
+                              confidence)
+    # no per-person counts, or no events in one arm (no log ratio): the exact method
     result = scipy_stats.binomtest(events1, total, exposure1 / (exposure1 + exposure2))
     interval = result.proportion_ci(confidence_level=confidence, method="exact")
     scale = exposure2 / exposure1
@@ -201,7 +230,54 @@ def compare_rates(events1: int, exposure1: float, events2: int, exposure2: float
         return None if share >= 1 else share / (1 - share) * scale
 
     return RateComparison(ratio, to_ratio(float(interval.low)), to_ratio(float(interval.high)),
-                          difference, _number(result.pvalue), per, confidence)
+                          difference, _number(result.pvalue), per, confidence,
+                          dispersion=dispersion)
+
+
+QUASI_POISSON = "quasi-poisson (pearson dispersion, wald t on the log ratio)"
+
+
+def _pearson_dispersion(events1: int, exposure1: float, counts1: Sequence[int] | None,
+                        events2: int, exposure2: float, counts2: Sequence[int] | None
+                        ) -> float | None:
+    """Variance/mean of per-person counts around each arm's own rate: Pearson's X2 over
+    n - 2 degrees of freedom, as a quasi-Poisson model estimates it (None without counts,
+    or with two people or fewer: nothing left to estimate it from)."""
+    if counts1 is None and counts2 is None:
+        return None
+    if counts1 is None or counts2 is None:
+        raise InvalidArgumentError("per-person counts are needed for both groups or neither")
+    chi2 = 0.0
+    for events, exposure, counts in ((events1, exposure1, counts1),
+                                     (events2, exposure2, counts2)):
+        if len(counts) != exposure or sum(counts) != events or min(counts, default=0) < 0:
+            raise InvalidArgumentError(
+                "per-person counts must be one whole count of zero or more per person, "
+                "adding up to the group's events",
+                details={"events": events, "exposure": exposure, "people": len(counts),
+                         "sum": sum(counts)})
+        if events:
+            mean = events / exposure
+            chi2 += sum((count - mean) ** 2 for count in counts) / mean
+    people = len(counts1) + len(counts2)
+    return chi2 / (people - 2) if people > 2 else None
+
+
+def _quasi_poisson(events1: int, exposure1: float, events2: int, exposure2: float,
+                   dispersion: float, df: int, difference: float, per: float,
+                   confidence: float) -> RateComparison:
+    """Wald interval and test of the log rate ratio with variance
+    max(1, dispersion) x (1/events1 + 1/events2): the quasi-Poisson model's, floored at
+    Poisson's so that a chance under-dispersion never narrows the interval. Student's t on
+    the `df` the dispersion was estimated with (as R's quasipoisson), which matters for the
+    small groups a split makes."""
+    log_ratio = math.log((events1 / exposure1) / (events2 / exposure2))
+    se = math.sqrt(max(1.0, dispersion) * (1 / events1 + 1 / events2))
+    z = float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
+    p_value = float(2 * scipy_stats.t.sf(abs(log_ratio) / se, df))
+    return RateComparison(math.exp(log_ratio), math.exp(log_ratio - z * se),
+                          math.exp(log_ratio + z * se), difference, p_value, per,
+                          confidence, QUASI_POISSON, dispersion)
 
 
 def _check_count(successes: int, n: int) -> None:
@@ -262,7 +338,7 @@ def _outcome_of(ids: Sequence[int], outcomes: Outcomes | None,
         return None
     known = [int(value) for value in (outcomes.get(i) for i in ids) if value is not None]
     if kind == "rate":
-        return rate_ci(sum(known), len(known))
+        return replace(rate_ci(sum(known), len(known)), counts=tuple(known))
     return proportion_ci(sum(1 for v in known if v), len(known))
 
 
@@ -272,7 +348,8 @@ def _compare(group: Proportion | Rate | None, baseline: Proportion | Rate | None
         return compare_proportions(group.count, group.n, baseline.count, baseline.n)
     if isinstance(group, Rate) and isinstance(baseline, Rate):
         return compare_rates(group.events, group.exposure, baseline.events,
-                             baseline.exposure, group.per)
+                             baseline.exposure, group.per, counts1=group.counts,
+                             counts2=baseline.counts)
     return None
 
 
@@ -808,7 +885,8 @@ def _measure_row(cohort: str, group: str, measure: str, value: Proportion | Rate
         row.update(compared_with=compared_with, comparison="rate ratio",
                    estimate=compared.ratio, estimate_ci_low=compared.ci_low,
                    estimate_ci_high=compared.ci_high, p_value=compared.p_value,
-                   exact_p_value=compared.p_value)
+                   exact_p_value=None if compared.method == QUASI_POISSON else compared.p_value,
+                   dispersion=compared.dispersion)
     return row
 
 
@@ -822,8 +900,9 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
 
 # the columns a hidden comparison row blanks (labels such as group and measure stay)
 _FIGURES = ("n", "count", "value", "ci_low", "ci_high", "estimate", "estimate_ci_low",
-            "estimate_ci_high", "p_value", "exact_p_value")
-_VERSUS = ("estimate", "estimate_ci_low", "estimate_ci_high", "p_value", "exact_p_value")
+            "estimate_ci_high", "p_value", "exact_p_value", "dispersion")
+_VERSUS = ("estimate", "estimate_ci_low", "estimate_ci_high", "p_value", "exact_p_value",
+           "dispersion")
 _TOTAL_GROUP = "all"
 _HOURS = (" median hours", " mean hours", " median hours from start")
 

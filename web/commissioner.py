@@ -181,6 +181,16 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}"
 
 
+def _dispersion_words(dispersion: float | None) -> str:
+    """How much the per-person counts varied, which the rate interval allowed for."""
+    if dispersion is None:
+        return ""
+    if dispersion <= 1:
+        return f" (counts vary no more than Poisson (variance/mean {dispersion:.2f}))"
+    return (f" (counts vary {dispersion:.2f} times as much as Poisson (variance/mean), "
+            "allowed for)")
+
+
 def verdicts(comparison: analysis.VersionComparison,
              shown: list[dict[str, Any]] | None = None) -> list[str]:
     """Each version against the baseline, in words: better or worse, by how much, how sure.
@@ -214,7 +224,8 @@ def verdicts(comparison: analysis.VersionComparison,
                 p_value = vs.p_value
                 high = "∞" if vs.ci_high is None else f"{vs.ci_high:.2f}"
                 text = (f"Version {v.version} vs {cohort.baseline}{where}: {name} rate ratio "
-                        f"{vs.ratio:.2f}, 95% CI {vs.ci_low or 0:.2f} to {high}")
+                        f"{vs.ratio:.2f}, 95% CI {vs.ci_low or 0:.2f} to {high}"
+                        f"{_dispersion_words(vs.dispersion)}")
             sure = ("a difference this large would be unusual by chance"
                     if p_value is not None and p_value < 0.05
                     else "not enough evidence of a real difference")

@@ -163,6 +163,11 @@ def test_cohort_results_and_the_statement_come_from_imported_outcomes(programme:
     assert (met["yes"]["n"], met["yes"]["count"]) == ("4", "1")
     assert (met["no"]["n"], met["no"]["count"]) == ("4", "1")
     assert met["yes"]["comparison"] == "rate ratio"
+    # compared allowing for how much the counts vary between people (issue 12, item 4):
+    # each group 0, 0, 0, 1 (mean 1/4): Pearson X2 = 3 + 3 on 8 - 2 df, dispersion 1
+    assert float(met["yes"]["dispersion"]) == pytest.approx(1.0)
+    assert met["yes"]["exact_p_value"] == ""  # a quasi-Poisson Wald test, not an exact one
+    assert "<th>dispersion</th>" in page  # the versions table shows it beside the interval
 
 
 def test_a_matched_group_stands_in_for_missing_comparison_rates(programme: Site) -> None:
