@@ -224,10 +224,13 @@ def _scaled(value: Any, per: float) -> float | None:
 
 
 def outcomes_from_events(cases: Iterable[CaseRecord], events: Iterable[Event], outcome: str,
-                         *, missing: OutcomeValue = False) -> dict[int, OutcomeValue]:
+                         *, missing: OutcomeValue = None
+                         ) -> dict[int, OutcomeValue]:
     """Each case's outcome from its `outcome_recorded` events named `outcome`: the value of
     the last one (a bool stays a bool, a whole number becomes a count, anything else counts
-    as recorded: True); a case with no such event gets `missing` (None leaves it out)."""
+    as recorded: True); a case with no such event gets `missing`. By default None: an
+    unrecorded outcome is unknown, not a 'no' (counting it as 'no' favours the arm with
+    more open cases), so comparisons leave it out and count it as missing."""
     found: dict[int, OutcomeValue] = {}
     for event in _ordered(events):
         if event.type == "outcome_recorded" and event.data.get("outcome") == outcome:
@@ -264,6 +267,42 @@ def _outcome_of(ids: Sequence[int], outcomes: Outcomes | None,
     if kind == "rate":
         return rate_ci(sum(known), len(known))
     return proportion_ci(sum(1 for v in known if v), len(known))
+
+
+def _missing_of(ids: Sequence[int], outcomes: Outcomes | None) -> int:
+    """How many of the cases have no known outcome (absent from `outcomes`, or None)."""
+    if outcomes is None:
+        return 0
+    return sum(1 for i in ids if outcomes.get(i) is None)
+
+
+@dataclass(frozen=True)
+class MissingBounds:
+    """How far the difference in shares could move if the missing outcomes were known:
+    `low` takes every missing outcome in this group as False and every missing one in the
+    baseline as True, `high` the reverse (best/worst case bounds). The primary comparison
+    stays the one on known outcomes; these bound it, they do not replace it."""
+
+    low: ProportionDifference
+    high: ProportionDifference
+    method: str = ("best/worst case: missing outcomes all one way in one group, all the "
+                   "other way in the other")
+
+
+def _missing_bounds(group: Proportion | Rate | None, group_missing: int,
+                    baseline: Proportion | Rate | None, baseline_missing: int
+                    ) -> MissingBounds | None:
+    """Best/worst-case bounds for a difference in shares; None for counts (a missing count
+    has no worst case) or when nothing is missing in either group."""
+    if not (isinstance(group, Proportion) and isinstance(baseline, Proportion)) \
+            or group_missing + baseline_missing == 0:
+        return None
+    group_n, baseline_n = group.n + group_missing, baseline.n + baseline_missing
+    return MissingBounds(
+        compare_proportions(group.count, group_n, baseline.count + baseline_missing,
+                            baseline_n),
+        compare_proportions(group.count + group_missing, group_n, baseline.count,
+                            baseline_n))
 
 
 def _compare(group: Proportion | Rate | None, baseline: Proportion | Rate | None
@@ -356,6 +395,8 @@ class VersionStats:
     steps: tuple[StepStats, ...]
     outcome: Proportion | Rate | None
     vs_baseline: ProportionDifference | RateComparison | None
+    outcome_missing: int = 0  # cases with no known outcome: left out of `outcome`
+    outcome_bounds: MissingBounds | None = None  # vs_baseline if the missing were known
 
 
 @dataclass(frozen=True)
@@ -404,6 +445,8 @@ class VersionComparison:
             if v.outcome is not None:
                 rows.append(_measure_row(self.cohort, group, self._outcome_measure(),
                                          v.outcome, v.vs_baseline, vs))
+                rows.append(_row(self.cohort, group, self.missing_measure(), n=v.cases,
+                                 count=v.outcome_missing))
         if self.randomised is not None:
             rows.extend(self.randomised.rows())
         return rows
@@ -411,6 +454,10 @@ class VersionComparison:
     def _outcome_measure(self) -> str:
         name = self.outcome_name or "outcome"
         return f"{name} per 100" if self.outcome_kind == "rate" else name
+
+    def missing_measure(self) -> str:
+        """The rows' measure for how many cases have no known outcome."""
+        return f"{self.outcome_name or 'outcome'} missing"
 
 
 def version_comparison(cases: Iterable[CaseRecord], events: Iterable[Event],
@@ -491,12 +538,16 @@ def _version_stats(version: int, cases: list[CaseRecord], by_case: Mapping[int, 
                               stats.median_hours_from_start)
         step_stats.append(stats)
     outcome = _outcome_of(ids, outcomes, kind)
+    missing = _missing_of(ids, outcomes)
     return VersionStats(
         version, len(cases), completed,
         None if base is None else compare_proportions(completed.count, completed.n,
                                                       base.completed.count, base.completed.n),
         tuple(step_stats), outcome,
-        None if base is None else _compare(outcome, base.outcome))
+        None if base is None else _compare(outcome, base.outcome),
+        missing,
+        None if base is None else _missing_bounds(outcome, missing, base.outcome,
+                                                  base.outcome_missing))
 
 
 def _step_stats(step: str, cases: list[CaseRecord], by_case: Mapping[int, list[Event]]

@@ -181,3 +181,51 @@ def test_a_matched_group_stands_in_for_missing_comparison_rates(programme: Site)
         client.get("/dashboard/cohorts.csv").text)) if r["cohort"] == "cohort 1")
     assert cohort["people"] == "1" and client_id is not None
     assert float(cohort["comparison_per_100"]) == 100.0  # 2 events / 2 subjects
+
+
+def open_case(site: Site, name: str, *, version: int) -> None:
+    """A client whose gate reception case has not reached the gate: no outcome yet."""
+    engine = site.application.engine
+    client = engine.add_client(name, {"release_date": "2026-01-10"}).id or 0
+    engine.start_case("gate_reception", client, version=version)
+
+
+def test_missing_outcomes_are_shown_beside_the_comparison_not_counted(programme: Site) -> None:
+    """Issue 12.3: two version 2 cases have no outcome yet. The primary comparison is on
+    known outcomes (v2 2 of 2, v1 1 of 3: +66.7 points, as without them), the missing count
+    is beside it, and the bounds say how far they could move it: v2's two all 'no' gives
+    2/4 - 1/3 = 16.7 points, all 'yes' 4/4 - 1/3 = 66.7 points."""
+    without_disclosure_control(programme)
+    for number in range(2):
+        open_case(programme, f"Open {number}", version=2)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate").text
+    assert re.search(r"Version 2 vs 1: met_at_gate 66\.7 points \(higher\)", page)
+    assert "Primary comparison: known outcomes only" in page
+    assert "Missing outcomes: 2 of 4 in version 2, 0 of 3 in version 1" in page
+    assert "between 16.7 and 66.7 points" in page
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        "/dashboard/versions.csv?pathway=gate_reception&outcome=met_at_gate").text)))
+    missing = {r["group"]: r for r in rows if r["measure"] == "met_at_gate missing"}
+    assert (missing["version 2"]["count"], missing["version 2"]["n"]) == ("2", "4")
+    assert (missing["version 1"]["count"], missing["version 1"]["n"]) == ("0", "3")
+
+
+def test_small_missing_counts_are_suppressed_and_so_are_their_bounds(programme: Site) -> None:
+    """Disclosure control applies to the missing counts: with a threshold of 3, the 2 missing
+    in version 2 are hidden, and so are the bounds, which would give them away."""
+    application = programme.application
+    application.settings = replace(application.settings, disclosure_threshold=3)
+    # known outcomes, every cell at least 3: v1 3 yes / 4 no, v2 3 yes / 3 no
+    for number, (met, version) in enumerate([(True, 1), (True, 1), (False, 1), (False, 1),
+                                             (True, 2), (False, 2), (False, 2), (False, 2)]):
+        released(programme, f"More {number}", "2026-01-10", met, version=version)
+    for number in range(2):
+        open_case(programme, f"Open {number}", version=2)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate").text
+    assert "Version 2 vs 1: met_at_gate" in page
+    assert "Missing outcomes: suppressed" in page
+    assert "would lie between" not in page

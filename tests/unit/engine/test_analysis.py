@@ -407,3 +407,39 @@ def test_month_boundaries_are_utc() -> None:
     log.add(c, "task_completed", local, "s", "amy", {"task": "t"})
     result = activity_by_month(log.events, {})
     assert result.months == ("2026-01",)
+
+
+def test_missing_outcomes_stay_missing_with_best_and_worst_case_bounds() -> None:
+    """Issue 12.3: a case with no recorded outcome is not a 'not reconvicted'. Version 1 (the
+    baseline): 2 of 8 known reconvicted, 2 missing; version 2: 1 of 5 known, 5 missing."""
+    log = Log()
+    for version, reconvicted, not_reconvicted, missing in ((1, 2, 6, 2), (2, 1, 4, 5)):
+        for value in [True] * reconvicted + [False] * not_reconvicted:
+            log.outcome(log.case(version), "reconvicted", value)
+        for _ in range(missing):
+            log.case(version)
+    outcomes = outcomes_from_events(log.cases, log.events, "reconvicted")
+    assert sum(1 for v in outcomes.values() if v is None) == 7
+
+    comparison = version_comparison(log.cases, log.events, outcomes, outcome_name="reconvicted")
+    one, two = comparison.version(1), comparison.version(2)
+    # primary: known outcomes only (today: 2/10 and 1/10, the missing counted as successes)
+    assert one.outcome == proportion_ci(2, 8) and two.outcome == proportion_ci(1, 5)
+    assert two.vs_baseline == compare_proportions(1, 5, 2, 8)
+    assert (one.outcome_missing, two.outcome_missing) == (2, 5)
+    # sensitivity, by hand: version 2's missing all not reconvicted and the baseline's all
+    # reconvicted: 1/10 - 4/10 = -0.3; the reverse: 6/10 - 2/10 = +0.4
+    bounds = two.outcome_bounds
+    assert bounds is not None and one.outcome_bounds is None
+    assert bounds.low == compare_proportions(1, 10, 4, 10)
+    assert bounds.high == compare_proportions(6, 10, 2, 10)
+    assert bounds.low.difference == pytest.approx(-0.3)
+    assert bounds.high.difference == pytest.approx(0.4)
+    rows = {(r["group"], r["measure"]): r for r in comparison.rows()}
+    assert (rows[("version 2", "reconvicted missing")]["n"],
+            rows[("version 2", "reconvicted missing")]["count"]) == (10, 5)
+    assert rows[("version 2", "reconvicted")]["n"] == 5
+
+    # an explicit default still fills the gaps, for a caller that means it
+    filled = outcomes_from_events(log.cases, log.events, "reconvicted", missing=False)
+    assert sum(1 for v in filled.values() if v is None) == 0
