@@ -57,7 +57,7 @@ UNKNOWN_ORGANISATION = "(unknown)"
 COLUMNS: tuple[str, ...] = (
     "cohort", "group", "measure", "n", "count", "value", "ci_low", "ci_high",
     "compared_with", "comparison", "estimate", "estimate_ci_low", "estimate_ci_high",
-    "p_value", "exact_p_value")
+    "p_value", "exact_p_value", "adjusted_p_value", "small_sample")
 ACTIVITY_COLUMNS: tuple[str, ...] = (
     "level", "name", "organisation", "month", "tasks", "previous", "change", "change_pct")
 
@@ -593,6 +593,28 @@ class GroupStats:
     cases: int
     outcome: Proportion | Rate | None
     vs_baseline: ProportionDifference | RateComparison | None  # this group minus baseline
+    # vs_baseline's p (Fisher's when small_sample), Holm-adjusted over the split's comparisons
+    adjusted_p_value: float | None = None
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment (Holm 1979) of several p-values read together, so that
+    one of many splits is not called significant by chance; None stays None and is not
+    counted. Controls the family-wise error rate without assuming independence."""
+    known = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(known):
+        running = max(running, min(1.0, (len(known) - rank) * p))
+        adjusted[index] = running
+    return adjusted
+
+
+def read_p_value(compared: ProportionDifference | RateComparison | None) -> float | None:
+    """The p-value to read: Fisher's exact under a small sample, else the test's."""
+    if isinstance(compared, ProportionDifference):
+        return compared.fisher_p_value if compared.small_sample else compared.p_value
+    return None if compared is None else compared.p_value
 
 
 @dataclass(frozen=True)
@@ -618,8 +640,10 @@ class OutcomeSplit:
         for g in self.groups:
             rows.append(_row(self.by, g.group, "cases", n=g.cases, count=g.cases))
             if g.outcome is not None:
-                rows.append(_measure_row(self.by, g.group, measure, g.outcome, g.vs_baseline,
-                                         None if g.group == self.baseline else self.baseline))
+                row = _measure_row(self.by, g.group, measure, g.outcome, g.vs_baseline,
+                                   None if g.group == self.baseline else self.baseline)
+                row.update(adjusted_p_value=g.adjusted_p_value)
+                rows.append(row)
         return rows
 
 
@@ -644,13 +668,20 @@ def split_by_field(cases: Iterable[CaseRecord], field: str, outcomes: Outcomes, 
     """Outcome by the value of `field` in the case's data (a dotted path such as
     'client.has_children' reaches into nested objects). Values are labelled as JSON would
     write them ('true', 'false', '3', 'text'); no value is '(missing)'. `baseline` defaults
-    to the largest group (ties: the first label in sorted order)."""
+    to the largest group with a value (ties: the first label in sorted order); '(missing)'
+    only when chosen or when no case has a value. A baseline that is no group is refused."""
     groups: dict[str, list[int]] = defaultdict(list)
     for case in cases:
         if case.id is not None:
             groups[_label(_field(case.data, field))].append(case.id)
+    if baseline is not None and baseline not in groups:
+        raise InvalidArgumentError(
+            f"the split by {field[:60]!r} has no group {baseline[:60]!r} to compare against: "
+            f"choose one of {', '.join(sorted(groups))}",
+            details={"baseline": baseline[:60], "groups": sorted(groups)})
     if baseline is None and groups:
-        baseline = min(groups, key=lambda label: (-len(groups[label]), label))
+        baseline = min(groups, key=lambda label: (label == MISSING, -len(groups[label]),
+                                                  label))
     return _split(f"field {field}", dict(sorted(groups.items())), baseline, outcomes,
                   outcome_name)
 
@@ -660,9 +691,12 @@ def _split(by: str, groups: Mapping[str, list[int]], baseline: str | None, outco
     kind = _outcome_kind(outcomes)
     measured = {label: _outcome_of(ids, outcomes, kind) for label, ids in groups.items()}
     base = measured.get(baseline) if baseline is not None else None
+    compared = {label: None if label == baseline else _compare(measured[label], base)
+                for label in groups}
+    adjusted = dict(zip(compared, holm([read_p_value(c) for c in compared.values()]),
+                        strict=True))
     return OutcomeSplit(by, baseline, outcome_name, kind, tuple(
-        GroupStats(label, len(ids), measured[label],
-                   None if label == baseline else _compare(measured[label], base))
+        GroupStats(label, len(ids), measured[label], compared[label], adjusted[label])
         for label, ids in groups.items()))
 
 
@@ -854,7 +888,7 @@ def _measure_row(cohort: str, group: str, measure: str, value: Proportion | Rate
         row.update(compared_with=compared_with, comparison="difference",
                    estimate=compared.difference, estimate_ci_low=compared.ci_low,
                    estimate_ci_high=compared.ci_high, p_value=compared.p_value,
-                   exact_p_value=compared.fisher_p_value)
+                   exact_p_value=compared.fisher_p_value, small_sample=compared.small_sample)
     elif isinstance(compared, RateComparison):
         row.update(compared_with=compared_with, comparison="rate ratio",
                    estimate=compared.ratio, estimate_ci_low=compared.ci_low,
@@ -873,8 +907,9 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
 
 # the columns a hidden comparison row blanks (labels such as group and measure stay)
 _FIGURES = ("n", "count", "value", "ci_low", "ci_high", "estimate", "estimate_ci_low",
-            "estimate_ci_high", "p_value", "exact_p_value")
-_VERSUS = ("estimate", "estimate_ci_low", "estimate_ci_high", "p_value", "exact_p_value")
+            "estimate_ci_high", "p_value", "exact_p_value", "adjusted_p_value", "small_sample")
+_VERSUS = ("estimate", "estimate_ci_low", "estimate_ci_high", "p_value", "exact_p_value",
+           "adjusted_p_value", "small_sample")
 _TOTAL_GROUP = "all"
 _HOURS = (" median hours", " mean hours", " median hours from start")
 

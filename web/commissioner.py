@@ -147,8 +147,14 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
         raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
                          "that is a yes/no or one of a few options, never by free text or by "
                          "health or offence information")
-    by_field = analysis.split_by_field(cases, field, outcomes, outcome_name=outcome) \
-        if outcomes and field in fields else None
+    baseline = request.args.get("baseline") or None
+    by_field = None
+    if outcomes and field in fields:
+        try:
+            by_field = analysis.split_by_field(cases, field, outcomes, baseline=baseline,
+                                               outcome_name=outcome)
+        except InvalidArgumentError as error:
+            raise BadRequest(error.message) from error
     engaged = analysis.engagement(cases, events, 30)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
     activity = analysis.activity_by_month(
@@ -215,7 +221,10 @@ def verdicts(comparison: analysis.VersionComparison,
             sure = ("a difference this large would be unusual by chance"
                     if p_value is not None and p_value < 0.05
                     else "not enough evidence of a real difference")
-            said.append((f"{text}; p = {p_value:.3g}: {sure}." if p_value is not None
+            exact = (" (small sample: Fisher's exact p)"
+                     if isinstance(vs, analysis.ProportionDifference) and vs.small_sample
+                     else "")
+            said.append((f"{text}; p = {p_value:.3g}: {sure}{exact}." if p_value is not None
                          else f"{text}.")
                         + _missing_said(cohort, v, shown_missing))
     return said

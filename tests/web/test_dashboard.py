@@ -78,6 +78,7 @@ def test_a_commissioner_sees_versions_with_intervals_and_activity(programme: Sit
     # did version 2 do better, and how sure are we: said in words
     assert re.search(r"Version 2 vs 1: met_at_gate 66\.7 points \(higher\), 95% CI "
                      r"-?[\d.]+ to [\d.]+ points; p = [\d.]+: not enough evidence", page.text)
+    assert "(small sample: Fisher&#39;s exact p)" in page.text  # 3 and 2 cases: Fisher's p
     split = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate&field=met_at_gate")
     assert "Split by an answer" in split.text and "field=met_at_gate" in split.text
     # risk_level is offence information: never a split (tests/security/test_disclosure.py)
@@ -229,3 +230,28 @@ def test_small_missing_counts_are_suppressed_and_so_are_their_bounds(programme: 
     assert "Version 2 vs 1: met_at_gate" in page
     assert "Missing outcomes: suppressed" in page
     assert "would lie between" not in page
+
+
+def test_a_split_names_its_baseline_lets_it_be_chosen_and_adjusts_its_p_values(
+        programme: Site) -> None:
+    """Issue 12.5: six open cases have no met_at_gate answer, the largest group, yet the
+    baseline is the largest group with an answer ('true', 3 cases), named on the page;
+    ?baseline= chooses another, a group that does not exist is a clear 400; the table shows
+    the Holm-adjusted p, Fisher's exact p and the small-sample flag."""
+    without_disclosure_control(programme)
+    for number in range(6):
+        open_case(programme, f"Open {number}", version=1)
+    client = programme.client()
+    sign_in(client, "cam")
+    url = "/dashboard?pathway=gate_reception&outcome=met_at_gate&field=met_at_gate"
+    page = client.get(url).text
+    assert "Compared against: <strong>true</strong>" in page
+    assert "Holm" in page
+    for column in ("exact p value", "adjusted p value", "small sample"):
+        assert f"<th>{column}</th>" in page
+    assert "Warning, small sample" in page
+    chosen = client.get(url + "&baseline=false").text
+    assert "Compared against: <strong>false</strong>" in chosen
+    bad = client.get(url + "&baseline=nonsense")
+    assert bad.status_code == 400
+    assert "has no group &#39;nonsense&#39;" in bad.text or "has no group 'nonsense'" in bad.text

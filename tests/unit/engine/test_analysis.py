@@ -18,6 +18,7 @@ from engine.analysis import (
     compare_rates,
     csv_text,
     engagement,
+    holm,
     outcomes_from_events,
     proportion_ci,
     rate_ci,
@@ -443,3 +444,39 @@ def test_missing_outcomes_stay_missing_with_best_and_worst_case_bounds() -> None
     # an explicit default still fills the gaps, for a caller that means it
     filled = outcomes_from_events(log.cases, log.events, "reconvicted", missing=False)
     assert sum(1 for v in filled.values() if v is None) == 0
+
+
+def test_holm_adjusts_p_values_by_hand() -> None:
+    """Holm (1979) on 0.01, 0.04, 0.03, 0.005: sorted 0.005*4 = 0.02, 0.01*3 = 0.03,
+    0.03*2 = 0.06, 0.04*1 = 0.04 -> 0.06 (never below the one before); None stays None and
+    does not count."""
+    assert holm([0.01, 0.04, None, 0.03, 0.005]) == pytest.approx(
+        [0.03, 0.06, None, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == [1.0, 1.0]  # capped at 1
+    assert holm([]) == []
+
+
+def test_a_split_adjusts_its_p_values_and_never_defaults_to_missing_as_baseline() -> None:
+    """Issue 12.5: the baseline of a field split is the largest group with a value, not
+    '(missing)'; each comparison carries its Holm-adjusted p (over the comparisons of the
+    split) beside its raw and Fisher p; a baseline that is no group is refused."""
+    log = Log()
+    outcome: dict[int, bool | int | None] = {}
+    for i in range(30):
+        risk = None if i < 14 else ("high" if i < 20 else "low" if i < 26 else "medium")
+        c = log.case(1, data={"risk": risk} if risk else {})
+        outcome[c] = i % 3 == 0
+    split = split_by_field(log.cases, "risk", outcome)
+    assert split.baseline == "high"  # 6 cases, tie with low broken by label; (missing) has 14
+    compared = [g for g in split.groups if g.group != "high"]
+    raw = [g.vs_baseline.fisher_p_value if g.vs_baseline.small_sample  # type: ignore[union-attr]
+           else g.vs_baseline.p_value for g in compared]  # type: ignore[union-attr]
+    assert [g.adjusted_p_value for g in compared] == pytest.approx(holm(raw))
+    assert len(compared) == 3 and split.group("high").adjusted_p_value is None
+    rows = {r["group"]: r for r in split.rows() if r["measure"] == "outcome"}
+    assert rows["low"]["adjusted_p_value"] == split.group("low").adjusted_p_value
+    assert rows["medium"]["small_sample"] is True
+    assert split_by_field(log.cases, "risk", outcome, baseline="(missing)").baseline \
+        == "(missing)"  # chosen, it is allowed
+    with pytest.raises(InvalidArgumentError, match="no group 'extreme'"):
+        split_by_field(log.cases, "risk", outcome, baseline="extreme")
