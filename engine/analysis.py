@@ -65,7 +65,7 @@ UNKNOWN_ORGANISATION = "(unknown)"
 COLUMNS: tuple[str, ...] = (
     "cohort", "group", "measure", "n", "count", "value", "ci_low", "ci_high",
     "compared_with", "comparison", "estimate", "estimate_ci_low", "estimate_ci_high",
-    "p_value", "exact_p_value", "dispersion")
+    "p_value", "exact_p_value", "dispersion", "adjusted_p_value", "small_sample")
 ACTIVITY_COLUMNS: tuple[str, ...] = (
     "level", "name", "organisation", "month", "tasks", "previous", "change", "change_pct")
 
@@ -300,10 +300,13 @@ def _scaled(value: Any, per: float) -> float | None:
 
 
 def outcomes_from_events(cases: Iterable[CaseRecord], events: Iterable[Event], outcome: str,
-                         *, missing: OutcomeValue = False) -> dict[int, OutcomeValue]:
+                         *, missing: OutcomeValue = None
+                         ) -> dict[int, OutcomeValue]:
     """Each case's outcome from its `outcome_recorded` events named `outcome`: the value of
     the last one (a bool stays a bool, a whole number becomes a count, anything else counts
-    as recorded: True); a case with no such event gets `missing` (None leaves it out)."""
+    as recorded: True); a case with no such event gets `missing`. By default None: an
+    unrecorded outcome is unknown, not a 'no' (counting it as 'no' favours the arm with
+    more open cases), so comparisons leave it out and count it as missing."""
     found: dict[int, OutcomeValue] = {}
     for event in _ordered(events):
         if event.type == "outcome_recorded" and event.data.get("outcome") == outcome:
@@ -340,6 +343,42 @@ def _outcome_of(ids: Sequence[int], outcomes: Outcomes | None,
     if kind == "rate":
         return replace(rate_ci(sum(known), len(known)), counts=tuple(known))
     return proportion_ci(sum(1 for v in known if v), len(known))
+
+
+def _missing_of(ids: Sequence[int], outcomes: Outcomes | None) -> int:
+    """How many of the cases have no known outcome (absent from `outcomes`, or None)."""
+    if outcomes is None:
+        return 0
+    return sum(1 for i in ids if outcomes.get(i) is None)
+
+
+@dataclass(frozen=True)
+class MissingBounds:
+    """How far the difference in shares could move if the missing outcomes were known:
+    `low` takes every missing outcome in this group as False and every missing one in the
+    baseline as True, `high` the reverse (best/worst case bounds). The primary comparison
+    stays the one on known outcomes; these bound it, they do not replace it."""
+
+    low: ProportionDifference
+    high: ProportionDifference
+    method: str = ("best/worst case: missing outcomes all one way in one group, all the "
+                   "other way in the other")
+
+
+def _missing_bounds(group: Proportion | Rate | None, group_missing: int,
+                    baseline: Proportion | Rate | None, baseline_missing: int
+                    ) -> MissingBounds | None:
+    """Best/worst-case bounds for a difference in shares; None for counts (a missing count
+    has no worst case) or when nothing is missing in either group."""
+    if not (isinstance(group, Proportion) and isinstance(baseline, Proportion)) \
+            or group_missing + baseline_missing == 0:
+        return None
+    group_n, baseline_n = group.n + group_missing, baseline.n + baseline_missing
+    return MissingBounds(
+        compare_proportions(group.count, group_n, baseline.count + baseline_missing,
+                            baseline_n),
+        compare_proportions(group.count + group_missing, group_n, baseline.count,
+                            baseline_n))
 
 
 def _compare(group: Proportion | Rate | None, baseline: Proportion | Rate | None
@@ -433,6 +472,8 @@ class VersionStats:
     steps: tuple[StepStats, ...]
     outcome: Proportion | Rate | None
     vs_baseline: ProportionDifference | RateComparison | None
+    outcome_missing: int = 0  # cases with no known outcome: left out of `outcome`
+    outcome_bounds: MissingBounds | None = None  # vs_baseline if the missing were known
 
 
 @dataclass(frozen=True)
@@ -481,6 +522,8 @@ class VersionComparison:
             if v.outcome is not None:
                 rows.append(_measure_row(self.cohort, group, self._outcome_measure(),
                                          v.outcome, v.vs_baseline, vs))
+                rows.append(_row(self.cohort, group, self.missing_measure(), n=v.cases,
+                                 count=v.outcome_missing))
         if self.randomised is not None:
             rows.extend(self.randomised.rows())
         return rows
@@ -488,6 +531,10 @@ class VersionComparison:
     def _outcome_measure(self) -> str:
         name = self.outcome_name or "outcome"
         return f"{name} per 100" if self.outcome_kind == "rate" else name
+
+    def missing_measure(self) -> str:
+        """The rows' measure for how many cases have no known outcome."""
+        return f"{self.outcome_name or 'outcome'} missing"
 
 
 def version_comparison(cases: Iterable[CaseRecord], events: Iterable[Event],
@@ -568,12 +615,16 @@ def _version_stats(version: int, cases: list[CaseRecord], by_case: Mapping[int, 
                               stats.median_hours_from_start)
         step_stats.append(stats)
     outcome = _outcome_of(ids, outcomes, kind)
+    missing = _missing_of(ids, outcomes)
     return VersionStats(
         version, len(cases), completed,
         None if base is None else compare_proportions(completed.count, completed.n,
                                                       base.completed.count, base.completed.n),
         tuple(step_stats), outcome,
-        None if base is None else _compare(outcome, base.outcome))
+        None if base is None else _compare(outcome, base.outcome),
+        missing,
+        None if base is None else _missing_bounds(outcome, missing, base.outcome,
+                                                  base.outcome_missing))
 
 
 def _step_stats(step: str, cases: list[CaseRecord], by_case: Mapping[int, list[Event]]
@@ -619,6 +670,28 @@ class GroupStats:
     cases: int
     outcome: Proportion | Rate | None
     vs_baseline: ProportionDifference | RateComparison | None  # this group minus baseline
+    # vs_baseline's p (Fisher's when small_sample), Holm-adjusted over the split's comparisons
+    adjusted_p_value: float | None = None
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment (Holm 1979) of several p-values read together, so that
+    one of many splits is not called significant by chance; None stays None and is not
+    counted. Controls the family-wise error rate without assuming independence."""
+    known = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(known):
+        running = max(running, min(1.0, (len(known) - rank) * p))
+        adjusted[index] = running
+    return adjusted
+
+
+def read_p_value(compared: ProportionDifference | RateComparison | None) -> float | None:
+    """The p-value to read: Fisher's exact under a small sample, else the test's."""
+    if isinstance(compared, ProportionDifference):
+        return compared.fisher_p_value if compared.small_sample else compared.p_value
+    return None if compared is None else compared.p_value
 
 
 @dataclass(frozen=True)
@@ -644,8 +717,10 @@ class OutcomeSplit:
         for g in self.groups:
             rows.append(_row(self.by, g.group, "cases", n=g.cases, count=g.cases))
             if g.outcome is not None:
-                rows.append(_measure_row(self.by, g.group, measure, g.outcome, g.vs_baseline,
-                                         None if g.group == self.baseline else self.baseline))
+                row = _measure_row(self.by, g.group, measure, g.outcome, g.vs_baseline,
+                                   None if g.group == self.baseline else self.baseline)
+                row.update(adjusted_p_value=g.adjusted_p_value)
+                rows.append(row)
         return rows
 
 
@@ -670,13 +745,20 @@ def split_by_field(cases: Iterable[CaseRecord], field: str, outcomes: Outcomes, 
     """Outcome by the value of `field` in the case's data (a dotted path such as
     'client.has_children' reaches into nested objects). Values are labelled as JSON would
     write them ('true', 'false', '3', 'text'); no value is '(missing)'. `baseline` defaults
-    to the largest group (ties: the first label in sorted order)."""
+    to the largest group with a value (ties: the first label in sorted order); '(missing)'
+    only when chosen or when no case has a value. A baseline that is no group is refused."""
     groups: dict[str, list[int]] = defaultdict(list)
     for case in cases:
         if case.id is not None:
             groups[_label(_field(case.data, field))].append(case.id)
+    if baseline is not None and baseline not in groups:
+        raise InvalidArgumentError(
+            f"the split by {field[:60]!r} has no group {baseline[:60]!r} to compare against: "
+            f"choose one of {', '.join(sorted(groups))}",
+            details={"baseline": baseline[:60], "groups": sorted(groups)})
     if baseline is None and groups:
-        baseline = min(groups, key=lambda label: (-len(groups[label]), label))
+        baseline = min(groups, key=lambda label: (label == MISSING, -len(groups[label]),
+                                                  label))
     return _split(f"field {field}", dict(sorted(groups.items())), baseline, outcomes,
                   outcome_name)
 
@@ -686,9 +768,12 @@ def _split(by: str, groups: Mapping[str, list[int]], baseline: str | None, outco
     kind = _outcome_kind(outcomes)
     measured = {label: _outcome_of(ids, outcomes, kind) for label, ids in groups.items()}
     base = measured.get(baseline) if baseline is not None else None
+    compared = {label: None if label == baseline else _compare(measured[label], base)
+                for label in groups}
+    adjusted = dict(zip(compared, holm([read_p_value(c) for c in compared.values()]),
+                        strict=True))
     return OutcomeSplit(by, baseline, outcome_name, kind, tuple(
-        GroupStats(label, len(ids), measured[label],
-                   None if label == baseline else _compare(measured[label], base))
+        GroupStats(label, len(ids), measured[label], compared[label], adjusted[label])
         for label, ids in groups.items()))
 
 
@@ -880,7 +965,7 @@ def _measure_row(cohort: str, group: str, measure: str, value: Proportion | Rate
         row.update(compared_with=compared_with, comparison="difference",
                    estimate=compared.difference, estimate_ci_low=compared.ci_low,
                    estimate_ci_high=compared.ci_high, p_value=compared.p_value,
-                   exact_p_value=compared.fisher_p_value)
+                   exact_p_value=compared.fisher_p_value, small_sample=compared.small_sample)
     elif isinstance(compared, RateComparison):
         row.update(compared_with=compared_with, comparison="rate ratio",
                    estimate=compared.ratio, estimate_ci_low=compared.ci_low,
@@ -900,9 +985,10 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
 
 # the columns a hidden comparison row blanks (labels such as group and measure stay)
 _FIGURES = ("n", "count", "value", "ci_low", "ci_high", "estimate", "estimate_ci_low",
-            "estimate_ci_high", "p_value", "exact_p_value", "dispersion")
+            "estimate_ci_high", "p_value", "exact_p_value", "dispersion", "adjusted_p_value",
+            "small_sample")
 _VERSUS = ("estimate", "estimate_ci_low", "estimate_ci_high", "p_value", "exact_p_value",
-           "dispersion")
+           "dispersion", "adjusted_p_value", "small_sample")
 _TOTAL_GROUP = "all"
 _HOURS = (" median hours", " mean hours", " median hours from start")
 

@@ -152,8 +152,14 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
         raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
                          "that is a yes/no or one of a few options, never by free text or by "
                          "health or offence information")
-    by_field = analysis.split_by_field(cases, field, outcomes, outcome_name=outcome) \
-        if outcomes and field in fields else None
+    baseline = request.args.get("baseline") or None
+    by_field = None
+    if outcomes and field in fields:
+        try:
+            by_field = analysis.split_by_field(cases, field, outcomes, baseline=baseline,
+                                               outcome_name=outcome)
+        except InvalidArgumentError as error:
+            raise BadRequest(error.message) from error
     engaged = analysis.engagement(cases, events, 30)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
     activity = analysis.activity_by_month(
@@ -200,6 +206,8 @@ def verdicts(comparison: analysis.VersionComparison,
     measure = comparison._outcome_measure()
     hidden = {(r["cohort"], r["group"]) for r in shown or ()
               if r["measure"] == measure and r["estimate"] == disclosure.SUPPRESSED}
+    shown_missing = {(r["cohort"], r["group"]): r["count"] for r in shown or ()
+                     if r["measure"] == comparison.missing_measure()}
     name = comparison.outcome_name or "the outcome"
     for cohort in (comparison, comparison.randomised):
         if cohort is None:
@@ -229,9 +237,35 @@ def verdicts(comparison: analysis.VersionComparison,
             sure = ("a difference this large would be unusual by chance"
                     if p_value is not None and p_value < 0.05
                     else "not enough evidence of a real difference")
-            said.append(f"{text}; p = {p_value:.3g}: {sure}." if p_value is not None
-                        else f"{text}.")
+            exact = (" (small sample: Fisher's exact p)"
+                     if isinstance(vs, analysis.ProportionDifference) and vs.small_sample
+                     else "")
+            said.append((f"{text}; p = {p_value:.3g}: {sure}{exact}." if p_value is not None
+                         else f"{text}.")
+                        + _missing_said(cohort, v, shown_missing))
     return said
+
+
+def _missing_said(cohort: analysis.VersionComparison, version: analysis.VersionStats,
+                  shown: dict[tuple[str, str], Any]) -> str:
+    """The missing outcomes beside a comparison, and how far they could move it (best/worst
+    case), unless a missing count is suppressed: the bounds would then give it away."""
+    base = cohort.version(cohort.baseline) if cohort.baseline is not None else None
+    if base is None or (version.outcome_missing == 0 and base.outcome_missing == 0):
+        return ""
+    counts = [shown.get((cohort.cohort, f"version {v.version}")) for v in (version, base)]
+    if any(count == disclosure.SUPPRESSED for count in counts):
+        return " Missing outcomes: suppressed (too few people to show); left out above."
+    text = (f" Missing outcomes: {version.outcome_missing} of {version.cases} in version "
+            f"{version.version}, {base.outcome_missing} of {base.cases} in version "
+            f"{base.version}; left out above.")
+    bounds = version.outcome_bounds
+    if bounds is not None and bounds.low.difference is not None \
+            and bounds.high.difference is not None:
+        text += (" Sensitivity (best/worst case: every missing outcome 'no' in one version "
+                 "and 'yes' in the other, then the reverse): the difference would lie between "
+                 f"{_pct(bounds.low.difference)} and {_pct(bounds.high.difference)} points.")
+    return text
 
 
 def _splittable(pathway: str) -> frozenset[str]:

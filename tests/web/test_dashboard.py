@@ -78,6 +78,7 @@ def test_a_commissioner_sees_versions_with_intervals_and_activity(programme: Sit
     # did version 2 do better, and how sure are we: said in words
     assert re.search(r"Version 2 vs 1: met_at_gate 66\.7 points \(higher\), 95% CI "
                      r"-?[\d.]+ to [\d.]+ points; p = [\d.]+: not enough evidence", page.text)
+    assert "(small sample: Fisher&#39;s exact p)" in page.text  # 3 and 2 cases: Fisher's p
     split = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate&field=met_at_gate")
     assert "Split by an answer" in split.text and "field=met_at_gate" in split.text
     # risk_level is offence information: never a split (tests/security/test_disclosure.py)
@@ -223,3 +224,76 @@ def test_the_statement_from_data_pays_an_exact_10_percent_reduction_on_a_matched
     assert "cohort 1: early payment = 133.33 events \u00d7 \u00a310,000.00 = " \
            "\u00a31,333,333.33" in text
     assert "rounded for display only" in text
+
+
+def open_case(site: Site, name: str, *, version: int) -> None:
+    """A client whose gate reception case has not reached the gate: no outcome yet."""
+    engine = site.application.engine
+    client = engine.add_client(name, {"release_date": "2026-01-10"}).id or 0
+    engine.start_case("gate_reception", client, version=version)
+
+
+def test_missing_outcomes_are_shown_beside_the_comparison_not_counted(programme: Site) -> None:
+    """Issue 12.3: two version 2 cases have no outcome yet. The primary comparison is on
+    known outcomes (v2 2 of 2, v1 1 of 3: +66.7 points, as without them), the missing count
+    is beside it, and the bounds say how far they could move it: v2's two all 'no' gives
+    2/4 - 1/3 = 16.7 points, all 'yes' 4/4 - 1/3 = 66.7 points."""
+    without_disclosure_control(programme)
+    for number in range(2):
+        open_case(programme, f"Open {number}", version=2)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate").text
+    assert re.search(r"Version 2 vs 1: met_at_gate 66\.7 points \(higher\)", page)
+    assert "Primary comparison: known outcomes only" in page
+    assert "Missing outcomes: 2 of 4 in version 2, 0 of 3 in version 1" in page
+    assert "between 16.7 and 66.7 points" in page
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        "/dashboard/versions.csv?pathway=gate_reception&outcome=met_at_gate").text)))
+    missing = {r["group"]: r for r in rows if r["measure"] == "met_at_gate missing"}
+    assert (missing["version 2"]["count"], missing["version 2"]["n"]) == ("2", "4")
+    assert (missing["version 1"]["count"], missing["version 1"]["n"]) == ("0", "3")
+
+
+def test_small_missing_counts_are_suppressed_and_so_are_their_bounds(programme: Site) -> None:
+    """Disclosure control applies to the missing counts: with a threshold of 3, the 2 missing
+    in version 2 are hidden, and so are the bounds, which would give them away."""
+    application = programme.application
+    application.settings = replace(application.settings, disclosure_threshold=3)
+    # known outcomes, every cell at least 3: v1 3 yes / 4 no, v2 3 yes / 3 no
+    for number, (met, version) in enumerate([(True, 1), (True, 1), (False, 1), (False, 1),
+                                             (True, 2), (False, 2), (False, 2), (False, 2)]):
+        released(programme, f"More {number}", "2026-01-10", met, version=version)
+    for number in range(2):
+        open_case(programme, f"Open {number}", version=2)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate").text
+    assert "Version 2 vs 1: met_at_gate" in page
+    assert "Missing outcomes: suppressed" in page
+    assert "would lie between" not in page
+
+
+def test_a_split_names_its_baseline_lets_it_be_chosen_and_adjusts_its_p_values(
+        programme: Site) -> None:
+    """Issue 12.5: six open cases have no met_at_gate answer, the largest group, yet the
+    baseline is the largest group with an answer ('true', 3 cases), named on the page;
+    ?baseline= chooses another, a group that does not exist is a clear 400; the table shows
+    the Holm-adjusted p, Fisher's exact p and the small-sample flag."""
+    without_disclosure_control(programme)
+    for number in range(6):
+        open_case(programme, f"Open {number}", version=1)
+    client = programme.client()
+    sign_in(client, "cam")
+    url = "/dashboard?pathway=gate_reception&outcome=met_at_gate&field=met_at_gate"
+    page = client.get(url).text
+    assert "Compared against: <strong>true</strong>" in page
+    assert "Holm" in page
+    for column in ("exact p value", "adjusted p value", "small sample"):
+        assert f"<th>{column}</th>" in page
+    assert "Warning, small sample" in page
+    chosen = client.get(url + "&baseline=false").text
+    assert "Compared against: <strong>false</strong>" in chosen
+    bad = client.get(url + "&baseline=nonsense")
+    assert bad.status_code == 400
+    assert "has no group &#39;nonsense&#39;" in bad.text or "has no group 'nonsense'" in bad.text

@@ -18,6 +18,7 @@ from engine.analysis import (
     compare_rates,
     csv_text,
     engagement,
+    holm,
     outcomes_from_events,
     proportion_ci,
     rate_ci,
@@ -408,3 +409,75 @@ def test_month_boundaries_are_utc() -> None:
     log.add(c, "task_completed", local, "s", "amy", {"task": "t"})
     result = activity_by_month(log.events, {})
     assert result.months == ("2026-01",)
+
+
+def test_missing_outcomes_stay_missing_with_best_and_worst_case_bounds() -> None:
+    """Issue 12.3: a case with no recorded outcome is not a 'not reconvicted'. Version 1 (the
+    baseline): 2 of 8 known reconvicted, 2 missing; version 2: 1 of 5 known, 5 missing."""
+    log = Log()
+    for version, reconvicted, not_reconvicted, missing in ((1, 2, 6, 2), (2, 1, 4, 5)):
+        for value in [True] * reconvicted + [False] * not_reconvicted:
+            log.outcome(log.case(version), "reconvicted", value)
+        for _ in range(missing):
+            log.case(version)
+    outcomes = outcomes_from_events(log.cases, log.events, "reconvicted")
+    assert sum(1 for v in outcomes.values() if v is None) == 7
+
+    comparison = version_comparison(log.cases, log.events, outcomes, outcome_name="reconvicted")
+    one, two = comparison.version(1), comparison.version(2)
+    # primary: known outcomes only (today: 2/10 and 1/10, the missing counted as successes)
+    assert one.outcome == proportion_ci(2, 8) and two.outcome == proportion_ci(1, 5)
+    assert two.vs_baseline == compare_proportions(1, 5, 2, 8)
+    assert (one.outcome_missing, two.outcome_missing) == (2, 5)
+    # sensitivity, by hand: version 2's missing all not reconvicted and the baseline's all
+    # reconvicted: 1/10 - 4/10 = -0.3; the reverse: 6/10 - 2/10 = +0.4
+    bounds = two.outcome_bounds
+    assert bounds is not None and one.outcome_bounds is None
+    assert bounds.low == compare_proportions(1, 10, 4, 10)
+    assert bounds.high == compare_proportions(6, 10, 2, 10)
+    assert bounds.low.difference == pytest.approx(-0.3)
+    assert bounds.high.difference == pytest.approx(0.4)
+    rows = {(r["group"], r["measure"]): r for r in comparison.rows()}
+    assert (rows[("version 2", "reconvicted missing")]["n"],
+            rows[("version 2", "reconvicted missing")]["count"]) == (10, 5)
+    assert rows[("version 2", "reconvicted")]["n"] == 5
+
+    # an explicit default still fills the gaps, for a caller that means it
+    filled = outcomes_from_events(log.cases, log.events, "reconvicted", missing=False)
+    assert sum(1 for v in filled.values() if v is None) == 0
+
+
+def test_holm_adjusts_p_values_by_hand() -> None:
+    """Holm (1979) on 0.01, 0.04, 0.03, 0.005: sorted 0.005*4 = 0.02, 0.01*3 = 0.03,
+    0.03*2 = 0.06, 0.04*1 = 0.04 -> 0.06 (never below the one before); None stays None and
+    does not count."""
+    assert holm([0.01, 0.04, None, 0.03, 0.005]) == pytest.approx(
+        [0.03, 0.06, None, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == [1.0, 1.0]  # capped at 1
+    assert holm([]) == []
+
+
+def test_a_split_adjusts_its_p_values_and_never_defaults_to_missing_as_baseline() -> None:
+    """Issue 12.5: the baseline of a field split is the largest group with a value, not
+    '(missing)'; each comparison carries its Holm-adjusted p (over the comparisons of the
+    split) beside its raw and Fisher p; a baseline that is no group is refused."""
+    log = Log()
+    outcome: dict[int, bool | int | None] = {}
+    for i in range(30):
+        risk = None if i < 14 else ("high" if i < 20 else "low" if i < 26 else "medium")
+        c = log.case(1, data={"risk": risk} if risk else {})
+        outcome[c] = i % 3 == 0
+    split = split_by_field(log.cases, "risk", outcome)
+    assert split.baseline == "high"  # 6 cases, tie with low broken by label; (missing) has 14
+    compared = [g for g in split.groups if g.group != "high"]
+    raw = [g.vs_baseline.fisher_p_value if g.vs_baseline.small_sample  # type: ignore[union-attr]
+           else g.vs_baseline.p_value for g in compared]  # type: ignore[union-attr]
+    assert [g.adjusted_p_value for g in compared] == pytest.approx(holm(raw))
+    assert len(compared) == 3 and split.group("high").adjusted_p_value is None
+    rows = {r["group"]: r for r in split.rows() if r["measure"] == "outcome"}
+    assert rows["low"]["adjusted_p_value"] == split.group("low").adjusted_p_value
+    assert rows["medium"]["small_sample"] is True
+    assert split_by_field(log.cases, "risk", outcome, baseline="(missing)").baseline \
+        == "(missing)"  # chosen, it is allowed
+    with pytest.raises(InvalidArgumentError, match="no group 'extreme'"):
+        split_by_field(log.cases, "risk", outcome, baseline="extreme")
