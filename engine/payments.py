@@ -88,6 +88,9 @@ class PaymentMechanism:
     """The outcome measure: "frequency" of reconviction events (lower is better)."""
     per: int = 100
     """Rates are events per this many people."""
+    assumed: tuple[str, ...] = ()
+    """Figures of the programme file that are placeholders, not the contract's (e.g.
+    "price_per_event_avoided"): every statement says so, so none is mistaken for a bill."""
 
     def __post_init__(self) -> None:
         problems: dict[str, list[str]] = {}
@@ -149,7 +152,15 @@ class Programme:
 
 _MECHANISM_KEYS = {
     "measure", "per", "cohort_threshold_percent", "overall_threshold_percent",
-    "price_per_event_avoided", "early_payment", "caps",
+    "price_per_event_avoided", "early_payment", "caps", "assumed",
+}
+# the figures `assumed` may name, and how a statement names them
+_ASSUMABLE = {
+    "cohort_threshold_percent": "cohort threshold",
+    "overall_threshold_percent": "overall threshold",
+    "price_per_event_avoided": "price per event avoided",
+    "caps.per_cohort": "cap per cohort",
+    "caps.overall": "overall cap",
 }
 _CAP_KEYS = {"per_cohort", "overall"}
 _PROGRAMME_KEYS = {"programme", "description", "payment_mechanism", "cohorts",
@@ -168,6 +179,7 @@ def mechanism_from_config(config: object, *, path: str = "") -> PaymentMechanism
         price_per_event_avoided: 10000     # required, pounds
         early_payment: true                # optional, default true
         caps: {per_cohort: 3000000, overall: 6000000}   # optional; null = no cap
+        assumed: [price_per_event_avoided]  # optional: placeholders, not the contract's
 
     Raises InvalidArgumentError listing every problem by field path (prefixed with `path`).
     """
@@ -211,6 +223,15 @@ def mechanism_from_config(config: object, *, path: str = "") -> PaymentMechanism
                 if cap is not None and cap < 0:
                     _add(problems, cap_at(key), f"must be 0 or more, not {cap}")
 
+    assumed = config.get("assumed", [])
+    if not isinstance(assumed, list) or not all(isinstance(a, str) for a in assumed):
+        _add(problems, at("assumed"), f"must be a list of figure names, not {assumed!r}")
+        assumed = []
+    for index, name in enumerate(assumed):
+        if name not in _ASSUMABLE:
+            _add(problems, f"{at('assumed')}[{index}]",
+                 f"unknown figure {name!r}; known: {', '.join(sorted(_ASSUMABLE))}")
+
     if problems:
         raise _invalid("invalid payment mechanism", problems)
     assert cohort_threshold is not None and overall_threshold is not None and price is not None
@@ -218,7 +239,7 @@ def mechanism_from_config(config: object, *, path: str = "") -> PaymentMechanism
     return PaymentMechanism(
         cohort_threshold=cohort_threshold, overall_threshold=overall_threshold,
         price_per_event=price, cohort_cap=cohort_cap, overall_cap=overall_cap,
-        early_payment=early, measure=measure, per=per)
+        early_payment=early, measure=measure, per=per, assumed=tuple(assumed))
 
 
 def programme_from_config(config: object) -> Programme:
@@ -459,6 +480,10 @@ def payment_statement(mechanism: PaymentMechanism, cohorts: Sequence[CohortInput
     overall_threshold = Fraction(mechanism.overall_threshold)
     lines: list[str] = [f"Measure: {mechanism.measure_description}; lower is better.",
                         f"Rounding: {ROUNDING}"]
+    if mechanism.assumed:
+        named = ", ".join(_ASSUMABLE.get(name, name) for name in mechanism.assumed)
+        lines.append(f"ASSUMED, not from the contract: {named}. The amounts below are "
+                     "placeholders until the contract's figures are put in the programme file.")
 
     statements: list[CohortStatement] = []
     early_total = Fraction(0)

@@ -224,6 +224,8 @@ def test_the_statement_from_data_pays_an_exact_10_percent_reduction_on_a_matched
     assert "cohort 1: early payment = 133.33 events \u00d7 \u00a310,000.00 = " \
            "\u00a31,333,333.33" in text
     assert "rounded for display only" in text
+    # the shipped programme's price and caps are placeholders, and the page says so
+    assert "ASSUMED, not from the contract: price per event avoided" in text
 
 
 def open_case(site: Site, name: str, *, version: int) -> None:

@@ -382,7 +382,9 @@ def test_the_shipped_programme_file_is_the_peterborough_mechanism() -> None:
     if not PROGRAMME_FILE.exists():
         pytest.fail("definitions/programmes/peterborough.yaml is missing")
     programme = programme_from_config(yaml.safe_load(PROGRAMME_FILE.read_text("utf-8")))
-    assert programme.mechanism == mechanism_from_config(PETERBOROUGH)
+    assert programme.mechanism == mechanism_from_config(
+        {**PETERBOROUGH, "assumed": ["price_per_event_avoided", "caps.per_cohort",
+                                     "caps.overall"]})
     assert programme.cohorts[0].releases_from == "2010-09"
     assert programme.cohorts[0].releases_to == "2012-06"
     statement = payment_statement(programme.mechanism, [COHORT_1], final=False)
@@ -390,6 +392,24 @@ def test_the_shipped_programme_file_is_the_peterborough_mechanism() -> None:
     assert statement.total_payment == 0
     # reconvictions: fewer is better (read by the INDIGO export, among others)
     assert {m.direction for m in programme.measures} == {"lower_is_better"}
+    # the placeholder price and caps are flagged on the statement itself (issue 12, item 7)
+    assert "ASSUMED, not from the contract: price per event avoided, cap per cohort, " \
+           "overall cap. The amounts below are placeholders until the contract's figures " \
+           "are put in the programme file." in statement.lines
+
+
+def test_assumed_names_only_figures_of_the_mechanism() -> None:
+    """A contract's own figures make a statement without the flag; an unknown name or a
+    non-list is refused with the field path."""
+    statement = payment_statement(mechanism_from_config(PETERBOROUGH), [COHORT_1], final=False)
+    assert not any(line.startswith("ASSUMED") for line in statement.lines)
+    with pytest.raises(InvalidArgumentError) as refused:
+        mechanism_from_config({**PETERBOROUGH, "assumed": ["price", 3]}, path="payment_mechanism")
+    assert "payment_mechanism.assumed" in refused.value.details["fields"]
+    with pytest.raises(InvalidArgumentError) as unknown:
+        mechanism_from_config({**PETERBOROUGH, "assumed": ["price"]}, path="payment_mechanism")
+    assert "unknown figure 'price'" in unknown.value.details["fields"][
+        "payment_mechanism.assumed[0]"][0]
 
 
 # ----------------------------------------------------------------------------------------------
