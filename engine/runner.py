@@ -484,9 +484,7 @@ def waiting_message_names(workflow: Any) -> set[str]:
 
     The message start events of the process's event subprocesses count too (see
     `event_subprocess_starts`)."""
-    names = {str(definition.name) for _, definition in awaited_events(workflow)
-             if isinstance(definition, MessageEventDefinition)}
-    return names | event_subprocess_starts(workflow, MessageEventDefinition)
+    return _waiting_names(workflow, MessageEventDefinition)
 
 
 def waiting_signal_names(workflow: Any) -> set[str]:
@@ -494,9 +492,14 @@ def waiting_signal_names(workflow: Any) -> set[str]:
 
     The signal start events of the process's event subprocesses count too (see
     `event_subprocess_starts`)."""
-    names = {str(definition.name) for _, definition in awaited_events(workflow)
-             if isinstance(definition, SignalEventDefinition)}
-    return names | event_subprocess_starts(workflow, SignalEventDefinition)
+    return _waiting_names(workflow, SignalEventDefinition)
+
+
+def _waiting_names(workflow: Any, kind: type) -> set[str]:
+    """Names of the `kind` events the case's waiting tasks and event subprocesses await."""
+    names = {str(getattr(definition, "name", "")) for _, definition in awaited_events(workflow)
+             if isinstance(definition, kind)}
+    return names | event_subprocess_starts(workflow, kind)
 
 
 def event_subprocess_starts(workflow: Any, kind: type) -> set[str]:
