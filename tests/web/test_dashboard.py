@@ -7,9 +7,11 @@ import io
 import re
 import shutil
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from adapters.definition_files import publish_order, read_bundle
 from tests.web.conftest import PASSWORD, Site, sign_in
@@ -299,3 +301,165 @@ def test_a_split_names_its_baseline_lets_it_be_chosen_and_adjusts_its_p_values(
     bad = client.get(url + "&baseline=nonsense")
     assert bad.status_code == 400
     assert "has no group &#39;nonsense&#39;" in bad.text or "has no group 'nonsense'" in bad.text
+
+
+# -- issue 12, item 1: no result and no payment before the follow-up is complete -----------
+
+
+def _reconvictions(site: Site, name: str, rows: list[str], extracted_on: date | None) -> None:
+    report = site.application.outcomes.import_csv(
+        name, ("client,offence_date,conviction_date\n" + "\n".join(rows) + "\n").encode(),
+        "reconviction", extracted_on=extracted_on)
+    assert report.errors == [], report.errors
+
+
+def _data_statement(page: str) -> str | None:
+    found = re.search(r'<h3>Payment statement from these figures.*?<pre class="statement">'
+                      r'(.*?)</pre>', page, re.S)
+    return found.group(1) if found else None
+
+
+def _cohort_rows(client: FlaskClient) -> dict[str, dict[str, str]]:
+    return {r["cohort"]: r for r in csv.DictReader(io.StringIO(
+        client.get("/dashboard/cohorts.csv").text))}
+
+
+def test_people_released_in_the_last_60_days_are_not_paid_for(programme: Site) -> None:
+    """The demo's case: 41 people released in the last 60 days (cohort 2, still open), data
+    extracted today, a comparison rate of 155: the page said '85.8% >= 10%: early payment
+    due'. Their windows are open: no result, no payment, and the page says why."""
+    today = date.today()
+    engine = programme.application.engine
+    people = [engine.add_client(f"Recent {n}", {
+        "release_date": (today - timedelta(days=1 + n)).isoformat()}).id for n in range(41)]
+    _reconvictions(programme, "recent.csv", [
+        f"{person},{(today - timedelta(days=1)).isoformat()},{today.isoformat()}"
+        for person in people[:10]], today)
+    programme.application.outcomes.set_comparison_rates("cohort 2", "reconviction",
+                                                        group_size=1000, per_100=155.0)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert "early payment due" not in page
+    assert _data_statement(page) is None
+    assert "interim: 46 of 46 windows still open" in page  # the fixture's 5 and these 41
+    assert "no payment can be computed" in page
+    assert "no end in the programme file" in page
+    row = _cohort_rows(client)["cohort 2"]
+    assert row["status"] == "interim" and row["windows_open"] == "46"
+    assert row["events"] == row["per_100"] == ""  # no result yet
+    assert row["extracted_on"] == today.isoformat() and row["to"] == ""
+
+
+def test_the_result_and_payment_exist_from_the_day_the_last_window_closes(
+        programme: Site) -> None:
+    """Cohort 1's last member was released 2012-06-30: convictions count until 2013-12-29,
+    so data extracted on 2013-12-29 is interim (1 of 3 open, complete with data of
+    2013-12-30), and the next extract, of 2013-12-30, gives the result and the payment."""
+    people = [released(programme, f"Released {number}", release, number == 0, version=1)
+              for number, release in enumerate(("2010-10-01", "2011-03-01", "2012-06-30"))]
+    programme.application.outcomes.set_comparison_rates("cohort 1", "reconviction",
+                                                        group_size=1000, per_100=155.0)
+    without_disclosure_control(programme)
+    _reconvictions(programme, "first.csv", [f"{people[0]},2011-01-05,2011-03-01"],
+                   date(2013, 12, 29))
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert ("interim: 1 of 3 windows still open on 2013-12-29 (the data&#39;s extraction "
+            "date) — no payment can be computed; complete with data extracted on or after "
+            "2013-12-30") in page
+    assert _data_statement(page) is None
+    row = _cohort_rows(client)["cohort 1"]
+    assert (row["status"], row["windows_open"], row["complete_on"]) == (
+        "interim", "1", "2013-12-30")
+    assert row["per_100"] == ""
+    _reconvictions(programme, "second.csv", [f"{people[1]},2011-06-01,2011-08-01"],
+                   date(2013, 12, 30))
+    page = client.get("/dashboard?pathway=gate_reception").text
+    statement = _data_statement(page)
+    assert statement is not None
+    assert "cohort 1: intervention rate = 2 events / 3 people" in statement
+    assert "cohort 1: 57.0% \u2265 10% cohort threshold: early payment due" in statement
+    assert "interim statement" in statement  # cohort 2 is still open
+    row = _cohort_rows(client)["cohort 1"]
+    assert (row["status"], row["windows_open"], row["events"]) == ("complete", "0", "2")
+    assert row["extracted_on"] == "2013-12-30"
+
+
+def _two_closed_cohorts(site: Site) -> None:
+    """The programme file with cohort 2's release period ended (June 2013)."""
+    path = site.application.settings.definitions_dir / "programmes" / "peterborough.yaml"
+    text = path.read_text("utf-8")
+    assert "releases_to: null" in text
+    path.write_text(text.replace("releases_to: null", "releases_to: 2013-06"), "utf-8")
+
+
+def test_the_final_statement_comes_from_data_when_every_cohort_is_complete(
+        programme: Site) -> None:
+    """Issue 12, item 6: both cohorts closed and followed up, 14 events among 10 people in
+    each against 155 per 100: 9.7% fewer, below the 10% for early payment, above the 7.5%
+    overall: the outcome payment is triggered on 3 events avoided (31 - 28)."""
+    _two_closed_cohorts(programme)
+    engine = programme.application.engine
+    rows: list[str] = []
+    for cohort, release in (("1", "2011-01-01"), ("2", "2013-01-01")):
+        people = [engine.add_client(f"C{cohort} {n}", {"release_date": release}).id
+                  for n in range(10)]
+        year = int(release[:4])
+        rows += [f"{person},{year}-02-01,{year}-03-01" for person in people]
+        rows += [f"{person},{year}-04-01,{year}-05-01" for person in people[:4]]
+        programme.application.outcomes.set_comparison_rates(
+            f"cohort {cohort}", "reconviction", group_size=1000, per_100=155.0)
+    without_disclosure_control(programme)
+    _reconvictions(programme, "all.csv", rows, date(2014, 12, 30))  # 2013-06-30 + 18 months
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    statement = _data_statement(page)
+    assert statement is not None
+    assert "all cohorts: 9.7% \u2265 7.5% overall threshold: outcome payment triggered" \
+        in statement
+    assert "final payment = \u00a330,000.00 \u2212 \u00a30.00 = \u00a330,000.00" in statement
+    assert "Payment statement from these figures (final)" in page
+
+
+def test_the_final_statement_waits_for_the_last_cohort(programme: Site) -> None:
+    _two_closed_cohorts(programme)
+    engine = programme.application.engine
+    first = [engine.add_client(f"C1 {n}", {"release_date": "2011-01-01"}).id for n in range(10)]
+    engine.add_client("C2", {"release_date": "2013-06-30"})
+    for cohort in ("cohort 1", "cohort 2"):
+        programme.application.outcomes.set_comparison_rates(cohort, "reconviction",
+                                                            group_size=1000, per_100=155.0)
+    without_disclosure_control(programme)
+    _reconvictions(programme, "c1.csv", [f"{p},2011-02-01,2011-03-01" for p in first],
+                   date(2014, 12, 29))
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    statement = _data_statement(page)
+    assert statement is not None and "interim statement" in statement
+    assert "cohort 2" not in statement  # no result for it yet
+    assert "Payment statement from these figures (interim)" in page
+    assert "not final: cohort 2 is interim" in page
+
+
+def test_a_small_number_of_open_windows_is_suppressed(programme: Site) -> None:
+    """N of M windows still open counts people: 3 open of 23 is a small cell, hidden."""
+    engine = programme.application.engine
+    early = [engine.add_client(f"Early {n}", {"release_date": "2011-01-01"}).id
+             for n in range(20)]
+    for n in range(3):
+        engine.add_client(f"Late {n}", {"release_date": "2012-06-30"})
+    for n in range(10):  # cohort 2 beside the fixture's 5: not itself a small count
+        engine.add_client(f"Recent {n}", {"release_date": "2026-01-10"})
+    _reconvictions(programme, "q.csv", [f"{early[0]},2011-02-01,2011-03-01"],
+                   date(2013, 6, 1))
+    client = programme.client()
+    sign_in(client, "cam")
+    row = _cohort_rows(client)["cohort 1"]
+    assert row["windows_open"] == "suppressed" and row["people"] == "23"
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert "windows still open (how many is suppressed: too few people to show) of 23" in page
+    assert " 3 of 23" not in page
