@@ -10,8 +10,8 @@ import pytest
 
 from engine.errors import InvalidArgumentError
 from engine.followup import follow_up, group_follow_up, window_close
-from engine.outcomes import OutcomeMeasure, Outcomes, RowError, parse_outcome_csv
 from engine.model import Client, ComparisonSubject
+from engine.outcomes import OutcomeMeasure, Outcomes, RowError, parse_outcome_csv
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 PETERBOROUGH = OutcomeMeasure("reconviction", "frequency")  # 12 months, convicted within 18
