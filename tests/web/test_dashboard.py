@@ -141,7 +141,8 @@ def test_cohort_results_and_the_statement_come_from_imported_outcomes(programme:
         f"{people[2]},2013-07-01,2013-08-01",  # offence after 12 months: not counted
     ]
     data = ("client,offence_date,conviction_date\n" + "\n".join(rows) + "\n").encode()
-    report = application.outcomes.import_csv("reconvictions.csv", data, "reconviction")
+    report = application.outcomes.import_csv("reconvictions.csv", data, "reconviction",
+                                             extracted_on=date(2014, 1, 1))
     assert report.errors == [] and report.imported == 4
     application.outcomes.set_comparison_rates("cohort 1", "reconviction", group_size=1000,
                                               per_100=155.0, source="MoJ 2014")
@@ -180,7 +181,8 @@ def test_a_matched_group_stands_in_for_missing_comparison_rates(programme: Site)
              "s1,2010-10-01,2011-01-01,2011-02-01\n"   # two court days: 2 events
              "s1,2010-10-01,2011-03-01,2011-04-01\n"
              "s2,2011-01-01,,\n")                       # no events
-    report = application.outcomes.import_matched_group("cohort 1", group.encode())
+    report = application.outcomes.import_matched_group("cohort 1", group.encode(),
+                                                       extracted_on=date(2012, 7, 1))
     assert report.errors == [] and report.subjects == 2
     without_disclosure_control(programme)
     client = programme.client()
@@ -205,13 +207,13 @@ def test_the_statement_from_data_pays_an_exact_10_percent_reduction_on_a_matched
     rows += [f"{person},2011-04-01,2011-05-01" for person in people[:200]]  # 1,200 events
     report = application.outcomes.import_csv(
         "reconvictions.csv", ("client,offence_date,conviction_date\n" + "\n".join(rows)
-                              + "\n").encode(), "reconviction")
+                              + "\n").encode(), "reconviction", extracted_on=date(2014, 1, 1))
     assert report.errors == [] and report.imported == 1200
     group = [f"s{n},2011-01-01,2011-02-01,2011-03-01" for n in range(900)]
     group += [f"s{n},2011-01-01,2011-04-01,2011-05-01" for n in range(300)]  # 1,200 events
     matched = application.outcomes.import_matched_group(
         "cohort 1", ("subject,release_date,offence_date,conviction_date\n" + "\n".join(group)
-                     + "\n").encode())
+                     + "\n").encode(), extracted_on=date(2012, 7, 1))
     assert matched.errors == [] and matched.subjects == 900
     without_disclosure_control(programme)  # the fixture's 5 cohort-2 releases would hide both
     client = programme.client()
@@ -463,3 +465,68 @@ def test_a_small_number_of_open_windows_is_suppressed(programme: Site) -> None:
     page = client.get("/dashboard?pathway=gate_reception").text
     assert "windows still open (how many is suppressed: too few people to show) of 23" in page
     assert " 3 of 23" not in page
+
+
+def test_a_matched_group_still_in_follow_up_pays_nothing(programme: Site) -> None:
+    """The comparison group's own follow-up must be complete too: its subjects released
+    2011-06-01 are followed up until 2012-11-30, so a group extracted on 2012-11-30 is not
+    compared yet, however complete the cohort is."""
+    application = programme.application
+    people = [application.engine.add_client(f"R{n}", {"release_date": "2011-01-01"}).id
+              for n in range(3)]
+    _reconvictions(programme, "r.csv", [f"{people[0]},2011-02-01,2011-03-01"],
+                   date(2014, 1, 1))
+    report = application.outcomes.import_matched_group(
+        "cohort 1", b"subject,release_date,offence_date,conviction_date\n"
+        b"s1,2011-06-01,2011-07-01,2011-08-01\ns2,2011-06-01,,\n",
+        extracted_on=date(2012, 11, 30))
+    assert report.errors == []
+    without_disclosure_control(programme)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert _data_statement(page) is None
+    assert ("its matched comparison group is not followed up yet: interim: 2 of 2 windows "
+            "still open on 2012-11-30") in page
+    row = _cohort_rows(client)["cohort 1"]
+    assert row["status"] == "complete" and row["comparison_per_100"] == ""
+
+
+def test_the_statement_is_a_printable_document_with_its_chart(programme: Site) -> None:
+    """GET /dashboard/statement: headings, the inputs with each cohort's reduction (the
+    chart's numbers), the arithmetic, the placeholder price flagged; /dashboard/cohorts.svg
+    draws the reductions against the thresholds. Viewers only."""
+    test_the_final_statement_comes_from_data_when_every_cohort_is_complete(programme)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard/statement")
+    assert page.status_code == 200
+    text = page.text
+    assert "<h1>Payment statement: Peterborough One Service</h1>" in text
+    assert "Final statement from the imported outcome data" in text
+    assert "price per event avoided: assumed, not from the contract" in text
+    for heading in ("The payment mechanism", "Cohorts: the inputs", "Against the thresholds",
+                    "Totals", "The arithmetic"):
+        assert f"<h2>{heading}</h2>" in text
+    assert "<th>reduction pct</th>" in text and "<td>9.7</td>" in text
+    assert "<li>all cohorts: 9.7% \u2265 7.5% overall threshold: outcome payment triggered</li>" \
+        in text
+    css = client.get("/static/pathways.css")
+    assert "@media print" in css.text
+    css.close()
+    chart = client.get("/dashboard/cohorts.svg")
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    assert "<svg" in chart.text and "script" not in chart.headers["Content-Security-Policy"]
+    caseworker = programme.client()
+    sign_in(caseworker, "cw")
+    assert caseworker.get("/dashboard/statement").status_code == 403
+    assert caseworker.get("/dashboard/cohorts.svg").status_code == 403
+
+
+def test_the_statement_page_says_why_nothing_can_be_paid_yet(programme: Site) -> None:
+    client = programme.client()
+    sign_in(client, "cam")
+    text = client.get("/dashboard/statement").text
+    assert "No payment can be computed yet" in text
+    assert "cohort 2</strong>: interim:" in text
+    assert client.get("/dashboard/cohorts.svg").status_code == 404
