@@ -81,6 +81,7 @@ def bars_against_thresholds(title: str, labels: Sequence[str], values: Sequence[
     axes.set_title(title, fontsize=11, color=_INK)
     axes.set_ylabel(unit)
     axes.spines[["top", "right"]].set_visible(False)
-    if thresholds:
-        axes.legend(fontsize=8, frameon=False)
+    if thresholds:  # below the plot: never over a bar
+        axes.legend(fontsize=8, frameon=False, loc="upper center",
+                    bbox_to_anchor=(0.5, -0.12), ncol=len(thresholds))
     return _svg(figure)

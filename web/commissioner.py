@@ -636,7 +636,8 @@ def _statement_inputs(evidence: CohortEvidence) -> list[dict[str, Any]]:
             "status": row["status"], "people": row["people"], "events": row.get("events"),
             "comparison_per_100": row.get("comparison_per_100"),
             "reduction_pct": None if line is None else _places(line.reduction, 1),
-            "meets_cohort_threshold": None if line is None else line.meets_cohort_threshold,
+            "meets_cohort_threshold": None if line is None
+            else ("yes" if line.meets_cohort_threshold else "no"),
             "early_payment": None if line is None else f"£{line.early_payment:,}"})
     return found
 
