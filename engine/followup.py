@@ -70,6 +70,10 @@ class FollowUp:
                     "programme file (still recruiting, or its end not set), so the cohort "
                     "cannot be complete")
         when = self.complete_on.isoformat() if self.complete_on else "?"
+        if self.extracted_on is None or self.release_end >= self.extracted_on:
+            # people may still be released: the last of them sets the day
+            when += (f" at the earliest (releases run to {self.release_end.isoformat()}, "
+                     "each followed up for its own windows)")
         if extracted is None:
             return (f"interim: {still} — {NO_PAYMENT}: the outcome data's extraction date "
                     "is unknown (import the data with its extraction date: pathways outcomes "

@@ -578,7 +578,8 @@ def _protect_cohorts(rows: list[dict[str, Any]], threshold: int) -> set[str]:
         matched: FollowUp | None = row.pop("comparison_follow_up", None)
         if matched is not None:
             row["follow_up"] += ("; its matched comparison group is not followed up yet: "
-                                 + _follow_up_said(matched, threshold, False)[0])
+                                 + _follow_up_said(matched, threshold, disclosure.small(
+                                     matched.members, threshold))[0])
     return {rows[index]["cohort"] for index in hidden}
 
 

@@ -63,6 +63,8 @@ def test_the_release_period_must_have_ended_by_the_extraction_date() -> None:
     status = follow_up([date(2010, 10, 1)], PETERBOROUGH, date(2013, 1, 1), date(2013, 6, 30))
     assert status.open_windows == 0 and not status.complete
     assert status.complete_on == date(2013, 7, 1)  # the day after the last release
+    assert "on or after 2013-07-01 at the earliest (releases run to 2013-06-30" \
+        in status.words()
 
 
 def test_a_suppressed_count_is_not_said() -> None:
