@@ -25,7 +25,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal, get_args
 
@@ -666,8 +666,7 @@ class Outcomes:
         with self._uow() as uow:
             earlier = uow.outcomes.import_by_sha256(sha256)
             if earlier is not None:
-                return report(already_imported=True, kind=earlier.kind, rows=earlier.rows,
-                              import_id=earlier.id, extracted_on=earlier.extracted_on)
+                return self._imported_before(uow, earlier, data, extracted_on, report)
             parsed = parse_outcome_csv(data, kind,
                                        [c.id for c in uow.clients.list() if c.id is not None],
                                        extracted_on)
@@ -696,6 +695,24 @@ class Outcomes:
             uow.commit()
         return report(rows=parsed.data_rows, imported=imported, duplicates=duplicates,
                       import_id=record.id)
+
+    @staticmethod
+    def _imported_before(uow: UnitOfWork, earlier: OutcomeImport, data: bytes,
+                         extracted_on: date | None, report: Callable[..., ImportReport]
+                         ) -> ImportReport:
+        """The same bytes again: nothing changes, except that a file imported without its
+        extraction date takes the one given now, if its events allow it."""
+        held = report(already_imported=True, kind=earlier.kind, rows=earlier.rows,
+                      import_id=earlier.id, extracted_on=earlier.extracted_on)
+        if earlier.extracted_on is not None or extracted_on is None or earlier.id is None:
+            return held
+        # its clients were checked when it was imported: only the date is new
+        parsed = parse_outcome_csv(data, earlier.kind, None, extracted_on)
+        if not parsed.ok:
+            return report(kind=earlier.kind, rows=earlier.rows, errors=parsed.errors)
+        uow.outcomes.set_import_extracted_on(earlier.id, extracted_on)
+        uow.commit()
+        return replace(held, extracted_on=extracted_on)
 
     def imports(self) -> list[OutcomeImport]:
         with self._uow() as uow:
@@ -832,8 +849,12 @@ class Outcomes:
             held = uow.outcomes.subjects(group)
             if held:
                 if content(held) == content(chosen):
-                    return GroupReport(group, kind, len(held), events, True, [],
-                                       held[0].extracted_on)
+                    dated = held[0].extracted_on
+                    if dated is None and extracted_on is not None:  # imported undated
+                        uow.outcomes.set_group_extracted_on(group, extracted_on)
+                        uow.commit()
+                        dated = extracted_on
+                    return GroupReport(group, kind, len(held), events, True, [], dated)
                 raise ConflictError(f"a matched group {group!r} with other members exists "
                                     f"already", details={"group": group})
             uow.outcomes.add_subjects(chosen)

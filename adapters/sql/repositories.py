@@ -1225,6 +1225,15 @@ class SqlOutcomeRepository:
         i = tables.outcome_imports
         self._connection.execute(update(i).where(i.c.id == import_id).values(imported=imported))
 
+    def set_import_extracted_on(self, import_id: int, day: date) -> None:
+        i = tables.outcome_imports
+        self._connection.execute(update(i).where(i.c.id == import_id).values(extracted_on=day))
+
+    def set_group_extracted_on(self, group: str, day: date) -> None:
+        s = tables.comparison_subjects
+        self._connection.execute(update(s).where(s.c.group_name == group)
+                                 .values(extracted_on=day))
+
     def add_event(self, event: OutcomeEvent) -> OutcomeEvent | None:
         created_at = event.created_at or current_time()
         new_id = self._connection.execute(

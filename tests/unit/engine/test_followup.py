@@ -154,3 +154,26 @@ def test_a_matched_group_keeps_its_extraction_date_and_checks_its_events() -> No
     with pytest.raises(InvalidArgumentError):
         outcomes.import_matched_group("future", [ComparisonSubject(
             "future", "s1", "reconviction", date(2011, 1, 1))], extracted_on=date(2027, 1, 1))
+
+
+def test_a_file_imported_without_its_date_takes_it_when_imported_again() -> None:
+    """A file (or matched group) imported before extraction dates were kept cannot be
+    imported afresh (same bytes, same members): imported again with --extracted-on, it takes
+    the date, checked against its events; a date held already is kept."""
+    outcomes, (a, _) = _service()
+    data = f"client,offence_date,conviction_date\n{a},2024-02-01,2024-03-01\n".encode()
+    outcomes.import_csv("q.csv", data, "reconviction")
+    late = outcomes.import_csv("q.csv", data, "reconviction", extracted_on=date(2024, 2, 29))
+    assert [(e.line, e.column) for e in late.errors] == [(2, "conviction_date")]
+    assert outcomes.extraction_date("reconviction") is None
+    dated = outcomes.import_csv("q.csv", data, "reconviction", extracted_on=date(2024, 3, 1))
+    assert dated.already_imported and dated.extracted_on == date(2024, 3, 1)
+    assert outcomes.extraction_date("reconviction") == date(2024, 3, 1)
+    kept = outcomes.import_csv("q.csv", data, "reconviction", extracted_on=date(2024, 6, 1))
+    assert kept.already_imported and kept.extracted_on == date(2024, 3, 1)
+    group = (b"subject,release_date,offence_date,conviction_date\n"
+             b"s1,2011-01-01,2011-02-01,2011-03-01\n")
+    outcomes.import_matched_group("pnc", group)
+    again = outcomes.import_matched_group("pnc", group, extracted_on=date(2012, 12, 1))
+    assert again.already_imported and again.extracted_on == date(2012, 12, 1)
+    assert {s.extracted_on for s in outcomes.matched_group("pnc")} == {date(2012, 12, 1)}
