@@ -534,7 +534,8 @@ def _cohort_evidence(programme: Any) -> CohortEvidence:
         if found is not None:
             inputs.append(found)
         elif status.complete:
-            not_final.append(f"{definition.name} has no comparison group's figures")
+            not_final.append(f"{definition.name} has nobody measured" if not people else
+                             f"{definition.name} has no comparison group's figures")
         else:
             not_final.append(f"{definition.name} is interim")
         rows.append(row)
