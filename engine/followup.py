@@ -59,6 +59,9 @@ class FollowUp:
         count = self.open_windows if open_shown is None else open_shown
         total = self.members if members_shown is None else members_shown
         extracted = self.extracted_on.isoformat() if self.extracted_on else None
+        if self.complete and not self.members:
+            return (f"complete, with nobody in it: no one measured was released in its "
+                    f"period (data extracted on {extracted})")
         if self.complete:
             return (f"complete: every member's windows closed by {extracted} (the data's "
                     "extraction date)")

@@ -82,6 +82,11 @@ def test_a_matched_group_is_complete_when_its_latest_release_is_followed_up() ->
     assert not group_follow_up([], PETERBOROUGH, date(2020, 1, 1)).complete
 
 
+def test_a_complete_cohort_with_nobody_in_it_says_so() -> None:
+    status = follow_up([], PETERBOROUGH, date(2026, 12, 3), date(2012, 6, 30))
+    assert status.complete and status.words().startswith("complete, with nobody in it")
+
+
 # -- the extraction date of an import -----------------------------------------------------
 
 
