@@ -1506,7 +1506,36 @@ def import_report_json(report: ImportReport) -> dict[str, Any]:
             "imported": report.imported, "duplicates": len(report.duplicates),
             "duplicate_lines": report.duplicates,
             "errors": [{"line": e.line, "column": e.column, "message": e.message}
-                       for e in report.errors]}
+                       for e in report.errors],
+            "extracted_on": _iso_day(report.extracted_on)}
+
+
+def _iso_day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+class Day(click.ParamType):
+    """A day, YYYY-MM-DD."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                return date.fromisoformat(text)
+        except ValueError:
+            pass
+        self.fail(f"{text[:30]!r} is not a date: expected YYYY-MM-DD, e.g. 2024-03-31",
+                  param, ctx)
+
+
+EXTRACTED_ON_HELP = ("The day the file's data was extracted, YYYY-MM-DD (not after today; no "
+                     "event may be recorded after it). Without it the data's extraction date "
+                     "is unknown and no cohort's follow-up can be complete on it.")
 
 
 def outcome_event_json(event: OutcomeEvent) -> dict[str, Any]:
@@ -1533,11 +1562,13 @@ def outcomes() -> None:
               help="reconviction: client,offence_date,conviction_date; "
                    "other: client,outcome,date,value.")
 @click.option("--as", "actor", help="Who imports it.")
+@click.option("--extracted-on", type=Day(), help=EXTRACTED_ON_HELP)
 @command
-def outcomes_import(ctx: Context, file: Path, kind: str, actor: str | None) -> None:
+def outcomes_import(ctx: Context, file: Path, kind: str, actor: str | None,
+                    extracted_on: date | None) -> None:
     """Import a CSV of outcome events: all rows or none; the same file twice changes nothing."""
     report = _outcomes(ctx).import_csv(file.name, file.read_bytes(), kind, actor=actor,
-                                       progress=_import_progress)
+                                       progress=_import_progress, extracted_on=extracted_on)
 
     def text() -> str:
         if report.already_imported:
@@ -1614,16 +1645,19 @@ def outcomes_comparison(ctx: Context, cohort: str | None, kind: str, group_size:
 @click.option("--group", required=True, help="The comparison group's name, e.g. the cohort's.")
 @click.option("--kind", default="reconviction", show_default=True, help="The outcome counted.")
 @click.option("--as", "actor", help="Who imports it.")
+@click.option("--extracted-on", type=Day(), help=EXTRACTED_ON_HELP)
 @command
 def outcomes_matched_group(ctx: Context, file: Path, group: str, kind: str,
-                           actor: str | None) -> None:
+                           actor: str | None, extracted_on: date | None) -> None:
     """Import a matched comparison group (subject,release_date,offence_date,conviction_date;
     one row per event, a subject without events on a row of its own with empty dates)."""
-    report = _outcomes(ctx).import_matched_group(group, file.read_bytes(), kind, actor=actor)
+    report = _outcomes(ctx).import_matched_group(group, file.read_bytes(), kind, actor=actor,
+                                                 extracted_on=extracted_on)
     errors = [{"line": e.line, "column": e.column, "message": e.message} for e in report.errors]
     _emit(ctx.json_mode, {"group": report.group, "kind": report.kind,
                           "subjects": report.subjects, "events": report.events,
-                          "already_imported": report.already_imported, "errors": errors},
+                          "already_imported": report.already_imported, "errors": errors,
+                          "extracted_on": _iso_day(report.extracted_on)},
           lambda: "\n".join([f"{file}:{e['line']}:{e['column']}: {e['message']}"
                              for e in errors]) or
           f"group {report.group}: {report.subjects} subject(s), {report.events} event(s)"

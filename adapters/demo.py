@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from adapters.bootstrap import Application
@@ -116,19 +116,24 @@ def seed_demo(application: Application, *, clients: int = DEMO_CLIENTS, seed: in
 def _seed_outcomes(application: Application, released: list[tuple[int, date]], today: date,
                    rng: random.Random) -> None:
     """Reconviction events for some released clients (as a police data extract would give
-    them), imported through the same CSV import as real data, and the comparison group's
-    published rate, so the dashboard's cohort results and payment statement have figures."""
+    them), imported through the same CSV import as real data, extracted today, and the
+    comparison group's published rate. Cohort 2 is still recruiting and its people were
+    released in the last weeks: the dashboard shows it interim, with no payment, as it
+    must (issue 12, item 1)."""
+    extracted = min(today, datetime.now(UTC).date())  # not after the import day (UTC)
     lines = ["client,offence_date,conviction_date"]
     for client_id, release in released:
         if rng.random() < 0.35:  # some reoffend, some more than once (events, not people)
             for _ in range(rng.choice((1, 1, 2, 3))):
                 offence = release + timedelta(
                     days=rng.randint(1, max(1, (today - release).days - 2)))
-                conviction = min(today, offence + timedelta(days=rng.randint(0, 20)))
-                lines.append(f"{client_id},{offence.isoformat()},{conviction.isoformat()}")
+                conviction = min(extracted, offence + timedelta(days=rng.randint(0, 20)))
+                line = f"{client_id},{offence.isoformat()},{conviction.isoformat()}"
+                if line not in lines:  # the same court day drawn twice is one event
+                    lines.append(line)
     application.outcomes.import_csv("demo-reconvictions.csv",
                                     ("\n".join(lines) + "\n").encode(), "reconviction",
-                                    actor="admin")
+                                    actor="admin", extracted_on=extracted)
     application.outcomes.set_comparison_rates(
         "cohort 2", "reconviction", group_size=1000, per_100=155.0,
         source="demo: the Peterborough comparison rate (MoJ 2014)", actor="commissioner")

@@ -372,6 +372,7 @@ class OutcomeImport:
     imported: int  # events added (rows - duplicates of events held already)
     imported_at: datetime
     actor: str | None = None
+    extracted_on: date | None = None  # when the data was extracted (None: not said)
 
 
 @dataclass(frozen=True)
@@ -409,3 +410,4 @@ class ComparisonSubject:
     events: tuple[ComparisonEvent, ...] = ()
     imported_at: datetime | None = None
     actor: str | None = None
+    extracted_on: date | None = None  # when the group's data was extracted (None: not said)

@@ -25,8 +25,8 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
 from engine.errors import ConflictError, InvalidArgumentError
@@ -227,8 +227,18 @@ def _rows(data: bytes, columns: Sequence[str], errors: list[RowError]
     return rows, len(rows)
 
 
-def parse_outcome_csv(data: bytes, kind: str, known_clients: Iterable[int] | None
-                      ) -> ParseResult:
+def _after_extraction(recorded: date | None, extracted_on: date | None, line: int,
+                      column: str, errors: list[RowError]) -> None:
+    """An event recorded after the data was extracted cannot be in the extract."""
+    if recorded is not None and extracted_on is not None and recorded > extracted_on:
+        errors.append(RowError(line, column, (
+            f"{recorded.isoformat()} is after the data's extraction date "
+            f"{extracted_on.isoformat()}: an extract cannot hold an event recorded after it "
+            "was taken")))
+
+
+def parse_outcome_csv(data: bytes, kind: str, known_clients: Iterable[int] | None,
+                      extracted_on: date | None = None) -> ParseResult:
     """Parse an outcomes file, all or nothing.
 
     kind "reconviction": columns client,offence_date,conviction_date (one row per offence
@@ -237,7 +247,8 @@ def parse_outcome_csv(data: bytes, kind: str, known_clients: Iterable[int] | Non
     are not case-sensitive; a UTF-8 byte order mark is allowed. Every problem is reported
     by line and column: bytes that are not UTF-8 (with their byte offset), missing columns,
     dates that are not YYYY-MM-DD, client ids not in known_clients (None: any), a conviction
-    before its offence, a row repeating an earlier one.
+    before its offence, a row repeating an earlier one, an event recorded after the data's
+    extraction date (extracted_on, when given).
     """
     columns = expected_columns(kind)
     errors: list[RowError] = []
@@ -259,6 +270,7 @@ def parse_outcome_csv(data: bytes, kind: str, known_clients: Iterable[int] | Non
                 errors.append(RowError(line, "conviction_date", (
                     f"conviction {recorded.isoformat()} is before the offence "
                     f"{occurred.isoformat()}")))
+            _after_extraction(recorded, extracted_on, line, "conviction_date", errors)
         else:
             outcome = cells["outcome"].strip()
             if not outcome:
@@ -268,6 +280,7 @@ def parse_outcome_csv(data: bytes, kind: str, known_clients: Iterable[int] | Non
                     f"{outcome!r} is not an outcome name: lower_snake_case, e.g. "
                     f"employment_sustained")))
             occurred = recorded = _parse_date(cells["date"], "date", line, errors)
+            _after_extraction(recorded, extracted_on, line, "date", errors)
             detail = {"line": line, "value": _parse_value(cells["value"], line, errors)}
         if len(errors) > before or client_id is None or occurred is None or recorded is None:
             continue
@@ -292,11 +305,12 @@ class GroupParseResult:
         return not self.errors
 
 
-def parse_matched_group_csv(data: bytes, group: str, kind: str = RECONVICTION
-                            ) -> GroupParseResult:
+def parse_matched_group_csv(data: bytes, group: str, kind: str = RECONVICTION,
+                            extracted_on: date | None = None) -> GroupParseResult:
     """A matched comparison group, one row per event: subject,release_date,offence_date,
     conviction_date; a subject without events has one row with both event dates empty.
-    Rows of one subject must give the same release date. All or nothing, like
+    Rows of one subject must give the same release date; no release or conviction may be
+    after the data's extraction date (extracted_on, when given). All or nothing, like
     parse_outcome_csv."""
     errors: list[RowError] = []
     raw, _ = _rows(data, MATCHED_GROUP_COLUMNS, errors)
@@ -321,6 +335,8 @@ def parse_matched_group_csv(data: bytes, group: str, kind: str = RECONVICTION
                 errors.append(RowError(line, "conviction_date", (
                     f"conviction {recorded.isoformat()} is before the offence "
                     f"{occurred.isoformat()}")))
+        _after_extraction(release, extracted_on, line, "release_date", errors)
+        _after_extraction(recorded, extracted_on, line, "conviction_date", errors)
         if len(errors) > before or release is None:
             continue
         if subject in releases and releases[subject][0] != release:
@@ -533,6 +549,15 @@ def window_starts(clients: Iterable[Client], members: Iterable[int],
     return starts
 
 
+def extraction_date(imports: Iterable[OutcomeImport], holding: Iterable[int | None]
+                    ) -> date | None:
+    """The latest extraction date among the imports whose ids are in holding (None: none
+    of them said when its data was extracted)."""
+    wanted = set(holding)
+    dates = [i.extracted_on for i in imports if i.id in wanted and i.extracted_on is not None]
+    return max(dates) if dates else None
+
+
 # -- the service ---------------------------------------------------------------------------
 
 
@@ -547,6 +572,7 @@ class ImportReport:
     duplicates: list[int]  # lines whose event was held already (skipped)
     errors: list[RowError]  # with any, nothing was imported
     import_id: int | None = None
+    extracted_on: date | None = None  # when the file's data was extracted (None: not said)
 
     @property
     def rejected(self) -> bool:
@@ -561,6 +587,7 @@ class GroupReport:
     events: int
     already_imported: bool
     errors: list[RowError]
+    extracted_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -601,35 +628,54 @@ class Outcomes:
         self._uow = uow
         self._clock = clock
 
+    def _check_extracted_on(self, extracted_on: date | None) -> None:
+        """An extraction date is a date, not after the day it is imported."""
+        if extracted_on is None:
+            return
+        if not isinstance(extracted_on, date) or isinstance(extracted_on, datetime):
+            raise _problem("extracted_on", "must be a date (YYYY-MM-DD)")
+        today = self._clock.now().date()
+        if extracted_on > today:
+            raise _problem("extracted_on", (
+                f"{extracted_on.isoformat()} is after the import day {today.isoformat()}: "
+                "data cannot have been extracted in the future"))
+
     def import_csv(self, filename: str, data: bytes, kind: str, actor: str | None = None,
-                   progress: Progress | None = None) -> ImportReport:
+                   progress: Progress | None = None, *, extracted_on: date | None = None
+                   ) -> ImportReport:
         """Import a file of outcome events, all or nothing (see parse_outcome_csv).
 
-        The same bytes imported again change nothing (already_imported). Rows whose event
-        is held already (same client, outcome and dates, from any source) are skipped and
-        reported as duplicates. progress(done, total) is called as rows are stored."""
+        extracted_on is the day the file's data was extracted (not after the import day;
+        every event must be recorded on or before it); None: not said, so the data's
+        extraction date stays unknown (engine.followup: no cohort is complete on it).
+        The same bytes imported again change nothing (already_imported), their extraction
+        date included. Rows whose event is held already (same client, outcome and dates,
+        from any source) are skipped and reported as duplicates. progress(done, total) is
+        called as rows are stored."""
         expected_columns(kind)
+        self._check_extracted_on(extracted_on)
         sha256 = hashlib.sha256(data).hexdigest()
 
         def report(**values: Any) -> ImportReport:
             base: dict[str, Any] = {"filename": filename, "sha256": sha256, "kind": kind,
                                     "already_imported": False, "rows": 0, "imported": 0,
-                                    "duplicates": [], "errors": []}
+                                    "duplicates": [], "errors": [],
+                                    "extracted_on": extracted_on}
             return ImportReport(**{**base, **values})
 
         with self._uow() as uow:
             earlier = uow.outcomes.import_by_sha256(sha256)
             if earlier is not None:
-                return report(already_imported=True, kind=earlier.kind, rows=earlier.rows,
-                              import_id=earlier.id)
+                return self._imported_before(uow, earlier, data, extracted_on, report)
             parsed = parse_outcome_csv(data, kind,
-                                       [c.id for c in uow.clients.list() if c.id is not None])
+                                       [c.id for c in uow.clients.list() if c.id is not None],
+                                       extracted_on)
             if not parsed.ok:
                 return report(rows=parsed.data_rows, errors=parsed.errors)
             now = self._clock.now()
             record = uow.outcomes.add_import(OutcomeImport(
                 id=None, sha256=sha256, filename=filename, kind=kind, rows=parsed.data_rows,
-                imported=0, imported_at=now, actor=actor))
+                imported=0, imported_at=now, actor=actor, extracted_on=extracted_on))
             if record is None or record.id is None:  # imported meanwhile by someone else
                 return report(already_imported=True, rows=parsed.data_rows)
             duplicates: list[int] = []
@@ -650,9 +696,39 @@ class Outcomes:
         return report(rows=parsed.data_rows, imported=imported, duplicates=duplicates,
                       import_id=record.id)
 
+    @staticmethod
+    def _imported_before(uow: UnitOfWork, earlier: OutcomeImport, data: bytes,
+                         extracted_on: date | None, report: Callable[..., ImportReport]
+                         ) -> ImportReport:
+        """The same bytes again: nothing changes, except that a file imported without its
+        extraction date takes the one given now, if its events allow it."""
+        held = report(already_imported=True, kind=earlier.kind, rows=earlier.rows,
+                      import_id=earlier.id, extracted_on=earlier.extracted_on)
+        if earlier.extracted_on is not None or extracted_on is None or earlier.id is None:
+            return held
+        # its clients were checked when it was imported: only the date is new
+        parsed = parse_outcome_csv(data, earlier.kind, None, extracted_on)
+        if not parsed.ok:
+            return report(kind=earlier.kind, rows=earlier.rows, errors=parsed.errors)
+        uow.outcomes.set_import_extracted_on(earlier.id, extracted_on)
+        uow.commit()
+        return replace(held, extracted_on=extracted_on)
+
     def imports(self) -> list[OutcomeImport]:
         with self._uow() as uow:
             return uow.outcomes.imports()
+
+    def extraction_date(self, kind: str) -> date | None:
+        """The date the data of an outcome kind was extracted: the latest extraction date
+        of the imports holding it (a `kind` file, or an `other` file that named it), the
+        latest extract covering the data up to then. None: no such import said."""
+        with self._uow() as uow:
+            imports = uow.outcomes.imports()
+            if kind in IMPORT_KINDS:
+                holding = {i.id for i in imports if i.kind == kind}
+            else:  # an `other` file holds the outcomes its rows name
+                holding = {e.import_id for e in uow.outcomes.events(kind=kind)}
+        return extraction_date(imports, holding)
 
     def events(self, client_id: int | None = None, kind: str | None = None, *,
                include_cases: bool = True) -> list[OutcomeEvent]:
@@ -670,6 +746,13 @@ class Outcomes:
     def cohort_members(self, cohort: Cohort) -> dict[int, date]:
         with self._uow() as uow:
             return cohort.members(uow.clients.list())
+
+    def cohort_starts(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> dict[int, date]:
+        """client id -> the day the measure's windows start, for the cohort's members that
+        have it (the people measure_cohort counts)."""
+        with self._uow() as uow:
+            clients = uow.clients.list()
+        return window_starts(clients, cohort.members(clients), outcome_measure)
 
     def measure_cohort(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> CohortMeasure:
         """The measure over a cohort, each member's windows starting from their own
@@ -721,21 +804,31 @@ class Outcomes:
         return [latest[key] for key in sorted(latest)]
 
     def import_matched_group(self, group: str, subjects: Sequence[ComparisonSubject] | bytes,
-                             kind: str = RECONVICTION, actor: str | None = None
-                             ) -> GroupReport:
+                             kind: str = RECONVICTION, actor: str | None = None, *,
+                             extracted_on: date | None = None) -> GroupReport:
         """Store a matched comparison group: subjects, or a CSV (parse_matched_group_csv).
 
+        extracted_on: the day the group's data was extracted (as for import_csv; the group's
+        own follow-up is complete only when its members' windows closed by then).
         Importing a group again with the same members changes nothing (already_imported);
         a group of that name with other members is a ConflictError."""
         if not group.strip():
             raise _problem("group", "is required")
+        self._check_extracted_on(extracted_on)
         if isinstance(subjects, bytes):
-            parsed = parse_matched_group_csv(subjects, group, kind)
+            parsed = parse_matched_group_csv(subjects, group, kind, extracted_on)
             if not parsed.ok:
-                return GroupReport(group, kind, 0, 0, False, parsed.errors)
+                return GroupReport(group, kind, 0, 0, False, parsed.errors, extracted_on)
             chosen = parsed.subjects
         else:
             chosen = list(subjects)
+            late = [s.subject for s in chosen if extracted_on is not None and (
+                s.release_date > extracted_on
+                or any(e.recorded_on > extracted_on for e in s.events))]
+            if late:
+                raise _problem("extracted_on", (
+                    f"subject {late[0]!r} has a release or an event after the data's "
+                    f"extraction date {extracted_on}"))
         if not chosen:
             raise _problem("subjects", "a matched group needs at least one subject")
         names = [s.subject for s in chosen]
@@ -744,7 +837,8 @@ class Outcomes:
         now = self._clock.now()
         chosen = sorted((ComparisonSubject(group=group, subject=s.subject, kind=kind,
                                            release_date=s.release_date, events=s.events,
-                                           imported_at=now, actor=actor)
+                                           imported_at=now, actor=actor,
+                                           extracted_on=extracted_on)
                          for s in chosen), key=lambda s: s.subject)
         events = sum(len(s.events) for s in chosen)
 
@@ -755,12 +849,17 @@ class Outcomes:
             held = uow.outcomes.subjects(group)
             if held:
                 if content(held) == content(chosen):
-                    return GroupReport(group, kind, len(held), events, True, [])
+                    dated = held[0].extracted_on
+                    if dated is None and extracted_on is not None:  # imported undated
+                        uow.outcomes.set_group_extracted_on(group, extracted_on)
+                        uow.commit()
+                        dated = extracted_on
+                    return GroupReport(group, kind, len(held), events, True, [], dated)
                 raise ConflictError(f"a matched group {group!r} with other members exists "
                                     f"already", details={"group": group})
             uow.outcomes.add_subjects(chosen)
             uow.commit()
-        return GroupReport(group, kind, len(chosen), events, False, [])
+        return GroupReport(group, kind, len(chosen), events, False, [], extracted_on)
 
     def matched_group(self, group: str) -> list[ComparisonSubject]:
         with self._uow() as uow:

@@ -332,6 +332,12 @@ def programme_from_config(config: object) -> Programme:
                      description=description, measures=tuple(measures))
 
 
+def assumed_figures(mechanism: PaymentMechanism) -> list[str]:
+    """The placeholder figures of the mechanism (payment_mechanism.assumed), as a statement
+    names them (e.g. "price per event avoided")."""
+    return [_ASSUMABLE.get(name, name) for name in mechanism.assumed]
+
+
 # ----------------------------------------------------------------------------------------------
 # The data, and the statement
 

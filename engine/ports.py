@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -428,6 +428,14 @@ class OutcomeRepository(Protocol):
 
     def imports(self) -> builtins.list[OutcomeImport]:
         """Every import, oldest first."""
+        ...
+
+    def set_import_extracted_on(self, import_id: int, day: date) -> None:
+        """Record when an import's data was extracted (one imported without saying)."""
+        ...
+
+    def set_group_extracted_on(self, group: str, day: date) -> None:
+        """Record when a matched group's data was extracted, on each of its members."""
         ...
 
     def add_event(self, event: OutcomeEvent) -> OutcomeEvent | None:

@@ -62,3 +62,26 @@ def lines(title: str, x_labels: Sequence[str], series: dict[str, Sequence[float]
     axes.tick_params(axis="x", labelrotation=45, labelsize=8)
     axes.grid(axis="y", color=_MUTED, alpha=0.3)
     return _svg(figure)
+
+
+def bars_against_thresholds(title: str, labels: Sequence[str], values: Sequence[float | None],
+                            thresholds: Sequence[tuple[str, float]], unit: str = "%",
+                            missing: str = "n/a") -> str:
+    """Bars (e.g. each cohort's reduction) against horizontal threshold lines. A missing
+    value (None: no result yet, or suppressed) is a gap marked `missing`, never a bar of 0."""
+    figure, axes = pyplot.subplots(figsize=(6, 3.2))
+    axes.bar(list(labels), [v if v is not None else math.nan for v in values], color=_ACCENT)
+    for index, value in enumerate(values):
+        if value is None:
+            axes.annotate(missing, (index, 0), ha="center", va="bottom", color=_MUTED)
+    for (name, level), style in zip(thresholds, ("--", ":", "-."), strict=False):
+        axes.axhline(level, color=_INK, linestyle=style, linewidth=1,
+                     label=f"{name}: {level:g}{unit}")
+    axes.axhline(0, color=_MUTED, linewidth=0.8)
+    axes.set_title(title, fontsize=11, color=_INK)
+    axes.set_ylabel(unit)
+    axes.spines[["top", "right"]].set_visible(False)
+    if thresholds:  # below the plot: never over a bar
+        axes.legend(fontsize=8, frameon=False, loc="upper center",
+                    bbox_to_anchor=(0.5, -0.12), ncol=len(thresholds))
+    return _svg(figure)

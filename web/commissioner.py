@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,16 @@ import yaml
 from flask import Blueprint, Response, g, render_template, request
 from werkzeug.exceptions import BadRequest, NotFound
 
-from engine import analysis, disclosure, privacy
+from engine import analysis, disclosure, followup, privacy
 from engine.definitions import ParsedDefinition
 from engine.errors import DefinitionError, InvalidArgumentError
+from engine.followup import FollowUp
 from engine.model import CaseRecord, Event
 from engine.numbers import parse_decimal, parse_int
-from engine.outcomes import Cohort, MeasureResult
+from engine.outcomes import Cohort, MeasureResult, OutcomeMeasure
 from engine.payments import (
     CohortInput,
+    assumed_figures,
     matched_cohort_input,
     payment_statement,
     programme_from_config,
@@ -396,77 +398,169 @@ def _month_end(month: str) -> date:
     return following - timedelta(days=1)
 
 
+@dataclass
+class CohortEvidence:
+    """The cohort results, the payment statement they give (None: none can be computed, or
+    it would show hidden figures) and whether it is final, in words."""
+
+    rows: list[dict[str, Any]]
+    statement: Any
+    final_said: str
+    suppressed: bool = False  # a statement is due but would show hidden figures
+
+
 def _cohort_results(programme: Any) -> tuple[list[dict[str, Any]], Any]:
     """Each configured cohort measured from the imported outcome events, against its
     comparison group's rate; and the payment statement those figures give."""
+    evidence = _cohort_evidence(programme)
+    return evidence.rows, evidence.statement
+
+
+def _cohort_of(definition: Any) -> Cohort:
+    """The programme file's cohort as dates; an open-ended one (releases_to null) takes
+    everyone released from its start."""
+    return Cohort(definition.name, _month_start(definition.releases_from),
+                  _month_end(definition.releases_to) if definition.releases_to else date.max)
+
+
+def _cohort_follow_up(cohort: Cohort, open_ended: bool, measures: list[OutcomeMeasure]
+                      ) -> tuple[int, FollowUp]:
+    """The people measured and the cohort's follow-up (issue 12, item 1): by the data's
+    extraction date, each measure's windows closed for every member; the first measure not
+    complete says why."""
+    outcomes = application().outcomes
+    statuses = []
+    people = 0
+    for measure in measures:
+        starts = outcomes.cohort_starts(cohort, measure)
+        people = max(people, len(starts))
+        statuses.append(followup.follow_up(
+            starts.values(), measure, outcomes.extraction_date(measure.kind),
+            None if open_ended else cohort.end))
+    return people, next((s for s in statuses if not s.complete), statuses[0])
+
+
+def _comparison(row: dict[str, Any], name: str, frequency: OutcomeMeasure
+                ) -> tuple[float | None, MeasureResult | None]:
+    """The cohort's comparison: a rate set by hand, else an imported matched group of its
+    name whose own follow-up is complete (else the row says why not)."""
+    outcomes = application().outcomes
+    compared = outcomes.comparison_rates(cohort=name, kind=frequency.kind)
+    if compared and compared[-1].per_100 is not None:
+        return compared[-1].per_100, None
+    subjects = outcomes.matched_group(name)
+    if not subjects:
+        return None, None
+    status = followup.group_follow_up([s.release_date for s in subjects], frequency,
+                                      subjects[0].extracted_on)
+    if not status.complete:
+        row["comparison_follow_up"] = status
+        return None, None
+    matched = outcomes.measure_matched_group(name, frequency)
+    if any(disclosure.small(v, _threshold()) for v in (matched.people, matched.events)):
+        row["comparison_suppressed"] = True  # a few real people's records: not shown
+        return None, None
+    return matched.per_100, matched
+
+
+def _measured_row(row: dict[str, Any], cohort: Cohort, frequency: OutcomeMeasure | None,
+                  binary: OutcomeMeasure | None, matched: MeasureResult | None
+                  ) -> CohortInput | None:
+    """A complete cohort's figures into its row; its statement input, if it has a
+    comparison (row["comparison_per_100"], or the matched group's counts)."""
+    outcomes = application().outcomes
+    found: CohortInput | None = None
+    if frequency is not None:
+        measured = outcomes.measure_cohort(cohort, frequency).result
+        rate = analysis.rate_ci(measured.events, measured.people) if measured.people \
+            else None
+        row.update(people=measured.people, events=measured.events,
+                   per_100=measured.per_100,
+                   per_100_ci_low=rate.ci_low if rate else None,
+                   per_100_ci_high=rate.ci_high if rate else None)
+        comparison = row.get("comparison_per_100")
+        if measured.people and comparison:
+            # a matched group's counts, not its rounded rate (issue 12, item 2); a
+            # comparison rate set by hand is taken as given
+            found = (matched_cohort_input(cohort.name, measured, matched)
+                     if matched is not None else
+                     CohortInput(cohort.name, size=measured.people,
+                                 intervention_events=measured.events,
+                                 comparison_rate=Decimal(str(comparison))))
+    if binary is not None:
+        measured_binary = outcomes.measure_cohort(cohort, binary).result
+        share = analysis.proportion_ci(measured_binary.people_with_events,
+                                       measured_binary.people)
+        row.update(people_with_events=measured_binary.people_with_events,
+                   binary_pct=None if share.rate is None else share.rate * 100,
+                   binary_ci_low=None if share.ci_low is None else share.ci_low * 100,
+                   binary_ci_high=None if share.ci_high is None else share.ci_high * 100)
+    return found
+
+
+def _cohort_evidence(programme: Any) -> CohortEvidence:
+    """Each configured cohort: its follow-up by the data's extraction date and, only once
+    that is complete, its figures against its comparison; the payment statement on the
+    complete cohorts, final when every configured cohort is complete (issue 12, items 1
+    and 6)."""
     if programme is None or not programme.measures:
-        return [], None
+        return CohortEvidence([], None, "")
     frequency = next((m for m in programme.measures if m.type == "frequency"), None)
     binary = next((m for m in programme.measures if m.type == "binary"), None)
-    outcomes = application().outcomes
+    measures = [m for m in (frequency, binary) if m is not None]
     rows: list[dict[str, Any]] = []
     inputs: list[CohortInput] = []
+    not_final: list[str] = []
     for definition in programme.cohorts:
         if not definition.releases_from:
+            not_final.append(f"{definition.name} has no release period in the programme file")
             continue
-        cohort = Cohort(definition.name, _month_start(definition.releases_from),
-                        _month_end(definition.releases_to) if definition.releases_to
-                        else date.today())
-        row: dict[str, Any] = {"cohort": definition.name, "from": cohort.start.isoformat(),
-                               "to": cohort.end.isoformat()}
-        if frequency is not None:
-            measured = outcomes.measure_cohort(cohort, frequency).result
-            rate = analysis.rate_ci(measured.events, measured.people) if measured.people \
-                else None
-            row.update(people=measured.people, events=measured.events,
-                       per_100=measured.per_100,
-                       per_100_ci_low=rate.ci_low if rate else None,
-                       per_100_ci_high=rate.ci_high if rate else None)
-            compared = outcomes.comparison_rates(cohort=definition.name, kind=frequency.kind)
-            comparison = compared[-1].per_100 if compared else None
-            matched: MeasureResult | None = None
-            if comparison is None and outcomes.matched_group(definition.name):
-                matched = outcomes.measure_matched_group(definition.name, frequency)
-                comparison = matched.per_100  # an imported matched group of that name
-                if any(disclosure.small(v, _threshold())
-                       for v in (matched.people, matched.events)):
-                    comparison = matched = None  # a few real people's records: not shown
-                    row["comparison_suppressed"] = True
-            row["comparison_per_100"] = comparison  # rounded: for display only
-            if measured.people and comparison:
-                # a matched group's counts, not its rounded rate (issue 12, item 2); a
-                # comparison rate set by hand is taken as given
-                inputs.append(
-                    matched_cohort_input(definition.name, measured, matched)
-                    if matched is not None else
-                    CohortInput(definition.name, size=measured.people,
-                                intervention_events=measured.events,
-                                comparison_rate=Decimal(str(comparison))))
-        if binary is not None:
-            measured_binary = outcomes.measure_cohort(cohort, binary).result
-            share = analysis.proportion_ci(measured_binary.people_with_events,
-                                           measured_binary.people)
-            row.update(people_with_events=measured_binary.people_with_events,
-                       binary_pct=None if share.rate is None else share.rate * 100,
-                       binary_ci_low=None if share.ci_low is None else share.ci_low * 100,
-                       binary_ci_high=None if share.ci_high is None else share.ci_high * 100)
+        cohort = _cohort_of(definition)
+        open_ended = not definition.releases_to
+        people, status = _cohort_follow_up(cohort, open_ended, measures)
+        row: dict[str, Any] = {
+            "cohort": definition.name, "from": cohort.start.isoformat(),
+            "to": None if open_ended else cohort.end.isoformat(), "people": people,
+            "status": "complete" if status.complete else "interim",
+            "windows_open": status.open_windows,
+            "extracted_on": status.extracted_on.isoformat() if status.extracted_on else None,
+            "complete_on": status.complete_on.isoformat() if status.complete_on else None,
+            "_follow_up": status}
+        comparison, matched = (_comparison(row, definition.name, frequency)
+                               if frequency is not None else (None, None))
+        row["comparison_per_100"] = comparison  # rounded: for display only
+        found = (_measured_row(row, cohort, frequency, binary, matched) if status.complete
+                 else None)
+        if found is not None:
+            inputs.append(found)
+        elif status.complete:
+            not_final.append(f"{definition.name} has nobody measured" if not people else
+                             f"{definition.name} has no comparison group's figures")
+        else:
+            not_final.append(f"{definition.name} is interim")
         rows.append(row)
     hidden = _protect_cohorts(rows, _threshold())
-    if any(row["cohort"] in hidden for row in rows if row["cohort"] in
-           {cohort.name for cohort in inputs}):
-        return rows, None  # its lines would show the suppressed figures
-    statement = payment_statement(programme.mechanism, inputs, final=False) if inputs else None
-    return rows, statement
+    if any(name in hidden for name in {cohort.name for cohort in inputs}):
+        return CohortEvidence(rows, None, "", suppressed=True)  # it would show hidden figures
+    final = bool(inputs) and not not_final
+    statement = payment_statement(programme.mechanism, inputs, final=final) if inputs else None
+    said = ("final: every cohort's follow-up is complete, so the overall threshold is tested"
+            if final else "not final: " + "; ".join(not_final)
+            + " — the overall threshold is tested when every cohort is complete")
+    return CohortEvidence(rows, statement, said)
 
 
 _COHORT_FIGURES = ("people", "events", "per_100", "per_100_ci_low", "per_100_ci_high",
-                   "people_with_events", "binary_pct", "binary_ci_low", "binary_ci_high")
+                   "people_with_events", "binary_pct", "binary_ci_low", "binary_ci_high",
+                   "windows_open")
 
 
 def _protect_cohorts(rows: list[dict[str, Any]], threshold: int) -> set[str]:
     """Disclosure control on the cohort results (cohorts partition the people released):
     a cohort with a small count of people, events, or people with and without an event is
-    hidden, with a second one if it is the only one. Returns the hidden cohorts' names."""
+    hidden, with a second one if it is the only one. The windows still open count people
+    too: hidden when it, or the people whose windows have closed, are a small count.
+    Returns the hidden cohorts' names."""
     cells = [(row.get("people") or 0, row.get("events") or 0,
               row.get("people_with_events") or 0,
               (row.get("people") or 0) - (row.get("people_with_events") or 0)) for row in rows]
@@ -474,15 +568,37 @@ def _protect_cohorts(rows: list[dict[str, Any]], threshold: int) -> set[str]:
     for index in hidden:
         rows[index].update({k: disclosure.SUPPRESSED for k in _COHORT_FIGURES
                             if k in rows[index]})
-    for row in rows:
+    for index, row in enumerate(rows):
         if row.pop("comparison_suppressed", False):
             row["comparison_per_100"] = disclosure.SUPPRESSED
+        status: FollowUp | None = row.pop("_follow_up", None)
+        if status is not None:
+            row["follow_up"], suppressed = _follow_up_said(status, threshold, index in hidden)
+            if suppressed:
+                row["windows_open"] = disclosure.SUPPRESSED
+        matched: FollowUp | None = row.pop("comparison_follow_up", None)
+        if matched is not None:
+            row["follow_up"] += ("; its matched comparison group is not followed up yet: "
+                                 + _follow_up_said(matched, threshold, disclosure.small(
+                                     matched.members, threshold))[0])
     return {rows[index]["cohort"] for index in hidden}
+
+
+def _follow_up_said(status: FollowUp, threshold: int, hidden: bool) -> tuple[str, bool]:
+    """The follow-up in words, and whether its count of open windows (people) is hidden:
+    when the cohort is, or it or its complement is small."""
+    closed = status.members - status.open_windows
+    if hidden:
+        return status.words(disclosure.SUPPRESSED, disclosure.SUPPRESSED), True
+    if disclosure.small(status.open_windows, threshold) or disclosure.small(closed, threshold):
+        return status.words(disclosure.SUPPRESSED), True
+    return status.words(), False
 
 
 COHORT_COLUMNS = ("cohort", "from", "to", "people", "events", "per_100", "per_100_ci_low",
                   "per_100_ci_high", "comparison_per_100", "people_with_events", "binary_pct",
-                  "binary_ci_low", "binary_ci_high")
+                  "binary_ci_low", "binary_ci_high", "status", "windows_open", "extracted_on",
+                  "complete_on")
 
 
 @bp.get("/dashboard")
@@ -495,7 +611,8 @@ def dashboard() -> Any:
         raise NotFound(f"no pathway {pathway!r}")
     shown = _choose(pathway, request.args.get("outcome")) if pathway else None
     statement, payment = _statement(request.args)
-    cohorts, data_statement = _cohort_results(_programme())
+    evidence = _cohort_evidence(_programme())
+    cohorts, data_statement = evidence.rows, evidence.statement
     status = 422 if payment.get("error") else 200
     return render_template(
         "dashboard.html", pathways=pathways, pathway=pathway, shown=shown,
@@ -503,10 +620,79 @@ def dashboard() -> Any:
         version_chart=bool(shown and shown["outcome"] and any(
             v.outcome is not None for v in shown["comparison"].versions)),
         activity_chart=bool(shown and shown["activity"].organisations),
-        statement_suppressed=bool(cohorts and data_statement is None and any(
-            r.get("people") == disclosure.SUPPRESSED for r in cohorts)),
+        statement_suppressed=evidence.suppressed, final_said=evidence.final_said,
         statement=statement, payment=payment, threshold=_threshold(),
         unloadable=_unloadable()), status
+
+
+def _statement_inputs(evidence: CohortEvidence) -> list[dict[str, Any]]:
+    """The printable statement's table of inputs: each cohort's (protected) figures and, for
+    a cohort in the statement, its reduction and early payment (the chart's numbers)."""
+    by_name = {c.input.name: c for c in (evidence.statement.cohorts
+                                         if evidence.statement else ())}
+    found = []
+    for row in evidence.rows:
+        line = by_name.get(row["cohort"])
+        found.append({
+            "cohort": row["cohort"], "from": row["from"], "to": row["to"] or "not set",
+            "status": row["status"], "people": row["people"], "events": row.get("events"),
+            "comparison_per_100": row.get("comparison_per_100"),
+            "reduction_pct": None if line is None else _places(line.reduction, 1),
+            "meets_cohort_threshold": None if line is None
+            else ("yes" if line.meets_cohort_threshold else "no"),
+            "early_payment": None if line is None else f"£{line.early_payment:,}"})
+    return found
+
+
+def _places(value: Decimal, places: int) -> str:
+    """Rounded half up for display, as the statement's lines are."""
+    return str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+STATEMENT_COLUMNS = ("cohort", "from", "to", "status", "people", "events",
+                     "comparison_per_100", "reduction_pct", "meets_cohort_threshold",
+                     "early_payment")
+
+
+@bp.get("/dashboard/statement")
+@roles_required(*VIEWERS)
+def statement_page() -> Any:
+    """The payment statement from the data as a document of its own, made to be printed
+    (and signed off): headings, the inputs, a chart against the thresholds, the arithmetic,
+    and every placeholder figure flagged."""
+    programme = _programme()
+    evidence = _cohort_evidence(programme)
+    return render_template(
+        "statement.html", programme=programme, evidence=evidence,
+        statement=evidence.statement, inputs=_statement_inputs(evidence),
+        columns=STATEMENT_COLUMNS, threshold=_threshold(),
+        pooled=_places(evidence.statement.reduction, 1) if evidence.statement else None,
+        assumed=assumed_figures(programme.mechanism) if programme else [])
+
+
+@bp.get("/dashboard/cohorts.svg")
+@roles_required(*VIEWERS)
+def cohort_chart() -> Any:
+    """Each cohort's reduction against the cohort and overall thresholds (an interim or
+    hidden cohort is a gap); the numbers are in the statement's table of inputs."""
+    programme = _programme()
+    evidence = _cohort_evidence(programme)
+    statement = evidence.statement
+    if programme is None or statement is None:
+        raise NotFound("no payment statement to chart yet")
+    reductions = {c.input.name: float(c.reduction) for c in statement.cohorts}
+    labels = [row["cohort"] for row in evidence.rows] + ["all cohorts"]
+    values = [reductions.get(row["cohort"]) for row in evidence.rows]
+    values.append(float(statement.reduction))
+    mechanism = programme.mechanism
+    svg = charts.bars_against_thresholds(
+        f"Reduction in reconviction events ({'final' if statement.final else 'interim'}; "
+        "gaps: no result yet)", labels, values,
+        [("cohort threshold (early payment)", float(mechanism.cohort_threshold)),
+         ("overall threshold", float(mechanism.overall_threshold))],
+        missing="interim")
+    return Response(svg, mimetype="image/svg+xml", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
 
 @bp.get("/dashboard/<name>.svg")

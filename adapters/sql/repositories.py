@@ -1205,7 +1205,8 @@ class SqlOutcomeRepository:
             _insert_if_absent(self._connection, tables.outcome_imports)
             .values(sha256=record.sha256, filename=record.filename, kind=record.kind,
                     rows=record.rows, imported=record.imported,
-                    imported_at=record.imported_at, actor=record.actor)
+                    imported_at=record.imported_at, actor=record.actor,
+                    extracted_on=record.extracted_on)
             .returning(tables.outcome_imports.c.id)
         ).scalar_one_or_none()
         return None if new_id is None else replace(record, id=new_id)
@@ -1223,6 +1224,15 @@ class SqlOutcomeRepository:
     def set_import_count(self, import_id: int, imported: int) -> None:
         i = tables.outcome_imports
         self._connection.execute(update(i).where(i.c.id == import_id).values(imported=imported))
+
+    def set_import_extracted_on(self, import_id: int, day: date) -> None:
+        i = tables.outcome_imports
+        self._connection.execute(update(i).where(i.c.id == import_id).values(extracted_on=day))
+
+    def set_group_extracted_on(self, group: str, day: date) -> None:
+        s = tables.comparison_subjects
+        self._connection.execute(update(s).where(s.c.group_name == group)
+                                 .values(extracted_on=day))
 
     def add_event(self, event: OutcomeEvent) -> OutcomeEvent | None:
         created_at = event.created_at or current_time()
@@ -1281,7 +1291,8 @@ class SqlOutcomeRepository:
              "release_date": s.release_date,
              "events": [{"occurred_on": e.occurred_on.isoformat(),
                          "recorded_on": e.recorded_on.isoformat()} for e in s.events],
-             "imported_at": s.imported_at or now, "actor": s.actor}
+             "imported_at": s.imported_at or now, "actor": s.actor,
+             "extracted_on": s.extracted_on}
             for s in subjects])
 
     def subjects(self, group: str) -> builtins.list[ComparisonSubject]:
@@ -1294,7 +1305,8 @@ class SqlOutcomeRepository:
                     events=tuple(ComparisonEvent(date.fromisoformat(e["occurred_on"]),
                                                  date.fromisoformat(e["recorded_on"]))
                                  for e in row.events),
-                    imported_at=row.imported_at, actor=row.actor)
+                    imported_at=row.imported_at, actor=row.actor,
+                    extracted_on=row.extracted_on)
                 for row in rows]
 
     def groups(self) -> builtins.list[str]:
@@ -1306,4 +1318,4 @@ class SqlOutcomeRepository:
 def _outcome_import(row: Row[Any]) -> OutcomeImport:
     return OutcomeImport(id=row.id, sha256=row.sha256, filename=row.filename, kind=row.kind,
                          rows=row.rows, imported=row.imported, imported_at=row.imported_at,
-                         actor=row.actor)
+                         actor=row.actor, extracted_on=row.extracted_on)

@@ -352,6 +352,7 @@ outcome_imports = Table(
     Column("imported", Integer, nullable=False),
     Column("imported_at", UtcDateTime, nullable=False),
     Column("actor", String, nullable=True),
+    Column("extracted_on", Date, nullable=True),  # revision 0009: when the data was extracted
 )
 
 outcome_events = Table(
@@ -395,5 +396,6 @@ comparison_subjects = Table(
     Column("events", json_type(), nullable=False),  # [{"occurred_on", "recorded_on"}]
     Column("imported_at", UtcDateTime, nullable=False),
     Column("actor", String, nullable=True),
+    Column("extracted_on", Date, nullable=True),  # revision 0009: when the data was extracted
     PrimaryKeyConstraint("group_name", "subject"),
 )

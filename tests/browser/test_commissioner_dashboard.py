@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from playwright.sync_api import Page, expect
 
@@ -36,3 +37,43 @@ def test_the_commissioner_sees_versions_activity_and_the_payment_statement(
     with page.expect_download() as download:
         activity.get_by_role("link", name="CSV").click()
     assert download.value.suggested_filename == "gate_reception-activity.csv"
+
+
+def test_the_payment_statement_prints_as_a_document(
+    demo: LiveApp, page: Page, snap: Snap  # noqa: F811 - the fixture imported above
+) -> None:
+    """Issue 12: the statement from the data, as its own printable page. The demo's cohort 2
+    is still in follow-up (interim, nothing paid); 24 cohort-1 people released in 2011 and
+    followed up long since give it a result: 18 events against 155 per 100."""
+    application = demo.application
+    people = [application.engine.add_client(f"Cohort one {n}", {
+        "release_date": "2011-01-01"}).id for n in range(24)]
+    rows = [f"{p},2011-02-01,2011-03-01" for p in people[:12]]
+    rows += [f"{p},2011-04-01,2011-05-01" for p in people[:6]]
+    report = application.outcomes.import_csv(
+        "cohort1.csv", ("client,offence_date,conviction_date\n" + "\n".join(rows) + "\n")
+        .encode(), "reconviction", extracted_on=date(2014, 1, 1))
+    assert report.errors == []
+    application.outcomes.set_comparison_rates("cohort 1", "reconviction", group_size=1000,
+                                              per_100=155.0)
+    sign_in(page, "commissioner")
+    cohorts = page.locator("section", has=page.get_by_role("heading", name="Cohort results"))
+    expect(cohorts).to_contain_text("cohort 2: interim:")
+    expect(cohorts).to_contain_text("no payment can be computed")
+    cohorts.get_by_role("link", name="Printable statement").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/statement$"))
+    expect(page.get_by_role("heading", name=re.compile("^Payment statement"))).to_be_visible()
+    expect(page.get_by_text("price per event avoided: assumed, not from the contract")
+           ).to_be_visible()
+    chart = page.get_by_role("img", name=re.compile("reduction in reconviction events"))
+    expect(chart).to_be_visible()
+    assert chart.evaluate("image => image.complete && image.naturalWidth > 0")
+    page.emulate_media(media="print")
+    expect(page.locator("header.top")).to_be_hidden()  # no navigation on paper
+    expect(page.locator("p.no-print")).to_be_hidden()
+    expect(page.get_by_role("heading", name="The arithmetic")).to_be_visible()
+    expect(page.locator("ol.arithmetic")).to_contain_text(
+        "cohort 1: intervention rate = 18 events / 24 people")
+    snap(page, "statement-printed")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000

@@ -11,7 +11,7 @@ from typing import Any
 from tests.e2e.test_cli import Cli
 
 REPORT_KEYS = {"file", "sha256", "kind", "already_imported", "rows", "imported", "duplicates",
-               "duplicate_lines", "errors"}
+               "duplicate_lines", "errors", "extracted_on"}
 
 
 def _clients(cli: Cli, count: int) -> list[int]:
@@ -120,3 +120,46 @@ def test_large_files_show_progress_on_stderr(cli: Cli, tmp_path: Path) -> None:
     outcome = cli.run("outcomes", "import", str(path), "--kind", "reconviction")
     assert outcome.ok()["imported"] == 1200
     assert "1200/1200 rows" in outcome.stderr and "120/1200 rows" in outcome.stderr
+
+
+def test_the_extraction_date_is_kept_checked_and_shown(cli: Cli, tmp_path: Path) -> None:
+    """Issue 12, item 1: --extracted-on says when the file's data was extracted; no event may
+    be recorded after it (located by file and line), it may not be after the import day, and
+    without it the date is unknown (null)."""
+    (a,) = _clients(cli, 1)
+    header = "client,offence_date,conviction_date\n"
+    path = _write(tmp_path, "q1.csv", header + f"{a},2024-02-01,2024-03-01\n"
+                  + f"{a},2024-05-01,2024-06-02\n")
+    late = cli.run("outcomes", "import", str(path), "--kind", "reconviction",
+                   "--extracted-on", "2024-06-01")
+    assert late.returncode == 1
+    report = json.loads(late.stdout)
+    assert report["imported"] == 0 and report["extracted_on"] == "2024-06-01"
+    assert [(e["line"], e["column"]) for e in report["errors"]] == [(3, "conviction_date")]
+    assert "after the data's extraction date 2024-06-01" in report["errors"][0]["message"]
+    text = cli.run_argv(cli.argv(["outcomes", "import", str(path), "--kind", "reconviction",
+                                  "--extracted-on", "2024-06-01"]))
+    assert text.returncode == 1 and "q1.csv:3: conviction_date: 2024-06-02 is after" \
+        in text.stderr
+    future = (date.today() + timedelta(days=2)).isoformat()
+    refused = cli.run("outcomes", "import", str(path), "--kind", "reconviction",
+                      "--extracted-on", future)
+    assert refused.returncode != 0
+    error = json.loads(refused.stdout)["error"]
+    assert error["code"] == "invalid_argument" and "after the import day" in error["message"]
+    bad = cli.run("outcomes", "import", str(path), "--kind", "reconviction",
+                  "--extracted-on", "June 2024")
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["code"] == \
+        "invalid_argument"
+    assert cli.json("outcomes", "list") == []  # nothing partial
+    good = cli.json("outcomes", "import", str(path), "--kind", "reconviction",
+                    "--extracted-on", "2024-06-02")
+    assert (good["imported"], good["extracted_on"]) == (2, "2024-06-02")
+    undated = _write(tmp_path, "q2.csv", header + f"{a},2024-07-01,2024-08-01\n")
+    assert cli.json("outcomes", "import", str(undated), "--kind",
+                    "reconviction")["extracted_on"] is None
+    group = _write(tmp_path, "group.csv", "subject,release_date,offence_date,conviction_date\n"
+                   "s1,2011-01-01,2011-02-01,2011-03-01\n")
+    matched = cli.json("outcomes", "matched-group", str(group), "--group", "cohort 1",
+                       "--extracted-on", "2012-12-01")
+    assert (matched["subjects"], matched["extracted_on"]) == (1, "2012-12-01")

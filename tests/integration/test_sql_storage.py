@@ -1035,3 +1035,44 @@ def test_comparison_groups_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         assert uow.outcomes.subjects("pnc") == [subjects[1], subjects[0]]
         assert uow.outcomes.subjects("none") == []
         assert uow.outcomes.groups() == ["other", "pnc"]
+
+
+def test_outcome_imports_and_matched_groups_keep_their_extraction_dates(
+        uow_factory: UnitOfWorkFactory) -> None:
+    """Issue 12, item 1 (revision 0009): when the data was extracted, or None (not said)."""
+    dated = OutcomeImport(id=None, sha256="ef" * 32, filename="q2.csv", kind="reconviction",
+                          rows=1, imported=1, imported_at=T0, extracted_on=date(2013, 12, 30))
+    subject = ComparisonSubject(group="pnc", subject="s1", kind="reconviction",
+                                release_date=date(2011, 1, 1), imported_at=T0,
+                                extracted_on=date(2012, 12, 1))
+    with uow_factory() as uow:
+        stored = uow.outcomes.add_import(dated)
+        undated = uow.outcomes.add_import(replace(dated, sha256="01" * 32, extracted_on=None))
+        uow.outcomes.add_subjects([subject, replace(subject, subject="s2", extracted_on=None)])
+        uow.commit()
+    assert stored is not None and undated is not None
+    with uow_factory() as uow:
+        assert [i.extracted_on for i in uow.outcomes.imports()] == [date(2013, 12, 30), None]
+        assert uow.outcomes.import_by_sha256(dated.sha256) == stored
+        assert [s.extracted_on for s in uow.outcomes.subjects("pnc")] == [
+            date(2012, 12, 1), None]
+
+
+def test_an_undated_import_and_group_take_their_extraction_dates(
+        uow_factory: UnitOfWorkFactory) -> None:
+    record = OutcomeImport(id=None, sha256="cd" * 32, filename="q.csv", kind="reconviction",
+                           rows=1, imported=1, imported_at=T0)
+    subject = ComparisonSubject(group="pnc", subject="s1", kind="reconviction",
+                                release_date=date(2011, 1, 1), imported_at=T0)
+    with uow_factory() as uow:
+        stored = uow.outcomes.add_import(record)
+        assert stored is not None and stored.id is not None
+        uow.outcomes.add_subjects([subject, replace(subject, subject="s2")])
+        uow.outcomes.add_subjects([replace(subject, group="other")])
+        uow.outcomes.set_import_extracted_on(stored.id, date(2013, 12, 30))
+        uow.outcomes.set_group_extracted_on("pnc", date(2012, 12, 1))
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.outcomes.imports() == [replace(stored, extracted_on=date(2013, 12, 30))]
+        assert [s.extracted_on for s in uow.outcomes.subjects("pnc")] == [date(2012, 12, 1)] * 2
+        assert [s.extracted_on for s in uow.outcomes.subjects("other")] == [None]

@@ -113,7 +113,7 @@ def test_every_table_and_csv_hides_small_counts_and_cannot_be_subtracted(
         assert hidden > 0
         _check_activity(_csv(client, f"/dashboard/activity.csv?{PATHWAY}"))
         for row in _csv(client, "/dashboard/cohorts.csv"):
-            for column in ("people", "events", "people_with_events"):
+            for column in ("people", "events", "people_with_events", "windows_open"):
                 value = _number(row[column])
                 assert value is None or not 0 < value < T, row
 

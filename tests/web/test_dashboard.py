@@ -7,9 +7,11 @@ import io
 import re
 import shutil
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from adapters.definition_files import publish_order, read_bundle
 from tests.web.conftest import PASSWORD, Site, sign_in
@@ -139,7 +141,8 @@ def test_cohort_results_and_the_statement_come_from_imported_outcomes(programme:
         f"{people[2]},2013-07-01,2013-08-01",  # offence after 12 months: not counted
     ]
     data = ("client,offence_date,conviction_date\n" + "\n".join(rows) + "\n").encode()
-    report = application.outcomes.import_csv("reconvictions.csv", data, "reconviction")
+    report = application.outcomes.import_csv("reconvictions.csv", data, "reconviction",
+                                             extracted_on=date(2014, 1, 1))
     assert report.errors == [] and report.imported == 4
     application.outcomes.set_comparison_rates("cohort 1", "reconviction", group_size=1000,
                                               per_100=155.0, source="MoJ 2014")
@@ -178,7 +181,8 @@ def test_a_matched_group_stands_in_for_missing_comparison_rates(programme: Site)
              "s1,2010-10-01,2011-01-01,2011-02-01\n"   # two court days: 2 events
              "s1,2010-10-01,2011-03-01,2011-04-01\n"
              "s2,2011-01-01,,\n")                       # no events
-    report = application.outcomes.import_matched_group("cohort 1", group.encode())
+    report = application.outcomes.import_matched_group("cohort 1", group.encode(),
+                                                       extracted_on=date(2012, 7, 1))
     assert report.errors == [] and report.subjects == 2
     without_disclosure_control(programme)
     client = programme.client()
@@ -203,13 +207,13 @@ def test_the_statement_from_data_pays_an_exact_10_percent_reduction_on_a_matched
     rows += [f"{person},2011-04-01,2011-05-01" for person in people[:200]]  # 1,200 events
     report = application.outcomes.import_csv(
         "reconvictions.csv", ("client,offence_date,conviction_date\n" + "\n".join(rows)
-                              + "\n").encode(), "reconviction")
+                              + "\n").encode(), "reconviction", extracted_on=date(2014, 1, 1))
     assert report.errors == [] and report.imported == 1200
     group = [f"s{n},2011-01-01,2011-02-01,2011-03-01" for n in range(900)]
     group += [f"s{n},2011-01-01,2011-04-01,2011-05-01" for n in range(300)]  # 1,200 events
     matched = application.outcomes.import_matched_group(
         "cohort 1", ("subject,release_date,offence_date,conviction_date\n" + "\n".join(group)
-                     + "\n").encode())
+                     + "\n").encode(), extracted_on=date(2012, 7, 1))
     assert matched.errors == [] and matched.subjects == 900
     without_disclosure_control(programme)  # the fixture's 5 cohort-2 releases would hide both
     client = programme.client()
@@ -299,3 +303,230 @@ def test_a_split_names_its_baseline_lets_it_be_chosen_and_adjusts_its_p_values(
     bad = client.get(url + "&baseline=nonsense")
     assert bad.status_code == 400
     assert "has no group &#39;nonsense&#39;" in bad.text or "has no group 'nonsense'" in bad.text
+
+
+# -- issue 12, item 1: no result and no payment before the follow-up is complete -----------
+
+
+def _reconvictions(site: Site, name: str, rows: list[str], extracted_on: date | None) -> None:
+    report = site.application.outcomes.import_csv(
+        name, ("client,offence_date,conviction_date\n" + "\n".join(rows) + "\n").encode(),
+        "reconviction", extracted_on=extracted_on)
+    assert report.errors == [], report.errors
+
+
+def _data_statement(page: str) -> str | None:
+    found = re.search(r'<h3>Payment statement from these figures.*?<pre class="statement">'
+                      r'(.*?)</pre>', page, re.S)
+    return found.group(1) if found else None
+
+
+def _cohort_rows(client: FlaskClient) -> dict[str, dict[str, str]]:
+    return {r["cohort"]: r for r in csv.DictReader(io.StringIO(
+        client.get("/dashboard/cohorts.csv").text))}
+
+
+def test_people_released_in_the_last_60_days_are_not_paid_for(programme: Site) -> None:
+    """The demo's case: 41 people released in the last 60 days (cohort 2, still open), data
+    extracted today, a comparison rate of 155: the page said '85.8% >= 10%: early payment
+    due'. Their windows are open: no result, no payment, and the page says why."""
+    today = date.today()
+    engine = programme.application.engine
+    people = [engine.add_client(f"Recent {n}", {
+        "release_date": (today - timedelta(days=1 + n)).isoformat()}).id for n in range(41)]
+    _reconvictions(programme, "recent.csv", [
+        f"{person},{(today - timedelta(days=1)).isoformat()},{today.isoformat()}"
+        for person in people[:10]], today)
+    programme.application.outcomes.set_comparison_rates("cohort 2", "reconviction",
+                                                        group_size=1000, per_100=155.0)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert "early payment due" not in page
+    assert _data_statement(page) is None
+    assert "interim: 46 of 46 windows still open" in page  # the fixture's 5 and these 41
+    assert "no payment can be computed" in page
+    assert "no end in the programme file" in page
+    row = _cohort_rows(client)["cohort 2"]
+    assert row["status"] == "interim" and row["windows_open"] == "46"
+    assert row["events"] == row["per_100"] == ""  # no result yet
+    assert row["extracted_on"] == today.isoformat() and row["to"] == ""
+
+
+def test_the_result_and_payment_exist_from_the_day_the_last_window_closes(
+        programme: Site) -> None:
+    """Cohort 1's last member was released 2012-06-30: convictions count until 2013-12-29,
+    so data extracted on 2013-12-29 is interim (1 of 3 open, complete with data of
+    2013-12-30), and the next extract, of 2013-12-30, gives the result and the payment."""
+    people = [released(programme, f"Released {number}", release, number == 0, version=1)
+              for number, release in enumerate(("2010-10-01", "2011-03-01", "2012-06-30"))]
+    programme.application.outcomes.set_comparison_rates("cohort 1", "reconviction",
+                                                        group_size=1000, per_100=155.0)
+    without_disclosure_control(programme)
+    _reconvictions(programme, "first.csv", [f"{people[0]},2011-01-05,2011-03-01"],
+                   date(2013, 12, 29))
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert ("interim: 1 of 3 windows still open on 2013-12-29 (the data&#39;s extraction "
+            "date) — no payment can be computed; complete with data extracted on or after "
+            "2013-12-30") in page
+    assert _data_statement(page) is None
+    row = _cohort_rows(client)["cohort 1"]
+    assert (row["status"], row["windows_open"], row["complete_on"]) == (
+        "interim", "1", "2013-12-30")
+    assert row["per_100"] == ""
+    _reconvictions(programme, "second.csv", [f"{people[1]},2011-06-01,2011-08-01"],
+                   date(2013, 12, 30))
+    page = client.get("/dashboard?pathway=gate_reception").text
+    statement = _data_statement(page)
+    assert statement is not None
+    assert "cohort 1: intervention rate = 2 events / 3 people" in statement
+    assert "cohort 1: 57.0% \u2265 10% cohort threshold: early payment due" in statement
+    assert "interim statement" in statement  # cohort 2 is still open
+    row = _cohort_rows(client)["cohort 1"]
+    assert (row["status"], row["windows_open"], row["events"]) == ("complete", "0", "2")
+    assert row["extracted_on"] == "2013-12-30"
+
+
+def _two_closed_cohorts(site: Site) -> None:
+    """The programme file with cohort 2's release period ended (June 2013)."""
+    path = site.application.settings.definitions_dir / "programmes" / "peterborough.yaml"
+    text = path.read_text("utf-8")
+    assert "releases_to: null" in text
+    path.write_text(text.replace("releases_to: null", "releases_to: 2013-06"), "utf-8")
+
+
+def test_the_final_statement_comes_from_data_when_every_cohort_is_complete(
+        programme: Site) -> None:
+    """Issue 12, item 6: both cohorts closed and followed up, 14 events among 10 people in
+    each against 155 per 100: 9.7% fewer, below the 10% for early payment, above the 7.5%
+    overall: the outcome payment is triggered on 3 events avoided (31 - 28)."""
+    _two_closed_cohorts(programme)
+    engine = programme.application.engine
+    rows: list[str] = []
+    for cohort, release in (("1", "2011-01-01"), ("2", "2013-01-01")):
+        people = [engine.add_client(f"C{cohort} {n}", {"release_date": release}).id
+                  for n in range(10)]
+        year = int(release[:4])
+        rows += [f"{person},{year}-02-01,{year}-03-01" for person in people]
+        rows += [f"{person},{year}-04-01,{year}-05-01" for person in people[:4]]
+        programme.application.outcomes.set_comparison_rates(
+            f"cohort {cohort}", "reconviction", group_size=1000, per_100=155.0)
+    without_disclosure_control(programme)
+    _reconvictions(programme, "all.csv", rows, date(2014, 12, 30))  # 2013-06-30 + 18 months
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    statement = _data_statement(page)
+    assert statement is not None
+    assert "all cohorts: 9.7% \u2265 7.5% overall threshold: outcome payment triggered" \
+        in statement
+    assert "final payment = \u00a330,000.00 \u2212 \u00a30.00 = \u00a330,000.00" in statement
+    assert "Payment statement from these figures (final)" in page
+
+
+def test_the_final_statement_waits_for_the_last_cohort(programme: Site) -> None:
+    _two_closed_cohorts(programme)
+    engine = programme.application.engine
+    first = [engine.add_client(f"C1 {n}", {"release_date": "2011-01-01"}).id for n in range(10)]
+    engine.add_client("C2", {"release_date": "2013-06-30"})
+    for cohort in ("cohort 1", "cohort 2"):
+        programme.application.outcomes.set_comparison_rates(cohort, "reconviction",
+                                                            group_size=1000, per_100=155.0)
+    without_disclosure_control(programme)
+    _reconvictions(programme, "c1.csv", [f"{p},2011-02-01,2011-03-01" for p in first],
+                   date(2014, 12, 29))
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    statement = _data_statement(page)
+    assert statement is not None and "interim statement" in statement
+    assert "cohort 2" not in statement  # no result for it yet
+    assert "Payment statement from these figures (interim)" in page
+    assert "not final: cohort 2 is interim" in page
+
+
+def test_a_small_number_of_open_windows_is_suppressed(programme: Site) -> None:
+    """N of M windows still open counts people: 3 open of 23 is a small cell, hidden."""
+    engine = programme.application.engine
+    early = [engine.add_client(f"Early {n}", {"release_date": "2011-01-01"}).id
+             for n in range(20)]
+    for n in range(3):
+        engine.add_client(f"Late {n}", {"release_date": "2012-06-30"})
+    for n in range(10):  # cohort 2 beside the fixture's 5: not itself a small count
+        engine.add_client(f"Recent {n}", {"release_date": "2026-01-10"})
+    _reconvictions(programme, "q.csv", [f"{early[0]},2011-02-01,2011-03-01"],
+                   date(2013, 6, 1))
+    client = programme.client()
+    sign_in(client, "cam")
+    row = _cohort_rows(client)["cohort 1"]
+    assert row["windows_open"] == "suppressed" and row["people"] == "23"
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert "windows still open (how many is suppressed: too few people to show) of 23" in page
+    assert " 3 of 23" not in page
+
+
+def test_a_matched_group_still_in_follow_up_pays_nothing(programme: Site) -> None:
+    """The comparison group's own follow-up must be complete too: its subjects released
+    2011-06-01 are followed up until 2012-11-30, so a group extracted on 2012-11-30 is not
+    compared yet, however complete the cohort is."""
+    application = programme.application
+    people = [application.engine.add_client(f"R{n}", {"release_date": "2011-01-01"}).id
+              for n in range(3)]
+    _reconvictions(programme, "r.csv", [f"{people[0]},2011-02-01,2011-03-01"],
+                   date(2014, 1, 1))
+    report = application.outcomes.import_matched_group(
+        "cohort 1", b"subject,release_date,offence_date,conviction_date\n"
+        b"s1,2011-06-01,2011-07-01,2011-08-01\ns2,2011-06-01,,\n",
+        extracted_on=date(2012, 11, 30))
+    assert report.errors == []
+    without_disclosure_control(programme)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard?pathway=gate_reception").text
+    assert _data_statement(page) is None
+    assert ("its matched comparison group is not followed up yet: interim: 2 of 2 windows "
+            "still open on 2012-11-30") in page
+    row = _cohort_rows(client)["cohort 1"]
+    assert row["status"] == "complete" and row["comparison_per_100"] == ""
+
+
+def test_the_statement_is_a_printable_document_with_its_chart(programme: Site) -> None:
+    """GET /dashboard/statement: headings, the inputs with each cohort's reduction (the
+    chart's numbers), the arithmetic, the placeholder price flagged; /dashboard/cohorts.svg
+    draws the reductions against the thresholds. Viewers only."""
+    test_the_final_statement_comes_from_data_when_every_cohort_is_complete(programme)
+    client = programme.client()
+    sign_in(client, "cam")
+    page = client.get("/dashboard/statement")
+    assert page.status_code == 200
+    text = page.text
+    assert "<h1>Payment statement: Peterborough One Service</h1>" in text
+    assert "Final statement from the imported outcome data" in text
+    assert "price per event avoided: assumed, not from the contract" in text
+    for heading in ("The payment mechanism", "Cohorts: the inputs", "Against the thresholds",
+                    "Totals", "The arithmetic"):
+        assert f"<h2>{heading}</h2>" in text
+    assert "<th>reduction pct</th>" in text and "<td>9.7</td>" in text
+    assert "<li>all cohorts: 9.7% \u2265 7.5% overall threshold: outcome payment triggered</li>" \
+        in text
+    css = client.get("/static/pathways.css")
+    assert "@media print" in css.text
+    css.close()
+    chart = client.get("/dashboard/cohorts.svg")
+    assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
+    assert "<svg" in chart.text and "script" not in chart.headers["Content-Security-Policy"]
+    caseworker = programme.client()
+    sign_in(caseworker, "cw")
+    assert caseworker.get("/dashboard/statement").status_code == 403
+    assert caseworker.get("/dashboard/cohorts.svg").status_code == 403
+
+
+def test_the_statement_page_says_why_nothing_can_be_paid_yet(programme: Site) -> None:
+    client = programme.client()
+    sign_in(client, "cam")
+    text = client.get("/dashboard/statement").text
+    assert "No payment can be computed yet" in text
+    assert "cohort 2</strong>: interim:" in text
+    assert client.get("/dashboard/cohorts.svg").status_code == 404

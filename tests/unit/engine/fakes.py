@@ -10,7 +10,7 @@ import builtins
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -580,6 +580,14 @@ class _Outcomes:
 
     def imports(self) -> builtins.list[OutcomeImport]:
         return list(self.d.outcome_imports)
+
+    def set_import_extracted_on(self, import_id: int, day: date) -> None:
+        self.d.outcome_imports = [replace(i, extracted_on=day) if i.id == import_id else i
+                                  for i in self.d.outcome_imports]
+
+    def set_group_extracted_on(self, group: str, day: date) -> None:
+        self.d.comparison_subjects = [replace(s, extracted_on=day) if s.group == group else s
+                                      for s in self.d.comparison_subjects]
 
     def add_event(self, event: OutcomeEvent) -> OutcomeEvent | None:
         key = (event.client_id, event.kind, event.occurred_on, event.recorded_on)
