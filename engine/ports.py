@@ -159,6 +159,12 @@ class EventLog(Protocol):
 
     def list(self, case_id: int) -> builtins.list[Event]: ...
 
+    def list_all(self, *, pathway: str | None = None, types: Sequence[str] | None = None
+                 ) -> builtins.list[Event]:
+        """The events of every case (of `pathway`; only of `types`), by case then seq: one
+        read for figures over many cases, not one per case."""
+        ...
+
 
 class TimerRepository(Protocol):
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None: ...
@@ -402,6 +408,10 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def data_revision(self) -> int:
+        """A number that changes whenever a commit changes data figures come from."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -1348,3 +1348,14 @@ class Engine:
         with self._uow() as uow:
             self._case(uow, case_id)
             return uow.events.list(case_id)
+
+    def data_revision(self) -> int:
+        """Changes whenever a commit changes data: what computed figures are cached by."""
+        with self._uow() as uow:
+            return uow.data_revision()
+
+    def cases_and_events(self, pathway: str) -> tuple[list[CaseRecord], list[Event]]:
+        """The pathway's cases and all their events, read together in two statements
+        (figures over every case; never one read per case)."""
+        with self._uow() as uow:
+            return uow.cases.list(pathway=pathway), uow.events.list_all(pathway=pathway)

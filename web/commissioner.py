@@ -36,6 +36,7 @@ from engine.payments import (
     programme_from_config,
 )
 from web import charts
+from web.dashboard_cache import cached
 from web.security import application, roles_required
 
 bp = Blueprint("commissioner", __name__)
@@ -44,10 +45,7 @@ TABLES = ("versions", "gate", "field", "engagement", "activity")  # each shown[f
 
 
 def _records(pathway: str) -> tuple[list[CaseRecord], list[Event]]:
-    engine = application().engine
-    cases = engine.list_cases(pathway=pathway)
-    events = [event for case in cases if case.id is not None for event in engine.events(case.id)]
-    return cases, events
+    return application().engine.cases_and_events(pathway)
 
 
 def _loaded(pathway: str, number: int) -> ParsedDefinition | None:
@@ -129,7 +127,15 @@ def _threshold() -> int:
 def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     """Everything the dashboard shows for one pathway and one outcome (recorded by the
     pathway's steps, or measured from imported outcome data), with disclosure control
-    applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show."""
+    applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show.
+    Computed once per revision of the data (web.dashboard_cache) for the page, its charts
+    and its CSVs alike."""
+    choices = (pathway, outcome, request.args.get("field") or None,
+               request.args.get("baseline") or None)
+    return cached("choose", choices, lambda: _compute_choice(pathway, outcome))
+
+
+def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
     cases, events = _records(pathway)
     shown_steps = _step_events(pathway, cases, events)
     programme = _programme()
@@ -502,7 +508,11 @@ def _cohort_evidence(programme: Any) -> CohortEvidence:
     """Each configured cohort: its follow-up by the data's extraction date and, only once
     that is complete, its figures against its comparison; the payment statement on the
     complete cohorts, final when every configured cohort is complete (issue 12, items 1
-    and 6)."""
+    and 6). Computed once per revision of the data (web.dashboard_cache)."""
+    return cached("cohorts", (), lambda: _compute_cohort_evidence(programme))
+
+
+def _compute_cohort_evidence(programme: Any) -> CohortEvidence:
     if programme is None or not programme.measures:
         return CohortEvidence([], None, "")
     frequency = next((m for m in programme.measures if m.type == "frequency"), None)

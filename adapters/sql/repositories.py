@@ -589,6 +589,20 @@ class SqlEventLog:
             for row in rows
         ]
 
+    def list_all(self, *, pathway: str | None = None, types: Sequence[str] | None = None
+                 ) -> builtins.list[Event]:
+        e = tables.events
+        statement = select(e.c.case_id, e.c.seq, e.c.type, e.c.at, e.c.step, e.c.actor,
+                           e.c.data)
+        if pathway is not None:
+            statement = statement.join(tables.cases, tables.cases.c.id == e.c.case_id).where(
+                tables.cases.c.pathway == pathway)
+        if types is not None:
+            statement = statement.where(e.c.type.in_(list(types)))
+        rows = self._connection.execute(statement.order_by(e.c.case_id, e.c.seq))
+        return [Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
+                      step=row.step, actor=row.actor, data=row.data) for row in rows]
+
 
 class SqlTimerRepository:
     """Pending timers: what the timer worker fires when they fall due."""

@@ -399,3 +399,11 @@ comparison_subjects = Table(
     Column("extracted_on", Date, nullable=True),  # revision 0009: when the data was extracted
     PrimaryKeyConstraint("group_name", "subject"),
 )
+
+# revision 0010: one row; every commit that changes data the figures come from adds one
+data_revision = Table(
+    "data_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", BigInteger, nullable=False),
+)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event, insert, select, update
 
+from adapters.sql import tables
 from adapters.sql.repositories import (
     SqlAccessLog,
     SqlAllocationRepository,
@@ -46,6 +48,22 @@ from engine.ports import (
     VersionRepository,
 )
 
+# writes that change no figure: sign-in sessions, tokens, the access log, drafts, the counter
+_NOT_DATA = frozenset({"user_sessions", "api_tokens", "access_log", "drafts", "data_revision"})
+_WRITE = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)",
+                    re.IGNORECASE)
+_WROTE = "pathways_wrote_data"
+_REVISION = select(tables.data_revision.c.revision).where(tables.data_revision.c.id == 1)
+_BUMP = (update(tables.data_revision).where(tables.data_revision.c.id == 1)
+         .values(revision=tables.data_revision.c.revision + 1))
+
+
+def _note_write(connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    """Mark the connection's transaction as one that changed data (see data_revision)."""
+    found = _WRITE.match(statement)
+    if found is not None and found.group(1).lower() not in _NOT_DATA:
+        connection.info[_WROTE] = True
+
 
 class SqlAlchemyUnitOfWork:
     """A transaction begun on entry; leaving the with-block rolls back whatever was not committed.
@@ -82,6 +100,7 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()
+        connection.info[_WROTE] = False
         try:
             connection.begin()
         except BaseException:
@@ -124,10 +143,24 @@ class SqlAlchemyUnitOfWork:
             connection.close()
 
     def commit(self) -> None:
-        self._active().commit()
+        """Commit; a transaction that changed data also adds one to the data revision, in
+        the same transaction, so a reader never sees new data under an old revision."""
+        connection = self._active()
+        if connection.info.get(_WROTE):
+            if connection.execute(_BUMP).rowcount == 0:  # a schema made without 0010's row
+                connection.execute(insert(tables.data_revision).values(id=1, revision=1))
+            connection.info[_WROTE] = False
+        connection.commit()
 
     def rollback(self) -> None:
-        self._active().rollback()
+        connection = self._active()
+        connection.info[_WROTE] = False
+        connection.rollback()
+
+    def data_revision(self) -> int:
+        """A number that changes whenever a commit changes data (cases, events, clients,
+        outcomes, versions, users): what computed figures are cached by."""
+        return int(self._active().execute(_REVISION).scalar_one_or_none() or 0)
 
     def _active(self) -> Connection:
         if self._connection is None:
@@ -140,6 +173,8 @@ class SqlAlchemyUnitOfWorkFactory:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        if not event.contains(engine, "before_cursor_execute", _note_write):
+            event.listen(engine, "before_cursor_execute", _note_write)
 
     def __call__(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine)

@@ -268,6 +268,13 @@ class _Events:
     def list(self, case_id: int) -> list[Event]:
         return [e for e in self.d.events if e.case_id == case_id]
 
+    def list_all(self, *, pathway: str | None = None, types: Sequence[str] | None = None
+                 ) -> list[Event]:
+        return sorted((e for e in self.d.events
+                       if (pathway is None or self.d.cases[e.case_id].pathway == pathway)
+                       and (types is None or e.type in types)),
+                      key=lambda e: (e.case_id, e.seq))
+
 
 class _Timers:
     def __init__(self, d: FakeData) -> None:
@@ -672,6 +679,9 @@ class FakeUnitOfWork:
 
     def rollback(self) -> None:
         self.work = self.store.data.copy()
+
+    def data_revision(self) -> int:
+        return self.store.commits
 
 
 class FakeUnitOfWorkFactory:

@@ -1,0 +1,88 @@
+"""The dashboard's cost does not grow with the number of cases (issue 12, item 9): a page,
+each chart and each CSV runs the same number of SQL statements for 20 cases as for 100, and
+what it computed is reused until the data changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from tests.web.conftest import Site, sign_in
+from tests.web.test_dashboard import _reconvictions, programme, released  # noqa: F401
+
+URLS = ("/dashboard?pathway=gate_reception&outcome=met_at_gate",
+        "/dashboard?pathway=gate_reception&outcome=reconviction",
+        "/dashboard/versions.svg?pathway=gate_reception&outcome=met_at_gate",
+        "/dashboard/activity.svg?pathway=gate_reception",
+        "/dashboard/versions.csv?pathway=gate_reception&outcome=met_at_gate",
+        "/dashboard/activity.csv?pathway=gate_reception",
+        "/dashboard/cohorts.csv")
+
+
+@contextmanager
+def counted(site: Site) -> Iterator[list[str]]:
+    """Every SQL statement the application's database runs inside the block."""
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = site.application.database
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def grow_to(site: Site, cases: int) -> None:
+    """More released clients with gate reception cases (and a reconviction each third)."""
+    have = len(site.application.engine.list_cases(pathway="gate_reception"))
+    rows = []
+    for number in range(have, cases):
+        client = released(site, f"Client {number}", "2026-01-10", number % 3 == 0,
+                          version=1 + number % 2)
+        if number % 3 == 1:
+            rows.append(f"{client},2026-02-01,2026-03-01")
+    if rows:
+        _reconvictions(site, f"reconvictions-{cases}.csv", rows, date(2026, 6, 1))
+
+
+def statements_per_url(site: Site, client: FlaskClient) -> dict[str, int]:
+    found = {}
+    for url in URLS:
+        with counted(site) as statements:
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        found[url] = len(statements)
+    return found
+
+
+def test_statements_per_request_do_not_grow_with_the_cases(programme: Site) -> None:  # noqa: F811 - a fixture
+    client = programme.client()
+    sign_in(client, "cam")
+    grow_to(programme, 20)
+    few = statements_per_url(programme, client)
+    grow_to(programme, 100)
+    many = statements_per_url(programme, client)
+    assert many == few
+    assert max(few.values()) < 80, few  # cold: nothing computed yet
+
+
+def test_figures_are_reused_until_the_data_changes(programme: Site) -> None:  # noqa: F811 - a fixture
+    client = programme.client()
+    sign_in(client, "cam")
+    grow_to(programme, 20)
+    url = URLS[4]
+    first = client.get(url).text
+    with counted(programme) as again:
+        assert client.get(url).text == first
+    grow_to(programme, 23)  # a change: the figures are computed afresh
+    with counted(programme) as changed:
+        after = client.get(url).text
+    assert after != first and len(changed) > len(again)

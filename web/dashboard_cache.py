@@ -1,0 +1,95 @@
+"""What the dashboard computed, kept until the data changes (issue 12, item 9).
+
+A dashboard page, each of its chart images and each CSV is a request of its own, and each
+needs the same figures. They are computed once and kept, keyed by the data's revision (a
+counter every commit that changes data adds one to, adapters.sql.unit_of_work), the
+programme file's stamp, the disclosure threshold and the request's own choices (pathway,
+outcome, split). A change to any of them is a new key: figures are never older than the
+data they are shown with. The cache is small and per process; what it holds are aggregates
+already under disclosure control, plus the notes the computation left on `g`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import current_app, g
+
+from web.security import application
+
+T = TypeVar("T")
+SIZE = 16  # entries: a few pathways x outcomes x splits; each holds one pathway's figures
+_NOTES = ("unloadable",)  # what a computation leaves on g for the page to say
+
+
+class FigureCache:
+    """A bounded, least-recently-used map from a key to computed figures."""
+
+    def __init__(self, size: int = SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, tuple[Any, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[Any, dict[str, Any]] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: Any, notes: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[key] = (value, notes)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+def _cache() -> FigureCache:
+    found: FigureCache | None = current_app.extensions.get("pathways_figures")
+    if found is None:
+        found = current_app.extensions.setdefault("pathways_figures", FigureCache())
+    return found
+
+
+def _programme_stamp() -> tuple[int, int] | None:
+    path = Path(application().settings.definitions_dir) / "programmes" / "peterborough.yaml"
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
+
+
+def revision_key() -> tuple[Any, ...]:
+    """What every cached figure depends on besides the request's choices; read once per
+    request (the revision first, so figures computed after it are never older)."""
+    if "figures_key" not in g:
+        application_ = application()
+        g.figures_key = (application_.engine.data_revision(), _programme_stamp(),
+                         application_.settings.disclosure_threshold)
+    key: tuple[Any, ...] = g.figures_key
+    return key
+
+
+def cached(name: str, choices: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+    """compute(), or what it gave for the same choices at the same revision; the notes it
+    left on g come back with it."""
+    key = (name, *revision_key(), *choices)
+    found = _cache().get(key)
+    if found is not None:
+        value, notes = found
+        for note, entries in notes.items():
+            g.setdefault(note, {}).update(entries)
+        result: T = value
+        return result
+    before = {note: dict(g.get(note, {})) for note in _NOTES}
+    value = compute()
+    notes = {note: {k: v for k, v in g.get(note, {}).items() if k not in before[note]}
+             for note in _NOTES}
+    _cache().put(key, value, notes)
+    return value
