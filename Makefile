@@ -40,8 +40,11 @@ unit: install
 test: lint typecheck
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
+# (a)-(c): a step's cost; then the dashboard over generated cases (cold and warm p50/p95,
+# statements per request). The issue's size: BENCH_DASHBOARD="--clients 100000 --events 5000000"
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.dashboard $(BENCH_DASHBOARD)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache pathways.sqlite*

@@ -83,3 +83,41 @@ def test_a_two_way_table_closes_the_cycle() -> None:
     hidden = suppress_table(matrix, T)
     assert (0, 0) in hidden and len(hidden) >= 4
     assert determined_cells(hidden, 3, 3, [True] * 3, [True] * 3) == []
+
+
+def _fixed_one_by_one(hidden: set[tuple[int, int]], rows: int, columns: int,
+                      known_rows: list[bool], known_columns: list[bool]
+                      ) -> list[tuple[int, int]]:
+    """The definition, cell by cell: a hidden cell is fixed when its unit vector adds nothing
+    to the rank of the equations the known totals give over the hidden cells."""
+    import numpy
+
+    order = sorted(hidden)
+    lines = [[1.0 if cell[0] == r else 0.0 for cell in order]
+             for r in range(rows) if known_rows[r]]
+    lines += [[1.0 if cell[1] == j else 0.0 for cell in order]
+              for j in range(columns) if known_columns[j]]
+    lines = [line for line in lines if any(line)]
+    if not lines:
+        return []
+    system = numpy.array(lines)
+    rank = numpy.linalg.matrix_rank(system)
+    return [cell for k, cell in enumerate(order)
+            if numpy.linalg.matrix_rank(numpy.vstack([system, numpy.eye(len(order))[k]]))
+            == rank]
+
+
+@given(st.integers(1, 7).flatmap(lambda rows: st.integers(1, 7).flatmap(
+    lambda columns: st.tuples(
+        st.just(rows), st.just(columns),
+        st.sets(st.tuples(st.integers(0, rows - 1), st.integers(0, columns - 1))),
+        st.lists(st.booleans(), min_size=rows, max_size=rows),
+        st.lists(st.booleans(), min_size=columns, max_size=columns)))))
+@settings(max_examples=300, deadline=None)
+def test_the_fixed_cells_are_found_all_at_once_as_cell_by_cell(
+        case: tuple[int, int, set[tuple[int, int]], list[bool], list[bool]]) -> None:
+    """Issue 12, item 9: one factorisation for every hidden cell, not one per cell; the same
+    cells as the definition."""
+    rows, columns, hidden, known_rows, known_columns = case
+    assert determined_cells(hidden, rows, columns, known_rows, known_columns) == \
+        _fixed_one_by_one(hidden, rows, columns, known_rows, known_columns)
