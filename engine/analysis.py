@@ -556,7 +556,8 @@ def version_comparison(cases: Iterable[CaseRecord], events: Iterable[Event],
         raise InvalidArgumentError(
             f"cases of several pathways ({', '.join(pathways)}): name one",
             details={"pathways": pathways})
-    by_case = _by_case(e for e in events if e.case_id in {c.id for c in chosen})
+    chosen_ids = {c.id for c in chosen}  # once: not once per event
+    by_case = _by_case(e for e in events if e.case_id in chosen_ids)
     kind = _outcome_kind(outcomes)
     step_ids = list(steps) if steps is not None else _steps_seen(by_case)
     name = pathway or (pathways[0] if pathways else None)

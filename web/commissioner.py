@@ -333,6 +333,11 @@ def _version_chart(shown: dict[str, Any]) -> str | None:
         [str(r["group"]).replace("version ", "v") for r in chosen], values, lows, highs, unit)
 
 
+def _drawn(name: str, shown: dict[str, Any]) -> str | None:
+    """The chart's SVG (drawing one is a visible cost, so it is kept like the figures)."""
+    return _version_chart(shown) if name == "versions" else _activity_chart(shown)
+
+
 def _activity_chart(shown: dict[str, Any]) -> str | None:
     activity: analysis.Activity = shown["activity"]
     rows = [r for r in shown["activity_rows"] if r["level"] == "organisation"]
@@ -714,13 +719,12 @@ def chart(name: str) -> Any:
     pathway = request.args.get("pathway", "")
     if pathway not in {v.pathway for v in application().engine.definitions()}:
         raise NotFound(f"no pathway {pathway!r}")
-    shown = _choose(pathway, request.args.get("outcome"))
-    if name == "versions":
-        svg = _version_chart(shown)
-    elif name == "activity":
-        svg = _activity_chart(shown)
-    else:
+    if name not in ("versions", "activity"):
         raise NotFound(f"no chart {name!r}")
+    outcome = request.args.get("outcome")
+    choices = (name, pathway, outcome, request.args.get("field") or None,
+               request.args.get("baseline") or None)
+    svg = cached("chart", choices, lambda: _drawn(name, _choose(pathway, outcome)))
     if svg is None:
         raise NotFound("no figures for that chart yet")
     return Response(svg, mimetype="image/svg+xml", headers={
