@@ -24,7 +24,9 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal, get_args
@@ -622,8 +624,41 @@ def _case_outcomes(uow: UnitOfWork, client_id: int | None, kind: str | None
     return found
 
 
+# what reading_once keeps: each read made once inside the block (per thread and context)
+_READ_ONCE: ContextVar[dict[Hashable, Any] | None] = ContextVar("outcomes_read_once",
+                                                                default=None)
+
+
 class Outcomes:
     """Importing outcome events and comparison groups; cohorts and measures over them."""
+
+    @staticmethod
+    @contextmanager
+    def reading_once() -> Iterator[None]:
+        """Within the block, the clients and each kind's events are read once, however many
+        cohorts and measures ask (figures over several cohorts, from one read each: issue
+        12, item 9). For reads only: nothing written inside the block is seen by them."""
+        token = _READ_ONCE.set({})
+        try:
+            yield
+        finally:
+            _READ_ONCE.reset(token)
+
+    @staticmethod
+    def _once(key: Hashable, read: Callable[[], Any]) -> Any:
+        kept = _READ_ONCE.get()
+        if kept is None:
+            return read()
+        if key not in kept:
+            kept[key] = read()
+        return kept[key]
+
+    def _clients(self) -> list[Any]:
+        def read() -> list[Any]:
+            with self._uow() as uow:
+                return uow.clients.list()
+        found: list[Any] = self._once("clients", read)
+        return found
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -735,6 +770,13 @@ class Outcomes:
                include_cases: bool = True) -> list[OutcomeEvent]:
         """Imported events and (with include_cases) those recorded by pathway steps, by
         client, then date."""
+        found: list[OutcomeEvent] = self._once(
+            ("events", client_id, kind, include_cases),
+            lambda: self._read_events(client_id, kind, include_cases))
+        return list(found)
+
+    def _read_events(self, client_id: int | None, kind: str | None, include_cases: bool
+                     ) -> list[OutcomeEvent]:
         with self._uow() as uow:
             found = uow.outcomes.events(client_id=client_id, kind=kind)
             if include_cases:
@@ -745,21 +787,18 @@ class Outcomes:
     # -- cohorts and measures --------------------------------------------------------------
 
     def cohort_members(self, cohort: Cohort) -> dict[int, date]:
-        with self._uow() as uow:
-            return cohort.members(uow.clients.list())
+        return cohort.members(self._clients())
 
     def cohort_starts(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> dict[int, date]:
         """client id -> the day the measure's windows start, for the cohort's members that
         have it (the people measure_cohort counts)."""
-        with self._uow() as uow:
-            clients = uow.clients.list()
+        clients = self._clients()
         return window_starts(clients, cohort.members(clients), outcome_measure)
 
     def measure_cohort(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> CohortMeasure:
         """The measure over a cohort, each member's windows starting from their own
         `<window_from>_date`; members without that date are left out and listed."""
-        with self._uow() as uow:
-            clients = uow.clients.list()
+        clients = self._clients()
         members = cohort.members(clients)
         starts = window_starts(clients, members, outcome_measure)
         events = self.events(kind=outcome_measure.kind)

@@ -514,7 +514,11 @@ def _cohort_evidence(programme: Any) -> CohortEvidence:
     that is complete, its figures against its comparison; the payment statement on the
     complete cohorts, final when every configured cohort is complete (issue 12, items 1
     and 6). Computed once per revision of the data (web.dashboard_cache)."""
-    return cached("cohorts", (), lambda: _compute_cohort_evidence(programme))
+    def compute() -> CohortEvidence:
+        with application().outcomes.reading_once():
+            return _compute_cohort_evidence(programme)
+
+    return cached("cohorts", (), compute)
 
 
 def _compute_cohort_evidence(programme: Any) -> CohortEvidence:

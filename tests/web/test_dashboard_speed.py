@@ -86,3 +86,16 @@ def test_figures_are_reused_until_the_data_changes(programme: Site) -> None:  # 
     with counted(programme) as changed:
         after = client.get(url).text
     assert after != first and len(changed) > len(again)
+
+
+def test_the_cohort_results_read_each_table_once(programme: Site) -> None:  # noqa: F811
+    """Every cohort and measure comes from one read of the clients and one of each kind of
+    outcome event, not one per cohort and measure (each is a read of every client)."""
+    client = programme.client()
+    sign_in(client, "cam")
+    grow_to(programme, 20)
+    with counted(programme) as statements:
+        assert client.get("/dashboard/cohorts.csv").status_code == 200
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert sum(1 for s in reads if "FROM clients" in s) == 1, reads
+    assert sum(1 for s in reads if "FROM outcome_events" in s) == 1, reads
