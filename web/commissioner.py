@@ -130,9 +130,18 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show.
     Computed once per revision of the data (web.dashboard_cache) for the page, its charts
     and its CSVs alike."""
-    choices = (pathway, outcome, request.args.get("field") or None,
-               request.args.get("baseline") or None)
-    return cached("choose", choices, lambda: _compute_choice(pathway, outcome))
+    field, baseline = request.args.get("field") or None, request.args.get("baseline") or None
+
+    def same(shown: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The outcome it resolved to, and no outcome named when that is the default: the
+        page's charts and CSVs name it, or not, and are the same figures."""
+        chosen = shown["outcome"]
+        default = shown["names"][0] if shown["names"] else None
+        return [(pathway, chosen, field, baseline)] + (
+            [(pathway, None, field, baseline)] if chosen == default else [])
+
+    return cached("choose", (pathway, outcome, field, baseline),
+                  lambda: _compute_choice(pathway, outcome), same)
 
 
 def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:

@@ -76,9 +76,11 @@ def revision_key() -> tuple[Any, ...]:
     return key
 
 
-def cached(name: str, choices: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+def cached(name: str, choices: tuple[Hashable, ...], compute: Callable[[], T],
+           aliases: Callable[[T], list[tuple[Hashable, ...]]] | None = None) -> T:
     """compute(), or what it gave for the same choices at the same revision; the notes it
-    left on g come back with it."""
+    left on g come back with it. `aliases` names other choices that give the same value
+    (e.g. no outcome named, and the outcome that is the default)."""
     key = (name, *revision_key(), *choices)
     found = _cache().get(key)
     if found is not None:
@@ -92,4 +94,7 @@ def cached(name: str, choices: tuple[Hashable, ...], compute: Callable[[], T]) -
     notes = {note: {k: v for k, v in g.get(note, {}).items() if k not in before[note]}
              for note in _NOTES}
     _cache().put(key, value, notes)
+    for other in aliases(value) if aliases is not None else ():
+        if other != choices:
+            _cache().put((name, *revision_key(), *other), value, notes)
     return value

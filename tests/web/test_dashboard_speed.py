@@ -99,3 +99,19 @@ def test_the_cohort_results_read_each_table_once(programme: Site) -> None:  # no
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert sum(1 for s in reads if "FROM clients" in s) == 1, reads
     assert sum(1 for s in reads if "FROM outcome_events" in s) == 1, reads
+
+
+def test_the_page_s_images_and_files_reuse_its_figures(programme: Site) -> None:  # noqa: F811
+    """The page names its outcome; its activity chart and CSV do not (they do not depend on
+    it): all of them are the figures the page computed, not read again."""
+    client = programme.client()
+    sign_in(client, "cam")
+    grow_to(programme, 20)
+    page = client.get("/dashboard?pathway=gate_reception")
+    assert page.status_code == 200
+    for url in ("/dashboard/activity.svg?pathway=gate_reception",
+                "/dashboard/activity.csv?pathway=gate_reception",
+                "/dashboard/versions.svg?pathway=gate_reception&outcome=reconviction"):
+        with counted(programme) as statements:
+            assert client.get(url).status_code == 200, url
+        assert not [s for s in statements if "FROM events" in s], url
