@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -41,6 +41,7 @@ from engine.model import (
     User,
     UserSession,
 )
+from engine.ports import Repositories
 
 
 class FakeClock:
@@ -137,10 +138,10 @@ class _Versions:
         found = [v for v in self.d.versions if v.pathway == pathway]
         return max(found, key=lambda v: v.number) if found else None
 
-    def list(self, pathway: str | None = None) -> list[PathwayVersion]:
+    def list(self, pathway: str | None = None) -> builtins.list[PathwayVersion]:
         return [v for v in self.d.versions if pathway is None or v.pathway == pathway]
 
-    def latest_all(self) -> list[PathwayVersion]:
+    def latest_all(self) -> builtins.list[PathwayVersion]:
         names = sorted({v.pathway for v in self.d.versions})
         return [v for v in (self.latest(n) for n in names) if v is not None]
 
@@ -157,10 +158,10 @@ class _Clients:
     def get(self, client_id: int) -> Client | None:
         return self.d.clients.get(client_id)
 
-    def list(self) -> list[Client]:
+    def list(self) -> builtins.list[Client]:
         return list(self.d.clients.values())
 
-    def update_fields(self, client_id: int, fields: dict[str, Any]) -> None:
+    def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         client = self.d.clients[client_id]
         self.d.clients[client_id] = Client(client.id, client.name, {**client.fields, **fields},
                                            client.created_at)
@@ -192,7 +193,7 @@ class _Cases:
         self.d.cases[case.id] = copy.deepcopy(case)
 
     def list(self, *, pathway: str | None = None, status: str | None = None,
-             client_id: int | None = None, version: int | None = None) -> list[CaseRecord]:
+             client_id: int | None = None, version: int | None = None) -> builtins.list[CaseRecord]:
         return [replace(c, state={}) for c in self.d.cases.values()
                 if (pathway is None or c.pathway == pathway)
                 and (status is None or c.status == status)
@@ -233,7 +234,7 @@ class _Inbox:
 
     def list(self, *, case_id: int | None = None, role: str | None = None,
              pathway: str | None = None, version: int | None = None,
-             step: str | None = None) -> list[InboxTask]:
+             step: str | None = None) -> builtins.list[InboxTask]:
         return [t for t, status in self.d.inbox.values() if status == "open"
                 and (case_id is None or t.case_id == case_id)
                 and (role is None or t.role == role)
@@ -265,7 +266,7 @@ class _Events:
             self.d.events.append(Event(case_id, seq, event.type, at, event.step,
                                        event.actor, copy.deepcopy(event.data)))
 
-    def list(self, case_id: int) -> list[Event]:
+    def list(self, case_id: int) -> builtins.list[Event]:
         return [e for e in self.d.events if e.case_id == case_id]
 
 
@@ -276,7 +277,7 @@ class _Timers:
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
         self.d.timers[case_id] = list(timers)
 
-    def due_cases(self, now: datetime, limit: int) -> list[int]:
+    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
         due = sorted((t.due_at, t.case_id) for ts in self.d.timers.values() for t in ts
                      if t.due_at <= now)
         result: list[int] = []
@@ -285,7 +286,7 @@ class _Timers:
                 result.append(case_id)
         return result[:limit]
 
-    def for_case(self, case_id: int) -> list[Timer]:
+    def for_case(self, case_id: int) -> builtins.list[Timer]:
         return list(self.d.timers.get(case_id, []))
 
 
@@ -298,7 +299,7 @@ class _Messages:
         self.d.messages[stored.id or 0] = stored
         return stored
 
-    def pending(self, client_id: int | None = None) -> list[Message]:
+    def pending(self, client_id: int | None = None) -> builtins.list[Message]:
         return [m for m in self.d.messages.values() if m.delivered_at is None
                 and (client_id is None or m.client_id in (client_id, None))]
 
@@ -325,7 +326,7 @@ class _Allocations:
         found = self.history(pathway)
         return found[-1] if found else None
 
-    def history(self, pathway: str) -> list[AllocationPolicy]:
+    def history(self, pathway: str) -> builtins.list[AllocationPolicy]:
         return [replace(p, weights=dict(p.weights)) for p in self.d.allocations
                 if p.pathway == pathway]
 
@@ -345,7 +346,7 @@ class _Migrations:
         found = self.d.migrations.get(migration_id)
         return None if found is None else replace(found, filter=copy.deepcopy(found.filter))
 
-    def list(self, pathway: str | None = None) -> list[Migration]:
+    def list(self, pathway: str | None = None) -> builtins.list[Migration]:
         return [replace(m, filter=copy.deepcopy(m.filter))
                 for _, m in sorted(self.d.migrations.items())
                 if pathway is None or m.pathway == pathway]
@@ -635,48 +636,65 @@ class _Outcomes:
         return sorted({s.group for s in self.d.comparison_subjects})
 
 
-class FakeUnitOfWork:
-    def __init__(self, store: FakeStore) -> None:
+class FakeUnitOfWork(Repositories):
+    """A transaction on a copy of the store. A read-only one fails loudly on leaving if its
+    repositories changed anything, as the SQL one fails on the write itself."""
+
+    def __init__(self, store: FakeStore, *, read_only: bool = False) -> None:
         self.store = store
+        self.read_only = read_only
 
     def __enter__(self) -> FakeUnitOfWork:
-        self.work = self.store.data.copy()
-        self.versions: Any = _Versions(self.work)
-        self.clients: Any = _Clients(self.work)
-        self.cases: Any = _Cases(self.work)
-        self.inbox: Any = _Inbox(self.work)
-        self.events: Any = _Events(self.work)
-        self.timers: Any = _Timers(self.work)
-        self.messages: Any = _Messages(self.work)
-        self.allocations: Any = _Allocations(self.work)
-        self.migrations: Any = _Migrations(self.work)
-        self.organisations: Any = _Organisations(self.work)
-        self.users: Any = _Users(self.work)
-        self.tokens: Any = _Tokens(self.work)
-        self.sessions: Any = _Sessions(self.work)
-        # casework
-        self.consents: Any = _Consents(self.work)
-        self.access_log: Any = _AccessLog(self.work)
-        self.drafts: Any = _Drafts(self.work)
-        # outcomes
-        self.outcomes: Any = _Outcomes(self.work)
+        self._bind(self.store.data.copy())
         return self
+
+    def _bind(self, work: FakeData) -> None:
+        """Give the unit of work every repository of engine.ports.Repositories, on work."""
+        self.work = work
+        self.versions = _Versions(work)
+        self.clients = _Clients(work)
+        self.cases = _Cases(work)
+        self.inbox = _Inbox(work)
+        self.events = _Events(work)
+        self.timers = _Timers(work)
+        self.messages = _Messages(work)
+        self.allocations = _Allocations(work)
+        self.migrations = _Migrations(work)
+        self.organisations = _Organisations(work)
+        self.users = _Users(work)
+        self.tokens = _Tokens(work)
+        self.sessions = _Sessions(work)
+        self.consents = _Consents(work)
+        self.access_log = _AccessLog(work)
+        self.drafts = _Drafts(work)
+        self.outcomes = _Outcomes(work)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        changed = self.read_only and self.work != self.store.data
         self.work = FakeData()
+        if changed and exc_type is None:
+            raise ReadOnlyViolation("a read-only unit of work wrote to the store")
 
     def commit(self) -> None:
+        if self.read_only:
+            if self.work != self.store.data:
+                raise ReadOnlyViolation("a read-only unit of work wrote to the store")
+            return
         self.store.data = self.work.copy()
         self.store.commits += 1
 
     def rollback(self) -> None:
-        self.work = self.store.data.copy()
+        self._bind(self.store.data.copy())
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A write inside a read-only unit of work (the SQL adapters raise their driver's error)."""
 
 
 class FakeUnitOfWorkFactory:
     def __init__(self, store: FakeStore | None = None) -> None:
         self.store = store or FakeStore()
 
-    def __call__(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store, read_only=read_only)
