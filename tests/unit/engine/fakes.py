@@ -126,6 +126,9 @@ class _Versions:
         return self.d.bundles.get(bundle_hash)
 
     def add(self, version: PathwayVersion) -> PathwayVersion:
+        if self.get(version.pathway, version.number) is not None:
+            raise ConflictError(f"version {version.number} of pathway {version.pathway!r} "
+                                "exists already")
         stored = replace(version, id=self.d.new_id())
         self.d.versions.append(stored)
         return stored
@@ -225,6 +228,8 @@ class _Inbox:
                 kept.created_at or task.created_at or current_time())), "open")
 
     def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None:
+        if task_id not in self.d.inbox:
+            raise NotFoundError(f"task {task_id} does not exist")
         task, _ = self.d.inbox[task_id]
         self.d.inbox[task_id] = (task, "closed")
 
@@ -235,12 +240,14 @@ class _Inbox:
     def list(self, *, case_id: int | None = None, role: str | None = None,
              pathway: str | None = None, version: int | None = None,
              step: str | None = None) -> builtins.list[InboxTask]:
-        return [t for t, status in self.d.inbox.values() if status == "open"
-                and (case_id is None or t.case_id == case_id)
-                and (role is None or t.role == role)
-                and (pathway is None or t.pathway == pathway)
-                and (version is None or t.version == version)
-                and (step is None or t.step == step)]
+        found = [t for t, status in self.d.inbox.values() if status == "open"
+                 and (case_id is None or t.case_id == case_id)
+                 and (role is None or t.role == role)
+                 and (pathway is None or t.pathway == pathway)
+                 and (version is None or t.version == version)
+                 and (step is None or t.step == step)]
+        far = datetime.max.replace(tzinfo=UTC)  # undated last, as the SQL NULLS LAST
+        return sorted(found, key=lambda t: (t.due or far, t.created_at or far, t.id))
 
     def assign(self, task_id: str, assignee: str | None) -> None:
         found = self.d.inbox.get(task_id)
@@ -287,7 +294,7 @@ class _Timers:
         return result[:limit]
 
     def for_case(self, case_id: int) -> builtins.list[Timer]:
-        return list(self.d.timers.get(case_id, []))
+        return sorted(self.d.timers.get(case_id, []), key=lambda t: (t.due_at, t.task_id))
 
 
 class _Messages:
@@ -300,10 +307,13 @@ class _Messages:
         return stored
 
     def pending(self, client_id: int | None = None) -> builtins.list[Message]:
-        return [m for m in self.d.messages.values() if m.delivered_at is None
-                and (client_id is None or m.client_id in (client_id, None))]
+        return sorted((m for m in self.d.messages.values() if m.delivered_at is None
+                       and (client_id is None or m.client_id in (client_id, None))),
+                      key=lambda m: (m.created_at, m.id or 0))
 
     def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
+        if message_id not in self.d.messages:
+            raise NotFoundError(f"message {message_id} does not exist")
         if self.d.messages[message_id].delivered_at is not None:
             raise ConflictError(f"message {message_id} was delivered already")
         self.d.messages[message_id] = replace(self.d.messages[message_id],
@@ -621,12 +631,14 @@ class _Outcomes:
                 if (cohort is None or r.cohort == cohort) and (kind is None or r.kind == kind)]
 
     def add_subjects(self, subjects: Sequence[ComparisonSubject]) -> None:
-        for subject in subjects:
-            if any((s.group, s.subject) == (subject.group, subject.subject)
-                   for s in self.d.comparison_subjects):
+        held = {(s.group, s.subject) for s in self.d.comparison_subjects}
+        for subject in subjects:  # all or nothing, as the SQL one
+            if (subject.group, subject.subject) in held:
                 raise ConflictError(f"subject {subject.subject} exists in {subject.group}")
-            self.d.comparison_subjects.append(
-                replace(subject, imported_at=subject.imported_at or current_time()))
+            held.add((subject.group, subject.subject))
+        self.d.comparison_subjects.extend(
+            replace(subject, imported_at=subject.imported_at or current_time())
+            for subject in subjects)
 
     def subjects(self, group: str) -> builtins.list[ComparisonSubject]:
         return sorted((s for s in self.d.comparison_subjects if s.group == group),
