@@ -461,7 +461,7 @@ class Casework:
         now = self._clock.now()
         rows: list[InboxRow] = []
         unloadable: dict[tuple[str, int], tuple[DefinitionError, list[str]]] = {}
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             if user.active and user.role in access.TASK_ROLES:
                 tasks = []
                 for t in uow.inbox.list(pathway=pathway, version=version, step=step):
@@ -706,7 +706,7 @@ class Casework:
             raise ForbiddenError("only a team lead or an admin sees incidents",
                                  details={"role": user.role})
         found: list[Incident] = []
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             redactors: dict[int, privacy.Redactor] = {}
             for case in uow.cases.list(status="error"):
                 definition = self._loaded(uow, case.pathway, case.version)
@@ -767,7 +767,7 @@ class Casework:
         wanted = query.strip().lower()
         today = self._clock.now().date()
         found: list[Client] = []
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             for client in uow.clients.list():
                 if client.id is None or (wanted and wanted not in client.name.lower()
                                          and wanted != str(client.id)):
@@ -927,7 +927,7 @@ class Casework:
             raise ForbiddenError("only an admin reads the access log",
                                  details={"role": viewer.role})
         start = datetime.combine(since, time.min, tzinfo=UTC) if since is not None else None
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             entries = uow.access_log.list(since=start, break_glass=break_glass)
         return [AccessReportRow(at=e.at, username=e.username, organisation=e.organisation,
                                 client=e.client_id, action=e.action, reason=e.reason,

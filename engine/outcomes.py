@@ -715,14 +715,14 @@ class Outcomes:
         return replace(held, extracted_on=extracted_on)
 
     def imports(self) -> list[OutcomeImport]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.outcomes.imports()
 
     def extraction_date(self, kind: str) -> date | None:
         """The date the data of an outcome kind was extracted: the latest extraction date
         of the imports holding it (a `kind` file, or an `other` file that named it), the
         latest extract covering the data up to then. None: no such import said."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             imports = uow.outcomes.imports()
             if kind in IMPORT_KINDS:
                 holding = {i.id for i in imports if i.kind == kind}
@@ -734,7 +734,7 @@ class Outcomes:
                include_cases: bool = True) -> list[OutcomeEvent]:
         """Imported events and (with include_cases) those recorded by pathway steps, by
         client, then date."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             found = uow.outcomes.events(client_id=client_id, kind=kind)
             if include_cases:
                 found += _case_outcomes(uow, client_id, kind)
@@ -744,20 +744,20 @@ class Outcomes:
     # -- cohorts and measures --------------------------------------------------------------
 
     def cohort_members(self, cohort: Cohort) -> dict[int, date]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return cohort.members(uow.clients.list())
 
     def cohort_starts(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> dict[int, date]:
         """client id -> the day the measure's windows start, for the cohort's members that
         have it (the people measure_cohort counts)."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             clients = uow.clients.list()
         return window_starts(clients, cohort.members(clients), outcome_measure)
 
     def measure_cohort(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> CohortMeasure:
         """The measure over a cohort, each member's windows starting from their own
         `<window_from>_date`; members without that date are left out and listed."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             clients = uow.clients.list()
         members = cohort.members(clients)
         starts = window_starts(clients, members, outcome_measure)
@@ -798,7 +798,7 @@ class Outcomes:
     def comparison_rates(self, cohort: str | None = None, kind: str | None = None
                          ) -> list[ComparisonRate]:
         """The rates in force: the last set for each cohort and kind."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             rates = uow.outcomes.rates(cohort=cohort, kind=kind)
         latest = {(r.cohort, r.kind): r for r in rates}
         return [latest[key] for key in sorted(latest)]
@@ -862,7 +862,7 @@ class Outcomes:
         return GroupReport(group, kind, len(chosen), events, False, [], extracted_on)
 
     def matched_group(self, group: str) -> list[ComparisonSubject]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.outcomes.subjects(group)
 
     def measure_matched_group(self, group: str, outcome_measure: OutcomeMeasure
