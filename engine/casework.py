@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from engine import access, privacy
 from engine.definitions import ParsedDefinition
+from engine.dotted import dig
 from engine.errors import DefinitionError, ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.forms import CLIENT_PREFIX, SAVE_TO
 from engine.model import (
@@ -253,14 +254,6 @@ def _matches(actual: Any, wanted: str) -> bool:
     return json.dumps(actual) == wanted or str(actual) == wanted
 
 
-def _dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return _MISSING
-        data = data[part]
-    return data
-
-
 class Casework:
     """The caseworker web's use cases, each checked against engine.access."""
 
@@ -480,7 +473,7 @@ class Casework:
                     case = cases.get(task.case_id)
                     if case is None:
                         continue
-                    if data and not all(_matches(_dig(case.data, key), wanted)
+                    if data and not all(_matches(dig(case.data, key, _MISSING), wanted)
                                         for key, wanted in data.items()):
                         continue
                     if data and not all(  # a filter must not tell what the record hides

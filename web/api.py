@@ -49,6 +49,7 @@ from engine.model import (
     User,
 )
 from engine.plain import to_plain
+from engine.schema_errors import MISSING, UNKNOWN, schema_errors
 from web.boundary import query_id
 from web.jsonbody import load_body
 from web.security import application
@@ -294,18 +295,9 @@ def _field_problems(name: str, body: Any) -> dict[str, list[str]]:
         if message not in found:  # jsonschema reports each missing property in full
             found.append(message)
 
-    for error in _VALIDATORS[name].iter_errors(body):
-        path = list(error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            for missing in error.validator_value:
-                if missing not in error.instance:
-                    add([*path, missing], "is required")
-        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = set(error.schema.get("properties", {}))
-            for extra in sorted(set(error.instance) - known):
-                add([*path, extra], "is not a known field")
-        else:
-            add(path, _problem(error))
+    words = {MISSING: "is required", UNKNOWN: "is not a known field"}
+    for problem in schema_errors(_VALIDATORS[name].iter_errors(body)):
+        add(problem.path, words.get(problem.kind) or _problem(problem.error))
     return fields
 
 
