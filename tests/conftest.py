@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from adapters.sql.database import normalize_url
 from engine.ports import UnitOfWorkFactory
+from tests.unit.engine.fakes import FakeClock
 
 POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
 SCREENSHOTS = Path("test-artifacts") / "screenshots"  # under the rootdir; browser tests fill it
@@ -77,6 +78,12 @@ def _create_database(server: Engine, name: str) -> OperationalError | None:
     except OperationalError as error:
         return error
     return None
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand (modules needing another start override it)."""
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

@@ -12,16 +12,6 @@ from tests.bundles import bundle
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def engine(clock: FakeClock) -> Engine:
-    return Engine(uow=FakeUnitOfWorkFactory(), clock=clock)
-
-
 def publish(engine: Engine, name: str, script: str | None = None) -> None:
     files, main = bundle(name, script)
     engine.publish(files, main)
