@@ -1016,12 +1016,14 @@ class SqlTokenRepository:
     def add(self, token: ApiToken) -> ApiToken:
         created_at = token.created_at or current_time()
         new_id = self._connection.execute(
-            insert(tables.api_tokens)
+            _insert_if_absent(self._connection, tables.api_tokens)
             .values(username=token.username, name=token.name, token_hash=token.token_hash,
                     created_at=created_at, last_used_at=token.last_used_at,
                     revoked_at=token.revoked_at)
             .returning(tables.api_tokens.c.id)
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise ConflictError("token hash exists already")
         return replace(token, id=new_id, created_at=created_at)
 
     def by_hash(self, token_hash: str) -> ApiToken | None:
@@ -1062,12 +1064,14 @@ class SqlSessionRepository:
 
     def add(self, session: UserSession) -> UserSession:
         new_id = self._connection.execute(
-            insert(tables.user_sessions)
+            _insert_if_absent(self._connection, tables.user_sessions)
             .values(username=session.username, key_hash=session.key_hash,
                     created_at=session.created_at, last_seen_at=session.last_seen_at,
                     ended_at=session.ended_at, ended_reason=session.ended_reason)
             .returning(tables.user_sessions.c.id)
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise ConflictError("session key hash exists already")
         return replace(session, id=new_id)
 
     def by_hash(self, key_hash: str) -> UserSession | None:

@@ -437,6 +437,24 @@ def test_tokens_are_touched_and_revoked_once(storage: UnitOfWorkFactory) -> None
         assert uow.tokens.list("bob") == []
 
 
+def test_a_taken_token_or_session_hash_conflicts_and_keeps_the_transaction(
+    storage: UnitOfWorkFactory,
+) -> None:
+    with storage() as uow:
+        _user(uow, "amy")
+        uow.tokens.add(ApiToken(None, "amy", "ci", "h" * 64, created_at=T0))
+        with pytest.raises(ConflictError):
+            uow.tokens.add(ApiToken(None, "amy", "again", "h" * 64, created_at=T0))
+        uow.sessions.add(UserSession(None, "amy", "k" * 64, T0, T0))
+        with pytest.raises(ConflictError):
+            uow.sessions.add(UserSession(None, "amy", "k" * 64, T0, T0))
+        uow.tokens.add(ApiToken(None, "amy", "other", "i" * 64, created_at=T0))
+        uow.commit()
+    with storage() as uow:
+        assert [t.name for t in uow.tokens.list("amy")] == ["ci", "other"]
+        assert len(uow.sessions.list("amy")) == 1
+
+
 def test_sessions_end_once_and_old_ones_are_pruned(storage: UnitOfWorkFactory) -> None:
     with storage() as uow:
         _user(uow, "amy")

@@ -480,6 +480,8 @@ class _Sessions:
         self.d = d
 
     def add(self, session: UserSession) -> UserSession:
+        if self.by_hash(session.key_hash) is not None:
+            raise ConflictError("session key hash exists already")
         stored = replace(session, id=self.d.new_id())
         self.d.sessions[stored.id or 0] = stored
         return stored
