@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -171,12 +171,18 @@ class _Clients:
 
 
 class _Cases:
-    def __init__(self, d: FakeData) -> None:
+    """Saves check the revision as committed by then, as SQL's UPDATE ... WHERE revision
+    does: a transaction that loaded a case another one saved since loses with a conflict."""
+
+    def __init__(self, d: FakeData, committed: Callable[[], FakeData]) -> None:
         self.d = d
+        self.committed = committed
+        self.written: set[int] = set()  # cases this transaction added or saved
 
     def add(self, case: CaseRecord) -> CaseRecord:
         case.id = self.d.new_id()
         self.d.cases[case.id] = copy.deepcopy(case)
+        self.written.add(case.id)
         return case
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
@@ -190,10 +196,13 @@ class _Cases:
         stored = self.d.cases.get(case.id)
         if stored is None:
             raise NotFoundError(f"no case {case.id}")
+        if case.id not in self.written:
+            stored = self.committed().cases.get(case.id, stored)
         if stored.revision != expected_revision:
             raise ConflictError(f"case {case.id} was changed by someone else")
         case.revision = expected_revision + 1
         self.d.cases[case.id] = copy.deepcopy(case)
+        self.written.add(case.id)
 
     def list(self, *, pathway: str | None = None, status: str | None = None,
              client_id: int | None = None, version: int | None = None) -> builtins.list[CaseRecord]:
@@ -667,7 +676,7 @@ class FakeUnitOfWork(Repositories):
         self.work = work
         self.versions = _Versions(work)
         self.clients = _Clients(work)
-        self.cases = _Cases(work)
+        self.cases = _Cases(work, lambda: self.store.data)
         self.inbox = _Inbox(work)
         self.events = _Events(work)
         self.timers = _Timers(work)
