@@ -320,6 +320,10 @@ def tasks_csv(tasks: Iterable[InboxTask], clients: Mapping[int, int] | None = No
 
 # -- INDIGO ------------------------------------------------------------------------------------
 
+# INDIGO's code list for sources[].type (schema/project.json): Contract, Report, Award Notice,
+# Website, News piece, Press release, Email correspondence, Evaluation report.
+SOURCE_TYPE = "Report"
+
 # The project schema's "status"-free value objects: {"value": ...}
 # (definitions object_with_value_string / _number / _date of project.json).
 
@@ -495,7 +499,9 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
     project["sources"] = [{
         "id": "pathways",
         "name": _value("Pathways case management records"),
-        "type": _value("Administrative data"),
+        # a value of the standard's code list for a source's type: this export is a report
+        # drawn from the programme's case records
+        "type": _value(SOURCE_TYPE),
         "accessed_date": _value(_day(as_of)),
     }]
     return project
