@@ -502,3 +502,48 @@ def test_xes_names_steps_by_their_title_and_keeps_the_step_id() -> None:
     other = {("referral", 1): {"intake": "Old intake"}}
     root = check_xes_structure(to_xes(cases, events, step_titles=other))
     assert attributes(root.findall("x:trace/x:event", NS)[1])["concept:name"] == "intake"
+
+
+def test_xes_has_a_start_transition_where_work_on_a_task_began() -> None:
+    """A task is scheduled when it becomes ready, started when first claimed or drafted
+    (task_started), completed when submitted: three events of one activity instance
+    (concept:instance = the task id), named by the step's title, the step id kept; times
+    strictly increasing even when recorded in one millisecond."""
+    cases = [case(1)]
+    events = {1: [
+        event(1, 1, "case_started"),
+        event(1, 2, "task_ready", step="intake", data={"task": "t-1", "title": "Intake"}),
+        event(1, 3, "task_started", step="intake", actor="amy",
+              data={"task": "t-1", "via": "claim"}),
+        event(1, 4, "task_ready", step="plan", at=T0 + timedelta(hours=1),
+              data={"task": "t-2"}),
+        event(1, 5, "task_completed", step="intake", actor="amy",
+              at=T0 + timedelta(hours=1), data={"task": "t-1", "data": {"secret": 1}}),
+    ]}
+    titles = {("referral", 2): {"intake": "Intake interview"}}
+    text = to_xes(cases, events, step_titles=titles)
+    root = check_xes_structure(text)
+    written = [attributes(e) for e in root.findall("x:trace/x:event", NS)]
+    assert [(e["concept:name"], e["lifecycle:transition"], e.get("concept:instance"))
+            for e in written] == [
+        ("case_started", "complete", None), ("Intake interview", "schedule", "t-1"),
+        ("Intake interview", "start", "t-1"), ("plan", "schedule", "t-2"),
+        ("Intake interview", "complete", "t-1")]
+    assert written[2]["step"] == "intake" and written[2]["org:resource"] == "amy"
+    stamps = [datetime.fromisoformat(e["time:timestamp"]) for e in written]
+    assert all(a < b for a, b in pairwise(stamps)), stamps
+    assert "secret" not in text  # form data is still left out
+
+
+def test_events_csv_names_the_task_an_event_is_about_in_a_last_column() -> None:
+    """`task` is added after the columns the README documents, which keep their order."""
+    from engine.exports import EVENT_COLUMNS, events_csv
+
+    assert EVENT_COLUMNS[:13] == ("case", "pathway", "version", "client", "seq", "at", "type",
+                                  "step", "actor", "outcome", "gateway", "branch",
+                                  "branch_flow")
+    assert EVENT_COLUMNS[13:] == ("task",)
+    events = {1: [event(1, 1, "case_started"),
+                  event(1, 2, "task_started", step="intake", data={"task": "t-1"})]}
+    rows = read_csv(events_csv([case(1)], events))
+    assert [dict(zip(rows[0], r, strict=True))["task"] for r in rows[1:]] == ["", "t-1"]
