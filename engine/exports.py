@@ -212,7 +212,8 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
         _attribute(trace, "int", "version", str(case.version))
         _attribute(trace, "string", "client", str(case.client_id))
         _attribute(trace, "string", "status", case.status)
-        case_events = events_by_case.get(case.id, ())
+        # the log's order (seq) is the truth, and the tie-break: whatever order they came in
+        case_events = sorted(events_by_case.get(case.id, ()), key=lambda e: e.seq)
         allocation = _allocation(case_events)
         if allocation.get("policy"):
             _attribute(trace, "string", "allocation_policy", str(allocation["policy"]))

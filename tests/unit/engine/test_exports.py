@@ -547,3 +547,19 @@ def test_events_csv_names_the_task_an_event_is_about_in_a_last_column() -> None:
                   event(1, 2, "task_started", step="intake", data={"task": "t-1"})]}
     rows = read_csv(events_csv([case(1)], events))
     assert [dict(zip(rows[0], r, strict=True))["task"] for r in rows[1:]] == ["", "t-1"]
+
+
+def test_xes_orders_a_traces_events_by_seq_whatever_order_they_come_in() -> None:
+    """The tie-break is the log's own order (seq), not the order a caller happened to pass:
+    events given shuffled, some in one millisecond, come out by seq, times increasing."""
+    shuffled = {1: [event(1, 3, "task_completed", step="intake", data={"task": "t"}),
+                    event(1, 1, "case_started"),
+                    event(1, 4, "case_completed", at=T0 - timedelta(seconds=1)),
+                    event(1, 2, "task_ready", step="intake", data={"task": "t"})]}
+    root = check_xes_structure(to_xes([case(1)], shuffled))
+    written = [attributes(e) for e in root.findall("x:trace/x:event", NS)]
+    assert [e["seq"] for e in written] == ["1", "2", "3", "4"]
+    stamps = [datetime.fromisoformat(e["time:timestamp"]) for e in written]
+    assert all(a < b for a, b in pairwise(stamps)), stamps
+    assert to_xes([case(1)], shuffled) == to_xes([case(1)], {1: sorted(
+        shuffled[1], key=lambda e: e.seq)})
