@@ -39,6 +39,7 @@ from engine.model import (
 from engine.plain import to_plain
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.services import Engine, TaskView
+from engine.task_start import record_task_started, retrying
 
 PREFILL = "x-pathways-prefill"
 
@@ -590,14 +591,18 @@ class Casework:
 
     def claim(self, user: User, task_id: str) -> InboxTask:
         """Assign the task to the user. A task assigned to someone else can be taken over
-        only by a team lead or an admin."""
+        only by a team lead or an admin. The task's first claim records `task_started`."""
+        return retrying(lambda: self._claim(user, task_id))
+
+    def _claim(self, user: User, task_id: str) -> InboxTask:
         with self._uow() as uow:
             task = self._acting_task(uow, user, task_id)
+            record_task_started(uow, task, user.username, "claim", self._clock.now)
             if task.assignee != user.username:
                 uow.inbox.assign(task_id, user.username)
                 self._log(uow, user, "claim", self._case_client(uow, task.case_id),
                           task=task_id, previous=task.assignee)
-                uow.commit()
+            uow.commit()
         return dataclasses.replace(task, assignee=user.username)
 
     def unclaim(self, user: User, task_id: str) -> InboxTask:
@@ -646,13 +651,19 @@ class Casework:
         return done
 
     def save_draft(self, user: User, task_id: str, data: Mapping[str, Any]) -> Draft:
-        """Keep part-filled form data for later (not validated); replaces the user's draft."""
+        """Keep part-filled form data for later (not validated); replaces the user's draft.
+        The task's first draft (unless it was claimed before) records `task_started`."""
         if not isinstance(data, Mapping):
             raise InvalidArgumentError("a draft must be a JSON object")
+        plain = to_plain(dict(data))
+        return retrying(lambda: self._save_draft(user, task_id, plain))
+
+    def _save_draft(self, user: User, task_id: str, data: dict[str, Any]) -> Draft:
         with self._uow() as uow:
             task = self._acting_task(uow, user, task_id)
+            record_task_started(uow, task, user.username, "draft", self._clock.now)
             draft = Draft(task_id=task_id, case_id=task.case_id, username=user.username,
-                          data=to_plain(dict(data)), saved_at=self._clock.now())
+                          data=data, saved_at=self._clock.now())
             uow.drafts.save(draft)
             uow.commit()
         return draft
