@@ -42,6 +42,9 @@ LABELS: dict[str, str] = {
     "binary_ci_high": "Reconvicted: 95% interval to", "status": "Follow-up",
     "windows_open": "People still in follow-up", "extracted_on": "Data extracted on",
     "complete_on": "Follow-up complete on",
+    # the payment statement's inputs
+    "reduction_pct": "Reduction (%)", "meets_cohort_threshold": "Meets the cohort threshold?",
+    "early_payment": "Early payment",
 }
 
 

@@ -511,7 +511,8 @@ def test_the_statement_is_a_printable_document_with_its_chart(programme: Site) -
     for heading in ("The payment mechanism", "Cohorts: the inputs", "Against the thresholds",
                     "Totals", "The arithmetic"):
         assert f"<h2>{heading}</h2>" in text
-    assert "<th>reduction pct</th>" in text and "<td>9.7</td>" in text
+    assert '<th scope="col">Reduction (%)</th>' in text and "<td>9.7</td>" in text
+    assert "<td>155.0 per 100</td>" in text  # each figure with its unit
     assert "<li>all cohorts: 9.7% \u2265 7.5% overall threshold: outcome payment triggered</li>" \
         in text
     css = client.get("/static/pathways.css")

@@ -175,3 +175,11 @@ def test_a_version_baseline_must_be_a_version_with_cases() -> None:
     for bad in ("2", "x", "-1", "9" * 40):
         with pytest.raises(BadRequest, match=r"choose one of the versions with cases \(1, 3\)"):
             chosen_version(bad, log.cases)
+
+
+def test_the_forest_plot_draws_each_comparison_and_marks_a_gap() -> None:
+    svg = charts.forest("Housed", ["v2 vs v1", "v3 vs v1", "v4 vs v1"], [5.0, None, -40.0],
+                        [1.0, None, -60.0], [9.0, None, None], "% change in the rate")
+    assert svg.startswith("<?xml") and "<svg" in svg and "<script" not in svg
+    for text in ("v2 vs v1", "v3 vs v1", "v4 vs v1", "no figure", "% change in the rate"):
+        assert f"<!-- {text}" in svg, text  # matplotlib keeps each text as a comment
