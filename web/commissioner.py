@@ -35,10 +35,12 @@ from engine.payments import (
     payment_statement,
     programme_from_config,
 )
-from web import charts
+from web import charts, decisions, figures
 from web.security import application, roles_required
 
 bp = Blueprint("commissioner", __name__)
+bp.add_app_template_global(figures.cell, "cell")
+bp.add_app_template_global(figures.label, "label")
 VIEWERS = ("commissioner", "designer", "admin")
 TABLES = ("versions", "gate", "field", "engagement", "activity")  # each shown[f"{name}_rows"]
 
@@ -143,7 +145,8 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
         outcomes = _measured_outcomes(cases, outcome) or None
     else:
         outcomes = analysis.outcomes_from_events(cases, shown_steps, outcome) if outcome else None
-    comparison = analysis.version_comparison(cases, shown_steps, outcomes,
+    versus = decisions.chosen_version(request.args.get("versus"), cases)
+    comparison = analysis.version_comparison(cases, shown_steps, outcomes, baseline=versus,
                                              outcome_name=outcome, pathway=pathway)
     gate = analysis.split_by_step(cases, shown_steps, "met_at_gate", outcomes,
                                   outcome_name=outcome) if outcomes else None
@@ -178,7 +181,7 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
             if by_field else None,
             "engagement_rows": analysis.protected_rows(engaged.rows(), threshold),
             "activity_rows": analysis.protected_activity(activity, threshold),
-            "verdicts": verdicts(comparison, rows) if outcomes else []}
+            "verdicts": verdicts(comparison, rows) if outcomes else [], "versus": versus}
 
 
 def _count(value: int, threshold: int) -> int | str:
@@ -614,6 +617,8 @@ def dashboard() -> Any:
     evidence = _cohort_evidence(_programme())
     cohorts, data_statement = evidence.rows, evidence.statement
     status = 422 if payment.get("error") else 200
+    if shown is not None:
+        shown["decisions"] = decisions.for_dashboard(shown)
     return render_template(
         "dashboard.html", pathways=pathways, pathway=pathway, shown=shown,
         cohorts=cohorts, cohort_columns=COHORT_COLUMNS, data_statement=data_statement,
@@ -709,6 +714,9 @@ def chart(name: str) -> Any:
         svg = _version_chart(shown)
     elif name == "activity":
         svg = _activity_chart(shown)
+    elif name == "forest":
+        svg = decisions.forest_svg(decisions.for_dashboard(shown), shown["outcome"],
+                                   shown["threshold"])
     else:
         raise NotFound(f"no chart {name!r}")
     if svg is None:
