@@ -32,7 +32,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     # shared vocabulary and pure helpers: import nothing but each other
     "kernel": ("engine.errors", "engine.model", "engine.ports", "engine.numbers", "engine.text",
                "engine.plain", "engine.csvout", "engine.data_names", "engine.client_fields",
-               "engine.limits"),
+               "engine.limits", "engine.dotted", "engine.schema_errors"),
     # running cases on SpiffWorkflow: publish, start, complete, timers, versions, migration
     "workflow": ("engine", "engine.services", "engine.runner", "engine.definitions",
                  "engine.state", "engine.migration", "engine.validation", "engine.sandbox",
@@ -41,7 +41,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     # who may see what of a case: roles, sensitive fields
     "access": ("engine.access", "engine.privacy"),
     # the caseworker's side: consent, drafts, inbox, break glass, the access log
-    "casework": ("engine.casework",),
+    "casework": ("engine.casework", "engine.task_start"),
     # user accounts and sessions
     "accounts": ("engine.accounts",),
     # imported outcome events, measures, cohorts, payments, the dashboard's statistics
@@ -76,9 +76,11 @@ RULES: tuple[Rule, ...] = (
          ("engine", "dsl"), WEB_OR_STORAGE),
     Rule("the core imports nothing by a computed name (no rule could check it)",
          ("engine", "dsl"), (COMPUTED,)),
-    Rule("dsl is text to BPMN: of the engine only errors and the expression language",
+    Rule("dsl is text to BPMN: of the engine only errors, schema errors and the expression "
+         "language",
          ("dsl",), ("engine",),
-         allowed=("engine.errors", "engine.data_names", "engine.expressions")),
+         allowed=("engine.errors", "engine.data_names", "engine.expressions",
+                  "engine.schema_errors")),
     Rule("the kernel imports no feature of the engine and no workflow library",
          feature("kernel"), ("engine", "SpiffWorkflow", "RestrictedPython"),
          allowed=feature("kernel"), modules_only=True),
