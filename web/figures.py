@@ -107,8 +107,7 @@ def cell(row: Mapping[str, Any], column: str) -> str:
     if value == SUPPRESSED:
         return SUPPRESSED
     if isinstance(value, str):
-        return _COHORTS.get(value, value) if column == "cohort" else \
-            value.replace("_", " ") if column in ("measure", "group") else value
+        return _words(column, value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if column in ("p_value", "exact_p_value", "adjusted_p_value"):
@@ -130,6 +129,15 @@ def cell(row: Mapping[str, Any], column: str) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _words(column: str, value: str) -> str:
+    """A label in a table: which cases, which group, which measure, in words."""
+    if column == "cohort":
+        return _COHORTS.get(value, value)
+    if column == "measure" and value.endswith(" missing"):
+        return value.removesuffix(" missing").replace("_", " ") + ": not known yet"
+    return value.replace("_", " ") if column in ("measure", "group") else value
 
 
 def _hours(value: float) -> str:

@@ -158,6 +158,8 @@ def test_cells_carry_their_units_and_human_names() -> None:
     assert figures.cell(share, "count") == SUPPRESSED
     assert figures.cell(share, "n") == "22"
     assert figures.cell(share, "cohort") == "all cases"
+    assert figures.cell({"measure": "met_at_gate missing"}, "measure") == \
+        "met at gate: not known yet"
     assert figures.cell(share, "ci_high") == "\u2013"
     rate = {"measure": "reconviction per 100", "value": 13.64, "estimate": 0.83,
             "comparison": "rate ratio"}
