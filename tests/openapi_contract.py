@@ -4,7 +4,8 @@ ContractClient is a Flask test client that, after each request to /api/v1, check
 answer is one the document promises: the path and method are documented (else the answer
 must be a documented Error, e.g. 404 or 405), the status code is listed for that operation,
 the content type is the one documented, and the JSON body is valid against the documented
-schema (JSON Schema 2020-12, as OpenAPI 3.1 says). tests/conftest.py makes it the test client
+schema (JSON Schema 2020-12, as OpenAPI 3.1 says) with no key the schema does not list
+(unless it says any key is allowed). tests/conftest.py makes it the test client
 of every Flask app, so each API test is also a contract test, and a change to a response
 that its documentation does not follow fails the test that made the request.
 """
@@ -53,9 +54,22 @@ class _Contract:
         """A validator of `schema` whose #/components/... references resolve in the document."""
         key = json.dumps(schema, sort_keys=True)
         if key not in self._validators:
-            rooted = {**schema, "components": self.document["components"]}
+            rooted = _closed({**schema, "components": self.document["components"]})
             self._validators[key] = Draft202012Validator(rooted, format_checker=_FORMATS)
         return self._validators[key]
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with every object that lists its properties closed to others: a key an
+    answer carries must be documented too (where a schema allows any keys it says so)."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    if "properties" in schema and "additionalProperties" not in schema:
+        closed["additionalProperties"] = False
+    return closed
 
 
 _CONTRACTS: WeakKeyDictionary[Flask, _Contract] = WeakKeyDictionary()

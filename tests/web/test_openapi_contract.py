@@ -1,8 +1,9 @@
 """The contract check every API test runs through (tests/openapi_contract.py) can fail.
 
 Each kind of drift between the API and its OpenAPI document is planted and must be reported:
-a body off its schema, an undocumented status, content type or route, a missing documented
-header; and a view changed under a real request fails the request's test."""
+a body off its schema or with an undocumented key, an undocumented status, content type or
+route, a missing documented header; and a view changed under a real request fails the
+request's test."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def test_responses_as_documented_pass(site: Site) -> None:
         "tasks": [], "counts": {"mine": 0, "role": 0, "unassigned": 0, "overdue": 0},
         "problems": []}))
     check_response(app, "GET", "/inbox", answer(200, "<html>", mimetype="text/html"))
+    # where the document allows any keys (an error's details), any are fine
+    check_response(app, "GET", f"{API}/tasks/abc", answer(404, {"error": {
+        "code": "not_found", "message": "no such task", "details": {"task": "abc"}}}))
 
 
 @pytest.mark.parametrize(("method", "path", "response", "complaint"), [
@@ -48,6 +52,9 @@ def test_responses_as_documented_pass(site: Site) -> None:
     ("GET", f"{API}/tasks", answer(200, {"tasks": [], "counts": {
         "mine": "0", "role": 0, "unassigned": 0, "overdue": 0}, "problems": []}),
      "at counts/mine: '0' is not of type 'integer'"),
+    ("GET", f"{API}/tasks", answer(200, {"tasks": [], "counts": {
+        "mine": 0, "role": 0, "unassigned": 0, "overdue": 0}, "problems": [],
+        "debug": "an undocumented key"}), r"\('debug' was unexpected\)"),
     ("GET", f"{API}/tasks/abc", answer(404, {"error": "no such task"}),
      "body not as documented"),
     ("GET", f"{API}/tasks", answer(418, ERROR), "status not documented"),
