@@ -7,6 +7,7 @@ path the CLI and the web take, and watch the notification arrive on the log."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -85,6 +86,43 @@ def test_by_default_nothing_is_sent_and_the_request_stays_on_the_event_log(
         requested = [e for e in app.engine.events(case_id) if e.type == "notification_requested"]
         assert [e.data for e in requested] == [
             {"to": "manager", "message": "Client housed, please review"}]
+    finally:
+        app.close()
+
+
+CHASE = """
+pathway: chase
+title: Chase a missed contact
+roles:
+  worker: {title: Worker}
+  team_lead: {title: Team lead}
+steps:
+  - wait: a_week
+    for: P7D
+  - notify: chase_lead
+    to: team_lead
+    message: No contact for a week
+  - task: follow_up
+    role: worker
+    title: Follow up
+"""
+
+
+def test_a_notification_after_a_timer_reaches_the_log_when_the_timer_fires(
+        database_url: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The worker's path (timers run, the worker loop): nothing at start, one line when due."""
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    app = application(database_url, monkeypatch, "log")
+    try:
+        compiled = compile_pathway(load_pathway(CHASE, "chase.yaml"))
+        app.engine.publish(compiled.files(), compiled.bpmn_file)
+        client = app.engine.add_client("Ann")
+        case = app.engine.start_case("chase", client.id or 0).case
+        assert notification_lines(caplog) == []
+        assert app.engine.fire_due_timers(datetime.now(UTC) + timedelta(days=8)) == 1
+        assert notification_lines(caplog) == [
+            f"notify team_lead about case {case.id} (step chase_lead): No contact for a week"]
     finally:
         app.close()
 
