@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import OperationalError
 
-from adapters.notifications import NullNotifier
+from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
@@ -58,6 +58,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
 
     `hasher` replaces the slow production password hasher (tests use a cheap one); `clock`
     the system clock (tests move a fake one on: past an idle session, a break-glass time box).
+    `notify` steps reach people through the notifier the settings name (PATHWAYS_NOTIFIER).
     A database that cannot be reached now is migrated when it first answers (see
     Application.ensure_schema); one that answers but fails to migrate raises here."""
     database = make_engine(settings.database_url)
@@ -76,7 +77,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     engine = Engine(uow=uow, clock=clock,
                     live_cases=settings.live_cases,
                     script_time_limit=settings.script_time_limit,
-                    notifier=NullNotifier())
+                    notifier=make_notifier(settings.notifier))
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher(),
                         session_idle=timedelta(minutes=settings.session_idle_minutes),
                         session_lifetime=timedelta(hours=settings.session_hours))

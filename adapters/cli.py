@@ -1128,13 +1128,31 @@ def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: b
     _deliver(ctx, tasks_csv(found, clients), output, "csv", len(found), left_out.report())
 
 
+def _programme_directions(ctx: Context, programme_file: Path | None) -> dict[str, str]:
+    """Outcome -> direction from the programme file named, else from the definitions
+    folder's programmes/peterborough.yaml if it exists ({} without one)."""
+    from engine.payments import programme_from_config
+
+    if programme_file is None:
+        programme_file = ctx.settings.definitions_dir / "programmes" / "peterborough.yaml"
+        if not programme_file.is_file():
+            return {}
+    try:
+        config = yaml.safe_load(programme_file.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UsageProblem(f"cannot read the programme file {programme_file}: {err}",
+                           details={"file": str(programme_file)}) from err
+    return programme_from_config(config).outcome_directions()
+
+
 @export.command("indigo")
 @_output_option
 @click.option("--name", default="Pathways programme", show_default=True,
               help="The programme's (impact bond's) name.")
 @click.option("--programme", "programme_file", type=click.Path(path_type=Path),
-              help="The programme file (definitions/programmes/*.yaml): its outcome "
-                   "measures say which outcomes are better lower (direction).")
+              help="The programme file (default: programmes/peterborough.yaml of the "
+                   "definitions folder, when there is one): its outcome measures say which "
+                   "outcomes, and which step outcomes, are better lower (direction).")
 @click.option("--lower-is-better", "lower_is_better", multiple=True, metavar="OUTCOME",
               help="An outcome that is better lower (e.g. reconvicted), where no measure of "
                    "the programme file says so. Repeatable.")
@@ -1145,19 +1163,12 @@ def export_indigo(ctx: Context, output: Path | None, name: str, programme_file: 
     """The programme as an INDIGO impact bond data standard project document (JSON).
 
     An outcome counts as a positive social outcome for the clients who had it, unless the
-    programme's measure for it (--programme) or --lower-is-better says fewer is better
-    (reconvictions): then for the clients it is recorded for who did not have it."""
+    programme's measure for it (--programme, else the definitions folder's programme file)
+    or --lower-is-better says fewer is better (reconvictions): then for the clients it is
+    recorded for who did not have it."""
     from engine.exports import ProgrammePathway, indigo_project, redact
-    from engine.payments import programme_from_config
 
-    directions: dict[str, str] = {}
-    if programme_file is not None:
-        try:
-            config = yaml.safe_load(programme_file.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-            raise UsageProblem(f"cannot read the programme file {programme_file}: {err}",
-                               details={"file": str(programme_file)}) from err
-        directions = {m.kind: m.direction for m in programme_from_config(config).measures}
+    directions = _programme_directions(ctx, programme_file)
     directions.update(dict.fromkeys(lower_is_better, "lower_is_better"))
 
     engine = ctx.app.engine

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
 from engine.disclosure import DEFAULT_THRESHOLD
 from engine.numbers import parse_int
 
@@ -34,6 +35,9 @@ class Settings:
     # Statistical disclosure control: counts from 1 to this minus 1 are never shown in an
     # aggregate (the dashboard's tables, charts and CSVs), nor anything computed from them.
     disclosure_threshold: int = DEFAULT_THRESHOLD
+    # How `notify` steps reach people (adapters.notifications.NOTIFIERS): `null` sends
+    # nothing (the request stays on the case's event log), `log` writes one log line each.
+    notifier: str = DEFAULT_NOTIFIER
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -51,7 +55,9 @@ class Settings:
                    break_glass_minutes=_whole("PATHWAYS_BREAK_GLASS_MINUTES",
                                               DEFAULT_BREAK_GLASS_MINUTES, 1, 24 * 60),
                    disclosure_threshold=_whole("PATHWAYS_DISCLOSURE_THRESHOLD",
-                                               DEFAULT_THRESHOLD, 2, 1000))
+                                               DEFAULT_THRESHOLD, 2, 1000),
+                   notifier=check_notifier_name(
+                       os.environ.get("PATHWAYS_NOTIFIER", "").strip() or DEFAULT_NOTIFIER))
 
 
 def _whole(name: str, default: int, minimum: int, maximum: int) -> int:

@@ -32,6 +32,7 @@ from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_
 from engine.data_names import reserved_data_name
 from engine.errors import ScriptError
 from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, evaluate, parse
+from engine.schema_errors import MISSING, UNKNOWN, SchemaError, schema_errors
 
 # ids the compiler derives from step ids; a step may not take one of them for itself
 _GENERATED_SUFFIXES = ("_merge", "_join", "_done", "_di", "_wait", "_start", "_end", "_lanes",
@@ -638,20 +639,22 @@ class _Checker:
     # schema errors, in words
 
     def schema_problems(self, validator: Validator, instance: Any, base: Path) -> None:
-        for error in validator.iter_errors(instance):
-            self.schema_problem(error, base)
+        for problem in schema_errors(validator.iter_errors(instance)):
+            self.schema_problem(problem, base)
 
-    def schema_problem(self, error: ValidationError, base: Path) -> None:
-        path: Path = (*base, *error.absolute_path)
+    def schema_problem(self, problem: SchemaError, base: Path) -> None:
+        error = problem.error
+        path: Path = (*base, *problem.path)
         schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
         keyword = str(error.validator)
         value = error.instance
         messages = schema.get("x-messages", {})
         template = messages.get(keyword) if isinstance(messages, Mapping) else None
-        if keyword == "additionalProperties" and isinstance(value, dict):
-            self.unknown_keys(value, schema, path)
-        elif keyword == "required" and isinstance(value, dict):
-            self.missing_keys(value, schema, path)
+        if problem.kind == UNKNOWN:
+            self.unknown_key(problem.key, schema, path[:-1])
+        elif problem.kind == MISSING:
+            self.missing_key(problem.key, value if isinstance(value, dict) else {}, schema,
+                             path[:-1])
         elif keyword == "uniqueItems" and isinstance(value, list):
             self.duplicate_items(value, path)
         elif "propertyNames" in error.schema_path:
@@ -687,36 +690,31 @@ class _Checker:
         else:
             self.report(path, f"{_label(path)}: {error.message}")
 
-    def unknown_keys(self, value: dict[str, Any], schema: Mapping[str, Any],
-                     path: Path) -> None:
+    def unknown_key(self, key: str, schema: Mapping[str, Any], path: Path) -> None:
         allowed = list(schema.get("properties", {}))
         title, noun = str(schema.get("title", "this mapping")), _noun(schema)
         group = "field" if noun.endswith(" field") else "step"
-        for key in value:
-            if key in allowed:
-                continue
-            near = _guess(key, allowed)
-            owners = _key_owners()[group].get(key)
-            if not near and owners and group == "field":
-                near = f" (it belongs to {' and '.join(owners)} fields)"
-            elif not near and owners and noun.endswith(" step"):
-                near = f" (it belongs to {' and '.join(owners)} steps)"
-            self.report_key((*path, key),
-                            f"unknown key {key!r}{near}: {title} has the keys "
-                            f"{', '.join(allowed)}; remove it or correct the spelling")
+        near = _guess(key, allowed)
+        owners = _key_owners()[group].get(key)
+        if not near and owners and group == "field":
+            near = f" (it belongs to {' and '.join(owners)} fields)"
+        elif not near and owners and noun.endswith(" step"):
+            near = f" (it belongs to {' and '.join(owners)} steps)"
+        self.report_key((*path, key),
+                        f"unknown key {key!r}{near}: {title} has the keys "
+                        f"{', '.join(allowed)}; remove it or correct the spelling")
 
-    def missing_keys(self, value: dict[str, Any], schema: Mapping[str, Any],
-                     path: Path) -> None:
+    def missing_key(self, key: str, value: Mapping[str, Any], schema: Mapping[str, Any],
+                    path: Path) -> None:
         properties = schema.get("properties", {})
-        misspelt = {_closest(key, properties) for key in value if key not in properties}
-        for key in schema.get("required", []):
-            if key in value or key in misspelt or (path, key) in self.required_seen:
-                continue  # a misspelt key is reported as unknown, with the right spelling
-            self.required_seen.add((path, key))
-            description = properties.get(key, {}).get("description")
-            about = f" ({description})" if description else ""
-            self.report(path, f"missing required key {key!r}{about}: add `{key}: ...` to "
-                              f"this {_noun(schema)}")
+        misspelt = {_closest(given, properties) for given in value if given not in properties}
+        if key in misspelt or (path, key) in self.required_seen:
+            return  # a misspelt key is reported as unknown, with the right spelling
+        self.required_seen.add((path, key))
+        description = properties.get(key, {}).get("description")
+        about = f" ({description})" if description else ""
+        self.report(path, f"missing required key {key!r}{about}: add `{key}: ...` to "
+                          f"this {_noun(schema)}")
 
     def duplicate_items(self, items: list[Any], path: Path) -> None:
         seen: list[tuple[type, Any, int]] = []

@@ -89,7 +89,7 @@ class Accounts:
         return organisation
 
     def organisations(self) -> list[Organisation]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.organisations.list()
 
     # -- users ---------------------------------------------------------------------------
@@ -130,11 +130,11 @@ class Accounts:
         return user
 
     def users(self, organisation: str | None = None) -> list[User]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.users.list(organisation)
 
     def get_user(self, username: str) -> User:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return self._user(uow, username)
 
     def authenticate(self, username: str, password: str) -> User | None:
@@ -143,7 +143,7 @@ class Accounts:
         An unknown username costs a hash check too, so timing does not tell which
         usernames exist.
         """
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             user = uow.users.by_username(username)
         if user is None:
             self._hasher.verify(self._dummy(), password)
@@ -243,7 +243,7 @@ class Accounts:
         """Sessions (of one user, if given), oldest first; one past its idle time or
         lifetime shows as ended ("idle", "expired") even before anyone tries it."""
         now = self._clock.now()
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             if username is not None:
                 self._user(uow, username)
             found = uow.sessions.list(username)
@@ -281,7 +281,7 @@ class Accounts:
         return token, plain
 
     def tokens(self, username: str) -> list[ApiToken]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             self._user(uow, username)
             return uow.tokens.list(username)
 

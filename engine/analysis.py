@@ -50,6 +50,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from statsmodels.stats.rates import confint_poisson
 
 from engine import csvout, disclosure
+from engine.dotted import dig
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
 
@@ -751,7 +752,7 @@ def split_by_field(cases: Iterable[CaseRecord], field: str, outcomes: Outcomes, 
     groups: dict[str, list[int]] = defaultdict(list)
     for case in cases:
         if case.id is not None:
-            groups[_label(_field(case.data, field))].append(case.id)
+            groups[_label(dig(case.data, field))].append(case.id)
     if baseline is not None and baseline not in groups:
         raise InvalidArgumentError(
             f"the split by {field[:60]!r} has no group {baseline[:60]!r} to compare against: "
@@ -776,15 +777,6 @@ def _split(by: str, groups: Mapping[str, list[int]], baseline: str | None, outco
     return OutcomeSplit(by, baseline, outcome_name, kind, tuple(
         GroupStats(label, len(ids), measured[label], compared[label], adjusted[label])
         for label, ids in groups.items()))
-
-
-def _field(data: Mapping[str, Any], path: str) -> Any:
-    value: Any = data
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def _label(value: Any) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 
 from engine import access, privacy
 from engine.definitions import ParsedDefinition
+from engine.dotted import dig
 from engine.errors import DefinitionError, ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.forms import CLIENT_PREFIX, SAVE_TO
 from engine.model import (
@@ -38,6 +39,7 @@ from engine.model import (
 from engine.plain import to_plain
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.services import Engine, TaskView
+from engine.task_start import record_task_started, retrying
 
 PREFILL = "x-pathways-prefill"
 
@@ -253,14 +255,6 @@ def _matches(actual: Any, wanted: str) -> bool:
     return json.dumps(actual) == wanted or str(actual) == wanted
 
 
-def _dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return _MISSING
-        data = data[part]
-    return data
-
-
 class Casework:
     """The caseworker web's use cases, each checked against engine.access."""
 
@@ -461,7 +455,7 @@ class Casework:
         now = self._clock.now()
         rows: list[InboxRow] = []
         unloadable: dict[tuple[str, int], tuple[DefinitionError, list[str]]] = {}
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             if user.active and user.role in access.TASK_ROLES:
                 tasks = []
                 for t in uow.inbox.list(pathway=pathway, version=version, step=step):
@@ -480,7 +474,7 @@ class Casework:
                     case = cases.get(task.case_id)
                     if case is None:
                         continue
-                    if data and not all(_matches(_dig(case.data, key), wanted)
+                    if data and not all(_matches(dig(case.data, key, _MISSING), wanted)
                                         for key, wanted in data.items()):
                         continue
                     if data and not all(  # a filter must not tell what the record hides
@@ -597,14 +591,18 @@ class Casework:
 
     def claim(self, user: User, task_id: str) -> InboxTask:
         """Assign the task to the user. A task assigned to someone else can be taken over
-        only by a team lead or an admin."""
+        only by a team lead or an admin. The task's first claim records `task_started`."""
+        return retrying(lambda: self._claim(user, task_id))
+
+    def _claim(self, user: User, task_id: str) -> InboxTask:
         with self._uow() as uow:
             task = self._acting_task(uow, user, task_id)
+            record_task_started(uow, task, user.username, "claim", self._clock.now)
             if task.assignee != user.username:
                 uow.inbox.assign(task_id, user.username)
                 self._log(uow, user, "claim", self._case_client(uow, task.case_id),
                           task=task_id, previous=task.assignee)
-                uow.commit()
+            uow.commit()
         return dataclasses.replace(task, assignee=user.username)
 
     def unclaim(self, user: User, task_id: str) -> InboxTask:
@@ -653,13 +651,19 @@ class Casework:
         return done
 
     def save_draft(self, user: User, task_id: str, data: Mapping[str, Any]) -> Draft:
-        """Keep part-filled form data for later (not validated); replaces the user's draft."""
+        """Keep part-filled form data for later (not validated); replaces the user's draft.
+        The task's first draft (unless it was claimed before) records `task_started`."""
         if not isinstance(data, Mapping):
             raise InvalidArgumentError("a draft must be a JSON object")
+        plain = to_plain(dict(data))
+        return retrying(lambda: self._save_draft(user, task_id, plain))
+
+    def _save_draft(self, user: User, task_id: str, data: dict[str, Any]) -> Draft:
         with self._uow() as uow:
             task = self._acting_task(uow, user, task_id)
+            record_task_started(uow, task, user.username, "draft", self._clock.now)
             draft = Draft(task_id=task_id, case_id=task.case_id, username=user.username,
-                          data=to_plain(dict(data)), saved_at=self._clock.now())
+                          data=data, saved_at=self._clock.now())
             uow.drafts.save(draft)
             uow.commit()
         return draft
@@ -706,7 +710,7 @@ class Casework:
             raise ForbiddenError("only a team lead or an admin sees incidents",
                                  details={"role": user.role})
         found: list[Incident] = []
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             redactors: dict[int, privacy.Redactor] = {}
             for case in uow.cases.list(status="error"):
                 definition = self._loaded(uow, case.pathway, case.version)
@@ -767,7 +771,7 @@ class Casework:
         wanted = query.strip().lower()
         today = self._clock.now().date()
         found: list[Client] = []
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             for client in uow.clients.list():
                 if client.id is None or (wanted and wanted not in client.name.lower()
                                          and wanted != str(client.id)):
@@ -927,7 +931,7 @@ class Casework:
             raise ForbiddenError("only an admin reads the access log",
                                  details={"role": viewer.role})
         start = datetime.combine(since, time.min, tzinfo=UTC) if since is not None else None
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             entries = uow.access_log.list(since=start, break_glass=break_glass)
         return [AccessReportRow(at=e.at, username=e.username, organisation=e.organisation,
                                 client=e.client_id, action=e.action, reason=e.reason,

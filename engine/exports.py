@@ -42,15 +42,17 @@ XES_EXTENSIONS: tuple[tuple[str, str, str], ...] = (
 )
 
 # Event type -> lifecycle:transition of the standard lifecycle model. A task becoming ready
-# is "schedule" (it waits in an inbox: it is not being worked yet), its completion
-# "complete"; a timer is scheduled and fires ("complete"); an error aborts the step it
-# happened in ("ate_abort"), a cancellation the whole case ("pi_abort"), and a retry
-# resumes it ("resume"). Every other recorded event (case_started, decision, message_*, signal_*,
-# outcome_recorded, referral_made, notification_requested, client_updated,
-# version_allocated, case_completed, case_migrated, migration_reverted) is instantaneous and
-# written as "complete". An event type not known here is "unknown".
+# is "schedule" (it waits in an inbox: it is not being worked yet), its first claim or
+# draft "start" (task_started), its completion "complete"; a timer is scheduled and fires
+# ("complete"); an error aborts the step it happened in ("ate_abort"), a cancellation the
+# whole case ("pi_abort"), and a retry resumes it ("resume"). Every other recorded event
+# (case_started, decision, message_*, signal_*, outcome_recorded, referral_made,
+# notification_requested, client_updated, version_allocated, case_completed, case_migrated,
+# migration_reverted) is instantaneous and written as "complete". An event type not known
+# here is "unknown".
 LIFECYCLE_TRANSITIONS: dict[str, str] = {
     "task_ready": "schedule",
+    "task_started": "start",
     "task_completed": "complete",
     "timer_scheduled": "schedule",
     "timer_fired": "complete",
@@ -121,6 +123,16 @@ def decision_branch(event: Event) -> tuple[str, str, str]:
             " | ".join(map(str, flows)))
 
 
+TASK_EVENTS = frozenset({"task_ready", "task_started", "task_completed"})
+
+
+def task_instance(event: Event) -> str | None:
+    """The task id of a task's event (ready, started, completed): the activity instance
+    those events share, so a tool pairs a task's schedule, start and complete."""
+    task = event.data.get("task") if event.type in TASK_EVENTS else None
+    return str(task) if task else None
+
+
 _MILLISECOND = timedelta(milliseconds=1)
 
 
@@ -162,7 +174,8 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
     version_allocated event, and `arm`, the version drawn, when a randomised split allocated
     it), one <event> per recorded event in log order, with concept:name (the step's title
     in the case's version, from `step_titles` keyed by (pathway, version), else
-    `event_name`), `step` (the step id, when the event is about one), time:timestamp,
+    `event_name`), `step` (the step id, when the event is about one), concept:instance (the
+    task id, on a task's ready/started/completed events), time:timestamp,
     lifecycle:transition (LIFECYCLE_TRANSITIONS), org:resource (the actor, when there is
     one), and the event's type and seq; a decision also has `gateway`, `branch` (the branch
     taken, `decision_branch`) and `branch_flow` (the sequence flow id). Form data is not
@@ -199,7 +212,8 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
         _attribute(trace, "int", "version", str(case.version))
         _attribute(trace, "string", "client", str(case.client_id))
         _attribute(trace, "string", "status", case.status)
-        case_events = events_by_case.get(case.id, ())
+        # the log's order (seq) is the truth, and the tie-break: whatever order they came in
+        case_events = sorted(events_by_case.get(case.id, ()), key=lambda e: e.seq)
         allocation = _allocation(case_events)
         if allocation.get("policy"):
             _attribute(trace, "string", "allocation_policy", str(allocation["policy"]))
@@ -229,6 +243,8 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
                 _attribute(element, "string", "org:resource", event.actor)
             if event.step:
                 _attribute(element, "string", "step", event.step)
+            if instance := task_instance(event):
+                _attribute(element, "string", "concept:instance", instance)
             _attribute(element, "string", "event_type", event.type)
             _attribute(element, "int", "seq", str(event.seq))
             if event.type == "outcome_recorded" and event.data.get("outcome"):
@@ -251,7 +267,7 @@ TASK_COLUMNS: tuple[str, ...] = ("task", "case", "client", "pathway", "version",
                                  "title", "role", "assignee", "due", "created_at")
 EVENT_COLUMNS: tuple[str, ...] = ("case", "pathway", "version", "client", "seq", "at", "type",
                                   "step", "actor", "outcome", "gateway", "branch",
-                                  "branch_flow")
+                                  "branch_flow", "task")
 DATA_PREFIX = "data."
 # Every cell goes through engine.csvout, the one CSV writer (formula text neutralised).
 
@@ -293,7 +309,8 @@ def events_csv(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequenc
     """The event log as CSV (EVENT_COLUMNS), a row per event, cases in the order given: the
     same events as the XES log, for tools that read tables. A decision names its `gateway`
     and the `branch` it took (and the sequence flow, `branch_flow`); an outcome its
-    `outcome`. Like the XES log it carries no form data."""
+    `outcome`; an event about a task (ready, started, completed) its `task` id. Like the
+    XES log it carries no form data."""
     rows = []
     for c in cases:
         if c.id is None:
@@ -302,7 +319,7 @@ def events_csv(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequenc
             gateway, branch, flow = decision_branch(e) if e.type == "decision" else ("", "", "")
             outcome = e.data.get("outcome") if e.type == "outcome_recorded" else None
             rows.append([c.id, c.pathway, c.version, c.client_id, e.seq, e.at, e.type, e.step,
-                         e.actor, outcome, gateway, branch, flow])
+                         e.actor, outcome, gateway, branch, flow, task_instance(e)])
     return _csv_text(EVENT_COLUMNS, rows)
 
 
@@ -319,6 +336,10 @@ def tasks_csv(tasks: Iterable[InboxTask], clients: Mapping[int, int] | None = No
 
 
 # -- INDIGO ------------------------------------------------------------------------------------
+
+# INDIGO's code list for sources[].type (schema/project.json): Contract, Report, Award Notice,
+# Website, News piece, Press release, Email correspondence, Evaluation report.
+SOURCE_TYPE = "Report"
 
 # The project schema's "status"-free value objects: {"value": ...}
 # (definitions object_with_value_string / _number / _date of project.json).
@@ -495,7 +516,9 @@ def indigo_project(*, name: str, pathways: Sequence[ProgrammePathway],
     project["sources"] = [{
         "id": "pathways",
         "name": _value("Pathways case management records"),
-        "type": _value("Administrative data"),
+        # a value of the standard's code list for a source's type: this export is a report
+        # drawn from the programme's case records
+        "type": _value(SOURCE_TYPE),
         "accessed_date": _value(_day(as_of)),
     }]
     return project

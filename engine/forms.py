@@ -13,6 +13,7 @@ from referencing.exceptions import Unresolvable
 from engine import expressions
 from engine.errors import FormValidationError, ScriptError
 from engine.numbers import number_problem
+from engine.schema_errors import MISSING, UNKNOWN, schema_errors
 
 ROOT_FIELD = "(form)"
 
@@ -27,27 +28,14 @@ def _field_path(parts: Iterable[Any]) -> str:
     return path
 
 
-def _collect(error: ValidationError, fields: dict[str, list[str]]) -> None:
-    if error.context:  # anyOf / oneOf: report the branches' own errors
-        for sub in error.context:
-            _collect(sub, fields)
-        return
-    path = list(error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, dict) \
-            and isinstance(error.validator_value, list):
-        for name in error.validator_value:
-            if name not in error.instance:
-                fields.setdefault(_field_path([*path, name]), []).append("this field is required")
-        return
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        schema = error.schema if isinstance(error.schema, Mapping) else {}
-        allowed = set(schema.get("properties", {}))
-        for name in error.instance:
-            if name not in allowed:
-                fields.setdefault(_field_path([*path, name]), []).append(
-                    "this form has no such field")
-        return
-    fields.setdefault(_field_path(path) or ROOT_FIELD, []).append(error.message)
+_WORDS = {MISSING: "this field is required", UNKNOWN: "this form has no such field"}
+
+
+def _collect(errors: Iterable[ValidationError], fields: dict[str, list[str]]) -> None:
+    """Each bad field's messages (an anyOf / oneOf reports its branches' own errors)."""
+    for problem in schema_errors(errors, branches=True):
+        message = _WORDS.get(problem.kind, problem.error.message)
+        fields.setdefault(_field_path(problem.path) or ROOT_FIELD, []).append(message)
 
 
 def _number_problems(value: Any, path: list[Any], fields: dict[str, list[str]],
@@ -120,8 +108,7 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
         raise FormValidationError("the task's form refers to a schema outside itself",
                                   fields={ROOT_FIELD: [f"unresolvable $ref: {err}"[:200]]}
                                   ) from None
-    for error in errors:
-        _collect(error, fields)
+    _collect(errors, fields)
     if context is not None and isinstance(schema.get("properties"), dict):
         for name, field in schema["properties"].items():
             if isinstance(field, Mapping) and field.get(REQUIRED_WHEN_VISIBLE) \

@@ -16,6 +16,7 @@ CASE_STATUSES: tuple[str, ...] = get_args(CaseStatus)
 EventType = Literal[
     "case_started",
     "task_ready",
+    "task_started",
     "task_completed",
     "decision",
     "timer_scheduled",

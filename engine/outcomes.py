@@ -387,7 +387,10 @@ class OutcomeMeasure:
     occurred within window_months of the window's start (the client's `<window_from>_date`)
     and, unless recorded_within_months is None, were recorded within that many months of
     the start. The defaults are the Peterborough measure's windows. `direction` says
-    whether more of the outcome is better (the default) or fewer (reconvictions)."""
+    whether more of the outcome is better (the default) or fewer (reconvictions).
+    `step_outcomes` names the outcomes pathway steps record (the DSL's `record ... outcome:`)
+    that report this measure's outcome (`reconvicted` for `reconviction`): exports that
+    count the event log's outcomes (INDIGO) give them this measure's direction."""
 
     kind: str
     type: str
@@ -395,6 +398,7 @@ class OutcomeMeasure:
     window_months: int = 12
     recorded_within_months: int | None = 18
     direction: str = "higher_is_better"
+    step_outcomes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not _NAME.match(self.kind):
@@ -405,6 +409,10 @@ class OutcomeMeasure:
             raise _problem("window_from", f"must be one of {', '.join(WINDOW_STARTS)}")
         if self.direction not in DIRECTIONS:
             raise _problem("direction", f"must be one of {', '.join(DIRECTIONS)}")
+        if not isinstance(self.step_outcomes, tuple) or not all(
+                isinstance(name, str) and _NAME.match(name) for name in self.step_outcomes):
+            raise _problem("step_outcomes",
+                           "must be a list of outcome names in lower_snake_case")
         if isinstance(self.window_months, bool) or not isinstance(self.window_months, int) \
                 or self.window_months < 1:
             raise _problem("window_months", "must be a whole number of months, 1 or more")
@@ -422,14 +430,21 @@ class OutcomeMeasure:
     def from_config(cls, config: Mapping[str, Any]) -> OutcomeMeasure:
         """A measure from configuration (JSON or YAML): the fields above by name."""
         known = {"kind", "type", "window_from", "window_months", "recorded_within_months",
-                 "direction"}
+                 "direction", "step_outcomes"}
         unknown = sorted(set(config) - known)
         if unknown:
             raise _problem(unknown[0], "is not a field of an outcome measure")
         for required in ("kind", "type"):
             if required not in config:
                 raise _problem(required, "is required")
-        return cls(**dict(config))
+        fields = dict(config)
+        if "step_outcomes" in fields:
+            names = fields["step_outcomes"]
+            if not isinstance(names, list | tuple):
+                raise _problem("step_outcomes",
+                               "must be a list of outcome names in lower_snake_case")
+            fields["step_outcomes"] = tuple(names)
+        return cls(**fields)
 
     def counts(self, start: date, occurred_on: date, recorded_on: date) -> bool:
         """Whether an event counts for a person whose window starts on start."""
@@ -437,6 +452,20 @@ class OutcomeMeasure:
             return False
         return (self.recorded_within_months is None
                 or recorded_on < add_months(start, self.recorded_within_months))
+
+
+def outcome_directions(measures: Iterable[OutcomeMeasure]) -> dict[str, str]:
+    """Outcome name -> direction, for each measure's kind and the step outcomes it names:
+    what an export counting recorded outcomes needs to tell good news from bad. Two
+    measures that disagree on one outcome's direction are refused."""
+    directions: dict[str, str] = {}
+    for m in measures:
+        for name in (m.kind, *m.step_outcomes):
+            if directions.setdefault(name, m.direction) != m.direction:
+                raise _problem("step_outcomes", (
+                    f"outcome {name!r} is {directions[name]} in one measure and "
+                    f"{m.direction} in another"))
+    return directions
 
 
 @dataclass(frozen=True)
@@ -655,7 +684,7 @@ class Outcomes:
 
     def _clients(self) -> list[Any]:
         def read() -> list[Any]:
-            with self._uow() as uow:
+            with self._uow(read_only=True) as uow:
                 return uow.clients.list()
         found: list[Any] = self._once("clients", read)
         return found
@@ -751,14 +780,14 @@ class Outcomes:
         return replace(held, extracted_on=extracted_on)
 
     def imports(self) -> list[OutcomeImport]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.outcomes.imports()
 
     def extraction_date(self, kind: str) -> date | None:
         """The date the data of an outcome kind was extracted: the latest extraction date
         of the imports holding it (a `kind` file, or an `other` file that named it), the
         latest extract covering the data up to then. None: no such import said."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             imports = uow.outcomes.imports()
             if kind in IMPORT_KINDS:
                 holding = {i.id for i in imports if i.kind == kind}
@@ -777,7 +806,7 @@ class Outcomes:
 
     def _read_events(self, client_id: int | None, kind: str | None, include_cases: bool
                      ) -> list[OutcomeEvent]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             found = uow.outcomes.events(client_id=client_id, kind=kind)
             if include_cases:
                 found += _case_outcomes(uow, client_id, kind)
@@ -838,7 +867,7 @@ class Outcomes:
     def comparison_rates(self, cohort: str | None = None, kind: str | None = None
                          ) -> list[ComparisonRate]:
         """The rates in force: the last set for each cohort and kind."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             rates = uow.outcomes.rates(cohort=cohort, kind=kind)
         latest = {(r.cohort, r.kind): r for r in rates}
         return [latest[key] for key in sorted(latest)]
@@ -902,7 +931,7 @@ class Outcomes:
         return GroupReport(group, kind, len(chosen), events, False, [], extracted_on)
 
     def matched_group(self, group: str) -> list[ComparisonSubject]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.outcomes.subjects(group)
 
     def measure_matched_group(self, group: str, outcome_measure: OutcomeMeasure

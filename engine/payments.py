@@ -45,7 +45,7 @@ from fractions import Fraction
 from typing import Any
 
 from engine.errors import InvalidArgumentError
-from engine.outcomes import MeasureResult, OutcomeMeasure
+from engine.outcomes import MeasureResult, OutcomeMeasure, outcome_directions
 
 ROUNDING = ("Exact arithmetic from the counts of people and events; thresholds tested on "
             "exact reductions; each payment (events avoided \u00d7 price) rounded to the penny, "
@@ -148,6 +148,11 @@ class Programme:
     description: str = ""
     # how outcomes are counted (engine.outcomes.OutcomeMeasure), configured, not coded
     measures: tuple[OutcomeMeasure, ...] = ()
+
+    def outcome_directions(self) -> dict[str, str]:
+        """Outcome name -> higher_is_better / lower_is_better, from the measures (their
+        kinds and the step outcomes they name): which way each outcome is good news."""
+        return outcome_directions(self.measures)
 
 
 _MECHANISM_KEYS = {
@@ -325,6 +330,10 @@ def programme_from_config(config: object) -> Programme:
                 for message in messages if isinstance(messages, list) else [messages]:
                     _add(problems, f"{where}.{key}", str(message))
 
+    try:
+        outcome_directions(measures)
+    except InvalidArgumentError as err:
+        _add(problems, "outcome_measures", err.message)
     if problems:
         raise _invalid("invalid programme", problems)
     assert isinstance(name, str) and isinstance(description, str) and mechanism is not None

@@ -376,8 +376,8 @@ class DraftRepository(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """One transaction. Use as a context manager; nothing is kept unless commit() is called."""
+class Repositories(Protocol):
+    """Every repository a unit of work carries: the one list, kept in REPOSITORY_NAMES too."""
 
     versions: VersionRepository
     clients: ClientRepository
@@ -400,6 +400,18 @@ class UnitOfWork(Protocol):
     # outcomes
     outcomes: OutcomeRepository
 
+
+REPOSITORY_NAMES: tuple[str, ...] = tuple(Repositories.__annotations__)
+"""The attribute names of Repositories, for code that builds or checks them all."""
+
+
+class UnitOfWork(Repositories, Protocol):
+    """One transaction. Use as a context manager; nothing is kept unless commit() is called.
+
+    A read-only unit of work (UnitOfWorkFactory(read_only=True)) never takes the write lock
+    and refuses any write loudly; queries use it so they never queue behind writers.
+    """
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -415,7 +427,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work; read_only for queries (see UnitOfWork)."""
+        ...
 
 
 FileMap = Mapping[str, str]

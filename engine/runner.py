@@ -45,6 +45,7 @@ from engine.definitions import (
     UncaughtEventError,
     UserTaskInfo,
 )
+from engine.dotted import dig
 from engine.expressions import ExpressionError
 from engine.model import InboxTask, NewEvent, Timer
 
@@ -197,14 +198,6 @@ def _fired_timer_step(task: Any) -> str | None:
     return None
 
 
-def _dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
-
-
 def compute_due(rule: str | None, data: dict[str, Any], now: datetime) -> datetime | None:
     """A user task's due time from its `due` property.
 
@@ -221,7 +214,7 @@ def compute_due(rule: str | None, data: dict[str, Any], now: datetime) -> dateti
     if base_name is None:
         base = now
     else:
-        raw = _dig(data, base_name)
+        raw = dig(data, base_name)
         if not isinstance(raw, str):
             return None
         try:

@@ -316,16 +316,16 @@ class Engine:
         return files
 
     def versions(self, pathway: str | None = None) -> list[PathwayVersion]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.versions.list(pathway)
 
     def definitions(self) -> list[PathwayVersion]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.versions.latest_all()
 
     def version_summaries(self, pathway: str) -> list[VersionSummary]:
         """Every version of a pathway with how many cases run on it, oldest first."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             versions = uow.versions.list(pathway)
             if not versions:
                 raise NotFoundError(f"pathway {pathway!r} is not published",
@@ -339,12 +339,12 @@ class Engine:
         Reads through uow when given (else in a unit of work of its own)."""
         if uow is not None:
             return self._parsed(uow, pathway, number)
-        with self._uow() as own:
+        with self._uow(read_only=True) as own:
             return self._parsed(own, pathway, number)
 
     def diff(self, pathway: str, old: int, new: int) -> VersionDiff:
         """The steps added, removed and changed from version old to version new."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return diff_versions(self._parsed(uow, pathway, old),
                                  self._parsed(uow, pathway, new))
 
@@ -374,7 +374,7 @@ class Engine:
 
     def allocation(self, pathway: str) -> AllocationPolicy:
         """The pathway's policy in force (the latest version when none was ever set)."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             if uow.versions.latest(pathway) is None:
                 raise NotFoundError(f"pathway {pathway!r} is not published",
                                     details={"pathway": pathway})
@@ -438,11 +438,11 @@ class Engine:
         return declared
 
     def get_client(self, client_id: int) -> Client:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return self._client(uow, client_id)
 
     def clients(self) -> list[Client]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.clients.list()
 
     @staticmethod
@@ -939,11 +939,11 @@ class Engine:
                                original.from_version, False, results, reverts=migration_id)
 
     def migrations(self, pathway: str | None = None) -> list[Migration]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.migrations.list(pathway)
 
     def migration(self, migration_id: int) -> tuple[Migration, list[MigrationCase]]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             found = uow.migrations.get(migration_id)
             if found is None:
                 raise NotFoundError(f"no migration {migration_id}",
@@ -1315,13 +1315,13 @@ class Engine:
         return record
 
     def get_case(self, case_id: int) -> CaseView:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             record = self._case(uow, case_id)
             return CaseView(record, self._views(uow, uow.inbox.list(case_id=case_id)))
 
     def list_cases(self, *, pathway: str | None = None, status: str | None = None,
                    client_id: int | None = None) -> list[CaseRecord]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.cases.list(pathway=pathway, status=status, client_id=client_id)
 
     def list_tasks(self, *, case_id: int | None = None, role: str | None = None,
@@ -1329,7 +1329,7 @@ class Engine:
         """Open tasks with their forms. A task whose version cannot be loaded is listed with
         no form and its problem, so one broken version does not hide every other task."""
         views = []
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             for row in uow.inbox.list(case_id=case_id, role=role, pathway=pathway):
                 try:
                     views += self._views(uow, [row])
@@ -1345,17 +1345,17 @@ class Engine:
         return views
 
     def events(self, case_id: int) -> list[Event]:
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             self._case(uow, case_id)
             return uow.events.list(case_id)
 
     def data_revision(self) -> int:
         """Changes whenever a commit changes data: what computed figures are cached by."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.data_revision()
 
     def cases_and_events(self, pathway: str) -> tuple[list[CaseRecord], list[Event]]:
         """The pathway's cases and all their events, read together in two statements
         (figures over every case; never one read per case)."""
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             return uow.cases.list(pathway=pathway), uow.events.list_all(pathway=pathway)

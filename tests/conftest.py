@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.exc import OperationalError
 
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from adapters.sql.database import normalize_url
 from engine.ports import UnitOfWorkFactory
+from tests.openapi_contract import ContractClient
+from tests.unit.engine.fakes import FakeClock
 
 POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
 SCREENSHOTS = Path("test-artifacts") / "screenshots"  # under the rootdir; browser tests fill it
@@ -36,6 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         shutil.rmtree(config.rootpath / SCREENSHOTS, ignore_errors=True)
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def api_responses_follow_the_openapi_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Flask test client checks each /api/v1 answer against the app's OpenAPI
+    document (tests/openapi_contract.py), so every API test is a contract test too."""
+    monkeypatch.setattr(Flask, "test_client_class", ContractClient)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,12 @@ def _create_database(server: Engine, name: str) -> OperationalError | None:
     except OperationalError as error:
         return error
     return None
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand (modules needing another start override it)."""
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

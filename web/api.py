@@ -49,6 +49,7 @@ from engine.model import (
     User,
 )
 from engine.plain import to_plain
+from engine.schema_errors import MISSING, UNKNOWN, schema_errors
 from web.boundary import query_id
 from web.jsonbody import load_body
 from web.security import application
@@ -217,6 +218,8 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "case": _ref("CaseBrief"),
         "next_task": {"oneOf": [_ref("Task"), {"type": "null"}]},
     }),
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
+                        "description": "this document (OpenAPI 3.1)"},
     "ClientExport": {**_ANY_OBJECT, "description": "everything held on the client: "
                      "exported_at, exported_by, client, cases (with tasks and events), "
                      "consents, drafts, messages, access_log",
@@ -294,18 +297,9 @@ def _field_problems(name: str, body: Any) -> dict[str, list[str]]:
         if message not in found:  # jsonschema reports each missing property in full
             found.append(message)
 
-    for error in _VALIDATORS[name].iter_errors(body):
-        path = list(error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            for missing in error.validator_value:
-                if missing not in error.instance:
-                    add([*path, missing], "is required")
-        elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            known = set(error.schema.get("properties", {}))
-            for extra in sorted(set(error.instance) - known):
-                add([*path, extra], "is not a known field")
-        else:
-            add(path, _problem(error))
+    words = {MISSING: "is required", UNKNOWN: "is not a known field"}
+    for problem in schema_errors(_VALIDATORS[name].iter_errors(body)):
+        add(problem.path, words.get(problem.kind) or _problem(problem.error))
     return fields
 
 
@@ -405,14 +399,24 @@ def authenticate() -> ResponseReturnValue | None:
 _OPERATIONS: dict[str, dict[str, Any]] = {}  # view name -> OpenAPI operation
 
 _ERRORS = {
-    400: "invalid input (code invalid_argument; details.fields lists the problems)",
+    400: "invalid input (code invalid_argument; details.fields lists the problems); any "
+         "request whose path, query, headers or cookies hold a NUL or a lone surrogate",
     401: "no API token, or not a live one (code unauthorized)",
     403: "the user may not do this (code forbidden)",
     404: "no such thing, or one the user may not see (code not_found)",
     409: "the task or case changed meanwhile (code conflict or invalid_state)",
-    422: "the data does not fit the form (code invalid_data; details.fields) or a script of "
-         "the definition failed (code script_error)",
+    422: "the data does not fit the form (code invalid_data; details.fields), a script of "
+         "the definition failed (code script_error), or the version's definition cannot be "
+         "loaded (code invalid_definition)",
+    500: "something failed on our side (code internal_error; details.incident names the "
+         "incident logged for the operators), or a stored case this version cannot read "
+         "(code state_format)",
+    503: "the database cannot be reached or used just now (code database_unavailable or "
+         "database_error); try again later",
 }
+# What any operation may answer, whatever it does: a request with unstorable text is refused
+# before any view runs, and a failure of the server or its database can happen anywhere.
+_ALWAYS = {400, 500, 503}
 
 
 def operation(summary: str, *, tag: str, ok: int = 200, result: str | None = None,
@@ -429,7 +433,7 @@ def operation(summary: str, *, tag: str, ok: int = 200, result: str | None = Non
             success["headers"] = {"Location": {
                 "description": "the client's record", "schema": {"type": "string"}}}
         responses: dict[str, Any] = {str(ok): success}
-        for status in sorted(set(errors) | (set() if public else {401})):
+        for status in sorted(set(errors) | _ALWAYS | (set() if public else {401})):
             responses[str(status)] = {
                 "description": _ERRORS[status],
                 "content": {"application/json": {"schema": _ref("Error")}}}
@@ -503,7 +507,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
-@operation("This document (no token needed)", tag="meta", errors=(), public=True)
+@operation("This document (no token needed)", tag="meta", result="OpenApiDocument",
+           errors=(), public=True)
 def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document(current_app))
 
@@ -578,6 +583,7 @@ def inbox() -> ResponseReturnValue:
 
 @bp.post("/tasks/reassign")
 @operation("Reassign tasks", tag="tasks", result="TaskList", body="ReassignRequest",
+           errors=(400, 403, 404, 422),
            description="Assign the tasks (all or none) to a user of your organisation, or "
            "with to=null make them unassigned. Team leads and admins only.")
 def reassign() -> ResponseReturnValue:
@@ -587,7 +593,7 @@ def reassign() -> ResponseReturnValue:
 
 
 @bp.get("/tasks/<task_id>")
-@operation("A task with its form", tag="tasks", result="TaskDetail", errors=(404,),
+@operation("A task with its form", tag="tasks", result="TaskDetail", errors=(404, 422),
            description="The task, its form's JSON Schema, the values prefilled from the "
            "client record and the user's draft. The view is written to the access log.")
 def task(task_id: str) -> ResponseReturnValue:
@@ -604,7 +610,7 @@ def task(task_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tasks/<task_id>/claim")
-@operation("Claim a task", tag="tasks", result="TaskResult", errors=(403, 404),
+@operation("Claim a task", tag="tasks", result="TaskResult", errors=(403, 404, 422),
            description="Assign the task to yourself. A task assigned to someone else can be "
            "taken over only by a team lead or an admin (403).")
 def claim(task_id: str) -> ResponseReturnValue:
@@ -612,7 +618,7 @@ def claim(task_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/tasks/<task_id>/unclaim")
-@operation("Give a task back", tag="tasks", result="TaskResult", errors=(403, 404),
+@operation("Give a task back", tag="tasks", result="TaskResult", errors=(403, 404, 422),
            description="Make the task unassigned (its assignee, a team lead or an admin).")
 def unclaim(task_id: str) -> ResponseReturnValue:
     return jsonify({"task": _task(application().casework.unclaim(_user(), task_id))})
@@ -620,6 +626,7 @@ def unclaim(task_id: str) -> ResponseReturnValue:
 
 @bp.put("/tasks/<task_id>/draft")
 @operation("Save a draft", tag="tasks", result="DraftResult", body="FormData",
+           errors=(400, 403, 404, 422),
            description="Keep part-filled form data for later (not validated against the "
            "form); replaces your draft of the task.")
 def save_draft(task_id: str) -> ResponseReturnValue:
@@ -685,8 +692,9 @@ def _created(payload: Mapping[str, Any], location: str) -> ResponseReturnValue:
 
 @bp.post("/clients")
 @operation("Add a client", tag="clients", ok=201, result="ClientResult", body="NewClient",
-           errors=(400, 403), description="Register a client; your organisation counts as "
-           "taking part in their care. Designers and commissioners may not (403).")
+           errors=(400, 403, 422), description="Register a client; your organisation counts "
+           "as taking part in their care. Designers and commissioners may not (403). Fields "
+           "of a type the pathways declare are checked against it (422 with details.fields).")
 def add_client() -> ResponseReturnValue:
     body = _body("NewClient")
     client = application().casework.add_client(_user(), body["name"], body.get("fields"))

@@ -85,3 +85,31 @@ def bars_against_thresholds(title: str, labels: Sequence[str], values: Sequence[
         axes.legend(fontsize=8, frameon=False, loc="upper center",
                     bbox_to_anchor=(0.5, -0.12), ncol=len(thresholds))
     return _svg(figure)
+
+
+def forest(title: str, labels: Sequence[str], effects: Sequence[float | None],
+           lows: Sequence[float | None], highs: Sequence[float | None],
+           unit: str = "points", missing: str = "no figure") -> str:
+    """A forest plot: each comparison's effect as a point with its 95% interval as a line,
+    one row each, against a line at zero (no difference). A missing effect (None: suppressed
+    or no comparison) is a gap marked `missing`; a missing end of an interval (unbounded)
+    runs to the edge of the plot."""
+    figure, axes = pyplot.subplots(figsize=(6.5, 0.9 + 0.45 * max(1, len(labels))))
+    rows = list(range(len(labels)))[::-1]  # the first comparison at the top
+    known = [v for v in (*effects, *lows, *highs) if v is not None]
+    edge = max([abs(v) for v in known] + [1.0]) * 1.15
+    for row, effect, low, high in zip(rows, effects, lows, highs, strict=True):
+        if effect is None:
+            axes.annotate(missing, (0, row), ha="center", va="center", color=_MUTED)
+            continue
+        axes.plot([edge * -1 if low is None else low, edge if high is None else high],
+                  [row, row], color=_INK, linewidth=1.5)
+        axes.plot([effect], [row], marker="s", color=_ACCENT, markersize=7)
+    axes.axvline(0, color=_MUTED, linestyle="--", linewidth=1)
+    axes.set_xlim(-edge, edge)
+    axes.set_ylim(-0.7, len(labels) - 0.3)
+    axes.set_yticks(rows, list(labels))
+    axes.set_xlabel(f"{unit} (left of the dashed line: lower; right: higher)")
+    axes.set_title(title, fontsize=10, color=_INK)
+    axes.spines[["top", "right", "left"]].set_visible(False)
+    return _svg(figure)

@@ -35,11 +35,13 @@ from engine.payments import (
     payment_statement,
     programme_from_config,
 )
-from web import charts
+from web import charts, decisions, figures
 from web.dashboard_cache import cached
 from web.security import application, roles_required
 
 bp = Blueprint("commissioner", __name__)
+bp.add_app_template_global(figures.cell, "cell")
+bp.add_app_template_global(figures.label, "label")
 VIEWERS = ("commissioner", "designer", "admin")
 TABLES = ("versions", "gate", "field", "engagement", "activity")  # each shown[f"{name}_rows"]
 
@@ -130,18 +132,25 @@ def _choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show.
     Computed once per revision of the data (web.dashboard_cache) for the page, its charts
     and its CSVs alike."""
-    field, baseline = request.args.get("field") or None, request.args.get("baseline") or None
+    field, baseline, versus = _request_choices()
 
     def same(shown: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The outcome it resolved to, and no outcome named when that is the default: the
         page's charts and CSVs name it, or not, and are the same figures."""
         chosen = shown["outcome"]
         default = shown["names"][0] if shown["names"] else None
-        return [(pathway, chosen, field, baseline)] + (
-            [(pathway, None, field, baseline)] if chosen == default else [])
+        return [(pathway, chosen, field, baseline, versus)] + (
+            [(pathway, None, field, baseline, versus)] if chosen == default else [])
 
-    return cached("choose", (pathway, outcome, field, baseline),
+    return cached("choose", (pathway, outcome, field, baseline, versus),
                   lambda: _compute_choice(pathway, outcome), same)
+
+
+def _request_choices() -> tuple[str | None, str | None, str | None]:
+    """What else in the request changes the figures: the split, its baseline, the version
+    compared against."""
+    return (request.args.get("field") or None, request.args.get("baseline") or None,
+            request.args.get("versus") or None)
 
 
 def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
@@ -158,7 +167,8 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
         outcomes = _measured_outcomes(cases, outcome) or None
     else:
         outcomes = analysis.outcomes_from_events(cases, shown_steps, outcome) if outcome else None
-    comparison = analysis.version_comparison(cases, shown_steps, outcomes,
+    versus = decisions.chosen_version(request.args.get("versus"), cases)
+    comparison = analysis.version_comparison(cases, shown_steps, outcomes, baseline=versus,
                                              outcome_name=outcome, pathway=pathway)
     gate = analysis.split_by_step(cases, shown_steps, "met_at_gate", outcomes,
                                   outcome_name=outcome) if outcomes else None
@@ -193,7 +203,7 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
             if by_field else None,
             "engagement_rows": analysis.protected_rows(engaged.rows(), threshold),
             "activity_rows": analysis.protected_activity(activity, threshold),
-            "verdicts": verdicts(comparison, rows) if outcomes else []}
+            "verdicts": verdicts(comparison, rows) if outcomes else [], "versus": versus}
 
 
 def _count(value: int, threshold: int) -> int | str:
@@ -344,6 +354,9 @@ def _version_chart(shown: dict[str, Any]) -> str | None:
 
 def _drawn(name: str, shown: dict[str, Any]) -> str | None:
     """The chart's SVG (drawing one is a visible cost, so it is kept like the figures)."""
+    if name == "forest":
+        return decisions.forest_svg(decisions.for_dashboard(shown), shown["outcome"],
+                                    shown["threshold"])
     return _version_chart(shown) if name == "versions" else _activity_chart(shown)
 
 
@@ -642,6 +655,8 @@ def dashboard() -> Any:
     evidence = _cohort_evidence(_programme())
     cohorts, data_statement = evidence.rows, evidence.statement
     status = 422 if payment.get("error") else 200
+    if shown is not None:
+        shown["decisions"] = decisions.for_dashboard(shown)
     return render_template(
         "dashboard.html", pathways=pathways, pathway=pathway, shown=shown,
         cohorts=cohorts, cohort_columns=COHORT_COLUMNS, data_statement=data_statement,
@@ -732,11 +747,10 @@ def chart(name: str) -> Any:
     pathway = request.args.get("pathway", "")
     if pathway not in {v.pathway for v in application().engine.definitions()}:
         raise NotFound(f"no pathway {pathway!r}")
-    if name not in ("versions", "activity"):
+    if name not in ("versions", "activity", "forest"):
         raise NotFound(f"no chart {name!r}")
     outcome = request.args.get("outcome")
-    choices = (name, pathway, outcome, request.args.get("field") or None,
-               request.args.get("baseline") or None)
+    choices = (name, pathway, outcome, *_request_choices())
     svg = cached("chart", choices, lambda: _drawn(name, _choose(pathway, outcome)))
     if svg is None:
         raise NotFound("no figures for that chart yet")

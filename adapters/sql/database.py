@@ -42,16 +42,38 @@ def make_engine(url: str) -> Engine:
                            pool_reset_on_return=None)
     if parsed.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
+    else:
+        _configure_read_only(engine)
     return engine
 
 
+READ_ONLY = "pathways_read_only"
+"""The execution option a read-only unit of work sets on its Connection (see unit_of_work)."""
+
+
+def is_read_only(connection: Connection) -> bool:
+    return bool(connection.get_execution_options().get(READ_ONLY, False))
+
+
+def _configure_read_only(engine: Engine) -> None:
+    """On PostgreSQL a read-only unit of work's transactions are READ ONLY: a write fails."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if is_read_only(connection):
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """Set the pragmas and make every transaction take the write lock when it begins.
+    """Set the pragmas and make every writing transaction take the write lock when it begins.
 
     With the default deferred BEGIN, a transaction that read first fails with "database is
     locked" when it later tries to write while another writer got there first (SQLite cannot
     wait there without risking deadlock). BEGIN IMMEDIATE makes writers queue up front, where
     busy_timeout applies. This is SQLAlchemy's documented recipe for taking over BEGIN.
+    A read-only unit of work begins a plain (deferred) transaction instead, which under WAL
+    reads a snapshot without waiting for writers, with PRAGMA query_only on so that a write
+    attempted in it fails instead of taking the lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -66,4 +88,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = is_read_only(connection)
+        _set_query_only(connection, read_only)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _set_query_only(connection: Connection, on: bool) -> None:
+    """Switch SQLite's query_only on the pooled connection, only when it must change."""
+    info = connection.connection.info  # lives as long as the DBAPI connection
+    if info.get("query_only", False) != on:
+        connection.exec_driver_sql(f"PRAGMA query_only={'ON' if on else 'OFF'}")
+        info["query_only"] = on

@@ -36,7 +36,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from adapters.sql import tables
 from engine.clock import current_time, monotonic_times
@@ -420,8 +419,8 @@ class SqlInboxRepository:
         if gone:
             self._connection.execute(_CLOSE_TASKS, {"b_ids": gone, "closed_at": now})
         new = [task for task in tasks if task.id not in known]
-        if new:
-            self._connection.execute(_INSERT_TASK, [
+        if new:  # a task closed before may come back: its row is reopened, not duplicated
+            self._connection.execute(self._insert_or_reopen(), [
                 {**_task_fields(task), "id": task.id, "status": OPEN,
                  "created_at": task.created_at or now, "closed_at": None, "completed_by": None}
                 for task in new])
@@ -431,6 +430,15 @@ class SqlInboxRepository:
                 self._connection.execute(
                     update(tables.inbox_tasks).where(tables.inbox_tasks.c.id == task.id)
                     .values(**_task_fields(task)))
+
+    def _insert_or_reopen(self) -> Insert:
+        """INSERT that reopens an existing (closed) row instead, keeping its created_at and
+        assignee as replace_open does when it reads the rows first."""
+        inbox = tables.inbox_tasks
+        statement = _DIALECT_INSERTS[self._connection.dialect.name](inbox)
+        return statement.on_conflict_do_update(index_elements=[inbox.c.id], set_={
+            **{name: statement.excluded[name] for name in _TASK_COLUMNS},
+            "status": OPEN, "closed_at": None, "completed_by": None})
 
     def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None:
         """Close the task as completed by completed_by at at, even if replace_open closed it."""
@@ -478,7 +486,7 @@ _CLOSE_TASKS = (
     .where(tables.inbox_tasks.c.id.in_(bindparam("b_ids", expanding=True)))
     .values(status=CLOSED, closed_at=bindparam("closed_at"))
 )
-_INSERT_TASK = insert(tables.inbox_tasks)
+_TASK_COLUMNS = ("case_id", "pathway", "version", "step", "title", "role", "form", "due")
 
 
 def _task_fields(task: InboxTask) -> dict[str, Any]:
@@ -518,7 +526,6 @@ def _task(row: Row[Any]) -> InboxTask:
 # The time of one event, built once: it is read on every command (monotonic stamps).
 _EVENT_AT = select(tables.events.c.at).where(tables.events.c.case_id == bindparam("b_case"),
                                             tables.events.c.seq == bindparam("b_seq"))
-_INSERT_EVENT = insert(tables.events)
 
 
 class SqlEventLog:
@@ -550,12 +557,7 @@ class SqlEventLog:
                      "at": at, "actor": event.actor, "step": event.step,
                      "data": event.data}
                     for offset, (event, at) in enumerate(zip(events, stamps, strict=True))]
-            try:
-                self._connection.execute(_INSERT_EVENT, rows)
-            except IntegrityError as err:
-                raise ConflictError(
-                    f"case {case_id} was changed by someone else since it was loaded; "
-                    "reload and retry", details={"case": case_id}) from err
+            self._insert_all_or_conflict(case_id, rows)
             return
         found = self._connection.execute(
             select(e.c.seq, e.c.at).where(e.c.case_id == case_id)
@@ -577,6 +579,24 @@ class SqlEventLog:
                 "reload and retry",
                 details={"case": case_id},
             )
+
+    def _insert_all_or_conflict(self, case_id: int, rows: builtins.list[dict[str, Any]]) -> None:
+        """Insert every row or none, raising ConflictError when a number is taken.
+
+        Skipping duplicates (instead of failing on them) keeps a PostgreSQL transaction
+        usable after the conflict; the rows that did go in are taken out again.
+        """
+        e = tables.events
+        inserted = self._connection.execute(
+            _insert_if_absent(self._connection, e).returning(e.c.seq), rows).scalars().all()
+        if len(inserted) == len(rows):
+            return
+        if inserted:
+            self._connection.execute(delete(e).where(e.c.case_id == case_id,
+                                                     e.c.seq.in_(inserted)))
+        raise ConflictError(
+            f"case {case_id} was changed by someone else since it was loaded; "
+            "reload and retry", details={"case": case_id})
 
     def list(self, case_id: int) -> builtins.list[Event]:
         e = tables.events
@@ -1010,12 +1030,14 @@ class SqlTokenRepository:
     def add(self, token: ApiToken) -> ApiToken:
         created_at = token.created_at or current_time()
         new_id = self._connection.execute(
-            insert(tables.api_tokens)
+            _insert_if_absent(self._connection, tables.api_tokens)
             .values(username=token.username, name=token.name, token_hash=token.token_hash,
                     created_at=created_at, last_used_at=token.last_used_at,
                     revoked_at=token.revoked_at)
             .returning(tables.api_tokens.c.id)
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise ConflictError("token hash exists already")
         return replace(token, id=new_id, created_at=created_at)
 
     def by_hash(self, token_hash: str) -> ApiToken | None:
@@ -1056,12 +1078,14 @@ class SqlSessionRepository:
 
     def add(self, session: UserSession) -> UserSession:
         new_id = self._connection.execute(
-            insert(tables.user_sessions)
+            _insert_if_absent(self._connection, tables.user_sessions)
             .values(username=session.username, key_hash=session.key_hash,
                     created_at=session.created_at, last_seen_at=session.last_seen_at,
                     ended_at=session.ended_at, ended_reason=session.ended_reason)
             .returning(tables.user_sessions.c.id)
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise ConflictError("session key hash exists already")
         return replace(session, id=new_id)
 
     def by_hash(self, key_hash: str) -> UserSession | None:
@@ -1300,14 +1324,23 @@ class SqlOutcomeRepository:
         if not subjects:
             return
         now = current_time()
-        self._connection.execute(insert(tables.comparison_subjects), [
+        table = tables.comparison_subjects
+        inserted = self._connection.execute(
+            _insert_if_absent(self._connection, table)
+            .returning(table.c.group_name, table.c.subject), [
             {"group_name": s.group, "subject": s.subject, "kind": s.kind,
              "release_date": s.release_date,
              "events": [{"occurred_on": e.occurred_on.isoformat(),
                          "recorded_on": e.recorded_on.isoformat()} for e in s.events],
              "imported_at": s.imported_at or now, "actor": s.actor,
              "extracted_on": s.extracted_on}
-            for s in subjects])
+            for s in subjects]).all()
+        if len(inserted) < len(subjects):  # all or nothing, the transaction kept usable
+            for group, subject in inserted:
+                self._connection.execute(delete(table).where(
+                    table.c.group_name == group, table.c.subject == subject))
+            raise ConflictError("a comparison subject is held in its group already",
+                                details={"groups": sorted({s.group for s in subjects})})
 
     def subjects(self, group: str) -> builtins.list[ComparisonSubject]:
         s = tables.comparison_subjects

@@ -8,45 +8,10 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, event, insert, select, update
 
+from adapters.sql import repositories as sql
 from adapters.sql import tables
-from adapters.sql.repositories import (
-    SqlAccessLog,
-    SqlAllocationRepository,
-    SqlCaseRepository,
-    SqlClientRepository,
-    SqlConsentRepository,
-    SqlDraftRepository,
-    SqlEventLog,
-    SqlInboxRepository,
-    SqlMessageRepository,
-    SqlMigrationRepository,
-    SqlOrganisationRepository,
-    SqlOutcomeRepository,
-    SqlSessionRepository,
-    SqlTimerRepository,
-    SqlTokenRepository,
-    SqlUserRepository,
-    SqlVersionRepository,
-)
-from engine.ports import (
-    AccessLog,
-    AllocationRepository,
-    CaseRepository,
-    ClientRepository,
-    ConsentRepository,
-    DraftRepository,
-    EventLog,
-    InboxRepository,
-    MessageRepository,
-    MigrationRepository,
-    OrganisationRepository,
-    OutcomeRepository,
-    SessionRepository,
-    TimerRepository,
-    TokenRepository,
-    UserRepository,
-    VersionRepository,
-)
+from adapters.sql.database import READ_ONLY
+from engine.ports import Repositories
 
 # writes that change no figure: sign-in sessions, tokens, the access log, drafts, the counter
 _NOT_DATA = frozenset({"user_sessions", "api_tokens", "access_log", "drafts", "data_revision"})
@@ -65,69 +30,55 @@ def _note_write(connection: Connection, _cursor: Any, statement: str, *_args: An
         connection.info[_WROTE] = True
 
 
-class SqlAlchemyUnitOfWork:
+class SqlAlchemyUnitOfWork(Repositories):
     """A transaction begun on entry; leaving the with-block rolls back whatever was not committed.
 
     On SQLite the transaction begins with BEGIN IMMEDIATE (see database.make_engine), so a
-    unit of work holds the write lock from entry to commit or exit. After commit() the
+    unit of work holds the write lock from entry to commit or exit; a read-only one begins
+    a plain BEGIN with query_only set (PostgreSQL: SET TRANSACTION READ ONLY), so queries
+    never wait for writers and any write in them fails. After commit() the
     repositories stay usable: the next statement begins a new transaction.
     """
 
-    versions: VersionRepository
-    clients: ClientRepository
-    cases: CaseRepository
-    inbox: InboxRepository
-    events: EventLog
-    timers: TimerRepository
-    messages: MessageRepository
-    allocations: AllocationRepository
-    migrations: MigrationRepository
-    # accounts
-    organisations: OrganisationRepository
-    users: UserRepository
-    tokens: TokenRepository
-    sessions: SessionRepository
-    # casework
-    consents: ConsentRepository
-    access_log: AccessLog
-    drafts: DraftRepository
-    # outcomes
-    outcomes: OutcomeRepository
-
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
         self._connection: Connection | None = None
+        self.read_only = read_only
 
     def __enter__(self) -> Self:
         connection = self._engine.connect()
         connection.info[_WROTE] = False
         try:
+            if self.read_only:
+                connection.execution_options(**{READ_ONLY: True})
             connection.begin()
         except BaseException:
             connection.close()
             raise
         self._connection = connection
-        self.versions = SqlVersionRepository(connection)
-        self.clients = SqlClientRepository(connection)
-        self.cases = SqlCaseRepository(connection)
-        self.inbox = SqlInboxRepository(connection)
-        self.events = SqlEventLog(connection)
-        self.timers = SqlTimerRepository(connection)
-        self.messages = SqlMessageRepository(connection)
-        self.allocations = SqlAllocationRepository(connection)
-        self.migrations = SqlMigrationRepository(connection)
-        # accounts
-        self.organisations = SqlOrganisationRepository(connection)
-        self.users = SqlUserRepository(connection)
-        self.tokens = SqlTokenRepository(connection)
-        self.sessions = SqlSessionRepository(connection)
-        # casework
-        self.consents = SqlConsentRepository(connection)
-        self.access_log = SqlAccessLog(connection)
-        self.drafts = SqlDraftRepository(connection)
-        # outcomes
-        self.outcomes = SqlOutcomeRepository(connection)
+        self._bind(connection)
         return self
+
+    def _bind(self, connection: Connection) -> None:
+        """Give the unit of work every repository of engine.ports.Repositories (typed there),
+        on its one Connection."""
+        self.versions = sql.SqlVersionRepository(connection)
+        self.clients = sql.SqlClientRepository(connection)
+        self.cases = sql.SqlCaseRepository(connection)
+        self.inbox = sql.SqlInboxRepository(connection)
+        self.events = sql.SqlEventLog(connection)
+        self.timers = sql.SqlTimerRepository(connection)
+        self.messages = sql.SqlMessageRepository(connection)
+        self.allocations = sql.SqlAllocationRepository(connection)
+        self.migrations = sql.SqlMigrationRepository(connection)
+        self.organisations = sql.SqlOrganisationRepository(connection)
+        self.users = sql.SqlUserRepository(connection)
+        self.tokens = sql.SqlTokenRepository(connection)
+        self.sessions = sql.SqlSessionRepository(connection)
+        self.consents = sql.SqlConsentRepository(connection)
+        self.access_log = sql.SqlAccessLog(connection)
+        self.drafts = sql.SqlDraftRepository(connection)
+        self.outcomes = sql.SqlOutcomeRepository(connection)
 
     def __exit__(
         self,
@@ -176,5 +127,5 @@ class SqlAlchemyUnitOfWorkFactory:
         if not event.contains(engine, "before_cursor_execute", _note_write):
             event.listen(engine, "before_cursor_execute", _note_write)
 
-    def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine)
+    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, read_only=read_only)

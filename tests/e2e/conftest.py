@@ -20,7 +20,8 @@ def base_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     instead, never in the source tree.
     """
     env = {key: value for key, value in os.environ.items()
-           if key not in ("PATHWAYS_DATABASE_URL", "PATHWAYS_DEFINITIONS_DIR")}
+           if key not in ("PATHWAYS_DATABASE_URL", "PATHWAYS_DEFINITIONS_DIR",
+                          "PATHWAYS_NOTIFIER")}
     if env.pop("PYTHONDONTWRITEBYTECODE", None):
         env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
     return env

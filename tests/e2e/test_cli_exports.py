@@ -182,3 +182,30 @@ def test_export_indigo_counts_a_lower_is_better_outcome_as_the_programme_configu
     assert positive() == {"value": 1}  # unconfigured: higher is better, as before
     assert positive("--programme", str(programme)) == {"value": 2}
     assert positive("--lower-is-better", "evicted") == {"value": 2}
+
+
+def test_export_indigo_reads_the_programme_file_by_default(cli: Cli, tmp_path: Path) -> None:
+    """Issue 12.8: `reconvicted`, recorded by a pathway step, is never reported as a positive
+    social outcome: without --programme the export reads the programme file of the
+    definitions folder (definitions/programmes/peterborough.yaml, whose reconviction measure
+    names it as a lower-is-better step outcome). Without a programme file, as before."""
+    source = tmp_path / "housing_help.yaml"
+    source.write_text(PATHWAY.replace("outcome: housed", "outcome: reconvicted"))
+    cli.json("publish", str(source))
+    for reconvicted in (True, False, False):
+        client = cli.json("clients", "add", "--name", "A")["id"]
+        case = cli.json("cases", "start", "housing_help", "--client", str(client))
+        cli.json("tasks", "complete", case["tasks"][0]["id"], "--data",
+                 json.dumps({"needs_housing": reconvicted}))
+
+    project = cli.json("export", "indigo")
+    (result,) = project["results"]
+    assert result["outcome_metric_id"] == {"value": "reconvicted"}
+    assert result["number_with_positive_social_outcomes"] == {"value": 2}
+    assert "Lower is better" in project["outcome_metrics"][0]["definition"]["value"]
+
+    empty = tmp_path / "no_programme"
+    (empty / "programmes").mkdir(parents=True)
+    bare = cli.run_argv(cli.argv(["--json", "export", "indigo"]),
+                        env={"PATHWAYS_DEFINITIONS_DIR": str(empty)}).ok()
+    assert bare["results"][0]["number_with_positive_social_outcomes"] == {"value": 1}

@@ -11,22 +11,8 @@ from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine import ConflictError, Engine, FormValidationError
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import bundle
+from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def engine(uow_factory: UnitOfWorkFactory, clock: FakeClock) -> Engine:
-    return Engine(uow=uow_factory, clock=clock)
-
-
-def fresh_engine(uow_factory: UnitOfWorkFactory, clock: FakeClock) -> Engine:
-    """Another process's view: its own caches, the same database."""
-    return Engine(uow=uow_factory, clock=clock)
 
 
 def test_a_case_survives_a_restart_and_continues(uow_factory: UnitOfWorkFactory,

@@ -11,17 +11,8 @@ from engine import Engine
 from engine.ports import UnitOfWorkFactory
 from engine.state import load_state
 from tests.bundles import DATA, bundle
+from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def fresh_engine(uow_factory: UnitOfWorkFactory, clock: FakeClock) -> Engine:
-    """Another process's view: its own caches, the same database."""
-    return Engine(uow=uow_factory, clock=clock)
 
 
 def open_steps(engine: Engine, case_id: int) -> list[str]:

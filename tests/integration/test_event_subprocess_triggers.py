@@ -7,21 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Engine
 from engine.model import Message
 from engine.ports import UnitOfWorkFactory
 from tests.event_subprocess_bundles import triggered_by
+from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def fresh_engine(uow_factory: UnitOfWorkFactory, clock: FakeClock) -> Engine:
-    """Another process's view: its own caches (no live workflow), the same database."""
-    return Engine(uow=uow_factory, clock=clock)
 
 
 def keep(uow_factory: UnitOfWorkFactory, clock: FakeClock, kind: str, client_id: int) -> None:

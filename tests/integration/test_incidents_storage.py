@@ -9,20 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from dsl import compile_pathway
-from engine import Engine
 from engine.ports import UnitOfWorkFactory
 from tests.incident_bundles import caught_by_event_subprocess, dated_wait, thrower
+from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def fresh_engine(uow_factory: UnitOfWorkFactory, clock: FakeClock) -> Engine:
-    """Another process's view: its own caches (no live workflow), the same database."""
-    return Engine(uow=uow_factory, clock=clock)
 
 
 def test_uncaught_bpmn_error_is_a_stored_incident_retried_on_a_fixed_version(

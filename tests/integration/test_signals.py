@@ -16,11 +16,6 @@ from tests.bundles import DATA, bundle
 from tests.unit.engine.fakes import FakeClock
 
 
-@pytest.fixture
-def engine(uow_factory: UnitOfWorkFactory) -> Engine:
-    return Engine(uow=uow_factory, clock=FakeClock())
-
-
 def programme_bundle(scope: str) -> tuple[dict[str, str], str]:
     text = (DATA / "signal_programme.bpmn").read_text().replace("SCOPE", scope)
     return {"signal_programme.bpmn": text}, "signal_programme.bpmn"

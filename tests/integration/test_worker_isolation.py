@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import update
 
@@ -18,19 +17,10 @@ from engine import Engine
 from engine.model import Message
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import bundle
+from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
 
 DAMAGED_STATE = {"pathways_state_format": 1, "tasks": {}}
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def fresh_engine(uow_factory: UnitOfWorkFactory, clock: FakeClock) -> Engine:
-    """Another process's view: its own caches, the same database."""
-    return Engine(uow=uow_factory, clock=clock)
 
 
 def damage(db_engine: SqlEngine, case_id: int) -> None:

@@ -108,7 +108,9 @@ def test_every_table_and_csv_hides_small_counts_and_cannot_be_subtracted(
                      if r["cohort"] == "all" and r["measure"] == "cases"}
             assert (cases["version 1"]["n"], cases["version 2"]["n"]) == ("22", "16")
             page = client.get(f"/dashboard?{query}").text
-            assert "Version 2 vs 1: met_at_gate" not in page  # no verdict from hidden cells
+            # no decision from hidden cells: said to be hidden, with no figure
+            assert "Version 2 against version 1: not shown" in page
+            assert "Version 2 raised" not in page and "Version 2 lowered" not in page
             assert "38 case(s)" in page
         assert hidden > 0
         _check_activity(_csv(client, f"/dashboard/activity.csv?{PATHWAY}"))
@@ -198,3 +200,40 @@ def test_the_threshold_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("PATHWAYS_DISCLOSURE_THRESHOLD", bad)
         with pytest.raises(InvalidArgumentError):
             Settings.from_env("sqlite://")
+
+
+def test_the_decisions_and_the_forest_plot_never_give_a_hidden_figure_away(
+        trial: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12, item 7: version 2's met at the gate (13 of 16, 3 not: a small cell) is
+    hidden, and version 1's with it; its difference from version 1 (13/16 - 12/22 = +26.7
+    points) must be neither in the sentence nor in the forest plot, which has a gap. The
+    split by met_at_gate is drawn only from its shown figures."""
+    drawn: dict[str, Any] = {}
+    from web import charts
+
+    def forest(title: str, labels: Any, effects: Any, lows: Any, highs: Any,
+               unit: str = "points") -> str:
+        drawn[title] = dict(zip(labels, zip(effects, lows, highs, strict=True), strict=True))
+        return "<svg/>"
+
+    monkeypatch.setattr(charts, "forest", forest)
+    for user in ("cam", "dee", "ada"):
+        client = trial.client()
+        sign_in(client, user)
+        for versus in ("1", "2"):
+            query = f"{PATHWAY}&outcome=met_at_gate&field=met_at_gate&versus={versus}"
+            page = client.get(f"/dashboard?{query}").text
+            for figure in ("26.7", "81.2", "81.3", "54.5"):  # the difference, the shares
+                assert figure not in page, figure
+            assert "against version" in page and "not shown" in page
+            drawn.clear()
+            trial.app.extensions.pop("pathways_figures", None)  # drawn afresh, not kept
+            assert client.get(f"/dashboard/forest.svg?{query}").status_code == 200
+            [plotted] = drawn.values()
+            assert plotted[f"v{3 - int(versus)} vs v{versus}"] == (None, None, None)
+            rows = {r["group"]: r for r in _csv(client, f"/dashboard/field.csv?{query}")
+                    if r["measure"] == "met_at_gate"}
+            for label, effect in plotted.items():
+                group = next((g for g in rows if f"“{g}” vs" in label), None)
+                if group is not None and rows[group]["estimate"] in (SUPPRESSED, ""):
+                    assert effect == (None, None, None), (label, effect)

@@ -351,6 +351,11 @@ ROUTES: dict[str, Route] = {
                              per_target=False,
                              query={"pathway": "gate_reception"},
                              expected=statuses(own=403, other=403, designer=200, admin=200)),
+    # the forest plot of the decisions: the matrix's world records no outcome, so a viewer
+    # gets through to "no figures for that chart yet" (404); anyone else is refused first
+    "forest_chart": Route("GET", lambda t: "/dashboard/forest.svg", shared=True,
+                          per_target=False, query={"pathway": "gate_reception"},
+                          expected=statuses(own=403, other=403, designer=404, admin=404)),
     "payment_statement": Route("GET", lambda t: "/dashboard/statement", shared=True,
                                per_target=False,
                                expected=statuses(own=403, other=403, designer=200, admin=200)),

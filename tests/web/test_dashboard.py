@@ -78,9 +78,10 @@ def test_a_commissioner_sees_versions_with_intervals_and_activity(programme: Sit
     assert "Met at the gate" in page.text
     assert "Client 0" not in page.text  # aggregates only
     # did version 2 do better, and how sure are we: said in words
-    assert re.search(r"Version 2 vs 1: met_at_gate 66\.7 points \(higher\), 95% CI "
-                     r"-?[\d.]+ to [\d.]+ points; p = [\d.]+: not enough evidence", page.text)
-    assert "(small sample: Fisher&#39;s exact p)" in page.text  # 3 and 2 cases: Fisher's p
+    assert re.search(r"Version 2 raised met at gate by 66\.7 points \(95% interval "
+                     r"\u2212[\d.]+ points to \+[\d.]+ points\) compared with version 1 "
+                     r"\u2014 not enough evidence of a real difference \(p = [\d.]+", page.text)
+    assert "small sample: Fisher&#39;s exact test" in page.text  # 3 and 2 cases: Fisher's p
     split = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate&field=met_at_gate")
     assert "Split by an answer" in split.text and "field=met_at_gate" in split.text
     # risk_level is offence information: never a split (tests/security/test_disclosure.py)
@@ -171,7 +172,8 @@ def test_cohort_results_and_the_statement_come_from_imported_outcomes(programme:
     # each group 0, 0, 0, 1 (mean 1/4): Pearson X2 = 3 + 3 on 8 - 2 df, dispersion 1
     assert float(met["yes"]["dispersion"]) == pytest.approx(1.0)
     assert met["yes"]["exact_p_value"] == ""  # a quasi-Poisson Wald test, not an exact one
-    assert "<th>dispersion</th>" in page  # the versions table shows it beside the interval
+    # the versions table shows it beside the interval
+    assert '<th scope="col">Spread of counts (variance ÷ mean)</th>' in page
 
 
 def test_a_matched_group_stands_in_for_missing_comparison_rates(programme: Site) -> None:
@@ -250,10 +252,10 @@ def test_missing_outcomes_are_shown_beside_the_comparison_not_counted(programme:
     client = programme.client()
     sign_in(client, "cam")
     page = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate").text
-    assert re.search(r"Version 2 vs 1: met_at_gate 66\.7 points \(higher\)", page)
+    assert "Version 2 raised met at gate by 66.7 points" in page
     assert "Primary comparison: known outcomes only" in page
-    assert "Missing outcomes: 2 of 4 in version 2, 0 of 3 in version 1" in page
-    assert "between 16.7 and 66.7 points" in page
+    assert "Outcomes not known yet: 2 of 4 cases in version 2 and 0 of 3 in version 1" in page
+    assert "between +16.7 points and +66.7 points" in page
     rows = list(csv.DictReader(io.StringIO(client.get(
         "/dashboard/versions.csv?pathway=gate_reception&outcome=met_at_gate").text)))
     missing = {r["group"]: r for r in rows if r["measure"] == "met_at_gate missing"}
@@ -275,8 +277,8 @@ def test_small_missing_counts_are_suppressed_and_so_are_their_bounds(programme: 
     client = programme.client()
     sign_in(client, "cam")
     page = client.get("/dashboard?pathway=gate_reception&outcome=met_at_gate").text
-    assert "Version 2 vs 1: met_at_gate" in page
-    assert "Missing outcomes: suppressed" in page
+    assert "compared with version 1 \u2014" in page  # the comparison is shown
+    assert "Outcomes not known yet: too few to show" in page
     assert "would lie between" not in page
 
 
@@ -295,8 +297,9 @@ def test_a_split_names_its_baseline_lets_it_be_chosen_and_adjusts_its_p_values(
     page = client.get(url).text
     assert "Compared against: <strong>true</strong>" in page
     assert "Holm" in page
-    for column in ("exact p value", "adjusted p value", "small sample"):
-        assert f"<th>{column}</th>" in page
+    for column in ("Fisher&#39;s exact p (small samples)",
+                   "p adjusted for several comparisons (Holm)", "Small sample?"):
+        assert f'<th scope="col">{column}</th>' in page
     assert "Warning, small sample" in page
     chosen = client.get(url + "&baseline=false").text
     assert "Compared against: <strong>false</strong>" in chosen
@@ -508,7 +511,8 @@ def test_the_statement_is_a_printable_document_with_its_chart(programme: Site) -
     for heading in ("The payment mechanism", "Cohorts: the inputs", "Against the thresholds",
                     "Totals", "The arithmetic"):
         assert f"<h2>{heading}</h2>" in text
-    assert "<th>reduction pct</th>" in text and "<td>9.7</td>" in text
+    assert '<th scope="col">Reduction (%)</th>' in text and "<td>9.7</td>" in text
+    assert "<td>155.0 per 100</td>" in text  # each figure with its unit
     assert "<li>all cohorts: 9.7% \u2265 7.5% overall threshold: outcome payment triggered</li>" \
         in text
     css = client.get("/static/pathways.css")

@@ -36,7 +36,7 @@ from engine import Engine, FormValidationError
 from engine import definitions as engine_definitions
 from engine.definitions import parse_bundle
 from engine.runner import COMPLETED_PREFIX
-from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
+from tests.unit.engine.fakes import FakeClock
 
 NS = {"bpmn": dsl_compile.BPMN_NS, "bpmndi": dsl_compile.BPMNDI_NS, "dc": dsl_compile.DC_NS,
       "di": dsl_compile.DI_NS, "spiffworkflow": dsl_compile.SPIFF_NS}
@@ -66,16 +66,6 @@ def doc(steps: str, pathway: str = "demo", title: str = "Demo pathway") -> dict[
 
 def compiled(steps: str, pathway: str = "demo") -> CompiledPathway:
     return compile_pathway(doc(steps, pathway))
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def engine(clock: FakeClock) -> Engine:
-    return Engine(uow=FakeUnitOfWorkFactory(), clock=clock)
 
 
 def publish(engine: Engine, result: CompiledPathway) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -41,6 +41,7 @@ from engine.model import (
     User,
     UserSession,
 )
+from engine.ports import Repositories
 
 
 class FakeClock:
@@ -125,6 +126,9 @@ class _Versions:
         return self.d.bundles.get(bundle_hash)
 
     def add(self, version: PathwayVersion) -> PathwayVersion:
+        if self.get(version.pathway, version.number) is not None:
+            raise ConflictError(f"version {version.number} of pathway {version.pathway!r} "
+                                "exists already")
         stored = replace(version, id=self.d.new_id())
         self.d.versions.append(stored)
         return stored
@@ -137,10 +141,10 @@ class _Versions:
         found = [v for v in self.d.versions if v.pathway == pathway]
         return max(found, key=lambda v: v.number) if found else None
 
-    def list(self, pathway: str | None = None) -> list[PathwayVersion]:
+    def list(self, pathway: str | None = None) -> builtins.list[PathwayVersion]:
         return [v for v in self.d.versions if pathway is None or v.pathway == pathway]
 
-    def latest_all(self) -> list[PathwayVersion]:
+    def latest_all(self) -> builtins.list[PathwayVersion]:
         names = sorted({v.pathway for v in self.d.versions})
         return [v for v in (self.latest(n) for n in names) if v is not None]
 
@@ -157,22 +161,28 @@ class _Clients:
     def get(self, client_id: int) -> Client | None:
         return self.d.clients.get(client_id)
 
-    def list(self) -> list[Client]:
+    def list(self) -> builtins.list[Client]:
         return list(self.d.clients.values())
 
-    def update_fields(self, client_id: int, fields: dict[str, Any]) -> None:
+    def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         client = self.d.clients[client_id]
         self.d.clients[client_id] = Client(client.id, client.name, {**client.fields, **fields},
                                            client.created_at)
 
 
 class _Cases:
-    def __init__(self, d: FakeData) -> None:
+    """Saves check the revision as committed by then, as SQL's UPDATE ... WHERE revision
+    does: a transaction that loaded a case another one saved since loses with a conflict."""
+
+    def __init__(self, d: FakeData, committed: Callable[[], FakeData]) -> None:
         self.d = d
+        self.committed = committed
+        self.written: set[int] = set()  # cases this transaction added or saved
 
     def add(self, case: CaseRecord) -> CaseRecord:
         case.id = self.d.new_id()
         self.d.cases[case.id] = copy.deepcopy(case)
+        self.written.add(case.id)
         return case
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
@@ -186,13 +196,16 @@ class _Cases:
         stored = self.d.cases.get(case.id)
         if stored is None:
             raise NotFoundError(f"no case {case.id}")
+        if case.id not in self.written:
+            stored = self.committed().cases.get(case.id, stored)
         if stored.revision != expected_revision:
             raise ConflictError(f"case {case.id} was changed by someone else")
         case.revision = expected_revision + 1
         self.d.cases[case.id] = copy.deepcopy(case)
+        self.written.add(case.id)
 
     def list(self, *, pathway: str | None = None, status: str | None = None,
-             client_id: int | None = None, version: int | None = None) -> list[CaseRecord]:
+             client_id: int | None = None, version: int | None = None) -> builtins.list[CaseRecord]:
         return [replace(c, state={}) for c in self.d.cases.values()
                 if (pathway is None or c.pathway == pathway)
                 and (status is None or c.status == status)
@@ -224,6 +237,8 @@ class _Inbox:
                 kept.created_at or task.created_at or current_time())), "open")
 
     def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None:
+        if task_id not in self.d.inbox:
+            raise NotFoundError(f"task {task_id} does not exist")
         task, _ = self.d.inbox[task_id]
         self.d.inbox[task_id] = (task, "closed")
 
@@ -233,13 +248,15 @@ class _Inbox:
 
     def list(self, *, case_id: int | None = None, role: str | None = None,
              pathway: str | None = None, version: int | None = None,
-             step: str | None = None) -> list[InboxTask]:
-        return [t for t, status in self.d.inbox.values() if status == "open"
-                and (case_id is None or t.case_id == case_id)
-                and (role is None or t.role == role)
-                and (pathway is None or t.pathway == pathway)
-                and (version is None or t.version == version)
-                and (step is None or t.step == step)]
+             step: str | None = None) -> builtins.list[InboxTask]:
+        found = [t for t, status in self.d.inbox.values() if status == "open"
+                 and (case_id is None or t.case_id == case_id)
+                 and (role is None or t.role == role)
+                 and (pathway is None or t.pathway == pathway)
+                 and (version is None or t.version == version)
+                 and (step is None or t.step == step)]
+        far = datetime.max.replace(tzinfo=UTC)  # undated last, as the SQL NULLS LAST
+        return sorted(found, key=lambda t: (t.due or far, t.created_at or far, t.id))
 
     def assign(self, task_id: str, assignee: str | None) -> None:
         found = self.d.inbox.get(task_id)
@@ -265,11 +282,11 @@ class _Events:
             self.d.events.append(Event(case_id, seq, event.type, at, event.step,
                                        event.actor, copy.deepcopy(event.data)))
 
-    def list(self, case_id: int) -> list[Event]:
+    def list(self, case_id: int) -> builtins.list[Event]:
         return [e for e in self.d.events if e.case_id == case_id]
 
     def list_all(self, *, pathway: str | None = None, types: Sequence[str] | None = None
-                 ) -> list[Event]:
+                 ) -> builtins.list[Event]:
         return sorted((e for e in self.d.events
                        if (pathway is None or self.d.cases[e.case_id].pathway == pathway)
                        and (types is None or e.type in types)),
@@ -283,7 +300,7 @@ class _Timers:
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
         self.d.timers[case_id] = list(timers)
 
-    def due_cases(self, now: datetime, limit: int) -> list[int]:
+    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
         due = sorted((t.due_at, t.case_id) for ts in self.d.timers.values() for t in ts
                      if t.due_at <= now)
         result: list[int] = []
@@ -292,8 +309,8 @@ class _Timers:
                 result.append(case_id)
         return result[:limit]
 
-    def for_case(self, case_id: int) -> list[Timer]:
-        return list(self.d.timers.get(case_id, []))
+    def for_case(self, case_id: int) -> builtins.list[Timer]:
+        return sorted(self.d.timers.get(case_id, []), key=lambda t: (t.due_at, t.task_id))
 
 
 class _Messages:
@@ -305,11 +322,14 @@ class _Messages:
         self.d.messages[stored.id or 0] = stored
         return stored
 
-    def pending(self, client_id: int | None = None) -> list[Message]:
-        return [m for m in self.d.messages.values() if m.delivered_at is None
-                and (client_id is None or m.client_id in (client_id, None))]
+    def pending(self, client_id: int | None = None) -> builtins.list[Message]:
+        return sorted((m for m in self.d.messages.values() if m.delivered_at is None
+                       and (client_id is None or m.client_id in (client_id, None))),
+                      key=lambda m: (m.created_at, m.id or 0))
 
     def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
+        if message_id not in self.d.messages:
+            raise NotFoundError(f"message {message_id} does not exist")
         if self.d.messages[message_id].delivered_at is not None:
             raise ConflictError(f"message {message_id} was delivered already")
         self.d.messages[message_id] = replace(self.d.messages[message_id],
@@ -332,7 +352,7 @@ class _Allocations:
         found = self.history(pathway)
         return found[-1] if found else None
 
-    def history(self, pathway: str) -> list[AllocationPolicy]:
+    def history(self, pathway: str) -> builtins.list[AllocationPolicy]:
         return [replace(p, weights=dict(p.weights)) for p in self.d.allocations
                 if p.pathway == pathway]
 
@@ -352,7 +372,7 @@ class _Migrations:
         found = self.d.migrations.get(migration_id)
         return None if found is None else replace(found, filter=copy.deepcopy(found.filter))
 
-    def list(self, pathway: str | None = None) -> list[Migration]:
+    def list(self, pathway: str | None = None) -> builtins.list[Migration]:
         return [replace(m, filter=copy.deepcopy(m.filter))
                 for _, m in sorted(self.d.migrations.items())
                 if pathway is None or m.pathway == pathway]
@@ -476,6 +496,8 @@ class _Sessions:
         self.d = d
 
     def add(self, session: UserSession) -> UserSession:
+        if self.by_hash(session.key_hash) is not None:
+            raise ConflictError("session key hash exists already")
         stored = replace(session, id=self.d.new_id())
         self.d.sessions[stored.id or 0] = stored
         return stored
@@ -627,12 +649,14 @@ class _Outcomes:
                 if (cohort is None or r.cohort == cohort) and (kind is None or r.kind == kind)]
 
     def add_subjects(self, subjects: Sequence[ComparisonSubject]) -> None:
-        for subject in subjects:
-            if any((s.group, s.subject) == (subject.group, subject.subject)
-                   for s in self.d.comparison_subjects):
+        held = {(s.group, s.subject) for s in self.d.comparison_subjects}
+        for subject in subjects:  # all or nothing, as the SQL one
+            if (subject.group, subject.subject) in held:
                 raise ConflictError(f"subject {subject.subject} exists in {subject.group}")
-            self.d.comparison_subjects.append(
-                replace(subject, imported_at=subject.imported_at or current_time()))
+            held.add((subject.group, subject.subject))
+        self.d.comparison_subjects.extend(
+            replace(subject, imported_at=subject.imported_at or current_time())
+            for subject in subjects)
 
     def subjects(self, group: str) -> builtins.list[ComparisonSubject]:
         return sorted((s for s in self.d.comparison_subjects if s.group == group),
@@ -642,51 +666,68 @@ class _Outcomes:
         return sorted({s.group for s in self.d.comparison_subjects})
 
 
-class FakeUnitOfWork:
-    def __init__(self, store: FakeStore) -> None:
+class FakeUnitOfWork(Repositories):
+    """A transaction on a copy of the store. A read-only one fails loudly on leaving if its
+    repositories changed anything, as the SQL one fails on the write itself."""
+
+    def __init__(self, store: FakeStore, *, read_only: bool = False) -> None:
         self.store = store
+        self.read_only = read_only
 
     def __enter__(self) -> FakeUnitOfWork:
-        self.work = self.store.data.copy()
-        self.versions: Any = _Versions(self.work)
-        self.clients: Any = _Clients(self.work)
-        self.cases: Any = _Cases(self.work)
-        self.inbox: Any = _Inbox(self.work)
-        self.events: Any = _Events(self.work)
-        self.timers: Any = _Timers(self.work)
-        self.messages: Any = _Messages(self.work)
-        self.allocations: Any = _Allocations(self.work)
-        self.migrations: Any = _Migrations(self.work)
-        self.organisations: Any = _Organisations(self.work)
-        self.users: Any = _Users(self.work)
-        self.tokens: Any = _Tokens(self.work)
-        self.sessions: Any = _Sessions(self.work)
-        # casework
-        self.consents: Any = _Consents(self.work)
-        self.access_log: Any = _AccessLog(self.work)
-        self.drafts: Any = _Drafts(self.work)
-        # outcomes
-        self.outcomes: Any = _Outcomes(self.work)
+        self._bind(self.store.data.copy())
         return self
+
+    def _bind(self, work: FakeData) -> None:
+        """Give the unit of work every repository of engine.ports.Repositories, on work."""
+        self.work = work
+        self.versions = _Versions(work)
+        self.clients = _Clients(work)
+        self.cases = _Cases(work, lambda: self.store.data)
+        self.inbox = _Inbox(work)
+        self.events = _Events(work)
+        self.timers = _Timers(work)
+        self.messages = _Messages(work)
+        self.allocations = _Allocations(work)
+        self.migrations = _Migrations(work)
+        self.organisations = _Organisations(work)
+        self.users = _Users(work)
+        self.tokens = _Tokens(work)
+        self.sessions = _Sessions(work)
+        self.consents = _Consents(work)
+        self.access_log = _AccessLog(work)
+        self.drafts = _Drafts(work)
+        self.outcomes = _Outcomes(work)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        changed = self.read_only and self.work != self.store.data
         self.work = FakeData()
+        if changed and exc_type is None:
+            raise ReadOnlyViolation("a read-only unit of work wrote to the store")
 
     def commit(self) -> None:
+        if self.read_only:
+            if self.work != self.store.data:
+                raise ReadOnlyViolation("a read-only unit of work wrote to the store")
+            return
         self.store.data = self.work.copy()
         self.store.commits += 1
 
     def rollback(self) -> None:
-        self.work = self.store.data.copy()
+        self._bind(self.store.data.copy())
 
     def data_revision(self) -> int:
         return self.store.commits
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A write inside a read-only unit of work (the SQL adapters raise their driver's error)."""
 
 
 class FakeUnitOfWorkFactory:
     def __init__(self, store: FakeStore | None = None) -> None:
         self.store = store or FakeStore()
 
-    def __call__(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store, read_only=read_only)

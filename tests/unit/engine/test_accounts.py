@@ -28,18 +28,8 @@ class FakeHasher:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def hasher() -> FakeHasher:
     return FakeHasher()
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWorkFactory:
-    return FakeUnitOfWorkFactory()
 
 
 @pytest.fixture

@@ -543,3 +543,43 @@ def test_the_client_list_holds_only_records_the_user_may_open(w: World) -> None:
     for name in ("dee", "cam"):
         with pytest.raises(ForbiddenError):
             w.work.clients(w.users[name])
+
+
+def started(w: World, case_id: int) -> list[Any]:
+    return [e for e in w.engine.events(case_id) if e.type == "task_started"]
+
+
+def test_a_task_is_started_once_at_its_first_claim_or_first_draft(w: World) -> None:
+    """Process mining needs when work began, not only when the task became ready: the first
+    claim or the first draft of a task records `task_started` (its step, the user, the task
+    id and how), once per task; the case goes on as before, its log numbered without gaps."""
+    sam, kim = w.client("Sam"), w.client("Kim")
+    claimed, drafted = w.resettle(sam), w.resettle(kim)
+    w.clock.advance(minutes=5)
+    w.work.claim(w.amy, claimed.id)
+    w.work.save_draft(w.amy, claimed.id, {"housed": True})
+    w.work.unclaim(w.amy, claimed.id)
+    w.work.claim(w.bob, claimed.id)
+    (event,) = started(w, claimed.case_id)
+    assert (event.step, event.actor, event.data, event.at) == (
+        "assess", "amy", {"task": claimed.id, "via": "claim"}, w.clock.now())
+    w.work.save_draft(w.bob, drafted.id, {"phone": "1"})
+    w.work.claim(w.bob, drafted.id)
+    (event,) = started(w, drafted.case_id)
+    assert (event.actor, event.data["via"]) == ("bob", "draft")
+    # the engine numbers the case's next events after it, and the task completes as before
+    done = w.work.complete(w.bob, claimed.id, ASSESS)
+    assert done.status == "active"
+    log = w.engine.events(claimed.case_id)
+    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+    types = [e.type for e in log]
+    assert types.index("task_ready") < types.index("task_started") < \
+        types.index("task_completed")
+    # a reassignment is not a start, and a claim refused starts nothing
+    other = w.resettle(w.client("Lou"))
+    w.work.reassign(w.lee, [other.id], "bob")
+    with pytest.raises(ForbiddenError):
+        w.work.claim(w.amy, other.id)
+    with pytest.raises(ForbiddenError):
+        w.work.save_draft(w.amy, other.id, {})
+    assert started(w, other.case_id) == []

@@ -12,16 +12,6 @@ from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_engine import publish
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def engine(clock: FakeClock) -> Engine:
-    return Engine(uow=FakeUnitOfWorkFactory(), clock=clock)
-
-
 def open_steps(engine: Engine, case_id: int) -> list[str]:
     return sorted(view.task.step for view in engine.get_case(case_id).tasks)
 

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from engine import ConflictError, DefinitionError, Engine, FormValidationError
 from engine.errors import CaseStateError, NotFoundError
+from engine.model import CaseRecord
 from tests.bundles import bundle
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def engine(clock: FakeClock) -> Engine:
-    return Engine(uow=FakeUnitOfWorkFactory(), clock=clock)
 
 
 def publish(engine: Engine, name: str, script: str | None = None) -> None:
@@ -246,6 +238,33 @@ def test_conflicting_saves_lose_with_conflict(engine: Engine) -> None:
     stale.revision -= 1
     with store_uow() as uow, pytest.raises(ConflictError):
         uow.cases.save(stale, stale.revision)
+
+
+def test_a_command_racing_another_writer_loses_with_conflict(
+        engine: Engine, uow: FakeUnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer commits the case between the engine's load and its save: the engine's
+    command fails with ConflictError, and the other writer's change is what stays."""
+    publish(engine, "loop_checkin")
+    client = engine.add_client("Ida", {"checkins": 5})
+    case_id = engine.start_case("loop_checkin", client.id or 0).case.id or 0
+    load = engine._load
+
+    def load_then_race(unit: Any, record: CaseRecord, parsed: Any) -> Any:
+        monkeypatch.setattr(engine, "_load", load)  # race once
+        with uow() as other:
+            theirs = other.cases.get(case_id)
+            assert theirs is not None
+            theirs.data = {**theirs.data, "theirs": True}
+            other.cases.save(theirs, theirs.revision)
+            other.commit()
+        return load(unit, record, parsed)
+
+    monkeypatch.setattr(engine, "_load", load_then_race)
+    with pytest.raises(ConflictError):
+        engine.cancel_case(case_id)
+    with uow() as unit:
+        stored = unit.cases.get(case_id)
+    assert stored is not None and stored.status == "active" and stored.data["theirs"] is True
 
 
 @pytest.mark.parametrize("order", ["reversed", "sorted"])

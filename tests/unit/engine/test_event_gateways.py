@@ -26,11 +26,6 @@ from tests.unit.engine.test_engine import publish, types
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def engine(clock: FakeClock) -> Engine:
     # No live cache: every command reloads the case from what was stored.
     return Engine(uow=FakeUnitOfWorkFactory(), clock=clock, live_cases=0)

@@ -12,21 +12,6 @@ from tests.event_subprocess_bundles import triggered_by
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWorkFactory:
-    return FakeUnitOfWorkFactory()
-
-
-@pytest.fixture
-def engine(uow: FakeUnitOfWorkFactory, clock: FakeClock) -> Engine:
-    return Engine(uow=uow, clock=clock)
-
-
 def post(engine: Engine, clock: FakeClock, kind: str, name: str, client_id: int) -> int:
     """Keep a message or signal from outside the cases (as a sender whose process stopped
     before routing it would), then route what is kept: how many it reached."""

@@ -6,10 +6,11 @@ What is checked against what:
   a time zone, xs:long ints, NCName extension names and prefixes) by hand, here. The
   official XSD is not shipped by any package this project installs, so it is not in the
   repository; set PATHWAYS_XES_XSD to a local copy of it to validate against it too.
-- INDIGO: validated with jsonschema against MINIMAL_INDIGO_SCHEMA below: the shapes and
-  enumerations of the fields Pathways fills, as the standard's schema/project.json defines
-  them (draft-07). Set PATHWAYS_INDIGO_SCHEMA to a local copy of that project.json to
-  validate against the full schema too.
+- INDIGO: validated with jsonschema against MINIMAL_INDIGO_SCHEMA below: the shapes of the
+  fields Pathways fills, as the standard's schema/project.json defines them (draft-07), with
+  their code lists read from tests/data/indigo_project_codelists.json (copied from the
+  published schema; the file names the commit). Set PATHWAYS_INDIGO_SCHEMA to a local copy of
+  that project.json to validate against the full schema too.
 """
 
 from __future__ import annotations
@@ -294,6 +295,11 @@ _DATE = {"type": "object", "required": ["value"], "additionalProperties": False,
              "|^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]$")}}}
 
 
+INDIGO_CODELISTS_FILE = Path(__file__).parents[2] / "data" / "indigo_project_codelists.json"
+INDIGO_CODES: dict[str, Any] = json.loads(INDIGO_CODELISTS_FILE.read_text("utf-8"))
+CODELISTS: dict[str, list[str]] = INDIGO_CODES["codelists"]
+
+
 def _enum(*values: str) -> dict[str, Any]:
     return {"type": "object", "required": ["value"], "additionalProperties": False,
             "properties": {"value": {"type": "string", "enum": list(values)}}}
@@ -304,21 +310,22 @@ def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[
             "additionalProperties": False}
 
 
-# The fields Pathways fills, with the types and enumerations INDIGO's project.json gives them
-# (definitions object_with_value_string/_number/_date; the enums of stage_development,
-# unit_type_actual_service_users_or_beneficiaries, result_level and result_type). Closed
-# with additionalProperties: false, so a misspelt field name fails here.
+# The fields Pathways fills, with the types INDIGO's project.json gives them (definitions
+# object_with_value_string/_number/_date) and its code lists (CODELISTS: stage_development,
+# unit_type_actual_service_users_or_beneficiaries, result_level, result_type, sources' type;
+# outcome_validation_method from the options its description lists). Closed with
+# additionalProperties: false, so a misspelt field name fails here.
 MINIMAL_INDIGO_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     **_object({
         "name": _STRING,
-        "stage_development": _enum("Early-stage design", "Late-stage design", "Contracted",
-                                   "Implementation", "Service delivery complete", "Complete"),
+        "stage_development": _enum(*CODELISTS["stage_development"]),
         "dates": _object({"start_date_of_service_provision": _DATE}),
         "purpose_and_classifications": _object({"intervention": _STRING}),
         "service_and_beneficiaries": _object({
             "actual_number_service_users_or_beneficiaries_total": _NUMBER,
-            "unit_type_actual_service_users_or_beneficiaries": _enum("Individual", "Other"),
+            "unit_type_actual_service_users_or_beneficiaries": _enum(*CODELISTS[
+                "service_and_beneficiaries.unit_type_actual_service_users_or_beneficiaries"]),
         }),
         "service_provisions": {"type": "array", "items": _object({
             "id": {"type": "string"}, "organisation_id": _STRING, "intervention": _STRING,
@@ -326,19 +333,21 @@ MINIMAL_INDIGO_SCHEMA: dict[str, Any] = {
         }, ("id", "organisation_id"))},
         "outcome_metrics": {"type": "array", "minItems": 1, "items": _object({
             "id": {"type": "string"}, "definition": _STRING,
-            "outcome_validation_method": _STRING, "data_source_for_outcome_validation": _STRING,
+            "outcome_validation_method": _enum(
+                *INDIGO_CODES["suggested"]["outcome_metrics.outcome_validation_method"]),
+            "data_source_for_outcome_validation": _STRING,
         }, ("id", "definition"))},
         "results": {"type": "array", "items": _object({
             "outcome_metric_id": _STRING,
-            "result_level": _enum("Project level", "Outcome level"),
-            "result_type": _enum("Interim", "Final"),
+            "result_level": _enum(*CODELISTS["results.result_level"]),
+            "result_type": _enum(*CODELISTS["results.result_type"]),
             "period": _object({"start_date": _DATE, "end_date": _DATE}),
             "number_engaged_in_impact_bond": _NUMBER,
             "number_with_positive_social_outcomes": _NUMBER,
             "notes": {"type": "string"},
         }, ("outcome_metric_id",))},
         "sources": {"type": "array", "minItems": 1, "items": _object({
-            "id": {"type": "string"}, "name": _STRING, "type": _STRING,
+            "id": {"type": "string"}, "name": _STRING, "type": _enum(*CODELISTS["sources.type"]),
             "accessed_date": _STRING,
         }, ("id",))},
     }, ("name", "sources")),
@@ -493,3 +502,64 @@ def test_xes_names_steps_by_their_title_and_keeps_the_step_id() -> None:
     other = {("referral", 1): {"intake": "Old intake"}}
     root = check_xes_structure(to_xes(cases, events, step_titles=other))
     assert attributes(root.findall("x:trace/x:event", NS)[1])["concept:name"] == "intake"
+
+
+def test_xes_has_a_start_transition_where_work_on_a_task_began() -> None:
+    """A task is scheduled when it becomes ready, started when first claimed or drafted
+    (task_started), completed when submitted: three events of one activity instance
+    (concept:instance = the task id), named by the step's title, the step id kept; times
+    strictly increasing even when recorded in one millisecond."""
+    cases = [case(1)]
+    events = {1: [
+        event(1, 1, "case_started"),
+        event(1, 2, "task_ready", step="intake", data={"task": "t-1", "title": "Intake"}),
+        event(1, 3, "task_started", step="intake", actor="amy",
+              data={"task": "t-1", "via": "claim"}),
+        event(1, 4, "task_ready", step="plan", at=T0 + timedelta(hours=1),
+              data={"task": "t-2"}),
+        event(1, 5, "task_completed", step="intake", actor="amy",
+              at=T0 + timedelta(hours=1), data={"task": "t-1", "data": {"secret": 1}}),
+    ]}
+    titles = {("referral", 2): {"intake": "Intake interview"}}
+    text = to_xes(cases, events, step_titles=titles)
+    root = check_xes_structure(text)
+    written = [attributes(e) for e in root.findall("x:trace/x:event", NS)]
+    assert [(e["concept:name"], e["lifecycle:transition"], e.get("concept:instance"))
+            for e in written] == [
+        ("case_started", "complete", None), ("Intake interview", "schedule", "t-1"),
+        ("Intake interview", "start", "t-1"), ("plan", "schedule", "t-2"),
+        ("Intake interview", "complete", "t-1")]
+    assert written[2]["step"] == "intake" and written[2]["org:resource"] == "amy"
+    stamps = [datetime.fromisoformat(e["time:timestamp"]) for e in written]
+    assert all(a < b for a, b in pairwise(stamps)), stamps
+    assert "secret" not in text  # form data is still left out
+
+
+def test_events_csv_names_the_task_an_event_is_about_in_a_last_column() -> None:
+    """`task` is added after the columns the README documents, which keep their order."""
+    from engine.exports import EVENT_COLUMNS, events_csv
+
+    assert EVENT_COLUMNS[:13] == ("case", "pathway", "version", "client", "seq", "at", "type",
+                                  "step", "actor", "outcome", "gateway", "branch",
+                                  "branch_flow")
+    assert EVENT_COLUMNS[13:] == ("task",)
+    events = {1: [event(1, 1, "case_started"),
+                  event(1, 2, "task_started", step="intake", data={"task": "t-1"})]}
+    rows = read_csv(events_csv([case(1)], events))
+    assert [dict(zip(rows[0], r, strict=True))["task"] for r in rows[1:]] == ["", "t-1"]
+
+
+def test_xes_orders_a_traces_events_by_seq_whatever_order_they_come_in() -> None:
+    """The tie-break is the log's own order (seq), not the order a caller happened to pass:
+    events given shuffled, some in one millisecond, come out by seq, times increasing."""
+    shuffled = {1: [event(1, 3, "task_completed", step="intake", data={"task": "t"}),
+                    event(1, 1, "case_started"),
+                    event(1, 4, "case_completed", at=T0 - timedelta(seconds=1)),
+                    event(1, 2, "task_ready", step="intake", data={"task": "t"})]}
+    root = check_xes_structure(to_xes([case(1)], shuffled))
+    written = [attributes(e) for e in root.findall("x:trace/x:event", NS)]
+    assert [e["seq"] for e in written] == ["1", "2", "3", "4"]
+    stamps = [datetime.fromisoformat(e["time:timestamp"]) for e in written]
+    assert all(a < b for a, b in pairwise(stamps)), stamps
+    assert to_xes([case(1)], shuffled) == to_xes([case(1)], {1: sorted(
+        shuffled[1], key=lambda e: e.seq)})

@@ -24,21 +24,6 @@ from tests.incident_bundles import (
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWorkFactory:
-    return FakeUnitOfWorkFactory()
-
-
-@pytest.fixture
-def engine(uow: FakeUnitOfWorkFactory, clock: FakeClock) -> Engine:
-    return Engine(uow=uow, clock=clock)
-
-
 def types(engine: Engine, case_id: int) -> list[str]:
     return [e.type for e in engine.events(case_id)]
 

@@ -23,6 +23,7 @@ from engine.outcomes import (
     add_months,
     measure,
     measure_group,
+    outcome_directions,
     parse_matched_group_csv,
     parse_outcome_csv,
 )
@@ -205,6 +206,31 @@ def test_a_measure_says_which_way_is_better() -> None:
     with pytest.raises(InvalidArgumentError):
         OutcomeMeasure.from_config({"kind": "reconviction", "type": "binary",
                                     "direction": "down"})
+
+
+def test_a_measure_names_the_step_outcomes_it_gives_its_direction() -> None:
+    """A pathway step records `reconvicted`, while the measure counts `reconviction`: the
+    measure names the step outcomes that report it, so exports reading the event log (INDIGO)
+    count them the measure's way. An outcome no measure names is not in the map (higher is
+    better, the default)."""
+    lower = OutcomeMeasure.from_config({"kind": "reconviction", "type": "binary",
+                                        "direction": "lower_is_better",
+                                        "step_outcomes": ["reconvicted"]})
+    assert lower.step_outcomes == ("reconvicted",)
+    housed = OutcomeMeasure.from_config({"kind": "housed", "type": "binary"})
+    assert housed.step_outcomes == ()
+    assert outcome_directions([lower, housed]) == {
+        "reconviction": "lower_is_better", "reconvicted": "lower_is_better",
+        "housed": "higher_is_better"}
+    for bad in ("Reconvicted", ["re convicted"], [1]):
+        with pytest.raises(InvalidArgumentError, match="step_outcomes"):
+            OutcomeMeasure.from_config({"kind": "reconviction", "type": "binary",
+                                        "step_outcomes": bad})
+    # two measures may not disagree on an outcome's direction
+    other = OutcomeMeasure.from_config({"kind": "reoffended", "type": "binary",
+                                        "step_outcomes": ["reconvicted"]})
+    with pytest.raises(InvalidArgumentError, match="reconvicted"):
+        outcome_directions([lower, other])
 
 
 def test_cohorts_select_clients_by_a_date_range() -> None:

@@ -616,3 +616,11 @@ def test_the_statement_says_its_figures_are_rounded_for_display_only() -> None:
     assert "rounded for display only" in statement.rounding
     assert any("rounded for display only" in line for line in statement.lines)
     assert "half up" in statement.rounding
+
+
+def test_the_peterborough_programme_says_reconvicted_is_a_negative_outcome() -> None:
+    """Issue 12.8: the INDIGO export must never count `reconvicted` (recorded by a pathway
+    step) as a positive social outcome; the programme file says which way it goes."""
+    programme = programme_from_config(yaml.safe_load(PROGRAMME_FILE.read_text("utf-8")))
+    directions = programme.outcome_directions()
+    assert directions["reconvicted"] == directions["reconviction"] == "lower_is_better"

@@ -52,16 +52,6 @@ V2_SCREEN_AFTER_ASSESS = edited("  - task: close\n", """  - task: screen
 """)
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def engine(clock: FakeClock) -> Engine:
-    return Engine(uow=FakeUnitOfWorkFactory(), clock=clock)
-
-
 def publish(engine: Engine, text: str, note: str = "") -> int:
     compiled = compile_pathway(load_pathway(text, "referral.yaml"))
     return engine.publish(compiled.files(), compiled.bpmn_file, note=note).version

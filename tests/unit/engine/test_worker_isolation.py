@@ -19,11 +19,6 @@ from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def engine(clock: FakeClock) -> Engine:
     return Engine(uow=FakeUnitOfWorkFactory(), clock=clock, live_cases=0)
 

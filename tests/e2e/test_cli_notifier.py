@@ -1,0 +1,66 @@
+"""A `notify` step reaches people through the notifier PATHWAYS_NOTIFIER names, via the real CLI.
+
+`null` (the default) sends nothing; `log` writes one line per notification, on stderr when
+nothing else configured logging, so stdout stays the command's JSON; an unknown name is
+refused with the choices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.test_cli import Cli
+
+HANDOVER = """\
+pathway: handover
+title: Handover
+roles:
+  worker: {title: Worker}
+  manager: {title: Manager}
+steps:
+  - task: contact
+    role: worker
+    title: Contact the client
+  - notify: tell_manager
+    to: manager
+    message: Client housed, please review
+  - task: review
+    role: manager
+    title: Review
+"""
+NOTICE = "pathways.notifications notify manager about case {case} (step tell_manager): " \
+         "Client housed, please review"
+
+
+def test_a_notify_step_reaches_the_log_notifier_and_not_the_default(cli: Cli) -> None:
+    source = Path(cli.cwd) / "handover.yaml"
+    source.write_text(HANDOVER)
+    assert cli.json("publish", str(source))["version"] == 1
+    client = str(cli.json("clients", "add", "--name", "Sam Smith")["id"])
+    first, second = (o.ok() for o in cli.many(["cases", "start", "handover", "--client", client],
+                                               ["cases", "start", "handover", "--client", client]))
+    complete = ["--json", "tasks", "complete", "{task}", "--data", "{{}}", "--as", "amy"]
+
+    def completing(case: dict[str, object]) -> list[str]:
+        tasks = case["tasks"]
+        assert isinstance(tasks, list) and len(tasks) == 1
+        return cli.argv([part.format(task=tasks[0]["id"]) for part in complete])
+
+    logged = cli.run_argv(completing(first), env={"PATHWAYS_NOTIFIER": "log"})
+    assert logged.ok()["tasks"][0]["step"] == "review"  # stdout is still the JSON alone
+    assert NOTICE.format(case=first["id"]) in logged.stderr
+    assert logged.stderr.count("notify manager") == 1
+
+    silent = cli.run_argv(completing(second))
+    assert silent.ok()["tasks"][0]["step"] == "review"
+    assert "notify" not in silent.stderr
+    events = cli.json("events", str(second["id"]))
+    assert [e["data"] for e in events if e["type"] == "notification_requested"] == [
+        {"to": "manager", "message": "Client housed, please review"}]
+
+
+def test_an_unknown_notifier_is_refused_with_the_choices(cli: Cli) -> None:
+    refused = cli.run_argv(cli.argv(["--json", "clients", "list"]),
+                           env={"PATHWAYS_NOTIFIER": "smtp"})
+    error = refused.error("invalid_argument")
+    assert "PATHWAYS_NOTIFIER='smtp'" in error["message"] and "log, null" in error["message"]
+    assert "Traceback" not in refused.stderr

@@ -1,0 +1,71 @@
+"""Read-only units of work: queries never queue behind writers, and never write.
+
+On SQLite every writing unit of work takes the write lock at BEGIN IMMEDIATE; inbox,
+dashboard and export reads use read-only ones (plain BEGIN, query_only) so they read the
+last committed snapshot at once. On PostgreSQL they run in READ ONLY transactions.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
+from engine import Engine
+from engine.model import Client
+from engine.ports import UnitOfWorkFactory
+from tests.unit.engine.fakes import FakeClock
+
+
+def test_sqlite_a_read_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'reads.sqlite3'}"
+    upgrade(url)
+    database = make_engine(url)
+    try:
+        uow_factory = SqlAlchemyUnitOfWorkFactory(database)
+        engine = Engine(uow=uow_factory, clock=FakeClock())
+        engine.add_client("Ada")
+        with uow_factory() as writer:  # holds the write lock, its client not yet committed
+            writer.clients.add(Client(id=None, name="Uncommitted"))
+            started = time.monotonic()
+            names = [c.name for c in engine.clients()]
+            cases = engine.list_cases()
+            waited = time.monotonic() - started
+            writer.commit()
+        assert names == ["Ada"] and cases == []
+        assert waited < 2  # a writing unit of work would wait out busy_timeout (10 s)
+        assert [c.name for c in engine.clients()] == ["Ada", "Uncommitted"]
+    finally:
+        database.dispose()
+
+
+def test_a_write_in_a_read_only_unit_of_work_fails_at_once(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    with uow_factory(read_only=True) as uow, pytest.raises(DBAPIError, match=r"(?i)read.?only"):
+        uow.clients.add(Client(id=None, name="Sneaked in"))
+    with uow_factory(read_only=True) as uow:
+        uow.commit()  # the next statement begins the unit's next transaction: read-only too
+        with pytest.raises(DBAPIError, match=r"(?i)read.?only"):
+            uow.clients.add(Client(id=None, name="Sneaked in later"))
+    with uow_factory() as uow:
+        assert uow.clients.list() == []
+
+
+def test_a_connection_writes_again_after_a_read_only_unit_of_work(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """The pooled connection a read-only unit of work used is not left read-only."""
+    for name in ("Ada", "Bob"):
+        with uow_factory(read_only=True) as uow:
+            uow.clients.list()
+            uow.commit()
+            uow.clients.list()
+        with uow_factory() as uow:
+            uow.clients.add(Client(id=None, name=name))
+            uow.commit()
+    with uow_factory(read_only=True) as uow:
+        assert [c.name for c in uow.clients.list()] == ["Ada", "Bob"]

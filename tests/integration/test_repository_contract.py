@@ -1,0 +1,586 @@
+"""The storage contract of engine.ports, run on every implementation: the in-memory fakes the
+unit tests use, SQLite and PostgreSQL.
+
+The engine's unit tests trust the fakes to behave like the databases; these tests are what
+keeps that trust earned. Each one states behaviour a caller relies on (a stale save
+conflicts, a closed task can come back, a duplicate is refused without spoiling the
+transaction, nothing is kept without commit) and must hold on all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
+from engine.clock import running_at
+from engine.errors import ConflictError, NotFoundError
+from engine.model import (
+    AccessEntry,
+    AllocationPolicy,
+    ApiToken,
+    Bundle,
+    CaseRecord,
+    Client,
+    ComparisonRate,
+    ComparisonSubject,
+    Consent,
+    Draft,
+    InboxTask,
+    Message,
+    Migration,
+    MigrationCase,
+    NewEvent,
+    Organisation,
+    OutcomeEvent,
+    OutcomeImport,
+    PathwayVersion,
+    Timer,
+    User,
+    UserSession,
+)
+from engine.ports import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
+from tests.unit.engine.fakes import FakeUnitOfWorkFactory
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(params=["fake", "sqlite", "postgresql"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """Units of work on an empty store: the fakes, a SQLite file, a PostgreSQL schema."""
+    if request.param == "fake":
+        return FakeUnitOfWorkFactory()
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'contract.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    engine = make_engine(url)
+    request.addfinalizer(engine.dispose)
+    return SqlAlchemyUnitOfWorkFactory(engine)
+
+
+def _client(uow: UnitOfWork, name: str = "Ada") -> int:
+    client_id = uow.clients.add(Client(id=None, name=name, created_at=T0)).id
+    assert client_id is not None
+    return client_id
+
+
+def _case(uow: UnitOfWork, **changes: object) -> CaseRecord:
+    record = CaseRecord(id=None, pathway="housing", version=1, client_id=_client(uow),
+                        status="active", state={"tasks": []}, created_at=T0, updated_at=T0)
+    return uow.cases.add(replace(record, **changes))  # type: ignore[arg-type]
+
+
+def _committed_case(storage: UnitOfWorkFactory) -> int:
+    with storage() as uow:
+        case_id = _case(uow).id
+        uow.commit()
+    assert case_id is not None
+    return case_id
+
+
+def _task(task_id: str, case_id: int, **changes: object) -> InboxTask:
+    task = InboxTask(id=task_id, case_id=case_id, pathway="housing", version=1, step=task_id,
+                     title=task_id.title(), role="caseworker", form=None, due=None)
+    return replace(task, **changes)  # type: ignore[arg-type]
+
+
+def test_every_unit_of_work_carries_every_repository(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        assert all(getattr(uow, name, None) is not None for name in REPOSITORY_NAMES)
+
+
+# -- versions and clients ------------------------------------------------------------------
+
+
+def test_versions_round_trip_and_bundles_are_stored_once(storage: UnitOfWorkFactory) -> None:
+    bundle = Bundle(hash="a" * 64, files={"main.bpmn": "<definitions/>"})
+    version = PathwayVersion(pathway="housing", number=1, bundle_hash=bundle.hash,
+                             main_file="main.bpmn", published_at=T0, processes=("housing",))
+    with storage() as uow:
+        uow.versions.add_bundle(bundle)
+        uow.versions.add_bundle(Bundle(hash=bundle.hash, files={}))
+        first = uow.versions.add(version)
+        second = uow.versions.add(replace(version, number=2))
+        other = uow.versions.add(replace(version, pathway="benefits"))
+        uow.commit()
+    with storage() as uow:
+        assert uow.versions.bundle(bundle.hash) == bundle
+        assert uow.versions.bundle("b" * 64) is None
+        assert uow.versions.get("housing", 1) == first
+        assert uow.versions.latest("housing") == second
+        assert uow.versions.latest("nothing") is None
+        assert uow.versions.list("housing") == [first, second]
+        assert uow.versions.latest_all() == [other, second]
+
+
+def test_publishing_a_taken_version_number_conflicts_and_keeps_the_transaction(
+    storage: UnitOfWorkFactory,
+) -> None:
+    version = PathwayVersion(pathway="housing", number=1, bundle_hash="c" * 64,
+                             main_file="main.bpmn", published_at=T0)
+    with storage() as uow:
+        uow.versions.add_bundle(Bundle(hash="c" * 64, files={}))
+        uow.versions.add(version)
+        with pytest.raises(ConflictError):
+            uow.versions.add(version)
+        uow.versions.add(replace(version, number=2))
+        uow.commit()
+    with storage() as uow:
+        assert [v.number for v in uow.versions.list("housing")] == [1, 2]
+
+
+def test_client_fields_are_merged_not_replaced(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        ada = _client(uow)
+        uow.clients.update_fields(ada, {"postcode": "N1", "age": 30})
+        uow.clients.update_fields(ada, {"age": 31})
+        uow.commit()
+    with storage() as uow:
+        found = uow.clients.get(ada)
+        assert found is not None and found.fields == {"postcode": "N1", "age": 31}
+        assert [c.id for c in uow.clients.list()] == [ada]
+        assert uow.clients.get(ada + 1000) is None
+
+
+# -- cases ---------------------------------------------------------------------------------
+
+
+def test_saving_writes_the_next_revision_and_lists_leave_state_out(
+    storage: UnitOfWorkFactory,
+) -> None:
+    with storage() as uow:
+        case = _case(uow, state={"x": 1})
+        older = _case(uow, version=2, status="completed")
+        case.state = {"x": 2}
+        uow.cases.save(case, expected_revision=0)
+        uow.commit()
+    assert case.revision == 1 and case.id is not None and older.id is not None
+    with storage() as uow:
+        stored = uow.cases.get(case.id)
+        assert stored is not None and stored.state == {"x": 2} and stored.revision == 1
+        head = uow.cases.get(case.id, with_state=False)
+        assert head is not None and head.state == {} and head.revision == 1
+        assert [c.id for c in uow.cases.list()] == [case.id, older.id]
+        assert [c.id for c in uow.cases.list(status="completed")] == [older.id]
+        assert [c.id for c in uow.cases.list(version=1, pathway="housing")] == [case.id]
+        assert [c.id for c in uow.cases.list(client_id=older.client_id)] == [older.id]
+        assert all(c.state == {} for c in uow.cases.list())
+        assert uow.cases.count_by_version("housing") == {1: 1, 2: 1}
+
+
+def test_saving_a_stale_case_conflicts_and_keeps_the_winner(storage: UnitOfWorkFactory) -> None:
+    case_id = _committed_case(storage)
+    with storage() as uow:
+        theirs = uow.cases.get(case_id)  # loaded, then someone else saves first
+    with storage() as first:
+        mine = first.cases.get(case_id)
+        assert mine is not None and theirs is not None
+        mine.data = {"who": "first"}
+        first.cases.save(mine, expected_revision=0)
+        first.commit()
+    with storage() as second:
+        theirs.data = {"who": "second"}
+        with pytest.raises(ConflictError):
+            second.cases.save(theirs, expected_revision=0)
+    with storage() as uow:
+        stored = uow.cases.get(case_id)
+        assert stored is not None and stored.data == {"who": "first"} and stored.revision == 1
+
+
+def test_saving_a_missing_case_is_not_found(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        case = _case(uow)
+        with pytest.raises(NotFoundError):
+            uow.cases.save(replace(case, id=(case.id or 0) + 1000), expected_revision=0)
+
+
+# -- inbox ---------------------------------------------------------------------------------
+
+
+def test_inbox_lists_open_tasks_soonest_due_first_undated_last(
+    storage: UnitOfWorkFactory,
+) -> None:
+    case_id = _committed_case(storage)
+    later = _task("later", case_id, due=T0 + 2 * DAY)
+    sooner = _task("sooner", case_id, due=T0 + DAY, role="outreach")
+    undated = _task("undated", case_id)
+    with running_at(T0), storage() as uow:
+        uow.inbox.replace_open(case_id, [undated, later, sooner])
+        uow.commit()
+    with storage() as uow:
+        assert [t.id for t in uow.inbox.list()] == ["sooner", "later", "undated"]
+        assert [t.id for t in uow.inbox.list(role="outreach")] == ["sooner"]
+        assert [t.id for t in uow.inbox.list(step="later", case_id=case_id)] == ["later"]
+        assert uow.inbox.get("later") == replace(later, created_at=T0)
+
+
+@pytest.mark.parametrize("told", [False, True], ids=["read", "told-previous"])
+def test_inbox_replace_open_closes_the_rest_and_a_closed_task_comes_back(
+    storage: UnitOfWorkFactory, told: bool,
+) -> None:
+    case_id = _committed_case(storage)
+    review, call = _task("review", case_id), _task("call", case_id)
+    with running_at(T0), storage() as uow:
+        uow.inbox.replace_open(case_id, [review, call], previous=[] if told else None)
+        uow.commit()
+    with running_at(T0 + HOUR), storage() as uow:
+        uow.inbox.replace_open(case_id, [review], previous=uow.inbox.list() if told else None)
+        uow.commit()
+    with storage() as uow:
+        assert uow.inbox.get("call") is None
+        assert [t.id for t in uow.inbox.list(case_id=case_id)] == ["review"]
+    renamed = replace(call, title="Call back")
+    with running_at(T0 + 2 * HOUR), storage() as uow:
+        uow.inbox.replace_open(case_id, [review, renamed],
+                               previous=uow.inbox.list() if told else None)
+        uow.commit()
+    with storage() as uow:
+        back = uow.inbox.get("call")
+        assert back is not None and back.title == "Call back"
+        assert sorted(t.id for t in uow.inbox.list(case_id=case_id)) == ["call", "review"]
+
+
+def test_an_assignee_survives_replace_open_and_closed_tasks_cannot_be_assigned(
+    storage: UnitOfWorkFactory,
+) -> None:
+    case_id = _committed_case(storage)
+    review = _task("review", case_id)
+    with running_at(T0), storage() as uow:
+        uow.inbox.replace_open(case_id, [review])
+        uow.inbox.assign("review", "amy")
+        uow.inbox.replace_open(case_id, [replace(review, title="Review again")])
+        uow.commit()
+    with storage() as uow:
+        found = uow.inbox.get("review")
+        assert found is not None and found.assignee == "amy" and found.title == "Review again"
+        uow.inbox.close("review", completed_by="amy", at=T0 + HOUR)
+        assert uow.inbox.get("review") is None
+        with pytest.raises(NotFoundError):
+            uow.inbox.assign("review", "bob")
+        with pytest.raises(NotFoundError):
+            uow.inbox.assign("nothing", "bob")
+        with pytest.raises(NotFoundError):
+            uow.inbox.close("nothing", completed_by=None, at=T0)
+
+
+# -- events, timers, messages --------------------------------------------------------------
+
+
+def test_events_are_numbered_per_case_and_a_clash_conflicts_without_spoiling_the_transaction(
+    storage: UnitOfWorkFactory,
+) -> None:
+    with storage() as uow:
+        one, two = _case(uow).id, _case(uow).id
+        assert one is not None and two is not None
+        uow.events.append(one, [NewEvent("started", T0), NewEvent("step", T0 + HOUR)])
+        uow.events.append(two, [NewEvent("started", T0)])
+        uow.events.append(one, [NewEvent("moved", T0 - HOUR, step="a", actor="amy",
+                                         data={"k": 1})], first_seq=3)
+        with pytest.raises(ConflictError):
+            uow.events.append(one, [NewEvent("late", T0)], first_seq=2)
+        uow.events.append(two, [NewEvent("again", T0)])  # still usable
+        uow.commit()
+    with storage() as uow:
+        events = uow.events.list(one)
+        assert [(e.seq, e.type) for e in events] == [(1, "started"), (2, "step"), (3, "moved")]
+        assert events[2].at == T0 + HOUR  # never earlier than the one before
+        assert (events[2].step, events[2].actor, events[2].data) == ("a", "amy", {"k": 1})
+        assert [(e.seq, e.type) for e in uow.events.list(two)] == [(1, "started"), (2, "again")]
+
+
+def test_timers_name_each_due_case_once_earliest_first(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        one, two, three = (_case(uow).id for _ in range(3))
+        assert one is not None and two is not None and three is not None
+        uow.timers.replace(one, [Timer(one, "b", "wait", T0 + HOUR), Timer(one, "a", "w", T0)])
+        uow.timers.replace(two, [Timer(two, "c", "wait", T0 - HOUR)])
+        uow.timers.replace(three, [Timer(three, "d", "wait", T0 + DAY)])
+        uow.timers.replace(two, [Timer(two, "e", "wait", T0 + 2 * HOUR)])
+        uow.commit()
+    with storage() as uow:
+        assert uow.timers.due_cases(T0 + 2 * HOUR, 10) == [one, two]
+        assert uow.timers.due_cases(T0 + 2 * HOUR, 1) == [one]
+        assert uow.timers.due_cases(T0 - DAY, 10) == []
+        assert [t.task_id for t in uow.timers.for_case(one)] == ["a", "b"]
+
+
+def test_messages_stay_pending_until_delivered_once(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        ada, bob = _client(uow), _client(uow, "Bob")
+        first = uow.messages.add(Message(None, "referral", ada, {"a": 1}, None, T0))
+        signal = uow.messages.add(Message(None, "alert", None, None, None, T0 + HOUR,
+                                          kind="signal"))
+        other = uow.messages.add(Message(None, "referral", bob, None, None, T0 + 2 * HOUR))
+        uow.commit()
+    assert first.id is not None and signal.id is not None and other.id is not None
+    with storage() as uow:
+        assert [m.id for m in uow.messages.pending()] == [first.id, signal.id, other.id]
+        assert [m.id for m in uow.messages.pending(ada)] == [first.id, signal.id]
+        uow.messages.mark_delivered(first.id, None, T0 + DAY)
+        with pytest.raises(ConflictError):
+            uow.messages.mark_delivered(first.id, None, T0 + DAY)
+        with pytest.raises(NotFoundError):
+            uow.messages.mark_delivered(other.id + 1000, None, T0)
+        assert [m.id for m in uow.messages.pending(ada)] == [signal.id]
+        assert uow.messages.pending(bob)[1].payload is None
+
+
+# -- allocations and migrations ------------------------------------------------------------
+
+
+def test_allocation_policies_are_kept_in_order(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        first = uow.allocations.set(AllocationPolicy("housing", "pinned", version=1, set_at=T0))
+        second = uow.allocations.set(AllocationPolicy("housing", "weighted",
+                                                      weights={3: 1, 2: 4}, seed="s",
+                                                      set_at=T0 + HOUR, set_by="amy"))
+        uow.commit()
+    with storage() as uow:
+        assert uow.allocations.current("housing") == second
+        assert list(second.weights) == [2, 3]
+        assert uow.allocations.history("housing") == [first, second]
+        assert uow.allocations.current("benefits") is None
+
+
+def test_migrations_record_each_case_once_and_put_back_once(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        case_id = _case(uow).id
+        assert case_id is not None
+        migration = uow.migrations.add(Migration(None, "housing", 1, 2, T0, actor="amy",
+                                                 filter={"step": "a"}))
+        assert migration.id is not None
+        undo = uow.migrations.add(Migration(None, "housing", 2, 1, T0 + HOUR,
+                                            reverts=migration.id))
+        assert undo.id is not None
+        result = MigrationCase(migration.id, case_id, ok=True, from_step="a", to_step="b",
+                               before_state={"s": 1}, before_revision=0, after_revision=1)
+        uow.migrations.add_case(result)
+        with pytest.raises(ConflictError):
+            uow.migrations.add_case(result)
+        with pytest.raises(NotFoundError):
+            uow.migrations.mark_reverted(migration.id, case_id + 1000, undo.id)
+        uow.migrations.mark_reverted(migration.id, case_id, undo.id)
+        uow.migrations.mark_reverted(migration.id, case_id, undo.id)  # the same: fine
+        with pytest.raises(ConflictError):
+            uow.migrations.mark_reverted(migration.id, case_id, undo.id + 1000)
+        uow.migrations.finish(migration.id, T0 + DAY)
+        with pytest.raises(NotFoundError):
+            uow.migrations.finish(undo.id + 1000, T0)
+        uow.commit()
+    with storage() as uow:
+        assert uow.migrations.cases(migration.id) == [replace(result, reverted_by=undo.id)]
+        assert uow.migrations.get(migration.id) == replace(migration, finished_at=T0 + DAY)
+        assert [m.id for m in uow.migrations.list("housing")] == [migration.id, undo.id]
+        assert uow.migrations.list("benefits") == []
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+def test_usernames_are_unique_and_a_clash_keeps_the_transaction(
+    storage: UnitOfWorkFactory,
+) -> None:
+    with storage() as uow:
+        uow.organisations.put(Organisation("st_giles", "St Giles"))
+        uow.organisations.put(Organisation("st_giles", "St Giles Trust"))
+        uow.organisations.put(Organisation("council", "Council"))
+        amy = uow.users.add(User(None, "amy", "Amy", "st_giles", "caseworker", created_at=T0))
+        with pytest.raises(ConflictError):
+            uow.users.add(User(None, "amy", "Another", "council", "viewer"))
+        bob = uow.users.add(User(None, "bob", "Bob", "council", "viewer", created_at=T0))
+        uow.commit()
+    assert amy.id is not None and bob.id is not None
+    with storage() as uow:
+        assert uow.organisations.list() == [Organisation("council", "Council"),
+                                             Organisation("st_giles", "St Giles Trust")]
+        uow.users.update(replace(amy, username="renamed", role="manager",
+                                 pathway_roles=("housing:triage",), active=False))
+        with pytest.raises(NotFoundError):
+            uow.users.update(replace(amy, id=bob.id + 1000))
+        uow.commit()
+    with storage() as uow:
+        assert uow.users.get(amy.id) == replace(amy, role="manager",
+                                                pathway_roles=("housing:triage",),
+                                                active=False)
+        assert uow.users.by_username("renamed") is None
+        assert [u.username for u in uow.users.list()] == ["amy", "bob"]
+        assert uow.users.list("council") == [bob]
+
+
+def _user(uow: UnitOfWork, username: str) -> None:
+    uow.organisations.put(Organisation("st_giles", "St Giles"))
+    uow.users.add(User(None, username, username.title(), "st_giles", "caseworker"))
+
+
+def test_tokens_are_touched_and_revoked_once(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        _user(uow, "amy")
+        token = uow.tokens.add(ApiToken(None, "amy", "ci", "h" * 64, created_at=T0))
+        assert token.id is not None
+        uow.tokens.touch(token.id, T0 + HOUR)
+        uow.tokens.revoke(token.id, T0 + DAY)
+        uow.tokens.revoke(token.id, T0 + 2 * DAY)
+        with pytest.raises(NotFoundError):
+            uow.tokens.revoke(token.id + 1000, T0)
+        uow.commit()
+    with storage() as uow:
+        assert uow.tokens.by_hash("h" * 64) == replace(token, last_used_at=T0 + HOUR,
+                                                       revoked_at=T0 + DAY)
+        assert uow.tokens.list("amy") == [uow.tokens.by_hash("h" * 64)]
+        assert uow.tokens.list("bob") == []
+
+
+def test_a_taken_token_or_session_hash_conflicts_and_keeps_the_transaction(
+    storage: UnitOfWorkFactory,
+) -> None:
+    with storage() as uow:
+        _user(uow, "amy")
+        uow.tokens.add(ApiToken(None, "amy", "ci", "h" * 64, created_at=T0))
+        with pytest.raises(ConflictError):
+            uow.tokens.add(ApiToken(None, "amy", "again", "h" * 64, created_at=T0))
+        uow.sessions.add(UserSession(None, "amy", "k" * 64, T0, T0))
+        with pytest.raises(ConflictError):
+            uow.sessions.add(UserSession(None, "amy", "k" * 64, T0, T0))
+        uow.tokens.add(ApiToken(None, "amy", "other", "i" * 64, created_at=T0))
+        uow.commit()
+    with storage() as uow:
+        assert [t.name for t in uow.tokens.list("amy")] == ["ci", "other"]
+        assert len(uow.sessions.list("amy")) == 1
+
+
+def test_sessions_end_once_and_old_ones_are_pruned(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        _user(uow, "amy")
+        _user(uow, "bob")
+        old = uow.sessions.add(UserSession(None, "amy", "a" * 64, T0 - DAY, T0 - DAY))
+        live = uow.sessions.add(UserSession(None, "amy", "b" * 64, T0, T0))
+        other = uow.sessions.add(UserSession(None, "bob", "c" * 64, T0, T0))
+        assert live.id is not None and other.id is not None
+        uow.sessions.touch(live.id, T0 + HOUR)
+        uow.sessions.end(other.id, T0 + HOUR, "signed out")
+        uow.sessions.end(other.id, T0 + DAY, "again")
+        assert uow.sessions.end_all("amy", T0 + 2 * HOUR, "password changed") == 2
+        uow.sessions.prune(T0)
+        uow.commit()
+    with storage() as uow:
+        assert uow.sessions.by_hash(old.key_hash) is None
+        assert uow.sessions.list("amy") == [replace(live, last_seen_at=T0 + HOUR,
+                                                    ended_at=T0 + 2 * HOUR,
+                                                    ended_reason="password changed")]
+        ended = uow.sessions.by_hash("c" * 64)
+        assert ended is not None and ended.ended_reason == "signed out"
+        assert len(uow.sessions.list()) == 2
+
+
+# -- casework ------------------------------------------------------------------------------
+
+
+def test_consents_access_log_and_drafts_round_trip(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        case = _case(uow)
+        assert case.id is not None
+        given = uow.consents.add(Consent(None, case.client_id, True, "all", "support", "amy",
+                                         T0, date(2025, 3, 1)))
+        seen = uow.access_log.add(AccessEntry(None, T0, "amy", "st_giles", case.client_id,
+                                              "view"))
+        glass = uow.access_log.add(AccessEntry(None, T0 + HOUR, "bob", "council", None,
+                                               "view", reason="urgent", detail={"n": 1}))
+        uow.drafts.save(Draft("b", case.id, "amy", {"x": 1}, T0 + HOUR))
+        uow.drafts.save(Draft("a", case.id, "amy", {"x": 1}, T0))
+        uow.drafts.save(Draft("a", case.id, "amy", {"x": 2}, T0 + 2 * HOUR))
+        uow.commit()
+    with storage() as uow:
+        assert uow.consents.for_client(case.client_id) == [given]
+        assert uow.access_log.list() == [seen, glass]
+        assert uow.access_log.list(break_glass=True) == [glass]
+        assert uow.access_log.list(client_id=case.client_id, username="amy") == [seen]
+        assert uow.access_log.list(since=T0 + HOUR) == [glass]
+        assert [(d.task_id, d.data) for d in uow.drafts.for_case(case.id)] == [
+            ("b", {"x": 1}), ("a", {"x": 2})]
+        uow.drafts.delete("a")
+        assert uow.drafts.get("a", "amy") is None
+        assert uow.drafts.get("b", "amy") == Draft("b", case.id, "amy", {"x": 1}, T0 + HOUR)
+
+
+# -- outcomes ------------------------------------------------------------------------------
+
+
+def test_outcome_imports_and_events_are_kept_once(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        ada = _client(uow)
+        record = uow.outcomes.add_import(OutcomeImport(None, "s" * 64, "a.csv", "housed", 2, 0,
+                                                       T0))
+        assert record is not None and record.id is not None
+        assert uow.outcomes.add_import(replace(record, id=None, filename="b.csv")) is None
+        event = OutcomeEvent(None, ada, "housed", date(2025, 1, 2), date(2025, 1, 3), "file",
+                             import_id=record.id, created_at=T0)
+        stored = uow.outcomes.add_event(event)
+        assert uow.outcomes.add_event(replace(event, source="again")) is None
+        earlier = uow.outcomes.add_event(replace(event, occurred_on=date(2024, 1, 1)))
+        uow.outcomes.set_import_count(record.id, 2)
+        uow.outcomes.set_import_extracted_on(record.id, date(2025, 2, 1))
+        uow.commit()
+    with storage() as uow:
+        assert uow.outcomes.imports() == [replace(record, imported=2,
+                                                  extracted_on=date(2025, 2, 1))]
+        assert uow.outcomes.import_by_sha256("s" * 64) == uow.outcomes.imports()[0]
+        assert uow.outcomes.events(client_id=ada) == [earlier, stored]
+        assert uow.outcomes.events(kind="reconviction") == []
+
+
+def test_comparison_subjects_are_unique_in_their_group(storage: UnitOfWorkFactory) -> None:
+    subject = ComparisonSubject(group="pnc", subject="s1", kind="reconviction",
+                                release_date=date(2024, 1, 15), imported_at=T0)
+    with storage() as uow:
+        rate = uow.outcomes.set_rate(ComparisonRate(None, "c1", "reconviction", 100,
+                                                    per_100=1.5, set_at=T0))
+        uow.outcomes.add_subjects([replace(subject, subject="s2"), subject])
+        with pytest.raises(ConflictError):
+            uow.outcomes.add_subjects([subject])
+        uow.outcomes.add_subjects([replace(subject, group="other")])  # still usable
+        uow.outcomes.set_group_extracted_on("pnc", date(2025, 1, 1))
+        uow.commit()
+    with storage() as uow:
+        assert uow.outcomes.rates(cohort="c1") == [rate]
+        assert [(s.subject, s.extracted_on) for s in uow.outcomes.subjects("pnc")] == [
+            ("s1", date(2025, 1, 1)), ("s2", date(2025, 1, 1))]
+        assert uow.outcomes.groups() == ["other", "pnc"]
+
+
+# -- transactions --------------------------------------------------------------------------
+
+
+def test_nothing_is_kept_unless_committed_and_rollback_discards(
+    storage: UnitOfWorkFactory,
+) -> None:
+    with storage() as uow:
+        _client(uow, "Forgotten")
+    with storage() as uow:
+        _client(uow, "Rolled back")
+        uow.rollback()
+        _client(uow, "Kept")
+        uow.commit()
+    with storage() as uow:
+        assert [c.name for c in uow.clients.list()] == ["Kept"]
+
+
+def test_a_read_only_unit_of_work_reads_and_refuses_writes(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        _client(uow, "Ada")
+        uow.commit()
+    with storage(read_only=True) as uow:
+        assert [c.name for c in uow.clients.list()] == ["Ada"]
+    # Each backend says it its own way; all say "read" (read-only / readonly).
+    with pytest.raises(Exception) as refused, storage(read_only=True) as uow:
+        _client(uow, "Sneaked in")
+        uow.commit()
+    assert "read" in str(refused.value).lower()
+    with storage() as uow:
+        assert [c.name for c in uow.clients.list()] == ["Ada"]
