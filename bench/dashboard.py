@@ -200,7 +200,7 @@ def _timed(app: Application, client: FlaskClient, url: str) -> tuple[float, int]
         response = client.get(url)
         took = time.perf_counter() - started
     if response.status_code != 200:
-        raise SystemExit(f"{url}: {response.status_code}")
+        raise SystemExit(f"{url}: {response.status_code} {response.text[:500]}")
     return took, statements[0]
 
 
