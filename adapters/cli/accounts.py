@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from adapters.cli.common import ID, Context, UsageProblem, _emit, cli, command
+from adapters.cli.common import ID, Context, UsageProblem, cli, command, emit
 from engine.model import USER_ROLES, ApiToken, User
 
 # -- accounts: organisations, users, API tokens ---------------------------------------------
@@ -57,7 +57,7 @@ def orgs() -> None:
 def orgs_add(ctx: Context, organisation_id: str, name: str) -> None:
     """Add an organisation (or rename one)."""
     org = ctx.app.accounts.add_organisation(organisation_id, name)
-    _emit(ctx.json_mode, {"id": org.id, "name": org.name}, lambda: org.id)
+    emit(ctx.json_mode, {"id": org.id, "name": org.name}, lambda: org.id)
 
 
 @orgs.command("list")
@@ -65,7 +65,7 @@ def orgs_add(ctx: Context, organisation_id: str, name: str) -> None:
 def orgs_list(ctx: Context) -> None:
     """Every organisation."""
     found = ctx.app.accounts.organisations()
-    _emit(ctx.json_mode, [{"id": o.id, "name": o.name} for o in found],
+    emit(ctx.json_mode, [{"id": o.id, "name": o.name} for o in found],
           lambda: "\n".join(f"{o.id}  {o.name}" for o in found) or "no organisations")
 
 
@@ -91,7 +91,7 @@ def users_add(ctx: Context, username: str, name: str, organisation: str, role: s
     password = _read_password(password_stdin)
     user = ctx.app.accounts.add_user(username, name, organisation, role, password,
                                      pathway_roles)
-    _emit(ctx.json_mode, user_json(user), lambda: user.username)
+    emit(ctx.json_mode, user_json(user), lambda: user.username)
 
 
 @users.command("list")
@@ -100,7 +100,7 @@ def users_add(ctx: Context, username: str, name: str, organisation: str, role: s
 def users_list(ctx: Context, organisation: str | None) -> None:
     """Users, by username."""
     found = ctx.app.accounts.users(organisation)
-    _emit(ctx.json_mode, [user_json(u) for u in found],
+    emit(ctx.json_mode, [user_json(u) for u in found],
           lambda: "\n".join(_user_line(u) for u in found) or "no users")
 
 
@@ -113,7 +113,7 @@ def users_password(ctx: Context, username: str, password_stdin: bool) -> None:
     """Set a user's password (which signs them out everywhere)."""
     ctx.app.accounts.get_user(username)  # fail before asking for a password
     user = ctx.app.accounts.set_password(username, _read_password(password_stdin))
-    _emit(ctx.json_mode, user_json(user), lambda: f"password of {user.username} set")
+    emit(ctx.json_mode, user_json(user), lambda: f"password of {user.username} set")
 
 
 @users.command("deactivate")
@@ -122,7 +122,7 @@ def users_password(ctx: Context, username: str, password_stdin: bool) -> None:
 def users_deactivate(ctx: Context, username: str) -> None:
     """Stop a user signing in: ends their sessions and revokes their API tokens."""
     user = ctx.app.accounts.deactivate(username)
-    _emit(ctx.json_mode, user_json(user), lambda: f"{user.username} deactivated")
+    emit(ctx.json_mode, user_json(user), lambda: f"{user.username} deactivated")
 
 
 @users.command("signout")
@@ -131,7 +131,7 @@ def users_deactivate(ctx: Context, username: str) -> None:
 def users_signout(ctx: Context, username: str) -> None:
     """End every web session of a user at once (they may sign in again)."""
     ended = ctx.app.accounts.end_sessions(username)
-    _emit(ctx.json_mode, {"username": username, "sessions_ended": ended},
+    emit(ctx.json_mode, {"username": username, "sessions_ended": ended},
           lambda: f"{username} signed out everywhere ({ended} session(s) ended)")
 
 
@@ -147,7 +147,7 @@ def users_tokens() -> None:
 def users_tokens_add(ctx: Context, username: str, name: str) -> None:
     """Issue a token; it is printed this once and cannot be shown again."""
     token, plain = ctx.app.accounts.issue_token(username, name)
-    _emit(ctx.json_mode, {**token_json(token), "token": plain}, lambda: plain)
+    emit(ctx.json_mode, {**token_json(token), "token": plain}, lambda: plain)
 
 
 @users_tokens.command("list")
@@ -156,7 +156,7 @@ def users_tokens_add(ctx: Context, username: str, name: str) -> None:
 def users_tokens_list(ctx: Context, username: str) -> None:
     """A user's tokens (not the tokens themselves)."""
     found = ctx.app.accounts.tokens(username)
-    _emit(ctx.json_mode, [token_json(t) for t in found],
+    emit(ctx.json_mode, [token_json(t) for t in found],
           lambda: "\n".join(f"{t.id}  {t.name}  {'revoked' if t.revoked_at else 'live'}"
                             for t in found) or "no tokens")
 
@@ -167,7 +167,7 @@ def users_tokens_list(ctx: Context, username: str) -> None:
 def users_tokens_revoke(ctx: Context, token_id: int) -> None:
     """Revoke a token for good."""
     ctx.app.accounts.revoke_token(token_id)
-    _emit(ctx.json_mode, {"id": token_id, "revoked": True},
+    emit(ctx.json_mode, {"id": token_id, "revoked": True},
           lambda: f"token {token_id} revoked")
 
 
@@ -195,7 +195,7 @@ def access_report(ctx: Context, break_glass: bool, since_text: str | None) -> No
                            details={"fields": {"since": ["must be a date (YYYY-MM-DD)"]}}
                            ) from None
     rows = ctx.app.casework.access_report(None, break_glass=break_glass, since=since)
-    _emit(ctx.json_mode,
+    emit(ctx.json_mode,
           [{"at": r.at.isoformat(), "username": r.username, "organisation": r.organisation,
             "client": r.client, "action": r.action, "reason": r.reason, "viewed": r.viewed}
            for r in rows],

@@ -16,14 +16,14 @@ from adapters.cli.common import (
     BoundedNumber,
     Context,
     UsageProblem,
-    _case_text,
-    _emit,
-    _task_line,
     case_json,
+    case_text,
     cli,
     command,
+    emit,
     event_json,
     task_json,
+    task_line,
 )
 from engine.clock import parse_timestamp
 from engine.model import CASE_STATUSES
@@ -47,7 +47,7 @@ def cases_start(ctx: Context, pathway: str, client_id: int, version: int | None,
                 actor: str | None) -> None:
     """Start a case of PATHWAY for a client."""
     view = ctx.app.engine.start_case(pathway, client_id, version=version, actor=actor)
-    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+    emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: case_text(view))
 
 
 @cases.command("show")
@@ -56,7 +56,7 @@ def cases_start(ctx: Context, pathway: str, client_id: int, version: int | None,
 def cases_show(ctx: Context, case_id: int) -> None:
     """A case with its data and open tasks."""
     view = ctx.app.engine.get_case(case_id)
-    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+    emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: case_text(view))
 
 
 @cases.command("list")
@@ -68,7 +68,7 @@ def cases_list(ctx: Context, pathway: str | None, status: str | None,
                client_id: int | None) -> None:
     """Cases, newest last."""
     found = ctx.app.engine.list_cases(pathway=pathway, status=status, client_id=client_id)
-    _emit(ctx.json_mode, [case_json(c) for c in found],
+    emit(ctx.json_mode, [case_json(c) for c in found],
           lambda: "\n".join(f"{c.id}  {c.pathway} v{c.version}  client {c.client_id}  {c.status}"
                             for c in found) or "no cases")
 
@@ -92,7 +92,7 @@ def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | No
         if not isinstance(data, dict):
             raise UsageProblem("--data must be a JSON object", details={})
     view = ctx.app.engine.retry_case(case_id, version=version, actor=actor, data=data)
-    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+    emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: case_text(view))
 
 
 @cases.command("cancel")
@@ -103,7 +103,7 @@ def cases_retry(ctx: Context, case_id: int, version: int | None, actor: str | No
 def cases_cancel(ctx: Context, case_id: int, reason: str, actor: str | None) -> None:
     """Cancel a case: its open tasks and timers are withdrawn."""
     view = ctx.app.engine.cancel_case(case_id, actor=actor, reason=reason)
-    _emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: _case_text(view))
+    emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: case_text(view))
 
 
 # -- tasks ---------------------------------------------------------------------------------
@@ -123,8 +123,8 @@ def tasks_list(ctx: Context, case_id: int | None, role: str | None,
                pathway: str | None) -> None:
     """Open tasks, soonest due first."""
     found = ctx.app.engine.list_tasks(case_id=case_id, role=role, pathway=pathway)
-    _emit(ctx.json_mode, [task_json(t) for t in found],
-          lambda: "\n".join(_task_line(t) for t in found) or "no open tasks")
+    emit(ctx.json_mode, [task_json(t) for t in found],
+          lambda: "\n".join(task_line(t) for t in found) or "no open tasks")
 
 
 @tasks.command("complete")
@@ -150,11 +150,11 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
                               "tasks": [task_json(t) for t in result.tasks]}
     if result.error is not None:  # the completion is saved; what stopped the case after it
         answer["error"] = result.error
-    _emit(ctx.json_mode, answer,
+    emit(ctx.json_mode, answer,
           lambda: "\n".join([f"case {result.case_id}: {result.status}"]
                             + ([f"  error: {result.error.get('message')}"]
                                if result.error else [])
-                            + [f"  task {_task_line(t)}" for t in result.tasks]))
+                            + [f"  task {task_line(t)}" for t in result.tasks]))
 
 
 # -- events, timers, messages, worker, web -------------------------------------------------
@@ -166,7 +166,7 @@ def tasks_complete(ctx: Context, task_id: str, data_text: str, actor: str | None
 def events(ctx: Context, case_id: int) -> None:
     """Every recorded step of a case, in order."""
     found = ctx.app.engine.events(case_id)
-    _emit(ctx.json_mode, [event_json(e) for e in found],
+    emit(ctx.json_mode, [event_json(e) for e in found],
           lambda: "\n".join(f"{e.seq:>4}  {e.at:%Y-%m-%d %H:%M:%S}  {e.type:<16} "
                             f"{e.step or '-':<24} {e.actor or ''}" for e in found))
 
@@ -188,7 +188,7 @@ def timers_run(ctx: Context, now_text: str | None) -> None:
         raise UsageProblem(f"--now {now_text!r} is not an ISO-8601 date or time",
                            details={"now": now_text}) from err
     fired = ctx.app.engine.fire_due_timers(now)
-    _emit(ctx.json_mode, {"fired": fired}, lambda: f"fired {fired} timer(s)")
+    emit(ctx.json_mode, {"fired": fired}, lambda: f"fired {fired} timer(s)")
 
 
 @cli.group()
@@ -206,7 +206,7 @@ def messages_deliver(ctx: Context) -> None:
     it (e.g. after `cases retry`). The other messages are delivered.
     """
     delivered = ctx.app.engine.deliver_messages()
-    _emit(ctx.json_mode, {"delivered": delivered}, lambda: f"delivered {delivered} message(s)")
+    emit(ctx.json_mode, {"delivered": delivered}, lambda: f"delivered {delivered} message(s)")
 
 
 @contextmanager
@@ -242,6 +242,6 @@ def worker(ctx: Context, interval: float, rounds: int | None) -> None:
             done += 1
             summary = {"round": done, "fired": fired, "delivered": delivered}
             line = f"round {done}: fired {fired} timer(s), delivered {delivered} message(s)"
-            _emit(ctx.json_mode, summary, lambda: line)  # noqa: B023 - called at once
+            emit(ctx.json_mode, summary, lambda: line)  # noqa: B023 - called at once
             if rounds is None or done < rounds:
                 stop.wait(interval)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from adapters.cli.common import Context, UsageProblem, _emit, cli, command
+from adapters.cli.common import Context, UsageProblem, cli, command, emit
 from engine.text import check_text, is_json, parse_json
 
 # -- clients -------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ def clients() -> None:
 def clients_add(ctx: Context, name: str, field_pairs: tuple[str, ...]) -> None:
     """Add a client."""
     client = ctx.app.engine.add_client(name, _parse_fields(field_pairs))
-    _emit(ctx.json_mode, {"id": client.id, "name": client.name, "fields": client.fields},
+    emit(ctx.json_mode, {"id": client.id, "name": client.name, "fields": client.fields},
           lambda: str(client.id))
 
 
@@ -49,5 +49,5 @@ def clients_add(ctx: Context, name: str, field_pairs: tuple[str, ...]) -> None:
 def clients_list(ctx: Context) -> None:
     """Every client."""
     found = ctx.app.engine.clients()
-    _emit(ctx.json_mode, [{"id": c.id, "name": c.name, "fields": c.fields} for c in found],
+    emit(ctx.json_mode, [{"id": c.id, "name": c.name, "fields": c.fields} for c in found],
           lambda: "\n".join(f"{c.id}  {c.name}" for c in found) or "no clients")

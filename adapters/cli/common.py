@@ -60,7 +60,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _emit(json_mode: bool, payload: Any, text: Callable[[], str]) -> None:
+def emit(json_mode: bool, payload: Any, text: Callable[[], str]) -> None:
     if json_mode:
         click.echo(json.dumps(payload, default=_default, ensure_ascii=False))
     else:
@@ -102,7 +102,7 @@ def version_json(version: PathwayVersion) -> dict[str, Any]:
             "start_messages": list(version.start_messages)}
 
 
-def _task_line(view: TaskView) -> str:
+def task_line(view: TaskView) -> str:
     t = view.task
     due = t.due.strftime("%Y-%m-%d %H:%M") if t.due else "-"
     problem = f"  [definition cannot be loaded: {view.problem}]" if view.problem else ""
@@ -110,13 +110,13 @@ def _task_line(view: TaskView) -> str:
            f"due {due}  {t.title}{problem}"
 
 
-def _case_text(view: CaseView) -> str:
+def case_text(view: CaseView) -> str:
     c = view.case
     lines = [f"case {c.id}: {c.pathway} v{c.version}, client {c.client_id}, {c.status}"
              + (f" ({c.exit_reason})" if c.exit_reason else "")]
     if c.error:
         lines.append(f"  error at {c.error.get('step')}: {c.error.get('message')}")
-    lines += [f"  task {_task_line(t)}" for t in view.tasks]
+    lines += [f"  task {task_line(t)}" for t in view.tasks]
     return "\n".join(lines)
 
 
@@ -279,12 +279,12 @@ def main() -> None:
 
 def _redacted_or_raw(ctx: Context) -> str:
     try:
-        return _redacted(ctx.settings.database_url)
+        return redacted(ctx.settings.database_url)
     except ArgumentError:
         return repr(ctx.settings.database_url)
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)

@@ -16,11 +16,11 @@ from adapters.cli.common import (
     ID,
     Context,
     UsageProblem,
-    _emit,
-    _redacted,
     cli,
     command,
+    emit,
     problem_json,
+    redacted,
     version_json,
 )
 from adapters.definition_files import (
@@ -60,9 +60,9 @@ def init(ctx: Context, demo: bool) -> None:
         files, main = read_bundle(path, known_pathways=known, folder=folder)
         results.append(asdict(app.engine.publish(files, main, note=note, author="pathways init",
                                                  unless_published=True)))
-    payload: dict[str, Any] = {"database": _redacted(app.settings.database_url),
+    payload: dict[str, Any] = {"database": redacted(app.settings.database_url),
                                "published": results}
-    lines = [f"schema ready at {_redacted(app.settings.database_url)}"] + [
+    lines = [f"schema ready at {redacted(app.settings.database_url)}"] + [
         f"{r['pathway']} v{r['version']} {'published' if r['changed'] else 'unchanged'}"
         for r in results]
     if demo:
@@ -74,7 +74,7 @@ def init(ctx: Context, demo: bool) -> None:
         lines.append(f"demo programme {'seeded' if report.created else 'already there'}; "
                      f"demo logins (password {DEMO_PASSWORD!r}):")
         lines += [f"  {u.username:<13} {u.role:<13} {u.organisation}" for u in report.users]
-    _emit(ctx.json_mode, payload, lambda: "\n".join(lines))
+    emit(ctx.json_mode, payload, lambda: "\n".join(lines))
 
 
 def _known_pathways(app: Application) -> set[str]:
@@ -101,7 +101,7 @@ def validate(ctx: Context, files: tuple[Path, ...]) -> None:
                          "message": getattr(err, "reason", err.message)}]
         reports.append({"file": str(path), "valid": not problems, "problems": problems})
     all_problems = [p for report in reports for p in report["problems"]]
-    _emit(ctx.json_mode, {"files": reports},
+    emit(ctx.json_mode, {"files": reports},
           lambda: "\n".join(f"{p['file']}:{p['line']}:{p['column']}: {p['message']}"
                             + (f" [{p['path']}]" if p["path"] else "") for p in all_problems)
           or f"{len(files)} file(s) valid")
@@ -138,7 +138,7 @@ def compile_command(ctx: Context, file: Path, output: Path) -> None:
         if name.endswith(".json"):
             (output.parent / name).write_text(text, encoding="utf-8")
             written.append(str(output.parent / name))
-    _emit(ctx.json_mode, {"pathway": main.removesuffix(".bpmn"), "files": written},
+    emit(ctx.json_mode, {"pathway": main.removesuffix(".bpmn"), "files": written},
           lambda: "\n".join(f"wrote {name}" for name in written))
 
 
@@ -151,7 +151,7 @@ def publish(ctx: Context, file: Path, note: str, author: str) -> None:
     """Publish FILE (BPMN or DSL YAML) as its pathway's next version; same content: no change."""
     files, main = read_bundle(file, known_pathways=_known_pathways(ctx.app))
     result = ctx.app.engine.publish(files, main, note=note, author=author)
-    _emit(ctx.json_mode, asdict(result),
+    emit(ctx.json_mode, asdict(result),
           lambda: f"{result.pathway} v{result.version} "
                   f"{'published' if result.changed else 'unchanged (same content)'} "
                   f"{result.hash[:12]}")
@@ -167,7 +167,7 @@ def definitions() -> None:
 def definitions_list(ctx: Context) -> None:
     """The latest version of every published pathway."""
     versions = ctx.app.engine.definitions()
-    _emit(ctx.json_mode, [version_json(v) for v in versions],
+    emit(ctx.json_mode, [version_json(v) for v in versions],
           lambda: "\n".join(f"{v.pathway}  v{v.number}  {v.bundle_hash[:12]}  {v.note}"
                             for v in versions) or "no pathways published")
 
@@ -194,7 +194,7 @@ def version_summary_json(summary: VersionSummary) -> dict[str, Any]:
 def versions_list(ctx: Context, pathway: str) -> None:
     """Every version of PATHWAY with its note and how many cases run on it."""
     found = ctx.app.engine.version_summaries(pathway)
-    _emit(ctx.json_mode, [version_summary_json(s) for s in found],
+    emit(ctx.json_mode, [version_summary_json(s) for s in found],
           lambda: "\n".join(
               f"v{s.version.number}  {s.version.bundle_hash[:12]}  "
               f"{s.version.published_at:%Y-%m-%d %H:%M}  {s.cases:>5} case(s)  "
@@ -259,5 +259,5 @@ def _diff_text(pathway: str, old: int, new: int, diff: VersionDiff) -> str:
 def versions_diff(ctx: Context, pathway: str, old: int, new: int) -> None:
     """Steps added, removed and changed from version OLD to version NEW of PATHWAY."""
     diff = ctx.app.engine.diff(pathway, old, new)
-    _emit(ctx.json_mode, diff_json(pathway, old, new, diff),
+    emit(ctx.json_mode, diff_json(pathway, old, new, diff),
           lambda: _diff_text(pathway, old, new, diff))

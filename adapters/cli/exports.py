@@ -9,7 +9,7 @@ from typing import Any
 import click
 import yaml
 
-from adapters.cli.common import Context, F, UsageProblem, _emit, cli, command
+from adapters.cli.common import Context, F, UsageProblem, cli, command, emit
 from engine.clock import SystemClock
 from engine.definitions import ParsedDefinition
 from engine.errors import DefinitionError
@@ -42,7 +42,7 @@ def _deliver(ctx: Context, text: str, output: Path | None, fmt: str, records: in
         return
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8", newline="")
-    _emit(ctx.json_mode, {"file": str(output), "format": fmt, "records": records,
+    emit(ctx.json_mode, {"file": str(output), "format": fmt, "records": records,
                           "left_out": left_out},
           lambda: "\n".join([f"wrote {records} record(s) as {fmt} to {output}",
                              *([_left_out_lines(left_out)] if left_out else [])]))

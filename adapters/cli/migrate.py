@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from adapters.cli.common import ID, Context, UsageProblem, _emit, cli, command
+from adapters.cli.common import ID, Context, UsageProblem, cli, command, emit
 from engine import InvalidArgumentError
 from engine.model import AllocationPolicy, Migration
 from engine.numbers import MAX_ID, parse_int
@@ -89,7 +89,7 @@ def allocate(ctx: Context, pathway: str, latest: bool, fixed: int | None, split:
         assert split is not None
         policy = engine.set_allocation(pathway, "split", weights=_parse_split(split),
                                        seed=seed, actor=actor)
-    _emit(ctx.json_mode, policy_json(policy), lambda: _policy_text(policy))
+    emit(ctx.json_mode, policy_json(policy), lambda: _policy_text(policy))
 
 
 class _MigrateGroup(click.Group):
@@ -177,7 +177,7 @@ def migrate_run(ctx: Context, pathway: str, from_version: int, to_version: int,
     report = ctx.app.engine.migrate(
         pathway, from_version, to_version, dry_run=dry_run, steps=_parse_where(conditions),
         case_ids=case_ids, actor=actor, progress=_progress(ctx.json_mode))
-    _emit(ctx.json_mode, migration_report_json(report), lambda: _report_text(report))
+    emit(ctx.json_mode, migration_report_json(report), lambda: _report_text(report))
 
 
 @migrate.command("revert")
@@ -188,7 +188,7 @@ def migrate_revert(ctx: Context, migration_id: int, actor: str | None) -> None:
     """Put the cases migration MIGRATION_ID moved back where they were."""
     report = ctx.app.engine.revert_migration(migration_id, actor=actor,
                                              progress=_progress(ctx.json_mode))
-    _emit(ctx.json_mode, migration_report_json(report), lambda: _report_text(report))
+    emit(ctx.json_mode, migration_report_json(report), lambda: _report_text(report))
 
 
 def migration_json(migration: Migration) -> dict[str, Any]:
@@ -205,7 +205,7 @@ def migration_json(migration: Migration) -> dict[str, Any]:
 def migrate_list(ctx: Context, pathway: str | None) -> None:
     """Every migration and revert, oldest first."""
     found = ctx.app.engine.migrations(pathway)
-    _emit(ctx.json_mode, [migration_json(m) for m in found],
+    emit(ctx.json_mode, [migration_json(m) for m in found],
           lambda: "\n".join(
               f"{m.id}  {m.created_at:%Y-%m-%d %H:%M}  {m.pathway} v{m.from_version} -> "
               f"v{m.to_version}  {m.actor or '-'}"
@@ -222,7 +222,7 @@ def migrate_show(ctx: Context, migration_id: int) -> None:
     payload = {**migration_json(migration), "cases": [
         {"case": r.case_id, "ok": r.ok, "reason": r.reason, "from_step": r.from_step,
          "to_step": r.to_step, "reverted_by": r.reverted_by} for r in results]}
-    _emit(ctx.json_mode, payload, lambda: "\n".join(
+    emit(ctx.json_mode, payload, lambda: "\n".join(
         [f"migration {migration.id}: {migration.pathway} v{migration.from_version} -> "
          f"v{migration.to_version}"]
         + [f"  case {r.case_id}: " + (f"moved ({r.from_step or '-'} -> {r.to_step or '-'})"

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from adapters.cli.common import ID, BoundedNumber, Context, UsageProblem, _emit, cli, command
+from adapters.cli.common import ID, BoundedNumber, Context, UsageProblem, cli, command, emit
 from engine.model import OutcomeEvent
 from engine.outcomes import IMPORT_KINDS, ImportReport, Outcomes
 
@@ -98,7 +98,7 @@ def outcomes_import(ctx: Context, file: Path, kind: str, actor: str | None,
                 f"{len(report.duplicates)} already held")
 
     if not report.rejected:
-        _emit(ctx.json_mode, import_report_json(report), text)
+        emit(ctx.json_mode, import_report_json(report), text)
         return
     if ctx.json_mode:
         click.echo(json.dumps(import_report_json(report), ensure_ascii=False))
@@ -117,7 +117,7 @@ def outcomes_import(ctx: Context, file: Path, kind: str, actor: str | None,
 def outcomes_list(ctx: Context, client_id: int | None, kind: str | None) -> None:
     """Outcome events, imported and recorded by pathway steps, by client then date."""
     found = _outcomes(ctx).events(client_id=client_id, kind=kind)
-    _emit(ctx.json_mode, [outcome_event_json(e) for e in found],
+    emit(ctx.json_mode, [outcome_event_json(e) for e in found],
           lambda: "\n".join(f"client {e.client_id}  {e.kind}  {e.occurred_on.isoformat()}"
                             f"  {e.recorded_on.isoformat()}  {e.source}" for e in found)
           or "no outcome events")
@@ -148,7 +148,7 @@ def outcomes_comparison(ctx: Context, cohort: str | None, kind: str, group_size:
     service = _outcomes(ctx)
     if cohort is None or (group_size is None and per_100 is None and binary_rate is None):
         found = service.comparison_rates(cohort=cohort, kind=kind)
-        _emit(ctx.json_mode, [comparison_rate_json(r) for r in found],
+        emit(ctx.json_mode, [comparison_rate_json(r) for r in found],
               lambda: "\n".join(f"{r.cohort}  {r.kind}  n={r.group_size}  "
                                 f"per 100: {r.per_100}  binary: {r.binary_rate}  {r.source}"
                                 for r in found) or "no comparison rates")
@@ -157,7 +157,7 @@ def outcomes_comparison(ctx: Context, cohort: str | None, kind: str, group_size:
         raise UsageProblem("--size is required with the rates", details={"field": "size"})
     rate = service.set_comparison_rates(cohort, kind, group_size=group_size, per_100=per_100,
                                         binary_rate=binary_rate, source=source, actor=actor)
-    _emit(ctx.json_mode, comparison_rate_json(rate),
+    emit(ctx.json_mode, comparison_rate_json(rate),
           lambda: f"{rate.cohort} {rate.kind}: comparison recorded")
 
 
@@ -175,7 +175,7 @@ def outcomes_matched_group(ctx: Context, file: Path, group: str, kind: str,
     report = _outcomes(ctx).import_matched_group(group, file.read_bytes(), kind, actor=actor,
                                                  extracted_on=extracted_on)
     errors = [{"line": e.line, "column": e.column, "message": e.message} for e in report.errors]
-    _emit(ctx.json_mode, {"group": report.group, "kind": report.kind,
+    emit(ctx.json_mode, {"group": report.group, "kind": report.kind,
                           "subjects": report.subjects, "events": report.events,
                           "already_imported": report.already_imported, "errors": errors,
                           "extracted_on": _iso_day(report.extracted_on)},

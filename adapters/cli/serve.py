@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from adapters.cli.common import BoundedNumber, Context, _redacted, cli, command
+from adapters.cli.common import BoundedNumber, Context, cli, command, redacted
 
 
 @cli.command()
@@ -21,5 +21,5 @@ def serve(ctx: Context, host: str, port: int) -> None:
     app = create_app(ctx.app, test_config={"SESSION_COOKIE_SECURE": False} if loopback
                      else None)
     click.echo(f"Pathways on http://{host}:{port}/ (database "
-               f"{_redacted(ctx.app.settings.database_url)})", err=True)
+               f"{redacted(ctx.app.settings.database_url)})", err=True)
     app.run(host=host, port=port, threaded=True)
