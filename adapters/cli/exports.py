@@ -1,0 +1,273 @@
+"""Commands that write case data out: export xes, cases, events, tasks, indigo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from adapters.cli.common import Context, F, UsageProblem, cli, command, emit
+from engine.clock import SystemClock
+from engine.definitions import ParsedDefinition
+from engine.errors import DefinitionError
+from engine.model import CaseRecord, Event
+from engine.privacy import Redactor, Sensitivity
+
+# -- exports -------------------------------------------------------------------------------
+
+
+@cli.group()
+def export() -> None:
+    """Export records for other tools: XES event log, CSV, INDIGO impact bond data."""
+
+
+def _output_option(func: F) -> F:
+    return click.option("-o", "--output", type=click.Path(path_type=Path),
+                        help="Write to this file (UTF-8) instead of stdout.")(func)
+
+
+def _deliver(ctx: Context, text: str, output: Path | None, fmt: str, records: int,
+             left_out: list[dict[str, Any]]) -> None:
+    """The export on stdout, or written to OUTPUT with a one-line report. What was left out
+    (versions whose definition cannot be loaded: _LeftOut) is always said: in the report
+    (`left_out`), or on stderr when the export itself is on stdout."""
+    if output is None:
+        click.echo(text, nl=False)
+        if left_out:
+            click.echo(json.dumps({"left_out": left_out}, ensure_ascii=False)
+                       if ctx.json_mode else _left_out_lines(left_out), err=True)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8", newline="")
+    emit(ctx.json_mode, {"file": str(output), "format": fmt, "records": records,
+                          "left_out": left_out},
+          lambda: "\n".join([f"wrote {records} record(s) as {fmt} to {output}",
+                             *([_left_out_lines(left_out)] if left_out else [])]))
+
+
+def _left_out_lines(left_out: list[dict[str, Any]]) -> str:
+    lines = []
+    for item in left_out:
+        what = [f"{item['cases']} case(s)"] if item.get("cases") else []
+        if item.get("pathway_described") is False:
+            what.append("its pathway entry")
+        lines.append(f"warning: left out {' and '.join(what) or 'nothing'} of "
+                     f"{item['pathway']} v{item['version']}: {item['reason']}")
+    return "\n".join(lines)
+
+
+class _LeftOut:
+    """The versions an export could not load, and what of each it left out.
+
+    A redacted export cannot tell what such a version makes sensitive, so it leaves its
+    cases (and their events and tasks) out; a full export keeps them. Either way nothing is
+    dropped without being reported."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[tuple[str, int], str] = {}
+        self.cases: dict[tuple[str, int], int] = {}
+        self.undescribed: set[tuple[str, int]] = set()
+
+    def definition(self, engine: Any, pathway: str, number: int) -> ParsedDefinition | None:
+        try:
+            parsed: ParsedDefinition = engine.definition(pathway, number)
+        except DefinitionError as err:
+            self.reasons[(pathway, number)] = err.message
+            return None
+        return parsed
+
+    def count_cases(self, found: list[CaseRecord]) -> None:
+        for case in found:
+            key = (case.pathway, case.version)
+            if key in self.reasons:
+                self.cases[key] = self.cases.get(key, 0) + 1
+
+    def report(self) -> list[dict[str, Any]]:
+        keys = sorted({*self.cases, *self.undescribed})
+        return [{"pathway": p, "version": n, "cases": self.cases.get((p, n), 0),
+                 "reason": self.reasons[(p, n)],
+                 **({"pathway_described": False} if (p, n) in self.undescribed else {})}
+                for p, n in keys]
+
+
+def _events_by_case(ctx: Context, found: list[CaseRecord]) -> dict[int, list[Event]]:
+    return {c.id: ctx.app.engine.events(c.id) for c in found if c.id is not None}
+
+
+def _full_option(func: F) -> F:
+    return click.option("--full/--redacted", default=False, help=(
+        "--redacted (the default) leaves out what reveals health or offence data: cases "
+        "of sensitive pathways, sensitive steps, referrals and fields; --full keeps "
+        "everything."))(func)
+
+
+def _redactor(ctx: Context, found: list[CaseRecord], full: bool, left_out: _LeftOut
+              ) -> Redactor | None:
+    """None for a full export; else a redactor that shows no sensitive category, and
+    withholds the cases of versions whose definition cannot be loaded (noted in left_out)."""
+    if full:
+        return None
+    engine = ctx.app.engine
+    wanted = dict.fromkeys([*((c.pathway, c.version) for c in found),
+                            *((v.pathway, v.number) for v in engine.definitions())])
+    loaded = {key: left_out.definition(engine, *key) for key in wanted}
+    left_out.count_cases(found)
+    return Redactor(Sensitivity.of(
+        ((p, n, d) for (p, n), d in loaded.items() if d is not None),
+        unknown=[key for key, d in loaded.items() if d is None]), frozenset())
+
+
+@export.command("xes")
+@_output_option
+@click.option("--pathway", help="Only cases of this pathway.")
+@_full_option
+@command
+def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
+    """The event log as XES (IEEE 1849-2016) for process-mining tools: a trace per case."""
+    from engine.exports import redact, step_titles, to_xes
+
+    found = ctx.app.engine.list_cases(pathway=pathway)
+    events_by_case = _events_by_case(ctx, found)
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
+        found, events_by_case = redact(redactor, found, events_by_case)
+    titles: dict[tuple[str, int], dict[str, str]] = {}
+    for key in sorted({(c.pathway, c.version) for c in found}):
+        try:  # a version that cannot be loaded keeps its step ids as activity names
+            parsed = ctx.app.engine.definition(*key)
+        except DefinitionError:
+            continue
+        titles[key] = step_titles(parsed.spec, parsed.subprocess_specs)
+    text = to_xes(found, events_by_case, step_titles=titles,
+                  name=f"Pathways: {pathway}" if pathway else "Pathways event log")
+    _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()),
+             left_out.report())
+
+
+@export.command("cases")
+@_output_option
+@click.option("--pathway", help="Only cases of this pathway.")
+@_full_option
+@command
+def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
+    """Cases as CSV, their data flattened into data.* columns."""
+    from engine.exports import cases_csv, redact
+
+    found = ctx.app.engine.list_cases(pathway=pathway)
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
+        found, _ = redact(redactor, found, {})
+    _deliver(ctx, cases_csv(found), output, "csv", len(found), left_out.report())
+
+
+@export.command("events")
+@_output_option
+@click.option("--pathway", help="Only cases of this pathway.")
+@_full_option
+@command
+def export_events(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
+    """The event log as CSV, a row per event: the branch each decision took, outcomes."""
+    from engine.exports import events_csv, redact
+
+    found = ctx.app.engine.list_cases(pathway=pathway)
+    events_by_case = _events_by_case(ctx, found)
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
+        found, events_by_case = redact(redactor, found, events_by_case)
+    _deliver(ctx, events_csv(found, events_by_case), output, "csv",
+             sum(len(e) for e in events_by_case.values()), left_out.report())
+
+
+@export.command("tasks")
+@_output_option
+@click.option("--pathway", help="Only tasks of this pathway.")
+@_full_option
+@command
+def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
+    """Open inbox tasks as CSV, with the step each case waits at."""
+    from engine.exports import tasks_csv
+
+    found = [view.task for view in ctx.app.engine.list_tasks(pathway=pathway)]
+    cases = ctx.app.engine.list_cases(pathway=pathway)
+    clients = {c.id: c.client_id for c in cases if c.id is not None}
+    left_out = _LeftOut()
+    if (redactor := _redactor(ctx, cases, full, left_out)) is not None:
+        found = [task for task in found if redactor.task(task)]
+    _deliver(ctx, tasks_csv(found, clients), output, "csv", len(found), left_out.report())
+
+
+def _programme_directions(ctx: Context, programme_file: Path | None) -> dict[str, str]:
+    """Outcome -> direction from the programme file named, else from the definitions
+    folder's programmes/peterborough.yaml if it exists ({} without one)."""
+    from engine.payments import programme_from_config
+
+    if programme_file is None:
+        programme_file = ctx.settings.definitions_dir / "programmes" / "peterborough.yaml"
+        if not programme_file.is_file():
+            return {}
+    try:
+        config = yaml.safe_load(programme_file.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UsageProblem(f"cannot read the programme file {programme_file}: {err}",
+                           details={"file": str(programme_file)}) from err
+    return programme_from_config(config).outcome_directions()
+
+
+@export.command("indigo")
+@_output_option
+@click.option("--name", default="Pathways programme", show_default=True,
+              help="The programme's (impact bond's) name.")
+@click.option("--programme", "programme_file", type=click.Path(path_type=Path),
+              help="The programme file (default: programmes/peterborough.yaml of the "
+                   "definitions folder, when there is one): its outcome measures say which "
+                   "outcomes, and which step outcomes, are better lower (direction).")
+@click.option("--lower-is-better", "lower_is_better", multiple=True, metavar="OUTCOME",
+              help="An outcome that is better lower (e.g. reconvicted), where no measure of "
+                   "the programme file says so. Repeatable.")
+@_full_option
+@command
+def export_indigo(ctx: Context, output: Path | None, name: str, programme_file: Path | None,
+                  lower_is_better: tuple[str, ...], full: bool) -> None:
+    """The programme as an INDIGO impact bond data standard project document (JSON).
+
+    An outcome counts as a positive social outcome for the clients who had it, unless the
+    programme's measure for it (--programme, else the definitions folder's programme file)
+    or --lower-is-better says fewer is better (reconvictions): then for the clients it is
+    recorded for who did not have it."""
+    from engine.exports import ProgrammePathway, indigo_project, redact
+
+    directions = _programme_directions(ctx, programme_file)
+    directions.update(dict.fromkeys(lower_is_better, "lower_is_better"))
+
+    engine = ctx.app.engine
+    found = engine.list_cases()
+    events_by_case = _events_by_case(ctx, found)
+    left_out = _LeftOut()
+    redactor = _redactor(ctx, found, full, left_out)
+    if redactor is not None:
+        found, events_by_case = redact(redactor, found, events_by_case)
+    pathways = []
+    for version in engine.definitions():
+        if redactor is not None and redactor.hides(
+                redactor.sensitivity.pathway(version.pathway)):
+            continue
+        parsed = left_out.definition(engine, version.pathway, version.number)
+        if parsed is None:  # its title, owner and organisations cannot be read
+            left_out.undescribed.add((version.pathway, version.number))
+            continue
+        organisations = sorted({org for orgs in parsed.role_organisations.values()
+                                for org in orgs})
+        pathways.append(ProgrammePathway(
+            version.pathway, version.number,
+            str(getattr(parsed.spec, "description", "") or ""), parsed.owner,
+            tuple(organisations)))
+    document = indigo_project(
+        name=name, pathways=pathways, cases=found, events_by_case=events_by_case,
+        as_of=SystemClock().now(),
+        organisation_names={o.id: o.name for o in ctx.app.accounts.organisations()},
+        directions=directions)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    _deliver(ctx, text, output, "indigo", 1, left_out.report())
