@@ -1,0 +1,368 @@
+"""Storage of casework: clients, accounts (organisations, users, tokens, sessions), consents,
+the access log and form drafts."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+from adapters.sql import tables
+from adapters.sql.repositories.common import DIALECT_INSERTS, insert_if_absent
+from engine.clock import current_time
+from engine.errors import ConflictError, NotFoundError
+from engine.model import (
+    AccessEntry,
+    ApiToken,
+    Client,
+    Consent,
+    Draft,
+    Organisation,
+    User,
+    UserSession,
+)
+
+
+class SqlClientRepository:
+    """The people (or households) cases are run for."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, client: Client) -> Client:
+        client.created_at = client.created_at or current_time()
+        client.id = self._connection.execute(
+            insert(tables.clients)
+            .values(name=client.name, fields=client.fields, created_at=client.created_at)
+            .returning(tables.clients.c.id)
+        ).scalar_one()
+        return client
+
+    def get(self, client_id: int) -> Client | None:
+        row = self._connection.execute(
+            select(tables.clients).where(tables.clients.c.id == client_id)
+        ).one_or_none()
+        return None if row is None else _client(row)
+
+    def list(self) -> builtins.list[Client]:
+        statement = select(tables.clients).order_by(tables.clients.c.id)
+        return [_client(row) for row in self._connection.execute(statement)]
+
+    def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
+        """Merge fields into the profile; read and written in the caller's transaction."""
+        clients = tables.clients
+        current = self._connection.execute(
+            select(clients.c.fields).where(clients.c.id == client_id).with_for_update()
+        ).scalar_one_or_none()
+        if current is None:
+            raise NotFoundError(f"no client {client_id}", details={"client": client_id})
+        self._connection.execute(update(clients).where(clients.c.id == client_id)
+                                 .values(fields={**current, **fields}))
+
+
+def _client(row: Row[Any]) -> Client:
+    return Client(id=row.id, name=row.name, fields=row.fields, created_at=row.created_at)
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+class SqlOrganisationRepository:
+    """The providers and bodies users belong to."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def put(self, organisation: Organisation) -> None:
+        o = tables.organisations
+        statement = DIALECT_INSERTS[self._connection.dialect.name](o).values(
+            id=organisation.id, name=organisation.name)
+        self._connection.execute(statement.on_conflict_do_update(
+            index_elements=[o.c.id], set_={"name": statement.excluded.name}))
+
+    def get(self, organisation_id: str) -> Organisation | None:
+        o = tables.organisations
+        row = self._connection.execute(select(o).where(o.c.id == organisation_id)).one_or_none()
+        return None if row is None else Organisation(id=row.id, name=row.name)
+
+    def list(self) -> builtins.list[Organisation]:
+        o = tables.organisations
+        return [Organisation(id=row.id, name=row.name)
+                for row in self._connection.execute(select(o).order_by(o.c.id))]
+
+
+class SqlUserRepository:
+    """People who sign in, with their password hashes."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, user: User) -> User:
+        """Insert; ConflictError when the username is taken (the transaction stays usable)."""
+        created_at = user.created_at or current_time()
+        new_id = self._connection.execute(
+            insert_if_absent(self._connection, tables.users)
+            .values(username=user.username, created_at=created_at, **_user_fields(user))
+            .returning(tables.users.c.id)
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise ConflictError(f"user {user.username!r} exists already",
+                                details={"fields": {"username": ["is taken"]},
+                                         "username": user.username})
+        return replace(user, id=new_id, created_at=created_at)
+
+    def get(self, user_id: int) -> User | None:
+        u = tables.users
+        row = self._connection.execute(select(u).where(u.c.id == user_id)).one_or_none()
+        return None if row is None else _user(row)
+
+    def by_username(self, username: str) -> User | None:
+        u = tables.users
+        row = self._connection.execute(select(u).where(u.c.username == username)).one_or_none()
+        return None if row is None else _user(row)
+
+    def list(self, organisation: str | None = None) -> builtins.list[User]:
+        u = tables.users
+        statement = select(u).order_by(u.c.username)
+        if organisation is not None:
+            statement = statement.where(u.c.organisation == organisation)
+        return [_user(row) for row in self._connection.execute(statement)]
+
+    def update(self, user: User) -> None:
+        u = tables.users
+        result = self._connection.execute(
+            update(u).where(u.c.id == user.id).values(**_user_fields(user)))
+        if result.rowcount == 0:
+            raise NotFoundError(f"no user {user.id}", details={"user": user.id})
+
+
+def _user_fields(user: User) -> dict[str, Any]:
+    return {"name": user.name, "organisation": user.organisation, "role": user.role,
+            "password_hash": user.password_hash, "pathway_roles": list(user.pathway_roles),
+            "active": user.active}
+
+
+def _user(row: Row[Any]) -> User:
+    return User(id=row.id, username=row.username, name=row.name,
+                organisation=row.organisation, role=row.role,
+                password_hash=row.password_hash, pathway_roles=tuple(row.pathway_roles),
+                active=bool(row.active), created_at=row.created_at)
+
+
+class SqlTokenRepository:
+    """API tokens, stored only as their sha256 hex."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, token: ApiToken) -> ApiToken:
+        created_at = token.created_at or current_time()
+        new_id = self._connection.execute(
+            insert_if_absent(self._connection, tables.api_tokens)
+            .values(username=token.username, name=token.name, token_hash=token.token_hash,
+                    created_at=created_at, last_used_at=token.last_used_at,
+                    revoked_at=token.revoked_at)
+            .returning(tables.api_tokens.c.id)
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise ConflictError("token hash exists already")
+        return replace(token, id=new_id, created_at=created_at)
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        t = tables.api_tokens
+        row = self._connection.execute(
+            select(t).where(t.c.token_hash == token_hash)).one_or_none()
+        return None if row is None else _token(row)
+
+    def touch(self, token_id: int, at: datetime) -> None:
+        t = tables.api_tokens
+        self._connection.execute(update(t).where(t.c.id == token_id).values(last_used_at=at))
+
+    def list(self, username: str) -> builtins.list[ApiToken]:
+        t = tables.api_tokens
+        statement = select(t).where(t.c.username == username).order_by(t.c.id)
+        return [_token(row) for row in self._connection.execute(statement)]
+
+    def revoke(self, token_id: int, at: datetime) -> None:
+        t = tables.api_tokens
+        self._connection.execute(
+            update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=at))
+        found = self._connection.execute(select(t.c.id).where(t.c.id == token_id)).one_or_none()
+        if found is None:
+            raise NotFoundError(f"no API token {token_id}", details={"token": token_id})
+
+
+def _token(row: Row[Any]) -> ApiToken:
+    return ApiToken(id=row.id, username=row.username, name=row.name,
+                    token_hash=row.token_hash, created_at=row.created_at,
+                    last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
+
+class SqlSessionRepository:
+    """Web sessions, stored only by the sha256 hex of their cookie key."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, session: UserSession) -> UserSession:
+        new_id = self._connection.execute(
+            insert_if_absent(self._connection, tables.user_sessions)
+            .values(username=session.username, key_hash=session.key_hash,
+                    created_at=session.created_at, last_seen_at=session.last_seen_at,
+                    ended_at=session.ended_at, ended_reason=session.ended_reason)
+            .returning(tables.user_sessions.c.id)
+        ).scalar_one_or_none()
+        if new_id is None:
+            raise ConflictError("session key hash exists already")
+        return replace(session, id=new_id)
+
+    def by_hash(self, key_hash: str) -> UserSession | None:
+        s = tables.user_sessions
+        row = self._connection.execute(
+            select(s).where(s.c.key_hash == key_hash)).one_or_none()
+        return None if row is None else _session(row)
+
+    def touch(self, session_id: int, at: datetime) -> None:
+        s = tables.user_sessions
+        self._connection.execute(update(s).where(s.c.id == session_id).values(last_seen_at=at))
+
+    def end(self, session_id: int, at: datetime, reason: str) -> None:
+        s = tables.user_sessions
+        self._connection.execute(update(s).where(s.c.id == session_id, s.c.ended_at.is_(None))
+                                 .values(ended_at=at, ended_reason=reason))
+
+    def end_all(self, username: str, at: datetime, reason: str) -> int:
+        s = tables.user_sessions
+        result = self._connection.execute(
+            update(s).where(s.c.username == username, s.c.ended_at.is_(None))
+            .values(ended_at=at, ended_reason=reason))
+        return int(result.rowcount)
+
+    def list(self, username: str | None = None) -> builtins.list[UserSession]:
+        s = tables.user_sessions
+        statement = select(s).order_by(s.c.id)
+        if username is not None:
+            statement = statement.where(s.c.username == username)
+        return [_session(row) for row in self._connection.execute(statement)]
+
+    def prune(self, created_before: datetime) -> None:
+        s = tables.user_sessions
+        self._connection.execute(delete(s).where(s.c.created_at < created_before))
+
+
+def _session(row: Row[Any]) -> UserSession:
+    return UserSession(id=row.id, username=row.username, key_hash=row.key_hash,
+                       created_at=row.created_at, last_seen_at=row.last_seen_at,
+                       ended_at=row.ended_at, ended_reason=row.ended_reason)
+
+
+# -- consents, access log, drafts --------------------------------------------------------
+
+
+class SqlConsentRepository:
+    """Consents given and withdrawn; never changed, only added to."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, consent: Consent) -> Consent:
+        new_id = self._connection.execute(
+            insert(tables.consents)
+            .values(client_id=consent.client_id, given=consent.given, scope=consent.scope,
+                    purpose=consent.purpose, recorded_by=consent.recorded_by,
+                    recorded_at=consent.recorded_at, effective_on=consent.effective_on)
+            .returning(tables.consents.c.id)
+        ).scalar_one()
+        return replace(consent, id=new_id)
+
+    def for_client(self, client_id: int) -> builtins.list[Consent]:
+        c = tables.consents
+        rows = self._connection.execute(
+            select(c).where(c.c.client_id == client_id).order_by(c.c.id))
+        return [Consent(id=row.id, client_id=row.client_id, given=bool(row.given),
+                        scope=row.scope, purpose=row.purpose, recorded_by=row.recorded_by,
+                        recorded_at=row.recorded_at, effective_on=row.effective_on)
+                for row in rows]
+
+
+class SqlAccessLog:
+    """Who viewed or did what to which client record: append-only."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, entry: AccessEntry) -> AccessEntry:
+        new_id = self._connection.execute(
+            insert(tables.access_log)
+            .values(at=entry.at, username=entry.username, organisation=entry.organisation,
+                    client_id=entry.client_id, action=entry.action, reason=entry.reason,
+                    detail=entry.detail)
+            .returning(tables.access_log.c.id)
+        ).scalar_one()
+        return replace(entry, id=new_id)
+
+    def list(self, *, client_id: int | None = None, username: str | None = None,
+             since: datetime | None = None, break_glass: bool = False
+             ) -> builtins.list[AccessEntry]:
+        a = tables.access_log
+        wanted = ((a.c.client_id, client_id), (a.c.username, username))
+        filters = [column == value for column, value in wanted if value is not None]
+        if since is not None:
+            filters.append(a.c.at >= since)
+        if break_glass:
+            filters.append(a.c.reason.is_not(None))
+        rows = self._connection.execute(select(a).where(*filters).order_by(a.c.id))
+        return [AccessEntry(id=row.id, at=row.at, username=row.username,
+                            organisation=row.organisation, client_id=row.client_id,
+                            action=row.action, reason=row.reason, detail=row.detail)
+                for row in rows]
+
+
+class SqlDraftRepository:
+    """Part-filled task forms, one per task and user."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def save(self, draft: Draft) -> None:
+        d = tables.drafts
+        statement = DIALECT_INSERTS[self._connection.dialect.name](d).values(
+            task_id=draft.task_id, case_id=draft.case_id, username=draft.username,
+            data=draft.data, saved_at=draft.saved_at)
+        self._connection.execute(statement.on_conflict_do_update(
+            index_elements=[d.c.task_id, d.c.username],
+            set_={"data": statement.excluded.data, "saved_at": statement.excluded.saved_at,
+                  "case_id": statement.excluded.case_id}))
+
+    def get(self, task_id: str, username: str) -> Draft | None:
+        d = tables.drafts
+        row = self._connection.execute(
+            select(d).where(d.c.task_id == task_id, d.c.username == username)).one_or_none()
+        return None if row is None else _draft(row)
+
+    def for_case(self, case_id: int) -> builtins.list[Draft]:
+        d = tables.drafts
+        rows = self._connection.execute(
+            select(d).where(d.c.case_id == case_id).order_by(d.c.saved_at, d.c.task_id,
+                                                            d.c.username))
+        return [_draft(row) for row in rows]
+
+    def delete(self, task_id: str) -> None:
+        d = tables.drafts
+        self._connection.execute(delete(d).where(d.c.task_id == task_id))
+
+
+def _draft(row: Row[Any]) -> Draft:
+    return Draft(task_id=row.task_id, case_id=row.case_id, username=row.username,
+                 data=row.data, saved_at=row.saved_at)

@@ -1,0 +1,231 @@
+"""Storage of versions management: allocation policies and migration runs."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from adapters.sql import tables
+from adapters.sql.repositories.common import insert_if_absent
+from engine.clock import current_time
+from engine.errors import ConflictError, NotFoundError
+from engine.model import (
+    AllocationPolicy,
+    Migration,
+    MigrationCase,
+)
+
+
+class SqlAllocationRepository:
+    """Which version new cases of a pathway get; every policy ever set is kept, in order."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def set(self, policy: AllocationPolicy) -> AllocationPolicy:
+        """Insert policy as the pathway's newest one (set_at stamped now if None)."""
+        set_at = policy.set_at or current_time()
+        weights = _sorted_weights(policy.weights)
+        new_id = self._connection.execute(
+            insert(tables.allocation_policies)
+            .values(
+                pathway=policy.pathway,
+                kind=policy.kind,
+                version=policy.version,
+                weights={str(version): weight for version, weight in weights.items()},
+                seed=policy.seed,
+                set_at=set_at,
+                set_by=policy.set_by,
+            )
+            .returning(tables.allocation_policies.c.id)
+        ).scalar_one()
+        return replace(policy, id=new_id, set_at=set_at, weights=weights)
+
+    def current(self, pathway: str) -> AllocationPolicy | None:
+        a = tables.allocation_policies
+        row = self._connection.execute(
+            select(a).where(a.c.pathway == pathway).order_by(a.c.id.desc()).limit(1)
+        ).one_or_none()
+        return None if row is None else _allocation(row)
+
+    def history(self, pathway: str) -> builtins.list[AllocationPolicy]:
+        a = tables.allocation_policies
+        rows = self._connection.execute(select(a).where(a.c.pathway == pathway).order_by(a.c.id))
+        return [_allocation(row) for row in rows]
+
+
+def _sorted_weights(weights: Mapping[Any, int]) -> dict[int, int]:
+    """Weights keyed by version number, in ascending version order.
+
+    JSONB does not keep the order keys were written in, so neither backend promises it: a
+    fixed order keeps anything iterating the weights the same wherever they were read.
+    """
+    return {int(version): weights[version] for version in sorted(weights, key=int)}
+
+
+def _allocation(row: Row[Any]) -> AllocationPolicy:
+    return AllocationPolicy(
+        id=row.id,
+        pathway=row.pathway,
+        kind=row.kind,
+        version=row.version,
+        weights=_sorted_weights(row.weights),
+        seed=row.seed,
+        set_at=row.set_at,
+        set_by=row.set_by,
+    )
+
+
+class SqlMigrationRepository:
+    """Runs moving cases between versions, with what each did to every case it touched."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, migration: Migration) -> Migration:
+        new_id = self._connection.execute(
+            insert(tables.migrations)
+            .values(
+                pathway=migration.pathway,
+                from_version=migration.from_version,
+                to_version=migration.to_version,
+                created_at=migration.created_at,
+                actor=migration.actor,
+                filter=migration.filter,
+                reverts=migration.reverts,
+                finished_at=migration.finished_at,
+            )
+            .returning(tables.migrations.c.id)
+        ).scalar_one()
+        return replace(migration, id=new_id)
+
+    def get(self, migration_id: int) -> Migration | None:
+        m = tables.migrations
+        row = self._connection.execute(select(m).where(m.c.id == migration_id)).one_or_none()
+        return None if row is None else _migration(row)
+
+    def list(self, pathway: str | None = None) -> builtins.list[Migration]:
+        m = tables.migrations
+        statement = select(m).order_by(m.c.id)
+        if pathway is not None:
+            statement = statement.where(m.c.pathway == pathway)
+        return [_migration(row) for row in self._connection.execute(statement)]
+
+    def finish(self, migration_id: int, at: datetime) -> None:
+        m = tables.migrations
+        result = self._connection.execute(
+            update(m).where(m.c.id == migration_id).values(finished_at=at)
+        )
+        if result.rowcount == 0:
+            raise NotFoundError(f"migration {migration_id} does not exist",
+                                details={"migration": migration_id})
+
+    def add_case(self, result: MigrationCase) -> None:
+        """Record result after the migration's earlier ones.
+
+        ConflictError when the migration has a result for the case already; the
+        transaction stays usable (the insert is skipped, not failed).
+        """
+        mc = tables.migration_cases
+        position = (
+            select(func.coalesce(func.max(mc.c.position), 0) + 1)
+            .where(mc.c.migration_id == result.migration_id)
+            .scalar_subquery()
+        )
+        inserted = self._connection.execute(
+            insert_if_absent(self._connection, mc)
+            .values(
+                migration_id=result.migration_id,
+                case_id=result.case_id,
+                position=position,
+                ok=result.ok,
+                reason=result.reason,
+                from_step=result.from_step,
+                to_step=result.to_step,
+                before_state=result.before_state,
+                before_revision=result.before_revision,
+                after_revision=result.after_revision,
+                reverted_by=result.reverted_by,
+            )
+            .returning(mc.c.position)
+        ).scalar_one_or_none()
+        if inserted is None:
+            raise ConflictError(
+                f"migration {result.migration_id} has a result for case {result.case_id} "
+                "already",
+                details={"migration": result.migration_id, "case": result.case_id},
+            )
+
+    def cases(self, migration_id: int) -> builtins.list[MigrationCase]:
+        mc = tables.migration_cases
+        rows = self._connection.execute(
+            select(mc).where(mc.c.migration_id == migration_id).order_by(mc.c.position)
+        )
+        return [
+            MigrationCase(
+                migration_id=row.migration_id,
+                case_id=row.case_id,
+                ok=bool(row.ok),
+                reason=row.reason,
+                from_step=row.from_step,
+                to_step=row.to_step,
+                before_state=row.before_state,
+                before_revision=row.before_revision,
+                after_revision=row.after_revision,
+                reverted_by=row.reverted_by,
+            )
+            for row in rows
+        ]
+
+    def mark_reverted(self, migration_id: int, case_id: int, by: int) -> None:
+        """Set reverted_by; ConflictError if another migration put the case back already."""
+        mc = tables.migration_cases.c
+        result = self._connection.execute(
+            update(tables.migration_cases)
+            .where(mc.migration_id == migration_id, mc.case_id == case_id,
+                   or_(mc.reverted_by.is_(None), mc.reverted_by == by))
+            .values(reverted_by=by)
+        )
+        if result.rowcount == 0:
+            reverted_by = self._connection.execute(
+                select(mc.reverted_by)
+                .where(mc.migration_id == migration_id, mc.case_id == case_id)
+            ).one_or_none()
+            details = {"migration": migration_id, "case": case_id}
+            if reverted_by is None:
+                raise NotFoundError(
+                    f"migration {migration_id} has no result for case {case_id}",
+                    details=details,
+                )
+            raise ConflictError(
+                f"case {case_id} of migration {migration_id} was put back by migration "
+                f"{reverted_by[0]} already",
+                details={**details, "reverted_by": reverted_by[0]},
+            )
+
+
+def _migration(row: Row[Any]) -> Migration:
+    return Migration(
+        id=row.id,
+        pathway=row.pathway,
+        from_version=row.from_version,
+        to_version=row.to_version,
+        created_at=row.created_at,
+        actor=row.actor,
+        filter=row.filter,
+        reverts=row.reverts,
+        finished_at=row.finished_at,
+    )
