@@ -13,13 +13,19 @@ from sqlalchemy import (
     Connection,
     Row,
     delete,
-    insert,
     select,
     update,
 )
 
 from adapters.sql import tables
-from adapters.sql.repositories.common import DIALECT_INSERTS, insert_if_absent
+from adapters.sql.repositories.common import (
+    DIALECT_INSERTS,
+    columns_of,
+    insert_id,
+    insert_id_if_absent,
+    matching,
+    record_from,
+)
 from engine.clock import current_time
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -42,11 +48,7 @@ class SqlClientRepository:
 
     def add(self, client: Client) -> Client:
         client.created_at = client.created_at or current_time()
-        client.id = self._connection.execute(
-            insert(tables.clients)
-            .values(name=client.name, fields=client.fields, created_at=client.created_at)
-            .returning(tables.clients.c.id)
-        ).scalar_one()
+        client.id = insert_id(self._connection, tables.clients, columns_of(client))
         return client
 
     def get(self, client_id: int) -> Client | None:
@@ -72,7 +74,7 @@ class SqlClientRepository:
 
 
 def _client(row: Row[Any]) -> Client:
-    return Client(id=row.id, name=row.name, fields=row.fields, created_at=row.created_at)
+    return record_from(Client, row)
 
 
 # -- accounts ------------------------------------------------------------------------------
@@ -94,11 +96,11 @@ class SqlOrganisationRepository:
     def get(self, organisation_id: str) -> Organisation | None:
         o = tables.organisations
         row = self._connection.execute(select(o).where(o.c.id == organisation_id)).one_or_none()
-        return None if row is None else Organisation(id=row.id, name=row.name)
+        return None if row is None else record_from(Organisation, row)
 
     def list(self) -> builtins.list[Organisation]:
         o = tables.organisations
-        return [Organisation(id=row.id, name=row.name)
+        return [record_from(Organisation, row)
                 for row in self._connection.execute(select(o).order_by(o.c.id))]
 
 
@@ -111,11 +113,8 @@ class SqlUserRepository:
     def add(self, user: User) -> User:
         """Insert; ConflictError when the username is taken (the transaction stays usable)."""
         created_at = user.created_at or current_time()
-        new_id = self._connection.execute(
-            insert_if_absent(self._connection, tables.users)
-            .values(username=user.username, created_at=created_at, **_user_fields(user))
-            .returning(tables.users.c.id)
-        ).scalar_one_or_none()
+        new_id = insert_id_if_absent(self._connection, tables.users, columns_of(
+            user, created_at=created_at, pathway_roles=list(user.pathway_roles)))
         if new_id is None:
             raise ConflictError(f"user {user.username!r} exists already",
                                 details={"fields": {"username": ["is taken"]},
@@ -148,16 +147,14 @@ class SqlUserRepository:
 
 
 def _user_fields(user: User) -> dict[str, Any]:
-    return {"name": user.name, "organisation": user.organisation, "role": user.role,
-            "password_hash": user.password_hash, "pathway_roles": list(user.pathway_roles),
-            "active": user.active}
+    """What an update may change: not the id, the username or when the user was added."""
+    return columns_of(user, leave_out=("id", "username", "created_at"),
+                      pathway_roles=list(user.pathway_roles))
 
 
 def _user(row: Row[Any]) -> User:
-    return User(id=row.id, username=row.username, name=row.name,
-                organisation=row.organisation, role=row.role,
-                password_hash=row.password_hash, pathway_roles=tuple(row.pathway_roles),
-                active=bool(row.active), created_at=row.created_at)
+    return record_from(User, row, pathway_roles=tuple(row.pathway_roles),
+                       active=bool(row.active))
 
 
 class SqlTokenRepository:
@@ -168,13 +165,8 @@ class SqlTokenRepository:
 
     def add(self, token: ApiToken) -> ApiToken:
         created_at = token.created_at or current_time()
-        new_id = self._connection.execute(
-            insert_if_absent(self._connection, tables.api_tokens)
-            .values(username=token.username, name=token.name, token_hash=token.token_hash,
-                    created_at=created_at, last_used_at=token.last_used_at,
-                    revoked_at=token.revoked_at)
-            .returning(tables.api_tokens.c.id)
-        ).scalar_one_or_none()
+        new_id = insert_id_if_absent(self._connection, tables.api_tokens,
+                                     columns_of(token, created_at=created_at))
         if new_id is None:
             raise ConflictError("token hash exists already")
         return replace(token, id=new_id, created_at=created_at)
@@ -204,9 +196,7 @@ class SqlTokenRepository:
 
 
 def _token(row: Row[Any]) -> ApiToken:
-    return ApiToken(id=row.id, username=row.username, name=row.name,
-                    token_hash=row.token_hash, created_at=row.created_at,
-                    last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+    return record_from(ApiToken, row)
 
 
 class SqlSessionRepository:
@@ -216,13 +206,8 @@ class SqlSessionRepository:
         self._connection = connection
 
     def add(self, session: UserSession) -> UserSession:
-        new_id = self._connection.execute(
-            insert_if_absent(self._connection, tables.user_sessions)
-            .values(username=session.username, key_hash=session.key_hash,
-                    created_at=session.created_at, last_seen_at=session.last_seen_at,
-                    ended_at=session.ended_at, ended_reason=session.ended_reason)
-            .returning(tables.user_sessions.c.id)
-        ).scalar_one_or_none()
+        new_id = insert_id_if_absent(self._connection, tables.user_sessions,
+                                     columns_of(session))
         if new_id is None:
             raise ConflictError("session key hash exists already")
         return replace(session, id=new_id)
@@ -262,9 +247,7 @@ class SqlSessionRepository:
 
 
 def _session(row: Row[Any]) -> UserSession:
-    return UserSession(id=row.id, username=row.username, key_hash=row.key_hash,
-                       created_at=row.created_at, last_seen_at=row.last_seen_at,
-                       ended_at=row.ended_at, ended_reason=row.ended_reason)
+    return record_from(UserSession, row)
 
 
 # -- consents, access log, drafts --------------------------------------------------------
@@ -277,23 +260,14 @@ class SqlConsentRepository:
         self._connection = connection
 
     def add(self, consent: Consent) -> Consent:
-        new_id = self._connection.execute(
-            insert(tables.consents)
-            .values(client_id=consent.client_id, given=consent.given, scope=consent.scope,
-                    purpose=consent.purpose, recorded_by=consent.recorded_by,
-                    recorded_at=consent.recorded_at, effective_on=consent.effective_on)
-            .returning(tables.consents.c.id)
-        ).scalar_one()
+        new_id = insert_id(self._connection, tables.consents, columns_of(consent))
         return replace(consent, id=new_id)
 
     def for_client(self, client_id: int) -> builtins.list[Consent]:
         c = tables.consents
         rows = self._connection.execute(
             select(c).where(c.c.client_id == client_id).order_by(c.c.id))
-        return [Consent(id=row.id, client_id=row.client_id, given=bool(row.given),
-                        scope=row.scope, purpose=row.purpose, recorded_by=row.recorded_by,
-                        recorded_at=row.recorded_at, effective_on=row.effective_on)
-                for row in rows]
+        return [record_from(Consent, row, given=bool(row.given)) for row in rows]
 
 
 class SqlAccessLog:
@@ -303,30 +277,20 @@ class SqlAccessLog:
         self._connection = connection
 
     def add(self, entry: AccessEntry) -> AccessEntry:
-        new_id = self._connection.execute(
-            insert(tables.access_log)
-            .values(at=entry.at, username=entry.username, organisation=entry.organisation,
-                    client_id=entry.client_id, action=entry.action, reason=entry.reason,
-                    detail=entry.detail)
-            .returning(tables.access_log.c.id)
-        ).scalar_one()
+        new_id = insert_id(self._connection, tables.access_log, columns_of(entry))
         return replace(entry, id=new_id)
 
     def list(self, *, client_id: int | None = None, username: str | None = None,
              since: datetime | None = None, break_glass: bool = False
              ) -> builtins.list[AccessEntry]:
         a = tables.access_log
-        wanted = ((a.c.client_id, client_id), (a.c.username, username))
-        filters = [column == value for column, value in wanted if value is not None]
+        filters = matching((a.c.client_id, client_id), (a.c.username, username))
         if since is not None:
             filters.append(a.c.at >= since)
         if break_glass:
             filters.append(a.c.reason.is_not(None))
         rows = self._connection.execute(select(a).where(*filters).order_by(a.c.id))
-        return [AccessEntry(id=row.id, at=row.at, username=row.username,
-                            organisation=row.organisation, client_id=row.client_id,
-                            action=row.action, reason=row.reason, detail=row.detail)
-                for row in rows]
+        return [record_from(AccessEntry, row) for row in rows]
 
 
 class SqlDraftRepository:
@@ -338,8 +302,7 @@ class SqlDraftRepository:
     def save(self, draft: Draft) -> None:
         d = tables.drafts
         statement = DIALECT_INSERTS[self._connection.dialect.name](d).values(
-            task_id=draft.task_id, case_id=draft.case_id, username=draft.username,
-            data=draft.data, saved_at=draft.saved_at)
+            **columns_of(draft, leave_out=()))
         self._connection.execute(statement.on_conflict_do_update(
             index_elements=[d.c.task_id, d.c.username],
             set_={"data": statement.excluded.data, "saved_at": statement.excluded.saved_at,
@@ -364,5 +327,4 @@ class SqlDraftRepository:
 
 
 def _draft(row: Row[Any]) -> Draft:
-    return Draft(task_id=row.task_id, case_id=row.case_id, username=row.username,
-                 data=row.data, saved_at=row.saved_at)
+    return record_from(Draft, row)

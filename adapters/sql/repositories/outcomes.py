@@ -12,13 +12,19 @@ from sqlalchemy import (
     Connection,
     Row,
     delete,
-    insert,
     select,
     update,
 )
 
 from adapters.sql import tables
-from adapters.sql.repositories.common import insert_if_absent
+from adapters.sql.repositories.common import (
+    columns_of,
+    insert_id,
+    insert_id_if_absent,
+    insert_if_absent,
+    matching,
+    record_from,
+)
 from engine.clock import current_time
 from engine.errors import ConflictError
 from engine.model import (
@@ -37,14 +43,8 @@ class SqlOutcomeRepository:
         self._connection = connection
 
     def add_import(self, record: OutcomeImport) -> OutcomeImport | None:
-        new_id = self._connection.execute(
-            insert_if_absent(self._connection, tables.outcome_imports)
-            .values(sha256=record.sha256, filename=record.filename, kind=record.kind,
-                    rows=record.rows, imported=record.imported,
-                    imported_at=record.imported_at, actor=record.actor,
-                    extracted_on=record.extracted_on)
-            .returning(tables.outcome_imports.c.id)
-        ).scalar_one_or_none()
+        new_id = insert_id_if_absent(self._connection, tables.outcome_imports,
+                                     columns_of(record))
         return None if new_id is None else replace(record, id=new_id)
 
     def import_by_sha256(self, sha256: str) -> OutcomeImport | None:
@@ -72,51 +72,30 @@ class SqlOutcomeRepository:
 
     def add_event(self, event: OutcomeEvent) -> OutcomeEvent | None:
         created_at = event.created_at or current_time()
-        new_id = self._connection.execute(
-            insert_if_absent(self._connection, tables.outcome_events)
-            .values(client_id=event.client_id, kind=event.kind, occurred_on=event.occurred_on,
-                    recorded_on=event.recorded_on, source=event.source, detail=event.detail,
-                    import_id=event.import_id, created_at=created_at)
-            .returning(tables.outcome_events.c.id)
-        ).scalar_one_or_none()
+        new_id = insert_id_if_absent(self._connection, tables.outcome_events,
+                                     columns_of(event, created_at=created_at))
         return None if new_id is None else replace(event, id=new_id, created_at=created_at)
 
     def events(self, *, client_id: int | None = None, kind: str | None = None
                ) -> builtins.list[OutcomeEvent]:
         e = tables.outcome_events
-        wanted = ((e.c.client_id, client_id), (e.c.kind, kind))
-        filters = [column == value for column, value in wanted if value is not None]
         rows = self._connection.execute(
-            select(e).where(*filters)
+            select(e).where(*matching((e.c.client_id, client_id), (e.c.kind, kind)))
             .order_by(e.c.client_id, e.c.occurred_on, e.c.recorded_on, e.c.kind, e.c.id))
-        return [OutcomeEvent(id=row.id, client_id=row.client_id, kind=row.kind,
-                             occurred_on=row.occurred_on, recorded_on=row.recorded_on,
-                             source=row.source, detail=row.detail, import_id=row.import_id,
-                             created_at=row.created_at)
-                for row in rows]
+        return [record_from(OutcomeEvent, row) for row in rows]
 
     def set_rate(self, rate: ComparisonRate) -> ComparisonRate:
         set_at = rate.set_at or current_time()
-        new_id = self._connection.execute(
-            insert(tables.comparison_rates)
-            .values(cohort=rate.cohort, kind=rate.kind, group_size=rate.group_size,
-                    per_100=rate.per_100, binary_rate=rate.binary_rate, source=rate.source,
-                    set_at=set_at, set_by=rate.set_by)
-            .returning(tables.comparison_rates.c.id)
-        ).scalar_one()
+        new_id = insert_id(self._connection, tables.comparison_rates,
+                           columns_of(rate, set_at=set_at))
         return replace(rate, id=new_id, set_at=set_at)
 
     def rates(self, *, cohort: str | None = None, kind: str | None = None
               ) -> builtins.list[ComparisonRate]:
         r = tables.comparison_rates
-        wanted = ((r.c.cohort, cohort), (r.c.kind, kind))
-        filters = [column == value for column, value in wanted if value is not None]
+        filters = matching((r.c.cohort, cohort), (r.c.kind, kind))
         rows = self._connection.execute(select(r).where(*filters).order_by(r.c.id))
-        return [ComparisonRate(id=row.id, cohort=row.cohort, kind=row.kind,
-                               group_size=row.group_size, per_100=row.per_100,
-                               binary_rate=row.binary_rate, source=row.source,
-                               set_at=row.set_at, set_by=row.set_by)
-                for row in rows]
+        return [record_from(ComparisonRate, row) for row in rows]
 
     def add_subjects(self, subjects: Sequence[ComparisonSubject]) -> None:
         if not subjects:
@@ -126,12 +105,10 @@ class SqlOutcomeRepository:
         inserted = self._connection.execute(
             insert_if_absent(self._connection, table)
             .returning(table.c.group_name, table.c.subject), [
-            {"group_name": s.group, "subject": s.subject, "kind": s.kind,
-             "release_date": s.release_date,
-             "events": [{"occurred_on": e.occurred_on.isoformat(),
-                         "recorded_on": e.recorded_on.isoformat()} for e in s.events],
-             "imported_at": s.imported_at or now, "actor": s.actor,
-             "extracted_on": s.extracted_on}
+            columns_of(s, leave_out=("group",), group_name=s.group,
+                       events=[{"occurred_on": e.occurred_on.isoformat(),
+                                "recorded_on": e.recorded_on.isoformat()} for e in s.events],
+                       imported_at=s.imported_at or now)
             for s in subjects]).all()
         if len(inserted) < len(subjects):  # all or nothing, the transaction kept usable
             for group, subject in inserted:
@@ -144,14 +121,11 @@ class SqlOutcomeRepository:
         s = tables.comparison_subjects
         rows = self._connection.execute(
             select(s).where(s.c.group_name == group).order_by(s.c.subject))
-        return [ComparisonSubject(
-                    group=row.group_name, subject=row.subject, kind=row.kind,
-                    release_date=row.release_date,
+        return [record_from(
+                    ComparisonSubject, row, group=row.group_name,
                     events=tuple(ComparisonEvent(date.fromisoformat(e["occurred_on"]),
                                                  date.fromisoformat(e["recorded_on"]))
-                                 for e in row.events),
-                    imported_at=row.imported_at, actor=row.actor,
-                    extracted_on=row.extracted_on)
+                                 for e in row.events))
                 for row in rows]
 
     def groups(self) -> builtins.list[str]:
@@ -161,6 +135,4 @@ class SqlOutcomeRepository:
 
 
 def _outcome_import(row: Row[Any]) -> OutcomeImport:
-    return OutcomeImport(id=row.id, sha256=row.sha256, filename=row.filename, kind=row.kind,
-                         rows=row.rows, imported=row.imported, imported_at=row.imported_at,
-                         actor=row.actor, extracted_on=row.extracted_on)
+    return record_from(OutcomeImport, row)

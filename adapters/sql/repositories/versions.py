@@ -12,14 +12,18 @@ from sqlalchemy import (
     Connection,
     Row,
     func,
-    insert,
     or_,
     select,
     update,
 )
 
 from adapters.sql import tables
-from adapters.sql.repositories.common import insert_if_absent
+from adapters.sql.repositories.common import (
+    columns_of,
+    insert_id,
+    insert_if_absent,
+    record_from,
+)
 from engine.clock import current_time
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -39,19 +43,9 @@ class SqlAllocationRepository:
         """Insert policy as the pathway's newest one (set_at stamped now if None)."""
         set_at = policy.set_at or current_time()
         weights = _sorted_weights(policy.weights)
-        new_id = self._connection.execute(
-            insert(tables.allocation_policies)
-            .values(
-                pathway=policy.pathway,
-                kind=policy.kind,
-                version=policy.version,
-                weights={str(version): weight for version, weight in weights.items()},
-                seed=policy.seed,
-                set_at=set_at,
-                set_by=policy.set_by,
-            )
-            .returning(tables.allocation_policies.c.id)
-        ).scalar_one()
+        new_id = insert_id(self._connection, tables.allocation_policies, columns_of(
+            policy, set_at=set_at,
+            weights={str(version): weight for version, weight in weights.items()}))
         return replace(policy, id=new_id, set_at=set_at, weights=weights)
 
     def current(self, pathway: str) -> AllocationPolicy | None:
@@ -77,16 +71,7 @@ def _sorted_weights(weights: Mapping[Any, int]) -> dict[int, int]:
 
 
 def _allocation(row: Row[Any]) -> AllocationPolicy:
-    return AllocationPolicy(
-        id=row.id,
-        pathway=row.pathway,
-        kind=row.kind,
-        version=row.version,
-        weights=_sorted_weights(row.weights),
-        seed=row.seed,
-        set_at=row.set_at,
-        set_by=row.set_by,
-    )
+    return record_from(AllocationPolicy, row, weights=_sorted_weights(row.weights))
 
 
 class SqlMigrationRepository:
@@ -96,20 +81,7 @@ class SqlMigrationRepository:
         self._connection = connection
 
     def add(self, migration: Migration) -> Migration:
-        new_id = self._connection.execute(
-            insert(tables.migrations)
-            .values(
-                pathway=migration.pathway,
-                from_version=migration.from_version,
-                to_version=migration.to_version,
-                created_at=migration.created_at,
-                actor=migration.actor,
-                filter=migration.filter,
-                reverts=migration.reverts,
-                finished_at=migration.finished_at,
-            )
-            .returning(tables.migrations.c.id)
-        ).scalar_one()
+        new_id = insert_id(self._connection, tables.migrations, columns_of(migration))
         return replace(migration, id=new_id)
 
     def get(self, migration_id: int) -> Migration | None:
@@ -147,19 +119,7 @@ class SqlMigrationRepository:
         )
         inserted = self._connection.execute(
             insert_if_absent(self._connection, mc)
-            .values(
-                migration_id=result.migration_id,
-                case_id=result.case_id,
-                position=position,
-                ok=result.ok,
-                reason=result.reason,
-                from_step=result.from_step,
-                to_step=result.to_step,
-                before_state=result.before_state,
-                before_revision=result.before_revision,
-                after_revision=result.after_revision,
-                reverted_by=result.reverted_by,
-            )
+            .values(**columns_of(result, leave_out=(), position=position))
             .returning(mc.c.position)
         ).scalar_one_or_none()
         if inserted is None:
@@ -174,21 +134,7 @@ class SqlMigrationRepository:
         rows = self._connection.execute(
             select(mc).where(mc.c.migration_id == migration_id).order_by(mc.c.position)
         )
-        return [
-            MigrationCase(
-                migration_id=row.migration_id,
-                case_id=row.case_id,
-                ok=bool(row.ok),
-                reason=row.reason,
-                from_step=row.from_step,
-                to_step=row.to_step,
-                before_state=row.before_state,
-                before_revision=row.before_revision,
-                after_revision=row.after_revision,
-                reverted_by=row.reverted_by,
-            )
-            for row in rows
-        ]
+        return [record_from(MigrationCase, row, ok=bool(row.ok)) for row in rows]
 
     def mark_reverted(self, migration_id: int, case_id: int, by: int) -> None:
         """Set reverted_by; ConflictError if another migration put the case back already."""
@@ -218,14 +164,4 @@ class SqlMigrationRepository:
 
 
 def _migration(row: Row[Any]) -> Migration:
-    return Migration(
-        id=row.id,
-        pathway=row.pathway,
-        from_version=row.from_version,
-        to_version=row.to_version,
-        created_at=row.created_at,
-        actor=row.actor,
-        filter=row.filter,
-        reverts=row.reverts,
-        finished_at=row.finished_at,
-    )
+    return record_from(Migration, row)

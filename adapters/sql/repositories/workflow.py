@@ -25,7 +25,15 @@ from sqlalchemy import (
 )
 
 from adapters.sql import tables
-from adapters.sql.repositories.common import DIALECT_INSERTS, insert_if_absent
+from adapters.sql.repositories.common import (
+    DIALECT_INSERTS,
+    columns_of,
+    insert_id,
+    insert_id_if_absent,
+    insert_if_absent,
+    matching,
+    record_from,
+)
 from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -72,22 +80,9 @@ class SqlVersionRepository:
     def add(self, version: PathwayVersion) -> PathwayVersion:
         """Insert version; ConflictError when its number was taken meanwhile (a racing publish)."""
         published_at = version.published_at or current_time()
-        statement = (
-            insert_if_absent(self._connection, tables.versions)
-            .values(
-                pathway=version.pathway,
-                number=version.number,
-                bundle_hash=version.bundle_hash,
-                main_file=version.main_file,
-                note=version.note,
-                author=version.author,
-                published_at=published_at,
-                start_messages=list(version.start_messages),
-                processes=list(version.processes),
-            )
-            .returning(tables.versions.c.id)
-        )
-        new_id = self._connection.execute(statement).scalar_one_or_none()
+        new_id = insert_id_if_absent(self._connection, tables.versions, columns_of(
+            version, published_at=published_at, start_messages=list(version.start_messages),
+            processes=list(version.processes)))
         if new_id is None:
             raise ConflictError(
                 f"version {version.number} of pathway {version.pathway!r} exists already",
@@ -138,18 +133,8 @@ class SqlVersionRepository:
 
 
 def _version(row: Row[Any]) -> PathwayVersion:
-    return PathwayVersion(
-        id=row.id,
-        pathway=row.pathway,
-        number=row.number,
-        bundle_hash=row.bundle_hash,
-        main_file=row.main_file,
-        note=row.note,
-        author=row.author,
-        published_at=row.published_at,
-        start_messages=tuple(row.start_messages),
-        processes=tuple(row.processes),
-    )
+    return record_from(PathwayVersion, row, start_messages=tuple(row.start_messages),
+                       processes=tuple(row.processes))
 
 
 class SqlCaseRepository:
@@ -161,18 +146,7 @@ class SqlCaseRepository:
     def add(self, case: CaseRecord) -> CaseRecord:
         case.created_at = case.created_at or current_time()
         case.updated_at = case.updated_at or case.created_at
-        case.id = self._connection.execute(
-            insert(tables.cases)
-            .values(
-                pathway=case.pathway,
-                client_id=case.client_id,
-                revision=case.revision,
-                created_at=case.created_at,
-                updated_at=case.updated_at,
-                **_case_changes(case),
-            )
-            .returning(tables.cases.c.id)
-        ).scalar_one()
+        case.id = insert_id(self._connection, tables.cases, columns_of(case))
         return case
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
@@ -216,9 +190,8 @@ class SqlCaseRepository:
     ) -> builtins.list[CaseRecord]:
         """Matching cases, oldest first."""
         c = tables.cases.c
-        wanted = ((c.pathway, pathway), (c.status, status), (c.client_id, client_id),
-                  (c.version, version))
-        filters = [column == value for column, value in wanted if value is not None]
+        filters = matching((c.pathway, pathway), (c.status, status), (c.client_id, client_id),
+                           (c.version, version))
         statement = _CASE_HEAD.where(*filters).order_by(c.id)
         return [_case(row) for row in self._connection.execute(statement)]
 
@@ -230,18 +203,14 @@ class SqlCaseRepository:
         return {version: count for version, count in rows}
 
 
+# The columns a save may change (a case never moves to another pathway or client); a save
+# also writes the revision and updated_at.
+_CASE_CHANGES = ("version", "status", "state", "data", "error", "event_seq", "waiting_for",
+                 "exit_reason")
+
+
 def _case_changes(case: CaseRecord) -> dict[str, Any]:
-    """The columns a save may change (a case never moves to another pathway or client)."""
-    return {
-        "version": case.version,
-        "status": case.status,
-        "state": case.state,
-        "data": case.data,
-        "error": case.error,
-        "event_seq": case.event_seq,
-        "waiting_for": case.waiting_for,
-        "exit_reason": case.exit_reason,
-    }
+    return {name: getattr(case, name) for name in _CASE_CHANGES}
 
 
 # The hot path (every step loads and saves a case) uses statements built once.
@@ -252,29 +221,13 @@ _SAVE_CASE = (
     update(tables.cases)
     .where(tables.cases.c.id == bindparam("b_id"),
            tables.cases.c.revision == bindparam("b_expected"))
-    .values({name: bindparam(name) for name in (
-        "version", "status", "state", "data", "error", "event_seq", "waiting_for", "revision",
-        "updated_at", "exit_reason")})
+    .values({name: bindparam(name) for name in (*_CASE_CHANGES, "revision", "updated_at")})
 )
 
 
 def _case(row: Row[Any]) -> CaseRecord:
-    return CaseRecord(
-        id=row.id,
-        pathway=row.pathway,
-        version=row.version,
-        client_id=row.client_id,
-        status=row.status,
-        state=row._mapping.get("state", {}),
-        revision=row.revision,
-        event_seq=row.event_seq,
-        waiting_for=list(row.waiting_for or []),
-        data=row.data,
-        error=row.error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        exit_reason=row.exit_reason,
-    )
+    return record_from(CaseRecord, row, state=row._mapping.get("state", {}),
+                       waiting_for=list(row.waiting_for or []))
 
 
 class SqlInboxRepository:
@@ -377,9 +330,8 @@ class SqlInboxRepository:
     ) -> builtins.list[InboxTask]:
         """Open tasks, soonest due first (undated last), then oldest first."""
         c = tables.inbox_tasks.c
-        wanted = ((c.case_id, case_id), (c.role, role), (c.pathway, pathway),
-                  (c.version, version), (c.step, step))
-        filters = [column == value for column, value in wanted if value is not None]
+        filters = matching((c.case_id, case_id), (c.role, role), (c.pathway, pathway),
+                           (c.version, version), (c.step, step))
         statement = (
             select(tables.inbox_tasks)
             .where(c.status == OPEN, *filters)
@@ -408,16 +360,7 @@ _TASK_COLUMNS = ("case_id", "pathway", "version", "step", "title", "role", "form
 
 def _task_fields(task: InboxTask) -> dict[str, Any]:
     """The columns of an inbox row that come from the task (not its open/closed life)."""
-    return {
-        "case_id": task.case_id,
-        "pathway": task.pathway,
-        "version": task.version,
-        "step": task.step,
-        "title": task.title,
-        "role": task.role,
-        "form": task.form,
-        "due": task.due,
-    }
+    return {name: getattr(task, name) for name in _TASK_COLUMNS}
 
 
 def _differs(row: Row[Any], fields: dict[str, Any]) -> bool:
@@ -425,19 +368,7 @@ def _differs(row: Row[Any], fields: dict[str, Any]) -> bool:
 
 
 def _task(row: Row[Any]) -> InboxTask:
-    return InboxTask(
-        id=row.id,
-        case_id=row.case_id,
-        pathway=row.pathway,
-        version=row.version,
-        step=row.step,
-        title=row.title,
-        role=row.role,
-        form=row.form,
-        due=row.due,
-        created_at=row.created_at,
-        assignee=row.assignee,
-    )
+    return record_from(InboxTask, row)
 
 
 # The time of one event, built once: it is read on every command (monotonic stamps).
@@ -554,8 +485,7 @@ class SqlTimerRepository:
         if timers:
             self._connection.execute(
                 insert(t),
-                [{"case_id": case_id, "task_id": timer.task_id, "step": timer.step,
-                  "due_at": timer.due_at} for timer in timers],
+                [columns_of(timer, leave_out=()) for timer in timers],
             )
 
     def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
@@ -589,10 +519,7 @@ class SqlTimerRepository:
         rows = self._connection.execute(
             select(t).where(t.c.case_id == case_id).order_by(t.c.due_at, t.c.task_id)
         )
-        return [
-            Timer(case_id=row.case_id, task_id=row.task_id, step=row.step, due_at=row.due_at)
-            for row in rows
-        ]
+        return [record_from(Timer, row) for row in rows]
 
 
 class SqlMessageRepository:
@@ -602,20 +529,7 @@ class SqlMessageRepository:
         self._connection = connection
 
     def add(self, message: Message) -> Message:
-        new_id = self._connection.execute(
-            insert(tables.messages)
-            .values(
-                name=message.name,
-                client_id=message.client_id,
-                payload=message.payload,
-                sender_case_id=message.sender_case_id,
-                created_at=message.created_at,
-                delivered_case_id=message.delivered_case_id,
-                delivered_at=message.delivered_at,
-                kind=message.kind,
-            )
-            .returning(tables.messages.c.id)
-        ).scalar_one()
+        new_id = insert_id(self._connection, tables.messages, columns_of(message))
         return replace(message, id=new_id)
 
     def pending(self, client_id: int | None = None) -> builtins.list[Message]:
@@ -625,10 +539,7 @@ class SqlMessageRepository:
             condition = and_(or_(m.client_id == client_id, m.client_id.is_(None)), condition)
         statement = select(tables.messages).where(condition).order_by(m.created_at, m.id)
         return [
-            Message(id=row.id, name=row.name, client_id=row.client_id, payload=row.payload,
-                    sender_case_id=row.sender_case_id, created_at=row.created_at,
-                    delivered_case_id=row.delivered_case_id, delivered_at=row.delivered_at,
-                    kind="signal" if row.kind == "signal" else "message")
+            record_from(Message, row, kind="signal" if row.kind == "signal" else "message")
             for row in self._connection.execute(statement)
         ]
 
