@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Row,
     delete,
     select,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
+    SqlRepository,
     columns_of,
     insert_id,
     insert_id_if_absent,
@@ -40,11 +40,8 @@ from engine.model import (
 )
 
 
-class SqlClientRepository:
+class SqlClientRepository(SqlRepository):
     """The people (or households) cases are run for."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, client: Client) -> Client:
         client.created_at = client.created_at or current_time()
@@ -80,11 +77,8 @@ def _client(row: Row[Any]) -> Client:
 # -- accounts ------------------------------------------------------------------------------
 
 
-class SqlOrganisationRepository:
+class SqlOrganisationRepository(SqlRepository):
     """The providers and bodies users belong to."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def put(self, organisation: Organisation) -> None:
         o = tables.organisations
@@ -104,11 +98,8 @@ class SqlOrganisationRepository:
                 for row in self._connection.execute(select(o).order_by(o.c.id))]
 
 
-class SqlUserRepository:
+class SqlUserRepository(SqlRepository):
     """People who sign in, with their password hashes."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, user: User) -> User:
         """Insert; ConflictError when the username is taken (the transaction stays usable)."""
@@ -157,11 +148,8 @@ def _user(row: Row[Any]) -> User:
                        active=bool(row.active))
 
 
-class SqlTokenRepository:
+class SqlTokenRepository(SqlRepository):
     """API tokens, stored only as their sha256 hex."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, token: ApiToken) -> ApiToken:
         created_at = token.created_at or current_time()
@@ -199,11 +187,8 @@ def _token(row: Row[Any]) -> ApiToken:
     return record_from(ApiToken, row)
 
 
-class SqlSessionRepository:
+class SqlSessionRepository(SqlRepository):
     """Web sessions, stored only by the sha256 hex of their cookie key."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, session: UserSession) -> UserSession:
         new_id = insert_id_if_absent(self._connection, tables.user_sessions,
@@ -253,11 +238,8 @@ def _session(row: Row[Any]) -> UserSession:
 # -- consents, access log, drafts --------------------------------------------------------
 
 
-class SqlConsentRepository:
+class SqlConsentRepository(SqlRepository):
     """Consents given and withdrawn; never changed, only added to."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, consent: Consent) -> Consent:
         new_id = insert_id(self._connection, tables.consents, columns_of(consent))
@@ -270,11 +252,8 @@ class SqlConsentRepository:
         return [record_from(Consent, row, given=bool(row.given)) for row in rows]
 
 
-class SqlAccessLog:
+class SqlAccessLog(SqlRepository):
     """Who viewed or did what to which client record: append-only."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, entry: AccessEntry) -> AccessEntry:
         new_id = insert_id(self._connection, tables.access_log, columns_of(entry))
@@ -293,11 +272,8 @@ class SqlAccessLog:
         return [record_from(AccessEntry, row) for row in rows]
 
 
-class SqlDraftRepository:
+class SqlDraftRepository(SqlRepository):
     """Part-filled task forms, one per task and user."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def save(self, draft: Draft) -> None:
         d = tables.drafts

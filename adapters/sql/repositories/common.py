@@ -76,3 +76,10 @@ def columns_of(record: DataclassInstance, *, leave_out: Iterable[str] = ("id",),
     kept = {name: getattr(record, name) for name in _field_names(type(record))
             if name not in skipped}
     return {**kept, **converted}
+
+
+class SqlRepository:
+    """A repository on the Connection of its unit of work; it never commits."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection

@@ -9,7 +9,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Row,
     delete,
     select,
@@ -18,6 +17,7 @@ from sqlalchemy import (
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
+    SqlRepository,
     columns_of,
     insert_id,
     insert_id_if_absent,
@@ -36,11 +36,8 @@ from engine.model import (
 )
 
 
-class SqlOutcomeRepository:
+class SqlOutcomeRepository(SqlRepository):
     """Outcome events, the files they were imported from, and comparison groups."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add_import(self, record: OutcomeImport) -> OutcomeImport | None:
         new_id = insert_id_if_absent(self._connection, tables.outcome_imports,

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     Row,
     func,
     or_,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
+    SqlRepository,
     columns_of,
     insert_id,
     insert_if_absent,
@@ -33,11 +33,8 @@ from engine.model import (
 )
 
 
-class SqlAllocationRepository:
+class SqlAllocationRepository(SqlRepository):
     """Which version new cases of a pathway get; every policy ever set is kept, in order."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def set(self, policy: AllocationPolicy) -> AllocationPolicy:
         """Insert policy as the pathway's newest one (set_at stamped now if None)."""
@@ -74,11 +71,8 @@ def _allocation(row: Row[Any]) -> AllocationPolicy:
     return record_from(AllocationPolicy, row, weights=_sorted_weights(row.weights))
 
 
-class SqlMigrationRepository:
+class SqlMigrationRepository(SqlRepository):
     """Runs moving cases between versions, with what each did to every case it touched."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, migration: Migration) -> Migration:
         new_id = insert_id(self._connection, tables.migrations, columns_of(migration))

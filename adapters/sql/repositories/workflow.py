@@ -4,7 +4,7 @@ timers and messages."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy import (
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
+    SqlRepository,
     columns_of,
     insert_id,
     insert_id_if_absent,
@@ -58,11 +59,8 @@ def _check_case_ids(case_id: int, items: Iterable[InboxTask | Timer]) -> None:
             raise ValueError(f"row for case {item.case_id} given while replacing case {case_id}")
 
 
-class SqlVersionRepository:
+class SqlVersionRepository(SqlRepository):
     """Published pathway versions, and the file bundles they share by content hash."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add_bundle(self, bundle: Bundle) -> None:
         self._connection.execute(
@@ -137,11 +135,8 @@ def _version(row: Row[Any]) -> PathwayVersion:
                        processes=tuple(row.processes))
 
 
-class SqlCaseRepository:
+class SqlCaseRepository(SqlRepository):
     """Cases with their serialized workflow state, guarded by an optimistic revision."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, case: CaseRecord) -> CaseRecord:
         case.created_at = case.created_at or current_time()
@@ -230,11 +225,8 @@ def _case(row: Row[Any]) -> CaseRecord:
                        waiting_for=list(row.waiting_for or []))
 
 
-class SqlInboxRepository:
+class SqlInboxRepository(SqlRepository):
     """Human tasks cases wait on. Closed rows stay, as a record of who did what when."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def replace_open(self, case_id: int, tasks: Sequence[InboxTask], *,
                      previous: Sequence[InboxTask] | None = None) -> None:
@@ -247,37 +239,29 @@ class SqlInboxRepository:
         if previous is not None:
             self._apply_changes(case_id, tasks, previous)
             return
-        inbox = tables.inbox_tasks
         wanted = {task.id: task for task in tasks}
-        involved = and_(inbox.c.case_id == case_id, inbox.c.status == OPEN)
-        if wanted:
-            involved = or_(involved, inbox.c.id.in_(wanted))
-        stored = {row.id: row for row in self._connection.execute(select(inbox).where(involved))}
+        stored = self._involved_rows(case_id, wanted)
         now = current_time()
-
         stale = [task_id for task_id in stored if task_id not in wanted]
         if stale:
-            self._connection.execute(
-                update(inbox).where(inbox.c.id.in_(stale)).values(status=CLOSED, closed_at=now)
-            )
+            self._connection.execute(_CLOSE_TASKS, {"b_ids": stale, "closed_at": now})
         new = [task for task in wanted.values() if task.id not in stored]
         if new:
-            self._connection.execute(
-                insert(inbox),
-                [
-                    {**_task_fields(task), "id": task.id, "status": OPEN,
-                     "created_at": task.created_at or now}
-                    for task in new
-                ],
-            )
+            self._connection.execute(insert(tables.inbox_tasks),
+                                     [_open_row(task, now) for task in new])
         for task in wanted.values():
             row = stored.get(task.id)
             if row is not None and (row.status != OPEN or _differs(row, _task_fields(task))):
-                self._connection.execute(
-                    update(inbox)
-                    .where(inbox.c.id == task.id)
-                    .values(**_task_fields(task), status=OPEN, closed_at=None, completed_by=None)
-                )
+                self._connection.execute(_REOPEN_TASK, {**_task_fields(task), "b_id": task.id})
+
+    def _involved_rows(self, case_id: int, wanted: Mapping[str, InboxTask]
+                       ) -> dict[str, Row[Any]]:
+        """The case's open rows and the rows of the wanted tasks, open or not, by id."""
+        inbox = tables.inbox_tasks
+        involved = and_(inbox.c.case_id == case_id, inbox.c.status == OPEN)
+        if wanted:
+            involved = or_(involved, inbox.c.id.in_(wanted))
+        return {row.id: row for row in self._connection.execute(select(inbox).where(involved))}
 
     def _apply_changes(self, case_id: int, tasks: Sequence[InboxTask],
                        previous: Sequence[InboxTask]) -> None:
@@ -290,10 +274,8 @@ class SqlInboxRepository:
             self._connection.execute(_CLOSE_TASKS, {"b_ids": gone, "closed_at": now})
         new = [task for task in tasks if task.id not in known]
         if new:  # a task closed before may come back: its row is reopened, not duplicated
-            self._connection.execute(self._insert_or_reopen(), [
-                {**_task_fields(task), "id": task.id, "status": OPEN,
-                 "created_at": task.created_at or now, "closed_at": None, "completed_by": None}
-                for task in new])
+            self._connection.execute(self._insert_or_reopen(),
+                                     [_open_row(task, now) for task in new])
         for task in tasks:
             before = known.get(task.id)
             if before is not None and _task_fields(before) != _task_fields(task):
@@ -356,11 +338,23 @@ _CLOSE_TASKS = (
     .values(status=CLOSED, closed_at=bindparam("closed_at"))
 )
 _TASK_COLUMNS = ("case_id", "pathway", "version", "step", "title", "role", "form", "due")
+_REOPEN_TASK = (
+    update(tables.inbox_tasks)
+    .where(tables.inbox_tasks.c.id == bindparam("b_id"))
+    .values({**{name: bindparam(name) for name in _TASK_COLUMNS},
+             "status": OPEN, "closed_at": None, "completed_by": None})
+)
 
 
 def _task_fields(task: InboxTask) -> dict[str, Any]:
     """The columns of an inbox row that come from the task (not its open/closed life)."""
     return {name: getattr(task, name) for name in _TASK_COLUMNS}
+
+
+def _open_row(task: InboxTask, now: datetime) -> dict[str, Any]:
+    """A new inbox row for task, open (a closed one of the same id reopened)."""
+    return {**_task_fields(task), "id": task.id, "status": OPEN,
+            "created_at": task.created_at or now, "closed_at": None, "completed_by": None}
 
 
 def _differs(row: Row[Any], fields: dict[str, Any]) -> bool:
@@ -472,11 +466,8 @@ class SqlEventLog:
                       step=row.step, actor=row.actor, data=row.data) for row in rows]
 
 
-class SqlTimerRepository:
+class SqlTimerRepository(SqlRepository):
     """Pending timers: what the timer worker fires when they fall due."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
         _check_case_ids(case_id, timers)
@@ -522,11 +513,8 @@ class SqlTimerRepository:
         return [record_from(Timer, row) for row in rows]
 
 
-class SqlMessageRepository:
+class SqlMessageRepository(SqlRepository):
     """Messages between cases of one client, kept after delivery as a record."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, message: Message) -> Message:
         new_id = insert_id(self._connection, tables.messages, columns_of(message))
