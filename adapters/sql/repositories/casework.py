@@ -9,12 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Row,
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import Row, delete, select, update
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
@@ -49,14 +44,11 @@ class SqlClientRepository(SqlRepository):
         return client
 
     def get(self, client_id: int) -> Client | None:
-        row = self._connection.execute(
-            select(tables.clients).where(tables.clients.c.id == client_id)
-        ).one_or_none()
-        return None if row is None else _client(row)
+        return self._one(_client, select(tables.clients).where(tables.clients.c.id == client_id))
 
     def list(self) -> builtins.list[Client]:
         statement = select(tables.clients).order_by(tables.clients.c.id)
-        return [_client(row) for row in self._connection.execute(statement)]
+        return self._all(_client, statement)
 
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         """Merge fields into the profile; read and written in the caller's transaction."""
@@ -89,13 +81,15 @@ class SqlOrganisationRepository(SqlRepository):
 
     def get(self, organisation_id: str) -> Organisation | None:
         o = tables.organisations
-        row = self._connection.execute(select(o).where(o.c.id == organisation_id)).one_or_none()
-        return None if row is None else record_from(Organisation, row)
+        return self._one(_organisation, select(o).where(o.c.id == organisation_id))
 
     def list(self) -> builtins.list[Organisation]:
         o = tables.organisations
-        return [record_from(Organisation, row)
-                for row in self._connection.execute(select(o).order_by(o.c.id))]
+        return self._all(_organisation, select(o).order_by(o.c.id))
+
+
+def _organisation(row: Row[Any]) -> Organisation:
+    return record_from(Organisation, row)
 
 
 class SqlUserRepository(SqlRepository):
@@ -114,20 +108,16 @@ class SqlUserRepository(SqlRepository):
 
     def get(self, user_id: int) -> User | None:
         u = tables.users
-        row = self._connection.execute(select(u).where(u.c.id == user_id)).one_or_none()
-        return None if row is None else _user(row)
+        return self._one(_user, select(u).where(u.c.id == user_id))
 
     def by_username(self, username: str) -> User | None:
         u = tables.users
-        row = self._connection.execute(select(u).where(u.c.username == username)).one_or_none()
-        return None if row is None else _user(row)
+        return self._one(_user, select(u).where(u.c.username == username))
 
     def list(self, organisation: str | None = None) -> builtins.list[User]:
         u = tables.users
-        statement = select(u).order_by(u.c.username)
-        if organisation is not None:
-            statement = statement.where(u.c.organisation == organisation)
-        return [_user(row) for row in self._connection.execute(statement)]
+        statement = select(u).where(*matching((u.c.organisation, organisation)))
+        return self._all(_user, statement.order_by(u.c.username))
 
     def update(self, user: User) -> None:
         u = tables.users
@@ -161,9 +151,7 @@ class SqlTokenRepository(SqlRepository):
 
     def by_hash(self, token_hash: str) -> ApiToken | None:
         t = tables.api_tokens
-        row = self._connection.execute(
-            select(t).where(t.c.token_hash == token_hash)).one_or_none()
-        return None if row is None else _token(row)
+        return self._one(_token, select(t).where(t.c.token_hash == token_hash))
 
     def touch(self, token_id: int, at: datetime) -> None:
         t = tables.api_tokens
@@ -172,7 +160,7 @@ class SqlTokenRepository(SqlRepository):
     def list(self, username: str) -> builtins.list[ApiToken]:
         t = tables.api_tokens
         statement = select(t).where(t.c.username == username).order_by(t.c.id)
-        return [_token(row) for row in self._connection.execute(statement)]
+        return self._all(_token, statement)
 
     def revoke(self, token_id: int, at: datetime) -> None:
         t = tables.api_tokens
@@ -199,9 +187,7 @@ class SqlSessionRepository(SqlRepository):
 
     def by_hash(self, key_hash: str) -> UserSession | None:
         s = tables.user_sessions
-        row = self._connection.execute(
-            select(s).where(s.c.key_hash == key_hash)).one_or_none()
-        return None if row is None else _session(row)
+        return self._one(_session, select(s).where(s.c.key_hash == key_hash))
 
     def touch(self, session_id: int, at: datetime) -> None:
         s = tables.user_sessions
@@ -221,10 +207,8 @@ class SqlSessionRepository(SqlRepository):
 
     def list(self, username: str | None = None) -> builtins.list[UserSession]:
         s = tables.user_sessions
-        statement = select(s).order_by(s.c.id)
-        if username is not None:
-            statement = statement.where(s.c.username == username)
-        return [_session(row) for row in self._connection.execute(statement)]
+        statement = select(s).where(*matching((s.c.username, username)))
+        return self._all(_session, statement.order_by(s.c.id))
 
     def prune(self, created_before: datetime) -> None:
         s = tables.user_sessions
@@ -286,9 +270,7 @@ class SqlDraftRepository(SqlRepository):
 
     def get(self, task_id: str, username: str) -> Draft | None:
         d = tables.drafts
-        row = self._connection.execute(
-            select(d).where(d.c.task_id == task_id, d.c.username == username)).one_or_none()
-        return None if row is None else _draft(row)
+        return self._one(_draft, select(d).where(d.c.task_id == task_id, d.c.username == username))
 
     def for_case(self, case_id: int) -> builtins.list[Draft]:
         d = tables.drafts

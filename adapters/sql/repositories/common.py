@@ -7,13 +7,14 @@ from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Insert, Row, Table, insert
+from sqlalchemy import ColumnElement, Connection, Executable, Insert, Row, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 _Record = TypeVar("_Record", bound="DataclassInstance")
+_Built = TypeVar("_Built")
 
 DIALECT_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
     "postgresql": postgresql.insert,
@@ -83,3 +84,14 @@ class SqlRepository:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+
+    def _one(self, build: Callable[[Row[Any]], _Built], statement: Executable,
+             parameters: Mapping[str, Any] | None = None) -> _Built | None:
+        """The record of the one row statement finds, or None when it finds none."""
+        row = self._connection.execute(statement, parameters).one_or_none()
+        return None if row is None else build(row)
+
+    def _all(self, build: Callable[[Row[Any]], _Built], statement: Executable
+             ) -> list[_Built]:
+        """The records of every row statement finds, in its order."""
+        return [build(row) for row in self._connection.execute(statement)]

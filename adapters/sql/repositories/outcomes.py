@@ -8,12 +8,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    Row,
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import Row, delete, select, update
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
@@ -46,8 +41,7 @@ class SqlOutcomeRepository(SqlRepository):
 
     def import_by_sha256(self, sha256: str) -> OutcomeImport | None:
         i = tables.outcome_imports
-        row = self._connection.execute(select(i).where(i.c.sha256 == sha256)).one_or_none()
-        return None if row is None else _outcome_import(row)
+        return self._one(_outcome_import, select(i).where(i.c.sha256 == sha256))
 
     def imports(self) -> builtins.list[OutcomeImport]:
         i = tables.outcome_imports

@@ -8,13 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    Row,
-    func,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Row, func, or_, select, update
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
@@ -22,15 +16,12 @@ from adapters.sql.repositories.common import (
     columns_of,
     insert_id,
     insert_if_absent,
+    matching,
     record_from,
 )
 from engine.clock import current_time
 from engine.errors import ConflictError, NotFoundError
-from engine.model import (
-    AllocationPolicy,
-    Migration,
-    MigrationCase,
-)
+from engine.model import AllocationPolicy, Migration, MigrationCase
 
 
 class SqlAllocationRepository(SqlRepository):
@@ -47,10 +38,8 @@ class SqlAllocationRepository(SqlRepository):
 
     def current(self, pathway: str) -> AllocationPolicy | None:
         a = tables.allocation_policies
-        row = self._connection.execute(
-            select(a).where(a.c.pathway == pathway).order_by(a.c.id.desc()).limit(1)
-        ).one_or_none()
-        return None if row is None else _allocation(row)
+        return self._one(_allocation, select(a).where(a.c.pathway == pathway)
+                         .order_by(a.c.id.desc()).limit(1))
 
     def history(self, pathway: str) -> builtins.list[AllocationPolicy]:
         a = tables.allocation_policies
@@ -80,15 +69,12 @@ class SqlMigrationRepository(SqlRepository):
 
     def get(self, migration_id: int) -> Migration | None:
         m = tables.migrations
-        row = self._connection.execute(select(m).where(m.c.id == migration_id)).one_or_none()
-        return None if row is None else _migration(row)
+        return self._one(_migration, select(m).where(m.c.id == migration_id))
 
     def list(self, pathway: str | None = None) -> builtins.list[Migration]:
         m = tables.migrations
-        statement = select(m).order_by(m.c.id)
-        if pathway is not None:
-            statement = statement.where(m.c.pathway == pathway)
-        return [_migration(row) for row in self._connection.execute(statement)]
+        return self._all(_migration,
+                         select(m).where(*matching((m.c.pathway, pathway))).order_by(m.c.id))
 
     def finish(self, migration_id: int, at: datetime) -> None:
         m = tables.migrations

@@ -89,30 +89,19 @@ class SqlVersionRepository(SqlRepository):
         return replace(version, id=new_id, published_at=published_at)
 
     def get(self, pathway: str, number: int) -> PathwayVersion | None:
-        row = self._connection.execute(
-            select(tables.versions).where(
-                tables.versions.c.pathway == pathway, tables.versions.c.number == number
-            )
-        ).one_or_none()
-        return None if row is None else _version(row)
+        v = tables.versions
+        return self._one(_version, select(v).where(v.c.pathway == pathway, v.c.number == number))
 
     def latest(self, pathway: str) -> PathwayVersion | None:
-        row = self._connection.execute(
-            select(tables.versions)
-            .where(tables.versions.c.pathway == pathway)
-            .order_by(tables.versions.c.number.desc())
-            .limit(1)
-        ).one_or_none()
-        return None if row is None else _version(row)
+        v = tables.versions
+        return self._one(_version, select(v).where(v.c.pathway == pathway)
+                         .order_by(v.c.number.desc()).limit(1))
 
     def list(self, pathway: str | None = None) -> builtins.list[PathwayVersion]:
         """Versions ordered by pathway, then number."""
-        statement = select(tables.versions).order_by(
-            tables.versions.c.pathway, tables.versions.c.number
-        )
-        if pathway is not None:
-            statement = statement.where(tables.versions.c.pathway == pathway)
-        return [_version(row) for row in self._connection.execute(statement)]
+        v = tables.versions
+        return self._all(_version, select(v).where(*matching((v.c.pathway, pathway)))
+                         .order_by(v.c.pathway, v.c.number))
 
     def latest_all(self) -> builtins.list[PathwayVersion]:
         """The latest version of every pathway, ordered by pathway, in one query."""
@@ -127,7 +116,7 @@ class SqlVersionRepository(SqlRepository):
             .join(newest, and_(v.c.pathway == newest.c.pathway, v.c.number == newest.c.number))
             .order_by(v.c.pathway)
         )
-        return [_version(row) for row in self._connection.execute(statement)]
+        return self._all(_version, statement)
 
 
 def _version(row: Row[Any]) -> PathwayVersion:
@@ -146,8 +135,7 @@ class SqlCaseRepository(SqlRepository):
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
         statement = _CASE_BY_ID if with_state else _CASE_HEAD_BY_ID
-        row = self._connection.execute(statement, {"b_id": case_id}).one_or_none()
-        return None if row is None else _case(row)
+        return self._one(_case, statement, {"b_id": case_id})
 
     def save(self, case: CaseRecord, expected_revision: int) -> None:
         """Write case as revision expected_revision + 1, or raise ConflictError.
@@ -188,7 +176,7 @@ class SqlCaseRepository(SqlRepository):
         filters = matching((c.pathway, pathway), (c.status, status), (c.client_id, client_id),
                            (c.version, version))
         statement = _CASE_HEAD.where(*filters).order_by(c.id)
-        return [_case(row) for row in self._connection.execute(statement)]
+        return self._all(_case, statement)
 
     def count_by_version(self, pathway: str) -> dict[int, int]:
         c = tables.cases.c
@@ -303,8 +291,7 @@ class SqlInboxRepository(SqlRepository):
             raise NotFoundError(f"task {task_id} does not exist", details={"task": task_id})
 
     def get(self, task_id: str) -> InboxTask | None:
-        row = self._connection.execute(_OPEN_TASK_BY_ID, {"b_id": task_id}).one_or_none()
-        return None if row is None else _task(row)
+        return self._one(_task, _OPEN_TASK_BY_ID, {"b_id": task_id})
 
     def list(
         self, *, case_id: int | None = None, role: str | None = None, pathway: str | None = None,
@@ -319,7 +306,7 @@ class SqlInboxRepository(SqlRepository):
             .where(c.status == OPEN, *filters)
             .order_by(c.due.asc().nulls_last(), c.created_at, c.id)
         )
-        return [_task(row) for row in self._connection.execute(statement)]
+        return self._all(_task, statement)
 
     def assign(self, task_id: str, assignee: str | None) -> None:
         inbox = tables.inbox_tasks
