@@ -1,4 +1,5 @@
-"""What every repository module shares: dialect-specific inserts and row mapping."""
+"""What every repository module shares: dialect-specific inserts, row mapping and the base
+class holding the unit of work's connection."""
 
 from __future__ import annotations
 
