@@ -1,0 +1,59 @@
+"""The storage ports of engine.ports over SQLAlchemy Core: one class per port, one module
+per feature (workflow, versions, casework, outcomes).
+
+Each repository works on the Connection of its unit of work and never commits. Timestamps
+the engine leaves out (a None created_at or updated_at, closed_at of inbox rows replace_open
+closes) come from engine.clock.current_time: the time of the command inside running_at(),
+the system time outside it.
+
+Records the engine owns as mutable objects (Client, CaseRecord) get their id, timestamps and
+revision set in place and are returned; frozen ones come back as updated copies.
+
+Note: classes with a `list` method spell the builtin `builtins.list` in annotations, which
+would otherwise name the method.
+"""
+
+from adapters.sql.repositories.casework import (
+    SqlAccessLog,
+    SqlClientRepository,
+    SqlConsentRepository,
+    SqlDraftRepository,
+    SqlOrganisationRepository,
+    SqlSessionRepository,
+    SqlTokenRepository,
+    SqlUserRepository,
+)
+from adapters.sql.repositories.outcomes import SqlOutcomeRepository
+from adapters.sql.repositories.versions import SqlAllocationRepository, SqlMigrationRepository
+from adapters.sql.repositories.workflow import (
+    CLOSED,
+    OPEN,
+    SqlCaseRepository,
+    SqlEventLog,
+    SqlInboxRepository,
+    SqlMessageRepository,
+    SqlTimerRepository,
+    SqlVersionRepository,
+)
+
+__all__ = [
+    "CLOSED",
+    "OPEN",
+    "SqlAccessLog",
+    "SqlAllocationRepository",
+    "SqlCaseRepository",
+    "SqlClientRepository",
+    "SqlConsentRepository",
+    "SqlDraftRepository",
+    "SqlEventLog",
+    "SqlInboxRepository",
+    "SqlMessageRepository",
+    "SqlMigrationRepository",
+    "SqlOrganisationRepository",
+    "SqlOutcomeRepository",
+    "SqlSessionRepository",
+    "SqlTimerRepository",
+    "SqlTokenRepository",
+    "SqlUserRepository",
+    "SqlVersionRepository",
+]

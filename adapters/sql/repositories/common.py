@@ -1,0 +1,98 @@
+"""What every repository module shares: dialect-specific inserts, row mapping and the base
+class holding the unit of work's connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import ColumnElement, Connection, Executable, Insert, Row, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Record = TypeVar("_Record", bound="DataclassInstance")
+_Built = TypeVar("_Built")
+
+DIALECT_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
+def insert_if_absent(connection: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: a duplicate is skipped without aborting the transaction.
+
+    PostgreSQL aborts the whole transaction on a unique violation, so "try and catch" would
+    not do; both backends spell the clause the same way.
+    """
+    return DIALECT_INSERTS[connection.dialect.name](table).on_conflict_do_nothing()
+
+
+def insert_id(connection: Connection, table: Table, columns: Mapping[str, Any]) -> int:
+    """Insert one row and return the id the database gave it."""
+    return int(connection.execute(
+        insert(table).values(**columns).returning(table.c.id)).scalar_one())
+
+
+def insert_id_if_absent(connection: Connection, table: Table, columns: Mapping[str, Any]
+                        ) -> int | None:
+    """Insert one row unless it clashes with a unique one (see insert_if_absent): its new id,
+    or None when it was skipped."""
+    new_id = connection.execute(insert_if_absent(connection, table).values(**columns)
+                                .returning(table.c.id)).scalar_one_or_none()
+    return None if new_id is None else int(new_id)
+
+
+def matching(*wanted: tuple[ColumnElement[Any], Any]) -> list[ColumnElement[bool]]:
+    """Equality filters for the (column, value) pairs whose value is given; None filters
+    nothing."""
+    return [column == value for column, value in wanted if value is not None]
+
+
+# Row mapping: the model's dataclasses name their fields as the tables name their columns,
+# so a record is read and written field by field; `converted` gives the few fields whose
+# stored form differs (a tuple kept as a JSON list, a renamed column).
+
+
+@cache
+def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(field.name for field in fields(cls))
+
+
+def record_from(cls: type[_Record], row: Row[Any], **converted: Any) -> _Record:
+    """The record of type cls held in row: each field from the column of its name."""
+    mapping = row._mapping
+    read = {name: mapping[name] for name in _field_names(cls) if name not in converted}
+    return cls(**read, **converted)
+
+
+def columns_of(record: DataclassInstance, *, leave_out: Iterable[str] = ("id",),
+               **converted: Any) -> dict[str, Any]:
+    """The column values of record, one per field, for an INSERT or UPDATE: every field but
+    those left out (by default the id the database gives)."""
+    skipped = {*leave_out, *converted}
+    kept = {name: getattr(record, name) for name in _field_names(type(record))
+            if name not in skipped}
+    return {**kept, **converted}
+
+
+class SqlRepository:
+    """A repository on the Connection of its unit of work; it never commits."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def _one(self, build: Callable[[Row[Any]], _Built], statement: Executable,
+             parameters: Mapping[str, Any] | None = None) -> _Built | None:
+        """The record of the one row statement finds, or None when it finds none."""
+        row = self._connection.execute(statement, parameters).one_or_none()
+        return None if row is None else build(row)
+
+    def _all(self, build: Callable[[Row[Any]], _Built], statement: Executable
+             ) -> list[_Built]:
+        """The records of every row statement finds, in its order."""
+        return [build(row) for row in self._connection.execute(statement)]

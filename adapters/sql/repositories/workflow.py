@@ -1,0 +1,537 @@
+"""Storage of the workflow runtime: published versions, cases, their inbox rows, event log,
+timers and messages."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from adapters.sql import tables
+from adapters.sql.repositories.common import (
+    DIALECT_INSERTS,
+    SqlRepository,
+    columns_of,
+    insert_id,
+    insert_id_if_absent,
+    insert_if_absent,
+    matching,
+    record_from,
+)
+from engine.clock import current_time, monotonic_times
+from engine.errors import ConflictError, NotFoundError
+from engine.model import (
+    Bundle,
+    CaseRecord,
+    Event,
+    InboxTask,
+    Message,
+    NewEvent,
+    PathwayVersion,
+    Timer,
+)
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+def _check_case_ids(case_id: int, items: Iterable[InboxTask | Timer]) -> None:
+    """Refuse rows for another case: replacing one case's rows must not touch another's."""
+    for item in items:
+        if item.case_id != case_id:
+            raise ValueError(f"row for case {item.case_id} given while replacing case {case_id}")
+
+
+class SqlVersionRepository(SqlRepository):
+    """Published pathway versions, and the file bundles they share by content hash."""
+
+    def add_bundle(self, bundle: Bundle) -> None:
+        self._connection.execute(
+            insert_if_absent(self._connection, tables.bundles).values(
+                hash=bundle.hash, files=bundle.files
+            )
+        )
+
+    def bundle(self, bundle_hash: str) -> Bundle | None:
+        files = self._connection.scalar(
+            select(tables.bundles.c.files).where(tables.bundles.c.hash == bundle_hash)
+        )
+        return None if files is None else Bundle(hash=bundle_hash, files=files)
+
+    def add(self, version: PathwayVersion) -> PathwayVersion:
+        """Insert version; ConflictError when its number was taken meanwhile (a racing publish)."""
+        published_at = version.published_at or current_time()
+        new_id = insert_id_if_absent(self._connection, tables.versions, columns_of(
+            version, published_at=published_at, start_messages=list(version.start_messages),
+            processes=list(version.processes)))
+        if new_id is None:
+            raise ConflictError(
+                f"version {version.number} of pathway {version.pathway!r} exists already",
+                details={"pathway": version.pathway, "version": version.number},
+            )
+        return replace(version, id=new_id, published_at=published_at)
+
+    def get(self, pathway: str, number: int) -> PathwayVersion | None:
+        v = tables.versions
+        return self._one(_version, select(v).where(v.c.pathway == pathway, v.c.number == number))
+
+    def latest(self, pathway: str) -> PathwayVersion | None:
+        v = tables.versions
+        return self._one(_version, select(v).where(v.c.pathway == pathway)
+                         .order_by(v.c.number.desc()).limit(1))
+
+    def list(self, pathway: str | None = None) -> builtins.list[PathwayVersion]:
+        """Versions ordered by pathway, then number."""
+        v = tables.versions
+        return self._all(_version, select(v).where(*matching((v.c.pathway, pathway)))
+                         .order_by(v.c.pathway, v.c.number))
+
+    def latest_all(self) -> builtins.list[PathwayVersion]:
+        """The latest version of every pathway, ordered by pathway, in one query."""
+        v = tables.versions
+        newest = (
+            select(v.c.pathway, func.max(v.c.number).label("number"))
+            .group_by(v.c.pathway)
+            .subquery()
+        )
+        statement = (
+            select(v)
+            .join(newest, and_(v.c.pathway == newest.c.pathway, v.c.number == newest.c.number))
+            .order_by(v.c.pathway)
+        )
+        return self._all(_version, statement)
+
+
+def _version(row: Row[Any]) -> PathwayVersion:
+    return record_from(PathwayVersion, row, start_messages=tuple(row.start_messages),
+                       processes=tuple(row.processes))
+
+
+class SqlCaseRepository(SqlRepository):
+    """Cases with their serialized workflow state, guarded by an optimistic revision."""
+
+    def add(self, case: CaseRecord) -> CaseRecord:
+        case.created_at = case.created_at or current_time()
+        case.updated_at = case.updated_at or case.created_at
+        case.id = insert_id(self._connection, tables.cases, columns_of(case))
+        return case
+
+    def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
+        statement = _CASE_BY_ID if with_state else _CASE_HEAD_BY_ID
+        return self._one(_case, statement, {"b_id": case_id})
+
+    def save(self, case: CaseRecord, expected_revision: int) -> None:
+        """Write case as revision expected_revision + 1, or raise ConflictError.
+
+        updated_at is written as the caller set it (stamped with the current time if None).
+        The revision test is in the UPDATE itself, so on PostgreSQL a second writer waits for
+        the first one's row lock and then matches nothing: no lost update on either backend.
+        """
+        if case.id is None:
+            raise ValueError("a case must be added before it is saved")
+        updated_at = case.updated_at or current_time()
+        result = self._connection.execute(_SAVE_CASE, {
+            **_case_changes(case), "revision": expected_revision + 1, "updated_at": updated_at,
+            "b_id": case.id, "b_expected": expected_revision})
+        if result.rowcount == 0:
+            if self._connection.scalar(
+                select(tables.cases.c.id).where(tables.cases.c.id == case.id)
+            ) is None:
+                raise NotFoundError(f"case {case.id} does not exist", details={"case": case.id})
+            raise ConflictError(
+                f"case {case.id} was changed by someone else since it was loaded; "
+                "reload and retry",
+                details={"case": case.id},
+            )
+        case.revision = expected_revision + 1
+        case.updated_at = updated_at
+
+    def list(
+        self,
+        *,
+        pathway: str | None = None,
+        status: str | None = None,
+        client_id: int | None = None,
+        version: int | None = None,
+    ) -> builtins.list[CaseRecord]:
+        """Matching cases, oldest first."""
+        c = tables.cases.c
+        filters = matching((c.pathway, pathway), (c.status, status), (c.client_id, client_id),
+                           (c.version, version))
+        statement = _CASE_HEAD.where(*filters).order_by(c.id)
+        return self._all(_case, statement)
+
+    def count_by_version(self, pathway: str) -> dict[int, int]:
+        c = tables.cases.c
+        rows = self._connection.execute(
+            select(c.version, func.count()).where(c.pathway == pathway).group_by(c.version)
+        )
+        return {version: count for version, count in rows}
+
+
+# The columns a save may change (a case never moves to another pathway or client); a save
+# also writes the revision and updated_at.
+_CASE_CHANGES = ("version", "status", "state", "data", "error", "event_seq", "waiting_for",
+                 "exit_reason")
+
+
+def _case_changes(case: CaseRecord) -> dict[str, Any]:
+    return {name: getattr(case, name) for name in _CASE_CHANGES}
+
+
+# The hot path (every step loads and saves a case) uses statements built once.
+_CASE_BY_ID = select(tables.cases).where(tables.cases.c.id == bindparam("b_id"))
+_CASE_HEAD = select(*(column for column in tables.cases.c if column.name != "state"))
+_CASE_HEAD_BY_ID = _CASE_HEAD.where(tables.cases.c.id == bindparam("b_id"))
+_SAVE_CASE = (
+    update(tables.cases)
+    .where(tables.cases.c.id == bindparam("b_id"),
+           tables.cases.c.revision == bindparam("b_expected"))
+    .values({name: bindparam(name) for name in (*_CASE_CHANGES, "revision", "updated_at")})
+)
+
+
+def _case(row: Row[Any]) -> CaseRecord:
+    return record_from(CaseRecord, row, state=row._mapping.get("state", {}),
+                       waiting_for=list(row.waiting_for or []))
+
+
+class SqlInboxRepository(SqlRepository):
+    """Human tasks cases wait on. Closed rows stay, as a record of who did what when."""
+
+    def replace_open(self, case_id: int, tasks: Sequence[InboxTask], *,
+                     previous: Sequence[InboxTask] | None = None) -> None:
+        """Insert new tasks, update changed ones (reopening if needed), close the rest.
+
+        One read finds every row involved (none when the caller says what was open);
+        writes happen only for rows that differ.
+        """
+        _check_case_ids(case_id, tasks)
+        if previous is not None:
+            self._apply_changes(case_id, tasks, previous)
+            return
+        wanted = {task.id: task for task in tasks}
+        stored = self._involved_rows(case_id, wanted)
+        now = current_time()
+        stale = [task_id for task_id in stored if task_id not in wanted]
+        if stale:
+            self._connection.execute(_CLOSE_TASKS, {"b_ids": stale, "closed_at": now})
+        new = [task for task in wanted.values() if task.id not in stored]
+        if new:
+            self._connection.execute(insert(tables.inbox_tasks),
+                                     [_open_row(task, now) for task in new])
+        for task in wanted.values():
+            row = stored.get(task.id)
+            if row is not None and (row.status != OPEN or _differs(row, _task_fields(task))):
+                self._connection.execute(_REOPEN_TASK, {**_task_fields(task), "b_id": task.id})
+
+    def _involved_rows(self, case_id: int, wanted: Mapping[str, InboxTask]
+                       ) -> dict[str, Row[Any]]:
+        """The case's open rows and the rows of the wanted tasks, open or not, by id."""
+        inbox = tables.inbox_tasks
+        involved = and_(inbox.c.case_id == case_id, inbox.c.status == OPEN)
+        if wanted:
+            involved = or_(involved, inbox.c.id.in_(wanted))
+        return {row.id: row for row in self._connection.execute(select(inbox).where(involved))}
+
+    def _apply_changes(self, case_id: int, tasks: Sequence[InboxTask],
+                       previous: Sequence[InboxTask]) -> None:
+        _check_case_ids(case_id, previous)
+        now = current_time()
+        known = {task.id: task for task in previous}
+        wanted = {task.id for task in tasks}
+        gone = [task_id for task_id in known if task_id not in wanted]
+        if gone:
+            self._connection.execute(_CLOSE_TASKS, {"b_ids": gone, "closed_at": now})
+        new = [task for task in tasks if task.id not in known]
+        if new:  # a task closed before may come back: its row is reopened, not duplicated
+            self._connection.execute(self._insert_or_reopen(),
+                                     [_open_row(task, now) for task in new])
+        for task in tasks:
+            before = known.get(task.id)
+            if before is not None and _task_fields(before) != _task_fields(task):
+                self._connection.execute(
+                    update(tables.inbox_tasks).where(tables.inbox_tasks.c.id == task.id)
+                    .values(**_task_fields(task)))
+
+    def _insert_or_reopen(self) -> Insert:
+        """INSERT that reopens an existing (closed) row instead, keeping its created_at and
+        assignee as replace_open does when it reads the rows first."""
+        inbox = tables.inbox_tasks
+        statement = DIALECT_INSERTS[self._connection.dialect.name](inbox)
+        return statement.on_conflict_do_update(index_elements=[inbox.c.id], set_={
+            **{name: statement.excluded[name] for name in _TASK_COLUMNS},
+            "status": OPEN, "closed_at": None, "completed_by": None})
+
+    def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None:
+        """Close the task as completed by completed_by at at, even if replace_open closed it."""
+        result = self._connection.execute(
+            update(tables.inbox_tasks)
+            .where(tables.inbox_tasks.c.id == task_id)
+            .values(status=CLOSED, closed_at=at, completed_by=completed_by)
+        )
+        if result.rowcount == 0:
+            raise NotFoundError(f"task {task_id} does not exist", details={"task": task_id})
+
+    def get(self, task_id: str) -> InboxTask | None:
+        return self._one(_task, _OPEN_TASK_BY_ID, {"b_id": task_id})
+
+    def list(
+        self, *, case_id: int | None = None, role: str | None = None, pathway: str | None = None,
+        version: int | None = None, step: str | None = None,
+    ) -> builtins.list[InboxTask]:
+        """Open tasks, soonest due first (undated last), then oldest first."""
+        c = tables.inbox_tasks.c
+        filters = matching((c.case_id, case_id), (c.role, role), (c.pathway, pathway),
+                           (c.version, version), (c.step, step))
+        statement = (
+            select(tables.inbox_tasks)
+            .where(c.status == OPEN, *filters)
+            .order_by(c.due.asc().nulls_last(), c.created_at, c.id)
+        )
+        return self._all(_task, statement)
+
+    def assign(self, task_id: str, assignee: str | None) -> None:
+        inbox = tables.inbox_tasks
+        result = self._connection.execute(
+            update(inbox).where(inbox.c.id == task_id, inbox.c.status == OPEN)
+            .values(assignee=assignee))
+        if result.rowcount == 0:
+            raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+
+
+_OPEN_TASK_BY_ID = select(tables.inbox_tasks).where(
+    tables.inbox_tasks.c.id == bindparam("b_id"), tables.inbox_tasks.c.status == OPEN)
+_CLOSE_TASKS = (
+    update(tables.inbox_tasks)
+    .where(tables.inbox_tasks.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(status=CLOSED, closed_at=bindparam("closed_at"))
+)
+_TASK_COLUMNS = ("case_id", "pathway", "version", "step", "title", "role", "form", "due")
+_REOPEN_TASK = (
+    update(tables.inbox_tasks)
+    .where(tables.inbox_tasks.c.id == bindparam("b_id"))
+    .values({**{name: bindparam(name) for name in _TASK_COLUMNS},
+             "status": OPEN, "closed_at": None, "completed_by": None})
+)
+
+
+def _task_fields(task: InboxTask) -> dict[str, Any]:
+    """The columns of an inbox row that come from the task (not its open/closed life)."""
+    return {name: getattr(task, name) for name in _TASK_COLUMNS}
+
+
+def _open_row(task: InboxTask, now: datetime) -> dict[str, Any]:
+    """A new inbox row for task, open (a closed one of the same id reopened)."""
+    return {**_task_fields(task), "id": task.id, "status": OPEN,
+            "created_at": task.created_at or now, "closed_at": None, "completed_by": None}
+
+
+def _differs(row: Row[Any], fields: dict[str, Any]) -> bool:
+    return any(getattr(row, name) != value for name, value in fields.items())
+
+
+def _task(row: Row[Any]) -> InboxTask:
+    return record_from(InboxTask, row)
+
+
+# The time of one event, built once: it is read on every command (monotonic stamps).
+_EVENT_AT = select(tables.events.c.at).where(tables.events.c.case_id == bindparam("b_case"),
+                                            tables.events.c.seq == bindparam("b_seq"))
+
+
+class SqlEventLog:
+    """The append-only history of every case, numbered per case."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def append(self, case_id: int, events: Sequence[NewEvent], *,
+               first_seq: int | None = None) -> None:
+        """Number events after the case's last one and insert them in one statement.
+
+        Two transactions appending to one case concurrently pick the same numbers; the
+        second then inserts nothing and gets ConflictError, as a racing save would. With
+        first_seq the caller numbers under the case's revision lock.
+
+        Times never go back as seq goes up: each event is stamped no earlier than the one
+        before it (read in this same transaction), so clocks that differ between processes,
+        or step back, never put a case's history out of order.
+        """
+        if not events:
+            return
+        e = tables.events
+        if first_seq is not None:
+            previous = self._connection.execute(
+                _EVENT_AT, {"b_case": case_id, "b_seq": first_seq - 1}).scalar_one_or_none()
+            stamps = monotonic_times(previous, [event.at for event in events])
+            rows = [{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
+                     "at": at, "actor": event.actor, "step": event.step,
+                     "data": event.data}
+                    for offset, (event, at) in enumerate(zip(events, stamps, strict=True))]
+            self._insert_all_or_conflict(case_id, rows)
+            return
+        found = self._connection.execute(
+            select(e.c.seq, e.c.at).where(e.c.case_id == case_id)
+            .order_by(e.c.seq.desc()).limit(1)
+        ).first()
+        last, previous = (found.seq, found.at) if found is not None else (0, None)
+        stamps = monotonic_times(previous, [event.at for event in events])
+        rows = [
+            {"case_id": case_id, "seq": last + number, "type": event.type, "at": at,
+             "actor": event.actor, "step": event.step, "data": event.data}
+            for number, (event, at) in enumerate(zip(events, stamps, strict=True), start=1)
+        ]
+        inserted = self._connection.execute(
+            insert_if_absent(self._connection, e).returning(e.c.seq), rows
+        ).all()
+        if len(inserted) < len(rows):
+            raise ConflictError(
+                f"case {case_id} was changed by someone else since it was loaded; "
+                "reload and retry",
+                details={"case": case_id},
+            )
+
+    def _insert_all_or_conflict(self, case_id: int, rows: builtins.list[dict[str, Any]]) -> None:
+        """Insert every row or none, raising ConflictError when a number is taken.
+
+        Skipping duplicates (instead of failing on them) keeps a PostgreSQL transaction
+        usable after the conflict; the rows that did go in are taken out again.
+        """
+        e = tables.events
+        inserted = self._connection.execute(
+            insert_if_absent(self._connection, e).returning(e.c.seq), rows).scalars().all()
+        if len(inserted) == len(rows):
+            return
+        if inserted:
+            self._connection.execute(delete(e).where(e.c.case_id == case_id,
+                                                     e.c.seq.in_(inserted)))
+        raise ConflictError(
+            f"case {case_id} was changed by someone else since it was loaded; "
+            "reload and retry", details={"case": case_id})
+
+    def list(self, case_id: int) -> builtins.list[Event]:
+        e = tables.events
+        rows = self._connection.execute(
+            select(e).where(e.c.case_id == case_id).order_by(e.c.seq)
+        )
+        return [
+            Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
+                  step=row.step, actor=row.actor, data=row.data)
+            for row in rows
+        ]
+
+    def list_all(self, *, pathway: str | None = None, types: Sequence[str] | None = None
+                 ) -> builtins.list[Event]:
+        e = tables.events
+        statement = select(e.c.case_id, e.c.seq, e.c.type, e.c.at, e.c.step, e.c.actor,
+                           e.c.data)
+        if pathway is not None:
+            statement = statement.join(tables.cases, tables.cases.c.id == e.c.case_id).where(
+                tables.cases.c.pathway == pathway)
+        if types is not None:
+            statement = statement.where(e.c.type.in_(list(types)))
+        rows = self._connection.execute(statement.order_by(e.c.case_id, e.c.seq))
+        return [Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
+                      step=row.step, actor=row.actor, data=row.data) for row in rows]
+
+
+class SqlTimerRepository(SqlRepository):
+    """Pending timers: what the timer worker fires when they fall due."""
+
+    def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
+        _check_case_ids(case_id, timers)
+        t = tables.timers
+        self._connection.execute(delete(t).where(t.c.case_id == case_id))
+        if timers:
+            self._connection.execute(
+                insert(t),
+                [columns_of(timer, leave_out=()) for timer in timers],
+            )
+
+    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
+        """Cases with a due timer, earliest first, each claimed through its earliest timer.
+
+        Only a case's head timer (earliest due_at, then task_id) qualifies, so each case
+        appears once and is represented by one row. On PostgreSQL that row is locked with
+        SKIP LOCKED: concurrent workers claim disjoint cases. SQLite renders no locking clause;
+        its writers are serialized by BEGIN IMMEDIATE instead.
+        """
+        t = tables.timers
+        head = t.alias("head")
+        head_task = (
+            select(head.c.task_id)
+            .where(head.c.case_id == t.c.case_id)
+            .order_by(head.c.due_at, head.c.task_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = (
+            select(t.c.case_id)
+            .where(t.c.due_at <= now, t.c.task_id == head_task)
+            .order_by(t.c.due_at, t.c.case_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=t)
+        )
+        return builtins.list(self._connection.scalars(statement))
+
+    def for_case(self, case_id: int) -> builtins.list[Timer]:
+        t = tables.timers
+        rows = self._connection.execute(
+            select(t).where(t.c.case_id == case_id).order_by(t.c.due_at, t.c.task_id)
+        )
+        return [record_from(Timer, row) for row in rows]
+
+
+class SqlMessageRepository(SqlRepository):
+    """Messages between cases of one client, kept after delivery as a record."""
+
+    def add(self, message: Message) -> Message:
+        new_id = insert_id(self._connection, tables.messages, columns_of(message))
+        return replace(message, id=new_id)
+
+    def pending(self, client_id: int | None = None) -> builtins.list[Message]:
+        m = tables.messages.c
+        condition: ColumnElement[bool] = m.delivered_at.is_(None)
+        if client_id is not None:  # with the programme-wide signals, which are for everyone
+            condition = and_(or_(m.client_id == client_id, m.client_id.is_(None)), condition)
+        statement = select(tables.messages).where(condition).order_by(m.created_at, m.id)
+        return [
+            record_from(Message, row, kind="signal" if row.kind == "signal" else "message")
+            for row in self._connection.execute(statement)
+        ]
+
+    def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
+        """Record delivery (case_id None: a signal was routed); ConflictError if another
+        case or router took it meanwhile."""
+        m = tables.messages.c
+        result = self._connection.execute(
+            update(tables.messages)
+            .where(m.id == message_id, m.delivered_at.is_(None))
+            .values(delivered_case_id=case_id, delivered_at=at)
+        )
+        if result.rowcount == 0:
+            if self._connection.scalar(select(m.id).where(m.id == message_id)) is None:
+                raise NotFoundError(
+                    f"message {message_id} does not exist", details={"message": message_id}
+                )
+            raise ConflictError(
+                f"message {message_id} was delivered already", details={"message": message_id}
+            )
