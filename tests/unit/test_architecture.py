@@ -44,7 +44,10 @@ FEATURES: dict[str, tuple[str, ...]] = {
     # who may see what of a case: roles, sensitive fields
     "access": ("engine.access", "engine.privacy"),
     # the caseworker's side: consent, drafts, inbox, break glass, the access log
-    "casework": ("engine.casework", "engine.task_start"),
+    "casework": ("engine.casework", "engine.task_start", "engine.casework_access",
+                 "engine.casework_views", "engine.casework_inbox", "engine.casework_tasks",
+                 "engine.casework_incidents", "engine.casework_clients",
+                 "engine.casework_records"),
     # user accounts and sessions
     "accounts": ("engine.accounts",),
     # imported outcome events, measures, cohorts, payments, the dashboard's statistics
