@@ -22,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import runner
 from engine.allocation import allocate
+from engine.case_queries import get_case
 from engine.case_runtime import (
     CaseRuntime,
     CaseView,
@@ -226,7 +227,8 @@ def refresh_timers(uow: UnitOfWork, record: CaseRecord, workflow: Any,
     return [], runner.run_engine(workflow)
 
 
-def cancel_case(rt: CaseRuntime, case_id: int, *, actor: str | None, reason: str) -> None:
+def cancel_case(rt: CaseRuntime, case_id: int, *, actor: str | None, reason: str
+                ) -> CaseView:
     now = rt.clock.now()
 
     def cancel(uow: UnitOfWork, record: CaseRecord, workflow: Any,
@@ -237,13 +239,14 @@ def cancel_case(rt: CaseRuntime, case_id: int, *, actor: str | None, reason: str
                          data={"reason": reason})], None
 
     rt.command(case_id_of(case_id), now, cancel, allow=("active", "error"))
+    return get_case(rt, case_id)
 
 
 # -- retry -------------------------------------------------------------------------------
 
 
 def retry_case(rt: CaseRuntime, case_id: int, *, version: int | None, actor: str | None,
-               data: Mapping[str, Any] | None) -> None:
+               data: Mapping[str, Any] | None) -> CaseView:
     """Run a case's failed step again, on a fixed version of its pathway if given, with
     `data` fixing what the step lacked (see Engine.retry_case)."""
     fixes = _retry_fixes(data)
@@ -279,6 +282,7 @@ def retry_case(rt: CaseRuntime, case_id: int, *, version: int | None, actor: str
                                  expected_revision=expected)
         uow.commit()
     rt.after_commit(outcome)
+    return get_case(rt, case_id)
 
 
 def _retry_fixes(data: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -141,13 +141,11 @@ class Engine(CaseRuntime):
         that fails again puts the case back in error with the new reason; a timer is
         scheduled again from its re-evaluated date.
         """
-        case_commands.retry_case(self, case_id, version=version, actor=actor, data=data)
-        return self.get_case(case_id)
+        return case_commands.retry_case(self, case_id, version=version, actor=actor, data=data)
 
     def cancel_case(self, case_id: int, *, actor: str | None = None,
                     reason: str = "") -> CaseView:
-        case_commands.cancel_case(self, case_id, actor=actor, reason=reason)
-        return self.get_case(case_id)
+        return case_commands.cancel_case(self, case_id, actor=actor, reason=reason)
 
     # -- migration -----------------------------------------------------------------------
 
