@@ -6,7 +6,7 @@ such a field without loading the workflow library.
 
 from __future__ import annotations
 
-# Names the engine writes into case data itself (engine.services `_start`): a form field of
+# Names the engine writes into case data itself (engine.case_commands `start`): a form field of
 # that name would overwrite them, or they it, so publish refuses such a field. What the
 # engine records about a case rather than in its data (the exit reason of the end it
 # reached) is kept on the case record, not in the data, so it needs no name here.

@@ -37,11 +37,17 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "workflow": ("engine", "engine.services", "engine.runner", "engine.definitions",
                  "engine.state", "engine.migration", "engine.validation", "engine.sandbox",
                  "engine.expressions", "engine.allocation", "engine.forms", "engine.clock",
-                 "engine.joins"),
+                 "engine.joins", "engine.case_runtime", "engine.live_cases",
+                 "engine.case_commands", "engine.case_queries", "engine.client_commands",
+                 "engine.message_commands", "engine.version_commands",
+                 "engine.migration_commands"),
     # who may see what of a case: roles, sensitive fields
     "access": ("engine.access", "engine.privacy"),
     # the caseworker's side: consent, drafts, inbox, break glass, the access log
-    "casework": ("engine.casework", "engine.task_start"),
+    "casework": ("engine.casework", "engine.task_start", "engine.casework_access",
+                 "engine.casework_views", "engine.casework_inbox", "engine.casework_tasks",
+                 "engine.casework_incidents", "engine.casework_clients",
+                 "engine.casework_records"),
     # user accounts and sessions
     "accounts": ("engine.accounts",),
     # imported outcome events, measures, cohorts, payments, the dashboard's statistics

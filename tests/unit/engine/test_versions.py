@@ -409,7 +409,7 @@ def test_revert_of_a_case_that_moved_on_follows_the_migration_rules(engine: Engi
 
 def test_a_case_that_would_not_load_again_is_left_untouched(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.services as services
+    import engine.migration_commands as services
 
     publish(engine, V1)
     publish(engine, V2_SCREEN_AFTER_ASSESS)
