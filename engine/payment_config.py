@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.errors import InvalidArgumentError
-from engine.outcomes import OutcomeMeasure, outcome_directions
+from engine.outcome_measures import OutcomeMeasure, outcome_directions
 from engine.payment_checks import MAX_AMOUNT, MAX_PER, Problems, add_problem, invalid, out_of_bounds
 from engine.payment_mechanism import (
     ASSUMABLE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine.outcomes import OutcomeMeasure, outcome_directions
+from engine.outcome_measures import OutcomeMeasure, outcome_directions
 from engine.payment_checks import (
     MAX_AMOUNT,
     MAX_PER,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from engine.outcomes import MeasureResult
+from engine.outcome_measures import MeasureResult
 from engine.payment_checks import (
     MAX_EVENTS,
     MAX_PEOPLE,
