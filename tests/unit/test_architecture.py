@@ -51,7 +51,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
                  "engine.payment_checks", "engine.followup", "engine.disclosure",
                  "engine.analysis"),
     # case data out: CSV, XES, INDIGO
-    "exports": ("engine.exports",),
+    "exports": ("engine.exports", "engine.xes", "engine.indigo", "engine.event_labels"),
 }
 
 
