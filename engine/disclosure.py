@@ -66,9 +66,9 @@ def suppress_table(matrix: Sequence[Sequence[float]], threshold: int, *,
     columns = len(matrix[0]) if rows else 0
     row_known = list(known_rows) if known_rows is not None else [True] * rows
     column_known = list(known_columns) if known_columns is not None else [True] * columns
-    hidden = {(r, c) for r in range(rows) for c in range(columns)
-              if small(matrix[r][c], threshold)} | set(forced)
     everything = {(r, c) for r in range(rows) for c in range(columns)}
+    hidden = {cell for cell in everything if small(matrix[cell[0]][cell[1]], threshold)}
+    hidden |= set(forced)
     # cells the known totals fix even with every cell hidden: they equal a total (e.g. the
     # only month of a row whose total is known), which is then as small as they are and not
     # shown; hiding more would protect nothing
@@ -79,17 +79,30 @@ def suppress_table(matrix: Sequence[Sequence[float]], threshold: int, *,
                       if cell not in hopeless), None)
         if fixed is None:
             return frozenset(hidden)
-        r, c = fixed
-        near = [(matrix[i][j] == 0, matrix[i][j], i, j) for i in range(rows)
-                for j in range(columns) if (i, j) not in hidden and (i == r or j == c)]
-        rest = [(matrix[i][j] == 0, matrix[i][j], i, j) for i in range(rows)
-                for j in range(columns) if (i, j) not in hidden and i != r and j != c]
-        candidates = [(i, j) for *_, i, j in sorted(near)] + \
-            [(i, j) for *_, i, j in sorted(rest)]
-        pick = next((cell for cell in candidates
-                     if not _determined(fixed, hidden | {cell}, rows, columns, row_known,
-                                        column_known)), candidates[0])
-        hidden.add(pick)
+        hidden.add(_next_to_hide(matrix, fixed, hidden, everything, row_known, column_known))
+
+
+def _next_to_hide(matrix: Sequence[Sequence[float]], fixed: Cell, hidden: set[Cell],
+                  everything: Collection[Cell], known_rows: Sequence[bool],
+                  known_columns: Sequence[bool]) -> Cell:
+    """The shown cell to hide so that `fixed` stops being fixed: in its row or column first,
+    the smallest (a zero last) that does it; if none does, the first of them (a step towards
+    a cycle)."""
+    r, c = fixed
+
+    def smallest_first(cell: Cell) -> tuple[bool, float, int, int]:
+        value = matrix[cell[0]][cell[1]]
+        return (value == 0, value, *cell)
+
+    shown = [cell for cell in everything if cell not in hidden]
+    near = sorted((cell for cell in shown if cell[0] == r or cell[1] == c), key=smallest_first)
+    rest = sorted((cell for cell in shown if cell[0] != r and cell[1] != c),
+                  key=smallest_first)
+    candidates = near + rest
+    rows, columns = len(known_rows), len(known_columns)
+    return next((cell for cell in candidates
+                 if not _determined(fixed, hidden | {cell}, rows, columns, known_rows,
+                                    known_columns)), candidates[0])
 
 
 def determined_cells(hidden: Collection[Cell], rows: int, columns: int,

@@ -51,10 +51,13 @@ FEATURES: dict[str, tuple[str, ...]] = {
     # user accounts and sessions
     "accounts": ("engine.accounts",),
     # imported outcome events, measures, cohorts, payments, the dashboard's statistics
-    "outcomes": ("engine.outcomes", "engine.payments", "engine.followup", "engine.disclosure",
+    "outcomes": ("engine.outcomes", "engine.outcome_csv", "engine.outcome_measures",
+                 "engine.payments", "engine.payment_mechanism",
+                 "engine.payment_config", "engine.payment_statement", "engine.payment_figures",
+                 "engine.payment_checks", "engine.followup", "engine.disclosure",
                  "engine.analysis"),
     # case data out: CSV, XES, INDIGO
-    "exports": ("engine.exports",),
+    "exports": ("engine.exports", "engine.xes", "engine.indigo", "engine.event_labels"),
 }
 
 

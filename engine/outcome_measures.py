@@ -1,0 +1,270 @@
+"""Outcome measures, configured as data, and the cohorts they count over.
+
+The Peterborough measure (see the domain notes): reconviction events for offences committed
+within 12 months of release and convicted within those 12 months or 6 months after, counted
+per 100 people. Windows run from the start date (the release date) to the same day
+`window_months` later, that day excluded: released 2024-01-15, an offence on 2025-01-14 counts
+and one on 2025-01-15 does not; a conviction on 2025-07-14 counts, on 2025-07-15 it does not.
+A month later than the end of a shorter month ends on its last day (31 Aug + 6 months = 28/29
+Feb). An event before the start date never counts.
+
+A frequency measure counts events per 100 people, an event being a distinct date on which
+the outcome was recorded for the person: for reconvictions, a court appearance ending in a
+conviction, however many offences it convicted. A binary measure counts the people with at
+least one event, as a percentage.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal, get_args
+
+from engine.errors import InvalidArgumentError
+from engine.model import Client, ComparisonSubject, OutcomeEvent
+from engine.numbers import refusal
+
+MeasureType = Literal["binary", "frequency"]
+MEASURE_TYPES: tuple[str, ...] = get_args(MeasureType)
+# Which way an outcome is good news: more people with it (housed, employed) or fewer
+# (reconvicted). Exports that count "positive" outcomes (INDIGO) read it.
+Direction = Literal["higher_is_better", "lower_is_better"]
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+WINDOW_STARTS = ("release", "enrolment")  # the client field <start>_date the window runs from
+
+OUTCOME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+"""What an outcome (and a measure's kind) may be called: lower_snake_case."""
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def iso_date(text: str) -> date | None:
+    """The date text writes as YYYY-MM-DD (None: it is not one)."""
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def add_months(start: date, months: int) -> date:
+    """start plus whole calendar months, the day clipped to the end of a shorter month."""
+    index = start.year * 12 + (start.month - 1) + months
+    year, month = divmod(index, 12)
+    day = min(start.day, calendar.monthrange(year, month + 1)[1])
+    return date(year, month + 1, day)
+
+
+# -- measures ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeMeasure:
+    """An outcome measure, configured as data. `kind` is the outcome counted; `type` binary
+    (people with any event, %) or frequency (events per 100 people); events count when they
+    occurred within window_months of the window's start (the client's `<window_from>_date`)
+    and, unless recorded_within_months is None, were recorded within that many months of
+    the start. The defaults are the Peterborough measure's windows. `direction` says
+    whether more of the outcome is better (the default) or fewer (reconvictions).
+    `step_outcomes` names the outcomes pathway steps record (the DSL's `record ... outcome:`)
+    that report this measure's outcome (`reconvicted` for `reconviction`): exports that
+    count the event log's outcomes (INDIGO) give them this measure's direction."""
+
+    kind: str
+    type: str
+    window_from: str = "release"
+    window_months: int = 12
+    recorded_within_months: int | None = 18
+    direction: str = "higher_is_better"
+    step_outcomes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problem = _naming_problem(self) or _window_problem(self)
+        if problem is not None:
+            raise problem
+
+    @property
+    def start_field(self) -> str:
+        return f"{self.window_from}_date"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> OutcomeMeasure:
+        """A measure from configuration (JSON or YAML): the fields above by name."""
+        known = {"kind", "type", "window_from", "window_months", "recorded_within_months",
+                 "direction", "step_outcomes"}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise refusal(unknown[0], "is not a field of an outcome measure")
+        for required in ("kind", "type"):
+            if required not in config:
+                raise refusal(required, "is required")
+        fields = dict(config)
+        if "step_outcomes" in fields:
+            names = fields["step_outcomes"]
+            if not isinstance(names, list | tuple):
+                raise refusal("step_outcomes",
+                              "must be a list of outcome names in lower_snake_case")
+            fields["step_outcomes"] = tuple(names)
+        return cls(**fields)
+
+    def counts(self, start: date, occurred_on: date, recorded_on: date) -> bool:
+        """Whether an event counts for a person whose window starts on start."""
+        if not start <= occurred_on < add_months(start, self.window_months):
+            return False
+        return (self.recorded_within_months is None
+                or recorded_on < add_months(start, self.recorded_within_months))
+
+
+def _naming_problem(m: OutcomeMeasure) -> InvalidArgumentError | None:
+    """What is wrong with the measure's names and choices (None: nothing)."""
+    if not isinstance(m.kind, str) or not OUTCOME_NAME.match(m.kind):
+        return refusal("kind", "must be an outcome name in lower_snake_case")
+    if m.type not in MEASURE_TYPES:
+        return refusal("type", f"must be one of {', '.join(MEASURE_TYPES)}")
+    if m.window_from not in WINDOW_STARTS:
+        return refusal("window_from", f"must be one of {', '.join(WINDOW_STARTS)}")
+    if m.direction not in DIRECTIONS:
+        return refusal("direction", f"must be one of {', '.join(DIRECTIONS)}")
+    if not isinstance(m.step_outcomes, tuple) or not all(
+            isinstance(name, str) and OUTCOME_NAME.match(name) for name in m.step_outcomes):
+        return refusal("step_outcomes", "must be a list of outcome names in lower_snake_case")
+    return None
+
+
+def _window_problem(m: OutcomeMeasure) -> InvalidArgumentError | None:
+    """What is wrong with the measure's windows (None: nothing)."""
+    if isinstance(m.window_months, bool) or not isinstance(m.window_months, int) \
+            or m.window_months < 1:
+        return refusal("window_months", "must be a whole number of months, 1 or more")
+    within = m.recorded_within_months
+    if within is not None and (isinstance(within, bool) or not isinstance(within, int)
+                               or within < m.window_months):
+        return refusal("recorded_within_months",
+                       "must be a whole number of months, at least window_months")
+    return None
+
+
+def outcome_directions(measures: Iterable[OutcomeMeasure]) -> dict[str, str]:
+    """Outcome name -> direction, for each measure's kind and the step outcomes it names:
+    what an export counting recorded outcomes needs to tell good news from bad. Two
+    measures that disagree on one outcome's direction are refused."""
+    directions: dict[str, str] = {}
+    for m in measures:
+        for name in (m.kind, *m.step_outcomes):
+            if directions.setdefault(name, m.direction) != m.direction:
+                raise refusal("step_outcomes", (
+                    f"outcome {name!r} is {directions[name]} in one measure and "
+                    f"{m.direction} in another"))
+    return directions
+
+
+@dataclass(frozen=True)
+class MeasureResult:
+    kind: str
+    type: str
+    people: int  # in the cohort (or group)
+    people_with_events: int
+    events: int  # distinct recorded dates per person, within the windows
+    binary_rate: float | None  # % of people with an event (None for nobody)
+    per_100: float | None  # events per 100 people (None for nobody)
+
+    @property
+    def value(self) -> float | None:
+        """The measure's own figure: binary_rate or per_100, by type."""
+        return self.binary_rate if self.type == "binary" else self.per_100
+
+
+def measure_occurrences(starts: Mapping[Hashable, date],
+                        occurrences: Iterable[tuple[Hashable, date, date]],
+                        measure: OutcomeMeasure) -> MeasureResult:
+    """The measure over people (key -> window start) and their events (key, occurred,
+    recorded); events of people not in starts are ignored."""
+    counted: dict[Hashable, set[date]] = {}
+    for key, occurred, recorded in occurrences:
+        start = starts.get(key)
+        if start is not None and measure.counts(start, occurred, recorded):
+            counted.setdefault(key, set()).add(recorded)
+    people = len(starts)
+    events = sum(len(dates) for dates in counted.values())
+    return MeasureResult(
+        kind=measure.kind, type=measure.type, people=people,
+        people_with_events=len(counted), events=events,
+        binary_rate=round(100 * len(counted) / people, 4) if people else None,
+        per_100=round(100 * events / people, 4) if people else None)
+
+
+def measure(cohort_members: Mapping[int, date], events: Iterable[OutcomeEvent],
+            outcome_measure: OutcomeMeasure) -> MeasureResult:
+    """The measure over clients (id -> window start, e.g. release date) and outcome events
+    (those of other kinds or other clients are ignored)."""
+    starts: dict[Hashable, date] = {key: value for key, value in cohort_members.items()}
+    return measure_occurrences(
+        starts,
+        ((e.client_id, e.occurred_on, e.recorded_on) for e in events
+         if e.kind == outcome_measure.kind),
+        outcome_measure)
+
+
+def measure_group(subjects: Iterable[ComparisonSubject],
+                  outcome_measure: OutcomeMeasure) -> MeasureResult:
+    """The measure over a matched comparison group (windows from each release date)."""
+    chosen = list(subjects)
+    return measure_occurrences(
+        {s.subject: s.release_date for s in chosen},
+        ((s.subject, e.occurred_on, e.recorded_on) for s in chosen if s.kind ==
+         outcome_measure.kind for e in s.events),
+        outcome_measure)
+
+
+# -- cohorts -------------------------------------------------------------------------------
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return iso_date(value.strip())
+    return None
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The clients whose date `field` (e.g. release_date, enrolment_date) falls between
+    start and end, both included."""
+
+    name: str
+    start: date
+    end: date
+    field: str = "release_date"
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise refusal("name", "is required")
+        if self.end < self.start:
+            raise refusal("end", f"{self.end.isoformat()} is before the start "
+                                 f"{self.start.isoformat()}")
+
+    def members(self, clients: Iterable[Client]) -> dict[int, date]:
+        """client id -> the client's date in the cohort's field, for members."""
+        found: dict[int, date] = {}
+        for client in clients:
+            value = _as_date(client.fields.get(self.field))
+            if client.id is not None and value is not None and self.start <= value <= self.end:
+                found[client.id] = value
+        return found
+
+
+def window_starts(clients: Iterable[Client], members: Iterable[int],
+                  outcome_measure: OutcomeMeasure) -> dict[int, date]:
+    """client id -> the date the measure's windows start from, for members that have it."""
+    wanted = set(members)
+    starts: dict[int, date] = {}
+    for client in clients:
+        if client.id in wanted:
+            value = _as_date(client.fields.get(outcome_measure.start_field))
+            if value is not None:
+                starts[client.id] = value
+    return starts
