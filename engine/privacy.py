@@ -139,6 +139,17 @@ class Sensitivity:
         return out
 
 
+def names_in(data: Any) -> frozenset[str]:
+    """Every string in an event's data with a message prefix taken off, as `message` reads
+    it: what a summary keeps so the rule can be applied to the event later."""
+    found = set()
+    for name in _strings(data):
+        for prefix in _PREFIXES:
+            name = name.removeprefix(prefix)
+        found.add(name)
+    return frozenset(found)
+
+
 def _strings(value: Any) -> Iterable[str]:
     if isinstance(value, str):
         yield value

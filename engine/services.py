@@ -63,7 +63,14 @@ from engine.model import (
     PathwayVersion,
     Timer,
 )
-from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFactory
+from engine.ports import (
+    Clock,
+    DashboardSummaries,
+    Notification,
+    Notifier,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from engine.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
 from engine.state import (
     DONE_KEY,
@@ -1353,6 +1360,13 @@ class Engine:
         """Changes whenever a commit changes data: what computed figures are cached by."""
         with self._uow(read_only=True) as uow:
             return uow.data_revision()
+
+    def summarised(self, pathway: str,
+                   read: Callable[[list[CaseRecord], DashboardSummaries], T]) -> T:
+        """What `read` takes from the pathway's cases and the dashboard's summaries, in one
+        read-only unit of work (the figures never read every event)."""
+        with self._uow(read_only=True) as uow:
+            return read(uow.cases.list(pathway=pathway), uow.summaries)
 
     def cases_and_events(self, pathway: str) -> tuple[list[CaseRecord], list[Event]]:
         """The pathway's cases and all their events, read together in two statements

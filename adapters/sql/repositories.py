@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.sql import tables
+from adapters.sql import summaries, tables
 from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -558,6 +558,7 @@ class SqlEventLog:
                      "data": event.data}
                     for offset, (event, at) in enumerate(zip(events, stamps, strict=True))]
             self._insert_all_or_conflict(case_id, rows)
+            summaries.record(self._connection, case_id, rows)
             return
         found = self._connection.execute(
             select(e.c.seq, e.c.at).where(e.c.case_id == case_id)
@@ -579,6 +580,7 @@ class SqlEventLog:
                 "reload and retry",
                 details={"case": case_id},
             )
+        summaries.record(self._connection, case_id, rows)
 
     def _insert_all_or_conflict(self, case_id: int, rows: builtins.list[dict[str, Any]]) -> None:
         """Insert every row or none, raising ConflictError when a number is taken.
