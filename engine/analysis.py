@@ -53,8 +53,7 @@ from engine import csvout, disclosure
 from engine.dotted import dig
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
-from engine.ports import CaseFacts, HiddenSteps, StepCounts, StepFigures
-from engine.privacy import names_in
+from engine.ports import CaseFacts, StepCounts, StepFigures
 
 OutcomeValue = bool | int | None
 Outcomes = Mapping[int, OutcomeValue]
@@ -426,13 +425,6 @@ def _started(case: CaseRecord, events: Sequence[Event]) -> datetime | None:
 
 def _hours(start: datetime, end: datetime) -> float:
     return (end - start).total_seconds() / 3600
-
-
-def hides(hidden: HiddenSteps, version: int, event: Event) -> bool:
-    """Whether the dashboard's per-step figures leave the event out (see HiddenSteps)."""
-    steps = hidden.steps.get(version, frozenset())
-    return (version in hidden.versions or (event.step is not None and event.step in steps)
-            or not names_in(event.data).isdisjoint(steps | hidden.everywhere))
 
 
 def _split_arm(events: Sequence[Event]) -> int | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Select,
     Subquery,
+    Table,
     and_,
     case,
     exists,
@@ -46,7 +47,8 @@ from engine.privacy import names_in
 
 TASKS = ("task_ready", "task_completed")
 LONGEST_NAME = 200  # longer strings name no step or pathway: not kept
-_UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_UPSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 # -- written with the events -------------------------------------------------------------------
@@ -68,7 +70,8 @@ def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any
     readies = _readies(connection, case_id) if any(
         row["type"] == "task_completed" for row in chosen) else {}
     started: datetime | None = case_row.started_at
-    summaries, names = [], []
+    summaries: list[dict[str, Any]] = []
+    names: list[dict[str, Any]] = []
     last_completed: datetime | None = None
     months: dict[tuple[str, str], int] = defaultdict(int)
     for row in chosen:
@@ -114,9 +117,9 @@ def _summary(case_id: int, pathway: str, row: Mapping[str, Any]) -> dict[str, An
     elif row["type"] == "outcome_recorded":
         outcome, value = data.get("outcome"), data.get("value")
         summary["outcome"] = outcome if isinstance(outcome, str) else None
-        counted = isinstance(value, int) and not isinstance(value, bool)
         yes = bool(value) if isinstance(value, bool) or value is None else True
-        summary.update(value=int(value) if counted else int(yes), counted=counted,
+        counted = isinstance(value, int) and not isinstance(value, bool)
+        summary.update(value=value if counted else int(yes), counted=counted,
                        truthy=bool(value))
     elif row["type"] == "version_allocated":
         version = data.get("version")
@@ -314,7 +317,8 @@ def _shown(pathway: str, hidden: HiddenSteps) -> Subquery:
                for version, steps in sorted(hidden.steps.items()) if steps]
     if by_step:
         conditions.append(not_(or_(*by_step)))
-    by_name = [n.c.name.in_(sorted(hidden.everywhere))] if hidden.everywhere else []
+    by_name: list[ColumnElement[bool]] = (
+        [n.c.name.in_(sorted(hidden.everywhere))] if hidden.everywhere else [])
     by_name += [and_(c.c.version == version, n.c.name.in_(sorted(steps)))
                 for version, steps in sorted(hidden.steps.items()) if steps]
     if by_name:

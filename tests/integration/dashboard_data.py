@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from engine import analysis
+from engine import analysis, privacy
 from engine.model import CaseRecord, Client, NewEvent
 from engine.ports import HiddenSteps, UnitOfWork, UnitOfWorkFactory
 
@@ -112,7 +112,7 @@ def reference(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
     cases = uow.cases.list(pathway=PATHWAY)
     events = uow.events.list_all(pathway=PATHWAY)
     version = {case.id: case.version for case in cases}
-    shown = [e for e in events if not analysis.hides(HIDDEN, version[e.case_id], e)]
+    shown = [e for e in events if not privacy.hides(HIDDEN, version[e.case_id], e)]
     outcomes = analysis.outcomes_from_events(cases, shown, outcome)
     return _figures(
         analysis.version_comparison(cases, shown, outcomes, outcome_name=outcome,

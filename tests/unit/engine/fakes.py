@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from engine import analysis
+from engine import analysis, privacy
 from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -684,7 +684,7 @@ class _Summaries:
     def _shown(self, pathway: str, hidden: HiddenSteps) -> builtins.list[Event]:
         version = {c.id: c.version for c in self._cases(pathway)}
         return [e for e in self._events(pathway)
-                if not analysis.hides(hidden, version[e.case_id], e)]
+                if not privacy.hides(hidden, version[e.case_id], e)]
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
@@ -711,8 +711,8 @@ class _Summaries:
         counts: dict[tuple[str, int, str], StepCounts] = {}
         comparison = analysis.version_comparison(cases, self._shown(pathway, hidden),
                                                  steps=steps)
-        for cohort in (comparison, comparison.randomised):
-            for version in cohort.versions if cohort is not None else ():
+        for cohort in (c for c in (comparison, comparison.randomised) if c is not None):
+            for version in cohort.versions:
                 for stats in version.steps:
                     if stats.reached:
                         counts[(cohort.cohort, version.version, stats.step)] = StepCounts(
