@@ -230,15 +230,16 @@ class SqlDashboardSummaries:
         shown = _shown(pathway, hidden)
         tasks = select(shown).where(shown.c.type.in_(TASKS), shown.c.step.is_not(None),
                                     shown.c.step != "").subquery()
-        first = select(tasks.c.step, tasks.c.at, tasks.c.case_id, tasks.c.seq,
-                       func.row_number().over(
-                           partition_by=tasks.c.step,
-                           order_by=(tasks.c.at, tasks.c.case_id, tasks.c.seq)).label("rn")
-                       ).subquery()
-        seen = self._connection.execute(
-            select(first.c.step, first.c.at, first.c.case_id, first.c.seq)
-            .where(first.c.rn == 1)).all()
-        steps = tuple(row.step for row in sorted(seen, key=lambda r: (r.at, r.case_id, r.seq)))
+        earliest = select(tasks.c.step, func.min(tasks.c.at).label("at")).group_by(
+            tasks.c.step).subquery()
+        seen: dict[str, tuple[datetime, int, int]] = {}
+        for row in self._connection.execute(  # the earliest rows of each step: few
+                select(tasks.c.step, tasks.c.at, tasks.c.case_id, tasks.c.seq).join(
+                    earliest, and_(earliest.c.step == tasks.c.step,
+                                   earliest.c.at == tasks.c.at))):
+            seen[row.step] = min(seen.get(row.step, (row.at, row.case_id, row.seq)),
+                                 (row.at, row.case_id, row.seq))
+        steps = tuple(sorted(seen, key=lambda step: seen[step]))
         arms = _arms(shown).subquery()
         counts: dict[tuple[str, int, str], StepCounts] = {}
         for cohort, source in (
@@ -250,13 +251,18 @@ class SqlDashboardSummaries:
 
     def _counts(self, cohort: str, source: Subquery) -> dict[tuple[str, int, str], StepCounts]:
         completed = source.c.type == "task_completed"
+        per_case = select(  # one row per case and step first: no COUNT(DISTINCT) to sort
+            source.c.grp, source.c.step,
+            func.max(case((completed, 1), else_=0)).label("done"),
+            func.count(case((completed, source.c.hours))).label("completions"),
+            func.sum(case((completed, source.c.hours))).label("hours")
+        ).group_by(source.c.case_id, source.c.grp, source.c.step).subquery()
         rows = self._connection.execute(
-            select(source.c.grp, source.c.step,
-                   func.count(source.c.case_id.distinct()).label("reached"),
-                   func.count(case((completed, source.c.case_id)).distinct()).label("done"),
-                   func.count(case((completed, source.c.hours))).label("completions"),
-                   func.avg(case((completed, source.c.hours))).label("mean"))
-            .group_by(source.c.grp, source.c.step)).all()
+            select(per_case.c.grp, per_case.c.step, func.count().label("reached"),
+                   func.sum(per_case.c.done).label("done"),
+                   func.sum(per_case.c.completions).label("completions"),
+                   func.sum(per_case.c.hours).label("hours"))
+            .group_by(per_case.c.grp, per_case.c.step)).all()
         durations = select(source.c.grp, source.c.step, source.c.hours.label("value")).where(
             completed, source.c.hours.is_not(None)).subquery()
         firsts = select(source.c.grp, source.c.step,
@@ -269,8 +275,9 @@ class SqlDashboardSummaries:
         medians = self._medians(durations)
         medians_from_start = self._medians(from_start)
         return {(cohort, row.grp, row.step): StepCounts(
-                    row.reached, row.done, row.completions, medians.get((row.grp, row.step)),
-                    None if row.mean is None else float(row.mean),
+                    int(row.reached), int(row.done), int(row.completions),
+                    medians.get((row.grp, row.step)),
+                    float(row.hours) / int(row.completions) if row.completions else None,
                     medians_from_start.get((row.grp, row.step)))
                 for row in rows}
 
