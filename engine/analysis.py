@@ -40,7 +40,7 @@ import dataclasses
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,11 +53,15 @@ from engine import csvout, disclosure
 from engine.dotted import dig
 from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
+from engine.ports import CaseFacts, StepCounts, StepFigures
 
 OutcomeValue = bool | int | None
 Outcomes = Mapping[int, OutcomeValue]
 
 CONFIDENCE = 0.95
+# the events the dashboard's figures read (and its summaries keep)
+SUMMARISED = ("case_started", "version_allocated", "task_ready", "task_completed",
+              "outcome_recorded")
 MISSING = "(missing)"
 NO_USER = "(no user)"
 UNKNOWN_ORGANISATION = "(unknown)"
@@ -551,40 +555,82 @@ def version_comparison(cases: Iterable[CaseRecord], events: Iterable[Event],
     `steps` fixes the steps and their order; by default every step with a task_ready or
     task_completed event, in the order they first occur. `pathway` picks the pathway's cases;
     without it the cases must all be of one pathway."""
+    chosen, name = _one_pathway(cases, pathway)
+    chosen_ids = {c.id for c in chosen}  # once: not once per event
+    by_case = _by_case(e for e in events if e.case_id in chosen_ids)
+    step_ids = list(steps) if steps is not None else _steps_seen(by_case)
+    return _versions_compared(
+        chosen, name, {c.id or 0: _split_arm(by_case.get(c.id or 0, [])) for c in chosen},
+        step_ids, lambda _cohort, _version, step, members: _step_stats(step, members, by_case),
+        outcomes, outcome_name, baseline)
+
+
+def version_comparison_from(cases: Iterable[CaseRecord], facts: Iterable[CaseFacts],
+                            figures: StepFigures, outcomes: Outcomes | None = None, *,
+                            outcome_name: str | None = None, baseline: int | None = None,
+                            pathway: str | None = None) -> VersionComparison:
+    """version_comparison from the summaries kept as events are written (the cases' arms in
+    `facts`, the steps' counts in `figures`): the same figures, without reading events."""
+    chosen, name = _one_pathway(cases, pathway)
+    arms = {fact.case_id: fact.arm for fact in facts}
+
+    def step_stats(cohort: str, version: int, step: str, members: list[CaseRecord]
+                   ) -> StepStats:
+        found = figures.counts.get((cohort, version, step), StepCounts(0, 0, 0, None, None,
+                                                                       None))
+        return StepStats(step, found.reached, proportion_ci(found.done, len(members)), None,
+                         found.completions, found.median_hours, found.mean_hours,
+                         found.median_hours_from_start)
+
+    return _versions_compared(chosen, name, arms, list(figures.steps), step_stats, outcomes,
+                              outcome_name, baseline)
+
+
+StepStatsOf = Callable[[str, int, str, list[CaseRecord]], "StepStats"]
+
+
+def _one_pathway(cases: Iterable[CaseRecord], pathway: str | None
+                 ) -> tuple[list[CaseRecord], str | None]:
     chosen = [c for c in cases if c.id is not None and (pathway is None or c.pathway == pathway)]
     pathways = sorted({c.pathway for c in chosen})
     if len(pathways) > 1:
         raise InvalidArgumentError(
             f"cases of several pathways ({', '.join(pathways)}): name one",
             details={"pathways": pathways})
-    chosen_ids = {c.id for c in chosen}  # once: not once per event
-    by_case = _by_case(e for e in events if e.case_id in chosen_ids)
+    return chosen, pathway or (pathways[0] if pathways else None)
+
+
+def _versions_compared(chosen: list[CaseRecord], name: str | None,
+                       arms: Mapping[int, int | None], step_ids: Sequence[str],
+                       step_stats: StepStatsOf, outcomes: Outcomes | None,
+                       outcome_name: str | None, baseline: int | None) -> VersionComparison:
+    """Both cohorts (every case by version, randomised cases by arm) of a comparison."""
     kind = _outcome_kind(outcomes)
-    step_ids = list(steps) if steps is not None else _steps_seen(by_case)
-    name = pathway or (pathways[0] if pathways else None)
 
     def compare(cohort: str, groups: dict[int, list[CaseRecord]], base: int | None
                 ) -> VersionComparison:
         if base is None or base not in groups:
             base = min(groups) if groups else None
-        base_stats = _version_stats(base, groups[base], by_case, step_ids, outcomes, kind,
-                                    None) if base is not None else None
-        versions = tuple(
-            _version_stats(v, groups[v], by_case, step_ids, outcomes, kind,
-                           None if v == base else base_stats)
-            for v in sorted(groups))
+
+        def stats(version: int, base_stats: VersionStats | None) -> VersionStats:
+            return _version_stats(
+                version, groups[version], step_ids, outcomes, kind, base_stats,
+                lambda step, members: step_stats(cohort, version, step, members))
+
+        base_stats = stats(base, None) if base is not None else None
+        versions = tuple(stats(v, None if v == base else base_stats) for v in sorted(groups))
         return VersionComparison(name, cohort, base, outcome_name, kind, versions)
 
     everyone: dict[int, list[CaseRecord]] = defaultdict(list)
-    arms: dict[int, list[CaseRecord]] = defaultdict(list)
+    by_arm: dict[int, list[CaseRecord]] = defaultdict(list)
     for case in chosen:
         everyone[case.version].append(case)
-        arm = _split_arm(by_case.get(case.id or 0, []))
+        arm = arms.get(case.id or 0)
         if arm is not None:
-            arms[arm].append(case)
+            by_arm[arm].append(case)
     result = compare("all", dict(everyone), baseline)
-    if arms:
-        randomised = compare("randomised", dict(arms), baseline)
+    if by_arm:
+        randomised = compare("randomised", dict(by_arm), baseline)
         result = replace(result, randomised=randomised)
     return result
 
@@ -600,14 +646,15 @@ def _steps_seen(by_case: Mapping[int, list[Event]]) -> list[str]:
     return sorted(first, key=lambda step: first[step])
 
 
-def _version_stats(version: int, cases: list[CaseRecord], by_case: Mapping[int, list[Event]],
-                   steps: Sequence[str], outcomes: Outcomes | None, kind: str | None,
-                   base: VersionStats | None) -> VersionStats:
+def _version_stats(version: int, cases: list[CaseRecord], steps: Sequence[str],
+                   outcomes: Outcomes | None, kind: str | None, base: VersionStats | None,
+                   step_stats_of: Callable[[str, list[CaseRecord]], StepStats]
+                   ) -> VersionStats:
     ids = _ids(cases)
     completed = proportion_ci(sum(1 for c in cases if c.status == "completed"), len(cases))
     step_stats = []
     for index, step in enumerate(steps):
-        stats = _step_stats(step, cases, by_case)
+        stats = step_stats_of(step, cases)
         if base is not None:
             base_step = base.steps[index].completion
             stats = StepStats(stats.step, stats.reached, stats.completion,
@@ -732,12 +779,20 @@ def split_by_step(cases: Iterable[CaseRecord], events: Iterable[Event], step: st
     ('no', the baseline). It happened when the case has a task_completed event for the step
     id, or an outcome_recorded event whose outcome is named `step` with a true value (e.g.
     'met_at_gate')."""
-    chosen = [c for c in cases if c.id is not None]
     by_case = _by_case(events)
+    return split_by_step_from(
+        cases, {case_id for case_id, found in by_case.items() if _happened(found, step)},
+        step, outcomes, outcome_name=outcome_name)
+
+
+def split_by_step_from(cases: Iterable[CaseRecord], happened: Container[int], step: str,
+                       outcomes: Outcomes, *, outcome_name: str | None = None
+                       ) -> OutcomeSplit:
+    """split_by_step, given the ids of the cases where the step happened."""
     groups: dict[str, list[int]] = {"yes": [], "no": []}
-    for case in chosen:
-        label = "yes" if _happened(by_case.get(case.id or 0, []), step) else "no"
-        groups[label].append(case.id or 0)
+    for case in cases:
+        if case.id is not None:
+            groups["yes" if case.id in happened else "no"].append(case.id)
     return _split(f"step {step}", groups, "no", outcomes, outcome_name)
 
 
@@ -818,26 +873,53 @@ def engagement(cases: Iterable[CaseRecord], events: Iterable[Event], days: int =
     that ended, was cancelled, or went quiet before then is not engaged. With `as_of`, cases
     started less than `days` before it are left out (they could not have got there yet) and
     counted in `too_recent`; task completions after `as_of` are ignored."""
+    by_case = _by_case(events)
+
+    def engaged(case: CaseRecord, mark: datetime) -> bool:
+        return any(e.type == "task_completed" and _utc(e.at) >= mark
+                   and (as_of is None or _utc(e.at) <= _utc(as_of))
+                   for e in by_case.get(case.id or 0, []))
+
+    return _engagement(cases, days, as_of,
+                       lambda case: _started(case, by_case.get(case.id or 0, [])), engaged)
+
+
+def engagement_from(cases: Iterable[CaseRecord], facts: Iterable[CaseFacts], days: int = 30
+                    ) -> Engagement:
+    """engagement (without as_of) from each case's first start and last task completed."""
+    by_id = {fact.case_id: fact for fact in facts}
+
+    def started(case: CaseRecord) -> datetime | None:
+        fact = by_id.get(case.id or 0)
+        return fact.started_at if fact is not None and fact.started_at else case.created_at
+
+    def engaged(case: CaseRecord, mark: datetime) -> bool:
+        fact = by_id.get(case.id or 0)
+        last = fact.last_completed_at if fact is not None else None
+        return last is not None and _utc(last) >= mark
+
+    return _engagement(cases, days, None, started, engaged)
+
+
+def _engagement(cases: Iterable[CaseRecord], days: int, as_of: datetime | None,
+                started: Callable[[CaseRecord], datetime | None],
+                engaged: Callable[[CaseRecord, datetime], bool]) -> Engagement:
     if days < 0:
         raise InvalidArgumentError("days must not be negative", details={"days": days})
-    by_case = _by_case(events)
     window = timedelta(days=days)
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     too_recent = 0
     for case in cases:
         if case.id is None:
             continue
-        case_events = by_case.get(case.id, [])
-        start = _started(case, case_events)
+        start = started(case)
         if start is None:
             continue
         mark = _utc(start) + window
         if as_of is not None and mark > _utc(as_of):
             too_recent += 1
             continue
-        engaged = any(e.type == "task_completed" and _utc(e.at) >= mark
-                      and (as_of is None or _utc(e.at) <= _utc(as_of)) for e in case_events)
-        totals[case.version][0] += int(engaged)
+        totals[case.version][0] += int(engaged(case, mark))
         totals[case.version][1] += 1
     overall = proportion_ci(sum(t[0] for t in totals.values()),
                             sum(t[1] for t in totals.values()))
@@ -890,20 +972,28 @@ def activity_by_month(events: Iterable[Event], organisations: Mapping[str, str]
     month on month. Every month from the first to the last task appears for everyone, with 0
     where they completed none. An event without an actor counts as '(no user)', a user not
     in `organisations` under organisation '(unknown)'."""
+    counts: dict[tuple[str | None, str], int] = defaultdict(int)
+    for event in events:
+        if event.type == "task_completed":
+            moment = _utc(event.at)
+            counts[(event.actor, f"{moment.year:04d}-{moment.month:02d}")] += 1
+    return activity_from_counts(((actor, month, tasks) for (actor, month), tasks
+                                 in counts.items()), organisations)
+
+
+def activity_from_counts(counts: Iterable[tuple[str | None, str, int]],
+                         organisations: Mapping[str, str]) -> Activity:
+    """activity_by_month from tasks completed per (actor, month 'YYYY-MM')."""
     per_user: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     per_org: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     user_org: dict[str, str] = {}
     seen: set[str] = set()
-    for event in events:
-        if event.type != "task_completed":
-            continue
-        moment = _utc(event.at)
-        month = f"{moment.year:04d}-{moment.month:02d}"
-        user = event.actor or NO_USER
-        organisation = organisations.get(event.actor or "", UNKNOWN_ORGANISATION)
+    for actor, month, tasks in counts:
+        user = actor or NO_USER
+        organisation = organisations.get(actor or "", UNKNOWN_ORGANISATION)
         user_org[user] = organisation
-        per_user[user][month] += 1
-        per_org[organisation][month] += 1
+        per_user[user][month] += tasks
+        per_org[organisation][month] += tasks
         seen.add(month)
     months = _month_range(min(seen), max(seen)) if seen else ()
 

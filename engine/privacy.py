@@ -31,6 +31,7 @@ from typing import Any
 from engine.access import HIDDEN
 from engine.definitions import SENSITIVE_CATEGORIES, ParsedDefinition
 from engine.model import CaseRecord, Client, Event, InboxTask
+from engine.ports import HiddenSteps
 
 # the category of a value hidden because a version that cannot be loaded may mark it
 UNCLASSIFIED = "unclassified"
@@ -137,6 +138,25 @@ class Sensitivity:
         if isinstance(reason, str) and reason not in open_reasons and reasons.get(reason):
             out["exit_reason"] = str(reasons[reason])
         return out
+
+
+def hides(hidden: HiddenSteps, version: int, event: Event) -> bool:
+    """Whether the dashboard's per-step figures leave the event, of a case on `version`,
+    out (see HiddenSteps)."""
+    steps = hidden.steps.get(version, frozenset())
+    return (version in hidden.versions or (event.step is not None and event.step in steps)
+            or not names_in(event.data).isdisjoint(steps | hidden.everywhere))
+
+
+def names_in(data: Any) -> frozenset[str]:
+    """Every string in an event's data with a message prefix taken off, as `message` reads
+    it: what a summary keeps so the rule can be applied to the event later."""
+    found = set()
+    for name in _strings(data):
+        for prefix in _PREFIXES:
+            name = name.removeprefix(prefix)
+        found.add(name)
+    return frozenset(found)
 
 
 def _strings(value: Any) -> Iterable[str]:

@@ -10,9 +10,9 @@ act, persist events, inbox rows, timers and messages, commit).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import (
     case_commands,
@@ -36,8 +36,10 @@ from engine.model import (
     MigrationCase,
     PathwayVersion,
 )
-from engine.ports import UnitOfWork
+from engine.ports import DashboardSummaries, UnitOfWork
 from engine.version_commands import PublishResult, VersionSummary
+
+T = TypeVar("T")
 
 __all__ = ["CaseView", "CompletionResult", "Engine", "LiveWorkflowCache", "MigrationReport",
            "MigrationResult", "Progress", "PublishResult", "TaskView", "VersionSummary"]
@@ -213,6 +215,13 @@ class Engine(CaseRuntime):
     def data_revision(self) -> int:
         """Changes whenever a commit changes data: what computed figures are cached by."""
         return case_queries.data_revision(self)
+
+    def summarised(self, pathway: str,
+                   read: Callable[[list[CaseRecord], DashboardSummaries], T]) -> T:
+        """What `read` takes from the pathway's cases and the dashboard's summaries, in one
+        read-only unit of work (the figures never read every event)."""
+        with self._uow(read_only=True) as uow:
+            return read(uow.cases.list(pathway=pathway), uow.summaries)
 
     def cases_and_events(self, pathway: str) -> tuple[list[CaseRecord], list[Event]]:
         """The pathway's cases and all their events, read together in two statements

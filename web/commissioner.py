@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -25,7 +25,7 @@ from engine import analysis, disclosure, followup, privacy
 from engine.definitions import ParsedDefinition
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.followup import FollowUp
-from engine.model import CaseRecord, Event
+from engine.model import CaseRecord
 from engine.numbers import parse_decimal, parse_int
 from engine.outcomes import Cohort, MeasureResult, OutcomeMeasure
 from engine.payments import (
@@ -35,6 +35,7 @@ from engine.payments import (
     payment_statement,
     programme_from_config,
 )
+from engine.ports import CaseFacts, DashboardSummaries, HiddenSteps, StepFigures
 from web import charts, decisions, figures
 from web.dashboard_cache import cached
 from web.security import application, roles_required
@@ -46,8 +47,38 @@ VIEWERS = ("commissioner", "designer", "admin")
 TABLES = ("versions", "gate", "field", "engagement", "activity")  # each shown[f"{name}_rows"]
 
 
-def _records(pathway: str) -> tuple[list[CaseRecord], list[Event]]:
-    return application().engine.cases_and_events(pathway)
+GATE = "met_at_gate"  # the step the outcome is split by
+
+
+@dataclass(frozen=True)
+class Summarised:
+    """What the figures of one pathway read: its cases and the summaries of their events
+    (adapters.sql.summaries), never the events themselves."""
+
+    cases: list[CaseRecord]
+    names: list[str]  # outcomes recorded on the cases' events the figures may show
+    outcome: str | None  # the recorded outcome asked for, if it is one of names
+    facts: list[CaseFacts]
+    steps: StepFigures
+    tasks: list[tuple[str | None, str, int]]
+
+
+def _summarised(pathway: str, outcome: str | None, measured: list[str]) -> Summarised:
+    """The pathway's cases and summaries, read in one unit of work; a recorded outcome
+    not asked for (or not recorded) is the first recorded one unless a measured one leads."""
+
+    def read(cases: list[CaseRecord], summaries: DashboardSummaries) -> Summarised:
+        hidden = _hidden(pathway, cases)
+        names = summaries.outcome_names(pathway, hidden)
+        chosen = measured + names
+        chosen_outcome = outcome if outcome in chosen else (chosen[0] if chosen else None)
+        recorded = chosen_outcome if chosen_outcome in names else None
+        return Summarised(cases, names, recorded,
+                          summaries.case_facts(pathway, hidden, outcome=recorded, step=GATE),
+                          summaries.step_figures(pathway, hidden),
+                          summaries.task_counts(pathway))
+
+    return application().engine.summarised(pathway, read)
 
 
 def _loaded(pathway: str, number: int) -> ParsedDefinition | None:
@@ -69,29 +100,36 @@ def _unloadable() -> list[str]:
             f"split by field: {why}" for (p, n), why in sorted(found.items())]
 
 
-def _step_events(pathway: str, cases: list[CaseRecord], events: list[Event]) -> list[Event]:
-    """The events per-step figures and outcome names come from: none about a step, decision
-    or referral whose existence reveals health or offence data (engine.privacy), which no
-    dashboard viewer may split by. A pathway that is sensitive as a whole still shows its
-    own steps: its figures are aggregates, under disclosure control like every other."""
+def _hidden(pathway: str, cases: list[CaseRecord]) -> HiddenSteps:
+    """What per-step figures and outcome names leave out: every event about a step,
+    decision or referral whose existence reveals health or offence data (engine.privacy),
+    which no dashboard viewer may split by, and every event of a version whose definition
+    cannot be loaded (what it reveals is unknown). A pathway that is sensitive as a whole
+    still shows its own steps: its figures are aggregates, under disclosure control like
+    every other."""
+    found = _sensitivity(cases)
+    others = frozenset(p for p in found.pathways if p != pathway)
+    steps = {number: _steps_hidden(definition, others)
+             for (name, number), definition in found.definitions.items() if name == pathway}
+    return HiddenSteps(frozenset(n for p, n in found.unknown if p == pathway), steps, others)
+
+
+def _sensitivity(cases: list[CaseRecord]) -> privacy.Sensitivity:
+    """What every version in use or published marks sensitive (engine.privacy); a version
+    whose definition cannot be loaded is unknown."""
     engine = application().engine
     wanted = dict.fromkeys([*((c.pathway, c.version) for c in cases),
                             *((v.pathway, v.number) for v in engine.definitions())])
     loaded = {key: _loaded(*key) for key in wanted}
-    found = privacy.Sensitivity.of(
+    return privacy.Sensitivity.of(
         ((p, n, d) for (p, n), d in loaded.items() if d is not None),
         unknown=[key for key, d in loaded.items() if d is None])
-    rule = replace(found, pathways={p: c for p, c in found.pathways.items() if p != pathway})
-    by_id = {case.id: case for case in cases}
-    return [e for e in events
-            if (case := by_id.get(e.case_id)) is not None
-            and (case.pathway, case.version) not in found.unknown  # what it reveals: unknown
-            and rule.event(case, e) is None]
 
 
-def _outcome_names(events: list[Event]) -> list[str]:
-    return sorted({str(e.data.get("outcome")) for e in events
-                   if e.type == "outcome_recorded" and e.data.get("outcome")})
+def _steps_hidden(definition: ParsedDefinition, others: frozenset[str]) -> frozenset[str]:
+    """A version's sensitive steps, and its referrals to another pathway that is sensitive."""
+    return frozenset(definition.sensitive_steps) | frozenset(
+        step for step, target in definition.referrals.items() if target in others)
 
 
 def _measured_outcomes(cases: list[CaseRecord], kind: str) -> dict[int, int | None]:
@@ -154,24 +192,28 @@ def _request_choices() -> tuple[str | None, str | None, str | None]:
 
 
 def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
-    cases, events = _records(pathway)
-    shown_steps = _step_events(pathway, cases, events)
     programme = _programme()
     measured = sorted({m.kind for m in (programme.measures if programme else ())
                        if m.type == "frequency"
                        and application().outcomes.events(kind=m.kind, include_cases=False)})
-    names = measured + _outcome_names(shown_steps)
+    found = _summarised(pathway, outcome, measured)
+    cases = found.cases
+    names = measured + found.names
     outcome = outcome if outcome in names else (names[0] if names else None)
     outcomes: analysis.Outcomes | None
     if outcome in measured:
         outcomes = _measured_outcomes(cases, outcome) or None
     else:
-        outcomes = analysis.outcomes_from_events(cases, shown_steps, outcome) if outcome else None
+        recorded = {fact.case_id: fact.outcome for fact in found.facts}
+        outcomes = {case.id: recorded.get(case.id) for case in cases
+                    if case.id is not None} if outcome else None
     versus = decisions.chosen_version(request.args.get("versus"), cases)
-    comparison = analysis.version_comparison(cases, shown_steps, outcomes, baseline=versus,
-                                             outcome_name=outcome, pathway=pathway)
-    gate = analysis.split_by_step(cases, shown_steps, "met_at_gate", outcomes,
-                                  outcome_name=outcome) if outcomes else None
+    comparison = analysis.version_comparison_from(
+        cases, found.facts, found.steps, outcomes, baseline=versus, outcome_name=outcome,
+        pathway=pathway)
+    gate = analysis.split_by_step_from(
+        cases, {fact.case_id for fact in found.facts if fact.happened}, GATE, outcomes,
+        outcome_name=outcome) if outcomes else None
     field = request.args.get("field") or None
     allowed = _splittable(pathway)
     fields = _fields(allowed, cases)
@@ -187,10 +229,9 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
                                                outcome_name=outcome)
         except InvalidArgumentError as error:
             raise BadRequest(error.message) from error
-    engaged = analysis.engagement(cases, events, 30)
+    engaged = analysis.engagement_from(cases, found.facts, 30)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
-    activity = analysis.activity_by_month(
-        [e for e in events if e.type == "task_completed"], organisations)
+    activity = analysis.activity_from_counts(found.tasks, organisations)
     threshold = _threshold()
     rows = analysis.protected_rows(comparison.rows(), threshold)
     return {"cases": cases, "names": names, "outcome": outcome, "comparison": comparison,

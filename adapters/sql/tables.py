@@ -407,3 +407,63 @@ data_revision = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("revision", BigInteger, nullable=False),
 )
+
+# revision 0011: the dashboard's summaries, written with the events they summarise
+# (adapters.sql.summaries). One row per event the figures read (case started, version
+# allocated, task ready and completed, outcome recorded), its figures worked out once.
+summary_events = Table(
+    "summary_events",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("pathway", String, nullable=False),
+    Column("type", String, nullable=False),
+    Column("step", String, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("task", String, nullable=True),  # task_ready and task_completed: the task's id
+    Column("outcome", String, nullable=True),  # outcome_recorded: the outcome's name
+    Column("value", Integer, nullable=True),  # outcome_recorded: a count, or 1/0 for yes/no
+    Column("counted", Boolean, nullable=True),  # the value is a count, not a yes/no
+    Column("truthy", Boolean, nullable=True),  # outcome_recorded: its value was true
+    Column("arm", Integer, nullable=True),  # version_allocated by a split: its version
+    Column("split", Boolean, nullable=True),  # version_allocated with policy "split"
+    Column("hours", Float, nullable=True),  # task_completed: from its task_ready (or start)
+    Column("hours_from_start", Float, nullable=True),  # task_completed: from the case's start
+    PrimaryKeyConstraint("case_id", "seq"),
+    Index(None, "pathway", "type", "step"),
+)
+
+# every string in a summarised event's data (a prefix such as start: taken off), but its
+# task id: what engine.privacy's rule reads to leave an event out
+summary_event_names = Table(
+    "summary_event_names",
+    metadata,
+    Column("case_id", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("name", String, nullable=False),
+    PrimaryKeyConstraint("case_id", "seq", "name"),
+    Index(None, "name"),
+)
+
+# one row per case: its first start and its last task completed (engagement)
+summary_cases = Table(
+    "summary_cases",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True,
+           autoincrement=False),
+    Column("pathway", String, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("last_completed_at", UtcDateTime, nullable=True),
+    Index(None, "pathway"),
+)
+
+# tasks completed per pathway, caseworker ("" for none) and month (activity)
+summary_activity = Table(
+    "summary_activity",
+    metadata,
+    Column("pathway", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("tasks", Integer, nullable=False),
+    PrimaryKeyConstraint("pathway", "actor", "month"),
+)

@@ -9,7 +9,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, event, insert, select, update
 
 from adapters.sql import repositories as sql
-from adapters.sql import tables
+from adapters.sql import summaries, tables
 from adapters.sql.database import READ_ONLY
 from engine.ports import Repositories
 
@@ -79,6 +79,7 @@ class SqlAlchemyUnitOfWork(Repositories):
         self.access_log = sql.SqlAccessLog(connection)
         self.drafts = sql.SqlDraftRepository(connection)
         self.outcomes = sql.SqlOutcomeRepository(connection)
+        self.summaries = summaries.SqlDashboardSummaries(connection)
 
     def __exit__(
         self,

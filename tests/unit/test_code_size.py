@@ -41,7 +41,6 @@ EXCEPTIONS: dict[str, str] = {
     "engine/analysis.py": TODO,
     "engine/analysis.py:protected_activity cc": TODO,
     "engine/analysis.py:protected_rows cc": TODO,
-    "engine/analysis.py:version_comparison cc": TODO,
     "engine/client_fields.py:_fits cc": TODO,
     "engine/definitions.py": TODO,
     "engine/definitions.py:_derive_sensitivity": TODO,

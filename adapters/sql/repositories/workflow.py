@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.sql import tables
+from adapters.sql import summaries, tables
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
     SqlRepository,
@@ -387,6 +387,7 @@ class SqlEventLog:
                      "data": event.data}
                     for offset, (event, at) in enumerate(zip(events, stamps, strict=True))]
             self._insert_all_or_conflict(case_id, rows)
+            summaries.record(self._connection, case_id, rows)
             return
         found = self._connection.execute(
             select(e.c.seq, e.c.at).where(e.c.case_id == case_id)
@@ -408,6 +409,7 @@ class SqlEventLog:
                 "reload and retry",
                 details={"case": case_id},
             )
+        summaries.record(self._connection, case_id, rows)
 
     def _insert_all_or_conflict(self, case_id: int, rows: builtins.list[dict[str, Any]]) -> None:
         """Insert every row or none, raising ConflictError when a number is taken.

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+from engine import analysis, privacy
 from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -41,7 +42,7 @@ from engine.model import (
     User,
     UserSession,
 )
-from engine.ports import Repositories
+from engine.ports import CaseFacts, HiddenSteps, Repositories, StepCounts, StepFigures
 
 
 class FakeClock:
@@ -666,6 +667,72 @@ class _Outcomes:
         return sorted({s.group for s in self.d.comparison_subjects})
 
 
+class _Summaries:
+    """The dashboard's summaries computed from the fake's events by engine.analysis's own
+    functions over events: what the SQL summaries must agree with (the contract suite)."""
+
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def _cases(self, pathway: str) -> builtins.list[CaseRecord]:
+        return sorted((c for c in self.d.cases.values() if c.pathway == pathway),
+                      key=lambda c: c.id or 0)
+
+    def _events(self, pathway: str) -> builtins.list[Event]:
+        return _Events(self.d).list_all(pathway=pathway)
+
+    def _shown(self, pathway: str, hidden: HiddenSteps) -> builtins.list[Event]:
+        version = {c.id: c.version for c in self._cases(pathway)}
+        return [e for e in self._events(pathway)
+                if not privacy.hides(hidden, version[e.case_id], e)]
+
+    def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
+                   step: str) -> builtins.list[CaseFacts]:
+        everything = analysis._by_case(e for e in self._events(pathway)
+                                       if e.type in analysis.SUMMARISED)
+        shown = analysis._by_case(self._shown(pathway, hidden))
+        outcomes = analysis.outcomes_from_events(self._cases(pathway), self._shown(
+            pathway, hidden), outcome) if outcome is not None else {}
+        found = []
+        for case_id in sorted(everything):
+            events = everything[case_id]
+            started = next((e.at for e in events if e.type == "case_started"), None)
+            done = [e.at for e in events if e.type == "task_completed"]
+            found.append(CaseFacts(
+                case_id, started, max(done, default=None),
+                analysis._split_arm(shown.get(case_id, [])), outcomes.get(case_id),
+                analysis._happened(shown.get(case_id, []), step)))
+        return found
+
+    def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
+        cases = self._cases(pathway)
+        shown = analysis._by_case(self._shown(pathway, hidden))
+        steps = analysis._steps_seen(shown)
+        counts: dict[tuple[str, int, str], StepCounts] = {}
+        comparison = analysis.version_comparison(cases, self._shown(pathway, hidden),
+                                                 steps=steps)
+        for cohort in (c for c in (comparison, comparison.randomised) if c is not None):
+            for version in cohort.versions:
+                for stats in version.steps:
+                    if stats.reached:
+                        counts[(cohort.cohort, version.version, stats.step)] = StepCounts(
+                            stats.reached, stats.completion.count, stats.completions,
+                            stats.median_hours, stats.mean_hours,
+                            stats.median_hours_from_start)
+        return StepFigures(tuple(steps), counts)
+
+    def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:
+        return sorted({str(e.data["outcome"]) for e in self._shown(pathway, hidden)
+                       if e.type == "outcome_recorded" and isinstance(e.data.get("outcome"),
+                                                                      str)
+                       and e.data["outcome"]})
+
+    def task_counts(self, pathway: str) -> builtins.list[tuple[str | None, str, int]]:
+        activity = analysis.activity_by_month(self._events(pathway), {})
+        return [((None if row.name == analysis.NO_USER else row.name), row.month, row.tasks)
+                for row in activity.caseworkers if row.tasks]
+
+
 class FakeUnitOfWork(Repositories):
     """A transaction on a copy of the store. A read-only one fails loudly on leaving if its
     repositories changed anything, as the SQL one fails on the write itself."""
@@ -698,6 +765,7 @@ class FakeUnitOfWork(Repositories):
         self.access_log = _AccessLog(work)
         self.drafts = _Drafts(work)
         self.outcomes = _Outcomes(work)
+        self.summaries = _Summaries(work)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

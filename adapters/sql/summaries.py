@@ -1,0 +1,379 @@
+"""The dashboard's summaries: kept as events are written, read with GROUP BY (issue 12, item 9).
+
+`record` runs inside SqlEventLog.append, in the transaction of the events it summarises, so
+a summary is never older or newer than its events. It keeps one row per event the figures
+read (`summary_events`: case started, version allocated, task ready and completed, outcome
+recorded) with what they need worked out once: a completed task's hours from its task_ready
+(or from the case's start) and from the case's start, an outcome's value, a split's arm. The
+strings of each such event's data go to `summary_event_names`, so engine.privacy's rule, which
+can change as pathways are published, is applied when the figures are read (HiddenSteps).
+Per case, its first start and last task completed (`summary_cases`); per pathway, caseworker
+and month, the tasks completed (`summary_activity`).
+
+`SqlDashboardSummaries` reads them in a few statements whatever the number of cases; the
+medians are exact on both backends (the middle one or two values found with a window
+function, averaged as statistics.median does).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    Subquery,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from adapters.sql import tables
+from engine.analysis import SUMMARISED
+from engine.ports import CaseFacts, HiddenSteps, StepCounts, StepFigures
+from engine.privacy import names_in
+
+TASKS = ("task_ready", "task_completed")
+LONGEST_NAME = 200  # longer strings name no step or pathway: not kept
+_UPSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+# -- written with the events -------------------------------------------------------------------
+
+
+def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Summarise the case's new events (`rows` as inserted into `events`, in seq order)."""
+    chosen = [row for row in rows if row["type"] in SUMMARISED]
+    if not chosen:
+        return
+    c, sc = tables.cases, tables.summary_cases
+    case_row = connection.execute(
+        select(c.c.pathway, c.c.created_at, sc.c.case_id.label("summarised"),
+               sc.c.started_at, sc.c.last_completed_at)
+        .select_from(c.outerjoin(sc, sc.c.case_id == c.c.id)).where(c.c.id == case_id)
+    ).first()
+    if case_row is None:
+        return
+    batch = _Batch(case_id, case_row.pathway, case_row.created_at, case_row.started_at,
+                   _readies(connection, case_id) if any(
+                       row["type"] == "task_completed" for row in chosen) else {})
+    for row in chosen:
+        batch.add(row)
+    summaries, names = batch.summaries, batch.names
+    started, last_completed, months = batch.started, batch.last_completed, batch.months
+    connection.execute(tables.summary_events.insert(), summaries)
+    if names:
+        connection.execute(tables.summary_event_names.insert(), names)
+    _record_case(connection, case_id, case_row, started, last_completed)
+    _record_activity(connection, case_row.pathway, months)
+
+
+@dataclass
+class _Batch:
+    """One append's events, summarised in seq order: each completed task's hours come from
+    its task_ready (earlier in the batch or stored) or else the case's start."""
+
+    case_id: int
+    pathway: str
+    created_at: datetime | None
+    started: datetime | None
+    readies: dict[tuple[Any, Any], datetime]
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    names: list[dict[str, Any]] = field(default_factory=list)
+    last_completed: datetime | None = None
+    months: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        at: datetime = row["at"]
+        if row["type"] == "case_started" and self.started is None:
+            self.started = at
+        summary = _summary(self.case_id, self.pathway, row)
+        if row["type"] == "task_ready":
+            self.readies[(row["step"], summary["task"])] = at
+        elif row["type"] == "task_completed":
+            self._completed(row, summary, at)
+        self.summaries.append(summary)
+        self.names.extend({"case_id": self.case_id, "seq": row["seq"], "name": name}
+                          for name in sorted(_names(row)))
+
+    def _completed(self, row: Mapping[str, Any], summary: dict[str, Any], at: datetime) -> None:
+        start = self.started or self.created_at
+        began = self.readies.get((row["step"], summary["task"]), start)
+        summary["hours"] = None if began is None else hours_between(began, at)
+        summary["hours_from_start"] = None if start is None else hours_between(start, at)
+        self.last_completed = at if self.last_completed is None else max(self.last_completed,
+                                                                         at)
+        moment = at.astimezone(UTC)
+        self.months[(row["actor"] or "", f"{moment.year:04d}-{moment.month:02d}")] += 1
+
+
+def hours_between(start: datetime, end: datetime) -> float:
+    """As engine.analysis counts a task's hours."""
+    return (end - start).total_seconds() / 3600
+
+
+def _summary(case_id: int, pathway: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    data = row["data"] if isinstance(row["data"], dict) else {}
+    summary: dict[str, Any] = {
+        "case_id": case_id, "seq": row["seq"], "pathway": pathway, "type": row["type"],
+        "step": row["step"], "at": row["at"], "task": None, "outcome": None, "value": None,
+        "counted": None, "truthy": None, "arm": None, "split": None, "hours": None,
+        "hours_from_start": None}
+    if row["type"] in TASKS:
+        task = data.get("task")
+        summary["task"] = None if task is None else str(task)
+    elif row["type"] == "outcome_recorded":
+        outcome, value = data.get("outcome"), data.get("value")
+        summary["outcome"] = outcome if isinstance(outcome, str) else None
+        yes = bool(value) if isinstance(value, bool) or value is None else True
+        counted = isinstance(value, int) and not isinstance(value, bool)
+        summary.update(value=value if counted else int(yes), counted=counted,
+                       truthy=bool(value))
+    elif row["type"] == "version_allocated":
+        version = data.get("version")
+        summary.update(split=data.get("policy") == "split",
+                       arm=int(version) if isinstance(version, int) else None)
+    return summary
+
+
+def _names(row: Mapping[str, Any]) -> frozenset[str]:
+    """The strings the privacy rule reads in the event's data, but a task's own id."""
+    data = row["data"]
+    if row["type"] in TASKS and isinstance(data, dict):
+        data = {key: value for key, value in data.items() if key != "task"}
+    return frozenset(name for name in names_in(data) if len(name) <= LONGEST_NAME)
+
+
+def _readies(connection: Connection, case_id: int) -> dict[tuple[Any, Any], datetime]:
+    """When each of the case's tasks (step, task id) was last made ready."""
+    s = tables.summary_events
+    found: dict[tuple[Any, Any], datetime] = {}
+    for row in connection.execute(
+            select(s.c.step, s.c.task, s.c.at)
+            .where(s.c.case_id == case_id, s.c.type == "task_ready").order_by(s.c.seq)):
+        found[(row.step, row.task)] = row.at
+    return found
+
+
+def _record_case(connection: Connection, case_id: int, case_row: Any,
+                 started: datetime | None, last_completed: datetime | None) -> None:
+    sc = tables.summary_cases
+    if case_row.summarised is None:
+        connection.execute(sc.insert().values(
+            case_id=case_id, pathway=case_row.pathway, started_at=started,
+            last_completed_at=last_completed))
+        return
+    latest = max((t for t in (case_row.last_completed_at, last_completed) if t is not None),
+                 default=None)
+    if (started, latest) != (case_row.started_at, case_row.last_completed_at):
+        connection.execute(update(sc).where(sc.c.case_id == case_id)
+                           .values(started_at=started, last_completed_at=latest))
+
+
+def _record_activity(connection: Connection, pathway: str,
+                     months: Mapping[tuple[str, str], int]) -> None:
+    if not months:
+        return
+    table = tables.summary_activity
+    statement = _UPSERTS[connection.dialect.name](table)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=[table.c.pathway, table.c.actor, table.c.month],
+        set_={"tasks": table.c.tasks + statement.excluded.tasks}),
+        [{"pathway": pathway, "actor": actor, "month": month, "tasks": tasks}
+         for (actor, month), tasks in sorted(months.items())])
+
+
+def rebuild(connection: Connection, batch: int = 500) -> None:
+    """Summarise every event already stored (migration 0011), a batch of cases at a time."""
+    e = tables.events
+    ids = list(connection.execute(select(e.c.case_id).distinct().order_by(e.c.case_id))
+               .scalars())
+    for first in range(0, len(ids), batch):
+        chosen = ids[first:first + batch]
+        by_case: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in connection.execute(
+                select(e.c.case_id, e.c.seq, e.c.type, e.c.at, e.c.actor, e.c.step, e.c.data)
+                .where(e.c.case_id.in_(chosen)).order_by(e.c.case_id, e.c.seq)):
+            by_case[row.case_id].append(dict(row._mapping))
+        for case_id in chosen:
+            record(connection, case_id, by_case[case_id])
+
+
+# -- read for the dashboard --------------------------------------------------------------------
+
+
+class SqlDashboardSummaries:
+    """engine.ports.DashboardSummaries over the summary tables."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
+                   step: str) -> builtins.list[CaseFacts]:
+        sc = tables.summary_cases
+        shown = _shown(pathway, hidden)
+        facts: dict[int, dict[str, Any]] = defaultdict(lambda: {
+            "started_at": None, "last_completed_at": None, "arm": None, "outcome": None,
+            "happened": False})
+        for row in self._connection.execute(
+                select(sc.c.case_id, sc.c.started_at, sc.c.last_completed_at)
+                .where(sc.c.pathway == pathway)):
+            facts[row.case_id].update(started_at=row.started_at,
+                                      last_completed_at=row.last_completed_at)
+        for row in self._connection.execute(_arms(shown)):
+            facts[row.case_id]["arm"] = row.arm
+        if outcome is not None:
+            for row in self._connection.execute(_last_outcomes(shown, outcome)):
+                facts[row.case_id]["outcome"] = (row.value if row.counted
+                                                 else bool(row.value))
+        happened = select(shown.c.case_id).distinct().where(or_(
+            and_(shown.c.type == "task_completed", shown.c.step == step),
+            and_(shown.c.type == "outcome_recorded", shown.c.outcome == step,
+                 shown.c.truthy.is_(True))))
+        for case_id in self._connection.execute(happened).scalars():
+            facts[case_id]["happened"] = True
+        return [CaseFacts(case_id, **found) for case_id, found in sorted(facts.items())]
+
+    def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
+        shown = _shown(pathway, hidden)
+        tasks = select(shown).where(shown.c.type.in_(TASKS), shown.c.step.is_not(None),
+                                    shown.c.step != "").subquery()
+        earliest = select(tasks.c.step, func.min(tasks.c.at).label("at")).group_by(
+            tasks.c.step).subquery()
+        seen: dict[str, tuple[datetime, int, int]] = {}
+        for row in self._connection.execute(  # the earliest rows of each step: few
+                select(tasks.c.step, tasks.c.at, tasks.c.case_id, tasks.c.seq).join(
+                    earliest, and_(earliest.c.step == tasks.c.step,
+                                   earliest.c.at == tasks.c.at))):
+            seen[row.step] = min(seen.get(row.step, (row.at, row.case_id, row.seq)),
+                                 (row.at, row.case_id, row.seq))
+        steps = tuple(sorted(seen, key=lambda step: seen[step]))
+        arms = _arms(shown).subquery()
+        counts: dict[tuple[str, int, str], StepCounts] = {}
+        for cohort, source in (
+                ("all", select(tasks, tasks.c.version.label("grp")).subquery()),
+                ("randomised", select(tasks, arms.c.arm.label("grp"))
+                 .join(arms, arms.c.case_id == tasks.c.case_id).subquery())):
+            counts.update(self._counts(cohort, source))
+        return StepFigures(steps, counts)
+
+    def _counts(self, cohort: str, source: Subquery) -> dict[tuple[str, int, str], StepCounts]:
+        completed = source.c.type == "task_completed"
+        per_case = select(  # one row per case and step first: no COUNT(DISTINCT) to sort
+            source.c.grp, source.c.step,
+            func.max(case((completed, 1), else_=0)).label("done"),
+            func.count(case((completed, source.c.hours))).label("completions"),
+            func.sum(case((completed, source.c.hours))).label("hours")
+        ).group_by(source.c.case_id, source.c.grp, source.c.step).subquery()
+        rows = self._connection.execute(
+            select(per_case.c.grp, per_case.c.step, func.count().label("reached"),
+                   func.sum(per_case.c.done).label("done"),
+                   func.sum(per_case.c.completions).label("completions"),
+                   func.sum(per_case.c.hours).label("hours"))
+            .group_by(per_case.c.grp, per_case.c.step)).all()
+        durations = select(source.c.grp, source.c.step, source.c.hours.label("value")).where(
+            completed, source.c.hours.is_not(None)).subquery()
+        firsts = select(source.c.grp, source.c.step,
+                        source.c.hours_from_start.label("value"),
+                        func.row_number().over(partition_by=(source.c.case_id, source.c.step),
+                                               order_by=source.c.seq).label("rn")
+                        ).where(completed).subquery()
+        from_start = select(firsts.c.grp, firsts.c.step, firsts.c.value).where(
+            firsts.c.rn == 1, firsts.c.value.is_not(None)).subquery()
+        medians = self._medians(durations)
+        medians_from_start = self._medians(from_start)
+        return {(cohort, row.grp, row.step): StepCounts(
+                    int(row.reached), int(row.done), int(row.completions),
+                    medians.get((row.grp, row.step)),
+                    float(row.hours) / int(row.completions) if row.completions else None,
+                    medians_from_start.get((row.grp, row.step)))
+                for row in rows}
+
+    def _medians(self, values: Subquery) -> dict[tuple[int, str], float]:
+        """The median of `value` per (grp, step), exactly as statistics.median takes it."""
+        ranked = select(values.c.grp, values.c.step, values.c.value,
+                        func.row_number().over(partition_by=(values.c.grp, values.c.step),
+                                               order_by=values.c.value).label("rn"),
+                        func.count().over(partition_by=(values.c.grp, values.c.step))
+                        .label("n")).subquery()
+        middle: dict[tuple[int, str], list[tuple[int, int, float]]] = defaultdict(list)
+        for row in self._connection.execute(
+                select(ranked).where(or_(ranked.c.rn == (ranked.c.n + 1) // 2,
+                                         ranked.c.rn == ranked.c.n // 2 + 1))):
+            middle[(row.grp, row.step)].append((row.rn, row.n, float(row.value)))
+        found = {}
+        for key, picked in middle.items():
+            picked.sort()
+            values_ = [value for _, _, value in picked]
+            found[key] = values_[0] if picked[0][1] % 2 else (values_[0] + values_[-1]) / 2
+        return found
+
+    def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:
+        shown = _shown(pathway, hidden)
+        return sorted(self._connection.execute(
+            select(shown.c.outcome).distinct().where(
+                shown.c.type == "outcome_recorded", shown.c.outcome.is_not(None),
+                shown.c.outcome != "")).scalars())
+
+    def task_counts(self, pathway: str) -> builtins.list[tuple[str | None, str, int]]:
+        a = tables.summary_activity
+        return [(row.actor or None, row.month, row.tasks) for row in self._connection.execute(
+            select(a.c.actor, a.c.month, a.c.tasks).where(a.c.pathway == pathway)
+            .order_by(a.c.actor, a.c.month))]
+
+
+def _shown(pathway: str, hidden: HiddenSteps) -> Subquery:
+    """The pathway's summarised events the figures may show, each with its case's version."""
+    s, c, n = tables.summary_events, tables.cases, tables.summary_event_names
+    conditions: list[ColumnElement[bool]] = [s.c.pathway == pathway]
+    if hidden.versions:
+        conditions.append(c.c.version.not_in(sorted(hidden.versions)))
+    by_step = [and_(c.c.version == version, s.c.step.is_not(None), s.c.step.in_(sorted(steps)))
+               for version, steps in sorted(hidden.steps.items()) if steps]
+    if by_step:
+        conditions.append(not_(or_(*by_step)))
+    by_name: list[ColumnElement[bool]] = (
+        [n.c.name.in_(sorted(hidden.everywhere))] if hidden.everywhere else [])
+    by_name += [and_(c.c.version == version, n.c.name.in_(sorted(steps)))
+                for version, steps in sorted(hidden.steps.items()) if steps]
+    if by_name:
+        conditions.append(~exists().where(n.c.case_id == s.c.case_id, n.c.seq == s.c.seq,
+                                          or_(*by_name)))
+    return (select(s, c.c.version).select_from(s.join(c, c.c.id == s.c.case_id))
+            .where(*conditions).subquery())
+
+
+def _first(shown: Subquery, where: Iterable[ColumnElement[bool]], *,
+           last: bool = False) -> Subquery:
+    ranked = select(shown, func.row_number().over(
+        partition_by=shown.c.case_id,
+        order_by=shown.c.seq.desc() if last else shown.c.seq).label("rn")).where(*where)
+    return ranked.subquery()
+
+
+def _arms(shown: Subquery) -> Select[Any]:
+    """Each case's arm: the version its first split allocation chose (none: not randomised,
+    or the allocation named no version)."""
+    first = _first(shown, [shown.c.type == "version_allocated", shown.c.split.is_(True)])
+    return select(first.c.case_id, first.c.arm).where(first.c.rn == 1,
+                                                      first.c.arm.is_not(None))
+
+
+def _last_outcomes(shown: Subquery, outcome: str) -> Select[Any]:
+    last = _first(shown, [shown.c.type == "outcome_recorded", shown.c.outcome == outcome],
+                  last=True)
+    return select(last.c.case_id, last.c.value, last.c.counted).where(last.c.rn == 1)
