@@ -37,7 +37,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "workflow": ("engine", "engine.services", "engine.runner", "engine.definitions",
                  "engine.state", "engine.migration", "engine.validation", "engine.sandbox",
                  "engine.expressions", "engine.allocation", "engine.forms", "engine.clock",
-                 "engine.joins"),
+                 "engine.joins", "engine.bpmn_xml", "engine.bpmn_events", "engine.bundle_files",
+                 "engine.definition_model", "engine.sensitivity"),
     # who may see what of a case: roles, sensitive fields
     "access": ("engine.access", "engine.privacy"),
     # the caseworker's side: consent, drafts, inbox, break glass, the access log
