@@ -38,7 +38,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
                  "engine.state", "engine.migration", "engine.validation", "engine.sandbox",
                  "engine.expressions", "engine.allocation", "engine.forms", "engine.clock",
                  "engine.joins", "engine.bpmn_xml", "engine.bpmn_events", "engine.bundle_files",
-                 "engine.definition_model", "engine.sensitivity"),
+                 "engine.definition_model", "engine.sensitivity", "engine.validation_document",
+                 "engine.validation_rules_flow", "engine.validation_rules_values"),
     # who may see what of a case: roles, sensitive fields
     "access": ("engine.access", "engine.privacy"),
     # the caseworker's side: consent, drafts, inbox, break glass, the access log
