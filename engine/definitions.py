@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -254,33 +254,50 @@ def _refuse_reserved_form_fields(parsed: ParsedDefinition) -> None:
     """A submitted form field becomes case data under its own name: one named as what the
     engine writes there (engine.data_names, or the variable a caught message is put in)
     would overwrite it, or be overwritten."""
-    catches: dict[str, str] = {}  # message variable -> the element that catches into it
-    for file_name, text in parsed.files.items():
-        if file_name.endswith(".bpmn"):
-            for variable in parse_xml(text, file_name).iter(f"{{{SPIFF_NS}}}messageVariable"):
-                owner = next((e for e in variable.iterancestors() if e.get("id")), None)
-                if variable.text and variable.text.strip():
-                    catches.setdefault(variable.text.strip(),
-                                       owner.get("id") if owner is not None else "?")
+    catches = _message_variables(parsed.files)
     for _, info in sorted(parsed.user_tasks.items()):
         schema = parsed.forms.get(info.form) if info.form else None
         fields = schema.get("properties") if isinstance(schema, dict) else None
         if not isinstance(fields, dict) or info.form is None:
             continue
         for name in fields:
-            problem = reserved_data_name(str(name))
-            if problem is None and str(name) in catches:
-                problem = (f"{str(name)!r} is reserved: the engine puts the message "
-                           f"{catches[str(name)]!r} catches there")
-            if problem is None:
-                continue
-            text = parsed.files.get(info.form, "")
-            found = re.search(r'"' + re.escape(json.dumps(str(name))[1:-1]) + r'"\s*:', text)
-            line = text.count("\n", 0, found.start()) + 1 if found else None
-            column = found.start() - text.rfind("\n", 0, found.start()) if found else None
-            raise DefinitionError(f"form field {problem}; rename the field",
-                                  file=info.form, line=line, column=column, element=info.step,
-                                  details={"field": f"properties.{name}"})
+            problem = _reserved_field_problem(str(name), catches)
+            if problem is not None:
+                raise _refused_field(parsed, info, str(name), problem)
+
+
+def _message_variables(files: Mapping[str, str]) -> dict[str, str]:
+    """Message variable -> the element that catches into it."""
+    catches: dict[str, str] = {}
+    for file_name, text in files.items():
+        if file_name.endswith(".bpmn"):
+            for variable in parse_xml(text, file_name).iter(f"{{{SPIFF_NS}}}messageVariable"):
+                owner = next((e for e in variable.iterancestors() if e.get("id")), None)
+                if variable.text and variable.text.strip():
+                    catches.setdefault(variable.text.strip(),
+                                       owner.get("id") if owner is not None else "?")
+    return catches
+
+
+def _reserved_field_problem(name: str, catches: Mapping[str, str]) -> str | None:
+    problem = reserved_data_name(name)
+    if problem is None and name in catches:
+        problem = f"{name!r} is reserved: the engine puts the message {catches[name]!r} " \
+                  "catches there"
+    return problem
+
+
+def _refused_field(parsed: ParsedDefinition, info: UserTaskInfo, name: str,
+                   problem: str) -> DefinitionError:
+    """The refusal located at the field's key in the form file."""
+    form = str(info.form)
+    text = parsed.files.get(form, "")
+    found = re.search(r'"' + re.escape(json.dumps(name)[1:-1]) + r'"\s*:', text)
+    line = text.count("\n", 0, found.start()) + 1 if found else None
+    column = found.start() - text.rfind("\n", 0, found.start()) if found else None
+    return DefinitionError(f"form field {problem}; rename the field", file=form, line=line,
+                           column=column, element=info.step,
+                           details={"field": f"properties.{name}"})
 
 
 def _load_roles(parsed: ParsedDefinition) -> None:
@@ -297,31 +314,41 @@ def _load_roles(parsed: ParsedDefinition) -> None:
     except json.JSONDecodeError as err:
         raise DefinitionError(f"roles file is not valid JSON: {err.msg}", file=name,
                               line=err.lineno, column=err.colno) from err
-    roles = data.get("roles", {}) if isinstance(data, dict) else None
-    owner = data.get("organisation") if isinstance(data, dict) else None
-    sensitive = data.get("sensitive_client_fields", {}) if isinstance(data, dict) else None
+    data = data if isinstance(data, dict) else {"roles": None}
+    roles = data.get("roles", {})
+    owner = data.get("organisation")
+    sensitive = data.get("sensitive_client_fields", {})
     if not isinstance(roles, dict) or not (owner is None or isinstance(owner, str)) \
             or not isinstance(sensitive, dict):
         raise DefinitionError('roles file must be {"organisation": id or null, "roles": '
                               '{role: {"title", "organisations": [ids]}}}', file=name)
     parsed.owner = owner
+    _load_lane_roles(parsed, name, roles)
+    types = data.get("client_fields", {})
+    if isinstance(types, dict):
+        parsed.client_field_types.update(
+            {field: kind for field, kind in types.items() if isinstance(kind, str)})
+    _load_sensitive_client_fields(parsed, name, sensitive)
+
+
+def _load_lane_roles(parsed: ParsedDefinition, file: str, roles: Mapping[str, Any]) -> None:
     for role, spec in roles.items():
         spec = spec if isinstance(spec, dict) else {}
         organisations = spec.get("organisations") or []
         if not isinstance(organisations, list) or not all(
                 isinstance(o, str) for o in organisations):
             raise DefinitionError(f"roles file: organisations of role {role!r} must be a list "
-                                  "of organisation ids", file=name)
+                                  "of organisation ids", file=file)
         parsed.role_titles[role] = str(spec.get("title") or role)
         parsed.role_organisations[role] = tuple(organisations)
-    types = data.get("client_fields", {}) if isinstance(data, dict) else {}
-    if isinstance(types, dict):
-        parsed.client_field_types.update(
-            {name: kind for name, kind in types.items() if isinstance(kind, str)})
+
+
+def _load_sensitive_client_fields(parsed: ParsedDefinition, file: str,
+                                  sensitive: Mapping[str, Any]) -> None:
     for client_field, category in sensitive.items():
         if category not in SENSITIVE_CATEGORIES:
             raise DefinitionError(f"roles file: client field {client_field!r} has unknown "
-                                  f"sensitivity {category!r}", file=name)
+                                  f"sensitivity {category!r}", file=file)
         parsed.sensitive_client_fields[client_field] = category
 
 
@@ -331,6 +358,34 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         raise DefinitionError("main BPMN file missing from bundle", file=main_file)
     parser = PathwaysBpmnParser(validator=VALIDATOR)
     parser.OVERRIDE_PARSER_CLASSES = with_merging_joins(parser.OVERRIDE_PARSER_CLASSES)
+    _add_bpmn_files(parser, files, main_file)
+    pathway = _choose_main_process(parser, main_file, files[main_file])
+    spec, subprocess_specs = _specs(parser, pathway, main_file)
+    parsed = ParsedDefinition(
+        pathway=pathway, hash=bundle_hash(files), main_file=main_file, files=dict(files),
+        spec=spec, subprocess_specs=subprocess_specs,
+        processes=tuple(sorted(parser.get_process_ids())),
+        start_messages=_started_by(spec, MessageEventDefinition),
+        start_signals=_started_by(spec, SignalEventDefinition),
+        signal_scopes=_signal_scopes(files),
+    )
+    _read_user_tasks(parsed)
+    for step in _AFTER_PARSING:
+        step(parsed)
+    return parsed
+
+
+def _located(err: ValidationException, file: str) -> DefinitionError:
+    """SpiffWorkflow's refusal as a DefinitionError at its file, line and element."""
+    return DefinitionError(str(err.args[0]) if err.args else str(err),
+                           file=err.file_name or file, line=err.line_number or None,
+                           element=err.id or None)
+
+
+def _add_bpmn_files(parser: PathwaysBpmnParser, files: Mapping[str, str],
+                    main_file: str) -> None:
+    """Every BPMN file of the bundle, each well-formed and naming only files of the bundle's
+    folder, handed to the parser (a bundle file's own name must be plain too)."""
     for name, text in files.items():
         if file_name_problem(name) is not None:
             raise DefinitionError(f"bundle file name {name!r} {file_name_problem(name)}",
@@ -342,18 +397,17 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         try:
             parser.add_bpmn_str(text.encode("utf-8"), name)
         except ValidationException as err:
-            raise DefinitionError(str(err.args[0]) if err.args else str(err),
-                                  file=err.file_name or name,
-                                  line=err.line_number or None,
-                                  element=err.id or None) from err
-    pathway = _choose_main_process(parser, main_file, files[main_file])
+            raise _located(err, name) from err
+
+
+def _specs(parser: PathwaysBpmnParser, pathway: str, main_file: str
+           ) -> tuple[Any, dict[str, Any]]:
+    """(the pathway's spec, the specs of every process it calls), event handling fixed."""
     try:
         spec = parser.get_spec(pathway)
         subprocess_specs = parser.get_subprocess_specs(pathway)
     except ValidationException as err:
-        raise DefinitionError(str(err.args[0]) if err.args else str(err),
-                              file=err.file_name or main_file, line=err.line_number or None,
-                              element=err.id or None) from err
+        raise _located(err, main_file) from err
     except SpiffWorkflowException as err:
         raise DefinitionError(str(err), file=main_file) from err
     missing = sorted(name for name, sub in subprocess_specs.items() if sub is None)
@@ -362,39 +416,26 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
                               "publish them first or put them in the same file", file=main_file)
     wire_event_subprocesses([spec, *subprocess_specs.values()])
     remember_throwers([spec, *subprocess_specs.values()])
-    start_messages = sorted({
+    return spec, subprocess_specs
+
+
+def _started_by(spec: Any, definition_class: type[Any]) -> tuple[str, ...]:
+    """Names of the messages (or signals) whose start event starts a case of the process."""
+    return tuple(sorted({
         ts.event_definition.name for ts in spec.task_specs.values()
-        if isinstance(ts, StartEvent) and isinstance(ts.event_definition, MessageEventDefinition)
-    })
-    start_signals = sorted({
-        ts.event_definition.name for ts in spec.task_specs.values()
-        if isinstance(ts, StartEvent) and isinstance(ts.event_definition, SignalEventDefinition)
-    })
-    parsed = ParsedDefinition(
-        pathway=pathway, hash=bundle_hash(files), main_file=main_file, files=dict(files),
-        spec=spec, subprocess_specs=subprocess_specs,
-        processes=tuple(sorted(parser.get_process_ids())),
-        start_messages=tuple(start_messages), start_signals=tuple(start_signals),
-        signal_scopes=_signal_scopes(files),
-    )
-    roles = _lane_roles(files)
+        if isinstance(ts, StartEvent) and isinstance(ts.event_definition, definition_class)}))
+
+
+def _read_user_tasks(parsed: ParsedDefinition) -> None:
+    """What the inbox needs of each user task; a call of a process not parsed refused."""
+    roles = _lane_roles(parsed.files)
     for task_spec in all_task_specs(parsed):
         if isinstance(task_spec, UserTask):
-            info = _user_task_info(task_spec, parsed, roles)
-            parsed.user_tasks[task_spec.name] = info
-        if isinstance(task_spec, SubWorkflowTask) and task_spec.spec not in subprocess_specs:
+            parsed.user_tasks[task_spec.name] = _user_task_info(task_spec, parsed, roles)
+        if isinstance(task_spec, SubWorkflowTask) \
+                and task_spec.spec not in parsed.subprocess_specs:
             raise DefinitionError(f"unknown called process {task_spec.spec!r}",
-                                  file=main_file, element=task_spec.bpmn_id)
-    _load_forms(parsed)
-    _refuse_reserved_form_fields(parsed)
-    _load_roles(parsed)
-    derive_sensitivity(parsed)
-    _check_expressions(parsed)
-    _swap_timer_classes(parsed)
-    _broadcast_thrown_signals(parsed)
-    _run_declarative_tasks_by_themselves(parsed)
-    _connect_loops(parsed)
-    return parsed
+                                  file=parsed.main_file, element=task_spec.bpmn_id)
 
 
 def _signal_scopes(files: Mapping[str, str]) -> dict[str, str]:
@@ -412,35 +453,42 @@ def _signal_scopes(files: Mapping[str, str]) -> dict[str, str]:
         signals = {s.get("id"): s.get("name") or s.get("id")
                    for s in root.iter(f"{{{BPMN_NS}}}signal")}
         for element in root.iter():
-            element_id = element.get("id")
-            said = spiff_properties(element).get(SIGNAL_SCOPE_PROPERTY)
-            throws = local_name(element) in ("intermediateThrowEvent", "endEvent")
-            definition = element.find(f"{{{BPMN_NS}}}signalEventDefinition") \
-                if throws else None
-            if definition is None:
-                if said is not None:
-                    raise DefinitionError(
-                        f"{SIGNAL_SCOPE_PROPERTY} belongs on an event that throws a signal "
-                        "(intermediate throw or end event)", file=file,
-                        line=element.sourceline, element=element_id)
+            thrown = _thrown_signal(element, file, signals)
+            if thrown is None:
                 continue
-            if said is not None and said not in SIGNAL_SCOPES:
-                raise DefinitionError(f"{SIGNAL_SCOPE_PROPERTY} must be one of "
-                                      f"{', '.join(SIGNAL_SCOPES)}, not {said!r}", file=file,
-                                      line=element.sourceline, element=element_id,
-                                      details={"attribute": SIGNAL_SCOPE_PROPERTY,
-                                               "value": said})
-            scope = said or CLIENT_SCOPE
-            ref = definition.get("signalRef")
-            name = str(signals.get(ref) or ref) if ref else str(element.get("name") or "")
+            name, scope = thrown
             earlier = scopes.get(name)
             if earlier is not None and earlier[0] != scope:
                 raise DefinitionError(f"signal {name!r} is thrown with scope {scope!r} here "
                                       f"and {earlier[0]!r} at {earlier[1]!r}; give every "
                                       "throw of one signal the same scope", file=file,
-                                      line=element.sourceline, element=element_id)
-            scopes[name] = (scope, str(element_id))
+                                      line=element.sourceline, element=element.get("id"))
+            scopes[name] = (scope, str(element.get("id")))
     return {name: scope for name, (scope, _) in scopes.items()}
+
+
+def _thrown_signal(element: Any, file: str, signals: Mapping[str, str]
+                   ) -> tuple[str, str] | None:
+    """(signal name, scope) when the element throws a signal, None otherwise; a scope said
+    where no signal is thrown, or not one of SIGNAL_SCOPES, refused."""
+    said = spiff_properties(element).get(SIGNAL_SCOPE_PROPERTY)
+    throws = local_name(element) in ("intermediateThrowEvent", "endEvent")
+    definition = element.find(f"{{{BPMN_NS}}}signalEventDefinition") if throws else None
+    if definition is None:
+        if said is not None:
+            raise DefinitionError(
+                f"{SIGNAL_SCOPE_PROPERTY} belongs on an event that throws a signal "
+                "(intermediate throw or end event)", file=file,
+                line=element.sourceline, element=element.get("id"))
+        return None
+    if said is not None and said not in SIGNAL_SCOPES:
+        raise DefinitionError(f"{SIGNAL_SCOPE_PROPERTY} must be one of "
+                              f"{', '.join(SIGNAL_SCOPES)}, not {said!r}", file=file,
+                              line=element.sourceline, element=element.get("id"),
+                              details={"attribute": SIGNAL_SCOPE_PROPERTY, "value": said})
+    ref = definition.get("signalRef")
+    name = str(signals.get(ref) or ref) if ref else str(element.get("name") or "")
+    return name, said or CLIENT_SCOPE
 
 
 def _connect_loops(parsed: ParsedDefinition) -> None:
@@ -469,6 +517,15 @@ def _run_declarative_tasks_by_themselves(parsed: ParsedDefinition) -> None:
         properties = (getattr(spec, "extensions", None) or {}).get("properties", {})
         if isinstance(spec, NoneTask) and any(key in properties for key in DECLARATIVE):
             spec.manual = False
+
+
+# what parse_bundle does to a parsed bundle, in this order: read its forms and roles file,
+# refuse what they cannot hold, derive what is sensitive, check its code, then adjust the
+# cached specs for how Pathways runs them
+_AFTER_PARSING: tuple[Callable[[ParsedDefinition], None], ...] = (
+    _load_forms, _refuse_reserved_form_fields, _load_roles, derive_sensitivity,
+    _check_expressions, _swap_timer_classes, _broadcast_thrown_signals,
+    _run_declarative_tasks_by_themselves, _connect_loops)
 
 
 class SpecCache:

@@ -138,6 +138,16 @@ def _read_element(parsed: ParsedDefinition, model: _Model, file: str, element: A
         model.graphs.append(_read_graph(parsed, element))
     if local == "callActivity" and element.get("calledElement"):
         model.called[element_id] = element.get("calledElement")
+    caught = _caught_message(element) if local in _MESSAGE_CATCHES else None
+    if caught is not None:
+        model.catches[element_id] = caught
+    _read_declared(parsed, model, element_id, props)
+
+
+def _read_declared(parsed: ParsedDefinition, model: _Model, element_id: str,
+                   props: dict[str, str]) -> None:
+    """What the DSL's declarative steps say: refer, exit reason, record (read by the
+    spread)."""
     if REFER in props:
         parsed.referrals[element_id] = props[REFER]
     if EXIT_REASON in props:
@@ -145,10 +155,6 @@ def _read_element(parsed: ParsedDefinition, model: _Model, file: str, element: A
     if OUTCOME in props:
         model.readers[element_id] = " ".join(props.get(key, "") for key in
                                              (OUTCOME_VALUE, OUTCOME_WHEN))
-    if local in _MESSAGE_CATCHES:
-        caught = _caught_message(element)
-        if caught is not None:
-            model.catches[element_id] = caught
 
 
 def _read_graph(parsed: ParsedDefinition, container: Any) -> _Graph:
