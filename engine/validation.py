@@ -296,33 +296,43 @@ def in_yaml_source(files: Mapping[str, str], error: DefinitionError) -> Definiti
     if text is None:
         return None
     lines = text.splitlines()
-    line: int | None = None
-    column: int | None = None
-    step = error.element or ""
-    while step and line is None:
-        pattern = re.compile(rf"^(\s*(?:-\s+)?)(?:{_STEP_KEYS}):\s*['\"]?{re.escape(step)}"
-                             rf"['\"]?\s*(#.*)?$")
-        for number, content in enumerate(lines, start=1):
-            match = pattern.match(content)
-            if match:
-                line, column = number, len(match.group(1)) + 1
-                break
-        shorter = _SUFFIX.sub("", step)
-        step = shorter if shorter != step else ""
-    if line is None or column is None:
+    found = _step_line(lines, error.element or "")
+    if found is None:
         return None  # not a step's element: the compiled BPMN's location is the best known
     keys = _DSL_KEYS.get(str(error.details.get("attribute")), ())
-    for number in range(line, len(lines)):  # the step's own lines, after its first
-        content = lines[number]
-        indent = len(content) - len(content.lstrip())
-        if content.strip() and indent < column - 1:
-            break
-        key = re.match(rf"^\s*({'|'.join(keys)}):\s*", content) if keys else None
-        if key and indent == column - 1:
-            line, column = number + 1, key.end() + 1
-            break
+    line, column = _key_line(lines, *found, keys) if keys else found
     details = {k: v for k, v in error.details.items()
                if k not in ("file", "line", "column", "element", "message")}
     details.update({"bpmn_file": error.file, "bpmn_line": error.line})
     return DefinitionError(error.reason, file=source, line=line, column=column,
                            element=error.element, details=details)
+
+
+def _step_line(lines: list[str], step: str) -> tuple[int, int] | None:
+    """(line, column) of the DSL step the element id names: the id itself, or the id
+    without its suffixes, one at a time."""
+    while step:
+        pattern = re.compile(rf"^(\s*(?:-\s+)?)(?:{_STEP_KEYS}):\s*['\"]?{re.escape(step)}"
+                             rf"['\"]?\s*(#.*)?$")
+        for number, content in enumerate(lines, start=1):
+            match = pattern.match(content)
+            if match:
+                return number, len(match.group(1)) + 1
+        shorter = _SUFFIX.sub("", step)
+        step = shorter if shorter != step else ""
+    return None
+
+
+def _key_line(lines: list[str], line: int, column: int, keys: tuple[str, ...]
+              ) -> tuple[int, int]:
+    """(line, column) of the value of one of `keys` among the step's own lines, after its
+    first; the step's own place when it has none."""
+    for number in range(line, len(lines)):
+        content = lines[number]
+        indent = len(content) - len(content.lstrip())
+        if content.strip() and indent < column - 1:
+            break
+        key = re.match(rf"^\s*({'|'.join(keys)}):\s*", content)
+        if key and indent == column - 1:
+            return number + 1, key.end() + 1
+    return line, column
