@@ -55,8 +55,9 @@ def check_container(document: BpmnDocument, container: Any) -> None:
     adhoc = local_name(container) == "adHocSubProcess"
     _check_has_start(graph, adhoc)
     for node_id, node in graph.nodes.items():
-        for rule in _NODE_RULES:
-            problem = rule(graph, node_id, node)
+        for kinds, rule in _NODE_RULES:
+            problem = rule(graph, node_id, node) \
+                if kinds is None or local_name(node) in kinds else None
             if problem is not None:
                 raise problem
     _check_conditions(graph)
@@ -103,43 +104,41 @@ def _check_has_start(graph: _Graph, adhoc: bool) -> None:
 NodeRule = Callable[[_Graph, str, Any], DefinitionError | None]
 
 
-def _end_event_outgoing(graph: _Graph, node_id: str, node: Any) -> DefinitionError | None:
-    if local_name(node) == "endEvent" and graph.outgoing[node_id]:
-        return graph.refuse(node, "end_event_outgoing",
-                            f"end event {node_id!r} has an outgoing sequence flow: an "
-                            "end event ends its path, nothing can follow it")
-    return None
+# node kind -> (the flows it may not have, the rule, why)
+_NO_FLOWS = {
+    "endEvent": ("outgoing", "end_event_outgoing",
+                 "end event {id!r} has an outgoing sequence flow: an end event ends its path, "
+                 "nothing can follow it"),
+    "startEvent": ("incoming", "start_event_incoming",
+                   "start event {id!r} has an incoming sequence flow: nothing can lead into a "
+                   "start event"),
+    "boundaryEvent": ("incoming", "boundary_event_incoming",
+                      "boundary event {id!r} has an incoming sequence flow"),
+}
 
 
-def _start_event_incoming(graph: _Graph, node_id: str, node: Any) -> DefinitionError | None:
-    if local_name(node) == "startEvent" and graph.incoming[node_id]:
-        return graph.refuse(node, "start_event_incoming",
-                            f"start event {node_id!r} has an incoming sequence flow: "
-                            "nothing can lead into a start event")
-    return None
-
-
-def _boundary_event_incoming(graph: _Graph, node_id: str, node: Any) -> DefinitionError | None:
-    if local_name(node) == "boundaryEvent" and graph.incoming[node_id]:
-        return graph.refuse(node, "boundary_event_incoming",
-                            f"boundary event {node_id!r} has an incoming sequence flow")
-    return None
+def _flows_it_may_not_have(graph: _Graph, node_id: str, node: Any) -> DefinitionError | None:
+    """Nothing follows an end event; nothing leads into a start or boundary event."""
+    forbidden = _NO_FLOWS.get(local_name(node))
+    if forbidden is None:
+        return None
+    direction, rule, message = forbidden
+    flows = graph.outgoing if direction == "outgoing" else graph.incoming
+    return graph.refuse(node, rule, message.format(id=node_id)) if flows[node_id] else None
 
 
 def _boundary_not_attached(graph: _Graph, node_id: str, node: Any) -> DefinitionError | None:
-    if local_name(node) != "boundaryEvent":
-        return None
     attached = graph.nodes.get(node.get("attachedToRef"))
-    if attached is None or local_name(attached) not in ACTIVITIES:
-        return graph.refuse(node, "boundary_not_attached",
-                            f"boundary event {node_id!r} is attached to "
-                            f"{node.get('attachedToRef')!r}, which is not an activity "
-                            "of the same process")
-    return None
+    if attached is not None and local_name(attached) in ACTIVITIES:
+        return None
+    return graph.refuse(node, "boundary_not_attached",
+                        f"boundary event {node_id!r} is attached to "
+                        f"{node.get('attachedToRef')!r}, which is not an activity of the same "
+                        "process")
 
 
 def _gateway_without_outputs(graph: _Graph, node_id: str, node: Any) -> DefinitionError | None:
-    if local_name(node) in GATEWAYS and not graph.outgoing[node_id]:
+    if not graph.outgoing[node_id]:
         return graph.refuse(node, "gateway_without_outputs",
                             f"gateway {node_id!r} has no outgoing sequence flow: a case "
                             "reaching it could go nowhere")
@@ -147,8 +146,6 @@ def _gateway_without_outputs(graph: _Graph, node_id: str, node: Any) -> Definiti
 
 
 def _event_gateway_target(graph: _Graph, node_id: str, node: Any) -> DefinitionError | None:
-    if local_name(node) != "eventBasedGateway":
-        return None
     for flow in graph.outgoing[node_id]:
         target = graph.nodes[flow.get("targetRef")]
         if local_name(target) not in _CATCHES_AFTER_EVENT_GATEWAY:
@@ -168,29 +165,40 @@ def _bad_default_flow(graph: _Graph, node_id: str, node: Any) -> DefinitionError
     return None
 
 
-# checked node by node, in this order (the first broken rule is the one reported)
-_NODE_RULES: tuple[NodeRule, ...] = (
-    _end_event_outgoing, _start_event_incoming, _boundary_event_incoming,
-    _boundary_not_attached, _gateway_without_outputs, _event_gateway_target, _bad_default_flow)
+# checked node by node, in this order (the first broken rule is the one reported), each on
+# the kinds of node it names (None: every node)
+_NODE_RULES: tuple[tuple[frozenset[str] | None, NodeRule], ...] = (
+    (None, _flows_it_may_not_have),
+    (frozenset({"boundaryEvent"}), _boundary_not_attached),
+    (GATEWAYS, _gateway_without_outputs),
+    (frozenset({"eventBasedGateway"}), _event_gateway_target),
+    (None, _bad_default_flow))
 
 
 def _check_conditions(graph: _Graph) -> None:
     """Only flows leaving a decision have conditions, and never its default flow."""
     for flow in graph.flows:
-        if flow.find(_CONDITION) is None:
-            continue
-        source = graph.nodes[flow.get("sourceRef")]
-        if local_name(source) not in DECISIONS:
-            raise graph.refuse(flow, "condition_on_non_decision_flow",
-                               f"sequence flow {flow.get('id')!r} has a condition but "
-                               f"leaves {local_name(source)} {source.get('id')!r}: only flows "
-                               "leaving an exclusive, inclusive or complex gateway are "
-                               "decided by conditions (SpiffWorkflow ignores the others)")
-        if source.get("default") == flow.get("id"):
-            raise graph.refuse(flow, "condition_on_default_flow",
-                               f"sequence flow {flow.get('id')!r} is the default flow of "
-                               f"{source.get('id')!r} and has a condition: a default flow "
-                               "is taken when no condition holds")
+        problem = _condition_problem(graph, flow) if flow.find(_CONDITION) is not None \
+            else None
+        if problem is not None:
+            raise graph.refuse(flow, *problem)
+
+
+def _condition_problem(graph: _Graph, flow: Any) -> tuple[str, str] | None:
+    """(rule, why) when the flow may not have the condition it has."""
+    source = graph.nodes[flow.get("sourceRef")]
+    if local_name(source) not in DECISIONS:
+        return ("condition_on_non_decision_flow",
+                f"sequence flow {flow.get('id')!r} has a condition but leaves "
+                f"{local_name(source)} {source.get('id')!r}: only flows leaving an exclusive, "
+                "inclusive or complex gateway are decided by conditions (SpiffWorkflow "
+                "ignores the others)")
+    if source.get("default") == flow.get("id"):
+        return ("condition_on_default_flow",
+                f"sequence flow {flow.get('id')!r} is the default flow of "
+                f"{source.get('id')!r} and has a condition: a default flow is taken when no "
+                "condition holds")
+    return None
 
 
 def _check_exclusive_flows(graph: _Graph) -> None:
