@@ -80,6 +80,23 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
     task is never silently stored. With the case data as `context`, a field required only
     when visible (DSL `visible_when` + `required`) is required when its condition holds.
     """
+    _check_bounded_object(data)
+    if schema is None:
+        if data:
+            raise FormValidationError(
+                "this task has no form, so it takes an empty submission ({})",
+                fields={name: ["this task has no form field by that name"] for name in data})
+        return
+    fields = _schema_problems(schema, data)
+    if context is not None and isinstance(schema.get("properties"), dict):
+        _require_visible_fields(schema["properties"], data, context, fields)
+    if fields:
+        names = ", ".join(sorted(fields))
+        raise FormValidationError(f"the submitted data is not valid: {names}", fields=fields)
+
+
+def _check_bounded_object(data: Any) -> None:
+    """A JSON object whose numbers are all within bounds."""
     if not isinstance(data, dict):
         raise FormValidationError("submitted data must be a JSON object",
                                   fields={ROOT_FIELD: ["expected an object"]})
@@ -89,12 +106,10 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
         names = ", ".join(sorted(out_of_bounds))
         raise FormValidationError(f"the submitted data is not valid: {names}",
                                   fields=out_of_bounds)
-    if schema is None:
-        if data:
-            raise FormValidationError(
-                "this task has no form, so it takes an empty submission ({})",
-                fields={name: ["this task has no form field by that name"] for name in data})
-        return
+
+
+def _schema_problems(schema: dict[str, Any], data: Any) -> dict[str, list[str]]:
+    """Field -> what the form's JSON Schema says is wrong with it."""
     validator_class = jsonschema.validators.validator_for(schema)
     # An empty registry: a `$ref` is resolved inside the form or not at all. jsonschema's
     # default still fetches other URIs with urlopen, file:///etc/... and http://... alike.
@@ -109,15 +124,17 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
                                   fields={ROOT_FIELD: [f"unresolvable $ref: {err}"[:200]]}
                                   ) from None
     _collect(errors, fields)
-    if context is not None and isinstance(schema.get("properties"), dict):
-        for name, field in schema["properties"].items():
-            if isinstance(field, Mapping) and field.get(REQUIRED_WHEN_VISIBLE) \
-                    and name not in data and is_visible(field, data, context):
-                fields.setdefault(name, []).append(
-                    f"this field is required when {field.get(VISIBLE_WHEN)}")
-    if fields:
-        names = ", ".join(sorted(fields))
-        raise FormValidationError(f"the submitted data is not valid: {names}", fields=fields)
+    return fields
+
+
+def _require_visible_fields(properties: Mapping[str, Any], data: Mapping[str, Any],
+                            context: Mapping[str, Any], fields: dict[str, list[str]]) -> None:
+    """Add a problem for each field required when visible, visible now, and missing."""
+    for name, field in properties.items():
+        if isinstance(field, Mapping) and field.get(REQUIRED_WHEN_VISIBLE) \
+                and name not in data and is_visible(field, data, context):
+            fields.setdefault(name, []).append(
+                f"this field is required when {field.get(VISIBLE_WHEN)}")
 
 
 SAVE_TO = "x-pathways-save-to"

@@ -59,16 +59,7 @@ def _merge(base: Any, ours: Any, theirs: Any) -> Any:
     if ours is _MISSING:
         return deepcopy(theirs)
     if isinstance(ours, list) and isinstance(theirs, list):
-        start = base if isinstance(base, list) else []
-        if ours[:len(start)] == start and theirs[:len(start)] == start:
-            return ours + deepcopy(theirs[len(start):])  # each branch's additions, in order
-        unmatched, added = list(ours), []
-        for item in theirs:  # an item held n times by theirs and m by ours: n - m more
-            if item in unmatched:
-                unmatched.remove(item)
-            else:
-                added.append(deepcopy(item))
-        return ours + added
+        return _merge_lists(base, ours, theirs)
     if isinstance(ours, dict) and isinstance(theirs, dict):  # even equal: lists inside add up
         keyed = base if isinstance(base, dict) else {}
         out = dict(ours)
@@ -78,6 +69,21 @@ def _merge(base: Any, ours: Any, theirs: Any) -> Any:
     if ours == theirs or theirs == base:
         return ours  # only the earlier branch changed it
     return deepcopy(theirs)  # both changed it, or only the later one: the later one wins
+
+
+def _merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> list[Any]:
+    """Each branch's additions, in order; without a common start, what theirs holds beyond
+    ours (an item held n times by theirs and m by ours: n - m more)."""
+    start = base if isinstance(base, list) else []
+    if ours[:len(start)] == start and theirs[:len(start)] == start:
+        return ours + deepcopy(theirs[len(start):])
+    unmatched, added = list(ours), []
+    for item in theirs:
+        if item in unmatched:
+            unmatched.remove(item)
+        else:
+            added.append(deepcopy(item))
+    return ours + added
 
 
 def _split_data(tasks: list[Any]) -> dict[str, Any]:

@@ -132,27 +132,38 @@ def check_render(value: Any) -> None:
 
 def binary(op: str, left: Any, right: Any) -> Any:
     """left op right, refused first if the result would be over the bounds."""
-    if op == "**":
-        check_power(left, right)
-    elif op == "<<":
-        if _is_int(left) and _is_int(right) and left != 0 and right > 0:
-            check_int(right)
-            if _int_bits(left) + right > MAX_INT_BITS:
-                raise refuse(f"a shift to more than {MAX_INT_BITS} bits")
-    elif op == "*":
-        if isinstance(left, _SIZED) and _is_int(right):
-            _check_length(len(left) * max(right, 0), "repeated sequence")
-        elif isinstance(right, _SIZED) and _is_int(left):
-            _check_length(len(right) * max(left, 0), "repeated sequence")
-        elif _is_int(left) and _is_int(right) and _int_bits(left) + _int_bits(right) \
-                > MAX_INT_BITS:
-            raise refuse(f"a product of more than {MAX_INT_BITS} bits")
-    elif op == "+":
-        if isinstance(left, _SIZED) and isinstance(right, _SIZED):
-            _check_length(len(left) + len(right), "joined sequence")
-    elif op == "%":
-        check_format(left, right)
+    check = _BOUNDS.get(op)
+    if check is not None:
+        check(left, right)
     return check_int(_OPERATORS[op](left, right))
+
+
+def _check_shift(left: Any, right: Any) -> None:
+    if _is_int(left) and _is_int(right) and left != 0 and right > 0:
+        check_int(right)
+        if _int_bits(left) + right > MAX_INT_BITS:
+            raise refuse(f"a shift to more than {MAX_INT_BITS} bits")
+
+
+def _check_product(left: Any, right: Any) -> None:
+    if isinstance(left, _SIZED) and _is_int(right):
+        _check_length(len(left) * max(right, 0), "repeated sequence")
+    elif isinstance(right, _SIZED) and _is_int(left):
+        _check_length(len(right) * max(left, 0), "repeated sequence")
+    elif _is_int(left) and _is_int(right) and _int_bits(left) + _int_bits(right) \
+            > MAX_INT_BITS:
+        raise refuse(f"a product of more than {MAX_INT_BITS} bits")
+
+
+def _check_sum(left: Any, right: Any) -> None:
+    if isinstance(left, _SIZED) and isinstance(right, _SIZED):
+        _check_length(len(left) + len(right), "joined sequence")
+
+
+# operator -> what refuses a result over the bounds before it is computed
+_BOUNDS: dict[str, Callable[[Any, Any], None]] = {
+    "**": check_power, "<<": _check_shift, "*": _check_product, "+": _check_sum,
+    "%": check_format}
 
 
 def bounded_pow(base: Any, exponent: Any, modulus: Any = None) -> Any:

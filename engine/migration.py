@@ -119,16 +119,23 @@ def _form(parsed: ParsedDefinition, properties: Mapping[str, Any]
     schema = parsed.forms.get(name) or {}
     ui_name = properties.get(UI_FORM_PROPERTY)
     fields = schema.get("properties") or {}
-    structure = {
-        **{k: v for k, v in schema.items() if k not in _LABEL_KEYS | {"properties"}},
-        "properties": {field: {k: v for k, v in spec.items() if k not in _LABEL_KEYS}
-                       if isinstance(spec, dict) else spec for field, spec in fields.items()}}
     labels = {  # the form's own title is the step's title, reported as such
         **({"description": schema["description"]} if "description" in schema else {}),
-        "fields": {field: {k: spec[k] for k in sorted(_LABEL_KEYS) if k in spec}
-                   for field, spec in fields.items() if isinstance(spec, dict)},
+        "fields": {field: _labels(spec) for field, spec in fields.items()
+                   if isinstance(spec, dict)},
         "ui": parsed.forms.get(ui_name) if ui_name else None}
-    return {"schema": structure}, labels
+    return {"schema": _without_labels(schema, fields)}, labels
+
+
+def _without_labels(schema: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in schema.items() if k not in _LABEL_KEYS | {"properties"}},
+            "properties": {field: {k: v for k, v in spec.items() if k not in _LABEL_KEYS}
+                           if isinstance(spec, dict) else spec
+                           for field, spec in fields.items()}}
+
+
+def _labels(field: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: field[k] for k in sorted(_LABEL_KEYS) if k in field}
 
 
 def step_properties(parsed: ParsedDefinition, spec: Any) -> dict[str, Any]:
@@ -136,8 +143,6 @@ def step_properties(parsed: ParsedDefinition, spec: Any) -> dict[str, Any]:
     raw = _convert(spec)
     properties = dict((raw.get("extensions") or {}).get("properties", {}))
     is_timer = isinstance(getattr(spec, "event_definition", None), TimerEventDefinition)
-    conditions = [(c.get("task_spec"), c.get("condition"))
-                  for c in raw.get("cond_task_specs") or []]
     form, form_labels = _form(parsed, properties)
     described: dict[str, Any] = {
         "type": raw.get("typename"),
@@ -148,8 +153,7 @@ def step_properties(parsed: ParsedDefinition, spec: Any) -> dict[str, Any]:
         "role": _role(parsed, spec) if getattr(spec, "manual", False) else None,
         "form": form,
         "form_labels": form_labels,
-        "conditions": {"branches": conditions, "default": raw.get("default_task_spec")}
-        if conditions or raw.get("default_task_spec") else None,
+        "conditions": _conditions(raw),
         "timer": _event_definition(spec.event_definition) if is_timer else None,
         "order": list(raw.get("outputs") or []),
         "script": {key: raw.get(key) for key in ("script", "prescript", "postscript")
@@ -157,11 +161,25 @@ def step_properties(parsed: ParsedDefinition, spec: Any) -> dict[str, Any]:
         "properties": {k: v for k, v in sorted(properties.items()) if k not in _FORM_KEYS}
         or None,
     }
+    described["other"] = _other(raw, spec, is_timer)
+    return described
+
+
+def _conditions(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A gateway's conditions by branch and its default branch (None: not a decision)."""
+    conditions = [(c.get("task_spec"), c.get("condition"))
+                  for c in raw.get("cond_task_specs") or []]
+    if not conditions and not raw.get("default_task_spec"):
+        return None
+    return {"branches": conditions, "default": raw.get("default_task_spec")}
+
+
+def _other(raw: Mapping[str, Any], spec: Any, is_timer: bool) -> Any:
+    """Whatever else the step's serialized spec holds (an event other than a timer's)."""
     other = {key: value for key, value in raw.items() if key not in _KNOWN_KEYS}
     if "event_definition" in raw and not is_timer:
         other["event"] = _event_definition(getattr(spec, "event_definition", None))
-    described["other"] = _jsonable(other) or None
-    return described
+    return _jsonable(other) or None
 
 
 def _jsonable(value: Any) -> Any:
@@ -311,49 +329,63 @@ def check_move(workflow: Any, old: ParsedDefinition, new: ParsedDefinition,
     done_steps: per process, the steps the case completed that are no longer in its (compacted)
     task tree.
     """
-    comparer = _Comparer(old, new)
-    visited: set[tuple[StepKey, str]] = set()
+    check = _MoveChecker(_Comparer(old, new), version_label)
+    tasks = [(each.spec.name, task) for each in _workflows(workflow)
+             for task in each.tasks.values()]
+    # The most direct reason first: where the case is now, then what it did before.
+    reasons = [*check.current_steps(tasks), *check.unfinished_steps(tasks),
+               *check.completed_steps(tasks, done_steps)]
+    found = tuple(reason for reason in reasons if reason)
+    return MoveCheck(not found, found[0] if found else None, found)
 
-    def refuse_if_changed(key: StepKey, what: str, *, with_inputs: bool) -> str | None:
-        step = key[1]
-        if (key, what) in visited:
+
+class _MoveChecker:
+    """Why a case's steps keep it from moving (None where a step does not), each step and
+    reason given once."""
+
+    def __init__(self, comparer: _Comparer, version_label: str) -> None:
+        self.comparer = comparer
+        self.version_label = version_label
+        self.visited: set[tuple[StepKey, str]] = set()
+
+    def refuse_if_changed(self, key: StepKey, what: str, *, with_inputs: bool) -> str | None:
+        step, label = key[1], self.version_label
+        if (key, what) in self.visited:
             return None
-        visited.add((key, what))
-        if key not in comparer.old_specs:
+        self.visited.add((key, what))
+        if key not in self.comparer.old_specs:
             return None  # not a step of the old version: nothing to compare
-        if key not in comparer.new_specs:
-            return f"step {step!r}, which this case {what}, is removed in {version_label}"
-        changes = comparer.changes(key, with_inputs=with_inputs)
+        if key not in self.comparer.new_specs:
+            return f"step {step!r}, which this case {what}, is removed in {label}"
+        changes = self.comparer.changes(key, with_inputs=with_inputs)
         if changes:
-            return (f"step {step!r}, which this case {what}, changes in {version_label} "
+            return (f"step {step!r}, which this case {what}, changes in {label} "
                     f"({_describe(changes)})")
         return None
 
-    # The most direct reason first: where the case is now, then what it did before.
-    reasons: list[str | None] = []
-    tasks = [(each.spec.name, task) for each in _workflows(workflow)
-             for task in each.tasks.values()]
-    for process, task in tasks:
-        key = (process, task.task_spec.name)
-        if task.has_state(TaskState.READY) and key not in comparer.new_specs:
-            reasons.append(f"its current step {task.task_spec.name!r} is removed in "
-                           f"{version_label}")
-    for process, task in tasks:
-        key = (process, task.task_spec.name)
-        if task.has_state(TaskState.WAITING):
-            reasons.append(refuse_if_changed(key, "is waiting at", with_inputs=True))
-        elif task.has_state(TaskState.STARTED | TaskState.ERROR):
-            reasons.append(refuse_if_changed(key, "has started", with_inputs=True))
-    for process, task in tasks:
-        if task.has_state(TaskState.COMPLETED):
-            reasons.append(refuse_if_changed((process, task.task_spec.name), "has completed",
-                                             with_inputs=False))
-    for process, steps in sorted(done_steps.items()):
-        for step in sorted(steps):
-            reasons.append(refuse_if_changed((process, step), "has completed",
-                                             with_inputs=False))
-    found = tuple(reason for reason in reasons if reason)
-    return MoveCheck(not found, found[0] if found else None, found)
+    def current_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
+        return [f"its current step {task.task_spec.name!r} is removed in {self.version_label}"
+                for process, task in tasks if task.has_state(TaskState.READY)
+                and (process, task.task_spec.name) not in self.comparer.new_specs]
+
+    def unfinished_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
+        reasons: list[str | None] = []
+        for process, task in tasks:
+            key = (process, task.task_spec.name)
+            if task.has_state(TaskState.WAITING):
+                reasons.append(self.refuse_if_changed(key, "is waiting at", with_inputs=True))
+            elif task.has_state(TaskState.STARTED | TaskState.ERROR):
+                reasons.append(self.refuse_if_changed(key, "has started", with_inputs=True))
+        return reasons
+
+    def completed_steps(self, tasks: list[tuple[str, Any]],
+                        done_steps: Mapping[str, set[str]]) -> list[str | None]:
+        keys = [(process, task.task_spec.name) for process, task in tasks
+                if task.has_state(TaskState.COMPLETED)]
+        keys += [(process, step) for process, steps in sorted(done_steps.items())
+                 for step in sorted(steps)]
+        return [self.refuse_if_changed(key, "has completed", with_inputs=False)
+                for key in keys]
 
 
 def move(workflow: Any, new: ParsedDefinition) -> None:

@@ -340,42 +340,64 @@ def describe_changes(workflow: Any, parsed: ParsedDefinition, before: Snapshot,
     events: list[NewEvent] = []
     for task in sorted(all_tasks(workflow), key=lambda t: t.last_state_change):
         old, old_due = before.get(task.id, (None, None))
-        new = task.state
-        spec = task.task_spec
-        if old == new == TaskState.WAITING and _is_timer(task):
-            due = _timer_due(task)
-            if due != old_due:  # a cycle timer went off and set its next time
-                events.append(NewEvent(type="timer_fired", at=now, step=_timer_step(task),
-                                       data={"due": (old_due or now).isoformat()}))
-                events.append(NewEvent(type="timer_scheduled", at=now, step=_timer_step(task),
-                                       data={"due": due.isoformat() if due else None}))
-            continue
-        if old == new:
-            continue
-        if spec.manual and new == TaskState.READY:
-            info = parsed.user_tasks.get(spec.name)
-            due = compute_due(info.due if info else None, task.data, now)
-            if due is not None:
-                task._set_internal_data(pathways_due=due.isoformat())
-            events.append(NewEvent(type="task_ready", at=now, step=step_name(task), data={
-                "task": str(task.id), "title": info.title if info else spec.bpmn_name,
-                "role": info.role if info else None, "due": due.isoformat() if due else None}))
-        elif _is_timer(task):
-            if new == TaskState.WAITING:
-                due = _timer_due(task)
-                events.append(NewEvent(type="timer_scheduled", at=now, step=_timer_step(task),
-                                       data={"due": due.isoformat() if due else None}))
-            elif old == TaskState.WAITING and new in (TaskState.READY, TaskState.COMPLETED) \
-                    and not _is_cycle(task) and (fired := _fired_timer_step(task)):
-                events.append(NewEvent(type="timer_fired", at=now, step=fired,
-                                       data={"due": (_timer_due(task) or now).isoformat()}))
-            if _chose_a_branch(spec, new):
-                events.append(_decision(task, parsed, now))
-        elif _chose_a_branch(spec, new):
-            events.append(_decision(task, parsed, now))
-        elif new == TaskState.COMPLETED:
-            events.extend(_declared_effects(task, now))
+        events.extend(_task_changed(task, parsed, old, old_due, now))
     return events
+
+
+def _task_changed(task: Any, parsed: ParsedDefinition, old: int | None,
+                  old_due: datetime | None, now: datetime) -> list[NewEvent]:
+    """The events one task's change from state `old` tells."""
+    new = task.state
+    spec = task.task_spec
+    if old == new == TaskState.WAITING and _is_timer(task):
+        return _cycle_timer_went_off(task, old_due, now)
+    if old == new:
+        return []
+    if spec.manual and new == TaskState.READY:
+        return [_task_ready(task, parsed, now)]
+    events = _timer_changed(task, old, new, now) if _is_timer(task) else []
+    if _chose_a_branch(spec, new):
+        events.append(_decision(task, parsed, now))
+    elif new == TaskState.COMPLETED and not _is_timer(task):
+        events.extend(_declared_effects(task, now))
+    return events
+
+
+def _cycle_timer_went_off(task: Any, old_due: datetime | None, now: datetime
+                          ) -> list[NewEvent]:
+    """A waiting cycle timer whose due time moved went off and set its next time."""
+    due = _timer_due(task)
+    if due == old_due:
+        return []
+    return [NewEvent(type="timer_fired", at=now, step=_timer_step(task),
+                     data={"due": (old_due or now).isoformat()}),
+            NewEvent(type="timer_scheduled", at=now, step=_timer_step(task),
+                     data={"due": due.isoformat() if due else None})]
+
+
+def _task_ready(task: Any, parsed: ParsedDefinition, now: datetime) -> NewEvent:
+    """A person's task is ready: its due time computed (and kept on the task) now."""
+    spec = task.task_spec
+    info = parsed.user_tasks.get(spec.name)
+    due = compute_due(info.due if info else None, task.data, now)
+    if due is not None:
+        task._set_internal_data(pathways_due=due.isoformat())
+    return NewEvent(type="task_ready", at=now, step=step_name(task), data={
+        "task": str(task.id), "title": info.title if info else spec.bpmn_name,
+        "role": info.role if info else None, "due": due.isoformat() if due else None})
+
+
+def _timer_changed(task: Any, old: int | None, new: int, now: datetime) -> list[NewEvent]:
+    """A timer set (waiting), or one that is not a cycle gone off."""
+    if new == TaskState.WAITING:
+        due = _timer_due(task)
+        return [NewEvent(type="timer_scheduled", at=now, step=_timer_step(task),
+                         data={"due": due.isoformat() if due else None})]
+    if old == TaskState.WAITING and new in (TaskState.READY, TaskState.COMPLETED) \
+            and not _is_cycle(task) and (fired := _fired_timer_step(task)):
+        return [NewEvent(type="timer_fired", at=now, step=fired,
+                         data={"due": (_timer_due(task) or now).isoformat()})]
+    return []
 
 
 def _chose_a_branch(spec: Any, new_state: int) -> bool:
@@ -390,18 +412,27 @@ def _decision(task: Any, parsed: ParsedDefinition, now: datetime) -> NewEvent:
     """The branch a gateway took: the outputs it did not merely predict."""
     spec = task.task_spec
     taken = [child.task_spec for child in task.children if not child.has_state(_PREDICTED)]
-    flows = [parsed.flows.get((step_name(task), str(t.bpmn_id or t.name))) for t in taken]
+    flows = [parsed.flows.get((step_name(task), _spec_id(t))) for t in taken]
     return NewEvent(type="decision", at=now, step=step_name(task), data={
         "gateway": spec.bpmn_name or step_name(task),
-        "taken": [str(t.bpmn_id or t.name) for t in taken],
+        "taken": [_spec_id(t) for t in taken],
         "taken_names": [t.bpmn_name for t in taken if t.bpmn_name],
         # the sequence flows taken, and each branch's label for analysts: the flow's name,
         # else the name (or id) of the step it leads to
         "flows": [flow[0] for flow in flows if flow is not None],
-        "branches": [flow[1] if flow is not None and flow[1] else
-                     str(t.bpmn_name or t.bpmn_id or t.name)
-                     for t, flow in zip(taken, flows, strict=True)],
+        "branches": [_branch_label(t, flow) for t, flow in zip(taken, flows, strict=True)],
     })
+
+
+def _spec_id(spec: Any) -> str:
+    return str(spec.bpmn_id or spec.name)
+
+
+def _branch_label(target: Any, flow: tuple[str, str | None] | None) -> str:
+    """The flow's name, else the name (or id) of the step the branch leads to."""
+    if flow is not None and flow[1]:
+        return flow[1]
+    return str(target.bpmn_name or target.bpmn_id or target.name)
 
 
 def properties(task: Any) -> dict[str, str]:

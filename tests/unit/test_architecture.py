@@ -40,7 +40,10 @@ FEATURES: dict[str, tuple[str, ...]] = {
                  "engine.joins", "engine.case_runtime", "engine.live_cases",
                  "engine.case_commands", "engine.case_queries", "engine.client_commands",
                  "engine.message_commands", "engine.version_commands",
-                 "engine.migration_commands"),
+                 "engine.migration_commands", "engine.bpmn_xml", "engine.bpmn_events",
+                 "engine.bundle_files", "engine.definition_model", "engine.sensitivity",
+                 "engine.validation_document", "engine.validation_rules_flow",
+                 "engine.validation_rules_values"),
     # who may see what of a case: roles, sensitive fields
     "access": ("engine.access", "engine.privacy"),
     # the caseworker's side: consent, drafts, inbox, break glass, the access log

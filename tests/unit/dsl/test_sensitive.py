@@ -3,7 +3,7 @@
 A step, branch, referral or pathway whose existence reveals a health or offence fact is
 sensitive: marked in the DSL (compiled to `spiffworkflow:property name="sensitive"` on the
 element or the process, which hand-written BPMN uses too) or derived by the engine when the
-bundle is parsed (engine.definitions._derive_sensitivity): a branch whose condition reads a
+bundle is parsed (engine.sensitivity.derive_sensitivity): a branch whose condition reads a
 sensitive field, the steps inside it, the fields those steps set, a record step reading a
 sensitive field, a refer step to a sensitive pathway (engine.privacy).
 """
