@@ -7,7 +7,7 @@ schema reports what is wrong), looking only at what is well formed.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from dsl.loader import Path
@@ -15,7 +15,7 @@ from dsl.schema import KINDS
 from engine.expressions import CONSTANTS, ExpressionError, parse
 
 
-def step_kinds(step: dict[str, Any]) -> list[str]:
+def step_kinds(step: Mapping[str, Any]) -> list[str]:
     """The step's kind keys: one for a well-formed step.
 
     `wait` is also an option of refer (`wait: true`), so beside `refer` it is not a kind key.
