@@ -29,27 +29,45 @@ How each step kind compiles, and what SpiffWorkflow 3.2 needs of it:
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from lxml import etree
-
 from dsl import layout as lay
+from dsl.bpmn_xml import (
+    BPMN_NS,
+    BPMNDI_NS,
+    DC_NS,
+    DI_NS,
+    SENSITIVE_PROPERTY,
+    SPIFF_NS,
+    BpmnWriter,
+    Flow,
+    Node,
+)
+from dsl.expression_text import expr_call, humanise, rewrite_client_fields, rewrite_due
+from dsl.form_schema import SENSITIVE, form_schema
+from dsl.schema import KINDS
+from dsl.steps import step_kinds
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
-DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
-DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS,
-         "spiffworkflow": SPIFF_NS, "xsi": XSI_NS}
-TARGET_NAMESPACE = "https://pathways.example/dsl"
-JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+__all__ = [
+    "BPMNDI_NS",
+    "BPMN_NS",
+    "COMPLETED_PREFIX",
+    "DC_NS",
+    "DI_NS",
+    "EXIT_FLAG",
+    "SENSITIVE",
+    "SENSITIVE_PROPERTY",
+    "SPIFF_NS",
+    "CompiledPathway",
+    "compile_pathway",
+    "expr_call",
+    "form_schema",
+    "rewrite_client_fields",
+    "rewrite_due",
+]
 
 # spiffworkflow:properties the engine reads (engine/definitions.py; a test keeps them equal)
 FORM_PROPERTY = "formJsonSchemaFilename"
@@ -62,14 +80,7 @@ EXIT_REASON = "pathwaysExitReason"
 COMPLETED_PREFIX = "completed:"  # the message a referred case throws when it completes
 EXIT_FLAG = "pathways_exit"  # case data: the id of the `end` reached inside a repeat
 ROLES_SUFFIX = ".roles.json"  # <pathway>.roles.json: owner, roles and their organisations
-SENSITIVE = "x-pathways-sensitive"  # a form field's (or client field's) special category
-# spiffworkflow:property on a step's element or on the process: what its existence reveals
-SENSITIVE_PROPERTY = "sensitive"
-
-STEP_KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify",
-              "end")
 BRANCH_NAME_LIMIT = 60
-_DUE_BASE = re.compile(r"^(\s*)([A-Za-z_]\w*)(?![\w.])")
 
 
 @dataclass(frozen=True)
@@ -126,159 +137,6 @@ def roles_bundle(doc: Mapping[str, Any]) -> dict[str, Any]:
             "sensitive_client_fields": sensitive, "client_fields": types}
 
 
-# -- names and expressions ------------------------------------------------------------------
-
-def humanise(name: str) -> str:
-    """`release_date` -> `Release date`."""
-    text = " ".join(name.replace("_", " ").split())
-    return text[:1].upper() + text[1:]
-
-
-def expr_call(source: str) -> str:
-    """The Python text that hands a DSL expression to the engine: expr("<source>")."""
-    return f"expr({json.dumps(source, ensure_ascii=False)})"
-
-
-class _ClientRoots(ast.NodeTransformer):
-    """Turn bare names of declared client fields into client.<field>."""
-
-    def __init__(self, fields: frozenset[str]) -> None:
-        self.fields = fields
-        self.changed = False
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        node.args = [self.visit(arg) for arg in node.args]  # the function name stays
-        node.keywords = [self.visit(keyword) for keyword in node.keywords]
-        return node
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id not in self.fields:
-            return node
-        self.changed = True
-        return ast.copy_location(
-            ast.Attribute(value=ast.Name(id="client", ctx=ast.Load()), attr=node.id,
-                          ctx=ast.Load()), node)
-
-
-def rewrite_client_fields(source: str, fields: Iterable[str]) -> str:
-    """`release_date < today()` -> `client.release_date < today()` when release_date is a
-    declared client field. Text without such a name comes back unchanged, byte for byte."""
-    names = frozenset(fields)
-    if not names:
-        return source
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
-        return source  # not an expression: validation reports it, not the compiler
-    transformer = _ClientRoots(names)
-    new_tree = transformer.visit(tree)
-    if not transformer.changed:
-        return source
-    return ast.unparse(ast.fix_missing_locations(new_tree))
-
-
-def rewrite_due(due: str, fields: Iterable[str]) -> str:
-    """`release_date - P7D` -> `client.release_date - P7D`; `P7D` stays."""
-    match = _DUE_BASE.match(due)
-    if match is None or match.group(2) not in set(fields):
-        return due
-    return f"{match.group(1)}client.{match.group(2)}{due[match.end():]}"
-
-
-# -- forms ----------------------------------------------------------------------------------
-
-def form_schema(title: str, form: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a task's form."""
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for name, spec in (form or {}).items():
-        spec = spec or {}
-        prop: dict[str, Any] = {"title": spec.get("title") or humanise(name)}
-        if spec.get("help"):
-            prop["description"] = spec["help"]
-        prop.update(_field_type(name, spec))
-        for key, extension in (("prefill", "x-pathways-prefill"),
-                               ("save_to", "x-pathways-save-to"),
-                               ("sensitive", SENSITIVE),
-                               ("visible_when", "x-pathways-visible-when")):
-            if spec.get(key) is not None:
-                prop[extension] = spec[key]
-        if spec.get("required"):
-            if spec.get("visible_when") is not None:
-                prop["x-pathways-required-when-visible"] = True
-            else:
-                required.append(name)
-        properties[name] = prop
-    return {"$schema": JSON_SCHEMA_DIALECT, "title": title, "type": "object",
-            "properties": properties, "required": required, "additionalProperties": False}
-
-
-def _field_type(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    kind = spec.get("type")
-    out: dict[str, Any] = {}
-    if kind in ("text", "long_text"):
-        out["type"] = "string"
-        if spec.get("max_length") is not None:
-            out["maxLength"] = spec["max_length"]
-        if kind == "long_text":
-            out["x-pathways-widget"] = "textarea"
-    elif kind in ("number", "integer", "scale"):
-        out["type"] = "number" if kind == "number" else "integer"
-        if spec.get("min") is not None:
-            out["minimum"] = spec["min"]
-        if spec.get("max") is not None:
-            out["maximum"] = spec["max"]
-        if kind == "scale" and spec.get("labels"):
-            out["x-pathways-labels"] = {str(k): v for k, v in spec["labels"].items()}
-    elif kind == "boolean":
-        out["type"] = "boolean"
-    elif kind == "date":
-        out.update({"type": "string", "format": "date"})
-    elif kind == "choice":
-        out.update({"type": "string", "enum": list(spec.get("options") or [])})
-    elif kind == "multiple_choice":
-        out.update({"type": "array",
-                    "items": {"type": "string", "enum": list(spec.get("options") or [])},
-                    "uniqueItems": True})
-    else:
-        raise ValueError(f"form field {name!r}: unknown type {kind!r}")
-    return out
-
-
-# -- the flow graph -------------------------------------------------------------------------
-
-@dataclass
-class _Node:
-    id: str
-    tag: str  # BPMN element name
-    kind: str  # layout kind: task, event, gateway, box
-    name: str | None
-    container: str | None  # the subProcess it is in, None for the process
-    lane: str | None  # the lane it is drawn in
-    listed: bool  # named in the laneSet
-    documentation: str | None = None
-    properties: list[tuple[str, str]] = field(default_factory=list)
-    default: str | None = None
-    incoming: list[str] = field(default_factory=list)
-    outgoing: list[str] = field(default_factory=list)
-    timer: tuple[str, str] | None = None  # (timeDuration | timeDate, expression)
-    message: tuple[str, str] | None = None  # (message id, variable)
-    terminate: bool = False
-    script: str | None = None
-    loop: tuple[str | None, int | None] | None = None  # (loopCondition, loopMaximum)
-
-
-@dataclass
-class _Flow:
-    id: str
-    source: str
-    target: str
-    name: str | None
-    condition: str | None
-    branch: int | None  # position of a decide's branch, for the condition-order check
-    when: str | None  # the branch's DSL source
-
-
 @dataclass(frozen=True)
 class _Pending:
     """An outgoing flow waiting for its target."""
@@ -321,9 +179,9 @@ class _Compiler:
                        for name in (step.get("form") or {}) if "task" in step}
         # a form field of the same name shadows a client field: it is in the case data
         self.client_fields = frozenset(set(doc.get("client_fields") or {}) - form_fields)
-        self.nodes: dict[str, _Node] = {}
+        self.nodes: dict[str, Node] = {}
         self.order: dict[str | None, list[str]] = {None: []}
-        self.flows: list[_Flow] = []
+        self.flows: list[Flow] = []
         self.flow_ids: set[str] = set()
         self.messages: dict[str, str] = {}
         self.forms: dict[str, str] = {}
@@ -334,7 +192,7 @@ class _Compiler:
     def expr(self, source: str) -> str:
         return expr_call(rewrite_client_fields(source, self.client_fields))
 
-    def add(self, node: _Node) -> _Node:
+    def add(self, node: Node) -> Node:
         if node.id in self.nodes:
             raise ValueError(f"element id {node.id!r} is used twice")
         self.nodes[node.id] = node
@@ -350,7 +208,7 @@ class _Compiler:
             n += 1
             flow_id = f"{base}_{n}"
         self.flow_ids.add(flow_id)
-        self.flows.append(_Flow(flow_id, pending.source, target, pending.name,
+        self.flows.append(Flow(flow_id, pending.source, target, pending.name,
                                 pending.condition, pending.branch, pending.when))
         self.nodes[pending.source].outgoing.append(flow_id)
         self.nodes[target].incoming.append(flow_id)
@@ -358,16 +216,16 @@ class _Compiler:
             self.nodes[pending.source].default = flow_id
         return flow_id
 
-    def attach(self, node: _Node, pending: Sequence[_Pending]) -> _Node:
+    def attach(self, node: Node, pending: Sequence[_Pending]) -> Node:
         self.add(node)
         for item in pending:
             self.connect(item, node.id)
         return node
 
     def auto(self, ctx: _Ctx, lane: str, node_id: str, tag: str, kind: str,
-             name: str | None, **extra: Any) -> _Node:
+             name: str | None, **extra: Any) -> Node:
         """A node nobody works on: drawn in the lane of the nearest preceding task."""
-        return _Node(node_id, tag, kind, name, ctx.container, ctx.fixed_lane or lane,
+        return Node(node_id, tag, kind, name, ctx.container, ctx.fixed_lane or lane,
                      ctx.listed, **extra)
 
     # -- the document --
@@ -401,7 +259,7 @@ class _Compiler:
              lane: str) -> _Part:
         kind = step_kind(step)
         if kind is None:
-            raise ValueError(f"step has no kind key ({', '.join(STEP_KINDS)}): {dict(step)!r}")
+            raise ValueError(f"step has no kind key ({', '.join(KINDS)}): {dict(step)!r}")
         handler = getattr(self, f"step_{kind}")
         part: _Part = handler(str(step[kind]), step, ctx, pending, lane)
         if step.get("sensitive"):  # every kind's element has the step's id
@@ -420,7 +278,7 @@ class _Compiler:
         if step.get("due") is not None:
             properties.append((DUE_PROPERTY, rewrite_due(str(step["due"]),
                                                          self.client_fields)))
-        node = _Node(sid, "userTask", "task", title, ctx.container, ctx.fixed_lane or role,
+        node = Node(sid, "userTask", "task", title, ctx.container, ctx.fixed_lane or role,
                      ctx.listed, documentation=step.get("instructions"),
                      properties=properties)
         self.attach(node, pending)
@@ -452,7 +310,7 @@ class _Compiler:
         return self.fork(gateway, "parallelGateway", f"{sid}_join", arms, inner, lane,
                          outer=ctx)
 
-    def fork(self, gateway: _Node, join_tag: str, join_id: str,
+    def fork(self, gateway: Node, join_tag: str, join_id: str,
              arms: Sequence[tuple[_Pending, Sequence[Mapping[str, Any]]]], ctx: _Ctx,
              lane: str, outer: _Ctx | None = None) -> _Part:
         """Branches side by side from a split, then a join unless every branch ends."""
@@ -475,16 +333,23 @@ class _Compiler:
         end_lanes = {end_lane for _, end_lane in ends}
         join_lane = end_lanes.pop() if len(end_lanes) == 1 else lane
         join = self.add(self.auto(outer or ctx, join_lane, join_id, join_tag, "gateway", None))
+        laid = self.join(join, branches, ends)
+        return _Part(lay.Fork(gateway.id, tuple(laid), join.id), [_Pending(join.id)],
+                     join_lane)
+
+    def join(self, join: Node, branches: Sequence[lay.Seq | _Pending],
+             ends: Sequence[tuple[list[_Pending], str]]) -> list[lay.Seq | str]:
+        """Every open end into the join: an empty branch's flow takes its place in the
+        fork's layout, in branch order."""
         laid: list[lay.Seq | str] = []
-        for branch in branches:  # empty branches go straight to the join, in branch order
+        for branch in branches:
             laid.append(self.connect(branch, join.id) if isinstance(branch, _Pending)
                         else branch)
         for part_pending, _ in ends:
             for item in part_pending:
                 if not any(item is b for b in branches):
                     self.connect(item, join.id)
-        return _Part(lay.Fork(gateway.id, tuple(laid), join.id), [_Pending(join.id)],
-                     join_lane)
+        return laid
 
     def step_wait(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                   pending: list[_Pending], lane: str) -> _Part:
@@ -498,21 +363,32 @@ class _Compiler:
 
     def step_repeat(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                     pending: list[_Pending], lane: str) -> _Part:
-        roles = _roles_in(step.get("steps") or [])
-        if ctx.fixed_lane is not None:
-            box_lane: str | None = ctx.fixed_lane
-            listed, body_fixed, body_listed = False, ctx.fixed_lane, False
-        elif len(roles) <= 1:
-            # SpiffWorkflow gives a subprocess's children the subprocess's lane
-            box_lane = roles[0] if roles else lane
-            listed, body_fixed, body_listed = ctx.listed, box_lane, False
-        else:
-            # tasks of several roles: the subprocess stays out of the lanes, so that each
-            # child takes the lane that names it
-            box_lane, listed, body_fixed, body_listed = None, False, None, True
-        body_ctx = _Ctx(container=sid, scope=sid, in_parallel=False, fixed_lane=body_fixed,
-                        listed=body_listed)
+        box_lane, listed, body_ctx = _repeat_lanes(sid, ctx, _roles_in(step.get("steps") or []),
+                                                   lane)
         body_lane = box_lane or lane
+        body, part = self.repeat_body(sid, step, body_ctx, body_lane)
+        exits = self.exits.get(sid, [])
+        items: list[lay.Block] = []
+        if exits:
+            init = self.attach(self.auto(ctx, lane, f"{sid}_init", "scriptTask", "task",
+                                         f"Prepare {humanise(sid).lower()}",
+                                         script=f"{EXIT_FLAG} = None"), pending)
+            items.append(lay.Leaf(init.id))
+            pending = [_Pending(init.id)]
+        box = Node(sid, "subProcess", "box", humanise(sid), ctx.container, box_lane, listed,
+                   loop=self.loop(step, bool(exits)))
+        self.attach(box, pending)  # after its children, yet written around them
+        items.append(lay.Box(sid, body))
+        after_lane = part.lane if part.pending else body_lane
+        if not exits:
+            return _Part(lay.Seq(tuple(items)), [_Pending(sid)], after_lane)
+        gate, sides = self.repeat_exits(sid, exits, ctx, body_lane)
+        items.append(sides)
+        return _Part(lay.Seq(tuple(items)), [_Pending(gate, default=True)], after_lane)
+
+    def repeat_body(self, sid: str, step: Mapping[str, Any], body_ctx: _Ctx,
+                    body_lane: str) -> tuple[lay.Seq, _Part]:
+        """The subprocess's start, its `every` timer, its steps and its end."""
         start = self.add(self.auto(body_ctx, body_lane, f"{sid}_start", "startEvent", "event",
                                    None))
         blocks: list[lay.Block] = [lay.Leaf(start.id)]
@@ -530,10 +406,12 @@ class _Compiler:
             end = self.attach(self.auto(body_ctx, part.lane, f"{sid}_end", "endEvent", "event",
                                         None), part.pending)
             blocks.append(lay.Leaf(end.id))
-        exits = self.exits.get(sid, [])
+        return lay.Seq(tuple(blocks)), part
 
+    def loop(self, step: Mapping[str, Any], has_exits: bool) -> tuple[str | None, int | None]:
+        """(loopCondition, loopMaximum): SpiffWorkflow loops while the condition is true."""
         conditions = []
-        if exits:
+        if has_exits:
             conditions.append(f"{EXIT_FLAG} is None")
         if step.get("until") is not None:
             conditions.append(f"not {self.expr(str(step['until']))}")
@@ -541,22 +419,11 @@ class _Compiler:
         condition = " and ".join(conditions) if conditions else None
         if condition is None and maximum is None:
             condition = "True"  # `every` alone: SpiffWorkflow needs a condition or a maximum
+        return condition, maximum
 
-        items: list[lay.Block] = []
-        if exits:
-            init = self.attach(self.auto(ctx, lane, f"{sid}_init", "scriptTask", "task",
-                                         f"Prepare {humanise(sid).lower()}",
-                                         script=f"{EXIT_FLAG} = None"), pending)
-            items.append(lay.Leaf(init.id))
-            pending = [_Pending(init.id)]
-        box = _Node(sid, "subProcess", "box", humanise(sid), ctx.container, box_lane, listed,
-                    loop=(condition, maximum))
-        self.attach(box, pending)  # after its children, yet written around them
-        items.append(lay.Box(sid, lay.Seq(tuple(blocks))))
-        after_lane = part.lane if part.pending else body_lane
-        if not exits:
-            return _Part(lay.Seq(tuple(items)), [_Pending(sid)], after_lane)
-
+    def repeat_exits(self, sid: str, exits: Sequence[tuple[str, str]], ctx: _Ctx,
+                     body_lane: str) -> tuple[str, lay.Exits]:
+        """After the loop, a gateway to an end event for each `end` reached inside it."""
         # level with the subprocess's own flow (its start event), so the lines stay apart
         gate = self.attach(self.auto(ctx, body_lane, f"{sid}_exit", "exclusiveGateway",
                                      "gateway", "Case ended inside?"), [_Pending(sid)])
@@ -566,8 +433,7 @@ class _Compiler:
                             condition=f"{EXIT_FLAG} == {json.dumps(end_id)}")
             sides.append(self.end_node(f"{end_id}_via_{sid}", end_id, reason, ctx, [flag],
                                        body_lane))
-        items.append(lay.Exits(gate.id, tuple(sides)))
-        return _Part(lay.Seq(tuple(items)), [_Pending(gate.id, default=True)], after_lane)
+        return gate.id, lay.Exits(gate.id, tuple(sides))
 
     def end_node(self, node_id: str, end_id: str, reason: str, ctx: _Ctx,
                  pending: list[_Pending], lane: str) -> lay.Seq:
@@ -636,7 +502,7 @@ class _Compiler:
         targets' y position (ties in document order). Where that is not the DSL's branch
         order, make each condition false whenever an earlier branch's is true."""
         position = {flow.id: index for index, flow in enumerate(self.flows)}
-        by_gateway: dict[str, list[_Flow]] = {}
+        by_gateway: dict[str, list[Flow]] = {}
         for flow in self.flows:
             if flow.branch is not None:
                 by_gateway.setdefault(flow.source, []).append(flow)
@@ -655,147 +521,8 @@ class _Compiler:
     # -- XML --
 
     def write(self, diagram: lay.Diagram) -> str:
-        root = etree.Element(_q(BPMN_NS, "definitions"), nsmap=NSMAP)
-        root.set("id", f"{self.pathway}_definitions")
-        root.set("targetNamespace", TARGET_NAMESPACE)
-        root.set("exporter", "pathways dsl")
-        root.set("exporterVersion", "1")
-        collaboration = _sub(root, "collaboration", id=f"{self.pathway}_collaboration")
-        _sub(collaboration, "participant", id=f"{self.pathway}_participant", name=self.title,
-             processRef=self.pathway)
-        for message_id in sorted(self.messages):
-            _sub(root, "message", id=message_id, name=self.messages[message_id])
-        process = _sub(root, "process", id=self.pathway, name=self.title,
-                       isExecutable="true")
-        if self.doc.get("description"):
-            _sub(process, "documentation", text=str(self.doc["description"]))
-        if self.doc.get("sensitive"):
-            properties = etree.SubElement(_sub(process, "extensionElements"),
-                                          _q(SPIFF_NS, "properties"))
-            etree.SubElement(properties, _q(SPIFF_NS, "property"), name=SENSITIVE_PROPERTY,
-                             value=str(self.doc["sensitive"]))
-        lane_set = _sub(process, "laneSet", id=f"{self.pathway}_lanes")
-        for role, title in self.roles:
-            lane = _sub(lane_set, "lane", id=role, name=title)
-            for node in self.nodes.values():
-                if node.listed and node.lane == role:
-                    _sub(lane, "flowNodeRef", text=node.id)
-        self.write_container(process, None)
-
-        di = etree.SubElement(root, _q(BPMNDI_NS, "BPMNDiagram"), id=f"{self.pathway}_diagram")
-        plane = etree.SubElement(di, _q(BPMNDI_NS, "BPMNPlane"), id=f"{self.pathway}_plane",
-                                 bpmnElement=f"{self.pathway}_collaboration")
-        _shape(plane, f"{self.pathway}_participant", diagram.pool, isHorizontal="true")
-        for role, _ in self.roles:
-            _shape(plane, role, diagram.lanes[role], isHorizontal="true")
-        for node in self._document_order(None):
-            extra = {}
-            if node.tag == "subProcess":
-                extra["isExpanded"] = "true"
-            elif node.tag == "exclusiveGateway":
-                extra["isMarkerVisible"] = "true"
-            _shape(plane, node.id, diagram.shapes[node.id], **extra)
-        for flow in self.flows:
-            edge = etree.SubElement(plane, _q(BPMNDI_NS, "BPMNEdge"), id=f"{flow.id}_di",
-                                    bpmnElement=flow.id)
-            for x, y in diagram.edges[flow.id]:
-                etree.SubElement(edge, _q(DI_NS, "waypoint"), x=str(x), y=str(y))
-
-        ids = [el.get("id") for el in root.iter() if el.get("id") is not None]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"element ids used twice: {', '.join(map(str, duplicates))}")
-        text: bytes = etree.tostring(root, pretty_print=True, encoding="UTF-8")
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + text.decode("utf-8")
-
-    def _document_order(self, container: str | None) -> list[_Node]:
-        out: list[_Node] = []
-        for node_id in self.order.get(container, []):
-            node = self.nodes[node_id]
-            out.append(node)
-            if node.tag == "subProcess":
-                out.extend(self._document_order(node.id))
-        return out
-
-    def write_container(self, parent: Any, container: str | None) -> None:
-        members = set(self.order.get(container, []))
-        for node_id in self.order.get(container, []):
-            self.write_node(parent, self.nodes[node_id])
-        for flow in self.flows:
-            if flow.source in members:
-                attrs = {"id": flow.id}
-                if flow.name:
-                    attrs["name"] = flow.name
-                attrs.update(sourceRef=flow.source, targetRef=flow.target)
-                element = _sub(parent, "sequenceFlow", **attrs)
-                if flow.condition is not None:
-                    _expression(element, "conditionExpression", flow.condition)
-
-    def write_node(self, parent: Any, node: _Node) -> None:
-        attrs = {"id": node.id}
-        if node.name:
-            attrs["name"] = node.name
-        if node.default:
-            attrs["default"] = node.default
-        element = _sub(parent, node.tag, **attrs)
-        if node.documentation:
-            _sub(element, "documentation", text=str(node.documentation))
-        if node.properties:
-            extensions = _sub(element, "extensionElements")
-            properties = etree.SubElement(extensions, _q(SPIFF_NS, "properties"))
-            for name, value in node.properties:
-                etree.SubElement(properties, _q(SPIFF_NS, "property"), name=name, value=value)
-        for flow_id in node.incoming:
-            _sub(element, "incoming", text=flow_id)
-        for flow_id in node.outgoing:
-            _sub(element, "outgoing", text=flow_id)
-        if node.loop is not None:
-            condition, maximum = node.loop
-            loop = _sub(element, "standardLoopCharacteristics", testBefore="false")
-            if maximum is not None:
-                loop.set("loopMaximum", str(maximum))
-            if condition is not None:
-                _expression(loop, "loopCondition", condition)
-        if node.script is not None:
-            _sub(element, "script", text=node.script)
-        if node.timer is not None:
-            timer = _sub(element, "timerEventDefinition")
-            _expression(timer, node.timer[0], node.timer[1])
-        if node.message is not None:
-            message = _sub(element, "messageEventDefinition", messageRef=node.message[0])
-            extensions = _sub(message, "extensionElements")
-            etree.SubElement(extensions, _q(SPIFF_NS, "messageVariable")).text = node.message[1]
-        if node.terminate:
-            _sub(element, "terminateEventDefinition")
-        if node.tag == "subProcess":
-            self.write_container(element, node.id)
-
-
-def _q(namespace: str, tag: str) -> str:
-    return f"{{{namespace}}}{tag}"
-
-
-def _sub(parent: Any, tag: str, text: str | None = None, **attrs: str) -> Any:
-    element = etree.SubElement(parent, _q(BPMN_NS, tag))
-    for key, value in attrs.items():
-        element.set(key, value)
-    if text is not None:
-        element.text = text
-    return element
-
-
-def _expression(parent: Any, tag: str, text: str) -> None:
-    element = _sub(parent, tag, text=text)
-    element.set(_q(XSI_NS, "type"), "bpmn:tFormalExpression")
-
-
-def _shape(plane: Any, element_id: str, bounds: lay.Bounds, **attrs: str) -> None:
-    shape = etree.SubElement(plane, _q(BPMNDI_NS, "BPMNShape"), id=f"{element_id}_di",
-                             bpmnElement=element_id)
-    for key, value in attrs.items():
-        shape.set(key, value)
-    etree.SubElement(shape, _q(DC_NS, "Bounds"), x=str(bounds.x), y=str(bounds.y),
-                     width=str(bounds.width), height=str(bounds.height))
+        return BpmnWriter(self.pathway, self.title, self.doc, self.roles, self.nodes,
+                          self.order, self.flows, self.messages).write(diagram)
 
 
 def _branch_name(text: str) -> str:
@@ -810,11 +537,8 @@ def _source(value: Any) -> str:
 
 
 def step_kind(step: Mapping[str, Any]) -> str | None:
-    """The step's kind key. `wait` is also refer's option (`wait: true`): beside `refer` it
-    is not the kind."""
-    kinds = [kind for kind in STEP_KINDS if kind in step]
-    if "refer" in kinds and "wait" in kinds:
-        kinds.remove("wait")
+    """The step's kind key (the first, on a step validation would refuse)."""
+    kinds = step_kinds(step)
     return kinds[0] if kinds else None
 
 
@@ -826,6 +550,25 @@ def _all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]
         yield from _all_steps(step.get("otherwise") or [])
         if "repeat" in step:
             yield from _all_steps(step.get("steps") or [])
+
+
+def _repeat_lanes(sid: str, ctx: _Ctx, roles: Sequence[str], lane: str
+                  ) -> tuple[str | None, bool, _Ctx]:
+    """(the subprocess's lane, whether the laneSet lists it, its body's context)."""
+    if ctx.fixed_lane is not None:
+        box_lane: str | None = ctx.fixed_lane
+        listed, body_fixed, body_listed = False, ctx.fixed_lane, False
+    elif len(roles) <= 1:
+        # SpiffWorkflow gives a subprocess's children the subprocess's lane
+        box_lane = roles[0] if roles else lane
+        listed, body_fixed, body_listed = ctx.listed, box_lane, False
+    else:
+        # tasks of several roles: the subprocess stays out of the lanes, so that each
+        # child takes the lane that names it
+        box_lane, listed, body_fixed, body_listed = None, False, None, True
+    body_ctx = _Ctx(container=sid, scope=sid, in_parallel=False, fixed_lane=body_fixed,
+                    listed=body_listed)
+    return box_lane, listed, body_ctx
 
 
 def _roles_in(steps: Sequence[Mapping[str, Any]]) -> list[str]:

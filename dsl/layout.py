@@ -222,8 +222,18 @@ def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
     placer = _Placer(shapes)
     placer.place(root, 0, 0, 0, None)
     placed = placer.out
+    width = (placed.max_col + 1) * COLUMN_WIDTH + 2 * CONTENT_MARGIN
+    pool, lane_bounds, row_center = _rows(_tracks_used(placed, shapes, lanes), lanes, width)
+    drawing = _Drawing(placed, shapes, row_center)
+    drawing.place_nodes()
+    drawing.wrap_boxes()
+    edges = {flow: drawing.edge(flow, source, target) for flow, source, target in flows}
+    return Diagram(pool=pool, lanes=lane_bounds, shapes=drawing.bounds, edges=edges)
 
-    # rows: the tracks each lane uses, each row tall enough for the boxes around its nodes
+
+def _tracks_used(placed: _Placement, shapes: Mapping[str, Shape],
+                 lanes: Sequence[str]) -> dict[str, dict[int, int]]:
+    """lane -> track -> the deepest box nesting on it: each row tall enough for its boxes."""
     used: dict[str, dict[int, int]] = {lane: {} for lane in lanes}
 
     def use(lane: str | None, track: int, depth: int, what: str) -> None:
@@ -238,10 +248,13 @@ def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
             use(shapes[node].lane, track, depth, node)
     for flow, (split, track, depth, _) in placed.virtual.items():
         use(shapes[split].lane, track, depth, flow)
+    return used
 
+
+def _rows(used: Mapping[str, Mapping[int, int]], lanes: Sequence[str], width: int
+          ) -> tuple[Bounds, dict[str, Bounds], dict[tuple[str, int], int]]:
+    """(the pool, each lane's bounds, the centre y of each (lane, track) row)."""
     lane_x = POOL_X + POOL_HEADER
-    content_left = lane_x + CONTENT_MARGIN
-    width = (placed.max_col + 1) * COLUMN_WIDTH + 2 * CONTENT_MARGIN
     lane_bounds: dict[str, Bounds] = {}
     row_center: dict[tuple[str, int], int] = {}
     y = POOL_Y
@@ -256,60 +269,69 @@ def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
             y += EMPTY_LANE_HEIGHT
         lane_bounds[lane] = Bounds(lane_x, top, width, y - top)
     pool = Bounds(POOL_X, POOL_Y, width + POOL_HEADER, y - POOL_Y)
+    return pool, lane_bounds, row_center
 
-    bounds: dict[str, Bounds] = {}
-    for node, (col, track, _) in placed.cells.items():
-        shape = shapes[node]
-        if shape.kind == "box":
-            continue
-        w, h = _SIZES[shape.kind]
-        assert shape.lane is not None
-        cx = content_left + col * COLUMN_WIDTH + COLUMN_WIDTH // 2
-        cy = row_center[(shape.lane, track)]
-        bounds[node] = Bounds(cx - w // 2, cy - h // 2, w, h)
-    def virtual_y(flow: str) -> int:
-        split, track, _, _ = placed.virtual[flow]
-        lane = shapes[split].lane
+
+@dataclass
+class _Drawing:
+    """Bounds for the placed nodes and boxes, then the waypoints of each flow."""
+
+    placed: _Placement
+    shapes: Mapping[str, Shape]
+    row_center: Mapping[tuple[str, int], int]
+    bounds: dict[str, Bounds] = field(default_factory=dict)
+
+    def place_nodes(self) -> None:
+        content_left = POOL_X + POOL_HEADER + CONTENT_MARGIN
+        for node, (col, track, _) in self.placed.cells.items():
+            shape = self.shapes[node]
+            if shape.kind == "box":
+                continue
+            w, h = _SIZES[shape.kind]
+            assert shape.lane is not None
+            cx = content_left + col * COLUMN_WIDTH + COLUMN_WIDTH // 2
+            cy = self.row_center[(shape.lane, track)]
+            self.bounds[node] = Bounds(cx - w // 2, cy - h // 2, w, h)
+
+    def virtual_y(self, flow: str) -> int:
+        split, track, _, _ = self.placed.virtual[flow]
+        lane = self.shapes[split].lane
         assert lane is not None
-        return row_center[(lane, track)]
+        return self.row_center[(lane, track)]
 
-    boxes = sorted((n for n in placed.cells if shapes[n].kind == "box"),
-                   key=lambda n: -placed.cells[n][2])
-    for box in boxes:  # innermost first, so an outer box wraps the inner ones
-        inner = [bounds[child] for child in placed.children.get(box, [])]
-        inner += [Bounds(bounds[split].cx, virtual_y(flow), 1, 1)  # empty branches' lines
-                  for flow, (split, _, _, owner) in placed.virtual.items() if owner == box]
-        left = min(b.x for b in inner) - BOX_PAD
-        top = min(b.y for b in inner) - BOX_PAD
-        right = max(b.right for b in inner) + BOX_PAD
-        bottom = max(b.bottom for b in inner) + BOX_PAD
-        bounds[box] = Bounds(left, top, right - left, bottom - top)
+    def wrap_boxes(self) -> None:
+        placed, bounds = self.placed, self.bounds
+        boxes = sorted((n for n in placed.cells if self.shapes[n].kind == "box"),
+                       key=lambda n: -placed.cells[n][2])
+        for box in boxes:  # innermost first, so an outer box wraps the inner ones
+            inner = [bounds[child] for child in placed.children.get(box, [])]
+            inner += [Bounds(bounds[split].cx, self.virtual_y(flow), 1, 1)  # empty branches
+                      for flow, (split, _, _, owner) in placed.virtual.items() if owner == box]
+            left = min(b.x for b in inner) - BOX_PAD
+            top = min(b.y for b in inner) - BOX_PAD
+            right = max(b.right for b in inner) + BOX_PAD
+            bottom = max(b.bottom for b in inner) + BOX_PAD
+            bounds[box] = Bounds(left, top, right - left, bottom - top)
 
-    def anchor_y(node: str) -> int:
-        while shapes[node].kind == "box":
-            node = placed.first_leaf[node]
-        return bounds[node].cy
+    def anchor_y(self, node: str) -> int:
+        while self.shapes[node].kind == "box":
+            node = self.placed.first_leaf[node]
+        return self.bounds[node].cy
 
-    edges: dict[str, list[Point]] = {}
-    for flow, source, target in flows:
-        s, t = bounds[source], bounds[target]
-        sy, ty = anchor_y(source), anchor_y(target)
-        s_gateway = shapes[source].kind == "gateway"
-        t_gateway = shapes[target].kind == "gateway"
-        if flow in placed.virtual:
-            vy = virtual_y(flow)
+    def edge(self, flow: str, source: str, target: str) -> list[Point]:
+        s, t = self.bounds[source], self.bounds[target]
+        sy, ty = self.anchor_y(source), self.anchor_y(target)
+        if flow in self.placed.virtual:
+            vy = self.virtual_y(flow)
             if vy == sy == ty:
-                edges[flow] = [(s.right, sy), (t.x, ty)]
-            else:
-                edges[flow] = [(s.cx, s.bottom if vy > sy else s.y), (s.cx, vy), (t.cx, vy),
-                               (t.cx, t.bottom if vy > ty else t.y)]
-        elif sy == ty:
-            edges[flow] = [(s.right, sy), (t.x, ty)]
-        elif s_gateway:
-            edges[flow] = [(s.cx, s.bottom if ty > sy else s.y), (s.cx, ty), (t.x, ty)]
-        elif t_gateway:
-            edges[flow] = [(s.right, sy), (t.cx, sy), (t.cx, t.bottom if sy > ty else t.y)]
-        else:
-            mid = (s.right + t.x) // 2
-            edges[flow] = [(s.right, sy), (mid, sy), (mid, ty), (t.x, ty)]
-    return Diagram(pool=pool, lanes=lane_bounds, shapes=bounds, edges=edges)
+                return [(s.right, sy), (t.x, ty)]
+            return [(s.cx, s.bottom if vy > sy else s.y), (s.cx, vy), (t.cx, vy),
+                    (t.cx, t.bottom if vy > ty else t.y)]
+        if sy == ty:
+            return [(s.right, sy), (t.x, ty)]
+        if self.shapes[source].kind == "gateway":
+            return [(s.cx, s.bottom if ty > sy else s.y), (s.cx, ty), (t.x, ty)]
+        if self.shapes[target].kind == "gateway":
+            return [(s.right, sy), (t.cx, sy), (t.cx, t.bottom if sy > ty else t.y)]
+        mid = (s.right + t.x) // 2
+        return [(s.right, sy), (mid, sy), (mid, ty), (t.x, ty)]

@@ -12,296 +12,52 @@ Three layers, each adding problems rather than stopping at the first:
 
 from __future__ import annotations
 
-import ast
-import copy
-import difflib
-import json
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
-from jsonschema.validators import extend
 
 from dsl.errors import DslError, DslProblem
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
+from dsl.schema import FIELD_TYPES, KINDS, json_schema, key_owners, schema_validators
+from dsl.steps import (
+    all_steps,
+    branch_lists,
+    number_bounds,
+    reads,
+    reads_nothing,
+    step_ends,
+    step_kind,
+    step_kinds,
+)
+from dsl.wording import (
+    closest_word,
+    describe_value,
+    did_you_mean,
+    key_name_message,
+    keyword_message,
+    path_label,
+    schema_noun,
+)
 from engine.data_names import reserved_data_name
 from engine.errors import ScriptError
-from engine.expressions import CONSTANTS, FUNCTIONS, ExpressionError, evaluate, parse
+from engine.expressions import FUNCTIONS, ExpressionError, evaluate
 from engine.schema_errors import MISSING, UNKNOWN, SchemaError, schema_errors
+
+__all__ = ["FIELD_TYPES", "KINDS", "MAX_EXPRESSION", "json_schema", "load_pathway", "reads",
+           "validate"]
 
 # ids the compiler derives from step ids; a step may not take one of them for itself
 _GENERATED_SUFFIXES = ("_merge", "_join", "_done", "_di", "_wait", "_start", "_end", "_lanes",
                        "_init", "_mark", "_exit")
 _GENERATED_PREFIXES = ("flow_", "msg_")
-KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify", "end")
 MAX_EXPRESSION = 1000  # characters: bounds parsing time and memory
-FIELD_TYPES = ("text", "long_text", "number", "integer", "boolean", "date", "choice",
-               "multiple_choice", "scale")
-_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CLIENT_REF = re.compile(r"client\.([a-z][a-z0-9_]*)")
 _DUE_NAME = re.compile(r"(?:client\.)?([a-z][a-z0-9_]*)")
 _SCALE_VALUE = re.compile(r"-?[0-9]{1,18}")
-_TYPE_NAMES = {"string": "text", "object": "a mapping (key: value lines)", "array": "a list",
-               "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "null": "empty"}
 _EXPRESSIONS_HELP = "see Expressions in the README's DSL reference for what an expression can use"
-
-
-# -- the schema ----------------------------------------------------------------------------
-
-
-@cache
-def _schema() -> dict[str, Any]:
-    text = resources.files("dsl").joinpath("schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-def json_schema() -> dict[str, Any]:
-    """The DSL's JSON Schema (draft 2020-12), e.g. for editors; a copy, free to change."""
-    return copy.deepcopy(_schema())
-
-
-def _pattern(validator: Validator, pattern: str, instance: Any,
-             schema: Mapping[str, Any]) -> Iterator[ValidationError]:
-    """`pattern` as ECMA-262 reads `$`: a trailing newline does not match it (Python's does)."""
-    if validator.is_type(instance, "string") and (
-            not re.search(pattern, instance)
-            or (pattern.endswith("$") and instance.endswith("\n"))):
-        yield ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_Strict = extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
-
-
-@cache
-def _validators() -> dict[str, Validator]:
-    """A validator for the document and one per step kind and field type.
-
-    Nested steps and form fields are checked one by one by the walk below, so here they are
-    only required to be a list and a mapping.
-    """
-    schema = copy.deepcopy(_schema())
-    defs = schema["$defs"]
-    defs["steps"] = {"type": "array"}
-    defs["field"] = {"type": "object"}
-    validators: dict[str, Validator] = {"": _Strict(schema)}
-    for name in (*KINDS, *(f"{kind}_field" for kind in FIELD_TYPES)):
-        validators[name] = _Strict({"$defs": defs, "$ref": f"#/$defs/{name}"})
-    return validators
-
-
-@cache
-def _key_owners() -> dict[str, dict[str, list[str]]]:
-    """For "unknown key" hints: which step kinds, and which field types, take each key."""
-    defs = _schema()["$defs"]
-    owners: dict[str, dict[str, list[str]]] = {"step": {}, "field": {}}
-    for kind in KINDS:
-        for key in defs[kind]["properties"]:
-            owners["step"].setdefault(key, []).append(kind)
-    for kind in FIELD_TYPES:
-        for key in defs[f"{kind}_field"]["properties"]:
-            owners["field"].setdefault(key, []).append(kind)
-    return owners
-
-
-# -- small helpers -------------------------------------------------------------------------
-
-
-def _closest(word: str, choices: Collection[str]) -> str | None:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
-def _guess(word: str, choices: Collection[str]) -> str:
-    found = _closest(word, choices)
-    return f" (did you mean {found!r}?)" if found else ""
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the text {shown!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _either(words: list[str]) -> str:
-    """["text", "a list"] -> "text or a list"; three or more get commas."""
-    if len(words) < 3:
-        return " or ".join(words)
-    return ", ".join(words[:-1]) + ", or " + words[-1]
-
-
-def _label(path: Path) -> str:
-    if not path:
-        return "the document"
-    last = path[-1]
-    if isinstance(last, int):
-        parent = f" of {path[-2]!r}" if len(path) > 1 and isinstance(path[-2], str) else ""
-        return f"item {last + 1}{parent}"
-    return repr(last)
-
-
-def _noun(schema: Mapping[str, Any]) -> str:
-    """"a task step" -> "task step": the schema's title without its article."""
-    return re.sub(r"^(a|an) ", "", str(schema.get("title", "a mapping")))
-
-
-def _is_due_duration(schema: Mapping[str, Any], value: Any) -> bool:
-    return (schema.get("pattern") == _schema()["$defs"]["due"]["pattern"]
-            and isinstance(value, str) and re.match(r"P[0-9T]", value) is not None)
-
-
-def _id_hint(schema: Mapping[str, Any], value: Any) -> str:
-    """For an invalid id: the valid id it was probably meant to be."""
-    if schema.get("pattern") != _ID.pattern or not isinstance(value, str):
-        return ""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", value).lower()
-    suggestion = re.sub(r"[^a-z0-9]+", "_", words).strip("_").lstrip("0123456789_")
-    return f"; e.g. {suggestion!r}" if _ID.fullmatch(suggestion) else ""
-
-
-def _type_hint(expected: list[str], value: Any, schema: Mapping[str, Any]) -> str:
-    if value is None:
-        return ": give it a value, or remove the key"
-    if "string" in expected and isinstance(value, bool):
-        return (": put it in quotes to make it text (YAML reads yes, no, on and off as "
-                "true or false)")
-    if "string" in expected and isinstance(value, int | float) and "pattern" not in schema:
-        return ": put it in quotes to make it text"
-    if "array" in expected:
-        return ": write a list, one `- item` a line, or [a, b]"
-    if "object" in expected:
-        return ": write `key: value` lines, indented under it"
-    if "boolean" in expected:
-        return ": write true or false"
-    if "integer" in expected and isinstance(value, float):
-        return ": use a whole number"
-    return ""
-
-
-def _kinds(step: dict[str, Any]) -> list[str]:
-    """The step's kind keys: one for a well-formed step.
-
-    `wait` is also an option of refer (`wait: true`), so beside `refer` it is not a kind key.
-    """
-    kinds = [kind for kind in KINDS if kind in step]
-    if "refer" in kinds and "wait" in kinds:
-        kinds.remove("wait")
-    return kinds
-
-
-def _kind(step: Any) -> str | None:
-    """The step's kind when it has exactly one kind key."""
-    if not isinstance(step, dict):
-        return None
-    kinds = _kinds(step)
-    return kinds[0] if len(kinds) == 1 else None
-
-
-def _branch_lists(step: dict[str, Any], kind: str, path: Path) -> Iterator[tuple[Any, Path]]:
-    """The nested step lists of a step, with their paths."""
-    if kind in ("decide", "parallel") and isinstance(step.get("branches"), list):
-        for index, branch in enumerate(step["branches"]):
-            if isinstance(branch, dict) and "steps" in branch:
-                yield branch["steps"], (*path, "branches", index, "steps")
-    if kind == "decide" and "otherwise" in step:
-        yield step["otherwise"], (*path, "otherwise")
-    if kind == "repeat" and "steps" in step:
-        yield step["steps"], (*path, "steps")
-
-
-def _all_steps(steps: Any, path: Path) -> Iterator[tuple[dict[str, Any], str, Path]]:
-    """Every step with exactly one kind, nested ones included, in document order."""
-    if not isinstance(steps, list):
-        return
-    for index, step in enumerate(steps):
-        kind = _kind(step)
-        if kind is None:
-            continue
-        yield step, kind, (*path, index)
-        for nested, nested_path in _branch_lists(step, kind, (*path, index)):
-            yield from _all_steps(nested, nested_path)
-
-
-def _ends(steps: Any) -> bool:
-    """True when running these steps always ends the pathway."""
-    return isinstance(steps, list) and any(_step_ends(step) for step in steps)
-
-
-def _step_ends(step: Any) -> bool:
-    kind = _kind(step)
-    if kind == "end":
-        return True
-    if kind != "decide":
-        return False
-    branches = step.get("branches")
-    return (isinstance(branches, list) and bool(branches)
-            and all(isinstance(b, dict) and _ends(b.get("steps")) for b in branches)
-            and _ends(step.get("otherwise")))
-
-
-def _bounds(field: dict[str, Any]) -> tuple[float, float] | None:
-    """A number field's (min, max) when both are numbers."""
-    low, high = field.get("min"), field.get("max")
-    if (isinstance(low, int | float) and isinstance(high, int | float)
-            and not isinstance(low, bool) and not isinstance(high, bool)):
-        return low, high
-    return None
-
-
-def reads_nothing(source: str) -> bool:
-    """Whether the expression parses and reads no name (so it is the same for every case)."""
-    try:
-        return not reads(source)
-    except ExpressionError:
-        return False
-
-
-def reads(source: str) -> dict[str, int]:
-    """The dotted names an expression reads, each with the character offset (in the stripped
-    source) of its first use.
-
-    The same names as engine.expressions.names, found in one pass over the tree (names()
-    rescans the tree for each name, too slow for a 1,000-character expression in a file
-    of them). ExpressionError if the expression is not in the language.
-    """
-    tree = parse(source)
-    encoded = source.strip().encode("utf-8")
-    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    inner = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
-    offsets: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if (not isinstance(node, ast.Name | ast.Attribute) or id(node) in called
-                or id(node) in inner):
-            continue
-        parts: list[str] = []
-        part: ast.AST = node
-        while isinstance(part, ast.Attribute):
-            parts.append(part.attr)
-            part = part.value
-        if not isinstance(part, ast.Name) or part.id in CONSTANTS:
-            continue
-        dotted = ".".join([part.id, *reversed(parts)])
-        column = node.col_offset if node.lineno == 1 else 0  # ast counts UTF-8 bytes
-        offset = len(encoded[:column].decode("utf-8", "ignore"))
-        offsets[dotted] = min(offset, offsets.get(dotted, offset))
-    return offsets
 
 
 # -- the checks ----------------------------------------------------------------------------
@@ -344,12 +100,12 @@ class _Checker:
     # the walk
 
     def run(self) -> None:
-        for step, kind, _ in _all_steps(self.data.get("steps"), ("steps",)):
+        for step, kind, _ in all_steps(self.data.get("steps"), ("steps",)):
             if kind == "task" and isinstance(step.get("form"), dict):
                 self.form_fields.update(key for key in step["form"] if isinstance(key, str))
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
-        self.schema_problems(_validators()[""], self.data, ())
+        self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
 
@@ -362,14 +118,14 @@ class _Checker:
             if ended is not None:
                 self.unreachable(step, step_path, *ended)
             self.step(step, step_path, parallel=parallel)
-            if ended is None and _step_ends(step):
-                ended = (str(step.get(_kind(step) or "end")), step_path)
+            if ended is None and step_ends(step):
+                ended = (str(step.get(step_kind(step) or "end")), step_path)
 
     def unreachable(self, step: Any, path: Path, ender: str, ender_path: Path) -> None:
-        kind = _kind(step)
+        kind = step_kind(step)
         name = f"step {step[kind]!r}" if kind else "this step"
         line = self.document.where(ender_path)[0]
-        how = ("ends the pathway" if _kind(value_at(self.data, ender_path)) == "end"
+        how = ("ends the pathway" if step_kind(value_at(self.data, ender_path)) == "end"
                else "ends the pathway on every branch")
         self.report(path, f"{name} can never run: it comes after {ender!r} (line {line}), "
                           f"which {how}; move it before {ender!r}, or remove it")
@@ -377,9 +133,9 @@ class _Checker:
     def step(self, step: Any, path: Path, *, parallel: Path | None) -> None:
         if not isinstance(step, dict):
             self.report(path, f"a step must be a mapping such as `- task: <id>` with its keys "
-                              f"indented under it, not {_describe(step)}")
+                              f"indented under it, not {describe_value(step)}")
             return
-        kinds = _kinds(step)
+        kinds = step_kinds(step)
         if not kinds:
             self.no_kind(step, path)
             return
@@ -389,12 +145,12 @@ class _Checker:
                             f"exactly one; split it into {len(kinds)} steps")
             return
         kind = kinds[0]
-        self.schema_problems(_validators()[kind], step, path)
+        self.schema_problems(schema_validators()[kind], step, path)
         if isinstance(step[kind], str):
             self.step_ids.append((self.document.where((*path, kind)), step[kind],
                                   (*path, kind)))
         getattr(self, f"check_{kind}")(step, path, parallel)
-        for nested, nested_path in _branch_lists(step, kind, path):
+        for nested, nested_path in branch_lists(step, kind, path):
             inner = nested_path if kind == "parallel" else parallel
             if kind == "parallel" and nested == []:
                 # SpiffWorkflow mishandles a split flowing straight into its join
@@ -405,10 +161,10 @@ class _Checker:
     def no_kind(self, step: dict[str, Any], path: Path) -> None:
         kinds = ", ".join(KINDS)
         for key in step:
-            near = difflib.get_close_matches(key, KINDS, n=1, cutoff=0.6)
-            if near and key not in _key_owners()["step"]:
+            near = closest_word(key, KINDS)
+            if near and key not in key_owners()["step"]:
                 self.report_key((*path, key),
-                                f"unknown step kind {key!r} (did you mean {near[0]!r}?): a step "
+                                f"unknown step kind {key!r} (did you mean {near!r}?): a step "
                                 f"starts with one of {kinds}, holding the step's id")
                 return
         self.report(path, f"this step has no kind: start it with one of {kinds}, holding the "
@@ -490,8 +246,8 @@ class _Checker:
         if known is not None and isinstance(pathway, str) and pathway not in known:
             listed = ", ".join(sorted(known)[:20]) or "none"
             self.report((*path, "pathway"),
-                        f"pathway {pathway!r} is not known{_guess(pathway, known)}: publish it "
-                        f"first, or refer to one of the known pathways ({listed})")
+                        f"pathway {pathway!r} is not known{did_you_mean(pathway, known)}: "
+                        f"publish it first, or refer to one of the known pathways ({listed})")
 
     def check_record(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         for key in ("value", "when"):
@@ -518,7 +274,7 @@ class _Checker:
             return
         declared = ", ".join(sorted(self.roles)) or "none yet"
         self.report(path, f"role {role!r} ({what}) is not declared under roles"
-                          f"{_guess(role, self.roles)}: declare it there, e.g. "
+                          f"{did_you_mean(role, self.roles)}: declare it there, e.g. "
                           f"`{role}: {{title: ...}}`, or use a declared role ({declared})")
 
     def due(self, name: str, path: Path) -> None:
@@ -527,7 +283,7 @@ class _Checker:
             return
         if kind is None:
             self.report(path, f"due names {name!r}, which is not declared under client_fields"
-                              f"{_guess(name, self.client_fields)}: declare `{name}: date` "
+                              f"{did_you_mean(name, self.client_fields)}: declare `{name}: date` "
                               "there, or use a duration such as P7D")
         else:
             self.report(path, f"due names {name!r}, a {kind} client field, but due needs a "
@@ -540,8 +296,9 @@ class _Checker:
             return
         name = match.group(1)
         if name not in self.client_fields:
+            guess = did_you_mean(name, self.client_fields)
             self.report(path, f"{value!r} names the client field {name!r}, which is not "
-                              f"declared under client_fields{_guess(name, self.client_fields)}"
+                              f"declared under client_fields{guess}"
                               f": declare `{name}: <type>` there, or correct the name")
 
     def field_name(self, name: Any, path: Path) -> None:
@@ -565,27 +322,32 @@ class _Checker:
                               "this form field, e.g. `{type: text, title: ...}`")
             return
         if not isinstance(kind, str) or kind not in FIELD_TYPES:
-            guess = _guess(kind, FIELD_TYPES) if isinstance(kind, str) else ""
-            self.report((*path, "type"), f"{_describe(kind)} is not a field type{guess}: "
+            guess = did_you_mean(kind, FIELD_TYPES) if isinstance(kind, str) else ""
+            self.report((*path, "type"), f"{describe_value(kind)} is not a field type{guess}: "
                                          f"use one of {types}")
             return
-        self.schema_problems(_validators()[f"{kind}_field"], field, path)
+        self.schema_problems(schema_validators()[f"{kind}_field"], field, path)
         for key in ("prefill", "save_to"):
             self.client_ref((*path, key))
         if "visible_when" in field:
             self.expression((*path, "visible_when"))
-        bounds = _bounds(field)
+        bounds = number_bounds(field)
         if bounds is not None and bounds[0] > bounds[1]:
             self.report((*path, "max"), f"min ({bounds[0]}) is greater than max ({bounds[1]}): "
                                         "swap them, or correct one")
         labels = field.get("labels")
         if kind == "scale" and bounds is not None and isinstance(labels, dict):
-            low, high = bounds
-            for key in labels:
-                if _SCALE_VALUE.fullmatch(key) and not low <= int(key) <= high:
-                    self.report_key((*path, "labels", key),
-                                    f"the label for {key} is outside the scale ({low} to "
-                                    f"{high}): label values from min to max")
+            self.scale_labels(labels, bounds, path)
+
+    def scale_labels(self, labels: dict[str, Any], bounds: tuple[float, float],
+                     path: Path) -> None:
+        """A scale's labels name values from its min to its max."""
+        low, high = bounds
+        for key in labels:
+            if _SCALE_VALUE.fullmatch(key) and not low <= int(key) <= high:
+                self.report_key((*path, "labels", key),
+                                f"the label for {key} is outside the scale ({low} to "
+                                f"{high}): label values from min to max")
 
     def expression(self, path: Path) -> None:
         source = value_at(self.data, path)
@@ -626,13 +388,13 @@ class _Checker:
             if not field or field in self.client_fields:
                 return None
             return (f"{name!r} reads the client field {field!r}, which is not declared under "
-                    f"client_fields{_guess(field, self.client_fields)}: declare "
+                    f"client_fields{did_you_mean(field, self.client_fields)}: declare "
                     f"`{field}: <type>` there, or correct the name")
         defined = (self.form_fields | set(self.client_fields) | self.referral_results
                    | set(FUNCTIONS))
         if root in defined:
             return None
-        return (f"{root!r} is not defined{_guess(root, defined)}: no task's form has a field "
+        return (f"{root!r} is not defined{did_you_mean(root, defined)}: no task's form has a field "
                 f"{root!r} and no client field of that name is declared; add the field to a "
                 "form or to client_fields, or correct the spelling")
 
@@ -646,56 +408,25 @@ class _Checker:
         error = problem.error
         path: Path = (*base, *problem.path)
         schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
-        keyword = str(error.validator)
         value = error.instance
-        messages = schema.get("x-messages", {})
-        template = messages.get(keyword) if isinstance(messages, Mapping) else None
         if problem.kind == UNKNOWN:
             self.unknown_key(problem.key, schema, path[:-1])
         elif problem.kind == MISSING:
             self.missing_key(problem.key, value if isinstance(value, dict) else {}, schema,
                              path[:-1])
-        elif keyword == "uniqueItems" and isinstance(value, list):
+        elif error.validator == "uniqueItems" and isinstance(value, list):
             self.duplicate_items(value, path)
         elif "propertyNames" in error.schema_path:
-            message = (template.replace("{value}", repr(value)) + _id_hint(schema, value)
-                       if template else f"{value!r} is not allowed as a key here")
-            self.report_key((*path, str(value)), message)
-        elif template:
-            if _is_due_duration(schema, value):  # a due written as a (wrong) duration
-                template = _schema()["$defs"]["duration"]["x-messages"]["pattern"]
-            self.report(path, template.replace("{value}", repr(value))
-                        + _id_hint(schema, value))
-        elif keyword == "type":
-            types: Any = error.validator_value
-            expected = [types] if isinstance(types, str) else list(types)
-            wanted = _either([_TYPE_NAMES.get(name, name) for name in expected])
-            about = f" ({schema['description']})" if "description" in schema else ""
-            self.report(path, f"{_label(path)} must be {wanted}{about}, not {_describe(value)}"
-                              f"{_type_hint(expected, value, schema)}")
-        elif keyword == "enum":
-            options: Any = error.validator_value
-            allowed = [str(option) for option in options]
-            guess = _guess(value, allowed) if isinstance(value, str) else ""
-            self.report(path, f"{_describe(value)} is not allowed for {_label(path)}{guess}: "
-                              f"use one of {', '.join(allowed)}")
-        elif keyword == "minLength":
-            self.report(path, f"{_label(path)} must not be empty: write the text")
-        elif keyword == "minimum":
-            self.report(path, f"{_label(path)} must be at least {error.validator_value}, "
-                              f"not {value}")
-        elif keyword in ("minItems", "minProperties"):
-            self.report(path, f"{_label(path)} needs at least {error.validator_value} "
-                              f"item(s): add them")
+            self.report_key((*path, str(value)), key_name_message(error, schema))
         else:
-            self.report(path, f"{_label(path)}: {error.message}")
+            self.report(path, keyword_message(error, schema, path))
 
     def unknown_key(self, key: str, schema: Mapping[str, Any], path: Path) -> None:
         allowed = list(schema.get("properties", {}))
-        title, noun = str(schema.get("title", "this mapping")), _noun(schema)
+        title, noun = str(schema.get("title", "this mapping")), schema_noun(schema)
         group = "field" if noun.endswith(" field") else "step"
-        near = _guess(key, allowed)
-        owners = _key_owners()[group].get(key)
+        near = did_you_mean(key, allowed)
+        owners = key_owners()[group].get(key)
         if not near and owners and group == "field":
             near = f" (it belongs to {' and '.join(owners)} fields)"
         elif not near and owners and noun.endswith(" step"):
@@ -707,14 +438,14 @@ class _Checker:
     def missing_key(self, key: str, value: Mapping[str, Any], schema: Mapping[str, Any],
                     path: Path) -> None:
         properties = schema.get("properties", {})
-        misspelt = {_closest(given, properties) for given in value if given not in properties}
+        misspelt = {closest_word(given, properties) for given in value if given not in properties}
         if key in misspelt or (path, key) in self.required_seen:
             return  # a misspelt key is reported as unknown, with the right spelling
         self.required_seen.add((path, key))
         description = properties.get(key, {}).get("description")
         about = f" ({description})" if description else ""
         self.report(path, f"missing required key {key!r}{about}: add `{key}: ...` to "
-                          f"this {_noun(schema)}")
+                          f"this {schema_noun(schema)}")
 
     def duplicate_items(self, items: list[Any], path: Path) -> None:
         seen: list[tuple[type, Any, int]] = []
@@ -723,7 +454,7 @@ class _Checker:
             if first is None:
                 seen.append((type(item), item, index))
                 continue
-            self.report((*path, index), f"{item!r} appears twice in {_label(path)} (first as "
+            self.report((*path, index), f"{item!r} appears twice in {path_label(path)} (first as "
                                         f"item {first + 1}): remove the duplicate")
 
 

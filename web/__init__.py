@@ -77,9 +77,37 @@ def _error_page(status: int, message: str) -> Any:
         return Response(body, status=status, mimetype="text/html")
 
 
+def _error_response(status: int, code: str, message: str, details: dict[str, Any]) -> Any:
+    """The one error shape: {"error": {code, message, details}} for JSON, else the page."""
+    if _wants_json():
+        return jsonify({"error": {"code": code, "message": message, "details": details}}), status
+    return _error_page(status, message)
+
+
 def create_app(application: Application, *, test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    settings = application.settings
+    _configure(app, application.settings, test_config)
+    app.extensions["pathways"] = application
+    app.url_map.converters["int"] = DatabaseIdConverter  # ids past the database's range: 404
+    app.before_request(refuse_unstorable_text)  # NUL or lone surrogates anywhere: 400
+
+    @app.before_request
+    def ensure_database() -> None:
+        """An empty database gets its schema at the first request (503 while unreachable)."""
+        if request.endpoint != "health":
+            application.ensure_schema()
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.before_request(load_user)
+    _register_blueprints(app)
+    _add_home_and_health(app, application)
+    app.after_request(_security_headers)
+    _register_error_handlers(app)
+    return app
+
+
+def _configure(app: Flask, settings: Any, test_config: dict[str, Any] | None) -> None:
     secret = settings.secret_key
     if not secret:
         log.warning("no PATHWAYS_SECRET_KEY set: sessions end when this process stops")
@@ -95,19 +123,9 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.config.update(test_config or {})
-    app.extensions["pathways"] = application
-    app.url_map.converters["int"] = DatabaseIdConverter  # ids past the database's range: 404
-    app.before_request(refuse_unstorable_text)  # NUL or lone surrogates anywhere: 400
 
-    @app.before_request
-    def ensure_database() -> None:
-        """An empty database gets its schema at the first request (503 while unreachable)."""
-        if request.endpoint != "health":
-            application.ensure_schema()
 
-    csrf.init_app(app)
-    limiter.init_app(app)
-    app.before_request(load_user)
+def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(casework.bp)
     app.register_blueprint(commissioner.bp)
@@ -117,6 +135,8 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
 
+
+def _add_home_and_health(app: Flask, application: Application) -> None:
     @app.context_processor
     def inject_user() -> dict[str, Any]:
         names = {org.id: org.name for org in application.accounts.organisations()} \
@@ -149,97 +169,86 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
                             "reason": f"the database cannot be used ({_kind_of(err)})"}), 503
         return jsonify({"status": "ok", "database": "ok", "pathways": pathways})
 
-    @app.after_request
-    def security_headers(response: Any) -> Any:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; form-action 'self'")
-        if current_user() is not None:
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
 
-    @app.errorhandler(EngineError)
-    def engine_error(err: EngineError) -> Any:
-        status = _STATUS_BY_CODE.get(err.code, 400)
-        if _wants_json():
-            return jsonify({"error": err.to_dict()}), status
-        return _error_page(status, err.message)
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'")
+    if current_user() is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
-    @app.errorhandler(OperationalError)
-    def database_unavailable(err: OperationalError) -> Any:
-        log.warning("database unavailable: %s", err)
-        message = "The database cannot be reached just now. Try again in a moment."
-        if _wants_json():
-            return jsonify({"error": {"code": "database_unavailable", "message": message,
-                                      "details": {"kind": _kind_of(err)}}}), 503
-        return _error_page(503, message)
 
-    @app.errorhandler(DataError)
-    def database_refused_value(err: DataError) -> Any:
-        """A value the database cannot hold that the boundary checks did not catch."""
-        log.warning("database refused a value: %s", err)
-        message = "A value sent cannot be stored (out of range, or characters not allowed)."
-        if _wants_json():
-            return jsonify({"error": {"code": "invalid_argument", "message": message,
-                                      "details": {"kind": _kind_of(err)}}}), 400
-        return _error_page(400, message)
+def _register_error_handlers(app: Flask) -> None:
+    """Domain, database, form, rate and HTTP errors, then anything else, as responses."""
+    app.register_error_handler(EngineError, _engine_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(DataError, _database_refused_value)
+    app.register_error_handler(SQLAlchemyError, _database_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
 
-    @app.errorhandler(SQLAlchemyError)
-    def database_error(err: SQLAlchemyError) -> Any:
-        """Any other database failure (a file that is not a database, a table missing):
-        the service cannot work on this database, which is for an operator to fix."""
-        log.error("database error on %s %s: %s", request.method, request.path, err)
-        message = "The database cannot be used just now. The operators have been told."
-        if _wants_json():
-            return jsonify({"error": {"code": "database_error", "message": message,
-                                      "details": {"kind": _kind_of(err)}}}), 503
-        return _error_page(503, message)
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(err: CSRFError) -> Any:
-        message = f"The form could not be accepted ({err.description}). Reload and try again."
-        if _wants_json():
-            return jsonify({"error": {"code": "csrf", "message": message, "details": {}}}), 400
-        return _error_page(400, message)
+def _engine_error(err: EngineError) -> Any:
+    status = _STATUS_BY_CODE.get(err.code, 400)
+    if _wants_json():
+        return jsonify({"error": err.to_dict()}), status
+    return _error_page(status, err.message)
 
-    @app.errorhandler(RateLimitExceeded)
-    def rate_limited(err: RateLimitExceeded) -> Any:
-        message = "Too many attempts. Wait a minute and try again."
-        if _wants_json():
-            return jsonify({"error": {"code": "rate_limited", "message": message,
-                                      "details": {"limit": str(err.description)}}}), 429
-        return _error_page(429, message)
 
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> Any:
-        status = err.code or 500
-        if _wants_json():
-            code = {404: "not_found", 403: "forbidden", 401: "unauthorized"}.get(
-                status, "http_error")
-            return jsonify({"error": {"code": code, "message": err.description or err.name,
-                                      "details": {}}}), status
-        return _error_page(status, err.description or err.name)
+def _database_unavailable(err: OperationalError) -> Any:
+    log.warning("database unavailable: %s", err)
+    message = "The database cannot be reached just now. Try again in a moment."
+    return _error_response(503, "database_unavailable", message, {"kind": _kind_of(err)})
 
-    @app.errorhandler(Exception)
-    def unexpected(err: Exception) -> Any:
-        """The last resort: an incident (traceback in the server and incident logs), never
-        a stack in the response. Each one is a bug to fix where it happened."""
-        if isinstance(err, HTTPException):  # e.g. raised inside another handler
-            return http_error(err)
-        rule = request.url_rule.rule if request.url_rule is not None else request.path
-        error = incidents.record(err, where=f"{request.method} {rule}")
-        incident = error["details"]["incident"]
-        incidents.log.error("incident %s on %s %s", incident, request.method, rule,
-                            exc_info=err)
-        message = (f"Something went wrong on our side (incident {incident}). It has been "
-                   f"logged for the operators; try again later.")
-        if _wants_json():
-            return jsonify({"error": {"code": "internal_error", "message": message,
-                                      "details": {"incident": incident}}}), 500
-        return _error_page(500, message)
 
-    return app
+def _database_refused_value(err: DataError) -> Any:
+    """A value the database cannot hold that the boundary checks did not catch."""
+    log.warning("database refused a value: %s", err)
+    message = "A value sent cannot be stored (out of range, or characters not allowed)."
+    return _error_response(400, "invalid_argument", message, {"kind": _kind_of(err)})
+
+
+def _database_error(err: SQLAlchemyError) -> Any:
+    """Any other database failure (a file that is not a database, a table missing):
+    the service cannot work on this database, which is for an operator to fix."""
+    log.error("database error on %s %s: %s", request.method, request.path, err)
+    message = "The database cannot be used just now. The operators have been told."
+    return _error_response(503, "database_error", message, {"kind": _kind_of(err)})
+
+
+def _csrf_error(err: CSRFError) -> Any:
+    message = f"The form could not be accepted ({err.description}). Reload and try again."
+    return _error_response(400, "csrf", message, {})
+
+
+def _rate_limited(err: RateLimitExceeded) -> Any:
+    message = "Too many attempts. Wait a minute and try again."
+    return _error_response(429, "rate_limited", message, {"limit": str(err.description)})
+
+
+def _http_error(err: HTTPException) -> Any:
+    status = err.code or 500
+    code = {404: "not_found", 403: "forbidden", 401: "unauthorized"}.get(status, "http_error")
+    return _error_response(status, code, err.description or err.name, {})
+
+
+def _unexpected(err: Exception) -> Any:
+    """The last resort: an incident (traceback in the server and incident logs), never
+    a stack in the response. Each one is a bug to fix where it happened."""
+    if isinstance(err, HTTPException):  # e.g. raised inside another handler
+        return _http_error(err)
+    rule = request.url_rule.rule if request.url_rule is not None else request.path
+    error = incidents.record(err, where=f"{request.method} {rule}")
+    incident = error["details"]["incident"]
+    incidents.log.error("incident %s on %s %s", incident, request.method, rule,
+                        exc_info=err)
+    message = (f"Something went wrong on our side (incident {incident}). It has been "
+               f"logged for the operators; try again later.")
+    return _error_response(500, "internal_error", message, {"incident": incident})

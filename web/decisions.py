@@ -97,25 +97,38 @@ def _decision(row: Row, outcome: str | None, *, subject: str, against: str, wher
                         "possible yet (a group has no known outcome).", None, label,
                         unit=unit, topic=topic)
     low, high = _shown(row.get("estimate_ci_low")), _shown(row.get("estimate_ci_high"))
+    compared = f"{subject}{where}"
     if row.get("comparison") == "difference":
-        way = "raised" if estimate > 0 else "lowered" if estimate < 0 else "did not change"
-        by = f" by {points(estimate, signed=False)}" if estimate else ""
-        effect = (f"{subject}{where} {way} {name}{by} (95% interval {points(low)} to "
-                  f"{points(high)}) compared with {against}")
-        scaled = [None if v is None else v * 100 for v in (estimate, low, high)]
+        effect, scaled = _difference(compared, name, against, estimate, low, high)
     else:
-        change = (estimate - 1) * 100
-        way = "lower" if change < 0 else "higher"
-        upper = "no upper limit" if high is None else f"{high:.2f}"
-        effect = (f"{subject}{where} had a {abs(change):.0f}% {way} rate of {name} (rate "
-                  f"ratio {estimate:.2f}, 95% interval {low or 0:.2f} to {upper}) than "
-                  f"{against}")
-        scaled = [None if v is None else (v - 1) * 100 for v in (estimate, low, high)]
+        effect, scaled = _rate_ratio(compared, name, against, estimate, low, high)
     chance, evidence = _chance(row, adjusted)
     sentence = f"{effect} — {chance}.{_spread(row)}{missing}"
     effect_, low_, high_ = scaled
     return Decision(question, sentence, evidence, label, effect_, low_, high_, unit=unit,
                     topic=topic)
+
+
+def _difference(compared: str, name: str, against: str, estimate: float, low: float | None,
+                high: float | None) -> tuple[str, list[float | None]]:
+    """A difference of shares in words, and (estimate, low, high) in points."""
+    way = "raised" if estimate > 0 else "lowered" if estimate < 0 else "did not change"
+    by = f" by {points(estimate, signed=False)}" if estimate else ""
+    effect = (f"{compared} {way} {name}{by} (95% interval {points(low)} to "
+              f"{points(high)}) compared with {against}")
+    return effect, [None if v is None else v * 100 for v in (estimate, low, high)]
+
+
+def _rate_ratio(compared: str, name: str, against: str, estimate: float, low: float | None,
+                high: float | None) -> tuple[str, list[float | None]]:
+    """A rate ratio in words, and (estimate, low, high) as a % change in the rate."""
+    change = (estimate - 1) * 100
+    way = "lower" if change < 0 else "higher"
+    upper = "no upper limit" if high is None else f"{high:.2f}"
+    effect = (f"{compared} had a {abs(change):.0f}% {way} rate of {name} (rate "
+              f"ratio {estimate:.2f}, 95% interval {low or 0:.2f} to {upper}) than "
+              f"{against}")
+    return effect, [None if v is None else (v - 1) * 100 for v in (estimate, low, high)]
 
 
 def _chance(row: Row, adjusted: bool) -> tuple[str, bool | None]:
@@ -164,17 +177,21 @@ def _missing_words(rows: Sequence[Row], row: Row, measure: str | None,
     (mine, my_n), (theirs, their_n) = counts
     text = (f" Outcomes not known yet: {mine} of {my_n} cases in {row['group']} and "
             f"{theirs} of {their_n} in {row['compared_with']}; those cases are left out.")
+    return text + _bounds_words(row, comparison)
+
+
+def _bounds_words(row: Row, comparison: analysis.VersionComparison | None) -> str:
+    """How far the unknown outcomes could move the difference (best and worst case)."""
     cohort = comparison.randomised if row["cohort"] == "randomised" and comparison \
         else comparison
     if cohort is None:
-        return text
+        return ""
     bounds = cohort.version(int(str(row["group"]).split()[-1])).outcome_bounds
-    if bounds is not None and bounds.low.difference is not None \
-            and bounds.high.difference is not None:
-        text += (" If every unknown outcome went against one version and then the other, "
-                 f"the difference would lie between {points(bounds.low.difference)} and "
-                 f"{points(bounds.high.difference)}.")
-    return text
+    if bounds is None or bounds.low.difference is None or bounds.high.difference is None:
+        return ""
+    return (" If every unknown outcome went against one version and then the other, "
+            f"the difference would lie between {points(bounds.low.difference)} and "
+            f"{points(bounds.high.difference)}.")
 
 
 def forest_svg(found: Sequence[Decision], outcome: str | None, threshold: int) -> str | None:

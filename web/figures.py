@@ -102,6 +102,12 @@ _COHORTS = {"all": "all cases", "randomised": "randomised cases only"}
 def cell(row: Mapping[str, Any], column: str) -> str:
     """One cell of a table as shown on the page, with its unit."""
     value = row.get(column)
+    shown = _not_a_number(column, value)
+    return shown if shown is not None else _number(row, column, value)
+
+
+def _not_a_number(column: str, value: Any) -> str | None:
+    """Nothing, a suppressed figure, a label or a yes/no, in words; None for a number."""
     if value is None or value == "":
         return NOTHING
     if value == SUPPRESSED:
@@ -110,13 +116,15 @@ def cell(row: Mapping[str, Any], column: str) -> str:
         return _words(column, value)
     if isinstance(value, bool):
         return "yes" if value else "no"
+    return None
+
+
+def _number(row: Mapping[str, Any], column: str, value: Any) -> str:
+    """A number in the unit its column (and, for a comparison's value, its row) says."""
     if column in ("p_value", "exact_p_value", "adjusted_p_value"):
         return p_value(float(value)).removeprefix("p = ").replace("p < ", "< ")
     if column in ("value", "ci_low", "ci_high"):
-        kind = _kind(row)
-        if kind == "rate":
-            return per_100(float(value))
-        return percent(float(value)) if kind == "share" else _hours(float(value))
+        return _comparison_value(row, float(value))
     if column.startswith("estimate"):
         return points(float(value)) if row.get("comparison") == "difference" \
             else ratio(float(value))
@@ -129,6 +137,13 @@ def cell(row: Mapping[str, Any], column: str) -> str:
     if isinstance(value, float):
         return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _comparison_value(row: Mapping[str, Any], value: float) -> str:
+    kind = _kind(row)
+    if kind == "rate":
+        return per_100(value)
+    return percent(value) if kind == "share" else _hours(value)
 
 
 def _words(column: str, value: str) -> str:

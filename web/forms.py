@@ -82,25 +82,29 @@ def form_fields(schema: Mapping[str, Any] | None, values: Mapping[str, Any] | No
     values = values or {}
     errors = errors or {}
     required = set(schema.get("required") or [])
-    fields = []
-    for name, spec in (schema.get("properties") or {}).items():
-        if not isinstance(spec, Mapping):
-            continue
-        kind = _kind(spec)
-        items = spec.get("items") if isinstance(spec.get("items"), Mapping) else {}
-        fields.append(FormField(
-            name=name, label=str(spec.get("title") or name), kind=kind,
-            required=name in required or bool(spec.get("x-pathways-required-when-visible")),
-            help=spec.get("description"),
-            options=[str(o) for o in (spec.get("enum") or (items or {}).get("enum") or [])],
-            labels={str(k): str(v) for k, v in (spec.get("x-pathways-labels") or {}).items()},
-            minimum=spec.get("minimum"), maximum=spec.get("maximum"),
-            max_length=spec.get("maxLength"),
-            visible_when=spec.get("x-pathways-visible-when"),
-            sensitive=spec.get("x-pathways-sensitive"),
-            value=_shown(kind, values.get(name)),
-            errors=list(errors.get(name, []))))
-    return fields
+    return [_form_field(name, spec, name in required, values.get(name),
+                        list(errors.get(name, [])))
+            for name, spec in (schema.get("properties") or {}).items()
+            if isinstance(spec, Mapping)]
+
+
+def _form_field(name: str, spec: Mapping[str, Any], required: bool, value: Any,
+                errors: list[str]) -> FormField:
+    """One control from its JSON Schema property (the DSL's x-pathways-* extensions too)."""
+    kind = _kind(spec)
+    items = spec.get("items") if isinstance(spec.get("items"), Mapping) else {}
+    return FormField(
+        name=name, label=str(spec.get("title") or name), kind=kind,
+        required=required or bool(spec.get("x-pathways-required-when-visible")),
+        help=spec.get("description"),
+        options=[str(o) for o in (spec.get("enum") or (items or {}).get("enum") or [])],
+        labels={str(k): str(v) for k, v in (spec.get("x-pathways-labels") or {}).items()},
+        minimum=spec.get("minimum"), maximum=spec.get("maximum"),
+        max_length=spec.get("maxLength"),
+        visible_when=spec.get("x-pathways-visible-when"),
+        sensitive=spec.get("x-pathways-sensitive"),
+        value=_shown(kind, value),
+        errors=errors)
 
 
 def read_submission(schema: Mapping[str, Any] | None, form: MultiDict[str, str]

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from engine.casework import RetryResult
 from engine.errors import EngineError, FormValidationError, InvalidArgumentError
 from engine.model import User
 from engine.text import parse_json
@@ -62,41 +63,57 @@ def _read_data(text: str, problems: dict[str, list[str]]) -> dict[str, Any] | No
 def retry(case_id: int) -> Any:
     form = {"version": request.form.get("version", ""), "data": request.form.get("data", "")}
     problems: dict[str, list[str]] = {}
-    version: int | None = None
-    if form["version"].strip():
-        try:
-            version = int(form["version"])
-        except ValueError:
-            problems["version"] = ["choose a published version"]
+    version = _read_version(form["version"], problems)
     data = _read_data(form["data"], problems)
     if not problems:
-        try:
-            result = application().casework.retry(_user(), case_id, version=version,
-                                                  data=data)
-        except FormValidationError as err:
-            problems["data"] = [f"{name}: {', '.join(msgs)}"
-                                for name, msgs in err.fields.items()] or [err.message]
-        except InvalidArgumentError as err:
-            fields = err.details.get("fields") or {}
-            if fields:
-                for name, msgs in fields.items():
-                    problems.setdefault("version" if name == "version" else "data",
-                                        []).extend(msgs)
-            else:
-                problems["data"] = [err.message]
-        except EngineError as err:
-            if err.code in ("not_found", "forbidden"):
-                raise
-            problems["data"] = [err.message]
-        else:
-            case = result.case
-            if case.status == "error":
-                reason = (case.error or {}).get("message") or "no reason given"
-                flash(f"Case {case_id} was retried on version {case.version} but failed "
-                      f"again: {reason}", "error")
-            else:
-                waits = ", ".join(t.title for t in result.tasks)
-                flash(f"Case {case_id} was retried on version {case.version}: it is now "
-                      f"{case.status}" + (f" (open: {waits})" if waits else "") + ".")
+        result = _retry(case_id, version, data, problems)
+        if result is not None:
+            _flash_retried(case_id, result)
             return redirect(url_for("incidents.incidents"))
     return _page(problems, case_id=case_id, form=form, status=422)
+
+
+def _read_version(text: str, problems: dict[str, list[str]]) -> int | None:
+    if not text.strip():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        problems["version"] = ["choose a published version"]
+        return None
+
+
+def _retry(case_id: int, version: int | None, data: dict[str, Any] | None,
+           problems: dict[str, list[str]]) -> RetryResult | None:
+    """The engine's retry; None with the problems beside their fields when it refuses
+    (a case the user may not see, or none, stays an error page)."""
+    try:
+        return application().casework.retry(_user(), case_id, version=version, data=data)
+    except FormValidationError as err:
+        problems["data"] = [f"{name}: {', '.join(msgs)}"
+                            for name, msgs in err.fields.items()] or [err.message]
+    except InvalidArgumentError as err:
+        fields = err.details.get("fields") or {}
+        if fields:
+            for name, msgs in fields.items():
+                problems.setdefault("version" if name == "version" else "data",
+                                    []).extend(msgs)
+        else:
+            problems["data"] = [err.message]
+    except EngineError as err:
+        if err.code in ("not_found", "forbidden"):
+            raise
+        problems["data"] = [err.message]
+    return None
+
+
+def _flash_retried(case_id: int, result: RetryResult) -> None:
+    case = result.case
+    if case.status == "error":
+        reason = (case.error or {}).get("message") or "no reason given"
+        flash(f"Case {case_id} was retried on version {case.version} but failed "
+              f"again: {reason}", "error")
+    else:
+        waits = ", ".join(t.title for t in result.tasks)
+        flash(f"Case {case_id} was retried on version {case.version}: it is now "
+              f"{case.status}" + (f" (open: {waits})" if waits else "") + ".")

@@ -88,6 +88,13 @@ def complete(engine: Engine, case_id: int, step: str, data: dict[str, Any] | Non
     engine.complete_task(view.task.id, data or {})
 
 
+def walk(engine: Engine, case_id: int, *moves: tuple[str, list[str]]) -> None:
+    """Complete each (step, the steps open after it) in turn, checking what opens."""
+    for step, then_open in moves:
+        complete(engine, case_id, step)
+        assert open_steps(engine, case_id) == then_open, f"after {step}"
+
+
 def status(engine: Engine, case_id: int) -> str:
     return engine.get_case(case_id).case.status
 
@@ -229,9 +236,7 @@ def test_decide_takes_each_branch_and_otherwise(engine: Engine, risk: str, child
     assert open_steps(engine, case_id) == [taken]
     decision = events(engine, case_id, "decision")[0]
     assert decision.data["taken"] == [taken]
-    complete(engine, case_id, taken)
-    assert open_steps(engine, case_id) == ["close"]
-    complete(engine, case_id, "close")
+    walk(engine, case_id, (taken, ["close"]), ("close", []))
     assert status(engine, case_id) == "completed"
 
 
@@ -373,13 +378,8 @@ def test_parallel_runs_both_branches_then_joins(engine: Engine) -> None:
     assert etree.QName(element(result, "together_join")).localname == "parallelGateway"
     case_id = start(engine, result)
     assert open_steps(engine, case_id) == ["housing", "money"]
-    complete(engine, case_id, "money")
-    assert open_steps(engine, case_id) == ["housing", "money_check"]
-    complete(engine, case_id, "housing")
-    assert open_steps(engine, case_id) == ["money_check"]
-    complete(engine, case_id, "money_check")
-    assert open_steps(engine, case_id) == ["review"]
-    complete(engine, case_id, "review")
+    walk(engine, case_id, ("money", ["housing", "money_check"]), ("housing", ["money_check"]),
+         ("money_check", ["review"]), ("review", []))
     assert status(engine, case_id) == "completed"
 
 

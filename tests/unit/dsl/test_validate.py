@@ -214,16 +214,194 @@ def test_load_pathway_raises_dsl_error_with_every_problem() -> None:
 # -- the schema, step by step -------------------------------------------------------------
 
 
-def test_a_misspelt_key_is_unknown_with_a_guess_and_not_also_missing() -> None:
-    text = doc("""\
-        - task: first
-          rol: worker
-          title: First
-        """)
+# one problem, at one place: (steps; whether its message starts with, contains or is the text
+# given; the text it points at and which occurrence of that text; its path, or None where
+# the place alone was pinned)
+ONE_PROBLEM = [
+    pytest.param(
+        """\
+                - task: first
+                  rol: worker
+                  title: First
+                """,
+        "starts",
+        "unknown key 'rol' (did you mean 'role'?)",
+        "rol:", 1, "steps[0].rol",
+        id="a_misspelt_key_is_unknown_with_a_guess_and_not_also_missing"),
+    pytest.param(
+        """\
+                - task: first
+                  role: worker
+                  title: First
+                  form:
+                    age: {type: integer, options: [a, b]}
+                """,
+        "starts",
+        "unknown key 'options' (it belongs to choice and multiple_choice fields)",
+        "options", 1, "steps[0].form.age.options",
+        id="a_key_of_another_kind_says_where_it_belongs"),
+    pytest.param(
+        """\
+                - task: first
+                  role: worker
+                  title: First
+                  due: relase_date - P7D
+                """,
+        "starts",
+        "due names 'relase_date', which is not declared under "
+        "client_fields (did you mean 'release_date'?)",
+        "relase_date", 1, "steps[0].due",
+        id="due_naming_an_undeclared_field"),
+    pytest.param(
+        """\
+                - task: first
+                  role: worker
+                  title: First
+                  due: phone
+                """,
+        "contains",
+        "a text client field, but due needs a date",
+        "phone", 2, None,
+        id="due_naming_a_field_that_is_not_a_date"),
+    pytest.param(
+        """\
+                - task: first
+                  role: worker
+                  title: yes
+                """,
+        "starts",
+        "'title' must be text, not true: put it in quotes",
+        "yes", 1, "steps[0].title",
+        id="a_wrong_type_says_what_was_expected_and_found"),
+    pytest.param(
+        """\
+                - task: first
+                  role: worker
+                  title:
+                """,
+        "starts",
+        "'title' must be text, not empty",
+        "title:\n", 1, None,
+        id="an_empty_value_points_at_its_key"),
+    pytest.param(
+        """\
+                - role: worker
+                  title: First
+                """,
+        "starts",
+        "this step has no kind: start it with one of task, "
+        "decide, parallel, wait, repeat, refer, record, notify, end",
+        "role: worker", 1, "steps[0]",
+        id="a_step_without_a_kind"),
+    pytest.param(
+        """\
+                - taks: first
+                  role: worker
+                  title: First
+                """,
+        "starts",
+        "unknown step kind 'taks' (did you mean 'task'?)",
+        "taks", 1, "steps[0].taks",
+        id="an_unknown_step_kind_close_to_a_known_one"),
+    pytest.param(
+        """\
+                - task: first
+                  end: done
+                  role: worker
+                  title: First
+                """,
+        "starts",
+        "this step has several kinds (task, end)",
+        "end: done", 1, None,
+        id="a_step_with_several_kinds_names_them"),
+    pytest.param(
+        """\
+                - just text
+                """,
+        "starts",
+        "a step must be a mapping such as `- task: <id>`",
+        "just text", 1, "steps[0]",
+        id="a_step_that_is_not_a_mapping"),
+    pytest.param(
+        """\
+                - repeat: rounds
+                  steps:
+                    - end: done
+                      reason: completed
+                """,
+        "starts",
+        "a repeat needs at least one of `every`",
+        "repeat: rounds", 1, "steps[0]",
+        id="repeat_needs_every_until_or_max"),
+    pytest.param(
+        """\
+                - parallel: both
+                  branches:
+                    - steps: [{record: seen, outcome: seen}]
+                """,
+        "starts",
+        "a parallel needs at least two branches",
+        "- steps", 1, "steps[0].branches",
+        id="parallel_needs_two_branches"),
+    pytest.param(
+        """\
+                - record: r
+                  outcome: o
+                  when: open('x')
+                """,
+        "contains",
+        "only these functions can be called",
+        "open", 1, None,
+        id="functions_outside_the_language_are_refused"),
+    pytest.param(
+        """\
+                - refer: housing
+                  pathway: housing
+                  wait: true
+                - refer: debt
+                  pathway: debt
+                - record: r
+                  outcome: o
+                  value: housing_result == 'completed' and debt_result
+                """,
+        "contains",
+        "'debt_result' is not defined",
+        "debt_result", 1, None,
+        id="a_referral_result_is_defined_only_when_the_referral_waits"),
+    pytest.param(
+        """\
+                - parallel: both
+                  branches:
+                    - steps:
+                        - end: stop
+                          reason: stopped
+                    - steps: [{record: seen, outcome: seen}]
+                """,
+        "starts",
+        "a parallel branch cannot end the pathway: remove the end "
+        "step 'stop' from the branch, or put it after the "
+        "parallel step 'both'",
+        "stop", 1, "steps[0].branches[0].steps[0].end",
+        id="a_parallel_branch_cannot_end_the_pathway"),
+]
+
+
+@pytest.mark.parametrize(("steps", "how", "message", "marker", "occurrence", "path"),
+                         ONE_PROBLEM)
+def test_one_problem_located(steps: str, how: str, message: str, marker: str, occurrence: int,
+                             path: str | None) -> None:
+    text = doc(steps)
     problem = one(text)
-    assert problem.message.startswith("unknown key 'rol' (did you mean 'role'?)")
-    assert where(problem) == at(text, "rol:")
-    assert problem.path == "steps[0].rol"
+    if how == "starts":
+        assert problem.message.startswith(message)
+    elif how == "contains":
+        assert message in problem.message
+    else:
+        assert problem.message == message
+    assert where(problem) == at(text, marker, occurrence=occurrence)
+    if path is not None:
+        assert problem.path == path
+
 
 
 def test_a_missing_required_key() -> None:
@@ -236,21 +414,6 @@ def test_a_missing_required_key() -> None:
     assert "add `role: ...`" in problem.message
     assert where(problem) == at(text, "task: first")
     assert problem.path == "steps[0]"
-
-
-def test_a_key_of_another_kind_says_where_it_belongs() -> None:
-    text = doc("""\
-        - task: first
-          role: worker
-          title: First
-          form:
-            age: {type: integer, options: [a, b]}
-        """)
-    problem = one(text)
-    assert problem.message.startswith(
-        "unknown key 'options' (it belongs to choice and multiple_choice fields)")
-    assert where(problem) == at(text, "options")
-    assert problem.path == "steps[0].form.age.options"
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -285,32 +448,6 @@ def test_due_accepts_a_duration_a_date_field_or_a_date_field_plus_a_duration(due
         """)) == []
 
 
-def test_due_naming_an_undeclared_field() -> None:
-    text = doc("""\
-        - task: first
-          role: worker
-          title: First
-          due: relase_date - P7D
-        """)
-    problem = one(text)
-    assert problem.message.startswith("due names 'relase_date', which is not declared under "
-                                      "client_fields (did you mean 'release_date'?)")
-    assert where(problem) == at(text, "relase_date")
-    assert problem.path == "steps[0].due"
-
-
-def test_due_naming_a_field_that_is_not_a_date() -> None:
-    text = doc("""\
-        - task: first
-          role: worker
-          title: First
-          due: phone
-        """)
-    problem = one(text)
-    assert "a text client field, but due needs a date" in problem.message
-    assert where(problem) == at(text, "phone", occurrence=2)
-
-
 @pytest.mark.parametrize("due", ["P7X", "release_date * 2", "Release_date"])
 def test_due_that_is_neither(due: str) -> None:
     problem = one(doc(f"""\
@@ -321,29 +458,6 @@ def test_due_that_is_neither(due: str) -> None:
         """))
     assert problem.message.startswith(f"{due!r} is not")
     assert problem.path == "steps[0].due"
-
-
-def test_a_wrong_type_says_what_was_expected_and_found() -> None:
-    text = doc("""\
-        - task: first
-          role: worker
-          title: yes
-        """)
-    problem = one(text)
-    assert problem.message.startswith("'title' must be text, not true: put it in quotes")
-    assert where(problem) == at(text, "yes")
-    assert problem.path == "steps[0].title"
-
-
-def test_an_empty_value_points_at_its_key() -> None:
-    text = doc("""\
-        - task: first
-          role: worker
-          title:
-        """)
-    problem = one(text)
-    assert problem.message.startswith("'title' must be text, not empty")
-    assert where(problem) == at(text, "title:\n")
 
 
 def test_ids_must_be_lower_snake_case() -> None:
@@ -394,42 +508,6 @@ def test_roles_must_not_be_empty_and_client_field_types_are_known() -> None:
 # -- step kinds -----------------------------------------------------------------------------
 
 
-def test_a_step_without_a_kind() -> None:
-    text = doc("""\
-        - role: worker
-          title: First
-        """)
-    problem = one(text)
-    assert problem.message.startswith("this step has no kind: start it with one of task, "
-                                      "decide, parallel, wait, repeat, refer, record, notify, end")
-    assert where(problem) == at(text, "role: worker", occurrence=1)
-    assert problem.path == "steps[0]"
-
-
-def test_an_unknown_step_kind_close_to_a_known_one() -> None:
-    text = doc("""\
-        - taks: first
-          role: worker
-          title: First
-        """)
-    problem = one(text)
-    assert problem.message.startswith("unknown step kind 'taks' (did you mean 'task'?)")
-    assert where(problem) == at(text, "taks")
-    assert problem.path == "steps[0].taks"
-
-
-def test_a_step_with_several_kinds_names_them() -> None:
-    text = doc("""\
-        - task: first
-          end: done
-          role: worker
-          title: First
-        """)
-    problem = one(text)
-    assert problem.message.startswith("this step has several kinds (task, end)")
-    assert where(problem) == at(text, "end: done")
-
-
 def test_refer_wait_is_an_option_not_a_kind() -> None:
     assert problems(doc("""\
         - refer: other
@@ -438,47 +516,12 @@ def test_refer_wait_is_an_option_not_a_kind() -> None:
         """)) == []
 
 
-def test_a_step_that_is_not_a_mapping() -> None:
-    text = doc("""\
-        - just text
-        """)
-    problem = one(text)
-    assert problem.message.startswith("a step must be a mapping such as `- task: <id>`")
-    assert where(problem) == at(text, "just text")
-    assert problem.path == "steps[0]"
-
-
-def test_repeat_needs_every_until_or_max() -> None:
-    text = doc("""\
-        - repeat: rounds
-          steps:
-            - end: done
-              reason: completed
-        """)
-    problem = one(text)
-    assert problem.message.startswith("a repeat needs at least one of `every`")
-    assert where(problem) == at(text, "repeat: rounds")
-    assert problem.path == "steps[0]"
-
-
 @pytest.mark.parametrize("keys", ["", "\n  for: P1D\n  until: client.release_date"])
 def test_wait_needs_exactly_one_of_for_and_until(keys: str) -> None:
     text = doc(f"- wait: pause{keys}\n")
     problem = one(text)
     assert problem.message.startswith("a wait needs exactly one of `for`")
     assert where(problem) == at(text, "wait: pause")
-
-
-def test_parallel_needs_two_branches() -> None:
-    text = doc("""\
-        - parallel: both
-          branches:
-            - steps: [{record: seen, outcome: seen}]
-        """)
-    problem = one(text)
-    assert problem.message.startswith("a parallel needs at least two branches")
-    assert where(problem) == at(text, "- steps", shift=0)
-    assert problem.path == "steps[0].branches"
 
 
 # -- step ids, roles, referrals -------------------------------------------------------------
@@ -579,17 +622,6 @@ def test_an_expression_in_a_block_scalar_points_at_the_scalar() -> None:
     assert problem.path == "steps[0].value"
 
 
-def test_functions_outside_the_language_are_refused() -> None:
-    text = doc("""\
-        - record: r
-          outcome: o
-          when: open('x')
-        """)
-    problem = one(text)
-    assert "only these functions can be called" in problem.message
-    assert where(problem) == at(text, "open")
-
-
 @pytest.mark.parametrize("source", [
     "risk", "needs.accommodation and risk in ['high', 'very high']", "len(needs) > 2",
     "days_between(client.release_date, today()) > 7", "a.b.c == a.b", "x if y else z.w",
@@ -637,22 +669,6 @@ def test_undefined_names_in_expressions() -> None:
     assert found[1].message.startswith("'client.adress' reads the client field 'adress', "
                                        "which is not declared under client_fields")
     assert [p.path for p in found] == ["steps[1].value", "steps[1].when"]
-
-
-def test_a_referral_result_is_defined_only_when_the_referral_waits() -> None:
-    text = doc("""\
-        - refer: housing
-          pathway: housing
-          wait: true
-        - refer: debt
-          pathway: debt
-        - record: r
-          outcome: o
-          value: housing_result == 'completed' and debt_result
-        """)
-    problem = one(text)
-    assert "'debt_result' is not defined" in problem.message
-    assert where(problem) == at(text, "debt_result")
 
 
 def test_wait_until_and_repeat_until_are_checked() -> None:
@@ -750,23 +766,6 @@ def test_a_decide_with_a_way_through_does_not_end_the_pathway() -> None:
         - end: done
           reason: completed
         """)) == []
-
-
-def test_a_parallel_branch_cannot_end_the_pathway() -> None:
-    text = doc("""\
-        - parallel: both
-          branches:
-            - steps:
-                - end: stop
-                  reason: stopped
-            - steps: [{record: seen, outcome: seen}]
-        """)
-    problem = one(text)
-    assert problem.message.startswith("a parallel branch cannot end the pathway: remove the end "
-                                      "step 'stop' from the branch, or put it after the "
-                                      "parallel step 'both'")
-    assert where(problem) == at(text, "stop")
-    assert problem.path == "steps[0].branches[0].steps[0].end"
 
 
 # -- form fields ----------------------------------------------------------------------------

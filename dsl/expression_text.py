@@ -1,0 +1,71 @@
+"""Names and expressions as the compiled BPMN carries them.
+
+A DSL expression may name a declared client field bare (`release_date`); the engine reads it
+as `client.release_date`, so the compiler rewrites such names, leaving other text unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable
+
+_DUE_BASE = re.compile(r"^(\s*)([A-Za-z_]\w*)(?![\w.])")
+
+
+def humanise(name: str) -> str:
+    """`release_date` -> `Release date`."""
+    text = " ".join(name.replace("_", " ").split())
+    return text[:1].upper() + text[1:]
+
+
+def expr_call(source: str) -> str:
+    """The Python text that hands a DSL expression to the engine: expr("<source>")."""
+    return f"expr({json.dumps(source, ensure_ascii=False)})"
+
+
+class _ClientRoots(ast.NodeTransformer):
+    """Turn bare names of declared client fields into client.<field>."""
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.fields = fields
+        self.changed = False
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        node.args = [self.visit(arg) for arg in node.args]  # the function name stays
+        node.keywords = [self.visit(keyword) for keyword in node.keywords]
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id not in self.fields:
+            return node
+        self.changed = True
+        return ast.copy_location(
+            ast.Attribute(value=ast.Name(id="client", ctx=ast.Load()), attr=node.id,
+                          ctx=ast.Load()), node)
+
+
+def rewrite_client_fields(source: str, fields: Iterable[str]) -> str:
+    """`release_date < today()` -> `client.release_date < today()` when release_date is a
+    declared client field. Text without such a name comes back unchanged, byte for byte."""
+    names = frozenset(fields)
+    if not names:
+        return source
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return source  # not an expression: validation reports it, not the compiler
+    transformer = _ClientRoots(names)
+    new_tree = transformer.visit(tree)
+    if not transformer.changed:
+        return source
+    return ast.unparse(ast.fix_missing_locations(new_tree))
+
+
+def rewrite_due(due: str, fields: Iterable[str]) -> str:
+    """`release_date - P7D` -> `client.release_date - P7D`; `P7D` stays."""
+    match = _DUE_BASE.match(due)
+    if match is None or match.group(2) not in set(fields):
+        return due
+    return f"{match.group(1)}client.{match.group(2)}{due[match.end():]}"
