@@ -10,15 +10,9 @@ from tests.e2e.test_cli import (
     Cli,
     _sole,
 )
+from tests.pathway_texts import REFERRAL
 
-V1 = """pathway: referral
-title: Referral
-roles:
-  worker: {title: Worker}
-steps:
-  - task: intake
-    role: worker
-    title: Intake
+V1 = REFERRAL + """\
     form:
       urgent: {type: boolean, required: true, title: Urgent}
   - task: assess

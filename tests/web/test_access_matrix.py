@@ -241,6 +241,17 @@ def own_pathway(user: str) -> str:
     return PATHWAY_OF.get(user.split("_", 1)[0], "gate_reception")
 
 
+def consent_route(scope: str, given: str, purpose: str, *, opened: bool = False) -> Route:
+    """POST /clients/C/consents, allowed to the client's own staff and admins; `opened`: the
+    user opened the record with a reason first, and gives the same reason with the consent."""
+    reason = {"reason": REASON} if opened else {}
+    return Route(
+        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=opened,
+        location=r"/clients/\d+",
+        data=lambda t, user: {"scope": scope, "given": given, "purpose": purpose, **reason},
+        expected=statuses(own=302, other=403, designer=403, admin=302))
+
+
 ROUTES: dict[str, Route] = {
     "home": Route("GET", lambda t: "/", shared=True, per_target=False, expected=statuses(
         own=302, other=302, designer=302, admin=302)),
@@ -288,28 +299,14 @@ ROUTES: dict[str, Route] = {
     "client_page_with_reason": Route(
         "GET", lambda t: f"/clients/{t.client_id}", shared=True, query={"reason": REASON},
         expected=statuses(400, own=400, other=400, designer=400, admin=400)),
-    "record_consent": Route(
-        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True,
-        location=r"/clients/\d+",
-        data=lambda t, user: {"scope": "programme", "given": "yes", "purpose": "Sharing"},
-        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "record_consent": consent_route("programme", "yes", "Sharing"),
     "start_case": Route(
         "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True,
         location=r"/tasks/[\w-]+|/clients/\d+",
         data=lambda t, user: {"pathway": PATHWAY_OF[t.org]},
         expected=statuses(own=302, other=403, designer=403, admin=302)),
-    "consent_under_break_glass": Route(
-        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=True,
-        location=r"/clients/\d+",
-        data=lambda t, user: {"scope": "health", "given": "yes", "purpose": "Sharing",
-                              "reason": REASON},
-        expected=statuses(own=302, other=403, designer=403, admin=302)),
-    "withdraw_under_break_glass": Route(
-        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=True,
-        location=r"/clients/\d+",
-        data=lambda t, user: {"scope": "programme", "given": "no", "purpose": "Withdrawn",
-                              "reason": REASON},
-        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "consent_under_break_glass": consent_route("health", "yes", "Sharing", opened=True),
+    "withdraw_under_break_glass": consent_route("programme", "no", "Withdrawn", opened=True),
     "start_case_under_break_glass": Route(
         "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True, opened=True,
         location=r"/tasks/[\w-]+|/clients/\d+",

@@ -1,0 +1,32 @@
+"""DSL pathways that tests at several levels (unit, integration, e2e) write the same way."""
+
+from __future__ import annotations
+
+# a worker's intake, nothing more: tests add the steps and forms they need after it
+REFERRAL = """pathway: referral
+title: Referral
+roles:
+  worker: {title: Worker}
+steps:
+  - task: intake
+    role: worker
+    title: Intake
+"""
+
+# the worker's contact, then a notify step telling the manager, then the manager's review
+HANDOVER = """pathway: handover
+title: Handover
+roles:
+  worker: {title: Worker}
+  manager: {title: Manager}
+steps:
+  - task: contact
+    role: worker
+    title: Contact the client
+  - notify: tell_manager
+    to: manager
+    message: Client housed, please review
+  - task: review
+    role: manager
+    title: Review
+"""
