@@ -19,3 +19,11 @@ def bundle(name: str, script: str | None = None) -> tuple[dict[str, str], str]:
     for ref in referenced_files(text, main):
         files[ref] = (DATA / ref).read_text()
     return files, main
+
+
+def edited_bundle(name: str, old: str, new: str) -> tuple[dict[str, str], str]:
+    """bundle(name) with the text `old` of its BPMN (which must be there) replaced by `new`."""
+    files, main = bundle(name)
+    assert old in files[main], old
+    files[main] = files[main].replace(old, new)
+    return files, main

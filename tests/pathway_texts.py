@@ -30,3 +30,16 @@ steps:
     role: manager
     title: Review
 """
+
+# a decide step, written at the first level of a pathway's steps: a worker refers the client
+# to work when the case data's wants_work holds, and nothing happens otherwise
+WORK_DECISION = """\
+- decide: gw_work
+  branches:
+    - when: wants_work
+      steps:
+        - task: refer_work
+          role: worker
+          title: Refer to work
+  otherwise: []
+"""
