@@ -13,6 +13,16 @@ steps:
     title: Intake
 """
 
+# the referral whose intake asks whether it is urgent, then the worker's assessment: tests
+# add the steps after it
+URGENT_REFERRAL = REFERRAL + """\
+    form:
+      urgent: {type: boolean, required: true, title: Urgent}
+  - task: assess
+    role: worker
+    title: Assess
+"""
+
 # the worker's contact, then a notify step telling the manager, then the manager's review
 HANDOVER = """pathway: handover
 title: Handover
@@ -43,3 +53,8 @@ WORK_DECISION = """\
           title: Refer to work
   otherwise: []
 """
+
+
+def pathway_head(pathway: str, title: str, organisation: str) -> str:
+    """The first lines of an organisation's pathway, up to `roles:` (the roles follow)."""
+    return f"pathway: {pathway}\ntitle: {title}\norganisation: {organisation}\nroles:\n"

@@ -10,14 +10,9 @@ from tests.e2e.test_cli import (
     Cli,
     _sole,
 )
-from tests.pathway_texts import REFERRAL
+from tests.pathway_texts import URGENT_REFERRAL
 
-V1 = REFERRAL + """\
-    form:
-      urgent: {type: boolean, required: true, title: Urgent}
-  - task: assess
-    role: worker
-    title: Assess
+V1 = URGENT_REFERRAL + """\
   - task: close
     role: worker
     title: Close

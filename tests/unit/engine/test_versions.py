@@ -13,15 +13,10 @@ from engine.allocation import allocate, draw, pick
 from engine.errors import CaseStateError, InvalidArgumentError, NotFoundError
 from engine.model import AllocationPolicy
 from tests.bundles import bundle
-from tests.pathway_texts import REFERRAL
+from tests.pathway_texts import URGENT_REFERRAL
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
-V1 = REFERRAL + """\
-    form:
-      urgent: {type: boolean, required: true, title: Urgent}
-  - task: assess
-    role: worker
-    title: Assess
+V1 = URGENT_REFERRAL + """\
     form:
       score: {type: integer, required: true, title: Score}
   - task: close
