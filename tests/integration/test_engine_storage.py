@@ -10,7 +10,7 @@ import pytest
 from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine import ConflictError, Engine, FormValidationError
 from engine.ports import UnitOfWorkFactory
-from tests.bundles import bundle
+from tests.bundles import bundle, intake_sent_its_referral
 from tests.integration.engines import at_two_parallel_tasks, complete_at_once, fresh_engine
 from tests.unit.engine.fakes import FakeClock
 
@@ -129,12 +129,7 @@ def test_script_error_is_recorded_and_retry_after_fix(engine: Engine) -> None:
 
 def test_kept_message_is_delivered_once_its_pathway_exists(engine: Engine) -> None:
     engine.publish(*bundle("intake"))
-    client = engine.add_client("Hal")
-    case = engine.start_case("intake", client.id or 0)
-    engine.complete_task(case.tasks[0].task.id, {"risk": "high", "needs_housing": True})
-    for _ in range(2):
-        for view in engine.get_case(case.case.id or 0).tasks:
-            engine.complete_task(view.task.id, {})
+    client, _ = intake_sent_its_referral(engine, "Hal")
     assert engine.deliver_messages() == 0
     engine.publish(*bundle("family_intake"))
     assert engine.deliver_messages() == 1
