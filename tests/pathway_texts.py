@@ -13,14 +13,10 @@ steps:
     title: Intake
 """
 
-# the referral whose intake asks whether it is urgent, then the worker's assessment: tests
-# add the steps after it
+# the referral whose intake asks whether it is urgent: tests add the steps after it
 URGENT_REFERRAL = REFERRAL + """\
     form:
       urgent: {type: boolean, required: true, title: Urgent}
-  - task: assess
-    role: worker
-    title: Assess
 """
 
 # the worker's contact, then a notify step telling the manager, then the manager's review

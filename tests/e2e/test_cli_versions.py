@@ -13,6 +13,9 @@ from tests.e2e.test_cli import (
 from tests.pathway_texts import URGENT_REFERRAL
 
 V1 = URGENT_REFERRAL + """\
+  - task: assess
+    role: worker
+    title: Assess
   - task: close
     role: worker
     title: Close

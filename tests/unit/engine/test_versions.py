@@ -17,6 +17,9 @@ from tests.pathway_texts import URGENT_REFERRAL
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 V1 = URGENT_REFERRAL + """\
+  - task: assess
+    role: worker
+    title: Assess
     form:
       score: {type: integer, required: true, title: Score}
   - task: close
