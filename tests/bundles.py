@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine import Engine
 from engine.definitions import referenced_files
+from engine.model import Client
 
 DATA = Path(__file__).parent / "data"
 
@@ -19,3 +21,25 @@ def bundle(name: str, script: str | None = None) -> tuple[dict[str, str], str]:
     for ref in referenced_files(text, main):
         files[ref] = (DATA / ref).read_text()
     return files, main
+
+
+def edited_bundle(name: str, old: str, new: str) -> tuple[dict[str, str], str]:
+    """bundle(name) with the text `old` of its BPMN (which must be there) replaced by `new`."""
+    files, main = bundle(name)
+    assert old in files[main], old
+    files[main] = files[main].replace(old, new)
+    return files, main
+
+
+def intake_sent_its_referral(engine: Engine, client_name: str) -> tuple[Client, int]:
+    """A case of the intake pathway (published already) for a new client, done to its end
+    with high risk and housing needed, so that it sends the family_referral message: the
+    client and the case."""
+    client = engine.add_client(client_name)
+    case = engine.start_case("intake", client.id or 0)
+    case_id = case.case.id or 0
+    engine.complete_task(case.tasks[0].task.id, {"risk": "high", "needs_housing": True})
+    for _ in range(2):
+        for view in engine.get_case(case_id).tasks:
+            engine.complete_task(view.task.id, {})
+    return client, case_id

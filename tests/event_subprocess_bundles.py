@@ -4,6 +4,8 @@ integration tests)."""
 
 from __future__ import annotations
 
+from tests.bpmn_text import CLOSE, flows, handling_event_subprocess
+
 _DEFINITIONS = {
     "message": ('<bpmn:message id="news" name="news" />',
                 '<bpmn:messageEventDefinition messageRef="news"/>'),
@@ -38,23 +40,10 @@ def triggered_by(kind: str, *, interrupting: bool | None = True) -> dict[str, st
     <bpmn:endEvent id="followed"><bpmn:incoming>f7</bpmn:incoming></bpmn:endEvent>
     <bpmn:intermediateCatchEvent id="reply_caught" name="Reply"><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f8</bpmn:outgoing><bpmn:messageEventDefinition messageRef="reply"/></bpmn:intermediateCatchEvent>
     <bpmn:endEvent id="replied"><bpmn:incoming>f8</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="check"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="wait_a_day"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="split" targetRef="reply_caught"/>
-    <bpmn:sequenceFlow id="f5" sourceRef="check" targetRef="note"/>
-    <bpmn:sequenceFlow id="f6" sourceRef="wait_a_day" targetRef="follow_up"/>
-    <bpmn:sequenceFlow id="f7" sourceRef="follow_up" targetRef="followed"/>
-    <bpmn:sequenceFlow id="f8" sourceRef="reply_caught" targetRef="replied"/>
-    <bpmn:sequenceFlow id="f9" sourceRef="note" targetRef="checked"/>
-    <bpmn:subProcess id="on_news_sub" name="On news" triggeredByEvent="true">
-      <bpmn:startEvent id="news_start" name="News"{flag}><bpmn:outgoing>e1</bpmn:outgoing>{catch}</bpmn:startEvent>
-      <bpmn:userTask id="handle" name="Handle the news"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>
-      <bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>
-      <bpmn:sequenceFlow id="e1" sourceRef="news_start" targetRef="handle"/>
-      <bpmn:sequenceFlow id="e2" sourceRef="handle" targetRef="handled"/>
-    </bpmn:subProcess>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+""" + flows("f1:start>split f2:split>check f3:split>wait_a_day f4:split>reply_caught "
+            "f5:check>note f6:wait_a_day>follow_up f7:follow_up>followed "
+            "f8:reply_caught>replied f9:note>checked") + \
+        '    <bpmn:subProcess id="on_news_sub" name="On news" triggeredByEvent="true">\n' + \
+        handling_event_subprocess("news_start", start_attributes=f' name="News"{flag}',
+                                  catch=catch, handle_title="Handle the news") + CLOSE
     return {"on_news.bpmn": text}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.bpmn_text import CLOSE, flows, handling_event_subprocess
+
 _HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
          '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
          'id="incident_defs" targetNamespace="https://pathways.example/tests">\n'
@@ -26,11 +28,7 @@ def thrower(kind: str) -> dict[str, str]:
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="check" name="Check"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f2</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="fail"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+""" + flows("f1:start>check f2:check>fail") + CLOSE
     return {"incident.bpmn": text}
 
 
@@ -43,20 +41,12 @@ def caught_by_boundary(kind: str) -> dict[str, str]:
       <bpmn:startEvent id="sub_start"><bpmn:outgoing>s1</bpmn:outgoing></bpmn:startEvent>
       <bpmn:userTask id="check" name="Check"><bpmn:incoming>s1</bpmn:incoming><bpmn:outgoing>s2</bpmn:outgoing></bpmn:userTask>
       <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>s2</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
-      <bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="check"/>
-      <bpmn:sequenceFlow id="s2" sourceRef="check" targetRef="fail"/>
-    </bpmn:subProcess>
+""" + flows("s1:sub_start>check s2:check>fail", indent="      ") + f"""    </bpmn:subProcess>
     <bpmn:boundaryEvent id="caught" attachedToRef="sub"><bpmn:outgoing>f3</bpmn:outgoing>{_THROWS[kind]}</bpmn:boundaryEvent>
     <bpmn:userTask id="handle" name="Handle"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
     <bpmn:endEvent id="handled"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="done"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="caught" targetRef="handle"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="handle" targetRef="handled"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+""" + flows("f1:start>sub f2:sub>done f3:caught>handle f4:handle>handled") + CLOSE
     return {"incident.bpmn": text}
 
 
@@ -101,14 +91,9 @@ def caught_by_event_subprocess(kind: str = "error", *, catches: str = "code",
       <bpmn:userTask id="check" name="Check"><bpmn:incoming>s1</bpmn:incoming><bpmn:outgoing>s2</bpmn:outgoing></bpmn:userTask>
       <bpmn:scriptTask id="note" name="Note"><bpmn:incoming>s2</bpmn:incoming><bpmn:outgoing>s3</bpmn:outgoing><bpmn:script>noted = "before the throw"</bpmn:script></bpmn:scriptTask>
       <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>s3</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
-      <bpmn:sequenceFlow id="s1" sourceRef="sub_start" targetRef="check"/>
-      <bpmn:sequenceFlow id="s2" sourceRef="check" targetRef="note"/>
-      <bpmn:sequenceFlow id="s3" sourceRef="note" targetRef="fail"/>
-    </bpmn:subProcess>
+""" + flows("s1:sub_start>check s2:check>note s3:note>fail", indent="      ") + """    </bpmn:subProcess>
     <bpmn:endEvent id="done"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sub"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="done"/>
-"""
+""" + flows("f1:start>sub f2:sub>done")
     elif thrown_from == "parallel":
         main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:parallelGateway>
@@ -116,20 +101,14 @@ def caught_by_event_subprocess(kind: str = "error", *, catches: str = "code",
     <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f4</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
     <bpmn:userTask id="beside" name="Beside"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="done"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="split" targetRef="check"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="split" targetRef="beside"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="fail"/>
-    <bpmn:sequenceFlow id="f5" sourceRef="beside" targetRef="done"/>
-"""
+""" + flows("f1:start>split f2:split>check f3:split>beside f4:check>fail f5:beside>done")
     elif thrown_from == "choice":
         main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="check" name="Check"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
     <bpmn:exclusiveGateway id="refused" default="f4"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:exclusiveGateway>
     <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f3</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
     <bpmn:endEvent id="done"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="refused"/>
+""" + flows("f1:start>check f2:check>refused") + """\
     <bpmn:sequenceFlow id="f3" sourceRef="refused" targetRef="fail"><bpmn:conditionExpression>client["name"].startswith("Refused")</bpmn:conditionExpression></bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="f4" sourceRef="refused" targetRef="done"/>
 """
@@ -139,31 +118,17 @@ def caught_by_event_subprocess(kind: str = "error", *, catches: str = "code",
     <bpmn:intermediateThrowEvent id="raise" name="Raise"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>{_THROWS[kind]}</bpmn:intermediateThrowEvent>
     <bpmn:userTask id="after" name="After"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="done"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="raise"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="raise" targetRef="after"/>
-    <bpmn:sequenceFlow id="f4" sourceRef="after" targetRef="done"/>
-"""
+""" + flows("f1:start>check f2:check>raise f3:raise>after f4:after>done")
     else:
         main = f"""    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="check" name="Check"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
     <bpmn:scriptTask id="note" name="Note"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing><bpmn:script>noted = "before the throw"</bpmn:script></bpmn:scriptTask>
     <bpmn:endEvent id="fail" name="Fail"><bpmn:incoming>f3</bpmn:incoming>{_THROWS[kind]}</bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="note"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="note" targetRef="fail"/>
-"""
+""" + flows("f1:start>check f2:check>note f3:note>fail")
     text = _HEAD + other + f"""  <bpmn:process id="incident" name="Incident" isExecutable="true">
 {main}    <bpmn:subProcess id="on_throw" triggeredByEvent="true">
-      <bpmn:startEvent id="throw_start"{flag}><bpmn:outgoing>e1</bpmn:outgoing>{catch}</bpmn:startEvent>
-      <bpmn:userTask id="handle" name="Handle"><bpmn:incoming>e1</bpmn:incoming><bpmn:outgoing>e2</bpmn:outgoing></bpmn:userTask>
-      <bpmn:endEvent id="handled"><bpmn:incoming>e2</bpmn:incoming></bpmn:endEvent>
-      <bpmn:sequenceFlow id="e1" sourceRef="throw_start" targetRef="handle"/>
-      <bpmn:sequenceFlow id="e2" sourceRef="handle" targetRef="handled"/>
-    </bpmn:subProcess>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+""" + handling_event_subprocess("throw_start", start_attributes=flag, catch=catch,
+                                handle_title="Handle") + CLOSE
     return {"incident.bpmn": text}
 
 

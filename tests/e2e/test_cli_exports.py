@@ -155,19 +155,26 @@ def test_export_events_and_xes_name_the_branch_taken_and_redact_a_sensitive_one(
         assert "uses_drugs" not in result.stdout and "gw_drugs" not in result.stdout
 
 
-def test_export_indigo_counts_a_lower_is_better_outcome_as_the_programme_configures_it(
-        cli: Cli, tmp_path: Path) -> None:
-    """An outcome the programme file's measure says is better lower (direction:
-    lower_is_better) counts the clients who did not have it as positive social outcomes;
-    --lower-is-better names one that no measure configures (a step's own outcome)."""
+def one_of_three_with(cli: Cli, tmp_path: Path, outcome: str) -> None:
+    """The housing pathway published with `outcome` as its step outcome (in place of housed),
+    and three clients' cases run: the first client's answer leads to that outcome, the other
+    two's do not."""
     source = tmp_path / "housing_help.yaml"
-    source.write_text(PATHWAY.replace("outcome: housed", "outcome: evicted"))
+    source.write_text(PATHWAY.replace("outcome: housed", f"outcome: {outcome}"))
     cli.json("publish", str(source))
     for needs in (True, False, False):
         client = cli.json("clients", "add", "--name", "A")["id"]
         case = cli.json("cases", "start", "housing_help", "--client", str(client))
         cli.json("tasks", "complete", case["tasks"][0]["id"], "--data",
                  json.dumps({"needs_housing": needs}))
+
+
+def test_export_indigo_counts_a_lower_is_better_outcome_as_the_programme_configures_it(
+        cli: Cli, tmp_path: Path) -> None:
+    """An outcome the programme file's measure says is better lower (direction:
+    lower_is_better) counts the clients who did not have it as positive social outcomes;
+    --lower-is-better names one that no measure configures (a step's own outcome)."""
+    one_of_three_with(cli, tmp_path, "evicted")
     programme = tmp_path / "programme.yaml"
     programme.write_text(
         "programme: P\npayment_mechanism: {cohort_threshold_percent: 10,\n"
@@ -189,14 +196,7 @@ def test_export_indigo_reads_the_programme_file_by_default(cli: Cli, tmp_path: P
     social outcome: without --programme the export reads the programme file of the
     definitions folder (definitions/programmes/peterborough.yaml, whose reconviction measure
     names it as a lower-is-better step outcome). Without a programme file, as before."""
-    source = tmp_path / "housing_help.yaml"
-    source.write_text(PATHWAY.replace("outcome: housed", "outcome: reconvicted"))
-    cli.json("publish", str(source))
-    for reconvicted in (True, False, False):
-        client = cli.json("clients", "add", "--name", "A")["id"]
-        case = cli.json("cases", "start", "housing_help", "--client", str(client))
-        cli.json("tasks", "complete", case["tasks"][0]["id"], "--data",
-                 json.dumps({"needs_housing": reconvicted}))
+    one_of_three_with(cli, tmp_path, "reconvicted")
 
     project = cli.json("export", "indigo")
     (result,) = project["results"]

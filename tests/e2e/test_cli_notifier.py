@@ -9,24 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e.test_cli import Cli
+from tests.pathway_texts import HANDOVER
 
-HANDOVER = """\
-pathway: handover
-title: Handover
-roles:
-  worker: {title: Worker}
-  manager: {title: Manager}
-steps:
-  - task: contact
-    role: worker
-    title: Contact the client
-  - notify: tell_manager
-    to: manager
-    message: Client housed, please review
-  - task: review
-    role: manager
-    title: Review
-"""
 NOTICE = "pathways.notifications notify manager about case {case} (step tell_manager): " \
          "Client housed, please review"
 

@@ -10,17 +10,9 @@ from tests.e2e.test_cli import (
     Cli,
     _sole,
 )
+from tests.pathway_texts import URGENT_REFERRAL
 
-V1 = """pathway: referral
-title: Referral
-roles:
-  worker: {title: Worker}
-steps:
-  - task: intake
-    role: worker
-    title: Intake
-    form:
-      urgent: {type: boolean, required: true, title: Urgent}
+V1 = URGENT_REFERRAL + """\
   - task: assess
     role: worker
     title: Assess

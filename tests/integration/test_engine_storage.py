@@ -10,8 +10,8 @@ import pytest
 from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine import ConflictError, Engine, FormValidationError
 from engine.ports import UnitOfWorkFactory
-from tests.bundles import bundle
-from tests.integration.engines import fresh_engine
+from tests.bundles import bundle, intake_sent_its_referral
+from tests.integration.engines import at_two_parallel_tasks, complete_at_once, fresh_engine
 from tests.unit.engine.fakes import FakeClock
 
 
@@ -84,39 +84,12 @@ def test_concurrent_work_on_different_tasks_of_one_case_loses_no_update(
         uow_factory: UnitOfWorkFactory, clock: FakeClock) -> None:
     """Parallel branches completed from two processes: with retries, both land."""
     setup = fresh_engine(uow_factory, clock)
-    setup.publish(*bundle("intake"))
-    client = setup.add_client("Ed")
-    case = setup.start_case("intake", client.id or 0)
-    setup.complete_task(case.tasks[0].task.id, {"risk": "high", "needs_housing": True})
-    meet = setup.get_case(case.case.id or 0).tasks[0].task.id
-    setup.complete_task(meet, {})
-    parallel = [view.task.id for view in setup.get_case(case.case.id or 0).tasks]
-    assert len(parallel) == 2
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def complete(task_id: str) -> None:
-        engine = fresh_engine(uow_factory, clock)
-        barrier.wait()
-        for _attempt in range(20):
-            try:
-                engine.complete_task(task_id, {})
-                return
-            except ConflictError:
-                continue
-            except BaseException as err:
-                errors.append(err)
-                return
-
-    threads = [threading.Thread(target=complete, args=(t,)) for t in parallel]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    case_id, parallel = at_two_parallel_tasks(setup)
+    errors = complete_at_once(uow_factory, [(task, clock) for task in parallel])
     assert errors == []
-    final = setup.get_case(case.case.id or 0).case
+    final = setup.get_case(case_id).case
     assert final.status == "completed"
-    steps = [e.step for e in setup.events(case.case.id or 0) if e.type == "task_completed"]
+    steps = [e.step for e in setup.events(case_id) if e.type == "task_completed"]
     assert sorted(steps) == ["acknowledge", "assess", "follow_up", "meet"]
 
 
@@ -156,12 +129,7 @@ def test_script_error_is_recorded_and_retry_after_fix(engine: Engine) -> None:
 
 def test_kept_message_is_delivered_once_its_pathway_exists(engine: Engine) -> None:
     engine.publish(*bundle("intake"))
-    client = engine.add_client("Hal")
-    case = engine.start_case("intake", client.id or 0)
-    engine.complete_task(case.tasks[0].task.id, {"risk": "high", "needs_housing": True})
-    for _ in range(2):
-        for view in engine.get_case(case.case.id or 0).tasks:
-            engine.complete_task(view.task.id, {})
+    client, _ = intake_sent_its_referral(engine, "Hal")
     assert engine.deliver_messages() == 0
     engine.publish(*bundle("family_intake"))
     assert engine.deliver_messages() == 1

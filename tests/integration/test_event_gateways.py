@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from engine import Engine
 from engine.ports import UnitOfWorkFactory
 from engine.state import load_state
 from tests.bundles import DATA, bundle
 from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
+from tests.unit.engine.test_event_gateways import GATEWAY_TIMERS
 
 
 def open_steps(engine: Engine, case_id: int) -> list[str]:
@@ -32,10 +31,7 @@ def reloads(engine: Engine, uow_factory: UnitOfWorkFactory, case_id: int) -> Non
     load_state(record.state, parsed, engine.script_engine)
 
 
-@pytest.mark.parametrize("pathway, timer_step, awaited", [
-    ("gateway_timer_message", "no_reply", "reply_received"),
-    ("gateway_timer_signal", "no_all_clear", "all_clear"),
-])
+@GATEWAY_TIMERS
 def test_gateway_timer_fires_in_another_process_and_the_case_goes_on(
         uow_factory: UnitOfWorkFactory, clock: FakeClock, pathway: str, timer_step: str,
         awaited: str) -> None:

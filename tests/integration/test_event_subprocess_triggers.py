@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from engine import Engine
 from engine.model import Message
 from engine.ports import UnitOfWorkFactory
 from tests.event_subprocess_bundles import triggered_by
@@ -30,18 +31,25 @@ def stored(uow_factory: UnitOfWorkFactory, case_id: int) -> tuple[list[str], lis
                 sorted(timer.step for timer in uow.timers.for_case(case_id)))
 
 
+def published_for(uow_factory: UnitOfWorkFactory, clock: FakeClock, kind: str, *,
+                  interrupting: bool | None, client: str) -> tuple[Engine, int]:
+    """A first process publishes `on_news` (started by a `kind`, interrupting or not) and
+    adds the client: its engine and the client's id."""
+    first = fresh_engine(uow_factory, clock)
+    first.publish(triggered_by(kind, interrupting=interrupting), "on_news.bpmn")
+    return first, first.add_client(client).id or 0
+
+
 @pytest.mark.parametrize("kind", ["message", "signal"])
 def test_an_interrupting_event_subprocess_round_trip(
         uow_factory: UnitOfWorkFactory, clock: FakeClock, kind: str) -> None:
-    first = fresh_engine(uow_factory, clock)
-    first.publish(triggered_by(kind, interrupting=None), "on_news.bpmn")
-    ann = first.add_client("Ann")
-    case_id = first.start_case("on_news", ann.id or 0).case.id or 0
-    other_id = first.start_case("on_news", ann.id or 0).case.id or 0
+    first, ann = published_for(uow_factory, clock, kind, interrupting=None, client="Ann")
+    case_id = first.start_case("on_news", ann).case.id or 0
+    other_id = first.start_case("on_news", ann).case.id or 0
     assert stored(uow_factory, case_id) == (["check"], ["wait_a_day"])
     assert sorted(first.get_case(case_id).case.waiting_for) == ["news", "reply"]
 
-    keep(uow_factory, clock, kind, ann.id or 0)
+    keep(uow_factory, clock, kind, ann)
     router = fresh_engine(uow_factory, clock)
     reached = router.deliver_messages()
 
@@ -61,12 +69,10 @@ def test_an_interrupting_event_subprocess_round_trip(
 @pytest.mark.parametrize("kind", ["message", "signal"])
 def test_a_non_interrupting_event_subprocess_round_trip(
         uow_factory: UnitOfWorkFactory, clock: FakeClock, kind: str) -> None:
-    first = fresh_engine(uow_factory, clock)
-    first.publish(triggered_by(kind, interrupting=False), "on_news.bpmn")
-    bo = first.add_client("Bo")
-    case_id = first.start_case("on_news", bo.id or 0).case.id or 0
+    first, bo = published_for(uow_factory, clock, kind, interrupting=False, client="Bo")
+    case_id = first.start_case("on_news", bo).case.id or 0
 
-    keep(uow_factory, clock, kind, bo.id or 0)
+    keep(uow_factory, clock, kind, bo)
     assert fresh_engine(uow_factory, clock).deliver_messages() == 1
 
     assert stored(uow_factory, case_id) == (["check", "handle"], ["wait_a_day"])

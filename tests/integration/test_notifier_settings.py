@@ -7,6 +7,7 @@ path the CLI and the web take, and watch the notification arrive on the log."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,24 +17,7 @@ from adapters.notifications import LOGGER_NAME, LoggingNotifier, NullNotifier, m
 from adapters.settings import Settings
 from dsl import compile_pathway, load_pathway
 from engine.errors import InvalidArgumentError
-
-HANDOVER = """
-pathway: handover
-title: Handover
-roles:
-  worker: {title: Worker}
-  manager: {title: Manager}
-steps:
-  - task: contact
-    role: worker
-    title: Contact the client
-  - notify: tell_manager
-    to: manager
-    message: Client housed, please review
-  - task: review
-    role: manager
-    title: Review
-"""
+from tests.pathway_texts import HANDOVER
 
 
 def application(database_url: str, monkeypatch: pytest.MonkeyPatch,
@@ -55,23 +39,29 @@ def run_handover(app: Application) -> int:
     return view.case.id or 0
 
 
+@pytest.fixture
+def log_app(database_url: str, monkeypatch: pytest.MonkeyPatch,
+            caplog: pytest.LogCaptureFixture) -> Iterator[Application]:
+    """The application with PATHWAYS_NOTIFIER=log, its notifier's lines captured."""
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    app = application(database_url, monkeypatch, "log")
+    try:
+        yield app
+    finally:
+        app.close()
+
+
 def notification_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == LOGGER_NAME]
 
 
 def test_the_log_notifier_delivers_a_notify_step_to_the_log(
-        database_url: str, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
-    app = application(database_url, monkeypatch, "log")
-    try:
-        case_id = run_handover(app)
-        assert notification_lines(caplog) == [
-            f"notify manager about case {case_id} (step tell_manager): "
-            "Client housed, please review"]
-        assert [e.type for e in app.engine.events(case_id)].count("notification_requested") == 1
-    finally:
-        app.close()
+        log_app: Application, caplog: pytest.LogCaptureFixture) -> None:
+    case_id = run_handover(log_app)
+    assert notification_lines(caplog) == [
+        f"notify manager about case {case_id} (step tell_manager): "
+        "Client housed, please review"]
+    assert [e.type for e in log_app.engine.events(case_id)].count("notification_requested") == 1
 
 
 def test_by_default_nothing_is_sent_and_the_request_stays_on_the_event_log(
@@ -109,22 +99,16 @@ steps:
 
 
 def test_a_notification_after_a_timer_reaches_the_log_when_the_timer_fires(
-        database_url: str, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
+        log_app: Application, caplog: pytest.LogCaptureFixture) -> None:
     """The worker's path (timers run, the worker loop): nothing at start, one line when due."""
-    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
-    app = application(database_url, monkeypatch, "log")
-    try:
-        compiled = compile_pathway(load_pathway(CHASE, "chase.yaml"))
-        app.engine.publish(compiled.files(), compiled.bpmn_file)
-        client = app.engine.add_client("Ann")
-        case = app.engine.start_case("chase", client.id or 0).case
-        assert notification_lines(caplog) == []
-        assert app.engine.fire_due_timers(datetime.now(UTC) + timedelta(days=8)) == 1
-        assert notification_lines(caplog) == [
-            f"notify team_lead about case {case.id} (step chase_lead): No contact for a week"]
-    finally:
-        app.close()
+    compiled = compile_pathway(load_pathway(CHASE, "chase.yaml"))
+    log_app.engine.publish(compiled.files(), compiled.bpmn_file)
+    client = log_app.engine.add_client("Ann")
+    case = log_app.engine.start_case("chase", client.id or 0).case
+    assert notification_lines(caplog) == []
+    assert log_app.engine.fire_due_timers(datetime.now(UTC) + timedelta(days=8)) == 1
+    assert notification_lines(caplog) == [
+        f"notify team_lead about case {case.id} (step chase_lead): No contact for a week"]
 
 
 @pytest.mark.parametrize(("value", "kind"), [

@@ -22,6 +22,7 @@ import pytest
 from adapters.definition_files import pathway_name, publish_order, read_bundle
 from engine import Engine
 from engine.ports import UnitOfWorkFactory
+from tests.unit.dsl.test_shipped import until_a_timer_fires
 from tests.unit.engine.fakes import FakeClock
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
@@ -95,12 +96,7 @@ def drive(engine: Engine, clock: FakeClock, case_id: int, answers: Mapping[str, 
             assert case.case.status == "completed", case.case.error
             return done
         if not case.tasks:
-            for _week in range(10):
-                clock.advance(days=8)
-                if engine.fire_due_timers(clock.now()):
-                    break
-            else:
-                raise AssertionError(f"case {case_id} waits for nothing that comes")
+            until_a_timer_fires(engine, clock, case_id, weeks=10)
             continue
         step = sorted(view.task.step for view in case.tasks)[0]
         complete(engine, case_id, step, answers[step])

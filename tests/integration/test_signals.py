@@ -10,15 +10,35 @@ import pytest
 
 from engine import Engine
 from engine.errors import DefinitionError
-from engine.model import Message
+from engine.model import CaseRecord, Message
 from engine.ports import UnitOfWorkFactory
-from tests.bundles import DATA, bundle
+from tests.bundles import DATA, bundle, edited_bundle
 from tests.unit.engine.fakes import FakeClock
 
 
 def programme_bundle(scope: str) -> tuple[dict[str, str], str]:
     text = (DATA / "signal_programme.bpmn").read_text().replace("SCOPE", scope)
     return {"signal_programme.bpmn": text}, "signal_programme.bpmn"
+
+
+def thrower_with_scope(engine: Engine, scope: str) -> tuple[int, int, CaseRecord]:
+    """signal_catcher and signal_programme (whose signal_scope is `scope`) published, the
+    clients Ann and Bob added and Ann's signal_programme case started: the two clients' ids
+    and that throwing case."""
+    engine.publish(*bundle("signal_catcher"))
+    engine.publish(*programme_bundle(scope))
+    ann, bob = engine.add_client("Ann"), engine.add_client("Bob")
+    thrower = engine.start_case("signal_programme", ann.id or 0).case
+    return ann.id or 0, bob.id or 0, thrower
+
+
+HOUSING_FOUND = '<bpmn:signal id="housing_found" name="housing_found" />'
+
+
+def housing_found_with(extension: str) -> str:
+    """The housing_found signal's declaration, carrying `extension` in its extensionElements."""
+    return ('<bpmn:signal id="housing_found" name="housing_found"><bpmn:extensionElements>'
+            f"{extension}</bpmn:extensionElements></bpmn:signal>")
 
 
 def steps(engine: Engine, case_id: int | None) -> list[str]:
@@ -77,12 +97,9 @@ def test_a_signal_reaches_every_waiting_case_of_the_client_and_no_other(engine: 
 
 
 def test_a_programme_wide_signal_reaches_every_client(engine: Engine) -> None:
-    engine.publish(*bundle("signal_catcher"))
-    engine.publish(*programme_bundle("programme"))
-    ann, bob = engine.add_client("Ann"), engine.add_client("Bob")
-    thrower = engine.start_case("signal_programme", ann.id or 0).case
-    same_client = engine.start_case("signal_catcher", ann.id or 0).case
-    other_client = engine.start_case("signal_catcher", bob.id or 0).case
+    ann, bob, thrower = thrower_with_scope(engine, "programme")
+    same_client = engine.start_case("signal_catcher", ann).case
+    other_client = engine.start_case("signal_catcher", bob).case
 
     finish_only_task(engine, thrower.id)
 
@@ -93,11 +110,8 @@ def test_a_programme_wide_signal_reaches_every_client(engine: Engine) -> None:
 
 
 def test_client_scope_said_explicitly_is_the_default(engine: Engine) -> None:
-    engine.publish(*bundle("signal_catcher"))
-    engine.publish(*programme_bundle("client"))
-    ann, bob = engine.add_client("Ann"), engine.add_client("Bob")
-    thrower = engine.start_case("signal_programme", ann.id or 0).case
-    other_client = engine.start_case("signal_catcher", bob.id or 0).case
+    _ann, bob, thrower = thrower_with_scope(engine, "client")
+    other_client = engine.start_case("signal_catcher", bob).case
     finish_only_task(engine, thrower.id)
     assert steps(engine, other_client.id) == []
 
@@ -194,20 +208,11 @@ def test_a_signal_starts_an_event_subprocess(uow_factory: UnitOfWorkFactory) -> 
 
 
 def test_a_signal_carries_its_payload_to_the_variable_the_catcher_names(engine: Engine) -> None:
-    thrower_files, thrower_main = bundle("signal_thrower")
-    thrower_files[thrower_main] = thrower_files[thrower_main].replace(
-        '<bpmn:signal id="housing_found" name="housing_found" />',
-        '<bpmn:signal id="housing_found" name="housing_found"><bpmn:extensionElements>'
+    engine.publish(*edited_bundle("signal_thrower", HOUSING_FOUND, housing_found_with(
         "<spiffworkflow:payloadExpression>{'address': '1 High St'}"
-        "</spiffworkflow:payloadExpression></bpmn:extensionElements></bpmn:signal>")
-    catcher_files, catcher_main = bundle("signal_catcher")
-    catcher_files[catcher_main] = catcher_files[catcher_main].replace(
-        '<bpmn:signal id="housing_found" name="housing_found" />',
-        '<bpmn:signal id="housing_found" name="housing_found"><bpmn:extensionElements>'
-        "<spiffworkflow:variableName>housing</spiffworkflow:variableName>"
-        "</bpmn:extensionElements></bpmn:signal>")
-    engine.publish(thrower_files, thrower_main)
-    engine.publish(catcher_files, catcher_main)
+        "</spiffworkflow:payloadExpression>")))
+    engine.publish(*edited_bundle("signal_catcher", HOUSING_FOUND, housing_found_with(
+        "<spiffworkflow:variableName>housing</spiffworkflow:variableName>")))
     ann = engine.add_client("Ann")
     thrower = engine.start_case("signal_thrower", ann.id or 0).case
     catcher = engine.start_case("signal_catcher", ann.id or 0).case

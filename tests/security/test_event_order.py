@@ -10,11 +10,11 @@ numbers it; the events of one command share its instant.
 from __future__ import annotations
 
 import itertools
-import threading
 
-from engine import ConflictError, Engine
+from engine import Engine
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import bundle
+from tests.integration.engines import at_two_parallel_tasks, complete_at_once
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 
@@ -58,37 +58,10 @@ def test_two_processes_with_skewed_clocks_keep_one_case_in_order(
     ahead, behind = FakeClock(), FakeClock()
     behind.advance(hours=-1)
     setup = Engine(uow=uow_factory, clock=ahead)
-    setup.publish(*bundle("intake"))
-    client = setup.add_client("Ed")
-    case = setup.start_case("intake", client.id or 0)
-    setup.complete_task(case.tasks[0].task.id, {"risk": "high", "needs_housing": True})
-    setup.complete_task(setup.get_case(case.case.id or 0).tasks[0].task.id, {})
-    parallel = [view.task.id for view in setup.get_case(case.case.id or 0).tasks]
-    assert len(parallel) == 2
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def complete(task_id: str, clock: FakeClock) -> None:
-        engine = Engine(uow=uow_factory, clock=clock)
-        barrier.wait()
-        for _attempt in range(20):
-            try:
-                engine.complete_task(task_id, {})
-                return
-            except ConflictError:
-                continue
-            except BaseException as err:
-                errors.append(err)
-                return
-
-    threads = [threading.Thread(target=complete, args=pair)
-               for pair in zip(parallel, (ahead, behind), strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    case_id, parallel = at_two_parallel_tasks(setup)
+    errors = complete_at_once(uow_factory, list(zip(parallel, (ahead, behind), strict=True)))
     assert errors == []
-    _in_order(setup, case.case.id or 0)
+    _in_order(setup, case_id)
 
 
 def test_events_of_one_command_share_its_instant(uow_factory: UnitOfWorkFactory) -> None:

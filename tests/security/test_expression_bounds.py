@@ -188,6 +188,12 @@ def _dsl(kind: str, expression: str) -> str:
     outcome: noted
     value: "{quoted}" """,
     }[kind]
+    return _bounded(step)
+
+
+def _bounded(step: str, due: str = "") -> str:
+    """The pathway `bounded`: `step` (DSL lines), then the task review (due after `due`, a
+    `due:` line, if given), then the end."""
     return f"""pathway: bounded
 title: Bounded
 organisation: org
@@ -198,7 +204,7 @@ roles:
 steps:{step}
   - task: review
     role: worker
-    title: Review
+    title: Review{due}
   - end: closed
     reason: completed
 """
@@ -294,20 +300,7 @@ def _dsl_duration(kind: str, duration: str) -> str:
     else:
         step = ""
         due = f"\n    due: {duration}"
-    return f"""pathway: bounded
-title: Bounded
-organisation: org
-roles:
-  worker:
-    title: Worker
-    organisations: [org]
-steps:{step}
-  - task: review
-    role: worker
-    title: Review{due}
-  - end: closed
-    reason: completed
-"""
+    return _bounded(step, due)
 
 
 @pytest.mark.parametrize("kind", ["wait", "due"])

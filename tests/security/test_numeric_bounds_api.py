@@ -23,6 +23,7 @@ from engine.errors import FormValidationError, InvalidArgumentError
 from engine.model import User
 from engine.numbers import MAX_JSON_INT, number_problem
 from engine.text import parse_json
+from tests.bpmn_text import one_form_task
 from tests.e2e.test_cli import Cli
 from tests.web.conftest import PASSWORD, Site, csrf_token, sign_in, site  # noqa: F401
 
@@ -34,23 +35,8 @@ FORM = {"type": "object", "properties": {
     "amount": {"type": "number", "title": "Amount"},
     "notes": {"type": "object"},
 }}
-BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d"
-    targetNamespace="https://pathways.example/tests">
-  <bpmn:process id="counted" name="Counted" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="count_things" name="Count things">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="formJsonSchemaFilename" value="counted.form.json" />
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="count_things"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="count_things" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+BPMN = one_form_task("counted", "count_things", "counted.form.json", process_title="Counted",
+                     task_title="Count things")
 
 HUGE = "9" * 4300
 # JSON texts of numbers Python's json module would turn into something dangerous

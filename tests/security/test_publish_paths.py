@@ -20,6 +20,7 @@ from adapters.definition_files import MAX_FILE_BYTES, read_bundle
 from engine.definitions import file_name_problem, parse_bundle
 from engine.errors import DefinitionError, FormValidationError
 from engine.forms import validate_submission
+from tests.bpmn_text import one_form_task
 from tests.e2e.test_cli import Cli
 
 SCHEMA = json.dumps({"type": "object", "properties": {"note": {"type": "string"}}})
@@ -27,23 +28,8 @@ SCHEMA = json.dumps({"type": "object", "properties": {"note": {"type": "string"}
 
 def bpmn(form: str, *, attribute: str = "formJsonSchemaFilename", process: str = "leaky") -> str:
     """A one-task pathway whose task names `form` (XML-escaped by the caller if need be)."""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d"
-    targetNamespace="https://pathways.example/tests">
-  <bpmn:process id="{process}" name="Leaky" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="ask" name="Ask">
-      <bpmn:extensionElements><spiffworkflow:properties>
-        <spiffworkflow:property name="{attribute}" value="{form}" />
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+    return one_form_task(process, "ask", form, process_title="Leaky", task_title="Ask",
+                         attribute=attribute)
 
 
 FORM_LINE = 9  # the line of the property in bpmn()

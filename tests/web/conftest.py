@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -14,6 +15,8 @@ from flask.testing import FlaskClient
 from adapters.bootstrap import Application, bootstrap
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
+from adapters.sql import SqlAlchemyUnitOfWorkFactory
+from engine.model import AccessEntry, Draft, InboxTask
 from web import create_app
 from web.security import SESSION_KEY, limiter
 
@@ -42,6 +45,37 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
         yield Site(app, application)
     finally:
         application.close()
+
+
+class StoredRecords:
+    """Reads straight from the database behind a site, for the tests' world objects (which
+    give `application`)."""
+
+    @property
+    def application(self) -> Application:
+        raise NotImplementedError
+
+    def uow(self) -> Any:
+        return SqlAlchemyUnitOfWorkFactory(self.application.database)()
+
+    def open_task(self, task_id: str) -> InboxTask | None:
+        with self.uow() as uow:
+            found: InboxTask | None = uow.inbox.get(task_id)
+            return found
+
+    def draft(self, task_id: str, username: str) -> Draft | None:
+        with self.uow() as uow:
+            found: Draft | None = uow.drafts.get(task_id, username)
+            return found
+
+    def access_log(self, client_id: int) -> list[AccessEntry]:
+        with self.uow() as uow:
+            found: list[AccessEntry] = uow.access_log.list(client_id=client_id)
+            return found
+
+    def case_count(self, client_id: int) -> int:
+        with self.uow() as uow:
+            return len(uow.cases.list(client_id=client_id))
 
 
 def csrf_token(html: str) -> str:

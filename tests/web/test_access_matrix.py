@@ -251,6 +251,25 @@ def own_pathway(user: str) -> str:
     return PATHWAY_OF.get(user.split("_", 1)[0], "gate_reception")
 
 
+def consent_route(scope: str, given: str, purpose: str, *, opened: bool = False) -> Route:
+    """POST /clients/C/consents, allowed to the client's own staff and admins; `opened`: the
+    user opened the record with a reason first, and gives the same reason with the consent."""
+    reason = {"reason": REASON} if opened else {}
+    return Route(
+        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=opened,
+        location=r"/clients/\d+",
+        data=lambda t, user: {"scope": scope, "given": given, "purpose": purpose, **reason},
+        expected=statuses(own=302, other=403, designer=403, admin=302))
+
+
+def dashboard_route(path: str, *, of_gate_reception: bool = False, viewer: int = 200) -> Route:
+    """A read of the dashboard's (for the gate_reception pathway, if said): what designers,
+    commissioners and admins get is `viewer`, case staff are refused."""
+    return Route("GET", lambda t: path, shared=True, per_target=False,
+                 query={"pathway": "gate_reception"} if of_gate_reception else {},
+                 expected=statuses(own=403, other=403, designer=viewer, admin=viewer))
+
+
 ROUTES: dict[str, Route] = {
     "home": Route("GET", lambda t: "/", shared=True, per_target=False, expected=statuses(
         own=302, other=302, designer=302, admin=302)),
@@ -298,28 +317,14 @@ ROUTES: dict[str, Route] = {
     "client_page_with_reason": Route(
         "GET", lambda t: f"/clients/{t.client_id}", shared=True, query={"reason": REASON},
         expected=statuses(400, own=400, other=400, designer=400, admin=400)),
-    "record_consent": Route(
-        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True,
-        location=r"/clients/\d+",
-        data=lambda t, user: {"scope": "programme", "given": "yes", "purpose": "Sharing"},
-        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "record_consent": consent_route("programme", "yes", "Sharing"),
     "start_case": Route(
         "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True,
         location=r"/tasks/[\w-]+|/clients/\d+",
         data=lambda t, user: {"pathway": PATHWAY_OF[t.org]},
         expected=statuses(own=302, other=403, designer=403, admin=302)),
-    "consent_under_break_glass": Route(
-        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=True,
-        location=r"/clients/\d+",
-        data=lambda t, user: {"scope": "health", "given": "yes", "purpose": "Sharing",
-                              "reason": REASON},
-        expected=statuses(own=302, other=403, designer=403, admin=302)),
-    "withdraw_under_break_glass": Route(
-        "POST", lambda t: f"/clients/{t.client_id}/consents", changes=True, opened=True,
-        location=r"/clients/\d+",
-        data=lambda t, user: {"scope": "programme", "given": "no", "purpose": "Withdrawn",
-                              "reason": REASON},
-        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "consent_under_break_glass": consent_route("health", "yes", "Sharing", opened=True),
+    "withdraw_under_break_glass": consent_route("programme", "no", "Withdrawn", opened=True),
     "start_case_under_break_glass": Route(
         "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True, opened=True,
         location=r"/tasks/[\w-]+|/clients/\d+",
@@ -352,28 +357,17 @@ ROUTES: dict[str, Route] = {
         expected=statuses(own=302, other=302, designer=403, admin=302)),
     "clients_list": Route("GET", lambda t: "/clients", shared=True, per_target=False,
                           expected=statuses(own=200, other=200, designer=403, admin=200)),
-    "dashboard": Route("GET", lambda t: "/dashboard", shared=True, per_target=False,
-                       expected=statuses(own=403, other=403, designer=200, admin=200)),
-    "dashboard_csv": Route("GET", lambda t: "/dashboard/activity.csv", shared=True,
-                           per_target=False, query={"pathway": "gate_reception"},
-                           expected=statuses(own=403, other=403, designer=200, admin=200)),
-    "dashboard_chart": Route("GET", lambda t: "/dashboard/activity.svg", shared=True,
-                             per_target=False,
-                             query={"pathway": "gate_reception"},
-                             expected=statuses(own=403, other=403, designer=200, admin=200)),
+    "dashboard": dashboard_route("/dashboard"),
+    "dashboard_csv": dashboard_route("/dashboard/activity.csv", of_gate_reception=True),
+    "dashboard_chart": dashboard_route("/dashboard/activity.svg", of_gate_reception=True),
     # the forest plot of the decisions: the matrix's world records no outcome, so a viewer
     # gets through to "no figures for that chart yet" (404); anyone else is refused first
-    "forest_chart": Route("GET", lambda t: "/dashboard/forest.svg", shared=True,
-                          per_target=False, query={"pathway": "gate_reception"},
-                          expected=statuses(own=403, other=403, designer=404, admin=404)),
-    "payment_statement": Route("GET", lambda t: "/dashboard/statement", shared=True,
-                               per_target=False,
-                               expected=statuses(own=403, other=403, designer=200, admin=200)),
+    "forest_chart": dashboard_route("/dashboard/forest.svg", of_gate_reception=True,
+                                    viewer=404),
+    "payment_statement": dashboard_route("/dashboard/statement"),
     # The matrix's world has no programme file, so a viewer gets through to "no statement
     # to chart yet" (404); anyone else is refused before that.
-    "cohort_chart": Route("GET", lambda t: "/dashboard/cohorts.svg", shared=True,
-                          per_target=False,
-                          expected=statuses(own=403, other=403, designer=404, admin=404)),
+    "cohort_chart": dashboard_route("/dashboard/cohorts.svg", viewer=404),
     "admin_users": Route("GET", lambda t: "/admin/users", shared=True, per_target=False,
                          expected=statuses(own=403, other=403, designer=403, admin=200)),
     "admin_sign_out_everywhere": Route(

@@ -23,10 +23,9 @@ from openapi_spec_validator import validate
 from werkzeug.test import TestResponse
 
 from adapters.definition_files import pathway_name, publish_order, read_bundle
-from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine import EngineError
-from engine.model import AccessEntry, Draft, InboxTask, User
-from tests.web.conftest import PASSWORD, Site, sign_in
+from engine.model import User
+from tests.web.conftest import PASSWORD, Site, StoredRecords, sign_in
 from web import _STATUS_BY_CODE
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
@@ -47,8 +46,16 @@ def shipped_bundles() -> tuple[tuple[dict[str, str], str, str], ...]:
     return tuple((*read_bundle(path, known_pathways=known), note) for path, note in order)
 
 
+def json_body(response: TestResponse, status: int) -> Any:
+    """The response's JSON body, once its status is checked (the body shown if it is not)."""
+    assert response.status_code == status, response.text
+    body = response.json
+    assert body is not None
+    return body
+
+
 @dataclass
-class World:
+class World(StoredRecords):
     site: Site
     users: dict[str, User] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # username -> plain token
@@ -70,28 +77,6 @@ class World:
             headers["Authorization"] = f"Bearer {self.tokens[username]}"
         return self.http().open(API + path, method=method, json=json, data=data,
                                 headers=headers, **kwargs)
-
-    def uow(self) -> Any:
-        return SqlAlchemyUnitOfWorkFactory(self.application.database)()
-
-    def open_task(self, task_id: str) -> InboxTask | None:
-        with self.uow() as uow:
-            found: InboxTask | None = uow.inbox.get(task_id)
-            return found
-
-    def draft(self, task_id: str, username: str) -> Draft | None:
-        with self.uow() as uow:
-            found: Draft | None = uow.drafts.get(task_id, username)
-            return found
-
-    def access_log(self, client_id: int) -> list[AccessEntry]:
-        with self.uow() as uow:
-            found: list[AccessEntry] = uow.access_log.list(client_id=client_id)
-            return found
-
-    def case_count(self, client_id: int) -> int:
-        with self.uow() as uow:
-            return len(uow.cases.list(client_id=client_id))
 
 
 @pytest.fixture
@@ -293,9 +278,7 @@ def rows(response: TestResponse) -> list[str]:
 def test_the_inbox_with_its_counts(world: World) -> None:
     world.application.casework.claim(world.users["sg_caseworker"], world.tasks["ben"])
     response = world.call("sg_caseworker", "GET", "/tasks")
-    assert response.status_code == 200
-    body = response.json
-    assert body is not None
+    body = json_body(response, 200)
     assert [r["client_name"] for r in body["tasks"]] == ["Ben Jones", "Aaron Smith"]
     assert body["counts"] == {"mine": 1, "role": 2, "unassigned": 1, "overdue": 1}
     ben = body["tasks"][0]
@@ -363,9 +346,7 @@ def test_designers_and_commissioners_have_no_inbox(world: World, role: str) -> N
 def test_a_task_with_its_form_prefill_and_draft(world: World) -> None:
     task = world.tasks["cara"]
     response = world.call("om_caseworker", "GET", f"/tasks/{task}")
-    assert response.status_code == 200, response.text
-    page = response.json
-    assert page is not None
+    page = json_body(response, 200)
     assert page["task"]["id"] == task and page["task"]["may_act"] is True
     assert page["task"]["overdue"] is False
     assert page["client"] == {"id": world.clients["cara"], "name": "Cara Green"}
@@ -466,9 +447,7 @@ def test_complete_a_task(world: World) -> None:
 
     done = world.call("sg_caseworker", "POST", f"/tasks/{task}/complete",
                       json={"data": ASSESSMENT})
-    assert done.status_code == 200, done.text
-    body = done.json
-    assert body is not None
+    body = json_body(done, 200)
     assert body["status"] == "active" and isinstance(body["case_id"], int)
     assert body["next_task"]["step"] == "gate_meeting"
     assert world.open_task(task) is None
@@ -564,9 +543,7 @@ def test_a_client_record(world: World) -> None:
     world.application.casework.complete(world.users["sg_caseworker"], world.tasks["aaron"],
                                         ASSESSMENT)
     response = world.call("sg_caseworker", "GET", f"/clients/{aaron}")
-    assert response.status_code == 200, response.text
-    record = response.json
-    assert record is not None
+    record = json_body(response, 200)
     assert record["client"]["name"] == "Aaron Smith" and record["basis"] == "organisation"
     [case] = record["cases"]
     assert case["pathway"] == "gate_reception" and case["owner"] == "st_giles_trust"
@@ -675,9 +652,7 @@ def test_start_a_case(world: World) -> None:
         "given": True, "scope": "programme", "purpose": "One Service sharing"})
     started = world.call("sg_caseworker", "POST", f"/clients/{cara}/cases",
                          json={"pathway": "gate_reception"})
-    assert started.status_code == 201, started.text
-    body = started.json
-    assert body is not None
+    body = json_body(started, 201)
     assert body["case"]["pathway"] == "gate_reception" and body["case"]["client_id"] == cara
     assert body["case"]["status"] == "active" and "state" not in body["case"]
     assert body["next_task"]["step"] == "needs_assessment"
@@ -694,9 +669,7 @@ def test_start_a_case(world: World) -> None:
 def test_export_is_for_admins(world: World) -> None:
     aaron = world.clients["aaron"]
     export = world.call("om_admin", "GET", f"/clients/{aaron}/export")
-    assert export.status_code == 200, export.text
-    document = export.json
-    assert document is not None
+    document = json_body(export, 200)
     assert document["client"]["name"] == "Aaron Smith" and document["exported_by"] == "om_admin"
     assert len(document["cases"]) == 1 and document["cases"][0]["tasks"]
     datetime.fromisoformat(document["exported_at"])

@@ -21,9 +21,8 @@ from flask.testing import FlaskClient
 
 from adapters.bootstrap import Application
 from adapters.definition_files import pathway_name, publish_order, read_bundle
-from adapters.sql import SqlAlchemyUnitOfWorkFactory
-from engine.model import AccessEntry, Consent, Draft, InboxTask, User
-from tests.web.conftest import PASSWORD, Site, csrf_token, sign_in
+from engine.model import Consent, InboxTask, User
+from tests.web.conftest import PASSWORD, Site, StoredRecords, csrf_token, sign_in
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 ROLES = ("caseworker", "team_lead", "designer", "commissioner", "admin")
@@ -50,7 +49,7 @@ def publish_shipped(application: Application) -> None:
 
 
 @dataclass
-class World:
+class World(StoredRecords):
     """The programme every test works in. Users are `{org}_{role}` (sg_caseworker,
     om_admin, ...); clients and their first open task by first name."""
 
@@ -73,37 +72,15 @@ class World:
             sign_in(client, username)
         return client
 
-    def uow(self) -> Any:
-        return SqlAlchemyUnitOfWorkFactory(self.application.database)()
-
-    def open_task(self, task_id: str) -> InboxTask | None:
-        with self.uow() as uow:
-            found: InboxTask | None = uow.inbox.get(task_id)
-            return found
-
     def open_tasks(self, client_id: int) -> list[InboxTask]:
         with self.uow() as uow:
             return [t for case in uow.cases.list(client_id=client_id, status="active")
                     for t in uow.inbox.list(case_id=case.id)]
 
-    def access_log(self, client_id: int) -> list[AccessEntry]:
-        with self.uow() as uow:
-            found: list[AccessEntry] = uow.access_log.list(client_id=client_id)
-            return found
-
     def consents(self, client_id: int) -> list[Consent]:
         with self.uow() as uow:
             found: list[Consent] = uow.consents.for_client(client_id)
             return found
-
-    def draft(self, task_id: str, username: str) -> Draft | None:
-        with self.uow() as uow:
-            found: Draft | None = uow.drafts.get(task_id, username)
-            return found
-
-    def case_count(self, client_id: int) -> int:
-        with self.uow() as uow:
-            return len(uow.cases.list(client_id=client_id))
 
     def new_client(self, org: str, name: str, **fields: Any) -> tuple[int, str]:
         """A client added by the organisation's caseworker with a case of its own pathway

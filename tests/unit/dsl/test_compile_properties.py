@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -398,13 +399,20 @@ def act(engine: Engine, clock: FakeClock, data: st.DataObject) -> bool:
     return False
 
 
-def run_to_the_end(engine: Engine, clock: FakeClock, case_id: int,
-                   data: st.DataObject) -> None:
+def run_to_the_end(engine: Engine, clock: FakeClock, case_id: int, data: st.DataObject, *,
+                   status: Callable[[], str] | None = None,
+                   on_error: Callable[[], None] | None = None) -> None:
     """Complete open tasks of every case of the client (the referred ones too) in a random
-    order with random valid data, letting time pass whenever nothing is open."""
+    order with random valid data, letting time pass whenever nothing is open, until the case
+    is no longer active. `status` reads the case's status (by default, as stored);
+    `on_error` mends a case in error, which then runs on (by default an error ends the run)."""
     idle = 0
     for _ in range(3000):
-        if engine.get_case(case_id).case.status != "active":
+        now = engine.get_case(case_id).case.status if status is None else status()
+        if now == "error" and on_error is not None:
+            on_error()
+            continue
+        if now != "active":
             return
         if act(engine, clock, data):
             idle = 0

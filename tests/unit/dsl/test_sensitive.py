@@ -27,6 +27,7 @@ from engine.definitions import ParsedDefinition, parse_bundle
 from engine.errors import DefinitionError
 from engine.model import CaseRecord, Event
 from engine.privacy import Redactor, Sensitivity
+from tests.pathway_texts import WORK_DECISION
 
 HEADER = """\
 pathway: {pathway}
@@ -153,14 +154,7 @@ BRANCHED = ASSESS + """\
           to: worker
           message: Aspire
   otherwise: []
-- decide: gw_work
-  branches:
-    - when: wants_work
-      steps:
-        - task: refer_work
-          role: worker
-          title: Refer to work
-  otherwise: []
+""" + WORK_DECISION + """\
 - task: close
   role: worker
   title: Close
@@ -295,14 +289,20 @@ def test_a_referral_to_a_sensitive_pathway_is_sensitive_with_its_result() -> Non
     assert len(everything.events(case, events)) == 4
 
 
-def test_an_exit_reason_only_a_sensitive_end_gives_is_left_out() -> None:
-    definition = parsed(ASSESS + """\
+# assess, then the decision gw whose first branch ends the case (reason: rehab) for a client
+# who uses drugs: the tests add the decision's other branches and `otherwise`
+TO_REHAB = ASSESS + """\
 - decide: gw
   branches:
     - when: uses_drugs
       steps:
         - end: to_rehab
           reason: rehab
+"""
+
+
+def test_an_exit_reason_only_a_sensitive_end_gives_is_left_out() -> None:
+    definition = parsed(TO_REHAB + """\
     - when: wants_work
       steps:
         - record: work
@@ -327,13 +327,7 @@ def test_an_exit_reason_only_a_sensitive_end_gives_is_left_out() -> None:
 
 
 def test_when_no_branches_meet_what_follows_the_decision_tells_the_answer() -> None:
-    definition = parsed(ASSESS + """\
-- decide: gw
-  branches:
-    - when: uses_drugs
-      steps:
-        - end: to_rehab
-          reason: rehab
+    definition = parsed(TO_REHAB + """\
   otherwise: []
 - task: later
   role: worker

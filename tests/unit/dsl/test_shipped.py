@@ -77,6 +77,15 @@ def test_the_definitions_folder_publishes_gate_reception_v1_then_v2_with_their_n
     assert "mental_health_screening" in v2_steps and "needs_mental_health" not in v2_steps
 
 
+def until_a_timer_fires(engine: Engine, clock: FakeClock, case_id: int, *, weeks: int) -> None:
+    """Move time on eight days at a time until a timer fires, at most `weeks` times."""
+    for _week in range(weeks):
+        clock.advance(days=8)
+        if engine.fire_due_timers(clock.now()):
+            return
+    raise AssertionError(f"case {case_id} waits for nothing that ever comes")
+
+
 def drive(engine: Engine, clock: FakeClock, case_id: int,
           answers: Mapping[str, Any], *, max_steps: int = 400) -> list[str]:
     """Complete open tasks with the answers for their step (a dict, or a list used in turn),
@@ -87,13 +96,8 @@ def drive(engine: Engine, clock: FakeClock, case_id: int,
         case = engine.get_case(case_id)
         if case.case.status != "active":
             return done
-        if not case.tasks:
-            for _week in range(60):  # nothing to do: let time pass until a timer fires
-                clock.advance(days=8)
-                if engine.fire_due_timers(clock.now()):
-                    break
-            else:
-                raise AssertionError(f"case {case_id} waits for nothing that ever comes")
+        if not case.tasks:  # nothing to do: let time pass until a timer fires
+            until_a_timer_fires(engine, clock, case_id, weeks=60)
             continue
         view = sorted(case.tasks, key=lambda v: v.task.step)[0]
         answer = answers[view.task.step]

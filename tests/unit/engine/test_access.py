@@ -15,12 +15,9 @@ from engine import access
 from engine.definitions import ParsedDefinition, parse_bundle
 from engine.errors import DefinitionError
 from engine.model import USER_ROLES, Consent, InboxTask, User
+from tests.pathway_texts import pathway_head
 
-RESETTLE = """
-pathway: resettle
-title: Resettlement
-organisation: st_giles
-roles:
+RESETTLE = pathway_head("resettle", "Resettlement", "st_giles") + """\
   caseworker: {title: Caseworker, organisations: [st_giles]}
   volunteer: {title: Volunteer}
 client_fields:

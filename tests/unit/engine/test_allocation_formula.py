@@ -21,6 +21,7 @@ from dsl import compile_pathway, load_pathway
 from engine import Engine
 from engine.allocation import allocate, draw
 from engine.model import AllocationPolicy
+from tests.pathway_texts import REFERRAL
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 # (seed, pathway, client) -> first 16 hex digits of `printf '%s' 'seed:pathway:client' | sha256sum`
@@ -79,18 +80,6 @@ def test_the_arm_is_the_share_of_the_unit_interval_holding_the_draw(
         assert allocation.event["draw"] == float(readme_draw(seed, "referral", client))
         arms.add(expected)
     assert arms == set(weights)  # every arm is reached, so no share is mis-placed unseen
-
-
-REFERRAL = """
-pathway: referral
-title: Referral
-roles:
-  worker: {title: Worker}
-steps:
-  - task: intake
-    role: worker
-    title: Intake
-"""
 
 
 def test_cases_started_under_a_split_land_where_the_readme_formula_says() -> None:

@@ -21,13 +21,10 @@ from engine.errors import (
     NotFoundError,
 )
 from engine.model import Client, InboxTask, Message, Organisation, User
+from tests.pathway_texts import pathway_head
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
-WELLBEING = """
-pathway: wellbeing
-title: Wellbeing
-organisation: mind
-roles:
+WELLBEING = pathway_head("wellbeing", "Wellbeing", "mind") + """\
   therapist: {title: Therapist, organisations: [mind]}
 client_fields:
   diagnosis: {type: text, sensitive: health}
@@ -39,11 +36,7 @@ steps:
       mood: {type: integer, sensitive: health}
 """
 
-RESETTLE = """
-pathway: resettle
-title: Resettlement
-organisation: st_giles
-roles:
+RESETTLE = pathway_head("resettle", "Resettlement", "st_giles") + """\
   caseworker: {title: Caseworker, organisations: [st_giles]}
 client_fields:
   phone: text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from engine import Engine
 from engine.exports import EVENT_COLUMNS, events_csv, redact, to_xes
 from engine.model import Event
 from engine.privacy import Redactor, Sensitivity
+from tests.pathway_texts import WORK_DECISION
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_exports import (
     NS,
@@ -87,14 +89,7 @@ steps:
     form:
       uses_drugs: {type: boolean, required: true, sensitive: health, title: Uses drugs}
       wants_work: {type: boolean, required: true, title: Wants work}
-  - decide: gw_work
-    branches:
-      - when: wants_work
-        steps:
-          - task: refer_work
-            role: worker
-            title: Refer to work
-    otherwise: []
+""" + textwrap.indent(WORK_DECISION, "  ") + """\
   - decide: gw_drugs
     branches:
       - when: uses_drugs
@@ -131,21 +126,24 @@ def _exports(engine: Engine, case_id: int, *, redacted: bool) -> tuple[str, str]
     return to_xes(cases, events), events_csv(cases, events)
 
 
-def _decisions(xes: str, table: str) -> tuple[dict[str, str], dict[str, str]]:
+def _exported_decisions(engine: Engine, case_id: int, *, redacted: bool
+                        ) -> tuple[str, str, dict[str, str], dict[str, str]]:
+    """The case's XES (its structure checked) and CSV exports, and the branch each decision
+    took as each of them tells it."""
+    xes, table = _exports(engine, case_id, redacted=redacted)
+    check_xes_structure(xes)
     root = ET.fromstring(xes)  # noqa: S314 - our own output
     in_xes = {a["concept:name"]: a["branch"] for a in
               (attributes(e) for e in root.findall("x:trace/x:event", NS))
               if a["event_type"] == "decision"}
     in_csv = {r["step"]: r["branch"] for r in _rows(table) if r["type"] == "decision"}
-    return in_xes, in_csv
+    return xes, table, in_xes, in_csv
 
 
 def test_exports_of_a_real_case_name_the_branch_each_decision_took(
         triage: tuple[Engine, int]) -> None:
     engine, case_id = triage
-    xes, table = _exports(engine, case_id, redacted=False)
-    check_xes_structure(xes)
-    in_xes, in_csv = _decisions(xes, table)
+    _xes, table, in_xes, in_csv = _exported_decisions(engine, case_id, redacted=False)
     assert in_xes == in_csv == {"gw_work": "when: wants_work", "gw_drugs": "when: uses_drugs"}
     flows = {r["step"]: r["branch_flow"] for r in _rows(table) if r["type"] == "decision"}
     definition = engine.definition("triage", 1)
@@ -157,9 +155,7 @@ def test_exports_of_a_real_case_name_the_branch_each_decision_took(
 def test_a_sensitive_decision_and_its_branch_stay_out_of_redacted_exports(
         triage: tuple[Engine, int]) -> None:
     engine, case_id = triage
-    xes, table = _exports(engine, case_id, redacted=True)
-    check_xes_structure(xes)
-    in_xes, in_csv = _decisions(xes, table)
+    xes, table, in_xes, in_csv = _exported_decisions(engine, case_id, redacted=True)
     assert in_xes == in_csv == {"gw_work": "when: wants_work"}  # gw_drugs: not there at all
     for text in (xes, table):
         assert "uses_drugs" not in text and "rehab" not in text and "gw_drugs" not in text

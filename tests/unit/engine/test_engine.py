@@ -10,7 +10,7 @@ import pytest
 from engine import ConflictError, DefinitionError, Engine, FormValidationError
 from engine.errors import CaseStateError, NotFoundError
 from engine.model import CaseRecord
-from tests.bundles import bundle
+from tests.bundles import bundle, intake_sent_its_referral
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 
@@ -125,13 +125,8 @@ def test_timer_fires_only_when_due(engine: Engine, clock: FakeClock) -> None:
 
 def test_thrown_message_starts_a_case_of_the_waiting_pathway(engine: Engine) -> None:
     publish(engine, "intake")
-    client = engine.add_client("Di")
-    case = engine.start_case("intake", client.id or 0)
-    engine.complete_task(case.tasks[0].task.id, {"risk": "high", "needs_housing": True})
-    for _ in range(2):
-        for view in engine.get_case(case.case.id or 0).tasks:
-            engine.complete_task(view.task.id, {})
-    sent = [e for e in engine.events(case.case.id or 0) if e.type == "message_sent"]
+    client, case_id = intake_sent_its_referral(engine, "Di")
+    sent = [e for e in engine.events(case_id) if e.type == "message_sent"]
     assert sent[0].data["name"] == "family_referral"
     # Nobody waits for it yet: it is kept, not lost.
     assert engine.list_cases(pathway="family_intake") == []

@@ -62,10 +62,15 @@ OTHER_BRANCH = {"gateway_timer_message": {"reply", "read_reply"},
                 "gateway_timer_signal": {"cleared", "close_down"}}
 
 
-@pytest.mark.parametrize("pathway, timer_step, awaited", [
+# the pathways whose event-based gateway races a timer against a message or a signal: the
+# pathway, the timer's step and the awaited event's step
+GATEWAY_TIMERS = pytest.mark.parametrize("pathway, timer_step, awaited", [
     ("gateway_timer_message", "no_reply", "reply_received"),
     ("gateway_timer_signal", "no_all_clear", "all_clear"),
 ])
+
+
+@GATEWAY_TIMERS
 def test_timer_behind_a_gateway_is_scheduled_and_fires_cancelling_the_other_branch(
         engine: Engine, clock: FakeClock, pathway: str, timer_step: str,
         awaited: str) -> None:

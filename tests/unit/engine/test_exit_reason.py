@@ -10,6 +10,7 @@ import pytest
 from engine import DefinitionError, Engine
 from engine.data_names import ENGINE_DATA_NAMES, reserved_data_name
 from engine.exports import cases_csv
+from tests.bpmn_text import one_form_task
 from tests.unit.dsl.test_shipped import GATE_ANSWERS, RELEASE, drive, engine_with_everything
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
@@ -51,22 +52,7 @@ def test_the_engine_writes_only_reserved_names_into_case_data() -> None:
     assert reserved_data_name("notes") is None
 
 
-_FORM_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="formed_defs"
-  targetNamespace="https://pathways.example/tests">
-  <bpmn:process id="formed" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:userTask id="review" name="Review"><bpmn:extensionElements><spiffworkflow:properties>
-      <spiffworkflow:property name="formJsonSchemaFilename" value="formed.review.schema.json"/>
-      </spiffworkflow:properties></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+_FORM_BPMN = one_form_task("formed", "review", "formed.review.schema.json", task_title="Review")
 
 
 @pytest.mark.parametrize("name", ["client", "referral", "pathways_exit"])

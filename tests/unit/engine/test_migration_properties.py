@@ -330,9 +330,11 @@ EDITORS: dict[str, Editor] = {
 MOSTLY_MOVABLE = ("insert", "add field", "due", "condition", "words", "role", "timer")
 
 
+Versions = tuple[dict[str, Any], dict[str, Any], Edit]  # v1, v2 and the edit that made v2
+
+
 @st.composite
-def versions(draw: st.DrawFn, editors: tuple[str, ...] = tuple(EDITORS)
-             ) -> tuple[dict[str, Any], dict[str, Any], Edit]:
+def versions(draw: st.DrawFn, editors: tuple[str, ...] = tuple(EDITORS)) -> Versions:
     """(v1, v2, the edit that made v2 of v1), both valid."""
     v1 = draw(documents())
     v2 = copy.deepcopy(v1)
@@ -392,6 +394,15 @@ def start_and_move_on(world: World, v1: dict[str, Any], data: st.DataObject) -> 
             break
         act(engine, world.clock, data)
     return case_id
+
+
+def migrating(pair: Versions, data: st.DataObject) -> tuple[World, Edit, int]:
+    """Both versions published and a case of v1 moved on, ready to migrate: the world, the
+    edit that made v2, and the case."""
+    v1, v2, edit = pair
+    note(f"edit: {edit}")
+    world = publish(v1, v2)
+    return world, edit, start_and_move_on(world, v1, data)
 
 
 @dataclass(frozen=True)
@@ -506,12 +517,9 @@ RENAMED_ROLE_DATA = Scripted(**{"moves before migrating": 1, "gate_a": True, "ga
 @example(pair=INSIDE_A_REPEAT, data=INSIDE_A_REPEAT_DATA)
 @example(pair=RENAMED_ROLE, data=RENAMED_ROLE_DATA)
 def test_a_migration_refuses_with_a_reason_or_gives_a_case_that_loads_and_runs_to_the_end(
-        pair: tuple[dict[str, Any], dict[str, Any], Edit], data: st.DataObject) -> None:
-    v1, v2, edit = pair
-    note(f"edit: {edit}")
-    world = publish(v1, v2)
+        pair: Versions, data: st.DataObject) -> None:
+    world, edit, case_id = migrating(pair, data)
     engine = world.engine
-    case_id = start_and_move_on(world, v1, data)
     before = at_rest(world, case_id)
     if before is None:
         assert engine.migrate(PATHWAY, 1, 2).cases == []
@@ -559,12 +567,9 @@ def test_a_migration_refuses_with_a_reason_or_gives_a_case_that_loads_and_runs_t
 @PROPERTIES
 @given(pair=versions(), data=st.data())
 def test_a_dry_run_answers_as_the_migration_does_and_changes_nothing(
-        pair: tuple[dict[str, Any], dict[str, Any], Edit], data: st.DataObject) -> None:
-    v1, v2, edit = pair
-    note(f"edit: {edit}")
-    world = publish(v1, v2)
+        pair: Versions, data: st.DataObject) -> None:
+    world, _edit, case_id = migrating(pair, data)
     engine = world.engine
-    case_id = start_and_move_on(world, v1, data)
     before = active(world, case_id)
 
     dry = engine.migrate(PATHWAY, 1, 2, dry_run=True)
@@ -582,12 +587,9 @@ def test_a_dry_run_answers_as_the_migration_does_and_changes_nothing(
 @settings(PROPERTIES, max_examples=30)
 @given(pair=versions(MOSTLY_MOVABLE), data=st.data())
 def test_reverting_a_migration_nobody_acted_on_since_restores_the_case_exactly(
-        pair: tuple[dict[str, Any], dict[str, Any], Edit], data: st.DataObject) -> None:
-    v1, v2, edit = pair
-    note(f"edit: {edit}")
-    world = publish(v1, v2)
+        pair: Versions, data: st.DataObject) -> None:
+    world, _edit, case_id = migrating(pair, data)
     engine = world.engine
-    case_id = start_and_move_on(world, v1, data)
     before = active(world, case_id)
     migration = engine.migrate(PATHWAY, 1, 2)
     moved = the_result(migration.cases, case_id)

@@ -31,10 +31,10 @@ from dsl import compile_pathway
 from engine import Engine
 from tests.unit.dsl.test_compile_properties import (
     HELPER,
-    act,
     checked,
     client_values,
     documents,
+    run_to_the_end,
 )
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_migration_properties import step_lists
@@ -116,34 +116,28 @@ def test_fix_and_retry_always_continues_to_a_visible_wait_or_completion(
     client = engine.add_client("Generated", fields)
     case_id = engine.start_case("generated", client.id or 0).case.id or 0
 
-    retries, idle = 0, 0
-    for _ in range(3000):
-        status = assert_honest(engine, uow, case_id)
-        if status == "completed":
-            break
-        if status == "error":
-            error = engine.get_case(case_id).case.error
-            note(f"{kind} failed: {error}")
-            event(f"failed: {kind}")
-            retries += 1
-            assert retries <= 8, f"the fix for {kind} does not hold: {error}"
-            if kind == "missing_variable":
-                engine.retry_case(case_id, data={"maybe_flag": data.draw(st.booleans())})
-            elif kind == "empty_date":
-                engine.retry_case(case_id, data={"client": {"release_date": FIXED_DATE}})
-            else:
-                fixed = with_failing_step(document, kind, place, index, fixed=True)
-                if len(engine.versions("generated")) == 1:
-                    publish(engine, fixed)
-                engine.retry_case(case_id, version=2)
-            continue
-        if act(engine, clock, data):
-            idle = 0
-            continue
-        idle += 1
-        assert idle <= 120, f"case {case_id} waits for nothing that ever comes"
-    else:
-        raise AssertionError(f"case {case_id} did not finish")
+    retries = 0
+
+    def retry_with_the_fix() -> None:
+        nonlocal retries
+        error = engine.get_case(case_id).case.error
+        note(f"{kind} failed: {error}")
+        event(f"failed: {kind}")
+        retries += 1
+        assert retries <= 8, f"the fix for {kind} does not hold: {error}"
+        if kind == "missing_variable":
+            engine.retry_case(case_id, data={"maybe_flag": data.draw(st.booleans())})
+        elif kind == "empty_date":
+            engine.retry_case(case_id, data={"client": {"release_date": FIXED_DATE}})
+        else:
+            fixed = with_failing_step(document, kind, place, index, fixed=True)
+            if len(engine.versions("generated")) == 1:
+                publish(engine, fixed)
+            engine.retry_case(case_id, version=2)
+
+    run_to_the_end(engine, clock, case_id, data,
+                   status=lambda: assert_honest(engine, uow, case_id),
+                   on_error=retry_with_the_fix)
     assert engine.get_case(case_id).case.status == "completed"
     if retries:
         types = [e.type for e in engine.events(case_id)]

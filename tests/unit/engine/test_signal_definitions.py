@@ -8,7 +8,12 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 
 from engine.definitions import parse_bundle
 from engine.errors import DefinitionError
-from tests.bundles import DATA, bundle
+from tests.bundles import DATA, bundle, edited_bundle
+
+# the extension elements that make a throwing event's signal programme-wide
+PROGRAMME_SCOPE = ('<bpmn:extensionElements><spiffworkflow:properties>'
+                   '<spiffworkflow:property name="signal_scope" value="programme" />'
+                   '</spiffworkflow:properties></bpmn:extensionElements>')
 
 
 def programme(scope_property: str) -> tuple[dict[str, str], str]:
@@ -48,26 +53,20 @@ def test_an_unknown_scope_is_refused_with_its_element(value: str) -> None:
 
 
 def test_a_scope_on_an_event_that_throws_no_signal_is_refused() -> None:
-    files, main = bundle("signal_catcher")
-    files[main] = files[main].replace(
-        '<bpmn:intermediateCatchEvent id="housed" name="Housing found">',
-        '<bpmn:intermediateCatchEvent id="housed" name="Housing found"><bpmn:extensionElements>'
-        '<spiffworkflow:properties><spiffworkflow:property name="signal_scope" '
-        'value="programme" /></spiffworkflow:properties></bpmn:extensionElements>')
+    housed = '<bpmn:intermediateCatchEvent id="housed" name="Housing found">'
+    files, main = edited_bundle("signal_catcher", housed, housed + PROGRAMME_SCOPE)
     with pytest.raises(DefinitionError, match="signal_scope belongs on") as refused:
         parse_bundle(files, main)
     assert refused.value.element == "housed"
 
 
 def test_one_signal_thrown_with_two_scopes_is_refused() -> None:
-    files, main = bundle("signal_thrower")
     # the end event throws housing_found too, programme-wide, while the other throw does not
-    files[main] = files[main].replace(
+    files, main = edited_bundle(
+        "signal_thrower",
         '<bpmn:endEvent id="ended" name="Support ended"><bpmn:incoming>f4</bpmn:incoming>\n'
         '      <bpmn:signalEventDefinition signalRef="support_ended" />',
-        '<bpmn:endEvent id="ended" name="Support ended"><bpmn:extensionElements>'
-        '<spiffworkflow:properties><spiffworkflow:property name="signal_scope" '
-        'value="programme" /></spiffworkflow:properties></bpmn:extensionElements>'
+        f'<bpmn:endEvent id="ended" name="Support ended">{PROGRAMME_SCOPE}'
         '<bpmn:incoming>f4</bpmn:incoming>\n'
         '      <bpmn:signalEventDefinition signalRef="housing_found" />')
     with pytest.raises(DefinitionError, match="same scope") as refused:

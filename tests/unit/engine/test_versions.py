@@ -13,19 +13,10 @@ from engine.allocation import allocate, draw, pick
 from engine.errors import CaseStateError, InvalidArgumentError, NotFoundError
 from engine.model import AllocationPolicy
 from tests.bundles import bundle
+from tests.pathway_texts import URGENT_REFERRAL
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
-V1 = """
-pathway: referral
-title: Referral
-roles:
-  worker: {title: Worker}
-steps:
-  - task: intake
-    role: worker
-    title: Intake
-    form:
-      urgent: {type: boolean, required: true, title: Urgent}
+V1 = URGENT_REFERRAL + """\
   - task: assess
     role: worker
     title: Assess
