@@ -34,12 +34,17 @@ T = TypeVar("T")
 def record_task_started(uow: UnitOfWork, task: InboxTask, actor: str, via: StartedVia,
                         now: Callable[[], datetime]) -> bool:
     """Append the task's `task_started` event (step, actor; data: task id and `via`) unless
-    the case already has one for it, or is no longer active. Whether it was appended."""
-    if any(e.type == TASK_STARTED and e.data.get("task") == task.id
-           for e in uow.events.list(task.case_id)):
-        return False
+    the case already has one for it, or is no longer active. Whether it was appended.
+
+    The case is read before its log: a start another writer commits after the case was read
+    moves the case's revision, so this save conflicts and the retry finds that start. Read
+    the other way round, a start committed between the two reads is missed and the case read
+    is already at its revision, so the start would be recorded twice."""
     record = uow.cases.get(task.case_id)
     if record is None or record.id is None or record.status != "active":
+        return False
+    if any(e.type == TASK_STARTED and e.data.get("task") == task.id
+           for e in uow.events.list(task.case_id)):
         return False
     expected = record.revision
     first_seq = record.event_seq + 1

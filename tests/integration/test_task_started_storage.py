@@ -12,11 +12,12 @@ from datetime import datetime
 
 import pytest
 
+from adapters.sql.repositories.workflow import SqlCaseRepository
 from dsl import compile_pathway, load_pathway
 from engine import Engine
 from engine.casework import Casework
 from engine.exports import XES_NAMESPACE, to_xes
-from engine.model import Event, InboxTask, Organisation, User
+from engine.model import CaseRecord, Event, InboxTask, Organisation, User
 from engine.ports import UnitOfWorkFactory
 from tests.unit.engine.fakes import FakeClock
 
@@ -133,6 +134,36 @@ def test_a_claim_that_meets_a_concurrent_change_is_run_again(w: World,
         fired.append(True)
 
     w.clock.hook = draft_meanwhile
+    claimed = w.casework().claim(w.amy, task.id)
+    assert fired == [True] and claimed.assignee == "amy"
+    (event,) = w.started(task.case_id)
+    assert (event.actor, event.data["via"]) == ("bob", "draft")
+    log = w.engine.events(task.case_id)
+    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+
+
+def test_a_start_recorded_between_reading_the_log_and_the_case_is_not_recorded_twice(
+        w: World, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim looks for the task's start and reads the case; another process records the
+    start in between. The case the claim then reads is already at the new revision, so its
+    save would not conflict: unless the case is read before the log, the start is recorded
+    twice (seen once in CI under four racing processes on PostgreSQL)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): the other writer would wait "
+                    "for the claim, so nothing can come in between")
+    task = w.task()
+    other = w.casework()
+    fired: list[bool] = []
+    original_get = SqlCaseRepository.get
+
+    def get_after_another_start(self: SqlCaseRepository, case_id: int, *,
+                                with_state: bool = True) -> CaseRecord | None:
+        if not fired and sys._getframe(1).f_code.co_name == "record_task_started":
+            fired.append(True)
+            other.save_draft(w.bob, task.id, {"housed": False})
+        return original_get(self, case_id, with_state=with_state)
+
+    monkeypatch.setattr(SqlCaseRepository, "get", get_after_another_start)
     claimed = w.casework().claim(w.amy, task.id)
     assert fired == [True] and claimed.assignee == "amy"
     (event,) = w.started(task.case_id)
