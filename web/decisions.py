@@ -3,7 +3,7 @@
 "Did version 2 do better than version 1?" is answered as a commissioner would say it:
 "Version 2 raised met at gate by 6.1 points (95% interval 2.0 to 10.2 points) compared with
 version 1 — evidence of a difference (p < 0.001)." Each decision is read from the protected
-rows (engine.analysis.protected_rows), the same figures the tables show, so a suppressed
+rows (engine.protected_tables.protected_rows), the same figures the tables show, so a suppressed
 cell can never be recovered from a sentence or from the forest plot drawn from the same
 decisions; where a comparison is suppressed the sentence says so and the plot has a gap.
 """

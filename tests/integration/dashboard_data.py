@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from engine import analysis, privacy
+from engine.activity import Activity, activity_by_month, activity_from_counts
+from engine.engagement import Engagement, engagement, engagement_from
 from engine.model import CaseRecord, Client, NewEvent
 from engine.ports import HiddenSteps, UnitOfWork, UnitOfWorkFactory
 
@@ -118,9 +120,9 @@ def reference(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
         analysis.version_comparison(cases, shown, outcomes, outcome_name=outcome,
                                     pathway=PATHWAY),
         analysis.split_by_step(cases, shown, GATE, outcomes, outcome_name=outcome),
-        analysis.engagement(cases, events, 30),
-        analysis.activity_by_month([e for e in events if e.type == "task_completed"],
-                                   {"amy": "org_a", "bo": "org_b"}),
+        engagement(cases, events, 30),
+        activity_by_month([e for e in events if e.type == "task_completed"],
+                          {"amy": "org_a", "bo": "org_b"}),
         sorted({str(e.data.get("outcome")) for e in shown
                 if e.type == "outcome_recorded" and e.data.get("outcome")}))
 
@@ -137,14 +139,13 @@ def summarised(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
                                          outcomes, outcome_name=outcome, pathway=PATHWAY),
         analysis.split_by_step_from(cases, {f.case_id for f in facts if f.happened}, GATE,
                                     outcomes, outcome_name=outcome),
-        analysis.engagement_from(cases, facts, 30),
-        analysis.activity_from_counts(summaries.task_counts(PATHWAY),
-                                      {"amy": "org_a", "bo": "org_b"}),
+        engagement_from(cases, facts, 30),
+        activity_from_counts(summaries.task_counts(PATHWAY), {"amy": "org_a", "bo": "org_b"}),
         summaries.outcome_names(PATHWAY, HIDDEN))
 
 
 def _figures(comparison: analysis.VersionComparison, gate: analysis.OutcomeSplit,
-             engaged: analysis.Engagement, activity: analysis.Activity,
+             engaged: Engagement, activity: Activity,
              names: list[str]) -> dict[str, Any]:
     return {"versions": comparison.rows(), "gate": gate.rows(), "engagement": engaged.rows(),
             "activity": activity.rows(), "names": names}

@@ -58,7 +58,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
                  "engine.payments", "engine.payment_mechanism",
                  "engine.payment_config", "engine.payment_statement", "engine.payment_figures",
                  "engine.payment_checks", "engine.followup", "engine.disclosure",
-                 "engine.analysis"),
+                 "engine.analysis", "engine.estimates", "engine.case_events",
+                 "engine.activity", "engine.engagement", "engine.protected_tables"),
     # case data out: CSV, XES, INDIGO
     "exports": ("engine.exports", "engine.xes", "engine.indigo", "engine.event_labels"),
 }

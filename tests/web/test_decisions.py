@@ -9,13 +9,10 @@ from typing import Any
 import pytest
 from werkzeug.exceptions import BadRequest
 
-from engine.analysis import (
-    compare_proportions,
-    protected_rows,
-    split_by_field,
-    version_comparison,
-)
+from engine.analysis import split_by_field, version_comparison
 from engine.disclosure import SUPPRESSED
+from engine.estimates import compare_proportions
+from engine.protected_tables import protected_rows
 from tests.unit.engine.test_analysis import Log
 from tests.unit.engine.test_analysis_dispersion import spread_and_even_counts
 from web import charts, figures

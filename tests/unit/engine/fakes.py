@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from engine import analysis, privacy
+from engine import analysis, case_events, privacy
+from engine.activity import NO_USER, activity_by_month
 from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -688,9 +689,9 @@ class _Summaries:
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
-        everything = analysis._by_case(e for e in self._events(pathway)
-                                       if e.type in analysis.SUMMARISED)
-        shown = analysis._by_case(self._shown(pathway, hidden))
+        everything = case_events.by_case(e for e in self._events(pathway)
+                                         if e.type in analysis.SUMMARISED)
+        shown = case_events.by_case(self._shown(pathway, hidden))
         outcomes = analysis.outcomes_from_events(self._cases(pathway), self._shown(
             pathway, hidden), outcome) if outcome is not None else {}
         found = []
@@ -700,13 +701,13 @@ class _Summaries:
             done = [e.at for e in events if e.type == "task_completed"]
             found.append(CaseFacts(
                 case_id, started, max(done, default=None),
-                analysis._split_arm(shown.get(case_id, [])), outcomes.get(case_id),
-                analysis._happened(shown.get(case_id, []), step)))
+                case_events.split_arm(shown.get(case_id, [])), outcomes.get(case_id),
+                case_events.happened(shown.get(case_id, []), step)))
         return found
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         cases = self._cases(pathway)
-        shown = analysis._by_case(self._shown(pathway, hidden))
+        shown = case_events.by_case(self._shown(pathway, hidden))
         steps = analysis._steps_seen(shown)
         counts: dict[tuple[str, int, str], StepCounts] = {}
         comparison = analysis.version_comparison(cases, self._shown(pathway, hidden),
@@ -728,8 +729,8 @@ class _Summaries:
                        and e.data["outcome"]})
 
     def task_counts(self, pathway: str) -> builtins.list[tuple[str | None, str, int]]:
-        activity = analysis.activity_by_month(self._events(pathway), {})
-        return [((None if row.name == analysis.NO_USER else row.name), row.month, row.tasks)
+        activity = activity_by_month(self._events(pathway), {})
+        return [((None if row.name == NO_USER else row.name), row.month, row.tasks)
                 for row in activity.caseworkers if row.tasks]
 
 

@@ -1,6 +1,6 @@
-"""The statistics core (engine/analysis.py): known examples checked against numbers computed
-independently here or published, a coverage simulation, edge cases, and each report on
-synthetic cases and events."""
+"""The statistics core (engine/analysis.py and the modules split from it): known examples
+checked against numbers computed independently here or published, a coverage simulation, edge
+cases, and each report on synthetic cases and events."""
 
 from __future__ import annotations
 
@@ -11,22 +11,24 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.activity import activity_by_month
 from engine.analysis import (
-    COLUMNS,
-    activity_by_month,
-    compare_proportions,
-    compare_rates,
     csv_text,
-    engagement,
-    holm,
     outcomes_from_events,
-    proportion_ci,
-    rate_ci,
     split_by_field,
     split_by_step,
     version_comparison,
 )
+from engine.engagement import engagement
 from engine.errors import InvalidArgumentError
+from engine.estimates import (
+    COLUMNS,
+    compare_proportions,
+    compare_rates,
+    holm,
+    proportion_ci,
+    rate_ci,
+)
 from engine.model import CaseRecord, Event
 
 Z = 1.959963984540054  # the 97.5% point of the standard normal
