@@ -244,96 +244,11 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
             if by_field else None,
             "engagement_rows": analysis.protected_rows(engaged.rows(), threshold),
             "activity_rows": analysis.protected_activity(activity, threshold),
-            "verdicts": verdicts(comparison, rows) if outcomes else [], "versus": versus}
+            "versus": versus}
 
 
 def _count(value: int, threshold: int) -> int | str:
     return disclosure.SUPPRESSED if disclosure.small(value, threshold) else value
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}"
-
-
-def _dispersion_words(dispersion: float | None) -> str:
-    """How much the per-person counts varied, which the rate interval allowed for."""
-    if dispersion is None:
-        return ""
-    if dispersion <= 1:
-        return f" (counts vary no more than Poisson (variance/mean {dispersion:.2f}))"
-    return (f" (counts vary {dispersion:.2f} times as much as Poisson (variance/mean), "
-            "allowed for)")
-
-
-def verdicts(comparison: analysis.VersionComparison,
-             shown: list[dict[str, Any]] | None = None) -> list[str]:
-    """Each version against the baseline, in words: better or worse, by how much, how sure.
-    With `shown` (the protected rows), a comparison whose figures are suppressed is left
-    out."""
-    said: list[str] = []
-    measure = comparison._outcome_measure()
-    hidden = {(r["cohort"], r["group"]) for r in shown or ()
-              if r["measure"] == measure and r["estimate"] == disclosure.SUPPRESSED}
-    shown_missing = {(r["cohort"], r["group"]): r["count"] for r in shown or ()
-                     if r["measure"] == comparison.missing_measure()}
-    name = comparison.outcome_name or "the outcome"
-    for cohort in (comparison, comparison.randomised):
-        if cohort is None:
-            continue
-        where = " (randomised cases only)" if cohort.cohort == "randomised" else ""
-        for v in cohort.versions:
-            vs = v.vs_baseline
-            if v.version == cohort.baseline or vs is None or v.outcome is None \
-                    or (cohort.cohort, f"version {v.version}") in hidden:
-                continue
-            if isinstance(vs, analysis.ProportionDifference):
-                if vs.difference is None:
-                    continue
-                p_value = vs.fisher_p_value if vs.small_sample else vs.p_value
-                way = "higher" if vs.difference > 0 else "lower" if vs.difference < 0 else "same"
-                text = (f"Version {v.version} vs {cohort.baseline}{where}: {name} "
-                        f"{_pct(vs.difference)} points ({way}), "
-                        f"95% CI {_pct(vs.ci_low)} to {_pct(vs.ci_high)} points")
-            else:
-                if vs.ratio is None:
-                    continue
-                p_value = vs.p_value
-                high = "∞" if vs.ci_high is None else f"{vs.ci_high:.2f}"
-                text = (f"Version {v.version} vs {cohort.baseline}{where}: {name} rate ratio "
-                        f"{vs.ratio:.2f}, 95% CI {vs.ci_low or 0:.2f} to {high}"
-                        f"{_dispersion_words(vs.dispersion)}")
-            sure = ("a difference this large would be unusual by chance"
-                    if p_value is not None and p_value < 0.05
-                    else "not enough evidence of a real difference")
-            exact = (" (small sample: Fisher's exact p)"
-                     if isinstance(vs, analysis.ProportionDifference) and vs.small_sample
-                     else "")
-            said.append((f"{text}; p = {p_value:.3g}: {sure}{exact}." if p_value is not None
-                         else f"{text}.")
-                        + _missing_said(cohort, v, shown_missing))
-    return said
-
-
-def _missing_said(cohort: analysis.VersionComparison, version: analysis.VersionStats,
-                  shown: dict[tuple[str, str], Any]) -> str:
-    """The missing outcomes beside a comparison, and how far they could move it (best/worst
-    case), unless a missing count is suppressed: the bounds would then give it away."""
-    base = cohort.version(cohort.baseline) if cohort.baseline is not None else None
-    if base is None or (version.outcome_missing == 0 and base.outcome_missing == 0):
-        return ""
-    counts = [shown.get((cohort.cohort, f"version {v.version}")) for v in (version, base)]
-    if any(count == disclosure.SUPPRESSED for count in counts):
-        return " Missing outcomes: suppressed (too few people to show); left out above."
-    text = (f" Missing outcomes: {version.outcome_missing} of {version.cases} in version "
-            f"{version.version}, {base.outcome_missing} of {base.cases} in version "
-            f"{base.version}; left out above.")
-    bounds = version.outcome_bounds
-    if bounds is not None and bounds.low.difference is not None \
-            and bounds.high.difference is not None:
-        text += (" Sensitivity (best/worst case: every missing outcome 'no' in one version "
-                 "and 'yes' in the other, then the reverse): the difference would lie between "
-                 f"{_pct(bounds.low.difference)} and {_pct(bounds.high.difference)} points.")
-    return text
 
 
 def _splittable(pathway: str) -> frozenset[str]:

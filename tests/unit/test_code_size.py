@@ -34,7 +34,6 @@ EXCEPTIONS: dict[str, str] = {
     "web/commissioner.py:_compute_cohort_evidence cc": TODO,
     "web/commissioner.py:_measured_outcomes cc": TODO,
     "web/commissioner.py:_protect_cohorts cc": TODO,
-    "web/commissioner.py:verdicts cc": TODO,
 }
 
 
