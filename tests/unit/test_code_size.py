@@ -29,11 +29,6 @@ EXCEPTIONS: dict[str, str] = {
     "engine/analysis.py": TODO,
     "engine/analysis.py:protected_activity cc": TODO,
     "engine/analysis.py:protected_rows cc": TODO,
-    "web/commissioner.py": TODO,
-    "web/commissioner.py:_compute_choice cc": TODO,
-    "web/commissioner.py:_compute_cohort_evidence cc": TODO,
-    "web/commissioner.py:_measured_outcomes cc": TODO,
-    "web/commissioner.py:_protect_cohorts cc": TODO,
 }
 
 
