@@ -224,7 +224,7 @@ def chosen_version(text: str | None, cases: Sequence[Any]) -> int | None:
 
 
 def for_dashboard(shown: Mapping[str, Any]) -> list[Decision]:
-    """The dashboard's decisions from what it shows (web.commissioner._choose): versions,
+    """The dashboard's decisions from what it shows (web.dashboard_figures.choose): versions,
     then the split by an answer and, for another outcome than itself, met at the gate."""
     if not shown.get("outcome"):
         return []

@@ -128,7 +128,7 @@ def reference(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
 
 
 def summarised(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
-    """The same figures from the summaries (as web.commissioner computes them now)."""
+    """The same figures from the summaries (as web.dashboard_figures computes them now)."""
     cases = uow.cases.list(pathway=PATHWAY)
     summaries = uow.summaries
     facts = summaries.case_facts(PATHWAY, HIDDEN, outcome=outcome, step=GATE)

@@ -77,9 +77,20 @@ def test_a_rate_is_said_as_a_percent_change_with_its_spread() -> None:
     [found] = decisions(protected_rows(result.rows(), 1), result, outcome="reconvictions")
     assert found.sentence.startswith(
         "Version 2 had a 17% lower rate of reconvictions (rate ratio 0.83, 95% interval ")
-    assert "Counts per person vary 2.7 times as much as chance alone would make them" \
-        in found.sentence
+    assert "Counts per person vary 2.7 times as much as chance alone would make them; the " \
+        "interval allows for that." in found.sentence
     assert found.unit == "% change in the rate" and found.effect == pytest.approx(-16.7, 0.01)
+
+
+def test_a_rate_on_poisson_like_counts_says_they_vary_no_more_than_chance() -> None:
+    """The dispersion the rate interval allowed for is said either way (issue 12, item 4)."""
+    log, ids1, ids2 = spread_and_even_counts()
+    counts: dict[int, bool | int | None] = {**dict.fromkeys(ids1, 1), **dict.fromkeys(ids2, 2)}
+    result = version_comparison(log.cases, log.events, counts, baseline=1,
+                                outcome_name="reconvictions")
+    [found] = decisions(protected_rows(result.rows(), 1), result, outcome="reconvictions")
+    assert "Counts per person vary no more than chance alone would make them." \
+        in found.sentence
 
 
 def test_a_suppressed_comparison_gives_no_figure_in_words_or_in_the_forest(

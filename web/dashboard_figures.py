@@ -1,0 +1,302 @@
+"""The figures the commissioner's dashboard shows, gathered from the engine.
+
+For one pathway and one outcome: the version comparison, the split at the gate and by an
+answer, engagement and activity (engine.analysis), read from the summaries of the cases'
+events (adapters.sql.summaries through the engine), with every step or referral that
+reveals health or offence data left out (engine.privacy) and disclosure control applied
+(engine.analysis.protected_rows). The page, its charts (drawn here) and its CSVs all read
+the same figures, computed once per revision of the data (web.dashboard_cache).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g, request
+from werkzeug.exceptions import BadRequest
+
+from engine import analysis, disclosure, privacy
+from engine.definitions import ParsedDefinition
+from engine.errors import DefinitionError, InvalidArgumentError
+from engine.model import CaseRecord
+from engine.ports import CaseFacts, DashboardSummaries, HiddenSteps, StepFigures
+from web import charts, decisions
+from web.cohort_evidence import measured_outcomes, programme, threshold
+from web.dashboard_cache import cached
+from web.security import application
+
+GATE = "met_at_gate"  # the step the outcome is split by
+
+
+@dataclass(frozen=True)
+class Summarised:
+    """What the figures of one pathway read: its cases and the summaries of their events
+    (adapters.sql.summaries), never the events themselves."""
+
+    cases: list[CaseRecord]
+    names: list[str]  # outcomes recorded on the cases' events the figures may show
+    outcome: str | None  # the recorded outcome asked for, if it is one of names
+    facts: list[CaseFacts]
+    steps: StepFigures
+    tasks: list[tuple[str | None, str, int]]
+
+
+def _summarised(pathway: str, outcome: str | None, measured: list[str]) -> Summarised:
+    """The pathway's cases and summaries, read in one unit of work; a recorded outcome
+    not asked for (or not recorded) is the first recorded one unless a measured one leads."""
+
+    def read(cases: list[CaseRecord], summaries: DashboardSummaries) -> Summarised:
+        hidden = _hidden(pathway, cases)
+        names = summaries.outcome_names(pathway, hidden)
+        chosen = measured + names
+        chosen_outcome = outcome if outcome in chosen else (chosen[0] if chosen else None)
+        recorded = chosen_outcome if chosen_outcome in names else None
+        return Summarised(cases, names, recorded,
+                          summaries.case_facts(pathway, hidden, outcome=recorded, step=GATE),
+                          summaries.step_figures(pathway, hidden),
+                          summaries.task_counts(pathway))
+
+    return application().engine.summarised(pathway, read)
+
+
+def _loaded(pathway: str, number: int) -> ParsedDefinition | None:
+    """The version's definition, or None when its stored files cannot be loaded; such a
+    version is noted (g.unloadable, for the page's notice) and what only it could tell is
+    left out of the figures: its cases' steps, and any split by field."""
+    try:
+        return application().engine.definition(pathway, number)
+    except DefinitionError as err:
+        unloadable: dict[tuple[str, int], str] = g.setdefault("unloadable", {})
+        unloadable[(pathway, number)] = err.message
+        return None
+
+
+def unloadable_notice() -> list[str]:
+    """The page's notice: each version left out because its definition cannot be loaded."""
+    found: dict[tuple[str, int], str] = g.get("unloadable", {})
+    return [f"{p} v{n} cannot be loaded, so its cases' steps are left out and no table is "
+            f"split by field: {why}" for (p, n), why in sorted(found.items())]
+
+
+def _hidden(pathway: str, cases: list[CaseRecord]) -> HiddenSteps:
+    """What per-step figures and outcome names leave out: every event about a step,
+    decision or referral whose existence reveals health or offence data (engine.privacy),
+    which no dashboard viewer may split by, and every event of a version whose definition
+    cannot be loaded (what it reveals is unknown). A pathway that is sensitive as a whole
+    still shows its own steps: its figures are aggregates, under disclosure control like
+    every other."""
+    found = _sensitivity(cases)
+    others = frozenset(p for p in found.pathways if p != pathway)
+    steps = {number: _steps_hidden(definition, others)
+             for (name, number), definition in found.definitions.items() if name == pathway}
+    return HiddenSteps(frozenset(n for p, n in found.unknown if p == pathway), steps, others)
+
+
+def _sensitivity(cases: list[CaseRecord]) -> privacy.Sensitivity:
+    """What every version in use or published marks sensitive (engine.privacy); a version
+    whose definition cannot be loaded is unknown."""
+    engine = application().engine
+    wanted = dict.fromkeys([*((c.pathway, c.version) for c in cases),
+                            *((v.pathway, v.number) for v in engine.definitions())])
+    loaded = {key: _loaded(*key) for key in wanted}
+    return privacy.Sensitivity.of(
+        ((p, n, d) for (p, n), d in loaded.items() if d is not None),
+        unknown=[key for key, d in loaded.items() if d is None])
+
+
+def _steps_hidden(definition: ParsedDefinition, others: frozenset[str]) -> frozenset[str]:
+    """A version's sensitive steps, and its referrals to another pathway that is sensitive."""
+    return frozenset(definition.sensitive_steps) | frozenset(
+        step for step, target in definition.referrals.items() if target in others)
+
+
+def choose(pathway: str, outcome: str | None) -> dict[str, Any]:
+    """Everything the dashboard shows for one pathway and one outcome (recorded by the
+    pathway's steps, or measured from imported outcome data), with disclosure control
+    applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show.
+    Computed once per revision of the data (web.dashboard_cache) for the page, its charts
+    and its CSVs alike."""
+    field, baseline, versus = request_choices()
+
+    def same(shown: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The outcome it resolved to, and no outcome named when that is the default: the
+        page's charts and CSVs name it, or not, and are the same figures."""
+        chosen = shown["outcome"]
+        default = shown["names"][0] if shown["names"] else None
+        return [(pathway, chosen, field, baseline, versus)] + (
+            [(pathway, None, field, baseline, versus)] if chosen == default else [])
+
+    return cached("choose", (pathway, outcome, field, baseline, versus),
+                  lambda: _compute_choice(pathway, outcome), same)
+
+
+def request_choices() -> tuple[str | None, str | None, str | None]:
+    """What else in the request changes the figures: the split, its baseline, the version
+    compared against."""
+    return (request.args.get("field") or None, request.args.get("baseline") or None,
+            request.args.get("versus") or None)
+
+
+def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
+    measured = _measured_kinds()
+    found = _summarised(pathway, outcome, measured)
+    cases = found.cases
+    names = measured + found.names
+    outcome = outcome if outcome in names else (names[0] if names else None)
+    outcomes = _outcomes(found, outcome, measured)
+    versus = decisions.chosen_version(request.args.get("versus"), cases)
+    comparison = analysis.version_comparison_from(
+        cases, found.facts, found.steps, outcomes, baseline=versus, outcome_name=outcome,
+        pathway=pathway)
+    gate = analysis.split_by_step_from(
+        cases, {fact.case_id for fact in found.facts if fact.happened}, GATE, outcomes,
+        outcome_name=outcome) if outcomes else None
+    fields, field, by_field = _split_by_field(pathway, cases, outcomes, outcome)
+    engaged = analysis.engagement_from(cases, found.facts, 30)
+    organisations = {u.username: u.organisation for u in application().accounts.users()}
+    activity = analysis.activity_from_counts(found.tasks, organisations)
+    limit = threshold()
+    return {"cases": cases, "names": names, "outcome": outcome, "comparison": comparison,
+            "gate": gate, "engagement": engaged, "activity": activity, "fields": fields,
+            "field": field, "by_field": by_field,
+            "total": _count(len(cases), limit), "threshold": limit,
+            "versions_rows": analysis.protected_rows(comparison.rows(), limit),
+            "gate_rows": analysis.protected_rows(gate.rows(), limit) if gate else None,
+            "field_rows": analysis.protected_rows(by_field.rows(), limit)
+            if by_field else None,
+            "engagement_rows": analysis.protected_rows(engaged.rows(), limit),
+            "activity_rows": analysis.protected_activity(activity, limit),
+            "versus": versus}
+
+
+def _measured_kinds() -> list[str]:
+    """The outcomes measured from imported data: each kind of the programme's frequency
+    measures that has imported events."""
+    configured = programme()
+    return sorted({m.kind for m in (configured.measures if configured else ())
+                   if m.type == "frequency"
+                   and application().outcomes.events(kind=m.kind, include_cases=False)})
+
+
+def _outcomes(found: Summarised, outcome: str | None, measured: list[str]
+              ) -> analysis.Outcomes | None:
+    """Each case's outcome: measured from imported data, or recorded by its steps (None:
+    no outcome, or none measured)."""
+    if outcome in measured:
+        return measured_outcomes(found.cases, outcome) or None
+    recorded = {fact.case_id: fact.outcome for fact in found.facts}
+    return {case.id: recorded.get(case.id) for case in found.cases
+            if case.id is not None} if outcome else None
+
+
+def _split_by_field(pathway: str, cases: list[CaseRecord], outcomes: analysis.Outcomes | None,
+                    outcome: str | None
+                    ) -> tuple[list[str], str | None, analysis.OutcomeSplit | None]:
+    """The fields worth splitting by, and the split the request asks for (?field=, with
+    ?baseline=) with its field, if there are outcomes to split. A field that may not be
+    split by, or a baseline that is not one of its values, is refused."""
+    field = request.args.get("field") or None
+    allowed = _splittable(pathway)
+    fields = _fields(allowed, cases)
+    if field is not None and field not in allowed:
+        raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
+                         "that is a yes/no or one of a few options, never by free text or by "
+                         "health or offence information")
+    if not outcomes or field not in fields:
+        return fields, None, None
+    try:
+        by_field = analysis.split_by_field(cases, field, outcomes,
+                                           baseline=request.args.get("baseline") or None,
+                                           outcome_name=outcome)
+    except InvalidArgumentError as error:
+        raise BadRequest(error.message) from error
+    return fields, field if by_field else None, by_field
+
+
+def _count(value: int, threshold: int) -> int | str:
+    return disclosure.SUPPRESSED if disclosure.small(value, threshold) else value
+
+
+def _splittable(pathway: str) -> frozenset[str]:
+    """The fields a table may be split by at all (engine.disclosure.splittable_fields: a
+    yes/no or a few options in every form of every version, never free text, never
+    sensitive in any published pathway)."""
+    engine = application().engine
+    schemas: list[dict[str, Any]] = []
+    sensitive: set[str] = set()
+    versions = [(pathway, v.number) for v in engine.versions(pathway)]
+    latest = [(v.pathway, v.number) for v in engine.definitions()]
+    loaded = {key: _loaded(*key) for key in dict.fromkeys([*versions, *latest])}
+    if any(parsed is None for parsed in loaded.values()):
+        return frozenset()  # what an unloadable version makes sensitive cannot be told
+    for key, parsed in loaded.items():
+        assert parsed is not None
+        if key in versions:
+            schemas.extend(parsed.forms.values())
+        sensitive.update(parsed.sensitive_fields(), parsed.sensitive_client())
+    return disclosure.splittable_fields(schemas, sensitive)
+
+
+def _fields(allowed: frozenset[str], cases: list[CaseRecord]) -> list[str]:
+    """The allowed fields worth splitting by: a few distinct values in the cases' data."""
+    values: dict[str, set[str]] = defaultdict(set)
+    for case in cases:
+        for key, value in case.data.items():
+            if key in allowed and isinstance(value, bool | str | int):
+                values[key].add(str(value))
+    return sorted(key for key, seen in values.items() if 1 < len(seen) <= 8)
+
+
+def _figure(value: Any) -> float | None:
+    """A shown figure as a float for a chart (None: suppressed or missing)."""
+    return None if value is None or value == disclosure.SUPPRESSED else float(value)
+
+
+def _version_chart(shown: dict[str, Any]) -> str | None:
+    """The outcome by version with its interval, from the protected rows (a suppressed
+    version is a gap)."""
+    comparison: analysis.VersionComparison = shown["comparison"]
+    outcome = shown["outcome"]
+    measure = comparison._outcome_measure()
+    chosen = [r for r in shown["versions_rows"]
+              if r["cohort"] == "all" and r["measure"] == measure]
+    if not chosen or outcome is None:
+        return None
+    scale = 100.0 if comparison.outcome_kind != "rate" else 1.0
+    values: list[float | None] = []
+    lows: list[float | None] = []
+    highs: list[float | None] = []
+    for row in chosen:
+        for column, into in (("value", values), ("ci_low", lows), ("ci_high", highs)):
+            figure = _figure(row[column])
+            into.append(None if figure is None else figure * scale)
+    unit = "per 100" if comparison.outcome_kind == "rate" else "% of cases"
+    return charts.bars_with_intervals(
+        f"{outcome} by version (95% CI; gaps: fewer than {shown['threshold']} cases)",
+        [str(r["group"]).replace("version ", "v") for r in chosen], values, lows, highs, unit)
+
+
+def drawn(name: str, shown: dict[str, Any]) -> str | None:
+    """The chart's SVG (drawing one is a visible cost, so it is kept like the figures)."""
+    if name == "forest":
+        return decisions.forest_svg(decisions.for_dashboard(shown), shown["outcome"],
+                                    shown["threshold"])
+    return _version_chart(shown) if name == "versions" else _activity_chart(shown)
+
+
+def _activity_chart(shown: dict[str, Any]) -> str | None:
+    activity: analysis.Activity = shown["activity"]
+    rows = [r for r in shown["activity_rows"] if r["level"] == "organisation"]
+    if not rows:
+        return None
+    months = list(activity.months)
+    series: dict[str, list[float]] = defaultdict(lambda: [math.nan] * len(months))
+    for row in rows:
+        figure = _figure(row["tasks"])
+        series[row["name"]][months.index(row["month"])] = math.nan if figure is None \
+            else figure
+    return charts.lines("Tasks completed per organisation per month (gaps: suppressed)",
+                        months, dict(series), "tasks")
