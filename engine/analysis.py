@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from engine import activity, case_events, csvout, engagement, estimates, protected_tables
+from engine import case_events, csvout
 from engine.dotted import dig
 from engine.errors import InvalidArgumentError
 from engine.estimates import (
@@ -51,16 +51,6 @@ Outcomes = Mapping[int, OutcomeValue]
 SUMMARISED = ("case_started", "version_allocated", "task_ready", "task_completed",
               "outcome_recorded")
 MISSING = "(missing)"
-
-# web/commissioner.py, being split on its own, still reads these (and ProportionDifference,
-# proportion_ci, rate_ci) through this module; new code imports them from where they live.
-ACTIVITY_COLUMNS = activity.ACTIVITY_COLUMNS
-Activity = activity.Activity
-activity_from_counts = activity.activity_from_counts
-engagement_from = engagement.engagement_from
-COLUMNS = estimates.COLUMNS
-protected_activity = protected_tables.protected_activity
-protected_rows = protected_tables.protected_rows
 
 
 # -- outcomes per case ------------------------------------------------------------------------

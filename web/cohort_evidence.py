@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from flask import g
 
-from engine import analysis, disclosure, followup
+from engine import disclosure, estimates, followup
 from engine.followup import FollowUp
 from engine.model import CaseRecord, Client, OutcomeEvent
 from engine.outcomes import Cohort, MeasureResult, OutcomeMeasure
@@ -178,7 +178,7 @@ def _measured_row(row: dict[str, Any], cohort: Cohort, frequency: OutcomeMeasure
     found: CohortInput | None = None
     if frequency is not None:
         measured = outcomes.measure_cohort(cohort, frequency).result
-        rate = analysis.rate_ci(measured.events, measured.people) if measured.people \
+        rate = estimates.rate_ci(measured.events, measured.people) if measured.people \
             else None
         row.update(people=measured.people, events=measured.events,
                    per_100=measured.per_100,
@@ -195,7 +195,7 @@ def _measured_row(row: dict[str, Any], cohort: Cohort, frequency: OutcomeMeasure
                                  comparison_rate=Decimal(str(comparison))))
     if binary is not None:
         measured_binary = outcomes.measure_cohort(cohort, binary).result
-        share = analysis.proportion_ci(measured_binary.people_with_events,
+        share = estimates.proportion_ci(measured_binary.people_with_events,
                                        measured_binary.people)
         row.update(people_with_events=measured_binary.people_with_events,
                    binary_pct=None if share.rate is None else share.rate * 100,

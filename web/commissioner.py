@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, g, render_template, request
 from werkzeug.exceptions import NotFound
 
-from engine import analysis
+from engine import activity, analysis, estimates
 from engine.errors import InvalidArgumentError
 from engine.numbers import parse_decimal, parse_int
 from engine.payments import CohortInput, assumed_figures, payment_statement
@@ -208,7 +208,7 @@ def table_csv(table: str) -> Any:
     source = shown[f"{table}_rows"]
     if source is None:
         raise NotFound("no figures for that table yet")
-    columns = analysis.ACTIVITY_COLUMNS if table == "activity" else analysis.COLUMNS
+    columns = activity.ACTIVITY_COLUMNS if table == "activity" else estimates.COLUMNS
     text = analysis.csv_text(source, columns)
     headers = {"Content-Disposition": f'attachment; filename="{pathway}-{table}.csv"'}
     if left_out := sorted(g.get("unloadable", {})):  # the page says so; a file says it here

@@ -4,7 +4,7 @@ For one pathway and one outcome: the version comparison, the split at the gate a
 answer, engagement and activity (engine.analysis), read from the summaries of the cases'
 events (adapters.sql.summaries through the engine), with every step or referral that
 reveals health or offence data left out (engine.privacy) and disclosure control applied
-(engine.analysis.protected_rows). The page, its charts (drawn here) and its CSVs all read
+(engine.protected_tables.protected_rows). The page, its charts (drawn here) and its CSVs all read
 the same figures, computed once per revision of the data (web.dashboard_cache).
 """
 
@@ -18,7 +18,8 @@ from typing import Any
 from flask import g, request
 from werkzeug.exceptions import BadRequest
 
-from engine import analysis, disclosure, privacy
+from engine import activity as activity_table
+from engine import analysis, disclosure, engagement, privacy, protected_tables
 from engine.definitions import ParsedDefinition
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord
@@ -155,20 +156,20 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
         cases, {fact.case_id for fact in found.facts if fact.happened}, GATE, outcomes,
         outcome_name=outcome) if outcomes else None
     fields, field, by_field = _split_by_field(pathway, cases, outcomes, outcome)
-    engaged = analysis.engagement_from(cases, found.facts, 30)
+    engaged = engagement.engagement_from(cases, found.facts, 30)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
-    activity = analysis.activity_from_counts(found.tasks, organisations)
+    activity = activity_table.activity_from_counts(found.tasks, organisations)
     limit = threshold()
     return {"cases": cases, "names": names, "outcome": outcome, "comparison": comparison,
             "gate": gate, "engagement": engaged, "activity": activity, "fields": fields,
             "field": field, "by_field": by_field,
             "total": _count(len(cases), limit), "threshold": limit,
-            "versions_rows": analysis.protected_rows(comparison.rows(), limit),
-            "gate_rows": analysis.protected_rows(gate.rows(), limit) if gate else None,
-            "field_rows": analysis.protected_rows(by_field.rows(), limit)
+            "versions_rows": protected_tables.protected_rows(comparison.rows(), limit),
+            "gate_rows": protected_tables.protected_rows(gate.rows(), limit) if gate else None,
+            "field_rows": protected_tables.protected_rows(by_field.rows(), limit)
             if by_field else None,
-            "engagement_rows": analysis.protected_rows(engaged.rows(), limit),
-            "activity_rows": analysis.protected_activity(activity, limit),
+            "engagement_rows": protected_tables.protected_rows(engaged.rows(), limit),
+            "activity_rows": protected_tables.protected_activity(activity, limit),
             "versus": versus}
 
 
@@ -288,7 +289,7 @@ def drawn(name: str, shown: dict[str, Any]) -> str | None:
 
 
 def _activity_chart(shown: dict[str, Any]) -> str | None:
-    activity: analysis.Activity = shown["activity"]
+    activity: activity_table.Activity = shown["activity"]
     rows = [r for r in shown["activity_rows"] if r["level"] == "organisation"]
     if not rows:
         return None
