@@ -18,9 +18,9 @@ from adapters.sql.schema import is_current
 from engine import Engine
 from engine.accounts import Accounts
 from engine.casework import Casework
-from engine.clock import SystemClock
 from engine.outcomes import Outcomes
 from engine.ports import Clock, PasswordHasher
+from engine.workflow import SystemClock
 
 log = logging.getLogger(__name__)
 

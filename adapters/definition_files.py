@@ -10,14 +10,14 @@ from collections.abc import Collection
 from pathlib import Path
 
 from dsl import compile_pathway, load_pathway
-from engine.definitions import (
+from engine.errors import DefinitionError
+from engine.workflow import (
     ROLES_SUFFIX,
     FileReference,
     check_file_references,
     file_name_problem,
     refused_reference,
 )
-from engine.errors import DefinitionError
 
 BPMN_SUFFIXES = (".bpmn",)
 YAML_SUFFIXES = (".yaml", ".yml")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
-from engine.disclosure import DEFAULT_THRESHOLD
 from engine.numbers import parse_int
+from engine.outcomes import DEFAULT_THRESHOLD
 
 DEFAULT_DATABASE_FILE = "pathways.sqlite"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

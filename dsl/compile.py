@@ -2,7 +2,7 @@
 
 The input is the plain mapping YAML gives for a file that dsl.validate has accepted; the
 output runs on the engine exactly like hand-written BPMN (see the README's DSL reference and
-engine/definitions.py for what the engine reads). The same document always gives the same
+engine/workflow/definitions.py for what the engine reads). The same document always gives the same
 bytes: ids come from step ids, nothing is timestamped, and every collection is written in the
 document's order.
 
@@ -69,7 +69,8 @@ __all__ = [
     "rewrite_due",
 ]
 
-# spiffworkflow:properties the engine reads (engine/definitions.py; a test keeps them equal)
+# spiffworkflow:properties the engine reads (engine/workflow/definitions.py; a test keeps them
+# equal)
 FORM_PROPERTY = "formJsonSchemaFilename"
 DUE_PROPERTY = "due"
 OUTCOME, OUTCOME_VALUE, OUTCOME_WHEN = "pathwaysOutcome", "pathwaysOutcomeValue", \

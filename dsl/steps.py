@@ -12,7 +12,7 @@ from typing import Any
 
 from dsl.loader import Path
 from dsl.schema import KINDS
-from engine.expressions import CONSTANTS, ExpressionError, parse
+from engine.workflow.expressions import CONSTANTS, ExpressionError, parse
 
 
 def step_kinds(step: Mapping[str, Any]) -> list[str]:
@@ -97,7 +97,7 @@ def reads(source: str) -> dict[str, int]:
     """The dotted names an expression reads, each with the character offset (in the stripped
     source) of its first use.
 
-    The same names as engine.expressions.names, found in one pass over the tree (names()
+    The same names as engine.workflow.expressions.names, found in one pass over the tree (names()
     rescans the tree for each name, too slow for a 1,000-character expression in a file
     of them). ExpressionError if the expression is not in the language.
     """

@@ -43,8 +43,8 @@ from dsl.wording import (
 )
 from engine.data_names import reserved_data_name
 from engine.errors import ScriptError
-from engine.expressions import FUNCTIONS, ExpressionError, evaluate
 from engine.schema_errors import MISSING, UNKNOWN, SchemaError, schema_errors
+from engine.workflow.expressions import FUNCTIONS, ExpressionError, evaluate
 
 __all__ = ["FIELD_TYPES", "KINDS", "MAX_EXPRESSION", "json_schema", "load_pathway", "reads",
            "validate"]

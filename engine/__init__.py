@@ -6,6 +6,7 @@ through the ports in `engine.ports`, which `adapters` implement and `adapters.bo
 wires. That keeps the core testable with in-memory fakes and free of any one technology.
 """
 
+from engine.cases.services import CaseView, CompletionResult, Engine, PublishResult, TaskView
 from engine.errors import (
     CaseStateError,
     ConflictError,
@@ -17,7 +18,6 @@ from engine.errors import (
     NotFoundError,
     ScriptError,
 )
-from engine.services import CaseView, CompletionResult, Engine, PublishResult, TaskView
 
 __all__ = [
     "CaseStateError",

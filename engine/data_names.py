@@ -1,13 +1,13 @@
 """The names the engine itself writes into case data, which no form field may take.
 
-Kept apart from engine.definitions (which loads SpiffWorkflow) so the DSL validator can refuse
-such a field without loading the workflow library.
+Kept apart from engine.workflow.definitions (which loads SpiffWorkflow) so the DSL validator can
+refuse such a field without loading the workflow library.
 """
 
 from __future__ import annotations
 
-# Names the engine writes into case data itself (engine.case_commands `start`): a form field of
-# that name would overwrite them, or they it, so publish refuses such a field. What the
+# Names the engine writes into case data itself (engine.cases.case_commands `start`): a form field
+# of that name would overwrite them, or they it, so publish refuses such a field. What the
 # engine records about a case rather than in its data (the exit reason of the end it
 # reached) is kept on the case record, not in the data, so it needs no name here.
 ENGINE_DATA_NAMES: dict[str, str] = {

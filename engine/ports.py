@@ -501,7 +501,7 @@ class OutcomeRepository(Protocol):
 
 @dataclass(frozen=True)
 class HiddenSteps:
-    """What a pathway's per-step figures leave out (engine.privacy's rule as the dashboard
+    """What a pathway's per-step figures leave out (engine.access.privacy's rule as the dashboard
     applies it): every event of a case on a version in `versions` (its definition cannot be
     loaded); an event of a step in `steps[version]`; an event whose data names (a start: or
     completed: prefix taken off) one of `steps[version]` or of `everywhere` (sensitive

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine import Engine
-from engine.definitions import referenced_files
 from engine.model import Client
+from engine.workflow.definitions import referenced_files
 
 DATA = Path(__file__).parent / "data"
 

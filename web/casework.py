@@ -25,8 +25,8 @@ from werkzeug.exceptions import BadRequest
 
 from engine.casework import INBOX_SCOPES, INBOX_SORTS
 from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
-from engine.forms import validate_submission
 from engine.model import CONSENT_SCOPES
+from engine.workflow import validate_submission
 from web.boundary import query_id
 from web.forms import form_fields, read_submission
 from web.security import application, current_user, login_required, roles_required, safe_next

@@ -2,9 +2,10 @@
 
 Each configured cohort is followed up to the data's extraction date and, once complete,
 measured against its comparison group (a rate set by hand or an imported matched group);
-the complete cohorts give the payment statement (engine.payments). Cohorts partition the
-people released, so their figures are under disclosure control together (engine.disclosure).
-Also here, from the same programme file: each case's outcome measured from imported data.
+the complete cohorts give the payment statement (engine.outcomes.payments). Cohorts partition the
+people released, so their figures are under disclosure control together
+(engine.outcomes.disclosure). Also here, from the same programme file: each case's outcome measured
+from imported data.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from typing import Any
 import yaml
 from flask import g
 
-from engine import disclosure, estimates, followup
-from engine.followup import FollowUp
 from engine.model import CaseRecord, Client, OutcomeEvent
-from engine.outcomes import Cohort, MeasureResult, OutcomeMeasure
-from engine.payments import (
+from engine.outcomes import (
+    Cohort,
     CohortInput,
+    FollowUp,
+    MeasureResult,
+    OutcomeMeasure,
+    disclosure,
+    estimates,
+    followup,
     matched_cohort_input,
     payment_statement,
     programme_from_config,

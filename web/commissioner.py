@@ -1,8 +1,8 @@
 """The commissioner's dashboard: did a version do better, how sure are we, what is owed.
 
 Aggregates only (no client appears by name): version comparison with 95% intervals and
-tests (engine.analysis, scipy/statsmodels), met-at-gate against an outcome, engagement,
-caseworker activity month on month, and the payment statement (engine.payments) from the
+tests (engine.outcomes.analysis, scipy/statsmodels), met-at-gate against an outcome, engagement,
+caseworker activity month on month, and the payment statement (engine.outcomes.payments) from the
 programme's configuration. Every chart (matplotlib SVG) has its numbers in a table and a
 CSV download. The routes are here; the figures are gathered by web.dashboard_figures and
 the programme's cohorts measured by web.cohort_evidence.
@@ -16,10 +16,16 @@ from typing import Any
 from flask import Blueprint, Response, g, render_template, request
 from werkzeug.exceptions import NotFound
 
-from engine import activity, analysis, estimates
 from engine.errors import InvalidArgumentError
 from engine.numbers import parse_decimal, parse_int
-from engine.payments import CohortInput, assumed_figures, payment_statement
+from engine.outcomes import (
+    CohortInput,
+    activity,
+    analysis,
+    assumed_figures,
+    estimates,
+    payment_statement,
+)
 from web import charts, decisions, figures
 from web.cohort_evidence import (
     COHORT_COLUMNS,

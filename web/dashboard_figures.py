@@ -1,11 +1,11 @@
 """The figures the commissioner's dashboard shows, gathered from the engine.
 
 For one pathway and one outcome: the version comparison, the split at the gate and by an
-answer, engagement and activity (engine.analysis), read from the summaries of the cases'
+answer, engagement and activity (engine.outcomes.analysis), read from the summaries of the cases'
 events (adapters.sql.summaries through the engine), with every step or referral that
-reveals health or offence data left out (engine.privacy) and disclosure control applied
-(engine.protected_tables.protected_rows). The page, its charts (drawn here) and its CSVs all read
-the same figures, computed once per revision of the data (web.dashboard_cache).
+reveals health or offence data left out (engine.access.privacy) and disclosure control applied
+(engine.outcomes.protected_tables.protected_rows). The page, its charts (drawn here) and its CSVs
+all read the same figures, computed once per revision of the data (web.dashboard_cache).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from typing import Any
 from flask import g, request
 from werkzeug.exceptions import BadRequest
 
-from engine import activity as activity_table
-from engine import analysis, disclosure, engagement, privacy, protected_tables
-from engine.definitions import ParsedDefinition
+from engine.access import privacy
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord
+from engine.outcomes import activity as activity_table
+from engine.outcomes import analysis, disclosure, engagement, protected_tables
 from engine.ports import CaseFacts, DashboardSummaries, HiddenSteps, StepFigures
+from engine.workflow import ParsedDefinition
 from web import charts, decisions
 from web.cohort_evidence import measured_outcomes, programme, threshold
 from web.dashboard_cache import cached
@@ -84,7 +85,7 @@ def unloadable_notice() -> list[str]:
 
 def _hidden(pathway: str, cases: list[CaseRecord]) -> HiddenSteps:
     """What per-step figures and outcome names leave out: every event about a step,
-    decision or referral whose existence reveals health or offence data (engine.privacy),
+    decision or referral whose existence reveals health or offence data (engine.access.privacy),
     which no dashboard viewer may split by, and every event of a version whose definition
     cannot be loaded (what it reveals is unknown). A pathway that is sensitive as a whole
     still shows its own steps: its figures are aggregates, under disclosure control like
@@ -97,7 +98,7 @@ def _hidden(pathway: str, cases: list[CaseRecord]) -> HiddenSteps:
 
 
 def _sensitivity(cases: list[CaseRecord]) -> privacy.Sensitivity:
-    """What every version in use or published marks sensitive (engine.privacy); a version
+    """What every version in use or published marks sensitive (engine.access.privacy); a version
     whose definition cannot be loaded is unknown."""
     engine = application().engine
     wanted = dict.fromkeys([*((c.pathway, c.version) for c in cases),
@@ -117,7 +118,7 @@ def _steps_hidden(definition: ParsedDefinition, others: frozenset[str]) -> froze
 def choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     """Everything the dashboard shows for one pathway and one outcome (recorded by the
     pathway's steps, or measured from imported outcome data), with disclosure control
-    applied (engine.disclosure): the `*_rows` are what pages, charts and CSVs show.
+    applied (engine.outcomes.disclosure): the `*_rows` are what pages, charts and CSVs show.
     Computed once per revision of the data (web.dashboard_cache) for the page, its charts
     and its CSVs alike."""
     field, baseline, versus = request_choices()
@@ -222,7 +223,7 @@ def _count(value: int, threshold: int) -> int | str:
 
 
 def _splittable(pathway: str) -> frozenset[str]:
-    """The fields a table may be split by at all (engine.disclosure.splittable_fields: a
+    """The fields a table may be split by at all (engine.outcomes.disclosure.splittable_fields: a
     yes/no or a few options in every form of every version, never free text, never
     sensitive in any published pathway)."""
     engine = application().engine

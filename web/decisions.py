@@ -2,10 +2,10 @@
 
 "Did version 2 do better than version 1?" is answered as a commissioner would say it:
 "Version 2 raised met at gate by 6.1 points (95% interval 2.0 to 10.2 points) compared with
-version 1 — evidence of a difference (p < 0.001)." Each decision is read from the protected
-rows (engine.protected_tables.protected_rows), the same figures the tables show, so a suppressed
-cell can never be recovered from a sentence or from the forest plot drawn from the same
-decisions; where a comparison is suppressed the sentence says so and the plot has a gap.
+version 1 — evidence of a difference (p < 0.001)." Each decision is read from the protected rows
+(engine.outcomes.protected_tables.protected_rows), the same figures the tables show, so a suppressed
+cell can never be recovered from a sentence or from the forest plot drawn from the same decisions;
+where a comparison is suppressed the sentence says so and the plot has a gap.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest
 
-from engine import analysis
-from engine.disclosure import SUPPRESSED
+from engine.outcomes import SUPPRESSED, analysis
 from web import charts
 from web.figures import p_value, points
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.disclosure import SUPPRESSED
+from engine.outcomes import SUPPRESSED
 
 NOTHING = "\u2013"  # an en dash: no figure
 

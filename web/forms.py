@@ -3,7 +3,7 @@ data back to typed JSON, naming each field that cannot be read.
 
 No front-end library: each DSL field type has one HTML control (booleans are Yes/No radios,
 so a required one can be left unanswered and be told so). Validation proper happens in the
-engine (engine.forms) against the same schema; this module only turns text into values.
+engine (engine.workflow.forms) against the same schema; this module only turns text into values.
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ from adapters.cli.common import (
     task_json,
     task_line,
 )
-from engine.clock import parse_timestamp
 from engine.model import CASE_STATUSES
 from engine.text import parse_json
+from engine.workflow import parse_timestamp
 
 # -- cases ---------------------------------------------------------------------------------
 

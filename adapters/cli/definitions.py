@@ -33,9 +33,9 @@ from adapters.definition_files import (
 from adapters.demo import DEMO_PASSWORD, seed_demo
 from dsl import DslError
 from engine import EngineError
-from engine.migration import StepChange, StepSummary, VersionDiff
-from engine.services import VersionSummary
-from engine.validation import check_offline
+from engine.cases import VersionSummary
+from engine.versions import StepChange, StepSummary, VersionDiff
+from engine.workflow import check_offline
 
 # -- definitions ---------------------------------------------------------------------------
 

@@ -10,11 +10,10 @@ import click
 import yaml
 
 from adapters.cli.common import Context, F, UsageProblem, cli, command, emit
-from engine.clock import SystemClock
-from engine.definitions import ParsedDefinition
+from engine.access import Redactor, Sensitivity
 from engine.errors import DefinitionError
 from engine.model import CaseRecord, Event
-from engine.privacy import Redactor, Sensitivity
+from engine.workflow import ParsedDefinition, SystemClock
 
 # -- exports -------------------------------------------------------------------------------
 
@@ -202,7 +201,7 @@ def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: b
 def _programme_directions(ctx: Context, programme_file: Path | None) -> dict[str, str]:
     """Outcome -> direction from the programme file named, else from the definitions
     folder's programmes/peterborough.yaml if it exists ({} without one)."""
-    from engine.payments import programme_from_config
+    from engine.outcomes import programme_from_config
 
     if programme_file is None:
         programme_file = ctx.settings.definitions_dir / "programmes" / "peterborough.yaml"

@@ -9,9 +9,9 @@ import click
 
 from adapters.cli.common import ID, Context, UsageProblem, cli, command, emit
 from engine import InvalidArgumentError
+from engine.cases import MigrationReport
 from engine.model import AllocationPolicy, Migration
 from engine.numbers import MAX_ID, parse_int
-from engine.services import MigrationReport
 
 # -- allocation, migration ------------------------------------------------------------
 

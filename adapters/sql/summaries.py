@@ -4,9 +4,9 @@
 a summary is never older or newer than its events. It keeps one row per event the figures
 read (`summary_events`: case started, version allocated, task ready and completed, outcome
 recorded) with what they need worked out once: a completed task's hours from its task_ready
-(or from the case's start) and from the case's start, an outcome's value, a split's arm. The
-strings of each such event's data go to `summary_event_names`, so engine.privacy's rule, which
-can change as pathways are published, is applied when the figures are read (HiddenSteps).
+(or from the case's start) and from the case's start, an outcome's value, a split's arm. The strings
+of each such event's data go to `summary_event_names`, so engine.access.privacy's rule, which can
+change as pathways are published, is applied when the figures are read (HiddenSteps).
 Per case, its first start and last task completed (`summary_cases`); per pathway, caseworker
 and month, the tasks completed (`summary_activity`).
 
@@ -42,9 +42,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.sql import tables
-from engine.analysis import SUMMARISED
+from engine.access import names_in
+from engine.outcomes import SUMMARISED
 from engine.ports import CaseFacts, HiddenSteps, StepCounts, StepFigures
-from engine.privacy import names_in
 
 TASKS = ("task_ready", "task_completed")
 LONGEST_NAME = 200  # longer strings name no step or pathway: not kept
@@ -122,7 +122,7 @@ class _Batch:
 
 
 def hours_between(start: datetime, end: datetime) -> float:
-    """As engine.analysis counts a task's hours."""
+    """As engine.outcomes.analysis counts a task's hours."""
     return (end - start).total_seconds() / 3600
 
 

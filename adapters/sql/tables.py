@@ -434,7 +434,7 @@ summary_events = Table(
 )
 
 # every string in a summarised event's data (a prefix such as start: taken off), but its
-# task id: what engine.privacy's rule reads to leave an event out
+# task id: what engine.access.privacy's rule reads to leave an event out
 summary_event_names = Table(
     "summary_event_names",
     metadata,

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from engine import analysis, privacy
-from engine.activity import Activity, activity_by_month, activity_from_counts
-from engine.engagement import Engagement, engagement, engagement_from
+from engine.access import privacy
 from engine.model import CaseRecord, Client, NewEvent
+from engine.outcomes import analysis
+from engine.outcomes.activity import Activity, activity_by_month, activity_from_counts
+from engine.outcomes.engagement import Engagement, engagement, engagement_from
 from engine.ports import HiddenSteps, UnitOfWork, UnitOfWorkFactory
 
 PATHWAY = "housing"

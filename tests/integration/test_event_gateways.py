@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from engine import Engine
 from engine.ports import UnitOfWorkFactory
-from engine.state import load_state
+from engine.workflow.state import load_state
 from tests.bundles import DATA, bundle
 from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
-from engine.clock import running_at
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -43,6 +42,7 @@ from engine.model import (
     UserSession,
 )
 from engine.ports import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
+from engine.workflow.clock import running_at
 from tests.integration import dashboard_data
 from tests.unit.engine.fakes import FakeUnitOfWorkFactory
 

@@ -27,7 +27,6 @@ from adapters.sql import (
 )
 from adapters.sql.schema import alembic_config
 from adapters.sql.tables import cases, inbox_tasks, metadata, migration_cases
-from engine.clock import running_at
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -54,6 +53,7 @@ from engine.model import (
     User,
 )
 from engine.ports import UnitOfWork, UnitOfWorkFactory
+from engine.workflow.clock import running_at
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

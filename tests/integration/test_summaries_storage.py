@@ -2,7 +2,7 @@
 engine makes (start, complete, cancel, retry on another version, migrate) and after
 migration 0011 fills them in from events stored before it (issue 12, item 9), on SQLite and
 PostgreSQL. The reference is the fakes' summaries, computed from the same events by
-engine.analysis's functions over events."""
+engine.outcomes.analysis's functions over events."""
 
 from __future__ import annotations
 

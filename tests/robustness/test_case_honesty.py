@@ -58,11 +58,12 @@ from sqlalchemy import Engine as SqlEngine
 from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from adapters.sql.tables import metadata
 from dsl import compile_pathway, validate
-from engine import Engine, runner
-from engine.definitions import ParsedDefinition, parse_bundle
+from engine import Engine
 from engine.errors import CaseStateError, FormValidationError
 from engine.ports import UnitOfWorkFactory
-from engine.state import load_state
+from engine.workflow import runner
+from engine.workflow.definitions import ParsedDefinition, parse_bundle
+from engine.workflow.state import load_state
 from tests.bundles import bundle
 from tests.unit.dsl.test_compile_properties import (
     HELPER,

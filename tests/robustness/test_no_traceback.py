@@ -34,7 +34,7 @@ from adapters import cli as cli_module
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli as pathways_cli
 from adapters.settings import Settings
-from engine.services import Engine
+from engine.cases.services import Engine
 from tests.conftest import PostgresTestDatabase
 from tests.e2e.conftest import base_env as base_env  # the fixtures
 from tests.e2e.conftest import cli as cli
@@ -514,7 +514,7 @@ def test_an_incident_log_that_cannot_be_written_still_answers(
 # -- through the real process boundary ----------------------------------------------------------
 
 _EXPLODING_CLI = (
-    "import sys; from engine.services import Engine\n"
+    "import sys; from engine.cases.services import Engine\n"
     "def explode(*a, **k): raise RuntimeError('the unexpected happened')\n"
     "Engine.get_case = explode\n"
     "from adapters.cli import main; sys.argv[0] = 'pathways'; main()\n")

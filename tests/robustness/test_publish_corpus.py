@@ -27,9 +27,9 @@ from adapters.definition_files import publish_order, read_bundle
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from dsl import DslError
 from engine import Engine
-from engine.definitions import bundle_hash
 from engine.errors import DefinitionError, EngineError
 from engine.model import Bundle, PathwayVersion
+from engine.workflow.definitions import bundle_hash
 from tests.e2e.test_cli import Cli
 from tests.unit.engine.fakes import FakeClock
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from engine.disclosure import DEFAULT_THRESHOLD, SUPPRESSED
+from engine.outcomes.disclosure import DEFAULT_THRESHOLD, SUPPRESSED
 from tests.web.conftest import PASSWORD, Site, sign_in, site  # noqa: F401 - site: a fixture
 from tests.web.test_dashboard import programme, released  # noqa: F401 - a fixture
 

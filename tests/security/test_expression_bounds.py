@@ -23,11 +23,11 @@ import pytest
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
 from dsl import DslError, compile_pathway, load_pathway
 from engine import Engine
-from engine.clock import add_duration
 from engine.errors import DefinitionError, ScriptError
-from engine.expressions import evaluate
 from engine.ports import UnitOfWorkFactory
-from engine.sandbox import SandboxEnvironment
+from engine.workflow.clock import add_duration
+from engine.workflow.expressions import evaluate
+from engine.workflow.sandbox import SandboxEnvironment
 from tests.unit.engine.fakes import FakeClock
 
 BUDGET_SECONDS = 3.0  # generous for a loaded machine; a stall takes minutes

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from engine.errors import InvalidArgumentError
-from engine.payments import CohortInput, PaymentMechanism, mechanism_from_config
+from engine.outcomes.payments import CohortInput, PaymentMechanism, mechanism_from_config
 from tests.web.conftest import Site, sign_in, site  # noqa: F401 - site: a fixture
 from tests.web.test_dashboard import programme  # noqa: F401 - a fixture
 

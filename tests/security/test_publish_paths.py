@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from adapters.definition_files import MAX_FILE_BYTES, read_bundle
-from engine.definitions import file_name_problem, parse_bundle
 from engine.errors import DefinitionError, FormValidationError
-from engine.forms import validate_submission
+from engine.workflow.definitions import file_name_problem, parse_bundle
+from engine.workflow.forms import validate_submission
 from tests.bpmn_text import one_form_task
 from tests.e2e.test_cli import Cli
 

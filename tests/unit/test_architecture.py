@@ -12,6 +12,7 @@ so they pass today and fail on the first import that crosses a line.
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import subprocess
 import sys
@@ -26,43 +27,35 @@ WEB_OR_STORAGE = ("flask", "werkzeug", "jinja2", "sqlalchemy", "alembic", "psyco
                   "adapters", "web")
 COMPUTED = "<import by computed name>"
 
-# The engine's modules by feature. Dependencies run down this list's explanation:
-# kernel <- workflow <- access <- casework; kernel <- outcomes; exports reads outcomes + access.
+# The engine's features: a package each (the kernel is the shared vocabulary of single modules
+# at the top; "engine" alone is the root module, which re-exports Engine and the errors).
+# Dependencies run one way: kernel <- workflow <- versions <- cases <- casework; workflow <-
+# access <- casework; kernel <- accounts; kernel <- outcomes <- exports -> access.
 FEATURES: dict[str, tuple[str, ...]] = {
     # shared vocabulary and pure helpers: import nothing but each other
     "kernel": ("engine.errors", "engine.model", "engine.ports", "engine.numbers", "engine.text",
                "engine.plain", "engine.csvout", "engine.data_names", "engine.client_fields",
                "engine.limits", "engine.dotted", "engine.schema_errors"),
-    # running cases on SpiffWorkflow: publish, start, complete, timers, versions, migration
-    "workflow": ("engine", "engine.services", "engine.runner", "engine.definitions",
-                 "engine.state", "engine.migration", "engine.validation", "engine.sandbox",
-                 "engine.expressions", "engine.allocation", "engine.forms", "engine.clock",
-                 "engine.joins", "engine.case_runtime", "engine.live_cases",
-                 "engine.case_commands", "engine.case_queries", "engine.client_commands",
-                 "engine.message_commands", "engine.version_commands",
-                 "engine.migration_commands", "engine.bpmn_xml", "engine.bpmn_events",
-                 "engine.bundle_files", "engine.definition_model", "engine.sensitivity",
-                 "engine.validation_document", "engine.validation_rules_flow",
-                 "engine.validation_rules_values"),
+    # definitions and running one case on SpiffWorkflow; the transaction template
+    "workflow": ("engine.workflow",),
+    # publishing, allocation, migration between versions
+    "versions": ("engine.versions",),
+    # Engine and its case, client and message commands (and the root module re-exporting it)
+    "cases": ("engine", "engine.cases"),
     # who may see what of a case: roles, sensitive fields
-    "access": ("engine.access", "engine.privacy"),
+    "access": ("engine.access",),
     # the caseworker's side: consent, drafts, inbox, break glass, the access log
-    "casework": ("engine.casework", "engine.task_start", "engine.casework_access",
-                 "engine.casework_views", "engine.casework_inbox", "engine.casework_tasks",
-                 "engine.casework_incidents", "engine.casework_clients",
-                 "engine.casework_records"),
+    "casework": ("engine.casework",),
     # user accounts and sessions
     "accounts": ("engine.accounts",),
     # imported outcome events, measures, cohorts, payments, the dashboard's statistics
-    "outcomes": ("engine.outcomes", "engine.outcome_csv", "engine.outcome_measures",
-                 "engine.payments", "engine.payment_mechanism",
-                 "engine.payment_config", "engine.payment_statement", "engine.payment_figures",
-                 "engine.payment_checks", "engine.followup", "engine.disclosure",
-                 "engine.analysis", "engine.estimates", "engine.case_events",
-                 "engine.activity", "engine.engagement", "engine.protected_tables"),
+    "outcomes": ("engine.outcomes",),
     # case data out: CSV, XES, INDIGO
-    "exports": ("engine.exports", "engine.xes", "engine.indigo", "engine.event_labels"),
+    "exports": ("engine.exports",),
 }
+FEATURE_PACKAGES = tuple(name.split(".")[1] for entries in FEATURES.values()
+                         for name in entries if name.count(".") == 1
+                         and name not in FEATURES["kernel"] and name != "engine.accounts")
 
 
 def feature(*names: str) -> tuple[str, ...]:
@@ -71,10 +64,11 @@ def feature(*names: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Rule:
-    """Modules in `sources` import nothing in `forbidden` unless it is one of `allowed`.
+    """Modules in `sources` import nothing in `forbidden` unless it is in `allowed`.
 
-    `forbidden` names packages (a name covers its submodules); `allowed` names single
-    modules; `sources` names packages, or single modules where `modules_only`."""
+    Each name covers its submodules, except that where `features` is set, `engine` in
+    `sources` or `allowed` is the root module alone (a member of the cases feature), not the
+    whole package."""
 
     name: str
     sources: tuple[str, ...]
@@ -82,7 +76,7 @@ class Rule:
     allowed: tuple[str, ...] = ()
     exempt: tuple[str, ...] = ()  # source modules the rule does not apply to
     exempt_packages: tuple[str, ...] = ()  # ... and packages, each with all its submodules
-    modules_only: bool = False
+    features: bool = False
 
 
 RULES: tuple[Rule, ...] = (
@@ -93,28 +87,35 @@ RULES: tuple[Rule, ...] = (
     Rule("dsl is text to BPMN: of the engine only errors, schema errors and the expression "
          "language",
          ("dsl",), ("engine",),
-         allowed=("engine.errors", "engine.data_names", "engine.expressions",
+         allowed=("engine.errors", "engine.data_names", "engine.workflow.expressions",
                   "engine.schema_errors")),
     Rule("the kernel imports no feature of the engine and no workflow library",
          feature("kernel"), ("engine", "SpiffWorkflow", "RestrictedPython"),
-         allowed=feature("kernel"), modules_only=True),
-    Rule("workflow does not reach up into access, casework, accounts, outcomes or exports",
-         feature("workflow"), feature("access", "casework", "accounts", "outcomes", "exports"),
-         modules_only=True),
-    Rule("access does not import casework, accounts, outcomes or exports",
-         feature("access"), feature("casework", "accounts", "outcomes", "exports"),
-         modules_only=True),
-    Rule("casework does not import outcomes, accounts or exports internals",
-         feature("casework"), feature("outcomes", "accounts", "exports"), modules_only=True),
+         allowed=feature("kernel"), features=True),
+    Rule("workflow builds on the kernel alone",
+         feature("workflow"), ("engine",), allowed=feature("kernel", "workflow"), features=True),
+    Rule("versions build on the workflow alone",
+         feature("versions"), ("engine",), allowed=feature("kernel", "workflow", "versions"),
+         features=True),
+    Rule("cases build on the workflow and versions, never on casework, outcomes or exports",
+         feature("cases"), ("engine",),
+         allowed=feature("kernel", "workflow", "versions", "cases"), features=True),
+    Rule("access rules read definitions, never casework, cases, outcomes or exports",
+         feature("access"), ("engine",), allowed=feature("kernel", "workflow", "access"),
+         features=True),
+    Rule("casework builds on cases, workflow and access; never outcomes, accounts or exports",
+         feature("casework"), ("engine",),
+         allowed=feature("kernel", "workflow", "versions", "cases", "access", "casework"),
+         features=True),
     Rule("accounts stand alone on the kernel",
-         feature("accounts"), ("engine", "SpiffWorkflow"), allowed=feature("kernel"),
-         modules_only=True),
+         feature("accounts"), ("engine", "SpiffWorkflow"), allowed=feature("kernel", "accounts"),
+         features=True),
     Rule("outcomes import no casework, workflow, access or accounts internals, nor SpiffWorkflow",
          feature("outcomes"), ("engine", "SpiffWorkflow", "RestrictedPython"),
-         allowed=feature("kernel", "outcomes"), modules_only=True),
+         allowed=feature("kernel", "outcomes"), features=True),
     Rule("exports read outcomes and access rules, never the workflow or casework",
          feature("exports"), ("engine", "SpiffWorkflow"),
-         allowed=feature("kernel", "outcomes", "access", "exports"), modules_only=True),
+         allowed=feature("kernel", "outcomes", "access", "exports"), features=True),
     Rule("the web reaches storage only through the engine's services",
          ("web",), ("adapters.sql", "alembic", "psycopg", "adapters.cli", "click")),
     Rule("web blueprints use no SQL (only the app factory maps database errors)",
@@ -204,7 +205,7 @@ def violations(root: Path, rules: tuple[Rule, ...] = RULES) -> list[str]:
                 continue
             for name in sorted(imported):
                 if any(matches(name, f) for f in rule.forbidden) and not any(
-                        matches(name, a, exact=True) for a in rule.allowed):
+                        matches(name, a, exact=_exact(rule, a)) for a in rule.allowed):
                     found.append(f"{module} imports {name}: {rule.name}")
     return found
 
@@ -212,7 +213,12 @@ def violations(root: Path, rules: tuple[Rule, ...] = RULES) -> list[str]:
 def _applies(rule: Rule, module: str) -> bool:
     if module in rule.exempt or any(matches(module, p) for p in rule.exempt_packages):
         return False
-    return any(matches(module, source, exact=rule.modules_only) for source in rule.sources)
+    return any(matches(module, source, exact=_exact(rule, source)) for source in rule.sources)
+
+
+def _exact(rule: Rule, name: str) -> bool:
+    """Whether `name` in the rule stands for that module alone (see Rule)."""
+    return rule.features and name == "engine"
 
 
 # -- the rules hold ------------------------------------------------------------------------
@@ -223,10 +229,38 @@ def test_no_module_breaks_a_layering_rule() -> None:
 
 
 def test_every_engine_module_belongs_to_exactly_one_feature() -> None:
-    engine_modules = set(modules_under(ROOT, ("engine",)))
-    placed = [module for modules in FEATURES.values() for module in modules]
-    assert len(placed) == len(set(placed)), "a module is in two features"
-    assert engine_modules == set(placed)
+    for module in modules_under(ROOT, ("engine",)):
+        owners = [name for name, entries in FEATURES.items()
+                  if any(matches(module, entry, exact=entry == "engine") for entry in entries)]
+        assert len(owners) == 1, f"{module} is in features {owners}"
+
+
+def test_outside_the_engine_a_feature_is_used_through_its_public_surface() -> None:
+    """web/, adapters/ and bench/ import engine.<feature> itself, or a module of it that the
+    package lists in __all__ (a public module such as engine.outcomes.analysis), never its
+    other modules: each __init__ is the feature's surface."""
+    modules = modules_under(ROOT)
+    known = set(modules)
+    public = {package: set(importlib.import_module(f"engine.{package}").__all__)
+              for package in FEATURE_PACKAGES}
+    reaching = []
+    for module, path in modules.items():
+        if module.split(".")[0] not in ("web", "adapters", "bench"):
+            continue
+        for name in sorted(imports_of(path, module, known)):
+            parts = name.split(".")
+            if (len(parts) >= 3 and parts[0] == "engine" and parts[1] in public
+                    and parts[2] not in public[parts[1]]):
+                reaching.append(f"{module} imports {name}")
+    assert reaching == []
+
+
+def test_each_public_surface_names_only_what_its_package_has() -> None:
+    for package in FEATURE_PACKAGES:
+        surface = importlib.import_module(f"engine.{package}")
+        assert surface.__all__, package
+        for name in surface.__all__:
+            assert hasattr(surface, name), f"engine.{package}.__all__ names {name}"
 
 
 def test_every_rule_applies_to_some_module() -> None:
@@ -256,23 +290,30 @@ def test_importing_every_core_module_loads_no_web_or_storage_technology() -> Non
 
 
 PLANTED = {
-    "engine/__init__.py": "from engine.services import Engine\n",
+    "engine/__init__.py": "from engine.cases.services import Engine\n",
     "engine/errors.py": "",
     "engine/model.py": "from engine import errors\n",
-    "engine/services.py": "from . import errors\nfrom .model import Thing\n",
-    "engine/casework.py": "from engine import services\n",
+    "engine/cases/__init__.py": "",
+    "engine/cases/services.py": "from ..errors import Oops\nfrom engine.model import Thing\n",
+    # workflow reaches up into the cases built on it
+    "engine/workflow/__init__.py": "",
+    "engine/workflow/runner.py": "from engine.cases import services\n",
+    "engine/casework/__init__.py": "from engine.cases import services\n",
     # outcomes pulls casework in by string at run time
-    "engine/outcomes.py": "import importlib\ncw = importlib.import_module('engine.casework')\n",
-    # payments does it by a relative import from the package
-    "engine/payments.py": "from . import casework\nfrom .errors import Oops\n",
+    "engine/outcomes/__init__.py": ("import importlib\n"
+                                    "cw = importlib.import_module('engine.casework')\n"),
+    # payments does it by a relative import from the engine package
+    "engine/outcomes/payments.py": "from .. import casework\nfrom ..errors import Oops\n",
     # followup loads the web framework with __import__, and the relative import_module form
-    "engine/followup.py": ("from importlib import import_module\nflask = __import__('flask')\n"
-                           "acc = import_module('.accounts', package='engine')\n"),
+    "engine/outcomes/followup.py": ("from importlib import import_module\n"
+                                    "flask = __import__('flask')\n"
+                                    "acc = import_module('..accounts',\n"
+                                    "                    package='engine.outcomes')\n"),
     "engine/accounts.py": "",
     # disclosure imports by a name no rule can read
-    "engine/disclosure.py": "import importlib\nmod = importlib.import_module(NAME)\n",
+    "engine/outcomes/disclosure.py": "import importlib\nmod = importlib.import_module(NAME)\n",
     "dsl/__init__.py": "",
-    "dsl/compile.py": "from engine.services import Engine\n",
+    "dsl/compile.py": "from engine.cases.services import Engine\n",
     "web/__init__.py": "import sqlalchemy\n",
     "web/api.py": "from adapters.sql import tables\nfrom sqlalchemy import select\n",
     "adapters/__init__.py": "",
@@ -292,12 +333,13 @@ def test_planted_violations_are_each_reported(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
     found = {line.split(":")[0] for line in violations(tmp_path)}
     assert found == {
+        "engine.workflow.runner imports engine.cases.services",
         "engine.outcomes imports engine.casework",
-        "engine.payments imports engine.casework",
-        "engine.followup imports flask",
-        "engine.followup imports engine.accounts",
-        f"engine.disclosure imports {COMPUTED}",
-        "dsl.compile imports engine.services",
+        "engine.outcomes.payments imports engine.casework",
+        "engine.outcomes.followup imports flask",
+        "engine.outcomes.followup imports engine.accounts",
+        f"engine.outcomes.disclosure imports {COMPUTED}",
+        "dsl.compile imports engine.cases.services",
         "web.api imports adapters.sql.tables",
         "web.api imports sqlalchemy",
         "adapters.sql imports adapters.cli",

@@ -186,9 +186,9 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
 
 
 def test_every_engine_error_code_has_an_http_status() -> None:
-    importlib.import_module("engine.state")  # where the engine's less common errors live
-    importlib.import_module("engine.expressions")
-    importlib.import_module("engine.sandbox")
+    importlib.import_module("engine.workflow.state")  # where the engine's less common errors live
+    importlib.import_module("engine.workflow.expressions")
+    importlib.import_module("engine.workflow.sandbox")
 
     def every(cls: type[EngineError]) -> list[type[EngineError]]:
         return [cls, *(c for sub in cls.__subclasses__() for c in every(sub))]

@@ -9,7 +9,7 @@ import html
 import io
 import re
 
-from engine.estimates import COLUMNS
+from engine.outcomes.estimates import COLUMNS
 from tests.web.conftest import Site, sign_in, site  # noqa: F401 - site: a fixture
 from tests.web.test_dashboard import (  # noqa: F401 - programme: a fixture
     open_case,

@@ -1,5 +1,5 @@
 """The dashboard's decisions in words and its figures as people read them (issue 12, items 5
-and 7): web.decisions and web.figures on real comparisons from engine.analysis."""
+and 7): web.decisions and web.figures on real comparisons from engine.outcomes.analysis."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from werkzeug.exceptions import BadRequest
 
-from engine.analysis import split_by_field, version_comparison
-from engine.disclosure import SUPPRESSED
-from engine.estimates import compare_proportions
-from engine.protected_tables import protected_rows
+from engine.outcomes.analysis import split_by_field, version_comparison
+from engine.outcomes.disclosure import SUPPRESSED
+from engine.outcomes.estimates import compare_proportions
+from engine.outcomes.protected_tables import protected_rows
 from tests.unit.engine.test_analysis import Log
 from tests.unit.engine.test_analysis_dispersion import spread_and_even_counts
 from web import charts, figures

@@ -135,7 +135,7 @@ def test_the_client_record_shows_a_case_in_error_with_its_reason(world: World) -
 
 def sensitive_wait() -> dict[str, Any]:
     """The intake asks for the risk level (offence data); a high risk leads to a wait on the
-    client's licence end date, a step that reveals the risk level (engine.privacy)."""
+    client's licence end date, a step that reveals the risk level (engine.access.privacy)."""
     doc = org_wait("st_giles_trust", field="licence_end")
     doc["pathway"] = "licence_wait"
     doc["steps"][0]["form"]["risk"] = {"type": "choice", "options": ["low", "high"],

@@ -3,7 +3,7 @@ per feature (workflow, versions, casework, outcomes).
 
 Each repository works on the Connection of its unit of work and never commits. Timestamps
 the engine leaves out (a None created_at or updated_at, closed_at of inbox rows replace_open
-closes) come from engine.clock.current_time: the time of the command inside running_at(),
+closes) come from engine.workflow.clock.current_time: the time of the command inside running_at(),
 the system time outside it.
 
 Records the engine owns as mutable objects (Client, CaseRecord) get their id, timestamps and

@@ -21,7 +21,6 @@ from adapters.sql.repositories.common import (
     matching,
     record_from,
 )
-from engine.clock import current_time
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -33,6 +32,7 @@ from engine.model import (
     User,
     UserSession,
 )
+from engine.workflow import current_time
 
 
 class SqlClientRepository(SqlRepository):

@@ -20,7 +20,6 @@ from adapters.sql.repositories.common import (
     matching,
     record_from,
 )
-from engine.clock import current_time
 from engine.errors import ConflictError
 from engine.model import (
     ComparisonEvent,
@@ -29,6 +28,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
 )
+from engine.workflow import current_time
 
 
 class SqlOutcomeRepository(SqlRepository):

@@ -19,9 +19,9 @@ from adapters.sql.repositories.common import (
     matching,
     record_from,
 )
-from engine.clock import current_time
 from engine.errors import ConflictError, NotFoundError
 from engine.model import AllocationPolicy, Migration, MigrationCase
+from engine.workflow import current_time
 
 
 class SqlAllocationRepository(SqlRepository):

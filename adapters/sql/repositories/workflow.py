@@ -35,7 +35,6 @@ from adapters.sql.repositories.common import (
     matching,
     record_from,
 )
-from engine.clock import current_time, monotonic_times
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     Bundle,
@@ -47,6 +46,7 @@ from engine.model import (
     PathwayVersion,
     Timer,
 )
+from engine.workflow import current_time, monotonic_times
 
 OPEN = "open"
 CLOSED = "closed"

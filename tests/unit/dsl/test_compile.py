@@ -33,9 +33,9 @@ from dsl.compile import (
     rewrite_due,
 )
 from engine import Engine, FormValidationError
-from engine import definitions as engine_definitions
-from engine.definitions import parse_bundle
-from engine.runner import COMPLETED_PREFIX
+from engine.workflow import definitions as engine_definitions
+from engine.workflow.definitions import parse_bundle
+from engine.workflow.runner import COMPLETED_PREFIX
 from tests.unit.engine.fakes import FakeClock
 
 NS = {"bpmn": dsl_compile.BPMN_NS, "bpmndi": dsl_compile.BPMNDI_NS, "dc": dsl_compile.DC_NS,

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from dsl import compile_pathway, validate
 from engine import Engine
-from engine.definitions import parse_bundle
+from engine.workflow.definitions import parse_bundle
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 HELPER_ID = "helper_pathway"

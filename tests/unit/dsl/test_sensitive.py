@@ -3,9 +3,9 @@
 A step, branch, referral or pathway whose existence reveals a health or offence fact is
 sensitive: marked in the DSL (compiled to `spiffworkflow:property name="sensitive"` on the
 element or the process, which hand-written BPMN uses too) or derived by the engine when the
-bundle is parsed (engine.sensitivity.derive_sensitivity): a branch whose condition reads a
+bundle is parsed (engine.workflow.sensitivity.derive_sensitivity): a branch whose condition reads a
 sensitive field, the steps inside it, the fields those steps set, a record step reading a
-sensitive field, a refer step to a sensitive pathway (engine.privacy).
+sensitive field, a refer step to a sensitive pathway (engine.access.privacy).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import yaml
 from adapters.definition_files import pathway_name, publish_order, read_bundle
 from dsl import compile as dsl_compile
 from dsl import compile_pathway, validate
-from engine import definitions as engine_definitions
-from engine.definitions import ParsedDefinition, parse_bundle
+from engine.access.privacy import Redactor, Sensitivity
 from engine.errors import DefinitionError
 from engine.model import CaseRecord, Event
-from engine.privacy import Redactor, Sensitivity
+from engine.workflow import definitions as engine_definitions
+from engine.workflow.definitions import ParsedDefinition, parse_bundle
 from tests.pathway_texts import WORK_DECISION
 
 HEADER = """\

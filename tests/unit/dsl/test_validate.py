@@ -14,7 +14,7 @@ import yaml
 from dsl import DslError, DslProblem, json_schema, load_pathway, validate
 from dsl.loader import MAX_DEPTH, MAX_NODES
 from dsl.validate import reads
-from engine.expressions import names
+from engine.workflow.expressions import names
 
 ROOT = Path(__file__).parents[3]
 EXAMPLE = re.search(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(),

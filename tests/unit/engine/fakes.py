@@ -14,9 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from engine import analysis, case_events, privacy
-from engine.activity import NO_USER, activity_by_month
-from engine.clock import current_time, monotonic_times
+from engine.access import privacy
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -43,7 +41,10 @@ from engine.model import (
     User,
     UserSession,
 )
+from engine.outcomes import analysis, case_events
+from engine.outcomes.activity import NO_USER, activity_by_month
 from engine.ports import CaseFacts, HiddenSteps, Repositories, StepCounts, StepFigures
+from engine.workflow.clock import current_time, monotonic_times
 
 
 class FakeClock:
@@ -669,7 +670,7 @@ class _Outcomes:
 
 
 class _Summaries:
-    """The dashboard's summaries computed from the fake's events by engine.analysis's own
+    """The dashboard's summaries computed from the fake's events by engine.outcomes.analysis's own
     functions over events: what the SQL summaries must agree with (the contract suite)."""
 
     def __init__(self, d: FakeData) -> None:

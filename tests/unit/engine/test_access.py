@@ -12,9 +12,9 @@ import pytest
 from adapters.definition_files import read_bundle
 from dsl import compile_pathway, load_pathway
 from engine import access
-from engine.definitions import ParsedDefinition, parse_bundle
 from engine.errors import DefinitionError
 from engine.model import USER_ROLES, Consent, InboxTask, User
+from engine.workflow.definitions import ParsedDefinition, parse_bundle
 from tests.pathway_texts import pathway_head
 
 RESETTLE = pathway_head("resettle", "Resettlement", "st_giles") + """\

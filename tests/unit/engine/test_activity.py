@@ -1,10 +1,10 @@
-"""Activity month on month (engine/activity.py) on synthetic cases and events."""
+"""Activity month on month (engine/outcomes/activity.py) on synthetic cases and events."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from engine.activity import activity_by_month
+from engine.outcomes.activity import activity_by_month
 from tests.unit.engine.test_analysis import Log
 
 

@@ -5,7 +5,7 @@ UTF-8 text `seed:pathway:client_id`, read as a big-endian unsigned number and di
 2^64; the split's versions, in ascending order, share [0, 1) in proportion to their weights
 and the client gets the version whose share holds the draw. Anyone holding a recorded seed
 relies on exactly this to recompute allocations without the database, so the expected values
-here are computed independently of engine.allocation (exact fractions, not its code), and a
+here are computed independently of engine.versions.allocation (exact fractions, not its code), and a
 few are pinned to digests taken with coreutils `sha256sum`: a change to the hashed text, the
 bytes used, their order or the way weights split the interval fails here.
 """
@@ -19,8 +19,8 @@ import pytest
 
 from dsl import compile_pathway, load_pathway
 from engine import Engine
-from engine.allocation import allocate, draw
 from engine.model import AllocationPolicy
+from engine.versions.allocation import allocate, draw
 from tests.pathway_texts import REFERRAL
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 

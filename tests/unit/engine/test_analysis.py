@@ -1,4 +1,4 @@
-"""Version comparisons and splits (engine/analysis.py), each report on synthetic cases and
+"""Version comparisons and splits (engine/outcomes/analysis.py), each report on synthetic cases and
 events; `Log` builds them for the other tests of the dashboard's statistics too."""
 
 from __future__ import annotations
@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-from engine.analysis import (
+from engine.errors import InvalidArgumentError
+from engine.model import CaseRecord, Event
+from engine.outcomes.analysis import (
     csv_text,
     outcomes_from_events,
     split_by_field,
     split_by_step,
     version_comparison,
 )
-from engine.errors import InvalidArgumentError
-from engine.estimates import (
+from engine.outcomes.estimates import (
     COLUMNS,
     compare_proportions,
     compare_rates,
@@ -24,7 +25,6 @@ from engine.estimates import (
     proportion_ci,
     rate_ci,
 )
-from engine.model import CaseRecord, Event
 
 # -- reports on synthetic cases ---------------------------------------------------------------
 

@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from engine.analysis import version_comparison
-from engine.disclosure import SUPPRESSED
 from engine.errors import InvalidArgumentError
-from engine.estimates import QUASI_POISSON, RateComparison, compare_rates
-from engine.protected_tables import protected_rows
+from engine.outcomes.analysis import version_comparison
+from engine.outcomes.disclosure import SUPPRESSED
+from engine.outcomes.estimates import QUASI_POISSON, RateComparison, compare_rates
+from engine.outcomes.protected_tables import protected_rows
 from tests.unit.engine.test_analysis import Log
 
 

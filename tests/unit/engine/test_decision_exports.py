@@ -14,9 +14,9 @@ import pytest
 
 from adapters.definition_files import read_bundle
 from engine import Engine
+from engine.access.privacy import Redactor, Sensitivity
 from engine.exports import EVENT_COLUMNS, events_csv, redact, to_xes
 from engine.model import Event
-from engine.privacy import Redactor, Sensitivity
 from tests.pathway_texts import WORK_DECISION
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_exports import (

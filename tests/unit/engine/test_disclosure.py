@@ -1,4 +1,4 @@
-"""The disclosure-control rule (engine.disclosure): small counts hidden, and hidden counts
+"""The disclosure-control rule (engine.outcomes.disclosure): small counts hidden, and hidden counts
 not recoverable by subtraction from what is shown and the totals."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.disclosure import determined_cells, small, suppress_groups, suppress_table
+from engine.outcomes.disclosure import determined_cells, small, suppress_groups, suppress_table
 
 T = 10
 counts = st.one_of(st.integers(0, 3), st.integers(0, 40))

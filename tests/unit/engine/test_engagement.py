@@ -1,11 +1,11 @@
-"""Engagement (engine/engagement.py) on synthetic cases and events."""
+"""Engagement (engine/outcomes/engagement.py) on synthetic cases and events."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.engagement import engagement
-from engine.estimates import proportion_ci
+from engine.outcomes.engagement import engagement
+from engine.outcomes.estimates import proportion_ci
 from tests.unit.engine.test_analysis import T0, Log
 
 

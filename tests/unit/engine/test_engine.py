@@ -266,7 +266,7 @@ def test_a_command_racing_another_writer_loses_with_conflict(
 def test_state_reloads_whatever_order_storage_keeps_tasks_in(order: str,
                                                              clock: FakeClock) -> None:
     """Task data is stored as deltas from the parent; a child read first must not lose it."""
-    from engine.state import load_state
+    from engine.workflow.state import load_state
 
     engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, live_cases=0)
     publish(engine, "intake")

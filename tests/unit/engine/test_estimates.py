@@ -1,4 +1,4 @@
-"""The estimates (engine/estimates.py): known examples checked against numbers computed
+"""The estimates (engine/outcomes/estimates.py): known examples checked against numbers computed
 independently here or published, a coverage simulation, edge cases, and Holm's adjustment."""
 
 from __future__ import annotations
@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidArgumentError
-from engine.estimates import compare_proportions, compare_rates, holm, proportion_ci, rate_ci
+from engine.outcomes.estimates import (
+    compare_proportions,
+    compare_rates,
+    holm,
+    proportion_ci,
+    rate_ci,
+)
 
 Z = 1.959963984540054  # the 97.5% point of the standard normal
 

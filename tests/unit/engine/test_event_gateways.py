@@ -16,11 +16,12 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine import Engine, runner
-from engine import clock as engine_clock
-from engine.clock import running_at
+from engine import Engine
 from engine.model import Timer
-from engine.state import SERIALIZER, dump_state, load_state
+from engine.workflow import clock as engine_clock
+from engine.workflow import runner
+from engine.workflow.clock import running_at
+from engine.workflow.state import SERIALIZER, dump_state, load_state
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_engine import publish, types
 

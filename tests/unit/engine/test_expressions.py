@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.expressions import ExpressionError, evaluate, names, parse
-from engine.sandbox import SandboxEnvironment
+from engine.workflow.expressions import ExpressionError, evaluate, names, parse
+from engine.workflow.sandbox import SandboxEnvironment
 
 DATA = {"risk": "high", "needs": {"accommodation": True, "family": False},
         "client": {"release_date": "2026-01-01"}, "score": 12}

@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from engine.errors import InvalidArgumentError
-from engine.followup import follow_up, group_follow_up, window_close
 from engine.model import Client, ComparisonSubject
 from engine.outcomes import OutcomeMeasure, Outcomes, RowError, parse_outcome_csv
+from engine.outcomes.followup import follow_up, group_follow_up, window_close
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 PETERBOROUGH = OutcomeMeasure("reconviction", "frequency")  # 12 months, convicted within 18

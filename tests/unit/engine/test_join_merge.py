@@ -1,7 +1,7 @@
 """Case data merged at parallel joins: keyed or appended, never truncated (issue 11 item 8).
 
 SpiffWorkflow's own merge cuts a list to one branch's length (`del a[len(b):]`); these run
-real SpiffWorkflow through the engine on fakes, then check the rule engine.joins documents.
+real SpiffWorkflow through the engine on fakes, then check the rule engine.workflow.joins documents.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine import Engine
-from engine.joins import merge_branches
+from engine.workflow.joins import merge_branches
 from tests.join_bundles import (
     JOINED,
     MULTI,

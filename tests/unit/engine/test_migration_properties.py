@@ -37,10 +37,11 @@ from hypothesis import strategies as st
 
 from dsl import compile_pathway, validate
 from dsl.validate import reads
-from engine import Engine, runner
-from engine.definitions import ParsedDefinition, parse_bundle
-from engine.migration import current_steps
-from engine.state import load_state
+from engine import Engine
+from engine.versions.migration import current_steps
+from engine.workflow import runner
+from engine.workflow.definitions import ParsedDefinition, parse_bundle
+from engine.workflow.state import load_state
 from tests.unit.dsl.test_compile_properties import (
     DURATIONS_FOR,
     HELPER,
@@ -493,7 +494,7 @@ def _inside_a_repeat(title: str) -> dict[str, Any]:
 # Regression: a case inside a running repeat (at task_3, round 1) moves to a version that
 # only retitles task_4, after the repeat; once task_3 is done the case is active with no
 # task or timer open, for ever. move() re-adds the loop task's predicted successor after its
-# running round, so the loop's children change order (engine/migration.py _predict_again).
+# running round, so the loop's children change order (engine/versions/migration.py _predict_again).
 INSIDE_A_REPEAT = (_inside_a_repeat("After"), _inside_a_repeat("After, retitled"),
                    Edit("change a task title", "task_4", words_only=True))
 INSIDE_A_REPEAT_DATA = Scripted(**{"moves before migrating": 1, "gate_a": True,

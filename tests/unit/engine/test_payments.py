@@ -1,4 +1,5 @@
-"""Payment by results (engine.payments): the Peterborough mechanism and its published results.
+"""Payment by results (engine.outcomes.payments): the Peterborough mechanism and its published
+results.
 
 Figures from ../shared/notes/domain.md: cohort 1 had 142 reconviction events per 100 against
 155 for the comparison group, an 8.4% reduction, below the 10% cohort threshold, so no early
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 
 from engine.errors import InvalidArgumentError
 from engine.outcomes import MeasureResult, OutcomeMeasure, measure_occurrences
-from engine.payments import (
+from engine.outcomes.payments import (
     CohortInput,
     PaymentMechanism,
     PaymentStatement,

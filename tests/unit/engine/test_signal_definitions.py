@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 
-from engine.definitions import parse_bundle
 from engine.errors import DefinitionError
+from engine.workflow.definitions import parse_bundle
 from tests.bundles import DATA, bundle, edited_bundle
 
 # the extension elements that make a throwing event's signal programme-wide

@@ -1,5 +1,5 @@
 """A version whose definition cannot be loaded is never read as "unknown, open to all": its
-cases, events and tasks are withheld from every viewer but an admin (engine.privacy,
+cases, events and tasks are withheld from every viewer but an admin (engine.access.privacy,
 engine.access)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine import access, privacy
-from engine.definitions import SENSITIVE_CATEGORIES
+from engine import access
+from engine.access import privacy
 from engine.model import CaseRecord, Event, InboxTask, User
+from engine.workflow.definitions import SENSITIVE_CATEGORIES
 
 
 def user(role: str) -> User:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.definitions import parse_bundle
 from engine.errors import DefinitionError
-from engine.validation import dry_run, timer_problem
+from engine.workflow.definitions import parse_bundle
+from engine.workflow.validation import dry_run, timer_problem
 from tests.bundles import bundle
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from dsl import compile_pathway, load_pathway
 from engine import Engine
-from engine.allocation import allocate, draw, pick
 from engine.errors import CaseStateError, InvalidArgumentError, NotFoundError
 from engine.model import AllocationPolicy
+from engine.versions.allocation import allocate, draw, pick
 from tests.bundles import bundle
 from tests.pathway_texts import URGENT_REFERRAL
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
@@ -400,7 +400,7 @@ def test_revert_of_a_case_that_moved_on_follows_the_migration_rules(engine: Engi
 
 def test_a_case_that_would_not_load_again_is_left_untouched(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.migration_commands as services
+    import engine.versions.migration_commands as services
 
     publish(engine, V1)
     publish(engine, V2_SCREEN_AFTER_ASSESS)

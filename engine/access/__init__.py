@@ -1,0 +1,65 @@
+"""Access: who may see and do what of a case and a client record (engine.access.rules),
+and what of it is hidden as sensitive (engine.access.privacy). Pure rules on the kernel and
+the workflow's definitions; casework applies them against storage.
+This __init__ is the package's public surface.
+"""
+
+from engine.access import privacy
+from engine.access.privacy import Redactor, Sensitivity, names_in
+from engine.access.rules import (
+    HIDDEN,
+    LEAD_ROLES,
+    READ_ONLY,
+    REASON_MAX_CHARS,
+    REASON_MIN_CHARS,
+    REASON_MIN_LETTERS,
+    RECORD_ROLES,
+    SENSITIVE_ROLES,
+    TASK_ROLES,
+    Basis,
+    RecordAccess,
+    check_reason,
+    consent_in_effect,
+    involves,
+    is_lead,
+    may_act_on,
+    may_do_task,
+    may_open_records,
+    may_retry,
+    may_see_unloadable,
+    may_start,
+    record_access,
+    visible_categories,
+    write_access,
+)
+
+__all__ = [
+    "HIDDEN",
+    "LEAD_ROLES",
+    "READ_ONLY",
+    "REASON_MAX_CHARS",
+    "REASON_MIN_CHARS",
+    "REASON_MIN_LETTERS",
+    "RECORD_ROLES",
+    "SENSITIVE_ROLES",
+    "TASK_ROLES",
+    "Basis",
+    "RecordAccess",
+    "Redactor",
+    "Sensitivity",
+    "check_reason",
+    "consent_in_effect",
+    "involves",
+    "is_lead",
+    "may_act_on",
+    "may_do_task",
+    "may_open_records",
+    "may_retry",
+    "may_see_unloadable",
+    "may_start",
+    "names_in",
+    "privacy",
+    "record_access",
+    "visible_categories",
+    "write_access",
+]

@@ -1,0 +1,46 @@
+"""Casework: what caseworkers, team leads and admins do through the web, with access
+enforced on the server: `Casework` (engine.casework.facade) hands each use case to a handler
+(inbox, tasks, clients, incidents, records) running on `CaseworkContext`. Builds on cases,
+workflow and access. This __init__ is the package's public surface.
+"""
+
+from engine.casework.casework_access import CaseworkContext
+from engine.casework.casework_inbox import INBOX_SCOPES, INBOX_SORTS, InboxScope, InboxSort
+from engine.casework.casework_tasks import PREFILL
+from engine.casework.casework_views import (
+    AccessReportRow,
+    CaseSummary,
+    ClientRecord,
+    Completion,
+    Inbox,
+    InboxProblem,
+    InboxRow,
+    Incident,
+    RetryResult,
+    StartResult,
+    TaskPage,
+    TimelineEntry,
+)
+from engine.casework.facade import Casework
+
+__all__ = [
+    "INBOX_SCOPES",
+    "INBOX_SORTS",
+    "PREFILL",
+    "AccessReportRow",
+    "CaseSummary",
+    "Casework",
+    "CaseworkContext",
+    "ClientRecord",
+    "Completion",
+    "Inbox",
+    "InboxProblem",
+    "InboxRow",
+    "InboxScope",
+    "InboxSort",
+    "Incident",
+    "RetryResult",
+    "StartResult",
+    "TaskPage",
+    "TimelineEntry",
+]

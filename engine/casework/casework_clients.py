@@ -1,0 +1,203 @@
+"""Clients as caseworkers meet them: finding and adding one, the client record, consents,
+and starting a case for them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from engine import access
+from engine.access import privacy
+from engine.casework.casework_access import CaseworkContext, ClientAccess, counted
+from engine.casework.casework_views import CaseSummary, ClientRecord, StartResult, TimelineEntry
+from engine.errors import DefinitionError, ForbiddenError, InvalidArgumentError, NotFoundError
+from engine.model import CONSENT_SCOPES, CaseRecord, Client, Consent, Event, User
+from engine.ports import UnitOfWork
+from engine.workflow.definitions import ParsedDefinition
+
+
+def clients(cw: CaseworkContext, user: User, query: str, *, limit: int) -> list[Client]:
+    """Clients whose record the user may open without giving a reason (admins: all),
+    whose name contains the query or whose number it is; by name. Names only: opening
+    a record is what is logged."""
+    if not access.may_open_records(user):
+        raise ForbiddenError("your role does not open individual client records",
+                             details={"role": user.role})
+    wanted = query.strip().lower()
+    today = cw.clock.now().date()
+    found: list[Client] = []
+    with cw.uow(read_only=True) as uow:
+        for client in uow.clients.list():
+            if client.id is None or (wanted and wanted not in client.name.lower()
+                                     and wanted != str(client.id)):
+                continue
+            cases = uow.cases.list(client_id=client.id)
+            log = uow.access_log.list(client_id=client.id)
+            decision = access.record_access(
+                user, involved=cw.involved(uow, user, cases, log),
+                consents=counted(uow.consents.for_client(client.id), log), today=today)
+            if decision.allowed:
+                found.append(Client(client.id, client.name, {}, client.created_at))
+            if len(found) >= limit:
+                break
+    return sorted(found, key=lambda c: (c.name.lower(), c.id or 0))
+
+
+def add_client(cw: CaseworkContext, user: User, name: str, fields: Mapping[str, Any] | None
+               ) -> Client:
+    """Register a client; the user's organisation counts as taking part in their care."""
+    if not access.may_open_records(user):
+        raise ForbiddenError("your role does not add clients", details={"role": user.role})
+    client = cw.engine.add_client(name, fields)
+    with cw.uow() as uow:
+        cw.log_access(uow, user, "create_client", client.id)
+        uow.commit()
+    return client
+
+
+def client_record(cw: CaseworkContext, user: User, client_id: int, reason: str | None
+                  ) -> ClientRecord:
+    """One client's record: profile, cases, timeline, referrals, outcomes, consents.
+
+    Sensitive values the user may not see are replaced by "[hidden]"; cases, steps,
+    referrals and fields whose mere presence would tell are left out (engine.access.privacy),
+    except open tasks the user may do. Every view is
+    logged ('view_client', with the reason for a break-glass access); a refusal is logged
+    too ('view_client_refused') and raises ForbiddenError (details.reason_required).
+    A reason (engine.access.check_reason: InvalidArgumentError when it says nothing)
+    opens a record otherwise closed for the break-glass time box: later views by the
+    same user within it need none, and are logged with the opening's reason.
+    """
+    today = cw.clock.now().date()
+    with cw.uow() as uow:
+        found = cw.client_access(uow, user, client_id, reason, "view_client")
+        visible = access.visible_categories(user, involved=found.involved,
+                                            consents=found.consents, today=today)
+        redactor = privacy.Redactor(cw.sensitivity(uow, found.cases), visible,
+                                    may_do=lambda t: cw.may_do(uow, user, t),
+                                    sees_unknown=access.may_see_unloadable(user))
+        profile = redactor.client(found.client)
+        summaries, timeline = _cases_shown(cw, uow, found.cases, redactor)
+        glass = found.decision.break_glass
+        startable = [] if glass else _startable(cw, uow, user)
+        opened_at = _log_view(cw, uow, user, client_id, found, redactor)
+        uow.commit()
+    return ClientRecord(
+        client=profile, cases=summaries, timeline=timeline,
+        referrals=[e for e in timeline if e.type == "referral_made"],
+        outcomes=[e for e in timeline if e.type == "outcome_recorded"],
+        consents=found.consents, basis=found.decision.basis or "",
+        visible_categories=tuple(sorted(visible)), hidden_fields=sorted(redactor.hidden),
+        startable=startable,
+        may_record_consent=found.decision.basis in ("admin", "organisation"),
+        break_glass_reason=found.reason if glass else None,
+        break_glass_until=(opened_at + cw.break_glass) if glass else None,
+        unloadable_withheld=any(redactor.withholds(c.pathway, c.version)
+                                for c in found.cases))
+
+
+def _cases_shown(cw: CaseworkContext, uow: UnitOfWork, cases: Sequence[CaseRecord],
+                 redactor: privacy.Redactor
+                 ) -> tuple[list[CaseSummary], list[TimelineEntry]]:
+    """The cases the user may know of, summarised, and their events, oldest first."""
+    summaries: list[CaseSummary] = []
+    timeline: list[TimelineEntry] = []
+    for case in cases:
+        assert case.id is not None
+        shown = redactor.case(case)
+        if shown is None:  # a case on a pathway that is itself sensitive
+            continue
+        definition = cw.loaded(uow, case.pathway, case.version)
+        broken = definition if isinstance(definition, DefinitionError) else None
+        summaries.append(CaseSummary(
+            case=shown, owner=definition.owner if isinstance(
+                definition, ParsedDefinition) else None,
+            open_tasks=[t for t in uow.inbox.list(case_id=case.id) if redactor.task(t)],
+            problem=broken.message if broken else None))
+        timeline += [_entry(case, event)
+                     for event in redactor.events(case, uow.events.list(case.id))]
+    timeline.sort(key=lambda e: (e.at, e.case_id, e.seq))
+    return summaries, timeline
+
+
+def _startable(cw: CaseworkContext, uow: UnitOfWork, user: User) -> list[str]:
+    """The pathways the user may start a case of (never one that cannot be loaded)."""
+    return [v.pathway for v in uow.versions.latest_all()
+            if isinstance(d := cw.loaded(uow, v.pathway, v.number), ParsedDefinition)
+            and access.may_start(user, d)]
+
+
+def _log_view(cw: CaseworkContext, uow: UnitOfWork, user: User, client_id: int,
+              found: ClientAccess, redactor: privacy.Redactor) -> datetime:
+    """Log the view (under the break-glass opening it comes under, if any); when the
+    opening began."""
+    decision = found.decision
+    grant = found.grant if decision.break_glass else None
+    opened_at = grant.at if grant is not None else cw.clock.now()
+    cw.log_access(uow, user, "view_client", client_id,
+                  reason=found.reason if decision.break_glass else None,
+                  basis=decision.basis, break_glass=decision.break_glass,
+                  hidden_categories=redactor.hidden_categories,
+                  hidden_entries=redactor.hidden_entries,
+                  **({"grant": grant.id} if grant is not None else {}))
+    return opened_at
+
+
+def _entry(case: CaseRecord, event: Event) -> TimelineEntry:
+    """A timeline entry of an event already redacted (engine.access.privacy)."""
+    return TimelineEntry(case_id=event.case_id, pathway=case.pathway, seq=event.seq,
+                         at=event.at, type=event.type, step=event.step, actor=event.actor,
+                         data=event.data)
+
+
+def record_consent(cw: CaseworkContext, user: User, client_id: int, given: bool, scope: str,
+                   purpose: str, effective_on: date | None) -> Consent:
+    """Record a consent given (or withdrawn) for a scope: programme, health or offence.
+
+    Only an organisation involved in the client's care (or an admin) records consents:
+    never under break-glass, nor under the programme consent alone.
+    effective_on defaults to today.
+    """
+    if scope not in CONSENT_SCOPES:
+        raise InvalidArgumentError(f"unknown consent scope {scope!r}; use one of "
+                                   f"{', '.join(CONSENT_SCOPES)}", details={"scope": scope})
+    if not purpose.strip():
+        raise InvalidArgumentError("say what the consent is for (its purpose)",
+                                   details={"fields": {"purpose": ["is required"]}})
+    now = cw.clock.now()
+    with cw.uow() as uow:
+        found = cw.client_access(uow, user, client_id, None, "record_consent")
+        consent = uow.consents.add(Consent(
+            id=None, client_id=client_id, given=given, scope=scope, purpose=purpose,
+            recorded_by=user.username, recorded_at=now,
+            effective_on=effective_on or now.date()))
+        cw.log_access(uow, user, "record_consent", client_id, consent=consent.id,
+                      given=given, scope=scope, basis=found.decision.basis, break_glass=False)
+        uow.commit()
+    return consent
+
+
+def start_case(cw: CaseworkContext, user: User, pathway: str, client_id: int) -> StartResult:
+    """Start a case of the pathway for the client: the user must be allowed to start the
+    pathway (engine.access.may_start) and their organisation must work with the client,
+    or the client's programme consent be in effect; never under break-glass."""
+    with cw.uow() as uow:
+        found = cw.client_access(uow, user, client_id, None, "start_case")
+        latest = uow.versions.latest(pathway)
+        definition = cw.definition(uow, pathway, latest.number) if latest else None
+        if definition is None:
+            raise NotFoundError(f"no pathway {pathway!r} is published",
+                                details={"pathway": pathway})
+        if not access.may_start(user, definition):
+            raise ForbiddenError(f"your organisation does not work pathway {pathway!r}",
+                                 details={"pathway": pathway})
+    view = cw.engine.start_case(pathway, client_id, actor=user.username)
+    with cw.uow() as uow:
+        cw.log_access(uow, user, "start_case", client_id, case=view.case.id,
+                      pathway=pathway, basis=found.decision.basis, break_glass=False)
+        uow.commit()
+        following = cw.next_task(uow, user, client_id, view.case.id)
+    return StartResult(dataclasses.replace(view.case, state={}), view.tasks, following)
+

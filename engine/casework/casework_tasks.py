@@ -1,0 +1,155 @@
+"""A task, as a caseworker works it: its page, claim, reassign, drafts, completion."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine import access
+from engine.casework.casework_access import CaseworkContext
+from engine.casework.casework_views import Completion, TaskPage
+from engine.casework.task_start import record_task_started, retrying
+from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from engine.model import Draft, InboxTask, User
+from engine.plain import to_plain
+from engine.workflow.forms import CLIENT_PREFIX, SAVE_TO
+
+PREFILL = "x-pathways-prefill"
+
+
+def task(cw: CaseworkContext, user: User, task_id: str) -> TaskPage:
+    """The task page: its form, prefilled from the client record, and the user's draft.
+    The view is written to the access log."""
+    with cw.uow() as uow:
+        task = cw.visible_task(uow, user, task_id)
+        case = uow.cases.get(task.case_id, with_state=False)
+        if case is None:
+            raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+        client = uow.clients.get(case.client_id)
+        if client is None:
+            raise NotFoundError(f"no client {case.client_id}")
+        definition = cw.definition(uow, task.pathway, task.version)
+        schema = definition.form_schema(task.form) if definition else None
+        prefill: dict[str, Any] = {}
+        for name, prop in ((schema or {}).get("properties") or {}).items():
+            if not isinstance(prop, dict):
+                continue
+            source = prop.get(PREFILL) or prop.get(SAVE_TO)
+            if isinstance(source, str) and source.startswith(CLIENT_PREFIX):
+                client_field = source.removeprefix(CLIENT_PREFIX)
+                if client_field in client.fields:
+                    prefill[name] = client.fields[client_field]
+        draft = uow.drafts.get(task_id, user.username)
+        cw.log_access(uow, user, "view_task", case.client_id, task=task_id, case=case.id)
+        uow.commit()
+    values = {**prefill, **(draft.data if draft else {})}
+    return TaskPage(task=task, case=case, client=client, schema=schema, prefill=prefill,
+                    draft=draft, values=values,
+                    overdue=task.due is not None and task.due < cw.clock.now(),
+                    may_act=access.may_act_on(user, task))
+
+
+def claim(cw: CaseworkContext, user: User, task_id: str) -> InboxTask:
+    """Assign the task to the user. A task assigned to someone else can be taken over
+    only by a team lead or an admin. The task's first claim records `task_started`."""
+    return retrying(lambda: _claim(cw, user, task_id))
+
+
+def _claim(cw: CaseworkContext, user: User, task_id: str) -> InboxTask:
+    with cw.uow() as uow:
+        task = cw.acting_task(uow, user, task_id)
+        record_task_started(uow, task, user.username, "claim", cw.clock.now)
+        if task.assignee != user.username:
+            uow.inbox.assign(task_id, user.username)
+            cw.log_access(uow, user, "claim", cw.case_client(uow, task.case_id),
+                          task=task_id, previous=task.assignee)
+        uow.commit()
+    return dataclasses.replace(task, assignee=user.username)
+
+
+def unclaim(cw: CaseworkContext, user: User, task_id: str) -> InboxTask:
+    """Make the task unassigned again (the assignee, a team lead or an admin)."""
+    with cw.uow() as uow:
+        task = cw.acting_task(uow, user, task_id)
+        if task.assignee is not None:
+            uow.inbox.assign(task_id, None)
+            cw.log_access(uow, user, "unclaim", cw.case_client(uow, task.case_id),
+                          task=task_id, previous=task.assignee)
+            uow.commit()
+    return dataclasses.replace(task, assignee=None)
+
+
+def reassign(cw: CaseworkContext, lead: User, task_ids: Sequence[str], to_username: str | None
+             ) -> list[InboxTask]:
+    """Assign tasks (all or none) to a user, or with None make them unassigned.
+
+    Only team leads and admins. A team lead reassigns to users of their own organisation;
+    the new assignee must be active and allowed to do every one of the tasks.
+    """
+    if not access.is_lead(lead):
+        raise ForbiddenError("only a team lead or an admin can reassign tasks",
+                             details={"role": lead.role})
+    done: list[InboxTask] = []
+    with cw.uow() as uow:
+        target: User | None = None
+        if to_username is not None:
+            target = uow.users.by_username(to_username)
+            if target is None or not target.active or (
+                    lead.role != "admin" and target.organisation != lead.organisation):
+                raise NotFoundError(f"no active user {to_username!r} in your organisation",
+                                    details={"user": to_username})
+        tasks = [cw.visible_task(uow, lead, task_id) for task_id in task_ids]
+        if target is not None:
+            refused = [t.id for t in tasks if not cw.may_do(uow, target, t)]
+            if refused:
+                raise InvalidArgumentError(
+                    f"{to_username} may not do task(s) {', '.join(refused)}",
+                    details={"user": to_username, "tasks": refused})
+        for task in tasks:
+            uow.inbox.assign(task.id, to_username)
+            cw.log_access(uow, lead, "reassign", cw.case_client(uow, task.case_id),
+                          task=task.id, previous=task.assignee, to=to_username)
+            done.append(dataclasses.replace(task, assignee=to_username))
+        uow.commit()
+    return done
+
+
+def save_draft(cw: CaseworkContext, user: User, task_id: str, data: Mapping[str, Any]) -> Draft:
+    """Keep part-filled form data for later (not validated); replaces the user's draft.
+    The task's first draft (unless it was claimed before) records `task_started`."""
+    if not isinstance(data, Mapping):
+        raise InvalidArgumentError("a draft must be a JSON object")
+    plain = to_plain(dict(data))
+    return retrying(lambda: _save_draft(cw, user, task_id, plain))
+
+
+def _save_draft(cw: CaseworkContext, user: User, task_id: str, data: dict[str, Any]) -> Draft:
+    with cw.uow() as uow:
+        task = cw.acting_task(uow, user, task_id)
+        record_task_started(uow, task, user.username, "draft", cw.clock.now)
+        draft = Draft(task_id=task_id, case_id=task.case_id, username=user.username,
+                      data=data, saved_at=cw.clock.now())
+        uow.drafts.save(draft)
+        uow.commit()
+    return draft
+
+
+def complete(cw: CaseworkContext, user: User, task_id: str, data: Mapping[str, Any]) -> Completion:
+    """Complete the task (the form is validated; invalid data saves nothing), drop its
+    drafts, and offer the next open task of the same client the user may do."""
+    with cw.uow() as uow:
+        task = cw.acting_task(uow, user, task_id)
+        client_id = cw.case_client(uow, task.case_id)
+    result = cw.engine.complete_task(task_id, data, actor=user.username)
+    with cw.uow() as uow:
+        uow.drafts.delete(task_id)
+        uow.commit()
+        following = cw.next_task(uow, user, client_id, result.case_id)
+        error = None
+        if result.error is not None:
+            case = uow.cases.get(result.case_id, with_state=False)
+            shown = cw.redactor(uow, user, case, {}).case(case) if case else None
+            error = shown.error if shown is not None else {"message": access.HIDDEN}
+    return Completion(result.case_id, result.status, result.tasks, following, error)
+

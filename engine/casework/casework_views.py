@@ -1,0 +1,149 @@
+"""What the caseworker's use cases (engine.casework) hand back: inbox rows, task pages,
+client records, incidents, the access report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.model import CaseRecord, Client, Consent, Draft, InboxTask
+from engine.workflow.case_runtime import TaskView
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task: InboxTask
+    client_id: int
+    client_name: str
+    due: datetime | None
+    overdue: bool
+    assignee: str | None
+    # why the task's version cannot be loaded (shown to admins only; such a task is listed
+    # and never opened); None for every ordinary task
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxProblem:
+    """Tasks left out of (or only marked in) the inbox because their version's definition
+    cannot be loaded. For an admin: the pathway, version, how many tasks and why; for
+    anyone else, nothing that tells where or how many (pathway and version None, tasks 0),
+    since what they could have seen cannot be judged."""
+
+    message: str
+    pathway: str | None = None
+    version: int | None = None
+    tasks: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbox:
+    rows: list[InboxRow]
+    # "mine", "role", "unassigned": tasks in each scope under the other filters (scope and
+    # overdue aside); "overdue": overdue tasks in the chosen scope
+    counts: dict[str, int]
+    problems: list[InboxProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    task: InboxTask
+    case: CaseRecord  # without its workflow state
+    client: Client
+    schema: dict[str, Any] | None
+    prefill: dict[str, Any]  # form field -> value from the client record
+    draft: Draft | None  # the user's own draft
+    values: dict[str, Any]  # what the form shows: prefill, overlaid with the draft
+    overdue: bool
+    may_act: bool  # False: assigned to someone else (the user may still look)
+
+
+@dataclass(frozen=True)
+class Completion:
+    case_id: int
+    status: str
+    tasks: list[TaskView]  # the case's open tasks afterwards
+    next_task: InboxTask | None  # the next open task of the same client the user may do
+    # status "error": why the case stopped after the answers were saved (the reason hidden
+    # when it names a step the user may not see: engine.access.privacy)
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A case in error, as those who fix it see it (engine.access.privacy applied)."""
+
+    case: CaseRecord  # without state; data and error with what the user may not see hidden
+    client_name: str
+    since: datetime | None  # when it went into error (its last `error` event)
+    versions: list[int]  # the published versions of its pathway it may be retried on
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    case: CaseRecord  # without state; redacted as on the client record
+    tasks: list[InboxTask]  # the case's open tasks the user may see
+
+
+@dataclass(frozen=True)
+class StartResult:
+    case: CaseRecord
+    tasks: list[TaskView]
+    next_task: InboxTask | None
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case: CaseRecord  # without state; data with sensitive values hidden
+    owner: str | None  # the organisation owning the pathway
+    open_tasks: list[InboxTask]
+    problem: str | None = None  # why its version cannot be loaded (admins only see such)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    case_id: int
+    pathway: str
+    seq: int
+    at: datetime
+    type: str
+    step: str | None
+    actor: str | None
+    data: dict[str, Any]  # sensitive values hidden
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    client: Client  # fields with sensitive values hidden
+    cases: list[CaseSummary]
+    timeline: list[TimelineEntry]  # every event of every case, oldest first
+    referrals: list[TimelineEntry]  # referral_made events
+    outcomes: list[TimelineEntry]  # outcome_recorded events
+    consents: list[Consent]  # in the order recorded
+    basis: str  # why the user may see it: admin, organisation, consent or break_glass
+    visible_categories: tuple[str, ...]  # sensitive categories shown
+    hidden_fields: list[str] = field(default_factory=list)  # names whose values were hidden
+    startable: list[str] = field(default_factory=list)  # pathways the user may start
+    may_record_consent: bool = False  # the user's organisation works with the client
+    break_glass_reason: str | None = None  # basis break_glass: the reason given
+    break_glass_until: datetime | None = None  # basis break_glass: when the view ends
+    # something was withheld because its version's definition cannot be loaded (never set
+    # for an admin, who sees such cases marked: CaseSummary.problem)
+    unloadable_withheld: bool = False
+
+
+@dataclass(frozen=True)
+class AccessReportRow:
+    """One access log entry as `pathways access report` and /admin/access show it."""
+
+    at: datetime
+    username: str
+    organisation: str
+    client: int | None
+    action: str
+    reason: str | None  # the break-glass reason, for a break-glass access
+    viewed: str  # what was seen or done, in words
+
+

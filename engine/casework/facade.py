@@ -1,0 +1,149 @@
+"""Casework: what caseworkers, team leads and admins do through the web, with access enforced.
+
+`Casework` is a thin facade: each use case is one line handing over to a handler grouped by what it
+works on — the inbox (engine.casework.casework_inbox), a task (engine.casework.casework_tasks), a
+client and their record (engine.casework.casework_clients), cases in error
+(engine.casework.casework_incidents), the access report and subject access export
+(engine.casework.casework_records). Every handler runs on the `CaseworkContext` Casework is
+(engine.casework.casework_access), where every check of engine.access happens, on the server: a task
+or client the user may not see is reported as not found (its existence is not revealed), and
+ForbiddenError is raised only where the user knows the thing exists (e.g. a client record without
+consent: a reason opens it, logged as a break-glass access). Cases are started and completed through
+`Engine`.
+
+Every view of a client record (the record page, a task page, an export) is written to the
+access log, as are consents recorded, cases started, claims and reassignments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from engine.casework import (
+    casework_clients,
+    casework_inbox,
+    casework_incidents,
+    casework_records,
+    casework_tasks,
+)
+from engine.casework.casework_access import CaseworkContext
+from engine.casework.casework_inbox import INBOX_SCOPES, INBOX_SORTS, InboxScope, InboxSort
+from engine.casework.casework_tasks import PREFILL
+from engine.casework.casework_views import (
+    AccessReportRow,
+    CaseSummary,
+    ClientRecord,
+    Completion,
+    Inbox,
+    InboxProblem,
+    InboxRow,
+    Incident,
+    RetryResult,
+    StartResult,
+    TaskPage,
+    TimelineEntry,
+)
+from engine.model import Client, Consent, Draft, InboxTask, User
+
+__all__ = ["INBOX_SCOPES", "INBOX_SORTS", "PREFILL", "AccessReportRow", "CaseSummary",
+           "Casework", "ClientRecord", "Completion", "Inbox", "InboxProblem", "InboxRow",
+           "InboxScope", "InboxSort", "Incident", "RetryResult", "StartResult", "TaskPage",
+           "TimelineEntry"]
+
+
+class Casework(CaseworkContext):
+    """The caseworker web's use cases, each checked against engine.access."""
+
+    # -- inbox and tasks -----------------------------------------------------------------
+
+    def inbox(self, user: User, *, scope: str = "role", pathway: str | None = None,
+              version: int | None = None, step: str | None = None,
+              client_id: int | None = None, data: Mapping[str, str] | None = None,
+              overdue: bool | None = None, sort: str = "due") -> Inbox:
+        """Open tasks the user may do, across every version of every pathway (see
+        engine.casework.casework_inbox.inbox for the filters and sorts)."""
+        return casework_inbox.inbox(self, user, scope=scope, pathway=pathway, version=version,
+                                    step=step, client_id=client_id, data=data,
+                                    overdue=overdue, sort=sort)
+
+    def task(self, user: User, task_id: str) -> TaskPage:
+        """The task page: its form, prefilled from the client record, and the user's draft.
+        The view is written to the access log."""
+        return casework_tasks.task(self, user, task_id)
+
+    def claim(self, user: User, task_id: str) -> InboxTask:
+        """Assign the task to the user. A task assigned to someone else can be taken over
+        only by a team lead or an admin. The task's first claim records `task_started`."""
+        return casework_tasks.claim(self, user, task_id)
+
+    def unclaim(self, user: User, task_id: str) -> InboxTask:
+        """Make the task unassigned again (the assignee, a team lead or an admin)."""
+        return casework_tasks.unclaim(self, user, task_id)
+
+    def reassign(self, lead: User, task_ids: Sequence[str], to_username: str | None
+                 ) -> list[InboxTask]:
+        """Assign tasks (all or none) to a user, or with None make them unassigned (team
+        leads within their organisation, and admins)."""
+        return casework_tasks.reassign(self, lead, task_ids, to_username)
+
+    def save_draft(self, user: User, task_id: str, data: Mapping[str, Any]) -> Draft:
+        """Keep part-filled form data for later (not validated); replaces the user's draft."""
+        return casework_tasks.save_draft(self, user, task_id, data)
+
+    def complete(self, user: User, task_id: str, data: Mapping[str, Any]) -> Completion:
+        """Complete the task (the form is validated; invalid data saves nothing), drop its
+        drafts, and offer the next open task of the same client the user may do."""
+        return casework_tasks.complete(self, user, task_id, data)
+
+    # -- incidents -----------------------------------------------------------------------
+
+    def incidents(self, user: User) -> list[Incident]:
+        """Cases in error the user may retry, oldest incident first."""
+        return casework_incidents.incidents(self, user)
+
+    def retry(self, user: User, case_id: int, *, version: int | None = None,
+              data: Mapping[str, Any] | None = None) -> RetryResult:
+        """Run the case's failed step again (Engine.retry_case), on a published version of
+        its pathway if given, with `data` fixing what the step lacked."""
+        return casework_incidents.retry(self, user, case_id, version=version, data=data)
+
+    # -- clients -------------------------------------------------------------------------
+
+    def clients(self, user: User, query: str = "", *, limit: int = 200) -> list[Client]:
+        """Clients whose record the user may open without giving a reason (admins: all)."""
+        return casework_clients.clients(self, user, query, limit=limit)
+
+    def add_client(self, user: User, name: str, fields: Mapping[str, Any] | None = None
+                   ) -> Client:
+        """Register a client; the user's organisation counts as taking part in their care."""
+        return casework_clients.add_client(self, user, name, fields)
+
+    def client_record(self, user: User, client_id: int, reason: str | None = None
+                      ) -> ClientRecord:
+        """One client's record: profile, cases, timeline, referrals, outcomes, consents,
+        redacted for the user; every view (and refusal) is logged."""
+        return casework_clients.client_record(self, user, client_id, reason)
+
+    def record_consent(self, user: User, client_id: int, given: bool, scope: str,
+                       purpose: str, effective_on: date | None = None) -> Consent:
+        """Record a consent given (or withdrawn) for a scope: programme, health or offence."""
+        return casework_clients.record_consent(self, user, client_id, given, scope, purpose,
+                                               effective_on)
+
+    def start_case(self, user: User, pathway: str, client_id: int) -> StartResult:
+        """Start a case of the pathway for the client, if the user may."""
+        return casework_clients.start_case(self, user, pathway, client_id)
+
+    # -- the access log ------------------------------------------------------------------
+
+    def access_report(self, viewer: User | None, *, break_glass: bool = False,
+                      since: date | None = None) -> list[AccessReportRow]:
+        """The access log, oldest first (admins, or the operator at the command line)."""
+        return casework_records.access_report(self, viewer, break_glass=break_glass,
+                                              since=since)
+
+    def export_client(self, admin: User, client_id: int) -> dict[str, Any]:
+        """Everything held on one client, as one JSON-ready document (admins only)."""
+        return casework_records.export_client(self, admin, client_id)

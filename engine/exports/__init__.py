@@ -1,0 +1,64 @@
+"""Exports: a programme's records for other tools, pure builders without I/O: CSV tables
+(engine.exports.tables), XES event logs (engine.exports.xes) and the INDIGO project document
+(engine.exports.indigo), redacted by access.privacy. Reads outcomes and access only.
+This __init__ is the package's public surface.
+"""
+
+from engine.exports.event_labels import TASK_EVENTS, decision_branch, event_name, task_instance
+from engine.exports.indigo import (
+    SOURCE_TYPE,
+    OutcomeTally,
+    ProgrammePathway,
+    indigo_project,
+    positive_outcomes,
+    tally_outcomes,
+)
+from engine.exports.tables import (
+    CASE_COLUMNS,
+    DATA_PREFIX,
+    EVENT_COLUMNS,
+    TASK_COLUMNS,
+    cases_csv,
+    events_csv,
+    flatten,
+    redact,
+    tasks_csv,
+)
+from engine.exports.xes import (
+    LIFECYCLE_TRANSITIONS,
+    XES_EXTENSIONS,
+    XES_NAMESPACE,
+    XES_VERSION,
+    step_titles,
+    to_xes,
+    xes_timestamp,
+)
+
+__all__ = [
+    "CASE_COLUMNS",
+    "DATA_PREFIX",
+    "EVENT_COLUMNS",
+    "LIFECYCLE_TRANSITIONS",
+    "SOURCE_TYPE",
+    "TASK_COLUMNS",
+    "TASK_EVENTS",
+    "XES_EXTENSIONS",
+    "XES_NAMESPACE",
+    "XES_VERSION",
+    "OutcomeTally",
+    "ProgrammePathway",
+    "cases_csv",
+    "decision_branch",
+    "event_name",
+    "events_csv",
+    "flatten",
+    "indigo_project",
+    "positive_outcomes",
+    "redact",
+    "step_titles",
+    "tally_outcomes",
+    "task_instance",
+    "tasks_csv",
+    "to_xes",
+    "xes_timestamp",
+]

@@ -1,0 +1,148 @@
+"""Exports of a programme's records for other tools: pure builders, no I/O.
+
+- `to_xes` (engine.exports.xes): the event log as an XES document (IEEE Std 1849-2016, XML
+  serialization) for process-mining tools (ProM, Disco, pm4py, Celonis, ...): one trace per
+  case, one event per recorded event.
+- `cases_csv` / `tasks_csv` / `events_csv`: the cases, the open inbox tasks, and the event
+  log (with the branch each decision took) as CSV (header row, stable column order; the
+  caller writes the text as UTF-8).
+- `indigo_project` (engine.exports.indigo): the programme as a project document of the INDIGO impact
+  bond data standard (Government Outcomes Lab, University of Oxford; schema
+  `schema/project.json` of INDIGO-Initiative/indigo-data-standard), built from what Pathways
+  records.
+
+The callers (the CLI, the web) gather the records through `Engine` and write the result;
+unless a full export is asked for, they pass them through `redact` first. Every builder is
+importable from the package (engine.exports), its public surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from engine.access.privacy import Redactor
+from engine.csvout import csv_text
+from engine.exports.event_labels import TASK_EVENTS, decision_branch, event_name, task_instance
+from engine.exports.indigo import (
+    SOURCE_TYPE,
+    OutcomeTally,
+    ProgrammePathway,
+    indigo_project,
+    positive_outcomes,
+    tally_outcomes,
+)
+from engine.exports.xes import (
+    LIFECYCLE_TRANSITIONS,
+    XES_EXTENSIONS,
+    XES_NAMESPACE,
+    XES_VERSION,
+    step_titles,
+    to_xes,
+    xes_timestamp,
+)
+from engine.model import CaseRecord, Event, InboxTask
+
+__all__ = [
+    "CASE_COLUMNS", "DATA_PREFIX", "EVENT_COLUMNS", "LIFECYCLE_TRANSITIONS", "SOURCE_TYPE",
+    "TASK_COLUMNS", "TASK_EVENTS", "XES_EXTENSIONS", "XES_NAMESPACE", "XES_VERSION",
+    "OutcomeTally", "ProgrammePathway", "cases_csv", "decision_branch", "event_name",
+    "events_csv", "flatten", "indigo_project", "positive_outcomes", "redact", "step_titles",
+    "tally_outcomes", "task_instance", "tasks_csv", "to_xes", "xes_timestamp",
+]
+
+# -- CSV -------------------------------------------------------------------------------------
+
+CASE_COLUMNS: tuple[str, ...] = ("id", "pathway", "version", "client", "status", "created_at",
+                                 "updated_at", "exit_reason")
+TASK_COLUMNS: tuple[str, ...] = ("task", "case", "client", "pathway", "version", "waiting_for",
+                                 "title", "role", "assignee", "due", "created_at")
+EVENT_COLUMNS: tuple[str, ...] = ("case", "pathway", "version", "client", "seq", "at", "type",
+                                  "step", "actor", "outcome", "gateway", "branch",
+                                  "branch_flow", "task")
+DATA_PREFIX = "data."
+# Every cell goes through engine.csvout, the one CSV writer (formula text neutralised).
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys ({"a": {"b": 1}} -> {"a.b": 1}); lists stay values."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, path + "."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    return csv_text(header, rows)
+
+
+def cases_csv(cases: Iterable[CaseRecord]) -> str:
+    """Cases as CSV: CASE_COLUMNS, then one `data.<path>` column per key found in any case's
+    data (nested objects flattened, lists as JSON), sorted. `exit_reason` is the reason of the
+    end the case reached; a form answer of that name is the column `data.exit_reason`."""
+    records = list(cases)
+    flat = [flatten(c.data) for c in records]
+    data_keys = sorted({key for row in flat for key in row})
+    header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys)]
+    rows = (
+        [c.id, c.pathway, c.version, c.client_id, c.status,
+         c.created_at, c.updated_at, c.exit_reason,
+         *(values.get(key) for key in data_keys)]
+        for c, values in zip(records, flat, strict=True))
+    return _csv_text(header, rows)
+
+
+def events_csv(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]]
+               ) -> str:
+    """The event log as CSV (EVENT_COLUMNS), a row per event, cases in the order given: the
+    same events as the XES log, for tools that read tables. A decision names its `gateway`
+    and the `branch` it took (and the sequence flow, `branch_flow`); an outcome its
+    `outcome`; an event about a task (ready, started, completed) its `task` id. Like the
+    XES log it carries no form data."""
+    rows = []
+    for c in cases:
+        if c.id is None:
+            continue
+        for e in events_by_case.get(c.id, ()):
+            gateway, branch, flow = decision_branch(e) if e.type == "decision" else ("", "", "")
+            outcome = e.data.get("outcome") if e.type == "outcome_recorded" else None
+            rows.append([c.id, c.pathway, c.version, c.client_id, e.seq, e.at, e.type, e.step,
+                         e.actor, outcome, gateway, branch, flow, task_instance(e)])
+    return _csv_text(EVENT_COLUMNS, rows)
+
+
+def tasks_csv(tasks: Iterable[InboxTask], clients: Mapping[int, int] | None = None) -> str:
+    """Open inbox tasks as CSV (TASK_COLUMNS): `waiting_for` is the step the case waits at;
+    `client` comes from `clients` (case id -> client id) when given."""
+    clients = clients or {}
+    rows = (
+        [t.id, t.case_id, clients.get(t.case_id), t.pathway,
+         t.version, t.step, t.title, t.role, t.assignee,
+         t.due, t.created_at]
+        for t in tasks)
+    return _csv_text(TASK_COLUMNS, rows)
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+
+def redact(redactor: Redactor, cases: Iterable[CaseRecord],
+           events_by_case: Mapping[int, Sequence[Event]]
+           ) -> tuple[list[CaseRecord], dict[int, list[Event]]]:
+    """What a redacted export carries (engine.access.privacy, for a viewer who sees no sensitive
+    category when built with visible=frozenset()): no case of a sensitive pathway, no event
+    about a sensitive step, gateway or referral, case and event data without the fields
+    that would tell. The default of every export but the subject access export."""
+    kept: list[CaseRecord] = []
+    events: dict[int, list[Event]] = {}
+    for case in cases:
+        shown = redactor.case(case)
+        if shown is None or case.id is None:
+            continue
+        kept.append(shown)
+        events[case.id] = redactor.events(case, events_by_case.get(case.id, ()))
+    return kept, events

@@ -1,0 +1,12 @@
+"""Versions: publishing, allocation of new cases to versions (the seeded split), and
+migration of running cases between versions (dry run, move, revert). Builds on workflow.
+This __init__ is the package's public surface for web/ and adapters/.
+"""
+
+from engine.versions.migration import StepChange, StepSummary, VersionDiff
+
+__all__ = [
+    "StepChange",
+    "StepSummary",
+    "VersionDiff",
+]

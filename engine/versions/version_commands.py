@@ -1,0 +1,144 @@
+"""Versions of a pathway: publish, list, read, diff, and the allocation of new cases.
+
+Handlers of the Engine facade, each one unit of work on a CaseRuntime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine.errors import NotFoundError
+from engine.model import AllocationPolicy, Bundle, PathwayVersion
+from engine.ports import UnitOfWork
+from engine.versions.allocation import check_policy, new_seed
+from engine.versions.migration import VersionDiff, diff_versions
+from engine.workflow.case_runtime import CaseRuntime
+from engine.workflow.definitions import ParsedDefinition, called_elements
+from engine.workflow.validation import publishable
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    pathway: str
+    version: int
+    hash: str
+    changed: bool
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version: PathwayVersion
+    cases: int  # cases (of any status) that run on this version
+
+
+def publish(rt: CaseRuntime, files: Mapping[str, str], main_file: str, *, note: str,
+            author: str, unless_published: bool) -> PublishResult:
+    """Publish a bundle as the pathway's next version; identical content changes nothing
+    (see Engine.publish)."""
+    with rt.uow() as uow:
+        bundle_files = _with_called_processes(uow, dict(files), main_file)
+        parsed = publishable(bundle_files, main_file)
+        latest = uow.versions.latest(parsed.pathway)
+        if latest is not None and latest.bundle_hash == parsed.hash:
+            return PublishResult(parsed.pathway, latest.number, parsed.hash, False)
+        if unless_published:
+            for earlier in uow.versions.list(parsed.pathway):
+                if earlier.bundle_hash == parsed.hash:
+                    return PublishResult(parsed.pathway, earlier.number, parsed.hash, False)
+        uow.versions.add_bundle(Bundle(parsed.hash, bundle_files))
+        version = uow.versions.add(PathwayVersion(
+            pathway=parsed.pathway, number=(latest.number + 1) if latest else 1,
+            bundle_hash=parsed.hash, main_file=main_file, note=note, author=author,
+            published_at=rt.clock.now(), start_messages=parsed.start_messages,
+            processes=parsed.processes))
+        uow.commit()
+    return PublishResult(parsed.pathway, version.number, parsed.hash, True)
+
+
+def _with_called_processes(uow: UnitOfWork, files: dict[str, str],
+                           main_file: str) -> dict[str, str]:
+    """Add the published BPMN of processes the bundle calls but does not contain."""
+    defined: set[str] = set()
+    called: set[str] = set()
+    for name, text in files.items():
+        if name.endswith(".bpmn"):
+            has, calls = called_elements(text, name)
+            defined |= has
+            called |= calls
+    for process in sorted(called - defined):
+        version = uow.versions.latest(process)
+        bundle = uow.versions.bundle(version.bundle_hash) if version else None
+        if bundle is None:
+            continue  # parse_bundle reports the unknown process with its location
+        for name, text in bundle.files.items():
+            files.setdefault(name, text)
+    return files
+
+
+def versions(rt: CaseRuntime, pathway: str | None) -> list[PathwayVersion]:
+    with rt.uow(read_only=True) as uow:
+        return uow.versions.list(pathway)
+
+
+def definitions(rt: CaseRuntime) -> list[PathwayVersion]:
+    with rt.uow(read_only=True) as uow:
+        return uow.versions.latest_all()
+
+
+def _not_published(pathway: str) -> NotFoundError:
+    return NotFoundError(f"pathway {pathway!r} is not published", details={"pathway": pathway})
+
+
+def version_summaries(rt: CaseRuntime, pathway: str) -> list[VersionSummary]:
+    """Every version of a pathway with how many cases run on it, oldest first."""
+    with rt.uow(read_only=True) as uow:
+        found = uow.versions.list(pathway)
+        if not found:
+            raise _not_published(pathway)
+        counts = uow.cases.count_by_version(pathway)
+    return [VersionSummary(v, counts.get(v.number, 0)) for v in found]
+
+
+def definition(rt: CaseRuntime, pathway: str, number: int, *, uow: UnitOfWork | None
+               ) -> ParsedDefinition:
+    """The parsed definition of a published version (cached), read through uow when given
+    (else in a unit of work of its own)."""
+    if uow is not None:
+        return rt.parsed(uow, pathway, number)
+    with rt.uow(read_only=True) as own:
+        return rt.parsed(own, pathway, number)
+
+
+def diff(rt: CaseRuntime, pathway: str, old: int, new: int) -> VersionDiff:
+    """The steps added, removed and changed from version old to version new."""
+    with rt.uow(read_only=True) as uow:
+        return diff_versions(rt.parsed(uow, pathway, old), rt.parsed(uow, pathway, new))
+
+
+def set_allocation(rt: CaseRuntime, pathway: str, kind: str, *, version: int | None,
+                   weights: Mapping[int, int] | None, seed: str | None,
+                   actor: str | None) -> AllocationPolicy:
+    """Set which version the pathway's new cases get; the policy is kept with its history.
+    A split without a seed gets a random one, recorded so the split can be recomputed."""
+    chosen = dict(weights or {})
+    with rt.uow() as uow:
+        published = [v.number for v in uow.versions.list(pathway)]
+        if not published:
+            raise _not_published(pathway)
+        check_policy(kind, version, chosen, published)
+        policy = uow.allocations.set(AllocationPolicy(
+            pathway=pathway, kind=kind, version=version if kind == "fixed" else None,
+            weights=chosen if kind == "split" else {},
+            seed=(seed or new_seed()) if kind == "split" else None,
+            set_at=rt.clock.now(), set_by=actor))
+        uow.commit()
+    return policy
+
+
+def allocation(rt: CaseRuntime, pathway: str) -> AllocationPolicy:
+    """The pathway's policy in force (the latest version when none was ever set)."""
+    with rt.uow(read_only=True) as uow:
+        if uow.versions.latest(pathway) is None:
+            raise _not_published(pathway)
+        return uow.allocations.current(pathway) or AllocationPolicy(pathway, "latest")

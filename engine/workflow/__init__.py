@@ -1,0 +1,35 @@
+"""Workflow: pathway definitions and the runtime that runs one case on SpiffWorkflow.
+
+Reading and checking a definition (definitions, validation, sensitivity, BPMN parsing),
+running a case's workflow (runner, state, joins, forms, expressions in the sandbox, the clock
+and its timers) and the one transaction template every case command runs in (case_runtime,
+live_cases). Imports only the kernel (engine.errors, engine.model, engine.ports, ...).
+This __init__ is the package's public surface for web/ and adapters/.
+"""
+
+from engine.workflow.clock import SystemClock, current_time, monotonic_times, parse_timestamp
+from engine.workflow.definitions import (
+    ROLES_SUFFIX,
+    FileReference,
+    ParsedDefinition,
+    check_file_references,
+    file_name_problem,
+    refused_reference,
+)
+from engine.workflow.forms import validate_submission
+from engine.workflow.validation import check_offline
+
+__all__ = [
+    "ROLES_SUFFIX",
+    "FileReference",
+    "ParsedDefinition",
+    "SystemClock",
+    "check_file_references",
+    "check_offline",
+    "current_time",
+    "file_name_problem",
+    "monotonic_times",
+    "parse_timestamp",
+    "refused_reference",
+    "validate_submission",
+]

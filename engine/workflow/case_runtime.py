@@ -1,0 +1,426 @@
+"""The one transaction template every case command runs in: load, act, persist, commit.
+
+A command finds its case, loads the live workflow (from memory if still current, else from
+storage), lets an action move it, and writes the new state, its events, inbox rows, timers
+and outgoing messages together, or nothing. Cases are protected by a revision number: a
+command that loaded revision N can only save N + 1, so two racing commands never lose an
+update; the loser gets a ConflictError and may retry. What must wait for the commit
+(notifications, the live cache, routing the messages it sent) runs after it.
+
+The command handlers (engine.cases.case_commands, engine.cases.message_commands,
+engine.versions.version_commands, engine.versions.migration_commands, ...) are functions of a
+`CaseRuntime`; `Engine` is the facade.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.errors import CaseStateError, DefinitionError, EngineError, NotFoundError
+from engine.model import (
+    CaseRecord,
+    Client,
+    InboxTask,
+    Message,
+    NewEvent,
+    PathwayVersion,
+    Timer,
+)
+from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFactory
+from engine.workflow import runner
+from engine.workflow.clock import running_at
+from engine.workflow.definitions import PROGRAMME_SCOPE, ParsedDefinition, SpecCache, bundle_hash
+from engine.workflow.live_cases import LiveWorkflowCache
+from engine.workflow.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
+from engine.workflow.state import compact, dump_state, load_state
+
+log = logging.getLogger("engine.services")  # the worker's log lines keep their logger's name
+
+# What a command does to the loaded case: its events, and the error the run stopped with.
+Action = Callable[[UnitOfWork, CaseRecord, Any, ParsedDefinition], tuple[list[NewEvent], Any]]
+Locate = Callable[[UnitOfWork], int]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: InboxTask
+    schema: dict[str, Any] | None
+    # list_tasks only: why the task's version cannot be loaded (schema is then None and the
+    # task cannot be completed until the version is repaired)
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    case: CaseRecord
+    tasks: list[TaskView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompletionResult:
+    case_id: int
+    status: str
+    tasks: list[TaskView]
+    error: dict[str, Any] | None = None  # why the case stopped, when status is "error"
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What a command wrote, handed to the steps that follow its commit."""
+
+    record: CaseRecord
+    events: list[NewEvent]
+    inbox: list[InboxTask]
+    workflow: Any
+    parsed: ParsedDefinition
+    may_deliver: bool  # it sent messages, or now waits for some: kept ones may be deliverable
+
+    def task_views(self) -> list[TaskView]:
+        """The case's open tasks after the command, with their forms."""
+        return [TaskView(row, self.parsed.form_schema(row.form)) for row in self.inbox]
+
+
+def case_id_of(case_id: int) -> Locate:
+    """A command's locate step for a case known by id."""
+    return lambda _uow: case_id
+
+
+def failure_reason(err: BaseException, limit: int = 300) -> str:
+    """One short line saying why something failed, for a case's error and the worker's log.
+
+    A database driver's error wraps the real one (`orig`) and appends the statement and its
+    parameters, case data included: only the first line of the underlying error is kept.
+    """
+    cause = getattr(err, "orig", None) or err
+    lines = str(cause).strip().splitlines()
+    text = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def json_safe(value: Any) -> Any:
+    """The value as it reads back from storage (JSON; what JSON lacks, as text)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _unparsable_version(pathway: str, number: int, files: Mapping[str, str],
+                        expected_hash: str, err: Exception) -> DefinitionError:
+    """A published version whose stored files no longer parse (changed in the database
+    after publishing, or refused by a newer engine): an invalid_definition naming the
+    version, never the parser's raw exception."""
+    changed = bundle_hash(files) != expected_hash
+    reason = err.message if isinstance(err, EngineError) else f"{type(err).__name__}: {err}"
+    why = ("its stored files were changed after publishing" if changed
+           else "this engine no longer accepts it")
+    return DefinitionError(
+        f"{pathway} v{number} cannot be loaded ({why}): {reason[:300]}",
+        details={"pathway": pathway, "version": number, "files_changed": changed,
+                 **(err.details if isinstance(err, EngineError) else {})})
+
+
+class CaseRuntime:
+    """What every command handler runs on: storage, the clock, published definitions, the
+    live workflows, and the transaction template (`command`, `persist`, `after_commit`)."""
+
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock,
+                 specs: SpecCache | None = None, live_cases: int = 1024,
+                 script_time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
+                 notifier: Notifier | None = None) -> None:
+        self.uow = uow
+        self.clock = clock
+        self._notifier = notifier
+        self._specs = specs or SpecCache()
+        self._live = LiveWorkflowCache(live_cases)
+        self._published: dict[tuple[str, int], PathwayVersion] = {}
+        self.script_engine = SandboxScriptEngine(time_limit=script_time_limit)
+
+    @property
+    def _uow(self) -> UnitOfWorkFactory:
+        """The unit-of-work factory under its earlier name (tests reach in by it)."""
+        return self.uow
+
+    # -- published definitions -----------------------------------------------------------
+
+    def version(self, uow: UnitOfWork, pathway: str, number: int) -> PathwayVersion:
+        """A published version; cached, since published versions never change."""
+        key = (pathway, number)
+        version = self._published.get(key)
+        if version is None:
+            version = uow.versions.get(pathway, number)
+            if version is None:
+                raise NotFoundError(f"pathway {pathway!r} has no version {number}",
+                                    details={"pathway": pathway, "version": number})
+            self._published[key] = version
+        return version
+
+    def parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
+        """The parsed definition of a published version (cached by content)."""
+        version = self.version(uow, pathway, number)
+        cached = self._specs.peek(version.bundle_hash)
+        if cached is not None:
+            return cached
+        bundle = uow.versions.bundle(version.bundle_hash)
+        if bundle is None:
+            raise NotFoundError(f"files of {pathway} v{number} are missing",
+                                details={"pathway": pathway, "version": number})
+        try:
+            return self._specs.get(bundle.files, version.main_file, version.bundle_hash)
+        except Exception as err:  # whatever fails, the stored version is unusable
+            raise _unparsable_version(pathway, number, bundle.files, version.bundle_hash,
+                                      err) from err
+
+    _parsed = parsed  # its earlier name (tests reach in by it)
+
+    # -- loading -------------------------------------------------------------------------
+
+    @staticmethod
+    def case(uow: UnitOfWork, case_id: int, *, with_state: bool = True) -> CaseRecord:
+        record = uow.cases.get(case_id, with_state=with_state)
+        if record is None:
+            raise NotFoundError(f"no case {case_id}", details={"case": case_id})
+        return record
+
+    @staticmethod
+    def client(uow: UnitOfWork, client_id: int) -> Client:
+        client = uow.clients.get(client_id)
+        if client is None:
+            raise NotFoundError(f"no client {client_id}", details={"client": client_id})
+        return client
+
+    def case_of_task(self, task_id: str) -> int | None:
+        """The case of an open task of a live workflow, if memory knows it."""
+        return self._live.case_of(task_id)
+
+    def _load(self, uow: UnitOfWork, record: CaseRecord, parsed: ParsedDefinition) -> Any:
+        """The case's live workflow: from memory if it is still current, else from storage."""
+        assert record.id is not None
+        workflow = self._live.take(record.id, record.revision, parsed.hash)
+        if workflow is None:
+            if not record.state:
+                record.state = self.case(uow, record.id).state
+            workflow = load_state(record.state, parsed, self.script_engine,
+                                  case_id=record.id)
+        return workflow
+
+    # -- the template --------------------------------------------------------------------
+
+    def command(self, locate: Locate, now: datetime, action: Action,
+                *, allow: tuple[str, ...] = ("active",)) -> CommandOutcome:
+        """Load a case, run action on its workflow, persist everything, commit: one transaction.
+
+        `locate` finds the case inside the same transaction (and may refuse the command
+        before anything changes, e.g. invalid form data).
+        """
+        with self.uow() as uow:
+            case_id = locate(uow)
+            record = self.case(uow, case_id, with_state=False)
+            if record.status not in allow:
+                raise CaseStateError(f"case {case_id} is {record.status}",
+                                     details={"case": case_id, "status": record.status})
+            parsed = self.parsed(uow, record.pathway, record.version)
+            workflow = self._load(uow, record, parsed)
+            expected = record.revision
+            with running_at(now):
+                previous = self._visible(workflow, parsed, record)
+                before = runner.snapshot(workflow)
+                events, error = action(uow, record, workflow, parsed)
+                events += runner.describe_changes(workflow, parsed, before, now)
+                outcome = self.persist(uow, record, workflow, parsed, events, error, now,
+                                       expected_revision=expected, previous=previous)
+            uow.commit()
+        self.after_commit(outcome)
+        return outcome
+
+    def after_commit(self, outcome: CommandOutcome) -> None:
+        """What must wait until the command's transaction is safely committed."""
+        record = outcome.record
+        for event in outcome.events:
+            if event.type == "notification_requested" and self._notifier is not None:
+                try:
+                    self._notifier.notify(Notification(
+                        case_id=record.id or 0, client_id=record.client_id,
+                        to_role=event.data["to"], message=event.data["message"],
+                        step=event.step))
+                except Exception:  # the case moved on; a failed notice must not undo it
+                    log.exception("notification from case %s step %s failed", record.id,
+                                  event.step)
+        self._live.put(record.id or 0, record.revision, outcome.parsed.hash, outcome.workflow,
+                       [row.id for row in outcome.inbox])
+        if outcome.may_deliver:
+            self.route_messages(record.client_id)
+
+    def route_messages(self, client_id: int | None) -> int:
+        """Offer pending messages to the cases waiting for them; returns how many went.
+        The Engine routes them (engine.cases.message_commands); a bare runtime keeps them."""
+        return 0
+
+    @staticmethod
+    def _visible(workflow: Any, parsed: ParsedDefinition, record: CaseRecord
+                 ) -> tuple[list[InboxTask], list[Timer]]:
+        """The inbox rows and timers the case shows now, to skip rewriting them unchanged."""
+        assert record.id is not None
+        return (runner.inbox_rows(workflow, parsed, record.id, record.pathway, record.version),
+                runner.timers(workflow, record.id))
+
+    # -- persisting ----------------------------------------------------------------------
+
+    def persist(self, uow: UnitOfWork, record: CaseRecord, workflow: Any,
+                parsed: ParsedDefinition, events: list[NewEvent], error: Any,
+                now: datetime, *, new: bool = False, expected_revision: int = 0,
+                previous: tuple[list[InboxTask], list[Timer]] | None = None
+                ) -> CommandOutcome:
+        """Write what the command did: the case, its events, the messages and signals it
+        threw, its open tasks and timers (all in uow, uncommitted)."""
+        thrown = runner.thrown_events(workflow)
+        outgoing, signals = thrown.messages, thrown.signals
+        outgoing += [(runner.START_PREFIX + e.data["pathway"],
+                      {"from_pathway": record.pathway, "step": e.step})
+                     for e in events if e.type == "referral_made"]
+        closing = _closing_events(record, workflow, error, now, outgoing)
+        _store_state(record, workflow, now)
+        first_seq = record.event_seq + 1
+        record.event_seq += len(events) + len(outgoing) + len(signals) + len(closing)
+        if new:
+            uow.cases.add(record)
+        else:
+            uow.cases.save(record, expected_revision)
+        events += _send(uow, record, parsed, outgoing, signals, now)
+        events += closing
+        assert record.id is not None
+        uow.events.append(record.id, events, first_seq=first_seq)
+        inbox = _show(uow, record, workflow, parsed, previous)
+        may_deliver = bool(outgoing) or bool(signals) or bool(record.waiting_for)
+        return CommandOutcome(record, events, inbox, workflow, parsed, may_deliver)
+
+    def record_failure(self, case_id: int, err: Exception, now: datetime, *, during: str,
+                       due_by: datetime | None = None,
+                       details: dict[str, Any] | None = None) -> None:
+        """Put a case the worker could not move in `error` with the reason: its own
+        transaction, after the failed command's was rolled back.
+
+        The stored state is left as it was before the failed command, so `cases retry` (on a
+        fixed version if need be) runs the same step again. Open tasks and timers are
+        withdrawn as for any case in error, so later rounds do not try it again. With `due_by`
+        (a timer failure) the error names the earliest timer then due, step and task. Logs
+        one line.
+        """
+        message = f"{during} failed: {failure_reason(err)}"
+        try:
+            with self.uow() as uow:
+                record = uow.cases.get(case_id)
+                if record is None or record.status != "active":
+                    log.warning("case %s: %s; the case is no longer active: left as it is",
+                                case_id, message)
+                    return
+                _put_in_error(uow, record, err, now, message, due_by, details or {})
+                uow.commit()
+        except Exception as second:  # e.g. the database itself is down: the next round retries
+            log.warning("case %s: %s; putting it in error failed too: %s", case_id,
+                        message, failure_reason(second))
+            return
+        log.warning("case %s: %s; the case is now in error", case_id, message)
+
+
+def _put_in_error(uow: UnitOfWork, record: CaseRecord, err: Exception, now: datetime,
+                  message: str, due_by: datetime | None, details: dict[str, Any]) -> None:
+    """Save the case in error with one `error` event; withdraw its tasks and timers."""
+    assert record.id is not None
+    case_id = record.id
+    due = sorted((t.due_at, t.step, t.task_id) for t in uow.timers.for_case(case_id)
+                 if due_by is not None and t.due_at <= due_by)
+    _, step, task = due[0] if due else (None, None, None)
+    error = {"message": message, "step": step, "task": task, "line": None,
+             "kind": type(getattr(err, "orig", None) or err).__name__, **details}
+    expected = record.revision
+    record.status, record.error, record.waiting_for = "error", error, []
+    record.updated_at = now
+    first_seq = record.event_seq + 1
+    record.event_seq += 1
+    uow.cases.save(record, expected)
+    uow.events.append(case_id, [NewEvent(type="error", at=now, step=step, data=error)],
+                      first_seq=first_seq)
+    uow.inbox.replace_open(case_id, [])
+    uow.timers.replace(case_id, [])
+
+
+def _closing_events(record: CaseRecord, workflow: Any, error: Any, now: datetime,
+                    outgoing: list[tuple[str, Any]]) -> list[NewEvent]:
+    """How the command leaves the case: in error (the run failed, or nothing is left to
+    wait on), completed (telling a referring case), or still active (no event)."""
+    if error is not None:
+        record.status, record.error = "error", error
+        return [NewEvent(type="error", at=now, step=error.get("step"), data=error)]
+    if record.status != "active":
+        return []
+    if not workflow.is_completed():
+        if runner.has_next_step(workflow):
+            return []
+        stuck = {"message": "the case has no open task, timer, message or signal left to "
+                 "wait on, yet has not finished", "step": None, "task": None,
+                 "line": None, "kind": "stuck"}
+        record.status, record.error = "error", stuck
+        return [NewEvent(type="error", at=now, data=stuck)]
+    record.status = "completed"
+    exit_reason = runner.exit_reason(workflow)
+    if exit_reason is not None:  # the engine's place: a form's `exit_reason` stays in data
+        record.exit_reason = exit_reason
+    if "referral" in runner.case_data(workflow):  # tell the referring case
+        outgoing.append((runner.COMPLETED_PREFIX + record.pathway,
+                         {"case": record.id, "exit_reason": exit_reason}))
+    return [NewEvent(type="case_completed", at=now,
+                     data={"exit_reason": exit_reason} if exit_reason else {})]
+
+
+def _store_state(record: CaseRecord, workflow: Any, now: datetime) -> None:
+    """The workflow's state, data and awaited messages onto the record."""
+    compact(workflow)
+    record.state = dump_state(workflow)
+    record.data = json_safe(runner.case_data(workflow))
+    record.waiting_for = sorted(runner.waiting_message_names(workflow)
+                                | runner.waiting_signal_names(workflow)) \
+        if record.status == "active" else []
+    record.updated_at = now
+
+
+def _send(uow: UnitOfWork, record: CaseRecord, parsed: ParsedDefinition,
+          outgoing: list[tuple[str, Any]], signals: list[tuple[str, Any]],
+          now: datetime) -> list[NewEvent]:
+    """Keep the messages and signals the case threw; their events, in that order."""
+    assert record.id is not None
+    events = []
+    for name, payload in outgoing:
+        message = uow.messages.add(Message(
+            id=None, name=name, client_id=record.client_id, payload=json_safe(payload),
+            sender_case_id=record.id, created_at=now))
+        events.append(NewEvent(type="message_sent", at=now, data={
+            "name": name, "message": message.id, "payload": message.payload}))
+    for name, payload in signals:
+        scope = parsed.signal_scope(name)
+        signal = uow.messages.add(Message(
+            id=None, name=name, kind="signal", payload=json_safe(payload),
+            client_id=None if scope == PROGRAMME_SCOPE else record.client_id,
+            sender_case_id=record.id, created_at=now))
+        events.append(NewEvent(type="signal_sent", at=now, data={
+            "name": name, "signal": signal.id, "scope": scope, "payload": signal.payload}))
+    return events
+
+
+def _show(uow: UnitOfWork, record: CaseRecord, workflow: Any, parsed: ParsedDefinition,
+          previous: tuple[list[InboxTask], list[Timer]] | None) -> list[InboxTask]:
+    """Write the case's open tasks and timers (unchanged ones are left alone)."""
+    assert record.id is not None
+    active = record.status == "active"
+    inbox = runner.inbox_rows(workflow, parsed, record.id, record.pathway,
+                              record.version) if active else []
+    timers = runner.timers(workflow, record.id) if active else []
+    if previous is None:
+        uow.inbox.replace_open(record.id, inbox)
+    elif inbox != previous[0]:
+        uow.inbox.replace_open(record.id, inbox, previous=previous[0])
+    if previous is None or timers != previous[1]:
+        uow.timers.replace(record.id, timers)
+    return inbox

@@ -1,0 +1,153 @@
+"""Check submitted task data against the task's JSON Schema form, naming every bad field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+
+from engine.errors import FormValidationError, ScriptError
+from engine.numbers import number_problem
+from engine.schema_errors import MISSING, UNKNOWN, schema_errors
+from engine.workflow import expressions
+
+ROOT_FIELD = "(form)"
+
+
+def _field_path(parts: Iterable[Any]) -> str:
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+_WORDS = {MISSING: "this field is required", UNKNOWN: "this form has no such field"}
+
+
+def _collect(errors: Iterable[ValidationError], fields: dict[str, list[str]]) -> None:
+    """Each bad field's messages (an anyOf / oneOf reports its branches' own errors)."""
+    for problem in schema_errors(errors, branches=True):
+        message = _WORDS.get(problem.kind, problem.error.message)
+        fields.setdefault(_field_path(problem.path) or ROOT_FIELD, []).append(message)
+
+
+def _number_problems(value: Any, path: list[Any], fields: dict[str, list[str]],
+                     depth: int = 0) -> None:
+    """Numbers in submitted data must be finite and of a sane size, whatever the form says:
+    10**5000 or 1e308*10 would stall or break whatever computes with them later."""
+    problem = number_problem(value)
+    if problem is not None:
+        fields.setdefault(_field_path(path) or ROOT_FIELD, []).append(problem)
+    elif depth < 50 and isinstance(value, dict):
+        for key, inner in value.items():
+            _number_problems(inner, [*path, key], fields, depth + 1)
+    elif depth < 50 and isinstance(value, list):
+        for index, inner in enumerate(value):
+            _number_problems(inner, [*path, index], fields, depth + 1)
+
+
+VISIBLE_WHEN = "x-pathways-visible-when"
+REQUIRED_WHEN_VISIBLE = "x-pathways-required-when-visible"
+
+
+def is_visible(field: Mapping[str, Any], data: Mapping[str, Any],
+               context: Mapping[str, Any]) -> bool:
+    """Whether a field with a `visible_when` applies, given the answers and the case data.
+
+    A condition that cannot be evaluated (it names an answer not given) does not hold.
+    """
+    condition = field.get(VISIBLE_WHEN)
+    if not isinstance(condition, str):
+        return True
+    try:
+        return bool(expressions.evaluate(condition, {**context, **data}))
+    except ScriptError:
+        return False
+
+
+def validate_submission(schema: dict[str, Any] | None, data: Any,
+                        context: Mapping[str, Any] | None = None) -> None:
+    """Raise FormValidationError listing each bad field; return quietly when data is valid.
+
+    A task without a form accepts only an empty submission, so that data meant for another
+    task is never silently stored. With the case data as `context`, a field required only
+    when visible (DSL `visible_when` + `required`) is required when its condition holds.
+    """
+    _check_bounded_object(data)
+    if schema is None:
+        if data:
+            raise FormValidationError(
+                "this task has no form, so it takes an empty submission ({})",
+                fields={name: ["this task has no form field by that name"] for name in data})
+        return
+    fields = _schema_problems(schema, data)
+    if context is not None and isinstance(schema.get("properties"), dict):
+        _require_visible_fields(schema["properties"], data, context, fields)
+    if fields:
+        names = ", ".join(sorted(fields))
+        raise FormValidationError(f"the submitted data is not valid: {names}", fields=fields)
+
+
+def _check_bounded_object(data: Any) -> None:
+    """A JSON object whose numbers are all within bounds."""
+    if not isinstance(data, dict):
+        raise FormValidationError("submitted data must be a JSON object",
+                                  fields={ROOT_FIELD: ["expected an object"]})
+    out_of_bounds: dict[str, list[str]] = {}
+    _number_problems(data, [], out_of_bounds)
+    if out_of_bounds:
+        names = ", ".join(sorted(out_of_bounds))
+        raise FormValidationError(f"the submitted data is not valid: {names}",
+                                  fields=out_of_bounds)
+
+
+def _schema_problems(schema: dict[str, Any], data: Any) -> dict[str, list[str]]:
+    """Field -> what the form's JSON Schema says is wrong with it."""
+    validator_class = jsonschema.validators.validator_for(schema)
+    # An empty registry: a `$ref` is resolved inside the form or not at all. jsonschema's
+    # default still fetches other URIs with urlopen, file:///etc/... and http://... alike.
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER,
+                                registry=Registry())
+    fields: dict[str, list[str]] = {}
+    try:
+        errors = sorted(validator.iter_errors(data),
+                        key=lambda e: [str(p) for p in e.absolute_path])
+    except Unresolvable as err:
+        raise FormValidationError("the task's form refers to a schema outside itself",
+                                  fields={ROOT_FIELD: [f"unresolvable $ref: {err}"[:200]]}
+                                  ) from None
+    _collect(errors, fields)
+    return fields
+
+
+def _require_visible_fields(properties: Mapping[str, Any], data: Mapping[str, Any],
+                            context: Mapping[str, Any], fields: dict[str, list[str]]) -> None:
+    """Add a problem for each field required when visible, visible now, and missing."""
+    for name, field in properties.items():
+        if isinstance(field, Mapping) and field.get(REQUIRED_WHEN_VISIBLE) \
+                and name not in data and is_visible(field, data, context):
+            fields.setdefault(name, []).append(
+                f"this field is required when {field.get(VISIBLE_WHEN)}")
+
+
+SAVE_TO = "x-pathways-save-to"
+CLIENT_PREFIX = "client."
+
+
+def saved_to_client(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, Any]:
+    """Client fields a submission updates: form fields marked x-pathways-save-to client.<f>."""
+    if not schema:
+        return {}
+    saved: dict[str, Any] = {}
+    for name, field in schema.get("properties", {}).items():
+        target = field.get(SAVE_TO) if isinstance(field, dict) else None
+        if isinstance(target, str) and target.startswith(CLIENT_PREFIX) and name in data:
+            saved[target.removeprefix(CLIENT_PREFIX)] = data[name]
+    return saved

@@ -1,0 +1,201 @@
+"""How case data from parallel branches is merged where they join.
+
+SpiffWorkflow merges the branches' data with `DeepMerge`, whose list merge ends with
+`del a[len(b):]`: a list two branches (or a loop in one branch) added to is cut to the length
+of one branch's copy, and items vanish without an error. Our joins merge instead against the
+data the branches started from (the data of the task where they split):
+
+* dicts are merged key by key, at any depth;
+* lists that every branch only added to keep the items they started with, then the items
+  each branch added, in the order the branches reached the join; a list one branch rebuilt
+  (not only added to) keeps every item of both, the earlier branch's first, never truncated;
+* a value only one branch changed takes that branch's value;
+* a value two branches changed differently (a scalar, or values of different types) takes
+  the value of the branch that reached the join last;
+* a key one branch deleted stays if another branch still holds it: no branch's data is
+  dropped.
+
+A parallel multi-instance activity is a join too: its instances all start from the data
+the activity started with (kept in its internal data until it finishes), and each one's data
+is merged in as it completes, by the same rule (an activity that collects an output
+collection is left as the library does it: that path does not merge).
+
+The parser is told to build parallel and inclusive gateways and parallel multi-instance activities
+from the classes below (`with_merging_joins`, used by engine.workflow.definitions), so the library
+itself is not patched.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.util.task import TaskState
+
+_MISSING: Any = object()
+_SPLIT_DATA = "pathways_split_data"  # a parallel multi-instance's data when it started
+
+
+def merge_branches(base: dict[str, Any], branches: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data after a join: `branches` (each branch's data, in the order they reached the
+    join) merged against `base` (the data where they split), as the module docstring says."""
+    if not branches:
+        return deepcopy(base)
+    merged = deepcopy(branches[0])
+    for branch in branches[1:]:
+        merged = _merge(base, merged, branch)
+    return merged
+
+
+def _merge(base: Any, ours: Any, theirs: Any) -> Any:
+    """`theirs` (the later branch) merged into `ours` (the branches merged so far)."""
+    if theirs is _MISSING:
+        return ours
+    if ours is _MISSING:
+        return deepcopy(theirs)
+    if isinstance(ours, list) and isinstance(theirs, list):
+        return _merge_lists(base, ours, theirs)
+    if isinstance(ours, dict) and isinstance(theirs, dict):  # even equal: lists inside add up
+        keyed = base if isinstance(base, dict) else {}
+        out = dict(ours)
+        for key, value in theirs.items():
+            out[key] = _merge(keyed.get(key, _MISSING), ours.get(key, _MISSING), value)
+        return out
+    if ours == theirs or theirs == base:
+        return ours  # only the earlier branch changed it
+    return deepcopy(theirs)  # both changed it, or only the later one: the later one wins
+
+
+def _merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> list[Any]:
+    """Each branch's additions, in order; without a common start, what theirs holds beyond
+    ours (an item held n times by theirs and m by ours: n - m more)."""
+    start = base if isinstance(base, list) else []
+    if ours[:len(start)] == start and theirs[:len(start)] == start:
+        return ours + deepcopy(theirs[len(start):])
+    unmatched, added = list(ours), []
+    for item in theirs:
+        if item in unmatched:
+            unmatched.remove(item)
+        else:
+            added.append(deepcopy(item))
+    return ours + added
+
+
+def _split_data(tasks: list[Any]) -> dict[str, Any]:
+    """The data of the nearest task all `tasks` descend from: where the branches split."""
+    chains = []
+    for task in tasks:
+        chain, node = [], task
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        chains.append(chain)
+    common = set(map(id, chains[0])).intersection(*(set(map(id, c)) for c in chains[1:]))
+    for node in chains[0]:
+        if id(node) in common:
+            return dict(node.data)
+    return {}
+
+
+class _MergingJoin:
+    """A join whose `_run_hook` merges the arriving branches by `merge_branches`."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        others = sorted(
+            (t for t in my_task.workflow.tasks.values()
+             if t.task_spec == self and t.has_state(TaskState.FINISHED_MASK)
+             and not my_task.is_descendant_of(t)),
+            key=lambda t: t.last_state_change)
+        arrived = [t.parent for t in others if t.parent is not None]
+        if my_task.parent is not None:
+            arrived.append(my_task.parent)
+        for task in others:
+            # As the library does: a branch reset into a cancelled path leaves stale children.
+            if task.has_state(TaskState.COMPLETED):
+                task._drop_children(force=True)
+        if len(arrived) > 1:
+            my_task.data = merge_branches(_split_data(arrived), [t.data for t in arrived])
+        else:
+            my_task._inherit_data()
+        return True
+
+
+class MergingParallelGateway(_MergingJoin, ParallelGateway):  # type: ignore[misc]
+    """A parallel gateway that joins branches without losing list items."""
+
+
+class MergingInclusiveGateway(_MergingJoin, InclusiveGateway):  # type: ignore[misc]
+    """An inclusive gateway that joins branches without losing list items; it still
+    chooses its outgoing flows as the library's does."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        _MergingJoin._run_hook(self, my_task)
+        # the library's inclusive _run_hook, minus its own (truncating) merge
+        matches, defaults = self._get_matching_outputs(my_task)
+        if len(matches + defaults) == 0:
+            raise WorkflowTaskException("No conditions satisfied on gateway", task=my_task)
+        my_task._sync_children(matches or defaults, TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
+
+
+class _MergingMultiInstance:
+    """A parallel multi-instance activity merging each instance's data by `merge_branches`
+    against the data it started with (mixed in before the library's class)."""
+
+    def create_children(self, my_task: Any) -> None:
+        """Keep the data the instances start from (inherited by now), then create them."""
+        my_task.internal_data[_SPLIT_DATA] = deepcopy(my_task.data)
+        super().create_children(my_task)  # type: ignore[misc]
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        spec: Any = self
+        if spec.data_output is not None and spec.output_item is not None:
+            super().merge_child(workflow, child)  # type: ignore[misc]  # no data merge there
+            return
+        my_task = child.parent
+        base = my_task.internal_data.get(_SPLIT_DATA) or {}
+        my_task.data = merge_branches(base, [my_task.data, child.data])
+        my_task.internal_data["merged"].append(str(child.id))
+        # what the library's ParallelMultiInstanceTask.merge_child does after merging
+        if spec.check_completion_condition(my_task):
+            for instance in spec._instances(my_task):
+                instance.cancel()
+            my_task._set_state(TaskState.READY)
+        elif spec.children_complete(my_task):
+            my_task._set_state(TaskState.READY)
+        if my_task.has_state(TaskState.READY):
+            my_task.internal_data.pop(_SPLIT_DATA, None)  # done: it only weighs now
+
+
+JOIN_OVERRIDES: dict[str, tuple[Any, Any]] = {
+    full_tag("parallelGateway"): (GatewayParser, MergingParallelGateway),
+    full_tag("inclusiveGateway"): (ConditionalGatewayParser, MergingInclusiveGateway),
+}
+_derived: dict[type, type] = {}
+
+
+def _merging_task_parser(parser_class: type) -> type:
+    """parser_class, building its parallel multi-instance activities with our merge."""
+    if parser_class not in _derived:
+        instances = type(f"Merging{parser_class.PARALLEL_MI_CLASS.__name__}",  # type: ignore[attr-defined]
+                         (_MergingMultiInstance, parser_class.PARALLEL_MI_CLASS), {})  # type: ignore[attr-defined]
+        _derived[parser_class] = type(f"Merging{parser_class.__name__}", (parser_class,),
+                                      {"PARALLEL_MI_CLASS": instances})
+    return _derived[parser_class]
+
+
+def with_merging_joins(overrides: dict[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]]:
+    """A parser's OVERRIDE_PARSER_CLASSES with our joins: the gateways above, and every task
+    parser building its parallel multi-instance activities from `_MergingMultiInstance`."""
+    out = {tag: (_merging_task_parser(parser) if isinstance(parser, type)
+                 and issubclass(parser, TaskParser) else parser, spec)
+           for tag, (parser, spec) in overrides.items()}
+    out.update(JOIN_OVERRIDES)
+    return out

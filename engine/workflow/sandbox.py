@@ -1,0 +1,256 @@
+"""Run a definition's scripts and expressions without letting them reach the operating system.
+
+SpiffWorkflow evaluates every gateway condition, timer expression, message payload and script
+task as Python. Its default engine runs them with full builtins, so a definition could call
+`__import__('os')`; emptying `__builtins__` alone is escapable through
+`().__class__.__base__.__subclasses__()` (see shared/notes/spiffworkflow.md, trap 3).
+
+Here code is compiled with RestrictedPython (which refuses dunder attribute access and
+imports at compile time), compiled code is cached by source, and a trace-based deadline
+stops runaway loops. A single long-running C-level operation (an enormous integer power)
+cannot be interrupted between bytecode lines, so the operators and builtins that can build a
+huge value from small operands (`**`, `<<`, `*`, `+`, `%`, f-string formats, pow, round,
+range, sum, str, repr, str.join/ljust/replace...) are rewritten to go through the guards of
+engine.limits, which refuse an oversized result before computing it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
+from types import CodeType, FrameType, ModuleType
+from typing import Any
+
+from RestrictedPython.compile import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Eval import default_guarded_getitem
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safe_builtins,
+    safer_getattr,
+)
+from RestrictedPython.transformer import RestrictingNodeTransformer
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from engine import limits
+from engine.errors import ScriptError
+from engine.workflow import expressions
+
+DEFAULT_TIME_LIMIT_SECONDS = 1.0
+DSL_FUNCTION = "expr"  # compiled DSL conditions call it: expr("risk in ['high']")
+_SCRIPT_FILENAME = "<string>"  # the name SpiffWorkflow looks for to report line numbers
+
+_BINOPS: dict[type[ast.operator], str] = {
+    ast.Pow: "**", ast.LShift: "<<", ast.Mult: "*", ast.Add: "+", ast.Mod: "%",
+}
+
+
+class _BoundedTransformer(RestrictingNodeTransformer):
+    """RestrictedPython's checks, plus: the operators that can build a huge value, and every
+    f-string field, call the size guards of engine.limits (`a ** b` -> `_binop_('**', a, b)`)."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        node = self.node_contents_visit(node)
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            return node
+        call = ast.Call(func=ast.Name("_binop_", ast.Load()),
+                        args=[ast.Constant(op), node.left, node.right], keywords=[])
+        return ast.fix_missing_locations(ast.copy_location(call, node))
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        node = self.node_contents_visit(node)
+        spec = node.format_spec if node.format_spec is not None else ast.Constant("")
+        call = ast.Call(func=ast.Name("_fvalue_", ast.Load()),
+                        args=[ast.Constant(node.conversion), node.value, spec], keywords=[])
+        replaced = ast.FormattedValue(value=call, conversion=-1, format_spec=None)
+        return ast.fix_missing_locations(ast.copy_location(replaced, node))
+
+
+class ScriptTimeout(ScriptError):
+    code = "script_timeout"
+
+
+def _inplace(op: str, target: Any, value: Any) -> Any:
+    return limits.binary(op.removesuffix("="), target, value)
+
+
+def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
+    return limits.guarded_attribute(obj, name, safer_getattr(obj, name, *default))  # type: ignore[no-untyped-call]
+
+
+def _guarded_iter(obj: Iterable[Any]) -> Any:
+    return iter(obj)
+
+
+def _build_builtins() -> dict[str, Any]:
+    allowed = dict(safe_builtins)
+    allowed.pop("__build_class__", None)  # no class statements in definitions
+    for name, value in {
+        "min": min, "max": max, "sorted": sorted, "any": any, "all": all,
+        "list": list, "dict": dict, "set": set, "tuple": tuple, "enumerate": enumerate,
+        "zip": zip, "reversed": reversed, "map": map, "filter": filter,
+        # bounded stand-ins for what could build a huge value in one C-level call
+        "pow": limits.bounded_pow, "round": limits.bounded_round,
+        "range": limits.bounded_range, "sum": limits.bounded_sum, "str": limits.BoundedStr,
+        "repr": limits.bounded_repr,
+    }.items():
+        allowed[name] = value
+    return allowed
+
+
+_GUARD_GLOBALS: dict[str, Any] = {
+    "__builtins__": _build_builtins(),
+    "_getattr_": _guarded_getattr,
+    "_binop_": limits.binary,
+    "_fvalue_": limits.formatted_value,
+    "_getitem_": default_guarded_getitem,
+    "_getiter_": _guarded_iter,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
+    "_write_": full_write_guard,
+    "_inplacevar_": _inplace,
+}
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(source: str) -> CodeType:
+    """Compile a condition or expression once per distinct source text."""
+    result = compile_restricted_eval(source.strip(), filename=_SCRIPT_FILENAME,
+                                     policy=_BoundedTransformer)
+    if result.errors or result.code is None:
+        raise ScriptError(
+            f"expression {source.strip()!r} is not allowed: " + "; ".join(result.errors),
+            details={"source": source, "errors": list(result.errors)},
+        )
+    return result.code
+
+
+def _has_import(source: str) -> bool:
+    imports = (ast.Import, ast.ImportFrom)
+    return any(isinstance(node, imports) for node in ast.walk(ast.parse(source)))
+
+
+@lru_cache(maxsize=4096)
+def compile_script(source: str) -> CodeType:
+    """Compile a script task's body once per distinct source text."""
+    result = compile_restricted_exec(source, filename=_SCRIPT_FILENAME,
+                                     policy=_BoundedTransformer)
+    if result.code is not None and _has_import(source):
+        raise ScriptError("script is not allowed: imports are not available in definitions",
+                          details={"source": source, "errors": ["import statement"]})
+    if result.errors or result.code is None:
+        raise ScriptError(
+            "script is not allowed: " + "; ".join(result.errors),
+            details={"source": source, "errors": list(result.errors)},
+        )
+    return result.code
+
+
+class _Deadline:
+    """A trace function that raises once the wall-clock budget is spent."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expires = time.monotonic() + seconds
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > self.expires:
+            raise ScriptTimeout(
+                f"script or expression ran longer than {self.seconds:g}s and was stopped",
+                details={"time_limit_seconds": self.seconds},
+            )
+        return self
+
+
+def _run_with_deadline(code: CodeType, namespace: dict[str, Any], seconds: float) -> Any:
+    previous = sys.gettrace()
+    sys.settrace(_Deadline(seconds))
+    try:
+        return eval(code, namespace)  # noqa: S307 - code was compiled by RestrictedPython
+    finally:
+        sys.settrace(previous)
+
+
+def _is_data(key: str, value: Any) -> bool:
+    return (key not in _GUARD_GLOBALS and key != DSL_FUNCTION and not callable(value)
+            and not isinstance(value, ModuleType))
+
+
+class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
+    """Evaluates with RestrictedPython-compiled code, guard functions and a time limit."""
+
+    def __init__(self, *, time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
+                 functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        super().__init__(dict(functions or {}))
+        self.time_limit = time_limit
+
+    def _namespace(self, context: Mapping[str, Any],
+                   external_context: Mapping[str, Any] | None) -> dict[str, Any]:
+        namespace = dict(_GUARD_GLOBALS)
+        namespace.update(self.globals)
+        namespace.update(external_context or {})
+        namespace.update(context)
+        # DSL conditions arrive as expr("..."): evaluated by the expression language, on a
+        # snapshot of the data, never as Python.
+        data = {k: v for k, v in context.items() if _is_data(k, v)}
+        namespace[DSL_FUNCTION] = lambda source: expressions.evaluate(source, data)
+        return namespace
+
+    def evaluate(self, expression: str, context: dict[str, Any],
+                 external_context: Mapping[str, Any] | None = None) -> Any:
+        code = compile_expression(expression)
+        return _run_with_deadline(code, self._namespace(context, external_context),
+                                  self.time_limit)
+
+    def execute(self, script: str, context: dict[str, Any],
+                external_context: Mapping[str, Any] | None = None) -> bool:
+        self.check_for_overwrite(context, dict(external_context or {}))
+        code = compile_script(script)
+        namespace = self._namespace(context, external_context)
+        _run_with_deadline(code, namespace, self.time_limit)
+        excluded = set(self.globals) | set(external_context or {})
+        for key in [k for k in context if k not in namespace]:
+            del context[key]  # the script deleted it
+        for key, value in namespace.items():
+            if key not in excluded and _is_data(key, value):
+                context[key] = value
+        return True
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        raise ScriptError("this installation has no service connectors configured",
+                          details={"operation": kwargs.get("operation_name")})
+
+
+class SandboxScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """SpiffWorkflow's script engine on the sandbox, with its call_service bug mended.
+
+    SpiffWorkflow 3.2's `call_service` error branch names an undefined variable `script`, so a
+    failing service call raises NameError instead of a task error; ours reports it properly.
+    """
+
+    def __init__(self, *, time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
+                 connectors: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        super().__init__(environment=SandboxEnvironment(time_limit=time_limit))
+        self.connectors = dict(connectors or {})
+
+    def validate(self, expression: str) -> None:
+        compile_expression(expression)
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        operation = kwargs.get("operation_name", "")
+        try:
+            connector = self.connectors.get(operation)
+            if connector is None:
+                raise ScriptError(f"no service connector is configured for {operation!r}",
+                                  details={"operation": operation})
+            return connector(**kwargs.get("operation_params", {}))
+        except Exception as err:
+            raise WorkflowTaskException(
+                f"service call {operation!r} failed: {err}", task=task, exception=err
+            ) from err
