@@ -29,28 +29,17 @@ from engine.casework import (
     casework_tasks,
 )
 from engine.casework.casework_access import CaseworkContext
-from engine.casework.casework_inbox import INBOX_SCOPES, INBOX_SORTS, InboxScope, InboxSort
-from engine.casework.casework_tasks import PREFILL
 from engine.casework.casework_views import (
     AccessReportRow,
-    CaseSummary,
     ClientRecord,
     Completion,
     Inbox,
-    InboxProblem,
-    InboxRow,
     Incident,
     RetryResult,
     StartResult,
     TaskPage,
-    TimelineEntry,
 )
 from engine.model import Client, Consent, Draft, InboxTask, User
-
-__all__ = ["INBOX_SCOPES", "INBOX_SORTS", "PREFILL", "AccessReportRow", "CaseSummary",
-           "Casework", "ClientRecord", "Completion", "Inbox", "InboxProblem", "InboxRow",
-           "InboxScope", "InboxSort", "Incident", "RetryResult", "StartResult", "TaskPage",
-           "TimelineEntry"]
 
 
 class Casework(CaseworkContext):

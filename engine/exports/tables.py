@@ -23,33 +23,8 @@ from typing import Any
 
 from engine.access.privacy import Redactor
 from engine.csvout import csv_text
-from engine.exports.event_labels import TASK_EVENTS, decision_branch, event_name, task_instance
-from engine.exports.indigo import (
-    SOURCE_TYPE,
-    OutcomeTally,
-    ProgrammePathway,
-    indigo_project,
-    positive_outcomes,
-    tally_outcomes,
-)
-from engine.exports.xes import (
-    LIFECYCLE_TRANSITIONS,
-    XES_EXTENSIONS,
-    XES_NAMESPACE,
-    XES_VERSION,
-    step_titles,
-    to_xes,
-    xes_timestamp,
-)
+from engine.exports.event_labels import decision_branch, task_instance
 from engine.model import CaseRecord, Event, InboxTask
-
-__all__ = [
-    "CASE_COLUMNS", "DATA_PREFIX", "EVENT_COLUMNS", "LIFECYCLE_TRANSITIONS", "SOURCE_TYPE",
-    "TASK_COLUMNS", "TASK_EVENTS", "XES_EXTENSIONS", "XES_NAMESPACE", "XES_VERSION",
-    "OutcomeTally", "ProgrammePathway", "cases_csv", "decision_branch", "event_name",
-    "events_csv", "flatten", "indigo_project", "positive_outcomes", "redact", "step_titles",
-    "tally_outcomes", "task_instance", "tasks_csv", "to_xes", "xes_timestamp",
-]
 
 # -- CSV -------------------------------------------------------------------------------------
 

@@ -21,48 +21,22 @@ from engine.model import ComparisonRate, ComparisonSubject, OutcomeEvent, Outcom
 from engine.numbers import refusal
 from engine.outcomes.outcome_csv import (
     IMPORT_KINDS,
-    MATCHED_GROUP_COLUMNS,
-    MAX_ENCODING_ERRORS,
-    OTHER,
-    OTHER_COLUMNS,
     RECONVICTION,
-    RECONVICTION_COLUMNS,
-    GroupParseResult,
-    OutcomeRow,
-    ParseResult,
     RowError,
     expected_columns,
     parse_matched_group_csv,
     parse_outcome_csv,
 )
 from engine.outcomes.outcome_measures import (
-    DIRECTIONS,
-    MEASURE_TYPES,
     OUTCOME_NAME,
-    WINDOW_STARTS,
     Cohort,
-    Direction,
     MeasureResult,
-    MeasureType,
     OutcomeMeasure,
-    add_months,
     measure,
     measure_group,
-    measure_occurrences,
-    outcome_directions,
     window_starts,
 )
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
-
-__all__ = [
-    "DIRECTIONS", "IMPORT_KINDS", "MATCHED_GROUP_COLUMNS", "MAX_ENCODING_ERRORS",
-    "MEASURE_TYPES", "OTHER", "OTHER_COLUMNS", "RECONVICTION", "RECONVICTION_COLUMNS",
-    "WINDOW_STARTS", "Cohort", "CohortMeasure", "Direction", "GroupParseResult", "GroupReport",
-    "ImportReport", "MeasureResult", "MeasureType", "OutcomeMeasure", "OutcomeRow", "Outcomes",
-    "ParseResult", "Progress", "RowError", "add_months", "expected_columns", "extraction_date",
-    "measure", "measure_group", "measure_occurrences", "outcome_directions",
-    "parse_matched_group_csv", "parse_outcome_csv", "window_starts",
-]
 
 Progress = Callable[[int, int], None]
 
