@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -23,16 +24,28 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(url: str) -> None:
-    """Bring the database at url to the newest revision (creating every table on a new one)."""
+def _migrate(url: str, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run an Alembic command (upgrade or downgrade) to revision in one transaction."""
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            step(config, revision)
     finally:
         engine.dispose()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at url to revision, by default the newest (creating every table on a
+    new one)."""
+    _migrate(url, command.upgrade, revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at url back to revision ("base": no tables at all); the tests of the
+    migrations use it, the application never does."""
+    _migrate(url, command.downgrade, revision)
 
 
 def current_revision(url: str) -> str | None:

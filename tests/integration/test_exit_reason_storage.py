@@ -7,14 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import select
 
 from adapters.cli import case_json
 from adapters.definition_files import read_bundle
 from adapters.sql import upgrade
-from adapters.sql.schema import alembic_config
+from adapters.sql.schema import downgrade
 from adapters.sql.tables import cases
 from engine import Engine
 from engine.exports import cases_csv
@@ -60,13 +59,6 @@ def test_gate_reception_exit_review_answer_survives_the_end_step(
     assert (values["exit_reason"], values["data.exit_reason"]) == ("closed", "reconvicted")
 
 
-def _alembic(db_engine: SqlEngine, action: str, revision: str) -> None:
-    with db_engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        getattr(command, action)(config, revision)
-
-
 def _row(db_engine: SqlEngine, case_id: int) -> tuple[dict[str, Any], str | None]:
     with db_engine.connect() as connection:
         data, reason = connection.execute(
@@ -90,7 +82,7 @@ def test_cases_the_old_engine_stored_get_their_exit_reason_and_form_answer_back(
                                              "exit_reason": "reconvicted"}, "closed")
 
     # back to 0006: the reason is where the old engine wrote it, over the form answer
-    _alembic(db_engine, "downgrade", "0007_signals")
+    downgrade(database_url, "0007_signals")
     with db_engine.connect() as connection:
         old = {row.id: row.data for row in connection.execute(select(cases.c.id, cases.c.data))}
     assert old[answered_id]["exit_reason"] == "closed"  # the answer lost, as it used to be

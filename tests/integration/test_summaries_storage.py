@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from alembic import command
 from sqlalchemy import delete
 
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, tables, upgrade
-from adapters.sql.schema import alembic_config
+from adapters.sql.schema import downgrade
 from engine import Engine
 from engine.ports import HiddenSteps, UnitOfWorkFactory
 from tests.bundles import bundle
@@ -87,17 +86,6 @@ def test_summaries_follow_every_kind_of_write(engine: Engine,
     assert_summaries_follow_events(uow_factory, "scripted", "gate_reception")
 
 
-def _to_revision(url: str, revision: str, *, down: bool = False) -> None:
-    database = make_engine(url)
-    try:
-        with database.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            (command.downgrade if down else command.upgrade)(config, revision)
-    finally:
-        database.dispose()
-
-
 def test_migration_0011_fills_the_summaries_in_from_the_events_stored(
         database_url: str) -> None:
     upgrade(database_url)
@@ -111,8 +99,8 @@ def test_migration_0011_fills_the_summaries_in_from_the_events_stored(
             for table in (tables.summary_events, tables.summary_event_names,
                           tables.summary_cases, tables.summary_activity):
                 connection.execute(delete(table))
-        _to_revision(database_url, "0010_revision", down=True)
-        _to_revision(database_url, "head")
+        downgrade(database_url, "0010_revision")
+        upgrade(database_url)
         with storage() as uow:
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE), before)
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE),
