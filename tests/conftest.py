@@ -23,9 +23,10 @@ from flask import Flask
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.exc import OperationalError
 
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
+from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from adapters.sql.database import normalize_url
 from engine.ports import UnitOfWorkFactory
+from tests.databases import migrated_engine
 from tests.openapi_contract import ContractClient
 from tests.unit.engine.fakes import FakeClock
 
@@ -144,12 +145,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def db_engine(database_url: str) -> Iterator[Engine]:
     """An Engine on the migrated database, disposed after the test."""
-    upgrade(database_url)
-    engine = make_engine(database_url)
-    try:
+    with migrated_engine(database_url) as engine:
         yield engine
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

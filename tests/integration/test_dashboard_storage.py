@@ -3,33 +3,12 @@ item 9): every case's events in one read, and the data revision its figures are 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from engine.model import CaseRecord, Client, Event, NewEvent, Organisation, User, UserSession
 from engine.ports import UnitOfWork, UnitOfWorkFactory
-from tests.unit.engine.fakes import FakeUnitOfWorkFactory
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "fake"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[UnitOfWorkFactory]:
-    if request.param == "fake":
-        yield FakeUnitOfWorkFactory()
-        return
-    url = (f"sqlite:///{tmp_path / 'pathways.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield SqlAlchemyUnitOfWorkFactory(engine)
-    finally:
-        engine.dispose()
 
 
 def _case(uow: UnitOfWork, pathway: str) -> int:

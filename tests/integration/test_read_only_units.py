@@ -13,18 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
+from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine import Engine
 from engine.model import Client
 from engine.ports import UnitOfWorkFactory
+from tests.databases import migrated_engine
 from tests.unit.engine.fakes import FakeClock
 
 
 def test_sqlite_a_read_does_not_wait_for_a_writer(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'reads.sqlite3'}"
-    upgrade(url)
-    database = make_engine(url)
-    try:
+    with migrated_engine(f"sqlite:///{tmp_path / 'reads.sqlite3'}") as database:
         uow_factory = SqlAlchemyUnitOfWorkFactory(database)
         engine = Engine(uow=uow_factory, clock=FakeClock())
         engine.add_client("Ada")
@@ -38,8 +36,6 @@ def test_sqlite_a_read_does_not_wait_for_a_writer(tmp_path: Path) -> None:
         assert names == ["Ada"] and cases == []
         assert waited < 2  # a writing unit of work would wait out busy_timeout (10 s)
         assert [c.name for c in engine.clients()] == ["Ada", "Uncommitted"]
-    finally:
-        database.dispose()
 
 
 def test_a_write_in_a_read_only_unit_of_work_fails_at_once(

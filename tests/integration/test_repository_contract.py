@@ -4,18 +4,17 @@ unit tests use, SQLite and PostgreSQL.
 The engine's unit tests trust the fakes to behave like the databases; these tests are what
 keeps that trust earned. Each one states behaviour a caller relies on (a stale save
 conflicts, a closed task can come back, a duplicate is refused without spoiling the
-transaction, nothing is kept without commit) and must hold on all three.
+transaction, nothing is kept without commit) and must hold on all three (the `storage`
+fixture of tests/integration/conftest.py gives each).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -44,26 +43,10 @@ from engine.model import (
 from engine.ports import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
 from engine.workflow.clock import running_at
 from tests.integration import dashboard_data
-from tests.unit.engine.fakes import FakeUnitOfWorkFactory
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(params=["fake", "sqlite", "postgresql"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> object:
-    """Units of work on an empty store: the fakes, a SQLite file, a PostgreSQL schema."""
-    if request.param == "fake":
-        return FakeUnitOfWorkFactory()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'contract.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade(url)
-    engine = make_engine(url)
-    request.addfinalizer(engine.dispose)
-    return SqlAlchemyUnitOfWorkFactory(engine)
 
 
 def _client(uow: UnitOfWork, name: str = "Ada") -> int:

@@ -53,6 +53,7 @@ from engine.model import (
 )
 from engine.ports import UnitOfWork, UnitOfWorkFactory
 from engine.workflow.clock import running_at
+from tests.databases import migrated_engine
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -150,10 +151,7 @@ def test_sqlite_connections_get_the_pragmas(tmp_path: Path) -> None:
 
 def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
     """A second unit of work waits for the first to commit, then sees its write."""
-    url = f"sqlite:///{tmp_path / 'queue.sqlite3'}"
-    upgrade(url)
-    engine = make_engine(url)
-    try:
+    with migrated_engine(f"sqlite:///{tmp_path / 'queue.sqlite3'}") as engine:
         uow_factory = SqlAlchemyUnitOfWorkFactory(engine)
         case_id = _add_case(uow_factory)
         first_entered = threading.Event()
@@ -179,8 +177,6 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path: Path) -> None:
             second_done = pool.submit(second)
             first_done.result()
             assert second_done.result() == 2
-    finally:
-        engine.dispose()
 
 
 # --- round trips -------------------------------------------------------------------------
@@ -731,12 +727,8 @@ def test_concurrent_load_modify_save_loses_no_update(uow_factory: UnitOfWorkFact
 
 @pytest.fixture
 def postgres_uow_factory(postgres_url: str) -> Iterator[UnitOfWorkFactory]:
-    upgrade(postgres_url)
-    engine = make_engine(postgres_url)
-    try:
+    with migrated_engine(postgres_url) as engine:
         yield SqlAlchemyUnitOfWorkFactory(engine)
-    finally:
-        engine.dispose()
 
 
 def test_postgres_open_transactions_saving_one_case_one_conflicts(

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, tables, upgrade
+from adapters.sql import SqlAlchemyUnitOfWorkFactory, tables, upgrade
 from adapters.sql.schema import downgrade
 from engine import Engine
 from engine.ports import HiddenSteps, UnitOfWorkFactory
 from tests.bundles import bundle
+from tests.databases import migrated_engine
 from tests.integration import dashboard_data
 from tests.unit.engine.fakes import FakeData, _Summaries
 
@@ -88,10 +89,8 @@ def test_summaries_follow_every_kind_of_write(engine: Engine,
 
 def test_migration_0011_fills_the_summaries_in_from_the_events_stored(
         database_url: str) -> None:
-    upgrade(database_url)
-    database = make_engine(database_url)
-    storage = SqlAlchemyUnitOfWorkFactory(database)
-    try:
+    with migrated_engine(database_url) as database:
+        storage = SqlAlchemyUnitOfWorkFactory(database)
         dashboard_data.build(storage, seed=7)
         with storage() as uow:
             before = dashboard_data.summarised(uow, GATE)
@@ -105,5 +104,3 @@ def test_migration_0011_fills_the_summaries_in_from_the_events_stored(
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE), before)
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE),
                                        dashboard_data.reference(uow, GATE))
-    finally:
-        database.dispose()
