@@ -112,7 +112,7 @@ def test_publishing_a_taken_version_number_conflicts_and_keeps_the_transaction(
     with storage() as uow:
         uow.versions.add_bundle(Bundle(hash="c" * 64, files={}))
         uow.versions.add(version)
-        with pytest.raises(ConflictError):
+        with pytest.raises(ConflictError, match="version 1 of pathway 'housing' exists"):
             uow.versions.add(version)
         uow.versions.add(replace(version, number=2))
         uow.commit()

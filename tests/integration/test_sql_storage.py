@@ -213,23 +213,6 @@ def test_versions_round_trip(uow_factory: UnitOfWorkFactory) -> None:
         assert uow.versions.latest_all() == [other, second]
 
 
-def test_publishing_a_taken_version_number_conflicts_and_keeps_the_transaction(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    bundle = Bundle(hash="c" * 64, files={"main.bpmn": "<definitions/>"})
-    version = PathwayVersion(pathway="housing", number=1, bundle_hash=bundle.hash,
-                             main_file="main.bpmn")
-    with uow_factory() as uow:
-        uow.versions.add_bundle(bundle)
-        uow.versions.add(version)
-        with pytest.raises(ConflictError, match="version 1 of pathway 'housing' exists"):
-            uow.versions.add(version)
-        uow.versions.add(replace(version, number=2))
-        uow.commit()
-    with uow_factory() as uow:
-        assert [v.number for v in uow.versions.list("housing")] == [1, 2]
-
-
 def test_clients_round_trip(uow_factory: UnitOfWorkFactory) -> None:
     with running_at(T0), uow_factory() as uow:
         ada = uow.clients.add(Client(id=None, name="Ada", fields={"postcode": "N1 9GU"}))
@@ -659,12 +642,6 @@ def test_saving_a_stale_case_conflicts(uow_factory: UnitOfWorkFactory) -> None:
     with uow_factory() as uow:
         stored = _get_case(uow, case_id)
         assert (stored.revision, stored.data) == (1, {"by": "first"})
-
-
-def test_saving_a_missing_case_is_not_found(uow_factory: UnitOfWorkFactory) -> None:
-    case_id = _add_case(uow_factory)
-    with uow_factory() as uow, pytest.raises(NotFoundError):
-        uow.cases.save(replace(_get_case(uow, case_id), id=case_id + 1000), expected_revision=0)
 
 
 def test_racing_saves_of_one_load_exactly_one_wins(uow_factory: UnitOfWorkFactory) -> None:
