@@ -117,14 +117,19 @@ def test_first_claim_records_the_start_and_the_case_goes_on(w: World) -> None:
     assert transitions == ["schedule", "start", "complete"]
 
 
+def _skip_on_sqlite(database_url: str, so: str) -> None:
+    """The races below need a second writer while the claim runs, which SQLite cannot have."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): the other writer would wait "
+                    f"for the claim, so {so}")
+
+
 def test_a_claim_that_meets_a_concurrent_change_is_run_again(w: World,
                                                              database_url: str) -> None:
     """Between the claim reading the case and saving it, another process saves a draft of the
     same task (and so records its start): the claim's save conflicts, it is run again, finds
     the start recorded and succeeds. One start, the draft's."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): the other writer would wait "
-                    "for the claim, so there is no conflict to retry")
+    _skip_on_sqlite(database_url, "there is no conflict to retry")
     task = w.task()
     other = w.casework()
     fired: list[bool] = []
@@ -148,9 +153,7 @@ def test_a_start_recorded_between_reading_the_log_and_the_case_is_not_recorded_t
     start in between. The case the claim then reads is already at the new revision, so its
     save would not conflict: unless the case is read before the log, the start is recorded
     twice (seen once in CI under four racing processes on PostgreSQL)."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): the other writer would wait "
-                    "for the claim, so nothing can come in between")
+    _skip_on_sqlite(database_url, "nothing can come in between")
     task = w.task()
     other = w.casework()
     fired: list[bool] = []
