@@ -124,6 +124,18 @@ def _skip_on_sqlite(database_url: str, so: str) -> None:
                     f"for the claim, so {so}")
 
 
+def _amy_claims_after_bobs_draft_started_it(w: World, task: InboxTask,
+                                             fired: list[bool]) -> None:
+    """Amy claims the task while the race staged makes bob's draft record its start first:
+    the claim succeeds, the one start is bob's, and the case's log stays numbered 1, 2, ..."""
+    claimed = w.casework().claim(w.amy, task.id)
+    assert fired == [True] and claimed.assignee == "amy"
+    (event,) = w.started(task.case_id)
+    assert (event.actor, event.data["via"]) == ("bob", "draft")
+    log = w.engine.events(task.case_id)
+    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+
+
 def test_a_claim_that_meets_a_concurrent_change_is_run_again(w: World,
                                                              database_url: str) -> None:
     """Between the claim reading the case and saving it, another process saves a draft of the
@@ -139,12 +151,7 @@ def test_a_claim_that_meets_a_concurrent_change_is_run_again(w: World,
         fired.append(True)
 
     w.clock.hook = draft_meanwhile
-    claimed = w.casework().claim(w.amy, task.id)
-    assert fired == [True] and claimed.assignee == "amy"
-    (event,) = w.started(task.case_id)
-    assert (event.actor, event.data["via"]) == ("bob", "draft")
-    log = w.engine.events(task.case_id)
-    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+    _amy_claims_after_bobs_draft_started_it(w, task, fired)
 
 
 def test_a_start_recorded_between_reading_the_log_and_the_case_is_not_recorded_twice(
@@ -167,12 +174,7 @@ def test_a_start_recorded_between_reading_the_log_and_the_case_is_not_recorded_t
         return original_get(self, case_id, with_state=with_state)
 
     monkeypatch.setattr(SqlCaseRepository, "get", get_after_another_start)
-    claimed = w.casework().claim(w.amy, task.id)
-    assert fired == [True] and claimed.assignee == "amy"
-    (event,) = w.started(task.case_id)
-    assert (event.actor, event.data["via"]) == ("bob", "draft")
-    log = w.engine.events(task.case_id)
-    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+    _amy_claims_after_bobs_draft_started_it(w, task, fired)
 
 
 def test_racing_claims_and_drafts_all_succeed_and_start_the_task_once(w: World) -> None:
