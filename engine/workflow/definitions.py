@@ -219,17 +219,23 @@ def _outside_reference(schema: Any, path: str = "", depth: int = 0) -> tuple[str
     return None
 
 
+def _parse_json(text: str, name: str, what: str) -> Any:
+    """The JSON file `name` of the bundle parsed; a DefinitionError at the line and column
+    where it stops being JSON, naming `what` the file is (a form, a roles file)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DefinitionError(f"{what} is not valid JSON: {err.msg}", file=name,
+                              line=err.lineno, column=err.colno) from err
+
+
 def _load_forms(parsed: ParsedDefinition) -> None:
     """Read every JSON file of the bundle; those used as task forms must be valid schemas."""
     schema_names = {info.form for info in parsed.user_tasks.values() if info.form}
     for name, text in parsed.files.items():
         if not name.endswith(".json") or name.endswith(ROLES_SUFFIX):
             continue
-        try:
-            schema = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DefinitionError(f"form is not valid JSON: {err.msg}", file=name,
-                                  line=err.lineno, column=err.colno) from err
+        schema = _parse_json(text, name, "form")
         if not isinstance(schema, dict):
             raise DefinitionError("form schema must be a JSON object", file=name)
         outside = _outside_reference(schema)
@@ -309,11 +315,7 @@ def _load_roles(parsed: ParsedDefinition) -> None:
     text = parsed.files.get(name)
     if text is None:
         return
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DefinitionError(f"roles file is not valid JSON: {err.msg}", file=name,
-                              line=err.lineno, column=err.colno) from err
+    data = _parse_json(text, name, "roles file")
     data = data if isinstance(data, dict) else {"roles": None}
     roles = data.get("roles", {})
     owner = data.get("organisation")
