@@ -24,7 +24,14 @@ from engine.workflow import runner
 from engine.workflow.case_runtime import CaseRuntime, CommandOutcome
 from engine.workflow.clock import running_at
 from engine.workflow.definitions import ParsedDefinition
-from engine.workflow.state import DONE_KEY, StateFormatError, done_steps, dump_state, load_state
+from engine.workflow.state import (
+    DONE_KEY,
+    StateFormatError,
+    compact,
+    done_steps,
+    dump_state,
+    load_state,
+)
 
 log = logging.getLogger("engine.services")  # the log lines keep their logger's name
 
@@ -221,9 +228,9 @@ def _move_case(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, case_id: int,
         _check(uow, plan, record, workflow, from_step)
     before_state = json.loads(json.dumps(record.state))
     expected = record.revision
+    restoring = restore if untouched else None
     with running_at(plan.now):
-        workflow = _round_trip(rt, plan, workflow, case_id, from_step,
-                               restore if untouched else None)
+        workflow, saved = _round_trip(rt, plan, workflow, case_id, from_step, restoring)
         before = runner.snapshot(workflow)
         error = runner.run_engine(workflow)
         if error is not None:
@@ -234,8 +241,9 @@ def _move_case(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, case_id: int,
         result = MigrationResult(case_id, True, None, from_step, to_step)
         if plan.dry_run:
             return result, None
+        kept = _state_to_put_back(workflow, saved, restoring)
         outcome = _save_move(rt, uow, plan, record, workflow, before, (from_step, to_step),
-                             untouched)
+                             untouched, kept)
     assert plan.migration_id is not None
     uow.migrations.add_case(MigrationCase(
         plan.migration_id, case_id, True, None, from_step, to_step,
@@ -271,9 +279,11 @@ def _check(uow: UnitOfWork, plan: _Plan, record: CaseRecord, workflow: Any,
 
 
 def _round_trip(rt: CaseRuntime, plan: _Plan, workflow: Any, case_id: int,
-                from_step: str | None, restore: MigrationCase | None) -> Any:
+                from_step: str | None, restore: MigrationCase | None
+                ) -> tuple[Any, dict[str, Any]]:
     """The workflow moved onto the new version (or its exact earlier state restored),
-    saved and loaded again: a case that would not survive that is refused."""
+    saved and loaded again, and its state as saved: a case that would not survive that is
+    refused."""
     try:
         if restore is not None:
             assert restore.before_state is not None
@@ -290,13 +300,33 @@ def _round_trip(rt: CaseRuntime, plan: _Plan, workflow: Any, case_id: int,
         cause = err.__cause__ if isinstance(err, StateFormatError) else None
         raise _Refused(f"the case would not survive saving and loading on version "
                        f"{plan.to_version}: {cause or err}", from_step) from err
-    return workflow
+    return workflow, moved
+
+
+def _state_to_put_back(workflow: Any, saved: dict[str, Any], restore: MigrationCase | None
+                       ) -> dict[str, Any] | None:
+    """The state stored before the migration, to write back as it was, when the case
+    restored from it (`saved`: its state once loaded) ran on without changing; None
+    otherwise (not restored, or a timer came due since: write what the case is now).
+
+    Saving the restored case again would give the same case but not the same state.
+    SpiffWorkflow writes a task's data as a delta from its parent's, listing the `deletions`
+    in the key order of the parent's data; loading rebuilds each task's data as its parent's
+    followed by its own updates, so keys can come back in another order (a join's data after
+    its branches ran) and the deletions be listed differently. Loading also orders the tasks
+    parents first.
+    """
+    if restore is None or restore.before_state is None:
+        return None
+    compact(workflow)  # as persisting does: the stored state was compacted too
+    return restore.before_state if dump_state(workflow) == saved else None
 
 
 def _save_move(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, record: CaseRecord,
                workflow: Any, before: Any, steps: tuple[str | None, str | None],
-               restored: bool) -> CommandOutcome:
-    """Persist the moved case with its case_migrated (or migration_reverted) event."""
+               restored: bool, kept: dict[str, Any] | None) -> CommandOutcome:
+    """Persist the moved case with its case_migrated (or migration_reverted) event (with
+    `kept`, the state it had before the migration, written back as it was)."""
     assert plan.migration_id is not None
     from_step, to_step = steps
     kind = "migration_reverted" if plan.reverts is not None else "case_migrated"
@@ -309,7 +339,7 @@ def _save_move(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, record: CaseRecord
     expected = record.revision
     record.version = plan.to_version
     return rt.persist(uow, record, workflow, plan.new, events, None, plan.now,
-                      expected_revision=expected)
+                      expected_revision=expected, state=kept)
 
 
 def _record_refusal(uow: UnitOfWork, migration_id: int | None,

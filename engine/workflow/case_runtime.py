@@ -271,17 +271,18 @@ class CaseRuntime:
     def persist(self, uow: UnitOfWork, record: CaseRecord, workflow: Any,
                 parsed: ParsedDefinition, events: list[NewEvent], error: Any,
                 now: datetime, *, new: bool = False, expected_revision: int = 0,
-                previous: tuple[list[InboxTask], list[Timer]] | None = None
-                ) -> CommandOutcome:
+                previous: tuple[list[InboxTask], list[Timer]] | None = None,
+                state: dict[str, Any] | None = None) -> CommandOutcome:
         """Write what the command did: the case, its events, the messages and signals it
-        threw, its open tasks and timers (all in uow, uncommitted)."""
+        threw, its open tasks and timers (all in uow, uncommitted). `state`: the workflow's
+        state as stored earlier, to write back as it was (a revert that restored it)."""
         thrown = runner.thrown_events(workflow)
         outgoing, signals = thrown.messages, thrown.signals
         outgoing += [(runner.START_PREFIX + e.data["pathway"],
                       {"from_pathway": record.pathway, "step": e.step})
                      for e in events if e.type == "referral_made"]
         closing = _closing_events(record, workflow, error, now, outgoing)
-        _store_state(record, workflow, now)
+        _store_state(record, workflow, now, state)
         first_seq = record.event_seq + 1
         record.event_seq += len(events) + len(outgoing) + len(signals) + len(closing)
         if new:
@@ -375,10 +376,12 @@ def _closing_events(record: CaseRecord, workflow: Any, error: Any, now: datetime
                      data={"exit_reason": exit_reason} if exit_reason else {})]
 
 
-def _store_state(record: CaseRecord, workflow: Any, now: datetime) -> None:
-    """The workflow's state, data and awaited messages onto the record."""
+def _store_state(record: CaseRecord, workflow: Any, now: datetime,
+                 state: dict[str, Any] | None = None) -> None:
+    """The workflow's state (or the equal `state` given), data and awaited messages onto
+    the record."""
     compact(workflow)
-    record.state = dump_state(workflow)
+    record.state = dump_state(workflow) if state is None else state
     record.data = json_safe(runner.case_data(workflow))
     record.waiting_for = sorted(runner.waiting_message_names(workflow)
                                 | runner.waiting_signal_names(workflow)) \

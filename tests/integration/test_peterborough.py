@@ -12,6 +12,7 @@ Runs the real Engine on SQLite and PostgreSQL (the `uow_factory` fixture), with 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,6 +142,7 @@ def test_cases_move_to_the_version_with_mental_health_screening_unless_past_it(
     assert not any(e.type == "case_migrated" for c in by_case for e in engine.events(c))
 
     # The migration itself: the same answer, recorded.
+    idle_state = json.dumps(engine.get_case(idle).case.state)
     report = engine.migrate(PATHWAY, 1, 2, actor="programme_manager")
     assert report.migration is not None
     assert [(r.case, r.ok, r.reason, r.from_step, r.to_step) for r in report.cases] == [
@@ -187,6 +189,7 @@ def test_cases_move_to_the_version_with_mental_health_screening_unless_past_it(
         assert not results[case_id].ok and "completed" in (results[case_id].reason or "")
         assert engine.get_case(case_id).case.version == 2
     assert engine.get_case(idle).case.version == 1
+    assert json.dumps(engine.get_case(idle).case.state) == idle_state  # as it was written
     assert open_steps(engine, idle) == ["gate_meeting"]
     assert [e.type for e in engine.events(idle)].count("migration_reverted") == 1
     steps = drive(engine, clock, idle, ANSWERS)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+from SpiffWorkflow.util.task import TaskState
 
 from dsl import compile_pathway, load_pathway
 from engine import Engine
@@ -378,6 +379,34 @@ def test_revert_restores_untouched_cases_exactly(engine: Engine) -> None:
     with pytest.raises(InvalidArgumentError):
         engine.revert_migration(revert.migration or 0)
     assert finish(engine, case_id) == ["assess", "close"]
+
+
+# v1 and v2 wait a day after intake; v2 only retitles close
+WAITING = edited("  - task: assess\n", "  - wait: cool_off\n    for: P1D\n  - task: assess\n")
+WAITING_RETITLED = edited("    title: Close\n", "    title: Close the case\n", WAITING)
+
+
+def test_a_revert_after_a_wait_came_due_saves_the_case_as_it_is_now(
+        engine: Engine, clock: FakeClock) -> None:
+    """The state stored before the migration is only written back as it was while the case
+    is still that case: a wait that came due since goes off as the case is put back, and
+    the state written says so, as its events do."""
+    publish(engine, WAITING)
+    publish(engine, WAITING_RETITLED)
+    case_id = start_on(engine, 1, 1)
+    before = engine.get_case(case_id).case
+    report = engine.migrate("referral", 1, 2)
+    assert report.migration is not None
+    clock.advance(days=2)  # due, but no timer round has run yet
+    revert = engine.revert_migration(report.migration)
+    assert [(r.case, r.ok) for r in revert.cases] == [(case_id, True)]
+    after = engine.get_case(case_id).case
+    assert after.version == 1
+    assert types(engine, case_id)[-2:] == ["migration_reverted", "timer_fired"]
+    assert after.state != before.state
+    waits = [task["state"] for task in after.state["tasks"].values()
+             if task["task_spec"] == "cool_off"]
+    assert waits and TaskState.WAITING not in waits
 
 
 def test_revert_of_a_case_that_moved_on_follows_the_migration_rules(engine: Engine) -> None:
