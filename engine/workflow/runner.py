@@ -259,13 +259,25 @@ def _failure(err: SpiffWorkflowException) -> dict[str, Any]:
 
 
 def run_engine(workflow: Any) -> dict[str, Any] | None:
-    """do_engine_steps, turning a failing script or expression, a timer whose time cannot be
-    worked out, or an uncaught BPMN error or escalation into a recorded error."""
+    """Run the case until it waits (do_engine_steps), turning a failing script or expression,
+    a timer whose time cannot be worked out, or an uncaught BPMN error or escalation into a
+    recorded error. do_engine_steps ends by marking the waits already due ready, unrun: one
+    due before the timer round (found by a migration, a retry, a task in a subprocess) would
+    be saved so, neither run nor a stored timer. It runs again while that readies new steps."""
+    ready: set[UUID] = set()
     try:
         workflow.do_engine_steps()
+        while (left := _engine_steps_ready(workflow)) and left != ready:  # equal: none ran
+            ready = left
+            workflow.do_engine_steps()
     except SpiffWorkflowException as err:
         return _failure(err)
     return None
+
+
+def _engine_steps_ready(workflow: Any) -> set[UUID]:
+    return {task.id for task in all_tasks(workflow)
+            if task.state == TaskState.READY and not task.task_spec.manual}
 
 
 def run_task(workflow: Any, task: Any) -> dict[str, Any] | None:
@@ -325,10 +337,12 @@ def _stalled(workflow: Any) -> list[Any]:
 
 
 def has_next_step(workflow: Any) -> bool:
-    """Whether anything can still move the case: a ready step, or an event waiting for a
-    timer, message or signal (a join waiting for its other branches does not count: it
-    moves only when they do). An active case without one is stuck, in nobody's inbox."""
-    return any(task.has_state(TaskState.READY)
+    """Whether anything can still move the saved case: a person's ready task, or an event
+    waiting for a timer, message or signal (a join waiting for its other branches does not
+    count: it moves only when they do; nor does a step left ready for the engine, which
+    nothing runs once the case is saved). An active case without one is stuck, in nobody's
+    inbox."""
+    return any((task.has_state(TaskState.READY) and task.task_spec.manual)
                or (task.has_state(TaskState.WAITING) and isinstance(task.task_spec,
                                                                     CatchingEvent))
                for task in all_tasks(workflow))

@@ -8,12 +8,15 @@ versions (tests/unit/engine/test_migration_properties.py's editors), BPMN fixtur
 the DSL cannot say (messages between cases, boundary and cycle timers, a failing script fixed
 in a later version), start cases for random clients, complete random open tasks with random
 valid data (and sometimes invalid data, which must be refused and change nothing), let time
-pass and fire due timers, deliver messages, retry cases in error (on the same or the newest
-version), cancel, migrate (dry run and real). After every step, for every case:
+pass and fire due timers (or not yet: the worker lags), deliver messages, retry cases in
+error (on the same or the newest version), cancel, migrate (dry run and real). After every
+step, for every case:
 
 * its status is active, completed, error or cancelled; `error` carries a non-empty reason; a
   completed case did not finish at an error or escalation end event nothing caught;
 * an active case has an open inbox task, a timer row, or a message or signal it waits for;
+* no step only the engine runs is left ready in its stored state (nothing would run it: a
+  wait that came due before the timer round goes off in whatever command finds it due);
 * its stored state reloads with the stored bundle of its version, and the inbox rows, timer
   rows and awaited names stored beside it are exactly what the reloaded workflow shows (a
   case that is not active has none of them);
@@ -306,6 +309,13 @@ class CaseHonesty(RuleBasedStateMachine):
         fired = self.engine.fire_due_timers(self.clock.now())
         note(f"{hours} hours later, {fired} timers fired")
 
+    @rule(hours=st.sampled_from([30, 24 * 3]))
+    def let_time_pass_before_the_worker(self, hours: int) -> None:
+        """The worker lags: waits come due, and the next command (a migration, a retry, a
+        completed task) finds them due before any timer round has run."""
+        self.clock.advance(hours=hours)
+        note(f"{hours} hours later, no timer round yet")
+
     @rule()
     def deliver_messages(self) -> None:
         note(f"{self.engine.deliver_messages()} messages delivered")
@@ -424,6 +434,9 @@ class CaseHonesty(RuleBasedStateMachine):
                 f"{where}: in error without a reason: {record.error!r}"
 
         workflow = load_state(record.state, parsed, self.engine.script_engine)
+        left_ready = [runner.step_name(task) for task in runner.all_tasks(workflow)
+                      if task.state == TaskState.READY and not task.task_spec.manual]
+        assert not left_ready, f"{where}: steps left ready that nothing will run: {left_ready}"
         shown_inbox = sorted((row.id, row.step) for row in runner.inbox_rows(
             workflow, parsed, case_id, record.pathway, record.version))
         shown_timers = sorted((t.task_id, t.step, t.due_at)

@@ -389,8 +389,8 @@ WAITING_RETITLED = edited("    title: Close\n", "    title: Close the case\n", W
 def test_a_revert_after_a_wait_came_due_saves_the_case_as_it_is_now(
         engine: Engine, clock: FakeClock) -> None:
     """The state stored before the migration is only written back as it was while the case
-    is still that case: a wait that came due since goes off as the case is put back, and
-    the state written says so, as its events do."""
+    is still that case: a wait that came due since goes off as the case is put back, the
+    case runs on to its next task, and the state written says so, as its events do."""
     publish(engine, WAITING)
     publish(engine, WAITING_RETITLED)
     case_id = start_on(engine, 1, 1)
@@ -402,11 +402,12 @@ def test_a_revert_after_a_wait_came_due_saves_the_case_as_it_is_now(
     assert [(r.case, r.ok) for r in revert.cases] == [(case_id, True)]
     after = engine.get_case(case_id).case
     assert after.version == 1
-    assert types(engine, case_id)[-2:] == ["migration_reverted", "timer_fired"]
+    assert types(engine, case_id)[-3:] == ["migration_reverted", "timer_fired", "task_ready"]
     assert after.state != before.state
     waits = [task["state"] for task in after.state["tasks"].values()
              if task["task_spec"] == "cool_off"]
-    assert waits and TaskState.WAITING not in waits
+    assert waits == [TaskState.COMPLETED]
+    assert [view.task.step for view in engine.get_case(case_id).tasks] == ["assess"]
 
 
 def test_revert_of_a_case_that_moved_on_follows_the_migration_rules(engine: Engine) -> None:
