@@ -15,12 +15,13 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 
 from dsl import compile_pathway, load_pathway
-from engine import Engine, runner
-from engine.case_runtime import case_id_of
-from engine.definitions import ParsedDefinition
+from engine import Engine
 from engine.model import CaseRecord, Event, NewEvent
 from engine.ports import UnitOfWork
-from engine.state import load_state
+from engine.workflow import runner
+from engine.workflow.case_runtime import case_id_of
+from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.state import load_state
 from tests.bundles import bundle
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
