@@ -9,6 +9,7 @@ from datetime import timedelta
 from engine import Engine
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import bundle
+from tests.case_steps import open_steps
 from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
 from tests.unit.engine.test_due_timers import (
@@ -17,7 +18,7 @@ from tests.unit.engine.test_due_timers import (
     assert_nothing_left_due,
     at_the_wait,
     fired,
-    open_steps,
+    migrated_before_the_wait_came_due,
     publish,
 )
 
@@ -44,14 +45,9 @@ def test_a_timer_due_before_a_migration_and_its_revert_runs_on_as_stored(
 
 def test_a_revert_runs_on_a_timer_that_came_due_after_the_migration(
         engine: Engine, uow_factory: UnitOfWorkFactory, clock: FakeClock) -> None:
-    publish(engine, WAIT_A_DAY)
-    publish(engine, WAIT_A_DAY_RETITLED)
-    case_id = at_the_wait(engine)
-    report = engine.migrate("referral", 1, 2)
-    assert report.migration is not None
-    clock.advance(days=2)
+    case_id, migration = migrated_before_the_wait_came_due(engine, clock)
     other = fresh_engine(uow_factory, clock)
-    revert = other.revert_migration(report.migration)
+    revert = other.revert_migration(migration)
     assert [(r.ok, r.to_step) for r in revert.cases] == [(True, "assess")]
     assert other.fire_due_timers() == 0
     assert open_steps(other, case_id) == ["assess"]

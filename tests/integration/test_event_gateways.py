@@ -9,13 +9,10 @@ from engine import Engine
 from engine.ports import UnitOfWorkFactory
 from engine.workflow.state import load_state
 from tests.bundles import DATA, bundle
+from tests.case_steps import open_steps
 from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
 from tests.unit.engine.test_event_gateways import GATEWAY_TIMERS
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(view.task.step for view in engine.get_case(case_id).tasks)
 
 
 def complete_step(engine: Engine, case_id: int, step: str) -> None:

@@ -13,10 +13,10 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import update
 
 from adapters.sql import tables
-from engine import Engine
 from engine.model import Message
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import bundle
+from tests.case_steps import open_steps
 from tests.integration.engines import fresh_engine
 from tests.unit.engine.fakes import FakeClock
 
@@ -27,10 +27,6 @@ def damage(db_engine: SqlEngine, case_id: int) -> None:
     with db_engine.begin() as connection:
         connection.execute(update(tables.cases).where(tables.cases.c.id == case_id)
                            .values(state=DAMAGED_STATE))
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(view.task.step for view in engine.get_case(case_id).tasks)
 
 
 def test_timers_of_the_other_cases_fire_when_one_case_fails(

@@ -36,6 +36,7 @@ from engine import Engine, FormValidationError
 from engine.workflow import definitions as engine_definitions
 from engine.workflow.definitions import parse_bundle
 from engine.workflow.runner import COMPLETED_PREFIX
+from tests.case_steps import complete, open_steps
 from tests.unit.engine.fakes import FakeClock
 
 NS = {"bpmn": dsl_compile.BPMN_NS, "bpmndi": dsl_compile.BPMNDI_NS, "dc": dsl_compile.DC_NS,
@@ -76,16 +77,6 @@ def start(engine: Engine, result: CompiledPathway, **fields: Any) -> int:
     publish(engine, result)
     client = engine.add_client("Ann", fields)
     return engine.start_case(result.pathway, client.id or 0).case.id or 0
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(view.task.step for view in engine.get_case(case_id).tasks)
-
-
-def complete(engine: Engine, case_id: int, step: str, data: dict[str, Any] | None = None
-             ) -> None:
-    [view] = [v for v in engine.get_case(case_id).tasks if v.task.step == step]
-    engine.complete_task(view.task.id, data or {})
 
 
 def walk(engine: Engine, case_id: int, *moves: tuple[str, list[str]]) -> None:

@@ -8,12 +8,9 @@ import pytest
 
 from engine import DefinitionError, Engine
 from tests.bundles import bundle
+from tests.case_steps import open_steps
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_engine import publish
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(view.task.step for view in engine.get_case(case_id).tasks)
 
 
 def complete_step(engine: Engine, case_id: int, step: str, data: dict[str, object] | None = None

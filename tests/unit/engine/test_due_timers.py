@@ -23,6 +23,7 @@ from engine.workflow.case_runtime import case_id_of
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.state import load_state
 from tests.bundles import bundle
+from tests.case_steps import complete, open_steps
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 WORKER = """pathway: referral
@@ -93,16 +94,6 @@ def publish(engine: Engine, text: str) -> int:
     return engine.publish(compiled.files(), compiled.bpmn_file).version
 
 
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(view.task.step for view in engine.get_case(case_id).tasks)
-
-
-def complete(engine: Engine, case_id: int, step: str, data: dict[str, Any] | None = None
-             ) -> None:
-    [view] = [v for v in engine.get_case(case_id).tasks if v.task.step == step]
-    engine.complete_task(view.task.id, data or {})
-
-
 def fired(engine: Engine, case_id: int) -> list[Event]:
     return [e for e in engine.events(case_id) if e.type == "timer_fired"]
 
@@ -128,6 +119,18 @@ def at_the_wait(engine: Engine) -> int:
     case_id = engine.start_case("referral", client, version=1).case.id or 0
     complete(engine, case_id, "intake")
     return case_id
+
+
+def migrated_before_the_wait_came_due(engine: Engine, clock: FakeClock) -> tuple[int, int]:
+    """A case at its day's wait migrated to the retitled version, then two days passing with
+    no timer round: (the case, the migration)."""
+    publish(engine, WAIT_A_DAY)
+    publish(engine, WAIT_A_DAY_RETITLED)
+    case_id = at_the_wait(engine)
+    report = engine.migrate("referral", 1, 2)
+    assert report.migration is not None
+    clock.advance(days=2)
+    return case_id, report.migration
 
 
 # -- migrations ------------------------------------------------------------------------------
@@ -168,13 +171,8 @@ def test_a_dry_run_tells_where_the_due_wait_would_take_the_case(
 
 def test_reverting_a_migration_runs_a_wait_that_came_due_since(
         engine: Engine, clock: FakeClock) -> None:
-    publish(engine, WAIT_A_DAY)
-    publish(engine, WAIT_A_DAY_RETITLED)
-    case_id = at_the_wait(engine)
-    report = engine.migrate("referral", 1, 2)
-    assert report.migration is not None
-    clock.advance(days=2)
-    revert = engine.revert_migration(report.migration)
+    case_id, migration = migrated_before_the_wait_came_due(engine, clock)
+    revert = engine.revert_migration(migration)
     assert [(r.case, r.ok, r.to_step) for r in revert.cases] == [(case_id, True, "assess")]
     assert engine.get_case(case_id).case.version == 1
     assert open_steps(engine, case_id) == ["assess"]

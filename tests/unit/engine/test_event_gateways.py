@@ -22,6 +22,7 @@ from engine.workflow import clock as engine_clock
 from engine.workflow import runner
 from engine.workflow.clock import running_at
 from engine.workflow.state import SERIALIZER, dump_state, load_state
+from tests.case_steps import open_steps
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_engine import publish, types
 
@@ -30,10 +31,6 @@ from tests.unit.engine.test_engine import publish, types
 def engine(clock: FakeClock) -> Engine:
     # No live cache: every command reloads the case from what was stored.
     return Engine(uow=FakeUnitOfWorkFactory(), clock=clock, live_cases=0)
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(view.task.step for view in engine.get_case(case_id).tasks)
 
 
 def complete_step(engine: Engine, case_id: int, step: str) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from engine import Engine
 from engine.model import Message
+from tests.case_steps import open_steps
 from tests.event_subprocess_bundles import triggered_by
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
@@ -21,10 +22,6 @@ def post(engine: Engine, clock: FakeClock, kind: str, name: str, client_id: int)
                                   kind="signal" if kind == "signal" else "message"))
         unit.commit()
     return engine.deliver_messages()
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(t.task.step for t in engine.get_case(case_id).tasks)
 
 
 def start(engine: Engine, files: dict[str, str], name: str = "Ada") -> int:

@@ -12,6 +12,7 @@ import pytest
 from dsl import compile_pathway
 from engine import CaseView, Engine
 from engine.model import Timer
+from tests.case_steps import open_steps
 from tests.incident_bundles import (
     caught_by_boundary,
     caught_by_boundary_and_event_subprocess,
@@ -113,10 +114,6 @@ def test_error_caught_by_a_boundary_event_follows_the_boundary_path(
     client = engine.add_client("Bo")
     case = engine.start_case("incident", client.id or 0)
     check_then_handle(engine, case)
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(t.task.step for t in engine.get_case(case_id).tasks)
 
 
 def test_error_caught_by_an_error_event_subprocess_runs_it(engine: Engine) -> None:

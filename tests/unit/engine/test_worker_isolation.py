@@ -15,16 +15,13 @@ import pytest
 from engine import Engine
 from engine.model import Message
 from tests.bundles import bundle
+from tests.case_steps import open_steps
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
 
 @pytest.fixture
 def engine(clock: FakeClock) -> Engine:
     return Engine(uow=FakeUnitOfWorkFactory(), clock=clock, live_cases=0)
-
-
-def open_steps(engine: Engine, case_id: int) -> list[str]:
-    return sorted(view.task.step for view in engine.get_case(case_id).tasks)
 
 
 def damage_state(engine: Engine, case_id: int) -> None:
