@@ -53,9 +53,9 @@ FEATURES: dict[str, tuple[str, ...]] = {
     # case data out: CSV, XES, INDIGO
     "exports": ("engine.exports",),
 }
-FEATURE_PACKAGES = tuple(name.split(".")[1] for entries in FEATURES.values()
-                         for name in entries if name.count(".") == 1
-                         and name not in FEATURES["kernel"] and name != "engine.accounts")
+# the engine's feature packages: its folders with an __init__
+FEATURE_PACKAGES = tuple(sorted(init.parent.name
+                                for init in (ROOT / "engine").glob("*/__init__.py")))
 
 
 def feature(*names: str) -> tuple[str, ...]:
