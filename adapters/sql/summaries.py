@@ -30,7 +30,6 @@ from sqlalchemy import (
     Subquery,
     Table,
     and_,
-    case,
     exists,
     func,
     not_,
@@ -41,10 +40,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from adapters.sql import tables
+from adapters.sql import step_summaries, tables
 from engine.access import names_in
 from engine.outcomes import SUMMARISED
-from engine.ports import CaseFacts, HiddenSteps, StepCounts, StepFigures
+from engine.ports import CaseFacts, HiddenSteps, StepFigures
 
 TASKS = ("task_ready", "task_completed")
 LONGEST_NAME = 200  # longer strings name no step or pathway: not kept
@@ -55,15 +54,18 @@ _UPSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
 # -- written with the events -------------------------------------------------------------------
 
 
-def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Summarise the case's new events (`rows` as inserted into `events`, in seq order)."""
+def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]], *,
+           steps: bool = True) -> None:
+    """Summarise the case's new events (`rows` as inserted into `events`, in seq order);
+    `steps` False: not into the tables migration 0012 adds (migration 0011 fills its own)."""
     chosen = [row for row in rows if row["type"] in SUMMARISED]
     if not chosen:
         return
     c, sc = tables.cases, tables.summary_cases
+    kept = (sc.c.version.label("summarised_version"), sc.c.arm) if steps else ()
     case_row = connection.execute(
-        select(c.c.pathway, c.c.created_at, sc.c.case_id.label("summarised"),
-               sc.c.started_at, sc.c.last_completed_at)
+        select(c.c.pathway, c.c.created_at, c.c.version, sc.c.case_id.label("summarised"),
+               sc.c.started_at, sc.c.last_completed_at, *kept)
         .select_from(c.outerjoin(sc, sc.c.case_id == c.c.id)).where(c.c.id == case_id)
     ).first()
     if case_row is None:
@@ -78,8 +80,53 @@ def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any
     connection.execute(tables.summary_events.insert(), summaries)
     if names:
         connection.execute(tables.summary_event_names.insert(), names)
-    _record_case(connection, case_id, case_row, started, last_completed)
+    if steps:
+        _record_steps(connection, case_id, case_row, summaries, started, last_completed)
+    else:
+        _record_case(connection, case_id, case_row, started, last_completed, None,
+                     steps=False)
     _record_activity(connection, case_row.pathway, months)
+
+
+def _record_steps(connection: Connection, case_id: int, case_row: Any,
+                  summaries: Sequence[Mapping[str, Any]], started: datetime | None,
+                  last_completed: datetime | None) -> None:
+    """The case's row with its version and arm, its steps moved if either changed, then its
+    new task events taken into its steps (adapters.sql.step_summaries)."""
+    arm = case_row.arm if case_row.arm is not None else _split_arm(summaries)
+    _record_case(connection, case_id, case_row, started, last_completed, arm)
+    if case_row.summarised is not None:
+        step_summaries.follow(connection, case_id, case_row.pathway,
+                              (case_row.summarised_version or case_row.version,
+                               case_row.arm or step_summaries.NO_ARM),
+                              (case_row.version, arm or step_summaries.NO_ARM))
+    step_summaries.record(connection, case_id, case_row.pathway, case_row.version,
+                          arm or step_summaries.NO_ARM, summaries)
+
+
+def _split_arm(summaries: Sequence[Mapping[str, Any]]) -> int | None:
+    """The arm the first split allocation among the new events chose (0: it named no
+    version; None: no split allocation)."""
+    first = next((row for row in summaries
+                  if row["type"] == "version_allocated" and row["split"]), None)
+    if first is None:
+        return None
+    return first["arm"] if first["arm"] is not None else step_summaries.NO_ARM
+
+
+def follow_version(connection: Connection, case_id: int, version: int) -> None:
+    """A saved case's steps follow it to the version it is saved on (a migration, or a
+    retry on another version)."""
+    sc = tables.summary_cases
+    row = connection.execute(select(sc.c.pathway, sc.c.version, sc.c.arm)
+                             .where(sc.c.case_id == case_id)).first()
+    if row is None or row.version == version:
+        return
+    arm = row.arm or step_summaries.NO_ARM
+    if row.version is not None:
+        step_summaries.follow(connection, case_id, row.pathway, (row.version, arm),
+                              (version, arm))
+    connection.execute(update(sc).where(sc.c.case_id == case_id).values(version=version))
 
 
 @dataclass
@@ -170,18 +217,27 @@ def _readies(connection: Connection, case_id: int) -> dict[tuple[Any, Any], date
 
 
 def _record_case(connection: Connection, case_id: int, case_row: Any,
-                 started: datetime | None, last_completed: datetime | None) -> None:
+                 started: datetime | None, last_completed: datetime | None,
+                 arm: int | None, *, steps: bool = True) -> None:
     sc = tables.summary_cases
+    kept = {"version": case_row.version, "arm": arm} if steps else {}
     if case_row.summarised is None:
         connection.execute(sc.insert().values(
             case_id=case_id, pathway=case_row.pathway, started_at=started,
-            last_completed_at=last_completed))
+            last_completed_at=last_completed, **kept))
         return
     latest = max((t for t in (case_row.last_completed_at, last_completed) if t is not None),
                  default=None)
-    if (started, latest) != (case_row.started_at, case_row.last_completed_at):
-        connection.execute(update(sc).where(sc.c.case_id == case_id)
-                           .values(started_at=started, last_completed_at=latest))
+    if not steps:
+        if (started, latest) != (case_row.started_at, case_row.last_completed_at):
+            connection.execute(update(sc).where(sc.c.case_id == case_id)
+                               .values(started_at=started, last_completed_at=latest))
+        return
+    if (started, latest, case_row.version, arm) != (
+            case_row.started_at, case_row.last_completed_at, case_row.summarised_version,
+            case_row.arm):
+        connection.execute(update(sc).where(sc.c.case_id == case_id).values(
+            started_at=started, last_completed_at=latest, version=case_row.version, arm=arm))
 
 
 def _record_activity(connection: Connection, pathway: str,
@@ -197,8 +253,9 @@ def _record_activity(connection: Connection, pathway: str,
          for (actor, month), tasks in sorted(months.items())])
 
 
-def rebuild(connection: Connection, batch: int = 500) -> None:
-    """Summarise every event already stored (migration 0011), a batch of cases at a time."""
+def rebuild(connection: Connection, batch: int = 500, *, steps: bool = True) -> None:
+    """Summarise every event already stored (migration 0011, with `steps` False), a batch of
+    cases at a time."""
     e = tables.events
     ids = list(connection.execute(select(e.c.case_id).distinct().order_by(e.c.case_id))
                .scalars())
@@ -210,7 +267,7 @@ def rebuild(connection: Connection, batch: int = 500) -> None:
                 .where(e.c.case_id.in_(chosen)).order_by(e.c.case_id, e.c.seq)):
             by_case[row.case_id].append(dict(row._mapping))
         for case_id in chosen:
-            record(connection, case_id, by_case[case_id])
+            record(connection, case_id, by_case[case_id], steps=steps)
 
 
 # -- read for the dashboard --------------------------------------------------------------------
@@ -249,78 +306,7 @@ class SqlDashboardSummaries:
         return [CaseFacts(case_id, **found) for case_id, found in sorted(facts.items())]
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
-        shown = _shown(pathway, hidden)
-        tasks = select(shown).where(shown.c.type.in_(TASKS), shown.c.step.is_not(None),
-                                    shown.c.step != "").subquery()
-        earliest = select(tasks.c.step, func.min(tasks.c.at).label("at")).group_by(
-            tasks.c.step).subquery()
-        seen: dict[str, tuple[datetime, int, int]] = {}
-        for row in self._connection.execute(  # the earliest rows of each step: few
-                select(tasks.c.step, tasks.c.at, tasks.c.case_id, tasks.c.seq).join(
-                    earliest, and_(earliest.c.step == tasks.c.step,
-                                   earliest.c.at == tasks.c.at))):
-            seen[row.step] = min(seen.get(row.step, (row.at, row.case_id, row.seq)),
-                                 (row.at, row.case_id, row.seq))
-        steps = tuple(sorted(seen, key=lambda step: seen[step]))
-        arms = _arms(shown).subquery()
-        counts: dict[tuple[str, int, str], StepCounts] = {}
-        for cohort, source in (
-                ("all", select(tasks, tasks.c.version.label("grp")).subquery()),
-                ("randomised", select(tasks, arms.c.arm.label("grp"))
-                 .join(arms, arms.c.case_id == tasks.c.case_id).subquery())):
-            counts.update(self._counts(cohort, source))
-        return StepFigures(steps, counts)
-
-    def _counts(self, cohort: str, source: Subquery) -> dict[tuple[str, int, str], StepCounts]:
-        completed = source.c.type == "task_completed"
-        per_case = select(  # one row per case and step first: no COUNT(DISTINCT) to sort
-            source.c.grp, source.c.step,
-            func.max(case((completed, 1), else_=0)).label("done"),
-            func.count(case((completed, source.c.hours))).label("completions"),
-            func.sum(case((completed, source.c.hours))).label("hours")
-        ).group_by(source.c.case_id, source.c.grp, source.c.step).subquery()
-        rows = self._connection.execute(
-            select(per_case.c.grp, per_case.c.step, func.count().label("reached"),
-                   func.sum(per_case.c.done).label("done"),
-                   func.sum(per_case.c.completions).label("completions"),
-                   func.sum(per_case.c.hours).label("hours"))
-            .group_by(per_case.c.grp, per_case.c.step)).all()
-        durations = select(source.c.grp, source.c.step, source.c.hours.label("value")).where(
-            completed, source.c.hours.is_not(None)).subquery()
-        firsts = select(source.c.grp, source.c.step,
-                        source.c.hours_from_start.label("value"),
-                        func.row_number().over(partition_by=(source.c.case_id, source.c.step),
-                                               order_by=source.c.seq).label("rn")
-                        ).where(completed).subquery()
-        from_start = select(firsts.c.grp, firsts.c.step, firsts.c.value).where(
-            firsts.c.rn == 1, firsts.c.value.is_not(None)).subquery()
-        medians = self._medians(durations)
-        medians_from_start = self._medians(from_start)
-        return {(cohort, row.grp, row.step): StepCounts(
-                    int(row.reached), int(row.done), int(row.completions),
-                    medians.get((row.grp, row.step)),
-                    float(row.hours) / int(row.completions) if row.completions else None,
-                    medians_from_start.get((row.grp, row.step)))
-                for row in rows}
-
-    def _medians(self, values: Subquery) -> dict[tuple[int, str], float]:
-        """The median of `value` per (grp, step), exactly as statistics.median takes it."""
-        ranked = select(values.c.grp, values.c.step, values.c.value,
-                        func.row_number().over(partition_by=(values.c.grp, values.c.step),
-                                               order_by=values.c.value).label("rn"),
-                        func.count().over(partition_by=(values.c.grp, values.c.step))
-                        .label("n")).subquery()
-        middle: dict[tuple[int, str], list[tuple[int, int, float]]] = defaultdict(list)
-        for row in self._connection.execute(
-                select(ranked).where(or_(ranked.c.rn == (ranked.c.n + 1) // 2,
-                                         ranked.c.rn == ranked.c.n // 2 + 1))):
-            middle[(row.grp, row.step)].append((row.rn, row.n, float(row.value)))
-        found = {}
-        for key, picked in middle.items():
-            picked.sort()
-            values_ = [value for _, _, value in picked]
-            found[key] = values_[0] if picked[0][1] % 2 else (values_[0] + values_[-1]) / 2
-        return found
+        return step_summaries.read_step_figures(self._connection, pathway, hidden)
 
     def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:
         shown = _shown(pathway, hidden)

@@ -454,7 +454,83 @@ summary_cases = Table(
     Column("pathway", String, nullable=False),
     Column("started_at", UtcDateTime, nullable=True),
     Column("last_completed_at", UtcDateTime, nullable=True),
+    # the version its steps are counted under, and the arm its first split allocation chose
+    # (None: no split allocation; 0: the first named no version)
+    Column("version", Integer, nullable=True),
+    Column("arm", Integer, nullable=True),
     Index(None, "pathway"),
+)
+
+# one row per case and step it has a task event at (adapters.sql.step_summaries)
+summary_case_steps = Table(
+    "summary_case_steps",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("step", String, nullable=False),
+    Column("pathway", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("arm", Integer, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),  # its first task event
+    Column("first_seq", Integer, nullable=False),
+    Column("ready", Boolean, nullable=False),
+    Column("done_seq", Integer, nullable=True),  # its first completion
+    Column("from_start", Float, nullable=True),  # hours from the case's start to it
+    Column("completions", Integer, nullable=False),  # completions with hours
+    Column("hours_sum", Float, nullable=False),
+    PrimaryKeyConstraint("case_id", "step"),
+    Index("ix_summary_case_steps_group_first", "pathway", "version", "arm", "step",
+          "first_at", "case_id", "first_seq"),
+)
+
+# per pathway, version, arm (0: none) and step: its cases' figures, kept as increments
+summary_step_groups = Table(
+    "summary_step_groups",
+    metadata,
+    Column("pathway", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("arm", Integer, nullable=False),
+    Column("step", String, nullable=False),
+    Column("reached", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("completions", Integer, nullable=False),
+    Column("hours_sum", Float, nullable=False),
+    Column("first_at", UtcDateTime, nullable=True),  # the group's earliest task event
+    Column("first_case", Integer, nullable=True),
+    Column("first_seq", Integer, nullable=True),
+    PrimaryKeyConstraint("pathway", "version", "arm", "step"),
+)
+
+# each value a step's medians are taken of: a completion's hours ("each"), a case's hours
+# from its start to its first completion ("first"), with its bucket (a log scale)
+summary_step_values = Table(
+    "summary_step_values",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(5), nullable=False),
+    Column("pathway", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("arm", Integer, nullable=False),
+    Column("step", String, nullable=False),
+    Column("bucket", Integer, nullable=False),
+    Column("hours", Float, nullable=False),
+    PrimaryKeyConstraint("case_id", "seq", "kind"),
+    Index("ix_summary_step_values_group_bucket", "pathway", "version", "arm", "step", "kind",
+          "bucket", "hours"),
+)
+
+# how many values each bucket holds
+summary_step_buckets = Table(
+    "summary_step_buckets",
+    metadata,
+    Column("pathway", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("arm", Integer, nullable=False),
+    Column("step", String, nullable=False),
+    Column("kind", String(5), nullable=False),
+    Column("bucket", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("pathway", "version", "arm", "step", "kind", "bucket"),
 )
 
 # tasks completed per pathway, caseworker ("" for none) and month (activity)

@@ -5,8 +5,8 @@ as the reference) and from the summaries (what the dashboard computes now).
 The data has several versions, a randomised split, steps that are sensitive in some versions,
 events whose data names a sensitive step or pathway, tasks completed without being made
 ready and made ready twice, missing and repeated outcomes, counts, cases without a start,
-cases moved to another version after their events were written, and events appended a few
-at a time (as commands do) rather than all at once.
+cases moved to another version after their events were written, splits that come after a
+case's tasks, and events appended a few at a time (as commands do) rather than all at once.
 """
 
 from __future__ import annotations
@@ -57,6 +57,9 @@ def _case_events(rng: random.Random, version: int, start: datetime) -> list[NewE
             answer = rng.choice(("low", "high", "refer_mh", "completed:mental_health", 3))
             found.append(NewEvent("task_completed", moment, step, actor,
                                   {"task": task, "answer": {"risk": [answer]}}))
+    if rng.random() < 0.15:  # a split after the case's tasks: its steps move to the arm
+        found.append(NewEvent("version_allocated", moment, data={
+            "policy": "split", "version": rng.choice((1, 2, 3))}))
     for _ in range(rng.choice((0, 1, 1, 2))):
         moment += timedelta(days=rng.randint(0, 40))
         value: Any = rng.choice((True, False, None, "yes", 0))

@@ -6,15 +6,22 @@ engine.outcomes.analysis's functions over events."""
 
 from __future__ import annotations
 
+import statistics
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, tables, upgrade
+from adapters.sql import SqlAlchemyUnitOfWorkFactory, step_summaries, tables, upgrade
 from adapters.sql.schema import downgrade
 from engine import Engine
-from engine.ports import HiddenSteps, UnitOfWorkFactory
+from engine.model import CaseRecord, Client, NewEvent
+from engine.ports import HiddenSteps, StepCounts, UnitOfWorkFactory
 from tests.bundles import bundle
 from tests.databases import migrated_engine
 from tests.integration import dashboard_data
@@ -104,3 +111,78 @@ def test_migration_0011_fills_the_summaries_in_from_the_events_stored(
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE), before)
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE),
                                        dashboard_data.reference(uow, GATE))
+
+
+# -- the per-step figures kept as increments (adapters.sql.step_summaries) -------------------
+
+
+@given(st.lists(st.one_of(st.integers(-30, 3000).map(float),
+                          st.floats(-1e4, 1e6, allow_nan=False, allow_infinity=False)),
+                min_size=1, max_size=60))
+def test_a_median_from_bucket_counts_and_the_middle_bucket_is_statistics_median(
+        values: list[float]) -> None:
+    """The two reads a median takes (how many values each bucket holds, then the values of
+    the middle one or two buckets) give exactly statistics.median, ties and negatives too."""
+    counts: dict[int, int] = defaultdict(int)
+    by_bucket: dict[int, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for value in values:
+        counts[step_summaries.bucket_of(value)] += 1
+        by_bucket[step_summaries.bucket_of(value)][value] += 1
+    middle = [step_summaries._nth(by_bucket[bucket], rank)
+              for bucket, rank in step_summaries._middle(counts)]
+    found = middle[0] if len(middle) == 1 else (middle[0] + middle[1]) / 2
+    assert found == statistics.median(values)
+
+
+@given(st.floats(-1e6, 1e6, allow_nan=False), st.floats(-1e6, 1e6, allow_nan=False))
+def test_buckets_are_in_the_order_of_their_values(a: float, b: float) -> None:
+    assert (step_summaries.bucket_of(min(a, b)) <= step_summaries.bucket_of(max(a, b)))
+
+
+def test_a_case_moved_away_takes_its_steps_and_its_group_s_earliest_event_with_it(
+        uow_factory: UnitOfWorkFactory) -> None:
+    """Moving the case whose task came first in its group: the group's step order and counts
+    come from the cases left, the moved case counts in its new version, and a split given
+    after the case's tasks moves them to its arm."""
+    t0 = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    with uow_factory() as uow:
+        ids = []
+        for number, (first, second) in enumerate((("assess", "review"),
+                                                   ("review", "assess"))):
+            client = uow.clients.add(Client(None, f"Client {number}", created_at=t0))
+            case = uow.cases.add(CaseRecord(None, "housing", 1, client.id or 0, "active", {},
+                                            created_at=t0, updated_at=t0))
+            start = t0 + timedelta(days=number)
+            uow.events.append(case.id or 0, [
+                NewEvent("case_started", start, data={}),
+                NewEvent("task_ready", start + timedelta(hours=1), first, None, {"task": "a"}),
+                NewEvent("task_completed", start + timedelta(hours=3), first, "amy",
+                         {"task": "a"}),
+                NewEvent("task_ready", start + timedelta(hours=4), second, None,
+                         {"task": "b"})])
+            ids.append(case.id or 0)
+        uow.commit()
+    with uow_factory() as uow:
+        figures = uow.summaries.step_figures("housing", HiddenSteps())
+        assert figures.steps == ("assess", "review")
+        assert figures.counts[("all", 1, "assess")].reached == 2
+        moved = uow.cases.get(ids[0])
+        assert moved is not None
+        uow.cases.save(replace(moved, version=2), moved.revision)
+        uow.events.append(ids[0], [NewEvent("version_allocated", t0 + timedelta(days=3),
+                                             data={"policy": "split", "version": 2})])
+        uow.commit()
+    with uow_factory() as uow:
+        figures = uow.summaries.step_figures("housing", HiddenSteps())
+        assert figures.steps == ("assess", "review")  # case 0's assess still came first
+        assert figures.counts[("all", 1, "assess")] == StepCounts(1, 0, 0, None, None, None)
+        assert figures.counts[("all", 2, "assess")] == StepCounts(1, 1, 1, 2.0, 2.0, 3.0)
+        assert figures.counts[("randomised", 2, "review")].reached == 1
+        assert figures.steps == uow.summaries.step_figures(
+            "housing", HiddenSteps(versions=frozenset({2}))).steps[::-1]
+        cases = uow.cases.list(pathway="housing")
+        reference = _Summaries(FakeData(cases={c.id or 0: c for c in cases},
+                                        events=uow.events.list_all(pathway="housing")))
+        for hidden in (HiddenSteps(), HiddenSteps(versions=frozenset({2}))):
+            assert uow.summaries.step_figures("housing", hidden) == reference.step_figures(
+                "housing", hidden)

@@ -162,6 +162,7 @@ class SqlCaseRepository(SqlRepository):
             )
         case.revision = expected_revision + 1
         case.updated_at = updated_at
+        summaries.follow_version(self._connection, case.id, case.version)
 
     def list(
         self,

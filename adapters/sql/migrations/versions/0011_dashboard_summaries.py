@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("tasks", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("pathway", "actor", "month"),
     )
-    summaries.rebuild(op.get_bind())
+    summaries.rebuild(op.get_bind(), steps=False)
 
 
 def downgrade() -> None:
