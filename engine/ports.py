@@ -165,6 +165,13 @@ class EventLog(Protocol):
         read for figures over many cases, not one per case."""
         ...
 
+    def recorded_outcomes(self, *, kind: str | None = None, client_id: int | None = None
+                          ) -> builtins.list[tuple[Event, int]]:
+        """The outcome_recorded events (of outcome `kind`; of the cases of `client_id`), each
+        with its case's client, by case then seq: only those, however many events and cases
+        there are."""
+        ...
+
 
 class TimerRepository(Protocol):
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None: ...

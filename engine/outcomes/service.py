@@ -94,12 +94,8 @@ def _case_outcomes(uow: UnitOfWork, client_id: int | None, kind: str | None
     """outcome_recorded events of cases (the DSL's `record` steps) as outcome events, dated
     the day they were recorded. Only those that happened count: a value of False or None
     (an outcome whose value could not be worked out) is left out."""
-    cases = {case.id: case for case in uow.cases.list(client_id=client_id)}
     found = []
-    for event in uow.events.list_all(types=("outcome_recorded",)):
-        case = cases.get(event.case_id)
-        if case is None:
-            continue
+    for event, client in uow.events.recorded_outcomes(kind=kind, client_id=client_id):
         outcome, value = event.data.get("outcome"), event.data.get("value")
         if not isinstance(outcome, str) or value is None or value is False:
             continue
@@ -107,8 +103,8 @@ def _case_outcomes(uow: UnitOfWork, client_id: int | None, kind: str | None
             continue
         day = event.at.date()
         found.append(OutcomeEvent(
-            id=None, client_id=case.client_id, kind=outcome, occurred_on=day,
-            recorded_on=day, source=f"case:{case.id}",
+            id=None, client_id=client, kind=outcome, occurred_on=day,
+            recorded_on=day, source=f"case:{event.case_id}",
             detail={"value": value, "step": event.step, "seq": event.seq},
             created_at=event.at))
     return found

@@ -257,6 +257,32 @@ def test_an_assignee_survives_replace_open_and_closed_tasks_cannot_be_assigned(
 # -- events, timers, messages --------------------------------------------------------------
 
 
+def test_recorded_outcomes_are_read_by_kind_and_client_with_the_case_s_client(
+        storage: UnitOfWorkFactory) -> None:
+    """Only outcome_recorded events, of the outcome asked for (a name that is not a string
+    is no outcome), of the client's cases, with the case's client: the cohort figures read
+    these instead of every case and event."""
+    with storage() as uow:
+        first, second = _case(uow), _case(uow)
+        for case, outcome in ((first, "housed"), (second, "housed"), (second, "employed")):
+            uow.events.append(case.id or 0, [
+                NewEvent("outcome_recorded", T0, "record", None,
+                         {"outcome": outcome, "value": True}),
+                NewEvent("task_completed", T0 + HOUR, "record", "amy",
+                         {"task": "t", "outcome": outcome}),
+                NewEvent("outcome_recorded", T0 + DAY, None, None,
+                         {"outcome": 7, "value": True})])
+        uow.commit()
+    with storage() as uow:
+        found = [(e.case_id, e.seq, e.data["outcome"], client)
+                 for e, client in uow.events.recorded_outcomes(kind="housed")]
+        assert found == [(first.id, 1, "housed", first.client_id),
+                         (second.id, 1, "housed", second.client_id)]
+        assert [(e.seq, e.data["outcome"]) for e, _ in uow.events.recorded_outcomes(
+            client_id=second.client_id)] == [(1, "housed"), (3, 7), (4, "employed"), (6, 7)]
+        assert uow.events.recorded_outcomes(kind="employed", client_id=first.client_id) == []
+
+
 def test_events_are_numbered_per_case_and_a_clash_conflicts_without_spoiling_the_transaction(
     storage: UnitOfWorkFactory,
 ) -> None:

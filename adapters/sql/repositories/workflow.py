@@ -455,6 +455,22 @@ class SqlEventLog:
         return [Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
                       step=row.step, actor=row.actor, data=row.data) for row in rows]
 
+    def recorded_outcomes(self, *, kind: str | None = None, client_id: int | None = None
+                          ) -> builtins.list[tuple[Event, int]]:
+        e, c, s = tables.events, tables.cases, tables.summary_events
+        statement = (select(e.c.case_id, e.c.seq, e.c.type, e.c.at, e.c.step, e.c.actor,
+                            e.c.data, c.c.client_id)
+                     .join(c, c.c.id == e.c.case_id).where(e.c.type == "outcome_recorded"))
+        if kind is not None:  # the summaries name each event's outcome: no JSON to read
+            statement = statement.join(s, and_(s.c.case_id == e.c.case_id,
+                                               s.c.seq == e.c.seq)).where(s.c.outcome == kind)
+        if client_id is not None:
+            statement = statement.where(c.c.client_id == client_id)
+        rows = self._connection.execute(statement.order_by(e.c.case_id, e.c.seq))
+        return [(Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
+                       step=row.step, actor=row.actor, data=row.data), row.client_id)
+                for row in rows]
+
 
 class SqlTimerRepository(SqlRepository):
     """Pending timers: what the timer worker fires when they fall due."""

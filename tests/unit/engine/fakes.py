@@ -295,6 +295,13 @@ class _Events:
                        and (types is None or e.type in types)),
                       key=lambda e: (e.case_id, e.seq))
 
+    def recorded_outcomes(self, *, kind: str | None = None, client_id: int | None = None
+                          ) -> builtins.list[tuple[Event, int]]:
+        return [(e, self.d.cases[e.case_id].client_id)
+                for e in self.list_all(types=("outcome_recorded",))
+                if (kind is None or e.data.get("outcome") == kind)
+                and (client_id is None or self.d.cases[e.case_id].client_id == client_id)]
+
 
 class _Timers:
     def __init__(self, d: FakeData) -> None:
