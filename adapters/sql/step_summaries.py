@@ -416,21 +416,9 @@ def _corrections(connection: Connection, pathway: str, hidden: HiddenSteps) -> _
     """The cases with a task event, or the split that gave them their arm, hidden by the
     names in its data: their steps as stored (to take out) and as shown (to put back)."""
     correction = _Correction()
-    s, n, c, sc = (tables.summary_events, tables.summary_event_names, tables.cases,
-                   tables.summary_cases)
-    by_name: list[ColumnElement[bool]] = (
-        [n.c.name.in_(sorted(hidden.everywhere))] if hidden.everywhere else [])
-    by_name += [and_(c.c.version == version, n.c.name.in_(sorted(steps)))
-                for version, steps in sorted(hidden.steps.items()) if steps]
-    if not by_name:
-        return correction
-    hidden_events = {(row.case_id, row.seq) for row in connection.execute(
-        select(s.c.case_id, s.c.seq).distinct()
-        .select_from(n.join(s, and_(s.c.case_id == n.c.case_id, s.c.seq == n.c.seq))
-                     .join(c, c.c.id == s.c.case_id))
-        .where(s.c.pathway == pathway, or_(
-            s.c.type.in_(TASKS), and_(s.c.type == "version_allocated", s.c.split.is_(True))),
-            or_(*by_name)))}
+    s, c, sc = tables.summary_events, tables.cases, tables.summary_cases
+    hidden_events = hidden_by_name(connection, pathway, hidden, or_(
+        s.c.type.in_(TASKS), and_(s.c.type == "version_allocated", s.c.split.is_(True))))
     correction.cases = {case_id for case_id, _ in hidden_events}
     if not correction.cases:
         return correction
@@ -451,6 +439,24 @@ def _corrections(connection: Connection, pathway: str, hidden: HiddenSteps) -> _
             for step, case_step in case_steps(chosen).items():
                 correction.take((held.version, arm, step), case_step, held.case_id, sign)
     return correction
+
+
+def hidden_by_name(connection: Connection, pathway: str, hidden: HiddenSteps,
+                   which: ColumnElement[bool]) -> set[tuple[int, int]]:
+    """The pathway's summarised events (`which` of them) that the rule hides by the names in
+    their data, as (case id, seq): found through the names' index, so few are read."""
+    s, n, c = tables.summary_events, tables.summary_event_names, tables.cases
+    by_name: list[ColumnElement[bool]] = (
+        [n.c.name.in_(sorted(hidden.everywhere))] if hidden.everywhere else [])
+    by_name += [and_(c.c.version == version, n.c.name.in_(sorted(steps)))
+                for version, steps in sorted(hidden.steps.items()) if steps]
+    if not by_name:
+        return set()
+    return {(row.case_id, row.seq) for row in connection.execute(
+        select(s.c.case_id, s.c.seq).distinct()
+        .select_from(n.join(s, and_(s.c.case_id == n.c.case_id, s.c.seq == n.c.seq))
+                     .join(c, c.c.id == s.c.case_id))
+        .where(s.c.pathway == pathway, which, or_(*by_name)))}
 
 
 def _arm(events: Iterable[Mapping[str, Any]]) -> int:

@@ -19,26 +19,21 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Select,
-    Subquery,
     Table,
     and_,
-    exists,
     func,
-    not_,
     or_,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.sql import step_summaries, tables
 from engine.access import names_in
@@ -281,85 +276,97 @@ class SqlDashboardSummaries:
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
-        sc = tables.summary_cases
-        shown = _shown(pathway, hidden)
-        facts: dict[int, dict[str, Any]] = defaultdict(lambda: {
-            "started_at": None, "last_completed_at": None, "arm": None, "outcome": None,
-            "happened": False})
-        for row in self._connection.execute(
-                select(sc.c.case_id, sc.c.started_at, sc.c.last_completed_at)
-                .where(sc.c.pathway == pathway)):
-            facts[row.case_id].update(started_at=row.started_at,
-                                      last_completed_at=row.last_completed_at)
-        for row in self._connection.execute(_arms(shown)):
-            facts[row.case_id]["arm"] = row.arm
+        sc, c, s = tables.summary_cases, tables.cases, tables.summary_events
+        cases = self._connection.execute(
+            select(sc.c.case_id, sc.c.started_at, sc.c.last_completed_at, sc.c.arm,
+                   c.c.version).select_from(sc.join(c, c.c.id == sc.c.case_id))
+            .where(sc.c.pathway == pathway).order_by(sc.c.case_id)).all()
+        version = {row.case_id: row.version for row in cases}
+        hidden_events = step_summaries.hidden_by_name(
+            self._connection, pathway, hidden, or_(
+                and_(s.c.type == "version_allocated", s.c.split.is_(True)),
+                s.c.type == "outcome_recorded",
+                and_(s.c.type == "task_completed", s.c.step == step)))
+
+        def shown(row: Any) -> bool:
+            held = version[row.case_id]
+            return (held not in hidden.versions
+                    and (row.step is None or row.step not in hidden.steps.get(held, ()))
+                    and (row.case_id, row.seq) not in hidden_events)
+
+        arms = self._arms(pathway, {case_id for case_id, _ in hidden_events}, shown)
+        outcomes: dict[int, Any] = {}
         if outcome is not None:
-            for row in self._connection.execute(_last_outcomes(shown, outcome)):
-                facts[row.case_id]["outcome"] = (row.value if row.counted
-                                                 else bool(row.value))
-        happened = select(shown.c.case_id).distinct().where(or_(
-            and_(shown.c.type == "task_completed", shown.c.step == step),
-            and_(shown.c.type == "outcome_recorded", shown.c.outcome == step,
-                 shown.c.truthy.is_(True))))
-        for case_id in self._connection.execute(happened).scalars():
-            facts[case_id]["happened"] = True
-        return [CaseFacts(case_id, **found) for case_id, found in sorted(facts.items())]
+            for row in self._connection.execute(  # in seq order: the last shown one stays
+                    select(s.c.case_id, s.c.seq, s.c.step, s.c.value, s.c.counted)
+                    .where(s.c.pathway == pathway, s.c.type == "outcome_recorded",
+                           s.c.outcome == outcome).order_by(s.c.case_id, s.c.seq)).all():
+                if row.case_id in version and shown(row):
+                    outcomes[row.case_id] = row.value if row.counted else bool(row.value)
+        happened = {row.case_id for row in self._connection.execute(
+            select(s.c.case_id, s.c.seq, s.c.step).where(s.c.pathway == pathway, or_(
+                and_(s.c.type == "task_completed", s.c.step == step),
+                and_(s.c.type == "outcome_recorded", s.c.outcome == step,
+                     s.c.truthy.is_(True))))).all()
+            if row.case_id in version and shown(row)}
+        return [CaseFacts(row.case_id, row.started_at, row.last_completed_at,
+                          arms.get(row.case_id, row.arm or None)
+                          if row.version not in hidden.versions else None,
+                          outcomes.get(row.case_id), row.case_id in happened)
+                for row in cases]
+
+    def _arms(self, pathway: str, hidden_cases: set[int], shown: Callable[[Any], bool]
+              ) -> dict[int, int | None]:
+        """The arm of each case with an event hidden by name, from its shown split
+        allocations (every other case's arm is the one kept in summary_cases)."""
+        s = tables.summary_events
+        if not hidden_cases:
+            return {}
+        found: dict[int, int | None] = dict.fromkeys(hidden_cases)
+        first: set[int] = set()
+        for row in self._connection.execute(
+                select(s.c.case_id, s.c.seq, s.c.step, s.c.arm)
+                .where(s.c.case_id.in_(sorted(hidden_cases)), s.c.type == "version_allocated",
+                       s.c.split.is_(True)).order_by(s.c.case_id, s.c.seq)):
+            if row.case_id not in first and shown(row):
+                first.add(row.case_id)
+                found[row.case_id] = row.arm
+        return found
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         return step_summaries.read_step_figures(self._connection, pathway, hidden)
 
     def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:
-        shown = _shown(pathway, hidden)
-        return sorted(self._connection.execute(
-            select(shown.c.outcome).distinct().where(
-                shown.c.type == "outcome_recorded", shown.c.outcome.is_not(None),
-                shown.c.outcome != "")).scalars())
+        """Counted per (outcome, version, step), less those hidden by name: an outcome is
+        named when some event of it is shown."""
+        s, c = tables.summary_events, tables.cases
+        recorded = and_(s.c.pathway == pathway, s.c.type == "outcome_recorded",
+                        s.c.outcome.is_not(None), s.c.outcome != "")
+        by_name: dict[tuple[str, int, str | None], int] = defaultdict(int)
+        hidden_events = step_summaries.hidden_by_name(self._connection, pathway, hidden,
+                                                      s.c.type == "outcome_recorded")
+        if hidden_events:
+            for row in self._connection.execute(
+                    select(s.c.outcome, c.c.version, s.c.step, s.c.case_id, s.c.seq)
+                    .select_from(s.join(c, c.c.id == s.c.case_id))
+                    .where(recorded, s.c.case_id.in_(sorted({i for i, _ in hidden_events})))):
+                if (row.case_id, row.seq) in hidden_events:
+                    by_name[(row.outcome, row.version, row.step)] += 1
+        found = set()
+        for row in self._connection.execute(
+                select(s.c.outcome, c.c.version, s.c.step, func.count().label("n"))
+                .select_from(s.join(c, c.c.id == s.c.case_id)).where(recorded)
+                .group_by(s.c.outcome, c.c.version, s.c.step)):
+            if (row.version in hidden.versions
+                    or (row.step is not None
+                        and row.step in hidden.steps.get(row.version, ()))):
+                continue
+            if row.n > by_name[(row.outcome, row.version, row.step)]:
+                found.add(row.outcome)
+        return sorted(found)
 
     def task_counts(self, pathway: str) -> builtins.list[tuple[str | None, str, int]]:
         a = tables.summary_activity
         return [(row.actor or None, row.month, row.tasks) for row in self._connection.execute(
             select(a.c.actor, a.c.month, a.c.tasks).where(a.c.pathway == pathway)
             .order_by(a.c.actor, a.c.month))]
-
-
-def _shown(pathway: str, hidden: HiddenSteps) -> Subquery:
-    """The pathway's summarised events the figures may show, each with its case's version."""
-    s, c, n = tables.summary_events, tables.cases, tables.summary_event_names
-    conditions: list[ColumnElement[bool]] = [s.c.pathway == pathway]
-    if hidden.versions:
-        conditions.append(c.c.version.not_in(sorted(hidden.versions)))
-    by_step = [and_(c.c.version == version, s.c.step.is_not(None), s.c.step.in_(sorted(steps)))
-               for version, steps in sorted(hidden.steps.items()) if steps]
-    if by_step:
-        conditions.append(not_(or_(*by_step)))
-    by_name: list[ColumnElement[bool]] = (
-        [n.c.name.in_(sorted(hidden.everywhere))] if hidden.everywhere else [])
-    by_name += [and_(c.c.version == version, n.c.name.in_(sorted(steps)))
-                for version, steps in sorted(hidden.steps.items()) if steps]
-    if by_name:
-        conditions.append(~exists().where(n.c.case_id == s.c.case_id, n.c.seq == s.c.seq,
-                                          or_(*by_name)))
-    return (select(s, c.c.version).select_from(s.join(c, c.c.id == s.c.case_id))
-            .where(*conditions).subquery())
-
-
-def _first(shown: Subquery, where: Iterable[ColumnElement[bool]], *,
-           last: bool = False) -> Subquery:
-    ranked = select(shown, func.row_number().over(
-        partition_by=shown.c.case_id,
-        order_by=shown.c.seq.desc() if last else shown.c.seq).label("rn")).where(*where)
-    return ranked.subquery()
-
-
-def _arms(shown: Subquery) -> Select[Any]:
-    """Each case's arm: the version its first split allocation chose (none: not randomised,
-    or the allocation named no version)."""
-    first = _first(shown, [shown.c.type == "version_allocated", shown.c.split.is_(True)])
-    return select(first.c.case_id, first.c.arm).where(first.c.rn == 1,
-                                                      first.c.arm.is_not(None))
-
-
-def _last_outcomes(shown: Subquery, outcome: str) -> Select[Any]:
-    last = _first(shown, [shown.c.type == "outcome_recorded", shown.c.outcome == outcome],
-                  last=True)
-    return select(last.c.case_id, last.c.value, last.c.counted).where(last.c.rn == 1)

@@ -431,6 +431,7 @@ summary_events = Table(
     Column("hours_from_start", Float, nullable=True),  # task_completed: from the case's start
     PrimaryKeyConstraint("case_id", "seq"),
     Index(None, "pathway", "type", "step"),
+    Index("ix_summary_events_outcomes", "pathway", "type", "outcome", "case_id", "seq"),
 )
 
 # every string in a summarised event's data (a prefix such as start: taken off), but its

@@ -27,9 +27,10 @@ from engine.ports import HiddenSteps, UnitOfWork, UnitOfWorkFactory
 
 PATHWAY = "housing"
 GATE = "met_at_gate"
-STEPS = ("assess", "refer_mh", "gate", "review")
+STEPS = ("assess", "refer_mh", "gate", "review", GATE)
 HIDDEN = HiddenSteps(versions=frozenset({4}),
-                     steps={1: frozenset({"refer_mh"}), 2: frozenset({"refer_mh", "gate"})},
+                     steps={1: frozenset({"refer_mh"}), 2: frozenset({"refer_mh", "gate"}),
+                            3: frozenset({GATE})},
                      everywhere=frozenset({"mental_health"}))
 ACTORS = ("amy", "bo", "cy", None)
 T0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
@@ -63,11 +64,11 @@ def _case_events(rng: random.Random, version: int, start: datetime) -> list[NewE
     for _ in range(rng.choice((0, 1, 1, 2))):
         moment += timedelta(days=rng.randint(0, 40))
         value: Any = rng.choice((True, False, None, "yes", 0))
-        found.append(NewEvent("outcome_recorded", moment, None, None,
-                              {"outcome": GATE, "value": value}))
+        found.append(NewEvent("outcome_recorded", moment, rng.choice((None, "gate", GATE)),
+                              None, {"outcome": GATE, "value": value}))
     if rng.random() < 0.5:
-        found.append(NewEvent("outcome_recorded", moment, None, None,
-                              {"outcome": "reconvictions", "value": rng.randint(0, 4)}))
+        found.append(NewEvent("outcome_recorded", moment, rng.choice((None, "refer_mh")),
+                              None, {"outcome": "reconvictions", "value": rng.randint(0, 4)}))
     if rng.random() < 0.7:
         found.append(NewEvent("outcome_recorded", moment, None, None,
                               {"outcome": "housed", "value": rng.choice((True, False, None))}))
