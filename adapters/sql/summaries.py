@@ -26,8 +26,10 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Select,
     Table,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -35,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.sql import step_summaries, tables
+from adapters.sql import step_figures, step_summaries, tables
 from engine.access import names_in
 from engine.outcomes import SUMMARISED
 from engine.ports import CaseFacts, HiddenSteps, StepFigures
@@ -48,6 +50,33 @@ _UPSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
 
 # -- written with the events -------------------------------------------------------------------
 
+# Statements of every summarised write, built once (building one costs more than running it).
+_ACTIVITY: dict[str, Any] = {}
+
+
+def _case_row(steps: bool) -> Select[Any]:
+    c, sc = tables.cases, tables.summary_cases
+    kept = (sc.c.version.label("summarised_version"), sc.c.arm) if steps else ()
+    return (select(c.c.pathway, c.c.created_at, c.c.version, sc.c.case_id.label("summarised"),
+                   sc.c.started_at, sc.c.last_completed_at, *kept)
+            .select_from(c.outerjoin(sc, sc.c.case_id == c.c.id))
+            .where(c.c.id == bindparam("b_case")))
+
+
+_CASE_ROW = {steps: _case_row(steps) for steps in (True, False)}
+_UPDATE_CASE = {steps: update(tables.summary_cases).where(
+    tables.summary_cases.c.case_id == bindparam("b_case")).values(
+    {name: bindparam(name) for name in ("started_at", "last_completed_at",
+                                        *(("version", "arm") if steps else ()))})
+    for steps in (True, False)}
+_SUMMARISED_VERSION = select(
+    tables.summary_cases.c.pathway, tables.summary_cases.c.version, tables.summary_cases.c.arm
+).where(tables.summary_cases.c.case_id == bindparam("b_case"))
+_READIES = select(tables.summary_events.c.step, tables.summary_events.c.task,
+                  tables.summary_events.c.at).where(
+    tables.summary_events.c.case_id == bindparam("b_case"),
+    tables.summary_events.c.type == "task_ready").order_by(tables.summary_events.c.seq)
+
 
 def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]], *,
            steps: bool = True) -> None:
@@ -56,13 +85,7 @@ def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any
     chosen = [row for row in rows if row["type"] in SUMMARISED]
     if not chosen:
         return
-    c, sc = tables.cases, tables.summary_cases
-    kept = (sc.c.version.label("summarised_version"), sc.c.arm) if steps else ()
-    case_row = connection.execute(
-        select(c.c.pathway, c.c.created_at, c.c.version, sc.c.case_id.label("summarised"),
-               sc.c.started_at, sc.c.last_completed_at, *kept)
-        .select_from(c.outerjoin(sc, sc.c.case_id == c.c.id)).where(c.c.id == case_id)
-    ).first()
+    case_row = connection.execute(_CASE_ROW[steps], {"b_case": case_id}).first()
     if case_row is None:
         return
     batch = _Batch(case_id, case_row.pathway, case_row.created_at, case_row.started_at,
@@ -113,8 +136,7 @@ def follow_version(connection: Connection, case_id: int, version: int) -> None:
     """A saved case's steps follow it to the version it is saved on (a migration, or a
     retry on another version)."""
     sc = tables.summary_cases
-    row = connection.execute(select(sc.c.pathway, sc.c.version, sc.c.arm)
-                             .where(sc.c.case_id == case_id)).first()
+    row = connection.execute(_SUMMARISED_VERSION, {"b_case": case_id}).first()
     if row is None or row.version == version:
         return
     arm = row.arm or step_summaries.NO_ARM
@@ -202,11 +224,8 @@ def _names(row: Mapping[str, Any]) -> frozenset[str]:
 
 def _readies(connection: Connection, case_id: int) -> dict[tuple[Any, Any], datetime]:
     """When each of the case's tasks (step, task id) was last made ready."""
-    s = tables.summary_events
     found: dict[tuple[Any, Any], datetime] = {}
-    for row in connection.execute(
-            select(s.c.step, s.c.task, s.c.at)
-            .where(s.c.case_id == case_id, s.c.type == "task_ready").order_by(s.c.seq)):
+    for row in connection.execute(_READIES, {"b_case": case_id}):
         found[(row.step, row.task)] = row.at
     return found
 
@@ -217,35 +236,33 @@ def _record_case(connection: Connection, case_id: int, case_row: Any,
     sc = tables.summary_cases
     kept = {"version": case_row.version, "arm": arm} if steps else {}
     if case_row.summarised is None:
-        connection.execute(sc.insert().values(
-            case_id=case_id, pathway=case_row.pathway, started_at=started,
-            last_completed_at=last_completed, **kept))
+        connection.execute(sc.insert(), {
+            "case_id": case_id, "pathway": case_row.pathway, "started_at": started,
+            "last_completed_at": last_completed, **kept})
         return
     latest = max((t for t in (case_row.last_completed_at, last_completed) if t is not None),
                  default=None)
-    if not steps:
-        if (started, latest) != (case_row.started_at, case_row.last_completed_at):
-            connection.execute(update(sc).where(sc.c.case_id == case_id)
-                               .values(started_at=started, last_completed_at=latest))
-        return
-    if (started, latest, case_row.version, arm) != (
-            case_row.started_at, case_row.last_completed_at, case_row.summarised_version,
-            case_row.arm):
-        connection.execute(update(sc).where(sc.c.case_id == case_id).values(
-            started_at=started, last_completed_at=latest, version=case_row.version, arm=arm))
+    was = (case_row.started_at, case_row.last_completed_at,
+           *((case_row.summarised_version, case_row.arm) if steps else ()))
+    if (started, latest, *kept.values()) != was:
+        connection.execute(_UPDATE_CASE[steps], {"b_case": case_id, "started_at": started,
+                                                 "last_completed_at": latest, **kept})
 
 
 def _record_activity(connection: Connection, pathway: str,
                      months: Mapping[tuple[str, str], int]) -> None:
     if not months:
         return
-    table = tables.summary_activity
-    statement = _UPSERTS[connection.dialect.name](table)
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=[table.c.pathway, table.c.actor, table.c.month],
-        set_={"tasks": table.c.tasks + statement.excluded.tasks}),
-        [{"pathway": pathway, "actor": actor, "month": month, "tasks": tasks}
-         for (actor, month), tasks in sorted(months.items())])
+    dialect = connection.dialect.name
+    if dialect not in _ACTIVITY:  # built once: building it costs more than running it
+        table = tables.summary_activity
+        statement = _UPSERTS[dialect](table)
+        _ACTIVITY[dialect] = statement.on_conflict_do_update(
+            index_elements=[table.c.pathway, table.c.actor, table.c.month],
+            set_={"tasks": table.c.tasks + statement.excluded.tasks})
+    connection.execute(_ACTIVITY[dialect],
+                       [{"pathway": pathway, "actor": actor, "month": month, "tasks": tasks}
+                        for (actor, month), tasks in sorted(months.items())])
 
 
 def rebuild(connection: Connection, batch: int = 500, *, steps: bool = True) -> None:
@@ -282,7 +299,7 @@ class SqlDashboardSummaries:
                    c.c.version).select_from(sc.join(c, c.c.id == sc.c.case_id))
             .where(sc.c.pathway == pathway).order_by(sc.c.case_id)).all()
         version = {row.case_id: row.version for row in cases}
-        hidden_events = step_summaries.hidden_by_name(
+        hidden_events = step_figures.hidden_by_name(
             self._connection, pathway, hidden, or_(
                 and_(s.c.type == "version_allocated", s.c.split.is_(True)),
                 s.c.type == "outcome_recorded",
@@ -334,7 +351,7 @@ class SqlDashboardSummaries:
         return found
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
-        return step_summaries.read_step_figures(self._connection, pathway, hidden)
+        return step_figures.read_step_figures(self._connection, pathway, hidden)
 
     def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:
         """Counted per (outcome, version, step), less those hidden by name: an outcome is
@@ -343,7 +360,7 @@ class SqlDashboardSummaries:
         recorded = and_(s.c.pathway == pathway, s.c.type == "outcome_recorded",
                         s.c.outcome.is_not(None), s.c.outcome != "")
         by_name: dict[tuple[str, int, str | None], int] = defaultdict(int)
-        hidden_events = step_summaries.hidden_by_name(self._connection, pathway, hidden,
+        hidden_events = step_figures.hidden_by_name(self._connection, pathway, hidden,
                                                       s.c.type == "outcome_recorded")
         if hidden_events:
             for row in self._connection.execute(

@@ -17,7 +17,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, step_summaries, tables, upgrade
+from adapters.sql import (
+    SqlAlchemyUnitOfWorkFactory,
+    step_figures,
+    step_summaries,
+    tables,
+    upgrade,
+)
 from adapters.sql.schema import downgrade
 from engine import Engine
 from engine.model import CaseRecord, Client, NewEvent
@@ -128,8 +134,8 @@ def test_a_median_from_bucket_counts_and_the_middle_bucket_is_statistics_median(
     for value in values:
         counts[step_summaries.bucket_of(value)] += 1
         by_bucket[step_summaries.bucket_of(value)][value] += 1
-    middle = [step_summaries._nth(by_bucket[bucket], rank)
-              for bucket, rank in step_summaries._middle(counts)]
+    middle = [step_figures._nth(by_bucket[bucket], rank)
+              for bucket, rank in step_figures._middle(counts)]
     found = middle[0] if len(middle) == 1 else (middle[0] + middle[1]) / 2
     assert found == statistics.median(values)
 
