@@ -70,7 +70,8 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
             log.warning("database unreachable at start, migrating when it answers: %s",
                         type(err.orig or err).__name__)
         else:
-            upgrade(settings.database_url)
+            if not is_current(database):  # one small query; Alembic runs only when behind
+                upgrade(settings.database_url)
             ready = True
     uow = SqlAlchemyUnitOfWorkFactory(database)
     clock = clock or SystemClock()

@@ -23,10 +23,10 @@ from flask import Flask
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.exc import OperationalError
 
-from adapters.sql import SqlAlchemyUnitOfWorkFactory
+from adapters.sql import SqlAlchemyUnitOfWorkFactory, upgrade
 from adapters.sql.database import normalize_url
 from engine.ports import UnitOfWorkFactory
-from tests.databases import migrated_engine
+from tests.databases import RecordedMigration, copy_sqlite_file, migrated_engine
 from tests.openapi_contract import ContractClient
 from tests.unit.engine.fakes import FakeClock
 
@@ -142,10 +142,45 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the newest revision, migrated once per test process."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def recorded_postgres_migration(postgres_database: PostgresTestDatabase) -> RecordedMigration:
+    """The statements of one migration from empty to the newest revision on PostgreSQL,
+    recorded once per test process in a schema of its own."""
+    schema = postgres_database.create_schema()
+    recorded = RecordedMigration()
+    try:
+        recorded.record(postgres_database.schema_url(schema))
+    finally:
+        postgres_database.drop_schema(schema)
+    return recorded
+
+
 @pytest.fixture
-def db_engine(database_url: str) -> Iterator[Engine]:
+def migrated_database_url(request: pytest.FixtureRequest, database_url: str) -> str:
+    """database_url with the newest schema already in place: copied from a database migrated
+    once per test process, not migrated again for every test (Alembic loading and planning
+    twelve migrations was a fifth of some tests' time). tests/integration/test_sql_storage
+    checks that the copy is the schema the migrations make."""
+    if database_url.startswith("sqlite"):
+        copy_sqlite_file(request.getfixturevalue("migrated_sqlite_file"),
+                         Path(normalize_url(database_url).database or ""))
+    else:
+        request.getfixturevalue("recorded_postgres_migration").replay(database_url)
+    return database_url
+
+
+@pytest.fixture
+def db_engine(migrated_database_url: str) -> Iterator[Engine]:
     """An Engine on the migrated database, disposed after the test."""
-    with migrated_engine(database_url) as engine:
+    with migrated_engine(migrated_database_url) as engine:
         yield engine
 
 

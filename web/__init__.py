@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from adapters import incidents
 from adapters.bootstrap import Application
 from engine import EngineError
+from engine.outcomes.estimates import load_libraries
 from web import (
     access_report,
     admin_users,
@@ -104,6 +105,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     _add_home_and_health(app, application)
     app.after_request(_security_headers)
     _register_error_handlers(app)
+    load_libraries()  # the statistics libraries, imported now rather than on a first request
     return app
 
 

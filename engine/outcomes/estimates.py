@@ -33,14 +33,12 @@ of COLUMNS, the columns every comparison table of the dashboard shares.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
-
-from scipy import stats as scipy_stats
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
-from statsmodels.stats.rates import confint_poisson
 
 from engine.errors import InvalidArgumentError
 
@@ -51,6 +49,31 @@ COLUMNS: tuple[str, ...] = (
     "cohort", "group", "measure", "n", "count", "value", "ci_low", "ci_high",
     "compared_with", "comparison", "estimate", "estimate_ci_low", "estimate_ci_high",
     "p_value", "exact_p_value", "dispersion", "adjusted_p_value", "small_sample")
+
+
+@dataclass(frozen=True)
+class _Libraries:
+    """scipy.stats and the statsmodels modules the estimates call."""
+
+    stats: ModuleType
+    proportion: ModuleType
+    rates: ModuleType
+
+
+@functools.cache
+def _libraries() -> _Libraries:
+    """Imported on first use: they take over a second to import, which every command-line call
+    and worker start would otherwise pay without computing a single estimate."""
+    from scipy import stats
+    from statsmodels.stats import proportion, rates
+
+    return _Libraries(stats=stats, proportion=proportion, rates=rates)
+
+
+def load_libraries() -> None:
+    """Import the statistics libraries now: a server calls this at start, so the first
+    dashboard request does not pay for the import."""
+    _libraries()
 
 
 def _number(value: Any) -> float | None:
@@ -134,7 +157,8 @@ def proportion_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> Pro
     _check_count(successes, n)
     if n == 0:
         return Proportion(successes, n, None, None, None, confidence)
-    low, high = proportion_confint(successes, n, alpha=1 - confidence, method="wilson")
+    low, high = _libraries().proportion.proportion_confint(
+        successes, n, alpha=1 - confidence, method="wilson")
     return Proportion(successes, n, successes / n, _clip01(low), _clip01(high), confidence)
 
 
@@ -146,16 +170,16 @@ def compare_proportions(s1: int, n1: int, s2: int, n2: int,
     _check_count(s2, n2)
     if n1 == 0 or n2 == 0:
         return ProportionDifference(None, None, None, None, None, True, confidence)
-    low, high = confint_proportions_2indep(s1, n1, s2, n2, method="newcomb", compare="diff",
-                                           alpha=1 - confidence)
+    low, high = _libraries().proportion.confint_proportions_2indep(
+        s1, n1, s2, n2, method="newcomb", compare="diff", alpha=1 - confidence)
     table = [[s1, n1 - s1], [s2, n2 - s2]]
     total, successes = n1 + n2, s1 + s2
     expected = [n * k / total for n in (n1, n2) for k in (successes, total - successes)]
     if successes in (0, total):  # both shares 0, or both 1: no difference at all
         p_value: float | None = 1.0
     else:
-        p_value = _number(scipy_stats.chi2_contingency(table, correction=False).pvalue)
-    _, fisher_p = scipy_stats.fisher_exact(table, alternative="two-sided")
+        p_value = _number(_libraries().stats.chi2_contingency(table, correction=False).pvalue)
+    _, fisher_p = _libraries().stats.fisher_exact(table, alternative="two-sided")
     return ProportionDifference(s1 / n1 - s2 / n2, _number(low), _number(high), p_value,
                                 _number(fisher_p), min(expected) < 5, confidence)
 
@@ -168,7 +192,8 @@ def rate_ci(events: int, exposure: float, per: float = 100.0,
                                    details={"events": events, "exposure": exposure})
     if exposure == 0:
         return Rate(events, exposure, per, None, None, None, confidence)
-    low, high = confint_poisson(events, exposure, method="exact-c", alpha=1 - confidence)
+    low, high = _libraries().rates.confint_poisson(
+        events, exposure, method="exact-c", alpha=1 - confidence)
     return Rate(events, exposure, per, events / exposure * per, _scaled(low, per),
                 _scaled(high, per), confidence)
 
@@ -202,7 +227,7 @@ def compare_rates(events1: int, exposure1: float, events2: int, exposure2: float
                               len(counts1 or ()) + len(counts2 or ()) - 2, difference, per,
                               confidence)
     # no per-person counts, or no events in one arm (no log ratio): the exact method
-    result = scipy_stats.binomtest(events1, total, exposure1 / (exposure1 + exposure2))
+    result = _libraries().stats.binomtest(events1, total, exposure1 / (exposure1 + exposure2))
     interval = result.proportion_ci(confidence_level=confidence, method="exact")
     scale = exposure2 / exposure1
 
@@ -253,8 +278,8 @@ def _quasi_poisson(events1: int, exposure1: float, events2: int, exposure2: floa
     small groups a split makes."""
     log_ratio = math.log((events1 / exposure1) / (events2 / exposure2))
     se = math.sqrt(max(1.0, dispersion) * (1 / events1 + 1 / events2))
-    z = float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
-    p_value = float(2 * scipy_stats.t.sf(abs(log_ratio) / se, df))
+    z = float(_libraries().stats.t.ppf(0.5 + confidence / 2, df))
+    p_value = float(2 * _libraries().stats.t.sf(abs(log_ratio) / se, df))
     return RateComparison(math.exp(log_ratio), math.exp(log_ratio - z * se),
                           math.exp(log_ratio + z * se), difference, p_value, per,
                           confidence, QUASI_POISSON, dispersion)

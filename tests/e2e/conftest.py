@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sql import upgrade
 from tests.e2e.test_cli import Cli
 
 
@@ -36,11 +35,10 @@ def fresh_cli(tmp_path: Path, database_url: str, base_env: dict[str, str]) -> Cl
 
 
 @pytest.fixture
-def cli(fresh_cli: Cli, database_url: str) -> Cli:
+def cli(fresh_cli: Cli, migrated_database_url: str) -> Cli:
     """The CLI on a database whose schema is in place, so first calls can run side by side.
 
     (Every command brings the schema up to date first; two doing it at once on an empty
     database would race. Creating the schema through the CLI is what the init tests check.)
     """
-    upgrade(database_url)
     return fresh_cli

@@ -24,7 +24,7 @@ from adapters.sql import (
     make_engine,
     upgrade,
 )
-from adapters.sql.schema import alembic_config, downgrade
+from adapters.sql.schema import alembic_config, downgrade, head_revision
 from adapters.sql.tables import cases, inbox_tasks, metadata, migration_cases
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -114,6 +114,56 @@ def test_migration_creates_exactly_the_tables(database_url: str) -> None:
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
+
+
+def _schema_of(url: str) -> dict[str, Any]:
+    """Every table's columns, indexes, keys and constraints, and the revision, as inspected."""
+    engine = make_engine(url)
+    try:
+        seen = inspect(engine)
+        tables = {name: {"columns": [(c["name"], str(c["type"]), c["nullable"],
+                                      str(c.get("default"))) for c in seen.get_columns(name)],
+                         "indexes": sorted(str(sorted(i.items()))
+                                           for i in seen.get_indexes(name)),
+                         "primary": seen.get_pk_constraint(name)["constrained_columns"],
+                         "foreign": sorted(str(sorted(f.items()))
+                                           for f in seen.get_foreign_keys(name)),
+                         "unique": sorted(str(sorted(u.items()))
+                                          for u in seen.get_unique_constraints(name)),
+                         "checks": sorted(str(sorted(c.items()))
+                                          for c in seen.get_check_constraints(name))}
+                  for name in seen.get_table_names()}
+        with engine.connect() as connection:
+            rows = {name: connection.exec_driver_sql(f"SELECT COUNT(*) FROM {name}").scalar()
+                    for name in tables}
+        return {"tables": tables, "rows": rows, "revision": current_revision(url)}
+    finally:
+        engine.dispose()
+
+
+def test_the_tests_copied_schema_is_the_one_the_migrations_make(
+        migrated_database_url: str, database_url: str, tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
+    """The fixtures copy a database migrated once per test process (or replay its statements
+    on PostgreSQL) instead of migrating for every test: the copy must be that schema exactly,
+    or every storage test would be testing another database than users get."""
+    if database_url.startswith("sqlite"):
+        fresh = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        schema = None
+    else:
+        postgres = request.getfixturevalue("postgres_database")
+        schema = postgres.create_schema()
+        fresh = postgres.schema_url(schema)
+    try:
+        upgrade(fresh)
+        copied, migrated = _schema_of(migrated_database_url), _schema_of(fresh)
+    finally:
+        if schema is not None:
+            postgres.drop_schema(schema)
+    assert fresh != migrated_database_url
+    assert copied["revision"] == head_revision()
+    assert len(copied["tables"]) > 20
+    assert copied == migrated
 
 
 def test_migration_downgrades_to_an_empty_database(database_url: str) -> None:

@@ -69,10 +69,10 @@ def _app(settings: Settings, *, migrate: bool = True) -> tuple[Flask, Applicatio
 
 
 @pytest.fixture
-def broken_site(database_url: str, tmp_path: Path,
+def broken_site(migrated_database_url: str, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[BrokenSite]:
     monkeypatch.setenv("PATHWAYS_INCIDENT_LOG", str(tmp_path / "incidents.log"))
-    settings = Settings(database_url=database_url, secret_key="test-secret",
+    settings = Settings(database_url=migrated_database_url, secret_key="test-secret",
                         definitions_dir=tmp_path / "no-definitions")
     builder = bootstrap(settings, hasher=CHEAP_HASHER)
     try:

@@ -187,15 +187,16 @@ def _files(folder: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-def broken(database_url: str, tmp_path: Path) -> Iterator[Broken]:
-    application = bootstrap(Settings(database_url=database_url,
+def broken(migrated_database_url: str, tmp_path: Path) -> Iterator[Broken]:
+    application = bootstrap(Settings(database_url=migrated_database_url,
                                      definitions_dir=tmp_path / "no-definitions"),
                             hasher=CHEAP_HASHER)
     try:
         world = build(application)
     finally:
         application.close()
-    yield Broken(Pathways(database_url, tmp_path / "work"), world, _files(tmp_path / "files"))
+    yield Broken(Pathways(migrated_database_url, tmp_path / "work"), world,
+                 _files(tmp_path / "files"))
 
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -104,8 +104,8 @@ def make_glass(database_url: str, tmp_path: Path, minutes: int = 30) -> Iterator
 
 
 @pytest.fixture
-def glass(database_url: str, tmp_path: Path) -> Iterator[Glass]:
-    yield from make_glass(database_url, tmp_path)
+def glass(migrated_database_url: str, tmp_path: Path) -> Iterator[Glass]:
+    yield from make_glass(migrated_database_url, tmp_path)
 
 
 def error_of(response: TestResponse, status: int) -> dict[str, Any]:

@@ -266,10 +266,10 @@ class MovableClock:
 
 
 @pytest.fixture
-def timed(database_url: str, tmp_path: Path) -> Iterator[tuple[Site, MovableClock]]:
+def timed(migrated_database_url: str, tmp_path: Path) -> Iterator[tuple[Site, MovableClock]]:
     """The web app on a clock the test moves, sessions idle out after 30 minutes."""
     clock = MovableClock()
-    settings = Settings(database_url=database_url, secret_key="test-secret",
+    settings = Settings(database_url=migrated_database_url, secret_key="test-secret",
                         definitions_dir=tmp_path / "no-definitions", session_idle_minutes=30)
     application = bootstrap(settings, hasher=CHEAP_HASHER, clock=clock)
     app = create_app(application, test_config={"TESTING": True})

@@ -286,6 +286,25 @@ def test_importing_every_core_module_loads_no_web_or_storage_technology() -> Non
     assert len(core) > 30  # every module, not the 14 the package's own imports pull in
 
 
+def test_the_command_line_starts_without_the_statistics_libraries() -> None:
+    """scipy and statsmodels take over a second to import: every command-line call and worker
+    start would pay it without computing an estimate, so they load on first use (and when the
+    web app is created). The estimates still compute once they are needed."""
+    probe = ("import json, sys\n"
+             "import adapters.cli, adapters.bootstrap\n"
+             "before = sorted(m for m in ('scipy', 'statsmodels') if m in sys.modules)\n"
+             "from engine.outcomes.estimates import proportion_ci\n"
+             "share = proportion_ci(3, 10)\n"
+             "after = sorted(m for m in ('scipy', 'statsmodels') if m in sys.modules)\n"
+             "print(json.dumps({'before': before, 'after': after, 'low': share.ci_low}))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    result = json.loads(out)
+    assert result["before"] == []
+    assert result["after"] == ["scipy", "statsmodels"]
+    assert result["low"] == pytest.approx(0.1078, abs=1e-4)  # Wilson, 3 of 10
+
+
 # -- the checker catches what it should ----------------------------------------------------
 
 

@@ -35,8 +35,8 @@ class Site:
 
 
 @pytest.fixture
-def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
-    settings = Settings(database_url=database_url, secret_key="test-secret",
+def site(migrated_database_url: str, tmp_path: Path) -> Iterator[Site]:
+    settings = Settings(database_url=migrated_database_url, secret_key="test-secret",
                         definitions_dir=tmp_path / "no-definitions")
     application = bootstrap(settings, hasher=CHEAP_HASHER)
     app = create_app(application, test_config={"TESTING": True})
