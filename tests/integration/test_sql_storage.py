@@ -15,7 +15,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, inspect, make_url, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import StatementError
 
 from adapters.sql import (
@@ -25,7 +26,7 @@ from adapters.sql import (
     upgrade,
 )
 from adapters.sql.schema import alembic_config, downgrade, head_revision
-from adapters.sql.tables import cases, inbox_tasks, metadata, migration_cases
+from adapters.sql.tables import UtcDateTime, cases, inbox_tasks, metadata, migration_cases
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -174,6 +175,28 @@ def test_migration_downgrades_to_an_empty_database(database_url: str) -> None:
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def test_postgresql_sessions_run_in_utc_whatever_the_zone_asked(postgres_url: str) -> None:
+    """Instants come back in UTC without a conversion per value, and a month or date taken
+    in SQL is the UTC one as on SQLite, even where the server or the URL names another zone
+    (here Auckland, where 23:30 UTC on 31 January is already February)."""
+    options = dict(make_url(postgres_url).query)["options"]
+    url = make_url(postgres_url).update_query_dict(
+        {"options": f"{options} -ctimezone=Pacific/Auckland"}).render_as_string(
+            hide_password=False)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            zone, instant, month = connection.execute(text(
+                "SELECT current_setting('TimeZone'), TIMESTAMPTZ '2026-01-31 23:30:00+00', "
+                "to_char(TIMESTAMPTZ '2026-01-31 23:30:00+00', 'YYYY-MM')")).one()
+    finally:
+        engine.dispose()
+    assert zone == "UTC"
+    assert instant.tzinfo is UTC and instant == datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
+    assert month == "2026-01"
+    assert UtcDateTime().process_result_value(instant, postgresql.dialect()) is instant
 
 
 def test_make_engine_sends_plain_postgresql_urls_to_psycopg() -> None:

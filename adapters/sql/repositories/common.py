@@ -59,14 +59,14 @@ def matching(*wanted: tuple[ColumnElement[Any], Any]) -> list[ColumnElement[bool
 
 
 @cache
-def _field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
+def field_names(cls: type[DataclassInstance]) -> tuple[str, ...]:
     return tuple(field.name for field in fields(cls))
 
 
 def record_from(cls: type[_Record], row: Row[Any], **converted: Any) -> _Record:
     """The record of type cls held in row: each field from the column of its name."""
     mapping = row._mapping
-    read = {name: mapping[name] for name in _field_names(cls) if name not in converted}
+    read = {name: mapping[name] for name in field_names(cls) if name not in converted}
     return cls(**read, **converted)
 
 
@@ -75,7 +75,7 @@ def columns_of(record: DataclassInstance, *, leave_out: Iterable[str] = ("id",),
     """The column values of record, one per field, for an INSERT or UPDATE: every field but
     those left out (by default the id the database gives)."""
     skipped = {*leave_out, *converted}
-    kept = {name: getattr(record, name) for name in _field_names(type(record))
+    kept = {name: getattr(record, name) for name in field_names(type(record))
             if name not in skipped}
     return {**kept, **converted}
 

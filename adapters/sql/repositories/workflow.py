@@ -29,6 +29,7 @@ from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
     SqlRepository,
     columns_of,
+    field_names,
     insert_id,
     insert_id_if_absent,
     insert_if_absent,
@@ -198,8 +199,12 @@ def _case_changes(case: CaseRecord) -> dict[str, Any]:
 
 
 # The hot path (every step loads and saves a case) uses statements built once.
-_CASE_BY_ID = select(tables.cases).where(tables.cases.c.id == bindparam("b_id"))
-_CASE_HEAD = select(*(column for column in tables.cases.c if column.name != "state"))
+# a case's columns in CaseRecord's order of fields, its state left out (read last, and only
+# when a case is loaded to run)
+_CASE_COLUMNS = tuple(name for name in field_names(CaseRecord) if name != "state")
+_CASE_HEAD = select(*(tables.cases.c[name] for name in _CASE_COLUMNS))
+_CASE_BY_ID = select(*(tables.cases.c[name] for name in (*_CASE_COLUMNS, "state"))).where(
+    tables.cases.c.id == bindparam("b_id"))
 _CASE_HEAD_BY_ID = _CASE_HEAD.where(tables.cases.c.id == bindparam("b_id"))
 _SAVE_CASE = (
     update(tables.cases)
@@ -210,8 +215,12 @@ _SAVE_CASE = (
 
 
 def _case(row: Row[Any]) -> CaseRecord:
-    return record_from(CaseRecord, row, state=row._mapping.get("state", {}),
-                       waiting_for=list(row.waiting_for or []))
+    """The case a row of _CASE_COLUMNS holds (by position: a dashboard reads 100,000 cases,
+    and looking each column up by name was a second of it)."""
+    values = dict(zip(_CASE_COLUMNS, row, strict=False))
+    values["state"] = row[-1] if len(row) > len(_CASE_COLUMNS) else {}
+    values["waiting_for"] = list(values["waiting_for"] or [])
+    return CaseRecord(**values)
 
 
 class SqlInboxRepository(SqlRepository):
