@@ -249,22 +249,31 @@ class Cohort:
 
     def members(self, clients: Iterable[Client]) -> dict[int, date]:
         """client id -> the client's date in the cohort's field, for members."""
-        found: dict[int, date] = {}
-        for client in clients:
-            value = _as_date(client.fields.get(self.field))
-            if client.id is not None and value is not None and self.start <= value <= self.end:
-                found[client.id] = value
-        return found
+        return self.members_by_date(client_dates(clients, self.field))
+
+    def members_by_date(self, dates: Mapping[int, date]) -> dict[int, date]:
+        """members() from each client's date in the cohort's field (client_dates), read
+        once for every cohort on that field."""
+        start, end = self.start, self.end
+        return {client: value for client, value in dates.items() if start <= value <= end}
+
+
+def client_dates(clients: Iterable[Client], field: str) -> dict[int, date]:
+    """client id -> the client's date in `field`, for clients that have one."""
+    found: dict[int, date] = {}
+    for client in clients:
+        value = _as_date(client.fields.get(field))
+        if client.id is not None and value is not None:
+            found[client.id] = value
+    return found
 
 
 def window_starts(clients: Iterable[Client], members: Iterable[int],
                   outcome_measure: OutcomeMeasure) -> dict[int, date]:
     """client id -> the date the measure's windows start from, for members that have it."""
-    wanted = set(members)
-    starts: dict[int, date] = {}
-    for client in clients:
-        if client.id in wanted:
-            value = _as_date(client.fields.get(outcome_measure.start_field))
-            if value is not None:
-                starts[client.id] = value
-    return starts
+    return starts_of(client_dates(clients, outcome_measure.start_field), members)
+
+
+def starts_of(dates: Mapping[int, date], members: Iterable[int]) -> dict[int, date]:
+    """window_starts from each client's date in the measure's start field (client_dates)."""
+    return {member: dates[member] for member in members if member in dates}
