@@ -46,9 +46,11 @@ class Summarised:
     tasks: list[tuple[str | None, str, int]]
 
 
-def _summarised(pathway: str, outcome: str | None, measured: list[str]) -> Summarised:
-    """The pathway's cases and summaries, read in one unit of work; a recorded outcome
-    not asked for (or not recorded) is the first recorded one unless a measured one leads."""
+def _summarised(pathway: str, outcome: str | None, measured: list[str],
+                answers: frozenset[str]) -> Summarised:
+    """The pathway's cases (with just the `answers` a table may be split by) and summaries,
+    read in one unit of work; a recorded outcome not asked for (or not recorded) is the
+    first recorded one unless a measured one leads."""
 
     def read(cases: list[CaseRecord], summaries: DashboardSummaries) -> Summarised:
         hidden = _hidden(pathway, cases)
@@ -61,7 +63,7 @@ def _summarised(pathway: str, outcome: str | None, measured: list[str]) -> Summa
                           summaries.step_figures(pathway, hidden),
                           summaries.task_counts(pathway))
 
-    return application().engine.summarised(pathway, read)
+    return application().engine.summarised(pathway, read, answers)
 
 
 def _loaded(pathway: str, number: int) -> ParsedDefinition | None:
@@ -144,7 +146,8 @@ def request_choices() -> tuple[str | None, str | None, str | None]:
 
 def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
     measured = _measured_kinds()
-    found = _summarised(pathway, outcome, measured)
+    allowed = _splittable(pathway)
+    found = _summarised(pathway, outcome, measured, allowed)
     cases = found.cases
     names = measured + found.names
     outcome = outcome if outcome in names else (names[0] if names else None)
@@ -156,7 +159,7 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
     gate = analysis.split_by_step_from(
         cases, {fact.case_id for fact in found.facts if fact.happened}, GATE, outcomes,
         outcome_name=outcome) if outcomes else None
-    fields, field, by_field = _split_by_field(pathway, cases, outcomes, outcome)
+    fields, field, by_field = _split_by_field(allowed, cases, outcomes, outcome)
     engaged = engagement.engagement_from(cases, found.facts, 30)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
     activity = activity_table.activity_from_counts(found.tasks, organisations)
@@ -194,14 +197,13 @@ def _outcomes(found: Summarised, outcome: str | None, measured: list[str]
             if case.id is not None} if outcome else None
 
 
-def _split_by_field(pathway: str, cases: list[CaseRecord], outcomes: analysis.Outcomes | None,
-                    outcome: str | None
+def _split_by_field(allowed: frozenset[str], cases: list[CaseRecord],
+                    outcomes: analysis.Outcomes | None, outcome: str | None
                     ) -> tuple[list[str], str | None, analysis.OutcomeSplit | None]:
-    """The fields worth splitting by, and the split the request asks for (?field=, with
-    ?baseline=) with its field, if there are outcomes to split. A field that may not be
-    split by, or a baseline that is not one of its values, is refused."""
+    """The fields worth splitting by (of those `allowed`), and the split the request asks
+    for (?field=, with ?baseline=) with its field, if there are outcomes to split. A field
+    that may not be split by, or a baseline that is not one of its values, is refused."""
     field = request.args.get("field") or None
-    allowed = _splittable(pathway)
     fields = _fields(allowed, cases)
     if field is not None and field not in allowed:
         raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "

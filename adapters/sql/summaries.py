@@ -19,26 +19,31 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    ColumnElement,
     Connection,
     Select,
     Table,
     and_,
     bindparam,
+    case,
     func,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql import step_figures, step_summaries, tables
 from engine.access import names_in
+from engine.model import CaseRecord
 from engine.outcomes import SUMMARISED
 from engine.ports import CaseFacts, HiddenSteps, StepFigures
 
@@ -291,6 +296,34 @@ class SqlDashboardSummaries:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
+    def cases(self, pathway: str, fields: Collection[str]) -> builtins.list[CaseRecord]:
+        c = tables.cases.c
+        paths = sorted(path for path in set(fields) if '"' not in path)
+        answers = [self._answer(path) for path in paths]
+        rows = self._connection.execute(
+            select(c.id, c.version, c.client_id, c.status, c.created_at, *answers)
+            .where(c.pathway == pathway).order_by(c.id)).all()
+        data_of: Callable[[Any], dict[str, Any]] = (
+            (lambda row: _nested(zip(paths, row[5:], strict=True)))
+            if any("." in path for path in paths) else
+            (lambda row: {p: v for p, v in zip(paths, row[5:], strict=True) if v is not None}))
+        return [CaseRecord(id=row[0], pathway=pathway, version=row[1], client_id=row[2],
+                           status=row[3], state={}, created_at=row[4], data=data_of(row))
+                for row in rows]
+
+    def _answer(self, path: str) -> ColumnElement[Any]:
+        """The JSON value at the dotted path in a case's data, as the whole data holds it.
+        (SQLite's json_extract gives a yes/no answer as 1/0, so true and false are told by
+        json_type; a path with a double quote cannot be written in SQLite's JSON paths and
+        is not a form field name.)"""
+        data, keys = tables.cases.c.data, path.split(".")
+        if self._connection.dialect.name != "sqlite":
+            return data[tuple(keys)] if len(keys) > 1 else data[path]
+        where = "$" + "".join(f'."{key}"' for key in keys)
+        kind = func.json_type(data, where)
+        return type_coerce(case((kind == "true", "true"), (kind == "false", "false"),
+                                else_=func.json_quote(func.json_extract(data, where))), JSON)
+
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
         sc, c, s = tables.summary_cases, tables.cases, tables.summary_events
@@ -387,3 +420,18 @@ class SqlDashboardSummaries:
         return [(row.actor or None, row.month, row.tasks) for row in self._connection.execute(
             select(a.c.actor, a.c.month, a.c.tasks).where(a.c.pathway == pathway)
             .order_by(a.c.actor, a.c.month))]
+
+
+def _nested(answers: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Case data holding just these answers, each at its dotted path (absent ones left out,
+    as in the whole data)."""
+    data: dict[str, Any] = {}
+    for path, value in answers:
+        if value is None:
+            continue
+        *parents, last = path.split(".")
+        into = data
+        for part in parents:
+            into = into.setdefault(part, {})
+        into[last] = value
+    return data

@@ -11,7 +11,7 @@ commit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -213,11 +213,14 @@ class Engine(CaseRuntime):
         return case_queries.data_revision(self)
 
     def summarised(self, pathway: str,
-                   read: Callable[[list[CaseRecord], DashboardSummaries], T]) -> T:
+                   read: Callable[[list[CaseRecord], DashboardSummaries], T],
+                   answers: Collection[str] = ()) -> T:
         """What `read` takes from the pathway's cases and the dashboard's summaries, in one
-        read-only unit of work (the figures never read every event)."""
+        read-only unit of work (the figures never read every event). The cases are read as
+        figures need them (DashboardSummaries.cases): no state, and of their data only the
+        `answers` named."""
         with self._uow(read_only=True) as uow:
-            return read(uow.cases.list(pathway=pathway), uow.summaries)
+            return read(uow.summaries.cases(pathway, answers), uow.summaries)
 
     def cases_and_events(self, pathway: str) -> tuple[list[CaseRecord], list[Event]]:
         """The pathway's cases and all their events, read together in two statements

@@ -39,8 +39,11 @@ HIDDEN = (HiddenSteps(),
                       everywhere=frozenset({"mental_health_referral", "medium"})))
 
 
+ANSWERS = ("needs_mental_health", "met_at_gate", "housing.status", "never_asked")
+
+
 def _figures(summaries: Any, pathway: str) -> list[Any]:
-    found: list[Any] = [summaries.task_counts(pathway)]
+    found: list[Any] = [summaries.task_counts(pathway), summaries.cases(pathway, ANSWERS)]
     for hidden in HIDDEN:
         figures = summaries.step_figures(pathway, hidden)
         found += [summaries.case_facts(pathway, hidden, outcome=GATE, step=GATE),
@@ -192,3 +195,37 @@ def test_a_case_moved_away_takes_its_steps_and_its_group_s_earliest_event_with_i
         for hidden in (HiddenSteps(), HiddenSteps(versions=frozenset({2}))):
             assert uow.summaries.step_figures("housing", hidden) == reference.step_figures(
                 "housing", hidden)
+
+
+def test_the_figures_read_cases_with_just_the_answers_named(
+        engine: Engine, uow_factory: UnitOfWorkFactory) -> None:
+    """The dashboard reads 100,000 cases without their state or whole data: each answer
+    named comes back as the data holds it (a yes/no stays a bool on SQLite too, where
+    json_extract gives 1/0), nested at its dotted path; a missing or null answer is absent."""
+    engine.publish(*bundle("gate_reception"))
+    client = engine.add_client("Ann", {"release_date": "2026-02-01"}).id or 0
+    case_id = engine.start_case("gate_reception", client, actor="cara").case.id or 0
+    data = {"yes": True, "no": False, "zero": 0, "text": "a \"quoted\" word", "gone": None,
+            "list": [1, "b"], "housing": {"status": "none", "since": 3, "flag": False},
+            "dotted.key": "not a path"}
+    with uow_factory() as uow:
+        stored = uow.cases.get(case_id)
+        assert stored is not None
+        uow.cases.save(replace(stored, data=data), stored.revision)
+        uow.commit()
+    named = ("yes", "no", "zero", "text", "gone", "list", "housing.status", "housing.flag",
+             "housing.absent", "absent.deeper", "missing")
+    with uow_factory() as uow:
+        [found] = uow.summaries.cases("gate_reception", named)
+        whole = uow.cases.get(case_id, with_state=False)
+    assert whole is not None
+    assert found.data == {"yes": True, "no": False, "zero": 0, "text": 'a "quoted" word',
+                          "list": [1, "b"], "housing": {"status": "none", "flag": False}}
+    assert type(found.data["zero"]) is int and type(found.data["no"]) is bool
+    assert (found.id, found.pathway, found.version, found.client_id, found.status,
+            found.created_at, found.state) == (whole.id, whole.pathway, whole.version,
+                                               whole.client_id, whole.status,
+                                               whole.created_at, {})
+    with uow_factory() as uow:
+        assert [c.data for c in uow.summaries.cases("gate_reception", ())] == [{}]
+        assert uow.summaries.cases("no_such_pathway", named) == []

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from engine.access import privacy
+from engine.dotted import dig
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     AccessEntry,
@@ -694,6 +695,23 @@ class _Summaries:
         version = {c.id: c.version for c in self._cases(pathway)}
         return [e for e in self._events(pathway)
                 if not privacy.hides(hidden, version[e.case_id], e)]
+
+    def cases(self, pathway: str, fields: Collection[str]) -> builtins.list[CaseRecord]:
+        found = []
+        for case in self._cases(pathway):
+            data: dict[str, Any] = {}
+            for path in fields:
+                value = dig(case.data, path)
+                if value is not None:
+                    *parents, last = path.split(".")
+                    into = data
+                    for part in parents:
+                        into = into.setdefault(part, {})
+                    into[last] = value
+            found.append(CaseRecord(id=case.id, pathway=case.pathway, version=case.version,
+                                    client_id=case.client_id, status=case.status, state={},
+                                    created_at=case.created_at, data=data))
+        return found
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
