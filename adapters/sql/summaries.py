@@ -25,23 +25,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    ColumnElement,
     Connection,
     Select,
     Table,
     and_,
     bindparam,
-    case,
     func,
     or_,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql import step_figures, step_summaries, tables
+from adapters.sql.repositories.common import json_at
 from engine.access import names_in
 from engine.model import CaseRecord
 from engine.outcomes import SUMMARISED
@@ -299,7 +296,8 @@ class SqlDashboardSummaries:
     def cases(self, pathway: str, fields: Collection[str]) -> builtins.list[CaseRecord]:
         c = tables.cases.c
         paths = sorted(path for path in set(fields) if '"' not in path)
-        answers = [self._answer(path) for path in paths]
+        dialect = self._connection.dialect.name
+        answers = [json_at(c.data, path, dialect) for path in paths]
         rows = self._connection.execute(
             select(c.id, c.version, c.client_id, c.status, c.created_at, *answers)
             .where(c.pathway == pathway).order_by(c.id)).all()
@@ -311,19 +309,6 @@ class SqlDashboardSummaries:
                            status=row[3], state={}, created_at=row[4], data=data_of(row))
                 for row in rows]
 
-    def _answer(self, path: str) -> ColumnElement[Any]:
-        """The JSON value at the dotted path in a case's data, as the whole data holds it.
-        (SQLite's json_extract gives a yes/no answer as 1/0, so true and false are told by
-        json_type; a path with a double quote cannot be written in SQLite's JSON paths and
-        is not a form field name.)"""
-        data, keys = tables.cases.c.data, path.split(".")
-        if self._connection.dialect.name != "sqlite":
-            return data[tuple(keys)] if len(keys) > 1 else data[path]
-        where = "$" + "".join(f'."{key}"' for key in keys)
-        kind = func.json_type(data, where)
-        return type_coerce(case((kind == "true", "true"), (kind == "false", "false"),
-                                else_=func.json_quote(func.json_extract(data, where))), JSON)
-
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
         sc, c, s = tables.summary_cases, tables.cases, tables.summary_events
@@ -331,39 +316,42 @@ class SqlDashboardSummaries:
             select(sc.c.case_id, sc.c.started_at, sc.c.last_completed_at, sc.c.arm,
                    c.c.version).select_from(sc.join(c, c.c.id == sc.c.case_id))
             .where(sc.c.pathway == pathway).order_by(sc.c.case_id)).all()
-        version = {row.case_id: row.version for row in cases}
+        version = {case_id: held for case_id, _, _, _, held in cases}
         hidden_events = step_figures.hidden_by_name(
             self._connection, pathway, hidden, or_(
                 and_(s.c.type == "version_allocated", s.c.split.is_(True)),
                 s.c.type == "outcome_recorded",
                 and_(s.c.type == "task_completed", s.c.step == step)))
+        hidden_versions, hidden_steps = hidden.versions, hidden.steps
 
-        def shown(row: Any) -> bool:
-            held = version[row.case_id]
-            return (held not in hidden.versions
-                    and (row.step is None or row.step not in hidden.steps.get(held, ()))
-                    and (row.case_id, row.seq) not in hidden_events)
+        def shown(case_id: int, seq: int, named: str | None) -> bool:
+            held = version[case_id]
+            return (held not in hidden_versions
+                    and (named is None or named not in hidden_steps.get(held, ()))
+                    and (case_id, seq) not in hidden_events)
 
-        arms = self._arms(pathway, {case_id for case_id, _ in hidden_events}, shown)
+        arms = self._arms(pathway, {case_id for case_id, _ in hidden_events},
+                          lambda row: shown(row.case_id, row.seq, row.step))
         outcomes: dict[int, Any] = {}
         if outcome is not None:
-            for row in self._connection.execute(  # in seq order: the last shown one stays
+            for case_id, seq, named, value, counted in self._connection.execute(
+                    # in seq order: the last shown one stays
                     select(s.c.case_id, s.c.seq, s.c.step, s.c.value, s.c.counted)
                     .where(s.c.pathway == pathway, s.c.type == "outcome_recorded",
                            s.c.outcome == outcome).order_by(s.c.case_id, s.c.seq)).all():
-                if row.case_id in version and shown(row):
-                    outcomes[row.case_id] = row.value if row.counted else bool(row.value)
-        happened = {row.case_id for row in self._connection.execute(
+                if case_id in version and shown(case_id, seq, named):
+                    outcomes[case_id] = value if counted else bool(value)
+        happened = {case_id for case_id, seq, named in self._connection.execute(
             select(s.c.case_id, s.c.seq, s.c.step).where(s.c.pathway == pathway, or_(
                 and_(s.c.type == "task_completed", s.c.step == step),
                 and_(s.c.type == "outcome_recorded", s.c.outcome == step,
                      s.c.truthy.is_(True))))).all()
-            if row.case_id in version and shown(row)}
-        return [CaseFacts(row.case_id, row.started_at, row.last_completed_at,
-                          arms.get(row.case_id, row.arm or None)
-                          if row.version not in hidden.versions else None,
-                          outcomes.get(row.case_id), row.case_id in happened)
-                for row in cases]
+            if case_id in version and shown(case_id, seq, named)}
+        return [CaseFacts(case_id, started_at, last_completed_at,
+                          arms.get(case_id, arm or None)
+                          if held not in hidden_versions else None,
+                          outcomes.get(case_id), case_id in happened)
+                for case_id, started_at, last_completed_at, arm, held in cases]
 
     def _arms(self, pathway: str, hidden_cases: set[int], shown: Callable[[Any], bool]
               ) -> dict[int, int | None]:
