@@ -91,6 +91,12 @@ class ClientRepository(Protocol):
 
     def list(self) -> builtins.list[Client]: ...
 
+    def field_values(self, field: str) -> dict[int, Any]:
+        """client id -> the value of the field (a dotted path) in the client's fields, for
+        clients that have one: what cohorts read of 100,000 clients, not their whole
+        records."""
+        ...
+
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         """Merge fields into the client's profile (the story told once, kept current)."""
         ...

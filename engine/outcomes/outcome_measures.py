@@ -260,11 +260,17 @@ class Cohort:
 
 def client_dates(clients: Iterable[Client], field: str) -> dict[int, date]:
     """client id -> the client's date in `field`, for clients that have one."""
+    return dates_in({client.id: client.fields.get(field) for client in clients
+                     if client.id is not None})
+
+
+def dates_in(values: Mapping[int, Any]) -> dict[int, date]:
+    """client id -> the date each value is (a date, or YYYY-MM-DD text), where it is one."""
     found: dict[int, date] = {}
-    for client in clients:
-        value = _as_date(client.fields.get(field))
-        if client.id is not None and value is not None:
-            found[client.id] = value
+    for client, value in values.items():
+        parsed = _as_date(value)
+        if parsed is not None:
+            found[client] = parsed
     return found
 
 

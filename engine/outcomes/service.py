@@ -32,7 +32,7 @@ from engine.outcomes.outcome_measures import (
     Cohort,
     MeasureResult,
     OutcomeMeasure,
-    client_dates,
+    dates_in,
     measure,
     measure_group,
     starts_of,
@@ -122,9 +122,10 @@ class Outcomes:
     @staticmethod
     @contextmanager
     def reading_once() -> Iterator[None]:
-        """Within the block, the clients and each kind's events are read once, however many
-        cohorts and measures ask (figures over several cohorts, from one read each: issue
-        12, item 9). For reads only: nothing written inside the block is seen by them."""
+        """Within the block, each field of the clients and each kind's events are read once,
+        however many cohorts and measures ask (figures over several cohorts, from one read
+        each: issue 12, item 9). For reads only: nothing written inside the block is seen
+        by them."""
         if _READ_ONCE.get() is not None:  # inside a block already: its reads are kept
             yield
             return
@@ -143,18 +144,13 @@ class Outcomes:
             kept[key] = read()
         return kept[key]
 
-    def _clients(self) -> list[Any]:
-        def read() -> list[Any]:
-            with self._uow(read_only=True) as uow:
-                return uow.clients.list()
-        found: list[Any] = self._once("clients", read)
-        return found
-
     def _client_dates(self, field: str) -> dict[int, date]:
         """Each client's date in `field`, parsed once per read-once block and field (every
         cohort and measure of a dashboard reads the same two fields of 100,000 clients)."""
-        found: dict[int, date] = self._once(("dates", field),
-                                            lambda: client_dates(self._clients(), field))
+        def read() -> dict[int, date]:
+            with self._uow(read_only=True) as uow:
+                return dates_in(uow.clients.field_values(field))
+        found: dict[int, date] = self._once(("dates", field), read)
         return found
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:

@@ -133,6 +133,28 @@ def test_client_fields_are_merged_not_replaced(storage: UnitOfWorkFactory) -> No
         assert uow.clients.get(ada + 1000) is None
 
 
+def test_a_field_of_every_client_is_read_as_the_fields_hold_it(
+        storage: UnitOfWorkFactory) -> None:
+    """What cohorts read of every client: one field's value, as whole records give it (a
+    yes/no stays a bool on SQLite too), nested at a dotted path; no value, no entry."""
+    with storage() as uow:
+        ada, bo, cy = _client(uow), _client(uow), _client(uow)
+        uow.clients.update_fields(ada, {"release_date": "2026-01-31", "flag": False,
+                                        "home": {"since": "2025-05-01"}})
+        uow.clients.update_fields(bo, {"release_date": None, "flag": True, "count": 0})
+        uow.commit()
+    with storage() as uow:
+        assert uow.clients.field_values("release_date") == {ada: "2026-01-31"}
+        flags = uow.clients.field_values("flag")
+        assert flags == {ada: False, bo: True} and type(flags[ada]) is bool
+        assert uow.clients.field_values("count") == {bo: 0}
+        assert uow.clients.field_values("home.since") == {ada: "2025-05-01"}
+        assert uow.clients.field_values("home.gone") == {}
+        assert uow.clients.field_values("missing") == {}
+        whole = {c.id: c.fields.get("release_date") for c in uow.clients.list()}
+        assert whole == {ada: "2026-01-31", bo: None, cy: None}
+
+
 # -- cases ---------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from adapters.sql.repositories.common import (
     columns_of,
     insert_id,
     insert_id_if_absent,
+    json_at,
     matching,
     record_from,
 )
@@ -49,6 +50,12 @@ class SqlClientRepository(SqlRepository):
     def list(self) -> builtins.list[Client]:
         statement = select(tables.clients).order_by(tables.clients.c.id)
         return self._all(_client, statement)
+
+    def field_values(self, field: str) -> dict[int, Any]:
+        c = tables.clients.c
+        return {client: value for client, value in self._connection.execute(
+            select(c.id, json_at(c.fields, field, self._connection.dialect.name))).all()
+            if value is not None}
 
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         """Merge fields into the profile; read and written in the caller's transaction."""

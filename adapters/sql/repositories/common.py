@@ -8,7 +8,19 @@ from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Executable, Insert, Row, Table, insert
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Executable,
+    Insert,
+    Row,
+    Table,
+    case,
+    func,
+    insert,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 if TYPE_CHECKING:
@@ -97,3 +109,19 @@ class SqlRepository:
         """The records of every row statement finds, in its order (fetched at once: a row at
         a time costs a driver call each, seconds over 100,000 rows)."""
         return [build(row) for row in self._connection.execute(statement).all()]
+
+
+def json_at(column: ColumnElement[Any], path: str, dialect: str) -> ColumnElement[Any]:
+    """The JSON value at the dotted path in column, as the whole document holds it (None where
+    absent). SQLite's json_extract gives true and false as 1 and 0, so json_type tells them
+    apart; a path with a double quote cannot be written in SQLite's JSON paths and is not
+    a field name, so it is refused."""
+    if '"' in path:
+        raise ValueError(f"a JSON path with a double quote: {path!r}")
+    keys = path.split(".")
+    if dialect != "sqlite":
+        return column[tuple(keys)] if len(keys) > 1 else column[path]
+    where = "$" + "".join(f'."{key}"' for key in keys)
+    kind = func.json_type(column, where)
+    return type_coerce(case((kind == "true", "true"), (kind == "false", "false"),
+                            else_=func.json_quote(func.json_extract(column, where))), JSON)

@@ -168,6 +168,10 @@ class _Clients:
     def list(self) -> builtins.list[Client]:
         return list(self.d.clients.values())
 
+    def field_values(self, field: str) -> dict[int, Any]:
+        return {client.id or 0: value for client in self.d.clients.values()
+                if (value := dig(client.fields, field)) is not None}
+
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         client = self.d.clients[client_id]
         self.d.clients[client_id] = Client(client.id, client.name, {**client.fields, **fields},
