@@ -487,6 +487,10 @@ class OutcomeRepository(Protocol):
         """Stored events, by client, then occurred_on, then recorded_on."""
         ...
 
+    def kinds(self) -> builtins.set[str]:
+        """The kinds of outcome the stored events are of (without reading the events)."""
+        ...
+
     def set_rate(self, rate: ComparisonRate) -> ComparisonRate:
         """Record comparison rates (earlier ones stay as history); returns it with its id."""
         ...

@@ -181,9 +181,9 @@ def _measured_kinds() -> list[str]:
     """The outcomes measured from imported data: each kind of the programme's frequency
     measures that has imported events."""
     configured = programme()
+    imported = application().outcomes.imported_kinds() if configured else set()
     return sorted({m.kind for m in (configured.measures if configured else ())
-                   if m.type == "frequency"
-                   and application().outcomes.events(kind=m.kind, include_cases=False)})
+                   if m.type == "frequency" and m.kind in imported})
 
 
 def _outcomes(found: Summarised, outcome: str | None, measured: list[str]

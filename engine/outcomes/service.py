@@ -259,6 +259,11 @@ class Outcomes:
                 holding = {e.import_id for e in uow.outcomes.events(kind=kind)}
         return extraction_date(imports, holding)
 
+    def imported_kinds(self) -> set[str]:
+        """The kinds of outcome imported events are of (one small read)."""
+        with self._uow(read_only=True) as uow:
+            return uow.outcomes.kinds()
+
     def events(self, client_id: int | None = None, kind: str | None = None, *,
                include_cases: bool = True) -> list[OutcomeEvent]:
         """Imported events and (with include_cases) those recorded by pathway steps, by

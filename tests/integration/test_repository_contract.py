@@ -546,6 +546,7 @@ def test_consents_access_log_and_drafts_round_trip(storage: UnitOfWorkFactory) -
 
 def test_outcome_imports_and_events_are_kept_once(storage: UnitOfWorkFactory) -> None:
     with storage() as uow:
+        assert uow.outcomes.kinds() == set()
         ada = _client(uow)
         record = uow.outcomes.add_import(OutcomeImport(None, "s" * 64, "a.csv", "housed", 2, 0,
                                                        T0))
@@ -565,6 +566,9 @@ def test_outcome_imports_and_events_are_kept_once(storage: UnitOfWorkFactory) ->
         assert uow.outcomes.import_by_sha256("s" * 64) == uow.outcomes.imports()[0]
         assert uow.outcomes.events(client_id=ada) == [earlier, stored]
         assert uow.outcomes.events(kind="reconviction") == []
+        assert uow.outcomes.kinds() == {"housed"}
+        uow.outcomes.add_event(replace(event, kind="employed", source="other"))
+        assert uow.outcomes.kinds() == {"housed", "employed"}
 
 
 def test_comparison_subjects_are_unique_in_their_group(storage: UnitOfWorkFactory) -> None:

@@ -75,6 +75,10 @@ class SqlOutcomeRepository(SqlRepository):
             .order_by(e.c.client_id, e.c.occurred_on, e.c.recorded_on, e.c.kind, e.c.id))
         return [record_from(OutcomeEvent, row) for row in rows]
 
+    def kinds(self) -> builtins.set[str]:
+        e = tables.outcome_events
+        return set(self._connection.execute(select(e.c.kind).distinct()).scalars())
+
     def set_rate(self, rate: ComparisonRate) -> ComparisonRate:
         set_at = rate.set_at or current_time()
         new_id = insert_id(self._connection, tables.comparison_rates,

@@ -653,6 +653,9 @@ class _Outcomes:
                       key=lambda e: (e.client_id, e.occurred_on, e.recorded_on, e.kind,
                                      e.id or 0))
 
+    def kinds(self) -> builtins.set[str]:
+        return {e.kind for e in self.d.outcome_events}
+
     def set_rate(self, rate: ComparisonRate) -> ComparisonRate:
         stored = replace(rate, id=self.d.new_id(), set_at=rate.set_at or current_time())
         self.d.comparison_rates.append(stored)
