@@ -581,6 +581,13 @@ class DashboardSummaries(Protocol):
         records was seconds of the dashboard's time)."""
         ...
 
+    def answer_values(self, pathway: str, fields: Collection[str]
+                      ) -> dict[str, builtins.list[Any]]:
+        """Each named answer's distinct values among the pathway's cases (top-level answers
+        of `data`; absent or null ones left out): which fields are worth splitting by, read
+        as a GROUP BY rather than from every case."""
+        ...
+
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
         """Each case of the pathway that has events, by case id."""

@@ -44,12 +44,14 @@ class Summarised:
     facts: list[CaseFacts]
     steps: StepFigures
     tasks: list[tuple[str | None, str, int]]
+    answers: dict[str, list[Any]]  # each answer a table may be split by: its distinct values
 
 
 def _summarised(pathway: str, outcome: str | None, measured: list[str],
-                answers: frozenset[str]) -> Summarised:
-    """The pathway's cases (with just the `answers` a table may be split by) and summaries,
-    read in one unit of work; a recorded outcome not asked for (or not recorded) is the
+                allowed: frozenset[str], split: str | None) -> Summarised:
+    """The pathway's cases (with, of their data, just the answer the request splits by, if
+    it may) and summaries, with the distinct values of every answer a table may be split
+    by, read in one unit of work; a recorded outcome not asked for (or not recorded) is the
     first recorded one unless a measured one leads."""
 
     def read(cases: list[CaseRecord], summaries: DashboardSummaries) -> Summarised:
@@ -61,9 +63,11 @@ def _summarised(pathway: str, outcome: str | None, measured: list[str],
         return Summarised(cases, names, recorded,
                           summaries.case_facts(pathway, hidden, outcome=recorded, step=GATE),
                           summaries.step_figures(pathway, hidden),
-                          summaries.task_counts(pathway))
+                          summaries.task_counts(pathway),
+                          summaries.answer_values(pathway, allowed))
 
-    return application().engine.summarised(pathway, read, answers)
+    return application().engine.summarised(
+        pathway, read, [split] if split is not None and split in allowed else [])
 
 
 def _loaded(pathway: str, number: int) -> ParsedDefinition | None:
@@ -147,7 +151,7 @@ def request_choices() -> tuple[str | None, str | None, str | None]:
 def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
     measured = _measured_kinds()
     allowed = _splittable(pathway)
-    found = _summarised(pathway, outcome, measured, allowed)
+    found = _summarised(pathway, outcome, measured, allowed, request.args.get("field") or None)
     cases = found.cases
     names = measured + found.names
     outcome = outcome if outcome in names else (names[0] if names else None)
@@ -159,7 +163,7 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
     gate = analysis.split_by_step_from(
         cases, {fact.case_id for fact in found.facts if fact.happened}, GATE, outcomes,
         outcome_name=outcome) if outcomes else None
-    fields, field, by_field = _split_by_field(allowed, cases, outcomes, outcome)
+    fields, field, by_field = _split_by_field(allowed, found.answers, cases, outcomes, outcome)
     engaged = engagement.engagement_from(cases, found.facts, 30)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
     activity = activity_table.activity_from_counts(found.tasks, organisations)
@@ -197,14 +201,15 @@ def _outcomes(found: Summarised, outcome: str | None, measured: list[str]
             if case.id is not None} if outcome else None
 
 
-def _split_by_field(allowed: frozenset[str], cases: list[CaseRecord],
-                    outcomes: analysis.Outcomes | None, outcome: str | None
+def _split_by_field(allowed: frozenset[str], answers: dict[str, list[Any]],
+                    cases: list[CaseRecord], outcomes: analysis.Outcomes | None,
+                    outcome: str | None
                     ) -> tuple[list[str], str | None, analysis.OutcomeSplit | None]:
     """The fields worth splitting by (of those `allowed`), and the split the request asks
     for (?field=, with ?baseline=) with its field, if there are outcomes to split. A field
     that may not be split by, or a baseline that is not one of its values, is refused."""
     field = request.args.get("field") or None
-    fields = _fields(allowed, cases)
+    fields = _fields(answers)
     if field is not None and field not in allowed:
         raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
                          "that is a yes/no or one of a few options, never by free text or by "
@@ -244,14 +249,11 @@ def _splittable(pathway: str) -> frozenset[str]:
     return disclosure.splittable_fields(schemas, sensitive)
 
 
-def _fields(allowed: frozenset[str], cases: list[CaseRecord]) -> list[str]:
-    """The allowed fields worth splitting by: a few distinct values in the cases' data."""
-    values: dict[str, set[str]] = defaultdict(set)
-    for case in cases:
-        for key, value in case.data.items():
-            if key in allowed and isinstance(value, bool | str | int):
-                values[key].add(str(value))
-    return sorted(key for key, seen in values.items() if 1 < len(seen) <= 8)
+def _fields(answers: dict[str, list[Any]]) -> list[str]:
+    """The allowed fields worth splitting by: a few distinct values (yes/no, text or whole
+    numbers) in the cases' data."""
+    return sorted(key for key, held in answers.items()
+                  if 1 < len({str(v) for v in held if isinstance(v, bool | str | int)}) <= 8)
 
 
 def _figure(value: Any) -> float | None:

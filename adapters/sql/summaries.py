@@ -31,8 +31,10 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -308,6 +310,23 @@ class SqlDashboardSummaries:
         return [CaseRecord(id=row[0], pathway=pathway, version=row[1], client_id=row[2],
                            status=row[3], state={}, created_at=row[4], data=data_of(row))
                 for row in rows]
+
+    def answer_values(self, pathway: str, fields: Collection[str]
+                      ) -> dict[str, builtins.list[Any]]:
+        c = tables.cases.c
+        dialect = self._connection.dialect.name
+        names = sorted(name for name in set(fields) if '"' not in name and "." not in name)
+        if not names:
+            return {}
+        value = {name: json_at(c.data, name, dialect).label("value") for name in names}
+        statement = union_all(*(
+            select(literal(name).label("field"), value[name])
+            .where(c.pathway == pathway).group_by(value[name]) for name in names))
+        found: dict[str, builtins.list[Any]] = {}
+        for name, held in self._connection.execute(statement).all():
+            if held is not None:
+                found.setdefault(name, []).append(held)
+        return found
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:

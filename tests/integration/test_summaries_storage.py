@@ -42,8 +42,15 @@ HIDDEN = (HiddenSteps(),
 ANSWERS = ("needs_mental_health", "met_at_gate", "housing.status", "never_asked")
 
 
+def _distinct(values: dict[str, list[Any]]) -> dict[str, list[str]]:
+    """answer_values in an order of its own (a GROUP BY gives its groups in any order)."""
+    return {name: sorted(f"{type(v).__name__}:{v!r}" for v in held)
+            for name, held in values.items()}
+
+
 def _figures(summaries: Any, pathway: str) -> list[Any]:
-    found: list[Any] = [summaries.task_counts(pathway), summaries.cases(pathway, ANSWERS)]
+    found: list[Any] = [summaries.task_counts(pathway), summaries.cases(pathway, ANSWERS),
+                        _distinct(summaries.answer_values(pathway, ANSWERS))]
     for hidden in HIDDEN:
         figures = summaries.step_figures(pathway, hidden)
         found += [summaries.case_facts(pathway, hidden, outcome=GATE, step=GATE),
@@ -229,3 +236,30 @@ def test_the_figures_read_cases_with_just_the_answers_named(
     with uow_factory() as uow:
         assert [c.data for c in uow.summaries.cases("gate_reception", ())] == [{}]
         assert uow.summaries.cases("no_such_pathway", named) == []
+        assert _distinct(uow.summaries.answer_values("gate_reception", named)) == _distinct(
+            {"yes": [True], "no": [False], "zero": [0], "text": ['a "quoted" word'],
+             "list": [[1, "b"]]})  # dotted paths are no field to split by
+        assert uow.summaries.answer_values("no_such_pathway", named) == {}
+        assert uow.summaries.answer_values("gate_reception", ()) == {}
+
+
+def test_answer_values_are_each_answer_s_distinct_values_told_apart_by_type(
+        engine: Engine, uow_factory: UnitOfWorkFactory) -> None:
+    """Which fields are worth splitting by is read as a GROUP BY: true, 1 and "1" are three
+    values (as JSON holds them, on SQLite too), repeated values count once, null and absent
+    answers none."""
+    engine.publish(*bundle("gate_reception"))
+    answers = [{"x": True, "y": "a"}, {"x": 1, "y": "a"}, {"x": "1", "y": None},
+               {"x": True}, {"x": False, "y": "b"}]
+    cases = [engine.start_case("gate_reception", engine.add_client(f"C{index}").id or 0,
+                               actor="cara").case.id or 0 for index in range(len(answers))]
+    with uow_factory() as uow:
+        for case_id, data in zip(cases, answers, strict=True):
+            stored = uow.cases.get(case_id)
+            assert stored is not None
+            uow.cases.save(replace(stored, data=data), stored.revision)
+        uow.commit()
+    with uow_factory() as uow:
+        found = _distinct(uow.summaries.answer_values("gate_reception", ["x", "y", "z"]))
+    assert found == {"x": ["bool:False", "bool:True", "int:1", "str:'1'"],
+                     "y": ["str:'a'", "str:'b'"]}

@@ -720,6 +720,18 @@ class _Summaries:
                                     created_at=case.created_at, data=data))
         return found
 
+    def answer_values(self, pathway: str, fields: Collection[str]
+                      ) -> dict[str, builtins.list[Any]]:
+        found: dict[str, builtins.list[Any]] = {}
+        for case in self._cases(pathway):
+            for name in fields:
+                value = case.data.get(name)
+                if "." not in name and value is not None and not any(
+                        seen == value and type(seen) is type(value)
+                        for seen in found.get(name, [])):
+                    found.setdefault(name, []).append(value)
+        return found
+
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
         everything = case_events.by_case(e for e in self._events(pathway)
