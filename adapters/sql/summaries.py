@@ -360,17 +360,37 @@ class SqlDashboardSummaries:
                            s.c.outcome == outcome).order_by(s.c.case_id, s.c.seq)).all():
                 if case_id in version and shown(case_id, seq, named):
                     outcomes[case_id] = value if counted else bool(value)
-        happened = {case_id for case_id, seq, named in self._connection.execute(
-            select(s.c.case_id, s.c.seq, s.c.step).where(s.c.pathway == pathway, or_(
-                and_(s.c.type == "task_completed", s.c.step == step),
-                and_(s.c.type == "outcome_recorded", s.c.outcome == step,
-                     s.c.truthy.is_(True))))).all()
-            if case_id in version and shown(case_id, seq, named)}
+        happened = self._happened(pathway, step, {case_id for case_id, _ in hidden_events},
+                                  lambda case_id, seq, named: case_id in version
+                                  and shown(case_id, seq, named))
         return [CaseFacts(case_id, started_at, last_completed_at,
                           arms.get(case_id, arm or None)
                           if held not in hidden_versions else None,
                           outcomes.get(case_id), case_id in happened)
                 for case_id, started_at, last_completed_at, arm, held in cases]
+
+    def _happened(self, pathway: str, step: str, corrected: set[int],
+                  shown: Callable[[int, int, str | None], bool]) -> set[int]:
+        """The cases where `step` happened as the figures may show it: a true outcome of that
+        name recorded, or a completion of the step. A completion is found from the case's
+        row per step (summary_case_steps: its first one), not among every event, except for
+        the cases with an event hidden by name (`corrected`), whose every completion there is
+        read (the first may be the hidden one)."""
+        s, cs = tables.summary_events, tables.summary_case_steps
+        found = {case_id for case_id, seq, named in self._connection.execute(
+            select(s.c.case_id, s.c.seq, s.c.step).where(
+                s.c.pathway == pathway, s.c.type == "outcome_recorded", s.c.outcome == step,
+                s.c.truthy.is_(True))).all() if shown(case_id, seq, named)}
+        found.update(case_id for case_id, first in self._connection.execute(
+            select(cs.c.case_id, cs.c.done_seq).where(
+                cs.c.pathway == pathway, cs.c.step == step, cs.c.done_seq.is_not(None))).all()
+            if case_id not in corrected and shown(case_id, first, step))
+        if corrected:
+            found.update(case_id for case_id, seq in self._connection.execute(
+                select(s.c.case_id, s.c.seq).where(
+                    s.c.case_id.in_(sorted(corrected)), s.c.type == "task_completed",
+                    s.c.step == step)).all() if shown(case_id, seq, step))
+        return found
 
     def _arms(self, pathway: str, hidden_cases: set[int], shown: Callable[[Any], bool]
               ) -> dict[int, int | None]:
