@@ -92,9 +92,8 @@ class ClientRepository(Protocol):
     def list(self) -> builtins.list[Client]: ...
 
     def field_values(self, field: str) -> dict[int, Any]:
-        """client id -> the value of the field (a dotted path) in the client's fields, for
-        clients that have one: what cohorts read of 100,000 clients, not their whole
-        records."""
+        """client id -> the value at the dotted `field` in the client's fields, where set
+        (what cohorts read of every client, not whole records)."""
         ...
 
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
@@ -576,16 +575,13 @@ class DashboardSummaries(Protocol):
 
     def cases(self, pathway: str, fields: Collection[str]) -> builtins.list[CaseRecord]:
         """The pathway's cases, oldest first, as the figures read them: id, pathway, version,
-        client, status and creation time, and of `data` only the answers named in `fields`
-        (dotted paths); no workflow state, nothing else (at 100,000 cases, reading whole
-        records was seconds of the dashboard's time)."""
+        client, status, created_at, and of `data` only the answers at the dotted `fields`."""
         ...
 
     def answer_values(self, pathway: str, fields: Collection[str]
                       ) -> dict[str, builtins.list[Any]]:
-        """Each named answer's distinct values among the pathway's cases (top-level answers
-        of `data`; absent or null ones left out): which fields are worth splitting by, read
-        as a GROUP BY rather than from every case."""
+        """Each named top-level answer's distinct values among the pathway's cases (null or
+        absent: none), as a GROUP BY, not read from every case."""
         ...
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
