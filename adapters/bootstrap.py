@@ -13,8 +13,8 @@ from sqlalchemy.exc import OperationalError
 from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine, upgrade
-from adapters.sql.schema import is_current
+from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
+from adapters.sql.schema import upgrade_if_behind
 from engine import Engine
 from engine.accounts import Accounts
 from engine.casework import Casework
@@ -47,8 +47,7 @@ class Application:
         if self.schema_ready and not check:
             return
         with self._schema_lock:
-            if not is_current(self.database):
-                upgrade(self.settings.database_url)
+            upgrade_if_behind(self.database, self.settings.database_url)
             self.schema_ready = True
 
 
@@ -70,8 +69,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
             log.warning("database unreachable at start, migrating when it answers: %s",
                         type(err.orig or err).__name__)
         else:
-            if not is_current(database):  # one small query; Alembic runs only when behind
-                upgrade(settings.database_url)
+            upgrade_if_behind(database, settings.database_url)
             ready = True
     uow = SqlAlchemyUnitOfWorkFactory(database)
     clock = clock or SystemClock()

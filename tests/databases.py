@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from adapters.sql import make_engine, upgrade
-from adapters.sql.schema import is_current
+from adapters.sql.schema import upgrade_if_behind
 
 
 @contextmanager
@@ -23,8 +23,7 @@ def migrated_engine(url: str) -> Iterator[Engine]:
     """An Engine on the database at url, brought to the newest revision first (unless it is
     there already); disposed on leaving, so no test leaves connections open behind it."""
     engine = make_engine(url)
-    if not is_current(engine):
-        upgrade(url)
+    upgrade_if_behind(engine, url)
     try:
         yield engine
     finally:

@@ -48,6 +48,13 @@ def downgrade(url: str, revision: str) -> None:
     _migrate(url, command.downgrade, revision)
 
 
+def upgrade_if_behind(engine: Engine, url: str) -> None:
+    """upgrade(url) unless the database of engine is at the newest revision already: one
+    small query, and Alembic (which loads and plans every migration) only when behind."""
+    if not is_current(engine):
+        upgrade(url)
+
+
 def current_revision(url: str) -> str | None:
     """The revision the database at url is at, or None when it was never migrated."""
     engine = make_engine(url)

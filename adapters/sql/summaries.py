@@ -303,12 +303,9 @@ class SqlDashboardSummaries:
         rows = self._connection.execute(
             select(c.id, c.version, c.client_id, c.status, c.created_at, *answers)
             .where(c.pathway == pathway).order_by(c.id)).all()
-        data_of: Callable[[Any], dict[str, Any]] = (
-            (lambda row: _nested(zip(paths, row[5:], strict=True)))
-            if any("." in path for path in paths) else
-            (lambda row: {p: v for p, v in zip(paths, row[5:], strict=True) if v is not None}))
         return [CaseRecord(id=row[0], pathway=pathway, version=row[1], client_id=row[2],
-                           status=row[3], state={}, created_at=row[4], data=data_of(row))
+                           status=row[3], state={}, created_at=row[4],
+                           data=_nested(zip(paths, row[5:], strict=True)))
                 for row in rows]
 
     def answer_values(self, pathway: str, fields: Collection[str]

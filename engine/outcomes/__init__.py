@@ -48,7 +48,6 @@ from engine.outcomes.outcome_measures import (
     measure_group,
     measure_occurrences,
     outcome_directions,
-    window_starts,
 )
 from engine.outcomes.payments import (
     CohortInput,
@@ -117,5 +116,4 @@ __all__ = [
     "payment_statement",
     "programme_from_config",
     "protected_tables",
-    "window_starts",
 ]

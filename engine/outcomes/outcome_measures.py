@@ -274,12 +274,7 @@ def dates_in(values: Mapping[int, Any]) -> dict[int, date]:
     return found
 
 
-def window_starts(clients: Iterable[Client], members: Iterable[int],
-                  outcome_measure: OutcomeMeasure) -> dict[int, date]:
-    """client id -> the date the measure's windows start from, for members that have it."""
-    return starts_of(client_dates(clients, outcome_measure.start_field), members)
-
-
 def starts_of(dates: Mapping[int, date], members: Iterable[int]) -> dict[int, date]:
-    """window_starts from each client's date in the measure's start field (client_dates)."""
+    """client id -> the date the measure's windows start from, for members that have it,
+    from each client's date in the measure's start field."""
     return {member: dates[member] for member in members if member in dates}
