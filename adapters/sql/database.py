@@ -69,12 +69,16 @@ def is_read_only(connection: Connection) -> bool:
 
 
 def _configure_read_only(engine: Engine) -> None:
-    """On PostgreSQL a read-only unit of work's transactions are READ ONLY: a write fails."""
+    """On PostgreSQL a read-only unit of work's transactions are READ ONLY (a write fails)
+    and REPEATABLE READ: every statement sees the snapshot the first one saw, so figures read
+    in several statements agree with each other while others commit (a read-only transaction
+    never fails to serialise)."""
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if is_read_only(connection):
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            connection.exec_driver_sql(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -2,7 +2,8 @@
 
 On SQLite every writing unit of work takes the write lock at BEGIN IMMEDIATE; inbox,
 dashboard and export reads use read-only ones (plain BEGIN, query_only) so they read the
-last committed snapshot at once. On PostgreSQL they run in READ ONLY transactions.
+last committed snapshot at once. On PostgreSQL they run in READ ONLY, REPEATABLE READ
+transactions. Either way a read-only unit of work reads one snapshot throughout.
 """
 
 from __future__ import annotations
@@ -65,3 +66,27 @@ def test_a_connection_writes_again_after_a_read_only_unit_of_work(
             uow.commit()
     with uow_factory(read_only=True) as uow:
         assert [c.name for c in uow.clients.list()] == ["Ada", "Bob"]
+
+
+def test_a_read_only_unit_of_work_reads_one_snapshot_while_others_commit(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """Every statement of a read-only unit of work sees the data as of its first: the
+    dashboard reads its groups of cases, then each step's counts, in several statements, and
+    a case committed between them must not be in one and missing from the other (a step
+    done by more cases than there are: the page failed with 'need successes <= n' while
+    caseworkers wrote). On PostgreSQL a READ ONLY transaction in REPEATABLE READ; on SQLite
+    a deferred transaction in WAL mode."""
+    with uow_factory() as uow:
+        uow.clients.add(Client(id=None, name="Ada"))
+        uow.commit()
+    with uow_factory(read_only=True) as reader:
+        before = [c.name for c in reader.clients.list()]
+        with uow_factory() as writer:
+            writer.clients.add(Client(id=None, name="Committed meanwhile"))
+            writer.commit()
+        during = [c.name for c in reader.clients.list()]
+    with uow_factory(read_only=True) as uow:
+        after = [c.name for c in uow.clients.list()]
+    assert before == during == ["Ada"]
+    assert after == ["Ada", "Committed meanwhile"]
