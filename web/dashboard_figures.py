@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import g, request
@@ -23,7 +23,14 @@ from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord
 from engine.outcomes import activity as activity_table
 from engine.outcomes import analysis, disclosure, engagement, protected_tables
-from engine.ports import CaseFacts, DashboardSummaries, HiddenSteps, StepFigures
+from engine.outcomes.tally import groups_from_facts
+from engine.summary_ports import (
+    CaseFacts,
+    CaseGroup,
+    DashboardSummaries,
+    HiddenSteps,
+    StepFigures,
+)
 from engine.workflow import ParsedDefinition
 from web import charts, decisions
 from web.cohort_evidence import measured_outcomes, programme, threshold
@@ -31,17 +38,17 @@ from web.dashboard_cache import cached
 from web.security import application
 
 GATE = "met_at_gate"  # the step the outcome is split by
+ENGAGED_AFTER_DAYS = 30  # a case is engaged when worked on this long after it started
 
 
 @dataclass(frozen=True)
 class Summarised:
-    """What the figures of one pathway read: its cases and the summaries of their events
-    (adapters.sql.summaries), never the events themselves."""
+    """What the figures of one pathway read: its cases counted in groups and the summaries
+    of their events (adapters.sql.summaries), never the events themselves."""
 
-    cases: list[CaseRecord]
     names: list[str]  # outcomes recorded on the cases' events the figures may show
-    outcome: str | None  # the recorded outcome asked for, if it is one of names
-    facts: list[CaseFacts]
+    outcome: str | None  # the outcome asked for (measured or recorded), else the first
+    groups: list[CaseGroup]
     steps: StepFigures
     tasks: list[tuple[str | None, str, int]]
     answers: dict[str, list[Any]]  # each answer a table may be split by: its distinct values
@@ -49,25 +56,41 @@ class Summarised:
 
 def _summarised(pathway: str, outcome: str | None, measured: list[str],
                 allowed: frozenset[str], split: str | None) -> Summarised:
-    """The pathway's cases (with, of their data, just the answer the request splits by, if
-    it may) and summaries, with the distinct values of every answer a table may be split
-    by, read in one unit of work; a recorded outcome not asked for (or not recorded) is the
-    first recorded one unless a measured one leads."""
+    """The pathway's cases counted in groups by the facts the figures read (with the answer
+    the request splits by, if it may) and its summaries, with the distinct values of every
+    answer a table may be split by, read in one unit of work; an outcome not asked for (or
+    not recorded nor measured) is the first measured one, else the first recorded one. An
+    outcome measured from imported data is each case's client's, so those cases are read
+    one by one (web.cohort_evidence.measured_outcomes) and counted here."""
+    answer = split if split is not None and split in allowed else None
+    hidden = _hidden(pathway)
 
-    def read(cases: list[CaseRecord], summaries: DashboardSummaries) -> Summarised:
-        hidden = _hidden(pathway, cases)
+    def read(summaries: DashboardSummaries) -> tuple[Summarised, list[CaseRecord],
+                                                    list[CaseFacts]]:
         names = summaries.outcome_names(pathway, hidden)
         chosen = measured + names
         chosen_outcome = outcome if outcome in chosen else (chosen[0] if chosen else None)
         recorded = chosen_outcome if chosen_outcome in names else None
-        return Summarised(cases, names, recorded,
-                          summaries.case_facts(pathway, hidden, outcome=recorded, step=GATE),
-                          summaries.step_figures(pathway, hidden),
-                          summaries.task_counts(pathway),
-                          summaries.answer_values(pathway, allowed))
+        cases: list[CaseRecord] = []
+        facts: list[CaseFacts] = []
+        groups: list[CaseGroup] = []
+        if chosen_outcome is not None and chosen_outcome in measured:
+            cases = summaries.cases(pathway, [answer] if answer is not None else [])
+            facts = summaries.case_facts(pathway, hidden, outcome=None, step=GATE)
+        else:
+            groups = summaries.case_groups(pathway, hidden, outcome=recorded, step=GATE,
+                                           answer=answer, days=ENGAGED_AFTER_DAYS)
+        return (Summarised(names, chosen_outcome, groups,
+                           summaries.step_figures(pathway, hidden),
+                           summaries.task_counts(pathway),
+                           summaries.answer_values(pathway, allowed)), cases, facts)
 
-    return application().engine.summarised(
-        pathway, read, [split] if split is not None and split in allowed else [])
+    found, cases, facts = application().engine.summarised(read)
+    if found.outcome is None or found.outcome not in measured:
+        return found
+    outcomes = measured_outcomes(cases, found.outcome)
+    return replace(found, groups=groups_from_facts(cases, facts, outcomes, answer=answer,
+                                                   days=ENGAGED_AFTER_DAYS))
 
 
 def _loaded(pathway: str, number: int) -> ParsedDefinition | None:
@@ -89,25 +112,26 @@ def unloadable_notice() -> list[str]:
             f"split by field: {why}" for (p, n), why in sorted(found.items())]
 
 
-def _hidden(pathway: str, cases: list[CaseRecord]) -> HiddenSteps:
+def _hidden(pathway: str) -> HiddenSteps:
     """What per-step figures and outcome names leave out: every event about a step,
     decision or referral whose existence reveals health or offence data (engine.access.privacy),
     which no dashboard viewer may split by, and every event of a version whose definition
     cannot be loaded (what it reveals is unknown). A pathway that is sensitive as a whole
     still shows its own steps: its figures are aggregates, under disclosure control like
     every other."""
-    found = _sensitivity(cases)
+    found = _sensitivity(pathway)
     others = frozenset(p for p in found.pathways if p != pathway)
     steps = {number: _steps_hidden(definition, others)
              for (name, number), definition in found.definitions.items() if name == pathway}
     return HiddenSteps(frozenset(n for p, n in found.unknown if p == pathway), steps, others)
 
 
-def _sensitivity(cases: list[CaseRecord]) -> privacy.Sensitivity:
-    """What every version in use or published marks sensitive (engine.access.privacy); a version
-    whose definition cannot be loaded is unknown."""
+def _sensitivity(pathway: str) -> privacy.Sensitivity:
+    """What every version of the pathway and every other pathway's latest marks sensitive
+    (engine.access.privacy); a version whose definition cannot be loaded is unknown. Every
+    version a case can be on is one of the pathway's versions."""
     engine = application().engine
-    wanted = dict.fromkeys([*((c.pathway, c.version) for c in cases),
+    wanted = dict.fromkeys([*((pathway, v.number) for v in engine.versions(pathway)),
                             *((v.pathway, v.number) for v in engine.definitions())])
     loaded = {key: _loaded(*key) for key in wanted}
     return privacy.Sensitivity.of(
@@ -151,27 +175,33 @@ def request_choices() -> tuple[str | None, str | None, str | None]:
 def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
     measured = _measured_kinds()
     allowed = _splittable(pathway)
-    found = _summarised(pathway, outcome, measured, allowed, request.args.get("field") or None)
-    cases = found.cases
+    field = request.args.get("field") or None
+    if field is not None and field not in allowed:
+        raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
+                         "that is a yes/no or one of a few options, never by free text or by "
+                         "health or offence information")
+    found = _summarised(pathway, outcome, measured, allowed, field)
+    groups = found.groups
     names = measured + found.names
-    outcome = outcome if outcome in names else (names[0] if names else None)
-    outcomes = _outcomes(found, outcome, measured)
-    versus = decisions.chosen_version(request.args.get("versus"), cases)
-    comparison = analysis.version_comparison_from(
-        cases, found.facts, found.steps, outcomes, baseline=versus, outcome_name=outcome,
-        pathway=pathway)
-    gate = analysis.split_by_step_from(
-        cases, {fact.case_id for fact in found.facts if fact.happened}, GATE, outcomes,
-        outcome_name=outcome) if outcomes else None
-    fields, field, by_field = _split_by_field(allowed, found.answers, cases, outcomes, outcome)
-    engaged = engagement.engagement_from(cases, found.facts, 30)
+    outcome = found.outcome
+    total = sum(group.cases for group in groups)
+    with_outcome = outcome is not None and total > 0
+    versus = decisions.chosen_version(request.args.get("versus"), groups)
+    comparison = analysis.version_comparison_of_groups(
+        groups, found.steps, measured=outcome is not None, baseline=versus,
+        outcome_name=outcome, pathway=pathway)
+    gate = analysis.split_by_step_of_groups(groups, GATE, outcome_name=outcome) \
+        if with_outcome else None
+    fields = _fields(found.answers)
+    by_field = _split_by_field(field, fields, groups, outcome) if with_outcome else None
+    engaged = engagement.engagement_of_groups(groups, ENGAGED_AFTER_DAYS)
     organisations = {u.username: u.organisation for u in application().accounts.users()}
     activity = activity_table.activity_from_counts(found.tasks, organisations)
     limit = threshold()
-    return {"cases": cases, "names": names, "outcome": outcome, "comparison": comparison,
+    return {"names": names, "outcome": outcome, "comparison": comparison,
             "gate": gate, "engagement": engaged, "activity": activity, "fields": fields,
-            "field": field, "by_field": by_field,
-            "total": _count(len(cases), limit), "threshold": limit,
+            "field": field if by_field else None, "by_field": by_field,
+            "total": _count(total, limit), "threshold": limit,
             "versions_rows": protected_tables.protected_rows(comparison.rows(), limit),
             "gate_rows": protected_tables.protected_rows(gate.rows(), limit) if gate else None,
             "field_rows": protected_tables.protected_rows(by_field.rows(), limit)
@@ -190,39 +220,18 @@ def _measured_kinds() -> list[str]:
                    if m.type == "frequency" and m.kind in imported})
 
 
-def _outcomes(found: Summarised, outcome: str | None, measured: list[str]
-              ) -> analysis.Outcomes | None:
-    """Each case's outcome: measured from imported data, or recorded by its steps (None:
-    no outcome, or none measured)."""
-    if outcome in measured:
-        return measured_outcomes(found.cases, outcome) or None
-    recorded = {fact.case_id: fact.outcome for fact in found.facts}
-    return {case.id: recorded.get(case.id) for case in found.cases
-            if case.id is not None} if outcome else None
-
-
-def _split_by_field(allowed: frozenset[str], answers: dict[str, list[Any]],
-                    cases: list[CaseRecord], outcomes: analysis.Outcomes | None,
-                    outcome: str | None
-                    ) -> tuple[list[str], str | None, analysis.OutcomeSplit | None]:
-    """The fields worth splitting by (of those `allowed`), and the split the request asks
-    for (?field=, with ?baseline=) with its field, if there are outcomes to split. A field
-    that may not be split by, or a baseline that is not one of its values, is refused."""
-    field = request.args.get("field") or None
-    fields = _fields(answers)
-    if field is not None and field not in allowed:
-        raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
-                         "that is a yes/no or one of a few options, never by free text or by "
-                         "health or offence information")
-    if not outcomes or field not in fields:
-        return fields, None, None
+def _split_by_field(field: str | None, fields: list[str], groups: list[CaseGroup],
+                    outcome: str | None) -> analysis.OutcomeSplit | None:
+    """The split the request asks for (?field=, with ?baseline=), if its field is worth
+    splitting by; a baseline that is not one of its values is refused."""
+    if field not in fields:
+        return None
     try:
-        by_field = analysis.split_by_field(cases, field, outcomes,
-                                           baseline=request.args.get("baseline") or None,
-                                           outcome_name=outcome)
+        return analysis.split_by_field_of_groups(
+            groups, field, baseline=request.args.get("baseline") or None,
+            outcome_name=outcome)
     except InvalidArgumentError as error:
         raise BadRequest(error.message) from error
-    return fields, field if by_field else None, by_field
 
 
 def _count(value: int, threshold: int) -> int | str:

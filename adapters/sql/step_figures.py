@@ -28,7 +28,7 @@ from adapters.sql.step_summaries import (
     case_steps,
     values_of,
 )
-from engine.ports import HiddenSteps, StepCounts, StepFigures
+from engine.summary_ports import HiddenSteps, StepCounts, StepFigures
 
 # -- read for the dashboard --------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +32,6 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
-    or_,
     select,
     union_all,
     update,
@@ -40,11 +39,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql import step_figures, step_summaries, tables
+from adapters.sql.case_groups import fact_events, nested, read_case_groups
 from adapters.sql.repositories.common import json_at
 from engine.access import names_in
 from engine.model import CaseRecord
 from engine.outcomes import SUMMARISED
-from engine.ports import CaseFacts, HiddenSteps, StepFigures
+from engine.summary_ports import CaseFacts, CaseGroup, HiddenSteps, StepFigures
 
 TASKS = ("task_ready", "task_completed")
 LONGEST_NAME = 200  # longer strings name no step or pathway: not kept
@@ -305,7 +305,7 @@ class SqlDashboardSummaries:
             .where(c.pathway == pathway).order_by(c.id)).all()
         return [CaseRecord(id=row[0], pathway=pathway, version=row[1], client_id=row[2],
                            status=row[3], state={}, created_at=row[4],
-                           data=_nested(zip(paths, row[5:], strict=True)))
+                           data=nested(zip(paths, row[5:], strict=True)))
                 for row in rows]
 
     def answer_values(self, pathway: str, fields: Collection[str]
@@ -327,17 +327,22 @@ class SqlDashboardSummaries:
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:
+        return self._facts(pathway, hidden, outcome, step, None)
+
+    def _facts(self, pathway: str, hidden: HiddenSteps, outcome: str | None, step: str,
+               only: Collection[int] | None) -> builtins.list[CaseFacts]:
+        """case_facts, of every case or `only` of these."""
         sc, c, s = tables.summary_cases, tables.cases, tables.summary_events
+        chosen = [] if only is None else [s.c.case_id.in_(sorted(only))]
         cases = self._connection.execute(
             select(sc.c.case_id, sc.c.started_at, sc.c.last_completed_at, sc.c.arm,
                    c.c.version).select_from(sc.join(c, c.c.id == sc.c.case_id))
-            .where(sc.c.pathway == pathway).order_by(sc.c.case_id)).all()
+            .where(sc.c.pathway == pathway,
+                   *([] if only is None else [sc.c.case_id.in_(sorted(only))]))
+            .order_by(sc.c.case_id)).all()
         version = {case_id: held for case_id, _, _, _, held in cases}
         hidden_events = step_figures.hidden_by_name(
-            self._connection, pathway, hidden, or_(
-                and_(s.c.type == "version_allocated", s.c.split.is_(True)),
-                s.c.type == "outcome_recorded",
-                and_(s.c.type == "task_completed", s.c.step == step)))
+            self._connection, pathway, hidden, and_(fact_events(step), *chosen))
         hidden_versions, hidden_steps = hidden.versions, hidden.steps
 
         def shown(case_id: int, seq: int, named: str | None) -> bool:
@@ -354,12 +359,13 @@ class SqlDashboardSummaries:
                     # in seq order: the last shown one stays
                     select(s.c.case_id, s.c.seq, s.c.step, s.c.value, s.c.counted)
                     .where(s.c.pathway == pathway, s.c.type == "outcome_recorded",
-                           s.c.outcome == outcome).order_by(s.c.case_id, s.c.seq)).all():
+                           s.c.outcome == outcome, *chosen)
+                    .order_by(s.c.case_id, s.c.seq)).all():
                 if case_id in version and shown(case_id, seq, named):
                     outcomes[case_id] = value if counted else bool(value)
         happened = self._happened(pathway, step, {case_id for case_id, _ in hidden_events},
                                   lambda case_id, seq, named: case_id in version
-                                  and shown(case_id, seq, named))
+                                  and shown(case_id, seq, named), only)
         return [CaseFacts(case_id, started_at, last_completed_at,
                           arms.get(case_id, arm or None)
                           if held not in hidden_versions else None,
@@ -367,20 +373,24 @@ class SqlDashboardSummaries:
                 for case_id, started_at, last_completed_at, arm, held in cases]
 
     def _happened(self, pathway: str, step: str, corrected: set[int],
-                  shown: Callable[[int, int, str | None], bool]) -> set[int]:
+                  shown: Callable[[int, int, str | None], bool],
+                  only: Collection[int] | None) -> set[int]:
         """The cases where `step` happened as the figures may show it: a true outcome of that
         name recorded, or a completion of the step. A completion is found from the case's
         row per step (summary_case_steps: its first one), not among every event, except for
         the cases with an event hidden by name (`corrected`), whose every completion there is
         read (the first may be the hidden one)."""
         s, cs = tables.summary_events, tables.summary_case_steps
+        chosen = [] if only is None else sorted(only)
         found = {case_id for case_id, seq, named in self._connection.execute(
             select(s.c.case_id, s.c.seq, s.c.step).where(
                 s.c.pathway == pathway, s.c.type == "outcome_recorded", s.c.outcome == step,
-                s.c.truthy.is_(True))).all() if shown(case_id, seq, named)}
+                s.c.truthy.is_(True), *([s.c.case_id.in_(chosen)] if only is not None else [])
+            )).all() if shown(case_id, seq, named)}
         found.update(case_id for case_id, first in self._connection.execute(
             select(cs.c.case_id, cs.c.done_seq).where(
-                cs.c.pathway == pathway, cs.c.step == step, cs.c.done_seq.is_not(None))).all()
+                cs.c.pathway == pathway, cs.c.step == step, cs.c.done_seq.is_not(None),
+                *([cs.c.case_id.in_(chosen)] if only is not None else []))).all()
             if case_id not in corrected and shown(case_id, first, step))
         if corrected:
             found.update(case_id for case_id, seq in self._connection.execute(
@@ -406,6 +416,15 @@ class SqlDashboardSummaries:
                 first.add(row.case_id)
                 found[row.case_id] = row.arm
         return found
+
+    def case_groups(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
+                    step: str, answer: str | None, days: int) -> builtins.list[CaseGroup]:
+        corrected = {case_id for case_id, _ in step_figures.hidden_by_name(
+            self._connection, pathway, hidden, fact_events(step))}
+        return read_case_groups(
+            self._connection, pathway, hidden, corrected,
+            lambda ids: self._facts(pathway, hidden, outcome, step, ids),
+            outcome=outcome, step=step, answer=answer, days=days)
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         return step_figures.read_step_figures(self._connection, pathway, hidden)
@@ -444,18 +463,3 @@ class SqlDashboardSummaries:
         return [(row.actor or None, row.month, row.tasks) for row in self._connection.execute(
             select(a.c.actor, a.c.month, a.c.tasks).where(a.c.pathway == pathway)
             .order_by(a.c.actor, a.c.month))]
-
-
-def _nested(answers: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """Case data holding just these answers, each at its dotted path (absent ones left out,
-    as in the whole data)."""
-    data: dict[str, Any] = {}
-    for path, value in answers:
-        if value is None:
-            continue
-        *parents, last = path.split(".")
-        into = data
-        for part in parents:
-            into = into.setdefault(part, {})
-        into[last] = value
-    return data

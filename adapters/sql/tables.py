@@ -433,7 +433,9 @@ summary_events = Table(
     Column("hours_from_start", Float, nullable=True),  # task_completed: from the case's start
     PrimaryKeyConstraint("case_id", "seq"),
     Index(None, "pathway", "type", "step"),
-    Index("ix_summary_events_outcomes", "pathway", "type", "outcome", "case_id", "seq"),
+    # a case's outcomes and the outcomes' names read from the index alone (revision 0013)
+    Index("ix_summary_events_outcomes", "pathway", "type", "outcome", "case_id", "seq",
+          "step", "value", "counted", "truthy"),
 )
 
 # every string in a summarised event's data (a prefix such as start: taken off), but its

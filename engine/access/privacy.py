@@ -30,7 +30,7 @@ from typing import Any
 
 from engine.access.rules import HIDDEN
 from engine.model import CaseRecord, Client, Event, InboxTask
-from engine.ports import HiddenSteps
+from engine.summary_ports import HiddenSteps
 from engine.workflow.definitions import SENSITIVE_CATEGORIES, ParsedDefinition
 
 # the category of a value hidden because a version that cannot be loaded may mark it

@@ -11,7 +11,7 @@ commit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -25,7 +25,8 @@ from engine.model import (
     MigrationCase,
     PathwayVersion,
 )
-from engine.ports import DashboardSummaries, UnitOfWork
+from engine.ports import UnitOfWork
+from engine.summary_ports import DashboardSummaries
 from engine.versions import migration_commands, version_commands
 from engine.versions.migration import VersionDiff
 from engine.versions.migration_commands import MigrationReport, MigrationResult, Progress
@@ -212,15 +213,11 @@ class Engine(CaseRuntime):
         """Changes whenever a commit changes data: what computed figures are cached by."""
         return case_queries.data_revision(self)
 
-    def summarised(self, pathway: str,
-                   read: Callable[[list[CaseRecord], DashboardSummaries], T],
-                   answers: Collection[str] = ()) -> T:
-        """What `read` takes from the pathway's cases and the dashboard's summaries, in one
-        read-only unit of work (the figures never read every event). The cases are read as
-        figures need them (DashboardSummaries.cases): no state, and of their data only the
-        `answers` named."""
+    def summarised(self, read: Callable[[DashboardSummaries], T]) -> T:
+        """What `read` takes from the dashboard's summaries, in one read-only unit of work
+        (the figures never read every event, and count cases in groups where they can)."""
         with self._uow(read_only=True) as uow:
-            return read(uow.summaries.cases(pathway, answers), uow.summaries)
+            return read(uow.summaries)
 
     def cases_and_events(self, pathway: str) -> tuple[list[CaseRecord], list[Event]]:
         """The pathway's cases and all their events, read together in two statements

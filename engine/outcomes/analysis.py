@@ -43,15 +43,21 @@ from engine.outcomes.estimates import (
     read_p_value,
     table_row,
 )
-from engine.ports import CaseFacts, StepCounts, StepFigures
-
-OutcomeValue = bool | int | None
-Outcomes = Mapping[int, OutcomeValue]
+from engine.outcomes.tally import (
+    MISSING,
+    Outcomes,
+    OutcomeValue,
+    Tally,
+    answer_label,
+    outcome_kind,
+    outcome_value,
+)
+from engine.summary_ports import CaseFacts, CaseGroup, StepCounts, StepFigures
 
 # the events the dashboard's figures read (and its summaries keep)
 SUMMARISED = ("case_started", "version_allocated", "task_ready", "task_completed",
               "outcome_recorded")
-MISSING = "(missing)"
+__all__ = ["MISSING", "OutcomeValue", "Outcomes"]  # also here, where callers look for them
 
 
 # -- outcomes per case ------------------------------------------------------------------------
@@ -78,36 +84,17 @@ def outcomes_from_events(cases: Iterable[CaseRecord], events: Iterable[Event], o
     return {case_id: found.get(case_id, missing) for case_id in case_events.ids(cases)}
 
 
-def _outcome_kind(outcomes: Outcomes | None) -> str | None:
-    """'proportion' when every known outcome is a bool, 'rate' when some is a count."""
-    if outcomes is None:
+def _outcome_of(tally: Tally, kind: str | None) -> Proportion | Rate | None:
+    """The tally's known outcomes as a share (yes/no) or a rate per case (counts, with the
+    per-person counts a comparison needs to see how much they vary)."""
+    if kind is None:
         return None
-    values = [v for v in outcomes.values() if v is not None]
-    for value in values:
-        if not isinstance(value, (bool, int)) or value < 0:
-            raise InvalidArgumentError(
-                "an outcome is True/False or a whole count of zero or more",
-                details={"value": repr(value)})
-    if values and not all(isinstance(v, bool) for v in values):
-        return "rate"
-    return "proportion"
-
-
-def _outcome_of(ids: Sequence[int], outcomes: Outcomes | None,
-                kind: str | None) -> Proportion | Rate | None:
-    if outcomes is None or kind is None:
-        return None
-    known = [int(value) for value in (outcomes.get(i) for i in ids) if value is not None]
+    known = sum(tally.known.values())
     if kind == "rate":
-        return replace(rate_ci(sum(known), len(known)), counts=tuple(known))
-    return proportion_ci(sum(1 for v in known if v), len(known))
-
-
-def _missing_of(ids: Sequence[int], outcomes: Outcomes | None) -> int:
-    """How many of the cases have no known outcome (absent from `outcomes`, or None)."""
-    if outcomes is None:
-        return 0
-    return sum(1 for i in ids if outcomes.get(i) is None)
+        values = tally.values()
+        return replace(rate_ci(sum(values), known), counts=tuple(values))
+    return proportion_ci(sum(cases for (_, value), cases in tally.known.items() if value),
+                         known)
 
 
 @dataclass(frozen=True)
@@ -267,7 +254,8 @@ def version_comparison(cases: Iterable[CaseRecord], events: Iterable[Event],
     return _versions_compared(
         chosen, name,
         {c.id or 0: case_events.split_arm(by_case.get(c.id or 0, [])) for c in chosen},
-        step_ids, lambda _cohort, _version, step, members: _step_stats(step, members, by_case),
+        step_ids,
+        lambda _cohort, _version, step, members: _step_stats(step, members.records, by_case),
         outcomes, outcome_name, baseline)
 
 
@@ -279,20 +267,40 @@ def version_comparison_from(cases: Iterable[CaseRecord], facts: Iterable[CaseFac
     `facts`, the steps' counts in `figures`): the same figures, without reading events."""
     chosen, name = _one_pathway(cases, pathway)
     arms = {fact.case_id: fact.arm for fact in facts}
+    return _versions_compared(chosen, name, arms, list(figures.steps), _counted_steps(figures),
+                              outcomes, outcome_name, baseline)
 
-    def step_stats(cohort: str, version: int, step: str, members: list[CaseRecord]
-                   ) -> StepStats:
+
+def version_comparison_of_groups(groups: Iterable[CaseGroup], figures: StepFigures, *,
+                                 measured: bool, outcome_name: str | None = None,
+                                 baseline: int | None = None, pathway: str | None = None
+                                 ) -> VersionComparison:
+    """version_comparison_from, from the cases counted in groups (engine.summary_ports:
+    the database counts them); `measured` False: no outcome is compared."""
+    everyone: dict[int, Tally] = defaultdict(Tally)
+    by_arm: dict[int, Tally] = defaultdict(Tally)
+    for group in groups:
+        outcome = group.outcome if measured else None
+        everyone[group.version].add(group.status, outcome, group.cases)
+        if group.arm is not None:
+            by_arm[group.arm].add(group.status, outcome, group.cases)
+    kind = outcome_kind(everyone.values(), measured)
+    return _compared(pathway, dict(everyone), dict(by_arm), list(figures.steps),
+                     _counted_steps(figures), kind, outcome_name, baseline)
+
+
+def _counted_steps(figures: StepFigures) -> StepStatsOf:
+    def step_stats(cohort: str, version: int, step: str, members: Tally) -> StepStats:
         found = figures.counts.get((cohort, version, step), StepCounts(0, 0, 0, None, None,
                                                                        None))
-        return StepStats(step, found.reached, proportion_ci(found.done, len(members)), None,
+        return StepStats(step, found.reached, proportion_ci(found.done, members.cases), None,
                          found.completions, found.median_hours, found.mean_hours,
                          found.median_hours_from_start)
 
-    return _versions_compared(chosen, name, arms, list(figures.steps), step_stats, outcomes,
-                              outcome_name, baseline)
+    return step_stats
 
 
-StepStatsOf = Callable[[str, int, str, list[CaseRecord]], "StepStats"]
+StepStatsOf = Callable[[str, int, str, Tally], "StepStats"]
 
 
 def _one_pathway(cases: Iterable[CaseRecord], pathway: str | None
@@ -310,33 +318,43 @@ def _versions_compared(chosen: list[CaseRecord], name: str | None,
                        arms: Mapping[int, int | None], step_ids: Sequence[str],
                        step_stats: StepStatsOf, outcomes: Outcomes | None,
                        outcome_name: str | None, baseline: int | None) -> VersionComparison:
-    """Both cohorts (every case by version, randomised cases by arm) of a comparison."""
-    kind = _outcome_kind(outcomes)
+    """The cases counted by version and by arm, then compared."""
+    everyone: dict[int, Tally] = defaultdict(Tally)
+    by_arm: dict[int, Tally] = defaultdict(Tally)
+    for case in chosen:
+        value = outcome_value(outcomes, case.id or 0)
+        arm = arms.get(case.id or 0)
+        for tallies, key in ((everyone, case.version), (by_arm, arm)):
+            if key is not None:
+                tallies[key].add(case.status, value)
+                tallies[key].records.append(case)
+    kind = outcome_kind(everyone.values(), outcomes is not None)
+    return _compared(name, dict(everyone), dict(by_arm), step_ids, step_stats, kind,
+                     outcome_name, baseline)
 
-    def compare(cohort: str, groups: dict[int, list[CaseRecord]], base: int | None
+
+def _compared(name: str | None, everyone: dict[int, Tally], by_arm: dict[int, Tally],
+              step_ids: Sequence[str], step_stats: StepStatsOf, kind: str | None,
+              outcome_name: str | None, baseline: int | None) -> VersionComparison:
+    """Both cohorts (every case by version, randomised cases by arm) of a comparison."""
+
+    def compare(cohort: str, groups: dict[int, Tally], base: int | None
                 ) -> VersionComparison:
         if base is None or base not in groups:
             base = min(groups) if groups else None
 
         def stats(version: int, base_stats: VersionStats | None) -> VersionStats:
             return _version_stats(
-                version, groups[version], step_ids, outcomes, kind, base_stats,
+                version, groups[version], step_ids, kind, base_stats,
                 lambda step, members: step_stats(cohort, version, step, members))
 
         base_stats = stats(base, None) if base is not None else None
         versions = tuple(stats(v, None if v == base else base_stats) for v in sorted(groups))
         return VersionComparison(name, cohort, base, outcome_name, kind, versions)
 
-    everyone: dict[int, list[CaseRecord]] = defaultdict(list)
-    by_arm: dict[int, list[CaseRecord]] = defaultdict(list)
-    for case in chosen:
-        everyone[case.version].append(case)
-        arm = arms.get(case.id or 0)
-        if arm is not None:
-            by_arm[arm].append(case)
-    result = compare("all", dict(everyone), baseline)
+    result = compare("all", everyone, baseline)
     if by_arm:
-        randomised = compare("randomised", dict(by_arm), baseline)
+        randomised = compare("randomised", by_arm, baseline)
         result = replace(result, randomised=randomised)
     return result
 
@@ -352,15 +370,13 @@ def _steps_seen(by_case: Mapping[int, list[Event]]) -> list[str]:
     return sorted(first, key=lambda step: first[step])
 
 
-def _version_stats(version: int, cases: list[CaseRecord], steps: Sequence[str],
-                   outcomes: Outcomes | None, kind: str | None, base: VersionStats | None,
-                   step_stats_of: Callable[[str, list[CaseRecord]], StepStats]
-                   ) -> VersionStats:
-    ids = case_events.ids(cases)
-    completed = proportion_ci(sum(1 for c in cases if c.status == "completed"), len(cases))
+def _version_stats(version: int, tally: Tally, steps: Sequence[str], kind: str | None,
+                   base: VersionStats | None,
+                   step_stats_of: Callable[[str, Tally], StepStats]) -> VersionStats:
+    completed = proportion_ci(tally.completed, tally.cases)
     step_stats = []
     for index, step in enumerate(steps):
-        stats = step_stats_of(step, cases)
+        stats = step_stats_of(step, tally)
         if base is not None:
             base_step = base.steps[index].completion
             stats = StepStats(stats.step, stats.reached, stats.completion,
@@ -369,10 +385,10 @@ def _version_stats(version: int, cases: list[CaseRecord], steps: Sequence[str],
                               stats.completions, stats.median_hours, stats.mean_hours,
                               stats.median_hours_from_start)
         step_stats.append(stats)
-    outcome = _outcome_of(ids, outcomes, kind)
-    missing = _missing_of(ids, outcomes)
+    outcome = _outcome_of(tally, kind)
+    missing = tally.missing if kind is not None else 0
     return VersionStats(
-        version, len(cases), completed,
+        version, tally.cases, completed,
         None if base is None else compare_proportions(completed.count, completed.n,
                                                       base.completed.count, base.completed.n),
         tuple(step_stats), outcome,
@@ -477,11 +493,23 @@ def split_by_step_from(cases: Iterable[CaseRecord], happened: Container[int], st
                        outcomes: Outcomes, *, outcome_name: str | None = None
                        ) -> OutcomeSplit:
     """split_by_step, given the ids of the cases where the step happened."""
-    groups: dict[str, list[int]] = {"yes": [], "no": []}
+    groups: dict[str, Tally] = {"yes": Tally(), "no": Tally()}
     for case in cases:
         if case.id is not None:
-            groups["yes" if case.id in happened else "no"].append(case.id)
-    return _split(f"step {step}", groups, "no", outcomes, outcome_name)
+            groups["yes" if case.id in happened else "no"].add(
+                case.status, outcome_value(outcomes, case.id))
+    return _split(f"step {step}", groups, "no", outcome_kind(groups.values(), True),
+                  outcome_name)
+
+
+def split_by_step_of_groups(groups: Iterable[CaseGroup], step: str, *,
+                            outcome_name: str | None = None) -> OutcomeSplit:
+    """split_by_step_from, from the cases counted in groups (`happened`: the step)."""
+    split: dict[str, Tally] = {"yes": Tally(), "no": Tally()}
+    for group in groups:
+        split["yes" if group.happened else "no"].add(group.status, group.outcome, group.cases)
+    return _split(f"step {step}", split, "no", outcome_kind(split.values(), True),
+                  outcome_name)
 
 
 def split_by_field(cases: Iterable[CaseRecord], field: str, outcomes: Outcomes, *,
@@ -492,43 +520,49 @@ def split_by_field(cases: Iterable[CaseRecord], field: str, outcomes: Outcomes, 
     write them ('true', 'false', '3', 'text'); no value is '(missing)'. `baseline` defaults
     to the largest group with a value (ties: the first label in sorted order); '(missing)'
     only when chosen or when no case has a value. A baseline that is no group is refused."""
-    groups: dict[str, list[int]] = defaultdict(list)
+    groups: dict[str, Tally] = defaultdict(Tally)
     for case in cases:
         if case.id is not None:
-            groups[_label(dig(case.data, field))].append(case.id)
+            groups[answer_label(dig(case.data, field))].add(
+                case.status, outcome_value(outcomes, case.id))
+    return _split_by_answer(field, groups, baseline, outcome_name)
+
+
+def split_by_field_of_groups(groups: Iterable[CaseGroup], field: str, *,
+                             baseline: str | None = None, outcome_name: str | None = None
+                             ) -> OutcomeSplit:
+    """split_by_field, from the cases counted in groups by their answer at `field`."""
+    split: dict[str, Tally] = defaultdict(Tally)
+    for group in groups:
+        split[group.answer or MISSING].add(group.status, group.outcome, group.cases)
+    return _split_by_answer(field, split, baseline, outcome_name)
+
+
+def _split_by_answer(field: str, groups: dict[str, Tally], baseline: str | None,
+                     outcome_name: str | None) -> OutcomeSplit:
     if baseline is not None and baseline not in groups:
         raise InvalidArgumentError(
             f"the split by {field[:60]!r} has no group {baseline[:60]!r} to compare against: "
             f"choose one of {', '.join(sorted(groups))}",
             details={"baseline": baseline[:60], "groups": sorted(groups)})
     if baseline is None and groups:
-        baseline = min(groups, key=lambda label: (label == MISSING, -len(groups[label]),
+        baseline = min(groups, key=lambda label: (label == MISSING, -groups[label].cases,
                                                   label))
-    return _split(f"field {field}", dict(sorted(groups.items())), baseline, outcomes,
-                  outcome_name)
+    return _split(f"field {field}", dict(sorted(groups.items())), baseline,
+                  outcome_kind(groups.values(), True), outcome_name)
 
 
-def _split(by: str, groups: Mapping[str, list[int]], baseline: str | None, outcomes: Outcomes,
+def _split(by: str, groups: Mapping[str, Tally], baseline: str | None, kind: str | None,
            outcome_name: str | None) -> OutcomeSplit:
-    kind = _outcome_kind(outcomes)
-    measured = {label: _outcome_of(ids, outcomes, kind) for label, ids in groups.items()}
+    measured = {label: _outcome_of(tally, kind) for label, tally in groups.items()}
     base = measured.get(baseline) if baseline is not None else None
     compared = {label: None if label == baseline else _compare(measured[label], base)
                 for label in groups}
     adjusted = dict(zip(compared, holm([read_p_value(c) for c in compared.values()]),
                         strict=True))
     return OutcomeSplit(by, baseline, outcome_name, kind, tuple(
-        GroupStats(label, len(ids), measured[label], compared[label], adjusted[label])
-        for label, ids in groups.items()))
-
-
-def _label(value: Any) -> str:
-    if value is None:
-        return MISSING
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
+        GroupStats(label, tally.cases, measured[label], compared[label], adjusted[label])
+        for label, tally in groups.items()))
 
 
 # -- tables -----------------------------------------------------------------------------------

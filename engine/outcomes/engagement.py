@@ -14,7 +14,7 @@ from engine.errors import InvalidArgumentError
 from engine.model import CaseRecord, Event
 from engine.outcomes.case_events import by_case, started, utc
 from engine.outcomes.estimates import Proportion, measure_row, proportion_ci
-from engine.ports import CaseFacts
+from engine.summary_ports import CaseFacts, CaseGroup
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,26 @@ def _engagement(cases: Iterable[CaseRecord], days: int, as_of: datetime | None,
             continue
         totals[case.version][0] += int(engaged(case, mark))
         totals[case.version][1] += 1
+    return _shares(days, as_of, totals, too_recent)
+
+
+def engagement_of_groups(groups: Iterable[CaseGroup], days: int) -> Engagement:
+    """engagement_from, from the cases counted in groups (CaseGroup.engaged, counted by the
+    database for the same `days`)."""
+    if days < 0:
+        raise InvalidArgumentError("days must not be negative", details={"days": days})
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for group in groups:
+        if group.engaged is not None:
+            totals[group.version][0] += group.cases if group.engaged else 0
+            totals[group.version][1] += group.cases
+    return _shares(days, None, totals, 0)
+
+
+def _shares(days: int, as_of: datetime | None, totals: dict[int, list[int]],
+            too_recent: int) -> Engagement:
+    """Engaged cases of all cases counted, overall and per version (totals: version ->
+    [engaged, counted])."""
     overall = proportion_ci(sum(t[0] for t in totals.values()),
                             sum(t[1] for t in totals.values()))
     return Engagement(days, as_of, overall,

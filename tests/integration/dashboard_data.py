@@ -22,8 +22,14 @@ from engine.access import privacy
 from engine.model import CaseRecord, Client, NewEvent
 from engine.outcomes import analysis
 from engine.outcomes.activity import Activity, activity_by_month, activity_from_counts
-from engine.outcomes.engagement import Engagement, engagement, engagement_from
-from engine.ports import HiddenSteps, UnitOfWork, UnitOfWorkFactory
+from engine.outcomes.engagement import (
+    Engagement,
+    engagement,
+    engagement_from,
+    engagement_of_groups,
+)
+from engine.ports import UnitOfWork, UnitOfWorkFactory
+from engine.summary_ports import HiddenSteps
 
 PATHWAY = "housing"
 GATE = "met_at_gate"
@@ -33,6 +39,9 @@ HIDDEN = HiddenSteps(versions=frozenset({4}),
                             3: frozenset({GATE})},
                      everywhere=frozenset({"mental_health"}))
 ACTORS = ("amy", "bo", "cy", None)
+ANSWER = "risk"  # the answer the figures are split by: labelled as JSON writes it
+ANSWERS = ({"risk": "low"}, {"risk": "high"}, {"risk": "high"}, {"risk": True}, {"risk": 1},
+           {"risk": "1"}, {"risk": None}, {})
 T0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
 
 
@@ -87,7 +96,7 @@ def build(storage: UnitOfWorkFactory, seed: int, cases: int = 60) -> None:
             start = T0 + timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 600))
             case = uow.cases.add(CaseRecord(
                 None, PATHWAY, version, client.id or 0, rng.choice(("active", "completed")),
-                {}, data={"risk": rng.choice(("low", "high"))}, created_at=start,
+                {}, data=dict(rng.choice(ANSWERS)), created_at=start,
                 updated_at=start))
             events = _case_events(rng, version, start)
             while events:  # a few at a time, as commands append them
@@ -125,6 +134,7 @@ def reference(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
         analysis.version_comparison(cases, shown, outcomes, outcome_name=outcome,
                                     pathway=PATHWAY),
         analysis.split_by_step(cases, shown, GATE, outcomes, outcome_name=outcome),
+        analysis.split_by_field(cases, ANSWER, outcomes, outcome_name=outcome),
         engagement(cases, events, 30),
         activity_by_month([e for e in events if e.type == "task_completed"],
                           {"amy": "org_a", "bo": "org_b"}),
@@ -133,7 +143,25 @@ def reference(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
 
 
 def summarised(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
-    """The same figures from the summaries (as web.dashboard_figures computes them now)."""
+    """The same figures from the cases counted in groups by the database (as
+    web.dashboard_figures computes them now)."""
+    summaries = uow.summaries
+    groups = summaries.case_groups(PATHWAY, HIDDEN, outcome=outcome, step=GATE, answer=ANSWER,
+                                   days=30)
+    return _figures(
+        analysis.version_comparison_of_groups(
+            groups, summaries.step_figures(PATHWAY, HIDDEN), measured=True,
+            outcome_name=outcome, pathway=PATHWAY),
+        analysis.split_by_step_of_groups(groups, GATE, outcome_name=outcome),
+        analysis.split_by_field_of_groups(groups, ANSWER, outcome_name=outcome),
+        engagement_of_groups(groups, 30),
+        activity_from_counts(summaries.task_counts(PATHWAY), {"amy": "org_a", "bo": "org_b"}),
+        summaries.outcome_names(PATHWAY, HIDDEN))
+
+
+def summarised_facts(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
+    """The same figures from each case's facts (as the dashboard computes them for an
+    outcome measured from imported data)."""
     cases = uow.cases.list(pathway=PATHWAY)
     summaries = uow.summaries
     facts = summaries.case_facts(PATHWAY, HIDDEN, outcome=outcome, step=GATE)
@@ -144,16 +172,17 @@ def summarised(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
                                          outcomes, outcome_name=outcome, pathway=PATHWAY),
         analysis.split_by_step_from(cases, {f.case_id for f in facts if f.happened}, GATE,
                                     outcomes, outcome_name=outcome),
+        analysis.split_by_field(cases, ANSWER, outcomes, outcome_name=outcome),
         engagement_from(cases, facts, 30),
         activity_from_counts(summaries.task_counts(PATHWAY), {"amy": "org_a", "bo": "org_b"}),
         summaries.outcome_names(PATHWAY, HIDDEN))
 
 
 def _figures(comparison: analysis.VersionComparison, gate: analysis.OutcomeSplit,
-             engaged: Engagement, activity: Activity,
+             by_answer: analysis.OutcomeSplit, engaged: Engagement, activity: Activity,
              names: list[str]) -> dict[str, Any]:
-    return {"versions": comparison.rows(), "gate": gate.rows(), "engagement": engaged.rows(),
-            "activity": activity.rows(), "names": names}
+    return {"versions": comparison.rows(), "gate": gate.rows(), "answer": by_answer.rows(),
+            "engagement": engaged.rows(), "activity": activity.rows(), "names": names}
 
 
 def assert_same(found: dict[str, Any], expected: dict[str, Any]) -> None:

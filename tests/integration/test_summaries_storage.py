@@ -27,7 +27,9 @@ from adapters.sql import (
 from adapters.sql.schema import downgrade
 from engine import Engine
 from engine.model import CaseRecord, Client, NewEvent
-from engine.ports import HiddenSteps, StepCounts, UnitOfWorkFactory
+from engine.outcomes.tally import group_order
+from engine.ports import UnitOfWorkFactory
+from engine.summary_ports import HiddenSteps, StepCounts
 from tests.bundles import bundle
 from tests.databases import migrated_engine
 from tests.integration import dashboard_data
@@ -53,6 +55,10 @@ def _figures(summaries: Any, pathway: str) -> list[Any]:
                         _distinct(summaries.answer_values(pathway, ANSWERS))]
     for hidden in HIDDEN:
         figures = summaries.step_figures(pathway, hidden)
+        found += [sorted(summaries.case_groups(pathway, hidden, outcome=outcome, step=GATE,
+                                               answer=answer, days=days), key=group_order)
+                  for outcome, answer, days in ((GATE, "needs_mental_health", 30),
+                                                (None, None, 0), ("reconvicted", "housing", 1))]
         found += [summaries.case_facts(pathway, hidden, outcome=GATE, step=GATE),
                   summaries.outcome_names(pathway, hidden), figures.steps,
                   {key: (c.reached, c.done, c.completions, c.median_hours,
@@ -263,3 +269,41 @@ def test_answer_values_are_each_answer_s_distinct_values_told_apart_by_type(
         found = _distinct(uow.summaries.answer_values("gate_reception", ["x", "y", "z"]))
     assert found == {"x": ["bool:False", "bool:True", "int:1", "str:'1'"],
                      "y": ["str:'a'", "str:'b'"]}
+
+
+def test_a_case_is_engaged_from_exactly_the_given_days_after_its_start(
+        storage: UnitOfWorkFactory) -> None:
+    """Engagement is counted by the database to the microsecond, as engine.outcomes.engagement
+    counts it: a task completed exactly 30 days after the start (its case_started, else the
+    case's created_at) is engaged, one a microsecond earlier is not; a case with no completed
+    task is not; on a month's last day too (the days added to a date, not to a month)."""
+    start = datetime(2026, 1, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+    day = timedelta(days=30)
+    shapes = {  # name: (created_at, case_started at, last task completed at)
+        "exactly": (start - timedelta(hours=5), start, start + day),
+        "a microsecond short": (start, start, start + day - timedelta(microseconds=1)),
+        "from created_at": (start, None, start + day),
+        "whole second": (start.replace(microsecond=0), None,
+                         start.replace(microsecond=0) + day),
+        "never completed": (start, start, None),
+        "no events": (start, None, None),
+    }
+    with storage() as uow:
+        for index, (name, (created, started, completed)) in enumerate(shapes.items()):
+            client = uow.clients.add(Client(None, name, created_at=created))
+            case = uow.cases.add(CaseRecord(None, "engaged", 1, client.id or 0, "active", {},
+                                            data={"name": name}, created_at=created,
+                                            updated_at=created))
+            events = ([NewEvent("case_started", started)] if started else []) + (
+                [NewEvent("task_completed", completed, "call", "amy", {"task": f"t{index}"})]
+                if completed else [])
+            if events:
+                uow.events.append(case.id or 0, events)
+        uow.commit()
+    with storage() as uow:
+        groups = uow.summaries.case_groups("engaged", HiddenSteps(), outcome=None, step=GATE,
+                                           answer="name", days=30)
+    assert {group.answer: group.engaged for group in groups} == {
+        "exactly": True, "a microsecond short": False, "from created_at": True,
+        "whole second": True, "never completed": False, "no events": False}
+    assert all(group.cases == 1 for group in groups)

@@ -44,7 +44,9 @@ from engine.model import (
 )
 from engine.outcomes import analysis, case_events
 from engine.outcomes.activity import NO_USER, activity_by_month
-from engine.ports import CaseFacts, HiddenSteps, Repositories, StepCounts, StepFigures
+from engine.outcomes.tally import groups_from_facts
+from engine.ports import Repositories
+from engine.summary_ports import CaseFacts, CaseGroup, HiddenSteps, StepCounts, StepFigures
 from engine.workflow.clock import current_time, monotonic_times
 
 
@@ -749,6 +751,13 @@ class _Summaries:
                 case_events.split_arm(shown.get(case_id, [])), outcomes.get(case_id),
                 case_events.happened(shown.get(case_id, []), step)))
         return found
+
+    def case_groups(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
+                    step: str, answer: str | None, days: int) -> builtins.list[CaseGroup]:
+        facts = self.case_facts(pathway, hidden, outcome=outcome, step=step)
+        return groups_from_facts(self._cases(pathway), facts,
+                                 {fact.case_id: fact.outcome for fact in facts},
+                                 answer=answer, days=days)
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         cases = self._cases(pathway)

@@ -1,0 +1,217 @@
+"""The dashboard's cases counted in groups by the database (issue 12, item 9).
+
+Every figure of a version comparison, a split and engagement is a count of cases sharing
+some facts (engine.summary_ports.CaseGroup), so the database counts them: one GROUP BY over
+the cases joined to their kept summaries (adapters.sql.summaries), whatever their number,
+instead of a row per case read into Python. What the privacy rule hides by version or step
+is left out in the statement; the few cases with an event hidden by the names in its data
+(`corrected`) are left out of it and counted from their facts one by one, as case_facts
+finds them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    FromClause,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from adapters.sql import tables
+from adapters.sql.repositories.common import json_at
+from engine.model import CaseRecord
+from engine.outcomes.tally import (
+    answer_label,
+    groups_from_facts,
+    known_value,
+    outcome_of_known,
+)
+from engine.summary_ports import CaseFacts, CaseGroup, HiddenSteps
+
+FactsOf = Callable[[Collection[int]], list[CaseFacts]]
+
+
+def fact_events(step: str) -> ColumnElement[bool]:
+    """The summarised events a case's facts are read from: split allocations, outcomes, and
+    completions of `step`."""
+    s = tables.summary_events
+    return or_(and_(s.c.type == "version_allocated", s.c.split.is_(True)),
+               s.c.type == "outcome_recorded",
+               and_(s.c.type == "task_completed", s.c.step == step))
+
+
+def read_case_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
+                     corrected: Collection[int], facts_of: FactsOf, *, outcome: str | None,
+                     step: str, answer: str | None, days: int) -> list[CaseGroup]:
+    """engine.summary_ports.DashboardSummaries.case_groups: the statement's groups, with the
+    `corrected` cases' own (from facts_of) added in."""
+    per_case = _per_case(connection.dialect.name, pathway, hidden, corrected,
+                         outcome=outcome, step=step, answer=answer, days=days)
+    counted: Counter[tuple[Any, ...]] = Counter()
+    for row in connection.execute(select(*per_case.c, func.count()).group_by(*per_case.c)):
+        version, status, arm, value, counted_, happened, held, engaged, cases = tuple(row)
+        found = None if value is None else (value if counted_ else bool(value))
+        counted[(version, status, arm, None if found is None else known_value(found),
+                 bool(happened), None if answer is None else answer_label(held),
+                 None if engaged is None else bool(engaged))] += cases
+    if corrected:
+        for group in _corrected(connection, pathway, sorted(corrected), facts_of,
+                                answer=answer, days=days):
+            counted[(group.version, group.status, group.arm,
+                     None if group.outcome is None else known_value(group.outcome),
+                     group.happened, group.answer, group.engaged)] += group.cases
+    return [CaseGroup(version, status, arm, outcome_of_known(known), happened, label, engaged,
+                      cases)
+            for (version, status, arm, known, happened, label, engaged), cases
+            in counted.items()]
+
+
+def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collection[int], *,
+              outcome: str | None, step: str, answer: str | None, days: int) -> FromClause:
+    """One row per case but the corrected ones: the facts its group is counted by."""
+    c, sc, cs = tables.cases, tables.summary_cases, tables.summary_case_steps
+    last = _last_outcome(pathway, hidden, corrected, outcome)
+    gate = _true_outcome(pathway, hidden, step)
+    done_hidden = sorted(hidden.versions | {version for version, steps in hidden.steps.items()
+                                            if step in steps})
+    joined = (c.outerjoin(sc, sc.c.case_id == c.c.id)
+              .outerjoin(gate, gate.c.case_id == c.c.id)
+              .outerjoin(cs, and_(cs.c.case_id == c.c.id, cs.c.step == step)))
+    value: ColumnElement[Any] = null()
+    counted: ColumnElement[Any] = null()
+    if last is not None:
+        joined = joined.outerjoin(last, last.c.case_id == c.c.id)
+        value, counted = last.c.value, last.c.counted
+    done: ColumnElement[bool] = cs.c.done_seq.is_not(None)
+    if done_hidden:
+        done = and_(done, c.c.version.not_in(done_hidden))
+    hidden_version = (c.c.version.in_(sorted(hidden.versions)) if hidden.versions
+                      else false())
+    return (select(
+        c.c.version.label("version"), c.c.status.label("status"),
+        case((hidden_version, null()), else_=func.nullif(sc.c.arm, 0)).label("arm"),
+        value.label("value"), counted.label("counted"),
+        case((or_(gate.c.case_id.is_not(None), done), 1), else_=0).label("happened"),
+        (json_at(c.c.data, answer, dialect) if answer is not None and '"' not in answer
+         else null()).label("answer"),
+        _engaged(dialect, days).label("engaged"))
+        .select_from(joined)
+        .where(c.c.pathway == pathway,
+               *([c.c.id.not_in(sorted(corrected))] if corrected else []))
+        .subquery("per_case"))
+
+
+def _shown_outcomes(pathway: str, hidden: HiddenSteps, alias: str
+                    ) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    """The pathway's summarised outcome_recorded events, and what the privacy rule shows of
+    them but their names: none of a hidden version, none at a step hidden on the case's
+    version (the events are joined to their cases only then)."""
+    s = tables.summary_events
+    shown: list[ColumnElement[bool]] = [s.c.pathway == pathway,
+                                        s.c.type == "outcome_recorded"]
+    steps = [(version, steps) for version, steps in sorted(hidden.steps.items()) if steps]
+    if not hidden.versions and not steps:
+        return s, shown
+    cases = tables.cases.alias(alias)
+    if hidden.versions:
+        shown.append(cases.c.version.not_in(sorted(hidden.versions)))
+    shown += [not_(and_(cases.c.version == version, s.c.step.is_not(None),
+                        s.c.step.in_(sorted(steps))))
+              for version, steps in steps]
+    return s.join(cases, cases.c.id == s.c.case_id), shown
+
+
+def _last_outcome(pathway: str, hidden: HiddenSteps, corrected: Collection[int],
+                  outcome: str | None) -> FromClause | None:
+    """Per case, its last shown value of `outcome` (one pass in seq order, numbered from the
+    last: no second read per case)."""
+    if outcome is None:
+        return None
+    s = tables.summary_events
+    events, shown = _shown_outcomes(pathway, hidden, "outcome_case")
+    ranked = (select(s.c.case_id, s.c.value, s.c.counted,
+                     func.row_number().over(partition_by=s.c.case_id,
+                                            order_by=s.c.seq.desc()).label("latest"))
+              .select_from(events)
+              .where(*shown, s.c.outcome == outcome,
+                     *([s.c.case_id.not_in(sorted(corrected))] if corrected else []))
+              .subquery("ranked_outcome"))
+    return (select(ranked.c.case_id, ranked.c.value, ranked.c.counted)
+            .where(ranked.c.latest == 1).subquery("last_outcome"))
+
+
+def _true_outcome(pathway: str, hidden: HiddenSteps, step: str) -> FromClause:
+    """The cases with a shown outcome named `step` recorded as true (the step happened)."""
+    s = tables.summary_events
+    events, shown = _shown_outcomes(pathway, hidden, "gate_case")
+    return (select(s.c.case_id).distinct().select_from(events)
+            .where(*shown, s.c.outcome == step, s.c.truthy.is_(True))
+            .subquery("gate_outcome"))
+
+
+def _engaged(dialect: str, days: int) -> ColumnElement[Any]:
+    """1 when the case's last task completed at or after its start + `days` days (its
+    first case_started, else its created_at), 0 when not, null with no start. Exact on both
+    backends: PostgreSQL adds an interval; SQLite keeps timestamps as fixed-width UTC text
+    ('YYYY-MM-DD HH:MM:SS.ffffff'), so the days are added to the date part and the time of
+    day kept, and the texts compared."""
+    c, sc = tables.cases, tables.summary_cases
+    start = func.coalesce(sc.c.started_at, c.c.created_at)
+    if dialect == "sqlite":
+        mark: ColumnElement[Any] = func.date(func.substr(start, 1, 10),
+                                             bindparam("engaged_days", f"+{days} days")
+                                             ).concat(func.substr(start, 11))
+    else:
+        mark = start + literal(timedelta(days=days))
+    return case((start.is_(None), null()),
+                (and_(sc.c.last_completed_at.is_not(None), sc.c.last_completed_at >= mark), 1),
+                else_=0)
+
+
+def _corrected(connection: Connection, pathway: str, ids: list[int], facts_of: FactsOf, *,
+               answer: str | None, days: int) -> list[CaseGroup]:
+    """The corrected cases' groups, from their facts found one by one."""
+    c = tables.cases
+    path = answer if answer is not None and '"' not in answer else None
+    rows = connection.execute(
+        select(c.c.id, c.c.version, c.c.status, c.c.created_at,
+               json_at(c.c.data, path, connection.dialect.name) if path is not None
+               else null())
+        .where(c.c.pathway == pathway, c.c.id.in_(ids))).all()
+    cases = [CaseRecord(id=row[0], pathway=pathway, version=row[1], client_id=0,
+                        status=row[2], state={}, created_at=row[3],
+                        data=nested([] if path is None else [(path, row[4])]))
+             for row in rows]
+    facts = facts_of(ids)
+    return groups_from_facts(cases, facts, {fact.case_id: fact.outcome for fact in facts},
+                             answer=answer, days=days)
+
+
+def nested(answers: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Case data holding just these answers, each at its dotted path (absent ones left out,
+    as in the whole data)."""
+    data: dict[str, Any] = {}
+    for path, value in answers:
+        if value is None:
+            continue
+        *parents, last = path.split(".")
+        into = data
+        for part in parents:
+            into = into.setdefault(part, {})
+        into[last] = value
+    return data
