@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import g
+from flask import current_app, g
 
 from engine.model import CaseRecord, Client, OutcomeEvent
 from engine.outcomes import (
@@ -34,7 +34,7 @@ from engine.outcomes import (
     payment_statement,
     programme_from_config,
 )
-from web.dashboard_cache import cached
+from web.dashboard_cache import cached, programme_stamp
 from web.security import application
 
 COHORT_COLUMNS = ("cohort", "from", "to", "people", "events", "per_100", "per_100_ci_low",
@@ -47,11 +47,17 @@ _COHORT_FIGURES = ("people", "events", "per_100", "per_100_ci_low", "per_100_ci_
 
 
 def programme() -> Any | None:
-    """The programme's configuration, read once per request (several sections use it)."""
+    """The programme's configuration, read once per request (several sections use it) and
+    parsed again only when its file changes (web.dashboard_cache.programme_stamp)."""
     if "programme" not in g:
         path = Path(application().settings.definitions_dir) / "programmes" / "peterborough.yaml"
-        g.programme = programme_from_config(yaml.safe_load(path.read_text("utf-8"))) \
-            if path.is_file() else None
+        stamp = programme_stamp()
+        kept: dict[Any, Any] = current_app.extensions.setdefault("pathways_programme", {})
+        if kept.get("key") != (path, stamp):
+            kept.clear()
+            kept.update(key=(path, stamp), programme=programme_from_config(
+                yaml.safe_load(path.read_text("utf-8"))) if stamp is not None else None)
+        g.programme = kept["programme"]
     return g.programme
 
 

@@ -41,6 +41,7 @@ from web.security import application, roles_required
 bp = Blueprint("commissioner", __name__)
 bp.add_app_template_global(figures.cell, "cell")
 bp.add_app_template_global(figures.label, "label")
+bp.add_app_template_global(figures.table_html, "figures_table")
 VIEWERS = ("commissioner", "designer", "admin")
 TABLES = ("versions", "gate", "field", "engagement", "activity")  # each shown[f"{name}_rows"]
 

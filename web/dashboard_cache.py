@@ -56,7 +56,8 @@ def _cache() -> FigureCache:
     return found
 
 
-def _programme_stamp() -> tuple[int, int] | None:
+def programme_stamp() -> tuple[int, int] | None:
+    """The programme file's modification time and size (None: no file)."""
     path = Path(application().settings.definitions_dir) / "programmes" / "peterborough.yaml"
     try:
         found = path.stat()
@@ -70,7 +71,7 @@ def revision_key() -> tuple[Any, ...]:
     request (the revision first, so figures computed after it are never older)."""
     if "figures_key" not in g:
         application_ = application()
-        g.figures_key = (application_.engine.data_revision(), _programme_stamp(),
+        g.figures_key = (application_.engine.data_revision(), programme_stamp(),
                          application_.settings.disclosure_threshold)
     key: tuple[Any, ...] = g.figures_key
     return key

@@ -193,3 +193,19 @@ def test_the_forest_plot_draws_each_comparison_and_marks_a_gap() -> None:
     assert svg.startswith("<?xml") and "<svg" in svg and "<script" not in svg
     for text in ("v2 vs v1", "v3 vs v1", "v4 vs v1", "no figure", "% change in the rate"):
         assert f"<!-- {text}" in svg, text  # matplotlib keeps each text as a comment
+
+
+def test_a_table_is_built_with_every_text_escaped_and_each_figure_in_its_unit() -> None:
+    """The page's tables are built in Python (figures.table_html), not cell by cell in a
+    macro: a caseworker's or group's name is text, never markup, and each cell reads as
+    figures.cell says (a suppressed figure stays suppressed, no figure is a dash)."""
+    rows = [{"name": "<script>alert(1)</script>", "tasks": 1234, "change_pct": 12.345},
+            {"name": "O'Neil & Co", "tasks": "suppressed", "change_pct": None}]
+    html = str(figures.table_html(rows, ["name", "tasks", "change_pct"], caption="<b>x</b>"))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "O&#39;Neil &amp; Co" in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert html.count("<tr>") == 3 and html.count("<td>") == 6
+    assert "<td>1,234</td>" in html and "<td>12.3%</td>" in html
+    assert "<td>suppressed</td>" in html and f"<td>{figures.NOTHING}</td>" in html
+    assert '<th scope="col">Tasks completed</th>' in html
+    assert "<tbody>" in str(figures.table_html(None, ["name"]))
