@@ -89,15 +89,17 @@ def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collec
     gate = _true_outcome(pathway, hidden, step)
     done_hidden = sorted(hidden.versions | {version for version, steps in hidden.steps.items()
                                             if step in steps})
+    steps = (select(cs.c.case_id, cs.c.done_seq)  # by its index: (pathway, step, case)
+             .where(cs.c.pathway == pathway, cs.c.step == step).subquery("gate_step"))
     joined = (c.outerjoin(sc, sc.c.case_id == c.c.id)
               .outerjoin(gate, gate.c.case_id == c.c.id)
-              .outerjoin(cs, and_(cs.c.case_id == c.c.id, cs.c.step == step)))
+              .outerjoin(steps, steps.c.case_id == c.c.id))
     value: ColumnElement[Any] = null()
     counted: ColumnElement[Any] = null()
     if last is not None:
         joined = joined.outerjoin(last, last.c.case_id == c.c.id)
         value, counted = last.c.value, last.c.counted
-    done: ColumnElement[bool] = cs.c.done_seq.is_not(None)
+    done: ColumnElement[bool] = steps.c.done_seq.is_not(None)
     if done_hidden:
         done = and_(done, c.c.version.not_in(done_hidden))
     hidden_version = (c.c.version.in_(sorted(hidden.versions)) if hidden.versions

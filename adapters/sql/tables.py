@@ -485,6 +485,8 @@ summary_case_steps = Table(
     PrimaryKeyConstraint("case_id", "step"),
     Index("ix_summary_case_steps_group_first", "pathway", "version", "arm", "step",
           "first_at", "case_id", "first_seq"),
+    # which cases completed a step (the gate), by step (revision 0013)
+    Index("ix_summary_case_steps_step", "pathway", "step", "case_id", "done_seq"),
 )
 
 # per pathway, version, arm (0: none) and step: its cases' figures, kept as increments
