@@ -118,7 +118,7 @@ def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collec
         .subquery("per_case"))
 
 
-def _shown_outcomes(pathway: str, hidden: HiddenSteps, alias: str
+def shown_outcomes(pathway: str, hidden: HiddenSteps, alias: str
                     ) -> tuple[FromClause, list[ColumnElement[bool]]]:
     """The pathway's summarised outcome_recorded events, and what the privacy rule shows of
     them but their names: none of a hidden version, none at a step hidden on the case's
@@ -145,7 +145,7 @@ def _last_outcome(pathway: str, hidden: HiddenSteps, corrected: Collection[int],
     if outcome is None:
         return None
     s = tables.summary_events
-    events, shown = _shown_outcomes(pathway, hidden, "outcome_case")
+    events, shown = shown_outcomes(pathway, hidden, "outcome_case")
     ranked = (select(s.c.case_id, s.c.value, s.c.counted,
                      func.row_number().over(partition_by=s.c.case_id,
                                             order_by=s.c.seq.desc()).label("latest"))
@@ -160,7 +160,7 @@ def _last_outcome(pathway: str, hidden: HiddenSteps, corrected: Collection[int],
 def _true_outcome(pathway: str, hidden: HiddenSteps, step: str) -> FromClause:
     """The cases with a shown outcome named `step` recorded as true (the step happened)."""
     s = tables.summary_events
-    events, shown = _shown_outcomes(pathway, hidden, "gate_case")
+    events, shown = shown_outcomes(pathway, hidden, "gate_case")
     return (select(s.c.case_id).distinct().select_from(events)
             .where(*shown, s.c.outcome == step, s.c.truthy.is_(True))
             .subquery("gate_outcome"))

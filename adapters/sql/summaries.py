@@ -18,7 +18,7 @@ function, averaged as statistics.median does).
 from __future__ import annotations
 
 import builtins
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql import step_figures, step_summaries, tables
-from adapters.sql.case_groups import fact_events, nested, read_case_groups
+from adapters.sql.case_groups import fact_events, nested, read_case_groups, shown_outcomes
 from adapters.sql.repositories.common import json_at
 from engine.access import names_in
 from engine.model import CaseRecord
@@ -436,33 +436,23 @@ class SqlDashboardSummaries:
         return step_figures.read_step_figures(self._connection, pathway, hidden)
 
     def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:
-        """Counted per (outcome, version, step), less those hidden by name: an outcome is
-        named when some event of it is shown."""
-        s, c = tables.summary_events, tables.cases
-        recorded = and_(s.c.pathway == pathway, s.c.type == "outcome_recorded",
-                        s.c.outcome.is_not(None), s.c.outcome != "")
-        by_name: dict[tuple[str, int, str | None], int] = defaultdict(int)
+        """Counted per outcome, of the events the rule shows by version and step, less those
+        it hides by name: an outcome is named when some event of it is shown. The events
+        are joined to their cases only when the rule hides by version or step."""
+        s = tables.summary_events
+        events, shown = shown_outcomes(pathway, hidden, "named_case")
+        named = [*shown, s.c.outcome.is_not(None), s.c.outcome != ""]
         hidden_events = step_figures.hidden_by_name(self._connection, pathway, hidden,
                                                       s.c.type == "outcome_recorded")
+        by_name: Counter[str] = Counter()
         if hidden_events:
-            for row in self._connection.execute(
-                    select(s.c.outcome, c.c.version, s.c.step, s.c.case_id, s.c.seq)
-                    .select_from(s.join(c, c.c.id == s.c.case_id))
-                    .where(recorded, s.c.case_id.in_(sorted({i for i, _ in hidden_events})))):
-                if (row.case_id, row.seq) in hidden_events:
-                    by_name[(row.outcome, row.version, row.step)] += 1
-        found = set()
-        for row in self._connection.execute(
-                select(s.c.outcome, c.c.version, s.c.step, func.count().label("n"))
-                .select_from(s.join(c, c.c.id == s.c.case_id)).where(recorded)
-                .group_by(s.c.outcome, c.c.version, s.c.step)):
-            if (row.version in hidden.versions
-                    or (row.step is not None
-                        and row.step in hidden.steps.get(row.version, ()))):
-                continue
-            if row.n > by_name[(row.outcome, row.version, row.step)]:
-                found.add(row.outcome)
-        return sorted(found)
+            for outcome, case_id, seq in self._connection.execute(
+                    select(s.c.outcome, s.c.case_id, s.c.seq).select_from(events).where(
+                        *named, s.c.case_id.in_(sorted({i for i, _ in hidden_events})))):
+                by_name[outcome] += (case_id, seq) in hidden_events
+        return sorted(outcome for outcome, events_shown in self._connection.execute(
+            select(s.c.outcome, func.count()).select_from(events).where(*named)
+            .group_by(s.c.outcome)) if events_shown > by_name[outcome])
 
     def task_counts(self, pathway: str) -> builtins.list[tuple[str | None, str, int]]:
         a = tables.summary_activity

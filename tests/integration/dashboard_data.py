@@ -39,6 +39,7 @@ HIDDEN = HiddenSteps(versions=frozenset({4}),
                             3: frozenset({GATE})},
                      everywhere=frozenset({"mental_health"}))
 ACTORS = ("amy", "bo", "cy", None)
+HIDDEN_OUTCOME = "seen_by_mh"  # recorded only in events the privacy rule hides by name
 ANSWER = "risk"  # the answer the figures are split by: labelled as JSON writes it
 ANSWERS = ({"risk": "low"}, {"risk": "high"}, {"risk": "high"}, {"risk": True}, {"risk": 1},
            {"risk": "1"}, {"risk": None}, {})
@@ -81,6 +82,10 @@ def _case_events(rng: random.Random, version: int, start: datetime) -> list[NewE
     if rng.random() < 0.7:
         found.append(NewEvent("outcome_recorded", moment, None, None,
                               {"outcome": "housed", "value": rng.choice((True, False, None))}))
+    if rng.random() < 0.2:  # an outcome whose every event names a sensitive pathway
+        found.append(NewEvent("outcome_recorded", moment, None, None,
+                              {"outcome": HIDDEN_OUTCOME, "value": True,
+                               "via": "mental_health"}))
     found.append(NewEvent("note_added", moment, None, "amy", {"text": "gate"}))
     return found
 

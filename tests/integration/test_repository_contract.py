@@ -633,7 +633,8 @@ def test_the_dashboards_figures_from_summaries_equal_those_from_every_event(
     row for row whether computed from the summaries or, as before, from every event."""
     dashboard_data.build(storage, seed)
     with storage() as uow:
-        for outcome in (dashboard_data.GATE, "reconvictions", "housed"):
+        for outcome in (dashboard_data.GATE, "reconvictions", "housed",
+                        dashboard_data.HIDDEN_OUTCOME):
             expected = dashboard_data.reference(uow, outcome)
             dashboard_data.assert_same(dashboard_data.summarised(uow, outcome), expected)
             dashboard_data.assert_same(dashboard_data.summarised_facts(uow, outcome), expected)
