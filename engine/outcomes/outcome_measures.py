@@ -21,6 +21,7 @@ import re
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal, get_args
 
 from engine.errors import InvalidArgumentError
@@ -50,8 +51,11 @@ def iso_date(text: str) -> date | None:
         return None
 
 
+@lru_cache(maxsize=1 << 16)
 def add_months(start: date, months: int) -> date:
-    """start plus whole calendar months, the day clipped to the end of a shorter month."""
+    """start plus whole calendar months, the day clipped to the end of a shorter month.
+    Kept for the days asked again: a cohort's follow-up and measure ask it for every
+    member's window, and members share their start days."""
     index = start.year * 12 + (start.month - 1) + months
     year, month = divmod(index, 12)
     day = min(start.day, calendar.monthrange(year, month + 1)[1])
