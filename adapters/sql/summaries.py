@@ -315,16 +315,12 @@ class SqlDashboardSummaries:
         names = sorted(name for name in set(fields) if '"' not in name and "." not in name)
         if not names:
             return {}
-        # each case's data read once for every answer (a scan per answer took N times as
-        # long), then each answer's values grouped
-        read = select(*(json_at(c.data, name, dialect).label(f"answer_{index}")
-                        for index, name in enumerate(names))
-                      ).where(c.pathway == pathway).cte("answers")
-        if dialect == "postgresql":
-            read = read.prefix_with("MATERIALIZED")
+        # a scan per answer: PostgreSQL runs them side by side (one scan feeding every
+        # answer's GROUP BY, as a materialised CTE, took 2.4 times as long at 100,000 cases)
+        value = {name: json_at(c.data, name, dialect).label("value") for name in names}
         statement = union_all(*(
-            select(literal(name).label("field"), read.c[f"answer_{index}"].label("value"))
-            .group_by(read.c[f"answer_{index}"]) for index, name in enumerate(names)))
+            select(literal(name).label("field"), value[name])
+            .where(c.pathway == pathway).group_by(value[name]) for name in names))
         found: dict[str, builtins.list[Any]] = {}
         for name, held in self._connection.execute(statement).all():
             if held is not None:
