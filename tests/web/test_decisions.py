@@ -209,3 +209,18 @@ def test_a_table_is_built_with_every_text_escaped_and_each_figure_in_its_unit() 
     assert "<td>suppressed</td>" in html and f"<td>{figures.NOTHING}</td>" in html
     assert '<th scope="col">Tasks completed</th>' in html
     assert "<tbody>" in str(figures.table_html(None, ["name"]))
+
+
+def test_a_line_chart_labels_a_dozen_months_at_most_as_text_escaped() -> None:
+    """Charts carry their text as SVG text (not a path per glyph), escaped: a name from the
+    data cannot add markup; a chart of 42 months labels every fourth, not 42 overlapping."""
+    months = [f"{2010 + i // 12}-{i % 12 + 1:02d}" for i in range(42)]
+    svg = charts.lines("Tasks <script>alert(1)</script>", months,
+                       {"<b>org</b>": [float(i) for i in range(42)],
+                        "other": [1.0] * 42}, "tasks")
+    assert "<script>" not in svg and "<b>" not in svg
+    assert "&lt;script&gt;" in svg and "&lt;b&gt;org&lt;/b&gt;" in svg
+    labelled = [month for month in months if f">{month}<" in svg]
+    assert labelled == months[::4]
+    few = charts.lines("Tasks", months[:3], {"org": [1.0, 2.0, 3.0]}, "tasks")
+    assert all(f">{month}<" in few for month in months[:3])
