@@ -22,8 +22,7 @@ from engine.access import privacy
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord
 from engine.outcomes import activity as activity_table
-from engine.outcomes import analysis, disclosure, engagement, protected_tables
-from engine.outcomes.tally import groups_from_facts
+from engine.outcomes import analysis, disclosure, engagement, protected_tables, tally
 from engine.summary_ports import (
     CaseFacts,
     CaseGroup,
@@ -89,7 +88,7 @@ def _summarised(pathway: str, outcome: str | None, measured: list[str],
     if found.outcome is None or found.outcome not in measured:
         return found
     outcomes = measured_outcomes(cases, found.outcome)
-    return replace(found, groups=groups_from_facts(cases, facts, outcomes, answer=answer,
+    return replace(found, groups=tally.groups_from_facts(cases, facts, outcomes, answer=answer,
                                                    days=ENGAGED_AFTER_DAYS))
 
 

@@ -35,12 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from adapters.sql import tables
 from adapters.sql.repositories.common import json_at
 from engine.model import CaseRecord
-from engine.outcomes.tally import (
-    answer_label,
-    groups_from_facts,
-    known_value,
-    outcome_of_known,
-)
+from engine.outcomes import tally
 from engine.summary_ports import CaseFacts, CaseGroup, HiddenSteps
 
 FactsOf = Callable[[Collection[int]], list[CaseFacts]]
@@ -66,16 +61,16 @@ def read_case_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
     for row in connection.execute(select(*per_case.c, func.count()).group_by(*per_case.c)):
         version, status, arm, value, counted_, happened, held, engaged, cases = tuple(row)
         found = None if value is None else (value if counted_ else bool(value))
-        counted[(version, status, arm, None if found is None else known_value(found),
-                 bool(happened), None if answer is None else answer_label(held),
+        counted[(version, status, arm, None if found is None else tally.known_value(found),
+                 bool(happened), None if answer is None else tally.answer_label(held),
                  None if engaged is None else bool(engaged))] += cases
     if corrected:
         for group in _corrected(connection, pathway, sorted(corrected), facts_of,
                                 answer=answer, days=days):
             counted[(group.version, group.status, group.arm,
-                     None if group.outcome is None else known_value(group.outcome),
+                     None if group.outcome is None else tally.known_value(group.outcome),
                      group.happened, group.answer, group.engaged)] += group.cases
-    return [CaseGroup(version, status, arm, outcome_of_known(known), happened, label, engaged,
+    return [CaseGroup(version, status, arm, tally.outcome_of_known(known), happened, label, engaged,
                       cases)
             for (version, status, arm, known, happened, label, engaged), cases
             in counted.items()]
@@ -200,7 +195,7 @@ def _corrected(connection: Connection, pathway: str, ids: list[int], facts_of: F
                         data=nested([] if path is None else [(path, row[4])]))
              for row in rows]
     facts = facts_of(ids)
-    return groups_from_facts(cases, facts, {fact.case_id: fact.outcome for fact in facts},
+    return tally.groups_from_facts(cases, facts, {fact.case_id: fact.outcome for fact in facts},
                              answer=answer, days=days)
 
 

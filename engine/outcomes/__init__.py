@@ -13,6 +13,7 @@ from engine.outcomes import (
     estimates,
     followup,
     protected_tables,
+    tally,
 )
 from engine.outcomes.analysis import SUMMARISED
 from engine.outcomes.disclosure import DEFAULT_THRESHOLD, SUPPRESSED
@@ -116,4 +117,5 @@ __all__ = [
     "payment_statement",
     "programme_from_config",
     "protected_tables",
+    "tally",
 ]
