@@ -11,7 +11,6 @@ finds them.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from datetime import timedelta
 from typing import Any
@@ -57,23 +56,18 @@ def read_case_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
     `corrected` cases' own (from facts_of) added in."""
     per_case = _per_case(connection.dialect.name, pathway, hidden, corrected,
                          outcome=outcome, step=step, answer=answer, days=days)
-    counted: Counter[tuple[Any, ...]] = Counter()
+    groups = []
     for row in connection.execute(select(*per_case.c, func.count()).group_by(*per_case.c)):
-        version, status, arm, value, counted_, happened, held, engaged, cases = tuple(row)
-        found = None if value is None else (value if counted_ else bool(value))
-        counted[(version, status, arm, None if found is None else tally.known_value(found),
-                 bool(happened), None if answer is None else tally.answer_label(held),
-                 None if engaged is None else bool(engaged))] += cases
+        version, status, arm, value, counted, happened, held, engaged, cases = tuple(row)
+        groups.append(CaseGroup(
+            version, status, arm,
+            None if value is None else (value if counted else bool(value)), bool(happened),
+            None if answer is None else tally.answer_label(held),
+            None if engaged is None else bool(engaged), cases))
     if corrected:
-        for group in _corrected(connection, pathway, sorted(corrected), facts_of,
-                                answer=answer, days=days):
-            counted[(group.version, group.status, group.arm,
-                     None if group.outcome is None else tally.known_value(group.outcome),
-                     group.happened, group.answer, group.engaged)] += group.cases
-    return [CaseGroup(version, status, arm, tally.outcome_of_known(known), happened, label, engaged,
-                      cases)
-            for (version, status, arm, known, happened, label, engaged), cases
-            in counted.items()]
+        groups += _corrected(connection, pathway, sorted(corrected), facts_of, answer=answer,
+                             days=days)
+    return tally.merged(groups)  # answers labelled alike (true, "true") are one group
 
 
 def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collection[int], *,

@@ -108,14 +108,28 @@ def groups_from_cases(cases: Iterable[CaseRecord], outcomes: Outcomes | None,
         if case.id is None:
             continue
         outcome = outcome_value(outcomes, case.id)
-        key = (case.version, case.status, arms.get(case.id),
-               None if outcome is None else known_value(outcome), case.id in done,
-               None if answers is None else answer_label(answers.get(case.id)),
-               None if engaged is None else engaged.get(case.id))
-        counted[key] += 1
-    return sorted((CaseGroup(version, status, arm, outcome_of_known(known), happened_, label,
-                             engaged_, cases)
-                   for (version, status, arm, known, happened_, label, engaged_), cases
+        counted[(case.version, case.status, arms.get(case.id),
+                 None if outcome is None else known_value(outcome), case.id in done,
+                 None if answers is None else answer_label(answers.get(case.id)),
+                 None if engaged is None else engaged.get(case.id))] += 1
+    return _groups(counted)
+
+
+def merged(groups: Iterable[CaseGroup]) -> list[CaseGroup]:
+    """Groups equal in every fact added together (a yes and a count of one kept apart)."""
+    counted: Counter[tuple[Any, ...]] = Counter()
+    for group in groups:
+        counted[(group.version, group.status, group.arm,
+                 None if group.outcome is None else known_value(group.outcome),
+                 group.happened, group.answer, group.engaged)] += group.cases
+    return _groups(counted)
+
+
+def _groups(counted: Counter[tuple[Any, ...]]) -> list[CaseGroup]:
+    """The counted facts as CaseGroups, in group_order."""
+    return sorted((CaseGroup(version, status, arm, outcome_of_known(known), happened, label,
+                             engaged, cases)
+                   for (version, status, arm, known, happened, label, engaged), cases
                    in counted.items()), key=group_order)
 
 
