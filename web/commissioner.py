@@ -35,7 +35,14 @@ from web.cohort_evidence import (
     threshold,
 )
 from web.dashboard_cache import cached
-from web.dashboard_figures import choose, drawn, request_choices, unloadable_notice
+from web.dashboard_figures import (
+    activity_figures,
+    choose,
+    drawn,
+    outcome_figures,
+    request_choices,
+    unloadable_notice,
+)
 from web.security import application, roles_required
 
 bp = Blueprint("commissioner", __name__)
@@ -191,8 +198,11 @@ def chart(name: str) -> Any:
     if name not in ("versions", "activity", "forest"):
         raise NotFound(f"no chart {name!r}")
     outcome = request.args.get("outcome")
-    choices = (name, pathway, outcome, *request_choices())
-    svg = cached("chart", choices, lambda: drawn(name, choose(pathway, outcome)))
+    if name == "activity":  # the same whatever the outcome and split
+        svg = cached("chart", (name, pathway), lambda: drawn(name, activity_figures(pathway)))
+    else:
+        svg = cached("chart", (name, pathway, outcome, *request_choices()),
+                     lambda: drawn(name, outcome_figures(pathway, outcome)))
     if svg is None:
         raise NotFound("no figures for that chart yet")
     return Response(svg, mimetype="image/svg+xml", headers={
@@ -211,7 +221,8 @@ def table_csv(table: str) -> Any:
     pathway = request.args.get("pathway", "")
     if pathway not in {v.pathway for v in application().engine.definitions()}:
         raise NotFound(f"no pathway {pathway!r}")
-    shown = choose(pathway, request.args.get("outcome"))
+    shown = activity_figures(pathway) if table == "activity" \
+        else outcome_figures(pathway, request.args.get("outcome"))
     source = shown[f"{table}_rows"]
     if source is None:
         raise NotFound("no figures for that table yet")

@@ -42,26 +42,24 @@ ENGAGED_AFTER_DAYS = 30  # a case is engaged when worked on this long after it s
 
 @dataclass(frozen=True)
 class Summarised:
-    """What the figures of one pathway read: its cases counted in groups and the summaries
-    of their events (adapters.sql.summaries), never the events themselves."""
+    """What the outcome figures of one pathway read: its cases counted in groups and the
+    summaries of their events (adapters.sql.summaries), never the events themselves."""
 
     names: list[str]  # outcomes recorded on the cases' events the figures may show
     outcome: str | None  # the outcome asked for (measured or recorded), else the first
     groups: list[CaseGroup]
     steps: StepFigures
-    tasks: list[tuple[str | None, str, int]]
-    answers: dict[str, list[Any]]  # each answer a table may be split by: its distinct values
+    answers: dict[str, list[Any]]  # the answer the request splits by (if any): its values
 
 
 def _summarised(pathway: str, outcome: str | None, measured: list[str],
-                allowed: frozenset[str], split: str | None) -> Summarised:
+                answer: str | None) -> Summarised:
     """The pathway's cases counted in groups by the facts the figures read (with the answer
-    the request splits by, if it may) and its summaries, with the distinct values of every
-    answer a table may be split by, read in one unit of work; an outcome not asked for (or
-    not recorded nor measured) is the first measured one, else the first recorded one. An
+    the request splits by, if any) and its step summaries, read in one unit of work (one
+    snapshot: the groups and the steps' counts agree); an outcome not asked for (or not
+    recorded nor measured) is the first measured one, else the first recorded one. An
     outcome measured from imported data is each case's client's, so those cases are read
     one by one (web.cohort_evidence.measured_outcomes) and counted here."""
-    answer = split if split is not None and split in allowed else None
     hidden = _hidden(pathway)
 
     def read(summaries: DashboardSummaries) -> tuple[Summarised, list[CaseRecord],
@@ -81,8 +79,8 @@ def _summarised(pathway: str, outcome: str | None, measured: list[str],
                                            answer=answer, days=ENGAGED_AFTER_DAYS)
         return (Summarised(names, chosen_outcome, groups,
                            summaries.step_figures(pathway, hidden),
-                           summaries.task_counts(pathway),
-                           summaries.answer_values(pathway, allowed)), cases, facts)
+                           summaries.answer_values(pathway, [answer] if answer else [])),
+                cases, facts)
 
     found, cases, facts = application().engine.summarised(read)
     if found.outcome is None or found.outcome not in measured:
@@ -145,11 +143,21 @@ def _steps_hidden(definition: ParsedDefinition, others: frozenset[str]) -> froze
 
 
 def choose(pathway: str, outcome: str | None) -> dict[str, Any]:
-    """Everything the dashboard shows for one pathway and one outcome (recorded by the
-    pathway's steps, or measured from imported outcome data), with disclosure control
-    applied (engine.outcomes.disclosure): the `*_rows` are what pages, charts and CSVs show.
-    Computed once per revision of the data (web.dashboard_cache) for the page, its charts
-    and its CSVs alike."""
+    """Everything the dashboard page shows for one pathway and one outcome: the outcome
+    figures (outcome_figures), the answers its tables may be split by (split_fields) and the
+    activity (activity_figures), each computed once per revision of the data and kept on its
+    own (web.dashboard_cache), so a chart or CSV computes only what it shows."""
+    shown = dict(outcome_figures(pathway, outcome))
+    shown["fields"] = split_fields(pathway)
+    shown.update(activity_figures(pathway))
+    return shown
+
+
+def outcome_figures(pathway: str, outcome: str | None) -> dict[str, Any]:
+    """For one pathway and one outcome (recorded by the pathway's steps, or measured from
+    imported outcome data): the version comparison, the split at the gate and by the answer
+    the request names, and engagement, with disclosure control applied
+    (engine.outcomes.disclosure): the `*_rows` are what pages, charts and CSVs show."""
     field, baseline, versus = request_choices()
 
     def same(shown: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -160,8 +168,32 @@ def choose(pathway: str, outcome: str | None) -> dict[str, Any]:
         return [(pathway, chosen, field, baseline, versus)] + (
             [(pathway, None, field, baseline, versus)] if chosen == default else [])
 
-    return cached("choose", (pathway, outcome, field, baseline, versus),
-                  lambda: _compute_choice(pathway, outcome), same)
+    return cached("outcome", (pathway, outcome, field, baseline, versus),
+                  lambda: _compute_outcome(pathway, outcome), same)
+
+
+def split_fields(pathway: str) -> list[str]:
+    """The answers the pathway's tables may be split by and are worth splitting by (a few
+    distinct values among its cases)."""
+    def compute() -> list[str]:
+        allowed = _splittable(pathway)
+        return _fields(application().engine.summarised(
+            lambda summaries: summaries.answer_values(pathway, allowed)))
+
+    return cached("fields", (pathway,), compute)
+
+
+def activity_figures(pathway: str) -> dict[str, Any]:
+    """Tasks completed per organisation and caseworker per month, under disclosure control."""
+    def compute() -> dict[str, Any]:
+        tasks = application().engine.summarised(
+            lambda summaries: summaries.task_counts(pathway))
+        organisations = {u.username: u.organisation for u in application().accounts.users()}
+        found = activity_table.activity_from_counts(tasks, organisations)
+        return {"activity": found,
+                "activity_rows": protected_tables.protected_activity(found, threshold())}
+
+    return cached("activity", (pathway,), compute)
 
 
 def request_choices() -> tuple[str | None, str | None, str | None]:
@@ -171,15 +203,14 @@ def request_choices() -> tuple[str | None, str | None, str | None]:
             request.args.get("versus") or None)
 
 
-def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
+def _compute_outcome(pathway: str, outcome: str | None) -> dict[str, Any]:
     measured = _measured_kinds()
-    allowed = _splittable(pathway)
     field = request.args.get("field") or None
-    if field is not None and field not in allowed:
+    if field is not None and field not in _splittable(pathway):
         raise BadRequest(f"the figures cannot be split by {field[:60]!r}: only by an answer "
                          "that is a yes/no or one of a few options, never by free text or by "
                          "health or offence information")
-    found = _summarised(pathway, outcome, measured, allowed, field)
+    found = _summarised(pathway, outcome, measured, field)
     groups = found.groups
     names = measured + found.names
     outcome = found.outcome
@@ -191,14 +222,12 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
         outcome_name=outcome, pathway=pathway)
     gate = analysis.split_by_step_of_groups(groups, GATE, outcome_name=outcome) \
         if with_outcome else None
-    fields = _fields(found.answers)
-    by_field = _split_by_field(field, fields, groups, outcome) if with_outcome else None
+    by_field = _split_by_field(field, _fields(found.answers), groups, outcome) \
+        if with_outcome else None
     engaged = engagement.engagement_of_groups(groups, ENGAGED_AFTER_DAYS)
-    organisations = {u.username: u.organisation for u in application().accounts.users()}
-    activity = activity_table.activity_from_counts(found.tasks, organisations)
     limit = threshold()
     return {"names": names, "outcome": outcome, "comparison": comparison,
-            "gate": gate, "engagement": engaged, "activity": activity, "fields": fields,
+            "gate": gate, "engagement": engaged,
             "field": field if by_field else None, "by_field": by_field,
             "total": _count(total, limit), "threshold": limit,
             "versions_rows": protected_tables.protected_rows(comparison.rows(), limit),
@@ -206,7 +235,6 @@ def _compute_choice(pathway: str, outcome: str | None) -> dict[str, Any]:
             "field_rows": protected_tables.protected_rows(by_field.rows(), limit)
             if by_field else None,
             "engagement_rows": protected_tables.protected_rows(engaged.rows(), limit),
-            "activity_rows": protected_tables.protected_activity(activity, limit),
             "versus": versus}
 
 

@@ -133,3 +133,24 @@ def test_no_figure_reads_the_events_cold(programme: Site) -> None:  # noqa: F811
             assert client.get(url).status_code == 200, url
         reads = [s for s in statements if "FROM events" in s or "JOIN events" in s]
         assert all("events.type IN" in s or "events.type = " in s for s in reads), url
+
+
+def test_a_chart_or_file_computes_only_what_it_shows(programme: Site) -> None:  # noqa: F811
+    """Cold, the activity chart and CSV read the activity summaries and nothing of the cases'
+    outcomes or steps; the version chart and CSV read no activity and no answer's values
+    (no split asked for): each costs what it shows, not the whole page's figures."""
+    client = programme.client()
+    sign_in(client, "cam")
+    grow_to(programme, 20)
+    outcome_tables = ("summary_events", "summary_case_steps", "summary_cases")
+    for number, url in enumerate(URLS):
+        programme.application.engine.add_client(f"Change {number}")  # a new revision
+        with counted(programme) as statements:
+            assert client.get(url).status_code == 200, url
+        if "/activity." in url:
+            assert any("summary_activity" in s for s in statements), url
+            assert not [s for s in statements if any(t in s for t in outcome_tables)], url
+        elif "/versions." in url:
+            assert any("summary_events" in s for s in statements), url
+            assert not [s for s in statements if "summary_activity" in s], url
+            assert not [s for s in statements if "AS field" in s], url  # answer_values
