@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, literal, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.sql import tables
@@ -262,18 +262,19 @@ class _Medians:
         v = tables.summary_step_values
         ordered = sorted(needed)
         for first in range(0, len(ordered), 200):
-            chosen = ordered[first:first + 200]
-            for row in self._connection.execute(
-                    select(v.c.version, v.c.arm, v.c.step, v.c.kind, v.c.bucket, v.c.hours,
-                           func.count().label("n"))
-                    .where(v.c.pathway == self._pathway, or_(*(
-                        and_(v.c.version == version, v.c.arm == arm, v.c.step == step,
-                             v.c.kind == kind, v.c.bucket == bucket)
-                        for (version, arm, step), kind, bucket in chosen)))
-                    .group_by(v.c.version, v.c.arm, v.c.step, v.c.kind, v.c.bucket,
-                              v.c.hours)):
-                found[((row.version, row.arm, row.step), row.kind, row.bucket)][
-                    float(row.hours)] += row.n
+            # a SELECT per bucket, each a range of the index that ends in the values (read
+            # in order, grouped as read): one bitmap over every bucket read the table too
+            places = [select(literal(number).label("place"), v.c.hours,
+                             func.count().label("n"))
+                      .where(v.c.pathway == self._pathway, v.c.version == version,
+                             v.c.arm == arm, v.c.step == step, v.c.kind == kind,
+                             v.c.bucket == bucket)
+                      .group_by(v.c.hours)
+                      for number, ((version, arm, step), kind, bucket)
+                      in enumerate(ordered[first:first + 200], start=first)]
+            for place, hours, n in self._connection.execute(
+                    places[0] if len(places) == 1 else union_all(*places)):
+                found[ordered[place]][float(hours)] += n
         for (key, kind), changes in self._correction.values.items():
             for value, sign in changes:
                 place = (key, kind, bucket_of(value))
