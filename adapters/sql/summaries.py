@@ -18,7 +18,7 @@ function, averaged as statistics.median does).
 from __future__ import annotations
 
 import builtins
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +32,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    or_,
     select,
     union_all,
     update,
@@ -432,23 +433,43 @@ class SqlDashboardSummaries:
         return step_figures.read_step_figures(self._connection, pathway, hidden)
 
     def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:
-        """Counted per outcome, of the events the rule shows by version and step, less those
-        it hides by name: an outcome is named when some event of it is shown. The events
-        are joined to their cases only when the rule hides by version or step."""
+        """The outcomes with an event the rule shows: by version and step, and not hidden by
+        the names in its data. The names are found by skipping along the outcomes' index (a
+        probe per name, not a read of every event); each is then shown when one of its first
+        events past those hidden by name is shown, looked for first among the events at no
+        step the rule hides on any version (no join to the cases), then among all of them."""
         s = tables.summary_events
-        events, shown = shown_outcomes(pathway, hidden, "named_case")
-        named = [*shown, s.c.outcome.is_not(None), s.c.outcome != ""]
         hidden_events = step_figures.hidden_by_name(self._connection, pathway, hidden,
                                                       s.c.type == "outcome_recorded")
-        by_name: Counter[str] = Counter()
-        if hidden_events:
-            for outcome, case_id, seq in self._connection.execute(
-                    select(s.c.outcome, s.c.case_id, s.c.seq).select_from(events).where(
-                        *named, s.c.case_id.in_(sorted({i for i, _ in hidden_events})))):
-                by_name[outcome] += (case_id, seq) in hidden_events
-        return sorted(outcome for outcome, events_shown in self._connection.execute(
-            select(s.c.outcome, func.count()).select_from(events).where(*named)
-            .group_by(s.c.outcome)) if events_shown > by_name[outcome])
+        everywhere = sorted(set().union(*hidden.steps.values())) if hidden.steps else []
+        events, shown = shown_outcomes(pathway, hidden, "named_case")
+        found = []
+        for name in self._outcomes(pathway):
+            tries = [(events, shown)]
+            if not hidden.versions and everywhere:  # no step hidden: no version to know
+                tries.insert(0, (s, [s.c.pathway == pathway, s.c.type == "outcome_recorded",
+                                     or_(s.c.step.is_(None), s.c.step.not_in(everywhere))]))
+            for source, where in tries:
+                first = self._connection.execute(
+                    select(s.c.case_id, s.c.seq).select_from(source)
+                    .where(*where, s.c.outcome == name).limit(len(hidden_events) + 1)).all()
+                if any((case_id, seq) not in hidden_events for case_id, seq in first):
+                    found.append(name)
+                    break
+        return sorted(found)
+
+    def _outcomes(self, pathway: str) -> builtins.list[str]:
+        """The names of the pathway's outcome_recorded events (none null or empty), in order:
+        each the least name past the one before, a probe of the outcomes' index."""
+        s = tables.summary_events
+        recorded = [s.c.pathway == pathway, s.c.type == "outcome_recorded"]
+        names = select(func.min(s.c.outcome).label("outcome")).where(
+            *recorded, s.c.outcome > "").cte("outcome_names", recursive=True)
+        names = names.union_all(
+            select(select(func.min(s.c.outcome)).where(*recorded, s.c.outcome > names.c.outcome)
+                   .scalar_subquery()).where(names.c.outcome.is_not(None)))
+        return [name for (name,) in self._connection.execute(
+            select(names.c.outcome).where(names.c.outcome.is_not(None)))]
 
     def task_counts(self, pathway: str) -> builtins.list[tuple[str | None, str, int]]:
         a = tables.summary_activity

@@ -307,3 +307,41 @@ def test_a_case_is_engaged_from_exactly_the_given_days_after_its_start(
         "exactly": True, "a microsecond short": False, "from created_at": True,
         "whole second": True, "never completed": False, "no events": False}
     assert all(group.cases == 1 for group in groups)
+
+
+def test_an_outcome_is_named_when_one_of_its_events_is_shown(
+        uow_factory: UnitOfWorkFactory) -> None:
+    """The names are found by probing the outcomes' index, each then checked against the
+    rule: an outcome recorded at a step hidden on one version is named by its event on
+    another; one recorded only there, only on a hidden version, or only in events hidden by
+    the names in their data is not; an empty name never is."""
+    recorded = {  # version: (step, outcome, the event's data beyond the outcome)
+        1: [("refer", "referred", {}), ("refer", "only_hidden_step", {}), (None, "", {}),
+            (None, "by_name", {"via": "mental_health"}), (None, "aa_plain", {})],
+        2: [("refer", "referred", {}), ("other", "named_late", {})],
+        3: [(None, "only_hidden_version", {})]}
+    at = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    with uow_factory() as uow:
+        client = uow.clients.add(Client(None, "Ann", created_at=at)).id or 0
+        for version, events in recorded.items():
+            case = uow.cases.add(CaseRecord(None, "p", version, client, "active", {},
+                                            created_at=at, updated_at=at))
+            uow.events.append(case.id or 0, [
+                NewEvent("outcome_recorded", at + timedelta(minutes=n), step, None,
+                         {"outcome": name, "value": True, **extra})
+                for n, (step, name, extra) in enumerate(events)])
+        uow.commit()
+    rules = {
+        "none": HiddenSteps(),
+        "steps": HiddenSteps(steps={1: frozenset({"refer"})},
+                             everywhere=frozenset({"mental_health"})),
+        "versions": HiddenSteps(versions=frozenset({3}), steps={1: frozenset({"refer"})},
+                                everywhere=frozenset({"mental_health"}))}
+    with uow_factory() as uow:
+        found = {label: uow.summaries.outcome_names("p", rule) for label, rule in rules.items()}
+    everything = ["aa_plain", "by_name", "named_late", "only_hidden_step",
+                  "only_hidden_version", "referred"]
+    assert found == {
+        "none": everything,
+        "steps": ["aa_plain", "named_late", "only_hidden_version", "referred"],
+        "versions": ["aa_plain", "named_late", "referred"]}
