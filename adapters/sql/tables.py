@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -436,6 +437,10 @@ summary_events = Table(
     # a case's outcomes and the outcomes' names read from the index alone (revision 0013)
     Index("ix_summary_events_outcomes", "pathway", "type", "outcome", "case_id", "seq",
           "step", "value", "counted", "truthy"),
+    # the recorded outcomes of one name, whatever the pathway (revision 0014)
+    Index("ix_summary_events_outcome_name", "outcome", "case_id", "seq",
+          postgresql_where=text("outcome IS NOT NULL"),
+          sqlite_where=text("outcome IS NOT NULL")),
 )
 
 # every string in a summarised event's data (a prefix such as start: taken off), but its
