@@ -19,6 +19,7 @@ from adapters.sql.repositories.common import (
     insert_if_absent,
     matching,
     record_from,
+    records_from,
 )
 from engine.errors import ConflictError
 from engine.model import (
@@ -70,10 +71,9 @@ class SqlOutcomeRepository(SqlRepository):
     def events(self, *, client_id: int | None = None, kind: str | None = None
                ) -> builtins.list[OutcomeEvent]:
         e = tables.outcome_events
-        rows = self._connection.execute(
+        return records_from(OutcomeEvent, self._connection.execute(
             select(e).where(*matching((e.c.client_id, client_id), (e.c.kind, kind)))
-            .order_by(e.c.client_id, e.c.occurred_on, e.c.recorded_on, e.c.kind, e.c.id))
-        return [record_from(OutcomeEvent, row) for row in rows]
+            .order_by(e.c.client_id, e.c.occurred_on, e.c.recorded_on, e.c.kind, e.c.id)))
 
     def kinds(self) -> builtins.set[str]:
         e = tables.outcome_events
