@@ -97,6 +97,11 @@ class ClientRepository(Protocol):
         (what cohorts read of every client, not whole records)."""
         ...
 
+    def field_texts(self, field: str) -> dict[int, str]:
+        """client id -> the text at the dotted `field`, where it is text (a cohort's dates:
+        read as text, not as JSON documents each parsed)."""
+        ...
+
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         """Merge fields into the client's profile (the story told once, kept current)."""
         ...
@@ -485,6 +490,11 @@ class OutcomeRepository(Protocol):
     def events(self, *, client_id: int | None = None, kind: str | None = None
                ) -> builtins.list[OutcomeEvent]:
         """Stored events, by client, then occurred_on, then recorded_on."""
+        ...
+
+    def occurrences(self, kind: str) -> builtins.list[tuple[int, date, date]]:
+        """Each stored event of `kind` as (client id, occurred_on, recorded_on): what a
+        measure counts, without the rest of each event."""
         ...
 
     def kinds(self) -> builtins.set[str]:

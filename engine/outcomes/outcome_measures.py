@@ -22,7 +22,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from engine.errors import InvalidArgumentError
 from engine.model import Client, ComparisonSubject, OutcomeEvent
@@ -39,6 +39,9 @@ WINDOW_STARTS = ("release", "enrolment")  # the client field <start>_date the wi
 OUTCOME_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 """What an outcome (and a measure's kind) may be called: lower_snake_case."""
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+_Person = TypeVar("_Person", bound=Hashable)  # a client id, or a comparison group's subject
 
 
 @lru_cache(maxsize=1 << 16)
@@ -183,12 +186,12 @@ class MeasureResult:
         return self.binary_rate if self.type == "binary" else self.per_100
 
 
-def measure_occurrences(starts: Mapping[Hashable, date],
-                        occurrences: Iterable[tuple[Hashable, date, date]],
+def measure_occurrences(starts: Mapping[_Person, date],
+                        occurrences: Iterable[tuple[_Person, date, date]],
                         measure: OutcomeMeasure) -> MeasureResult:
     """The measure over people (key -> window start) and their events (key, occurred,
     recorded); events of people not in starts are ignored."""
-    counted: dict[Hashable, set[date]] = {}
+    counted: dict[_Person, set[date]] = {}
     for key, occurred, recorded in occurrences:
         start = starts.get(key)
         if start is not None and measure.counts(start, occurred, recorded):

@@ -33,8 +33,8 @@ from engine.outcomes.outcome_measures import (
     MeasureResult,
     OutcomeMeasure,
     dates_in,
-    measure,
     measure_group,
+    measure_occurrences,
     starts_of,
 )
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -148,8 +148,8 @@ class Outcomes:
         """Each client's date in `field`, parsed once per read-once block and field (every
         cohort and measure of a dashboard reads the same two fields of 100,000 clients)."""
         def read() -> dict[int, date]:
-            with self._uow(read_only=True) as uow:
-                return dates_in(uow.clients.field_values(field))
+            with self._uow(read_only=True) as uow:  # a date is text: read as text
+                return dates_in(uow.clients.field_texts(field))
         found: dict[int, date] = self._once(("dates", field), read)
         return found
 
@@ -300,10 +300,23 @@ class Outcomes:
         with self.reading_once():  # the clients read once for both fields
             members = self.cohort_members(cohort)
             starts = starts_of(self._client_dates(outcome_measure.start_field), members)
-        events = self.events(kind=outcome_measure.kind)
         return CohortMeasure(cohort=cohort,
-                             result=measure(starts, events, outcome_measure),
+                             result=measure_occurrences(
+                                 starts,
+                                 self._occurrences(outcome_measure.kind), outcome_measure),
                              without_start=sorted(set(members) - set(starts)))
+
+    def _occurrences(self, kind: str) -> list[tuple[int, date, date]]:
+        """The events of `kind`, imported and recorded by pathway steps, as (client,
+        occurred_on, recorded_on): what a measure counts (the events() records, without
+        reading each imported event whole)."""
+        def read() -> list[tuple[int, date, date]]:
+            with self._uow(read_only=True) as uow:
+                return [*uow.outcomes.occurrences(kind),
+                        *((e.client_id, e.occurred_on, e.recorded_on)
+                          for e in _case_outcomes(uow, None, kind))]
+        found: list[tuple[int, date, date]] = self._once(("occurrences", kind), read)
+        return found
 
     # -- comparison groups -----------------------------------------------------------------
 

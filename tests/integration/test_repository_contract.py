@@ -153,6 +153,13 @@ def test_a_field_of_every_client_is_read_as_the_fields_hold_it(
         assert uow.clients.field_values("missing") == {}
         whole = {c.id: c.fields.get("release_date") for c in uow.clients.list()}
         assert whole == {ada: "2026-01-31", bo: None, cy: None}
+        # as text: only where the value is text (a date), never a yes/no, number or null
+        assert uow.clients.field_texts("release_date") == {ada: "2026-01-31"}
+        assert uow.clients.field_texts("flag") == {}
+        assert uow.clients.field_texts("count") == {}
+        assert uow.clients.field_texts("home.since") == {ada: "2025-05-01"}
+        assert uow.clients.field_texts("home") == {}
+        assert uow.clients.field_texts("missing") == {}
 
 
 # -- cases ---------------------------------------------------------------------------------
@@ -566,6 +573,9 @@ def test_outcome_imports_and_events_are_kept_once(storage: UnitOfWorkFactory) ->
         assert uow.outcomes.import_by_sha256("s" * 64) == uow.outcomes.imports()[0]
         assert uow.outcomes.events(client_id=ada) == [earlier, stored]
         assert uow.outcomes.events(kind="reconviction") == []
+        assert sorted(uow.outcomes.occurrences("housed")) == [
+            (ada, date(2024, 1, 1), date(2025, 1, 3)), (ada, date(2025, 1, 2), date(2025, 1, 3))]
+        assert uow.outcomes.occurrences("reconviction") == []
         assert uow.outcomes.kinds() == {"housed"}
         uow.outcomes.add_event(replace(event, kind="employed", source="other"))
         assert uow.outcomes.kinds() == {"housed", "employed"}

@@ -21,6 +21,7 @@ from adapters.sql.repositories.common import (
     json_at,
     matching,
     record_from,
+    text_at,
 )
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -55,6 +56,12 @@ class SqlClientRepository(SqlRepository):
         c = tables.clients.c
         return {client: value for client, value in self._connection.execute(
             select(c.id, json_at(c.fields, field, self._connection.dialect.name))).all()
+            if value is not None}
+
+    def field_texts(self, field: str) -> dict[int, str]:
+        c = tables.clients.c
+        return {client: value for client, value in self._connection.execute(
+            select(c.id, text_at(c.fields, field, self._connection.dialect.name))).all()
             if value is not None}
 
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:

@@ -122,6 +122,20 @@ class SqlRepository:
         return [build(row) for row in self._connection.execute(statement).all()]
 
 
+def text_at(column: ColumnElement[Any], path: str, dialect: str) -> ColumnElement[Any]:
+    """The text at the dotted path in column where the document holds text there (None
+    where absent or another kind of value): no JSON for the driver to parse."""
+    if '"' in path:
+        raise ValueError(f"a JSON path with a double quote: {path!r}")
+    keys = path.split(".")
+    if dialect != "sqlite":
+        return case((func.jsonb_typeof(func.jsonb_extract_path(column, *keys)) == "string",
+                     func.jsonb_extract_path_text(column, *keys)), else_=None)
+    where = "$" + "".join(f'."{key}"' for key in keys)
+    return case((func.json_type(column, where) == "text", func.json_extract(column, where)),
+                else_=None)
+
+
 def json_at(column: ColumnElement[Any], path: str, dialect: str) -> ColumnElement[Any]:
     """The JSON value at the dotted path in column, as the whole document holds it (None where
     absent). SQLite's json_extract gives true and false as 1 and 0, so json_type tells them

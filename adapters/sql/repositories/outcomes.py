@@ -75,6 +75,12 @@ class SqlOutcomeRepository(SqlRepository):
             select(e).where(*matching((e.c.client_id, client_id), (e.c.kind, kind)))
             .order_by(e.c.client_id, e.c.occurred_on, e.c.recorded_on, e.c.kind, e.c.id)))
 
+    def occurrences(self, kind: str) -> builtins.list[tuple[int, date, date]]:
+        e = tables.outcome_events
+        return [(client, occurred, recorded) for client, occurred, recorded
+                in self._connection.execute(select(e.c.client_id, e.c.occurred_on,
+                                                   e.c.recorded_on).where(e.c.kind == kind))]
+
     def kinds(self) -> builtins.set[str]:
         e = tables.outcome_events
         return set(self._connection.execute(select(e.c.kind).distinct()).scalars())

@@ -174,6 +174,10 @@ class _Clients:
         return {client.id or 0: value for client in self.d.clients.values()
                 if (value := dig(client.fields, field)) is not None}
 
+    def field_texts(self, field: str) -> dict[int, str]:
+        return {client.id or 0: value for client in self.d.clients.values()
+                if isinstance(value := dig(client.fields, field), str)}
+
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         client = self.d.clients[client_id]
         self.d.clients[client_id] = Client(client.id, client.name, {**client.fields, **fields},
@@ -654,6 +658,9 @@ class _Outcomes:
                        and (kind is None or e.kind == kind)),
                       key=lambda e: (e.client_id, e.occurred_on, e.recorded_on, e.kind,
                                      e.id or 0))
+
+    def occurrences(self, kind: str) -> builtins.list[tuple[int, date, date]]:
+        return [(e.client_id, e.occurred_on, e.recorded_on) for e in self.events(kind=kind)]
 
     def kinds(self) -> builtins.set[str]:
         return {e.kind for e in self.d.outcome_events}
