@@ -68,17 +68,26 @@ def is_read_only(connection: Connection) -> bool:
     return bool(connection.get_execution_options().get(READ_ONLY, False))
 
 
+READ_ONLY_WORK_MEM = "64MB"
+"""What a read-only transaction's sort or hash may hold in memory before it spills to disk.
+The dashboard's groups sort 100,000 cases' rows (4 MB and more): at the server's default of
+4 MB that sort went to disk and the read took 0.49 s, at this 0.38 s. Writes keep the
+server's setting."""
+
+
 def _configure_read_only(engine: Engine) -> None:
     """On PostgreSQL a read-only unit of work's transactions are READ ONLY (a write fails)
     and REPEATABLE READ: every statement sees the snapshot the first one saw, so figures read
     in several statements agree with each other while others commit (a read-only transaction
-    never fails to serialise)."""
+    never fails to serialise). Their sorts have READ_ONLY_WORK_MEM, for this transaction
+    only (SET LOCAL)."""
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if is_read_only(connection):
             connection.exec_driver_sql(
-                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                f"SET LOCAL work_mem = '{READ_ONLY_WORK_MEM}'")
 
 
 def _configure_sqlite(engine: Engine) -> None:

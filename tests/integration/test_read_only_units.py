@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from adapters.sql import SqlAlchemyUnitOfWorkFactory
+from adapters.sql.database import READ_ONLY, READ_ONLY_WORK_MEM
 from engine import Engine
 from engine.model import Client
 from engine.ports import UnitOfWorkFactory
@@ -90,3 +91,21 @@ def test_a_read_only_unit_of_work_reads_one_snapshot_while_others_commit(
         after = [c.name for c in uow.clients.list()]
     assert before == during == ["Ada"]
     assert after == ["Ada", "Committed meanwhile"]
+
+
+def test_postgresql_read_only_sorts_have_room_in_memory_and_writes_keep_the_server_s(
+        postgres_url: str) -> None:
+    """The dashboard's groups sort 100,000 cases' rows: in a read-only transaction its sorts
+    may hold READ_ONLY_WORK_MEM (at the server's 4 MB they spilled to disk); a writing one,
+    and the connection after either, keep the server's setting."""
+    with migrated_engine(postgres_url) as engine:
+        with engine.connect() as connection:
+            server = connection.exec_driver_sql("SHOW work_mem").scalar()
+        for _ in range(2):  # the same pooled connection, read-only then writing
+            reading = engine.connect().execution_options(**{READ_ONLY: True})
+            with reading as connection, connection.begin():
+                assert connection.exec_driver_sql("SHOW work_mem").scalar() == \
+                    READ_ONLY_WORK_MEM
+            with engine.connect() as connection, connection.begin():
+                assert connection.exec_driver_sql("SHOW work_mem").scalar() == server
+    assert server != READ_ONLY_WORK_MEM
