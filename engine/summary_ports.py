@@ -116,6 +116,14 @@ class DashboardSummaries(Protocol):
         `answer`, engaged after `days` days."""
         ...
 
+    def client_groups(self, pathway: str, hidden: HiddenSteps, *, step: str,
+                      answer: str | None, days: int
+                      ) -> builtins.list[tuple[int, CaseGroup]]:
+        """case_groups with no outcome, each case's group kept apart by its client: (client
+        id, group). An outcome measured from imported data is its client's, so its value is
+        put in per client, not read per case."""
+        ...
+
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures: ...
 
     def outcome_names(self, pathway: str, hidden: HiddenSteps) -> builtins.list[str]:

@@ -11,6 +11,7 @@ from imported data.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +21,6 @@ from typing import Any
 import yaml
 from flask import current_app, g
 
-from engine.model import CaseRecord, Client, OutcomeEvent
 from engine.outcomes import (
     Cohort,
     CohortInput,
@@ -66,22 +66,27 @@ def threshold() -> int:
     return int(application().settings.disclosure_threshold)
 
 
-def measured_outcomes(cases: list[CaseRecord], kind: str) -> dict[int, int | None]:
-    """Per case, its client's events of the programme's frequency measure for `kind`,
-    counted in the measure's windows from the client's own start date (None: no date)."""
+def measured_outcomes(clients: Iterable[int], kind: str) -> dict[int, int | None]:
+    """Per client, its events of the programme's frequency measure for `kind`, counted in
+    the measure's windows from the client's own start date (None: no date), as the cohort
+    results count them: each client's date and each event's two dates, read once
+    (engine.outcomes' client_dates and occurrences), not every client and event whole."""
     measure = _frequency_measure(kind)
     if measure is None:
         return {}
-    clients = {client.id: client for client in application().engine.clients()}  # one read
-    by_client = _events_by_client(kind)
-    found: dict[int, int | None] = {}
-    for case in cases:
-        start = _start_date(clients.get(case.client_id), measure.start_field)
-        if case.id is None:
-            continue
-        found[case.id] = None if start is None else len({
-            e.recorded_on for e in by_client.get(case.client_id, [])
-            if measure.counts(start, e.occurred_on, e.recorded_on)})
+    outcomes = application().outcomes
+    with outcomes.reading_once():
+        starts = outcomes.client_dates(measure.start_field)
+        by_client: dict[int, list[tuple[date, date]]] = defaultdict(list)
+        for client, occurred, recorded in outcomes.occurrences(kind):
+            by_client[client].append((occurred, recorded))
+    found: dict[int, int | None] = {client: 0 if client in starts else None
+                                    for client in clients}
+    for client, events in by_client.items():  # the few with events
+        start = starts.get(client)
+        if start is not None and client in found:
+            found[client] = len({recorded for occurred, recorded in events
+                                 if measure.counts(start, occurred, recorded)})
     return found
 
 
@@ -90,26 +95,6 @@ def _frequency_measure(kind: str) -> OutcomeMeasure | None:
     configured = programme()
     return next((m for m in (configured.measures if configured else ())
                  if m.kind == kind and m.type == "frequency"), None)
-
-
-def _events_by_client(kind: str) -> dict[int, list[OutcomeEvent]]:
-    """Every outcome event of `kind`, imported or recorded, by client (one read)."""
-    by_client: dict[int, list[OutcomeEvent]] = defaultdict(list)
-    for event in application().outcomes.events(kind=kind):
-        by_client[event.client_id].append(event)
-    return by_client
-
-
-def _start_date(client: Client | None, field: str) -> date | None:
-    """The client's own start of the measure's windows (None: no client, no date, or not a
-    date)."""
-    start_text = client.fields.get(field) if client else None
-    if not start_text:
-        return None
-    try:
-        return date.fromisoformat(str(start_text))
-    except ValueError:
-        return None
 
 
 def _month_start(month: str) -> date:

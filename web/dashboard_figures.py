@@ -20,11 +20,9 @@ from werkzeug.exceptions import BadRequest
 
 from engine.access import privacy
 from engine.errors import DefinitionError, InvalidArgumentError
-from engine.model import CaseRecord
 from engine.outcomes import activity as activity_table
 from engine.outcomes import analysis, disclosure, engagement, protected_tables, tally
 from engine.summary_ports import (
-    CaseFacts,
     CaseGroup,
     DashboardSummaries,
     HiddenSteps,
@@ -58,36 +56,34 @@ def _summarised(pathway: str, outcome: str | None, measured: list[str],
     the request splits by, if any) and its step summaries, read in one unit of work (one
     snapshot: the groups and the steps' counts agree); an outcome not asked for (or not
     recorded nor measured) is the first measured one, else the first recorded one. An
-    outcome measured from imported data is each case's client's, so those cases are read
-    one by one (web.cohort_evidence.measured_outcomes) and counted here."""
+    outcome measured from imported data is each case's client's: the cases are counted in
+    groups per client, each client's value put in (web.cohort_evidence.measured_outcomes)
+    and the groups added together here."""
     hidden = _hidden(pathway)
 
-    def read(summaries: DashboardSummaries) -> tuple[Summarised, list[CaseRecord],
-                                                    list[CaseFacts]]:
+    def read(summaries: DashboardSummaries) -> tuple[Summarised, list[tuple[int, CaseGroup]]]:
         names = summaries.outcome_names(pathway, hidden)
         chosen = measured + names
         chosen_outcome = outcome if outcome in chosen else (chosen[0] if chosen else None)
         recorded = chosen_outcome if chosen_outcome in names else None
-        cases: list[CaseRecord] = []
-        facts: list[CaseFacts] = []
+        by_client: list[tuple[int, CaseGroup]] = []
         groups: list[CaseGroup] = []
         if chosen_outcome is not None and chosen_outcome in measured:
-            cases = summaries.cases(pathway, [answer] if answer is not None else [])
-            facts = summaries.case_facts(pathway, hidden, outcome=None, step=GATE)
+            by_client = summaries.client_groups(pathway, hidden, step=GATE, answer=answer,
+                                                days=ENGAGED_AFTER_DAYS)
         else:
             groups = summaries.case_groups(pathway, hidden, outcome=recorded, step=GATE,
                                            answer=answer, days=ENGAGED_AFTER_DAYS)
         return (Summarised(names, chosen_outcome, groups,
                            summaries.step_figures(pathway, hidden),
                            summaries.answer_values(pathway, [answer] if answer else [])),
-                cases, facts)
+                by_client)
 
-    found, cases, facts = application().engine.summarised(read)
+    found, by_client = application().engine.summarised(read)
     if found.outcome is None or found.outcome not in measured:
         return found
-    outcomes = measured_outcomes(cases, found.outcome)
-    return replace(found, groups=tally.groups_from_facts(cases, facts, outcomes, answer=answer,
-                                                   days=ENGAGED_AFTER_DAYS))
+    outcomes = measured_outcomes({client for client, _ in by_client}, found.outcome)
+    return replace(found, groups=tally.with_client_outcomes(by_client, outcomes))
 
 
 def _loaded(pathway: str, number: int) -> ParsedDefinition | None:

@@ -56,22 +56,44 @@ def read_case_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
     `corrected` cases' own (from facts_of) added in."""
     per_case = _per_case(connection.dialect.name, pathway, hidden, corrected,
                          outcome=outcome, step=step, answer=answer, days=days)
-    groups = []
-    for row in connection.execute(select(*per_case.c, func.count()).group_by(*per_case.c)):
-        version, status, arm, value, counted, happened, held, engaged, cases = tuple(row)
-        groups.append(CaseGroup(
-            version, status, arm,
-            None if value is None else (value if counted else bool(value)), bool(happened),
-            None if answer is None else tally.answer_label(held),
-            None if engaged is None else bool(engaged), cases))
+    groups = [group for _, group in _grouped(connection, per_case, answer)]
     if corrected:
-        groups += _corrected(connection, pathway, sorted(corrected), facts_of, answer=answer,
-                             days=days)
+        groups += [group for _, group in _corrected(
+            connection, pathway, sorted(corrected), facts_of, answer=answer, days=days)]
     return tally.merged(groups)  # answers labelled alike (true, "true") are one group
 
 
+def read_client_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
+                       corrected: Collection[int], facts_of: FactsOf, *, step: str,
+                       answer: str | None, days: int) -> list[tuple[int, CaseGroup]]:
+    """engine.summary_ports.DashboardSummaries.client_groups: read_case_groups with no
+    outcome, grouped by the cases' client too."""
+    per_case = _per_case(connection.dialect.name, pathway, hidden, corrected, outcome=None,
+                         step=step, answer=answer, days=days, by_client=True)
+    found = _grouped(connection, per_case, answer)
+    if corrected:
+        found += _corrected(connection, pathway, sorted(corrected), facts_of, answer=answer,
+                            days=days)
+    return found
+
+
+def _grouped(connection: Connection, per_case: FromClause, answer: str | None
+             ) -> list[tuple[int, CaseGroup]]:
+    """The per-case rows counted in groups: (client, group), client 0 unless grouped by."""
+    found = []
+    for version, status, arm, value, counted, happened, held, engaged, client, cases in \
+            connection.execute(select(*per_case.c, func.count()).group_by(*per_case.c)).all():
+        found.append((client, CaseGroup(
+            version, status, arm,
+            None if value is None else (value if counted else bool(value)), bool(happened),
+            None if answer is None else tally.answer_label(held),
+            None if engaged is None else bool(engaged), cases)))
+    return found
+
+
 def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collection[int], *,
-              outcome: str | None, step: str, answer: str | None, days: int) -> FromClause:
+              outcome: str | None, step: str, answer: str | None, days: int,
+              by_client: bool = False) -> FromClause:
     """One row per case but the corrected ones: the facts its group is counted by."""
     c, sc, cs = tables.cases, tables.summary_cases, tables.summary_case_steps
     last = _last_outcome(pathway, hidden, corrected, outcome)
@@ -100,7 +122,8 @@ def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collec
         case((or_(gate.c.case_id.is_not(None), done), 1), else_=0).label("happened"),
         (json_at(c.c.data, answer, dialect) if answer is not None and '"' not in answer
          else null()).label("answer"),
-        _engaged(dialect, days).label("engaged"))
+        _engaged(dialect, days).label("engaged"),
+        (c.c.client_id if by_client else literal(0)).label("client"))
         .select_from(joined)
         .where(c.c.pathway == pathway,
                *([c.c.id.not_in(sorted(corrected))] if corrected else []))
@@ -175,22 +198,27 @@ def _engaged(dialect: str, days: int) -> ColumnElement[Any]:
 
 
 def _corrected(connection: Connection, pathway: str, ids: list[int], facts_of: FactsOf, *,
-               answer: str | None, days: int) -> list[CaseGroup]:
-    """The corrected cases' groups, from their facts found one by one."""
+               answer: str | None, days: int) -> list[tuple[int, CaseGroup]]:
+    """The corrected cases' groups, each from its facts found one by one, with its
+    client."""
     c = tables.cases
     path = answer if answer is not None and '"' not in answer else None
     rows = connection.execute(
-        select(c.c.id, c.c.version, c.c.status, c.c.created_at,
+        select(c.c.id, c.c.version, c.c.status, c.c.created_at, c.c.client_id,
                json_at(c.c.data, path, connection.dialect.name) if path is not None
                else null())
         .where(c.c.pathway == pathway, c.c.id.in_(ids))).all()
-    cases = [CaseRecord(id=row[0], pathway=pathway, version=row[1], client_id=0,
-                        status=row[2], state={}, created_at=row[3],
-                        data=nested([] if path is None else [(path, row[4])]))
-             for row in rows]
-    facts = facts_of(ids)
-    return tally.groups_from_facts(cases, facts, {fact.case_id: fact.outcome for fact in facts},
-                             answer=answer, days=days)
+    facts = {fact.case_id: fact for fact in facts_of(ids)}
+    found = []
+    for case_id, version, status, created_at, client, held in rows:
+        case = CaseRecord(id=case_id, pathway=pathway, version=version, client_id=client,
+                          status=status, state={}, created_at=created_at,
+                          data=nested([] if path is None else [(path, held)]))
+        chosen = [facts[case_id]] if case_id in facts else []
+        found += [(client, group) for group in tally.groups_from_facts(
+            [case], chosen, {fact.case_id: fact.outcome for fact in chosen}, answer=answer,
+            days=days)]
+    return found
 
 
 def nested(answers: Iterable[tuple[str, Any]]) -> dict[str, Any]:

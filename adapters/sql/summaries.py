@@ -40,7 +40,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql import step_figures, step_summaries, tables
-from adapters.sql.case_groups import fact_events, nested, read_case_groups, shown_outcomes
+from adapters.sql.case_groups import (
+    fact_events,
+    nested,
+    read_case_groups,
+    read_client_groups,
+    shown_outcomes,
+)
 from adapters.sql.repositories.common import json_at
 from engine.access import names_in
 from engine.model import CaseRecord
@@ -428,6 +434,16 @@ class SqlDashboardSummaries:
             self._connection, pathway, hidden, corrected,
             lambda ids: self._facts(pathway, hidden, outcome, step, ids),
             outcome=outcome, step=step, answer=answer, days=days)
+
+    def client_groups(self, pathway: str, hidden: HiddenSteps, *, step: str,
+                      answer: str | None, days: int
+                      ) -> builtins.list[tuple[int, CaseGroup]]:
+        corrected = {case_id for case_id, _ in step_figures.hidden_by_name(
+            self._connection, pathway, hidden, fact_events(step))}
+        return read_client_groups(
+            self._connection, pathway, hidden, corrected,
+            lambda ids: self._facts(pathway, hidden, None, step, ids),
+            step=step, answer=answer, days=days)
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         return step_figures.read_step_figures(self._connection, pathway, hidden)

@@ -144,7 +144,7 @@ class Outcomes:
             kept[key] = read()
         return kept[key]
 
-    def _client_dates(self, field: str) -> dict[int, date]:
+    def client_dates(self, field: str) -> dict[int, date]:
         """Each client's date in `field`, parsed once per read-once block and field (every
         cohort and measure of a dashboard reads the same two fields of 100,000 clients)."""
         def read() -> dict[int, date]:
@@ -285,13 +285,13 @@ class Outcomes:
     # -- cohorts and measures --------------------------------------------------------------
 
     def cohort_members(self, cohort: Cohort) -> dict[int, date]:
-        return cohort.members_by_date(self._client_dates(cohort.field))
+        return cohort.members_by_date(self.client_dates(cohort.field))
 
     def cohort_starts(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> dict[int, date]:
         """client id -> the day the measure's windows start, for the cohort's members that
         have it (the people measure_cohort counts)."""
         with self.reading_once():  # the clients read once for both fields
-            return starts_of(self._client_dates(outcome_measure.start_field),
+            return starts_of(self.client_dates(outcome_measure.start_field),
                              self.cohort_members(cohort))
 
     def measure_cohort(self, cohort: Cohort, outcome_measure: OutcomeMeasure) -> CohortMeasure:
@@ -299,14 +299,14 @@ class Outcomes:
         `<window_from>_date`; members without that date are left out and listed."""
         with self.reading_once():  # the clients read once for both fields
             members = self.cohort_members(cohort)
-            starts = starts_of(self._client_dates(outcome_measure.start_field), members)
+            starts = starts_of(self.client_dates(outcome_measure.start_field), members)
         return CohortMeasure(cohort=cohort,
                              result=measure_occurrences(
                                  starts,
-                                 self._occurrences(outcome_measure.kind), outcome_measure),
+                                 self.occurrences(outcome_measure.kind), outcome_measure),
                              without_start=sorted(set(members) - set(starts)))
 
-    def _occurrences(self, kind: str) -> list[tuple[int, date, date]]:
+    def occurrences(self, kind: str) -> list[tuple[int, date, date]]:
         """The events of `kind`, imported and recorded by pathway steps, as (client,
         occurred_on, recorded_on): what a measure counts (the events() records, without
         reading each imported event whole)."""

@@ -125,6 +125,19 @@ def merged(groups: Iterable[CaseGroup]) -> list[CaseGroup]:
     return _groups(counted)
 
 
+def with_client_outcomes(groups: Iterable[tuple[int, CaseGroup]],
+                         outcomes: Mapping[int, OutcomeValue]) -> list[CaseGroup]:
+    """Groups kept apart by client (DashboardSummaries.client_groups) given each client's
+    outcome (None: unknown) and added together, as merged adds them."""
+    counted: Counter[tuple[Any, ...]] = Counter()
+    for client, group in groups:
+        value = outcomes.get(client)
+        counted[(group.version, group.status, group.arm,
+                 None if value is None else known_value(value), group.happened,
+                 group.answer, group.engaged)] += group.cases
+    return _groups(counted)
+
+
 def _groups(counted: Counter[tuple[Any, ...]]) -> list[CaseGroup]:
     """The counted facts as CaseGroups, in group_order."""
     return sorted((CaseGroup(version, status, arm, outcome_of_known(known), happened, label,

@@ -40,9 +40,11 @@ from engine.model import (
     User,
     UserSession,
 )
+from engine.outcomes.tally import group_order
 from engine.ports import REPOSITORY_NAMES, UnitOfWork, UnitOfWorkFactory
 from engine.workflow.clock import running_at
 from tests.integration import dashboard_data
+from tests.unit.engine.fakes import FakeData, _Summaries
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -648,3 +650,15 @@ def test_the_dashboards_figures_from_summaries_equal_those_from_every_event(
             expected = dashboard_data.reference(uow, outcome)
             dashboard_data.assert_same(dashboard_data.summarised(uow, outcome), expected)
             dashboard_data.assert_same(dashboard_data.summarised_facts(uow, outcome), expected)
+        # an outcome measured per client: the cases' groups kept apart by client, as the
+        # facts of each case give them (the few hidden by name counted from their facts)
+        reference = _Summaries(FakeData(
+            cases={c.id or 0: c for c in uow.cases.list(pathway=dashboard_data.PATHWAY)},
+            events=uow.events.list_all(pathway=dashboard_data.PATHWAY)))
+        for answer in (dashboard_data.ANSWER, None):
+            found, expected_groups = (sorted(
+                summaries.client_groups(dashboard_data.PATHWAY, dashboard_data.HIDDEN,
+                                        step=dashboard_data.GATE, answer=answer, days=30),
+                key=lambda pair: (pair[0], group_order(pair[1])))
+                for summaries in (uow.summaries, reference))
+            assert found == expected_groups

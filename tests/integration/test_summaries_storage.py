@@ -59,6 +59,10 @@ def _figures(summaries: Any, pathway: str) -> list[Any]:
                                                answer=answer, days=days), key=group_order)
                   for outcome, answer, days in ((GATE, "needs_mental_health", 30),
                                                 (None, None, 0), ("reconvicted", "housing", 1))]
+        found += [sorted(summaries.client_groups(pathway, hidden, step=GATE, answer=answer,
+                                                 days=days),
+                         key=lambda pair: (pair[0], group_order(pair[1])))
+                  for answer, days in (("needs_mental_health", 30), (None, 0))]
         found += [summaries.case_facts(pathway, hidden, outcome=GATE, step=GATE),
                   summaries.outcome_names(pathway, hidden), figures.steps,
                   {key: (c.reached, c.done, c.completions, c.median_hours,

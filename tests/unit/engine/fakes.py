@@ -766,6 +766,16 @@ class _Summaries:
                                  {fact.case_id: fact.outcome for fact in facts},
                                  answer=answer, days=days)
 
+    def client_groups(self, pathway: str, hidden: HiddenSteps, *, step: str,
+                      answer: str | None, days: int
+                      ) -> builtins.list[tuple[int, CaseGroup]]:
+        facts = {fact.case_id: fact
+                 for fact in self.case_facts(pathway, hidden, outcome=None, step=step)}
+        return [(case.client_id, group) for case in self._cases(pathway)
+                for group in groups_from_facts([case], [facts[case.id or 0]]
+                                               if case.id in facts else [], None,
+                                               answer=answer, days=days)]
+
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         cases = self._cases(pathway)
         shown = case_events.by_case(self._shown(pathway, hidden))
