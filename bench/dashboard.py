@@ -48,6 +48,9 @@ URLS = {
     "versions.svg": "/dashboard/versions.svg?pathway=gate_reception&outcome=met_at_gate",
     "activity.svg": "/dashboard/activity.svg?pathway=gate_reception&outcome=met_at_gate",
     "versions.csv": "/dashboard/versions.csv?pathway=gate_reception&outcome=met_at_gate",
+    # the outcome paid on, measured per client from the imported reconvictions
+    "reconv.csv": "/dashboard/versions.csv?pathway=gate_reception&outcome=reconviction",
+    "forest.svg": "/dashboard/forest.svg?pathway=gate_reception&outcome=reconviction",
     "activity.csv": "/dashboard/activity.csv?pathway=gate_reception&outcome=met_at_gate",
     "cohorts.csv": "/dashboard/cohorts.csv",
 }
