@@ -28,6 +28,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -150,6 +151,28 @@ def shown_outcomes(pathway: str, hidden: HiddenSteps, alias: str
     return s.join(cases, cases.c.id == s.c.case_id), shown
 
 
+def shown_outcome_events(pathway: str, hidden: HiddenSteps, alias: str,
+                         columns: list[ColumnElement[Any]],
+                         where: list[ColumnElement[bool]]) -> FromClause:
+    """`columns` of the pathway's outcome_recorded events that are `where` and the rule
+    shows (as shown_outcomes). When it hides steps but no version, only the events at a step
+    hidden on some version are joined to their cases to tell which; the others (most, read
+    from the outcomes' index alone) need no version."""
+    s = tables.summary_events
+    hidden_steps = sorted(set().union(*hidden.steps.values())) if hidden.steps else []
+    if hidden.versions or not hidden_steps:
+        events, shown = shown_outcomes(pathway, hidden, alias)
+        return select(*columns).select_from(events).where(*shown, *where).subquery()
+    events, shown = shown_outcomes(pathway, hidden, alias)
+    at_no_hidden_step = (select(*columns)
+                         .where(s.c.pathway == pathway, s.c.type == "outcome_recorded",
+                                or_(s.c.step.is_(None), s.c.step.not_in(hidden_steps)),
+                                *where))
+    at_a_hidden_step = (select(*columns).select_from(events)
+                        .where(*shown, s.c.step.in_(hidden_steps), *where))
+    return union_all(at_no_hidden_step, at_a_hidden_step).subquery()
+
+
 def _last_outcome(pathway: str, hidden: HiddenSteps, corrected: Collection[int],
                   outcome: str | None) -> FromClause | None:
     """Per case, its last shown value of `outcome` (one pass in seq order, numbered from the
@@ -157,13 +180,13 @@ def _last_outcome(pathway: str, hidden: HiddenSteps, corrected: Collection[int],
     if outcome is None:
         return None
     s = tables.summary_events
-    events, shown = shown_outcomes(pathway, hidden, "outcome_case")
-    ranked = (select(s.c.case_id, s.c.value, s.c.counted,
-                     func.row_number().over(partition_by=s.c.case_id,
-                                            order_by=s.c.seq.desc()).label("latest"))
-              .select_from(events)
-              .where(*shown, s.c.outcome == outcome,
-                     *([s.c.case_id.not_in(sorted(corrected))] if corrected else []))
+    events = shown_outcome_events(
+        pathway, hidden, "outcome_case", [s.c.case_id, s.c.seq, s.c.value, s.c.counted],
+        [s.c.outcome == outcome,
+         *([s.c.case_id.not_in(sorted(corrected))] if corrected else [])])
+    ranked = (select(events.c.case_id, events.c.value, events.c.counted,
+                     func.row_number().over(partition_by=events.c.case_id,
+                                            order_by=events.c.seq.desc()).label("latest"))
               .subquery("ranked_outcome"))
     return (select(ranked.c.case_id, ranked.c.value, ranked.c.counted)
             .where(ranked.c.latest == 1).subquery("last_outcome"))
@@ -172,10 +195,9 @@ def _last_outcome(pathway: str, hidden: HiddenSteps, corrected: Collection[int],
 def _true_outcome(pathway: str, hidden: HiddenSteps, step: str) -> FromClause:
     """The cases with a shown outcome named `step` recorded as true (the step happened)."""
     s = tables.summary_events
-    events, shown = shown_outcomes(pathway, hidden, "gate_case")
-    return (select(s.c.case_id).distinct().select_from(events)
-            .where(*shown, s.c.outcome == step, s.c.truthy.is_(True))
-            .subquery("gate_outcome"))
+    events = shown_outcome_events(pathway, hidden, "gate_case", [s.c.case_id],
+                                  [s.c.outcome == step, s.c.truthy.is_(True)])
+    return select(events.c.case_id).distinct().subquery("gate_outcome")
 
 
 def _engaged(dialect: str, days: int) -> ColumnElement[Any]:

@@ -39,6 +39,7 @@ HIDDEN = HiddenSteps(versions=frozenset({4}),
                             3: frozenset({GATE})},
                      everywhere=frozenset({"mental_health"}))
 ACTORS = ("amy", "bo", "cy", None)
+HIDDEN_STEPS_ONLY = HiddenSteps(steps=HIDDEN.steps, everywhere=HIDDEN.everywhere)
 HIDDEN_OUTCOME = "seen_by_mh"  # recorded only in events the privacy rule hides by name
 ANSWER = "risk"  # the answer the figures are split by: labelled as JSON writes it
 ANSWERS = ({"risk": "low"}, {"risk": "high"}, {"risk": "high"}, {"risk": True}, {"risk": 1},
@@ -128,12 +129,12 @@ def migrate(storage: UnitOfWorkFactory, case_ids: list[int], rng: random.Random)
         uow.commit()
 
 
-def reference(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
+def reference(uow: UnitOfWork, outcome: str, hidden: HiddenSteps = HIDDEN) -> dict[str, Any]:
     """The figures as the dashboard computed them before the summaries: from every event."""
     cases = uow.cases.list(pathway=PATHWAY)
     events = uow.events.list_all(pathway=PATHWAY)
     version = {case.id: case.version for case in cases}
-    shown = [e for e in events if not privacy.hides(HIDDEN, version[e.case_id], e)]
+    shown = [e for e in events if not privacy.hides(hidden, version[e.case_id], e)]
     outcomes = analysis.outcomes_from_events(cases, shown, outcome)
     return _figures(
         analysis.version_comparison(cases, shown, outcomes, outcome_name=outcome,
@@ -147,40 +148,41 @@ def reference(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
                 if e.type == "outcome_recorded" and e.data.get("outcome")}))
 
 
-def summarised(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
+def summarised(uow: UnitOfWork, outcome: str, hidden: HiddenSteps = HIDDEN) -> dict[str, Any]:
     """The same figures from the cases counted in groups by the database (as
     web.dashboard_figures computes them now)."""
     summaries = uow.summaries
-    groups = summaries.case_groups(PATHWAY, HIDDEN, outcome=outcome, step=GATE, answer=ANSWER,
+    groups = summaries.case_groups(PATHWAY, hidden, outcome=outcome, step=GATE, answer=ANSWER,
                                    days=30)
     return _figures(
         analysis.version_comparison_of_groups(
-            groups, summaries.step_figures(PATHWAY, HIDDEN), measured=True,
+            groups, summaries.step_figures(PATHWAY, hidden), measured=True,
             outcome_name=outcome, pathway=PATHWAY),
         analysis.split_by_step_of_groups(groups, GATE, outcome_name=outcome),
         analysis.split_by_field_of_groups(groups, ANSWER, outcome_name=outcome),
         engagement_of_groups(groups, 30),
         activity_from_counts(summaries.task_counts(PATHWAY), {"amy": "org_a", "bo": "org_b"}),
-        summaries.outcome_names(PATHWAY, HIDDEN))
+        summaries.outcome_names(PATHWAY, hidden))
 
 
-def summarised_facts(uow: UnitOfWork, outcome: str) -> dict[str, Any]:
+def summarised_facts(uow: UnitOfWork, outcome: str, hidden: HiddenSteps = HIDDEN
+                     ) -> dict[str, Any]:
     """The same figures from each case's facts (as the dashboard computes them for an
     outcome measured from imported data)."""
     cases = uow.cases.list(pathway=PATHWAY)
     summaries = uow.summaries
-    facts = summaries.case_facts(PATHWAY, HIDDEN, outcome=outcome, step=GATE)
+    facts = summaries.case_facts(PATHWAY, hidden, outcome=outcome, step=GATE)
     recorded = {fact.case_id: fact.outcome for fact in facts}
     outcomes = {case.id: recorded.get(case.id) for case in cases if case.id is not None}
     return _figures(
-        analysis.version_comparison_from(cases, facts, summaries.step_figures(PATHWAY, HIDDEN),
+        analysis.version_comparison_from(cases, facts, summaries.step_figures(PATHWAY, hidden),
                                          outcomes, outcome_name=outcome, pathway=PATHWAY),
         analysis.split_by_step_from(cases, {f.case_id for f in facts if f.happened}, GATE,
                                     outcomes, outcome_name=outcome),
         analysis.split_by_field(cases, ANSWER, outcomes, outcome_name=outcome),
         engagement_from(cases, facts, 30),
         activity_from_counts(summaries.task_counts(PATHWAY), {"amy": "org_a", "bo": "org_b"}),
-        summaries.outcome_names(PATHWAY, HIDDEN))
+        summaries.outcome_names(PATHWAY, hidden))
 
 
 def _figures(comparison: analysis.VersionComparison, gate: analysis.OutcomeSplit,

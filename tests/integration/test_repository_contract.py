@@ -10,6 +10,7 @@ fixture of tests/integration/conftest.py gives each).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -645,11 +646,16 @@ def test_the_dashboards_figures_from_summaries_equal_those_from_every_event(
     row for row whether computed from the summaries or, as before, from every event."""
     dashboard_data.build(storage, seed)
     with storage() as uow:
-        for outcome in (dashboard_data.GATE, "reconvictions", "housed",
-                        dashboard_data.HIDDEN_OUTCOME):
-            expected = dashboard_data.reference(uow, outcome)
-            dashboard_data.assert_same(dashboard_data.summarised(uow, outcome), expected)
-            dashboard_data.assert_same(dashboard_data.summarised_facts(uow, outcome), expected)
+        for outcome, hidden in itertools.product(
+                (dashboard_data.GATE, "reconvictions", "housed", dashboard_data.HIDDEN_OUTCOME),
+                # a version hidden (every event joined to its case), and steps only (only
+                # the events at a hidden step joined)
+                (dashboard_data.HIDDEN, dashboard_data.HIDDEN_STEPS_ONLY)):
+            expected = dashboard_data.reference(uow, outcome, hidden)
+            dashboard_data.assert_same(dashboard_data.summarised(uow, outcome, hidden),
+                                       expected)
+            dashboard_data.assert_same(dashboard_data.summarised_facts(uow, outcome, hidden),
+                                       expected)
         # an outcome measured per client: the cases' groups kept apart by client, as the
         # facts of each case give them (the few hidden by name counted from their facts)
         reference = _Summaries(FakeData(
