@@ -128,13 +128,22 @@ def merged(groups: Iterable[CaseGroup]) -> list[CaseGroup]:
 def with_client_outcomes(groups: Iterable[tuple[int, CaseGroup]],
                          outcomes: Mapping[int, OutcomeValue]) -> list[CaseGroup]:
     """Groups kept apart by client (DashboardSummaries.client_groups) given each client's
-    outcome (None: unknown) and added together, as merged adds them."""
-    counted: Counter[tuple[Any, ...]] = Counter()
+    outcome (None: unknown) and added together, as merged adds them. A row per client, but
+    few kinds of group, each usually one object: cases are counted per group object and
+    value first, each group's facts read once."""
+    per_group: dict[int, tuple[CaseGroup, Counter[tuple[bool, Any]]]] = {}
     for client, group in groups:
+        entry = per_group.get(id(group))
+        if entry is None:
+            entry = per_group[id(group)] = (group, Counter())
         value = outcomes.get(client)
-        counted[(group.version, group.status, group.arm,
-                 None if value is None else known_value(value), group.happened,
-                 group.answer, group.engaged)] += group.cases
+        entry[1][(isinstance(value, bool), value)] += group.cases  # True and 1 apart
+    counted: Counter[tuple[Any, ...]] = Counter()
+    for group, values in per_group.values():
+        for (_, value), cases in values.items():
+            counted[(group.version, group.status, group.arm,
+                     None if value is None else known_value(value), group.happened,
+                     group.answer, group.engaged)] += cases
     return _groups(counted)
 
 
