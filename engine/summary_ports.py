@@ -116,12 +116,14 @@ class DashboardSummaries(Protocol):
         `answer`, engaged after `days` days."""
         ...
 
-    def client_groups(self, pathway: str, hidden: HiddenSteps, *, step: str,
-                      answer: str | None, days: int
-                      ) -> builtins.list[tuple[int, CaseGroup]]:
-        """case_groups with no outcome, each case's group kept apart by its client: (client
-        id, group). An outcome measured from imported data is its client's, so its value is
-        put in per client, not read per case."""
+    def client_groups(self, pathway: str, hidden: HiddenSteps, *, outcome: str,
+                      start_field: str, step: str, answer: str | None, days: int
+                      ) -> builtins.list[tuple[int, str | None, CaseGroup]]:
+        """case_groups with no outcome, kept apart as an outcome measured per client from
+        imported data needs: by the text at the case's client's dotted `start_field` (None:
+        not text), and by its client where the client has an event of `outcome` (imported,
+        or recorded by a step, whatever its value), else client 0: (client, start, group).
+        A client 0's value is 0 when its start is a date, else unknown."""
         ...
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures: ...

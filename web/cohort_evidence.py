@@ -27,13 +27,16 @@ from engine.outcomes import (
     FollowUp,
     MeasureResult,
     OutcomeMeasure,
+    dates_in,
     disclosure,
     estimates,
     followup,
     matched_cohort_input,
     payment_statement,
     programme_from_config,
+    tally,
 )
+from engine.summary_ports import CaseGroup
 from web.dashboard_cache import cached, programme_stamp
 from web.security import application
 
@@ -66,31 +69,35 @@ def threshold() -> int:
     return int(application().settings.disclosure_threshold)
 
 
-def measured_outcomes(clients: Iterable[int], kind: str) -> dict[int, int | None]:
-    """Per client, its events of the programme's frequency measure for `kind`, counted in
-    the measure's windows from the client's own start date (None: no date), as the cohort
-    results count them: each client's date and each event's two dates, read once
-    (engine.outcomes' client_dates and occurrences), not every client and event whole."""
-    measure = _frequency_measure(kind)
+def measured_groups(rows: Iterable[tuple[int, str | None, CaseGroup]], kind: str
+                    ) -> list[CaseGroup]:
+    """The cases' groups (DashboardSummaries.client_groups) with the outcome `kind`
+    measured per client put in, as the cohort results count it: the client's events of the
+    programme's frequency measure for `kind` (engine.outcomes' occurrences, read once) in
+    the measure's windows from its start date, the text kept with its group read as
+    client_dates reads it (no date: unknown). A client 0 has no events: 0 when dated."""
+    measure = frequency_measure(kind)
+    chosen = list(rows)
     if measure is None:
-        return {}
-    outcomes = application().outcomes
-    with outcomes.reading_once():
-        starts = outcomes.client_dates(measure.start_field)
-        by_client: dict[int, list[tuple[date, date]]] = defaultdict(list)
-        for client, occurred, recorded in outcomes.occurrences(kind):
-            by_client[client].append((occurred, recorded))
-    found: dict[int, int | None] = {client: 0 if client in starts else None
-                                    for client in clients}
-    for client, events in by_client.items():  # the few with events
-        start = starts.get(client)
-        if start is not None and client in found:
-            found[client] = len({recorded for occurred, recorded in events
-                                 if measure.counts(start, occurred, recorded)})
-    return found
+        return tally.with_outcomes((None, group) for _, _, group in chosen)
+    by_client: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for client, occurred, recorded in application().outcomes.occurrences(kind):
+        by_client[client].append((occurred, recorded))
+    starts = dates_in({number: text for number, (_, text, _) in enumerate(chosen)
+                       if text is not None})
+
+    def value(number: int, client: int) -> int | None:
+        start = starts.get(number)
+        if start is None:
+            return None
+        return len({recorded for occurred, recorded in by_client.get(client, ())
+                    if measure.counts(start, occurred, recorded)}) if client else 0
+
+    return tally.with_outcomes((value(number, client), group)
+                               for number, (client, _, group) in enumerate(chosen))
 
 
-def _frequency_measure(kind: str) -> OutcomeMeasure | None:
+def frequency_measure(kind: str) -> OutcomeMeasure | None:
     """The programme's frequency measure of outcome `kind`, if it has one."""
     configured = programme()
     return next((m for m in (configured.measures if configured else ())

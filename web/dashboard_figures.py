@@ -21,7 +21,7 @@ from werkzeug.exceptions import BadRequest
 from engine.access import privacy
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.outcomes import activity as activity_table
-from engine.outcomes import analysis, disclosure, engagement, protected_tables, tally
+from engine.outcomes import analysis, disclosure, engagement, protected_tables
 from engine.summary_ports import (
     CaseGroup,
     DashboardSummaries,
@@ -30,7 +30,7 @@ from engine.summary_ports import (
 )
 from engine.workflow import ParsedDefinition
 from web import charts, decisions
-from web.cohort_evidence import measured_outcomes, programme, threshold
+from web.cohort_evidence import frequency_measure, measured_groups, programme, threshold
 from web.dashboard_cache import cached
 from web.security import application
 
@@ -57,20 +57,23 @@ def _summarised(pathway: str, outcome: str | None, measured: list[str],
     snapshot: the groups and the steps' counts agree); an outcome not asked for (or not
     recorded nor measured) is the first measured one, else the first recorded one. An
     outcome measured from imported data is each case's client's: the cases are counted in
-    groups per client, each client's value put in (web.cohort_evidence.measured_outcomes)
-    and the groups added together here."""
+    groups per client with events of it (else per start date), each one's value put in
+    (web.cohort_evidence.measured_groups) and the groups added together."""
     hidden = _hidden(pathway)
 
-    def read(summaries: DashboardSummaries) -> tuple[Summarised, list[tuple[int, CaseGroup]]]:
+    def read(summaries: DashboardSummaries
+             ) -> tuple[Summarised, list[tuple[int, str | None, CaseGroup]]]:
         names = summaries.outcome_names(pathway, hidden)
         chosen = measured + names
         chosen_outcome = outcome if outcome in chosen else (chosen[0] if chosen else None)
         recorded = chosen_outcome if chosen_outcome in names else None
-        by_client: list[tuple[int, CaseGroup]] = []
+        by_client: list[tuple[int, str | None, CaseGroup]] = []
         groups: list[CaseGroup] = []
-        if chosen_outcome is not None and chosen_outcome in measured:
-            by_client = summaries.client_groups(pathway, hidden, step=GATE, answer=answer,
-                                                days=ENGAGED_AFTER_DAYS)
+        measure = frequency_measure(chosen_outcome) if chosen_outcome in measured else None
+        if chosen_outcome is not None and measure is not None:
+            by_client = summaries.client_groups(
+                pathway, hidden, outcome=chosen_outcome, start_field=measure.start_field,
+                step=GATE, answer=answer, days=ENGAGED_AFTER_DAYS)
         else:
             groups = summaries.case_groups(pathway, hidden, outcome=recorded, step=GATE,
                                            answer=answer, days=ENGAGED_AFTER_DAYS)
@@ -82,8 +85,7 @@ def _summarised(pathway: str, outcome: str | None, measured: list[str],
     found, by_client = application().engine.summarised(read)
     if found.outcome is None or found.outcome not in measured:
         return found
-    outcomes = measured_outcomes({client for client, _ in by_client}, found.outcome)
-    return replace(found, groups=tally.with_client_outcomes(by_client, outcomes))
+    return replace(found, groups=measured_groups(by_client, found.outcome))
 
 
 def _loaded(pathway: str, number: int) -> ParsedDefinition | None:

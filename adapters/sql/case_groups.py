@@ -28,12 +28,13 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.sql import tables
-from adapters.sql.repositories.common import json_at
+from adapters.sql.repositories.common import json_at, text_at
 from engine.model import CaseRecord
 from engine.outcomes import tally
 from engine.summary_ports import CaseFacts, CaseGroup, HiddenSteps
@@ -57,7 +58,7 @@ def read_case_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
     `corrected` cases' own (from facts_of) added in."""
     per_case = _per_case(connection.dialect.name, pathway, hidden, corrected,
                          outcome=outcome, step=step, answer=answer, days=days)
-    groups = [group for _, group in _grouped(connection, per_case, answer)]
+    groups = [group for _, _, group in _grouped(connection, per_case, answer)]
     if corrected:
         groups += [group for _, group in _corrected(
             connection, pathway, sorted(corrected), facts_of, answer=answer, days=days)]
@@ -65,27 +66,37 @@ def read_case_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
 
 
 def read_client_groups(connection: Connection, pathway: str, hidden: HiddenSteps,
-                       corrected: Collection[int], facts_of: FactsOf, *, step: str,
-                       answer: str | None, days: int) -> list[tuple[int, CaseGroup]]:
+                       corrected: Collection[int], facts_of: FactsOf, *, outcome: str,
+                       start_field: str, step: str, answer: str | None, days: int
+                       ) -> list[tuple[int, str | None, CaseGroup]]:
     """engine.summary_ports.DashboardSummaries.client_groups: read_case_groups with no
-    outcome, grouped by the cases' client too."""
+    outcome, grouped too by the client where it has an event of `outcome`, else by the
+    text of its start date (a few thousand dates, not a row per client); the corrected
+    cases by their client."""
     per_case = _per_case(connection.dialect.name, pathway, hidden, corrected, outcome=None,
-                         step=step, answer=answer, days=days, by_client=True)
+                         step=step, answer=answer, days=days,
+                         measured=(outcome, start_field))
     found = _grouped(connection, per_case, answer)
     if corrected:
-        found += _corrected(connection, pathway, sorted(corrected), facts_of, answer=answer,
-                            days=days)
+        c = tables.cases
+        keys = {case_id: (client, start) for case_id, client, start in connection.execute(
+            select(c.c.id, *_client_columns(connection.dialect.name, (outcome, start_field)))
+            .select_from(c.outerjoin(tables.clients, tables.clients.c.id == c.c.client_id))
+            .where(c.c.id.in_(sorted(corrected))))}
+        found += [(*keys[case_id], group) for case_id, group in _corrected(
+            connection, pathway, sorted(corrected), facts_of, answer=answer, days=days)]
     return found
 
 
 def _grouped(connection: Connection, per_case: FromClause, answer: str | None
-             ) -> list[tuple[int, CaseGroup]]:
-    """The per-case rows counted in groups: (client, group), client 0 unless grouped by.
-    Grouped by client there is a row per client but a few kinds of group: each is made
-    once and shared (100,000 groups made one by one took a third of a second)."""
+             ) -> list[tuple[int, str | None, CaseGroup]]:
+    """The per-case rows counted in groups: (client, start, group), client 0 and start
+    None unless grouped by. Grouped by client there are many rows but a few kinds of group:
+    each is made once and shared (100,000 groups made one by one took a third of a
+    second)."""
     found = []
     made: dict[tuple[Any, ...], CaseGroup] = {}
-    for *facts, client, cases in connection.execute(
+    for *facts, client, start, cases in connection.execute(
             select(*per_case.c, func.count()).group_by(*per_case.c)).all():
         key = (*facts, cases)
         group = made.get(key)
@@ -96,14 +107,16 @@ def _grouped(connection: Connection, per_case: FromClause, answer: str | None
                 None if value is None else (value if counted else bool(value)),
                 bool(happened), None if answer is None else tally.answer_label(held),
                 None if engaged is None else bool(engaged), cases)
-        found.append((client, group))
+        found.append((client, start, group))
     return found
 
 
 def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collection[int], *,
               outcome: str | None, step: str, answer: str | None, days: int,
-              by_client: bool = False) -> FromClause:
-    """One row per case but the corrected ones: the facts its group is counted by."""
+              measured: tuple[str, str] | None = None) -> FromClause:
+    """One row per case but the corrected ones: the facts its group is counted by (and,
+    for an outcome `measured` per client, (its name, the start date's field), the client
+    where it has an event of it, else the start date's text)."""
     c, sc, cs = tables.cases, tables.summary_cases, tables.summary_case_steps
     last = _last_outcome(pathway, hidden, corrected, outcome)
     gate = _true_outcome(pathway, hidden, step)
@@ -132,11 +145,32 @@ def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collec
         (json_at(c.c.data, answer, dialect) if answer is not None and '"' not in answer
          else null()).label("answer"),
         _engaged(dialect, days).label("engaged"),
-        (c.c.client_id if by_client else literal(0)).label("client"))
-        .select_from(joined)
+        *_client_columns(dialect, measured))
+        .select_from(joined if measured is None
+                     else joined.outerjoin(tables.clients,
+                                           tables.clients.c.id == c.c.client_id))
         .where(c.c.pathway == pathway,
                *([c.c.id.not_in(sorted(corrected))] if corrected else []))
         .subquery("per_case"))
+
+
+def _client_columns(dialect: str, measured: tuple[str, str] | None
+                    ) -> list[ColumnElement[Any]]:
+    """The columns "client" and "start" of a case's row: 0 and null unless measured per
+    client; then its client where it has an event of the outcome (imported, or recorded by a
+    step), else 0, and the text at its client's start date field."""
+    if measured is None:
+        return [literal(0).label("client"), null().label("start")]
+    outcome, start_field = measured
+    c, s, e = tables.cases, tables.summary_events, tables.outcome_events
+    recorded_by = c.alias("recorded_case")
+    with_events = union(
+        select(e.c.client_id).where(e.c.kind == outcome),
+        select(recorded_by.c.client_id)
+        .select_from(s.join(recorded_by, recorded_by.c.id == s.c.case_id))
+        .where(s.c.outcome == outcome, s.c.type == "outcome_recorded"))
+    return [case((c.c.client_id.in_(with_events), c.c.client_id), else_=0).label("client"),
+            text_at(tables.clients.c.fields, start_field, dialect).label("start")]
 
 
 def shown_outcomes(pathway: str, hidden: HiddenSteps, alias: str
@@ -229,8 +263,7 @@ def _engaged(dialect: str, days: int) -> ColumnElement[Any]:
 
 def _corrected(connection: Connection, pathway: str, ids: list[int], facts_of: FactsOf, *,
                answer: str | None, days: int) -> list[tuple[int, CaseGroup]]:
-    """The corrected cases' groups, each from its facts found one by one, with its
-    client."""
+    """The corrected cases' groups, each from its facts found one by one, with its id."""
     c = tables.cases
     path = answer if answer is not None and '"' not in answer else None
     rows = connection.execute(
@@ -245,7 +278,7 @@ def _corrected(connection: Connection, pathway: str, ids: list[int], facts_of: F
                           status=status, state={}, created_at=created_at,
                           data=nested([] if path is None else [(path, held)]))
         chosen = [facts[case_id]] if case_id in facts else []
-        found += [(client, group) for group in tally.groups_from_facts(
+        found += [(case_id, group) for group in tally.groups_from_facts(
             [case], chosen, {fact.case_id: fact.outcome for fact in chosen}, answer=answer,
             days=days)]
     return found

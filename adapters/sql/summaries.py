@@ -435,15 +435,15 @@ class SqlDashboardSummaries:
             lambda ids: self._facts(pathway, hidden, outcome, step, ids),
             outcome=outcome, step=step, answer=answer, days=days)
 
-    def client_groups(self, pathway: str, hidden: HiddenSteps, *, step: str,
-                      answer: str | None, days: int
-                      ) -> builtins.list[tuple[int, CaseGroup]]:
+    def client_groups(self, pathway: str, hidden: HiddenSteps, *, outcome: str,
+                      start_field: str, step: str, answer: str | None, days: int
+                      ) -> builtins.list[tuple[int, str | None, CaseGroup]]:
         corrected = {case_id for case_id, _ in step_figures.hidden_by_name(
             self._connection, pathway, hidden, fact_events(step))}
         return read_client_groups(
             self._connection, pathway, hidden, corrected,
-            lambda ids: self._facts(pathway, hidden, None, step, ids),
-            step=step, answer=answer, days=days)
+            lambda ids: self._facts(pathway, hidden, None, step, ids), outcome=outcome,
+            start_field=start_field, step=step, answer=answer, days=days)
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         return step_figures.read_step_figures(self._connection, pathway, hidden)

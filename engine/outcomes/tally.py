@@ -125,18 +125,16 @@ def merged(groups: Iterable[CaseGroup]) -> list[CaseGroup]:
     return _groups(counted)
 
 
-def with_client_outcomes(groups: Iterable[tuple[int, CaseGroup]],
-                         outcomes: Mapping[int, OutcomeValue]) -> list[CaseGroup]:
-    """Groups kept apart by client (DashboardSummaries.client_groups) given each client's
-    outcome (None: unknown) and added together, as merged adds them. A row per client, but
-    few kinds of group, each usually one object: cases are counted per group object and
-    value first, each group's facts read once."""
+def with_outcomes(groups: Iterable[tuple[OutcomeValue, CaseGroup]]) -> list[CaseGroup]:
+    """Groups given an outcome each (None: unknown; DashboardSummaries.client_groups, with
+    each client's measured value) added together, as merged adds them. Many rows, but few
+    kinds of group, each usually one object: cases are counted per group object and value
+    first, each group's facts read once."""
     per_group: dict[int, tuple[CaseGroup, Counter[tuple[bool, Any]]]] = {}
-    for client, group in groups:
+    for value, group in groups:
         entry = per_group.get(id(group))
         if entry is None:
             entry = per_group[id(group)] = (group, Counter())
-        value = outcomes.get(client)
         entry[1][(isinstance(value, bool), value)] += group.cases  # True and 1 apart
     counted: Counter[tuple[Any, ...]] = Counter()
     for group, values in per_group.values():

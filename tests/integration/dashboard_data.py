@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from engine.access import privacy
-from engine.model import CaseRecord, Client, NewEvent
+from engine.model import CaseRecord, Client, NewEvent, OutcomeEvent
 from engine.outcomes import analysis
 from engine.outcomes.activity import Activity, activity_by_month, activity_from_counts
 from engine.outcomes.engagement import (
@@ -45,6 +45,9 @@ ANSWER = "risk"  # the answer the figures are split by: labelled as JSON writes 
 ANSWERS = ({"risk": "low"}, {"risk": "high"}, {"risk": "high"}, {"risk": True}, {"risk": 1},
            {"risk": "1"}, {"risk": None}, {})
 T0 = datetime(2024, 1, 1, 9, tzinfo=UTC)
+CLIENT_FIELDS = ({"release": {"date": "2024-01-10"}}, {"release": {"date": "2024-02-30"}},
+                 {"release": {"date": " 2024-03-01 "}}, {"release": {"date": 20240101}},
+                 {"release": {"date": None}}, {"release": "2024-01-10"}, {})
 
 
 def _case_events(rng: random.Random, version: int, start: datetime) -> list[NewEvent]:
@@ -94,10 +97,16 @@ def _case_events(rng: random.Random, version: int, start: datetime) -> list[NewE
 def build(storage: UnitOfWorkFactory, seed: int, cases: int = 60) -> None:
     """The pathway's cases and events, written through the repositories."""
     rng = random.Random(seed)
+    measured = random.Random(seed + 1000)  # the clients' dates and imported events
     moved: list[int] = []
     with storage() as uow:
         for number in range(cases):
-            client = uow.clients.add(Client(None, f"Client {number}", created_at=T0))
+            client = uow.clients.add(Client(None, f"Client {number}", measured.choice(
+                CLIENT_FIELDS), created_at=T0))
+            if measured.random() < 0.3:
+                day = date(2024, 1, 1) + timedelta(days=measured.randint(0, 300))
+                uow.outcomes.add_event(OutcomeEvent(None, client.id or 0, "reconviction",
+                                                    day, day + timedelta(days=30), "import"))
             version = rng.choice((1, 2, 3, 4))
             start = T0 + timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 600))
             case = uow.cases.add(CaseRecord(

@@ -766,15 +766,25 @@ class _Summaries:
                                  {fact.case_id: fact.outcome for fact in facts},
                                  answer=answer, days=days)
 
-    def client_groups(self, pathway: str, hidden: HiddenSteps, *, step: str,
-                      answer: str | None, days: int
-                      ) -> builtins.list[tuple[int, CaseGroup]]:
+    def client_groups(self, pathway: str, hidden: HiddenSteps, *, outcome: str,
+                      start_field: str, step: str, answer: str | None, days: int
+                      ) -> builtins.list[tuple[int, str | None, CaseGroup]]:
         facts = {fact.case_id: fact
                  for fact in self.case_facts(pathway, hidden, outcome=None, step=step)}
-        return [(case.client_id, group) for case in self._cases(pathway)
-                for group in groups_from_facts([case], [facts[case.id or 0]]
-                                               if case.id in facts else [], None,
-                                               answer=answer, days=days)]
+        client_of = {case.id: case.client_id for case in self.d.cases.values()}
+        with_events = {e.client_id for e in self.d.outcome_events if e.kind == outcome} | {
+            client_of[e.case_id] for e in self.d.events
+            if e.type == "outcome_recorded" and e.data.get("outcome") == outcome}
+        found: builtins.list[tuple[int, str | None, CaseGroup]] = []
+        for case in self._cases(pathway):
+            client = self.d.clients.get(case.client_id)
+            start = dig(client.fields, start_field) if client is not None else None
+            for group in groups_from_facts([case], [facts[case.id or 0]]
+                                           if case.id in facts else [], None,
+                                           answer=answer, days=days):
+                found.append((case.client_id if case.client_id in with_events else 0,
+                              start if isinstance(start, str) else None, group))
+        return found
 
     def step_figures(self, pathway: str, hidden: HiddenSteps) -> StepFigures:
         cases = self._cases(pathway)
