@@ -199,13 +199,13 @@ def shown_outcome_events(pathway: str, hidden: HiddenSteps, alias: str,
     """`columns` of the pathway's outcome_recorded events that are `where` and the rule
     shows (as shown_outcomes). When it hides steps but no version, only the events at a step
     hidden on some version are joined to their cases to tell which; the others (most, read
-    from the outcomes' index alone) need no version."""
+    from the outcomes' index alone) need no version, and come first (a LIMIT over the
+    result may stop before the join is run)."""
     s = tables.summary_events
     hidden_steps = sorted(set().union(*hidden.steps.values())) if hidden.steps else []
-    if hidden.versions or not hidden_steps:
-        events, shown = shown_outcomes(pathway, hidden, alias)
-        return select(*columns).select_from(events).where(*shown, *where).subquery()
     events, shown = shown_outcomes(pathway, hidden, alias)
+    if hidden.versions or not hidden_steps:
+        return select(*columns).select_from(events).where(*shown, *where).subquery()
     at_no_hidden_step = (select(*columns)
                          .where(s.c.pathway == pathway, s.c.type == "outcome_recorded",
                                 or_(s.c.step.is_(None), s.c.step.not_in(hidden_steps)),

@@ -32,7 +32,6 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
-    or_,
     select,
     union_all,
     update,
@@ -45,7 +44,7 @@ from adapters.sql.case_groups import (
     nested,
     read_case_groups,
     read_client_groups,
-    shown_outcomes,
+    shown_outcome_events,
 )
 from adapters.sql.repositories.common import json_at
 from engine.access import names_in
@@ -453,25 +452,19 @@ class SqlDashboardSummaries:
         the names in its data. The names are found by skipping along the outcomes' index (a
         probe per name, not a read of every event); each is then shown when one of its first
         events past those hidden by name is shown, looked for first among the events at no
-        step the rule hides on any version (no join to the cases), then among all of them."""
+        step the rule hides on any version (no join to the cases), then among the rest
+        (case_groups.shown_outcome_events)."""
         s = tables.summary_events
         hidden_events = step_figures.hidden_by_name(self._connection, pathway, hidden,
                                                       s.c.type == "outcome_recorded")
-        everywhere = sorted(set().union(*hidden.steps.values())) if hidden.steps else []
-        events, shown = shown_outcomes(pathway, hidden, "named_case")
         found = []
         for name in self._outcomes(pathway):
-            tries = [(events, shown)]
-            if not hidden.versions and everywhere:  # no step hidden: no version to know
-                tries.insert(0, (s, [s.c.pathway == pathway, s.c.type == "outcome_recorded",
-                                     or_(s.c.step.is_(None), s.c.step.not_in(everywhere))]))
-            for source, where in tries:
-                first = self._connection.execute(
-                    select(s.c.case_id, s.c.seq).select_from(source)
-                    .where(*where, s.c.outcome == name).limit(len(hidden_events) + 1)).all()
-                if any((case_id, seq) not in hidden_events for case_id, seq in first):
-                    found.append(name)
-                    break
+            events = shown_outcome_events(pathway, hidden, "named_case",
+                                          [s.c.case_id, s.c.seq], [s.c.outcome == name])
+            first = self._connection.execute(
+                select(events.c.case_id, events.c.seq).limit(len(hidden_events) + 1)).all()
+            if any((case_id, seq) not in hidden_events for case_id, seq in first):
+                found.append(name)
         return sorted(found)
 
     def _outcomes(self, pathway: str) -> builtins.list[str]:
