@@ -27,6 +27,7 @@ from engine.outcomes import (
     FollowUp,
     MeasureResult,
     OutcomeMeasure,
+    counted_in,
     dates_in,
     disclosure,
     estimates,
@@ -86,12 +87,20 @@ def measured_groups(rows: Iterable[tuple[int, str | None, CaseGroup]], kind: str
     starts = dates_in({number: text for number, (_, text, _) in enumerate(chosen)
                        if text is not None})
 
+    ends: dict[date, tuple[date, date | None]] = {}  # per start day: clients share them
+
     def value(number: int, client: int) -> int | None:
         start = starts.get(number)
         if start is None:
             return None
-        return len({recorded for occurred, recorded in by_client.get(client, ())
-                    if measure.counts(start, occurred, recorded)}) if client else 0
+        events = by_client.get(client) if client else None
+        if not events:
+            return 0
+        window = ends.get(start)
+        if window is None:
+            window = ends[start] = measure.window_ends(start)
+        return len({recorded for occurred, recorded in events
+                    if counted_in(start, window, occurred, recorded)})
 
     return tally.with_outcomes((value(number, client), group)
                                for number, (client, _, group) in enumerate(chosen))

@@ -42,6 +42,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 _Person = TypeVar("_Person", bound=Hashable)  # a client id, or a comparison group's subject
+_Key = TypeVar("_Key", bound=Hashable)  # what a value to read as a date is kept under
 
 
 @lru_cache(maxsize=1 << 16)
@@ -121,10 +122,23 @@ class OutcomeMeasure:
 
     def counts(self, start: date, occurred_on: date, recorded_on: date) -> bool:
         """Whether an event counts for a person whose window starts on start."""
-        if not start <= occurred_on < add_months(start, self.window_months):
-            return False
-        return (self.recorded_within_months is None
-                or recorded_on < add_months(start, self.recorded_within_months))
+        return counted_in(start, self.window_ends(start), occurred_on, recorded_on)
+
+    def window_ends(self, start: date) -> tuple[date, date | None]:
+        """The first day after the window an event must occur in, and after the one it must
+        be recorded in (None: no limit), for a window starting on start."""
+        return (add_months(start, self.window_months),
+                None if self.recorded_within_months is None
+                else add_months(start, self.recorded_within_months))
+
+
+def counted_in(start: date, ends: tuple[date, date | None], occurred_on: date,
+               recorded_on: date) -> bool:
+    """Whether an event counts in the windows from start that end at `ends` (window_ends):
+    the test per event of many, with the ends worked out once per start day."""
+    occurred_end, recorded_end = ends
+    return start <= occurred_on < occurred_end and (recorded_end is None
+                                                    or recorded_on < recorded_end)
 
 
 def _naming_problem(m: OutcomeMeasure) -> InvalidArgumentError | None:
@@ -192,9 +206,15 @@ def measure_occurrences(starts: Mapping[_Person, date],
     """The measure over people (key -> window start) and their events (key, occurred,
     recorded); events of people not in starts are ignored."""
     counted: dict[_Person, set[date]] = {}
+    ends: dict[date, tuple[date, date | None]] = {}  # per start day: people share them
     for key, occurred, recorded in occurrences:
         start = starts.get(key)
-        if start is not None and measure.counts(start, occurred, recorded):
+        if start is None:
+            continue
+        window = ends.get(start)
+        if window is None:
+            window = ends[start] = measure.window_ends(start)
+        if counted_in(start, window, occurred, recorded):
             counted.setdefault(key, set()).add(recorded)
     people = len(starts)
     events = sum(len(dates) for dates in counted.values())
@@ -273,9 +293,10 @@ def client_dates(clients: Iterable[Client], field: str) -> dict[int, date]:
                      if client.id is not None})
 
 
-def dates_in(values: Mapping[int, Any]) -> dict[int, date]:
-    """client id -> the date each value is (a date, or YYYY-MM-DD text), where it is one."""
-    found: dict[int, date] = {}
+def dates_in(values: Mapping[_Key, Any]) -> dict[_Key, date]:
+    """key (a client id, a text) -> the date each value is (a date, or YYYY-MM-DD text),
+    where it is one."""
+    found: dict[_Key, date] = {}
     for client, value in values.items():
         parsed = _as_date(value)
         if parsed is not None:

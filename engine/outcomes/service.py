@@ -149,7 +149,11 @@ class Outcomes:
         cohort and measure of a dashboard reads the same two fields of 100,000 clients)."""
         def read() -> dict[int, date]:
             with self._uow(read_only=True) as uow:  # a date is text: read as text
-                return dates_in(uow.clients.field_texts(field))
+                by_text = uow.clients.clients_by_text(field)
+            found: dict[int, date] = {}
+            for text, day in dates_in({text: text for text in by_text}).items():
+                found.update(dict.fromkeys(by_text[text], day))
+            return found
         found: dict[int, date] = self._once(("dates", field), read)
         return found
 

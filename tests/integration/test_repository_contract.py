@@ -157,13 +157,22 @@ def test_a_field_of_every_client_is_read_as_the_fields_hold_it(
         assert uow.clients.field_values("missing") == {}
         whole = {c.id: c.fields.get("release_date") for c in uow.clients.list()}
         assert whole == {ada: "2026-01-31", bo: None, cy: None}
-        # as text: only where the value is text (a date), never a yes/no, number or null
-        assert uow.clients.field_texts("release_date") == {ada: "2026-01-31"}
-        assert uow.clients.field_texts("flag") == {}
-        assert uow.clients.field_texts("count") == {}
-        assert uow.clients.field_texts("home.since") == {ada: "2025-05-01"}
-        assert uow.clients.field_texts("home") == {}
-        assert uow.clients.field_texts("missing") == {}
+        # as text: only where the value is text (a date), never a yes/no, number or null;
+        # each text once, with every client holding it (a cohort parses each date once)
+        assert uow.clients.clients_by_text("release_date") == {"2026-01-31": [ada]}
+        assert uow.clients.clients_by_text("flag") == {}
+        assert uow.clients.clients_by_text("count") == {}
+        assert uow.clients.clients_by_text("home.since") == {"2025-05-01": [ada]}
+        assert uow.clients.clients_by_text("home") == {}
+        assert uow.clients.clients_by_text("missing") == {}
+        more = [uow.clients.add(Client(id=None, name=f"Same {n}", created_at=T0,
+                                       fields={"release_date": "2026-01-31"})).id
+                for n in range(3)]
+        uow.clients.add(Client(id=None, name="Padded", created_at=T0,
+                               fields={"release_date": " 2026-01-31"}))
+        found = uow.clients.clients_by_text("release_date")
+        assert {text: sorted(ids) for text, ids in found.items()} == {
+            "2026-01-31": sorted([ada, *more]), " 2026-01-31": [found[" 2026-01-31"][0]]}
 
 
 # -- cases ---------------------------------------------------------------------------------

@@ -4,12 +4,13 @@ the access log and form drafts."""
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, func, select, update
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
@@ -58,11 +59,18 @@ class SqlClientRepository(SqlRepository):
             select(c.id, json_at(c.fields, field, self._connection.dialect.name))).all()
             if value is not None}
 
-    def field_texts(self, field: str) -> dict[int, str]:
+    def clients_by_text(self, field: str) -> dict[str, builtins.list[int]]:
+        """Grouped by the database: a row per distinct text, its clients' ids as one array
+        (PostgreSQL) or one JSON array (SQLite), not a row per client."""
         c = tables.clients.c
-        return {client: value for client, value in self._connection.execute(
-            select(c.id, text_at(c.fields, field, self._connection.dialect.name))).all()
-            if value is not None}
+        dialect = self._connection.dialect.name
+        held = select(c.id, text_at(c.fields, field, dialect).label("text")).subquery()
+        ids = (func.json_group_array(held.c.id) if dialect == "sqlite"
+               else func.array_agg(held.c.id))
+        rows = self._connection.execute(
+            select(held.c.text, ids).where(held.c.text.is_not(None)).group_by(held.c.text))
+        return {text: json.loads(found) if isinstance(found, str) else list(found)
+                for text, found in rows.all()}
 
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         """Merge fields into the profile; read and written in the caller's transaction."""

@@ -174,9 +174,12 @@ class _Clients:
         return {client.id or 0: value for client in self.d.clients.values()
                 if (value := dig(client.fields, field)) is not None}
 
-    def field_texts(self, field: str) -> dict[int, str]:
-        return {client.id or 0: value for client in self.d.clients.values()
-                if isinstance(value := dig(client.fields, field), str)}
+    def clients_by_text(self, field: str) -> dict[str, builtins.list[int]]:
+        found: dict[str, builtins.list[int]] = {}
+        for client in self.d.clients.values():
+            if isinstance(value := dig(client.fields, field), str):
+                found.setdefault(value, []).append(client.id or 0)
+        return found
 
     def update_fields(self, client_id: int, fields: Mapping[str, Any]) -> None:
         client = self.d.clients[client_id]
