@@ -34,7 +34,7 @@ from web.cohort_evidence import (
     programme,
     threshold,
 )
-from web.dashboard_cache import cached
+from web.dashboard_cache import alongside, cached
 from web.dashboard_figures import (
     activity_figures,
     choose,
@@ -98,9 +98,11 @@ def dashboard() -> Any:
                                               else (pathways[0] if pathways else ""))
     if pathway and pathway not in pathways:
         raise NotFound(f"no pathway {pathway!r}")
+    configured = programme()
+    evidence_of_cohorts = alongside(lambda: cohort_evidence(configured))
     shown = choose(pathway, request.args.get("outcome")) if pathway else None
     statement, payment = _statement(request.args)
-    evidence = cohort_evidence(programme())
+    evidence = evidence_of_cohorts()
     cohorts, data_statement = evidence.rows, evidence.statement
     status = 422 if payment.get("error") else 200
     if shown is not None:

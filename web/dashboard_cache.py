@@ -14,10 +14,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 
 from web.security import application
 
@@ -99,3 +100,45 @@ def cached(name: str, choices: tuple[Hashable, ...], compute: Callable[[], T],
         if other != choices:
             _cache().put((name, *revision_key(), *other), value, notes)
     return value
+
+
+def alongside(compute: Callable[[], T]) -> Callable[[], T]:
+    """compute() started in another thread, while this one goes on; the returned function
+    waits for its value (or raises what it raised). A cold dashboard page needs figures that
+    read the database independently (the cohorts' results, a pathway's figures): side by
+    side, the database works on one while Python works on the other. The thread sees this
+    request's app and what it has put on g (the data's revision the figures are keyed by,
+    the programme read), and the notes it leaves on g come back with its value."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    revision_key()  # read before the thread starts: both parts are keyed by one revision
+    shared = dict(g.__dict__)
+
+    def run() -> tuple[T, dict[str, dict[Any, Any]]]:
+        with app.app_context():
+            g.__dict__.update(shared)
+            for note in _NOTES:
+                g.pop(note, None)
+            value = compute()
+            return value, {note: dict(g.get(note, {})) for note in _NOTES}
+
+    future: Future[tuple[T, dict[str, dict[Any, Any]]]] = _pool(app).submit(run)
+
+    def result() -> T:
+        value, notes = future.result()
+        for note, entries in notes.items():
+            if entries:
+                g.setdefault(note, {}).update(entries)
+        return value
+
+    return result
+
+
+def _pool(app: Flask) -> ThreadPoolExecutor:
+    """The app's threads for figures computed alongside a request's own (a few: each one
+    holds a database connection while it works)."""
+    found: ThreadPoolExecutor | None = app.extensions.get("pathways_alongside")
+    if found is None:
+        found = app.extensions.setdefault(
+            "pathways_alongside",
+            ThreadPoolExecutor(max_workers=4, thread_name_prefix="pathways-figures"))
+    return found

@@ -31,7 +31,7 @@ from engine.summary_ports import (
 from engine.workflow import ParsedDefinition
 from web import charts, decisions
 from web.cohort_evidence import frequency_measure, measured_groups, programme, threshold
-from web.dashboard_cache import cached
+from web.dashboard_cache import alongside, cached
 from web.security import application
 
 GATE = "met_at_gate"  # the step the outcome is split by
@@ -144,9 +144,12 @@ def choose(pathway: str, outcome: str | None) -> dict[str, Any]:
     """Everything the dashboard page shows for one pathway and one outcome: the outcome
     figures (outcome_figures), the answers its tables may be split by (split_fields) and the
     activity (activity_figures), each computed once per revision of the data and kept on its
-    own (web.dashboard_cache), so a chart or CSV computes only what it shows."""
+    own (web.dashboard_cache), so a chart or CSV computes only what it shows. The fields
+    are found alongside the outcome figures (a scan of the cases' answers the database runs
+    while Python counts)."""
+    fields = alongside(lambda: split_fields(pathway))
     shown = dict(outcome_figures(pathway, outcome))
-    shown["fields"] = split_fields(pathway)
+    shown["fields"] = fields()
     shown.update(activity_figures(pathway))
     return shown
 

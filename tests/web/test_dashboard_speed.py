@@ -30,7 +30,11 @@ def counted(site: Site) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        # not SQLite's switch of a pooled connection to read-only and back: it depends on
+        # which connection a thread was given (a page computes parts side by side), not on
+        # the work asked for
+        if not statement.startswith("PRAGMA query_only"):
+            statements.append(statement)
 
     engine = site.application.database
     event.listen(engine, "before_cursor_execute", note)
