@@ -45,6 +45,8 @@ PASSWORD = "bench horse battery staple"  # noqa: S105 - a throwaway database
 ORGANISATIONS = ("st_giles_trust", "ormiston", "sova")
 URLS = {
     "page": "/dashboard?pathway=gate_reception&outcome=met_at_gate",
+    # the page as it opens: its outcome is the one paid on, measured per client
+    "page (paid)": "/dashboard?pathway=gate_reception",
     "versions.svg": "/dashboard/versions.svg?pathway=gate_reception&outcome=met_at_gate",
     "activity.svg": "/dashboard/activity.svg?pathway=gate_reception&outcome=met_at_gate",
     "versions.csv": "/dashboard/versions.csv?pathway=gate_reception&outcome=met_at_gate",

@@ -10,9 +10,9 @@ from imported data.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -76,21 +76,22 @@ def measured_groups(rows: Iterable[tuple[int, str | None, CaseGroup]], kind: str
     measured per client put in, as the cohort results count it: the client's events of the
     programme's frequency measure for `kind` (engine.outcomes' occurrences, read once) in
     the measure's windows from its start date, the text kept with its group read as
-    client_dates reads it (no date: unknown). A client 0 has no events: 0 when dated."""
+    client_dates reads it (no date: unknown). A client 0 has no events: 0 when dated.
+    Tens of thousands of rows, a few kinds of group: the cases are counted per group and
+    value here, each distinct date text parsed once and each window's ends worked out once
+    per start day, and tally adds up the few groups that gives."""
     measure = frequency_measure(kind)
-    chosen = list(rows)
     if measure is None:
-        return tally.with_outcomes((None, group) for _, _, group in chosen)
+        return tally.with_outcomes((None, group) for _, _, group in rows)
+    chosen = list(rows)
     by_client: dict[int, list[tuple[date, date]]] = defaultdict(list)
     for client, occurred, recorded in application().outcomes.occurrences(kind):
         by_client[client].append((occurred, recorded))
-    starts = dates_in({number: text for number, (_, text, _) in enumerate(chosen)
-                       if text is not None})
-
+    starts = dates_in({text: text for _, text, _ in chosen if text is not None})
     ends: dict[date, tuple[date, date | None]] = {}  # per start day: clients share them
 
-    def value(number: int, client: int) -> int | None:
-        start = starts.get(number)
+    def value(client: int, text: str | None) -> int | None:
+        start = starts.get(text) if text is not None else None
         if start is None:
             return None
         events = by_client.get(client) if client else None
@@ -102,8 +103,13 @@ def measured_groups(rows: Iterable[tuple[int, str | None, CaseGroup]], kind: str
         return len({recorded for occurred, recorded in events
                     if counted_in(start, window, occurred, recorded)})
 
-    return tally.with_outcomes((value(number, client), group)
-                               for number, (client, _, group) in enumerate(chosen))
+    groups: dict[int, CaseGroup] = {}
+    cases: Counter[tuple[int, int | None]] = Counter()
+    for client, text, group in chosen:
+        groups[id(group)] = group
+        cases[(id(group), value(client, text))] += group.cases
+    return tally.with_outcomes((found, replace(groups[key], cases=count))
+                               for (key, found), count in cases.items())
 
 
 def frequency_measure(kind: str) -> OutcomeMeasure | None:
