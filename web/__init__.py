@@ -33,6 +33,7 @@ from web import (
     auth,
     casework,
     commissioner,
+    designer,
     incident_pages,
 )
 from web.boundary import DatabaseIdConverter, refuse_unstorable_text
@@ -131,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(casework.bp)
     app.register_blueprint(commissioner.bp)
+    app.register_blueprint(designer.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(access_report.bp)
     app.register_blueprint(incident_pages.bp)
