@@ -158,6 +158,12 @@ class InboxRepository(Protocol):
         """Open tasks, soonest due first (undated last), then oldest first."""
         ...
 
+    def open_by_step(self, pathway: str, version: int, now: datetime
+                     ) -> dict[str, tuple[int, int]]:
+        """step -> (open tasks there, how many of them were due before now), for one
+        version: counted by the storage, not listed (a diagram's counts per step)."""
+        ...
+
     def assign(self, task_id: str, assignee: str | None) -> None:
         """Set (or with None clear) who an open task is assigned to. NotFoundError when there
         is no such open task."""

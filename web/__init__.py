@@ -30,6 +30,7 @@ from web import (
     access_report,
     admin_users,
     api,
+    assets,
     auth,
     casework,
     commissioner,
@@ -133,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(casework.bp)
     app.register_blueprint(commissioner.bp)
     app.register_blueprint(designer.bp)
+    app.register_blueprint(assets.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(access_report.bp)
     app.register_blueprint(incident_pages.bp)

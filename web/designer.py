@@ -11,12 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, jsonify, render_template
 from werkzeug.exceptions import NotFound
 
+from engine.access import may_open_records
 from engine.errors import NotFoundError
 from engine.model import AllocationPolicy, PathwayVersion
-from web.security import application, roles_required
+from engine.versions import StepLoad
+from engine.workflow import ParsedDefinition
+from web.security import application, current_user, roles_required
 
 bp = Blueprint("designer", __name__)
 READERS = ("designer", "commissioner", "admin")
@@ -69,3 +72,72 @@ def pathway(name: str) -> Any:
     return render_template("pathway.html", name=name, summaries=list(reversed(found)),
                            policy=policy_in_words(policy), set_at=policy.set_at,
                            set_by=policy.set_by)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step of a version's diagram, as the table beside it shows it."""
+
+    step: str
+    title: str
+    hidden: bool  # reveals health or offence data: no counts for who may not open records
+    waiting: int
+    overdue: int
+    in_error: tuple[int, ...]
+
+
+def _definition(name: str, number: int) -> ParsedDefinition:
+    try:
+        return application().engine.definition(name, number)
+    except NotFoundError as err:
+        raise NotFound(f"no version {number} of a pathway {name[:80]!r} is published") from err
+
+
+def _steps(name: str, number: int) -> list[StepRow]:
+    """Every user task of the version and every step something is at now, in the order
+    of the definition; counts at a step that reveals health or offence data only for those
+    who may open records."""
+    definition = _definition(name, number)
+    load = application().engine.step_load(name, number)
+    user = current_user()
+    sees_all = user is not None and may_open_records(user)
+    titles = {step: info.title for step, info in definition.user_tasks.items()}
+    rows = []
+    for step in dict.fromkeys([*titles, *load]):
+        at = load.get(step, StepLoad())
+        hidden = step in definition.sensitive_steps and not sees_all
+        rows.append(StepRow(step, titles.get(step) or step or "(no step named)", hidden,
+                            0 if hidden else at.waiting, 0 if hidden else at.overdue,
+                            () if hidden else at.in_error))
+    return rows
+
+
+@bp.get("/pathways/<name>/v<int:number>")
+@roles_required(*READERS)
+def version(name: str, number: int) -> Any:
+    steps = _steps(name, number)
+    user = current_user()
+    return render_template("pathway_version.html", name=name, number=number, steps=steps,
+                           opens_records=user is not None and may_open_records(user),
+                           versions=[s.version.number for s in
+                                     application().engine.version_summaries(name)])
+
+
+@bp.get("/pathways/<name>/v<int:number>.bpmn")
+@roles_required(*READERS)
+def version_bpmn(name: str, number: int) -> Any:
+    definition = _definition(name, number)
+    return Response(definition.files[definition.main_file], mimetype="application/xml",
+                    headers={"Content-Disposition":
+                             f'inline; filename="{name}-v{number}.bpmn"'})
+
+
+@bp.get("/pathways/<name>/v<int:number>/counts.json")
+@roles_required(*READERS)
+def version_counts(name: str, number: int) -> Any:
+    """The diagram's overlays: per step shown, its open tasks, overdue ones and cases in
+    error (counts only: the page lists the cases, to those who may open them)."""
+    return jsonify({"pathway": name, "version": number, "steps": {
+        row.step: {"title": row.title, "waiting": row.waiting, "overdue": row.overdue,
+                   "error": len(row.in_error)}
+        for row in _steps(name, number) if not row.hidden}})

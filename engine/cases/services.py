@@ -69,6 +69,11 @@ class Engine(CaseRuntime):
         """Every version of a pathway with how many cases run on it, oldest first."""
         return version_commands.version_summaries(self, pathway)
 
+    def step_load(self, pathway: str, number: int) -> dict[str, version_commands.StepLoad]:
+        """Per step of a version, what is there now: open tasks, overdue ones, cases in
+        error (a diagram's counts)."""
+        return version_commands.step_load(self, pathway, number)
+
     def definition(self, pathway: str, number: int, *, uow: UnitOfWork | None = None
                    ) -> ParsedDefinition:
         """The parsed definition of a published version (cached): forms, roles, steps.

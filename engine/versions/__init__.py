@@ -4,9 +4,11 @@ This __init__ is the package's public surface for web/ and adapters/.
 """
 
 from engine.versions.migration import StepChange, StepSummary, VersionDiff
+from engine.versions.version_commands import StepLoad
 
 __all__ = [
     "StepChange",
+    "StepLoad",
     "StepSummary",
     "VersionDiff",
 ]

@@ -90,6 +90,31 @@ def _not_published(pathway: str) -> NotFoundError:
     return NotFoundError(f"pathway {pathway!r} is not published", details={"pathway": pathway})
 
 
+@dataclass(frozen=True)
+class StepLoad:
+    """What is at one step of a version now: the diagram's counts."""
+
+    waiting: int = 0  # open tasks at the step
+    overdue: int = 0  # of those, due before now
+    in_error: tuple[int, ...] = ()  # the cases that stopped with an error at the step
+
+
+def step_load(rt: CaseRuntime, pathway: str, number: int) -> dict[str, StepLoad]:
+    """Per step of the version: its open tasks, how many are overdue, and the cases that
+    stopped there with an error (an error with no step is under "")."""
+    with rt.uow(read_only=True) as uow:
+        if uow.versions.get(pathway, number) is None:
+            raise NotFoundError(f"{pathway!r} has no version {number}",
+                                details={"pathway": pathway, "version": number})
+        tasks = uow.inbox.open_by_step(pathway, number, rt.clock.now())
+        failed = uow.cases.list(pathway=pathway, status="error", version=number)
+    errors: dict[str, list[int]] = {}
+    for case in failed:
+        errors.setdefault(str((case.error or {}).get("step") or ""), []).append(case.id or 0)
+    return {step: StepLoad(*tasks.get(step, (0, 0)), tuple(sorted(errors.get(step, ()))))
+            for step in sorted({*tasks, *errors})}
+
+
 def version_summaries(rt: CaseRuntime, pathway: str) -> list[VersionSummary]:
     """Every version of a pathway with how many cases run on it, oldest first."""
     with rt.uow(read_only=True) as uow:

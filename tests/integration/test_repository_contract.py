@@ -247,6 +247,36 @@ def test_inbox_lists_open_tasks_soonest_due_first_undated_last(
         assert uow.inbox.get("later") == replace(later, created_at=T0)
 
 
+def test_inbox_counts_open_tasks_per_step_and_those_due_before_now(
+    storage: UnitOfWorkFactory,
+) -> None:
+    """A diagram's counts: per step of one version, open tasks and how many were due before
+    the time given (one due exactly then is not yet overdue); closed tasks, other versions
+    and other pathways are not counted."""
+    first, second, moved = (_committed_case(storage) for _ in range(3))
+    with running_at(T0), storage() as uow:
+        uow.inbox.replace_open(first, [_task("a1", first, step="assess", due=T0 - DAY),
+                                       _task("b1", first, step="book", due=T0 + DAY)])
+        uow.inbox.replace_open(second, [_task("a2", second, step="assess", due=T0),
+                                        _task("c2", second, step="close")])
+        uow.inbox.replace_open(moved, [_task("a3", moved, step="assess", version=2,
+                                             due=T0 - DAY),
+                                       _task("x3", moved, step="assess", pathway="other")])
+        uow.commit()
+    with storage() as uow:
+        assert uow.inbox.open_by_step("housing", 1, T0) == {
+            "assess": (2, 1), "book": (1, 0), "close": (1, 0)}
+        assert uow.inbox.open_by_step("housing", 1, T0 + DAY + HOUR) == {
+            "assess": (2, 2), "book": (1, 1), "close": (1, 0)}
+        assert uow.inbox.open_by_step("housing", 2, T0) == {"assess": (1, 1)}
+        assert uow.inbox.open_by_step("housing", 3, T0) == {}
+    with running_at(T0), storage() as uow:
+        uow.inbox.replace_open(first, [])  # its tasks done
+        uow.commit()
+    with storage() as uow:
+        assert uow.inbox.open_by_step("housing", 1, T0) == {"assess": (1, 0), "close": (1, 0)}
+
+
 @pytest.mark.parametrize("told", [False, True], ids=["read", "told-previous"])
 def test_inbox_replace_open_closes_the_rest_and_a_closed_task_comes_back(
     storage: UnitOfWorkFactory, told: bool,

@@ -104,7 +104,8 @@ def paths(app: Flask, rule: Rule, world: BrokenWorld) -> list[str]:
         "client_id": [world.client, 999999],
         "case_id": [*world.cases.values(), 999999],
         "username": [ADMIN, "nobody"],
-        "name": ["nonsense"], "table": ["nonsense"],
+        "name": ["nonsense"], "table": ["nonsense"], "number": [1, 999999],
+        "package": ["bpmn-js", "nonsense"], "filename": ["nonsense.js"],
     }
     urls = app.url_map.bind("localhost")
     built = [{}]  # type: list[dict[str, Any]]

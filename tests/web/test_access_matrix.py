@@ -32,6 +32,7 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     GET  /admin/access             302L   403         403           403                 200
     GET  /admin/incidents          302L   cw 403 tl 200   cw 403 tl 200  403            200
     GET  /pathways, /pathways/P    302L   403         403           200                 200
+    GET  /pathways/P/vN[.bpmn]     302L   403         403           200                 200
     POST /admin/incidents/K/retry  302L   cw 403 tl 302   cw 403 tl 404  403            302
 
 A reason never goes in an address (400, before signing in too). Break-glass is read-only: after
@@ -373,6 +374,9 @@ ROUTES: dict[str, Route] = {
     "pathways": dashboard_route("/pathways"),
     "pathway_page": dashboard_route("/pathways/gate_reception"),
     "pathway_not_published": dashboard_route("/pathways/no_such_pathway", viewer=404),
+    "pathway_version": dashboard_route("/pathways/gate_reception/v1"),
+    "pathway_version_bpmn": dashboard_route("/pathways/gate_reception/v1.bpmn"),
+    "pathway_version_counts": dashboard_route("/pathways/gate_reception/v1/counts.json"),
     "admin_users": Route("GET", lambda t: "/admin/users", shared=True, per_target=False,
                          expected=statuses(own=403, other=403, designer=403, admin=200)),
     "admin_sign_out_everywhere": Route(
@@ -426,7 +430,10 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
                "/dashboard/statement", "/dashboard/cohorts.svg",
                "/admin/users", "/admin/users/<username>/signout", "/admin/incidents",
-               "/admin/incidents/<int:case_id>/retry", "/pathways", "/pathways/<name>"}
+               "/admin/incidents/<int:case_id>/retry", "/pathways", "/pathways/<name>",
+               "/pathways/<name>/v<int:number>", "/pathways/<name>/v<int:number>.bpmn",
+               "/pathways/<name>/v<int:number>/counts.json",
+               "/vendor/<package>/<path:filename>"}  # vendor: built front-end files, as static
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}
     assert rules == covered

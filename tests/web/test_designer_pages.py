@@ -10,8 +10,12 @@ import re
 import pytest
 from flask.testing import FlaskClient
 
+from adapters.definition_files import read_bundle
+from adapters.settings import PROJECT_ROOT
+from dsl import compile_pathway
 from tests.bundles import bundle
 from tests.web.conftest import PASSWORD, Site, force_sign_in
+from tests.web.test_incidents import org_wait
 
 
 def _signed_in(site: Site, role: str) -> FlaskClient:
@@ -115,3 +119,116 @@ def test_nobody_signed_in_is_sent_to_sign_in(site: Site) -> None:
     for url in ("/pathways", "/pathways/gate_reception"):
         response = site.client().get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# -- a version's diagram and its live counts (item 2) ------------------------------------------
+
+
+def _cases_at_the_first_step(site: Site, cases: int) -> str:
+    engine = site.application.engine
+    files, main = bundle("gate_reception")
+    engine.publish(files, main, note="First", author="dana")
+    started = [engine.start_case("gate_reception", engine.add_client(f"C{n}").id or 0)
+               for n in range(cases)]
+    return started[0].tasks[0].task.step
+
+
+def test_a_version_s_counts_are_its_open_tasks_overdue_ones_and_cases_in_error(
+        site: Site) -> None:
+    step = _cases_at_the_first_step(site, 3)
+    client = _signed_in(site, "designer")
+    counts = client.get("/pathways/gate_reception/v1/counts.json")
+    assert counts.status_code == 200
+    found = counts.get_json()
+    assert found["pathway"] == "gate_reception" and found["version"] == 1
+    assert found["steps"][step]["waiting"] == 3
+    assert found["steps"][step]["error"] == 0
+    assert found["steps"][step]["title"]
+    assert sum(s["waiting"] for s in found["steps"].values()) == 3
+    page = client.get("/pathways/gate_reception/v1")
+    assert page.status_code == 200
+    assert _cells(page.text, f"step-{step}")[1:] == ["3", "0", "0"]
+    assert 'src="/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js"' in page.text
+
+
+def _a_case_in_error(site: Site) -> tuple[int, str]:
+    engine = site.application.engine
+    compiled = compile_pathway(org_wait("st_giles_trust"))
+    engine.publish(compiled.files(), compiled.bpmn_file)
+    client = engine.add_client("Dee Vane")
+    case = engine.start_case("st_giles_trust_wait", client.id or 0)
+    done = engine.complete_task(case.tasks[0].task.id, {"notes": "seen"})
+    assert done.status == "error"
+    stored = engine.get_case(case.case.id or 0).case
+    return case.case.id or 0, str((stored.error or {}).get("step"))
+
+
+def test_cases_in_error_are_counted_at_their_step_and_listed_only_to_who_may_open_them(
+        site: Site) -> None:
+    case_id, step = _a_case_in_error(site)
+    url = "/pathways/st_giles_trust_wait/v1"
+    designer = _signed_in(site, "designer")
+    assert designer.get(f"{url}/counts.json").get_json()["steps"][step]["error"] == 1
+    seen = designer.get(url).text
+    assert _cells(seen, f"step-{step}")[3] == "1"
+    assert f"case {case_id}" not in seen and "Dee Vane" not in seen
+    admin = site.client()
+    site.application.accounts.add_user("the_admin", "Admin", "st_giles_trust", "admin",
+                                       PASSWORD)
+    force_sign_in(admin, site, "the_admin")
+    listed = admin.get(url).text
+    assert " ".join(_cells(listed, f"step-{step}")[3].split()) == f"1: case {case_id}"
+    assert f'href="/admin/incidents#case-{case_id}"' in listed
+
+
+def test_counts_at_a_step_that_reveals_health_or_offence_data_are_for_record_roles_only(
+        site: Site) -> None:
+    engine = site.application.engine
+    engine.publish(*read_bundle(PROJECT_ROOT / "definitions" / "gate_reception.yaml"))
+    engine.start_case("gate_reception", engine.add_client("C").id or 0)
+    sensitive = engine.definition("gate_reception", 1).sensitive_steps
+    assert sensitive, "the shipped gate reception has sensitive steps"
+    tasks = engine.definition("gate_reception", 1).user_tasks
+    shown_as_tasks = sorted(step for step in sensitive if step in tasks)
+    assert shown_as_tasks, "a sensitive step is a task of the table"
+    designer = _signed_in(site, "designer")
+    counts = designer.get("/pathways/gate_reception/v1/counts.json").get_json()["steps"]
+    page = designer.get("/pathways/gate_reception/v1").text
+    for step in sensitive:
+        assert step not in counts
+    for step in shown_as_tasks:
+        assert _cells(page, f"step-{step}")[1] == (
+            "not shown: the step reveals health or offence information")
+    site.application.accounts.add_user("the_admin", "Admin", "st_giles_trust", "admin",
+                                       PASSWORD)
+    admin = site.client()
+    force_sign_in(admin, site, "the_admin")
+    assert set(shown_as_tasks) <= set(admin.get(
+        "/pathways/gate_reception/v1/counts.json").get_json()["steps"])
+    assert _cells(admin.get("/pathways/gate_reception/v1").text,
+                  f"step-{shown_as_tasks[0]}")[1:] == ["0", "0", "0"]
+
+
+def test_the_version_s_bpmn_is_served_as_xml_and_a_missing_version_is_not_found(
+        site: Site) -> None:
+    _cases_at_the_first_step(site, 1)
+    client = _signed_in(site, "commissioner")
+    bpmn = client.get("/pathways/gate_reception/v1.bpmn")
+    assert bpmn.status_code == 200 and bpmn.mimetype == "application/xml"
+    assert "<bpmn:definitions" in bpmn.text or "<definitions" in bpmn.text
+    for url in ("/pathways/gate_reception/v2", "/pathways/gate_reception/v2.bpmn",
+                "/pathways/gate_reception/v2/counts.json", "/pathways/nothing/v1",
+                "/pathways/nothing/v1/counts.json"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_front_end_packages_are_served_from_their_built_files_only(site: Site) -> None:
+    client = site.client()
+    with client.get("/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js") as script:
+        assert script.status_code == 200 and "javascript" in script.mimetype
+    with client.get("/vendor/bpmn-js/assets/bpmn-js.css") as style:
+        assert style.status_code == 200 and style.mimetype == "text/css"
+    for url in ("/vendor/bpmn-js/../package.json", "/vendor/bpmn-js/%2e%2e/package.json",
+                "/vendor/diagram-js/lib/Diagram.js", "/vendor/bpmn-js/no-such-file.js",
+                "/vendor/../package-lock.json"):
+        assert client.get(url).status_code == 404, url

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Row,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -317,6 +318,16 @@ class SqlInboxRepository(SqlRepository):
             .order_by(c.due.asc().nulls_last(), c.created_at, c.id)
         )
         return self._all(_task, statement)
+
+    def open_by_step(self, pathway: str, version: int, now: datetime
+                     ) -> dict[str, tuple[int, int]]:
+        c = tables.inbox_tasks.c
+        overdue = func.sum(case((and_(c.due.is_not(None), c.due < now), 1), else_=0))
+        rows = self._connection.execute(
+            select(c.step, func.count(), overdue)
+            .where(c.status == OPEN, c.pathway == pathway, c.version == version)
+            .group_by(c.step)).all()
+        return {step: (int(waiting), int(late or 0)) for step, waiting, late in rows}
 
     def assign(self, task_id: str, assignee: str | None) -> None:
         inbox = tables.inbox_tasks

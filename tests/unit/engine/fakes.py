@@ -275,6 +275,15 @@ class _Inbox:
         far = datetime.max.replace(tzinfo=UTC)  # undated last, as the SQL NULLS LAST
         return sorted(found, key=lambda t: (t.due or far, t.created_at or far, t.id))
 
+    def open_by_step(self, pathway: str, version: int, now: datetime
+                     ) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for task in self.list(pathway=pathway, version=version):
+            waiting, late = found.get(task.step, (0, 0))
+            found[task.step] = (waiting + 1,
+                                late + int(task.due is not None and task.due < now))
+        return found
+
     def assign(self, task_id: str, assignee: str | None) -> None:
         found = self.d.inbox.get(task_id)
         if found is None or found[1] != "open":
