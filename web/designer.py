@@ -8,16 +8,17 @@ staff work in their inbox and see no page here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template
-from werkzeug.exceptions import NotFound
+from flask import Blueprint, Response, jsonify, render_template, request
+from werkzeug.exceptions import BadRequest, NotFound
 
 from engine.access import may_open_records
 from engine.errors import NotFoundError
 from engine.model import AllocationPolicy, PathwayVersion
-from engine.versions import StepLoad
+from engine.versions import StepLoad, describe
 from engine.workflow import ParsedDefinition
 from web.security import application, current_user, roles_required
 
@@ -141,3 +142,35 @@ def version_counts(name: str, number: int) -> Any:
         row.step: {"title": row.title, "waiting": row.waiting, "overdue": row.overdue,
                    "error": len(row.in_error)}
         for row in _steps(name, number) if not row.hidden}})
+
+
+def _version_number(text: str | None, default: int, versions: list[int], what: str) -> int:
+    if text is None or text == "":
+        return default
+    number = int(text) if text.isdigit() else None
+    if number is None or number not in versions:
+        raise BadRequest(f"{what} must be one of the versions: "
+                         f"{', '.join(str(v) for v in versions)}")
+    return number
+
+
+@bp.get("/pathways/<name>/compare")
+@roles_required(*READERS)
+def compare(name: str) -> Any:
+    """Two versions side by side: steps added (on the newer), removed (on the older) and
+    changed (on both) coloured, and the changes listed in words."""
+    engine = application().engine
+    try:
+        versions = [s.version.number for s in engine.version_summaries(name)]
+    except NotFoundError as err:
+        raise NotFound(f"no pathway {name[:80]!r} is published") from err
+    newest = versions[-1]
+    older = _version_number(request.args.get("from"), versions[-2] if len(versions) > 1
+                            else newest, versions, "from")
+    newer = _version_number(request.args.get("to"), newest, versions, "to")
+    lines = describe(engine.diff(name, older, newer))
+    marks_old = {line.step: line.how for line in lines if line.how != "added"}
+    marks_new = {line.step: line.how for line in lines if line.how != "removed"}
+    return render_template("pathway_compare.html", name=name, versions=versions,
+                           older=older, newer=newer, lines=lines,
+                           marks_old=json.dumps(marks_old), marks_new=json.dumps(marks_new))

@@ -209,13 +209,17 @@ def _form_changes(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dic
     new_fields = new_schema.get("properties") or {}
     old_required = set(old_schema.get("required") or [])
     new_required = set(new_schema.get("required") or [])
+    changed = sorted(name for name in set(old_fields) & set(new_fields)
+                     if old_fields[name] != new_fields[name]
+                     or (name in old_required) != (name in new_required))
     return {
         "fields_added": sorted(set(new_fields) - set(old_fields)),
         "fields_removed": sorted(set(old_fields) - set(new_fields)),
-        "fields_changed": sorted(
-            name for name in set(old_fields) & set(new_fields)
-            if old_fields[name] != new_fields[name]
-            or (name in old_required) != (name in new_required)),
+        "fields_changed": changed,
+        # each changed field as it was and is (its labels left out), to say what changed
+        "field_changes": {name: {"from": {**old_fields[name], "required": name in old_required},
+                                 "to": {**new_fields[name], "required": name in new_required}}
+                          for name in changed},
     }
 
 

@@ -4,6 +4,7 @@ the npm package) with live counts on its steps (issue 14, items 1 and 2)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -47,3 +48,32 @@ def test_a_designer_sees_a_pathway_s_diagram_with_live_counts(
     expect(page).to_have_url(re.compile(rf"#step-{first_step}$"))
     expect(page.locator(f"#step-{first_step}")).to_contain_text("3")
     assert not [m for m in console_messages if "Content Security Policy" in m], console_messages
+
+
+def test_a_designer_compares_two_versions_with_the_changes_coloured(
+        live_app: LiveApp, page: Page, snap: Snap, tmp_path: Path) -> None:
+    application = live_app.application
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
+    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    changed = tmp_path / "gate_reception.yaml"
+    changed.write_text(shipped.read_text("utf-8").replace(
+        "options: [low, medium, high, very high]",
+        "options: [low, medium, high, very high, extreme]"), "utf-8")
+    application.engine.publish(*read_bundle(changed), note="Extreme risk", author="dana")
+
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/pathways/gate_reception")
+    page.get_by_role("link", name="Compare versions").click()
+    for holder in ("#diagram-old", "#diagram-new"):
+        expect(page.locator(holder)).to_have_attribute("data-rendered", "true")
+        expect(page.locator(holder)).to_have_attribute("data-marked", "1")
+        expect(page.locator(f"{holder} .pw-changed")).to_have_count(1)
+    expect(page.locator("#change-needs_assessment")).to_contain_text(
+        "field 'risk_level': option 'extreme' added")
+    snap(page, "compare-versions")

@@ -6,6 +6,7 @@ pathway's author wrote is run as markup."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -232,3 +233,62 @@ def test_front_end_packages_are_served_from_their_built_files_only(site: Site) -
                 "/vendor/diagram-js/lib/Diagram.js", "/vendor/bpmn-js/no-such-file.js",
                 "/vendor/../package-lock.json"):
         assert client.get(url).status_code == 404, url
+
+
+# -- comparing versions (item 4) ------------------------------------------------------------
+
+
+def _gate_reception_twice(site: Site, tmp_path: Path) -> None:
+    """v1 as shipped; v2 with an option added to a field, a field made optional and a
+    task's title changed."""
+    engine = site.application.engine
+    shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
+    engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    text = shipped.read_text("utf-8")
+    for old, new in (("options: [low, medium, high, very high]",
+                      "options: [low, medium, high, very high, extreme]"),
+                     ("    title: Needs assessment\n", "    title: Assessment of needs\n")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    changed = tmp_path / "gate_reception.yaml"
+    changed.write_text(text, "utf-8")
+    engine.publish(*read_bundle(changed), note="Extreme risk", author="eli")
+
+
+def test_comparing_two_versions_says_what_changed_in_words(site: Site, tmp_path: Path) -> None:
+    _gate_reception_twice(site, tmp_path)
+    client = _signed_in(site, "designer")
+    assert 'href="/pathways/gate_reception/compare"' in client.get(
+        "/pathways/gate_reception").text
+    page = client.get("/pathways/gate_reception/compare")
+    assert page.status_code == 200
+    assert "what changed from v1 to v2" in page.text
+    change = re.search(r'<li id="change-needs_assessment"[^>]*>(.*?)</ul>', page.text, re.S)
+    assert change, page.text
+    said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", change.group(1)))
+    assert "field &#39;risk_level&#39;: option &#39;extreme&#39; added" in said
+    assert "title &#39;Needs assessment&#39; → &#39;Assessment of needs&#39;" in said
+    for type_name in ("UserTask", "ExclusiveGateway", "[", "typename"):
+        assert type_name not in said
+    marks = re.search(r'id="diagram-new"[^>]*data-marks="([^"]*)"', page.text, re.S)
+    assert marks and "needs_assessment" in marks.group(1) and "changed" in marks.group(1)
+
+
+def test_a_version_compared_with_itself_has_no_changes(site: Site, tmp_path: Path) -> None:
+    _gate_reception_twice(site, tmp_path)
+    page = _signed_in(site, "commissioner").get(
+        "/pathways/gate_reception/compare?from=2&to=2")
+    assert page.status_code == 200 and 'id="no-changes"' in page.text
+
+
+def test_comparing_versions_that_do_not_exist_is_refused_with_the_versions_there_are(
+        site: Site, tmp_path: Path) -> None:
+    _gate_reception_twice(site, tmp_path)
+    client = _signed_in(site, "designer")
+    for query in ("from=3", "to=0", "from=x", "to=-1", "from=1.5"):
+        refused = client.get(f"/pathways/gate_reception/compare?{query}")
+        assert refused.status_code == 400, query
+        assert "must be one of the versions: 1, 2" in refused.text, query
+    assert client.get("/pathways/no_such/compare").status_code == 404
+    assert _signed_in(site, "caseworker").get(
+        "/pathways/gate_reception/compare").status_code == 403

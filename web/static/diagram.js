@@ -1,23 +1,16 @@
-// The pathway version page's diagram (web/templates/pathway_version.html): the version's BPMN
-// drawn by bpmn-js's navigated viewer (served from the npm package by the app), with each
-// step's live counts as an overlay that links to the step's row in the table below.
+// Diagrams of pathway versions (web/templates/pathway_version.html, pathway_compare.html),
+// drawn by bpmn-js's navigated viewer (served from the npm package by the app). A holder
+// (.bpmn-diagram) names its BPMN file (data-bpmn) and, optionally, live counts per step
+// (data-counts: shown as overlays linking to the step's row in the table below) and steps
+// to colour (data-marks: a JSON object step -> "added" | "removed" | "changed").
 (function () {
   "use strict";
-  var holder = document.getElementById("diagram");
-  if (!holder) {
-    return;
-  }
-  var status = holder.querySelector(".diagram-status");
 
-  function say(text) {
+  function say(holder, text) {
+    var status = holder.querySelector(".diagram-status");
     if (status) {
       status.textContent = text;
     }
-  }
-
-  if (!window.BpmnJS) {
-    say("The diagram viewer is not installed on this server (run `make install`); the steps are listed below.");
-    return;
   }
 
   function badge(step, counts) {
@@ -45,40 +38,69 @@
     return link;
   }
 
-  var viewer = new window.BpmnJS({ container: holder });
-  Promise.all([
-    fetch(holder.dataset.bpmn, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) { throw new Error("the BPMN file could not be read (" + r.status + ")"); }
-      return r.text();
-    }),
-    fetch(holder.dataset.counts, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) { throw new Error("the counts could not be read (" + r.status + ")"); }
-      return r.json();
-    })
-  ]).then(function (found) {
-    return viewer.importXML(found[0]).then(function () {
-      var canvas = viewer.get("canvas");
-      canvas.zoom("fit-viewport");
-      var overlays = viewer.get("overlays");
-      var registry = viewer.get("elementRegistry");
-      var steps = found[1].steps;
-      var shown = 0;
-      Object.keys(steps).forEach(function (step) {
-        var counts = steps[step];
-        if (!registry.get(step) || !(counts.waiting || counts.overdue || counts.error)) {
-          return;
-        }
-        overlays.add(step, "counts", { position: { top: -12, right: 12 }, html: badge(step, counts) });
-        shown += 1;
-      });
-      if (status) {
-        status.remove();
+  function read(url, how) {
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) {
+        throw new Error(url + " could not be read (" + r.status + ")");
       }
-      holder.dataset.rendered = "true";
-      holder.dataset.overlays = String(shown);
+      return how === "json" ? r.json() : r.text();
     });
-  }).catch(function (error) {
-    say("The diagram could not be drawn: " + error.message + ". The steps are listed below.");
-    holder.dataset.rendered = "failed";
-  });
+  }
+
+  function draw(holder) {
+    var viewer = new window.BpmnJS({ container: holder });
+    var marks = holder.dataset.marks ? JSON.parse(holder.dataset.marks) : {};
+    return Promise.all([
+      read(holder.dataset.bpmn, "text"),
+      holder.dataset.counts ? read(holder.dataset.counts, "json") : Promise.resolve(null)
+    ]).then(function (found) {
+      return viewer.importXML(found[0]).then(function () {
+        var canvas = viewer.get("canvas");
+        canvas.zoom("fit-viewport");
+        var registry = viewer.get("elementRegistry");
+        var marked = 0;
+        Object.keys(marks).forEach(function (step) {
+          if (registry.get(step)) {
+            canvas.addMarker(step, "pw-" + marks[step]);
+            marked += 1;
+          }
+        });
+        var shown = 0;
+        if (found[1]) {
+          var overlays = viewer.get("overlays");
+          var steps = found[1].steps;
+          Object.keys(steps).forEach(function (step) {
+            var counts = steps[step];
+            if (!registry.get(step) || !(counts.waiting || counts.overdue || counts.error)) {
+              return;
+            }
+            overlays.add(step, "counts", { position: { top: -12, right: 12 }, html: badge(step, counts) });
+            shown += 1;
+          });
+        }
+        var status = holder.querySelector(".diagram-status");
+        if (status) {
+          status.remove();
+        }
+        holder.dataset.rendered = "true";
+        holder.dataset.overlays = String(shown);
+        holder.dataset.marked = String(marked);
+      });
+    }).catch(function (error) {
+      say(holder, "The diagram could not be drawn: " + error.message + ". The steps are listed below.");
+      holder.dataset.rendered = "failed";
+    });
+  }
+
+  var holders = document.querySelectorAll(".bpmn-diagram");
+  if (!holders.length) {
+    return;
+  }
+  if (!window.BpmnJS) {
+    holders.forEach(function (holder) {
+      say(holder, "The diagram viewer is not installed on this server (run `make install`); the steps are listed below.");
+    });
+    return;
+  }
+  holders.forEach(draw);
 })();
