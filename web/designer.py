@@ -9,14 +9,24 @@ staff work in their inbox and see no page here.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import BadRequest, NotFound
 
 from engine.access import may_open_records
-from engine.errors import NotFoundError
+from engine.errors import InvalidArgumentError, NotFoundError
 from engine.model import AllocationPolicy, PathwayVersion
 from engine.versions import StepLoad, describe
 from engine.workflow import ParsedDefinition
@@ -24,6 +34,7 @@ from web.security import application, current_user, roles_required
 
 bp = Blueprint("designer", __name__)
 READERS = ("designer", "commissioner", "admin")
+CHANGERS = ("designer", "admin")  # who may change how new cases get a version
 
 
 @dataclass(frozen=True)
@@ -64,15 +75,82 @@ def pathways() -> Any:
 @bp.get("/pathways/<name>")
 @roles_required(*READERS)
 def pathway(name: str) -> Any:
+    return _pathway_page(name)
+
+
+def _pathway_page(name: str, problems: dict[str, list[str]] | None = None,
+                  form: Mapping[str, str] | None = None, status: int = 200) -> Any:
     engine = application().engine
     try:
         found = engine.version_summaries(name)
         policy = engine.allocation(name)
     except NotFoundError as err:
         raise NotFound(f"no pathway {name[:80]!r} is published") from err
-    return render_template("pathway.html", name=name, summaries=list(reversed(found)),
-                           policy=policy_in_words(policy), set_at=policy.set_at,
-                           set_by=policy.set_by)
+    user = current_user()
+    return render_template(
+        "pathway.html", name=name, summaries=list(reversed(found)),
+        policy=policy_in_words(policy), set_at=policy.set_at, set_by=policy.set_by,
+        current=policy, may_change=user is not None and user.role in CHANGERS,
+        problems=problems or {}, form=form), status
+
+
+@bp.post("/pathways/<name>/allocation")
+@roles_required(*CHANGERS)
+def set_allocation(name: str) -> Any:
+    """How the pathway's new cases get a version: the latest, a fixed one, or a seeded
+    random split by weight (engine.set_allocation, kept with who set it and when)."""
+    engine = application().engine
+    try:
+        versions = [s.version.number for s in engine.version_summaries(name)]
+    except NotFoundError as err:
+        raise NotFound(f"no pathway {name[:80]!r} is published") from err
+    chosen, problems = _allocation_asked(request.form, versions)
+    if chosen is not None:
+        kind, version, weights, seed = chosen
+        user = current_user()
+        try:
+            policy = engine.set_allocation(name, kind, version=version, weights=weights,
+                                           seed=seed, actor=user.username if user else None)
+        except InvalidArgumentError as err:
+            problems = {"kind": [err.message]}
+        else:
+            flash(f"New cases of {name.replace('_', ' ')}: {policy_in_words(policy)}.")
+            return redirect(url_for("designer.pathway", name=name))
+    return _pathway_page(name, problems, request.form, 422)
+
+
+def _allocation_asked(form: Mapping[str, str], versions: list[int]
+                      ) -> tuple[tuple[str, int | None, dict[int, int], str | None] | None,
+                                 dict[str, list[str]]]:
+    """The policy the form asks for, or what is wrong with it, field by field."""
+    kind = form.get("kind", "")
+    problems: dict[str, list[str]] = {}
+    version: int | None = None
+    weights: dict[int, int] = {}
+    seed = (form.get("seed") or "").strip() or None
+    if kind == "fixed":
+        text = form.get("version", "")
+        version = int(text) if text.isdigit() else None
+        if version not in versions:
+            problems["version"] = ["choose one of the published versions"]
+    elif kind == "split":
+        for number in versions:
+            text = (form.get(f"weight-{number}") or "").strip()
+            if not text:
+                continue
+            if not text.isdigit() or len(text) > 6:
+                problems[f"weight-{number}"] = ["a whole number, 0 to 999999"]
+            elif int(text) > 0:
+                weights[number] = int(text)
+        if not problems and len(weights) < 2:
+            problems["weights"] = ["give at least two versions a weight above 0"]
+        if seed is not None and len(seed) > 200:
+            problems["seed"] = ["at most 200 characters"]
+    elif kind != "latest":
+        problems["kind"] = ["choose latest, fixed or split"]
+    if problems:
+        return None, problems
+    return (kind, version, weights, seed), {}
 
 
 @dataclass(frozen=True)

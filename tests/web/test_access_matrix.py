@@ -34,6 +34,7 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     GET  /pathways, /pathways/P    302L   403         403           200                 200
     GET  /pathways/P/vN[.bpmn]     302L   403         403           200                 200
     GET  /pathways/P/compare       302L   403         403           200                 200
+    POST /pathways/P/allocation    302L   403         403           des 302 com 403     302
     POST /admin/incidents/K/retry  302L   cw 403 tl 302   cw 403 tl 404  403            302
 
 A reason never goes in an address (400, before signing in too). Break-glass is read-only: after
@@ -379,6 +380,12 @@ ROUTES: dict[str, Route] = {
     "pathway_version_bpmn": dashboard_route("/pathways/gate_reception/v1.bpmn"),
     "pathway_version_counts": dashboard_route("/pathways/gate_reception/v1/counts.json"),
     "compare_versions": dashboard_route("/pathways/gate_reception/compare"),
+    # how new cases get a version: designers and admins change it, commissioners only read
+    "set_allocation": Route(
+        "POST", lambda t: "/pathways/gate_reception/allocation", shared=True,
+        per_target=False, location=r"/pathways/gate_reception$",
+        data=lambda t, user: {"kind": "latest"},
+        expected=statuses(own=403, other=403, designer=302, admin=302, commissioner=403)),
     "admin_users": Route("GET", lambda t: "/admin/users", shared=True, per_target=False,
                          expected=statuses(own=403, other=403, designer=403, admin=200)),
     "admin_sign_out_everywhere": Route(
@@ -435,6 +442,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/admin/incidents/<int:case_id>/retry", "/pathways", "/pathways/<name>",
                "/pathways/<name>/v<int:number>", "/pathways/<name>/v<int:number>.bpmn",
                "/pathways/<name>/v<int:number>/counts.json", "/pathways/<name>/compare",
+               "/pathways/<name>/allocation",
                "/vendor/<package>/<path:filename>"}  # vendor: built front-end files, as static
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}

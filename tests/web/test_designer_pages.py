@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,7 +16,7 @@ from adapters.definition_files import read_bundle
 from adapters.settings import PROJECT_ROOT
 from dsl import compile_pathway
 from tests.bundles import bundle
-from tests.web.conftest import PASSWORD, Site, force_sign_in
+from tests.web.conftest import PASSWORD, Site, csrf_token, force_sign_in
 from tests.web.test_incidents import org_wait
 
 
@@ -292,3 +293,97 @@ def test_comparing_versions_that_do_not_exist_is_refused_with_the_versions_there
     assert client.get("/pathways/no_such/compare").status_code == 404
     assert _signed_in(site, "caseworker").get(
         "/pathways/gate_reception/compare").status_code == 403
+
+
+# -- how new cases get a version (item 5) ---------------------------------------------------
+
+
+def _post(client: FlaskClient, url: str, data: dict[str, str]) -> Any:
+    token = csrf_token(client.get("/pathways/gate_reception").text)
+    return client.post(url, data={**data, "csrf_token": token})
+
+
+def test_a_designer_sets_a_seeded_split_and_it_is_kept_with_who_set_it(
+        site: Site, tmp_path: Path) -> None:
+    _gate_reception_twice(site, tmp_path)
+    client = _signed_in(site, "designer")
+    done = _post(client, "/pathways/gate_reception/allocation",
+                 {"kind": "split", "weight-1": "30", "weight-2": "70", "seed": "trial-2"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(
+        "/pathways/gate_reception")
+    policy = site.application.engine.allocation("gate_reception")
+    assert (policy.kind, policy.weights, policy.seed, policy.set_by) == (
+        "split", {1: 30, 2: 70}, "trial-2", "the_designer")
+    page = client.get("/pathways/gate_reception").text
+    assert "New cases of gate reception: split at random: v1 30%, v2 70% (seed trial-2)." in page
+    assert 'id="weight-2" name="weight-2" inputmode="numeric" size="6" value="70"' in page
+
+
+def test_a_fixed_version_and_the_latest_can_be_set_and_a_split_gets_a_seed(
+        site: Site, tmp_path: Path) -> None:
+    _gate_reception_twice(site, tmp_path)
+    client = _signed_in(site, "admin")
+    engine = site.application.engine
+    assert _post(client, "/pathways/gate_reception/allocation",
+                 {"kind": "fixed", "version": "1"}).status_code == 302
+    assert (engine.allocation("gate_reception").kind,
+            engine.allocation("gate_reception").version) == ("fixed", 1)
+    assert _post(client, "/pathways/gate_reception/allocation",
+                 {"kind": "split", "weight-1": "1", "weight-2": "1"}).status_code == 302
+    assert engine.allocation("gate_reception").seed  # recorded, so it can be recomputed
+    assert _post(client, "/pathways/gate_reception/allocation",
+                 {"kind": "latest"}).status_code == 302
+    assert engine.allocation("gate_reception").kind == "latest"
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"kind": "split", "weight-1": "50"}, "weights",
+     "give at least two versions a weight above 0"),
+    ({"kind": "split", "weight-1": "50", "weight-2": "0"}, "weights",
+     "give at least two versions a weight above 0"),
+    ({"kind": "split", "weight-1": "fifty", "weight-2": "50"}, "weight-1",
+     "a whole number, 0 to 999999"),
+    ({"kind": "split", "weight-1": "-5", "weight-2": "50"}, "weight-1",
+     "a whole number, 0 to 999999"),
+    ({"kind": "split", "weight-1": "1", "weight-2": "1", "seed": "s" * 201}, "seed",
+     "at most 200 characters"),
+    ({"kind": "fixed", "version": "9"}, "version", "choose one of the published versions"),
+    ({"kind": "fixed"}, "version", "choose one of the published versions"),
+    ({"kind": "everyone"}, "kind", "choose latest, fixed or split"),
+    ({}, "kind", "choose latest, fixed or split"),
+])
+def test_a_policy_that_cannot_be_is_refused_beside_its_field_and_nothing_changes(
+        site: Site, tmp_path: Path, data: dict[str, str], field: str, message: str) -> None:
+    _gate_reception_twice(site, tmp_path)
+    client = _signed_in(site, "designer")
+    before = site.application.engine.allocation("gate_reception")
+    refused = _post(client, "/pathways/gate_reception/allocation", data)
+    assert refused.status_code == 422
+    assert message in refused.text
+    if field.startswith("weight-") or field in ("version", "seed"):
+        assert f'aria-describedby="error-{field}"' in refused.text
+    if "weight-1" in data:  # what was typed is kept
+        assert f'value="{data["weight-1"]}"' in refused.text
+    assert site.application.engine.allocation("gate_reception") == before
+
+
+def test_commissioners_read_the_policy_but_cannot_change_it_and_a_form_needs_its_token(
+        site: Site, tmp_path: Path) -> None:
+    _gate_reception_twice(site, tmp_path)
+    commissioner = _signed_in(site, "commissioner")
+    page = commissioner.get("/pathways/gate_reception").text
+    assert "New cases: every new case on the latest version" in page
+    assert 'action="/pathways/gate_reception/allocation"' not in page
+    refused = _post(commissioner, "/pathways/gate_reception/allocation", {"kind": "latest"})
+    assert refused.status_code == 403
+    designer = site.client()
+    site.application.accounts.add_user("other_designer", "D", "st_giles_trust", "designer",
+                                       PASSWORD)
+    force_sign_in(designer, site, "other_designer")
+    no_token = designer.post("/pathways/gate_reception/allocation",
+                             data={"kind": "fixed", "version": "1"})
+    assert no_token.status_code == 400
+    assert site.application.engine.allocation("gate_reception").kind == "latest"
+    assert designer.post("/pathways/nothing/allocation", data={
+        "kind": "latest", "csrf_token": csrf_token(designer.get("/pathways").text)
+    }).status_code == 404
