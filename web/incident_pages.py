@@ -73,6 +73,22 @@ def retry(case_id: int) -> Any:
     return _page(problems, case_id=case_id, form=form, status=422)
 
 
+@bp.post("/admin/incidents/<int:case_id>/cancel")
+@roles_required("team_lead", "admin")
+def cancel(case_id: int) -> Any:
+    """Cancel a case in error for good, with a reason; refused beside the field (what was
+    typed kept) when the reason is missing or too long."""
+    form = {"reason": request.form.get("reason", "")}
+    try:
+        application().casework.cancel_incident(_user(), case_id, form["reason"])
+    except InvalidArgumentError as err:
+        fields = err.details.get("fields") or {}
+        problems = {"reason": list(fields.get("reason") or [err.message])}
+        return _page(problems, case_id=case_id, form=form, status=422)
+    flash(f"Case {case_id} was cancelled: {form['reason'].strip()}")
+    return redirect(url_for("incidents.incidents"))
+
+
 def _read_version(text: str, problems: dict[str, list[str]]) -> int | None:
     if not text.strip():
         return None

@@ -11,7 +11,7 @@ from engine import access
 from engine.access import privacy
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_views import Incident, RetryResult
-from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from engine.errors import CaseStateError, ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.model import CaseRecord, User
 from engine.ports import UnitOfWork
 from engine.workflow.definitions import ParsedDefinition
@@ -90,3 +90,27 @@ def retry(cw: CaseworkContext, user: User, case_id: int, *, version: int | None,
         tasks = [t for t in uow.inbox.list(case_id=case_id) if redactor.task(t)]
     return RetryResult(dataclasses.replace(shown, state={}), tasks)
 
+
+
+REASON_LIMIT = 500  # characters of a cancellation's reason
+
+
+def cancel(cw: CaseworkContext, user: User, case_id: int, reason: str) -> None:
+    """Cancel a case in error for good, with the reason (kept on its case_cancelled event):
+    the same people as retry, and logged in the access log. A case no longer in error (it
+    was retried, or cancelled, meanwhile) is refused, not cancelled."""
+    said = reason.strip()
+    if not said or len(said) > REASON_LIMIT:
+        raise InvalidArgumentError(
+            "a cancellation needs its reason", details={"fields": {"reason": [
+                "say why the case is cancelled" if not said
+                else f"at most {REASON_LIMIT} characters"]}})
+    with cw.uow() as uow:
+        case = _retriable_case(cw, uow, user, case_id)
+        if case.status != "error":
+            raise CaseStateError(f"case {case_id} is {case.status}, not in error",
+                                 details={"case": case_id, "status": case.status})
+    cw.engine.cancel_case(case_id, actor=user.username, reason=said)
+    with cw.uow() as uow:
+        cw.log_access(uow, user, "cancel_case", case.client_id, case=case_id, reason=said)
+        uow.commit()

@@ -98,6 +98,10 @@ class Casework(CaseworkContext):
         its pathway if given, with `data` fixing what the step lacked."""
         return casework_incidents.retry(self, user, case_id, version=version, data=data)
 
+    def cancel_incident(self, user: User, case_id: int, reason: str) -> None:
+        """Cancel a case in error for good, with the reason (the people who may retry it)."""
+        casework_incidents.cancel(self, user, case_id, reason)
+
     # -- clients -------------------------------------------------------------------------
 
     def clients(self, user: User, query: str = "", *, limit: int = 200) -> list[Client]:

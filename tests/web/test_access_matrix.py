@@ -36,6 +36,7 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     GET  /pathways/P/compare       302L   403         403           200                 200
     POST /pathways/P/allocation    302L   403         403           des 302 com 403     302
     POST /admin/incidents/K/retry  302L   cw 403 tl 302   cw 403 tl 404  403            302
+    POST /admin/incidents/K/cancel 302L   cw 403 tl 302   cw 403 tl 404  403            302
 
 A reason never goes in an address (400, before signing in too). Break-glass is read-only: after
 the user has opened the record with a reason (routes marked "opened"), recording or
@@ -401,6 +402,11 @@ ROUTES: dict[str, Route] = {
                               "data": '{"client": {"release_date": "2030-02-01"}}'},
         expected=statuses(own=302, other=404, designer=403, admin=302, own_caseworker=403,
                           other_caseworker=403)),
+    "cancel_incident": Route(
+        "POST", lambda t: f"/admin/incidents/{t.case_id}/cancel", incident=True, changes=True,
+        location=r"/admin/incidents", data=lambda t, user: {"reason": "Moved away"},
+        expected=statuses(own=302, other=404, designer=403, admin=302, own_caseworker=403,
+                          other_caseworker=403)),
     "add_client": Route(
         "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
         data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
@@ -439,7 +445,8 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
                "/dashboard/statement", "/dashboard/cohorts.svg",
                "/admin/users", "/admin/users/<username>/signout", "/admin/incidents",
-               "/admin/incidents/<int:case_id>/retry", "/pathways", "/pathways/<name>",
+               "/admin/incidents/<int:case_id>/retry",
+               "/admin/incidents/<int:case_id>/cancel", "/pathways", "/pathways/<name>",
                "/pathways/<name>/v<int:number>", "/pathways/<name>/v<int:number>.bpmn",
                "/pathways/<name>/v<int:number>/counts.json", "/pathways/<name>/compare",
                "/pathways/<name>/allocation",

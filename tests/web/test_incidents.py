@@ -246,6 +246,59 @@ def test_retry_problems_are_shown_beside_the_field_and_the_input_kept(
     assert case_status(world, case_id)[0] == "error"
 
 
+def test_a_lead_cancels_a_case_in_error_with_a_reason(world: World) -> None:
+    client_id, case_id = in_error(world, "sg")
+    browser = signed_in(world, "sg_team_lead")
+    token = csrf_token(browser.get("/admin/incidents").text)
+    response = browser.post(f"/admin/incidents/{case_id}/cancel", data={
+        "csrf_token": token, "reason": "  Client moved out of the area  "})
+    assert response.status_code == 302 and response.location == "/admin/incidents"
+    page = browser.get("/admin/incidents").text
+    assert f"Case {case_id} was cancelled: Client moved out of the area" in page
+    assert f'id="case-{case_id}"' not in page
+    assert case_status(world, case_id)[0] == "cancelled"
+    with world.uow() as uow:
+        [cancelled] = [e for e in uow.events.list(case_id) if e.type == "case_cancelled"]
+        assert cancelled.actor == "sg_team_lead"
+        assert cancelled.data == {"reason": "Client moved out of the area"}
+        assert any(e.action == "cancel_case" and e.username == "sg_team_lead"
+                   and e.reason == "Client moved out of the area"
+                   for e in uow.access_log.list(client_id=client_id))
+    again = browser.post(f"/admin/incidents/{case_id}/cancel", data={
+        "csrf_token": token, "reason": "twice"})
+    assert again.status_code == 409  # no longer in error: nothing to cancel
+
+
+@pytest.mark.parametrize(("reason", "problem"), [
+    ("", "say why the case is cancelled"), ("   ", "say why the case is cancelled"),
+    ("x" * 501, "at most 500 characters")])
+def test_a_cancellation_without_a_reason_is_refused_beside_the_field(
+        world: World, reason: str, problem: str) -> None:
+    _, case_id = in_error(world, "sg")
+    browser = signed_in(world, "sg_admin")
+    token = csrf_token(browser.get("/admin/incidents").text)
+    response = browser.post(f"/admin/incidents/{case_id}/cancel",
+                            data={"csrf_token": token, "reason": reason})
+    assert response.status_code == 422
+    assert re.search(rf'<p class="field-error" id="error-reason-{case_id}">{problem}</p>',
+                     response.text), response.text
+    assert 'name="reason" maxlength="500" aria-invalid="true"' in response.text
+    assert case_status(world, case_id)[0] == "error"
+
+
+def test_only_the_leads_who_may_retry_a_case_may_cancel_it(world: World) -> None:
+    _, case_id = in_error(world, "sg")
+    for user, status in (("om_team_lead", 404), ("sg_caseworker", 403),
+                         ("sg_designer", 403)):
+        browser = signed_in(world, user)
+        token = csrf_token(browser.get("/pathways" if user == "sg_designer"
+                                       else "/inbox").text)
+        response = browser.post(f"/admin/incidents/{case_id}/cancel",
+                                data={"csrf_token": token, "reason": "not mine"})
+        assert response.status_code == status, user
+    assert case_status(world, case_id)[0] == "error"
+
+
 def test_retry_through_the_api(world: World) -> None:
     _, case_id = in_error(world, "sg")
     _, om_case = in_error(world, "om", "Olga Ray")
