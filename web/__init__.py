@@ -36,6 +36,7 @@ from web import (
     commissioner,
     designer,
     incident_pages,
+    migration_pages,
 )
 from web.boundary import DatabaseIdConverter, refuse_unstorable_text
 from web.security import csrf, current_user, limiter, load_user
@@ -135,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(commissioner.bp)
     app.register_blueprint(designer.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(migration_pages.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(access_report.bp)
     app.register_blueprint(incident_pages.bp)

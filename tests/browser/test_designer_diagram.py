@@ -77,3 +77,41 @@ def test_a_designer_compares_two_versions_with_the_changes_coloured(
     expect(page.locator("#change-needs_assessment")).to_contain_text(
         "field 'risk_level': option 'extreme' added")
     snap(page, "compare-versions")
+
+
+def test_a_designer_moves_running_cases_to_a_new_version_and_puts_them_back(
+        live_app: LiveApp, page: Page, snap: Snap, tmp_path: Path) -> None:
+    application = live_app.application
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
+    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    cases = [application.engine.start_case(
+        "gate_reception", application.engine.add_client(f"Client {n}").id or 0).case.id
+        for n in range(2)]
+    renamed = tmp_path / "gate_reception.yaml"
+    renamed.write_text(shipped.read_text("utf-8").replace(
+        "    title: Needs assessment\n", "    title: Assessment of needs\n", 1), "utf-8")
+    application.engine.publish(*read_bundle(renamed), note="Renamed", author="dana")
+
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/pathways/gate_reception")
+    page.get_by_role("link", name="Move running cases").click()
+    page.get_by_label("From").select_option("1")
+    page.get_by_label("to", exact=True).select_option("2")
+    page.get_by_role("button", name="See what would happen").click()
+    expect(page.locator("#summary")).to_have_text(
+        "2 of 2 active case(s) would move; 0 would stay.")
+    expect(page.locator(f"#case-{cases[0]}")).to_contain_text("moves to Assessment of needs")
+    snap(page, "migration-dry-run")
+    page.get_by_role("button", name="Move 2 case(s) to v2").click()
+    expect(page.get_by_role("status")).to_contain_text("moved 2 case(s) from v1 to v2")
+    assert {application.engine.get_case(c or 0).case.version for c in cases} == {2}
+    page.get_by_role("button", name="Put these cases back on v1").click()
+    expect(page.get_by_role("status")).to_contain_text("put 2 case(s) back on v1")
+    assert {application.engine.get_case(c or 0).case.version for c in cases} == {1}
+    snap(page, "migration-reverted")

@@ -387,3 +387,122 @@ def test_commissioners_read_the_policy_but_cannot_change_it_and_a_form_needs_its
     assert designer.post("/pathways/nothing/allocation", data={
         "kind": "latest", "csrf_token": csrf_token(designer.get("/pathways").text)
     }).status_code == 404
+
+
+# -- moving running cases (item 5) ---------------------------------------------------------
+
+
+ASSESSED = {"needs_accommodation": True, "needs_benefits": False,
+            "needs_substance_misuse": False, "needs_family": False, "needs_employment": True,
+            "risk_level": "high"}
+
+
+def _three_versions_and_cases(site: Site, tmp_path: Path, cases: int = 2) -> list[int]:
+    """v1 as shipped, with cases waiting at its first task (the first case's assessment
+    done); v2 renames that task (safe for both); v3 adds an option to its form (safe for a
+    case waiting there, not for one that has done it)."""
+    engine = site.application.engine
+    shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
+    engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    views = [engine.start_case("gate_reception", engine.add_client(
+        f"C{n}", {"release_date": "2030-01-01"}).id or 0) for n in range(cases)]
+    if views:
+        engine.complete_task(views[0].tasks[0].task.id, ASSESSED)
+    started = [view.case.id or 0 for view in views]
+    text = shipped.read_text("utf-8").replace("    title: Needs assessment\n",
+                                              "    title: Assessment of needs\n", 1)
+    for number, changed in ((2, text), (3, text.replace(
+            "options: [low, medium, high, very high]",
+            "options: [low, medium, high, very high, extreme]"))):
+        path = tmp_path / f"v{number}" / "gate_reception.yaml"
+        path.parent.mkdir()
+        path.write_text(changed, "utf-8")
+        engine.publish(*read_bundle(path), note=f"v{number}", author="dana")
+    return started
+
+
+def _case_versions(site: Site, cases: list[int]) -> list[int]:
+    return [site.application.engine.get_case(case).case.version for case in cases]
+
+
+def test_a_dry_run_shows_every_case_and_where_it_would_move_and_changes_nothing(
+        site: Site, tmp_path: Path) -> None:
+    cases = _three_versions_and_cases(site, tmp_path)
+    client = _signed_in(site, "designer")
+    page = client.get("/pathways/gate_reception/migrate?from=1&to=2")
+    assert page.status_code == 200
+    assert "2 of 2 active case(s) would move; 0 would stay." in page.text
+    assert _cells(page.text, f"case-{cases[1]}") == [
+        str(cases[1]), "Needs assessment", "moves to Assessment of needs"]
+    assert _cells(page.text, f"case-{cases[0]}")[2].startswith("moves to ")
+    assert "Move 2 case(s) to v2" in page.text
+    assert _case_versions(site, cases) == [1, 1]
+    mixed = client.get("/pathways/gate_reception/migrate?from=1&to=3")
+    assert "1 of 2 active case(s) would move; 1 would stay." in mixed.text
+    stays = _cells(mixed.text, f"case-{cases[0]}")[2]
+    assert stays.startswith("stays: ") and "needs_assessment" in stays, stays
+    assert _cells(mixed.text, f"case-{cases[1]}")[2] == "moves to Assessment of needs"
+    assert "Move 1 case(s) to v3" in mixed.text
+    only = client.get("/pathways/gate_reception/migrate?from=1&to=3&step=needs_assessment")
+    assert "1 of 1 active case(s) would move" in only.text
+    nothing = client.get("/pathways/gate_reception/migrate?from=2&to=3")
+    assert "0 of 0 active case(s) would move" in nothing.text
+    assert 'action="/pathways/gate_reception/migrate"' not in nothing.text
+
+
+def test_running_a_migration_moves_the_cases_and_it_can_be_put_back(
+        site: Site, tmp_path: Path) -> None:
+    cases = _three_versions_and_cases(site, tmp_path)
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/pathways/gate_reception/migrate?from=1&to=2").text)
+    done = client.post("/pathways/gate_reception/migrate",
+                       data={"from": "1", "to": "2", "step": "", "csrf_token": token})
+    assert done.status_code == 302
+    shown = client.get(done.headers["Location"]).text
+    assert "moved 2 case(s) from v1 to v2, refused 0." in shown
+    assert _case_versions(site, cases) == [2, 2]
+    migration = site.application.engine.migrations("gate_reception")[-1]
+    assert migration.actor == "the_designer"
+    history = client.get("/pathways/gate_reception/migrations").text
+    assert _cells(history, f"migration-{migration.id}")[2:7] == [
+        "the_designer", "v1 → v2", "\N{EN DASH}", "2", "0"]
+    back = client.post(f"/pathways/gate_reception/migrations/{migration.id}/revert",
+                       data={"csrf_token": token})
+    assert back.status_code == 302
+    assert _case_versions(site, cases) == [1, 1]
+    after = client.get(f"/pathways/gate_reception/migrations/{migration.id}").text
+    assert "put back by migration" in after
+    assert "Put these cases back" not in after  # once only
+    reverting = client.get(back.headers["Location"]).text
+    assert "it puts back the cases of" in reverting
+
+
+@pytest.mark.parametrize("query", ["from=1&to=9", "from=x&to=2", "from=2&to=2", "to=2"])
+def test_a_migration_between_versions_that_cannot_be_is_refused(
+        site: Site, tmp_path: Path, query: str) -> None:
+    _three_versions_and_cases(site, tmp_path, cases=0)
+    refused = _signed_in(site, "designer").get(f"/pathways/gate_reception/migrate?{query}")
+    assert refused.status_code == 400
+    assert "must be" in refused.text
+
+
+def test_migration_pages_are_for_designers_and_admins_and_need_their_tokens(
+        site: Site, tmp_path: Path) -> None:
+    cases = _three_versions_and_cases(site, tmp_path)
+    for role in ("commissioner", "caseworker"):
+        client = _signed_in(site, role) if role == "commissioner" else None
+        if client is None:
+            site.application.accounts.add_user("cw", "Cw", "st_giles_trust", "caseworker",
+                                               PASSWORD)
+            client = site.client()
+            force_sign_in(client, site, "cw")
+        for url in ("/pathways/gate_reception/migrate?from=1&to=2",
+                    "/pathways/gate_reception/migrations"):
+            assert client.get(url).status_code == 403, (role, url)
+    designer = _signed_in(site, "designer")
+    no_token = designer.post("/pathways/gate_reception/migrate", data={"from": "1", "to": "2"})
+    assert no_token.status_code == 400
+    assert _case_versions(site, cases) == [1, 1]
+    assert designer.get("/pathways/nothing/migrate").status_code == 404
+    assert designer.get("/pathways/gate_reception/migrations/999").status_code == 404
+    assert designer.get("/pathways/gate_reception/migrate").status_code == 200  # the form
