@@ -35,6 +35,7 @@ from web import (
     casework,
     commissioner,
     designer,
+    editor_pages,
     incident_pages,
     migration_pages,
 )
@@ -137,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(designer.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(migration_pages.bp)
+    app.register_blueprint(editor_pages.bp)
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(access_report.bp)
     app.register_blueprint(incident_pages.bp)

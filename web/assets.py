@@ -16,7 +16,11 @@ from werkzeug.exceptions import NotFound
 
 bp = Blueprint("assets", __name__)
 NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
-SERVED = {"bpmn-js": "bpmn-js/dist"}  # package -> its folder of built files
+SERVED = {  # package -> its folder of built files
+    "bpmn-js": "bpmn-js/dist",
+    "codemirror": "codemirror/lib",
+    "codemirror-yaml": "codemirror/mode/yaml",
+}
 
 
 @bp.get("/vendor/<package>/<path:filename>")

@@ -69,7 +69,9 @@ def pathways() -> Any:
         found = engine.version_summaries(latest.pathway)
         rows.append(PathwayRow(latest, len(found), sum(s.cases for s in found),
                                policy_in_words(engine.allocation(latest.pathway))))
-    return render_template("pathways.html", rows=rows)
+    user = current_user()
+    return render_template("pathways.html", rows=rows,
+                           may_change=user is not None and user.role in CHANGERS)
 
 
 @bp.get("/pathways/<name>")
@@ -134,16 +136,7 @@ def _allocation_asked(form: Mapping[str, str], versions: list[int]
         if version not in versions:
             problems["version"] = ["choose one of the published versions"]
     elif kind == "split":
-        for number in versions:
-            text = (form.get(f"weight-{number}") or "").strip()
-            if not text:
-                continue
-            if not text.isdigit() or len(text) > 6:
-                problems[f"weight-{number}"] = ["a whole number, 0 to 999999"]
-            elif int(text) > 0:
-                weights[number] = int(text)
-        if not problems and len(weights) < 2:
-            problems["weights"] = ["give at least two versions a weight above 0"]
+        weights = _split_weights(form, versions, problems)
         if seed is not None and len(seed) > 200:
             problems["seed"] = ["at most 200 characters"]
     elif kind != "latest":
@@ -151,6 +144,23 @@ def _allocation_asked(form: Mapping[str, str], versions: list[int]
     if problems:
         return None, problems
     return (kind, version, weights, seed), {}
+
+
+def _split_weights(form: Mapping[str, str], versions: list[int],
+                   problems: dict[str, list[str]]) -> dict[int, int]:
+    """Each version's weight in a split (blank or 0: not in it); problems noted."""
+    weights: dict[int, int] = {}
+    for number in versions:
+        text = (form.get(f"weight-{number}") or "").strip()
+        if not text:
+            continue
+        if not text.isdigit() or len(text) > 6:
+            problems[f"weight-{number}"] = ["a whole number, 0 to 999999"]
+        elif int(text) > 0:
+            weights[number] = int(text)
+    if not problems and len(weights) < 2:
+        problems["weights"] = ["give at least two versions a weight above 0"]
+    return weights
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,44 @@ def test_a_designer_moves_running_cases_to_a_new_version_and_puts_them_back(
     expect(page.get_by_role("status")).to_contain_text("put 2 case(s) back on v1")
     assert {application.engine.get_case(c or 0).case.version for c in cases} == {1}
     snap(page, "migration-reverted")
+
+
+def test_a_designer_fixes_a_located_mistake_and_publishes_a_new_version(
+        live_app: LiveApp, page: Page, snap: Snap) -> None:
+    application = live_app.application
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
+    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/pathways/housing_support")
+    page.get_by_role("link", name="Edit and publish a new version").click()
+    expect(page.locator("#preview")).to_have_attribute("data-rendered", "true")
+    editor = page.locator(".CodeMirror")
+    expect(editor).to_be_visible()
+    source = shipped.read_text("utf-8")
+    mistake = source.replace("    role: housing_worker\n", "    role: nobody_here\n", 1)
+    line = mistake.splitlines().index("    role: nobody_here") + 1
+    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
+                  mistake)
+    problem = page.locator("#problems li").first
+    expect(problem).to_contain_text(f"line {line}, column")
+    expect(problem).to_contain_text("nobody_here")
+    expect(page.locator(".problem-line")).to_have_count(1)
+    snap(page, "editor-located-problem")
+    fixed = source.replace("    title: Housing assessment\n",
+                           "    title: Assessment of housing\n", 1)
+    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
+                  fixed)
+    expect(page.locator("#problems")).to_contain_text("No problems: ready to publish.")
+    page.get_by_label("Note for this version (required)").first.fill("Clearer title")
+    page.get_by_role("button", name="Publish as new version").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Published housing_support v2: Clearer title")
+    assert application.engine.versions("housing_support")[-1].note == "Clearer title"
+    snap(page, "editor-published")

@@ -37,6 +37,9 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /pathways/P/allocation    302L   403         403           des 302 com 403     302
     GET  /pathways/P/migrate[ions] 302L   403         403           des 200 com 403     200
     POST /pathways/P/migrate       302L   403         403           des 400 com 403     400
+    GET  /editor, /pathways/P/edit 302L   403         403           des 200 com 403     200
+    POST /editor/publish|upload    302L   403         403           des 422 com 403     422
+    POST /editor/check             JSON: see tests/web/test_designer_pages.py
     POST /admin/incidents/K/retry  302L   cw 403 tl 302   cw 403 tl 404  403            302
     POST /admin/incidents/K/cancel 302L   cw 403 tl 302   cw 403 tl 404  403            302
 
@@ -408,6 +411,22 @@ ROUTES: dict[str, Route] = {
         "POST", lambda t: "/pathways/gate_reception/migrations/999999/revert", shared=True,
         per_target=False, expected=statuses(own=403, other=403, designer=404, admin=404,
                                             commissioner=403)),
+    # writing and publishing: designers and admins; an empty text or note is refused (422)
+    # once allowed, so the matrix publishes nothing
+    "editor_new": Route("GET", lambda t: "/editor", shared=True, per_target=False,
+                        expected=statuses(own=403, other=403, designer=200, admin=200,
+                                          commissioner=403)),
+    "editor_edit": Route("GET", lambda t: "/pathways/gate_reception/edit", shared=True,
+                         per_target=False, expected=statuses(
+                             own=403, other=403, designer=200, admin=200, commissioner=403)),
+    "editor_publish": Route("POST", lambda t: "/editor/publish", shared=True,
+                            per_target=False, data=lambda t, user: {"source": "", "note": ""},
+                            expected=statuses(own=403, other=403, designer=422, admin=422,
+                                              commissioner=403)),
+    "editor_upload": Route("POST", lambda t: "/editor/upload", shared=True, per_target=False,
+                           data=lambda t, user: {"note": ""},
+                           expected=statuses(own=403, other=403, designer=422, admin=422,
+                                             commissioner=403)),
     "admin_users": Route("GET", lambda t: "/admin/users", shared=True, per_target=False,
                          expected=statuses(own=403, other=403, designer=403, admin=200)),
     "admin_sign_out_everywhere": Route(
@@ -473,6 +492,8 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/pathways/<name>/allocation", "/pathways/<name>/migrate",
                "/pathways/<name>/migrations", "/pathways/<name>/migrations/<int:migration_id>",
                "/pathways/<name>/migrations/<int:migration_id>/revert",
+               "/editor", "/pathways/<name>/edit", "/editor/check", "/editor/publish",
+               "/editor/upload",
                "/vendor/<package>/<path:filename>"}  # vendor: built front-end files, as static
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}

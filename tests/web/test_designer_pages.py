@@ -5,12 +5,14 @@ pathway's author wrote is run as markup."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from adapters.definition_files import read_bundle
 from adapters.settings import PROJECT_ROOT
@@ -506,3 +508,153 @@ def test_migration_pages_are_for_designers_and_admins_and_need_their_tokens(
     assert designer.get("/pathways/nothing/migrate").status_code == 404
     assert designer.get("/pathways/gate_reception/migrations/999").status_code == 404
     assert designer.get("/pathways/gate_reception/migrate").status_code == 200  # the form
+
+
+# -- writing and publishing (item 3) --------------------------------------------------------
+
+
+def _shipped_gate_reception(site: Site) -> str:
+    """Gate reception as shipped, and the pathways it refers to (a pathway may only refer
+    to published ones)."""
+    for referred in ("mental_health_referral", "housing_support", "employment_support",
+                     "family_support"):
+        site.application.engine.publish(*read_bundle(
+            PROJECT_ROOT / "definitions" / f"{referred}.yaml"), note="As shipped")
+    shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
+    site.application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    return shipped.read_text("utf-8")
+
+
+def _check(client: FlaskClient, source: str, *, token: str | None) -> Any:
+    headers = {"X-CSRFToken": token} if token else {}
+    return client.post("/editor/check", json={"source": source}, headers=headers)
+
+
+def test_the_editor_opens_on_the_latest_version_s_yaml(site: Site) -> None:
+    source = _shipped_gate_reception(site)
+    client = _signed_in(site, "designer")
+    page = client.get("/pathways/gate_reception/edit")
+    assert page.status_code == 200
+    assert "Edit gate reception (from v1)" in page.text
+    assert str(escape(source)) in page.text
+    assert 'src="/vendor/codemirror/codemirror.js"' in page.text
+    assert 'href="/pathways/gate_reception/edit"' in client.get("/pathways/gate_reception").text
+    assert _signed_in(site, "commissioner").get(
+        "/pathways/gate_reception/edit").status_code == 403
+
+
+def test_the_server_check_gives_each_problem_at_its_line_and_a_clean_text_its_bpmn(
+        site: Site) -> None:
+    source = _shipped_gate_reception(site)
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/pathways/gate_reception/edit").text)
+    broken = source.replace("    role: caseworker\n", "    role: nobody_at_all\n", 1)
+    line = broken.splitlines().index("    role: nobody_at_all") + 1
+    found = _check(client, broken, token=token)
+    assert found.status_code == 200
+    problems = found.get_json()["problems"]
+    assert problems and problems[0]["line"] == line and problems[0]["column"] > 0
+    assert "nobody_at_all" in problems[0]["message"]
+    assert found.get_json()["bpmn"] is None
+    clean = _check(client, source, token=token).get_json()
+    assert clean["problems"] == [] and clean["bpmn"].lstrip().startswith("<?xml")
+    not_yaml = _check(client, "steps: [unclosed", token=token).get_json()["problems"]
+    assert not_yaml and not_yaml[0]["line"] >= 1
+    assert _check(client, source, token=None).status_code == 400  # no CSRF token
+    assert client.post("/editor/check", data="not json", headers={
+        "X-CSRFToken": token, "Content-Type": "application/json"}).status_code == 400
+
+
+def test_publishing_from_the_editor_needs_a_clean_text_and_a_note(site: Site) -> None:
+    source = _shipped_gate_reception(site)
+    engine = site.application.engine
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/pathways/gate_reception/edit").text)
+    broken = source.replace("    role: caseworker\n", "    role: nobody_at_all\n", 1)
+    refused = client.post("/editor/publish", data={
+        "csrf_token": token, "name": "gate_reception", "source": broken, "note": "Try"})
+    assert refused.status_code == 422
+    assert "problem(s): nothing was published" in refused.text
+    assert "nobody_at_all" in refused.text and str(escape(broken)) in refused.text
+    changed = source.replace("    title: Needs assessment\n",
+                             "    title: Assessment of needs\n", 1)
+    no_note = client.post("/editor/publish", data={
+        "csrf_token": token, "name": "gate_reception", "source": changed, "note": "  "})
+    assert no_note.status_code == 422 and 'id="error-note"' in no_note.text
+    assert str(escape(changed)) in no_note.text  # what was typed is kept
+    assert [v.number for v in engine.versions("gate_reception")] == [1]
+    done = client.post("/editor/publish", data={
+        "csrf_token": token, "name": "gate_reception", "source": changed,
+        "note": "Renamed the assessment"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(
+        "/pathways/gate_reception")
+    latest = engine.versions("gate_reception")[-1]
+    assert (latest.number, latest.note, latest.author) == (
+        2, "Renamed the assessment", "the_designer")
+    assert "Published gate_reception v2: Renamed the assessment" in client.get(
+        "/pathways/gate_reception").text
+    same = client.post("/editor/publish", data={
+        "csrf_token": token, "name": "gate_reception", "source": changed, "note": "Again"})
+    assert same.status_code == 302 and len(engine.versions("gate_reception")) == 2
+    assert "Nothing published" in client.get("/pathways/gate_reception").text
+
+
+def test_a_new_pathway_is_written_from_the_starter(site: Site) -> None:
+    site.application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    client = site.client()
+    site.application.accounts.add_user("dana", "Dana", "st_giles_trust", "designer", PASSWORD)
+    force_sign_in(client, site, "dana")
+    page = client.get("/editor")
+    assert page.status_code == 200 and "pathway: new_pathway" in page.text
+    starter = re.search(r'<textarea id="source"[^>]*>(.*?)</textarea>', page.text, re.S)
+    assert starter
+    source = starter.group(1).replace("&#39;", "'").replace("&#34;", '"')
+    done = client.post("/editor/publish", data={
+        "csrf_token": csrf_token(page.text), "source": source, "note": "First draft"})
+    assert done.status_code == 302, done.text
+    assert site.application.engine.versions("new_pathway")[0].note == "First draft"
+
+
+def test_a_bpmn_upload_is_published_or_refused_with_its_location(site: Site) -> None:
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/editor").text)
+    files, main = bundle("gate_reception")
+    uploads = [(io.BytesIO(text.encode()), name) for name, text in files.items()]
+    done = client.post("/editor/upload", data={"csrf_token": token, "note": "From Camunda",
+                                               "files": uploads},
+                       content_type="multipart/form-data")
+    assert done.status_code == 302, done.text
+    assert site.application.engine.versions("gate_reception")[0].note == "From Camunda"
+    broken = files[main].replace("<bpmn:startEvent", "<bpmn:startEvnt", 1)
+    refused = client.post("/editor/upload", data={
+        "csrf_token": token, "note": "Broken",
+        "files": [(io.BytesIO(broken.encode()), main)]}, content_type="multipart/form-data")
+    assert refused.status_code == 422
+    problem = re.search(r'<p class="error" role="alert" id="upload-problem">([^<]*)</p>',
+                        refused.text)
+    assert problem and re.search(r"gate_reception\.bpmn:\d+", problem.group(1)), refused.text
+    for data in ({"csrf_token": token, "note": "x"},
+                 {"csrf_token": token, "note": "x",
+                  "files": [(io.BytesIO(b"{}"), "form.json")]},
+                 {"csrf_token": token, "note": "",
+                  "files": [(io.BytesIO(files[main].encode()), main)]},
+                 {"csrf_token": token, "note": "x",
+                  "files": [(io.BytesIO(b"\xff\xfe"), main)]}):
+        assert client.post("/editor/upload", data=data,
+                           content_type="multipart/form-data").status_code == 422
+    assert len(site.application.engine.versions("gate_reception")) == 1
+
+
+def test_only_designers_and_admins_may_have_a_text_checked(site: Site) -> None:
+    _shipped_gate_reception(site)
+    for role in ("commissioner", "caseworker"):
+        client = _signed_in(site, role) if role == "commissioner" else site.client()
+        if role == "caseworker":
+            site.application.accounts.add_user("cw", "Cw", "st_giles_trust", "caseworker",
+                                               PASSWORD)
+            force_sign_in(client, site, "cw")
+        token = csrf_token(client.get("/pathways" if role == "commissioner"
+                                      else "/inbox").text)
+        assert _check(client, "pathway: x", token=token).status_code == 403, role
+    anonymous = site.client().post("/editor/check", json={"source": "pathway: x"})
+    assert anonymous.status_code in (302, 400, 401)
