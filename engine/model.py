@@ -338,6 +338,19 @@ class Draft:
     saved_at: datetime
 
 
+@dataclass(frozen=True)
+class DefinitionDraft:
+    """A pathway's YAML being written by one designer, kept unpublished (revision 0015).
+    `pathway` is the one edited ("" for a new one); `based_on` the version it started from
+    (None: a new pathway), so a draft of an older version is not taken for the newest."""
+
+    username: str
+    pathway: str
+    source: str
+    based_on: int | None
+    saved_at: datetime
+
+
 # -- outcomes (revision 0005) ---------------------------------------------------------------
 
 

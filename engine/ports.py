@@ -24,6 +24,7 @@ from engine.model import (
     ComparisonRate,
     ComparisonSubject,
     Consent,
+    DefinitionDraft,
     Draft,
     Event,
     InboxTask,
@@ -386,6 +387,18 @@ class AccessLog(Protocol):
         ...
 
 
+class DefinitionDraftRepository(Protocol):
+    def save(self, draft: DefinitionDraft) -> None:
+        """Keep draft as the designer's draft of the pathway, replacing an earlier one."""
+        ...
+
+    def get(self, username: str, pathway: str) -> DefinitionDraft | None: ...
+
+    def delete(self, username: str, pathway: str) -> None:
+        """Forget the designer's draft of the pathway (it was published or discarded)."""
+        ...
+
+
 class DraftRepository(Protocol):
     def save(self, draft: Draft) -> None:
         """Keep draft as the user's draft of the task, replacing an earlier one."""
@@ -423,6 +436,8 @@ class Repositories(Protocol):
     consents: ConsentRepository
     access_log: AccessLog
     drafts: DraftRepository
+    # versions being written
+    definition_drafts: DefinitionDraftRepository
     # outcomes
     outcomes: OutcomeRepository
     # the dashboard's figures, kept as events are written

@@ -70,6 +70,12 @@ def _source(form: Mapping[str, str]) -> str:
     return source.replace("\r\n", "\n")
 
 
+def _username() -> str:
+    user = current_user()
+    assert user is not None  # roles_required ran
+    return user.username
+
+
 @bp.get("/editor")
 @roles_required(*CHANGERS)
 def new() -> Any:
@@ -92,9 +98,43 @@ def _editor(name: str | None, source: str | None, *, latest: int | None = None,
             problems: list[DslProblem] | None = None, note: str = "",
             upload_problem: str | None = None, note_problem: str | None = None,
             status: int = 200) -> Any:
+    """The editor page; on a first visit (nothing posted) the designer's own draft of this
+    pathway, when it started from the same version, takes the place of the published text."""
+    draft = None
+    if source is not None and not problems and not note_problem and status == 200:
+        found = application().engine.definition_draft(_username(), name or "")
+        if found is not None and found.based_on == latest:
+            draft, source = found, found.source
     return render_template("editor.html", name=name, source=source, latest=latest,
                            problems=problems or [], note=note, upload_problem=upload_problem,
-                           note_problem=note_problem, source_limit=SOURCE_LIMIT), status
+                           note_problem=note_problem, source_limit=SOURCE_LIMIT,
+                           draft=draft), status
+
+
+@bp.post("/editor/draft")
+@roles_required(*CHANGERS)
+def save_draft() -> Any:
+    """Keep what the designer has typed (JSON {"name", "source", "based_on"}), unpublished."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("source"), str):
+        raise BadRequest('send JSON {"name": ..., "source": ..., "based_on": ...}')
+    name = body.get("name") or ""
+    based_on = body.get("based_on")
+    if not isinstance(name, str) or len(name) > 200 or not (
+            based_on is None or (isinstance(based_on, int) and not isinstance(based_on, bool))):
+        raise BadRequest("name must be a pathway id and based_on a version number or null")
+    draft = application().engine.save_definition_draft(_username(), name, _source(body),
+                                                       based_on)
+    return jsonify({"saved_at": draft.saved_at.isoformat()})
+
+
+@bp.post("/editor/draft/discard")
+@roles_required(*CHANGERS)
+def discard_draft() -> Any:
+    name = request.form.get("name") or ""
+    application().engine.discard_definition_draft(_username(), name)
+    flash("Your draft was discarded.")
+    return redirect(url_for("editor.edit", name=name) if name else url_for("editor.new"))
 
 
 @bp.post("/editor/check")
@@ -122,10 +162,14 @@ def _note(form: Mapping[str, str]) -> tuple[str, str | None]:
     return note, None
 
 
-def _published(files: dict[str, str], main: str, note: str) -> Any:
-    user = current_user()
-    result = application().engine.publish(files, main, note=note,
-                                          author=user.username if user else "")
+def _published(files: dict[str, str], main: str, note: str, edited: str | None = None
+               ) -> Any:
+    """Publish, forget the designer's draft (of the pathway edited and the one published),
+    and go to the pathway."""
+    engine = application().engine
+    result = engine.publish(files, main, note=note, author=_username())
+    for name in {edited or "", result.pathway}:
+        engine.discard_definition_draft(_username(), name)
     if result.changed:
         flash(f"Published {result.pathway} v{result.version}: {note}")
     else:
@@ -146,7 +190,7 @@ def publish() -> Any:
         return _editor(name, source, problems=problems, note=note,
                        note_problem=note_problem, status=422)
     try:
-        return _published(files, main, note)
+        return _published(files, main, note, name)
     except DefinitionError as err:  # compiled, but the engine refuses the model
         located = DslProblem("pathway.yaml", err.line or 1, err.column or 1, "", str(err))
         return _editor(name, source, problems=[located], note=note, status=422)

@@ -342,6 +342,19 @@ drafts = Table(
     Index(None, "case_id"),
 )
 
+# -- definitions being written (revision 0015) ---------------------------------------------
+
+definition_drafts = Table(
+    "definition_drafts",
+    metadata,
+    Column("username", String, nullable=False),
+    Column("pathway", String, nullable=False),  # "" for a new pathway
+    Column("source", Text, nullable=False),
+    Column("based_on", Integer, nullable=True),
+    Column("saved_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("username", "pathway"),
+)
+
 # -- outcomes (revision 0005) --------------------------------------------------------------
 
 outcome_imports = Table(

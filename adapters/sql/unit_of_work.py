@@ -14,7 +14,8 @@ from adapters.sql.database import READ_ONLY
 from engine.ports import Repositories
 
 # writes that change no figure: sign-in sessions, tokens, the access log, drafts, the counter
-_NOT_DATA = frozenset({"user_sessions", "api_tokens", "access_log", "drafts", "data_revision"})
+_NOT_DATA = frozenset({"user_sessions", "api_tokens", "access_log", "drafts",
+                       "definition_drafts", "data_revision"})
 _WRITE = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)",
                     re.IGNORECASE)
 _WROTE = "pathways_wrote_data"
@@ -78,6 +79,7 @@ class SqlAlchemyUnitOfWork(Repositories):
         self.consents = sql.SqlConsentRepository(connection)
         self.access_log = sql.SqlAccessLog(connection)
         self.drafts = sql.SqlDraftRepository(connection)
+        self.definition_drafts = sql.SqlDefinitionDraftRepository(connection)
         self.outcomes = sql.SqlOutcomeRepository(connection)
         self.summaries = summaries.SqlDashboardSummaries(connection)
 

@@ -20,6 +20,7 @@ from engine.model import (
     AllocationPolicy,
     CaseRecord,
     Client,
+    DefinitionDraft,
     Event,
     Migration,
     MigrationCase,
@@ -68,6 +69,19 @@ class Engine(CaseRuntime):
     def version_summaries(self, pathway: str) -> list[VersionSummary]:
         """Every version of a pathway with how many cases run on it, oldest first."""
         return version_commands.version_summaries(self, pathway)
+
+    def save_definition_draft(self, username: str, pathway: str, source: str,
+                              based_on: int | None) -> DefinitionDraft:
+        """Keep a designer's unpublished text of a pathway ("" for a new one), started from
+        version based_on; one per designer and pathway."""
+        return version_commands.save_definition_draft(self, username, pathway, source,
+                                                      based_on)
+
+    def definition_draft(self, username: str, pathway: str) -> DefinitionDraft | None:
+        return version_commands.definition_draft(self, username, pathway)
+
+    def discard_definition_draft(self, username: str, pathway: str) -> None:
+        version_commands.discard_definition_draft(self, username, pathway)
 
     def step_load(self, pathway: str, number: int) -> dict[str, version_commands.StepLoad]:
         """Per step of a version, what is there now: open tasks, overdue ones, cases in

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.errors import NotFoundError
-from engine.model import AllocationPolicy, Bundle, PathwayVersion
+from engine.model import AllocationPolicy, Bundle, DefinitionDraft, PathwayVersion
 from engine.ports import UnitOfWork
 from engine.versions.allocation import check_policy, new_seed
 from engine.versions.migration import VersionDiff, diff_versions
@@ -113,6 +113,27 @@ def step_load(rt: CaseRuntime, pathway: str, number: int) -> dict[str, StepLoad]
         errors.setdefault(str((case.error or {}).get("step") or ""), []).append(case.id or 0)
     return {step: StepLoad(*tasks.get(step, (0, 0)), tuple(sorted(errors.get(step, ()))))
             for step in sorted({*tasks, *errors})}
+
+
+def save_definition_draft(rt: CaseRuntime, username: str, pathway: str, source: str,
+                          based_on: int | None) -> DefinitionDraft:
+    """Keep what a designer is writing, unpublished (one draft per designer and pathway)."""
+    draft = DefinitionDraft(username, pathway, source, based_on, rt.clock.now())
+    with rt.uow() as uow:
+        uow.definition_drafts.save(draft)
+        uow.commit()
+    return draft
+
+
+def definition_draft(rt: CaseRuntime, username: str, pathway: str) -> DefinitionDraft | None:
+    with rt.uow(read_only=True) as uow:
+        return uow.definition_drafts.get(username, pathway)
+
+
+def discard_definition_draft(rt: CaseRuntime, username: str, pathway: str) -> None:
+    with rt.uow() as uow:
+        uow.definition_drafts.delete(username, pathway)
+        uow.commit()
 
 
 def version_summaries(rt: CaseRuntime, pathway: str) -> list[VersionSummary]:

@@ -156,3 +156,29 @@ def test_a_designer_fixes_a_located_mistake_and_publishes_a_new_version(
         "Published housing_support v2: Clearer title")
     assert application.engine.versions("housing_support")[-1].note == "Clearer title"
     snap(page, "editor-published")
+
+
+def test_what_a_designer_types_survives_a_reload(live_app: LiveApp, page: Page,
+                                                 snap: Snap) -> None:
+    application = live_app.application
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
+    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/pathways/housing_support/edit")
+    expect(page.locator(".CodeMirror")).to_be_visible()
+    typed = shipped.read_text("utf-8").replace("title: Housing support",
+                                               "title: Housing support (half-typed)")
+    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
+                  typed)
+    expect(page.locator("#source")).to_have_attribute("data-saved", "true")
+    page.reload()
+    expect(page.locator("#draft-notice")).to_contain_text("This is your draft")
+    assert "(half-typed)" in page.evaluate(
+        "() => document.querySelector('.CodeMirror').CodeMirror.getValue()")
+    snap(page, "editor-draft-restored")

@@ -28,6 +28,7 @@ from engine.model import (
     ComparisonRate,
     ComparisonSubject,
     Consent,
+    DefinitionDraft,
     Draft,
     InboxTask,
     Message,
@@ -225,6 +226,34 @@ def test_saving_a_missing_case_is_not_found(storage: UnitOfWorkFactory) -> None:
         case = _case(uow)
         with pytest.raises(NotFoundError):
             uow.cases.save(replace(case, id=(case.id or 0) + 1000), expected_revision=0)
+
+
+def test_a_designer_s_draft_of_a_pathway_is_kept_replaced_and_forgotten(
+        storage: UnitOfWorkFactory) -> None:
+    """One draft per designer and pathway ("" a new one): saving again replaces it, another
+    designer's or pathway's is apart, and deleting forgets only that one."""
+    first = DefinitionDraft("dana", "housing", "pathway: housing\n", 2, T0)
+    with storage() as uow:
+        uow.definition_drafts.save(first)
+        uow.definition_drafts.save(DefinitionDraft("eli", "housing", "other", 2, T0))
+        uow.definition_drafts.save(DefinitionDraft("dana", "", "pathway: new\n", None, T0))
+        uow.commit()
+    with storage() as uow:
+        assert uow.definition_drafts.get("dana", "housing") == first
+        assert uow.definition_drafts.get("dana", "gate") is None
+        later = DefinitionDraft("dana", "housing", "pathway: housing # more\n", 3, T0 + HOUR)
+        uow.definition_drafts.save(later)
+        uow.commit()
+    with storage() as uow:
+        assert uow.definition_drafts.get("dana", "housing") == later
+        assert uow.definition_drafts.get("eli", "housing").source == "other"  # type: ignore[union-attr]
+        assert uow.definition_drafts.get("dana", "").based_on is None  # type: ignore[union-attr]
+        uow.definition_drafts.delete("dana", "housing")
+        uow.definition_drafts.delete("nobody", "housing")
+        uow.commit()
+    with storage() as uow:
+        assert uow.definition_drafts.get("dana", "housing") is None
+        assert uow.definition_drafts.get("eli", "housing") is not None
 
 
 # -- inbox ---------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /pathways/P/migrate       302L   403         403           des 400 com 403     400
     GET  /editor, /pathways/P/edit 302L   403         403           des 200 com 403     200
     POST /editor/publish|upload    302L   403         403           des 422 com 403     422
-    POST /editor/check             JSON: see tests/web/test_designer_pages.py
+    POST /editor/draft/discard     302L   403         403           des 302 com 403     302
+    POST /editor/check, /draft     JSON: see tests/web/test_designer_pages.py
     POST /admin/incidents/K/retry  302L   cw 403 tl 302   cw 403 tl 404  403            302
     POST /admin/incidents/K/cancel 302L   cw 403 tl 302   cw 403 tl 404  403            302
 
@@ -427,6 +428,11 @@ ROUTES: dict[str, Route] = {
                            data=lambda t, user: {"note": ""},
                            expected=statuses(own=403, other=403, designer=422, admin=422,
                                              commissioner=403)),
+    "editor_discard_draft": Route("POST", lambda t: "/editor/draft/discard", shared=True,
+                                  per_target=False, data=lambda t, user: {"name": ""},
+                                  location=r"/editor$", expected=statuses(
+                                      own=403, other=403, designer=302, admin=302,
+                                      commissioner=403)),
     "admin_users": Route("GET", lambda t: "/admin/users", shared=True, per_target=False,
                          expected=statuses(own=403, other=403, designer=403, admin=200)),
     "admin_sign_out_everywhere": Route(
@@ -493,7 +499,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/pathways/<name>/migrations", "/pathways/<name>/migrations/<int:migration_id>",
                "/pathways/<name>/migrations/<int:migration_id>/revert",
                "/editor", "/pathways/<name>/edit", "/editor/check", "/editor/publish",
-               "/editor/upload",
+               "/editor/upload", "/editor/draft", "/editor/draft/discard",
                "/vendor/<package>/<path:filename>"}  # vendor: built front-end files, as static
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}

@@ -16,7 +16,7 @@ from markupsafe import escape
 
 from adapters.definition_files import read_bundle
 from adapters.settings import PROJECT_ROOT
-from dsl import compile_pathway
+from dsl import compile_pathway, load_pathway
 from tests.bundles import bundle
 from tests.web.conftest import PASSWORD, Site, csrf_token, force_sign_in
 from tests.web.test_incidents import org_wait
@@ -525,6 +525,12 @@ def _shipped_gate_reception(site: Site) -> str:
     return shipped.read_text("utf-8")
 
 
+def read_bundle_text(source: str) -> tuple[dict[str, str], str]:
+    """A pathway's YAML text as a bundle to publish."""
+    compiled = compile_pathway(load_pathway(source, "pathway.yaml"))
+    return {f"{compiled.pathway}.yaml": source, **compiled.files()}, compiled.bpmn_file
+
+
 def _check(client: FlaskClient, source: str, *, token: str | None) -> Any:
     headers = {"X-CSRFToken": token} if token else {}
     return client.post("/editor/check", json={"source": source}, headers=headers)
@@ -658,3 +664,71 @@ def test_only_designers_and_admins_may_have_a_text_checked(site: Site) -> None:
         assert _check(client, "pathway: x", token=token).status_code == 403, role
     anonymous = site.client().post("/editor/check", json={"source": "pathway: x"})
     assert anonymous.status_code in (302, 400, 401)
+
+
+def _save_draft(client: FlaskClient, token: str, body: Any) -> Any:
+    return client.post("/editor/draft", json=body, headers={"X-CSRFToken": token})
+
+
+def test_what_a_designer_types_is_kept_as_their_draft_until_published(site: Site) -> None:
+    source = _shipped_gate_reception(site)
+    engine = site.application.engine
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/pathways/gate_reception/edit").text)
+    typed = source.replace("    title: Needs assessment\n", "    title: Half-typed\n", 1)
+    saved = _save_draft(client, token, {"name": "gate_reception", "source": typed,
+                                        "based_on": 1})
+    assert saved.status_code == 200 and saved.get_json()["saved_at"]
+    page = client.get("/pathways/gate_reception/edit").text  # another day, another computer
+    assert "This is your draft, saved" in page
+    assert "title: Half-typed" in page
+    other = site.client()
+    site.application.accounts.add_user("eli", "Eli", "st_giles_trust", "designer", PASSWORD)
+    force_sign_in(other, site, "eli")
+    assert "Half-typed" not in other.get("/pathways/gate_reception/edit").text  # per designer
+    assert not engine.versions("gate_reception")[-1].number > 1  # nothing published
+    done = client.post("/editor/publish", data={
+        "csrf_token": token, "name": "gate_reception", "source": typed, "note": "Renamed"})
+    assert done.status_code == 302
+    assert engine.definition_draft("the_designer", "gate_reception") is None
+    assert "This is your draft" not in client.get("/pathways/gate_reception/edit").text
+
+
+def test_a_draft_of_an_older_version_is_not_taken_for_the_newest_and_can_be_discarded(
+        site: Site) -> None:
+    source = _shipped_gate_reception(site)
+    engine = site.application.engine
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/pathways/gate_reception/edit").text)
+    _save_draft(client, token, {"name": "gate_reception", "source": "stale text",
+                                "based_on": 1})
+    engine.publish(*read_bundle_text(source.replace(
+        "    title: Needs assessment\n", "    title: By someone else\n", 1)), note="v2")
+    page = client.get("/pathways/gate_reception/edit").text
+    assert "stale text" not in page and "By someone else" in page
+    _save_draft(client, token, {"name": "gate_reception", "source": "fresh text",
+                                "based_on": 2})
+    assert "fresh text" in client.get("/pathways/gate_reception/edit").text
+    gone = client.post("/editor/draft/discard", data={"csrf_token": token,
+                                                      "name": "gate_reception"})
+    assert gone.status_code == 302
+    assert "fresh text" not in client.get("/pathways/gate_reception/edit").text
+    assert engine.definition_draft("the_designer", "gate_reception") is None
+
+
+@pytest.mark.parametrize("body", [
+    "not json", {"source": 3}, {"name": 7, "source": "x"},
+    {"name": "p", "source": "x", "based_on": "2"}, {"name": "p", "source": "x", "based_on": True},
+    {"name": "p", "source": "x" * (256 * 1024 + 1), "based_on": None}])
+def test_a_draft_that_cannot_be_kept_is_refused(site: Site, body: Any) -> None:
+    _shipped_gate_reception(site)
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/editor").text)
+    sent = (client.post("/editor/draft", data=body, headers={
+        "X-CSRFToken": token, "Content-Type": "application/json"}) if isinstance(body, str)
+        else _save_draft(client, token, body))
+    assert sent.status_code == 400
+    assert _save_draft(client, "", {"name": "", "source": "x"}).status_code == 400  # no token
+    commissioner = _signed_in(site, "commissioner")
+    assert _save_draft(commissioner, csrf_token(commissioner.get("/pathways").text),
+                       {"name": "", "source": "x"}).status_code == 403

@@ -2,8 +2,9 @@
 // on the YAML, checked by the server a moment after each change (POST /editor/check, the
 // CSRF token in a header); every problem listed at its line and column and marked in the
 // editor; the compiled BPMN drawn by bpmn-js as a preview. What is typed is kept in this
-// browser (localStorage, per pathway and the version it started from) until it is published,
-// so a lost connection loses nothing; a newer version starts from its own text.
+// browser (localStorage, per pathway and the version it started from) and saved as the
+// designer's draft on the server (POST /editor/draft) until it is published, so a lost
+// connection or another computer loses nothing; a newer version starts from its own text.
 (function () {
   "use strict";
   var area = document.getElementById("source");
@@ -133,12 +134,27 @@
       list.appendChild(note);
     });
   }
+  var saveTimer = null;
+  function save() {
+    fetch(area.dataset.save, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify({ name: area.dataset.name, source: text(),
+                             based_on: area.dataset.basedOn ? Number(area.dataset.basedOn) : null })
+    }).then(function (r) {
+      area.dataset.saved = r.ok ? "true" : "failed";
+    }).catch(function () {
+      area.dataset.saved = "failed"; // kept in this browser; saved with the next change
+    });
+  }
   function changed() {
     try {
       window.localStorage.setItem(draftKey, text());
     } catch (e) { /* storage refused */ }
     window.clearTimeout(timer);
     timer = window.setTimeout(check, 400);
+    window.clearTimeout(saveTimer);
+    saveTimer = window.setTimeout(save, 1000);
   }
   if (editor) {
     editor.on("change", changed);

@@ -30,6 +30,7 @@ from engine.model import (
     ApiToken,
     Client,
     Consent,
+    DefinitionDraft,
     Draft,
     Organisation,
     User,
@@ -304,6 +305,30 @@ class SqlDraftRepository(SqlRepository):
     def delete(self, task_id: str) -> None:
         d = tables.drafts
         self._connection.execute(delete(d).where(d.c.task_id == task_id))
+
+
+class SqlDefinitionDraftRepository(SqlRepository):
+    """Pathways' YAML being written, one per designer and pathway."""
+
+    def save(self, draft: DefinitionDraft) -> None:
+        d = tables.definition_drafts
+        statement = DIALECT_INSERTS[self._connection.dialect.name](d).values(
+            **columns_of(draft, leave_out=()))
+        self._connection.execute(statement.on_conflict_do_update(
+            index_elements=[d.c.username, d.c.pathway],
+            set_={"source": statement.excluded.source,
+                  "based_on": statement.excluded.based_on,
+                  "saved_at": statement.excluded.saved_at}))
+
+    def get(self, username: str, pathway: str) -> DefinitionDraft | None:
+        d = tables.definition_drafts
+        return self._one(lambda row: record_from(DefinitionDraft, row), select(d).where(
+            d.c.username == username, d.c.pathway == pathway))
+
+    def delete(self, username: str, pathway: str) -> None:
+        d = tables.definition_drafts
+        self._connection.execute(delete(d).where(d.c.username == username,
+                                                 d.c.pathway == pathway))
 
 
 def _draft(row: Row[Any]) -> Draft:

@@ -27,6 +27,7 @@ from engine.model import (
     ComparisonRate,
     ComparisonSubject,
     Consent,
+    DefinitionDraft,
     Draft,
     Event,
     InboxTask,
@@ -84,6 +85,7 @@ class FakeData:
     consents: list[Consent] = field(default_factory=list)
     access_log: list[AccessEntry] = field(default_factory=list)
     drafts: dict[tuple[str, str], Draft] = field(default_factory=dict)
+    definition_drafts: dict[tuple[str, str], DefinitionDraft] = field(default_factory=dict)
     # outcomes
     outcome_imports: list[OutcomeImport] = field(default_factory=list)
     outcome_events: list[OutcomeEvent] = field(default_factory=list)
@@ -104,6 +106,7 @@ class FakeData:
             tokens=dict(self.tokens), sessions=dict(self.sessions),
             consents=list(self.consents), access_log=list(self.access_log),
             drafts=dict(self.drafts),
+            definition_drafts=dict(self.definition_drafts),
             outcome_imports=list(self.outcome_imports),
             outcome_events=list(self.outcome_events),
             comparison_rates=list(self.comparison_rates),
@@ -597,6 +600,20 @@ class _AccessLog:
                 and (not break_glass or e.reason is not None)]
 
 
+class _DefinitionDrafts:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def save(self, draft: DefinitionDraft) -> None:
+        self.d.definition_drafts[(draft.username, draft.pathway)] = draft
+
+    def get(self, username: str, pathway: str) -> DefinitionDraft | None:
+        return self.d.definition_drafts.get((username, pathway))
+
+    def delete(self, username: str, pathway: str) -> None:
+        self.d.definition_drafts.pop((username, pathway), None)
+
+
 class _Drafts:
     def __init__(self, d: FakeData) -> None:
         self.d = d
@@ -858,6 +875,7 @@ class FakeUnitOfWork(Repositories):
         self.consents = _Consents(work)
         self.access_log = _AccessLog(work)
         self.drafts = _Drafts(work)
+        self.definition_drafts = _DefinitionDrafts(work)
         self.outcomes = _Outcomes(work)
         self.summaries = _Summaries(work)
 
