@@ -234,7 +234,9 @@ class _Compiler:
     def run(self) -> CompiledPathway:
         first_role = self.roles[0][0]
         top = _Ctx(container=None, scope=None, in_parallel=False, fixed_lane=None, listed=True)
-        start = self.attach(self.auto(top, first_role, "start", "startEvent", "event", None), [])
+        # every event is named (bpmnlint's label-required): a colleague reads the diagram
+        start = self.attach(self.auto(top, first_role, "start", "startEvent", "event",
+                                      "Case starts"), [])
         part = self.steps(self.doc["steps"], top, [_Pending(start.id)], first_role)
         items: list[lay.Block] = [lay.Leaf(start.id), part.block]
         if part.pending:
@@ -391,7 +393,7 @@ class _Compiler:
                     body_lane: str) -> tuple[lay.Seq, _Part]:
         """The subprocess's start, its `every` timer, its steps and its end."""
         start = self.add(self.auto(body_ctx, body_lane, f"{sid}_start", "startEvent", "event",
-                                   None))
+                                   "Round starts"))
         blocks: list[lay.Block] = [lay.Leaf(start.id)]
         inner = [_Pending(start.id)]
         if step.get("every") is not None:
@@ -405,7 +407,7 @@ class _Compiler:
         blocks.append(part.block)
         if part.pending:
             end = self.attach(self.auto(body_ctx, part.lane, f"{sid}_end", "endEvent", "event",
-                                        None), part.pending)
+                                        "Round ends"), part.pending)
             blocks.append(lay.Leaf(end.id))
         return lay.Seq(tuple(blocks)), part
 
