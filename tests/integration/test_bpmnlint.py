@@ -25,25 +25,23 @@ def test_a_shipped_pathway_compiles_to_bpmn_that_bpmnlint_accepts(
     compiled = compile_pathway(load_pathway(path.read_text("utf-8"), str(path)))
     target = tmp_path / compiled.bpmn_file
     target.write_text(compiled.files()[compiled.bpmn_file], "utf-8")
-    linted = subprocess.run(  # noqa: S603 - our own installed tool on our own output
+    linted = subprocess.run(  # our own installed tool on our own output
         [str(BPMNLINT), "--config", str(PROJECT_ROOT / ".bpmnlintrc"), str(target)],
         capture_output=True, text=True, timeout=120, check=False)
     assert linted.returncode == 0, linted.stdout + linted.stderr
     assert " error " not in linted.stdout, linted.stdout
 
 
-def test_bpmnlint_does_find_an_error_in_an_unnamed_start() -> None:
+def test_bpmnlint_does_find_an_error_in_an_unnamed_start(tmp_path: Path) -> None:
     """The check can fail: a start event with no name is an error under the same rules."""
     assert BPMNLINT.exists(), "bpmnlint is not installed: run `make install` (npm ci)"
     shipped = SHIPPED[0]
     compiled = compile_pathway(load_pathway(shipped.read_text("utf-8"), str(shipped)))
     text = compiled.files()[compiled.bpmn_file].replace('name="Case starts"', "", 1)
     assert 'id="start"' in text
-    target = Path(PROJECT_ROOT / "test-artifacts")
-    target.mkdir(exist_ok=True)
-    broken = target / f"unnamed-start-{compiled.bpmn_file}"
+    broken = tmp_path / compiled.bpmn_file
     broken.write_text(text, "utf-8")
-    linted = subprocess.run(  # noqa: S603
+    linted = subprocess.run(
         [str(BPMNLINT), "--config", str(PROJECT_ROOT / ".bpmnlintrc"), str(broken)],
         capture_output=True, text=True, timeout=120, check=False)
     assert linted.returncode != 0 and "label-required" in linted.stdout, linted.stdout
