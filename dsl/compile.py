@@ -292,7 +292,7 @@ class _Compiler:
     def step_decide(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                     pending: list[_Pending], lane: str) -> _Part:
         gateway = self.attach(self.auto(ctx, lane, sid, "exclusiveGateway", "gateway",
-                                        f"{humanise(sid)}?"), pending)
+                                        _titled(step, f"{humanise(sid)}?")), pending)
         arms: list[tuple[_Pending, Sequence[Mapping[str, Any]]]] = []
         for index, branch in enumerate(step["branches"]):
             when = str(branch["when"])
@@ -465,7 +465,8 @@ class _Compiler:
     def step_refer(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                    pending: list[_Pending], lane: str) -> _Part:
         target = str(step["pathway"])
-        self.attach(self.auto(ctx, lane, sid, "task", "task", f"Refer to {target}",
+        self.attach(self.auto(ctx, lane, sid, "task", "task",
+                              _titled(step, f"Refer to {humanise(target).lower()}"),
                               properties=[(REFER, target)]), pending)
         if not step.get("wait"):
             return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
@@ -486,14 +487,16 @@ class _Compiler:
         if step.get("when") is not None:
             properties.append((OUTCOME_WHEN, rewrite_client_fields(str(step["when"]),
                                                                    self.client_fields)))
-        self.attach(self.auto(ctx, lane, sid, "task", "task", f"Record {outcome}",
+        self.attach(self.auto(ctx, lane, sid, "task", "task",
+                              _titled(step, f"Record: {humanise(outcome).lower()}"),
                               properties=properties), pending)
         return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
 
     def step_notify(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                     pending: list[_Pending], lane: str) -> _Part:
         to = str(step["to"])
-        self.attach(self.auto(ctx, lane, sid, "task", "task", f"Notify {to}",
+        self.attach(self.auto(ctx, lane, sid, "task", "task",
+                              _titled(step, f"Notify {humanise(to).lower()}"),
                               properties=[(NOTIFY_TO, to),
                                           (NOTIFY_MESSAGE, str(step["message"]))]), pending)
         return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
@@ -580,3 +583,10 @@ def _roles_in(steps: Sequence[Mapping[str, Any]]) -> list[str]:
         if "task" in step and step.get("role") not in roles:
             roles.append(str(step["role"]))
     return roles
+
+
+def _titled(step: Mapping[str, Any], default: str) -> str:
+    """A step's name on the diagram: its `title`, else one made from its id or outcome in
+    words (never the id itself: "Record: tenancy started", not "Record hf_tenancy_started")."""
+    title = step.get("title")
+    return str(title) if title else default

@@ -23,7 +23,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from dsl import compile as dsl_compile
-from dsl import layout
+from dsl import layout, validate
 from dsl.compile import (
     CompiledPathway,
     compile_pathway,
@@ -732,7 +732,7 @@ def test_record_notify_refer_and_end(engine: Engine) -> None:
           reason: completed
         """)
     root = xml(result)
-    assert element(result, "housed_outcome").get("name") == "Record housed"
+    assert element(result, "housed_outcome").get("name") == "Record: housed"
     assert properties(result, "housed_outcome") == {"pathwaysOutcome": "housed",
                                                     "pathwaysOutcomeValue": "housed"}
     assert properties(result, "parent_outcome") == {
@@ -1063,3 +1063,63 @@ def test_duplicate_generated_ids_are_refused() -> None:
               role: worker
               title: Clash
             """)
+
+
+def test_decide_record_notify_and_refer_steps_take_a_title_else_words_not_ids() -> None:
+    """What a colleague reads on the diagram (issue 14, item 7): a step's own `title`, else
+    words made from its id or outcome, never an id such as hf_tenancy_started."""
+    titled = compiled("""\
+        - task: contact
+          role: worker
+          title: Contact
+          form:
+            housed: {type: boolean, required: true}
+        - decide: gw_housed
+          title: Already housed?
+          branches:
+            - when: housed
+              steps:
+                - record: tenancy
+                  title: Tenancy recorded
+                  outcome: hf_tenancy_started
+          otherwise:
+            - notify: tell_manager
+              title: Tell the manager
+              to: manager
+              message: Not housed
+            - refer: housing
+              title: Refer for housing
+              pathway: housing_first
+        """)
+    assert [element(titled, step).get("name") for step in
+            ("gw_housed", "tenancy", "tell_manager", "housing")] == [
+        "Already housed?", "Tenancy recorded", "Tell the manager", "Refer for housing"]
+    plain = compiled("""\
+        - task: contact
+          role: worker
+          title: Contact
+        - record: tenancy
+          outcome: hf_tenancy_started
+        - refer: housing
+          pathway: housing_first
+        """)
+    assert element(plain, "tenancy").get("name") == "Record: hf tenancy started"
+    assert element(plain, "housing").get("name") == "Refer to housing first"
+
+
+def test_a_step_s_title_must_be_text() -> None:
+    text = HEADER.format(pathway="demo", title="Demo") + textwrap.indent(textwrap.dedent("""\
+        - task: contact
+          role: worker
+          title: Contact
+        - record: tenancy
+          title: Tenancy recorded
+          outcome: tenancy_started
+        - notify: tell
+          title: [not, text]
+          to: manager
+          message: Hello
+        """), "  ")
+    found = validate(text, "p.yaml")[1]
+    assert [(p.path, p.line, p.message) for p in found] == [
+        ("steps[2].title", 18, "'title' must be text, not a list")], found
