@@ -72,7 +72,7 @@ def test_export_xes_csv_and_indigo(cli: Cli, tmp_path: Path) -> None:
              for e in events]
     assert ("Intake", "intake", "schedule") in named
     assert ("Intake", "intake", "complete") in named
-    assert ("Record housed", "housed", "complete") in named
+    assert ("Record: housed", "housed", "complete") in named
     assert ("Follow up", "follow_up", "schedule") in named
     done = next(attrs(e) for e in events if attrs(e)["event_type"] == "task_completed")
     assert done["org:resource"] == "amy & co"
