@@ -319,6 +319,8 @@ def test_a_designer_sets_a_seeded_split_and_it_is_kept_with_who_set_it(
     page = client.get("/pathways/gate_reception").text
     assert "New cases of gate reception: split at random: v1 30%, v2 70% (seed trial-2)." in page
     assert 'id="weight-2" name="weight-2" inputmode="numeric" size="6" value="70"' in page
+    assert page.count('action="/pathways/gate_reception/allocation"') == 1  # the form once
+    assert "<title>gate reception · Pathways</title>" in page
 
 
 def test_a_fixed_version_and_the_latest_can_be_set_and_a_split_gets_a_seed(
