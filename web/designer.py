@@ -23,10 +23,10 @@ from flask import (
     request,
     url_for,
 )
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import BadRequest
 
 from engine.access import may_open_records
-from engine.errors import InvalidArgumentError, NotFoundError
+from engine.errors import InvalidArgumentError
 from engine.model import AllocationPolicy, PathwayVersion
 from engine.versions import StepLoad, describe
 from engine.workflow import ParsedDefinition
@@ -82,12 +82,9 @@ def pathway(name: str) -> Any:
 
 def _pathway_page(name: str, problems: dict[str, list[str]] | None = None,
                   form: Mapping[str, str] | None = None, status: int = 200) -> Any:
-    engine = application().engine
-    try:
-        found = engine.version_summaries(name)
-        policy = engine.allocation(name)
-    except NotFoundError as err:
-        raise NotFound(f"no pathway {name[:80]!r} is published") from err
+    engine = application().engine  # a pathway not published: the engine's 404
+    found = engine.version_summaries(name)
+    policy = engine.allocation(name)
     user = current_user()
     return render_template(
         "pathway.html", name=name, summaries=list(reversed(found)),
@@ -102,11 +99,7 @@ def set_allocation(name: str) -> Any:
     """How the pathway's new cases get a version: the latest, a fixed one, or a seeded
     random split by weight (engine.set_allocation, kept with who set it and when)."""
     engine = application().engine
-    try:
-        versions = [s.version.number for s in engine.version_summaries(name)]
-    except NotFoundError as err:
-        raise NotFound(f"no pathway {name[:80]!r} is published") from err
-    chosen, problems = _allocation_asked(request.form, versions)
+    chosen, problems = _allocation_asked(request.form, published_versions(name))
     if chosen is not None:
         kind, version, weights, seed = chosen
         user = current_user()
@@ -176,10 +169,7 @@ class StepRow:
 
 
 def _definition(name: str, number: int) -> ParsedDefinition:
-    try:
-        return application().engine.definition(name, number)
-    except NotFoundError as err:
-        raise NotFound(f"no version {number} of a pathway {name[:80]!r} is published") from err
+    return application().engine.definition(name, number)  # none: the engine's 404
 
 
 def _steps(name: str, number: int) -> list[StepRow]:
@@ -208,8 +198,7 @@ def version(name: str, number: int) -> Any:
     user = current_user()
     return render_template("pathway_version.html", name=name, number=number, steps=steps,
                            opens_records=user is not None and may_open_records(user),
-                           versions=[s.version.number for s in
-                                     application().engine.version_summaries(name)])
+                           versions=published_versions(name))
 
 
 @bp.get("/pathways/<name>/v<int:number>.bpmn")
@@ -232,9 +221,13 @@ def version_counts(name: str, number: int) -> Any:
         for row in _steps(name, number) if not row.hidden}})
 
 
-def _version_number(text: str | None, default: int, versions: list[int], what: str) -> int:
-    if text is None or text == "":
-        return default
+def published_versions(name: str) -> list[int]:
+    """The pathway's version numbers, oldest first (not published: the engine's 404)."""
+    return [s.version.number for s in application().engine.version_summaries(name)]
+
+
+def version_asked(text: str, versions: list[int], what: str) -> int:
+    """The version a request names in `what`; anything else is a 400 naming the versions."""
     number = int(text) if text.isdigit() else None
     if number is None or number not in versions:
         raise BadRequest(f"{what} must be one of the versions: "
@@ -248,14 +241,10 @@ def compare(name: str) -> Any:
     """Two versions side by side: steps added (on the newer), removed (on the older) and
     changed (on both) coloured, and the changes listed in words."""
     engine = application().engine
-    try:
-        versions = [s.version.number for s in engine.version_summaries(name)]
-    except NotFoundError as err:
-        raise NotFound(f"no pathway {name[:80]!r} is published") from err
-    newest = versions[-1]
-    older = _version_number(request.args.get("from"), versions[-2] if len(versions) > 1
-                            else newest, versions, "from")
-    newer = _version_number(request.args.get("to"), newest, versions, "to")
+    versions = published_versions(name)
+    older = version_asked(request.args.get("from") or str(versions[max(0, len(versions) - 2)]),
+                          versions, "from")
+    newer = version_asked(request.args.get("to") or str(versions[-1]), versions, "to")
     lines = describe(engine.diff(name, older, newer))
     marks_old = {line.step: line.how for line in lines if line.how != "added"}
     marks_new = {line.step: line.how for line in lines if line.how != "removed"}

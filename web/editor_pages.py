@@ -13,10 +13,10 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import BadRequest
 
 from dsl import DslProblem, compile_pathway, validate
-from engine.errors import DefinitionError, NotFoundError
+from engine.errors import DefinitionError
 from web.designer import CHANGERS
 from web.security import application, current_user, roles_required
 
@@ -86,10 +86,7 @@ def new() -> Any:
 @roles_required(*CHANGERS)
 def edit(name: str) -> Any:
     engine = application().engine
-    try:
-        latest = engine.version_summaries(name)[-1].version
-    except NotFoundError as err:
-        raise NotFound(f"no pathway {name[:80]!r} is published") from err
+    latest = engine.version_summaries(name)[-1].version  # none: the engine's 404
     files = engine.definition(name, latest.number).files
     return _editor(name, files.get(f"{name}.yaml"), latest=latest.number)
 

@@ -15,8 +15,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest, NotFound
 
-from engine.errors import NotFoundError
-from web.designer import CHANGERS
+from web.designer import CHANGERS, published_versions, version_asked
 from web.security import application, current_user, roles_required
 
 bp = Blueprint("migrations", __name__)
@@ -31,29 +30,16 @@ class Asked:
     step: str | None
 
 
-def _versions(name: str) -> list[int]:
-    try:
-        return [s.version.number for s in application().engine.version_summaries(name)]
-    except NotFoundError as err:
-        raise NotFound(f"no pathway {name[:80]!r} is published") from err
-
-
 def _asked(args: Mapping[str, str], versions: list[int]) -> Asked | None:
     """From, to and the step filter of a request (None: not asked yet); a version that is
     not published, or the same one twice, is refused."""
     older, newer = args.get("from", ""), args.get("to", "")
     if not older and not newer:
         return None
-    chosen = []
-    for what, text in (("from", older), ("to", newer)):
-        number = int(text) if text.isdigit() else None
-        if number is None or number not in versions:
-            raise BadRequest(f"{what} must be one of the versions: "
-                             f"{', '.join(str(v) for v in versions)}")
-        chosen.append(number)
+    chosen = (version_asked(older, versions, "from"), version_asked(newer, versions, "to"))
     if chosen[0] == chosen[1]:
         raise BadRequest("from and to must be different versions")
-    return Asked(chosen[0], chosen[1], (args.get("step") or "").strip() or None)
+    return Asked(*chosen, (args.get("step") or "").strip() or None)
 
 
 def _titles(name: str, number: int) -> dict[str, str]:
@@ -66,7 +52,7 @@ def _titles(name: str, number: int) -> dict[str, str]:
 def plan(name: str) -> Any:
     """The form, and with from and to given, the dry run: every active case on `from` (at
     `step`, if given) with what moving it would do."""
-    versions = _versions(name)
+    versions = published_versions(name)
     asked = _asked(request.args, versions)
     report = None
     steps: dict[str, str] = {}
@@ -86,7 +72,7 @@ def plan(name: str) -> Any:
 @roles_required(*CHANGERS)
 def run(name: str) -> Any:
     """Move the cases the dry run showed (each again checked as it moves)."""
-    versions = _versions(name)
+    versions = published_versions(name)
     asked = _asked(request.form, versions)
     if asked is None:
         raise BadRequest("say which versions: from and to")
@@ -103,7 +89,7 @@ def run(name: str) -> Any:
 @bp.get("/pathways/<name>/migrations")
 @roles_required(*CHANGERS)
 def history(name: str) -> Any:
-    _versions(name)
+    published_versions(name)
     engine = application().engine
     found = []
     for migration in reversed(engine.migrations(name)):
@@ -116,10 +102,7 @@ def history(name: str) -> Any:
 
 
 def _migration(name: str, migration_id: int) -> Any:
-    try:
-        migration, cases = application().engine.migration(migration_id)
-    except NotFoundError as err:
-        raise NotFound(f"no migration {migration_id} of {name[:80]!r}") from err
+    migration, cases = application().engine.migration(migration_id)  # none: its 404
     if migration.pathway != name:
         raise NotFound(f"no migration {migration_id} of {name[:80]!r}")
     return migration, cases
