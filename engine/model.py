@@ -212,6 +212,16 @@ class Migration:
 
 
 @dataclass(frozen=True)
+class MigrationTally:
+    """How many cases a migration moved and left, and whether any was put back: its line
+    in a pathway's history, without reading each case's result."""
+
+    moved: int = 0
+    stayed: int = 0
+    reverted: bool = False
+
+
+@dataclass(frozen=True)
 class MigrationCase:
     """What a migration did with one case; enough to put a moved case back."""
 

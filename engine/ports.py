@@ -31,6 +31,7 @@ from engine.model import (
     Message,
     Migration,
     MigrationCase,
+    MigrationTally,
     NewEvent,
     Organisation,
     OutcomeEvent,
@@ -259,6 +260,11 @@ class MigrationRepository(Protocol):
 
     def mark_reverted(self, migration_id: int, case_id: int, by: int) -> None:
         """Note that migration `by` put this case back."""
+        ...
+
+    def tallies(self, pathway: str) -> dict[int, MigrationTally]:
+        """Per migration of the pathway that recorded a case: its moved and stayed cases,
+        and whether one was put back (one read for a whole history)."""
         ...
 
 

@@ -15,6 +15,8 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest, NotFound
 
+from engine.access import may_open_records
+from engine.model import MigrationTally
 from web.designer import CHANGERS, published_versions, version_asked
 from web.security import application, current_user, roles_required
 
@@ -42,6 +44,39 @@ def _asked(args: Mapping[str, str], versions: list[int]) -> Asked | None:
     return Asked(*chosen, (args.get("step") or "").strip() or None)
 
 
+@dataclass(frozen=True)
+class Screen:
+    """Which cases a viewer who may not open client records sees only as a count: every
+    case of a pathway that reveals health or offence data, and a case whose step (where it
+    is, where it would go, or a step its refusal names) does. A case id beside such a step
+    would say that this client was there."""
+
+    everything: bool
+    steps: frozenset[str]
+
+    def hides(self, from_step: str | None, to_step: str | None, reason: str | None) -> bool:
+        if self.everything:
+            return True
+        if from_step in self.steps or to_step in self.steps:
+            return True
+        return bool(reason) and any(step in (reason or "") for step in self.steps)
+
+
+def _screen(name: str, *numbers: int) -> Screen:
+    """Nothing hidden for who may open records; else the versions' sensitive steps (with
+    their titles, which a refusal may quote)."""
+    user = current_user()
+    if user is not None and may_open_records(user):
+        return Screen(False, frozenset())
+    engine = application().engine
+    definitions = [engine.definition(name, number) for number in numbers]
+    steps = {step for d in definitions for step in d.sensitive_steps}
+    titles = {d.user_tasks[step].title for d in definitions for step in d.sensitive_steps
+              if step in d.user_tasks and d.user_tasks[step].title}
+    return Screen(any(d.sensitive_pathway for d in definitions),
+                  frozenset(steps | titles))
+
+
 def _titles(name: str, number: int) -> dict[str, str]:
     return {step: info.title for step, info in
             application().engine.definition(name, number).user_tasks.items()}
@@ -57,14 +92,22 @@ def plan(name: str) -> Any:
     report = None
     steps: dict[str, str] = {}
     new_titles: dict[str, str] = {}
+    shown: list[Any] = []
+    unlisted = (0, 0)
     if asked is not None:
         report = application().engine.migrate(
             name, asked.older, asked.newer, dry_run=True,
             steps=[asked.step] if asked.step else ())
         steps = _titles(name, asked.older)
         new_titles = _titles(name, asked.newer)
+        screen = _screen(name, asked.older, asked.newer)
+        shown = [r for r in report.cases if not screen.hides(r.from_step, r.to_step, r.reason)]
+        hidden = [r.ok for r in report.cases
+                  if screen.hides(r.from_step, r.to_step, r.reason)]
+        unlisted = (len(hidden), sum(hidden))
     return render_template("migrate.html", name=name, versions=versions, asked=asked,
-                           report=report, steps=steps, new_titles=new_titles,
+                           report=report, steps=steps, new_titles=new_titles, shown=shown,
+                           unlisted=unlisted,
                            moving=sum(r.ok for r in report.cases) if report else 0)
 
 
@@ -91,13 +134,13 @@ def run(name: str) -> Any:
 def history(name: str) -> Any:
     published_versions(name)
     engine = application().engine
+    tallies = engine.migration_tallies(name)
     found = []
     for migration in reversed(engine.migrations(name)):
-        _, cases = engine.migration(migration.id or 0)
+        tally = tallies.get(migration.id or 0, MigrationTally())
         only = "; ".join(f"{key}: {', '.join(map(str, value))}"
                          for key, value in sorted(migration.filter.items()) if value)
-        found.append((migration, only, sum(c.ok for c in cases),
-                      sum(not c.ok for c in cases), any(c.reverted_by for c in cases)))
+        found.append((migration, only, tally.moved, tally.stayed, tally.reverted))
     return render_template("migrations.html", name=name, found=found)
 
 
@@ -112,7 +155,12 @@ def _migration(name: str, migration_id: int) -> Any:
 @roles_required(*CHANGERS)
 def show(name: str, migration_id: int) -> Any:
     migration, cases = _migration(name, migration_id)
+    screen = _screen(name, migration.from_version, migration.to_version)
+    hidden = [c.ok for c in cases if screen.hides(c.from_step, c.to_step, c.reason)]
     return render_template("migration.html", name=name, migration=migration, cases=cases,
+                           shown=[c for c in cases
+                                  if not screen.hides(c.from_step, c.to_step, c.reason)],
+                           unlisted=(len(hidden), sum(hidden)),
                            old_titles=_titles(name, migration.from_version),
                            new_titles=_titles(name, migration.to_version),
                            moved=sum(c.ok for c in cases),

@@ -24,6 +24,7 @@ from engine.model import (
     Event,
     Migration,
     MigrationCase,
+    MigrationTally,
     PathwayVersion,
 )
 from engine.ports import UnitOfWork
@@ -197,6 +198,10 @@ class Engine(CaseRuntime):
 
     def migration(self, migration_id: int) -> tuple[Migration, list[MigrationCase]]:
         return migration_commands.migration(self, migration_id)
+
+    def migration_tallies(self, pathway: str) -> dict[int, MigrationTally]:
+        """Per migration of the pathway: cases moved, stayed, and whether any was put back."""
+        return migration_commands.tallies(self, pathway)
 
     # -- messages ------------------------------------------------------------------------
 

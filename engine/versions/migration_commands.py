@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.errors import CaseStateError, ConflictError, InvalidArgumentError, NotFoundError
-from engine.model import CaseRecord, Migration, MigrationCase, NewEvent
+from engine.model import CaseRecord, Migration, MigrationCase, MigrationTally, NewEvent
 from engine.ports import UnitOfWork
 from engine.versions.migration import check_move, current_steps, move
 from engine.workflow import runner
@@ -411,6 +411,11 @@ def _revertible(uow: UnitOfWork, migration_id: int
 def migrations(rt: CaseRuntime, pathway: str | None) -> list[Migration]:
     with rt.uow(read_only=True) as uow:
         return uow.migrations.list(pathway)
+
+
+def tallies(rt: CaseRuntime, pathway: str) -> dict[int, MigrationTally]:
+    with rt.uow(read_only=True) as uow:
+        return uow.migrations.tallies(pathway)
 
 
 def migration(rt: CaseRuntime, migration_id: int) -> tuple[Migration, list[MigrationCase]]:

@@ -34,6 +34,7 @@ from engine.model import (
     Message,
     Migration,
     MigrationCase,
+    MigrationTally,
     NewEvent,
     Organisation,
     OutcomeEvent,
@@ -490,6 +491,29 @@ def test_migrations_record_each_case_once_and_put_back_once(storage: UnitOfWorkF
         assert uow.migrations.get(migration.id) == replace(migration, finished_at=T0 + DAY)
         assert [m.id for m in uow.migrations.list("housing")] == [migration.id, undo.id]
         assert uow.migrations.list("benefits") == []
+
+
+def test_migration_tallies_count_each_migration_s_cases_in_one_read(
+        storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        cases = [_case(uow).id or 0 for _ in range(3)]
+        first = uow.migrations.add(Migration(None, "housing", 1, 2, T0)).id or 0
+        second = uow.migrations.add(Migration(None, "housing", 2, 3, T0)).id or 0
+        empty = uow.migrations.add(Migration(None, "housing", 1, 3, T0)).id or 0
+        other = uow.migrations.add(Migration(None, "benefits", 1, 2, T0)).id or 0
+        undo = uow.migrations.add(Migration(None, "housing", 2, 1, T0, reverts=first)).id or 0
+        for case_id, ok in zip(cases, (True, True, False), strict=True):
+            uow.migrations.add_case(MigrationCase(first, case_id, ok=ok))
+        uow.migrations.add_case(MigrationCase(second, cases[2], ok=False, reason="no"))
+        uow.migrations.add_case(MigrationCase(other, cases[0], ok=True))
+        uow.migrations.mark_reverted(first, cases[1], undo)
+        uow.commit()
+    with storage() as uow:
+        assert uow.migrations.tallies("housing") == {
+            first: MigrationTally(2, 1, True), second: MigrationTally(0, 1, False)}
+        assert empty not in uow.migrations.tallies("housing")
+        assert uow.migrations.tallies("benefits") == {other: MigrationTally(1, 0, False)}
+        assert uow.migrations.tallies("nothing") == {}
 
 
 # -- accounts ------------------------------------------------------------------------------

@@ -512,6 +512,107 @@ def test_migration_pages_are_for_designers_and_admins_and_need_their_tokens(
     assert designer.get("/pathways/gate_reception/migrate").status_code == 200  # the form
 
 
+def test_the_history_of_migrations_reads_the_same_statements_however_many_there_are(
+        site: Site, tmp_path: Path) -> None:
+    """One read for every migration's tallies, not one per migration."""
+    from tests.web.test_dashboard_speed import counted
+
+    _three_versions_and_cases(site, tmp_path, cases=1)
+    engine = site.application.engine
+    client = _signed_in(site, "designer")
+    seen = []
+    for _ in range(2):
+        engine.migrate("gate_reception", 1, 2, actor="dana")
+        engine.migrate("gate_reception", 2, 1, actor="dana")
+        with counted(site) as statements:
+            assert client.get("/pathways/gate_reception/migrations").status_code == 200
+        seen.append(len(statements))
+    assert seen[0] == seen[1], seen
+
+
+def _mental_health_twice(site: Site, tmp_path: Path) -> int:
+    """The shipped mental health referral (a pathway that reveals health data by a case
+    being on it) as v1 with a case waiting at its screening, and v2 with that step renamed."""
+    engine = site.application.engine
+    shipped = PROJECT_ROOT / "definitions" / "mental_health_referral.yaml"
+    engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    case = engine.start_case("mental_health_referral", engine.add_client("Hidden").id or 0)
+    path = tmp_path / "v2" / "mental_health_referral.yaml"
+    path.parent.mkdir()
+    path.write_text(shipped.read_text("utf-8").replace(
+        "title: Screening (PHQ-9 and GAD-7)", "title: First screening", 1), "utf-8")
+    engine.publish(*read_bundle(path), note="v2", author="dana")
+    return case.case.id or 0
+
+
+def test_migration_pages_list_no_case_beside_health_or_offence_data_for_designers(
+        site: Site, tmp_path: Path) -> None:
+    """A designer does not open client records: a case id beside a step (or on a pathway)
+    that reveals health or offence data would tell them this client was there. They see how
+    many such cases there are; an admin sees each."""
+    case = _mental_health_twice(site, tmp_path)
+    designer = _signed_in(site, "designer")
+    dry_run = designer.get("/pathways/mental_health_referral/migrate?from=1&to=2").text
+    assert "1 of 1 active case(s) would move" in dry_run
+    assert f'id="case-{case}"' not in dry_run and "Screening (PHQ-9" not in dry_run.split(
+        'id="summary"')[1]
+    assert "1 case(s) are not listed" in dry_run and "(1 of them would move)" in dry_run
+    token = csrf_token(dry_run)
+    done = designer.post("/pathways/mental_health_referral/migrate",
+                         data={"csrf_token": token, "from": "1", "to": "2"})
+    assert done.status_code == 302
+    migration = site.application.engine.migrations("mental_health_referral")[-1]
+    result = designer.get(f"/pathways/mental_health_referral/migrations/{migration.id}").text
+    assert f'id="case-{case}"' not in result and "1 case(s) are not listed" in result
+    site.application.accounts.add_user("the_admin", "Admin", "st_giles_trust", "admin",
+                                       PASSWORD)
+    admin = site.client()
+    force_sign_in(admin, site, "the_admin")
+    seen = admin.get(f"/pathways/mental_health_referral/migrations/{migration.id}").text
+    assert _cells(seen, f"case-{case}")[1].startswith("moved from Screening (PHQ-9")
+    assert "not listed" not in seen
+
+
+def test_a_case_at_a_sensitive_step_of_an_open_pathway_is_counted_not_listed(
+        site: Site, tmp_path: Path) -> None:
+    """On gate reception, which is not sensitive as a whole, a case waiting at a step that
+    is (the referral to substance misuse services) is left out of the designer's list; one
+    at an ordinary step is listed."""
+    engine = site.application.engine
+    for other in ("mental_health_referral", "housing_support", "family_support",
+                  "employment_support"):
+        engine.publish(*read_bundle(PROJECT_ROOT / "definitions" / f"{other}.yaml"))
+    shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
+    engine.publish(*read_bundle(shipped))
+    cases = [engine.start_case("gate_reception", engine.add_client(
+        f"C{n}", {"release_date": "2030-01-01"}).id or 0) for n in range(2)]
+    answers = {"needs_assessment": {**ASSESSED, "needs_substance_misuse": True,
+                                    "needs_accommodation": False,
+                                    "needs_employment": False},
+               "gate_meeting": {"met_at_gate": True},
+               "first_week_support": {"accommodation_status": "settled",
+                                      "benefits_claim_made": True},
+               "mental_health_screening": {"mental_health_concern": False,
+                                           "consent_to_refer": False}}
+    view = cases[0]
+    while view.tasks[0].task.step in answers:
+        view = engine.complete_task(view.tasks[0].task.id, answers[view.tasks[0].task.step])
+    assert view.tasks[0].task.step == "refer_substance_misuse"
+    assert "refer_substance_misuse" in engine.definition("gate_reception", 1).sensitive_steps
+    path = tmp_path / "v2" / "gate_reception.yaml"
+    path.parent.mkdir()
+    path.write_text(shipped.read_text("utf-8").replace(
+        "    title: Needs assessment\n", "    title: Assessment of needs\n", 1), "utf-8")
+    engine.publish(*read_bundle(path))
+    designer = _signed_in(site, "designer")
+    dry_run = designer.get("/pathways/gate_reception/migrate?from=1&to=2").text
+    assert "2 of 2 active case(s) would move" in dry_run
+    assert f'id="case-{cases[0].case.id}"' not in dry_run
+    assert "Refer to substance misuse" not in dry_run.split('id="summary"')[1]
+    assert _cells(dry_run, f"case-{cases[1].case.id}")[1] == "Needs assessment"
+    assert "1 case(s) are not listed" in dry_run
+
+
 # -- writing and publishing (item 3) --------------------------------------------------------
 
 

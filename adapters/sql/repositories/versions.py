@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, case, func, or_, select, update
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
@@ -20,7 +20,7 @@ from adapters.sql.repositories.common import (
     record_from,
 )
 from engine.errors import ConflictError, NotFoundError
-from engine.model import AllocationPolicy, Migration, MigrationCase
+from engine.model import AllocationPolicy, Migration, MigrationCase, MigrationTally
 from engine.workflow import current_time
 
 
@@ -115,6 +115,18 @@ class SqlMigrationRepository(SqlRepository):
             select(mc).where(mc.c.migration_id == migration_id).order_by(mc.c.position)
         )
         return [record_from(MigrationCase, row, ok=bool(row.ok)) for row in rows]
+
+    def tallies(self, pathway: str) -> dict[int, MigrationTally]:
+        m, mc = tables.migrations, tables.migration_cases
+        moved = func.sum(case((mc.c.ok, 1), else_=0))
+        rows = self._connection.execute(
+            select(mc.c.migration_id, moved, func.count() - moved,
+                   func.count(mc.c.reverted_by))
+            .join(m, m.c.id == mc.c.migration_id)
+            .where(m.c.pathway == pathway)
+            .group_by(mc.c.migration_id))
+        return {row[0]: MigrationTally(int(row[1]), int(row[2]), bool(row[3]))
+                for row in rows}
 
     def mark_reverted(self, migration_id: int, case_id: int, by: int) -> None:
         """Set reverted_by; ConflictError if another migration put the case back already."""

@@ -34,6 +34,7 @@ from engine.model import (
     Message,
     Migration,
     MigrationCase,
+    MigrationTally,
     NewEvent,
     Organisation,
     OutcomeEvent,
@@ -430,6 +431,17 @@ class _Migrations:
     def cases(self, migration_id: int) -> builtins.list[MigrationCase]:
         return [copy.deepcopy(r) for r in self.d.migration_cases
                 if r.migration_id == migration_id]
+
+    def tallies(self, pathway: str) -> dict[int, MigrationTally]:
+        ids = {m.id for m in self.d.migrations.values() if m.pathway == pathway}
+        found: dict[int, MigrationTally] = {}
+        for r in self.d.migration_cases:
+            if r.migration_id in ids:
+                was = found.get(r.migration_id, MigrationTally())
+                found[r.migration_id] = MigrationTally(
+                    was.moved + r.ok, was.stayed + (not r.ok),
+                    was.reverted or r.reverted_by is not None)
+        return found
 
     def mark_reverted(self, migration_id: int, case_id: int, by: int) -> None:
         index = self._index(migration_id, case_id)
