@@ -101,6 +101,8 @@ class BpmnWriter:
                              value=str(self.doc["sensitive"]))
         lane_set = _sub(process, "laneSet", id=f"{self.pathway}_lanes")
         for role, title in self.roles:
+            if not any(node.listed and node.lane == role for node in self.nodes.values()):
+                continue  # a role with no step here: no empty lane on the diagram
             lane = _sub(lane_set, "lane", id=role, name=title)
             for node in self.nodes.values():
                 if node.listed and node.lane == role:
@@ -111,21 +113,25 @@ class BpmnWriter:
         di = etree.SubElement(root, _q(BPMNDI_NS, "BPMNDiagram"), id=f"{self.pathway}_diagram")
         plane = etree.SubElement(di, _q(BPMNDI_NS, "BPMNPlane"), id=f"{self.pathway}_plane",
                                  bpmnElement=f"{self.pathway}_collaboration")
-        _shape(plane, f"{self.pathway}_participant", diagram.pool, isHorizontal="true")
+        # top to bottom: the pool and its lanes are vertical (dsl/layout.py says why)
+        _shape(plane, f"{self.pathway}_participant", diagram.pool, isHorizontal="false")
         for role, _ in self.roles:
-            _shape(plane, role, diagram.lanes[role], isHorizontal="true")
+            if role in diagram.lanes:
+                _shape(plane, role, diagram.lanes[role], isHorizontal="false")
         for node in self._document_order(None):
             extra = {}
             if node.tag == "subProcess":
                 extra["isExpanded"] = "true"
             elif node.tag == "exclusiveGateway":
                 extra["isMarkerVisible"] = "true"
-            _shape(plane, node.id, diagram.shapes[node.id], **extra)
+            shape = _shape(plane, node.id, diagram.shapes[node.id], **extra)
+            _label(shape, diagram.labels.get(node.id))
         for flow in self.flows:
             edge = etree.SubElement(plane, _q(BPMNDI_NS, "BPMNEdge"), id=f"{flow.id}_di",
                                     bpmnElement=flow.id)
             for x, y in diagram.edges[flow.id]:
                 etree.SubElement(edge, _q(DI_NS, "waypoint"), x=str(x), y=str(y))
+            _label(edge, diagram.labels.get(flow.id))
 
     def _document_order(self, container: str | None) -> list[Node]:
         out: list[Node] = []
@@ -227,10 +233,21 @@ def _expression(parent: Any, tag: str, text: str) -> None:
     element.set(_q(XSI_NS, "type"), "bpmn:tFormalExpression")
 
 
-def _shape(plane: Any, element_id: str, bounds: lay.Bounds, **attrs: str) -> None:
+def _shape(plane: Any, element_id: str, bounds: lay.Bounds, **attrs: str) -> Any:
     shape = etree.SubElement(plane, _q(BPMNDI_NS, "BPMNShape"), id=f"{element_id}_di",
                              bpmnElement=element_id)
     for key, value in attrs.items():
         shape.set(key, value)
-    etree.SubElement(shape, _q(DC_NS, "Bounds"), x=str(bounds.x), y=str(bounds.y),
+    _bounds(shape, bounds)
+    return shape
+
+
+def _label(parent: Any, bounds: lay.Bounds | None) -> None:
+    """Where the viewer draws the element's name (dsl/labels.py chose it)."""
+    if bounds is not None:
+        _bounds(etree.SubElement(parent, _q(BPMNDI_NS, "BPMNLabel")), bounds)
+
+
+def _bounds(parent: Any, bounds: lay.Bounds) -> None:
+    etree.SubElement(parent, _q(DC_NS, "Bounds"), x=str(bounds.x), y=str(bounds.y),
                      width=str(bounds.width), height=str(bounds.height))

@@ -46,7 +46,15 @@ from dsl.bpmn_xml import (
     Flow,
     Node,
 )
-from dsl.expression_text import expr_call, humanise, rewrite_client_fields, rewrite_due
+from dsl.expression_text import (
+    branch_name,
+    expr_call,
+    humanise,
+    in_words,
+    question,
+    rewrite_client_fields,
+    rewrite_due,
+)
 from dsl.form_schema import SENSITIVE, form_schema
 from dsl.schema import KINDS
 from dsl.steps import step_kinds
@@ -81,7 +89,6 @@ EXIT_REASON = "pathwaysExitReason"
 COMPLETED_PREFIX = "completed:"  # the message a referred case throws when it completes
 EXIT_FLAG = "pathways_exit"  # case data: the id of the `end` reached inside a repeat
 ROLES_SUFFIX = ".roles.json"  # <pathway>.roles.json: owner, roles and their organisations
-BRANCH_NAME_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -244,8 +251,11 @@ class _Compiler:
                                         "completed"), part.pending)
             items.append(lay.Leaf(end.id))
         shapes = {n.id: lay.Shape(n.kind, n.lane) for n in self.nodes.values()}
+        named = {n.id: n.name for n in self.nodes.values()
+                 if n.name and n.kind in ("event", "gateway")}
+        named.update({f.id: f.name for f in self.flows if f.name})
         diagram = lay.layout(lay.Seq(tuple(items)), shapes, [r for r, _ in self.roles],
-                             [(f.id, f.source, f.target) for f in self.flows])
+                             [(f.id, f.source, f.target) for f in self.flows], named)
         self.guard_out_of_order_conditions(diagram)
         return CompiledPathway(self.pathway, self.write(diagram), dict(self.forms))
 
@@ -292,11 +302,11 @@ class _Compiler:
     def step_decide(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                     pending: list[_Pending], lane: str) -> _Part:
         gateway = self.attach(self.auto(ctx, lane, sid, "exclusiveGateway", "gateway",
-                                        _titled(step, f"{humanise(sid)}?")), pending)
+                                        _titled(step, question(sid))), pending)
         arms: list[tuple[_Pending, Sequence[Mapping[str, Any]]]] = []
         for index, branch in enumerate(step["branches"]):
             when = str(branch["when"])
-            arms.append((_Pending(gateway.id, name=_branch_name(f"when: {when}"),
+            arms.append((_Pending(gateway.id, name=branch_name(_titled(branch, in_words(when))),
                                   condition=self.expr(when), branch=index, when=when),
                          branch.get("steps") or []))
         arms.append((_Pending(gateway.id, name="otherwise", default=True),
@@ -432,7 +442,7 @@ class _Compiler:
                                      "gateway", "Case ended inside?"), [_Pending(sid)])
         sides: list[lay.Seq] = []
         for end_id, reason in exits:
-            flag = _Pending(gate.id, name=_branch_name(f"ended: {reason}"),
+            flag = _Pending(gate.id, name=branch_name(f"ended: {reason}"),
                             condition=f"{EXIT_FLAG} == {json.dumps(end_id)}")
             sides.append(self.end_node(f"{end_id}_via_{sid}", end_id, reason, ctx, [flag],
                                        body_lane))
@@ -529,10 +539,6 @@ class _Compiler:
     def write(self, diagram: lay.Diagram) -> str:
         return BpmnWriter(self.pathway, self.title, self.doc, self.roles, self.nodes,
                           self.order, self.flows, self.messages).write(diagram)
-
-
-def _branch_name(text: str) -> str:
-    return text if len(text) <= BRANCH_NAME_LIMIT else text[:BRANCH_NAME_LIMIT - 1] + "…"
 
 
 def _source(value: Any) -> str:

@@ -69,3 +69,29 @@ def rewrite_due(due: str, fields: Iterable[str]) -> str:
     if match is None or match.group(2) not in set(fields):
         return due
     return f"{match.group(1)}client.{match.group(2)}{due[match.end():]}"
+
+
+def question(step_id: str) -> str:
+    """A decide's default title: its id as a question, without a `gw_`/`decide_` prefix
+    (`gw_met_at_gate` -> `Met at gate?`)."""
+    for prefix in ("gw_", "gateway_", "decide_"):
+        if step_id.startswith(prefix) and len(step_id) > len(prefix):
+            step_id = step_id[len(prefix):]
+            break
+    return f"{humanise(step_id)}?"
+
+
+def in_words(source: str) -> str:
+    """A condition as the diagram says it: its names in words (`not met_at_gate` -> `not met
+    at gate`); quoted text is kept as written."""
+    parts = re.split(r"""('[^']*'|"[^"]*")""", " ".join(source.split()))
+    return "".join(part if index % 2 else part.replace("_", " ")
+                   for index, part in enumerate(parts))
+
+
+BRANCH_NAME_LIMIT = 60
+
+
+def branch_name(text: str) -> str:
+    """A flow's name, cut to BRANCH_NAME_LIMIT characters."""
+    return text if len(text) <= BRANCH_NAME_LIMIT else text[:BRANCH_NAME_LIMIT - 1] + "…"

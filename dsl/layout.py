@@ -1,25 +1,34 @@
-"""Left-to-right BPMN diagram layout for compiled pathways.
+"""Top-to-bottom BPMN diagram layout for compiled pathways.
+
+A pathway is read down the page, one step a row, with a vertical lane (a column) per role
+that has a step: however long the pathway, its width is its roles and parallel branches,
+so a 30-step pathway fits a laptop screen (1366 px) at 70% zoom and more. BPMN DI gives a
+lane one rectangle, so rows that wrap like text cannot keep lanes; vertical lanes can.
 
 The compiler describes the flow as a tree of blocks (a sequence, a fork with its branches and
 join, a gateway with side exits, an expanded subprocess) because that is how a pathway is
 written. The layout walks that tree once:
 
-* columns: each flow node takes the next column of its line; branches run side by side and
-  their join takes the column after the longest branch;
-* tracks: the main line is track 0, each branch of a fork stacks below the previous one
-  (a branch is as tall as its own nested branches);
-* lanes: every role is a horizontal band; a node sits in its lane's band, on the row of its
-  track within that band (rows are only made for the tracks a lane actually uses);
-* expanded subprocesses are boxes around their children, with room kept on each row for the
-  boxes' borders.
+* ranks (`col` below): each flow node takes the next row of its line; branches run side by
+  side and their join takes the row after the longest branch;
+* tracks: the main line is track 0, each branch of a fork goes right of the previous one
+  (a branch is as wide as its own nested branches);
+* lanes: every role with a step is a vertical band; a node sits in its lane, in the column of
+  its track within that lane (columns are only made for the tracks a lane uses, and a role
+  with no step gets no lane);
+* expanded subprocesses are boxes around their children, with room kept for their borders
+  on both axes.
 
-Sequence flows get orthogonal waypoints. SpiffWorkflow reads the diagram too: it tries an
-exclusive gateway's conditions in the vertical order of their targets, which is why the
-compiler checks the positions this module returns (see dsl/compile.py).
+Sequence flows get orthogonal waypoints; every external label (an event's or gateway's
+name, a branch's condition) gets bounds where it overlaps no shape and no other label
+(dsl/labels.py). SpiffWorkflow reads the diagram too: it tries an exclusive gateway's
+conditions in the vertical order of their targets, which is why the compiler checks the
+positions this module returns (see dsl/compile.py).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,14 +37,14 @@ EVENT_SIZE = (36, 36)
 GATEWAY_SIZE = (50, 50)
 _SIZES = {"task": TASK_SIZE, "event": EVENT_SIZE, "gateway": GATEWAY_SIZE}
 
-COLUMN_WIDTH = 150
-ROW_HEIGHT = 120
+RANK_HEIGHT = 120  # from one step's centre to the next one's, down the page
+TRACK_WIDTH = 180  # a column of a lane: a task and room beside it for labels
 BOX_PAD = 20  # space between an expanded subprocess's border and its children
 POOL_X = 100
 POOL_Y = 80
-POOL_HEADER = 30  # the pool's name strip, left of the lanes
-CONTENT_MARGIN = 20  # between a lane's left edge and column 0, and after the last column
-EMPTY_LANE_HEIGHT = ROW_HEIGHT
+POOL_HEADER = 30  # the pool's name strip, above the lanes
+LANE_HEADER = 30  # each lane's name strip, above its steps
+CONTENT_MARGIN = 20  # between a lane's header and the first row, and after the last row
 
 Point = tuple[int, int]
 
@@ -119,9 +128,10 @@ class Shape:
 @dataclass(frozen=True)
 class Diagram:
     pool: Bounds
-    lanes: dict[str, Bounds]
+    lanes: dict[str, Bounds]  # only the lanes with a step, left to right
     shapes: dict[str, Bounds]
     edges: dict[str, list[Point]]
+    labels: dict[str, Bounds] = field(default_factory=dict)  # element id -> its label
 
 
 @dataclass
@@ -208,13 +218,15 @@ def _first_leaf(block: Block) -> str | None:
     return block.node
 
 
-def _row_height(depth: int) -> int:
-    return ROW_HEIGHT + 2 * BOX_PAD * depth
+def _track_width(depth: int) -> int:
+    return TRACK_WIDTH + 2 * BOX_PAD * depth
 
 
 def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
-           flows: Iterable[tuple[str, str, str]]) -> Diagram:
-    """Positions for every node in `root`, every lane, and waypoints for every flow.
+           flows: Iterable[tuple[str, str, str]],
+           names: Mapping[str, str] | None = None) -> Diagram:
+    """Positions for every node in `root`, every lane with a node, waypoints for every flow
+    and bounds for the label of every element named in `names` (events, gateways, flows).
 
     `flows` are (flow id, source, target). Raises ValueError if a node is placed twice, has
     no shape, or sits in a lane that is not listed.
@@ -222,18 +234,41 @@ def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
     placer = _Placer(shapes)
     placer.place(root, 0, 0, 0, None)
     placed = placer.out
-    width = (placed.max_col + 1) * COLUMN_WIDTH + 2 * CONTENT_MARGIN
-    pool, lane_bounds, row_center = _rows(_tracks_used(placed, shapes, lanes), lanes, width)
-    drawing = _Drawing(placed, shapes, row_center)
+    order, track_x = _columns(_tracks_used(placed, shapes, lanes), lanes)
+    flow_list = list(flows)
+    names = names or {}
+    drawing = _Drawing(placed, shapes, track_x,
+                       _rank_centres(placed, shapes, _label_room(placed, flow_list, names)),
+                       Counter(source for _, source, _ in flow_list))
     drawing.place_nodes()
-    drawing.wrap_boxes()
-    edges = {flow: drawing.edge(flow, source, target) for flow, source, target in flows}
-    return Diagram(pool=pool, lanes=lane_bounds, shapes=drawing.bounds, edges=edges)
+    drawing.wrap_boxes({})
+    labels = drawing.label(flow_list, names)
+    edges = {flow: drawing.edge(flow, source, target) for flow, source, target in flow_list}
+    pool, lane_bounds = _pool_and_lanes(order, [*drawing.bounds.values(), *labels.values()])
+    return Diagram(pool=pool, lanes=lane_bounds, shapes=drawing.bounds, edges=edges,
+                   labels=labels)
+
+
+def _pool_and_lanes(order: Sequence[tuple[str, int, int]], drawn: Sequence[Bounds]
+                    ) -> tuple[Bounds, dict[str, Bounds]]:
+    """The pool around everything drawn; its lanes side by side, the last one to its right
+    edge, all down to its bottom."""
+    right = max(b.right for b in drawn) + CONTENT_MARGIN
+    bottom = max(b.bottom for b in drawn) + CONTENT_MARGIN
+    pool = Bounds(POOL_X, POOL_Y, max(right, order[-1][2] if order else 0) - POOL_X,
+                  bottom - POOL_Y)
+    lane_bounds = {}
+    for index, (lane, left, lane_right) in enumerate(order):
+        lane_right = pool.right if index == len(order) - 1 else lane_right
+        lane_bounds[lane] = Bounds(left, POOL_Y + POOL_HEADER, lane_right - left,
+                                   pool.bottom - POOL_Y - POOL_HEADER)
+    return pool, lane_bounds
 
 
 def _tracks_used(placed: _Placement, shapes: Mapping[str, Shape],
                  lanes: Sequence[str]) -> dict[str, dict[int, int]]:
-    """lane -> track -> the deepest box nesting on it: each row tall enough for its boxes."""
+    """lane -> track -> the deepest box nesting on it: each column wide enough for its
+    boxes."""
     used: dict[str, dict[int, int]] = {lane: {} for lane in lanes}
 
     def use(lane: str | None, track: int, depth: int, what: str) -> None:
@@ -251,25 +286,71 @@ def _tracks_used(placed: _Placement, shapes: Mapping[str, Shape],
     return used
 
 
-def _rows(used: Mapping[str, Mapping[int, int]], lanes: Sequence[str], width: int
-          ) -> tuple[Bounds, dict[str, Bounds], dict[tuple[str, int], int]]:
-    """(the pool, each lane's bounds, the centre y of each (lane, track) row)."""
-    lane_x = POOL_X + POOL_HEADER
-    lane_bounds: dict[str, Bounds] = {}
-    row_center: dict[tuple[str, int], int] = {}
-    y = POOL_Y
+def _box_ranks(placed: _Placement, box: str) -> tuple[int, int]:
+    """The first and last rank a box's children (and theirs) take."""
+    ranks = []
+    for child in placed.children.get(box, []):
+        ranks.append(placed.cells[child][0])
+        if child in placed.children:
+            ranks.extend(_box_ranks(placed, child))
+    ranks += [placed.cells[split][0] for split, _, _, owner in placed.virtual.values()
+              if owner == box]
+    return min(ranks), max(ranks)
+
+
+def _label_room(placed: _Placement, flows: Sequence[tuple[str, str, str]],
+                names: Mapping[str, str]) -> dict[int, int]:
+    """rank -> the extra height needed above it for the tallest condition label of a flow
+    from the rank before (a long condition takes more lines than a row's gap holds)."""
+    from dsl.labels import label_size
+
+    gap = RANK_HEIGHT - GATEWAY_SIZE[1] // 2 - TASK_SIZE[1] // 2 - 8
+    room: dict[int, int] = {}
+    for flow, source, _ in flows:
+        if flow in names and source in placed.cells:
+            rank = placed.cells[source][0] + 1
+            height = min(label_size(names[flow], width)[1] for width in (120, 150))
+            room[rank] = max(room.get(rank, 0), height - gap)
+    return room
+
+
+def _rank_centres(placed: _Placement, shapes: Mapping[str, Shape],
+                  room: Mapping[int, int]) -> list[int]:
+    """The centre y of each rank: RANK_HEIGHT apart, plus room for each box border that
+    starts or ends between two ranks and for long labels."""
+    borders = [0] * (placed.max_col + 2)
+    for node in placed.cells:
+        if shapes[node].kind == "box" and placed.children.get(node):
+            first, last = _box_ranks(placed, node)
+            borders[first] += 1
+            borders[last + 1] += 1
+    y = POOL_Y + POOL_HEADER + LANE_HEADER + CONTENT_MARGIN + TASK_SIZE[1] // 2
+    centres = []
+    for rank in range(placed.max_col + 1):
+        y += BOX_PAD * borders[rank] + max(room.get(rank, 0), 0)
+        centres.append(y)
+        y += RANK_HEIGHT
+    return centres
+
+
+def _columns(used: Mapping[str, Mapping[int, int]], lanes: Sequence[str]
+             ) -> tuple[list[tuple[str, int, int]], dict[tuple[str, int], int]]:
+    """(each lane with a step, with its left and right x, left to right; the centre x of
+    each (lane, track) column)."""
+    order: list[tuple[str, int, int]] = []
+    track_x: dict[tuple[str, int], int] = {}
+    x = POOL_X
     for lane in lanes:
         tracks = sorted(used[lane])
-        top = y
-        for track in tracks:
-            height = _row_height(used[lane][track])
-            row_center[(lane, track)] = y + height // 2
-            y += height
         if not tracks:
-            y += EMPTY_LANE_HEIGHT
-        lane_bounds[lane] = Bounds(lane_x, top, width, y - top)
-    pool = Bounds(POOL_X, POOL_Y, width + POOL_HEADER, y - POOL_Y)
-    return pool, lane_bounds, row_center
+            continue
+        left = x
+        for track in tracks:
+            width = _track_width(used[lane][track])
+            track_x[(lane, track)] = x + width // 2
+            x += width
+        order.append((lane, left, x))
+    return order, track_x
 
 
 @dataclass
@@ -278,34 +359,80 @@ class _Drawing:
 
     placed: _Placement
     shapes: Mapping[str, Shape]
-    row_center: Mapping[tuple[str, int], int]
+    track_x: Mapping[tuple[str, int], int]
+    rank_y: Sequence[int]
+    outgoing: Mapping[str, int]  # node -> how many flows leave it
     bounds: dict[str, Bounds] = field(default_factory=dict)
 
     def place_nodes(self) -> None:
-        content_left = POOL_X + POOL_HEADER + CONTENT_MARGIN
         for node, (col, track, _) in self.placed.cells.items():
             shape = self.shapes[node]
             if shape.kind == "box":
                 continue
             w, h = _SIZES[shape.kind]
             assert shape.lane is not None
-            cx = content_left + col * COLUMN_WIDTH + COLUMN_WIDTH // 2
-            cy = self.row_center[(shape.lane, track)]
+            cx = self.track_x[(shape.lane, track)]
+            cy = self.rank_y[col]
             self.bounds[node] = Bounds(cx - w // 2, cy - h // 2, w, h)
 
-    def virtual_y(self, flow: str) -> int:
+    def virtual_x(self, flow: str) -> int:
         split, track, _, _ = self.placed.virtual[flow]
         lane = self.shapes[split].lane
         assert lane is not None
-        return self.row_center[(lane, track)]
+        return self.track_x[(lane, track)]
 
-    def wrap_boxes(self) -> None:
+    def label(self, flows: Sequence[tuple[str, str, str]], names: Mapping[str, str]
+              ) -> dict[str, Bounds]:
+        """Bounds for every label: those inside a box first, then the box is grown around
+        them, then the rest (clear of the grown boxes)."""
+        from dsl.labels import place_labels
+
+        area = Bounds(POOL_X + 2, POOL_Y + POOL_HEADER + LANE_HEADER + 2, 10**6, 10**6)
+        kinds = {n: s.kind for n, s in self.shapes.items()}
+        within = self.innermost_boxes(flows)
+        around = {e: self.boxes_around(e, within) for e in names if within.get(e)}
+        edges = {flow: self.edge(flow, source, target) for flow, source, target in flows}
+        labels = place_labels(self.bounds, kinds, edges,
+                              {e: t for e, t in names.items() if e in around}, area,
+                              own_boxes=around)
+        self.wrap_boxes({box: [labels[e] for e, boxes in around.items()
+                               if box in boxes and e in labels]
+                         for box in self.placed.children})
+        edges = {flow: self.edge(flow, source, target) for flow, source, target in flows}
+        labels.update(place_labels(self.bounds, kinds, edges,
+                                   {e: t for e, t in names.items() if e not in around},
+                                   area, placed=labels))
+        return labels
+
+    def innermost_boxes(self, flows: Sequence[tuple[str, str, str]]) -> dict[str, str]:
+        """node or flow -> the box it is drawn in (a flow: when both its ends are)."""
+        parent = {child: box for box, children in self.placed.children.items()
+                  for child in children}
+        within = dict(parent)
+        for flow, source, target in flows:
+            if source in parent and parent[source] == parent.get(target):
+                within[flow] = parent[source]
+        return within
+
+    def boxes_around(self, element: str, within: Mapping[str, str]) -> frozenset[str]:
+        parent = {child: box for box, children in self.placed.children.items()
+                  for child in children}
+        found = set()
+        box = within.get(element)
+        while box is not None:
+            found.add(box)
+            box = parent.get(box)
+        return frozenset(found)
+
+    def wrap_boxes(self, labels: Mapping[str, Sequence[Bounds]]) -> None:
+        """Each box around its children, their labels and its inner boxes."""
         placed, bounds = self.placed, self.bounds
         boxes = sorted((n for n in placed.cells if self.shapes[n].kind == "box"),
                        key=lambda n: -placed.cells[n][2])
         for box in boxes:  # innermost first, so an outer box wraps the inner ones
             inner = [bounds[child] for child in placed.children.get(box, [])]
-            inner += [Bounds(bounds[split].cx, self.virtual_y(flow), 1, 1)  # empty branches
+            inner += labels.get(box, [])
+            inner += [Bounds(self.virtual_x(flow), bounds[split].cy, 1, 1)  # empty branches
                       for flow, (split, _, _, owner) in placed.virtual.items() if owner == box]
             left = min(b.x for b in inner) - BOX_PAD
             top = min(b.y for b in inner) - BOX_PAD
@@ -313,25 +440,25 @@ class _Drawing:
             bottom = max(b.bottom for b in inner) + BOX_PAD
             bounds[box] = Bounds(left, top, right - left, bottom - top)
 
-    def anchor_y(self, node: str) -> int:
+    def anchor_x(self, node: str) -> int:
         while self.shapes[node].kind == "box":
             node = self.placed.first_leaf[node]
-        return self.bounds[node].cy
+        return self.bounds[node].cx
 
     def edge(self, flow: str, source: str, target: str) -> list[Point]:
         s, t = self.bounds[source], self.bounds[target]
-        sy, ty = self.anchor_y(source), self.anchor_y(target)
+        sx, tx = self.anchor_x(source), self.anchor_x(target)
         if flow in self.placed.virtual:
-            vy = self.virtual_y(flow)
-            if vy == sy == ty:
-                return [(s.right, sy), (t.x, ty)]
-            return [(s.cx, s.bottom if vy > sy else s.y), (s.cx, vy), (t.cx, vy),
-                    (t.cx, t.bottom if vy > ty else t.y)]
-        if sy == ty:
-            return [(s.right, sy), (t.x, ty)]
-        if self.shapes[source].kind == "gateway":
-            return [(s.cx, s.bottom if ty > sy else s.y), (s.cx, ty), (t.x, ty)]
-        if self.shapes[target].kind == "gateway":
-            return [(s.right, sy), (t.cx, sy), (t.cx, t.bottom if sy > ty else t.y)]
-        mid = (s.right + t.x) // 2
-        return [(s.right, sy), (mid, sy), (mid, ty), (t.x, ty)]
+            vx = self.virtual_x(flow)
+            if vx == sx == tx:
+                return [(sx, s.bottom), (tx, t.y)]
+            return [(s.right if vx > sx else s.x, s.cy), (vx, s.cy), (vx, t.cy),
+                    (t.right if vx > tx else t.x, t.cy)]
+        if sx == tx:
+            return [(sx, s.bottom), (tx, t.y)]
+        if self.shapes[source].kind == "gateway" and self.outgoing[source] > 1:
+            return [(s.right if tx > sx else s.x, s.cy), (tx, s.cy), (tx, t.y)]
+        if self.shapes[target].kind == "gateway" and self.outgoing[target] <= 1:
+            return [(sx, s.bottom), (sx, t.cy), (t.right if sx > tx else t.x, t.cy)]
+        mid = (s.bottom + t.y) // 2
+        return [(sx, s.bottom), (sx, mid), (tx, mid), (tx, t.y)]

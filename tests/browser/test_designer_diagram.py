@@ -182,3 +182,68 @@ def test_what_a_designer_types_survives_a_reload(live_app: LiveApp, page: Page,
     assert "(half-typed)" in page.evaluate(
         "() => document.querySelector('.CodeMirror').CodeMirror.getValue()")
     snap(page, "editor-draft-restored")
+
+
+# the label boxes the diagram gives (BPMN DI) and the boxes of the text bpmn-js drew in them,
+# in diagram coordinates: the text must sit inside its box, so that what the layout tests
+# check of the boxes (no label on a shape or another label) is true of what is drawn
+_DRAWN_LABELS = """
+(holder) => Array.from(holder.querySelectorAll('.djs-element[data-element-id$="_label"]'))
+  .map((g) => {
+    const text = g.querySelector('text.djs-label');
+    const m = g.transform.baseVal.consolidate();
+    const box = text ? text.getBBox() : {x: 0, y: 0, width: 0, height: 0};
+    return {id: g.dataset.elementId.replace(/_label$/, ''), x: m.matrix.e + box.x,
+            y: m.matrix.f + box.y, width: box.width, height: box.height,
+            text: text ? text.textContent : ''};
+  })
+"""
+
+
+def test_every_shipped_pathway_is_drawn_to_fit_a_laptop_with_labels_inside_their_boxes(
+        live_app: LiveApp, page: Page, snap: Snap) -> None:
+    """At 1366 px wide, each shipped pathway opens at 70% zoom or more, and every label's
+    text as the browser drew it (its own font, not Arial perhaps) lies inside the bounds
+    the compiled diagram gives it: no word broken, no line more than was measured."""
+    from lxml import etree
+
+    from tests.diagram_geometry import NS
+
+    application = live_app.application
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    order = ["mental_health_referral", "housing_support", "family_support",
+             "employment_support", "gate_reception"]
+    bounds = {}
+    for name in order:
+        files, main = read_bundle(PROJECT_ROOT / "definitions" / f"{name}.yaml")
+        application.engine.publish(files, main, note="shipped", author="dana")
+        root = etree.fromstring(files[main].encode("utf-8"))
+        for di in root.iterfind(".//bpmndi:BPMNLabel/dc:Bounds", NS):
+            element = di.getparent().getparent().get("bpmnElement")
+            bounds[(name, element)] = tuple(float(di.get(k) or 0)
+                                            for k in ("x", "y", "width", "height"))
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    outside = []
+    for name in order:
+        page.goto(f"/pathways/{name}/v1")
+        diagram = page.locator("#diagram")
+        expect(diagram).to_have_attribute("data-rendered", "true")
+        assert float(diagram.get_attribute("data-zoom") or 0) >= 0.7, name
+        drawn = diagram.evaluate(_DRAWN_LABELS)
+        assert drawn, f"{name}: no label drawn"
+        for label in drawn:
+            x, y, width, height = bounds[(name, label["id"])]
+            if not (x - 1.5 <= label["x"] and label["x"] + label["width"] <= x + width + 1.5
+                    and y - 1.5 <= label["y"]
+                    and label["y"] + label["height"] <= y + height + 1.5):
+                outside.append((name, label["id"], label["text"], (x, y, width, height),
+                                {k: round(label[k]) for k in ("x", "y", "width", "height")}))
+        if name == "gate_reception":
+            snap(page, "gate-reception-at-1366")
+    assert not outside, outside

@@ -47,6 +47,21 @@
     });
   }
 
+  // A pathway is drawn down the page: fit its width (never above 100%) and show its top;
+  // the wheel scrolls down it (and zooms with Ctrl), as bpmn-js's navigated viewer does.
+  function fitWidth(canvas, holder) {
+    var inner = canvas.viewbox().inner;
+    var margin = 10;
+    var scale = Math.min(1, holder.clientWidth / (inner.width + 2 * margin));
+    canvas.viewbox({
+      x: inner.x - margin,
+      y: inner.y - margin,
+      width: holder.clientWidth / scale,
+      height: holder.clientHeight / scale
+    });
+    holder.dataset.zoom = scale.toFixed(2);
+  }
+
   function draw(holder) {
     var viewer = new window.BpmnJS({ container: holder });
     var marks = holder.dataset.marks ? JSON.parse(holder.dataset.marks) : {};
@@ -56,7 +71,7 @@
     ]).then(function (found) {
       return viewer.importXML(found[0]).then(function () {
         var canvas = viewer.get("canvas");
-        canvas.zoom("fit-viewport");
+        fitWidth(canvas, holder);
         var registry = viewer.get("elementRegistry");
         var marked = 0;
         Object.keys(marks).forEach(function (step) {

@@ -218,7 +218,7 @@ def test_decide_takes_each_branch_and_otherwise(engine: Engine, risk: str, child
         "family": "expr(\"risk == 'medium' and client.children > 0\")",
         "routine": None}
     flow = element(result, "flow_route_family")
-    assert flow.get("name") == "when: risk == 'medium' and children > 0"
+    assert flow.get("name") == "risk == 'medium' and children > 0"
     assert element(result, "flow_route_routine").get("name") == "otherwise"
     assert etree.QName(element(result, "route_merge")).localname == "exclusiveGateway"
 
@@ -290,8 +290,9 @@ def test_a_decide_where_every_path_ends_has_no_merge_and_no_implicit_end(
 
 def test_branches_out_of_diagram_order_are_guarded_so_the_first_true_when_wins(
         engine: Engine) -> None:
-    # SpiffWorkflow tries conditions top to bottom in the diagram; lanes put the first
-    # branch (manager, the lower lane) below the second (worker)
+    # SpiffWorkflow tries conditions top to bottom in the diagram (by the top edge of the
+    # targets); the branches' first steps share a row, but the first branch's is a
+    # decision, whose diamond's top is below the second branch's task's
     result = compiled("""\
         - task: ask
           role: worker
@@ -303,9 +304,14 @@ def test_branches_out_of_diagram_order_are_guarded_so_the_first_true_when_wins(
           branches:
             - when: a
               steps:
-                - task: first
-                  role: manager
-                  title: First
+                - decide: inner
+                  branches:
+                    - when: a
+                      steps:
+                        - task: first
+                          role: manager
+                          title: First
+                  otherwise: []
             - when: b
               steps:
                 - task: second
@@ -313,7 +319,7 @@ def test_branches_out_of_diagram_order_are_guarded_so_the_first_true_when_wins(
                   title: Second
           otherwise: []
         """)
-    assert conditions(result, "pick") == {"first": 'expr("a")',
+    assert conditions(result, "pick") == {"inner": 'expr("a")',
                                           "second": 'not expr("a") and expr("b")',
                                           "pick_merge": None}
     for a, b, taken in ((True, True, "first"), (False, True, "second"),
@@ -341,7 +347,7 @@ def test_long_when_is_truncated_in_the_flow_name() -> None:
           otherwise: []
         """)
     name = element(result, "flow_check_check_merge").get("name")
-    assert len(name) == 60 and name.startswith("when: risk == 'high'") and name.endswith("…")
+    assert len(name) == 60 and name.startswith("risk == 'high'") and name.endswith("…")
 
 
 # -- parallel -----------------------------------------------------------------------------
@@ -1001,7 +1007,7 @@ def test_every_node_has_a_shape_in_its_lane_and_every_flow_an_edge() -> None:
         for ref in lane:
             node = shapes[ref.text]
             if etree.QName(element(result, ref.text)).localname != "subProcess":
-                assert band.y <= node.y and node.bottom <= band.bottom, ref.text
+                assert band.x <= node.x and node.right <= band.right, ref.text
     for box in root.xpath("//bpmn:subProcess", namespaces=NS):
         outer = shapes[box.get("id")]
         for child in box:
@@ -1028,7 +1034,7 @@ def test_every_node_has_a_shape_in_its_lane_and_every_flow_an_edge() -> None:
         assert on_border(points[-1], shapes[flow.get("targetRef")]), flow.get("id")
         for (x1, y1), (x2, y2) in itertools.pairwise(points):
             assert x1 == x2 or y1 == y2  # orthogonal
-        assert points[-1][0] >= points[0][0]  # left to right
+        assert points[-1][1] >= points[0][1]  # top to bottom
 
 
 def on_border(point: tuple[int, int], b: layout.Bounds) -> bool:
@@ -1037,18 +1043,20 @@ def on_border(point: tuple[int, int], b: layout.Bounds) -> bool:
     return inside and (x in (b.x, b.right, b.cx) or y in (b.y, b.bottom))
 
 
-def test_layout_runs_left_to_right_with_branches_stacked() -> None:
+def test_layout_runs_top_to_bottom_with_branches_side_by_side() -> None:
     result = compiled(DECIDE)
     root = xml(result)
     shapes = {s.get("bpmnElement"): bounds_of(s)
               for s in root.xpath("//bpmndi:BPMNShape", namespaces=NS)}
     order = ["start", "assess", "route", "urgent", "route_merge", "close", "end"]
-    xs = [shapes[n].cx for n in order]
-    assert xs == sorted(xs) and len(set(xs)) == len(xs)
-    assert shapes["family"].cx == shapes["routine"].cx == shapes["urgent"].cx
-    assert shapes["urgent"].cy < shapes["family"].cy < shapes["routine"].cy  # branch order
-    assert shapes["routine"].y >= shapes["manager"].y  # in the manager's band
-    assert shapes["demo_participant"].x < shapes["worker"].x
+    ys = [shapes[n].cy for n in order]
+    assert ys == sorted(ys) and len(set(ys)) == len(ys)
+    assert shapes["family"].cy == shapes["routine"].cy == shapes["urgent"].cy
+    assert shapes["urgent"].cx < shapes["family"].cx  # branch order, left to right
+    assert shapes["routine"].x >= shapes["manager"].x  # in the manager's lane
+    assert shapes["demo_participant"].y < shapes["worker"].y
+    assert {s.get("isHorizontal") for s in root.xpath(
+        "//bpmndi:BPMNShape[@isHorizontal]", namespaces=NS)} == {"false"}
 
 
 def test_duplicate_generated_ids_are_refused() -> None:

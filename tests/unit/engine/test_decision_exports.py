@@ -41,7 +41,7 @@ def test_xes_decision_events_carry_the_gateway_and_the_branch_taken() -> None:
     [decision] = [attributes(e) for e in trace.findall("x:event", NS)
                   if attributes(e)["event_type"] == "decision"]
     assert (decision["gateway"], decision["branch"]) == ("Needs housing?",
-                                                         "when: needs_housing")
+                                                         "needs housing")
     assert decision["branch_flow"] == "flow_yes"
     others = [attributes(e) for e in trace.findall("x:event", NS)
               if attributes(e)["event_type"] != "decision"]
@@ -71,7 +71,7 @@ def test_events_csv_has_a_row_per_event_with_the_branch_taken() -> None:
     decision = rows[4]
     assert (decision["step"], decision["gateway"], decision["branch"],
             decision["branch_flow"]) == ("gw_housing", "Needs housing?",
-                                         "when: needs_housing", "flow_yes")
+                                         "needs housing", "flow_yes")
     assert rows[0]["at"] == T0.isoformat() and rows[0]["actor"] == "amy"
     assert rows[3]["outcome"] == "engaged" and rows[3]["branch"] == ""
     assert rows[5]["pathway"] == "family" and rows[5]["client"] == "8"
@@ -144,7 +144,7 @@ def test_exports_of_a_real_case_name_the_branch_each_decision_took(
         triage: tuple[Engine, int]) -> None:
     engine, case_id = triage
     _xes, table, in_xes, in_csv = _exported_decisions(engine, case_id, redacted=False)
-    assert in_xes == in_csv == {"gw_work": "when: wants_work", "gw_drugs": "when: uses_drugs"}
+    assert in_xes == in_csv == {"gw_work": "wants work", "gw_drugs": "uses drugs"}
     flows = {r["step"]: r["branch_flow"] for r in _rows(table) if r["type"] == "decision"}
     definition = engine.definition("triage", 1)
     for step, flow in flows.items():
@@ -156,7 +156,7 @@ def test_a_sensitive_decision_and_its_branch_stay_out_of_redacted_exports(
         triage: tuple[Engine, int]) -> None:
     engine, case_id = triage
     xes, table, in_xes, in_csv = _exported_decisions(engine, case_id, redacted=True)
-    assert in_xes == in_csv == {"gw_work": "when: wants_work"}  # gw_drugs: not there at all
+    assert in_xes == in_csv == {"gw_work": "wants work"}  # gw_drugs: not there at all
     for text in (xes, table):
         assert "uses_drugs" not in text and "rehab" not in text and "gw_drugs" not in text
 

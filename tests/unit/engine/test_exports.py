@@ -87,7 +87,7 @@ def sample_log() -> tuple[list[CaseRecord], dict[int, list[Event]]]:
             event(1, 5, "decision", step="gw_housing",
                   data={"gateway": "Needs housing?", "taken": ["refer_housing"],
                         "taken_names": ["Refer to housing"], "flows": ["flow_yes"],
-                        "branches": ["when: needs_housing"]})],
+                        "branches": ["needs housing"]})],
         2: [event(2, 1, "case_started", at=datetime(2026, 3, 2, 8, 0)),  # naive: UTC
             event(2, 2, "case_cancelled", actor="bob")],
     }
