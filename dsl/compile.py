@@ -23,8 +23,10 @@ How each step kind compiles, and what SpiffWorkflow 3.2 needs of it:
   the loop stops on it, and an exit gateway after the loop leads to an end event with the same
   reason in the enclosing scope (a boundary error event would be the BPMN idiom, but
   SpiffWorkflow 3.2 crashes cancelling a looped subprocess from a boundary event).
-* refer / record / notify: a bpmn:task with the pathways* properties the engine acts on;
-  refer with `wait` is followed by a catch of the message `completed:<pathway>`.
+* record / notify / refer: a serviceTask / sendTask / sendTask (a referral starts a case of
+  its own, not a sub-process: no callActivity) with the pathways* properties the engine runs
+  as a plain task (engine/workflow/bpmn_events.py); refer with `wait` is followed by a catch
+  of the message `completed:<pathway>`.
 """
 
 from __future__ import annotations
@@ -475,7 +477,7 @@ class _Compiler:
     def step_refer(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                    pending: list[_Pending], lane: str) -> _Part:
         target = str(step["pathway"])
-        self.attach(self.auto(ctx, lane, sid, "task", "task",
+        self.attach(self.auto(ctx, lane, sid, "sendTask", "task",
                               _titled(step, f"Refer to {humanise(target).lower()}"),
                               properties=[(REFER, target)]), pending)
         if not step.get("wait"):
@@ -497,7 +499,7 @@ class _Compiler:
         if step.get("when") is not None:
             properties.append((OUTCOME_WHEN, rewrite_client_fields(str(step["when"]),
                                                                    self.client_fields)))
-        self.attach(self.auto(ctx, lane, sid, "task", "task",
+        self.attach(self.auto(ctx, lane, sid, "serviceTask", "task",
                               _titled(step, f"Record: {humanise(outcome).lower()}"),
                               properties=properties), pending)
         return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
@@ -505,7 +507,7 @@ class _Compiler:
     def step_notify(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
                     pending: list[_Pending], lane: str) -> _Part:
         to = str(step["to"])
-        self.attach(self.auto(ctx, lane, sid, "task", "task",
+        self.attach(self.auto(ctx, lane, sid, "sendTask", "task",
                               _titled(step, f"Notify {humanise(to).lower()}"),
                               properties=[(NOTIFY_TO, to),
                                           (NOTIFY_MESSAGE, str(step["message"]))]), pending)

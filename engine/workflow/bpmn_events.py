@@ -40,6 +40,8 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
+from SpiffWorkflow.spiff.specs.defaults import NoneTask
 from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition as SpiffErrorEventDefinition,
 )
@@ -50,6 +52,9 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     SignalEventDefinition as SpiffSignalEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow.bpmn_xml import SPIFF_NS
+from engine.workflow.definition_model import DECLARATIVE
 
 
 class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
@@ -325,6 +330,22 @@ class BroadcastSignalEventDefinition(SpiffSignalEventDefinition):  # type: ignor
             top.bpmn_events.append(event)
 
 
+def _declarative_or(default: Any) -> Callable[..., Any]:
+    """The node parser for a service or send task: one that carries a Pathways step's
+    properties (record an outcome, notify, refer) is the plain task the engine acts on,
+    drawn as the typed element a colleague recognises; any other keeps SpiffWorkflow's own
+    parser and its rules (a service task needs an operator, a send task a message)."""
+
+    def parse(process_parser: Any, spec_class: Any, node: Any, *args: Any,
+              **kwargs: Any) -> Any:
+        names = {prop.get("name") for prop in node.iter(f"{{{SPIFF_NS}}}property")}
+        if names & set(DECLARATIVE):
+            return SpiffTaskParser(process_parser, NoneTask, node, *args, **kwargs)
+        return default(process_parser, spec_class, node, *args, **kwargs)
+
+    return parse
+
+
 class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own."""
 
@@ -332,4 +353,10 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("endEvent"): (_SignalEndEventParser, EndEvent),
         full_tag("startEvent"): (_EventStartEventParser, DefaultStartEvent),
+        full_tag("serviceTask"): (
+            _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),
+        full_tag("sendTask"): (
+            _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")][0]),
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")][1]),
     }

@@ -738,6 +738,12 @@ def test_record_notify_refer_and_end(engine: Engine) -> None:
           reason: completed
         """)
     root = xml(result)
+    # typed as a colleague reads them (issue 14, item 7): a record is done by the system (a
+    # service task, the gear), a notification and a referral are sent (send tasks, the
+    # envelope: a referral starts a case of its own, not a sub-process this case runs)
+    assert [etree.QName(element(result, step)).localname for step in (
+        "housed_outcome", "parent_outcome", "tell_manager", "to_helper", "to_helper_again")
+    ] == ["serviceTask", "serviceTask", "sendTask", "sendTask", "sendTask"]
     assert element(result, "housed_outcome").get("name") == "Record: housed"
     assert properties(result, "housed_outcome") == {"pathwaysOutcome": "housed",
                                                     "pathwaysOutcomeValue": "housed"}

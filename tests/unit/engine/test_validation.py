@@ -61,3 +61,45 @@ def test_a_definition_whose_case_cannot_be_built_is_refused_by_the_dry_run() -> 
         dry_run(parsed)
     assert caught.value.file == main and caught.value.details["rule"] == "dry_run"
     assert "cannot be created" in caught.value.reason
+
+
+def _housing_with(tag: str, keep_properties: bool) -> tuple[dict[str, str], str]:
+    """The compiled housing pathway with its record step written as `tag`, with or without
+    the Pathways properties that make it a record step."""
+    import re
+
+    import yaml
+
+    from adapters.settings import PROJECT_ROOT
+    from dsl import compile_pathway
+
+    result = compile_pathway(yaml.safe_load(
+        (PROJECT_ROOT / "definitions" / "housing_support.yaml").read_text("utf-8")))
+    files = result.files()
+    text = files[result.bpmn_file]
+    start = text.index('<bpmn:serviceTask id="already_housed"')
+    end = text.index("</bpmn:serviceTask>", start) + len("</bpmn:serviceTask>")
+    element = text[start:end].replace("serviceTask", tag)
+    if not keep_properties:
+        element = re.sub(r"<bpmn:extensionElements>.*?</bpmn:extensionElements>", "",
+                         element, flags=re.S)
+    files[result.bpmn_file] = text[:start] + element + text[end:]
+    return files, result.bpmn_file
+
+
+@pytest.mark.parametrize("tag", ["serviceTask", "sendTask", "task"])
+def test_a_record_step_runs_as_a_plain_task_whatever_it_is_drawn_as(tag: str) -> None:
+    from SpiffWorkflow.spiff.specs.defaults import NoneTask
+
+    parsed = parse_bundle(*_housing_with(tag, keep_properties=True))
+    spec = next(s for s in parsed.spec.task_specs.values() if s.name == "already_housed")
+    assert type(spec) is NoneTask and spec.manual is False  # run as soon as reached
+    dry_run(parsed)
+
+
+def test_a_service_task_that_is_no_pathways_step_keeps_spiffworkflows_rules() -> None:
+    """Only a task carrying a record, notify or refer step's properties is taken as one: a
+    hand-written service task still needs its operator, as SpiffWorkflow says."""
+    with pytest.raises(DefinitionError) as caught:
+        parse_bundle(*_housing_with("serviceTask", keep_properties=False))
+    assert "operator" in caught.value.reason
