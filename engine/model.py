@@ -209,6 +209,12 @@ class Migration:
     filter: dict[str, Any] = field(default_factory=dict)
     reverts: int | None = None  # the migration this one undoes
     finished_at: datetime | None = None
+    # how far a run has got, for a page to show while it runs: the cases it will check,
+    # how many it has checked, and when it last said so (a run whose process died stops
+    # saying so while finished_at stays empty)
+    planned: int | None = None
+    checked: int = 0
+    progressed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,10 @@ class MigrationRepository(Protocol):
 
     def finish(self, migration_id: int, at: datetime) -> None: ...
 
+    def progress(self, migration_id: int, checked: int, at: datetime) -> None:
+        """Note how many of its cases a running migration has checked, and when."""
+        ...
+
     def add_case(self, result: MigrationCase) -> None:
         """Record what the migration did with one case (once per case and migration)."""
         ...

@@ -8,15 +8,27 @@ who made it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import BadRequest, NotFound
 
 from engine.access import may_open_records
-from engine.model import MigrationTally
+from engine.model import Migration, MigrationTally
+from engine.versions.migration_commands import MigrationReport, Started
 from web.designer import CHANGERS, published_versions, version_asked
 from web.security import application, current_user, roles_required
 
@@ -111,6 +123,61 @@ def plan(name: str) -> Any:
                            moving=sum(r.ok for r in report.cases) if report else 0)
 
 
+# how long a request waits for a migration before showing its progress instead (seconds)
+WAIT_SECONDS = 5.0
+STALLED_AFTER = timedelta(minutes=2)  # no progress for this long: its process has stopped
+
+
+@dataclass
+class _Run:
+    """A migration running in a thread of its own: its id once recorded, then its report
+    or the error it stopped with."""
+
+    migration: int | None = None
+    report: MigrationReport | None = None
+    error: BaseException | None = None
+    known: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _in_background(work: Callable[[Started], MigrationReport]) -> _Run:
+    """Run a migration (or a revert) in a thread; return when it is done or, if it takes
+    longer than the app's PATHWAYS_MIGRATION_WAIT, once it is recorded, so that a large
+    one is followed on its page rather than in a request the browser gives up on. Each
+    case is its own transaction: if the process stops, what was done stays done and the
+    page says the run stopped."""
+    run = _Run()
+
+    def started(migration_id: int) -> None:
+        run.migration = migration_id
+        run.known.set()
+
+    def work_through() -> None:
+        try:
+            run.report = work(started)
+        except BaseException as error:
+            run.error = error
+        finally:
+            run.known.set()
+            run.done.set()
+
+    threading.Thread(target=work_through, name="pathways-migration", daemon=True).start()
+    if not run.done.wait(current_app.config.get("PATHWAYS_MIGRATION_WAIT", WAIT_SECONDS)):
+        run.known.wait()
+    if run.error is not None and (run.migration is None or run.done.is_set()):
+        raise run.error
+    return run
+
+
+def _after(name: str, run: _Run, done: Callable[[MigrationReport], str]) -> Any:
+    """To the migration's page: with what it did, or to follow its progress."""
+    if run.report is not None:
+        flash(done(run.report))
+    else:
+        flash(f"Migration {run.migration} is running; this page shows how far it has got.")
+    return redirect(url_for("migrations.show", name=name, migration_id=run.migration))
+
+
 @bp.post("/pathways/<name>/migrate")
 @roles_required(*CHANGERS)
 def run(name: str) -> Any:
@@ -120,13 +187,17 @@ def run(name: str) -> Any:
     if asked is None:
         raise BadRequest("say which versions: from and to")
     user = current_user()
-    report = application().engine.migrate(
+    engine = application().engine
+    going = _in_background(lambda started: engine.migrate(
         name, asked.older, asked.newer, steps=[asked.step] if asked.step else (),
-        actor=user.username if user else None)
-    moved = sum(r.ok for r in report.cases)
-    flash(f"Migration {report.migration}: moved {moved} case(s) from v{asked.older} to "
-          f"v{asked.newer}, refused {len(report.cases) - moved}.")
-    return redirect(url_for("migrations.show", name=name, migration_id=report.migration))
+        actor=user.username if user else None, started=started))
+
+    def said(report: MigrationReport) -> str:
+        moved = sum(r.ok for r in report.cases)
+        return (f"Migration {report.migration}: moved {moved} case(s) from v{asked.older} "
+                f"to v{asked.newer}, refused {len(report.cases) - moved}.")
+
+    return _after(name, going, said)
 
 
 @bp.get("/pathways/<name>/migrations")
@@ -158,6 +229,7 @@ def show(name: str, migration_id: int) -> Any:
     screen = _screen(name, migration.from_version, migration.to_version)
     hidden = [c.ok for c in cases if screen.hides(c.from_step, c.to_step, c.reason)]
     return render_template("migration.html", name=name, migration=migration, cases=cases,
+                           state=_state(migration),
                            shown=[c for c in cases
                                   if not screen.hides(c.from_step, c.to_step, c.reason)],
                            unlisted=(len(hidden), sum(hidden)),
@@ -173,9 +245,33 @@ def revert(name: str, migration_id: int) -> Any:
     """Put the cases the migration moved back (each by the engine's rules)."""
     _migration(name, migration_id)
     user = current_user()
-    report = application().engine.revert_migration(
-        migration_id, actor=user.username if user else None)
-    moved = sum(r.ok for r in report.cases)
-    flash(f"Migration {report.migration} put {moved} case(s) back on v{report.to_version}, "
-          f"refused {len(report.cases) - moved}.")
-    return redirect(url_for("migrations.show", name=name, migration_id=report.migration))
+    engine = application().engine
+    going = _in_background(lambda started: engine.revert_migration(
+        migration_id, actor=user.username if user else None, started=started))
+
+    def said(report: MigrationReport) -> str:
+        moved = sum(r.ok for r in report.cases)
+        return (f"Migration {report.migration} put {moved} case(s) back on "
+                f"v{report.to_version}, refused {len(report.cases) - moved}.")
+
+    return _after(name, going, said)
+
+
+def _state(migration: Migration) -> str:
+    """finished, running, or stopped (no progress for STALLED_AFTER: its process died)."""
+    if migration.finished_at is not None:
+        return "finished"
+    last = migration.progressed_at or migration.created_at
+    now = application().engine.clock.now()
+    return "stopped" if now - last > STALLED_AFTER else "running"
+
+
+@bp.get("/pathways/<name>/migrations/<int:migration_id>/progress.json")
+@roles_required(*CHANGERS)
+def progress(name: str, migration_id: int) -> Any:
+    """How far the migration has got: for its page while it runs, and for scripts."""
+    migration, cases = _migration(name, migration_id)
+    return jsonify({"migration": migration.id, "state": _state(migration),
+                    "planned": migration.planned, "checked": migration.checked,
+                    "moved": sum(c.ok for c in cases),
+                    "stayed": sum(not c.ok for c in cases)})

@@ -226,6 +226,9 @@ migrations = Table(
     Column("filter", json_type(), nullable=False),
     Column("reverts", Integer, ForeignKey("migrations.id"), nullable=True),
     Column("finished_at", UtcDateTime, nullable=True),
+    Column("planned", Integer, nullable=True),
+    Column("checked", Integer, nullable=False, server_default="0"),
+    Column("progressed_at", UtcDateTime, nullable=True),
     Index(None, "pathway"),
 )
 

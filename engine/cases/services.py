@@ -31,7 +31,12 @@ from engine.ports import UnitOfWork
 from engine.summary_ports import DashboardSummaries
 from engine.versions import migration_commands, version_commands
 from engine.versions.migration import VersionDiff
-from engine.versions.migration_commands import MigrationReport, MigrationResult, Progress
+from engine.versions.migration_commands import (
+    MigrationReport,
+    MigrationResult,
+    Progress,
+    Started,
+)
 from engine.versions.version_commands import PublishResult, VersionSummary
 from engine.workflow.case_runtime import CaseRuntime, CaseView, CompletionResult, TaskView
 from engine.workflow.definitions import ParsedDefinition
@@ -171,27 +176,31 @@ class Engine(CaseRuntime):
     def migrate(self, pathway: str, from_version: int, to_version: int, *,
                 dry_run: bool = False, steps: Sequence[str] = (),
                 case_ids: Sequence[int] = (), actor: str | None = None,
-                progress: Progress | None = None) -> MigrationReport:
+                progress: Progress | None = None,
+                started: Started | None = None) -> MigrationReport:
         """Move the pathway's active cases from one version to another, each case safely.
 
         Each case is checked (engine.versions.migration), moved, saved and loaded again on the new
         version, and run until it waits, all in its own transaction: a case that cannot move
         is left untouched and reported with the reason. `steps` keeps only cases now at one
-        of those steps; `case_ids` only those cases. A dry run writes nothing.
+        of those steps; `case_ids` only those cases. A dry run writes nothing. `started` is
+        told the migration's id once it is recorded (a page can then follow its progress,
+        which is recorded on it as it runs).
         """
         return migration_commands.migrate(self, pathway, from_version, to_version,
                                           dry_run=dry_run, steps=steps, case_ids=case_ids,
-                                          actor=actor, progress=progress)
+                                          actor=actor, progress=progress, started=started)
 
     def revert_migration(self, migration_id: int, *, actor: str | None = None,
-                         progress: Progress | None = None) -> MigrationReport:
+                         progress: Progress | None = None,
+                         started: Started | None = None) -> MigrationReport:
         """Put the cases a migration moved back on the version they came from.
 
         A case nobody has touched since gets its exact earlier state back. One that moved on
         is migrated back by the same rules as any migration, or refused with the reason.
         """
         return migration_commands.revert_migration(self, migration_id, actor=actor,
-                                                   progress=progress)
+                                                   progress=progress, started=started)
 
     def migrations(self, pathway: str | None = None) -> list[Migration]:
         return migration_commands.migrations(self, pathway)

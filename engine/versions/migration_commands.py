@@ -36,6 +36,8 @@ from engine.workflow.state import (
 log = logging.getLogger("engine.services")  # the log lines keep their logger's name
 
 Progress = Callable[[int, int], None]  # (cases done, cases in all)
+Started = Callable[[int], None]  # the id of the migration now recorded
+PROGRESS_EVERY = 10  # a running migration records how far it has got every so many cases
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class _Refused(Exception):
 
 def migrate(rt: CaseRuntime, pathway: str, from_version: int, to_version: int, *,
             dry_run: bool, steps: Sequence[str], case_ids: Sequence[int],
-            actor: str | None, progress: Progress | None) -> MigrationReport:
+            actor: str | None, progress: Progress | None,
+            started: Started | None = None) -> MigrationReport:
     """Move the pathway's active cases from one version to another, each case safely
     (see Engine.migrate)."""
     if from_version == to_version:
@@ -103,13 +106,15 @@ def migrate(rt: CaseRuntime, pathway: str, from_version: int, to_version: int, *
         candidates, results, recordable = _chosen_cases(uow, pathway, from_version, case_ids)
         migration_id = None if dry_run else _record_migration(uow, Migration(
             id=None, pathway=pathway, from_version=from_version, to_version=to_version,
-            created_at=now, actor=actor,
+            created_at=now, actor=actor, planned=len(candidates),
             filter={"steps": list(steps), "cases": list(case_ids)}), recordable)
+    if migration_id is not None and started is not None:
+        started(migration_id)
     plan = _Plan(old, new, from_version, to_version, migration_id, frozenset(steps), now,
                  actor, dry_run)
     results += _run(rt, plan, [(case_id, None) for case_id in candidates], progress)
     if migration_id is not None:
-        _finish(rt, migration_id)
+        _finish(rt, migration_id, len(candidates))
     return MigrationReport(migration_id, pathway, from_version, to_version, dry_run, results)
 
 
@@ -169,13 +174,22 @@ def _run(rt: CaseRuntime, plan: _Plan, cases: Sequence[tuple[int, MigrationCase 
         result = _migrate_or_report(rt, plan, case_id, restore)
         if result is not None:
             results.append(result)
+        if plan.migration_id is not None and done % PROGRESS_EVERY == 0:
+            _progress(rt, plan.migration_id, done)
         if progress is not None:
             progress(done, len(cases))
     return results
 
 
-def _finish(rt: CaseRuntime, migration_id: int) -> None:
+def _progress(rt: CaseRuntime, migration_id: int, checked: int) -> None:
     with rt.uow() as uow:
+        uow.migrations.progress(migration_id, checked, rt.clock.now())
+        uow.commit()
+
+
+def _finish(rt: CaseRuntime, migration_id: int, checked: int) -> None:
+    with rt.uow() as uow:
+        uow.migrations.progress(migration_id, checked, rt.clock.now())
         uow.migrations.finish(migration_id, rt.clock.now())
         uow.commit()
 
@@ -368,7 +382,8 @@ def _done_steps(uow: UnitOfWork, record: CaseRecord, workflow: Any) -> dict[str,
 
 
 def revert_migration(rt: CaseRuntime, migration_id: int, *, actor: str | None,
-                     progress: Progress | None) -> MigrationReport:
+                     progress: Progress | None,
+                     started: Started | None = None) -> MigrationReport:
     """Put the cases a migration moved back on the version they came from (see
     Engine.revert_migration)."""
     now = rt.clock.now()
@@ -379,13 +394,15 @@ def revert_migration(rt: CaseRuntime, migration_id: int, *, actor: str | None,
         revert = uow.migrations.add(Migration(
             id=None, pathway=original.pathway, from_version=original.to_version,
             to_version=original.from_version, created_at=now, actor=actor,
-            filter={"reverts": migration_id}, reverts=migration_id))
+            filter={"reverts": migration_id}, reverts=migration_id, planned=len(moved)))
         uow.commit()
     assert revert.id is not None
+    if started is not None:
+        started(revert.id)
     plan = _Plan(old, new, original.to_version, original.from_version, revert.id,
                  frozenset(), now, actor, dry_run=False, reverts=migration_id)
     results = _run(rt, plan, [(entry.case_id, entry) for entry in moved], progress)
-    _finish(rt, revert.id)
+    _finish(rt, revert.id, len(moved))
     return MigrationReport(revert.id, original.pathway, original.to_version,
                            original.from_version, False, results, reverts=migration_id)
 

@@ -493,6 +493,22 @@ def test_migrations_record_each_case_once_and_put_back_once(storage: UnitOfWorkF
         assert uow.migrations.list("benefits") == []
 
 
+def test_a_migration_s_progress_is_kept_with_it(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        added = uow.migrations.add(Migration(None, "housing", 1, 2, T0, planned=40))
+        assert added.id is not None
+        assert (added.planned, added.checked, added.progressed_at) == (40, 0, None)
+        uow.migrations.progress(added.id, 10, T0 + HOUR)
+        with pytest.raises(NotFoundError):
+            uow.migrations.progress(added.id + 1000, 1, T0)
+        uow.commit()
+    with storage() as uow:
+        found = uow.migrations.get(added.id)
+        assert found is not None
+        assert (found.planned, found.checked, found.progressed_at) == (40, 10, T0 + HOUR)
+        assert uow.migrations.list("housing") == [found]
+
+
 def test_migration_tallies_count_each_migration_s_cases_in_one_read(
         storage: UnitOfWorkFactory) -> None:
     with storage() as uow:

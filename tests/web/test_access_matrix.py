@@ -408,6 +408,10 @@ ROUTES: dict[str, Route] = {
     "migration": Route("GET", lambda t: "/pathways/gate_reception/migrations/999999",
                        shared=True, per_target=False, expected=statuses(
                            own=403, other=403, designer=404, admin=404, commissioner=403)),
+    "migration_progress": Route(
+        "GET", lambda t: "/pathways/gate_reception/migrations/999999/progress.json",
+        shared=True, per_target=False, expected=statuses(
+            own=403, other=403, designer=404, admin=404, commissioner=403)),
     "migration_revert": Route(
         "POST", lambda t: "/pathways/gate_reception/migrations/999999/revert", shared=True,
         per_target=False, expected=statuses(own=403, other=403, designer=404, admin=404,
@@ -498,6 +502,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/pathways/<name>/allocation", "/pathways/<name>/migrate",
                "/pathways/<name>/migrations", "/pathways/<name>/migrations/<int:migration_id>",
                "/pathways/<name>/migrations/<int:migration_id>/revert",
+               "/pathways/<name>/migrations/<int:migration_id>/progress.json",
                "/editor", "/pathways/<name>/edit", "/editor/check", "/editor/publish",
                "/editor/upload", "/editor/draft", "/editor/draft/discard",
                "/vendor/<package>/<path:filename>"}  # vendor: built front-end files, as static

@@ -512,6 +512,65 @@ def test_migration_pages_are_for_designers_and_admins_and_need_their_tokens(
     assert designer.get("/pathways/gate_reception/migrate").status_code == 200  # the form
 
 
+def test_a_migration_longer_than_the_request_is_followed_on_its_page(
+        site: Site, tmp_path: Path) -> None:
+    """A large migration runs on after the request (a browser would give up waiting): the
+    designer lands on its page, which says how far it has got and refreshes itself, with
+    the same figures as JSON, until it has finished; then it reads as any migration."""
+    import time
+
+    cases = _three_versions_and_cases(site, tmp_path, cases=12)
+    site.app.config["PATHWAYS_MIGRATION_WAIT"] = 0
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/pathways/gate_reception/migrate?from=1&to=2").text)
+    going = client.post("/pathways/gate_reception/migrate",
+                        data={"csrf_token": token, "from": "1", "to": "2"})
+    assert going.status_code == 302
+    migration_id = int(going.headers["Location"].rsplit("/", 1)[1])
+    page = client.get(going.headers["Location"]).text
+    assert "is running" in page or "moved 11 case(s)" in page
+    seen = []
+    for _ in range(200):
+        figures = client.get(f"/pathways/gate_reception/migrations/{migration_id}"
+                             "/progress.json").get_json()
+        seen.append(figures["state"])
+        if figures["state"] == "finished":
+            break
+        assert figures["state"] == "running" and figures["planned"] == 12
+        assert 'http-equiv="refresh"' in client.get(
+            f"/pathways/gate_reception/migrations/{migration_id}").text
+        time.sleep(0.05)
+    assert figures == {"migration": migration_id, "state": "finished", "planned": 12,
+                       "checked": 12, "moved": 12, "stayed": 0}, seen
+    done = client.get(f"/pathways/gate_reception/migrations/{migration_id}").text
+    assert 'http-equiv="refresh"' not in done and 'id="progress"' not in done
+    assert "Put these cases back" in done
+    assert _case_versions(site, cases) == [2] * 12
+
+
+def test_a_migration_whose_server_stopped_says_so(site: Site, tmp_path: Path) -> None:
+    """No progress for minutes and not finished: its process died. The page says which
+    cases it checked and that the others are still on the old version."""
+    from datetime import timedelta
+
+    from engine.model import Migration
+
+    _three_versions_and_cases(site, tmp_path, cases=0)
+    engine = site.application.engine
+    long_ago = engine.clock.now() - timedelta(minutes=10)
+    with engine.uow() as uow:
+        migration = uow.migrations.add(Migration(None, "gate_reception", 1, 2, long_ago,
+                                                 planned=30))
+        uow.migrations.progress(migration.id or 0, 10, long_ago)
+        uow.commit()
+    client = _signed_in(site, "designer")
+    page = client.get(f"/pathways/gate_reception/migrations/{migration.id}").text
+    assert "Stopped before it finished" in page and "10 of 30 case(s) checked" in page
+    assert 'http-equiv="refresh"' not in page
+    assert client.get(f"/pathways/gate_reception/migrations/{migration.id}/progress.json"
+                      ).get_json()["state"] == "stopped"
+
+
 def test_the_history_of_migrations_reads_the_same_statements_however_many_there_are(
         site: Site, tmp_path: Path) -> None:
     """One read for every migration's tallies, not one per migration."""

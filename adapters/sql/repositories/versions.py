@@ -85,6 +85,14 @@ class SqlMigrationRepository(SqlRepository):
             raise NotFoundError(f"migration {migration_id} does not exist",
                                 details={"migration": migration_id})
 
+    def progress(self, migration_id: int, checked: int, at: datetime) -> None:
+        m = tables.migrations
+        result = self._connection.execute(
+            update(m).where(m.c.id == migration_id).values(checked=checked, progressed_at=at))
+        if result.rowcount == 0:
+            raise NotFoundError(f"migration {migration_id} does not exist",
+                                details={"migration": migration_id})
+
     def add_case(self, result: MigrationCase) -> None:
         """Record result after the migration's earlier ones.
 

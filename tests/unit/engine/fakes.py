@@ -420,6 +420,12 @@ class _Migrations:
         self.d.migrations[migration_id] = replace(self.d.migrations[migration_id],
                                                   finished_at=at)
 
+    def progress(self, migration_id: int, checked: int, at: datetime) -> None:
+        if migration_id not in self.d.migrations:
+            raise NotFoundError(f"migration {migration_id} does not exist")
+        self.d.migrations[migration_id] = replace(self.d.migrations[migration_id],
+                                                  checked=checked, progressed_at=at)
+
     def add_case(self, result: MigrationCase) -> None:
         if result.migration_id not in self.d.migrations:
             raise NotFoundError(f"migration {result.migration_id} does not exist")

@@ -354,6 +354,39 @@ def test_progress_is_reported_case_by_case(engine: Engine) -> None:
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
+def test_a_running_migration_records_how_far_it_has_got(engine: Engine) -> None:
+    """What a page shows while a large migration runs (on any node): the cases it will
+    check, recorded as it starts; how many it has checked, every PROGRESS_EVERY cases; all of
+    them, and when it finished, at the end. `started` is told its id first."""
+    from engine.versions.migration_commands import PROGRESS_EVERY
+
+    publish(engine, V1)
+    publish(engine, V2_SCREEN_AFTER_ASSESS)
+    total = 2 * PROGRESS_EVERY + 3
+    for _ in range(total):
+        start_on(engine, 1, 0)
+    ids: list[int] = []
+    seen: list[tuple[int, int | None, int, bool]] = []
+
+    def look(done: int, _total: int) -> None:
+        migration, _ = engine.migration(ids[0])
+        seen.append((done, migration.planned, migration.checked,
+                     migration.finished_at is None))
+
+    report = engine.migrate("referral", 1, 2, started=ids.append, progress=look)
+    assert ids == [report.migration]
+    assert seen[0] == (1, total, 0, True)
+    assert seen[PROGRESS_EVERY - 1] == (PROGRESS_EVERY, total, PROGRESS_EVERY, True)
+    assert seen[-1] == (total, total, 2 * PROGRESS_EVERY, True)
+    done, _ = engine.migration(ids[0])
+    assert (done.planned, done.checked) == (total, total)
+    assert done.finished_at is not None and done.progressed_at is not None
+    back: list[int] = []
+    revert = engine.revert_migration(ids[0], started=back.append)
+    undone, _ = engine.migration(back[0])
+    assert back == [revert.migration] and (undone.planned, undone.checked) == (total, total)
+
+
 def test_revert_restores_untouched_cases_exactly(engine: Engine) -> None:
     publish(engine, V1)
     publish(engine, V2_SCREEN_AFTER_ASSESS)
