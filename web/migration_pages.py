@@ -28,7 +28,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from engine.access import may_open_records
 from engine.model import Migration, MigrationTally
-from engine.versions.migration_commands import MigrationReport, Started
+from engine.versions import MigrationReport, Started
 from web.designer import CHANGERS, published_versions, version_asked
 from web.security import application, current_user, roles_required
 

@@ -5,10 +5,13 @@ This __init__ is the package's public surface for web/ and adapters/.
 
 from engine.versions.change_words import ChangeLine, describe, kind_of_step
 from engine.versions.migration import StepChange, StepSummary, VersionDiff
+from engine.versions.migration_commands import MigrationReport, Started
 from engine.versions.version_commands import StepLoad
 
 __all__ = [
     "ChangeLine",
+    "MigrationReport",
+    "Started",
     "StepChange",
     "StepLoad",
     "StepSummary",
