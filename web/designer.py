@@ -198,6 +198,7 @@ def version(name: str, number: int) -> Any:
     user = current_user()
     return render_template("pathway_version.html", name=name, number=number, steps=steps,
                            opens_records=user is not None and may_open_records(user),
+                           changes=user is not None and user.role in CHANGERS,
                            versions=published_versions(name))
 
 

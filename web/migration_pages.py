@@ -275,3 +275,21 @@ def progress(name: str, migration_id: int) -> Any:
                     "planned": migration.planned, "checked": migration.checked,
                     "moved": sum(c.ok for c in cases),
                     "stayed": sum(not c.ok for c in cases)})
+
+
+@bp.post("/pathways/<name>/v<int:number>/steps/<step>/retry")
+@roles_required(*CHANGERS)
+def retry_step(name: str, number: int, step: str) -> Any:
+    """Run the failed step again for every case of the version stopped at it with an error,
+    on the version chosen (a designer who fixed the definition publishes it, then retries
+    here); counts only, as the page shows them."""
+    versions = published_versions(name)
+    to = request.form.get("to", "")
+    target = version_asked(to, versions, "to") if to else None
+    user = current_user()
+    assert user is not None  # roles_required ran
+    done = application().casework.retry_at_step(user, name, number, step, to_version=target)
+    where = f"v{target}" if target is not None else f"v{number}"
+    flash(f"Retried {done.retried} case(s) at this step on {where}: {done.running} running "
+          f"again, {done.still_in_error} still in error.")
+    return redirect(url_for("designer.version", name=name, number=number) + f"#step-{step}")

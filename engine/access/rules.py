@@ -112,6 +112,16 @@ def is_lead(user: User) -> bool:
     return user.active and user.role in LEAD_ROLES
 
 
+DESIGN_ROLES: tuple[str, ...] = ("designer", "admin")
+
+
+def is_designer(user: User) -> bool:
+    """Whether the user changes pathways: publishes, migrates, and retries the cases a
+    version stopped at a step (by step, never opening a case: designers do not open
+    records)."""
+    return user.active and user.role in DESIGN_ROLES
+
+
 def may_retry(user: User, definition: ParsedDefinition | None) -> bool:
     """Whether the user may see and retry a case in error of this pathway version: an admin,
     or a team lead of an organisation the pathway involves (its owner or named for a role).

@@ -18,6 +18,7 @@ from engine.casework.casework_views import (
     Incident,
     RetryResult,
     StartResult,
+    StepRetry,
     TaskPage,
     TimelineEntry,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Incident",
     "RetryResult",
     "StartResult",
+    "StepRetry",
     "TaskPage",
     "TimelineEntry",
 ]

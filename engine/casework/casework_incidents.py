@@ -10,7 +10,7 @@ from typing import Any
 from engine import access
 from engine.access import privacy
 from engine.casework.casework_access import CaseworkContext
-from engine.casework.casework_views import Incident, RetryResult
+from engine.casework.casework_views import Incident, RetryResult, StepRetry
 from engine.errors import CaseStateError, ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.model import CaseRecord, User
 from engine.ports import UnitOfWork
@@ -90,6 +90,42 @@ def retry(cw: CaseworkContext, user: User, case_id: int, *, version: int | None,
         tasks = [t for t in uow.inbox.list(case_id=case_id) if redactor.task(t)]
     return RetryResult(dataclasses.replace(shown, state={}), tasks)
 
+
+
+def retry_at_step(cw: CaseworkContext, user: User, pathway: str, version: int, step: str, *,
+                  to_version: int | None) -> StepRetry:
+    """Run the failed step again for every case of the version stopped with an error at
+    `step`, on `to_version` if given (a designer who fixed the definition): designers and
+    admins, who see these cases only as a count, so not at a step (or on a pathway) that
+    reveals health or offence data unless they may open records. Each retry is in the
+    access log; the result is counts only."""
+    if not access.is_designer(user):
+        raise ForbiddenError("only a designer or an admin retries the cases at a step",
+                             details={"role": user.role})
+    with cw.uow(read_only=True) as uow:
+        definition = cw.loaded(uow, pathway, version)
+        if not isinstance(definition, ParsedDefinition):
+            raise NotFoundError(f"{pathway!r} has no version {version}",
+                                details={"pathway": pathway, "version": version})
+        hidden = step in definition.sensitive_steps or definition.sensitive_pathway
+        if hidden and not access.may_open_records(user):
+            raise NotFoundError(f"no step {step!r} shown in {pathway} v{version}",
+                                details={"step": step})
+        if to_version is not None and uow.versions.get(pathway, to_version) is None:
+            raise InvalidArgumentError(
+                f"{pathway} has no published version {to_version}",
+                details={"fields": {"version": ["is not a published version"]}})
+        stopped = [c for c in uow.cases.list(pathway=pathway, status="error", version=version)
+                   if str((c.error or {}).get("step") or "") == step and c.id is not None]
+    running = 0
+    for case in stopped:
+        view = cw.engine.retry_case(case.id or 0, version=to_version, actor=user.username)
+        running += view.case.status != "error"
+        with cw.uow() as uow:
+            cw.log_access(uow, user, "retry_case", case.client_id, case=case.id,
+                          version=view.case.version, status=view.case.status)
+            uow.commit()
+    return StepRetry(len(stopped), running, len(stopped) - running)
 
 
 REASON_LIMIT = 500  # characters of a cancellation's reason

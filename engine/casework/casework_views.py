@@ -88,6 +88,15 @@ class RetryResult:
 
 
 @dataclass(frozen=True)
+class StepRetry:
+    """What retrying every case stopped with an error at one step did: counts only."""
+
+    retried: int = 0
+    running: int = 0  # active or finished again
+    still_in_error: int = 0
+
+
+@dataclass(frozen=True)
 class StartResult:
     case: CaseRecord
     tasks: list[TaskView]

@@ -37,6 +37,7 @@ from engine.casework.casework_views import (
     Incident,
     RetryResult,
     StartResult,
+    StepRetry,
     TaskPage,
 )
 from engine.model import Client, Consent, Draft, InboxTask, User
@@ -97,6 +98,13 @@ class Casework(CaseworkContext):
         """Run the case's failed step again (Engine.retry_case), on a published version of
         its pathway if given, with `data` fixing what the step lacked."""
         return casework_incidents.retry(self, user, case_id, version=version, data=data)
+
+    def retry_at_step(self, user: User, pathway: str, version: int, step: str, *,
+                      to_version: int | None = None) -> StepRetry:
+        """Retry every case of the version stopped with an error at the step (designers
+        and admins; counts only)."""
+        return casework_incidents.retry_at_step(self, user, pathway, version, step,
+                                                to_version=to_version)
 
     def cancel_incident(self, user: User, case_id: int, reason: str) -> None:
         """Cancel a case in error for good, with the reason (the people who may retry it)."""

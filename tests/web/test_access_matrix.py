@@ -412,6 +412,11 @@ ROUTES: dict[str, Route] = {
         "GET", lambda t: "/pathways/gate_reception/migrations/999999/progress.json",
         shared=True, per_target=False, expected=statuses(
             own=403, other=403, designer=404, admin=404, commissioner=403)),
+    # an unknown step of a published version: nothing to retry, back to the version page
+    "retry_step": Route(
+        "POST", lambda t: "/pathways/gate_reception/v1/steps/no_such_step/retry", shared=True,
+        per_target=False, expected=statuses(own=403, other=403, designer=302, admin=302,
+                                            commissioner=403)),
     "migration_revert": Route(
         "POST", lambda t: "/pathways/gate_reception/migrations/999999/revert", shared=True,
         per_target=False, expected=statuses(own=403, other=403, designer=404, admin=404,
@@ -503,6 +508,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/pathways/<name>/migrations", "/pathways/<name>/migrations/<int:migration_id>",
                "/pathways/<name>/migrations/<int:migration_id>/revert",
                "/pathways/<name>/migrations/<int:migration_id>/progress.json",
+               "/pathways/<name>/v<int:number>/steps/<step>/retry",
                "/editor", "/pathways/<name>/edit", "/editor/check", "/editor/publish",
                "/editor/upload", "/editor/draft", "/editor/draft/discard",
                "/vendor/<package>/<path:filename>"}  # vendor: built front-end files, as static

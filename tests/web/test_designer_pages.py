@@ -174,15 +174,90 @@ def test_cases_in_error_are_counted_at_their_step_and_listed_only_to_who_may_ope
     designer = _signed_in(site, "designer")
     assert designer.get(f"{url}/counts.json").get_json()["steps"][step]["error"] == 1
     seen = designer.get(url).text
-    assert _cells(seen, f"step-{step}")[3] == "1"
+    assert _cells(seen, f"step-{step}")[3].split()[:1] == ["1"]  # then the retry form
     assert f"case {case_id}" not in seen and "Dee Vane" not in seen
     admin = site.client()
     site.application.accounts.add_user("the_admin", "Admin", "st_giles_trust", "admin",
                                        PASSWORD)
     force_sign_in(admin, site, "the_admin")
     listed = admin.get(url).text
-    assert " ".join(_cells(listed, f"step-{step}")[3].split()) == f"1: case {case_id}"
+    assert " ".join(_cells(listed, f"step-{step}")[3].split()).startswith(
+        f"1: case {case_id} retry on")
     assert f'href="/admin/incidents#case-{case_id}"' in listed
+
+
+def _fixed_wait(site: Site, *, sensitive: bool = False) -> None:
+    """Version 2 of the failing wait: it falls back to a date when the client has none."""
+    from tests.incident_bundles import dated_wait
+
+    doc = org_wait("st_giles_trust")
+    doc["steps"][1]["until"] = dated_wait("2030-01-01")["steps"][1]["until"]
+    if sensitive:
+        doc["sensitive"] = "health"
+    compiled = compile_pathway(doc)
+    site.application.engine.publish(compiled.files(), compiled.bpmn_file)
+
+
+def test_a_designer_retries_the_cases_stopped_at_a_step_on_a_fixed_version(
+        site: Site) -> None:
+    """Item 6 for designers: they fix the definition, publish it, and run the failed step
+    again for the cases stopped there, on the new version, without opening a case (counts
+    only); each retry is in the access log under their name."""
+    case_id, step = _a_case_in_error(site)
+    _fixed_wait(site)
+    url = "/pathways/st_giles_trust_wait/v1"
+    designer = _signed_in(site, "designer")
+    page = designer.get(url).text
+    assert f'action="{url}/steps/{step}/retry"' in page and "Retry 1" in page
+    assert designer.post(f"{url}/steps/{step}/retry", data={"to": "2"}).status_code == 400
+    token = csrf_token(page)
+    same = designer.post(f"{url}/steps/{step}/retry", data={"csrf_token": token, "to": "1"},
+                         follow_redirects=True)
+    assert "Retried 1 case(s) at this step on v1: 0 running again, 1 still in error." in (
+        same.text)
+    assert f"case {case_id}" not in same.text
+    fixed = designer.post(f"{url}/steps/{step}/retry", data={"csrf_token": token, "to": "2"})
+    assert fixed.status_code == 302 and fixed.headers["Location"].endswith(f"#step-{step}")
+    case = site.application.engine.get_case(case_id).case
+    assert (case.status, case.version) == ("active", 2)
+    assert "Retried 1 case(s) at this step on v2: 1 running again" in designer.get(url).text
+    with site.application.engine.uow(read_only=True) as uow:
+        logged = [(e.username, e.detail.get("case")) for e in uow.access_log.list(
+            client_id=case.client_id) if e.action == "retry_case"]
+    assert logged == [("the_designer", case_id)] * 2
+    nothing = designer.post(f"{url}/steps/{step}/retry", data={"csrf_token": token})
+    assert "Retried 0 case(s)" in designer.get(url).text and nothing.status_code == 302
+
+
+def _admin(site: Site) -> None:
+    site.application.accounts.add_user("the_admin", "Admin", "st_giles_trust", "admin",
+                                       PASSWORD)
+
+
+def test_retrying_at_a_step_is_refused_where_the_designer_sees_no_count(site: Site) -> None:
+    """On a pathway that reveals health data the designer sees no count, so may not retry
+    there either (not found); an admin may. Commissioners never retry."""
+    engine = site.application.engine
+    doc = org_wait("st_giles_trust")
+    doc["sensitive"] = "health"
+    compiled = compile_pathway(doc)
+    engine.publish(compiled.files(), compiled.bpmn_file)
+    case = engine.start_case("st_giles_trust_wait", engine.add_client("Dee").id or 0)
+    assert engine.complete_task(case.tasks[0].task.id, {"notes": "x"}).status == "error"
+    step = str((engine.get_case(case.case.id or 0).case.error or {}).get("step"))
+    url = f"/pathways/st_giles_trust_wait/v1/steps/{step}/retry"
+    designer = _signed_in(site, "designer")
+    token = csrf_token(designer.get("/pathways/st_giles_trust_wait/v1").text)
+    assert designer.post(url, data={"csrf_token": token}).status_code == 404
+    commissioner = _signed_in(site, "commissioner")
+    token = csrf_token(commissioner.get("/pathways/st_giles_trust_wait/v1").text)
+    assert commissioner.post(url, data={"csrf_token": token}).status_code == 403
+    assert engine.get_case(case.case.id or 0).case.status == "error"
+    admin = site.client()
+    _admin(site)
+    force_sign_in(admin, site, "the_admin")
+    token = csrf_token(admin.get("/pathways/st_giles_trust_wait/v1").text)
+    assert admin.post(url, data={"csrf_token": token}).status_code == 302
 
 
 def test_counts_at_a_step_that_reveals_health_or_offence_data_are_for_record_roles_only(
