@@ -247,3 +247,41 @@ def test_every_shipped_pathway_is_drawn_to_fit_a_laptop_with_labels_inside_their
         if name == "gate_reception":
             snap(page, "gate-reception-at-1366")
     assert not outside, outside
+
+
+def test_a_designer_retries_the_cases_stopped_at_a_step_on_a_fixed_version(
+        live_app: LiveApp, page: Page, snap: Snap) -> None:
+    """A wait with no date to wait for stops cases with an error; the designer publishes a
+    version that falls back to a date, opens the first version's page, sees the count at
+    the step, and retries those cases on the new version."""
+    from dsl import compile_pathway
+    from tests.incident_bundles import dated_wait
+    from tests.web.test_incidents import org_wait
+
+    application = live_app.application
+    engine = application.engine
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    broken = compile_pathway(org_wait("st_giles_trust"))
+    engine.publish(broken.files(), broken.bpmn_file, note="waits for the release date")
+    case = engine.start_case("st_giles_trust_wait", engine.add_client("Dee").id or 0)
+    assert engine.complete_task(case.tasks[0].task.id, {"notes": "seen"}).status == "error"
+    fixed_doc = org_wait("st_giles_trust")
+    fixed_doc["steps"][1]["until"] = dated_wait("2030-01-01")["steps"][1]["until"]
+    fixed = compile_pathway(fixed_doc)
+    engine.publish(fixed.files(), fixed.bpmn_file, note="a date when the client has none")
+
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/pathways/st_giles_trust_wait/v1")
+    row = page.locator("#step-until_release")
+    expect(row).to_contain_text("Retry 1")
+    row.get_by_label("retry on").select_option("2")
+    row.get_by_role("button", name="Retry 1").click()
+    expect(page.get_by_text("Retried 1 case(s) at this step on v2: 1 running again, "
+                            "0 still in error.")).to_be_visible()
+    snap(page, "retried-at-step")
+    assert engine.get_case(case.case.id or 0).case.status == "active"
