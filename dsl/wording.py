@@ -136,8 +136,25 @@ def _wrong_type(error: ValidationError, schema: Mapping[str, Any], path: Path) -
     expected = [types] if isinstance(types, str) else list(types)
     wanted = either_of([TYPE_NAMES.get(name, name) for name in expected])
     about = f" ({schema['description']})" if "description" in schema else ""
+    hint = (_braces_hint(expected, error.instance, path)
+            or type_hint(expected, error.instance, schema))
     return (f"{path_label(path)} must be {wanted}{about}, not {describe_value(error.instance)}"
-            f"{type_hint(expected, error.instance, schema)}")
+            f"{hint}")
+
+
+def _braces_hint(expected: list[str], value: Any, path: Path) -> str:
+    """`title: {Plan, review}` is a YAML mapping and `[a, b]` a list: the designer meant
+    text, so say how to write it (the text rebuilt from what YAML made of it)."""
+    if "string" not in expected or not path or not isinstance(path[-1], str):
+        return ""
+    if isinstance(value, dict) and all(v is None for v in value.values()):
+        text, what = "{" + ", ".join(map(str, value)) + "}", "{…}"
+    elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        text, what = "[" + ", ".join(map(str, value)) + "]", "[…]"
+    else:
+        return ""
+    return (f": YAML reads {what} as structure, not text; put the whole text in quotes: "
+            f'{path[-1]}: "{text}"')
 
 
 def _not_an_option(error: ValidationError, schema: Mapping[str, Any], path: Path) -> str:

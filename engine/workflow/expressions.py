@@ -73,6 +73,22 @@ CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": 
              "null": None}
 
 
+# curly quotes as word processors write them (spelt as escapes: they look like ' and ")
+_CURLY_QUOTES = "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u2032\u2033"
+
+
+def _unparsed(source: str, text: str, err: SyntaxError) -> ExpressionError:
+    """Where and why the text does not parse; a word processor's curly quote is named with
+    the fix, at the first one."""
+    curly = next((c for c in text if c in _CURLY_QUOTES), None)
+    if curly is not None:
+        return ExpressionError(
+            f"does not parse: {curly} is a curly quote: use straight quotes (' or \")",
+            source=source, offset=text.index(curly))
+    return ExpressionError(f"does not parse: {err.msg}", source=source,
+                           offset=(err.offset or 1) - 1)
+
+
 @lru_cache(maxsize=4096)
 def parse(source: str) -> ast.Expression:
     """The syntax tree of an expression; ExpressionError if it is not in the language."""
@@ -85,8 +101,7 @@ def parse(source: str) -> ast.Expression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as err:
-        raise ExpressionError(f"does not parse: {err.msg}", source=source,
-                              offset=(err.offset or 1) - 1) from err
+        raise _unparsed(source, text, err) from err
     except (RecursionError, MemoryError) as err:
         raise ExpressionError("the expression is nested too deeply", source=source[:100]) from err
     for node in ast.walk(tree):

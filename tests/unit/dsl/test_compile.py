@@ -1136,4 +1136,5 @@ def test_a_step_s_title_must_be_text() -> None:
         """), "  ")
     found = validate(text, "p.yaml")[1]
     assert [(p.path, p.line, p.message) for p in found] == [
-        ("steps[2].title", 18, "'title' must be text, not a list")], found
+        ("steps[2].title", 18, "'title' must be text, not a list: YAML reads […] as "
+         'structure, not text; put the whole text in quotes: title: "[not, text]"')], found

@@ -610,6 +610,39 @@ def test_an_expression_that_does_not_parse_points_into_the_yaml(
         assert where(problem) == at(text, offending)
 
 
+@pytest.mark.parametrize("quoted", ["risk == \u2018high\u2019", "risk == \u201chigh\u201d",
+                                    "risk == \u2019high\u2019", '"  risk == \u2018high\u2019"'])
+def test_curly_quotes_in_an_expression_are_named_with_the_fix(quoted: str) -> None:
+    """Word processors turn ' into curly quotes: the message says so, at the quote (issue 15)."""
+    text = doc(f"""\
+        - decide: check
+          branches:
+            - when: {quoted}
+              steps: []
+          otherwise: []
+        """)
+    problem = one(text)
+    curly = next(c for c in quoted if c in "\u2018\u2019\u201c\u201d")
+    assert "use straight quotes" in problem.message and curly in problem.message
+    assert where(problem) == at(text, curly)
+
+
+@pytest.mark.parametrize(("title", "made"), [("{Plan, review}", "a mapping"),
+                                            ("[Plan, review]", "a list")])
+def test_a_title_yaml_reads_as_a_mapping_or_list_says_to_quote_it(title: str,
+                                                                   made: str) -> None:
+    """`title: {Plan, review}` is a YAML mapping: say to put the text in quotes (issue 15),
+    not only that a title must be text."""
+    text = doc(f"""\
+        - task: plan
+          role: worker
+          title: {title}
+        """)
+    problem = one(text)
+    assert made in problem.message
+    assert f'put the whole text in quotes: title: "{title}"' in problem.message
+
+
 def test_an_expression_in_a_block_scalar_points_at_the_scalar() -> None:
     text = doc("""\
         - record: r
