@@ -85,6 +85,7 @@ class _Checker:
             if isinstance(pathway, str):
                 self.known_pathways.add(pathway)
         self.form_fields: set[str] = set()
+        self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
 
@@ -103,6 +104,7 @@ class _Checker:
         for step, kind, _ in all_steps(self.data.get("steps"), ("steps",)):
             if kind == "task" and isinstance(step.get("form"), dict):
                 self.form_fields.update(key for key in step["form"] if isinstance(key, str))
+                self.note_options(step["form"])
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
         self.schema_problems(schema_validators()[""], self.data, ())
@@ -381,6 +383,12 @@ class _Checker:
             if message:
                 self.report(path, message, at=self.document.inside(path, lead + offset))
 
+    def note_options(self, form: dict[Any, Any]) -> None:
+        for field, spec in form.items():
+            if isinstance(spec, dict) and isinstance(spec.get("options"), list):
+                for option in spec["options"]:
+                    self.options.setdefault(str(option), str(field))
+
     def undefined(self, name: str) -> str | None:
         root, _, rest = name.partition(".")
         if root == "client":
@@ -394,6 +402,9 @@ class _Checker:
                    | set(FUNCTIONS))
         if root in defined:
             return None
+        if not rest and root in self.options:  # `risk == high`: the option, unquoted
+            return (f"{root!r} is not defined: it is an option of {self.options[root]!r}; "
+                    f"as a value it is text, so put it in quotes: '{root}'")
         return (f"{root!r} is not defined{did_you_mean(root, defined)}: no task's form has a field "
                 f"{root!r} and no client field of that name is declared; add the field to a "
                 "form or to client_fields, or correct the spelling")

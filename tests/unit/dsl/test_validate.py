@@ -627,6 +627,27 @@ def test_curly_quotes_in_an_expression_are_named_with_the_fix(quoted: str) -> No
     assert where(problem) == at(text, curly)
 
 
+def test_an_unquoted_option_says_to_quote_it_not_to_add_a_field() -> None:
+    """`risk == high` reads a name `high`: when it is an option of a choice field, the fix
+    is quotes, not a new field (issue 15)."""
+    text = doc("""\
+        - task: assess
+          role: worker
+          title: Assess
+          form:
+            risk: {type: choice, required: true, options: [low, high]}
+        - decide: check
+          branches:
+            - when: risk == high
+              steps: []
+          otherwise: []
+        """)
+    problem = one(text)
+    assert problem.message == ("'high' is not defined: it is an option of 'risk'; as a value "
+                               "it is text, so put it in quotes: 'high'")
+    assert where(problem) == at(text, "high\n")
+
+
 @pytest.mark.parametrize(("title", "made"), [("{Plan, review}", "a mapping"),
                                             ("[Plan, review]", "a list")])
 def test_a_title_yaml_reads_as_a_mapping_or_list_says_to_quote_it(title: str,
