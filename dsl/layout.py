@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 TASK_SIZE = (100, 80)
 EVENT_SIZE = (36, 36)
@@ -242,8 +243,7 @@ def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
                        Counter(source for _, source, _ in flow_list))
     drawing.place_nodes()
     drawing.wrap_boxes({})
-    labels = drawing.label(flow_list, names)
-    edges = {flow: drawing.edge(flow, source, target) for flow, source, target in flow_list}
+    labels, edges = drawing.label(flow_list, names)
     pool, lane_bounds = _pool_and_lanes(order, [*drawing.bounds.values(), *labels.values()])
     return Diagram(pool=pool, lanes=lane_bounds, shapes=drawing.bounds, edges=edges,
                    labels=labels)
@@ -382,9 +382,10 @@ class _Drawing:
         return self.track_x[(lane, track)]
 
     def label(self, flows: Sequence[tuple[str, str, str]], names: Mapping[str, str]
-              ) -> dict[str, Bounds]:
+              ) -> tuple[dict[str, Bounds], dict[str, list[Point]]]:
         """Bounds for every label: those inside a box first, then the box is grown around
-        them, then the rest (clear of the grown boxes)."""
+        them, then the rest (clear of the grown boxes); and the flows' waypoints to the
+        grown boxes."""
         from dsl.labels import place_labels
 
         area = Bounds(POOL_X + 2, POOL_Y + POOL_HEADER + LANE_HEADER + 2, 10**6, 10**6)
@@ -402,12 +403,17 @@ class _Drawing:
         labels.update(place_labels(self.bounds, kinds, edges,
                                    {e: t for e, t in names.items() if e not in around},
                                    area, placed=labels))
-        return labels
+        return labels, edges
+
+    @cached_property
+    def parents(self) -> dict[str, str]:
+        """node -> the box it is directly in (placement is done: computed once)."""
+        return {child: box for box, children in self.placed.children.items()
+                for child in children}
 
     def innermost_boxes(self, flows: Sequence[tuple[str, str, str]]) -> dict[str, str]:
         """node or flow -> the box it is drawn in (a flow: when both its ends are)."""
-        parent = {child: box for box, children in self.placed.children.items()
-                  for child in children}
+        parent = self.parents
         within = dict(parent)
         for flow, source, target in flows:
             if source in parent and parent[source] == parent.get(target):
@@ -415,8 +421,7 @@ class _Drawing:
         return within
 
     def boxes_around(self, element: str, within: Mapping[str, str]) -> frozenset[str]:
-        parent = {child: box for box, children in self.placed.children.items()
-                  for child in children}
+        parent = self.parents
         found = set()
         box = within.get(element)
         while box is not None:

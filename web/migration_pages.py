@@ -73,6 +73,17 @@ class Screen:
             return True
         return bool(reason) and any(step in (reason or "") for step in self.steps)
 
+    def split(self, rows: list[Any]) -> tuple[list[Any], tuple[int, int]]:
+        """(the rows to list, (how many are not listed, how many of those moved or would))
+        of results with from_step, to_step, reason and ok."""
+        shown, hidden = [], []
+        for row in rows:
+            if self.hides(row.from_step, row.to_step, row.reason):
+                hidden.append(row.ok)
+            else:
+                shown.append(row)
+        return shown, (len(hidden), sum(hidden))
+
 
 def _screen(name: str, *numbers: int) -> Screen:
     """Nothing hidden for who may open records; else the versions' sensitive steps (with
@@ -112,11 +123,7 @@ def plan(name: str) -> Any:
             steps=[asked.step] if asked.step else ())
         steps = _titles(name, asked.older)
         new_titles = _titles(name, asked.newer)
-        screen = _screen(name, asked.older, asked.newer)
-        shown = [r for r in report.cases if not screen.hides(r.from_step, r.to_step, r.reason)]
-        hidden = [r.ok for r in report.cases
-                  if screen.hides(r.from_step, r.to_step, r.reason)]
-        unlisted = (len(hidden), sum(hidden))
+        shown, unlisted = _screen(name, asked.older, asked.newer).split(report.cases)
     return render_template("migrate.html", name=name, versions=versions, asked=asked,
                            report=report, steps=steps, new_titles=new_titles, shown=shown,
                            unlisted=unlisted,
@@ -226,13 +233,9 @@ def _migration(name: str, migration_id: int) -> Any:
 @roles_required(*CHANGERS)
 def show(name: str, migration_id: int) -> Any:
     migration, cases = _migration(name, migration_id)
-    screen = _screen(name, migration.from_version, migration.to_version)
-    hidden = [c.ok for c in cases if screen.hides(c.from_step, c.to_step, c.reason)]
+    shown, unlisted = _screen(name, migration.from_version, migration.to_version).split(cases)
     return render_template("migration.html", name=name, migration=migration, cases=cases,
-                           state=_state(migration),
-                           shown=[c for c in cases
-                                  if not screen.hides(c.from_step, c.to_step, c.reason)],
-                           unlisted=(len(hidden), sum(hidden)),
+                           state=_state(migration), shown=shown, unlisted=unlisted,
                            old_titles=_titles(name, migration.from_version),
                            new_titles=_titles(name, migration.to_version),
                            moved=sum(c.ok for c in cases),
