@@ -48,6 +48,7 @@ from dsl.bpmn_xml import (
     Flow,
     Node,
 )
+from dsl.compile_parts import Ctx, Part, Pending
 from dsl.expression_text import (
     branch_name,
     expr_call,
@@ -58,6 +59,7 @@ from dsl.expression_text import (
     rewrite_due,
 )
 from dsl.form_schema import SENSITIVE, form_schema
+from dsl.kinds import STEP_COMPILERS
 from dsl.schema import KINDS
 from dsl.steps import step_kinds
 
@@ -122,7 +124,7 @@ class CompiledPathway:
 
 def compile_pathway(doc: Mapping[str, Any]) -> CompiledPathway:
     """Compile a validated pathway document (the mapping yaml.safe_load gives)."""
-    compiled = _Compiler(doc).run()
+    compiled = Compiler(doc).run()
     return CompiledPathway(compiled.pathway, compiled.bpmn, compiled.forms,
                            json.dumps(roles_bundle(doc), indent=2, ensure_ascii=False) + "\n")
 
@@ -147,35 +149,7 @@ def roles_bundle(doc: Mapping[str, Any]) -> dict[str, Any]:
             "sensitive_client_fields": sensitive, "client_fields": types}
 
 
-@dataclass(frozen=True)
-class _Pending:
-    """An outgoing flow waiting for its target."""
-
-    source: str
-    name: str | None = None
-    condition: str | None = None
-    default: bool = False
-    branch: int | None = None
-    when: str | None = None
-
-
-@dataclass(frozen=True)
-class _Ctx:
-    container: str | None  # subProcess the nodes go in
-    scope: str | None  # nearest enclosing repeat
-    in_parallel: bool  # inside a parallel branch, within the scope
-    fixed_lane: str | None  # an enclosing one-lane subProcess: SpiffWorkflow gives its lane
-    listed: bool  # nodes here are named in the laneSet
-
-
-@dataclass
-class _Part:
-    block: lay.Block
-    pending: list[_Pending]
-    lane: str  # the lane of the nearest preceding task, for automatic nodes after this
-
-
-class _Compiler:
+class Compiler:
     def __init__(self, doc: Mapping[str, Any]) -> None:
         self.doc = doc
         self.pathway: str = doc["pathway"]
@@ -211,7 +185,7 @@ class _Compiler:
             self.order.setdefault(node.id, [])
         return node
 
-    def connect(self, pending: _Pending, target: str) -> str:
+    def connect(self, pending: Pending, target: str) -> str:
         base = f"flow_{pending.source}_{target}"
         flow_id, n = base, 1
         while flow_id in self.flow_ids:
@@ -226,13 +200,13 @@ class _Compiler:
             self.nodes[pending.source].default = flow_id
         return flow_id
 
-    def attach(self, node: Node, pending: Sequence[_Pending]) -> Node:
+    def attach(self, node: Node, pending: Sequence[Pending]) -> Node:
         self.add(node)
         for item in pending:
             self.connect(item, node.id)
         return node
 
-    def auto(self, ctx: _Ctx, lane: str, node_id: str, tag: str, kind: str,
+    def auto(self, ctx: Ctx, lane: str, node_id: str, tag: str, kind: str,
              name: str | None, **extra: Any) -> Node:
         """A node nobody works on: drawn in the lane of the nearest preceding task."""
         return Node(node_id, tag, kind, name, ctx.container, ctx.fixed_lane or lane,
@@ -242,11 +216,11 @@ class _Compiler:
 
     def run(self) -> CompiledPathway:
         first_role = self.roles[0][0]
-        top = _Ctx(container=None, scope=None, in_parallel=False, fixed_lane=None, listed=True)
+        top = Ctx(container=None, scope=None, in_parallel=False, fixed_lane=None, listed=True)
         # every event is named (bpmnlint's label-required): a colleague reads the diagram
         start = self.attach(self.auto(top, first_role, "start", "startEvent", "event",
                                       "Case starts"), [])
-        part = self.steps(self.doc["steps"], top, [_Pending(start.id)], first_role)
+        part = self.steps(self.doc["steps"], top, [Pending(start.id)], first_role)
         items: list[lay.Block] = [lay.Leaf(start.id), part.block]
         if part.pending:
             end = self.attach(self.auto(top, part.lane, "end", "endEvent", "event",
@@ -261,22 +235,25 @@ class _Compiler:
         self.guard_out_of_order_conditions(diagram)
         return CompiledPathway(self.pathway, self.write(diagram), dict(self.forms))
 
-    def steps(self, steps: Sequence[Mapping[str, Any]], ctx: _Ctx, pending: list[_Pending],
-              lane: str) -> _Part:
+    def steps(self, steps: Sequence[Mapping[str, Any]], ctx: Ctx, pending: list[Pending],
+              lane: str) -> Part:
         blocks: list[lay.Block] = []
         for step in steps:
             part = self.step(step, ctx, pending, lane)
             blocks.append(part.block)
             pending, lane = part.pending, part.lane
-        return _Part(lay.Seq(tuple(blocks)), pending, lane)
+        return Part(lay.Seq(tuple(blocks)), pending, lane)
 
-    def step(self, step: Mapping[str, Any], ctx: _Ctx, pending: list[_Pending],
-             lane: str) -> _Part:
+    def step(self, step: Mapping[str, Any], ctx: Ctx, pending: list[Pending],
+             lane: str) -> Part:
         kind = step_kind(step)
         if kind is None:
             raise ValueError(f"step has no kind key ({', '.join(KINDS)}): {dict(step)!r}")
-        handler = getattr(self, f"step_{kind}")
-        part: _Part = handler(str(step[kind]), step, ctx, pending, lane)
+        handler = STEP_COMPILERS.get(kind)
+        if handler is not None:
+            part: Part = handler(self, str(step[kind]), step, ctx, pending, lane)
+        else:
+            part = getattr(self, f"step_{kind}")(str(step[kind]), step, ctx, pending, lane)
         if step.get("sensitive"):  # every kind's element has the step's id
             self.nodes[str(step[kind])].properties.append(
                 (SENSITIVE_PROPERTY, str(step["sensitive"])))
@@ -284,8 +261,8 @@ class _Compiler:
 
     # -- steps --
 
-    def step_task(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                  pending: list[_Pending], lane: str) -> _Part:
+    def step_task(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                  pending: list[Pending], lane: str) -> Part:
         role = str(step["role"])
         title = str(step["title"])
         form_file = f"{self.pathway}.{sid}.schema.json"
@@ -299,38 +276,38 @@ class _Compiler:
         self.attach(node, pending)
         schema = form_schema(title, step.get("form"))
         self.forms[form_file] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-        return _Part(lay.Leaf(sid), [_Pending(sid)], role)
+        return Part(lay.Leaf(sid), [Pending(sid)], role)
 
-    def step_decide(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                    pending: list[_Pending], lane: str) -> _Part:
+    def step_decide(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                    pending: list[Pending], lane: str) -> Part:
         gateway = self.attach(self.auto(ctx, lane, sid, "exclusiveGateway", "gateway",
                                         _titled(step, question(sid))), pending)
-        arms: list[tuple[_Pending, Sequence[Mapping[str, Any]]]] = []
+        arms: list[tuple[Pending, Sequence[Mapping[str, Any]]]] = []
         for index, branch in enumerate(step["branches"]):
             when = str(branch["when"])
-            arms.append((_Pending(gateway.id, name=branch_name(_titled(branch, in_words(when))),
+            arms.append((Pending(gateway.id, name=branch_name(_titled(branch, in_words(when))),
                                   condition=self.expr(when), branch=index, when=when),
                          branch.get("steps") or []))
-        arms.append((_Pending(gateway.id, name="otherwise", default=True),
+        arms.append((Pending(gateway.id, name="otherwise", default=True),
                      step.get("otherwise") or []))
         return self.fork(gateway, "exclusiveGateway", f"{sid}_merge", arms, ctx, lane)
 
-    def step_parallel(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                      pending: list[_Pending], lane: str) -> _Part:
+    def step_parallel(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                      pending: list[Pending], lane: str) -> Part:
         gateway = self.attach(self.auto(ctx, lane, sid, "parallelGateway", "gateway", None),
                               pending)
-        inner = _Ctx(ctx.container, ctx.scope, True, ctx.fixed_lane, ctx.listed)
-        arms = [(_Pending(gateway.id), branch.get("steps") or [])
+        inner = Ctx(ctx.container, ctx.scope, True, ctx.fixed_lane, ctx.listed)
+        arms = [(Pending(gateway.id), branch.get("steps") or [])
                 for branch in step["branches"]]
         return self.fork(gateway, "parallelGateway", f"{sid}_join", arms, inner, lane,
                          outer=ctx)
 
     def fork(self, gateway: Node, join_tag: str, join_id: str,
-             arms: Sequence[tuple[_Pending, Sequence[Mapping[str, Any]]]], ctx: _Ctx,
-             lane: str, outer: _Ctx | None = None) -> _Part:
+             arms: Sequence[tuple[Pending, Sequence[Mapping[str, Any]]]], ctx: Ctx,
+             lane: str, outer: Ctx | None = None) -> Part:
         """Branches side by side from a split, then a join unless every branch ends."""
-        branches: list[lay.Seq | _Pending] = []
-        ends: list[tuple[list[_Pending], str]] = []
+        branches: list[lay.Seq | Pending] = []
+        ends: list[tuple[list[Pending], str]] = []
         for first, steps in arms:
             if not steps:
                 branches.append(first)
@@ -342,23 +319,23 @@ class _Compiler:
             if part.pending:
                 ends.append((part.pending, part.lane))
         if not ends:
-            return _Part(lay.Fork(gateway.id, tuple(b for b in branches
+            return Part(lay.Fork(gateway.id, tuple(b for b in branches
                                                     if isinstance(b, lay.Seq)), None), [],
                          lane)
         end_lanes = {end_lane for _, end_lane in ends}
         join_lane = end_lanes.pop() if len(end_lanes) == 1 else lane
         join = self.add(self.auto(outer or ctx, join_lane, join_id, join_tag, "gateway", None))
         laid = self.join(join, branches, ends)
-        return _Part(lay.Fork(gateway.id, tuple(laid), join.id), [_Pending(join.id)],
+        return Part(lay.Fork(gateway.id, tuple(laid), join.id), [Pending(join.id)],
                      join_lane)
 
-    def join(self, join: Node, branches: Sequence[lay.Seq | _Pending],
-             ends: Sequence[tuple[list[_Pending], str]]) -> list[lay.Seq | str]:
+    def join(self, join: Node, branches: Sequence[lay.Seq | Pending],
+             ends: Sequence[tuple[list[Pending], str]]) -> list[lay.Seq | str]:
         """Every open end into the join: an empty branch's flow takes its place in the
         fork's layout, in branch order."""
         laid: list[lay.Seq | str] = []
         for branch in branches:
-            laid.append(self.connect(branch, join.id) if isinstance(branch, _Pending)
+            laid.append(self.connect(branch, join.id) if isinstance(branch, Pending)
                         else branch)
         for part_pending, _ in ends:
             for item in part_pending:
@@ -366,18 +343,18 @@ class _Compiler:
                     self.connect(item, join.id)
         return laid
 
-    def step_wait(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                  pending: list[_Pending], lane: str) -> _Part:
+    def step_wait(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                  pending: list[Pending], lane: str) -> Part:
         if step.get("for") is not None:
             timer = ("timeDuration", json.dumps(str(step["for"])))
         else:
             timer = ("timeDate", self.expr(str(step["until"])))
         self.attach(self.auto(ctx, lane, sid, "intermediateCatchEvent", "event", humanise(sid),
                               timer=timer), pending)
-        return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+        return Part(lay.Leaf(sid), [Pending(sid)], lane)
 
-    def step_repeat(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                    pending: list[_Pending], lane: str) -> _Part:
+    def step_repeat(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                    pending: list[Pending], lane: str) -> Part:
         box_lane, listed, body_ctx = _repeat_lanes(sid, ctx, _roles_in(step.get("steps") or []),
                                                    lane)
         body_lane = box_lane or lane
@@ -389,32 +366,32 @@ class _Compiler:
                                          f"Prepare {humanise(sid).lower()}",
                                          script=f"{EXIT_FLAG} = None"), pending)
             items.append(lay.Leaf(init.id))
-            pending = [_Pending(init.id)]
+            pending = [Pending(init.id)]
         box = Node(sid, "subProcess", "box", humanise(sid), ctx.container, box_lane, listed,
                    loop=self.loop(step, bool(exits)))
         self.attach(box, pending)  # after its children, yet written around them
         items.append(lay.Box(sid, body))
         after_lane = part.lane if part.pending else body_lane
         if not exits:
-            return _Part(lay.Seq(tuple(items)), [_Pending(sid)], after_lane)
+            return Part(lay.Seq(tuple(items)), [Pending(sid)], after_lane)
         gate, sides = self.repeat_exits(sid, exits, ctx, body_lane)
         items.append(sides)
-        return _Part(lay.Seq(tuple(items)), [_Pending(gate, default=True)], after_lane)
+        return Part(lay.Seq(tuple(items)), [Pending(gate, default=True)], after_lane)
 
-    def repeat_body(self, sid: str, step: Mapping[str, Any], body_ctx: _Ctx,
-                    body_lane: str) -> tuple[lay.Seq, _Part]:
+    def repeat_body(self, sid: str, step: Mapping[str, Any], body_ctx: Ctx,
+                    body_lane: str) -> tuple[lay.Seq, Part]:
         """The subprocess's start, its `every` timer, its steps and its end."""
         start = self.add(self.auto(body_ctx, body_lane, f"{sid}_start", "startEvent", "event",
                                    "Round starts"))
         blocks: list[lay.Block] = [lay.Leaf(start.id)]
-        inner = [_Pending(start.id)]
+        inner = [Pending(start.id)]
         if step.get("every") is not None:
             every = str(step["every"])
             wait = self.attach(self.auto(body_ctx, body_lane, f"{sid}_wait",
                                          "intermediateCatchEvent", "event", f"Wait {every}",
                                          timer=("timeDuration", json.dumps(every))), inner)
             blocks.append(lay.Leaf(wait.id))
-            inner = [_Pending(wait.id)]
+            inner = [Pending(wait.id)]
         part = self.steps(step.get("steps") or [], body_ctx, inner, body_lane)
         blocks.append(part.block)
         if part.pending:
@@ -436,22 +413,22 @@ class _Compiler:
             condition = "True"  # `every` alone: SpiffWorkflow needs a condition or a maximum
         return condition, maximum
 
-    def repeat_exits(self, sid: str, exits: Sequence[tuple[str, str]], ctx: _Ctx,
+    def repeat_exits(self, sid: str, exits: Sequence[tuple[str, str]], ctx: Ctx,
                      body_lane: str) -> tuple[str, lay.Exits]:
         """After the loop, a gateway to an end event for each `end` reached inside it."""
         # level with the subprocess's own flow (its start event), so the lines stay apart
         gate = self.attach(self.auto(ctx, body_lane, f"{sid}_exit", "exclusiveGateway",
-                                     "gateway", "Case ended inside?"), [_Pending(sid)])
+                                     "gateway", "Case ended inside?"), [Pending(sid)])
         sides: list[lay.Seq] = []
         for end_id, reason in exits:
-            flag = _Pending(gate.id, name=branch_name(f"ended: {reason}"),
+            flag = Pending(gate.id, name=branch_name(f"ended: {reason}"),
                             condition=f"{EXIT_FLAG} == {json.dumps(end_id)}")
             sides.append(self.end_node(f"{end_id}_via_{sid}", end_id, reason, ctx, [flag],
                                        body_lane))
         return gate.id, lay.Exits(gate.id, tuple(sides))
 
-    def end_node(self, node_id: str, end_id: str, reason: str, ctx: _Ctx,
-                 pending: list[_Pending], lane: str) -> lay.Seq:
+    def end_node(self, node_id: str, end_id: str, reason: str, ctx: Ctx,
+                 pending: list[Pending], lane: str) -> lay.Seq:
         """An end event with its exit reason. In a parallel branch it terminates the case (or
         the round); inside a repeat the loop's scope learns of it."""
         node = self.auto(ctx, lane, node_id, "endEvent", "event", reason,
@@ -461,8 +438,8 @@ class _Compiler:
             self.exits.setdefault(ctx.scope, []).append((end_id, reason))
         return lay.Seq((lay.Leaf(node_id),))
 
-    def step_end(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                 pending: list[_Pending], lane: str) -> _Part:
+    def step_end(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                 pending: list[Pending], lane: str) -> Part:
         reason = str(step["reason"])
         blocks: list[lay.Block] = []
         if ctx.scope is not None:  # inside a repeat: say which end was reached, then end
@@ -470,27 +447,27 @@ class _Compiler:
                                          f"Mark the case {reason}",
                                          script=f"{EXIT_FLAG} = {json.dumps(sid)}"), pending)
             blocks.append(lay.Leaf(mark.id))
-            pending = [_Pending(mark.id)]
+            pending = [Pending(mark.id)]
         blocks.append(self.end_node(sid, sid, reason, ctx, pending, lane))
-        return _Part(lay.Seq(tuple(blocks)), [], lane)
+        return Part(lay.Seq(tuple(blocks)), [], lane)
 
-    def step_refer(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                   pending: list[_Pending], lane: str) -> _Part:
+    def step_refer(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                   pending: list[Pending], lane: str) -> Part:
         target = str(step["pathway"])
         self.attach(self.auto(ctx, lane, sid, "sendTask", "task",
                               _titled(step, f"Refer to {humanise(target).lower()}"),
                               properties=[(REFER, target)]), pending)
         if not step.get("wait"):
-            return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+            return Part(lay.Leaf(sid), [Pending(sid)], lane)
         message_id = f"msg_completed_{target}"
         self.messages[message_id] = f"{COMPLETED_PREFIX}{target}"
         done = self.attach(self.auto(ctx, lane, f"{sid}_done", "intermediateCatchEvent",
                                      "event", f"{humanise(target)} completed",
-                                     message=(message_id, f"{sid}_result")), [_Pending(sid)])
-        return _Part(lay.Seq((lay.Leaf(sid), lay.Leaf(done.id))), [_Pending(done.id)], lane)
+                                     message=(message_id, f"{sid}_result")), [Pending(sid)])
+        return Part(lay.Seq((lay.Leaf(sid), lay.Leaf(done.id))), [Pending(done.id)], lane)
 
-    def step_record(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                    pending: list[_Pending], lane: str) -> _Part:
+    def step_record(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                    pending: list[Pending], lane: str) -> Part:
         outcome = str(step["outcome"])
         value = step.get("value")
         properties = [(OUTCOME, outcome), (OUTCOME_VALUE, "true" if value is None else
@@ -502,16 +479,16 @@ class _Compiler:
         self.attach(self.auto(ctx, lane, sid, "serviceTask", "task",
                               _titled(step, f"Record: {humanise(outcome).lower()}"),
                               properties=properties), pending)
-        return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+        return Part(lay.Leaf(sid), [Pending(sid)], lane)
 
-    def step_notify(self, sid: str, step: Mapping[str, Any], ctx: _Ctx,
-                    pending: list[_Pending], lane: str) -> _Part:
+    def step_notify(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
+                    pending: list[Pending], lane: str) -> Part:
         to = str(step["to"])
         self.attach(self.auto(ctx, lane, sid, "sendTask", "task",
                               _titled(step, f"Notify {humanise(to).lower()}"),
                               properties=[(NOTIFY_TO, to),
                                           (NOTIFY_MESSAGE, str(step["message"]))]), pending)
-        return _Part(lay.Leaf(sid), [_Pending(sid)], lane)
+        return Part(lay.Leaf(sid), [Pending(sid)], lane)
 
     # -- SpiffWorkflow reads the diagram: keep "first true when wins" --
 
@@ -566,8 +543,8 @@ def _all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]
             yield from _all_steps(step.get("steps") or [])
 
 
-def _repeat_lanes(sid: str, ctx: _Ctx, roles: Sequence[str], lane: str
-                  ) -> tuple[str | None, bool, _Ctx]:
+def _repeat_lanes(sid: str, ctx: Ctx, roles: Sequence[str], lane: str
+                  ) -> tuple[str | None, bool, Ctx]:
     """(the subprocess's lane, whether the laneSet lists it, its body's context)."""
     if ctx.fixed_lane is not None:
         box_lane: str | None = ctx.fixed_lane
@@ -580,7 +557,7 @@ def _repeat_lanes(sid: str, ctx: _Ctx, roles: Sequence[str], lane: str
         # tasks of several roles: the subprocess stays out of the lanes, so that each
         # child takes the lane that names it
         box_lane, listed, body_fixed, body_listed = None, False, None, True
-    body_ctx = _Ctx(container=sid, scope=sid, in_parallel=False, fixed_lane=body_fixed,
+    body_ctx = Ctx(container=sid, scope=sid, in_parallel=False, fixed_lane=body_fixed,
                     listed=body_listed)
     return box_lane, listed, body_ctx
 

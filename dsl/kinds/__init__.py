@@ -1,0 +1,22 @@
+"""Step kinds compiled outside dsl.compile: one module a kind, registered here.
+
+A step compiler takes (the compiler, the step's id, the step, its context, the flows waiting
+for it, the lane of the task before it) and returns the Part it adds, like the compiler's own
+`step_<kind>` methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from dsl.compile_parts import Ctx, Part, Pending
+
+if TYPE_CHECKING:
+    from dsl.compile import Compiler
+
+StepCompiler = Callable[["Compiler", str, Mapping[str, Any], Ctx, list[Pending], str], Part]
+
+STEP_COMPILERS: dict[str, StepCompiler] = {}
+
+__all__ = ["STEP_COMPILERS", "StepCompiler"]
