@@ -89,6 +89,7 @@ OUTCOME, OUTCOME_VALUE, OUTCOME_WHEN = "pathwaysOutcome", "pathwaysOutcomeValue"
     "pathwaysOutcomeWhen"
 NOTIFY_TO, NOTIFY_MESSAGE = "pathwaysNotifyTo", "pathwaysNotifyMessage"
 REFER = "pathwaysRefer"
+ASSIGN, TASK_ORGANISATION = "pathwaysAssign", "pathwaysOrganisation"
 EXIT_REASON = "pathwaysExitReason"
 COMPLETED_PREFIX = "completed:"  # the message a referred case throws when it completes
 EXIT_FLAG = "pathways_exit"  # case data: the id of the `end` reached inside a repeat
@@ -270,6 +271,10 @@ class Compiler:
         if step.get("due") is not None:
             properties.append((DUE_PROPERTY, rewrite_due(str(step["due"]),
                                                          self.client_fields)))
+        for key, name in (("assign", ASSIGN), ("organisation", TASK_ORGANISATION)):
+            if step.get(key) is not None:
+                properties.append((name, rewrite_client_fields(_source(step[key]),
+                                                               self.client_fields)))
         node = Node(sid, "userTask", "task", title, ctx.container, ctx.fixed_lane or role,
                      ctx.listed, documentation=step.get("instructions"),
                      properties=properties)

@@ -197,6 +197,9 @@ class _Checker:
         due = step.get("due")
         if isinstance(due, str) and (match := _DUE_NAME.match(due)):
             self.due(match.group(1), (*path, "due"))
+        for key in ("assign", "organisation"):
+            if key in step:
+                self.expression((*path, key))
         form = step.get("form")
         if isinstance(form, dict):
             for name, field in form.items():

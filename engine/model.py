@@ -122,6 +122,9 @@ class InboxTask:
     # who claimed the task (None: unassigned); storage keeps it when the engine rewrites the
     # case's open rows
     assignee: str | None = None
+    # the one organisation whose staff may do it, worked out from the case data when it
+    # became ready (DSL `organisation:`); None: every organisation its role is open to
+    organisation: str | None = None
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,8 @@ inbox_tasks = Table(
     Column("closed_at", UtcDateTime, nullable=True),
     Column("completed_by", String, nullable=True),
     Column("assignee", String, nullable=True),  # who claimed it (revision 0004)
+    # the one organisation that may do it (revision 0017)
+    Column("organisation", String, nullable=True),
     Index(None, "status", "role"),
     Index(None, "case_id"),
 )

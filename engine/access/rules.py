@@ -91,6 +91,8 @@ def may_do_task(user: User, task: InboxTask, definition: ParsedDefinition | None
         return True
     if user.pathway_roles and task.role not in user.pathway_roles:
         return False
+    if task.organisation is not None and task.organisation != user.organisation:
+        return False
     return definition is None or definition.role_open_to(task.role, user.organisation)
 
 

@@ -20,6 +20,10 @@ OUTCOME, OUTCOME_VALUE = "pathwaysOutcome", "pathwaysOutcomeValue"
 OUTCOME_WHEN = "pathwaysOutcomeWhen"
 NOTIFY_TO, NOTIFY_MESSAGE = "pathwaysNotifyTo", "pathwaysNotifyMessage"
 REFER = "pathwaysRefer"
+# on a user task: an expression giving the username the task is assigned to when it becomes
+# ready, and one giving the only organisation whose staff may do it (DSL `assign`,
+# `organisation`)
+ASSIGN, TASK_ORGANISATION = "pathwaysAssign", "pathwaysOrganisation"
 EXIT_REASON = "pathwaysExitReason"
 DECLARATIVE = (OUTCOME, NOTIFY_TO, REFER)
 # NAME.roles.json beside NAME.bpmn (the DSL compiler writes it): the pathway's owner, and the
@@ -48,6 +52,8 @@ class UserTaskInfo:
     form: str | None
     due: str | None
     instructions: str | None = None  # what the person doing it should know (documentation)
+    assign: str | None = None  # expression: the username to assign it to when ready
+    organisation: str | None = None  # expression: the one organisation that may do it
 
 
 @dataclass

@@ -58,6 +58,7 @@ from engine.workflow.bundle_files import (
     refused_reference,
 )
 from engine.workflow.definition_model import (
+    ASSIGN,
     CLIENT_SCOPE,
     DECLARATIVE,
     DUE_PROPERTY,
@@ -76,6 +77,7 @@ from engine.workflow.definition_model import (
     SENSITIVE_PROPERTY,
     SIGNAL_SCOPE_PROPERTY,
     SIGNAL_SCOPES,
+    TASK_ORGANISATION,
     UI_FORM_PROPERTY,
     ParsedDefinition,
     UserTaskInfo,
@@ -87,10 +89,11 @@ from engine.workflow.sensitivity import derive_sensitivity
 
 # Names this module has always offered; they live in the modules above now.
 __all__ = [
-    "CLIENT_SCOPE", "DUE_PROPERTY", "EXIT_REASON", "FORM_PROPERTY", "MAX_FILE_NAME",
+    "ASSIGN", "CLIENT_SCOPE", "DUE_PROPERTY", "EXIT_REASON", "FORM_PROPERTY", "MAX_FILE_NAME",
     "NOTIFY_MESSAGE", "NOTIFY_TO", "OUTCOME", "OUTCOME_VALUE", "OUTCOME_WHEN",
     "PROGRAMME_SCOPE", "REFER", "ROLES_SUFFIX", "SENSITIVE", "SENSITIVE_CATEGORIES",
-    "SENSITIVE_PROPERTY", "SIGNAL_SCOPES", "SIGNAL_SCOPE_PROPERTY", "UI_FORM_PROPERTY",
+    "SENSITIVE_PROPERTY", "SIGNAL_SCOPES", "SIGNAL_SCOPE_PROPERTY", "TASK_ORGANISATION",
+    "UI_FORM_PROPERTY",
     "BroadcastSignalEventDefinition", "EventSubprocessStartEvent", "FileReference",
     "ParsedDefinition", "PathwaysBpmnParser", "SpecCache", "UncaughtEventError",
     "UserTaskInfo", "bundle_hash", "called_elements", "check_file_references",
@@ -193,6 +196,8 @@ def _user_task_info(spec: Any, parsed: ParsedDefinition,
     return UserTaskInfo(step=spec.bpmn_id or spec.name, title=spec.bpmn_name or spec.bpmn_id,
                         role=roles.get(lane, lane) if lane else None, form=form,
                         due=properties.get(DUE_PROPERTY),
+                        assign=properties.get(ASSIGN) or None,
+                        organisation=properties.get(TASK_ORGANISATION) or None,
                         instructions=(getattr(spec, "documentation", None) or "").strip() or None)
 
 

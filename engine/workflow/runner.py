@@ -396,9 +396,35 @@ def _task_ready(task: Any, parsed: ParsedDefinition, now: datetime) -> NewEvent:
     due = compute_due(info.due if info else None, task.data, now)
     if due is not None:
         task._set_internal_data(pathways_due=due.isoformat())
-    return NewEvent(type="task_ready", at=now, step=step_name(task), data={
+    data: dict[str, Any] = {
         "task": str(task.id), "title": info.title if info else spec.bpmn_name,
-        "role": info.role if info else None, "due": due.isoformat() if due else None})
+        "role": info.role if info else None, "due": due.isoformat() if due else None}
+    for key, source in (("assignee", info.assign if info else None),
+                        ("organisation", info.organisation if info else None)):
+        if source is None:
+            continue
+        value, problem = name_from_data(source, task.data)
+        task._set_internal_data(**{f"pathways_{key}": value})
+        data[key] = value
+        if problem is not None:
+            data[f"{key}_problem"] = problem
+    return NewEvent(type="task_ready", at=now, step=step_name(task), data=data)
+
+
+def name_from_data(source: str, data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(a username or organisation id worked out from the case data, or None with the problem
+    in words). A task whose `assign` or `organisation` cannot be worked out is left
+    unassigned, or open to its role's organisations as declared: never to anyone more, and
+    the problem is kept on its task_ready event for the team lead to see."""
+    try:
+        value = expressions.evaluate(source, data)
+    except ExpressionError as err:
+        return None, err.message
+    if value is None or value == "":
+        return None, None
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        return None, f"{source!r} gave {str(value)[:60]!r}, not a name"
+    return value.strip(), None
 
 
 def _timer_changed(task: Any, old: int | None, new: int, now: datetime) -> list[NewEvent]:
@@ -500,8 +526,14 @@ def inbox_rows(workflow: Any, parsed: ParsedDefinition, case_id: int, pathway: s
             role=info.role if info else getattr(task.task_spec, "lane", None),
             form=info.form if info else None,
             due=parse_timestamp(due_text) if isinstance(due_text, str) else None,
+            assignee=_text_or_none(task._get_internal_data("pathways_assignee")),
+            organisation=_text_or_none(task._get_internal_data("pathways_organisation")),
         ))
     return rows
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def timers(workflow: Any, case_id: int) -> list[Timer]:

@@ -42,6 +42,7 @@ from engine.workflow.validation_rules_values import (
     check_activity,
     check_code,
     check_due,
+    check_task_expressions,
     check_timers,
     due_problem,
     timer_problem,
@@ -193,6 +194,7 @@ def _check_semantics(document: BpmnDocument) -> None:
         check_activity(document, element)
     check_timers(document)
     check_due(document)
+    check_task_expressions(document)
     check_code(document)
     _check_intermediate_throws(document)
     check_event_references(document, ids)

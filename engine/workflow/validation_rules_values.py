@@ -13,9 +13,10 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from engine.errors import ScriptError
-from engine.workflow import clock
+from engine.workflow import clock, expressions
 from engine.workflow.bpmn_xml import BPMN_NS, SPIFF_NS, local_name
-from engine.workflow.definition_model import DUE_PROPERTY
+from engine.workflow.definition_model import ASSIGN, DUE_PROPERTY, TASK_ORGANISATION
+from engine.workflow.expressions import ExpressionError
 from engine.workflow.runner import compute_due
 from engine.workflow.sandbox import compile_expression, compile_script
 from engine.workflow.validation_document import ACTIVITIES, BpmnDocument
@@ -143,6 +144,21 @@ def check_due(document: BpmnDocument) -> None:
         if problem is not None:
             raise document.refuse(prop, "due", problem, attribute=DUE_PROPERTY,
                                   value=str(prop.get("value"))[:100])
+
+
+def check_task_expressions(document: BpmnDocument) -> None:
+    """A task's `pathwaysAssign` and `pathwaysOrganisation` are expressions: refuse one that
+    does not parse at publish, not when a case reaches the task."""
+    for prop in document.root.iter(f"{{{SPIFF_NS}}}property"):
+        name, value = prop.get("name"), prop.get("value")
+        if name not in (ASSIGN, TASK_ORGANISATION) or value is None:
+            continue
+        try:
+            expressions.parse(str(value))
+        except ExpressionError as err:
+            raise document.refuse(prop, "task_expression", f"{name} {str(value)[:60]!r}: "
+                                  f"{err.message}", attribute=name,
+                                  value=str(value)[:100]) from err
 
 
 def _literal(source: str) -> Any:

@@ -345,7 +345,8 @@ _CLOSE_TASKS = (
     .where(tables.inbox_tasks.c.id.in_(bindparam("b_ids", expanding=True)))
     .values(status=CLOSED, closed_at=bindparam("closed_at"))
 )
-_TASK_COLUMNS = ("case_id", "pathway", "version", "step", "title", "role", "form", "due")
+_TASK_COLUMNS = ("case_id", "pathway", "version", "step", "title", "role", "form", "due",
+                 "organisation")
 _REOPEN_TASK = (
     update(tables.inbox_tasks)
     .where(tables.inbox_tasks.c.id == bindparam("b_id"))
@@ -362,7 +363,8 @@ def _task_fields(task: InboxTask) -> dict[str, Any]:
 def _open_row(task: InboxTask, now: datetime) -> dict[str, Any]:
     """A new inbox row for task, open (a closed one of the same id reopened)."""
     return {**_task_fields(task), "id": task.id, "status": OPEN,
-            "created_at": task.created_at or now, "closed_at": None, "completed_by": None}
+            "created_at": task.created_at or now, "closed_at": None, "completed_by": None,
+            "assignee": task.assignee}
 
 
 def _differs(row: Row[Any], fields: dict[str, Any]) -> bool:

@@ -930,7 +930,8 @@ def test_expr_call_quotes_any_source_as_a_python_string(source: str) -> None:
 
 def test_property_names_match_the_engine() -> None:
     for name in ("FORM_PROPERTY", "DUE_PROPERTY", "OUTCOME", "OUTCOME_VALUE", "OUTCOME_WHEN",
-                 "NOTIFY_TO", "NOTIFY_MESSAGE", "REFER", "EXIT_REASON"):
+                 "NOTIFY_TO", "NOTIFY_MESSAGE", "REFER", "EXIT_REASON", "ASSIGN",
+                 "TASK_ORGANISATION"):
         assert getattr(dsl_compile, name) == getattr(engine_definitions, name)
     assert dsl_compile.COMPLETED_PREFIX == COMPLETED_PREFIX
 
@@ -1138,3 +1139,27 @@ def test_a_step_s_title_must_be_text() -> None:
     assert [(p.path, p.line, p.message) for p in found] == [
         ("steps[2].title", 18, "'title' must be text, not a list: YAML reads […] as "
          'structure, not text; put the whole text in quotes: title: "[not, text]"')], found
+
+
+def test_assign_and_organisation_compile_to_task_properties() -> None:
+    result = compiled("""\
+        - task: refer
+          role: worker
+          title: Refer
+          form:
+            accepted_by: {type: choice, options: [org, other], required: true}
+            keyworker: {type: text, required: true}
+        - task: support
+          role: worker
+          title: Support
+          assign: keyworker
+          organisation: accepted_by
+        - task: follow_up
+          role: worker
+          title: Follow up
+          assign: client.keyworker_name
+        """)
+    assert properties(result, "support") == {
+        "formJsonSchemaFilename": "demo.support.schema.json",
+        "pathwaysAssign": "keyworker", "pathwaysOrganisation": "accepted_by"}
+    assert properties(result, "follow_up")["pathwaysAssign"] == "client.keyworker_name"

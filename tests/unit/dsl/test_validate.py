@@ -1120,3 +1120,18 @@ def test_wait_until_a_constant_that_is_no_date_is_refused(until: str, why: str) 
                                    "today()"])
 def test_wait_until_a_constant_date_is_accepted(until: str) -> None:
     assert problems(doc(f"- wait: pause\n  until: '{until}'\n")) == []
+
+
+def test_assign_and_organisation_are_expressions_checked_where_written() -> None:
+    text = doc("""\
+        - task: support
+          role: worker
+          title: Support
+          assign: key_worker
+          organisation: accepted_by +
+        """)
+    found = problems(text)
+    assert [where(p) for p in found] == [at(text, "key_worker"),
+                                         at(text, "accepted_by +")]
+    assert "'key_worker' is not defined" in found[0].message
+    assert "invalid expression" in found[1].message

@@ -232,3 +232,21 @@ def test_the_dsl_compiles_a_roles_file(resettle: ParsedDefinition) -> None:
     form = json.loads(compiled.forms["resettle.assess.schema.json"])
     assert form["properties"]["offences"]["x-pathways-sensitive"] == "offence"
     assert "x-pathways-sensitive" not in form["properties"]["phone"]
+
+
+def test_a_task_open_to_one_organisation_is_for_its_staff_only(
+        resettle: ParsedDefinition) -> None:
+    """DSL `organisation:` narrows a task to the organisation the case data names, within
+    the role's own organisations; an admin may still do it."""
+    narrowed = InboxTask(id="t", case_id=1, pathway="resettle", version=1, step="s", title="S",
+                         role="caseworker", form=None, due=None, organisation="st_giles")
+    assert access.may_do_task(user(organisation="st_giles"), narrowed, resettle)
+    assert access.may_do_task(user("team_lead", organisation="st_giles"), narrowed, resettle)
+    assert not access.may_do_task(user(organisation="mind"), narrowed, resettle)
+    assert not access.may_do_task(user("team_lead", organisation="mind"), narrowed, resettle)
+    assert access.may_do_task(user("admin", organisation="mind"), narrowed, resettle)
+    # never wider than the role: an organisation the role is not open to gains nothing
+    elsewhere = InboxTask(id="t", case_id=1, pathway="resettle", version=1, step="s",
+                          title="S", role="caseworker", form=None, due=None,
+                          organisation="nacro")
+    assert not access.may_do_task(user(organisation="nacro"), elsewhere, resettle)
