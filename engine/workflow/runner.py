@@ -48,6 +48,7 @@ from engine.workflow.definitions import (
     UserTaskInfo,
 )
 from engine.workflow.expressions import ExpressionError
+from engine.workflow.task_people import people_of, settle_people
 
 # Task id -> (state, timer due or None): a cycle timer fires without leaving WAITING, so its
 # due time is part of what "changed" means.
@@ -396,35 +397,10 @@ def _task_ready(task: Any, parsed: ParsedDefinition, now: datetime) -> NewEvent:
     due = compute_due(info.due if info else None, task.data, now)
     if due is not None:
         task._set_internal_data(pathways_due=due.isoformat())
-    data: dict[str, Any] = {
+    return NewEvent(type="task_ready", at=now, step=step_name(task), data={
         "task": str(task.id), "title": info.title if info else spec.bpmn_name,
-        "role": info.role if info else None, "due": due.isoformat() if due else None}
-    for key, source in (("assignee", info.assign if info else None),
-                        ("organisation", info.organisation if info else None)):
-        if source is None:
-            continue
-        value, problem = name_from_data(source, task.data)
-        task._set_internal_data(**{f"pathways_{key}": value})
-        data[key] = value
-        if problem is not None:
-            data[f"{key}_problem"] = problem
-    return NewEvent(type="task_ready", at=now, step=step_name(task), data=data)
-
-
-def name_from_data(source: str, data: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(a username or organisation id worked out from the case data, or None with the problem
-    in words). A task whose `assign` or `organisation` cannot be worked out is left
-    unassigned, or open to its role's organisations as declared: never to anyone more, and
-    the problem is kept on its task_ready event for the team lead to see."""
-    try:
-        value = expressions.evaluate(source, data)
-    except ExpressionError as err:
-        return None, err.message
-    if value is None or value == "":
-        return None, None
-    if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        return None, f"{source!r} gave {str(value)[:60]!r}, not a name"
-    return value.strip(), None
+        "role": info.role if info else None, "due": due.isoformat() if due else None,
+        **settle_people(task, info)})
 
 
 def _timer_changed(task: Any, old: int | None, new: int, now: datetime) -> list[NewEvent]:
@@ -519,6 +495,7 @@ def inbox_rows(workflow: Any, parsed: ParsedDefinition, case_id: int, pathway: s
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         info: UserTaskInfo | None = parsed.user_tasks.get(task.task_spec.name)
         due_text = task._get_internal_data("pathways_due")
+        people = people_of(task)
         rows.append(InboxTask(
             id=str(task.id), case_id=case_id, pathway=pathway, version=version,
             step=step_name(task),
@@ -526,14 +503,8 @@ def inbox_rows(workflow: Any, parsed: ParsedDefinition, case_id: int, pathway: s
             role=info.role if info else getattr(task.task_spec, "lane", None),
             form=info.form if info else None,
             due=parse_timestamp(due_text) if isinstance(due_text, str) else None,
-            assignee=_text_or_none(task._get_internal_data("pathways_assignee")),
-            organisation=_text_or_none(task._get_internal_data("pathways_organisation")),
-        ))
+            assignee=people[0], organisation=people[1]))
     return rows
-
-
-def _text_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def timers(workflow: Any, case_id: int) -> list[Timer]:
