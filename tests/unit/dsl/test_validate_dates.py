@@ -4,6 +4,7 @@ duration, or working days; anything else is reported where it is written."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,13 @@ def test_the_compiled_due_reads_form_dates_as_written_and_client_dates_from_the_
     assert 'value="add_working_days(client.release_date, 5)"' in compiled
     assert 'value="working_days(20)"' in compiled
     assert 'value="move_in_date + P1M"' in compiled
+
+
+def test_the_readme_example_of_dates_is_valid_and_compiles() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("#### Dates"):]
+    steps = section[section.index("```yaml\n") + 8:section.index("```\n", 10)]
+    text = ("pathway: housing_first\ntitle: Housing First\nroles:\n"
+            "  keyworker: {title: Keyworker}\nsteps:\n" + steps)
+    assert problems(text) == []
+    assert "working_days(20)" in compile_pathway(load_pathway(text, "h.yaml")).bpmn
