@@ -96,7 +96,10 @@ def shift(value: Any, duration: Duration, sign: int = 1) -> str:
     not a date."""
     moment, has_time = _as_moment(value)
     delta = duration.delta if sign >= 0 else -duration.delta
-    moved = moment + delta
+    try:
+        moved = moment + delta
+    except (OverflowError, ValueError) as err:
+        raise ValueError(_out_of_range(value)) from err
     if has_time or duration.has_time:
         return moved.isoformat()
     return moved.date().isoformat()
@@ -122,7 +125,10 @@ def duration_sum(first: Any, second: Any, sign: int) -> Any:
 def shift_datetime(moment: datetime, duration: str, sign: int = 1) -> datetime:
     """moment moved by an ISO-8601 duration, months clamped to the month's last day."""
     delta = Duration(duration.strip().upper()).delta
-    result: datetime = moment + (delta if sign >= 0 else -delta)
+    try:
+        result: datetime = moment + (delta if sign >= 0 else -delta)
+    except ValueError as err:  # relativedelta's "year 10000 is out of range"
+        raise OverflowError(_out_of_range(moment.isoformat())) from err
     return result
 
 
@@ -170,8 +176,15 @@ def add_working_days(start: Any, count: Any) -> str:
     day = as_date(start)
     step = timedelta(days=1 if count >= 0 else -1)
     remaining = abs(count)
-    while remaining:
-        day += step
-        if is_working_day(day):
-            remaining -= 1
+    try:
+        while remaining:
+            day += step
+            if is_working_day(day):
+                remaining -= 1
+    except OverflowError as err:
+        raise ValueError(_out_of_range(start)) from err
     return day.isoformat()
+
+
+def _out_of_range(value: Any) -> str:
+    return f"moving {value!r} leaves the calendar's years 1 to 9999"

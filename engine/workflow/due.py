@@ -52,7 +52,10 @@ def compute_due(rule: str | None, data: dict[str, Any], now: datetime) -> dateti
             return None
     if duration is None:
         return base
-    return add_duration(base, duration, -1 if sign == "-" else 1)
+    try:
+        return add_duration(base, duration, -1 if sign == "-" else 1)
+    except OverflowError:  # a date near year 9999 moved past it: no due time, not a crash
+        return None
 
 
 def _expression_due(rule: str, data: dict[str, Any], now: datetime) -> datetime | None:
@@ -66,7 +69,10 @@ def _expression_due(rule: str, data: dict[str, Any], now: datetime) -> datetime 
     if not isinstance(value, str):
         return None
     if is_duration_literal(value):
-        return add_duration(now, value)
+        try:
+            return add_duration(now, value)
+        except (OverflowError, ValueError):
+            return None
     try:
         return parse_timestamp(value)
     except ValueError:

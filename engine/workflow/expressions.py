@@ -272,5 +272,5 @@ def evaluate(source: str, data: Mapping[str, Any]) -> Any:
     except AttributeDoesNotExist as err:
         raise ExpressionError(f"no field {err.attr!r} when evaluating {source!r}",
                               source=source) from err
-    except (InvalidExpression, TypeError, ValueError, ZeroDivisionError) as err:
+    except (InvalidExpression, TypeError, ValueError, ArithmeticError) as err:
         raise ExpressionError(f"{source!r} failed: {err}", source=source) from err

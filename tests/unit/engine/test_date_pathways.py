@@ -9,6 +9,7 @@ import pytest
 
 from dsl import compile_pathway, load_pathway
 from engine import Engine
+from engine.workflow.due import compute_due
 from engine.workflow.validation_rules_values import due_problem
 from tests.case_steps import complete, open_steps
 from tests.unit.engine.fakes import FakeClock
@@ -127,3 +128,22 @@ def test_publishing_checks_a_due_written_as_an_expression(rule: str, problem: st
                                                            ) -> None:
     found = due_problem(rule)
     assert found is None if problem is None else problem in (found or "")
+
+
+NEW_YEAR = datetime(2026, 1, 1, 9, tzinfo=UTC)  # a bank holiday, a Thursday
+
+
+@pytest.mark.parametrize("rule, data, expected", [
+    ("P1M", {}, datetime(2026, 2, 1, 9, tzinfo=UTC)),
+    ("P1M + P1D", {}, datetime(2026, 2, 2, 9, tzinfo=UTC)),
+    ("working_days(2)", {}, datetime(2026, 1, 5, tzinfo=UTC)),  # Fri 2, Mon 5
+    ("move_in_date + P1M", {"move_in_date": "2026-01-31"}, datetime(2026, 2, 28, tzinfo=UTC)),
+    ("add_working_days(client.release_date, -1)", {"client": {"release_date": "2026-12-29"}},
+     datetime(2026, 12, 24, tzinfo=UTC)),
+    ("add_working_days(move_in_date, 2)", {}, None),  # no such date on the case: no due time
+    ("client.release_date + P1D", {"client": {"release_date": "9999-12-31"}}, None),
+    ("client.release_date + P1M", {"client": {"release_date": "9999-12-31"}}, None),
+])
+def test_a_due_time_from_an_expression(rule: str, data: dict[str, object],
+                                       expected: datetime | None) -> None:
+    assert compute_due(rule, dict(data), NEW_YEAR) == expected

@@ -47,6 +47,10 @@ def test_a_date_moves_by_a_duration(source: str, expected: object) -> None:
     ("P1D - move_in_date", "a duration such as P7D can only be added to or taken from a date"),
     ("'soon' + P1D", "a duration such as P7D can only be added to or taken from a date"),
     ("'2026-02-30' + P1D", "is not a date"),
+    ("'9999-12-31' + P1D", "leaves the calendar's years 1 to 9999"),
+    ("'9999-12-31' + P1M", "leaves the calendar's years 1 to 9999"),
+    ("'0001-01-01' - P1D", "leaves the calendar's years 1 to 9999"),
+    ("add_working_days('9999-12-31', 3)", "leaves the calendar's years 1 to 9999"),
 ])
 def test_date_arithmetic_that_makes_no_sense_says_why(source: str, message: str) -> None:
     with pytest.raises(ExpressionError) as caught:
