@@ -20,14 +20,16 @@ from typing import Any
 import holidays
 from dateutil.relativedelta import relativedelta
 
-# what dsl/schema.json's `duration` accepts: whole numbers, at least one part, T before time
+# ISO 8601 with whole numbers: at least one part, T before the time; weeks stand alone
+# (`P1W2D` is not ISO 8601, and SpiffWorkflow refuses it in timers and due rules)
 DURATION = re.compile(
-    r"P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
-    r"(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+    r"P(?!$)(?:(?P<weeks>\d+)W|(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?)")
 # a name written as a duration attempt: P then a digit, or PT then a digit (`P1X`, `PT5Q`)
 DURATION_LIKE = re.compile(r"PT?\d\w*")
-DURATION_HELP = ("write P, then whole numbers with Y (years), M (months), W (weeks), D (days), "
-                 "and after T: H (hours), M (minutes), S (seconds), e.g. P7D, P1M, P1Y6M, PT12H")
+DURATION_HELP = ("write P, then whole numbers with Y (years), M (months), D (days), and after "
+                 "T: H (hours), M (minutes), S (seconds), e.g. P7D, P1M, P1Y6M, PT12H; or "
+                 "weeks alone, e.g. P2W")
 MAX_WORKING_DAYS = 10_000  # about 40 years: bounds the day-by-day count
 # England and Wales share their bank holidays; `holidays` lists them as GB subdivision ENG
 BANK_HOLIDAY_COUNTRY, BANK_HOLIDAY_REGION = "GB", "ENG"
@@ -58,10 +60,11 @@ class Duration:
     def delta(self) -> relativedelta:
         match = DURATION.fullmatch(self.text)
         assert match is not None  # checked when made
-        years, months, weeks, days, hours, minutes, seconds = (
-            int(part) if part else 0 for part in match.groups())
-        return relativedelta(years=years, months=months, weeks=weeks, days=days, hours=hours,
-                             minutes=minutes, seconds=seconds)
+        part = {unit: int(number) if number else 0
+                for unit, number in match.groupdict().items()}
+        return relativedelta(years=part["years"], months=part["months"], weeks=part["weeks"],
+                             days=part["days"], hours=part["hours"], minutes=part["minutes"],
+                             seconds=part["seconds"])
 
     @property
     def has_time(self) -> bool:

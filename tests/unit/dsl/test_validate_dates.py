@@ -72,8 +72,8 @@ def test_wait_until_takes_any_date_known_by_then(until: str) -> None:
      "until is given a duration, P7D, where it needs a date: to wait a time, write `for: P7D`"),
     ("due", "move_in_date + P1X", "P1X",
      "invalid expression 'move_in_date + P1X': P1X is not an ISO-8601 duration: write P, "
-     "then whole numbers with Y (years), M (months), W (weeks), D (days), and after T: H "
-     "(hours), M (minutes), S (seconds), e.g. P7D, P1M, P1Y6M, PT12H"),
+     "then whole numbers with Y (years), M (months), D (days), and after T: H (hours), M "
+     "(minutes), S (seconds), e.g. P7D, P1M, P1Y6M, PT12H; or weeks alone, e.g. P2W"),
     ("due", "move_in_date + landlord", "move_in_date + landlord",
      "due 'move_in_date + landlord' does not give a date: a date can only be moved by a "
      "duration such as P7D"),

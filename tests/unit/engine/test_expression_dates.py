@@ -65,6 +65,7 @@ def test_a_duration_is_a_value_not_an_undefined_name() -> None:
 
 @pytest.mark.parametrize("source, offset", [
     ("move_in_date + P1X", 15), ("P3Q", 0), ("move_in_date - PT5Q", 15), ("P1M2", 0),
+    ("move_in_date + P1W2D", 15),  # weeks stand alone in ISO 8601
 ])
 def test_a_misspelt_duration_is_named_where_it_is(source: str, offset: int) -> None:
     with pytest.raises(ExpressionError) as caught:
