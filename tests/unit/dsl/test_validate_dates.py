@@ -171,3 +171,20 @@ def test_the_readme_example_of_dates_is_valid_and_compiles() -> None:
             "  keyworker: {title: Keyworker}\nsteps:\n" + steps)
     assert problems(text) == []
     assert "working_days(20)" in compile_pathway(load_pathway(text, "h.yaml")).bpmn
+
+
+def test_a_duration_in_a_condition_is_a_value_not_an_undefined_field() -> None:
+    text = with_asked("""\
+        - decide: settled
+          branches:
+            - when: move_in_date + P1M < today()
+              steps:
+                - end: settled_in
+                  reason: settled
+          otherwise: []
+        """)
+    assert problems(text) == []
+    problem = one(text.replace("P1M < today()", "P1X < today()"))
+    assert problem.message.startswith("invalid expression 'move_in_date + P1X < today()': P1X "
+                                      "is not an ISO-8601 duration")
+    assert where(problem) == at(text, "P1M < today()")
