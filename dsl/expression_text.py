@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 
 _DUE_BASE = re.compile(r"^(\s*)([A-Za-z_]\w*)(?![\w.])")
+# the due forms before expressions: a field, optionally plus or minus one duration
+_SIMPLE_DUE = re.compile(r"\s*(?:client\.)?[A-Za-z_]\w*(?:\s*[+-]\s*P[0-9YMWDTHS]+)?\s*")
 
 
 def humanise(name: str) -> str:
@@ -64,9 +66,13 @@ def rewrite_client_fields(source: str, fields: Iterable[str]) -> str:
 
 
 def rewrite_due(due: str, fields: Iterable[str]) -> str:
-    """`release_date - P7D` -> `client.release_date - P7D`; `P7D` stays."""
+    """`release_date - P7D` -> `client.release_date - P7D`; `P7D` stays; any other date
+    expression (`add_working_days(release_date, 5)`) has its client fields rewritten."""
+    names = set(fields)
     match = _DUE_BASE.match(due)
-    if match is None or match.group(2) not in set(fields):
+    if match is None or not _SIMPLE_DUE.fullmatch(due):
+        return rewrite_client_fields(due, names)
+    if match.group(2) not in names:
         return due
     return f"{match.group(1)}client.{match.group(2)}{due[match.end():]}"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from dsl.loader import Path
 from dsl.schema import KINDS
-from engine.workflow.expressions import CONSTANTS, ExpressionError, parse
+from engine.workflow.expressions import CONSTANTS, ExpressionError, is_duration_literal, parse
 
 
 def step_kinds(step: Mapping[str, Any]) -> list[str]:
@@ -115,8 +115,9 @@ def reads(source: str) -> dict[str, int]:
         while isinstance(part, ast.Attribute):
             parts.append(part.attr)
             part = part.value
-        if not isinstance(part, ast.Name) or part.id in CONSTANTS:
-            continue
+        if not isinstance(part, ast.Name) or part.id in CONSTANTS or (
+                not parts and is_duration_literal(part.id)):
+            continue  # `P1M` is a duration, not a name read
         dotted = ".".join([part.id, *reversed(parts)])
         column = node.col_offset if node.lineno == 1 else 0  # ast counts UTF-8 bytes
         offset = len(encoded[:column].decode("utf-8", "ignore"))

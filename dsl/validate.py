@@ -19,6 +19,7 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 
+from dsl.date_check import AskedFields, DateCheck
 from dsl.errors import DslError, DslProblem
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from dsl.schema import FIELD_TYPES, KINDS, json_schema, key_owners, schema_validators
@@ -44,7 +45,12 @@ from dsl.wording import (
 from engine.data_names import reserved_data_name
 from engine.errors import ScriptError
 from engine.schema_errors import MISSING, UNKNOWN, SchemaError, schema_errors
-from engine.workflow.expressions import FUNCTIONS, ExpressionError, evaluate
+from engine.workflow.expressions import (
+    FUNCTIONS,
+    ExpressionError,
+    evaluate,
+    is_duration_literal,
+)
 
 __all__ = ["FIELD_TYPES", "KINDS", "MAX_EXPRESSION", "json_schema", "load_pathway", "reads",
            "validate"]
@@ -55,7 +61,6 @@ _GENERATED_SUFFIXES = ("_merge", "_join", "_done", "_di", "_wait", "_start", "_e
 _GENERATED_PREFIXES = ("flow_", "msg_")
 MAX_EXPRESSION = 1000  # characters: bounds parsing time and memory
 _CLIENT_REF = re.compile(r"client\.([a-z][a-z0-9_]*)")
-_DUE_NAME = re.compile(r"(?:client\.)?([a-z][a-z0-9_]*)")
 _SCALE_VALUE = re.compile(r"-?[0-9]{1,18}")
 _EXPRESSIONS_HELP = "see Expressions in the README's DSL reference for what an expression can use"
 
@@ -88,6 +93,7 @@ class _Checker:
         self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
+        self.asked: AskedFields | None = None  # form fields in order, once a date needs them
 
     # reporting
 
@@ -195,8 +201,9 @@ class _Checker:
     def check_task(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         self.role(step.get("role"), (*path, "role"), "the task's role")
         due = step.get("due")
-        if isinstance(due, str) and (match := _DUE_NAME.match(due)):
-            self.due(match.group(1), (*path, "due"))
+        if isinstance(due, str) and not is_duration_literal(due.strip()):
+            self.expression((*path, "due"))  # parses, reads defined names
+            self.date_expression(path, "due")
         for key in ("assign", "organisation"):
             if key in step:
                 self.expression((*path, key))
@@ -219,13 +226,28 @@ class _Checker:
     def check_wait(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if "until" in step:
             self.expression((*path, "until"))
+            self.date_expression(path, "until")
             self.constant_date((*path, "until"))
+
+    def date_expression(self, step: Path, key: str) -> None:
+        """A due or until gives a date from dates known by then (dsl.date_check)."""
+        path = (*step, key)
+        source = value_at(self.data, path)
+        if not isinstance(source, str) or (key == "until" and reads_nothing(source)
+                                           and not is_duration_literal(source.strip())):
+            return  # a constant until: constant_date evaluates it
+        if self.asked is None:
+            self.asked = AskedFields.of(self.data, self.client_fields)
+        lead = len(source) - len(source.lstrip())
+        for offset, message in DateCheck(self.asked, step, key).run(source):
+            self.report(path, message, at=self.document.inside(path, lead + offset))
 
     def constant_date(self, path: Path) -> None:
         """A `wait until:` that reads no name gives the same value for every case: refuse it
         unless it is a date, since each case reaching the wait would fail there."""
         source = value_at(self.data, path)
-        if not isinstance(source, str) or not reads_nothing(source):
+        if not isinstance(source, str) or not reads_nothing(source) \
+                or is_duration_literal(source.strip()):  # date_expression says: use for
             return
         try:
             value = evaluate(source, {})
@@ -281,19 +303,6 @@ class _Checker:
         self.report(path, f"role {role!r} ({what}) is not declared under roles"
                           f"{did_you_mean(role, self.roles)}: declare it there, e.g. "
                           f"`{role}: {{title: ...}}`, or use a declared role ({declared})")
-
-    def due(self, name: str, path: Path) -> None:
-        kind = self.client_fields.get(name)
-        if kind == "date":
-            return
-        if kind is None:
-            self.report(path, f"due names {name!r}, which is not declared under client_fields"
-                              f"{did_you_mean(name, self.client_fields)}: declare `{name}: date` "
-                              "there, or use a duration such as P7D")
-        else:
-            self.report(path, f"due names {name!r}, a {kind} client field, but due needs a "
-                              f"date: declare it as `{name}: date` under client_fields, or use "
-                              "a duration such as P7D")
 
     def client_ref(self, path: Path) -> None:
         value = value_at(self.data, path)

@@ -10,7 +10,6 @@ from typing import Any
 from jsonschema import ValidationError
 
 from dsl.loader import Path
-from dsl.schema import dsl_schema
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 TYPE_NAMES = {"string": "text", "object": "a mapping (key: value lines)", "array": "a list",
@@ -67,11 +66,6 @@ def schema_noun(schema: Mapping[str, Any]) -> str:
     return re.sub(r"^(a|an) ", "", str(schema.get("title", "a mapping")))
 
 
-def is_due_duration(schema: Mapping[str, Any], value: Any) -> bool:
-    return (schema.get("pattern") == dsl_schema()["$defs"]["due"]["pattern"]
-            and isinstance(value, str) and re.match(r"P[0-9T]", value) is not None)
-
-
 def id_hint(schema: Mapping[str, Any], value: Any) -> str:
     """For an invalid id: the valid id it was probably meant to be."""
     if schema.get("pattern") != ID_PATTERN.pattern or not isinstance(value, str):
@@ -122,8 +116,6 @@ def keyword_message(error: ValidationError, schema: Mapping[str, Any], path: Pat
     """For a value the schema refuses: the schema's own wording, else one per keyword."""
     template, value = _template(error, schema), error.instance
     if template:
-        if is_due_duration(schema, value):  # a due written as a (wrong) duration
-            template = dsl_schema()["$defs"]["duration"]["x-messages"]["pattern"]
         return template.replace("{value}", repr(value)) + id_hint(schema, value)
     words = _KEYWORD_WORDS.get(str(error.validator))
     if words is None:

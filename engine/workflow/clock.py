@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 
 from engine.errors import ScriptError
+from engine.workflow.dates import is_duration_literal, shift_datetime
 
 _now: ContextVar[datetime | None] = ContextVar("pathways_now", default=None)
 
@@ -112,8 +113,12 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def add_duration(start: datetime, iso_duration: str, sign: int = 1) -> datetime:
-    """start plus (or minus) an ISO-8601 duration, months and years by the calendar."""
+    """start plus (or minus) an ISO-8601 duration, months and years by the calendar: a month
+    after 31 January is the last day of February (SpiffWorkflow's own arithmetic gave 3
+    March), a month before 31 March too."""
     check_duration(iso_duration)
+    if is_duration_literal(iso_duration.strip().upper()):  # whole numbers: by the calendar
+        return shift_datetime(start, iso_duration, sign)
     parsed = TimerEventDefinition.parse_iso_duration(iso_duration)
     if sign >= 0:
         delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, start)

@@ -7,13 +7,19 @@ below, no comprehensions, bounded powers and string sizes.
 
 Compiled BPMN carries them as `expr("...")`: the sandboxed script engine provides `expr`,
 which hands the text to `evaluate` with the task's data.
+
+Dates: a bare ISO-8601 duration (`P1M`, `P14D`, `P1Y6M`) is a duration value, and a date
+plus or minus one is a date (`move_in_date + P1M`; engine.workflow.dates clamps month ends).
+`today()` is the date of the clock the engine runs on (engine.workflow.clock.running_at),
+so `pathways timers run --now` moves it too.
 """
 
 from __future__ import annotations
 
 import ast
+import operator
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +33,19 @@ from simpleeval import (
 
 from engine import limits
 from engine.errors import ScriptError
+from engine.workflow.clock import check_duration, current_time
+from engine.workflow.dates import (
+    DURATION_HELP,
+    Duration,
+    add_working_days,
+    as_date,
+    duration_sum,
+    is_date_value,
+    looks_like_duration,
+)
+from engine.workflow.dates import (
+    is_duration_literal as is_duration_literal,  # re-exported: dsl reads only this module
+)
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -49,12 +68,8 @@ class ExpressionError(ScriptError):
 
 
 def _to_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).date()
+    if isinstance(value, date | str):
+        return as_date(value)
     raise ExpressionError(f"{value!r} is not a date", source=str(value))
 
 
@@ -62,11 +77,23 @@ def _days_between(first: Any, second: Any) -> int:
     return (_to_date(second) - _to_date(first)).days
 
 
+def _today() -> str:
+    """The date of the command being run (engine.workflow.clock), not of the machine."""
+    return current_time().date().isoformat()
+
+
+def _working_days(count: Any) -> str:
+    """The date `count` working days from today (England and Wales bank holidays skipped)."""
+    return add_working_days(_today(), count)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
-    "today": lambda: datetime.now(UTC).date().isoformat(),
+    "today": _today,
     "date": lambda value: _to_date(value).isoformat(),
     "days_between": _days_between,
+    "working_days": _working_days,
+    "add_working_days": add_working_days,
 }
 MAX_LENGTH = 2000
 CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False,
@@ -105,22 +132,40 @@ def parse(source: str) -> ast.Expression:
     except (RecursionError, MemoryError) as err:
         raise ExpressionError("the expression is nested too deeply", source=source[:100]) from err
     for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(
-                f"{type(node).__name__} is not allowed in expressions", source=source,
-                offset=getattr(node, "col_offset", None))
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise ExpressionError(f"field names may not start with '_': {node.attr}",
-                                  source=source, offset=node.col_offset)
-        if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"names may not start with '_': {node.id}", source=source,
-                                  offset=node.col_offset)
-        if isinstance(node, ast.Call) and not (
-                isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
-            raise ExpressionError(
-                f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}",
-                source=source, offset=node.col_offset)
+        _check_node(node, source)
     return tree
+
+
+def _check_node(node: ast.AST, source: str) -> None:
+    """ExpressionError if this node of an expression's tree is not in the language."""
+    if not isinstance(node, _ALLOWED_NODES):
+        raise ExpressionError(
+            f"{type(node).__name__} is not allowed in expressions", source=source,
+            offset=getattr(node, "col_offset", None))
+    if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        raise ExpressionError(f"field names may not start with '_': {node.attr}",
+                              source=source, offset=node.col_offset)
+    if isinstance(node, ast.Name) and node.id.startswith("_"):
+        raise ExpressionError(f"names may not start with '_': {node.id}", source=source,
+                              offset=node.col_offset)
+    if isinstance(node, ast.Name) and looks_like_duration(node.id):
+        _check_duration_literal(node, source)
+    if isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
+        raise ExpressionError(
+            f"only these functions can be called: {', '.join(sorted(FUNCTIONS))}",
+            source=source, offset=node.col_offset)
+
+
+def _check_duration_literal(node: ast.Name, source: str) -> None:
+    """A name written as a duration (`P1M`) is one: well formed and of a sensible length."""
+    if not is_duration_literal(node.id):
+        raise ExpressionError(f"{node.id} is not an ISO-8601 duration: {DURATION_HELP}",
+                              source=source, offset=node.col_offset)
+    try:
+        check_duration(node.id)
+    except ScriptError as err:
+        raise ExpressionError(err.message, source=source, offset=node.col_offset) from err
 
 
 def names(source: str) -> set[str]:
@@ -135,7 +180,8 @@ def names(source: str) -> set[str]:
             dotted = _dotted(node)
             if dotted is not None:
                 found.add(dotted)
-    return {name for name in found if name.split(".")[0] not in CONSTANTS}
+    return {name for name in found
+            if name.split(".")[0] not in CONSTANTS and not is_duration_literal(name)}
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -149,6 +195,42 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
+def _date_sum(first: Any, second: Any, sign: int) -> Any:
+    """first + second (sign 1) or first - second (sign -1) when a duration is involved;
+    NotImplemented for the language's other sums (numbers, text, lists), once a date moved
+    by a number or two dates subtracted are refused with the way to write them."""
+    result = duration_sum(first, second, sign)
+    if result is NotImplemented and (is_date_value(first) or is_date_value(second)):
+        numbers = [v for v in (first, second) if isinstance(v, int | float)]
+        if numbers:
+            verb = "add" if sign > 0 else "subtract"
+            raise TypeError(f"{verb} a duration such as P7D, not a number ({numbers[0]!r}), "
+                            "to move a date")
+        if sign < 0 and is_date_value(first) and is_date_value(second):
+            raise TypeError("to count the days between two dates use days_between(first, "
+                            "second), not -")
+    return result
+
+
+def _plus(first: Any, second: Any) -> Any:
+    result = _date_sum(first, second, 1)
+    return limits.binary("+", first, second) if result is NotImplemented else result
+
+
+def _minus(first: Any, second: Any) -> Any:
+    result = _date_sum(first, second, -1)
+    return operator.sub(first, second) if result is NotImplemented else result
+
+
+def _plain(value: Any) -> Any:
+    """A result as case data holds it: a duration as its ISO text."""
+    if isinstance(value, Duration):
+        return value.text
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(item) for item in value)
+    return value
+
+
 class _RecordEvaluator(EvalWithCompoundTypes):  # type: ignore[misc]
     """simpleeval, with `a.b` reading field b of record a and nothing else, and `+`, `*` and
     `%` through the size guards of engine.limits (simpleeval bounds `*` and `+` of strings,
@@ -159,6 +241,13 @@ class _RecordEvaluator(EvalWithCompoundTypes):  # type: ignore[misc]
         for node, symbol in ((ast.Add, "+"), (ast.Mult, "*"), (ast.Mod, "%"),
                              (ast.Pow, "**"), (ast.LShift, "<<")):
             self.operators[node] = lambda a, b, symbol=symbol: limits.binary(symbol, a, b)
+        self.operators[ast.Add] = _plus
+        self.operators[ast.Sub] = _minus
+
+    def _eval_name(self, node: ast.Name) -> Any:
+        if is_duration_literal(node.id):  # `P1M` is a duration, never a field
+            return Duration(node.id)
+        return super()._eval_name(node)
 
     def _eval_attribute(self, node: ast.Attribute) -> Any:
         base = self._eval(node.value)
@@ -174,7 +263,7 @@ def evaluate(source: str, data: Mapping[str, Any]) -> Any:
     tree = parse(source)
     evaluator = _RecordEvaluator(names={**CONSTANTS, **data}, functions=dict(FUNCTIONS))
     try:
-        return evaluator.eval(source.strip(), previously_parsed=tree.body)
+        return _plain(evaluator.eval(source.strip(), previously_parsed=tree.body))
     except ScriptError:
         raise
     except NameNotDefined as err:
@@ -183,5 +272,5 @@ def evaluate(source: str, data: Mapping[str, Any]) -> Any:
     except AttributeDoesNotExist as err:
         raise ExpressionError(f"no field {err.attr!r} when evaluating {source!r}",
                               source=source) from err
-    except (InvalidExpression, TypeError, ValueError, ZeroDivisionError) as err:
+    except (InvalidExpression, TypeError, ValueError, ArithmeticError) as err:
         raise ExpressionError(f"{source!r} failed: {err}", source=source) from err

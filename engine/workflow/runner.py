@@ -7,7 +7,6 @@ way it was reached, at the cost of one pass over the (compacted, hence small) ta
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,10 +29,9 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine.dotted import dig
 from engine.model import InboxTask, NewEvent, Timer
 from engine.workflow import expressions
-from engine.workflow.clock import add_duration, parse_timestamp, timer_value_key
+from engine.workflow.clock import parse_timestamp, timer_value_key
 from engine.workflow.definitions import (
     EXIT_REASON,
     NOTIFY_MESSAGE,
@@ -47,6 +45,7 @@ from engine.workflow.definitions import (
     UncaughtEventError,
     UserTaskInfo,
 )
+from engine.workflow.due import compute_due as compute_due  # used here, and re-exported
 from engine.workflow.expressions import ExpressionError
 from engine.workflow.task_people import people_of, settle_people
 
@@ -56,9 +55,6 @@ Snapshot = dict[UUID, tuple[int, datetime | None]]
 
 START_PREFIX = "start:"  # a message that starts that pathway for the client
 COMPLETED_PREFIX = "completed:"  # thrown when a referred case completes
-_DUE = re.compile(
-    r"^\s*(?:(?!P[0-9T])(?P<base>[A-Za-z_][\w.]*)\s*)?(?:(?P<sign>[+-])?\s*(?P<duration>P[0-9YMWDTHS.,]+))?\s*$"
-)
 _PREDICTED = TaskState.MAYBE | TaskState.LIKELY
 
 
@@ -197,34 +193,6 @@ def _fired_timer_step(task: Any) -> str | None:
         if any(definition == event for event in seen):
             return step
     return None
-
-
-def compute_due(rule: str | None, data: dict[str, Any], now: datetime) -> datetime | None:
-    """A user task's due time from its `due` property.
-
-    Forms: "P2D" (from when the task became ready), "client.release_date" (a date in the
-    case data), "client.release_date - P7D" / "+ P1D" (that date moved by a duration).
-    A rule naming a date the case does not have gives no due time rather than a wrong one.
-    """
-    if not rule:
-        return None
-    match = _DUE.match(rule)
-    if match is None:
-        return None
-    base_name, sign, duration = match.group("base"), match.group("sign"), match.group("duration")
-    if base_name is None:
-        base = now
-    else:
-        raw = dig(data, base_name)
-        if not isinstance(raw, str):
-            return None
-        try:
-            base = parse_timestamp(raw)
-        except ValueError:
-            return None
-    if duration is None:
-        return base
-    return add_duration(base, duration, -1 if sign == "-" else 1)
 
 
 @dataclass

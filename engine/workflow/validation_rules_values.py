@@ -16,6 +16,7 @@ from engine.errors import ScriptError
 from engine.workflow import clock, expressions
 from engine.workflow.bpmn_xml import BPMN_NS, SPIFF_NS, local_name
 from engine.workflow.definition_model import ASSIGN, DUE_PROPERTY, TASK_ORGANISATION
+from engine.workflow.due import is_simple_due
 from engine.workflow.expressions import ExpressionError
 from engine.workflow.runner import compute_due
 from engine.workflow.sandbox import compile_expression, compile_script
@@ -114,7 +115,14 @@ _ELEMENT_RULES: dict[str, Callable[[BpmnDocument, Any], None]] = {
 }
 def due_problem(rule: str) -> str | None:
     """Why a user task's `due` property can never give a due time, or None. Checked by
-    computing it as the runner does (engine.workflow.runner.compute_due), its date field set."""
+    computing it as the runner does (engine.workflow.runner.compute_due), its date field set;
+    a due written as another expression (`working_days(20)`) must be one the language has."""
+    if not is_simple_due(rule):
+        try:
+            expressions.parse(rule)
+        except ExpressionError as err:
+            return f"due {rule[:60]!r} is not a due rule: {err.message}"
+        return None
     data: dict[str, Any] = {}
     base = None if re.match(r"\s*P[0-9T]", rule) else re.match(r"\s*([A-Za-z_][\w.]*)", rule)
     if base is not None:
