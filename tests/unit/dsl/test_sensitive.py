@@ -366,5 +366,11 @@ def test_the_shipped_pathways_mark_or_derive_what_their_sensitive_fields_reveal(
         assert found[name].step_fields == {"substance_misuse_referral_made": "health",
                                            "substance_misuse_provider": "health"}
     assert found["mental_health_referral.yaml"].sensitive_pathway == "health"
-    for name in ("family_support.yaml", "housing_support.yaml", "employment_support.yaml"):
+    assert found["talking_therapies.yaml"].sensitive_pathway == "health"
+    assert found["youth_justice_referral_order.yaml"].sensitive_pathway == "offence"
+    assert found["youth_justice_referral_order.yaml"].sensitive_client(steps=False) == {
+        "order_date": "offence"}
+    assert found["housing_first.yaml"].sensitive_fields()["complex_needs"] == "health"
+    for name in ("family_support.yaml", "housing_support.yaml", "employment_support.yaml",
+                 "housing_first.yaml"):
         assert found[name].sensitive_steps == {} and found[name].sensitive_pathway is None
