@@ -133,12 +133,14 @@ class ParsedDefinition:
 
     def sensitive_client(self, *, steps: bool = True) -> dict[str, str]:
         """Client field -> category: declared sensitive, or filled from or saved to by a
-        sensitive form field, or (steps) by any field of a sensitive step."""
+        sensitive form field, or (steps) by any field of a sensitive step, which every step
+        of a pathway sensitive as a whole is (its fields' presence on the record would tell)."""
         found = dict(self.sensitive_client_fields)
         for info in self.user_tasks.values():
             schema = self.form_schema(info.form) or {}
             fields = self.sensitive_form_fields(info.form)
-            step = self.sensitive_steps.get(info.step) if steps else None
+            step = (self.sensitive_steps.get(info.step) or self.sensitive_pathway) \
+                if steps else None
             if step is not None:  # everything a sensitive step saves reveals it
                 fields = {name: fields.get(name, step)
                           for name in (schema.get("properties") or {})}

@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS = ROOT / "definitions"
 SHIPPED = sorted(DEFINITIONS.glob("*.yaml"))
 SHIPPED_PATHWAYS = {"gate_reception", "family_support", "mental_health_referral",
-                    "housing_support", "employment_support"}
+                    "housing_support", "employment_support", "housing_first",
+                    "talking_therapies", "youth_justice_referral_order"}
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): \S")
 PROBLEM_KEYS = {"file", "line", "column", "path", "message"}
 
@@ -426,7 +427,7 @@ def test_publish_yaml_versions_by_content_and_runs(
 # -- init ----------------------------------------------------------------------------------
 
 
-def test_init_publishes_the_five_shipped_yaml_pathways(
+def test_init_publishes_the_eight_shipped_yaml_pathways(
         fresh_cli: Cli, database_url: str) -> None:
     """Each pathway's current file; gate_reception's launch version (gate_reception.v1.yaml)
     first, so gate_reception is at version 2, each version with the note in its file."""

@@ -753,4 +753,4 @@ def test_home_sends_case_staff_to_the_inbox_and_the_others_to_the_dashboard(worl
 def test_health(world: World) -> None:
     response = world.client().get("/health")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "pathways": 5}
+    assert response.json == {"status": "ok", "database": "ok", "pathways": 8}

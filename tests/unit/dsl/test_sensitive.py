@@ -24,7 +24,7 @@ from dsl import compile as dsl_compile
 from dsl import compile_pathway, validate
 from engine.access.privacy import Redactor, Sensitivity
 from engine.errors import DefinitionError
-from engine.model import CaseRecord, Event
+from engine.model import CaseRecord, Client, Event
 from engine.workflow import definitions as engine_definitions
 from engine.workflow.definitions import ParsedDefinition, parse_bundle
 from tests.pathway_texts import WORK_DECISION
@@ -366,5 +366,50 @@ def test_the_shipped_pathways_mark_or_derive_what_their_sensitive_fields_reveal(
         assert found[name].step_fields == {"substance_misuse_referral_made": "health",
                                            "substance_misuse_provider": "health"}
     assert found["mental_health_referral.yaml"].sensitive_pathway == "health"
-    for name in ("family_support.yaml", "housing_support.yaml", "employment_support.yaml"):
+    assert found["talking_therapies.yaml"].sensitive_pathway == "health"
+    assert found["youth_justice_referral_order.yaml"].sensitive_pathway == "offence"
+    order = found["youth_justice_referral_order.yaml"]
+    assert order.sensitive_client(steps=False) == {}  # none declared, all its steps save
+    assert order.sensitive_client() == {"order_date": "offence", "school_or_college": "offence"}
+    assert found["talking_therapies.yaml"].sensitive_client() == {"gp_practice": "health"}
+    assert found["housing_first.yaml"].sensitive_fields()["complex_needs"] == "health"
+    for name in ("family_support.yaml", "housing_support.yaml", "employment_support.yaml",
+                 "housing_first.yaml"):
         assert found[name].sensitive_steps == {} and found[name].sensitive_pathway is None
+
+
+def test_a_client_field_a_sensitive_pathway_saves_is_left_out_for_those_who_may_not_see_it(
+        ) -> None:
+    """A pathway marked sensitive as a whole (a youth justice order) that saves a date to the
+    client record: the field is sensitive like those a sensitive step saves, so a viewer
+    without the category gets a record without it (its name alone, even as "[hidden]",
+    would say the client has an order); the other fields stay."""
+    document, problems = validate("""\
+pathway: demo
+title: Order
+sensitive: offence
+roles:
+  worker: {title: Worker}
+client_fields:
+  order_date: date
+  phone: text
+steps:
+  - task: order
+    role: worker
+    title: Order made
+    form:
+      order_date: {type: date, required: true, save_to: client.order_date}
+      phone: {type: text, prefill: client.phone}
+""", "demo.yaml")
+    assert problems == [] and document is not None
+    compiled = compile_pathway(document)
+    definition = parse_bundle(compiled.files(), compiled.bpmn_file)
+    assert definition.sensitive_pathway == "offence"
+    assert definition.sensitive_client()["order_date"] == "offence"
+    assert "order_date" not in definition.sensitive_client(steps=False)
+    sensitivity = Sensitivity.of([("demo", 1, definition)])
+    client = Client(id=1, name="Jo", fields={"order_date": "2026-03-02", "phone": "0700",
+                                             "nickname": "J"})
+    outsider = Redactor(sensitivity, frozenset({"health"})).client(client)
+    assert outsider.fields == {"nickname": "J"}
+    assert Redactor(sensitivity, frozenset({"offence"})).client(client).fields == client.fields
