@@ -60,6 +60,7 @@ from dsl.expression_text import (
 )
 from dsl.form_schema import SENSITIVE, form_schema
 from dsl.kinds import STEP_COMPILERS
+from dsl.kinds.task_timers import NOTIFY_ROLE, with_timers
 from dsl.schema import KINDS
 from dsl.steps import step_kinds
 
@@ -276,7 +277,7 @@ class Compiler:
         self.attach(node, pending)
         schema = form_schema(title, step.get("form"))
         self.forms[form_file] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-        return Part(lay.Leaf(sid), [Pending(sid)], role)
+        return with_timers(self, sid, step, ctx, Part(lay.Leaf(sid), [Pending(sid)], role))
 
     def step_decide(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
                     pending: list[Pending], lane: str) -> Part:
@@ -484,10 +485,12 @@ class Compiler:
     def step_notify(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
                     pending: list[Pending], lane: str) -> Part:
         to = str(step["to"])
+        properties = [(NOTIFY_TO, to), (NOTIFY_MESSAGE, str(step["message"]))]
+        if to not in self.doc["roles"]:  # assignee / team_lead: of the role whose work it is
+            properties.append((NOTIFY_ROLE, ctx.fixed_lane or lane))
         self.attach(self.auto(ctx, lane, sid, "sendTask", "task",
                               _titled(step, f"Notify {humanise(to).lower()}"),
-                              properties=[(NOTIFY_TO, to),
-                                          (NOTIFY_MESSAGE, str(step["message"]))]), pending)
+                              properties=properties), pending)
         return Part(lay.Leaf(sid), [Pending(sid)], lane)
 
     # -- SpiffWorkflow reads the diagram: keep "first true when wins" --
@@ -567,6 +570,9 @@ def _roles_in(steps: Sequence[Mapping[str, Any]]) -> list[str]:
     for step in _all_steps(steps):
         if "task" in step and step.get("role") not in roles:
             roles.append(str(step["role"]))
+        escalated = (step.get("escalate") or {}).get("to") if "task" in step else None
+        if escalated is not None and escalated not in roles:
+            roles.append(str(escalated))
     return roles
 
 
