@@ -44,7 +44,17 @@ def test_a_notify_step_reaches_the_log_notifier_and_not_the_default(cli: Cli) ->
 
 def test_an_unknown_notifier_is_refused_with_the_choices(cli: Cli) -> None:
     refused = cli.run_argv(cli.argv(["--json", "clients", "list"]),
-                           env={"PATHWAYS_NOTIFIER": "smtp"})
+                           env={"PATHWAYS_NOTIFIER": "email"})
     error = refused.error("invalid_argument")
-    assert "PATHWAYS_NOTIFIER='smtp'" in error["message"] and "log, null" in error["message"]
+    assert "PATHWAYS_NOTIFIER='email'" in error["message"]
+    assert "log, null, smtp" in error["message"]
+    assert "Traceback" not in refused.stderr
+
+
+def test_smtp_without_its_server_is_refused_at_start_naming_the_setting(cli: Cli) -> None:
+    refused = cli.run_argv(cli.argv(["--json", "clients", "list"]),
+                           env={"PATHWAYS_NOTIFIER": "smtp", "PATHWAYS_SMTP_HOST": ""})
+    error = refused.error("invalid_argument")
+    assert error["message"].startswith("PATHWAYS_SMTP_HOST='' is required when "
+                                       "PATHWAYS_NOTIFIER=smtp")
     assert "Traceback" not in refused.stderr
