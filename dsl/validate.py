@@ -267,7 +267,7 @@ class _Checker(NotificationChecks):
 
     def check_notify(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         self.recipient(step.get("to"), (*path, "to"))
-        self.template((*path, "message"), task_names=False)
+        self.template((*path, "message"), task_names=False, sensitive=step.get("sensitive"))
 
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:

@@ -62,7 +62,8 @@ class NotificationChecks:
                 self.recipient(spec.get("to"), (*path, key, "to"))
             else:
                 self.role(spec.get("to"), (*path, key, "to"), "who the task is escalated to")
-            self.template((*path, key, "message"), task_names=True)
+            self.template((*path, key, "message"), task_names=True,
+                          sensitive=step.get("sensitive"))
 
     def recipient(self, to: Any, path: Path) -> None:
         """A notification's `to`: a declared role, `assignee` or `team_lead`."""
@@ -75,7 +76,7 @@ class NotificationChecks:
                           f"there, e.g. `{to}: {{title: ...}}`, or use a declared role "
                           f"({declared}), or {' or '.join(RECIPIENT_WORDS)}")
 
-    def template(self, path: Path, *, task_names: bool) -> None:
+    def template(self, path: Path, *, task_names: bool, sensitive: Any = None) -> None:
         """Each placeholder of a message names a value a notification may carry."""
         text = value_at(self.data, path)
         if not isinstance(text, str):
@@ -86,13 +87,17 @@ class NotificationChecks:
             self.report(path, f"{err}", at=self.document.inside(path, err.offset))
             return
         for placeholder in found:
-            problem = self.placeholder_problem(placeholder.name, task_names)
+            problem = self.placeholder_problem(placeholder.name, task_names, sensitive)
             if problem:
                 self.report(path, f"{{{placeholder.name}}} {problem}",
                             at=self.document.inside(path, placeholder.offset))
 
-    def placeholder_problem(self, name: str, task_names: bool) -> str | None:
+    def placeholder_problem(self, name: str, task_names: bool, sensitive: Any = None
+                            ) -> str | None:
         root, _, field = name.partition(".")
+        if root == "client" and field and isinstance(sensitive, str):
+            return (f"names the client, but this step is sensitive ({sensitive}): an "
+                    "e-mail naming its client reveals that; leave the client out")
         if name in CASE_NAMES or (task_names and name in TASK_NAMES):
             return None
         if name in TASK_NAMES:

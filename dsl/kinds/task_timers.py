@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dsl import layout as lay
-from dsl.bpmn_xml import Node
+from dsl.bpmn_xml import SENSITIVE_PROPERTY, Node
 from dsl.compile_parts import Ctx, Part, Pending
 from dsl.expression_text import humanise, rewrite_due
 from dsl.form_schema import form_schema
@@ -89,6 +89,12 @@ def with_timers(c: Compiler, sid: str, step: Mapping[str, Any], ctx: Ctx, part: 
                            _due_call(rule, after),
                            _notify(sid, to, message, "escalation", role),
                            f"Notify {humanise(to).lower()}", follow_up=(to, title)))
+    if step.get("sensitive"):  # the paths reveal what the task does, as the task does
+        for side in sides:
+            for item in side.items:
+                assert isinstance(item, lay.Leaf)
+                c.nodes[item.node].properties.append((SENSITIVE_PROPERTY,
+                                                      str(step["sensitive"])))
     return Part(lay.Exits(sid, tuple(sides)), part.pending, part.lane)
 
 

@@ -37,10 +37,12 @@ def build_notification(uow: UnitOfWork, case_id: int, client_id: int, event: New
     request = event.data
     to = str(request.get("to", ""))
     due = request.get("due")
-    values = {**data, "case": case_id, "due": str(due)[:10] if due else None,
-              "task": request.get("title")}
+    about = request.get("about")
+    # a sensitive task's title may say what it is (a health assessment): never sent
+    hidden = parsed.sensitive_pathway or (about and parsed.sensitive_steps.get(str(about)))
+    title = "a task" if hidden else request.get("title")
+    values = {**data, "case": case_id, "due": str(due)[:10] if due else None, "task": title}
     role, recipients = _recipients(uow, case_id, request, parsed)
-    title = request.get("title")
     kind = str(request.get("kind") or "notify")
     subject = {"reminder": f"Reminder: {title}", "escalation": f"Overdue: {title}"}.get(
         kind, f"Case {case_id}: {event.step or 'notification'}")

@@ -180,3 +180,17 @@ def test_reminders_compile_to_non_interrupting_boundary_timers() -> None:
     assert 'pathways_due("client.release_date - P7D", "-P2D")' in bpmn
     assert 'pathways_due("client.release_date - P7D", "P3D")' in bpmn
     assert '<bpmn:userTask id="first_overdue" name="Overdue: First">' in bpmn
+
+
+def test_a_sensitive_tasks_reminder_may_not_name_the_client() -> None:
+    text = doc("""\
+        - task: first
+          role: worker
+          title: First
+          due: P7D
+          sensitive: health
+          remind: {before: P1D, message: "See {client.name}"}
+        """)
+    problem = one(text)
+    assert where(problem) == at(text, "{client.name}")
+    assert "this step is sensitive (health)" in problem.message

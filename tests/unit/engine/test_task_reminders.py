@@ -147,3 +147,82 @@ def test_a_task_done_in_time_sends_no_reminder_and_team_leads_are_told(
     assert told.recipients == ("lee",)  # the team leads of the keyworkers' organisation
     assert told.message == "Visit done for Ada Lovelace: seen yes"
     assert engine.get_case(case_id).case.status == "completed"
+
+
+LOOPED = """\
+pathway: looped
+title: Weekly sessions
+roles:
+  worker: {title: Worker}
+  lead: {title: Lead}
+client_fields:
+  release_date: date
+steps:
+  - parallel: both
+    branches:
+      - steps:
+          - repeat: weekly
+            max: 2
+            steps:
+              - task: session
+                role: worker
+                title: Session
+                due: P3D
+                remind: P1D before due
+                escalate: {after: P1D, to: lead}
+      - steps:
+          - task: dated
+            role: worker
+            title: Before release
+            due: release_date - P7D
+            sensitive: health
+            remind: P2D before due
+"""
+
+
+def publish_text(engine: Engine, text: str, name: str) -> None:
+    compiled = compile_pathway(load_pathway(text, f"{name}.yaml"))
+    engine.publish(compiled.files(), compiled.bpmn_file)
+
+
+def test_reminders_in_a_repeat_and_a_parallel_branch_each_round(clock: FakeClock) -> None:
+    notifier = RecordingNotifier()
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, notifier=notifier)
+    publish_text(engine, LOOPED, "looped")
+    release = clock.now() + timedelta(days=20)
+    client = engine.add_client("Bo", {"release_date": release.isoformat()})
+    case_id = engine.start_case("looped", client.id or 0).case.id or 0
+    assert sorted(open_steps(engine, case_id)) == ["dated", "session"]
+    # round 1: reminded after 2 days, escalated after 4, then done
+    assert engine.fire_due_timers(clock.now() + timedelta(days=2)) == 1
+    assert engine.fire_due_timers(clock.now() + timedelta(days=4)) == 1
+    assert [n.kind for n in notifier.sent] == ["reminder", "escalation"]
+    tasks = {v.task.step: v.task for v in engine.get_case(case_id).tasks}
+    assert tasks["session_overdue"].role == "lead"
+    engine.complete_task(tasks["session"].id, {})
+    # the escalation belongs to the round: the next starts once the lead has followed it up
+    assert sorted(open_steps(engine, case_id)) == ["dated", "session_overdue"]
+    clock.advance(days=5)
+    engine.complete_task(tasks["session_overdue"].id, {})
+    assert sorted(open_steps(engine, case_id)) == ["dated", "session"]
+    # round 2 starts its own timers, at that round's start
+    assert engine.fire_due_timers(clock.now() + timedelta(days=2)) == 1
+    assert [n.kind for n in notifier.sent] == ["reminder", "escalation", "reminder"]
+    # the sensitive task's reminder never names it
+    engine.fire_due_timers(release - timedelta(days=9))
+    [dated] = [n for n in notifier.sent if n.step == "dated_reminder"]
+    assert dated.subject == "Reminder: a task"
+    assert dated.message.startswith("Reminder: a task (case")
+
+
+def test_a_task_without_a_due_date_is_never_reminded_and_the_case_goes_on(
+        clock: FakeClock) -> None:
+    notifier = RecordingNotifier()
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, notifier=notifier)
+    publish_text(engine, LOOPED, "looped")
+    client = engine.add_client("Cy")  # no release date: "dated" has no due time
+    case_id = engine.start_case("looped", client.id or 0).case.id or 0
+    engine.fire_due_timers(clock.now() + timedelta(days=3650))
+    assert all(n.step != "dated_reminder" for n in notifier.sent)
+    assert engine.get_case(case_id).case.status == "active"
+    assert "dated" in open_steps(engine, case_id)
