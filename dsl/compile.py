@@ -232,7 +232,8 @@ class Compiler:
                  if n.name and n.kind in ("event", "gateway")}
         named.update({f.id: f.name for f in self.flows if f.name})
         diagram = lay.layout(lay.Seq(tuple(items)), shapes, [r for r, _ in self.roles],
-                             [(f.id, f.source, f.target) for f in self.flows], named)
+                             [(f.id, f.source, f.target) for f in self.flows], named,
+                             {n.id: n.attached_to for n in self.nodes.values() if n.attached_to})
         self.guard_out_of_order_conditions(diagram)
         return CompiledPathway(self.pathway, self.write(diagram), dict(self.forms))
 

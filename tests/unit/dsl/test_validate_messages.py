@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from dsl import compile_pathway, load_pathway
 from engine.workflow.message_templates import MISSING_VALUE, render
+from tests.diagram_geometry import problems as geometry_problems
 from tests.unit.dsl.test_validate import at, doc, one, problems, where
 
 SENSITIVE_HEAD = textwrap.dedent("""\
@@ -180,6 +182,15 @@ def test_reminders_compile_to_non_interrupting_boundary_timers() -> None:
     assert 'pathways_due("client.release_date - P7D", "-P2D")' in bpmn
     assert 'pathways_due("client.release_date - P7D", "P3D")' in bpmn
     assert '<bpmn:userTask id="first_overdue" name="Overdue: First">' in bpmn
+    # drawn on the task's border, nothing else overlapping, labels clear
+    assert geometry_problems(bpmn) == []
+    shapes = {m[0]: tuple(map(int, m[1:])) for m in re.findall(
+        r'bpmnElement="(\w+)"[^>]*>\s*<dc:Bounds x="(\d+)" y="(\d+)" width="(\d+)" '
+        r'height="(\d+)"', bpmn)}
+    x, y, w, h = shapes["first"]
+    for event in ("first_remind", "first_escalate"):
+        ex, ey, ew, eh = shapes[event]
+        assert x <= ex + ew // 2 <= x + w and y <= ey + eh // 2 <= y + h
 
 
 def test_a_sensitive_tasks_reminder_may_not_name_the_client() -> None:
