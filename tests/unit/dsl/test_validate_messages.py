@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from pathlib import Path
 
 from dsl import compile_pathway, load_pathway
 from engine.workflow.message_templates import MISSING_VALUE, render
@@ -205,3 +206,19 @@ def test_a_sensitive_tasks_reminder_may_not_name_the_client() -> None:
     problem = one(text)
     assert where(problem) == at(text, "{client.name}")
     assert "this step is sensitive (health)" in problem.message
+
+
+def test_the_readme_example_of_reminders_is_valid() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    [snippet] = [block for block in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+                 if "remind: P2D before due" in block]
+    text = textwrap.dedent("""\
+        pathway: tenancy
+        title: Tenancy sustainment
+        roles:
+          keyworker: {title: Keyworker}
+          team_leader: {title: Team leader}
+        steps:
+        """) + snippet
+    assert problems(text) == []
+    compile_pathway(load_pathway(text, "tenancy.yaml"))
