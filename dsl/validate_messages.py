@@ -3,6 +3,7 @@ a task's reminder and escalation (a mixin of dsl.validate's checker)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dsl.loader import LoadedDocument, Path, Position, value_at
@@ -13,6 +14,22 @@ from engine.workflow.message_templates import (
     TemplateError,
     placeholders,
 )
+
+_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?"
+                       r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+_UNIT_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
+
+
+def _seconds(text: str) -> int | None:
+    """Roughly how long an ISO-8601 duration is (months as 30 days), found in text such as
+    `P2D before due`; None when text holds no duration (a due that is a date field)."""
+    found = _DURATION.search(text)
+    if found is None or found.group(0) == "P" or not text.strip().startswith(
+            ("P", found.group(0))):
+        return None
+    return sum(int(n or 0) * unit for n, unit in zip(found.groups(), _UNIT_SECONDS,
+                                                      strict=True))
+
 
 # who a notification may be for besides a declared role (a declared role of that name wins)
 RECIPIENT_WORDS = ("assignee", "team_lead")
@@ -56,6 +73,8 @@ class NotificationChecks:
                                 f"{key} counts from the task's due date, but this task has no "
                                 "`due`: add one, e.g. `due: P7D`, or remove "
                                 f"`{key}`")
+            if key == "remind":
+                self.remind_in_time(spec, step.get("due"), (*path, key))
             if not isinstance(spec, dict):
                 continue
             if key == "remind":
@@ -64,6 +83,19 @@ class NotificationChecks:
                 self.role(spec.get("to"), (*path, key, "to"), "who the task is escalated to")
             self.template((*path, key, "message"), task_names=True,
                           sensitive=step.get("sensitive"))
+
+    def remind_in_time(self, spec: Any, due: Any, path: Path) -> None:
+        """A reminder `before` at least as long as a `due` counted from when the task opens
+        would fall before the task exists: it would go the moment the task opens."""
+        before = spec.get("before") if isinstance(spec, dict) else spec
+        if not isinstance(before, str) or not isinstance(due, str):
+            return
+        remind, due_after = _seconds(before), _seconds(due)
+        if remind is not None and due_after is not None and remind >= due_after:
+            self.report(path, f"the reminder comes {before.split()[0]} "
+                              f"before due, but the task is due {due.strip()} after it "
+                              "opens: it would go as the task opens; remind less long "
+                              "before, or remove it")
 
     def recipient(self, to: Any, path: Path) -> None:
         """A notification's `to`: a declared role, `assignee` or `team_lead`."""

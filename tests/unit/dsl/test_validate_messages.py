@@ -222,3 +222,36 @@ def test_the_readme_example_of_reminders_is_valid() -> None:
         """) + snippet
     assert problems(text) == []
     compile_pathway(load_pathway(text, "tenancy.yaml"))
+
+
+def test_a_reminder_before_the_task_opens_is_refused() -> None:
+    text = doc("""\
+        - task: first
+          role: worker
+          title: First
+          due: P2D
+          remind: P3D before due
+        - task: second
+          role: worker
+          title: Second
+          due: release_date
+          remind: {before: P30D}
+        """)
+    problem = one(text)
+    assert where(problem) == at(text, "P3D before due")
+    assert problem.message.startswith("the reminder comes P3D before due, but the task is due "
+                                      "P2D after it opens")
+
+
+def test_a_misspelt_reminder_key_or_duration_says_what_to_write() -> None:
+    text = doc("""\
+        - task: first
+          role: worker
+          title: First
+          due: P7D
+          remind: {before: 2 days, too: x}
+        """)
+    found = problems(text)
+    assert [where(p) for p in found] == [at(text, "2 days"), at(text, "too")]
+    assert "is not an ISO-8601 duration" in found[0].message
+    assert found[1].message.startswith("unknown key 'too' (did you mean 'to'?)")
