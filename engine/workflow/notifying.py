@@ -5,8 +5,9 @@ The event keeps who and the message as written; the message is rendered here, wh
 sent, from the case's data then (engine.workflow.message_templates), so no client's details
 are copied into the event log. Whom it reaches:
 
-* a role: the active users who may do that role's tasks (their pathway roles and their
-  organisation, as for the inbox);
+* a role: the active caseworkers and team leads who may do that role's tasks (their pathway
+  roles and their organisation, as for the inbox; admins, who may do any task, are not
+  anyone's people);
 * `assignee`: a reminder's or escalation's task's assignee, else (nobody has claimed it) the
   people of the task's role; for a notify step, the person who completed the case's latest
   task;
