@@ -226,3 +226,36 @@ def test_a_task_without_a_due_date_is_never_reminded_and_the_case_goes_on(
     assert all(n.step != "dated_reminder" for n in notifier.sent)
     assert engine.get_case(case_id).case.status == "active"
     assert "dated" in open_steps(engine, case_id)
+
+
+PLAIN = """\
+pathway: later
+title: Later visits
+roles:
+  keyworker: {title: Keyworker}
+  team_leader: {title: Team leader}
+steps:
+  - task: first
+    role: keyworker
+    title: First
+  - task: visit
+    role: keyworker
+    title: Home visit
+    due: P7D
+"""
+
+
+def test_a_case_migrated_before_it_reaches_the_task_gets_the_new_reminders(
+        clock: FakeClock) -> None:
+    notifier = RecordingNotifier()
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, notifier=notifier)
+    publish_text(engine, PLAIN, "later")
+    publish_text(engine, PLAIN + "    remind: P2D before due\n", "later")
+    client = engine.add_client("Di")
+    case_id = engine.start_case("later", client.id or 0, version=1).case.id or 0
+    [result] = engine.migrate("later", 1, 2).cases
+    assert result.ok
+    [first] = engine.get_case(case_id).tasks
+    engine.complete_task(first.task.id, {})
+    assert engine.fire_due_timers(clock.now() + timedelta(days=5)) == 1
+    assert [n.step for n in notifier.sent] == ["visit_reminder"]
