@@ -252,9 +252,10 @@ class CaseRuntime:
             self.route_messages(record.client_id)
 
     def send_notifications(self, outcome: CommandOutcome, requested: list[NewEvent]) -> None:
-        """Send each notification the command asked for, its message rendered now; one that
-        fails (or reaches nobody) is logged and recorded on the case as notification_failed,
-        never undoing the step (engine.workflow.notifying)."""
+        """Send each notification the command asked for, its message rendered now; one the
+        notifier fails (smtp fails one with no address to go to, too) is logged and recorded
+        on the case as notification_failed, never undoing the step
+        (engine.workflow.notifying)."""
         record, notifier = outcome.record, self._notifier
         assert notifier is not None and record.id is not None
         data = runner.case_data(outcome.workflow)

@@ -24,11 +24,50 @@ from typing import Any
 
 from engine.model import NewEvent, User
 from engine.ports import Notification, UnitOfWork
-from engine.workflow.definition_model import ParsedDefinition
+from engine.workflow.definition_model import (
+    NOTIFY_KIND,
+    NOTIFY_MESSAGE,
+    NOTIFY_ROLE,
+    NOTIFY_TASK,
+    NOTIFY_TO,
+    ParsedDefinition,
+)
 from engine.workflow.message_templates import render
 
 ASSIGNEE, TEAM_LEAD = "assignee", "team_lead"
 NOTIFICATION_FAILED = "notification_failed"
+
+
+def notification_request(task: Any, props: Mapping[str, str]) -> dict[str, Any]:
+    """What a notify (or a task's reminder or escalation) asks for: who, and the message as
+    written (rendered only when sent, so the log keeps no client's details); for a reminder
+    or an escalation, the task it is about, with its due time."""
+    data: dict[str, Any] = {"to": props[NOTIFY_TO], "message": props.get(NOTIFY_MESSAGE, "")}
+    if props.get(NOTIFY_ROLE):
+        data["role"] = props[NOTIFY_ROLE]
+    about = props.get(NOTIFY_TASK)
+    if about:
+        held = _reminded_task(task, about)
+        data["about"] = about
+        data["kind"] = props.get(NOTIFY_KIND) or "reminder"
+        if held is not None:
+            data["task"] = str(held.id)
+            data["due"] = held._get_internal_data("pathways_due")
+            data["title"] = held.task_spec.bpmn_name or about
+    return data
+
+
+def _reminded_task(task: Any, step: str) -> Any | None:
+    """The user task a reminder's or escalation's path is about: a child of the split that
+    holds it and its boundary events (SpiffWorkflow's BoundaryEventSplit), found upwards."""
+    parent = task.parent
+    while parent is not None:
+        for child in parent.children:
+            spec = child.task_spec
+            if str(spec.bpmn_id or spec.name) == step and spec.manual:
+                return child
+        parent = parent.parent
+    return None
 
 
 def build_notification(uow: UnitOfWork, case_id: int, client_id: int, event: NewEvent,

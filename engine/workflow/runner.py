@@ -7,6 +7,7 @@ way it was reached, at the cost of one pass over the (compacted, hence small) ta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,13 +30,12 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.dotted import dig
 from engine.model import InboxTask, NewEvent, Timer
 from engine.workflow import expressions
-from engine.workflow.clock import parse_timestamp, timer_value_key
-from engine.workflow.definition_model import NOTIFY_KIND, NOTIFY_ROLE, NOTIFY_TASK
+from engine.workflow.clock import add_duration, parse_timestamp, timer_value_key
 from engine.workflow.definitions import (
     EXIT_REASON,
-    NOTIFY_MESSAGE,
     NOTIFY_TO,
     OUTCOME,
     OUTCOME_VALUE,
@@ -46,8 +46,8 @@ from engine.workflow.definitions import (
     UncaughtEventError,
     UserTaskInfo,
 )
-from engine.workflow.due import compute_due as compute_due  # its home was here
 from engine.workflow.expressions import ExpressionError
+from engine.workflow.notifying import notification_request
 
 # Task id -> (state, timer due or None): a cycle timer fires without leaving WAITING, so its
 # due time is part of what "changed" means.
@@ -55,6 +55,9 @@ Snapshot = dict[UUID, tuple[int, datetime | None]]
 
 START_PREFIX = "start:"  # a message that starts that pathway for the client
 COMPLETED_PREFIX = "completed:"  # thrown when a referred case completes
+_DUE = re.compile(
+    r"^\s*(?:(?!P[0-9T])(?P<base>[A-Za-z_][\w.]*)\s*)?(?:(?P<sign>[+-])?\s*(?P<duration>P[0-9YMWDTHS.,]+))?\s*$"
+)
 _PREDICTED = TaskState.MAYBE | TaskState.LIKELY
 
 
@@ -193,6 +196,34 @@ def _fired_timer_step(task: Any) -> str | None:
         if any(definition == event for event in seen):
             return step
     return None
+
+
+def compute_due(rule: str | None, data: dict[str, Any], now: datetime) -> datetime | None:
+    """A user task's due time from its `due` property.
+
+    Forms: "P2D" (from when the task became ready), "client.release_date" (a date in the
+    case data), "client.release_date - P7D" / "+ P1D" (that date moved by a duration).
+    A rule naming a date the case does not have gives no due time rather than a wrong one.
+    """
+    if not rule:
+        return None
+    match = _DUE.match(rule)
+    if match is None:
+        return None
+    base_name, sign, duration = match.group("base"), match.group("sign"), match.group("duration")
+    if base_name is None:
+        base = now
+    else:
+        raw = dig(data, base_name)
+        if not isinstance(raw, str):
+            return None
+        try:
+            base = parse_timestamp(raw)
+        except ValueError:
+            return None
+    if duration is None:
+        return base
+    return add_duration(base, duration, -1 if sign == "-" else 1)
 
 
 @dataclass
@@ -441,42 +472,11 @@ def _declared_effects(task: Any, now: datetime) -> list[NewEvent]:
                          data={"outcome": props[OUTCOME], "value": value})]
     if NOTIFY_TO in props:
         return [NewEvent(type="notification_requested", at=now, step=step,
-                         data=_notification_data(task, props))]
+                         data=notification_request(task, props))]
     if REFER in props:
         return [NewEvent(type="referral_made", at=now, step=step,
                          data={"pathway": props[REFER]})]
     return []
-
-
-def _notification_data(task: Any, props: Mapping[str, str]) -> dict[str, Any]:
-    """What a notify (or a task's reminder or escalation) asks for: who, and the message as
-    written (rendered only when sent, so the log keeps no client's details); for a reminder
-    or an escalation, the task it is about, with its due time."""
-    data: dict[str, Any] = {"to": props[NOTIFY_TO], "message": props.get(NOTIFY_MESSAGE, "")}
-    if props.get(NOTIFY_ROLE):
-        data["role"] = props[NOTIFY_ROLE]
-    about = props.get(NOTIFY_TASK)
-    if about:
-        held = _reminded_task(task, about)
-        data["about"] = about
-        data["kind"] = props.get(NOTIFY_KIND) or "reminder"
-        if held is not None:
-            data["task"] = str(held.id)
-            data["due"] = held._get_internal_data("pathways_due")
-            data["title"] = held.task_spec.bpmn_name or about
-    return data
-
-
-def _reminded_task(task: Any, step: str) -> Any | None:
-    """The user task a reminder's or escalation's path is about: a child of the split that
-    holds it and its boundary events (SpiffWorkflow's BoundaryEventSplit), found upwards."""
-    parent = task.parent
-    while parent is not None:
-        for child in parent.children:
-            if step_name(child) == step and child.task_spec.manual:
-                return child
-        parent = parent.parent
-    return None
 
 
 def exit_reason(workflow: Any) -> str | None:
