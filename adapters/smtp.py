@@ -68,6 +68,9 @@ class SmtpSettings:
         attempts_text = environ.get("PATHWAYS_SMTP_ATTEMPTS", "").strip()
         attempts = parse_int(attempts_text, field="PATHWAYS_SMTP_ATTEMPTS", minimum=1,
                              maximum=10) if attempts_text else DEFAULT_ATTEMPTS
+        timeout_text = environ.get("PATHWAYS_SMTP_TIMEOUT", "").strip()
+        timeout = float(parse_int(timeout_text, field="PATHWAYS_SMTP_TIMEOUT", minimum=1,
+                                  maximum=120)) if timeout_text else DEFAULT_TIMEOUT_SECONDS
         user = environ.get("PATHWAYS_SMTP_USER", "").strip() or None
         password = environ.get("PATHWAYS_SMTP_PASSWORD") or None
         if (user is None) != (password is None):
@@ -75,7 +78,7 @@ class SmtpSettings:
                        "together: set both (to sign in) or neither")
         book = environ.get("PATHWAYS_SMTP_ADDRESSES", "").strip()
         return cls(host=host, port=port, sender=sender, user=user, password=password,
-                   starttls=starttls, attempts=attempts,
+                   starttls=starttls, attempts=attempts, timeout=timeout,
                    addresses=load_addresses(Path(book)) if book else {})
 
 

@@ -172,12 +172,15 @@ def test_retries_then_gives_up(smtp_server: tuple[Controller, Inbox]) -> None:
      "PATHWAYS_SMTP_USER"),
     ({"PATHWAYS_SMTP_HOST": "h", "PATHWAYS_SMTP_FROM": "a@b",
       "PATHWAYS_SMTP_STARTTLS": "maybe"}, "PATHWAYS_SMTP_STARTTLS"),
+    ({"PATHWAYS_SMTP_HOST": "h", "PATHWAYS_SMTP_FROM": "a@b", "PATHWAYS_SMTP_TIMEOUT": "0"},
+     "PATHWAYS_SMTP_TIMEOUT"),
     ({"PATHWAYS_SMTP_HOST": "h", "PATHWAYS_SMTP_FROM": "a@b",
       "PATHWAYS_SMTP_ADDRESSES": "/nonexistent.json"}, "PATHWAYS_SMTP_ADDRESSES"),
 ])
 def test_bad_smtp_settings_are_refused_at_start_naming_the_variable(
         monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str) -> None:
-    for name in ("HOST", "FROM", "PORT", "USER", "PASSWORD", "STARTTLS", "ADDRESSES"):
+    for name in ("HOST", "FROM", "PORT", "USER", "PASSWORD", "STARTTLS", "ADDRESSES",
+                 "TIMEOUT", "ATTEMPTS"):
         monkeypatch.delenv(f"PATHWAYS_SMTP_{name}", raising=False)
     monkeypatch.setenv("PATHWAYS_NOTIFIER", "smtp")
     for name, value in env.items():
