@@ -186,6 +186,9 @@ class SmtpNotifier:
                 return
             except smtplib.SMTPRecipientsRefused as err:  # retrying will not change that
                 raise DeliveryError(f"the server refused every recipient: {err}") from err
+            except smtplib.SMTPAuthenticationError as err:  # nor that
+                raise DeliveryError(f"the server refused PATHWAYS_SMTP_USER's sign-in: "
+                                    f"{err}") from err
             except (OSError, smtplib.SMTPException) as err:
                 last = err
         raise DeliveryError(f"SMTP {self.settings.host}:{self.settings.port} failed "

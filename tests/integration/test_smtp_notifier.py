@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from adapters.bootstrap import Application, bootstrap
 from adapters.settings import Settings
@@ -188,3 +189,29 @@ def test_bad_smtp_settings_are_refused_at_start_naming_the_variable(
     with pytest.raises(InvalidArgumentError) as caught:
         Settings.from_env("sqlite://")
     assert named in str(caught.value)
+
+
+def test_the_notifier_signs_in_when_given_a_user(smtp_server: tuple[Controller, Inbox]) -> None:
+    inbox = Inbox()
+    logins: list[tuple[str, str]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
+                            authenticator=authenticator, auth_require_tls=False)
+    controller.start()
+    try:
+        settings = SmtpSettings(host="127.0.0.1", port=controller.port, sender="p@x.example",
+                                starttls=False, user="pathways", password="s3cret",
+                                addresses={"kim": "kim@x.example"})
+        SmtpNotifier(settings).notify(Notification(
+            case_id=7, client_id=1, to_role="assignee", message="Hello", step="s",
+            subject="Reminder: Visit", recipients=("kim",)))
+        assert logins == [("pathways", "s3cret")]
+        [(to, mail)] = inbox.received
+        assert to == ["kim@x.example"] and mail["Subject"] == "Reminder: Visit"
+    finally:
+        controller.stop()
