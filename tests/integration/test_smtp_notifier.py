@@ -5,6 +5,7 @@ on real storage. A server that fails leaves a `notification_failed` event on the
 from __future__ import annotations
 
 import json
+import smtplib
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -215,3 +216,20 @@ def test_the_notifier_signs_in_when_given_a_user(smtp_server: tuple[Controller, 
         assert to == ["kim@x.example"] and mail["Subject"] == "Reminder: Visit"
     finally:
         controller.stop()
+
+
+def test_a_refused_sign_in_is_not_retried() -> None:
+    calls: list[int] = []
+
+    def refuse_login(settings: SmtpSettings) -> Any:
+        calls.append(1)
+        raise smtplib.SMTPAuthenticationError(535, b"5.7.8 Authentication credentials invalid")
+
+    notifier = SmtpNotifier(SmtpSettings(host="h", port=25, sender="p@x.example", attempts=3,
+                                         user="u", password="p",
+                                         addresses={"kim": "kim@x.example"}),
+                            connect=refuse_login, pause=lambda seconds: None)
+    with pytest.raises(DeliveryError, match="refused PATHWAYS_SMTP_USER's sign-in"):
+        notifier.notify(Notification(case_id=1, client_id=1, to_role="assignee",
+                                     message="Hi", step="s", recipients=("kim",)))
+    assert len(calls) == 1
