@@ -259,3 +259,17 @@ def test_a_case_migrated_before_it_reaches_the_task_gets_the_new_reminders(
     engine.complete_task(first.task.id, {})
     assert engine.fire_due_timers(clock.now() + timedelta(days=5)) == 1
     assert [n.step for n in notifier.sent] == ["visit_reminder"]
+
+
+def test_a_reminder_already_due_when_the_task_opens_goes_at_once_with_its_date(
+        clock: FakeClock) -> None:
+    notifier = RecordingNotifier()
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, notifier=notifier)
+    publish_text(engine, LOOPED, "looped")
+    release = clock.now() + timedelta(days=1)  # "dated" was due 6 days ago
+    client = engine.add_client("Ed", {"release_date": release.isoformat()})
+    case_id = engine.start_case("looped", client.id or 0).case.id or 0
+    [dated] = [n for n in notifier.sent if n.step == "dated_reminder"]
+    due = (release - timedelta(days=7)).date().isoformat()
+    assert dated.message == f"Reminder: a task (case {case_id}) is due on {due}."
+    assert "dated" in open_steps(engine, case_id)
