@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
+from adapters.smtp import SmtpNotifier
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
 from adapters.sql.schema import upgrade_if_behind
 from engine import Engine
@@ -76,7 +77,8 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     engine = Engine(uow=uow, clock=clock,
                     live_cases=settings.live_cases,
                     script_time_limit=settings.script_time_limit,
-                    notifier=make_notifier(settings.notifier))
+                    notifier=SmtpNotifier(settings.smtp) if settings.smtp is not None
+                    else make_notifier(settings.notifier))
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher(),
                         session_idle=timedelta(minutes=settings.session_idle_minutes),
                         session_lifetime=timedelta(hours=settings.session_hours))

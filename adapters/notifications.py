@@ -2,17 +2,20 @@
 
 Every notifier implements engine.ports.Notifier; the engine calls it once per
 `notification_requested` event, after the case's transaction has committed, and logs (never
-re-raises) a failure, so a notifier may block briefly or fail without harming a case. A real
-delivery channel (e-mail, SMS, a chat webhook) is one more class with a `notify` method and one
-more entry in NOTIFIERS.
+re-raises) a failure, recording it on the case as `notification_failed`, so a notifier may
+block briefly or fail without harming a case. `smtp` sends e-mail (adapters.smtp). Another
+delivery channel (SMS, a chat webhook) is one more class with a `notify` method and one more
+entry in NOTIFIERS.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from adapters.smtp import SmtpNotifier, SmtpSettings
 from engine.errors import InvalidArgumentError
 from engine.ports import Notification, Notifier
 
@@ -47,10 +50,11 @@ class LoggingNotifier:
                  notification.case_id, notification.step, notification.message)
 
 
-# PATHWAYS_NOTIFIER value -> how to build that notifier.
-NOTIFIERS: dict[str, Callable[[], Notifier]] = {
-    "null": NullNotifier,
-    "log": LoggingNotifier,
+# PATHWAYS_NOTIFIER value -> how to build that notifier from the environment's settings.
+NOTIFIERS: dict[str, Callable[[Mapping[str, str]], Notifier]] = {
+    "null": lambda environ: NullNotifier(),
+    "log": lambda environ: LoggingNotifier(),
+    "smtp": lambda environ: SmtpNotifier(SmtpSettings.from_env(environ)),
 }
 DEFAULT_NOTIFIER = "null"
 
@@ -67,6 +71,7 @@ def check_notifier_name(name: str) -> str:
     return chosen
 
 
-def make_notifier(name: str) -> Notifier:
-    """The notifier the settings name (`null` sends nothing, `log` writes to the log)."""
-    return NOTIFIERS[check_notifier_name(name)]()
+def make_notifier(name: str, environ: Mapping[str, str] | None = None) -> Notifier:
+    """The notifier the settings name (`null` sends nothing, `log` writes to the log, `smtp`
+    sends e-mail as PATHWAYS_SMTP_* in environ, default os.environ, say)."""
+    return NOTIFIERS[check_notifier_name(name)](os.environ if environ is None else environ)

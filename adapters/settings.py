@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
+from adapters.smtp import SmtpSettings
 from engine.numbers import parse_int
 from engine.outcomes import DEFAULT_THRESHOLD
 
@@ -38,6 +39,8 @@ class Settings:
     # How `notify` steps reach people (adapters.notifications.NOTIFIERS): `null` sends
     # nothing (the request stays on the case's event log), `log` writes one log line each.
     notifier: str = DEFAULT_NOTIFIER
+    # With notifier `smtp`: the server, sender and address book (PATHWAYS_SMTP_*)
+    smtp: SmtpSettings | None = None
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -47,6 +50,8 @@ class Settings:
         definitions = os.environ.get("PATHWAYS_DEFINITIONS_DIR")
         folder = Path(definitions) if definitions else PROJECT_ROOT / "definitions"
         insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
+        notifier = check_notifier_name(
+            os.environ.get("PATHWAYS_NOTIFIER", "").strip() or DEFAULT_NOTIFIER)
         return cls(database_url=url, definitions_dir=folder,
                    secret_key=os.environ.get("PATHWAYS_SECRET_KEY") or None,
                    secure_cookies=not insecure,
@@ -56,8 +61,8 @@ class Settings:
                                               DEFAULT_BREAK_GLASS_MINUTES, 1, 24 * 60),
                    disclosure_threshold=_whole("PATHWAYS_DISCLOSURE_THRESHOLD",
                                                DEFAULT_THRESHOLD, 2, 1000),
-                   notifier=check_notifier_name(
-                       os.environ.get("PATHWAYS_NOTIFIER", "").strip() or DEFAULT_NOTIFIER))
+                   notifier=notifier,
+                   smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None)
 
 
 def _whole(name: str, default: int, minimum: int, maximum: int) -> int:

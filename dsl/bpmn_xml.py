@@ -46,6 +46,7 @@ class Node:
     terminate: bool = False
     script: str | None = None
     loop: tuple[str | None, int | None] | None = None  # (loopCondition, loopMaximum)
+    attached_to: str | None = None  # a boundary event's task: non-interrupting, always
 
 
 @dataclass
@@ -162,6 +163,8 @@ class BpmnWriter:
             attrs["name"] = node.name
         if node.default:
             attrs["default"] = node.default
+        if node.attached_to:
+            attrs.update(attachedToRef=node.attached_to, cancelActivity="false")
         element = _sub(parent, node.tag, **attrs)
         if node.documentation:
             _sub(element, "documentation", text=str(node.documentation))

@@ -60,6 +60,7 @@ from dsl.expression_text import (
 )
 from dsl.form_schema import SENSITIVE, form_schema
 from dsl.kinds import STEP_COMPILERS
+from dsl.kinds.task_timers import NOTIFY_ROLE, with_timers
 from dsl.schema import KINDS
 from dsl.steps import step_kinds
 
@@ -232,7 +233,8 @@ class Compiler:
                  if n.name and n.kind in ("event", "gateway")}
         named.update({f.id: f.name for f in self.flows if f.name})
         diagram = lay.layout(lay.Seq(tuple(items)), shapes, [r for r, _ in self.roles],
-                             [(f.id, f.source, f.target) for f in self.flows], named)
+                             [(f.id, f.source, f.target) for f in self.flows], named,
+                             {n.id: n.attached_to for n in self.nodes.values() if n.attached_to})
         self.guard_out_of_order_conditions(diagram)
         return CompiledPathway(self.pathway, self.write(diagram), dict(self.forms))
 
@@ -281,7 +283,7 @@ class Compiler:
         self.attach(node, pending)
         schema = form_schema(title, step.get("form"))
         self.forms[form_file] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-        return Part(lay.Leaf(sid), [Pending(sid)], role)
+        return with_timers(self, sid, step, ctx, Part(lay.Leaf(sid), [Pending(sid)], role))
 
     def step_decide(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
                     pending: list[Pending], lane: str) -> Part:
@@ -489,10 +491,12 @@ class Compiler:
     def step_notify(self, sid: str, step: Mapping[str, Any], ctx: Ctx,
                     pending: list[Pending], lane: str) -> Part:
         to = str(step["to"])
+        properties = [(NOTIFY_TO, to), (NOTIFY_MESSAGE, str(step["message"]))]
+        if to not in self.doc["roles"]:  # assignee / team_lead: of the role whose work it is
+            properties.append((NOTIFY_ROLE, ctx.fixed_lane or lane))
         self.attach(self.auto(ctx, lane, sid, "sendTask", "task",
                               _titled(step, f"Notify {humanise(to).lower()}"),
-                              properties=[(NOTIFY_TO, to),
-                                          (NOTIFY_MESSAGE, str(step["message"]))]), pending)
+                              properties=properties), pending)
         return Part(lay.Leaf(sid), [Pending(sid)], lane)
 
     # -- SpiffWorkflow reads the diagram: keep "first true when wins" --
@@ -572,6 +576,9 @@ def _roles_in(steps: Sequence[Mapping[str, Any]]) -> list[str]:
     for step in _all_steps(steps):
         if "task" in step and step.get("role") not in roles:
             roles.append(str(step["role"]))
+        escalated = (step.get("escalate") or {}).get("to") if "task" in step else None
+        if escalated is not None and escalated not in roles:
+            roles.append(str(escalated))
     return roles
 
 

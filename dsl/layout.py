@@ -193,13 +193,14 @@ class _Placer:
             return end + 1, max(offset, 1)
         if isinstance(block, Exits):
             self._put(block.split, col, track, depth, box)
-            offset = 1
+            offset, end = 1, col + 2
             for side in block.exits:
-                _, side_height = self.place(side, col + 1, track + offset, depth, box)
+                side_end, side_height = self.place(side, col + 1, track + offset, depth, box)
                 offset += side_height
-            # the main line skips the exits' column, so that a split there cannot run its
-            # branches down through them
-            return col + 2, offset
+                end = max(end, side_end)
+            # the main line skips the exits' columns (a task's reminder path is several long),
+            # so that a split there cannot run its branches down through them
+            return end, offset
         # Box
         self._put(block.node, col, track, depth, box)
         first = _first_leaf(block.body)
@@ -225,11 +226,14 @@ def _track_width(depth: int) -> int:
 
 def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
            flows: Iterable[tuple[str, str, str]],
-           names: Mapping[str, str] | None = None) -> Diagram:
+           names: Mapping[str, str] | None = None,
+           attached: Mapping[str, str] | None = None) -> Diagram:
     """Positions for every node in `root`, every lane with a node, waypoints for every flow
     and bounds for the label of every element named in `names` (events, gateways, flows).
 
-    `flows` are (flow id, source, target). Raises ValueError if a node is placed twice, has
+    `flows` are (flow id, source, target); `attached`: boundary event -> its task, drawn on
+    the task's border (placed like any node first, which leaves its path room). Raises
+    ValueError if a node is placed twice, has
     no shape, or sits in a lane that is not listed.
     """
     placer = _Placer(shapes)
@@ -240,7 +244,7 @@ def layout(root: Seq, shapes: Mapping[str, Shape], lanes: Sequence[str],
     names = names or {}
     drawing = _Drawing(placed, shapes, track_x,
                        _rank_centres(placed, shapes, _label_room(placed, flow_list, names)),
-                       Counter(source for _, source, _ in flow_list))
+                       Counter(source for _, source, _ in flow_list), attached=attached or {})
     drawing.place_nodes()
     drawing.wrap_boxes({})
     labels, edges = drawing.label(flow_list, names)
@@ -363,6 +367,7 @@ class _Drawing:
     rank_y: Sequence[int]
     outgoing: Mapping[str, int]  # node -> how many flows leave it
     bounds: dict[str, Bounds] = field(default_factory=dict)
+    attached: Mapping[str, str] = field(default_factory=dict)  # boundary event -> its task
 
     def place_nodes(self) -> None:
         for node, (col, track, _) in self.placed.cells.items():
@@ -374,6 +379,20 @@ class _Drawing:
             cx = self.track_x[(shape.lane, track)]
             cy = self.rank_y[col]
             self.bounds[node] = Bounds(cx - w // 2, cy - h // 2, w, h)
+        self.on_borders()
+
+    def on_borders(self) -> None:
+        """Each boundary event on its task's border, clear of the flow leaving the task's
+        bottom centre: the first at the bottom right corner, the next up the right side."""
+        seen: Counter[str] = Counter()
+        for event, task in self.attached.items():
+            host, own = self.bounds[task], self.bounds[event]
+            k = seen[task]
+            seen[task] += 1
+            cx = host.right - own.width // 2 - 4 if k == 0 else host.right
+            cy = host.bottom if k == 0 else host.y + own.height // 2 + 4 + (k - 1) * 40
+            self.bounds[event] = Bounds(cx - own.width // 2, cy - own.height // 2,
+                                        own.width, own.height)
 
     def virtual_x(self, flow: str) -> int:
         split, track, _, _ = self.placed.virtual[flow]
@@ -453,6 +472,8 @@ class _Drawing:
     def edge(self, flow: str, source: str, target: str) -> list[Point]:
         s, t = self.bounds[source], self.bounds[target]
         sx, tx = self.anchor_x(source), self.anchor_x(target)
+        if source in self.attached and tx > s.right:  # out to the side, then down
+            return [(s.right, s.cy), (tx, s.cy), (tx, t.y)]
         if flow in self.placed.virtual:
             vx = self.virtual_x(flow)
             if vx == sx == tx:

@@ -21,6 +21,7 @@ from jsonschema.protocols import Validator
 
 from dsl.date_check import AskedFields, DateCheck
 from dsl.errors import DslError, DslProblem
+from dsl.kinds.task_timers import TIMER_SUFFIXES
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from dsl.schema import FIELD_TYPES, KINDS, json_schema, key_owners, schema_validators
 from dsl.steps import (
@@ -33,6 +34,7 @@ from dsl.steps import (
     step_kind,
     step_kinds,
 )
+from dsl.validate_messages import NotificationChecks
 from dsl.wording import (
     closest_word,
     describe_value,
@@ -57,7 +59,7 @@ __all__ = ["FIELD_TYPES", "KINDS", "MAX_EXPRESSION", "json_schema", "load_pathwa
 
 # ids the compiler derives from step ids; a step may not take one of them for itself
 _GENERATED_SUFFIXES = ("_merge", "_join", "_done", "_di", "_wait", "_start", "_end", "_lanes",
-                       "_init", "_mark", "_exit")
+                       "_init", "_mark", "_exit", *TIMER_SUFFIXES)
 _GENERATED_PREFIXES = ("flow_", "msg_")
 MAX_EXPRESSION = 1000  # characters: bounds parsing time and memory
 _CLIENT_REF = re.compile(r"client\.([a-z][a-z0-9_]*)")
@@ -68,7 +70,7 @@ _EXPRESSIONS_HELP = "see Expressions in the README's DSL reference for what an e
 # -- the checks ----------------------------------------------------------------------------
 
 
-class _Checker:
+class _Checker(NotificationChecks):
     def __init__(self, document: LoadedDocument, file: str,
                  known_pathways: Collection[str] | None) -> None:
         self.document = document
@@ -90,6 +92,11 @@ class _Checker:
             if isinstance(pathway, str):
                 self.known_pathways.add(pathway)
         self.form_fields: set[str] = set()
+        self.sensitive_fields: dict[str, str] = {}  # form field -> its category
+        self.sensitive_client_fields: dict[str, str] = {
+            name: str(spec["sensitive"])
+            for name, spec in (client_fields.items() if isinstance(client_fields, dict) else ())
+            if isinstance(spec, dict) and spec.get("sensitive")}
         self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
@@ -111,6 +118,7 @@ class _Checker:
             if kind == "task" and isinstance(step.get("form"), dict):
                 self.form_fields.update(key for key in step["form"] if isinstance(key, str))
                 self.note_options(step["form"])
+                self.note_sensitive(step)
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
         self.schema_problems(schema_validators()[""], self.data, ())
@@ -212,6 +220,7 @@ class _Checker:
             for name, field in form.items():
                 self.field(field, (*path, "form", name))
                 self.field_name(name, (*path, "form", name))
+        self.task_timers(step, path)
 
     def check_decide(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         branches = step.get("branches")
@@ -282,7 +291,8 @@ class _Checker:
                 self.expression((*path, key))
 
     def check_notify(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
-        self.role(step.get("to"), (*path, "to"), "who is notified")
+        self.recipient(step.get("to"), (*path, "to"))
+        self.template((*path, "message"), task_names=False, sensitive=step.get("sensitive"))
 
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:

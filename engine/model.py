@@ -31,6 +31,7 @@ EventType = Literal[
     "case_retried",
     "outcome_recorded",
     "notification_requested",
+    "notification_failed",
     "referral_made",
     "client_updated",
     "version_allocated",

@@ -49,8 +49,13 @@ class Notification:
     case_id: int
     client_id: int
     to_role: str
-    message: str
+    message: str  # rendered: the placeholders filled in
     step: str | None
+    subject: str = ""
+    # the usernames it is for (engine.workflow.notifying says who); empty: nobody found
+    recipients: tuple[str, ...] = ()
+    role: str | None = None  # the lane role it is about, where there is one
+    kind: str = "notify"  # "notify", or a task's "reminder" or "escalation"
 
 
 class Notifier(Protocol):

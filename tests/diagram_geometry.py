@@ -75,8 +75,11 @@ def problems(bpmn: str) -> list[str]:
     found: list[str] = []
     solid = {k: b for k, b in shapes.items() if kinds.get(k) not in CONTAINERS}
     boxes = {k: b for k, b in shapes.items() if kinds.get(k) == "subProcess"}
+    # a boundary event sits on the border of the task it is attached to
+    hosts = {e.get("id"): e.get("attachedToRef") for e in root.iter()
+             if isinstance(e.tag, str) and e.get("attachedToRef")}
     for (a, ab), (b, bb) in itertools.combinations(solid.items(), 2):
-        if ab.overlaps(bb):
+        if ab.overlaps(bb) and hosts.get(a) != b and hosts.get(b) != a:
             found.append(f"shapes {a} and {b} overlap")
     for element, kind in kinds.items():
         if kind in EXTERNAL and names.get(element) and element not in labels:

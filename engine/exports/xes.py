@@ -49,6 +49,7 @@ LIFECYCLE_TRANSITIONS: dict[str, str] = {
     "signal_received": "complete",
     "outcome_recorded": "complete",
     "notification_requested": "complete",
+    "notification_failed": "complete",
     "referral_made": "complete",
     "client_updated": "complete",
     "version_allocated": "complete",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.errors import CaseStateError, DefinitionError, EngineError, NotFoundError
+from engine.errors import CaseStateError, ConflictError, DefinitionError, EngineError, NotFoundError
 from engine.model import (
     CaseRecord,
     Client,
@@ -36,6 +36,7 @@ from engine.workflow import runner
 from engine.workflow.clock import running_at
 from engine.workflow.definitions import PROGRAMME_SCOPE, ParsedDefinition, SpecCache, bundle_hash
 from engine.workflow.live_cases import LiveWorkflowCache
+from engine.workflow.notifying import build_notification, failure_event, record_failure
 from engine.workflow.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
 from engine.workflow.state import compact, dump_state, load_state
 
@@ -120,6 +121,10 @@ def _unparsable_version(pathway: str, number: int, files: Mapping[str, str],
         f"{pathway} v{number} cannot be loaded ({why}): {reason[:300]}",
         details={"pathway": pathway, "version": number, "files_changed": changed,
                  **(err.details if isinstance(err, EngineError) else {})})
+
+
+# attempts at recording a failed notification on a case other commands keep changing
+NOTIFICATION_FAILURE_ATTEMPTS = 5
 
 
 class CaseRuntime:
@@ -238,20 +243,56 @@ class CaseRuntime:
     def after_commit(self, outcome: CommandOutcome) -> None:
         """What must wait until the command's transaction is safely committed."""
         record = outcome.record
-        for event in outcome.events:
-            if event.type == "notification_requested" and self._notifier is not None:
-                try:
-                    self._notifier.notify(Notification(
-                        case_id=record.id or 0, client_id=record.client_id,
-                        to_role=event.data["to"], message=event.data["message"],
-                        step=event.step))
-                except Exception:  # the case moved on; a failed notice must not undo it
-                    log.exception("notification from case %s step %s failed", record.id,
-                                  event.step)
+        requested = [e for e in outcome.events if e.type == "notification_requested"]
+        if requested and self._notifier is not None:
+            self.send_notifications(outcome, requested)
         self._live.put(record.id or 0, record.revision, outcome.parsed.hash, outcome.workflow,
                        [row.id for row in outcome.inbox])
         if outcome.may_deliver:
             self.route_messages(record.client_id)
+
+    def send_notifications(self, outcome: CommandOutcome, requested: list[NewEvent]) -> None:
+        """Send each notification the command asked for, its message rendered now; one the
+        notifier fails (smtp fails one with no address to go to, too) is logged and recorded
+        on the case as notification_failed, never undoing the step
+        (engine.workflow.notifying)."""
+        record, notifier = outcome.record, self._notifier
+        assert notifier is not None and record.id is not None
+        data = runner.case_data(outcome.workflow)
+        for event in requested:
+            try:
+                with self.uow(read_only=True) as uow:
+                    notification = build_notification(uow, record.id, record.client_id,
+                                                      event, outcome.parsed, data)
+            except Exception:  # the case moved on; a failed notice must not undo it
+                log.exception("notification from case %s step %s could not be prepared",
+                              record.id, event.step)
+                continue
+            try:
+                notifier.notify(notification)
+            except Exception as err:
+                log.warning("notification from case %s step %s failed: %s", record.id,
+                            event.step, failure_reason(err))
+                self._record_notification_failure(record.id, notification, err)
+
+    def _record_notification_failure(self, case_id: int, notification: Notification,
+                                     err: Exception) -> None:
+        event = failure_event(notification, failure_reason(err), self.clock.now())
+
+        def attempt() -> None:
+            with self.uow() as uow:
+                if record_failure(uow, case_id, event):
+                    uow.commit()
+        try:
+            for _ in range(NOTIFICATION_FAILURE_ATTEMPTS - 1):
+                try:
+                    return attempt()
+                except ConflictError:  # a command changed the case meanwhile: again
+                    continue
+            attempt()
+        except Exception as second:  # e.g. the database is down too: the log has it
+            log.warning("case %s: recording the failed notification failed too: %s",
+                        case_id, failure_reason(second))
 
     def route_messages(self, client_id: int | None) -> int:
         """Offer pending messages to the cases waiting for them; returns how many went.

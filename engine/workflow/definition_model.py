@@ -19,6 +19,10 @@ FORM_PROPERTIES = (FORM_PROPERTY, UI_FORM_PROPERTY)
 OUTCOME, OUTCOME_VALUE = "pathwaysOutcome", "pathwaysOutcomeValue"
 OUTCOME_WHEN = "pathwaysOutcomeWhen"
 NOTIFY_TO, NOTIFY_MESSAGE = "pathwaysNotifyTo", "pathwaysNotifyMessage"
+# on a notify: the lane role it is about (whose team leads `to: team_lead` means); on a
+# reminder or escalation: the step id of the task it is about (its due date and assignee)
+NOTIFY_ROLE, NOTIFY_TASK = "pathwaysNotifyRole", "pathwaysNotifyTask"
+NOTIFY_KIND = "pathwaysNotifyKind"  # on a reminder or escalation: "reminder" | "escalation"
 REFER = "pathwaysRefer"
 # on a user task: an expression giving the username the task is assigned to when it becomes
 # ready, and one giving the only organisation whose staff may do it (DSL `assign`,

@@ -34,7 +34,6 @@ from engine.workflow import expressions
 from engine.workflow.clock import parse_timestamp, timer_value_key
 from engine.workflow.definitions import (
     EXIT_REASON,
-    NOTIFY_MESSAGE,
     NOTIFY_TO,
     OUTCOME,
     OUTCOME_VALUE,
@@ -47,6 +46,7 @@ from engine.workflow.definitions import (
 )
 from engine.workflow.due import compute_due as compute_due  # used here, and re-exported
 from engine.workflow.expressions import ExpressionError
+from engine.workflow.notifying import notification_request
 from engine.workflow.task_people import people_of, settle_people
 
 # Task id -> (state, timer due or None): a cycle timer fires without leaving WAITING, so its
@@ -441,8 +441,8 @@ def _declared_effects(task: Any, now: datetime) -> list[NewEvent]:
         return [NewEvent(type="outcome_recorded", at=now, step=step,
                          data={"outcome": props[OUTCOME], "value": value})]
     if NOTIFY_TO in props:
-        return [NewEvent(type="notification_requested", at=now, step=step, data={
-            "to": props[NOTIFY_TO], "message": props.get(NOTIFY_MESSAGE, "")})]
+        return [NewEvent(type="notification_requested", at=now, step=step,
+                         data=notification_request(task, props))]
     if REFER in props:
         return [NewEvent(type="referral_made", at=now, step=step,
                          data={"pathway": props[REFER]})]

@@ -40,6 +40,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from engine import limits
 from engine.errors import ScriptError
 from engine.workflow import expressions
+from engine.workflow.due import DUE_FUNCTION, due_moved
 
 DEFAULT_TIME_LIMIT_SECONDS = 1.0
 DSL_FUNCTION = "expr"  # compiled DSL conditions call it: expr("risk in ['high']")
@@ -178,7 +179,8 @@ def _run_with_deadline(code: CodeType, namespace: dict[str, Any], seconds: float
 
 
 def _is_data(key: str, value: Any) -> bool:
-    return (key not in _GUARD_GLOBALS and key != DSL_FUNCTION and not callable(value)
+    return (key not in _GUARD_GLOBALS and key not in (DSL_FUNCTION, DUE_FUNCTION)
+            and not callable(value)
             and not isinstance(value, ModuleType))
 
 
@@ -200,6 +202,8 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         # snapshot of the data, never as Python.
         data = {k: v for k, v in context.items() if _is_data(k, v)}
         namespace[DSL_FUNCTION] = lambda source: expressions.evaluate(source, data)
+        # a reminder's or escalation's timer: its task's due time, moved (engine.workflow.due)
+        namespace[DUE_FUNCTION] = lambda rule, offset: due_moved(data, rule, offset)
         return namespace
 
     def evaluate(self, expression: str, context: dict[str, Any],

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.settings import PROJECT_ROOT
 from dsl import compile_pathway, load_pathway
+from tests.unit.engine.test_task_reminders import VISITS
 
 BPMNLINT = PROJECT_ROOT / "node_modules" / ".bin" / "bpmnlint"
 SHIPPED = sorted((PROJECT_ROOT / "definitions").glob("*.yaml"))
@@ -45,3 +46,16 @@ def test_bpmnlint_does_find_an_error_in_an_unnamed_start(tmp_path: Path) -> None
         [str(BPMNLINT), "--config", str(PROJECT_ROOT / ".bpmnlintrc"), str(broken)],
         capture_output=True, text=True, timeout=120, check=False)
     assert linted.returncode != 0 and "label-required" in linted.stdout, linted.stdout
+
+
+def test_a_task_with_a_reminder_and_an_escalation_passes_bpmnlint(tmp_path: Path) -> None:
+    """Boundary timers on a task, their notification and follow-up paths (issue 15, item 4)."""
+    assert BPMNLINT.exists(), "bpmnlint is not installed: run `make install` (npm ci)"
+    compiled = compile_pathway(load_pathway(VISITS, "visits.yaml"))
+    target = tmp_path / compiled.bpmn_file
+    target.write_text(compiled.bpmn, "utf-8")
+    linted = subprocess.run(
+        [str(BPMNLINT), "--config", str(PROJECT_ROOT / ".bpmnlintrc"), str(target)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert "problems" not in linted.stdout, linted.stdout  # not even a warning

@@ -85,11 +85,11 @@ RULES: tuple[Rule, ...] = (
          ("engine", "dsl"), WEB_OR_STORAGE),
     Rule("the core imports nothing by a computed name (no rule could check it)",
          ("engine", "dsl"), (COMPUTED,)),
-    Rule("dsl is text to BPMN: of the engine only errors, schema errors and the expression "
-         "language",
+    Rule("dsl is text to BPMN: of the engine only errors, schema errors, the expression "
+         "language and the message template grammar",
          ("dsl",), ("engine",),
          allowed=("engine.errors", "engine.data_names", "engine.workflow.expressions",
-                  "engine.schema_errors")),
+                  "engine.schema_errors", "engine.workflow.message_templates")),
     Rule("the kernel imports no feature of the engine and no workflow library",
          feature("kernel"), ("engine", "SpiffWorkflow", "RestrictedPython"),
          allowed=feature("kernel"), features=True),

@@ -48,6 +48,9 @@ PROPERTIES = settings(max_examples=100, deadline=None,
 TITLES = ("Check in", "Review <needs> & risks", 'Ask "how are you?"', "Café visit",
           "Référence n° 3", "Plan: next steps", "A", "Follow-up; then close",
           "Two\nlines", "  padded  ", "{braces} and 'quotes'")
+# a message's braces are placeholders ({client.name}); doubled, they are braces
+MESSAGES = (*(title.replace("{", "{{").replace("}", "}}") for title in TITLES),
+            "Case {case} for {client.name}", "{{not a placeholder}}")
 WORDS = ("yes", "no", "not sure", "on", "off", "a & b", "<none>", "1", "true", "hostel",
          "family", "café")
 REASONS = ("completed", "declined", "moved away", "not engaged")
@@ -202,7 +205,7 @@ class Builder:
             return step
         if kind == "notify":
             return {"notify": self.new_id("notify"), "to": self.draw(st.sampled_from(self.roles)),
-                    "message": self.draw(st.sampled_from(TITLES))}
+                    "message": self.draw(st.sampled_from(MESSAGES))}
         sid = self.new_id("refer")
         step = {"refer": sid, "pathway": HELPER_ID}
         wait = self.draw(st.sampled_from([None, False, True]))
