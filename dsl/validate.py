@@ -20,6 +20,7 @@ from typing import Any
 from jsonschema.protocols import Validator
 
 from dsl.errors import DslError, DslProblem
+from dsl.kinds.set_step import set_name_problem
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from dsl.schema import FIELD_TYPES, KINDS, json_schema, key_owners, schema_validators
 from dsl.steps import (
@@ -85,6 +86,7 @@ class _Checker:
             if isinstance(pathway, str):
                 self.known_pathways.add(pathway)
         self.form_fields: set[str] = set()
+        self.set_names: set[str] = set()  # case data a `set` step writes
         self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
@@ -107,6 +109,8 @@ class _Checker:
                 self.note_options(step["form"])
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
+            if kind == "set" and isinstance(step.get("values"), dict):
+                self.set_names.update(key for key in step["values"] if isinstance(key, str))
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
@@ -259,6 +263,15 @@ class _Checker:
     def check_notify(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         self.role(step.get("to"), (*path, "to"), "who is notified")
 
+    def check_set(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
+        values = step.get("values")
+        for name in values if isinstance(values, dict) else ():
+            self.expression((*path, "values", name))
+            problem = set_name_problem(str(name), self.client_fields, self.referral_results)
+            if problem is not None:
+                self.report_key((*path, "values", name),
+                                f"set value {problem}; choose another name")
+
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:
             owner = parallel[:-3]
@@ -331,8 +344,7 @@ class _Checker:
         self.schema_problems(schema_validators()[f"{kind}_field"], field, path)
         for key in ("prefill", "save_to"):
             self.client_ref((*path, key))
-        if "visible_when" in field:
-            self.expression((*path, "visible_when"))
+        self.field_conditions(field, path)
         bounds = number_bounds(field)
         if bounds is not None and bounds[0] > bounds[1]:
             self.report((*path, "max"), f"min ({bounds[0]}) is greater than max ({bounds[1]}): "
@@ -340,6 +352,17 @@ class _Checker:
         labels = field.get("labels")
         if kind == "scale" and bounds is not None and isinstance(labels, dict):
             self.scale_labels(labels, bounds, path)
+
+    def field_conditions(self, field: dict[str, Any], path: Path) -> None:
+        """A field's expressions parse and read defined names; required_when is not said
+        beside required: true."""
+        for key in ("visible_when", "required_when"):
+            if key in field:
+                self.expression((*path, key))
+        if "required_when" in field and field.get("required") is True:
+            self.report_key((*path, "required"),
+                            "required: true makes the field always required, so its "
+                            "required_when never matters: remove one of them")
 
     def scale_labels(self, labels: dict[str, Any], bounds: tuple[float, float],
                      path: Path) -> None:
@@ -399,7 +422,7 @@ class _Checker:
                     f"client_fields{did_you_mean(field, self.client_fields)}: declare "
                     f"`{field}: <type>` there, or correct the name")
         defined = (self.form_fields | set(self.client_fields) | self.referral_results
-                   | set(FUNCTIONS))
+                   | self.set_names | set(FUNCTIONS))
         if root in defined:
             return None
         if not rest and root in self.options:  # `risk == high`: the option, unquoted

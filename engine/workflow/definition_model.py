@@ -21,6 +21,7 @@ OUTCOME_WHEN = "pathwaysOutcomeWhen"
 NOTIFY_TO, NOTIFY_MESSAGE = "pathwaysNotifyTo", "pathwaysNotifyMessage"
 REFER = "pathwaysRefer"
 EXIT_REASON = "pathwaysExitReason"
+SETS = "pathwaysSets"  # on a DSL `set` step's scriptTask: the case data it writes
 DECLARATIVE = (OUTCOME, NOTIFY_TO, REFER)
 # NAME.roles.json beside NAME.bpmn (the DSL compiler writes it): the pathway's owner, and the
 # organisations each lane role is open to

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -55,6 +56,7 @@ def _number_problems(value: Any, path: list[Any], fields: dict[str, list[str]],
 
 VISIBLE_WHEN = "x-pathways-visible-when"
 REQUIRED_WHEN_VISIBLE = "x-pathways-required-when-visible"
+REQUIRED_WHEN = "x-pathways-required-when"  # DSL `required_when: <expression>`
 
 
 def is_visible(field: Mapping[str, Any], data: Mapping[str, Any],
@@ -64,12 +66,24 @@ def is_visible(field: Mapping[str, Any], data: Mapping[str, Any],
     A condition that cannot be evaluated (it names an answer not given) does not hold.
     """
     condition = field.get(VISIBLE_WHEN)
-    if not isinstance(condition, str):
-        return True
+    return not isinstance(condition, str) or holds(condition, data, context)
+
+
+def holds(condition: str, data: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    """Whether a condition holds given the answers and the case data; one that cannot be
+    evaluated (it names an answer not given) does not."""
     try:
         return bool(expressions.evaluate(condition, {**context, **data}))
     except ScriptError:
         return False
+
+
+def in_words(condition: str) -> str:
+    """`offer_accepted and not move_in_date` -> `offer accepted and not move in date`;
+    quoted text is kept as written."""
+    parts = re.split(r"""('[^']*'|"[^"]*")""", " ".join(condition.split()))
+    return "".join(part if index % 2 else part.replace("_", " ")
+                   for index, part in enumerate(parts))
 
 
 def validate_submission(schema: dict[str, Any] | None, data: Any,
@@ -78,7 +92,8 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
 
     A task without a form accepts only an empty submission, so that data meant for another
     task is never silently stored. With the case data as `context`, a field required only
-    when visible (DSL `visible_when` + `required`) is required when its condition holds.
+    when visible (DSL `visible_when` + `required`) is required when its condition holds, and
+    so is a field with a `required_when` (while it is shown).
     """
     _check_bounded_object(data)
     if schema is None:
@@ -129,12 +144,20 @@ def _schema_problems(schema: dict[str, Any], data: Any) -> dict[str, list[str]]:
 
 def _require_visible_fields(properties: Mapping[str, Any], data: Mapping[str, Any],
                             context: Mapping[str, Any], fields: dict[str, list[str]]) -> None:
-    """Add a problem for each field required when visible, visible now, and missing."""
+    """Add a problem for each missing field that its conditions require now: required when
+    visible and visible, or shown and its `required_when` holds."""
     for name, field in properties.items():
-        if isinstance(field, Mapping) and field.get(REQUIRED_WHEN_VISIBLE) \
-                and name not in data and is_visible(field, data, context):
+        if not isinstance(field, Mapping) or name in data \
+                or not is_visible(field, data, context):
+            continue
+        if field.get(REQUIRED_WHEN_VISIBLE):
             fields.setdefault(name, []).append(
                 f"this field is required when {field.get(VISIBLE_WHEN)}")
+            continue
+        condition = field.get(REQUIRED_WHEN)
+        if isinstance(condition, str) and holds(condition, data, context):
+            fields.setdefault(name, []).append(
+                f"this field is required when {in_words(condition)}")
 
 
 SAVE_TO = "x-pathways-save-to"

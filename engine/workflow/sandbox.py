@@ -199,7 +199,16 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         # DSL conditions arrive as expr("..."): evaluated by the expression language, on a
         # snapshot of the data, never as Python.
         data = {k: v for k, v in context.items() if _is_data(k, v)}
-        namespace[DSL_FUNCTION] = lambda source: expressions.evaluate(source, data)
+        before = set(namespace)
+
+        def dsl_expression(source: str) -> Any:
+            # a script's own assignments count too (a DSL `set` step's later values read
+            # its earlier ones); nothing else it could bind is data
+            assigned = {k: v for k, v in namespace.items()
+                        if (k in data or k not in before) and _is_data(k, v)}
+            return expressions.evaluate(source, {**data, **assigned})
+
+        namespace[DSL_FUNCTION] = dsl_expression
         return namespace
 
     def evaluate(self, expression: str, context: dict[str, Any],

@@ -1,0 +1,129 @@
+"""dsl.validate on `required_when` fields and `set` steps: located exactly (issue 15)."""
+
+from __future__ import annotations
+
+from tests.unit.dsl.test_validate import at, doc, one, problems, where
+
+OFFER = """\
+- task: offer
+  role: worker
+  title: Tenancy offer
+  form:
+    offer_accepted: {type: boolean, required: true}
+    move_in_date: {type: date, required_when: offer_accepted}
+"""
+
+
+def test_a_required_when_field_is_valid() -> None:
+    assert problems(doc(OFFER)) == []
+
+
+def test_a_required_when_reading_an_undefined_name_is_located_at_the_name() -> None:
+    text = doc(OFFER.replace("required_when: offer_accepted", "required_when: ofer_accepted"))
+    problem = one(text)
+    assert where(problem) == at(text, "ofer_accepted")
+    assert problem.path == "steps[0].form.move_in_date.required_when"
+    assert problem.message.startswith("'ofer_accepted' is not defined (did you mean "
+                                      "'offer_accepted'?)")
+
+
+def test_a_required_when_that_does_not_parse_points_into_it() -> None:
+    text = doc(OFFER.replace("required_when: offer_accepted", "required_when: offer_accepted =="))
+    problem = one(text)
+    assert problem.path == "steps[0].form.move_in_date.required_when"
+    assert problem.message.startswith("invalid expression 'offer_accepted ==': does not parse")
+    assert problem.line == at(text, "offer_accepted ==")[0]
+
+
+def test_required_true_beside_required_when_is_refused_at_required() -> None:
+    text = doc(OFFER.replace("{type: date, required_when", "{type: date, required: true, "
+                                                          "required_when"))
+    problem = one(text)
+    assert where(problem) == at(text, "required: true, ")
+    assert problem.message.startswith("required: true makes the field always required")
+
+
+def test_a_misspelt_required_when_is_an_unknown_key_with_the_spelling() -> None:
+    text = doc(OFFER.replace("required_when", "required_wen"))
+    problem = one(text)
+    assert where(problem) == at(text, "required_wen")
+    assert "did you mean 'required_when'" in problem.message
+
+
+SCORE = OFFER + """\
+- set: score
+  values:
+    days_to_move: days_between(today(), move_in_date)
+    soon: days_to_move < 14
+- decide: soon_check
+  branches:
+    - when: soon and offer_accepted
+      steps:
+        - end: moving
+          reason: moving
+  otherwise: []
+"""
+
+
+def test_a_set_step_is_valid_and_its_names_are_defined_for_later_expressions() -> None:
+    assert problems(doc(SCORE)) == []
+
+
+def test_a_set_value_reading_an_undefined_name_is_located_at_the_name() -> None:
+    text = doc(SCORE.replace("days_to_move < 14", "days_to_mov < 14"))
+    problem = one(text)
+    assert where(problem) == at(text, "days_to_mov <")
+    assert problem.path == "steps[1].values.soon"
+    assert "did you mean 'days_to_move'" in problem.message
+
+
+def test_a_set_value_calling_outside_the_language_is_refused_where_it_calls() -> None:
+    text = doc(SCORE.replace("days_to_move < 14", "__import__('os').system('ls')"))
+    found = problems(text)
+    assert [p.path for p in found] == ["steps[1].values.soon"]
+    assert where(found[0]) == at(text, "__import__")
+    assert "only these functions can be called" in found[0].message
+
+
+def test_a_set_step_needs_values() -> None:
+    text = doc("""\
+        - set: score
+          title: Score
+        """)
+    problem = one(text)
+    assert where(problem) == at(text, "set: score")
+    assert problem.message.startswith("missing required key 'values'")
+
+
+def test_a_set_name_reserved_by_the_engine_is_refused_at_the_name() -> None:
+    text = doc(SCORE.replace("soon: days_to_move < 14", "client: days_to_move < 14"))
+    found = problems(text)
+    assert where(found[0]) == at(text, "client: days_to_move")
+    assert found[0].message.startswith("set value 'client' is reserved")
+
+
+def test_a_set_name_that_is_a_client_field_or_a_function_is_refused() -> None:
+    text = doc(OFFER + """\
+- set: derive
+  values:
+    release_date: date('2026-01-01')
+    today: 3
+    pathways_total: 4
+""")
+    found = problems(text)
+    assert [where(p) for p in found] == [at(text, "release_date: date("), at(text, "today: 3"),
+                                         at(text, "pathways_total")]
+    assert "'release_date' is a client field" in found[0].message
+    assert "'today' is a word of the expression language" in found[1].message
+    assert "names starting 'pathways_' are kept" in found[2].message
+
+
+def test_a_set_name_must_be_lower_snake_case() -> None:
+    text = doc(OFFER + """\
+- set: derive
+  values:
+    Total: 3
+""")
+    problem = one(text)
+    assert where(problem) == at(text, "Total")
+    assert problem.path == "steps[1].values.Total"
