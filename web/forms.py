@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine.errors import InvalidArgumentError
 from engine.numbers import MAX_JSON_INT, parse_decimal, parse_int
+from engine.workflow import REQUIRED_WHEN, condition_in_words
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 NUMBER_PLACES = 9  # digits after the point a number field takes
@@ -38,6 +39,7 @@ class FormField:
     maximum: float | None = None
     max_length: int | None = None
     visible_when: str | None = None
+    required_when: str | None = None  # in words: "offer accepted"
     sensitive: str | None = None
     value: Any = None  # as shown: text, "true"/"false", or a list for multiple choice
     errors: list[str] = field(default_factory=list)
@@ -62,6 +64,10 @@ def _kind(spec: Mapping[str, Any]) -> str:
     if kind == "integer":
         return "scale" if "x-pathways-labels" in spec else "integer"
     return str(kind or "text")
+
+
+def _in_words(condition: Any) -> str | None:
+    return condition_in_words(condition) if isinstance(condition, str) else None
 
 
 def _shown(kind: str, value: Any) -> Any:
@@ -102,6 +108,7 @@ def _form_field(name: str, spec: Mapping[str, Any], required: bool, value: Any,
         minimum=spec.get("minimum"), maximum=spec.get("maximum"),
         max_length=spec.get("maxLength"),
         visible_when=spec.get("x-pathways-visible-when"),
+        required_when=_in_words(spec.get(REQUIRED_WHEN)),
         sensitive=spec.get("x-pathways-sensitive"),
         value=_shown(kind, value),
         errors=errors)

@@ -78,7 +78,7 @@ def holds(condition: str, data: Mapping[str, Any], context: Mapping[str, Any]) -
         return False
 
 
-def in_words(condition: str) -> str:
+def condition_in_words(condition: str) -> str:
     """`offer_accepted and not move_in_date` -> `offer accepted and not move in date`;
     quoted text is kept as written."""
     parts = re.split(r"""('[^']*'|"[^"]*")""", " ".join(condition.split()))
@@ -157,7 +157,7 @@ def _require_visible_fields(properties: Mapping[str, Any], data: Mapping[str, An
         condition = field.get(REQUIRED_WHEN)
         if isinstance(condition, str) and holds(condition, data, context):
             fields.setdefault(name, []).append(
-                f"this field is required when {in_words(condition)}")
+                f"this field is required when {condition_in_words(condition)}")
 
 
 SAVE_TO = "x-pathways-save-to"

@@ -1,0 +1,89 @@
+"""`required_when` through the caseworker's web form and the JSON API: a missing answer is
+refused naming the field while the condition holds, accepted while it does not (issue 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dsl import compile_pathway, load_pathway
+from tests.web.conftest import Site
+from tests.web.test_pages import World, build_world, field_block, token
+
+API = "/api/v1"
+HOUSING = """
+pathway: housing_offer
+title: Housing offer
+organisation: st_giles_trust
+roles:
+  worker: {title: Worker, organisations: [st_giles_trust]}
+steps:
+  - task: offer
+    role: worker
+    title: Tenancy offer
+    form:
+      offer_accepted: {type: boolean, required: true, title: Offer accepted}
+      move_in_date: {type: date, required_when: offer_accepted, title: Move-in date}
+  - end: done
+    reason: completed
+"""
+
+
+@pytest.fixture
+def world(site: Site) -> World:
+    world = build_world(site)
+    compiled = compile_pathway(load_pathway(HOUSING, "housing_offer.yaml"))
+    world.application.engine.publish(compiled.files(), compiled.bpmn_file)
+    return world
+
+
+def offer_task(world: World, name: str) -> str:
+    application = world.application
+    client = application.casework.add_client(world.user("sg_caseworker"), name, {})
+    assert client.id is not None
+    view = application.engine.start_case("housing_offer", client.id)
+    return view.tasks[0].task.id
+
+
+def test_the_web_form_says_when_a_field_is_required(world: World) -> None:
+    task = offer_task(world, "Hal Moore")
+    page = world.client("sg_caseworker").get(f"/tasks/{task}")
+    assert page.status_code == 200
+    block = field_block(page.text, "move_in_date")
+    assert "Required when: offer accepted" in block
+    assert 'class="req"' not in block  # not always required
+
+
+def test_the_web_form_refuses_a_missing_answer_while_the_condition_holds(
+        world: World) -> None:
+    task = offer_task(world, "Hal Moore")
+    client = world.client("sg_caseworker")
+    csrf = token(client, f"/tasks/{task}")
+    page = client.post(f"/tasks/{task}", data={"offer_accepted": "true", "csrf_token": csrf,
+                                               "action": "complete"})
+    assert page.status_code == 422
+    assert "this field is required when offer accepted" in field_block(page.text,
+                                                                       "move_in_date")
+    assert world.open_task(task) is not None
+    done = client.post(f"/tasks/{task}", data={"offer_accepted": "false", "csrf_token": csrf,
+                                               "action": "complete"})
+    assert done.status_code == 302
+    assert world.open_task(task) is None
+
+
+def test_the_api_refuses_a_missing_answer_while_the_condition_holds(world: World) -> None:
+    task = offer_task(world, "Ida Moore")
+    plain = world.application.accounts.issue_token("sg_caseworker", "tests")[1]
+    headers = {"Authorization": f"Bearer {plain}"}
+    http = world.app_site.client()
+    refused = http.post(f"{API}/tasks/{task}/complete", headers=headers,
+                        json={"data": {"offer_accepted": True}})
+    assert refused.status_code == 422, refused.text
+    error = refused.json["error"]  # type: ignore[index]
+    assert error["code"] == "invalid_data"
+    assert error["details"]["fields"] == {
+        "move_in_date": ["this field is required when offer accepted"]}
+    assert world.open_task(task) is not None
+    accepted = http.post(f"{API}/tasks/{task}/complete", headers=headers,
+                         json={"data": {"offer_accepted": True, "move_in_date": "2026-04-01"}})
+    assert accepted.status_code == 200, accepted.text
+    assert world.open_task(task) is None
