@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.unit.dsl.test_validate import at, doc, one, problems, where
+import re
+import textwrap
+from pathlib import Path
+
+from tests.unit.dsl.test_validate import HEAD, at, doc, one, problems, where
 
 OFFER = """\
 - task: offer
@@ -127,3 +131,19 @@ def test_a_set_name_must_be_lower_snake_case() -> None:
     problem = one(text)
     assert where(problem) == at(text, "Total")
     assert problem.path == "steps[1].values.Total"
+
+
+def test_the_readme_examples_of_set_and_required_when_are_valid() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    set_step = next(b for b in blocks if "- set: score_phq9" in b)
+    form = next(b for b in blocks if "required_when: offer_accepted" in b)
+    fields = ["baseline_total: {type: integer}", "birth_date: {type: date}",
+              "needs_adaptation: {type: boolean}",
+              *(f"q{n}: {{type: scale, min: 0, max: 3, required: true}}" for n in range(1, 10))]
+    steps = ("- task: assess\n  role: worker\n  title: Assess\n  form:\n"
+             + "".join(f"    {line}\n" for line in fields)
+             + "- task: offer\n  role: worker\n  title: Offer\n"
+             + textwrap.indent(textwrap.dedent(form), "  ") + textwrap.dedent(set_step))
+    text = HEAD + textwrap.indent(steps, "  ")
+    assert problems(text) == []
