@@ -11,7 +11,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SENSITIVE = "x-pathways-sensitive"  # a form field's (or client field's) special category
 
 
-_CONDITIONS = ("visible_when", "required_when")  # expressions the engine evaluates
+_CONDITIONS = ("visible_when", "required_when", "computed")  # expressions the engine evaluates
 
 
 def form_schema(title: str, form: Mapping[str, Any] | None,
@@ -31,10 +31,13 @@ def form_schema(title: str, form: Mapping[str, Any] | None,
                                ("save_to", "x-pathways-save-to"),
                                ("sensitive", SENSITIVE),
                                ("visible_when", "x-pathways-visible-when"),
-                               ("required_when", "x-pathways-required-when")):
+                               ("required_when", "x-pathways-required-when"),
+                               ("computed", "x-pathways-computed")):
             if spec.get(key) is not None:
                 prop[extension] = (rewrite_client_fields(str(spec[key]), client)
                                    if key in _CONDITIONS else spec[key])
+        if spec.get("computed") is not None:
+            prop["readOnly"] = True  # JSON Schema's word for it: the engine works it out
         if spec.get("required"):
             if spec.get("visible_when") is not None:
                 prop["x-pathways-required-when-visible"] = True

@@ -356,9 +356,13 @@ class _Checker:
     def field_conditions(self, field: dict[str, Any], path: Path) -> None:
         """A field's expressions parse and read defined names; required_when is not said
         beside required: true."""
-        for key in ("visible_when", "required_when"):
+        for key in ("visible_when", "required_when", "computed"):
             if key in field:
                 self.expression((*path, key))
+        for key in ("required", "required_when", "prefill"):
+            if "computed" in field and key in field:
+                self.report_key((*path, key), f"a computed field is never entered, so {key} "
+                                              "does not apply: remove it, or the computed")
         if "required_when" in field and field.get("required") is True:
             self.report_key((*path, "required"),
                             "required: true makes the field always required, so its "

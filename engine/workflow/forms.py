@@ -57,6 +57,7 @@ def _number_problems(value: Any, path: list[Any], fields: dict[str, list[str]],
 VISIBLE_WHEN = "x-pathways-visible-when"
 REQUIRED_WHEN_VISIBLE = "x-pathways-required-when-visible"
 REQUIRED_WHEN = "x-pathways-required-when"  # DSL `required_when: <expression>`
+COMPUTED = "x-pathways-computed"  # DSL `computed: <expression>`: shown, never entered
 
 
 def is_visible(field: Mapping[str, Any], data: Mapping[str, Any],
@@ -103,6 +104,10 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
                 fields={name: ["this task has no form field by that name"] for name in data})
         return
     fields = _schema_problems(schema, data)
+    for name in computed_fields(schema):
+        if name in data:
+            fields.setdefault(name, []).append(
+                "this field is computed, not entered: leave it out of the submission")
     if context is not None and isinstance(schema.get("properties"), dict):
         _require_visible_fields(schema["properties"], data, context, fields)
     if fields:
@@ -158,6 +163,44 @@ def _require_visible_fields(properties: Mapping[str, Any], data: Mapping[str, An
         if isinstance(condition, str) and holds(condition, data, context):
             fields.setdefault(name, []).append(
                 f"this field is required when {condition_in_words(condition)}")
+
+
+def computed_fields(schema: Mapping[str, Any] | None) -> dict[str, str]:
+    """Field -> its expression, for the form's computed fields, in the form's order."""
+    properties = (schema or {}).get("properties")
+    return {name: prop[COMPUTED] for name, prop in (properties or {}).items()
+            if isinstance(prop, Mapping) and isinstance(prop.get(COMPUTED), str)}
+
+
+def computed_values(schema: dict[str, Any] | None, data: Mapping[str, Any],
+                    context: Mapping[str, Any], *, strict: bool = True) -> dict[str, Any]:
+    """The form's computed fields, worked out from its answers and the case data (each
+    seeing those before it), through the expression language.
+
+    strict (completing the task): FormValidationError naming each field that cannot be
+    computed or whose value does not fit its type. Not strict (showing the form before it
+    is answered): such a field is left out.
+    """
+    values: dict[str, Any] = {}
+    fields: dict[str, list[str]] = {}
+    for name, source in computed_fields(schema).items():
+        try:
+            values[name] = expressions.evaluate(source, {**context, **data, **values})
+        except ScriptError as err:
+            fields[name] = [f"cannot be computed: {err.message}"]
+    if not strict:
+        return {k: v for k, v in values.items() if number_problem(v) is None}
+    _number_problems(values, [], fields)
+    if schema is not None and not fields:
+        for name, problems in _schema_problems(schema, {**data, **values}).items():
+            if name in values:
+                fields[name] = [f"the computed value {values[name]!r} does not fit: {p}"
+                                for p in problems]
+    if fields:
+        names = ", ".join(sorted(fields))
+        raise FormValidationError(f"computed fields cannot be worked out: {names}",
+                                  fields=fields)
+    return values
 
 
 SAVE_TO = "x-pathways-save-to"

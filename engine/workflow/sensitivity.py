@@ -10,7 +10,7 @@ element: a step, a gateway, a sequence flow. Derived, until nothing changes:
   branches meet, reaching anything after it tells the answer, so all of it counts as inside);
 * everything inside a sensitive subprocess, and the processes a sensitive call activity calls;
 * a record step whose value or condition reads a sensitive field, and a set step whose
-  expressions do;
+  expressions do; a computed form field that reads one is a sensitive field itself;
 * every form field of a sensitive user task (and the client fields it saves to), every name
   a sensitive set step writes, and the variable a sensitive catch event puts its message
   in, are sensitive fields.
@@ -42,6 +42,7 @@ from engine.workflow.definition_model import (
     SETS,
     ParsedDefinition,
 )
+from engine.workflow.forms import computed_fields
 
 _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
 _NOT_NODES = ("sequenceFlow", "laneSet", "documentation", "extensionElements", "association",
@@ -232,6 +233,7 @@ class _Spread:
                 self._decisions(graph)
             self._containers()
             self._readers()
+            self._computed()
             self._step_fields()
             self.parsed.sensitive_steps = self.steps
             self.fields.update({k: v for k, v in self.parsed.sensitive_client().items()
@@ -265,6 +267,14 @@ class _Spread:
         for element, text in self.model.readers.items():
             if element not in self.steps and (category := self.reads(text)) is not None:
                 self.steps[element] = category
+
+    def _computed(self) -> None:
+        """A computed form field reading a sensitive field tells what that field holds."""
+        for form in self.forms.values():
+            for name, source in computed_fields(self.parsed.form_schema(form)).items():
+                if name not in self.fields and (category := self.reads(source)) is not None:
+                    self.fields[name] = category
+                    self.parsed.step_fields.setdefault(name, category)
 
     def _step_fields(self) -> None:
         """The form fields of a sensitive task, the names a sensitive set step writes and the

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
 
+from dsl import compile_pathway, load_pathway
 from tests.unit.dsl.test_validate import HEAD, at, doc, one, problems, where
 
 OFFER = """\
@@ -147,3 +149,52 @@ def test_the_readme_examples_of_set_and_required_when_are_valid() -> None:
              + textwrap.indent(textwrap.dedent(form), "  ") + textwrap.dedent(set_step))
     text = HEAD + textwrap.indent(steps, "  ")
     assert problems(text) == []
+
+
+COMPUTED = """\
+- task: assess
+  role: worker
+  title: Assess
+  form:
+    q1: {type: integer, required: true}
+    q2: {type: integer, required: true}
+    total: {type: integer, computed: q1 + q2, title: Total}
+    days_out: {type: integer, computed: "days_between(release_date, today())"}
+"""
+
+
+def test_a_computed_field_is_valid() -> None:
+    assert problems(doc(COMPUTED)) == []
+
+
+def test_a_computed_field_reading_an_undefined_name_is_located_at_the_name() -> None:
+    text = doc(COMPUTED.replace("computed: q1 + q2", "computed: q1 + q3"))
+    problem = one(text)
+    assert where(problem) == at(text, "q3")
+    assert problem.path == "steps[0].form.total.computed"
+
+
+def test_a_computed_field_cannot_also_be_required_or_prefilled() -> None:
+    text = doc(COMPUTED.replace("{type: integer, computed: q1 + q2,",
+                                "{type: integer, required: true, computed: q1 + q2,"))
+    problem = one(text)
+    assert where(problem) == at(text, "required: true, computed")
+    assert problem.message.startswith("a computed field is never entered, so required does "
+                                      "not apply")
+
+
+def test_a_choice_field_has_no_computed() -> None:
+    text = doc(COMPUTED.replace("total: {type: integer,", "total: {type: choice, options: [a],"))
+    problem = one(text)
+    assert where(problem) == at(text, "computed: q1")
+    assert "unknown key 'computed'" in problem.message
+
+
+def test_a_computed_field_compiles_read_only_with_its_expression() -> None:
+    compiled = compile_pathway(load_pathway(doc(COMPUTED), "p.yaml"))
+    form = json.loads(compiled.forms["demo.assess.schema.json"])
+    assert form["properties"]["total"]["x-pathways-computed"] == "q1 + q2"
+    assert form["properties"]["total"]["readOnly"] is True
+    assert form["properties"]["days_out"]["x-pathways-computed"] == \
+        "days_between(client.release_date, today())"  # a client field, as the engine reads it
+    assert "total" not in form["required"]

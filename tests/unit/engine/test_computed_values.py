@@ -12,7 +12,7 @@ import yaml
 
 from dsl import compile_pathway, load_pathway
 from engine import Engine, FormValidationError
-from engine.workflow.forms import validate_submission
+from engine.workflow.forms import computed_values, validate_submission
 
 HOUSING = """
 pathway: housing_offer
@@ -201,3 +201,92 @@ def test_a_set_expression_cannot_reach_beyond_the_expression_language(
     assert case.error["step"] == "score"
     assert "phq9_total" not in case.data
     assert not marker.exists()
+
+
+# -- computed form fields ------------------------------------------------------------------
+
+SCORED = """
+pathway: scored
+title: Scored
+roles:
+  therapist: {title: Therapist}
+client_fields:
+  birth_date: date
+steps:
+  - task: intake
+    role: therapist
+    title: Intake
+    form:
+      seen_on: {type: date, required: true}
+  - task: assess
+    role: therapist
+    title: PHQ-9
+    form:
+      age: {type: integer, computed: "days_between(birth_date, seen_on) // 365"}
+      q1: {type: scale, min: 0, max: 3, required: true}
+      q2: {type: scale, min: 0, max: 3}
+      total: {type: integer, computed: q1 + q2, title: PHQ-9 total}
+      severe: {type: boolean, computed: total >= 5}
+"""
+
+
+def second_task(engine: Engine) -> tuple[int, str]:
+    publish(engine, SCORED)
+    task = first_task(engine, "scored", {"birth_date": "1990-01-01"})
+    done = engine.complete_task(task, {"seen_on": "2026-07-01"})
+    return done.case_id, done.tasks[0].task.id
+
+
+def test_computed_fields_are_worked_out_on_completion_and_stored(engine: Engine) -> None:
+    case_id, task = second_task(engine)
+    engine.complete_task(task, {"q1": 3, "q2": 2})
+    case = engine.get_case(case_id).case
+    assert (case.data["age"], case.data["total"], case.data["severe"]) == (36, 5, True)
+    completed = [e for e in engine.events(case_id) if e.type == "task_completed"][-1]
+    assert completed.data["data"]["total"] == 5
+
+
+def test_a_submitted_value_for_a_computed_field_is_refused(engine: Engine) -> None:
+    case_id, task = second_task(engine)
+    with pytest.raises(FormValidationError) as caught:
+        engine.complete_task(task, {"q1": 3, "q2": 2, "total": 0})
+    assert caught.value.fields == {
+        "total": ["this field is computed, not entered: leave it out of the submission"]}
+    assert "total" not in engine.get_case(case_id).case.data
+
+
+def test_a_computed_field_that_cannot_be_worked_out_refuses_the_completion(
+        engine: Engine) -> None:
+    case_id, task = second_task(engine)
+    with pytest.raises(FormValidationError) as caught:
+        engine.complete_task(task, {"q1": 3})  # q2 is optional, and the total reads it
+    assert list(caught.value.fields) == ["total", "severe"]  # severe reads the total
+    assert caught.value.fields["total"][0].startswith("cannot be computed: 'q2' is not defined")
+    assert engine.get_case(case_id).tasks[0].task.id == task  # nothing was saved
+
+
+def test_a_computed_value_of_the_wrong_type_is_named(engine: Engine) -> None:
+    publish(engine, SCORED.replace("computed: q1 + q2,", "computed: \"'many'\",")
+            .replace("computed: total >= 5", "computed: false"))
+    task = first_task(engine, "scored", {"birth_date": "1990-01-01"})
+    task = engine.complete_task(task, {"seen_on": "2026-07-01"}).tasks[0].task.id
+    with pytest.raises(FormValidationError) as caught:
+        engine.complete_task(task, {"q1": 3, "q2": 2})
+    assert list(caught.value.fields) == ["total"]
+    assert caught.value.fields["total"][0].startswith("the computed value 'many' does not fit")
+
+
+def test_computed_values_for_showing_the_form_leave_out_what_cannot_be_worked_out() -> None:
+    schema = {"type": "object", "properties": {
+        "age": {"type": "integer",
+                "x-pathways-computed": "days_between(born, '2026-07-01') // 365"},
+        "total": {"type": "integer", "x-pathways-computed": "q1 + q2"}}}
+    assert computed_values(schema, {}, {"born": "1990-01-01"}, strict=False) == {"age": 36}
+
+
+def test_a_computed_field_reading_sensitive_answers_is_sensitive(engine: Engine) -> None:
+    publish(engine, SCORED.replace("q1: {type: scale,", "q1: {type: scale, sensitive: health,"))
+    parsed = engine.definition("scored", 1)
+    assert parsed.step_fields.get("total") == "health"
+    assert parsed.step_fields.get("severe") == "health"  # reads total, in turn
+    assert "age" not in parsed.step_fields
