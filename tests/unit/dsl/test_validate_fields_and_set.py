@@ -198,3 +198,13 @@ def test_a_computed_field_compiles_read_only_with_its_expression() -> None:
     assert form["properties"]["days_out"]["x-pathways-computed"] == \
         "days_between(client.release_date, today())"  # a client field, as the engine reads it
     assert "total" not in form["required"]
+
+
+def test_the_readme_example_of_computed_fields_is_valid() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+    form = next(b for b in blocks if "computed: q1 + q2" in b)
+    steps = ("- task: assess\n  role: worker\n  title: Assess\n"
+             + textwrap.indent(textwrap.dedent(form), "  "))
+    text = HEAD.replace("release_date: date", "birth_date: date") + textwrap.indent(steps, "  ")
+    assert problems(text) == []
