@@ -290,3 +290,50 @@ def test_a_computed_field_reading_sensitive_answers_is_sensitive(engine: Engine)
     assert parsed.step_fields.get("total") == "health"
     assert parsed.step_fields.get("severe") == "health"  # reads total, in turn
     assert "age" not in parsed.step_fields
+
+
+def test_a_set_step_inside_a_repeat_and_a_parallel_branch(engine: Engine) -> None:
+    publish(engine, """
+pathway: visits
+title: Visits
+roles:
+  worker: {title: Worker}
+steps:
+  - task: start_visits
+    role: worker
+    title: Start
+    form:
+      visits_so_far: {type: integer, required: true}
+  - repeat: weekly
+    until: visits_so_far >= 2
+    max: 5
+    steps:
+      - task: visit
+        role: worker
+        title: Visit
+        form:
+          score: {type: integer, required: true}
+      - set: count_visit
+        values:
+          visits_so_far: visits_so_far + 1
+          last_score: score * 10
+  - parallel: wrap_up
+    branches:
+      - steps:
+          - set: summarise
+            values:
+              visits_total: visits_so_far
+              points: visits_total * 100
+      - steps:
+          - set: flag
+            values:
+              high: last_score > 20
+""")
+    task = first_task(engine, "visits")
+    result = engine.complete_task(task, {"visits_so_far": 0})
+    result = engine.complete_task(result.tasks[0].task.id, {"score": 1})
+    result = engine.complete_task(result.tasks[0].task.id, {"score": 3})
+    case = engine.get_case(result.case_id).case
+    assert case.status == "completed", case.error
+    assert (case.data["visits_so_far"], case.data["last_score"]) == (2, 30)
+    assert (case.data["visits_total"], case.data["points"], case.data["high"]) == (2, 200, True)
