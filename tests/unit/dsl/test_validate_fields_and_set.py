@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import textwrap
@@ -208,3 +209,23 @@ def test_the_readme_example_of_computed_fields_is_valid() -> None:
              + textwrap.indent(textwrap.dedent(form), "  "))
     text = HEAD.replace("release_date: date", "birth_date: date") + textwrap.indent(steps, "  ")
     assert problems(text) == []
+
+
+def test_a_set_step_compiles_to_a_script_of_expr_calls_only() -> None:
+    compiled = compile_pathway(load_pathway(doc(SCORE), "p.yaml"))
+    script = re.search(r'<bpmn:scriptTask id="score" name="([^"]*)">.*?<bpmn:script>(.*?)'
+                       r"</bpmn:script>", compiled.bpmn, re.DOTALL)
+    assert script is not None
+    assert script.group(1) == "Set: days to move, soon"
+    assert html.unescape(script.group(2)).splitlines() == [
+        'days_to_move = expr("days_between(today(), move_in_date)")',
+        'soon = expr("days_to_move < 14")']
+    assert '<spiffworkflow:property name="pathwaysSets" value="days_to_move soon"/>' \
+        in compiled.bpmn
+
+
+def test_the_set_step_names_match_the_engine() -> None:
+    from dsl.kinds import set_step
+    from engine.workflow import definition_model, sandbox
+    assert set_step.DSL_FUNCTION == sandbox.DSL_FUNCTION
+    assert set_step.SETS_PROPERTY == definition_model.SETS
