@@ -13,7 +13,7 @@ from engine.casework.task_start import record_task_started, retrying
 from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.model import Draft, InboxTask, User
 from engine.plain import to_plain
-from engine.workflow.forms import CLIENT_PREFIX, SAVE_TO, computed_values
+from engine.workflow.forms import CLIENT_PREFIX, SAVE_TO, computed_fields, computed_values
 
 PREFILL = "x-pathways-prefill"
 
@@ -43,7 +43,9 @@ def task(cw: CaseworkContext, user: User, task_id: str) -> TaskPage:
         draft = uow.drafts.get(task_id, user.username)
         cw.log_access(uow, user, "view_task", case.client_id, task=task_id, case=case.id)
         uow.commit()
-    values = {**prefill, **(draft.data if draft else {})}
+    computed = computed_fields(schema)  # worked out here, whatever a draft says of them
+    values = {name: value for name, value in {**prefill, **(draft.data if draft else {})}.items()
+              if name not in computed}
     # computed fields as they stand now (worked out again when the task is completed)
     values.update(computed_values(schema, values, case.data, strict=False))
     return TaskPage(task=task, case=case, client=client, schema=schema, prefill=prefill,
