@@ -23,6 +23,7 @@ steps:
     form:
       offer_accepted: {type: boolean, required: true, title: Offer accepted}
       move_in_date: {type: date, required_when: offer_accepted, title: Move-in date}
+      rent: {type: number, title: Weekly rent}
   - end: done
     reason: completed
 """
@@ -64,6 +65,13 @@ def test_the_web_form_refuses_a_missing_answer_while_the_condition_holds(
     assert "this field is required when offer accepted" in field_block(page.text,
                                                                        "move_in_date")
     assert world.open_task(task) is not None
+    # named in the same round as an answer the form cannot read
+    page = client.post(f"/tasks/{task}", data={"offer_accepted": "true", "rent": "lots",
+                                               "csrf_token": csrf, "action": "complete"})
+    assert page.status_code == 422
+    assert "enter a number" in field_block(page.text, "rent")
+    assert "this field is required when offer accepted" in field_block(page.text,
+                                                                       "move_in_date")
     done = client.post(f"/tasks/{task}", data={"offer_accepted": "false", "csrf_token": csrf,
                                                "action": "complete"})
     assert done.status_code == 302
