@@ -109,7 +109,9 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
             fields.setdefault(name, []).append(
                 "this field is computed, not entered: leave it out of the submission")
     if context is not None and isinstance(schema.get("properties"), dict):
-        _require_visible_fields(schema["properties"], data, context, fields)
+        # a condition may read the form's computed fields (`required_when: total >= 10`)
+        answers = {**data, **computed_values(schema, data, context, strict=False)}
+        _require_visible_fields(schema["properties"], answers, context, fields)
     if fields:
         names = ", ".join(sorted(fields))
         raise FormValidationError(f"the submitted data is not valid: {names}", fields=fields)

@@ -337,3 +337,16 @@ steps:
     assert case.status == "completed", case.error
     assert (case.data["visits_so_far"], case.data["last_score"]) == (2, 30)
     assert (case.data["visits_total"], case.data["points"], case.data["high"]) == (2, 200, True)
+
+
+def test_a_required_when_may_read_a_computed_field_of_the_same_form(engine: Engine) -> None:
+    publish(engine, SCORED.replace(
+        "      severe: {type: boolean, computed: total >= 5}\n",
+        "      severe: {type: boolean, computed: total >= 5}\n"
+        "      plan: {type: text, required_when: severe}\n"))
+    task = first_task(engine, "scored", {"birth_date": "1990-01-01"})
+    task = engine.complete_task(task, {"seen_on": "2026-07-01"}).tasks[0].task.id
+    with pytest.raises(FormValidationError) as caught:
+        engine.complete_task(task, {"q1": 3, "q2": 2})
+    assert caught.value.fields == {"plan": ["this field is required when severe"]}
+    assert engine.complete_task(task, {"q1": 1, "q2": 2}).status == "completed"
