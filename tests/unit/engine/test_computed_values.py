@@ -350,3 +350,16 @@ def test_a_required_when_may_read_a_computed_field_of_the_same_form(engine: Engi
         engine.complete_task(task, {"q1": 3, "q2": 2})
     assert caught.value.fields == {"plan": ["this field is required when severe"]}
     assert engine.complete_task(task, {"q1": 1, "q2": 2}).status == "completed"
+
+
+@pytest.mark.parametrize("source", ["1e308 * 10", "[1, -1e308 - 1e308]",
+                                    "1000000000 * 1000000000 * 10"])
+def test_a_set_value_out_of_bounds_stops_the_case_at_the_step(engine: Engine,
+                                                              source: str) -> None:
+    publish(engine, PHQ9.replace("phq9_total: q1 + q2 + q3", f'phq9_total: "{source}"'))
+    task = first_task(engine, "talking_therapies", CLIENT)
+    done = engine.complete_task(task, {"q1": 1, "q2": 2, "q3": 0, "baseline": 12})
+    case = engine.get_case(done.case_id).case
+    assert case.status == "error" and case.error is not None
+    assert case.error["step"] == "score" and "out of bounds" in case.error["message"]
+    assert "phq9_total" not in case.data
