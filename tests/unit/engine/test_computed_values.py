@@ -363,3 +363,10 @@ def test_a_set_value_out_of_bounds_stops_the_case_at_the_step(engine: Engine,
     assert case.status == "error" and case.error is not None
     assert case.error["step"] == "score" and "out of bounds" in case.error["message"]
     assert "phq9_total" not in case.data
+
+
+def test_a_set_step_marked_sensitive_writes_sensitive_data(engine: Engine) -> None:
+    publish(engine, PHQ9.replace("  - set: score\n", "  - set: score\n    sensitive: offence\n"))
+    parsed = engine.definition("talking_therapies", 1)
+    assert parsed.sensitive_steps["score"] == "offence"
+    assert parsed.step_fields["age_at_release"] == "offence"
