@@ -152,8 +152,9 @@ def _answers(schema: dict[str, Any] | None, rng: random.Random) -> dict[str, Any
     required = set(schema.get("required") or [])
     answers: dict[str, Any] = {}
     for name, spec in (schema.get("properties") or {}).items():
-        if name not in required and not spec.get("x-pathways-required-when-visible") \
-                and rng.random() < 0.6:
+        conditional = spec.get("x-pathways-required-when-visible") \
+            or spec.get("x-pathways-required-when")
+        if name not in required and not conditional and rng.random() < 0.6:
             continue
         answers[name] = _value(name, spec, rng)
     return answers

@@ -281,7 +281,7 @@ class Compiler:
                      ctx.listed, documentation=step.get("instructions"),
                      properties=properties)
         self.attach(node, pending)
-        schema = form_schema(title, step.get("form"))
+        schema = form_schema(title, step.get("form"), self.client_fields)
         self.forms[form_file] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
         return with_timers(self, sid, step, ctx, Part(lay.Leaf(sid), [Pending(sid)], role))
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from dsl.expression_text import humanise
+from dsl.expression_text import humanise, rewrite_client_fields
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SENSITIVE = "x-pathways-sensitive"  # a form field's (or client field's) special category
 
 
-def form_schema(title: str, form: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a task's form."""
+_CONDITIONS = ("visible_when", "required_when", "computed")  # expressions the engine evaluates
+
+
+def form_schema(title: str, form: Mapping[str, Any] | None,
+                client_fields: Iterable[str] = ()) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a task's form. A condition's bare client field
+    names (declared `client_fields`) are written `client.<field>`, as the engine reads them."""
+    client = frozenset(client_fields)
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name, spec in (form or {}).items():
@@ -24,9 +30,14 @@ def form_schema(title: str, form: Mapping[str, Any] | None) -> dict[str, Any]:
         for key, extension in (("prefill", "x-pathways-prefill"),
                                ("save_to", "x-pathways-save-to"),
                                ("sensitive", SENSITIVE),
-                               ("visible_when", "x-pathways-visible-when")):
+                               ("visible_when", "x-pathways-visible-when"),
+                               ("required_when", "x-pathways-required-when"),
+                               ("computed", "x-pathways-computed")):
             if spec.get(key) is not None:
-                prop[extension] = spec[key]
+                prop[extension] = (rewrite_client_fields(str(spec[key]), client)
+                                   if key in _CONDITIONS else spec[key])
+        if spec.get("computed") is not None:
+            prop["readOnly"] = True  # JSON Schema's word for it: the engine works it out
         if spec.get("required"):
             if spec.get("visible_when") is not None:
                 prop["x-pathways-required-when-visible"] = True

@@ -21,6 +21,7 @@ from jsonschema.protocols import Validator
 
 from dsl.date_check import AskedFields, DateCheck
 from dsl.errors import DslError, DslProblem
+from dsl.kinds.set_step import set_name_problem
 from dsl.kinds.task_timers import TIMER_SUFFIXES
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from dsl.schema import FIELD_TYPES, KINDS, json_schema, key_owners, schema_validators
@@ -97,6 +98,7 @@ class _Checker(NotificationChecks):
             name: str(spec["sensitive"])
             for name, spec in (client_fields.items() if isinstance(client_fields, dict) else ())
             if isinstance(spec, dict) and spec.get("sensitive")}
+        self.set_names: set[str] = set()  # case data a `set` step writes
         self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
@@ -121,6 +123,8 @@ class _Checker(NotificationChecks):
                 self.note_sensitive(step)
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
+            if kind == "set" and isinstance(step.get("values"), dict):
+                self.set_names.update(key for key in step["values"] if isinstance(key, str))
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
@@ -294,6 +298,15 @@ class _Checker(NotificationChecks):
         self.recipient(step.get("to"), (*path, "to"))
         self.template((*path, "message"), task_names=False, sensitive=step.get("sensitive"))
 
+    def check_set(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
+        values = step.get("values")
+        for name in values if isinstance(values, dict) else ():
+            self.expression((*path, "values", name))
+            problem = set_name_problem(str(name), self.client_fields, self.referral_results)
+            if problem is not None:
+                self.report_key((*path, "values", name),
+                                f"set value {problem}; choose another name")
+
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:
             owner = parallel[:-3]
@@ -353,8 +366,7 @@ class _Checker(NotificationChecks):
         self.schema_problems(schema_validators()[f"{kind}_field"], field, path)
         for key in ("prefill", "save_to"):
             self.client_ref((*path, key))
-        if "visible_when" in field:
-            self.expression((*path, "visible_when"))
+        self.field_conditions(field, path)
         bounds = number_bounds(field)
         if bounds is not None and bounds[0] > bounds[1]:
             self.report((*path, "max"), f"min ({bounds[0]}) is greater than max ({bounds[1]}): "
@@ -362,6 +374,21 @@ class _Checker(NotificationChecks):
         labels = field.get("labels")
         if kind == "scale" and bounds is not None and isinstance(labels, dict):
             self.scale_labels(labels, bounds, path)
+
+    def field_conditions(self, field: dict[str, Any], path: Path) -> None:
+        """A field's expressions parse and read defined names; required_when is not said
+        beside required: true."""
+        for key in ("visible_when", "required_when", "computed"):
+            if key in field:
+                self.expression((*path, key))
+        for key in ("required", "required_when", "prefill"):
+            if "computed" in field and key in field:
+                self.report_key((*path, key), f"a computed field is never entered, so {key} "
+                                              "does not apply: remove it, or the computed")
+        if "required_when" in field and field.get("required") is True:
+            self.report_key((*path, "required"),
+                            "required: true makes the field always required, so its "
+                            "required_when never matters: remove one of them")
 
     def scale_labels(self, labels: dict[str, Any], bounds: tuple[float, float],
                      path: Path) -> None:
@@ -421,7 +448,7 @@ class _Checker(NotificationChecks):
                     f"client_fields{did_you_mean(field, self.client_fields)}: declare "
                     f"`{field}: <type>` there, or correct the name")
         defined = (self.form_fields | set(self.client_fields) | self.referral_results
-                   | set(FUNCTIONS))
+                   | self.set_names | set(FUNCTIONS))
         if root in defined:
             return None
         if not rest and root in self.options:  # `risk == high`: the option, unquoted

@@ -130,7 +130,7 @@ def task(task_id: str) -> Any:
         return redirect(url_for("casework.task", task_id=task_id))
     if problems:  # also name what else is wrong, so one round of corrections is enough
         try:
-            validate_submission(page.schema, data)
+            validate_submission(page.schema, data, context=page.case.data)
         except FormValidationError as err:
             problems = {**{k: v for k, v in err.fields.items() if k not in problems},
                         **problems}

@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine.errors import InvalidArgumentError
 from engine.numbers import MAX_JSON_INT, parse_decimal, parse_int
+from engine.workflow import COMPUTED, REQUIRED_WHEN, condition_in_words
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 NUMBER_PLACES = 9  # digits after the point a number field takes
@@ -38,6 +39,8 @@ class FormField:
     maximum: float | None = None
     max_length: int | None = None
     visible_when: str | None = None
+    required_when: str | None = None  # in words: "offer accepted"
+    computed: bool = False  # shown, never entered: the engine works it out
     sensitive: str | None = None
     value: Any = None  # as shown: text, "true"/"false", or a list for multiple choice
     errors: list[str] = field(default_factory=list)
@@ -62,6 +65,10 @@ def _kind(spec: Mapping[str, Any]) -> str:
     if kind == "integer":
         return "scale" if "x-pathways-labels" in spec else "integer"
     return str(kind or "text")
+
+
+def _in_words(condition: Any) -> str | None:
+    return condition_in_words(condition) if isinstance(condition, str) else None
 
 
 def _shown(kind: str, value: Any) -> Any:
@@ -102,6 +109,8 @@ def _form_field(name: str, spec: Mapping[str, Any], required: bool, value: Any,
         minimum=spec.get("minimum"), maximum=spec.get("maximum"),
         max_length=spec.get("maxLength"),
         visible_when=spec.get("x-pathways-visible-when"),
+        required_when=_in_words(spec.get(REQUIRED_WHEN)),
+        computed=isinstance(spec.get(COMPUTED), str),
         sensitive=spec.get("x-pathways-sensitive"),
         value=_shown(kind, value),
         errors=errors)
@@ -111,13 +120,16 @@ def read_submission(schema: Mapping[str, Any] | None, form: MultiDict[str, str]
                     ) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, Any]]:
     """(typed data, problems by field, what was typed, for showing the form again).
 
-    Empty controls are left out of the data, so the engine's "required" check names them.
+    Empty controls are left out of the data, so the engine's "required" check names them;
+    computed fields are never read (the engine works them out).
     """
     data: dict[str, Any] = {}
     problems: dict[str, list[str]] = {}
     typed: dict[str, Any] = {}
     for item in form_fields(schema):
         name = item.name
+        if item.computed:
+            continue
         if item.kind == "multiple":
             chosen = [v for v in form.getlist(name) if v != ""]
             typed[name] = chosen

@@ -11,12 +11,15 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from dsl.compile_parts import Ctx, Part, Pending
+from dsl.kinds.set_step import compile_set
 
 if TYPE_CHECKING:
     from dsl.compile import Compiler
 
 StepCompiler = Callable[["Compiler", str, Mapping[str, Any], Ctx, list[Pending], str], Part]
 
-STEP_COMPILERS: dict[str, StepCompiler] = {}
+STEP_COMPILERS: dict[str, StepCompiler] = {
+    "set": compile_set,
+}
 
 __all__ = ["STEP_COMPILERS", "StepCompiler"]

@@ -39,7 +39,7 @@ from engine.workflow.case_runtime import (
 )
 from engine.workflow.clock import running_at
 from engine.workflow.definitions import ParsedDefinition
-from engine.workflow.forms import saved_to_client, validate_submission
+from engine.workflow.forms import computed_values, saved_to_client, validate_submission
 from engine.workflow.state import load_state
 
 log = logging.getLogger("engine.services")  # the worker's log lines keep their logger's name
@@ -157,7 +157,8 @@ def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
         info = parsed.user_tasks.get(task.task_spec.name)
         schema = parsed.form_schema(info.form if info else None)
         validate_submission(schema, submitted, context=task.data)
-        clean = json_safe(submitted)
+        # computed fields are worked out here, never taken from the submission
+        clean = json_safe({**submitted, **computed_values(schema, submitted, task.data)})
         task.task_spec.add_data_from_form(task, clean)
         done = [NewEvent(type="task_completed", at=now, actor=actor,
                          step=runner.step_name(task),

@@ -13,7 +13,7 @@ from engine.casework.task_start import record_task_started, retrying
 from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.model import Draft, InboxTask, User
 from engine.plain import to_plain
-from engine.workflow.forms import CLIENT_PREFIX, SAVE_TO
+from engine.workflow.forms import CLIENT_PREFIX, SAVE_TO, computed_fields, computed_values
 
 PREFILL = "x-pathways-prefill"
 
@@ -43,11 +43,22 @@ def task(cw: CaseworkContext, user: User, task_id: str) -> TaskPage:
         draft = uow.drafts.get(task_id, user.username)
         cw.log_access(uow, user, "view_task", case.client_id, task=task_id, case=case.id)
         uow.commit()
-    values = {**prefill, **(draft.data if draft else {})}
     return TaskPage(task=task, case=case, client=client, schema=schema, prefill=prefill,
-                    draft=draft, values=values,
+                    draft=draft, values=_shown_values(schema, prefill, draft, case.data),
                     overdue=task.due is not None and task.due < cw.clock.now(),
                     may_act=access.may_act_on(user, task))
+
+
+def _shown_values(schema: dict[str, Any] | None, prefill: Mapping[str, Any],
+                  draft: Draft | None, case_data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the form shows: the prefill overlaid with the draft, and the computed fields as
+    they stand now (worked out again when the task is completed), whatever a draft says of
+    them."""
+    computed = computed_fields(schema)
+    values = {name: value for name, value in {**prefill, **(draft.data if draft else {})}.items()
+              if name not in computed}
+    values.update(computed_values(schema, values, case_data, strict=False))
+    return values
 
 
 def claim(cw: CaseworkContext, user: User, task_id: str) -> InboxTask:

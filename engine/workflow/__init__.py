@@ -16,16 +16,24 @@ from engine.workflow.definitions import (
     file_name_problem,
     refused_reference,
 )
-from engine.workflow.forms import validate_submission
+from engine.workflow.forms import (
+    COMPUTED,
+    REQUIRED_WHEN,
+    condition_in_words,
+    validate_submission,
+)
 from engine.workflow.validation import check_offline
 
 __all__ = [
+    "COMPUTED",
+    "REQUIRED_WHEN",
     "ROLES_SUFFIX",
     "FileReference",
     "ParsedDefinition",
     "SystemClock",
     "check_file_references",
     "check_offline",
+    "condition_in_words",
     "current_time",
     "file_name_problem",
     "monotonic_times",

@@ -29,6 +29,7 @@ REFER = "pathwaysRefer"
 # `organisation`)
 ASSIGN, TASK_ORGANISATION = "pathwaysAssign", "pathwaysOrganisation"
 EXIT_REASON = "pathwaysExitReason"
+SETS = "pathwaysSets"  # on a DSL `set` step's scriptTask: the case data it writes
 DECLARATIVE = (OUTCOME, NOTIFY_TO, REFER)
 # NAME.roles.json beside NAME.bpmn (the DSL compiler writes it): the pathway's owner, and the
 # organisations each lane role is open to

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -55,6 +56,8 @@ def _number_problems(value: Any, path: list[Any], fields: dict[str, list[str]],
 
 VISIBLE_WHEN = "x-pathways-visible-when"
 REQUIRED_WHEN_VISIBLE = "x-pathways-required-when-visible"
+REQUIRED_WHEN = "x-pathways-required-when"  # DSL `required_when: <expression>`
+COMPUTED = "x-pathways-computed"  # DSL `computed: <expression>`: shown, never entered
 
 
 def is_visible(field: Mapping[str, Any], data: Mapping[str, Any],
@@ -64,12 +67,24 @@ def is_visible(field: Mapping[str, Any], data: Mapping[str, Any],
     A condition that cannot be evaluated (it names an answer not given) does not hold.
     """
     condition = field.get(VISIBLE_WHEN)
-    if not isinstance(condition, str):
-        return True
+    return not isinstance(condition, str) or holds(condition, data, context)
+
+
+def holds(condition: str, data: Mapping[str, Any], context: Mapping[str, Any]) -> bool:
+    """Whether a condition holds given the answers and the case data; one that cannot be
+    evaluated (it names an answer not given) does not."""
     try:
         return bool(expressions.evaluate(condition, {**context, **data}))
     except ScriptError:
         return False
+
+
+def condition_in_words(condition: str) -> str:
+    """`offer_accepted and not move_in_date` -> `offer accepted and not move in date`;
+    quoted text is kept as written."""
+    parts = re.split(r"""('[^']*'|"[^"]*")""", " ".join(condition.split()))
+    return "".join(part if index % 2 else part.replace("_", " ")
+                   for index, part in enumerate(parts))
 
 
 def validate_submission(schema: dict[str, Any] | None, data: Any,
@@ -78,7 +93,8 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
 
     A task without a form accepts only an empty submission, so that data meant for another
     task is never silently stored. With the case data as `context`, a field required only
-    when visible (DSL `visible_when` + `required`) is required when its condition holds.
+    when visible (DSL `visible_when` + `required`) is required when its condition holds, and
+    so is a field with a `required_when` (while it is shown).
     """
     _check_bounded_object(data)
     if schema is None:
@@ -88,8 +104,14 @@ def validate_submission(schema: dict[str, Any] | None, data: Any,
                 fields={name: ["this task has no form field by that name"] for name in data})
         return
     fields = _schema_problems(schema, data)
+    for name in computed_fields(schema):
+        if name in data:
+            fields.setdefault(name, []).append(
+                "this field is computed, not entered: leave it out of the submission")
     if context is not None and isinstance(schema.get("properties"), dict):
-        _require_visible_fields(schema["properties"], data, context, fields)
+        # a condition may read the form's computed fields (`required_when: total >= 10`)
+        answers = {**data, **computed_values(schema, data, context, strict=False)}
+        _require_visible_fields(schema["properties"], answers, context, fields)
     if fields:
         names = ", ".join(sorted(fields))
         raise FormValidationError(f"the submitted data is not valid: {names}", fields=fields)
@@ -129,12 +151,58 @@ def _schema_problems(schema: dict[str, Any], data: Any) -> dict[str, list[str]]:
 
 def _require_visible_fields(properties: Mapping[str, Any], data: Mapping[str, Any],
                             context: Mapping[str, Any], fields: dict[str, list[str]]) -> None:
-    """Add a problem for each field required when visible, visible now, and missing."""
+    """Add a problem for each missing field that its conditions require now: required when
+    visible and visible, or shown and its `required_when` holds."""
     for name, field in properties.items():
-        if isinstance(field, Mapping) and field.get(REQUIRED_WHEN_VISIBLE) \
-                and name not in data and is_visible(field, data, context):
+        if not isinstance(field, Mapping) or name in data \
+                or not is_visible(field, data, context):
+            continue
+        if field.get(REQUIRED_WHEN_VISIBLE):
             fields.setdefault(name, []).append(
                 f"this field is required when {field.get(VISIBLE_WHEN)}")
+            continue
+        condition = field.get(REQUIRED_WHEN)
+        if isinstance(condition, str) and holds(condition, data, context):
+            fields.setdefault(name, []).append(
+                f"this field is required when {condition_in_words(condition)}")
+
+
+def computed_fields(schema: Mapping[str, Any] | None) -> dict[str, str]:
+    """Field -> its expression, for the form's computed fields, in the form's order."""
+    properties = (schema or {}).get("properties")
+    return {name: prop[COMPUTED] for name, prop in (properties or {}).items()
+            if isinstance(prop, Mapping) and isinstance(prop.get(COMPUTED), str)}
+
+
+def computed_values(schema: dict[str, Any] | None, data: Mapping[str, Any],
+                    context: Mapping[str, Any], *, strict: bool = True) -> dict[str, Any]:
+    """The form's computed fields, worked out from its answers and the case data (each
+    seeing those before it), through the expression language.
+
+    strict (completing the task): FormValidationError naming each field that cannot be
+    computed or whose value does not fit its type. Not strict (showing the form before it
+    is answered): such a field is left out.
+    """
+    values: dict[str, Any] = {}
+    fields: dict[str, list[str]] = {}
+    for name, source in computed_fields(schema).items():
+        try:
+            values[name] = expressions.evaluate(source, {**context, **data, **values})
+        except ScriptError as err:
+            fields[name] = [f"cannot be computed: {err.message}"]
+    if not strict:
+        return {k: v for k, v in values.items() if number_problem(v) is None}
+    _number_problems(values, [], fields)
+    if schema is not None and not fields:
+        for name, problems in _schema_problems(schema, {**data, **values}).items():
+            if name in values:
+                fields[name] = [f"the computed value {values[name]!r} does not fit: {p}"
+                                for p in problems]
+    if fields:
+        names = ", ".join(sorted(fields))
+        raise FormValidationError(f"computed fields cannot be worked out: {names}",
+                                  fields=fields)
+    return values
 
 
 SAVE_TO = "x-pathways-save-to"

@@ -39,6 +39,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 from engine import limits
 from engine.errors import ScriptError
+from engine.numbers import number_problem
 from engine.workflow import expressions
 from engine.workflow.due import DUE_FUNCTION, due_moved
 
@@ -184,6 +185,19 @@ def _is_data(key: str, value: Any) -> bool:
             and not isinstance(value, ModuleType))
 
 
+def _bounded(value: Any, source: str, depth: int = 0) -> Any:
+    """The value of a DSL expression, refused when it holds a number no JSON store keeps
+    (`1e308 * 10` is inf): a `set` step would otherwise write it into the case data."""
+    problem = number_problem(value)
+    if problem is not None:
+        raise ScriptError(f"{source!r} gave {value!r}, out of bounds: a number {problem}",
+                          details={"expression": source})
+    if depth < 20 and isinstance(value, list | tuple):
+        for item in value:
+            _bounded(item, source, depth + 1)
+    return value
+
+
 class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
     """Evaluates with RestrictedPython-compiled code, guard functions and a time limit."""
 
@@ -201,7 +215,16 @@ class SandboxEnvironment(TaskDataEnvironment):  # type: ignore[misc]
         # DSL conditions arrive as expr("..."): evaluated by the expression language, on a
         # snapshot of the data, never as Python.
         data = {k: v for k, v in context.items() if _is_data(k, v)}
-        namespace[DSL_FUNCTION] = lambda source: expressions.evaluate(source, data)
+        before = set(namespace)
+
+        def dsl_expression(source: str) -> Any:
+            # a script's own assignments count too (a DSL `set` step's later values read
+            # its earlier ones); nothing else it could bind is data
+            assigned = {k: v for k, v in namespace.items()
+                        if (k in data or k not in before) and _is_data(k, v)}
+            return _bounded(expressions.evaluate(source, {**data, **assigned}), source)
+
+        namespace[DSL_FUNCTION] = dsl_expression
         # a reminder's or escalation's timer: its task's due time, moved (engine.workflow.due)
         namespace[DUE_FUNCTION] = lambda rule, offset: due_moved(data, rule, offset)
         return namespace

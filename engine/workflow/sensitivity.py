@@ -9,9 +9,11 @@ element: a step, a gateway, a sequence flow. Derived, until nothing changes:
   by itself does not count, so what the others meet at is after the decision; when no two
   branches meet, reaching anything after it tells the answer, so all of it counts as inside);
 * everything inside a sensitive subprocess, and the processes a sensitive call activity calls;
-* a record step whose value or condition reads a sensitive field;
-* every form field of a sensitive user task (and the client fields it saves to), and the
-  variable a sensitive catch event puts its message in, are sensitive fields.
+* a record step whose value or condition reads a sensitive field, and a set step whose
+  expressions do; a computed form field that reads one is a sensitive field itself;
+* every form field of a sensitive user task (and the client fields it saves to), every name
+  a sensitive set step writes, and the variable a sensitive catch event puts its message
+  in, are sensitive fields.
 
 A refer step to a sensitive pathway is sensitive too; that is known only beside the other
 pathway's definition, so engine.access.privacy decides it (from `referrals`).
@@ -37,8 +39,10 @@ from engine.workflow.definition_model import (
     REFER,
     SENSITIVE_CATEGORIES,
     SENSITIVE_PROPERTY,
+    SETS,
     ParsedDefinition,
 )
+from engine.workflow.forms import computed_fields
 
 _CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
 _NOT_NODES = ("sequenceFlow", "laneSet", "documentation", "extensionElements", "association",
@@ -99,6 +103,7 @@ class _Model:
     # element -> (message name, the variable it is caught into)
     catches: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     readers: dict[str, str] = field(default_factory=dict)  # record step -> its expressions
+    setters: dict[str, list[str]] = field(default_factory=dict)  # set step -> names it writes
 
 
 def derive_sensitivity(parsed: ParsedDefinition) -> None:
@@ -142,6 +147,10 @@ def _read_element(parsed: ParsedDefinition, model: _Model, file: str, element: A
     if caught is not None:
         model.catches[element_id] = caught
     _read_declared(parsed, model, element_id, props)
+    if SETS in props:
+        script = element.find(f"{{{BPMN_NS}}}script")
+        model.readers[element_id] = (script.text or "") if script is not None else ""
+        model.setters[element_id] = props[SETS].split()
 
 
 def _read_declared(parsed: ParsedDefinition, model: _Model, element_id: str,
@@ -224,6 +233,7 @@ class _Spread:
                 self._decisions(graph)
             self._containers()
             self._readers()
+            self._computed()
             self._step_fields()
             self.parsed.sensitive_steps = self.steps
             self.fields.update({k: v for k, v in self.parsed.sensitive_client().items()
@@ -253,16 +263,25 @@ class _Spread:
                 self.steps.setdefault(inner, category)
 
     def _readers(self) -> None:
-        """A record step whose value or condition reads a sensitive field."""
+        """A record (or set) step whose expressions read a sensitive field."""
         for element, text in self.model.readers.items():
             if element not in self.steps and (category := self.reads(text)) is not None:
                 self.steps[element] = category
 
+    def _computed(self) -> None:
+        """A computed form field reading a sensitive field tells what that field holds."""
+        for form in self.forms.values():
+            for name, source in computed_fields(self.parsed.form_schema(form)).items():
+                if name not in self.fields and (category := self.reads(source)) is not None:
+                    self.fields[name] = category
+                    self.parsed.step_fields.setdefault(name, category)
+
     def _step_fields(self) -> None:
-        """The form fields of a sensitive task and the message variable of a sensitive catch."""
+        """The form fields of a sensitive task, the names a sensitive set step writes and the
+        message variable of a sensitive catch."""
         for element, category in self.steps.items():
             schema = self.parsed.form_schema(self.forms.get(element)) or {}
-            names = list(schema.get("properties") or {})
+            names = [*(schema.get("properties") or {}), *self.model.setters.get(element, [])]
             variable = self.model.catches.get(element, ("", None))[1]
             if variable:
                 names.append(variable)
