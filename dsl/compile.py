@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsl import layout as lay
+from dsl import rounds
 from dsl.bpmn_xml import (
     BPMN_NS,
     BPMNDI_NS,
@@ -273,6 +274,10 @@ class Compiler:
         node = Node(sid, "userTask", "task", title, ctx.container, ctx.fixed_lane or role,
                      ctx.listed, documentation=step.get("instructions"),
                      properties=properties)
+        fields = [str(name) for name in step.get("form") or {}]
+        if ctx.scope is not None and fields:  # in a round: its answers are kept per round
+            node.pre_script = rounds.task_before(fields)
+            node.post_script = rounds.task_after(ctx.scope, fields)
         self.attach(node, pending)
         schema = form_schema(title, step.get("form"))
         self.forms[form_file] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
@@ -368,7 +373,9 @@ class Compiler:
             items.append(lay.Leaf(init.id))
             pending = [Pending(init.id)]
         box = Node(sid, "subProcess", "box", humanise(sid), ctx.container, box_lane, listed,
-                   loop=self.loop(step, bool(exits)))
+                   loop=self.loop(step, bool(exits)), pre_script=rounds.round_start(sid),
+                   post_script=rounds.round_end(sid, rounds.nested_repeats(step["steps"]),
+                                                ctx.scope))
         self.attach(box, pending)  # after its children, yet written around them
         items.append(lay.Box(sid, body))
         after_lane = part.lane if part.pending else body_lane
@@ -406,7 +413,8 @@ class Compiler:
         if has_exits:
             conditions.append(f"{EXIT_FLAG} is None")
         if step.get("until") is not None:
-            conditions.append(f"not {self.expr(str(step['until']))}")
+            until = rounds.rewrite_round(str(step["until"]), str(step["repeat"]))
+            conditions.append(f"not {self.expr(until)}")
         maximum = int(step["max"]) if step.get("max") is not None else None
         condition = " and ".join(conditions) if conditions else None
         if condition is None and maximum is None:

@@ -32,6 +32,7 @@ from dsl.steps import (
     step_kind,
     step_kinds,
 )
+from dsl.validate_rounds import RoundNames
 from dsl.wording import (
     closest_word,
     describe_value,
@@ -107,6 +108,12 @@ class _Checker:
                 self.note_options(step["form"])
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
+        self.rounds = RoundNames(self.data, self.document.where,
+                                 self.form_fields | set(self.client_fields))
+        for path, message in self.rounds.field_problems(self.data):
+            self.report_key(path, message)
+        for path, message in self.rounds.id_problems():
+            self.report(path, message)
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
@@ -379,7 +386,8 @@ class _Checker:
                         at=at)
             return
         for name, offset in sorted(used.items(), key=lambda item: (item[1], item[0])):
-            message = self.undefined(name)
+            about_rounds, message = self.rounds.problem(name, path)
+            message = message if about_rounds else self.undefined(name)
             if message:
                 self.report(path, message, at=self.document.inside(path, lead + offset))
 
