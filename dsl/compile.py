@@ -61,6 +61,7 @@ from dsl.expression_text import (
 )
 from dsl.form_schema import SENSITIVE, form_schema
 from dsl.kinds import STEP_COMPILERS
+from dsl.kinds.go_to import go_to_targets, merge_before
 from dsl.schema import KINDS
 from dsl.steps import step_kinds
 
@@ -171,6 +172,7 @@ class Compiler:
         self.messages: dict[str, str] = {}
         self.forms: dict[str, str] = {}
         self.exits: dict[str, list[tuple[str, str]]] = {}
+        self.go_to_targets = go_to_targets(doc["steps"])
 
     # -- building blocks --
 
@@ -250,11 +252,16 @@ class Compiler:
         kind = step_kind(step)
         if kind is None:
             raise ValueError(f"step has no kind key ({', '.join(KINDS)}): {dict(step)!r}")
+        merge = merge_before(self, str(step[kind]), ctx, pending, lane, self.go_to_targets)
+        if merge is not None:  # a go_to comes back here
+            pending = [Pending(merge)]
         handler = STEP_COMPILERS.get(kind)
         if handler is not None:
             part: Part = handler(self, str(step[kind]), step, ctx, pending, lane)
         else:
             part = getattr(self, f"step_{kind}")(str(step[kind]), step, ctx, pending, lane)
+        if merge is not None:
+            part = Part(lay.Seq((lay.Leaf(merge), part.block)), part.pending, part.lane)
         if step.get("sensitive"):  # every kind's element has the step's id
             self.nodes[str(step[kind])].properties.append(
                 (SENSITIVE_PROPERTY, str(step["sensitive"])))

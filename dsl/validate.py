@@ -32,6 +32,7 @@ from dsl.steps import (
     step_kind,
     step_kinds,
 )
+from dsl.validate_go_to import GoTos
 from dsl.validate_rounds import RoundNames
 from dsl.wording import (
     closest_word,
@@ -112,7 +113,8 @@ class _Checker:
                                  self.form_fields | set(self.client_fields))
         for path, message in self.rounds.field_problems(self.data):
             self.report_key(path, message)
-        for path, message in self.rounds.id_problems():
+        self.go_tos = GoTos(self.data, self.document.where)
+        for path, message in [*self.rounds.id_problems(), *self.go_tos.id_problems()]:
             self.report(path, message)
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
@@ -265,6 +267,11 @@ class _Checker:
 
     def check_notify(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         self.role(step.get("to"), (*path, "to"), "who is notified")
+
+    def check_go_to(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
+        message = self.go_tos.problem(step, path)
+        if message:
+            self.report((*path, "target"), message)
 
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:

@@ -19,4 +19,13 @@ StepCompiler = Callable[["Compiler", str, Mapping[str, Any], Ctx, list[Pending],
 
 STEP_COMPILERS: dict[str, StepCompiler] = {}
 
+
+def _register() -> None:
+    from dsl.kinds.go_to import step_go_to
+
+    STEP_COMPILERS["go_to"] = step_go_to
+
+
+_register()
+
 __all__ = ["STEP_COMPILERS", "StepCompiler"]
