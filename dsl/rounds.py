@@ -45,11 +45,21 @@ def _defined(name: str) -> list[str]:
             f"    {GIVEN} = False"]
 
 
+def _ensure(name: str, default: str) -> list[str]:
+    """Lines giving a bookkeeping name its default when an earlier script did not run (a
+    case moved to this version in the middle of a round): never a failing round."""
+    return ["try:", f"    {name}", "except NameError:", f"    {name} = {default}"]
+
+
+def _ensure_repeat(sid: str) -> list[str]:
+    return [*_defined(sid), f"if not {GIVEN}:", f"    {sid} = {{{_name(ROUNDS)}: []}}",
+            f"del {GIVEN}"]
+
+
 def round_start(sid: str) -> str:
     """Before each round: number it, and start collecting its answers."""
     return "\n".join([
-        *_defined(sid), f"if not {GIVEN}:", f"    {sid} = {{{_name(ROUNDS)}: []}}",
-        f"del {GIVEN}",
+        *_ensure_repeat(sid),
         f"{sid} = {{{_name(ROUND)}: len({sid}[{_name(ROUNDS)}]) + 1, "
         f"{_name(ROUNDS)}: {sid}[{_name(ROUNDS)}]}}",
         f"{ROUND} = {sid}[{_name(ROUND)}]",
@@ -61,15 +71,16 @@ def round_end(sid: str, nested: Sequence[str], enclosing: str | None) -> str:
     """After each round: its answers (with the data of the repeats nested in it) appended
     to the repeat's rounds; `round` back to the enclosing repeat's number."""
     answers = f"{ANSWERS_PREFIX}{sid}"
-    lines: list[str] = []
+    lines = [*_ensure_repeat(sid), *_ensure(answers, "{}")]
     for inner in nested:
         lines += [*_defined(inner), f"if {GIVEN}:", f"    {answers}[{_name(inner)}] = {inner}",
                   f"    del {inner}", f"del {GIVEN}"]
-    lines += [f"{sid} = {{{_name(ROUND)}: {sid}[{_name(ROUND)}], "
+    lines += [f"{sid} = {{{_name(ROUND)}: len({sid}[{_name(ROUNDS)}]) + 1, "
               f"{_name(ROUNDS)}: {sid}[{_name(ROUNDS)}] + [{answers}]}}",
               f"del {answers}"]
     if enclosing is not None:
-        lines.append(f"{ROUND} = {enclosing}[{_name(ROUND)}]")
+        lines += ["try:", f"    {ROUND} = {enclosing}[{_name(ROUND)}]",
+                  "except (NameError, KeyError, TypeError):", "    pass"]
     return "\n".join(lines) + "\n"
 
 
@@ -87,7 +98,7 @@ def task_before(fields: Sequence[str]) -> str:
 def task_after(sid: str, fields: Sequence[str]) -> str:
     """After a task in a round: the fields it was given are the round's answers; a field
     left blank gets its earlier value back."""
-    lines: list[str] = []
+    lines = [*_ensure(SET_ASIDE, "{}"), *_ensure(f"{ANSWERS_PREFIX}{sid}", "{}")]
     for field in fields:
         lines += [*_defined(field), f"if {GIVEN}:",
                   f"    {ANSWERS_PREFIX}{sid}[{_name(field)}] = {field}",

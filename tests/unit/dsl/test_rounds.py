@@ -188,3 +188,17 @@ def test_a_sensitive_repeats_rounds_are_left_out_like_its_answers() -> None:
     assert set(definition.step_fields.values()) == {"health"}
     plain = parse_bundle(compiled(VISITS).files(), compiled(VISITS).bpmn_file)
     assert plain.step_fields == {}
+
+
+def test_a_round_whose_start_scripts_never_ran_is_kept_not_failed() -> None:
+    """A case moved to a version with rounds in the middle of a round (its task already open,
+    the round already started) reaches the end scripts without the start's: the round is
+    kept, counted from the rounds there are, and nothing fails."""
+    from dsl import rounds
+    from engine.workflow.sandbox import SandboxEnvironment
+
+    env = SandboxEnvironment()
+    data: dict[str, Any] = {"score": 3}
+    env.execute(rounds.task_after("visits", ["score", "type"]), data)
+    env.execute(rounds.round_end("visits", ["inner"], "outer"), data)
+    assert data == {"score": 3, "visits": {"round": 1, "rounds": [{"score": 3}]}}
