@@ -232,3 +232,41 @@ def test_the_readmes_go_to_example_is_valid_and_ends_on_the_third_breach(
     case = engine.get_case(case_id).case
     assert (case.status, case.exit_reason) == ("completed", "returned to court")
     assert [r["round"] for r in [case.data["reviews"]]] == [3]
+
+
+@pytest.mark.parametrize("around", ["repeat", "parallel"])
+def test_a_go_to_within_a_repeat_or_a_parallel_branch(engine: Engine, around: str) -> None:
+    """Inside a repeat's round or a parallel branch, back to an earlier step of the same
+    round or branch: the loop and the join still finish."""
+    body = """\
+    - task: check
+      role: worker
+      title: Check
+      form: {ok: {type: boolean, required: true}}
+    - decide: checked
+      branches:
+        - when: not ok
+          steps:
+            - go_to: recheck
+              target: check
+              max: 1
+      otherwise: []
+"""
+    if around == "repeat":
+        steps = "- repeat: rounds\n  max: 2\n  steps:\n" + body
+    else:
+        steps = ("- parallel: both\n  branches:\n    - steps:\n"
+                 + textwrap.indent(body, "    ")
+                 + "    - steps:\n        - task: other\n          role: manager\n"
+                   "          title: Other\n")
+    text = doc(steps.replace("role: manager", "role: worker"))
+    assert problems(text) == []
+    case_id = start(engine, compiled(steps))
+    if around == "parallel":
+        complete(engine, case_id, "other")
+    complete(engine, case_id, "check", {"ok": False})
+    complete(engine, case_id, "check", {"ok": False})  # gone back once; now carries on
+    if around == "repeat":
+        complete(engine, case_id, "check", {"ok": False})  # round 2: the count is spent
+    assert open_steps(engine, case_id) == []
+    assert engine.get_case(case_id).case.status == "completed"
