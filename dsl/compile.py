@@ -17,7 +17,8 @@ How each step kind compiles, and what SpiffWorkflow 3.2 needs of it:
 * wait: a timer catch event.
 * repeat: an embedded subProcess with standardLoopCharacteristics: a flat task tree however
   many rounds. SpiffWorkflow stops the loop when loopCondition is *false*, so `until: X`
-  becomes `not expr("X")`.
+  becomes `not expr("X")`; pre/post scripts keep `<id>.rounds` and `round` (dsl/rounds.py).
+* go_to: dsl/kinds/go_to.py (a bounded back edge to a merge in front of its target).
 * end: an end event carrying its exit reason. Inside a parallel branch it is a terminate end
   event (the case ends, not just the branch). Inside a repeat it sets `pathways_exit` first,
   the loop stops on it, and an exit gateway after the loop leads to an end event with the same
