@@ -202,3 +202,25 @@ def test_a_round_whose_start_scripts_never_ran_is_kept_not_failed() -> None:
     env.execute(rounds.task_after("visits", ["score", "type"]), data)
     env.execute(rounds.round_end("visits", ["inner"], "outer"), data)
     assert data == {"score": 3, "visits": {"round": 1, "rounds": [{"score": 3}]}}
+
+
+def test_a_list_answer_after_the_loop_is_the_last_rounds(engine: Engine) -> None:
+    """A multiple-choice answer of ['a', 'b'], then ['c']: after the loop the plain name
+    holds ['c'] (SpiffWorkflow's DeepMerge of the rounds' data made it ['a'])."""
+    case_id = start(engine, compiled("""\
+        - repeat: visits
+          max: 2
+          steps:
+            - task: visit
+              role: worker
+              title: Visit
+              form: {needs: {type: multiple_choice, options: [a, b, c]}}
+        - task: close
+          role: worker
+          title: Close
+        """))
+    complete(engine, case_id, "visit", {"needs": ["a", "b"]})
+    complete(engine, case_id, "visit", {"needs": ["c"]})
+    kept = data(engine, case_id)
+    assert kept["needs"] == ["c"]
+    assert kept["visits"]["rounds"] == [{"needs": ["a", "b"]}, {"needs": ["c"]}]
