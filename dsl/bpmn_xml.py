@@ -47,6 +47,9 @@ class Node:
     script: str | None = None
     loop: tuple[str | None, int | None] | None = None  # (loopCondition, loopMaximum)
     attached_to: str | None = None  # a boundary event's task: non-interrupting, always
+    # spiffworkflow:preScript / postScript (on a looped subprocess: run for each round)
+    pre_script: str | None = None
+    post_script: str | None = None
 
 
 @dataclass
@@ -168,13 +171,14 @@ class BpmnWriter:
         element = _sub(parent, node.tag, **attrs)
         if node.documentation:
             _sub(element, "documentation", text=str(node.documentation))
-        _write_properties(element, node.properties)
+        _write_extensions(element, node)
         for flow_id in node.incoming:
             _sub(element, "incoming", text=flow_id)
         for flow_id in node.outgoing:
             _sub(element, "outgoing", text=flow_id)
         if node.loop is not None:
-            _write_loop(element, *node.loop)
+            _write_loop(element, *node.loop,
+                        on_rounds=node.pre_script is not None or node.post_script is not None)
         if node.script is not None:
             _sub(element, "script", text=node.script)
         _write_event_definitions(element, node)
@@ -182,17 +186,25 @@ class BpmnWriter:
             self.write_container(element, node.id)
 
 
-def _write_properties(element: Any, properties: Sequence[tuple[str, str]]) -> None:
-    if not properties:
+def _write_extensions(element: Any, node: Node) -> None:
+    if not node.properties and node.pre_script is None and node.post_script is None:
         return
     extensions = _sub(element, "extensionElements")
-    listed = etree.SubElement(extensions, _q(SPIFF_NS, "properties"))
-    for name, value in properties:
-        etree.SubElement(listed, _q(SPIFF_NS, "property"), name=name, value=value)
+    if node.properties:
+        listed = etree.SubElement(extensions, _q(SPIFF_NS, "properties"))
+        for name, value in node.properties:
+            etree.SubElement(listed, _q(SPIFF_NS, "property"), name=name, value=value)
+    if node.pre_script is not None:
+        etree.SubElement(extensions, _q(SPIFF_NS, "preScript")).text = node.pre_script
+    if node.post_script is not None:
+        etree.SubElement(extensions, _q(SPIFF_NS, "postScript")).text = node.post_script
 
 
-def _write_loop(element: Any, condition: str | None, maximum: int | None) -> None:
+def _write_loop(element: Any, condition: str | None, maximum: int | None, *,
+                on_rounds: bool = False) -> None:
     loop = _sub(element, "standardLoopCharacteristics", testBefore="false")
+    if on_rounds:  # the subprocess's pre/post scripts run for each round, not once
+        loop.set(_q(SPIFF_NS, "scriptsOnInstances"), "true")
     if maximum is not None:
         loop.set("loopMaximum", str(maximum))
     if condition is not None:

@@ -17,7 +17,8 @@ How each step kind compiles, and what SpiffWorkflow 3.2 needs of it:
 * wait: a timer catch event.
 * repeat: an embedded subProcess with standardLoopCharacteristics: a flat task tree however
   many rounds. SpiffWorkflow stops the loop when loopCondition is *false*, so `until: X`
-  becomes `not expr("X")`.
+  becomes `not expr("X")`; pre/post scripts keep `<id>.rounds` and `round` (dsl/rounds.py).
+* go_to: dsl/kinds/go_to.py (a bounded back edge to a merge in front of its target).
 * end: an end event carrying its exit reason. Inside a parallel branch it is a terminate end
   event (the case ends, not just the branch). Inside a repeat it sets `pathways_exit` first,
   the loop stops on it, and an exit gateway after the loop leads to an end event with the same
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsl import layout as lay
+from dsl import rounds
 from dsl.bpmn_xml import (
     BPMN_NS,
     BPMNDI_NS,
@@ -60,7 +62,9 @@ from dsl.expression_text import (
 )
 from dsl.form_schema import SENSITIVE, form_schema
 from dsl.kinds import STEP_COMPILERS
+from dsl.kinds.go_to import go_to_targets, merge_before
 from dsl.kinds.task_timers import NOTIFY_ROLE, with_timers
+from dsl.roles_file import roles_bundle
 from dsl.schema import KINDS
 from dsl.steps import step_kinds
 
@@ -131,26 +135,6 @@ def compile_pathway(doc: Mapping[str, Any]) -> CompiledPathway:
                            json.dumps(roles_bundle(doc), indent=2, ensure_ascii=False) + "\n")
 
 
-def roles_bundle(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The roles file of a pathway: {"organisation": owner or null, "roles": {id: {"title",
-    "organisations"}}, "sensitive_client_fields": {field: "health" | "offence"},
-    "client_fields": {field: its declared type} (the engine checks client records with it)}.
-
-    A role with no organisations listed is open to every organisation.
-    """
-    roles = {
-        role: {"title": (spec or {}).get("title") or humanise(role),
-               "organisations": list((spec or {}).get("organisations") or [])}
-        for role, spec in (doc.get("roles") or {}).items()}
-    sensitive = {name: spec["sensitive"]
-                 for name, spec in (doc.get("client_fields") or {}).items()
-                 if isinstance(spec, Mapping) and spec.get("sensitive")}
-    types = {name: spec.get("type") if isinstance(spec, Mapping) else spec
-             for name, spec in (doc.get("client_fields") or {}).items()}
-    return {"organisation": doc.get("organisation"), "roles": roles,
-            "sensitive_client_fields": sensitive, "client_fields": types}
-
-
 class Compiler:
     def __init__(self, doc: Mapping[str, Any]) -> None:
         self.doc = doc
@@ -172,6 +156,7 @@ class Compiler:
         self.messages: dict[str, str] = {}
         self.forms: dict[str, str] = {}
         self.exits: dict[str, list[tuple[str, str]]] = {}
+        self.go_to_targets = go_to_targets(doc["steps"])
 
     # -- building blocks --
 
@@ -252,11 +237,16 @@ class Compiler:
         kind = step_kind(step)
         if kind is None:
             raise ValueError(f"step has no kind key ({', '.join(KINDS)}): {dict(step)!r}")
+        merge = merge_before(self, str(step[kind]), ctx, pending, lane, self.go_to_targets)
+        if merge is not None:  # a go_to comes back here
+            pending = [Pending(merge)]
         handler = STEP_COMPILERS.get(kind)
         if handler is not None:
             part: Part = handler(self, str(step[kind]), step, ctx, pending, lane)
         else:
             part = getattr(self, f"step_{kind}")(str(step[kind]), step, ctx, pending, lane)
+        if merge is not None:
+            part = Part(lay.Seq((lay.Leaf(merge), part.block)), part.pending, part.lane)
         if step.get("sensitive"):  # every kind's element has the step's id
             self.nodes[str(step[kind])].properties.append(
                 (SENSITIVE_PROPERTY, str(step["sensitive"])))
@@ -280,6 +270,10 @@ class Compiler:
         node = Node(sid, "userTask", "task", title, ctx.container, ctx.fixed_lane or role,
                      ctx.listed, documentation=step.get("instructions"),
                      properties=properties)
+        fields = [str(name) for name in step.get("form") or {}]
+        if ctx.scope is not None and fields:  # in a round: its answers are kept per round
+            node.pre_script = rounds.task_before(fields)
+            node.post_script = rounds.task_after(ctx.scope, fields)
         self.attach(node, pending)
         schema = form_schema(title, step.get("form"), self.client_fields)
         self.forms[form_file] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
@@ -375,7 +369,9 @@ class Compiler:
             items.append(lay.Leaf(init.id))
             pending = [Pending(init.id)]
         box = Node(sid, "subProcess", "box", humanise(sid), ctx.container, box_lane, listed,
-                   loop=self.loop(step, bool(exits)))
+                   loop=self.loop(step, bool(exits)), pre_script=rounds.round_start(sid),
+                   post_script=rounds.round_end(sid, rounds.nested_repeats(step["steps"]),
+                                                ctx.scope))
         self.attach(box, pending)  # after its children, yet written around them
         items.append(lay.Box(sid, body))
         after_lane = part.lane if part.pending else body_lane
@@ -413,7 +409,8 @@ class Compiler:
         if has_exits:
             conditions.append(f"{EXIT_FLAG} is None")
         if step.get("until") is not None:
-            conditions.append(f"not {self.expr(str(step['until']))}")
+            until = rounds.rewrite_round(str(step["until"]), str(step["repeat"]))
+            conditions.append(f"not {self.expr(until)}")
         maximum = int(step["max"]) if step.get("max") is not None else None
         condition = " and ".join(conditions) if conditions else None
         if condition is None and maximum is None:

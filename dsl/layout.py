@@ -357,6 +357,9 @@ def _columns(used: Mapping[str, Mapping[int, int]], lanes: Sequence[str]
     return order, track_x
 
 
+BACK_EDGE_GUTTER = 20  # how far left of its ends a back edge runs up
+
+
 @dataclass
 class _Drawing:
     """Bounds for the placed nodes and boxes, then the waypoints of each flow."""
@@ -474,6 +477,10 @@ class _Drawing:
         sx, tx = self.anchor_x(source), self.anchor_x(target)
         if source in self.attached and tx > s.right:  # out to the side, then down
             return [(s.right, s.cy), (tx, s.cy), (tx, t.y)]
+        if self.placed.cells[target][0] < self.placed.cells[source][0]:
+            # a go_to's back edge: out of the left corner, up the left side, into the merge
+            gutter = min(s.x, t.x) - BACK_EDGE_GUTTER
+            return [(s.x, s.cy), (gutter, s.cy), (gutter, t.cy), (t.x, t.cy)]
         if flow in self.placed.virtual:
             vx = self.virtual_x(flow)
             if vx == sx == tx:

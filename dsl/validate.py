@@ -35,7 +35,9 @@ from dsl.steps import (
     step_kind,
     step_kinds,
 )
+from dsl.validate_go_to import GoTos
 from dsl.validate_messages import NotificationChecks
+from dsl.validate_rounds import RoundNames
 from dsl.wording import (
     closest_word,
     describe_value,
@@ -125,6 +127,13 @@ class _Checker(NotificationChecks):
                 self.referral_results.add(f"{step['refer']}_result")
             if kind == "set" and isinstance(step.get("values"), dict):
                 self.set_names.update(key for key in step["values"] if isinstance(key, str))
+        self.rounds = RoundNames(self.data, self.document.where,
+                                 self.form_fields | set(self.client_fields))
+        for path, message in self.rounds.field_problems(self.data):
+            self.report_key(path, message)
+        self.go_tos = GoTos(self.data, self.document.where)
+        for path, message in [*self.rounds.id_problems(), *self.go_tos.id_problems()]:
+            self.report(path, message)
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
@@ -307,6 +316,11 @@ class _Checker(NotificationChecks):
                 self.report_key((*path, "values", name),
                                 f"set value {problem}; choose another name")
 
+    def check_go_to(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
+        message = self.go_tos.problem(step, path)
+        if message:
+            self.report((*path, "target"), message)
+
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:
             owner = parallel[:-3]
@@ -428,7 +442,8 @@ class _Checker(NotificationChecks):
                         at=at)
             return
         for name, offset in sorted(used.items(), key=lambda item: (item[1], item[0])):
-            message = self.undefined(name)
+            about_rounds, message = self.rounds.problem(name, path)
+            message = message if about_rounds else self.undefined(name)
             if message:
                 self.report(path, message, at=self.document.inside(path, lead + offset))
 

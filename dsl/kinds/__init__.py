@@ -22,4 +22,13 @@ STEP_COMPILERS: dict[str, StepCompiler] = {
     "set": compile_set,
 }
 
+
+def _register() -> None:
+    from dsl.kinds.go_to import step_go_to
+
+    STEP_COMPILERS["go_to"] = step_go_to
+
+
+_register()
+
 __all__ = ["STEP_COMPILERS", "StepCompiler"]

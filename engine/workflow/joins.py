@@ -20,9 +20,12 @@ the activity started with (kept in its internal data until it finishes), and eac
 is merged in as it completes, by the same rule (an activity that collects an output
 collection is left as the library does it: that path does not merge).
 
-The parser is told to build parallel and inclusive gateways and parallel multi-instance activities
-from the classes below (`with_merging_joins`, used by engine.workflow.definitions), so the library
-itself is not patched.
+A standard loop is not a join: its rounds run one after another, so the loop takes each
+round's data as the round left it (`_ContinuingLoop`), never a DeepMerge with the round before.
+
+The parser is told to build parallel and inclusive gateways, parallel multi-instance activities
+and standard loops from the classes below (`with_merging_joins`, used by
+engine.workflow.definitions), so the library itself is not patched.
 """
 
 from __future__ import annotations
@@ -174,6 +177,25 @@ class _MergingMultiInstance:
             my_task.internal_data.pop(_SPLIT_DATA, None)  # done: it only weighs now
 
 
+class _ContinuingLoop:
+    """A standard loop whose rounds run one after another, each starting from the data the
+    round before left (mixed in before the library's class): the loop takes each round's data
+    as it is. The library's DeepMerge would keep the items a round took out of a list, or cut
+    a list to the round's length (a multiple-choice answer of ['a', 'b'], then ['c'], read
+    ['a'] after the loop), and keep keys a round deleted."""
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        spec: Any = self
+        my_task = child.parent
+        my_task.data = deepcopy(child.data)
+        my_task.internal_data["merged"].append(str(child.id))
+        # what the library's StandardLoopTask.merge_child does after merging
+        if spec.loop_complete(my_task):
+            my_task._set_state(TaskState.READY)
+        else:
+            spec.create_child(my_task)
+
+
 JOIN_OVERRIDES: dict[str, tuple[Any, Any]] = {
     full_tag("parallelGateway"): (GatewayParser, MergingParallelGateway),
     full_tag("inclusiveGateway"): (ConditionalGatewayParser, MergingInclusiveGateway),
@@ -182,12 +204,16 @@ _derived: dict[type, type] = {}
 
 
 def _merging_task_parser(parser_class: type) -> type:
-    """parser_class, building its parallel multi-instance activities with our merge."""
+    """parser_class, building its parallel multi-instance activities with our merge, and its
+    standard loops with `_ContinuingLoop`."""
     if parser_class not in _derived:
         instances = type(f"Merging{parser_class.PARALLEL_MI_CLASS.__name__}",  # type: ignore[attr-defined]
                          (_MergingMultiInstance, parser_class.PARALLEL_MI_CLASS), {})  # type: ignore[attr-defined]
+        loop_class = parser_class.STANDARD_LOOP_CLASS  # type: ignore[attr-defined]
+        loops = type(f"Continuing{loop_class.__name__}", (_ContinuingLoop, loop_class), {})
         _derived[parser_class] = type(f"Merging{parser_class.__name__}", (parser_class,),
-                                      {"PARALLEL_MI_CLASS": instances})
+                                      {"PARALLEL_MI_CLASS": instances,
+                                       "STANDARD_LOOP_CLASS": loops})
     return _derived[parser_class]
 
 

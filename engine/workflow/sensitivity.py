@@ -12,8 +12,9 @@ element: a step, a gateway, a sequence flow. Derived, until nothing changes:
 * a record step whose value or condition reads a sensitive field, and a set step whose
   expressions do; a computed form field that reads one is a sensitive field itself;
 * every form field of a sensitive user task (and the client fields it saves to), every name
-  a sensitive set step writes, and the variable a sensitive catch event puts its message
-  in, are sensitive fields.
+  a sensitive set step writes, the variable a sensitive catch event puts its message in, and
+  the names a sensitive element's scripts assign (a DSL repeat's rounds), are sensitive
+  fields.
 
 A refer step to a sensitive pathway is sensitive too; that is known only beside the other
 pathway's definition, so engine.access.privacy decides it (from `referrals`).
@@ -25,6 +26,7 @@ referred case's completion, and end events' exit reasons.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +106,8 @@ class _Model:
     catches: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     readers: dict[str, str] = field(default_factory=dict)  # record step -> its expressions
     setters: dict[str, list[str]] = field(default_factory=dict)  # set step -> names it writes
+    # element -> the names its scripts (script task, pre/post scripts) assign in case data
+    assigns: dict[str, set[str]] = field(default_factory=dict)
 
 
 def derive_sensitivity(parsed: ParsedDefinition) -> None:
@@ -143,20 +147,24 @@ def _read_element(parsed: ParsedDefinition, model: _Model, file: str, element: A
         model.graphs.append(_read_graph(parsed, element))
     if local == "callActivity" and element.get("calledElement"):
         model.called[element_id] = element.get("calledElement")
+    assigned = _assigned(element)
+    if assigned:
+        model.assigns[element_id] = assigned
     caught = _caught_message(element) if local in _MESSAGE_CATCHES else None
     if caught is not None:
         model.catches[element_id] = caught
-    _read_declared(parsed, model, element_id, props)
+    _read_declared(parsed, model, element, props)
+
+
+def _read_declared(parsed: ParsedDefinition, model: _Model, element: Any,
+                   props: dict[str, str]) -> None:
+    """What the DSL's declarative steps say: refer, exit reason, record and set (read by
+    the spread)."""
+    element_id = element.get("id")
     if SETS in props:
         script = element.find(f"{{{BPMN_NS}}}script")
         model.readers[element_id] = (script.text or "") if script is not None else ""
         model.setters[element_id] = props[SETS].split()
-
-
-def _read_declared(parsed: ParsedDefinition, model: _Model, element_id: str,
-                   props: dict[str, str]) -> None:
-    """What the DSL's declarative steps say: refer, exit reason, record (read by the
-    spread)."""
     if REFER in props:
         parsed.referrals[element_id] = props[REFER]
     if EXIT_REASON in props:
@@ -186,6 +194,27 @@ def _read_graph(parsed: ParsedDefinition, container: Any) -> _Graph:
             if kind == "boundaryEvent" and attached:
                 graph.flows.append((f"{attached}>{child_id}", attached, child_id, ""))
     return graph
+
+
+def _assigned(element: Any) -> set[str]:
+    """The names the element's own scripts assign (a DSL repeat's pre/post scripts keep its
+    rounds under its id): data a sensitive element sets, whose presence alone tells."""
+    scripts = [element.find(f"{{{BPMN_NS}}}script")]
+    extensions = element.find(f"{{{BPMN_NS}}}extensionElements")
+    if extensions is not None:
+        scripts += [extensions.find(f"{{{SPIFF_NS}}}{tag}") for tag in ("preScript",
+                                                                        "postScript")]
+    names: set[str] = set()
+    for script in scripts:
+        if script is None or not script.text:
+            continue
+        try:
+            tree = ast.parse(script.text)
+        except (SyntaxError, ValueError):
+            continue  # publishing refuses it (engine.workflow.definitions)
+        names.update(node.id for node in ast.walk(tree)
+                     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+    return names
 
 
 def _caught_message(element: Any) -> tuple[str, str | None] | None:
@@ -285,6 +314,7 @@ class _Spread:
             variable = self.model.catches.get(element, ("", None))[1]
             if variable:
                 names.append(variable)
+            names += sorted(self.model.assigns.get(element, ()))
             for name in names:
                 self.fields.setdefault(name, category)
                 self.parsed.step_fields.setdefault(name, category)
