@@ -57,6 +57,7 @@ MAX_EXPRESSION = 1000  # characters: bounds parsing time and memory
 _CLIENT_REF = re.compile(r"client\.([a-z][a-z0-9_]*)")
 _DUE_NAME = re.compile(r"(?:client\.)?([a-z][a-z0-9_]*)")
 _SCALE_VALUE = re.compile(r"-?[0-9]{1,18}")
+_PATHWAY_ID = re.compile(r"[a-z][a-z0-9_]*")
 _EXPRESSIONS_HELP = "see Expressions in the README's DSL reference for what an expression can use"
 
 
@@ -246,9 +247,10 @@ class _Checker:
         pathway = step.get("pathway")
         known = self.known_pathways
         if known is not None and isinstance(pathway, str) and pathway not in known:
-            listed = ", ".join(sorted(known)[:20]) or "none"
+            ids = sorted(name for name in known if _PATHWAY_ID.fullmatch(name))  # not file names
+            listed = ", ".join(ids[:20]) or "none"
             self.report((*path, "pathway"),
-                        f"pathway {pathway!r} is not known{did_you_mean(pathway, known)}: "
+                        f"pathway {pathway!r} is not known{did_you_mean(pathway, ids)}: "
                         f"publish it first, or refer to one of the known pathways ({listed})")
 
     def check_record(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:

@@ -580,6 +580,18 @@ def test_refer_to_an_unknown_pathway_when_the_known_ones_are_given() -> None:
     assert problem.path == "steps[0].pathway"
 
 
+def test_an_unknown_pathway_message_offers_only_pathway_ids_not_file_names() -> None:
+    """Names that cannot be a pathway id (a file name such as housing_support.yaml, passed
+    in by a caller that took it from a file) are never offered as pathways to refer to."""
+    text = doc("""\
+        - refer: onward
+          pathway: housng
+        """)
+    problem = one(text, known_pathways=["housing_support.yaml", "My Draft", "debt"])
+    assert problem.message == ("pathway 'housng' is not known: publish it first, or refer "
+                               "to one of the known pathways (debt, demo)")
+
+
 # -- expressions ----------------------------------------------------------------------------
 
 
