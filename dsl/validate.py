@@ -32,6 +32,7 @@ from dsl.steps import (
     step_kind,
     step_kinds,
 )
+from dsl.types import type_problems
 from dsl.wording import (
     closest_word,
     describe_value,
@@ -111,6 +112,7 @@ class _Checker:
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
+        self.problems += type_problems(self.document, self.file)
 
     def steps(self, steps: Any, path: Path, *, parallel: Path | None) -> None:
         if not isinstance(steps, list):

@@ -45,9 +45,9 @@ RICH = textwrap.dedent("""\
         due: release_date - P7D
         form:
           risk: {type: choice, options: [low, medium, high], required: true}
-          needs: {type: multiple_choice, options: [accommodation, money, family]}
+          needs: {type: multiple_choice, options: [accommodation, money, family], required: true}
           notes: {type: long_text, max_length: 2000}
-          score: {type: scale, min: 1, max: 5, labels: {1: Poor, 5: Good}}
+          score: {type: scale, min: 1, max: 5, labels: {1: Poor, 5: Good}, required: true}
           income: {type: number, min: 0, max: 100000.5}
           children: {type: integer, min: 0, max: 20}
           seen_on: {type: date, title: Seen on}
@@ -63,6 +63,9 @@ RICH = textwrap.dedent("""\
               - refer: to_mappa
                 pathway: mappa
                 wait: true
+              - record: mappa_outcome
+                outcome: mappa_completed
+                value: to_mappa_result.exit_reason == 'completed'
           - when: "'accommodation' in needs and not client.needs_housing"
             steps:
               - wait: until_release
@@ -94,7 +97,7 @@ RICH = textwrap.dedent("""\
               done: {type: boolean, required: true}
       - record: housed
         outcome: housed
-        value: to_mappa_result == 'completed' or len(needs) > 1
+        value: len(needs) > 1
         when: score >= 3
       - end: finished
         reason: completed
@@ -362,7 +365,7 @@ ONE_PROBLEM = [
                   pathway: debt
                 - record: r
                   outcome: o
-                  value: housing_result == 'completed' and debt_result
+                  value: housing_result.exit_reason == 'completed' and debt_result
                 """,
         "contains",
         "'debt_result' is not defined",
@@ -722,8 +725,9 @@ def test_undefined_names_in_expressions() -> None:
           role: worker
           title: First
           form:
-            risk: {type: text}
-            needs: {type: text, visible_when: risk == 'x' and client.phone}
+            risk: {type: text, required: true}
+            needs: {type: text, required: true}
+            other: {type: text, visible_when: risk == 'x' and client.phone}
         - record: r
           outcome: o
           value: rsk == 'high' or needs.accommodation or release_date
