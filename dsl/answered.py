@@ -102,6 +102,19 @@ Fact = tuple[str, bool]  # (ast.dump of a condition, whether it holds)
 Assumption = tuple[ast.expr, bool]
 
 
+_DUMPS: dict[int, tuple[ast.AST, str]] = {}  # id -> (node, kept alive so ids stay unique)
+
+
+def dump(node: ast.AST) -> str:
+    """ast.dump, remembered: the same condition is compared at every read after it."""
+    found = _DUMPS.get(id(node))
+    if found is None:
+        if len(_DUMPS) > 20000:
+            _DUMPS.clear()
+        found = _DUMPS[id(node)] = (node, ast.dump(node))
+    return found[1]
+
+
 def _canonical(node: ast.expr, truth: bool) -> tuple[ast.expr, bool]:
     while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         node, truth = node.operand, not truth
@@ -114,7 +127,7 @@ def known_facts(assumptions: Sequence[Assumption]) -> set[Fact]:
     todo = list(assumptions)
     while todo and len(facts) < 1000:
         node, truth = _canonical(*todo.pop())
-        facts.add((ast.dump(node), truth))
+        facts.add((dump(node), truth))
         if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) is truth:
             todo += [(value, truth) for value in node.values]
     return facts
@@ -123,7 +136,7 @@ def known_facts(assumptions: Sequence[Assumption]) -> set[Fact]:
 def implied(node: ast.expr, truth: bool, facts: set[Fact], depth: int = 0) -> bool:
     """Whether the facts make the condition `node` come out as `truth`."""
     node, truth = _canonical(node, truth)
-    if (ast.dump(node), truth) in facts:
+    if (dump(node), truth) in facts:
         return True
     if not isinstance(node, ast.BoolOp) or depth > 20:
         return False
@@ -138,11 +151,11 @@ Guard = frozenset[tuple[str, bool]]  # (ast.dump, truth) of conditions that toge
 
 @dataclass(frozen=True)
 class State:
-    """What a path has set: names certainly set, and names set when a guard's conditions
-    held (a decide's branch)."""
+    """What a path has set: names certainly set, and names set when one of their guards'
+    conditions all held (a decide's branch)."""
 
     certain: frozenset[str]
-    guarded: frozenset[tuple[str, Guard]] = frozenset()
+    guarded: Mapping[str, frozenset[Guard]] = field(default_factory=dict)
 
     def with_names(self, names: Sequence[str]) -> State:
         return State(self.certain | set(names), self.guarded)
@@ -151,12 +164,20 @@ class State:
         """Whether the name is set on every path, given the facts that hold where it is read
         (conditions: each guard's condition by its ast.dump)."""
         return name in self.certain or any(
-            held == name and all(fact in facts or implied(conditions[fact[0]], fact[1], facts)
-                                 for fact in guard)
-            for held, guard in self.guarded)
+            all(fact in facts or implied(conditions[fact[0]], fact[1], facts) for fact in guard)
+            for guard in self.guarded.get(name, ()))
 
 
-_MAX_GUARDED = 2000  # facts kept per state: bounds the work on a huge document
+# bounds on the work for a huge document: a name's guards kept, and the conditions in one
+# (beyond them a name counts as not set: a nested decide 8 deep reads as not asked)
+_MAX_GUARDS = 16
+_MAX_CONDITIONS = 8
+
+
+def _kept(guards: set[Guard]) -> frozenset[Guard]:
+    fitting = sorted((sorted(guard) for guard in guards if len(guard) <= _MAX_CONDITIONS),
+                     key=lambda facts: (len(facts), facts))
+    return frozenset(frozenset(facts) for facts in fitting[:_MAX_GUARDS])
 
 
 def alternatives(outcomes: Sequence[tuple[Guard, State | None]]) -> State | None:
@@ -165,11 +186,14 @@ def alternatives(outcomes: Sequence[tuple[Guard, State | None]]) -> State | None
     if not reached:
         return None
     certain = frozenset.intersection(*(state.certain for _, state in reached))
-    guarded: set[tuple[str, Guard]] = set()
+    guarded: dict[str, set[Guard]] = {}
     for guard, state in reached:
-        guarded |= {(name, guard) for name in state.certain - certain}
-        guarded |= {(name, inner | guard) for name, inner in state.guarded}
-    return State(certain, frozenset(sorted(guarded)[:_MAX_GUARDED]))
+        for name in state.certain - certain:
+            guarded.setdefault(name, set()).add(guard)
+        for name, inner in state.guarded.items():
+            if name not in certain:
+                guarded.setdefault(name, set()).update(guard | each for each in inner)
+    return State(certain, {name: _kept(guards) for name, guards in guarded.items()})
 
 
 def together(states: Sequence[State | None]) -> State | None:
@@ -177,8 +201,12 @@ def together(states: Sequence[State | None]) -> State | None:
     if not states or any(state is None for state in states):
         return None
     certain = frozenset().union(*(s.certain for s in states if s is not None))
-    guarded = frozenset().union(*(s.guarded for s in states if s is not None))
-    return State(certain, guarded)
+    guarded: dict[str, set[Guard]] = {}
+    for state in states:
+        for name, guards in (state.guarded.items() if state is not None else ()):
+            if name not in certain:
+                guarded.setdefault(name, set()).update(guards)
+    return State(certain, {name: _kept(guards) for name, guards in guarded.items()})
 
 
 @dataclass(frozen=True)
@@ -256,8 +284,8 @@ class Walk:
     def guard(self, assumptions: Sequence[Assumption]) -> Guard:
         facts = []
         for node, truth in (_canonical(*assumption) for assumption in assumptions):
-            self.conditions.setdefault(ast.dump(node), node)
-            facts.append((ast.dump(node), truth))
+            self.conditions.setdefault(dump(node), node)
+            facts.append((dump(node), truth))
         return frozenset(facts)
 
     def flow_parallel(self, step: dict[str, Any], path: Path, state: State) -> State | None:

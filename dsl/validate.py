@@ -1,13 +1,15 @@
 """Check a pathway file against the DSL (the README's reference); report every problem, located.
 
-Three layers, each adding problems rather than stopping at the first:
+Four layers, each adding problems rather than stopping at the first:
 
 1. loading (dsl.loader): YAML syntax, duplicate keys, size and shape limits;
 2. the JSON Schema shipped as dsl/schema.json: the document, then each step against its
    kind's `$defs` schema (found by its kind key: dispatch, not a oneOf, so a message names
    the one thing that is wrong) and each form field against its type's schema;
 3. what a schema cannot say: declared roles and client fields, unique step ids, expressions
-   that parse and read only defined names, unreachable steps, min <= max.
+   that parse and read only defined names, unreachable steps, min <= max;
+4. types (dsl.types): options that do not exist, yes/no compared with text, numbers added
+   to dates, answers read where some path has not asked them.
 """
 
 from __future__ import annotations
