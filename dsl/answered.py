@@ -38,12 +38,14 @@ ANY = Type("any")
 @dataclass(frozen=True)
 class Definition:
     """A name a step sets: `certain` when every run of the step sets it (a required field),
-    else `why` it may not (said in the message of a read that needs it)."""
+    else `why` it may not (said in the message of a read that needs it), and `when` it
+    surely does (a field required when a condition holds)."""
 
     name: str
     type: Type
     certain: bool
     why: str = ""
+    when: str | None = None  # not certain, but set whenever this condition holds
 
 
 Definer = Callable[[Mapping[str, Any]], list[Definition]]
@@ -157,8 +159,15 @@ class State:
     certain: frozenset[str]
     guarded: Mapping[str, frozenset[Guard]] = field(default_factory=dict)
 
-    def with_names(self, names: Sequence[str]) -> State:
-        return State(self.certain | set(names), self.guarded)
+    def with_names(self, names: Sequence[str], guarded: Mapping[str, Guard] | None = None
+                   ) -> State:
+        """This state after a step that sets names, and others under a condition."""
+        if not guarded:
+            return State(self.certain | set(names), self.guarded)
+        merged = dict(self.guarded)
+        for name, guard in guarded.items():
+            merged[name] = _kept({*merged.get(name, ()), guard})
+        return State(self.certain | set(names), merged)
 
     def has(self, name: str, facts: set[Fact], conditions: Mapping[str, ast.expr]) -> bool:
         """Whether the name is set on every path, given the facts that hold where it is read
@@ -242,17 +251,20 @@ class Walk:
         if flow is None:
             return self.unknown_kind(step, kind, path, state)
         after = flow(self, step, path, state)
-        defined = self.define(step, kind, path)
-        return after.with_names(defined) if after is not None else None
+        return after.with_names(*self.define(step, kind, path)) if after is not None else None
 
-    def define(self, step: dict[str, Any], kind: str, path: Path) -> list[str]:
-        certain = []
+    def define(self, step: dict[str, Any], kind: str, path: Path
+               ) -> tuple[list[str], dict[str, Guard]]:
+        """What the step sets: names surely, and names under a condition."""
+        certain, guarded = [], {}
         for definition in step_defines(step, kind):
             self.sites.setdefault(definition.name, []).append((path, definition))
             self.types.setdefault(definition.name, []).append(definition.type)
             if definition.certain:
                 certain.append(definition.name)
-        return certain
+            elif definition.when is not None:
+                guarded[definition.name] = self.guard([(_condition(definition.when), True)])
+        return certain, guarded
 
     def read(self, path: Path, state: State, *assumed: Assumption,
              checks_answers: bool = True) -> None:
@@ -325,7 +337,7 @@ class Walk:
                    state: State) -> State | None:
         """A kind this walk does not know: its own names set before its nested steps, which
         run as alternatives (a name set inside is not counted as certain after it)."""
-        inner = state.with_names(self.define(step, kind, path))
+        inner = state.with_names(*self.define(step, kind, path))
         nested = [self.steps(steps, nested_path, inner)
                   for steps, nested_path in branch_lists(step, kind, path)]
         outcomes: list[tuple[Guard, State | None]] = [(frozenset(), o) for o in nested]

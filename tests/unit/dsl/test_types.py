@@ -399,6 +399,30 @@ def test_a_new_step_kind_defines_names_through_one_function(monkeypatch: Any) ->
     assert read.state.certain == {"total"}
 
 
+def test_a_field_set_when_a_condition_holds_may_be_read_under_it(monkeypatch: Any) -> None:
+    """A definer can say a name is set whenever a condition holds (as `required_when` will):
+    a read under that condition passes, any other is flagged with the definer's reason."""
+    def task_with_required_when(step: Any) -> list[Definition]:
+        found = []
+        for name, spec in step.get("form", {}).items():
+            when = spec.get("required_when")
+            found.append(Definition(name, answered.field_type(spec), spec.get("required") is True,
+                                    "it is required only when " + str(when), when))
+        return found
+
+    monkeypatch.setitem(DEFINERS, "task", task_with_required_when)
+    data: dict[str, Any] = {"steps": [
+        {"task": "offer", "form": {"accepted": {"type": "boolean", "required": True},
+                                   "move_in": {"type": "date", "required_when": "accepted"}}},
+        {"record": "ok", "when": "accepted", "value": "move_in"},
+        {"record": "early", "value": "move_in"}]}
+    found = answered.walk(data, [])
+    guarded, unguarded = found.reads[1], found.reads[2]
+    facts = answered.known_facts(guarded.assumptions)
+    assert guarded.state.has("move_in", facts, found.conditions)
+    assert not unguarded.state.has("move_in", set(), found.conditions)
+
+
 def test_every_shipped_pathway_passes_the_type_checks() -> None:
     assert SHIPPED
     for path in SHIPPED:
