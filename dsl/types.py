@@ -254,14 +254,14 @@ class _Unasked:
     def reason(self, site: Path, definition: Definition, read: Path) -> tuple[str, bool]:
         """Why the step at site may not have set the name by the read; and whether only
         because the field is optional."""
-        for depth in range(len(site) - 1):
-            found = self.construct(site, depth, read)
-            if found is not None:
-                return found, False
         where = f"{self.step_name(site)} (line {self.line(site)})"
         if _later(site, read):
             return self.later_in_round(site, read) or f"it is asked only later, in {where}", \
                 False
+        for depth in range(len(site) - 1):
+            found = self.construct(site, depth, read)
+            if found is not None:
+                return found, False
         if not definition.certain:
             return f"{definition.why} in {where}", True
         return f"it is asked in {where}, which not every path passes", False
@@ -278,8 +278,8 @@ class _Unasked:
         return None
 
     def construct(self, site: Path, depth: int, read: Path) -> str | None:
-        """The reason the step at site[:depth] gives, if it is a decide, parallel or repeat
-        that holds the site but not the read in the same branch."""
+        """The reason the step at site[:depth] gives, if it is a decide or parallel step that
+        holds the site but not the read in the same branch (a repeat's steps all run)."""
         owner, rest = site[:depth], site[depth:]
         kind = step_kind(value_at(self.document.data, owner))
         if kind not in ("decide", "parallel", "repeat") or not rest:
@@ -296,8 +296,6 @@ class _Unasked:
             return f"it is asked only in the branch `when: {when}` of {where}"
         if kind == "parallel" and inside:
             return f"it is asked in another branch of {where}, which may not have finished"
-        if kind == "repeat" and inside and _later(site, read):
-            return f"it is asked later in each round of {where}, so not yet in the first"
         return None
 
 

@@ -295,6 +295,13 @@ def test_an_answer_read_before_it_is_asked_is_named() -> None:
     assert where(problem) == at(text, "consent")
 
 
+def test_an_answer_asked_later_inside_a_branch_is_named_as_later() -> None:
+    text = doc("- record: early\n  outcome: early\n  value: offer_accepted\n" + OFFER)
+    problem = one(text)
+    assert problem.message.startswith("offer_accepted may not have been asked here: it is "
+                                      "asked only later, in task offer (line ")
+
+
 def test_an_answer_from_a_parallel_branch_is_certain_only_after_the_join() -> None:
     text = doc("""\
         - parallel: both
