@@ -10,6 +10,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from dsl import compile_pathway, load_pathway
+from dsl.loader import load
 from engine.errors import DefinitionError
 from engine.workflow import (
     ROLES_SUFFIX,
@@ -26,6 +27,7 @@ DEFAULT_NOTE = "published by init"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a definition file, or a form it names
 
 _EARLIER_VERSION = re.compile(r"^(?P<name>.+)\.v(?P<number>[1-9][0-9]*)$")
+_PATHWAY_ID = re.compile(r"[a-z][a-z0-9_]*")
 _NOTE = re.compile(r"^#\s*note:\s*(?P<note>.*?)\s*$")
 
 
@@ -111,6 +113,22 @@ def pathway_name(path: Path) -> str:
     """The pathway a definitions file is (a version of): NAME for NAME.yaml and NAME.vN.yaml."""
     match = _EARLIER_VERSION.match(path.stem)
     return match["name"] if match else path.stem
+
+
+def pathway_id(path: Path) -> str:
+    """The pathway a definitions file publishes: a YAML file's own `pathway:` id when it can
+    be read (its file name may be anything, e.g. `My Draft.yaml`), else pathway_name."""
+    if path.suffix in YAML_SUFFIXES:
+        try:
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_FILE_BYTES + 1)
+            document, _ = load(raw.decode("utf-8"), str(path))
+        except (OSError, UnicodeDecodeError):
+            document = None
+        found = document.data.get("pathway") if document is not None else None
+        if isinstance(found, str) and _PATHWAY_ID.fullmatch(found):
+            return found
+    return pathway_name(path)
 
 
 def _earlier_version(path: Path) -> int | None:

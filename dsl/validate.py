@@ -1,13 +1,15 @@
 """Check a pathway file against the DSL (the README's reference); report every problem, located.
 
-Three layers, each adding problems rather than stopping at the first:
+Four layers, each adding problems rather than stopping at the first:
 
 1. loading (dsl.loader): YAML syntax, duplicate keys, size and shape limits;
 2. the JSON Schema shipped as dsl/schema.json: the document, then each step against its
    kind's `$defs` schema (found by its kind key: dispatch, not a oneOf, so a message names
    the one thing that is wrong) and each form field against its type's schema;
 3. what a schema cannot say: declared roles and client fields, unique step ids, expressions
-   that parse and read only defined names, unreachable steps, min <= max.
+   that parse and read only defined names, unreachable steps, min <= max;
+4. types (dsl.types): options that do not exist, yes/no compared with text, numbers added
+   to dates, answers read where some path has not asked them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from dsl.steps import (
     step_kind,
     step_kinds,
 )
+from dsl.types import type_problems
 from dsl.validate_go_to import GoTos
 from dsl.validate_messages import NotificationChecks
 from dsl.validate_rounds import RoundNames
@@ -67,6 +70,7 @@ _GENERATED_PREFIXES = ("flow_", "msg_")
 MAX_EXPRESSION = 1000  # characters: bounds parsing time and memory
 _CLIENT_REF = re.compile(r"client\.([a-z][a-z0-9_]*)")
 _SCALE_VALUE = re.compile(r"-?[0-9]{1,18}")
+_PATHWAY_ID = re.compile(r"[a-z][a-z0-9_]*")
 _EXPRESSIONS_HELP = "see Expressions in the README's DSL reference for what an expression can use"
 
 
@@ -137,6 +141,8 @@ class _Checker(NotificationChecks):
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
+        self.problems = _one_word_a_place(self.problems,
+                                          type_problems(self.document, self.file))
 
     def steps(self, steps: Any, path: Path, *, parallel: Path | None) -> None:
         if not isinstance(steps, list):
@@ -293,9 +299,10 @@ class _Checker(NotificationChecks):
         pathway = step.get("pathway")
         known = self.known_pathways
         if known is not None and isinstance(pathway, str) and pathway not in known:
-            listed = ", ".join(sorted(known)[:20]) or "none"
+            ids = sorted(name for name in known if _PATHWAY_ID.fullmatch(name))  # not file names
+            listed = ", ".join(ids[:20]) or "none"
             self.report((*path, "pathway"),
-                        f"pathway {pathway!r} is not known{did_you_mean(pathway, known)}: "
+                        f"pathway {pathway!r} is not known{did_you_mean(pathway, ids)}: "
                         f"publish it first, or refer to one of the known pathways ({listed})")
 
     def check_record(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
@@ -534,6 +541,25 @@ class _Checker(NotificationChecks):
 
 
 # -- the public functions ------------------------------------------------------------------
+
+
+# the date check's words on arithmetic, said better by the type checker where it speaks
+_SAID_BY_TYPES = ("add a duration such as P7D, not a number",
+                  "subtract a duration such as P7D, not a number",
+                  "a date can only be moved by a duration")
+
+
+def _one_word_a_place(problems: list[DslProblem], typed: list[DslProblem]
+                      ) -> list[DslProblem]:
+    """The checks' problems and the type checker's, one a line of an expression: the type
+    checker's arithmetic words over the date check's, the date check's over the type
+    checker's others (`only asked in a later step` says more than `may not have been
+    asked`)."""
+    typed_at = {(p.path, p.line) for p in typed}
+    kept = [p for p in problems if not ((p.path, p.line) in typed_at
+                                        and any(w in p.message for w in _SAID_BY_TYPES))]
+    spoken = {(p.path, p.line) for p in kept}
+    return kept + [p for p in typed if (p.path, p.line) not in spoken]
 
 
 def validate(text: str, file: str, *, known_pathways: Collection[str] | None = None

@@ -26,6 +26,7 @@ from adapters.cli.common import (
 from adapters.definition_files import (
     YAML_SUFFIXES,
     definition_paths,
+    pathway_id,
     pathway_name,
     publish_order,
     read_bundle,
@@ -114,8 +115,8 @@ def _known_pathways_offline(ctx: Context, files: tuple[Path, ...]) -> set[str]:
     and, when a database is named (--db or PATHWAYS_DATABASE_URL), those published there.
     Validation never creates a database of its own."""
     folder = ctx.settings.definitions_dir
-    names = {pathway_name(path) for path in files}
-    names |= {pathway_name(path) for path in definition_paths(folder)} if folder.is_dir() else set()
+    names = {pathway_id(path) for path in files}
+    names |= {pathway_id(path) for path in definition_paths(folder)} if folder.is_dir() else set()
     if ctx.database_url or os.environ.get("PATHWAYS_DATABASE_URL"):
         names |= _known_pathways(ctx.app)
     return names

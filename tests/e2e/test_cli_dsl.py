@@ -221,6 +221,27 @@ def test_validate_reports_every_problem_with_its_location(offline: Cli, tmp_path
         (int(m["line"]), int(m["column"])) for name in refused for m in by_file[name]]
 
 
+def test_validate_offers_the_pathway_ids_of_the_files_not_their_names(offline: Cli,
+                                                                      tmp_path: Path) -> None:
+    """Files validated together may refer to each other by their pathway ids; an unknown
+    pathway's message lists those ids, never a file's name (`My Draft`, `other_file`)."""
+    draft = tmp_path / "My Draft.yaml"
+    draft.write_text(MISTAKES.split("steps:")[0].replace("broken_support", "drafted")
+                     + "steps:\n  - refer: onward\n    pathway: nowhere\n"
+                       "  - refer: sideways\n    pathway: real_id\n", encoding="utf-8")
+    other = tmp_path / "other_file.yaml"
+    other.write_text(MISTAKES.split("steps:")[0].replace("broken_support", "real_id")
+                     + "steps:\n  - end: closed\n    reason: completed\n", encoding="utf-8")
+    outcome = offline.run_argv(["validate", str(draft), str(other)])
+    _no_traceback(outcome)
+    assert outcome.returncode == 1
+    (line,) = outcome.stdout.splitlines()
+    listed = line.split("known pathways (")[1].split(")")[0].split(", ")
+    assert "real_id" in listed and "drafted" in listed
+    assert "My Draft" not in listed and "other_file" not in listed
+    assert set(listed) == {"drafted", "real_id", *SHIPPED_PATHWAYS}
+
+
 # -- compile -------------------------------------------------------------------------------
 
 

@@ -47,7 +47,7 @@ ASSESS = """\
   form:
     uses_drugs: {type: boolean, required: true, sensitive: health}
     convicted: {type: boolean, sensitive: offence}
-    wants_work: {type: boolean}
+    wants_work: {type: boolean, required: true}
 """
 
 
@@ -139,7 +139,7 @@ BRANCHED = ASSESS + """\
           role: worker
           title: Refer to drug services
           form:
-            provider: {type: text}
+            provider: {type: text, required: true}
             note: {type: text, save_to: client.phone}
         - record: referred
           outcome: drugs_referred
@@ -148,7 +148,7 @@ BRANCHED = ASSESS + """\
       outcome: no_drugs
 - decide: gw_provider
   branches:
-    - when: provider == 'Aspire'
+    - when: uses_drugs and provider == 'Aspire'
       steps:
         - notify: tell
           to: worker

@@ -45,9 +45,9 @@ RICH = textwrap.dedent("""\
         due: release_date - P7D
         form:
           risk: {type: choice, options: [low, medium, high], required: true}
-          needs: {type: multiple_choice, options: [accommodation, money, family]}
+          needs: {type: multiple_choice, options: [accommodation, money, family], required: true}
           notes: {type: long_text, max_length: 2000}
-          score: {type: scale, min: 1, max: 5, labels: {1: Poor, 5: Good}}
+          score: {type: scale, min: 1, max: 5, labels: {1: Poor, 5: Good}, required: true}
           income: {type: number, min: 0, max: 100000.5}
           children: {type: integer, min: 0, max: 20}
           seen_on: {type: date, title: Seen on}
@@ -63,6 +63,9 @@ RICH = textwrap.dedent("""\
               - refer: to_mappa
                 pathway: mappa
                 wait: true
+              - record: mappa_outcome
+                outcome: mappa_completed
+                value: to_mappa_result.exit_reason == 'completed'
           - when: "'accommodation' in needs and not client.needs_housing"
             steps:
               - wait: until_release
@@ -94,7 +97,7 @@ RICH = textwrap.dedent("""\
               done: {type: boolean, required: true}
       - record: housed
         outcome: housed
-        value: to_mappa_result == 'completed' or len(needs) > 1
+        value: len(needs) > 1
         when: score >= 3
       - end: finished
         reason: completed
@@ -361,7 +364,7 @@ ONE_PROBLEM = [
                   pathway: debt
                 - record: r
                   outcome: o
-                  value: housing_result == 'completed' and debt_result
+                  value: housing_result.exit_reason == 'completed' and debt_result
                 """,
         "contains",
         "'debt_result' is not defined",
@@ -590,6 +593,18 @@ def test_refer_to_an_unknown_pathway_when_the_known_ones_are_given() -> None:
     assert problem.path == "steps[0].pathway"
 
 
+def test_an_unknown_pathway_message_offers_only_pathway_ids_not_file_names() -> None:
+    """Names that cannot be a pathway id (a file name such as housing_support.yaml, passed
+    in by a caller that took it from a file) are never offered as pathways to refer to."""
+    text = doc("""\
+        - refer: onward
+          pathway: housng
+        """)
+    problem = one(text, known_pathways=["housing_support.yaml", "My Draft", "debt"])
+    assert problem.message == ("pathway 'housng' is not known: publish it first, or refer "
+                               "to one of the known pathways (debt, demo)")
+
+
 # -- expressions ----------------------------------------------------------------------------
 
 
@@ -720,8 +735,9 @@ def test_undefined_names_in_expressions() -> None:
           role: worker
           title: First
           form:
-            risk: {type: text}
-            needs: {type: text, visible_when: risk == 'x' and client.phone}
+            risk: {type: text, required: true}
+            needs: {type: text, required: true}
+            other: {type: text, visible_when: risk == 'x' and client.phone}
         - record: r
           outcome: o
           value: rsk == 'high' or needs.accommodation or release_date

@@ -17,9 +17,9 @@ ASKED = """\
   role: worker
   title: Offer
   form:
-    move_in_date: {type: date}
-    landlord: {type: text}
-    rooms: {type: integer}
+    move_in_date: {type: date, required: true}
+    landlord: {type: text, required: true}
+    rooms: {type: integer, required: true}
 """
 
 
@@ -64,8 +64,9 @@ def test_wait_until_takes_any_date_known_by_then(until: str) -> None:
     ("due", "phone - P7D", "phone",
      "due reads 'phone', a text client field, but due needs a date: declare it as "
      "`phone: date` under client_fields"),
-    ("until", "move_in_date + 30", "move_in_date + 30",
-     "add a duration such as P7D, not a number, to move a date: e.g. move_in_date + P7D"),
+    ("until", "move_in_date + 30", "30",  # the type checker's word (dsl.types)
+     "move_in_date + 30 adds a number to a date, which fails when the case gets here: a date "
+     "moves by a duration; write move_in_date + P30D for 30 days"),
     ("due", "move_in_date - 7", "move_in_date - 7",
      "subtract a duration such as P7D, not a number, to move a date: e.g. move_in_date - P7D"),
     ("until", "P7D", "P7D",

@@ -60,7 +60,7 @@ def test_a_misspelt_required_when_is_an_unknown_key_with_the_spelling() -> None:
 SCORE = OFFER + """\
 - set: score
   values:
-    days_to_move: days_between(today(), move_in_date)
+    days_to_move: days_between(today(), move_in_date) if offer_accepted else 0
     soon: days_to_move < 14
 - decide: soon_check
   branches:
@@ -141,8 +141,9 @@ def test_the_readme_examples_of_set_and_required_when_are_valid() -> None:
     blocks = re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
     set_step = next(b for b in blocks if "- set: score_phq9" in b)
     form = next(b for b in blocks if "required_when: offer_accepted" in b)
-    fields = ["baseline_total: {type: integer}", "birth_date: {type: date}",
-              "needs_adaptation: {type: boolean}",
+    fields = ["baseline_total: {type: integer, required: true}",
+              "birth_date: {type: date, required: true}",
+              "needs_adaptation: {type: boolean, required: true}",
               *(f"q{n}: {{type: scale, min: 0, max: 3, required: true}}" for n in range(1, 10))]
     steps = ("- task: assess\n  role: worker\n  title: Assess\n  form:\n"
              + "".join(f"    {line}\n" for line in fields)
@@ -218,7 +219,7 @@ def test_a_set_step_compiles_to_a_script_of_expr_calls_only() -> None:
     assert script is not None
     assert script.group(1) == "Set: days to move, soon"
     assert html.unescape(script.group(2)).splitlines() == [
-        'days_to_move = expr("days_between(today(), move_in_date)")',
+        'days_to_move = expr("days_between(today(), move_in_date) if offer_accepted else 0")',
         'soon = expr("days_to_move < 14")']
     assert '<spiffworkflow:property name="pathwaysSets" value="days_to_move soon"/>' \
         in compiled.bpmn

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dsl import compile_pathway, load_pathway
+from dsl import DslError, compile_pathway, load_pathway, validate
 from engine import Engine, FormValidationError
 from engine.workflow.forms import computed_values, validate_submission
 
@@ -35,7 +35,15 @@ steps:
 
 
 def publish(engine: Engine, text: str) -> None:
-    compiled = compile_pathway(load_pathway(text, "p.yaml"))
+    """Publish the pathway; PHQ-9's optional q3, read by the set step, is the mistake planted
+    to make a case fail there: the validator must see it, and it is compiled anyway."""
+    _, problems = validate(text, "p.yaml")
+    planted = [p for p in problems if p.message.startswith("q3 may not have been asked here")]
+    if problems != planted:
+        raise DslError(problems)
+    if text.startswith(PHQ9[:200]) and "q1 + q2 + q3" in text:
+        assert planted, "the validator no longer sees the planted mistake"
+    compiled = compile_pathway(yaml.safe_load(text) if planted else load_pathway(text, "p.yaml"))
     engine.publish(compiled.files(), compiled.bpmn_file)
 
 
