@@ -10,8 +10,15 @@ is doing changes meaning:
   and what comes next may not);
 * every step it could act on now (a ready task) still exists.
 
-Steps are matched by id. The part of the task tree that is only predicted (what would come
-after the current steps) is dropped and predicted again from the new version.
+"The same behaviour" is judged by what a change does to this case (issue 15): a form may
+gain an option or an optional field, lose an option this case did not answer, widen a limit
+(engine.versions.form_compat); a completed step may gain a successor the case has not taken
+(a step added ahead of the case); a step the case did only in an earlier round of a loop (or
+before going back), and has not reached again, is judged as a step ahead of it.
+
+Steps are matched by id, or by an explicit mapping (engine.versions.renames). The part of the
+task tree that is only predicted (what would come after the current steps) is dropped and
+predicted again from the new version.
 """
 
 from __future__ import annotations
@@ -21,10 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.versions.form_compat import form_problems
+from engine.versions.renames import RENAMED_FROM_PROPERTY, Renames
 from engine.workflow.definitions import FORM_PROPERTY, UI_FORM_PROPERTY, ParsedDefinition
-from engine.workflow.state import SERIALIZER
+from engine.workflow.state import SERIALIZER, done_steps
 
 # What the diff reports about a step, in this order.
 CHANGE_KINDS: tuple[str, ...] = (
@@ -39,7 +49,7 @@ _KNOWN_KEYS = frozenset({
     "typename", "bpmn_name", "documentation", "lane", "extensions", "cond_task_specs",
     "default_task_spec", "event_definition", "outputs", "inputs", "script", "prescript",
     "postscript", "name", "bpmn_id", "description", "lookahead", "manual"})
-_FORM_KEYS = (FORM_PROPERTY, UI_FORM_PROPERTY)
+_FORM_KEYS = (FORM_PROPERTY, UI_FORM_PROPERTY, RENAMED_FROM_PROPERTY)
 
 StepKey = tuple[str, str]  # (process id, step id)
 
@@ -298,47 +308,87 @@ def current_steps(workflow: Any) -> list[str]:
     return steps
 
 
-class _Comparer:
-    """Compares steps of two versions lazily, each step once."""
+# a task the case has reached (not only predicted), and one it has yet to do
+_REACHED = (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+            | TaskState.ERROR)
+_AHEAD = TaskState.PREDICTED_MASK | TaskState.FUTURE | TaskState.READY | TaskState.WAITING
+# splits that start every branch (or every branch whose condition holds): a branch added
+# after one ran would never run, and its join would wait for it
+_SPLITS = frozenset({"ParallelGateway", "InclusiveGateway"})
 
-    def __init__(self, old: ParsedDefinition, new: ParsedDefinition) -> None:
+
+class _Comparer:
+    """Compares steps of two versions lazily, each step once: an old step (by its key in the
+    old version) with its counterpart in the new one (the same id, or its new name)."""
+
+    def __init__(self, old: ParsedDefinition, new: ParsedDefinition,
+                 renames: Renames | None = None) -> None:
         self.old, self.new = old, new
+        self.renames = renames if renames is not None else Renames(old, new)
         self.old_specs, self.new_specs = _all_specs(old), _all_specs(new)
         self._changes: dict[StepKey, dict[str, dict[str, Any]]] = {}
+        self._forms: dict[StepKey, tuple[Any, Any]] = {}
+
+    def new_spec(self, key: StepKey) -> Any:
+        """The old step's counterpart in the new version (None: removed)."""
+        return self.new_specs.get(self.renames.key(key))
 
     def changes(self, key: StepKey, *, with_inputs: bool) -> dict[str, dict[str, Any]]:
         if key not in self._changes:
-            old = step_properties(self.old, self.old_specs[key])
-            new = step_properties(self.new, self.new_specs[key])
+            old_spec, new_spec = self.old_specs[key], self.new_spec(key)
+            old = self._renamed(step_properties(self.old, old_spec))
+            new = step_properties(self.new, new_spec)
             found = {k: v for k, v in _compare(old, new).items() if k not in COSMETIC_KINDS}
-            old_inputs = [s.name for s in self.old_specs[key].inputs]
-            new_inputs = [s.name for s in self.new_specs[key].inputs]
+            old_inputs = self.renames.names(s.name for s in old_spec.inputs)
+            new_inputs = [s.name for s in new_spec.inputs]
             if sorted(old_inputs) != sorted(new_inputs):
                 found["inputs"] = {"from": old_inputs, "to": new_inputs}
             self._changes[key] = found
+            self._forms[key] = (old.get("form"), new.get("form"))
         found = self._changes[key]
         return found if with_inputs else {k: v for k, v in found.items() if k != "inputs"}
+
+    def forms(self, key: StepKey) -> tuple[Any, Any]:
+        """The step's form in each version (after changes(key))."""
+        return self._forms[key]
+
+    def _renamed(self, described: dict[str, Any]) -> dict[str, Any]:
+        """An old step described with the steps it names (what comes next, a decision's
+        branches) by their new names."""
+        if not self.renames:
+            return described
+        conditions = described.get("conditions")
+        if conditions is not None:
+            conditions = {
+                "branches": [(self.renames.names([target])[0], condition)
+                             for target, condition in conditions["branches"]],
+                "default": self.renames.names([conditions["default"]])[0]}
+        return {**described, "order": self.renames.names(described["order"]),
+                "conditions": conditions}
 
 
 def _describe(changes: Mapping[str, Any]) -> str:
     return ", ".join("what leads to it" if kind == "inputs" else
-                     "what comes next" if kind == "order" else kind for kind in changes)
+                     "what comes next" if kind == "order" else
+                     f"form: {'; '.join(detail)}" if kind == "form" and isinstance(detail, list)
+                     else kind for kind, detail in changes.items())
 
 
 def check_move(workflow: Any, old: ParsedDefinition, new: ParsedDefinition,
-               done_steps: Mapping[str, set[str]], *, version_label: str = "the new version"
-               ) -> MoveCheck:
+               done_steps: Mapping[str, set[str]], *, version_label: str = "the new version",
+               renames: Renames | None = None) -> MoveCheck:
     """Whether the case may move from old to new (see the module docstring for the rules).
 
     done_steps: per process, the steps the case completed that are no longer in its (compacted)
-    task tree.
+    task tree. renames: steps renamed from old to new (default: those the new version
+    declares).
     """
-    check = _MoveChecker(_Comparer(old, new), version_label)
+    check = _MoveChecker(_Comparer(old, new, renames), version_label, workflow, done_steps)
     tasks = [(each.spec.name, task) for each in _workflows(workflow)
              for task in each.tasks.values()]
     # The most direct reason first: where the case is now, then what it did before.
     reasons = [*check.current_steps(tasks), *check.unfinished_steps(tasks),
-               *check.completed_steps(tasks, done_steps)]
+               *check.completed_steps(tasks)]
     found = tuple(reason for reason in reasons if reason)
     return MoveCheck(not found, found[0] if found else None, found)
 
@@ -347,10 +397,23 @@ class _MoveChecker:
     """Why a case's steps keep it from moving (None where a step does not), each step and
     reason given once."""
 
-    def __init__(self, comparer: _Comparer, version_label: str) -> None:
+    def __init__(self, comparer: _Comparer, version_label: str, workflow: Any,
+                 done_steps: Mapping[str, set[str]]) -> None:
         self.comparer = comparer
         self.version_label = version_label
+        self.workflow = workflow
+        self.done_steps = done_steps
         self.visited: set[tuple[StepKey, str]] = set()
+        self._answers: dict[str, list[Any]] = {}
+
+    def answers(self, field_name: str) -> list[Any]:
+        """Every value this case holds for a form field (in any task's data)."""
+        if field_name not in self._answers:
+            self._answers[field_name] = [
+                data[field_name] for each in _workflows(self.workflow)
+                for data in (each.data, *(task.data for task in each.tasks.values()))
+                if field_name in data]
+        return self._answers[field_name]
 
     def refuse_if_changed(self, key: StepKey, what: str, *, with_inputs: bool) -> str | None:
         step, label = key[1], self.version_label
@@ -359,18 +422,65 @@ class _MoveChecker:
         self.visited.add((key, what))
         if key not in self.comparer.old_specs:
             return None  # not a step of the old version: nothing to compare
-        if key not in self.comparer.new_specs:
+        if self.comparer.new_spec(key) is None:
             return f"step {step!r}, which this case {what}, is removed in {label}"
-        changes = self.comparer.changes(key, with_inputs=with_inputs)
+        changes: dict[str, Any] = dict(self.comparer.changes(key, with_inputs=with_inputs))
+        if "form" in changes:
+            problems = form_problems(*self.comparer.forms(key), self.answers)
+            if problems:
+                changes["form"] = problems
+            else:
+                del changes["form"]
+        if "order" in changes and what == "has completed" and self.only_untaken_added(key):
+            del changes["order"]
         if changes:
             return (f"step {step!r}, which this case {what}, changes in {label} "
-                    f"({_describe(changes)})")
+                    f"({_describe(changes)}){self.next_round(key)}")
         return None
+
+    def reached(self, process: str) -> set[str]:
+        """The steps of a process this case has reached (done, or at them now)."""
+        found = set(self.done_steps.get(process, ()))
+        for each in _workflows(self.workflow):
+            if each.spec.name == process:
+                found |= {task.task_spec.name for task in each.tasks.values()
+                          if task.has_state(_REACHED)}
+        return found
+
+    def only_untaken_added(self, key: StepKey) -> bool:
+        """Whether a completed step's successors changed only where the case did not go:
+        every successor it took is still one (a step added ahead of the case, or on a branch
+        it did not take), and it is not a split that starts every branch."""
+        old_spec = self.comparer.old_specs[key]
+        if type(old_spec).__name__ in _SPLITS:
+            return False
+        reached = self.reached(key[0])
+        taken = [spec.name for spec in old_spec.outputs if spec.name in reached]
+        now = {spec.name for spec in self.comparer.new_spec(key).outputs}
+        return all(name in now for name in self.comparer.renames.names(taken))
+
+    def ahead(self, key: StepKey) -> bool:
+        """Whether the case has yet to do this step again (done in an earlier round of a loop
+        or before going back, and not done in the round it is in now): then what it does is
+        judged when the case gets there, on the new version."""
+        process, step = key
+        found = [task for each in _workflows(self.workflow)
+                 if each.spec.name == process and not each.is_completed()
+                 for task in each.tasks.values() if task.task_spec.name == step]
+        return bool(found) and not any(task.has_state(TaskState.COMPLETED) for task in found) \
+            and any(task.has_state(_AHEAD) for task in found)
+
+    def next_round(self, key: StepKey) -> str:
+        """For a step of a loop's round the case is in: when it can move."""
+        loop = _running_loop(self.workflow, key[0])
+        return "" if loop is None else (
+            f"; it can move once it starts its next round of {loop!r}: run the migration "
+            "again then")
 
     def current_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
         return [f"its current step {task.task_spec.name!r} is removed in {self.version_label}"
                 for process, task in tasks if task.has_state(TaskState.READY)
-                and (process, task.task_spec.name) not in self.comparer.new_specs]
+                and self.comparer.new_spec((process, task.task_spec.name)) is None]
 
     def unfinished_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
         reasons: list[str | None] = []
@@ -382,43 +492,66 @@ class _MoveChecker:
                 reasons.append(self.refuse_if_changed(key, "has started", with_inputs=True))
         return reasons
 
-    def completed_steps(self, tasks: list[tuple[str, Any]],
-                        done_steps: Mapping[str, set[str]]) -> list[str | None]:
+    def completed_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
         keys = [(process, task.task_spec.name) for process, task in tasks
                 if task.has_state(TaskState.COMPLETED)]
-        keys += [(process, step) for process, steps in sorted(done_steps.items())
+        keys += [(process, step) for process, steps in sorted(self.done_steps.items())
                  for step in sorted(steps)]
         return [self.refuse_if_changed(key, "has completed", with_inputs=False)
-                for key in keys]
+                for key in keys if not self.ahead(key)]
 
 
-def move(workflow: Any, new: ParsedDefinition) -> None:
+def _running_loop(workflow: Any, process: str) -> str | None:
+    """The id of the loop (repeat) whose current round runs the process, if one does."""
+    for sub_id, sub in workflow.subprocesses.items():
+        if sub.spec.name != process or sub.is_completed():
+            continue
+        for each in _workflows(workflow):
+            owner = each.tasks.get(sub_id)
+            parent = owner.parent if owner is not None else None
+            if parent is not None and isinstance(parent.task_spec, StandardLoopTask):
+                return str(getattr(parent.task_spec, "bpmn_id", None) or parent.task_spec.name)
+    return None
+
+
+def move(workflow: Any, new: ParsedDefinition, renames: Renames | None = None) -> None:
     """Point a checked case at the new version's specs and predict its future again.
 
     Call only after check_move said ok: it assumes every unfinished-but-definite task's step
-    exists in the new version.
+    exists in the new version (under its new name, for a renamed step).
     """
+    rename = renames if renames is not None else (lambda name: name)
     workflow.spec = new.spec
     workflow.subprocess_specs = new.subprocess_specs
     for each in _workflows(workflow):
-        specs = new.spec if each is workflow else new.subprocess_specs[each.spec.name]
+        specs = new.spec if each is workflow else new.subprocess_specs[rename(each.spec.name)]
         each.spec = specs
         for task in list(each.tasks.values()):
             if task.id not in each.tasks:
                 continue
-            replacement = specs.task_specs.get(task.task_spec.name)
+            replacement = specs.task_specs.get(rename(task.task_spec.name))
             if replacement is None:  # a predicted or finished-and-cut task of a removed step
                 if task.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
                     _remove_subtree(each, task)
                     continue
                 raise ValueError(f"step {task.task_spec.name!r} is not in the new version")
             task.task_spec = replacement
+    if renames:
+        _rename_done_steps(workflow, renames)
     for each in _workflows(workflow):
         frontier = [task for task in each.tasks.values()
                     if task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
         for task in frontier:
             if task.id in each.tasks:
                 _predict_again(each, task)
+
+
+def _rename_done_steps(workflow: Any, renames: Renames) -> None:
+    done = done_steps(workflow)
+    renamed = {renames(process): {renames(step) for step in steps}
+               for process, steps in done.items()}
+    done.clear()
+    done.update(renamed)
 
 
 def _remove_subtree(workflow: Any, task: Any) -> None:
