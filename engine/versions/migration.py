@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.versions.form_compat import form_problems
+from engine.versions.move_check import MoveChecker, workflows_of
 from engine.versions.renames import RENAMED_FROM_PROPERTY, Renames
 from engine.workflow.definitions import FORM_PROPERTY, UI_FORM_PROPERTY, ParsedDefinition
 from engine.workflow.state import SERIALIZER, done_steps
@@ -291,30 +290,16 @@ class MoveCheck:
     reasons: tuple[str, ...] = ()  # every reason found, the most direct first
 
 
-def _workflows(workflow: Any) -> Iterator[Any]:
-    yield workflow
-    yield from workflow.subprocesses.values()
-
-
 def current_steps(workflow: Any) -> list[str]:
     """The steps a case is at now: ready tasks and events it waits for, in tree order."""
     steps: list[str] = []
-    for each in _workflows(workflow):
+    for each in workflows_of(workflow):
         for task in each.get_tasks(state=TaskState.READY | TaskState.WAITING,
                                    skip_subprocesses=True):
             spec = task.task_spec
             if getattr(spec, "bpmn_id", None) and spec.bpmn_id not in steps:
                 steps.append(spec.bpmn_id)
     return steps
-
-
-# a task the case has reached (not only predicted), and one it has yet to do
-_REACHED = (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
-            | TaskState.ERROR)
-_AHEAD = TaskState.PREDICTED_MASK | TaskState.FUTURE | TaskState.READY | TaskState.WAITING
-# splits that start every branch (or every branch whose condition holds): a branch added
-# after one ran would never run, and its join would wait for it
-_SPLITS = frozenset({"ParallelGateway", "InclusiveGateway"})
 
 
 class _Comparer:
@@ -327,7 +312,7 @@ class _Comparer:
         self.renames = renames if renames is not None else Renames(old, new)
         self.old_specs, self.new_specs = _all_specs(old), _all_specs(new)
         self._changes: dict[StepKey, dict[str, dict[str, Any]]] = {}
-        self._forms: dict[StepKey, tuple[Any, Any]] = {}
+        self._described: dict[StepKey, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     def new_spec(self, key: StepKey) -> Any:
         """The old step's counterpart in the new version (None: removed)."""
@@ -344,13 +329,14 @@ class _Comparer:
             if sorted(old_inputs) != sorted(new_inputs):
                 found["inputs"] = {"from": old_inputs, "to": new_inputs}
             self._changes[key] = found
-            self._forms[key] = (old.get("form"), new.get("form"))
+            self._described[key] = (old, new)
         found = self._changes[key]
         return found if with_inputs else {k: v for k, v in found.items() if k != "inputs"}
 
-    def forms(self, key: StepKey) -> tuple[Any, Any]:
-        """The step's form in each version (after changes(key))."""
-        return self._forms[key]
+    def described(self, key: StepKey) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The step as each version describes it, the old one with the new names of the
+        steps it names (after changes(key))."""
+        return self._described[key]
 
     def _renamed(self, described: dict[str, Any]) -> dict[str, Any]:
         """An old step described with the steps it names (what comes next, a decision's
@@ -367,13 +353,6 @@ class _Comparer:
                 "conditions": conditions}
 
 
-def _describe(changes: Mapping[str, Any]) -> str:
-    return ", ".join("what leads to it" if kind == "inputs" else
-                     "what comes next" if kind == "order" else
-                     f"form: {'; '.join(detail)}" if kind == "form" and isinstance(detail, list)
-                     else kind for kind, detail in changes.items())
-
-
 def check_move(workflow: Any, old: ParsedDefinition, new: ParsedDefinition,
                done_steps: Mapping[str, set[str]], *, version_label: str = "the new version",
                renames: Renames | None = None) -> MoveCheck:
@@ -383,135 +362,14 @@ def check_move(workflow: Any, old: ParsedDefinition, new: ParsedDefinition,
     task tree. renames: steps renamed from old to new (default: those the new version
     declares).
     """
-    check = _MoveChecker(_Comparer(old, new, renames), version_label, workflow, done_steps)
-    tasks = [(each.spec.name, task) for each in _workflows(workflow)
+    check = MoveChecker(_Comparer(old, new, renames), version_label, workflow, done_steps)
+    tasks = [(each.spec.name, task) for each in workflows_of(workflow)
              for task in each.tasks.values()]
     # The most direct reason first: where the case is now, then what it did before.
     reasons = [*check.current_steps(tasks), *check.unfinished_steps(tasks),
                *check.completed_steps(tasks)]
     found = tuple(reason for reason in reasons if reason)
     return MoveCheck(not found, found[0] if found else None, found)
-
-
-class _MoveChecker:
-    """Why a case's steps keep it from moving (None where a step does not), each step and
-    reason given once."""
-
-    def __init__(self, comparer: _Comparer, version_label: str, workflow: Any,
-                 done_steps: Mapping[str, set[str]]) -> None:
-        self.comparer = comparer
-        self.version_label = version_label
-        self.workflow = workflow
-        self.done_steps = done_steps
-        self.visited: set[tuple[StepKey, str]] = set()
-        self._answers: dict[str, list[Any]] = {}
-
-    def answers(self, field_name: str) -> list[Any]:
-        """Every value this case holds for a form field (in any task's data)."""
-        if field_name not in self._answers:
-            self._answers[field_name] = [
-                data[field_name] for each in _workflows(self.workflow)
-                for data in (each.data, *(task.data for task in each.tasks.values()))
-                if field_name in data]
-        return self._answers[field_name]
-
-    def refuse_if_changed(self, key: StepKey, what: str, *, with_inputs: bool) -> str | None:
-        step, label = key[1], self.version_label
-        if (key, what) in self.visited:
-            return None
-        self.visited.add((key, what))
-        if key not in self.comparer.old_specs:
-            return None  # not a step of the old version: nothing to compare
-        if self.comparer.new_spec(key) is None:
-            return f"step {step!r}, which this case {what}, is removed in {label}"
-        changes: dict[str, Any] = dict(self.comparer.changes(key, with_inputs=with_inputs))
-        if "form" in changes:
-            problems = form_problems(*self.comparer.forms(key), self.answers)
-            if problems:
-                changes["form"] = problems
-            else:
-                del changes["form"]
-        if "order" in changes and what == "has completed" and self.only_untaken_added(key):
-            del changes["order"]
-        if changes:
-            return (f"step {step!r}, which this case {what}, changes in {label} "
-                    f"({_describe(changes)}){self.next_round(key)}")
-        return None
-
-    def reached(self, process: str) -> set[str]:
-        """The steps of a process this case has reached (done, or at them now)."""
-        found = set(self.done_steps.get(process, ()))
-        for each in _workflows(self.workflow):
-            if each.spec.name == process:
-                found |= {task.task_spec.name for task in each.tasks.values()
-                          if task.has_state(_REACHED)}
-        return found
-
-    def only_untaken_added(self, key: StepKey) -> bool:
-        """Whether a completed step's successors changed only where the case did not go:
-        every successor it took is still one (a step added ahead of the case, or on a branch
-        it did not take), and it is not a split that starts every branch."""
-        old_spec = self.comparer.old_specs[key]
-        if type(old_spec).__name__ in _SPLITS:
-            return False
-        reached = self.reached(key[0])
-        taken = [spec.name for spec in old_spec.outputs if spec.name in reached]
-        now = {spec.name for spec in self.comparer.new_spec(key).outputs}
-        return all(name in now for name in self.comparer.renames.names(taken))
-
-    def ahead(self, key: StepKey) -> bool:
-        """Whether the case has yet to do this step again (done in an earlier round of a loop
-        or before going back, and not done in the round it is in now): then what it does is
-        judged when the case gets there, on the new version."""
-        process, step = key
-        found = [task for each in _workflows(self.workflow)
-                 if each.spec.name == process and not each.is_completed()
-                 for task in each.tasks.values() if task.task_spec.name == step]
-        return bool(found) and not any(task.has_state(TaskState.COMPLETED) for task in found) \
-            and any(task.has_state(_AHEAD) for task in found)
-
-    def next_round(self, key: StepKey) -> str:
-        """For a step of a loop's round the case is in: when it can move."""
-        loop = _running_loop(self.workflow, key[0])
-        return "" if loop is None else (
-            f"; it can move once it starts its next round of {loop!r}: run the migration "
-            "again then")
-
-    def current_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
-        return [f"its current step {task.task_spec.name!r} is removed in {self.version_label}"
-                for process, task in tasks if task.has_state(TaskState.READY)
-                and self.comparer.new_spec((process, task.task_spec.name)) is None]
-
-    def unfinished_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
-        reasons: list[str | None] = []
-        for process, task in tasks:
-            key = (process, task.task_spec.name)
-            if task.has_state(TaskState.WAITING):
-                reasons.append(self.refuse_if_changed(key, "is waiting at", with_inputs=True))
-            elif task.has_state(TaskState.STARTED | TaskState.ERROR):
-                reasons.append(self.refuse_if_changed(key, "has started", with_inputs=True))
-        return reasons
-
-    def completed_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
-        keys = [(process, task.task_spec.name) for process, task in tasks
-                if task.has_state(TaskState.COMPLETED)]
-        keys += [(process, step) for process, steps in sorted(self.done_steps.items())
-                 for step in sorted(steps)]
-        return [self.refuse_if_changed(key, "has completed", with_inputs=False)
-                for key in keys if not self.ahead(key)]
-
-
-def _running_loop(workflow: Any, process: str) -> str | None:
-    """The id of the loop (repeat) whose current round runs the process, if one does."""
-    for sub_id, sub in workflow.subprocesses.items():
-        if sub.spec.name != process or sub.is_completed():
-            continue
-        for each in _workflows(workflow):
-            owner = each.tasks.get(sub_id)
-            parent = owner.parent if owner is not None else None
-            if parent is not None and isinstance(parent.task_spec, StandardLoopTask):
-                return str(getattr(parent.task_spec, "bpmn_id", None) or parent.task_spec.name)
-    return None
 
 
 def move(workflow: Any, new: ParsedDefinition, renames: Renames | None = None) -> None:
@@ -523,7 +381,7 @@ def move(workflow: Any, new: ParsedDefinition, renames: Renames | None = None) -
     rename = renames if renames is not None else (lambda name: name)
     workflow.spec = new.spec
     workflow.subprocess_specs = new.subprocess_specs
-    for each in _workflows(workflow):
+    for each in workflows_of(workflow):
         specs = new.spec if each is workflow else new.subprocess_specs[rename(each.spec.name)]
         each.spec = specs
         for task in list(each.tasks.values()):
@@ -538,7 +396,7 @@ def move(workflow: Any, new: ParsedDefinition, renames: Renames | None = None) -
             task.task_spec = replacement
     if renames:
         _rename_done_steps(workflow, renames)
-    for each in _workflows(workflow):
+    for each in workflows_of(workflow):
         frontier = [task for task in each.tasks.values()
                     if task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
         for task in frontier:

@@ -160,3 +160,59 @@ def test_form_problems_judge_a_list_answer_and_a_limit_set_where_there_was_none(
                          _form({"t": {"type": "string"}}), lambda _: []) == [
         "field 't': its setting 'save_to' changed"]
     assert form_problems(None, _form({"t": {"type": "string"}}), lambda _: []) == []
+
+
+DECIDING = """
+pathway: referral
+title: Referral
+roles:
+  worker: {title: Worker}
+steps:
+  - task: intake
+    role: worker
+    title: Intake
+    form:
+      urgent: {type: boolean, required: true, title: Urgent}
+  - decide: how_fast
+    branches:
+      - when: urgent
+        steps:
+          - task: fast_track
+            role: worker
+            title: Fast track
+    otherwise:
+      - task: standard
+        role: worker
+        title: Standard
+  - task: close
+    role: worker
+    title: Close
+"""
+ON_THE_FAST_TRACK = "          - task: fast_track\n"
+ON_THE_STANDARD_TRACK = "      - task: standard\n"
+
+
+@pytest.mark.parametrize(("where", "moves"), [
+    (ON_THE_FAST_TRACK, True), (ON_THE_STANDARD_TRACK, False)])
+def test_a_step_added_on_a_branch_the_case_did_not_take_is_ahead_of_it(
+        engine: Engine, where: str, moves: bool) -> None:
+    indent = where[:where.index("-")]
+    added = (f"{indent}- task: triage\n{indent}  role: worker\n{indent}  title: Triage\n"
+             + where)
+    publish(engine, DECIDING)
+    publish(engine, edited(where, added, DECIDING))
+    client = engine.add_client("Ann").id
+    assert client is not None
+    case_id = engine.start_case("referral", client, version=1).case.id or 0
+    task = engine.get_case(case_id).tasks[0].task
+    engine.complete_task(task.id, {"urgent": False})
+    result = engine.migrate("referral", 1, 2).cases[0]
+    if not moves:  # triage now comes before the step the case is at: it was skipped
+        assert result.reason == ("step 'how_fast', which this case has completed, changes "
+                                 "in version 2 (conditions, what comes next)")
+        return
+    assert (result.ok, result.reason, result.to_step) == (True, None, "standard")
+    for _ in range(2):
+        task = engine.get_case(case_id).tasks[0].task
+        engine.complete_task(task.id, {})
+    assert engine.get_case(case_id).case.status == "completed"
