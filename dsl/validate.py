@@ -88,6 +88,7 @@ class _Checker:
         self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
+        self.renamed: list[tuple[str, str, Path]] = []  # step id, renamed_from, its path
 
     # reporting
 
@@ -110,6 +111,7 @@ class _Checker:
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
+        self.renamed_from_ids()
 
     def steps(self, steps: Any, path: Path, *, parallel: Path | None) -> None:
         if not isinstance(steps, list):
@@ -151,6 +153,8 @@ class _Checker:
         if isinstance(step[kind], str):
             self.step_ids.append((self.document.where((*path, kind)), step[kind],
                                   (*path, kind)))
+            if isinstance(step.get("renamed_from"), str):
+                self.renamed.append((step[kind], step["renamed_from"], (*path, "renamed_from")))
         getattr(self, f"check_{kind}")(step, path, parallel)
         for nested, nested_path in branch_lists(step, kind, path):
             inner = nested_path if kind == "parallel" else parallel
@@ -189,6 +193,23 @@ class _Checker:
                                   "rename one of them")
             else:
                 first[step_id] = position
+
+    def renamed_from_ids(self) -> None:
+        """A step is renamed from an id this version no longer uses, and only one step is."""
+        lines = {step_id: position[0] for position, step_id, _ in self.step_ids}
+        first: dict[str, tuple[str, Path]] = {}
+        for step_id, old, path in self.renamed:
+            if old in lines:
+                self.report(path, f"renamed_from {old!r} is the id of a step of this version "
+                                  f"(line {lines[old]}): name the id the step had before, "
+                                  "which no step has now")
+            elif old in first:
+                other, other_path = first[old]
+                self.report(path, f"step {other!r} (line "
+                                  f"{self.document.where(other_path)[0]}) is already renamed "
+                                  f"from {old!r}: only one step can take its place")
+            else:
+                first[old] = (step_id, path)
 
     # per kind
 

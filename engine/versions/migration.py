@@ -349,8 +349,12 @@ class _Comparer:
                 "branches": [(self.renames.names([target])[0], condition)
                              for target, condition in conditions["branches"]],
                 "default": self.renames.names([conditions["default"]])[0]}
+        other = described.get("other")
+        if isinstance(other, dict):  # a loop's round, a subprocess: named by the step's id
+            other = {key: self.renames.names([value])[0] if key in ("task_spec", "spec")
+                     else value for key, value in other.items()}
         return {**described, "order": self.renames.names(described["order"]),
-                "conditions": conditions}
+                "conditions": conditions, "other": other}
 
 
 def check_move(workflow: Any, old: ParsedDefinition, new: ParsedDefinition,

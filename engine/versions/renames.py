@@ -51,8 +51,8 @@ class Renames:
     """Maps a name of the old version to its name in the new one."""
 
     def __init__(self, old: ParsedDefinition, new: ParsedDefinition,
-                 explicit: Mapping[str, str] | None = None) -> None:
-        self.mapping = {**declared_renames(new), **(explicit or {})}
+                 explicit: Mapping[str, str] | None = None, *, declared: bool = True) -> None:
+        self.mapping = {**(declared_renames(new) if declared else {}), **(explicit or {})}
         self.old_names, self.new_names = _names(old), _names(new)
         self._longest_first = sorted(self.mapping, key=len, reverse=True)
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from engine import Engine
+from engine.errors import InvalidArgumentError
 from engine.versions.form_compat import form_problems
 from tests.unit.engine.test_versions import REPEATING, edited, publish
 
@@ -57,7 +58,7 @@ def runs_to_the_end(engine: Engine, case_id: int, answers: dict[str, Any]) -> li
             break
         task = view.tasks[0].task
         done.append(task.step)
-        engine.complete_task(task.id, answers if task.step == "check_in" else
+        engine.complete_task(task.id, answers if task.step in ("check_in", "weekly_visit") else
                              {"why": "because"} if task.step == "extra" else {})
     assert engine.get_case(case_id).case.status == "completed"
     return done
@@ -216,3 +217,56 @@ def test_a_step_added_on_a_branch_the_case_did_not_take_is_ahead_of_it(
         task = engine.get_case(case_id).tasks[0].task
         engine.complete_task(task.id, {})
     assert engine.get_case(case_id).case.status == "completed"
+
+
+# -- steps renamed ----------------------------------------------------------------------
+
+RENAMED = LOOP.replace("check_in", "weekly_visit")
+
+
+@pytest.mark.parametrize("how", ["map", "renamed_from"])
+def test_a_renamed_step_maps_the_cases_at_it_and_done_with_it(engine: Engine, how: str) -> None:
+    v2 = RENAMED if how == "map" else RENAMED.replace(
+        "      - task: weekly_visit\n", "      - task: weekly_visit\n"
+        "        renamed_from: check_in\n")
+    at_it, past_it = in_round_two(engine, v2), started(engine, v2, 1)
+    renames = {"check_in": "weekly_visit"} if how == "map" else None
+    if how == "map":
+        refused = engine.migrate("referral", 1, 2, dry_run=True).cases
+        assert [r.reason for r in refused] == [
+            "its current step 'check_in' is removed in version 2",
+            "step 'check_in', which this case has completed, is removed in version 2"]
+    report = engine.migrate("referral", 1, 2, renames=renames)
+    assert [(r.case, r.ok, r.from_step, r.to_step) for r in report.cases] == [
+        (at_it, True, "check_in", "weekly_visit"), (past_it, True, "review", "review")]
+    assert runs_to_the_end(engine, at_it, {**ROUND, "done": True})[0] == "weekly_visit"
+    assert runs_to_the_end(engine, past_it, {**ROUND, "done": True}) == [
+        "review", "weekly_visit", "review", "close"]
+
+
+def test_a_renamed_repeat_takes_its_rounds_along(engine: Engine) -> None:
+    case_id = in_round_two(engine, LOOP.replace("rounds", "visits"))
+    result = engine.migrate("referral", 1, 2, renames={"rounds": "visits"}).cases[0]
+    assert (result.ok, result.reason) == (True, None)
+    assert runs_to_the_end(engine, case_id, {**ROUND, "done": True}) == [
+        "check_in", "review", "close"]
+
+
+def test_a_map_naming_a_step_the_versions_lack_is_refused(engine: Engine) -> None:
+    in_round_two(engine, RENAMED)
+    with pytest.raises(InvalidArgumentError, match="version 1 has no step 'visit'"):
+        engine.migrate("referral", 1, 2, renames={"visit": "weekly_visit"})
+    with pytest.raises(InvalidArgumentError, match="version 2 has no step 'weekly'"):
+        engine.migrate("referral", 1, 2, renames={"check_in": "weekly"})
+    assert engine.migrations() == []
+
+
+def test_a_revert_maps_the_renamed_step_back(engine: Engine) -> None:
+    case_id = in_round_two(engine, RENAMED)
+    migration = engine.migrate("referral", 1, 2, renames={"check_in": "weekly_visit"})
+    task = engine.get_case(case_id).tasks[0].task
+    engine.complete_task(task.id, ROUND)  # moved on: migrated back by the rules
+    revert = engine.revert_migration(migration.migration or 0)
+    assert [(r.ok, r.reason, r.to_step) for r in revert.cases] == [(True, None, "review")]
+    assert runs_to_the_end(engine, case_id, {**ROUND, "done": True}) == [
+        "review", "check_in", "review", "close"]
