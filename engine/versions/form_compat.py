@@ -23,6 +23,7 @@ _SETTING_WORDS = {
 _TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number",
                "boolean": "yes/no", "array": "a list"}
 _REQUIRED_WHEN_VISIBLE = "x-pathways-required-when-visible"
+_SENSITIVE = "x-pathways-sensitive"
 
 Answers = Callable[[str], list[Any]]  # the values this case holds for a field name
 
@@ -112,14 +113,14 @@ def _removed_options(name: str, old: Mapping[str, Any], new: Mapping[str, Any],
         return [] if (before, old.get("items")) == (after, new.get("items")) else [
             f"field {name!r}: its answers changed"]
     given = answers(name)
-    problems = []
-    for option in before:
-        if option not in after and any(
-                value == option or (isinstance(value, list) and option in value)
-                for value in given):
-            problems.append(f"option {option!r} of field {name!r} is removed, and this case "
-                            f"answered {option!r}")
-    return problems
+    used = [option for option in before if option not in after and any(
+        value == option or (isinstance(value, list) and option in value) for value in given)]
+    if used and (old.get(_SENSITIVE) or new.get(_SENSITIVE)):
+        # a health or offence answer is not repeated in a reason shown to designers
+        return [f"an option this case answered is removed from field {name!r} (a sensitive "
+                "field: the option is not named here)"]
+    return [f"option {option!r} of field {name!r} is removed, and this case answered "
+            f"{option!r}" for option in used]
 
 
 def _narrowed(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

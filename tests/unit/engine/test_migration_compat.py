@@ -161,6 +161,11 @@ def test_form_problems_judge_a_list_answer_and_a_limit_set_where_there_was_none(
                          _form({"t": {"type": "string"}}), lambda _: []) == [
         "field 't': its setting 'save_to' changed"]
     assert form_problems(None, _form({"t": {"type": "string"}}), lambda _: []) == []
+    secret = {"type": "string", "enum": ["low", "high"], "x-pathways-sensitive": "offence"}
+    assert form_problems(_form({"risk": secret}), _form({"risk": {**secret, "enum": ["low"]}}),
+                         lambda _: ["high"]) == [
+        "an option this case answered is removed from field 'risk' (a sensitive field: the "
+        "option is not named here)"]
 
 
 DECIDING = """
