@@ -79,19 +79,31 @@ class MoveChecker:
                 del changes["form"]
         if what == "has completed":
             self.drop_untaken(key, changes)
+        elif "inputs" in changes and self.done_inputs_kept(key):
+            del changes["inputs"]
         if changes:
             return (f"step {step!r}, which this case {what}, changes in {label} "
                     f"({_describe(changes)}){self.next_round(key)}")
         return None
 
-    def reached(self, process: str) -> set[str]:
-        """The steps of a process this case has reached (done, or at them now)."""
+    def reached(self, process: str, state: TaskState = _REACHED) -> set[str]:
+        """The steps of a process this case has reached (done, or at them now; with
+        state=COMPLETED: done)."""
         found = set(self.done_steps.get(process, ()))
         for each in workflows_of(self.workflow):
             if each.spec.name == process:
                 found |= {task.task_spec.name for task in each.tasks.values()
-                          if task.has_state(_REACHED)}
+                          if task.has_state(state)}
         return found
+
+    def done_inputs_kept(self, key: StepKey) -> bool:
+        """Whether what leads to a step the case waits at (a join) changed only where the
+        case has not been: every step leading to it that the case has done still does (a
+        step added between a branch's current task and the join is ahead of the case)."""
+        done = self.reached(key[0], TaskState.COMPLETED)
+        kept = {spec.name for spec in self.comparer.new_spec(key).inputs}
+        return all(name in kept for name in self.comparer.renames.names(
+            spec.name for spec in self.comparer.old_specs[key].inputs if spec.name in done))
 
     def drop_untaken(self, key: StepKey, changes: dict[str, Any]) -> None:
         """Forget a completed step's changes of what comes next (and of a decision's
