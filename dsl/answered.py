@@ -319,7 +319,10 @@ class Walk:
                                                         else ()) if isinstance(branch, dict)])
 
     def flow_repeat(self, step: dict[str, Any], path: Path, state: State) -> State | None:
-        after = self.steps(step.get("steps"), (*path, "steps"), state)  # runs at least once
+        # inside, `round` and the repeat's own record (<id>.rounds, <id>.round) are set
+        sid = step.get("repeat")
+        inner = state.with_names(["round", *([sid] if isinstance(sid, str) else [])])
+        after = self.steps(step.get("steps"), (*path, "steps"), inner)  # runs at least once
         if after is not None and "until" in step:
             self.read((*path, "until"), after)
         return after

@@ -25,6 +25,8 @@ NSMAP = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS,
 TARGET_NAMESPACE = "https://pathways.example/dsl"
 # spiffworkflow:property on a step's element or on the process: what its existence reveals
 SENSITIVE_PROPERTY = "sensitive"
+# spiffworkflow:property on a step's element: the id it had in an earlier version (migration)
+RENAMED_FROM_PROPERTY = "pathwaysRenamedFrom"
 
 
 @dataclass

@@ -44,6 +44,7 @@ from dsl.bpmn_xml import (
     BPMNDI_NS,
     DC_NS,
     DI_NS,
+    RENAMED_FROM_PROPERTY,
     SENSITIVE_PROPERTY,
     SPIFF_NS,
     BpmnWriter,
@@ -250,6 +251,9 @@ class Compiler:
         if step.get("sensitive"):  # every kind's element has the step's id
             self.nodes[str(step[kind])].properties.append(
                 (SENSITIVE_PROPERTY, str(step["sensitive"])))
+        if step.get("renamed_from"):
+            self.nodes[str(step[kind])].properties.append(
+                (RENAMED_FROM_PROPERTY, str(step["renamed_from"])))
         return part
 
     # -- steps --

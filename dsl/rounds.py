@@ -28,6 +28,10 @@ from typing import Any
 ROUND = "round"  # the current round's number, in conditions inside a repeat
 ROUNDS = "rounds"  # <repeat id>.rounds: each completed round's answers
 ANSWERS_PREFIX = "pathways_round_"  # + repeat id: the answers of the round under way
+# the first line of every script written here: the engine's migration reads a script that
+# starts so as bookkeeping derived from the forms and steps (engine.workflow.definition_model
+# ROUNDS_SCRIPT; a test keeps the two equal)
+ROUNDS_SCRIPT = "# pathways: a repeat's rounds (generated)\n"
 SET_ASIDE = "pathways_before"  # a task's own fields, set aside while it is open
 
 
@@ -58,7 +62,7 @@ def _ensure_repeat(sid: str) -> list[str]:
 
 def round_start(sid: str) -> str:
     """Before each round: number it, and start collecting its answers."""
-    return "\n".join([
+    return ROUNDS_SCRIPT + "\n".join([
         *_ensure_repeat(sid),
         f"{sid} = {{{_name(ROUND)}: len({sid}[{_name(ROUNDS)}]) + 1, "
         f"{_name(ROUNDS)}: {sid}[{_name(ROUNDS)}]}}",
@@ -81,7 +85,7 @@ def round_end(sid: str, nested: Sequence[str], enclosing: str | None) -> str:
     if enclosing is not None:
         lines += ["try:", f"    {ROUND} = {enclosing}[{_name(ROUND)}]",
                   "except (NameError, KeyError, TypeError):", "    pass"]
-    return "\n".join(lines) + "\n"
+    return ROUNDS_SCRIPT + "\n".join(lines) + "\n"
 
 
 def task_before(fields: Sequence[str]) -> str:
@@ -92,7 +96,7 @@ def task_before(fields: Sequence[str]) -> str:
         lines += [*_defined(field), f"if {GIVEN}:",
                   f"    {SET_ASIDE}[{_name(field)}] = {field}", f"    del {field}"]
     lines.append(f"del {GIVEN}")
-    return "\n".join(lines) + "\n"
+    return ROUNDS_SCRIPT + "\n".join(lines) + "\n"
 
 
 def task_after(sid: str, fields: Sequence[str]) -> str:
@@ -105,7 +109,7 @@ def task_after(sid: str, fields: Sequence[str]) -> str:
                   f"elif {_name(field)} in {SET_ASIDE}:",
                   f"    {field} = {SET_ASIDE}[{_name(field)}]"]
     lines += [f"del {GIVEN}", f"del {SET_ASIDE}"]
-    return "\n".join(lines) + "\n"
+    return ROUNDS_SCRIPT + "\n".join(lines) + "\n"
 
 
 def nested_repeats(steps: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -24,10 +24,18 @@ FIELD_TYPES = ("text", "long_text", "number", "integer", "boolean", "date", "cho
                "multiple_choice", "scale")
 
 
+# A key every step kind takes, added to each kind's definition as the schema is read (so a
+# kind added later takes it too): the id the step had in an earlier version, for migrations.
+RENAMED_FROM = {"$ref": "#/$defs/id", "description": "the id this step had in an earlier "
+                "version: running cases at or past that step are moved to this one"}
+
+
 @cache
 def dsl_schema() -> dict[str, Any]:
     text = resources.files("dsl").joinpath("schema.json").read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
+    for kind in KINDS:
+        schema["$defs"][kind]["properties"].setdefault("renamed_from", RENAMED_FROM)
     return schema
 
 

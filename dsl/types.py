@@ -31,7 +31,7 @@ from dsl.steps import step_kind
 from dsl.wording import closest_word
 from engine.workflow.expressions import CONSTANTS, ExpressionError, parse
 
-__all__ = ["ANY", "Type", "type_problems"]
+__all__ = ["ANY", "Type", "one_word_a_place", "type_problems"]
 
 DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
 _FUNCTION_TYPES = {"today": Type("date"), "date": Type("date"), "days_between": Type("number"),
@@ -379,3 +379,22 @@ def type_problems(document: LoadedDocument, file: str) -> list[DslProblem]:
             line, column = document.inside(read.path, lead + _offset(source.strip(), node))
             problems.append(DslProblem(file, line, column, format_path(read.path), message))
     return problems
+
+
+# the date check's words on arithmetic, said better by the type checker where it speaks
+_SAID_BY_TYPES = ("add a duration such as P7D, not a number",
+                  "subtract a duration such as P7D, not a number",
+                  "a date can only be moved by a duration")
+
+
+def one_word_a_place(problems: list[DslProblem], typed: list[DslProblem]
+                      ) -> list[DslProblem]:
+    """The checks' problems and the type checker's, one a line of an expression: the type
+    checker's arithmetic words over the date check's, the date check's over the type
+    checker's others (`only asked in a later step` says more than `may not have been
+    asked`)."""
+    typed_at = {(p.path, p.line) for p in typed}
+    kept = [p for p in problems if not ((p.path, p.line) in typed_at
+                                        and any(w in p.message for w in _SAID_BY_TYPES))]
+    spoken = {(p.path, p.line) for p in kept}
+    return kept + [p for p in typed if (p.path, p.line) not in spoken]

@@ -37,7 +37,7 @@ from dsl.steps import (
     step_kind,
     step_kinds,
 )
-from dsl.types import type_problems
+from dsl.types import one_word_a_place, type_problems
 from dsl.validate_go_to import GoTos
 from dsl.validate_messages import NotificationChecks
 from dsl.validate_rounds import RoundNames
@@ -109,6 +109,7 @@ class _Checker(NotificationChecks):
         self.referral_results: set[str] = set()
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
         self.asked: AskedFields | None = None  # form fields in order, once a date needs them
+        self.renamed: list[tuple[str, str, Path]] = []  # step id, renamed_from, its path
 
     # reporting
 
@@ -141,8 +142,9 @@ class _Checker(NotificationChecks):
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
-        self.problems = _one_word_a_place(self.problems,
-                                          type_problems(self.document, self.file))
+        self.renamed_from_ids()
+        self.problems = one_word_a_place(self.problems,
+                                         type_problems(self.document, self.file))
 
     def steps(self, steps: Any, path: Path, *, parallel: Path | None) -> None:
         if not isinstance(steps, list):
@@ -184,6 +186,8 @@ class _Checker(NotificationChecks):
         if isinstance(step[kind], str):
             self.step_ids.append((self.document.where((*path, kind)), step[kind],
                                   (*path, kind)))
+            if isinstance(step.get("renamed_from"), str):
+                self.renamed.append((step[kind], step["renamed_from"], (*path, "renamed_from")))
         getattr(self, f"check_{kind}")(step, path, parallel)
         for nested, nested_path in branch_lists(step, kind, path):
             inner = nested_path if kind == "parallel" else parallel
@@ -222,6 +226,23 @@ class _Checker(NotificationChecks):
                                   "rename one of them")
             else:
                 first[step_id] = position
+
+    def renamed_from_ids(self) -> None:
+        """A step is renamed from an id this version no longer uses, and only one step is."""
+        lines = {step_id: position[0] for position, step_id, _ in self.step_ids}
+        first: dict[str, tuple[str, Path]] = {}
+        for step_id, old, path in self.renamed:
+            if old in lines:
+                self.report(path, f"renamed_from {old!r} is the id of a step of this version "
+                                  f"(line {lines[old]}): name the id the step had before, "
+                                  "which no step has now")
+            elif old in first:
+                other, other_path = first[old]
+                self.report(path, f"step {other!r} (line "
+                                  f"{self.document.where(other_path)[0]}) is already renamed "
+                                  f"from {old!r}: only one step can take its place")
+            else:
+                first[old] = (step_id, path)
 
     # per kind
 
@@ -541,25 +562,6 @@ class _Checker(NotificationChecks):
 
 
 # -- the public functions ------------------------------------------------------------------
-
-
-# the date check's words on arithmetic, said better by the type checker where it speaks
-_SAID_BY_TYPES = ("add a duration such as P7D, not a number",
-                  "subtract a duration such as P7D, not a number",
-                  "a date can only be moved by a duration")
-
-
-def _one_word_a_place(problems: list[DslProblem], typed: list[DslProblem]
-                      ) -> list[DslProblem]:
-    """The checks' problems and the type checker's, one a line of an expression: the type
-    checker's arithmetic words over the date check's, the date check's over the type
-    checker's others (`only asked in a later step` says more than `may not have been
-    asked`)."""
-    typed_at = {(p.path, p.line) for p in typed}
-    kept = [p for p in problems if not ((p.path, p.line) in typed_at
-                                        and any(w in p.message for w in _SAID_BY_TYPES))]
-    spoken = {(p.path, p.line) for p in kept}
-    return kept + [p for p in typed if (p.path, p.line) not in spoken]
 
 
 def validate(text: str, file: str, *, known_pathways: Collection[str] | None = None

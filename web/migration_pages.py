@@ -42,18 +42,36 @@ class Asked:
     older: int
     newer: int
     step: str | None
+    renamed: str = ""  # steps renamed, as typed: "old=new, old=new"
+
+    @property
+    def renames(self) -> dict[str, str]:
+        return _renames(self.renamed)
+
+
+def _renames(typed: str) -> dict[str, str]:
+    """"old=new" pairs, separated by commas or spaces (as `pathways migrate --map`)."""
+    renames: dict[str, str] = {}
+    for pair in typed.replace(",", " ").split():
+        old, sep, new = pair.partition("=")
+        if not sep or not old or not new:
+            raise BadRequest(f"renamed steps: {pair[:80]!r} must be written old=new")
+        renames[old] = new
+    return renames
 
 
 def _asked(args: Mapping[str, str], versions: list[int]) -> Asked | None:
-    """From, to and the step filter of a request (None: not asked yet); a version that is
-    not published, or the same one twice, is refused."""
+    """From, to, the step filter and the steps renamed of a request (None: not asked yet); a
+    version that is not published, or the same one twice, is refused."""
     older, newer = args.get("from", ""), args.get("to", "")
     if not older and not newer:
         return None
     chosen = (version_asked(older, versions, "from"), version_asked(newer, versions, "to"))
     if chosen[0] == chosen[1]:
         raise BadRequest("from and to must be different versions")
-    return Asked(*chosen, (args.get("step") or "").strip() or None)
+    renamed = " ".join((args.get("renamed") or "").split())
+    _renames(renamed)  # refused here when it is not old=new
+    return Asked(*chosen, (args.get("step") or "").strip() or None, renamed)
 
 
 @dataclass(frozen=True)
@@ -120,7 +138,7 @@ def plan(name: str) -> Any:
     if asked is not None:
         report = application().engine.migrate(
             name, asked.older, asked.newer, dry_run=True,
-            steps=[asked.step] if asked.step else ())
+            steps=[asked.step] if asked.step else (), renames=asked.renames)
         steps = _titles(name, asked.older)
         new_titles = _titles(name, asked.newer)
         shown, unlisted = _screen(name, asked.older, asked.newer).split(report.cases)
@@ -197,7 +215,7 @@ def run(name: str) -> Any:
     engine = application().engine
     going = _in_background(lambda started: engine.migrate(
         name, asked.older, asked.newer, steps=[asked.step] if asked.step else (),
-        actor=user.username if user else None, started=started))
+        actor=user.username if user else None, started=started, renames=asked.renames))
 
     def said(report: MigrationReport) -> str:
         moved = sum(r.ok for r in report.cases)
@@ -216,10 +234,17 @@ def history(name: str) -> Any:
     found = []
     for migration in reversed(engine.migrations(name)):
         tally = tallies.get(migration.id or 0, MigrationTally())
-        only = "; ".join(f"{key}: {', '.join(map(str, value))}"
+        only = "; ".join(f"{key}: {_listed(value)}"
                          for key, value in sorted(migration.filter.items()) if value)
         found.append((migration, only, tally.moved, tally.stayed, tally.reverted))
     return render_template("migrations.html", name=name, found=found)
+
+
+def _listed(value: Any) -> str:
+    """A migration's filter value in words (renames as old → new)."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{old} \N{RIGHTWARDS ARROW} {new}" for old, new in value.items())
+    return ", ".join(map(str, value))
 
 
 def _migration(name: str, migration_id: int) -> Any:

@@ -159,6 +159,21 @@ def _parse_where(conditions: tuple[str, ...]) -> list[str]:
     return steps
 
 
+def _parse_map(pairs: tuple[str, ...]) -> dict[str, str]:
+    """--map OLD=NEW, repeatable: a step of the old version renamed in the new one."""
+    renames: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = (part.strip() for part in pair.partition("="))
+        if not sep or not old or not new:
+            raise UsageProblem(f"--map {pair!r}: expected OLD_STEP=NEW_STEP",
+                               details={"field": "map", "value": pair})
+        if old in renames:
+            raise UsageProblem(f"--map {pair!r}: step {old!r} is already mapped to "
+                               f"{renames[old]!r}", details={"field": "map", "value": pair})
+        renames[old] = new
+    return renames
+
+
 @migrate.command("run", hidden=True)
 @click.argument("pathway")
 @click.option("--from", "from_version", type=ID, required=True, help="Version cases are on.")
@@ -168,15 +183,19 @@ def _parse_where(conditions: tuple[str, ...]) -> list[str]:
               help="Only cases now at this step (repeatable: any of them).")
 @click.option("--case", "case_ids", type=ID, multiple=True, help="Only this case "
               "(repeatable).")
+@click.option("--map", "renames", multiple=True, metavar="OLD=NEW",
+              help="A step of --from renamed NEW in --to (repeatable; steps marked "
+              "renamed_from in --to are mapped without it).")
 @click.option("--as", "actor", help="Who migrates.")
 @command
 def migrate_run(ctx: Context, pathway: str, from_version: int, to_version: int,
                 dry_run: bool, conditions: tuple[str, ...], case_ids: tuple[int, ...],
-                actor: str | None) -> None:
+                renames: tuple[str, ...], actor: str | None) -> None:
     """Move PATHWAY's active cases from version --from to --to, each only if it is safe."""
     report = ctx.app.engine.migrate(
         pathway, from_version, to_version, dry_run=dry_run, steps=_parse_where(conditions),
-        case_ids=case_ids, actor=actor, progress=_progress(ctx.json_mode))
+        case_ids=case_ids, actor=actor, progress=_progress(ctx.json_mode),
+        renames=_parse_map(renames))
     emit(ctx.json_mode, migration_report_json(report), lambda: _report_text(report))
 
 

@@ -177,7 +177,8 @@ class Engine(CaseRuntime):
                 dry_run: bool = False, steps: Sequence[str] = (),
                 case_ids: Sequence[int] = (), actor: str | None = None,
                 progress: Progress | None = None,
-                started: Started | None = None) -> MigrationReport:
+                started: Started | None = None,
+                renames: Mapping[str, str] | None = None) -> MigrationReport:
         """Move the pathway's active cases from one version to another, each case safely.
 
         Each case is checked (engine.versions.migration), moved, saved and loaded again on the new
@@ -185,11 +186,13 @@ class Engine(CaseRuntime):
         is left untouched and reported with the reason. `steps` keeps only cases now at one
         of those steps; `case_ids` only those cases. A dry run writes nothing. `started` is
         told the migration's id once it is recorded (a page can then follow its progress,
-        which is recorded on it as it runs).
+        which is recorded on it as it runs). `renames` maps a step id of the old version to
+        its id in the new one (besides those the new version declares with renamed_from).
         """
         return migration_commands.migrate(self, pathway, from_version, to_version,
                                           dry_run=dry_run, steps=steps, case_ids=case_ids,
-                                          actor=actor, progress=progress, started=started)
+                                          actor=actor, progress=progress, started=started,
+                                          renames=renames)
 
     def revert_migration(self, migration_id: int, *, actor: str | None = None,
                          progress: Progress | None = None,

@@ -10,8 +10,15 @@ is doing changes meaning:
   and what comes next may not);
 * every step it could act on now (a ready task) still exists.
 
-Steps are matched by id. The part of the task tree that is only predicted (what would come
-after the current steps) is dropped and predicted again from the new version.
+"The same behaviour" is judged by what a change does to this case (issue 15): a form may
+gain an option or an optional field, lose an option this case did not answer, widen a limit
+(engine.versions.form_compat); a completed step may gain a successor the case has not taken
+(a step added ahead of the case); a step the case did only in an earlier round of a loop (or
+before going back), and has not reached again, is judged as a step ahead of it.
+
+Steps are matched by id, or by an explicit mapping (engine.versions.renames). The part of the
+task tree that is only predicted (what would come after the current steps) is dropped and
+predicted again from the new version.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from engine.versions.move_check import MoveChecker, workflows_of
+from engine.versions.renames import RENAMED_FROM_PROPERTY, Renames
+from engine.workflow.definition_model import ROUND_ANSWERS_PREFIX, ROUNDS_SCRIPT
 from engine.workflow.definitions import FORM_PROPERTY, UI_FORM_PROPERTY, ParsedDefinition
-from engine.workflow.state import SERIALIZER
+from engine.workflow.state import SERIALIZER, done_steps
 
 # What the diff reports about a step, in this order.
 CHANGE_KINDS: tuple[str, ...] = (
@@ -39,7 +49,7 @@ _KNOWN_KEYS = frozenset({
     "typename", "bpmn_name", "documentation", "lane", "extensions", "cond_task_specs",
     "default_task_spec", "event_definition", "outputs", "inputs", "script", "prescript",
     "postscript", "name", "bpmn_id", "description", "lookahead", "manual"})
-_FORM_KEYS = (FORM_PROPERTY, UI_FORM_PROPERTY)
+_FORM_KEYS = (FORM_PROPERTY, UI_FORM_PROPERTY, RENAMED_FROM_PROPERTY)
 
 StepKey = tuple[str, str]  # (process id, step id)
 
@@ -157,7 +167,8 @@ def step_properties(parsed: ParsedDefinition, spec: Any) -> dict[str, Any]:
         "timer": _event_definition(spec.event_definition) if is_timer else None,
         "order": list(raw.get("outputs") or []),
         "script": {key: raw.get(key) for key in ("script", "prescript", "postscript")
-                   if raw.get(key)} or None,
+                   if raw.get(key) and not str(raw.get(key)).startswith(ROUNDS_SCRIPT)}
+        or None,
         "properties": {k: v for k, v in sorted(properties.items()) if k not in _FORM_KEYS}
         or None,
     }
@@ -281,15 +292,10 @@ class MoveCheck:
     reasons: tuple[str, ...] = ()  # every reason found, the most direct first
 
 
-def _workflows(workflow: Any) -> Iterator[Any]:
-    yield workflow
-    yield from workflow.subprocesses.values()
-
-
 def current_steps(workflow: Any) -> list[str]:
     """The steps a case is at now: ready tasks and events it waits for, in tree order."""
     steps: list[str] = []
-    for each in _workflows(workflow):
+    for each in workflows_of(workflow):
         for task in each.get_tasks(state=TaskState.READY | TaskState.WAITING,
                                    skip_subprocesses=True):
             spec = task.task_spec
@@ -299,126 +305,138 @@ def current_steps(workflow: Any) -> list[str]:
 
 
 class _Comparer:
-    """Compares steps of two versions lazily, each step once."""
+    """Compares steps of two versions lazily, each step once: an old step (by its key in the
+    old version) with its counterpart in the new one (the same id, or its new name)."""
 
-    def __init__(self, old: ParsedDefinition, new: ParsedDefinition) -> None:
+    def __init__(self, old: ParsedDefinition, new: ParsedDefinition,
+                 renames: Renames | None = None) -> None:
         self.old, self.new = old, new
+        self.renames = renames if renames is not None else Renames(old, new)
         self.old_specs, self.new_specs = _all_specs(old), _all_specs(new)
         self._changes: dict[StepKey, dict[str, dict[str, Any]]] = {}
+        self._described: dict[StepKey, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def new_spec(self, key: StepKey) -> Any:
+        """The old step's counterpart in the new version (None: removed)."""
+        return self.new_specs.get(self.renames.key(key))
 
     def changes(self, key: StepKey, *, with_inputs: bool) -> dict[str, dict[str, Any]]:
         if key not in self._changes:
-            old = step_properties(self.old, self.old_specs[key])
-            new = step_properties(self.new, self.new_specs[key])
+            old_spec, new_spec = self.old_specs[key], self.new_spec(key)
+            old = self._renamed(step_properties(self.old, old_spec))
+            new = step_properties(self.new, new_spec)
             found = {k: v for k, v in _compare(old, new).items() if k not in COSMETIC_KINDS}
-            old_inputs = [s.name for s in self.old_specs[key].inputs]
-            new_inputs = [s.name for s in self.new_specs[key].inputs]
+            old_inputs = self.renames.names(s.name for s in old_spec.inputs)
+            new_inputs = [s.name for s in new_spec.inputs]
             if sorted(old_inputs) != sorted(new_inputs):
                 found["inputs"] = {"from": old_inputs, "to": new_inputs}
             self._changes[key] = found
+            self._described[key] = (old, new)
         found = self._changes[key]
         return found if with_inputs else {k: v for k, v in found.items() if k != "inputs"}
 
+    def described(self, key: StepKey) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The step as each version describes it, the old one with the new names of the
+        steps it names (after changes(key))."""
+        return self._described[key]
 
-def _describe(changes: Mapping[str, Any]) -> str:
-    return ", ".join("what leads to it" if kind == "inputs" else
-                     "what comes next" if kind == "order" else kind for kind in changes)
+    def _renamed(self, described: dict[str, Any]) -> dict[str, Any]:
+        """An old step described with the steps it names (what comes next, a decision's
+        branches) by their new names."""
+        if not self.renames:
+            return described
+        conditions = described.get("conditions")
+        if conditions is not None:
+            conditions = {
+                "branches": [(self.renames.names([target])[0], condition)
+                             for target, condition in conditions["branches"]],
+                "default": self.renames.names([conditions["default"]])[0]}
+        other = described.get("other")
+        if isinstance(other, dict):  # a loop's round, a subprocess: named by the step's id
+            other = {key: self.renames.names([value])[0] if key in ("task_spec", "spec")
+                     else value for key, value in other.items()}
+        return {**described, "order": self.renames.names(described["order"]),
+                "conditions": conditions, "other": other}
 
 
 def check_move(workflow: Any, old: ParsedDefinition, new: ParsedDefinition,
-               done_steps: Mapping[str, set[str]], *, version_label: str = "the new version"
-               ) -> MoveCheck:
+               done_steps: Mapping[str, set[str]], *, version_label: str = "the new version",
+               renames: Renames | None = None) -> MoveCheck:
     """Whether the case may move from old to new (see the module docstring for the rules).
 
     done_steps: per process, the steps the case completed that are no longer in its (compacted)
-    task tree.
+    task tree. renames: steps renamed from old to new (default: those the new version
+    declares).
     """
-    check = _MoveChecker(_Comparer(old, new), version_label)
-    tasks = [(each.spec.name, task) for each in _workflows(workflow)
+    check = MoveChecker(_Comparer(old, new, renames), version_label, workflow, done_steps)
+    tasks = [(each.spec.name, task) for each in workflows_of(workflow)
              for task in each.tasks.values()]
     # The most direct reason first: where the case is now, then what it did before.
     reasons = [*check.current_steps(tasks), *check.unfinished_steps(tasks),
-               *check.completed_steps(tasks, done_steps)]
+               *check.completed_steps(tasks)]
     found = tuple(reason for reason in reasons if reason)
     return MoveCheck(not found, found[0] if found else None, found)
 
 
-class _MoveChecker:
-    """Why a case's steps keep it from moving (None where a step does not), each step and
-    reason given once."""
-
-    def __init__(self, comparer: _Comparer, version_label: str) -> None:
-        self.comparer = comparer
-        self.version_label = version_label
-        self.visited: set[tuple[StepKey, str]] = set()
-
-    def refuse_if_changed(self, key: StepKey, what: str, *, with_inputs: bool) -> str | None:
-        step, label = key[1], self.version_label
-        if (key, what) in self.visited:
-            return None
-        self.visited.add((key, what))
-        if key not in self.comparer.old_specs:
-            return None  # not a step of the old version: nothing to compare
-        if key not in self.comparer.new_specs:
-            return f"step {step!r}, which this case {what}, is removed in {label}"
-        changes = self.comparer.changes(key, with_inputs=with_inputs)
-        if changes:
-            return (f"step {step!r}, which this case {what}, changes in {label} "
-                    f"({_describe(changes)})")
-        return None
-
-    def current_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
-        return [f"its current step {task.task_spec.name!r} is removed in {self.version_label}"
-                for process, task in tasks if task.has_state(TaskState.READY)
-                and (process, task.task_spec.name) not in self.comparer.new_specs]
-
-    def unfinished_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
-        reasons: list[str | None] = []
-        for process, task in tasks:
-            key = (process, task.task_spec.name)
-            if task.has_state(TaskState.WAITING):
-                reasons.append(self.refuse_if_changed(key, "is waiting at", with_inputs=True))
-            elif task.has_state(TaskState.STARTED | TaskState.ERROR):
-                reasons.append(self.refuse_if_changed(key, "has started", with_inputs=True))
-        return reasons
-
-    def completed_steps(self, tasks: list[tuple[str, Any]],
-                        done_steps: Mapping[str, set[str]]) -> list[str | None]:
-        keys = [(process, task.task_spec.name) for process, task in tasks
-                if task.has_state(TaskState.COMPLETED)]
-        keys += [(process, step) for process, steps in sorted(done_steps.items())
-                 for step in sorted(steps)]
-        return [self.refuse_if_changed(key, "has completed", with_inputs=False)
-                for key in keys]
-
-
-def move(workflow: Any, new: ParsedDefinition) -> None:
+def move(workflow: Any, new: ParsedDefinition, renames: Renames | None = None) -> None:
     """Point a checked case at the new version's specs and predict its future again.
 
     Call only after check_move said ok: it assumes every unfinished-but-definite task's step
-    exists in the new version.
+    exists in the new version (under its new name, for a renamed step).
     """
+    rename = renames if renames is not None else (lambda name: name)
     workflow.spec = new.spec
     workflow.subprocess_specs = new.subprocess_specs
-    for each in _workflows(workflow):
-        specs = new.spec if each is workflow else new.subprocess_specs[each.spec.name]
+    for each in workflows_of(workflow):
+        specs = new.spec if each is workflow else new.subprocess_specs[rename(each.spec.name)]
         each.spec = specs
         for task in list(each.tasks.values()):
             if task.id not in each.tasks:
                 continue
-            replacement = specs.task_specs.get(task.task_spec.name)
+            replacement = specs.task_specs.get(rename(task.task_spec.name))
             if replacement is None:  # a predicted or finished-and-cut task of a removed step
                 if task.has_state(TaskState.PREDICTED_MASK | TaskState.FUTURE):
                     _remove_subtree(each, task)
                     continue
                 raise ValueError(f"step {task.task_spec.name!r} is not in the new version")
             task.task_spec = replacement
-    for each in _workflows(workflow):
+    if renames:
+        _rename_done_steps(workflow, renames)
+        _rename_round_records(workflow, renames.mapping)
+    for each in workflows_of(workflow):
         frontier = [task for task in each.tasks.values()
                     if task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
         for task in frontier:
             if task.id in each.tasks:
                 _predict_again(each, task)
+
+
+def _rename_done_steps(workflow: Any, renames: Renames) -> None:
+    done = done_steps(workflow)
+    renamed = {renames(process): {renames(step) for step in steps}
+               for process, steps in done.items()}
+    done.clear()
+    done.update(renamed)
+
+
+def _rename_round_records(workflow: Any, mapping: Mapping[str, str]) -> None:
+    """A renamed repeat's rounds move to its new id in the case data (the DSL keeps them
+    under the repeat's id, and the answers of the round under way beside them), so its
+    rounds carry on from where they were rather than starting again."""
+    names = {**{old: new for old, new in mapping.items()},
+             **{f"{ROUND_ANSWERS_PREFIX}{old}": f"{ROUND_ANSWERS_PREFIX}{new}"
+                for old, new in mapping.items()}}
+    datas = [workflow.data, *(task.data for each in workflows_of(workflow)
+                              for task in each.tasks.values())]
+    for data in datas:
+        moving = {old for old, new in names.items() if old in data and new not in data and (
+            old.startswith(ROUND_ANSWERS_PREFIX)
+            or (isinstance(data[old], dict) and "rounds" in data[old]))}
+        if moving:  # renamed in place: equal data stays equal, key order and all
+            renamed = {names[key] if key in moving else key: value
+                       for key, value in data.items()}
+            data.clear()
+            data.update(renamed)
 
 
 def _remove_subtree(workflow: Any, task: Any) -> None:

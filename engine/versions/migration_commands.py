@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from engine.errors import CaseStateError, ConflictError, InvalidArgumentError, N
 from engine.model import CaseRecord, Migration, MigrationCase, MigrationTally, NewEvent
 from engine.ports import UnitOfWork
 from engine.versions.migration import check_move, current_steps, move
+from engine.versions.renames import Renames, check_renames, declared_renames
 from engine.workflow import runner
 from engine.workflow.case_runtime import CaseRuntime, CommandOutcome
 from engine.workflow.clock import running_at
@@ -76,6 +77,7 @@ class _Plan:
     actor: str | None
     dry_run: bool
     reverts: int | None = None  # the migration this one puts back
+    renames: Renames | None = None  # steps renamed from old to new
 
 
 class _Refused(Exception):
@@ -93,25 +95,29 @@ class _Refused(Exception):
 def migrate(rt: CaseRuntime, pathway: str, from_version: int, to_version: int, *,
             dry_run: bool, steps: Sequence[str], case_ids: Sequence[int],
             actor: str | None, progress: Progress | None,
-            started: Started | None = None) -> MigrationReport:
+            started: Started | None = None,
+            renames: Mapping[str, str] | None = None) -> MigrationReport:
     """Move the pathway's active cases from one version to another, each case safely
     (see Engine.migrate)."""
     if from_version == to_version:
         raise InvalidArgumentError(f"--from and --to are both version {from_version}",
                                    details={"from": from_version, "to": to_version})
     now = rt.clock.now()
+    explicit = dict(renames or {})
     with rt.uow() as uow:
         old = rt.parsed(uow, pathway, from_version)
         new = rt.parsed(uow, pathway, to_version)
+        check_renames(old, new, explicit, (f"version {from_version}", f"version {to_version}"))
         candidates, results, recordable = _chosen_cases(uow, pathway, from_version, case_ids)
         migration_id = None if dry_run else _record_migration(uow, Migration(
             id=None, pathway=pathway, from_version=from_version, to_version=to_version,
             created_at=now, actor=actor, planned=len(candidates),
-            filter={"steps": list(steps), "cases": list(case_ids)}), recordable)
+            filter={"steps": list(steps), "cases": list(case_ids),
+                    **({"renames": explicit} if explicit else {})}), recordable)
     if migration_id is not None and started is not None:
         started(migration_id)
     plan = _Plan(old, new, from_version, to_version, migration_id, frozenset(steps), now,
-                 actor, dry_run)
+                 actor, dry_run, renames=Renames(old, new, explicit))
     results += _run(rt, plan, [(case_id, None) for case_id in candidates], progress)
     if migration_id is not None:
         _finish(rt, migration_id, len(candidates))
@@ -287,7 +293,7 @@ def _check(uow: UnitOfWork, plan: _Plan, record: CaseRecord, workflow: Any,
     """Refuse a move engine.versions.migration finds unsafe."""
     done = _done_steps(uow, record, workflow)
     check = check_move(workflow, plan.old, plan.new, done,
-                       version_label=f"version {plan.to_version}")
+                       version_label=f"version {plan.to_version}", renames=plan.renames)
     if not check.ok:
         raise _Refused(check.reason, from_step)
 
@@ -303,7 +309,7 @@ def _round_trip(rt: CaseRuntime, plan: _Plan, workflow: Any, case_id: int,
             assert restore.before_state is not None
             workflow = load_state(restore.before_state, plan.new, rt.script_engine)
         else:
-            move(workflow, plan.new)
+            move(workflow, plan.new, plan.renames)
         moved = dump_state(workflow)
         workflow = load_state(moved, plan.new, rt.script_engine)
         if dump_state(workflow) != moved:
@@ -400,11 +406,20 @@ def revert_migration(rt: CaseRuntime, migration_id: int, *, actor: str | None,
     if started is not None:
         started(revert.id)
     plan = _Plan(old, new, original.to_version, original.from_version, revert.id,
-                 frozenset(), now, actor, dry_run=False, reverts=migration_id)
+                 frozenset(), now, actor, dry_run=False, reverts=migration_id,
+                 renames=_renamed_back(original, old, new))
     results = _run(rt, plan, [(entry.case_id, entry) for entry in moved], progress)
     _finish(rt, revert.id, len(moved))
     return MigrationReport(revert.id, original.pathway, original.to_version,
                            original.from_version, False, results, reverts=migration_id)
+
+
+def _renamed_back(original: Migration, old: ParsedDefinition, new: ParsedDefinition
+                  ) -> Renames:
+    """The steps a migration renamed, named back (old: the version it moved cases to)."""
+    forward = {**declared_renames(old), **dict((original.filter or {}).get("renames") or {})}
+    return Renames(old, new, {after: before for before, after in forward.items()},
+                   declared=False)
 
 
 def _revertible(uow: UnitOfWork, migration_id: int

@@ -31,6 +31,12 @@ ASSIGN, TASK_ORGANISATION = "pathwaysAssign", "pathwaysOrganisation"
 EXIT_REASON = "pathwaysExitReason"
 SETS = "pathwaysSets"  # on a DSL `set` step's scriptTask: the case data it writes
 DECLARATIVE = (OUTCOME, NOTIFY_TO, REFER)
+# the first line of the pre/post scripts the DSL compiler writes to keep a repeat's rounds
+# (numbering them, filing each task's answers under its round): derived from the pathway's
+# forms and structure, so a migration judges those changes (engine.versions.form_compat,
+# the steps' order), not the bookkeeping that follows from them
+ROUNDS_SCRIPT = "# pathways: a repeat's rounds (generated)\n"
+ROUND_ANSWERS_PREFIX = "pathways_round_"  # + repeat id: the answers of the round under way
 # NAME.roles.json beside NAME.bpmn (the DSL compiler writes it): the pathway's owner, and the
 # organisations each lane role is open to
 ROLES_SUFFIX = ".roles.json"

@@ -478,8 +478,9 @@ ASSESSED = {"needs_accommodation": True, "needs_benefits": False,
 
 def _three_versions_and_cases(site: Site, tmp_path: Path, cases: int = 2) -> list[int]:
     """v1 as shipped, with cases waiting at its first task (the first case's assessment
-    done); v2 renames that task (safe for both); v3 adds an option to its form (safe for a
-    case waiting there, not for one that has done it)."""
+    done); v2 renames that task (safe for both); v3 adds an option to its form and removes
+    the one the first case answered (safe for a case waiting there, not for one that has
+    done it)."""
     engine = site.application.engine
     shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
     engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
@@ -492,7 +493,7 @@ def _three_versions_and_cases(site: Site, tmp_path: Path, cases: int = 2) -> lis
                                               "    title: Assessment of needs\n", 1)
     for number, changed in ((2, text), (3, text.replace(
             "options: [low, medium, high, very high]",
-            "options: [low, medium, high, very high, extreme]"))):
+            "options: [low, medium, very high, extreme]"))):
         path = tmp_path / f"v{number}" / "gate_reception.yaml"
         path.parent.mkdir()
         path.write_text(changed, "utf-8")

@@ -224,3 +224,15 @@ def test_a_list_answer_after_the_loop_is_the_last_rounds(engine: Engine) -> None
     kept = data(engine, case_id)
     assert kept["needs"] == ["c"]
     assert kept["visits"]["rounds"] == [{"needs": ["a", "b"]}, {"needs": ["c"]}]
+
+
+def test_the_rounds_scripts_mark_is_the_engines() -> None:
+    """The engine's migration reads a script starting with this mark as bookkeeping derived
+    from the forms and steps (a form change is judged as a form change, not a script one)."""
+    from dsl import rounds
+    from engine.workflow import definition_model
+
+    assert rounds.ROUNDS_SCRIPT == definition_model.ROUNDS_SCRIPT
+    assert rounds.ANSWERS_PREFIX == definition_model.ROUND_ANSWERS_PREFIX
+    assert rounds.round_start("visits").startswith(rounds.ROUNDS_SCRIPT)
+    assert rounds.task_after("visits", ["mood"]).startswith(rounds.ROUNDS_SCRIPT)

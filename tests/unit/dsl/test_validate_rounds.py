@@ -132,7 +132,7 @@ def test_a_field_named_round_is_fine_without_a_repeat() -> None:
 - task: bout
   role: worker
   title: Bout
-  form: {round: {type: integer}}
+  form: {round: {type: integer, required: true}}
 - record: scored
   outcome: scored
   value: round

@@ -302,8 +302,9 @@ def test_a_removed_ready_step_or_a_changed_completed_form_refuses(engine: Engine
                           "      reason: {type: text, required: true, title: Reason}")
     publish(engine, changed_form)
     report = engine.migrate("referral", 1, 3)
-    assert report.cases[0].reason == ("step 'intake', which this case has completed, changes "
-                                      "in version 3 (form)")
+    assert report.cases[0].reason == (
+        "step 'intake', which this case has completed, changes in version 3 (form: field "
+        "'reason' is added as a required answer, which this case never gave)")
     assert engine.get_case(at_assess).case.version == 1
 
 
