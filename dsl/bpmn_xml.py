@@ -46,6 +46,9 @@ class Node:
     terminate: bool = False
     script: str | None = None
     loop: tuple[str | None, int | None] | None = None  # (loopCondition, loopMaximum)
+    attached_to: tuple[str, bool] | None = None  # a boundary event: (activity, interrupting)
+    # parallel multi-instance: (input collection, input item, output collection, output item)
+    instances: tuple[str, str, str, str] | None = None
 
 
 @dataclass
@@ -162,6 +165,9 @@ class BpmnWriter:
             attrs["name"] = node.name
         if node.default:
             attrs["default"] = node.default
+        if node.attached_to is not None:
+            attrs["attachedToRef"] = node.attached_to[0]
+            attrs["cancelActivity"] = "true" if node.attached_to[1] else "false"
         element = _sub(parent, node.tag, **attrs)
         if node.documentation:
             _sub(element, "documentation", text=str(node.documentation))
@@ -172,6 +178,8 @@ class BpmnWriter:
             _sub(element, "outgoing", text=flow_id)
         if node.loop is not None:
             _write_loop(element, *node.loop)
+        if node.instances is not None:
+            _write_instances(element, *node.instances)
         if node.script is not None:
             _sub(element, "script", text=node.script)
         _write_event_definitions(element, node)
@@ -194,6 +202,17 @@ def _write_loop(element: Any, condition: str | None, maximum: int | None) -> Non
         loop.set("loopMaximum", str(maximum))
     if condition is not None:
         _expression(loop, "loopCondition", condition)
+
+
+def _write_instances(element: Any, collection: str, item: str, results: str,
+                     result: str) -> None:
+    """Parallel multi-instance: one instance per item of `collection` (the item in `item`),
+    each instance's `result` collected, in order, in the list `results`."""
+    loop = _sub(element, "multiInstanceLoopCharacteristics", isSequential="false")
+    _sub(loop, "loopDataInputRef", text=collection)
+    _sub(loop, "loopDataOutputRef", text=results)
+    _sub(loop, "inputDataItem", id=item, name=item)
+    _sub(loop, "outputDataItem", id=result, name=result)
 
 
 def _write_event_definitions(element: Any, node: Node) -> None:

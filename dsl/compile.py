@@ -539,8 +539,10 @@ def _all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]
         for branch in step.get("branches") or []:
             yield from _all_steps(branch.get("steps") or [])
         yield from _all_steps(step.get("otherwise") or [])
-        if "repeat" in step:
+        if "repeat" in step or "block" in step or "for_each" in step:
             yield from _all_steps(step.get("steps") or [])
+        for handler in step.get("handlers") or []:
+            yield from _all_steps(handler.get("steps") or [])
 
 
 def _repeat_lanes(sid: str, ctx: Ctx, roles: Sequence[str], lane: str

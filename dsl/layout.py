@@ -114,7 +114,20 @@ class Box:
     body: Seq
 
 
-Block = Leaf | Seq | Fork | Exits | Box
+@dataclass(frozen=True)
+class Attached:
+    """Events on the border of an expanded subprocess: `main` (the box, and what follows it
+    up to the join) on the line, and beside it each event's path, which starts with its event
+    (a boundary event, drawn on the box's right border); then the join, None when no path
+    and not the main line reach one."""
+
+    main: Seq
+    box: str
+    paths: tuple[Seq, ...]
+    join: str | None
+
+
+Block = Leaf | Seq | Fork | Exits | Box | Attached
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,7 @@ class _Placement:
     # an empty branch: flow -> (split, track, depth, enclosing box)
     virtual: dict[str, tuple[str, int, int, str | None]] = field(default_factory=dict)
     max_col: int = 0
+    attached: dict[str, str] = field(default_factory=dict)  # boundary event -> its box
 
 
 class _Placer:
@@ -200,6 +214,8 @@ class _Placer:
             # the main line skips the exits' column, so that a split there cannot run its
             # branches down through them
             return col + 2, offset
+        if isinstance(block, Attached):
+            return self.place_attached(block, col, track, depth, box)
         # Box
         self._put(block.node, col, track, depth, box)
         first = _first_leaf(block.body)
@@ -209,6 +225,23 @@ class _Placer:
         return self.place(block.body, col, track, depth + 1, block.node)
 
 
+    def place_attached(self, block: Attached, col: int, track: int, depth: int,
+                       box: str | None) -> tuple[int, int]:
+        """The main line, then each path a track further right, its event a row lower
+        than the one before, so the events stack down the box's border."""
+        end, offset = self.place(block.main, col, track, depth, box)
+        for index, path in enumerate(block.paths):
+            first = _first_leaf(path)
+            if first is not None:
+                self.out.attached[first] = block.box
+            path_end, height = self.place(path, col + 1 + index, track + offset, depth, box)
+            end, offset = max(end, path_end), offset + height
+        if block.join is None:
+            return end, offset
+        self._put(block.join, end, track, depth, box)
+        return end + 1, offset
+
+
 def _first_leaf(block: Block) -> str | None:
     if isinstance(block, Leaf):
         return block.node
@@ -216,6 +249,8 @@ def _first_leaf(block: Block) -> str | None:
         return _first_leaf(block.items[0]) if block.items else None
     if isinstance(block, Fork | Exits):
         return block.split
+    if isinstance(block, Attached):
+        return _first_leaf(block.main)
     return block.node
 
 
@@ -444,6 +479,18 @@ class _Drawing:
             right = max(b.right for b in inner) + BOX_PAD
             bottom = max(b.bottom for b in inner) + BOX_PAD
             bounds[box] = Bounds(left, top, right - left, bottom - top)
+            self.on_border(box)
+
+    def on_border(self, box: str) -> None:
+        """The box's boundary events onto its right border, each level with its row (kept
+        within the box's height)."""
+        outline = self.bounds[box]
+        for event, owner in self.placed.attached.items():
+            if owner != box:
+                continue
+            w, h = EVENT_SIZE
+            cy = min(max(self.bounds[event].cy, outline.y + h), outline.bottom - h)
+            self.bounds[event] = Bounds(outline.right - w // 2, cy - h // 2, w, h)
 
     def anchor_x(self, node: str) -> int:
         while self.shapes[node].kind == "box":

@@ -18,7 +18,8 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
-KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify", "end")
+KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify", "end",
+         "block", "for_each")
 FIELD_TYPES = ("text", "long_text", "number", "integer", "boolean", "date", "choice",
                "multiple_choice", "scale")
 

@@ -20,6 +20,8 @@ from typing import Any
 from jsonschema.protocols import Validator
 
 from dsl.errors import DslError, DslProblem
+from dsl.kinds import block as block_kind
+from dsl.kinds import for_each as for_each_kind
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from dsl.schema import FIELD_TYPES, KINDS, json_schema, key_owners, schema_validators
 from dsl.steps import (
@@ -87,6 +89,9 @@ class _Checker:
         self.form_fields: set[str] = set()
         self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
+        # case data a block's message or a for_each puts there -> what puts it there
+        self.written: dict[str, str] = {}
+        self.generated_ids: set[str] = set()  # element ids a block or for_each adds
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
 
     # reporting
@@ -107,6 +112,10 @@ class _Checker:
                 self.note_options(step["form"])
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
+            if kind == "block":
+                self.written.update(block_kind.written_names(step))
+            if kind == "for_each":
+                self.written.update(for_each_kind.written_names(step))
         self.schema_problems(schema_validators()[""], self.data, ())
         self.steps(self.data.get("steps"), ("steps",), parallel=None)
         self.duplicate_step_ids()
@@ -177,6 +186,7 @@ class _Checker:
         roles = self.data.get("roles")
         taken = {"start", "end", str(self.data.get("pathway"))}
         taken |= set(roles) if isinstance(roles, dict) else set()
+        taken |= self.generated_ids
         for position, step_id, path in sorted(self.step_ids, key=lambda item: item[0]):
             if step_id in taken or step_id.endswith(_GENERATED_SUFFIXES) \
                     or step_id.startswith(_GENERATED_PREFIXES):
@@ -241,6 +251,22 @@ class _Checker:
     def check_repeat(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if "until" in step:
             self.expression((*path, "until"))
+
+    def check_block(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
+        self.generated_ids |= block_kind.generated_ids(step)
+        for problem_path, message in block_kind.problems(step, path):
+            self.report(problem_path, message)
+        for index, handler in enumerate(step.get("handlers") or []):
+            if isinstance(handler, dict) and "at" in handler:
+                self.expression((*path, "handlers", index, "at"))
+                self.constant_date((*path, "handlers", index, "at"))
+
+    def check_for_each(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
+        self.generated_ids |= for_each_kind.generated_ids(step)
+        for problem_path, message in for_each_kind.problems(step, path):
+            self.report(problem_path, message)
+        if "in" in step:
+            self.expression((*path, "in"))
 
     def check_refer(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         pathway = step.get("pathway")
@@ -311,6 +337,8 @@ class _Checker:
         if problem is None and name in self.referral_results:
             problem = (f"{name!r} is reserved: the referral step it is named after puts the "
                        "referred case's result there")
+        if problem is None and name in self.written:
+            problem = f"{name!r} is reserved: {self.written[name]}"
         if problem is not None:
             self.report_key(path, f"form field {problem}; rename the field")
 
@@ -399,7 +427,7 @@ class _Checker:
                     f"client_fields{did_you_mean(field, self.client_fields)}: declare "
                     f"`{field}: <type>` there, or correct the name")
         defined = (self.form_fields | set(self.client_fields) | self.referral_results
-                   | set(FUNCTIONS))
+                   | set(self.written) | set(FUNCTIONS))
         if root in defined:
             return None
         if not rest and root in self.options:  # `risk == high`: the option, unquoted

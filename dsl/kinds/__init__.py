@@ -19,4 +19,15 @@ StepCompiler = Callable[["Compiler", str, Mapping[str, Any], Ctx, list[Pending],
 
 STEP_COMPILERS: dict[str, StepCompiler] = {}
 
+
+def _register() -> None:
+    from dsl.kinds.block import compile_block
+    from dsl.kinds.for_each import compile_for_each
+
+    STEP_COMPILERS["block"] = compile_block
+    STEP_COMPILERS["for_each"] = compile_for_each
+
+
+_register()
+
 __all__ = ["STEP_COMPILERS", "StepCompiler"]
