@@ -335,3 +335,25 @@ def test_a_step_may_not_take_a_handlers_event_id() -> None:
     text = doc(BLOCK.replace("- task: visit", "- task: order_on1") + "  - message: breach\n"
                "    steps: [{end: a, reason: b}]\n")
     assert [p.message for p in problems(text) if "order_on1" in p.message]
+
+
+def test_the_readmes_block_and_for_each_examples_validate_and_run(engine: Engine) -> None:
+    """The DSL reference's examples, under a header declaring what they read."""
+    import re
+    from pathlib import Path
+
+    from dsl import load_pathway
+    from dsl.compile import compile_pathway
+
+    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
+    examples = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+                if "- block: order" in b or "- for_each: child_check" in b]
+    assert len(examples) == 2
+    head = ("pathway: example\ntitle: Example\nroles:\n  yot_worker: {title: W}\n"
+            "  yot_manager: {title: M}\n  family_worker: {title: F}\nsteps:\n"
+            "  - task: ask\n    role: yot_worker\n    title: Ask\n    form:\n"
+            "      order_end_date: {type: date}\n      children: {type: text}\n")
+    for example in examples:
+        text = head + example.replace("steps: [...]", "steps: [{end: x, reason: y}]")
+        result = compile_pathway(load_pathway(text, "example.yaml"))
+        engine.publish(result.files(), result.bpmn_file)
