@@ -15,6 +15,8 @@ ends if the handler's steps end. One with `interrupting: false` runs its steps b
 block and then stops (`<id>_on<n>_end`): it may go off again (another message), so it never
 joins the main line. An `end` inside the block's own steps ends the case like one inside a
 `repeat` (the block is their scope: `pathways_exit`, then the exit gateway after the block).
+A sensitive block marks its handlers' events and steps too: they are outside the subprocess,
+so the engine would not derive them from it.
 
 Conditions (`when:`) are not offered: SpiffWorkflow evaluates a conditional boundary event on
 the data the subprocess started with, so answers given inside the block would never set it off.
@@ -27,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dsl import layout as lay
-from dsl.bpmn_xml import Node
+from dsl.bpmn_xml import SENSITIVE_PROPERTY, Node
 from dsl.compile_parts import Ctx, Part, Pending
 from dsl.expression_text import humanise, in_words
 
@@ -71,7 +73,11 @@ def compile_block(c: Compiler, sid: str, step: Mapping[str, Any], ctx: Ctx,
         gate, sides = c.repeat_exits(sid, exits, ctx, body_lane)
         main.append(sides)
         after = [Pending(gate, default=True)]
+    before = set(c.nodes)
     paths, joining = _handlers(c, sid, step["handlers"], ctx, body_lane)
+    if step.get("sensitive"):  # the handlers are outside the subprocess: mark them too
+        for node_id in set(c.nodes) - before:
+            c.nodes[node_id].properties.append((SENSITIVE_PROPERTY, str(step["sensitive"])))
     if not joining:
         block = lay.Attached(lay.Seq(tuple(main)), sid, tuple(paths), None)
         return Part(lay.Seq((*items, block)), after, after_lane)

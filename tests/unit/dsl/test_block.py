@@ -357,3 +357,17 @@ def test_the_readmes_block_and_for_each_examples_validate_and_run(engine: Engine
         text = head + example.replace("steps: [...]", "steps: [{end: x, reason: y}]")
         result = compile_pathway(load_pathway(text, "example.yaml"))
         engine.publish(result.files(), result.bpmn_file)
+
+
+def test_a_sensitive_block_marks_its_handlers_too() -> None:
+    """The handlers' events and steps are outside the subprocess: the engine derives only
+    what is inside a sensitive one, so the compiler marks them."""
+    from tests.unit.dsl.test_compile import properties
+
+    result = compiled(ORDER.replace("  title: Referral order\n",
+                                    "  title: Referral order\n  sensitive: offence\n"))
+    for element_id in ("order", "order_on1", "breach_review", "order_on2", "update_address",
+                       "order_on2_end", "order_on3", "order_ended"):
+        assert properties(result, element_id).get("sensitive") == "offence", element_id
+    for element_id in ("intake", "exit_interview", "review"):  # review: inside, derived
+        assert "sensitive" not in properties(result, element_id), element_id
