@@ -11,7 +11,8 @@ element: a step, a gateway, a sequence flow. Derived, until nothing changes:
 * everything inside a sensitive subprocess, and the processes a sensitive call activity calls;
 * a record step whose value or condition reads a sensitive field;
 * every form field of a sensitive user task (and the client fields it saves to), and the
-  variable a sensitive catch event puts its message in, are sensitive fields.
+  variable a sensitive catch event puts its message in, are sensitive fields; so is the output
+  collection of a multi-instance activity with a sensitive step or form field inside.
 
 A refer step to a sensitive pathway is sensitive too; that is known only beside the other
 pathway's definition, so engine.access.privacy decides it (from `referrals`).
@@ -99,6 +100,8 @@ class _Model:
     # element -> (message name, the variable it is caught into)
     catches: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     readers: dict[str, str] = field(default_factory=dict)  # record step -> its expressions
+    # multi-instance activity -> the output collection its instances fill
+    collections: dict[str, str] = field(default_factory=dict)
 
 
 def derive_sensitivity(parsed: ParsedDefinition) -> None:
@@ -138,6 +141,10 @@ def _read_element(parsed: ParsedDefinition, model: _Model, file: str, element: A
         model.graphs.append(_read_graph(parsed, element))
     if local == "callActivity" and element.get("calledElement"):
         model.called[element_id] = element.get("calledElement")
+    output = element.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics/"
+                          f"{{{BPMN_NS}}}loopDataOutputRef")
+    if output is not None and output.text and output.text.strip():
+        model.collections[element_id] = output.text.strip()
     caught = _caught_message(element) if local in _MESSAGE_CATCHES else None
     if caught is not None:
         model.catches[element_id] = caught
@@ -224,6 +231,7 @@ class _Spread:
                 self._decisions(graph)
             self._containers()
             self._readers()
+            self._collections()
             self._step_fields()
             self.parsed.sensitive_steps = self.steps
             self.fields.update({k: v for k, v in self.parsed.sensitive_client().items()
@@ -257,6 +265,19 @@ class _Spread:
         for element, text in self.model.readers.items():
             if element not in self.steps and (category := self.reads(text)) is not None:
                 self.steps[element] = category
+
+    def _collections(self) -> None:
+        """A multi-instance activity's output collection holds what its instances answered
+        (the DSL's `<for_each>_results`): sensitive when the activity, a step inside it or a
+        field of a form inside it is."""
+        for element, collection in self.model.collections.items():
+            inner = sorted({element} | self.model.inside.get(element, set()))
+            found = [self.steps[e] for e in inner if e in self.steps] + [
+                category for e in inner
+                for category in self.parsed.sensitive_form_fields(self.forms.get(e)).values()]
+            if found:
+                self.fields.setdefault(collection, min(found))
+                self.parsed.step_fields.setdefault(collection, min(found))
 
     def _step_fields(self) -> None:
         """The form fields of a sensitive task and the message variable of a sensitive catch."""

@@ -224,3 +224,25 @@ def test_a_for_each_inside_a_repeat_starts_afresh_each_round(engine: Engine) -> 
     assert case.status == "completed"
     assert case.data["child_check_results"] == [{"item": "a", "well": False},
                                                 {"item": "b", "well": False}]
+
+
+@pytest.mark.parametrize(("marking", "category"), [
+    ("        note: {type: text, sensitive: health}\n", "health"),
+    ("      sensitive: offence\n", "offence"),
+    ("", None),
+])
+def test_results_holding_sensitive_answers_are_sensitive(marking: str,
+                                                         category: str | None) -> None:
+    """The results list carries each instance's answers: a sensitive field or step inside
+    makes the whole list sensitive (left out for a viewer without the category)."""
+    from engine.workflow.definitions import parse_bundle
+
+    text = FAMILY
+    if "sensitive: health" in marking:
+        text = text.replace("        note: {type: text}\n", marking)
+    elif marking:
+        text = text.replace('      title: "Check on {item.name}"\n',
+                            '      title: "Check on {item.name}"\n' + marking)
+    result = compiled(text)
+    parsed = parse_bundle(result.files(), result.bpmn_file)
+    assert parsed.step_fields.get("member_check_results") == category
