@@ -49,6 +49,7 @@ class Node:
     attached_to: tuple[str, bool] | None = None  # a boundary event: (activity, interrupting)
     # parallel multi-instance: (input collection, input item, output collection, output item)
     instances: tuple[str, str, str, str] | None = None
+    called: str | None = None  # a callActivity's calledElement: the process it runs
 
 
 @dataclass
@@ -165,6 +166,8 @@ class BpmnWriter:
             attrs["name"] = node.name
         if node.default:
             attrs["default"] = node.default
+        if node.called is not None:
+            attrs["calledElement"] = node.called
         if node.attached_to is not None:
             attrs["attachedToRef"] = node.attached_to[0]
             attrs["cancelActivity"] = "true" if node.attached_to[1] else "false"

@@ -117,9 +117,9 @@ class Box:
 @dataclass(frozen=True)
 class Attached:
     """Events on the border of an expanded subprocess: `main` (the box, and what follows it
-    up to the join) on the line, and beside it each event's path, which starts with its event
-    (a boundary event, drawn on the box's right border); then the join, None when no path
-    and not the main line reach one."""
+    up to the join) on the line, and beside it each event's path, whose first item is its
+    event's Leaf (a boundary event, drawn on the box's right border); then the join, None
+    when no path and not the main line reach one."""
 
     main: Seq
     box: str
@@ -227,14 +227,17 @@ class _Placer:
 
     def place_attached(self, block: Attached, col: int, track: int, depth: int,
                        box: str | None) -> tuple[int, int]:
-        """The main line, then each path a track further right, its event a row lower
-        than the one before, so the events stack down the box's border."""
+        """The main line, then each path a track further right: its event a row lower
+        than the one before, so the events stack down the box's border, and its steps from
+        the row after the last event, so that no event sits beside another path's step."""
         end, offset = self.place(block.main, col, track, depth, box)
+        below = col + 1 + len(block.paths)
         for index, path in enumerate(block.paths):
-            first = _first_leaf(path)
-            if first is not None:
-                self.out.attached[first] = block.box
-            path_end, height = self.place(path, col + 1 + index, track + offset, depth, box)
+            event, rest = path.items[0], Seq(path.items[1:])
+            assert isinstance(event, Leaf)
+            self.out.attached[event.node] = block.box
+            self._put(event.node, col + 1 + index, track + offset, depth, box)
+            path_end, height = self.place(rest, below, track + offset, depth, box)
             end, offset = max(end, path_end), offset + height
         if block.join is None:
             return end, offset
@@ -508,6 +511,8 @@ class _Drawing:
                     (t.right if vx > tx else t.x, t.cy)]
         if sx == tx:
             return [(sx, s.bottom), (tx, t.y)]
+        if source in self.placed.attached and tx > s.right:  # out of the border, then down
+            return [(s.right, s.cy), (tx, s.cy), (tx, t.y)]
         if self.shapes[source].kind == "gateway" and self.outgoing[source] > 1:
             return [(s.right if tx > sx else s.x, s.cy), (tx, s.cy), (tx, t.y)]
         if self.shapes[target].kind == "gateway" and self.outgoing[target] <= 1:

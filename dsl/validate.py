@@ -112,6 +112,8 @@ class _Checker:
                 self.note_options(step["form"])
             if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
                 self.referral_results.add(f"{step['refer']}_result")
+            if kind == "include" and isinstance(step.get("provides"), list):
+                self.form_fields.update(n for n in step["provides"] if isinstance(n, str))
             if kind == "block":
                 self.written.update(block_kind.written_names(step))
             if kind == "for_each":
@@ -267,6 +269,13 @@ class _Checker:
             self.report(problem_path, message)
         if "in" in step:
             self.expression((*path, "in"))
+
+    def check_include(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
+        if step.get("pathway") == self.data.get("pathway"):
+            self.report((*path, "pathway"), "a pathway cannot include itself: include another "
+                                            "pathway, or use a repeat")
+        else:
+            self.check_refer(step, path, parallel)
 
     def check_refer(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         pathway = step.get("pathway")

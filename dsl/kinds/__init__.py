@@ -23,9 +23,11 @@ STEP_COMPILERS: dict[str, StepCompiler] = {}
 def _register() -> None:
     from dsl.kinds.block import compile_block
     from dsl.kinds.for_each import compile_for_each
+    from dsl.kinds.include import compile_include
 
     STEP_COMPILERS["block"] = compile_block
     STEP_COMPILERS["for_each"] = compile_for_each
+    STEP_COMPILERS["include"] = compile_include
 
 
 _register()
