@@ -7,7 +7,9 @@ Compiles to:
   (SpiffWorkflow's loopDataInputRef names a variable, not an expression);
 * an embedded subProcess `<id>` with parallel multiInstanceLoopCharacteristics over that
   list, updated in place (loopDataOutputRef is the same list): each instance starts from the
-  case data with its item in `item`, runs the steps, and a last scriptTask `<id>_collect`
+  case data with its item in `<id>_item` (the inputDataItem's id is the variable, and ids are
+  unique in a file), which a first scriptTask `<id>_take` copies to `item`; it runs the
+  steps, and a last scriptTask `<id>_collect`
   gathers `{"item": item, <each form field of the steps it answered>: ...}` into
   `<id>_answer`, which SpiffWorkflow puts in the item's place. So `<id>_results` follows the
   list's order whatever order the tasks are done in (a separate output list would follow the
@@ -35,6 +37,11 @@ __all__ = ["ITEM", "compile_for_each", "generated_ids", "problems", "results_nam
 ITEM = "item"  # each instance's item, in its data
 
 
+def item_name(sid: str) -> str:
+    """The variable SpiffWorkflow gives each instance its item in (then copied to `item`)."""
+    return f"{sid}_item"
+
+
 def results_name(sid: str) -> str:
     """The case data a for_each fills: one entry per item, in the list's order."""
     return f"{sid}_results"
@@ -53,7 +60,12 @@ def compile_for_each(c: Compiler, sid: str, step: Mapping[str, Any], ctx: Ctx,
     body_lane = box_lane or lane
     start = c.add(c.auto(body_ctx, body_lane, f"{sid}_start", "startEvent", "event",
                          "For each item"))
-    part = c.steps(step["steps"], body_ctx, [Pending(start.id)], body_lane)
+    # the inputDataItem's id is the variable SpiffWorkflow sets, and ids are unique in a file:
+    # each for_each sets its own `<id>_item`, which the first task of a round calls `item`
+    take = c.attach(c.auto(body_ctx, body_lane, f"{sid}_take", "scriptTask", "task",
+                           "Take the item", script=f"{ITEM} = {item_name(sid)}"),
+                    [Pending(start.id)])
+    part = c.steps(step["steps"], body_ctx, [Pending(take.id)], body_lane)
     fields = [name for inner in _all_steps(step["steps"]) if "task" in inner
               for name in (inner.get("form") or {})]
     collect = c.attach(c.auto(body_ctx, part.lane, f"{sid}_collect", "scriptTask", "task",
@@ -61,9 +73,10 @@ def compile_for_each(c: Compiler, sid: str, step: Mapping[str, Any], ctx: Ctx,
                        part.pending)
     end = c.attach(c.auto(body_ctx, part.lane, f"{sid}_end", "endEvent", "event",
                           "Item done"), [Pending(collect.id)])
-    body = lay.Seq((lay.Leaf(start.id), part.block, lay.Leaf(collect.id), lay.Leaf(end.id)))
+    body = lay.Seq((lay.Leaf(start.id), lay.Leaf(take.id), part.block, lay.Leaf(collect.id),
+                    lay.Leaf(end.id)))
     c.attach(Node(sid, "subProcess", "box", title, ctx.container, box_lane, listed,
-                  instances=(results_name(sid), ITEM, results_name(sid),
+                  instances=(results_name(sid), item_name(sid), results_name(sid),
                              f"{sid}_answer")),
              [Pending(listing.id)])
     return Part(lay.Seq((lay.Leaf(listing.id), lay.Box(sid, body))), [Pending(sid)],
@@ -88,7 +101,7 @@ Problem = tuple[tuple[str | int, ...], str]
 def generated_ids(step: Mapping[str, Any]) -> set[str]:
     """The element ids the for_each adds beside its own: no step may take one."""
     sid = step.get("for_each")
-    return {f"{sid}_list", f"{sid}_collect"} if isinstance(sid, str) else set()
+    return {f"{sid}_list", f"{sid}_take", f"{sid}_collect"} if isinstance(sid, str) else set()
 
 
 def written_names(step: Mapping[str, Any]) -> dict[str, str]:
@@ -98,7 +111,7 @@ def written_names(step: Mapping[str, Any]) -> dict[str, str]:
         return {}
     why = f"the for_each step {sid!r} puts"
     return {ITEM: f"{why} each item there", results_name(sid): f"{why} its answers there",
-            f"{sid}_answer": f"{why} an answer there"}
+            f"{sid}_answer": f"{why} an answer there", item_name(sid): f"{why} each item there"}
 
 
 def problems(step: Mapping[str, Any], path: tuple[str | int, ...]) -> list[Problem]:

@@ -157,8 +157,12 @@ class Builder:
         self.budget -= 1
         kinds = ["task", "task", "wait", "record", "notify", "refer"]
         if depth < 3 and self.budget >= 1:
-            kinds += ["decide", "parallel", "repeat"] * 2 + ["block"]
+            kinds += ["decide", "parallel", "repeat"] * 2
             kinds += [] if self.in_for_each else ["for_each"]
+        if depth < 2 and self.budget >= 1:
+            # not deeper: each handler's path takes a column of its own beside the block, so
+            # blocks in handlers in parallel branches in blocks outgrow a laptop's width
+            kinds += ["block"]
         kind = self.draw(st.sampled_from(kinds))
         if kind == "task":
             return self.task(scope)

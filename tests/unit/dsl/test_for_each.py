@@ -61,7 +61,7 @@ def test_for_each_compiles_to_a_parallel_multi_instance_subprocess() -> None:
     assert [(child.tag.removeprefix(NS), child.text or child.get("name")) for child in loop] == [
         ("loopDataInputRef", "member_check_results"),
         ("loopDataOutputRef", "member_check_results"),
-        ("inputDataItem", "item"), ("outputDataItem", "member_check_answer")]
+        ("inputDataItem", "member_check_item"), ("outputDataItem", "member_check_answer")]
     [script] = element(result, "member_check_list").iter(f"{NS}script")
     assert script.text == 'member_check_results = expr("client.children")'
 
@@ -246,3 +246,31 @@ def test_results_holding_sensitive_answers_are_sensitive(marking: str,
     result = compiled(text)
     parsed = parse_bundle(result.files(), result.bpmn_file)
     assert parsed.step_fields.get("member_check_results") == category
+
+
+def test_two_for_each_steps_in_one_pathway(engine: Engine) -> None:
+    """Each has its own item variable (an inputDataItem's id is unique in the file), both
+    call it `item`."""
+    result = compiled("""\
+        - for_each: first
+          in: client.kids
+          steps:
+            - task: see
+              role: worker
+              title: "See {item}"
+        - for_each: second
+          in: client.kids
+          steps:
+            - task: call
+              role: worker
+              title: "Call {item}"
+        """)
+    case_id = start(engine, result, kids=["a", "b"])
+    for step, verb in (("see", "See"), ("call", "Call")):
+        views = tasks_at(engine, case_id, step)
+        assert sorted(v.task.title for v in views) == [f"{verb} a", f"{verb} b"]
+        for view in views:
+            engine.complete_task(view.task.id, {})
+    case = engine.get_case(case_id).case
+    assert case.status == "completed"
+    assert case.data["second_results"] == [{"item": "a"}, {"item": "b"}]
