@@ -401,6 +401,7 @@ class _Drawing:
     rank_y: Sequence[int]
     outgoing: Mapping[str, int]  # node -> how many flows leave it
     bounds: dict[str, Bounds] = field(default_factory=dict)
+    on_borders: set[str] = field(default_factory=set)  # boundary events already placed
 
     def place_nodes(self) -> None:
         for node, (col, track, _) in self.placed.cells.items():
@@ -486,11 +487,13 @@ class _Drawing:
 
     def on_border(self, box: str) -> None:
         """The box's boundary events onto its right border, each level with its row (kept
-        within the box's height)."""
+        within the box's height). Once only, before the labels: a box grown around its
+        labels afterwards would move an event onto a label placed beside it."""
         outline = self.bounds[box]
         for event, owner in self.placed.attached.items():
-            if owner != box:
+            if owner != box or event in self.on_borders:
                 continue
+            self.on_borders.add(event)
             w, h = EVENT_SIZE
             cy = min(max(self.bounds[event].cy, outline.y + h), outline.bottom - h)
             self.bounds[event] = Bounds(outline.right - w // 2, cy - h // 2, w, h)

@@ -59,7 +59,7 @@ def compile_for_each(c: Compiler, sid: str, step: Mapping[str, Any], ctx: Ctx,
     box_lane, listed, body_ctx = _repeat_lanes(sid, ctx, _roles_in(step["steps"]), lane)
     body_lane = box_lane or lane
     start = c.add(c.auto(body_ctx, body_lane, f"{sid}_start", "startEvent", "event",
-                         "For each item"))
+                         "Each item"))
     # the inputDataItem's id is the variable SpiffWorkflow sets, and ids are unique in a file:
     # each for_each sets its own `<id>_item`, which the first task of a round calls `item`
     take = c.attach(c.auto(body_ctx, body_lane, f"{sid}_take", "scriptTask", "task",

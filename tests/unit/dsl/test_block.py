@@ -371,3 +371,32 @@ def test_a_sensitive_block_marks_its_handlers_too() -> None:
         assert properties(result, element_id).get("sensitive") == "offence", element_id
     for element_id in ("intake", "exit_interview", "review"):  # review: inside, derived
         assert "sensitive" not in properties(result, element_id), element_id
+
+
+def test_a_block_inside_a_repeat_is_drawn_cleanly() -> None:
+    """Found by the layout property: the box grown around its labels moved its border
+    event onto the event's own label."""
+    from tests.diagram_geometry import problems
+
+    result = compiled("""\
+        - repeat: rounds
+          max: 1
+          steps:
+            - block: visit_block
+              steps:
+                - task: visit
+                  role: manager
+                  title: Check in
+                  form:
+                    note: {type: text, help: Check in}
+                - wait: pause
+                  until: date("2026-01-09")
+              handlers:
+                - message: moved
+                  interrupting: false
+                  steps:
+                    - task: update
+                      role: worker
+                      title: Check in
+        """)
+    assert problems(result.bpmn) == []

@@ -274,3 +274,31 @@ def test_two_for_each_steps_in_one_pathway(engine: Engine) -> None:
     case = engine.get_case(case_id).case
     assert case.status == "completed"
     assert case.data["second_results"] == [{"item": "a"}, {"item": "b"}]
+
+
+def test_a_for_each_beside_a_repeat_is_drawn_cleanly() -> None:
+    """Found by the layout property: a longer start label crossed the box beside it."""
+    from tests.diagram_geometry import problems
+
+    result = compiled("""\
+        - parallel: both
+          branches:
+            - steps:
+                - for_each: each_member
+                  in: "[1, 2]"
+                  steps:
+                    - task: first_look
+                      role: worker
+                      title: Check in
+                    - task: second_look
+                      role: worker
+                      title: Check in
+            - steps:
+                - repeat: rounds
+                  max: 1
+                  steps:
+                    - task: visit
+                      role: worker
+                      title: Check in
+        """)
+    assert problems(result.bpmn) == []
