@@ -401,7 +401,6 @@ class _Drawing:
     rank_y: Sequence[int]
     outgoing: Mapping[str, int]  # node -> how many flows leave it
     bounds: dict[str, Bounds] = field(default_factory=dict)
-    on_borders: set[str] = field(default_factory=set)  # boundary events already placed
 
     def place_nodes(self) -> None:
         for node, (col, track, _) in self.placed.cells.items():
@@ -435,9 +434,15 @@ class _Drawing:
         labels = place_labels(self.bounds, kinds, edges,
                               {e: t for e, t in names.items() if e in around}, area,
                               own_boxes=around)
+        before = {event: self.bounds[event] for event in self.placed.attached}
         self.wrap_boxes({box: [labels[e] for e, boxes in around.items()
                                if box in boxes and e in labels]
                          for box in self.placed.children})
+        for event, was in before.items():  # a grown box took its border events along
+            now, label = self.bounds[event], labels.get(event)
+            if label is not None and now != was:
+                labels[event] = Bounds(label.x + now.x - was.x, label.y + now.y - was.y,
+                                       label.width, label.height)
         edges = {flow: self.edge(flow, source, target) for flow, source, target in flows}
         labels.update(place_labels(self.bounds, kinds, edges,
                                    {e: t for e, t in names.items() if e not in around},
@@ -487,13 +492,11 @@ class _Drawing:
 
     def on_border(self, box: str) -> None:
         """The box's boundary events onto its right border, each level with its row (kept
-        within the box's height). Once only, before the labels: a box grown around its
-        labels afterwards would move an event onto a label placed beside it."""
+        within the box's height)."""
         outline = self.bounds[box]
         for event, owner in self.placed.attached.items():
-            if owner != box or event in self.on_borders:
+            if owner != box:
                 continue
-            self.on_borders.add(event)
             w, h = EVENT_SIZE
             cy = min(max(self.bounds[event].cy, outline.y + h), outline.bottom - h)
             self.bounds[event] = Bounds(outline.right - w // 2, cy - h // 2, w, h)

@@ -391,6 +391,8 @@ def test_a_block_inside_a_repeat_is_drawn_cleanly() -> None:
                     note: {type: text, help: Check in}
                 - wait: pause
                   until: date("2026-01-09")
+                - wait: pause_again
+                  until: date("2026-01-09")
               handlers:
                 - message: moved
                   interrupting: false
@@ -398,5 +400,15 @@ def test_a_block_inside_a_repeat_is_drawn_cleanly() -> None:
                     - task: update
                       role: worker
                       title: Check in
+                    - decide: check
+                      branches:
+                        - when: true
+                          steps: []
+                      otherwise:
+                        - task: look_again
+                          role: manager
+                          title: Check in
+        - end: closed
+          reason: completed
         """)
     assert problems(result.bpmn) == []
