@@ -438,16 +438,21 @@ class _Drawing:
         self.wrap_boxes({box: [labels[e] for e, boxes in around.items()
                                if box in boxes and e in labels]
                          for box in self.placed.children})
-        for event, was in before.items():  # a grown box took its border events along
-            now, label = self.bounds[event], labels.get(event)
-            if label is not None and now != was:
-                labels[event] = Bounds(label.x + now.x - was.x, label.y + now.y - was.y,
-                                       label.width, label.height)
+        self.move_labels_along(before, labels)
         edges = {flow: self.edge(flow, source, target) for flow, source, target in flows}
         labels.update(place_labels(self.bounds, kinds, edges,
                                    {e: t for e, t in names.items() if e not in around},
                                    area, placed=labels))
         return labels, edges
+
+    def move_labels_along(self, before: Mapping[str, Bounds],
+                          labels: dict[str, Bounds]) -> None:
+        """A box grown around its labels took its border events along: their labels too."""
+        for event, was in before.items():
+            now, label = self.bounds[event], labels.get(event)
+            if label is not None and now != was:
+                labels[event] = Bounds(label.x + now.x - was.x, label.y + now.y - was.y,
+                                       label.width, label.height)
 
     @cached_property
     def parents(self) -> dict[str, str]:

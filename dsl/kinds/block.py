@@ -97,12 +97,12 @@ def _body(c: Compiler, sid: str, step: Mapping[str, Any], body_ctx: Ctx,
           body_lane: str) -> tuple[lay.Seq, Part]:
     """The subprocess's start, its steps and its end."""
     start = c.add(c.auto(body_ctx, body_lane, f"{sid}_start", "startEvent", "event",
-                         f"{_title(sid, step)} starts"))
+                         "Block starts"))
     part = c.steps(step["steps"], body_ctx, [Pending(start.id)], body_lane)
     blocks: list[lay.Block] = [lay.Leaf(start.id), part.block]
     if part.pending:
         end = c.attach(c.auto(body_ctx, part.lane, f"{sid}_end", "endEvent", "event",
-                              f"{_title(sid, step)} done"), part.pending)
+                              "Block done"), part.pending)
         blocks.append(lay.Leaf(end.id))
     return lay.Seq(tuple(blocks)), part
 

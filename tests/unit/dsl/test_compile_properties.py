@@ -86,6 +86,7 @@ class Builder:
         self.defined = Scope()
         self.visible_names: list[str] = []  # booleans defined before the form being drawn
         self.in_for_each = False  # a for_each inside another is refused
+        self.block_depth = 2  # blocks only at depths below this
 
     def new_id(self, prefix: str) -> str:
         self.count += 1
@@ -159,9 +160,7 @@ class Builder:
         if depth < 3 and self.budget >= 1:
             kinds += ["decide", "parallel", "repeat"] * 2
             kinds += [] if self.in_for_each else ["for_each"]
-        if depth < 2 and self.budget >= 1:
-            # not deeper: each handler's path takes a column of its own beside the block, so
-            # blocks in handlers in parallel branches in blocks outgrow a laptop's width
+        if depth < self.block_depth and self.budget >= 1:
             kinds += ["block"]
         kind = self.draw(st.sampled_from(kinds))
         if kind == "task":
@@ -354,7 +353,8 @@ class Builder:
 
 
 @st.composite
-def documents(draw: st.DrawFn) -> dict[str, Any]:
+def documents(draw: st.DrawFn, *, block_depth: int = 2) -> dict[str, Any]:
+    """A valid document; `block` steps only above block_depth levels of nesting."""
     roles = draw(st.lists(st.sampled_from(["worker", "manager", "peer_mentor"]),
                           min_size=1, max_size=3, unique=True))
     client_fields: dict[str, str] = {}
@@ -373,6 +373,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     if client_fields:
         doc["client_fields"] = client_fields
     builder = Builder(draw, roles, client_fields)
+    builder.block_depth = block_depth
     initial = {"task": "intake", "role": roles[0], "title": "Intake",
                "form": copy.deepcopy(INITIAL_FORM)}
     scope = Scope(booleans=["gate_a", "gate_b"], integers=["score"])
