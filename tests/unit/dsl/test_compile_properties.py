@@ -353,8 +353,10 @@ class Builder:
 
 
 @st.composite
-def documents(draw: st.DrawFn, *, block_depth: int = 2) -> dict[str, Any]:
-    """A valid document; `block` steps only above block_depth levels of nesting."""
+def documents(draw: st.DrawFn, *, block_depth: int = 2, for_each: bool = True
+              ) -> dict[str, Any]:
+    """A valid document; `block` steps only above block_depth levels of nesting, `for_each`
+    steps only if for_each."""
     roles = draw(st.lists(st.sampled_from(["worker", "manager", "peer_mentor"]),
                           min_size=1, max_size=3, unique=True))
     client_fields: dict[str, str] = {}
@@ -374,6 +376,7 @@ def documents(draw: st.DrawFn, *, block_depth: int = 2) -> dict[str, Any]:
         doc["client_fields"] = client_fields
     builder = Builder(draw, roles, client_fields)
     builder.block_depth = block_depth
+    builder.in_for_each = not for_each  # as if inside one: no for_each is drawn
     initial = {"task": "intake", "role": roles[0], "title": "Intake",
                "form": copy.deepcopy(INITIAL_FORM)}
     scope = Scope(booleans=["gate_a", "gate_b"], integers=["score"])
