@@ -100,7 +100,19 @@ def _refer(step: Mapping[str, Any]) -> list[Definition]:
     return []
 
 
-DEFINERS: dict[str, Definer] = {"task": _task, "refer": _refer, "set": _set}
+def _include(step: Mapping[str, Any]) -> list[Definition]:
+    provides = step.get("provides")
+    return [Definition(name, ANY, True) for name in (provides if isinstance(provides, list)
+                                                     else ()) if isinstance(name, str)]
+
+
+def _for_each(step: Mapping[str, Any]) -> list[Definition]:
+    sid = step.get("for_each")
+    return [Definition(f"{sid}_results", Type("list"), True)] if isinstance(sid, str) else []
+
+
+DEFINERS: dict[str, Definer] = {"task": _task, "refer": _refer, "set": _set,
+                                "include": _include, "for_each": _for_each}
 
 
 def step_defines(step: Mapping[str, Any], kind: str) -> list[Definition]:

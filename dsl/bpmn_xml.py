@@ -48,10 +48,13 @@ class Node:
     terminate: bool = False
     script: str | None = None
     loop: tuple[str | None, int | None] | None = None  # (loopCondition, loopMaximum)
-    attached_to: str | None = None  # a boundary event's task: non-interrupting, always
+    attached_to: tuple[str, bool] | None = None  # a boundary event: (activity, interrupting)
     # spiffworkflow:preScript / postScript (on a looped subprocess: run for each round)
     pre_script: str | None = None
     post_script: str | None = None
+    # parallel multi-instance: (input collection, input item, output collection, output item)
+    instances: tuple[str, str, str, str] | None = None
+    called: str | None = None  # a callActivity's calledElement: the process it runs
 
 
 @dataclass
@@ -168,8 +171,11 @@ class BpmnWriter:
             attrs["name"] = node.name
         if node.default:
             attrs["default"] = node.default
-        if node.attached_to:
-            attrs.update(attachedToRef=node.attached_to, cancelActivity="false")
+        if node.called is not None:
+            attrs["calledElement"] = node.called
+        if node.attached_to is not None:
+            attrs["attachedToRef"] = node.attached_to[0]
+            attrs["cancelActivity"] = "true" if node.attached_to[1] else "false"
         element = _sub(parent, node.tag, **attrs)
         if node.documentation:
             _sub(element, "documentation", text=str(node.documentation))
@@ -181,6 +187,8 @@ class BpmnWriter:
         if node.loop is not None:
             _write_loop(element, *node.loop,
                         on_rounds=node.pre_script is not None or node.post_script is not None)
+        if node.instances is not None:
+            _write_instances(element, *node.instances)
         if node.script is not None:
             _sub(element, "script", text=node.script)
         _write_event_definitions(element, node)
@@ -211,6 +219,17 @@ def _write_loop(element: Any, condition: str | None, maximum: int | None, *,
         loop.set("loopMaximum", str(maximum))
     if condition is not None:
         _expression(loop, "loopCondition", condition)
+
+
+def _write_instances(element: Any, collection: str, item: str, results: str,
+                     result: str) -> None:
+    """Parallel multi-instance: one instance per item of `collection` (the item in `item`),
+    each instance's `result` collected, in order, in the list `results`."""
+    loop = _sub(element, "multiInstanceLoopCharacteristics", isSequential="false")
+    _sub(loop, "loopDataInputRef", text=collection)
+    _sub(loop, "loopDataOutputRef", text=results)
+    _sub(loop, "inputDataItem", id=item, name=item)
+    _sub(loop, "outputDataItem", id=result, name=result)
 
 
 def _write_event_definitions(element: Any, node: Node) -> None:

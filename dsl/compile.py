@@ -220,9 +220,15 @@ class Compiler:
         named.update({f.id: f.name for f in self.flows if f.name})
         diagram = lay.layout(lay.Seq(tuple(items)), shapes, [r for r, _ in self.roles],
                              [(f.id, f.source, f.target) for f in self.flows], named,
-                             {n.id: n.attached_to for n in self.nodes.values() if n.attached_to})
+                             self.task_timers())
         self.guard_out_of_order_conditions(diagram)
         return CompiledPathway(self.pathway, self.write(diagram), dict(self.forms))
+
+    def task_timers(self) -> dict[str, str]:
+        """A task's reminder and escalation events -> the task (a block's handlers are
+        placed with the block: dsl.kinds.block)."""
+        return {n.id: n.attached_to[0] for n in self.nodes.values()
+                if n.attached_to and self.nodes[n.attached_to[0]].kind != "box"}
 
     def steps(self, steps: Sequence[Mapping[str, Any]], ctx: Ctx, pending: list[Pending],
               lane: str) -> Part:
@@ -549,8 +555,10 @@ def _all_steps(steps: Sequence[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]
         for branch in step.get("branches") or []:
             yield from _all_steps(branch.get("steps") or [])
         yield from _all_steps(step.get("otherwise") or [])
-        if "repeat" in step:
+        if "repeat" in step or "block" in step or "for_each" in step:
             yield from _all_steps(step.get("steps") or [])
+        for handler in step.get("handlers") or []:
+            yield from _all_steps(handler.get("steps") or [])
 
 
 def _repeat_lanes(sid: str, ctx: Ctx, roles: Sequence[str], lane: str

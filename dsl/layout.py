@@ -114,7 +114,20 @@ class Box:
     body: Seq
 
 
-Block = Leaf | Seq | Fork | Exits | Box
+@dataclass(frozen=True)
+class Attached:
+    """Events on the border of an expanded subprocess: `main` (the box, and what follows it
+    up to the join) on the line, and beside it each event's path, whose first item is its
+    event's Leaf (a boundary event, drawn on the box's right border); then the join, None
+    when no path and not the main line reach one."""
+
+    main: Seq
+    box: str
+    paths: tuple[Seq, ...]
+    join: str | None
+
+
+Block = Leaf | Seq | Fork | Exits | Box | Attached
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,7 @@ class _Placement:
     # an empty branch: flow -> (split, track, depth, enclosing box)
     virtual: dict[str, tuple[str, int, int, str | None]] = field(default_factory=dict)
     max_col: int = 0
+    attached: dict[str, str] = field(default_factory=dict)  # boundary event -> its box
 
 
 class _Placer:
@@ -201,6 +215,8 @@ class _Placer:
             # the main line skips the exits' columns (a task's reminder path is several long),
             # so that a split there cannot run its branches down through them
             return end, offset
+        if isinstance(block, Attached):
+            return self.place_attached(block, col, track, depth, box)
         # Box
         self._put(block.node, col, track, depth, box)
         first = _first_leaf(block.body)
@@ -210,6 +226,26 @@ class _Placer:
         return self.place(block.body, col, track, depth + 1, block.node)
 
 
+    def place_attached(self, block: Attached, col: int, track: int, depth: int,
+                       box: str | None) -> tuple[int, int]:
+        """The main line, then each path a track further right: its event a row lower
+        than the one before, so the events stack down the box's border, and its steps from
+        the row after the last event, so that no event sits beside another path's step."""
+        end, offset = self.place(block.main, col, track, depth, box)
+        below = col + 1 + len(block.paths)
+        for index, path in enumerate(block.paths):
+            event, rest = path.items[0], Seq(path.items[1:])
+            assert isinstance(event, Leaf)
+            self.out.attached[event.node] = block.box
+            self._put(event.node, col + 1 + index, track + offset, depth, box)
+            path_end, height = self.place(rest, below, track + offset, depth, box)
+            end, offset = max(end, path_end), offset + height
+        if block.join is None:
+            return end, offset
+        self._put(block.join, end, track, depth, box)
+        return end + 1, offset
+
+
 def _first_leaf(block: Block) -> str | None:
     if isinstance(block, Leaf):
         return block.node
@@ -217,6 +253,8 @@ def _first_leaf(block: Block) -> str | None:
         return _first_leaf(block.items[0]) if block.items else None
     if isinstance(block, Fork | Exits):
         return block.split
+    if isinstance(block, Attached):
+        return _first_leaf(block.main)
     return block.node
 
 
@@ -418,14 +456,25 @@ class _Drawing:
         labels = place_labels(self.bounds, kinds, edges,
                               {e: t for e, t in names.items() if e in around}, area,
                               own_boxes=around)
+        before = {event: self.bounds[event] for event in self.placed.attached}
         self.wrap_boxes({box: [labels[e] for e, boxes in around.items()
                                if box in boxes and e in labels]
                          for box in self.placed.children})
+        self.move_labels_along(before, labels)
         edges = {flow: self.edge(flow, source, target) for flow, source, target in flows}
         labels.update(place_labels(self.bounds, kinds, edges,
                                    {e: t for e, t in names.items() if e not in around},
                                    area, placed=labels))
         return labels, edges
+
+    def move_labels_along(self, before: Mapping[str, Bounds],
+                          labels: dict[str, Bounds]) -> None:
+        """A box grown around its labels took its border events along: their labels too."""
+        for event, was in before.items():
+            now, label = self.bounds[event], labels.get(event)
+            if label is not None and now != was:
+                labels[event] = Bounds(label.x + now.x - was.x, label.y + now.y - was.y,
+                                       label.width, label.height)
 
     @cached_property
     def parents(self) -> dict[str, str]:
@@ -466,27 +515,45 @@ class _Drawing:
             right = max(b.right for b in inner) + BOX_PAD
             bottom = max(b.bottom for b in inner) + BOX_PAD
             bounds[box] = Bounds(left, top, right - left, bottom - top)
+            self.on_border(box)
+
+    def on_border(self, box: str) -> None:
+        """The box's boundary events onto its right border, each level with its row (kept
+        within the box's height)."""
+        outline = self.bounds[box]
+        for event, owner in self.placed.attached.items():
+            if owner != box:
+                continue
+            w, h = EVENT_SIZE
+            cy = min(max(self.bounds[event].cy, outline.y + h), outline.bottom - h)
+            self.bounds[event] = Bounds(outline.right - w // 2, cy - h // 2, w, h)
 
     def anchor_x(self, node: str) -> int:
         while self.shapes[node].kind == "box":
             node = self.placed.first_leaf[node]
         return self.bounds[node].cx
 
+    def virtual_edge(self, flow: str, s: Bounds, t: Bounds, sx: int, tx: int) -> list[Point]:
+        """An empty branch's flow, down its own track from the split to the join."""
+        vx = self.virtual_x(flow)
+        if vx == sx == tx:
+            return [(sx, s.bottom), (tx, t.y)]
+        return [(s.right if vx > sx else s.x, s.cy), (vx, s.cy), (vx, t.cy),
+                (t.right if vx > tx else t.x, t.cy)]
+
     def edge(self, flow: str, source: str, target: str) -> list[Point]:
         s, t = self.bounds[source], self.bounds[target]
         sx, tx = self.anchor_x(source), self.anchor_x(target)
-        if source in self.attached and tx > s.right:  # out to the side, then down
+        # a task's reminder: out to the side, then down
+        if (source in self.attached or (source in self.placed.attached and sx != tx)) \
+                and tx > s.right:
             return [(s.right, s.cy), (tx, s.cy), (tx, t.y)]
         if self.placed.cells[target][0] < self.placed.cells[source][0]:
             # a go_to's back edge: out of the left corner, up the left side, into the merge
             gutter = min(s.x, t.x) - BACK_EDGE_GUTTER
             return [(s.x, s.cy), (gutter, s.cy), (gutter, t.cy), (t.x, t.cy)]
         if flow in self.placed.virtual:
-            vx = self.virtual_x(flow)
-            if vx == sx == tx:
-                return [(sx, s.bottom), (tx, t.y)]
-            return [(s.right if vx > sx else s.x, s.cy), (vx, s.cy), (vx, t.cy),
-                    (t.right if vx > tx else t.x, t.cy)]
+            return self.virtual_edge(flow, s, t, sx, tx)
         if sx == tx:
             return [(sx, s.bottom), (tx, t.y)]
         if self.shapes[source].kind == "gateway" and self.outgoing[source] > 1:

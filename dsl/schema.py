@@ -19,7 +19,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
 KINDS = ("task", "decide", "parallel", "wait", "repeat", "refer", "record", "notify", "end",
-         "set", "go_to")
+         "set", "go_to", "block", "for_each", "include")
 FIELD_TYPES = ("text", "long_text", "number", "integer", "boolean", "date", "choice",
                "multiple_choice", "scale")
 

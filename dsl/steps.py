@@ -42,8 +42,12 @@ def branch_lists(step: dict[str, Any], kind: str, path: Path) -> Iterator[tuple[
                 yield branch["steps"], (*path, "branches", index, "steps")
     if kind == "decide" and "otherwise" in step:
         yield step["otherwise"], (*path, "otherwise")
-    if kind == "repeat" and "steps" in step:
+    if kind in ("repeat", "block", "for_each") and "steps" in step:
         yield step["steps"], (*path, "steps")
+    if kind == "block" and isinstance(step.get("handlers"), list):
+        for index, handler in enumerate(step["handlers"]):
+            if isinstance(handler, dict) and "steps" in handler:
+                yield handler["steps"], (*path, "handlers", index, "steps")
 
 
 def all_steps(steps: Any, path: Path) -> Iterator[tuple[dict[str, Any], str, Path]]:

@@ -23,7 +23,8 @@ from jsonschema.protocols import Validator
 
 from dsl.date_check import AskedFields, DateCheck
 from dsl.errors import DslError, DslProblem
-from dsl.kinds.set_step import set_name_problem
+from dsl.kinds import block as block_kind
+from dsl.kinds import for_each as for_each_kind
 from dsl.kinds.task_timers import TIMER_SUFFIXES
 from dsl.loader import LoadedDocument, Path, Position, format_path, load, value_at
 from dsl.schema import FIELD_TYPES, KINDS, json_schema, key_owners, schema_validators
@@ -39,6 +40,7 @@ from dsl.steps import (
 )
 from dsl.types import one_word_a_place, type_problems
 from dsl.validate_go_to import GoTos
+from dsl.validate_kinds import StepKindChecks
 from dsl.validate_messages import NotificationChecks
 from dsl.validate_rounds import RoundNames
 from dsl.wording import (
@@ -77,7 +79,7 @@ _EXPRESSIONS_HELP = "see Expressions in the README's DSL reference for what an e
 # -- the checks ----------------------------------------------------------------------------
 
 
-class _Checker(NotificationChecks):
+class _Checker(NotificationChecks, StepKindChecks):
     def __init__(self, document: LoadedDocument, file: str,
                  known_pathways: Collection[str] | None) -> None:
         self.document = document
@@ -107,6 +109,9 @@ class _Checker(NotificationChecks):
         self.set_names: set[str] = set()  # case data a `set` step writes
         self.options: dict[str, str] = {}  # a choice option -> a field that offers it
         self.referral_results: set[str] = set()
+        # case data a block's message or a for_each puts there -> what puts it there
+        self.written: dict[str, str] = {}
+        self.generated_ids: set[str] = set()  # element ids a block or for_each adds
         self.step_ids: list[tuple[Position, str, Path]] = []  # where, id, path of the id
         self.asked: AskedFields | None = None  # form fields in order, once a date needs them
         self.renamed: list[tuple[str, str, Path]] = []  # step id, renamed_from, its path
@@ -124,14 +129,7 @@ class _Checker(NotificationChecks):
 
     def run(self) -> None:
         for step, kind, _ in all_steps(self.data.get("steps"), ("steps",)):
-            if kind == "task" and isinstance(step.get("form"), dict):
-                self.form_fields.update(key for key in step["form"] if isinstance(key, str))
-                self.note_options(step["form"])
-                self.note_sensitive(step)
-            if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
-                self.referral_results.add(f"{step['refer']}_result")
-            if kind == "set" and isinstance(step.get("values"), dict):
-                self.set_names.update(key for key in step["values"] if isinstance(key, str))
+            self.note_names(step, kind)
         self.rounds = RoundNames(self.data, self.document.where,
                                  self.form_fields | set(self.client_fields))
         for path, message in self.rounds.field_problems(self.data):
@@ -145,6 +143,27 @@ class _Checker(NotificationChecks):
         self.renamed_from_ids()
         self.problems = one_word_a_place(self.problems,
                                          type_problems(self.document, self.file))
+
+    def note_names(self, step: dict[str, Any], kind: str) -> None:
+        """The names a step puts in case data, for the expressions that read them."""
+        if kind == "task" and isinstance(step.get("form"), dict):
+            self.form_fields.update(key for key in step["form"] if isinstance(key, str))
+            self.note_options(step["form"])
+            self.note_sensitive(step)
+        if kind == "refer" and step.get("wait") is True and isinstance(step["refer"], str):
+            self.referral_results.add(f"{step['refer']}_result")
+        if kind == "set" and isinstance(step.get("values"), dict):
+            self.set_names.update(key for key in step["values"] if isinstance(key, str))
+        self.note_written(step, kind)
+
+    def note_written(self, step: dict[str, Any], kind: str) -> None:
+        """What include, block and for_each steps put in case data."""
+        if kind == "include" and isinstance(step.get("provides"), list):
+            self.form_fields.update(n for n in step["provides"] if isinstance(n, str))
+        if kind == "block":
+            self.written.update(block_kind.written_names(step))
+        if kind == "for_each":
+            self.written.update(for_each_kind.written_names(step))
 
     def steps(self, steps: Any, path: Path, *, parallel: Path | None) -> None:
         if not isinstance(steps, list):
@@ -214,6 +233,7 @@ class _Checker(NotificationChecks):
         roles = self.data.get("roles")
         taken = {"start", "end", str(self.data.get("pathway"))}
         taken |= set(roles) if isinstance(roles, dict) else set()
+        taken |= self.generated_ids
         for position, step_id, path in sorted(self.step_ids, key=lambda item: item[0]):
             if step_id in taken or step_id.endswith(_GENERATED_SUFFIXES) \
                     or step_id.startswith(_GENERATED_PREFIXES):
@@ -335,20 +355,6 @@ class _Checker(NotificationChecks):
         self.recipient(step.get("to"), (*path, "to"))
         self.template((*path, "message"), task_names=False, sensitive=step.get("sensitive"))
 
-    def check_set(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
-        values = step.get("values")
-        for name in values if isinstance(values, dict) else ():
-            self.expression((*path, "values", name))
-            problem = set_name_problem(str(name), self.client_fields, self.referral_results)
-            if problem is not None:
-                self.report_key((*path, "values", name),
-                                f"set value {problem}; choose another name")
-
-    def check_go_to(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
-        message = self.go_tos.problem(step, path)
-        if message:
-            self.report((*path, "target"), message)
-
     def check_end(self, step: dict[str, Any], path: Path, parallel: Path | None) -> None:
         if parallel is not None:
             owner = parallel[:-3]
@@ -388,6 +394,8 @@ class _Checker(NotificationChecks):
         if problem is None and name in self.referral_results:
             problem = (f"{name!r} is reserved: the referral step it is named after puts the "
                        "referred case's result there")
+        if problem is None and name in self.written:
+            problem = f"{name!r} is reserved: {self.written[name]}"
         if problem is not None:
             self.report_key(path, f"form field {problem}; rename the field")
 
@@ -491,7 +499,7 @@ class _Checker(NotificationChecks):
                     f"client_fields{did_you_mean(field, self.client_fields)}: declare "
                     f"`{field}: <type>` there, or correct the name")
         defined = (self.form_fields | set(self.client_fields) | self.referral_results
-                   | self.set_names | set(FUNCTIONS))
+                   | self.set_names | set(self.written) | set(FUNCTIONS))
         if root in defined:
             return None
         if not rest and root in self.options:  # `risk == high`: the option, unquoted

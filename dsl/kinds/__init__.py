@@ -24,9 +24,16 @@ STEP_COMPILERS: dict[str, StepCompiler] = {
 
 
 def _register() -> None:
+    """The kinds whose modules use the compiler's parts (imported once this one exists)."""
+    from dsl.kinds.block import compile_block
+    from dsl.kinds.for_each import compile_for_each
     from dsl.kinds.go_to import step_go_to
+    from dsl.kinds.include import compile_include
 
     STEP_COMPILERS["go_to"] = step_go_to
+    STEP_COMPILERS["block"] = compile_block
+    STEP_COMPILERS["for_each"] = compile_for_each
+    STEP_COMPILERS["include"] = compile_include
 
 
 _register()

@@ -114,7 +114,7 @@ def _path(c: Compiler, sid: str, ctx: Ctx, lane: str, kind: str, label: str, whe
     names = {"remind": ("_remind", "_reminder", "_reminded", "Reminded"),
              "escalate": ("_escalate", "_escalation", "_escalated", "Escalated")}[kind]
     boundary = c.add(c.auto(ctx, lane, sid + names[0], "boundaryEvent", "event", label,
-                            timer=("timeDate", when), attached_to=sid))
+                            timer=("timeDate", when), attached_to=(sid, False)))
     send = c.attach(c.auto(ctx, lane, sid + names[1], "sendTask", "task", send_title,
                            properties=properties), [Pending(boundary.id)])
     items: list[lay.Block] = [lay.Leaf(boundary.id), lay.Leaf(send.id)]

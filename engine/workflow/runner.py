@@ -48,6 +48,7 @@ from engine.workflow.due import compute_due as compute_due  # used here, and re-
 from engine.workflow.expressions import ExpressionError
 from engine.workflow.notifying import notification_request
 from engine.workflow.task_people import people_of, settle_people
+from engine.workflow.titles import with_item
 
 # Task id -> (state, timer due or None): a cycle timer fires without leaving WAITING, so its
 # due time is part of what "changed" means.
@@ -467,7 +468,8 @@ def inbox_rows(workflow: Any, parsed: ParsedDefinition, case_id: int, pathway: s
         rows.append(InboxTask(
             id=str(task.id), case_id=case_id, pathway=pathway, version=version,
             step=step_name(task),
-            title=info.title if info else str(task.task_spec.bpmn_name or step_name(task)),
+            title=with_item(info.title if info else str(task.task_spec.bpmn_name
+                                                        or step_name(task)), task.data),
             role=info.role if info else getattr(task.task_spec, "lane", None),
             form=info.form if info else None,
             due=parse_timestamp(due_text) if isinstance(due_text, str) else None,

@@ -14,7 +14,8 @@ element: a step, a gateway, a sequence flow. Derived, until nothing changes:
 * every form field of a sensitive user task (and the client fields it saves to), every name
   a sensitive set step writes, the variable a sensitive catch event puts its message in, and
   the names a sensitive element's scripts assign (a DSL repeat's rounds), are sensitive
-  fields.
+  fields; so is the output collection of a multi-instance activity with a sensitive step or
+  form field inside.
 
 A refer step to a sensitive pathway is sensitive too; that is known only beside the other
 pathway's definition, so engine.access.privacy decides it (from `referrals`).
@@ -108,6 +109,8 @@ class _Model:
     setters: dict[str, list[str]] = field(default_factory=dict)  # set step -> names it writes
     # element -> the names its scripts (script task, pre/post scripts) assign in case data
     assigns: dict[str, set[str]] = field(default_factory=dict)
+    # multi-instance activity -> the output collection its instances fill
+    collections: dict[str, str] = field(default_factory=dict)
 
 
 def derive_sensitivity(parsed: ParsedDefinition) -> None:
@@ -150,10 +153,21 @@ def _read_element(parsed: ParsedDefinition, model: _Model, file: str, element: A
     assigned = _assigned(element)
     if assigned:
         model.assigns[element_id] = assigned
+    collection = _output_collection(element)
+    if collection is not None:
+        model.collections[element_id] = collection
     caught = _caught_message(element) if local in _MESSAGE_CATCHES else None
     if caught is not None:
         model.catches[element_id] = caught
     _read_declared(parsed, model, element, props)
+
+
+def _output_collection(element: Any) -> str | None:
+    """A multi-instance activity's output collection (the DSL's `<for_each>_results`)."""
+    output = element.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics/"
+                          f"{{{BPMN_NS}}}loopDataOutputRef")
+    return output.text.strip() if output is not None and output.text and output.text.strip() \
+        else None
 
 
 def _read_declared(parsed: ParsedDefinition, model: _Model, element: Any,
@@ -263,6 +277,7 @@ class _Spread:
             self._containers()
             self._readers()
             self._computed()
+            self._collections()
             self._step_fields()
             self.parsed.sensitive_steps = self.steps
             self.fields.update({k: v for k, v in self.parsed.sensitive_client().items()
@@ -304,6 +319,18 @@ class _Spread:
                 if name not in self.fields and (category := self.reads(source)) is not None:
                     self.fields[name] = category
                     self.parsed.step_fields.setdefault(name, category)
+    def _collections(self) -> None:
+        """A multi-instance activity's output collection holds what its instances answered
+        (the DSL's `<for_each>_results`): sensitive when the activity, a step inside it or a
+        field of a form inside it is."""
+        for element, collection in self.model.collections.items():
+            inner = sorted({element} | self.model.inside.get(element, set()))
+            found = [self.steps[e] for e in inner if e in self.steps] + [
+                category for e in inner
+                for category in self.parsed.sensitive_form_fields(self.forms.get(e)).values()]
+            if found:
+                self.fields.setdefault(collection, min(found))
+                self.parsed.step_fields.setdefault(collection, min(found))
 
     def _step_fields(self) -> None:
         """The form fields of a sensitive task, the names a sensitive set step writes and the

@@ -88,6 +88,8 @@ class Builder:
         self.count = 0
         self.defined = Scope()
         self.visible_names: list[str] = []  # booleans defined before the form being drawn
+        self.in_for_each = False  # a for_each inside another is refused
+        self.block_depth = 2  # blocks only at depths below this
 
     def new_id(self, prefix: str) -> str:
         self.count += 1
@@ -160,6 +162,9 @@ class Builder:
         kinds = ["task", "task", "wait", "record", "notify", "refer"]
         if depth < 3 and self.budget >= 1:
             kinds += ["decide", "parallel", "repeat"] * 2
+            kinds += [] if self.in_for_each else ["for_each"]
+        if depth < self.block_depth and self.budget >= 1:
+            kinds += ["block"]
         kind = self.draw(st.sampled_from(kinds))
         if kind == "task":
             return self.task(scope)
@@ -184,6 +189,10 @@ class Builder:
             return {"parallel": sid, "branches": branches}
         if kind == "repeat":
             return self.repeat(scope, depth, can_end=can_end)
+        if kind == "block":
+            return self.block(scope, depth, can_end=can_end)
+        if kind == "for_each":
+            return self.for_each(scope, depth)
         if kind == "wait":
             sid = self.new_id("wait")
             if self.draw(st.booleans()):
@@ -237,6 +246,37 @@ class Builder:
         step["steps"] = body
         step["max"] = self.draw(st.integers(1, 4))
         return step
+
+    def block(self, scope: Scope, depth: int, *, can_end: bool) -> dict[str, Any]:
+        """A block and one or two handlers (a message nobody sends, a date or a time; each
+        interrupting or not). What the body defines is not defined after it: a handler may
+        have cut it short."""
+        step: dict[str, Any] = {"block": self.new_id("block"),
+                                "steps": self.steps(scope, depth + 1, may_end=can_end,
+                                                    can_end=can_end, min_size=1)}
+        handlers = []
+        for _ in range(self.draw(st.integers(1, 2))):
+            trigger = self.draw(st.sampled_from(["message", "after", "at"]))
+            handler: dict[str, Any] = {
+                "message": {"message": self.new_id("news")},
+                "after": {"after": self.draw(st.sampled_from(DURATIONS_FOR))},
+                "at": {"at": self.date_expression()}}[trigger]
+            interrupting = self.draw(st.booleans())
+            if not interrupting or self.draw(st.booleans()):
+                handler["interrupting"] = interrupting
+            handler["steps"] = self.steps(scope, depth + 1, may_end=can_end and interrupting,
+                                          can_end=can_end and interrupting, min_size=1)
+            handlers.append(handler)
+        step["handlers"] = handlers
+        return step
+
+    def for_each(self, scope: Scope, depth: int) -> dict[str, Any]:
+        sid = self.new_id("each")
+        items = self.draw(st.sampled_from(["[1, 2]", "[]", "['a', 'b', 'c']", "[true]"]))
+        self.in_for_each = True
+        body = self.steps(scope, depth + 1, may_end=False, can_end=False, min_size=1)
+        self.in_for_each = False
+        return {"for_each": sid, "in": items, "steps": body}
 
     # -- tasks and forms --
 
@@ -316,7 +356,10 @@ class Builder:
 
 
 @st.composite
-def documents(draw: st.DrawFn) -> dict[str, Any]:
+def documents(draw: st.DrawFn, *, block_depth: int = 2, for_each: bool = True
+              ) -> dict[str, Any]:
+    """A valid document; `block` steps only above block_depth levels of nesting, `for_each`
+    steps only if for_each."""
     roles = draw(st.lists(st.sampled_from(["worker", "manager", "peer_mentor"]),
                           min_size=1, max_size=3, unique=True))
     client_fields: dict[str, str] = {}
@@ -335,6 +378,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
     if client_fields:
         doc["client_fields"] = client_fields
     builder = Builder(draw, roles, client_fields)
+    builder.block_depth = block_depth
+    builder.in_for_each = not for_each  # as if inside one: no for_each is drawn
     initial = {"task": "intake", "role": roles[0], "title": "Intake",
                "form": copy.deepcopy(INITIAL_FORM)}
     scope = Scope(booleans=["gate_a", "gate_b"], integers=["score"])
@@ -492,8 +537,10 @@ def _walk(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for branch in step.get("branches") or []:
             found += _walk(branch["steps"])
         found += _walk(step.get("otherwise") or [])
-        if "repeat" in step:
+        if "repeat" in step or "block" in step or "for_each" in step:
             found += _walk(step["steps"])
+        for handler in step.get("handlers") or []:
+            found += _walk(handler["steps"])
     return found
 
 

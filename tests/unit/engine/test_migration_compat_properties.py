@@ -160,7 +160,9 @@ def _publish_edit(world: World, v1: dict[str, Any], case: Case, edit: Editor,
 
 
 @PROPERTIES
-@given(v1=documents(), data=st.data(), kind=st.sampled_from(sorted(COMPATIBLE)))
+# without block and for_each steps: step_lists (the migration properties') walks the older kinds
+@given(v1=documents(block_depth=0, for_each=False), data=st.data(),
+       kind=st.sampled_from(sorted(COMPATIBLE)))
 def test_a_compatible_edit_always_moves_the_case_which_then_runs_to_the_end(
         v1: dict[str, Any], data: st.DataObject, kind: str) -> None:
     v1 = with_mood(v1)
@@ -182,7 +184,8 @@ INCOMPATIBLE = ("remove the answered option", "remove the answered field",
 
 
 @PROPERTIES
-@given(v1=documents(), data=st.data(), kind=st.sampled_from(INCOMPATIBLE))
+@given(v1=documents(block_depth=0, for_each=False), data=st.data(),
+       kind=st.sampled_from(INCOMPATIBLE))
 def test_an_incompatible_edit_always_refuses_naming_what_changed_and_leaves_the_case(
         v1: dict[str, Any], data: st.DataObject, kind: str) -> None:
     v1 = with_mood(v1)

@@ -116,8 +116,9 @@ def assert_honest(engine: Engine, uow: FakeUnitOfWorkFactory, case_id: int) -> s
 
 
 @PROPERTIES
-@given(document=documents(), kind=st.sampled_from(FAILURES), place=st.integers(0, 50),
-       index=st.integers(0, 50), data=st.data())
+# without block and for_each steps: step_lists (the migration properties') walks the older kinds
+@given(document=documents(block_depth=0, for_each=False), kind=st.sampled_from(FAILURES),
+       place=st.integers(0, 50), index=st.integers(0, 50), data=st.data())
 def test_fix_and_retry_always_continues_to_a_visible_wait_or_completion(
         document: dict[str, Any], kind: str, place: int, index: int,
         data: st.DataObject) -> None:
