@@ -179,7 +179,8 @@ def test_validate_reports_every_problem_with_its_location(offline: Cli, tmp_path
         assert word in found[position] and found[position].endswith(f" [{path}]")
     # Spelled out for a few, so _at cannot hide a mistake of its own.
     assert f"{bad}:8:11: role 'wroker'" in found[8, 11]
-    assert f"{bad}:10:10: 'P7X' is not an ISO-8601 duration" in found[10, 10]
+    assert f"{bad}:10:10: invalid expression 'P7X': P7X is not an ISO-8601 duration" \
+        in found[10, 10]
     assert f"{bad}:12:46: unknown key 'titel' (did you mean 'title'?)" in found[12, 46]
     assert f"{bad}:22:11: step id 'intake' is already used by the step at line 7" \
         in found[22, 11]

@@ -16,7 +16,9 @@ BPMNLINT = PROJECT_ROOT / "node_modules" / ".bin" / "bpmnlint"
 
 def test_set_steps_and_computed_fields_compile_to_clean_diagrams(tmp_path: Path) -> None:
     assert BPMNLINT.exists(), "bpmnlint is not installed: run `make install` (npm ci)"
-    for text in (PHQ9, SCORED):
+    # (PHQ-9 with q3 answered on every path: the diagram, not the planted mistake)
+    for text in (PHQ9.replace("q3: {type: scale, min: 0, max: 3}",
+                              "q3: {type: scale, min: 0, max: 3, required: true}"), SCORED):
         compiled = compile_pathway(load_pathway(text, "p.yaml"))
         bpmn = compiled.files()[compiled.bpmn_file]
         assert problems(bpmn) == []
