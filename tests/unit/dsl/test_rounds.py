@@ -236,3 +236,21 @@ def test_the_rounds_scripts_mark_is_the_engines() -> None:
     assert rounds.ANSWERS_PREFIX == definition_model.ROUND_ANSWERS_PREFIX
     assert rounds.round_start("visits").startswith(rounds.ROUNDS_SCRIPT)
     assert rounds.task_after("visits", ["mood"]).startswith(rounds.ROUNDS_SCRIPT)
+
+
+def test_a_task_title_in_a_repeat_may_say_which_round_it_is(engine: Engine) -> None:
+    """"Home visit {round}": the inbox says Home visit 1, 2, 3 (after the loop, `round`
+    is the last round's number)."""
+    text = VISITS.replace("title: Home visit", 'title: "Home visit {round}"').replace(
+        "title: Close", 'title: "Close ({round})"')
+    case_id = start(engine, compiled(text))
+    titles = []
+    for answers in ({"score": 4}, {"score": 6}, {"score": 9}):
+        (view,) = [v for v in engine.get_case(case_id).tasks if v.task.step == "visit"]
+        titles.append(view.task.title)
+        complete(engine, case_id, "visit", answers)
+        if "review" in open_steps(engine, case_id):
+            complete(engine, case_id, "review", {"reviewed": True})
+    assert titles == ["Home visit 1", "Home visit 2", "Home visit 3"]
+    (close,) = engine.get_case(case_id).tasks
+    assert close.task.title == "Close (3)"  # the last round's number, kept after the loop
