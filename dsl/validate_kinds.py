@@ -39,6 +39,8 @@ class StepKindChecks:
         for problem_path, message in block_kind.problems(step, path):
             self.report(problem_path, message)
         for index, handler in enumerate(step.get("handlers") or []):
+            if isinstance(handler, dict) and "when" in handler:
+                self.expression((*path, "handlers", index, "when"))
             if isinstance(handler, dict) and "at" in handler:
                 self.expression((*path, "handlers", index, "at"))
                 self.constant_date((*path, "handlers", index, "at"))

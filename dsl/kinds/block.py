@@ -18,8 +18,12 @@ joins the main line. An `end` inside the block's own steps ends the case like on
 A sensitive block marks its handlers' events and steps too: they are outside the subprocess,
 so the engine would not derive them from it.
 
-Conditions (`when:`) are not offered: SpiffWorkflow evaluates a conditional boundary event on
-the data the subprocess started with, so answers given inside the block would never set it off.
+* `when: <condition>` -> a message boundary event of its own (`pathways_when_<event id>`)
+  carrying the condition as its `pathwaysWhen` property: the engine checks it against the
+  case's answers after every step and sends the message once it holds
+  (engine.workflow.runner). Not a BPMN conditional event: SpiffWorkflow evaluates one on
+  the data the subprocess started with, so answers given inside the block would never set it
+  off.
 """
 
 from __future__ import annotations
@@ -31,10 +35,14 @@ from typing import TYPE_CHECKING, Any
 from dsl import layout as lay
 from dsl.bpmn_xml import SENSITIVE_PROPERTY, Node
 from dsl.compile_parts import Ctx, Part, Pending
-from dsl.expression_text import humanise, in_words
+from dsl.expression_text import humanise, in_words, rewrite_client_fields
 
 if TYPE_CHECKING:
     from dsl.compile import Compiler
+
+# what the engine reads (engine.workflow.definition_model; a test keeps them equal)
+CONDITION = "pathwaysWhen"
+CONDITION_MESSAGE_PREFIX = "pathways_when_"
 
 __all__ = ["compile_block", "generated_ids", "handler_event_id", "message_id", "problems",
            "written_names"]
@@ -115,9 +123,10 @@ def _handlers(c: Compiler, sid: str, handlers: Sequence[Mapping[str, Any]], ctx:
     joining: list[Pending] = []
     for index, handler in enumerate(handlers):
         interrupting = handler.get("interrupting", True) is not False
-        event = c.add(c.auto(ctx, lane, handler_event_id(sid, index), "boundaryEvent",
+        event_id = handler_event_id(sid, index)
+        event = c.add(c.auto(ctx, lane, event_id, "boundaryEvent",
                              "event", _event_name(handler), attached_to=(sid, interrupting),
-                             **_trigger(c, handler)))
+                             **_trigger(c, handler, event_id)))
         part = c.steps(handler["steps"], ctx, [Pending(event.id)], lane)
         blocks: list[lay.Block] = [lay.Leaf(event.id), part.block]
         if part.pending and interrupting:
@@ -130,9 +139,16 @@ def _handlers(c: Compiler, sid: str, handlers: Sequence[Mapping[str, Any]], ctx:
     return paths, joining
 
 
-def _trigger(c: Compiler, handler: Mapping[str, Any]) -> dict[str, Any]:
+def _trigger(c: Compiler, handler: Mapping[str, Any], event_id: str) -> dict[str, Any]:
     """The boundary event's definition: a message (its payload kept under its name), a
-    date, or a duration."""
+    date, a duration, or a condition: a message of the event's own that the engine sends
+    the case once the condition (its `pathwaysWhen` property) holds."""
+    if handler.get("when") is not None:
+        name = f"{CONDITION_MESSAGE_PREFIX}{event_id}"
+        c.messages[message_id(name)] = name
+        return {"message": (message_id(name), name),
+                "properties": [(CONDITION, rewrite_client_fields(_source(handler["when"]),
+                                                                 c.client_fields))]}
     if handler.get("message") is not None:
         name = str(handler["message"])
         c.messages[message_id(name)] = name
@@ -142,9 +158,18 @@ def _trigger(c: Compiler, handler: Mapping[str, Any]) -> dict[str, Any]:
     return {"timer": ("timeDuration", json.dumps(str(handler["after"])))}
 
 
+def _source(value: Any) -> str:
+    """A condition given as YAML: `when: true` is an expression too."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _event_name(handler: Mapping[str, Any]) -> str:
     if handler.get("title"):
         return str(handler["title"])
+    if handler.get("when") is not None:
+        return f"When {in_words(_source(handler['when']))}"
     if handler.get("message") is not None:
         return humanise(str(handler["message"]))
     if handler.get("at") is not None:
@@ -199,6 +224,10 @@ def problems(step: Mapping[str, Any], path: tuple[str | int, ...]) -> list[Probl
                           "a message goes to one handler; merge the two handlers' steps"))
         if isinstance(name, str):
             seen.add(name)
+        if isinstance(name, str) and name.startswith("pathways_"):
+            found.append(((*where, "message"),
+                          f"message {name!r} starts with pathways_, which Pathways keeps for "
+                          "its own messages (a `when:` handler's); choose another name"))
         if handler.get("interrupting") is not False:
             continue
         for inner, kind, inner_path in all_steps(handler.get("steps"), (*where, "steps")):

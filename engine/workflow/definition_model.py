@@ -36,7 +36,11 @@ DECLARATIVE = (OUTCOME, NOTIFY_TO, REFER)
 # forms and structure, so a migration judges those changes (engine.versions.form_compat,
 # the steps' order), not the bookkeeping that follows from them
 ROUNDS_SCRIPT = "# pathways: a repeat's rounds (generated)\n"
-ROUND_ANSWERS_PREFIX = "pathways_round_"  # + repeat id: the answers of the round under way
+ROUND_ANSWERS_PREFIX = "pathways_round_"
+# on a message boundary event (DSL block handler `when:`): the condition on the case's answers
+# that sends the event its own message (CONDITION_MESSAGE_PREFIX + its id) once it holds
+CONDITION = "pathwaysWhen"
+CONDITION_MESSAGE_PREFIX = "pathways_when_"  # + repeat id: the answers of the round under way
 # NAME.roles.json beside NAME.bpmn (the DSL compiler writes it): the pathway's owner, and the
 # organisations each lane role is open to
 ROLES_SUFFIX = ".roles.json"

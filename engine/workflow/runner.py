@@ -32,6 +32,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.model import InboxTask, NewEvent, Timer
 from engine.workflow import expressions
 from engine.workflow.clock import parse_timestamp, timer_value_key
+from engine.workflow.conditions import MAX_ROUNDS, is_condition_message, send_conditions
 from engine.workflow.definitions import (
     EXIT_REASON,
     NOTIFY_TO,
@@ -234,15 +235,23 @@ def run_engine(workflow: Any) -> dict[str, Any] | None:
     recorded error. do_engine_steps ends by marking the waits already due ready, unrun: one
     due before the timer round (found by a migration, a retry, a task in a subprocess) would
     be saved so, neither run nor a stored timer. It runs again while that readies new steps."""
-    ready: set[UUID] = set()
     try:
-        workflow.do_engine_steps()
-        while (left := _engine_steps_ready(workflow)) and left != ready:  # equal: none ran
-            ready = left
-            workflow.do_engine_steps()
+        _engine_steps(workflow)
+        for _ in range(MAX_ROUNDS):  # a block's `when:` handlers, on the answers now
+            if not send_conditions(workflow):
+                break
+            _engine_steps(workflow)
     except SpiffWorkflowException as err:
         return _failure(err)
     return None
+
+
+def _engine_steps(workflow: Any) -> None:
+    ready: set[UUID] = set()
+    workflow.do_engine_steps()
+    while (left := _engine_steps_ready(workflow)) and left != ready:  # equal: none ran
+        ready = left
+        workflow.do_engine_steps()
 
 
 def _engine_steps_ready(workflow: Any) -> set[UUID]:
@@ -494,8 +503,10 @@ def waiting_message_names(workflow: Any) -> set[str]:
     """Messages the case waits for: a message goes to one waiting case.
 
     The message start events of the process's event subprocesses count too (see
-    `event_subprocess_starts`)."""
-    return _waiting_names(workflow, MessageEventDefinition)
+    `event_subprocess_starts`). A block's condition handler waits for a message of its own
+    that only the engine sends (engine.workflow.conditions): not listed, so never routed."""
+    return {name for name in _waiting_names(workflow, MessageEventDefinition)
+            if not is_condition_message(name)}
 
 
 def waiting_signal_names(workflow: Any) -> set[str]:

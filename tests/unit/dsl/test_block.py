@@ -348,9 +348,11 @@ def test_the_readmes_block_and_for_each_examples_validate_and_run(engine: Engine
 
     readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
     examples = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
-                if "- block: order" in b or "- for_each: child_check" in b]
-    assert len(examples) == 2
+                if "- block: order" in b or "- for_each: child_check" in b
+                or "- block: tenancy" in b]
+    assert len(examples) == 3
     head = ("pathway: example\ntitle: Example\nroles:\n  yot_worker: {title: W}\n"
+            "  keyworker: {title: K}\n"
             "  yot_manager: {title: M}\n  family_worker: {title: F}\nsteps:\n"
             "  - task: ask\n    role: yot_worker\n    title: Ask\n    form:\n"
             "      order_end_date: {type: date}\n      children: {type: text}\n")
@@ -413,3 +415,77 @@ def test_a_block_inside_a_repeat_is_drawn_cleanly() -> None:
           reason: completed
         """)
     assert problems(result.bpmn) == []
+
+
+CONDITIONAL = """\
+- block: tenancy
+  title: Tenancy support
+  steps:
+    - repeat: visits
+      max: 5
+      steps:
+        - task: visit
+          role: worker
+          title: Home visit
+          form:
+            tenancy_ended: {type: boolean, required: true}
+            arrears: {type: integer, required: true}
+  handlers:
+    - when: tenancy_ended
+      steps:
+        - task: rehouse
+          role: worker
+          title: Find another home
+    - when: arrears > 500
+      interrupting: false
+      steps:
+        - task: arrears_advice
+          role: worker
+          title: Arrears advice
+- task: close
+  role: worker
+  title: Close
+"""
+
+
+def test_a_condition_handler_goes_off_when_an_answer_inside_the_block_makes_it_true(
+        engine: Engine) -> None:
+    """`when:` is checked against the case's answers after every step, not the data the block
+    started with (SpiffWorkflow's own conditional events): a visit that records the tenancy
+    ended interrupts the visits; arrears over 500 add advice beside them, once."""
+    case_id = start(engine, compiled(CONDITIONAL))
+    complete(engine, case_id, "visit", {"tenancy_ended": False, "arrears": 100})
+    assert open_steps(engine, case_id) == ["visit"]  # neither holds: the visits go on
+    # the handlers' own messages are the engine's: never listed, so never routed from outside
+    assert not any(name.startswith("pathways_when_")
+                   for name in engine.get_case(case_id).case.waiting_for)
+    complete(engine, case_id, "visit", {"tenancy_ended": False, "arrears": 800})
+    assert sorted(open_steps(engine, case_id)) == ["arrears_advice", "visit"]
+    complete(engine, case_id, "arrears_advice")
+    complete(engine, case_id, "visit", {"tenancy_ended": True, "arrears": 800})
+    assert open_steps(engine, case_id) == ["rehouse"]  # the visits are cancelled
+    complete(engine, case_id, "rehouse")
+    assert open_steps(engine, case_id) == ["close"]
+    complete(engine, case_id, "close")
+    assert status(engine, case_id) == "completed"
+
+
+def test_a_condition_handler_that_is_always_true_or_reads_nothing_defined_is_refused() -> None:
+    from tests.unit.dsl.test_validate import doc, problems
+
+    text = doc(CONDITIONAL.replace("- when: tenancy_ended", "- when: tenancy_endd"))
+    (problem,) = problems(text)
+    assert problem.path == "steps[0].handlers[0].when"
+    assert "'tenancy_endd' is not defined" in problem.message
+
+
+def test_the_condition_handlers_names_are_the_engines_and_kept_for_it() -> None:
+    from dsl.kinds import block
+    from engine.workflow import definition_model
+    from tests.unit.dsl.test_validate import doc, problems
+
+    assert block.CONDITION == definition_model.CONDITION
+    assert block.CONDITION_MESSAGE_PREFIX == definition_model.CONDITION_MESSAGE_PREFIX
+    text = doc(ORDER.replace("- message: breach", "- message: pathways_when_order_on1"))
+    assert [p.path for p in problems(text) if "starts with pathways_" in p.message] == [
+        "steps[1].handlers[0].message"]

@@ -25,7 +25,7 @@ import copy
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, Phase, event, given, note, settings
+from hypothesis import HealthCheck, Phase, assume, event, given, note, settings
 from hypothesis import strategies as st
 
 from dsl import compile_pathway, validate
@@ -87,7 +87,9 @@ def unchecked_but_for_maybe_flag(document: dict[str, Any]) -> dict[str, Any]:
         return checked(document)
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     loaded, problems = validate(text, "generated.yaml", known_pathways={HELPER_ID})
-    assert problems, "the validator no longer sees the planted mistake"
+    # none: the planted step is never reached (after a repeat whose every round ends the
+    # case, say), so there is no mistake to see, nor a failure to retry
+    assume(problems)
     assert all(p.message.startswith("maybe_flag may not have been asked here: it is not "
                                     "required") for p in problems), problems
     assert loaded == document
