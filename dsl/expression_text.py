@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 _DUE_BASE = re.compile(r"^(\s*)([A-Za-z_]\w*)(?![\w.])")
 # the due forms before expressions: a field, optionally plus or minus one duration
@@ -27,11 +27,11 @@ def expr_call(source: str) -> str:
     return f"expr({json.dumps(source, ensure_ascii=False)})"
 
 
-class _ClientRoots(ast.NodeTransformer):
-    """Turn bare names of declared client fields into client.<field>."""
+class _Qualified(ast.NodeTransformer):
+    """Turn bare names into fields of a record: `name` -> `<root>.name`."""
 
-    def __init__(self, fields: frozenset[str]) -> None:
-        self.fields = fields
+    def __init__(self, roots: Mapping[str, str]) -> None:
+        self.roots = roots
         self.changed = False
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
@@ -40,29 +40,37 @@ class _ClientRoots(ast.NodeTransformer):
         return node
 
     def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id not in self.fields:
+        root = self.roots.get(node.id)
+        if root is None:
             return node
         self.changed = True
         return ast.copy_location(
-            ast.Attribute(value=ast.Name(id="client", ctx=ast.Load()), attr=node.id,
+            ast.Attribute(value=ast.Name(id=root, ctx=ast.Load()), attr=node.id,
                           ctx=ast.Load()), node)
+
+
+def qualify_names(source: str, roots: Mapping[str, str]) -> str:
+    """Each bare name in `roots` read as a field of its record: with {"release_date":
+    "client"}, `release_date < today()` -> `client.release_date < today()`. Text without
+    such a name (or that does not parse: validation reports it) comes back unchanged, byte
+    for byte."""
+    if not roots:
+        return source
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        return source
+    transformer = _Qualified(roots)
+    new_tree = transformer.visit(tree)
+    if not transformer.changed:
+        return source
+    return ast.unparse(ast.fix_missing_locations(new_tree))
 
 
 def rewrite_client_fields(source: str, fields: Iterable[str]) -> str:
     """`release_date < today()` -> `client.release_date < today()` when release_date is a
     declared client field. Text without such a name comes back unchanged, byte for byte."""
-    names = frozenset(fields)
-    if not names:
-        return source
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
-        return source  # not an expression: validation reports it, not the compiler
-    transformer = _ClientRoots(names)
-    new_tree = transformer.visit(tree)
-    if not transformer.changed:
-        return source
-    return ast.unparse(ast.fix_missing_locations(new_tree))
+    return qualify_names(source, dict.fromkeys(fields, "client"))
 
 
 def rewrite_due(due: str, fields: Iterable[str]) -> str:

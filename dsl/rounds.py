@@ -20,10 +20,11 @@ enclosing repeat's again: it reads `<id>.round` instead (rewrite_round).
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from dsl.expression_text import qualify_names
 
 ROUND = "round"  # the current round's number, in conditions inside a repeat
 ROUNDS = "rounds"  # <repeat id>.rounds: each completed round's answers
@@ -128,35 +129,7 @@ def _same_round(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any
         yield from _same_round(step.get("otherwise") or [])
 
 
-class _RoundOf(ast.NodeTransformer):
-    """`round` -> `<id>.round`."""
-
-    def __init__(self, sid: str) -> None:
-        self.sid = sid
-        self.changed = False
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        node.args = [self.visit(arg) for arg in node.args]  # the function name stays
-        node.keywords = [self.visit(keyword) for keyword in node.keywords]
-        return node
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id != ROUND:
-            return node
-        self.changed = True
-        return ast.copy_location(ast.Attribute(value=ast.Name(id=self.sid, ctx=ast.Load()),
-                                               attr=ROUND, ctx=ast.Load()), node)
-
-
 def rewrite_round(source: str, sid: str) -> str:
     """A repeat's `until` reads its own round as `<id>.round`; text without `round` comes
     back unchanged, byte for byte."""
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError:
-        return source  # validation reports it
-    transformer = _RoundOf(sid)
-    new_tree = transformer.visit(tree)
-    if not transformer.changed:
-        return source
-    return ast.unparse(ast.fix_missing_locations(new_tree))
+    return qualify_names(source, {ROUND: sid})

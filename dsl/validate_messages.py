@@ -31,6 +31,13 @@ def _seconds(text: str) -> int | None:
                                                       strict=True))
 
 
+def _leaves_pathways(category: str, owner: str) -> str:
+    """Why a sensitive field may not be a placeholder of a notification."""
+    return (f"is a sensitive ({category}) {owner} field: a notification leaves Pathways "
+            "(e-mail), where its access rules cannot follow, so it may not carry it; leave it "
+            "out")
+
+
 # who a notification may be for besides a declared role (a declared role of that name wins)
 RECIPIENT_WORDS = ("assignee", "team_lead")
 
@@ -142,9 +149,7 @@ class NotificationChecks:
                     "{<field>} for a form field")
         category = self.sensitive_fields.get(name)
         if category is not None:
-            return (f"is a sensitive ({category}) form field: a notification leaves "
-                    "Pathways (e-mail), where its access rules cannot follow, so it may not "
-                    "carry it; leave it out")
+            return _leaves_pathways(category, "form")
         if name in self.form_fields:
             return None
         known = [*CASE_NAMES, *TASK_NAMES, *sorted(self.form_fields)]
@@ -165,8 +170,6 @@ class NotificationChecks:
                     "correct the name")
         category = self.sensitive_client_fields.get(field)
         if category is not None:
-            return (f"is a sensitive ({category}) client field: a notification leaves "
-                    "Pathways (e-mail), where its access rules cannot follow, so it may not "
-                    "carry it; leave it out")
+            return _leaves_pathways(category, "client")
         return None
 

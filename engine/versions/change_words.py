@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.versions.form_compat import field_options
 from engine.versions.migration import StepChange, StepSummary, VersionDiff
 
 KIND_OF_STEP: dict[str, str] = {
@@ -104,19 +105,10 @@ def _form_words(detail: Mapping[str, Any]) -> list[str]:
     return lines or ["the form's settings changed"]
 
 
-def _options(spec: Mapping[str, Any]) -> list[Any] | None:
-    if isinstance(spec.get("enum"), list):
-        return list(spec["enum"])
-    items = spec.get("items")
-    if isinstance(items, Mapping) and isinstance(items.get("enum"), list):
-        return list(items["enum"])
-    return None
-
-
 def _field_words(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """What changed in one form field: its options, type, being required, its limits."""
     lines: list[str] = []
-    before, after = _options(old), _options(new)
+    before, after = field_options(old), field_options(new)
     if before is not None and after is not None:
         lines += [f"option {_quoted(o)} added" for o in after if o not in before]
         lines += [f"option {_quoted(o)} removed" for o in before if o not in after]

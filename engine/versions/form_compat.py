@@ -96,7 +96,8 @@ def _type(spec: Mapping[str, Any]) -> str:
     return _TYPE_WORDS.get(kind, kind)
 
 
-def _options(spec: Mapping[str, Any]) -> list[Any] | None:
+def field_options(spec: Mapping[str, Any]) -> list[Any] | None:
+    """A form field's options (a choice's enum, a multiple choice's items' enum), or None."""
     if isinstance(spec.get("enum"), list):
         return list(spec["enum"])
     items = spec.get("items")
@@ -108,7 +109,7 @@ def _options(spec: Mapping[str, Any]) -> list[Any] | None:
 def _removed_options(name: str, old: Mapping[str, Any], new: Mapping[str, Any],
                      answers: Answers) -> list[str]:
     """An option removed matters only when this case chose it."""
-    before, after = _options(old), _options(new)
+    before, after = field_options(old), field_options(new)
     if before is None or after is None:
         return [] if (before, old.get("items")) == (after, new.get("items")) else [
             f"field {name!r}: its answers changed"]

@@ -32,7 +32,11 @@ def conditions_met(workflow: Any) -> list[str]:
     """The messages of the waiting condition handlers whose condition holds now."""
     data: dict[str, Any] | None = None
     found = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    # the tasks waiting for an event, as SpiffWorkflow keeps them: not a walk of the case's
+    # task tree on every run of the engine
+    for task in list(workflow.top_workflow.event_manager.tasks.values()):
+        if task.state != TaskState.WAITING:
+            continue
         spec = task.task_spec
         when = ((getattr(spec, "extensions", None) or {}).get("properties") or {}).get(CONDITION)
         name = getattr(getattr(spec, "event_definition", None), "name", None)
