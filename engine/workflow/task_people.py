@@ -11,6 +11,8 @@ from engine.workflow.definition_model import UserTaskInfo
 from engine.workflow.expressions import ExpressionError
 
 _MAX_NAME = 200
+_KINDS = {bool: "yes/no", int: "number", float: "number", str: "text", list: "list",
+          dict: "record"}
 
 
 def settle_people(task: Any, info: UserTaskInfo | None) -> dict[str, Any]:
@@ -47,7 +49,9 @@ def name_from_data(source: str, data: dict[str, Any]) -> tuple[str | None, str |
     if value is None or value == "":
         return None, None
     if not isinstance(value, str) or not value.strip() or len(value) > _MAX_NAME:
-        return None, f"{source!r} gave {str(value)[:60]!r}, not a name"
+        # the kind of value, never the value: the event is seen by more people than the
+        # answer it read
+        return None, f"{source!r} gave a {_KINDS.get(type(value), 'value')}, not a name"
     return value.strip(), None
 
 
