@@ -613,8 +613,9 @@ def test_a_migration_longer_than_the_request_is_followed_on_its_page(
         if figures["state"] == "finished":
             break
         assert figures["state"] == "running" and figures["planned"] == 12
-        assert 'http-equiv="refresh"' in client.get(
-            f"/pathways/gate_reception/migrations/{migration_id}").text
+        page = client.get(f"/pathways/gate_reception/migrations/{migration_id}").text
+        # The migration may finish between the two reads: then the page reads as finished.
+        assert ('http-equiv="refresh"' in page) != ("Put these cases back" in page), page
         time.sleep(0.05)
     assert figures == {"migration": migration_id, "state": "finished", "planned": 12,
                        "checked": 12, "moved": 12, "stayed": 0}, seen
