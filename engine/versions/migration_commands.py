@@ -4,7 +4,9 @@ Handlers of the Engine facade. A migration is recorded in a unit of work of its 
 each case is checked (engine.versions.migration), moved, saved and loaded again on the new version,
 and run until it waits, in a transaction of its own, persisted by the runtime's template
 (`CaseRuntime.persist`): a case that cannot move is left untouched and reported with the
-reason, and the others go on.
+reason, and the others go on. A case refused only because of the round of a loop it is in
+waits for its next round and then moves by itself (engine.versions.round_waits records the
+wait, engine.versions.round_moves moves it).
 """
 
 from __future__ import annotations
