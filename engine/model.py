@@ -245,6 +245,13 @@ class MigrationCase:
     before_revision: int | None = None
     after_revision: int | None = None
     reverted_by: int | None = None
+    # a case refused only because of the round of a repeat it was in: the repeat whose next
+    # round it waits for (kept once it moved or stopped waiting), whether it still waits, and
+    # when it moved by itself, at the start of which round (None: at the repeat's end)
+    waits_for_round: str | None = None
+    waiting: bool = False
+    moved_at: datetime | None = None
+    moved_at_round: int | None = None
 
 
 UserRole = Literal["caseworker", "team_lead", "designer", "commissioner", "admin"]

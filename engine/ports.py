@@ -271,6 +271,14 @@ class MigrationRepository(Protocol):
         """Note that migration `by` put this case back."""
         ...
 
+    def waiting(self, case_id: int | None = None) -> builtins.list[MigrationCase]:
+        """The results of cases waiting for a repeat's next round to move (of one case)."""
+        ...
+
+    def settle(self, result: MigrationCase) -> None:
+        """Replace a waiting case's result; ConflictError if it no longer waits."""
+        ...
+
     def tallies(self, pathway: str) -> dict[int, MigrationTally]:
         """Per migration of the pathway that recorded a case: its moved and stayed cases,
         and whether one was put back (one read for a whole history)."""

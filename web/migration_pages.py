@@ -264,6 +264,7 @@ def show(name: str, migration_id: int) -> Any:
                            old_titles=_titles(name, migration.from_version),
                            new_titles=_titles(name, migration.to_version),
                            moved=sum(c.ok for c in cases),
+                           waiting=sum(c.waiting for c in cases),
                            reverted=any(c.reverted_by for c in cases))
 
 

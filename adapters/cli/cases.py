@@ -188,7 +188,10 @@ def timers_run(ctx: Context, now_text: str | None) -> None:
         raise UsageProblem(f"--now {now_text!r} is not an ISO-8601 date or time",
                            details={"now": now_text}) from err
     fired = ctx.app.engine.fire_due_timers(now)
-    emit(ctx.json_mode, {"fired": fired}, lambda: f"fired {fired} timer(s)")
+    moved = ctx.app.engine.move_waiting_cases()
+    emit(ctx.json_mode, {"fired": fired, "moved": moved},
+         lambda: f"fired {fired} timer(s)" + (
+             f", moved {moved} case(s) at their next round" if moved else ""))
 
 
 @cli.group()
@@ -228,7 +231,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
               "stopped by SIGINT or SIGTERM).")
 @command
 def worker(ctx: Context, interval: float, rounds: int | None) -> None:
-    """Fire due timers and deliver kept messages, round after round.
+    """Fire due timers, deliver kept messages and move the cases that wait for their
+    loop's next round to move to a migration's version, round after round.
 
     A case whose timer or message fails is put in error with the reason (see `cases list
     --status error`), one line is logged on stderr, and the worker goes on with the others.
@@ -239,9 +243,11 @@ def worker(ctx: Context, interval: float, rounds: int | None) -> None:
         while not stop.is_set() and (rounds is None or done < rounds):
             fired = engine.fire_due_timers()
             delivered = engine.deliver_messages()
+            moved = engine.move_waiting_cases()
             done += 1
-            summary = {"round": done, "fired": fired, "delivered": delivered}
-            line = f"round {done}: fired {fired} timer(s), delivered {delivered} message(s)"
+            summary = {"round": done, "fired": fired, "delivered": delivered, "moved": moved}
+            line = (f"round {done}: fired {fired} timer(s), delivered {delivered} message(s)"
+                    + (f", moved {moved} case(s) at their next round" if moved else ""))
             emit(ctx.json_mode, summary, lambda: line)  # noqa: B023 - called at once
             if rounds is None or done < rounds:
                 stop.wait(interval)

@@ -10,7 +10,7 @@ import click
 from adapters.cli.common import ID, Context, UsageProblem, cli, command, emit
 from engine import InvalidArgumentError
 from engine.cases import MigrationReport
-from engine.model import AllocationPolicy, Migration
+from engine.model import AllocationPolicy, Migration, MigrationCase
 from engine.numbers import MAX_ID, parse_int
 
 # -- allocation, migration ------------------------------------------------------------
@@ -240,12 +240,21 @@ def migrate_show(ctx: Context, migration_id: int) -> None:
     migration, results = ctx.app.engine.migration(migration_id)
     payload = {**migration_json(migration), "cases": [
         {"case": r.case_id, "ok": r.ok, "reason": r.reason, "from_step": r.from_step,
-         "to_step": r.to_step, "reverted_by": r.reverted_by} for r in results]}
+         "to_step": r.to_step, "reverted_by": r.reverted_by,
+         "waits_for_round": r.waits_for_round, "waiting": r.waiting,
+         "moved_at": r.moved_at.isoformat() if r.moved_at else None,
+         "moved_at_round": r.moved_at_round} for r in results]}
     emit(ctx.json_mode, payload, lambda: "\n".join(
         [f"migration {migration.id}: {migration.pathway} v{migration.from_version} -> "
-         f"v{migration.to_version}"]
-        + [f"  case {r.case_id}: " + (f"moved ({r.from_step or '-'} -> {r.to_step or '-'})"
-                                      + (f", put back by {r.reverted_by}"
-                                         if r.reverted_by else "")
-                                      if r.ok else f"refused: {r.reason}")
-           for r in results]))
+         f"v{migration.to_version}"] + [f"  case {r.case_id}: {_case_text(r)}"
+                                        for r in results]))
+
+
+def _case_text(r: MigrationCase) -> str:
+    if not r.ok:
+        return (f"waits for its next round of {r.waits_for_round!r}: {r.reason}"
+                if r.waiting else f"refused: {r.reason}")
+    later = ("" if r.moved_at is None else f" at the start of round {r.moved_at_round}"
+             if r.moved_at_round is not None else f" when its loop {r.waits_for_round!r} ended")
+    return (f"moved{later} ({r.from_step or '-'} -> {r.to_step or '-'})"
+            + (f", put back by {r.reverted_by}" if r.reverted_by else ""))

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -249,7 +250,12 @@ migration_cases = Table(
     Column("before_revision", Integer, nullable=True),
     Column("after_revision", Integer, nullable=True),
     Column("reverted_by", Integer, ForeignKey("migrations.id"), nullable=True),
+    Column("waits_for_round", String, nullable=True),
+    Column("waiting", Boolean, nullable=False, server_default=false()),
+    Column("moved_at", UtcDateTime, nullable=True),
+    Column("moved_at_round", Integer, nullable=True),
     PrimaryKeyConstraint("migration_id", "case_id"),
+    Index(None, "case_id"),
 )
 
 # -- accounts ------------------------------------------------------------------------------

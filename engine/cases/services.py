@@ -29,7 +29,7 @@ from engine.model import (
 )
 from engine.ports import UnitOfWork
 from engine.summary_ports import DashboardSummaries
-from engine.versions import migration_commands, version_commands
+from engine.versions import migration_commands, round_moves, version_commands
 from engine.versions.migration import VersionDiff
 from engine.versions.migration_commands import (
     MigrationReport,
@@ -220,6 +220,16 @@ class Engine(CaseRuntime):
     def deliver_messages(self, client_id: int | None = None) -> int:
         """Deliver waiting messages to the cases they are for. Returns how many went."""
         return self.route_messages(client_id)
+
+    def move_waiting_cases(self) -> int:
+        """Move every case that waits for its loop's next round to move to a migration's
+        version and now can (the worker's sweep, for a case whose own command could not);
+        returns how many moved."""
+        return self.move_waiting(None)
+
+    def move_waiting(self, case_id: int | None) -> int:
+        """(CaseRuntime's hook after every command: engine.versions.round_moves.)"""
+        return round_moves.move_waiting(self, case_id)
 
     def route_messages(self, client_id: int | None) -> int:
         """Offer each pending message to the cases waiting for it, once per call (also

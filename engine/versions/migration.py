@@ -290,6 +290,9 @@ class MoveCheck:
     ok: bool
     reason: str | None = None
     reasons: tuple[str, ...] = ()  # every reason found, the most direct first
+    # when every reason holds only in the round of a loop the case is in: that loop's id
+    # (the case can move once it starts its next round)
+    next_round: str | None = None
 
 
 def current_steps(workflow: Any) -> list[str]:
@@ -375,7 +378,9 @@ def check_move(workflow: Any, old: ParsedDefinition, new: ParsedDefinition,
     reasons = [*check.current_steps(tasks), *check.unfinished_steps(tasks),
                *check.completed_steps(tasks)]
     found = tuple(reason for reason in reasons if reason)
-    return MoveCheck(not found, found[0] if found else None, found)
+    loops = {check.rounds.get(reason) for reason in found}
+    loop = loops.pop() if len(loops) == 1 else None
+    return MoveCheck(not found, found[0] if found else None, found, loop)
 
 
 def move(workflow: Any, new: ParsedDefinition, renames: Renames | None = None) -> None:

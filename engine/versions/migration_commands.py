@@ -4,7 +4,9 @@ Handlers of the Engine facade. A migration is recorded in a unit of work of its 
 each case is checked (engine.versions.migration), moved, saved and loaded again on the new version,
 and run until it waits, in a transaction of its own, persisted by the runtime's template
 (`CaseRuntime.persist`): a case that cannot move is left untouched and reported with the
-reason, and the others go on.
+reason, and the others go on. A case refused only because of the round of a loop it is in
+waits for its next round and then moves by itself (engine.versions.round_waits records the
+wait, engine.versions.round_moves moves it).
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from engine.errors import CaseStateError, ConflictError, InvalidArgumentError, NotFoundError
 from engine.model import CaseRecord, Migration, MigrationCase, MigrationTally, NewEvent
 from engine.ports import UnitOfWork
+from engine.versions import round_waits
 from engine.versions.migration import check_move, current_steps, move
+from engine.versions.move_check import running_loops
 from engine.versions.renames import Renames, check_renames, declared_renames
 from engine.workflow import runner
 from engine.workflow.case_runtime import CaseRuntime, CommandOutcome
@@ -78,15 +82,21 @@ class _Plan:
     dry_run: bool
     reverts: int | None = None  # the migration this one puts back
     renames: Renames | None = None  # steps renamed from old to new
+    # the case's result, waiting for its loop's next round, when this moves it later
+    # (engine.versions.round_moves)
+    later: MigrationCase | None = None
 
 
 class _Refused(Exception):
     """This case does not move, and why (reported, and recorded with the migration)."""
 
-    def __init__(self, reason: str | None, from_step: str | None = None) -> None:
+    def __init__(self, reason: str | None, from_step: str | None = None,
+                 loop: str | None = None, running: frozenset[str] = frozenset()) -> None:
         super().__init__(reason)
         self.reason = reason
         self.from_step = from_step
+        self.loop = loop  # the loop whose next round the case waits for (only its round)
+        self.running = running  # the loops a round of which the case is in
 
 
 # -- migrate -----------------------------------------------------------------------------
@@ -212,7 +222,7 @@ def _migrate_or_report(rt: CaseRuntime, plan: _Plan, case_id: int,
         result = MigrationResult(case_id, False, f"case {case_id} changed while it was being "
                                  "migrated; run the migration again for it", None, None)
         with rt.uow() as uow:
-            return _record_refusal(uow, plan.migration_id, result)
+            return _record_refusal(uow, plan, result)
 
 
 def _migrate_case(rt: CaseRuntime, plan: _Plan, case_id: int,
@@ -222,8 +232,8 @@ def _migrate_case(rt: CaseRuntime, plan: _Plan, case_id: int,
         try:
             moved = _move_case(rt, uow, plan, case_id, restore)
         except _Refused as refused:
-            return _record_refusal(uow, plan.migration_id, MigrationResult(
-                case_id, False, refused.reason, refused.from_step, None))
+            return _record_refusal(uow, plan, MigrationResult(
+                case_id, False, refused.reason, refused.from_step, None), refused)
         if moved is None:
             return None
         result, outcome = moved
@@ -262,12 +272,14 @@ def _move_case(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, case_id: int,
         if plan.dry_run:
             return result, None
         kept = _state_to_put_back(workflow, saved, restoring)
+        assert plan.migration_id is not None
+        entry = round_waits.moved_entry(MigrationCase(
+            plan.migration_id, case_id, True, None, from_step, to_step,
+            before_state=before_state, before_revision=expected), plan.later, workflow,
+            plan.now)
         outcome = _save_move(rt, uow, plan, record, workflow, before, (from_step, to_step),
-                             untouched, kept)
-    assert plan.migration_id is not None
-    uow.migrations.add_case(MigrationCase(
-        plan.migration_id, case_id, True, None, from_step, to_step,
-        before_state=before_state, before_revision=expected, after_revision=record.revision))
+                             untouched, kept, entry.moved_at_round)
+    round_waits.record(uow, replace(entry, after_revision=record.revision), plan.later)
     if restore is not None and plan.reverts is not None:
         uow.migrations.mark_reverted(plan.reverts, case_id, plan.migration_id)
     uow.commit()
@@ -295,7 +307,8 @@ def _check(uow: UnitOfWork, plan: _Plan, record: CaseRecord, workflow: Any,
     check = check_move(workflow, plan.old, plan.new, done,
                        version_label=f"version {plan.to_version}", renames=plan.renames)
     if not check.ok:
-        raise _Refused(check.reason, from_step)
+        raise _Refused(check.reason, from_step, check.next_round,
+                       frozenset(running_loops(workflow)))
 
 
 def _round_trip(rt: CaseRuntime, plan: _Plan, workflow: Any, case_id: int,
@@ -344,9 +357,11 @@ def _state_to_put_back(workflow: Any, saved: dict[str, Any], restore: MigrationC
 
 def _save_move(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, record: CaseRecord,
                workflow: Any, before: Any, steps: tuple[str | None, str | None],
-               restored: bool, kept: dict[str, Any] | None) -> CommandOutcome:
+               restored: bool, kept: dict[str, Any] | None,
+               at_round: int | None) -> CommandOutcome:
     """Persist the moved case with its case_migrated (or migration_reverted) event (with
-    `kept`, the state it had before the migration, written back as it was)."""
+    `kept`, the state it had before the migration, written back as it was; a case that
+    waited for its loop's next round says which round it moved at)."""
     assert plan.migration_id is not None
     from_step, to_step = steps
     kind = "migration_reverted" if plan.reverts is not None else "case_migrated"
@@ -354,7 +369,8 @@ def _save_move(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, record: CaseRecord
         "migration": plan.migration_id, "from_version": plan.from_version,
         "to_version": plan.to_version, "from_step": from_step, "to_step": to_step,
         **({"reverts": plan.reverts, "restored": restored}
-           if plan.reverts is not None else {})})]
+           if plan.reverts is not None else {}),
+        **({"moved_at_round": at_round} if plan.later is not None else {})})]
     events += runner.describe_changes(workflow, plan.new, before, plan.now)
     expected = record.revision
     record.version = plan.to_version
@@ -362,12 +378,20 @@ def _save_move(rt: CaseRuntime, uow: UnitOfWork, plan: _Plan, record: CaseRecord
                       expected_revision=expected, state=kept)
 
 
-def _record_refusal(uow: UnitOfWork, migration_id: int | None,
-                    result: MigrationResult) -> MigrationResult:
-    if migration_id is not None:
-        uow.migrations.add_case(MigrationCase(
-            migration_id, result.case, False, result.reason, result.from_step))
-        uow.commit()
+def _record_refusal(uow: UnitOfWork, plan: _Plan, result: MigrationResult,
+                    refused: _Refused | None = None) -> MigrationResult:
+    """Record a case that stays (one refused only because of its loop's round waits for
+    the next: engine.versions.round_waits)."""
+    loop = refused.loop if refused is not None else None
+    result = replace(result, reason=round_waits.refusal_words(result.reason, loop,
+                                                              dry_run=plan.dry_run))
+    if plan.migration_id is not None:
+        entry = round_waits.refused_entry(MigrationCase(
+            plan.migration_id, result.case, False, result.reason, result.from_step), loop,
+            refused.running if refused is not None else (), plan.later)
+        if entry is not None:
+            round_waits.record(uow, entry, plan.later)
+            uow.commit()
     return result
 
 
@@ -394,13 +418,16 @@ def revert_migration(rt: CaseRuntime, migration_id: int, *, actor: str | None,
     Engine.revert_migration)."""
     now = rt.clock.now()
     with rt.uow() as uow:
-        original, moved = _revertible(uow, migration_id)
+        original, moved, waiting = _revertible(uow, migration_id)
         old = rt.parsed(uow, original.pathway, original.to_version)
         new = rt.parsed(uow, original.pathway, original.from_version)
         revert = uow.migrations.add(Migration(
             id=None, pathway=original.pathway, from_version=original.to_version,
             to_version=original.from_version, created_at=now, actor=actor,
             filter={"reverts": migration_id}, reverts=migration_id, planned=len(moved)))
+        for entry in waiting:  # a case waiting for its loop's next round waits no more
+            uow.migrations.settle(round_waits.ended(
+                entry, f"migration {revert.id} put back this migration"))
         uow.commit()
     assert revert.id is not None
     if started is not None:
@@ -423,8 +450,9 @@ def _renamed_back(original: Migration, old: ParsedDefinition, new: ParsedDefinit
 
 
 def _revertible(uow: UnitOfWork, migration_id: int
-                ) -> tuple[Migration, list[MigrationCase]]:
-    """The migration and the cases it moved that were not put back since."""
+                ) -> tuple[Migration, list[MigrationCase], list[MigrationCase]]:
+    """The migration, the cases it moved that were not put back since, and those waiting
+    for their loop's next round to move."""
     original = uow.migrations.get(migration_id)
     if original is None:
         raise NotFoundError(f"no migration {migration_id}",
@@ -433,11 +461,13 @@ def _revertible(uow: UnitOfWork, migration_id: int
         raise InvalidArgumentError(
             f"migration {migration_id} is itself a revert (of migration "
             f"{original.reverts}); migrate again instead", details={"migration": migration_id})
-    moved = [c for c in uow.migrations.cases(migration_id) if c.ok and c.reverted_by is None]
-    if not moved:
+    results = uow.migrations.cases(migration_id)
+    moved = [c for c in results if c.ok and c.reverted_by is None]
+    waiting = [c for c in results if c.waiting]
+    if not moved and not waiting:
         raise CaseStateError(f"migration {migration_id} has no moved case left to put "
                              "back", details={"migration": migration_id})
-    return original, moved
+    return original, moved, waiting
 
 
 def migrations(rt: CaseRuntime, pathway: str | None) -> list[Migration]:

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from engine.versions.migration import _Comparer
 
 StepKey = tuple[str, str]  # (process id, step id)
+# said of a step of the round of a loop the case is in (engine.versions.round_moves moves
+# the case by itself then, and says so)
+NEXT_ROUND = "it can move once it starts its next round of {loop!r}"
 
 # a task the case has reached (not only predicted), and one it has yet to do
 _REACHED = (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -49,6 +52,8 @@ class MoveChecker:
         self.workflow = workflow
         self.done_steps = done_steps
         self.visited: set[tuple[StepKey, str]] = set()
+        # the reasons that hold only in the round of a loop the case is in: the loop's id
+        self.rounds: dict[str, str] = {}
         self._answers: dict[str, list[Any]] = {}
 
     def answers(self, field_name: str) -> list[Any]:
@@ -81,10 +86,15 @@ class MoveChecker:
             self.drop_untaken(key, changes)
         elif "inputs" in changes and self.done_inputs_kept(key):
             del changes["inputs"]
-        if changes:
-            return (f"step {step!r}, which this case {what}, changes in {label} "
-                    f"({_describe(changes)}){self.next_round(key)}")
-        return None
+        if not changes:
+            return None
+        loop = _running_loop(self.workflow, key[0])
+        reason = f"step {step!r}, which this case {what}, changes in {label} ({_describe(changes)})"
+        if loop is None:
+            return reason
+        reason += f"; {NEXT_ROUND.format(loop=loop)}"
+        self.rounds[reason] = loop
+        return reason
 
     def reached(self, process: str, state: TaskState = _REACHED) -> set[str]:
         """The steps of a process this case has reached (done, or at them now; with
@@ -135,13 +145,6 @@ class MoveChecker:
         return bool(found) and not any(task.has_state(TaskState.COMPLETED) for task in found) \
             and any(task.has_state(_AHEAD) for task in found)
 
-    def next_round(self, key: StepKey) -> str:
-        """For a step of a loop's round the case is in: when it can move."""
-        loop = _running_loop(self.workflow, key[0])
-        return "" if loop is None else (
-            f"; it can move once it starts its next round of {loop!r}: run the migration "
-            "again then")
-
     def current_steps(self, tasks: list[tuple[str, Any]]) -> list[str | None]:
         return [f"its current step {task.task_spec.name!r} is removed in {self.version_label}"
                 for process, task in tasks if task.has_state(TaskState.READY)
@@ -173,14 +176,23 @@ def _condition_of(described: Mapping[str, Any], target: str) -> tuple[Any, ...]:
             conditions["default"] == target)
 
 
-def _running_loop(workflow: Any, process: str) -> str | None:
-    """The id of the loop (repeat) whose current round runs the process, if one does."""
+def _loops(workflow: Any, process: str | None = None) -> Iterator[str]:
+    """The ids of the loops (repeats) whose current round runs the process (None: any)."""
     for sub_id, sub in workflow.subprocesses.items():
-        if sub.spec.name != process or sub.is_completed():
+        if process not in (None, sub.spec.name) or sub.is_completed():
             continue
         for each in workflows_of(workflow):
             owner = each.tasks.get(sub_id)
             parent = owner.parent if owner is not None else None
             if parent is not None and isinstance(parent.task_spec, StandardLoopTask):
-                return str(getattr(parent.task_spec, "bpmn_id", None) or parent.task_spec.name)
-    return None
+                yield str(getattr(parent.task_spec, "bpmn_id", None) or parent.task_spec.name)
+
+
+def _running_loop(workflow: Any, process: str) -> str | None:
+    """The id of the loop (repeat) whose current round runs the process, if one does."""
+    return next(_loops(workflow, process), None)
+
+
+def running_loops(workflow: Any) -> set[str]:
+    """The ids of the loops (repeats) a round of which the case is in now."""
+    return set(_loops(workflow))

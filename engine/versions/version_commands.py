@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from engine.errors import NotFoundError
 from engine.model import AllocationPolicy, Bundle, DefinitionDraft, PathwayVersion
 from engine.ports import UnitOfWork
+from engine.versions import round_waits
 from engine.versions.allocation import check_policy, new_seed
 from engine.versions.migration import VersionDiff, diff_versions
 from engine.workflow.case_runtime import CaseRuntime
@@ -52,6 +53,7 @@ def publish(rt: CaseRuntime, files: Mapping[str, str], main_file: str, *, note: 
             bundle_hash=parsed.hash, main_file=main_file, note=note, author=author,
             published_at=rt.clock.now(), start_messages=parsed.start_messages,
             processes=parsed.processes))
+        round_waits.end_for_newer_version(uow, parsed.pathway, version.number)
         uow.commit()
     return PublishResult(parsed.pathway, version.number, parsed.hash, True)
 

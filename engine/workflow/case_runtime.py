@@ -250,6 +250,13 @@ class CaseRuntime:
                        [row.id for row in outcome.inbox])
         if outcome.may_deliver:
             self.route_messages(record.client_id)
+        self.move_waiting(record.id)
+
+    def move_waiting(self, case_id: int | None) -> int:
+        """Move the cases (this one, or all) that wait for their loop's next round to move
+        to a migration's version, where they now can; returns how many moved. The Engine
+        moves them (engine.versions.round_moves); a bare runtime leaves them waiting."""
+        return 0
 
     def send_notifications(self, outcome: CommandOutcome, requested: list[NewEvent]) -> None:
         """Send each notification the command asked for, its message rendered now; one the

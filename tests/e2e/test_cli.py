@@ -303,10 +303,10 @@ def test_intake_runs_end_to_end_through_the_cli(cli: Cli) -> None:
     six_days = (started_at + timedelta(days=6)).isoformat()
     early, again = cli.many(["timers", "run", "--now", six_days],
                             ["tasks", "complete", assess["id"], "--data", json.dumps(submitted)])
-    assert early.ok() == {"fired": 0}
+    assert early.ok() == {"fired": 0, "moved": 0}
     assert again.error("not_found")["details"] == {"task": assess["id"]}
     eight_days = (started_at + timedelta(days=8)).isoformat()
-    assert cli.json("timers", "run", "--now", eight_days) == {"fired": 1}
+    assert cli.json("timers", "run", "--now", eight_days) == {"fired": 1, "moved": 0}
 
     (acknowledge,) = cli.json("tasks", "list", "--case", case, "--role", "gate_worker")
     assert set(acknowledge) >= TASK_KEYS
@@ -370,7 +370,7 @@ def test_worker_fires_timers_that_are_due(cli: Cli, tmp_path: Path) -> None:
     rounds = cli.run("worker", "--rounds", "1", "--interval", "0")
     assert rounds.returncode == 0, rounds.stderr
     assert [json.loads(line) for line in rounds.stdout.splitlines()] == [
-        {"round": 1, "fired": 2, "delivered": 0}]
+        {"round": 1, "fired": 2, "delivered": 0, "moved": 0}]
 
     shown, cancelled = cli.many(["cases", "show", str(first["id"])],
                                 ["cases", "cancel", str(second["id"])])

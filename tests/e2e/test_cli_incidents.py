@@ -38,6 +38,7 @@ def test_empty_wait_date_is_listed_in_error_and_retry_with_the_date_resumes(
                        "--data", '{"client": {"release_date": "2030-02-01"}}')
     assert retried["status"] == "active" and retried["error"] is None
     assert retried["tasks"] == []
-    assert cli.json("timers", "run", "--now", "2030-02-01T12:00:00+00:00") == {"fired": 1}
+    assert cli.json("timers", "run", "--now", "2030-02-01T12:00:00+00:00") == {
+        "fired": 1, "moved": 0}
     shown = cli.json("cases", "show", str(case["id"]))
     assert [t["step"] for t in shown["tasks"]] == ["follow_up"]

@@ -50,7 +50,8 @@ def test_cases_start_that_throws_a_signal_answers_json_and_workers_go_on(
     rounds = cli.run("worker", "--rounds", "2", "--interval", "0")
     assert rounds.returncode == 0 and "Traceback" not in rounds.stderr, rounds.stderr
     assert [json.loads(line) for line in rounds.stdout.splitlines()] == [
-        {"round": 1, "fired": 0, "delivered": 0}, {"round": 2, "fired": 0, "delivered": 0}]
+        {"round": 1, "fired": 0, "delivered": 0, "moved": 0},
+        {"round": 2, "fired": 0, "delivered": 0, "moved": 0}]
 
     xes = tmp_path / "log.xes"
     assert cli.json("export", "xes", "-o", str(xes))["format"] == "xes"

@@ -60,7 +60,7 @@ def test_worker_and_delivery_isolate_a_damaged_case(cli: Cli, tmp_path: Path) ->
     rounds = cli.run("worker", "--rounds", "1", "--interval", "0")
     assert rounds.returncode == 0, rounds.stderr
     assert [json.loads(line) for line in rounds.stdout.splitlines()] == [
-        {"round": 1, "fired": 1, "delivered": 0}]
+        {"round": 1, "fired": 1, "delivered": 0, "moved": 0}]
     [line] = rounds.stderr.splitlines()
     assert f"case {damaged_timer['id']}: firing its timer failed: StateFormatError" in line
 

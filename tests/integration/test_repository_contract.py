@@ -509,6 +509,35 @@ def test_a_migration_s_progress_is_kept_with_it(storage: UnitOfWorkFactory) -> N
         assert uow.migrations.list("housing") == [found]
 
 
+def test_a_case_waiting_for_its_next_round_is_found_and_settled_once(
+        storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        cases = [_case(uow).id or 0 for _ in range(2)]
+        first = uow.migrations.add(Migration(None, "housing", 1, 2, T0)).id or 0
+        waits = MigrationCase(first, cases[0], False, "in its round", "visit",
+                              waits_for_round="visits", waiting=True)
+        uow.migrations.add_case(waits)
+        uow.migrations.add_case(MigrationCase(first, cases[1], False, "removed"))
+        uow.commit()
+    with storage() as uow:
+        assert uow.migrations.waiting() == [waits]
+        assert uow.migrations.waiting(cases[0]) == [waits]
+        assert uow.migrations.waiting(cases[1]) == []
+        moved = replace(waits, ok=True, reason=None, waiting=False, moved_at=T0 + HOUR,
+                        moved_at_round=3, before_state={"a": [1]}, before_revision=4,
+                        after_revision=5)
+        uow.migrations.settle(moved)
+        with pytest.raises(ConflictError):  # it no longer waits
+            uow.migrations.settle(moved)
+        with pytest.raises(ConflictError):  # it never did
+            uow.migrations.settle(MigrationCase(first, cases[1], False, "x"))
+        uow.commit()
+    with storage() as uow:
+        assert uow.migrations.waiting() == []
+        assert uow.migrations.cases(first)[0] == moved
+        assert uow.migrations.tallies("housing")[first].moved == 1
+
+
 def test_migration_tallies_count_each_migration_s_cases_in_one_read(
         storage: UnitOfWorkFactory) -> None:
     with storage() as uow:

@@ -122,7 +122,29 @@ class SqlMigrationRepository(SqlRepository):
         rows = self._connection.execute(
             select(mc).where(mc.c.migration_id == migration_id).order_by(mc.c.position)
         )
-        return [record_from(MigrationCase, row, ok=bool(row.ok)) for row in rows]
+        return [record_from(MigrationCase, row, ok=bool(row.ok), waiting=bool(row.waiting))
+                for row in rows]
+
+    def waiting(self, case_id: int | None = None) -> builtins.list[MigrationCase]:
+        mc = tables.migration_cases
+        rows = self._connection.execute(
+            select(mc).where(mc.c.waiting.is_(True), *matching((mc.c.case_id, case_id)))
+            .order_by(mc.c.migration_id, mc.c.case_id))
+        return [record_from(MigrationCase, row, ok=bool(row.ok), waiting=True)
+                for row in rows]
+
+    def settle(self, result: MigrationCase) -> None:
+        """Write what became of a waiting case; ConflictError if it no longer waits."""
+        mc = tables.migration_cases
+        values = columns_of(result, leave_out=("migration_id", "case_id"))
+        done = self._connection.execute(
+            update(mc).where(mc.c.migration_id == result.migration_id,
+                             mc.c.case_id == result.case_id, mc.c.waiting.is_(True))
+            .values(**values))
+        if done.rowcount == 0:
+            raise ConflictError(
+                f"case {result.case_id} no longer waits in migration {result.migration_id}",
+                details={"migration": result.migration_id, "case": result.case_id})
 
     def tallies(self, pathway: str) -> dict[int, MigrationTally]:
         m, mc = tables.migrations, tables.migration_cases

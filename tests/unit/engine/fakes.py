@@ -438,6 +438,18 @@ class _Migrations:
         return [copy.deepcopy(r) for r in self.d.migration_cases
                 if r.migration_id == migration_id]
 
+    def waiting(self, case_id: int | None = None) -> builtins.list[MigrationCase]:
+        return [copy.deepcopy(r) for r in sorted(
+            self.d.migration_cases, key=lambda r: (r.migration_id, r.case_id))
+                if r.waiting and case_id in (None, r.case_id)]
+
+    def settle(self, result: MigrationCase) -> None:
+        index = self._index(result.migration_id, result.case_id)
+        if index is None or not self.d.migration_cases[index].waiting:
+            raise ConflictError(f"case {result.case_id} no longer waits in migration "
+                                f"{result.migration_id}")
+        self.d.migration_cases[index] = copy.deepcopy(result)
+
     def tallies(self, pathway: str) -> dict[int, MigrationTally]:
         ids = {m.id for m in self.d.migrations.values() if m.pathway == pathway}
         found: dict[int, MigrationTally] = {}

@@ -126,15 +126,19 @@ def test_an_incompatible_form_change_refuses_saying_which_field_and_how(engine: 
     assert not result.ok
     assert result.reason == (
         f"step 'check_in', which this case has completed, changes in version 2 (form: {words})"
-        "; it can move once it starts its next round of 'rounds': run the migration again "
+        "; it can move once it starts its next round of 'rounds', and will move by itself "
         "then")
     after = engine.get_case(case_id).case
     assert (after.version, after.revision) == (1, before.revision)
     # at the round's boundary (check_in again) what it answered before is the past: it moves
+    # by itself (tests/integration/test_round_moves.py)
     task = engine.get_case(case_id).tasks[0].task
     engine.complete_task(task.id, {})
-    result = engine.migrate("referral", 1, 2).cases[0]
-    assert (result.ok, result.reason, result.to_step) == (True, None, "check_in")
+    assert engine.get_case(case_id).case.version == 2
+    [migration] = engine.migrations()
+    _, [entry] = engine.migration(migration.id or 0)
+    assert (entry.ok, entry.reason, entry.to_step, entry.moved_at_round) == (
+        True, None, "check_in", 2)
 
 
 def test_a_removed_option_this_case_did_not_answer_lets_it_move_mid_round(
