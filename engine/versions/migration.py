@@ -115,8 +115,18 @@ def _event_definition(definition: Any) -> Any:
 
 
 def _convert(spec: Any) -> dict[str, Any]:
-    converted = SERIALIZER.registry.convert(spec)
-    return converted if isinstance(converted, dict) else {"typename": type(spec).__name__}
+    """The spec as SpiffWorkflow's serializer describes it. Pathways' subclasses that have
+    no converter of their own (the merging gateways of joins.py) are described by their
+    nearest base that has one: else their branches and conditions would compare equal
+    whatever they are, and a change to them would go unseen."""
+    registry = SERIALIZER.registry
+    base = next((cls for cls in type(spec).__mro__ if cls in registry.typenames), None)
+    if base is None:
+        return {"typename": type(spec).__name__}
+    converted = registry.convert_to_dict[registry.typenames[base]](spec)
+    if not isinstance(converted, dict):
+        return {"typename": type(spec).__name__}
+    return {**converted, "typename": type(spec).__name__}
 
 
 def _form(parsed: ParsedDefinition, properties: Mapping[str, Any]

@@ -29,6 +29,12 @@ _AHEAD = TaskState.PREDICTED_MASK | TaskState.FUTURE | TaskState.READY | TaskSta
 _SPLITS = frozenset({"ParallelGateway", "InclusiveGateway"})
 
 
+def _is_split(spec: Any) -> bool:
+    """By what the spec is, not its own class name: the parser gives Pathways' subclasses
+    (MergingParallelGateway, ...), which a name check would miss."""
+    return any(cls.__name__ in _SPLITS for cls in type(spec).__mro__)
+
+
 def workflows_of(workflow: Any) -> Iterator[Any]:
     yield workflow
     yield from workflow.subprocesses.values()
@@ -121,7 +127,7 @@ class MoveChecker:
         one, by the same condition (a step added ahead of the case, or on a branch it did
         not take). Not for a split that starts every branch."""
         old_spec = self.comparer.old_specs[key]
-        if type(old_spec).__name__ in _SPLITS or not {"order", "conditions"} & set(changes):
+        if _is_split(old_spec) or not {"order", "conditions"} & set(changes):
             return
         reached = self.reached(key[0])
         taken = self.comparer.renames.names(

@@ -284,3 +284,63 @@ def test_a_revert_maps_the_renamed_step_back(engine: Engine) -> None:
     assert [(r.ok, r.reason, r.to_step) for r in revert.cases] == [(True, None, "review")]
     assert runs_to_the_end(engine, case_id, {**ROUND, "done": True}) == [
         "review", "check_in", "review", "close"]
+
+
+SPLIT = """
+pathway: referral
+title: Referral
+roles:
+  worker: {title: Worker}
+steps:
+  - parallel: both
+    branches:
+      - steps:
+          - task: a
+            role: worker
+            title: A
+      - steps:
+          - task: b
+            role: worker
+            title: B
+  - task: close
+    role: worker
+    title: Close
+"""
+SPLIT_WITH_A_BRANCH_ADDED = edited(
+    "      - steps:\n          - task: b",
+    "      - steps:\n          - task: x\n            role: worker\n            title: X\n"
+    "      - steps:\n          - task: b", SPLIT)
+
+
+def test_a_case_past_a_parallel_split_is_refused_a_branch_added_to_it(engine: Engine) -> None:
+    """The split started its branches before the new one existed: the new branch would
+    never run and the join would wait for it (the case moved, then fell into `error`
+    when its last branch finished). The parsed gateways are Pathways' merging subclasses,
+    so the check must know them by what they are, not by their class's own name."""
+    publish(engine, SPLIT)
+    publish(engine, SPLIT_WITH_A_BRANCH_ADDED)
+    client = engine.add_client("Ann").id
+    assert client is not None
+    case_id = engine.start_case("referral", client, version=1).case.id or 0
+    a = next(t.task for t in engine.get_case(case_id).tasks if t.task.step == "a")
+    engine.complete_task(a.id, {})
+    result = engine.migrate("referral", 1, 2).cases[0]
+    assert not result.ok and "both" in (result.reason or ""), result
+    b = engine.get_case(case_id).tasks[0].task
+    engine.complete_task(b.id, {})
+    assert [t.task.step for t in engine.get_case(case_id).tasks] == ["close"]
+
+
+def test_a_case_before_a_parallel_split_takes_a_branch_added_to_it(engine: Engine) -> None:
+    publish(engine, "pathway: referral\ntitle: Referral\nroles:\n  worker: {title: Worker}\n"
+            "steps:\n  - task: intake\n    role: worker\n    title: Intake\n"
+            + SPLIT.split("steps:\n", 1)[1])
+    publish(engine, "pathway: referral\ntitle: Referral\nroles:\n  worker: {title: Worker}\n"
+            "steps:\n  - task: intake\n    role: worker\n    title: Intake\n"
+            + SPLIT_WITH_A_BRANCH_ADDED.split("steps:\n", 1)[1])
+    client = engine.add_client("Ann").id
+    assert client is not None
+    case_id = engine.start_case("referral", client, version=1).case.id or 0
+    assert engine.migrate("referral", 1, 2).cases[0].ok
+    engine.complete_task(engine.get_case(case_id).tasks[0].task.id, {})
+    assert sorted(t.task.step for t in engine.get_case(case_id).tasks) == ["a", "b", "x"]
