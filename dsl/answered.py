@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dsl.loader import Path
-from dsl.steps import branch_lists, step_kind
+from dsl.steps import all_steps, branch_lists, step_kind
 from engine.workflow.expressions import ExpressionError, parse
 
 
@@ -252,6 +252,16 @@ class Read:
 
 
 @dataclass
+class Holding:
+    """A condition known to hold on the steps of a decide's branch (its `when`, and that
+    the earlier branches' did not), until a step there sets a name the condition reads."""
+
+    assumption: Assumption
+    reads: frozenset[str]
+    live: bool = True
+
+
+@dataclass
 class Walk:
     """The walk over the document's steps: every expression as a Read, and where each name
     is set (for messages)."""
@@ -260,6 +270,7 @@ class Walk:
     conditions: dict[str, ast.expr] = field(default_factory=dict)  # of guards, by ast.dump
     sites: dict[str, list[tuple[Path, Definition]]] = field(default_factory=dict)
     types: dict[str, list[Type]] = field(default_factory=dict)
+    holding: list[Holding] = field(default_factory=list)  # the branches the walk is in
 
     def steps(self, steps: Any, path: Path, state: State | None) -> State | None:
         for index, step in enumerate(steps if isinstance(steps, list) else ()):
@@ -274,7 +285,29 @@ class Walk:
         if flow is None:
             return self.unknown_kind(step, kind, path, state)
         after = flow(self, step, path, state)
-        return after.with_names(*self.define(step, kind, path)) if after is not None else None
+        certain, guarded = self.define(step, kind, path)
+        self.forget([*certain, *guarded])
+        return after.with_names(certain, guarded) if after is not None else None
+
+    def forget(self, names: Sequence[str]) -> None:
+        """A step set these names: the branch conditions that read one may no longer hold."""
+        for holding in self.holding:
+            if holding.live and not holding.reads.isdisjoint(names):
+                holding.live = False
+
+    def within(self, steps: Any, path: Path, state: State,
+               assumptions: Sequence[Assumption]) -> State | None:
+        """A decide's branch (or otherwise): its steps, read knowing its conditions hold.
+        A branch with a go_to may run its steps again after they changed what a condition
+        reads: such a condition is not relied on there."""
+        again = _set_inside(steps) if _has_go_to(steps) else frozenset()
+        added = [Holding(assumption, reads, reads.isdisjoint(again))
+                 for assumption in assumptions for reads in [_names_in(assumption[0])]]
+        self.holding.extend(added)
+        try:
+            return self.steps(steps, path, state)
+        finally:
+            del self.holding[len(self.holding) - len(added):]
 
     def define(self, step: dict[str, Any], kind: str, path: Path
                ) -> tuple[list[str], dict[str, Guard]]:
@@ -291,7 +324,8 @@ class Walk:
 
     def read(self, path: Path, state: State, *assumed: Assumption,
              checks_answers: bool = True) -> None:
-        self.reads.append(Read(path, state, assumed, checks_answers))
+        holding = tuple(h.assumption for h in self.holding if h.live)
+        self.reads.append(Read(path, state, (*holding, *assumed), checks_answers))
 
     def flow_task(self, step: dict[str, Any], path: Path, state: State) -> State:
         form = step.get("form")
@@ -310,10 +344,11 @@ class Walk:
             condition = _condition(branch.get("when"))
             self.read((*path, "branches", index, "when"), state, *earlier)
             guard = self.guard([*earlier, (condition, True)])
-            outcome = self.steps(branch.get("steps"), (*path, "branches", index, "steps"), state)
+            outcome = self.within(branch.get("steps"), (*path, "branches", index, "steps"),
+                                  state, [*earlier, (condition, True)])
             outcomes.append((guard, outcome))
             earlier.append((condition, False))
-        otherwise = self.steps(step.get("otherwise"), (*path, "otherwise"), state)
+        otherwise = self.within(step.get("otherwise"), (*path, "otherwise"), state, earlier)
         return alternatives([*outcomes, (self.guard(earlier), otherwise)])
 
     def guard(self, assumptions: Sequence[Assumption]) -> Guard:
@@ -363,6 +398,7 @@ class Walk:
             self.read((*path, "values", name), state)
             if isinstance(name, str):
                 state = state.with_names([name], {})
+                self.forget([name])
         return state
 
     def flow_end(self, step: dict[str, Any], path: Path, state: State) -> None:
@@ -377,6 +413,20 @@ class Walk:
                   for steps, nested_path in branch_lists(step, kind, path)]
         outcomes: list[tuple[Guard, State | None]] = [(frozenset(), o) for o in nested]
         return alternatives([*outcomes, (frozenset(), inner)]) if outcomes else inner
+
+
+def _names_in(node: ast.expr) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+
+
+def _has_go_to(steps: Any) -> bool:
+    return any(kind == "go_to" for _, kind, _ in all_steps(steps, ()))
+
+
+def _set_inside(steps: Any) -> frozenset[str]:
+    """Every name the steps (nested ones too) may set."""
+    return frozenset(definition.name for step, kind, _ in all_steps(steps, ())
+                     for definition in step_defines(step, kind))
 
 
 def _condition(source: Any) -> ast.expr:
