@@ -187,10 +187,10 @@ class State:
         """This state after a step that sets names, and others under a condition."""
         if not guarded:
             return State(self.certain | set(names), self.guarded)
-        merged = dict(self.guarded)
+        merged = {name: set(guards) for name, guards in self.guarded.items()}
         for name, guard in guarded.items():
-            merged[name] = _kept({*merged.get(name, ()), guard})
-        return State(self.certain | set(names), merged)
+            merged.setdefault(name, set()).add(guard)
+        return _state(self.certain | set(names), merged)
 
     def has(self, name: str, facts: set[Fact], conditions: Mapping[str, ast.expr]) -> bool:
         """Whether the name is set on every path, given the facts that hold where it is read
@@ -207,13 +207,33 @@ _MAX_CONDITIONS = 8
 
 
 def _kept(guards: set[Guard]) -> frozenset[Guard]:
+    guards = _resolved(guards)
     fitting = sorted((sorted(guard) for guard in guards if len(guard) <= _MAX_CONDITIONS),
                      key=lambda facts: (len(facts), facts))
     return frozenset(frozenset(facts) for facts in fitting[:_MAX_GUARDS])
 
 
-def alternatives(outcomes: Sequence[tuple[Guard, State | None]]) -> State | None:
-    """After a choice of paths (a decide's branches): None when every path ended the case."""
+def _resolved(guards: set[Guard]) -> set[Guard]:
+    """With each two guards that differ only in one condition's truth ({a, c} and {a, not
+    c}), the guard without it ({a}): the name is set whichever way c went (asked when c,
+    and in the branch for not c). The empty guard: set on every path."""
+    found = set(guards)
+    todo = list(found)
+    while todo and len(found) < 4 * _MAX_GUARDS:
+        guard = todo.pop()
+        for condition, truth in guard:
+            rest = guard - {(condition, truth)}
+            if rest not in found and rest | {(condition, not truth)} in found:
+                found.add(rest)
+                todo.append(rest)
+    return found
+
+
+def alternatives(outcomes: Sequence[tuple[Guard, State | None]],
+                 before: State | None = None) -> State | None:
+    """After a choice of paths (a decide's branches): None when every path ended the case.
+    before: the state the paths started from; a name it had set under a guard stays set
+    under that guard, whichever path was taken."""
     reached = [(guard, state) for guard, state in outcomes if state is not None]
     if not reached:
         return None
@@ -224,8 +244,19 @@ def alternatives(outcomes: Sequence[tuple[Guard, State | None]]) -> State | None
             guarded.setdefault(name, set()).add(guard)
         for name, inner in state.guarded.items():
             if name not in certain:
-                guarded.setdefault(name, set()).update(guard | each for each in inner)
-    return State(certain, {name: _kept(guards) for name, guards in guarded.items()})
+                kept = before.guarded.get(name, frozenset()) if before else frozenset()
+                guarded.setdefault(name, set()).update(
+                    each if each in kept else guard | each for each in inner)
+    return _state(certain, guarded)
+
+
+def _state(certain: frozenset[str], guarded: Mapping[str, set[Guard]]) -> State:
+    """The state with these names, those set under the empty guard (on every path) among
+    the certain ones."""
+    kept = {name: _kept(guards) for name, guards in guarded.items()}
+    everywhere = {name for name, guards in kept.items() if frozenset() in guards}
+    return State(certain | everywhere, {name: guards for name, guards in kept.items()
+                                        if name not in everywhere})
 
 
 def together(states: Sequence[State | None]) -> State | None:
@@ -238,7 +269,7 @@ def together(states: Sequence[State | None]) -> State | None:
         for name, guards in (state.guarded.items() if state is not None else ()):
             if name not in certain:
                 guarded.setdefault(name, set()).update(guards)
-    return State(certain, {name: _kept(guards) for name, guards in guarded.items()})
+    return _state(certain, guarded)
 
 
 @dataclass(frozen=True)
@@ -349,7 +380,7 @@ class Walk:
             outcomes.append((guard, outcome))
             earlier.append((condition, False))
         otherwise = self.within(step.get("otherwise"), (*path, "otherwise"), state, earlier)
-        return alternatives([*outcomes, (self.guard(earlier), otherwise)])
+        return alternatives([*outcomes, (self.guard(earlier), otherwise)], state)
 
     def guard(self, assumptions: Sequence[Assumption]) -> Guard:
         facts = []

@@ -300,6 +300,69 @@ def test_a_branch_that_goes_back_does_not_rely_on_a_condition_it_may_change() ->
     assert all(p.message.startswith("new_end may not have been asked here") for p in found)
 
 
+def test_an_answer_asked_whether_a_condition_holds_or_not_is_certain() -> None:
+    """Asked when the contract is agreed (required_when) and, when it is not, in the branch
+    that deals with that: asked on every path, so certain after the decide. The two guards
+    (contract_agreed true; contract_agreed false) were kept apart and a read after the
+    decide, which knows neither, was flagged."""
+    text = doc("""\
+        - task: panel
+          role: worker
+          title: Panel
+          form:
+            contract_agreed: {type: boolean, required: true}
+            end_date: {type: date, required_when: contract_agreed}
+        - decide: gw_contract
+          branches:
+            - when: not contract_agreed
+              steps:
+                - task: reconvene
+                  role: worker
+                  title: Panel again
+                  form:
+                    end_date: {type: date, required: true}
+          otherwise: []
+        - wait: order_runs
+          until: end_date
+        """)
+    assert problems(text) == []
+    flagged = problems(text.replace("required_when: contract_agreed",
+                                    "required_when: not child_attended")
+                       .replace("contract_agreed: {type: boolean, required: true}",
+                                "contract_agreed: {type: boolean, required: true}\n"
+                                "      child_attended: {type: boolean, required: true}"))
+    assert [p.path for p in flagged] == ["steps[2].until"]
+
+
+def test_an_answer_asked_under_a_condition_before_a_decide_stays_so_after_it() -> None:
+    """Asked when the order is extended, then a decide whose other branch ends the case:
+    after it, the answer is still there whenever the order is extended (the branch taken
+    added its own condition to the answer's, which a read knowing only `extended` lacked)."""
+    text = doc("""\
+        - task: hearing
+          role: worker
+          title: Court hearing
+          form:
+            decision: {type: choice, required: true, options: [continues, extended, revoked]}
+            new_end: {type: date, required_when: decision == 'extended'}
+            old_end: {type: date, required: true}
+        - decide: gw_court
+          branches:
+            - when: decision != 'revoked'
+              steps: []
+          otherwise:
+            - end: revoked
+              reason: revoked
+        - set: end_after_hearing
+          values:
+            end_date: "new_end if decision == 'extended' else old_end"
+        """)
+    assert problems(text) == []
+    assert [p.path for p in problems(text.replace("if decision == 'extended'",
+                                                  "if decision != 'revoked'"))] == [
+        "steps[2].values.end_date"]
+
+
 def test_a_branch_that_ends_leaves_the_answer_certain_after_the_decide() -> None:
     text = doc("""\
         - task: check
