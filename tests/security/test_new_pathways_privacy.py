@@ -29,7 +29,7 @@ FIRST_ANSWERS = {
                           "gp_practice": "Bretton Health Centre"},
     "youth_justice_referral_order": {"order_date": "2026-03-02", "order_months": 6,
                                      "offence": "Theft from a shop",
-                                     "parent_must_attend": True},
+                                     "parent_must_attend": True, "case_manager": "yot_cm"},
 }
 
 
