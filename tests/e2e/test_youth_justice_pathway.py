@@ -11,7 +11,9 @@ The order is made on Wednesday 25 March 2026: its 20 working days run over Good 
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from engine import Engine
 from engine.access.privacy import Redactor, Sensitivity
 from engine.model import Message
 from tests.case_steps import complete
+from tests.e2e.test_cli import Cli
 from tests.unit.dsl.test_shipped import engine_with_everything
 from tests.unit.engine.fakes import FakeClock
 
@@ -261,3 +264,54 @@ def test_a_viewer_without_offence_access_sees_nothing_of_the_breach_the_escalati
     for notice in (e for e in events if e.type == "notification_requested"):
         message = notice.data["message"].lower()
         assert [w for w in words if w in message] == [], message
+
+
+# -- the same through the real `pathways` command line -------------------------------------
+
+DEFINITION = Path(__file__).resolve().parents[2] / "definitions" / f"{PATHWAY}.yaml"
+
+
+def test_through_the_cli_the_panel_is_chased_and_the_order_ends_on_its_end_date(
+        cli: Cli) -> None:
+    """`timers run --now` as a designer would simulate an order made on Wednesday 10 April
+    2030 (after the machine's today, so that nothing is already due): the panel due on 13
+    May over Good Friday, Easter Monday and the May Day bank holiday, the reminder three
+    days before, the escalation a day overdue, and the order's end date ending the case."""
+    published, added = cli.many(["publish", str(DEFINITION)], ["clients", "add", "--name",
+                                                               "Child"])
+    assert published.ok()["pathway"] == PATHWAY
+    case = cli.json("cases", "start", PATHWAY, "--client", str(added.ok()["id"]))
+
+    def task(step: str) -> dict[str, Any]:
+        [found] = [t for t in cli.json("cases", "show", str(case["id"]))["tasks"]
+                   if t["step"] == step]
+        return dict(found)
+
+    def do(step: str, answers: dict[str, Any]) -> None:
+        cli.json("tasks", "complete", task(step)["id"], "--data", json.dumps(answers))
+
+    do("order_received", {**ORDER, "order_date": "2030-04-10"})
+    do("assessment", ASSESSED)
+    do("victim_contact", {"victim_participation": "declined"})
+    skipped = (date(2030, 4, 19), date(2030, 4, 22), date(2030, 5, 6))
+    days = [date(2030, 4, 10) + timedelta(days=n) for n in range(1, 40)]
+    working = [d for d in days if d.weekday() < 5 and d not in skipped][:20]
+    assert task("initial_panel")["due"].startswith(working[-1].isoformat())  # 2030-05-13
+    timers = ("timers", "run", "--now")
+    assert cli.json(*timers, "2030-05-09T09:00:00+00:00") == {"fired": 0}
+    assert cli.json(*timers, "2030-05-10T09:00:00+00:00") == {"fired": 1}
+    assert cli.json(*timers, "2030-05-13T09:00:00+00:00") == {"fired": 0}
+    assert cli.json(*timers, "2030-05-14T09:00:00+00:00") == {"fired": 1}
+    assert task("initial_panel_overdue")["title"] == \
+        "Overdue: Initial youth offender panel and contract"
+    events = cli.json("events", str(case["id"]))
+    assert [e["step"] for e in events if e["type"] == "notification_requested"] == [
+        "initial_panel_reminder", "initial_panel_escalation"]
+    do("initial_panel_overdue", {})  # the manager has followed it up
+    do("initial_panel", {**CONTRACT, "order_end_date": "2030-12-01"})
+    assert cli.json("cases", "show", str(case["id"]))["status"] == "active"
+    # its end date; the first review's timer (three months after the contract, signed on
+    # the machine's clock) goes off in the same run, just before
+    assert cli.json(*timers, "2030-12-01T09:00:00+00:00") == {"fired": 2}
+    shown = cli.json("cases", "show", str(case["id"]))
+    assert (shown["status"], shown["exit_reason"]) == ("completed", "order_expired")
