@@ -130,8 +130,8 @@ def test_the_orders_escalation_breach_and_supervision_show_nothing_to_another_or
     events = engine.events(case_id)
     assert {"notification_requested", "message_received"} <= {e.type for e in events}
     for notice in (e for e in events if e.type == "notification_requested"):
-        assert _shown(notice.data["message"], ORDER + (
-            "offence", "panel", "court", "order", "breach", "contract", "youth")) == []
+        assert _shown(notice.data["message"], (
+            *ORDER, "offence", "panel", "court", "order", "breach", "contract", "youth")) == []
 
     for username in ("om_caseworker", "om_team_lead"):
         outsider = world.client(username)
