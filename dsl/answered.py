@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dsl.loader import Path
-from dsl.steps import branch_lists, step_kind
+from dsl.steps import all_steps, branch_lists, step_kind
 from engine.workflow.expressions import ExpressionError, parse
 
 
@@ -187,10 +187,10 @@ class State:
         """This state after a step that sets names, and others under a condition."""
         if not guarded:
             return State(self.certain | set(names), self.guarded)
-        merged = dict(self.guarded)
+        merged = {name: set(guards) for name, guards in self.guarded.items()}
         for name, guard in guarded.items():
-            merged[name] = _kept({*merged.get(name, ()), guard})
-        return State(self.certain | set(names), merged)
+            merged.setdefault(name, set()).add(guard)
+        return _state(self.certain | set(names), merged)
 
     def has(self, name: str, facts: set[Fact], conditions: Mapping[str, ast.expr]) -> bool:
         """Whether the name is set on every path, given the facts that hold where it is read
@@ -207,13 +207,33 @@ _MAX_CONDITIONS = 8
 
 
 def _kept(guards: set[Guard]) -> frozenset[Guard]:
+    guards = _resolved(guards)
     fitting = sorted((sorted(guard) for guard in guards if len(guard) <= _MAX_CONDITIONS),
                      key=lambda facts: (len(facts), facts))
     return frozenset(frozenset(facts) for facts in fitting[:_MAX_GUARDS])
 
 
-def alternatives(outcomes: Sequence[tuple[Guard, State | None]]) -> State | None:
-    """After a choice of paths (a decide's branches): None when every path ended the case."""
+def _resolved(guards: set[Guard]) -> set[Guard]:
+    """With each two guards that differ only in one condition's truth ({a, c} and {a, not
+    c}), the guard without it ({a}): the name is set whichever way c went (asked when c,
+    and in the branch for not c). The empty guard: set on every path."""
+    found = set(guards)
+    todo = list(found)
+    while todo and len(found) < 4 * _MAX_GUARDS:
+        guard = todo.pop()
+        for condition, truth in guard:
+            rest = guard - {(condition, truth)}
+            if rest not in found and rest | {(condition, not truth)} in found:
+                found.add(rest)
+                todo.append(rest)
+    return found
+
+
+def alternatives(outcomes: Sequence[tuple[Guard, State | None]],
+                 before: State | None = None) -> State | None:
+    """After a choice of paths (a decide's branches): None when every path ended the case.
+    before: the state the paths started from; a name it had set under a guard stays set
+    under that guard, whichever path was taken."""
     reached = [(guard, state) for guard, state in outcomes if state is not None]
     if not reached:
         return None
@@ -224,8 +244,19 @@ def alternatives(outcomes: Sequence[tuple[Guard, State | None]]) -> State | None
             guarded.setdefault(name, set()).add(guard)
         for name, inner in state.guarded.items():
             if name not in certain:
-                guarded.setdefault(name, set()).update(guard | each for each in inner)
-    return State(certain, {name: _kept(guards) for name, guards in guarded.items()})
+                kept = before.guarded.get(name, frozenset()) if before else frozenset()
+                guarded.setdefault(name, set()).update(
+                    each if each in kept else guard | each for each in inner)
+    return _state(certain, guarded)
+
+
+def _state(certain: frozenset[str], guarded: Mapping[str, set[Guard]]) -> State:
+    """The state with these names, those set under the empty guard (on every path) among
+    the certain ones."""
+    kept = {name: _kept(guards) for name, guards in guarded.items()}
+    everywhere = {name for name, guards in kept.items() if frozenset() in guards}
+    return State(certain | everywhere, {name: guards for name, guards in kept.items()
+                                        if name not in everywhere})
 
 
 def together(states: Sequence[State | None]) -> State | None:
@@ -238,7 +269,7 @@ def together(states: Sequence[State | None]) -> State | None:
         for name, guards in (state.guarded.items() if state is not None else ()):
             if name not in certain:
                 guarded.setdefault(name, set()).update(guards)
-    return State(certain, {name: _kept(guards) for name, guards in guarded.items()})
+    return _state(certain, guarded)
 
 
 @dataclass(frozen=True)
@@ -252,6 +283,16 @@ class Read:
 
 
 @dataclass
+class Holding:
+    """A condition known to hold on the steps of a decide's branch (its `when`, and that
+    the earlier branches' did not), until a step there sets a name the condition reads."""
+
+    assumption: Assumption
+    reads: frozenset[str]
+    live: bool = True
+
+
+@dataclass
 class Walk:
     """The walk over the document's steps: every expression as a Read, and where each name
     is set (for messages)."""
@@ -260,6 +301,7 @@ class Walk:
     conditions: dict[str, ast.expr] = field(default_factory=dict)  # of guards, by ast.dump
     sites: dict[str, list[tuple[Path, Definition]]] = field(default_factory=dict)
     types: dict[str, list[Type]] = field(default_factory=dict)
+    holding: list[Holding] = field(default_factory=list)  # the branches the walk is in
 
     def steps(self, steps: Any, path: Path, state: State | None) -> State | None:
         for index, step in enumerate(steps if isinstance(steps, list) else ()):
@@ -274,7 +316,29 @@ class Walk:
         if flow is None:
             return self.unknown_kind(step, kind, path, state)
         after = flow(self, step, path, state)
-        return after.with_names(*self.define(step, kind, path)) if after is not None else None
+        certain, guarded = self.define(step, kind, path)
+        self.forget([*certain, *guarded])
+        return after.with_names(certain, guarded) if after is not None else None
+
+    def forget(self, names: Sequence[str]) -> None:
+        """A step set these names: the branch conditions that read one may no longer hold."""
+        for holding in self.holding:
+            if holding.live and not holding.reads.isdisjoint(names):
+                holding.live = False
+
+    def within(self, steps: Any, path: Path, state: State,
+               assumptions: Sequence[Assumption]) -> State | None:
+        """A decide's branch (or otherwise): its steps, read knowing its conditions hold.
+        A branch with a go_to may run its steps again after they changed what a condition
+        reads: such a condition is not relied on there."""
+        again = _set_inside(steps) if _has_go_to(steps) else frozenset()
+        added = [Holding(assumption, reads, reads.isdisjoint(again))
+                 for assumption in assumptions for reads in [_names_in(assumption[0])]]
+        self.holding.extend(added)
+        try:
+            return self.steps(steps, path, state)
+        finally:
+            del self.holding[len(self.holding) - len(added):]
 
     def define(self, step: dict[str, Any], kind: str, path: Path
                ) -> tuple[list[str], dict[str, Guard]]:
@@ -291,7 +355,8 @@ class Walk:
 
     def read(self, path: Path, state: State, *assumed: Assumption,
              checks_answers: bool = True) -> None:
-        self.reads.append(Read(path, state, assumed, checks_answers))
+        holding = tuple(h.assumption for h in self.holding if h.live)
+        self.reads.append(Read(path, state, (*holding, *assumed), checks_answers))
 
     def flow_task(self, step: dict[str, Any], path: Path, state: State) -> State:
         form = step.get("form")
@@ -310,11 +375,12 @@ class Walk:
             condition = _condition(branch.get("when"))
             self.read((*path, "branches", index, "when"), state, *earlier)
             guard = self.guard([*earlier, (condition, True)])
-            outcome = self.steps(branch.get("steps"), (*path, "branches", index, "steps"), state)
+            outcome = self.within(branch.get("steps"), (*path, "branches", index, "steps"),
+                                  state, [*earlier, (condition, True)])
             outcomes.append((guard, outcome))
             earlier.append((condition, False))
-        otherwise = self.steps(step.get("otherwise"), (*path, "otherwise"), state)
-        return alternatives([*outcomes, (self.guard(earlier), otherwise)])
+        otherwise = self.within(step.get("otherwise"), (*path, "otherwise"), state, earlier)
+        return alternatives([*outcomes, (self.guard(earlier), otherwise)], state)
 
     def guard(self, assumptions: Sequence[Assumption]) -> Guard:
         facts = []
@@ -363,6 +429,7 @@ class Walk:
             self.read((*path, "values", name), state)
             if isinstance(name, str):
                 state = state.with_names([name], {})
+                self.forget([name])
         return state
 
     def flow_end(self, step: dict[str, Any], path: Path, state: State) -> None:
@@ -377,6 +444,20 @@ class Walk:
                   for steps, nested_path in branch_lists(step, kind, path)]
         outcomes: list[tuple[Guard, State | None]] = [(frozenset(), o) for o in nested]
         return alternatives([*outcomes, (frozenset(), inner)]) if outcomes else inner
+
+
+def _names_in(node: ast.expr) -> frozenset[str]:
+    return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+
+
+def _has_go_to(steps: Any) -> bool:
+    return any(kind == "go_to" for _, kind, _ in all_steps(steps, ()))
+
+
+def _set_inside(steps: Any) -> frozenset[str]:
+    """Every name the steps (nested ones too) may set."""
+    return frozenset(definition.name for step, kind, _ in all_steps(steps, ())
+                     for definition in step_defines(step, kind))
 
 
 def _condition(source: Any) -> ast.expr:

@@ -1,10 +1,12 @@
 """The validator's checks of `go_to` (see dsl.kinds.go_to): its target is a step that comes
-earlier on the same path, in the same repeat and the same parallel branch.
+earlier on the same path, in the same repeat, parallel branch, for_each and block.
 
 "On the same path" means in the go_to's own list of steps or in a list around it (a decide's
 branch may go back to a step before the decide), before the go_to; a go_to cannot jump into
-a repeat, a parallel branch or another branch of a decision, nor out of a repeat or a
-parallel branch (a back edge across a subprocess or a join is not a loop BPMN can run).
+a repeat, a parallel branch or another branch of a decision, nor out of a repeat, a
+parallel branch, a for_each or a block's own steps (a back edge across a subprocess or a
+join is not a loop BPMN can run); a block's handler runs outside the block, so it may go
+back to the block or before it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from dsl.kinds.go_to import JUMP_SUFFIX, MERGE_SUFFIX
 from dsl.loader import Path, Position, value_at
 from dsl.steps import all_steps
 from dsl.wording import did_you_mean
+
+HINTS = {"repeat": " (use its until, or an end step)", "parallel": "", "for_each": "",
+         "block": " (a handler of the block may go back to the block, or before it)"}
 
 
 class GoTos:
@@ -50,11 +55,9 @@ class GoTos:
                 and index < target_index:  # equal: the go_to is inside its target
             return (f"go_to target {where} comes after this go_to: a go_to goes back, to an "
                     "earlier step on the same path")
-        for inner in self.owners(path, len(home)):
-            inner_kind = "repeat" if "repeat" in inner[1] else "parallel"
-            return (f"go_to target {where} is outside the {inner_kind} {inner[0]!r} this "
-                    f"go_to is in: a go_to cannot leave a {inner_kind}"
-                    + (" (use its until, or an end step)" if inner_kind == "repeat" else ""))
+        for name, inner_kind in self.owners(path, len(home)):
+            return (f"go_to target {where} is outside the {inner_kind} {name!r} this "
+                    f"go_to is in: a go_to cannot leave a {inner_kind}" + HINTS[inner_kind])
         return None
 
     def off_path(self, where: str, target_path: Path, path: Path) -> str:
@@ -66,15 +69,18 @@ class GoTos:
                 "list or of a list around it, never into a repeat, a parallel branch or "
                 "another branch of a decision")
 
-    def owners(self, path: Path, start: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The repeats and parallel steps around `path` below the list at path[:start]."""
+    def owners(self, path: Path, start: int) -> Iterator[tuple[str, str]]:
+        """The subprocesses and parallel steps around `path` below the list at path[:start],
+        as (id, kind): a repeat, a parallel branch, a for_each, and a block's own steps (not
+        its handlers: they run outside its subprocess, so one may go back to the block)."""
         for end in range(start + 1, len(path)):
             step = value_at(self.data, path[:end])
             if not isinstance(step, dict) or not isinstance(path[end - 1], int):
                 continue
-            for kind in ("repeat", "parallel"):
-                if kind in step and isinstance(step[kind], str):
-                    yield step[kind], step
+            for kind in ("repeat", "parallel", "for_each", "block"):
+                if kind in step and isinstance(step[kind], str) \
+                        and (kind != "block" or path[end] == "steps"):
+                    yield step[kind], kind
 
     def id_problems(self) -> Iterator[tuple[Path, str]]:
         """Step ids taken by the nodes a go_to adds: <target>_again and <go_to>_jump."""

@@ -10,7 +10,8 @@ compiles to a script task `<id>` counting the times the case reached it (case da
 the target (BPMN wants a converging gateway where flows meet); otherwise, by default, the case
 carries on with what comes after the go_to (put an `end` there to stop the case instead).
 The validator (dsl.validate_go_to) keeps the target earlier on the same path and in the same
-repeat and parallel branch, so the back edge never crosses a subprocess or a join.
+repeat, parallel branch, for_each and block (its own steps: a handler of the block may go
+back to it), so the back edge never crosses a subprocess or a join.
 
 A back edge deepens SpiffWorkflow's task tree with every jump (shared/notes, trap 1), which
 is why `max` is required and at most 10: for many rounds, a `repeat` keeps the tree flat.
@@ -18,12 +19,13 @@ is why `max` is required and at most 10: for many rounds, a `repeat` keeps the t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dsl import layout as lay
 from dsl.compile_parts import Ctx, Part, Pending
 from dsl.expression_text import humanise
+from dsl.steps import all_steps
 
 if TYPE_CHECKING:
     from dsl.compile import Compiler
@@ -56,21 +58,9 @@ def step_go_to(compiler: Compiler, sid: str, step: Mapping[str, Any], ctx: Ctx,
 
 
 def go_to_targets(steps: Any) -> set[str]:
-    """The ids some go_to goes back to."""
-    return {str(step["target"]) for step in _walk(steps) if "go_to" in step and
-            "target" in step}
-
-
-def _walk(steps: Any) -> Iterator[Mapping[str, Any]]:
-    for step in steps if isinstance(steps, list) else []:
-        if not isinstance(step, Mapping):
-            continue
-        yield step
-        for branch in step.get("branches") or []:
-            yield from _walk(branch.get("steps") if isinstance(branch, Mapping) else None)
-        yield from _walk(step.get("otherwise"))
-        if "repeat" in step:
-            yield from _walk(step.get("steps"))
+    """The ids some go_to goes back to, wherever the go_to is (in a block's handler too)."""
+    return {str(step["target"]) for step, kind, _ in all_steps(steps, ("steps",))
+            if kind == "go_to" and "target" in step}
 
 
 def merge_before(compiler: Compiler, sid: str, ctx: Ctx, pending: Sequence[Pending],

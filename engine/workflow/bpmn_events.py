@@ -55,6 +55,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.definition_model import DECLARATIVE
+from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
 
 
 class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
@@ -352,6 +353,9 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("endEvent"): (_SignalEndEventParser, EndEvent),
+        full_tag("boundaryEvent"): (
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][0],
+            AnswerKeepingBoundaryEvent),
         full_tag("startEvent"): (_EventStartEventParser, DefaultStartEvent),
         full_tag("serviceTask"): (
             _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),

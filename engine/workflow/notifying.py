@@ -84,8 +84,11 @@ def build_notification(uow: UnitOfWork, case_id: int, client_id: int, event: New
     values = {**data, "case": case_id, "due": str(due)[:10] if due else None, "task": title}
     role, recipients = _recipients(uow, case_id, request, parsed)
     kind = str(request.get("kind") or "notify")
+    # a notify step's id may say what a sensitive pathway or step is about: never sent
+    step = None if parsed.sensitive_pathway or (
+        event.step and parsed.sensitive_steps.get(event.step)) else event.step
     subject = {"reminder": f"Reminder: {title}", "escalation": f"Overdue: {title}"}.get(
-        kind, f"Case {case_id}: {event.step or 'notification'}")
+        kind, f"Case {case_id}: {step or 'notification'}")
     return Notification(case_id=case_id, client_id=client_id, to_role=to,
                         message=render(str(request.get("message", "")), values),
                         step=event.step, subject=subject, recipients=tuple(recipients),

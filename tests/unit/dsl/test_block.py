@@ -489,3 +489,80 @@ def test_the_condition_handlers_names_are_the_engines_and_kept_for_it() -> None:
     text = doc(ORDER.replace("- message: breach", "- message: pathways_when_order_on1"))
     assert [p.path for p in problems(text) if "starts with pathways_" in p.message] == [
         "steps[1].handlers[0].message"]
+
+
+KEPT = """\
+- repeat: quarters
+  max: 2
+  steps:
+    - task: quarter_start
+      role: worker
+      title: "Quarter {round}"
+      form:
+        plan: {type: text}
+    - block: order
+      steps:
+        - task: first_contact
+          role: worker
+          title: First contact
+          form:
+            seen: {type: boolean, required: true}
+        - repeat: reviews
+          max: 5
+          steps:
+            - task: review
+              role: worker
+              title: "Review {round}"
+              form:
+                attended: {type: boolean, required: true}
+      handlers:
+        - message: breach
+          steps:
+            - task: breach_review
+              role: manager
+              title: "Breach review in quarter {round}"
+              form:
+                back_to_court: {type: boolean, required: true}
+            - record: reviews_before_breach
+              outcome: reviews_before_breach
+              value: len(reviews.rounds)
+            - go_to: resume
+              target: order
+              max: 1
+        - after: P30D
+          interrupting: false
+          steps:
+            - notify: tell_manager
+              to: manager
+              message: "Seen: {seen}"
+"""
+
+
+def test_the_answers_given_inside_a_block_stay_when_a_handler_cuts_it_short(
+        engine: Engine, clock: FakeClock) -> None:
+    """A breach during the third review: the handler's steps, and the block run again by a
+    go_to, see the answers given inside the block (its repeat's rounds carry on at 3), and
+    the enclosing repeat's round is its own again. SpiffWorkflow starts a boundary event's
+    path from the data the block started with, so every answer given inside it was lost:
+    the record said 0 reviews and the block's reviews began again at 1."""
+    case_id = start(engine, compiled(KEPT))
+    client_id = engine.get_case(case_id).case.client_id
+    complete(engine, case_id, "quarter_start", {"plan": "weekly"})
+    complete(engine, case_id, "first_contact", {"seen": True})
+    complete(engine, case_id, "review", {"attended": True})
+    complete(engine, case_id, "review", {"attended": False})
+    assert open_titles(engine, case_id) == ["Review 3"]
+    clock.current += timedelta(days=31)
+    assert engine.fire_due_timers(clock.now()) == 1  # beside the block, which goes on
+    assert open_titles(engine, case_id) == ["Review 3"]
+    assert send(engine, clock, "breach", client_id) == 1
+    assert open_titles(engine, case_id) == ["Breach review in quarter 1"]
+    complete(engine, case_id, "breach_review", {"back_to_court": False})
+    outcomes = [e.data for e in engine.events(case_id) if e.type == "outcome_recorded"]
+    assert outcomes == [{"outcome": "reviews_before_breach", "value": 2}]
+    complete(engine, case_id, "first_contact", {"seen": True})
+    assert open_titles(engine, case_id) == ["Review 3"]  # the rounds carry on
+
+
+def open_titles(engine: Engine, case_id: int) -> list[str]:
+    return sorted(t.task.title for t in engine.get_case(case_id).tasks)

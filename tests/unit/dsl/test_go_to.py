@@ -158,6 +158,12 @@ def test_a_go_to_target_that_is_not_earlier_on_the_path(target: str, message: st
     ("repeat: rounds\n  max: 2", "  steps:\n"),
     ("parallel: both", "  branches:\n    - steps: [{task: other, role: worker, title: O}]\n"
                        "    - steps:\n"),
+    # a block's own steps and a for_each's are a subprocess too (they were refused only by
+    # the check of the compiled BPMN, located in a file the designer never wrote)
+    ("block: guarded\n  handlers: [{message: stop, steps: [{task: other, role: worker, "
+     "title: O}]}]", "  steps:\n"),
+    ("for_each: each\n  in: '[1, 2]'", "  steps:\n    - task: other\n      role: worker\n"
+                                        "      title: O\n"),
 ])
 def test_a_go_to_cannot_leave_a_repeat_or_a_parallel_branch(kind: str, branch: str) -> None:
     inner = "- go_to: back\n  target: first\n  max: 1\n"
@@ -270,3 +276,58 @@ def test_a_go_to_within_a_repeat_or_a_parallel_branch(engine: Engine, around: st
         complete(engine, case_id, "check", {"ok": False})  # round 2: the count is spent
     assert open_steps(engine, case_id) == []
     assert engine.get_case(case_id).case.status == "completed"
+
+
+BREACH_HANDLER = """\
+- task: intake
+  role: worker
+  title: Intake
+- block: order
+  steps:
+    - repeat: reviews
+      max: 3
+      steps:
+        - task: review
+          role: worker
+          title: "Review {round}"
+  handlers:
+    - message: breach
+      steps:
+        - task: breach_panel
+          role: worker
+          title: Breach panel
+        - go_to: resume
+          target: order
+          max: 1
+        - end: breached_again
+          reason: breached again
+- task: close
+  role: worker
+  title: Close
+"""
+
+
+def test_a_go_to_in_a_blocks_handler_goes_back_to_the_block(
+        engine: Engine, clock: FakeClock) -> None:
+    """Breach (a message interrupting the block) -> panel -> back to the block, whose
+    handlers wait again; the second breach, with the go_to spent, carries on to the end.
+    The go_to's target was looked for only in decides and repeats, so the compiler had no
+    merge in front of the block (KeyError: 'order_again') and validate crashed."""
+    from tests.unit.dsl.test_block import send
+
+    assert problems(doc(BREACH_HANDLER)) == []
+    result = compiled(BREACH_HANDLER)
+    assert conditions(result, "resume_jump") == {"order_again": "pathways_go_to_resume <= 1",
+                                                 "breached_again": None}
+    case_id = start(engine, result)
+    client_id = engine.get_case(case_id).case.client_id
+    complete(engine, case_id, "intake")
+    complete(engine, case_id, "review")
+    assert send(engine, clock, "breach", client_id) == 1
+    complete(engine, case_id, "breach_panel")
+    assert open_steps(engine, case_id) == ["review"]  # back in the block, round 2
+    assert "breach" in engine.get_case(case_id).case.waiting_for
+    assert send(engine, clock, "breach", client_id) == 1
+    complete(engine, case_id, "breach_panel")
+    case = engine.get_case(case_id).case
+    assert (case.status, case.exit_reason) == ("completed", "breached again")

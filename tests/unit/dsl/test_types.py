@@ -231,6 +231,138 @@ def test_a_later_branch_knows_the_earlier_ones_did_not_hold() -> None:
     assert problems(text) == []
 
 
+EXTENDED = """\
+- task: hearing
+  role: worker
+  title: Court hearing
+  form:
+    decision: {type: choice, required: true, options: [continues, extended, revoked]}
+    new_end: {type: date, required_when: decision == 'extended'}
+- decide: gw_court
+  branches:
+    - when: decision == 'revoked'
+      steps: [{end: revoked, reason: revoked}]
+    - when: decision == 'extended'
+      steps:
+        - set: extend
+          values: {end_date: new_end}
+        - wait: order_runs_on
+          until: new_end
+        - record: extended
+          outcome: extended
+          value: new_end
+  otherwise:
+    - record: not_extended
+      outcome: extended
+      value: "decision != 'revoked'"
+"""
+
+
+def test_a_step_inside_a_branch_knows_the_branchs_condition_holds() -> None:
+    """The README's required_when (`required_when: offer_accepted`) read inside the branch
+    `when: offer_accepted`: asked there, since the branch was taken. The steps of a branch
+    were walked without its condition, so each such read was flagged as maybe not asked."""
+    assert problems(doc(EXTENDED)) == []
+
+
+def test_a_branchs_condition_no_longer_holds_once_a_step_inside_asks_again() -> None:
+    """A task inside the branch that answers the condition's field again may have changed it:
+    after it, the branch's condition is no longer known to hold."""
+    text = doc(EXTENDED.replace("        - wait: order_runs_on", """\
+        - task: hearing_again
+          role: worker
+          title: Court hearing again
+          form:
+            decision: {type: choice, required: true, options: [continues, extended, revoked]}
+        - wait: order_runs_on"""))
+    found = problems(text)
+    assert [p.path for p in found] == ["steps[1].branches[1].steps[2].until",
+                                       "steps[1].branches[1].steps[3].value"]
+    assert all(p.message.startswith("new_end may not have been asked here") for p in found)
+    assert where(found[0]) == at(text, "until: new_end", shift=len("until: "))
+
+
+def test_a_branch_that_goes_back_does_not_rely_on_a_condition_it_may_change() -> None:
+    """A go_to may run the branch's steps again after a task there answered the condition's
+    field anew: from the first step on, the condition is not relied on."""
+    text = doc(EXTENDED.replace("        - wait: order_runs_on", """\
+        - task: hearing_again
+          role: worker
+          title: Court hearing again
+          form:
+            decision: {type: choice, required: true, options: [continues, extended, revoked]}
+        - go_to: hear_again
+          target: extend
+          max: 1
+        - wait: order_runs_on"""))
+    found = problems(text)
+    assert found[0].path == "steps[1].branches[1].steps[0].values.end_date"
+    assert all(p.message.startswith("new_end may not have been asked here") for p in found)
+
+
+def test_an_answer_asked_whether_a_condition_holds_or_not_is_certain() -> None:
+    """Asked when the contract is agreed (required_when) and, when it is not, in the branch
+    that deals with that: asked on every path, so certain after the decide. The two guards
+    (contract_agreed true; contract_agreed false) were kept apart and a read after the
+    decide, which knows neither, was flagged."""
+    text = doc("""\
+        - task: panel
+          role: worker
+          title: Panel
+          form:
+            contract_agreed: {type: boolean, required: true}
+            end_date: {type: date, required_when: contract_agreed}
+        - decide: gw_contract
+          branches:
+            - when: not contract_agreed
+              steps:
+                - task: reconvene
+                  role: worker
+                  title: Panel again
+                  form:
+                    end_date: {type: date, required: true}
+          otherwise: []
+        - wait: order_runs
+          until: end_date
+        """)
+    assert problems(text) == []
+    flagged = problems(text.replace("required_when: contract_agreed",
+                                    "required_when: not child_attended")
+                       .replace("contract_agreed: {type: boolean, required: true}",
+                                "contract_agreed: {type: boolean, required: true}\n"
+                                "      child_attended: {type: boolean, required: true}"))
+    assert [p.path for p in flagged] == ["steps[2].until"]
+
+
+def test_an_answer_asked_under_a_condition_before_a_decide_stays_so_after_it() -> None:
+    """Asked when the order is extended, then a decide whose other branch ends the case:
+    after it, the answer is still there whenever the order is extended (the branch taken
+    added its own condition to the answer's, which a read knowing only `extended` lacked)."""
+    text = doc("""\
+        - task: hearing
+          role: worker
+          title: Court hearing
+          form:
+            decision: {type: choice, required: true, options: [continues, extended, revoked]}
+            new_end: {type: date, required_when: decision == 'extended'}
+            old_end: {type: date, required: true}
+        - decide: gw_court
+          branches:
+            - when: decision != 'revoked'
+              steps: []
+          otherwise:
+            - end: revoked
+              reason: revoked
+        - set: end_after_hearing
+          values:
+            end_date: "new_end if decision == 'extended' else old_end"
+        """)
+    assert problems(text) == []
+    assert [p.path for p in problems(text.replace("if decision == 'extended'",
+                                                  "if decision != 'revoked'"))] == [
+        "steps[2].values.end_date"]
+
+
 def test_a_branch_that_ends_leaves_the_answer_certain_after_the_decide() -> None:
     text = doc("""\
         - task: check

@@ -273,3 +273,40 @@ def test_a_reminder_already_due_when_the_task_opens_goes_at_once_with_its_date(
     due = (release - timedelta(days=7)).date().isoformat()
     assert dated.message == f"Reminder: a task (case {case_id}) is due on {due}."
     assert "dated" in open_steps(engine, case_id)
+
+
+def test_a_notify_step_of_a_sensitive_pathway_or_step_does_not_name_itself_in_the_subject(
+        clock: FakeClock) -> None:
+    """A notify step's e-mail subject was `Case ID: <its step id>`, and a step id can say what
+    a sensitive pathway is about (`tell_court_officer`, `order_end_reached`): on a sensitive
+    pathway, or for a sensitive step, it says `Case ID: notification`, like a sensitive
+    task's reminder says "a task"."""
+    notifier = RecordingNotifier()
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=clock, notifier=notifier)
+    steps = """\
+roles:
+  worker: {title: Worker}
+steps:
+  - notify: tell_court_officer
+    to: worker
+    message: "Case {case}: see it in Pathways"
+  - notify: refer_to_drug_service
+    to: worker
+    sensitive: health
+    message: "Case {case}: see it in Pathways"
+  - notify: tell_worker
+    to: worker
+    message: "Case {case}: see it in Pathways"
+"""
+    publish_text(engine, "pathway: order\ntitle: Order\nsensitive: offence\n" + steps, "order")
+    publish_text(engine, "pathway: plain\ntitle: Plain\n" + steps, "plain")
+    client = engine.add_client("Bo")
+    for pathway in ("order", "plain"):
+        engine.start_case(pathway, client.id or 0)
+    subjects = [(n.step, n.subject.split(": ", 1)[1]) for n in notifier.sent]
+    assert subjects == [("tell_court_officer", "notification"),
+                        ("refer_to_drug_service", "notification"),
+                        ("tell_worker", "notification"),
+                        ("tell_court_officer", "tell_court_officer"),
+                        ("refer_to_drug_service", "notification"),
+                        ("tell_worker", "tell_worker")]
