@@ -1,10 +1,11 @@
 """The validator's checks of `go_to` (see dsl.kinds.go_to): its target is a step that comes
-earlier on the same path, in the same repeat and the same parallel branch.
+earlier on the same path, in the same repeat, parallel branch, block and for_each.
 
 "On the same path" means in the go_to's own list of steps or in a list around it (a decide's
 branch may go back to a step before the decide), before the go_to; a go_to cannot jump into
-a repeat, a parallel branch or another branch of a decision, nor out of a repeat or a
-parallel branch (a back edge across a subprocess or a join is not a loop BPMN can run).
+a repeat, a parallel branch or another branch of a decision, nor out of a repeat, a
+parallel branch, a block's steps or a for_each (a back edge across a subprocess or a join is
+not a loop BPMN can run); a block's handlers run outside the block, so they may go back.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class GoTos:
             return (f"go_to target {where} comes after this go_to: a go_to goes back, to an "
                     "earlier step on the same path")
         for inner in self.owners(path, len(home)):
-            inner_kind = "repeat" if "repeat" in inner[1] else "parallel"
+            inner_kind = next(k for k in ("repeat", "parallel", "block", "for_each")
+                              if k in inner[1])
             return (f"go_to target {where} is outside the {inner_kind} {inner[0]!r} this "
                     f"go_to is in: a go_to cannot leave a {inner_kind}"
                     + (" (use its until, or an end step)" if inner_kind == "repeat" else ""))
@@ -67,13 +69,16 @@ class GoTos:
                 "another branch of a decision")
 
     def owners(self, path: Path, start: int) -> Iterator[tuple[str, dict[str, Any]]]:
-        """The repeats and parallel steps around `path` below the list at path[:start]."""
+        """The repeats, parallel steps, blocks (their steps) and for_eachs around `path` below
+        the list at path[:start]: each a subprocess or a join a back edge cannot cross."""
         for end in range(start + 1, len(path)):
             step = value_at(self.data, path[:end])
             if not isinstance(step, dict) or not isinstance(path[end - 1], int):
                 continue
-            for kind in ("repeat", "parallel"):
-                if kind in step and isinstance(step[kind], str):
+            for kind in ("repeat", "parallel", "block", "for_each"):
+                # a block's handlers run outside it (after its boundary event): not its steps
+                if kind in step and isinstance(step[kind], str) and (
+                        kind != "block" or path[end] == "steps"):
                     yield step[kind], step
 
     def id_problems(self) -> Iterator[tuple[Path, str]]:

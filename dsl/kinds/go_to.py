@@ -18,12 +18,13 @@ is why `max` is required and at most 10: for many rounds, a `repeat` keeps the t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dsl import layout as lay
 from dsl.compile_parts import Ctx, Part, Pending
 from dsl.expression_text import humanise
+from dsl.steps import all_steps
 
 if TYPE_CHECKING:
     from dsl.compile import Compiler
@@ -56,21 +57,10 @@ def step_go_to(compiler: Compiler, sid: str, step: Mapping[str, Any], ctx: Ctx,
 
 
 def go_to_targets(steps: Any) -> set[str]:
-    """The ids some go_to goes back to."""
-    return {str(step["target"]) for step in _walk(steps) if "go_to" in step and
-            "target" in step}
-
-
-def _walk(steps: Any) -> Iterator[Mapping[str, Any]]:
-    for step in steps if isinstance(steps, list) else []:
-        if not isinstance(step, Mapping):
-            continue
-        yield step
-        for branch in step.get("branches") or []:
-            yield from _walk(branch.get("steps") if isinstance(branch, Mapping) else None)
-        yield from _walk(step.get("otherwise"))
-        if "repeat" in step:
-            yield from _walk(step.get("steps"))
+    """The ids some go_to goes back to, wherever the go_to is (a block's steps and
+    handlers, a for_each's steps included)."""
+    return {str(step["target"]) for step, kind, _path in all_steps(steps, ("steps",))
+            if kind == "go_to" and "target" in step}
 
 
 def merge_before(compiler: Compiler, sid: str, ctx: Ctx, pending: Sequence[Pending],
