@@ -1,12 +1,13 @@
 """definitions/housing_first.yaml on the real engine (SpiffWorkflow, in-memory store, a fixed
 clock), one scenario a construct it uses: weekly visits numbered by their round with a
 review after every 13th, three missed visits in a row read from `visits.rounds`, the
-first-month check a calendar month after moving in (`move_in_date + P1M`), a visit left open
-reminded then escalated to the team leader, the `when: tenancy_status == 'ended'` handler
-cutting the visits short and `go_to` going back to finding a home (three times at most), and
-the keyworker named at referral assigned every keyworker task. Through the web app on a real
-database: `required_when` refused by the caseworker's form, and another caseworker of the
-same service unable to claim or do the keyworker's task.
+first-month check a calendar month after moving in (`at: move_in_date + P1M`), a visit left
+open escalated to the coordinator (the team's lead), moving in reminded to the keyworker,
+the `when: tenancy_status == 'ended'` handler cutting the visits short and `go_to` going
+back to finding a home (three times at most), and the keyworker named at referral assigned
+every keyworker task. Through the web app on a real database: `required_when` refused by
+the caseworker's form, and another caseworker of the same service unable to claim or do
+the keyworker's task.
 
 tests/e2e/test_new_pathways.py runs the same file through every branch and end.
 """
@@ -35,7 +36,8 @@ ACCEPTED = {"viewed": True, "offer_accepted": True, "address": "2 Park Road"}
 SETTLED = {"seen": True, "tenancy_status": "settled"}
 MISSED = {"seen": False, "tenancy_status": "settled"}
 ENDED = {"seen": True, "tenancy_status": "ended"}
-TENANCY_START = "2026-05-31"  # 31 May: a calendar month on is 30 June
+TENANCY_START = "2026-05-29"  # the day the case, waiting 8 days at a time, gets there
+MOVE_IN = "2026-05-31"  # 31 May: a calendar month on is 30 June
 
 
 def answers(**changes: Any) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def answers(**changes: Any) -> dict[str, Any]:
             "housing_plan": {"preferred_area": "Fletton", "tenure_sought": "council"},
             "property_offer": ACCEPTED,
             "tenancy_sign_up": {"tenancy_start_date": TENANCY_START, "tenancy_type": "secure"},
-            "moving_in": {"move_in_date": TENANCY_START, "furniture_and_utilities": True,
+            "moving_in": {"move_in_date": MOVE_IN, "furniture_and_utilities": True,
                           "housing_costs_claimed": True, "rent_payment_set_up": True},
             "first_month_check": {"settling_in": "well", "first_rent_paid": True},
             "visit": SETTLED,
@@ -75,8 +77,8 @@ def events(engine: Engine, case_id: int, kind: str) -> list[dict[str, Any]]:
 
 
 def moved_in(world: tuple[Engine, FakeClock], **changes: Any) -> Player:
-    """A case played up to its first weekly visit (the tenancy started and moved into on
-    31 May 2026)."""
+    """A case played up to its first weekly visit (the tenancy started on 29 May 2026,
+    moved into on the 31st)."""
     player = start(world, "housing_first", answers(**changes))
     player.play(stop_at="visit")
     assert player.steps[-1] == "moving_in"
@@ -148,9 +150,18 @@ def test_three_missed_visits_running_reach_the_team_lead(
     assert events(engine, player.case_id, "notification_requested") == []
     visit(player, MISSED)
     [notice] = events(engine, player.case_id, "notification_requested")
-    assert (notice["step"], notice["to"]) == ("not_seen", "team_lead")
-    assert "{client.name} has not been seen at three weekly visits running" in notice[
-        "message"]
+    assert (notice["step"], notice["to"]) == ("tell_the_lead", "team_lead")
+    assert "Not seen three weeks running" in notice["message"]
+    assert "{client.name}" in notice["message"]  # the template: rendered when it is sent
+
+
+def test_a_tenancy_at_risk_reaches_the_team_lead_at_once(
+        world: tuple[Engine, FakeClock]) -> None:
+    engine, _clock = world
+    player = moved_in(world)
+    visit(player, {"seen": True, "tenancy_status": "at_risk"})
+    [notice] = events(engine, player.case_id, "notification_requested")
+    assert (notice["step"], notice["to"]) == ("tell_the_lead", "team_lead")
 
 
 # -- dates: the first-month check -------------------------------------------------------------
@@ -180,10 +191,29 @@ def test_the_first_month_check_opens_a_calendar_month_after_moving_in(
 # -- reminders and escalation -----------------------------------------------------------------
 
 
-def test_a_visit_left_open_is_reminded_then_escalated_to_the_team_leader(
+def test_moving_in_is_reminded_to_the_keyworker_two_days_before_it_is_due(
         world: tuple[Engine, FakeClock]) -> None:
-    """Due three days after it opens: the keyworker is reminded a day before, and two days
-    after the due date the team leader is told and gets an Overdue task."""
+    engine, clock = world
+    player = start(world, "housing_first", answers())
+    player.play(stop_at="moving_in")
+    task = only(engine, player.case_id, "moving_in")
+    assert task.assignee == KEYWORKER
+    assert task.due is not None and task.due.date() == date(2026, 6, 5)  # start + P7D
+    clock.current = task.due - timedelta(days=2, seconds=1)
+    engine.fire_due_timers(clock.now())
+    assert events(engine, player.case_id, "notification_requested") == []
+    clock.current = task.due - timedelta(days=2) + timedelta(seconds=1)
+    engine.fire_due_timers(clock.now())
+    [reminder] = events(engine, player.case_id, "notification_requested")
+    assert (reminder["step"], reminder["to"]) == ("moving_in_reminder", "assignee")
+    assert reminder["message"].startswith("Moving in for {client.name} is due on {due}")
+    assert [t.step for t in tasks(engine, player.case_id)] == ["moving_in"]  # still open
+
+
+def test_a_visit_left_open_is_escalated_to_the_coordinator(
+        world: tuple[Engine, FakeClock]) -> None:
+    """Due three days after it opens; two days after the due date the coordinator (who
+    leads the keyworkers) is told and gets an Overdue task."""
     engine, clock = world
     player = moved_in(world)
     for _ in range(8):
@@ -195,27 +225,20 @@ def test_a_visit_left_open_is_reminded_then_escalated_to_the_team_leader(
     assert first.due is not None and first.created_at is not None
     assert first.due - first.created_at == timedelta(days=3)
 
-    clock.current = first.due - timedelta(days=1, seconds=1)
-    engine.fire_due_timers(clock.now())
-    assert events(engine, player.case_id, "notification_requested") == []
-    clock.current = first.due - timedelta(days=1) + timedelta(seconds=1)
-    engine.fire_due_timers(clock.now())
-    [reminder] = events(engine, player.case_id, "notification_requested")
-    assert (reminder["step"], reminder["to"]) == ("visit_reminder", "assignee")
-
     clock.current = first.due + timedelta(days=2) - timedelta(seconds=1)
     engine.fire_due_timers(clock.now())
     assert [t.step for t in tasks(engine, player.case_id)] == ["visit"]
+    assert events(engine, player.case_id, "notification_requested") == []
     clock.current = first.due + timedelta(days=2, seconds=1)
     engine.fire_due_timers(clock.now())
-    notices = events(engine, player.case_id, "notification_requested")
-    assert [(n["step"], n["to"]) for n in notices] == [("visit_reminder", "assignee"),
-                                                       ("visit_escalation", "team_leader")]
-    assert notices[1]["message"] == (
+    [notice] = events(engine, player.case_id, "notification_requested")
+    assert (notice["step"], notice["to"]) == ("visit_escalation", "housing_first_coordinator")
+    assert notice["message"] == (
         "{task} for {client.name} was due on {due} and is not recorded (case {case}).")
     overdue = only(engine, player.case_id, "visit_overdue")
-    assert overdue.role == "team_leader"
-    # still the keyworker's visit to do; the lead follows it up
+    assert overdue.role == "housing_first_coordinator"
+    # still the keyworker's visit to do; the coordinator follows it up
+    assert only(engine, player.case_id, "visit").assignee == KEYWORKER
     engine.complete_task(first.id, SETTLED)
     engine.complete_task(overdue.id, {})
     assert tasks(engine, player.case_id) == []

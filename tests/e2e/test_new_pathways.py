@@ -149,7 +149,7 @@ def housing_first(clock: FakeClock, **changes: Any) -> dict[str, Any]:
 def test_housing_first_sustains_a_tenancy_for_two_years(
         world: tuple[Engine, FakeClock]) -> None:
     """Engaged at the second contact, one home turned down, moved in on the tenancy's start
-    date, visited weekly for two years (a tenancy at risk once reaches the coordinator) and
+    date, visited weekly for two years (a tenancy at risk once reaches the team lead) and
     reviewed every quarter; the 12- and 24-month reviews record what a commissioner pays on."""
     engine, clock = world
     start_date = date.fromisoformat(day(clock, 60))
@@ -174,9 +174,9 @@ def test_housing_first_sustains_a_tenancy_for_two_years(
                             ("housing_first_tenancy_started", True),
                             ("tenancy_sustained_12_months", True),
                             ("tenancy_sustained_24_months", True)]
-    notices = [e.data for e in engine.events(player.case_id)
-               if e.type == "notification_requested"]
-    assert [n["to"] for n in notices] == ["housing_first_coordinator"]
+    notices = [e.step for e in engine.events(player.case_id)
+               if e.type == "notification_requested" and e.step != "moving_in_reminder"]
+    assert notices == ["tell_the_lead"]  # the tenancy at risk
 
 
 def test_housing_first_a_lost_tenancy_goes_back_to_finding_a_home(
@@ -197,9 +197,9 @@ def test_housing_first_a_lost_tenancy_goes_back_to_finding_a_home(
     assert run.steps[-1] == "tenancy_ending"
     assert run.outcomes == [("housing_first_engaged", True)] + [
         ("housing_first_tenancy_started", True)] * 4
-    notices = [e.data["to"] for e in engine.events(player.case_id)
-               if e.type == "notification_requested"]
-    assert notices == ["team_lead"] + ["team_lead"] * 4  # not seen; each tenancy lost
+    notices = [e.step for e in engine.events(player.case_id)
+               if e.type == "notification_requested" and e.step != "moving_in_reminder"]
+    assert notices == ["tell_the_lead"] + ["tenancy_lost"] * 4  # not seen; each loss
     assert [c.id for c in engine.list_cases(pathway="housing_first")] == [player.case_id]
 
 
