@@ -119,17 +119,17 @@ def day(clock: FakeClock, days: int = 0) -> str:
 # -- Housing First ---------------------------------------------------------------------------
 
 REFERRAL = {"referral_source": "street_outreach", "history_of_rough_sleeping": True,
-            "complex_needs": ["mental_health", "substance_use"], "meets_criteria": True}
+            "complex_needs": ["mental_health", "substance_use"], "meets_criteria": True,
+            "keyworker": "amara"}
 AGREES = {"contact_made": True, "agrees_to_support": True}
 DECLINES = {"contact_made": True, "agrees_to_support": False}
 ACCEPTED = {"address": "2 Park Road", "viewed": True, "offer_accepted": True}
-REFUSED = {**ACCEPTED, "offer_accepted": False}
+REFUSED = {"viewed": True, "offer_accepted": False, "declined_because": "Too far from family"}
 SETTLED = {"seen": True, "tenancy_status": "settled"}
 
 
-def review(point: str = "quarterly", held: bool = True) -> dict[str, Any]:
-    return {"review_point": point, "tenancy_held": held, "support_intensity": "medium",
-            "plan_updated": True}
+def review(held: bool = True) -> dict[str, Any]:
+    return {"tenancy_held": held, "support_intensity": "medium", "plan_updated": True}
 
 
 def housing_first(clock: FakeClock, **changes: Any) -> dict[str, Any]:
@@ -137,19 +137,19 @@ def housing_first(clock: FakeClock, **changes: Any) -> dict[str, Any]:
             "housing_plan": {"preferred_area": "Fletton", "tenure_sought": "council"},
             "property_offer": ACCEPTED,
             "tenancy_sign_up": {"tenancy_start_date": day(clock, 60), "tenancy_type": "secure"},
-            "moving_in": {"furniture_and_utilities": True, "housing_costs_claimed": True,
-                          "rent_payment_set_up": True},
+            "moving_in": {"move_in_date": day(clock, 60), "furniture_and_utilities": True,
+                          "housing_costs_claimed": True, "rent_payment_set_up": True},
+            "first_month_check": {"settling_in": "well", "first_rent_paid": True},
             "visit": SETTLED,
             "tenancy_ending": {"ending": "custody", "where_now": "HMP Peterborough"},
-            "quarterly_review": [review()] * 3 + [review("twelve_months")] + [review()] * 3
-            + [review("twenty_four_months")],
+            "quarterly_review": review(),
             "moving_on": {"next": "step_down_to_floating_support"}, **changes}
 
 
 def test_housing_first_sustains_a_tenancy_for_two_years(
         world: tuple[Engine, FakeClock]) -> None:
     """Engaged at the second contact, one home turned down, moved in on the tenancy's start
-    date, visited weekly for two years (a tenancy at risk once reaches the coordinator) and
+    date, visited weekly for two years (a tenancy at risk once reaches the team lead) and
     reviewed every quarter; the 12- and 24-month reviews record what a commissioner pays on."""
     engine, clock = world
     start_date = date.fromisoformat(day(clock, 60))
@@ -174,28 +174,33 @@ def test_housing_first_sustains_a_tenancy_for_two_years(
                             ("housing_first_tenancy_started", True),
                             ("tenancy_sustained_12_months", True),
                             ("tenancy_sustained_24_months", True)]
-    notices = [e.data for e in engine.events(player.case_id)
-               if e.type == "notification_requested"]
-    assert [n["to"] for n in notices] == ["housing_first_coordinator"]
+    notices = [e.step for e in engine.events(player.case_id)
+               if e.type == "notification_requested" and e.step != "moving_in_reminder"]
+    assert notices == ["tell_the_lead"]  # the tenancy at risk
 
 
-def test_housing_first_a_lost_tenancy_ends_the_case_and_support_starts_again(
+def test_housing_first_a_lost_tenancy_goes_back_to_finding_a_home(
         world: tuple[Engine, FakeClock]) -> None:
-    """Lost in the second quarter (after the first review): the case ends, no sustainment
-    is recorded, and a new Housing First case starts for the same person."""
+    """Lost in the second quarter (after the first review, and three visits missed running,
+    which reach the team lead): the visits stop and the search for a home starts again, with
+    the same keyworker; each new tenancy is lost at its first visit, and the fourth loss ends
+    the case (go_to rehouse goes back three times at most)."""
     engine, _clock = world
+    missed = {"seen": False, "tenancy_status": "settled"}
     player = start(world, "housing_first", housing_first(
-        world[1], visit=[SETTLED] * 15 + [{"seen": True, "tenancy_status": "ended"}]))
+        world[1], visit=[SETTLED] * 12 + [missed] * 3 + [{"seen": True,
+                                                          "tenancy_status": "ended"}]))
     run = player.finish()
     assert run.exit_reason == "tenancy_ended"
-    assert run.steps.count("visit") == 16 and run.steps.count("quarterly_review") == 1
+    assert run.steps.count("visit") == 19 and run.steps.count("quarterly_review") == 1
+    assert run.steps.count("tenancy_ending") == 4 and run.steps.count("property_offer") == 4
     assert run.steps[-1] == "tenancy_ending"
-    assert run.outcomes == [("housing_first_engaged", True),
-                            ("housing_first_tenancy_started", True)]
-    client_id = engine.get_case(player.case_id).case.client_id
-    [again] = [c for c in engine.list_cases(pathway="housing_first") if c.id != player.case_id]
-    assert (again.client_id, again.status) == (client_id, "active")
-    assert [t.task.step for t in engine.get_case(again.id or 0).tasks] == ["referral"]
+    assert run.outcomes == [("housing_first_engaged", True)] + [
+        ("housing_first_tenancy_started", True)] * 4
+    notices = [e.step for e in engine.events(player.case_id)
+               if e.type == "notification_requested" and e.step != "moving_in_reminder"]
+    assert notices == ["tell_the_lead"] + ["tenancy_lost"] * 4  # not seen; each loss
+    assert [c.id for c in engine.list_cases(pathway="housing_first")] == [player.case_id]
 
 
 @pytest.mark.parametrize("answers, reason, outcomes, steps", [

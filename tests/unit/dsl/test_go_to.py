@@ -331,3 +331,107 @@ def test_a_go_to_in_a_blocks_handler_goes_back_to_the_block(
     complete(engine, case_id, "breach_panel")
     case = engine.get_case(case_id).case
     assert (case.status, case.exit_reason) == ("completed", "breached again")
+
+
+REHOUSE = """\
+- task: find_home
+  role: worker
+  title: Find a home
+  form: {address: {type: text, required: true}}
+- set: new_tenancy
+  values: {tenancy_status: "'settled'"}
+- block: tenancy
+  steps:
+    - repeat: visits
+      max: 5
+      steps:
+        - task: visit
+          role: worker
+          title: Visit
+          form:
+            tenancy_status: {type: choice, options: [settled, ended], required: true}
+  handlers:
+    - when: tenancy_status == 'ended'
+      steps:
+        - task: tenancy_ending
+          role: worker
+          title: How it ended
+        - go_to: rehouse
+          target: find_home
+          max: 1
+        - end: lost_again
+          reason: tenancy ended twice
+- task: close
+  role: worker
+  title: Close
+"""
+
+
+def test_a_block_handler_may_go_back_to_a_step_before_the_block(engine: Engine) -> None:
+    """The handler's steps run outside the block (after its boundary event), so going back
+    from them to a step before it is an ordinary back edge: it validates, compiles (it was
+    a KeyError: the compiler looked for go_tos only in decides and repeats, so made no merge
+    in front of the target) and runs, the block starting again on the new tenancy."""
+    assert problems(doc(REHOUSE)) == []
+    case_id = start(engine, compiled(REHOUSE))
+    complete(engine, case_id, "find_home", {"address": "1 Hill St"})
+    complete(engine, case_id, "visit", {"tenancy_status": "settled"})
+    complete(engine, case_id, "visit", {"tenancy_status": "ended"})
+    assert open_steps(engine, case_id) == ["tenancy_ending"]  # the visits are cancelled
+    complete(engine, case_id, "tenancy_ending")
+    assert open_steps(engine, case_id) == ["find_home"]  # gone back
+    complete(engine, case_id, "find_home", {"address": "2 Park Rd"})
+    assert open_steps(engine, case_id) == ["visit"]  # a new tenancy: the block again
+    complete(engine, case_id, "visit", {"tenancy_status": "ended"})
+    complete(engine, case_id, "tenancy_ending")
+    case = engine.get_case(case_id).case
+    assert (case.status, case.exit_reason) == ("completed", "tenancy ended twice")
+
+
+def test_a_go_to_within_a_blocks_steps(engine: Engine) -> None:
+    """Back to an earlier step inside the same block: the merge is made inside the block."""
+    steps = """\
+- block: checks
+  steps:
+    - task: check
+      role: worker
+      title: Check
+      form: {ok: {type: boolean, required: true}}
+    - decide: checked
+      branches:
+        - when: not ok
+          steps:
+            - go_to: recheck
+              target: check
+              max: 1
+      otherwise: []
+  handlers:
+    - message: stop
+      steps:
+        - task: stopped
+          role: worker
+          title: Stopped
+"""
+    assert problems(doc(steps)) == []
+    case_id = start(engine, compiled(steps))
+    complete(engine, case_id, "check", {"ok": False})
+    assert open_steps(engine, case_id) == ["check"]
+    complete(engine, case_id, "check", {"ok": True})
+    assert engine.get_case(case_id).case.status == "completed"
+
+
+@pytest.mark.parametrize("kind, inner", [
+    ("block", "- block: tenancy\n  handlers:\n    - message: stop\n      steps:\n"
+              "        - task: stopped\n          role: worker\n          title: Stopped\n"
+              "  steps:\n"),
+    ("for_each", "- for_each: each\n  in: \"['a', 'b']\"\n  steps:\n"),
+])
+def test_a_go_to_cannot_leave_a_block_or_a_for_each(kind: str, inner: str) -> None:
+    """Their steps are a subprocess: a back edge out of it is not a loop BPMN can run (it
+    was accepted, then failed to compile)."""
+    go_to = "    - go_to: back\n      target: first\n      max: 1\n"
+    text = doc("- task: first\n  role: worker\n  title: First\n" + inner + go_to)
+    problem = one(text)
+    assert problem.message.startswith(f"go_to target task 'first' (line 9) is outside the "
+                                      f"{kind} "), problem.message
+    assert where(problem) == at(text, "target: first", shift=len("target: "))
