@@ -270,10 +270,28 @@ def test_a_tenancy_that_ends_stops_the_visits_and_the_search_for_a_home_starts_a
     again = player.steps[len(player.steps) - player.steps[::-1].index("property_offer") - 1:]
     assert again[:3] == ["property_offer", "tenancy_sign_up", "moving_in"], again
     # a new tenancy, a new run of the block: the handler waits again (the status starts
-    # settled), and the visits start again from the first
-    assert visit(player, SETTLED).title == "Weekly visit 1"
+    # settled); the visits' numbers go on (the answers of the first home are kept), and
+    # the new home counts its own from the two visits done in the first
+    assert engine.get_case(player.case_id).case.data["visits_before"] == 2
+    assert visit(player, SETTLED).title == "Weekly visit 3"
     assert [t.step for t in tasks(engine, player.case_id)] in ([], ["first_month_check"])
     assert engine.get_case(player.case_id).case.status == "active"
+    for number in range(4, 16):
+        visit(player, SETTLED)
+        reviews = [t for t in tasks(engine, player.case_id) if t.step == "quarterly_review"]
+        assert [r.title for r in reviews] == (
+            ["Quarterly review (after visit 15)"] if number == 15 else []), number
+
+
+def test_the_outcomes_of_a_second_home_count_its_own_visits(
+        world: tuple[Engine, FakeClock]) -> None:
+    """A tenancy lost after two visits: the 12- and 24-month outcomes are paid on 52 and 104
+    visits in the new home (visits 54 and 106 of the case), never on the case's 52nd."""
+    run = moved_in(world, visit=[SETTLED, ENDED, SETTLED]).finish()  # the new home is kept
+    assert run.exit_reason == "completed"
+    assert run.steps.count("visit") == 106 and run.steps.count("quarterly_review") == 8
+    assert ("tenancy_sustained_12_months", True) in run.outcomes
+    assert ("tenancy_sustained_24_months", True) in run.outcomes
 
 
 def test_the_fourth_tenancy_lost_ends_the_case(world: tuple[Engine, FakeClock]) -> None:

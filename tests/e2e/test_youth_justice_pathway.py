@@ -298,10 +298,10 @@ def test_through_the_cli_the_panel_is_chased_and_the_order_ends_on_its_end_date(
     working = [d for d in days if d.weekday() < 5 and d not in skipped][:20]
     assert task("initial_panel")["due"].startswith(working[-1].isoformat())  # 2030-05-13
     timers = ("timers", "run", "--now")
-    assert cli.json(*timers, "2030-05-09T09:00:00+00:00") == {"fired": 0}
-    assert cli.json(*timers, "2030-05-10T09:00:00+00:00") == {"fired": 1}
-    assert cli.json(*timers, "2030-05-13T09:00:00+00:00") == {"fired": 0}
-    assert cli.json(*timers, "2030-05-14T09:00:00+00:00") == {"fired": 1}
+    assert cli.json(*timers, "2030-05-09T09:00:00+00:00") == {"fired": 0, "moved": 0}
+    assert cli.json(*timers, "2030-05-10T09:00:00+00:00") == {"fired": 1, "moved": 0}
+    assert cli.json(*timers, "2030-05-13T09:00:00+00:00") == {"fired": 0, "moved": 0}
+    assert cli.json(*timers, "2030-05-14T09:00:00+00:00") == {"fired": 1, "moved": 0}
     assert task("initial_panel_overdue")["title"] == \
         "Overdue: Initial youth offender panel and contract"
     events = cli.json("events", str(case["id"]))
@@ -312,6 +312,6 @@ def test_through_the_cli_the_panel_is_chased_and_the_order_ends_on_its_end_date(
     assert cli.json("cases", "show", str(case["id"]))["status"] == "active"
     # its end date; the first review's timer (three months after the contract, signed on
     # the machine's clock) goes off in the same run, just before
-    assert cli.json(*timers, "2030-12-01T09:00:00+00:00") == {"fired": 2}
+    assert cli.json(*timers, "2030-12-01T09:00:00+00:00") == {"fired": 2, "moved": 0}
     shown = cli.json("cases", "show", str(case["id"]))
     assert (shown["status"], shown["exit_reason"]) == ("completed", "order_expired")
