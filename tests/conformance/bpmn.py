@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -152,7 +153,7 @@ def flows(*chains: str) -> str:
     out = []
     for chain in chains:
         nodes = chain.split(">")
-        out += [flow(source, target) for source, target in zip(nodes, nodes[1:], strict=False)]
+        out += [flow(source, target) for source, target in pairwise(nodes)]
     return "".join(out)
 
 
