@@ -4,7 +4,7 @@ and flows in a line or two each, not the XML around them.
 Every user task gets a form that takes any object (`{"type": "object"}`), so a command may
 complete it with data; `model()` returns the files to publish (the BPMN file and those forms).
 Flows are written as chains: `flows("start>a>b>end")` is three sequence flows (ids
-`start_a`, `a_b`, `b_end`); `flow("g", "b", cond="x > 1")` one with a condition.
+`start-a`, `a-b`, `b-end`); `flow("g", "b", cond="x > 1")` one with a condition.
 """
 
 from __future__ import annotations
@@ -144,12 +144,12 @@ def flow(source: str, target: str, *, cond: str | None = None, flow_id: str | No
          ) -> str:
     body = ("" if cond is None else
             f'<bpmn:conditionExpression>{_escape(cond)}</bpmn:conditionExpression>')
-    return (f'<bpmn:sequenceFlow id="{flow_id or f"{source}_{target}"}" sourceRef="{source}"'
+    return (f'<bpmn:sequenceFlow id="{flow_id or f"{source}-{target}"}" sourceRef="{source}"'
             f' targetRef="{target}">{body}</bpmn:sequenceFlow>')
 
 
 def flows(*chains: str) -> str:
-    """Sequence flows along each chain `a>b>c` (ids `a_b`, `b_c`)."""
+    """Sequence flows along each chain `a>b>c` (ids `a-b`, `b-c`)."""
     out = []
     for chain in chains:
         nodes = chain.split(">")

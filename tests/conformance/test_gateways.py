@@ -25,7 +25,7 @@ def exclusive(*, default: bool) -> dict[str, str]:
     `high` (x is 2 or 3, so both are true for 2) or, when given, the default `other`."""
     return model(process(
         start(), user("decide"), gateway("exclusive", "choose",
-                                         default="choose_other" if default else None),
+                                         default="choose-other" if default else None),
         script("low"), script("high"), script("other"), gateway("exclusive", "merge"), end(),
         flows("start>decide>choose", "low>merge", "high>merge", "other>merge", "merge>end"),
         flow("choose", "low", cond="x in (1, 2)"), flow("choose", "high", cond="x in (2, 3)"),
@@ -98,7 +98,7 @@ def test_parallel_join_waits_for_the_last_branch(bpmn: Conformance) -> None:
 def inclusive(*, default: bool) -> dict[str, str]:
     return model(process(
         start(), user("decide"), gateway("inclusive", "fork",
-                                         default="fork_none" if default else None),
+                                         default="fork-none" if default else None),
         user("a"), user("b"), script("c"), *([script("none")] if default else []),
         gateway("inclusive", "join"), user("after"), end(),
         flows("start>decide>fork", "a>join", "b>join", "c>join", "join>after>end",
