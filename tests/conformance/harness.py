@@ -9,7 +9,9 @@ from the database, as another process would.
 
 What ran is read from SpiffWorkflow's own feed of task state changes (the `spiff.task`
 logger): every BPMN activity and event that reached COMPLETED, in order, however it was
-reached (gateways, and SpiffWorkflow's own bookkeeping tasks, are left out). Cancelled work
+reached (gateways, and SpiffWorkflow's own bookkeeping tasks, are left out). An instance of
+a multi-instance or loop activity `x` is `x[i]`; the activity itself, `x`, completes after
+its instances. Cancelled work
 never completes, so an activity stopped by an interrupting event is not in the trace.
 """
 
@@ -94,7 +96,7 @@ class _Trace(logging.Handler):
         kind = str(getattr(record, "task_type", ""))
         if name in _INTERNAL or "." in name or kind.endswith("Gateway"):
             return
-        self.completed.append(name)
+        self.completed.append(name.replace(" [child]", "[i]"))
 
 
 @contextmanager
