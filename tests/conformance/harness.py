@@ -55,7 +55,8 @@ class Send:
 
 @dataclass(frozen=True)
 class Wait:
-    """Time passes (timedelta keywords: hours=2), then the timers due are fired."""
+    """Time passes (timedelta keywords: hours=2), then the timers due are fired: every
+    case's, as the worker does, so a test that waits runs one model only."""
 
     hours: float = 0
     days: float = 0
