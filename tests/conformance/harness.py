@@ -159,7 +159,6 @@ class Conformance:
             assert len(views) > command.nth, (
                 f"no open task {command.step!r} (#{command.nth}) to complete; open: "
                 f"{sorted(view.task.step for view in engine.get_case(case_id).tasks)}")
-            engine = self.engine()
             engine.complete_task(views[command.nth].task.id, dict(command.data))
         elif isinstance(command, Send):
             with self.uow_factory() as uow:

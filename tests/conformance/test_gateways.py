@@ -179,3 +179,20 @@ def test_event_based_gateway_waits_for_both(bpmn: Conformance) -> None:
     assert outcome.status == "active"
     assert (outcome.waiting_for, outcome.timers) == (["reply"], ["deadline"])
 
+
+
+def test_an_exclusive_merge_lets_each_token_through(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.4.2 (Exclusive Merge): "each token arriving at any incoming Sequence
+    Flow activates the gateway and is routed to exactly one of the outgoing Sequence Flows":
+    a loop drawn back through a merge runs its body once per round (three rounds here)."""
+    files = model(process(
+        start(), script("init", "n = 0"), gateway("exclusive", "merge"), user("body"),
+        script("count", "n = n + 1"), gateway("exclusive", "again", default="again-done"),
+        script("done"), end(),
+        flows("start>init>merge>body>count>again", "done>end"),
+        flow("again", "merge", cond="n < 3"), flow("again", "done")))
+    outcome = bpmn.run(files, [Complete("body"), Complete("body"), Complete("body")])
+    assert outcome.trace == ["start", "init", "body", "count", "body", "count", "body",
+                             "count", "done", "end"]
+    assert outcome.status == "completed"
+    assert outcome.data["n"] == 3
