@@ -60,9 +60,20 @@ def _ready_interruption(workflow: Any, running: Any) -> Any | None:
     return None
 
 
+def _can_interrupt(workflow: Any) -> bool:
+    """Whether the case's processes have an interrupting boundary event at all (else there is
+    nothing to look for before each step)."""
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    return any(isinstance(task_spec, BoundaryEvent) and task_spec.cancel_activity
+               for spec in specs if spec is not None for task_spec in spec.task_specs.values())
+
+
 def engine_steps(workflow: Any) -> None:
     """`workflow.do_engine_steps()`, except that a READY interrupting boundary event runs
     before any other step."""
+    if not _can_interrupt(workflow):
+        workflow.do_engine_steps()
+        return
 
     def interruptions_first(task: Any) -> None:
         boundary = _ready_interruption(workflow, task)
