@@ -28,7 +28,7 @@ from engine.model import CaseRecord, Client, Message, NewEvent, PathwayVersion
 from engine.ports import UnitOfWork
 from engine.text import check_json
 from engine.versions.allocation import allocate
-from engine.workflow import runner
+from engine.workflow import event_order, runner
 from engine.workflow.case_runtime import (
     CaseRuntime,
     CaseView,
@@ -37,7 +37,7 @@ from engine.workflow.case_runtime import (
     case_id_of,
     json_safe,
 )
-from engine.workflow.clock import running_at
+from engine.workflow.clock import current_time, running_at
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.forms import computed_values, saved_to_client, validate_submission
 from engine.workflow.state import load_state
@@ -223,9 +223,10 @@ def _fire(rt: CaseRuntime, case_id: int, when: datetime) -> int:
 
 def refresh_timers(uow: UnitOfWork, record: CaseRecord, workflow: Any,
                    parsed: ParsedDefinition) -> tuple[list[NewEvent], Any]:
-    """Let every timer that is due go off (the command's time is the clock's time)."""
-    workflow.refresh_timers()
-    return [], runner.run_engine(workflow)
+    """Let every timer that is due go off, earliest first (the command's time is the clock's
+    time)."""
+    return [], event_order.fire_due_timers(workflow, current_time(), runner.timer_due,
+                                           runner.run_engine)
 
 
 def cancel_case(rt: CaseRuntime, case_id: int, *, actor: str | None, reason: str

@@ -163,6 +163,8 @@ class _MergingMultiInstance:
             super().merge_child(workflow, child)  # type: ignore[misc]  # no data merge there
             return
         my_task = child.parent
+        if spec.input_item is not None:  # the instance's own (see _InstanceItem)
+            child.data.pop(spec.input_item.bpmn_id, None)
         base = my_task.internal_data.get(_SPLIT_DATA) or {}
         my_task.data = merge_branches(base, [my_task.data, child.data])
         my_task.internal_data["merged"].append(str(child.id))
@@ -196,6 +198,20 @@ class _ContinuingLoop:
             spec.create_child(my_task)
 
 
+class _InstanceItem:
+    """A sequential multi-instance activity over a collection whose item stays the instance's
+    own (mixed in before the library's class). BPMN 2.0.2 §13.3.7 gives each instance its
+    inputDataItem; the library merges an instance's data, item and all, into the activity's,
+    then refuses to start the next instance because the item "already exists": a case over
+    two items stopped in error at the second. The item is left out of what is merged back."""
+
+    def merge_child(self, workflow: Any, child: Any) -> None:
+        spec: Any = self
+        if spec.input_item is not None and spec.output_item is None:
+            child.data.pop(spec.input_item.bpmn_id, None)
+        super().merge_child(workflow, child)  # type: ignore[misc]
+
+
 JOIN_OVERRIDES: dict[str, tuple[Any, Any]] = {
     full_tag("parallelGateway"): (GatewayParser, MergingParallelGateway),
     full_tag("inclusiveGateway"): (ConditionalGatewayParser, MergingInclusiveGateway),
@@ -204,16 +220,20 @@ _derived: dict[type, type] = {}
 
 
 def _merging_task_parser(parser_class: type) -> type:
-    """parser_class, building its parallel multi-instance activities with our merge, and its
-    standard loops with `_ContinuingLoop`."""
+    """parser_class, building its parallel multi-instance activities with our merge, its
+    sequential ones with `_InstanceItem` and its standard loops with `_ContinuingLoop`."""
     if parser_class not in _derived:
         instances = type(f"Merging{parser_class.PARALLEL_MI_CLASS.__name__}",  # type: ignore[attr-defined]
                          (_MergingMultiInstance, parser_class.PARALLEL_MI_CLASS), {})  # type: ignore[attr-defined]
         loop_class = parser_class.STANDARD_LOOP_CLASS  # type: ignore[attr-defined]
         loops = type(f"Continuing{loop_class.__name__}", (_ContinuingLoop, loop_class), {})
+        sequential_class = parser_class.SEQUENTIAL_MI_CLASS  # type: ignore[attr-defined]
+        sequential = type(f"ItemOwning{sequential_class.__name__}",
+                          (_InstanceItem, sequential_class), {})
         _derived[parser_class] = type(f"Merging{parser_class.__name__}", (parser_class,),
                                       {"PARALLEL_MI_CLASS": instances,
-                                       "STANDARD_LOOP_CLASS": loops})
+                                       "STANDARD_LOOP_CLASS": loops,
+                                       "SEQUENTIAL_MI_CLASS": sequential})
     return _derived[parser_class]
 
 

@@ -46,6 +46,7 @@ from engine.workflow.definitions import (
     UserTaskInfo,
 )
 from engine.workflow.due import compute_due as compute_due  # used here, and re-exported
+from engine.workflow.event_order import engine_steps
 from engine.workflow.expressions import ExpressionError
 from engine.workflow.notifying import notification_request
 from engine.workflow.task_people import people_of, settle_people
@@ -81,8 +82,12 @@ def find_task(workflow: Any, task_id: str) -> Any | None:
 
 
 def snapshot(workflow: Any) -> Snapshot:
-    return {task.id: (task.state, _timer_due(task) if _is_timer(task) else None)
-            for task in all_tasks(workflow)}
+    return {task.id: (task.state, timer_due(task)) for task in all_tasks(workflow)}
+
+
+def timer_due(task: Any) -> datetime | None:
+    """When the task's timer is due (None: the task is no timer)."""
+    return _timer_due(task) if _is_timer(task) else None
 
 
 def step_name(task: Any) -> str:
@@ -248,10 +253,10 @@ def run_engine(workflow: Any) -> dict[str, Any] | None:
 
 def _engine_steps(workflow: Any) -> None:
     ready: set[UUID] = set()
-    workflow.do_engine_steps()
+    engine_steps(workflow)
     while (left := _engine_steps_ready(workflow)) and left != ready:  # equal: none ran
         ready = left
-        workflow.do_engine_steps()
+        engine_steps(workflow)
 
 
 def _engine_steps_ready(workflow: Any) -> set[UUID]:
