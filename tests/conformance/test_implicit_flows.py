@@ -14,18 +14,28 @@ activity again, and nothing waits for the others.
 from __future__ import annotations
 
 from tests.conformance.bpmn import (
+    boundary,
     end,
     flow,
     flows,
     gateway,
     model,
+    multi_instance,
     process,
     script,
     start,
     subprocess,
+    timer,
     user,
 )
-from tests.conformance.harness import Complete, Conformance, in_any_order, matches, traced
+from tests.conformance.harness import (
+    Complete,
+    Conformance,
+    Wait,
+    in_any_order,
+    matches,
+    traced,
+)
 
 
 def with_default(node: str, default: str) -> str:
@@ -161,6 +171,52 @@ def test_two_flows_to_one_step_carry_a_token_each(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
     outcome = bpmn.run(files, [Complete("decide", {"x": 2})])
     assert outcome.trace == ["start", "decide", "twice", "end"]
+
+
+def test_conditional_flows_after_an_activity_with_a_boundary_event(bpmn: Conformance) -> None:
+    """The flows are taken when the activity completes; an interrupting boundary event that
+    cancels it takes its own flow, and none of the activity's (§13.5.3)."""
+    files = model(process(
+        start(), with_default(user("decide"), "decide-other"),
+        boundary("late", "decide", timer('"PT1H"')), script("a"), script("other"),
+        script("chase"), end("a_end"), end("other_end"), end("chased"),
+        flows("start>decide", "a>a_end", "decide>other>other_end", "late>chase>chased"),
+        flow("decide", "a", cond="x > 1")))
+    outcome = bpmn.run(files, [Complete("decide", {"x": 2}), Wait(hours=2)])
+    assert outcome.trace == ["start", "decide", "a", "a_end"]
+    assert (outcome.status, outcome.timers) == ("completed", [])
+    outcome = bpmn.run(files, [Wait(hours=2)])
+    assert outcome.trace == ["start", "late", "chase", "chased"]
+    assert outcome.status == "completed"
+
+
+def test_conditional_flows_after_a_multi_instance_activity(bpmn: Conformance) -> None:
+    """The flows leave the activity as a whole, once, after its last instance (§13.3.7)."""
+    files = model(process(
+        start(), script("each", "pass",
+                        inside=multi_instance(sequential=True, cardinality="2")),
+        script("a"), script("b"), end("a_end"), end("b_end"),
+        flows("start>each", "a>a_end", "b>b_end"),
+        flow("each", "a", cond="True"), flow("each", "b", cond="False")))
+    outcome = bpmn.run(files)
+    assert outcome.trace == ["start", "each[i]", "each[i]", "each", "a", "a_end"]
+    assert outcome.status == "completed"
+
+
+def test_a_conditional_flow_back_makes_a_loop(bpmn: Conformance) -> None:
+    """A conditional flow from an activity back to an earlier step, the default flow on:
+    each round takes the way its condition says."""
+    files = model(process(
+        start(), script("setup", "rounds = 0"), user("draft"),
+        with_default(script("review", "rounds = rounds + 1"), "review-done"),
+        script("done"), end(),
+        flows("start>setup>draft>review", "review>done>end"),
+        flow("review", "draft", cond="rounds < 3")))
+    outcome = bpmn.run(files, [Complete("draft"), Complete("draft"), Complete("draft")])
+    assert outcome.trace == ["start", "setup", "draft", "review", "draft", "review", "draft",
+                             "review", "done", "end"]
+    assert outcome.status == "completed"
+    assert outcome.data["rounds"] == 3
 
 
 def uncontrolled_merge() -> dict[str, str]:
