@@ -1,11 +1,15 @@
 """An activity's own conditional flows (engine/workflow/implicit_flows.py) in `versions diff`
-and in a migration: compared as a gateway's conditions are, under the activity's id."""
+and in a migration, compared as a gateway's conditions are, under the activity's id; and
+what they tell about a sensitive answer."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from engine import Engine
+from engine.workflow.definitions import parse_bundle
 from tests.conformance.bpmn import MAIN_FILE, end, flow, flows, model, process, start, user
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 
@@ -59,3 +63,19 @@ def test_a_case_past_an_unchanged_condition_moves(engine: Engine) -> None:
     case_id = case_at_a(engine)
     assert engine.migrate("conformance", 1, 2).cases[0].ok
     assert engine.get_case(case_id).case.version == 2
+
+
+def test_an_activitys_condition_on_a_sensitive_answer_makes_its_branches_sensitive() -> None:
+    """Which way an activity's conditional flows went tells the answer they read, as a
+    gateway's decision does: the activity and the steps on its branches are sensitive."""
+    ask = user("ask").replace("<spiffworkflow:properties>", '<spiffworkflow:properties>'
+                              '<spiffworkflow:property name="sensitive" value="health"/>', 1)
+    files = model(process(
+        start(), ask, user("decide"), user("a"), user("b"), end("a_end"), end("b_end"),
+        flows("start>ask>decide", "a>a_end", "b>b_end"),
+        flow("decide", "a", cond="x > 1"), flow("decide", "b", cond="x <= 1")))
+    files["conformance.ask.schema.json"] = json.dumps(
+        {"type": "object", "properties": {"x": {"type": "integer"}}})
+    steps = parse_bundle(files, MAIN_FILE).sensitive_steps
+    assert {step: steps.get(step) for step in ("decide", "a", "b")} == {
+        "decide": "health", "a": "health", "b": "health"}
