@@ -55,6 +55,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.definition_model import DECLARATIVE
+from engine.workflow.links import LinkingProcessParser
+from engine.workflow.shared_definitions import inline_event_definition_refs
 
 
 class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
@@ -347,7 +349,16 @@ def _declarative_or(default: Any) -> Callable[..., Any]:
 
 
 class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
-    """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own."""
+    """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own,
+    and a process parser that follows link events (engine.workflow.links)."""
+
+    PROCESS_PARSER_CLASS = LinkingProcessParser
+
+    def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
+        """Parse a file, its eventDefinitionRefs replaced by the definitions they name
+        (engine.workflow.shared_definitions)."""
+        inline_event_definition_refs(bpmn)
+        super().add_bpmn_xml(bpmn, filename)
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,

@@ -252,6 +252,23 @@ def check_event_references(document: BpmnDocument, ids: Mapping[str, Any]) -> No
             _check_named(document, ids, definition, local, attribute, target)
     for container in document.containers():
         _check_links(document, container)
+    for ref in document.all("eventDefinitionRef"):
+        _check_shared_definition(document, ids, ref)
+
+
+def _check_shared_definition(document: BpmnDocument, ids: Mapping[str, Any], ref: Any) -> None:
+    """An eventDefinitionRef names an event definition declared at the top of the file
+    (engine.workflow.shared_definitions puts a copy of it in the event)."""
+    name = (ref.text or "").strip().rsplit(":", 1)[-1]
+    target = ids.get(name)
+    if (target is None or not local_name(target).endswith("EventDefinition")
+            or target.getparent() is not document.root):
+        event = ref.getparent()
+        raise document.refuse(ref, "missing_reference",
+                              f"{local_name(event)} {event.get('id')!r}: eventDefinitionRef "
+                              f"{name!r} names no event definition declared at the top of "
+                              "this file (a bpmn:definitions child)",
+                              attribute="eventDefinitionRef", value=name)
 
 
 def _check_named(document: BpmnDocument, ids: Mapping[str, Any], definition: Any,

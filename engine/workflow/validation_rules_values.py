@@ -20,7 +20,7 @@ from engine.workflow.due import is_simple_due
 from engine.workflow.expressions import ExpressionError
 from engine.workflow.runner import compute_due
 from engine.workflow.sandbox import compile_expression, compile_script
-from engine.workflow.validation_document import ACTIVITIES, BpmnDocument
+from engine.workflow.validation_document import ACTIVITIES, BpmnDocument, owner_id
 
 _TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
 _TIMER_EXAMPLES = {"timeDuration": ("duration", "'P7D' or 'PT12H'"),
@@ -59,6 +59,12 @@ def _check_quantities(document: BpmnDocument, element: Any) -> None:
                                   f"{attribute}={value!r} on {element.get('id')!r}: it "
                                   "must be a whole number of at least 1",
                                   attribute=attribute, value=value)
+        if number is not None and number > 1:  # SpiffWorkflow takes one token in, one out
+            raise document.refuse(element, "quantity_not_supported",
+                                  f"{attribute}={value!r} on {element.get('id')!r}: Pathways "
+                                  "runs every activity on one token (a quantity of 1); "
+                                  f"remove {attribute} or model the tokens with a parallel "
+                                  "gateway", attribute=attribute, value=value)
 
 
 def _check_adhoc(document: BpmnDocument, element: Any) -> None:
@@ -73,8 +79,9 @@ def _check_standard_loop(document: BpmnDocument, element: Any) -> None:
     number = _positive_integer(maximum)
     if maximum is not None and (number is None or number < 0):
         raise document.refuse(element, "loop_maximum",
-                              f"loopMaximum={maximum!r}: it must be a whole number of at "
-                              "least 0", attribute="loopMaximum", value=maximum)
+                              f"loopMaximum={maximum!r} on {owner_id(element)!r}: it must be "
+                              "a whole number of at least 0", attribute="loopMaximum",
+                              value=maximum)
     if maximum is None and not _text_of(element.find(f"{{{BPMN_NS}}}loopCondition")):
         raise document.refuse(element, "loop_without_end",
                               "a standard loop needs a loopMaximum or a loopCondition")

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import Engine
+from engine import DefinitionError, Engine
 from engine.model import Message
 from engine.ports import UnitOfWorkFactory
 from tests.conformance.bpmn import MAIN_FILE, PROCESS
@@ -131,6 +131,15 @@ class Conformance:
 
     def publish(self, files: Mapping[str, str]) -> None:
         self.engine().publish(files, MAIN_FILE)
+
+    def refusal(self, files: Mapping[str, str]) -> DefinitionError:
+        """The publish refusal of a model Pathways does not run (and nothing published)."""
+        try:
+            self.publish(files)
+        except DefinitionError as refused:
+            assert self.engine().versions() == []
+            return refused
+        raise AssertionError("the model was published; a refusal was expected")
 
     def run(self, files: Mapping[str, str], commands: Sequence[Command] = (),
             *, pathway: str = PROCESS) -> Outcome:
