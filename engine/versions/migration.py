@@ -34,6 +34,7 @@ from engine.versions.move_check import MoveChecker, workflows_of
 from engine.versions.renames import RENAMED_FROM_PROPERTY, Renames
 from engine.workflow.definition_model import ROUND_ANSWERS_PREFIX, ROUNDS_SCRIPT
 from engine.workflow.definitions import FORM_PROPERTY, UI_FORM_PROPERTY, ParsedDefinition
+from engine.workflow.implicit_flows import ImplicitSplit
 from engine.workflow.state import SERIALIZER, done_steps
 
 # What the diff reports about a step, in this order.
@@ -183,7 +184,18 @@ def step_properties(parsed: ParsedDefinition, spec: Any) -> dict[str, Any]:
         or None,
     }
     described["other"] = _other(raw, spec, is_timer)
+    _add_own_flows(described, spec)
     return described
+
+
+def _add_own_flows(described: dict[str, Any], spec: Any) -> None:
+    """An activity whose outgoing flows go through its ImplicitSplit: what comes next and
+    the conditions are those flows' (the split itself is not a step of its own)."""
+    split = next((s for s in spec.outputs if isinstance(s, ImplicitSplit)), None)
+    if split is not None:
+        raw = _convert(split)
+        described["order"] = [*described["order"], *(raw.get("outputs") or [])]
+        described["conditions"] = _conditions(raw) if split.decides else None
 
 
 def _conditions(raw: Mapping[str, Any]) -> dict[str, Any] | None:

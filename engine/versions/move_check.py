@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.versions.form_compat import form_problems
+from engine.workflow.implicit_flows import SPLIT_SUFFIX
 
 if TYPE_CHECKING:
     from engine.versions.migration import _Comparer
@@ -25,8 +26,9 @@ _REACHED = (TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskStat
             | TaskState.ERROR)
 _AHEAD = TaskState.PREDICTED_MASK | TaskState.FUTURE | TaskState.READY | TaskState.WAITING
 # splits that start every branch (or every branch whose condition holds): a branch added
-# after one ran would never run, and its join would wait for it
-_SPLITS = frozenset({"ParallelGateway", "InclusiveGateway"})
+# after one ran would never run, and its join would wait for it (an ImplicitSplit: the
+# outgoing flows of an activity, engine.workflow.implicit_flows)
+_SPLITS = frozenset({"ParallelGateway", "InclusiveGateway", "ImplicitSplit"})
 
 
 def _is_split(spec: Any) -> bool:
@@ -72,7 +74,7 @@ class MoveChecker:
         return self._answers[field_name]
 
     def refuse_if_changed(self, key: StepKey, what: str, *, with_inputs: bool) -> str | None:
-        step, label = key[1], self.version_label
+        step, label = key[1].removesuffix(SPLIT_SUFFIX), self.version_label  # its activity
         if (key, what) in self.visited:
             return None
         self.visited.add((key, what))

@@ -401,9 +401,10 @@ def _timer_changed(task: Any, old: int | None, new: int, now: datetime) -> list[
 
 def _chose_a_branch(spec: Any, new_state: int) -> bool:
     """Whether a task that reached new_state is a gateway that just chose among branches
-    (an event-based gateway chooses by the event that came first)."""
+    (an event-based gateway chooses by the event that came first; an activity's conditional
+    flows choose through its ImplicitSplit)."""
     return new_state == TaskState.COMPLETED and (
-        isinstance(spec, EventBasedGateway)
+        isinstance(spec, EventBasedGateway) or getattr(spec, "decides", False)
         or (isinstance(spec, (ExclusiveGateway, InclusiveGateway)) and len(spec.outputs) > 1))
 
 

@@ -29,6 +29,7 @@ from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
 from engine.workflow.clock import CLOCK_TIMERS
 from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
 
 FORMAT_KEY = "pathways_state_format"
 # Steps the case completed whose tasks `compact` cut from the tree, per process id: a
@@ -71,10 +72,12 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     An event-based gateway keeps the events it saw in its task's internal data, and a timer
     event carries its definition: without a converter for each of our timer classes (by
     their own name, so they come back as the same class the gateway compares them with) a
-    case whose gateway timer fired could no longer be saved.
+    case whose gateway timer fired could no longer be saved. An activity's ImplicitSplit is
+    written as a gateway's conditions (for the diff; specs are never stored).
     """
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
+    config[ImplicitSplit] = ImplicitSplitConverter
     for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

@@ -55,7 +55,7 @@ __all__ = ["check_bundle", "check_offline", "dry_run", "due_problem", "in_yaml_s
 # Task spec names SpiffWorkflow creates itself (bpmn_process_spec.py, TaskParser.py): an
 # element with one of these ids silently replaces the internal task.
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
-RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin")
+RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", ".ImplicitSplit")
 
 
 def check_bundle(files: Mapping[str, str], main_file: str, *,
@@ -184,7 +184,8 @@ def _check_semantics(document: BpmnDocument) -> None:
                 element, "reserved_id",
                 f"the id {element_id!r} is reserved: SpiffWorkflow names its own internal "
                 "tasks Start, End, Root, *.EndJoin, *.BoundaryEventSplit and "
-                "*.BoundaryEventJoin; rename the element")
+                "*.BoundaryEventJoin, and Pathways an activity's outgoing flows "
+                "*.ImplicitSplit; rename the element")
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
     for container in document.containers():
         check_container(document, container)

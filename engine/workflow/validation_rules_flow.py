@@ -176,7 +176,8 @@ _NODE_RULES: tuple[tuple[frozenset[str] | None, NodeRule], ...] = (
 
 
 def _check_conditions(graph: _Graph) -> None:
-    """Only flows leaving a decision have conditions, and never its default flow."""
+    """Only flows leaving a decision or an activity have conditions, and never a default
+    flow."""
     for flow in graph.flows:
         problem = _condition_problem(graph, flow) if flow.find(_CONDITION) is not None \
             else None
@@ -187,12 +188,12 @@ def _check_conditions(graph: _Graph) -> None:
 def _condition_problem(graph: _Graph, flow: Any) -> tuple[str, str] | None:
     """(rule, why) when the flow may not have the condition it has."""
     source = graph.nodes[flow.get("sourceRef")]
-    if local_name(source) not in DECISIONS:
+    if local_name(source) not in DECISIONS | ACTIVITIES:
         return ("condition_on_non_decision_flow",
                 f"sequence flow {flow.get('id')!r} has a condition but leaves "
-                f"{local_name(source)} {source.get('id')!r}: only flows leaving an exclusive, "
-                "inclusive or complex gateway are decided by conditions (SpiffWorkflow "
-                "ignores the others)")
+                f"{local_name(source)} {source.get('id')!r}: only flows leaving an activity "
+                "or an exclusive, inclusive or complex gateway are decided by conditions "
+                "(BPMN allows no condition on the others)")
     if source.get("default") == flow.get("id"):
         return ("condition_on_default_flow",
                 f"sequence flow {flow.get('id')!r} is the default flow of "
