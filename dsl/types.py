@@ -35,7 +35,7 @@ __all__ = ["ANY", "Type", "one_word_a_place", "type_problems"]
 
 DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
 _FUNCTION_TYPES = {"today": Type("date"), "date": Type("date"), "days_between": Type("number"),
-                   "len": Type("number")}
+                   "len": Type("number"), "where": Type("list")}
 _SHOWN_OPTIONS = 12
 
 

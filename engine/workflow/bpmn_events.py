@@ -55,6 +55,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.definition_model import DECLARATIVE
+from engine.workflow.interrupted_data import BoundaryEvent
 
 
 class _SignalEndEventParser(SpiffEndEventParser):  # type: ignore[misc]
@@ -353,6 +354,9 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("endEvent"): (_SignalEndEventParser, EndEvent),
         full_tag("startEvent"): (_EventStartEventParser, DefaultStartEvent),
+        # an interrupting one keeps what was answered in the subprocess it interrupts
+        full_tag("boundaryEvent"): (
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][0], BoundaryEvent),
         full_tag("serviceTask"): (
             _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),
