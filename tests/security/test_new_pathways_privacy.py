@@ -25,7 +25,8 @@ ORDER = ("youth_justice_referral_order", "Youth justice referral order", "Theft 
 FIRST_ANSWERS = {
     "housing_first": {"referral_source": "probation", "history_of_rough_sleeping": True,
                       "complex_needs": ["substance_use"], "meets_criteria": True},
-    "talking_therapies": {"referral_source": "self_referral", "consent_to_contact_gp": True,
+    "talking_therapies": {"referral_date": "2026-03-02", "referral_source": "self_referral",
+                          "consent_to_contact_gp": True,
                           "gp_practice": "Bretton Health Centre"},
     "youth_justice_referral_order": {"order_date": "2026-03-02", "order_months": 6,
                                      "offence": "Theft from a shop",
