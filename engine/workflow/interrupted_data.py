@@ -17,8 +17,8 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent as SpiffBoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
 
