@@ -11,6 +11,8 @@ tests/security/test_new_pathways_privacy.py covers the pathway's first steps.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -115,6 +117,20 @@ def test_another_organisation_sees_nothing_the_new_steps_wrote(site: Site) -> No
         record = api(username, f"/clients/{aaron}")
         assert record.status_code == 200, record.text
         assert _shown(record.text) == [], username
+    # aggregates too, with every count shown: the commissioners' dashboards and their
+    # figures for every step (the chooser lists every published service, and the page
+    # repeats the pathway asked for: no one's data)
+    application.settings = replace(application.settings, disclosure_threshold=1)
+    for username in ("sg_commissioner", "om_commissioner"):
+        browser = world.client(username)
+        for url in ("/dashboard", "/dashboard?pathway=talking_therapies",
+                    "/dashboard/versions.csv?pathway=talking_therapies",
+                    "/dashboard/activity.csv?pathway=talking_therapies"):
+            page = browser.get(url)
+            assert page.status_code == 200, (username, url, page.text[:300])
+            shown = re.sub(r'<select name="pathway">.*?</select>', "", page.text, flags=re.S)
+            shown = re.sub(r'(pathway=|value=")talking_therapies', "", shown)
+            assert _shown(shown) == [], (username, url)
     # the client's own organisation sees it all: the words above are really on the record
     own = json.dumps(api("sg_caseworker", f"/clients/{aaron}").json)
     assert {"first_phq9", "reliable", "talking_therapies"} <= set(_shown(own))
