@@ -8,8 +8,10 @@ rounds, were lost from the case: the handler's steps and the steps after the blo
 read them. This boundary event takes, when it goes off, the data the subprocess's most
 recently finished step left behind (in the subprocess or any subprocess inside it, such as a
 repeat's round), as a completed subprocess would hand it on, then adds the event's own
-payload. A call activity keeps its own data (its outputs are mapped when it completes), and a
-non-interrupting event runs beside the subprocess with the data it started with, as before.
+payload. A for_each cut short leaves nothing of its items (its answers reach the case only as
+its results, once every item is done); a call activity keeps its own data (its outputs are
+mapped when it completes); a non-interrupting event runs beside the subprocess with the data
+it started with, as before.
 """
 
 from __future__ import annotations
@@ -18,18 +20,26 @@ from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent as SpiffBoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
 
+def _in_an_instance(task: Any) -> bool:
+    """Whether a task is one item's run of a multi-instance activity (a for_each): its
+    answers reach the case only as the activity's results, once every item is done."""
+    return task.parent is not None and isinstance(task.parent.task_spec, MultiInstanceTask)
+
+
 def _inner_tasks(workflow: Any, subprocess: Any) -> list[Any]:
-    """The tasks of a subprocess and of the subprocesses inside it, at any depth."""
+    """The tasks of a subprocess and of the subprocesses inside it (a repeat's rounds), at
+    any depth, leaving out the runs of a multi-instance activity."""
     found, pending = [], [subprocess]
     while pending:
-        current = pending.pop()
-        found.extend(current.tasks.values())
-        pending.extend(sp for sp in workflow.subprocesses.values()
-                       if sp.parent_workflow is current)
+        tasks = [t for t in pending.pop().tasks.values() if not _in_an_instance(t)]
+        found.extend(tasks)
+        pending.extend(workflow.subprocesses[t.id] for t in tasks
+                       if t.id in workflow.subprocesses)
     return found
 
 

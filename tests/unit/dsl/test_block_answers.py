@@ -86,3 +86,43 @@ def test_a_message_that_interrupts_keeps_the_answers_and_adds_its_payload(
     assert data["attended"] is False
     assert data["breach"] == {"court": "Peterborough"}
     assert [r.get("attended") for r in data["reviews"]["rounds"]] == [False]
+
+
+CHECKS = """\
+- task: household
+  role: worker
+  title: Household
+  form:
+    household_size: {type: integer, required: true}
+- block: checks
+  steps:
+    - for_each: member_check
+      in: client.kids
+      steps:
+        - task: check_member
+          role: worker
+          title: "Check on {item.name}"
+          form:
+            safe: {type: boolean, required: true}
+  handlers:
+    - message: moved_away
+      steps:
+        - task: close_early
+          role: worker
+          title: Close early
+"""
+
+
+def test_a_for_each_cut_short_leaves_no_item_and_no_single_answer_behind(
+        engine: Engine, clock: FakeClock) -> None:
+    """A for_each's answers reach the case only as `<id>_results` once every item is done:
+    one item's answer (or its `item`) must not pass for the case's after an interruption."""
+    case_id = start(engine, compiled(CHECKS), kids=[{"name": "Ann"}, {"name": "Bo"}])
+    complete(engine, case_id, "household", {"household_size": 3})
+    first = engine.get_case(case_id).tasks[0]
+    engine.complete_task(first.task.id, {"safe": False})
+    assert send(engine, clock, "moved_away", engine.get_case(case_id).case.client_id) == 1
+    assert open_steps(engine, case_id) == ["close_early"]
+    data = engine.get_case(case_id).case.data
+    assert data["household_size"] == 3
+    assert "item" not in data and "safe" not in data
