@@ -111,8 +111,14 @@ def _for_each(step: Mapping[str, Any]) -> list[Definition]:
     return [Definition(f"{sid}_results", Type("list"), True)] if isinstance(sid, str) else []
 
 
+def _repeat(step: Mapping[str, Any]) -> list[Definition]:
+    """A repeat keeps its rounds under its id (`<id>.rounds`) once it has run."""
+    sid = step.get("repeat")
+    return [Definition(sid, ANY, True)] if isinstance(sid, str) else []
+
+
 DEFINERS: dict[str, Definer] = {"task": _task, "refer": _refer, "set": _set,
-                                "include": _include, "for_each": _for_each}
+                                "include": _include, "for_each": _for_each, "repeat": _repeat}
 
 
 def step_defines(step: Mapping[str, Any], kind: str) -> list[Definition]:

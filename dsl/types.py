@@ -35,7 +35,7 @@ __all__ = ["ANY", "Type", "one_word_a_place", "type_problems"]
 
 DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?")
 _FUNCTION_TYPES = {"today": Type("date"), "date": Type("date"), "days_between": Type("number"),
-                   "len": Type("number")}
+                   "len": Type("number"), "where": Type("list")}
 _SHOWN_OPTIONS = 12
 
 
@@ -237,6 +237,11 @@ class _Unasked:
                  for step_path, definition in self.walk.sites[name]]
         reasons = list(dict.fromkeys(reason for reason, _ in found))
         shown = " and ".join(reasons[:3]) + (" (and elsewhere)" if len(reasons) > 3 else "")
+        if all(step_kind(value_at(self.document.data, step_path)) == "repeat"
+               for step_path, _ in self.walk.sites[name]):
+            return (f"the repeat {name} may not have run here, so {name}.rounds may not be "
+                    f"there: {shown.replace('it is asked', 'it runs')}; read its rounds only "
+                    "where it has run, or gather them in a `set` right after it")
         fix = ("make it required (`required: true`)" if all(optional for _, optional in found)
                else "ask it on every path before this point, or read it only where it has "
                     "been asked")

@@ -87,6 +87,25 @@ def _working_days(count: Any) -> str:
     return add_working_days(_today(), count)
 
 
+def _where(*args: Any) -> list[Any]:
+    """The records of a list (a repeat's rounds, a for_each's results) whose `field` holds
+    `value`, in order; a record without the field is left out. A yes/no answer matches only
+    true or false, never the number 1 or 0."""
+    if len(args) != 3:
+        raise TypeError("write where(records, 'field', value): the records whose field has "
+                        "that value")
+    records, field, value = args
+    if not isinstance(field, str):
+        raise TypeError("where(records, 'field', value) takes the field's name in quotes")
+    if not isinstance(records, list | tuple) or not all(
+            isinstance(record, Mapping) for record in records):
+        raise TypeError("where() reads a list of records, such as a repeat's "
+                        "<id>.rounds or a for_each's <id>_results")
+    return [record for record in records if field in record
+            and isinstance(record[field], bool) == isinstance(value, bool)
+            and record[field] == value]
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": len,
     "today": _today,
@@ -94,6 +113,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "days_between": _days_between,
     "working_days": _working_days,
     "add_working_days": add_working_days,
+    "where": _where,
 }
 MAX_LENGTH = 2000
 CONSTANTS = {"True": True, "False": False, "None": None, "true": True, "false": False,

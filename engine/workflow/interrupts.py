@@ -19,6 +19,8 @@ from copy import deepcopy
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.definition_model import ROUND_ANSWERS_PREFIX
@@ -35,16 +37,27 @@ class AnswerKeepingBoundaryEvent(BoundaryEvent):  # type: ignore[misc]
             my_task.data = kept_answers(my_task.data, inside)
 
 
+def _in_an_instance(task: Any) -> bool:
+    """Whether a task is one item's run of a multi-instance activity (a for_each): its
+    answers reach the case only as the activity's results, once every item is done."""
+    return task.parent is not None and isinstance(task.parent.task_spec, MultiInstanceTask)
+
+
 def latest_inside(event_task: Any) -> dict[str, Any] | None:
-    """The data of the step finished last inside the subprocess the event is attached to,
-    while it runs (None: not a subprocess, or nothing finished there yet)."""
+    """The data of the step finished last inside the embedded subprocess the event is
+    attached to, while it runs (None: not an embedded subprocess, or nothing finished there
+    yet). A call activity keeps its own data: its outputs are mapped only when it completes."""
     top = event_task.workflow.top_workflow
     attached = [task for task in event_task.parent.children
-                if not isinstance(task.task_spec, BoundaryEvent)]
+                if not isinstance(task.task_spec, BoundaryEvent)
+                and isinstance(task.task_spec, SubWorkflowTask)
+                and not isinstance(task.task_spec, CallActivity)]
     todo = [task.id for task in attached if task.id in top.subprocesses]
     done: list[Any] = []
     while todo:
         for task in top.subprocesses[todo.pop()].tasks.values():
+            if _in_an_instance(task):
+                continue
             if task.state == TaskState.COMPLETED:
                 done.append(task)
             if task.id in top.subprocesses:

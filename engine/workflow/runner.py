@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
@@ -23,7 +24,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
+    BoundaryEvent,
+    EventBasedGateway,
+)
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -411,7 +415,8 @@ def _chose_a_branch(spec: Any, new_state: int) -> bool:
 def _decision(task: Any, parsed: ParsedDefinition, now: datetime) -> NewEvent:
     """The branch a gateway took: the outputs it did not merely predict."""
     spec = task.task_spec
-    taken = [child.task_spec for child in task.children if not child.has_state(_PREDICTED)]
+    taken = [_branch_target(child.task_spec) for child in task.children
+             if not child.has_state(_PREDICTED)]
     flows = [parsed.flows.get((step_name(task), _spec_id(t))) for t in taken]
     return NewEvent(type="decision", at=now, step=step_name(task), data={
         "gateway": spec.bpmn_name or step_name(task),
@@ -422,6 +427,14 @@ def _decision(task: Any, parsed: ParsedDefinition, now: datetime) -> NewEvent:
         "flows": [flow[0] for flow in flows if flow is not None],
         "branches": [_branch_label(t, flow) for t, flow in zip(taken, flows, strict=True)],
     })
+
+
+def _branch_target(spec: Any) -> Any:
+    """The step a branch leads to: SpiffWorkflow's hidden split in front of a step with
+    boundary events (a block, a task with a reminder) stands for that step."""
+    if isinstance(spec, BoundaryEventSplit):
+        return next((s for s in spec.outputs if not isinstance(s, BoundaryEvent)), spec)
+    return spec
 
 
 def _spec_id(spec: Any) -> str:

@@ -227,26 +227,26 @@ def assessed(phq9: int, gad7: int, next_step: str, risk: str = "low") -> dict[st
 
 def session(step: int, status: str, phq9: int | None = None,
             gad7: int | None = None) -> dict[str, Any]:
-    scores = {} if phq9 is None else {"phq9_score": phq9, "gad7_score": gad7}
+    scores = {"not_attended_reason": "did_not_attend"} if phq9 is None else {
+        "phq9_score": phq9, "gad7_score": gad7, f"step_{step}_risk": "none"}
     return {"attended": phq9 is not None, **scores, f"step_{step}_status": status}
 
 
-def ending(phq9: int, gad7: int, sessions: int, **more: Any) -> dict[str, Any]:
-    return {"final_phq9": phq9, "final_gad7": gad7, "sessions_attended": sessions, **more}
+DISCHARGE = {"next_step": "discharge"}  # the scores and sessions are worked out from the rounds
 
 
 def talking_therapies(**changes: Any) -> dict[str, Any]:
-    return {"referral_received": {"referral_source": "self_referral", "gp_practice": "Bretton",
-                                  "consent_to_contact_gp": True},
+    return {"referral_received": {"referral_date": "2026-01-05", "referral_source": "self_referral",
+                                  "gp_practice": "Bretton", "consent_to_contact_gp": True},
             "assessment": assessed(16, 12, "step_2"),
             "signpost": {"signposted_to": "community_mental_health_team"},
             "low_intensity_session": [session(2, "continuing", 15, 12),
                                       session(2, "continuing"),  # did not attend
                                       session(2, "finished", 8, 6)],
-            "step_2_review": ending(8, 6, 2, next_step="discharge"),
+            "step_2_review": DISCHARGE,
             "high_intensity_session": [session(3, "continuing", 14, 10),
                                        session(3, "finished", 9, 7)],
-            "step_3_discharge": ending(9, 7, 4), **changes}
+            "step_3_discharge": {"discharge_letter_sent": True}, **changes}
 
 
 @pytest.mark.parametrize("assessment", [assessed(22, 18, "step_3", risk="high"),
@@ -268,7 +268,8 @@ def test_talking_therapies_step_2_recovers(world: tuple[Engine, FakeClock]) -> N
     assert run.outcomes == [("talking_therapies_assessed", True),
                             ("talking_therapies_finished_treatment", True),
                             ("talking_therapies_recovered", True),
-                            ("talking_therapies_reliable_improvement", True)]
+                            ("talking_therapies_reliable_improvement", True),
+                            ("talking_therapies_reliable_recovery", True)]
 
 
 def test_talking_therapies_steps_up_from_step_2_to_step_3(
@@ -277,22 +278,25 @@ def test_talking_therapies_steps_up_from_step_2_to_step_3(
     run = start(world, "talking_therapies", talking_therapies(
         low_intensity_session=[session(2, "continuing", 16, 12),
                                session(2, "not_improving", 15, 12)],
-        step_2_review=ending(15, 12, 2, next_step="step_3"))).finish()
+        step_2_review={"next_step": "step_3"})).finish()
     assert run.exit_reason == "completed"
     assert run.steps == ["referral_received", "assessment", "low_intensity_session",
                          "low_intensity_session", "step_2_review", "high_intensity_session",
                          "high_intensity_session", "step_3_discharge"]
-    assert ("talking_therapies_recovered", True) in run.outcomes  # 16/12 at intake, 9/7 at end
+    assert ("talking_therapies_recovered", True) in run.outcomes  # 16/12 first, 9/7 last
 
 
 @pytest.mark.parametrize("intake, final, outcomes", [
     ((12, 9), (19, 15), [("talking_therapies_recovered", False),
-                         ("talking_therapies_reliable_improvement", False)]),
+                         ("talking_therapies_reliable_improvement", False),
+                         ("talking_therapies_reliable_recovery", False)]),
     ((13, 6), (6, 6), [("talking_therapies_recovered", True),
-                       ("talking_therapies_reliable_improvement", True)]),
+                       ("talking_therapies_reliable_improvement", True),
+                       ("talking_therapies_reliable_recovery", True)]),
     ((8, 6), (2, 3), [("talking_therapies_reliable_improvement", True)]),  # not a case at intake
     ((20, 9), (12, 14), [("talking_therapies_recovered", False),
-                         ("talking_therapies_reliable_improvement", False)]),  # GAD-7 worse
+                         ("talking_therapies_reliable_improvement", False),
+                         ("talking_therapies_reliable_recovery", False)]),  # GAD-7 worse
 ], ids=["deteriorated", "recovered on PHQ-9", "below caseness at intake", "mixed"])
 def test_talking_therapies_step_3_measures_recovery_and_reliable_improvement(
         world: tuple[Engine, FakeClock], intake: tuple[int, int], final: tuple[int, int],
@@ -302,8 +306,7 @@ def test_talking_therapies_step_3_measures_recovery_and_reliable_improvement(
         assessment=assessed(*intake, "step_3"),
         high_intensity_session=[session(3, "continuing", *intake),
                                 session(3, "continuing", *final),
-                                session(3, "finished", *final)],
-        step_3_discharge=ending(*final, 3))).finish()
+                                session(3, "finished", *final)])).finish()
     assert run.steps.count("high_intensity_session") == 3
     assert "low_intensity_session" not in run.steps
     assert run.outcomes == [("talking_therapies_assessed", True),
@@ -314,7 +317,7 @@ def test_talking_therapies_a_referral_that_drops_out_has_not_finished_treatment(
         world: tuple[Engine, FakeClock]) -> None:
     run = start(world, "talking_therapies", talking_therapies(
         low_intensity_session=[session(2, "dropped_out", 15, 12)],
-        step_2_review=ending(15, 12, 1, next_step="discharge"))).finish()
+        step_2_review=DISCHARGE)).finish()
     assert run.exit_reason == "ended_before_treatment"
     assert run.outcomes == [("talking_therapies_assessed", True),
                             ("talking_therapies_finished_treatment", False)]
@@ -324,10 +327,11 @@ def test_talking_therapies_step_2_stops_after_eight_sessions(
         world: tuple[Engine, FakeClock]) -> None:
     run = start(world, "talking_therapies", talking_therapies(
         low_intensity_session=session(2, "continuing", 14, 11),
-        step_2_review=ending(14, 11, 8, next_step="discharge"))).finish()
+        step_2_review=DISCHARGE)).finish()
     assert run.steps.count("low_intensity_session") == 8
-    assert run.outcomes[-2:] == [("talking_therapies_recovered", False),
-                                 ("talking_therapies_reliable_improvement", False)]
+    assert run.outcomes[-3:] == [("talking_therapies_recovered", False),
+                                 ("talking_therapies_reliable_improvement", False),
+                                 ("talking_therapies_reliable_recovery", False)]
 
 
 # -- Youth justice referral order ------------------------------------------------------------
