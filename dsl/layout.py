@@ -230,9 +230,12 @@ class _Placer:
                        box: str | None) -> tuple[int, int]:
         """The main line, then each path a track further right: its event a row lower
         than the one before, so the events stack down the box's border, and its steps from
-        the row after the last event, so that no event sits beside another path's step."""
+        the row after the last event and after the box, so that no event sits beside another
+        path's step and no box is drawn over one."""
         end, offset = self.place(block.main, col, track, depth, box)
-        below = col + 1 + len(block.paths)
+        # below the box too: a box spanning several lanes would otherwise be drawn over a
+        # path's steps in a lane it crosses
+        below = max(col + 1 + len(block.paths), end)
         for index, path in enumerate(block.paths):
             event, rest = path.items[0], Seq(path.items[1:])
             assert isinstance(event, Leaf)
