@@ -285,10 +285,11 @@ class _Spread:
             changed = (len(self.steps), len(self.fields)) != before
 
     def _decisions(self, graph: _Graph) -> None:
-        """A sensitive decision, and what is on its branches but not after them."""
+        """A sensitive decision, and what is on its branches but not after them. One
+        conditional flow alone decides too: a case goes on past it only when it held."""
         for node in graph.nodes:
             outgoing = graph.outgoing(node)
-            if len(outgoing) < 2:
+            if len(outgoing) < 2 and not any(f[3] for f in outgoing):
                 continue
             category = self.steps.get(node) or next(
                 (c for c in (self.steps.get(f[0]) or self.reads(f[3]) for f in outgoing) if c),

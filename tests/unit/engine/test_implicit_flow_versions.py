@@ -79,3 +79,18 @@ def test_an_activitys_condition_on_a_sensitive_answer_makes_its_branches_sensiti
     steps = parse_bundle(files, MAIN_FILE).sensitive_steps
     assert {step: steps.get(step) for step in ("decide", "a", "b")} == {
         "decide": "health", "a": "health", "b": "health"}
+
+
+def test_a_single_conditional_flow_on_a_sensitive_answer_makes_what_follows_sensitive() -> None:
+    """One conditional flow and no default: a case goes on past the activity only when the
+    condition held (else it stops in error), so every step after it tells the answer."""
+    ask = user("ask").replace("<spiffworkflow:properties>", '<spiffworkflow:properties>'
+                              '<spiffworkflow:property name="sensitive" value="health"/>', 1)
+    files = model(process(
+        start(), ask, user("decide"), user("a"), end("a_end"),
+        flows("start>ask>decide", "a>a_end"), flow("decide", "a", cond="x > 1")))
+    files["conformance.ask.schema.json"] = json.dumps(
+        {"type": "object", "properties": {"x": {"type": "integer"}}})
+    steps = parse_bundle(files, MAIN_FILE).sensitive_steps
+    assert {step: steps.get(step) for step in ("decide", "a")} == {
+        "decide": "health", "a": "health"}
