@@ -44,6 +44,7 @@ from engine.workflow.validation_rules_values import (
     check_due,
     check_task_expressions,
     check_timers,
+    check_unsupported,
     due_problem,
     timer_problem,
 )
@@ -187,6 +188,7 @@ def _check_semantics(document: BpmnDocument) -> None:
                 "*.BoundaryEventJoin, and Pathways an activity's outgoing flows "
                 "*.ImplicitSplit; rename the element")
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
+    check_unsupported(document)
     for container in document.containers():
         check_container(document, container)
     for element in document.root.iter():
