@@ -13,7 +13,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conformance.bpmn import end, flow, flows, gateway, model, process, script, start
+from engine.errors import DefinitionError
+from engine.workflow.validation import check_offline
+from tests.conformance.bpmn import (
+    MAIN_FILE,
+    end,
+    flow,
+    flows,
+    gateway,
+    model,
+    process,
+    script,
+    start,
+)
 from tests.conformance.bpmn import subprocess as sub
 from tests.conformance.harness import Conformance
 
@@ -78,3 +90,12 @@ def test_the_same_model_with_an_inclusive_gateway_runs(bpmn: Conformance) -> Non
     assert sorted(outcome.trace[:2]) == ["decide", "start"]
     assert sorted(outcome.trace[2:]) == ["e1", "e2", "high", "low"]
     assert outcome.status == "completed"
+
+
+def test_pathways_validate_refuses_it_too() -> None:
+    """`pathways validate` runs the same rule without a database (check_offline)."""
+    files = model(process(split()))
+    with pytest.raises(DefinitionError) as refused:
+        check_offline(files, MAIN_FILE)
+    assert (refused.value.element, refused.value.details["rule"]) == ("choose", "complex_gateway")
+    assert refused.value.line is not None
