@@ -189,3 +189,17 @@ def test_conditional_event_subprocess_start_is_refused(bpmn: Conformance) -> Non
     refused = bpmn.refusal(files)
     assert (refused.element, refused.details["rule"]) == ("ready_start", "conditional_event")
 
+
+
+def test_a_shared_conditional_definition_is_refused_too(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.1: an event may use an event definition declared at the top of the
+    file through eventDefinitionRef; a conditional one shared so runs no better."""
+    files = conditional_catch()
+    text = files["conformance.bpmn"].replace(CONDITIONAL, "<bpmn:eventDefinitionRef>"
+                                             "when_ready</bpmn:eventDefinitionRef>")
+    files["conformance.bpmn"] = text.replace(
+        '<bpmn:process ', CONDITIONAL.replace("<bpmn:conditionalEventDefinition>",
+                                              '<bpmn:conditionalEventDefinition id="when_ready">')
+        + '<bpmn:process ', 1)
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("until_ready", "conditional_event")
