@@ -38,6 +38,7 @@ from engine.workflow.sandbox import SandboxScriptEngine
 from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
 from engine.workflow.validation_rules_flow import check_container, check_event_references
+from engine.workflow.validation_rules_unsupported import check_unsupported
 from engine.workflow.validation_rules_values import (
     check_activity,
     check_code,
@@ -201,6 +202,7 @@ def _check_semantics(document: BpmnDocument) -> None:
     check_code(document)
     _check_intermediate_throws(document)
     check_event_references(document, ids)
+    check_unsupported(document)
 
 
 def _check_intermediate_throws(document: BpmnDocument) -> None:

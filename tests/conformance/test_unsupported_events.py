@@ -1,0 +1,205 @@
+"""What BPMN 2.0.2 says of three constructs SpiffWorkflow 3.2 runs silently wrong, and the
+refusal at publish Pathways gives each instead (issue 16, items 4, 5 and 7): the spec's
+runs are written out as models; each test checks publish refuses the model, naming the
+element and the rule, and saying what to do instead."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conformance.bpmn import (
+    boundary,
+    catch,
+    declare,
+    end,
+    flows,
+    gateway,
+    message,
+    model,
+    process,
+    script,
+    start,
+    subprocess,
+    user,
+)
+from tests.conformance.harness import Complete, Conformance
+
+# -- item 4: multi-instance behavior (BPMN 2.0.2 §10.3.7 / §13.3.7) ------------------------
+
+
+def multi_instance_with(behavior: str, inside: str = "", extra: str = "") -> dict[str, str]:
+    """Two parallel instances of the script `each`, with `behavior` (and what `inside` adds
+    to its loop characteristics), beside a catch of the signal `one_done`: BPMN has the
+    activity throw the signal when its behaviour says so, and the catch then lets `heard`
+    run."""
+    characteristics = (f'<bpmn:multiInstanceLoopCharacteristics isSequential="false"'
+                       f' behavior="{behavior}"{extra}>'
+                       f"<bpmn:loopCardinality>2</bpmn:loopCardinality>{inside}"
+                       "</bpmn:multiInstanceLoopCharacteristics>")
+    return model(process(
+        start(), gateway("parallel", "split"), gateway("parallel", "join"),
+        f'<bpmn:scriptTask id="each">{characteristics}<bpmn:script>pass</bpmn:script>'
+        "</bpmn:scriptTask>",
+        catch("one_done", '<bpmn:signalEventDefinition signalRef="signal_one_done"/>'),
+        script("heard"), end(), flows("start>split>each>join>end", "split>one_done>heard>join")),
+        declarations=[declare("signal", "one_done"),
+                      '<bpmn:signalEventDefinition id="throw_one_done"'
+                      ' signalRef="signal_one_done"/>'])
+
+
+def test_multi_instance_behavior_one_throwing_an_event_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.7: behavior One: "the EventDefinition referenced through the
+    oneBehaviorEventRef will be thrown" when the first instance completes, so `heard` would
+    run. SpiffWorkflow ignores behavior (nothing is thrown: the case would wait for the
+    signal for ever: before this rule it stayed active waiting for `one_done` after both
+    instances), so publish refuses it, naming the activity."""
+    refused = bpmn.refusal(multi_instance_with(
+        "One", extra=' oneBehaviorEventRef="throw_one_done"'))
+    assert (refused.element, refused.details["rule"]) == ("each", "multi_instance_behavior")
+    assert "behavior" in refused.reason and "'each'" in refused.reason
+
+
+def test_multi_instance_behavior_none_throwing_an_event_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.7: behavior None: "the EventDefinition which is associated through
+    the noneBehaviorEventRef will be thrown for each instance completing"."""
+    refused = bpmn.refusal(multi_instance_with(
+        "None", extra=' noneBehaviorEventRef="throw_one_done"'))
+    assert (refused.element, refused.details["rule"]) == ("each", "multi_instance_behavior")
+
+
+def test_complex_behavior_definition_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.7: behavior Complex: "the complexBehaviorDefinitions are consulted
+    to determine if and which Events to throw" (each a condition and an implicit throw
+    event). SpiffWorkflow reads none of it."""
+    refused = bpmn.refusal(multi_instance_with(
+        "Complex", inside='<bpmn:complexBehaviorDefinition id="when_one">'
+        "<bpmn:condition>True</bpmn:condition>"
+        '<bpmn:event id="throw_it"><bpmn:signalEventDefinition signalRef="signal_one_done"/>'
+        "</bpmn:event></bpmn:complexBehaviorDefinition>"))
+    assert refused.details["rule"] == "multi_instance_behavior"
+    assert refused.element in ("each", "when_one")
+    assert "complexBehaviorDefinition" in refused.reason
+
+
+@pytest.mark.parametrize("behavior", ["All", "One", "None", "Complex"])
+def test_a_behavior_that_throws_nothing_runs(bpmn: Conformance, behavior: str) -> None:
+    """BPMN 2.0.2 §10.3.7: All (the default) throws no event; One, None and Complex without
+    an event to throw throw nothing either: the instances run and the activity completes
+    after both, as without the attribute."""
+    files = model(process(
+        start(),
+        '<bpmn:scriptTask id="each"><bpmn:multiInstanceLoopCharacteristics isSequential="false"'
+        f' behavior="{behavior}"><bpmn:loopCardinality>2</bpmn:loopCardinality>'
+        "</bpmn:multiInstanceLoopCharacteristics><bpmn:script>pass</bpmn:script>"
+        "</bpmn:scriptTask>", end(), flows("start>each>end")))
+    outcome = bpmn.run(files)
+    assert outcome.trace == ["start", "each[i]", "each[i]", "each", "end"]
+    assert outcome.status == "completed"
+
+
+# -- item 5: event subprocesses inside an embedded subprocess (BPMN 2.0.2 §10.3.5) ----------
+
+
+def nested_event_subprocess() -> dict[str, str]:
+    """The embedded subprocess `block` (the user task `inner`) holds the event subprocess
+    `on_news`, started by the message `news`."""
+    return model(process(
+        start(), end(), flows("start>block>end"),
+        subprocess("block", start("b_start"), user("inner"), end("b_end"),
+                   flows("b_start>inner>b_end"),
+                   subprocess("on_news", start("news_start", message("news")), user("handle"),
+                              end("handled"), flows("news_start>handle>handled"),
+                              event_triggered=True))),
+        declarations=[declare("message", "news")])
+
+
+def test_event_subprocess_inside_a_subprocess_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: an Event Sub-Process "is not part of the Normal Flow of its parent
+    Process": it starts only when its start event's trigger occurs while the enclosing
+    subprocess runs. SpiffWorkflow 3.2 wires event subprocesses only at process level: one
+    inside an embedded subprocess starts at once, beside `inner` (`handle` would be open
+    without any `news`), so publish refuses it, naming the event subprocess."""
+    refused = bpmn.refusal(nested_event_subprocess())
+    assert (refused.element, refused.details["rule"]) == (
+        "on_news", "nested_event_subprocess")
+    assert "boundary event with the same trigger to 'block'" in refused.reason
+
+
+def test_event_subprocess_at_process_level_still_runs(bpmn: Conformance) -> None:
+    """The supported place (see test_events.py): the same event subprocess at process level
+    waits for its message; the work goes on without it."""
+    files = model(process(
+        start(), user("inner"), end(), flows("start>inner>end"),
+        subprocess("on_news", start("news_start", message("news")), user("handle"),
+                   end("handled"), flows("news_start>handle>handled"), event_triggered=True)),
+        declarations=[declare("message", "news")])
+    outcome = bpmn.run(files, [Complete("inner")])
+    assert outcome.trace == ["start", "inner", "end"]
+    assert outcome.status == "completed"
+
+
+# -- item 7: conditional events (BPMN 2.0.2 §10.5.2, §13.5.2 / §13.5.4) ----------------------
+
+CONDITIONAL = ("<bpmn:conditionalEventDefinition><bpmn:condition>ready == True"
+               "</bpmn:condition></bpmn:conditionalEventDefinition>")
+
+
+def conditional_catch() -> dict[str, str]:
+    """`answer` sets `ready`; a branch beside it waits at the conditional catch `until_ready`
+    for `ready == True`, then runs `go`."""
+    return model(process(
+        start(), gateway("parallel", "split"), gateway("parallel", "join"), user("answer"),
+        catch("until_ready", CONDITIONAL), script("go"), end(),
+        flows("start>split>answer>join>end", "split>until_ready>go>join")))
+
+
+def test_conditional_intermediate_catch_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2: a conditional event is triggered "when a condition becomes true"
+    (on the process's data as it changes). SpiffWorkflow 3.2 evaluates it on the data its
+    branch started with, so an answer given on another branch never sets it off (before
+    this rule the case stopped in error at once: `ready` was not defined yet; with `ready`
+    False it would wait for ever): publish refuses it, naming the event and saying what to
+    use instead."""
+    refused = bpmn.refusal(conditional_catch())
+    assert (refused.element, refused.details["rule"]) == ("until_ready", "conditional_event")
+    assert "message" in refused.reason or "gateway" in refused.reason
+
+
+def test_conditional_boundary_event_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.4 (boundary events): the activity is interrupted when the condition
+    becomes true while it runs; SpiffWorkflow evaluates it on the data the activity started
+    with, so answers given inside it never set it off."""
+    files = model(process(
+        start(), end(), flows("start>block>end"),
+        subprocess("block", start("b_start"), user("inner"), end("b_end"),
+                   flows("b_start>inner>b_end")),
+        boundary("when_ready", "block", CONDITIONAL), script("stop"), end("stopped"),
+        flows("when_ready>stop>stopped")))
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("when_ready", "conditional_event")
+
+
+def test_conditional_event_subprocess_start_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.4 (event subprocesses): a conditional start event starts the event
+    subprocess when its condition becomes true while the process runs."""
+    files = model(process(
+        start(), user("answer"), end(), flows("start>answer>end"),
+        subprocess("on_ready", start("ready_start", CONDITIONAL), script("react"),
+                   end("reacted"), flows("ready_start>react>reacted"), event_triggered=True)))
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("ready_start", "conditional_event")
+
+
+
+def test_a_shared_conditional_definition_is_refused_too(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.1: an event may use an event definition declared at the top of the
+    file through eventDefinitionRef; a conditional one shared so runs no better."""
+    files = conditional_catch()
+    text = files["conformance.bpmn"].replace(CONDITIONAL, "<bpmn:eventDefinitionRef>"
+                                             "when_ready</bpmn:eventDefinitionRef>")
+    files["conformance.bpmn"] = text.replace(
+        '<bpmn:process ', CONDITIONAL.replace("<bpmn:conditionalEventDefinition>",
+                                              '<bpmn:conditionalEventDefinition id="when_ready">')
+        + '<bpmn:process ', 1)
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("until_ready", "conditional_event")
