@@ -47,6 +47,7 @@ def test_data_object_written_then_read(bpmn: Conformance) -> None:
                           flows("start>write>wait>read>end")))
     outcome = bpmn.run(files, [])
     assert outcome.open_tasks == ["wait"], outcome
+    assert "score" not in outcome.data  # written into the data object, out of the case data
     outcome = bpmn.run(files, [Complete("wait")])
     assert outcome.status == "completed", outcome.error
     assert outcome.data["doubled"] == 14
