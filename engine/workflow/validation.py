@@ -38,14 +38,15 @@ from engine.workflow.sandbox import SandboxScriptEngine
 from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
 from engine.workflow.validation_rules_flow import check_container, check_event_references
+from engine.workflow.validation_rules_foreign import check_foreign
 from engine.workflow.validation_rules_unsupported import check_unsupported
 from engine.workflow.validation_rules_values import (
     check_activity,
     check_code,
+    check_complex_gateways,
     check_due,
     check_task_expressions,
     check_timers,
-    check_unsupported,
     due_problem,
     timer_problem,
 )
@@ -189,7 +190,8 @@ def _check_semantics(document: BpmnDocument) -> None:
                 "*.BoundaryEventJoin, and Pathways an activity's outgoing flows "
                 "*.ImplicitSplit; rename the element")
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
-    check_unsupported(document)
+    check_complex_gateways(document)
+    check_foreign(document)
     for container in document.containers():
         check_container(document, container)
     for element in document.root.iter():

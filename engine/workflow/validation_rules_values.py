@@ -72,6 +72,15 @@ def _check_adhoc(document: BpmnDocument, element: Any) -> None:
         raise document.refuse(element, "adhoc_without_completion",
                               f"ad-hoc subprocess {element.get('id')!r} has no "
                               "completionCondition: it could never finish")
+    # SpiffWorkflow 3.2 evaluates the completionCondition as the subprocess starts (BPMN:
+    # after each inner activity completes) and fails to start one (KeyError 'data_objects')
+    raise document.refuse(element, "adhoc_not_supported",
+                          f"ad-hoc subprocess {element.get('id')!r}: Pathways does not run "
+                          "ad-hoc subprocesses (their tasks would not be offered together, "
+                          "nor the completionCondition be checked after each); model the "
+                          "tasks on the branches of an inclusive gateway, or as a parallel "
+                          "gateway's branches inside a subprocess with an interrupting "
+                          "boundary event to stop early")
 
 
 def _check_standard_loop(document: BpmnDocument, element: Any) -> None:
@@ -113,7 +122,7 @@ def _check_call_activity(document: BpmnDocument, element: Any) -> None:
                               f"call activity {element.get('id')!r} has no calledElement")
 
 
-def check_unsupported(document: BpmnDocument) -> None:
+def check_complex_gateways(document: BpmnDocument) -> None:
     """Constructs Pathways does not run, refused before any other rule so the first reason
     is the one that matters. The complex gateway (BPMN 2.0.2 §10.6.5, §13.3.5): as a join it
     fires when its activationCondition over the tokens holds and absorbs the later ones, as a
