@@ -39,11 +39,13 @@ from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
 from engine.workflow.validation_rules_flow import check_container, check_event_references
 from engine.workflow.validation_rules_foreign import check_foreign
-from engine.workflow.validation_rules_unsupported import check_unsupported
+from engine.workflow.validation_rules_unsupported import (
+    check_complex_gateways,
+    check_unsupported,
+)
 from engine.workflow.validation_rules_values import (
     check_activity,
     check_code,
-    check_complex_gateways,
     check_due,
     check_task_expressions,
     check_timers,

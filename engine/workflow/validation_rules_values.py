@@ -122,23 +122,6 @@ def _check_call_activity(document: BpmnDocument, element: Any) -> None:
                               f"call activity {element.get('id')!r} has no calledElement")
 
 
-def check_complex_gateways(document: BpmnDocument) -> None:
-    """Constructs Pathways does not run, refused before any other rule so the first reason
-    is the one that matters. The complex gateway (BPMN 2.0.2 §10.6.5, §13.3.5): as a join it
-    fires when its activationCondition over the tokens holds and absorbs the later ones, as a
-    split it takes its true conditions or its default; SpiffWorkflow 3.2 has no parser for it
-    (it failed with a bare "no support implemented for this task type")."""
-    for element in document.all("complexGateway"):
-        raise document.refuse(
-            element, "complex_gateway",
-            f"complexGateway {element.get('id')!r}: Pathways does not run complex gateways "
-            "(BPMN 2.0.2 §13.3.5); as a split use an inclusive gateway with the same "
-            "conditions and default, as a join a parallel gateway (wait for every branch) or "
-            "an inclusive gateway (wait for the branches started); a join that goes on after "
-            "some of its branches (an activationCondition such as _activationCount >= 2) "
-            "cannot be modelled in Pathways")
-
-
 _ELEMENT_RULES: dict[str, Callable[[BpmnDocument, Any], None]] = {
     "adHocSubProcess": _check_adhoc,
     "standardLoopCharacteristics": _check_standard_loop,

@@ -418,20 +418,3 @@ def test_a_go_to_within_a_blocks_steps(engine: Engine) -> None:
     assert open_steps(engine, case_id) == ["check"]
     complete(engine, case_id, "check", {"ok": True})
     assert engine.get_case(case_id).case.status == "completed"
-
-
-@pytest.mark.parametrize("kind, inner", [
-    ("block", "- block: tenancy\n  handlers:\n    - message: stop\n      steps:\n"
-              "        - task: stopped\n          role: worker\n          title: Stopped\n"
-              "  steps:\n"),
-    ("for_each", "- for_each: each\n  in: \"['a', 'b']\"\n  steps:\n"),
-])
-def test_a_go_to_cannot_leave_a_block_or_a_for_each(kind: str, inner: str) -> None:
-    """Their steps are a subprocess: a back edge out of it is not a loop BPMN can run (it
-    was accepted, then failed to compile)."""
-    go_to = "    - go_to: back\n      target: first\n      max: 1\n"
-    text = doc("- task: first\n  role: worker\n  title: First\n" + inner + go_to)
-    problem = one(text)
-    assert problem.message.startswith(f"go_to target task 'first' (line 9) is outside the "
-                                      f"{kind} "), problem.message
-    assert where(problem) == at(text, "target: first", shift=len("target: "))
