@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from engine.cases.case_queries import get_case
 from engine.cases.client_commands import check_client_fields
@@ -142,6 +143,17 @@ def catch(workflow: Any, message: Message, now: datetime) -> NewEvent:
 # -- tasks and timers --------------------------------------------------------------------
 
 
+def _add_answers(task: Any, answers: dict[str, Any]) -> None:
+    """Put a completion's answers into the task's data: a user task through its form's own
+    rule (SpiffWorkflow's variable or merge); a manual or abstract task has no form, so
+    SpiffWorkflow gives it no such method, and its (empty) answers are merged the same way."""
+    add = getattr(task.task_spec, "add_data_from_form", None)
+    if add is not None:
+        add(task, answers)
+    else:
+        DeepMerge.merge(task.data, answers)
+
+
 def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
                   actor: str | None) -> CompletionResult:
     """Complete a ready human task with form data (validated first; invalid saves nothing)."""
@@ -159,7 +171,7 @@ def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
         validate_submission(schema, submitted, context=task.data)
         # computed fields are worked out here, never taken from the submission
         clean = json_safe({**submitted, **computed_values(schema, submitted, task.data)})
-        task.task_spec.add_data_from_form(task, clean)
+        _add_answers(task, clean)
         done = [NewEvent(type="task_completed", at=now, actor=actor,
                          step=runner.step_name(task),
                          data={"task": task_id, "title": info.title if info else None,

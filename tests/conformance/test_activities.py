@@ -107,3 +107,19 @@ def test_zero_cardinality_skips_the_activity(bpmn: Conformance) -> None:
     outcome = bpmn.run(files)
     assert outcome.trace == ["start", "each", "after", "end"]
     assert outcome.status == "completed"
+
+
+@pytest.mark.parametrize("tag", ["manualTask", "task"])
+def test_a_manual_or_abstract_task_waits_for_a_person_then_goes_on(bpmn: Conformance,
+                                                                    tag: str) -> None:
+    """BPMN 2.0.2 §10.3.3: a Manual Task "is expected to be performed without the aid of any
+    business process execution engine", and an abstract Task has no type: Pathways offers
+    each to the inbox as a task to confirm (nothing to fill in). Completing one goes on (it
+    crashed with AttributeError: SpiffWorkflow's manual tasks have no form to take data)."""
+    files = model(process(start(), f'<bpmn:{tag} id="confirm"/>', script("after", "x = 1"),
+                          end(), flows("start>confirm>after>end")))
+    waiting = bpmn.run(files)
+    assert waiting.open_tasks == ["confirm"]
+    outcome = bpmn.run(files, [Complete("confirm")])
+    assert outcome.trace == ["start", "confirm", "after", "end"]
+    assert outcome.status == "completed"
