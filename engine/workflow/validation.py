@@ -38,6 +38,7 @@ from engine.workflow.sandbox import SandboxScriptEngine
 from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
 from engine.workflow.validation_rules_flow import check_container, check_event_references
+from engine.workflow.validation_rules_elements import check_elements
 from engine.workflow.validation_rules_foreign import check_foreign
 from engine.workflow.validation_rules_unsupported import (
     check_complex_gateways,
@@ -194,6 +195,7 @@ def _check_semantics(document: BpmnDocument) -> None:
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
     check_complex_gateways(document)
     check_foreign(document)
+    check_elements(document)
     for container in document.containers():
         check_container(document, container)
     for element in document.root.iter():
