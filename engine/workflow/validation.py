@@ -37,8 +37,8 @@ from engine.workflow.definitions import (
 from engine.workflow.sandbox import SandboxScriptEngine
 from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
-from engine.workflow.validation_rules_flow import check_container, check_event_references
 from engine.workflow.validation_rules_elements import check_elements
+from engine.workflow.validation_rules_flow import check_container, check_event_references
 from engine.workflow.validation_rules_foreign import check_foreign
 from engine.workflow.validation_rules_unsupported import (
     check_complex_gateways,
