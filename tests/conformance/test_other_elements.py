@@ -214,3 +214,31 @@ def test_an_instantiating_event_gateway_is_refused(bpmn: Conformance) -> None:
     refused = bpmn.refusal(files)
     assert (refused.element, refused.details["rule"]) == ("choose",
                                                           "instantiating_event_gateway")
+
+
+def test_a_multiple_start_event_starts_on_any_of_its_triggers(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2 (Multiple start): "only one of the EventDefinitions is required
+    to trigger" the start."""
+    files = model(process(start("start", message("a") + message("b")), script("work"), end(),
+                          flows("start>work>end")),
+                  declarations=[declare("message", "a", "b")])
+    outcome = bpmn.run(files, [Send("b")])
+    assert outcome.trace == ["start", "work", "end"]
+    assert outcome.status == "completed"
+
+
+def test_pools_message_flows_and_artifacts_change_nothing(bpmn: Conformance) -> None:
+    """Participants, message flows, text annotations, associations and groups are drawing
+    (BPMN 2.0.2 §9, §7.2): the process runs as without them."""
+    files = model(process(
+        start(), script("work"), end(), flows("start>work>end"),
+        '<bpmn:textAnnotation id="note"><bpmn:text>why</bpmn:text></bpmn:textAnnotation>'
+        '<bpmn:association id="about" sourceRef="work" targetRef="note"/>'
+        '<bpmn:group id="box"/>'))
+    text = files["conformance.bpmn"].replace(
+        "<bpmn:process", '<bpmn:collaboration id="pools"><bpmn:participant id="us" '
+        'processRef="conformance"/><bpmn:participant id="them"/><bpmn:messageFlow id="tell" '
+        'sourceRef="work" targetRef="them"/></bpmn:collaboration><bpmn:process', 1)
+    outcome = bpmn.run({**files, "conformance.bpmn": text})
+    assert outcome.trace == ["start", "work", "end"]
+    assert outcome.status == "completed"
