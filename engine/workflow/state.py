@@ -21,15 +21,16 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import (
 )
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
 from engine.workflow.clock import CLOCK_TIMERS
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
+from engine.workflow.pruning import compact, done_steps
+
+__all__ = ["SERIALIZER", "StateFormatError", "compact", "done_steps", "dump_state", "load_state"]
 
 FORMAT_KEY = "pathways_state_format"
 # Steps the case completed whose tasks `compact` cut from the tree, per process id: a
@@ -164,115 +165,3 @@ def _rebuild(state: dict[str, Any], parsed: ParsedDefinition, script_engine: Any
     workflow.pathways_done_steps = {
         process: set(steps) for process, steps in state.get(DONE_KEY, {}).items()}
     return workflow
-
-
-def done_steps(workflow: Any) -> dict[str, set[str]]:
-    """Per process id, the completed steps compaction cut from the tree (kept on the workflow)."""
-    found: dict[str, set[str]] | None = getattr(workflow, "pathways_done_steps", None)
-    if found is None:
-        found = workflow.pathways_done_steps = {}
-    return found
-
-
-def _remember(top: Any, process: Any, task: Any) -> None:
-    if task.has_state(TaskState.COMPLETED):
-        done_steps(top).setdefault(process.spec.name, set()).add(task.task_spec.name)
-
-
-def _has_unfinished(task: Any) -> bool:
-    stack = [task]
-    while stack:
-        current = stack.pop()
-        if not current.has_state(TaskState.FINISHED_MASK):
-            return True
-        stack.extend(current.children)
-    return False
-
-
-def _compact_one(top: Any, workflow: Any, protected: set[UUID]) -> int:
-    root = workflow.task_tree
-    node = root
-    while node.has_state(TaskState.COMPLETED) and node.id not in protected:
-        live = [child for child in node.children if _has_unfinished(child)]
-        if len(live) != 1 or not live[0].has_state(TaskState.COMPLETED):
-            break
-        node = live[0]
-    if node is root or node.parent is root:
-        return 0
-    keep: set[UUID] = {root.id}
-    stack = [node]
-    while stack:
-        task = stack.pop()
-        keep.add(task.id)
-        stack.extend(task.children)
-    node._parent = root.id
-    root._children = [node.id]
-    dropped = [task_id for task_id in workflow.tasks if task_id not in keep]
-    for task_id in dropped:
-        _remember(top, workflow, workflow.tasks.pop(task_id))
-    if workflow.last_task is not None and workflow.last_task.id not in keep:
-        workflow.last_task = node
-    return len(dropped)
-
-
-def compact(workflow: Any) -> int:
-    """Drop the finished chain of tasks above the live part of each task tree.
-
-    Only a chain of completed tasks with a single live branch is dropped, so nothing a
-    running branch, a join or a waiting event looks at is touched. Returns how many tasks
-    were dropped.
-    """
-    protected = {task_id for task_id, sp in workflow.subprocesses.items()
-                 if not sp.is_completed()}
-    dropped = 0
-    for each in [workflow, *workflow.subprocesses.values()]:
-        dropped += _prune_finished_loop_rounds(workflow, each)
-        dropped += _compact_one(workflow, each, protected)
-    _drop_orphan_subprocesses(workflow)
-    return dropped
-
-
-def _prune_finished_loop_rounds(top: Any, workflow: Any) -> int:
-    """Drop the finished rounds of running standard loops.
-
-    A loop task keeps each round as a child; their data is already merged into the loop
-    task and the rounds are counted in its internal data, so finished rounds only weigh.
-    """
-    dropped = 0
-    for task in list(workflow.tasks.values()):
-        if not isinstance(task.task_spec, StandardLoopTask) or task.has_state(
-                TaskState.FINISHED_MASK):
-            continue
-        for child in list(task.children):
-            if child.has_state(TaskState.FINISHED_MASK) and not _has_unfinished(child):
-                dropped += _drop_subtree(top, workflow, child)
-        task._children = [c for c in task._children if c in workflow.tasks]
-        if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
-            workflow.last_task = task
-    return dropped
-
-
-def _drop_subtree(top: Any, workflow: Any, first: Any) -> int:
-    stack, gone = [first], 0
-    while stack:
-        task = stack.pop()
-        stack.extend(task.children)
-        if workflow.tasks.pop(task.id, None) is not None:
-            _remember(top, workflow, task)
-            gone += 1
-    return gone
-
-
-def _drop_orphan_subprocesses(workflow: Any) -> None:
-    """Forget finished subprocesses whose calling task was compacted away."""
-    while True:
-        live = set(workflow.tasks)
-        for subprocess in workflow.subprocesses.values():
-            live.update(subprocess.tasks)
-        orphans = [task_id for task_id in workflow.subprocesses if task_id not in live]
-        if not orphans:
-            return
-        for task_id in orphans:
-            orphan = workflow.subprocesses.pop(task_id)
-            for task in orphan.tasks.values():
-                _remember(workflow, orphan, task)
