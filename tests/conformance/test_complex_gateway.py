@@ -130,21 +130,27 @@ def test_in_a_loop_it_resets_and_fires_once_per_round(bpmn: Conformance) -> None
 
 
 def test_in_a_loop_a_late_token_of_the_round_before_is_absorbed(bpmn: Conformance) -> None:
-    """§13.3.5: the token of the first round's `c`, arriving after the second round
-    started, is consumed by the reset, never fired on."""
+    """§13.3.5: round 1 fires on `b` and `a` while its `c` (a user task) is open; round 2
+    (where `c` is the quick script `c2`) fires on its own two tokens; round 1's `c`, coming
+    last, is consumed by the reset of round 1 and round 2's `a` by that of round 2, never
+    fired on: `after` runs once per round, the case ends once."""
     body = "".join([
         start(), script("init", "rounds = 0"), gateway("exclusive", "merge"),
-        gateway("parallel", "fork"), user("a"),
-        script("b"), user("c"), complex_gateway("join", TWO),
-        script("after", "rounds = rounds + 1"), gateway("exclusive", "again", "again-end"),
-        end(), flows("start>init>merge>fork", "fork>a>join", "fork>b>join", "fork>c>join",
-                     "join>after>again", "again>end"),
-        flow("again", "merge", cond="rounds < 2")])
-    outcome = bpmn.run(model(process(body)), [
-        Complete("a"),  # round 1 fires on a and b; its c stays open
-        Complete("c", nth=0),  # round 1's c: absorbed
-        Complete("a"), Complete("c")])  # round 2 fires on b and a; then its c is absorbed
-    assert outcome.counts()["after"] == 2 and outcome.counts()["end"] == 1
+        gateway("parallel", "fork"), user("a"), script("b"),
+        gateway("exclusive", "which", "which-c2"), user("c"), script("c2"),
+        complex_gateway("join", TWO), script("after", "rounds = rounds + 1"),
+        gateway("exclusive", "again", "again-end"), end(),
+        flows("start>init>merge>fork", "fork>a>join", "fork>b>join", "fork>which",
+              "c>join", "which>c2>join", "join>after>again", "again>end"),
+        flow("which", "c", cond="rounds == 0"), flow("again", "merge", cond="rounds < 2")])
+    files = model(process(body))
+    halfway = bpmn.run(files, [Complete("a")])
+    assert matches(halfway.trace, ["start", "init", in_any_order("b", "a"), "after",
+                                   in_any_order("b", "c2"), "after", "end"])
+    assert (halfway.status, halfway.open_tasks) == ("active", ["a", "c"])
+    outcome = bpmn.run(files, [Complete("a"), Complete("c"), Complete("a")])
+    assert outcome.trace == [*halfway.trace, "c", "a"]
+    assert outcome.counts()["after"] == 2 and outcome.data["rounds"] == 2
     assert outcome.status == "completed" and outcome.open_tasks == []
 
 
@@ -203,3 +209,22 @@ def test_pathways_validate_runs_the_same_check() -> None:
     with pytest.raises(DefinitionError) as refused:
         check_offline(model(process(two_of_three("_activationCount &gt;="))), MAIN_FILE)
     assert (refused.value.element, refused.value.details["rule"]) == ("join", "expression")
+
+
+def test_the_activation_condition_reads_the_case_data(bpmn: Conformance) -> None:
+    """The activationCondition is an expression over the case data too: `urgent` cases go
+    on after the first branch, the others after two."""
+    condition = "_activationCount &gt;= (1 if urgent else 2)"
+    files = model(process(two_of_three(condition, task="user")))
+    urgent = bpmn.run(files, [Complete("a", {"urgent": True})])
+    assert urgent.trace == ["start", "a", "after", "end"]
+    assert urgent.open_tasks == ["b", "c"]
+
+
+def test_an_activation_condition_that_fails_is_an_incident(bpmn: Conformance) -> None:
+    """A condition that cannot be evaluated on the case's data (a name it lacks) stops the
+    case in error at the gateway, as a failing flow condition does."""
+    files = model(process(two_of_three("_activationCount &gt;= threshold", task="user")))
+    outcome = bpmn.run(files, [Complete("a")])
+    assert outcome.status == "error"
+    assert outcome.error is not None and outcome.error["step"] == "join"
