@@ -72,7 +72,8 @@ class ComplexGateway(MergingInclusiveGateway):
             my_task.internal_data[MARK] = "waiting"
         if my_task.internal_data.get(MARK) != "waiting":
             return False
-        waiting = [t for t in self._tokens(my_task) if t.internal_data.get(MARK) == "waiting"]
+        waiting = [t for t in self._tokens(my_task) if t.internal_data.get(MARK) == "waiting"
+                   and not t.has_state(TaskState.FINISHED_MASK)]  # not cancelled meanwhile
         my_task._inherit_data()
         if not self._activated(my_task, waiting):
             my_task._set_state(TaskState.WAITING)
@@ -81,8 +82,7 @@ class ComplexGateway(MergingInclusiveGateway):
             if task is not my_task:
                 task.internal_data[MARK] = "consumed"
                 task.internal_data[FIRED_BY] = str(my_task.id)
-                if not task.has_state(TaskState.FINISHED_MASK):
-                    task.cancel()
+                task.cancel()
         my_task.internal_data[MARK] = "fired"
         if not self._may_still_arrive(my_task, my_task):
             my_task.internal_data[MARK] = "reset"  # every token came: nothing to absorb
