@@ -19,6 +19,7 @@ KIND_OF_STEP: dict[str, str] = {
     "SubWorkflowTask": "group of steps", "TransactionSubprocess": "group of steps",
     "ExclusiveGateway": "decision", "InclusiveGateway": "decision where several may apply",
     "ParallelGateway": "branches at the same time", "EventBasedGateway": "wait for the first event",
+    "ComplexGateway": "join on a condition, or decision where several may apply",
     "StartEvent": "start", "EndEvent": "end", "IntermediateCatchEvent": "wait",
     "IntermediateThrowEvent": "signal or message sent", "BoundaryEvent": "event on a step",
 }

@@ -54,6 +54,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import SPIFF_NS
+from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
 from engine.workflow.links import LinkingProcessParser
@@ -364,6 +365,7 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("endEvent"): (_SignalEndEventParser, EndEvent),
+        full_tag("complexGateway"): (ComplexGatewayParser, ComplexGateway),
         full_tag("boundaryEvent"): (
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][0],
             AnswerKeepingBoundaryEvent),

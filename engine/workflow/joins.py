@@ -89,7 +89,7 @@ def _merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> list[Any]:
     return ours + added
 
 
-def _split_data(tasks: list[Any]) -> dict[str, Any]:
+def split_data(tasks: list[Any]) -> dict[str, Any]:
     """The data of the nearest task all `tasks` descend from: where the branches split."""
     chains = []
     for task in tasks:
@@ -122,7 +122,7 @@ class _MergingJoin:
             if task.has_state(TaskState.COMPLETED):
                 task._drop_children(force=True)
         if len(arrived) > 1:
-            my_task.data = merge_branches(_split_data(arrived), [t.data for t in arrived])
+            my_task.data = merge_branches(split_data(arrived), [t.data for t in arrived])
         else:
             my_task._inherit_data()
         return True

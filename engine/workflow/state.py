@@ -26,6 +26,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
 from engine.workflow.clock import CLOCK_TIMERS
+from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayConverter
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
 from engine.workflow.pruning import compact, done_steps
@@ -79,6 +80,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[ImplicitSplit] = ImplicitSplitConverter
+    config[ComplexGateway] = ComplexGatewayConverter
     for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

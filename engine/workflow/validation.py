@@ -28,6 +28,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.errors import DefinitionError, EngineError
 from engine.workflow.bpmn_xml import BPMN_NS, SPIFF_NS
+from engine.workflow.complex_gateway import check_activation_conditions
 from engine.workflow.definitions import (
     FORM_PROPERTY,
     ParsedDefinition,
@@ -40,10 +41,7 @@ from engine.workflow.validation_document import BpmnDocument, column_of, owner_i
 from engine.workflow.validation_rules_elements import check_elements
 from engine.workflow.validation_rules_flow import check_container, check_event_references
 from engine.workflow.validation_rules_foreign import check_foreign
-from engine.workflow.validation_rules_unsupported import (
-    check_complex_gateways,
-    check_unsupported,
-)
+from engine.workflow.validation_rules_unsupported import check_unsupported
 from engine.workflow.validation_rules_values import (
     check_activity,
     check_code,
@@ -193,7 +191,6 @@ def _check_semantics(document: BpmnDocument) -> None:
                 "*.BoundaryEventJoin, and Pathways an activity's outgoing flows "
                 "*.ImplicitSplit; rename the element")
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
-    check_complex_gateways(document)
     check_foreign(document)
     check_elements(document)
     for container in document.containers():
@@ -206,6 +203,7 @@ def _check_semantics(document: BpmnDocument) -> None:
     check_due(document)
     check_task_expressions(document)
     check_code(document)
+    check_activation_conditions(document)
     _check_intermediate_throws(document)
     check_event_references(document, ids)
     check_unsupported(document)

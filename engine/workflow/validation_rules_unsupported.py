@@ -9,9 +9,7 @@ with what to do instead (issue 16: run a construct as BPMN 2.0.2 says, or refuse
   is kept for nobody, and the subprocess completes as if it had no handler);
 - a conditional event (intermediate catch, boundary, start): SpiffWorkflow evaluates its
   condition on the data its scope started with, so a condition that becomes true later, on
-  an answer given meanwhile, never sets it off;
-- the complex gateway, which SpiffWorkflow does not parse at all (refused first, so its
-  reason is the one reported).
+  an answer given meanwhile, never sets it off.
 """
 
 from __future__ import annotations
@@ -91,19 +89,3 @@ def _check_conditional_events(document: BpmnDocument) -> None:
                 "is with an exclusive gateway, or wait for a message sent when the answer "
                 "is given (in the DSL, a block handler with `when:`)")
 
-
-def check_complex_gateways(document: BpmnDocument) -> None:
-    """Constructs Pathways does not run, refused before any other rule so the first reason
-    is the one that matters. The complex gateway (BPMN 2.0.2 §10.6.5, §13.3.5): as a join it
-    fires when its activationCondition over the tokens holds and absorbs the later ones, as a
-    split it takes its true conditions or its default; SpiffWorkflow 3.2 has no parser for it
-    (it failed with a bare "no support implemented for this task type")."""
-    for element in document.all("complexGateway"):
-        raise document.refuse(
-            element, "complex_gateway",
-            f"complexGateway {element.get('id')!r}: Pathways does not run complex gateways "
-            "(BPMN 2.0.2 §13.3.5); as a split use an inclusive gateway with the same "
-            "conditions and default, as a join a parallel gateway (wait for every branch) or "
-            "an inclusive gateway (wait for the branches started); a join that goes on after "
-            "some of its branches (an activationCondition such as _activationCount >= 2) "
-            "cannot be modelled in Pathways")

@@ -1,12 +1,14 @@
-"""The complex gateway (BPMN 2.0.2 §10.6.5, §13.3.5): Pathways does not run it, so publish
-refuses it, naming the element and the rule (issue 16: never run a construct silently wrong).
+"""The complex gateway (BPMN 2.0.2 §10.6.5, §13.3.5), run as BPMN says.
 
-As a join it fires once its `activationCondition` over the tokens waiting (e.g.
-`_activationCount >= 2`) holds, then waits for the remaining tokens and resets without
-firing again; as a split it takes its true conditional flows, as an inclusive gateway with a
-default. SpiffWorkflow 3.2 has no parser for it: left to it, publish failed with its bare "no
-support implemented for this task type". Refused at publish, with the way to model it instead,
-in a join or a split, with or without an activation condition, in a subprocess too.
+§10.6.5: as a join, "the activationCondition ... refers to the number of tokens on the
+incoming Sequence Flows" (here `_activationCount`, the tokens waiting): the gateway fires when
+it holds, "then waits for the remaining tokens" and, when they arrive, consumes them without
+producing any and resets, so it can fire again (a loop). Without an activationCondition it
+waits for every token that can still reach it, as an inclusive join. As a split it takes
+every outgoing flow whose condition holds, else its default; none is a runtime exception
+(an incident: the case stops in error at the gateway, named). A malformed activationCondition
+is refused at publish, located. SpiffWorkflow 3.2 has no complex gateway: Pathways builds it
+(engine.workflow.complex_gateway).
 """
 
 from __future__ import annotations
@@ -25,77 +27,204 @@ from tests.conformance.bpmn import (
     process,
     script,
     start,
+    user,
 )
 from tests.conformance.bpmn import subprocess as sub
-from tests.conformance.harness import Conformance
+from tests.conformance.harness import Complete, Conformance, in_any_order, matches
+
+TWO = "_activationCount &gt;= 2"
 
 
-def two_of_three(activation: str | None, first: str = "start", last: str = "end") -> str:
-    """A parallel split to three scripts joined by complex gateway `join` (with the given
-    activationCondition), then `after` once."""
+def complex_gateway(node: str, activation: str | None, default: str | None = None) -> str:
     condition = ("" if activation is None else
                  f"<bpmn:activationCondition>{activation}</bpmn:activationCondition>")
+    attribute = "" if default is None else f' default="{default}"'
+    return f'<bpmn:complexGateway id="{node}"{attribute}>{condition}</bpmn:complexGateway>'
+
+
+def two_of_three(activation: str | None, first: str = "start", last: str = "end",
+                 task: str = "script") -> str:
+    """A parallel split to three tasks `a`, `b`, `c` (scripts, or user tasks) joined by
+    complex gateway `join` (with the given activationCondition), then script `after`."""
+    make = script if task == "script" else user
     return "".join([
-        start(first), gateway("parallel", "fork"), script("a"), script("b"), script("c"),
-        f'<bpmn:complexGateway id="join">{condition}</bpmn:complexGateway>',
-        script("after"), end(last),
+        start(first), gateway("parallel", "fork"), make("a"), make("b"), make("c"),
+        complex_gateway("join", activation), script("after"), end(last),
         flows(f"{first}>fork", "fork>a>join", "fork>b>join", "fork>c>join",
               f"join>after>{last}")])
 
 
-def split() -> str:
-    """Complex gateway `choose` as a split: two conditional flows and a default."""
+def split(*, default: bool = True) -> str:
+    """Complex gateway `choose` as a split on `x` (set by user task `decide`): `low` when
+    0 < x < 3, `high` when x > 1, else `other` (the default flow, when there is one)."""
     return "".join([
-        start(), script("decide", "x = 2"), '<bpmn:complexGateway id="choose" '
-        'default="choose-other"/>', script("low"), script("high"), script("other"), end("e1"),
-        end("e2"), end("e3"), flows("start>decide>choose", "low>e1", "high>e2", "other>e3"),
-        flow("choose", "low", cond="x < 3"), flow("choose", "high", cond="x > 1"),
-        flow("choose", "other")])
+        start(), user("decide"), complex_gateway("choose", None,
+                                                 "choose-other" if default else None),
+        script("low"), script("high"), end("e1"), end("e2"),
+        *([script("other"), end("e3")] if default else []),
+        flows("start>decide>choose", "low>e1", "high>e2", *(["other>e3"] if default else [])),
+        flow("choose", "low", cond="0 < x < 3"), flow("choose", "high", cond="x > 1"),
+        *([flow("choose", "other")] if default else [])])
 
 
-@pytest.mark.parametrize("activation", ["_activationCount &gt;= 2", None],
-                         ids=["activation_condition", "no_condition"])
-def test_a_complex_join_is_refused(bpmn: Conformance, activation: str | None) -> None:
-    """§13.3.5: the join fires on the activation condition and absorbs the later tokens:
-    the 2-of-3 join would run `after` once in BPMN; Pathways cannot, so it refuses."""
-    refused = bpmn.refusal(model(process(two_of_three(activation))))
-    assert refused.element == "join"
-    assert refused.details["rule"] == "complex_gateway"
-    assert refused.file == "conformance.bpmn" and refused.line is not None
-    assert refused.column is not None
-    assert "complexGateway 'join'" in refused.reason
-    assert "inclusive" in refused.reason and "parallel" in refused.reason
-
-
-def test_a_complex_split_is_refused(bpmn: Conformance) -> None:
-    """§13.3.5: as a split it takes its true conditions (here `low` and `high`), else its
-    default; refused all the same, with the inclusive gateway named as the way to model it."""
-    refused = bpmn.refusal(model(process(split())))
-    assert (refused.element, refused.details["rule"]) == ("choose", "complex_gateway")
-    assert "inclusive" in refused.reason
-
-
-def test_a_complex_gateway_inside_a_subprocess_is_refused(bpmn: Conformance) -> None:
-    files = model(process(start(), sub("inner", two_of_three("_activationCount &gt;= 2", "s", "e")),
-                          end(), flows("start>inner>end")))
-    refused = bpmn.refusal(files)
-    assert (refused.element, refused.details["rule"]) == ("join", "complex_gateway")
-
-
-def test_the_same_model_with_an_inclusive_gateway_runs(bpmn: Conformance) -> None:
-    """The refusal is of the complex gateway alone: the split modelled as the reason says
-    (an inclusive gateway with the same flows) publishes and runs both true branches."""
-    files = model(process(split().replace("complexGateway", "inclusiveGateway")))
-    outcome = bpmn.run(files)
-    assert sorted(outcome.trace[:2]) == ["decide", "start"]
-    assert sorted(outcome.trace[2:]) == ["e1", "e2", "high", "low"]
+def test_a_two_of_three_join_fires_once_and_absorbs_the_third_token(bpmn: Conformance) -> None:
+    """§13.3.5: with `_activationCount >= 2` the gateway fires on the second token; the third
+    is consumed when it arrives, and `after` runs once."""
+    outcome = bpmn.run(model(process(two_of_three(TWO))))
+    assert outcome.counts()["after"] == 1 and outcome.counts()["end"] == 1
+    assert sorted(outcome.trace) == ["a", "after", "b", "c", "end", "start"]
     assert outcome.status == "completed"
 
 
-def test_pathways_validate_refuses_it_too() -> None:
-    """`pathways validate` runs the same rule without a database (check_offline)."""
-    files = model(process(split()))
+def test_the_gate_fires_while_the_third_branch_is_still_open(bpmn: Conformance) -> None:
+    """§13.3.5: the gateway does not wait for the third token to fire: `after` and `end` run
+    while user task `c` is open; the case waits for `c`, whose token is then absorbed (no
+    second `after`), and ends once."""
+    files = model(process(two_of_three(TWO, task="user")))
+    halfway = bpmn.run(files, [Complete("a"), Complete("b")])
+    assert halfway.trace == ["start", "a", "b", "after", "end"]
+    assert (halfway.status, halfway.open_tasks) == ("active", ["c"])
+    outcome = bpmn.run(files, [Complete("a"), Complete("b"), Complete("c")])
+    assert outcome.trace == ["start", "a", "b", "after", "end", "c"]
+    assert outcome.status == "completed" and outcome.open_tasks == []
+
+
+def test_the_join_merges_the_data_of_the_tokens_it_fired_on(bpmn: Conformance) -> None:
+    """The data after the gateway is that of the branches it fired on (merged as at any
+    Pathways join); the absorbed token adds nothing downstream."""
+    files = model(process(two_of_three(TWO, task="user")))
+    outcome = bpmn.run(files, [Complete("a", {"from_a": 1}), Complete("b", {"from_b": 2}),
+                               Complete("c", {"from_c": 3})])
+    assert outcome.data["from_a"] == 1 and outcome.data["from_b"] == 2
+    assert outcome.status == "completed"
+
+
+def test_without_an_activation_condition_it_waits_for_every_token(bpmn: Conformance) -> None:
+    """§13.3.5 (no activationCondition): like an inclusive join, it waits for every token
+    that can still arrive."""
+    files = model(process(two_of_three(None, task="user")))
+    halfway = bpmn.run(files, [Complete("a"), Complete("b")])
+    assert halfway.trace == ["start", "a", "b"]
+    assert halfway.open_tasks == ["c"]
+    outcome = bpmn.run(files, [Complete("a"), Complete("b"), Complete("c")])
+    assert outcome.trace == ["start", "a", "b", "c", "after", "end"]
+    assert outcome.status == "completed"
+
+
+def test_in_a_loop_it_resets_and_fires_once_per_round(bpmn: Conformance) -> None:
+    """§13.3.5: after absorbing the remaining token the gateway resets: round a loop it fires
+    again, once per round (two rounds, `after` twice, the case ends once)."""
+    body = "".join([
+        start(), script("init", "rounds = 0"), gateway("exclusive", "merge"),
+        gateway("parallel", "fork"), script("a"),
+        script("b"), script("c"), complex_gateway("join", TWO),
+        script("after", "rounds = rounds + 1"), gateway("exclusive", "again", "again-end"),
+        end(), flows("start>init>merge>fork", "fork>a>join", "fork>b>join", "fork>c>join",
+                     "join>after>again", "again>end"),
+        flow("again", "merge", cond="rounds < 2")])
+    outcome = bpmn.run(model(process(body)))
+    assert outcome.counts() == {"start": 1, "init": 1, "a": 2, "b": 2, "c": 2, "after": 2,
+                                "end": 1}
+    assert outcome.data["rounds"] == 2
+    assert outcome.status == "completed"
+
+
+def test_in_a_loop_a_late_token_of_the_round_before_is_absorbed(bpmn: Conformance) -> None:
+    """§13.3.5: round 1 fires on `b` and `a` while its `c` (a user task) is open; round 2
+    (where `c` is the quick script `c2`) fires on its own two tokens; round 1's `c`, coming
+    last, is consumed by the reset of round 1 and round 2's `a` by that of round 2, never
+    fired on: `after` runs once per round, the case ends once."""
+    body = "".join([
+        start(), script("init", "rounds = 0"), gateway("exclusive", "merge"),
+        gateway("parallel", "fork"), user("a"), script("b"),
+        gateway("exclusive", "which", "which-c2"), user("c"), script("c2"),
+        complex_gateway("join", TWO), script("after", "rounds = rounds + 1"),
+        gateway("exclusive", "again", "again-end"), end(),
+        flows("start>init>merge>fork", "fork>a>join", "fork>b>join", "fork>which",
+              "c>join", "which>c2>join", "join>after>again", "again>end"),
+        flow("which", "c", cond="rounds == 0"), flow("again", "merge", cond="rounds < 2")])
+    files = model(process(body))
+    halfway = bpmn.run(files, [Complete("a")])
+    assert matches(halfway.trace, ["start", "init", in_any_order("b", "a"), "after",
+                                   in_any_order("b", "c2"), "after", "end"])
+    assert (halfway.status, halfway.open_tasks) == ("active", ["a", "c"])
+    outcome = bpmn.run(files, [Complete("a"), Complete("c"), Complete("a")])
+    assert outcome.trace == [*halfway.trace, "c", "a"]
+    assert outcome.counts()["after"] == 2 and outcome.data["rounds"] == 2
+    assert outcome.status == "completed" and outcome.open_tasks == []
+
+
+def test_inside_a_subprocess(bpmn: Conformance) -> None:
+    """The same join inside an embedded subprocess: `after` once, the subprocess and the
+    case complete."""
+    files = model(process(start(), sub("inner", two_of_three(TWO, "s", "e")), end(),
+                          flows("start>inner>end")))
+    outcome = bpmn.run(files)
+    assert outcome.counts() == {"start": 1, "s": 1, "a": 1, "b": 1, "c": 1, "after": 1,
+                                "e": 1, "inner": 1, "end": 1}
+    assert outcome.trace[-2:] == ["inner", "end"]
+    assert outcome.status == "completed"
+
+
+def test_as_a_split_it_takes_every_true_condition(bpmn: Conformance) -> None:
+    """§10.6.5: as a split, a token on each outgoing flow whose condition holds (x = 2:
+    `low` and `high`), not the default."""
+    outcome = bpmn.run(model(process(split())), [Complete("decide", {"x": 2})])
+    assert matches(outcome.trace, ["start", "decide", in_any_order("low", "high", "e1", "e2")])
+    assert outcome.status == "completed"
+
+
+def test_as_a_split_it_takes_the_default_when_no_condition_holds(bpmn: Conformance) -> None:
+    outcome = bpmn.run(model(process(split())), [Complete("decide", {"x": 0})])
+    assert outcome.trace == ["start", "decide", "other", "e3"]
+    assert outcome.status == "completed"
+
+
+def test_a_split_with_no_flow_to_take_is_an_incident(bpmn: Conformance) -> None:
+    """No condition holds and there is no default: a runtime exception, so the case stops in
+    error at the gateway, named; never silently completed."""
+    outcome = bpmn.run(model(process(split(default=False))), [Complete("decide", {"x": 0})])
+    assert outcome.trace == ["start", "decide"]
+    assert outcome.status == "error" and outcome.open_tasks == []
+    assert outcome.error is not None and outcome.error["step"] == "choose"
+    assert "no sequence flow leaving complexGateway 'choose'" in outcome.error["message"]
+
+
+@pytest.mark.parametrize("condition", ["_activationCount &gt;=", "__import__('os')", " "],
+                         ids=["syntax", "sandbox", "empty"])
+def test_a_malformed_activation_condition_is_refused(bpmn: Conformance, condition: str) -> None:
+    """The activationCondition is checked at publish as any condition is (in the sandbox),
+    not when a case reaches the gateway: refused, located, naming the gateway."""
+    refused = bpmn.refusal(model(process(two_of_three(condition))))
+    assert refused.element == "join"
+    assert refused.details["rule"] in {"expression", "empty_expression"}
+    assert refused.file == "conformance.bpmn" and refused.line is not None
+    assert "activation_count__pathways" not in refused.reason
+
+
+def test_pathways_validate_runs_the_same_check() -> None:
+    """`pathways validate` (check_offline, without a database) accepts the gateway and
+    refuses a malformed activationCondition the same way."""
+    check_offline(model(process(two_of_three(TWO))), MAIN_FILE)
     with pytest.raises(DefinitionError) as refused:
-        check_offline(files, MAIN_FILE)
-    assert (refused.value.element, refused.value.details["rule"]) == ("choose", "complex_gateway")
-    assert refused.value.line is not None
+        check_offline(model(process(two_of_three("_activationCount &gt;="))), MAIN_FILE)
+    assert (refused.value.element, refused.value.details["rule"]) == ("join", "expression")
+
+
+def test_the_activation_condition_reads_the_case_data(bpmn: Conformance) -> None:
+    """The activationCondition is an expression over the case data too: `urgent` cases go
+    on after the first branch, the others after two."""
+    condition = "_activationCount &gt;= (1 if urgent else 2)"
+    files = model(process(two_of_three(condition, task="user")))
+    urgent = bpmn.run(files, [Complete("a", {"urgent": True})])
+    assert urgent.trace == ["start", "a", "after", "end"]
+    assert urgent.open_tasks == ["b", "c"]
+
+
+def test_an_activation_condition_that_fails_is_an_incident(bpmn: Conformance) -> None:
+    """A condition that cannot be evaluated on the case's data (a name it lacks) stops the
+    case in error at the gateway, as a failing flow condition does."""
+    files = model(process(two_of_three("_activationCount &gt;= threshold", task="user")))
+    outcome = bpmn.run(files, [Complete("a")])
+    assert outcome.status == "error"
+    assert outcome.error is not None and outcome.error["step"] == "join"
