@@ -32,6 +32,7 @@ event definition, or one of a kind an activity cannot throw
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
@@ -48,6 +49,7 @@ from engine.workflow.implicit_flows import ACTIVITY_TAGS
 
 LOOP_COUNTER = "loopCounter"
 _NUMBER = "pathways_loop_counter"  # an instance's loopCounter, in its internal data
+_OUTPUT_ORDER = "pathways_output_order"  # loopCounter of each output item, in the activity
 _MISSING: Any = object()
 # what a behaviour may throw, and how SpiffWorkflow's event parser reads each
 THROWABLE = {"signalEventDefinition": "parse_signal_event",
@@ -86,11 +88,44 @@ class _Behaving:
     def merge_child(self, workflow: Any, child: Any) -> None:
         """Merge the instance as SpiffWorkflow does (its loopCounter left out), then throw
         what the behaviour says."""
+        if not child.parent.has_state(TaskState.STARTED):
+            return  # ran after the completionCondition cancelled it (see _collect_in_order)
         number = child.internal_data.get(_NUMBER)
         if number is not None and child.data.get(LOOP_COUNTER) == number:
             del child.data[LOOP_COUNTER]
+        appended = self._appends(child)
         super().merge_child(workflow, child)  # type: ignore[misc]
+        if appended:
+            self._collect_in_order(child.parent, number)
         self._throw_behavior_events(child)
+
+    def _appends(self, child: Any) -> bool:
+        """Whether SpiffWorkflow will append this instance's output item to the output
+        collection (rather than set it at the instance's key or index)."""
+        spec: Any = self
+        if spec.data_output is None or spec.output_item is None:
+            return False
+        my_task = child.parent
+        output = spec.data_output.get(my_task) if spec.data_output.exists(my_task) else None
+        data_input = spec.data_input.get(my_task) if spec.data_input is not None else None
+        in_place = child.internal_data.get("key_or_index") is not None and (
+            isinstance(output, Mapping) or data_input is output)
+        return isinstance(output, list) and not in_place
+
+    @staticmethod
+    def _collect_in_order(my_task: Any, number: int | None) -> None:
+        """Keep the output collection in the instances' order (BPMN 2.0.2 §10.3.7: the i-th
+        item is the i-th instance's), not the order they completed in: SpiffWorkflow appends
+        each item as its instance completes, so a parallel activity whose instances complete
+        out of order (user tasks) had its items shuffled."""
+        order = my_task.internal_data.setdefault(_OUTPUT_ORDER, [])
+        order.append(number if number is not None else len(order) + 1)
+        spec: Any = my_task.task_spec
+        output = spec.data_output.get(my_task)
+        if len(output) == len(order):
+            ranked = sorted(range(len(order)), key=order.__getitem__)
+            output[:] = [output[i] for i in ranked]
+            order[:] = [order[i] for i in ranked]
 
     def check_completion_condition(self, my_task: Any) -> bool:
         """SpiffWorkflow's check (on the instance that completed last), with the instance
