@@ -9,7 +9,8 @@ terminate, cancel or compensation definition is not an event an activity instanc
 as it completes); a complexBehaviorDefinition without a condition; and a behaviour event or
 complexBehaviorDefinition the `behavior` attribute makes BPMN ignore (a noneBehaviorEventRef
 with behavior="One", a complexBehaviorDefinition without behavior="Complex"), since the
-modeller surely meant it to throw.
+modeller surely meant it to throw; an escalation no boundary event on the activity catches
+each time it is thrown (see _check_escalation_caught).
 """
 
 from __future__ import annotations
@@ -82,6 +83,37 @@ def _check_definition(document: BpmnDocument, at: Any, activity: str, attribute:
             "multi-instance behaviour (an activity instance does not throw an error, timer, "
             "conditional, link, terminate, cancel or compensation event as it completes)",
             activity=activity, attribute=attribute, value=kind)
+    if kind == "escalationEventDefinition":
+        _check_escalation_caught(document, at, activity, definition)
+
+
+def _check_escalation_caught(document: BpmnDocument, at: Any, activity: str,
+                             definition: Any) -> None:
+    """An escalation a behaviour throws must be caught on the activity, and by an event that
+    sees each throw: an interrupting boundary event (it ends the activity at the first), or a
+    non-interrupting one with behavior One (thrown once; SpiffWorkflow arms a
+    non-interrupting boundary event once per run of its activity). Anything else would let
+    a throw go uncaught, silently (an uncaught escalation is an incident elsewhere)."""
+    element = document.root.find(f".//*[@id='{activity}']")
+    characteristics = element.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics") \
+        if element is not None else None
+    once = characteristics is not None and characteristics.get("behavior") == "One"
+    thrown = definition.get("escalationRef")
+    for boundary in document.all("boundaryEvent"):
+        if boundary.get("attachedToRef") != activity:
+            continue
+        for caught in boundary.iterfind(f"{{{BPMN_NS}}}escalationEventDefinition"):
+            if caught.get("escalationRef") in (None, thrown) and (
+                    once or boundary.get("cancelActivity", "true") != "false"):
+                return
+    raise document.refuse(
+        at, _RULE,
+        f"multi-instance activity {activity!r} throws an escalation as its instances "
+        "complete, and no boundary event on it catches every throw: attach an escalation "
+        "boundary event to it (interrupting, or non-interrupting with behavior=\"One\": a "
+        "non-interrupting boundary event catches only the first throw), or throw a signal "
+        "instead (a non-interrupting event subprocess started by it runs for each throw)",
+        activity=activity)
 
 
 def _ignored(document: BpmnDocument, at: Any, activity: str, behavior: str,

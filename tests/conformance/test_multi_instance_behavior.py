@@ -70,11 +70,12 @@ def with_signal_catch(sequential: bool, behavior: str, extra: str = "",
 BOTH = pytest.mark.parametrize("sequential", [True, False], ids=["sequential", "parallel"])
 
 
-def with_event_subprocess(sequential: bool, behavior: str, extra: str = "") -> dict[str, str]:
+def with_event_subprocess(sequential: bool, behavior: str, extra: str = "",
+                          inside: str = "") -> dict[str, str]:
     """`review` (three instances) in a process with a non-interrupting event subprocess
     started by the signal `done`: each signal the activity throws runs `heard` once."""
     return model(process(
-        start(), user("review", characteristics(sequential, behavior, extra)), end(),
+        start(), user("review", characteristics(sequential, behavior, extra, inside)), end(),
         flows("start>review>end"),
         subprocess("on_done", start("done_start", signal("done"), isInterrupting="false"),
                    script("heard"), end("heard_end"), flows("done_start>heard>heard_end"),
@@ -123,17 +124,39 @@ def test_behavior_complex_throws_when_its_condition_holds(bpmn: Conformance,
                                                           sequential: bool) -> None:
     """§10.3.7: Complex: "the complexBehaviorDefinitions are consulted to determine if and
     which Events to throw"; Table 10.28: the event "will be thrown when the condition is
-    true". The condition reads the activity's numberOfCompletedInstances: the event is
-    thrown as the second instance completes, and only then."""
+    true". The condition reads the activity's numberOfCompletedInstances: the signal is
+    thrown as the second instance completes, and only then (the event subprocess it starts
+    runs once)."""
     complex_definition = (
         '<bpmn:complexBehaviorDefinition id="second_done">'
         "<bpmn:condition>numberOfCompletedInstances == 2</bpmn:condition>"
-        '<bpmn:event id="second_done_event"><bpmn:escalationEventDefinition'
-        ' escalationRef="escalation_done"/></bpmn:event></bpmn:complexBehaviorDefinition>')
-    outcome = bpmn.run(with_boundary(sequential, "Complex", inside=complex_definition), THREE)
-    assert outcome.trace == ["start", "review[i]", "review[i]", "told", "heard", "heard_end",
-                             "review[i]", "review", "end"]
+        '<bpmn:event id="second_done_event"><bpmn:signalEventDefinition'
+        ' signalRef="signal_done"/></bpmn:event></bpmn:complexBehaviorDefinition>')
+    outcome = bpmn.run(with_event_subprocess(sequential, "Complex", inside=complex_definition),
+                       THREE)
+    assert outcome.trace == ["start", "review[i]", "review[i]", "done_start", "heard",
+                             "heard_end", "on_done", "review[i]", "review", "end"]
     assert outcome.status == "completed"
+
+
+def test_a_complex_escalation_is_caught_by_an_interrupting_boundary_event(
+        bpmn: Conformance) -> None:
+    """Complex with an escalation caught by an interrupting boundary event on the activity
+    (§13.5.3, cancelActivity true): thrown as the first instance whose answer is "stop"
+    completes, it ends the activity there (the other instances are cancelled) and the
+    boundary's path runs."""
+    complex_definition = (
+        '<bpmn:complexBehaviorDefinition id="stopped">'
+        "<bpmn:condition>answer == 'stop'</bpmn:condition>"
+        '<bpmn:event id="stopped_event"><bpmn:escalationEventDefinition'
+        ' escalationRef="escalation_done"/></bpmn:event></bpmn:complexBehaviorDefinition>')
+    files = with_boundary(True, "Complex", inside=complex_definition)
+    files = {name: text.replace('cancelActivity="false"', 'cancelActivity="true"')
+             for name, text in files.items()}
+    outcome = bpmn.run(files, [Complete("review", {"answer": "go"}),
+                               Complete("review", {"answer": "stop"})])
+    assert outcome.trace == ["start", "review[i]", "review[i]", "told", "heard", "heard_end"]
+    assert (outcome.status, outcome.open_tasks) == ("completed", [])
 
 
 @BOTH
@@ -290,3 +313,71 @@ def test_output_items_are_collected_in_instance_order_whatever_the_completion_or
     assert outcome.counts()["each[i]"] == 3 and outcome.trace[-2:] == ["each", "end"]
     assert (outcome.status, outcome.data["results"]) == ("completed", ["A1", "B2", "C3"])
     assert "loopCounter" not in outcome.data
+
+
+# -- malformed behaviours, refused at publish ----------------------------------------------
+
+def test_a_behavior_event_ref_naming_no_event_definition_is_refused(bpmn: Conformance) -> None:
+    """§10.3.7: noneBehaviorEventRef names "the EventDefinition" to throw; one naming
+    nothing (or a signal, not its definition) would throw nothing."""
+    for ref in ("nowhere", "signal_done"):
+        refused = bpmn.refusal(with_signal_catch(
+            False, "None", f' noneBehaviorEventRef="{ref}"'))
+        assert (refused.element, refused.details["rule"]) == ("review",
+                                                              "multi_instance_behavior")
+        assert "'review'" in refused.reason and "names no event definition" in refused.reason
+
+
+def test_a_behavior_event_an_activity_cannot_throw_is_refused(bpmn: Conformance) -> None:
+    """An activity instance completing throws no timer (nor error, link, terminate...):
+    a oneBehaviorEventRef naming a timer definition is refused, naming the activity."""
+    files = with_signal_catch(False, "One", ' oneBehaviorEventRef="a_timer"')
+    files = {name: text.replace(DONE_SIGNAL, DONE_SIGNAL + '<bpmn:timerEventDefinition'
+                                ' id="a_timer"><bpmn:timeDuration>"PT1H"</bpmn:timeDuration>'
+                                "</bpmn:timerEventDefinition>")
+             for name, text in files.items()}
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("review", "multi_instance_behavior")
+    assert "timerEventDefinition" in refused.reason
+
+
+def test_a_complex_behavior_definition_without_condition_is_refused(bpmn: Conformance) -> None:
+    """Table 10.28: a complexBehaviorDefinition's condition is required (the BPMN schema
+    says so too): without it, publish refuses the model naming the activity's definition."""
+    refused = bpmn.refusal(with_boundary(
+        False, "Complex", inside='<bpmn:complexBehaviorDefinition id="when">'
+        '<bpmn:event id="when_event"><bpmn:escalationEventDefinition'
+        ' escalationRef="escalation_done"/></bpmn:event></bpmn:complexBehaviorDefinition>'))
+    assert refused.element == "when_event"  # the schema expects the condition there
+    assert "bpmn:condition" in refused.reason and refused.line is not None
+
+
+def test_a_behavior_event_its_behavior_ignores_is_refused(bpmn: Conformance) -> None:
+    """§10.3.7: noneBehaviorEventRef counts only with behavior None, a
+    complexBehaviorDefinition only with Complex: with another behaviour BPMN throws
+    nothing, which cannot be what the modeller meant."""
+    refused = bpmn.refusal(with_boundary(False, "One", ' noneBehaviorEventRef="throw_done"'))
+    assert (refused.element, refused.details["rule"]) == ("review", "multi_instance_behavior")
+    refused = bpmn.refusal(with_boundary(
+        False, "All", inside='<bpmn:complexBehaviorDefinition id="when">'
+        "<bpmn:condition>True</bpmn:condition></bpmn:complexBehaviorDefinition>"))
+    assert refused.details["rule"] == "multi_instance_behavior"
+    assert "behavior='All'" in refused.reason
+
+
+def test_an_escalation_no_boundary_event_catches_each_time_is_refused(
+        bpmn: Conformance) -> None:
+    """An escalation thrown for each instance (behavior None) with only a non-interrupting
+    boundary event, which SpiffWorkflow arms once per run of the activity: the second and
+    third throws would go uncaught, silently; refused, naming the activity. Without any
+    boundary event it is refused too."""
+    refused = bpmn.refusal(with_boundary(False, "None", ' noneBehaviorEventRef="throw_done"'))
+    assert (refused.element, refused.details["rule"]) == ("review", "multi_instance_behavior")
+    assert "boundary event" in refused.reason
+    files = model(process(
+        start(), user("review", characteristics(False, "One",
+                                                ' oneBehaviorEventRef="throw_done"')),
+        end(), flows("start>review>end")),
+        declarations=[declare("escalation", "done"), DONE_ESCALATION])
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("review", "multi_instance_behavior")
