@@ -38,6 +38,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEventDefinitionParser
+from SpiffWorkflow.spiff.serializer.task_spec import SpiffMultiInstanceConverter
 from SpiffWorkflow.spiff.specs.event_definitions import (
     SignalEventDefinition as SpiffSignalEventDefinition,
 )
@@ -168,6 +169,23 @@ def instance_attributes(spec: Any, my_task: Any, instance: Any) -> dict[str, Any
     }
 
 
+class BehavingConverter(SpiffMultiInstanceConverter):  # type: ignore[misc]
+    """A `_Behaving` activity as a dict: SpiffWorkflow's, with its behaviour and the events
+    it throws, so `pathways versions diff` and a migration see a change to them (registered
+    for the mixin in engine.workflow.state: specs are described by their nearest registered
+    class, never stored)."""
+
+    def to_dict(self, spec: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(spec)
+        dct["behavior"] = spec.behavior
+        dct["behavior_events"] = [
+            {"condition": condition, "event": type(definition).__name__,
+             "name": getattr(definition, "name", None), "code": getattr(definition, "code", None)}
+            for condition, definition in getattr(spec, "behavior_events", [])]
+        return dct
+
+
+Behaving = _Behaving  # the mixin, for the serializer's registry
 _behaving: dict[type, type] = {}
 
 

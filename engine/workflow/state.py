@@ -30,6 +30,7 @@ from engine.model import STATE_FORMAT_VERSION
 from engine.workflow.clock import CLOCK_TIMERS
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
+from engine.workflow.multi_instance import Behaving, BehavingConverter
 
 FORMAT_KEY = "pathways_state_format"
 # Steps the case completed whose tasks `compact` cut from the tree, per process id: a
@@ -78,6 +79,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[ImplicitSplit] = ImplicitSplitConverter
+    config[Behaving] = BehavingConverter  # a multi-instance's behaviour, for the diff
     for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
