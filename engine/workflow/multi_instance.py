@@ -37,6 +37,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import EscalationEventDefinition
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEventDefinitionParser
 from SpiffWorkflow.spiff.serializer.task_spec import SpiffMultiInstanceConverter
 from SpiffWorkflow.spiff.specs.event_definitions import (
@@ -45,6 +46,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_events import BroadcastSignalEventDefinition
+from engine.workflow.bpmn_events import _naming_the_thrower as naming_the_thrower
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
 from engine.workflow.implicit_flows import ACTIVITY_TAGS
 
@@ -232,6 +234,10 @@ def _event_definition(parser: Any, element: Any) -> Any:
     definition = getattr(reader, THROWABLE[local_name(element)])(element)
     if type(definition) is SpiffSignalEventDefinition:
         definition.__class__ = BroadcastSignalEventDefinition  # as every thrown signal
+    if isinstance(definition, EscalationEventDefinition):
+        # as an escalation throw event's: the innermost catcher only (the boundary event on
+        # the activity, not also an event subprocess of the process)
+        definition.throw = naming_the_thrower(definition, definition.throw)
     return definition
 
 

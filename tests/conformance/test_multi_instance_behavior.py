@@ -381,3 +381,36 @@ def test_an_escalation_no_boundary_event_catches_each_time_is_refused(
         declarations=[declare("escalation", "done"), DONE_ESCALATION])
     refused = bpmn.refusal(files)
     assert (refused.element, refused.details["rule"]) == ("review", "multi_instance_behavior")
+
+
+def test_a_thrown_message_is_caught_elsewhere_in_the_process(bpmn: Conformance) -> None:
+    """§10.3.7 with a message definition: the message thrown as the first instance
+    completes reaches the intermediate message catch event waiting beside the activity."""
+    files = with_signal_catch(False, "One", ' oneBehaviorEventRef="throw_news"')
+    files = {name: text.replace(DONE_SIGNAL, DONE_SIGNAL + '<bpmn:messageEventDefinition'
+                                ' id="throw_news" messageRef="message_news"/>'
+                                + declare("message", "news"))
+             .replace('<bpmn:signalEventDefinition signalRef="signal_done"/>',
+                      '<bpmn:messageEventDefinition messageRef="message_news"/>')
+             for name, text in files.items()}
+    outcome = bpmn.run(files, THREE)
+    assert outcome.trace == ["start", "review[i]", "wait_done", "heard", "review[i]",
+                             "review[i]", "review", "end"]
+    assert (outcome.status, outcome.waiting_for) == ("completed", [])
+
+
+def test_the_boundary_event_catches_the_escalation_not_an_event_subprocess(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.6 (escalation): the innermost handler catches: the boundary event
+    on the activity, not also the process's event subprocess for the same escalation."""
+    files = with_boundary(False, "One", ' oneBehaviorEventRef="throw_done"')
+    handler = subprocess("on_escalation", start("esc_start", escalation("done"),
+                                                isInterrupting="false"),
+                         script("handled"), end("handled_end"),
+                         flows("esc_start>handled>handled_end"), event_triggered=True)
+    files = {name: text.replace("</bpmn:process>", handler + "</bpmn:process>")
+             for name, text in files.items()}
+    outcome = bpmn.run(files, THREE)
+    assert outcome.trace == ["start", "review[i]", "told", "heard", "heard_end",
+                             "review[i]", "review[i]", "review", "end"]
+    assert outcome.status == "completed"
