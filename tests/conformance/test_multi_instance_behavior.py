@@ -414,3 +414,26 @@ def test_the_boundary_event_catches_the_escalation_not_an_event_subprocess(
     assert outcome.trace == ["start", "review[i]", "told", "heard", "heard_end",
                              "review[i]", "review[i]", "review", "end"]
     assert outcome.status == "completed"
+
+
+@BOTH
+def test_nested_activities_each_give_their_own_loop_counter(bpmn: Conformance,
+                                                            sequential: bool) -> None:
+    """Table 10.30: loopCounter is each instance's own: inside an instance of the outer
+    subprocess, an inner multi-instance script's instances count 1, 2 again, and once the
+    inner activity completes the outer instance reads its own number again."""
+    inner = ('<bpmn:multiInstanceLoopCharacteristics isSequential="true">'
+             "<bpmn:loopCardinality>2</bpmn:loopCardinality>"
+             "<bpmn:loopDataOutputRef>pairs</bpmn:loopDataOutputRef>"
+             '<bpmn:outputDataItem id="pair" name="pair"/>'
+             "</bpmn:multiInstanceLoopCharacteristics>")
+    body = subprocess(
+        "outer", counting(sequential, cardinality="2"), start("outer_start"),
+        script("keep", "outer_number = loopCounter"),
+        script("inner", "pair = outer_number * 10 + loopCounter", inside=inner),
+        script("after", "mine = [loopCounter, pairs]"), end("outer_end"),
+        flows("outer_start>keep>inner>after>outer_end"))
+    outcome = bpmn.run(model(process(start(), body, end(), flows("start>outer>end"))))
+    assert outcome.counts()["inner[i]"] == 4 and outcome.counts()["outer[i]"] == 2
+    assert (outcome.status, outcome.data["results"]) == (
+        "completed", [[1, [11, 12]], [2, [21, 22]]])
