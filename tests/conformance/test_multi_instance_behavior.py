@@ -139,6 +139,20 @@ def test_behavior_complex_throws_when_its_condition_holds(bpmn: Conformance,
     assert outcome.status == "completed"
 
 
+def test_a_complex_event_may_name_a_shared_definition(bpmn: Conformance) -> None:
+    """§10.5.1: the implicit throw event's trigger may be an eventDefinitionRef to a
+    definition declared at the top: thrown as if written inside it."""
+    complex_definition = (
+        '<bpmn:complexBehaviorDefinition id="first_done">'
+        "<bpmn:condition>loopCounter == 1</bpmn:condition>"
+        '<bpmn:event id="first_done_event"><bpmn:eventDefinitionRef>throw_done'
+        "</bpmn:eventDefinitionRef></bpmn:event></bpmn:complexBehaviorDefinition>")
+    outcome = bpmn.run(with_event_subprocess(True, "Complex", inside=complex_definition),
+                       THREE)
+    assert outcome.trace == ["start", "review[i]", "done_start", "heard", "heard_end",
+                             "on_done", "review[i]", "review[i]", "review", "end"]
+
+
 def test_a_complex_escalation_is_caught_by_an_interrupting_boundary_event(
         bpmn: Conformance) -> None:
     """Complex with an escalation caught by an interrupting boundary event on the activity
