@@ -85,6 +85,7 @@ from engine.workflow.definition_model import (
 )
 from engine.workflow.implicit_flows import with_implicit_splits
 from engine.workflow.joins import with_merging_joins
+from engine.workflow.multi_instance import with_multi_instance_behavior
 from engine.workflow.sandbox import compile_expression, compile_script
 from engine.workflow.sensitivity import derive_sensitivity
 
@@ -365,8 +366,9 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     if main_file not in files:
         raise DefinitionError("main BPMN file missing from bundle", file=main_file)
     parser = PathwaysBpmnParser(validator=VALIDATOR)
-    parser.OVERRIDE_PARSER_CLASSES = with_implicit_splits(
-        with_merging_joins(parser.OVERRIDE_PARSER_CLASSES), parser.PARSER_CLASSES)
+    parser.OVERRIDE_PARSER_CLASSES = with_implicit_splits(with_multi_instance_behavior(
+        with_merging_joins(parser.OVERRIDE_PARSER_CLASSES), parser.PARSER_CLASSES),
+        parser.PARSER_CLASSES)
     _add_bpmn_files(parser, files, main_file)
     pathway = _choose_main_process(parser, main_file, files[main_file])
     spec, subprocess_specs = _specs(parser, pathway, main_file)

@@ -29,6 +29,7 @@ from engine.workflow.clock import CLOCK_TIMERS
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayConverter
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
+from engine.workflow.multi_instance import Behaving, BehavingConverter
 from engine.workflow.pruning import compact, done_steps
 
 __all__ = ["SERIALIZER", "StateFormatError", "compact", "done_steps", "dump_state", "load_state"]
@@ -81,6 +82,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[ImplicitSplit] = ImplicitSplitConverter
     config[ComplexGateway] = ComplexGatewayConverter
+    config[Behaving] = BehavingConverter  # a multi-instance's behaviour, for the diff
     for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

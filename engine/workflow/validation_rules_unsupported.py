@@ -1,9 +1,6 @@
 """Publish rules on BPMN constructs SpiffWorkflow 3.2 reads but runs silently wrong, refused
 with what to do instead (issue 16: run a construct as BPMN 2.0.2 says, or refuse it):
 
-- a multi-instance activity that throws events as its instances complete (`behavior` None or
-  One with its event, a `complexBehaviorDefinition`): SpiffWorkflow ignores behavior and
-  throws nothing, so whatever waits for those events would wait for ever;
 - an event subprocess inside an embedded subprocess: SpiffWorkflow wires event subprocesses
   only at process level, so a nested one is never set off by its event (a message for it
   is kept for nobody, and the subprocess completes as if it had no handler);
@@ -17,40 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
-from engine.workflow.validation_document import BpmnDocument, owner_id
+from engine.workflow.validation_document import BpmnDocument
+from engine.workflow.validation_rules_multi_instance import check_multi_instance_behavior
 
-_BEHAVIOR_EVENT = {"None": "noneBehaviorEventRef", "One": "oneBehaviorEventRef"}
 _EVENT_KINDS = ("startEvent", "intermediateCatchEvent", "boundaryEvent")
 
 
 def check_unsupported(document: BpmnDocument) -> None:
     """Refuse the first use of a construct Pathways would run silently wrong."""
     for characteristics in document.all("multiInstanceLoopCharacteristics"):
-        _check_behavior(document, characteristics)
+        check_multi_instance_behavior(document, characteristics)  # runs: only malformed
     for container in document.all("subProcess"):
         _check_nested_event_subprocess(document, container)
     _check_conditional_events(document)
-
-
-def _check_behavior(document: BpmnDocument, characteristics: Any) -> None:
-    activity = owner_id(characteristics)
-    behavior = characteristics.get("behavior", "All")
-    reference = _BEHAVIOR_EVENT.get(behavior)
-    complex_definition = characteristics.find(f"{{{BPMN_NS}}}complexBehaviorDefinition")
-    if complex_definition is not None:
-        what = "a complexBehaviorDefinition (events thrown as its conditions hold)"
-    elif reference is not None and characteristics.get(reference):
-        what = (f'behavior="{behavior}" with {reference} (an event thrown as instances '
-                "complete)")
-    else:
-        return  # All (the default) or a behaviour that throws nothing: runs as BPMN says
-    raise document.refuse(
-        characteristics, "multi_instance_behavior",
-        f"multi-instance activity {activity!r} has {what}: Pathways does not throw a "
-        "multi-instance activity's behaviour events (SpiffWorkflow ignores them, so what "
-        "waits for them would wait for ever); remove it, and act on the instances' results "
-        "with a completionCondition or with steps after the activity",
-        attribute="behavior", value=behavior)
 
 
 def _check_nested_event_subprocess(document: BpmnDocument, event_subprocess: Any) -> None:
