@@ -68,19 +68,21 @@ def _check_quantities(document: BpmnDocument, element: Any) -> None:
 
 
 def _check_adhoc(document: BpmnDocument, element: Any) -> None:
-    if not _text_of(element.find(f"{{{BPMN_NS}}}completionCondition")):
-        raise document.refuse(element, "adhoc_without_completion",
-                              f"ad-hoc subprocess {element.get('id')!r} has no "
-                              "completionCondition: it could never finish")
-    # SpiffWorkflow 3.2 evaluates the completionCondition as the subprocess starts (BPMN:
-    # after each inner activity completes) and fails to start one (KeyError 'data_objects')
-    raise document.refuse(element, "adhoc_not_supported",
-                          f"ad-hoc subprocess {element.get('id')!r}: Pathways does not run "
-                          "ad-hoc subprocesses (their tasks would not be offered together, "
-                          "nor the completionCondition be checked after each); model the "
-                          "tasks on the branches of an inclusive gateway, or as a parallel "
-                          "gateway's branches inside a subprocess with an interrupting "
-                          "boundary event to stop early")
+    """BPMN 2.0.2 §10.3.5: an ad-hoc subprocess holds no start or end event; its
+    completionCondition, when given, is an expression (check_code compiles it)."""
+    for child in element:
+        if local_name(child) in ("startEvent", "endEvent"):
+            raise document.refuse(child, "adhoc_start_or_end_event",
+                                  f"{local_name(child)} {child.get('id')!r} is inside ad-hoc "
+                                  f"subprocess {element.get('id')!r}: an ad-hoc subprocess "
+                                  "has no start or end events (its activities without an "
+                                  "incoming flow are offered when it starts)")
+    condition = element.find(f"{{{BPMN_NS}}}completionCondition")
+    if condition is not None and not _text_of(condition):
+        raise document.refuse(element, "adhoc_empty_completion",
+                              f"ad-hoc subprocess {element.get('id')!r} has an empty "
+                              "completionCondition: write the condition, or remove it to "
+                              "have the caseworker finish the subprocess")
 
 
 def _check_standard_loop(document: BpmnDocument, element: Any) -> None:

@@ -63,7 +63,14 @@ class Wait:
     minutes: float = 0
 
 
-Command = Complete | Send | Wait
+@dataclass(frozen=True)
+class Finish:
+    """The caseworker finishes the case's open ad-hoc subprocess at `step`."""
+
+    step: str
+
+
+Command = Complete | Send | Wait | Finish
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,8 @@ class Conformance:
                 f"no open task {command.step!r} (#{command.nth}) to complete; open: "
                 f"{sorted(view.task.step for view in engine.get_case(case_id).tasks)}")
             engine.complete_task(views[command.nth].task.id, dict(command.data))
+        elif isinstance(command, Finish):
+            engine.finish_adhoc(case_id, command.step)
         elif isinstance(command, Send):
             with self.uow_factory() as uow:
                 uow.messages.add(Message(
