@@ -77,6 +77,13 @@ def _check_adhoc(document: BpmnDocument, element: Any) -> None:
                                   f"subprocess {element.get('id')!r}: an ad-hoc subprocess "
                                   "has no start or end events (its activities without an "
                                   "incoming flow are offered when it starts)")
+        link = child.find(f"{{{BPMN_NS}}}linkEventDefinition")
+        if child.get("triggeredByEvent") == "true" or link is not None:
+            what = "an event subprocess" if link is None else "a link event"
+            raise document.refuse(child, "adhoc_content_not_supported",
+                                  f"{local_name(child)} {child.get('id')!r} is {what} inside "
+                                  f"ad-hoc subprocess {element.get('id')!r}: Pathways does "
+                                  "not run one there; put it in the process around it")
     condition = element.find(f"{{{BPMN_NS}}}completionCondition")
     if condition is not None and not _text_of(condition):
         raise document.refuse(element, "adhoc_empty_completion",

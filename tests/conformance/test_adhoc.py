@@ -20,16 +20,29 @@ import pytest
 
 from engine.errors import CaseStateError, NotFoundError
 from tests.conformance.bpmn import (
+    boundary,
+    catch,
     end,
     flows,
+    link,
+    message,
     model,
     process,
     script,
     start,
+    throw,
+    timer,
     user,
 )
 from tests.conformance.bpmn import subprocess as sub
-from tests.conformance.harness import Complete, Conformance, Finish, in_any_order, matches
+from tests.conformance.harness import (
+    Complete,
+    Conformance,
+    Finish,
+    Wait,
+    in_any_order,
+    matches,
+)
 
 
 def adhoc(*body: str, completion: str | None = None, node: str = "pick",
@@ -220,3 +233,53 @@ def test_a_completion_condition_that_does_not_compile_is_refused(bpmn: Conforman
 def test_an_empty_completion_condition_is_refused(bpmn: Conformance) -> None:
     refused = bpmn.refusal(around(adhoc(user("a"), completion=" ")))
     assert (refused.element, refused.details["rule"]) == ("pick", "adhoc_empty_completion")
+
+
+@pytest.mark.parametrize("inside", ["event_subprocess", "link"])
+def test_what_pathways_does_not_wire_inside_is_refused(bpmn: Conformance, inside: str) -> None:
+    """An event subprocess or a link event inside an ad-hoc subprocess is refused, named."""
+    if inside == "link":
+        content = (throw("go", link("x")) + catch("land", link("x")) + user("b")
+                   + flows("land>b"))
+        element = "go"
+    else:
+        content = sub("handler", start("h_start", message("ping")), user("h"), end("h_end"),
+                      flows("h_start>h>h_end"), event_triggered=True)
+        element = "handler"
+    refused = bpmn.refusal(around(adhoc(user("a"), content)))
+    assert (refused.element, refused.details["rule"]) == (element,
+                                                          "adhoc_content_not_supported")
+
+
+# -- with the events around it ------------------------------------------------------------
+
+
+def test_a_timer_on_an_inner_task(bpmn: Conformance) -> None:
+    """An interrupting timer on inner task `a` takes it off the inbox after a day and goes
+    on to `late`, inside the subprocess; `b` is untouched."""
+    files = around(adhoc(user("a"), boundary("slow", "a", timer("'P1D'")), user("late"),
+                         user("b"), flows("slow>late")))
+    outcome = bpmn.run(files, [Wait(days=2)])
+    assert outcome.open_tasks == ["b", "late"], outcome
+    outcome = bpmn.run(files, [Wait(days=2), Complete("late"), Complete("b")])
+    assert outcome.trace == ["start", "init", "slow", "late", "b", "pick"], outcome
+    assert outcome.open_tasks == ["after"]
+
+
+def test_an_interrupting_timer_on_the_subprocess_stops_it(bpmn: Conformance) -> None:
+    files = model(process(start(), script("init"), adhoc(user("a"), user("b")),
+                          boundary("deadline", "pick", timer("'P7D'")), user("after"),
+                          user("escalate"), end(), end("end2"),
+                          flows("start>init>pick>after>end", "deadline>escalate>end2")))
+    outcome = bpmn.run(files, [Complete("a"), Wait(days=8)])
+    assert outcome.trace == ["start", "init", "a", "deadline"], outcome
+    assert outcome.open_tasks == ["escalate"]
+
+
+def test_a_failing_condition_puts_the_case_in_error(bpmn: Conformance) -> None:
+    """A condition that cannot be evaluated (a name no step set) is a recorded error at the
+    activity just completed, never a silent end."""
+    files = around(adhoc(user("a"), user("b"), completion="missing_name == 1"))
+    outcome = bpmn.run(files, [Complete("a")])
+    assert outcome.status == "error", outcome
+    assert outcome.error is not None and "completionCondition" in outcome.error["message"]
