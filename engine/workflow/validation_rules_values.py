@@ -84,6 +84,13 @@ def _check_adhoc(document: BpmnDocument, element: Any) -> None:
                                   f"{local_name(child)} {child.get('id')!r} is {what} inside "
                                   f"ad-hoc subprocess {element.get('id')!r}: Pathways does "
                                   "not run one there; put it in the process around it")
+    targets = {flow.get("targetRef") for flow in element.iterfind(f"{{{BPMN_NS}}}sequenceFlow")}
+    if not any(local_name(child) in ACTIVITIES and child.get("id") not in targets
+               for child in element):
+        raise document.refuse(element, "adhoc_without_activity",
+                              f"ad-hoc subprocess {element.get('id')!r} has no activity "
+                              "without an incoming sequence flow: nothing would be offered "
+                              "when it starts")
     condition = element.find(f"{{{BPMN_NS}}}completionCondition")
     if condition is not None and not _text_of(condition):
         raise document.refuse(element, "adhoc_empty_completion",

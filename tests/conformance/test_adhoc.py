@@ -283,3 +283,30 @@ def test_a_failing_condition_puts_the_case_in_error(bpmn: Conformance) -> None:
     outcome = bpmn.run(files, [Complete("a")])
     assert outcome.status == "error", outcome
     assert outcome.error is not None and "completionCondition" in outcome.error["message"]
+
+
+def test_a_case_in_error_on_its_condition_is_retried(bpmn: Conformance) -> None:
+    """Retried (here on a version whose condition is fixed), the case goes on: the open
+    activities are still offered, and the next one done ends the subprocess."""
+    files = around(adhoc(user("a"), user("b"), completion="missing_name == 1"))
+    assert bpmn.run(files, [Complete("a")]).status == "error"
+    engine = bpmn.engine()
+    case = engine.list_cases()[0]
+    fixed = around(adhoc(user("a"), user("b"), completion="True"))
+    bpmn.publish(fixed)
+    view = engine.retry_case(case.id or 0, version=2)
+    assert view.case.status == "active", view.case.error
+    assert sorted(task.task.step for task in view.tasks) == ["b"]
+    task = view.tasks[0].task
+    engine.complete_task(task.id, {})
+    assert [t.task.step for t in engine.get_case(case.id or 0).tasks] == ["after"]
+
+
+@pytest.mark.parametrize("body", ["", "cycle"], ids=["empty", "every_activity_has_a_flow_in"])
+def test_an_adhoc_subprocess_with_nothing_to_offer_is_refused(bpmn: Conformance,
+                                                              body: str) -> None:
+    """§10.3.5: it holds at least one activity; one that no flow leads to is what it offers
+    when it starts: without one it could never do anything."""
+    inner = user("a") + user("b") + flows("a>b>a") if body else ""
+    refused = bpmn.refusal(around(adhoc(inner)))
+    assert (refused.element, refused.details["rule"]) == ("pick", "adhoc_without_activity")
