@@ -114,8 +114,10 @@ class AdHocSpec(BpmnProcessSpec):  # type: ignore[misc]
         """Start offers the first activities (through a gate each when Sequential); what
         has no outgoing flow ends the subprocess's path; each activity reports completing."""
         ends = (self.start, self.end, self.task_specs.get("End"))
+        # (a multi-instance or loop activity's instance spec has no inputs: it is no leaf)
         leaves = [spec for spec in self.task_specs.values()
-                  if spec not in ends and not spec.outputs]
+                  if spec not in ends and not spec.outputs
+                  and (spec.inputs or spec.name in firsts)]
         for leaf in leaves:
             leaf.connect(self.end)
         for name in firsts:
@@ -266,11 +268,10 @@ def finish(workflow: Any, step: str) -> None:
     found = find_open_adhoc(workflow, step)
     if found is None:
         raise LookupError(step)
-    task, subworkflow = found
+    _, subworkflow = found
     running = running_inner_work(subworkflow)
     if running:
         raise RuntimeError(", ".join(running))
     subworkflow.data[CLOSING] = True
     settle(subworkflow, keep_running=False)
     subworkflow.completed_event(subworkflow)  # the ad-hoc task is then ready to go on
-    del task

@@ -84,6 +84,12 @@ def _check_adhoc(document: BpmnDocument, element: Any) -> None:
                                   f"{local_name(child)} {child.get('id')!r} is {what} inside "
                                   f"ad-hoc subprocess {element.get('id')!r}: Pathways does "
                                   "not run one there; put it in the process around it")
+    for script in element.iterfind(f"{{{BPMN_NS}}}extensionElements/*"):
+        if local_name(script) in ("preScript", "postScript"):
+            raise document.refuse(script, "adhoc_content_not_supported",
+                                  f"a {local_name(script)} on ad-hoc subprocess "
+                                  f"{element.get('id')!r} would not run: put the script in "
+                                  "a script task before or after it")
     targets = {flow.get("targetRef") for flow in element.iterfind(f"{{{BPMN_NS}}}sequenceFlow")}
     if not any(local_name(child) in ACTIVITIES and child.get("id") not in targets
                for child in element):

@@ -27,6 +27,7 @@ from tests.conformance.bpmn import (
     link,
     message,
     model,
+    multi_instance,
     process,
     script,
     start,
@@ -310,3 +311,36 @@ def test_an_adhoc_subprocess_with_nothing_to_offer_is_refused(bpmn: Conformance,
     inner = user("a") + user("b") + flows("a>b>a") if body else ""
     refused = bpmn.refusal(around(adhoc(inner)))
     assert (refused.element, refused.details["rule"]) == ("pick", "adhoc_without_activity")
+
+
+def test_a_multi_instance_activity_inside(bpmn: Conformance) -> None:
+    """A multi-instance user task among its activities runs its instances as anywhere; it
+    counts as one activity, done when its instances are."""
+    files = around(adhoc(user("m", multi_instance(sequential=False, cardinality="2")),
+                         user("b")))
+    outcome = bpmn.run(files)
+    assert outcome.open_tasks == ["b", "m", "m"], outcome
+    outcome = bpmn.run(files, [Complete("m"), Complete("b"), Complete("m")])
+    assert outcome.trace == ["start", "init", "m[i]", "b", "m[i]", "m", "pick"], outcome
+    assert outcome.open_tasks == ["after"]
+
+
+def test_a_pre_script_on_it_is_refused(bpmn: Conformance) -> None:
+    """SpiffWorkflow's ad-hoc subprocess runs no preScript or postScript: refused, named."""
+    files = around(adhoc(user("a")).replace(
+        '<bpmn:adHocSubProcess id="pick">',
+        '<bpmn:adHocSubProcess id="pick"><bpmn:extensionElements>'
+        "<spiffworkflow:preScript>x = 1</spiffworkflow:preScript></bpmn:extensionElements>"))
+    refused = bpmn.refusal(files)
+    assert refused.details["rule"] == "adhoc_content_not_supported"
+    assert "preScript" in refused.reason and isinstance(refused.line, int)
+
+
+def test_versions_diff_sees_an_added_activity(bpmn: Conformance) -> None:
+    """`versions diff` describes the ad-hoc subprocess like any subprocess."""
+    bpmn.publish(around(adhoc(user("a"), user("b"), completion="x", ordering="Sequential"),
+                        init="x = False"))
+    bpmn.publish(around(adhoc(user("a"), user("b"), user("c"), completion="x",
+                              ordering="Sequential"), init="x = False"))
+    diff = bpmn.engine().diff("conformance", 1, 2)
+    assert [step.step for step in diff.added] == ["c"]
