@@ -344,3 +344,40 @@ def test_versions_diff_sees_an_added_activity(bpmn: Conformance) -> None:
                               ordering="Sequential"), init="x = False"))
     diff = bpmn.engine().diff("conformance", 1, 2)
     assert [step.step for step in diff.added] == ["c"]
+
+
+def test_finishing_one_inside_a_subprocess(bpmn: Conformance) -> None:
+    """An ad-hoc subprocess inside an embedded subprocess is found by its step and finished
+    there; the embedded subprocess goes on after it."""
+    files = model(process(start(), sub("outer", start("o_start"), adhoc(user("a"), user("b")),
+                                       user("o_after"), end("o_end"),
+                                       flows("o_start>pick>o_after>o_end")),
+                          end(), flows("start>outer>end")))
+    outcome = bpmn.run(files, [Complete("b"), Finish("pick")])
+    assert outcome.open_tasks == ["o_after"], outcome
+    assert outcome.trace == ["start", "o_start", "b", "pick"]
+
+
+def test_a_case_inside_it_migrates_to_a_version_that_adds_an_activity(
+        bpmn: Conformance) -> None:
+    """Migration treats the running ad-hoc subprocess as any running subprocess: a case with
+    `a` done moves, keeps `b` and `c` offered, and runs on. The activity the new version adds
+    (`d`) is not offered to a subprocess that started before it existed (as a step added
+    before a running subprocess's current step is not run)."""
+    bpmn.publish(ABC)
+    engine = bpmn.engine()
+    client = engine.add_client("Migrating client")
+    case_id = engine.start_case("conformance", client.id or 0).case.id or 0
+    first = next(t for t in engine.get_case(case_id).tasks if t.task.step == "a")
+    engine.complete_task(first.task.id, {})
+    bpmn.publish(around(adhoc(user("a"), user("b"), user("c"), user("d"))))
+    report = engine.migrate("conformance", 1, 2)
+    (result,) = report.cases
+    assert result.ok, result
+    view = bpmn.engine().get_case(case_id)
+    steps = sorted(task.task.step for task in view.tasks)
+    assert steps == ["b", "c"], (result, steps)
+    for step in steps:
+        task = next(t for t in bpmn.engine().get_case(case_id).tasks if t.task.step == step)
+        bpmn.engine().complete_task(task.task.id, {})
+    assert [t.task.step for t in bpmn.engine().get_case(case_id).tasks] == ["after"]
