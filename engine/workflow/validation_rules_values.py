@@ -21,6 +21,7 @@ from engine.workflow.expressions import ExpressionError
 from engine.workflow.runner import compute_due
 from engine.workflow.sandbox import compile_expression, compile_script
 from engine.workflow.validation_document import ACTIVITIES, BpmnDocument, owner_id
+from engine.workflow.validation_rules_adhoc import check_adhoc
 
 _TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
 _TIMER_EXAMPLES = {"timeDuration": ("duration", "'P7D' or 'PT12H'"),
@@ -67,44 +68,6 @@ def _check_quantities(document: BpmnDocument, element: Any) -> None:
                                   "gateway", attribute=attribute, value=value)
 
 
-def _check_adhoc(document: BpmnDocument, element: Any) -> None:
-    """BPMN 2.0.2 §10.3.5: an ad-hoc subprocess holds no start or end event; its
-    completionCondition, when given, is an expression (check_code compiles it)."""
-    for child in element:
-        if local_name(child) in ("startEvent", "endEvent"):
-            raise document.refuse(child, "adhoc_start_or_end_event",
-                                  f"{local_name(child)} {child.get('id')!r} is inside ad-hoc "
-                                  f"subprocess {element.get('id')!r}: an ad-hoc subprocess "
-                                  "has no start or end events (its activities without an "
-                                  "incoming flow are offered when it starts)")
-        link = child.find(f"{{{BPMN_NS}}}linkEventDefinition")
-        if child.get("triggeredByEvent") == "true" or link is not None:
-            what = "an event subprocess" if link is None else "a link event"
-            raise document.refuse(child, "adhoc_content_not_supported",
-                                  f"{local_name(child)} {child.get('id')!r} is {what} inside "
-                                  f"ad-hoc subprocess {element.get('id')!r}: Pathways does "
-                                  "not run one there; put it in the process around it")
-    for script in element.iterfind(f"{{{BPMN_NS}}}extensionElements/*"):
-        if local_name(script) in ("preScript", "postScript"):
-            raise document.refuse(script, "adhoc_content_not_supported",
-                                  f"a {local_name(script)} on ad-hoc subprocess "
-                                  f"{element.get('id')!r} would not run: put the script in "
-                                  "a script task before or after it")
-    targets = {flow.get("targetRef") for flow in element.iterfind(f"{{{BPMN_NS}}}sequenceFlow")}
-    if not any(local_name(child) in ACTIVITIES and child.get("id") not in targets
-               for child in element):
-        raise document.refuse(element, "adhoc_without_activity",
-                              f"ad-hoc subprocess {element.get('id')!r} has no activity "
-                              "without an incoming sequence flow: nothing would be offered "
-                              "when it starts")
-    condition = element.find(f"{{{BPMN_NS}}}completionCondition")
-    if condition is not None and not _text_of(condition):
-        raise document.refuse(element, "adhoc_empty_completion",
-                              f"ad-hoc subprocess {element.get('id')!r} has an empty "
-                              "completionCondition: write the condition, or remove it to "
-                              "have the caseworker finish the subprocess")
-
-
 def _check_standard_loop(document: BpmnDocument, element: Any) -> None:
     maximum = element.get("loopMaximum")
     number = _positive_integer(maximum)
@@ -145,7 +108,7 @@ def _check_call_activity(document: BpmnDocument, element: Any) -> None:
 
 
 _ELEMENT_RULES: dict[str, Callable[[BpmnDocument, Any], None]] = {
-    "adHocSubProcess": _check_adhoc,
+    "adHocSubProcess": check_adhoc,
     "standardLoopCharacteristics": _check_standard_loop,
     "multiInstanceLoopCharacteristics": _check_multi_instance,
     "scriptTask": _check_script_task,
