@@ -3,9 +3,9 @@
 `Conformance.run(files, commands)` publishes the model through the real publish path (the
 same checks and dry run as `pathways publish`), starts a case for a new client, then applies
 the commands one by one: complete a task with data, send a message or a signal from
-outside, move the clock and fire the timers then due. With `reload` every command (and the
-final reading) is done by a fresh Engine, which holds nothing in memory and loads the case
-from the database, as another process would.
+outside, move the clock and fire the timers then due, finish an ad-hoc subprocess. With
+`reload` every command (and the final reading) is done by a fresh Engine, which holds
+nothing in memory and loads the case from the database, as another process would.
 
 What ran is read from SpiffWorkflow's own feed of task state changes (the `spiff.task`
 logger): every BPMN activity and event that reached COMPLETED, in order, however it was
