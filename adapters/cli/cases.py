@@ -106,6 +106,18 @@ def cases_cancel(ctx: Context, case_id: int, reason: str, actor: str | None) -> 
     emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: case_text(view))
 
 
+@cases.command("finish-adhoc")
+@click.argument("case_id", type=ID)
+@click.argument("step")
+@click.option("--as", "actor", help="Who finishes it.")
+@command
+def cases_finish_adhoc(ctx: Context, case_id: int, step: str, actor: str | None) -> None:
+    """Finish the case's ad-hoc subprocess STEP: its offered tasks are withdrawn and the case
+    goes on after it (refused while an activity inside it runs)."""
+    view = ctx.app.engine.finish_adhoc(case_id, step, actor=actor)
+    emit(ctx.json_mode, case_json(view.case, view.tasks), lambda: case_text(view))
+
+
 # -- tasks ---------------------------------------------------------------------------------
 
 

@@ -15,7 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from engine.cases import case_commands, case_queries, client_commands, message_commands
+from engine.cases import (
+    adhoc_commands,
+    case_commands,
+    case_queries,
+    client_commands,
+    message_commands,
+)
 from engine.model import (
     AllocationPolicy,
     CaseRecord,
@@ -170,6 +176,12 @@ class Engine(CaseRuntime):
     def cancel_case(self, case_id: int, *, actor: str | None = None,
                     reason: str = "") -> CaseView:
         return case_commands.cancel_case(self, case_id, actor=actor, reason=reason)
+
+    def finish_adhoc(self, case_id: int, step: str, *, actor: str | None = None) -> CaseView:
+        """The caseworker ends the case's open ad-hoc subprocess at `step` (BPMN 2.0.2
+        §10.3.5): its offered activities are withdrawn and the case goes on after it.
+        NotFoundError if none is open there; CaseStateError while an activity inside runs."""
+        return adhoc_commands.finish_adhoc(self, case_id, step, actor=actor)
 
     # -- migration -----------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 )
 from SpiffWorkflow.util.task import TaskState
 
+from engine.workflow.adhoc import ADHOC_PARSER_CLASSES, AdHocProcessParser
 from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.workflow.definition_model import DECLARATIVE
@@ -355,6 +356,7 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     and a process parser that follows link events (engine.workflow.links)."""
 
     PROCESS_PARSER_CLASS = LinkingProcessParser
+    AD_HOC_PARSER_CLASS = AdHocProcessParser  # engine.workflow.adhoc
 
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         """Parse a file, its eventDefinitionRefs replaced by the definitions they name
@@ -376,4 +378,5 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("sendTask"): (
             _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")][0]),
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("sendTask")][1]),
+        **ADHOC_PARSER_CLASSES,
     }

@@ -21,6 +21,7 @@ from engine.workflow.expressions import ExpressionError
 from engine.workflow.runner import compute_due
 from engine.workflow.sandbox import compile_expression, compile_script
 from engine.workflow.validation_document import ACTIVITIES, BpmnDocument, owner_id
+from engine.workflow.validation_rules_adhoc import check_adhoc
 
 _TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
 _TIMER_EXAMPLES = {"timeDuration": ("duration", "'P7D' or 'PT12H'"),
@@ -67,22 +68,6 @@ def _check_quantities(document: BpmnDocument, element: Any) -> None:
                                   "gateway", attribute=attribute, value=value)
 
 
-def _check_adhoc(document: BpmnDocument, element: Any) -> None:
-    if not _text_of(element.find(f"{{{BPMN_NS}}}completionCondition")):
-        raise document.refuse(element, "adhoc_without_completion",
-                              f"ad-hoc subprocess {element.get('id')!r} has no "
-                              "completionCondition: it could never finish")
-    # SpiffWorkflow 3.2 evaluates the completionCondition as the subprocess starts (BPMN:
-    # after each inner activity completes) and fails to start one (KeyError 'data_objects')
-    raise document.refuse(element, "adhoc_not_supported",
-                          f"ad-hoc subprocess {element.get('id')!r}: Pathways does not run "
-                          "ad-hoc subprocesses (their tasks would not be offered together, "
-                          "nor the completionCondition be checked after each); model the "
-                          "tasks on the branches of an inclusive gateway, or as a parallel "
-                          "gateway's branches inside a subprocess with an interrupting "
-                          "boundary event to stop early")
-
-
 def _check_standard_loop(document: BpmnDocument, element: Any) -> None:
     maximum = element.get("loopMaximum")
     number = _positive_integer(maximum)
@@ -123,7 +108,7 @@ def _check_call_activity(document: BpmnDocument, element: Any) -> None:
 
 
 _ELEMENT_RULES: dict[str, Callable[[BpmnDocument, Any], None]] = {
-    "adHocSubProcess": _check_adhoc,
+    "adHocSubProcess": check_adhoc,
     "standardLoopCharacteristics": _check_standard_loop,
     "multiInstanceLoopCharacteristics": _check_multi_instance,
     "scriptTask": _check_script_task,

@@ -3,9 +3,9 @@
 `Conformance.run(files, commands)` publishes the model through the real publish path (the
 same checks and dry run as `pathways publish`), starts a case for a new client, then applies
 the commands one by one: complete a task with data, send a message or a signal from
-outside, move the clock and fire the timers then due. With `reload` every command (and the
-final reading) is done by a fresh Engine, which holds nothing in memory and loads the case
-from the database, as another process would.
+outside, move the clock and fire the timers then due, finish an ad-hoc subprocess. With
+`reload` every command (and the final reading) is done by a fresh Engine, which holds
+nothing in memory and loads the case from the database, as another process would.
 
 What ran is read from SpiffWorkflow's own feed of task state changes (the `spiff.task`
 logger): every BPMN activity and event that reached COMPLETED, in order, however it was
@@ -63,7 +63,14 @@ class Wait:
     minutes: float = 0
 
 
-Command = Complete | Send | Wait
+@dataclass(frozen=True)
+class Finish:
+    """The caseworker finishes the case's open ad-hoc subprocess at `step`."""
+
+    step: str
+
+
+Command = Complete | Send | Wait | Finish
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,8 @@ class Conformance:
                 f"no open task {command.step!r} (#{command.nth}) to complete; open: "
                 f"{sorted(view.task.step for view in engine.get_case(case_id).tasks)}")
             engine.complete_task(views[command.nth].task.id, dict(command.data))
+        elif isinstance(command, Finish):
+            engine.finish_adhoc(case_id, command.step)
         elif isinstance(command, Send):
             with self.uow_factory() as uow:
                 uow.messages.add(Message(
