@@ -54,6 +54,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import SPIFF_NS
+from engine.workflow.camunda import translate_expressions
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
 from engine.workflow.links import LinkingProcessParser
@@ -359,6 +360,7 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         """Parse a file, its eventDefinitionRefs replaced by the definitions they name
         (engine.workflow.shared_definitions)."""
         inline_event_definition_refs(bpmn)
+        translate_expressions(bpmn)  # Camunda's ${...} conditions (engine.workflow.camunda)
         super().add_bpmn_xml(bpmn, filename)
 
     OVERRIDE_PARSER_CLASSES = {

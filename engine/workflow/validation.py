@@ -28,6 +28,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.errors import DefinitionError, EngineError
 from engine.workflow.bpmn_xml import BPMN_NS, SPIFF_NS
+from engine.workflow.camunda import translate_expressions
 from engine.workflow.definitions import (
     FORM_PROPERTY,
     ParsedDefinition,
@@ -194,6 +195,7 @@ def _check_semantics(document: BpmnDocument) -> None:
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
     check_complex_gateways(document)
     check_foreign(document)
+    translate_expressions(document.root)  # the rules below read the Python that will run
     for container in document.containers():
         check_container(document, container)
     for element in document.root.iter():
