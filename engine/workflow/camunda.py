@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
@@ -61,6 +62,7 @@ _CONDITIONS = frozenset({"conditionExpression", "condition", "completionConditio
                          "loopCondition"})
 _EXPRESSIONS = _CONDITIONS | {"loopCardinality"}
 FORM_SUFFIX = ".camunda-form.json"
+_FORM_KEY = re.compile(r"(?:embedded:|camunda-forms:)?deployment:(?P<name>[\w.-]+\.json)")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class CamundaTask:
     form: dict[str, Any] | None
     role: str | None
     assign: str | None
+    form_file: str | None = None  # a JSON Schema form of the bundle its formKey names
 
 
 # -- publish rules ------------------------------------------------------------------------
@@ -183,14 +186,27 @@ def camunda_task(task: Any, lanes: Mapping[str, str]) -> CamundaTask | None:
                                  "camunda_assignment", f"userTask {task.get('id')!r} has "
                                  f"both camunda:{attribute} and the Pathways property "
                                  f"{pathways}; give one", attribute=f"camunda:{attribute}")
-    if key is not None:
-        raise CamundaRefused(task, "camunda_form", f"userTask {task.get('id')!r} has "
-                             f"camunda:formKey={key!r}: Pathways cannot fetch a form from "
-                             f"elsewhere (an embedded HTML page, a Camunda Form, an external "
-                             f"app); {_FORM_HELP}", attribute="camunda:formKey", value=key)
     return CamundaTask(form=form_schema(task, data) if data is not None else None,
                        role=_role(task, people.get("candidateGroups"), lanes),
-                       assign=_assign(task, people))
+                       assign=_assign(task, people),
+                       form_file=_form_file(task, key, data, own) if key else None)
+
+
+def _form_file(task: Any, key: str, data: Any, own: Mapping[str, str]) -> str:
+    """The bundle's JSON Schema form a form key names (`deployment:NAME.json`, with or
+    without Camunda's `embedded:` or `camunda-forms:` prefix)."""
+    found = _FORM_KEY.fullmatch(key.strip())
+    problem = (f"Pathways cannot fetch a form from elsewhere (an embedded HTML page, a Camunda "
+               f"Form, an external app); {_FORM_HELP}, or name such a schema file: "
+               "camunda:formKey=\"deployment:NAME.json\"" if found is None else
+               "and camunda:formData: give one" if data is not None else
+               f"and the Pathways property {FORM_PROPERTY}: give one"
+               if FORM_PROPERTY in own else None)
+    if problem is not None:
+        raise CamundaRefused(task, "camunda_form", f"userTask {task.get('id')!r} has "
+                             f"camunda:formKey={key!r} {problem}",
+                             attribute="camunda:formKey", value=key)
+    return found["name"] if found is not None else ""
 
 
 def _role(task: Any, groups: str | None, lanes: Mapping[str, str]) -> str | None:
@@ -299,7 +315,11 @@ def apply_camunda_tasks(parsed: ParsedDefinition) -> None:
 
 
 def _apply(parsed: ParsedDefinition, file: str, step: str, found: CamundaTask) -> None:
-    form = None
+    form = found.form_file
+    if form is not None and form not in parsed.files:
+        raise DefinitionError(f"user task form {form!r} (its camunda:formKey) not found next "
+                              "to the BPMN file", file=file, element=step,
+                              details={"rule": "missing_form", "value": form})
     if found.form is not None:
         form = f"{PurePosixPath(file).stem}.{step}{FORM_SUFFIX}"
         if form in parsed.files:

@@ -11,6 +11,7 @@ expression language. What it cannot run so is refused at publish, at the element
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -300,6 +301,34 @@ def test_juel_conditions_choose_the_flow_juel_would(bpmn: Conformance, juel: str
     assert outcome.status == "completed"
 
 
+def test_a_form_key_naming_a_json_schema_of_the_bundle_is_the_task_form(bpmn: Conformance
+                                                                        ) -> None:
+    """`camunda:formKey="embedded:deployment:NAME.json"` names a form deployed with the
+    model: a JSON Schema file published with the BPMN is that form."""
+    files = modeler_file(review='camunda:formKey="embedded:deployment:review.schema.json"',
+                         form="")
+    files["review.schema.json"] = json.dumps({
+        "type": "object", "properties": {"amount": {"type": "integer"},
+                                         "decision": {"enum": ["approve", "reject"]}},
+        "required": ["decision"]})
+    seen: list[Any] = []
+    with pytest.raises(FormValidationError):
+        run(bpmn, files, [Complete("review", {"amount": 1})])
+    outcome = run(bpmn, files, [Complete("review", {"amount": 1, "decision": "approve"})],
+                  seen)
+    assert seen[0].task.form == "review.schema.json"
+    assert seen[0].schema["required"] == ["decision"]
+    assert outcome.trace == ["start", "review", "paid"]
+
+
+def test_a_form_key_naming_a_file_not_published_is_refused(bpmn: Conformance) -> None:
+    files = modeler_file(review='camunda:formKey="deployment:review.schema.json"', form="")
+    error = bpmn.refusal(files)
+    assert (error.element, error.details["rule"], error.file) == ("review", "missing_form",
+                                                                  MAIN_FILE)
+    assert isinstance(error.line, int)
+
+
 # -- refusals -----------------------------------------------------------------------------
 
 def refused(bpmn: Conformance, files: dict[str, str], element: str, rule: str
@@ -320,6 +349,8 @@ def refused(bpmn: Conformance, files: dict[str, str], element: str, rule: str
     ('camunda:assignee="amy" camunda:candidateUsers="bob"', "together"),
     ('camunda:dueDate="${later}"', "due"),
     ('camunda:formKey="embedded:app:forms/review.html"', "cannot fetch a form"),
+    ('camunda:formKey="camunda-forms:deployment:review.form"', "cannot fetch a form"),
+    ('camunda:formKey="deployment:review.json"', "and camunda:formData"),
 ])
 def test_people_and_form_keys_pathways_cannot_honour_are_refused(bpmn: Conformance,
                                                                   review: str,
