@@ -62,6 +62,26 @@ _CONDITIONS = frozenset({"conditionExpression", "condition", "completionConditio
                          "loopCondition"})
 _EXPRESSIONS = _CONDITIONS | {"loopCardinality"}
 FORM_SUFFIX = ".camunda-form.json"
+# Camunda extensions with no effect on what a case does in Pathways (transactions, jobs,
+# history, versions, free properties), or read above: every other one is refused, since
+# SpiffWorkflow would drop it and the model would run differently from Camunda
+_HARMLESS = frozenset({
+    "asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority", "taskPriority",
+    "failedJobRetryTimeCycle", "historyTimeToLive", "versionTag", "isStartableInTasklist",
+    "properties", "property", "formKey", "formData", "formField", "validation", "constraint",
+    "value", *_PEOPLE, *_NOT_READ, *_CONNECTOR_ATTRIBUTES, "connector"})
+_INSTEAD = {
+    "executionListener": _CONNECTOR_HELP, "taskListener": _CONNECTOR_HELP,
+    "inputOutput": "map data with dataInputAssociation / dataOutputAssociation or a script "
+                   "task", "in": "a called process sees the caller's data as it is",
+    "out": "a called process's data comes back as it is",
+    "initiator": "Pathways keeps no variable of who started a case",
+    "collection": "use loopDataInputRef and inputDataItem",
+    "elementVariable": "use loopDataInputRef and inputDataItem",
+    "resultVariable": "have the script set the variable itself",
+    "candidateStarterGroups": "who may start a case is set by roles, not in the model",
+    "candidateStarterUsers": "who may start a case is set by roles, not in the model",
+}
 _FORM_KEY = re.compile(r"(?:embedded:|camunda-forms:)?deployment:(?P<name>[\w.-]+\.json)")
 
 
@@ -106,9 +126,28 @@ def _located(document: BpmnDocument, refused: CamundaRefused) -> DefinitionError
                            element=str(owner.get("id")), details=details)
 
 
+def _check_unread(element: Any) -> None:
+    """A Camunda attribute or element Pathways neither reads nor can ignore safely."""
+    names = [(name[len(camunda("")):], name) for name in element.attrib
+             if name.startswith(camunda(""))]
+    if element.tag.startswith(camunda("")):
+        names.append((local_name(element), ""))
+    for name, attribute in names:
+        if name in _HARMLESS or (attribute == "" and element.getparent() is not None
+                                 and not element.getparent().tag.startswith(
+                                     f"{{{BPMN_NS}}}")):
+            continue  # (a child of a Camunda element is refused with its parent)
+        instead = _INSTEAD.get(name, "model it with BPMN or Pathways properties")
+        raise CamundaRefused(element, "camunda_extension", f"{owner_kind(element)} has "
+                             f"camunda:{name}, which Pathways does not read (dropped, the "
+                             f"model would run differently from Camunda): {instead}",
+                             attribute=f"camunda:{name}")
+
+
 def _check(document: BpmnDocument, element: Any) -> None:
     kind = local_name(element)
     is_bpmn = element.tag.startswith(f"{{{BPMN_NS}}}")
+    _check_unread(element)
     if is_bpmn:
         _check_connector(element, kind)
     if element.tag == camunda("connector"):

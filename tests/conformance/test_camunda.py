@@ -96,7 +96,8 @@ def modeler_file(*, review: str = 'camunda:candidateGroups="reviewers" camunda:a
       <bpmn:outgoing>Flow_small</bpmn:outgoing>
       <bpmn:outgoing>Flow_rejected</bpmn:outgoing>
     </bpmn:exclusiveGateway>
-    <bpmn:userTask id="sign_off" name="Sign off" camunda:assignee="${{manager}}">
+    <bpmn:userTask id="sign_off" name="Sign off" camunda:assignee="${{manager}}"
+        camunda:asyncBefore="true">
       <bpmn:incoming>Flow_big</bpmn:incoming>
       <bpmn:outgoing>Flow_3</bpmn:outgoing>
     </bpmn:userTask>
@@ -388,6 +389,30 @@ def test_form_fields_pathways_cannot_show_as_camunda_would_are_refused(
            "</bpmn:extensionElements>"
     error = refused(bpmn, modeler_file(form=form), "review", "camunda_form")
     assert reason in error.reason
+
+
+@pytest.mark.parametrize(("extension", "element", "reason"), [
+    ('<camunda:taskListener class="org.example.Audit" event="create" />', "review",
+     "pathwaysNotifyTo"),
+    ("<camunda:inputOutput><camunda:inputParameter name=\"x\">1</camunda:inputParameter>"
+     "</camunda:inputOutput>", "review", "dataInputAssociation"),
+    ('<camunda:executionListener expression="${audit.log()}" event="end" />', "review",
+     "camunda:executionListener"),
+])
+def test_other_camunda_extensions_that_change_what_runs_are_refused(
+        bpmn: Conformance, extension: str, element: str, reason: str) -> None:
+    """A listener, an input/output mapping: SpiffWorkflow would drop them and the case run
+    differently from Camunda."""
+    form = REVIEW_FORM.replace("<camunda:formData>", extension + "<camunda:formData>", 1)
+    error = refused(bpmn, modeler_file(form=form), element, "camunda_extension")
+    assert reason in error.reason
+
+
+def test_a_start_initiator_variable_is_refused(bpmn: Conformance) -> None:
+    files = modeler_file()
+    files[MAIN_FILE] = files[MAIN_FILE].replace(
+        '<bpmn:startEvent id="start"', '<bpmn:startEvent id="start" camunda:initiator="who"', 1)
+    assert "who started" in refused(bpmn, files, "start", "camunda_extension").reason
 
 
 def test_a_start_form_is_refused(bpmn: Conformance) -> None:
