@@ -167,7 +167,7 @@ def _check(document: BpmnDocument, element: Any) -> None:
                                  f"{value!r}, which Pathways does not read: {help_text}",
                                  attribute=f"camunda:{attribute}", value=value)
     if kind == "userTask" and is_bpmn:
-        camunda_task(element, lane_of(document.root))
+        camunda_task(element)
     elif is_bpmn:
         _refuse_task_only(element, kind)
     if kind in _EXPRESSIONS - {"conditionExpression"} and is_bpmn:
@@ -208,7 +208,7 @@ def lane_of(root: Any) -> dict[str, str]:
     return lanes
 
 
-def camunda_task(task: Any, lanes: Mapping[str, str]) -> CamundaTask | None:
+def camunda_task(task: Any, lanes: Mapping[str, str] | None = None) -> CamundaTask | None:
     """The task's form, role and assignee from its Camunda extensions (None: it has none);
     CamundaRefused for what Pathways cannot do as Camunda would."""
     key = task.get(camunda("formKey"))
@@ -248,9 +248,13 @@ def _form_file(task: Any, key: str, data: Any, own: Mapping[str, str]) -> str:
     return found["name"] if found is not None else ""
 
 
-def _role(task: Any, groups: str | None, lanes: Mapping[str, str]) -> str | None:
+def _role(task: Any, groups: str | None, lanes: Mapping[str, str] | None) -> str | None:
+    """The one group named, the task's role; the lanes read from the task's file when not
+    given."""
     if groups is None:
         return None
+    if lanes is None:
+        lanes = lane_of(task.getroottree().getroot())
     names = [name.strip() for name in groups.split(",") if name.strip()]
     problem = ("is an expression: the role that may do a task is fixed when it is published"
                if juel.is_juel(groups) else
