@@ -157,7 +157,7 @@ any_trees = st.recursive(
 environments = st.dictionaries(st.sampled_from(NAMES), values, min_size=len(NAMES))
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(any_trees, environments)
 def test_the_translation_never_gives_another_value_than_juel(tree: Node,
                                                              env: dict[str, Any]) -> None:
@@ -214,7 +214,7 @@ typed_trees = st.recursive(
     max_leaves=5)
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(typed_trees, typed_env())
 def test_on_data_of_the_right_kinds_the_translation_means_what_juel_means(
         tree: Node, env: dict[str, Any]) -> None:
@@ -223,6 +223,7 @@ def test_on_data_of_the_right_kinds_the_translation_means_what_juel_means(
     assert run_pathways(source, env) is expected, (source, juel.condition(source), env)
 
 
+@settings(deadline=None)
 @given(any_trees)
 def test_printing_and_parsing_round_trip(tree: Node) -> None:
     assert juel.parse(juel_text(tree)) == tree
