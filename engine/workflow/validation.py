@@ -180,6 +180,9 @@ def _xsd_error_column(document: BpmnDocument, error: Any, at: Any) -> int | None
 
 
 def _check_semantics(document: BpmnDocument) -> None:
+    # Camunda's translatable ${...} conditions read as the Python that will run (those left
+    # untranslated are refused by check_foreign)
+    translate_expressions(document.root)
     ids: dict[str, Any] = {}
     for element in document.root.iter():
         element_id = element.get("id") if isinstance(element.tag, str) else None
@@ -195,7 +198,6 @@ def _check_semantics(document: BpmnDocument) -> None:
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
     check_complex_gateways(document)
     check_foreign(document)
-    translate_expressions(document.root)  # the rules below read the Python that will run
     for container in document.containers():
         check_container(document, container)
     for element in document.root.iter():
