@@ -240,14 +240,9 @@ def test_a_form_field_left_empty_is_null_to_the_conditions_as_in_camunda(bpmn: C
 
 def test_a_missing_property_of_a_record_is_null_as_in_juel(bpmn: Conformance) -> None:
     """JUEL reads a property a record lacks as null (`claim.total > 1000` false); the record
-    here is the answer a message-less script task wrote before the form."""
-    files = modeler_file(big="${claim.total &gt; 1000}", small="${claim.kind == null}")
-    files[MAIN_FILE] = files[MAIN_FILE].replace(
-        '<bpmn:sequenceFlow id="Flow_1" sourceRef="start" targetRef="review" />',
-        '<bpmn:scriptTask id="open" scriptFormat="python"><bpmn:script>claim = {"id": 7}'
-        '</bpmn:script></bpmn:scriptTask>'
-        '<bpmn:sequenceFlow id="Flow_0" sourceRef="start" targetRef="open" />'
-        '<bpmn:sequenceFlow id="Flow_1" sourceRef="open" targetRef="review" />', 1)
+    here is one a script task wrote before the form."""
+    files = with_script_first(modeler_file(big="${claim.total &gt; 1000}",
+                                           small="${claim.kind == null}"), 'claim = {"id": 7}')
     outcome = run(bpmn, files, [Complete("review", {"amount": 5000, "decision": "approve"})])
     assert outcome.trace == ["start", "open", "review", "paid"]
 
@@ -262,6 +257,47 @@ def test_an_unassigned_assignee_variable_leaves_the_task_to_its_role(bpmn: Confo
         seen)
     assert seen[1].task.assignee is None
     assert outcome.trace == ["start", "review", "sign_off", "signed"]
+
+
+def with_script_first(files: dict[str, str], code: str) -> dict[str, str]:
+    """The model with a script task `open` running `code` between the start and `review`."""
+    files[MAIN_FILE] = files[MAIN_FILE].replace(
+        '<bpmn:sequenceFlow id="Flow_1" sourceRef="start" targetRef="review" />',
+        f'<bpmn:scriptTask id="open" scriptFormat="python"><bpmn:script>{code}'
+        '</bpmn:script></bpmn:scriptTask>'
+        '<bpmn:sequenceFlow id="Flow_0" sourceRef="start" targetRef="open" />'
+        '<bpmn:sequenceFlow id="Flow_1" sourceRef="open" targetRef="review" />', 1)
+    return files
+
+
+def test_a_readonly_field_shows_the_case_value_and_is_never_entered(bpmn: Conformance
+                                                                    ) -> None:
+    """Camunda's `readonly` constraint: the field shows the variable's value and is not
+    submitted; Pathways gives it as a computed field reading that case data."""
+    form = REVIEW_FORM.replace(
+        "<camunda:formData>", '<camunda:formData><camunda:formField id="claimed" '
+        'label="Claimed" type="long"><camunda:validation><camunda:constraint name="readonly"'
+        " /></camunda:validation></camunda:formField>", 1)
+    files = with_script_first(modeler_file(form=form), "claimed = 750")
+    with pytest.raises(FormValidationError) as refused:
+        run(bpmn, files, [Complete("review", {"amount": 1, "decision": "reject",
+                                              "claimed": 1})])
+    assert set(refused.value.details["fields"]) == {"claimed"}
+    seen: list[Any] = []
+    outcome = run(bpmn, files, [Complete("review", {"amount": 1, "decision": "reject"})],
+                  seen)
+    assert seen[0].schema["properties"]["claimed"] == {
+        "title": "Claimed", "type": "integer", "readOnly": True,
+        "x-pathways-computed": "claimed"}
+    assert outcome.trace == ["start", "open", "review", "rejected"]
+    assert outcome.data["claimed"] == 750
+
+
+def test_a_single_candidate_user_is_the_assignee(bpmn: Conformance) -> None:
+    seen: list[Any] = []
+    run(bpmn, modeler_file(review='camunda:candidateUsers="carol"'),
+        [Complete("review", {"amount": 1, "decision": "reject"})], seen)
+    assert (seen[0].task.assignee, seen[0].task.role) == ("carol", None)
 
 
 def test_a_lane_and_the_same_candidate_group_agree(bpmn: Conformance) -> None:
