@@ -254,6 +254,9 @@ def _checked_name(token: Token, *, property_name: bool) -> str:
     if not property_name and name in CAMUNDA_OBJECTS:
         raise JuelRefused(f"{name!r} is Camunda's own object (a bean or engine variable), "
                           "which a Pathways case does not have")
+    if not name.isascii() or not name.replace("$", "").isidentifier():
+        raise JuelRefused(f"the name {name!r} is not one Pathways reads (letters, digits and "
+                          "'_' of the ASCII alphabet)")
     if "$" in name or name.startswith("_"):
         raise JuelRefused(f"the name {name!r} has a '$' or starts with '_', which Pathways "
                           "field names may not")

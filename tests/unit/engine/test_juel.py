@@ -273,6 +273,7 @@ def test_examples(source: str, env: dict[str, Any], expected: bool) -> None:
     ("${a == b)}", "not expected"),
     ("${_secret}", "starts with '_'"),
     ("${a$b}", "'$'"),
+    ("${caf\u00e9 == 1}", "ASCII"),
     ("${lambda == 1}", "a word of Pathways"),
     ("${P1D == 1}", "a word of Pathways"),
     ("${x == 1e}", "exponent"),
@@ -300,3 +301,20 @@ def test_a_reference_is_a_variable_or_a_property_of_one() -> None:
 def test_a_long_translation_is_refused() -> None:
     with pytest.raises(JuelRefused, match="longer than"):
         juel.condition("${" + " && ".join(f"a.b.c.d{i} > {i}" for i in range(40)) + "}")
+
+
+JUEL_ALPHABET = "ab xyz.()!&|=<>'\"\\$#{}-+01239eE_"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(alphabet=JUEL_ALPHABET, max_size=30), st.text(max_size=30)))
+def test_any_text_is_translated_into_the_language_or_refused(text: str) -> None:
+    """Whatever the text, the translator gives an expression Pathways' language parses, or
+    refuses it with a reason: never another exception."""
+    for source in ("${" + text + "}", text):
+        try:
+            translated = juel.condition(source)
+        except JuelRefused as refused:
+            assert refused.reason
+            continue
+        expressions.parse(translated)
