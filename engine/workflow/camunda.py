@@ -390,7 +390,7 @@ def _null_unanswered(spec: Any, form: Mapping[str, Any]) -> None:
     the case already holds keeps its value: Camunda shows it in the form): a condition
     reading an optional field sees null, not an undefined name. A script run as the task
     completes does the same here (the spec is cached, never stored)."""
-    names = [name for name in form["properties"] if name.isidentifier()
+    names = [name for name in form["properties"] if name.isascii() and name.isidentifier()
              and not keyword.iskeyword(name) and name not in form["required"]]
     script = "".join(f"try:\n    {name}\nexcept NameError:\n    {name} = None\n"
                      for name in names)
