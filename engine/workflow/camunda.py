@@ -69,7 +69,7 @@ _HARMLESS = frozenset({
     "asyncBefore", "asyncAfter", "async", "exclusive", "jobPriority", "taskPriority",
     "failedJobRetryTimeCycle", "historyTimeToLive", "versionTag", "isStartableInTasklist",
     "properties", "property", "formKey", "formData", "formField", "validation", "constraint",
-    "value", *_PEOPLE, *_NOT_READ, *_CONNECTOR_ATTRIBUTES, "connector"})
+    "value", "errorMessage", *_PEOPLE, *_NOT_READ, *_CONNECTOR_ATTRIBUTES, "connector"})
 _INSTEAD = {
     "executionListener": _CONNECTOR_HELP, "taskListener": _CONNECTOR_HELP,
     "inputOutput": "map data with dataInputAssociation / dataOutputAssociation or a script "
