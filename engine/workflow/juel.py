@@ -15,7 +15,8 @@ gives the same value, or stops with an error. So, as in JUEL: a comparison with 
 `>`, `<=`, `>=` is false (null <= null true); a property of null, or one a record lacks, is
 null; `&&`, `||` and `!` read null as false. Not made: JUEL's conversions between kinds (the
 text '3' equal to the number 3, the text 'true' read as true); `empty` of a number or yes/no
-value stops with an error (JUEL: false).
+value stops with an error (JUEL: false). A name is a case field: a bean Camunda would look
+up instead is not known until the condition runs, and then stops the case with an error.
 """
 
 from __future__ import annotations
