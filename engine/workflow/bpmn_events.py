@@ -55,6 +55,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.adhoc import ADHOC_PARSER_CLASSES, AdHocProcessParser
 from engine.workflow.bpmn_xml import SPIFF_NS
+from engine.workflow.camunda import translate_expressions
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
@@ -362,6 +363,7 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         """Parse a file, its eventDefinitionRefs replaced by the definitions they name
         (engine.workflow.shared_definitions)."""
         inline_event_definition_refs(bpmn)
+        translate_expressions(bpmn)  # Camunda's ${...} conditions (engine.workflow.camunda)
         super().add_bpmn_xml(bpmn, filename)
 
     OVERRIDE_PARSER_CLASSES = {

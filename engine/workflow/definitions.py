@@ -57,6 +57,7 @@ from engine.workflow.bundle_files import (
     referenced_files,
     refused_reference,
 )
+from engine.workflow.camunda import apply_camunda_tasks
 from engine.workflow.definition_model import (
     ASSIGN,
     CLIENT_SCOPE,
@@ -381,6 +382,7 @@ def parse_bundle(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         signal_scopes=_signal_scopes(files),
     )
     _read_user_tasks(parsed)
+    apply_camunda_tasks(parsed)  # Camunda forms, candidate groups, assignees
     for step in _AFTER_PARSING:
         step(parsed)
     return parsed

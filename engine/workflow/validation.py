@@ -28,6 +28,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.errors import DefinitionError, EngineError
 from engine.workflow.bpmn_xml import BPMN_NS, SPIFF_NS
+from engine.workflow.camunda import translate_expressions
 from engine.workflow.complex_gateway import check_activation_conditions
 from engine.workflow.definitions import (
     FORM_PROPERTY,
@@ -178,6 +179,9 @@ def _xsd_error_column(document: BpmnDocument, error: Any, at: Any) -> int | None
 
 
 def _check_semantics(document: BpmnDocument) -> None:
+    # Camunda's translatable ${...} conditions read as the Python that will run (those left
+    # untranslated are refused by check_foreign)
+    translate_expressions(document.root)
     ids: dict[str, Any] = {}
     for element in document.root.iter():
         element_id = element.get("id") if isinstance(element.tag, str) else None

@@ -1,6 +1,7 @@
 """Constructs Pathways does not run are refused at publish, at the element, saying what to do
-instead (issue 16: never run one silently wrong): BPMN compensation, and Camunda's extensions
-(connectors, forms, assignment, JUEL conditions), which SpiffWorkflow would ignore."""
+instead (issue 16: never run one silently wrong): BPMN compensation, and the Camunda
+extensions Pathways cannot run as Camunda does (connectors, a form key naming a form kept
+elsewhere, a JUEL condition it cannot translate; what it runs: test_camunda.py)."""
 
 from __future__ import annotations
 
@@ -113,44 +114,6 @@ def test_a_camunda_form_key_is_refused(bpmn: Conformance) -> None:
     refused = bpmn.refusal(files)
     located(refused, "ask", "camunda_form")
     assert "formJsonSchemaFilename" in refused.reason
-
-
-def test_camunda_form_fields_are_refused(bpmn: Conformance) -> None:
-    files = camunda(model(process(
-        start(), '<bpmn:userTask id="ask"><bpmn:extensionElements><camunda:formData>'
-        '<camunda:formField id="age" type="long"/></camunda:formData>'
-        "</bpmn:extensionElements></bpmn:userTask>", end(), flows("start>ask>end"))))
-    located(bpmn.refusal(files), "ask", "camunda_form")
-
-
-@pytest.mark.parametrize("attribute", ["assignee", "candidateGroups", "candidateUsers"])
-def test_camunda_assignment_is_refused(bpmn: Conformance, attribute: str) -> None:
-    """Camunda's assignee and candidates would be ignored: the task would be offered to
-    whoever its lane allows."""
-    files = camunda(model(process(
-        start(), f'<bpmn:userTask id="ask" camunda:{attribute}="amy"/>', end(),
-        flows("start>ask>end"))))
-    refused = bpmn.refusal(files)
-    located(refused, "ask", "camunda_assignment")
-    assert "lane" in refused.reason
-
-
-@pytest.mark.parametrize(("juel", "python"), [
-    ("${x > 5}", "x > 5"), ("${approved}", "approved"), ("${a == 'b'}", "a == 'b'"),
-    ("${x gt 5 && !approved || a != 'c'}", "x > 5 and not approved or a != 'c'"),
-    ("${approved == true}", "approved == True")])
-def test_a_juel_condition_is_refused_with_its_python(bpmn: Conformance, juel: str,
-                                                    python: str) -> None:
-    """A `${...}` condition is JUEL, not Pathways' expression language: refused, naming the
-    expression and the Python to write instead."""
-    files = model(process(
-        start(), gateway("exclusive", "choose", default="choose-no"), script("yes"),
-        script("no"), end("end_yes"), end("end_no"), flows("start>choose", "yes>end_yes",
-                                                          "no>end_no"),
-        flow("choose", "yes", cond=juel), flow("choose", "no")))
-    refused = bpmn.refusal(files)
-    located(refused, "choose-yes", "juel_expression")
-    assert juel in refused.reason and repr(python) in refused.reason
 
 
 def test_a_complex_juel_condition_is_refused_naming_it(bpmn: Conformance) -> None:
