@@ -56,7 +56,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
-from engine.workflow.links import LinkingProcessParser
+from engine.workflow.nested_event_subprocesses import NestedEventSubprocessParser
 from engine.workflow.shared_definitions import inline_event_definition_refs
 
 
@@ -237,12 +237,13 @@ def _in_event_subprocess(task: Any) -> bool:
 
 def _cancel_beside(subworkflow: Any) -> None:
     """Cancel every unfinished task of the workflow that holds `subworkflow` except the
-    task running it (and what leads to it): its other branches, their subprocesses, timers
+    task running it (what leads to it, and what follows it: the end it completes into, for
+    an event subprocess inside a subprocess): its other branches, their subprocesses, timers
     and awaited events."""
     top = subworkflow.top_workflow
     keep = top.get_task_from_id(subworkflow.parent_task_id)
     parent = keep.workflow
-    kept = set()
+    kept = {task.id for task in keep}
     task = keep
     while task is not None:
         kept.add(task.id)
@@ -351,9 +352,10 @@ def _declarative_or(default: Any) -> Callable[..., Any]:
 
 class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own,
-    and a process parser that follows link events (engine.workflow.links)."""
+    and a process parser that follows link events (engine.workflow.links) and arms the event
+    subprocesses of embedded subprocesses (engine.workflow.nested_event_subprocesses)."""
 
-    PROCESS_PARSER_CLASS = LinkingProcessParser
+    PROCESS_PARSER_CLASS = NestedEventSubprocessParser
 
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         """Parse a file, its eventDefinitionRefs replaced by the definitions they name

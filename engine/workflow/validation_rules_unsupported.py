@@ -4,9 +4,6 @@ with what to do instead (issue 16: run a construct as BPMN 2.0.2 says, or refuse
 - a multi-instance activity that throws events as its instances complete (`behavior` None or
   One with its event, a `complexBehaviorDefinition`): SpiffWorkflow ignores behavior and
   throws nothing, so whatever waits for those events would wait for ever;
-- an event subprocess inside an embedded subprocess: SpiffWorkflow wires event subprocesses
-  only at process level, so a nested one is never set off by its event (a message for it
-  is kept for nobody, and the subprocess completes as if it had no handler);
 - a conditional event (intermediate catch, boundary, start): SpiffWorkflow evaluates its
   condition on the data its scope started with, so a condition that becomes true later, on
   an answer given meanwhile, never sets it off;
@@ -29,8 +26,6 @@ def check_unsupported(document: BpmnDocument) -> None:
     """Refuse the first use of a construct Pathways would run silently wrong."""
     for characteristics in document.all("multiInstanceLoopCharacteristics"):
         _check_behavior(document, characteristics)
-    for container in document.all("subProcess"):
-        _check_nested_event_subprocess(document, container)
     _check_conditional_events(document)
 
 
@@ -53,23 +48,6 @@ def _check_behavior(document: BpmnDocument, characteristics: Any) -> None:
         "waits for them would wait for ever); remove it, and act on the instances' results "
         "with a completionCondition or with steps after the activity",
         attribute="behavior", value=behavior)
-
-
-def _check_nested_event_subprocess(document: BpmnDocument, event_subprocess: Any) -> None:
-    if event_subprocess.get("triggeredByEvent") != "true":
-        return
-    parent = event_subprocess.getparent()
-    if parent is None or local_name(parent) == "process":
-        return
-    enclosing = parent.get("id")
-    raise document.refuse(
-        event_subprocess, "nested_event_subprocess",
-        f"event subprocess {event_subprocess.get('id')!r} is inside {local_name(parent)} "
-        f"{enclosing!r}: Pathways runs event subprocesses only at process level (inside a "
-        "subprocess its event would never start it); attach a boundary event with the "
-        f"same trigger to {enclosing!r} instead "
-        "(non-interrupting for a non-interrupting one), or move the event subprocess to "
-        "the process", enclosing=enclosing)
 
 
 def _check_conditional_events(document: BpmnDocument) -> None:

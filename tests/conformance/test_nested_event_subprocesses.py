@@ -1,0 +1,244 @@
+"""Event subprocesses inside an embedded subprocess (BPMN 2.0.2 §10.3.5 Event Sub-Processes,
+§13.5.4, and the start events of §10.5.2): armed while the enclosing subprocess runs, and only
+then; started by their start event's trigger; an interrupting one cancels the enclosing
+subprocess's other work, which then completes when the event subprocess ends, and the process
+goes on after it; a non-interrupting one runs beside that work, as often as its trigger comes.
+
+Each model is the process `start > block > after > end`; the embedded subprocess `block` runs
+`b_start > work > b_end` (or a variant) and holds the event subprocess `on_it`:
+`it_start > handle > handled`."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conformance.bpmn import (
+    boundary,
+    declare,
+    end,
+    error,
+    escalation,
+    flows,
+    message,
+    model,
+    multi_instance,
+    process,
+    signal,
+    start,
+    subprocess,
+    throw,
+    timer,
+    user,
+)
+from tests.conformance.harness import Complete, Conformance, Send, Wait
+
+DECLARATIONS = [declare("message", "news"), declare("signal", "alarm"),
+                declare("error", "broken"), declare("escalation", "late")]
+
+
+def on_it(trigger: str, *, interrupting: bool) -> str:
+    return subprocess(
+        "on_it", start("it_start", trigger, isInterrupting=None if interrupting else "false"),
+        user("handle"), end("handled"), flows("it_start>handle>handled"), event_triggered=True)
+
+
+def nested(trigger: str, *, interrupting: bool, body: str = "",
+           body_flows: str = "b_start>work>b_end", outside: str = "") -> dict[str, str]:
+    """`block` (its body: `work` by default) holding `on_it`, started by `trigger`."""
+    return model(process(
+        start(), user("after"), end(), flows("start>block>after>end"), outside,
+        subprocess("block", start("b_start"), body or user("work") + end("b_end"),
+                   flows(body_flows), on_it(trigger, interrupting=interrupting))),
+        declarations=DECLARATIONS)
+
+
+# -- message and signal starts ------------------------------------------------------------
+
+@pytest.mark.parametrize(("trigger", "send"), [
+    (message("news"), Send("news")), (signal("alarm"), Send("alarm", signal=True))])
+def test_interrupting_start_cancels_the_subprocess_work(
+        bpmn: Conformance, trigger: str, send: Send) -> None:
+    """BPMN 2.0.2 §10.3.5: an interrupting Event Sub-Process "interrupts" its parent: `work`
+    is cancelled when `on_it` starts; `block` completes when `on_it` has, and the process goes
+    on after `block`."""
+    outcome = bpmn.run(nested(trigger, interrupting=True),
+                       [send, Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "it_start", "handle", "handled", "on_it",
+                             "block", "after", "end"]
+    assert (outcome.status, outcome.open_tasks, outcome.waiting_for) == ("completed", [], [])
+
+
+@pytest.mark.parametrize(("trigger", "send"), [
+    (message("news"), Send("news")), (signal("alarm"), Send("alarm", signal=True))])
+def test_non_interrupting_start_runs_beside_and_fires_again(
+        bpmn: Conformance, trigger: str, send: Send) -> None:
+    """BPMN 2.0.2 §10.3.5: a non-interrupting Event Sub-Process runs in parallel with its
+    parent's work, once per trigger ("can be triggered multiple times"); the parent completes
+    when its work and every running event subprocess have."""
+    outcome = bpmn.run(nested(trigger, interrupting=False),
+                       [send, send, Complete("handle"), Complete("work"), Complete("handle"),
+                        Complete("after")])
+    assert outcome.trace == ["start", "b_start", "it_start", "it_start", "handle", "handled",
+                             "on_it", "work", "b_end", "handle", "handled", "on_it", "block",
+                             "after", "end"]
+    assert (outcome.status, outcome.open_tasks, outcome.waiting_for) == ("completed", [], [])
+
+
+def test_armed_while_the_subprocess_runs(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: the event subprocess waits for its trigger while `block` runs
+    (the case waits for `news`); it has not started (nothing of it ran)."""
+    outcome = bpmn.run(nested(message("news"), interrupting=True))
+    assert outcome.trace == ["start", "b_start"]
+    assert (outcome.open_tasks, outcome.waiting_for) == (["work"], ["news"])
+
+
+def test_not_armed_after_the_subprocess_ended(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: an event subprocess belongs to its parent's instance: once `block`
+    completed, `news` starts nothing (the case no longer waits for it)."""
+    outcome = bpmn.run(nested(message("news"), interrupting=False),
+                       [Complete("work"), Send("news"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "work", "b_end", "block", "after", "end"]
+    assert (outcome.status, outcome.waiting_for) == ("completed", [])
+
+
+def test_after_the_subprocess_ended_the_case_no_longer_waits(bpmn: Conformance) -> None:
+    outcome = bpmn.run(nested(signal("alarm"), interrupting=True), [Complete("work")])
+    assert (outcome.open_tasks, outcome.waiting_for) == (["after"], [])
+
+
+# -- error and escalation starts ----------------------------------------------------------
+
+ERROR_BODY = user("work") + end("fail", error("broken"))
+
+
+def test_error_thrown_inside_is_caught_by_the_event_subprocess(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5 / §10.5.2: an error start is always interrupting; the error end
+    event `fail` inside `block` starts `on_it`, and `block` then completes normally."""
+    outcome = bpmn.run(nested(error("broken"), interrupting=True, body=ERROR_BODY,
+                              body_flows="b_start>work>fail"),
+                       [Complete("work"), Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "work", "fail", "it_start", "handle",
+                             "handled", "on_it", "block", "after", "end"]
+    assert (outcome.status, outcome.error) == ("completed", None)
+
+
+@pytest.mark.parametrize("trigger", [error("broken"), escalation("late")])
+def test_the_event_subprocess_catches_before_a_boundary_event(
+        bpmn: Conformance, trigger: str) -> None:
+    """BPMN 2.0.2 §10.5.6 (handling of errors and escalations: the innermost handler takes
+    the throw): the event subprocess inside `block` catches before the boundary event
+    `outside` on `block`, which never fires."""
+    kind = error("broken") if "error" in trigger else escalation("late")
+    outcome = bpmn.run(nested(
+        trigger, interrupting=True, body=user("work") + end("fail", kind),
+        body_flows="b_start>work>fail",
+        outside=boundary("outside", "block", kind) + user("recover")
+        + end("recovered") + flows("outside>recover>recovered")),
+        [Complete("work"), Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "work", "fail", "it_start", "handle",
+                             "handled", "on_it", "block", "after", "end"]
+    assert outcome.status == "completed"
+
+
+def test_interrupting_escalation(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2: an escalation thrown inside `block` starts the (interrupting)
+    escalation event subprocess: the rest of `block` (`more`) is cancelled."""
+    outcome = bpmn.run(nested(
+        escalation("late"), interrupting=True,
+        body=user("work") + throw("raise", escalation("late")) + user("more") + end("b_end"),
+        body_flows="b_start>work>raise>more>b_end"),
+        [Complete("work"), Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "work", "raise", "it_start", "handle",
+                             "handled", "on_it", "block", "after", "end"]
+    assert (outcome.status, outcome.open_tasks) == ("completed", [])
+
+
+def test_non_interrupting_escalation(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2: a non-interrupting escalation start: `block` goes on (`more`)
+    beside `on_it`, and completes when both have."""
+    outcome = bpmn.run(nested(
+        escalation("late"), interrupting=False,
+        body=user("work") + throw("raise", escalation("late")) + user("more") + end("b_end"),
+        body_flows="b_start>work>raise>more>b_end"),
+        [Complete("work"), Complete("more"), Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "work", "raise", "it_start", "more",
+                             "b_end", "handle", "handled", "on_it", "block", "after", "end"]
+    assert outcome.status == "completed"
+
+
+# -- timer starts -------------------------------------------------------------------------
+
+def test_interrupting_timer(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2: a timer start of an event subprocess counts from when its parent
+    starts; when it goes off, the interrupting `on_it` cancels `work`."""
+    outcome = bpmn.run(nested(timer('"PT1H"'), interrupting=True),
+                       [Wait(hours=2), Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "it_start", "handle", "handled", "on_it",
+                             "block", "after", "end"]
+    assert (outcome.status, outcome.timers) == ("completed", [])
+
+
+def test_non_interrupting_timer(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2: a non-interrupting timer start: `work` stays open beside
+    `handle`; the timer does not go off again."""
+    outcome = bpmn.run(nested(timer('"PT1H"'), interrupting=False),
+                       [Wait(hours=2), Wait(hours=2), Complete("work"), Complete("handle"),
+                        Complete("after")])
+    assert outcome.trace == ["start", "b_start", "it_start", "work", "b_end", "handle",
+                             "handled", "on_it", "block", "after", "end"]
+    assert (outcome.status, outcome.timers) == ("completed", [])
+
+
+def test_timer_not_armed_after_the_subprocess_ended(bpmn: Conformance) -> None:
+    outcome = bpmn.run(nested(timer('"PT1H"'), interrupting=True),
+                       [Complete("work"), Wait(hours=2)])
+    assert outcome.trace == ["start", "b_start", "work", "b_end", "block"]
+    assert (outcome.open_tasks, outcome.timers) == (["after"], [])
+
+
+# -- depth ----------------------------------------------------------------------------------
+
+def test_two_levels_deep(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: an event subprocess of `inner`, itself inside `block`, is armed
+    while `inner` runs; interrupting, it cancels `inner`'s work only, and `block` goes on
+    after `inner`."""
+    files = model(process(
+        start(), user("after"), end(), flows("start>block>after>end"),
+        subprocess("block", start("b_start"), end("b_end"), user("tail"),
+                   flows("b_start>inner>tail>b_end"),
+                   subprocess("inner", start("i_start"), user("work"), end("i_end"),
+                              flows("i_start>work>i_end"),
+                              on_it(message("news"), interrupting=True)))),
+        declarations=DECLARATIONS)
+    outcome = bpmn.run(files, [Send("news"), Complete("handle"), Complete("tail"),
+                               Complete("after")])
+    assert outcome.trace == ["start", "b_start", "i_start", "it_start", "handle", "handled",
+                             "on_it", "inner", "tail", "b_end", "block", "after", "end"]
+    assert outcome.status == "completed"
+
+
+def test_inside_each_instance_of_a_multi_instance_subprocess(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5 with §10.3.7: each instance of a multi-instance subprocess is a
+    parent of its own: a signal (a broadcast) starts the event subprocess in both."""
+    files = model(process(
+        start(), user("after"), end(), flows("start>block>after>end"),
+        subprocess("block", multi_instance(sequential=False, cardinality="2"),
+                   start("b_start"), user("work"), end("b_end"), flows("b_start>work>b_end"),
+                   on_it(signal("alarm"), interrupting=True))),
+        declarations=DECLARATIONS)
+    outcome = bpmn.run(files, [Send("alarm", signal=True), Complete("handle"),
+                               Complete("handle"), Complete("after")])
+    assert outcome.counts()["handle"] == 2
+    assert outcome.counts()["block[i]"] == 2
+    assert outcome.trace[-3:] == ["block", "after", "end"]
+    assert outcome.status == "completed"
+
+
+# -- still refused ------------------------------------------------------------------------
+
+def test_a_conditional_start_of_a_nested_event_subprocess_is_refused(bpmn: Conformance) -> None:
+    """Conditional starts are not run (engine.workflow.validation_rules_unsupported)."""
+    refused = bpmn.refusal(nested(
+        "<bpmn:conditionalEventDefinition><bpmn:condition>x &gt; 1</bpmn:condition>"
+        "</bpmn:conditionalEventDefinition>", interrupting=True))
+    assert (refused.element, refused.details["rule"]) == ("it_start", "conditional_event")
