@@ -36,6 +36,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
@@ -292,9 +293,12 @@ class _EventStartEventParser(SpiffStartEventParser):  # type: ignore[misc]
         event_definition = self.get_event_definition([
             MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
             ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
-        if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition):
+        nested = parent.getparent() is not None and parent.getparent().tag != full_tag("process")
+        if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition) or (
+                nested and isinstance(event_definition, TimerEventDefinition)):
             # SpiffWorkflow ignores isInterrupting: this start event cancels the process's
-            # other work when it starts unless isInterrupting="false" (BPMN's default: true)
+            # other work when it starts unless isInterrupting="false" (BPMN's default: true);
+            # a timer too inside a subprocess (engine.workflow.nested_event_subprocesses)
             self.spec_class = partial(
                 EventSubprocessStartEvent,
                 interrupting=self.node.get("isInterrupting", "true").lower() != "false")
