@@ -7,8 +7,9 @@ started at once beside the normal flow). Here the process parser gives each encl
 subprocess, for every start event of its event subprocesses, a waiting catch event of its own
 (`EventSubprocessArm`, one of SpiffWorkflow's catching events): the subprocess's start makes
 it wait, so it is armed exactly while the subprocess runs, and it waits in the subprocess's
-own scope, so an error or escalation thrown inside reaches it before any boundary event on the
-subprocess (SpiffWorkflow hands such a throw to the thrower's scope first, then outwards).
+own scope (an error or escalation thrown inside reaches it before any boundary event on the
+subprocess: engine.workflow.nested_event_throws). A timer start's time is kept by the arm, the
+start event itself made untimed, so the event subprocess goes on at once when the arm starts it.
 
 When its trigger arrives the arm starts the event subprocess as SpiffWorkflow starts a
 process-level one (the start's trigger_wf) and hands the event on to its start event; the arm
@@ -27,7 +28,11 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskIterator, TaskState
@@ -49,9 +54,9 @@ class EventSubprocessArm(CatchingEvent, BpmnSpecMixin):  # type: ignore[misc]
         self.start_event = start_event
 
     def catches(self, my_task: Any, event: Any) -> bool:
-        # an error or escalation comes only to the scope it was thrown in (SpiffWorkflow's
-        # targeted catch, which asks the definition); one nothing inside caught goes to every
-        # waiting task, and must not start the event subprocess of an unrelated subprocess
+        # SpiffWorkflow hands an error or escalation to every waiting catcher of the case,
+        # whatever subprocess threw it: engine.workflow.nested_event_throws hands it to the
+        # arm of the innermost scope instead, so the arm answers only messages and signals
         if isinstance(self.event_definition, CodeEventDefinition):
             return False
         return bool(super().catches(my_task, event))
@@ -65,16 +70,27 @@ class EventSubprocessArm(CatchingEvent, BpmnSpecMixin):  # type: ignore[misc]
 
     def _update_hook(self, my_task: Any) -> Any:
         """A timer's time came: start the event subprocess, its start event fired now (not
-        after its own timer), and disarm (a duration or date goes off once)."""
-        if isinstance(self.event_definition, TimerEventDefinition) \
-                and self.event_definition.has_fired(my_task):
-            started = self._start_event_subprocess(my_task)
+        after a timer of its own). A duration or a date goes off once, then disarms; a cycle
+        stays armed until its repetitions are spent."""
+        definition = self.event_definition
+        if isinstance(definition, CycleTimerEventDefinition):
+            if definition.cycle_complete(my_task):
+                self._start_timed(my_task)
+            if definition.has_fired(my_task):  # every repetition went off
+                my_task.cancel()
+            else:
+                if my_task.state != TaskState.WAITING:
+                    my_task._set_state(TaskState.WAITING)
+                my_task.workflow.top_workflow.event_manager.add_task(my_task)
+            return False
+        if isinstance(definition, TimerEventDefinition) and definition.has_fired(my_task):
+            self._start_timed(my_task)
             my_task.cancel()
-            if started is not None:
-                started._set_internal_data(event_fired=True)
-                started.task_spec._update(started)
             return False
         return super()._update_hook(my_task)
+
+    def _start_timed(self, my_task: Any) -> None:
+        self._start_event_subprocess(my_task)  # its start event, untimed, goes on at once
 
     def _start_event_subprocess(self, my_task: Any) -> Any:
         """Start the event subprocess (as SpiffWorkflow starts a process-level one) and return
@@ -132,6 +148,9 @@ class NestedEventSubprocessParser(LinkingProcessParser):
                 if thrown_class is not None:  # match as a catch does (no event-subprocess rule)
                     definition = copy(definition)
                     definition.__class__ = thrown_class
+                if isinstance(definition, TimerEventDefinition):
+                    # the arm keeps the time; the event subprocess starts when it comes
+                    start_event.event_definition = NoneEventDefinition()
                 arm = EventSubprocessArm(self.spec, f"{start_event.name}.armed", definition,
                                          event_subprocess=name, start_event=start_event.name)
                 arm.bpmn_id = start_event.bpmn_id  # its timer is shown as the start event's

@@ -166,6 +166,40 @@ def test_non_interrupting_escalation(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
 
 
+def test_a_throw_inside_the_event_subprocess_goes_to_the_scope_around(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5 / §10.5.6: an escalation thrown inside the (non-interrupting)
+    escalation event subprocess does not start it again (it would for ever); it goes out of
+    `block`, to the non-interrupting boundary event `noted` on `block`."""
+    files = model(process(
+        start(), user("after"), end(), flows("start>block>after>end"),
+        boundary("noted", "block", escalation("late"), interrupting=False), user("note"),
+        end("note_end"), flows("noted>note>note_end"),
+        subprocess("block", start("b_start"), user("work"), throw("raise", escalation("late")),
+                   end("b_end"), flows("b_start>work>raise>b_end"),
+                   subprocess("on_it", start("it_start", escalation("late"),
+                                             isInterrupting="false"),
+                              throw("again", escalation("late")), end("handled"),
+                              flows("it_start>again>handled"), event_triggered=True))),
+        declarations=DECLARATIONS)
+    outcome = bpmn.run(files, [Complete("work"), Complete("note"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "work", "raise", "b_end", "it_start", "again",
+                             "handled", "on_it", "block", "noted", "note", "note_end", "after",
+                             "end"]
+    assert (outcome.status, outcome.error) == ("completed", None)
+
+
+def test_the_event_subprocess_shares_the_subprocess_data(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: an event subprocess works on its parent's data: what `work` gave
+    is there when `handle` runs, and what `handle` gives is the case's after `block`."""
+    outcome = bpmn.run(nested(escalation("late"), interrupting=True,
+                              body=user("work") + end("fail", escalation("late")),
+                              body_flows="b_start>work>fail"),
+                       [Complete("work", {"seen": 1}), Complete("handle", {"handled": True}),
+                        Complete("after")])
+    assert (outcome.data["seen"], outcome.data["handled"]) == (1, True)
+
+
 # -- timer starts -------------------------------------------------------------------------
 
 def test_interrupting_timer(bpmn: Conformance) -> None:
@@ -242,3 +276,17 @@ def test_a_conditional_start_of_a_nested_event_subprocess_is_refused(bpmn: Confo
         "<bpmn:conditionalEventDefinition><bpmn:condition>x &gt; 1</bpmn:condition>"
         "</bpmn:conditionalEventDefinition>", interrupting=True))
     assert (refused.element, refused.details["rule"]) == ("it_start", "conditional_event")
+
+
+def test_non_interrupting_cycle_timer_fires_at_each_repetition(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2: a non-interrupting timer start with a cycle ("R2/PT1H") starts the
+    event subprocess at each repetition while `block` runs, and no more once spent."""
+    cycle = ('<bpmn:timerEventDefinition><bpmn:timeCycle>"R2/PT1H"</bpmn:timeCycle>'
+             "</bpmn:timerEventDefinition>")
+    outcome = bpmn.run(nested(cycle, interrupting=False),
+                       [Wait(hours=1.5), Wait(hours=1), Wait(hours=1), Complete("handle"),
+                        Complete("handle"), Complete("work"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "it_start", "it_start", "handle", "handled",
+                             "on_it", "handle", "handled", "on_it", "work", "b_end", "block",
+                             "after", "end"]
+    assert (outcome.status, outcome.timers) == ("completed", [])
