@@ -41,14 +41,14 @@ def route_nested_throws(specs: list[Any]) -> None:
 
 def _routed(definition: Any, throw: Callable[[Any], None]) -> Callable[[Any], None]:
     def throw_routed(my_task: Any) -> None:
+        arms = _innermost_arms(my_task, BpmnEvent(definition))
+        if not arms:
+            throw(my_task)
+            return
         expression = getattr(definition, "expression", None)
         payload = my_task.workflow.script_engine.evaluate(my_task, expression) \
             if expression is not None else None
         event = BpmnEvent(definition, payload=payload)
-        arms = _innermost_arms(my_task, event)
-        if not arms:
-            throw(my_task)
-            return
         token = _THROWING.set(_Throw(my_task, to_event_subprocesses=False))
         try:
             for arm in arms:
