@@ -132,7 +132,7 @@ class NestedEventSubprocessParser(LinkingProcessParser):
 
     def add_tasks(self) -> None:
         super().add_tasks()
-        if self.node.tag != f"{{{BPMN_NS}}}subProcess":
+        if self.node.tag == f"{{{BPMN_NS}}}process":
             return  # a process's own: SpiffWorkflow starts them (engine.workflow.bpmn_events)
         start = self.spec.start
         for node in self.node.iterfind(_EVENT_SUBPROCESS):

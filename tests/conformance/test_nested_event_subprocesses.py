@@ -18,11 +18,13 @@ from tests.conformance.bpmn import (
     end,
     error,
     escalation,
+    flow,
     flows,
     message,
     model,
     multi_instance,
     process,
+    script,
     signal,
     start,
     subprocess,
@@ -30,7 +32,7 @@ from tests.conformance.bpmn import (
     timer,
     user,
 )
-from tests.conformance.harness import Complete, Conformance, Send, Wait
+from tests.conformance.harness import Complete, Conformance, Send, Wait, traced
 
 DECLARATIONS = [declare("message", "news"), declare("signal", "alarm"),
                 declare("error", "broken"), declare("escalation", "late")]
@@ -284,6 +286,20 @@ def test_two_levels_deep(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
 
 
+def test_inside_a_transaction(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: a transaction is a subprocess: its event subprocess is armed while
+    it runs, the same way."""
+    files = nested(message("news"), interrupting=True)
+    text = files["conformance.bpmn"].replace('<bpmn:subProcess id="block">',
+                                             '<bpmn:transaction id="block">')
+    head, _, tail = text.rpartition("</bpmn:subProcess>")
+    files["conformance.bpmn"] = head + "</bpmn:transaction>" + tail
+    outcome = bpmn.run(files, [Send("news"), Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "it_start", "handle", "handled", "on_it",
+                             "block", "after", "end"]
+    assert outcome.status == "completed"
+
+
 def test_inside_each_instance_of_a_multi_instance_subprocess(bpmn: Conformance) -> None:
     """BPMN 2.0.2 §10.3.5 with §10.3.7: each instance of a multi-instance subprocess is a
     parent of its own: a signal (a broadcast) starts the event subprocess in both, each
@@ -325,3 +341,29 @@ def test_non_interrupting_cycle_timer_fires_at_each_repetition(bpmn: Conformance
                              "on_it", "handle", "handled", "on_it", "work", "b_end", "block",
                              "after", "end"]
     assert (outcome.status, outcome.timers) == ("completed", [])
+
+
+# -- a new version ----------------------------------------------------------------------------
+
+def test_a_case_with_an_armed_event_subprocess_moves_to_a_new_version(
+        bpmn: Conformance) -> None:
+    """A case waiting in `block` (its event subprocess armed) moves to a version that adds a
+    step after `after`; the event subprocess is still armed there and runs."""
+    v1 = nested(message("news"), interrupting=True)
+    v2 = nested(message("news"), interrupting=True)
+    v2["conformance.bpmn"] = v2["conformance.bpmn"].replace(
+        flow("after", "end"), flows("after>later>end") + script("later"))
+    assert v2 != v1
+    bpmn.publish(v1)
+    client = bpmn.engine().add_client("Conformance client").id or 0
+    case_id = bpmn.engine().start_case("conformance", client).case.id or 0
+    bpmn.publish(v2)
+    report = bpmn.engine().migrate("conformance", 1, 2)
+    assert [result.ok for result in report.cases] == [True], report
+    with traced() as trace:
+        for command in [Send("news"), Complete("handle"), Complete("after")]:
+            bpmn.apply(case_id, client, command)
+    outcome = bpmn.outcome(case_id, trace.completed)
+    assert outcome.trace == ["it_start", "handle", "handled", "on_it", "block", "after",
+                             "later", "end"]
+    assert (outcome.status, outcome.open_tasks, outcome.waiting_for) == ("completed", [], [])
