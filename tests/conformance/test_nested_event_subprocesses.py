@@ -104,6 +104,8 @@ def test_not_armed_after_the_subprocess_ended(bpmn: Conformance) -> None:
 
 
 def test_after_the_subprocess_ended_the_case_no_longer_waits(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: with `block` done (the case at `after`), its event subprocess's
+    signal is no longer awaited."""
     outcome = bpmn.run(nested(signal("alarm"), interrupting=True), [Complete("work")])
     assert (outcome.open_tasks, outcome.waiting_for) == (["after"], [])
 
@@ -259,10 +261,25 @@ def test_non_interrupting_timer(bpmn: Conformance) -> None:
 
 
 def test_timer_not_armed_after_the_subprocess_ended(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: `block` completed before the hour: the timer is gone, and its
+    time passing starts nothing."""
     outcome = bpmn.run(nested(timer('"PT1H"'), interrupting=True),
                        [Complete("work"), Wait(hours=2)])
     assert outcome.trace == ["start", "b_start", "work", "b_end", "block"]
     assert (outcome.open_tasks, outcome.timers) == (["after"], [])
+
+def test_non_interrupting_cycle_timer_fires_at_each_repetition(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.2: a non-interrupting timer start with a cycle ("R2/PT1H") starts the
+    event subprocess at each repetition while `block` runs, and no more once spent."""
+    cycle = ('<bpmn:timerEventDefinition><bpmn:timeCycle>"R2/PT1H"</bpmn:timeCycle>'
+             "</bpmn:timerEventDefinition>")
+    outcome = bpmn.run(nested(cycle, interrupting=False),
+                       [Wait(hours=1.5), Wait(hours=1), Wait(hours=1), Complete("handle"),
+                        Complete("handle"), Complete("work"), Complete("after")])
+    assert outcome.trace == ["start", "b_start", "it_start", "it_start", "handle", "handled",
+                             "on_it", "handle", "handled", "on_it", "work", "b_end", "block",
+                             "after", "end"]
+    assert (outcome.status, outcome.timers) == ("completed", [])
 
 
 # -- depth ----------------------------------------------------------------------------------
@@ -322,25 +339,14 @@ def test_inside_each_instance_of_a_multi_instance_subprocess(bpmn: Conformance) 
 # -- still refused ------------------------------------------------------------------------
 
 def test_a_conditional_start_of_a_nested_event_subprocess_is_refused(bpmn: Conformance) -> None:
-    """Conditional starts are not run (engine.workflow.validation_rules_unsupported)."""
+    """BPMN 2.0.2 §10.5.2: a conditional start fires when its condition becomes true; Pathways
+    does not run conditional events (SpiffWorkflow checks them only on the data their scope
+    started with), nested or not: publish refuses it, naming the start event."""
     refused = bpmn.refusal(nested(
         "<bpmn:conditionalEventDefinition><bpmn:condition>x &gt; 1</bpmn:condition>"
         "</bpmn:conditionalEventDefinition>", interrupting=True))
     assert (refused.element, refused.details["rule"]) == ("it_start", "conditional_event")
 
-
-def test_non_interrupting_cycle_timer_fires_at_each_repetition(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.5.2: a non-interrupting timer start with a cycle ("R2/PT1H") starts the
-    event subprocess at each repetition while `block` runs, and no more once spent."""
-    cycle = ('<bpmn:timerEventDefinition><bpmn:timeCycle>"R2/PT1H"</bpmn:timeCycle>'
-             "</bpmn:timerEventDefinition>")
-    outcome = bpmn.run(nested(cycle, interrupting=False),
-                       [Wait(hours=1.5), Wait(hours=1), Wait(hours=1), Complete("handle"),
-                        Complete("handle"), Complete("work"), Complete("after")])
-    assert outcome.trace == ["start", "b_start", "it_start", "it_start", "handle", "handled",
-                             "on_it", "handle", "handled", "on_it", "work", "b_end", "block",
-                             "after", "end"]
-    assert (outcome.status, outcome.timers) == ("completed", [])
 
 
 # -- a new version ----------------------------------------------------------------------------
