@@ -132,28 +132,55 @@ class NestedEventSubprocessParser(LinkingProcessParser):
 
     def add_tasks(self) -> None:
         super().add_tasks()
-        if self.node.tag == f"{{{BPMN_NS}}}process":
-            return  # a process's own: SpiffWorkflow starts them (engine.workflow.bpmn_events)
-        start = self.spec.start
-        for node in self.node.iterfind(_EVENT_SUBPROCESS):
-            name = node.get("id")
-            event_subprocess = self.spec.task_specs[name]
-            if name not in start.trigger_specs:  # a timer start: SpiffWorkflow started it at
-                start.outputs = [s for s in start.outputs if s is not event_subprocess]
-                start.trigger_specs.append(name)  # once; here it waits for its time
-            sub_spec = self.parser.process_parsers[event_subprocess.spec].get_spec()
-            for start_event in sub_spec.bpmn_start_events:
-                definition = start_event.event_definition
-                thrown_class = getattr(definition, "thrown_class", None)
-                if thrown_class is not None:  # match as a catch does (no event-subprocess rule)
-                    definition = copy(definition)
-                    definition.__class__ = thrown_class
-                if isinstance(definition, TimerEventDefinition):
-                    # the arm keeps the time; the event subprocess starts when it comes
-                    start_event.event_definition = NoneEventDefinition()
-                arm = EventSubprocessArm(self.spec, f"{start_event.name}.armed", definition,
-                                         event_subprocess=name, start_event=start_event.name)
-                arm.bpmn_id = start_event.bpmn_id  # its timer is shown as the start event's
-                start.connect(arm)
-        if start.trigger_specs:
-            self.spec.end.__class__ = _EventScopeEndJoin
+        if self.node.tag != f"{{{BPMN_NS}}}process":
+            arm_event_subprocesses(self)  # a process's own: see arm_called_processes
+
+
+def arm_called_processes(parser: Any, pathway: str, specs: dict[str, Any]) -> None:
+    """Arm the event subprocesses of each process the pathway calls (a call activity): it
+    runs as a subprocess of the case, where SpiffWorkflow would never start them (only the
+    case's own process's, engine.workflow.bpmn_events). A timer start there interrupts too."""
+    from engine.workflow.bpmn_events import EventSubprocessStartEvent  # (imports this module)
+
+    for name in specs:
+        process_parser = parser.process_parsers.get(name)
+        if name == pathway or process_parser is None \
+                or process_parser.node.tag != f"{{{BPMN_NS}}}process":
+            continue
+        for start_event in arm_event_subprocesses(process_parser):
+            node = process_parser.get_node_by_id(start_event.bpmn_id)
+            if type(start_event) is not EventSubprocessStartEvent and node is not None:
+                start_event.__class__ = EventSubprocessStartEvent
+                start_event.interrupting = node.get("isInterrupting", "true").lower() != "false"
+
+
+def arm_event_subprocesses(process_parser: Any) -> list[Any]:
+    """Give the process parser's (sub)process an arm per start event of each of its event
+    subprocesses, and its end join that does not wait for them; the timer starts made
+    untimed are returned."""
+    spec, untimed = process_parser.spec, []
+    start = spec.start
+    for node in process_parser.node.iterfind(_EVENT_SUBPROCESS):
+        name = node.get("id")
+        event_subprocess = spec.task_specs[name]
+        if name not in start.trigger_specs:  # a timer start: SpiffWorkflow started it at
+            start.outputs = [s for s in start.outputs if s is not event_subprocess]
+            start.trigger_specs.append(name)  # once; here it waits for its time
+        sub_spec = process_parser.parser.process_parsers[event_subprocess.spec].get_spec()
+        for start_event in sub_spec.bpmn_start_events:
+            definition = start_event.event_definition
+            thrown_class = getattr(definition, "thrown_class", None)
+            if thrown_class is not None:  # match as a catch does (no event-subprocess rule)
+                definition = copy(definition)
+                definition.__class__ = thrown_class
+            if isinstance(definition, TimerEventDefinition):
+                # the arm keeps the time; the event subprocess starts when it comes
+                start_event.event_definition = NoneEventDefinition()
+                untimed.append(start_event)
+            arm = EventSubprocessArm(spec, f"{start_event.name}.armed", definition,
+                                     event_subprocess=name, start_event=start_event.name)
+            arm.bpmn_id = start_event.bpmn_id  # its timer is shown as the start event's
+            start.connect(arm)
+    if start.trigger_specs:
+        spec.end.__class__ = _EventScopeEndJoin
+    return untimed

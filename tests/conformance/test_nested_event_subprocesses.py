@@ -10,10 +10,13 @@ Each model is the process `start > block > after > end`; the embedded subprocess
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conformance.bpmn import (
     boundary,
+    call,
     declare,
     end,
     error,
@@ -334,6 +337,57 @@ def test_inside_each_instance_of_a_multi_instance_subprocess(bpmn: Conformance) 
                              "handle", "handled", "on_it", "block[i]",
                              "handle", "handled", "on_it", "block[i]", "block", "after", "end"]
     assert (outcome.status, outcome.open_tasks, outcome.waiting_for) == ("completed", [], [])
+
+
+# -- a called process -------------------------------------------------------------------------
+
+def called(trigger: str, *, interrupting: bool, body: str = "", body_flows: str = "",
+           outside: str = "") -> dict[str, str]:
+    """The call activity `block` calls the process `callee` (`c_start > work > c_end`, or
+    `body`), which holds `on_it`, started by `trigger`."""
+    return model(
+        process(start(), call("block", "callee"), user("after"), end(),
+                flows("start>block>after>end"), outside),
+        process(start("c_start"), body or user("work") + end("c_end"),
+                flows(body_flows or "c_start>work>c_end"),
+                on_it(trigger, interrupting=interrupting), process_id="callee"),
+        declarations=DECLARATIONS)
+
+
+@pytest.mark.parametrize(("trigger", "commands"), [
+    (message("news"), [Send("news")]), (timer('"PT1H"'), [Wait(hours=2)])])
+def test_in_a_called_process(bpmn: Conformance, trigger: str, commands: list[Any]) -> None:
+    """BPMN 2.0.2 §10.3.5 with §10.2.5 (Call Activity): the called process runs inside the
+    case as a subprocess; its event subprocess is armed while it runs and, interrupting,
+    cancels its `work`; the call activity completes after it."""
+    outcome = bpmn.run(called(trigger, interrupting=True),
+                       [*commands, Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "c_start", "it_start", "handle", "handled", "on_it",
+                             "block", "after", "end"]
+    assert (outcome.status, outcome.open_tasks, outcome.waiting_for, outcome.timers) == (
+        "completed", [], [], [])
+
+
+def test_in_a_called_process_an_error_is_caught_before_the_boundary_event(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.6: the error thrown in the called process is caught by its own error
+    event subprocess, not by the boundary event `outside` on the call activity."""
+    outcome = bpmn.run(called(
+        error("broken"), interrupting=True, body=ERROR_BODY, body_flows="c_start>work>fail",
+        outside=boundary("outside", "block", error("broken")) + user("recover")
+        + end("recovered") + flows("outside>recover>recovered")),
+        [Complete("work"), Complete("handle"), Complete("after")])
+    assert outcome.trace == ["start", "c_start", "work", "fail", "it_start", "handle",
+                             "handled", "on_it", "block", "after", "end"]
+    assert outcome.status == "completed"
+
+
+def test_a_called_process_ended_arms_nothing(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: once the called process completed, its event subprocess's
+    message is no longer awaited."""
+    outcome = bpmn.run(called(message("news"), interrupting=False), [Complete("work")])
+    assert outcome.trace == ["start", "c_start", "work", "c_end", "block"]
+    assert (outcome.open_tasks, outcome.waiting_for) == (["after"], [])
 
 
 # -- still refused ------------------------------------------------------------------------
