@@ -36,6 +36,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     SignalEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffStartEventParser
@@ -59,7 +60,7 @@ from engine.workflow.camunda import translate_expressions
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
-from engine.workflow.links import LinkingProcessParser
+from engine.workflow.nested_event_subprocesses import NestedEventSubprocessParser
 from engine.workflow.shared_definitions import inline_event_definition_refs
 
 
@@ -240,12 +241,13 @@ def _in_event_subprocess(task: Any) -> bool:
 
 def _cancel_beside(subworkflow: Any) -> None:
     """Cancel every unfinished task of the workflow that holds `subworkflow` except the
-    task running it (and what leads to it): its other branches, their subprocesses, timers
+    task running it (what leads to it, and what follows it: the end it completes into, for
+    an event subprocess inside a subprocess): its other branches, their subprocesses, timers
     and awaited events."""
     top = subworkflow.top_workflow
     keep = top.get_task_from_id(subworkflow.parent_task_id)
     parent = keep.workflow
-    kept = set()
+    kept = {task.id for task in keep}
     task = keep
     while task is not None:
         kept.add(task.id)
@@ -294,9 +296,12 @@ class _EventStartEventParser(SpiffStartEventParser):  # type: ignore[misc]
         event_definition = self.get_event_definition([
             MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
             ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
-        if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition):
+        nested = parent.getparent() is not None and parent.getparent().tag != full_tag("process")
+        if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition) or (
+                nested and isinstance(event_definition, TimerEventDefinition)):
             # SpiffWorkflow ignores isInterrupting: this start event cancels the process's
-            # other work when it starts unless isInterrupting="false" (BPMN's default: true)
+            # other work when it starts unless isInterrupting="false" (BPMN's default: true);
+            # a timer too inside a subprocess (engine.workflow.nested_event_subprocesses)
             self.spec_class = partial(
                 EventSubprocessStartEvent,
                 interrupting=self.node.get("isInterrupting", "true").lower() != "false")
@@ -354,9 +359,10 @@ def _declarative_or(default: Any) -> Callable[..., Any]:
 
 class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own,
-    and a process parser that follows link events (engine.workflow.links)."""
+    and a process parser that follows link events (engine.workflow.links) and arms the event
+    subprocesses of embedded subprocesses (engine.workflow.nested_event_subprocesses)."""
 
-    PROCESS_PARSER_CLASS = LinkingProcessParser
+    PROCESS_PARSER_CLASS = NestedEventSubprocessParser
     AD_HOC_PARSER_CLASS = AdHocProcessParser  # engine.workflow.adhoc
 
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:

@@ -87,6 +87,8 @@ from engine.workflow.definition_model import (
 from engine.workflow.implicit_flows import with_implicit_splits
 from engine.workflow.joins import with_merging_joins
 from engine.workflow.multi_instance import with_multi_instance_behavior
+from engine.workflow.nested_event_subprocesses import arm_called_processes
+from engine.workflow.nested_event_throws import route_nested_throws
 from engine.workflow.sandbox import compile_expression, compile_script
 from engine.workflow.sensitivity import derive_sensitivity
 
@@ -427,8 +429,10 @@ def _specs(parser: PathwaysBpmnParser, pathway: str, main_file: str
     if missing:
         raise DefinitionError(f"call activity calls unknown process(es): {', '.join(missing)}; "
                               "publish them first or put them in the same file", file=main_file)
+    arm_called_processes(parser, pathway, subprocess_specs)
     wire_event_subprocesses([spec, *subprocess_specs.values()])
     remember_throwers([spec, *subprocess_specs.values()])
+    route_nested_throws([spec, *subprocess_specs.values()])
     return spec, subprocess_specs
 
 

@@ -1,17 +1,12 @@
 """Publish rules on BPMN constructs SpiffWorkflow 3.2 reads but runs silently wrong, refused
 with what to do instead (issue 16: run a construct as BPMN 2.0.2 says, or refuse it):
 
-- an event subprocess inside an embedded subprocess: SpiffWorkflow wires event subprocesses
-  only at process level, so a nested one is never set off by its event (a message for it
-  is kept for nobody, and the subprocess completes as if it had no handler);
 - a conditional event (intermediate catch, boundary, start): SpiffWorkflow evaluates its
   condition on the data its scope started with, so a condition that becomes true later, on
   an answer given meanwhile, never sets it off.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
 from engine.workflow.validation_document import BpmnDocument
@@ -24,26 +19,7 @@ def check_unsupported(document: BpmnDocument) -> None:
     """Refuse the first use of a construct Pathways would run silently wrong."""
     for characteristics in document.all("multiInstanceLoopCharacteristics"):
         check_multi_instance_behavior(document, characteristics)  # runs: only malformed
-    for container in document.all("subProcess"):
-        _check_nested_event_subprocess(document, container)
     _check_conditional_events(document)
-
-
-def _check_nested_event_subprocess(document: BpmnDocument, event_subprocess: Any) -> None:
-    if event_subprocess.get("triggeredByEvent") != "true":
-        return
-    parent = event_subprocess.getparent()
-    if parent is None or local_name(parent) == "process":
-        return
-    enclosing = parent.get("id")
-    raise document.refuse(
-        event_subprocess, "nested_event_subprocess",
-        f"event subprocess {event_subprocess.get('id')!r} is inside {local_name(parent)} "
-        f"{enclosing!r}: Pathways runs event subprocesses only at process level (inside a "
-        "subprocess its event would never start it); attach a boundary event with the "
-        f"same trigger to {enclosing!r} instead "
-        "(non-interrupting for a non-interrupting one), or move the event subprocess to "
-        "the process", enclosing=enclosing)
 
 
 def _check_conditional_events(document: BpmnDocument) -> None:
