@@ -53,6 +53,7 @@ from engine.workflow.implicit_flows import ACTIVITY_TAGS
 LOOP_COUNTER = "loopCounter"
 _NUMBER = "pathways_loop_counter"  # an instance's loopCounter, in its internal data
 _OUTPUT_ORDER = "pathways_output_order"  # loopCounter of each output item, in the activity
+_CREATED = "pathways_instances_created"  # how many instances the activity has created
 _MISSING: Any = object()
 # what a behaviour may throw, and how SpiffWorkflow's event parser reads each
 THROWABLE = {"signalEventDefinition": "parse_signal_event",
@@ -73,7 +74,8 @@ class _Behaving:
         """Create the next instance with its loopCounter: the instance inherits the
         activity's data as SpiffWorkflow creates it, so the number is put there meanwhile."""
         spec: Any = self
-        number = sum(1 for _ in spec._instances(my_task)) + 1
+        number = _created(spec, my_task) + 1
+        my_task.internal_data[_CREATED] = number
         before = my_task.data.get(LOOP_COUNTER, _MISSING)
         my_task.data[LOOP_COUNTER] = number
         try:
@@ -156,14 +158,23 @@ class _Behaving:
                 definition.throw(child)
 
 
+def _created(spec: Any, my_task: Any) -> int:
+    """How many instances the activity has created: counted as they are, since the finished
+    instances of a sequential activity are compacted away (engine.workflow.pruning)."""
+    counted = my_task.internal_data.get(_CREATED)
+    return int(counted) if counted is not None else sum(1 for _ in spec._instances(my_task))
+
+
 def instance_attributes(spec: Any, my_task: Any, instance: Any) -> dict[str, Any]:
-    """BPMN 2.0.2 Table 10.30's attributes of the activity (and the instance's loopCounter)."""
+    """BPMN 2.0.2 Table 10.30's attributes of the activity (and the instance's loopCounter).
+    Instances no longer in the tree were compacted away once completed."""
     instances = list(spec._instances(my_task))
+    compacted = max(0, _created(spec, my_task) - len(instances))
     return {
-        "numberOfInstances": len(instances),
+        "numberOfInstances": len(instances) + compacted,
         "numberOfActiveInstances": sum(
             1 for t in instances if not t.has_state(TaskState.FINISHED_MASK)),
-        "numberOfCompletedInstances": sum(
+        "numberOfCompletedInstances": compacted + sum(
             1 for t in instances if t.has_state(TaskState.COMPLETED)),
         "numberOfTerminatedInstances": sum(
             1 for t in instances if t.has_state(TaskState.CANCELLED)),

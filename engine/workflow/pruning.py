@@ -98,20 +98,24 @@ def _prune_finished_loop_rounds(top: Any, workflow: Any) -> int:
     for task in list(workflow.tasks.values()):
         if not _repeats(workflow, task):
             continue
-        merged = isinstance(task.task_spec, StandardLoopTask | SequentialMultiInstanceTask)
-        for child in list(task.children):
-            if task is workflow.task_tree and not isinstance(child.task_spec, SubWorkflowTask):
-                continue  # the root's other children are the process's own work
-            if not merged and _holds_last_task(workflow, child):
-                continue  # the case's current data is the data its last step left
-            if child.has_state(TaskState.FINISHED_MASK) and not _has_unfinished(child):
-                dropped += _drop_subtree(top, workflow, child)
+        dropped += sum(_drop_subtree(top, workflow, child)
+                       for child in list(task.children) if _finished_repeat(workflow, task, child))
         task._children = [c for c in task._children if c in workflow.tasks]
         dropped += _drop_idle_duplicate_joins(top, workflow, task)
         task._children = [c for c in task._children if c in workflow.tasks]
         if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
             workflow.last_task = task
     return dropped
+
+
+def _finished_repeat(workflow: Any, task: Any, child: Any) -> bool:
+    """Whether `child` of the repeating `task` is a finished repeat that may go."""
+    if task is workflow.task_tree and not isinstance(child.task_spec, SubWorkflowTask):
+        return False  # the root's other children are the process's own work
+    merged = isinstance(task.task_spec, StandardLoopTask | SequentialMultiInstanceTask)
+    if not merged and _holds_last_task(workflow, child):
+        return False  # the case's current data is the data its last step left
+    return bool(child.has_state(TaskState.FINISHED_MASK)) and not _has_unfinished(child)
 
 
 def _holds_last_task(workflow: Any, child: Any) -> bool:
