@@ -55,8 +55,8 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.definition_model import DECLARATIVE
-from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
 from engine.workflow.links import LinkingProcessParser
+from engine.workflow.rearming import RearmingBoundaryEvent
 from engine.workflow.shared_definitions import inline_event_definition_refs
 
 
@@ -366,7 +366,7 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("endEvent"): (_SignalEndEventParser, EndEvent),
         full_tag("boundaryEvent"): (
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][0],
-            AnswerKeepingBoundaryEvent),
+            RearmingBoundaryEvent),
         full_tag("startEvent"): (_EventStartEventParser, DefaultStartEvent),
         full_tag("serviceTask"): (
             _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
