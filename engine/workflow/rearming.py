@@ -26,6 +26,7 @@ again after every step; it stays once per run of its block).
 from __future__ import annotations
 
 from copy import deepcopy
+from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
@@ -40,6 +41,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.workflow.conditions import is_condition_message
 from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
 
+_ROUNDS_LEFT = "pathways_rounds_left"  # a cycle's rounds, from the one gone off to the next
 _REPEATABLE = (MessageEventDefinition, SignalEventDefinition, EscalationEventDefinition)
 
 
@@ -58,21 +60,26 @@ class RearmingBoundaryEvent(AnswerKeepingBoundaryEvent):
 
     def _update_hook(self, my_task: Any) -> Any:
         """A non-interrupting cycle timer goes off once per round like any event (its task
-        completes, its path starts); the rounds left wait on the task put back beside it."""
+        completes, its path starts); the rounds left wait on the task put back beside it.
+        The task that went off keeps its round's due time (a date, as a duration timer's),
+        so the case's events say when the round was due."""
         if self._by_rounds and my_task.state == TaskState.WAITING \
                 and not self.event_definition.has_fired(my_task) \
                 and self.event_definition.cycle_complete(my_task):
-            my_task._set_internal_data(event_fired=True)
+            left = my_task._get_internal_data("event_value")
+            due = datetime.fromisoformat(left["next"]) - timedelta(seconds=left["duration"])
+            my_task._set_internal_data(event_fired=True, event_value=due.isoformat(),
+                                       **{_ROUNDS_LEFT: left})
         return super()._update_hook(my_task)
 
     def _on_ready_hook(self, my_task: Any) -> None:
         super()._on_ready_hook(my_task)
+        rounds_left = my_task.internal_data.pop(_ROUNDS_LEFT, None)
         if self._by_rounds:  # SpiffWorkflow predicts no path behind a cycle timer
             my_task._sync_children(self.outputs, TaskState.FUTURE)
             for child in my_task.children:
                 child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
-        rounds_left = my_task._get_internal_data("event_value")
-        if not (self._repeats or (self._by_rounds and isinstance(rounds_left, dict)
+        if not (self._repeats or (isinstance(rounds_left, dict)
                                   and rounds_left.get("cycles") != 0)):
             return
         split = my_task.parent
