@@ -57,6 +57,7 @@ from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.links import LinkingProcessParser
 from engine.workflow.rearming import RearmingBoundaryEvent
+from engine.workflow.recursion import DepthBoundCallActivity
 from engine.workflow.shared_definitions import inline_event_definition_refs
 
 
@@ -368,6 +369,9 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][0],
             RearmingBoundaryEvent),
         full_tag("startEvent"): (_EventStartEventParser, DefaultStartEvent),
+        full_tag("callActivity"): (
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][0],
+            DepthBoundCallActivity),
         full_tag("serviceTask"): (
             _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),

@@ -794,27 +794,49 @@ def test_wcp21_structured_loop_repeat(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
 
 
-@pytest.mark.xfail(strict=True, reason="Pathways refuses every call cycle at publish (rule "
-                   "recursive_call), also one a condition ends; SpiffWorkflow runs it")
+def recursive(limit: str, *, decide: bool = True) -> dict[str, str]:
+    """The pathway calls `recursive`, which counts its depth and calls itself while
+    `depth < limit` (with decide=False: always)."""
+    choose = [gateway("exclusive", "deeper", default="deeper-r_end"), end("r_end"),
+              flow("deeper", "recurse", cond=f"depth < {limit}"), flow("deeper", "r_end"),
+              flows("r_start>count>deeper")] if decide else [flows("r_start>count>recurse")]
+    called = process(
+        start("r_start"), script("count", "depth = depth + 1"), call("recurse", "recursive"),
+        end("r_back"), flows("recurse>r_back"), *choose,
+        process_id="recursive")
+    return model(process(start(), script("init", "depth = 0"), call("top", "recursive"),
+                         script("after"), end(), flows("start>init>top>after>end")), called)
+
+
 def test_wcp22_recursion(bpmn: Conformance) -> None:
     """WCP22 Recursion: "The ability of a task to invoke itself during its execution or an
     ancestor in terms of the overall decomposition structure with which it is associated."
     BPMN: a call activity whose calledElement is a process that calls itself (§10.3.5,
     §13.3.4): `count` runs at depths 0, 1 and 2, then each level returns."""
-    called = process(
-        start("r_start"), script("count", "depth = depth + 1"),
-        gateway("exclusive", "deeper", default="deeper-r_end"), call("recurse", "recursive"),
-        end("r_end"), end("r_back"),
-        flows("r_start>count>deeper", "recurse>r_back"),
-        flow("deeper", "recurse", cond="depth < 3"), flow("deeper", "r_end"),
-        process_id="recursive")
-    files = model(process(start(), script("init", "depth = 0"), call("top", "recursive"),
-                          script("after"), end(), flows("start>init>top>after>end")), called)
+    files = recursive("3")
     outcome = bpmn.run(files)
-    assert outcome.counts()["count"] == 3
-    assert outcome.counts()["recurse"] == 2
-    assert outcome.trace[-3:] == ["top", "after", "end"]
-    assert outcome.status == "completed"
+    assert outcome.trace == ["start", "init", "r_start", "count", "r_start", "count",
+                             "r_start", "count", "r_end", "recurse", "r_back", "recurse",
+                             "r_back", "top", "after", "end"]
+    assert (outcome.status, outcome.data["depth"]) == ("completed", 3)
+
+
+def test_wcp22_recursion_without_a_way_out_is_refused(bpmn: Conformance) -> None:
+    """WCP22: a process that calls itself whatever the data never ends (each call starts
+    another): publish refuses it, naming the call activity (rule recursive_call)."""
+    refused = bpmn.refusal(recursive("3", decide=False))
+    assert (refused.element, refused.details["rule"]) == ("recurse", "recursive_call")
+    assert "recursive -> recursive" in refused.reason
+
+
+def test_wcp22_recursion_whose_condition_never_ends_stops_in_error(bpmn: Conformance) -> None:
+    """WCP22: a recursion a condition could end but never does (`depth < 1000`) stops the
+    case in error when a 51st process would be nested (engine.workflow.recursion), an incident to
+    look at, never a worker stuck starting processes."""
+    outcome = bpmn.run(recursive("1000"))
+    assert outcome.status == "error"
+    assert outcome.trace.count("count") == 50  # the pathway's call, then 49 from inside
+    assert "nested 51 deep (at most 50)" in str(outcome.error)
 
 
 # -- trigger patterns (WCP23-24) --------------------------------------------------------
