@@ -17,9 +17,12 @@ from tests.conformance.bpmn import (
     end,
     flow,
     flows,
+    gateway,
+    link,
     message,
     model,
     process,
+    script,
     start,
     throw,
     timer,
@@ -88,3 +91,44 @@ def test_a_condition_on_a_flow_leaving_an_event_is_refused(bpmn: Conformance) ->
     refused = bpmn.refusal(files)
     assert refused.element == "start-b"
     assert refused.details["rule"] == "condition_on_non_decision_flow"
+
+
+def test_a_gateway_event_with_two_flows_starts_two_paths(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.4.4 / §10.5.4: the event behind an event-based gateway that comes first
+    is taken; with two outgoing flows, both get a token."""
+    files = model(process(
+        start(), gateway("eventBased", "race"), catch("reply", message("news")),
+        catch("deadline", timer('"P2D"')), user("a"), user("b"), end("a_end"), end("b_end"),
+        end("chased"), flows("start>race", "race>reply>a>a_end", "reply>b>b_end",
+                             "race>deadline>chased")),
+        declarations=[declare("message", "news")])
+    outcome = bpmn.run(files, [Send("news"), Complete("b"), Complete("a")])
+    assert outcome.trace == ["start", "reply", "b", "b_end", "a", "a_end"]
+    assert (outcome.status, outcome.timers, outcome.waiting_for) == ("completed", [], [])
+
+
+def test_a_caught_link_with_two_flows_starts_two_paths(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.4 (Link): the link's catch event goes on as a sequence flow would;
+    with two outgoing flows, on both."""
+    files = model(process(
+        start(), throw("go", link("jump")), catch("land", link("jump")), user("a"),
+        user("b"), end("a_end"), end("b_end"),
+        flows("start>go", "land>a>a_end", "land>b>b_end")))
+    outcome = bpmn.run(files, [Complete("a"), Complete("b")])
+    assert outcome.trace == ["start", "go", "land", "a", "a_end", "b", "b_end"]
+    assert outcome.status == "completed"
+
+
+def test_a_non_interrupting_event_with_two_flows_splits_each_time(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.3: a non-interrupting boundary message stays armed while its task
+    runs; each time it comes, both its outgoing flows get a token."""
+    files = model(process(
+        start(), user("work"), boundary("news", "work", message("news"), interrupting=False),
+        script("a"), script("b"), end(), end("a_end"), end("b_end"),
+        flows("start>work>end", "news>a>a_end", "news>b>b_end")),
+        declarations=[declare("message", "news")])
+    outcome = bpmn.run(files, [Send("news"), Send("news"), Complete("work")])
+    assert outcome.counts() == {"start": 1, "news": 2, "a": 2, "a_end": 2, "b": 2, "b_end": 2,
+                                "work": 1, "end": 1}
+    assert outcome.trace[-2:] == ["work", "end"]
+    assert (outcome.status, outcome.waiting_for) == ("completed", [])
