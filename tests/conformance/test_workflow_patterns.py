@@ -833,6 +833,41 @@ def test_wcp22_recursion_without_a_way_out_is_refused(bpmn: Conformance) -> None
     assert "recursive -> recursive" in refused.reason
 
 
+def test_wcp22_recursion_inside_a_subprocess_without_a_way_out_is_refused(
+        bpmn: Conformance) -> None:
+    """WCP22: the call cycle reached whatever the data through an embedded subprocess (and
+    a parallel split) is refused too, naming the call."""
+    called = process(
+        start("r_start"), subprocess("inner", start("i_start"), gateway("parallel", "fork"),
+                                     call("recurse", "recursive"), script("beside"),
+                                     end("i_end"), end("i_beside"),
+                                     flows("i_start>fork", "fork>recurse>i_end",
+                                           "fork>beside>i_beside")),
+        end("r_end"), flows("r_start>inner>r_end"), process_id="recursive")
+    files = model(process(start(), call("top", "recursive"), end(), flows("start>top>end")),
+                  called)
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("recurse", "recursive_call")
+
+
+def test_wcp22_mutual_recursion_ended_by_a_condition_runs(bpmn: Conformance) -> None:
+    """WCP22 through another process (`ping` calls `pong`, which calls `ping` while
+    depth < 2): one conditional call in the cycle is enough to let it end."""
+    ping = process(start("p_start"), script("count", "depth = depth + 1"),
+                   call("to_pong", "pong"), end("p_end"), flows("p_start>count>to_pong>p_end"),
+                   process_id="ping")
+    pong = process(start("q_start"), gateway("exclusive", "more", default="more-q_end"),
+                   call("to_ping", "ping"), end("q_end"), end("q_back"),
+                   flows("q_start>more", "to_ping>q_back"),
+                   flow("more", "to_ping", cond="depth < 2"), flow("more", "q_end"),
+                   process_id="pong")
+    files = model(process(start(), script("init", "depth = 0"), call("top", "ping"), end(),
+                          flows("start>init>top>end")), ping, pong)
+    outcome = bpmn.run(files)
+    assert outcome.counts()["count"] == 2
+    assert (outcome.status, outcome.data["depth"]) == ("completed", 2)
+
+
 def test_wcp22_recursion_whose_condition_never_ends_stops_in_error(bpmn: Conformance) -> None:
     """WCP22: a recursion a condition could end but never does (`depth < 1000`) stops the
     case in error when a 51st process would be nested (engine.workflow.recursion), an incident to
