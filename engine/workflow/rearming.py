@@ -75,7 +75,7 @@ class RearmingBoundaryEvent(AnswerKeepingBoundaryEvent):
     def _on_ready_hook(self, my_task: Any) -> None:
         super()._on_ready_hook(my_task)
         rounds_left = my_task.internal_data.pop(_ROUNDS_LEFT, None)
-        if self._by_rounds:  # SpiffWorkflow predicts no path behind a cycle timer
+        if rounds_left is not None:  # a round went off: SpiffWorkflow predicts no path here
             my_task._sync_children(self.outputs, TaskState.FUTURE)
             for child in my_task.children:
                 child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
