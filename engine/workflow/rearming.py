@@ -15,10 +15,15 @@ boundary event under that split when the activity finishes, so the re-armed one 
 too. Nothing else needs storing: the new task is an ordinary task of the event's spec, saved
 and reloaded with the case.
 
-Timers are left alone: a duration or date timer occurs once, and a cycle timer (R3/PT1H)
-already goes off by rounds while it waits (SpiffWorkflow adds the path's tasks each round
-without leaving WAITING). Conditional events are left alone too (BPMN: they go off when their
-condition becomes true, not while it is), and so is a DSL `when:` handler's message
+A duration or date timer occurs once: it is not re-armed. A cycle timer (R3/PT1H) goes off by
+rounds: SpiffWorkflow adds the path's tasks each round without the event ever completing, so
+the activity's completion cancelled the handlers under it, and an interrupting one never
+interrupted. Here each round is a run of the event: it completes and its path starts (an
+interrupting one then cancels the activity), and a non-interrupting one's remaining rounds
+wait on a task put back beside it, like a message's next occurrence.
+
+Conditional events are not re-armed here (BPMN: they go off when their condition becomes
+true, not while it is), nor is a DSL `when:` handler's message
 (engine.workflow.conditions sends it while its condition holds: re-armed, it would go off
 again after every step; it stays once per run of its block).
 """
@@ -55,12 +60,13 @@ class RearmingBoundaryEvent(AnswerKeepingBoundaryEvent):
 
     @property
     def _by_rounds(self) -> bool:
-        return not self.cancel_activity and \
-            isinstance(self.event_definition, CycleTimerEventDefinition)
+        return isinstance(self.event_definition, CycleTimerEventDefinition)
 
     def _update_hook(self, my_task: Any) -> Any:
-        """A non-interrupting cycle timer goes off once per round like any event (its task
-        completes, its path starts); the rounds left wait on the task put back beside it.
+        """A cycle timer goes off once per round like any event (its task completes, its path
+        starts; SpiffWorkflow started the path but left the task waiting, so an interrupting
+        one never interrupted); a non-interrupting one's rounds left wait on the task put
+        back beside it.
         The task that went off keeps its round's due time (a date, as a duration timer's),
         so the case's events say when the round was due."""
         if self._by_rounds and my_task.state == TaskState.WAITING \
@@ -79,9 +85,9 @@ class RearmingBoundaryEvent(AnswerKeepingBoundaryEvent):
             my_task._sync_children(self.outputs, TaskState.FUTURE)
             for child in my_task.children:
                 child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
-        if not (self._repeats or (isinstance(rounds_left, dict)
-                                  and rounds_left.get("cycles") != 0)):
-            return
+        if self.cancel_activity or not (self._repeats or (
+                isinstance(rounds_left, dict) and rounds_left.get("cycles") != 0)):
+            return  # (an interrupting cycle's first round ends the activity, and it)
         split = my_task.parent
         activity = next((task for task in split.children
                          if not isinstance(task.task_spec, BoundaryEvent)), None)

@@ -280,3 +280,14 @@ def test_a_timer_inside_due_first_goes_off_first_even_when_fired_late(
     outcome = bpmn.run(timed('"PT1H"', '"PT2H"'), [Wait(hours=3)])
     assert outcome.trace == ["start", "sub_start", "inner_wait", "inner_b", "caught"]
     assert (outcome.open_tasks, outcome.timers) == (["handle"], [])
+
+
+def test_interrupting_cycle_timer_interrupts_at_its_first_round(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.3: an interrupting timer cancels the activity when it occurs; with a
+    cycle (R3/PT1H) that is its first round, and no other round follows (SpiffWorkflow 3.2
+    started the handler and left the task and the timer running)."""
+    outcome = bpmn.run(on_task(cycle('"R3/PT1H"'), interrupting=True),
+                       [Wait(hours=1), Wait(hours=3), Complete("handle")])
+    assert outcome.trace == ["start", "caught", "handle", "handled"]
+    assert outcome.status == "completed"
+    assert (outcome.open_tasks, outcome.timers) == ([], [])
