@@ -28,6 +28,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 
 from engine.errors import DefinitionError, EngineError
 from engine.workflow.bpmn_xml import BPMN_NS, SPIFF_NS
+from engine.workflow.called_processes import check_called_event_subprocesses
 from engine.workflow.definitions import (
     FORM_PROPERTY,
     ParsedDefinition,
@@ -77,6 +78,7 @@ def check_bundle(files: Mapping[str, str], main_file: str, *,
         _check_semantics(document)
         _check_references(document, files, processes if resolve_calls else None)
     check_call_cycles(documents)
+    check_called_event_subprocesses(documents)
 
 
 def check_offline(files: Mapping[str, str], main_file: str) -> None:
