@@ -59,8 +59,9 @@ from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.camunda import translate_expressions
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.workflow.definition_model import DECLARATIVE
-from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
 from engine.workflow.nested_event_subprocesses import NestedEventSubprocessParser
+from engine.workflow.rearming import RearmingBoundaryEvent
+from engine.workflow.recursion import DepthBoundCallActivity
 from engine.workflow.shared_definitions import inline_event_definition_refs
 
 
@@ -378,8 +379,11 @@ class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("complexGateway"): (ComplexGatewayParser, ComplexGateway),
         full_tag("boundaryEvent"): (
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("boundaryEvent")][0],
-            AnswerKeepingBoundaryEvent),
+            RearmingBoundaryEvent),
         full_tag("startEvent"): (_EventStartEventParser, DefaultStartEvent),
+        full_tag("callActivity"): (
+            SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("callActivity")][0],
+            DepthBoundCallActivity),
         full_tag("serviceTask"): (
             _declarative_or(SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][0]),
             SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")][1]),

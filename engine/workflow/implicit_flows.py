@@ -15,6 +15,12 @@ several outgoing flows or a conditional one: a step of SpiffWorkflow's own kind 
 `<activity>.ImplicitSplit`, like its `.BoundaryEventSplit`) that takes the flows above. It
 carries the activity's id, so its failure and its `decision` event name the activity.
 
+An intermediate event (caught or thrown) and a boundary event with several outgoing flows
+are a parallel split too (§10.5.4, §13.5: each outgoing flow gets a token; BPMN allows no
+condition on them, and validation refuses one): SpiffWorkflow refuses them as it does an
+activity, so their parsers put the same ImplicitSplit behind them. (A start event with several
+flows SpiffWorkflow splits by itself.)
+
 Several flows into an activity (an uncontrolled merge, §13.3.1) need nothing here:
 SpiffWorkflow gives each arriving token its own run of the activity, as BPMN says
 (tests/conformance/test_implicit_flows.py holds it to that).
@@ -35,6 +41,9 @@ SPLIT_SUFFIX = ".ImplicitSplit"
 ACTIVITY_TAGS = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask",
                  "receiveTask", "businessRuleTask", "callActivity", "subProcess",
                  "transaction", "adHocSubProcess")
+# BPMN 2.0.2 §10.5.2 / §10.5.4: an event with several outgoing flows is a parallel split too
+# (SpiffWorkflow refuses it, as for an activity; a start event it already splits itself)
+EVENT_TAGS = ("intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent")
 
 
 class ImplicitSplit(BpmnTaskSpec):  # type: ignore[misc]
@@ -171,7 +180,7 @@ def with_implicit_splits(overrides: dict[str, tuple[Any, Any]],
     """A parser's OVERRIDE_PARSER_CLASSES (its PARSER_CLASSES for the activities it does
     not override) with every activity's parser splitting as above."""
     out = dict(overrides)
-    for tag in map(full_tag, ACTIVITY_TAGS):
+    for tag in map(full_tag, ACTIVITY_TAGS + EVENT_TAGS):
         parser, spec = overrides.get(tag) or defaults[tag]
         out[tag] = (_splitting(parser), spec)
     return out

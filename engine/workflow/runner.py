@@ -14,9 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    SignalEventDefinition,
-)
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -157,8 +155,9 @@ def _is_timer(task: Any) -> bool:
     return bool(_timer_definitions(task))
 
 
-def _is_cycle(task: Any) -> bool:
-    return any(isinstance(d, CycleTimerEventDefinition) for d in _timer_definitions(task))
+def _is_cycle(task: Any) -> bool:  # (a round gone off is not: engine.workflow.rearming)
+    rounds = any(isinstance(d, CycleTimerEventDefinition) for d in _timer_definitions(task))
+    return rounds and not isinstance(task._get_internal_data("event_value"), str)
 
 
 def _gateway_timers(task: Any) -> list[tuple[str, Any, datetime | None]]:

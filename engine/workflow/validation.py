@@ -36,6 +36,7 @@ from engine.workflow.definitions import (
     file_references,
     parse_bundle,
 )
+from engine.workflow.recursion import check_call_cycles
 from engine.workflow.sandbox import SandboxScriptEngine
 from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
@@ -75,39 +76,7 @@ def check_bundle(files: Mapping[str, str], main_file: str, *,
         _check_schema(document)
         _check_semantics(document)
         _check_references(document, files, processes if resolve_calls else None)
-    _check_call_cycles(documents)
-
-
-def _check_call_cycles(documents: list[BpmnDocument]) -> None:
-    """A process that calls itself, directly or through others, would start a new instance
-    of itself each time it is reached, without end."""
-    calls: dict[str, list[tuple[BpmnDocument, Any]]] = {}
-    for document in documents:
-        for process in document.all("process"):
-            calls[str(process.get("id"))] = [
-                (document, call) for call in process.iter(f"{{{BPMN_NS}}}callActivity")
-                if call.get("calledElement")]
-    for start in calls:
-        path = [start]
-        todo = [(start, iter(calls[start]))]
-        while todo:
-            _, pending = todo[-1]
-            step = next(pending, None)
-            if step is None:
-                todo.pop()
-                path.pop()
-                continue
-            document, call = step
-            called = str(call.get("calledElement"))
-            if called == start:
-                cycle = " -> ".join([*path, called])
-                raise document.refuse(call, "recursive_call",
-                                      f"call activity {call.get('id')!r} makes process "
-                                      f"{start!r} call itself ({cycle}): each call would "
-                                      "start another, without end", value=called)
-            if called in calls and called not in path:
-                path.append(called)
-                todo.append((called, iter(calls[called])))
+    check_call_cycles(documents)
 
 
 def check_offline(files: Mapping[str, str], main_file: str) -> None:

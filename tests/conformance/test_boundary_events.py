@@ -3,8 +3,6 @@ subprocesses, as BPMN 2.0.2 §13.5.3 and §10.5.6 (Handling Events) say."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conformance.bpmn import (
     boundary,
     catch,
@@ -12,6 +10,7 @@ from tests.conformance.bpmn import (
     end,
     error,
     escalation,
+    flow,
     flows,
     gateway,
     message,
@@ -77,8 +76,6 @@ def test_interrupting_message_cancels_the_task(bpmn: Conformance) -> None:
     assert outcome.waiting_for == []
 
 
-@pytest.mark.xfail(strict=True, reason="SpiffWorkflow 3.2 arms a non-interrupting boundary "
-                   "event once per run of its activity; the README says so")
 def test_non_interrupting_message_may_come_again(bpmn: Conformance) -> None:
     """BPMN 2.0.2 §13.5.3 (cancelActivity false): "the Activity continues execution", and
     the event stays attached to it, so a second occurrence while it runs is handled too."""
@@ -89,6 +86,87 @@ def test_non_interrupting_message_may_come_again(bpmn: Conformance) -> None:
                              "handled", "work", "end"]
     assert outcome.status == "completed"
     assert outcome.waiting_for == []
+
+
+def test_non_interrupting_signal_may_come_again(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.3 (cancelActivity false) and §10.5.6: the event stays attached while
+    the activity runs; each signal handled on its own path, the task not disturbed; once the
+    task is done, a later signal is not caught."""
+    outcome = bpmn.run(on_task(signal("alarm"), interrupting=False),
+                       [Send("alarm", signal=True), Send("alarm", signal=True),
+                        Complete("handle"), Complete("work"), Send("alarm", signal=True),
+                        Complete("handle")])
+    assert outcome.trace == ["start", "caught", "caught", "handle", "handled", "work", "end",
+                             "handle", "handled"]
+    assert outcome.status == "completed"
+    assert (outcome.open_tasks, outcome.waiting_for) == ([], [])
+
+
+def test_non_interrupting_message_waits_no_more_once_the_task_is_done(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.3: a boundary event is caught only while its activity runs: the
+    second message, sent after `work` completed, is not caught (the case waits for nothing)."""
+    outcome = bpmn.run(on_task(message("news"), interrupting=False),
+                       [Send("news"), Complete("work"), Complete("handle")])
+    assert outcome.trace == ["start", "caught", "work", "end", "handle", "handled"]
+    assert outcome.status == "completed"
+    assert (outcome.open_tasks, outcome.waiting_for) == ([], [])
+
+
+def cycle(expression: str) -> str:
+    """A cycle timer (`"R3/PT1H"`: the quotes are part of the expression)."""
+    return ("<bpmn:timerEventDefinition><bpmn:timeCycle>"
+            f"{expression}</bpmn:timeCycle></bpmn:timerEventDefinition>")
+
+
+def test_non_interrupting_cycle_timer_goes_off_each_round_while_the_task_runs(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.6 / §13.5.3: a non-interrupting timer cycle (R3/PT1H) on a task that
+    runs 5 hours goes off three times, one handler per round; the task then still runs, and
+    its completion leaves no timer."""
+    outcome = bpmn.run(on_task(cycle('"R3/PT1H"'), interrupting=False),
+                       [Wait(hours=1), Wait(hours=1), Wait(hours=1), Wait(hours=2),
+                        Complete("handle"), Complete("handle"), Complete("handle"),
+                        Complete("work")])
+    assert outcome.trace == ["start", "caught", "caught", "caught", "handle", "handled",
+                             "handle", "handled", "handle", "handled", "work", "end"]
+    assert outcome.status == "completed"
+    assert (outcome.open_tasks, outcome.timers) == ([], [])
+
+
+def test_non_interrupting_cycle_timer_stops_when_the_task_completes(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.3: the timer is attached to the running task only: after one round
+    the task completes, and the two rounds left never go off."""
+    outcome = bpmn.run(on_task(cycle('"R3/PT1H"'), interrupting=False),
+                       [Wait(hours=1), Complete("work"), Wait(hours=5), Complete("handle")])
+    assert outcome.trace == ["start", "caught", "work", "end", "handle", "handled"]
+    assert outcome.status == "completed"
+    assert (outcome.open_tasks, outcome.timers) == ([], [])
+
+
+def test_non_interrupting_escalation_caught_each_time_it_is_thrown(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.6 / §13.5.3: a non-interrupting escalation boundary event on a
+    subprocess catches each escalation thrown inside it (here twice, a loop in the
+    subprocess), and the subprocess goes on to its end."""
+    files = model(process(
+        start(), subprocess(
+            "sub", start("sub_start"), script("init", "n = 0"),
+            gateway("exclusive", "merge"), user("inner"), script("count", "n = n + 1"),
+            throw("raise", escalation("late")),
+            gateway("exclusive", "again", default="again-sub_end"), end("sub_end"),
+            flows("sub_start>init>merge>inner>count>raise>again"),
+            flow("again", "merge", cond="n < 2"), flow("again", "sub_end")),
+        boundary("caught", "sub", escalation("late"), interrupting=False), user("handle"),
+        end(), end("handled"), flows("start>sub>end", "caught>handle>handled")),
+        declarations=[declare("escalation", "late")])
+    outcome = bpmn.run(files, [Complete("inner"), Complete("inner"), Complete("handle"),
+                               Complete("handle")])
+    assert outcome.counts()["caught"] == 2
+    assert outcome.counts()["handle"] == 2
+    assert outcome.counts()["inner"] == 2
+    assert outcome.counts()["sub"] == 1
+    assert outcome.status == "completed"
+    assert outcome.open_tasks == []
 
 
 def test_interrupting_signal_cancels_the_task(bpmn: Conformance) -> None:
@@ -202,3 +280,14 @@ def test_a_timer_inside_due_first_goes_off_first_even_when_fired_late(
     outcome = bpmn.run(timed('"PT1H"', '"PT2H"'), [Wait(hours=3)])
     assert outcome.trace == ["start", "sub_start", "inner_wait", "inner_b", "caught"]
     assert (outcome.open_tasks, outcome.timers) == (["handle"], [])
+
+
+def test_interrupting_cycle_timer_interrupts_at_its_first_round(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §13.5.3: an interrupting timer cancels the activity when it occurs; with a
+    cycle (R3/PT1H) that is its first round, and no other round follows (SpiffWorkflow 3.2
+    started the handler and left the task and the timer running)."""
+    outcome = bpmn.run(on_task(cycle('"R3/PT1H"'), interrupting=True),
+                       [Wait(hours=1), Wait(hours=3), Complete("handle")])
+    assert outcome.trace == ["start", "caught", "handle", "handled"]
+    assert outcome.status == "completed"
+    assert (outcome.open_tasks, outcome.timers) == ([], [])

@@ -125,10 +125,14 @@ def test_a_non_interrupting_message_runs_beside_the_block(
     case_id, client_id = in_review(engine, clock)
     assert send(engine, clock, "address_changed", client_id) == 1
     assert open_steps(engine, case_id) == ["review", "update_address"]
-    # SpiffWorkflow 3.2 arms a non-interrupting boundary event once per run of the block:
-    # a second message waits until the block runs again (README says so)
-    assert engine.get_case(case_id).case.waiting_for == ["breach"]
-    complete(engine, case_id, "update_address")
+    # BPMN 2.0.2 §13.5.3: the non-interrupting handler stays armed while the block runs,
+    # so a second message is handled too (engine.workflow.rearming)
+    assert engine.get_case(case_id).case.waiting_for == ["address_changed", "breach"]
+    assert send(engine, clock, "address_changed", client_id) == 1
+    assert open_steps(engine, case_id) == ["review", "update_address", "update_address"]
+    for _ in range(2):
+        view = next(v for v in engine.get_case(case_id).tasks if v.task.step == "update_address")
+        engine.complete_task(view.task.id, {})
     assert open_steps(engine, case_id) == ["review"]
     complete(engine, case_id, "review", {"attended": True})
     assert status(engine, case_id) == "active"
