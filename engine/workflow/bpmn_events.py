@@ -54,9 +54,9 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import SPIFF_NS
+from engine.workflow.compensation import CompensatingProcessParser
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.interrupts import AnswerKeepingBoundaryEvent
-from engine.workflow.links import LinkingProcessParser
 from engine.workflow.shared_definitions import inline_event_definition_refs
 
 
@@ -351,9 +351,10 @@ def _declarative_or(default: Any) -> Callable[..., Any]:
 
 class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own,
-    and a process parser that follows link events (engine.workflow.links)."""
+    and a process parser that follows link events (engine.workflow.links) and knows
+    compensation (engine.workflow.compensation)."""
 
-    PROCESS_PARSER_CLASS = LinkingProcessParser
+    PROCESS_PARSER_CLASS = CompensatingProcessParser
 
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:
         """Parse a file, its eventDefinitionRefs replaced by the definitions they name

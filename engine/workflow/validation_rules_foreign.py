@@ -1,7 +1,8 @@
 """Publish rules for constructs Pathways does not run (issue 16: never run one silently
-wrong): BPMN compensation, and Camunda's extensions, which SpiffWorkflow reads as unknown
+wrong): Camunda's extensions, which SpiffWorkflow reads as unknown
 attributes and ignores (a connector that would never be called, a form or an assignee never
-used, a `${...}` condition that is not Python)."""
+used, a `${...}` condition that is not Python). BPMN compensation is checked by
+engine.workflow.validation_rules_compensation (the forms Pathways does not run refused)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
 from engine.workflow.validation_document import BpmnDocument
+from engine.workflow.validation_rules_compensation import check_compensation
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 
@@ -38,34 +40,13 @@ _JUEL = re.compile(r"[$#]\{(.*)\}", re.DOTALL)
 
 
 def check_foreign(document: BpmnDocument) -> None:
-    """Refuse compensation and Camunda extensions, at the element that uses them."""
-    _check_compensation(document)
+    """Check compensation; refuse Camunda extensions, at the element that uses them."""
+    check_compensation(document)
     for element in document.root.iter():
         if isinstance(element.tag, str):
             _check_camunda(document, element)
     for condition in document.all("conditionExpression"):
         _check_juel(document, condition)
-
-
-def _check_compensation(document: BpmnDocument) -> None:
-    """SpiffWorkflow 3.2 has no compensation: it parses a compensation event as an event of
-    no kind (a throw throws nothing, a boundary or event-subprocess start never fires) and
-    an isForCompensation activity as an ordinary one, so an undo would silently not run."""
-    for definition in document.all("compensateEventDefinition"):
-        event = definition.getparent()
-        raise document.refuse(
-            definition, "compensation_not_supported",
-            f"{local_name(event)} {event.get('id')!r} is a compensation event: Pathways "
-            "does not run BPMN compensation (it would throw nothing and its handler never "
-            "run); model the undo as ordinary steps on the path that needs it (after an "
-            "error boundary event or a decision)")
-    for element in document.root.iter():
-        if isinstance(element.tag, str) and element.get("isForCompensation") == "true":
-            raise document.refuse(
-                element, "compensation_not_supported",
-                f"{local_name(element)} {element.get('id')!r} is a compensation handler "
-                "(isForCompensation): Pathways does not run BPMN compensation; model the undo "
-                "as ordinary steps on the path that needs it")
 
 
 def _check_camunda(document: BpmnDocument, element: Any) -> None:

@@ -1,0 +1,196 @@
+"""BPMN compensation (BPMN 2.0.2 §10.7, §10.5.6 / §13.5.5; Table 10.93), which SpiffWorkflow
+3.2 does not have: it read a compensation throw as an event that throws nothing, and a
+compensation boundary event as a boundary event of no kind.
+
+What runs here:
+
+* A compensation boundary event associates an activity with its compensation handler (an
+  activity with isForCompensation="true" and no sequence flows). It is no boundary event
+  that waits: the process parser below leaves it out of the activity's boundary events,
+  parses the handler (which no flow reaches) and makes each completion of the activity
+  record itself in its scope: the root task of the process or subprocess it ran in keeps the
+  list `pathways_compensable` ([activity, handler, data], in completion order). A loop or
+  multi-instance activity records each completed instance (with its input item), so each is
+  compensated; an activity that did not complete recorded nothing and is not compensated.
+  The list lives in the case's state (the task tree's finished history may be compacted).
+* A compensation throw (intermediate throw or end event) takes from its scope's list the
+  entries of `activityRef` (or all of them), so a handler runs once, and runs their handlers
+  one after another, the last completed activity first, each as a child task of the throw:
+  a user task handler is offered in the inbox like any task. The throw waits for them
+  (waitForCompletion, BPMN's default) and completes after the last, with the data they left.
+
+Publish refuses what this does not run (engine.workflow.validation_rules_compensation):
+waitForCompletion="false", compensation event subprocesses, and malformed uses.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffIntermediateThrowEventParser
+from SpiffWorkflow.util.task import TaskState
+
+from engine.workflow.bpmn_xml import BPMN_NS, local_name
+from engine.workflow.links import LinkingProcessParser
+
+_COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
+_RECORD = "pathways_compensable"  # on a scope's root task: [[activity, handler, data], ...]
+_QUEUE = "pathways_compensating"  # on a throw: the [activity, handler, data] still to run
+
+
+class CompensateEventDefinition(EventDefinition):  # type: ignore[misc]
+    """compensateEventDefinition: which activity to compensate (None: the whole scope).
+    Thrown by the throw's own task spec, not as an event (nothing catches it)."""
+
+    def __init__(self, activity_ref: str | None = None, **kwargs: Any) -> None:
+        super().__init__(name=activity_ref, **kwargs)
+
+    @property
+    def activity_ref(self) -> str | None:
+        name: str | None = self.name
+        return name
+
+    def throw(self, my_task: Any) -> None:
+        """Nothing to send: the throw's spec ran the handlers."""
+
+
+class _Compensates:
+    """A throw event's spec that runs the compensation handlers before it completes."""
+
+    event_definition: CompensateEventDefinition
+
+    def _run_hook(self, my_task: Any) -> Any:
+        if _QUEUE not in my_task.internal_data:
+            my_task.internal_data[_QUEUE] = _take(my_task, self.event_definition.activity_ref)
+            if _start_next(my_task):
+                return None  # STARTED until its handlers are done (_handler_done)
+        return super()._run_hook(my_task)  # type: ignore[misc]
+
+
+class CompensationThrowEvent(_Compensates, IntermediateThrowEvent):  # type: ignore[misc]
+    """An intermediate compensation throw event."""
+
+
+class CompensationEndEvent(_Compensates, EndEvent):  # type: ignore[misc]
+    """A compensation end event."""
+
+
+def _take(throw: Any, activity_ref: str | None) -> list[list[Any]]:
+    """The entries of the throw's scope to compensate now, the last completed first; taken
+    out of the scope's list (a handler runs once)."""
+    root = throw.workflow.task_tree
+    entries = root.internal_data.get(_RECORD, [])
+    chosen = [e for e in entries if activity_ref is None or e[0] == activity_ref]
+    root.internal_data[_RECORD] = [e for e in entries
+                                   if not (activity_ref is None or e[0] == activity_ref)]
+    return list(reversed(chosen))
+
+
+def _start_next(throw: Any) -> bool:
+    """Start the handler of the first entry still to run, as a child of the throw."""
+    queue = throw.internal_data.get(_QUEUE) or []
+    if not queue:
+        return False
+    _, handler, data = queue[0]
+    child = throw._add_child(throw.workflow.spec.task_specs[handler], TaskState.WAITING)
+    child.triggered = True  # (kept by SpiffWorkflow when it syncs the throw's children)
+    child.data = deepcopy(data)
+    child.task_spec._update(child)
+    return True
+
+
+def _handler_done(workflow: Any, handler_task: Any) -> None:
+    """A handler completed: the throw that started it gets its data and starts the next
+    handler, or becomes ready to complete."""
+    throw = handler_task.parent
+    if throw is None or not isinstance(throw.task_spec, _Compensates) \
+            or not throw.has_state(TaskState.STARTED):
+        return
+    queue = throw.internal_data.get(_QUEUE) or []
+    item = queue.pop(0)[2] if queue else {}
+    throw.data.update({k: v for k, v in handler_task.data.items() if k not in item})
+    if not _start_next(throw):
+        throw._set_state(TaskState.READY)
+
+
+def _record(workflow: Any, task: Any, activity: str, handler: str) -> None:
+    """An activity with a handler completed: its scope may compensate it (with the input
+    item of a multi-instance instance)."""
+    data: dict[str, Any] = {}
+    parent = task.parent.task_spec if task.parent is not None else None
+    if isinstance(parent, MultiInstanceTask) and parent.input_item is not None \
+            and parent.input_item.exists(task):
+        data[parent.input_item.bpmn_id] = deepcopy(parent.input_item.get(task))
+    root = task.workflow.task_tree
+    root.internal_data.setdefault(_RECORD, []).append([activity, handler, data])
+
+
+def compensation_pairs(container: Any) -> list[tuple[Any, str, Any]]:
+    """(boundary event, activity id, handler element) of each compensation boundary event
+    directly in this process or subprocess whose association names a handler."""
+    root = container.getroottree().getroot()
+    by_id = {e.get("id"): e for e in container if isinstance(e.tag, str)}
+    pairs = []
+    for event in container.iterfind(f"{{{BPMN_NS}}}boundaryEvent"):
+        if event.find(_COMPENSATE) is None:
+            continue
+        for association in root.iter(f"{{{BPMN_NS}}}association"):
+            ends = (association.get("sourceRef"), association.get("targetRef"))
+            if event.get("id") in ends:
+                other = by_id.get(ends[1] if ends[0] == event.get("id") else ends[0])
+                if other is not None and other.get("isForCompensation") == "true":
+                    pairs.append((event, str(event.get("attachedToRef")), other))
+    return pairs
+
+
+def is_compensation_throw(node: Any) -> bool:
+    return local_name(node) in ("intermediateThrowEvent", "endEvent") \
+        and node.find(_COMPENSATE) is not None
+
+
+class _CompensationThrowParser(SpiffIntermediateThrowEventParser):  # type: ignore[misc]
+    """Parses a compensation intermediate throw or end event."""
+
+    def create_task(self) -> Any:
+        definition = self.node.find(_COMPENSATE)
+        task = self._create_task(CompensateEventDefinition(definition.get("activityRef")))
+        if local_name(self.node) == "endEvent":
+            task.connect(self.spec.end)
+        return task
+
+
+class CompensatingProcessParser(LinkingProcessParser):
+    """The process parser that knows compensation (see the module docstring)."""
+
+    def _index_process_nodes(self) -> None:
+        super()._index_process_nodes()
+        for attached, events in list(self.boundary_events_by_attached.items()):
+            kept = [e for e in events if e.find(_COMPENSATE) is None]
+            if kept:
+                self.boundary_events_by_attached[attached] = kept
+            else:
+                del self.boundary_events_by_attached[attached]
+
+    def parse_node(self, node: Any) -> Any:
+        if node.get("id") in self.spec.task_specs or not is_compensation_throw(node):
+            return super().parse_node(node)
+        spec_class = CompensationEndEvent if local_name(node) == "endEvent" \
+            else CompensationThrowEvent
+        return _CompensationThrowParser(self, spec_class, node, self.nsmap,
+                                        lane=self.lane).parse_node()
+
+    def add_tasks(self) -> None:
+        super().add_tasks()
+        for _, activity, handler_node in compensation_pairs(self.node):
+            spec = self.spec.task_specs.get(f"{activity} [child]") \
+                or self.spec.task_specs.get(activity)
+            if spec is None:
+                continue
+            handler = self.parse_node(handler_node)
+            handler.inputs = [spec]  # (SpiffWorkflow wants an input to make a task ready)
+            handler.completed_event.connect(_handler_done)
+            spec.completed_event.connect(_record, activity, handler.name)

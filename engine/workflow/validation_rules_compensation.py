@@ -1,0 +1,136 @@
+"""Publish checks for BPMN compensation (engine.workflow.compensation runs it): the malformed
+uses BPMN 2.0.2 forbids, and the forms Pathways does not run, refused at the element with a
+rule, never run silently wrong.
+
+Run: compensation boundary events associated with their handler, compensation intermediate
+throw and end events with or without activityRef, waiting for the handlers. Refused
+(`compensation_not_supported`): compensation event subprocesses (a compensation start
+event), waitForCompletion="false", a compensation throw inside an event subprocess (BPMN
+compensates the parent's scope from there), and a throw that would have to compensate a
+completed subprocess or called process by the handlers inside it (BPMN's default handler
+of a subprocess without its own).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.workflow.bpmn_xml import BPMN_NS, local_name
+from engine.workflow.compensation import compensation_pairs, is_compensation_throw
+from engine.workflow.validation_document import ACTIVITIES, BpmnDocument
+
+_COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
+_TASKS = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask",
+                    "sendTask", "receiveTask", "businessRuleTask"})
+
+
+def check_compensation(document: BpmnDocument) -> None:
+    """Refuse compensation Pathways does not run, and malformed compensation."""
+    flows = {(f.get("sourceRef"), f.get("targetRef"))
+             for f in document.all("sequenceFlow")}
+    for definition in document.all("compensateEventDefinition"):
+        _check_event(document, definition, flows)
+    used = {handler.get("id") for container in document.containers()
+            for _, _, handler in compensation_pairs(container)}
+    for element in document.root.iter():
+        if isinstance(element.tag, str) and element.get("isForCompensation") == "true":
+            _check_handler(document, element, flows, used)
+    for definition in document.all("compensateEventDefinition"):
+        event = definition.getparent()
+        if is_compensation_throw(event):
+            _check_throw(document, event, definition)
+
+
+def _not_supported(document: BpmnDocument, at: Any, what: str) -> Exception:
+    return document.refuse(at, "compensation_not_supported",
+                           f"{what}: Pathways does not run this form of BPMN compensation; "
+                           "use compensation boundary events with their handlers and a "
+                           "compensation throw (intermediate or end event) in the same "
+                           "process or subprocess")
+
+
+def _check_event(document: BpmnDocument, definition: Any,
+                 flows: set[tuple[str | None, str | None]]) -> None:
+    event = definition.getparent()
+    kind, event_id = local_name(event), event.get("id")
+    if kind == "startEvent":
+        raise _not_supported(document, event, f"startEvent {event_id!r} starts a "
+                             "compensation event subprocess")
+    if kind == "boundaryEvent":
+        if any(source == event_id for source, _ in flows):
+            raise document.refuse(event, "compensation_boundary_flow",
+                                  f"compensation boundary event {event_id!r} has an outgoing "
+                                  "sequence flow: BPMN connects it to its compensation "
+                                  "handler by an association only")
+        container = event.getparent()
+        if not any(e is event for e, _, _ in compensation_pairs(container)):
+            raise document.refuse(event, "compensation_without_handler",
+                                  f"compensation boundary event {event_id!r} is associated "
+                                  "with no compensation handler: draw an association to an "
+                                  "activity with isForCompensation=\"true\"")
+        return
+    if not is_compensation_throw(event):
+        raise _not_supported(document, event, f"{kind} {event_id!r} catches compensation")
+    if definition.get("waitForCompletion", "true").lower() == "false":
+        raise _not_supported(document, event, f"{kind} {event_id!r} has "
+                             "waitForCompletion=\"false\" (Pathways always waits for the "
+                             "handlers)")
+
+
+def _check_handler(document: BpmnDocument, handler: Any,
+                   flows: set[tuple[str | None, str | None]], used: set[Any]) -> None:
+    handler_id, kind = handler.get("id"), local_name(handler)
+    if any(handler_id in pair for pair in flows):
+        raise document.refuse(handler, "compensation_handler_flow",
+                              f"{kind} {handler_id!r} is a compensation handler "
+                              "(isForCompensation): BPMN forbids it incoming and outgoing "
+                              "sequence flows; it runs only when its activity is compensated")
+    if kind not in _TASKS:
+        raise _not_supported(document, handler, f"{kind} {handler_id!r} is a compensation "
+                             "handler that is not a task")
+    if any(e.get("attachedToRef") == handler_id for e in document.all("boundaryEvent")):
+        raise _not_supported(document, handler, f"compensation handler {handler_id!r} has "
+                             "a boundary event")
+    if handler_id not in used:
+        raise document.refuse(handler, "compensation_handler_unused",
+                              f"{kind} {handler_id!r} is a compensation handler no "
+                              "compensation boundary event is associated with: it would "
+                              "never run")
+
+
+def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
+    container = event.getparent()
+    if container.get("triggeredByEvent") == "true":
+        raise _not_supported(document, event, f"{local_name(event)} {event.get('id')!r} "
+                             "compensates from inside an event subprocess")
+    compensable = {activity for _, activity, _ in compensation_pairs(container)}
+    ref = definition.get("activityRef")
+    if ref is not None:
+        if ref not in compensable:
+            raise document.refuse(
+                event, "compensation_activity_ref",
+                f"{local_name(event)} {event.get('id')!r} compensates activityRef {ref!r}, "
+                "which is no activity of the same process or subprocess with a compensation "
+                "boundary event and its handler", attribute="activityRef", value=ref)
+        return
+    for element in container:
+        if local_name(element) in ACTIVITIES and element.get("id") not in compensable \
+                and _holds_compensation(document, element):
+            raise _not_supported(document, event, f"{local_name(event)} "
+                                 f"{event.get('id')!r} would compensate "
+                                 f"{local_name(element)} {element.get('id')!r} by the "
+                                 "compensation handlers inside it")
+
+
+def _holds_compensation(document: BpmnDocument, activity: Any) -> bool:
+    """Whether compensating this completed activity means compensating inside it: a
+    subprocess with compensation boundary events, or a call of a process (of this file)
+    with some."""
+    def has_some(element: Any) -> bool:
+        return any(d.getparent() is not None and local_name(d.getparent()) == "boundaryEvent"
+                   for d in element.iter(_COMPENSATE))
+    if local_name(activity) == "callActivity":
+        called = [p for p in document.all("process") if p.get("id") ==
+                  activity.get("calledElement")]
+        return any(has_some(p) for p in called)
+    return has_some(activity)

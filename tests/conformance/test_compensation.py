@@ -1,0 +1,246 @@
+"""BPMN compensation (BPMN 2.0.2 §10.7 Compensation, §10.5.6 / §13.5.5 compensation events,
+Table 10.93 compensateEventDefinition `activityRef` and `waitForCompletion`): a compensation
+boundary event associates an activity with its compensation handler (`isForCompensation`);
+a compensation throw (intermediate or end event) runs the handlers of the completed
+activities of its scope, the most recently completed first, and waits for them."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import DefinitionError
+from tests.conformance.bpmn import (
+    boundary,
+    end,
+    flow,
+    flows,
+    model,
+    multi_instance,
+    process,
+    script,
+    start,
+    subprocess,
+    throw,
+    user,
+)
+from tests.conformance.harness import Complete, Conformance
+
+
+def compensate(activity: str | None = None, *, wait: str | None = None) -> str:
+    ref = f' activityRef="{activity}"' if activity else ""
+    waiting = f' waitForCompletion="{wait}"' if wait else ""
+    return f"<bpmn:compensateEventDefinition{ref}{waiting}/>"
+
+
+def handler(node: str, *, kind: str = "script", code: str = "pass") -> str:
+    """A compensation handler: an activity with isForCompensation and no flows."""
+    if kind == "user":
+        return user(node).replace(f'id="{node}"', f'id="{node}" isForCompensation="true"', 1)
+    return script(node, code).replace(f'id="{node}"', f'id="{node}" isForCompensation="true"',
+                                      1)
+
+
+def undone_by(activity: str, undo: str, *, kind: str = "script", code: str = "pass") -> str:
+    """`activity`'s compensation boundary event `<activity>_comp` and the handler `undo`
+    (their association: `associated`, after the flow elements, as the XSD wants)."""
+    return boundary(f"{activity}_comp", activity, compensate()) + handler(undo, kind=kind,
+                                                                         code=code)
+
+
+def associated(activity: str, undo: str) -> str:
+    return (f'<bpmn:association id="{activity}_assoc" associationDirection="One" '
+            f'sourceRef="{activity}_comp" targetRef="{undo}"/>')
+
+
+def booking(*body: str) -> dict[str, str]:
+    """`book` then `pay` (user tasks), each with its undo (`unbook`, `refund`)."""
+    return model(process(start(), user("book"), user("pay"), undone_by("book", "unbook"),
+                         undone_by("pay", "refund"), *body, associated("book", "unbook"),
+                         associated("pay", "refund")))
+
+
+def located(refused: DefinitionError, element: str, rule: str) -> None:
+    assert (refused.element, refused.details["rule"]) == (element, rule), refused.details
+    assert refused.file == "conformance.bpmn"
+    assert isinstance(refused.line, int) and isinstance(refused.column, int)
+
+
+def test_a_throw_compensates_the_completed_activities_in_reverse_order(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7 / §13.5.5: a compensation throw without activityRef compensates
+    every completed activity of its scope that has a handler, "in reverse order" of their
+    completion; waitForCompletion (default true): the throw completes after them."""
+    files = booking(throw("undo", compensate()), end(), flows("start>book>pay>undo>end"))
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "pay", "refund", "unbook", "undo", "end"]
+    assert outcome.status == "completed"
+    assert outcome.open_tasks == []
+
+
+def test_activity_ref_compensates_that_activity_only(bpmn: Conformance) -> None:
+    """Table 10.93: activityRef names the activity to compensate: only its handler runs."""
+    files = booking(throw("undo", compensate("book")), end(), flows("start>book>pay>undo>end"))
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "pay", "unbook", "undo", "end"]
+    assert outcome.status == "completed"
+
+
+def test_an_activity_not_completed_is_not_compensated(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: "Compensation ... can only be applied to completed activities":
+    `pay` comes after the throw, so only `unbook` runs; `pay` then runs as usual."""
+    files = booking(throw("undo", compensate()), end(), flows("start>book>undo>pay>end"))
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "unbook", "undo", "pay", "end"]
+    assert outcome.status == "completed"
+
+
+def test_an_activity_ref_not_completed_compensates_nothing(bpmn: Conformance) -> None:
+    files = booking(throw("undo", compensate("pay")), end(), flows("start>book>undo>pay>end"))
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "undo", "pay", "end"]
+
+
+def test_a_user_task_handler_waits_for_the_caseworker(bpmn: Conformance) -> None:
+    """A handler is an activity like any other: a user task handler is offered in the inbox,
+    and (waitForCompletion) the throw and what follows it wait until it is done."""
+    files = model(process(start(), user("book"), undone_by("book", "unbook", kind="user"),
+                          throw("undo", compensate()), user("after"), end(),
+                          flows("start>book>undo>after>end"), associated("book", "unbook")))
+    waiting = bpmn.run(files, [Complete("book")])
+    assert waiting.trace == ["start", "book"]
+    assert (waiting.status, waiting.open_tasks) == ("active", ["unbook"])
+    outcome = bpmn.run(files, [Complete("book"), Complete("unbook", {"refunded": True}),
+                               Complete("after")])
+    assert outcome.trace == ["start", "book", "unbook", "undo", "after", "end"]
+    assert outcome.status == "completed"
+    assert outcome.data["refunded"] is True
+
+
+def test_handlers_run_once(bpmn: Conformance) -> None:
+    """A compensated activity is not compensated again by a second throw."""
+    files = booking(throw("undo", compensate()), throw("again", compensate()), end(),
+                    flows("start>book>pay>undo>again>end"))
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "pay", "refund", "unbook", "undo", "again",
+                             "end"]
+
+
+def test_a_compensation_end_event(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.5.3 (End Event, compensation): the end event compensates the scope,
+    then ends its path."""
+    files = booking(end("undo", compensate()), flows("start>book>pay>undo"))
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "pay", "refund", "unbook", "undo"]
+    assert outcome.status == "completed"
+
+
+def test_handler_data_reaches_the_path(bpmn: Conformance) -> None:
+    """The handler works on the process's data; what it sets is there after the throw."""
+    files = model(process(start(), script("book", "booked = 1"),
+                          undone_by("book", "unbook", code="booked = booked - 1"),
+                          throw("undo", compensate()), end(),
+                          flows("start>book>undo>end"), associated("book", "unbook")))
+    outcome = bpmn.run(files)
+    assert outcome.trace == ["start", "book", "unbook", "undo", "end"]
+    assert outcome.data["booked"] == 0
+
+
+def test_a_multi_instance_activity_is_compensated_per_instance(bpmn: Conformance) -> None:
+    """An activity that completed several times (here a multi-instance of three) is
+    compensated once per completed instance, the last completed first."""
+    files = model(process(
+        start(), script("book", "pass", inside=multi_instance(sequential=True,
+                                                                cardinality="3")),
+        undone_by("book", "unbook"), throw("undo", compensate()), end(),
+        flows("start>book>undo>end"), associated("book", "unbook")))
+    outcome = bpmn.run(files)
+    assert outcome.trace == ["start", "book[i]", "book[i]", "book[i]", "book",
+                             "unbook", "unbook", "unbook", "undo", "end"]
+    assert outcome.status == "completed"
+
+
+def test_a_throw_inside_a_subprocess_compensates_its_own_scope(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: a throw compensates the activities of its own scope (here the
+    subprocess), not those outside it."""
+    files = model(process(
+        start(), user("book"), undone_by("book", "unbook"),
+        subprocess("trip", start("trip_start"), user("fly"), undone_by("fly", "unfly"),
+                   throw("trip_undo", compensate()), end("trip_end"),
+                   flows("trip_start>fly>trip_undo>trip_end"), associated("fly", "unfly")),
+        end(), flows("start>book>trip>end"), associated("book", "unbook")))
+    outcome = bpmn.run(files, [Complete("book"), Complete("fly")])
+    assert outcome.trace == ["start", "book", "trip_start", "fly", "unfly", "trip_undo",
+                             "trip_end", "trip", "end"]
+    assert outcome.status == "completed"
+
+
+# -- malformed uses, refused at publish --------------------------------------------------
+
+def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.1: a compensation activity "MUST NOT have any incoming or outgoing
+    Sequence Flows"."""
+    files = booking(throw("undo", compensate()), end(), flows("start>book>pay>undo>end"),
+                    flow("unbook", "end"))
+    located(bpmn.refusal(files), "unbook", "compensation_handler_flow")
+
+
+def test_a_compensation_boundary_event_with_a_flow_is_refused(bpmn: Conformance) -> None:
+    """A compensation boundary event leads to its handler by an association only."""
+    files = booking(script("extra"), throw("undo", compensate()), end(),
+                    flows("start>book>pay>undo>end"), flow("book_comp", "extra"),
+                    flow("extra", "end"))
+    located(bpmn.refusal(files), "book_comp", "compensation_boundary_flow")
+
+
+def test_a_compensation_boundary_event_without_handler_is_refused(bpmn: Conformance) -> None:
+    files = model(process(start(), user("book"), boundary("book_comp", "book", compensate()),
+                          throw("undo", compensate()), end(), flows("start>book>undo>end")))
+    located(bpmn.refusal(files), "book_comp", "compensation_without_handler")
+
+
+def test_a_handler_no_boundary_event_names_is_refused(bpmn: Conformance) -> None:
+    files = model(process(start(), user("book"), handler("unbook"), end(),
+                          flows("start>book>end")))
+    located(bpmn.refusal(files), "unbook", "compensation_handler_unused")
+
+
+@pytest.mark.parametrize("ref", ["nowhere", "start", "book_inside"])
+def test_an_activity_ref_outside_the_scope_is_refused(bpmn: Conformance, ref: str) -> None:
+    """Table 10.93: activityRef names an activity of the throw's own scope (here: one that
+    does not exist, an event, an activity inside a subprocess), with a compensation
+    boundary event."""
+    files = model(process(
+        start(), user("pay"), undone_by("pay", "refund"),
+        subprocess("trip", start("trip_start"), user("book_inside"),
+                   undone_by("book_inside", "unbook"), end("trip_end"),
+                   flows("trip_start>book_inside>trip_end"),
+                   associated("book_inside", "unbook")),
+        throw("undo", compensate(ref)), end(), flows("start>pay>trip>undo>end"),
+        associated("pay", "refund")))
+    refused = bpmn.refusal(files)
+    located(refused, "undo", "compensation_activity_ref")
+    assert ref in refused.reason
+
+
+def test_an_activity_ref_without_handler_is_refused(bpmn: Conformance) -> None:
+    files = booking(script("other"), throw("undo", compensate("other")), end(),
+                    flows("start>book>pay>other>undo>end"))
+    located(bpmn.refusal(files), "undo", "compensation_activity_ref")
+
+
+def test_not_waiting_for_completion_is_refused(bpmn: Conformance) -> None:
+    """waitForCompletion="false" (continue while the handlers run) is not run by Pathways."""
+    files = booking(throw("undo", compensate(wait="false")), end(),
+                    flows("start>book>pay>undo>end"))
+    located(bpmn.refusal(files), "undo", "compensation_not_supported")
+
+
+def test_a_compensation_event_subprocess_is_still_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: a compensation event subprocess (a compensation start event)
+    is not run by Pathways: refused, naming the start event."""
+    files = model(process(
+        start(), user("book"), end(), flows("start>book>end"),
+        subprocess("on_undo", start("undo_start", compensate()), user("undo_it"),
+                   end("undo_end"), flows("undo_start>undo_it>undo_end"),
+                   event_triggered=True)))
+    located(bpmn.refusal(files), "undo_start", "compensation_not_supported")
