@@ -11,9 +11,14 @@ import pytest
 from engine.errors import DefinitionError
 from tests.conformance.bpmn import (
     boundary,
+    catch,
+    declare,
     end,
+    error,
     flow,
     flows,
+    gateway,
+    message,
     model,
     multi_instance,
     process,
@@ -21,9 +26,10 @@ from tests.conformance.bpmn import (
     start,
     subprocess,
     throw,
+    timer,
     user,
 )
-from tests.conformance.harness import Complete, Conformance
+from tests.conformance.harness import Complete, Conformance, Send
 
 
 def compensate(activity: str | None = None, *, wait: str | None = None) -> str:
@@ -174,6 +180,84 @@ def test_a_throw_inside_a_subprocess_compensates_its_own_scope(bpmn: Conformance
     assert outcome.status == "completed"
 
 
+def test_each_item_of_a_multi_instance_is_compensated_with_its_item(
+        bpmn: Conformance) -> None:
+    """A multi-instance over a collection: each completed instance's handler sees that
+    instance's input item (here the hotel to cancel), the last booked first."""
+    files = model(process(
+        start(), script("plan", "hotels = ['a', 'b', 'c']\ncancelled = []"),
+        script("book", "pass", inside=multi_instance(sequential=True, collection="hotels",
+                                                      element="hotel")),
+        undone_by("book", "unbook", code="cancelled = cancelled + [hotel]"),
+        throw("undo", compensate()), end(), flows("start>plan>book>undo>end"),
+        associated("book", "unbook")))
+    outcome = bpmn.run(files)
+    assert outcome.counts()["unbook"] == 3
+    assert outcome.data["cancelled"] == ["c", "b", "a"]
+    assert "hotel" not in outcome.data
+
+
+def test_a_parallel_multi_instance_is_compensated_per_instance(bpmn: Conformance) -> None:
+    files = model(process(
+        start(), user("book", inside=multi_instance(sequential=False, cardinality="2")),
+        undone_by("book", "unbook"), throw("undo", compensate()), end(),
+        flows("start>book>undo>end"), associated("book", "unbook")))
+    outcome = bpmn.run(files, [Complete("book", nth=1), Complete("book")])
+    assert outcome.trace == ["start", "book[i]", "book[i]", "book", "unbook", "unbook",
+                             "undo", "end"]
+
+
+def test_a_standard_loop_is_compensated_per_iteration(bpmn: Conformance) -> None:
+    loop = '<bpmn:standardLoopCharacteristics loopMaximum="2"/>'
+    files = model(process(
+        start(), script("book", "pass", inside=loop), undone_by("book", "unbook"),
+        throw("undo", compensate()), end(), flows("start>book>undo>end"),
+        associated("book", "unbook")))
+    outcome = bpmn.run(files)
+    assert outcome.trace == ["start", "book[i]", "book[i]", "book", "unbook", "unbook",
+                             "undo", "end"]
+
+
+def test_an_activity_run_twice_by_a_loop_is_compensated_twice(bpmn: Conformance) -> None:
+    """An activity a back-edge ran twice completed twice: compensated twice."""
+    files = model(process(
+        start(), script("count", "n = 0"), user("book"), undone_by("book", "unbook"),
+        script("next", "n = n + 1"), gateway("exclusive", "again", default="again-undo"),
+        throw("undo", compensate()), end(),
+        flows("start>count>book>next>again", "undo>end"), flow("again", "undo"),
+        flow("again", "book", cond="n < 2"), associated("book", "unbook")))
+    outcome = bpmn.run(files, [Complete("book"), Complete("book")])
+    assert outcome.trace == ["start", "count", "book", "next", "book", "next", "unbook",
+                             "unbook", "undo", "end"]
+    assert outcome.status == "completed"
+
+
+def test_a_subprocess_with_its_own_handler_is_compensated_by_it(bpmn: Conformance) -> None:
+    """A completed subprocess with a compensation boundary event: its handler runs."""
+    files = model(process(
+        start(), subprocess("trip", start("trip_start"), user("fly"), end("trip_end"),
+                            flows("trip_start>fly>trip_end")),
+        undone_by("trip", "cancel_trip"), throw("undo", compensate()), end(),
+        flows("start>trip>undo>end"), associated("trip", "cancel_trip")))
+    outcome = bpmn.run(files, [Complete("fly")])
+    assert outcome.trace == ["start", "trip_start", "fly", "trip_end", "trip",
+                             "cancel_trip", "undo", "end"]
+
+
+def test_an_interrupted_activity_is_not_compensated(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: only a completed activity is compensated: `book`, cut short by a
+    message, never completed."""
+    files = model(process(
+        start(), user("book"), undone_by("book", "unbook"),
+        boundary("stop", "book", message("stop")), throw("undo", compensate()), end(),
+        end("stopped"), script("after_stop"),
+        flows("start>book>undo>end", "stop>after_stop>stopped"),
+        associated("book", "unbook")), declarations=[declare("message", "stop")])
+    outcome = bpmn.run(files, [Send("stop")])
+    assert outcome.trace == ["start", "stop", "after_stop", "stopped"]
+    assert outcome.status == "completed"
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
@@ -244,3 +328,52 @@ def test_a_compensation_event_subprocess_is_still_refused(bpmn: Conformance) -> 
                    end("undo_end"), flows("undo_start>undo_it>undo_end"),
                    event_triggered=True)))
     located(bpmn.refusal(files), "undo_start", "compensation_not_supported")
+
+
+def test_compensating_inside_a_subprocess_without_its_handler_is_refused(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: compensating a completed subprocess that has no handler of its own
+    runs the handlers inside it (its default handler); Pathways does not: refused."""
+    files = model(process(
+        start(), subprocess("trip", start("trip_start"), user("fly"), undone_by("fly", "unfly"),
+                            end("trip_end"), flows("trip_start>fly>trip_end"),
+                            associated("fly", "unfly")),
+        throw("undo", compensate()), end(), flows("start>trip>undo>end")))
+    refused = bpmn.refusal(files)
+    located(refused, "undo", "compensation_not_supported")
+    assert "trip" in refused.reason
+
+
+def test_a_throw_inside_an_event_subprocess_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: a throw inside an event subprocess compensates its parent's scope,
+    which Pathways does not run: refused."""
+    files = model(process(
+        start(), user("book"), undone_by("book", "unbook"), end(), flows("start>book>end"),
+        subprocess("on_error", start("error_start", error("failed")),
+                   throw("undo", compensate()), end("error_end"),
+                   flows("error_start>undo>error_end"), event_triggered=True),
+        associated("book", "unbook")), declarations=[declare("error", "failed")])
+    located(bpmn.refusal(files), "undo", "compensation_not_supported")
+
+
+def test_a_subprocess_handler_is_refused(bpmn: Conformance) -> None:
+    files = model(process(
+        start(), user("book"), boundary("book_comp", "book", compensate()), end(),
+        flows("start>book>end"),
+        subprocess("unbook", start("u_start"), end("u_end"), flows("u_start>u_end"))
+        .replace('id="unbook"', 'id="unbook" isForCompensation="true"', 1),
+        associated("book", "unbook")))
+    located(bpmn.refusal(files), "unbook", "compensation_not_supported")
+
+
+def test_a_handler_with_a_boundary_event_is_refused(bpmn: Conformance) -> None:
+    files = booking(throw("undo", compensate()), end(),
+                    boundary("late", "unbook", timer('"PT1H"')), end("late_end"),
+                    flows("start>book>pay>undo>end", "late>late_end"))
+    located(bpmn.refusal(files), "unbook", "compensation_not_supported")
+
+
+def test_a_compensation_catch_event_is_refused(bpmn: Conformance) -> None:
+    files = booking(catch("wait_undo", compensate()), end(),
+                    flows("start>book>pay>wait_undo>end"))
+    located(bpmn.refusal(files), "wait_undo", "compensation_not_supported")
