@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffIntermediateThrowEventParser
+from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
@@ -130,8 +131,10 @@ def _record(workflow: Any, task: Any, activity: str, handler: str) -> None:
 
 
 def compensation_pairs(container: Any) -> list[tuple[Any, str, Any]]:
-    """(boundary event, activity id, handler element) of each compensation boundary event
-    directly in this process or subprocess whose association names a handler."""
+    """(compensation event, activity id, handler element) of each compensation handler of
+    an activity directly in this process or subprocess: a compensation boundary event on
+    the activity, associated with a handler activity; or a compensation event subprocess
+    inside the (sub)process activity (its compensation start event, the event subprocess)."""
     root = container.getroottree().getroot()
     by_id = {e.get("id"): e for e in container if isinstance(e.tag, str)}
     pairs = []
@@ -144,7 +147,20 @@ def compensation_pairs(container: Any) -> list[tuple[Any, str, Any]]:
                 other = by_id.get(ends[1] if ends[0] == event.get("id") else ends[0])
                 if other is not None and other.get("isForCompensation") == "true":
                     pairs.append((event, str(event.get("attachedToRef")), other))
+    for activity in container.iterfind(f"{{{BPMN_NS}}}subProcess"):
+        for event_subprocess in compensation_event_subprocesses(activity):
+            start = event_subprocess.find(f"{{{BPMN_NS}}}startEvent")
+            pairs.append((start, str(activity.get("id")), event_subprocess))
     return pairs
+
+
+def compensation_event_subprocesses(container: Any) -> list[Any]:
+    """The event subprocesses directly in this container that a compensation start event
+    starts."""
+    return [e for e in container.iterfind(f"{{{BPMN_NS}}}subProcess")
+            if e.get("triggeredByEvent") == "true" and any(
+                start.find(_COMPENSATE) is not None
+                for start in e.iterfind(f"{{{BPMN_NS}}}startEvent"))]
 
 
 def is_compensation_throw(node: Any) -> bool:
@@ -185,12 +201,34 @@ class CompensatingProcessParser(LinkingProcessParser):
 
     def add_tasks(self) -> None:
         super().add_tasks()
+        for event_subprocess in compensation_event_subprocesses(self.node):
+            self._not_started(self.spec.task_specs[event_subprocess.get("id")])
         for _, activity, handler_node in compensation_pairs(self.node):
             spec = self.spec.task_specs.get(f"{activity} [child]") \
                 or self.spec.task_specs.get(activity)
             if spec is None:
                 continue
-            handler = self.parse_node(handler_node)
+            handler = self._handler(handler_node)
             handler.inputs = [spec]  # (SpiffWorkflow wants an input to make a task ready)
             handler.completed_event.connect(_handler_done)
             spec.completed_event.connect(_record, activity, handler.name)
+
+    def _handler(self, node: Any) -> Any:
+        """The handler's spec: the handler activity; for a compensation event subprocess, a
+        subprocess task of this scope running it (its own task is in the subprocess it
+        compensates, which has completed when it runs)."""
+        if local_name(node) != "subProcess":
+            return self.parse_node(node)
+        return SubWorkflowTask(self.spec, node.get("id"), subworkflow_spec=node.get("id"),
+                               bpmn_name=node.get("name"), lane=self.lane)
+
+    def _not_started(self, event_subprocess: Any) -> None:
+        """SpiffWorkflow reads a compensation start event as a start event of no kind, so it
+        starts the event subprocess with its subprocess: undone (it runs when compensated)."""
+        start, end = self.spec.start, self.spec.end
+        if event_subprocess.name in start._outputs:
+            start._outputs.remove(event_subprocess.name)
+            event_subprocess._inputs.remove(start.name)
+        if end.name in event_subprocess._outputs:
+            event_subprocess._outputs.remove(end.name)
+            end._inputs.remove(event_subprocess.name)

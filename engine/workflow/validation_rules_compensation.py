@@ -2,13 +2,13 @@
 uses BPMN 2.0.2 forbids, and the forms Pathways does not run, refused at the element with a
 rule, never run silently wrong.
 
-Run: compensation boundary events associated with their handler, compensation intermediate
-throw and end events with or without activityRef, waiting for the handlers. Refused
-(`compensation_not_supported`): compensation event subprocesses (a compensation start
-event), waitForCompletion="false", a compensation throw inside an event subprocess (BPMN
-compensates the parent's scope from there), and a throw that would have to compensate a
-completed subprocess or called process by the handlers inside it (BPMN's default handler
-of a subprocess without its own).
+Run: compensation boundary events associated with their handler, compensation event
+subprocesses of embedded subprocesses, compensation intermediate throw and end events with
+or without activityRef, waiting for the handlers. Refused (`compensation_not_supported`):
+a compensation event subprocess elsewhere, waitForCompletion="false", a compensation throw
+inside an event subprocess (BPMN compensates the parent's scope from there), and a throw
+that would have to compensate a completed subprocess or called process by the handlers
+inside it (BPMN's default handler of a subprocess without its own).
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
-from engine.workflow.compensation import compensation_pairs, is_compensation_throw
+from engine.workflow.compensation import (
+    compensation_event_subprocesses,
+    compensation_pairs,
+    is_compensation_throw,
+)
 from engine.workflow.validation_document import ACTIVITIES, BpmnDocument
 
 _COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
@@ -54,8 +58,8 @@ def _check_event(document: BpmnDocument, definition: Any,
     event = definition.getparent()
     kind, event_id = local_name(event), event.get("id")
     if kind == "startEvent":
-        raise _not_supported(document, event, f"startEvent {event_id!r} starts a "
-                             "compensation event subprocess")
+        _check_event_subprocess(document, event)
+        return
     if kind == "boundaryEvent":
         if any(source == event_id for source, _ in flows):
             raise document.refuse(event, "compensation_boundary_flow",
@@ -75,6 +79,25 @@ def _check_event(document: BpmnDocument, definition: Any,
         raise _not_supported(document, event, f"{kind} {event_id!r} has "
                              "waitForCompletion=\"false\" (Pathways always waits for the "
                              "handlers)")
+
+
+def _check_event_subprocess(document: BpmnDocument, start: Any) -> None:
+    """A compensation event subprocess compensates the embedded subprocess it is in (BPMN
+    2.0.2 §10.7: it runs when that subprocess, completed, is compensated)."""
+    event_subprocess = start.getparent()
+    activity = event_subprocess.getparent()
+    where = f"startEvent {start.get('id')!r} starts a compensation event subprocess"
+    if local_name(event_subprocess) != "subProcess" or activity is None \
+            or local_name(activity) != "subProcess":
+        raise _not_supported(document, start, f"{where} that is not inside an embedded "
+                             "subprocess")
+    if len(compensation_event_subprocesses(activity)) > 1:
+        raise _not_supported(document, start, f"{where}, and subProcess "
+                             f"{activity.get('id')!r} has another one")
+    if any(e.get("attachedToRef") == activity.get("id") and e.find(_COMPENSATE) is not None
+           for e in document.all("boundaryEvent")):
+        raise _not_supported(document, start, f"{where}, and subProcess "
+                             f"{activity.get('id')!r} has a compensation boundary event too")
 
 
 def _check_handler(document: BpmnDocument, handler: Any,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
+from engine.workflow.compensation import compensation_event_subprocesses
 from engine.workflow.validation_document import BpmnDocument, owner_id
 
 _BEHAVIOR_EVENT = {"None": "noneBehaviorEventRef", "One": "oneBehaviorEventRef"}
@@ -30,7 +31,8 @@ def check_unsupported(document: BpmnDocument) -> None:
     for characteristics in document.all("multiInstanceLoopCharacteristics"):
         _check_behavior(document, characteristics)
     for container in document.all("subProcess"):
-        _check_nested_event_subprocess(document, container)
+        if container not in compensation_event_subprocesses(container.getparent()):
+            _check_nested_event_subprocess(document, container)
     _check_conditional_events(document)
 
 

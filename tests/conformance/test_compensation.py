@@ -258,6 +258,48 @@ def test_an_interrupted_activity_is_not_compensated(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
 
 
+def trip_with_event_subprocess(*body: str) -> dict[str, str]:
+    """A subprocess `trip` (user task `fly`) whose compensation event subprocess `on_undo`
+    has the caseworker `cancel_trip`."""
+    return model(process(
+        start(), subprocess(
+            "trip", start("trip_start"), user("fly"), end("trip_end"),
+            flows("trip_start>fly>trip_end"),
+            subprocess("on_undo", start("undo_start", compensate()), user("cancel_trip"),
+                       end("undo_end"), flows("undo_start>cancel_trip>undo_end"),
+                       event_triggered=True)),
+        *body))
+
+
+@pytest.mark.parametrize("ref", [None, "trip"])
+def test_a_compensation_event_subprocess_compensates_its_subprocess(
+        bpmn: Conformance, ref: str | None) -> None:
+    """BPMN 2.0.2 §10.3.5 / §10.7: a compensation event subprocess inside a subprocess does
+    not start with it; it runs when the completed subprocess is compensated, and the throw
+    waits for it."""
+    files = trip_with_event_subprocess(throw("undo", compensate(ref)), user("after"), end(),
+                                       flows("start>trip>undo>after>end"))
+    waiting = bpmn.run(files, [Complete("fly")])
+    assert waiting.trace == ["start", "trip_start", "fly", "trip_end", "trip",
+                             "undo_start"]
+    assert waiting.open_tasks == ["cancel_trip"]
+    outcome = bpmn.run(files, [Complete("fly"), Complete("cancel_trip", {"cancelled": 1}),
+                               Complete("after")])
+    assert outcome.trace == ["start", "trip_start", "fly", "trip_end", "trip",
+                             "undo_start", "cancel_trip", "undo_end", "on_undo", "undo",
+                             "after", "end"]
+    assert outcome.status == "completed"
+    assert outcome.data["cancelled"] == 1
+
+
+def test_a_subprocess_not_compensated_does_not_run_its_event_subprocess(
+        bpmn: Conformance) -> None:
+    files = trip_with_event_subprocess(end(), flows("start>trip>end"))
+    outcome = bpmn.run(files, [Complete("fly")])
+    assert outcome.trace == ["start", "trip_start", "fly", "trip_end", "trip", "end"]
+    assert outcome.status == "completed"
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
@@ -319,9 +361,10 @@ def test_not_waiting_for_completion_is_refused(bpmn: Conformance) -> None:
     located(bpmn.refusal(files), "undo", "compensation_not_supported")
 
 
-def test_a_compensation_event_subprocess_is_still_refused(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.3.5: a compensation event subprocess (a compensation start event)
-    is not run by Pathways: refused, naming the start event."""
+def test_a_compensation_event_subprocess_at_process_level_is_refused(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.5: a compensation event subprocess compensates the subprocess it is
+    in; at process level (the process compensated from a caller) Pathways does not run it."""
     files = model(process(
         start(), user("book"), end(), flows("start>book>end"),
         subprocess("on_undo", start("undo_start", compensate()), user("undo_it"),
