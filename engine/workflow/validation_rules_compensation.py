@@ -146,14 +146,33 @@ def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
 
 
 def _holds_compensation(document: BpmnDocument, activity: Any) -> bool:
-    """Whether compensating this completed activity means compensating inside it: a
-    subprocess with compensation boundary events, or a call of a process (of this file)
-    with some."""
-    def has_some(element: Any) -> bool:
-        return any(d.getparent() is not None and local_name(d.getparent()) == "boundaryEvent"
-                   for d in element.iter(_COMPENSATE))
-    if local_name(activity) == "callActivity":
-        called = [p for p in document.all("process") if p.get("id") ==
-                  activity.get("calledElement")]
-        return any(has_some(p) for p in called)
-    return has_some(activity)
+    """Whether compensating this completed subprocess means compensating inside it: it has
+    compensation boundary events (calls: check_compensated_calls)."""
+    return local_name(activity) == "subProcess" and _has_compensation(activity)
+
+
+def _has_compensation(element: Any) -> bool:
+    return any(d.getparent() is not None and local_name(d.getparent()) == "boundaryEvent"
+               for d in element.iter(_COMPENSATE))
+
+
+def check_compensated_calls(documents: list[BpmnDocument]) -> None:
+    """A compensation throw (without activityRef) whose scope holds a call of a process
+    with compensation handlers inside (in any file of the bundle) would have to compensate
+    that process's activities (BPMN's default compensation of a call activity without a
+    handler of its own): refused, as Pathways does not."""
+    holding = {str(p.get("id")) for d in documents for p in d.all("process")
+               if _has_compensation(p)}
+    for document in documents:
+        for definition in document.all("compensateEventDefinition"):
+            event = definition.getparent()
+            if not is_compensation_throw(event) or definition.get("activityRef"):
+                continue
+            container = event.getparent()
+            compensable = {activity for _, activity, _ in compensation_pairs(container)}
+            for call in container.iterfind(f"{{{BPMN_NS}}}callActivity"):
+                if call.get("id") not in compensable and call.get("calledElement") in holding:
+                    raise _not_supported(document, event, f"{local_name(event)} "
+                                         f"{event.get('id')!r} would compensate callActivity "
+                                         f"{call.get('id')!r} by the compensation handlers "
+                                         "inside the process it calls")

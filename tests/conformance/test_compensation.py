@@ -11,6 +11,7 @@ import pytest
 from engine.errors import DefinitionError
 from tests.conformance.bpmn import (
     boundary,
+    call,
     catch,
     declare,
     end,
@@ -420,3 +421,31 @@ def test_a_compensation_catch_event_is_refused(bpmn: Conformance) -> None:
     files = booking(catch("wait_undo", compensate()), end(),
                     flows("start>book>pay>wait_undo>end"))
     located(bpmn.refusal(files), "wait_undo", "compensation_not_supported")
+
+
+def called_booking() -> str:
+    """A called process `booking` whose `book` has a compensation handler."""
+    return process(start("b_start"), user("book"), undone_by("book", "unbook"), end("b_end"),
+                   flows("b_start>book>b_end"), associated("book", "unbook"),
+                   process_id="booking")
+
+
+def test_compensating_inside_a_called_process_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: compensating a completed call activity without a handler of its own
+    compensates the called process's activities; Pathways does not: refused at the throw."""
+    files = model(process(start(), call("go", "booking"), throw("undo", compensate()), end(),
+                          flows("start>go>undo>end")), called_booking())
+    refused = bpmn.refusal(files)
+    located(refused, "undo", "compensation_not_supported")
+    assert "'go'" in refused.reason
+
+
+def test_a_call_activity_with_its_own_handler_is_compensated_by_it(
+        bpmn: Conformance) -> None:
+    files = model(process(start(), call("go", "booking"), undone_by("go", "cancel_booking"),
+                          throw("undo", compensate()), end(), flows("start>go>undo>end"),
+                          associated("go", "cancel_booking")), called_booking())
+    outcome = bpmn.run(files, [Complete("book")])
+    assert outcome.trace == ["start", "b_start", "book", "b_end", "go", "cancel_booking",
+                             "undo", "end"]
+    assert outcome.status == "completed"
