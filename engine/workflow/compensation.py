@@ -17,10 +17,12 @@ What runs here:
   entries of `activityRef` (or all of them), so a handler runs once, and runs their handlers
   one after another, the last completed activity first, each as a child task of the throw:
   a user task handler is offered in the inbox like any task. The throw waits for them
-  (waitForCompletion, BPMN's default) and completes after the last, with the data they left.
+  (waitForCompletion, BPMN's default) and completes after the last, with the data they left;
+  with waitForCompletion="false" it completes at once and they run beside the path (what
+  they set stays theirs), the process ending only after them.
 
-Publish refuses what this does not run (engine.workflow.validation_rules_compensation):
-waitForCompletion="false", compensation event subprocesses, and malformed uses.
+Publish refuses what this does not run, and malformed uses
+(engine.workflow.validation_rules_compensation).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -47,8 +50,11 @@ class CompensateEventDefinition(EventDefinition):  # type: ignore[misc]
     """compensateEventDefinition: which activity to compensate (None: the whole scope).
     Thrown by the throw's own task spec, not as an event (nothing catches it)."""
 
-    def __init__(self, activity_ref: str | None = None, **kwargs: Any) -> None:
-        super().__init__(name=activity_ref, **kwargs)
+    def __init__(self, activity_ref: str | None = None, wait_for_completion: bool = True,
+                 **kwargs: Any) -> None:
+        kwargs.setdefault("name", activity_ref)  # (the name: the converter's from_dict)
+        super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
 
     @property
     def activity_ref(self) -> str | None:
@@ -59,6 +65,15 @@ class CompensateEventDefinition(EventDefinition):  # type: ignore[misc]
         """Nothing to send: the throw's spec ran the handlers."""
 
 
+class CompensateEventDefinitionConverter(EventDefinitionConverter):  # type: ignore[misc]
+    """For `pathways versions diff` and a migration's comparison of specs (never stored)."""
+
+    def to_dict(self, event_definition: Any) -> dict[str, Any]:
+        dct: dict[str, Any] = super().to_dict(event_definition)
+        dct["wait_for_completion"] = event_definition.wait_for_completion
+        return dct
+
+
 class _Compensates:
     """A throw event's spec that runs the compensation handlers before it completes."""
 
@@ -67,7 +82,9 @@ class _Compensates:
     def _run_hook(self, my_task: Any) -> Any:
         if _QUEUE not in my_task.internal_data:
             my_task.internal_data[_QUEUE] = _take(my_task, self.event_definition.activity_ref)
-            if _start_next(my_task):
+            wait = self.event_definition.wait_for_completion
+            # not waiting: the first handler is made ready as the throw completes
+            if _start_next(my_task, update=wait) and wait:
                 return None  # STARTED until its handlers are done (_handler_done)
         return super()._run_hook(my_task)  # type: ignore[misc]
 
@@ -91,7 +108,7 @@ def _take(throw: Any, activity_ref: str | None) -> list[list[Any]]:
     return list(reversed(chosen))
 
 
-def _start_next(throw: Any) -> bool:
+def _start_next(throw: Any, *, update: bool = True) -> bool:
     """Start the handler of the first entry still to run, as a child of the throw."""
     queue = throw.internal_data.get(_QUEUE) or []
     if not queue:
@@ -100,7 +117,8 @@ def _start_next(throw: Any) -> bool:
     child = throw._add_child(throw.workflow.spec.task_specs[handler], TaskState.WAITING)
     child.triggered = True  # (kept by SpiffWorkflow when it syncs the throw's children)
     child.data = deepcopy(data)
-    child.task_spec._update(child)
+    if update:
+        child.task_spec._update(child)
     return True
 
 
@@ -109,10 +127,13 @@ def _handler_done(workflow: Any, handler_task: Any) -> None:
     handler, or becomes ready to complete."""
     throw = handler_task.parent
     if throw is None or not isinstance(throw.task_spec, _Compensates) \
-            or not throw.has_state(TaskState.STARTED):
+            or not throw.has_state(TaskState.STARTED | TaskState.COMPLETED):
         return
     queue = throw.internal_data.get(_QUEUE) or []
     item = queue.pop(0)[2] if queue else {}
+    if throw.has_state(TaskState.COMPLETED):  # (waitForCompletion="false": the path went on)
+        _start_next(throw)
+        return
     throw.data.update({k: v for k, v in handler_task.data.items() if k not in item})
     if not _start_next(throw):
         throw._set_state(TaskState.READY)
@@ -173,7 +194,9 @@ class _CompensationThrowParser(SpiffIntermediateThrowEventParser):  # type: igno
 
     def create_task(self) -> Any:
         definition = self.node.find(_COMPENSATE)
-        task = self._create_task(CompensateEventDefinition(definition.get("activityRef")))
+        wait = definition.get("waitForCompletion", "true").strip().lower() != "false"
+        task = self._create_task(CompensateEventDefinition(definition.get("activityRef"),
+                                                           wait_for_completion=wait))
         if local_name(self.node) == "endEvent":
             task.connect(self.spec.end)
         return task

@@ -20,7 +20,6 @@ from SpiffWorkflow.bpmn.serializer.default.event_definition import (
     TimerConditionalEventDefinitionConverter,
 )
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
-from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import StandardLoopTask
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -29,7 +28,10 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
 from engine.workflow.clock import CLOCK_TIMERS
-from engine.workflow.compensation import CompensateEventDefinition
+from engine.workflow.compensation import (
+    CompensateEventDefinition,
+    CompensateEventDefinitionConverter,
+)
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
 
@@ -80,7 +82,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[ImplicitSplit] = ImplicitSplitConverter
-    config[CompensateEventDefinition] = EventDefinitionConverter
+    config[CompensateEventDefinition] = CompensateEventDefinitionConverter
     for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

@@ -5,7 +5,7 @@ rule, never run silently wrong.
 Run: compensation boundary events associated with their handler, compensation event
 subprocesses of embedded subprocesses, compensation intermediate throw and end events with
 or without activityRef, waiting for the handlers. Refused (`compensation_not_supported`):
-a compensation event subprocess elsewhere, waitForCompletion="false", a compensation throw
+a compensation event subprocess elsewhere, a compensation throw
 inside an event subprocess (BPMN compensates the parent's scope from there), and a throw
 that would have to compensate a completed subprocess or called process by the handlers
 inside it (BPMN's default handler of a subprocess without its own).
@@ -75,10 +75,6 @@ def _check_event(document: BpmnDocument, definition: Any,
         return
     if not is_compensation_throw(event):
         raise _not_supported(document, event, f"{kind} {event_id!r} catches compensation")
-    if definition.get("waitForCompletion", "true").lower() == "false":
-        raise _not_supported(document, event, f"{kind} {event_id!r} has "
-                             "waitForCompletion=\"false\" (Pathways always waits for the "
-                             "handlers)")
 
 
 def _check_event_subprocess(document: BpmnDocument, start: Any) -> None:

@@ -301,6 +301,38 @@ def test_a_subprocess_not_compensated_does_not_run_its_event_subprocess(
     assert outcome.status == "completed"
 
 
+def test_not_waiting_for_completion_goes_on_beside_the_handlers(bpmn: Conformance) -> None:
+    """Table 10.93: waitForCompletion="false": the throw "just triggers the compensation and
+    immediately continues"; the process ends only when its handlers are done too."""
+    files = model(process(start(), user("book"), undone_by("book", "unbook", kind="user"),
+                          throw("undo", compensate(wait="false")), user("after"), end(),
+                          flows("start>book>undo>after>end"), associated("book", "unbook")))
+    waiting = bpmn.run(files, [Complete("book")])
+    assert waiting.trace == ["start", "book", "undo"]
+    assert waiting.open_tasks == ["after", "unbook"]
+    ended = bpmn.run(files, [Complete("book"), Complete("after")])
+    assert ended.trace == ["start", "book", "undo", "after", "end"]
+    assert (ended.status, ended.open_tasks) == ("active", ["unbook"])
+    outcome = bpmn.run(files, [Complete("book"), Complete("after"), Complete("unbook")])
+    assert outcome.trace == ["start", "book", "undo", "after", "end", "unbook"]
+    assert outcome.status == "completed"
+
+
+def test_not_waiting_runs_the_handlers_one_after_another(bpmn: Conformance) -> None:
+    files = model(process(start(), user("book"), user("pay"),
+                          undone_by("book", "unbook", kind="user"),
+                          undone_by("pay", "refund", kind="user"),
+                          end("undo", compensate(wait="false")), flows("start>book>pay>undo"),
+                          associated("book", "unbook"), associated("pay", "refund")))
+    waiting = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert waiting.trace == ["start", "book", "pay", "undo"]
+    assert (waiting.status, waiting.open_tasks) == ("active", ["refund"])
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay"), Complete("refund"),
+                               Complete("unbook")])
+    assert outcome.trace == ["start", "book", "pay", "undo", "refund", "unbook"]
+    assert outcome.status == "completed"
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
@@ -353,13 +385,6 @@ def test_an_activity_ref_without_handler_is_refused(bpmn: Conformance) -> None:
     files = booking(script("other"), throw("undo", compensate("other")), end(),
                     flows("start>book>pay>other>undo>end"))
     located(bpmn.refusal(files), "undo", "compensation_activity_ref")
-
-
-def test_not_waiting_for_completion_is_refused(bpmn: Conformance) -> None:
-    """waitForCompletion="false" (continue while the handlers run) is not run by Pathways."""
-    files = booking(throw("undo", compensate(wait="false")), end(),
-                    flows("start>book>pay>undo>end"))
-    located(bpmn.refusal(files), "undo", "compensation_not_supported")
 
 
 def test_a_compensation_event_subprocess_at_process_level_is_refused(
