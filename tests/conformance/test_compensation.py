@@ -84,6 +84,18 @@ def test_a_throw_compensates_the_completed_activities_in_reverse_order(
     assert outcome.open_tasks == []
 
 
+def test_the_order_is_the_order_of_completion_not_of_the_model(bpmn: Conformance) -> None:
+    """Reverse order of *completion*: on parallel branches `pay` completed before `book`, so
+    `unbook` runs first."""
+    files = model(process(start(), gateway("parallel", "fork"), user("book"), user("pay"),
+                          gateway("parallel", "join"), undone_by("book", "unbook"),
+                          undone_by("pay", "refund"), throw("undo", compensate()), end(),
+                          flows("start>fork>book>join>undo>end", "fork>pay>join"),
+                          associated("book", "unbook"), associated("pay", "refund")))
+    outcome = bpmn.run(files, [Complete("pay"), Complete("book")])
+    assert outcome.trace == ["start", "pay", "book", "unbook", "refund", "undo", "end"]
+
+
 def test_activity_ref_compensates_that_activity_only(bpmn: Conformance) -> None:
     """Table 10.93: activityRef names the activity to compensate: only its handler runs."""
     files = booking(throw("undo", compensate("book")), end(), flows("start>book>pay>undo>end"))
