@@ -13,6 +13,11 @@ What runs here:
   multi-instance activity records each completed instance (with its input item), so each is
   compensated; an activity that did not complete recorded nothing and is not compensated.
   The list lives in the case's state (the task tree's finished history may be compacted).
+* A compensation event subprocess (a compensation start event) inside an embedded
+  subprocess is that subprocess's handler: SpiffWorkflow read its start as a none start and
+  started it with the subprocess; here it is unhooked from there, and the scope around the
+  subprocess gets a subprocess task that runs it when the completed subprocess is
+  compensated.
 * A compensation throw (intermediate throw or end event) takes from its scope's list the
   entries of `activityRef` (or all of them), so a handler runs once, and runs their handlers
   one after another, the last completed activity first, each as a child task of the throw:
