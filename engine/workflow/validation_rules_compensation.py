@@ -57,6 +57,10 @@ def _check_event(document: BpmnDocument, definition: Any,
                  flows: set[tuple[str | None, str | None]]) -> None:
     event = definition.getparent()
     kind, event_id = local_name(event), event.get("id")
+    if sum(1 for e in event if isinstance(e.tag, str) and (local_name(e).endswith(
+            "EventDefinition") or local_name(e) == "eventDefinitionRef")) > 1:
+        raise _not_supported(document, event, f"{kind} {event_id!r} has a compensation "
+                             "event definition among others (a multiple event)")
     if kind == "startEvent":
         _check_event_subprocess(document, event)
         return

@@ -24,6 +24,7 @@ from tests.conformance.bpmn import (
     multi_instance,
     process,
     script,
+    signal,
     start,
     subprocess,
     throw,
@@ -486,3 +487,12 @@ def test_a_call_activity_with_its_own_handler_is_compensated_by_it(
     assert outcome.trace == ["start", "b_start", "book", "b_end", "go", "cancel_booking",
                              "undo", "end"]
     assert outcome.status == "completed"
+
+
+def test_compensation_among_other_event_definitions_is_refused(bpmn: Conformance) -> None:
+    """A multiple event with a compensation definition: the other trigger would be lost."""
+    files = booking(throw("undo", compensate() + signal("done")), end(),
+                    flows("start>book>pay>undo>end"))
+    files["conformance.bpmn"] = files["conformance.bpmn"].replace(
+        "<bpmn:process ", f"{declare('signal', 'done')}<bpmn:process ", 1)
+    located(bpmn.refusal(files), "undo", "compensation_not_supported")
