@@ -24,7 +24,9 @@ What runs here:
   a user task handler is offered in the inbox like any task. The throw waits for them
   (waitForCompletion, BPMN's default) and completes after the last, with the data they left;
   with waitForCompletion="false" it completes at once and they run beside the path (what
-  they set stays theirs), the process ending only after them.
+  they set stays theirs), the process ending only after them. A throw inside an event
+  subprocess compensates the scope around it: its handlers run there, under the event
+  subprocess's task.
 
 Publish refuses what this does not run, and malformed uses
 (engine.workflow.validation_rules_compensation).
@@ -34,11 +36,13 @@ from __future__ import annotations
 
 from copy import deepcopy
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffIntermediateThrowEventParser
 from SpiffWorkflow.spiff.specs.defaults import SubWorkflowTask
 from SpiffWorkflow.util.task import TaskState
@@ -49,6 +53,7 @@ from engine.workflow.links import LinkingProcessParser
 _COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
 _RECORD = "pathways_compensable"  # on a scope's root task: [[activity, handler, data], ...]
 _QUEUE = "pathways_compensating"  # on a throw: the [activity, handler, data] still to run
+_THROWER = "pathways_compensating_for"  # on a handler's task: the id of its throw's
 
 
 class CompensateEventDefinition(EventDefinition):  # type: ignore[misc]
@@ -80,16 +85,22 @@ class CompensateEventDefinitionConverter(EventDefinitionConverter):  # type: ign
 
 
 class _Compensates:
-    """A throw event's spec that runs the compensation handlers before it completes."""
+    """A throw event's spec that runs the compensation handlers before it completes.
+
+    `in_event_subprocess`: the throw is in an event subprocess, so (BPMN 2.0.2 §10.7) it
+    compensates the scope around it: the handlers run there, as children of the event
+    subprocess's task."""
 
     event_definition: CompensateEventDefinition
+    in_event_subprocess = False
 
     def _run_hook(self, my_task: Any) -> Any:
         if _QUEUE not in my_task.internal_data:
             my_task.internal_data[_QUEUE] = _take(my_task, self.event_definition.activity_ref)
             wait = self.event_definition.wait_for_completion
-            # not waiting: the first handler is made ready as the throw completes
-            if _start_next(my_task, update=wait) and wait:
+            # not waiting: the first handler, a child of the throw, is made ready as the
+            # throw completes
+            if _start_next(my_task, update=wait or self.in_event_subprocess) and wait:
                 return None  # STARTED until its handlers are done (_handler_done)
         return super()._run_hook(my_task)  # type: ignore[misc]
 
@@ -102,10 +113,18 @@ class CompensationEndEvent(_Compensates, EndEvent):  # type: ignore[misc]
     """A compensation end event."""
 
 
+def _anchor(throw: Any) -> Any:
+    """The task the throw's handlers run under, in the workflow of the scope it compensates:
+    the throw itself, or the task of the event subprocess it is in."""
+    if not throw.task_spec.in_event_subprocess:
+        return throw
+    return throw.workflow.top_workflow.get_task_from_id(throw.workflow.parent_task_id)
+
+
 def _take(throw: Any, activity_ref: str | None) -> list[list[Any]]:
     """The entries of the throw's scope to compensate now, the last completed first; taken
     out of the scope's list (a handler runs once)."""
-    root = throw.workflow.task_tree
+    root = _anchor(throw).workflow.task_tree
     entries = root.internal_data.get(_RECORD, [])
     chosen = [e for e in entries if activity_ref is None or e[0] == activity_ref]
     root.internal_data[_RECORD] = [e for e in entries
@@ -119,18 +138,34 @@ def _start_next(throw: Any, *, update: bool = True) -> bool:
     if not queue:
         return False
     _, handler, data = queue[0]
-    child = throw._add_child(throw.workflow.spec.task_specs[handler], TaskState.WAITING)
-    child.triggered = True  # (kept by SpiffWorkflow when it syncs the throw's children)
+    anchor = _anchor(throw)
+    child = anchor._add_child(anchor.workflow.spec.task_specs[handler], TaskState.WAITING)
+    child.triggered = True  # (kept by SpiffWorkflow when it syncs the anchor's children)
     child.data = deepcopy(data)
+    child.internal_data[_THROWER] = str(throw.id)
     if update:
         child.task_spec._update(child)
     return True
 
 
+def _thrower(handler_task: Any) -> Any:
+    """The throw that started this handler task (None: not one a throw started)."""
+    thrower = handler_task.internal_data.get(_THROWER)
+    if thrower is None:
+        return None
+    parent = handler_task.parent
+    if parent is not None and str(parent.id) == thrower:
+        return parent
+    try:
+        return handler_task.workflow.top_workflow.get_task_from_id(UUID(thrower))
+    except TaskNotFoundException:
+        return None
+
+
 def _handler_done(workflow: Any, handler_task: Any) -> None:
     """A handler completed: the throw that started it gets its data and starts the next
     handler, or becomes ready to complete."""
-    throw = handler_task.parent
+    throw = _thrower(handler_task)
     if throw is None or not isinstance(throw.task_spec, _Compensates) \
             or not throw.has_state(TaskState.STARTED | TaskState.COMPLETED):
         return
@@ -194,6 +229,24 @@ def is_compensation_throw(node: Any) -> bool:
         and node.find(_COMPENSATE) is not None
 
 
+def _in_event_subprocess(node: Any) -> bool:
+    container = node.getparent()
+    return container is not None and local_name(container) == "subProcess" \
+        and container.get("triggeredByEvent") == "true"
+
+
+def compensated_scope(throw: Any) -> Any:
+    """The process or subprocess whose activities a compensation throw compensates: its own,
+    or, from an event subprocess, the one around it (None: inside a compensation event
+    subprocess, which Pathways runs outside the subprocess it compensates)."""
+    container = throw.getparent()
+    if not _in_event_subprocess(throw):
+        return container
+    if container in compensation_event_subprocesses(container.getparent()):
+        return None
+    return container.getparent()
+
+
 class _CompensationThrowParser(SpiffIntermediateThrowEventParser):  # type: ignore[misc]
     """Parses a compensation intermediate throw or end event."""
 
@@ -204,6 +257,7 @@ class _CompensationThrowParser(SpiffIntermediateThrowEventParser):  # type: igno
                                                            wait_for_completion=wait))
         if local_name(self.node) == "endEvent":
             task.connect(self.spec.end)
+        task.in_event_subprocess = _in_event_subprocess(self.node)
         return task
 
 

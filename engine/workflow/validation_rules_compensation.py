@@ -4,9 +4,10 @@ rule, never run silently wrong.
 
 Run: compensation boundary events associated with their handler, compensation event
 subprocesses of embedded subprocesses, compensation intermediate throw and end events with
-or without activityRef, waiting for the handlers. Refused (`compensation_not_supported`):
-a compensation event subprocess elsewhere, a compensation throw
-inside an event subprocess (BPMN compensates the parent's scope from there), and a throw
+or without activityRef (in an event subprocess: compensating the scope around it).
+Refused (`compensation_not_supported`): a compensation event subprocess elsewhere, a
+compensation throw inside a compensation event subprocess (BPMN compensates the
+subprocess's activities from there, but Pathways runs it after the subprocess), and a throw
 that would have to compensate a completed subprocess or called process by the handlers
 inside it (BPMN's default handler of a subprocess without its own).
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
 from engine.workflow.compensation import (
+    compensated_scope,
     compensation_event_subprocesses,
     compensation_pairs,
     is_compensation_throw,
@@ -122,10 +124,10 @@ def _check_handler(document: BpmnDocument, handler: Any,
 
 
 def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
-    container = event.getparent()
-    if container.get("triggeredByEvent") == "true":
+    container = compensated_scope(event)
+    if container is None:
         raise _not_supported(document, event, f"{local_name(event)} {event.get('id')!r} "
-                             "compensates from inside an event subprocess")
+                             "compensates from inside a compensation event subprocess")
     compensable = {activity for _, activity, _ in compensation_pairs(container)}
     ref = definition.get("activityRef")
     if ref is not None:
@@ -168,7 +170,9 @@ def check_compensated_calls(documents: list[BpmnDocument]) -> None:
             event = definition.getparent()
             if not is_compensation_throw(event) or definition.get("activityRef"):
                 continue
-            container = event.getparent()
+            container = compensated_scope(event)
+            if container is None:
+                continue
             compensable = {activity for _, activity, _ in compensation_pairs(container)}
             for call in container.iterfind(f"{{{BPMN_NS}}}callActivity"):
                 if call.get("id") not in compensable and call.get("calledElement") in holding:

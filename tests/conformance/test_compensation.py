@@ -346,6 +346,46 @@ def test_not_waiting_runs_the_handlers_one_after_another(bpmn: Conformance) -> N
     assert outcome.status == "completed"
 
 
+def on_error_compensate(*inside: str, ref: str | None = None, kind: str = "script"
+                        ) -> dict[str, str]:
+    """`book` then `pay`, then an error `failed`; the process's error event subprocess
+    `on_error` compensates (its throw `undo`)."""
+    return model(process(
+        start(), user("book"), user("pay"), undone_by("book", "unbook", kind=kind),
+        undone_by("pay", "refund", kind=kind), end("fail", error("failed")),
+        flows("start>book>pay>fail"),
+        subprocess("on_error", start("error_start", error("failed")),
+                   throw("undo", compensate(ref)), *inside, end("error_end"),
+                   flows("error_start>undo>error_end"), event_triggered=True),
+        associated("book", "unbook"), associated("pay", "refund")),
+        declarations=[declare("error", "failed")])
+
+
+@pytest.mark.parametrize(("ref", "handlers"), [(None, ["refund", "unbook"]),
+                                               ("book", ["unbook"])])
+def test_a_throw_in_an_event_subprocess_compensates_the_process(
+        bpmn: Conformance, ref: str | None, handlers: list[str]) -> None:
+    """BPMN 2.0.2 §10.7: a compensation throw inside an event subprocess (here started by
+    an error) compensates the activities of the process around it."""
+    outcome = bpmn.run(on_error_compensate(ref=ref), [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "pay", "fail", "error_start", *handlers,
+                             "undo", "error_end", "on_error"]
+    assert outcome.status == "completed"
+
+
+def test_user_task_handlers_of_an_event_subprocess_throw_wait_for_the_caseworker(
+        bpmn: Conformance) -> None:
+    files = on_error_compensate(kind="user")
+    waiting = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert (waiting.status, waiting.open_tasks) == ("active", ["refund"])
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay"), Complete("refund"),
+                               Complete("unbook", {"unbooked": True})])
+    assert outcome.trace == ["start", "book", "pay", "fail", "error_start", "refund",
+                             "unbook", "undo", "error_end", "on_error"]
+    assert outcome.status == "completed"
+    assert outcome.data["unbooked"] is True
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
@@ -426,16 +466,21 @@ def test_compensating_inside_a_subprocess_without_its_handler_is_refused(
     assert "trip" in refused.reason
 
 
-def test_a_throw_inside_an_event_subprocess_is_refused(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.7: a throw inside an event subprocess compensates its parent's scope,
-    which Pathways does not run: refused."""
+def test_a_throw_inside_a_compensation_event_subprocess_is_refused(
+        bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: a throw inside a compensation event subprocess compensates the
+    activities of the subprocess it is in; Pathways runs that event subprocess after its
+    subprocess completed, so refuses it."""
     files = model(process(
-        start(), user("book"), undone_by("book", "unbook"), end(), flows("start>book>end"),
-        subprocess("on_error", start("error_start", error("failed")),
-                   throw("undo", compensate()), end("error_end"),
-                   flows("error_start>undo>error_end"), event_triggered=True),
-        associated("book", "unbook")), declarations=[declare("error", "failed")])
-    located(bpmn.refusal(files), "undo", "compensation_not_supported")
+        start(), subprocess(
+            "trip", start("trip_start"), user("fly"), undone_by("fly", "unfly"),
+            end("trip_end"), flows("trip_start>fly>trip_end"),
+            subprocess("on_undo", start("undo_start", compensate()),
+                       throw("undo_inside", compensate()), end("undo_end"),
+                       flows("undo_start>undo_inside>undo_end"), event_triggered=True),
+            associated("fly", "unfly")),
+        throw("undo", compensate()), end(), flows("start>trip>undo>end")))
+    located(bpmn.refusal(files), "undo_inside", "compensation_not_supported")
 
 
 def test_a_subprocess_handler_is_refused(bpmn: Conformance) -> None:
