@@ -31,7 +31,7 @@ from tests.conformance.bpmn import (
     timer,
     user,
 )
-from tests.conformance.harness import Complete, Conformance, Send
+from tests.conformance.harness import Complete, Conformance, Send, Wait
 
 
 def compensate(activity: str | None = None, *, wait: str | None = None) -> str:
@@ -384,6 +384,20 @@ def test_user_task_handlers_of_an_event_subprocess_throw_wait_for_the_caseworker
                              "unbook", "undo", "error_end", "on_error"]
     assert outcome.status == "completed"
     assert outcome.data["unbooked"] is True
+
+
+def test_an_activity_with_a_timer_boundary_too(bpmn: Conformance) -> None:
+    """A compensation boundary event beside a timer boundary event on the same task: the
+    timer still goes off while the task runs; once it completed, the task is compensable."""
+    files = model(process(
+        start(), user("book"), undone_by("book", "unbook"),
+        boundary("late", "book", timer('"PT1H"'), interrupting=False), script("remind"),
+        end("reminded"), throw("undo", compensate()), end(),
+        flows("start>book>undo>end", "late>remind>reminded"), associated("book", "unbook")))
+    outcome = bpmn.run(files, [Wait(hours=1), Complete("book")])
+    assert outcome.trace == ["start", "late", "remind", "reminded", "book", "unbook", "undo",
+                             "end"]
+    assert outcome.status == "completed"
 
 
 # -- malformed uses, refused at publish --------------------------------------------------
