@@ -400,6 +400,21 @@ def test_an_activity_with_a_timer_boundary_too(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
 
 
+def test_a_multi_instance_handler(bpmn: Conformance) -> None:
+    """A handler may itself be a multi-instance activity (here: two letters to send)."""
+    mi = multi_instance(sequential=True, cardinality="2")
+    files = model(process(
+        start(), user("book"), boundary("book_comp", "book", compensate()),
+        script("unbook", "pass", inside=mi).replace(
+            'id="unbook"', 'id="unbook" isForCompensation="true"', 1),
+        throw("undo", compensate()), end(), flows("start>book>undo>end"),
+        associated("book", "unbook")))
+    outcome = bpmn.run(files, [Complete("book")])
+    assert outcome.trace == ["start", "book", "unbook[i]", "unbook[i]", "unbook", "undo",
+                             "end"]
+    assert outcome.status == "completed"
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
