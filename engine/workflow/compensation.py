@@ -53,7 +53,8 @@ from engine.workflow.links import LinkingProcessParser
 _COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
 _RECORD = "pathways_compensable"  # on a scope's root task: [[activity, handler, data], ...]
 _QUEUE = "pathways_compensating"  # on a throw: the [activity, handler, data] still to run
-_THROWER = "pathways_compensating_for"  # on a handler's task: the id of its throw's
+_HANDLERS = "pathways_compensation_handlers"  # on a process spec: activity -> handler
+_THROWER = "pathways_compensating_for"  # on a handler's task: the id of its throw task
 
 
 class CompensateEventDefinition(EventDefinition):  # type: ignore[misc]
@@ -135,11 +136,17 @@ def _take(throw: Any, activity_ref: str | None) -> list[list[Any]]:
 def _start_next(throw: Any, *, update: bool = True) -> bool:
     """Start the handler of the first entry still to run, as a child of the throw."""
     queue = throw.internal_data.get(_QUEUE) or []
-    if not queue:
-        return False
-    _, handler, data = queue[0]
     anchor = _anchor(throw)
-    child = anchor._add_child(anchor.workflow.spec.task_specs[handler], TaskState.WAITING)
+    handlers = getattr(anchor.workflow.spec, _HANDLERS, {})
+    while queue:  # (the handler of the case's version now: it may have been migrated)
+        activity, recorded, data = queue[0]
+        spec = anchor.workflow.spec.task_specs.get(handlers.get(activity, recorded))
+        if spec is not None:
+            break
+        queue.pop(0)  # no longer compensable in this version
+    else:
+        return False
+    child = anchor._add_child(spec, TaskState.WAITING)
     child.triggered = True  # (kept by SpiffWorkflow when it syncs the anchor's children)
     child.data = deepcopy(data)
     child.internal_data[_THROWER] = str(throw.id)
@@ -294,6 +301,8 @@ class CompensatingProcessParser(LinkingProcessParser):
             handler.inputs = [spec]  # (SpiffWorkflow wants an input to make a task ready)
             handler.completed_event.connect(_handler_done)
             spec.completed_event.connect(_record, activity, handler.name)
+            setattr(self.spec, _HANDLERS, {**getattr(self.spec, _HANDLERS, {}),
+                                           activity: handler.name})
 
     def _handler(self, node: Any) -> Any:
         """The handler's spec: the handler activity; for a compensation event subprocess, a
