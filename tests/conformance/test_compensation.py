@@ -10,6 +10,7 @@ import pytest
 
 from engine.errors import DefinitionError
 from tests.conformance.bpmn import (
+    PROCESS,
     boundary,
     call,
     catch,
@@ -570,3 +571,26 @@ def test_compensation_among_other_event_definitions_is_refused(bpmn: Conformance
     files["conformance.bpmn"] = files["conformance.bpmn"].replace(
         "<bpmn:process ", f"{declare('signal', 'done')}<bpmn:process ", 1)
     located(bpmn.refusal(files), "undo", "compensation_not_supported")
+
+
+@pytest.mark.parametrize("handler_v2", ["unbook", "cancel_booking"])
+def test_a_migrated_case_runs_the_handler_of_its_new_version(bpmn: Conformance,
+                                                             handler_v2: str) -> None:
+    """`book` completed on version 1; the case moves to version 2, whose handler differs
+    (its code, or the handler itself): the throw runs version 2's handler."""
+    def version(handler_id: str, code: str) -> dict[str, str]:
+        return model(process(start(), user("book"), undone_by("book", handler_id, code=code),
+                             user("pay"), throw("undo", compensate()), end(),
+                             flows("start>book>pay>undo>end"), associated("book", handler_id)))
+
+    bpmn.publish(version("unbook", "undone = 1"))
+    client = bpmn.engine().add_client("Conformance client").id or 0
+    case_id = bpmn.engine().start_case(PROCESS, client).case.id or 0
+    bpmn.apply(case_id, client, Complete("book"))
+    bpmn.publish(version(handler_v2, "undone = 2"))
+    report = bpmn.engine().migrate(PROCESS, 1, 2)
+    assert [result.ok for result in report.cases] == [True], report.cases
+    bpmn.apply(case_id, client, Complete("pay"))
+    view = bpmn.engine().get_case(case_id)
+    assert (view.case.status, view.case.version, view.case.data["undone"]) == (
+        "completed", 2, 2)
