@@ -35,6 +35,7 @@ def check_compensation(document: BpmnDocument) -> None:
     flows = {(f.get("sourceRef"), f.get("targetRef"))
              for f in document.all("sequenceFlow")}
     for definition in document.all("compensateEventDefinition"):
+        _check_container(document, definition.getparent())
         _check_event(document, definition, flows)
     used = {handler.get("id") for container in document.containers()
             for _, _, handler in compensation_pairs(container)}
@@ -81,6 +82,16 @@ def _check_event(document: BpmnDocument, definition: Any,
         return
     if not is_compensation_throw(event):
         raise _not_supported(document, event, f"{kind} {event_id!r} catches compensation")
+
+
+def _check_container(document: BpmnDocument, event: Any) -> None:
+    """Compensation inside an ad-hoc subprocess (parsed without compensation) or a
+    transaction (whose cancellation BPMN undoes by compensation) is not run."""
+    for ancestor in event.iterancestors():
+        if local_name(ancestor) in ("adHocSubProcess", "transaction"):
+            raise _not_supported(document, event, f"{local_name(event)} "
+                                 f"{event.get('id')!r} is inside {local_name(ancestor)} "
+                                 f"{ancestor.get('id')!r}")
 
 
 def _check_event_subprocess(document: BpmnDocument, start: Any) -> None:
@@ -150,11 +161,15 @@ def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
 def _holds_compensation(document: BpmnDocument, activity: Any) -> bool:
     """Whether compensating this completed subprocess means compensating inside it: it has
     compensation boundary events (calls: check_compensated_calls)."""
-    return local_name(activity) == "subProcess" and _has_compensation(activity)
+    return local_name(activity) in ("subProcess", "transaction") \
+        and _has_compensation(activity)
 
 
 def _has_compensation(element: Any) -> bool:
-    return any(d.getparent() is not None and local_name(d.getparent()) == "boundaryEvent"
+    """Whether the element holds compensation handlers (a compensation boundary event or a
+    compensation event subprocess)."""
+    return any(d.getparent() is not None
+               and local_name(d.getparent()) in ("boundaryEvent", "startEvent")
                for d in element.iter(_COMPENSATE))
 
 

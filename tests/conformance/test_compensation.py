@@ -594,3 +594,32 @@ def test_a_migrated_case_runs_the_handler_of_its_new_version(bpmn: Conformance,
     view = bpmn.engine().get_case(case_id)
     assert (view.case.status, view.case.version, view.case.data["undone"]) == (
         "completed", 2, 2)
+
+
+def test_a_nested_compensation_event_subprocess_needing_default_compensation_is_refused(
+        bpmn: Conformance) -> None:
+    """`outer` has no handler of its own; compensating it would compensate `trip` inside it
+    (by its compensation event subprocess): refused."""
+    inner = trip_with_event_subprocess()["conformance.bpmn"]
+    trip = inner[inner.index('<bpmn:subProcess id="trip"'):inner.rindex("</bpmn:subProcess>")
+                 + len("</bpmn:subProcess>")]
+    files = model(process(
+        start(), subprocess("outer", start("outer_start"), trip, end("outer_end"),
+                            flows("outer_start>trip>outer_end")),
+        throw("undo", compensate()), end(), flows("start>outer>undo>end")))
+    refused = bpmn.refusal(files)
+    located(refused, "undo", "compensation_not_supported")
+    assert "'outer'" in refused.reason
+
+
+def test_compensation_inside_a_transaction_is_refused(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.3.2: a cancelled transaction is undone by compensating its completed
+    activities, which Pathways does not run: compensation inside a transaction is refused."""
+    files = model(process(
+        start(), subprocess("deal", start("deal_start"), user("book"),
+                            undone_by("book", "unbook"), end("deal_end"),
+                            flows("deal_start>book>deal_end"), associated("book", "unbook"))
+        .replace("<bpmn:subProcess ", "<bpmn:transaction ", 1)
+        .replace("</bpmn:subProcess>", "</bpmn:transaction>"),
+        end(), flows("start>deal>end")))
+    located(bpmn.refusal(files), "book_comp", "compensation_not_supported")
