@@ -623,3 +623,17 @@ def test_compensation_inside_a_transaction_is_refused(bpmn: Conformance) -> None
         .replace("</bpmn:subProcess>", "</bpmn:transaction>"),
         end(), flows("start>deal>end")))
     located(bpmn.refusal(files), "book_comp", "compensation_not_supported")
+
+
+def test_a_throw_inside_a_called_process_compensates_there(bpmn: Conformance) -> None:
+    """A called process is its own scope: its throw compensates its own activities."""
+    booking_process = process(
+        start("b_start"), user("book"), undone_by("book", "unbook"),
+        throw("b_undo", compensate()), end("b_end"), flows("b_start>book>b_undo>b_end"),
+        associated("book", "unbook"), process_id="booking")
+    files = model(process(start(), call("go", "booking"), end(), flows("start>go>end")),
+                  booking_process)
+    outcome = bpmn.run(files, [Complete("book")])
+    assert outcome.trace == ["start", "b_start", "book", "unbook", "b_undo", "b_end", "go",
+                             "end"]
+    assert outcome.status == "completed"
