@@ -134,7 +134,8 @@ def _take(throw: Any, activity_ref: str | None) -> list[list[Any]]:
 
 
 def _start_next(throw: Any, *, update: bool = True) -> bool:
-    """Start the handler of the first entry still to run, as a child of the throw."""
+    """Start the handler of the first entry still to run, as a child of the throw's anchor,
+    on the throw's data."""
     queue = throw.internal_data.get(_QUEUE) or []
     anchor = _anchor(throw)
     handlers = getattr(anchor.workflow.spec, _HANDLERS, {})
@@ -152,6 +153,9 @@ def _start_next(throw: Any, *, update: bool = True) -> bool:
     child.internal_data[_THROWER] = str(throw.id)
     if update:
         child.task_spec._update(child)
+    if anchor is not throw:  # it inherited the event subprocess's data from when it started
+        child.data.update(deepcopy(throw.data))
+        child.data.update(deepcopy(data))
     return True
 
 

@@ -416,6 +416,25 @@ def test_a_multi_instance_handler(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
 
 
+def test_a_handler_of_an_event_subprocess_throw_works_on_the_throws_data(
+        bpmn: Conformance) -> None:
+    """The handlers see what the event subprocess did before its throw, and what they set is
+    the case's data after it."""
+    files = model(process(
+        start(), script("book", "booked = True"), undone_by(
+            "book", "unbook", code="booked = False\nseen = reason"),
+        end("fail", error("failed")), flows("start>book>fail"),
+        subprocess("on_error", start("error_start", error("failed")),
+                   script("note", "reason = 'failed'"), throw("undo", compensate()),
+                   end("error_end"), flows("error_start>note>undo>error_end"),
+                   event_triggered=True),
+        associated("book", "unbook")), declarations=[declare("error", "failed")])
+    outcome = bpmn.run(files)
+    assert outcome.trace == ["start", "book", "fail", "error_start", "note", "unbook",
+                             "undo", "error_end", "on_error"]
+    assert (outcome.data["booked"], outcome.data["seen"]) == (False, "failed")
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
