@@ -303,7 +303,8 @@ class CompensatingProcessParser(LinkingProcessParser):
                 continue
             handler = self._handler(handler_node)
             handler.inputs = [spec]  # (SpiffWorkflow wants an input to make a task ready)
-            handler.completed_event.connect(_handler_done)
+            if not handler.completed_event.is_connected(_handler_done):  # (a shared handler)
+                handler.completed_event.connect(_handler_done)
             spec.completed_event.connect(_record, activity, handler.name)
             setattr(self.spec, _HANDLERS, {**getattr(self.spec, _HANDLERS, {}),
                                            activity: handler.name})

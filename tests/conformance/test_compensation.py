@@ -435,6 +435,16 @@ def test_a_handler_of_an_event_subprocess_throw_works_on_the_throws_data(
     assert (outcome.data["booked"], outcome.data["seen"]) == (False, "failed")
 
 
+def test_a_handler_shared_by_two_activities_runs_for_each(bpmn: Conformance) -> None:
+    files = model(process(
+        start(), user("book"), user("pay"), boundary("book_comp", "book", compensate()),
+        boundary("pay_comp", "pay", compensate()), handler("undo_all"),
+        throw("undo", compensate()), end(), flows("start>book>pay>undo>end"),
+        associated("book", "undo_all"), associated("pay", "undo_all")))
+    outcome = bpmn.run(files, [Complete("book"), Complete("pay")])
+    assert outcome.trace == ["start", "book", "pay", "undo_all", "undo_all", "undo", "end"]
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
