@@ -74,6 +74,13 @@ def _check_event(document: BpmnDocument, definition: Any,
                                   "sequence flow: BPMN connects it to its compensation "
                                   "handler by an association only")
         container = event.getparent()
+        attached = event.get("attachedToRef")
+        if sum(1 for e in container.iterfind(f"{{{BPMN_NS}}}boundaryEvent")
+               if e.get("attachedToRef") == attached and e.find(_COMPENSATE) is not None) > 1:
+            raise document.refuse(event, "compensation_handler_twice",
+                                  f"activity {attached!r} has more than one compensation "
+                                  "boundary event: BPMN gives an activity one compensation "
+                                  "handler")
         if not any(e is event for e, _, _ in compensation_pairs(container)):
             raise document.refuse(event, "compensation_without_handler",
                                   f"compensation boundary event {event_id!r} is associated "

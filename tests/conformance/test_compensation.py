@@ -666,3 +666,10 @@ def test_a_throw_inside_a_called_process_compensates_there(bpmn: Conformance) ->
     assert outcome.trace == ["start", "b_start", "book", "unbook", "b_undo", "b_end", "go",
                              "end"]
     assert outcome.status == "completed"
+
+
+def test_two_compensation_boundary_events_on_one_activity_are_refused(
+        bpmn: Conformance) -> None:
+    files = booking(boundary("book_comp2", "book", compensate()), handler("unbook2"),
+                    throw("undo", compensate()), end(), flows("start>book>pay>undo>end"))
+    located(bpmn.refusal(files), "book_comp", "compensation_handler_twice")
