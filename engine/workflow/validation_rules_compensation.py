@@ -68,27 +68,34 @@ def _check_event(document: BpmnDocument, definition: Any,
         _check_event_subprocess(document, event)
         return
     if kind == "boundaryEvent":
-        if any(source == event_id for source, _ in flows):
-            raise document.refuse(event, "compensation_boundary_flow",
-                                  f"compensation boundary event {event_id!r} has an outgoing "
-                                  "sequence flow: BPMN connects it to its compensation "
-                                  "handler by an association only")
-        container = event.getparent()
-        attached = event.get("attachedToRef")
-        if sum(1 for e in container.iterfind(f"{{{BPMN_NS}}}boundaryEvent")
-               if e.get("attachedToRef") == attached and e.find(_COMPENSATE) is not None) > 1:
-            raise document.refuse(event, "compensation_handler_twice",
-                                  f"activity {attached!r} has more than one compensation "
-                                  "boundary event: BPMN gives an activity one compensation "
-                                  "handler")
-        if not any(e is event for e, _, _ in compensation_pairs(container)):
-            raise document.refuse(event, "compensation_without_handler",
-                                  f"compensation boundary event {event_id!r} is associated "
-                                  "with no compensation handler: draw an association to an "
-                                  "activity with isForCompensation=\"true\"")
+        _check_boundary(document, event, flows)
         return
     if not is_compensation_throw(event):
         raise _not_supported(document, event, f"{kind} {event_id!r} catches compensation")
+
+
+def _check_boundary(document: BpmnDocument, event: Any,
+                    flows: set[tuple[str | None, str | None]]) -> None:
+    """A compensation boundary event: no outgoing flow, one per activity, a handler."""
+    event_id = event.get("id")
+    if any(source == event_id for source, _ in flows):
+        raise document.refuse(event, "compensation_boundary_flow",
+                              f"compensation boundary event {event_id!r} has an outgoing "
+                              "sequence flow: BPMN connects it to its compensation "
+                              "handler by an association only")
+    container = event.getparent()
+    attached = event.get("attachedToRef")
+    if sum(1 for e in container.iterfind(f"{{{BPMN_NS}}}boundaryEvent")
+           if e.get("attachedToRef") == attached and e.find(_COMPENSATE) is not None) > 1:
+        raise document.refuse(event, "compensation_handler_twice",
+                              f"activity {attached!r} has more than one compensation "
+                              "boundary event: BPMN gives an activity one compensation "
+                              "handler")
+    if not any(e is event for e, _, _ in compensation_pairs(container)):
+        raise document.refuse(event, "compensation_without_handler",
+                              f"compensation boundary event {event_id!r} is associated "
+                              "with no compensation handler: draw an association to an "
+                              "activity with isForCompensation=\"true\"")
 
 
 def _check_container(document: BpmnDocument, event: Any) -> None:
