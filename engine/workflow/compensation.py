@@ -13,6 +13,9 @@ What runs here:
   multi-instance activity records each completed instance (with its input item), so each is
   compensated; an activity that did not complete recorded nothing and is not compensated.
   The list lives in the case's state (the task tree's finished history may be compacted).
+* A completed embedded subprocess without a handler of its own, with compensable
+  activities inside, records itself with what its scope kept (its DefaultCompensation task
+  spec runs their handlers, in a workflow of the subprocess's spec made for them).
 * A compensation event subprocess (a compensation start event) inside an embedded
   subprocess is that subprocess's handler: SpiffWorkflow read its start as a none start and
   started it with the subprocess; here it is unhooked from there, and the scope around the
@@ -39,6 +42,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer.helpers.spec import EventDefinitionConverter
+from SpiffWorkflow.bpmn.specs.bpmn_task_spec import BpmnTaskSpec
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, IntermediateThrowEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
@@ -54,6 +58,7 @@ _COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
 _RECORD = "pathways_compensable"  # on a scope's root task: [[activity, handler, data], ...]
 _QUEUE = "pathways_compensating"  # on a throw: the [activity, handler, data] still to run
 _HANDLERS = "pathways_compensation_handlers"  # on a process spec: activity -> handler
+DEFAULT_SUFFIX = ".DefaultCompensation"  # the task spec compensating inside a subprocess
 _THROWER = "pathways_compensating_for"  # on a handler's task: the id of its throw task
 
 
@@ -114,12 +119,42 @@ class CompensationEndEvent(_Compensates, EndEvent):  # type: ignore[misc]
     """A compensation end event."""
 
 
+class DefaultCompensation(SubWorkflowTask):  # type: ignore[misc]
+    """Compensates a completed subprocess that has no handler of its own (BPMN's default
+    compensation): runs the handlers of what completed inside it, the last first.
+
+    The handlers' specs are the subprocess's, so they run in a workflow of the subprocess's
+    spec, made for them (this task's subprocess), nothing else of it run; `pathways_
+    compensating` holds what completed inside (the entries the subprocess's scope kept)."""
+
+    def _update_hook(self, my_task: Any) -> Any:
+        top = my_task.workflow.top_workflow
+        if top.subprocesses.get(my_task.id) is not None:
+            return None  # (done when its handlers are: _handler_done)
+        BpmnTaskSpec._update_hook(self, my_task)  # the data, no subprocess started
+        host = top.create_subprocess(my_task, self.spec)
+        root = host.task_tree
+        root._drop_children(force=True)
+        root._set_state(TaskState.COMPLETED)
+        my_task._set_state(TaskState.STARTED)
+        if not _start_next(my_task):
+            host.completed = True
+            my_task._set_state(TaskState.READY)
+        return None
+
+    def _run_hook(self, my_task: Any) -> Any:
+        return True
+
+
 def _anchor(throw: Any) -> Any:
     """The task the throw's handlers run under, in the workflow of the scope it compensates:
     the throw itself, or the task of the event subprocess it is in."""
+    top = throw.workflow.top_workflow
+    if isinstance(throw.task_spec, DefaultCompensation):
+        return top.subprocesses[throw.id].task_tree
     if not throw.task_spec.in_event_subprocess:
         return throw
-    return throw.workflow.top_workflow.get_task_from_id(throw.workflow.parent_task_id)
+    return top.get_task_from_id(throw.workflow.parent_task_id)
 
 
 def _take(throw: Any, activity_ref: str | None) -> list[list[Any]]:
@@ -140,8 +175,9 @@ def _start_next(throw: Any, *, update: bool = True) -> bool:
     anchor = _anchor(throw)
     handlers = getattr(anchor.workflow.spec, _HANDLERS, {})
     while queue:  # (the handler of the case's version now: it may have been migrated)
-        activity, recorded, data = queue[0]
-        spec = anchor.workflow.spec.task_specs.get(handlers.get(activity, recorded))
+        activity, recorded, data, *inside = queue[0]
+        spec = anchor.workflow.spec.task_specs.get(recorded if inside else
+                                                   handlers.get(activity, recorded))
         if spec is not None:
             break
         queue.pop(0)  # no longer compensable in this version
@@ -151,6 +187,8 @@ def _start_next(throw: Any, *, update: bool = True) -> bool:
     child.triggered = True  # (kept by SpiffWorkflow when it syncs the anchor's children)
     child.data = deepcopy(data)
     child.internal_data[_THROWER] = str(throw.id)
+    if inside:  # a subprocess's default compensation: what completed in it, last first
+        child.internal_data[_QUEUE] = list(reversed(inside[0]))
     if update:
         child.task_spec._update(child)
     if anchor is not throw:  # it inherited the event subprocess's data from when it started
@@ -177,7 +215,7 @@ def _handler_done(workflow: Any, handler_task: Any) -> None:
     """A handler completed: the throw that started it gets its data and starts the next
     handler, or becomes ready to complete."""
     throw = _thrower(handler_task)
-    if throw is None or not isinstance(throw.task_spec, _Compensates) \
+    if throw is None or not isinstance(throw.task_spec, _Compensates | DefaultCompensation) \
             or not throw.has_state(TaskState.STARTED | TaskState.COMPLETED):
         return
     queue = throw.internal_data.get(_QUEUE) or []
@@ -187,6 +225,8 @@ def _handler_done(workflow: Any, handler_task: Any) -> None:
         return
     throw.data.update({k: v for k, v in handler_task.data.items() if k not in item})
     if not _start_next(throw):
+        if isinstance(throw.task_spec, DefaultCompensation):
+            throw.workflow.top_workflow.subprocesses[throw.id].completed = True
         throw._set_state(TaskState.READY)
 
 
@@ -200,6 +240,27 @@ def _record(workflow: Any, task: Any, activity: str, handler: str) -> None:
         data[parent.input_item.bpmn_id] = deepcopy(parent.input_item.get(task))
     root = task.workflow.task_tree
     root.internal_data.setdefault(_RECORD, []).append([activity, handler, data])
+
+
+def _record_inside(workflow: Any, task: Any, activity: str, host: str) -> None:
+    """A subprocess without a handler of its own completed: if anything inside it can be
+    compensated, its scope may compensate it by compensating that (DefaultCompensation)."""
+    subprocess = task.workflow.top_workflow.subprocesses.get(task.id)
+    inside = subprocess.task_tree.internal_data.get(_RECORD) if subprocess else None
+    if inside:
+        root = task.workflow.task_tree
+        root.internal_data.setdefault(_RECORD, []).append([activity, host, {}, inside])
+
+
+def default_compensated(container: Any) -> list[Any]:
+    """The embedded subprocesses directly in this container with no compensation handler of
+    their own and compensation handlers inside: compensated by compensating inside."""
+    own = {activity for _, activity, _ in compensation_pairs(container)}
+    return [e for e in container.iterfind(f"{{{BPMN_NS}}}subProcess")
+            if e.get("triggeredByEvent") != "true" and e.get("id") not in own
+            and any(d.getparent() is not None
+                    and local_name(d.getparent()) in ("boundaryEvent", "startEvent")
+                    for d in e.iter(_COMPENSATE))]
 
 
 def compensation_pairs(container: Any) -> list[tuple[Any, str, Any]]:
@@ -308,6 +369,17 @@ class CompensatingProcessParser(LinkingProcessParser):
             spec.completed_event.connect(_record, activity, handler.name)
             setattr(self.spec, _HANDLERS, {**getattr(self.spec, _HANDLERS, {}),
                                            activity: handler.name})
+        for subprocess in default_compensated(self.node):
+            activity = str(subprocess.get("id"))
+            spec = self.spec.task_specs.get(f"{activity} [child]") \
+                or self.spec.task_specs.get(activity)
+            if spec is None:
+                continue
+            host = DefaultCompensation(self.spec, f"{activity}{DEFAULT_SUFFIX}",
+                                       subworkflow_spec=activity, lane=self.lane)
+            host.inputs = [spec]
+            host.completed_event.connect(_handler_done)
+            spec.completed_event.connect(_record_inside, activity, host.name)
 
     def _handler(self, node: Any) -> Any:
         """The handler's spec: the handler activity; for a compensation event subprocess, a

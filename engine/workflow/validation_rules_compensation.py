@@ -3,13 +3,14 @@ uses BPMN 2.0.2 forbids, and the forms Pathways does not run, refused at the ele
 rule, never run silently wrong.
 
 Run: compensation boundary events associated with their handler, compensation event
-subprocesses of embedded subprocesses, compensation intermediate throw and end events with
-or without activityRef (in an event subprocess: compensating the scope around it).
-Refused (`compensation_not_supported`): a compensation event subprocess elsewhere, a
-compensation throw inside a compensation event subprocess (BPMN compensates the
-subprocess's activities from there, but Pathways runs it after the subprocess), and a throw
-that would have to compensate a completed subprocess or called process by the handlers
-inside it (BPMN's default handler of a subprocess without its own).
+subprocesses of embedded subprocesses, a subprocess's default compensation (by the handlers
+inside it), compensation intermediate throw and end events with or without activityRef (in
+an event subprocess: compensating the scope around it). Refused
+(`compensation_not_supported`): a compensation event subprocess elsewhere, a compensation
+throw inside a compensation event subprocess (BPMN compensates the subprocess's activities
+from there, but Pathways runs it after the subprocess), and a throw that would have to
+compensate a called process by the handlers inside it (a call activity's default
+compensation).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from engine.workflow.compensation import (
     compensated_scope,
     compensation_event_subprocesses,
     compensation_pairs,
+    default_compensated,
     is_compensation_throw,
 )
-from engine.workflow.validation_document import ACTIVITIES, BpmnDocument
+from engine.workflow.validation_document import BpmnDocument
 
 _COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
 _TASKS = frozenset({"task", "userTask", "manualTask", "scriptTask", "serviceTask",
@@ -153,30 +155,16 @@ def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
     if container is None:
         raise _not_supported(document, event, f"{local_name(event)} {event.get('id')!r} "
                              "compensates from inside a compensation event subprocess")
-    compensable = {activity for _, activity, _ in compensation_pairs(container)}
+    compensable = {activity for _, activity, _ in compensation_pairs(container)} | {
+        e.get("id") for e in default_compensated(container)}
     ref = definition.get("activityRef")
-    if ref is not None:
-        if ref not in compensable:
-            raise document.refuse(
-                event, "compensation_activity_ref",
-                f"{local_name(event)} {event.get('id')!r} compensates activityRef {ref!r}, "
-                "which is no activity of the same process or subprocess with a compensation "
-                "boundary event and its handler", attribute="activityRef", value=ref)
-        return
-    for element in container:
-        if local_name(element) in ACTIVITIES and element.get("id") not in compensable \
-                and _holds_compensation(document, element):
-            raise _not_supported(document, event, f"{local_name(event)} "
-                                 f"{event.get('id')!r} would compensate "
-                                 f"{local_name(element)} {element.get('id')!r} by the "
-                                 "compensation handlers inside it")
-
-
-def _holds_compensation(document: BpmnDocument, activity: Any) -> bool:
-    """Whether compensating this completed subprocess means compensating inside it: it has
-    compensation boundary events (calls: check_compensated_calls)."""
-    return local_name(activity) in ("subProcess", "transaction") \
-        and _has_compensation(activity)
+    if ref is not None and ref not in compensable:
+        raise document.refuse(
+            event, "compensation_activity_ref",
+            f"{local_name(event)} {event.get('id')!r} compensates activityRef {ref!r}, "
+            "which is no activity of the same process or subprocess with a compensation "
+            "handler (or, for a subprocess, compensation handlers inside)",
+            attribute="activityRef", value=ref)
 
 
 def _has_compensation(element: Any) -> bool:
