@@ -13,9 +13,10 @@ What runs here:
   multi-instance activity records each completed instance (with its input item), so each is
   compensated; an activity that did not complete recorded nothing and is not compensated.
   The list lives in the case's state (the task tree's finished history may be compacted).
-* A completed embedded subprocess without a handler of its own, with compensable
-  activities inside, records itself with what its scope kept (its DefaultCompensation task
-  spec runs their handlers, in a workflow of the subprocess's spec made for them).
+* A completed embedded subprocess or call activity without a handler of its own, with
+  compensable activities inside, records itself with what its scope kept (its
+  DefaultCompensation task spec runs their handlers, in a workflow of the subprocess's or
+  called process's spec made for them).
 * A compensation event subprocess (a compensation start event) inside an embedded
   subprocess is that subprocess's handler: SpiffWorkflow read its start as a none start and
   started it with the subprocess; here it is unhooked from there, and the scope around the
@@ -252,15 +253,24 @@ def _record_inside(workflow: Any, task: Any, activity: str, host: str) -> None:
         root.internal_data.setdefault(_RECORD, []).append([activity, host, {}, inside])
 
 
-def default_compensated(container: Any) -> list[Any]:
-    """The embedded subprocesses directly in this container with no compensation handler of
-    their own and compensation handlers inside: compensated by compensating inside."""
+def default_compensated(container: Any) -> list[tuple[str, str]]:
+    """(activity id, the process it runs) of each embedded subprocess (with compensation
+    handlers inside) and call activity directly in this container with no compensation
+    handler of its own: compensated by compensating what completed inside it."""
     own = {activity for _, activity, _ in compensation_pairs(container)}
-    return [e for e in container.iterfind(f"{{{BPMN_NS}}}subProcess")
-            if e.get("triggeredByEvent") != "true" and e.get("id") not in own
-            and any(d.getparent() is not None
-                    and local_name(d.getparent()) in ("boundaryEvent", "startEvent")
-                    for d in e.iter(_COMPENSATE))]
+    found = []
+    for element in container:
+        if not isinstance(element.tag, str) or element.get("id") in own:
+            continue
+        kind = local_name(element)
+        if kind == "subProcess" and element.get("triggeredByEvent") != "true" and any(
+                d.getparent() is not None
+                and local_name(d.getparent()) in ("boundaryEvent", "startEvent")
+                for d in element.iter(_COMPENSATE)):
+            found.append((str(element.get("id")), str(element.get("id"))))
+        elif kind == "callActivity" and element.get("calledElement"):
+            found.append((str(element.get("id")), str(element.get("calledElement"))))
+    return found
 
 
 def compensation_pairs(container: Any) -> list[tuple[Any, str, Any]]:
@@ -369,14 +379,13 @@ class CompensatingProcessParser(LinkingProcessParser):
             spec.completed_event.connect(_record, activity, handler.name)
             setattr(self.spec, _HANDLERS, {**getattr(self.spec, _HANDLERS, {}),
                                            activity: handler.name})
-        for subprocess in default_compensated(self.node):
-            activity = str(subprocess.get("id"))
+        for activity, process in default_compensated(self.node):
             spec = self.spec.task_specs.get(f"{activity} [child]") \
                 or self.spec.task_specs.get(activity)
             if spec is None:
                 continue
             host = DefaultCompensation(self.spec, f"{activity}{DEFAULT_SUFFIX}",
-                                       subworkflow_spec=activity, lane=self.lane)
+                                       subworkflow_spec=process, lane=self.lane)
             host.inputs = [spec]
             host.completed_event.connect(_handler_done)
             spec.completed_event.connect(_record_inside, activity, host.name)

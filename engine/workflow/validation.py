@@ -38,7 +38,6 @@ from engine.workflow.definitions import (
 from engine.workflow.sandbox import SandboxScriptEngine
 from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
-from engine.workflow.validation_rules_compensation import check_compensated_calls
 from engine.workflow.validation_rules_flow import check_container, check_event_references
 from engine.workflow.validation_rules_foreign import check_foreign
 from engine.workflow.validation_rules_unsupported import (
@@ -79,7 +78,6 @@ def check_bundle(files: Mapping[str, str], main_file: str, *,
         _check_semantics(document)
         _check_references(document, files, processes if resolve_calls else None)
     _check_call_cycles(documents)
-    check_compensated_calls(documents)
 
 
 def _check_call_cycles(documents: list[BpmnDocument]) -> None:

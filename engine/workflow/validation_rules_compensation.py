@@ -8,9 +8,7 @@ inside it), compensation intermediate throw and end events with or without activ
 an event subprocess: compensating the scope around it). Refused
 (`compensation_not_supported`): a compensation event subprocess elsewhere, a compensation
 throw inside a compensation event subprocess (BPMN compensates the subprocess's activities
-from there, but Pathways runs it after the subprocess), and a throw that would have to
-compensate a called process by the handlers inside it (a call activity's default
-compensation).
+from there, but Pathways runs it after the subprocess).
 """
 
 from __future__ import annotations
@@ -156,7 +154,7 @@ def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
         raise _not_supported(document, event, f"{local_name(event)} {event.get('id')!r} "
                              "compensates from inside a compensation event subprocess")
     compensable = {activity for _, activity, _ in compensation_pairs(container)} | {
-        e.get("id") for e in default_compensated(container)}
+        activity for activity, _ in default_compensated(container)}
     ref = definition.get("activityRef")
     if ref is not None and ref not in compensable:
         raise document.refuse(
@@ -165,35 +163,3 @@ def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
             "which is no activity of the same process or subprocess with a compensation "
             "handler (or, for a subprocess, compensation handlers inside)",
             attribute="activityRef", value=ref)
-
-
-def _has_compensation(element: Any) -> bool:
-    """Whether the element holds compensation handlers (a compensation boundary event or a
-    compensation event subprocess)."""
-    return any(d.getparent() is not None
-               and local_name(d.getparent()) in ("boundaryEvent", "startEvent")
-               for d in element.iter(_COMPENSATE))
-
-
-def check_compensated_calls(documents: list[BpmnDocument]) -> None:
-    """A compensation throw (without activityRef) whose scope holds a call of a process
-    with compensation handlers inside (in any file of the bundle) would have to compensate
-    that process's activities (BPMN's default compensation of a call activity without a
-    handler of its own): refused, as Pathways does not."""
-    holding = {str(p.get("id")) for d in documents for p in d.all("process")
-               if _has_compensation(p)}
-    for document in documents:
-        for definition in document.all("compensateEventDefinition"):
-            event = definition.getparent()
-            if not is_compensation_throw(event) or definition.get("activityRef"):
-                continue
-            container = compensated_scope(event)
-            if container is None:
-                continue
-            compensable = {activity for _, activity, _ in compensation_pairs(container)}
-            for call in container.iterfind(f"{{{BPMN_NS}}}callActivity"):
-                if call.get("id") not in compensable and call.get("calledElement") in holding:
-                    raise _not_supported(document, event, f"{local_name(event)} "
-                                         f"{event.get('id')!r} would compensate callActivity "
-                                         f"{call.get('id')!r} by the compensation handlers "
-                                         "inside the process it calls")
