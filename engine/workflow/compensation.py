@@ -21,7 +21,8 @@ What runs here:
   subprocess is that subprocess's handler: SpiffWorkflow read its start as a none start and
   started it with the subprocess; here it is unhooked from there, and the scope around the
   subprocess gets a subprocess task that runs it when the completed subprocess is
-  compensated.
+  compensated. It is handed what completed inside the subprocess, which a throw in it
+  compensates (through a DefaultCompensation task spec of its own).
 * A compensation throw (intermediate throw or end event) takes from its scope's list the
   entries of `activityRef` (or all of them), so a handler runs once, and runs their handlers
   one after another, the last completed activity first, each as a child task of the throw:
@@ -59,6 +60,7 @@ _COMPENSATE = f"{{{BPMN_NS}}}compensateEventDefinition"
 _RECORD = "pathways_compensable"  # on a scope's root task: [[activity, handler, data], ...]
 _QUEUE = "pathways_compensating"  # on a throw: the [activity, handler, data] still to run
 _HANDLERS = "pathways_compensation_handlers"  # on a process spec: activity -> handler
+_COMPENSATES = "pathways_compensates"  # on a compensation event subprocess's spec: whose
 DEFAULT_SUFFIX = ".DefaultCompensation"  # the task spec compensating inside a subprocess
 _THROWER = "pathways_compensating_for"  # on a handler's task: the id of its throw task
 
@@ -100,14 +102,17 @@ class _Compensates:
 
     event_definition: CompensateEventDefinition
     in_event_subprocess = False
+    in_compensation_handler = False  # (in a compensation event subprocess)
 
     def _run_hook(self, my_task: Any) -> Any:
         if _QUEUE not in my_task.internal_data:
-            my_task.internal_data[_QUEUE] = _take(my_task, self.event_definition.activity_ref)
+            ref = self.event_definition.activity_ref
+            my_task.internal_data[_QUEUE] = _take_inside(my_task, ref) \
+                if self.in_compensation_handler else _take(my_task, ref)
             wait = self.event_definition.wait_for_completion
             # not waiting: the first handler, a child of the throw, is made ready as the
             # throw completes
-            if _start_next(my_task, update=wait or self.in_event_subprocess) and wait:
+            if _start_next(my_task, update=wait or _anchor(my_task) is not my_task) and wait:
                 return None  # STARTED until its handlers are done (_handler_done)
         return super()._run_hook(my_task)  # type: ignore[misc]
 
@@ -153,7 +158,7 @@ def _anchor(throw: Any) -> Any:
     top = throw.workflow.top_workflow
     if isinstance(throw.task_spec, DefaultCompensation):
         return top.subprocesses[throw.id].task_tree
-    if not throw.task_spec.in_event_subprocess:
+    if not throw.task_spec.in_event_subprocess or throw.task_spec.in_compensation_handler:
         return throw
     return top.get_task_from_id(throw.workflow.parent_task_id)
 
@@ -167,6 +172,20 @@ def _take(throw: Any, activity_ref: str | None) -> list[list[Any]]:
     root.internal_data[_RECORD] = [e for e in entries
                                    if not (activity_ref is None or e[0] == activity_ref)]
     return list(reversed(chosen))
+
+
+def _take_inside(throw: Any, activity_ref: str | None) -> list[list[Any]]:
+    """For a throw in a compensation event subprocess: what completed inside the subprocess
+    it compensates (kept on the event subprocess's task), to compensate, the last first, in
+    a workflow of that subprocess's spec (its DefaultCompensation)."""
+    handler = throw.workflow.top_workflow.get_task_from_id(throw.workflow.parent_task_id)
+    entries = handler.internal_data.get(_QUEUE) or []  # (the last completed first)
+    chosen = [e for e in entries if activity_ref is None or e[0] == activity_ref]
+    handler.internal_data[_QUEUE] = [e for e in entries if e not in chosen]
+    if not chosen:
+        return []
+    parent = getattr(throw.workflow.spec, _COMPENSATES)  # (the subprocess it compensates)
+    return [[parent, f"{parent}{DEFAULT_SUFFIX}", {}, list(reversed(chosen))]]
 
 
 def _start_next(throw: Any, *, update: bool = True) -> bool:
@@ -241,6 +260,15 @@ def _record(workflow: Any, task: Any, activity: str, handler: str) -> None:
         data[parent.input_item.bpmn_id] = deepcopy(parent.input_item.get(task))
     root = task.workflow.task_tree
     root.internal_data.setdefault(_RECORD, []).append([activity, handler, data])
+
+
+def _record_with_inside(workflow: Any, task: Any, activity: str, handler: str) -> None:
+    """A subprocess with a compensation event subprocess completed: its scope may compensate
+    it, the event subprocess getting what completed inside (for a throw in it)."""
+    subprocess = task.workflow.top_workflow.subprocesses.get(task.id)
+    inside = subprocess.task_tree.internal_data.get(_RECORD, []) if subprocess else []
+    root = task.workflow.task_tree
+    root.internal_data.setdefault(_RECORD, []).append([activity, handler, {}, inside])
 
 
 def _record_inside(workflow: Any, task: Any, activity: str, host: str) -> None:
@@ -319,14 +347,15 @@ def _in_event_subprocess(node: Any) -> bool:
 
 def compensated_scope(throw: Any) -> Any:
     """The process or subprocess whose activities a compensation throw compensates: its own,
-    or, from an event subprocess, the one around it (None: inside a compensation event
-    subprocess, which Pathways runs outside the subprocess it compensates)."""
+    or, from an event subprocess, the one around it."""
     container = throw.getparent()
-    if not _in_event_subprocess(throw):
-        return container
-    if container in compensation_event_subprocesses(container.getparent()):
-        return None
-    return container.getparent()
+    return container.getparent() if _in_event_subprocess(throw) else container
+
+
+def _in_compensation_event_subprocess(node: Any) -> bool:
+    container = node.getparent()
+    return _in_event_subprocess(node) \
+        and container in compensation_event_subprocesses(container.getparent())
 
 
 class _CompensationThrowParser(SpiffIntermediateThrowEventParser):  # type: ignore[misc]
@@ -340,6 +369,7 @@ class _CompensationThrowParser(SpiffIntermediateThrowEventParser):  # type: igno
         if local_name(self.node) == "endEvent":
             task.connect(self.spec.end)
         task.in_event_subprocess = _in_event_subprocess(self.node)
+        task.in_compensation_handler = _in_compensation_event_subprocess(self.node)
         return task
 
 
@@ -365,6 +395,13 @@ class CompensatingProcessParser(LinkingProcessParser):
 
     def add_tasks(self) -> None:
         super().add_tasks()
+        if self.node in compensation_event_subprocesses(self.node.getparent()):
+            parent = str(self.node.getparent().get("id"))
+            setattr(self.spec, _COMPENSATES, parent)
+            host = DefaultCompensation(self.spec, f"{parent}{DEFAULT_SUFFIX}",
+                                       subworkflow_spec=parent, lane=self.lane)
+            host.inputs = [self.spec.start]
+            host.completed_event.connect(_handler_done)
         for event_subprocess in compensation_event_subprocesses(self.node):
             self._not_started(self.spec.task_specs[event_subprocess.get("id")])
         for _, activity, handler_node in compensation_pairs(self.node):
@@ -376,7 +413,9 @@ class CompensatingProcessParser(LinkingProcessParser):
             handler.inputs = [spec]  # (SpiffWorkflow wants an input to make a task ready)
             if not handler.completed_event.is_connected(_handler_done):  # (a shared handler)
                 handler.completed_event.connect(_handler_done)
-            spec.completed_event.connect(_record, activity, handler.name)
+            spec.completed_event.connect(
+                _record_with_inside if local_name(handler_node) == "subProcess" else _record,
+                activity, handler.name)
             setattr(self.spec, _HANDLERS, {**getattr(self.spec, _HANDLERS, {}),
                                            activity: handler.name})
         for activity, process in default_compensated(self.node):

@@ -3,12 +3,13 @@ uses BPMN 2.0.2 forbids, and the forms Pathways does not run, refused at the ele
 rule, never run silently wrong.
 
 Run: compensation boundary events associated with their handler, compensation event
-subprocesses of embedded subprocesses, a subprocess's default compensation (by the handlers
-inside it), compensation intermediate throw and end events with or without activityRef (in
-an event subprocess: compensating the scope around it). Refused
-(`compensation_not_supported`): a compensation event subprocess elsewhere, a compensation
-throw inside a compensation event subprocess (BPMN compensates the subprocess's activities
-from there, but Pathways runs it after the subprocess).
+subprocesses of embedded subprocesses (a throw in one compensating inside its subprocess),
+a subprocess's or call activity's default compensation (by the handlers inside it),
+compensation intermediate throw and end events with or without activityRef (in an event
+subprocess: compensating the scope around it). Refused (`compensation_not_supported`): a
+compensation event subprocess elsewhere, compensation inside a transaction or an ad-hoc
+subprocess, a compensation catch event, a compensation among other event definitions, and a
+handler that is not a task or has a boundary event.
 """
 
 from __future__ import annotations
@@ -150,9 +151,6 @@ def _check_handler(document: BpmnDocument, handler: Any,
 
 def _check_throw(document: BpmnDocument, event: Any, definition: Any) -> None:
     container = compensated_scope(event)
-    if container is None:
-        raise _not_supported(document, event, f"{local_name(event)} {event.get('id')!r} "
-                             "compensates from inside a compensation event subprocess")
     compensable = {activity for _, activity, _ in compensation_pairs(container)} | {
         activity for activity, _ in default_compensated(container)}
     ref = definition.get("activityRef")

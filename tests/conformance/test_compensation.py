@@ -578,21 +578,29 @@ def test_a_compensation_event_subprocess_at_process_level_is_refused(
     located(bpmn.refusal(files), "undo_start", "compensation_not_supported")
 
 
-def test_a_throw_inside_a_compensation_event_subprocess_is_refused(
-        bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.7: a throw inside a compensation event subprocess compensates the
-    activities of the subprocess it is in; Pathways runs that event subprocess after its
-    subprocess completed, so refuses it."""
+@pytest.mark.parametrize(("ref", "undone"), [(None, ["unhotel", "unfly"]),
+                                             ("fly", ["unfly"])])
+def test_a_throw_inside_a_compensation_event_subprocess_compensates_its_subprocess(
+        bpmn: Conformance, ref: str | None, undone: list[str]) -> None:
+    """BPMN 2.0.2 §10.7: a compensation event subprocess may itself throw compensation,
+    compensating what completed inside the subprocess it belongs to (here after a step of
+    its own)."""
     files = model(process(
         start(), subprocess(
-            "trip", start("trip_start"), user("fly"), undone_by("fly", "unfly"),
-            end("trip_end"), flows("trip_start>fly>trip_end"),
-            subprocess("on_undo", start("undo_start", compensate()),
-                       throw("undo_inside", compensate()), end("undo_end"),
-                       flows("undo_start>undo_inside>undo_end"), event_triggered=True),
-            associated("fly", "unfly")),
+            "trip", start("trip_start"), user("fly"), user("hotel"),
+            undone_by("fly", "unfly"), undone_by("hotel", "unhotel"), end("trip_end"),
+            flows("trip_start>fly>hotel>trip_end"),
+            subprocess("on_undo", start("undo_start", compensate()), script("cancel_trip"),
+                       throw("undo_inside", compensate(ref)), end("undo_end"),
+                       flows("undo_start>cancel_trip>undo_inside>undo_end"),
+                       event_triggered=True),
+            associated("fly", "unfly"), associated("hotel", "unhotel")),
         throw("undo", compensate()), end(), flows("start>trip>undo>end")))
-    located(bpmn.refusal(files), "undo_inside", "compensation_not_supported")
+    outcome = bpmn.run(files, [Complete("fly"), Complete("hotel")])
+    assert outcome.trace == ["start", "trip_start", "fly", "hotel", "trip_end", "trip",
+                             "undo_start", "cancel_trip", *undone, "undo_inside", "undo_end",
+                             "on_undo", "undo", "end"]
+    assert outcome.status == "completed"
 
 
 def test_a_subprocess_handler_is_refused(bpmn: Conformance) -> None:
