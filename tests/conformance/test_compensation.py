@@ -2,7 +2,10 @@
 Table 10.93 compensateEventDefinition `activityRef` and `waitForCompletion`): a compensation
 boundary event associates an activity with its compensation handler (`isForCompensation`);
 a compensation throw (intermediate or end event) runs the handlers of the completed
-activities of its scope, the most recently completed first, and waits for them."""
+activities of its scope, the most recently completed first, and waits for them (or not).
+Also: loops and multi-instances (per completed instance), compensation event subprocesses,
+the default compensation of subprocesses and call activities, throws in event subprocesses,
+migrated cases; then the malformed uses and the forms Pathways refuses at publish."""
 
 from __future__ import annotations
 
@@ -512,6 +515,97 @@ def test_a_subprocess_with_nothing_completed_inside_compensates_nothing(
     assert outcome.trace == ["start", "trip_start", "fly", "trip_end", "trip", "undo", "end"]
 
 
+@pytest.mark.parametrize(("ref", "undone"), [(None, ["unhotel", "unfly"]),
+                                             ("fly", ["unfly"])])
+def test_a_throw_inside_a_compensation_event_subprocess_compensates_its_subprocess(
+        bpmn: Conformance, ref: str | None, undone: list[str]) -> None:
+    """BPMN 2.0.2 §10.7: a compensation event subprocess may itself throw compensation,
+    compensating what completed inside the subprocess it belongs to (here after a step of
+    its own)."""
+    files = model(process(
+        start(), subprocess(
+            "trip", start("trip_start"), user("fly"), user("hotel"),
+            undone_by("fly", "unfly"), undone_by("hotel", "unhotel"), end("trip_end"),
+            flows("trip_start>fly>hotel>trip_end"),
+            subprocess("on_undo", start("undo_start", compensate()), script("cancel_trip"),
+                       throw("undo_inside", compensate(ref)), end("undo_end"),
+                       flows("undo_start>cancel_trip>undo_inside>undo_end"),
+                       event_triggered=True),
+            associated("fly", "unfly"), associated("hotel", "unhotel")),
+        throw("undo", compensate()), end(), flows("start>trip>undo>end")))
+    outcome = bpmn.run(files, [Complete("fly"), Complete("hotel")])
+    assert outcome.trace == ["start", "trip_start", "fly", "hotel", "trip_end", "trip",
+                             "undo_start", "cancel_trip", *undone, "undo_inside", "undo_end",
+                             "on_undo", "undo", "end"]
+    assert outcome.status == "completed"
+
+
+def called_booking() -> str:
+    """A called process `booking` whose `book` has a compensation handler."""
+    return process(start("b_start"), user("book"), undone_by("book", "unbook"), end("b_end"),
+                   flows("b_start>book>b_end"), associated("book", "unbook"),
+                   process_id="booking")
+
+
+def test_a_call_activity_without_handler_is_compensated_inside(bpmn: Conformance) -> None:
+    """BPMN 2.0.2 §10.7: compensating a completed call activity without a handler of its own
+    compensates what completed in the process it called."""
+    files = model(process(start(), call("go", "booking"), throw("undo", compensate()), end(),
+                          flows("start>go>undo>end")), called_booking())
+    outcome = bpmn.run(files, [Complete("book")])
+    assert outcome.trace == ["start", "b_start", "book", "b_end", "go", "unbook", "undo",
+                             "end"]
+    assert outcome.status == "completed"
+
+
+def test_a_call_activity_with_its_own_handler_is_compensated_by_it(
+        bpmn: Conformance) -> None:
+    files = model(process(start(), call("go", "booking"), undone_by("go", "cancel_booking"),
+                          throw("undo", compensate()), end(), flows("start>go>undo>end"),
+                          associated("go", "cancel_booking")), called_booking())
+    outcome = bpmn.run(files, [Complete("book")])
+    assert outcome.trace == ["start", "b_start", "book", "b_end", "go", "cancel_booking",
+                             "undo", "end"]
+    assert outcome.status == "completed"
+
+
+@pytest.mark.parametrize("handler_v2", ["unbook", "cancel_booking"])
+def test_a_migrated_case_runs_the_handler_of_its_new_version(bpmn: Conformance,
+                                                             handler_v2: str) -> None:
+    """`book` completed on version 1; the case moves to version 2, whose handler differs
+    (its code, or the handler itself): the throw runs version 2's handler."""
+    def version(handler_id: str, code: str) -> dict[str, str]:
+        return model(process(start(), user("book"), undone_by("book", handler_id, code=code),
+                             user("pay"), throw("undo", compensate()), end(),
+                             flows("start>book>pay>undo>end"), associated("book", handler_id)))
+
+    bpmn.publish(version("unbook", "undone = 1"))
+    client = bpmn.engine().add_client("Conformance client").id or 0
+    case_id = bpmn.engine().start_case(PROCESS, client).case.id or 0
+    bpmn.apply(case_id, client, Complete("book"))
+    bpmn.publish(version(handler_v2, "undone = 2"))
+    report = bpmn.engine().migrate(PROCESS, 1, 2)
+    assert [result.ok for result in report.cases] == [True], report.cases
+    bpmn.apply(case_id, client, Complete("pay"))
+    view = bpmn.engine().get_case(case_id)
+    assert (view.case.status, view.case.version, view.case.data["undone"]) == (
+        "completed", 2, 2)
+
+
+def test_a_throw_inside_a_called_process_compensates_there(bpmn: Conformance) -> None:
+    """A called process is its own scope: its throw compensates its own activities."""
+    booking_process = process(
+        start("b_start"), user("book"), undone_by("book", "unbook"),
+        throw("b_undo", compensate()), end("b_end"), flows("b_start>book>b_undo>b_end"),
+        associated("book", "unbook"), process_id="booking")
+    files = model(process(start(), call("go", "booking"), end(), flows("start>go>end")),
+                  booking_process)
+    outcome = bpmn.run(files, [Complete("book")])
+    assert outcome.trace == ["start", "b_start", "book", "unbook", "b_undo", "b_end", "go",
+                             "end"]
+    assert outcome.status == "completed"
+
+
 # -- malformed uses, refused at publish --------------------------------------------------
 
 def test_a_handler_with_a_sequence_flow_is_refused(bpmn: Conformance) -> None:
@@ -578,31 +672,6 @@ def test_a_compensation_event_subprocess_at_process_level_is_refused(
     located(bpmn.refusal(files), "undo_start", "compensation_not_supported")
 
 
-@pytest.mark.parametrize(("ref", "undone"), [(None, ["unhotel", "unfly"]),
-                                             ("fly", ["unfly"])])
-def test_a_throw_inside_a_compensation_event_subprocess_compensates_its_subprocess(
-        bpmn: Conformance, ref: str | None, undone: list[str]) -> None:
-    """BPMN 2.0.2 §10.7: a compensation event subprocess may itself throw compensation,
-    compensating what completed inside the subprocess it belongs to (here after a step of
-    its own)."""
-    files = model(process(
-        start(), subprocess(
-            "trip", start("trip_start"), user("fly"), user("hotel"),
-            undone_by("fly", "unfly"), undone_by("hotel", "unhotel"), end("trip_end"),
-            flows("trip_start>fly>hotel>trip_end"),
-            subprocess("on_undo", start("undo_start", compensate()), script("cancel_trip"),
-                       throw("undo_inside", compensate(ref)), end("undo_end"),
-                       flows("undo_start>cancel_trip>undo_inside>undo_end"),
-                       event_triggered=True),
-            associated("fly", "unfly"), associated("hotel", "unhotel")),
-        throw("undo", compensate()), end(), flows("start>trip>undo>end")))
-    outcome = bpmn.run(files, [Complete("fly"), Complete("hotel")])
-    assert outcome.trace == ["start", "trip_start", "fly", "hotel", "trip_end", "trip",
-                             "undo_start", "cancel_trip", *undone, "undo_inside", "undo_end",
-                             "on_undo", "undo", "end"]
-    assert outcome.status == "completed"
-
-
 def test_a_subprocess_handler_is_refused(bpmn: Conformance) -> None:
     files = model(process(
         start(), user("book"), boundary("book_comp", "book", compensate()), end(),
@@ -626,35 +695,6 @@ def test_a_compensation_catch_event_is_refused(bpmn: Conformance) -> None:
     located(bpmn.refusal(files), "wait_undo", "compensation_not_supported")
 
 
-def called_booking() -> str:
-    """A called process `booking` whose `book` has a compensation handler."""
-    return process(start("b_start"), user("book"), undone_by("book", "unbook"), end("b_end"),
-                   flows("b_start>book>b_end"), associated("book", "unbook"),
-                   process_id="booking")
-
-
-def test_a_call_activity_without_handler_is_compensated_inside(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.7: compensating a completed call activity without a handler of its own
-    compensates what completed in the process it called."""
-    files = model(process(start(), call("go", "booking"), throw("undo", compensate()), end(),
-                          flows("start>go>undo>end")), called_booking())
-    outcome = bpmn.run(files, [Complete("book")])
-    assert outcome.trace == ["start", "b_start", "book", "b_end", "go", "unbook", "undo",
-                             "end"]
-    assert outcome.status == "completed"
-
-
-def test_a_call_activity_with_its_own_handler_is_compensated_by_it(
-        bpmn: Conformance) -> None:
-    files = model(process(start(), call("go", "booking"), undone_by("go", "cancel_booking"),
-                          throw("undo", compensate()), end(), flows("start>go>undo>end"),
-                          associated("go", "cancel_booking")), called_booking())
-    outcome = bpmn.run(files, [Complete("book")])
-    assert outcome.trace == ["start", "b_start", "book", "b_end", "go", "cancel_booking",
-                             "undo", "end"]
-    assert outcome.status == "completed"
-
-
 def test_compensation_among_other_event_definitions_is_refused(bpmn: Conformance) -> None:
     """A multiple event with a compensation definition: the other trigger would be lost."""
     files = booking(throw("undo", compensate() + signal("done")), end(),
@@ -662,29 +702,6 @@ def test_compensation_among_other_event_definitions_is_refused(bpmn: Conformance
     files["conformance.bpmn"] = files["conformance.bpmn"].replace(
         "<bpmn:process ", f"{declare('signal', 'done')}<bpmn:process ", 1)
     located(bpmn.refusal(files), "undo", "compensation_not_supported")
-
-
-@pytest.mark.parametrize("handler_v2", ["unbook", "cancel_booking"])
-def test_a_migrated_case_runs_the_handler_of_its_new_version(bpmn: Conformance,
-                                                             handler_v2: str) -> None:
-    """`book` completed on version 1; the case moves to version 2, whose handler differs
-    (its code, or the handler itself): the throw runs version 2's handler."""
-    def version(handler_id: str, code: str) -> dict[str, str]:
-        return model(process(start(), user("book"), undone_by("book", handler_id, code=code),
-                             user("pay"), throw("undo", compensate()), end(),
-                             flows("start>book>pay>undo>end"), associated("book", handler_id)))
-
-    bpmn.publish(version("unbook", "undone = 1"))
-    client = bpmn.engine().add_client("Conformance client").id or 0
-    case_id = bpmn.engine().start_case(PROCESS, client).case.id or 0
-    bpmn.apply(case_id, client, Complete("book"))
-    bpmn.publish(version(handler_v2, "undone = 2"))
-    report = bpmn.engine().migrate(PROCESS, 1, 2)
-    assert [result.ok for result in report.cases] == [True], report.cases
-    bpmn.apply(case_id, client, Complete("pay"))
-    view = bpmn.engine().get_case(case_id)
-    assert (view.case.status, view.case.version, view.case.data["undone"]) == (
-        "completed", 2, 2)
 
 
 def test_compensation_inside_a_transaction_is_refused(bpmn: Conformance) -> None:
@@ -698,20 +715,6 @@ def test_compensation_inside_a_transaction_is_refused(bpmn: Conformance) -> None
         .replace("</bpmn:subProcess>", "</bpmn:transaction>"),
         end(), flows("start>deal>end")))
     located(bpmn.refusal(files), "book_comp", "compensation_not_supported")
-
-
-def test_a_throw_inside_a_called_process_compensates_there(bpmn: Conformance) -> None:
-    """A called process is its own scope: its throw compensates its own activities."""
-    booking_process = process(
-        start("b_start"), user("book"), undone_by("book", "unbook"),
-        throw("b_undo", compensate()), end("b_end"), flows("b_start>book>b_undo>b_end"),
-        associated("book", "unbook"), process_id="booking")
-    files = model(process(start(), call("go", "booking"), end(), flows("start>go>end")),
-                  booking_process)
-    outcome = bpmn.run(files, [Complete("book")])
-    assert outcome.trace == ["start", "b_start", "book", "unbook", "b_undo", "b_end", "go",
-                             "end"]
-    assert outcome.status == "completed"
 
 
 def test_two_compensation_boundary_events_on_one_activity_are_refused(
