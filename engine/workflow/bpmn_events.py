@@ -57,6 +57,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.workflow.adhoc import ADHOC_PARSER_CLASSES, AdHocProcessParser
 from engine.workflow.bpmn_xml import SPIFF_NS
 from engine.workflow.camunda import translate_expressions
+from engine.workflow.compensation import CompensatingProcessParser
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayParser
 from engine.workflow.definition_model import DECLARATIVE
 from engine.workflow.nested_event_subprocesses import NestedEventSubprocessParser
@@ -358,12 +359,18 @@ def _declarative_or(default: Any) -> Callable[..., Any]:
     return parse
 
 
+class PathwaysProcessParser(CompensatingProcessParser, NestedEventSubprocessParser):
+    """Both process parsers: the nested event subprocesses are armed first (compensation
+    event subprocesses left out), then compensation unhooks its own event subprocesses."""
+
+
 class PathwaysBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     """SpiffWorkflow's parser with the element parsers Pathways needs in place of its own,
-    and a process parser that follows link events (engine.workflow.links) and arms the event
-    subprocesses of embedded subprocesses (engine.workflow.nested_event_subprocesses)."""
+    and a process parser that follows link events (engine.workflow.links), arms the event
+    subprocesses of embedded subprocesses (engine.workflow.nested_event_subprocesses) and
+    knows compensation (engine.workflow.compensation)."""
 
-    PROCESS_PARSER_CLASS = NestedEventSubprocessParser
+    PROCESS_PARSER_CLASS = PathwaysProcessParser
     AD_HOC_PARSER_CLASS = AdHocProcessParser  # engine.workflow.adhoc
 
     def add_bpmn_xml(self, bpmn: Any, filename: str | None = None) -> None:

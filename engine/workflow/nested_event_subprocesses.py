@@ -38,6 +38,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from engine.workflow.bpmn_xml import BPMN_NS
+from engine.workflow.compensation import compensation_event_subprocesses
 from engine.workflow.links import LinkingProcessParser
 
 _EVENT_SUBPROCESS = f"{{{BPMN_NS}}}subProcess[@triggeredByEvent='true']"
@@ -160,7 +161,10 @@ def arm_event_subprocesses(process_parser: Any) -> list[Any]:
     untimed are returned."""
     spec, untimed = process_parser.spec, []
     start = spec.start
+    undoing = compensation_event_subprocesses(process_parser.node)
     for node in process_parser.node.iterfind(_EVENT_SUBPROCESS):
+        if node in undoing:
+            continue  # started by compensating its subprocess (engine.workflow.compensation)
         name = node.get("id")
         event_subprocess = spec.task_specs[name]
         if name not in start.trigger_specs:  # a timer start: SpiffWorkflow started it at

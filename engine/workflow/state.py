@@ -26,6 +26,10 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
 from engine.workflow.clock import CLOCK_TIMERS
+from engine.workflow.compensation import (
+    CompensateEventDefinition,
+    CompensateEventDefinitionConverter,
+)
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayConverter
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
@@ -83,6 +87,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[ImplicitSplit] = ImplicitSplitConverter
     config[ComplexGateway] = ComplexGatewayConverter
     config[Behaving] = BehavingConverter  # a multi-instance's behaviour, for the diff
+    config[CompensateEventDefinition] = CompensateEventDefinitionConverter
     for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

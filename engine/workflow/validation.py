@@ -29,6 +29,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from engine.errors import DefinitionError, EngineError
 from engine.workflow.bpmn_xml import BPMN_NS, SPIFF_NS
 from engine.workflow.camunda import translate_expressions
+from engine.workflow.compensation import DEFAULT_SUFFIX
 from engine.workflow.complex_gateway import check_activation_conditions
 from engine.workflow.definitions import (
     FORM_PROPERTY,
@@ -61,7 +62,8 @@ __all__ = ["check_bundle", "check_offline", "dry_run", "due_problem", "in_yaml_s
 # Task spec names SpiffWorkflow creates itself (bpmn_process_spec.py, TaskParser.py): an
 # element with one of these ids silently replaces the internal task.
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
-RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", ".ImplicitSplit")
+RESERVED_SUFFIXES = (".EndJoin", ".BoundaryEventSplit", ".BoundaryEventJoin", ".ImplicitSplit",
+                     DEFAULT_SUFFIX)
 
 
 def check_bundle(files: Mapping[str, str], main_file: str, *,
@@ -162,7 +164,8 @@ def _check_semantics(document: BpmnDocument) -> None:
                 f"the id {element_id!r} is reserved: SpiffWorkflow names its own internal "
                 "tasks Start, End, Root, *.EndJoin, *.BoundaryEventSplit and "
                 "*.BoundaryEventJoin, and Pathways an activity's outgoing flows "
-                "*.ImplicitSplit; rename the element")
+                "*.ImplicitSplit and a subprocess's compensation *.DefaultCompensation; "
+                "rename the element")
         ids.setdefault(element_id, element)  # (a repeated id is refused by the XSD)
     check_foreign(document)
     check_elements(document)

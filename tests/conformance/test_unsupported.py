@@ -1,7 +1,8 @@
 """Constructs Pathways does not run are refused at publish, at the element, saying what to do
-instead (issue 16: never run one silently wrong): BPMN compensation, and the Camunda
-extensions Pathways cannot run as Camunda does (connectors, a form key naming a form kept
-elsewhere, a JUEL condition it cannot translate; what it runs: test_camunda.py)."""
+instead (issue 16: never run one silently wrong): the Camunda extensions Pathways cannot run
+as Camunda does (connectors, a form key naming a form kept elsewhere, a JUEL condition it
+cannot translate; what it runs: test_camunda.py). (The compensation forms Pathways does not
+run are refused in test_compensation.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 
 from engine.errors import DefinitionError
 from tests.conformance.bpmn import (
-    boundary,
     end,
     flow,
     flows,
@@ -18,14 +18,10 @@ from tests.conformance.bpmn import (
     process,
     script,
     start,
-    subprocess,
-    throw,
-    user,
 )
 from tests.conformance.harness import Conformance
 
 CAMUNDA = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"'
-COMPENSATE = "<bpmn:compensateEventDefinition/>"
 
 
 def camunda(files: dict[str, str]) -> dict[str, str]:
@@ -38,57 +34,6 @@ def located(refused: DefinitionError, element: str, rule: str) -> None:
     assert (refused.element, refused.details["rule"]) == (element, rule), refused.details
     assert refused.file == "conformance.bpmn"
     assert isinstance(refused.line, int) and isinstance(refused.column, int)
-
-
-def booked_then_undone() -> str:
-    """A task `book` with a compensation boundary event and its handler `unbook`."""
-    return (user("book") + boundary("book_undo", "book", COMPENSATE)
-            + '<bpmn:userTask id="unbook" isForCompensation="true"/>')
-
-
-UNDO_LINK = ('<bpmn:association id="undo_link" associationDirection="One" '
-              'sourceRef="book_undo" targetRef="unbook"/>')
-
-
-def test_a_compensation_end_event_is_refused(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.5.6 / §13.5.5 (Compensation): a compensation throw event makes the
-    compensation handlers of the completed activities run (here `unbook` after `book`).
-    SpiffWorkflow 3.2 has no compensation: the throw would throw nothing and `unbook` never
-    run, so publish refuses the throw, naming it."""
-    files = model(process(start(), booked_then_undone(), end("undo", COMPENSATE),
-                          flows("start>book>undo"), UNDO_LINK))
-    refused = bpmn.refusal(files)
-    located(refused, "book_undo", "compensation_not_supported")
-    assert "compensation" in refused.reason
-
-
-def test_an_intermediate_compensation_throw_is_refused(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.5.6: an intermediate compensation throw event (here with no handler
-    anywhere, so the first compensation element is the throw itself)."""
-    files = model(process(start(), user("book"), throw("undo", COMPENSATE), end(),
-                          flows("start>book>undo>end")))
-    located(bpmn.refusal(files), "undo", "compensation_not_supported")
-
-
-def test_a_compensation_event_subprocess_is_refused(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.3.5 (Event Sub-Processes): a compensation start event starts an event
-    subprocess when its parent is compensated; never in Pathways."""
-    files = model(process(
-        start(), user("book"), end(), flows("start>book>end"),
-        subprocess("on_undo", start("undo_start", COMPENSATE), user("undo_it"),
-                   end("undo_end"), flows("undo_start>undo_it>undo_end"),
-                   event_triggered=True)))
-    located(bpmn.refusal(files), "undo_start", "compensation_not_supported")
-
-
-def test_an_activity_for_compensation_is_refused(bpmn: Conformance) -> None:
-    """BPMN 2.0.2 §10.3.3: an activity with isForCompensation="true" runs only as a
-    compensation handler; SpiffWorkflow would treat it as an ordinary task."""
-    files = model(process(start(), user("book"), end(), flows("start>book>end"),
-                          '<bpmn:userTask id="unbook" isForCompensation="true"/>'))
-    refused = bpmn.refusal(files)
-    located(refused, "unbook", "compensation_not_supported")
-    assert "isForCompensation" in refused.reason
 
 
 @pytest.mark.parametrize(("attribute", "value"), [
