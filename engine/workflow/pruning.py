@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
     SequentialMultiInstanceTask,
@@ -96,8 +96,8 @@ def _prune_finished_loop_rounds(top: Any, workflow: Any) -> int:
     """Drop the finished repeats under the tasks that repeat (see `_repeats`)."""
     dropped = 0
     for task in list(workflow.tasks.values()):
-        if not _repeats(workflow, task):
-            continue
+        if task.id not in workflow.tasks or not _repeats(workflow, task):
+            continue  # (dropped with a repeat above it)
         dropped += sum(_drop_subtree(top, workflow, child)
                        for child in list(task.children) if _finished_repeat(workflow, task, child))
         task._children = [c for c in task._children if c in workflow.tasks]
@@ -115,7 +115,32 @@ def _finished_repeat(workflow: Any, task: Any, child: Any) -> bool:
     merged = isinstance(task.task_spec, StandardLoopTask | SequentialMultiInstanceTask)
     if not merged and _holds_last_task(workflow, child):
         return False  # the case's current data is the data its last step left
+    if isinstance(task.task_spec, BoundaryEventSplit):
+        return _spent_firing(child)
     return bool(child.has_state(TaskState.FINISHED_MASK)) and not _has_unfinished(child)
+
+
+def _spent_firing(child: Any) -> bool:
+    """A non-interrupting boundary event that went off (engine.workflow.rearming put a new
+    one beside it to wait for the next occurrence) and whose path has ended: all that is
+    left under it are idle copies of its activity's join, which the activity's own copy
+    makes redundant."""
+    spec = child.task_spec
+    if not isinstance(spec, BoundaryEvent) or spec.cancel_activity \
+            or not child.has_state(TaskState.COMPLETED):
+        return False
+    stack = list(child.children)
+    while stack:
+        current = stack.pop()
+        if not current.has_state(TaskState.FINISHED_MASK) and not _idle_join(current):
+            return False
+        stack.extend(current.children)
+    return True
+
+
+def _idle_join(task: Any) -> bool:
+    return isinstance(task.task_spec, BoundaryEventJoin) and task.state == TaskState.WAITING \
+        and not task.children
 
 
 def _holds_last_task(workflow: Any, child: Any) -> bool:
@@ -134,6 +159,8 @@ def _repeats(workflow: Any, task: Any) -> bool:
     (engine.workflow.bpmn_events.wire_event_subprocesses), where no other subprocess is.
     """
     spec = task.task_spec
+    if isinstance(spec, BoundaryEventSplit):
+        return True  # its spent non-interrupting firings (see _spent_firing)
     if isinstance(spec, StandardLoopTask | SequentialMultiInstanceTask):
         return not task.has_state(TaskState.FINISHED_MASK)
     if isinstance(spec, BoundaryEvent):
@@ -146,9 +173,7 @@ def _drop_idle_duplicate_joins(top: Any, workflow: Any, task: Any) -> int:
     """Each firing of a non-interrupting boundary event leaves a waiting copy of its
     activity's BoundaryEventJoin. The copies are alike (the join fires on the activity's
     state alone, then cancels every copy), so the newest one is kept and the rest dropped."""
-    waiting = [child for child in task.children
-               if isinstance(child.task_spec, BoundaryEventJoin)
-               and child.state == TaskState.WAITING and not child.children]
+    waiting = [child for child in task.children if _idle_join(child)]
     return sum(_drop_subtree(top, workflow, child) for child in waiting[:-1])
 
 
