@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.clock import running_at
+from engine.workflow.conditional_events import refresh_waiting
 
 # bounds on rounds: each one runs a boundary event or fires a timer that had not gone off
 MAX_INTERRUPTIONS = 1000
@@ -76,6 +77,7 @@ def engine_steps(workflow: Any) -> None:
         return
 
     def interruptions_first(task: Any) -> None:
+        refresh_waiting(workflow)  # a condition an answer inside an activity made true
         boundary = _ready_interruption(workflow, task)
         if boundary is not None:
             raise _InterruptFirst(boundary)

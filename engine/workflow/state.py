@@ -28,6 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
 from engine.workflow.clock import CLOCK_TIMERS
+from engine.workflow.conditional_events import ConditionalEvent
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
 
@@ -78,7 +79,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[ImplicitSplit] = ImplicitSplitConverter
-    for timer_class in CLOCK_TIMERS.values():
+    for timer_class in (*CLOCK_TIMERS.values(), ConditionalEvent):  # (an event a gateway saw)
         config[timer_class] = TimerConditionalEventDefinitionConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 

@@ -7,9 +7,9 @@ with what to do instead (issue 16: run a construct as BPMN 2.0.2 says, or refuse
 - an event subprocess inside an embedded subprocess: SpiffWorkflow wires event subprocesses
   only at process level, so a nested one is never set off by its event (a message for it
   is kept for nobody, and the subprocess completes as if it had no handler);
-- a conditional event (intermediate catch, boundary, start): SpiffWorkflow evaluates its
-  condition on the data its scope started with, so a condition that becomes true later, on
-  an answer given meanwhile, never sets it off;
+- a conditional event Pathways does not run (engine.workflow.validation_rules_conditional:
+  those it runs, engine.workflow.conditional_events, evaluate their condition as the data
+  changes);
 - the complex gateway, which SpiffWorkflow does not parse at all (refused first, so its
   reason is the one reported).
 """
@@ -20,9 +20,9 @@ from typing import Any
 
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
 from engine.workflow.validation_document import BpmnDocument, owner_id
+from engine.workflow.validation_rules_conditional import check_conditional_events
 
 _BEHAVIOR_EVENT = {"None": "noneBehaviorEventRef", "One": "oneBehaviorEventRef"}
-_EVENT_KINDS = ("startEvent", "intermediateCatchEvent", "boundaryEvent")
 
 
 def check_unsupported(document: BpmnDocument) -> None:
@@ -31,7 +31,7 @@ def check_unsupported(document: BpmnDocument) -> None:
         _check_behavior(document, characteristics)
     for container in document.all("subProcess"):
         _check_nested_event_subprocess(document, container)
-    _check_conditional_events(document)
+    check_conditional_events(document)
 
 
 def _check_behavior(document: BpmnDocument, characteristics: Any) -> None:
@@ -70,26 +70,6 @@ def _check_nested_event_subprocess(document: BpmnDocument, event_subprocess: Any
         f"same trigger to {enclosing!r} instead "
         "(non-interrupting for a non-interrupting one), or move the event subprocess to "
         "the process", enclosing=enclosing)
-
-
-def _check_conditional_events(document: BpmnDocument) -> None:
-    shared = {str(d.get("id")) for d in document.all("conditionalEventDefinition")
-              if d.get("id") and local_name(d.getparent()) == "definitions"}
-    for kind in _EVENT_KINDS:
-        for event in document.all(kind):
-            refs = {(ref.text or "").strip()
-                    for ref in event.iterfind(f"{{{BPMN_NS}}}eventDefinitionRef")}
-            if event.find(f"{{{BPMN_NS}}}conditionalEventDefinition") is None \
-                    and not refs & shared:
-                continue
-            raise document.refuse(
-                event, "conditional_event",
-                f"{kind} {event.get('id')!r} is a conditional event: Pathways does not run "
-                "conditional events (SpiffWorkflow checks the condition only on the data "
-                "its scope started with, so a condition that becomes true later, on an "
-                "answer given meanwhile, would never set it off); decide on the data as it "
-                "is with an exclusive gateway, or wait for a message sent when the answer "
-                "is given (in the DSL, a block handler with `when:`)")
 
 
 def check_complex_gateways(document: BpmnDocument) -> None:
