@@ -200,6 +200,7 @@ def _settle_multiple(task: Any, definition: Any, data: dict[str, Any]) -> bool:
                 task.internal_data, inner, holds(inner, task.workflow, data, task)):
             task.task_spec.catch(task, BpmnEvent(inner))
             task.task_spec._update(task)
+            task.data.update(deepcopy(data))
             fired = True
     return fired
 

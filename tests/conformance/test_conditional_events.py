@@ -23,9 +23,10 @@ from tests.conformance.bpmn import (
     script,
     start,
     subprocess,
+    timer,
     user,
 )
-from tests.conformance.harness import Complete, Conformance, in_any_order, matches
+from tests.conformance.harness import Complete, Conformance, Send, Wait, in_any_order, matches
 
 
 def conditional(condition: str = "ready == True") -> str:
@@ -65,6 +66,24 @@ def test_catch_does_not_occur_while_the_condition_is_false(bpmn: Conformance) ->
     outcome = bpmn.run(waiting_for_ready(), [Complete("first", {"ready": False})])
     assert outcome.trace == ["start", "first"]
     assert (outcome.status, outcome.open_tasks) == ("active", ["second"])
+
+
+def test_catch_occurs_on_the_data_a_message_brings(bpmn: Conformance) -> None:
+    """§10.5.4: any change of the data counts, here the payload of a message caught on the
+    other branch (kept in `news` by its messageVariable): the catch occurs as the message is
+    caught, before the timer behind it."""
+    files = model(process(
+        start(), gateway("parallel", "split"), gateway("parallel", "join"),
+        catch("news", '<bpmn:messageEventDefinition messageRef="message_news">'
+              "<bpmn:extensionElements><spiffworkflow:messageVariable>news"
+              "</spiffworkflow:messageVariable></bpmn:extensionElements>"
+              "</bpmn:messageEventDefinition>"), catch("pause", timer('"PT1H"')),
+        catch("until_ready", conditional('news["ready"] == True')), script("go"), end(),
+        flows("start>split>news>pause>join>end", "split>until_ready>go>join")),
+        declarations=[declare("message", "news")])
+    outcome = bpmn.run(files, [Send("news", {"ready": True}), Wait(hours=1)])
+    assert outcome.trace == ["start", "news", "until_ready", "go", "pause", "end"]
+    assert outcome.status == "completed"
 
 
 def test_a_condition_true_when_the_catch_is_reached_goes_on_at_once(bpmn: Conformance) -> None:
@@ -200,7 +219,7 @@ def test_event_based_gateway_takes_the_condition_that_becomes_true(bpmn: Conform
     files = model(process(
         start(), gateway("parallel", "split"), gateway("eventBased", "which"),
         user("answer"), catch("became_ready", conditional()),
-        catch("news", message("news")), script("on_ready"), script("on_news"),
+        catch("news", message("news")), script("on_ready", "seen = ready"), script("on_news"),
         end("ready_end"), end("news_end"), end("answered"),
         flows("start>split>which>became_ready>on_ready>ready_end", "which>news>on_news>news_end",
               "split>answer>answered")),
@@ -208,6 +227,7 @@ def test_event_based_gateway_takes_the_condition_that_becomes_true(bpmn: Conform
     outcome = bpmn.run(files, [Complete("answer", {"ready": True})])
     assert outcome.trace == ["start", "answer", "answered", "became_ready", "on_ready",
                              "ready_end"]
+    assert outcome.data["seen"] is True
     assert (outcome.status, outcome.waiting_for) == ("completed", [])
 
 
@@ -311,6 +331,17 @@ def test_a_conditional_start_of_the_process_is_refused(bpmn: Conformance) -> Non
                           flows("begin>work>end")))
     refused = bpmn.refusal(files)
     assert (refused.element, refused.details["rule"]) == ("begin", "conditional_event")
+
+
+def test_a_conditional_definition_among_several_is_refused(bpmn: Conformance) -> None:
+    """§10.5.1 (an event with several definitions: a multiple event, triggered by any of
+    them): not run with a conditional one among them; refused naming the event."""
+    files = waiting_for_ready()
+    files["conformance.bpmn"] = files["conformance.bpmn"].replace(
+        conditional(), conditional() + message("news")).replace(
+        "<bpmn:process ", declare("message", "news") + "<bpmn:process ", 1)
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("until_ready", "conditional_event")
 
 
 def test_a_conditional_start_of_a_nested_event_subprocess_is_refused(bpmn: Conformance) -> None:
