@@ -32,7 +32,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.clock import running_at
-from engine.workflow.conditional_events import refresh_waiting
+from engine.workflow.conditional_events import refresh_waiting, settle
 
 # bounds on rounds: each one runs a boundary event or fires a timer that had not gone off
 MAX_INTERRUPTIONS = 1000
@@ -72,6 +72,7 @@ def _can_interrupt(workflow: Any) -> bool:
 def engine_steps(workflow: Any) -> None:
     """`workflow.do_engine_steps()`, except that a READY interrupting boundary event runs
     before any other step."""
+    settle(workflow)  # the conditional events the command's data made true, before any step
     if not _can_interrupt(workflow):
         workflow.do_engine_steps()
         return

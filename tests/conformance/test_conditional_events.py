@@ -281,6 +281,24 @@ def test_non_interrupting_event_subprocess_runs_beside_the_process(bpmn: Conform
     assert quiet.trace == ["start", "answer", "review", "end"]
 
 
+def test_event_subprocess_starts_on_the_answer_that_ends_the_process(
+        bpmn: Conformance) -> None:
+    """§13.5.4: the condition becomes true on the process's last answer, while the process
+    still runs: the event subprocess starts (the process then completes when it is done)."""
+    files = model(process(
+        start(), user("answer"), end(), flows("start>answer>end"),
+        subprocess("on_ready", start("ready_start", conditional(), isInterrupting="false"),
+                   user("react"), end("reacted"), flows("ready_start>react>reacted"),
+                   event_triggered=True)))
+    outcome = bpmn.run(files, [Complete("answer", {"ready": True})])
+    assert outcome.trace == ["start", "answer", "ready_start", "end"]
+    assert (outcome.status, outcome.open_tasks) == ("active", ["react"])
+    done = bpmn.run(files, [Complete("answer", {"ready": True}), Complete("react")])
+    assert done.trace == ["start", "answer", "ready_start", "end", "react", "reacted",
+                          "on_ready"]
+    assert done.status == "completed"
+
+
 def test_non_interrupting_event_subprocess_starts_again_on_each_rise(
         bpmn: Conformance) -> None:
     """§10.5.2: "MUST become false and then true before the Event can be triggered again":
