@@ -10,8 +10,9 @@ never set it off; an event subprocess's conditional start it never evaluated at 
 
 Here the definition SpiffWorkflow parsed becomes a `ConditionalEvent` (at parse time, like the
 clock-aware timers): its condition is evaluated, by the same sandboxed evaluator as gateway
-conditions, on the case's current data (what the step finished last left behind), and it
-fires only on an edge from false to true; whether it held at its last look is kept in the
+conditions, on the case's current data (every finished step's own writes, in the order
+they finished: SpiffWorkflow's branches each keep a copy), and it fires only on an edge from
+false to true; whether it held at its last look is kept in the
 waiting task's internal data (an event subprocess's start: in the case's root task), so the
 edge survives a reload. After every run of the engine (a task completed, a message caught, a
 timer fired, scripts and `set` steps run: engine.workflow.runner.run_engine) `settle` looks
@@ -38,7 +39,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.definition_model import ParsedDefinition, all_task_specs
@@ -101,13 +102,38 @@ def _tasks(workflow: Any) -> Iterator[Any]:
 
 
 def current_data(top: Any) -> dict[str, Any]:
-    """The case's data now: what the step finished last (in the case or any subprocess of
-    it) left behind."""
-    done = [task for task in _tasks(top) if task.state == TaskState.COMPLETED]
-    if not done:
+    """The case's data now: each finished step's own writes (what it changed in the data it
+    started from), in the order the steps finished, wherever in the case they ran.
+
+    SpiffWorkflow gives each branch its own copy of the data: the data of the step finished
+    last would lack an answer given on another branch, and a condition reading that answer
+    would go false and true again as the branches take turns (a non-interrupting event set
+    off again by nothing). A step's own writes are what BPMN's one process data saw."""
+    done = sorted((task for task in _tasks(top) if task.state == TaskState.COMPLETED),
+                  key=lambda task: task.last_state_change)
+    data: dict[str, Any] = {}
+    for task in done:
+        before = _data_before(top, task)
+        for name, value in task.data.items():
+            if not callable(value) and (name not in before or before[name] != value):
+                data[name] = value
+        for name in before:
+            if name not in task.data:
+                data.pop(name, None)  # the step deleted it
+    return data
+
+
+def _data_before(top: Any, task: Any) -> dict[str, Any]:
+    """The data a step started from: its parent's; a subprocess's first task, the data of
+    the task running the subprocess."""
+    if task.parent is not None:
+        return dict(task.parent.data)
+    if task.workflow is top:
         return {}
-    last = max(done, key=lambda task: task.last_state_change)
-    return {k: v for k, v in last.data.items() if not callable(v)}
+    try:
+        return dict(top.get_task_from_id(task.workflow.parent_task_id).data)
+    except TaskNotFoundException:  # (compacted away once the subprocess finished)
+        return {}
 
 
 # -- at parse time --------------------------------------------------------------------------

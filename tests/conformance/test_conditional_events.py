@@ -323,6 +323,25 @@ def test_non_interrupting_event_subprocess_starts_again_on_each_rise(
     assert outcome.status == "completed"
 
 
+def test_an_answer_on_another_branch_does_not_make_the_condition_false(
+        bpmn: Conformance) -> None:
+    """§10.5.1: the condition reads the process's data, one set of values: `b` on the other
+    branch answers something else, and `a2` after `a` changes nothing; `ready` stays true
+    throughout, so the non-interrupting event subprocess starts once, not again."""
+    files = model(process(
+        start(), gateway("parallel", "split"), gateway("parallel", "join"), user("a"),
+        user("a2"), user("b"), end(), flows("start>split>a>a2>join>end", "split>b>join"),
+        subprocess("on_ready", start("ready_start", conditional(), isInterrupting="false"),
+                   script("react"), end("reacted"), flows("ready_start>react>reacted"),
+                   event_triggered=True)))
+    outcome = bpmn.run(files, [Complete("a", {"ready": True}), Complete("b", {"note": "x"}),
+                               Complete("a2", {})])
+    assert outcome.counts()["react"] == 1
+    assert outcome.trace == ["start", "a", "ready_start", "react", "reacted", "on_ready", "b",
+                             "a2", "end"]
+    assert outcome.status == "completed"
+
+
 # -- refused at publish -------------------------------------------------------------------
 
 @pytest.mark.parametrize(("definition", "rule"), [
