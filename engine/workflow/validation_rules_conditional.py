@@ -2,7 +2,9 @@
 by engine.workflow.conditional_events: where one may stand, and its condition.
 
 Run: an intermediate catch event, a boundary event (interrupting or not), the start event of
-an event subprocess at process level. Refused (rule conditional_event): the start event of
+an event subprocess at process level. Refused (rule conditional_event): a throw or end event
+with one (BPMN catches conditions only; SpiffWorkflow passed it as a none event), the start
+event of
 the process itself (BPMN: its condition "MUST NOT refer to the data context ... of the
 Process", which does not exist yet: what it would watch is outside Pathways), the start
 event of an event subprocess inside an embedded subprocess (its condition is watched only
@@ -19,7 +21,8 @@ from typing import Any
 from engine.workflow.bpmn_xml import BPMN_NS, local_name
 from engine.workflow.validation_document import BpmnDocument
 
-_EVENT_KINDS = ("startEvent", "intermediateCatchEvent", "boundaryEvent")
+_EVENT_KINDS = ("startEvent", "intermediateCatchEvent", "boundaryEvent",
+                "intermediateThrowEvent", "endEvent")
 _DEFINITIONS = ("messageEventDefinition", "signalEventDefinition", "timerEventDefinition",
                 "conditionalEventDefinition", "errorEventDefinition",
                 "escalationEventDefinition", "compensateEventDefinition",
@@ -48,6 +51,13 @@ def check_conditional_events(document: BpmnDocument) -> None:
 
 def _check_place(document: BpmnDocument, event: Any, kind: str, count: int) -> None:
     name = f"{kind} {event.get('id')!r}"
+    if kind in ("intermediateThrowEvent", "endEvent"):
+        raise document.refuse(
+            event, "conditional_event",
+            f"{name} throws a conditional event: BPMN has conditional events only caught "
+            "(a condition is not thrown; it becomes true); SpiffWorkflow would pass the "
+            "event as a none event. Remove the definition, or catch the condition where "
+            "it is awaited")
     if count > 1:
         raise document.refuse(
             event, "conditional_event",

@@ -381,6 +381,18 @@ def test_a_conditional_definition_among_several_is_refused(bpmn: Conformance) ->
     assert (refused.element, refused.details["rule"]) == ("until_ready", "conditional_event")
 
 
+@pytest.mark.parametrize("kind", ["intermediateThrowEvent", "endEvent"])
+def test_a_thrown_conditional_event_is_refused(bpmn: Conformance, kind: str) -> None:
+    """§10.5.1 (the event tables): a conditional event is only caught, never thrown (its
+    condition becomes true of itself); SpiffWorkflow passed one as a none event."""
+    files = model(process(
+        start(), f'<bpmn:{kind} id="thrown">{conditional()}</bpmn:{kind}>',
+        *([script("after"), end(), flows("start>thrown>after>end")]
+          if kind == "intermediateThrowEvent" else [flows("start>thrown")])))
+    refused = bpmn.refusal(files)
+    assert (refused.element, refused.details["rule"]) == ("thrown", "conditional_event")
+
+
 def test_a_conditional_start_of_a_nested_event_subprocess_is_refused(bpmn: Conformance) -> None:
     """An event subprocess inside an embedded subprocess started by a condition: not run
     (the condition is watched only at process level), refused naming the start event."""
