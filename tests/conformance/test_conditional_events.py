@@ -155,6 +155,16 @@ def test_non_interrupting_boundary_occurs_once_per_rise(bpmn: Conformance) -> No
     assert outcome.open_tasks == []
 
 
+def test_the_answer_that_completes_the_activity_does_not_set_its_boundary_off(
+        bpmn: Conformance) -> None:
+    """§13.5.3: a boundary event is caught only while its activity runs: the answer that
+    completes `work` makes the condition true as `work` ends, and the flow goes on normally."""
+    outcome = bpmn.run(boundary_on_work(interrupting=True),
+                       [Complete("work", {"ready": True}), Complete("answer", {})])
+    assert outcome.trace == ["start", "work", "end", "answer", "answered"]
+    assert outcome.status == "completed"
+
+
 def test_boundary_true_when_the_activity_starts_occurs_at_once(bpmn: Conformance) -> None:
     """§13.5.3: a boundary event listens while its activity runs; a condition already true
     as the activity starts sets it off at once (the task is never offered)."""
@@ -297,6 +307,22 @@ def test_event_subprocess_starts_on_the_answer_that_ends_the_process(
     assert done.trace == ["start", "answer", "ready_start", "end", "react", "reacted",
                           "on_ready"]
     assert done.status == "completed"
+
+
+def test_event_subprocess_whose_condition_holds_as_the_process_starts(
+        bpmn: Conformance) -> None:
+    """§13.5.4: the event subprocess listens from the start of the process: a condition
+    made true by the process's first step starts it then (the edge from "not yet true")."""
+    files = model(process(
+        start(), script("set", "ready = True"), user("answer"), end(),
+        flows("start>set>answer>end"),
+        subprocess("on_ready", start("ready_start", conditional(), isInterrupting="false"),
+                   script("react"), end("reacted"), flows("ready_start>react>reacted"),
+                   event_triggered=True)))
+    outcome = bpmn.run(files, [Complete("answer")])
+    assert outcome.trace == ["start", "set", "ready_start", "react", "reacted", "on_ready",
+                             "answer", "end"]
+    assert outcome.status == "completed"
 
 
 def test_non_interrupting_event_subprocess_starts_again_on_each_rise(
