@@ -207,6 +207,34 @@ def test_boundary_on_a_subprocess_stops_it_before_its_next_step(bpmn: Conformanc
     assert "ran" not in outcome.data
 
 
+def test_non_interrupting_boundary_on_a_subprocess_sees_each_answer_inside(
+        bpmn: Conformance) -> None:
+    """§13.5.3 (cancelActivity false) on an embedded subprocess asking `inner` again while
+    `again`: true, false, true inside it set the event off twice; the subprocess runs on
+    and completes normally."""
+    files = model(process(
+        start(), end(), flows("start>block>end"),
+        subprocess("block", start("b_start"), user("inner"),
+                   gateway("exclusive", "more", default="done"), end("b_end"),
+                   flows("b_start>inner>more"),
+                   flow("more", "inner", cond="again == True", flow_id="again"),
+                   flow("more", "b_end", flow_id="done")),
+        boundary("when_ready", "block", conditional(), interrupting=False), user("react"),
+        end("reacted"), flows("when_ready>react>reacted")))
+    outcome = bpmn.run(files, [Complete("inner", {"ready": True, "again": True}),
+                               Complete("inner", {"ready": False, "again": True}),
+                               Complete("inner", {"ready": True, "again": False}),
+                               Complete("react"), Complete("react")])
+    assert outcome.counts()["when_ready"] == 2
+    assert outcome.counts()["react"] == 2
+    # the second occurrence is taken while `block` runs, and its event completes once the
+    # engine has run the subprocess's own steps (SpiffWorkflow runs the innermost first)
+    assert outcome.trace == ["start", "b_start", "inner", "when_ready", "inner", "inner",
+                             "b_end", "block", "when_ready", "end", "react", "reacted",
+                             "react", "reacted"]
+    assert (outcome.status, outcome.open_tasks) == ("completed", [])
+
+
 def test_a_shared_conditional_definition_runs_too(bpmn: Conformance) -> None:
     """§10.5.1: an event may use a definition declared at the top of the file through
     eventDefinitionRef; the shared conditional definition waits as its own would."""
