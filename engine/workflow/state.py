@@ -79,8 +79,9 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = _SpeclessWorkflowConverter
     config[ImplicitSplit] = ImplicitSplitConverter
-    for timer_class in (*CLOCK_TIMERS.values(), ConditionalEvent):  # (an event a gateway saw)
+    for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
+    config[ConditionalEvent] = TimerConditionalEventDefinitionConverter  # (a gateway saw one)
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
