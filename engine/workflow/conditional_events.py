@@ -272,6 +272,32 @@ def _start_event_subprocesses(top: Any, data: dict[str, Any]) -> bool:
     return fired
 
 
+def start_now(workflow: Any) -> Any | None:
+    """The start event of an event subprocess whose condition a step the engine just ran
+    made true, ready to run before any other step (None: none). engine.workflow.event_order
+    asks before each step, so an interrupting one stops the process's work at once."""
+    top = workflow.top_workflow
+    if not has_conditional_starts(top) or not _start_event_subprocesses(top, current_data(top)):
+        return None
+    return next((task for task in _tasks(top) if task.state == TaskState.READY
+                 and isinstance(task.task_spec, StartEvent)
+                 and isinstance(task.task_spec.event_definition, ConditionalEvent)), None)
+
+
+def has_conditional_starts(workflow: Any) -> bool:
+    """Whether the process has event subprocesses started by a condition (cached on the
+    spec)."""
+    spec = workflow.top_workflow.spec
+    known = getattr(spec, "pathways_conditional_starts", None)
+    if known is None:
+        known = any(isinstance(start.event_definition, ConditionalEvent)
+                    for name in getattr(spec.start, "trigger_specs", None) or ()
+                    for start in getattr(workflow.top_workflow.subprocess_specs.get(name),
+                                         "bpmn_start_events", None) or ())
+        spec.pathways_conditional_starts = known
+    return bool(known)
+
+
 def _interrupted(top: Any) -> bool:
     """Whether an interrupting event subprocess of the process has started (the process's
     other work is over: nothing else may start)."""

@@ -353,6 +353,43 @@ def test_event_subprocess_whose_condition_holds_as_the_process_starts(
     assert outcome.status == "completed"
 
 
+def test_a_script_making_the_condition_true_interrupts_before_the_next_step(
+        bpmn: Conformance) -> None:
+    """§13.5.4: the condition becomes true as the script `set` runs: the interrupting event
+    subprocess starts then, so `next` (behind `set`) never runs and `review` is never
+    offered."""
+    files = model(process(
+        start(), user("answer"), script("set", "ready = True"), script("next", "ran = True"),
+        user("review"), end(), flows("start>answer>set>next>review>end"),
+        subprocess("on_ready", start("ready_start", conditional()), user("handle"),
+                   end("handled"), flows("ready_start>handle>handled"), event_triggered=True)))
+    outcome = bpmn.run(files, [Complete("answer")])
+    assert outcome.trace == ["start", "answer", "set", "ready_start"]
+    assert (outcome.status, outcome.open_tasks) == ("active", ["handle"])
+    assert "ran" not in outcome.data
+    done = bpmn.run(files, [Complete("answer"), Complete("handle")])
+    assert done.trace == ["start", "answer", "set", "ready_start", "handle", "handled",
+                          "on_ready"]
+    assert done.status == "completed"
+
+
+def test_a_script_in_the_last_steps_still_starts_the_event_subprocess(
+        bpmn: Conformance) -> None:
+    """§13.5.4: the script `set` makes the condition true on the way to the process's end:
+    the process still runs then, so the non-interrupting event subprocess starts, and the
+    case completes once it is done."""
+    files = model(process(
+        start(), user("answer"), script("set", "ready = True"), end(),
+        flows("start>answer>set>end"),
+        subprocess("on_ready", start("ready_start", conditional(), isInterrupting="false"),
+                   user("handle"), end("handled"), flows("ready_start>handle>handled"),
+                   event_triggered=True)))
+    outcome = bpmn.run(files, [Complete("answer"), Complete("handle")])
+    assert outcome.trace == ["start", "answer", "set", "ready_start", "end", "handle",
+                             "handled", "on_ready"]
+    assert outcome.status == "completed"
+
+
 def test_non_interrupting_event_subprocess_starts_again_on_each_rise(
         bpmn: Conformance) -> None:
     """§10.5.2: "MUST become false and then true before the Event can be triggered again":
