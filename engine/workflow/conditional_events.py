@@ -38,10 +38,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
     EventBasedGateway,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import TaskNotFoundException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from engine.errors import DefinitionError
 from engine.workflow.definition_model import ParsedDefinition, all_task_specs
 
 HELD = "pathways_condition_held:"  # + the event's id: whether its condition held at last look
@@ -57,7 +59,7 @@ class ConditionalEvent(ConditionalEventDefinition):  # type: ignore[misc]
             return True
         if isinstance(my_task.task_spec, StartEvent):
             return False  # an event subprocess's start: set off by `settle` (a catch)
-        data = current_data(my_task.workflow.top_workflow)
+        data = current_data(my_task.workflow.top_workflow, my_task.workflow)
         if rose(my_task.internal_data, self, holds(self, my_task.workflow, data, my_task)):
             my_task._set_internal_data(event_fired=True)
             my_task.data.update(deepcopy(data))  # its path goes on from what set it off
@@ -101,15 +103,20 @@ def _tasks(workflow: Any) -> Iterator[Any]:
         yield from subprocess.tasks.values()
 
 
-def current_data(top: Any) -> dict[str, Any]:
-    """The case's data now: each finished step's own writes (what it changed in the data it
-    started from), in the order the steps finished, wherever in the case they ran.
+def current_data(top: Any, where: Any = None) -> dict[str, Any]:
+    """The data of the process instance running in `where` (a workflow of the case; the
+    case's own process by default): each finished step's own writes (what it changed in the
+    data it started from), in the order the steps finished, in the process or any embedded
+    subprocess of it; a called process (call activity) has data of its own.
 
     SpiffWorkflow gives each branch its own copy of the data: the data of the step finished
     last would lack an answer given on another branch, and a condition reading that answer
     would go false and true again as the branches take turns (a non-interrupting event set
     off again by nothing). A step's own writes are what BPMN's one process data saw."""
-    done = sorted((task for task in _tasks(top) if task.state == TaskState.COMPLETED),
+    instance = _instance(top, where if where is not None else top)
+    workflows = [w for w in (top, *top.subprocesses.values()) if _instance(top, w) is instance]
+    done = sorted((task for w in workflows for task in w.tasks.values()
+                   if task.state == TaskState.COMPLETED),
                   key=lambda task: task.last_state_change)
     data: dict[str, Any] = {}
     for task in done:
@@ -121,6 +128,20 @@ def current_data(top: Any) -> dict[str, Any]:
             if name not in task.data:
                 data.pop(name, None)  # the step deleted it
     return data
+
+
+def _instance(top: Any, workflow: Any) -> Any:
+    """The workflow of the process instance `workflow` belongs to: itself or the nearest
+    around it that a call activity runs, through embedded subprocesses; else the case's."""
+    while workflow is not top:
+        try:
+            holder = top.get_task_from_id(workflow.parent_task_id)
+        except TaskNotFoundException:
+            return workflow
+        if isinstance(holder.task_spec, CallActivity):
+            return workflow
+        workflow = holder.workflow
+    return top
 
 
 def _data_before(top: Any, task: Any) -> dict[str, Any]:
@@ -152,6 +173,26 @@ def use_conditional_events(parsed: ParsedDefinition) -> None:
                     target = spec.outputs[position] if gateway else None
                     _swap(inner, target.bpmn_id if target is not None
                           else f"{spec.bpmn_id or spec.name}.{position}")
+    _refuse_starts_out_of_reach(parsed)
+
+
+def _refuse_starts_out_of_reach(parsed: ParsedDefinition) -> None:
+    """Refuse a conditional start of an event subprocess anywhere but in the pathway's own
+    process (in a called process, the engine would never look at it: it watches the case's
+    process only). Nested ones the publish rules refuse already, with their place."""
+    for process in parsed.subprocess_specs.values():
+        for name in getattr(getattr(process, "start", None), "trigger_specs", None) or ():
+            for start in getattr(parsed.subprocess_specs.get(name), "bpmn_start_events",
+                                 None) or ():
+                if isinstance(start.event_definition, ConditionalEvent):
+                    raise DefinitionError(
+                        f"startEvent {start.bpmn_id!r} starts event subprocess {name!r} "
+                        f"inside {process.name!r}: Pathways watches conditional starts of "
+                        "event subprocesses only in the pathway's own process (not in a "
+                        "process it calls); attach a conditional boundary event to the call "
+                        "activity instead, or move the event subprocess to the pathway",
+                        file=getattr(process, "file", None) or parsed.main_file,
+                        element=start.bpmn_id, details={"rule": "conditional_event"})
 
 
 def _swap(definition: Any, name: str) -> None:
@@ -169,12 +210,11 @@ def settle(workflow: Any) -> bool:
     if not _has_conditionals(top):
         return False
     _arm_again(top)
-    data = current_data(top)
-    fired = refresh_waiting(top, data)
-    return _start_event_subprocesses(top, data) or fired
+    fired = refresh_waiting(top)
+    return _start_event_subprocesses(top, current_data(top)) or fired
 
 
-def refresh_waiting(workflow: Any, data: dict[str, Any] | None = None) -> bool:
+def refresh_waiting(workflow: Any) -> bool:
     """Look again at the conditional events waiting as tasks (catch, boundary, an event-based
     gateway's); whether any went off. SpiffWorkflow looks again at a workflow's waiting
     tasks after each of its tasks completes, but not at those of the process around it: a
@@ -193,8 +233,7 @@ def refresh_waiting(workflow: Any, data: dict[str, Any] | None = None) -> bool:
                 task.task_spec._update(task)
                 fired = fired or task.state == TaskState.READY
         elif isinstance(definition, MultipleEventDefinition):
-            if data is None:
-                data = current_data(top)
+            data = current_data(top, task.workflow)
             fired = _settle_multiple(task, definition, data) or fired
     return fired
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conformance.bpmn import (
     boundary,
+    call,
     catch,
     declare,
     end,
@@ -281,6 +282,26 @@ def test_a_condition_that_fails_stops_the_case_at_the_event(bpmn: Conformance) -
     assert "ready > 3" in outcome.error["message"]
 
 
+def calling(*main: str, callee: str = "") -> dict[str, str]:
+    """The pathway calls the process `callee` (`answer`, then `review`) at `do_it`."""
+    return model(
+        process(start(), call("do_it", "callee"), end(), flows("start>do_it>end"), *main),
+        process(start("c_start"), user("answer"), user("review"), end("c_end"),
+                flows("c_start>answer>review>c_end"), callee, process_id="callee"))
+
+
+def test_boundary_on_a_call_activity_does_not_read_the_called_process_data(
+        bpmn: Conformance) -> None:
+    """§10.3.6 (call activity): the called process has data of its own, reaching the caller
+    only as the call's outputs when it completes: an answer given inside it does not set off
+    a conditional boundary event on the call."""
+    outcome = bpmn.run(calling(boundary("when_ready", "do_it", conditional()), script("stop"),
+                               end("stopped"), flows("when_ready>stop>stopped")),
+                       [Complete("answer", {"ready": True})])
+    assert outcome.trace == ["start", "c_start", "answer"]
+    assert (outcome.status, outcome.open_tasks) == ("active", ["review"])
+
+
 # -- event subprocesses (§10.3.5, §13.5.4) -----------------------------------------------
 
 def with_event_subprocess(*, interrupting: bool) -> dict[str, str]:
@@ -482,6 +503,17 @@ def test_a_thrown_conditional_event_is_refused(bpmn: Conformance, kind: str) -> 
           if kind == "intermediateThrowEvent" else [flows("start>thrown")])))
     refused = bpmn.refusal(files)
     assert (refused.element, refused.details["rule"]) == ("thrown", "conditional_event")
+
+
+def test_a_conditional_start_in_a_called_process_is_refused(bpmn: Conformance) -> None:
+    """An event subprocess of a process the pathway calls, started by a condition: not run
+    (conditional starts are watched in the pathway's own process), refused naming the start
+    event."""
+    refused = bpmn.refusal(calling(callee=subprocess(
+        "on_ready", start("ready_start", conditional()), script("react"), end("reacted"),
+        flows("ready_start>react>reacted"), event_triggered=True)))
+    assert (refused.element, refused.details["rule"]) == ("ready_start", "conditional_event")
+    assert refused.line is not None
 
 
 def test_a_conditional_start_of_a_nested_event_subprocess_is_refused(bpmn: Conformance) -> None:
