@@ -4,14 +4,14 @@ by engine.workflow.conditional_events: where one may stand, and its condition.
 Run: an intermediate catch event, a boundary event (interrupting or not), the start event of
 an event subprocess at process level. Refused (rule conditional_event): a throw or end event
 with one (BPMN catches conditions only; SpiffWorkflow passed it as a none event), the start
-event of
-the process itself (BPMN: its condition "MUST NOT refer to the data context ... of the
-Process", which does not exist yet: what it would watch is outside Pathways), the start
-event of an event subprocess inside an embedded subprocess (its condition is watched only
-at process level), and a conditional event among several definitions of one event (a
-multiple event: only the event-based gateway's events are run). The condition itself is
-checked with every other expression (validation_rules_values.check_code: rules `xsd` when
-missing, `empty_expression`, `expression` when the sandbox cannot compile it).
+event of the process itself (BPMN: its condition "MUST NOT refer to the data context ... of
+the Process", which does not exist yet: what it would watch is outside Pathways), the start
+event of an event subprocess inside an embedded subprocess (its condition is watched only at
+process level; one in a called process is refused at parse time,
+engine.workflow.conditional_events), and a conditional event among several definitions of
+one event (a multiple event: only the event-based gateway's events are run). The condition
+itself is checked with every other expression (validation_rules_values.check_code: rules
+`xsd` when missing, `empty_expression`, `expression` when the sandbox cannot compile it).
 """
 
 from __future__ import annotations

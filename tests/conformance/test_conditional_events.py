@@ -302,6 +302,20 @@ def test_boundary_on_a_call_activity_does_not_read_the_called_process_data(
     assert (outcome.status, outcome.open_tasks) == ("active", ["review"])
 
 
+def test_catch_in_a_called_process_reads_its_data(bpmn: Conformance) -> None:
+    """§10.3.6: inside a called process the condition reads that process's data: its own
+    answer sets its catch off, while the caller's `ready` (False) does not count."""
+    files = model(
+        process(start(), script("set", "ready = False"), call("do_it", "callee"), end(),
+                flows("start>set>do_it>end")),
+        process(start("c_start"), user("answer"), catch("until_ready", conditional()),
+                end("c_end"), flows("c_start>answer>until_ready>c_end"), process_id="callee"))
+    outcome = bpmn.run(files, [Complete("answer", {"ready": True})])
+    assert outcome.trace == ["start", "set", "c_start", "answer", "until_ready", "c_end",
+                             "do_it", "end"]
+    assert outcome.status == "completed"
+
+
 # -- event subprocesses (§10.3.5, §13.5.4) -----------------------------------------------
 
 def with_event_subprocess(*, interrupting: bool) -> dict[str, str]:
