@@ -8,19 +8,22 @@ conditional event's condition once, as the event is reached, on the data its bra
 with, and never again (its `refresh_timers` looks at timers only), so an answer given later
 never set it off; an event subprocess's conditional start it never evaluated at all.
 
-Here the definition SpiffWorkflow parsed becomes a `ConditionalEvent` (at parse time, like the
-clock-aware timers): its condition is evaluated, by the same sandboxed evaluator as gateway
-conditions, on the case's current data (every finished step's own writes, in the order
-they finished: SpiffWorkflow's branches each keep a copy), and it fires only on an edge from
-false to true; whether it held at its last look is kept in the
-waiting task's internal data (an event subprocess's start: in the case's root task), so the
-edge survives a reload. After every run of the engine (a task completed, a message caught, a
-timer fired, scripts and `set` steps run: engine.workflow.runner.run_engine) `settle` looks
-again at every armed conditional event and sets off those whose condition became true. A
-non-interrupting boundary event is armed again once it went off, remembering the condition
-held, so it occurs again only after the condition went false and true again (SpiffWorkflow
-arms a boundary event once per run of its activity). A condition naming data not given yet
-does not hold; one that fails otherwise stops the case in error at that event.
+Here the definition SpiffWorkflow parsed becomes a `ConditionalEvent` (at parse time, like
+the clock-aware timers): its condition is evaluated, by the same sandboxed evaluator as
+gateway conditions, on its process's current data (every finished step's own writes, in the
+order they finished: SpiffWorkflow's branches each keep a copy; a called process has data of
+its own), and it fires only on an edge from false to true; whether it held at its last look
+is kept in the waiting task's internal data (an event subprocess's start: in the case's root
+task), so the edge survives a reload. SpiffWorkflow looks again at a workflow's waiting tasks
+after each of its steps; `settle` looks at every armed conditional event before and after
+each run of the engine (a task completed, a message caught, a timer fired:
+engine.workflow.event_order, engine.workflow.runner.run_engine), and, when an interrupting
+event or a conditional event subprocess start could be set off, before each step it runs
+(scripts and `set` steps change data too). A non-interrupting boundary event is armed again
+once it went off, remembering the condition held, so it occurs again only after the
+condition went false and true again (SpiffWorkflow arms a boundary event once per run of its
+activity). A condition naming data not given yet does not hold; one that fails otherwise
+stops the case in error at that event.
 """
 
 from __future__ import annotations
