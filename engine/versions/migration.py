@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -107,7 +108,7 @@ def _event_definition(definition: Any) -> Any:
     if definition is None:
         return None
     kind = type(definition).__name__.removeprefix("Clock")
-    if isinstance(definition, TimerEventDefinition):
+    if isinstance(definition, TimerEventDefinition | ConditionalEventDefinition):
         return {"kind": kind, "expression": getattr(definition, "expression", None)}
     inner = getattr(definition, "event_definitions", None)
     if inner:

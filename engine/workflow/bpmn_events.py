@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.parser.event_parsers import (
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent
 from SpiffWorkflow.bpmn.specs.defaults import StartEvent as DefaultStartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
     EscalationEventDefinition,
@@ -299,7 +300,8 @@ class _EventStartEventParser(SpiffStartEventParser):  # type: ignore[misc]
             MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
             ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
         nested = parent.getparent() is not None and parent.getparent().tag != full_tag("process")
-        if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition) or (
+        if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition
+                      | ConditionalEventDefinition) or (
                 nested and isinstance(event_definition, TimerEventDefinition)):
             # SpiffWorkflow ignores isInterrupting: this start event cancels the process's
             # other work when it starts unless isInterrupting="false" (BPMN's default: true);

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine.workflow import expressions
+from engine.workflow import conditional_events, expressions
 from engine.workflow.definition_model import CONDITION, CONDITION_MESSAGE_PREFIX
 from engine.workflow.expressions import ExpressionError
 
@@ -71,3 +71,11 @@ def send_conditions(workflow: Any) -> bool:
     for name in names:
         workflow.send_event(BpmnEvent(MessageEventDefinition(name)))
     return bool(names)
+
+
+def settle_conditions(workflow: Any) -> bool:
+    """Send the condition handlers' messages whose condition holds, and set off the BPMN
+    conditional events whose condition became true (engine.workflow.conditional_events);
+    whether anything went off (the engine then runs again)."""
+    sent = send_conditions(workflow)
+    return conditional_events.settle(workflow) or sent

@@ -58,6 +58,7 @@ from engine.workflow.bundle_files import (
     refused_reference,
 )
 from engine.workflow.camunda import apply_camunda_tasks
+from engine.workflow.conditional_events import use_conditional_events
 from engine.workflow.definition_model import (
     ASSIGN,
     CLIENT_SCOPE,
@@ -541,7 +542,7 @@ def _run_declarative_tasks_by_themselves(parsed: ParsedDefinition) -> None:
 # cached specs for how Pathways runs them
 _AFTER_PARSING: tuple[Callable[[ParsedDefinition], None], ...] = (
     _load_forms, _refuse_reserved_form_fields, _load_roles, derive_sensitivity,
-    _check_expressions, _swap_timer_classes, _broadcast_thrown_signals,
+    _check_expressions, _swap_timer_classes, use_conditional_events, _broadcast_thrown_signals,
     _run_declarative_tasks_by_themselves, _connect_loops)
 
 

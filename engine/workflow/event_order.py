@@ -32,6 +32,12 @@ from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEv
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.clock import running_at
+from engine.workflow.conditional_events import (
+    has_conditional_starts,
+    refresh_waiting,
+    settle,
+    start_now,
+)
 
 # bounds on rounds: each one runs a boundary event or fires a timer that had not gone off
 MAX_INTERRUPTIONS = 1000
@@ -71,11 +77,16 @@ def _can_interrupt(workflow: Any) -> bool:
 def engine_steps(workflow: Any) -> None:
     """`workflow.do_engine_steps()`, except that a READY interrupting boundary event runs
     before any other step."""
-    if not _can_interrupt(workflow):
+    settle(workflow)  # the conditional events the command's data made true, before any step
+    if not _can_interrupt(workflow) and not has_conditional_starts(workflow):
         workflow.do_engine_steps()
         return
 
     def interruptions_first(task: Any) -> None:
+        refresh_waiting(workflow)  # a condition an answer inside an activity made true
+        started = start_now(workflow)  # an event subprocess a step's data started
+        if started is not None:
+            raise _InterruptFirst(started)
         boundary = _ready_interruption(workflow, task)
         if boundary is not None:
             raise _InterruptFirst(boundary)

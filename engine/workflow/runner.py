@@ -34,7 +34,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.model import InboxTask, NewEvent, Timer
 from engine.workflow import expressions
 from engine.workflow.clock import parse_timestamp, timer_value_key
-from engine.workflow.conditions import MAX_ROUNDS, is_condition_message, send_conditions
+from engine.workflow.conditions import MAX_ROUNDS, is_condition_message, settle_conditions
 from engine.workflow.definitions import (
     EXIT_REASON,
     NOTIFY_TO,
@@ -245,8 +245,8 @@ def run_engine(workflow: Any) -> dict[str, Any] | None:
     be saved so, neither run nor a stored timer. It runs again while that readies new steps."""
     try:
         _engine_steps(workflow)
-        for _ in range(MAX_ROUNDS):  # a block's `when:` handlers, on the answers now
-            if not send_conditions(workflow):
+        for _ in range(MAX_ROUNDS):  # `when:` handlers and conditional events, on the data now
+            if not settle_conditions(workflow):
                 break
             _engine_steps(workflow)
     except SpiffWorkflowException as err:

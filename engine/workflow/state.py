@@ -31,6 +31,7 @@ from engine.workflow.compensation import (
     CompensateEventDefinitionConverter,
 )
 from engine.workflow.complex_gateway import ComplexGateway, ComplexGatewayConverter
+from engine.workflow.conditional_events import ConditionalEvent
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.implicit_flows import ImplicitSplit, ImplicitSplitConverter
 from engine.workflow.multi_instance import Behaving, BehavingConverter
@@ -90,6 +91,7 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     config[CompensateEventDefinition] = CompensateEventDefinitionConverter
     for timer_class in CLOCK_TIMERS.values():
         config[timer_class] = TimerConditionalEventDefinitionConverter
+    config[ConditionalEvent] = TimerConditionalEventDefinitionConverter  # (a gateway saw one)
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
