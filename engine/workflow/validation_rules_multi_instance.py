@@ -89,30 +89,24 @@ def _check_definition(document: BpmnDocument, at: Any, activity: str, attribute:
 
 def _check_escalation_caught(document: BpmnDocument, at: Any, activity: str,
                              definition: Any) -> None:
-    """An escalation a behaviour throws must be caught on the activity, and by an event that
-    sees each throw: an interrupting boundary event (it ends the activity at the first), or a
-    non-interrupting one with behavior One (thrown once; SpiffWorkflow arms a
-    non-interrupting boundary event once per run of its activity). Anything else would let
-    a throw go uncaught, silently (an uncaught escalation is an incident elsewhere)."""
-    element = document.root.find(f".//*[@id='{activity}']")
-    characteristics = element.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics") \
-        if element is not None else None
-    once = characteristics is not None and characteristics.get("behavior") == "One"
+    """An escalation a behaviour throws must be caught on the activity, by a boundary event
+    (interrupting: it ends the activity at the first throw; non-interrupting: it stays armed
+    while the activity runs, engine.workflow.rearming). Without one a throw would go
+    uncaught, silently (an uncaught escalation is an incident elsewhere)."""
     thrown = definition.get("escalationRef")
     for boundary in document.all("boundaryEvent"):
         if boundary.get("attachedToRef") != activity:
             continue
         for caught in boundary.iterfind(f"{{{BPMN_NS}}}escalationEventDefinition"):
-            if caught.get("escalationRef") in (None, thrown) and (
-                    once or boundary.get("cancelActivity", "true") != "false"):
+            if caught.get("escalationRef") in (None, thrown):
                 return
     raise document.refuse(
         at, _RULE,
         f"multi-instance activity {activity!r} throws an escalation as its instances "
-        "complete, and no boundary event on it catches every throw: attach an escalation "
-        "boundary event to it (interrupting, or non-interrupting with behavior=\"One\": a "
-        "non-interrupting boundary event catches only the first throw), or throw a signal "
-        "instead (a non-interrupting event subprocess started by it runs for each throw)",
+        "complete, and no boundary event on it catches them: attach an escalation "
+        "boundary event to it (non-interrupting to go on after each throw), or throw a "
+        "signal instead (a non-interrupting event subprocess started by it runs for each "
+        "throw)",
         activity=activity)
 
 

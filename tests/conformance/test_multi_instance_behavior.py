@@ -379,15 +379,22 @@ def test_a_behavior_event_its_behavior_ignores_is_refused(bpmn: Conformance) -> 
     assert "behavior='All'" in refused.reason
 
 
-def test_an_escalation_no_boundary_event_catches_each_time_is_refused(
-        bpmn: Conformance) -> None:
-    """An escalation thrown for each instance (behavior None) with only a non-interrupting
-    boundary event, which SpiffWorkflow arms once per run of the activity: the second and
-    third throws would go uncaught, silently; refused, naming the activity. Without any
-    boundary event it is refused too."""
-    refused = bpmn.refusal(with_boundary(False, "None", ' noneBehaviorEventRef="throw_done"'))
-    assert (refused.element, refused.details["rule"]) == ("review", "multi_instance_behavior")
-    assert "boundary event" in refused.reason
+@BOTH
+def test_a_non_interrupting_boundary_event_catches_each_escalation(
+        bpmn: Conformance, sequential: bool) -> None:
+    """§10.3.7 (None: thrown for each instance completing) with an escalation caught by a
+    non-interrupting boundary event on the activity, which stays armed while the activity
+    runs (§13.5.3): `heard` runs once per instance, and the activity goes on to its end."""
+    outcome = bpmn.run(with_boundary(sequential, "None", ' noneBehaviorEventRef="throw_done"'),
+                       THREE)
+    assert outcome.counts()["heard"] == 3
+    assert outcome.counts()["review"] == 1
+    assert outcome.status == "completed"
+
+
+def test_an_escalation_no_boundary_event_catches_is_refused(bpmn: Conformance) -> None:
+    """An escalation thrown as instances complete with no boundary event on the activity to
+    catch it would go uncaught, silently; refused, naming the activity."""
     files = model(process(
         start(), user("review", characteristics(False, "One",
                                                 ' oneBehaviorEventRef="throw_done"')),
@@ -395,6 +402,7 @@ def test_an_escalation_no_boundary_event_catches_each_time_is_refused(
         declarations=[declare("escalation", "done"), DONE_ESCALATION])
     refused = bpmn.refusal(files)
     assert (refused.element, refused.details["rule"]) == ("review", "multi_instance_behavior")
+    assert "boundary event" in refused.reason
 
 
 def test_a_thrown_message_is_caught_elsewhere_in_the_process(bpmn: Conformance) -> None:

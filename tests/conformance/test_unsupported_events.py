@@ -1,8 +1,8 @@
 """What BPMN 2.0.2 says of three constructs SpiffWorkflow 3.2 ran silently wrong and Pathways
-refused at publish (issue 16, items 4, 5 and 7), which now run: the spec's runs are written out as models. Item 4
-(multi-instance behaviours) is tested further in test_multi_instance_behavior.py, item 5 (an
-event subprocess inside an embedded subprocess) in test_nested_event_subprocesses.py, item 7
-(conditional events) in test_conditional_events.py."""
+refused at publish (issue 16, items 4, 5 and 7), which now run: the spec's runs are written
+out as models. Item 4 (multi-instance behaviours) is tested further in
+test_multi_instance_behavior.py, item 5 (an event subprocess inside an embedded subprocess) in
+test_nested_event_subprocesses.py, item 7 (conditional events) in test_conditional_events.py."""
 
 from __future__ import annotations
 
