@@ -70,6 +70,16 @@ class _Behaving:
     # Complex, one per event definition of each complexBehaviorDefinition
     behavior_events: list[tuple[str | None, Any]]
 
+    def _update_hook(self, my_task: Any) -> Any:
+        """Reached from a completed step, the activity is definite. SpiffWorkflow can leave
+        it predicted (the path of a boundary event that went off as its activity completed),
+        and creating instances under a predicted task failed: the case stopped in error
+        ("Attempt to add non-predicted child to predicted task")."""
+        if my_task.has_state(TaskState.PREDICTED_MASK) and my_task.parent is not None \
+                and my_task.parent.has_state(TaskState.COMPLETED):
+            my_task._set_state(TaskState.FUTURE)
+        return super()._update_hook(my_task)  # type: ignore[misc]
+
     def create_child(self, my_task: Any, item: Any, key_or_index: Any = None) -> None:
         """Create the next instance with its loopCounter: the instance inherits the
         activity's data as SpiffWorkflow creates it, so the number is put there meanwhile."""
