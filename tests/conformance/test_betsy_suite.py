@@ -21,7 +21,8 @@ RESULTS: see the summary at the end of this docstring (kept up to date with the 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 
 import pytest
 
@@ -52,19 +53,24 @@ from tests.conformance.harness import AnyOrder, Conformance, Outcome, Wait, in_a
 _LOGGED = re.compile(r"^(task\d|increment)(\[i\])?$")
 
 
-def log(outcome: Outcome) -> list[str]:
+def log(outcome: Outcome, looped: Collection[str] = ()) -> list[str]:
     """What betsy's log would hold: the runs of the tasks named task1, task2, ... (an
-    instance `task1[i]` of a multi-instance or loop activity is one run of task1; the
-    activity's own completion after its instances is not a run)."""
-    instanced = {name[:-3] for name in outcome.trace if name.endswith("[i]")}
+    instance `task1[i]` of a multi-instance or loop activity in `looped` is one run of
+    task1; the activity's own completion after its instances is not a run)."""
     return [name.removesuffix("[i]") for name in outcome.trace
-            if _LOGGED.match(name) and name not in instanced]
+            if _LOGGED.match(name) and name not in looped]
 
 
-def check(outcome: Outcome, expected: Sequence[str | AnyOrder], status: str = "completed"
-          ) -> None:
-    assert matches(log(outcome), expected), (log(outcome), outcome.trace)
+def check(outcome: Outcome, expected: Sequence[str | AnyOrder], status: str = "completed",
+          looped: Collection[str] = ()) -> None:
+    assert matches(log(outcome, looped), expected), (log(outcome, looped), outcome.trace)
     assert outcome.status == status, (outcome.status, outcome.error)
+
+
+def refused(bpmn: Conformance, files: dict[str, str], rule: str, element: str) -> None:
+    """Publish refuses the model with `rule`, naming `element` (nothing is published)."""
+    error = bpmn.refusal(files)
+    assert (error.details.get("rule"), error.element) == (rule, element), str(error)
 
 
 def tasks(*names: str) -> str:
@@ -312,3 +318,129 @@ def test_gateways_event_based_gateway_timer(bpmn: Conformance) -> None:
         flows("start>events", "events>on_never>task1>end1", "events>later>task2>end")),
         declarations=[declare("signal", "never")])
     check(bpmn.run(files, [Wait(hours=1)]), ["task2"])
+
+
+# -- activities (§10.3) --------------------------------------------------------------------
+
+def test_activities_call_activity_process(bpmn: Conformance) -> None:
+    """CallActivity_Process: a call activity runs another process of the collaboration, then
+    the flow after it goes on (§10.3.6)."""
+    files = model(
+        process(start(), call("calling", "called"), tasks("task2"), end(),
+                flows("start>calling>task2>end")),
+        process(start("called_start"), tasks("task1"), end("called_end"),
+                flows("called_start>task1>called_end"), process_id="called"))
+    check(bpmn.run(files), ["task1", "task2"])
+
+
+def test_activities_call_activity_global_task(bpmn: Conformance) -> None:
+    """CallActivity_GlobalTask: a call activity calling a globalScriptTask of the
+    definitions (§10.3.6, §10.2.7 global tasks). REFUSED: Pathways calls processes only; a
+    global task is not one, so publish refuses the call (`unknown_called_process`)."""
+    files = model('<bpmn:globalScriptTask id="global_task2"><bpmn:script>pass</bpmn:script>'
+                  "</bpmn:globalScriptTask>",
+                  process(start(), tasks("task1"), call("task2", "global_task2"), end(),
+                          flows("start>task1>task2>end")))
+    refused(bpmn, files, "unknown_called_process", "task2")
+
+
+def _three(sequential: bool, behavior: str = "", extra: str = "") -> str:
+    kind = f' behavior="{behavior}"' if behavior else ""
+    return (f'<bpmn:multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}"'
+            f"{kind}{extra}><bpmn:loopCardinality>3</bpmn:loopCardinality>"
+            "</bpmn:multiInstanceLoopCharacteristics>")
+
+
+@pytest.mark.parametrize("sequential", [True, False], ids=["sequential", "parallel"])
+def test_activities_multi_instance_task(bpmn: Conformance, sequential: bool) -> None:
+    """MultiInstanceTask_Sequential and MultiInstanceTask_Parallel (one test each in betsy,
+    the two parameters here): a script task with loopCardinality 3 runs three times, then
+    the flow goes on (§10.3.7)."""
+    files = model(process(start(), script("task1", inside=_three(sequential)), tasks("task2"),
+                          end(), flows("start>task1>task2>end")))
+    check(bpmn.run(files), ["task1", "task1", "task1", "task2"], looped={"task1"})
+
+
+def _behaving(behavior: str, extra: str) -> dict[str, str]:
+    """task1 (three sequential instances) throws the signal `done` as its behaviour says; a
+    non-interrupting signal boundary event on it leads to task3."""
+    return model(process(
+        start(), script("task1", inside=_three(True, behavior, extra)), tasks("task2", "task3"),
+        end(), end("heard_end"), boundary("heard", "task1", signal("done"), interrupting=False),
+        flows("start>task1>task2>end", "heard>task3>heard_end")),
+        declarations=[declare("signal", "done"),
+                      '<bpmn:signalEventDefinition id="throw_done" signalRef="signal_done"/>'])
+
+
+def each_after_its_instance(outcome: Outcome, throws: int) -> None:
+    """betsy's log task1 task3 task1 task3 ... task2, less the order of concurrent paths:
+    task3 (the boundary event's path) runs `throws` times, the n-th after the n-th task1;
+    task2 after the third task1. (The boundary path runs beside the next instance, so BPMN
+    leaves their order open: Pathways runs it once the step's instances have run.)"""
+    runs = log(outcome, looped={"task1"})
+    assert Counter(runs) == Counter(task1=3, task3=throws, task2=1), outcome.trace
+    firsts = [index for index, name in enumerate(runs) if name == "task1"]
+    thirds = [index for index, name in enumerate(runs) if name == "task3"]
+    assert all(third > first for first, third in zip(firsts, thirds, strict=False)), runs
+    assert runs.index("task2") > firsts[-1]
+    assert outcome.status == "completed"
+
+
+def test_activities_multi_instance_task_none_behavior(bpmn: Conformance) -> None:
+    """MultiInstanceTask_NoneBehavior: behavior None throws the noneBehaviorEventRef's event
+    as each instance completes (§10.3.7): task3 after each task1."""
+    outcome = bpmn.run(_behaving("None", ' noneBehaviorEventRef="throw_done"'))
+    each_after_its_instance(outcome, throws=3)
+
+
+def test_activities_multi_instance_task_one_behavior(bpmn: Conformance) -> None:
+    """MultiInstanceTask_OneBehavior: behavior One throws the oneBehaviorEventRef's event
+    once, as the first instance completes (§10.3.7)."""
+    outcome = bpmn.run(_behaving("One", ' oneBehaviorEventRef="throw_done"'))
+    each_after_its_instance(outcome, throws=1)
+
+
+def test_activities_multi_instance_task_all_behavior(bpmn: Conformance) -> None:
+    """MultiInstanceTask_AllBehavior: behavior All throws nothing (§10.3.7)."""
+    check(bpmn.run(_behaving("All", "")), ["task1", "task1", "task1", "task2"],
+          looped={"task1"})
+
+
+def _loop(condition: str, attributes: str) -> dict[str, str]:
+    characteristics = (f"<bpmn:standardLoopCharacteristics{attributes}><bpmn:loopCondition>"
+                       f"{condition}</bpmn:loopCondition></bpmn:standardLoopCharacteristics>")
+    return model(process(start(), script("task1", inside=characteristics), tasks("task2"),
+                         end(), flows("start>task1>task2>end")))
+
+
+def test_activities_loop_task_loop_maximum(bpmn: Conformance) -> None:
+    """LoopTask_LoopMaximum: a loop whose condition is always true stops at loopMaximum 3
+    (§10.3.8)."""
+    check(bpmn.run(_loop("True", ' loopMaximum="3"')), ["task1", "task1", "task1", "task2"],
+          looped={"task1"})
+
+
+def test_activities_loop_task_no_iteration_test_before_false(bpmn: Conformance) -> None:
+    """LoopTask_NoIteration_TestBeforeFalse: with testBefore false the condition is checked
+    after each run, so the task runs once though it is false (§10.3.8)."""
+    check(bpmn.run(_loop("False", ' testBefore="false"')), ["task1", "task2"],
+          looped={"task1"})
+
+
+def test_activities_loop_task_no_iteration_test_before_true(bpmn: Conformance) -> None:
+    """LoopTask_NoIteration_TestBeforeTrue: with testBefore true a false condition means the
+    task never runs (§10.3.8)."""
+    check(bpmn.run(_loop("False", ' testBefore="true"')), ["task2"], looped={"task1"})
+
+
+@pytest.mark.parametrize("kind", ["subProcess", "transaction"])
+def test_activities_sub_process_and_transaction(bpmn: Conformance, kind: str) -> None:
+    """SubProcess and Transaction (one test each in betsy, the two parameters here): an
+    embedded subprocess (§10.3.5), or a transaction, runs its inner flow, then the flow
+    after it goes on."""
+    text = process(start(), subprocess("block", start("inner_start"), tasks("task1"),
+                                       end("inner_end"), flows("inner_start>task1>inner_end")),
+                   tasks("task2"), end(), flows("start>block>task2>end"))
+    text = text.replace("<bpmn:subProcess ", f"<bpmn:{kind} ").replace(
+        "</bpmn:subProcess>", f"</bpmn:{kind}>")
+    check(bpmn.run(model(text)), ["task1", "task2"])
