@@ -1,5 +1,5 @@
-"""betsy's BPMN conformance suite (Geiger et al., University of Bamberg: github.com/uniba-dsg/betsy),
-run on Pathways.
+"""betsy's BPMN conformance suite (Geiger et al., University of Bamberg:
+github.com/uniba-dsg/betsy), run on Pathways.
 
 betsy tests an engine with small models whose script tasks log `task1`, `task2`, ... and
 asserts the log. Each test here has betsy's test name (`test_<group>_<name>`), a model of
@@ -700,11 +700,6 @@ def _escalation_event_subprocess(*, interrupting: bool) -> dict[str, str]:
         declarations=[declare("escalation", "x")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an interrupting escalation event subprocess inside a subprocess does not stop the "
-    "path after an intermediate escalation throw: the script task after the throw (task1) "
-    "still runs, in the same step, before the event subprocess cancels the subprocess "
-    "(a user task there is cancelled, a script task is not)"))
 def test_events_escalation_start_event_event_sub_process_interrupting(
         bpmn: Conformance) -> None:
     """EscalationStartEvent_EventSubProcess_Interrupting: the event subprocess interrupts
@@ -777,10 +772,6 @@ def test_events_signal_intermediate_throw_event_subprocess(bpmn: Conformance) ->
     check(outcome, ["task1", in_any_order("task2", "task4")])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: an interrupting signal event subprocess inside a subprocess does not stop the path "
-    "after the intermediate signal throw: the script task after the throw (task4) still "
-    "runs before the event subprocess cancels the subprocess"))
 def test_events_signal_intermediate_throw_event_subprocess_interrupting1(
         bpmn: Conformance) -> None:
     """SignalIntermediateThrowEventSubprocessInterrupting1: the signal starts the
@@ -790,9 +781,6 @@ def test_events_signal_intermediate_throw_event_subprocess_interrupting1(
           ["task1", "task2"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: as SignalIntermediateThrowEventSubprocessInterrupting1: task4 after the throw "
-    "still runs though the interrupting event subprocess cancels the subprocess"))
 def test_events_signal_intermediate_throw_event_subprocess_interrupting2(
         bpmn: Conformance) -> None:
     """SignalIntermediateThrowEventSubprocessInterrupting2: as Interrupting1, then the flow
