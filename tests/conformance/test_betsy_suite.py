@@ -15,7 +15,24 @@ The tests are those of betsy's test configuration of its first BPMN study (the G
 67 tests; the published results of Camunda 7.1, jBPM 6.0.1 and Activiti 5.16 count 70 of
 that generation's tests).
 
-RESULTS: see the summary at the end of this docstring (kept up to date with the tests).
+Where betsy's log puts concurrent paths in one order (a non-interrupting boundary event's
+path beside the rest of its activity, the events of a multi-instance behaviour beside the
+next instance), BPMN leaves the order open: those tests assert what ran, how many times, and
+the order BPMN does fix. Two pools signalling each other are two published pathways.
+
+RESULT, 67 tests: Pathways passes 64, refuses 3 at publish (with the rule named), fails 0.
+- Refused: CallActivity_GlobalTask (`unknown_called_process`: a call activity calls a
+  process, a global task is none), CompensationEndEventBoundaryEventSubProcess
+  (`compensation_activity_ref`: the throw names the subprocess it is in, not an activity in
+  the same scope, Table 10.93), ConditionalStartEvent (`conditional_event`: a process's own
+  conditional start).
+- Failed before this suite and fixed with it (4 mis-runs): an interrupting signal or
+  escalation event subprocess inside a subprocess let the script task after the throw run
+  (SignalIntermediateThrowEventSubprocessInterrupting1 and 2,
+  EscalationStartEvent_EventSubProcess_Interrupting; engine/workflow/interrupting_starts.py),
+  and an interrupting timer event subprocess at process level left the process's own timer
+  armed, whose path then ran (TimerStartEventSubprocessInterrupting1; bpmn_events.py).
+Camunda 7.1, jBPM 6.0.1 and Activiti 5.16 pass 44, 44 and 39 of betsy's 70.
 """
 
 from __future__ import annotations
@@ -351,11 +368,18 @@ def _three(sequential: bool, behavior: str = "", extra: str = "") -> str:
             "</bpmn:multiInstanceLoopCharacteristics>")
 
 
-@pytest.mark.parametrize("sequential", [True, False], ids=["sequential", "parallel"])
-def test_activities_multi_instance_task(bpmn: Conformance, sequential: bool) -> None:
-    """MultiInstanceTask_Sequential and MultiInstanceTask_Parallel (one test each in betsy,
-    the two parameters here): a script task with loopCardinality 3 runs three times, then
-    the flow goes on (§10.3.7)."""
+def test_activities_multi_instance_task_sequential(bpmn: Conformance) -> None:
+    """MultiInstanceTask_Sequential: a script task with loopCardinality 3, sequential, runs
+    three times, then the flow goes on (§10.3.7)."""
+    _multi_instance_task(bpmn, sequential=True)
+
+
+def test_activities_multi_instance_task_parallel(bpmn: Conformance) -> None:
+    """MultiInstanceTask_Parallel: the same, the instances in parallel."""
+    _multi_instance_task(bpmn, sequential=False)
+
+
+def _multi_instance_task(bpmn: Conformance, *, sequential: bool) -> None:
     files = model(process(start(), script("task1", inside=_three(sequential)), tasks("task2"),
                           end(), flows("start>task1>task2>end")))
     check(bpmn.run(files), ["task1", "task1", "task1", "task2"], looped={"task1"})
@@ -433,11 +457,18 @@ def test_activities_loop_task_no_iteration_test_before_true(bpmn: Conformance) -
     check(bpmn.run(_loop("False", ' testBefore="true"')), ["task2"], looped={"task1"})
 
 
-@pytest.mark.parametrize("kind", ["subProcess", "transaction"])
-def test_activities_sub_process_and_transaction(bpmn: Conformance, kind: str) -> None:
-    """SubProcess and Transaction (one test each in betsy, the two parameters here): an
-    embedded subprocess (§10.3.5), or a transaction, runs its inner flow, then the flow
-    after it goes on."""
+def test_activities_sub_process(bpmn: Conformance) -> None:
+    """SubProcess: an embedded subprocess runs its inner flow, then the flow after it goes
+    on (§10.3.5)."""
+    _inner_flow(bpmn, "subProcess")
+
+
+def test_activities_transaction(bpmn: Conformance) -> None:
+    """Transaction: a transaction (§10.3.5) completing normally, as a subprocess."""
+    _inner_flow(bpmn, "transaction")
+
+
+def _inner_flow(bpmn: Conformance, kind: str) -> None:
     text = process(start(), subprocess("block", start("inner_start"), tasks("task1"),
                                        end("inner_end"), flows("inner_start>task1>inner_end")),
                    tasks("task2"), end(), flows("start>block>task2>end"))
@@ -584,12 +615,18 @@ def test_events_conditional_intermediate_event(bpmn: Conformance, value: str) ->
         check(outcome, ["task1"], status="active")
 
 
-@pytest.mark.parametrize("kind", ["subProcess", "transaction"])
-def test_events_error_boundary_event_interrupting(bpmn: Conformance, kind: str) -> None:
-    """ErrorBoundaryEvent_SubProcess_Interrupting and ErrorBoundaryEvent_Transaction_
-    Interrupting (one test each in betsy, the two parameters here): an error end event
-    inside is caught by the error boundary event: its path runs, not the normal one
-    (§10.5.4)."""
+def test_events_error_boundary_event_sub_process_interrupting(bpmn: Conformance) -> None:
+    """ErrorBoundaryEvent_SubProcess_Interrupting: an error end event inside a subprocess is
+    caught by its error boundary event: its path runs, not the normal one (§10.5.4)."""
+    _error_boundary(bpmn, "subProcess")
+
+
+def test_events_error_boundary_event_transaction_interrupting(bpmn: Conformance) -> None:
+    """ErrorBoundaryEvent_Transaction_Interrupting: the same on a transaction."""
+    _error_boundary(bpmn, "transaction")
+
+
+def _error_boundary(bpmn: Conformance, kind: str) -> None:
     files = model(process(
         start(), block("sub", start("sub_start"), tasks("task1"), end("sub_end", error("e")),
                        flows("sub_start>task1>sub_end"), kind=kind),
@@ -916,13 +953,7 @@ def _timer_event_subprocess(*, nested: bool) -> dict[str, str]:
         tasks("task2"), end(), flows("start>sub>task2>end")))
 
 
-@pytest.mark.parametrize("waited", [False, pytest.param(True, marks=pytest.mark.xfail(
-    strict=True, reason=(
-        "BUG: an interrupting timer event subprocess at process level does not interrupt "
-        "the process: its task runs, but the process's own timer catch stays armed and, "
-        "when due, runs task3 (bpmn_events._EventStartEventParser gives the interrupting "
-        "EventSubprocessStartEvent to timer starts only inside a subprocess)")))],
-    ids=["before", "after"])
+@pytest.mark.parametrize("waited", [False, True], ids=["before", "after"])
 def test_events_timer_start_event_subprocess_interrupting1(bpmn: Conformance,
                                                            waited: bool) -> None:
     """TimerStartEventSubprocessInterrupting1: betsy's two cases: the case is started and
