@@ -299,13 +299,12 @@ class _EventStartEventParser(SpiffStartEventParser):  # type: ignore[misc]
         event_definition = self.get_event_definition([
             MESSAGE_EVENT_XPATH, SIGNAL_EVENT_XPATH, TIMER_EVENT_XPATH, CONDITIONAL_EVENT_XPATH,
             ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH])
-        nested = parent.getparent() is not None and parent.getparent().tag != full_tag("process")
         if isinstance(event_definition, MessageEventDefinition | SignalEventDefinition
-                      | ConditionalEventDefinition) or (
-                nested and isinstance(event_definition, TimerEventDefinition)):
+                      | ConditionalEventDefinition | TimerEventDefinition):
             # SpiffWorkflow ignores isInterrupting: this start event cancels the process's
             # other work when it starts unless isInterrupting="false" (BPMN's default: true);
-            # a timer too inside a subprocess (engine.workflow.nested_event_subprocesses)
+            # a timer too, at process level and inside a subprocess (betsy's
+            # TimerStartEventSubprocessInterrupting1: the process's own timer stayed armed)
             self.spec_class = partial(
                 EventSubprocessStartEvent,
                 interrupting=self.node.get("isInterrupting", "true").lower() != "false")

@@ -10,7 +10,8 @@ subprocess can still take runs before the event does (and only then cancels the
 subprocess). `engine_steps` passes SpiffWorkflow's own `will_complete_task` hook, which stops
 the round before any other step runs while an interrupting boundary event is READY; the
 event then runs (its join cancels the activity, as SpiffWorkflow does it) and the round
-starts again.
+starts again. The start event of an interrupting event subprocess, once READY, runs first
+too (engine.workflow.interrupting_starts).
 
 Timers: `refresh_timers` lets every due timer go off at once, in task-tree order, so when
 the worker fires a case late, a timer inside a subprocess due after the subprocess's boundary
@@ -28,7 +29,6 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.util.task import TaskState
 
 from engine.workflow.clock import running_at
@@ -38,6 +38,7 @@ from engine.workflow.conditional_events import (
     settle,
     start_now,
 )
+from engine.workflow.interrupting_starts import interrupts
 
 # bounds on rounds: each one runs a boundary event or fires a timer that had not gone off
 MAX_INTERRUPTIONS = 1000
@@ -61,7 +62,7 @@ def _tasks(workflow: Any) -> Iterator[Any]:
 def _ready_interruption(workflow: Any, running: Any) -> Any | None:
     for task in _tasks(workflow):
         if (task.state == TaskState.READY and task is not running
-                and isinstance(task.task_spec, BoundaryEvent) and task.task_spec.cancel_activity):
+                and interrupts(task.task_spec)):
             return task
     return None
 
@@ -70,7 +71,7 @@ def _can_interrupt(workflow: Any) -> bool:
     """Whether the case's processes have an interrupting boundary event at all (else there is
     nothing to look for before each step)."""
     specs = [workflow.spec, *workflow.subprocess_specs.values()]
-    return any(isinstance(task_spec, BoundaryEvent) and task_spec.cancel_activity
+    return any(interrupts(task_spec)
                for spec in specs if spec is not None for task_spec in spec.task_specs.values())
 
 
