@@ -21,9 +21,8 @@ tokens changes nothing): `waiting` (counted by `_activationCount`), `fired`, `co
 firing (with the firing's task id, whose data merges only those), `absorbed`, and `reset`
 for a firing whose remaining tokens all came (or can no longer come).
 
-Limit: a token that went round a loop may start the next activation before the late tokens
-of the one before have arrived (BPMN holds it until the reset); those are still absorbed,
-never fired on.
+A token that went round a loop through a firing not reset yet waits (WAITING, unmarked) until
+that firing resets, then starts the next activation, as BPMN holds it.
 """
 
 from __future__ import annotations
@@ -65,6 +64,9 @@ class ComplexGateway(MergingInclusiveGateway):
     def _update_hook(self, my_task: Any) -> bool:
         """A token arrived (or waits on): absorb it, fire, or wait."""
         if my_task.internal_data.get(MARK) is None:
+            if self._held(my_task):
+                my_task._set_state(TaskState.WAITING)
+                return False
             firing = self._open_firing(my_task)
             if firing is not None:
                 self._absorb(my_task, firing)
@@ -115,6 +117,17 @@ class ComplexGateway(MergingInclusiveGateway):
         """The firing not yet reset that this token was upstream of, if any."""
         return next((t for t in self._tokens(my_task) if t.internal_data.get(MARK) == "fired"
                      and not my_task.is_descendant_of(t)), None)
+
+    def _held(self, my_task: Any) -> bool:
+        """Whether this token went round a loop through a firing not reset yet: BPMN 2.0.2
+        §13.3.5 holds it until the reset (the late tokens of that firing absorbed, or none
+        able to come), then it starts the next activation."""
+        for firing in self._tokens(my_task):
+            if firing.internal_data.get(MARK) == "fired" and my_task.is_descendant_of(firing):
+                if self._may_still_arrive(my_task, firing):
+                    return True
+                firing.internal_data[MARK] = "reset"
+        return False
 
     def _absorb(self, my_task: Any, firing: Any) -> None:
         my_task.internal_data[MARK] = "absorbed"
