@@ -9,9 +9,10 @@ its parser and task spec and replaces what they do, through its extension points
 
 * `AdHocProcessParser` (the parser's AD_HOC_PARSER_CLASS) parses the inner activities that no
   sequence flow leads to as the subprocess's first activities: all offered together when it
-  starts (ordering Parallel), or, ordering Sequential, one at a time in the model's order, the
-  next once the one before and the flow after it are done (a gate before each,
-  `SequentialGate`). Flows between inner activities are followed as anywhere else.
+  starts (ordering Parallel), or, ordering Sequential, one at a time with the performer
+  choosing: the tasks for a person the flows allow offered together, an activity that takes
+  time run alone (a gate before each, `SequentialGate`). Flows between inner activities are
+  followed as anywhere else.
 * `AdHocSpec` hears each inner activity complete: it records what that activity changed in
   the subprocess's data (so branches done in any order lose nothing), then evaluates the
   completionCondition on that data. Once it holds, nothing new starts: the open inner work
@@ -62,8 +63,11 @@ class AdHocTask(AdHocSubprocess):  # type: ignore[misc]
 
 class SequentialGate(BpmnTaskSpec):  # type: ignore[misc]
     """Before each first activity of a Sequential ad-hoc subprocess: lets its activity be
-    offered only when no other gate is about to let one through and no path another let
-    through is still under way (so one inner activity runs at a time)."""
+    offered only when that cannot make two activities run at once. A task for a person is
+    done in one go, so those the partial order allows are offered together and the
+    performer picks (BPMN 2.0.2 §10.3.5); an activity that takes time (a subprocess, a call,
+    a multi-instance activity, a script's path) runs alone: it starts only when nothing else
+    is open, and while it runs nothing else is offered."""
 
     def _update_hook(self, my_task: Any) -> bool:
         if _gate_busy(my_task):
@@ -72,13 +76,19 @@ class SequentialGate(BpmnTaskSpec):  # type: ignore[misc]
         return bool(super()._update_hook(my_task))
 
 
+def _for_a_person(gate: Any) -> bool:
+    return all(getattr(output, "manual", False) for output in gate.task_spec.outputs)
+
+
 def _gate_busy(my_task: Any) -> bool:
+    offered_together = _for_a_person(my_task)
     for other in my_task.workflow.tasks.values():
         if other is my_task or not isinstance(other.task_spec, SequentialGate):
             continue
-        if other.has_state(TaskState.READY):
+        if other.has_state(TaskState.READY) and not (offered_together and _for_a_person(other)):
             return True
-        if other.has_state(TaskState.COMPLETED) and _open_work(other.workflow, other):
+        if other.has_state(TaskState.COMPLETED) and _open_work(
+                other.workflow, other, offered_ok=offered_together):
             return True
     return False
 
@@ -88,12 +98,15 @@ def _is_end(workflow: Any, task: Any) -> bool:
     return task.task_spec is spec.end or task.task_spec.name == "End"
 
 
-def _open_work(workflow: Any, under: Any) -> bool:
-    """Whether any task below `under` (the subprocess's ending aside) is not finished."""
+def _open_work(workflow: Any, under: Any, *, offered_ok: bool = False) -> bool:
+    """Whether any task below `under` (the subprocess's ending aside) is not finished; with
+    `offered_ok`, a task offered to a person and not done yet does not count."""
     stack = list(under.children)
     while stack:
         task = stack.pop()
-        if not task.has_state(TaskState.FINISHED_MASK) and not _is_end(workflow, task):
+        offered = offered_ok and task.has_state(TaskState.READY) and task.task_spec.manual
+        if not task.has_state(TaskState.FINISHED_MASK) and not _is_end(workflow, task) \
+                and not offered:
             return True
         stack.extend(task.children)
     return False

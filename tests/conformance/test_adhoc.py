@@ -161,15 +161,31 @@ def test_inner_flows_are_followed(bpmn: Conformance) -> None:
 
 
 def test_sequential_ordering_offers_one_at_a_time(bpmn: Conformance) -> None:
-    """ordering="Sequential": one activity at a time. `b` is offered only once `a` and the
-    flow after it (`a2`) are done, then `c`."""
+    """ordering="Sequential" (BPMN 2.0.2 §10.3.5): one activity at a time, the performer
+    choosing which. Tasks for a person are done in one go, so those the flows allow are
+    offered together: `a`, `b` and `c` at once (not `a2`, which follows `a`), and the
+    caseworker's order is the order they run in."""
     files = around(adhoc(user("a"), user("a2"), user("b"), user("c"), flows("a>a2"),
                          ordering="Sequential"))
-    steps = [Complete("a"), Complete("a2"), Complete("b"), Complete("c")]
+    steps = [Complete("c"), Complete("a"), Complete("b"), Complete("a2")]
     offered = [bpmn.run(files, steps[:done]).open_tasks for done in range(5)]
-    assert offered == [["a"], ["a2"], ["b"], ["c"], ["after"]], offered
+    assert offered == [["a", "b", "c"], ["a", "b"], ["a2", "b"], ["a2"], ["after"]], offered
     outcome = bpmn.run(files, steps)
-    assert outcome.trace == ["start", "init", "a", "a2", "b", "c", "pick"], outcome
+    assert outcome.trace == ["start", "init", "c", "a", "b", "a2", "pick"], outcome
+
+
+@pytest.mark.parametrize("first", ["task", "subprocess"])
+def test_sequential_ordering_runs_an_activity_that_takes_time_alone(
+        bpmn: Conformance, first: str) -> None:
+    """An inner subprocess takes time: while it runs nothing else is offered, and it starts
+    only when nothing else is open; the one first in the model goes first."""
+    inner = sub("s", start("s_start"), user("s1"), end("s_end"), flows("s_start>s1>s_end"))
+    body = (user("a"), inner) if first == "task" else (inner, user("a"))
+    files = around(adhoc(*body, ordering="Sequential"))
+    order = ["a", "s1"] if first == "task" else ["s1", "a"]
+    offered = [bpmn.run(files, [Complete(step) for step in order[:done]]).open_tasks
+               for done in range(3)]
+    assert offered == [[order[0]], [order[1]], ["after"]], offered
 
 
 def test_sequential_ordering_with_a_condition(bpmn: Conformance) -> None:

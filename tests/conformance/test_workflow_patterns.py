@@ -16,8 +16,6 @@ between branches or cases).
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conformance.bpmn import (
     boundary,
     call,
@@ -49,9 +47,6 @@ from tests.conformance.harness import (
     in_any_order,
     matches,
 )
-
-ADHOC = "a Sequential ad-hoc subprocess lets the performer pick the next activity (BPMN 2.0.2 \
-§10.3.5); Pathways offers them in the model's order (README: Ad-hoc subprocesses)"
 
 
 def complex_gateway(node: str, activation: str | None = None) -> str:
@@ -585,7 +580,6 @@ def interleaved(*, inside: str = "") -> dict[str, str]:
         flows("start>init>region>after>end")))
 
 
-@pytest.mark.xfail(strict=True, reason=ADHOC)
 def test_wcp17_interleaved_parallel_routing(bpmn: Conformance) -> None:
     """WCP17 Interleaved Parallel Routing: "A set of tasks has a partial ordering defining
     the requirements with respect to the order in which they must be executed. Each task in
@@ -603,7 +597,6 @@ def test_wcp17_interleaved_parallel_routing(bpmn: Conformance) -> None:
     assert outcome.status == "completed"
 
 
-@pytest.mark.xfail(strict=True, reason=ADHOC)
 def test_wcp40_interleaved_routing(bpmn: Conformance) -> None:
     """WCP40 Interleaved Routing: "Each member of a set of tasks must be executed once. They
     can be executed in any order but no two tasks can be executed at the same time." BPMN:
