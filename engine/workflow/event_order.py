@@ -53,6 +53,17 @@ class _InterruptFirst(Exception):
         self.boundary = boundary
 
 
+class _Stale(Exception):
+    """Stops a round of engine steps before a task an earlier step of the same round cancelled
+    (SpiffWorkflow lists the ready tasks once per round and would run it anyway: a parallel
+    multi-instance script instance a completionCondition ended ran once more)."""
+
+
+def _skip_stale(task: Any) -> None:
+    if not task.has_state(TaskState.READY):
+        raise _Stale(task.task_spec.name)
+
+
 def _tasks(workflow: Any) -> Iterator[Any]:
     yield from workflow.tasks.values()
     for subprocess in workflow.subprocesses.values():
@@ -80,10 +91,17 @@ def engine_steps(workflow: Any) -> None:
     before any other step."""
     settle(workflow)  # the conditional events the command's data made true, before any step
     if not _can_interrupt(workflow) and not has_conditional_starts(workflow):
+        for _ in range(MAX_INTERRUPTIONS):
+            try:
+                workflow.do_engine_steps(will_complete_task=_skip_stale)
+                return
+            except _Stale:
+                continue
         workflow.do_engine_steps()
         return
 
     def interruptions_first(task: Any) -> None:
+        _skip_stale(task)
         refresh_waiting(workflow)  # a condition an answer inside an activity made true
         started = start_now(workflow)  # an event subprocess a step's data started
         if started is not None:
@@ -98,6 +116,8 @@ def engine_steps(workflow: Any) -> None:
             return
         except _InterruptFirst as first:
             first.boundary.run()
+        except _Stale:
+            continue
     workflow.do_engine_steps()
 
 
