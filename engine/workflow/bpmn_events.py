@@ -9,7 +9,7 @@ parses; nothing here is serialized (specs are cached, cases store only their sta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass
@@ -193,16 +193,22 @@ class UncaughtEventError(WorkflowTaskException):  # type: ignore[misc]
                          "nothing in the pathway catches it", task=task)
 
 
-def remember_throwers(specs: list[Any]) -> None:
-    """Make each error and escalation throw of these (freshly parsed) specs say, while it
-    throws, which task throws and whether a waiting catcher takes it (_THROWING), and fail its
-    step with UncaughtEventError when nothing caught it."""
+def error_and_escalation_throws(specs: list[Any]) -> Iterator[Any]:
+    """The event definition of each error and escalation throw of these process specs."""
     for process in specs:
         for spec in process.task_specs.values():
             definition = getattr(spec, "event_definition", None)
             if isinstance(spec, ThrowingEvent) and isinstance(
                     definition, ErrorEventDefinition | EscalationEventDefinition):
-                definition.throw = _naming_the_thrower(definition, definition.throw)
+                yield definition
+
+
+def remember_throwers(specs: list[Any]) -> None:
+    """Make each error and escalation throw of these (freshly parsed) specs say, while it
+    throws, which task throws and whether a waiting catcher takes it (_THROWING), and fail its
+    step with UncaughtEventError when nothing caught it."""
+    for definition in error_and_escalation_throws(specs):
+        definition.throw = _naming_the_thrower(definition, definition.throw)
 
 
 def _naming_the_thrower(definition: Any, throw: Callable[[Any], None]

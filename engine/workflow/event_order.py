@@ -87,18 +87,10 @@ def _can_interrupt(workflow: Any) -> bool:
 
 
 def engine_steps(workflow: Any) -> None:
-    """`workflow.do_engine_steps()`, except that a READY interrupting boundary event runs
-    before any other step."""
+    """`workflow.do_engine_steps()`, except that a READY interrupting boundary event (or
+    event subprocess start) runs before any other step, and a task an earlier step of the
+    round cancelled does not run."""
     settle(workflow)  # the conditional events the command's data made true, before any step
-    if not _can_interrupt(workflow) and not has_conditional_starts(workflow):
-        for _ in range(MAX_INTERRUPTIONS):
-            try:
-                workflow.do_engine_steps(will_complete_task=_skip_stale)
-                return
-            except _Stale:
-                continue
-        workflow.do_engine_steps()
-        return
 
     def interruptions_first(task: Any) -> None:
         _skip_stale(task)
@@ -110,9 +102,11 @@ def engine_steps(workflow: Any) -> None:
         if boundary is not None:
             raise _InterruptFirst(boundary)
 
+    interruptible = _can_interrupt(workflow) or has_conditional_starts(workflow)
+    before_each = interruptions_first if interruptible else _skip_stale
     for _ in range(MAX_INTERRUPTIONS):
         try:
-            workflow.do_engine_steps(will_complete_task=interruptions_first)
+            workflow.do_engine_steps(will_complete_task=before_each)
             return
         except _InterruptFirst as first:
             first.boundary.run()

@@ -16,14 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition,
-    EscalationEventDefinition,
-)
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 
-from engine.workflow.bpmn_events import _THROWING, _Throw
+from engine.workflow.bpmn_events import _THROWING, _Throw, error_and_escalation_throws
 from engine.workflow.nested_event_subprocesses import EventSubprocessArm
 
 
@@ -31,12 +26,8 @@ def route_nested_throws(specs: list[Any]) -> None:
     """Wrap each error and escalation throw of these (freshly parsed) specs so an armed
     event subprocess of an enclosing subprocess catches it when it is the innermost
     handler."""
-    for process in specs:
-        for spec in process.task_specs.values():
-            definition = getattr(spec, "event_definition", None)
-            if isinstance(spec, ThrowingEvent) and isinstance(
-                    definition, ErrorEventDefinition | EscalationEventDefinition):
-                definition.throw = _routed(definition, definition.throw)
+    for definition in error_and_escalation_throws(specs):
+        definition.throw = _routed(definition, definition.throw)
 
 
 def _routed(definition: Any, throw: Callable[[Any], None]) -> Callable[[Any], None]:
