@@ -4,6 +4,7 @@ timers and messages."""
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -129,6 +130,13 @@ def _version(row: Row[Any]) -> PathwayVersion:
 class SqlCaseRepository(SqlRepository):
     """Cases with their serialized workflow state, guarded by an optimistic revision."""
 
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        # each case's version as read or written in this transaction: a save that keeps it
+        # (the revision check proves no one changed the case since) leaves the dashboard's
+        # summaries where they are, without reading them
+        self._versions: dict[int, int] = {}
+
     def add(self, case: CaseRecord) -> CaseRecord:
         case.created_at = case.created_at or current_time()
         case.updated_at = case.updated_at or case.created_at
@@ -137,7 +145,10 @@ class SqlCaseRepository(SqlRepository):
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
         statement = _CASE_BY_ID if with_state else _CASE_HEAD_BY_ID
-        return self._one(_case, statement, {"b_id": case_id})
+        found = self._one(_case, statement, {"b_id": case_id})
+        if found is not None:
+            self._versions[case_id] = found.version
+        return found
 
     def save(self, case: CaseRecord, expected_revision: int) -> None:
         """Write case as revision expected_revision + 1, or raise ConflictError.
@@ -164,7 +175,9 @@ class SqlCaseRepository(SqlRepository):
             )
         case.revision = expected_revision + 1
         case.updated_at = updated_at
-        summaries.follow_version(self._connection, case.id, case.version)
+        if self._versions.get(case.id) != case.version:
+            summaries.follow_version(self._connection, case.id, case.version)
+            self._versions[case.id] = case.version
 
     def list(
         self,
@@ -273,7 +286,7 @@ class SqlInboxRepository(SqlRepository):
             self._connection.execute(_CLOSE_TASKS, {"b_ids": gone, "closed_at": now})
         new = [task for task in tasks if task.id not in known]
         if new:  # a task closed before may come back: its row is reopened, not duplicated
-            self._connection.execute(self._insert_or_reopen(),
+            self._connection.execute(_insert_or_reopen(self._connection.dialect.name),
                                      [_open_row(task, now) for task in new])
         for task in tasks:
             before = known.get(task.id)
@@ -281,15 +294,6 @@ class SqlInboxRepository(SqlRepository):
                 self._connection.execute(
                     update(tables.inbox_tasks).where(tables.inbox_tasks.c.id == task.id)
                     .values(**_task_fields(task)))
-
-    def _insert_or_reopen(self) -> Insert:
-        """INSERT that reopens an existing (closed) row instead, keeping its created_at and
-        assignee as replace_open does when it reads the rows first."""
-        inbox = tables.inbox_tasks
-        statement = DIALECT_INSERTS[self._connection.dialect.name](inbox)
-        return statement.on_conflict_do_update(index_elements=[inbox.c.id], set_={
-            **{name: statement.excluded[name] for name in _TASK_COLUMNS},
-            "status": OPEN, "closed_at": None, "completed_by": None})
 
     def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None:
         """Close the task as completed by completed_by at at, even if replace_open closed it."""
@@ -353,6 +357,18 @@ _REOPEN_TASK = (
     .values({**{name: bindparam(name) for name in _TASK_COLUMNS},
              "status": OPEN, "closed_at": None, "completed_by": None})
 )
+
+
+@functools.cache
+def _insert_or_reopen(dialect: str) -> Insert:
+    """INSERT that reopens an existing (closed) row instead, keeping its created_at and
+    assignee as replace_open does when it reads the rows first. Built once per dialect:
+    building `excluded`'s columns cost a step more than running the statement."""
+    inbox = tables.inbox_tasks
+    statement = DIALECT_INSERTS[dialect](inbox)
+    return statement.on_conflict_do_update(index_elements=[inbox.c.id], set_={
+        **{name: statement.excluded[name] for name in _TASK_COLUMNS},
+        "status": OPEN, "closed_at": None, "completed_by": None})
 
 
 def _task_fields(task: InboxTask) -> dict[str, Any]:
