@@ -42,9 +42,9 @@ def _rows(*chains: list[StoredEvent], recorded: dict[int, int] | None = None
 
 
 def test_canonical_json_is_one_text_whatever_the_database_gives_back() -> None:
-    assert canonical_json({"b": 1, "a": [2.0, 1e20, 0.5]}) == \
-        canonical_json({"a": [2, 100000000000000000000, 0.5], "b": 1.0}) == \
-        '{"a":[2,100000000000000000000,0.5],"b":1}'
+    assert canonical_json({"b": 1, "a": [2.0, 1e20, 0.5, -(2**62) * 1.0]}) == \
+        canonical_json({"a": [2, 100000000000000000000, 0.5, -(2**62)], "b": 1.0}) == \
+        '{"a":[2,1e+20,0.5,-4611686018427387904],"b":1}'
     assert canonical_json({"t": "Zoë \u2028"}) == '{"t":"Zo\\u00eb \\u2028"}'
     assert canonical_json((1, [True, None])) == "[1,[true,null]]"
     with pytest.raises(ValueError):
