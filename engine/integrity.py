@@ -31,6 +31,7 @@ _HEAD_TAG = "pathways-head-1"
 ALTERED = "altered"
 MISSING = "missing"
 REORDERED = "reordered"
+UNRECORDED = "unrecorded"
 
 
 _WHOLE = 2**63  # whole numbers below this are written as integers, the rest as floats
@@ -122,7 +123,8 @@ class StoredEvent:
 @dataclass(frozen=True)
 class ChainProblem:
     """The first thing wrong in a case's chain: at `sequence`, event `event` (None where
-    the event is missing), what (ALTERED, MISSING or REORDERED) and a sentence saying so."""
+    the event is missing), what (ALTERED, MISSING, REORDERED or UNRECORDED) and a sentence
+    saying so."""
 
     case: int
     sequence: int
@@ -138,7 +140,8 @@ class ChainProblem:
 class CaseChain:
     """Checks one case's events, fed in sequence order, against the chain; keeps only the
     running hash (constant memory). `recorded` is the sequence number of the last event the
-    case row says it has (cases.event_seq): a log that ends before it was cut short.
+    case row says it has (cases.event_seq, saved with every event the engine writes): a log
+    that ends before it was cut short, an event past it was added by someone else.
 
     `last_by(cut_off)`: the case's last event with an id up to cut_off, as a head takes it."""
 
@@ -161,6 +164,12 @@ class CaseChain:
             return
         if event.seq != self.expected:
             self.problem = self._out_of_sequence(event)
+            return
+        if event.seq > self.recorded:
+            self.problem = ChainProblem(
+                self.case_id, event.seq, event.id, UNRECORDED,
+                f"event {event.id} at sequence {event.seq} is past the case's last recorded "
+                f"event ({self.recorded}): it was added outside the engine")
             return
         recomputed = event.expected_hash(self.previous)
         if event.hash == recomputed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from adapters.cli import cli as pathways_cli
 from adapters.definition_files import read_bundle
@@ -311,3 +312,46 @@ def test_the_command_line(uow_factory: UnitOfWorkFactory, db_engine: SqlEngine,
     result = CliRunner().invoke(pathways_cli, ["--db", migrated_database_url, "verify"])
     assert result.exit_code == 1
     assert f"case {ids[0]} sequence 1: altered" in result.stdout
+
+
+def test_a_head_waits_for_events_being_written(uow_factory: UnitOfWorkFactory,
+                                              db_engine: SqlEngine, tmp_path: Path) -> None:
+    """The head's cut-off is taken once no transaction is writing events: an event written
+    but not yet committed when publishing starts is covered (no later head sees an event
+    below the cut-off appear)."""
+    [case_id] = _cases(uow_factory, tmp_path, count=1)
+    published: list[dict[str, Any]] = []
+    with uow_factory() as uow:
+        record = uow.cases.get(case_id)
+        assert record is not None
+        uow.events.append(case_id, [NewEvent(type="note", at=datetime.now(UTC))],
+                          first_seq=record.event_seq + 1)
+        record.event_seq += 1
+        uow.cases.save(record, record.revision)
+        publisher = threading.Thread(target=lambda: published.append(
+            chain.publish_head(db_engine)))
+        publisher.start()
+        publisher.join(0.5)
+        assert publisher.is_alive()  # waiting for this transaction
+        uow.commit()
+    publisher.join(30)
+    with db_engine.connect() as connection:
+        newest = connection.scalar(select(func.max(events.c.id)))
+    assert published[0]["last_event_id"] == newest
+    assert chain.verify(db_engine)["head"]["ok"]
+
+
+def test_an_event_added_by_sql_is_unrecorded(uow_factory: UnitOfWorkFactory,
+                                             db_engine: SqlEngine, tmp_path: Path) -> None:
+    """A forged event chained as the engine would chain it, added without the case row."""
+    [case_id] = _cases(uow_factory, tmp_path, count=1)
+    with db_engine.connect() as connection:
+        last = connection.execute(select(events).where(events.c.case_id == case_id)
+                                  .order_by(events.c.seq.desc()).limit(1)).one()
+    forged = chain.chained([{"case_id": case_id, "seq": last.seq + 1, "type": "task_completed",
+                             "at": last.at, "actor": "mallory", "step": "first",
+                             "data": {"note": "never happened"}}], last.hash)
+    _run(db_engine, insert(events).values(forged))
+    problem = _only_problem(chain.verify(db_engine))
+    assert (problem["case"], problem["sequence"], problem["problem"]) == (
+        case_id, last.seq + 1, "unrecorded")

@@ -401,7 +401,9 @@ class SqlEventLog:
         before it (read in this same transaction), so clocks that differ between processes,
         or step back, never put a case's history out of order. The same read gives the hash
         the first new event chains to: the unique (case, seq) makes the event before it the
-        one every racing writer saw.
+        one every racing writer saw. Without first_seq the case row's event_seq is left as
+        it is (the engine always numbers under the lock), so `pathways verify` reports such
+        events as unrecorded.
         """
         if not events:
             return

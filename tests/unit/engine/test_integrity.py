@@ -117,3 +117,10 @@ def test_problems_listed_are_capped_but_all_counted(monkeypatch: pytest.MonkeyPa
     rows = [(case_id, 1, None) for case_id in range(1, 6)]
     report = check_chains(rows)
     assert (len(report.problems), report.problems_total, report.ok) == (2, 5, False)
+
+
+def test_an_event_past_the_cases_recorded_end_is_unrecorded() -> None:
+    """Even with a hash chained as the engine would: the case row was not moved on."""
+    events = _chain(1, 4)
+    [problem] = check_chains(_rows(events, recorded={1: 3})).problems
+    assert (problem.sequence, problem.event, problem.problem) == (4, 4, "unrecorded")
