@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from adapters.cli import cli as pathways_cli
 from adapters.definition_files import read_bundle
-from adapters.sql import chain, migrations, upgrade
+from adapters.sql import chain, make_engine, migrations, upgrade
 from adapters.sql.schema import downgrade
 from adapters.sql.tables import cases, chain_heads, events
 from engine import Engine
@@ -355,3 +355,11 @@ def test_an_event_added_by_sql_is_unrecorded(uow_factory: UnitOfWorkFactory,
     problem = _only_problem(chain.verify(db_engine))
     assert (problem["case"], problem["sequence"], problem["problem"]) == (
         case_id, last.seq + 1, "unrecorded")
+
+
+def test_a_worker_round_that_cannot_publish_tries_again_next_round(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    unreachable = make_engine(f"sqlite:///{tmp_path / 'no such folder' / 'db.sqlite'}")
+    day = datetime(2030, 5, 1, tzinfo=UTC)
+    assert chain.publish_daily(unreachable, None, day) is None
+    assert "publishing the chain head failed, trying again next round" in caplog.text
