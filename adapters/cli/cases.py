@@ -25,6 +25,7 @@ from adapters.cli.common import (
     task_json,
     task_line,
 )
+from adapters.sql import chain
 from engine.model import CASE_STATUSES
 from engine.text import parse_json
 from engine.workflow import parse_timestamp
@@ -248,14 +249,17 @@ def worker(ctx: Context, interval: float, rounds: int | None) -> None:
 
     A case whose timer or message fails is put in error with the reason (see `cases list
     --status error`), one line is logged on stderr, and the worker goes on with the others.
+    The first round of each (UTC) day publishes that day's chain head (see `chain-head`).
     """
     engine = ctx.app.engine
     done = 0
+    head_day = None
     with _stop_on_signals() as stop:
         while not stop.is_set() and (rounds is None or done < rounds):
             fired = engine.fire_due_timers()
             delivered = engine.deliver_messages()
             moved = engine.move_waiting_cases()
+            head_day = chain.publish_daily(ctx.app.database, head_day)
             done += 1
             summary = {"round": done, "fired": fired, "delivered": delivered, "moved": moved}
             line = (f"round {done}: fired {fired} timer(s), delivered {delivered} message(s)"

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from adapters.sql import summaries, tables
+from adapters.sql.chain import chained
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
     SqlRepository,
@@ -391,13 +392,15 @@ def _task(row: Row[Any]) -> InboxTask:
     return record_from(InboxTask, row)
 
 
-# The time of one event, built once: it is read on every command (monotonic stamps).
-_EVENT_AT = select(tables.events.c.at).where(tables.events.c.case_id == bindparam("b_case"),
-                                            tables.events.c.seq == bindparam("b_seq"))
+# The time and hash of one event, built once: it is read on every command (monotonic stamps,
+# and the hash the next event chains to).
+_EVENT_AT = select(tables.events.c.seq, tables.events.c.at, tables.events.c.hash).where(
+    tables.events.c.case_id == bindparam("b_case"), tables.events.c.seq == bindparam("b_seq"))
 
 
 class SqlEventLog:
-    """The append-only history of every case, numbered per case."""
+    """The append-only history of every case, numbered per case, each event's hash chained
+    to the one before it (engine.integrity)."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -412,42 +415,30 @@ class SqlEventLog:
 
         Times never go back as seq goes up: each event is stamped no earlier than the one
         before it (read in this same transaction), so clocks that differ between processes,
-        or step back, never put a case's history out of order.
+        or step back, never put a case's history out of order. The same read gives the hash
+        the first new event chains to: the unique (case, seq) makes the event before it the
+        one every racing writer saw. Without first_seq the case row's event_seq is left as
+        it is (the engine always numbers under the lock), so `pathways verify` reports such
+        events as unrecorded.
         """
         if not events:
             return
         e = tables.events
         if first_seq is not None:
-            previous = self._connection.execute(
-                _EVENT_AT, {"b_case": case_id, "b_seq": first_seq - 1}).scalar_one_or_none()
-            stamps = monotonic_times(previous, [event.at for event in events])
-            rows = [{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
-                     "at": at, "actor": event.actor, "step": event.step,
-                     "data": event.data}
-                    for offset, (event, at) in enumerate(zip(events, stamps, strict=True))]
-            self._insert_all_or_conflict(case_id, rows)
-            summaries.record(self._connection, case_id, rows)
-            return
-        found = self._connection.execute(
-            select(e.c.seq, e.c.at).where(e.c.case_id == case_id)
-            .order_by(e.c.seq.desc()).limit(1)
-        ).first()
-        last, previous = (found.seq, found.at) if found is not None else (0, None)
+            found = self._connection.execute(
+                _EVENT_AT, {"b_case": case_id, "b_seq": first_seq - 1}).first()
+        else:
+            found = self._connection.execute(
+                select(e.c.seq, e.c.at, e.c.hash).where(e.c.case_id == case_id)
+                .order_by(e.c.seq.desc()).limit(1)).first()
+            first_seq = found.seq + 1 if found is not None else 1
+        previous, previous_hash = (found.at, found.hash) if found is not None else (None, None)
         stamps = monotonic_times(previous, [event.at for event in events])
-        rows = [
-            {"case_id": case_id, "seq": last + number, "type": event.type, "at": at,
-             "actor": event.actor, "step": event.step, "data": event.data}
-            for number, (event, at) in enumerate(zip(events, stamps, strict=True), start=1)
-        ]
-        inserted = self._connection.execute(
-            insert_if_absent(self._connection, e).returning(e.c.seq), rows
-        ).all()
-        if len(inserted) < len(rows):
-            raise ConflictError(
-                f"case {case_id} was changed by someone else since it was loaded; "
-                "reload and retry",
-                details={"case": case_id},
-            )
+        rows = chained([{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
+                         "at": at, "actor": event.actor, "step": event.step, "data": event.data}
+                        for offset, (event, at) in enumerate(zip(events, stamps, strict=True))],
+                       previous_hash)
+        self._insert_all_or_conflict(case_id, rows)
         summaries.record(self._connection, case_id, rows)
 
     def _insert_all_or_conflict(self, case_id: int, rows: builtins.list[dict[str, Any]]) -> None:
