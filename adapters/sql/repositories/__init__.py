@@ -13,6 +13,7 @@ Note: classes with a `list` method spell the builtin `builtins.list` in annotati
 would otherwise name the method.
 """
 
+from adapters.sql.repositories.due_work import SqlMessageRepository, SqlTimerRepository
 from adapters.sql.repositories.casework import (
     SqlAccessLog,
     SqlClientRepository,
@@ -32,8 +33,6 @@ from adapters.sql.repositories.workflow import (
     SqlCaseRepository,
     SqlEventLog,
     SqlInboxRepository,
-    SqlMessageRepository,
-    SqlTimerRepository,
     SqlVersionRepository,
 )
 
