@@ -13,7 +13,6 @@ Note: classes with a `list` method spell the builtin `builtins.list` in annotati
 would otherwise name the method.
 """
 
-from adapters.sql.repositories.due_work import SqlMessageRepository, SqlTimerRepository
 from adapters.sql.repositories.casework import (
     SqlAccessLog,
     SqlClientRepository,
@@ -25,6 +24,7 @@ from adapters.sql.repositories.casework import (
     SqlTokenRepository,
     SqlUserRepository,
 )
+from adapters.sql.repositories.due_work import SqlMessageRepository, SqlTimerRepository
 from adapters.sql.repositories.outcomes import SqlOutcomeRepository
 from adapters.sql.repositories.versions import SqlAllocationRepository, SqlMigrationRepository
 from adapters.sql.repositories.workflow import (

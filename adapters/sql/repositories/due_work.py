@@ -23,10 +23,6 @@ from adapters.sql.repositories.workflow import _check_case_ids
 from engine.errors import ConflictError, NotFoundError
 from engine.model import Message, Timer
 
-# Cases claim_due finds gone (fired and committed by another worker between its look and
-# its lock) before it gives up for this round.
-_CLAIM_ATTEMPTS = 8
-
 
 class SqlTimerRepository(SqlRepository):
     """Pending timers: what the timer worker fires when they fall due."""
@@ -68,36 +64,27 @@ class SqlTimerRepository(SqlRepository):
         return builtins.list(self._connection.scalars(statement))
 
     def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
-        """The active case with the longest-due timer, its row locked until the transaction
-        ends (FOR NO KEY UPDATE: what saving the case takes anyway, so claims and commands
-        lock in the same order, case first; SKIP LOCKED: a case another transaction holds is
-        passed over, never waited for). The due timer is checked again after the lock: a
-        case another worker fired and committed between the look and the lock is passed."""
-        t, c = tables.timers, tables.cases
-        gone: list[int] = []
-        for _ in range(_CLAIM_ATTEMPTS):
-            statement = (
-                select(c.c.id)
-                .join(t, t.c.case_id == c.c.id)
-                .where(t.c.due_at <= now, c.c.status == "active")
-                .order_by(t.c.due_at, t.c.case_id)
-                .limit(1)
-                .with_for_update(skip_locked=True, key_share=True, of=c)
-            )
-            if passed or gone:
-                statement = statement.where(c.c.id.not_in([*passed, *gone]))
-            case_id = self._connection.scalar(statement)
-            if case_id is None or self._still_due(case_id, now):
-                return case_id
-            gone.append(case_id)
-        return None
+        """The active case with the longest-due timer, claimed until the transaction ends.
 
-    def _still_due(self, case_id: int, now: datetime) -> bool:
+        The case's row and its due timer's are locked FOR NO KEY UPDATE (what saving the
+        case and replacing its timers take anyway) with SKIP LOCKED: a case another
+        transaction holds is passed over, never waited for, so the claim cannot deadlock with
+        a command, and a timer row another worker deleted (fired and committed) since this
+        statement's snapshot is skipped rather than claimed again.
+        """
         t, c = tables.timers, tables.cases
-        return self._connection.scalar(
-            select(t.c.case_id).join(c, c.c.id == t.c.case_id)
-            .where(t.c.case_id == case_id, t.c.due_at <= now, c.c.status == "active")
-            .limit(1)) is not None
+        statement = (
+            select(c.c.id)
+            .join(t, t.c.case_id == c.c.id)
+            .where(t.c.due_at <= now, c.c.status == "active")
+            .order_by(t.c.due_at, t.c.case_id)
+            .limit(1)
+            .with_for_update(skip_locked=True, key_share=True, of=(c, t))
+        )
+        if passed:
+            statement = statement.where(c.c.id.not_in(builtins.list(passed)))
+        found: int | None = self._connection.scalar(statement)
+        return found
 
     def due_count(self, now: datetime) -> tuple[int, datetime | None]:
         t, c = tables.timers, tables.cases

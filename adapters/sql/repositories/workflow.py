@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Insert,
     Row,
@@ -43,7 +42,6 @@ from engine.model import (
     CaseRecord,
     Event,
     InboxTask,
-    Message,
     NewEvent,
     PathwayVersion,
     Timer,
