@@ -102,6 +102,7 @@ def postgres_engine(migrated_postgres_url: str) -> Iterator[SqlEngine]:
         engine.dispose()
 
 
+@pytest.mark.slow  # 10,000 cases fired by real processes: minutes on a loaded 2-core machine
 def test_four_workers_fire_ten_thousand_due_timers_exactly_once_each(
         migrated_postgres_url: str, postgres_engine: SqlEngine) -> None:
     # started two days ago on the real clock: the workers (real processes) find them due
@@ -129,10 +130,8 @@ def test_four_workers_fire_ten_thousand_due_timers_exactly_once_each(
               for out, _ in outputs]
     assert sum(shares) == CASES
     assert all(share > 0 for share in shares), shares  # every worker did some
+    fired = _fired_per_case(postgres_engine)
     with postgres_engine.connect() as connection:
-        fired = dict(connection.execute(text(
-            "SELECT case_id, count(*) FROM events WHERE type = 'timer_fired' "
-            "GROUP BY case_id")).all())
         statuses = dict(connection.execute(text(
             "SELECT status, count(*) FROM cases GROUP BY status")).all())
     assert set(fired) == everyone
@@ -141,7 +140,42 @@ def test_four_workers_fire_ten_thousand_due_timers_exactly_once_each(
     assert engine.due_timers(datetime.now(UTC)) == (0, None)
 
 
-def test_a_worker_killed_mid_firing_leaves_its_case_to_the_next(
+def _fired_per_case(engine: SqlEngine) -> dict[int, int]:
+    with engine.connect() as connection:
+        return dict(connection.execute(text(
+            "SELECT case_id, count(*) FROM events WHERE type = 'timer_fired' "
+            "GROUP BY case_id")).all())
+
+
+def test_a_worker_killed_with_sigkill_mid_round_leaves_the_rest_to_another(
+        migrated_postgres_url: str, postgres_engine: SqlEngine) -> None:
+    clock = FakeClock(datetime.now(UTC) - timedelta(days=2))
+    engine = Engine(uow=SqlAlchemyUnitOfWorkFactory(postgres_engine), clock=clock)
+    engine.publish(*_wait_then_end())
+    first = engine.start_case("timed_script", engine.add_client("Di").id or 0).case.id or 0
+    with postgres_engine.begin() as connection:
+        everyone = {first, *_copy_case(connection, first, 199)}
+    killed = _worker(migrated_postgres_url, "--until-idle", "--interval", "0")
+    try:
+        deadline = time.monotonic() + 120
+        while len(_fired_per_case(postgres_engine)) < 20:  # well into its round
+            assert killed.poll() is None and time.monotonic() < deadline, "no timer fired"
+            time.sleep(0.05)
+    finally:
+        killed.send_signal(signal.SIGKILL)  # mid-case: its open transaction is rolled back
+        killed.communicate(timeout=60)
+    before = _fired_per_case(postgres_engine)
+    assert 20 <= len(before) < len(everyone)
+    second = _worker(migrated_postgres_url, "--until-idle", "--interval", "0")
+    out, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    fired = _fired_per_case(postgres_engine)
+    assert set(fired) == everyone and set(fired.values()) == {1}
+    assert sum(json.loads(line)["fired"] for line in out.splitlines()) == len(everyone) - len(
+        before)
+
+
+def test_a_worker_stopped_mid_firing_leaves_its_case_to_the_next(
         migrated_postgres_url: str, postgres_engine: SqlEngine) -> None:
     """A worker's claim lives in its transaction: a transaction left open by a stopped
     worker holds its case (the others pass it over), and when it rolls back the case is
