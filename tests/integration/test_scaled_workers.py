@@ -33,6 +33,7 @@ from tests.unit.engine.fakes import FakeClock
 
 CASES = 10_000
 WORKERS = 4
+MESSAGES = 40
 REAL_CASES = 3  # started through the engine; the others are copies of the first one's rows
 
 
@@ -196,6 +197,35 @@ def test_a_worker_stopped_mid_firing_leaves_its_case_to_the_next(
     assert engine.fire_due_timers(now) == 1  # rolled back: the held case fires now
     for case_id in (held, other):
         assert [e.type for e in engine.events(case_id)].count("timer_fired") == 1
+
+
+def test_four_workers_deliver_each_kept_message_once(
+        migrated_postgres_url: str, postgres_engine: SqlEngine) -> None:
+    uows = SqlAlchemyUnitOfWorkFactory(postgres_engine)
+    engine = Engine(uow=uows, clock=FakeClock(datetime.now(UTC) - timedelta(days=1)))
+    engine.publish(*bundle("wake"))
+    waiting = []
+    for number in range(MESSAGES):  # each client's case waits for its appointment
+        case = engine.start_case("wake", engine.add_client(f"C{number}").id or 0)
+        engine.complete_task(case.tasks[0].task.id, {})
+        waiting.append(case.case)
+    with uows() as uow:  # kept by a sender whose process stopped before routing them
+        for case in waiting:
+            uow.messages.add(Message(id=None, name="appointment_booked",
+                                     client_id=case.client_id, payload={},
+                                     sender_case_id=None, created_at=datetime.now(UTC)))
+        uow.commit()
+    workers = [_worker(migrated_postgres_url, "--until-idle", "--interval", "0")
+               for _ in range(WORKERS)]
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0] * WORKERS, outputs
+    assert sum(json.loads(line)["delivered"] for out, _ in outputs
+               for line in out.splitlines()) == MESSAGES
+    with uows() as uow:
+        assert uow.messages.pending() == []
+    for case in waiting:
+        types = [e.type for e in engine.events(case.id or 0)]
+        assert types.count("message_received") == 1, (case.id, types)
 
 
 def test_a_message_another_worker_is_delivering_is_passed_over(
