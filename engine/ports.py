@@ -202,14 +202,6 @@ class EventLog(Protocol):
 class TimerRepository(Protocol):
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None: ...
 
-    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
-        """Cases with a timer due at or before now, oldest first.
-
-        On databases with row locks the timers are locked (skipping rows others hold), so
-        several workers never fire the same case twice.
-        """
-        ...
-
     def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
         """The active case (not in `passed`) whose earliest timer is the longest due at or
         before now, held by this transaction until it ends; None when there is none.

@@ -220,7 +220,7 @@ def fire_due_timers(rt: CaseRuntime, now: datetime | None) -> int:
         except _NothingDue:
             return fired
         except (ConflictError, CaseStateError) as err:
-            log.info("timer of case %s left for the next round: %s", claimed, err)
+            log.info("timer of case %s left for the next round: %s", claimed[0], err)
             passed.update(claimed)
             continue
         except Exception as err:  # one bad case must not stop the others' timers

@@ -407,22 +407,6 @@ def test_events_are_numbered_per_case_and_a_clash_conflicts_without_spoiling_the
         assert [(e.seq, e.type) for e in uow.events.list(two)] == [(1, "started"), (2, "again")]
 
 
-def test_timers_name_each_due_case_once_earliest_first(storage: UnitOfWorkFactory) -> None:
-    with storage() as uow:
-        one, two, three = (_case(uow).id for _ in range(3))
-        assert one is not None and two is not None and three is not None
-        uow.timers.replace(one, [Timer(one, "b", "wait", T0 + HOUR), Timer(one, "a", "w", T0)])
-        uow.timers.replace(two, [Timer(two, "c", "wait", T0 - HOUR)])
-        uow.timers.replace(three, [Timer(three, "d", "wait", T0 + DAY)])
-        uow.timers.replace(two, [Timer(two, "e", "wait", T0 + 2 * HOUR)])
-        uow.commit()
-    with storage() as uow:
-        assert uow.timers.due_cases(T0 + 2 * HOUR, 10) == [one, two]
-        assert uow.timers.due_cases(T0 + 2 * HOUR, 1) == [one]
-        assert uow.timers.due_cases(T0 - DAY, 10) == []
-        assert [t.task_id for t in uow.timers.for_case(one)] == ["a", "b"]
-
-
 def test_the_longest_due_active_case_is_claimed_first(storage: UnitOfWorkFactory) -> None:
     with storage() as uow:
         one, two, ended, later = (_case(uow, status=status).id
@@ -440,6 +424,7 @@ def test_the_longest_due_active_case_is_claimed_first(storage: UnitOfWorkFactory
         assert uow.timers.claim_due(T0 - DAY) is None
         assert uow.timers.due_count(T0 + 2 * HOUR) == (2, T0 - HOUR)
         assert uow.timers.due_count(T0 - DAY) == (0, None)
+        assert [t.task_id for t in uow.timers.for_case(one)] == ["a", "b"]
 
 
 def test_only_an_undelivered_message_is_claimed(storage: UnitOfWorkFactory) -> None:

@@ -37,32 +37,6 @@ class SqlTimerRepository(SqlRepository):
                 [columns_of(timer, leave_out=()) for timer in timers],
             )
 
-    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
-        """Cases with a due timer, earliest first, each claimed through its earliest timer.
-
-        Only a case's head timer (earliest due_at, then task_id) qualifies, so each case
-        appears once and is represented by one row. On PostgreSQL that row is locked with
-        SKIP LOCKED: concurrent workers claim disjoint cases. SQLite renders no locking clause;
-        its writers are serialized by BEGIN IMMEDIATE instead.
-        """
-        t = tables.timers
-        head = t.alias("head")
-        head_task = (
-            select(head.c.task_id)
-            .where(head.c.case_id == t.c.case_id)
-            .order_by(head.c.due_at, head.c.task_id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        statement = (
-            select(t.c.case_id)
-            .where(t.c.due_at <= now, t.c.task_id == head_task)
-            .order_by(t.c.due_at, t.c.case_id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=t)
-        )
-        return builtins.list(self._connection.scalars(statement))
-
     def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
         """The active case with the longest-due timer, claimed until the transaction ends.
 

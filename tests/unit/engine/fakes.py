@@ -337,15 +337,6 @@ class _Timers:
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
         self.d.timers[case_id] = list(timers)
 
-    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
-        due = sorted((t.due_at, t.case_id) for ts in self.d.timers.values() for t in ts
-                     if t.due_at <= now)
-        result: list[int] = []
-        for _, case_id in due:
-            if case_id not in result:
-                result.append(case_id)
-        return result[:limit]
-
     def _due(self, now: datetime) -> builtins.list[tuple[datetime, int]]:
         return sorted((min(t.due_at for t in ts), case_id)
                       for case_id, ts in self.d.timers.items()
