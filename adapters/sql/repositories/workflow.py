@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Insert,
     Row,
@@ -45,7 +44,6 @@ from engine.model import (
     CaseRecord,
     Event,
     InboxTask,
-    Message,
     NewEvent,
     PathwayVersion,
     Timer,
@@ -500,87 +498,3 @@ class SqlEventLog:
         return [(Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
                        step=row.step, actor=row.actor, data=row.data), row.client_id)
                 for row in rows]
-
-
-class SqlTimerRepository(SqlRepository):
-    """Pending timers: what the timer worker fires when they fall due."""
-
-    def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
-        _check_case_ids(case_id, timers)
-        t = tables.timers
-        self._connection.execute(delete(t).where(t.c.case_id == case_id))
-        if timers:
-            self._connection.execute(
-                insert(t),
-                [columns_of(timer, leave_out=()) for timer in timers],
-            )
-
-    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
-        """Cases with a due timer, earliest first, each claimed through its earliest timer.
-
-        Only a case's head timer (earliest due_at, then task_id) qualifies, so each case
-        appears once and is represented by one row. On PostgreSQL that row is locked with
-        SKIP LOCKED: concurrent workers claim disjoint cases. SQLite renders no locking clause;
-        its writers are serialized by BEGIN IMMEDIATE instead.
-        """
-        t = tables.timers
-        head = t.alias("head")
-        head_task = (
-            select(head.c.task_id)
-            .where(head.c.case_id == t.c.case_id)
-            .order_by(head.c.due_at, head.c.task_id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        statement = (
-            select(t.c.case_id)
-            .where(t.c.due_at <= now, t.c.task_id == head_task)
-            .order_by(t.c.due_at, t.c.case_id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=t)
-        )
-        return builtins.list(self._connection.scalars(statement))
-
-    def for_case(self, case_id: int) -> builtins.list[Timer]:
-        t = tables.timers
-        rows = self._connection.execute(
-            select(t).where(t.c.case_id == case_id).order_by(t.c.due_at, t.c.task_id)
-        )
-        return [record_from(Timer, row) for row in rows]
-
-
-class SqlMessageRepository(SqlRepository):
-    """Messages between cases of one client, kept after delivery as a record."""
-
-    def add(self, message: Message) -> Message:
-        new_id = insert_id(self._connection, tables.messages, columns_of(message))
-        return replace(message, id=new_id)
-
-    def pending(self, client_id: int | None = None) -> builtins.list[Message]:
-        m = tables.messages.c
-        condition: ColumnElement[bool] = m.delivered_at.is_(None)
-        if client_id is not None:  # with the programme-wide signals, which are for everyone
-            condition = and_(or_(m.client_id == client_id, m.client_id.is_(None)), condition)
-        statement = select(tables.messages).where(condition).order_by(m.created_at, m.id)
-        return [
-            record_from(Message, row, kind="signal" if row.kind == "signal" else "message")
-            for row in self._connection.execute(statement)
-        ]
-
-    def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
-        """Record delivery (case_id None: a signal was routed); ConflictError if another
-        case or router took it meanwhile."""
-        m = tables.messages.c
-        result = self._connection.execute(
-            update(tables.messages)
-            .where(m.id == message_id, m.delivered_at.is_(None))
-            .values(delivered_case_id=case_id, delivered_at=at)
-        )
-        if result.rowcount == 0:
-            if self._connection.scalar(select(m.id).where(m.id == message_id)) is None:
-                raise NotFoundError(
-                    f"message {message_id} does not exist", details={"message": message_id}
-                )
-            raise ConflictError(
-                f"message {message_id} was delivered already", details={"message": message_id}
-            )
