@@ -95,7 +95,9 @@ def server(url: str, workers: int, threads: int, log: Path) -> Iterator[tuple[in
     argv = [sys.executable, "-m", "adapters.cli", "--db", url, "serve", "--port", str(port),
             "--workers", str(workers), "--threads", str(threads)]
     with log.open("w", encoding="utf-8") as output:
-        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+        env = {**os.environ, "PATHWAYS_SECRET_KEY_FILE": str(log.with_suffix(".key"))}
+        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT,  # noqa: S603
+                                   env=env)
         try:
             _wait_until_healthy(process, port, log)
             yield port, process.pid
