@@ -24,7 +24,8 @@ init: install
 	$(BIN)/pathways init
 
 # The main job on the embedded default (./pathways.sqlite): publish the shipped pathways, run
-# the timer/message worker in the background and serve the app until Ctrl-C.
+# the timer/message worker in the background and serve the app with the production server
+# (gunicorn; sessions kept across restarts by ./pathways.sqlite.secret-key) until Ctrl-C.
 run: install
 	$(BIN)/pathways init --demo
 	@$(BIN)/pathways worker --interval 5 > pathways-worker.log 2>&1 & \

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
@@ -17,6 +17,40 @@ DEFAULT_BREAK_GLASS_MINUTES = 30
 
 
 @dataclass(frozen=True, kw_only=True)
+class WebServer:
+    """How `pathways serve` runs gunicorn: worker processes (None: the database's default,
+    see workers_for), threads per process, and the seconds a request may take before its
+    worker is restarted."""
+
+    workers: int | None = None
+    threads: int = 4
+    timeout: int = 60
+
+    @classmethod
+    def from_env(cls) -> WebServer:
+        text = os.environ.get("PATHWAYS_WEB_WORKERS", "").strip()
+        workers = parse_int(text, field="PATHWAYS_WEB_WORKERS", minimum=1,
+                            maximum=MAX_WEB_WORKERS) if text else None
+        return cls(workers=workers,
+                   threads=_whole("PATHWAYS_WEB_THREADS", 4, 1, MAX_WEB_THREADS),
+                   timeout=_whole("PATHWAYS_WEB_TIMEOUT", 60, 1, MAX_WEB_TIMEOUT))
+
+    def workers_for(self, database_url: str) -> int:
+        """The workers asked for, else one on SQLite (one writer at a time for the whole
+        file: more processes only queue on its lock) and one per core on PostgreSQL."""
+        if self.workers is not None:
+            return self.workers
+        if database_url.startswith("sqlite"):
+            return 1
+        return max(2, min(os.cpu_count() or 2, MAX_WEB_WORKERS))
+
+
+MAX_WEB_WORKERS = 64
+MAX_WEB_THREADS = 256
+MAX_WEB_TIMEOUT = 3600
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     database_url: str
     definitions_dir: Path = PROJECT_ROOT / "definitions"
@@ -24,7 +58,13 @@ class Settings:
     live_cases: int = 1024
     # Signs session cookies. Without one a random key is made per process: sessions then end
     # when it restarts, and several processes (gunicorn workers) would not share them.
+    # `pathways serve` reads it from secret_key_file instead (adapters.secret_key), made once.
     secret_key: str | None = None
+    # Where `pathways serve` keeps the key it made when none is set (None: beside a SQLite
+    # database file, else in the state folder; see adapters.secret_key.key_file).
+    secret_key_file: Path | None = None
+    # The production server's processes, threads and timeout (`pathways serve`).
+    web: WebServer = field(default_factory=WebServer)
     # Send the session cookie over HTTPS only. Off only for plain-HTTP local use.
     secure_cookies: bool = True
     # A web session ends after this many minutes without a request (shared office machines),
@@ -52,8 +92,11 @@ class Settings:
         insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
         notifier = check_notifier_name(
             os.environ.get("PATHWAYS_NOTIFIER", "").strip() or DEFAULT_NOTIFIER)
+        key_file = os.environ.get("PATHWAYS_SECRET_KEY_FILE", "").strip()
         return cls(database_url=url, definitions_dir=folder,
                    secret_key=os.environ.get("PATHWAYS_SECRET_KEY") or None,
+                   secret_key_file=Path(key_file) if key_file else None,
+                   web=WebServer.from_env(),
                    secure_cookies=not insecure,
                    session_idle_minutes=_whole("PATHWAYS_SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
                    session_hours=_whole("PATHWAYS_SESSION_HOURS", 10, 1, 72),

@@ -34,7 +34,8 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(hours=10)
-# last_seen_at is written at most this often, so a busy page does not write on every request.
+# last_seen_at (and a token's last_used_at) is written at most this often, so a busy page
+# (or integration) does not write on every request.
 _TOUCH_EVERY = timedelta(seconds=60)
 # Ended and timed-out sessions are kept this long (who was signed in when), then forgotten.
 _KEEP_SESSIONS = timedelta(days=30)
@@ -286,18 +287,23 @@ class Accounts:
             return uow.tokens.list(username)
 
     def user_for_token(self, plain: str) -> User | None:
-        """The active user a live token belongs to (noting its use), else None."""
+        """The active user a live token belongs to, else None. Its use is noted (last_used_at)
+        at most once a minute: every API request asks, and a write on each would take the
+        token's row lock (SQLite's file lock) for every call of a busy integration."""
         if not plain:
             return None
-        with self._uow() as uow:
+        with self._uow(read_only=True) as uow:
             token = uow.tokens.by_hash(token_hash(plain))
             if token is None or token.id is None or token.revoked_at is not None:
                 return None
             user = uow.users.by_username(token.username)
             if user is None or not user.active:
                 return None
-            uow.tokens.touch(token.id, self._clock.now())
-            uow.commit()
+        now = self._clock.now()
+        if token.last_used_at is None or now - token.last_used_at >= _TOUCH_EVERY:
+            with self._uow() as uow:
+                uow.tokens.touch(token.id, now)
+                uow.commit()
         return user
 
     def revoke_token(self, token_id: int) -> None:

@@ -449,6 +449,7 @@ def test_serve_answers_health(cli: Cli, tmp_path: Path) -> None:
     log_path = tmp_path / "serve.log"
     with log_path.open("w", encoding="utf-8") as log:
         process = cli.spawn(cli.argv(["serve", "--port", str(port)]),
+                            env={"PATHWAYS_SECRET_KEY_FILE": str(tmp_path / "secret-key")},
                             stdout=subprocess.DEVNULL, stderr=log)
         try:
             # How long a loaded 2-core CI machine may take to import and start the server:
