@@ -53,11 +53,18 @@ def _truthy(column: str, key: str, dialect: str) -> str:
     return f"({value} IS NOT NULL AND {value} NOT IN {_FALSY})"
 
 
+def glass_entry(dialect: str, entry: str = "") -> str:
+    """Whether the access-log entry (its table's alias, or none) was written under
+    break-glass (casework_access.counted and glass_cases: a reason, or detail.break_glass).
+    Also the predicate of the partial index ix_access_log_break_glass, which the query
+    reaches by spelling it the same way."""
+    at = f"{entry}." if entry else ""
+    return (f"(({at}reason IS NOT NULL AND {at}reason <> '') "
+            f"OR {_truthy(f'{at}detail', 'break_glass', dialect)})")
+
+
 def _glass(entry: str, dialect: str) -> str:
-    """Whether the access-log entry was written under break-glass (casework_access.counted
-    and glass_cases: a reason, or detail.break_glass)."""
-    return (f"(({entry}.reason IS NOT NULL AND {entry}.reason <> '') "
-            f"OR {_truthy(f'{entry}.detail', 'break_glass', dialect)})")
+    return glass_entry(dialect, entry)
 
 
 def _created(org: str) -> str:
@@ -65,15 +72,14 @@ def _created(org: str) -> str:
             f"AND made.action = 'create_client' AND made.organisation = {org})")
 
 
-def _consented(dialect: str) -> str:
+def _consented() -> str:
     """The client's latest programme consent in effect today (by effective_on, then
-    recorded_at, then id) was given; consents recorded under break-glass do not count."""
+    recorded_at, then id) was given; consents recorded under break-glass (glass_consents)
+    do not count."""
     def counted(consent: str) -> str:
         return (f"{consent}.client_id = cl.id AND {consent}.scope = 'programme' "
                 f"AND {consent}.effective_on <= :today AND NOT EXISTS (SELECT 1 FROM "
-                f"access_log AS noted WHERE noted.client_id = cl.id "
-                f"AND noted.action = 'record_consent' AND {_glass('noted', dialect)} "
-                f"AND {_number('noted.detail', ('consent',), dialect)} = {consent}.id)")
+                f"glass_consents AS n WHERE n.client_id = cl.id AND n.id = {consent}.id)")
 
     later = ("(later.effective_on > k.effective_on OR (later.effective_on = k.effective_on "
              "AND (later.recorded_at > k.recorded_at OR (later.recorded_at = k.recorded_at "
@@ -94,24 +100,36 @@ def _task_open_to_user(scope: ClientScope) -> str:
             "AND x.version = t.version AND x.role = t.role))")  # a task in no lane: open
 
 
-def _through_a_case(scope: ClientScope, dialect: str) -> str:
-    """A case not started under break-glass (nor referred from one, as glass_cases
-    follows referrals in the order of case ids) on a version involving the organisation,
-    or active with an open task the user may do."""
+def _glass_ctes(dialect: str) -> list[str]:
+    """The break-glass entries of every client, found once per query through the partial
+    index of break-glass log entries (few: break-glass is read-only now): glass(client_id,
+    id, base), the cases started under break-glass and those referred from them, as
+    casework_access.glass_cases follows referrals (in the order of case ids, per client);
+    glass_consents(client_id, id), the consents recorded under break-glass."""
     started = _number("a.detail", ("case",), dialect)
     referred_from = _number("y.data", ("referral", "from_case"), dialect)
-    glass = (
-        "WITH RECURSIVE glass(id, base) AS ("
-        f"SELECT {started}, 1 FROM access_log AS a WHERE a.client_id = cl.id "
-        f"AND a.action = 'start_case' AND {_glass('a', dialect)} AND {started} IS NOT NULL "
-        f"UNION SELECT {'CAST(y.id AS NUMERIC)' if dialect == 'postgresql' else 'y.id'}, 0 "
-        f"FROM glass AS g JOIN cases AS y ON y.client_id = cl.id "
-        f"AND {referred_from} = g.id AND (g.base = 1 OR g.id < y.id)) ")
-    return (f"EXISTS ({glass}SELECT 1 FROM cases AS c WHERE c.client_id = cl.id "
+    case_id = "CAST(y.id AS NUMERIC)" if dialect == "postgresql" else "y.id"
+    return [
+        "glass(client_id, id, base) AS ("
+        f"SELECT a.client_id, {started}, 1 FROM access_log AS a WHERE {_glass('a', dialect)} "
+        f"AND a.action = 'start_case' AND {started} IS NOT NULL "
+        f"UNION SELECT y.client_id, {case_id}, 0 FROM glass AS g JOIN cases AS y "
+        f"ON y.client_id = g.client_id AND {referred_from} = g.id "
+        "AND (g.base = 1 OR g.id < y.id))",
+        "glass_consents(client_id, id) AS MATERIALIZED ("
+        f"SELECT a.client_id, {_number('a.detail', ('consent',), dialect)} FROM access_log "
+        f"AS a WHERE {_glass('a', dialect)} AND a.action = 'record_consent')"]
+
+
+def _through_a_case(scope: ClientScope) -> str:
+    """A case not started under break-glass nor referred from one (glass) on a version
+    involving the organisation, or active with an open task the user may do."""
+    return ("EXISTS (SELECT 1 FROM cases AS c WHERE c.client_id = cl.id "
             "AND (EXISTS (SELECT 1 FROM involving AS i WHERE i.pathway = c.pathway "
             f"AND i.version = c.version) OR (c.status = 'active' AND "
             f"{_task_open_to_user(scope)})) "
-            "AND NOT EXISTS (SELECT 1 FROM glass AS gc WHERE gc.id = c.id))")
+            "AND NOT EXISTS (SELECT 1 FROM glass AS gc WHERE gc.client_id = cl.id "
+            "AND gc.id = c.id))")
 
 
 def _values(name: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]],
@@ -122,8 +140,10 @@ def _values(name: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
         keys = [f"{name}_{number}_{place}" for place in range(len(columns))]
         params.update(zip(keys, row, strict=True))
         found.append("(" + ", ".join(f":{key}" for key in keys) + ")")
-    body = ("VALUES " + ", ".join(found)) if found else (
-        "SELECT " + ", ".join(f"NULL AS {column}" for column in columns) + " WHERE 1 = 0")
+    kinds = {"version": "INTEGER"}
+    body = ("VALUES " + ", ".join(found)) if found else ("SELECT " + ", ".join(
+        f"CAST(NULL AS {kinds.get(column, 'VARCHAR')}) AS {column}" for column in columns)
+        + " WHERE 1 = 0")
     return f"{name}({', '.join(columns)}) AS ({body})"
 
 
@@ -156,9 +176,12 @@ def find_statement(scope: ClientScope, wanted: str, dialect: str, *, limit: int,
             _values("unloadable", ("pathway", "version"), scope.unloadable, params),
             _values("closed_roles", ("pathway", "version", "role"), scope.closed_roles,
                     params)]
-    admitted = "1 = 1" if scope.organisation is None else (
-        f"({_created(':org')} OR {_consented(dialect)} OR {_through_a_case(scope, dialect)})")
-    sql = (f"WITH {', '.join(ctes)} SELECT cl.id, cl.name, cl.created_at FROM clients AS cl "
+    admitted = "1 = 1"
+    if scope.organisation is not None:
+        ctes += _glass_ctes(dialect)
+        admitted = f"({_created(':org')} OR {_consented()} OR {_through_a_case(scope)})"
+    sql = (f"WITH RECURSIVE {', '.join(ctes)} "
+           "SELECT cl.id, cl.name, cl.created_at FROM clients AS cl "
            f"WHERE {_matching(wanted, dialect, params)} AND {admitted} "
            "ORDER BY cl.search_name, cl.id LIMIT :limit OFFSET :offset")
     binds = [bindparam("today", type_=Date()),

@@ -32,6 +32,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from adapters.sql.client_search import glass_entry
+
 # Stable constraint names, so later migrations can refer to them on every backend.
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -347,6 +349,14 @@ access_log = Table(
     Column("detail", json_type(), nullable=False),
     Index(None, "client_id"),
     Index(None, "username"),
+    # what the client list asks of every client: who created it, and the few entries
+    # written under break-glass (adapters.sql.client_search; 0020)
+    Index("ix_access_log_created_by", "client_id", "organisation",
+          postgresql_where=text("action = 'create_client'"),
+          sqlite_where=text("action = 'create_client'")),
+    Index("ix_access_log_break_glass", "action", "client_id",
+          postgresql_where=text(glass_entry("postgresql")),
+          sqlite_where=text(glass_entry("sqlite"))),
 )
 
 drafts = Table(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -32,6 +33,36 @@ def clients(cw: CaseworkContext, user: User, query: str, *, limit: int, offset: 
     with cw.uow(read_only=True) as uow:
         return uow.clients.find(cw.client_scope(uow, user), query.strip().lower(),
                                 limit=limit, offset=offset)
+
+
+CLIENT_PAGE_LIMIT = 200  # clients on one page at most
+CLIENT_PAGE_OFFSET = 1_000_000  # the furthest a page may start (past it: search instead)
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    """A page of the clients a user may open (see clients): those from offset on, at most
+    limit of them; more tells whether a page follows."""
+
+    clients: list[Client]
+    limit: int
+    offset: int
+    more: bool
+
+
+def client_page(cw: CaseworkContext, user: User, query: str, *, limit: int, offset: int
+                ) -> ClientPage:
+    """clients(), a page at a time: InvalidArgumentError (details.fields) for a limit
+    outside 1..CLIENT_PAGE_LIMIT or an offset outside 0..CLIENT_PAGE_OFFSET."""
+    problems: dict[str, list[str]] = {}
+    if not 1 <= limit <= CLIENT_PAGE_LIMIT:
+        problems["limit"] = [f"must be from 1 to {CLIENT_PAGE_LIMIT}"]
+    if not 0 <= offset <= CLIENT_PAGE_OFFSET:
+        problems["offset"] = [f"must be from 0 to {CLIENT_PAGE_OFFSET:,}"]
+    if problems:
+        raise InvalidArgumentError("invalid page of clients", details={"fields": problems})
+    found = clients(cw, user, query, limit=limit + 1, offset=offset)
+    return ClientPage(found[:limit], limit, offset, len(found) > limit)
 
 
 def add_client(cw: CaseworkContext, user: User, name: str, fields: Mapping[str, Any] | None

@@ -1,6 +1,7 @@
 """Client search in the database (issue 17, item 3): each client's name lowered as Python
 lowers it (search_name), indexed with its id for the list's order and, on PostgreSQL, by
-trigrams (pg_trgm) for substring search.
+trigrams (pg_trgm) for substring search; two partial indexes of the access log the access
+rule reads for every client (who created it; the few entries written under break-glass).
 
 The extension goes in the schema public (CREATE EXTENSION IF NOT EXISTS ... SCHEMA public)
 unless it is installed already: the index names its operator class with the schema the
@@ -17,6 +18,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from adapters.sql.client_search import glass_entry
 
 revision: str = "0020_client_search"
 down_revision: str | Sequence[str] | None = "0018_migration_round_waits"
@@ -42,6 +45,12 @@ def upgrade() -> None:
         bind.execute(update, [{"b_id": row.id, "b_search_name": row.name.lower()}
                               for row in rows[start:start + BATCH]])
     op.create_index("ix_clients_search_name_id", "clients", ["search_name", "id"])
+    created = sa.text("action = 'create_client'")
+    op.create_index("ix_access_log_created_by", "access_log", ["client_id", "organisation"],
+                    postgresql_where=created, sqlite_where=created)
+    glass = sa.text(glass_entry(bind.dialect.name))
+    op.create_index("ix_access_log_break_glass", "access_log", ["action", "client_id"],
+                    postgresql_where=glass, sqlite_where=glass)
     if postgres:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
         schema = bind.exec_driver_sql(
@@ -54,6 +63,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_clients_search_name_trgm", table_name="clients")
+    op.drop_index("ix_access_log_break_glass", table_name="access_log")
+    op.drop_index("ix_access_log_created_by", table_name="access_log")
     op.drop_index("ix_clients_search_name_id", table_name="clients")
     with op.batch_alter_table("clients") as batch:
         batch.drop_column("search_name")
