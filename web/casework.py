@@ -173,7 +173,8 @@ def clients() -> Any:
     problems: dict[str, list[str]] = {}
     page = _number_arg("page", 1, 1 + CLIENT_PAGE_OFFSET // CLIENTS_PER_PAGE, problems)
     if problems:
-        raise InvalidArgumentError("invalid query parameters", details={"fields": problems})
+        raise InvalidArgumentError(f"page: {problems['page'][0]}",
+                                   details={"fields": problems})
     found = application().casework.client_page(
         _user(), query, limit=CLIENTS_PER_PAGE, offset=(page - 1) * CLIENTS_PER_PAGE)
     return render_template("clients.html", clients=found.clients, query=query, page=page,

@@ -96,3 +96,16 @@ def test_statements_per_request_do_not_grow_with_the_clients(site: Site) -> None
     assert "Page 2" in page_two and 'rel="prev"' in page_two and 'rel="next"' not in page_two
     # every client with a gate reception case (St Giles' pathway) is St Giles': 90 of them
     assert 'rel="next"' in browser.get("/clients").text
+
+
+def test_a_page_out_of_bounds_is_refused(site: Site) -> None:
+    site.application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    site.application.accounts.add_user("cw", "Casey", "st_giles_trust", "caseworker",
+                                       PASSWORD)
+    browser = site.client()
+    sign_in(browser, "cw")
+    for page in ("0", "-1", "two", "1e3", "20002"):
+        response = browser.get(f"/clients?page={page}")
+        assert response.status_code == 400, (page, response.status_code)
+        assert "page" in response.text
+    assert browser.get("/clients?page=20001").status_code == 200  # empty, not an error
