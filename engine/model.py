@@ -81,6 +81,36 @@ class Client:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class ClientScope:
+    """The clients a user may open without giving a reason (engine.access.record_access with
+    no reason and no break-glass grant), as facts a repository turns into one query
+    (engine.casework.casework_access.CaseworkContext.client_scope builds it).
+
+    organisation None admits every client (an admin). Otherwise a client is admitted when
+    the organisation created it (its create_client log entry), when its programme consent is
+    in effect on `today` (consents recorded under break-glass never count), or through a case
+    not started under break-glass nor referred from one: a case on a version in `involving`
+    (the organisation owns it or is named for a role), or an active case with an open task
+    the user may do (of the organisation or of none; its role in pathway_roles when that is
+    not empty; not on an `unloadable` version; its role not in `closed_roles`, the lane roles
+    of a version named for other organisations only).
+    """
+
+    organisation: str | None
+    today: date
+    involving: frozenset[tuple[str, int]] = frozenset()
+    pathway_roles: tuple[str, ...] = ()
+    unloadable: frozenset[tuple[str, int]] = frozenset()
+    closed_roles: frozenset[tuple[str, int, str]] = frozenset()
+
+
+def name_key(name: str) -> str:
+    """What a client search compares and sorts names by: the name lowered (str.lower),
+    stored beside it so the database finds and orders by exactly this."""
+    return name.lower()
+
+
 @dataclass
 class CaseRecord:
     """A case as stored: its row and its serialized workflow state (without the spec)."""

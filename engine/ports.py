@@ -21,6 +21,7 @@ from engine.model import (
     Bundle,
     CaseRecord,
     Client,
+    ClientScope,
     ComparisonRate,
     ComparisonSubject,
     Consent,
@@ -98,6 +99,14 @@ class ClientRepository(Protocol):
     def get(self, client_id: int) -> Client | None: ...
 
     def list(self) -> builtins.list[Client]: ...
+
+    def find(self, scope: ClientScope, text: str, *, limit: int, offset: int = 0
+             ) -> builtins.list[Client]:
+        """The clients the scope admits whose lowered name (engine.model.name_key) contains
+        text (already lowered; "" for all) or whose number text is, by lowered name then
+        number: a page of them (offset, limit), found, checked and sorted by the database.
+        Names only: fields are left empty."""
+        ...
 
     def field_values(self, field: str) -> dict[int, Any]:
         """client id -> the value at the dotted `field` in the client's fields, where set

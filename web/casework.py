@@ -23,9 +23,10 @@ from flask import (
 )
 from werkzeug.exceptions import BadRequest
 
-from engine.casework import INBOX_SCOPES, INBOX_SORTS
+from engine.casework import CLIENT_PAGE_OFFSET, INBOX_SCOPES, INBOX_SORTS
 from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
 from engine.model import CONSENT_SCOPES
+from engine.numbers import parse_int
 from engine.workflow import validate_submission
 from web.boundary import query_id
 from web.forms import form_fields, read_submission
@@ -36,6 +37,7 @@ bp = Blueprint("casework", __name__)
 SORT_LABELS = {"due": "Due soonest", "-due": "Due latest", "created": "Oldest first",
                "-created": "Newest first", "client": "Client A to Z", "-client": "Client Z to A",
                "pathway": "Pathway", "step": "Step", "title": "Task"}
+CLIENTS_PER_PAGE = 50
 
 
 def _user() -> Any:
@@ -168,8 +170,28 @@ def _stopped(case_id: int, error: dict[str, Any]) -> str:
 @roles_required("caseworker", "team_lead", "admin")
 def clients() -> Any:
     query = request.args.get("q", "")
-    found = application().casework.clients(_user(), query)
-    return render_template("clients.html", clients=found, query=query)
+    problems: dict[str, list[str]] = {}
+    page = _number_arg("page", 1, 1 + CLIENT_PAGE_OFFSET // CLIENTS_PER_PAGE, problems)
+    if problems:
+        raise InvalidArgumentError(f"page: {problems['page'][0]}",
+                                   details={"fields": problems})
+    found = application().casework.client_page(
+        _user(), query, limit=CLIENTS_PER_PAGE, offset=(page - 1) * CLIENTS_PER_PAGE)
+    return render_template("clients.html", clients=found.clients, query=query, page=page,
+                           more=found.more)
+
+
+def _number_arg(name: str, default: int, most: int, problems: dict[str, list[str]]) -> int:
+    """The query parameter as a whole number from 1 to most (default when absent), or a
+    problem recorded under its name."""
+    text = request.args.get(name) or ""
+    if not text:
+        return default
+    try:
+        return parse_int(text, field=name, minimum=1, maximum=most)
+    except InvalidArgumentError as err:
+        problems.setdefault(name, []).extend(err.details["fields"][name])
+        return default
 
 
 @bp.post("/clients")
@@ -187,9 +209,10 @@ def add_client() -> Any:
         except ValueError:
             problems["release_date"] = ["enter a date as YYYY-MM-DD"]
     if problems:
-        found = application().casework.clients(_user(), "")
-        return render_template("clients.html", clients=found, query="", problems=problems,
-                               name=name, release_date=release), 422
+        found = application().casework.client_page(_user(), "", limit=CLIENTS_PER_PAGE)
+        return render_template("clients.html", clients=found.clients, query="", page=1,
+                               more=found.more, problems=problems, name=name,
+                               release_date=release), 422
     created = application().casework.add_client(_user(), name, fields)
     flash(f"Added {created.name}.")
     return redirect(url_for("casework.client", client_id=created.id))

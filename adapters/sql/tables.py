@@ -32,6 +32,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from adapters.sql.client_search import glass_entry
+
 # Stable constraint names, so later migrations can refer to them on every backend.
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -112,6 +114,14 @@ clients = Table(
     Column("name", String, nullable=False),
     Column("fields", json_type(), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # the name lowered as Python lowers it (engine.model.name_key), what a search compares
+    # and sorts by; code-point order on PostgreSQL too, as in SQLite and Python (0020)
+    Column("search_name", String().with_variant(String(collation="C"), "postgresql"),
+           nullable=False, server_default=""),
+    Index(None, "search_name", "id"),
+    # substrings of names found through trigrams (pg_trgm; PostgreSQL only)
+    Index("ix_clients_search_name_trgm", "search_name", postgresql_using="gin",
+          postgresql_ops={"search_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
 )
 
 cases = Table(
@@ -172,13 +182,13 @@ events = Table(
     Column("actor", String, nullable=True),
     Column("step", String, nullable=True),
     Column("data", json_type(), nullable=False),
-    # revision 0022: SHA-256 (hex) chaining the event to the one before it in its case
-    # (engine.integrity); migration 0022 filled in the events stored before it
+    # revision 0019: SHA-256 (hex) chaining the event to the one before it in its case
+    # (engine.integrity); migration 0019 filled in the events stored before it
     Column("hash", String(64), nullable=True),
     UniqueConstraint("case_id", "seq"),
 )
 
-# revision 0022: the daily chain heads, each over every case's last event hash up to
+# revision 0019: the daily chain heads, each over every case's last event hash up to
 # last_event_id and the head before it (engine.integrity.HeadHasher)
 chain_heads = Table(
     "chain_heads",
@@ -357,6 +367,14 @@ access_log = Table(
     Column("detail", json_type(), nullable=False),
     Index(None, "client_id"),
     Index(None, "username"),
+    # what the client list asks of every client: who created it, and the few entries
+    # written under break-glass (adapters.sql.client_search; 0020)
+    Index("ix_access_log_created_by", "client_id", "organisation",
+          postgresql_where=text("action = 'create_client'"),
+          sqlite_where=text("action = 'create_client'")),
+    Index("ix_access_log_break_glass", "action", "client_id",
+          postgresql_where=text(glass_entry("postgresql")),
+          sqlite_where=text(glass_entry("sqlite"))),
 )
 
 drafts = Table(

@@ -5,6 +5,7 @@ workflow and access. This __init__ is the package's public surface.
 """
 
 from engine.casework.casework_access import CaseworkContext
+from engine.casework.casework_clients import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET, ClientPage
 from engine.casework.casework_inbox import INBOX_SCOPES, INBOX_SORTS, InboxScope, InboxSort
 from engine.casework.casework_tasks import PREFILL
 from engine.casework.casework_views import (
@@ -25,6 +26,8 @@ from engine.casework.casework_views import (
 from engine.casework.facade import Casework
 
 __all__ = [
+    "CLIENT_PAGE_LIMIT",
+    "CLIENT_PAGE_OFFSET",
     "INBOX_SCOPES",
     "INBOX_SORTS",
     "PREFILL",
@@ -32,6 +35,7 @@ __all__ = [
     "CaseSummary",
     "Casework",
     "CaseworkContext",
+    "ClientPage",
     "ClientRecord",
     "Completion",
     "Inbox",

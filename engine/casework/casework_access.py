@@ -18,7 +18,15 @@ from engine import access
 from engine.access import privacy
 from engine.cases.services import Engine
 from engine.errors import DefinitionError, ForbiddenError, NotFoundError
-from engine.model import AccessEntry, CaseRecord, Client, Consent, InboxTask, User
+from engine.model import (
+    AccessEntry,
+    CaseRecord,
+    Client,
+    ClientScope,
+    Consent,
+    InboxTask,
+    User,
+)
 from engine.plain import to_plain
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.workflow.definitions import ParsedDefinition
@@ -151,6 +159,31 @@ class CaseworkContext:
                     return True
         return any(e.action == "create_client" and e.organisation == user.organisation
                    for e in log)
+
+    def client_scope(self, uow: UnitOfWork, user: User) -> ClientScope:
+        """The clients the user may open without giving a reason, as ClientScope: the rule
+        of involved() and access.record_access put as facts about every stored version
+        (which involve the user's organisation, which cannot be loaded, which lane roles are
+        closed to it), so a repository finds the clients in one query whatever their
+        number. The user's role opens records (access.may_open_records)."""
+        today = self.clock.now().date()
+        if user.role == "admin":
+            return ClientScope(None, today)
+        involving: set[tuple[str, int]] = set()
+        unloadable: set[tuple[str, int]] = set()
+        closed: set[tuple[str, int, str]] = set()
+        for version in uow.versions.list():
+            key = (version.pathway, version.number)
+            definition = self.loaded(uow, *key)
+            if isinstance(definition, DefinitionError):
+                unloadable.add(key)
+            elif definition is not None:
+                if access.involves([definition], user.organisation):
+                    involving.add(key)
+                closed.update((*key, role) for role in definition.role_organisations
+                              if not definition.role_open_to(role, user.organisation))
+        return ClientScope(user.organisation, today, frozenset(involving),
+                           tuple(user.pathway_roles), frozenset(unloadable), frozenset(closed))
 
     def grant(self, user: User, log: Sequence[AccessEntry]) -> AccessEntry | None:
         """The user's break-glass opening of this record within the time box, if any: a

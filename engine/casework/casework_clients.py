@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from engine import access
 from engine.access import privacy
-from engine.casework.casework_access import CaseworkContext, ClientAccess, counted
+from engine.casework.casework_access import CaseworkContext, ClientAccess
 from engine.casework.casework_views import CaseSummary, ClientRecord, StartResult, TimelineEntry
 from engine.errors import DefinitionError, ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.model import CONSENT_SCOPES, CaseRecord, Client, Consent, Event, User
@@ -18,31 +19,50 @@ from engine.ports import UnitOfWork
 from engine.workflow.definitions import ParsedDefinition
 
 
-def clients(cw: CaseworkContext, user: User, query: str, *, limit: int) -> list[Client]:
+def clients(cw: CaseworkContext, user: User, query: str, *, limit: int, offset: int = 0
+            ) -> list[Client]:
     """Clients whose record the user may open without giving a reason (admins: all),
-    whose name contains the query or whose number it is; by name. Names only: opening
-    a record is what is logged."""
+    whose name contains the query (case aside, as str.lower) or whose number it is; by
+    name, then number: the page of `limit` from `offset`. Names only: opening a record is
+    what is logged. The access rule, the search, the order and the page are one query
+    (CaseworkContext.client_scope): its cost does not grow with the clients the user
+    may not see, and the statements run do not grow with the clients at all."""
     if not access.may_open_records(user):
         raise ForbiddenError("your role does not open individual client records",
                              details={"role": user.role})
-    wanted = query.strip().lower()
-    today = cw.clock.now().date()
-    found: list[Client] = []
     with cw.uow(read_only=True) as uow:
-        for client in uow.clients.list():
-            if client.id is None or (wanted and wanted not in client.name.lower()
-                                     and wanted != str(client.id)):
-                continue
-            cases = uow.cases.list(client_id=client.id)
-            log = uow.access_log.list(client_id=client.id)
-            decision = access.record_access(
-                user, involved=cw.involved(uow, user, cases, log),
-                consents=counted(uow.consents.for_client(client.id), log), today=today)
-            if decision.allowed:
-                found.append(Client(client.id, client.name, {}, client.created_at))
-            if len(found) >= limit:
-                break
-    return sorted(found, key=lambda c: (c.name.lower(), c.id or 0))
+        return uow.clients.find(cw.client_scope(uow, user), query.strip().lower(),
+                                limit=limit, offset=offset)
+
+
+CLIENT_PAGE_LIMIT = 200  # clients on one page at most
+CLIENT_PAGE_OFFSET = 1_000_000  # the furthest a page may start (past it: search instead)
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    """A page of the clients a user may open (see clients): those from offset on, at most
+    limit of them; more tells whether a page follows."""
+
+    clients: list[Client]
+    limit: int
+    offset: int
+    more: bool
+
+
+def client_page(cw: CaseworkContext, user: User, query: str, *, limit: int, offset: int
+                ) -> ClientPage:
+    """clients(), a page at a time: InvalidArgumentError (details.fields) for a limit
+    outside 1..CLIENT_PAGE_LIMIT or an offset outside 0..CLIENT_PAGE_OFFSET."""
+    problems: dict[str, list[str]] = {}
+    if not 1 <= limit <= CLIENT_PAGE_LIMIT:
+        problems["limit"] = [f"must be from 1 to {CLIENT_PAGE_LIMIT}"]
+    if not 0 <= offset <= CLIENT_PAGE_OFFSET:
+        problems["offset"] = [f"must be from 0 to {CLIENT_PAGE_OFFSET:,}"]
+    if problems:
+        raise InvalidArgumentError("invalid page of clients", details={"fields": problems})
+    found = clients(cw, user, query, limit=limit + 1, offset=offset)
+    return ClientPage(found[:limit], limit, offset, len(found) > limit)
 
 
 def add_client(cw: CaseworkContext, user: User, name: str, fields: Mapping[str, Any] | None

@@ -112,9 +112,15 @@ class Casework(CaseworkContext):
 
     # -- clients -------------------------------------------------------------------------
 
-    def clients(self, user: User, query: str = "", *, limit: int = 200) -> list[Client]:
+    def clients(self, user: User, query: str = "", *, limit: int = 200, offset: int = 0
+                ) -> list[Client]:
         """Clients whose record the user may open without giving a reason (admins: all)."""
-        return casework_clients.clients(self, user, query, limit=limit)
+        return casework_clients.clients(self, user, query, limit=limit, offset=offset)
+
+    def client_page(self, user: User, query: str = "", *, limit: int = 50, offset: int = 0
+                    ) -> casework_clients.ClientPage:
+        """clients(), a page at a time, its bounds checked (InvalidArgumentError)."""
+        return casework_clients.client_page(self, user, query, limit=limit, offset=offset)
 
     def add_client(self, user: User, name: str, fields: Mapping[str, Any] | None = None
                    ) -> Client:

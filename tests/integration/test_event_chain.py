@@ -73,10 +73,10 @@ def _event_ids(db_engine: SqlEngine, case_id: int) -> dict[int, int]:
                                        .where(events.c.case_id == case_id)).all())
 
 
-def _migration_0022() -> ModuleType:
-    """Revision 0022's module (its file name is no Python name)."""
-    path = Path(migrations.__file__).parent / "versions" / "0022_event_chain.py"
-    spec = importlib.util.spec_from_file_location("revision_0022_event_chain", path)
+def _migration_0019() -> ModuleType:
+    """Revision 0019's module (its file name is no Python name)."""
+    path = Path(migrations.__file__).parent / "versions" / "0019_event_chain.py"
+    spec = importlib.util.spec_from_file_location("revision_0019_event_chain", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -277,7 +277,7 @@ def test_the_migration_hashes_stored_events(uow_factory: UnitOfWorkFactory,
 def test_the_migration_hashes_in_pages(uow_factory: UnitOfWorkFactory, db_engine: SqlEngine,
                                        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Pages smaller than a case: the chain carries on across pages, and across cases."""
-    migration = _migration_0022()
+    migration = _migration_0019()
     _cases(uow_factory, tmp_path)
     _run(db_engine, update(events).values(hash=None))
     assert not chain.verify(db_engine)["ok"]

@@ -111,10 +111,21 @@ def test_migration_creates_exactly_the_tables(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={
+                "compare_type": True,
+                "include_object": _on_backend(connection.dialect.name)})
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
+
+
+def _on_backend(dialect: str) -> Any:
+    """Alembic's include_object leaving out what tables.py creates on another backend only
+    (Index.ddl_if: the trigram index of client names is PostgreSQL's)."""
+    def include(found: Any, *_args: Any) -> bool:
+        only = getattr(found, "_ddl_if", None)
+        return only is None or only.dialect in (None, dialect)
+    return include
 
 
 def _index(found: Any) -> dict[str, Any]:

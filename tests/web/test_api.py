@@ -147,7 +147,7 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
                 "<task_id>", "{task_id}").replace("<int:case_id>", "{case_id}")
             routed |= {(path, m) for m in rule.methods or () if m not in ("HEAD", "OPTIONS")}
     assert routed == documented
-    assert len(routed) == 15
+    assert len(routed) == 16
 
     for path, item in document["paths"].items():
         for name in ("task_id", "client_id", "case_id"):
@@ -203,7 +203,7 @@ def test_every_engine_error_code_has_an_http_status() -> None:
 ENDPOINTS = (("GET", "/tasks"), ("GET", "/tasks/T"), ("POST", "/tasks/T/claim"),
              ("POST", "/tasks/T/unclaim"), ("POST", "/tasks/reassign"),
              ("PUT", "/tasks/T/draft"), ("POST", "/tasks/T/complete"), ("POST", "/clients"),
-             ("GET", "/clients/C"), ("POST", "/clients/C/consents"),
+             ("GET", "/clients"), ("GET", "/clients/C"), ("POST", "/clients/C/consents"),
              ("POST", "/clients/C/cases"), ("GET", "/clients/C/export"))
 
 
@@ -508,6 +508,52 @@ def test_another_organisations_task_is_not_found(world: World, username: str) ->
 
 
 # -- clients -----------------------------------------------------------------------------------
+
+
+def test_find_clients_a_page_at_a_time(world: World) -> None:
+    """Names only, by name, of the clients the user may open without a reason; nothing is
+    logged."""
+    names = {username: [c["name"] for c in json_body(world.call(
+        username, "GET", "/clients"), 200)["clients"]]
+        for username in ("sg_caseworker", "om_caseworker", "sg_admin")}
+    assert names == {"sg_caseworker": ["Aaron Smith", "Ben Jones"],
+                     "om_caseworker": ["Cara Green"],
+                     "sg_admin": ["Aaron Smith", "Ben Jones", "Cara Green"]}
+    found = json_body(world.call("sg_caseworker", "GET", "/clients?q=SMITH"), 200)
+    assert found == {"clients": [{"id": world.clients["aaron"], "name": "Aaron Smith",
+                                  "fields": {}, "created_at": found["clients"][0]["created_at"]}],
+                     "limit": 50, "offset": 0, "next_offset": None}
+    by_number = json_body(world.call("sg_caseworker", "GET",
+                                     f"/clients?q={world.clients['ben']}"), 200)
+    assert [c["name"] for c in by_number["clients"]] == ["Ben Jones"]
+    first = json_body(world.call("sg_admin", "GET", "/clients?limit=2"), 200)
+    assert [c["name"] for c in first["clients"]] == ["Aaron Smith", "Ben Jones"]
+    assert first["next_offset"] == 2
+    second = json_body(world.call("sg_admin", "GET", "/clients?limit=2&offset=2"), 200)
+    assert [c["name"] for c in second["clients"]] == ["Cara Green"]
+    assert second["next_offset"] is None
+    assert not any(e.action.startswith("view_client") for name in ("aaron", "ben", "cara")
+                   for e in world.access_log(world.clients[name]))
+
+
+@pytest.mark.parametrize(("query", "fields"), [
+    ("limit=0", {"limit": ["must be between 1 and 200"]}),
+    ("limit=201", {"limit": ["must be between 1 and 200"]}),
+    ("limit=ten&offset=-1", {"limit": ["must be a whole number (digits only)"],
+                             "offset": ["must be between 0 and 1000000"]}),
+    ("offset=1000001", {"offset": ["must be between 0 and 1000000"]}),
+    ("offset=1e9", {"offset": ["must be a whole number (digits only)"]}),
+])
+def test_find_clients_refuses_bad_pages(world: World, query: str,
+                                        fields: dict[str, list[str]]) -> None:
+    assert fields_of(world.call("sg_caseworker", "GET", f"/clients?{query}")) == fields
+
+
+@pytest.mark.parametrize("role", ["designer", "commissioner"])
+def test_designers_and_commissioners_find_no_clients(world: World, role: str) -> None:
+    response = world.call(f"sg_{role}", "GET", "/clients?q=aaron")
+    error_of(response, 403, "forbidden")
+    assert "Aaron" not in response.text
 
 
 def test_add_a_client_and_open_the_record(world: World) -> None:

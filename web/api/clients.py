@@ -11,17 +11,60 @@ from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from engine import access
+from engine.casework import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET
 from engine.errors import InvalidArgumentError
+from engine.numbers import parse_int
 from engine.plain import to_plain
 from web.api.common import api_user, bp
 from web.api.openapi import operation
-from web.api.schemas import request_body
+from web.api.schemas import TEXT, request_body
 from web.api.shapes import case_brief_json, client_json, consent_json, maybe_task_json, task_json
 from web.security import application
 
 
 def _created(payload: Mapping[str, Any], location: str) -> ResponseReturnValue:
     return jsonify(payload), 201, {"Location": location}
+
+
+_LIST_QUERY = (
+    {"name": "q", "schema": TEXT, "description": "part of the name (case aside) or the "
+     "client's number"},
+    {"name": "limit", "schema": {"type": "integer", "minimum": 1,
+                                 "maximum": CLIENT_PAGE_LIMIT, "default": 50}},
+    {"name": "offset", "schema": {"type": "integer", "minimum": 0,
+                                  "maximum": CLIENT_PAGE_OFFSET, "default": 0}},
+)
+
+
+@bp.get("/clients")
+@operation("Find clients", tag="clients", result="ClientList", query=_LIST_QUERY,
+           errors=(400, 403), description="The clients whose record you may open without "
+           "giving a reason (admins: all), by name, a page at a time: names only (fields "
+           "empty), nothing logged. next_offset is the offset of the next page, or null. "
+           "Designers and commissioners may not (403).")
+def list_clients() -> ResponseReturnValue:
+    problems: dict[str, list[str]] = {}
+    limit = _bounded("limit", 50, 1, CLIENT_PAGE_LIMIT, problems)
+    offset = _bounded("offset", 0, 0, CLIENT_PAGE_OFFSET, problems)
+    if problems:
+        raise InvalidArgumentError("invalid query parameters", details={"fields": problems})
+    page = application().casework.client_page(api_user(), request.args.get("q", ""),
+                                              limit=limit, offset=offset)
+    return jsonify({"clients": [client_json(c) for c in page.clients], "limit": page.limit,
+                    "offset": page.offset,
+                    "next_offset": page.offset + page.limit if page.more else None})
+
+
+def _bounded(name: str, default: int, least: int, most: int,
+             problems: dict[str, list[str]]) -> int:
+    text = request.args.get(name) or ""
+    if not text:
+        return default
+    try:
+        return parse_int(text, field=name, minimum=least, maximum=most)
+    except InvalidArgumentError as err:
+        problems.setdefault(name, []).extend(err.details["fields"][name])
+        return default
 
 
 @bp.post("/clients")

@@ -135,6 +135,8 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     "Client": json_object({"id": INT, "name": TEXT, "fields": ANY_OBJECT,
                        "created_at": nullable(WHEN)}),
     "ClientResult": json_object({"client": ref("Client")}),
+    "ClientList": json_object({"clients": {"type": "array", "items": ref("Client")},
+                               "limit": INT, "offset": INT, "next_offset": nullable(INT)}),
     "Consent": json_object({"id": INT, "client_id": INT, "given": BOOL, "scope": TEXT,
                         "purpose": TEXT, "recorded_by": TEXT, "recorded_at": WHEN,
                         "effective_on": DAY}),

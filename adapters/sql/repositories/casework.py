@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Row, delete, func, select, update
 
 from adapters.sql import tables
+from adapters.sql.client_search import find_statement
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
     SqlRepository,
@@ -29,12 +30,14 @@ from engine.model import (
     AccessEntry,
     ApiToken,
     Client,
+    ClientScope,
     Consent,
     DefinitionDraft,
     Draft,
     Organisation,
     User,
     UserSession,
+    name_key,
 )
 from engine.workflow import current_time
 
@@ -44,7 +47,8 @@ class SqlClientRepository(SqlRepository):
 
     def add(self, client: Client) -> Client:
         client.created_at = client.created_at or current_time()
-        client.id = insert_id(self._connection, tables.clients, columns_of(client))
+        client.id = insert_id(self._connection, tables.clients,
+                              columns_of(client, search_name=name_key(client.name)))
         return client
 
     def get(self, client_id: int) -> Client | None:
@@ -53,6 +57,17 @@ class SqlClientRepository(SqlRepository):
     def list(self) -> builtins.list[Client]:
         statement = select(tables.clients).order_by(tables.clients.c.id)
         return self._all(_client, statement)
+
+    def find(self, scope: ClientScope, text: str, *, limit: int, offset: int = 0
+             ) -> builtins.list[Client]:
+        dialect = self._connection.dialect.name
+        statement = find_statement(scope, text, dialect, limit=limit, offset=offset)
+        if dialect == "postgresql":  # the planner cannot know how few entries are break-glass
+            # and would compile the query (JIT) for seconds to save milliseconds
+            self._connection.exec_driver_sql("SET LOCAL jit = off")
+        return [Client(row.id, row.name, {}, row.created_at)
+                for row in self._connection.execute(statement.columns(
+                    tables.clients.c.id, tables.clients.c.name, tables.clients.c.created_at))]
 
     def field_values(self, field: str) -> dict[int, Any]:
         c = tables.clients.c

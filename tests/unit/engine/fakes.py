@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import Any
 
 from engine.access import privacy
+from engine.access.rules import consent_in_effect
+from engine.casework.casework_access import counted, glass_cases
 from engine.dotted import dig
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -24,6 +26,7 @@ from engine.model import (
     Bundle,
     CaseRecord,
     Client,
+    ClientScope,
     ComparisonRate,
     ComparisonSubject,
     Consent,
@@ -43,6 +46,7 @@ from engine.model import (
     Timer,
     User,
     UserSession,
+    name_key,
 )
 from engine.outcomes import analysis, case_events
 from engine.outcomes.activity import NO_USER, activity_by_month
@@ -173,6 +177,42 @@ class _Clients:
 
     def list(self) -> builtins.list[Client]:
         return list(self.d.clients.values())
+
+    def find(self, scope: ClientScope, text: str, *, limit: int, offset: int = 0
+             ) -> builtins.list[Client]:
+        found = sorted((c for c in self.d.clients.values() if c.id is not None
+                        and (text in name_key(c.name) or text == str(c.id))
+                        and self._admits(scope, c.id)),
+                       key=lambda c: (name_key(c.name), c.id or 0))
+        return [Client(c.id, c.name, {}, c.created_at) for c in found[offset:offset + limit]]
+
+    def _admits(self, scope: ClientScope, client_id: int) -> bool:
+        """ClientScope's rule read in Python (the SQL one is checked against the engine's
+        own checks in tests/integration/test_client_search.py)."""
+        if scope.organisation is None:
+            return True
+        log = [e for e in self.d.access_log if e.client_id == client_id]
+        if any(e.action == "create_client" and e.organisation == scope.organisation
+               for e in log):
+            return True
+        consents = [c for c in self.d.consents if c.client_id == client_id]
+        if consent_in_effect(counted(consents, log), "programme", scope.today):
+            return True
+        cases = [c for c in self.d.cases.values() if c.client_id == client_id]
+        glass = glass_cases(cases, log)
+        return any(case.id not in glass and (
+            (case.pathway, case.version) in scope.involving
+            or (case.status == "active" and any(
+                self._may_do(scope, task) for task, status in self.d.inbox.values()
+                if task.case_id == case.id and status == "open"))) for case in cases)
+
+    @staticmethod
+    def _may_do(scope: ClientScope, task: InboxTask) -> bool:
+        return ((task.organisation is None or task.organisation == scope.organisation)
+                and (not scope.pathway_roles or task.role in scope.pathway_roles)
+                and (task.pathway, task.version) not in scope.unloadable
+                and (task.role is None
+                     or (task.pathway, task.version, task.role) not in scope.closed_roles))
 
     def field_values(self, field: str) -> dict[int, Any]:
         return {client.id or 0: value for client in self.d.clients.values()

@@ -5,7 +5,7 @@ The events stored before this revision are hashed here, case by case in sequence
 read and written in batches (keyset pages on the (case_id, seq) index), so a large log is
 migrated in constant memory on SQLite and PostgreSQL alike.
 
-Revision ID: 0022_event_chain
+Revision ID: 0019_event_chain
 Revises: 0018_migration_round_waits
 Create Date: 2026-12-05
 """
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from adapters.sql.tables import UtcDateTime
 from engine.integrity import GENESIS, event_hash
 
-revision: str = "0022_event_chain"
+revision: str = "0019_event_chain"
 down_revision: str | Sequence[str] | None = "0018_migration_round_waits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
