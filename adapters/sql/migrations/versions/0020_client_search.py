@@ -66,5 +66,6 @@ def downgrade() -> None:
     op.drop_index("ix_access_log_break_glass", table_name="access_log")
     op.drop_index("ix_access_log_created_by", table_name="access_log")
     op.drop_index("ix_clients_search_name_id", table_name="clients")
-    with op.batch_alter_table("clients") as batch:
-        batch.drop_column("search_name")
+    # a plain DROP COLUMN (SQLite 3.35+): batch mode would copy and drop the clients table,
+    # which SQLite's foreign keys refuse while cases and consents refer to its rows
+    op.execute("ALTER TABLE clients DROP COLUMN search_name")
