@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from adapters.metrics import EngineMetrics
 from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from adapters.smtp import SmtpNotifier
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
-from adapters.sql.schema import upgrade_if_behind
+from adapters.sql.schema import head_revision, upgrade_if_behind
 from engine import Engine
 from engine.accounts import Accounts
 from engine.casework import Casework
@@ -51,6 +53,19 @@ class Application:
             upgrade_if_behind(self.database, self.settings.database_url)
             self.schema_ready = True
 
+    def schema_is_current(self) -> bool:
+        """Whether the database is at the newest revision this code knows (one small query;
+        False too when it is ahead, as under newer code). Raises SQLAlchemyError while the
+        database cannot be used."""
+        with self.database.connect() as connection:
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")
+                                          ).scalar()
+        return revision is not None and revision == head_revision()
+
+    @staticmethod
+    def code_revision() -> str | None:
+        return head_revision()
+
 
 def bootstrap(settings: Settings, *, migrate: bool = True,
               hasher: PasswordHasher | None = None, clock: Clock | None = None) -> Application:
@@ -78,7 +93,8 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
                     live_cases=settings.live_cases,
                     script_time_limit=settings.script_time_limit,
                     notifier=SmtpNotifier(settings.smtp) if settings.smtp is not None
-                    else make_notifier(settings.notifier))
+                    else make_notifier(settings.notifier),
+                    observer=EngineMetrics())
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher(),
                         session_idle=timedelta(minutes=settings.session_idle_minutes),
                         session_lifetime=timedelta(hours=settings.session_hours))

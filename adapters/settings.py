@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters import logs
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
 from adapters.smtp import SmtpSettings
 from engine.numbers import parse_int
@@ -41,6 +42,14 @@ class Settings:
     notifier: str = DEFAULT_NOTIFIER
     # With notifier `smtp`: the server, sender and address book (PATHWAYS_SMTP_*)
     smtp: SmtpSettings | None = None
+    # Log lines (adapters.logs): None leaves Python's default (warnings and errors on
+    # stderr); "json" writes one JSON object per line, "text" readable lines with the same
+    # context; from log_level up (PATHWAYS_LOG_FORMAT, PATHWAYS_LOG_LEVEL).
+    log_format: str | None = None
+    log_level: str = "info"
+    # The bearer token /metrics asks for (PATHWAYS_METRICS_TOKEN); without one /metrics
+    # answers only requests made on this machine that no proxy forwarded (web.observability).
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -50,6 +59,7 @@ class Settings:
         definitions = os.environ.get("PATHWAYS_DEFINITIONS_DIR")
         folder = Path(definitions) if definitions else PROJECT_ROOT / "definitions"
         insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
+        log_format, log_level = logs.from_environment(os.environ)
         notifier = check_notifier_name(
             os.environ.get("PATHWAYS_NOTIFIER", "").strip() or DEFAULT_NOTIFIER)
         return cls(database_url=url, definitions_dir=folder,
@@ -62,7 +72,9 @@ class Settings:
                    disclosure_threshold=_whole("PATHWAYS_DISCLOSURE_THRESHOLD",
                                                DEFAULT_THRESHOLD, 2, 1000),
                    notifier=notifier,
-                   smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None)
+                   smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None,
+                   log_format=log_format, log_level=log_level,
+                   metrics_token=os.environ.get("PATHWAYS_METRICS_TOKEN", "").strip() or None)
 
 
 def _whole(name: str, default: int, minimum: int, maximum: int) -> int:

@@ -1,0 +1,124 @@
+"""Prometheus metrics (prometheus_client), served at /metrics (web.observability).
+
+Counted as they happen: the engine's commands by kind and outcome with their latency, each
+case step (one transaction of CaseRuntime.command) with its latency, and HTTP requests by
+endpoint, method and status with their latency. Computed at each scrape with one statement
+(adapters.sql.backlog): the timers due and not yet fired, and the worker's lag (how long the
+earliest of them has been due). Every label comes from a bounded set (a command's name, an
+error code, a route's endpoint name, a status): no client, user or case is ever a label.
+
+Several processes (gunicorn's workers) each count their own: with PROMETHEUS_MULTIPROC_DIR
+set in the environment before the process starts, prometheus_client keeps the counts in
+files there and a scrape of any process adds up every process's (the directory must exist
+and be emptied before the server starts).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy.exc import SQLAlchemyError
+
+from adapters import logs
+from adapters.sql.backlog import Backlog, backlog
+
+log = logging.getLogger("pathways.metrics")
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# from a millisecond (a step on a warm case) to ten seconds (a migration's batch)
+SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+COMMANDS = Counter("pathways_commands", "Engine commands run, by kind and outcome (ok, an "
+                   "error code, or error).", ["kind", "outcome"])
+COMMAND_SECONDS = Histogram("pathways_command_seconds", "How long engine commands took, by "
+                            "kind.", ["kind"], buckets=SECONDS)
+STEP_SECONDS = Histogram("pathways_step_seconds", "How long each case step took (one "
+                         "transaction: load, act, persist, commit), by outcome.", ["outcome"],
+                         buckets=SECONDS)
+HTTP_REQUESTS = Counter("pathways_http_requests", "HTTP requests answered, by endpoint, "
+                        "method and status.", ["endpoint", "method", "status"])
+HTTP_SECONDS = Histogram("pathways_http_request_seconds", "How long HTTP requests took, by "
+                         "endpoint.", ["endpoint"], buckets=SECONDS)
+
+
+class EngineMetrics:
+    """The engine's Observer: counts commands and steps, and notes the case a step ran on
+    in the log context (adapters.logs) of the request or command that ran it."""
+
+    def command_done(self, kind: str, outcome: str, seconds: float) -> None:
+        COMMANDS.labels(kind, outcome).inc()
+        COMMAND_SECONDS.labels(kind).observe(seconds)
+
+    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None:
+        STEP_SECONDS.labels(outcome).observe(seconds)
+        logs.note_case(case_id)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("step %s", outcome, extra={"fields": {
+                "step_case": case_id, "outcome": outcome, "duration_ms": round(seconds * 1000, 2)}})
+
+
+def request_done(endpoint: str | None, method: str, status: int, seconds: float) -> None:
+    """An HTTP request answered; endpoint None (no route matched) counts as "unmatched"."""
+    name = endpoint or "unmatched"
+    HTTP_REQUESTS.labels(name, method if method in HTTP_METHODS else "other",
+                         str(status)).inc()
+    HTTP_SECONDS.labels(name).observe(seconds)
+
+
+class BacklogCollector(Collector):
+    """The worker's backlog, read when scraped; pathways_backlog_up is 0 (and the backlog
+    figures absent) while the database cannot be read."""
+
+    def __init__(self, read: Callable[[], Backlog], now: Callable[[], datetime]) -> None:
+        self._read, self._now = read, now
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            found = self._read()
+        except SQLAlchemyError as err:
+            log.warning("metrics: the backlog cannot be read (%s)", type(err).__name__)
+            yield GaugeMetricFamily("pathways_backlog_up", "1 when the backlog could be "
+                                    "read from the database, else 0.", value=0)
+            return
+        yield GaugeMetricFamily("pathways_backlog_up", "1 when the backlog could be read "
+                                "from the database, else 0.", value=1)
+        yield GaugeMetricFamily("pathways_due_timers", "Timers due now or earlier and not "
+                                "yet fired.", value=found.due_timers)
+        lag = 0.0 if found.oldest_due is None else max(
+            0.0, (self._now() - found.oldest_due).total_seconds())
+        yield GaugeMetricFamily("pathways_worker_lag_seconds", "How long the earliest due "
+                                "timer not yet fired has been due (0: none).", value=lag)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROCESS_VARIABLE) or None
+
+
+def exposition(database: SqlEngine, now: Callable[[], datetime]) -> bytes:
+    """Every metric in Prometheus' text format: this process's (or, in multiprocess mode,
+    every process's) counts, then the backlog read now."""
+    if multiprocess_dir() is not None:
+        counted = CollectorRegistry()
+        multiprocess.MultiProcessCollector(counted)  # type: ignore[no-untyped-call]
+    else:
+        counted = REGISTRY
+    backlog_now = CollectorRegistry(auto_describe=False)
+    backlog_now.register(BacklogCollector(lambda: backlog(database, now()), now))
+    return generate_latest(counted) + generate_latest(backlog_now)
