@@ -71,7 +71,7 @@ class EngineMetrics:
         logs.note_case(case_id)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("step %s", outcome, extra={"fields": {
-                "step_case": case_id, "outcome": outcome, "duration_ms": round(seconds * 1000, 2)}})
+                "case": case_id, "outcome": outcome, "duration_ms": round(seconds * 1000, 2)}})
 
 
 def request_done(endpoint: str | None, method: str, status: int, seconds: float) -> None:
