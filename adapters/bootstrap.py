@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from adapters.metrics import EngineMetrics
 from adapters.notifications import make_notifier
@@ -53,18 +53,28 @@ class Application:
             upgrade_if_behind(self.database, self.settings.database_url)
             self.schema_ready = True
 
-    def schema_is_current(self) -> bool:
-        """Whether the database is at the newest revision this code knows (one small query;
-        False too when it is ahead, as under newer code). Raises SQLAlchemyError while the
-        database cannot be used."""
-        with self.database.connect() as connection:
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")
-                                          ).scalar()
-        return revision is not None and revision == head_revision()
-
-    @staticmethod
-    def code_revision() -> str | None:
-        return head_revision()
+    def unready(self) -> str | None:
+        """Why this process cannot serve now (None: it can): the database cannot be used,
+        or its schema is not at this code's newest revision (one small query, after
+        migrating a database that was empty or unreachable at start: ensure_schema)."""
+        try:
+            self.ensure_schema()
+            with self.database.connect() as connection:
+                revision = connection.execute(
+                    text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError as err:
+            kind = type(getattr(err, "orig", None) or err).__name__
+            log.warning("not ready: the database cannot be used (%s)", kind)
+            return f"the database cannot be used ({kind})"
+        except Exception as err:  # Alembic cannot reach this code's revision (a newer schema)
+            log.warning("not ready: the schema cannot be brought to this code's revision "
+                        "(%s)", type(err).__name__)
+            return "the database schema cannot be brought to this code's revision"
+        if revision is None or revision != head_revision():
+            log.warning("not ready: the database schema is at %s, this code at %s", revision,
+                        head_revision())
+            return "the database schema is not at this code's revision"
+        return None
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True,

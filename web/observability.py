@@ -28,7 +28,6 @@ import uuid
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import logs, metrics
 from adapters.bootstrap import Application
@@ -94,28 +93,11 @@ def _healthz() -> Any:
     return jsonify({"status": "ok"})
 
 
-def _unavailable(reason: str) -> Any:
-    return jsonify({"status": "unavailable", "reason": reason}), 503
-
-
 def _readyz(application: Application) -> Any:
-    """Readiness: one small query (the schema's revision), after migrating a database that
-    was empty or unreachable when the process started (Application.ensure_schema)."""
-    try:
-        application.ensure_schema()
-        current = application.schema_is_current()
-    except SQLAlchemyError as err:
-        kind = type(getattr(err, "orig", None) or err).__name__
-        log.warning("not ready: the database cannot be used (%s)", kind)
-        return _unavailable(f"the database cannot be used ({kind})")
-    except Exception as err:  # Alembic cannot reach this code's revision (a newer schema)
-        log.warning("not ready: the schema cannot be brought to this code's revision (%s)",
-                    type(err).__name__)
-        return _unavailable("the database schema cannot be brought to this code's revision")
-    if not current:
-        log.warning("not ready: the database schema is not at this code's revision %s",
-                    application.code_revision())
-        return _unavailable("the database schema is not at this code's revision")
+    """Readiness: the database answers and its schema is this code's (Application.unready)."""
+    reason = application.unready()
+    if reason is not None:
+        return jsonify({"status": "unavailable", "reason": reason}), 503
     return jsonify({"status": "ready"})
 
 
