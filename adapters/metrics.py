@@ -28,6 +28,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -122,3 +123,11 @@ def exposition(database: SqlEngine, now: Callable[[], datetime]) -> bytes:
     backlog_now = CollectorRegistry(auto_describe=False)
     backlog_now.register(BacklogCollector(lambda: backlog(database, now()), now))
     return generate_latest(counted) + generate_latest(backlog_now)
+
+
+def serve_worker_metrics(port: int | None, address: str) -> None:
+    """`pathways worker` has no web app: with a port, its counts (commands, steps) are
+    served at http://ADDRESS:PORT/metrics from a thread, for the life of the process."""
+    if port is not None:
+        start_http_server(port, addr=address)
+        log.info("worker metrics on http://%s:%s/metrics", address, port)

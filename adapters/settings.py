@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from adapters import logs
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
@@ -50,6 +51,10 @@ class Settings:
     # The bearer token /metrics asks for (PATHWAYS_METRICS_TOKEN); without one /metrics
     # answers only requests made on this machine that no proxy forwarded (web.observability).
     metrics_token: str | None = None
+    # `pathways worker` serves its own counts (it has no web app) on this port of this
+    # address when set (PATHWAYS_WORKER_METRICS_PORT, PATHWAYS_WORKER_METRICS_ADDRESS).
+    worker_metrics_port: int | None = None
+    worker_metrics_address: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -74,10 +79,13 @@ class Settings:
                    notifier=notifier,
                    smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None,
                    log_format=log_format, log_level=log_level,
-                   metrics_token=os.environ.get("PATHWAYS_METRICS_TOKEN", "").strip() or None)
+                   metrics_token=os.environ.get("PATHWAYS_METRICS_TOKEN", "").strip() or None,
+                   worker_metrics_port=_whole("PATHWAYS_WORKER_METRICS_PORT", None, 1, 65535),
+                   worker_metrics_address=os.environ.get(
+                       "PATHWAYS_WORKER_METRICS_ADDRESS", "").strip() or "127.0.0.1")
 
 
-def _whole(name: str, default: int, minimum: int, maximum: int) -> int:
+def _whole(name: str, default: Any, minimum: int, maximum: int) -> Any:
     """A whole number from the environment, bounded; the default when it is not set."""
     text = os.environ.get(name, "").strip()
     return default if not text else parse_int(text, field=name, minimum=minimum,

@@ -25,6 +25,7 @@ from adapters.cli.common import (
     task_json,
     task_line,
 )
+from adapters.metrics import serve_worker_metrics
 from engine.model import CASE_STATUSES
 from engine.text import parse_json
 from engine.workflow import parse_timestamp
@@ -250,6 +251,8 @@ def worker(ctx: Context, interval: float, rounds: int | None) -> None:
     --status error`), one line is logged on stderr, and the worker goes on with the others.
     """
     engine = ctx.app.engine
+    serve_worker_metrics(ctx.app.settings.worker_metrics_port,
+                         ctx.app.settings.worker_metrics_address)
     done = 0
     with _stop_on_signals() as stop:
         while not stop.is_set() and (rounds is None or done < rounds):

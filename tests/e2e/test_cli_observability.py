@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,42 @@ def test_an_unknown_log_format_or_level_is_refused(cli: Cli) -> None:
     plain = cli.run_argv(cli.argv(["--json", "clients", "list"]),
                          env={"PATHWAYS_LOG_FORMAT": "text"})
     assert plain.ok() == []
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_a_worker_serves_its_counts_when_asked(cli: Cli) -> None:
+    port = free_port()
+    worker = cli.spawn(cli.argv(["--json", "worker", "--rounds", "600", "--interval", "0.2"]),
+                       env={"PATHWAYS_WORKER_METRICS_PORT": str(port)},
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        key = ("pathways_commands_total", (("kind", "fire_due_timers"), ("outcome", "ok")))
+        deadline = time.monotonic() + 120  # a loaded machine starts a CLI slowly
+        while time.monotonic() < deadline and worker.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                            timeout=5) as answer:
+                    scraped = answer.read().decode()
+            except OSError:  # not listening yet
+                time.sleep(0.25)
+                continue
+            samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                       for family in text_string_to_metric_families(scraped)
+                       for s in family.samples}
+            if samples.get(key, 0) >= 1:
+                break
+            time.sleep(0.25)
+    finally:
+        worker.terminate()
+        out, err = worker.communicate(timeout=60)
+    assert samples.get(key, 0) >= 1, (out, err)
 
 
 COUNT = """
