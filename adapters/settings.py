@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from adapters import logs
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
@@ -80,13 +79,19 @@ class Settings:
                    smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None,
                    log_format=log_format, log_level=log_level,
                    metrics_token=os.environ.get("PATHWAYS_METRICS_TOKEN", "").strip() or None,
-                   worker_metrics_port=_whole("PATHWAYS_WORKER_METRICS_PORT", None, 1, 65535),
+                   worker_metrics_port=_port("PATHWAYS_WORKER_METRICS_PORT"),
                    worker_metrics_address=os.environ.get(
                        "PATHWAYS_WORKER_METRICS_ADDRESS", "").strip() or "127.0.0.1")
 
 
-def _whole(name: str, default: Any, minimum: int, maximum: int) -> Any:
+def _whole(name: str, default: int, minimum: int, maximum: int) -> int:
     """A whole number from the environment, bounded; the default when it is not set."""
     text = os.environ.get(name, "").strip()
     return default if not text else parse_int(text, field=name, minimum=minimum,
                                               maximum=maximum)
+
+
+def _port(name: str) -> int | None:
+    """A port number from the environment; None when it is not set."""
+    text = os.environ.get(name, "").strip()
+    return parse_int(text, field=name, minimum=1, maximum=65535) if text else None

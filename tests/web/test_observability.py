@@ -55,6 +55,7 @@ def world(site: Site) -> World:
 @pytest.fixture
 def json_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     """JSON log lines from INFO up while the test runs; call it for the lines so far."""
+    level = logging.getLogger().level
     logs.configure("json", "info")
 
     def lines() -> list[dict[str, Any]]:
@@ -65,7 +66,7 @@ def json_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
         yield lines
     finally:
         logs.configure(None)
-        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger().setLevel(level)
 
 
 def app_on(url: str, tmp_path: Path, **settings: Any) -> tuple[FlaskClient, Application]:
