@@ -11,7 +11,7 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from adapters.metrics import EngineMetrics
+from adapters.metrics import EngineMetrics, check_multiprocess_dir
 from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
@@ -86,6 +86,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     `notify` steps reach people through the notifier the settings name (PATHWAYS_NOTIFIER).
     A database that cannot be reached now is migrated when it first answers (see
     Application.ensure_schema); one that answers but fails to migrate raises here."""
+    check_multiprocess_dir()
     database = make_engine(settings.database_url)
     ready = False
     if migrate:

@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import logs
 from adapters.sql.backlog import Backlog, backlog
+from engine.errors import InvalidArgumentError
 
 log = logging.getLogger("pathways.metrics")
 
@@ -78,9 +79,12 @@ class EngineMetrics:
 def request_done(endpoint: str | None, method: str, status: int, seconds: float) -> None:
     """An HTTP request answered; endpoint None (no route matched) counts as "unmatched"."""
     name = endpoint or "unmatched"
-    HTTP_REQUESTS.labels(name, method if method in HTTP_METHODS else "other",
-                         str(status)).inc()
-    HTTP_SECONDS.labels(name).observe(seconds)
+    try:
+        HTTP_REQUESTS.labels(name, method if method in HTTP_METHODS else "other",
+                             str(status)).inc()
+        HTTP_SECONDS.labels(name).observe(seconds)
+    except OSError:  # the multiprocess directory went away: the answer still goes out
+        log.warning("metrics: a request could not be counted", exc_info=True)
 
 
 class BacklogCollector(Collector):
@@ -110,6 +114,17 @@ class BacklogCollector(Collector):
 
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROCESS_VARIABLE) or None
+
+
+def check_multiprocess_dir() -> None:
+    """Refuse to start when PROMETHEUS_MULTIPROC_DIR names no directory this process can
+    write: every count would fail (the engine would log each failure and go on)."""
+    folder = multiprocess_dir()
+    if folder is not None and not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
+        raise InvalidArgumentError(
+            f"{MULTIPROCESS_VARIABLE} {folder!r} is not a directory this process can write "
+            "(create it, empty, before the server starts)",
+            details={"field": MULTIPROCESS_VARIABLE})
 
 
 def exposition(database: SqlEngine, now: Callable[[], datetime]) -> bytes:

@@ -52,6 +52,7 @@ from engine.workflow.case_runtime import (
     CompletionResult,
     TaskView,
     outcome_of,
+    tell,
 )
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.live_cases import LiveWorkflowCache
@@ -74,10 +75,10 @@ def observed(kind: str) -> Callable[[Callable[Concatenate[Engine, P], T]],
             try:
                 result = method(engine, *args, **kwargs)
             except Exception as err:
-                engine.observer.command_done(kind, outcome_of(err),
-                                             time.perf_counter() - started)
+                tell(engine.observer.command_done, kind, outcome_of(err),
+                     time.perf_counter() - started)
                 raise
-            engine.observer.command_done(kind, "ok", time.perf_counter() - started)
+            tell(engine.observer.command_done, kind, "ok", time.perf_counter() - started)
             return result
 
         update_wrapper(run, method)  # its name and docstring

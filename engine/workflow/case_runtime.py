@@ -117,6 +117,15 @@ def outcome_of(err: BaseException) -> str:
     return err.code if isinstance(err, EngineError) else "error"
 
 
+def tell(report: Callable[..., None], *args: Any) -> None:
+    """Tell the observer something; a failing observer (metrics that cannot be written) is
+    logged and never changes the command it reports on."""
+    try:
+        report(*args)
+    except Exception:
+        log.warning("the observer failed; the command is unaffected", exc_info=True)
+
+
 def json_safe(value: Any) -> Any:
     """The value as it reads back from storage (JSON; what JSON lacks, as text)."""
     return json.loads(json.dumps(value, default=str))
@@ -241,10 +250,10 @@ class CaseRuntime:
         try:
             outcome = self._transaction(locate, now, action, allow, located)
         except Exception as err:
-            self.observer.step_done(located[0] if located else None, outcome_of(err),
-                                    time.perf_counter() - started)
+            tell(self.observer.step_done, located[0] if located else None, outcome_of(err),
+                 time.perf_counter() - started)
             raise
-        self.observer.step_done(located[0], "ok", time.perf_counter() - started)
+        tell(self.observer.step_done, located[0], "ok", time.perf_counter() - started)
         self.after_commit(outcome)
         return outcome
 

@@ -50,6 +50,10 @@ def test_an_unknown_log_format_or_level_is_refused(cli: Cli) -> None:
         ran = cli.run_argv(cli.argv(["--json", "clients", "list"]), env={variable: wrong})
         error = ran.error("invalid_argument")
         assert variable in error["message"] and repr(wrong) in error["message"]
+    missing = str(cli.cwd / "no-such-folder")
+    ran = cli.run_argv(cli.argv(["--json", "clients", "list"]),
+                       env={"PROMETHEUS_MULTIPROC_DIR": missing})
+    assert "PROMETHEUS_MULTIPROC_DIR" in ran.error("invalid_argument")["message"]
     plain = cli.run_argv(cli.argv(["--json", "clients", "list"]),
                          env={"PATHWAYS_LOG_FORMAT": "text"})
     assert plain.ok() == []

@@ -82,3 +82,24 @@ def test_without_an_observer_nothing_is_told() -> None:
     engine = Engine(uow=FakeUnitOfWorkFactory(), clock=FakeClock())
     with pytest.raises(NotFoundError):
         engine.cancel_case(1, reason="none")
+
+
+class Broken:
+    def command_done(self, kind: str, outcome: str, seconds: float) -> None:
+        raise OSError("metrics cannot be written")
+
+    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None:
+        raise OSError("metrics cannot be written")
+
+
+def test_a_failing_observer_changes_no_command(caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine(uow=FakeUnitOfWorkFactory(), clock=FakeClock(), observer=Broken())
+    compiled = compile_pathway(load_pathway(REFERRAL, "referral.yaml"))
+    engine.publish(compiled.files(), compiled.bpmn_file)
+    client = engine.add_client("Ann Example")
+    view = engine.start_case("referral", client.id or 0)
+    done = engine.complete_task(view.tasks[0].task.id, {})
+    assert done.status == "active" and [t.task.step for t in done.tasks] == ["assess"]
+    with pytest.raises(NotFoundError):  # the command's own error, not the observer's
+        engine.complete_task("no-such-task", {})
+    assert "the observer failed" in caplog.text
