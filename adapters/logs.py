@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -30,25 +29,17 @@ CONTEXT_KEYS = ("request_id", "user", "case")
 _context: ContextVar[dict[str, Any] | None] = ContextVar("pathways_log_context", default=None)
 
 
-@contextmanager
-def bound(**fields: Any) -> Iterator[dict[str, Any]]:
-    """A fresh context (request_id, user, case) for the lines written inside the block."""
-    context = {key: None for key in CONTEXT_KEYS} | fields
-    token = _context.set(context)
-    try:
-        yield context
-    finally:
-        _context.reset(token)
-
-
 def open_context(**fields: Any) -> Token[dict[str, Any] | None]:
-    """`bound` for code that opens and closes the context in two places (a request's
-    before and teardown hooks): close it with close_context(token)."""
+    """A fresh context (request_id, user, case) for the lines written until
+    close_context(token): a request's before and teardown hooks."""
     return _context.set({key: None for key in CONTEXT_KEYS} | fields)
 
 
 def close_context(token: Token[dict[str, Any] | None]) -> None:
-    _context.reset(token)
+    try:
+        _context.reset(token)
+    except ValueError:  # opened in another context (a server that switched): just end it
+        _context.set(None)
 
 
 def context() -> dict[str, Any]:
