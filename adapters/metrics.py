@@ -2,10 +2,11 @@
 
 Counted as they happen: the engine's commands by kind and outcome with their latency, each
 case step (one transaction of CaseRuntime.command) with its latency, and HTTP requests by
-endpoint, method and status with their latency. Computed at each scrape with one statement
-(adapters.sql.backlog): the timers due and not yet fired, and the worker's lag (how long the
-earliest of them has been due). Every label comes from a bounded set (a command's name, an
-error code, a route's endpoint name, a status): no client, user or case is ever a label.
+endpoint, method and status with their latency. Read at each scrape with one statement
+(Engine.due_timers): the active cases with a timer due and not yet fired, and the workers'
+lag (how long the earliest of those timers has been due). Every label comes from a bounded
+set (a command's name, an error code, a route's endpoint name, a status): no client, user or
+case is ever a label.
 
 Several processes (gunicorn's workers) each count their own: with PROMETHEUS_MULTIPROC_DIR
 set in the environment before the process starts, prometheus_client keeps the counts in
@@ -32,11 +33,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine as SqlEngine
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import logs
-from adapters.sql.backlog import Backlog, backlog
 from engine.errors import InvalidArgumentError
 
 log = logging.getLogger("pathways.metrics")
@@ -91,12 +90,13 @@ class BacklogCollector(Collector):
     """The worker's backlog, read when scraped; pathways_backlog_up is 0 (and the backlog
     figures absent) while the database cannot be read."""
 
-    def __init__(self, read: Callable[[], Backlog], now: Callable[[], datetime]) -> None:
+    def __init__(self, read: Callable[[], tuple[int, datetime | None]],
+                 now: Callable[[], datetime]) -> None:
         self._read, self._now = read, now
 
     def collect(self) -> Iterator[Metric]:
         try:
-            found = self._read()
+            due, oldest = self._read()
         except SQLAlchemyError as err:
             log.warning("metrics: the backlog cannot be read (%s)", type(err).__name__)
             yield GaugeMetricFamily("pathways_backlog_up", "1 when the backlog could be "
@@ -104,10 +104,9 @@ class BacklogCollector(Collector):
             return
         yield GaugeMetricFamily("pathways_backlog_up", "1 when the backlog could be read "
                                 "from the database, else 0.", value=1)
-        yield GaugeMetricFamily("pathways_due_timers", "Timers due now or earlier and not "
-                                "yet fired.", value=found.due_timers)
-        lag = 0.0 if found.oldest_due is None else max(
-            0.0, (self._now() - found.oldest_due).total_seconds())
+        yield GaugeMetricFamily("pathways_due_timers", "Active cases with a timer due now or "
+                                "earlier and not yet fired.", value=due)
+        lag = 0.0 if oldest is None else max(0.0, (self._now() - oldest).total_seconds())
         yield GaugeMetricFamily("pathways_worker_lag_seconds", "How long the earliest due "
                                 "timer not yet fired has been due (0: none).", value=lag)
 
@@ -127,16 +126,18 @@ def check_multiprocess_dir() -> None:
             details={"field": MULTIPROCESS_VARIABLE})
 
 
-def exposition(database: SqlEngine, now: Callable[[], datetime]) -> bytes:
+def exposition(backlog: Callable[[], tuple[int, datetime | None]],
+               now: Callable[[], datetime]) -> bytes:
     """Every metric in Prometheus' text format: this process's (or, in multiprocess mode,
-    every process's) counts, then the backlog read now."""
+    every process's) counts, then the backlog read now (Engine.due_timers: how many cases
+    have a timer due, and the earliest due time)."""
     if multiprocess_dir() is not None:
         counted = CollectorRegistry()
         multiprocess.MultiProcessCollector(counted)  # type: ignore[no-untyped-call]
     else:
         counted = REGISTRY
     backlog_now = CollectorRegistry(auto_describe=False)
-    backlog_now.register(BacklogCollector(lambda: backlog(database, now()), now))
+    backlog_now.register(BacklogCollector(backlog, now))
     return generate_latest(counted) + generate_latest(backlog_now)
 
 

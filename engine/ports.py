@@ -8,7 +8,7 @@ a whole: a command's case state, events, inbox rows, timers and messages land to
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -225,12 +225,19 @@ class EventLog(Protocol):
 class TimerRepository(Protocol):
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None: ...
 
-    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
-        """Cases with a timer due at or before now, oldest first.
+    def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
+        """The active case (not in `passed`) whose earliest timer is the longest due at or
+        before now, held by this transaction until it ends; None when there is none.
 
-        On databases with row locks the timers are locked (skipping rows others hold), so
-        several workers never fire the same case twice.
+        On databases with row locks the case's row is locked with SKIP LOCKED: a case another
+        worker holds is passed over, so concurrent workers claim disjoint cases, and a
+        worker that dies releases its claim with its transaction.
         """
+        ...
+
+    def due_count(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many active cases have a timer due at or before now, and the earliest due
+        time among them (None: none due): what a worker has yet to do."""
         ...
 
     def for_case(self, case_id: int) -> builtins.list[Timer]: ...
@@ -242,6 +249,12 @@ class MessageRepository(Protocol):
     def pending(self, client_id: int | None = None) -> builtins.list[Message]:
         """Messages not yet delivered and signals not yet routed, oldest first; with a
         client, that client's and the programme-wide signals."""
+        ...
+
+    def claim(self, message_id: int) -> bool:
+        """Hold the undelivered message for this transaction; False if it was delivered or
+        (on databases with row locks) another transaction holds it: passed over, never
+        waited for, so concurrent routers deliver disjoint messages."""
         ...
 
     def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:

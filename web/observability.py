@@ -105,7 +105,8 @@ def _metrics(application: Application) -> Any:
     refused = _metrics_refusal(application.settings.metrics_token)
     if refused is not None:
         return refused
-    body = metrics.exposition(application.database, application.engine.clock.now)
+    engine = application.engine
+    body = metrics.exposition(engine.due_timers, engine.clock.now)
     return Response(body, status=200, headers={"Content-Type": metrics.CONTENT_TYPE})
 
 

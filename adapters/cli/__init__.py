@@ -18,6 +18,7 @@ from adapters.cli import (  # noqa: F401  (imported to register their commands)
     clients,
     definitions,
     exports,
+    integrity,
     migrate,
     outcomes,
     serve,

@@ -26,6 +26,8 @@ from adapters.cli.common import (
     task_line,
 )
 from adapters.metrics import serve_worker_metrics
+from adapters.sql import chain
+from adapters.sql.worker_lock import one_worker
 from engine.model import CASE_STATUSES
 from engine.text import parse_json
 from engine.workflow import parse_timestamp
@@ -242,27 +244,41 @@ def _stop_on_signals() -> Iterator[threading.Event]:
               type=BoundedNumber(0, 86400, places=3))
 @click.option("--rounds", type=ID, help="Stop after this many rounds (default: run until "
               "stopped by SIGINT or SIGTERM).")
+@click.option("--until-idle", is_flag=True, help="Stop after a round that found nothing to "
+              "do (no timer due, no message to deliver, no case to move).")
 @command
-def worker(ctx: Context, interval: float, rounds: int | None) -> None:
+def worker(ctx: Context, interval: float, rounds: int | None, until_idle: bool) -> None:
     """Fire due timers, deliver kept messages and move the cases that wait for their
     loop's next round to move to a migration's version, round after round.
 
     A case whose timer or message fails is put in error with the reason (see `cases list
     --status error`), one line is logged on stderr, and the worker goes on with the others.
+    The first round of each (UTC) day publishes that day's chain head (see `chain-head`).
+    Several workers may run on one PostgreSQL database (each claims disjoint cases); on a
+    SQLite database a second worker refuses to start.
     """
+    with one_worker(ctx.settings.database_url):
+        _work(ctx, interval, rounds, until_idle)
+
+
+def _work(ctx: Context, interval: float, rounds: int | None, until_idle: bool) -> None:
     engine = ctx.app.engine
     serve_worker_metrics(ctx.app.settings.worker_metrics_port,
                          ctx.app.settings.worker_metrics_address)
     done = 0
+    head_day = None
     with _stop_on_signals() as stop:
         while not stop.is_set() and (rounds is None or done < rounds):
             fired = engine.fire_due_timers()
             delivered = engine.deliver_messages()
             moved = engine.move_waiting_cases()
+            head_day = chain.publish_daily(ctx.app.database, head_day)
             done += 1
             summary = {"round": done, "fired": fired, "delivered": delivered, "moved": moved}
             line = (f"round {done}: fired {fired} timer(s), delivered {delivered} message(s)"
                     + (f", moved {moved} case(s) at their next round" if moved else ""))
             emit(ctx.json_mode, summary, lambda: line)  # noqa: B023 - called at once
+            if until_idle and not (fired or delivered or moved):
+                return
             if rounds is None or done < rounds:
                 stop.wait(interval)

@@ -24,6 +24,7 @@ are those of sensitive steps and pathways).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -215,12 +216,11 @@ def record(connection: Connection, case_id: int, pathway: str, version: int, arm
             by_step[row["step"]].append(row)
     if not by_step:
         return
-    cs = tables.summary_case_steps
     stored = {row.step: CaseStep(row.first_at, row.first_seq, row.ready, row.done_seq,
                                  row.from_start, row.completions, row.hours_sum)
               for row in connection.execute(_CASE_STEPS, {"b_case": case_id,
                                                           "b_steps": sorted(by_step)})}
-    deltas, values, new = _Deltas(), [], []
+    deltas, values, written = _Deltas(), [], []
     for step, taken in by_step.items():
         before = stored.get(step)
         after = (replace(before, each=[]) if before is not None
@@ -228,15 +228,10 @@ def record(connection: Connection, case_id: int, pathway: str, version: int, arm
         for row in taken:
             after.add(row)
         values += deltas.case_step(case_id, pathway, (version, arm, step), before, after)
-        if before is None:
-            new.append(_case_step_row(case_id, pathway, version, arm, step, after))
-        else:
-            connection.execute(_UPDATE_CASE_STEP, {
-                "b_case": case_id, "b_step": step, "ready": after.ready,
-                "done_seq": after.done_seq, "from_start": after.from_start,
-                "completions": after.completions, "hours_sum": after.hours_sum})
-    if new:
-        connection.execute(cs.insert(), new)
+        written.append(_case_step_row(case_id, pathway, version, arm, step, after))
+    # new steps and changed ones in one statement: the conflict keeps a stored step's first
+    # event, version and arm, and takes the rest as the events left it
+    connection.execute(_case_steps_upsert(connection.dialect.name), written)
     if values:
         connection.execute(tables.summary_step_values.insert(), values)
     deltas.write(connection, pathway)
@@ -245,9 +240,17 @@ def record(connection: Connection, case_id: int, pathway: str, version: int, arm
 _CASE_STEPS = select(tables.summary_case_steps).where(
     tables.summary_case_steps.c.case_id == bindparam("b_case"),
     tables.summary_case_steps.c.step.in_(bindparam("b_steps", expanding=True)))
-_UPDATE_CASE_STEP = update(tables.summary_case_steps).where(
-    tables.summary_case_steps.c.case_id == bindparam("b_case"),
-    tables.summary_case_steps.c.step == bindparam("b_step"))
+
+
+@functools.cache
+def _case_steps_upsert(dialect: str) -> Any:
+    """Insert a case's steps, or update the stored ones' counts (built once per dialect)."""
+    cs = tables.summary_case_steps
+    statement = _UPSERTS[dialect](cs)
+    return statement.on_conflict_do_update(
+        index_elements=[cs.c.case_id, cs.c.step],
+        set_={name: statement.excluded[name]
+              for name in ("ready", "done_seq", "from_start", "completions", "hours_sum")})
 
 
 def _case_step_row(case_id: int, pathway: str, version: int, arm: int, step: str,

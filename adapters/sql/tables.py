@@ -172,7 +172,25 @@ events = Table(
     Column("actor", String, nullable=True),
     Column("step", String, nullable=True),
     Column("data", json_type(), nullable=False),
+    # revision 0022: SHA-256 (hex) chaining the event to the one before it in its case
+    # (engine.integrity); migration 0022 filled in the events stored before it
+    Column("hash", String(64), nullable=True),
     UniqueConstraint("case_id", "seq"),
+)
+
+# revision 0022: the daily chain heads, each over every case's last event hash up to
+# last_event_id and the head before it (engine.integrity.HeadHasher)
+chain_heads = Table(
+    "chain_heads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False, unique=True),
+    Column("head", String(64), nullable=False),
+    Column("previous", String(64), nullable=False),
+    Column("last_event_id", BigInteger, nullable=False),
+    Column("cases", Integer, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )
 
 timers = Table(

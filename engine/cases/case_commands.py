@@ -35,6 +35,7 @@ from engine.workflow.case_runtime import (
     CaseView,
     CommandOutcome,
     CompletionResult,
+    Locate,
     case_id_of,
     json_safe,
 )
@@ -198,39 +199,56 @@ def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
                             outcome.task_views(), outcome.record.error)
 
 
-def fire_due_timers(rt: CaseRuntime, now: datetime | None, *, batch: int) -> int:
+def fire_due_timers(rt: CaseRuntime, now: datetime | None) -> int:
     """Fire every timer due at `now` (default: the clock). Returns how many fired.
 
-    Cases are taken in batches, each case in its own transaction; a case another
-    process holds (conflict) is left for the next round rather than retried here. A case
-    whose timer cannot be fired for any other reason is put in error with the reason
-    (CaseRuntime.record_failure) and the others go on.
+    Each case is claimed inside the transaction that fires it (TimerRepository.claim_due):
+    the longest-due case no other worker holds, so several workers on one database fire
+    disjoint cases, earliest first, and a worker that dies mid-way leaves its case to the
+    others when its transaction rolls back. A case another command holds (conflict) is left
+    for the next round rather than retried here. A case whose timer cannot be fired for any
+    other reason is put in error with the reason (CaseRuntime.record_failure), which
+    withdraws its timers, and the others go on.
     """
     when = now or rt.clock.now()
     fired = 0
-    tried: set[int] = set()
+    passed: set[int] = set()  # cases that did not move in this call: not claimed again
     while True:
-        with rt.uow() as uow:
-            due = uow.timers.due_cases(when, batch + len(tried))
-        fresh = [case_id for case_id in due if case_id not in tried]
-        if not fresh:
+        claimed: list[int] = []
+        try:
+            outcome = rt.command(_claim_due(when, passed, claimed), when, refresh_timers)
+        except _NothingDue:
             return fired
-        for case_id in fresh[:batch]:
-            tried.add(case_id)
-            fired += _fire(rt, case_id, when)
+        except (ConflictError, CaseStateError) as err:
+            log.info("timer of case %s left for the next round: %s", claimed[0], err)
+            passed.update(claimed)
+            continue
+        except Exception as err:  # one bad case must not stop the others' timers
+            if not claimed:  # the claim itself failed: the database, not a case
+                raise
+            rt.record_failure(claimed[0], err, when, during="firing its timer", due_by=when)
+            passed.update(claimed)
+            continue
+        count = sum(event.type == "timer_fired" for event in outcome.events)
+        if count == 0:
+            passed.update(claimed)
+        fired += count
 
 
-def _fire(rt: CaseRuntime, case_id: int, when: datetime) -> int:
-    """Fire the case's due timers; how many fired (none when it failed or was busy)."""
-    try:
-        events = rt.command(case_id_of(case_id), when, refresh_timers).events
-    except (ConflictError, CaseStateError) as err:
-        log.info("timer of case %s left for the next round: %s", case_id, err)
-        return 0
-    except Exception as err:  # one bad case must not stop the others' timers
-        rt.record_failure(case_id, err, when, during="firing its timer", due_by=when)
-        return 0
-    return sum(event.type == "timer_fired" for event in events)
+class _NothingDue(Exception):
+    """No active case has a due timer that no other worker holds: ends the claiming
+    command (its transaction rolls back, having changed nothing)."""
+
+
+def _claim_due(when: datetime, passed: set[int], claimed: list[int]) -> Locate:
+    """The command's locate step: claim the longest-due case (noted in `claimed`)."""
+    def claim(uow: UnitOfWork) -> int:
+        case_id = uow.timers.claim_due(when, passed)
+        if case_id is None:
+            raise _NothingDue
+        claimed.append(case_id)
+        return case_id
+    return claim
 
 
 def refresh_timers(uow: UnitOfWork, record: CaseRecord, workflow: Any,

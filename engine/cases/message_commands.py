@@ -62,12 +62,21 @@ def _waiting(uow: UnitOfWork, message: Message, now: datetime) -> tuple[list[int
     return candidates, overdue
 
 
-def _hand(rt: CaseRuntime, case_id: int, overdue: bool, now: datetime, action: Action) -> None:
+def _hand(rt: CaseRuntime, case_id: int, overdue: bool, now: datetime, action: Action,
+          message: Message) -> None:
     """Run the receiving action on the case; when the worker lags, a timer due before the
-    message came goes off first (behind an event-based gateway it wins)."""
+    message came goes off first (behind an event-based gateway it wins). A message (not a
+    signal, routed once already) is claimed first in the receiving transaction: one another
+    worker is delivering is passed over (ConflictError), never waited for."""
+    def locate(uow: UnitOfWork) -> int:
+        if message.kind != "signal" and not uow.messages.claim(message.id or 0):
+            raise ConflictError(f"message {message.id} is delivered by another worker",
+                                details={"message": message.id})
+        return case_id
+
     if overdue:
         rt.command(case_id_of(case_id), now, refresh_timers)
-    rt.command(case_id_of(case_id), now, action)
+    rt.command(locate, now, action)
 
 
 # -- messages ----------------------------------------------------------------------------
@@ -92,7 +101,7 @@ def _offer(rt: CaseRuntime, message: Message, candidates: list[int], overdue: se
     failed = False
     for case_id in candidates:
         try:
-            _hand(rt, case_id, case_id in overdue, now, receive(message, now))
+            _hand(rt, case_id, case_id in overdue, now, receive(message, now), message)
         except CaseStateError:
             continue  # it stopped waiting since the list was read
         except ConflictError:
@@ -118,8 +127,8 @@ def _start_from(rt: CaseRuntime, message: Message, now: datetime) -> bool:
         else:
             starters = [v for v in uow.versions.latest_all()
                         if message.name in v.start_messages]
-        if not starters:
-            return False
+        if not starters or not uow.messages.claim(message.id or 0):
+            return False  # none to start, or another worker is delivering it
         outcome = start(rt, uow, starters[0].pathway, message.client_id, None, None, now,
                         message=message)
     rt.after_commit(outcome)
@@ -173,7 +182,7 @@ def _signal_case(rt: CaseRuntime, signal: Message, case_id: int, overdue: bool,
     """Hand the signal to one waiting case, trying again while it is busy; 1 if it got it."""
     for _attempt in range(_SIGNAL_ATTEMPTS):
         try:
-            _hand(rt, case_id, overdue, now, receive(signal, now))
+            _hand(rt, case_id, overdue, now, receive(signal, now), signal)
         except CaseStateError:
             return 0  # it stopped waiting (or ended) since the list was read
         except ConflictError:

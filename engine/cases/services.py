@@ -189,15 +189,22 @@ class Engine(CaseRuntime):
         return case_commands.complete_task(self, task_id, data, actor=actor)
 
     @observed("fire_due_timers")
-    def fire_due_timers(self, now: datetime | None = None, *, batch: int = 200) -> int:
+    def fire_due_timers(self, now: datetime | None = None) -> int:
         """Fire every timer due at `now` (default: the clock). Returns how many fired.
 
-        Cases are taken in batches, each case in its own transaction; a case another
+        Each case is claimed in the transaction that fires it, the longest-due first, so
+        several workers on one PostgreSQL database fire disjoint cases; a case another
         process holds (conflict) is left for the next round rather than retried here. A case
         whose timer cannot be fired for any other reason is put in error with the reason
         (see CaseRuntime.record_failure) and the others go on.
         """
-        return case_commands.fire_due_timers(self, now, batch=batch)
+        return case_commands.fire_due_timers(self, now)
+
+    def due_timers(self, now: datetime | None = None) -> tuple[int, datetime | None]:
+        """How many active cases have a timer due (at `now`, default the clock) and the
+        earliest due time among them: the worker's backlog."""
+        with self.uow(read_only=True) as uow:
+            return uow.timers.due_count(now or self.clock.now())
 
     @observed("retry_case")
     def retry_case(self, case_id: int, *, version: int | None = None,

@@ -89,6 +89,8 @@ class CommandOutcome:
     workflow: Any
     parsed: ParsedDefinition
     may_deliver: bool  # it sent messages, or now waits for some: kept ones may be deliverable
+    # a migration left the case waiting for its loop's next round: try the move after commit
+    waits_to_move: bool = False
 
     def task_views(self) -> list[TaskView]:
         """The case's open tasks after the command, with their forms."""
@@ -290,7 +292,8 @@ class CaseRuntime:
                        [row.id for row in outcome.inbox])
         if outcome.may_deliver:
             self.route_messages(record.client_id)
-        self.move_waiting(record.id)
+        if outcome.waits_to_move:
+            self.move_waiting(record.id)
 
     def move_waiting(self, case_id: int | None) -> int:
         """Move the cases (this one, or all) that wait for their loop's next round to move
@@ -383,7 +386,10 @@ class CaseRuntime:
         uow.events.append(record.id, events, first_seq=first_seq)
         inbox = _show(uow, record, workflow, parsed, previous)
         may_deliver = bool(outgoing) or bool(signals) or bool(record.waiting_for)
-        return CommandOutcome(record, events, inbox, workflow, parsed, may_deliver)
+        # asked here, in the command's own transaction: a separate one after the commit
+        # cost every step a transaction of its own (a new case waits in no migration)
+        waits = not new and bool(uow.migrations.waiting(record.id))
+        return CommandOutcome(record, events, inbox, workflow, parsed, may_deliver, waits)
 
     def record_failure(self, case_id: int, err: Exception, now: datetime, *, during: str,
                        due_by: datetime | None = None,

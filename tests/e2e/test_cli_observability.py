@@ -103,11 +103,12 @@ EngineMetrics().step_done(None, "ok", 0.003)
 """
 
 SCRAPE = """
-from adapters.metrics import exposition
-from adapters.sql import make_engine
-from datetime import UTC, datetime
 import sys
-sys.stdout.write(exposition(make_engine(sys.argv[1]), lambda: datetime.now(UTC)).decode())
+from adapters.bootstrap import bootstrap
+from adapters.metrics import exposition
+from adapters.settings import Settings
+engine = bootstrap(Settings(database_url=sys.argv[1])).engine
+sys.stdout.write(exposition(engine.due_timers, engine.clock.now).decode())
 """
 
 

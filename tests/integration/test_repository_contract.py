@@ -407,20 +407,36 @@ def test_events_are_numbered_per_case_and_a_clash_conflicts_without_spoiling_the
         assert [(e.seq, e.type) for e in uow.events.list(two)] == [(1, "started"), (2, "again")]
 
 
-def test_timers_name_each_due_case_once_earliest_first(storage: UnitOfWorkFactory) -> None:
+def test_the_longest_due_active_case_is_claimed_first(storage: UnitOfWorkFactory) -> None:
     with storage() as uow:
-        one, two, three = (_case(uow).id for _ in range(3))
-        assert one is not None and two is not None and three is not None
+        one, two, ended, later = (_case(uow, status=status).id
+                                  for status in ("active", "active", "completed", "active"))
+        assert one and two and ended and later
         uow.timers.replace(one, [Timer(one, "b", "wait", T0 + HOUR), Timer(one, "a", "w", T0)])
         uow.timers.replace(two, [Timer(two, "c", "wait", T0 - HOUR)])
-        uow.timers.replace(three, [Timer(three, "d", "wait", T0 + DAY)])
-        uow.timers.replace(two, [Timer(two, "e", "wait", T0 + 2 * HOUR)])
+        uow.timers.replace(ended, [Timer(ended, "d", "wait", T0 - DAY)])  # not active
+        uow.timers.replace(later, [Timer(later, "e", "wait", T0 + DAY)])
         uow.commit()
     with storage() as uow:
-        assert uow.timers.due_cases(T0 + 2 * HOUR, 10) == [one, two]
-        assert uow.timers.due_cases(T0 + 2 * HOUR, 1) == [one]
-        assert uow.timers.due_cases(T0 - DAY, 10) == []
+        assert uow.timers.claim_due(T0 + 2 * HOUR) == two
+        assert uow.timers.claim_due(T0 + 2 * HOUR, passed={two}) == one
+        assert uow.timers.claim_due(T0 + 2 * HOUR, passed=[two, one]) is None
+        assert uow.timers.claim_due(T0 - DAY) is None
+        assert uow.timers.due_count(T0 + 2 * HOUR) == (2, T0 - HOUR)
+        assert uow.timers.due_count(T0 - DAY) == (0, None)
         assert [t.task_id for t in uow.timers.for_case(one)] == ["a", "b"]
+
+
+def test_only_an_undelivered_message_is_claimed(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        message = uow.messages.add(Message(None, "referral", _client(uow), None, None, T0))
+        uow.commit()
+    assert message.id is not None
+    with storage() as uow:
+        assert uow.messages.claim(message.id)
+        assert not uow.messages.claim(message.id + 1000)
+        uow.messages.mark_delivered(message.id, None, T0)
+        assert not uow.messages.claim(message.id)
 
 
 def test_messages_stay_pending_until_delivered_once(storage: UnitOfWorkFactory) -> None:

@@ -464,7 +464,15 @@ def test_inbox_lists_soonest_due_first_then_oldest(uow_factory: UnitOfWorkFactor
         assert uow.inbox.list(role="nobody") == []
 
 
-def test_timers_replace_and_due_cases(uow_factory: UnitOfWorkFactory) -> None:
+def _claimed_in_order(uow: UnitOfWork, now: datetime) -> list[int]:
+    """Every case claim_due gives at `now`, one after another in one transaction."""
+    found: list[int] = []
+    while (case_id := uow.timers.claim_due(now, found)) is not None:
+        found.append(case_id)
+    return found
+
+
+def test_timers_replace_and_claim_due(uow_factory: UnitOfWorkFactory) -> None:
     a, b, c, d = (_add_case(uow_factory) for _ in range(4))
     with uow_factory() as uow:
         uow.timers.replace(a, [Timer(a, "a-late", "remind", T0 + 3 * HOUR),
@@ -474,17 +482,16 @@ def test_timers_replace_and_due_cases(uow_factory: UnitOfWorkFactory) -> None:
         uow.timers.replace(d, [Timer(d, "d", "remind", T0 + DAY)])
         uow.commit()
     with uow_factory() as uow:
-        assert uow.timers.due_cases(T0 + 4 * HOUR, limit=10) == [c, a, b]
-        assert uow.timers.due_cases(T0 + 4 * HOUR, limit=2) == [c, a]
-        assert uow.timers.due_cases(T0 + HOUR, limit=10) == [c, a]  # due at now counts
-        assert uow.timers.due_cases(T0, limit=10) == []
+        assert _claimed_in_order(uow, T0 + 4 * HOUR) == [c, a, b]
+        assert _claimed_in_order(uow, T0 + HOUR) == [c, a]  # due at now counts
+        assert _claimed_in_order(uow, T0) == []
         assert [t.task_id for t in uow.timers.for_case(a)] == ["a-early", "a-late"]
 
         uow.timers.replace(a, [Timer(a, "a-next", "remind", T0 + 5 * HOUR)])
         uow.timers.replace(c, [])
         assert uow.timers.for_case(a) == [Timer(a, "a-next", "remind", T0 + 5 * HOUR)]
         assert uow.timers.for_case(c) == []
-        assert uow.timers.due_cases(T0 + 4 * HOUR, limit=10) == [b]
+        assert _claimed_in_order(uow, T0 + 4 * HOUR) == [b]
         with pytest.raises(ValueError, match="row for case"):
             uow.timers.replace(a, [Timer(b, "b", "remind", T0)])
 
@@ -815,7 +822,7 @@ def test_postgres_open_transactions_saving_one_case_one_conflicts(
         assert _get_case(uow, case_id).revision == 1
 
 
-def test_postgres_due_cases_skips_cases_another_worker_holds(
+def test_postgres_claim_due_skips_cases_another_worker_holds(
     postgres_uow_factory: UnitOfWorkFactory,
 ) -> None:
     a, b = _add_case(postgres_uow_factory), _add_case(postgres_uow_factory)
@@ -825,11 +832,12 @@ def test_postgres_due_cases_skips_cases_another_worker_holds(
         uow.commit()
 
     with postgres_uow_factory() as first_worker:
-        assert first_worker.timers.due_cases(T0 + DAY, limit=1) == [a]
+        assert first_worker.timers.claim_due(T0 + DAY) == a
         with postgres_uow_factory() as second_worker:
-            assert second_worker.timers.due_cases(T0 + DAY, limit=10) == [b]
+            assert second_worker.timers.claim_due(T0 + DAY) == b
+            assert second_worker.timers.claim_due(T0 + DAY, passed=[b]) is None
     with postgres_uow_factory() as uow:
-        assert uow.timers.due_cases(T0 + DAY, limit=10) == [a, b]
+        assert _claimed_in_order(uow, T0 + DAY) == [a, b]
 
 
 # -- accounts ------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "kernel": ("engine.errors", "engine.model", "engine.ports", "engine.summary_ports",
                "engine.numbers", "engine.text",
                "engine.plain", "engine.csvout", "engine.data_names", "engine.client_fields",
-               "engine.limits", "engine.dotted", "engine.schema_errors"),
+               "engine.limits", "engine.dotted", "engine.schema_errors",
+               "engine.integrity"),
     # definitions and running one case on SpiffWorkflow; the transaction template
     "workflow": ("engine.workflow",),
     # publishing, allocation, migration between versions

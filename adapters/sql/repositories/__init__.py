@@ -24,6 +24,7 @@ from adapters.sql.repositories.casework import (
     SqlTokenRepository,
     SqlUserRepository,
 )
+from adapters.sql.repositories.due_work import SqlMessageRepository, SqlTimerRepository
 from adapters.sql.repositories.outcomes import SqlOutcomeRepository
 from adapters.sql.repositories.versions import SqlAllocationRepository, SqlMigrationRepository
 from adapters.sql.repositories.workflow import (
@@ -32,8 +33,6 @@ from adapters.sql.repositories.workflow import (
     SqlCaseRepository,
     SqlEventLog,
     SqlInboxRepository,
-    SqlMessageRepository,
-    SqlTimerRepository,
     SqlVersionRepository,
 )
 

@@ -4,13 +4,13 @@ timers and messages."""
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Insert,
     Row,
@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from adapters.sql import summaries, tables
+from adapters.sql.chain import chained
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
     SqlRepository,
@@ -43,7 +44,6 @@ from engine.model import (
     CaseRecord,
     Event,
     InboxTask,
-    Message,
     NewEvent,
     PathwayVersion,
     Timer,
@@ -129,6 +129,13 @@ def _version(row: Row[Any]) -> PathwayVersion:
 class SqlCaseRepository(SqlRepository):
     """Cases with their serialized workflow state, guarded by an optimistic revision."""
 
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        # each case's version as read or written in this transaction: a save that keeps it
+        # (the revision check proves no one changed the case since) leaves the dashboard's
+        # summaries where they are, without reading them
+        self._versions: dict[int, int] = {}
+
     def add(self, case: CaseRecord) -> CaseRecord:
         case.created_at = case.created_at or current_time()
         case.updated_at = case.updated_at or case.created_at
@@ -137,7 +144,10 @@ class SqlCaseRepository(SqlRepository):
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
         statement = _CASE_BY_ID if with_state else _CASE_HEAD_BY_ID
-        return self._one(_case, statement, {"b_id": case_id})
+        found = self._one(_case, statement, {"b_id": case_id})
+        if found is not None:
+            self._versions[case_id] = found.version
+        return found
 
     def save(self, case: CaseRecord, expected_revision: int) -> None:
         """Write case as revision expected_revision + 1, or raise ConflictError.
@@ -164,7 +174,9 @@ class SqlCaseRepository(SqlRepository):
             )
         case.revision = expected_revision + 1
         case.updated_at = updated_at
-        summaries.follow_version(self._connection, case.id, case.version)
+        if self._versions.get(case.id) != case.version:
+            summaries.follow_version(self._connection, case.id, case.version)
+            self._versions[case.id] = case.version
 
     def list(
         self,
@@ -273,7 +285,7 @@ class SqlInboxRepository(SqlRepository):
             self._connection.execute(_CLOSE_TASKS, {"b_ids": gone, "closed_at": now})
         new = [task for task in tasks if task.id not in known]
         if new:  # a task closed before may come back: its row is reopened, not duplicated
-            self._connection.execute(self._insert_or_reopen(),
+            self._connection.execute(_insert_or_reopen(self._connection.dialect.name),
                                      [_open_row(task, now) for task in new])
         for task in tasks:
             before = known.get(task.id)
@@ -281,15 +293,6 @@ class SqlInboxRepository(SqlRepository):
                 self._connection.execute(
                     update(tables.inbox_tasks).where(tables.inbox_tasks.c.id == task.id)
                     .values(**_task_fields(task)))
-
-    def _insert_or_reopen(self) -> Insert:
-        """INSERT that reopens an existing (closed) row instead, keeping its created_at and
-        assignee as replace_open does when it reads the rows first."""
-        inbox = tables.inbox_tasks
-        statement = DIALECT_INSERTS[self._connection.dialect.name](inbox)
-        return statement.on_conflict_do_update(index_elements=[inbox.c.id], set_={
-            **{name: statement.excluded[name] for name in _TASK_COLUMNS},
-            "status": OPEN, "closed_at": None, "completed_by": None})
 
     def close(self, task_id: str, *, completed_by: str | None, at: datetime) -> None:
         """Close the task as completed by completed_by at at, even if replace_open closed it."""
@@ -355,6 +358,18 @@ _REOPEN_TASK = (
 )
 
 
+@functools.cache
+def _insert_or_reopen(dialect: str) -> Insert:
+    """INSERT that reopens an existing (closed) row instead, keeping its created_at and
+    assignee as replace_open does when it reads the rows first. Built once per dialect:
+    building `excluded`'s columns cost a step more than running the statement."""
+    inbox = tables.inbox_tasks
+    statement = DIALECT_INSERTS[dialect](inbox)
+    return statement.on_conflict_do_update(index_elements=[inbox.c.id], set_={
+        **{name: statement.excluded[name] for name in _TASK_COLUMNS},
+        "status": OPEN, "closed_at": None, "completed_by": None})
+
+
 def _task_fields(task: InboxTask) -> dict[str, Any]:
     """The columns of an inbox row that come from the task (not its open/closed life)."""
     return {name: getattr(task, name) for name in _TASK_COLUMNS}
@@ -375,13 +390,15 @@ def _task(row: Row[Any]) -> InboxTask:
     return record_from(InboxTask, row)
 
 
-# The time of one event, built once: it is read on every command (monotonic stamps).
-_EVENT_AT = select(tables.events.c.at).where(tables.events.c.case_id == bindparam("b_case"),
-                                            tables.events.c.seq == bindparam("b_seq"))
+# The time and hash of one event, built once: it is read on every command (monotonic stamps,
+# and the hash the next event chains to).
+_EVENT_AT = select(tables.events.c.seq, tables.events.c.at, tables.events.c.hash).where(
+    tables.events.c.case_id == bindparam("b_case"), tables.events.c.seq == bindparam("b_seq"))
 
 
 class SqlEventLog:
-    """The append-only history of every case, numbered per case."""
+    """The append-only history of every case, numbered per case, each event's hash chained
+    to the one before it (engine.integrity)."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -396,42 +413,30 @@ class SqlEventLog:
 
         Times never go back as seq goes up: each event is stamped no earlier than the one
         before it (read in this same transaction), so clocks that differ between processes,
-        or step back, never put a case's history out of order.
+        or step back, never put a case's history out of order. The same read gives the hash
+        the first new event chains to: the unique (case, seq) makes the event before it the
+        one every racing writer saw. Without first_seq the case row's event_seq is left as
+        it is (the engine always numbers under the lock), so `pathways verify` reports such
+        events as unrecorded.
         """
         if not events:
             return
         e = tables.events
         if first_seq is not None:
-            previous = self._connection.execute(
-                _EVENT_AT, {"b_case": case_id, "b_seq": first_seq - 1}).scalar_one_or_none()
-            stamps = monotonic_times(previous, [event.at for event in events])
-            rows = [{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
-                     "at": at, "actor": event.actor, "step": event.step,
-                     "data": event.data}
-                    for offset, (event, at) in enumerate(zip(events, stamps, strict=True))]
-            self._insert_all_or_conflict(case_id, rows)
-            summaries.record(self._connection, case_id, rows)
-            return
-        found = self._connection.execute(
-            select(e.c.seq, e.c.at).where(e.c.case_id == case_id)
-            .order_by(e.c.seq.desc()).limit(1)
-        ).first()
-        last, previous = (found.seq, found.at) if found is not None else (0, None)
+            found = self._connection.execute(
+                _EVENT_AT, {"b_case": case_id, "b_seq": first_seq - 1}).first()
+        else:
+            found = self._connection.execute(
+                select(e.c.seq, e.c.at, e.c.hash).where(e.c.case_id == case_id)
+                .order_by(e.c.seq.desc()).limit(1)).first()
+            first_seq = found.seq + 1 if found is not None else 1
+        previous, previous_hash = (found.at, found.hash) if found is not None else (None, None)
         stamps = monotonic_times(previous, [event.at for event in events])
-        rows = [
-            {"case_id": case_id, "seq": last + number, "type": event.type, "at": at,
-             "actor": event.actor, "step": event.step, "data": event.data}
-            for number, (event, at) in enumerate(zip(events, stamps, strict=True), start=1)
-        ]
-        inserted = self._connection.execute(
-            insert_if_absent(self._connection, e).returning(e.c.seq), rows
-        ).all()
-        if len(inserted) < len(rows):
-            raise ConflictError(
-                f"case {case_id} was changed by someone else since it was loaded; "
-                "reload and retry",
-                details={"case": case_id},
-            )
+        rows = chained([{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
+                         "at": at, "actor": event.actor, "step": event.step, "data": event.data}
+                        for offset, (event, at) in enumerate(zip(events, stamps, strict=True))],
+                       previous_hash)
+        self._insert_all_or_conflict(case_id, rows)
         summaries.record(self._connection, case_id, rows)
 
     def _insert_all_or_conflict(self, case_id: int, rows: builtins.list[dict[str, Any]]) -> None:
@@ -493,87 +498,3 @@ class SqlEventLog:
         return [(Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
                        step=row.step, actor=row.actor, data=row.data), row.client_id)
                 for row in rows]
-
-
-class SqlTimerRepository(SqlRepository):
-    """Pending timers: what the timer worker fires when they fall due."""
-
-    def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
-        _check_case_ids(case_id, timers)
-        t = tables.timers
-        self._connection.execute(delete(t).where(t.c.case_id == case_id))
-        if timers:
-            self._connection.execute(
-                insert(t),
-                [columns_of(timer, leave_out=()) for timer in timers],
-            )
-
-    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
-        """Cases with a due timer, earliest first, each claimed through its earliest timer.
-
-        Only a case's head timer (earliest due_at, then task_id) qualifies, so each case
-        appears once and is represented by one row. On PostgreSQL that row is locked with
-        SKIP LOCKED: concurrent workers claim disjoint cases. SQLite renders no locking clause;
-        its writers are serialized by BEGIN IMMEDIATE instead.
-        """
-        t = tables.timers
-        head = t.alias("head")
-        head_task = (
-            select(head.c.task_id)
-            .where(head.c.case_id == t.c.case_id)
-            .order_by(head.c.due_at, head.c.task_id)
-            .limit(1)
-            .scalar_subquery()
-        )
-        statement = (
-            select(t.c.case_id)
-            .where(t.c.due_at <= now, t.c.task_id == head_task)
-            .order_by(t.c.due_at, t.c.case_id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=t)
-        )
-        return builtins.list(self._connection.scalars(statement))
-
-    def for_case(self, case_id: int) -> builtins.list[Timer]:
-        t = tables.timers
-        rows = self._connection.execute(
-            select(t).where(t.c.case_id == case_id).order_by(t.c.due_at, t.c.task_id)
-        )
-        return [record_from(Timer, row) for row in rows]
-
-
-class SqlMessageRepository(SqlRepository):
-    """Messages between cases of one client, kept after delivery as a record."""
-
-    def add(self, message: Message) -> Message:
-        new_id = insert_id(self._connection, tables.messages, columns_of(message))
-        return replace(message, id=new_id)
-
-    def pending(self, client_id: int | None = None) -> builtins.list[Message]:
-        m = tables.messages.c
-        condition: ColumnElement[bool] = m.delivered_at.is_(None)
-        if client_id is not None:  # with the programme-wide signals, which are for everyone
-            condition = and_(or_(m.client_id == client_id, m.client_id.is_(None)), condition)
-        statement = select(tables.messages).where(condition).order_by(m.created_at, m.id)
-        return [
-            record_from(Message, row, kind="signal" if row.kind == "signal" else "message")
-            for row in self._connection.execute(statement)
-        ]
-
-    def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
-        """Record delivery (case_id None: a signal was routed); ConflictError if another
-        case or router took it meanwhile."""
-        m = tables.messages.c
-        result = self._connection.execute(
-            update(tables.messages)
-            .where(m.id == message_id, m.delivered_at.is_(None))
-            .values(delivered_case_id=case_id, delivered_at=at)
-        )
-        if result.rowcount == 0:
-            if self._connection.scalar(select(m.id).where(m.id == message_id)) is None:
-                raise NotFoundError(
-                    f"message {message_id} does not exist", details={"message": message_id}
-                )
-            raise ConflictError(
-                f"message {message_id} was delivered already", details={"message": message_id}
-            )

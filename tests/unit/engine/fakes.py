@@ -337,14 +337,18 @@ class _Timers:
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None:
         self.d.timers[case_id] = list(timers)
 
-    def due_cases(self, now: datetime, limit: int) -> builtins.list[int]:
-        due = sorted((t.due_at, t.case_id) for ts in self.d.timers.values() for t in ts
-                     if t.due_at <= now)
-        result: list[int] = []
-        for _, case_id in due:
-            if case_id not in result:
-                result.append(case_id)
-        return result[:limit]
+    def _due(self, now: datetime) -> builtins.list[tuple[datetime, int]]:
+        return sorted((min(t.due_at for t in ts), case_id)
+                      for case_id, ts in self.d.timers.items()
+                      if ts and min(t.due_at for t in ts) <= now
+                      and getattr(self.d.cases.get(case_id), "status", None) == "active")
+
+    def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
+        return next((case_id for _, case_id in self._due(now) if case_id not in passed), None)
+
+    def due_count(self, now: datetime) -> tuple[int, datetime | None]:
+        due = self._due(now)
+        return len(due), (due[0][0] if due else None)
 
     def for_case(self, case_id: int) -> builtins.list[Timer]:
         return sorted(self.d.timers.get(case_id, []), key=lambda t: (t.due_at, t.task_id))
@@ -363,6 +367,10 @@ class _Messages:
         return sorted((m for m in self.d.messages.values() if m.delivered_at is None
                        and (client_id is None or m.client_id in (client_id, None))),
                       key=lambda m: (m.created_at, m.id or 0))
+
+    def claim(self, message_id: int) -> bool:
+        message = self.d.messages.get(message_id)
+        return message is not None and message.delivered_at is None
 
     def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
         if message_id not in self.d.messages:

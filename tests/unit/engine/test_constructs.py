@@ -122,14 +122,14 @@ def test_broken_condition_is_refused_at_publish_with_its_element(engine: Engine)
     assert (caught.value.element, caught.value.line) == ("high", 17)
 
 
-def test_timers_run_fires_everything_due_past_one_batch(engine: Engine, clock: FakeClock) -> None:
+def test_timers_run_fires_everything_due(engine: Engine, clock: FakeClock) -> None:
     publish(engine, "intake")
     client = engine.add_client("Many")
     for _ in range(7):
         case = engine.start_case("intake", client.id or 0)
         engine.complete_task(case.tasks[0].task.id, {"risk": "low", "needs_housing": False})
-    assert engine.fire_due_timers(clock.now() + timedelta(days=8), batch=3) == 7
-    assert engine.fire_due_timers(clock.now() + timedelta(days=8), batch=3) == 0
+    assert engine.fire_due_timers(clock.now() + timedelta(days=8)) == 7
+    assert engine.fire_due_timers(clock.now() + timedelta(days=8)) == 0
 
 
 class RecordingNotifier:

@@ -1,0 +1,72 @@
+"""The statements one step of a case sends the database (issue 17: round trips per command).
+
+Each statement is a round trip to PostgreSQL, so the number a step sends is part of its cost
+on a server, whatever the machine's speed. The count is pinned, per kind of statement: a
+change that adds one to every step must say so here (and in the benchmark's figures), and
+one that saves one lowers the pin. Counted with SQLAlchemy's own statement event, on SQLite
+and PostgreSQL, for the benchmark's 10-step pathway (bench/data/linear10.bpmn) with the live
+case cache on, as a server runs it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from adapters.definition_files import read_bundle
+from adapters.sql import SqlAlchemyUnitOfWorkFactory
+from engine import Engine
+from tests.databases import migrated_engine
+from tests.unit.engine.fakes import FakeClock
+
+LINEAR = Path(__file__).parents[2] / "bench" / "data" / "linear10.bpmn"
+
+# What completing a task of a running case (neither the first nor the last) sends: the
+# transaction, the case, its events, its inbox rows and the dashboard's summaries.
+STEP = {
+    "begin": 1,  # SQLite's BEGIN IMMEDIATE; psycopg's implicit BEGIN is not a statement
+    # the case; the time of its last event; its summary row; when the completed task was
+    # made ready; its steps' summaries; whether a migration waits for its next round
+    "select": 6,
+    # its events; their summaries (events, names, steps, groups, values, buckets, activity);
+    # the next task's inbox row
+    "insert": 9,
+    "update": 3,  # the case; the completed task's inbox row; data_revision
+}
+
+
+def _kind(statement: str) -> str:
+    return statement.split(None, 1)[0].lower()
+
+
+def _count_step(url: str) -> Counter[str]:
+    with migrated_engine(url) as database:
+        engine = Engine(uow=SqlAlchemyUnitOfWorkFactory(database), clock=FakeClock())
+        engine.publish(*read_bundle(LINEAR))
+        client = engine.add_client("Step client")
+        task_id = engine.start_case("linear10", client.id or 0).tasks[0].task.id
+        task_id = engine.complete_task(task_id, {}).tasks[0].task.id  # warm: statements built
+        sent: Counter[str] = Counter()
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            sent[_kind(statement)] += 1
+
+        event.listen(database, "before_cursor_execute", count)
+        try:
+            result = engine.complete_task(task_id, {})
+        finally:
+            event.remove(database, "before_cursor_execute", count)
+        assert result.status == "active" and result.tasks
+    return sent
+
+
+def test_a_step_sends_the_pinned_statements(migrated_database_url: str) -> None:
+    sent = _count_step(migrated_database_url)
+    sent.pop("pragma", None)  # SQLite's query_only switch, only when a read came between
+    expected = dict(STEP)
+    if not migrated_database_url.startswith("sqlite"):
+        expected.pop("begin")
+    assert dict(sent) == expected
