@@ -65,26 +65,14 @@ class Notifier(Protocol):
 
 
 class Observer(Protocol):
-    """Told what the engine did and how long it took, for metrics and logs
-    (adapters.observability); nothing it does changes a command. `kind` is the facade
-    method's name and `outcome` "ok", an EngineError's code or "error": bounded sets, so
-    they can be metric labels. The case id is for logs only, never a label."""
+    """Told what the engine did and how long it took (adapters.metrics); nothing it does
+    changes a command. `kind` is the facade method's name and `outcome` "ok", an
+    EngineError's code or "error": bounded sets, fit for metric labels. The case id is for
+    logs only. A step is one transaction of CaseRuntime.command on the case it found."""
 
     def command_done(self, kind: str, outcome: str, seconds: float) -> None: ...
 
-    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None:
-        """One case transaction (load, act, persist, commit) of CaseRuntime.command."""
-        ...
-
-
-class NullObserver:
-    """The observer when none is wired: tells nobody."""
-
-    def command_done(self, kind: str, outcome: str, seconds: float) -> None:
-        return None
-
-    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None:
-        return None
+    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None: ...
 
 
 class Clock(Protocol):

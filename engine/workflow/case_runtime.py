@@ -36,7 +36,6 @@ from engine.ports import (
     Clock,
     Notification,
     Notifier,
-    NullObserver,
     Observer,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -112,6 +111,16 @@ def failure_reason(err: BaseException, limit: int = 300) -> str:
     lines = str(cause).strip().splitlines()
     text = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class NullObserver:
+    """The observer when none is wired: tells nobody."""
+
+    def command_done(self, kind: str, outcome: str, seconds: float) -> None:
+        return None
+
+    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None:
+        return None
 
 
 def outcome_of(err: BaseException) -> str:
@@ -244,16 +253,18 @@ class CaseRuntime:
         """Load a case, run action on its workflow, persist everything, commit: one transaction.
 
         `locate` finds the case inside the same transaction (and may refuse the command
-        before anything changes, e.g. invalid form data). The observer is told how long
-        the transaction took and how it ended (not what follows its commit).
+        before anything changes, e.g. invalid form data). Once a case is found, the
+        observer is told how long the transaction took and how it ended (not what follows
+        its commit).
         """
         started = time.perf_counter()
         located: list[int] = []
         try:
             outcome = self._transaction(locate, now, action, allow, located)
         except Exception as err:
-            tell(self.observer.step_done, located[0] if located else None, outcome_of(err),
-                 time.perf_counter() - started)
+            if located:  # a step on a case; not a command refused before finding one
+                tell(self.observer.step_done, located[0], outcome_of(err),
+                     time.perf_counter() - started)
             raise
         tell(self.observer.step_done, located[0], "ok", time.perf_counter() - started)
         self.after_commit(outcome)

@@ -60,7 +60,11 @@ def test_commands_and_steps_are_told() -> None:
     with pytest.raises(NotFoundError):
         engine.complete_task("no-such-task", {})
     assert told.commands[-1] == ("complete_task", "not_found")
-    assert told.steps[-1] == (None, "not_found")  # refused before any case was found
+    assert told.steps == [(case_id, "ok")]  # refused before any case was found: no step
+
+    assert engine.fire_due_timers() == 0  # its last claim finds nothing due: no step either
+    assert told.commands[-1] == ("fire_due_timers", "ok")
+    assert told.steps == [(case_id, "ok")]
 
     engine.cancel_case(case_id or 0, reason="moved away")
     with pytest.raises(Exception, match="cancelled"):
