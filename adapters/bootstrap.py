@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine as SqlEngine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from adapters.metrics import EngineMetrics, check_multiprocess_dir
 from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from adapters.smtp import SmtpNotifier
 from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
-from adapters.sql.schema import upgrade_if_behind
+from adapters.sql.schema import head_revision, upgrade_if_behind
 from engine import Engine
 from engine.accounts import Accounts
 from engine.casework import Casework
@@ -51,6 +53,29 @@ class Application:
             upgrade_if_behind(self.database, self.settings.database_url)
             self.schema_ready = True
 
+    def unready(self) -> str | None:
+        """Why this process cannot serve now (None: it can): the database cannot be used,
+        or its schema is not at this code's newest revision (one small query, after
+        migrating a database that was empty or unreachable at start: ensure_schema)."""
+        try:
+            self.ensure_schema()
+            with self.database.connect() as connection:
+                revision = connection.execute(
+                    text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError as err:
+            kind = type(getattr(err, "orig", None) or err).__name__
+            log.warning("not ready: the database cannot be used (%s)", kind)
+            return f"the database cannot be used ({kind})"
+        except Exception as err:  # Alembic cannot reach this code's revision (a newer schema)
+            log.warning("not ready: the schema cannot be brought to this code's revision "
+                        "(%s)", type(err).__name__)
+            return "the database schema cannot be brought to this code's revision"
+        if revision is None or revision != head_revision():
+            log.warning("not ready: the database schema is at %s, this code at %s", revision,
+                        head_revision())
+            return "the database schema is not at this code's revision"
+        return None
+
 
 def bootstrap(settings: Settings, *, migrate: bool = True,
               hasher: PasswordHasher | None = None, clock: Clock | None = None) -> Application:
@@ -61,6 +86,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     `notify` steps reach people through the notifier the settings name (PATHWAYS_NOTIFIER).
     A database that cannot be reached now is migrated when it first answers (see
     Application.ensure_schema); one that answers but fails to migrate raises here."""
+    check_multiprocess_dir()
     database = make_engine(settings.database_url)
     ready = False
     if migrate:
@@ -78,7 +104,8 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
                     live_cases=settings.live_cases,
                     script_time_limit=settings.script_time_limit,
                     notifier=SmtpNotifier(settings.smtp) if settings.smtp is not None
-                    else make_notifier(settings.notifier))
+                    else make_notifier(settings.notifier),
+                    observer=EngineMetrics())
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher(),
                         session_idle=timedelta(minutes=settings.session_idle_minutes),
                         session_lifetime=timedelta(hours=settings.session_hours))

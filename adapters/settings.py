@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from adapters import logs
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
 from adapters.smtp import SmtpSettings
 from engine.numbers import parse_int
@@ -81,6 +82,18 @@ class Settings:
     notifier: str = DEFAULT_NOTIFIER
     # With notifier `smtp`: the server, sender and address book (PATHWAYS_SMTP_*)
     smtp: SmtpSettings | None = None
+    # Log lines (adapters.logs): None leaves Python's default (warnings and errors on
+    # stderr); "json" writes one JSON object per line, "text" readable lines with the same
+    # context; from log_level up (PATHWAYS_LOG_FORMAT, PATHWAYS_LOG_LEVEL).
+    log_format: str | None = None
+    log_level: str = "info"
+    # The bearer token /metrics asks for (PATHWAYS_METRICS_TOKEN); without one /metrics
+    # answers only requests made on this machine that no proxy forwarded (web.observability).
+    metrics_token: str | None = None
+    # `pathways worker` serves its own counts (it has no web app) on this port of this
+    # address when set (PATHWAYS_WORKER_METRICS_PORT, PATHWAYS_WORKER_METRICS_ADDRESS).
+    worker_metrics_port: int | None = None
+    worker_metrics_address: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -90,6 +103,7 @@ class Settings:
         definitions = os.environ.get("PATHWAYS_DEFINITIONS_DIR")
         folder = Path(definitions) if definitions else PROJECT_ROOT / "definitions"
         insecure = os.environ.get("PATHWAYS_INSECURE_COOKIES", "").lower() in ("1", "true", "yes")
+        log_format, log_level = logs.from_environment(os.environ)
         notifier = check_notifier_name(
             os.environ.get("PATHWAYS_NOTIFIER", "").strip() or DEFAULT_NOTIFIER)
         key_file = os.environ.get("PATHWAYS_SECRET_KEY_FILE", "").strip()
@@ -105,7 +119,12 @@ class Settings:
                    disclosure_threshold=_whole("PATHWAYS_DISCLOSURE_THRESHOLD",
                                                DEFAULT_THRESHOLD, 2, 1000),
                    notifier=notifier,
-                   smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None)
+                   smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None,
+                   log_format=log_format, log_level=log_level,
+                   metrics_token=os.environ.get("PATHWAYS_METRICS_TOKEN", "").strip() or None,
+                   worker_metrics_port=_port("PATHWAYS_WORKER_METRICS_PORT"),
+                   worker_metrics_address=os.environ.get(
+                       "PATHWAYS_WORKER_METRICS_ADDRESS", "").strip() or "127.0.0.1")
 
 
 def _whole(name: str, default: int, minimum: int, maximum: int) -> int:
@@ -113,3 +132,9 @@ def _whole(name: str, default: int, minimum: int, maximum: int) -> int:
     text = os.environ.get(name, "").strip()
     return default if not text else parse_int(text, field=name, minimum=minimum,
                                               maximum=maximum)
+
+
+def _port(name: str) -> int | None:
+    """A port number from the environment; None when it is not set."""
+    text = os.environ.get(name, "").strip()
+    return parse_int(text, field=name, minimum=1, maximum=65535) if text else None

@@ -65,6 +65,17 @@ class Notifier(Protocol):
     def notify(self, notification: Notification) -> None: ...
 
 
+class Observer(Protocol):
+    """Told what the engine did and how long it took (adapters.metrics); nothing it does
+    changes a command. `kind` is the facade method's name and `outcome` "ok", an
+    EngineError's code or "error": bounded sets, fit for metric labels. The case id is for
+    logs only. A step is one transaction of CaseRuntime.command on the case it found."""
+
+    def command_done(self, kind: str, outcome: str, seconds: float) -> None: ...
+
+    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None: ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""

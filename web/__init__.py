@@ -38,6 +38,7 @@ from web import (
     editor_pages,
     incident_pages,
     migration_pages,
+    observability,
 )
 from web.boundary import DatabaseIdConverter, refuse_unstorable_text
 from web.security import csrf, current_user, limiter, load_user
@@ -67,7 +68,7 @@ def _kind_of(err: SQLAlchemyError) -> str:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/health"))
+    return request.path.startswith(("/api/", "/health", "/readyz", "/metrics"))
 
 
 def _error_page(status: int, message: str) -> Any:
@@ -94,12 +95,13 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     _configure(app, application.settings, test_config)
     app.extensions["pathways"] = application
     app.url_map.converters["int"] = DatabaseIdConverter  # ids past the database's range: 404
+    observability.init_app(app, application)  # request ids, log lines, metrics, probes
     app.before_request(refuse_unstorable_text)  # NUL or lone surrogates anywhere: 400
 
     @app.before_request
     def ensure_database() -> None:
         """An empty database gets its schema at the first request (503 while unreachable)."""
-        if request.endpoint != "health":
+        if request.endpoint != "health" and request.endpoint not in observability.PROBES:
             application.ensure_schema()
 
     csrf.init_app(app)

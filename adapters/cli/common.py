@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from adapters import incidents
+from adapters import incidents, logs
 from adapters.bootstrap import Application, bootstrap
 from adapters.settings import Settings
 from dsl import DslError, DslProblem
@@ -183,6 +184,7 @@ def command(func: F) -> F:
     def wrapper(ctx: Context, json_flag: bool, *args: Any, **kwargs: Any) -> Any:
         ctx.json_mode = ctx.json_mode or json_flag
         try:
+            logs.configure(*logs.from_environment(os.environ))  # PATHWAYS_LOG_FORMAT
             return func(ctx, *args, **kwargs)
         except EngineError as err:
             _fail(ctx.json_mode, err.to_dict())

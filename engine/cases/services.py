@@ -11,9 +11,11 @@ commit).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import update_wrapper
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from engine.cases import (
     adhoc_commands,
@@ -44,14 +46,45 @@ from engine.versions.migration_commands import (
     Started,
 )
 from engine.versions.version_commands import PublishResult, VersionSummary
-from engine.workflow.case_runtime import CaseRuntime, CaseView, CompletionResult, TaskView
+from engine.workflow.case_runtime import (
+    CaseRuntime,
+    CaseView,
+    CompletionResult,
+    TaskView,
+    outcome_of,
+    tell,
+)
 from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.live_cases import LiveWorkflowCache
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 __all__ = ["CaseView", "CompletionResult", "Engine", "LiveWorkflowCache", "MigrationReport",
            "MigrationResult", "Progress", "PublishResult", "TaskView", "VersionSummary"]
+
+
+def observed(kind: str) -> Callable[[Callable[Concatenate[Engine, P], T]],
+                                     Callable[Concatenate[Engine, P], T]]:
+    """A command of the facade: its observer is told its kind, outcome and duration."""
+
+    def decorate(method: Callable[Concatenate[Engine, P], T]
+                 ) -> Callable[Concatenate[Engine, P], T]:
+        def run(engine: Engine, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            started = time.perf_counter()
+            try:
+                result = method(engine, *args, **kwargs)
+            except Exception as err:
+                tell(engine.observer.command_done, kind, outcome_of(err),
+                     time.perf_counter() - started)
+                raise
+            tell(engine.observer.command_done, kind, "ok", time.perf_counter() - started)
+            return result
+
+        update_wrapper(run, method)  # its name and docstring
+        return run
+
+    return decorate
 
 
 class Engine(CaseRuntime):
@@ -59,6 +92,7 @@ class Engine(CaseRuntime):
 
     # -- definitions ---------------------------------------------------------------------
 
+    @observed("publish")
     def publish(self, files: Mapping[str, str], main_file: str, *, note: str = "",
                 author: str = "", unless_published: bool = False) -> PublishResult:
         """Publish a bundle as the pathway's next version; identical content changes nothing.
@@ -112,6 +146,7 @@ class Engine(CaseRuntime):
 
     # -- allocation ----------------------------------------------------------------------
 
+    @observed("set_allocation")
     def set_allocation(self, pathway: str, kind: str, *, version: int | None = None,
                        weights: Mapping[int, int] | None = None, seed: str | None = None,
                        actor: str | None = None) -> AllocationPolicy:
@@ -128,6 +163,7 @@ class Engine(CaseRuntime):
 
     # -- clients -------------------------------------------------------------------------
 
+    @observed("add_client")
     def add_client(self, name: str, fields: Mapping[str, Any] | None = None) -> Client:
         """Register a client. The name and fields must be storable text (engine.text), and
         each field a pathway declares must fit its declared type (FormValidationError)."""
@@ -141,15 +177,18 @@ class Engine(CaseRuntime):
 
     # -- commands ------------------------------------------------------------------------
 
+    @observed("start_case")
     def start_case(self, pathway: str, client_id: int, *, version: int | None = None,
                    actor: str | None = None) -> CaseView:
         return case_commands.start_case(self, pathway, client_id, version=version, actor=actor)
 
+    @observed("complete_task")
     def complete_task(self, task_id: str, data: Mapping[str, Any], *,
                       actor: str | None = None) -> CompletionResult:
         """Complete a ready human task with form data (validated first; invalid saves nothing)."""
         return case_commands.complete_task(self, task_id, data, actor=actor)
 
+    @observed("fire_due_timers")
     def fire_due_timers(self, now: datetime | None = None) -> int:
         """Fire every timer due at `now` (default: the clock). Returns how many fired.
 
@@ -167,6 +206,7 @@ class Engine(CaseRuntime):
         with self.uow(read_only=True) as uow:
             return uow.timers.due_count(now or self.clock.now())
 
+    @observed("retry_case")
     def retry_case(self, case_id: int, *, version: int | None = None,
                    actor: str | None = None, data: Mapping[str, Any] | None = None) -> CaseView:
         """Run a case's failed step again, on a fixed version of its pathway if given.
@@ -180,10 +220,12 @@ class Engine(CaseRuntime):
         """
         return case_commands.retry_case(self, case_id, version=version, actor=actor, data=data)
 
+    @observed("cancel_case")
     def cancel_case(self, case_id: int, *, actor: str | None = None,
                     reason: str = "") -> CaseView:
         return case_commands.cancel_case(self, case_id, actor=actor, reason=reason)
 
+    @observed("finish_adhoc")
     def finish_adhoc(self, case_id: int, step: str, *, actor: str | None = None) -> CaseView:
         """The caseworker ends the case's open ad-hoc subprocess at `step` (BPMN 2.0.2
         §10.3.5): its offered activities are withdrawn and the case goes on after it.
@@ -192,6 +234,7 @@ class Engine(CaseRuntime):
 
     # -- migration -----------------------------------------------------------------------
 
+    @observed("migrate")
     def migrate(self, pathway: str, from_version: int, to_version: int, *,
                 dry_run: bool = False, steps: Sequence[str] = (),
                 case_ids: Sequence[int] = (), actor: str | None = None,
@@ -213,6 +256,7 @@ class Engine(CaseRuntime):
                                           actor=actor, progress=progress, started=started,
                                           renames=renames)
 
+    @observed("revert_migration")
     def revert_migration(self, migration_id: int, *, actor: str | None = None,
                          progress: Progress | None = None,
                          started: Started | None = None) -> MigrationReport:
@@ -236,10 +280,12 @@ class Engine(CaseRuntime):
 
     # -- messages ------------------------------------------------------------------------
 
+    @observed("deliver_messages")
     def deliver_messages(self, client_id: int | None = None) -> int:
         """Deliver waiting messages to the cases they are for. Returns how many went."""
         return self.route_messages(client_id)
 
+    @observed("move_waiting_cases")
     def move_waiting_cases(self) -> int:
         """Move every case that waits for its loop's next round to move to a migration's
         version and now can (the worker's sweep, for a case whose own command could not);

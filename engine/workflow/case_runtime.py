@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +32,14 @@ from engine.model import (
     PathwayVersion,
     Timer,
 )
-from engine.ports import Clock, Notification, Notifier, UnitOfWork, UnitOfWorkFactory
+from engine.ports import (
+    Clock,
+    Notification,
+    Notifier,
+    Observer,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from engine.workflow import runner
 from engine.workflow.clock import running_at
 from engine.workflow.definitions import PROGRAMME_SCOPE, ParsedDefinition, SpecCache, bundle_hash
@@ -105,6 +113,30 @@ def failure_reason(err: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+class NullObserver:
+    """The observer when none is wired: tells nobody."""
+
+    def command_done(self, kind: str, outcome: str, seconds: float) -> None:
+        return None
+
+    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None:
+        return None
+
+
+def outcome_of(err: BaseException) -> str:
+    """How a command or step ended, as a word from a bounded set (a metric label)."""
+    return err.code if isinstance(err, EngineError) else "error"
+
+
+def tell(report: Callable[..., None], *args: Any) -> None:
+    """Tell the observer something; a failing observer (metrics that cannot be written) is
+    logged and never changes the command it reports on."""
+    try:
+        report(*args)
+    except Exception:
+        log.warning("the observer failed; the command is unaffected", exc_info=True)
+
+
 def json_safe(value: Any) -> Any:
     """The value as it reads back from storage (JSON; what JSON lacks, as text)."""
     return json.loads(json.dumps(value, default=str))
@@ -136,8 +168,9 @@ class CaseRuntime:
     def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock,
                  specs: SpecCache | None = None, live_cases: int = 1024,
                  script_time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
-                 notifier: Notifier | None = None) -> None:
+                 notifier: Notifier | None = None, observer: Observer | None = None) -> None:
         self.uow = uow
+        self.observer: Observer = observer or NullObserver()
         self.clock = clock
         self._notifier = notifier
         self._specs = specs or SpecCache()
@@ -220,10 +253,29 @@ class CaseRuntime:
         """Load a case, run action on its workflow, persist everything, commit: one transaction.
 
         `locate` finds the case inside the same transaction (and may refuse the command
-        before anything changes, e.g. invalid form data).
+        before anything changes, e.g. invalid form data). Once a case is found, the
+        observer is told how long the transaction took and how it ended (not what follows
+        its commit).
         """
+        started = time.perf_counter()
+        located: list[int] = []
+        try:
+            outcome = self._transaction(locate, now, action, allow, located)
+        except Exception as err:
+            if located:  # a step on a case; not a command refused before finding one
+                tell(self.observer.step_done, located[0], outcome_of(err),
+                     time.perf_counter() - started)
+            raise
+        tell(self.observer.step_done, located[0], "ok", time.perf_counter() - started)
+        self.after_commit(outcome)
+        return outcome
+
+    def _transaction(self, locate: Locate, now: datetime, action: Action,
+                     allow: tuple[str, ...], located: list[int]) -> CommandOutcome:
+        """CaseRuntime.command's one transaction; the case it found goes into `located`."""
         with self.uow() as uow:
             case_id = locate(uow)
+            located.append(case_id)
             record = self.case(uow, case_id, with_state=False)
             if record.status not in allow:
                 raise CaseStateError(f"case {case_id} is {record.status}",
@@ -239,7 +291,6 @@ class CaseRuntime:
                 outcome = self.persist(uow, record, workflow, parsed, events, error, now,
                                        expected_revision=expected, previous=previous)
             uow.commit()
-        self.after_commit(outcome)
         return outcome
 
     def after_commit(self, outcome: CommandOutcome) -> None:

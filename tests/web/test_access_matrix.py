@@ -13,6 +13,8 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /login (wrong password)   401    401         401           401                 401
     POST /logout                   302L   302L        302L          302L                302L
     GET  /health                   200    200         200           200                 200
+    GET  /healthz, /readyz         200    200         200           200                 200
+    GET  /metrics (from loopback)  200    200         200           200                 200
     GET  /inbox                    302L   200         200           403                 200
     GET  /tasks/T                  302L   200         404           404                 200
     POST /tasks/T (draft)          302L   302         404           404                 302
@@ -294,6 +296,13 @@ ROUTES: dict[str, Route] = {
                     expected=statuses(own=LOGIN, other=LOGIN, designer=LOGIN, admin=LOGIN)),
     "health": Route("GET", lambda t: "/health", shared=True, per_target=False,
                     expected=statuses(200, own=200, other=200, designer=200, admin=200)),
+    "healthz": Route("GET", lambda t: "/healthz", shared=True, per_target=False,
+                     expected=statuses(200, own=200, other=200, designer=200, admin=200)),
+    "readyz": Route("GET", lambda t: "/readyz", shared=True, per_target=False,
+                    expected=statuses(200, own=200, other=200, designer=200, admin=200)),
+    # from elsewhere, or with PATHWAYS_METRICS_TOKEN set: tests/web/test_observability.py
+    "metrics": Route("GET", lambda t: "/metrics", shared=True, per_target=False,
+                     expected=statuses(200, own=200, other=200, designer=200, admin=200)),
     "inbox": Route("GET", lambda t: "/inbox", shared=True, per_target=False,
                    expected=statuses(own=200, other=200, designer=403, admin=200)),
     "task_page": Route("GET", lambda t: f"/tasks/{t.task_id}", shared=True,
@@ -492,7 +501,8 @@ def send(client: FlaskClient, route: Route, target: Target, user: str,
 
 def test_every_route_is_in_the_matrix(shared: World) -> None:
     """A new route fails here until the matrix says who may use it."""
-    covered = {"/", "/login", "/logout", "/health", "/inbox", "/inbox/reassign",
+    covered = {"/", "/login", "/logout", "/health", "/healthz", "/readyz", "/metrics",
+               "/inbox", "/inbox/reassign",
                "/tasks/<task_id>", "/tasks/<task_id>/claim", "/tasks/<task_id>/unclaim",
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
