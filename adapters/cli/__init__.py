@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from adapters.cli import (  # noqa: F401  (imported to register their commands)
     accounts,
+    backup,
     cases,
     clients,
     definitions,
