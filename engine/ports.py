@@ -8,7 +8,7 @@ a whole: a command's case state, events, inbox rows, timers and messages land to
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -139,6 +139,12 @@ class CaseRepository(Protocol):
         """Matching cases, oldest first, without their state."""
         ...
 
+    def stream(self, *, pathway: str | None = None) -> Iterator[CaseRecord]:
+        """The cases (of `pathway`), oldest first, without their state, read from the
+        database in batches as they are consumed: memory does not grow with their number
+        (exports of every case)."""
+        ...
+
     def count_by_version(self, pathway: str) -> dict[int, int]: ...
 
 
@@ -189,6 +195,11 @@ class EventLog(Protocol):
                  ) -> builtins.list[Event]:
         """The events of every case (of `pathway`; only of `types`), by case then seq: one
         read for figures over many cases, not one per case."""
+        ...
+
+    def stream_all(self, *, pathway: str | None = None) -> Iterator[Event]:
+        """list_all's events (of `pathway`), by case then seq, read from the database in
+        batches as they are consumed: memory does not grow with their number."""
         ...
 
     def recorded_outcomes(self, *, kind: str | None = None, client_id: int | None = None

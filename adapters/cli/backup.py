@@ -28,9 +28,9 @@ def _summary(verb: str, report: dict[str, Any]) -> str:
 
 
 @cli.command("backup")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("output", metavar="FILE", type=click.Path(path_type=Path))
 @command
-def backup_command(ctx: Context, file: Path) -> None:
+def backup_command(ctx: Context, output: Path) -> None:
     """Write a consistent backup of the whole database to FILE, while it is in use.
 
     SQLite: a SQLite file (the online backup API). PostgreSQL: a pg_dump archive
@@ -38,9 +38,9 @@ def backup_command(ctx: Context, file: Path) -> None:
     when complete."""
     from adapters.sql.backup import backup
 
-    report = backup(ctx.settings.database_url, file).to_json()
+    report = backup(ctx.settings.database_url, output).to_json()
     emit(ctx.json_mode, {**report, "database": redacted(ctx.settings.database_url)},
-         lambda: _summary(f"backed up {redacted(ctx.settings.database_url)} to {file}:",
+         lambda: _summary(f"backed up {redacted(ctx.settings.database_url)} to {output}:",
                           report))
 
 

@@ -64,7 +64,16 @@ class BackupReport:
                 "migrated_to": self.migrated_to, "notes": self.notes}
 
 
-def dialect_of(url: str) -> str:
+def dialect_of(url: str, *, connect: bool = True) -> str:
+    """The database's dialect, after connecting to it (unless `connect` is false): a
+    database that cannot be used is a SQLAlchemy error, like any command's."""
+    engine = make_engine(url)  # an unknown kind of database fails here
+    try:
+        if connect:
+            with engine.connect() as connection:
+                _table_names(connection)  # a file that is no database fails here
+    finally:
+        engine.dispose()
     backend = normalize_url(url).get_backend_name()
     if backend not in KINDS:
         raise BackupError(f"cannot back up a {backend} database (only SQLite and PostgreSQL)")
@@ -84,6 +93,9 @@ def file_kind(path: Path) -> str | None:
 
 def backup(url: str, file: Path) -> BackupReport:
     """Write a consistent backup of the database at url to file (atomically)."""
+    if normalize_url(url).get_backend_name() == "sqlite" and not _sqlite_path(url).is_file():
+        raise NotFoundError(f"no SQLite database at {_sqlite_path(url)}",
+                            details={"file": str(_sqlite_path(url))})
     dialect = dialect_of(url)
     started = time.monotonic()
     if file.is_dir():
@@ -102,7 +114,8 @@ def backup(url: str, file: Path) -> BackupReport:
 def restore(url: str, file: Path, *, force: bool = False) -> BackupReport:
     """Bring the backup in file back into the database at url (which must hold no data,
     unless force), then the schema to the newest revision if the backup's is older."""
-    dialect = dialect_of(url)
+    sqlite = normalize_url(url).get_backend_name() == "sqlite"
+    dialect = dialect_of(url, connect=not sqlite or _sqlite_path(url).is_file())
     started = time.monotonic()
     kind = _checked_kind(file, dialect)
     if kind == "sqlite":
