@@ -54,22 +54,19 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "".join(csv_chunks(header, rows))
 
 
-def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 500
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]], *, size: int = 16384
                ) -> Iterator[str]:
-    """csv_text as it comes: the header row, then the text of `batch` rows at a time (an
+    """csv_text as it comes: the text of whole rows, about `size` characters at a time (an
     export of every case writes them as they are read, in constant memory)."""
     out = io.StringIO()
     writer = csv.writer(out)  # RFC 4180: quotes where needed, CRLF line ends
     writer.writerow([text_cell(str(name)) for name in header])
-    pending = 1
     for row in rows:
         writer.writerow([cell(value) for value in row])
-        pending += 1
-        if pending >= batch:
+        if out.tell() >= size:
             yield out.getvalue()
             out.seek(0)
             out.truncate()
-            pending = 0
     yield out.getvalue()
 
 
