@@ -60,7 +60,8 @@ def restore_command(ctx: Context, file: Path, target: str | None, force: bool) -
     does not know); one of an older revision is brought to the newest after restoring."""
     from adapters.sql.backup import restore
 
-    url = target or ctx.settings.database_url
+    ctx.database_url = target or ctx.database_url  # what a database error names
+    url = ctx.settings.database_url
     report = restore(url, file, force=force).to_json()
     emit(ctx.json_mode, {**report, "database": redacted(url)},
          lambda: _summary(f"restored {file} into {redacted(url)}:", report))

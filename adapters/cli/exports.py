@@ -18,7 +18,7 @@ from engine.model import CaseRecord, Event
 from engine.workflow import ParsedDefinition, SystemClock
 
 if TYPE_CHECKING:
-    from engine.cases.case_queries import CaseStream
+    from engine.cases import CaseStream
 
 # -- exports -------------------------------------------------------------------------------
 
@@ -136,8 +136,9 @@ def _redactor(ctx: Context, found: list[CaseRecord], full: bool, left_out: _Left
     withholds the cases of versions whose definition cannot be loaded (noted in left_out)."""
     if full:
         return None
-    left_out.count_cases(found)
-    return _redactor_of(ctx, [(c.pathway, c.version) for c in found], left_out)
+    redactor = _redactor_of(ctx, [(c.pathway, c.version) for c in found], left_out)
+    left_out.count_cases(found)  # once the versions that cannot be loaded are known
+    return redactor
 
 
 def _redactor_of(ctx: Context, versions: Iterable[tuple[str, int]], left_out: _LeftOut

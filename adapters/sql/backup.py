@@ -159,7 +159,7 @@ def _partial(file: Path) -> Iterator[Path]:
 
 def _checked_kind(file: Path, dialect: str) -> str:
     if not file.exists():
-        raise NotFoundError(f"no backup file {file}", details={"file": str(file)})
+        raise BackupError(f"no backup file {file}", details={"file": str(file)})
     if not file.is_file():
         raise BackupError(f"{file} is not a file", details={"file": str(file)})
     kind = file_kind(file)

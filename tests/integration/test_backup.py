@@ -243,7 +243,7 @@ def test_bad_backup_files_are_refused_with_what_is_wrong(
     file = tmp_path / "good.backup"
     ok("--db", migrated_database_url, "backup", str(file))
     missing = error("restore", str(tmp_path / "nothing"), "--database", new_database,
-                    code="not_found")
+                    code="invalid_argument")
     assert "nothing" in missing["message"]
 
     garbage = tmp_path / "garbage"
@@ -256,9 +256,12 @@ def test_bad_backup_files_are_refused_with_what_is_wrong(
     assert "damaged" in error("restore", str(truncated), "--database", new_database,
                               code="invalid_argument")["message"]
 
-    other = ("postgresql://postgres@127.0.0.1:5432/none" if new_database.startswith("sqlite")
-             else f"sqlite:///{tmp_path / 'other.sqlite3'}")
-    wrong = error("restore", str(file), "--database", other, code="invalid_argument")
+    other = tmp_path / "other.backup"  # a backup of the other kind of database
+    if new_database.startswith("sqlite"):
+        other.write_bytes(b"PGDMP" + bytes(200))
+    else:
+        sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    wrong = error("restore", str(other), "--database", new_database, code="invalid_argument")
     assert "restore it into a" in wrong["message"]
     assert count_rows(new_database) == {} or not new_database.startswith("sqlite")
 
