@@ -595,6 +595,6 @@ def _events_of(pathway: str | None) -> Select[Any]:
     return statement
 
 
-def _event(row: Row[Any]) -> Event:
+def _event(row: Any) -> Event:
     return Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at, step=row.step,
                  actor=row.actor, data=row.data)
