@@ -6,7 +6,10 @@ through the ports in `engine.ports`, which `adapters` implement and `adapters.bo
 wires. That keeps the core testable with in-memory fakes and free of any one technology.
 """
 
-from engine.cases.services import CaseView, CompletionResult, Engine, PublishResult, TaskView
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from engine.errors import (
     CaseStateError,
     ConflictError,
@@ -18,6 +21,27 @@ from engine.errors import (
     NotFoundError,
     ScriptError,
 )
+
+if TYPE_CHECKING:
+    from engine.cases.services import (
+        CaseView,
+        CompletionResult,
+        Engine,
+        PublishResult,
+        TaskView,
+    )
+
+# The services load on first use: the errors alone (what a command line's --help needs) do
+# not pull in SpiffWorkflow and every module of the engine.
+_SERVICES = frozenset({"CaseView", "CompletionResult", "Engine", "PublishResult", "TaskView"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SERVICES:
+        from engine.cases import services
+
+        return getattr(services, name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
 
 __all__ = [
     "CaseStateError",

@@ -15,7 +15,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -51,11 +51,23 @@ def text_cell(text: str) -> str:
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A header row and the rows, every value through `cell`."""
+    return "".join(csv_chunks(header, rows))
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]], *, size: int = 16384
+               ) -> Iterator[str]:
+    """csv_text as it comes: the text of whole rows, about `size` characters at a time (an
+    export of every case writes them as they are read, in constant memory)."""
     out = io.StringIO()
     writer = csv.writer(out)  # RFC 4180: quotes where needed, CRLF line ends
     writer.writerow([text_cell(str(name)) for name in header])
-    writer.writerows([cell(value) for value in row] for row in rows)
-    return out.getvalue()
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+        if out.tell() >= size:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
 
 
 def dict_csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -9,18 +10,19 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from adapters import incidents, logs
-from adapters.bootstrap import Application, bootstrap
-from adapters.settings import Settings
-from dsl import DslError, DslProblem
-from engine import CaseView, EngineError, InvalidArgumentError, TaskView
-from engine.model import CaseRecord, Event, PathwayVersion
+from engine.errors import EngineError, InvalidArgumentError
 from engine.numbers import MAX_ID, parse_decimal, parse_int
+
+if TYPE_CHECKING:  # the rest loads when a command runs: `pathways --help` stays quick
+    from adapters.bootstrap import Application
+    from adapters.settings import Settings
+    from dsl import DslError, DslProblem
+    from engine import CaseView, TaskView
+    from engine.model import CaseRecord, Event, PathwayVersion
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -132,11 +134,15 @@ class Context:
 
     @property
     def settings(self) -> Settings:
+        from adapters.settings import Settings
+
         return Settings.from_env(self.database_url)
 
     @property
     def app(self) -> Application:
         if self._app is None:
+            from adapters.bootstrap import bootstrap
+
             self._app = bootstrap(self.settings)
         return self._app
 
@@ -182,6 +188,11 @@ def command(func: F) -> F:
     @click.pass_obj
     @wraps(func)
     def wrapper(ctx: Context, json_flag: bool, *args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+        from adapters import logs
+        from dsl import DslError
+
         ctx.json_mode = ctx.json_mode or json_flag
         try:
             logs.configure(*logs.from_environment(os.environ))  # PATHWAYS_LOG_FORMAT
@@ -210,6 +221,8 @@ def command(func: F) -> F:
 def _incident(err: BaseException) -> dict[str, Any]:
     """The internal_error for an exception nobody planned for; its traceback goes to the
     incident log (on stderr too with PATHWAYS_DEBUG=1)."""
+    from adapters import incidents
+
     context = click.get_current_context(silent=True)
     error = incidents.record(err, where=context.command_path if context else "pathways")
     if incidents.debug():
@@ -237,7 +250,33 @@ def _usage_error(err: click.ClickException) -> dict[str, Any]:
 
 class JsonErrorsGroup(click.Group):
     """The top group: with --json, a command line that cannot be parsed and an exception
-    outside any command are the JSON error shape too; never a traceback."""
+    outside any command are the JSON error shape too; never a traceback.
+
+    Its commands load when first asked for: `lazy` names each one's module and short help
+    (adapters.cli fills it), so `pathways --help` imports none of them."""
+
+    lazy: dict[str, tuple[str, str]] = {}  # command -> (module registering it, short help)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            importlib.import_module(self.lazy[cmd_name][0])
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's list of commands, from `lazy` for those not loaded yet."""
+        names = [name for name in self.list_commands(ctx)
+                 if name not in self.commands or not self.commands[name].hidden]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = [(name, self.commands[name].get_short_help_str(limit) if name in self.commands
+                 else click.utils.make_default_short_help(self.lazy[name][1], limit))
+                for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -280,6 +319,8 @@ def main() -> None:
 
 
 def _redacted_or_raw(ctx: Context) -> str:
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return redacted(ctx.settings.database_url)
     except ArgumentError:

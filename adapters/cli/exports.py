@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -14,6 +16,9 @@ from engine.access import Redactor, Sensitivity
 from engine.errors import DefinitionError
 from engine.model import CaseRecord, Event
 from engine.workflow import ParsedDefinition, SystemClock
+
+if TYPE_CHECKING:
+    from engine.cases import CaseStream
 
 # -- exports -------------------------------------------------------------------------------
 
@@ -30,17 +35,39 @@ def _output_option(func: F) -> F:
 
 def _deliver(ctx: Context, text: str, output: Path | None, fmt: str, records: int,
              left_out: list[dict[str, Any]]) -> None:
-    """The export on stdout, or written to OUTPUT with a one-line report. What was left out
-    (versions whose definition cannot be loaded: _LeftOut) is always said: in the report
-    (`left_out`), or on stderr when the export itself is on stdout."""
+    """The export on stdout, or written to OUTPUT with a one-line report."""
+    _write([text], output)
+    _report(ctx, output, fmt, records, left_out)
+
+
+def _write(chunks: Iterable[str], output: Path | None) -> None:
+    """The export's text as it comes: on stdout, or into OUTPUT, through a temporary file
+    beside it renamed over it when complete (never a half-written OUTPUT)."""
     if output is None:
-        click.echo(text, nl=False)
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _report(ctx: Context, output: Path | None, fmt: str, records: int,
+            left_out: list[dict[str, Any]]) -> None:
+    """After the export: what was left out (versions whose definition cannot be loaded:
+    _LeftOut) is always said, on stderr when the export itself is on stdout; written to
+    OUTPUT, a one-line report with it."""
+    if output is None:
         if left_out:
             click.echo(json.dumps({"left_out": left_out}, ensure_ascii=False)
                        if ctx.json_mode else _left_out_lines(left_out), err=True)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8", newline="")
     emit(ctx.json_mode, {"file": str(output), "format": fmt, "records": records,
                           "left_out": left_out},
           lambda: "\n".join([f"wrote {records} record(s) as {fmt} to {output}",
@@ -78,7 +105,7 @@ class _LeftOut:
             return None
         return parsed
 
-    def count_cases(self, found: list[CaseRecord]) -> None:
+    def count_cases(self, found: Iterable[CaseRecord]) -> None:
         for case in found:
             key = (case.pathway, case.version)
             if key in self.reasons:
@@ -109,14 +136,83 @@ def _redactor(ctx: Context, found: list[CaseRecord], full: bool, left_out: _Left
     withholds the cases of versions whose definition cannot be loaded (noted in left_out)."""
     if full:
         return None
+    redactor = _redactor_of(ctx, [(c.pathway, c.version) for c in found], left_out)
+    left_out.count_cases(found)  # once the versions that cannot be loaded are known
+    return redactor
+
+
+def _redactor_of(ctx: Context, versions: Iterable[tuple[str, int]], left_out: _LeftOut
+                 ) -> Redactor:
+    """A redactor that knows what `versions` and the latest of every pathway make
+    sensitive."""
     engine = ctx.app.engine
-    wanted = dict.fromkeys([*((c.pathway, c.version) for c in found),
-                            *((v.pathway, v.number) for v in engine.definitions())])
+    wanted = dict.fromkeys([*versions, *((v.pathway, v.number) for v in engine.definitions())])
     loaded = {key: left_out.definition(engine, *key) for key in wanted}
-    left_out.count_cases(found)
     return Redactor(Sensitivity.of(
         ((p, n, d) for (p, n), d in loaded.items() if d is not None),
         unknown=[key for key, d in loaded.items() if d is None]), frozenset())
+
+
+class _StepTitles(Mapping[tuple[str, int], Mapping[str, str]]):
+    """(pathway, version) -> step titles, each version's read when first asked for; a
+    version that cannot be loaded has none (its step ids stay the activity names)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.found: dict[tuple[str, int], Mapping[str, str] | None] = {}
+
+    def __getitem__(self, key: tuple[str, int]) -> Mapping[str, str]:
+        from engine.exports import step_titles
+
+        if key not in self.found:
+            try:
+                parsed = self.ctx.app.engine.definition(*key)
+            except DefinitionError:
+                self.found[key] = None
+            else:
+                self.found[key] = step_titles(parsed.spec, parsed.subprocess_specs)
+        titles = self.found[key]
+        if titles is None:
+            raise KeyError(key)
+        return titles
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return (key for key, titles in self.found.items() if titles is not None)
+
+    def __len__(self) -> int:
+        return sum(titles is not None for titles in self.found.values())
+
+
+class _Shown:
+    """The cases (with their events) an export carries, as they stream by: redacted unless
+    full, the cases of versions that cannot be loaded counted in left_out, events counted."""
+
+    def __init__(self, ctx: Context, full: bool) -> None:
+        self.left_out = _LeftOut()
+        self.redactor = None if full else _redactor_of(
+            ctx, [(v.pathway, v.number) for v in ctx.app.engine.versions()], self.left_out)
+        self.events = 0
+        self.cases = 0
+
+    def with_events(self, pairs: Iterable[tuple[CaseRecord, list[Event]]], *,
+                    count: bool = True) -> Iterator[tuple[CaseRecord, list[Event]]]:
+        """The pairs shown; `count` false on a second pass over the same cases."""
+        from engine.exports import redact_case
+
+        for case, events in pairs:
+            if count:
+                self.left_out.count_cases([case])
+            shown = (case, events) if self.redactor is None else redact_case(
+                self.redactor, case, events)
+            if shown is not None:
+                self.events += len(shown[1])
+                self.cases += 1
+                yield shown
+
+    def only_cases(self, cases: Iterable[CaseRecord], *, count: bool = True
+                   ) -> Iterator[CaseRecord]:
+        return (case for case, _ in self.with_events(((case, []) for case in cases),
+                                                     count=count))
 
 
 @export.command("xes")
@@ -126,24 +222,18 @@ def _redactor(ctx: Context, found: list[CaseRecord], full: bool, left_out: _Left
 @command
 def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """The event log as XES (IEEE 1849-2016) for process-mining tools: a trace per case."""
-    from engine.exports import redact, step_titles, to_xes
+    from engine.exports import xes_chunks
 
-    found = ctx.app.engine.list_cases(pathway=pathway)
-    events_by_case = _events_by_case(ctx, found)
-    left_out = _LeftOut()
-    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
-        found, events_by_case = redact(redactor, found, events_by_case)
-    titles: dict[tuple[str, int], dict[str, str]] = {}
-    for key in sorted({(c.pathway, c.version) for c in found}):
-        try:  # a version that cannot be loaded keeps its step ids as activity names
-            parsed = ctx.app.engine.definition(*key)
-        except DefinitionError:
-            continue
-        titles[key] = step_titles(parsed.spec, parsed.subprocess_specs)
-    text = to_xes(found, events_by_case, step_titles=titles,
-                  name=f"Pathways: {pathway}" if pathway else "Pathways event log")
-    _deliver(ctx, text, output, "xes", sum(len(e) for e in events_by_case.values()),
-             left_out.report())
+    shown = _Shown(ctx, full)
+
+    def write(stream: CaseStream) -> None:
+        _write(xes_chunks(shown.with_events(stream.with_events(pathway)),
+                          step_titles=_StepTitles(ctx),
+                          name=f"Pathways: {pathway}" if pathway else "Pathways event log"),
+               output)
+
+    ctx.app.engine.streamed(write)  # read, built and written a case at a time
+    _report(ctx, output, "xes", shown.events, shown.left_out.report())
 
 
 @export.command("cases")
@@ -153,13 +243,19 @@ def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: boo
 @command
 def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """Cases as CSV, their data flattened into data.* columns."""
-    from engine.exports import cases_csv, redact
+    from engine.exports import case_data_keys, cases_csv_chunks
 
-    found = ctx.app.engine.list_cases(pathway=pathway)
-    left_out = _LeftOut()
-    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
-        found, _ = redact(redactor, found, {})
-    _deliver(ctx, cases_csv(found), output, "csv", len(found), left_out.report())
+    shown = _Shown(ctx, full)
+
+    def write(stream: CaseStream) -> None:
+        # two passes in one snapshot: the data columns first, then the rows
+        keys = case_data_keys(shown.only_cases(stream.cases(pathway)))
+        shown.cases = 0
+        _write(cases_csv_chunks(shown.only_cases(stream.cases(pathway), count=False), keys),
+               output)
+
+    ctx.app.engine.streamed(write)
+    _report(ctx, output, "csv", shown.cases, shown.left_out.report())
 
 
 @export.command("events")
@@ -169,15 +265,12 @@ def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: b
 @command
 def export_events(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
     """The event log as CSV, a row per event: the branch each decision took, outcomes."""
-    from engine.exports import events_csv, redact
+    from engine.exports import events_csv_chunks
 
-    found = ctx.app.engine.list_cases(pathway=pathway)
-    events_by_case = _events_by_case(ctx, found)
-    left_out = _LeftOut()
-    if (redactor := _redactor(ctx, found, full, left_out)) is not None:
-        found, events_by_case = redact(redactor, found, events_by_case)
-    _deliver(ctx, events_csv(found, events_by_case), output, "csv",
-             sum(len(e) for e in events_by_case.values()), left_out.report())
+    shown = _Shown(ctx, full)
+    ctx.app.engine.streamed(lambda stream: _write(
+        events_csv_chunks(shown.with_events(stream.with_events(pathway))), output))
+    _report(ctx, output, "csv", shown.events, shown.left_out.report())
 
 
 @export.command("tasks")

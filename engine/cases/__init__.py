@@ -4,9 +4,11 @@ transaction template. Builds on workflow and versions (a new case's version is a
 This __init__ is the package's public surface for web/ and adapters/.
 """
 
+from engine.cases.case_queries import CaseStream
 from engine.cases.services import MigrationReport, VersionSummary
 
 __all__ = [
+    "CaseStream",
     "MigrationReport",
     "VersionSummary",
 ]

@@ -5,6 +5,8 @@ Queries of the Engine facade, each in a read-only unit of work.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from engine.errors import DefinitionError
 from engine.model import CaseRecord, Event, InboxTask
 from engine.ports import UnitOfWork
@@ -62,3 +64,31 @@ def cases_and_events(rt: CaseRuntime, pathway: str) -> tuple[list[CaseRecord], l
     (figures over every case; never one read per case)."""
     with rt.uow(read_only=True) as uow:
         return uow.cases.list(pathway=pathway), uow.events.list_all(pathway=pathway)
+
+
+class CaseStream:
+    """Every case (of a pathway), and each with its events, streamed from one read-only
+    unit of work: the storage reads them in batches as they are consumed, so memory does not
+    grow with their number, and every pass sees the same snapshot (what an export of every
+    case reads; see Engine.streamed)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def cases(self, pathway: str | None = None) -> Iterator[CaseRecord]:
+        """The cases, oldest first, without their state."""
+        return self._uow.cases.stream(pathway=pathway)
+
+    def with_events(self, pathway: str | None = None
+                    ) -> Iterator[tuple[CaseRecord, list[Event]]]:
+        """Each case, oldest first, with its events in log order: two streams (cases by id,
+        events by case then seq) merged, never one read per case."""
+        events = self._uow.events.stream_all(pathway=pathway)
+        pending = next(events, None)
+        for case in self.cases(pathway):
+            mine: list[Event] = []
+            while pending is not None and case.id is not None and pending.case_id <= case.id:
+                if pending.case_id == case.id:
+                    mine.append(pending)
+                pending = next(events, None)
+            yield case, mine

@@ -330,6 +330,12 @@ class Engine(CaseRuntime):
         with self._uow(read_only=True) as uow:
             return read(uow.summaries)
 
+    def streamed(self, read: Callable[[case_queries.CaseStream], T]) -> T:
+        """What `read` takes from every case (and its events) streamed in batches, in one
+        read-only unit of work: an export writes them as they come, in constant memory."""
+        with self._uow(read_only=True) as uow:
+            return read(case_queries.CaseStream(uow))
+
     def cases_and_events(self, pathway: str) -> tuple[list[CaseRecord], list[Event]]:
         """The pathway's cases and all their events, read together in two statements
         (figures over every case; never one read per case)."""

@@ -18,11 +18,11 @@ importable from the package (engine.exports), its public surface.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from engine.access.privacy import Redactor
-from engine.csvout import csv_text
+from engine.csvout import csv_chunks, csv_text
 from engine.exports.event_labels import decision_branch, task_instance
 from engine.model import CaseRecord, Event, InboxTask
 
@@ -60,15 +60,24 @@ def cases_csv(cases: Iterable[CaseRecord]) -> str:
     data (nested objects flattened, lists as JSON), sorted. `exit_reason` is the reason of the
     end the case reached; a form answer of that name is the column `data.exit_reason`."""
     records = list(cases)
-    flat = [flatten(c.data) for c in records]
-    data_keys = sorted({key for row in flat for key in row})
+    return "".join(cases_csv_chunks(records, case_data_keys(records)))
+
+
+def case_data_keys(cases: Iterable[CaseRecord]) -> list[str]:
+    """The flattened data keys found in any of the cases, sorted: cases_csv's data columns."""
+    return sorted({key for c in cases for key in flatten(c.data)})
+
+
+def cases_csv_chunks(cases: Iterable[CaseRecord], data_keys: Sequence[str]) -> Iterator[str]:
+    """cases_csv as it comes, with the data columns given (case_data_keys of the same cases,
+    read in a pass before): the text of a batch of rows at a time, in constant memory."""
     header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys)]
     rows = (
         [c.id, c.pathway, c.version, c.client_id, c.status,
          c.created_at, c.updated_at, c.exit_reason,
          *(values.get(key) for key in data_keys)]
-        for c, values in zip(records, flat, strict=True))
-    return _csv_text(header, rows)
+        for c in cases for values in (flatten(c.data),))
+    return csv_chunks(header, rows)
 
 
 def events_csv(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]]
@@ -78,16 +87,19 @@ def events_csv(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequenc
     and the `branch` it took (and the sequence flow, `branch_flow`); an outcome its
     `outcome`; an event about a task (ready, started, completed) its `task` id. Like the
     XES log it carries no form data."""
-    rows = []
-    for c in cases:
-        if c.id is None:
-            continue
-        for e in events_by_case.get(c.id, ()):
-            gateway, branch, flow = decision_branch(e) if e.type == "decision" else ("", "", "")
-            outcome = e.data.get("outcome") if e.type == "outcome_recorded" else None
-            rows.append([c.id, c.pathway, c.version, c.client_id, e.seq, e.at, e.type, e.step,
-                         e.actor, outcome, gateway, branch, flow, task_instance(e)])
-    return _csv_text(EVENT_COLUMNS, rows)
+    return "".join(events_csv_chunks((c, events_by_case.get(c.id, ())) for c in cases
+                                     if c.id is not None))
+
+
+def events_csv_chunks(cases: Iterable[tuple[CaseRecord, Sequence[Event]]]) -> Iterator[str]:
+    """events_csv as it comes, from each case with its events: the text of a batch of rows
+    at a time, in constant memory."""
+    rows = ([c.id, c.pathway, c.version, c.client_id, e.seq, e.at, e.type, e.step, e.actor,
+             e.data.get("outcome") if e.type == "outcome_recorded" else None,
+             *(decision_branch(e) if e.type == "decision" else ("", "", "")),
+             task_instance(e)]
+            for c, events in cases for e in events)
+    return csv_chunks(EVENT_COLUMNS, rows)
 
 
 def tasks_csv(tasks: Iterable[InboxTask], clients: Mapping[int, int] | None = None) -> str:
@@ -115,9 +127,19 @@ def redact(redactor: Redactor, cases: Iterable[CaseRecord],
     kept: list[CaseRecord] = []
     events: dict[int, list[Event]] = {}
     for case in cases:
-        shown = redactor.case(case)
-        if shown is None or case.id is None:
+        if case.id is None:
             continue
-        kept.append(shown)
-        events[case.id] = redactor.events(case, events_by_case.get(case.id, ()))
+        redacted = redact_case(redactor, case, events_by_case.get(case.id, ()))
+        if redacted is not None:
+            kept.append(redacted[0])
+            events[case.id] = redacted[1]
     return kept, events
+
+
+def redact_case(redactor: Redactor, case: CaseRecord, events: Sequence[Event]
+                ) -> tuple[CaseRecord, list[Event]] | None:
+    """One case and its events as `redact` gives them; None when the case is left out."""
+    shown = redactor.case(case)
+    if shown is None:
+        return None
+    return shown, redactor.events(case, events)

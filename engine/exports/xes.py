@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -137,19 +137,33 @@ def to_xes(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Ev
     went back), is written one millisecond after it, with the time it was recorded with as
     `recorded_time`. The log's order (seq) is the truth.
     """
+    return "".join(xes_chunks(((c, events_by_case.get(c.id, ())) for c in cases
+                               if c.id is not None), name=name, step_titles=step_titles))
+
+
+def xes_chunks(cases: Iterable[tuple[CaseRecord, Sequence[Event]]], *,
+               name: str = "Pathways event log",
+               step_titles: Mapping[tuple[str, int], Mapping[str, str]] | None = None
+               ) -> Iterator[str]:
+    """to_xes as it comes, from each case with its events: the log's head, then a trace at a
+    time (each built, written and dropped), then its end; the same text as to_xes."""
     log = _log(name)
-    for case in cases:
-        if case.id is None:
-            continue
+    ET.indent(log)
+    head = ET.tostring(log, encoding="unicode", xml_declaration=True)
+    yield head[:-len("</log>")]
+    for case, events in cases:
         # the log's order (seq) is the truth, and the tie-break: whatever order they came in
-        case_events = sorted(events_by_case.get(case.id, ()), key=lambda e: e.seq)
-        trace = _trace(log, case, case_events)
-        titles = (step_titles or {}).get((case.pathway, case.version), {})
+        case_events = sorted(events, key=lambda e: e.seq)
+        holder = ET.Element("holder")
+        trace = _trace(holder, case, case_events)
+        titles = ({} if step_titles is None else step_titles).get(
+            (case.pathway, case.version), {})
         previous: datetime | None = None
         for event in case_events:
             previous = _event(trace, event, titles, previous)
-    ET.indent(log)
-    return ET.tostring(log, encoding="unicode", xml_declaration=True) + "\n"
+        ET.indent(trace, level=1)
+        yield "  " + ET.tostring(trace, encoding="unicode") + "\n"
+    yield "</log>\n"
 
 
 def _log(name: str) -> ET.Element:

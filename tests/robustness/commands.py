@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import click
 
-from adapters.cli import ID, cli
+from adapters.cli import ID, cli, load_all
 
 # Commands whose success never returns (a server; a worker without --rounds): they run
 # only where they fail before starting, or with options that make them stop.
@@ -57,6 +57,7 @@ class Command:
 
 def all_commands(group: click.Group = cli, prefix: tuple[str, ...] = ()) -> list[Command]:
     """Every leaf command under group, hidden ones included, depth first."""
+    load_all()  # the top group loads its commands' modules on first use
     found: list[Command] = []
     for name in sorted(group.commands):
         sub = group.commands[name]

@@ -3,7 +3,7 @@ class holding the unit of work's connection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import fields
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 _Record = TypeVar("_Record", bound="DataclassInstance")
 _Built = TypeVar("_Built")
+STREAM_BATCH = 1000  # rows a streamed read holds at a time (Repository._stream)
 
 DIALECT_INSERTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
     "postgresql": postgresql.insert,
@@ -120,6 +121,23 @@ class SqlRepository:
         """The records of every row statement finds, in its order (fetched at once: a row at
         a time costs a driver call each, seconds over 100,000 rows)."""
         return [build(row) for row in self._connection.execute(statement).all()]
+
+    def _stream(self, build: Callable[[Row[Any]], _Built], statement: Executable
+                ) -> Iterator[_Built]:
+        return stream_rows(self._connection, build, statement)
+
+
+def stream_rows(connection: Connection, build: Callable[[Row[Any]], _Built],
+                statement: Executable) -> Iterator[_Built]:
+    """The records of every row statement finds, in its order, fetched STREAM_BATCH rows at
+    a time as they are consumed (a server-side cursor on PostgreSQL): memory holds one
+    batch, however many rows there are."""
+    result = connection.execution_options(yield_per=STREAM_BATCH).execute(statement)
+    try:
+        for partition in result.partitions():
+            yield from map(build, partition)
+    finally:
+        result.close()
 
 
 def text_at(column: ColumnElement[Any], path: str, dialect: str) -> ColumnElement[Any]:

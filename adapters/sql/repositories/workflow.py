@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     Insert,
     Row,
+    Select,
     and_,
     bindparam,
     case,
@@ -37,6 +38,7 @@ from adapters.sql.repositories.common import (
     insert_if_absent,
     matching,
     record_from,
+    stream_rows,
 )
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
@@ -192,6 +194,11 @@ class SqlCaseRepository(SqlRepository):
                            (c.version, version))
         statement = _CASE_HEAD.where(*filters).order_by(c.id)
         return self._all(_case, statement)
+
+    def stream(self, *, pathway: str | None = None) -> Iterator[CaseRecord]:
+        c = tables.cases.c
+        statement = _CASE_HEAD.where(*matching((c.pathway, pathway))).order_by(c.id)
+        return self._stream(_case, statement)
 
     def count_by_version(self, pathway: str) -> dict[int, int]:
         c = tables.cases.c
@@ -462,11 +469,11 @@ class SqlEventLog:
         rows = self._connection.execute(
             select(e).where(e.c.case_id == case_id).order_by(e.c.seq)
         )
-        return [
-            Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
-                  step=row.step, actor=row.actor, data=row.data)
-            for row in rows
-        ]
+        return [_event(row) for row in rows]
+
+    def stream_all(self, *, pathway: str | None = None) -> Iterator[Event]:
+        return stream_rows(self._connection, _event, _events_of(pathway).order_by(
+            tables.events.c.case_id, tables.events.c.seq))
 
     def list_all(self, *, pathway: str | None = None, types: Sequence[str] | None = None
                  ) -> builtins.list[Event]:
@@ -479,8 +486,7 @@ class SqlEventLog:
         if types is not None:
             statement = statement.where(e.c.type.in_(list(types)))
         rows = self._connection.execute(statement.order_by(e.c.case_id, e.c.seq))
-        return [Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
-                      step=row.step, actor=row.actor, data=row.data) for row in rows]
+        return [_event(row) for row in rows]
 
     def recorded_outcomes(self, *, kind: str | None = None, client_id: int | None = None
                           ) -> builtins.list[tuple[Event, int]]:
@@ -498,3 +504,18 @@ class SqlEventLog:
         return [(Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at,
                        step=row.step, actor=row.actor, data=row.data), row.client_id)
                 for row in rows]
+
+
+def _events_of(pathway: str | None) -> Select[Any]:
+    """The events (of `pathway`'s cases), unordered."""
+    e = tables.events
+    statement = select(e.c.case_id, e.c.seq, e.c.type, e.c.at, e.c.step, e.c.actor, e.c.data)
+    if pathway is not None:
+        statement = statement.join(tables.cases, tables.cases.c.id == e.c.case_id).where(
+            tables.cases.c.pathway == pathway)
+    return statement
+
+
+def _event(row: Any) -> Event:
+    return Event(case_id=row.case_id, seq=row.seq, type=row.type, at=row.at, step=row.step,
+                 actor=row.actor, data=row.data)

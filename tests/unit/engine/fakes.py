@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -265,6 +265,9 @@ class _Cases:
         self.d.cases[case.id] = copy.deepcopy(case)
         self.written.add(case.id)
 
+    def stream(self, *, pathway: str | None = None) -> Iterator[CaseRecord]:
+        return iter(self.list(pathway=pathway))
+
     def list(self, *, pathway: str | None = None, status: str | None = None,
              client_id: int | None = None, version: int | None = None) -> builtins.list[CaseRecord]:
         return [replace(c, state={}) for c in self.d.cases.values()
@@ -354,6 +357,9 @@ class _Events:
 
     def list(self, case_id: int) -> builtins.list[Event]:
         return [e for e in self.d.events if e.case_id == case_id]
+
+    def stream_all(self, *, pathway: str | None = None) -> Iterator[Event]:
+        return iter(self.list_all(pathway=pathway))
 
     def list_all(self, *, pathway: str | None = None, types: Sequence[str] | None = None
                  ) -> builtins.list[Event]:
