@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 'Set (or, with no option, show) which version new cases of PATHWAY get.'),
     'backup': ('backup',
               'Write a consistent backup of the whole database to FILE, while it is in use.'),
+    'chain-head': ('integrity',
+                   "Publish today's chain head (UTC day) over every case's last event hash, "
+                   "unless it was published already; print it, to be kept outside the "
+                   "database."),
     'cases': ('cases',
              'Cases: one client on one pathway version.'),
     'clients': ('clients',
@@ -69,7 +73,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'restore': ('backup',
                'Bring the backup FILE (from `pathways backup`) back into an empty database.'),
     'serve': ('serve',
-             'Serve the web app.'),
+             'Serve the web app: pages, /api/v1 and /health.'),
     'tasks': ('cases',
              'Human tasks cases are waiting on.'),
     'timers': ('cases',
@@ -79,6 +83,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     'validate': ('definitions',
                 'Check definitions without publishing; every problem as FILE:LINE:COLUMN: '
                 'message.'),
+    'verify': ('integrity',
+               "Recompute every case's chain of event hashes and the latest published chain "
+               "head."),
     'versions': ('definitions',
                 'Published versions of a pathway: list them, compare two.'),
     'worker': ('cases',

@@ -394,10 +394,13 @@ def _pg_restore(url: str, file: Path, schema: str, *, force: bool) -> None:
                 text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": schema})]
             held = {name: rows for name, rows in _count(conn, names, schema).items()
                     if rows and name not in _SCHEMA_ROWS}
+        if held and not force:
+            raise _not_empty(normalize_url(url).render_as_string(hide_password=True), held)
+        with engine.begin() as conn:  # a dump of one schema leaves out the extensions it
+            # uses: the client search's trigram index (migration 0020) needs pg_trgm's
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     finally:
         engine.dispose()
-    if held and not force:
-        raise _not_empty(normalize_url(url).render_as_string(hide_password=True), held)
     _run([pg_restore, "--clean", "--if-exists", "--no-owner", "--no-privileges",
           "--exit-on-error", "--single-transaction",
           f"--dbname={normalize_url(url).database}", str(file)],

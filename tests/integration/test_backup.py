@@ -81,9 +81,11 @@ def new_database(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 def _verify_chains(url: str) -> int:
-    """Every case of the database at url loads through the engine, with its events: the
-    place where `pathways verify` (the event hash chains) is called too once it exists.
-    Returns the number of cases."""
+    """`pathways verify` finds every case's chain of event hashes whole (and the latest
+    chain head, if one was published, true to them), and every case loads through the
+    engine, with its events. Returns the number of cases."""
+    verified = ok("--db", url, "verify")
+    assert verified["ok"] and verified["problems"] == [], verified
     application = bootstrap(Settings(database_url=url), migrate=False)
     try:
         engine = application.engine
@@ -94,6 +96,7 @@ def _verify_chains(url: str) -> int:
             assert view.case.id == case.id and view.case.status == case.status
             events = engine.events(case.id)
             assert [e.seq for e in events] == list(range(1, len(events) + 1)), case.id
+        assert verified["cases_checked"] == len(cases)
         return len(cases)
     finally:
         application.close()
@@ -185,6 +188,7 @@ def test_a_backup_under_load_restores_as_one_consistent_snapshot(
     with Load(source) as load:
         while load.done < 5 and not load.errors:
             time.sleep(0.05)
+        ok("--db", source, "chain-head")  # a head in the backup, for verify to check
         report = ok("--db", source, "backup", str(file))
         before = load.done
         while load.done < before + 5 and not load.errors:  # writes go on after it
