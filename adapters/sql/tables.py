@@ -159,6 +159,10 @@ inbox_tasks = Table(
     Column("organisation", String, nullable=True),
     Index(None, "status", "role"),
     Index(None, "case_id"),
+    # the inbox (revision 0019): its versions and step filters, and its commonest sort
+    Index(None, "status", "pathway", "version", "step"),
+    Index(None, "status", "due"),
+    Index(None, "status", "assignee"),
 )
 
 events = Table(

@@ -5,7 +5,13 @@ workflow and access. This __init__ is the package's public surface.
 """
 
 from engine.casework.casework_access import CaseworkContext
-from engine.casework.casework_inbox import INBOX_SCOPES, INBOX_SORTS, InboxScope, InboxSort
+from engine.casework.casework_inbox import (
+    INBOX_SCOPES,
+    INBOX_SORTS,
+    PER_PAGE_MAX,
+    InboxScope,
+    InboxSort,
+)
 from engine.casework.casework_tasks import PREFILL
 from engine.casework.casework_views import (
     AccessReportRow,
@@ -27,6 +33,7 @@ from engine.casework.facade import Casework
 __all__ = [
     "INBOX_SCOPES",
     "INBOX_SORTS",
+    "PER_PAGE_MAX",
     "PREFILL",
     "AccessReportRow",
     "CaseSummary",
