@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
     case,
     false,
@@ -66,7 +65,7 @@ class InboxQueries(SqlRepository):
 
     def count(self, query: InboxQuery) -> dict[str, int]:
         late = and_(_T.c.due.is_not(None), _T.c.due < query.now)
-        statement: Select[Any] = (
+        statement = (
             select(func.count(case((_T.c.assignee == query.username, 1))),
                    func.count(),
                    func.count(case((_T.c.assignee.is_(None), 1))),
