@@ -133,12 +133,13 @@ class TaskGrant:
     """Which open tasks a user may do, as storage can test it row by row (worked out once
     per request from the few loaded definitions: engine.casework.casework_inbox).
 
-    A task qualifies when its (pathway, version) is in versions, its organisation is None or
-    organisation, its role is in roles (when roles is not None) and (pathway, version, role)
-    is not denied. everything: an admin, for whom every open task qualifies."""
+    A task qualifies when its (pathway, version) is not hidden (a version whose definition
+    cannot be loaded), its organisation is None or organisation, its role is in roles (when
+    roles is not None) and (pathway, version, role) is not denied. everything: an admin, for
+    whom every open task qualifies."""
 
     everything: bool = False
-    versions: frozenset[tuple[str, int]] = frozenset()
+    hidden: frozenset[tuple[str, int]] = frozenset()
     organisation: str | None = None
     roles: frozenset[str] | None = None
     denied: frozenset[tuple[str, int, str]] = frozenset()

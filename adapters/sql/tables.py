@@ -136,6 +136,8 @@ cases = Table(
     Column("exit_reason", String, nullable=True),
     Index(None, "pathway", "status"),
     Index(None, "client_id"),
+    # the inbox's join to active cases, read from the index alone (revision 0019)
+    Index(None, "status", "id", "client_id"),
 )
 
 inbox_tasks = Table(

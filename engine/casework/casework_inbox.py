@@ -2,10 +2,11 @@
 
 Storage does the work (InboxRepository.search and count): the access rules that depend on
 the definition (lane roles open to organisations) are worked out once per request from the
-few versions with open tasks into a TaskGrant, which storage tests row by row with the
-per-task columns (role, organisation). The SQL statements per page do not grow with the
-number of cases. Case-data filters alone are checked here, on the rows storage narrowed
-down (a field the user may not see must not filter).
+few published versions (their parsed definitions are cached) into a TaskGrant, which
+storage tests row by row with the per-task columns (role, organisation). The SQL
+statements per page do not grow with the number of cases. Case-data filters alone are
+checked here, on the rows storage narrowed down (a field the user may not see must not
+filter).
 """
 
 from __future__ import annotations
@@ -83,11 +84,10 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
         return Inbox([], empty, [], total=0)
     now = cw.clock.now()
     with cw.uow(read_only=True) as uow:
-        versions = uow.inbox.open_versions(pathway=pathway, version=version, step=step)
         loaded: dict[tuple[str, int], _Loaded] = {
-            key: cw.loaded(uow, *key) for key in sorted(versions)}
-        unloadable: _Unloadable = {key: (found, versions[key]) for key, found in loaded.items()
-                                   if isinstance(found, DefinitionError)}
+            (v.pathway, v.number): cw.loaded(uow, v.pathway, v.number)
+            for v in uow.versions.list(pathway) if version in (None, v.number)}
+        unloadable = _unloadable(uow, loaded, pathway, version, step)
         query = InboxQuery(grant(user, loaded), user.username, now, scope=scope,
                            pathway=pathway, version=version, step=step, client_id=client_id,
                            data=tuple((data or {}).items()), overdue=overdue, sort=sort)
@@ -115,10 +115,21 @@ def grant(user: User, loaded: Mapping[tuple[str, int], _Loaded]) -> TaskGrant:
         for role in found.role_organisations
         if not found.role_open_to(role, user.organisation))
     return TaskGrant(
-        versions=frozenset(key for key, found in loaded.items()
-                           if not isinstance(found, DefinitionError)),
+        hidden=frozenset(key for key, found in loaded.items()
+                         if isinstance(found, DefinitionError)),
         organisation=user.organisation, denied=denied,
         roles=frozenset(user.pathway_roles) if user.pathway_roles else None)
+
+
+def _unloadable(uow: UnitOfWork, loaded: Mapping[tuple[str, int], _Loaded],
+                pathway: str | None, version: int | None, step: str | None) -> _Unloadable:
+    """The versions that cannot be loaded and have open tasks under the filters (counted
+    only when there are such versions)."""
+    broken = {key: found for key, found in loaded.items() if isinstance(found, DefinitionError)}
+    if not broken:
+        return {}
+    tasks = uow.inbox.open_versions(pathway=pathway, version=version, step=step)
+    return {key: (found, tasks[key]) for key, found in broken.items() if tasks.get(key)}
 
 
 def _total(counts: Mapping[str, int], scope: str, overdue: bool | None) -> int:
@@ -139,17 +150,7 @@ def _filtered(cw: CaseworkContext, uow: UnitOfWork, user: User, query: InboxQuer
               ) -> tuple[list[InboxHit], dict[str, int]]:
     """With case-data filters: every row storage narrowed them to (in every scope, sorted),
     checked here one case at a time; the chosen scope's rows and the counts."""
-    wide = replace(query, scope="role", overdue=None)
-    cases: dict[int, CaseRecord | None] = {}
-    redactors: dict[int, privacy.Redactor] = {}
-    hits = []
-    for hit in uow.inbox.search(wide):
-        case_id = hit.task.case_id
-        if case_id not in cases:
-            cases[case_id] = uow.cases.get(case_id, with_state=False)
-        case = cases[case_id]
-        if case is not None and _passes(cw, uow, user, case, dict(query.data), redactors):
-            hits.append(hit)
+    hits = _data_matches(cw, uow, user, query)
     in_scope = {
         "mine": [h for h in hits if h.task.assignee == user.username],
         "role": hits,
@@ -163,6 +164,22 @@ def _filtered(cw: CaseworkContext, uow: UnitOfWork, user: User, query: InboxQuer
         late_ids = {h.task.id for h in late}
         chosen = late if query.overdue else [h for h in chosen if h.task.id not in late_ids]
     return chosen, counts
+
+
+def _data_matches(cw: CaseworkContext, uow: UnitOfWork, user: User, query: InboxQuery
+                  ) -> list[InboxHit]:
+    """The rows (of every scope, overdue or not) whose case passes the data filters."""
+    cases: dict[int, CaseRecord | None] = {}
+    redactors: dict[int, privacy.Redactor] = {}
+    hits = []
+    for hit in uow.inbox.search(replace(query, scope="role", overdue=None)):
+        case_id = hit.task.case_id
+        if case_id not in cases:
+            cases[case_id] = uow.cases.get(case_id, with_state=False)
+        case = cases[case_id]
+        if case is not None and _passes(cw, uow, user, case, dict(query.data), redactors):
+            hits.append(hit)
+    return hits
 
 
 def _passes(cw: CaseworkContext, uow: UnitOfWork, user: User, case: CaseRecord,

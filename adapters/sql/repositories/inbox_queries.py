@@ -19,7 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     case,
-    false,
     func,
     not_,
     or_,
@@ -98,12 +97,13 @@ def _granted(grant: TaskGrant) -> ColumnElement[bool]:
     """engine.access.may_do_task as a condition on the task's columns."""
     if grant.everything:
         return true()
+    found = [or_(_T.c.organisation.is_(None), _T.c.organisation == grant.organisation)]
     by_pathway: dict[str, list[int]] = defaultdict(list)
-    for pathway, version in sorted(grant.versions):
+    for pathway, version in sorted(grant.hidden):
         by_pathway[pathway].append(version)
-    found = [or_(false(), *(and_(_T.c.pathway == p, _T.c.version.in_(vs))
-                            for p, vs in by_pathway.items())),
-             or_(_T.c.organisation.is_(None), _T.c.organisation == grant.organisation)]
+    if by_pathway:
+        found.append(not_(or_(*(and_(_T.c.pathway == p, _T.c.version.in_(vs))
+                                for p, vs in by_pathway.items()))))
     if grant.roles is not None:
         found.append(_T.c.role.in_(sorted(grant.roles)))
     denied: dict[tuple[str, int], list[str]] = defaultdict(list)

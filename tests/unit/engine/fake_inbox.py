@@ -13,7 +13,7 @@ from engine.model import CaseRecord, Client, InboxHit, InboxQuery, InboxTask, Ta
 def granted(grant: TaskGrant, task: InboxTask) -> bool:
     if grant.everything:
         return True
-    return ((task.pathway, task.version) in grant.versions
+    return ((task.pathway, task.version) not in grant.hidden
             and task.organisation in (None, grant.organisation)
             and (grant.roles is None or task.role in grant.roles)
             and (task.role is None
