@@ -159,6 +159,53 @@ class InboxTask:
 
 
 @dataclass(frozen=True)
+class TaskGrant:
+    """Which open tasks a user may do, as storage can test it row by row (worked out once
+    per request from the few loaded definitions: engine.casework.casework_inbox).
+
+    A task qualifies when its (pathway, version) is not hidden (a version whose definition
+    cannot be loaded), its organisation is None or organisation, its role is in roles (when
+    roles is not None) and (pathway, version, role) is not denied. everything: an admin, for
+    whom every open task qualifies."""
+
+    everything: bool = False
+    hidden: frozenset[tuple[str, int]] = frozenset()
+    organisation: str | None = None
+    roles: frozenset[str] | None = None
+    denied: frozenset[tuple[str, int, str]] = frozenset()
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """The open tasks of active cases an inbox lists or counts. data: case-data filters
+    (dotted key -> text); storage may return more rows than match them (the caller checks
+    each row) but never fewer. scope: "mine" (assignee is username), "role" (all) or
+    "unassigned"; overdue: due before now (True), or not (False). sort: see
+    engine.casework.casework_inbox.inbox; ties in created_at order, then by task id."""
+
+    grant: TaskGrant
+    username: str
+    now: datetime
+    scope: str = "role"
+    pathway: str | None = None
+    version: int | None = None
+    step: str | None = None
+    client_id: int | None = None
+    data: tuple[tuple[str, str], ...] = ()
+    overdue: bool | None = None
+    sort: str = "due"
+
+
+@dataclass(frozen=True)
+class InboxHit:
+    """An open task the inbox lists, with its case's client (name "" if none is stored)."""
+
+    task: InboxTask
+    client_id: int
+    client_name: str
+
+
+@dataclass(frozen=True)
 class NewEvent:
     """An event the engine produced, not yet numbered by the log."""
 

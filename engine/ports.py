@@ -32,6 +32,8 @@ from engine.model import (
     DefinitionDraft,
     Draft,
     Event,
+    InboxHit,
+    InboxQuery,
     InboxTask,
     Message,
     Migration,
@@ -190,6 +192,21 @@ class InboxRepository(Protocol):
              pathway: str | None = None, version: int | None = None,
              step: str | None = None) -> builtins.list[InboxTask]:
         """Open tasks, soonest due first (undated last), then oldest first."""
+        ...
+
+    def open_versions(self, *, pathway: str | None = None, version: int | None = None,
+                      step: str | None = None) -> dict[tuple[str, int], int]:
+        """(pathway, version) -> its open tasks (of any case) under the filters."""
+        ...
+
+    def search(self, query: InboxQuery, *, limit: int | None = None, offset: int = 0
+               ) -> builtins.list[InboxHit]:
+        """The query's tasks in its sort order, from offset (limit None: all the rest)."""
+        ...
+
+    def count(self, query: InboxQuery) -> dict[str, int]:
+        """mine, role, unassigned: the query's tasks in each scope (its scope and overdue
+        aside); overdue: those of its scope due before its now (overdue aside)."""
         ...
 
     def open_by_step(self, pathway: str, version: int, now: datetime

@@ -42,6 +42,20 @@ def query_id(name: str, problems: dict[str, list[str]]) -> int | None:
         return None
 
 
+def query_number(name: str, problems: dict[str, list[str]], *, default: int, minimum: int,
+                 maximum: int) -> int:
+    """The query parameter `name` as a whole number from minimum to maximum (default when
+    absent), or default with a problem recorded under its name."""
+    text = request.args.get(name)
+    if not text:
+        return default
+    try:
+        return parse_int(text, field=name, minimum=minimum, maximum=maximum)
+    except InvalidArgumentError as err:
+        problems.setdefault(name, []).extend(err.details["fields"][name])
+        return default
+
+
 def _first_problem() -> tuple[str, str] | None:
     problem = text_problem(request.path)
     if problem is not None:

@@ -23,16 +23,17 @@ from flask import (
 )
 from werkzeug.exceptions import BadRequest
 
-from engine.casework import CLIENT_PAGE_OFFSET, INBOX_SCOPES, INBOX_SORTS
+from engine.casework import CLIENT_PAGE_OFFSET, INBOX_SCOPES, INBOX_SORTS, PER_PAGE_MAX
 from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
 from engine.model import CONSENT_SCOPES
-from engine.numbers import parse_int
+from engine.numbers import MAX_ID, parse_int
 from engine.workflow import validate_submission
-from web.boundary import query_id
+from web.boundary import query_id, query_number
 from web.forms import form_fields, read_submission
 from web.security import application, current_user, login_required, roles_required, safe_next
 
 bp = Blueprint("casework", __name__)
+PER_PAGE = 50  # inbox rows a page lists unless per_page says otherwise
 
 SORT_LABELS = {"due": "Due soonest", "-due": "Due latest", "created": "Oldest first",
                "-created": "Newest first", "client": "Client A to Z", "-client": "Client Z to A",
@@ -67,6 +68,9 @@ def inbox() -> Any:
         raise BadRequest("unknown scope or sort")
     problems: dict[str, list[str]] = {}
     version, client = query_id("version", problems), query_id("client", problems)
+    page = query_number("page", problems, default=1, minimum=1, maximum=MAX_ID)
+    per_page = query_number("per_page", problems, default=PER_PAGE, minimum=1,
+                            maximum=PER_PAGE_MAX)
     if problems:
         raise BadRequest("; ".join(f"{k}: {', '.join(v)}" for k, v in problems.items()))
     overdue = {"yes": True, "no": False}.get(args.get("overdue", ""))
@@ -74,14 +78,26 @@ def inbox() -> Any:
     result = application().casework.inbox(
         _user(), scope=scope, pathway=args.get("pathway") or None, version=version,
         step=args.get("step") or None, client_id=client, data=_data_filter(data_text) or None,
-        overdue=overdue, sort=sort)
+        overdue=overdue, sort=sort, limit=per_page, offset=(page - 1) * per_page)
     colleagues = []
     if _user().role in ("team_lead", "admin"):
         colleagues = [u for u in application().accounts.users(
             None if _user().role == "admin" else _user().organisation) if u.active]
     return render_template("inbox.html", inbox=result, scope=scope, sort=sort,
                            sorts=SORT_LABELS, args=args, data_text=data_text,
-                           colleagues=colleagues)
+                           colleagues=colleagues, paging=_paging(result.total, page, per_page))
+
+
+def _paging(total: int, page: int, per_page: int) -> dict[str, Any]:
+    """The inbox's page links: the page, the last page, and the query of any page."""
+    last = max(1, -(-total // per_page))
+    kept = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+    if per_page != PER_PAGE:
+        kept["per_page"] = str(per_page)
+    return {"page": page, "last": last, "total": total, "per_page": per_page,
+            "first_row": min(total, (page - 1) * per_page + 1),
+            "last_row": min(total, page * per_page),
+            "url": lambda n: url_for("casework.inbox", **kept, page=n)}
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -90,6 +90,10 @@ def _configure_read_only(engine: Engine) -> None:
                 f"SET LOCAL work_mem = '{READ_ONLY_WORK_MEM}'")
 
 
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Set the pragmas and make every writing transaction take the write lock when it begins.
 
@@ -105,6 +109,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # stop sqlite3 from emitting its own BEGIN
+        # the inbox sorts client names as Python does (adapters.sql.repositories.inbox_queries)
+        dbapi_connection.create_function("pathways_casefold", 1, _casefold, deterministic=True)
         cursor = dbapi_connection.cursor()
         try:
             for pragma in _SQLITE_PRAGMAS:

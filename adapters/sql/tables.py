@@ -94,6 +94,8 @@ cases = Table(
     Column("exit_reason", String, nullable=True),
     Index(None, "pathway", "status"),
     Index(None, "client_id"),
+    # the inbox's join to active cases, read from the index alone (revision 0021)
+    Index(None, "status", "id", "client_id"),
 )
 
 inbox_tasks = Table(
@@ -117,6 +119,10 @@ inbox_tasks = Table(
     Column("organisation", String, nullable=True),
     Index(None, "status", "role"),
     Index(None, "case_id"),
+    # the inbox (revision 0021): its versions and step filters, and its commonest sort
+    Index(None, "status", "pathway", "version", "step"),
+    Index(None, "status", "due"),
+    Index(None, "status", "assignee"),
 )
 
 events = Table(

@@ -6,7 +6,13 @@ workflow and access. This __init__ is the package's public surface.
 
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_clients import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET, ClientPage
-from engine.casework.casework_inbox import INBOX_SCOPES, INBOX_SORTS, InboxScope, InboxSort
+from engine.casework.casework_inbox import (
+    INBOX_SCOPES,
+    INBOX_SORTS,
+    PER_PAGE_MAX,
+    InboxScope,
+    InboxSort,
+)
 from engine.casework.casework_tasks import PREFILL
 from engine.casework.casework_views import (
     AccessReportRow,
@@ -30,6 +36,7 @@ __all__ = [
     "CLIENT_PAGE_OFFSET",
     "INBOX_SCOPES",
     "INBOX_SORTS",
+    "PER_PAGE_MAX",
     "PREFILL",
     "AccessReportRow",
     "CaseSummary",

@@ -1,9 +1,19 @@
-"""The caseworker's inbox: open tasks the user may do, filtered, counted and sorted."""
+"""The caseworker's inbox: open tasks the user may do, filtered, counted, sorted and paged.
+
+Storage does the work (InboxRepository.search and count): the access rules that depend on
+the definition (lane roles open to organisations) are worked out once per request from the
+few published versions (their parsed definitions are cached) into a TaskGrant, which
+storage tests row by row with the per-task columns (role, organisation). The SQL
+statements per page do not grow with the number of cases. Case-data filters alone are
+checked here, on the rows storage narrowed down (a field the user may not see must not
+filter).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -13,19 +23,22 @@ from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_views import Inbox, InboxProblem, InboxRow
 from engine.dotted import dig
 from engine.errors import DefinitionError, InvalidArgumentError
-from engine.model import CaseRecord, InboxTask, User
+from engine.model import CaseRecord, InboxHit, InboxQuery, TaskGrant, User
 from engine.ports import UnitOfWork
+from engine.workflow.definitions import ParsedDefinition
 
 InboxScope = Literal["mine", "role", "unassigned"]
 INBOX_SCOPES: tuple[str, ...] = get_args(InboxScope)
 InboxSort = Literal["due", "-due", "created", "-created", "client", "-client", "pathway",
                     "step", "title"]
 INBOX_SORTS: tuple[str, ...] = get_args(InboxSort)
+PER_PAGE_MAX = 500  # rows one page may list
 
 
 _MISSING = object()
-# version -> why its definition cannot be loaded, and the ids of its tasks
-_Unloadable = dict[tuple[str, int], tuple[DefinitionError, list[str]]]
+# version -> why its definition cannot be loaded, and how many open tasks it has
+_Unloadable = dict[tuple[str, int], tuple[DefinitionError, int]]
+_Loaded = ParsedDefinition | DefinitionError | None
 
 
 def _matches(actual: Any, wanted: str) -> bool:
@@ -37,96 +50,149 @@ def _matches(actual: Any, wanted: str) -> bool:
     return json.dumps(actual) == wanted or str(actual) == wanted
 
 
-def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
-          version: int | None, step: str | None, client_id: int | None,
-          data: Mapping[str, str] | None, overdue: bool | None, sort: str) -> Inbox:
-    """Open tasks the user may do, across every version of every pathway.
-
-    scope: "mine" (assigned to the user), "role" (every task the user may do, whoever it
-    is assigned to) or "unassigned". data filters on case data (dotted keys such as
-    client.release_date; a non-text value compares as JSON: true, 3). overdue: True for
-    only overdue tasks, False for only the others. sort: due (undated last), -due,
-    created, -created, client, -client (by name), pathway, step, title.
-    """
+def _check(scope: str, sort: str, limit: int | None, offset: int) -> None:
     if scope not in INBOX_SCOPES:
         raise InvalidArgumentError(f"unknown inbox scope {scope!r}; use one of "
                                    f"{', '.join(INBOX_SCOPES)}", details={"scope": scope})
     if sort not in INBOX_SORTS:
         raise InvalidArgumentError(f"unknown sort {sort!r}; use one of "
                                    f"{', '.join(INBOX_SORTS)}", details={"sort": sort})
+    if limit is not None and not 1 <= limit <= PER_PAGE_MAX:
+        raise InvalidArgumentError(f"limit must be from 1 to {PER_PAGE_MAX}",
+                                   details={"limit": limit})
+    if offset < 0:
+        raise InvalidArgumentError("offset must be 0 or more", details={"offset": offset})
+
+
+def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
+          version: int | None, step: str | None, client_id: int | None,
+          data: Mapping[str, str] | None, overdue: bool | None, sort: str,
+          limit: int | None = None, offset: int = 0) -> Inbox:
+    """Open tasks the user may do, across every version of every pathway.
+
+    scope: "mine" (assigned to the user), "role" (every task the user may do, whoever it
+    is assigned to) or "unassigned". data filters on case data (dotted keys such as
+    client.release_date; a non-text value compares as JSON: true, 3). overdue: True for
+    only overdue tasks, False for only the others. sort: due (undated last), -due,
+    created, -created, client, -client (by name), pathway, step, title; tasks that tie
+    keep the order they were created in, then by task id. limit and offset: the page
+    (limit None: every row from offset); Inbox.total counts the rows of every page.
+    """
+    _check(scope, sort, limit, offset)
+    empty = {name: 0 for name in (*INBOX_SCOPES, "overdue")}
+    if not (user.active and user.role in access.TASK_ROLES):
+        return Inbox([], empty, [], total=0)
     now = cw.clock.now()
-    rows: list[InboxRow] = []
-    unloadable: _Unloadable = {}
     with cw.uow(read_only=True) as uow:
-        if user.active and user.role in access.TASK_ROLES:
-            tasks = _doable(cw, uow, user, uow.inbox.list(pathway=pathway, version=version,
-                                                          step=step), unloadable)
-            rows = _rows(cw, uow, user, tasks, client_id, data or {}, unloadable, now)
+        loaded: dict[tuple[str, int], _Loaded] = {
+            (v.pathway, v.number): cw.loaded(uow, v.pathway, v.number)
+            for v in uow.versions.list(pathway) if version in (None, v.number)}
+        unloadable = _unloadable(uow, loaded, pathway, version, step)
+        query = InboxQuery(grant(user, loaded), user.username, now, scope=scope,
+                           pathway=pathway, version=version, step=step, client_id=client_id,
+                           data=tuple((data or {}).items()), overdue=overdue, sort=sort)
+        if query.data:
+            hits, counts = _filtered(cw, uow, user, query)
+            total = len(hits)
+            hits = hits[offset:None if limit is None else offset + limit]
+        else:
+            counts = uow.inbox.count(query)
+            total = _total(counts, scope, overdue)
+            hits = uow.inbox.search(query, limit=limit, offset=offset)
+    rows = [_row(hit, now, unloadable) for hit in hits]
+    return Inbox(rows, counts, _inbox_problems(user, unloadable), total=total)
+
+
+def grant(user: User, loaded: Mapping[tuple[str, int], _Loaded]) -> TaskGrant:
+    """Which tasks of these versions the user may do (access.may_do_task as storage tests
+    it): a version that cannot be loaded only for an admin, who may do everything."""
+    if user.role == "admin":
+        return TaskGrant(everything=True)
+    denied = frozenset(
+        (pathway, version, role)
+        for (pathway, version), found in loaded.items()
+        if isinstance(found, ParsedDefinition)
+        for role in found.role_organisations
+        if not found.role_open_to(role, user.organisation))
+    return TaskGrant(
+        hidden=frozenset(key for key, found in loaded.items()
+                         if isinstance(found, DefinitionError)),
+        organisation=user.organisation, denied=denied,
+        roles=frozenset(user.pathway_roles) if user.pathway_roles else None)
+
+
+def _unloadable(uow: UnitOfWork, loaded: Mapping[tuple[str, int], _Loaded],
+                pathway: str | None, version: int | None, step: str | None) -> _Unloadable:
+    """The versions that cannot be loaded and have open tasks under the filters (counted
+    only when there are such versions)."""
+    broken = {key: found for key, found in loaded.items() if isinstance(found, DefinitionError)}
+    if not broken:
+        return {}
+    tasks = uow.inbox.open_versions(pathway=pathway, version=version, step=step)
+    return {key: (found, tasks[key]) for key, found in broken.items() if tasks.get(key)}
+
+
+def _total(counts: Mapping[str, int], scope: str, overdue: bool | None) -> int:
+    if overdue is None:
+        return counts[scope]
+    return counts["overdue"] if overdue else counts[scope] - counts["overdue"]
+
+
+def _row(hit: InboxHit, now: datetime, unloadable: _Unloadable) -> InboxRow:
+    task = hit.task
+    broken = unloadable.get((task.pathway, task.version))
+    return InboxRow(task, hit.client_id, hit.client_name, task.due,
+                    task.due is not None and task.due < now, task.assignee,
+                    problem=broken[0].message if broken else None)
+
+
+def _filtered(cw: CaseworkContext, uow: UnitOfWork, user: User, query: InboxQuery
+              ) -> tuple[list[InboxHit], dict[str, int]]:
+    """With case-data filters: every row storage narrowed them to (in every scope, sorted),
+    checked here one case at a time; the chosen scope's rows and the counts."""
+    hits = _data_matches(cw, uow, user, query)
     in_scope = {
-        "mine": [r for r in rows if r.assignee == user.username],
-        "role": rows,
-        "unassigned": [r for r in rows if r.assignee is None],
+        "mine": [h for h in hits if h.task.assignee == user.username],
+        "role": hits,
+        "unassigned": [h for h in hits if h.task.assignee is None],
     }
-    chosen = in_scope[scope]
+    chosen = in_scope[query.scope]
     counts = {name: len(found) for name, found in in_scope.items()}
-    counts["overdue"] = sum(r.overdue for r in chosen)
-    if overdue is not None:
-        chosen = [r for r in chosen if r.overdue == overdue]
-    return Inbox(_sorted(chosen, sort, now), counts, _inbox_problems(user, unloadable))
+    late = [h for h in chosen if h.task.due is not None and h.task.due < query.now]
+    counts["overdue"] = len(late)
+    if query.overdue is not None:
+        late_ids = {h.task.id for h in late}
+        chosen = late if query.overdue else [h for h in chosen if h.task.id not in late_ids]
+    return chosen, counts
 
 
-def _doable(cw: CaseworkContext, uow: UnitOfWork, user: User, listed: Iterable[InboxTask],
-            unloadable: _Unloadable) -> list[InboxTask]:
-    """The listed tasks the user may do; those whose version cannot be loaded are noted
-    in unloadable (and kept for an admin, who sees them marked)."""
-    tasks = []
-    for t in listed:
-        loaded = cw.loaded(uow, t.pathway, t.version)
-        if isinstance(loaded, DefinitionError):
-            unloadable.setdefault((t.pathway, t.version), (loaded, []))[1].append(t.id)
-            if access.may_see_unloadable(user):
-                tasks.append(t)
-        elif access.may_do_task(user, t, loaded):
-            tasks.append(t)
-    return tasks
-
-
-def _rows(cw: CaseworkContext, uow: UnitOfWork, user: User, tasks: list[InboxTask],
-          client_id: int | None, data: Mapping[str, str], unloadable: _Unloadable,
-          now: datetime) -> list[InboxRow]:
-    """The tasks of active cases (of the client, if given) that pass the data filters."""
-    cases = {c.id: c for c in uow.cases.list(status="active", client_id=client_id)}
-    names: dict[int, str] = {}
+def _data_matches(cw: CaseworkContext, uow: UnitOfWork, user: User, query: InboxQuery
+                  ) -> list[InboxHit]:
+    """The rows (of every scope, overdue or not) whose case passes the data filters."""
+    cases: dict[int, CaseRecord | None] = {}
     redactors: dict[int, privacy.Redactor] = {}
-    rows = []
-    for task in tasks:
-        case = cases.get(task.case_id)
-        if case is None or not _passes(cw, uow, user, case, data, redactors):
-            continue
-        if case.client_id not in names:
-            client = uow.clients.get(case.client_id)
-            names[case.client_id] = client.name if client else ""
-        broken = unloadable.get((task.pathway, task.version))
-        rows.append(InboxRow(task, case.client_id, names[case.client_id], task.due,
-                             task.due is not None and task.due < now, task.assignee,
-                             problem=broken[0].message if broken else None))
-    return rows
+    hits = []
+    for hit in uow.inbox.search(replace(query, scope="role", overdue=None)):
+        case_id = hit.task.case_id
+        if case_id not in cases:
+            cases[case_id] = uow.cases.get(case_id, with_state=False)
+        case = cases[case_id]
+        if case is not None and _passes(cw, uow, user, case, dict(query.data), redactors):
+            hits.append(hit)
+    return hits
 
 
 def _passes(cw: CaseworkContext, uow: UnitOfWork, user: User, case: CaseRecord,
             data: Mapping[str, str], redactors: dict[int, privacy.Redactor]) -> bool:
     """Whether the case's data matches every filter, each on a field the user may see (a
     filter must not tell what the record hides)."""
-    if not data:
-        return True
     if not all(_matches(dig(case.data, key, _MISSING), wanted) for key, wanted in data.items()):
         return False
     return all(cw.redactor(uow, user, case, redactors).field_visible(case, key)
                for key in data)
 
 
-def _inbox_problems(user: User, unloadable: Mapping[tuple[str, int], tuple[
-        DefinitionError, list[str]]]) -> list[InboxProblem]:
+def _inbox_problems(user: User, unloadable: _Unloadable) -> list[InboxProblem]:
     """What the inbox could not show: per version for an admin (listed and marked), one
     vague notice for anyone else (where and how many would tell what they may not see).
     Counted before the case filters: a filter on case data cannot be judged for them."""
@@ -136,30 +202,9 @@ def _inbox_problems(user: User, unloadable: Mapping[tuple[str, int], tuple[
         return [InboxProblem("Some tasks cannot be shown: the definition of a pathway "
                              "version cannot be loaded. An admin can see which.")]
     found = []
-    for (pathway, version), (err, task_ids) in sorted(unloadable.items()):
-        count = len(task_ids)
+    for (pathway, version), (err, count) in sorted(unloadable.items()):
         found.append(InboxProblem(
             f"{count} task{'s' if count != 1 else ''} of {pathway} v{version} cannot be "
             f"opened: its definition cannot be loaded ({err.message})",
             pathway=pathway, version=version, tasks=count, reason=err.message))
     return found
-
-
-def _sorted(rows: list[InboxRow], sort: str, now: datetime) -> list[InboxRow]:
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-    key = sort.removeprefix("-")
-    reverse = sort.startswith("-")
-    rows = sorted(rows, key=lambda r: (r.task.created_at or far, r.task.id))
-    if key == "due":
-        dated = sorted((r for r in rows if r.due is not None),
-                       key=lambda r: r.due or far, reverse=reverse)
-        return dated + [r for r in rows if r.due is None]
-    if key == "created":
-        return sorted(rows, key=lambda r: r.task.created_at or far, reverse=reverse)
-    if key == "client":
-        return sorted(rows, key=lambda r: (r.client_name.casefold(), r.client_id),
-                      reverse=reverse)
-    attribute = {"pathway": lambda r: (r.task.pathway, r.task.version),
-                 "step": lambda r: (r.task.step,), "title": lambda r: (r.task.title,)}
-    return sorted(rows, key=attribute[key])
-

@@ -45,6 +45,8 @@ class Inbox:
     # overdue aside); "overdue": overdue tasks in the chosen scope
     counts: dict[str, int]
     problems: list[InboxProblem] = field(default_factory=list)
+    # the rows of every page (of the chosen scope, under every filter)
+    total: int = 0
 
 
 @dataclass(frozen=True)

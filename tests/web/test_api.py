@@ -170,7 +170,8 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
                 assert "400" in responses
     inbox = document["paths"][f"{API}/tasks"]["get"]
     assert {p["name"] for p in inbox["parameters"]} == {
-        "scope", "pathway", "version", "step", "client", "data", "overdue", "sort"}
+        "scope", "pathway", "version", "step", "client", "data", "overdue", "sort", "limit",
+        "offset"}
     complete = document["paths"][f"{API}/tasks/{{task_id}}/complete"]["post"]
     assert "422" in complete["responses"]
     schemas = document["components"]["schemas"]

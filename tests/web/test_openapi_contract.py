@@ -39,7 +39,7 @@ def test_responses_as_documented_pass(site: Site) -> None:
     check_response(app, "GET", f"{API}/nowhere", answer(404, ERROR))
     check_response(app, "GET", f"{API}/tasks", answer(200, {
         "tasks": [], "counts": {"mine": 0, "role": 0, "unassigned": 0, "overdue": 0},
-        "problems": []}))
+        "problems": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}))
     check_response(app, "GET", "/inbox", answer(200, "<html>", mimetype="text/html"))
     # where the document allows any keys (an error's details), any are fine
     check_response(app, "GET", f"{API}/tasks/abc", answer(404, {"error": {

@@ -90,6 +90,12 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
                      "description": "what could not be shown: invalid_definition per version "
                      "whose definition cannot be loaded (details pathway, version, tasks for "
                      "an admin; empty for anyone else, whose such tasks are withheld)"},
+        "total": {**INT, "description": "tasks on every page (of the chosen scope, under "
+                  "every filter)"},
+        "limit": {**INT, "description": "the most tasks one page lists"},
+        "offset": {**INT, "description": "tasks before this page"},
+        "next_offset": {"type": ["integer", "null"],
+                        "description": "the offset of the next page; null on the last"},
     }),
     "CaseBrief": json_object(CASE_BRIEF_PROPERTIES),
     "Draft": json_object({"task_id": TEXT, "case_id": INT, "data": ANY_OBJECT,

@@ -9,10 +9,12 @@ from engine import access
 from engine.casework import (
     INBOX_SCOPES,
     INBOX_SORTS,
+    PER_PAGE_MAX,
     Inbox,
     TaskPage,
 )
 from engine.errors import ForbiddenError, InvalidArgumentError
+from engine.numbers import MAX_ID
 from engine.plain import to_plain
 from web.api.common import api_user, bp
 from web.api.openapi import operation
@@ -25,8 +27,10 @@ from web.api.shapes import (
     maybe_task_json,
     task_json,
 )
-from web.boundary import query_id
+from web.boundary import query_id, query_number
 from web.security import application
+
+PER_PAGE = 50  # tasks a page lists unless limit says otherwise
 
 
 def _query_data(problems: dict[str, list[str]]) -> dict[str, str] | None:
@@ -55,14 +59,20 @@ _INBOX_QUERY = (
      "description": "true: only overdue tasks; false: only the others"},
     {"name": "sort", "schema": {"type": "string", "enum": list(INBOX_SORTS),
                                 "default": "due"}},
+    {"name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": PER_PAGE_MAX,
+                                 "default": PER_PAGE},
+     "description": "the most tasks to list (a page)"},
+    {"name": "offset", "schema": {"type": "integer", "minimum": 0, "default": 0},
+     "description": "tasks to skip (next_offset of the page before)"},
 )
 
 
 @bp.get("/tasks")
 @operation("The task inbox", tag="tasks", result="Inbox", query=_INBOX_QUERY,
            errors=(400, 403), description="Open tasks the user may do, across every "
-           "version of every pathway, with the counts of each scope. Designers and "
-           "commissioners have no inbox (403).")
+           "version of every pathway, with the counts of each scope, a page at a time "
+           "(limit, offset; total counts every page). Designers and commissioners have no "
+           "inbox (403).")
 def inbox() -> ResponseReturnValue:
     user = api_user()
     if user.role not in access.TASK_ROLES:
@@ -83,15 +93,20 @@ def inbox() -> ResponseReturnValue:
     if overdue_text and overdue is None:
         problems["overdue"] = ["must be true or false"]
     data = _query_data(problems)
+    limit = query_number("limit", problems, default=PER_PAGE, minimum=1, maximum=PER_PAGE_MAX)
+    offset = query_number("offset", problems, default=0, minimum=0, maximum=MAX_ID)
     if problems:
         raise InvalidArgumentError("invalid query parameters", details={"fields": problems})
     result: Inbox = application().casework.inbox(
         user, scope=scope, pathway=args.get("pathway") or None, version=version,
         step=args.get("step") or None, client_id=client, data=data, overdue=overdue,
-        sort=sort)
+        sort=sort, limit=limit, offset=offset)
+    after = offset + len(result.rows)
     return jsonify({"tasks": [inbox_task_json(row) for row in result.rows],
                     "counts": result.counts,
-                    "problems": [inbox_problem_json(p) for p in result.problems]})
+                    "problems": [inbox_problem_json(p) for p in result.problems],
+                    "total": result.total, "limit": limit, "offset": offset,
+                    "next_offset": after if after < result.total else None})
 
 
 @bp.post("/tasks/reassign")

@@ -40,6 +40,7 @@ from adapters.sql.repositories.common import (
     record_from,
     stream_rows,
 )
+from adapters.sql.repositories.inbox_queries import InboxQueries
 from engine.errors import ConflictError, NotFoundError
 from engine.model import (
     Bundle,
@@ -243,7 +244,7 @@ def _case(row: Row[Any]) -> CaseRecord:
     return CaseRecord(**values)
 
 
-class SqlInboxRepository(SqlRepository):
+class SqlInboxRepository(InboxQueries):
     """Human tasks cases wait on. Closed rows stay, as a record of who did what when."""
 
     def replace_open(self, case_id: int, tasks: Sequence[InboxTask], *,

@@ -33,6 +33,8 @@ from engine.model import (
     DefinitionDraft,
     Draft,
     Event,
+    InboxHit,
+    InboxQuery,
     InboxTask,
     Message,
     Migration,
@@ -54,6 +56,7 @@ from engine.outcomes.tally import groups_from_facts
 from engine.ports import Repositories
 from engine.summary_ports import CaseFacts, CaseGroup, HiddenSteps, StepCounts, StepFigures
 from engine.workflow.clock import current_time, monotonic_times
+from tests.unit.engine import fake_inbox
 
 
 class FakeClock:
@@ -321,6 +324,25 @@ class _Inbox:
                  and (step is None or t.step == step)]
         far = datetime.max.replace(tzinfo=UTC)  # undated last, as the SQL NULLS LAST
         return sorted(found, key=lambda t: (t.due or far, t.created_at or far, t.id))
+
+    def open_versions(self, *, pathway: str | None = None, version: int | None = None,
+                      step: str | None = None) -> dict[tuple[str, int], int]:
+        found: dict[tuple[str, int], int] = {}
+        for task in self.list(pathway=pathway, version=version, step=step):
+            key = (task.pathway, task.version)
+            found[key] = found.get(key, 0) + 1
+        return found
+
+    def _hits(self, query: InboxQuery) -> builtins.list[InboxHit]:
+        return fake_inbox.all_scopes(query, self.list(), self.d.cases, self.d.clients)
+
+    def search(self, query: InboxQuery, *, limit: int | None = None, offset: int = 0
+               ) -> builtins.list[InboxHit]:
+        found = fake_inbox.search(query, self._hits(query))
+        return found[offset:None if limit is None else offset + limit]
+
+    def count(self, query: InboxQuery) -> dict[str, int]:
+        return fake_inbox.count(query, self._hits(query))
 
     def open_by_step(self, pathway: str, version: int, now: datetime
                      ) -> dict[str, tuple[int, int]]:
