@@ -21,6 +21,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import event as sql_event
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from adapters.bootstrap import Application
 from bench.dashboard import URLS as DASHBOARD_URLS
@@ -189,7 +190,8 @@ def cli_rows(url: str, found: Measured, repeat: int, budget: float, case_id: int
 
     def command(*args: str) -> Callable[[int], None]:
         def run(_: int) -> None:
-            subprocess.run([PATHWAYS, *args], env=env, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([PATHWAYS, *args], env=env, check=True,  # noqa: S603 - ours
+                           stdout=subprocess.DEVNULL)
         return run
 
     timed(found.add(Row("CLI start (pathways --help)", "< 0.3 s", 0.3)),
@@ -213,8 +215,8 @@ _PEAK = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=T
 
 def _peak_mb(args: list[str], env: dict[str, str]) -> float:
     """The peak RSS of a command: a wrapper process runs it as its only child."""
-    done = subprocess.run([sys.executable, "-c", _PEAK, *args], env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", _PEAK, *args],  # noqa: S603 - ours
+                          env=env, check=True, capture_output=True, text=True)
     return int(done.stdout.split()[-1]) / 1024  # Linux counts in KiB
 
 
@@ -251,7 +253,7 @@ def _sqlite_sizes(connection: Any, table: str) -> tuple[int, int]:
     try:
         rows = connection.execute(text(
             "SELECT name, sum(pgsize) AS size FROM dbstat GROUP BY name")).all()
-    except Exception:  # noqa: BLE001 - SQLite built without dbstat
+    except OperationalError:  # SQLite built without dbstat
         return 0, 0
     indexes = connection.execute(text(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"),

@@ -15,7 +15,7 @@ import itertools
 import random
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
@@ -44,8 +44,8 @@ SURNAMES = ("Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", 
             "Hussain", "Campbell", "Matthews", "Owen", "Palmer", "Holmes", "Mills", "Barnes",
             "Knight", "Lloyd", "Butler", "Russell", "Barker", "Fisher", "Stevens", "Jenkins",
             "Murray", "Dixon", "Harvey", "Smithson", "Goldsmith", "Smithers")
-FIRST_NAMES = demo.FIRST_NAMES + ("Amy", "Beth", "Chloe", "Daisy", "Emma", "Faye", "Grace",
-                                  "Holly", "Isla", "Jade", "Kate", "Lucy", "Mia", "Nina")
+FIRST_NAMES = (*demo.FIRST_NAMES, "Amy", "Beth", "Chloe", "Daisy", "Emma", "Faye", "Grace",
+               "Holly", "Isla", "Jade", "Kate", "Lucy", "Mia", "Nina")
 
 
 @dataclass
@@ -200,7 +200,5 @@ def _claim_half(app: Application, client_id: int, number: int) -> None:
             continue
         for task in app.engine.list_tasks(case_id=case.id):
             user = app.accounts.get_user(demo._actor_for(task.task.role))
-            try:
+            with suppress(EngineError):  # a task this user may not do stays unassigned
                 app.casework.claim(user, task.task.id)
-            except EngineError:
-                pass  # a task this demo user may not do stays unassigned
