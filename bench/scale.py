@@ -102,22 +102,43 @@ def _cell(row: Row) -> str:
     return "-" if row.value is None else f"{row.value:.1f}{row.unit}"
 
 
+def _growth(small: Row, big: Row) -> tuple[str, str]:
+    """The growth from the smallest size to the largest (time or value, and statements),
+    and whether the goal holds at the largest: its limit, a "flat" figure growing under
+    1.5 times, and statements per request the same at every size."""
+    ratio = big.figure / small.figure if small.figure and big.figure is not None else None
+    growth = "-" if ratio is None else f"x{ratio:.1f}"
+    verdict = big.holds()
+    if big.goal == "flat" and ratio is not None:
+        verdict = ratio < 1.5
+    if small.statements and big.statements is not None:
+        growth += f" {big.statements / small.statements:.1f}q"
+        if big.statements > small.statements:
+            verdict = False
+    return growth, {True: "yes", False: "NO", None: ""}[verdict]
+
+
 def table(runs: list[Run]) -> str:
     """The figures of one database's runs side by side."""
     first, last = runs[0].measured.rows, runs[-1].measured.rows
+    if len(runs) == 1:
+        first = last
     head = (f"{'what':34} {'goal':>9} " + " ".join(f"{r.clients:>14,}" for r in runs)
             + f" {'growth':>13} {'holds':>5}")
     lines = [head, "-" * len(head)]
     for index, row in enumerate(last):
         cells = " ".join(f"{_cell(r.measured.rows[index]):>14}" for r in runs)
-        small, big = first[index], row
-        growth = (f"x{big.figure / small.figure:.1f}"
-                  if small.figure and big.figure is not None else "-")
-        if small.statements and big.statements is not None:
-            growth += f" {big.statements / small.statements:.1f}q"
-        holds = {True: "yes", False: "NO", None: ""}[row.holds()]
+        growth, holds = _growth(first[index], row)
         lines.append(f"{row.what:34} {row.goal:>9} {cells} {growth:>13} {holds:>5}")
     return "\n".join(lines)
+
+
+def _saved(path: str) -> dict[str, list[Run]]:
+    with open(path, encoding="utf-8") as saved:
+        found = json.load(saved)
+    return {backend: [Run(backend, one["clients"], one["built"], Measured(
+        [Row(**{k: v for k, v in row.items() if k != "holds"}) for row in one["rows"]]))
+        for one in runs] for backend, runs in found.items()}
 
 
 def databases(args: argparse.Namespace, clients: int
@@ -147,7 +168,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep each PostgreSQL database as PREFIX_<clients>; a later run "
                              "with the same PREFIX measures it again without building")
     parser.add_argument("--json", metavar="FILE", help="also save the figures as JSON")
+    parser.add_argument("--table", metavar="FILE",
+                        help="print the table of figures saved with --json, measure nothing")
     args = parser.parse_args(argv)
+    if args.table:
+        for backend, done in _saved(args.table).items():
+            print(f"\n== {backend} ==\n{table(done)}")
+        return 0
     sizes = sorted(int(size) for size in args.clients.split(","))
     print(f"Python {sys.version.split()[0]}")
     runs: dict[str, list[Run]] = {}

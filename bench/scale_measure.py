@@ -202,9 +202,11 @@ def cli_rows(url: str, found: Measured, repeat: int, budget: float, case_id: int
         for what, args in (("export cases (CSV)", ("export", "cases")),
                            ("export xes", ("export", "xes"))):
             output = str(Path(folder) / "out")
-            timed(found.add(Row(what, "streamed")), command(*args, "-o", output), 1, budget)
+            row = found.add(Row(what, "streamed", samples=1))
             peak = found.add(Row(f"{what}: peak RSS", "flat", unit="MB"))
+            started = time.perf_counter()
             peak.value = _peak_mb([PATHWAYS, *args, "-o", output], env)
+            row.value = time.perf_counter() - started  # one run: its time and its memory
             peak.note = f"output {Path(output).stat().st_size / 1e6:.1f} MB"
 
 
