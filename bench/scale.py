@@ -57,7 +57,7 @@ def build_and_measure(backend: str, url: str, clients: int, args: argparse.Names
     run = Run(backend, clients)
     app = application(url)
     try:
-        if not any(user.username == "admin" for user in app.accounts.users()):
+        if not _finished(app):
             done = build(app, clients, clients * args.events_per_client, trials=args.trials,
                          progress=lambda line: print(line, flush=True))
             run.built = {"seconds": round(done.seconds, 1), "clients": done.clients,
@@ -87,6 +87,19 @@ def measure(app: Application, url: str, found: Measured, repeat: int, budget: fl
             "SELECT max(case_id) FROM inbox_tasks WHERE status = 'open'")).scalar_one()
     cli_rows(url, found, repeat, budget, int(case_id))
     size_rows(app, found)
+
+
+def _finished(app: Application) -> bool:
+    """Whether the database holds a whole build (its last step imports the reconvictions);
+    SystemExit for one a run left half-built."""
+    if not any(user.username == "admin" for user in app.accounts.users()):
+        return False
+    with app.database.connect() as connection:
+        if connection.execute(text("SELECT count(*) FROM outcome_imports "
+                                   "WHERE filename LIKE 'bench-%'")).scalar_one():
+            return True
+    raise SystemExit(f"{app.settings.database_url}: an earlier build stopped half-way; "
+                     "drop the database and run again")
 
 
 def _counts(app: Application) -> dict[str, int]:

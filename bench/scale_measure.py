@@ -105,6 +105,8 @@ def timed(row: Row, run: Callable[[int], int | None], repeat: int, budget: float
             break
     row.p50, row.p95, row.samples = (percentile(samples, .5), percentile(samples, .95),
                                      len(samples))
+    print(f"    {row.what:34} p50 {row.p50:.3f}s p95 {row.p95:.3f}s over {row.samples}"
+          f"{'' if row.statements is None else f', {row.statements} statements'}", flush=True)
     return row
 
 
