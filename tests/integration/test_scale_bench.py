@@ -97,7 +97,8 @@ def test_every_row_is_measured(built: tuple[Application, Built, str]) -> None:
     names = [row.what for row in found.rows]
     for wanted in ("inbox page (role)", "inbox page (mine)", "inbox page (pathway+step)",
                    "API /tasks?scope=mine", "client search 'smith'", "client record",
-                   "task page (its case)", "dashboard page", "dashboard cohorts.csv",
+                   "task page (its case)", "dashboard page, cold", "dashboard page, warm",
+                   "dashboard cohorts.csv, warm",
                    "server RSS (peak)", "CLI start (pathways --help)", "CLI cases show",
                    "export cases (CSV)", "export xes", "export xes: peak RSS",
                    "table events (with indexes)", "database size"):
