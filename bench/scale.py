@@ -122,7 +122,7 @@ def _growth(small: Row, big: Row) -> tuple[str, str]:
     ratio = big.figure / small.figure if small.figure and big.figure is not None else None
     growth = "-" if ratio is None else f"x{ratio:.1f}"
     verdict = big.holds()
-    if big.goal == "flat" and ratio is not None:
+    if big.goal == "flat" and ratio is not None and small is not big:
         verdict = ratio < 1.5
     if small.statements and big.statements is not None:
         growth += f" {big.statements / small.statements:.1f}q"
