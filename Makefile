@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATHWAYS_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run init test lint typecheck unit bench clean
+.PHONY: install run init test lint typecheck unit bench bench-scale clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ test: lint typecheck
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.dashboard $(BENCH_DASHBOARD)
+
+# What users hit at national scale (issue 17): the shipped pathways' real cases copied in SQL to
+# 1,000 and 10,000 clients, then pages, API, CLI, memory and table sizes per size, with goals.
+# The issue's size: BENCH_SCALE="--clients 1000,10000,100000 --sqlite off --keep scale"
+BENCH_SCALE ?= --clients 1000,10000
+bench-scale: install
+	$(BIN)/python -m bench.scale $(BENCH_SCALE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache pathways.sqlite*
