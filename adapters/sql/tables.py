@@ -25,12 +25,9 @@ from sqlalchemy import (
 )
 
 from adapters.sql.client_search import glass_entry
-from adapters.sql.table_types import (
-    BigIntegerId,
-    UtcDateTime,
-    json_type,
-    metadata,
-)
+from adapters.sql.table_types import BigIntegerId, json_type
+from adapters.sql.table_types import UtcDateTime as UtcDateTime  # re-exported
+from adapters.sql.table_types import metadata as metadata  # re-exported
 
 bundles = Table(
     "bundles",
