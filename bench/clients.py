@@ -23,8 +23,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -32,12 +32,12 @@ from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import Connection, text
-from sqlalchemy import event as sql_event
 
 from adapters.bootstrap import Application, bootstrap
 from adapters.definition_files import publish_order, read_bundle
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
+from bench.dashboard import counting
 from bench.run import DEFAULT_POSTGRES, postgres_database, sqlite_database
 from engine import access
 from engine.casework.casework_access import CaseworkContext, counted
@@ -163,20 +163,6 @@ def _settle(app: Application) -> None:
     else:
         with app.database.begin() as connection:
             connection.execute(text("ANALYZE"))
-
-
-@contextmanager
-def counting(app: Application) -> Iterator[list[int]]:
-    found = [0]
-
-    def note(*_args: Any) -> None:
-        found[0] += 1
-
-    sql_event.listen(app.database, "before_cursor_execute", note)
-    try:
-        yield found
-    finally:
-        sql_event.remove(app.database, "before_cursor_execute", note)
 
 
 def _signed_in(app: Application, username: str) -> FlaskClient:

@@ -26,7 +26,7 @@ from werkzeug.exceptions import BadRequest
 from engine.casework import CLIENT_PAGE_OFFSET, INBOX_SCOPES, INBOX_SORTS, PER_PAGE_MAX
 from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
 from engine.model import CONSENT_SCOPES
-from engine.numbers import MAX_ID, parse_int
+from engine.numbers import MAX_ID
 from engine.workflow import validate_submission
 from web.boundary import query_id, query_number
 from web.forms import form_fields, read_submission
@@ -187,7 +187,8 @@ def _stopped(case_id: int, error: dict[str, Any]) -> str:
 def clients() -> Any:
     query = request.args.get("q", "")
     problems: dict[str, list[str]] = {}
-    page = _number_arg("page", 1, 1 + CLIENT_PAGE_OFFSET // CLIENTS_PER_PAGE, problems)
+    page = query_number("page", problems, default=1, minimum=1,
+                        maximum=1 + CLIENT_PAGE_OFFSET // CLIENTS_PER_PAGE)
     if problems:
         raise InvalidArgumentError(f"page: {problems['page'][0]}",
                                    details={"fields": problems})
@@ -195,19 +196,6 @@ def clients() -> Any:
         _user(), query, limit=CLIENTS_PER_PAGE, offset=(page - 1) * CLIENTS_PER_PAGE)
     return render_template("clients.html", clients=found.clients, query=query, page=page,
                            more=found.more)
-
-
-def _number_arg(name: str, default: int, most: int, problems: dict[str, list[str]]) -> int:
-    """The query parameter as a whole number from 1 to most (default when absent), or a
-    problem recorded under its name."""
-    text = request.args.get(name) or ""
-    if not text:
-        return default
-    try:
-        return parse_int(text, field=name, minimum=1, maximum=most)
-    except InvalidArgumentError as err:
-        problems.setdefault(name, []).extend(err.details["fields"][name])
-        return default
 
 
 @bp.post("/clients")

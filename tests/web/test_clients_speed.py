@@ -4,39 +4,19 @@ query, not a check per client. On SQLite and PostgreSQL; timed in bench/clients.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from adapters.definition_files import publish_order, read_bundle
 from engine.model import CaseRecord, Client, Consent
 from tests.web.conftest import PASSWORD, Site, sign_in
+from tests.web.test_dashboard_speed import counted
 
 ROOT = Path(__file__).resolve().parents[2]
 
 URLS = ("/clients", "/clients?q=smith", "/clients?q=smith&page=2", "/clients?page=2",
         "/api/v1/clients?q=smith&limit=5", "/api/v1/clients?limit=5&offset=5")
-
-
-@contextmanager
-def counted(site: Site) -> Iterator[list[str]]:
-    """Every SQL statement the application's database runs inside the block."""
-    statements: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith("PRAGMA query_only"):  # see test_dashboard_speed
-            statements.append(statement)
-
-    engine = site.application.database
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
 
 
 def grow_to(site: Site, clients: int) -> None:

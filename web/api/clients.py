@@ -13,12 +13,12 @@ from flask.typing import ResponseReturnValue
 from engine import access
 from engine.casework import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET
 from engine.errors import InvalidArgumentError
-from engine.numbers import parse_int
 from engine.plain import to_plain
 from web.api.common import api_user, bp
 from web.api.openapi import operation
 from web.api.schemas import TEXT, request_body
 from web.api.shapes import case_brief_json, client_json, consent_json, maybe_task_json, task_json
+from web.boundary import query_number
 from web.security import application
 
 
@@ -44,8 +44,9 @@ _LIST_QUERY = (
            "Designers and commissioners may not (403).")
 def list_clients() -> ResponseReturnValue:
     problems: dict[str, list[str]] = {}
-    limit = _bounded("limit", 50, 1, CLIENT_PAGE_LIMIT, problems)
-    offset = _bounded("offset", 0, 0, CLIENT_PAGE_OFFSET, problems)
+    limit = query_number("limit", problems, default=50, minimum=1, maximum=CLIENT_PAGE_LIMIT)
+    offset = query_number("offset", problems, default=0, minimum=0,
+                          maximum=CLIENT_PAGE_OFFSET)
     if problems:
         raise InvalidArgumentError("invalid query parameters", details={"fields": problems})
     page = application().casework.client_page(api_user(), request.args.get("q", ""),
@@ -53,18 +54,6 @@ def list_clients() -> ResponseReturnValue:
     return jsonify({"clients": [client_json(c) for c in page.clients], "limit": page.limit,
                     "offset": page.offset,
                     "next_offset": page.offset + page.limit if page.more else None})
-
-
-def _bounded(name: str, default: int, least: int, most: int,
-             problems: dict[str, list[str]]) -> int:
-    text = request.args.get(name) or ""
-    if not text:
-        return default
-    try:
-        return parse_int(text, field=name, minimum=least, maximum=most)
-    except InvalidArgumentError as err:
-        problems.setdefault(name, []).extend(err.details["fields"][name])
-        return default
 
 
 @bp.post("/clients")
