@@ -38,16 +38,23 @@ def schema_errors(errors: Iterable[ValidationError], *, branches: bool = False
                   ) -> Iterator[SchemaError]:
     """Each error split into one SchemaError per field; with branches, an anyOf / oneOf
     error gives its branches' own errors instead of its summary."""
+    return _split(errors, branches, set())
+
+
+def _split(errors: Iterable[ValidationError], branches: bool,
+           missing: set[tuple[Any, ...]]) -> Iterator[SchemaError]:
+    """schema_errors, with the missing properties said so far: jsonschema gives one
+    `required` error per absent property, each holding the whole list, so the list is
+    read once per object and each name said once."""
     for error in errors:
         if branches and error.context:
-            yield from schema_errors(error.context, branches=True)
+            yield from _split(error.context, True, missing)
             continue
         path = tuple(error.absolute_path)
         instance = error.instance
         if error.validator == "required" and isinstance(instance, dict) \
                 and isinstance(error.validator_value, list):
-            yield from (SchemaError((*path, name), MISSING, error)
-                        for name in error.validator_value if name not in instance)
+            yield from _missing(error.validator_value, error, path, instance, missing)
         elif error.validator == "additionalProperties" and isinstance(instance, dict):
             schema = error.schema if isinstance(error.schema, Mapping) else {}
             allowed = schema.get("properties", {})
@@ -55,3 +62,13 @@ def schema_errors(errors: Iterable[ValidationError], *, branches: bool = False
                         for name in instance if name not in allowed)
         else:
             yield SchemaError(path, str(error.validator), error)
+
+
+def _missing(names: list[Any], error: ValidationError, path: tuple[Any, ...],
+             instance: Mapping[str, Any], said: set[tuple[Any, ...]]) -> Iterator[SchemaError]:
+    """The properties a `required` list names that are absent and not yet said."""
+    for name in names:
+        where = (*path, name)
+        if name not in instance and where not in said:
+            said.add(where)
+            yield SchemaError(where, MISSING, error)

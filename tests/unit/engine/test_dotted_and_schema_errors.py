@@ -7,7 +7,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from engine.dotted import dig
+from engine.errors import FormValidationError
 from engine.schema_errors import MISSING, UNKNOWN, schema_errors
+from engine.workflow.forms import validate_submission
 
 MISSING_HERE = object()
 
@@ -51,3 +53,23 @@ def test_other_keywords_keep_their_name_and_branches_open_up_on_request() -> Non
     assert _found(data) == [(("contact",), "anyOf"), (("name",), "type")]
     assert _found(data, branches=True) == [
         (("contact",), "minLength"), (("contact",), "type"), (("name",), "type")]
+
+
+def test_several_missing_properties_are_each_reported_once() -> None:
+    # jsonschema gives one `required` error per missing property, each carrying the whole
+    # list: reading every name from each repeated each field once per missing field
+    assert _found({}) == [(("address",), MISSING), (("name",), MISSING)]
+    assert _found({"address": {}}) == [(("address", "street"), MISSING), (("name",), MISSING)]
+
+
+def test_a_form_with_several_missing_fields_says_each_once() -> None:
+    schema = {"type": "object", "required": ["a", "b", "c"],
+              "properties": {"a": {"type": "string"}, "b": {"type": "string"},
+                             "c": {"type": "string"}}}
+    try:
+        validate_submission(schema, {"b": "given"})
+    except FormValidationError as error:
+        assert error.fields == {"a": ["this field is required"],
+                                "c": ["this field is required"]}
+    else:
+        raise AssertionError("the form was accepted with two required fields missing")
