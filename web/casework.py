@@ -7,6 +7,7 @@ these views only translate requests and render. A task or client the user may no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -231,7 +232,10 @@ def client(client_id: int) -> Any:
 
 
 @login_required
-def _client_page(client_id: int) -> Any:
+def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
+                 consent_problems: Mapping[str, list[str]] | None = None) -> Any:
+    """The client record; with consent (the consent form as sent) and its problems when
+    recording it was refused, so that what was typed stays on the page."""
     session.pop("break_glass", None)  # what older versions kept in the cookie
     try:
         record = application().casework.client_record(_user(), client_id)
@@ -243,7 +247,8 @@ def _client_page(client_id: int) -> Any:
         raise
     pathways = sorted(record.startable)
     return render_template("client.html", record=record, scopes=CONSENT_SCOPES,
-                           pathways=pathways)
+                           pathways=pathways, consent=consent or {},
+                           consent_problems=consent_problems or {})
 
 
 @bp.post("/clients/<int:client_id>/open")
@@ -266,14 +271,27 @@ def open_with_reason(client_id: int) -> Any:
 @bp.post("/clients/<int:client_id>/consents")
 @login_required
 def record_consent(client_id: int) -> Any:
-    form = request.form
-    given = form.get("given")
-    if given not in ("yes", "no"):
-        raise BadRequest("say whether consent is given or withdrawn")
-    application().casework.record_consent(
-        _user(), client_id, given == "yes", form.get("scope", ""), form.get("purpose", ""))
+    sent = {name: request.form.get(name, "") for name in ("scope", "given", "purpose")}
+    if sent["given"] not in ("yes", "no"):
+        return _consent_refused(client_id, sent,
+                                {"given": ["say whether consent is given or withdrawn"]})
+    try:
+        application().casework.record_consent(
+            _user(), client_id, sent["given"] == "yes", sent["scope"], sent["purpose"])
+    except InvalidArgumentError as err:
+        fields = err.details.get("fields") or {}
+        if "purpose" in fields:
+            return _consent_refused(client_id, sent, {"purpose": [err.message]})
+        return _consent_refused(client_id, sent, {"scope": [err.message]})
     flash("Consent recorded.")
     return redirect(url_for("casework.client", client_id=client_id))
+
+
+def _consent_refused(client_id: int, sent: Mapping[str, str],
+                     problems: Mapping[str, list[str]]) -> Any:
+    """The client page again, the consent form as sent and each problem at its field."""
+    page = _client_page(client_id, sent, problems)
+    return (page, 400) if isinstance(page, str) else page
 
 
 @bp.post("/clients/<int:client_id>/cases")

@@ -583,6 +583,30 @@ def test_client_record_shows_profile_cases_timeline_and_consents(world: World) -
     assert entries[-1].detail["basis"] == "organisation" and entries[-1].reason is None
 
 
+def test_a_refused_consent_keeps_what_was_typed_and_says_what_is_wrong(world: World) -> None:
+    """A blank purpose (or a missing given/withdrawn) answers the client page again, the
+    form filled in as sent, with the problem beside its field: not an error page."""
+    aaron = world.clients["aaron"]
+    client = world.client("sg_caseworker")
+    csrf = token(client, f"/clients/{aaron}")
+    refused = client.post(f"/clients/{aaron}/consents", data={
+        "csrf_token": csrf, "scope": "health", "given": "no", "purpose": "  "})
+    assert refused.status_code == 400
+    page = refused.text
+    assert "Record a consent" in page and "Consents</h2>" in page  # the client page
+    assert re.search(r'<option value="health" selected>', page)
+    assert re.search(r'<input type="radio" name="given" value="no"[^>]* checked', page)
+    assert re.search(r'<p class="field-error"[^>]*>[^<]*purpose', page)
+    assert 'role="alert"' in page
+    unsaid = client.post(f"/clients/{aaron}/consents", data={
+        "csrf_token": csrf, "scope": "offence", "purpose": "Probation sharing agreement"})
+    assert unsaid.status_code == 400
+    assert 'name="purpose" value="Probation sharing agreement"' in unsaid.text
+    assert re.search(r'<option value="offence" selected>', unsaid.text)
+    assert "say whether consent is given" in unsaid.text
+    assert world.consents(aaron) == []
+
+
 def test_an_unknown_client_is_not_found(world: World) -> None:
     assert world.client("sg_caseworker").get("/clients/999999").status_code == 404
 
