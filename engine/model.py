@@ -255,6 +255,20 @@ class Message:
     kind: MessageKind = "message"
 
 
+@dataclass(frozen=True)
+class SignalDelivery:
+    """A routed signal not yet handed on: to a case that waited for it when it was routed
+    (case_id), or as a new case of a pathway whose start event catches it (pathway, for
+    client_id). Recorded with the routing, cleared with the delivery: never lost."""
+
+    id: int | None
+    signal_id: int
+    case_id: int | None
+    pathway: str | None
+    client_id: int | None
+    routed_at: datetime
+
+
 AllocationKind = Literal["latest", "fixed", "split"]
 ALLOCATION_KINDS: tuple[str, ...] = get_args(AllocationKind)
 

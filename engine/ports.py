@@ -43,6 +43,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
     PathwayVersion,
+    SignalDelivery,
     Timer,
 )
 from engine.summary_ports import DashboardSummaries
@@ -286,6 +287,25 @@ class MessageRepository(Protocol):
     def mark_delivered(self, message_id: int, case_id: int | None, at: datetime) -> None:
         """Record that a message went to case_id, or (None) that a signal was routed;
         ConflictError if that was done already."""
+        ...
+
+    def add_deliveries(self, deliveries: Sequence[SignalDelivery]
+                       ) -> builtins.list[SignalDelivery]:
+        """Record what a signal is to be handed to (in the transaction that routes it);
+        returns them with their ids set."""
+        ...
+
+    def deliveries(self) -> builtins.list[tuple[SignalDelivery, Message]]:
+        """Signal deliveries still to make, oldest first, each with its signal."""
+        ...
+
+    def claim_delivery(self, delivery_id: int) -> bool:
+        """Hold the delivery for this transaction; False if it was done or (on databases
+        with row locks) another transaction holds it: passed over, never waited for."""
+        ...
+
+    def clear_delivery(self, delivery_id: int) -> None:
+        """The delivery is done (or cannot be): forget it."""
         ...
 
 

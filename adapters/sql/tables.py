@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from adapters.sql.client_search import glass_entry
+from adapters.sql.signal_tables import signal_deliveries as signal_deliveries  # re-exported
 from adapters.sql.table_types import BigIntegerId, json_type
 from adapters.sql.table_types import UtcDateTime as UtcDateTime  # re-exported
 from adapters.sql.table_types import metadata as metadata  # re-exported

@@ -40,6 +40,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
     PathwayVersion,
+    SignalDelivery,
     Timer,
     User,
     UserSession,
@@ -458,6 +459,33 @@ def test_messages_stay_pending_until_delivered_once(storage: UnitOfWorkFactory) 
             uow.messages.mark_delivered(other.id + 1000, None, T0)
         assert [m.id for m in uow.messages.pending(ada)] == [signal.id]
         assert uow.messages.pending(bob)[1].payload is None
+
+
+def test_a_signal_s_deliveries_are_kept_until_each_is_cleared(storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        ada = _client(uow)
+        signal = uow.messages.add(Message(None, "alert", ada, {"a": 1}, 7, T0, kind="signal"))
+        assert signal.id is not None
+        uow.messages.mark_delivered(signal.id, None, T0)
+        to_case, to_start = uow.messages.add_deliveries(
+            [SignalDelivery(None, signal.id, 3, None, None, T0),
+             SignalDelivery(None, signal.id, None, "intake", ada, T0)])
+        uow.commit()
+    assert to_case.id is not None and to_start.id is not None
+    assert (to_case.case_id, to_start.pathway, to_start.client_id) == (3, "intake", ada)
+    with storage() as uow:
+        assert uow.messages.add_deliveries([]) == []
+        [(first, routed), (second, _)] = uow.messages.deliveries()
+        assert (first, second) == (to_case, to_start)
+        assert (routed.id, routed.kind, routed.payload, routed.sender_case_id) == (
+            signal.id, "signal", {"a": 1}, 7)
+        assert routed.delivered_at == T0 and uow.messages.pending() == []
+        assert uow.messages.claim_delivery(to_case.id)
+        uow.messages.clear_delivery(to_case.id)
+        assert not uow.messages.claim_delivery(to_case.id)
+        uow.commit()
+    with storage() as uow:
+        assert [d.id for d, _signal in uow.messages.deliveries()] == [to_start.id]
 
 
 # -- allocations and migrations ------------------------------------------------------------

@@ -18,10 +18,18 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 
 from adapters.sql import tables
-from adapters.sql.repositories.common import SqlRepository, columns_of, insert_id, record_from
+from adapters.sql.repositories.common import (
+    SqlRepository,
+    columns_of,
+    field_names,
+    insert_id,
+    record_from,
+)
 from adapters.sql.repositories.workflow import _check_case_ids
 from engine.errors import ConflictError, NotFoundError
-from engine.model import Message, Timer
+from engine.model import Message, SignalDelivery, Timer
+
+_MESSAGE_FIELDS = tuple(name for name in field_names(Message) if name != "kind")
 
 
 class SqlTimerRepository(SqlRepository):
@@ -119,3 +127,38 @@ class SqlMessageRepository(SqlRepository):
             raise ConflictError(
                 f"message {message_id} was delivered already", details={"message": message_id}
             )
+
+    # -- a routed signal's deliveries still to make -------------------------------------
+
+    def add_deliveries(self, deliveries: Sequence[SignalDelivery]
+                       ) -> builtins.list[SignalDelivery]:
+        d = tables.signal_deliveries
+        if not deliveries:
+            return []
+        signal_ids = {delivery.signal_id for delivery in deliveries}
+        self._connection.execute(insert(d), [columns_of(delivery) for delivery in deliveries])
+        rows = self._connection.execute(  # a signal is routed once: its rows are these
+            select(d).where(d.c.signal_id.in_(signal_ids)).order_by(d.c.id))
+        return [record_from(SignalDelivery, row) for row in rows]
+
+    def deliveries(self) -> builtins.list[tuple[SignalDelivery, Message]]:
+        d, m = tables.signal_deliveries, tables.messages
+        statement = (select(d, *(c.label(f"message_{c.name}") for c in m.c))
+                     .join(m, m.c.id == d.c.signal_id).order_by(d.c.id))
+        found = []
+        for row in self._connection.execute(statement):
+            values = row._mapping
+            signal = Message(**{name: values[f"message_{name}"] for name in _MESSAGE_FIELDS},
+                             kind="signal")
+            found.append((record_from(SignalDelivery, row), signal))
+        return found
+
+    def claim_delivery(self, delivery_id: int) -> bool:
+        d = tables.signal_deliveries.c
+        return self._connection.scalar(
+            select(d.id).where(d.id == delivery_id)
+            .with_for_update(skip_locked=True)) is not None
+
+    def clear_delivery(self, delivery_id: int) -> None:
+        d = tables.signal_deliveries
+        self._connection.execute(delete(d).where(d.c.id == delivery_id))

@@ -45,6 +45,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
     PathwayVersion,
+    SignalDelivery,
     Timer,
     User,
     UserSession,
@@ -81,6 +82,7 @@ class FakeData:
     events: list[Event] = field(default_factory=list)
     timers: dict[int, list[Timer]] = field(default_factory=dict)
     messages: dict[int, Message] = field(default_factory=dict)
+    signal_deliveries: dict[int, SignalDelivery] = field(default_factory=dict)
     allocations: list[AllocationPolicy] = field(default_factory=list)
     migrations: dict[int, Migration] = field(default_factory=dict)
     migration_cases: list[MigrationCase] = field(default_factory=list)  # in record order
@@ -108,7 +110,8 @@ class FakeData:
             bundles=dict(self.bundles), versions=list(self.versions),
             clients=dict(self.clients), cases=dict(self.cases), inbox=dict(self.inbox),
             events=list(self.events), timers={k: list(v) for k, v in self.timers.items()},
-            messages=dict(self.messages), allocations=list(self.allocations),
+            messages=dict(self.messages),
+            signal_deliveries=dict(self.signal_deliveries), allocations=list(self.allocations),
             migrations=dict(self.migrations), migration_cases=list(self.migration_cases),
             organisations=dict(self.organisations), users=dict(self.users),
             tokens=dict(self.tokens), sessions=dict(self.sessions),
@@ -447,6 +450,22 @@ class _Messages:
             raise ConflictError(f"message {message_id} was delivered already")
         self.d.messages[message_id] = replace(self.d.messages[message_id],
                                               delivered_case_id=case_id, delivered_at=at)
+
+    def add_deliveries(self, deliveries: Sequence[SignalDelivery]
+                       ) -> builtins.list[SignalDelivery]:
+        added = [replace(delivery, id=self.d.new_id()) for delivery in deliveries]
+        self.d.signal_deliveries.update((delivery.id or 0, delivery) for delivery in added)
+        return added
+
+    def deliveries(self) -> builtins.list[tuple[SignalDelivery, Message]]:
+        return [(delivery, self.d.messages[delivery.signal_id])
+                for _id, delivery in sorted(self.d.signal_deliveries.items())]
+
+    def claim_delivery(self, delivery_id: int) -> bool:
+        return delivery_id in self.d.signal_deliveries
+
+    def clear_delivery(self, delivery_id: int) -> None:
+        self.d.signal_deliveries.pop(delivery_id, None)
 
 
 class _Allocations:
