@@ -45,7 +45,7 @@ unit: install
 # Every test: lint, strict types on engine/ and dsl/, then unit, integration (SQLite and the
 # PostgreSQL at $$PATHWAYS_TEST_POSTGRES_URL) and end-to-end tests.
 test: lint typecheck
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=15
 
 # (a)-(c): a step's cost; then the dashboard over generated cases (cold and warm p50/p95,
 # statements per request). The issue's size: BENCH_DASHBOARD="--clients 100000 --events 5000000"
