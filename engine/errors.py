@@ -65,6 +65,13 @@ class ConflictError(EngineError):
     code = "conflict"
 
 
+class DuplicateCaseError(ConflictError):
+    """The client already has an open case of the pathway: starting another needs saying
+    so (details: pathway, cases)."""
+
+    code = "duplicate_case"
+
+
 class CaseStateError(EngineError):
     """The command does not fit the case's state (e.g. completing a task on a cancelled case)."""
 

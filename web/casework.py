@@ -25,7 +25,12 @@ from flask import (
 from werkzeug.exceptions import BadRequest
 
 from engine.casework import CLIENT_PAGE_OFFSET, INBOX_SCOPES, INBOX_SORTS, PER_PAGE_MAX
-from engine.errors import ForbiddenError, FormValidationError, InvalidArgumentError
+from engine.errors import (
+    DuplicateCaseError,
+    ForbiddenError,
+    FormValidationError,
+    InvalidArgumentError,
+)
 from engine.model import CONSENT_SCOPES
 from engine.numbers import MAX_ID
 from engine.workflow import validate_submission
@@ -233,9 +238,11 @@ def client(client_id: int) -> Any:
 
 @login_required
 def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
-                 consent_problems: Mapping[str, list[str]] | None = None) -> Any:
+                 consent_problems: Mapping[str, list[str]] | None = None,
+                 duplicate: Mapping[str, Any] | None = None) -> Any:
     """The client record; with consent (the consent form as sent) and its problems when
-    recording it was refused, so that what was typed stays on the page."""
+    recording it was refused, so that what was typed stays on the page; with duplicate
+    when a second open case of a pathway waits to be confirmed."""
     session.pop("break_glass", None)  # what older versions kept in the cookie
     try:
         record = application().casework.client_record(_user(), client_id)
@@ -248,7 +255,7 @@ def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
     pathways = sorted(record.startable)
     return render_template("client.html", record=record, scopes=CONSENT_SCOPES,
                            pathways=pathways, consent=consent or {},
-                           consent_problems=consent_problems or {})
+                           consent_problems=consent_problems or {}, duplicate=duplicate)
 
 
 @bp.post("/clients/<int:client_id>/open")
@@ -297,8 +304,15 @@ def _consent_refused(client_id: int, sent: Mapping[str, str],
 @bp.post("/clients/<int:client_id>/cases")
 @login_required
 def start_case(client_id: int) -> Any:
-    started = application().casework.start_case(
-        _user(), request.form.get("pathway", ""), client_id)
+    pathway = request.form.get("pathway", "")
+    try:
+        started = application().casework.start_case(
+            _user(), pathway, client_id,
+            another=request.form.get("duplicate") == "start_another")
+    except DuplicateCaseError as err:  # asked again, with the open cases named
+        page = _client_page(client_id, duplicate={"pathway": pathway, "message": err.message,
+                                                  "cases": err.details.get("cases", [])})
+        return (page, 409) if isinstance(page, str) else page
     flash(f"Started {started.case.pathway} (case {started.case.id}).")
     if started.next_task is not None:
         return redirect(url_for("casework.task", task_id=started.next_task.id))

@@ -13,7 +13,13 @@ from engine import access
 from engine.access import privacy
 from engine.casework.casework_access import CaseworkContext, ClientAccess
 from engine.casework.casework_views import CaseSummary, ClientRecord, StartResult, TimelineEntry
-from engine.errors import DefinitionError, ForbiddenError, InvalidArgumentError, NotFoundError
+from engine.errors import (
+    DefinitionError,
+    DuplicateCaseError,
+    ForbiddenError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from engine.model import CONSENT_SCOPES, CaseRecord, Client, Consent, Event, User
 from engine.ports import UnitOfWork
 from engine.workflow.definitions import ParsedDefinition
@@ -199,10 +205,12 @@ def record_consent(cw: CaseworkContext, user: User, client_id: int, given: bool,
     return consent
 
 
-def start_case(cw: CaseworkContext, user: User, pathway: str, client_id: int) -> StartResult:
+def start_case(cw: CaseworkContext, user: User, pathway: str, client_id: int, *,
+               another: bool = True) -> StartResult:
     """Start a case of the pathway for the client: the user must be allowed to start the
     pathway (engine.access.may_start) and their organisation must work with the client,
-    or the client's programme consent be in effect; never under break-glass."""
+    or the client's programme consent be in effect; never under break-glass. Without
+    another, a client's second open case of the pathway is refused (DuplicateCaseError)."""
     with cw.uow() as uow:
         found = cw.client_access(uow, user, client_id, None, "start_case")
         latest = uow.versions.latest(pathway)
@@ -213,6 +221,8 @@ def start_case(cw: CaseworkContext, user: User, pathway: str, client_id: int) ->
         if not access.may_start(user, definition):
             raise ForbiddenError(f"your organisation does not work pathway {pathway!r}",
                                  details={"pathway": pathway})
+        if not another:
+            _refuse_duplicate(uow, pathway, client_id)
     view = cw.engine.start_case(pathway, client_id, actor=user.username)
     with cw.uow() as uow:
         cw.log_access(uow, user, "start_case", client_id, case=view.case.id,
@@ -221,3 +231,14 @@ def start_case(cw: CaseworkContext, user: User, pathway: str, client_id: int) ->
         following = cw.next_task(uow, user, client_id, view.case.id)
     return StartResult(dataclasses.replace(view.case, state={}), view.tasks, following)
 
+
+
+def _refuse_duplicate(uow: UnitOfWork, pathway: str, client_id: int) -> None:
+    """DuplicateCaseError when the client has an open case (active, or stopped in error)
+    of the pathway."""
+    open_cases = [c.id for c in uow.cases.list(pathway=pathway, client_id=client_id)
+                  if c.status in ("active", "error")]
+    if open_cases:
+        raise DuplicateCaseError(
+            f"the client already has an open {pathway.replace('_', ' ')} case",
+            details={"pathway": pathway, "cases": open_cases})

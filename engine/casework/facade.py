@@ -141,9 +141,11 @@ class Casework(CaseworkContext):
         return casework_clients.record_consent(self, user, client_id, given, scope, purpose,
                                                effective_on)
 
-    def start_case(self, user: User, pathway: str, client_id: int) -> StartResult:
-        """Start a case of the pathway for the client, if the user may."""
-        return casework_clients.start_case(self, user, pathway, client_id)
+    def start_case(self, user: User, pathway: str, client_id: int, *,
+                   another: bool = True) -> StartResult:
+        """Start a case of the pathway for the client, if the user may; without another,
+        not when the client has an open case of it already (DuplicateCaseError)."""
+        return casework_clients.start_case(self, user, pathway, client_id, another=another)
 
     # -- the access log ------------------------------------------------------------------
 

@@ -341,14 +341,16 @@ ROUTES: dict[str, Route] = {
     "start_case": Route(
         "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True,
         location=r"/tasks/[\w-]+|/clients/\d+",
-        data=lambda t, user: {"pathway": PATHWAY_OF[t.org]},
+        # the client has an open case of it already: confirmed, so only access decides
+        data=lambda t, user: {"pathway": PATHWAY_OF[t.org], "duplicate": "start_another"},
         expected=statuses(own=302, other=403, designer=403, admin=302)),
     "consent_under_break_glass": consent_route("health", "yes", "Sharing", opened=True),
     "withdraw_under_break_glass": consent_route("programme", "no", "Withdrawn", opened=True),
     "start_case_under_break_glass": Route(
         "POST", lambda t: f"/clients/{t.client_id}/cases", changes=True, opened=True,
         location=r"/tasks/[\w-]+|/clients/\d+",
-        data=lambda t, user: {"pathway": own_pathway(user), "reason": REASON},
+        data=lambda t, user: {"pathway": own_pathway(user), "reason": REASON,
+                              "duplicate": "start_another"},
         expected=statuses(own=302, other=403, designer=403, admin=302)),
     "draft_under_break_glass": Route(
         "POST", lambda t: f"/tasks/{t.task_id}", changes=True, opened=True,

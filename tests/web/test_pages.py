@@ -678,6 +678,31 @@ def test_starting_a_case(world: World) -> None:
     assert world.case_count(aaron) == 2
 
 
+def test_a_second_active_case_of_a_pathway_is_started_only_when_confirmed(
+        world: World) -> None:
+    """The demo started a duplicate gate reception that then entered the trial's counts:
+    a second open case of the same pathway for a client needs a second, deliberate press."""
+    aaron = world.clients["aaron"]
+    (existing,) = world.application.engine.list_cases(client_id=aaron)
+    assert existing.pathway == "gate_reception" and existing.status == "active"
+    client = world.client("sg_caseworker")
+    csrf = token(client, f"/clients/{aaron}")
+    warned = client.post(f"/clients/{aaron}/cases", data={"csrf_token": csrf,
+                                                          "pathway": "gate_reception"})
+    assert warned.status_code == 409
+    assert world.case_count(aaron) == 1
+    assert re.search(r'role="alert"[^>]*>[^<]*already has an open gate reception case',
+                     warned.text)
+    assert f"case {existing.id}" in warned.text
+    confirm = warned.text.split('id="confirm-duplicate"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="pathway" value="gate_reception">' in confirm
+    assert '<input type="hidden" name="duplicate" value="start_another">' in confirm
+    started = client.post(f"/clients/{aaron}/cases", data={
+        "csrf_token": csrf, "pathway": "gate_reception", "duplicate": "start_another"})
+    assert started.status_code == 302
+    assert world.case_count(aaron) == 2
+
+
 def test_admin_exports_everything_held_on_a_client(world: World) -> None:
     aaron = world.clients["aaron"]
     world.application.casework.record_consent(world.user("sg_caseworker"), aaron, True,
