@@ -8,7 +8,10 @@ events change (adapters.sql.step_summaries). Each was a round trip of its own on
 step; here they are one SELECT: the case joined to its summary row, to the event before
 first_seq and to those steps' rows (one result row per stored step), with the task's last
 task_ready as a scalar subquery when exactly one task needs looking back for (a step's case;
-more are looked up one by one, as before).
+more are looked up one by one, as before). It also asks whether the case waits in a
+migration, which the engine asks at the end of every step: a case that does not is noted
+for the transaction (repositories.common.note_no_waits), so that question costs no
+round trip; any write to migration_cases forgets the note.
 
 Nothing it reads changes between this read and the writes that follow it in the transaction
 but by them: the case's events and summaries are written under its revision lock.
@@ -22,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, bindparam, select
+from sqlalchemy import Connection, Select, and_, bindparam, exists, select
 
 from adapters.sql import step_summaries, summaries, tables
+from adapters.sql.repositories.common import note_no_waits
 from adapters.sql.step_summaries import CaseStep
 
 _STEP_COLUMNS = ("step", "first_at", "first_seq", "ready", "done_seq", "from_start",
@@ -63,8 +67,11 @@ def _statement(with_ready: bool, with_steps: bool) -> Select[Any]:
     if with_steps:
         joined = joined.outerjoin(cs, and_(
             cs.c.case_id == c.c.id, cs.c.step.in_(bindparam("b_steps", expanding=True))))
+    mc = tables.migration_cases
+    waits = exists().where(mc.c.case_id == c.c.id, mc.c.waiting.is_(True)).label("waits")
     return (select(*summaries.CASE_ROW[True].selected_columns, e.c.seq.label("event_seq"),
-                   e.c.at.label("event_at"), e.c.hash.label("event_hash"), *ready, *steps)
+                   e.c.at.label("event_at"), e.c.hash.label("event_hash"), waits, *ready,
+                   *steps)
             .select_from(joined).where(c.c.id == bindparam("b_case")))
 
 
@@ -84,6 +91,8 @@ def read(connection: Connection, case_id: int, before_seq: int,
     if not found:
         return AppendRead(None, None)
     first = found[0]
+    if not first.waits:
+        note_no_waits(connection, case_id)
     event = (_Event(first.event_seq, first.event_at, first.event_hash)
              if first.event_seq is not None else None)
     readies = {lookups[0]: first.ready_at} if with_ready else {}
