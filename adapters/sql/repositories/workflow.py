@@ -398,6 +398,14 @@ def _task(row: Row[Any]) -> InboxTask:
     return record_from(InboxTask, row)
 
 
+@functools.cache
+def _insert_events(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING seq into events, built once per dialect
+    (every step appends: building it each time was Python work the step repeated)."""
+    e = tables.events
+    return DIALECT_INSERTS[dialect](e).on_conflict_do_nothing().returning(e.c.seq)
+
+
 class SqlEventLog:
     """The append-only history of every case, numbered per case, each event's hash chained
     to the one before it (engine.integrity)."""
@@ -451,7 +459,7 @@ class SqlEventLog:
         """
         e = tables.events
         inserted = self._connection.execute(
-            insert_if_absent(self._connection, e).returning(e.c.seq), rows).scalars().all()
+            _insert_events(self._connection.dialect.name), rows).scalars().all()
         if len(inserted) == len(rows):
             return
         if inserted:
