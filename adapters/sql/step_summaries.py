@@ -206,20 +206,28 @@ def _case_when(condition: ColumnElement[bool], then: Any, otherwise: Any) -> Any
     return case((condition, then), else_=otherwise)
 
 
+def steps_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The steps the case's new events (in seq order) change, sorted."""
+    return sorted({row["step"] for row in rows if row["type"] in TASKS and row["step"]})
+
+
 def record(connection: Connection, case_id: int, pathway: str, version: int, arm: int,
-           rows: Sequence[Mapping[str, Any]]) -> None:
+           rows: Sequence[Mapping[str, Any]],
+           stored: Mapping[str, CaseStep] | None = None) -> None:
     """Take the case's new task events (summary_events rows, in seq order) into its steps,
-    its groups and the medians' values."""
+    its groups and the medians' values (`stored`: the case's rows of those steps as read
+    already, by adapters.sql.append_read; None: read here)."""
     by_step: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in rows:
         if row["type"] in TASKS and row["step"]:
             by_step[row["step"]].append(row)
     if not by_step:
         return
-    stored = {row.step: CaseStep(row.first_at, row.first_seq, row.ready, row.done_seq,
-                                 row.from_start, row.completions, row.hours_sum)
-              for row in connection.execute(_CASE_STEPS, {"b_case": case_id,
-                                                          "b_steps": sorted(by_step)})}
+    if stored is None:
+        stored = {row.step: CaseStep(row.first_at, row.first_seq, row.ready, row.done_seq,
+                                     row.from_start, row.completions, row.hours_sum)
+                  for row in connection.execute(_CASE_STEPS, {"b_case": case_id,
+                                                              "b_steps": sorted(by_step)})}
     deltas, values, written = _Deltas(), [], []
     for step, taken in by_step.items():
         before = stored.get(step)

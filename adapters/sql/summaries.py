@@ -74,7 +74,7 @@ def _case_row(steps: bool) -> Select[Any]:
             .where(c.c.id == bindparam("b_case")))
 
 
-_CASE_ROW = {steps: _case_row(steps) for steps in (True, False)}
+CASE_ROW = {steps: _case_row(steps) for steps in (True, False)}
 _UPDATE_CASE = {steps: update(tables.summary_cases).where(
     tables.summary_cases.c.case_id == bindparam("b_case")).values(
     {name: bindparam(name) for name in ("started_at", "last_completed_at",
@@ -86,7 +86,7 @@ _SUMMARISED_VERSION = select(
 # When one task of the case was last made ready: read back from the case's newest event, so
 # a step of a long case reads the few events since its task was readied, not every task_ready
 # the case ever had (the benchmark's loop: 600 rows read at its 600th step).
-_LAST_READY = select(tables.summary_events.c.at).where(
+LAST_READY = select(tables.summary_events.c.at).where(
     tables.summary_events.c.case_id == bindparam("b_case"),
     tables.summary_events.c.type == "task_ready",
     tables.summary_events.c.step.is_not_distinct_from(bindparam("b_step")),
@@ -95,17 +95,21 @@ _LAST_READY = select(tables.summary_events.c.at).where(
 
 
 def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]], *,
-           steps: bool = True) -> None:
+           steps: bool = True, read: Any = None) -> None:
     """Summarise the case's new events (`rows` as inserted into `events`, in seq order);
-    `steps` False: not into the tables migration 0012 adds (migration 0011 fills its own)."""
+    `steps` False: not into the tables migration 0012 adds (migration 0011 fills its own).
+    `read`: the case's row and the tasks' readies as adapters.sql.append_read read them
+    with the event before `rows` (None: read here)."""
     chosen = [row for row in rows if row["type"] in SUMMARISED]
     if not chosen:
         return
-    case_row = connection.execute(_CASE_ROW[steps], {"b_case": case_id}).first()
+    case_row = (connection.execute(CASE_ROW[steps], {"b_case": case_id}).first()
+                if read is None else read.case_row)
     if case_row is None:
         return
     batch = _Batch(case_id, case_row.pathway, case_row.created_at, case_row.started_at,
-                   _readies(connection, case_id, chosen))
+                   _readies(connection, case_id, chosen,
+                            {} if read is None else read.readies))
     for row in chosen:
         batch.add(row)
     summaries, names = batch.summaries, batch.names
@@ -114,7 +118,8 @@ def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any
     if names:
         connection.execute(tables.summary_event_names.insert(), names)
     if steps:
-        _record_steps(connection, case_id, case_row, summaries, started, last_completed)
+        _record_steps(connection, case_id, case_row, summaries, started, last_completed,
+                      None if read is None else read.case_steps)
     else:
         _record_case(connection, case_id, case_row, started, last_completed, None,
                      steps=False)
@@ -123,7 +128,8 @@ def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any
 
 def _record_steps(connection: Connection, case_id: int, case_row: Any,
                   summaries: Sequence[Mapping[str, Any]], started: datetime | None,
-                  last_completed: datetime | None) -> None:
+                  last_completed: datetime | None,
+                  stored: Mapping[str, step_summaries.CaseStep] | None) -> None:
     """The case's row with its version and arm, its steps moved if either changed, then its
     new task events taken into its steps (adapters.sql.step_summaries)."""
     arm = case_row.arm if case_row.arm is not None else _split_arm(summaries)
@@ -134,7 +140,7 @@ def _record_steps(connection: Connection, case_id: int, case_row: Any,
                                case_row.arm or step_summaries.NO_ARM),
                               (case_row.version, arm or step_summaries.NO_ARM))
     step_summaries.record(connection, case_id, case_row.pathway, case_row.version,
-                          arm or step_summaries.NO_ARM, summaries)
+                          arm or step_summaries.NO_ARM, summaries, stored)
 
 
 def _split_arm(summaries: Sequence[Mapping[str, Any]]) -> int | None:
@@ -242,23 +248,35 @@ def _names(row: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(name for name in names_in(data) if len(name) <= LONGEST_NAME)
 
 
-def _readies(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]]
-             ) -> dict[tuple[Any, Any], datetime]:
-    """When the events already stored last made ready each task (step, task id) the new
-    events complete without readying it earlier among themselves: one look back per such
-    task, not every task_ready of the case (that read grew with every step of a long case);
-    none for a task the new events ready first (a bulk append's)."""
-    found: dict[tuple[Any, Any], datetime] = {}
+def ready_lookups(rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, Any]]:
+    """The tasks (step, task id) whose last task_ready must be read back from the stored
+    events: those the new events complete without readying them earlier among themselves.
+    One look back per such task, not every task_ready of the case (that read grew with every
+    step of a long case); none for a task the new events ready first (a bulk append's)."""
+    found: list[tuple[Any, Any]] = []
     seen: set[tuple[Any, Any]] = set()
     for row in rows:
+        if row["type"] not in SUMMARISED:
+            continue
         key = (row["step"], _task_id(row))
         if row["type"] == "task_ready":
             seen.add(key)
         if row["type"] != "task_completed" or key in seen:
             continue
         seen.add(key)
-        at = connection.execute(_LAST_READY, {"b_case": case_id, "b_step": key[0],
-                                              "b_task": key[1]}).scalar()
+        found.append(key)
+    return found
+
+
+def _readies(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]],
+             known: Mapping[tuple[Any, Any], datetime | None]
+             ) -> dict[tuple[Any, Any], datetime]:
+    """When the events already stored last made ready each task of ready_lookups (`known`:
+    those read already, found or not)."""
+    found: dict[tuple[Any, Any], datetime] = {}
+    for key in ready_lookups(rows):
+        at = known[key] if key in known else connection.execute(
+            LAST_READY, {"b_case": case_id, "b_step": key[0], "b_task": key[1]}).scalar()
         if at is not None:
             found[key] = at
     return found

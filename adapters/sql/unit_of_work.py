@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, event, insert, select, update
 from adapters.sql import repositories as sql
 from adapters.sql import summaries, tables
 from adapters.sql.database import READ_ONLY
+from adapters.sql.repositories.common import forget_waits
 from engine.ports import Repositories
 
 # writes that change no figure: sign-in sessions, tokens, the access log, drafts, the counter
@@ -27,8 +28,13 @@ _BUMP = (update(tables.data_revision).where(tables.data_revision.c.id == 1)
 def _note_write(connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
     """Mark the connection's transaction as one that changed data (see data_revision)."""
     found = _WRITE.match(statement)
-    if found is not None and found.group(1).lower() not in _NOT_DATA:
+    if found is None:
+        return
+    table = found.group(1).lower()
+    if table not in _NOT_DATA:
         connection.info[_WROTE] = True
+    if table == "migration_cases":
+        forget_waits(connection)
 
 
 class SqlAlchemyUnitOfWork(Repositories):

@@ -582,6 +582,41 @@ def test_a_case_waiting_for_its_next_round_is_found_and_settled_once(
         assert uow.migrations.tallies("housing")[first].moved == 1
 
 
+def test_whether_a_case_waits_is_read_afresh_after_its_events_and_a_migration_s_write(
+        storage: UnitOfWorkFactory) -> None:
+    """A step's append reads whether its case waits in a migration (adapters.sql.append_read);
+    a migration's later write in the transaction, or the next transaction, must see past
+    that read."""
+    event = NewEvent("note_added", T0, data={"text": "x"})
+    with storage() as uow:
+        case_id = _case(uow).id or 0
+        uow.events.append(case_id, [event], first_seq=1)
+        assert uow.migrations.waiting(case_id) == []
+        first = uow.migrations.add(Migration(None, "housing", 1, 2, T0)).id or 0
+        waits = MigrationCase(first, case_id, False, "in its round", "visit",
+                              waits_for_round="visits", waiting=True)
+        uow.migrations.add_case(waits)
+        assert uow.migrations.waiting(case_id) == [waits]
+        uow.events.append(case_id, [event], first_seq=2)
+        assert uow.migrations.waiting(case_id) == [waits]
+        uow.commit()
+    with storage() as uow:
+        uow.events.append(case_id, [event], first_seq=3)
+        uow.migrations.settle(replace(waits, ok=True, reason=None, waiting=False))
+        assert uow.migrations.waiting(case_id) == []
+        uow.commit()
+    with storage() as uow:
+        uow.events.append(case_id, [event], first_seq=4)
+        assert uow.migrations.waiting(case_id) == []
+        uow.rollback()
+    with storage() as uow:
+        uow.migrations.add_case(replace(waits, migration_id=uow.migrations.add(
+            Migration(None, "housing", 1, 2, T0)).id or 0))
+        uow.commit()
+    with storage() as uow:
+        assert len(uow.migrations.waiting(case_id)) == 1
+
+
 def test_migration_tallies_count_each_migration_s_cases_in_one_read(
         storage: UnitOfWorkFactory) -> None:
     with storage() as uow:

@@ -28,9 +28,10 @@ LINEAR = Path(__file__).parents[2] / "bench" / "data" / "linear10.bpmn"
 # transaction, the case, its events, its inbox rows and the dashboard's summaries.
 STEP = {
     "begin": 1,  # SQLite's BEGIN IMMEDIATE; psycopg's implicit BEGIN is not a statement
-    # the case; the time of its last event; its summary row; when the completed task was
-    # made ready; its steps' summaries; whether a migration waits for its next round
-    "select": 6,
+    # the case; then in one statement (adapters.sql.append_read) its last event (time,
+    # hash), its summary row, when the completed task was made ready, its steps' summaries
+    # and whether a migration waits for its next round
+    "select": 2,
     # its events; their summaries (events, names, steps, groups, values, buckets, activity);
     # the next task's inbox row
     "insert": 9,

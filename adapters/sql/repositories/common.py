@@ -168,3 +168,32 @@ def json_at(column: ColumnElement[Any], path: str, dialect: str) -> ColumnElemen
     kind = func.json_type(column, where)
     return type_coerce(case((kind == "true", "true"), (kind == "false", "false"),
                             else_=func.json_quote(func.json_extract(column, where))), JSON)
+
+
+# Cases known, in the connection's current transaction, to wait in no migration: the step's
+# one read before its events (adapters.sql.append_read) asks, so the engine's question at the
+# end of the step (SqlMigrationRepository.waiting) costs no round trip. Any write to
+# migration_cases on the connection forgets them (forget_waits, from the unit of work's
+# statement hook), and so does the end of the transaction.
+_NO_WAITS = "pathways_no_waits"
+
+
+def note_no_waits(connection: Connection, case_id: int) -> None:
+    """Case case_id waits in no migration, as read in this transaction."""
+    transaction = connection.get_transaction()
+    found = connection.info.get(_NO_WAITS)
+    if found is None or found[0] is not transaction:
+        found = connection.info[_NO_WAITS] = (transaction, set[int]())
+    found[1].add(case_id)
+
+
+def known_no_waits(connection: Connection, case_id: int) -> bool:
+    """Whether note_no_waits said so in this transaction, with no migration_cases written
+    since."""
+    found = connection.info.get(_NO_WAITS)
+    return (found is not None and found[0] is connection.get_transaction()
+            and case_id in found[1])
+
+
+def forget_waits(connection: Connection) -> None:
+    connection.info.pop(_NO_WAITS, None)

@@ -16,6 +16,7 @@ from adapters.sql.repositories.common import (
     columns_of,
     insert_id,
     insert_if_absent,
+    known_no_waits,
     matching,
     record_from,
 )
@@ -126,6 +127,8 @@ class SqlMigrationRepository(SqlRepository):
                 for row in rows]
 
     def waiting(self, case_id: int | None = None) -> builtins.list[MigrationCase]:
+        if case_id is not None and known_no_waits(self._connection, case_id):
+            return []  # read with the step's events (adapters.sql.append_read)
         mc = tables.migration_cases
         rows = self._connection.execute(
             select(mc).where(mc.c.waiting.is_(True), *matching((mc.c.case_id, case_id)))

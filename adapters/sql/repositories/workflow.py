@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.sql import summaries, tables
+from adapters.sql import append_read, summaries, tables
 from adapters.sql.chain import chained
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
@@ -398,10 +398,12 @@ def _task(row: Row[Any]) -> InboxTask:
     return record_from(InboxTask, row)
 
 
-# The time and hash of one event, built once: it is read on every command (monotonic stamps,
-# and the hash the next event chains to).
-_EVENT_AT = select(tables.events.c.seq, tables.events.c.at, tables.events.c.hash).where(
-    tables.events.c.case_id == bindparam("b_case"), tables.events.c.seq == bindparam("b_seq"))
+@functools.cache
+def _insert_events(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING seq into events, built once per dialect
+    (every step appends: building it each time was Python work the step repeated)."""
+    e = tables.events
+    return DIALECT_INSERTS[dialect](e).on_conflict_do_nothing().returning(e.c.seq)
 
 
 class SqlEventLog:
@@ -430,9 +432,12 @@ class SqlEventLog:
         if not events:
             return
         e = tables.events
-        if first_seq is not None:
-            found = self._connection.execute(
-                _EVENT_AT, {"b_case": case_id, "b_seq": first_seq - 1}).first()
+        drafts = [{"case_id": case_id, "type": event.type, "actor": event.actor,
+                   "step": event.step, "data": event.data} for event in events]
+        read = None
+        if first_seq is not None:  # the step's path: one read for the event and summaries
+            read = append_read.read(self._connection, case_id, first_seq - 1, drafts)
+            found = read.event
         else:
             found = self._connection.execute(
                 select(e.c.seq, e.c.at, e.c.hash).where(e.c.case_id == case_id)
@@ -440,12 +445,11 @@ class SqlEventLog:
             first_seq = found.seq + 1 if found is not None else 1
         previous, previous_hash = (found.at, found.hash) if found is not None else (None, None)
         stamps = monotonic_times(previous, [event.at for event in events])
-        rows = chained([{"case_id": case_id, "seq": first_seq + offset, "type": event.type,
-                         "at": at, "actor": event.actor, "step": event.step, "data": event.data}
-                        for offset, (event, at) in enumerate(zip(events, stamps, strict=True))],
+        rows = chained([{**draft, "seq": first_seq + offset, "at": at}
+                        for offset, (draft, at) in enumerate(zip(drafts, stamps, strict=True))],
                        previous_hash)
         self._insert_all_or_conflict(case_id, rows)
-        summaries.record(self._connection, case_id, rows)
+        summaries.record(self._connection, case_id, rows, read=read)
 
     def _insert_all_or_conflict(self, case_id: int, rows: builtins.list[dict[str, Any]]) -> None:
         """Insert every row or none, raising ConflictError when a number is taken.
@@ -455,7 +459,7 @@ class SqlEventLog:
         """
         e = tables.events
         inserted = self._connection.execute(
-            insert_if_absent(self._connection, e).returning(e.c.seq), rows).scalars().all()
+            _insert_events(self._connection.dialect.name), rows).scalars().all()
         if len(inserted) == len(rows):
             return
         if inserted:
