@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from engine import access
 from engine.casework import (
+    COUNT_CAP,
     INBOX_SCOPES,
     INBOX_SORTS,
     PER_PAGE_MAX,
@@ -100,13 +101,15 @@ def inbox() -> ResponseReturnValue:
     result: Inbox = application().casework.inbox(
         user, scope=scope, pathway=args.get("pathway") or None, version=version,
         step=args.get("step") or None, client_id=client, data=data, overdue=overdue,
-        sort=sort, limit=limit, offset=offset)
+        sort=sort, limit=limit, offset=offset, count_cap=COUNT_CAP)
     after = offset + len(result.rows)
     return jsonify({"tasks": [inbox_task_json(row) for row in result.rows],
                     "counts": result.counts,
                     "problems": [inbox_problem_json(p) for p in result.problems],
+                    "over": sorted(result.over), "total_over": result.total_over,
                     "total": result.total, "limit": limit, "offset": offset,
-                    "next_offset": after if after < result.total else None})
+                    "next_offset": after if after < result.total or (
+                        result.total_over and len(result.rows) == limit) else None})
 
 
 @bp.post("/tasks/reassign")
