@@ -105,14 +105,19 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
             total = _total(counts, scope, overdue)
             hits = uow.inbox.search(query, limit=limit, offset=offset)
     rows = [_row(hit, now, unloadable) for hit in hits]
-    if query.data or count_cap is None:
-        return Inbox(rows, counts, _inbox_problems(user, unloadable), total=total)
-    cap = count_cap + offset
-    over = frozenset(name for name, n in counts.items() if n > cap)
-    counts = {name: min(n, cap) for name, n in counts.items()}
-    total = max(_total(counts, scope, overdue), offset + len(rows))
-    return Inbox(rows, counts, _inbox_problems(user, unloadable), total=total, over=over,
-                 total_over=("overdue" if overdue else scope) in over)
+    found = Inbox(rows, counts, _inbox_problems(user, unloadable), total=total)
+    return found if query.data or count_cap is None else _capped(found, count_cap + offset,
+                                                                scope, overdue, offset)
+
+
+def _capped(found: Inbox, cap: int, scope: str, overdue: bool | None, offset: int) -> Inbox:
+    """The inbox counted up to cap + 1: the counts past cap marked over and shown as cap,
+    total a lower bound if its count stopped there."""
+    over = frozenset(name for name, n in found.counts.items() if n > cap)
+    counts = {name: min(n, cap) for name, n in found.counts.items()}
+    total = max(_total(counts, scope, overdue), offset + len(found.rows))
+    return replace(found, counts=counts, total=total, over=over,
+                   total_over=("overdue" if overdue else scope) in over)
 
 
 def grant(user: User, loaded: Mapping[tuple[str, int], _Loaded]) -> TaskGrant:

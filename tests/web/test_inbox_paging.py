@@ -133,7 +133,7 @@ def test_counts_past_the_cap_are_shown_as_such_and_every_page_is_reached(
     everyone = inbox_clients(client.get("/inbox?sort=client&per_page=500").text)
     first = client.get("/inbox?sort=client&per_page=5").text
     assert 'For my role <span class="badge">5+</span>' in first
-    assert "Tasks 1 to 5 of at least 10" in first and ">Last<" not in first
+    assert "Tasks 1 to 5 of at least 5" in first and ">Last<" not in first
     seen, url = [], "/inbox?sort=client&per_page=5"
     while url:
         html = client.get(url).text
@@ -143,7 +143,7 @@ def test_counts_past_the_cap_are_shown_as_such_and_every_page_is_reached(
     assert seen == everyone and len(everyone) == 22
     api, headers = api_client(world, "sg_caseworker")
     body = api.get("/api/v1/tasks?limit=5&sort=client", headers=headers).json
-    assert body["over"] == ["mine", "overdue", "role", "unassigned"] or "role" in body["over"]
+    assert "role" in body["over"] and body["over"] == sorted(body["over"])
     assert body["total_over"] is True and body["counts"]["role"] == 5
     ids: list[str] = []
     offset: int | None = 0

@@ -22,7 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _OPEN = sa.text("status = 'open'")
-_INDEXES = (
+_INDEXES: tuple[tuple[str, list[str]], ...] = (
     ("ix_inbox_tasks_open_due", []),
     ("ix_inbox_tasks_open_assignee_due", ["assignee"]),
     ("ix_inbox_tasks_open_pathway_step_due", ["pathway", "step"]),
