@@ -8,13 +8,18 @@ today, every seventh task assigned to the caseworker). Then times, side by side:
 
 - the inbox as computed before issue 17 (every open row loaded, filtered and sorted in
   Python: tests/integration/inbox_reference.py), all rows, as the page showed them;
-- the inbox in SQL (Casework.inbox), the first page of 50, sorted by due date and by client;
-- the web page GET /inbox (first page, default sort) through the Flask test client;
+- the inbox in SQL (Casework.inbox), the first page of 50, sorted by due date and by client
+  (counted up to the cap the web page and the API use, where the checkout has one);
+- the web page GET /inbox and the API GET /api/v1/tasks through the Flask test client, in
+  the role scope, "mine", filtered by pathway and step, and sorted by client;
 
-with p50/p95 per request and, for the page, its SQL statements.
+with p50/p95 per request and, for the pages, their SQL statements. --keep NAME builds the
+data once into a kept PostgreSQL database (later runs measure it again without building):
+the way to compare two checkouts side by side on the same 100,000 clients.
 
 Run: `python -m bench.inbox` (1,000 and 10,000 clients on the local PostgreSQL), or
-`python -m bench.inbox --clients 1000 10000 100000 --postgres URL`.
+`python -m bench.inbox --clients 1000 10000 100000 --postgres URL`, or once built,
+`python -m bench.inbox --clients 100000 --old-up-to 0 --keep pathways_inbox_100k`.
 """
 
 from __future__ import annotations
