@@ -8,18 +8,24 @@ today, every seventh task assigned to the caseworker). Then times, side by side:
 
 - the inbox as computed before issue 17 (every open row loaded, filtered and sorted in
   Python: tests/integration/inbox_reference.py), all rows, as the page showed them;
-- the inbox in SQL (Casework.inbox), the first page of 50, sorted by due date and by client;
-- the web page GET /inbox (first page, default sort) through the Flask test client;
+- the inbox in SQL (Casework.inbox), the first page of 50, sorted by due date and by client
+  (counted up to the cap the web page and the API use, where the checkout has one);
+- the web page GET /inbox and the API GET /api/v1/tasks through the Flask test client, in
+  the role scope, "mine", filtered by pathway and step, and sorted by client;
 
-with p50/p95 per request and, for the page, its SQL statements.
+with p50/p95 per request and, for the pages, their SQL statements. --keep NAME builds the
+data once into a kept PostgreSQL database (later runs measure it again without building):
+the way to compare two checkouts side by side on the same 100,000 clients.
 
 Run: `python -m bench.inbox` (1,000 and 10,000 clients on the local PostgreSQL), or
-`python -m bench.inbox --clients 1000 10000 100000 --postgres URL`.
+`python -m bench.inbox --clients 1000 10000 100000 --postgres URL`, or once built,
+`python -m bench.inbox --clients 100000 --old-up-to 0 --keep pathways_inbox_100k`.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import statistics
 import sys
 import time
@@ -35,6 +41,7 @@ from adapters.bootstrap import Application, bootstrap
 from adapters.definition_files import publish_order, read_bundle
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
+from bench.dashboard import kept_database
 from bench.run import DEFAULT_POSTGRES, postgres_database, sqlite_database
 from engine.casework import Casework
 from engine.model import User
@@ -53,6 +60,9 @@ def _reference() -> Callable[..., Any]:
 def setup(url: str) -> tuple[Application, User]:
     app = bootstrap(Settings(database_url=url, secret_key="bench"),  # noqa: S106
                     hasher=WerkzeugPasswordHasher("pbkdf2:sha256:1000"))
+    for kept in app.accounts.users():
+        if kept.username == "sg_caseworker":  # a kept database, built by an earlier run
+            return app, kept
     order = publish_order(DEFINITIONS)
     known = {path.stem for path, _ in order}
     for path, note in order:
@@ -82,9 +92,9 @@ def grow(app: Application, clients: int) -> None:
                        "WHERE g < :n) SELECT g FROM s)")
         params = {"n": add, "base": base, "case_base": case_base}
         connection.execute(text(
-            f"INSERT INTO clients (id, name, fields, created_at) SELECT :base + g, "
-            f"'Client ' || (:base + g), fields, created_at FROM clients, {series} "
-            f"WHERE clients.id = 1"), params)
+            f"INSERT INTO clients (id, name, search_name, fields, created_at) SELECT "
+            f":base + g, 'Client ' || (:base + g), 'client ' || (:base + g), fields, "
+            f"created_at FROM clients, {series} WHERE clients.id = 1"), params)
         case_columns = ("pathway, version, status, state, data, error, revision, event_seq, "
                         "waiting_for, created_at, updated_at, exit_reason")
         connection.execute(text(
@@ -127,33 +137,56 @@ def measure(label: str, database: Callable[[], AbstractContextManager[str]],
     with database() as url:
         app, user = setup(url)
         try:
-            work: Casework = app.casework
             flask_app = create_app(app, test_config={"TESTING": True})
             page = flask_app.test_client()
             _sign_in(page)
+            token = app.accounts.issue_token(user.username, "bench")[1]
             for size in sizes:
                 grow(app, size)
-                rows: dict[str, Callable[[], Any]] = {
-                    "SQL inbox, page of 50, by due": lambda: work.inbox(user, limit=50),
-                    "SQL inbox, page of 50, by client": lambda: work.inbox(
-                        user, sort="client", limit=50),
-                    "SQL inbox, page of 50, mine, newest": lambda: work.inbox(
-                        user, scope="mine", sort="-created", limit=50),
-                    "web page GET /inbox (50 rows)": lambda: _get(page, "/inbox"),
-                }
-                if size <= old_up_to:
-                    reference = _reference()
-                    rows["before: Python inbox, every row, by due"] = lambda r=reference: r(
-                        work, user, scope="role", pathway=None, version=None, step=None,
-                        client_id=None, data=None, overdue=None, sort="due")
-                for what, call in rows.items():
-                    many = runs if what.startswith(("SQL", "web")) else max(3, runs // 10)
-                    p50, p95 = timed(call, many)
-                    print(f"{size:>8}  {what:<44} {p50:9.1f} {p95:9.1f}", flush=True)
-                print(f"{size:>8}  {'statements per page GET /inbox':<44} "
-                      f"{_statements(app, page):>9}")
+                _rows_at(app, user, page, token, size, runs, old_up_to)
         finally:
             app.close()
+
+
+STEP = "pathway=gate_reception&step=needs_assessment"
+PAGES = {  # what a caseworker opens: the web page and the API, first page of 50
+    "web GET /inbox (role, by due)": "/inbox",
+    "web GET /inbox?scope=mine": "/inbox?scope=mine",
+    "web GET /inbox, pathway+step": f"/inbox?{STEP}",
+    "web GET /inbox?sort=client": "/inbox?sort=client",
+    "API GET /api/v1/tasks?scope=mine": "/api/v1/tasks?scope=mine",
+    "API GET /api/v1/tasks, pathway+step": f"/api/v1/tasks?{STEP}",
+}
+
+
+def _rows_at(app: Application, user: User, page: Any, token: str, size: int, runs: int,
+             old_up_to: int) -> None:
+    work: Casework = app.casework
+    # the cap the web page and the API count with, where this checkout has one
+    capped = ({"count_cap": 500} if "count_cap" in inspect.signature(work.inbox).parameters
+              else {})
+    rows: dict[str, Callable[[], Any]] = {
+        "SQL inbox, page of 50, by due": lambda: work.inbox(user, limit=50, **capped),
+        "SQL inbox, page of 50, by client": lambda: work.inbox(
+            user, sort="client", limit=50, **capped),
+        "SQL inbox, page of 50, mine, newest": lambda: work.inbox(
+            user, scope="mine", sort="-created", limit=50, **capped),
+    }
+    headers = {"Authorization": f"Bearer {token}"}
+    for what, path in PAGES.items():
+        rows[what] = lambda path=path: _get(page, path, headers if "api" in path else None)
+    if size <= old_up_to:
+        reference = _reference()
+        rows["before: Python inbox, every row, by due"] = lambda r=reference: r(
+            work, user, scope="role", pathway=None, version=None, step=None,
+            client_id=None, data=None, overdue=None, sort="due")
+    for what, call in rows.items():
+        many = runs if not what.startswith("before") else max(3, runs // 10)
+        p50, p95 = timed(call, many)
+        print(f"{size:>8}  {what:<44} {p50:9.1f} {p95:9.1f}", flush=True)
+    for what, path in PAGES.items():
+        print(f"{size:>8}  {'statements: ' + what:<44} "
+              f"{_statements(app, page, path, headers if 'api' in path else None):>9}")
 
 
 def _sign_in(client: Any) -> None:
@@ -161,12 +194,13 @@ def _sign_in(client: Any) -> None:
     sign_in(client, "sg_caseworker", PASSWORD)
 
 
-def _get(client: Any, path: str) -> None:
-    response = client.get(path)
+def _get(client: Any, path: str, headers: dict[str, str] | None = None) -> None:
+    response = client.get(path, headers=headers)
     assert response.status_code == 200, response.text[:300]
 
 
-def _statements(app: Application, client: Any) -> int:
+def _statements(app: Application, client: Any, path: str,
+                headers: dict[str, str] | None) -> int:
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -175,7 +209,7 @@ def _statements(app: Application, client: Any) -> int:
 
     sql_event.listen(app.database, "before_cursor_execute", note)
     try:
-        _get(client, "/inbox")
+        _get(client, path, headers)
     finally:
         sql_event.remove(app.database, "before_cursor_execute", note)
     return len(seen)
@@ -195,12 +229,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="time the Python inbox up to this many clients")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; 'off'")
     parser.add_argument("--sqlite", action="store_true", help="also on a SQLite file")
+    parser.add_argument("--keep", metavar="NAME",
+                        help="build the PostgreSQL data once into database NAME, kept; later "
+                             "runs with the same NAME measure it again (grown, never shrunk)")
     args = parser.parse_args(argv)
     sizes = sorted(args.clients)
     print(f"Python {sys.version.split()[0]}; old and new measured side by side in one run")
     if args.postgres != "off":
-        measure("PostgreSQL", lambda: postgres_database(args.postgres), sizes, args.runs,
-                args.old_up_to)
+        measure("PostgreSQL", lambda: (kept_database(args.postgres, args.keep) if args.keep
+                                       else postgres_database(args.postgres)),
+                sizes, args.runs, args.old_up_to)
     if args.sqlite:
         measure("SQLite (file, WAL)", _sqlite, sizes, args.runs, args.old_up_to)
     return 0

@@ -205,9 +205,10 @@ class InboxRepository(Protocol):
         """The query's tasks in its sort order, from offset (limit None: all the rest)."""
         ...
 
-    def count(self, query: InboxQuery) -> dict[str, int]:
+    def count(self, query: InboxQuery, *, cap: int | None = None) -> dict[str, int]:
         """mine, role, unassigned: the query's tasks in each scope (its scope and overdue
-        aside); overdue: those of its scope due before its now (overdue aside)."""
+        aside); overdue: those of its scope due before its now (overdue aside). cap: each
+        count stops at cap + 1 (more than cap)."""
         ...
 
     def open_by_step(self, pathway: str, version: int, now: datetime

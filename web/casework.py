@@ -24,7 +24,13 @@ from flask import (
 )
 from werkzeug.exceptions import BadRequest
 
-from engine.casework import CLIENT_PAGE_OFFSET, INBOX_SCOPES, INBOX_SORTS, PER_PAGE_MAX
+from engine.casework import (
+    CLIENT_PAGE_OFFSET,
+    COUNT_CAP,
+    INBOX_SCOPES,
+    INBOX_SORTS,
+    PER_PAGE_MAX,
+)
 from engine.errors import (
     DuplicateCaseError,
     ForbiddenError,
@@ -84,23 +90,29 @@ def inbox() -> Any:
     result = application().casework.inbox(
         _user(), scope=scope, pathway=args.get("pathway") or None, version=version,
         step=args.get("step") or None, client_id=client, data=_data_filter(data_text) or None,
-        overdue=overdue, sort=sort, limit=per_page, offset=(page - 1) * per_page)
+        overdue=overdue, sort=sort, limit=per_page, offset=(page - 1) * per_page,
+        count_cap=COUNT_CAP)
     colleagues = []
     if _user().role in ("team_lead", "admin"):
         colleagues = [u for u in application().accounts.users(
             None if _user().role == "admin" else _user().organisation) if u.active]
     return render_template("inbox.html", inbox=result, scope=scope, sort=sort,
                            sorts=SORT_LABELS, args=args, data_text=data_text,
-                           colleagues=colleagues, paging=_paging(result.total, page, per_page))
+                           colleagues=colleagues,
+                           paging=_paging(result.total, page, per_page, result.total_over))
 
 
-def _paging(total: int, page: int, per_page: int) -> dict[str, Any]:
-    """The inbox's page links: the page, the last page, and the query of any page."""
+def _paging(total: int, page: int, per_page: int, over: bool = False) -> dict[str, Any]:
+    """The inbox's page links: the page, the last page, and the query of any page. over:
+    total is a lower bound (the count stopped at its cap): no last page is known, the next
+    page is linked."""
     last = max(1, -(-total // per_page))
+    if over:
+        last = max(last, page + 1)
     kept = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
     if per_page != PER_PAGE:
         kept["per_page"] = str(per_page)
-    return {"page": page, "last": last, "total": total, "per_page": per_page,
+    return {"page": page, "last": last, "total": total, "per_page": per_page, "over": over,
             "first_row": min(total, (page - 1) * per_page + 1),
             "last_row": min(total, page * per_page),
             "url": lambda n: url_for("casework.inbox", **kept, page=n)}

@@ -7,6 +7,7 @@ workflow and access. This __init__ is the package's public surface.
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_clients import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET, ClientPage
 from engine.casework.casework_inbox import (
+    COUNT_CAP,
     INBOX_SCOPES,
     INBOX_SORTS,
     PER_PAGE_MAX,
@@ -34,6 +35,7 @@ from engine.casework.facade import Casework
 __all__ = [
     "CLIENT_PAGE_LIMIT",
     "CLIENT_PAGE_OFFSET",
+    "COUNT_CAP",
     "INBOX_SCOPES",
     "INBOX_SORTS",
     "PER_PAGE_MAX",

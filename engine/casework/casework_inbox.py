@@ -33,6 +33,7 @@ InboxSort = Literal["due", "-due", "created", "-created", "client", "-client", "
                     "step", "title"]
 INBOX_SORTS: tuple[str, ...] = get_args(InboxSort)
 PER_PAGE_MAX = 500  # rows one page may list
+COUNT_CAP = 500  # the web page and the API count this many tasks past the page's offset
 
 
 _MISSING = object()
@@ -67,7 +68,7 @@ def _check(scope: str, sort: str, limit: int | None, offset: int) -> None:
 def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
           version: int | None, step: str | None, client_id: int | None,
           data: Mapping[str, str] | None, overdue: bool | None, sort: str,
-          limit: int | None = None, offset: int = 0) -> Inbox:
+          limit: int | None = None, offset: int = 0, count_cap: int | None = None) -> Inbox:
     """Open tasks the user may do, across every version of every pathway.
 
     scope: "mine" (assigned to the user), "role" (every task the user may do, whoever it
@@ -77,6 +78,9 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
     created, -created, client, -client (by name), pathway, step, title; tasks that tie
     keep the order they were created in, then by task id. limit and offset: the page
     (limit None: every row from offset); Inbox.total counts the rows of every page.
+    count_cap: count at most count_cap + offset tasks of each count (Inbox.over names those
+    that stopped there, Inbox.total_over says total did), so a page's cost does not grow
+    with the number of open tasks; None counts them all.
     """
     _check(scope, sort, limit, offset)
     empty = {name: 0 for name in (*INBOX_SCOPES, "overdue")}
@@ -96,11 +100,24 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
             total = len(hits)
             hits = hits[offset:None if limit is None else offset + limit]
         else:
-            counts = uow.inbox.count(query)
+            cap = None if count_cap is None else count_cap + offset
+            counts = uow.inbox.count(query, cap=cap)
             total = _total(counts, scope, overdue)
             hits = uow.inbox.search(query, limit=limit, offset=offset)
     rows = [_row(hit, now, unloadable) for hit in hits]
-    return Inbox(rows, counts, _inbox_problems(user, unloadable), total=total)
+    found = Inbox(rows, counts, _inbox_problems(user, unloadable), total=total)
+    return found if query.data or count_cap is None else _capped(found, count_cap + offset,
+                                                                scope, overdue, offset)
+
+
+def _capped(found: Inbox, cap: int, scope: str, overdue: bool | None, offset: int) -> Inbox:
+    """The inbox counted up to cap + 1: the counts past cap marked over and shown as cap,
+    total a lower bound if its count stopped there."""
+    over = frozenset(name for name, n in found.counts.items() if n > cap)
+    counts = {name: min(n, cap) for name, n in found.counts.items()}
+    total = max(_total(counts, scope, overdue), offset + len(found.rows))
+    return replace(found, counts=counts, total=total, over=over,
+                   total_over=("overdue" if overdue else scope) in over)
 
 
 def grant(user: User, loaded: Mapping[tuple[str, int], _Loaded]) -> TaskGrant:

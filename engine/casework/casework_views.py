@@ -47,6 +47,10 @@ class Inbox:
     problems: list[InboxProblem] = field(default_factory=list)
     # the rows of every page (of the chosen scope, under every filter)
     total: int = 0
+    # with a count cap: the counts that stopped at it (there are more than their figure),
+    # and whether total did (it is then a lower bound: there may be more rows)
+    over: frozenset[str] = frozenset()
+    total_over: bool = False
 
 
 @dataclass(frozen=True)

@@ -52,13 +52,14 @@ class Casework(CaseworkContext):
               version: int | None = None, step: str | None = None,
               client_id: int | None = None, data: Mapping[str, str] | None = None,
               overdue: bool | None = None, sort: str = "due", limit: int | None = None,
-              offset: int = 0) -> Inbox:
+              offset: int = 0, count_cap: int | None = None) -> Inbox:
         """Open tasks the user may do, across every version of every pathway, a page of
-        limit rows from offset (see engine.casework.casework_inbox.inbox for the filters
-        and sorts)."""
+        limit rows from offset (see engine.casework.casework_inbox.inbox for the filters,
+        sorts and count_cap)."""
         return casework_inbox.inbox(self, user, scope=scope, pathway=pathway, version=version,
                                     step=step, client_id=client_id, data=data,
-                                    overdue=overdue, sort=sort, limit=limit, offset=offset)
+                                    overdue=overdue, sort=sort, limit=limit, offset=offset,
+                                    count_cap=count_cap)
 
     def task(self, user: User, task_id: str) -> TaskPage:
         """The task page: its form, prefilled from the client record, and the user's draft.

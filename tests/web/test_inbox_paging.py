@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
@@ -31,8 +32,9 @@ def grow(programme: World, tasks: int) -> None:
             cases.c.id == template["case_id"])).one()._asdict()
         have = connection.execute(select(inbox.c.id).where(inbox.c.status == "open")).all()
         for number in range(len(have), tasks):
+            name = f"Client {number:04d}"  # search_name as the client repository stores it
             client_id = connection.execute(insert(clients).values(
-                name=f"Client {number:04d}", fields={}, created_at=case["created_at"])
+                name=name, search_name=name.lower(), fields={}, created_at=case["created_at"])
                 .returning(clients.c.id)).scalar_one()
             case_id = connection.execute(insert(cases).values(
                 {**{k: v for k, v in case.items() if k != "id"}, "client_id": client_id})
@@ -117,3 +119,37 @@ def test_the_api_lists_a_page_with_its_offsets(world: World) -> None:  # noqa: F
         response = api.get(f"/api/v1/tasks?{bad}", headers=headers)
         assert response.status_code == 400, bad
         assert set(response.json["error"]["details"]["fields"]) <= {"limit", "offset"}
+
+
+def test_counts_past_the_cap_are_shown_as_such_and_every_page_is_reached(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """The web page and the API count at most COUNT_CAP tasks past the page's offset (500;
+    5 here): a count that stopped there is shown as 5+, the total as "at least", and the
+    next page is linked until the last, so every task is still reached once."""
+    monkeypatch.setattr("web.casework.COUNT_CAP", 5)
+    monkeypatch.setattr("web.api.tasks.COUNT_CAP", 5)
+    grow(world, 23)
+    client = world.client("sg_caseworker")
+    everyone = inbox_clients(client.get("/inbox?sort=client&per_page=500").text)
+    first = client.get("/inbox?sort=client&per_page=5").text
+    assert 'For my role <span class="badge">5+</span>' in first
+    assert "Tasks 1 to 5 of at least 5" in first and ">Last<" not in first
+    seen, url = [], "/inbox?sort=client&per_page=5"
+    while url:
+        html = client.get(url).text
+        seen += inbox_clients(html)
+        links = re.findall(r'href="(/inbox\?[^"]+)" rel="next"', html)
+        url = links[0].replace("&amp;", "&") if links else ""
+    assert seen == everyone and len(everyone) == 22
+    api, headers = api_client(world, "sg_caseworker")
+    body = api.get("/api/v1/tasks?limit=5&sort=client", headers=headers).json
+    assert "role" in body["over"] and body["over"] == sorted(body["over"])
+    assert body["total_over"] is True and body["counts"]["role"] == 5
+    ids: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        body = api.get(f"/api/v1/tasks?limit=5&offset={offset}&sort=client",
+                       headers=headers).json
+        ids += [task["id"] for task in body["tasks"]]
+        offset = body["next_offset"]
+    assert len(ids) == 22 == len(set(ids))

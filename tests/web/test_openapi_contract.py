@@ -39,7 +39,8 @@ def test_responses_as_documented_pass(site: Site) -> None:
     check_response(app, "GET", f"{API}/nowhere", answer(404, ERROR))
     check_response(app, "GET", f"{API}/tasks", answer(200, {
         "tasks": [], "counts": {"mine": 0, "role": 0, "unassigned": 0, "overdue": 0},
-        "problems": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}))
+        "problems": [], "over": [], "total_over": False, "total": 0, "limit": 50,
+        "offset": 0, "next_offset": None}))
     check_response(app, "GET", "/inbox", answer(200, "<html>", mimetype="text/html"))
     # where the document allows any keys (an error's details), any are fine
     check_response(app, "GET", f"{API}/tasks/abc", answer(404, {"error": {
@@ -50,11 +51,12 @@ def test_responses_as_documented_pass(site: Site) -> None:
     ("GET", f"{API}/tasks", answer(200, {"tasks": [{"id": 1}], "counts": {}}),
      "body not as documented"),
     ("GET", f"{API}/tasks", answer(200, {"tasks": [], "counts": {
-        "mine": "0", "role": 0, "unassigned": 0, "overdue": 0}, "problems": []}),
+        "mine": "0", "role": 0, "unassigned": 0, "overdue": 0}, "problems": [], "over": [],
+        "total_over": False}),
      "at counts/mine: '0' is not of type 'integer'"),
     ("GET", f"{API}/tasks", answer(200, {"tasks": [], "counts": {
-        "mine": 0, "role": 0, "unassigned": 0, "overdue": 0}, "problems": [],
-        "debug": "an undocumented key"}), r"\('debug' was unexpected\)"),
+        "mine": 0, "role": 0, "unassigned": 0, "overdue": 0}, "problems": [], "over": [],
+        "total_over": False, "debug": "an undocumented key"}), r"\('debug' was unexpected\)"),
     ("GET", f"{API}/tasks/abc", answer(404, {"error": "no such task"}),
      "body not as documented"),
     ("GET", f"{API}/tasks", answer(418, ERROR), "status not documented"),

@@ -90,8 +90,13 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
                      "description": "what could not be shown: invalid_definition per version "
                      "whose definition cannot be loaded (details pathway, version, tasks for "
                      "an admin; empty for anyone else, whose such tasks are withheld)"},
+        "over": {"type": "array", "items": TEXT,
+                 "description": "the counts that stopped at the cap (500 past offset): "
+                 "there are more tasks than their figure"},
         "total": {**INT, "description": "tasks on every page (of the chosen scope, under "
-                  "every filter)"},
+                  "every filter); with total_over, at least that many"},
+        "total_over": {**BOOL, "description": "the count stopped at its cap (500 past "
+                       "offset): there may be more tasks than total"},
         "limit": {**INT, "description": "the most tasks one page lists"},
         "offset": {**INT, "description": "tasks before this page"},
         "next_offset": {"type": ["integer", "null"],

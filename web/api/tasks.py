@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from engine import access
 from engine.casework import (
+    COUNT_CAP,
     INBOX_SCOPES,
     INBOX_SORTS,
     PER_PAGE_MAX,
@@ -100,13 +101,21 @@ def inbox() -> ResponseReturnValue:
     result: Inbox = application().casework.inbox(
         user, scope=scope, pathway=args.get("pathway") or None, version=version,
         step=args.get("step") or None, client_id=client, data=data, overdue=overdue,
-        sort=sort, limit=limit, offset=offset)
-    after = offset + len(result.rows)
+        sort=sort, limit=limit, offset=offset, count_cap=COUNT_CAP)
     return jsonify({"tasks": [inbox_task_json(row) for row in result.rows],
                     "counts": result.counts,
                     "problems": [inbox_problem_json(p) for p in result.problems],
+                    "over": sorted(result.over), "total_over": result.total_over,
                     "total": result.total, "limit": limit, "offset": offset,
-                    "next_offset": after if after < result.total else None})
+                    "next_offset": _next_offset(result, limit, offset)})
+
+
+def _next_offset(result: Inbox, limit: int, offset: int) -> int | None:
+    """The next page's offset, or None after the last (past a count that stopped at its
+    cap, a full page may have a next one)."""
+    after = offset + len(result.rows)
+    more = after < result.total or (result.total_over and len(result.rows) == limit)
+    return after if more else None
 
 
 @bp.post("/tasks/reassign")

@@ -344,8 +344,9 @@ class _Inbox:
         found = fake_inbox.search(query, self._hits(query))
         return found[offset:None if limit is None else offset + limit]
 
-    def count(self, query: InboxQuery) -> dict[str, int]:
-        return fake_inbox.count(query, self._hits(query))
+    def count(self, query: InboxQuery, *, cap: int | None = None) -> dict[str, int]:
+        found = fake_inbox.count(query, self._hits(query))
+        return found if cap is None else {k: min(n, cap + 1) for k, n in found.items()}
 
     def open_by_step(self, pathway: str, version: int, now: datetime
                      ) -> dict[str, tuple[int, int]]:
