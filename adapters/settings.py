@@ -87,6 +87,11 @@ class Settings:
     # context; from log_level up (PATHWAYS_LOG_FORMAT, PATHWAYS_LOG_LEVEL).
     log_format: str | None = None
     log_level: str = "info"
+    # How many proxies (load balancers) stand in front of the web server and append to
+    # X-Forwarded-For / X-Forwarded-Proto (PATHWAYS_TRUSTED_PROXIES): with N, the client's
+    # address is the Nth from the right of X-Forwarded-For (what sign-in rate limits count by).
+    # 0: the headers are ignored, so no client can claim another address by sending them.
+    trusted_proxies: int = 0
     # The bearer token /metrics asks for (PATHWAYS_METRICS_TOKEN); without one /metrics
     # answers only requests made on this machine that no proxy forwarded (web.observability).
     metrics_token: str | None = None
@@ -121,6 +126,7 @@ class Settings:
                    notifier=notifier,
                    smtp=SmtpSettings.from_env(os.environ) if notifier == "smtp" else None,
                    log_format=log_format, log_level=log_level,
+                   trusted_proxies=_whole("PATHWAYS_TRUSTED_PROXIES", 0, 0, 10),
                    metrics_token=os.environ.get("PATHWAYS_METRICS_TOKEN", "").strip() or None,
                    worker_metrics_port=_port("PATHWAYS_WORKER_METRICS_PORT"),
                    worker_metrics_address=os.environ.get(

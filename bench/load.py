@@ -41,10 +41,14 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from adapters.bootstrap import bootstrap
+from sqlalchemy import event as sql_event
+
+from adapters.bootstrap import Application, bootstrap
 from adapters.definition_files import read_bundle
 from adapters.settings import Settings
+from bench.dashboard import counting
 from bench.run import DEFAULT_POSTGRES, LINEAR, postgres_database
 
 STEPS = 10  # tasks per case of linear10
@@ -242,6 +246,21 @@ def sqlite_database(folder: Path, name: str) -> Iterator[str]:
     yield f"sqlite:///{folder / name}.sqlite"
 
 
+@contextlib.contextmanager
+def transactions(app: Application) -> Iterator[list[int]]:
+    """The number of transactions begun inside the block (found[0])."""
+    found = [0]
+
+    def note(*_args: Any) -> None:
+        found[0] += 1
+
+    sql_event.listen(app.database, "begin", note)
+    try:
+        yield found
+    finally:
+        sql_event.remove(app.database, "begin", note)
+
+
 def profile(url: str, completions: int) -> None:
     """Where one completion request's time goes, in-process (no HTTP server)."""
     from web import create_app
@@ -254,19 +273,21 @@ def profile(url: str, completions: int) -> None:
     client.post(f"/api/v1/tasks/{pending.pop()}/complete", json={"data": {}}, headers=headers)
     profiler = cProfile.Profile()
     done, started, cpu = 0, time.perf_counter(), time.process_time()
-    profiler.enable()
-    while pending and done < completions:
-        response = client.post(f"/api/v1/tasks/{pending.pop()}/complete",
-                               json={"data": {}}, headers=headers)
-        done += 1
-        following = (response.json or {}).get("next_task")
-        if following:
-            pending.append(following["id"])
-    profiler.disable()
+    with counting(application) as statements, transactions(application) as begun:
+        profiler.enable()
+        while pending and done < completions:
+            response = client.post(f"/api/v1/tasks/{pending.pop()}/complete",
+                                   json={"data": {}}, headers=headers)
+            done += 1
+            following = (response.json or {}).get("next_task")
+            if following:
+                pending.append(following["id"])
+        profiler.disable()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     application.close()
     print(f"{done} completions in-process (profiled): {seconds * 1000 / done:.2f} ms each, "
-          f"{cpu * 1000 / done:.2f} ms of this process's CPU")
+          f"{cpu * 1000 / done:.2f} ms of this process's CPU; {statements[0] / done:.1f} SQL "
+          f"statements and {begun[0] / done:.1f} transactions each")
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(40)
     stats.sort_stats("tottime").print_stats(25)

@@ -63,6 +63,11 @@ class TokenRepository(Protocol):
         """The token with this hash, revoked or not."""
         ...
 
+    def with_user(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
+        """by_hash's token and the user it belongs to (None if there is no such user), in
+        one query: every API request asks."""
+        ...
+
     def touch(self, token_id: int, at: datetime) -> None:
         """Set the token's last_used_at."""
         ...

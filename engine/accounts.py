@@ -293,12 +293,12 @@ class Accounts:
         if not plain:
             return None
         with self._uow(read_only=True) as uow:
-            token = uow.tokens.by_hash(token_hash(plain))
-            if token is None or token.id is None or token.revoked_at is not None:
-                return None
-            user = uow.users.by_username(token.username)
-            if user is None or not user.active:
-                return None
+            found = uow.tokens.with_user(token_hash(plain))
+        if found is None:
+            return None
+        token, user = found
+        if token.id is None or token.revoked_at is not None or user is None or not user.active:
+            return None
         now = self._clock.now()
         if token.last_used_at is None or now - token.last_used_at >= _TOUCH_EVERY:
             with self._uow() as uow:

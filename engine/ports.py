@@ -163,6 +163,12 @@ class CaseRepository(Protocol):
         """Matching cases, oldest first, without their state."""
         ...
 
+    def of_same_client(self, case_id: int) -> builtins.list[CaseRecord]:
+        """The cases of the client whose case this is (it among them), oldest first, without
+        their state: one query where get and list(client_id=...) are two. Empty when there
+        is no such case."""
+        ...
+
     def stream(self, *, pathway: str | None = None) -> Iterator[CaseRecord]:
         """The cases (of `pathway`), oldest first, without their state, read from the
         database in batches as they are consumed: memory does not grow with their number
@@ -193,6 +199,10 @@ class InboxRepository(Protocol):
              pathway: str | None = None, version: int | None = None,
              step: str | None = None) -> builtins.list[InboxTask]:
         """Open tasks, soonest due first (undated last), then oldest first."""
+        ...
+
+    def of_client(self, client_id: int) -> builtins.list[InboxTask]:
+        """The open tasks of the client's active cases, in list()'s order (one query)."""
         ...
 
     def open_versions(self, *, pathway: str | None = None, version: int | None = None,
@@ -387,10 +397,10 @@ class AccessLog(Protocol):
         ...
 
     def list(self, *, client_id: int | None = None, username: str | None = None,
-             since: datetime | None = None, break_glass: bool = False
-             ) -> builtins.list[AccessEntry]:
+             since: datetime | None = None, break_glass: bool = False,
+             actions: Sequence[str] | None = None) -> builtins.list[AccessEntry]:
         """Entries (about one client, by one user, at or after since; with break_glass only
-        those with a reason: the break-glass accesses), oldest first."""
+        those with a reason: the break-glass accesses; only of `actions`), oldest first."""
         ...
 
 

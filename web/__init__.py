@@ -21,6 +21,7 @@ from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from adapters import incidents
 from adapters.bootstrap import Application
@@ -131,6 +132,9 @@ def _configure(app: Flask, settings: Any, test_config: dict[str, Any] | None) ->
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     app.config.update(test_config or {})
+    if settings.trusted_proxies:  # the client's address and scheme, as the proxies saw them
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _register_blueprints(app: Flask) -> None:

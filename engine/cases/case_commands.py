@@ -8,7 +8,7 @@ retrying build the workflow themselves and persist it through the same `persist`
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -155,9 +155,19 @@ def _add_answers(task: Any, answers: dict[str, Any]) -> None:
         DeepMerge.merge(task.data, answers)
 
 
+# A caller's part of a completion's transaction: `TaskGuard` runs first (its checks raise to
+# refuse the completion; what it writes commits with it) and returns the open task's case:
+# its id, or its record as it read it (without state) in this transaction; `TaskFinish` runs
+# once the case is written, before the commit, given the case.
+TaskGuard = Callable[[UnitOfWork], int | CaseRecord]
+TaskFinish = Callable[[UnitOfWork, CaseRecord], None]
+
+
 def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
-                  actor: str | None) -> CompletionResult:
-    """Complete a ready human task with form data (validated first; invalid saves nothing)."""
+                  actor: str | None, guard: TaskGuard | None = None,
+                  finish: TaskFinish | None = None) -> CompletionResult:
+    """Complete a ready human task with form data (validated first; invalid saves nothing).
+    `guard` and `finish`: the caller's part of the same transaction (see TaskGuard)."""
     submitted = dict(data)
     now = rt.clock.now()
 
@@ -185,7 +195,9 @@ def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
                                  step=runner.step_name(task), data={"fields": saved}))
         return done, runner.run_task(workflow, task)
 
-    def locate(uow: UnitOfWork) -> int:
+    def locate(uow: UnitOfWork) -> int | CaseRecord:
+        if guard is not None:
+            return guard(uow)
         case_id = rt.case_of_task(task_id)
         if case_id is not None:
             return case_id
@@ -194,7 +206,8 @@ def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
             raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
         return row.case_id
 
-    outcome = rt.command(locate, now, complete)
+    then = None if finish is None else lambda uow, done: finish(uow, done.record)
+    outcome = rt.command(locate, now, complete, finish=then)
     return CompletionResult(outcome.record.id or 0, outcome.record.status,
                             outcome.task_views(), outcome.record.error)
 

@@ -184,9 +184,16 @@ class Engine(CaseRuntime):
 
     @observed("complete_task")
     def complete_task(self, task_id: str, data: Mapping[str, Any], *,
-                      actor: str | None = None) -> CompletionResult:
-        """Complete a ready human task with form data (validated first; invalid saves nothing)."""
-        return case_commands.complete_task(self, task_id, data, actor=actor)
+                      actor: str | None = None, guard: case_commands.TaskGuard | None = None,
+                      finish: case_commands.TaskFinish | None = None) -> CompletionResult:
+        """Complete a ready human task with form data (validated first; invalid saves nothing).
+
+        `guard` runs first in the completion's transaction: a caller's checks (raising
+        refuses the completion) and writes that go with it; it returns the task's case (its
+        id, or its record as read without state in this transaction).
+        `finish` runs once the case is written, before the commit, given the case."""
+        return case_commands.complete_task(self, task_id, data, actor=actor, guard=guard,
+                                           finish=finish)
 
     @observed("fire_due_timers")
     def fire_due_timers(self, now: datetime | None = None) -> int:

@@ -31,6 +31,10 @@ from engine.plain import to_plain
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from engine.workflow.definitions import ParsedDefinition
 
+# the access log entries glass_cases and involved read (a client's log grows with every view
+# of their record: a task's access check reads only these)
+CARE_ACTIONS = ("start_case", "create_client")
+
 
 def glass_cases(cases: Sequence[CaseRecord], log: Iterable[AccessEntry]) -> set[int]:
     """Ids of the cases started under break-glass (before it became read-only), and of the
@@ -102,30 +106,42 @@ class CaseworkContext:
 
         A task of a case started under break-glass (or referred from one) is seen only by an
         admin or an organisation involved in the client's care on other grounds."""
+        return self.visible(uow, user, task_id)[0]
+
+    def visible(self, uow: UnitOfWork, user: User, task_id: str
+                ) -> tuple[InboxTask, CaseRecord | None]:
+        """visible_task, with the task's case (without its state) when the check read it:
+        for anyone but an admin."""
         task = uow.inbox.get(task_id)
         if task is None or not self.may_do(uow, user, task):
             raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
         unloadable = self.loaded(uow, task.pathway, task.version)
         if isinstance(unloadable, DefinitionError):  # an admin: listed, never opened
             raise unloadable
-        if user.role != "admin":
-            case = uow.cases.get(task.case_id, with_state=False)
-            if case is None:
-                raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
-            cases = uow.cases.list(client_id=case.client_id)
-            log = uow.access_log.list(client_id=case.client_id)
-            if task.case_id in glass_cases(cases, log) and not self.involved(
-                    uow, user, cases, log):
-                raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
-        return task
+        if user.role == "admin":
+            return task, None
+        cases = uow.cases.of_same_client(task.case_id)
+        case = next((c for c in cases if c.id == task.case_id), None)
+        if case is None:
+            raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+        log = uow.access_log.list(client_id=case.client_id, actions=CARE_ACTIONS)
+        if task.case_id in glass_cases(cases, log) and not self.involved(
+                uow, user, cases, log):
+            raise NotFoundError(f"no open task {task_id}", details={"task": task_id})
+        return task, case
 
     def acting_task(self, uow: UnitOfWork, user: User, task_id: str) -> InboxTask:
-        task = self.visible_task(uow, user, task_id)
+        return self.acting(uow, user, task_id)[0]
+
+    def acting(self, uow: UnitOfWork, user: User, task_id: str
+               ) -> tuple[InboxTask, CaseRecord | None]:
+        """visible(), and the user may act on the task (else ForbiddenError)."""
+        task, case = self.visible(uow, user, task_id)
         if not access.may_act_on(user, task):
             raise ForbiddenError(f"task {task_id} is assigned to {task.assignee}; ask them or "
                                  "a team lead to reassign it",
                                  details={"task": task_id, "assignee": task.assignee})
-        return task
+        return task, case
 
     def case_client(self, uow: UnitOfWork, case_id: int) -> int:
         case = uow.cases.get(case_id, with_state=False)
@@ -251,13 +267,11 @@ class CaseworkContext:
 
     def next_task(self, uow: UnitOfWork, user: User, client_id: int,
                   prefer_case: int | None) -> InboxTask | None:
-        candidates: list[InboxTask] = []
-        for case in uow.cases.list(client_id=client_id, status="active"):
-            for task in uow.inbox.list(case_id=case.id):
-                if task.assignee in (None, user.username) and self.may_do(
-                        uow, user, task) and not isinstance(  # never one that cannot open
-                        self.loaded(uow, task.pathway, task.version), DefinitionError):
-                    candidates.append(task)
+        candidates = [
+            task for task in uow.inbox.of_client(client_id)
+            if task.assignee in (None, user.username) and self.may_do(uow, user, task)
+            and not isinstance(  # never one that cannot open
+                self.loaded(uow, task.pathway, task.version), DefinitionError)]
         if not candidates:
             return None
         far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)

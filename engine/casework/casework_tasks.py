@@ -11,8 +11,9 @@ from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_views import Completion, TaskPage
 from engine.casework.task_start import record_task_started, retrying
 from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
-from engine.model import Draft, InboxTask, User
+from engine.model import CaseRecord, Draft, InboxTask, User
 from engine.plain import to_plain
+from engine.ports import UnitOfWork
 from engine.workflow.forms import CLIENT_PREFIX, SAVE_TO, computed_fields, computed_values
 
 PREFILL = "x-pathways-prefill"
@@ -148,19 +149,24 @@ def _save_draft(cw: CaseworkContext, user: User, task_id: str, data: dict[str, A
 
 def complete(cw: CaseworkContext, user: User, task_id: str, data: Mapping[str, Any]) -> Completion:
     """Complete the task (the form is validated; invalid data saves nothing), drop its
-    drafts, and offer the next open task of the same client the user may do."""
-    with cw.uow() as uow:
-        task = cw.acting_task(uow, user, task_id)
-        client_id = cw.case_client(uow, task.case_id)
-    result = cw.engine.complete_task(task_id, data, actor=user.username)
-    with cw.uow() as uow:
+    drafts, and offer the next open task of the same client the user may do: the access
+    check, the completion, the drafts and the next task in one transaction."""
+    following: list[InboxTask | None] = []
+
+    def guard(uow: UnitOfWork) -> int | CaseRecord:
+        task, case = cw.acting(uow, user, task_id)
         uow.drafts.delete(task_id)
-        uow.commit()
-        following = cw.next_task(uow, user, client_id, result.case_id)
-        error = None
-        if result.error is not None:
+        return case if case is not None else task.case_id
+
+    def finish(uow: UnitOfWork, case: CaseRecord) -> None:
+        following.append(cw.next_task(uow, user, case.client_id, case.id))
+
+    result = cw.engine.complete_task(task_id, data, actor=user.username, guard=guard,
+                                     finish=finish)
+    error = None
+    if result.error is not None:
+        with cw.uow(read_only=True) as uow:
             case = uow.cases.get(result.case_id, with_state=False)
             shown = cw.redactor(uow, user, case, {}).case(case) if case else None
             error = shown.error if shown is not None else {"message": access.HIDDEN}
-    return Completion(result.case_id, result.status, result.tasks, following, error)
-
+    return Completion(result.case_id, result.status, result.tasks, following[0], error)

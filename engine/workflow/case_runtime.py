@@ -52,7 +52,9 @@ log = logging.getLogger("engine.services")  # the worker's log lines keep their 
 
 # What a command does to the loaded case: its events, and the error the run stopped with.
 Action = Callable[[UnitOfWork, CaseRecord, Any, ParsedDefinition], tuple[list[NewEvent], Any]]
-Locate = Callable[[UnitOfWork], int]
+# Where a command's case is: its id, or its record as just read (without its state) in the
+# command's transaction by a caller's check, so it is not read twice.
+Locate = Callable[[UnitOfWork], int | CaseRecord]
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,11 @@ class CommandOutcome:
     def task_views(self) -> list[TaskView]:
         """The case's open tasks after the command, with their forms."""
         return [TaskView(row, self.parsed.form_schema(row.form)) for row in self.inbox]
+
+
+# What a caller adds to a command's transaction once the case is written, before the commit
+# (e.g. what the user may do next, read in the same transaction rather than one more).
+Finish = Callable[[UnitOfWork, CommandOutcome], None]
 
 
 def case_id_of(case_id: int) -> Locate:
@@ -249,18 +256,21 @@ class CaseRuntime:
     # -- the template --------------------------------------------------------------------
 
     def command(self, locate: Locate, now: datetime, action: Action,
-                *, allow: tuple[str, ...] = ("active",)) -> CommandOutcome:
+                *, allow: tuple[str, ...] = ("active",), finish: Finish | None = None
+                ) -> CommandOutcome:
         """Load a case, run action on its workflow, persist everything, commit: one transaction.
 
         `locate` finds the case inside the same transaction (and may refuse the command
-        before anything changes, e.g. invalid form data). Once a case is found, the
+        before anything changes, e.g. invalid form data); `finish` runs after everything is
+        written, before the commit (what it reads sees the command's writes; what it raises
+        undoes them). Once a case is found, the
         observer is told how long the transaction took and how it ended (not what follows
         its commit).
         """
         started = time.perf_counter()
         located: list[int] = []
         try:
-            outcome = self._transaction(locate, now, action, allow, located)
+            outcome = self._transaction(locate, now, action, allow, located, finish)
         except Exception as err:
             if located:  # a step on a case; not a command refused before finding one
                 tell(self.observer.step_done, located[0], outcome_of(err),
@@ -271,12 +281,15 @@ class CaseRuntime:
         return outcome
 
     def _transaction(self, locate: Locate, now: datetime, action: Action,
-                     allow: tuple[str, ...], located: list[int]) -> CommandOutcome:
+                     allow: tuple[str, ...], located: list[int],
+                     finish: Finish | None = None) -> CommandOutcome:
         """CaseRuntime.command's one transaction; the case it found goes into `located`."""
         with self.uow() as uow:
-            case_id = locate(uow)
+            found = locate(uow)
+            case_id = found if isinstance(found, int) else found.id or 0
             located.append(case_id)
-            record = self.case(uow, case_id, with_state=False)
+            record = found if isinstance(found, CaseRecord) else self.case(uow, case_id,
+                                                                           with_state=False)
             if record.status not in allow:
                 raise CaseStateError(f"case {case_id} is {record.status}",
                                      details={"case": case_id, "status": record.status})
@@ -290,6 +303,8 @@ class CaseRuntime:
                 events += runner.describe_changes(workflow, parsed, before, now)
                 outcome = self.persist(uow, record, workflow, parsed, events, error, now,
                                        expected_revision=expected, previous=previous)
+            if finish is not None:
+                finish(uow, outcome)
             uow.commit()
         return outcome
 

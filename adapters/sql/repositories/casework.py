@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 
 from adapters.sql import tables
 from adapters.sql.client_search import find_statement
@@ -18,6 +18,7 @@ from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
     SqlRepository,
     columns_of,
+    field_names,
     insert_id,
     insert_id_if_absent,
     json_at,
@@ -191,6 +192,18 @@ class SqlTokenRepository(SqlRepository):
         t = tables.api_tokens
         return self._one(_token, select(t).where(t.c.token_hash == token_hash))
 
+    def with_user(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
+        row = self._connection.execute(_TOKEN_WITH_USER, {"b_hash": token_hash}).one_or_none()
+        if row is None:
+            return None
+        token = record_from(ApiToken, row)
+        if row.user_id is None:
+            return token, None
+        user = User(**{name: row._mapping[f"user_{name}"] for name in _USER_FIELDS},
+                    pathway_roles=tuple(row.user_pathway_roles),
+                    active=bool(row.user_active))
+        return token, user
+
     def touch(self, token_id: int, at: datetime) -> None:
         t = tables.api_tokens
         self._connection.execute(update(t).where(t.c.id == token_id).values(last_used_at=at))
@@ -207,6 +220,14 @@ class SqlTokenRepository(SqlRepository):
         found = self._connection.execute(select(t.c.id).where(t.c.id == token_id)).one_or_none()
         if found is None:
             raise NotFoundError(f"no API token {token_id}", details={"token": token_id})
+
+
+_USER_FIELDS = tuple(name for name in field_names(User)
+                     if name not in ("pathway_roles", "active"))
+_TOKEN_WITH_USER = (
+    select(tables.api_tokens, *(c.label(f"user_{c.name}") for c in tables.users.c))
+    .outerjoin(tables.users, tables.users.c.username == tables.api_tokens.c.username)
+    .where(tables.api_tokens.c.token_hash == bindparam("b_hash")))
 
 
 def _token(row: Row[Any]) -> ApiToken:
@@ -282,16 +303,30 @@ class SqlAccessLog(SqlRepository):
         return replace(entry, id=new_id)
 
     def list(self, *, client_id: int | None = None, username: str | None = None,
-             since: datetime | None = None, break_glass: bool = False
-             ) -> builtins.list[AccessEntry]:
+             since: datetime | None = None, break_glass: bool = False,
+             actions: Sequence[str] | None = None) -> builtins.list[AccessEntry]:
         a = tables.access_log
+        if actions is not None and client_id is not None and username is None \
+                and since is None and not break_glass:  # a task's check: built once
+            rows = self._connection.execute(
+                _CLIENT_ACTIONS, {"b_client": client_id, "b_actions": list(actions)})
+            return [record_from(AccessEntry, row) for row in rows]
         filters = matching((a.c.client_id, client_id), (a.c.username, username))
+        if actions is not None:
+            filters.append(a.c.action.in_(actions))
         if since is not None:
             filters.append(a.c.at >= since)
         if break_glass:
             filters.append(a.c.reason.is_not(None))
         rows = self._connection.execute(select(a).where(*filters).order_by(a.c.id))
         return [record_from(AccessEntry, row) for row in rows]
+
+
+_CLIENT_ACTIONS = (
+    select(tables.access_log)
+    .where(tables.access_log.c.client_id == bindparam("b_client"),
+           tables.access_log.c.action.in_(bindparam("b_actions", expanding=True)))
+    .order_by(tables.access_log.c.id))
 
 
 class SqlDraftRepository(SqlRepository):
@@ -318,8 +353,11 @@ class SqlDraftRepository(SqlRepository):
         return [_draft(row) for row in rows]
 
     def delete(self, task_id: str) -> None:
-        d = tables.drafts
-        self._connection.execute(delete(d).where(d.c.task_id == task_id))
+        self._connection.execute(_DELETE_DRAFTS, {"b_task": task_id})
+
+
+# built once: every task completion deletes the task's drafts
+_DELETE_DRAFTS = delete(tables.drafts).where(tables.drafts.c.task_id == bindparam("b_task"))
 
 
 class SqlDefinitionDraftRepository(SqlRepository):

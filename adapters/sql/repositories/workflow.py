@@ -196,6 +196,13 @@ class SqlCaseRepository(SqlRepository):
         statement = _CASE_HEAD.where(*filters).order_by(c.id)
         return self._all(_case, statement)
 
+    def of_same_client(self, case_id: int) -> builtins.list[CaseRecord]:
+        rows = self._connection.execute(_CASES_OF_SAME_CLIENT, {"b_id": case_id}).all()
+        found = [_case(row) for row in rows]
+        for record in found:  # as get does: the versions save compares against
+            self._versions[record.id or 0] = record.version
+        return found
+
     def stream(self, *, pathway: str | None = None) -> Iterator[CaseRecord]:
         c = tables.cases.c
         statement = _CASE_HEAD.where(*matching((c.pathway, pathway))).order_by(c.id)
@@ -227,6 +234,10 @@ _CASE_HEAD = select(*(tables.cases.c[name] for name in _CASE_COLUMNS))
 _CASE_BY_ID = select(*(tables.cases.c[name] for name in (*_CASE_COLUMNS, "state"))).where(
     tables.cases.c.id == bindparam("b_id"))
 _CASE_HEAD_BY_ID = _CASE_HEAD.where(tables.cases.c.id == bindparam("b_id"))
+_SAME_CASE = tables.cases.alias("same_case")
+_CASES_OF_SAME_CLIENT = _CASE_HEAD.where(
+    tables.cases.c.client_id == select(_SAME_CASE.c.client_id)
+    .where(_SAME_CASE.c.id == bindparam("b_id")).scalar_subquery()).order_by(tables.cases.c.id)
 _SAVE_CASE = (
     update(tables.cases)
     .where(tables.cases.c.id == bindparam("b_id"),
@@ -330,6 +341,10 @@ class SqlInboxRepository(InboxQueries):
         )
         return self._all(_task, statement)
 
+    def of_client(self, client_id: int) -> builtins.list[InboxTask]:
+        rows = self._connection.execute(_OPEN_TASKS_OF_CLIENT, {"b_client": client_id}).all()
+        return [_task(row) for row in rows]
+
     def open_by_step(self, pathway: str, version: int, now: datetime
                      ) -> dict[str, tuple[int, int]]:
         c = tables.inbox_tasks.c
@@ -351,6 +366,14 @@ class SqlInboxRepository(InboxQueries):
 
 _OPEN_TASK_BY_ID = select(tables.inbox_tasks).where(
     tables.inbox_tasks.c.id == bindparam("b_id"), tables.inbox_tasks.c.status == OPEN)
+_OPEN_TASKS_OF_CLIENT = (
+    select(tables.inbox_tasks)
+    .join(tables.cases, tables.cases.c.id == tables.inbox_tasks.c.case_id)
+    .where(tables.inbox_tasks.c.status == OPEN, tables.cases.c.status == "active",
+           tables.cases.c.client_id == bindparam("b_client"))
+    .order_by(tables.inbox_tasks.c.due.asc().nulls_last(), tables.inbox_tasks.c.created_at,
+              tables.inbox_tasks.c.id)
+)
 _CLOSE_TASKS = (
     update(tables.inbox_tasks)
     .where(tables.inbox_tasks.c.id.in_(bindparam("b_ids", expanding=True)))

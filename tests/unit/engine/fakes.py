@@ -282,6 +282,10 @@ class _Cases:
                 and (client_id is None or c.client_id == client_id)
                 and (version is None or c.version == version)]
 
+    def of_same_client(self, case_id: int) -> builtins.list[CaseRecord]:
+        found = self.d.cases.get(case_id)
+        return [] if found is None else self.list(client_id=found.client_id)
+
     def count_by_version(self, pathway: str) -> dict[int, int]:
         counts: dict[int, int] = {}
         for c in self.d.cases.values():
@@ -327,6 +331,11 @@ class _Inbox:
                  and (step is None or t.step == step)]
         far = datetime.max.replace(tzinfo=UTC)  # undated last, as the SQL NULLS LAST
         return sorted(found, key=lambda t: (t.due or far, t.created_at or far, t.id))
+
+    def of_client(self, client_id: int) -> builtins.list[InboxTask]:
+        active = {case_id for case_id, c in self.d.cases.items()
+                  if c.client_id == client_id and c.status == "active"}
+        return [t for t in self.list() if t.case_id in active]
 
     def open_versions(self, *, pathway: str | None = None, version: int | None = None,
                       step: str | None = None) -> dict[tuple[str, int], int]:
@@ -639,6 +648,13 @@ class _Tokens:
     def by_hash(self, token_hash: str) -> ApiToken | None:
         return next((t for t in self.d.tokens.values() if t.token_hash == token_hash), None)
 
+    def with_user(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
+        token = self.by_hash(token_hash)
+        if token is None:
+            return None
+        return token, next((u for u in self.d.users.values()
+                            if u.username == token.username), None)
+
     def touch(self, token_id: int, at: datetime) -> None:
         self.d.tokens[token_id] = replace(self.d.tokens[token_id], last_used_at=at)
 
@@ -717,10 +733,11 @@ class _AccessLog:
         return stored
 
     def list(self, *, client_id: int | None = None, username: str | None = None,
-             since: datetime | None = None, break_glass: bool = False
-             ) -> builtins.list[AccessEntry]:
+             since: datetime | None = None, break_glass: bool = False,
+             actions: Sequence[str] | None = None) -> builtins.list[AccessEntry]:
         return [e for e in self.d.access_log
                 if (client_id is None or e.client_id == client_id)
+                and (actions is None or e.action in actions)
                 and (username is None or e.username == username)
                 and (since is None or e.at >= since)
                 and (not break_glass or e.reason is not None)]
