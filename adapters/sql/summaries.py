@@ -30,9 +30,12 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
+    column,
     func,
     literal,
     select,
+    true,
     tuple_,
     union_all,
     update,
@@ -381,13 +384,25 @@ class SqlDashboardSummaries:
         """answer_values on PostgreSQL: one scan of the cases grouped by each answer in
         turn (GROUPING SETS, each row's GROUPING() telling which). A scan per answer
         (UNION ALL) ran as parallel workers but spent 2.3 times the CPU (410 ms against 180
-        ms at 100,000 cases), which a cold page needs for its other parts."""
+        ms at 100,000 cases), which a cold page needs for its other parts. Each case's data
+        is unpacked once (jsonb_to_record) rather than once per answer: a case's data is
+        stored compressed out of line (TOAST), and `data -> name` decompressed it again
+        for every answer (19 answers, 151,000 cases: 12 s against 4 s)."""
         c = tables.cases.c
-        values = [json_at(c.data, name, "postgresql") for name in names]
+        if any(len(name.encode()) > 63 for name in names):  # longer column names are cut
+            values = [json_at(c.data, name, "postgresql") for name in names]
+            source: Any = tables.cases
+        else:
+            data = func.jsonb_to_record(case((func.jsonb_typeof(c.data) == "object",
+                                              c.data))).table_valued(
+                *(column(name, postgresql.JSONB) for name in names)
+            ).render_derived(name="answers", with_types=True)
+            values = [data.c[name] for name in names]
+            source = tables.cases.join(data, true())
         rows = self._connection.execute(
             select(*(held.label(f"field_{n}") for n, held in enumerate(values)),
                    *(func.grouping(held).label(f"grouped_{n}") for n, held in enumerate(values)))
-            .where(c.pathway == pathway)
+            .select_from(source).where(c.pathway == pathway)
             .group_by(func.grouping_sets(*(tuple_(held) for held in values)))).all()
         found: dict[str, builtins.list[Any]] = {}
         for row in rows:

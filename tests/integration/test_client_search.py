@@ -195,6 +195,11 @@ def test_the_query_admits_exactly_what_the_per_client_checks_admit(
         paged = [c.id for start in range(0, len(allowed) + 7, 7)
                  for c in programme.clients(user, "", limit=7, offset=start)]
         assert paged == allowed, user.username
+        # a search's page is its matches in order, the rule checked until the page is full
+        smiths = [c for c in allowed if "smith" in every[c]]
+        paged = [c.id for start in range(0, len(smiths) + 3, 3)
+                 for c in programme.clients(user, "Smith", limit=3, offset=start)]
+        assert paged == smiths, user.username
     assert 0 < admitted_somewhere < len(every) * len(_users())  # neither none nor all
 
 

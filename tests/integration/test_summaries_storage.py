@@ -285,6 +285,32 @@ def test_answer_values_are_each_answer_s_distinct_values_told_apart_by_type(
                      "y": ["str:'a'", "str:'b'"]}
 
 
+def test_answer_values_read_any_answer_name_each_apart(
+        engine: Engine, uow_factory: UnitOfWorkFactory) -> None:
+    """PostgreSQL unpacks each case's data once into a column per answer: names with
+    spaces and capitals are columns of their own, and names longer than a column's name
+    may be (63 bytes) are not cut into one another."""
+    engine.publish(*bundle("gate_reception"))
+    long = "a" * 64
+    answers = [{"Has space": "x", "has space": "y", f"{long}1": "one", f"{long}2": "two"},
+               {"Has space": "z", f"{long}1": "uno"}]
+    cases = [engine.start_case("gate_reception", engine.add_client(f"C{index}").id or 0,
+                               actor="cara").case.id or 0 for index in range(len(answers))]
+    with uow_factory() as uow:
+        for case_id, data in zip(cases, answers, strict=True):
+            stored = uow.cases.get(case_id)
+            assert stored is not None
+            uow.cases.save(replace(stored, data=data), stored.revision)
+        uow.commit()
+    with uow_factory() as uow:
+        found = _distinct(uow.summaries.answer_values(
+            "gate_reception", ["Has space", "has space", f"{long}1", f"{long}2"]))
+        short = _distinct(uow.summaries.answer_values("gate_reception", ["Has space"]))
+    assert found == {"Has space": ["str:'x'", "str:'z'"], "has space": ["str:'y'"],
+                     f"{long}1": ["str:'one'", "str:'uno'"], f"{long}2": ["str:'two'"]}
+    assert short == {"Has space": ["str:'x'", "str:'z'"]}
+
+
 def test_a_case_is_engaged_from_exactly_the_given_days_after_its_start(
         storage: UnitOfWorkFactory) -> None:
     """Engagement is counted by the database to the microsecond, as engine.outcomes.engagement
