@@ -60,7 +60,11 @@ def table_html(rows: Sequence[Mapping[str, Any]] | None, columns: Sequence[str],
     body = "".join("<tr>" + "".join(f"<td>{escape(cell(row, c))}</td>" for c in columns)
                    + "</tr>" for row in rows or ())
     titled = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return Markup(f'<div class="scroll">\n<table class="figures">\n  {titled}'  # noqa: S704
+    # a region that may scroll sideways takes focus, so the keyboard can scroll it
+    named = escape(caption or "Table: " + ", ".join(label(c) for c in columns[:3])
+                   + (", …" if len(columns) > 3 else ""))
+    return Markup(f'<div class="scroll" tabindex="0" role="region" aria-label="{named}">'  # noqa: S704
+                  f'\n<table class="figures">\n  {titled}'
                   f"<thead><tr>{head}</tr></thead>\n  <tbody>\n  {body}\n  </tbody>\n"
                   "</table>\n</div>")
 

@@ -803,3 +803,34 @@ def test_health(world: World) -> None:
     response = world.client().get("/health")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok", "pathways": 8}
+
+
+EMPTY_HEADER = re.compile(r"<th[^>]*>\s*</th>")
+
+
+@pytest.mark.parametrize(("username", "url"), [
+    ("sg_caseworker", "/inbox"), ("sg_admin", "/admin/users"),
+    ("sg_designer", "/pathways/gate_reception/migrations"), ("om_commissioner", "/dashboard"),
+    ("om_commissioner", "/dashboard?pathway=gate_reception"),
+])
+def test_table_headers_have_names_and_scrolling_regions_take_focus(
+        world: World, username: str, url: str) -> None:
+    """WCAG 2.2 (axe-core's empty-table-header and scrollable-region-focusable): a column
+    of buttons still has a header screen readers can say, and a table that scrolls
+    sideways can be reached and scrolled from the keyboard."""
+    page = world.client(username).get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    assert not EMPTY_HEADER.findall(page.text), url
+    for region in re.findall(r'<div class="scroll"[^>]*>', page.text):
+        assert 'tabindex="0"' in region and "aria-label=" in region, region
+
+
+def test_a_figures_table_scrolls_in_a_named_focusable_region() -> None:
+    from web.figures import table_html
+    html = str(table_html([{"people": 3}], ["people"], "Cohort <1>"))
+    assert html.startswith('<div class="scroll" tabindex="0" role="region" '
+                           'aria-label="Cohort &lt;1&gt;">')
+    untitled = str(table_html([{"people": 3, "a": 1, "b": 2, "c": 3}],
+                              ["people", "a", "b", "c"]))
+    assert untitled.startswith('<div class="scroll" tabindex="0" role="region" '
+                               'aria-label="Table: People, A, B, …">')
