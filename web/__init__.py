@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 _STATUS_BY_CODE = {
     "not_found": 404,
     "conflict": 409,
+    "duplicate_case": 409,  # a second open case of a pathway, not confirmed (web only)
     "invalid_data": 422,
     "invalid_definition": 422,
     "script_error": 422,  # a script or expression of the definition failed on this data
