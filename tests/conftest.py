@@ -188,3 +188,28 @@ def db_engine(migrated_database_url: str) -> Iterator[Engine]:
 def uow_factory(db_engine: Engine) -> UnitOfWorkFactory:
     """Units of work on the migrated database."""
     return SqlAlchemyUnitOfWorkFactory(db_engine)
+
+
+# The files that take a worker longest, longest first. Under `make test` (xdist, loadfile)
+# a file runs whole on one worker in collection order: the access matrix (2,016 tests) came
+# last by name, so the run ended with one worker on it for minutes and the other idle.
+LONGEST_FIRST = (
+    "tests/web/test_access_matrix.py",
+    "tests/integration/test_scaled_workers.py",
+    "tests/conformance/test_betsy_suite.py",
+    "tests/e2e/test_cli_versions.py",
+    "tests/integration/test_scale_bench.py",
+    "tests/conformance/test_compensation.py",
+    "tests/conformance/test_camunda.py",
+    "tests/conformance/test_workflow_patterns.py",
+    "tests/e2e/test_youth_justice_pathway.py",
+    "tests/security/test_open_redirect.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the longest files first (a stable sort: the rest keep their order, the same on
+    every worker, as xdist requires)."""
+    rank = {path: number for number, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
