@@ -16,6 +16,7 @@ from engine.errors import ConflictError
 from engine.model import CaseRecord
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import bundle
+from tests.integration.test_signals import route_together
 from tests.unit.engine.fakes import FakeClock
 
 
@@ -126,19 +127,7 @@ def test_two_routers_finish_a_crashed_broadcast_once(
         throw(engine, thrower)
     monkeypatch.setattr(message_commands, "receive", real_receive)
 
-    routers = [Engine(uow=uow_factory, clock=FakeClock()) for _ in range(2)]
-    reached: list[int] = []
-    barrier = threading.Barrier(2)
-
-    def route(router: Engine) -> None:
-        barrier.wait()
-        reached.append(router.deliver_messages())
-
-    threads = [threading.Thread(target=route, args=(router,)) for router in routers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reached = route_together(uow_factory)
     assert sum(reached) == 4
     assert [received(engine, c.id) for c in catchers] == [1, 1, 1, 1]
 

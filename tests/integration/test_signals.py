@@ -5,6 +5,7 @@ programme-wide), unlike a message, which goes to one case."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -234,6 +235,14 @@ def test_two_routers_broadcast_a_signal_once(uow_factory: UnitOfWorkFactory) -> 
                                  sender_case_id=None, created_at=FakeClock().now(),
                                  kind="signal"))
         uow.commit()
+    reached = route_together(uow_factory)
+    assert sorted(reached) == [0, 1]
+    assert event_types(engine, catcher.id).count("signal_received") == 1
+    assert steps(engine, catcher.id) == ["move_in"]
+
+
+def route_together(uow_factory: Any) -> list[int]:
+    """Two engines route what is pending at the same moment: how many cases each reached."""
     routers = [Engine(uow=uow_factory, clock=FakeClock()) for _ in range(2)]
     reached: list[int] = []
     barrier = threading.Barrier(2)
@@ -247,6 +256,4 @@ def test_two_routers_broadcast_a_signal_once(uow_factory: UnitOfWorkFactory) -> 
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(reached) == [0, 1]
-    assert event_types(engine, catcher.id).count("signal_received") == 1
-    assert steps(engine, catcher.id) == ["move_in"]
+    return reached
