@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -28,6 +29,7 @@ from adapters.sql.database import normalize_url
 from engine.ports import UnitOfWorkFactory
 from tests.databases import RecordedMigration, copy_sqlite_file, migrated_engine
 from tests.openapi_contract import ContractClient
+from tests.scheduling import make_scheduler, order_for_workers
 from tests.unit.engine.fakes import FakeClock
 
 POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
@@ -190,26 +192,12 @@ def uow_factory(db_engine: Engine) -> UnitOfWorkFactory:
     return SqlAlchemyUnitOfWorkFactory(db_engine)
 
 
-# The files that take a worker longest, longest first. Under `make test` (xdist, loadfile)
-# a file runs whole on one worker in collection order: the access matrix (2,016 tests) came
-# last by name, so the run ended with one worker on it for minutes and the other idle.
-LONGEST_FIRST = (
-    "tests/web/test_access_matrix.py",
-    "tests/integration/test_scaled_workers.py",
-    "tests/conformance/test_betsy_suite.py",
-    "tests/e2e/test_cli_versions.py",
-    "tests/integration/test_scale_bench.py",
-    "tests/conformance/test_compensation.py",
-    "tests/conformance/test_camunda.py",
-    "tests/conformance/test_workflow_patterns.py",
-    "tests/e2e/test_youth_justice_pathway.py",
-    "tests/security/test_open_redirect.py",
-)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the longest files first (a stable sort: the rest keep their order, the same on
-    every worker, as xdist requires)."""
-    rank = {path: number for number, path in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+    """Known-slow files first, then the larger work units (tests/scheduling.py)."""
+    order_for_workers(items)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Work units of a file and a database, not a whole file (tests/scheduling.py)."""
+    return make_scheduler(config, log)
