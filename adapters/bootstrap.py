@@ -87,7 +87,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
     A database that cannot be reached now is migrated when it first answers (see
     Application.ensure_schema); one that answers but fails to migrate raises here."""
     check_multiprocess_dir()
-    database = make_engine(settings.database_url)
+    database = make_engine(settings.database_url, settings.durability)
     ready = False
     if migrate:
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 from adapters import logs
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
 from adapters.smtp import SmtpSettings
+from adapters.sql.database import durability_from_env
 from engine.numbers import parse_int
 from engine.outcomes import DEFAULT_THRESHOLD
 
@@ -99,6 +100,9 @@ class Settings:
     # address when set (PATHWAYS_WORKER_METRICS_PORT, PATHWAYS_WORKER_METRICS_ADDRESS).
     worker_metrics_port: int | None = None
     worker_metrics_address: str = "127.0.0.1"
+    # Whether a commit returns only once it is on disk ("full": survives a power cut) or may
+    # lose the last commits to a power cut ("relaxed", faster); PATHWAYS_DURABILITY.
+    durability: str = field(default_factory=durability_from_env)
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:

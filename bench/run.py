@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from sqlalchemy.engine import make_url
 from adapters.bootstrap import Application, bootstrap
 from adapters.definition_files import read_bundle
 from adapters.settings import Settings
+from adapters.sql.database import DURABILITIES, DURABILITY_VARIABLE, durability_from_env
 
 DATA = Path(__file__).parent / "data"
 LINEAR = DATA / "linear10.bpmn"
@@ -170,7 +172,8 @@ def measure(label: str, database: Callable[[], Any], cases: int, iterations: int
     print(f"    Pathways (live case cache)               {ours:9.0f} us   ratio {ours / naive:.2f}"
           "  (goal <= 1.0)")
     print(f"    Pathways (cache off: load every step)    {cold:9.0f} us   ratio {cold / naive:.2f}")
-    print(f"    for reference, the database alone: one UPDATE + COMMIT {floor:7.0f} us")
+    print(f"    for reference, the database alone: one UPDATE + COMMIT {floor:7.0f} us"
+          f"  ({durability_from_env()} durability)")
     print(f"(b) back-edge loop, {iterations} iterations (median of 10 around each point)")
     print(f"    iteration 10                             {tenth:9.0f} us")
     print(f"    iteration {iterations}                            {last:9.0f} us   "
@@ -184,8 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=600)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES,
                         help="server URL for (c); 'off' to skip")
+    parser.add_argument("--durability", choices=DURABILITIES, default=durability_from_env(),
+                        help="commits flushed to disk (full, the default) or not (relaxed)")
     args = parser.parse_args(argv)
-    print(f"Python {sys.version.split()[0]}; ratios compare runs made side by side")
+    os.environ[DURABILITY_VARIABLE] = args.durability  # every application the bench builds
+    print(f"Python {sys.version.split()[0]}; ratios compare runs made side by side; "
+          f"{args.durability} durability (commits {'' if args.durability == 'full' else 'not '}"
+          "flushed to disk)")
     measure("SQLite (file, WAL)", sqlite_database, args.cases, args.iterations)
     if args.postgres != "off":
         measure("PostgreSQL", lambda: postgres_database(args.postgres), args.cases,

@@ -33,6 +33,11 @@ from tests.scheduling import make_scheduler, order_for_workers
 from tests.unit.engine.fakes import FakeClock
 
 POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
+# The tests check behaviour, not power cuts: their commits need not wait for the disk
+# (a flushed SQLite commit costs 0.03 ms relaxed, 5 ms durable on a loaded machine here).
+# Every engine and subprocess they start inherits this; tests/integration/test_durability.py
+# checks the default without it. A run that sets PATHWAYS_DURABILITY keeps its own.
+os.environ.setdefault("PATHWAYS_DURABILITY", "relaxed")
 SCREENSHOTS = Path("test-artifacts") / "screenshots"  # under the rootdir; browser tests fill it
 
 

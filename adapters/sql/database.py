@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import orjson
@@ -9,12 +10,37 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from engine.errors import InvalidArgumentError
+
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",  # readers never block the writer, nor it them
-    "PRAGMA synchronous=NORMAL",  # durable enough with WAL, much faster commits
     "PRAGMA foreign_keys=ON",  # off by default in SQLite
     "PRAGMA busy_timeout=10000",  # wait up to 10 s for another writer instead of failing
 )
+
+DURABILITY_VARIABLE = "PATHWAYS_DURABILITY"
+# How a commit is flushed, by durability: "full" (the default) returns only once the commit
+# is on disk, so it survives a power cut; "relaxed" may lose the last commits before a power
+# cut or an operating-system crash (never on a process crash, and never corrupting).
+_SQLITE_SYNCHRONOUS = {"full": "FULL", "relaxed": "NORMAL"}
+_POSTGRES_SYNCHRONOUS_COMMIT = {"full": "on", "relaxed": "off"}
+DURABILITIES = tuple(_SQLITE_SYNCHRONOUS)
+
+
+def check_durability(value: str, *, field: str = DURABILITY_VARIABLE) -> str:
+    """The durability `value` names (case and spaces ignored), or a clear error naming the
+    choices."""
+    chosen = value.strip().lower()
+    if chosen not in DURABILITIES:
+        raise InvalidArgumentError(
+            f"{field}={value!r}: unknown durability (choose one of: {', '.join(DURABILITIES)})",
+            details={"field": field, "value": value, "choices": list(DURABILITIES)})
+    return chosen
+
+
+def durability_from_env() -> str:
+    """PATHWAYS_DURABILITY, or "full" when it is not set."""
+    return check_durability(os.environ.get(DURABILITY_VARIABLE, "").strip() or "full")
 
 
 def normalize_url(url: str) -> URL:
@@ -29,8 +55,9 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
 
 
-def make_engine(url: str) -> Engine:
-    """An Engine for url (`sqlite:///path` or `postgresql://...`).
+def make_engine(url: str, durability: str | None = None) -> Engine:
+    """An Engine for url (`sqlite:///path` or `postgresql://...`), whose commits are as
+    durable as `durability` says (None: PATHWAYS_DURABILITY, by default "full").
 
     JSON columns go through orjson: a case's state is written on every step, and the
     standard library's encoder was a visible share of a step's cost. Connections are not
@@ -38,25 +65,28 @@ def make_engine(url: str) -> Engine:
     and the extra ROLLBACK was one more round trip per command.
     """
     parsed = normalize_url(url)
+    durable = check_durability(durability) if durability is not None else durability_from_env()
     engine = create_engine(parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads,
                            pool_reset_on_return=None)
     if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, _SQLITE_SYNCHRONOUS[durable])
     else:
         _configure_read_only(engine)
-        _configure_utc(engine)
+        _configure_session(engine, _POSTGRES_SYNCHRONOUS_COMMIT[durable])
     return engine
 
 
-def _configure_utc(engine: Engine) -> None:
+def _configure_session(engine: Engine, synchronous_commit: str) -> None:
     """PostgreSQL sessions run in UTC, whatever the server's zone: instants come back in UTC
     as they are kept (no conversion per value, over 100,000 rows a dashboard reads), and a
-    date or month taken from an instant in SQL is the UTC one, as on SQLite."""
+    date or month taken from an instant in SQL is the UTC one, as on SQLite. Commits wait
+    for the disk as the durability says, whatever the server's default."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET TIME ZONE 'UTC'")
+            cursor.execute("SET TIME ZONE 'UTC'; "
+                           f"SET synchronous_commit TO {synchronous_commit}")
         dbapi_connection.commit()
 
 
@@ -94,7 +124,7 @@ def _casefold(text: str | None) -> str | None:
     return None if text is None else text.casefold()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     """Set the pragmas and make every writing transaction take the write lock when it begins.
 
     With the default deferred BEGIN, a transaction that read first fails with "database is
@@ -113,7 +143,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.create_function("pathways_casefold", 1, _casefold, deterministic=True)
         cursor = dbapi_connection.cursor()
         try:
-            for pragma in _SQLITE_PRAGMAS:
+            for pragma in (*_SQLITE_PRAGMAS, f"PRAGMA synchronous={synchronous}"):
                 cursor.execute(pragma)
         finally:
             cursor.close()

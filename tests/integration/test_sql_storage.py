@@ -226,14 +226,14 @@ def test_make_engine_sends_plain_postgresql_urls_to_psycopg() -> None:
 
 
 def test_sqlite_connections_get_the_pragmas(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.sqlite3'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.sqlite3'}", "full")
     try:
         with engine.connect() as connection:
             def pragma(name: str) -> object:
                 return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
 
             assert pragma("journal_mode") == "wal"
-            assert pragma("synchronous") == 1  # NORMAL
+            assert pragma("synchronous") == 2  # FULL (test_durability.py: both settings)
             assert pragma("foreign_keys") == 1
             assert pragma("busy_timeout") == 10000
     finally:
