@@ -238,6 +238,11 @@ class CaseRuntime:
             raise NotFoundError(f"no client {client_id}", details={"client": client_id})
         return client
 
+    @property
+    def live_cases(self) -> LiveWorkflowCache:
+        """The live workflows kept between commands (its hits and misses, for benchmarks)."""
+        return self._live
+
     def case_of_task(self, task_id: str) -> int | None:
         """The case of an open task of a live workflow, if memory knows it."""
         return self._live.case_of(task_id)
