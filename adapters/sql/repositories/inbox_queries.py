@@ -158,11 +158,11 @@ def _lanes_between(denied: list[tuple[str, int]]) -> ColumnElement[bool]:
     consecutive denied roles (or before the first, after the last), or a denied role in a
     version between two consecutive versions denying it, which is every (role, version) but
     the denied ones. Each range is a seek in the index of open tasks by (pathway, step,
-    role, version) (revision 0024; its statistics of those columns together tell PostgreSQL
-    how few rows a range holds), so a step whose open tasks are all in a denied lane costs
-    nothing to find empty, where "not denied" read each one of them. The ranges follow
-    Python's order of the roles, by code point: PostgreSQL's role column compares so
-    (COLLATE "C", revision 0024), as SQLite's BINARY does."""
+    role, version) (revision 0024, with statistics of a pathway's lanes and versions
+    together that tell PostgreSQL how few rows a range holds), so a step whose open tasks
+    are all in a denied lane costs nothing to find empty, where "not denied" read each one
+    of them. The ranges follow Python's order of the roles, by code point: PostgreSQL's
+    role column compares so (COLLATE "C", revision 0024), as SQLite's BINARY does."""
     versions: dict[str, list[int]] = defaultdict(list)
     for role, version in denied:
         versions[role].append(version)

@@ -3,10 +3,12 @@ may not do (issue 17): an index of the open tasks by (pathway, step, role, versi
 the role rule, stated as the ranges of (role, version) between the denied lanes, seeks in
 (adapters.sql.repositories.inbox_queries._lanes_between). On PostgreSQL the role column is
 compared in code point order (COLLATE "C"), the order those ranges are worked out in and
-the one SQLite's BINARY already has, and statistics of the open tasks' status, pathway,
-step, role and version together (their commonest combinations) tell the planner that a
-step's tasks are all in one lane: estimated column by column, it took a range of the other
-lanes to hold thousands of them and read the step's every task to find none.
+the one SQLite's BINARY already has; and statistics of the tasks' status, pathway, role
+and version together (their commonest combinations) tell the planner how few open tasks of
+a pathway a range of the other lanes holds: estimated column by column it took one to hold
+thousands and read the step's every task to find none. Not the step: with it, the planner
+also knew a step's open tasks exactly, and then counted a busy step's tasks of one assignee
+by walking every task in case order (on the benchmark, 30 ms where 2 ms had done).
 
 Revision ID: 0024_inbox_lane_index
 Revises: 0023_inbox_page_indexes
@@ -38,7 +40,7 @@ def upgrade() -> None:
                     postgresql_where=_OPEN, sqlite_where=_OPEN)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"CREATE STATISTICS {_STATISTICS} (mcv) "
-                   "ON status, pathway, step, role, version FROM inbox_tasks")
+                   "ON status, pathway, role, version FROM inbox_tasks")
         op.execute("ANALYZE inbox_tasks")
 
 
