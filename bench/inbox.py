@@ -4,7 +4,11 @@ Builds, on a throwaway PostgreSQL database (or SQLite with --sqlite): the shippe
 published by the engine, St Giles Trust with a caseworker, one gate reception case started
 for real, then N clients, each with an active case and an open task copied from the real
 one, written with set-based INSERT ... SELECT (due dates spread a month either side of
-today, every seventh task assigned to the caseworker). Then times, side by side:
+today, every seventh task assigned to the caseworker). --denied-share (half by default) of
+those tasks sit instead in one step of a lane the caseworker may not do (Housing First's
+referral, its coordinator's, open only to the Housing First service), as the real 100,000
+clients' busiest step did: the pages filtered by that pathway and step find none of them.
+Then times, side by side:
 
 - the inbox as computed before issue 17 (every open row loaded, filtered and sorted in
   Python: tests/integration/inbox_reference.py), all rows, as the page showed them;
@@ -78,8 +82,14 @@ def setup(url: str) -> tuple[Application, User]:
     return app, user
 
 
-def grow(app: Application, clients: int) -> None:
-    """Up to clients clients, each with an active case and an open task, set-based."""
+# the step of a lane the bench's caseworker (St Giles Trust) may not do, and its title
+OTHER_LANE = ("housing_first", "referral", "housing_first_coordinator",
+              "Referral and eligibility")
+
+
+def grow(app: Application, clients: int, denied_share: float = 0.0) -> None:
+    """Up to clients clients, each with an active case and an open task, set-based; of
+    the new tasks, denied_share in OTHER_LANE (of its pathway's newest version)."""
     with app.database.begin() as connection:
         have = connection.execute(text("SELECT count(*) FROM clients")).scalar_one()
         base = connection.execute(text("SELECT max(id) FROM clients")).scalar_one()
@@ -90,7 +100,13 @@ def grow(app: Application, clients: int) -> None:
         series = ("generate_series(1, :n) AS g" if app.database.dialect.name != "sqlite"
                   else "(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s "
                        "WHERE g < :n) SELECT g FROM s)")
-        params = {"n": add, "base": base, "case_base": case_base}
+        other = connection.execute(text(
+            "SELECT max(number) FROM versions WHERE pathway = :p"),
+            {"p": OTHER_LANE[0]}).scalar_one()
+        params = {"n": add, "base": base, "case_base": case_base, "other_version": other,
+                  "permille": round(denied_share * 1000), **dict(zip(
+                      ("other_pathway", "other_step", "other_role", "other_title"),
+                      OTHER_LANE, strict=True))}
         connection.execute(text(
             f"INSERT INTO clients (id, name, search_name, fields, created_at) SELECT "
             f":base + g, 'Client ' || (:base + g), 'client ' || (:base + g), fields, "
@@ -103,12 +119,15 @@ def grow(app: Application, clients: int) -> None:
         due = ("due + ((g % 61) - 30) * interval '1 day'"
                if app.database.dialect.name != "sqlite"
                else "datetime(due, ((g % 61) - 30) || ' days')")
-        task_columns = "pathway, version, step, title, role, form, status, created_at, " \
-                       "closed_at, completed_by, organisation"
+        lane = ", ".join(f"CASE WHEN g % 1000 < :permille THEN :other_{column} "
+                         f"ELSE {column} END" for column in ("pathway", "version", "step",
+                                                               "title", "role"))
+        task_columns = "form, status, created_at, closed_at, completed_by, organisation"
         connection.execute(text(
-            f"INSERT INTO inbox_tasks (id, case_id, due, assignee, {task_columns}) "
+            f"INSERT INTO inbox_tasks (id, case_id, due, assignee, pathway, version, step, "
+            f"title, role, {task_columns}) "
             f"SELECT 'bench-' || (:case_base + g), :case_base + g, {due}, "
-            f"CASE WHEN g % 7 = 0 THEN 'sg_caseworker' END, {task_columns} "
+            f"CASE WHEN g % 7 = 0 THEN 'sg_caseworker' END, {lane}, {task_columns} "
             f"FROM inbox_tasks, {series} WHERE inbox_tasks.case_id = 1"), params)
         if app.database.dialect.name != "sqlite":
             for table in ("clients", "cases"):
@@ -131,9 +150,10 @@ def timed(call: Callable[[], Any], runs: int) -> tuple[float, float]:
 
 
 def measure(label: str, database: Callable[[], AbstractContextManager[str]],
-            sizes: list[int], runs: int, old_up_to: int) -> None:
+            sizes: list[int], runs: int, old_up_to: int, denied_share: float = 0.0,
+            only: str | None = None) -> None:
     print(f"\n== {label} ==")
-    print(f"{'clients':>8}  {'what':<44} {'p50 ms':>9} {'p95 ms':>9}")
+    print(f"{'clients':>8}  {'what':<50} {'p50 ms':>9} {'p95 ms':>9}")
     with database() as url:
         app, user = setup(url)
         try:
@@ -142,25 +162,28 @@ def measure(label: str, database: Callable[[], AbstractContextManager[str]],
             _sign_in(page)
             token = app.accounts.issue_token(user.username, "bench")[1]
             for size in sizes:
-                grow(app, size)
-                _rows_at(app, user, page, token, size, runs, old_up_to)
+                grow(app, size, denied_share)
+                _rows_at(app, user, page, token, size, runs, old_up_to, only)
         finally:
             app.close()
 
 
 STEP = "pathway=gate_reception&step=needs_assessment"
+DENIED_STEP = f"pathway={OTHER_LANE[0]}&step={OTHER_LANE[1]}"  # none the caseworker may do
 PAGES = {  # what a caseworker opens: the web page and the API, first page of 50
     "web GET /inbox (role, by due)": "/inbox",
     "web GET /inbox?scope=mine": "/inbox?scope=mine",
     "web GET /inbox, pathway+step": f"/inbox?{STEP}",
+    "web GET /inbox, pathway+step, other lane": f"/inbox?{DENIED_STEP}",
     "web GET /inbox?sort=client": "/inbox?sort=client",
     "API GET /api/v1/tasks?scope=mine": "/api/v1/tasks?scope=mine",
     "API GET /api/v1/tasks, pathway+step": f"/api/v1/tasks?{STEP}",
+    "API GET /api/v1/tasks, pathway+step, other lane": f"/api/v1/tasks?{DENIED_STEP}",
 }
 
 
 def _rows_at(app: Application, user: User, page: Any, token: str, size: int, runs: int,
-             old_up_to: int) -> None:
+             old_up_to: int, only: str | None = None) -> None:
     work: Casework = app.casework
     # the cap the web page and the API count with, where this checkout has one
     capped = ({"count_cap": 500} if "count_cap" in inspect.signature(work.inbox).parameters
@@ -181,11 +204,15 @@ def _rows_at(app: Application, user: User, page: Any, token: str, size: int, run
             work, user, scope="role", pathway=None, version=None, step=None,
             client_id=None, data=None, overdue=None, sort="due")
     for what, call in rows.items():
+        if only is not None and only not in what:
+            continue
         many = runs if not what.startswith("before") else max(3, runs // 10)
         p50, p95 = timed(call, many)
-        print(f"{size:>8}  {what:<44} {p50:9.1f} {p95:9.1f}", flush=True)
+        print(f"{size:>8}  {what:<50} {p50:9.1f} {p95:9.1f}", flush=True)
     for what, path in PAGES.items():
-        print(f"{size:>8}  {'statements: ' + what:<44} "
+        if only is not None and only not in what:
+            continue
+        print(f"{size:>8}  {'statements: ' + what:<62} "
               f"{_statements(app, page, path, headers if 'api' in path else None):>9}")
 
 
@@ -232,15 +259,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", metavar="NAME",
                         help="build the PostgreSQL data once into database NAME, kept; later "
                              "runs with the same NAME measure it again (grown, never shrunk)")
+    parser.add_argument("--denied-share", type=float, default=0.5,
+                        help="the share of new open tasks in a step of a lane the caseworker "
+                             "may not do (0 to 1; default 0.5)")
+    parser.add_argument("--only", metavar="TEXT",
+                        help="time only the rows whose name contains TEXT")
     args = parser.parse_args(argv)
+    if not 0 <= args.denied_share <= 1:
+        parser.error(f"--denied-share {args.denied_share}: give a share from 0 to 1")
     sizes = sorted(args.clients)
     print(f"Python {sys.version.split()[0]}; old and new measured side by side in one run")
     if args.postgres != "off":
         measure("PostgreSQL", lambda: (kept_database(args.postgres, args.keep) if args.keep
                                        else postgres_database(args.postgres)),
-                sizes, args.runs, args.old_up_to)
+                sizes, args.runs, args.old_up_to, args.denied_share, args.only)
     if args.sqlite:
-        measure("SQLite (file, WAL)", _sqlite, sizes, args.runs, args.old_up_to)
+        measure("SQLite (file, WAL)", _sqlite, sizes, args.runs, args.old_up_to,
+                args.denied_share, args.only)
     return 0
 
 

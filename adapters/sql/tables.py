@@ -105,7 +105,9 @@ inbox_tasks = Table(
     Column("version", Integer, nullable=False),
     Column("step", String, nullable=False),
     Column("title", String, nullable=False),
-    Column("role", String, nullable=True),
+    # compared in code point order on PostgreSQL as on SQLite (revision 0024: the inbox's
+    # role rule, adapters.sql.repositories.inbox_queries._lanes_between)
+    Column("role", String().with_variant(String(collation="C"), "postgresql"), nullable=True),
     Column("form", String, nullable=True),
     Column("due", UtcDateTime, nullable=True),
     Column("status", String(10), nullable=False),
@@ -126,6 +128,9 @@ inbox_tasks = Table(
             postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'"))
       for name, leading in (("due", ()), ("assignee_due", ("assignee",)),
                             ("pathway_step_due", ("pathway", "step")))),
+    # the open tasks of a step by lane and version: the inbox's role rule as ranges (0024)
+    Index("ix_inbox_tasks_open_pathway_step_lane", "pathway", "step", "role", "version",
+          postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
 )
 
 events = Table(

@@ -15,6 +15,7 @@ the join is an inner one, which lets PostgreSQL start from the clients' index.
 from __future__ import annotations
 
 import builtins
+import itertools
 from collections import defaultdict
 from typing import Any
 
@@ -106,7 +107,8 @@ def _step_filters(pathway: str | None, version: int | None, step: str | None
 
 def _conditions(query: InboxQuery, dialect: str) -> list[ColumnElement[bool]]:
     """The query's tasks in every scope: open, of an active case, granted, filtered."""
-    found = [_T.c.status == OPEN, _CASES.c.status == "active", _granted(query.grant),
+    found = [_T.c.status == OPEN, _CASES.c.status == "active",
+             _granted(query.grant, query.pathway, query.version),
              *_step_filters(query.pathway, query.version, query.step)]
     if query.client_id is not None:
         found.append(_CASES.c.client_id == query.client_id)
@@ -115,27 +117,68 @@ def _conditions(query: InboxQuery, dialect: str) -> list[ColumnElement[bool]]:
     return found
 
 
-def _granted(grant: TaskGrant) -> ColumnElement[bool]:
-    """engine.access.may_do_task as a condition on the task's columns."""
+def _granted(grant: TaskGrant, pathway: str | None = None, version: int | None = None
+             ) -> ColumnElement[bool]:
+    """engine.access.may_do_task as a condition on the task's columns (pathway, version:
+    the query's filter, when it names them)."""
     if grant.everything:
         return true()
     found = [or_(_T.c.organisation.is_(None), _T.c.organisation == grant.organisation)]
     by_pathway: dict[str, list[int]] = defaultdict(list)
-    for pathway, version in sorted(grant.hidden):
-        by_pathway[pathway].append(version)
+    for hidden_pathway, hidden_version in sorted(grant.hidden):
+        by_pathway[hidden_pathway].append(hidden_version)
     if by_pathway:
         found.append(not_(or_(*(and_(_T.c.pathway == p, _T.c.version.in_(vs))
                                 for p, vs in by_pathway.items()))))
     if grant.roles is not None:
         found.append(_T.c.role.in_(sorted(grant.roles)))
-    denied: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for pathway, version, role in sorted(grant.denied):
-        denied[(pathway, version)].append(role)
-    if denied:
-        found.append(or_(_T.c.role.is_(None), not_(or_(*(
-            and_(_T.c.pathway == p, _T.c.version == v, _T.c.role.in_(roles))
-            for (p, v), roles in denied.items())))))
+    if pathway is not None:  # the filter's pathway only: its denied lanes as allowed ranges
+        lanes = sorted((role, v) for p, v, role in grant.denied
+                       if p == pathway and version in (None, v))
+        if lanes:
+            found.append(_lanes_between(lanes))
+    elif grant.denied:
+        found.append(_not_denied(grant.denied))
     return and_(*found)
+
+
+def _not_denied(denied: frozenset[tuple[str, int, str]]) -> ColumnElement[bool]:
+    """The role rule across pathways: no lane, or not a denied lane of the task's version
+    (a negative condition no index serves: each task read is tested)."""
+    lanes: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for pathway, version, role in sorted(denied):
+        lanes[(pathway, version)].append(role)
+    return or_(_T.c.role.is_(None), not_(or_(*(
+        and_(_T.c.pathway == p, _T.c.version == v, _T.c.role.in_(roles))
+        for (p, v), roles in lanes.items()))))
+
+
+def _lanes_between(denied: list[tuple[str, int]]) -> ColumnElement[bool]:
+    """The role rule within one pathway, stated positively: no lane, a role between two
+    consecutive denied roles (or before the first, after the last), or a denied role in a
+    version between two consecutive versions denying it, which is every (role, version) but
+    the denied ones. Each range is a seek in the index of open tasks by (pathway, step,
+    role, version) (revision 0024, with statistics of a pathway's lanes and versions
+    together that tell PostgreSQL how few rows a range holds), so a step whose open tasks
+    are all in a denied lane costs nothing to find empty, where "not denied" read each one
+    of them. The ranges follow Python's order of the roles, by code point: PostgreSQL's
+    role column compares so (COLLATE "C", revision 0024), as SQLite's BINARY does."""
+    versions: dict[str, list[int]] = defaultdict(list)
+    for role, version in denied:
+        versions[role].append(version)
+    found = [_T.c.role.is_(None), *_between(_T.c.role, sorted(versions))]
+    for role, numbers in versions.items():
+        found.extend(and_(_T.c.role == role, between)
+                     for between in _between(_T.c.version, sorted(numbers)))
+    return or_(*found)
+
+
+def _between(column: ColumnElement[Any], points: list[Any]) -> list[ColumnElement[bool]]:
+    """The open ranges of column's values other than points (sorted, distinct)."""
+    bounds = [None, *points, None]
+    return [and_(*([column > low] if low is not None else []),
+                 *([column < high] if high is not None else []))
+            for low, high in itertools.pairwise(bounds)]
 
 
 def _data_candidate(key: str, wanted: str, dialect: str) -> ColumnElement[bool]:
