@@ -9,6 +9,7 @@ deterministic (a fixed random seed) and happens once per database.
 from __future__ import annotations
 
 import random
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -65,6 +66,25 @@ class SeedReport:
     cases: int
 
 
+# Cases of the partner providers' own pathways, started as their referrals arrive, so that
+# every demo caseworker signs in to work of their own (Ormiston Families, SOVA).
+PARTNER_CASES = (("family_support", "family"), ("employment_support", "mentor"))
+PARTNER_CASES_EACH = 4
+
+
+class SeedClock:
+    """The demo's clock while it seeds: set back to when each step happened, so the
+    programme's activity spreads over the months before today (month-on-month views show
+    something); never later than the real time."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def now(self) -> datetime:
+        real = datetime.now(UTC)
+        return real if self.at is None else min(self.at, real)
+
+
 # Enough clients that the dashboard's main comparisons are not all suppressed by disclosure
 # control (counts under 10 are hidden); small enough to seed in well under a minute.
 DEMO_CLIENTS = 100
@@ -82,35 +102,82 @@ def seed_demo(application: Application, *, clients: int = DEMO_CLIENTS, seed: in
         accounts.add_user(user.username, user.name, user.organisation, user.role,
                           DEMO_PASSWORD, user.pathway_roles)
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not security
+    when = random.Random(seed + 1)  # noqa: S311 - the times, apart so the data stays the same
     engine = application.engine
     # a randomised trial of the two gate reception versions, as a commissioner would run it
     engine.set_allocation("gate_reception", "split", weights={1: 50, 2: 50},
                           seed=f"demo-{seed}", actor="commissioner")
     today = date.today()
-    cases = 0
+    clock, real_clock = SeedClock(), engine.clock
+    engine.clock = clock
+    try:
+        released = _seed_clients(application, clients, today, rng, when, clock)
+        cases = clients + _seed_partner_cases(application, when, clock)
+    finally:
+        engine.clock = real_clock
+    engine.fire_due_timers()  # what came due while the demo's past went by
+    _seed_outcomes(application, released, today, rng)
+    return SeedReport(True, list(USERS), clients, cases)
+
+
+def _seed_clients(application: Application, clients: int, today: date, rng: random.Random,
+                  when: random.Random, clock: SeedClock) -> list[tuple[int, date]]:
+    """The clients, each with a gate reception case begun a week to a month before their
+    release and taken some steps on, days apart; the ones released over a week ago."""
+    engine = application.engine
     released: list[tuple[int, date]] = []
     for number in range(clients):
         release = today + timedelta(days=rng.randint(-60, 21))
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        clock.at = _morning(release - timedelta(days=when.randint(7, 30)), when)
         client = engine.add_client(name, {"release_date": release.isoformat(),
                                            "demo_number": number + 1})
         assert client.id is not None
         if release < today - timedelta(days=7):
             released.append((client.id, release))
         view = engine.start_case("gate_reception", client.id, actor="caseworker")
-        cases += 1
         for _ in range(rng.choice((0, 0, 1, 1, 2, 3, 4, 5, 6, 8))):
             open_tasks = engine.list_tasks(case_id=view.case.id)
             if not open_tasks:
                 break
             task = open_tasks[0]
+            clock.at = clock.now() + timedelta(days=when.randint(1, 9),
+                                               minutes=when.randint(10, 300))
             try:
                 engine.complete_task(task.task.id, _answers(task.schema, rng),
                                      actor=_actor_for(task.task.role))
             except EngineError:
                 break
-    _seed_outcomes(application, released, today, rng)
-    return SeedReport(True, list(USERS), clients, cases)
+    return released
+
+
+def _seed_partner_cases(application: Application, when: random.Random,
+                        clock: SeedClock) -> int:
+    """Referrals the partner providers took on in the last weeks: a case of each one's own
+    pathway for some of the clients, its first step or two done by their caseworker."""
+    engine = application.engine
+    clients = sorted(engine.clients(), key=lambda c: c.id or 0)
+    started = 0
+    for number, (pathway, worker) in enumerate(PARTNER_CASES):
+        for client in clients[number::len(PARTNER_CASES) * 5][:PARTNER_CASES_EACH]:
+            clock.at = _morning(date.today() - timedelta(days=when.randint(3, 40)), when)
+            view = engine.start_case(pathway, client.id or 0, actor=worker)
+            started += 1
+            for _ in range(started % 2):  # every other one a step on
+                open_tasks = engine.list_tasks(case_id=view.case.id)
+                if not open_tasks:
+                    break
+                clock.at = clock.now() + timedelta(days=when.randint(1, 3))
+                with suppress(EngineError):
+                    engine.complete_task(open_tasks[0].task.id,
+                                         _answers(open_tasks[0].schema, when), actor=worker)
+    return started
+
+
+def _morning(day: date, when: random.Random) -> datetime:
+    """A working-hours time on day (UTC)."""
+    return datetime(day.year, day.month, day.day, 9, tzinfo=UTC) + timedelta(
+        minutes=when.randint(0, 8 * 60))
 
 
 def _seed_outcomes(application: Application, released: list[tuple[int, date]], today: date,
