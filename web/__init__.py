@@ -40,6 +40,7 @@ from web import (
     incident_pages,
     migration_pages,
     observability,
+    task_submit,
 )
 from web.boundary import DatabaseIdConverter, refuse_unstorable_text
 from web.security import csrf, current_user, limiter, load_user
@@ -241,6 +242,8 @@ def _database_error(err: SQLAlchemyError) -> Any:
 
 
 def _csrf_error(err: CSRFError) -> Any:
+    if request.method == "POST" and request.endpoint == "casework.task" and not _wants_json():
+        return task_submit.session_lost((request.view_args or {})["task_id"], err.description)
     message = f"The form could not be accepted ({err.description}). Reload and try again."
     return _error_response(400, "csrf", message, {})
 

@@ -34,14 +34,12 @@ from engine.casework import (
 from engine.errors import (
     DuplicateCaseError,
     ForbiddenError,
-    FormValidationError,
     InvalidArgumentError,
 )
 from engine.model import CONSENT_SCOPES
 from engine.numbers import MAX_ID
-from engine.workflow import validate_submission
+from web import task_submit
 from web.boundary import query_id, query_number
-from web.forms import form_fields, read_submission
 from web.security import application, current_user, login_required, roles_required, safe_next
 
 bp = Blueprint("casework", __name__)
@@ -151,53 +149,9 @@ def reassign() -> Any:
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: str) -> Any:
-    casework = application().casework
-    page = casework.task(_user(), task_id)
-    info = application().engine.definition(page.task.pathway, page.task.version) \
-        .user_tasks.get(page.task.step)
-    instructions = info.instructions if info else None
-    if request.method == "GET":
-        return render_template("task.html", page=page, instructions=instructions,
-                               fields=form_fields(page.schema, page.values))
-    data, problems, typed = read_submission(page.schema, request.form)
-    if request.form.get("action") == "draft":
-        casework.save_draft(_user(), task_id, {**typed, **data})
-        flash("Draft saved. You can come back to it later.")
-        return redirect(url_for("casework.task", task_id=task_id))
-    if problems:  # also name what else is wrong, so one round of corrections is enough
-        try:
-            validate_submission(page.schema, data, context=page.case.data)
-        except FormValidationError as err:
-            problems = {**{k: v for k, v in err.fields.items() if k not in problems},
-                        **problems}
-    else:
-        try:
-            done = casework.complete(_user(), task_id, data)
-        except FormValidationError as err:
-            problems = err.fields
-        else:
-            if done.error is not None:
-                flash(_stopped(done.case_id, done.error), "error")
-                if done.next_task is not None:
-                    return redirect(url_for("casework.task", task_id=done.next_task.id))
-                return redirect(url_for("casework.client", client_id=page.client.id))
-            if done.next_task is not None:
-                flash(f"Done. Next for this client: {done.next_task.title}.")
-                return redirect(url_for("casework.task", task_id=done.next_task.id))
-            flash("Done. Nothing more for this client right now.")
-            return redirect(url_for("casework.inbox"))
-    return render_template("task.html", page=page, problems=problems, instructions=instructions,
-                           fields=form_fields(page.schema, typed, problems)), 422
-
-
-def _stopped(case_id: int, error: dict[str, Any]) -> str:
-    """What a caseworker is told when their answers were saved but the case then failed."""
-    step = error.get("step")
-    where = f" at step {str(step).replace('_', ' ')}" if step else ""
-    reason = error.get("message") or "an error nobody described"
-    return (f"Your answers were saved, but case {case_id} then stopped{where}: {reason}. "
-            "The programme office (team leads and admins) has been told: the case is listed "
-            "on their incidents page to fix and retry.")
+    if request.method == "POST":  # answers that cannot be applied are shown again, kept
+        return task_submit.submit(task_id)
+    return task_submit.show(application().casework.task(_user(), task_id))
 
 
 @bp.get("/clients")

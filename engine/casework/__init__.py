@@ -31,6 +31,7 @@ from engine.casework.casework_views import (
     TimelineEntry,
 )
 from engine.casework.facade import Casework
+from engine.casework.task_fate import TaskFate
 
 __all__ = [
     "CLIENT_PAGE_LIMIT",
@@ -56,6 +57,7 @@ __all__ = [
     "RetryResult",
     "StartResult",
     "StepRetry",
+    "TaskFate",
     "TaskPage",
     "TimelineEntry",
 ]

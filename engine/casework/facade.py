@@ -28,6 +28,7 @@ from engine.casework import (
     casework_records,
     casework_tasks,
 )
+from engine.casework import task_fate as fates
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_views import (
     AccessReportRow,
@@ -89,6 +90,11 @@ class Casework(CaseworkContext):
         """Complete the task (the form is validated; invalid data saves nothing), drop its
         drafts, and offer the next open task of the same client the user may do."""
         return casework_tasks.complete(self, user, task_id, data)
+
+    def task_fate(self, user: User, task_id: str, case_id: int) -> fates.TaskFate | None:
+        """What became of a task no longer open (completed by a colleague, its case cancelled,
+        moved or ended), if the user may be told: for answers that could not be saved."""
+        return fates.task_fate(self, user, task_id, case_id)
 
     # -- incidents -----------------------------------------------------------------------
 

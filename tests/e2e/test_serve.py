@@ -22,9 +22,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from adapters.bootstrap import bootstrap
+from adapters.definition_files import read_bundle
 from adapters.settings import Settings
 from tests.e2e.test_cli import Cli, _free_port
 from tests.web.conftest import CHEAP_HASHER, PASSWORD
+from tests.web.test_pages import DEFINITIONS, NEEDS_ASSESSMENT
 
 # How long a loaded 2-core CI machine may take to import and start the server: a wait for
 # readiness, not a measure of speed (that is bench/load.py's).
@@ -111,12 +113,17 @@ def _children(pid: int) -> set[int]:
 
 @contextmanager
 def serving(cli: Cli, tmp_path: Path, *options: str, port: int | None = None,
-            name: str = "serve") -> Iterator[tuple[subprocess.Popen[str], int]]:
+            name: str = "serve", key_file: bool = True
+            ) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """`pathways serve OPTIONS` until healthy; SIGTERM at the end, which must stop it
-    cleanly (exit 0) and leave none of its workers behind."""
+    cleanly (exit 0) and leave none of its workers behind. key_file False: the secret key
+    where `make run` keeps it, no setting naming it (beside a SQLite file, else in the state
+    folder, here tmp_path/state)."""
     port = port or _free_port()
     log_path = tmp_path / f"{name}.log"
-    env = {"PATHWAYS_SECRET_KEY_FILE": str(tmp_path / "secret-key")}
+    env = {"PATHWAYS_SECRET_KEY_FILE": str(tmp_path / "secret-key")} if key_file else {
+        "PATHWAYS_SECRET_KEY_FILE": "", "PATHWAYS_SECRET_KEY": "",
+        "XDG_STATE_HOME": str(tmp_path / "state")}
     with log_path.open("w", encoding="utf-8") as log:
         process = cli.spawn(cli.argv(["serve", "--port", str(port), *options]), env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
@@ -178,6 +185,47 @@ def test_a_session_survives_a_restart_and_reaches_every_worker(cli: Cli,
     with serving(cli, tmp_path, port=port, name="second"):
         assert browser.signed_in()  # the same cookie, after a restart
     assert (tmp_path / "secret-key").read_text(encoding="utf-8") == key
+
+
+def _open_task(database_url: str) -> str:
+    """An admin (ada) and a client with gate_reception's first task open: its id."""
+    application = bootstrap(Settings(database_url=database_url), hasher=CHEAP_HASHER)
+    try:
+        application.engine.publish(*read_bundle(DEFINITIONS / "gate_reception.yaml"),
+                                   note="as shipped", author="tests")
+        application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+        application.accounts.add_user("ada", "Ada", "st_giles_trust", "admin", PASSWORD)
+        client = application.engine.add_client("Aaron", {"release_date": "2030-01-01"})
+        view = application.engine.start_case("gate_reception", client.id or 0, actor="ada")
+        return view.tasks[0].task.id
+    finally:
+        application.close()
+
+
+def test_a_form_opened_before_a_restart_is_accepted_after_it(cli: Cli, tmp_path: Path
+                                                             ) -> None:
+    """make run's case: no key configured. A task form opened, the server restarted on the
+    same database, the form sent: it is accepted (the key was kept), nothing typed lost."""
+    assert cli.database_url is not None
+    task = _open_task(cli.database_url)
+    port = _free_port()
+    browser = Browser(port)
+    with serving(cli, tmp_path, port=port, name="before", key_file=False):
+        browser.sign_in("ada")
+        status, _, form = browser.open(f"/tasks/{task}")
+        assert status == 200, form
+    token, case = _CSRF.search(form), re.search(r'name="case" value="(\d+)"', form)
+    assert token and case
+    with serving(cli, tmp_path, port=port, name="after", key_file=False):
+        status, location, body = browser.open(f"/tasks/{task}", {
+            **NEEDS_ASSESSMENT, "csrf_token": token.group(1), "case": case.group(1),
+            "action": "complete"})
+        assert status == 302 and "/login" not in location, (status, location, body)
+        status, _, body = browser.open(f"/tasks/{task}", {  # sent twice: told, kept
+            **NEEDS_ASSESSMENT, "csrf_token": token.group(1), "case": case.group(1),
+            "action": "complete"})
+        assert status == 409 and "You completed this task" in body, (status, body)
+        assert NEEDS_ASSESSMENT["notes"] in body
 
 
 def test_the_development_server_still_runs_with_dev(cli: Cli, tmp_path: Path) -> None:

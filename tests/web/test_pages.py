@@ -146,7 +146,7 @@ def inbox_counts(html: str) -> dict[str, int]:
 
 def inbox_clients(html: str) -> list[str]:
     """The client names of the inbox's rows, in order."""
-    return re.findall(r'<td><a href="/clients/\d+">([^<]+)</a></td>', html)
+    return re.findall(r'<td data-label="Client"><a href="/clients/\d+">([^<]+)</a></td>', html)
 
 
 def field_block(html: str, name: str) -> str:
