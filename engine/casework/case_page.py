@@ -79,8 +79,9 @@ def _diagram(record: CaseRecord, definition: ParsedDefinition, redactor: privacy
 
 def case_diagram(cw: CaseworkContext, user: User, case_id: int) -> str:
     """The BPMN of the case's version as the case page draws it for the user (the same
-    checks as case_page; nothing is logged: it tells nothing of the client)."""
-    with cw.uow(read_only=True) as uow:
+    checks as case_page, a refusal logged as there; a view is not: the pathway's drawing
+    tells nothing of the client, and the page that draws it is logged)."""
+    with cw.uow() as uow:
         record, _, redactor = _seen(cw, uow, user, case_id, None)
         definition = cw.loaded(uow, record.pathway, record.version)
         if not isinstance(definition, ParsedDefinition):
