@@ -159,6 +159,9 @@ def test_a_reason_opens_the_case_read_only_and_is_logged(world: World) -> None:
     assert (entry.action, entry.reason, entry.detail["case"], entry.detail["break_glass"]) == (
         "view_case", REASON, case_id, True)
     assert "grant" in entry.detail  # under the opening the reason made
+    report = world.application.casework.access_report(None, break_glass=True)
+    assert [r.viewed for r in report if r.username == "om_caseworker"] == [
+        "client record (health, offence hidden)", f"case {case_id} (health, offence hidden)"]
     # the API: the same refusal, and the same reason in its header
     refused_api = api(world, "om_team_lead", f"/cases/{case_id}")
     assert refused_api.status_code == 403
