@@ -1,4 +1,4 @@
-"""Caseworkers' pages: the inbox, a task with its form, a client's record.
+"""Caseworkers' pages: the inbox, a task with its form, a client's record, a case.
 
 Every check of who may see or do what is in engine.casework / engine.access, on the server;
 these views only translate requests and render. A task or client the user may not see is
@@ -30,6 +30,8 @@ from engine.casework import (
     INBOX_SCOPES,
     INBOX_SORTS,
     PER_PAGE_MAX,
+    day,
+    moment,
 )
 from engine.errors import (
     DuplicateCaseError,
@@ -43,6 +45,8 @@ from web.boundary import query_id, query_number
 from web.security import application, current_user, login_required, roles_required, safe_next
 
 bp = Blueprint("casework", __name__)
+bp.add_app_template_filter(day, "day")  # dates one way on every page: 7 Oct 2026
+bp.add_app_template_filter(moment, "moment")  # and times: 7 Oct 2026, 14:05
 PER_PAGE = 50  # inbox rows a page lists unless per_page says otherwise
 
 SORT_LABELS = {"due": "Due soonest", "-due": "Due latest", "created": "Oldest first",
@@ -214,9 +218,7 @@ def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
         record = application().casework.client_record(_user(), client_id)
     except ForbiddenError as err:
         if err.details.get("reason_required"):
-            return render_template(
-                "break_glass.html", client_id=client_id, message=err.message,
-                break_glass_minutes=application().settings.break_glass_minutes), 403
+            return _reason_needed(client_id, err.message)
         raise
     pathways = sorted(record.startable)
     return render_template("client.html", record=record, scopes=CONSENT_SCOPES,
@@ -224,21 +226,65 @@ def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
                            consent_problems=consent_problems or {}, duplicate=duplicate)
 
 
+def _reason_needed(client_id: int, message: str, case_id: int | None = None,
+                   problem: bool = False) -> Any:
+    """The break-glass page: give a reason to open the client's record (and then the case
+    page, when it was a case that was asked for)."""
+    return render_template(
+        "break_glass.html", client_id=client_id, case_id=case_id, message=message,
+        problem=problem,
+        break_glass_minutes=application().settings.break_glass_minutes), 400 if problem else 403
+
+
 @bp.post("/clients/<int:client_id>/open")
 @login_required
 def open_with_reason(client_id: int) -> Any:
     """Open a record with a reason (break glass): a read-only view for the time box. The
     reason is kept on the server, in the access log; neither the address nor the session
-    cookie carries it."""
+    cookie carries it. With a case (of the client) the case page follows."""
     reason = request.form.get("reason") or ""
+    case_id = request.form.get("case", "")
+    case = int(case_id) if case_id.isdigit() and len(case_id) <= 18 else None
     try:
         application().casework.client_record(_user(), client_id, reason)  # checked and logged
     except InvalidArgumentError as err:
         problems = err.details.get("fields", {}).get("reason") or [err.message]
-        return render_template(
-            "break_glass.html", client_id=client_id, message="; ".join(problems), problem=True,
-            break_glass_minutes=application().settings.break_glass_minutes), 400
+        return _reason_needed(client_id, "; ".join(problems), case, problem=True)
+    if case is not None:
+        return redirect(url_for("casework.case", case_id=case))
     return redirect(url_for("casework.client", client_id=client_id))
+
+
+@bp.get("/cases/<int:case_id>")
+def case(case_id: int) -> Any:
+    if "reason" in request.args:  # before signing in too: never redirected with it
+        raise BadRequest("A reason never goes in the address: open the record and give the "
+                         "reason in the form.")
+    return _case_page(case_id)
+
+
+@login_required
+def _case_page(case_id: int) -> Any:
+    """A case: steps done with their answers, what it waits for, its diagram, referrals and
+    outcomes; refused as its client's record is (the break-glass page when a reason would
+    open it)."""
+    try:
+        page = application().casework.case(_user(), case_id)
+    except ForbiddenError as err:
+        client_id = err.details.get("client")
+        if err.details.get("reason_required") and isinstance(client_id, int):
+            return _reason_needed(client_id, err.message, case_id)
+        raise
+    return render_template("case.html", page=page)
+
+
+@bp.get("/cases/<int:case_id>/diagram.bpmn")
+@login_required
+def case_diagram(case_id: int) -> Any:
+    """The case's version's BPMN for its page's diagram, without what the user may not
+    see (the same checks as the page)."""
+    return Response(application().casework.case_diagram(_user(), case_id),
+                    mimetype="application/xml")
 
 
 @bp.post("/clients/<int:client_id>/consents")

@@ -1,9 +1,10 @@
 """Casework: what caseworkers, team leads and admins do through the web, with access
 enforced on the server: `Casework` (engine.casework.facade) hands each use case to a handler
-(inbox, tasks, clients, incidents, records) running on `CaseworkContext`. Builds on cases,
-workflow and access. This __init__ is the package's public surface.
+(inbox, tasks, clients, a case's page, incidents, records) running on `CaseworkContext`.
+Builds on cases, workflow and access. This __init__ is the package's public surface.
 """
 
+from engine.casework.case_answers import Answer, day, moment
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_clients import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET, ClientPage
 from engine.casework.casework_inbox import (
@@ -17,6 +18,9 @@ from engine.casework.casework_inbox import (
 from engine.casework.casework_tasks import PREFILL
 from engine.casework.casework_views import (
     AccessReportRow,
+    CaseLink,
+    CaseOutcome,
+    CasePage,
     CaseSummary,
     ClientRecord,
     Completion,
@@ -29,6 +33,7 @@ from engine.casework.casework_views import (
     StepRetry,
     TaskPage,
     TimelineEntry,
+    Waiting,
 )
 from engine.casework.facade import Casework
 from engine.casework.task_fate import TaskFate
@@ -42,6 +47,10 @@ __all__ = [
     "PER_PAGE_MAX",
     "PREFILL",
     "AccessReportRow",
+    "Answer",
+    "CaseLink",
+    "CaseOutcome",
+    "CasePage",
     "CaseSummary",
     "Casework",
     "CaseworkContext",
@@ -60,4 +69,7 @@ __all__ = [
     "TaskFate",
     "TaskPage",
     "TimelineEntry",
+    "Waiting",
+    "day",
+    "moment",
 ]

@@ -34,6 +34,8 @@ from engine.workflow.definitions import ParsedDefinition
 # the access log entries glass_cases and involved read (a client's log grows with every view
 # of their record: a task's access check reads only these)
 CARE_ACTIONS = ("start_case", "create_client")
+# the views of a record a break-glass opening may be (the client record, a case page)
+VIEWS = ("view_client", "view_case")
 
 
 def glass_cases(cases: Sequence[CaseRecord], log: Iterable[AccessEntry]) -> set[int]:
@@ -203,14 +205,31 @@ class CaseworkContext:
 
     def grant(self, user: User, log: Sequence[AccessEntry]) -> AccessEntry | None:
         """The user's break-glass opening of this record within the time box, if any: a
-        view_client entry with a reason (later views under it name it in detail.grant)."""
+        view (VIEWS) with a reason (later views under it name it in detail.grant)."""
         now = self.clock.now()
         for entry in reversed(log):
-            if (entry.username == user.username and entry.action == "view_client"
+            if (entry.username == user.username and entry.action in VIEWS
                     and entry.reason and "grant" not in entry.detail
                     and now - self.break_glass <= entry.at <= now):
                 return entry
         return None
+
+    def log_view(self, uow: UnitOfWork, user: User, client_id: int, found: ClientAccess,
+                 redactor: privacy.Redactor, action: str = "view_client", **detail: Any
+                 ) -> datetime:
+        """Log a view of the record (action: view_client, or view_case with the case in
+        detail) under the break-glass opening it comes under, if any; when the opening
+        began."""
+        decision = found.decision
+        grant = found.grant if decision.break_glass else None
+        opened_at = grant.at if grant is not None else self.clock.now()
+        self.log_access(uow, user, action, client_id,
+                        reason=found.reason if decision.break_glass else None,
+                        basis=decision.basis, break_glass=decision.break_glass,
+                        hidden_categories=redactor.hidden_categories,
+                        hidden_entries=redactor.hidden_entries,
+                        **({"grant": grant.id} if grant is not None else {}), **detail)
+        return opened_at
 
     def sensitivity(self, uow: UnitOfWork, cases: Iterable[CaseRecord]
                      ) -> privacy.Sensitivity:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from engine import access
 from engine.access import privacy
-from engine.casework.casework_access import CaseworkContext, ClientAccess
+from engine.casework.case_page import entry
+from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_views import CaseSummary, ClientRecord, StartResult, TimelineEntry
 from engine.errors import (
     DefinitionError,
@@ -20,7 +21,7 @@ from engine.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from engine.model import CONSENT_SCOPES, CaseRecord, Client, Consent, Event, User
+from engine.model import CONSENT_SCOPES, CaseRecord, Client, Consent, User
 from engine.ports import UnitOfWork
 from engine.workflow.definitions import ParsedDefinition
 
@@ -108,7 +109,7 @@ def client_record(cw: CaseworkContext, user: User, client_id: int, reason: str |
         summaries, timeline = _cases_shown(cw, uow, found.cases, redactor)
         glass = found.decision.break_glass
         startable = [] if glass else _startable(cw, uow, user)
-        opened_at = _log_view(cw, uow, user, client_id, found, redactor)
+        opened_at = cw.log_view(uow, user, client_id, found, redactor)
         uow.commit()
     return ClientRecord(
         client=profile, cases=summaries, timeline=timeline,
@@ -142,7 +143,8 @@ def _cases_shown(cw: CaseworkContext, uow: UnitOfWork, cases: Sequence[CaseRecor
                 definition, ParsedDefinition) else None,
             open_tasks=[t for t in uow.inbox.list(case_id=case.id) if redactor.task(t)],
             problem=broken.message if broken else None))
-        timeline += [_entry(case, event)
+        loaded = definition if isinstance(definition, ParsedDefinition) else None
+        timeline += [entry(case, event, loaded)
                      for event in redactor.events(case, uow.events.list(case.id))]
     timeline.sort(key=lambda e: (e.at, e.case_id, e.seq))
     return summaries, timeline
@@ -153,29 +155,6 @@ def _startable(cw: CaseworkContext, uow: UnitOfWork, user: User) -> list[str]:
     return [v.pathway for v in uow.versions.latest_all()
             if isinstance(d := cw.loaded(uow, v.pathway, v.number), ParsedDefinition)
             and access.may_start(user, d)]
-
-
-def _log_view(cw: CaseworkContext, uow: UnitOfWork, user: User, client_id: int,
-              found: ClientAccess, redactor: privacy.Redactor) -> datetime:
-    """Log the view (under the break-glass opening it comes under, if any); when the
-    opening began."""
-    decision = found.decision
-    grant = found.grant if decision.break_glass else None
-    opened_at = grant.at if grant is not None else cw.clock.now()
-    cw.log_access(uow, user, "view_client", client_id,
-                  reason=found.reason if decision.break_glass else None,
-                  basis=decision.basis, break_glass=decision.break_glass,
-                  hidden_categories=redactor.hidden_categories,
-                  hidden_entries=redactor.hidden_entries,
-                  **({"grant": grant.id} if grant is not None else {}))
-    return opened_at
-
-
-def _entry(case: CaseRecord, event: Event) -> TimelineEntry:
-    """A timeline entry of an event already redacted (engine.access.privacy)."""
-    return TimelineEntry(case_id=event.case_id, pathway=case.pathway, seq=event.seq,
-                         at=event.at, type=event.type, step=event.step, actor=event.actor,
-                         data=event.data)
 
 
 def record_consent(cw: CaseworkContext, user: User, client_id: int, given: bool, scope: str,

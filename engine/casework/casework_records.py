@@ -21,6 +21,9 @@ def _viewed(entry: AccessEntry) -> str:
     if action == "view_client":
         hidden = detail.get("hidden_categories") or []
         return "client record" + (f" ({', '.join(hidden)} hidden)" if hidden else "")
+    if action == "view_case":
+        hidden = detail.get("hidden_categories") or []
+        return f"case {detail.get('case')}" + (f" ({', '.join(hidden)} hidden)" if hidden else "")
     if action in ("view_task", "claim", "unclaim", "reassign"):
         return f"task {detail.get('task')}"
     if action == "record_consent":

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.casework.case_answers import Answer
 from engine.model import CaseRecord, Client, Consent, Draft, InboxTask
 from engine.workflow.case_runtime import TaskView
 
@@ -127,6 +128,9 @@ class TimelineEntry:
     step: str | None
     actor: str | None
     data: dict[str, Any]  # sensitive values hidden
+    # a completed task's answers, labelled from its form (engine.casework.case_answers)
+    answers: list[Answer] = field(default_factory=list)
+    title: str | None = None  # the step's title (a task's, a named element's)
 
 
 @dataclass(frozen=True)
@@ -162,3 +166,62 @@ class AccessReportRow:
     viewed: str  # what was seen or done, in words
 
 
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a case waits for now: an open task (kind "task": its lane, assignee, due), a
+    timer (kind "timer": due when it goes off) or a message (kind "message")."""
+
+    kind: str
+    title: str
+    step: str | None = None
+    task_id: str | None = None
+    lane: str | None = None
+    assignee: str | None = None
+    due: datetime | None = None
+    overdue: bool = False
+
+
+@dataclass(frozen=True)
+class CaseLink:
+    """A referral into or out of a case: the pathway, when, and the other case if the
+    viewer may see it (its id and status)."""
+
+    pathway: str
+    at: datetime | None = None
+    case_id: int | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    name: str
+    value: Any
+    at: datetime
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One case as a caseworker reads it (engine.casework.case_page): engine.access.privacy
+    applied as on the client record."""
+
+    case: CaseRecord  # without state; data and error redacted
+    client: Client  # its fields redacted
+    title: str  # the pathway version's title
+    started_at: datetime | None
+    closed_at: datetime | None  # when it completed or was cancelled
+    waiting: list[Waiting]
+    steps: list[TimelineEntry]  # tasks done (with answers) and decisions, oldest first
+    events: list[TimelineEntry]  # every event shown, oldest first
+    referrals_in: list[CaseLink]
+    referrals_out: list[CaseLink]
+    outcomes: list[CaseOutcome]
+    marks: dict[str, str]  # diagram element id -> "done" or "current"
+    basis: str
+    visible_categories: tuple[str, ...]
+    hidden_fields: list[str] = field(default_factory=list)
+    break_glass_reason: str | None = None
+    break_glass_until: datetime | None = None
+    problem: str | None = None  # why its version cannot be loaded (admins only see such)

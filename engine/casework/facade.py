@@ -22,6 +22,7 @@ from datetime import date
 from typing import Any
 
 from engine.casework import (
+    case_page,
     casework_clients,
     casework_inbox,
     casework_incidents,
@@ -32,6 +33,7 @@ from engine.casework import task_fate as fates
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_views import (
     AccessReportRow,
+    CasePage,
     ClientRecord,
     Completion,
     Inbox,
@@ -141,6 +143,16 @@ class Casework(CaseworkContext):
         """One client's record: profile, cases, timeline, referrals, outcomes, consents,
         redacted for the user; every view (and refusal) is logged."""
         return casework_clients.client_record(self, user, client_id, reason)
+
+    def case(self, user: User, case_id: int, reason: str | None = None) -> CasePage:
+        """One case: steps done with who, when and their answers, what it waits for, its
+        diagram's marks, referrals, outcomes; refused and redacted as the client record is,
+        and logged (view_case)."""
+        return case_page.case_page(self, user, case_id, reason)
+
+    def case_diagram(self, user: User, case_id: int) -> str:
+        """The BPMN of the case's version without what the user may not see."""
+        return case_page.case_diagram(self, user, case_id)
 
     def record_consent(self, user: User, client_id: int, given: bool, scope: str,
                        purpose: str, effective_on: date | None = None) -> Consent:

@@ -152,6 +152,7 @@ def test_caseworker_completes_a_needs_assessment_after_correcting_the_form(
     expect(completed).to_have_count(1)
     expect(completed).to_contain_text("by caseworker")
     expect(completed).to_contain_text("gate reception")
+    expect(completed).to_contain_text(NOTES)  # the answers, so the next worker can read them
     snap(page, "7-client-timeline")
 
     # what the form sent is what the case holds

@@ -29,6 +29,9 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /clients/C/consents       302L   302         403           403                 302
     POST /clients/C/cases          302L   302         403           403                 302
     GET  /clients/C/export         302L   403         403           403                 200
+    GET  /cases/K[/diagram.bpmn]   302L   200         403 (reason)  403                 200
+    GET  /cases/K (opened)         302L   200         200           403                 200
+    GET  /cases/K?reason=...       400    400         400           400                 400
     GET  /admin/users              302L   403         403           403                 200
     POST /admin/users/U/signout    302L   403         403           403                 302
     GET  /admin/access             302L   403         403           403                 200
@@ -162,7 +165,7 @@ class Target:
     task_id: str
     name: str
     org: str
-    case_id: int = 0  # an incident target: its case in error
+    case_id: int = 0  # its case (an incident target: its case in error)
 
 
 def fresh(world: World, org: str, *, claimed: bool = False) -> Target:
@@ -174,7 +177,9 @@ def fresh(world: World, org: str, *, claimed: bool = False) -> Target:
     world.clients[f"matrix{number}"] = client_id
     if claimed:
         world.application.casework.claim(world.user(f"{org}_caseworker"), task_id)
-    return Target(client_id, task_id, name, org)
+    task = world.open_task(task_id)
+    assert task is not None
+    return Target(client_id, task_id, name, org, task.case_id)
 
 
 def incident(world: World, org: str) -> Target:
@@ -195,8 +200,10 @@ def target_for(world: World, route: Route, org: str) -> Target:
 
 def shared_target(world: World, org: str) -> Target:
     first = "aaron" if org == "sg" else "cara"
+    with world.uow() as uow:
+        (case,) = uow.cases.list(client_id=world.clients[first])
     return Target(world.clients[first], world.tasks[first],
-                  "Aaron Smith" if org == "sg" else "Cara Green", org)
+                  "Aaron Smith" if org == "sg" else "Cara Green", org, case.id or 0)
 
 
 def snapshot(world: World, target: Target) -> tuple[Any, ...]:
@@ -334,6 +341,17 @@ ROUTES: dict[str, Route] = {
                           other_caseworker=403)),
     "client_page": Route("GET", lambda t: f"/clients/{t.client_id}", shared=True,
                          expected=statuses(own=200, other=403, designer=403, admin=200)),
+    # a case: its client record's rules (K: the target client's case)
+    "case_page": Route("GET", lambda t: f"/cases/{t.case_id}", shared=True,
+                       expected=statuses(own=200, other=403, designer=403, admin=200)),
+    "case_diagram": Route("GET", lambda t: f"/cases/{t.case_id}/diagram.bpmn", shared=True,
+                          expected=statuses(own=200, other=403, designer=403, admin=200)),
+    "case_page_under_break_glass": Route(
+        "GET", lambda t: f"/cases/{t.case_id}", opened=True,
+        expected=statuses(own=200, other=200, designer=403, admin=200)),
+    "case_page_with_reason": Route(
+        "GET", lambda t: f"/cases/{t.case_id}", shared=True, query={"reason": REASON},
+        expected=statuses(400, own=400, other=400, designer=400, admin=400)),
     "client_page_with_reason": Route(
         "GET", lambda t: f"/clients/{t.client_id}", shared=True, query={"reason": REASON},
         expected=statuses(400, own=400, other=400, designer=400, admin=400)),
@@ -509,6 +527,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
                "/clients/<int:client_id>/open", "/clients", "/dashboard", "/admin/access",
+               "/cases/<int:case_id>", "/cases/<int:case_id>/diagram.bpmn",
                "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
                "/dashboard/statement", "/dashboard/cohorts.svg",
                "/admin/users", "/admin/users/<username>/signout", "/admin/incidents",

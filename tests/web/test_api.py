@@ -147,7 +147,7 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
                 "<task_id>", "{task_id}").replace("<int:case_id>", "{case_id}")
             routed |= {(path, m) for m in rule.methods or () if m not in ("HEAD", "OPTIONS")}
     assert routed == documented
-    assert len(routed) == 16
+    assert len(routed) == 17
 
     for path, item in document["paths"].items():
         for name in ("task_id", "client_id", "case_id"):
@@ -205,12 +205,14 @@ ENDPOINTS = (("GET", "/tasks"), ("GET", "/tasks/T"), ("POST", "/tasks/T/claim"),
              ("POST", "/tasks/T/unclaim"), ("POST", "/tasks/reassign"),
              ("PUT", "/tasks/T/draft"), ("POST", "/tasks/T/complete"), ("POST", "/clients"),
              ("GET", "/clients"), ("GET", "/clients/C"), ("POST", "/clients/C/consents"),
-             ("POST", "/clients/C/cases"), ("GET", "/clients/C/export"))
+             ("POST", "/clients/C/cases"), ("GET", "/clients/C/export"), ("GET", "/cases/K"))
 
 
 def _target(world: World, path: str) -> str:
+    task = world.open_task(world.tasks["aaron"])
+    assert task is not None
     return path.replace("/T", f"/{world.tasks['aaron']}").replace(
-        "/C", f"/{world.clients['aaron']}")
+        "/C", f"/{world.clients['aaron']}").replace("/K", f"/{task.case_id}")
 
 
 def test_every_endpoint_needs_a_live_token(world: World) -> None:

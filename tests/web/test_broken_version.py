@@ -131,6 +131,30 @@ def test_the_client_pages_work_beside_an_unloadable_case(broken: Broken, user: s
         assert "rotten" not in record.text
 
 
+@pytest.mark.parametrize("user", [ADMIN, CASEWORKER])
+def test_the_case_pages_beside_an_unloadable_case(broken: Broken, user: str) -> None:
+    """The loadable case's page works; the unloadable one is an admin's only, marked, with
+    no diagram and no task offered to open; for anyone else it is not found."""
+    world = broken.world
+    browser = broken.browser(user)
+    token = world.token if user == ADMIN else world.caseworker_token
+    active, rotten = world.cases["active"], world.cases["rotten"]
+    assert browser.get(f"/cases/{active}").status_code == 200
+    assert browser.get(f"/cases/{active}/diagram.bpmn").status_code == 200
+    assert broken.api(f"{API}/cases/{active}", token).status_code == 200
+    page = browser.get(f"/cases/{rotten}")
+    answer = broken.api(f"{API}/cases/{rotten}", token)
+    assert browser.get(f"/cases/{rotten}/diagram.bpmn").status_code == 404
+    if user == ADMIN:
+        assert page.status_code == 200, page.text
+        assert "cannot be loaded" in page.text and 'id="diagram"' not in page.text
+        assert f"/tasks/{world.tasks['rotten']}" not in page.text
+        assert "cannot be loaded" in answer.get_json()["problem"]
+    else:
+        assert (page.status_code, answer.status_code) == (404, 404)
+        assert "rotten" not in page.text
+
+
 def test_incidents_and_dashboard_work_beside_an_unloadable_version(broken: Broken) -> None:
     browser = broken.browser(ADMIN)
     for path in ("/admin/incidents", "/dashboard"):

@@ -571,9 +571,12 @@ def test_client_record_shows_profile_cases_timeline_and_consents(world: World) -
     assert f'<a href="/tasks/{gate.id}">Meet client at the prison gate</a>' in html
     # the timeline: when, what and who
     assert re.search(r'<time datetime="[0-9T:.+-]+">', html)
-    assert re.search(r"<strong>task completed</strong> · needs assessment\s*"
-                     r'<span class="muted">gate reception · case \d+ · by sg_caseworker</span>',
-                     html)
+    assert re.search(r"<strong>task completed</strong> · Needs assessment\s*"
+                     r'<span class="muted">gate reception · <a href="/cases/\d+">case \d+</a>'
+                     r" · by sg_caseworker</span>", html)
+    # and what was answered, labelled from the form, in words
+    assert "<dt>Accommodation</dt><dd>Yes</dd>" in html
+    assert "<dt>Risk level</dt><dd>low</dd>" in html
     assert "<strong>case started</strong>" in html
     assert "No consent recorded." in html
     assert "Export everything held" not in html  # for admins only

@@ -70,14 +70,14 @@ def add_client() -> ResponseReturnValue:
 
 
 REASON_HEADER = "X-Pathways-Reason"
-_REASON_PARAMETERS = ({"in": "header", "name": REASON_HEADER, "schema": {
+REASON_PARAMETERS = ({"in": "header", "name": REASON_HEADER, "schema": {
     "type": "string", "maxLength": access.REASON_MAX_CHARS}, "description": (
         "why you open a record that needs one (UTF-8): a break-glass access, logged, that "
         "opens the record to you, read-only, for a while; at least 10 letters or digits. "
         "Never in the URL: a `reason` query parameter is refused (400)")},)
 
 
-def _reason() -> str | None:
+def reason() -> str | None:
     """The break-glass reason of the request: the X-Pathways-Reason header (its bytes read
     as UTF-8), never the URL."""
     if "reason" in request.args:
@@ -95,13 +95,13 @@ def _reason() -> str | None:
 
 @bp.get("/clients/<int:client_id>")
 @operation("A client's record", tag="clients", result="ClientRecord",
-           query=_REASON_PARAMETERS, errors=(400, 403, 404),
+           query=REASON_PARAMETERS, errors=(400, 403, 404),
            description="Profile, cases, timeline, referrals, outcomes and consents. Without "
            "involvement or consent: 403 with details.reason_required; give a reason in the "
            f"{REASON_HEADER} header to open it (a break-glass access, logged): read-only, "
            "and for a while later calls need no reason.")
 def client_record(client_id: int) -> ResponseReturnValue:
-    record = application().casework.client_record(api_user(), client_id, _reason())
+    record = application().casework.client_record(api_user(), client_id, reason())
     cases = [{**case_brief_json(summary.case), "data": to_plain(summary.case.data),
               "exit_reason": summary.case.exit_reason,
               "waiting_for": list(summary.case.waiting_for),

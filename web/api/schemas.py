@@ -60,9 +60,54 @@ CASE_BRIEF_PROPERTIES: dict[str, Any] = {
     "status": {"type": "string", "enum": list(CASE_STATUSES)},
     "created_at": nullable(WHEN), "updated_at": nullable(WHEN),
 }
+_ANSWER = json_object({
+    "name": {**TEXT, "description": "the form field"},
+    "label": {**TEXT, "description": "its label on the form"},
+    "text": {**TEXT, "description": "the answer in words (Yes/No, a choice's words, a date "
+             f"as 7 Oct 2026); {access.HIDDEN!r} when hidden"},
+    "hidden": {**BOOL, "description": "the value is sensitive and you may not see it"},
+})
 _TIMELINE_ENTRY = json_object({
     "case_id": INT, "pathway": TEXT, "seq": INT, "at": WHEN, "type": TEXT,
-    "step": nullable(TEXT), "actor": nullable(TEXT), "data": ANY_OBJECT})
+    "step": nullable(TEXT), "actor": nullable(TEXT), "data": ANY_OBJECT,
+    "answers": {"type": "array", "items": _ANSWER, "description": "a completed task's "
+                "answers, labelled from its form (on a case, a decision's branches)"},
+    "title": {**nullable(TEXT), "description": "the step's title"}})
+_WAITING = json_object({
+    "kind": {"type": "string", "enum": ["task", "timer", "message"]},
+    "title": TEXT, "step": nullable(TEXT), "task_id": nullable(TEXT),
+    "lane": {**nullable(TEXT), "description": "a task's lane (its role's title)"},
+    "assignee": nullable(TEXT), "due": nullable(WHEN), "overdue": BOOL})
+_CASE_LINK = json_object({
+    "pathway": TEXT, "at": nullable(WHEN),
+    "case_id": {**nullable(INT), "description": "the other case, if you may see it"},
+    "status": nullable(TEXT)})
+_CASE_PAGE = json_object({
+    "case": json_object({
+        **CASE_BRIEF_PROPERTIES, "data": ANY_OBJECT, "exit_reason": nullable(TEXT),
+        "waiting_for": {"type": "array", "items": TEXT}, "error": nullable(ANY_OBJECT)}),
+    "client": ref("Client"),
+    "title": {**TEXT, "description": "the pathway version's title"},
+    "started_at": nullable(WHEN), "closed_at": nullable(WHEN),
+    "waiting": {"type": "array", "items": _WAITING,
+                "description": "open tasks, timers and messages the case waits for"},
+    "steps": {"type": "array", "items": ref("TimelineEntry"), "description": "tasks done "
+              "(who, when, their answers) and decisions, oldest first"},
+    "events": {"type": "array", "items": ref("TimelineEntry")},
+    "referrals_in": {"type": "array", "items": _CASE_LINK},
+    "referrals_out": {"type": "array", "items": _CASE_LINK},
+    "outcomes": {"type": "array", "items": json_object({
+        "name": TEXT, "value": {}, "at": WHEN, "problem": nullable(TEXT)})},
+    "marks": {"type": "object", "additionalProperties": {"enum": ["done", "current"]},
+              "description": "diagram element id -> done or current"},
+    "basis": {"type": "string", "enum": ["admin", "organisation", "consent", "break_glass"]},
+    "visible_categories": {"type": "array", "items": TEXT},
+    "hidden_fields": {"type": "array", "items": TEXT},
+    "break_glass_until": nullable(WHEN),
+    "problem": {**nullable(TEXT), "description": "admins only: why the case's version "
+                "cannot be loaded"},
+}, description=f"sensitive values the user may not see read {access.HIDDEN!r}; steps, "
+   "tasks and referrals that would reveal them are left out")
 
 RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": json_object({"error": json_object({
@@ -153,6 +198,7 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
                         "effective_on": DAY}),
     "ConsentResult": json_object({"consent": ref("Consent")}),
     "TimelineEntry": _TIMELINE_ENTRY,
+    "CasePage": _CASE_PAGE,
     "CaseSummary": json_object({
         **CASE_BRIEF_PROPERTIES, "data": ANY_OBJECT,
         "exit_reason": {**nullable(TEXT), "description": "the reason of the end the case "

@@ -2,7 +2,8 @@
 // drawn by bpmn-js's navigated viewer (served from the npm package by the app). A holder
 // (.bpmn-diagram) names its BPMN file (data-bpmn) and, optionally, live counts per step
 // (data-counts: shown as overlays linking to the step's row in the table below) and steps
-// to colour (data-marks: a JSON object step -> "added" | "removed" | "changed").
+// to colour (data-marks: a JSON object step -> "added" | "removed" | "changed"; on a case's
+// page, web/templates/case.html, "done" | "current").
 (function () {
   "use strict";
 
@@ -62,6 +63,22 @@
     holder.dataset.zoom = scale.toFixed(2);
   }
 
+  // A case's diagram (data-marks with "current"): the step it waits at is brought into view
+  // when the top of the pathway would leave it below the fold.
+  function showCurrent(canvas, registry, marks) {
+    var current = Object.keys(marks).filter(function (step) {
+      return marks[step] === "current" && registry.get(step);
+    })[0];
+    if (!current) {
+      return;
+    }
+    var element = registry.get(current);
+    var box = canvas.viewbox();
+    if (element.y + element.height > box.y + box.height) {
+      canvas.viewbox({ x: box.x, y: element.y - box.height / 3, width: box.width, height: box.height });
+    }
+  }
+
   function draw(holder) {
     var viewer = new window.BpmnJS({ container: holder });
     var marks = holder.dataset.marks ? JSON.parse(holder.dataset.marks) : {};
@@ -80,6 +97,7 @@
             marked += 1;
           }
         });
+        showCurrent(canvas, registry, marks);
         var shown = 0;
         if (found[1]) {
           var overlays = viewer.get("overlays");
