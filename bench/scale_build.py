@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Connection, text
 
 from adapters.bootstrap import Application
+from adapters.sql import answer_summaries
 from bench.scale_templates import FIRST_NAMES, MARK, SURNAMES, Templates, build_templates
 
 BATCH_CLIENTS = 20_000  # new clients per transaction
@@ -283,8 +284,10 @@ def _copy_events(connection: Connection, sql: Dialect, window: dict[str, int]) -
 def _totals(connection: Connection, sql: Dialect) -> None:
     """The dashboard's totals counted again from the per-case summaries (and the activity
     from the events), as the summaries' writers would have added them up."""
-    for table in ("summary_step_groups", "summary_step_buckets", "summary_activity"):
+    for table in ("summary_step_groups", "summary_step_buckets", "summary_activity",
+                  "summary_answers"):
         connection.execute(text(f"DELETE FROM {table}"))
+    answer_summaries.rebuild(connection)  # the copies' answers (their data has their name)
     key = "pathway, version, arm, step"
     connection.execute(text(
         f"INSERT INTO summary_step_groups ({key}, reached, done, completions, hours_sum) "

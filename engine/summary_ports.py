@@ -101,7 +101,8 @@ class DashboardSummaries(Protocol):
     def answer_values(self, pathway: str, fields: Collection[str]
                       ) -> dict[str, builtins.list[Any]]:
         """Each named top-level answer's distinct values among the pathway's cases (null or
-        absent: none), as a GROUP BY, not read from every case."""
+        absent: none; values told apart as JSON holds them), from counts kept as cases are
+        written, not read from every case."""
         ...
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,

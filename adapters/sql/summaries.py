@@ -30,19 +30,13 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
-    column,
     func,
-    literal,
     select,
-    true,
-    tuple_,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.sql import step_figures, step_summaries, tables
+from adapters.sql import answer_summaries, step_figures, step_summaries, tables
 from adapters.sql.case_groups import (
     fact_events,
     nested,
@@ -361,56 +355,10 @@ class SqlDashboardSummaries:
 
     def answer_values(self, pathway: str, fields: Collection[str]
                       ) -> dict[str, builtins.list[Any]]:
-        c = tables.cases.c
-        dialect = self._connection.dialect.name
-        names = sorted(name for name in set(fields) if '"' not in name and "." not in name)
-        if not names:
-            return {}
-        if dialect == "postgresql":
-            return self._answer_values_in_one_pass(pathway, names)
-        # SQLite: a scan per answer
-        value = {name: json_at(c.data, name, dialect).label("value") for name in names}
-        statement = union_all(*(
-            select(literal(name).label("field"), value[name])
-            .where(c.pathway == pathway).group_by(value[name]) for name in names))
-        found: dict[str, builtins.list[Any]] = {}
-        for name, held in self._connection.execute(statement).all():
-            if held is not None:
-                found.setdefault(name, []).append(held)
-        return found
-
-    def _answer_values_in_one_pass(self, pathway: str, names: builtins.list[str]
-                                   ) -> dict[str, builtins.list[Any]]:
-        """answer_values on PostgreSQL: one scan of the cases grouped by each answer in
-        turn (GROUPING SETS, each row's GROUPING() telling which). A scan per answer
-        (UNION ALL) ran as parallel workers but spent 2.3 times the CPU (410 ms against 180
-        ms at 100,000 cases), which a cold page needs for its other parts. Each case's data
-        is unpacked once (jsonb_to_record) rather than once per answer: a case's data is
-        stored compressed out of line (TOAST), and `data -> name` decompressed it again
-        for every answer (19 answers, 151,000 cases: 12 s against 4 s)."""
-        c = tables.cases.c
-        if any(len(name.encode()) > 63 for name in names):  # longer column names are cut
-            values = [json_at(c.data, name, "postgresql") for name in names]
-            source: Any = tables.cases
-        else:
-            data = func.jsonb_to_record(case((func.jsonb_typeof(c.data) == "object",
-                                              c.data))).table_valued(
-                *(column(name, postgresql.JSONB) for name in names)
-            ).render_derived(name="answers", with_types=True)
-            values = [data.c[name] for name in names]
-            source = tables.cases.join(data, true())
-        rows = self._connection.execute(
-            select(*(held.label(f"field_{n}") for n, held in enumerate(values)),
-                   *(func.grouping(held).label(f"grouped_{n}") for n, held in enumerate(values)))
-            .select_from(source).where(c.pathway == pathway)
-            .group_by(func.grouping_sets(*(tuple_(held) for held in values)))).all()
-        found: dict[str, builtins.list[Any]] = {}
-        for row in rows:
-            for number, name in enumerate(names):
-                held = row[number]
-                if row[len(names) + number] == 0 and held is not None:
-                    found.setdefault(name, []).append(held)
-        return found
+        """From the counts kept as cases are written (adapters.sql.answer_summaries), not
+        from every case's data: a dotted path is no answer of its own, so it has none."""
+        names = {name for name in fields if '"' not in name and "." not in name}
+        return answer_summaries.values(self._connection, pathway, names)
 
     def case_facts(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                    step: str) -> builtins.list[CaseFacts]:

@@ -5,13 +5,15 @@ copied cases load and go on through the engine, and the measuring code fills eve
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from adapters import demo
 from adapters.bootstrap import Application
+from adapters.sql import answer_summaries, tables
 from bench.scale import application, measure
 from bench.scale_build import Built, build
 from bench.scale_measure import Measured
@@ -69,6 +71,15 @@ def test_the_copied_data_is_whole(built: tuple[Application, Built, str]) -> None
                         f"{max(done.templates.clients)} AND NOT EXISTS (SELECT 1 FROM "
                         "consents k WHERE k.client_id = c.id)") == 0
     assert _scalar(app, "SELECT count(*) FROM clients WHERE lower(name) LIKE '%smith%'") > 0
+    # the answers' values counted as the copies' data holds them (each names its client)
+    expected: Counter[tuple[str, str, str, str]] = Counter()
+    for case in app.engine.list_cases():
+        expected.update((case.pathway, *key) for key, added in answer_summaries.changes(
+            {}, answer_summaries.answers_of(case.data)).items() if added)
+    with app.database.connect() as connection:
+        counted = {(row.pathway, row.name, row.value_key, row.value): row.cases
+                   for row in connection.execute(select(tables.summary_answers))}
+    assert counted == dict(expected) and counted
 
 
 def test_copied_cases_load_and_go_on(built: tuple[Application, Built, str]) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import event
 from adapters.definition_files import read_bundle
 from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine import Engine
+from tests.bundles import bundle
 from tests.databases import migrated_engine
 from tests.unit.engine.fakes import FakeClock
 
@@ -33,7 +34,8 @@ STEP = {
     # and whether a migration waits for its next round
     "select": 2,
     # its events; their summaries (events, names, steps, groups, values, buckets, activity);
-    # the next task's inbox row
+    # the next task's inbox row (a step that changes the case's answers sends one more, the
+    # counts of their values: test_a_step_that_changes_the_answers_sends_one_more)
     "insert": 9,
     "update": 3,  # the case; the completed task's inbox row; data_revision
 }
@@ -71,3 +73,29 @@ def test_a_step_sends_the_pinned_statements(migrated_database_url: str) -> None:
     if not migrated_database_url.startswith("sqlite"):
         expected.pop("begin")
     assert dict(sent) == expected
+
+
+def test_a_step_that_changes_the_answers_sends_one_more(migrated_database_url: str) -> None:
+    """The pinned step changes no answer, so sends nothing for them; one whose form changes
+    the case's answers sends one statement more, an INSERT: the pathway's counts of answer
+    values moved by the differences (adapters.sql.answer_summaries, one upsert), which the
+    dashboard reads instead of every case's data."""
+    with migrated_engine(migrated_database_url) as database:
+        engine = Engine(uow=SqlAlchemyUnitOfWorkFactory(database), clock=FakeClock())
+        engine.publish(*bundle("gate_reception"))
+        client = engine.add_client("Step client")
+        task_id = engine.start_case("gate_reception", client.id or 0).tasks[0].task.id
+        sent: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            sent.append(statement)
+
+        event.listen(database, "before_cursor_execute", note)
+        try:
+            engine.complete_task(task_id, {**{f"needs_{need}": need == "family" for need in (
+                "accommodation", "benefits", "substance_misuse", "mental_health", "family",
+                "employment")}, "risk_level": "medium", "notes": "Assessed."})
+        finally:
+            event.remove(database, "before_cursor_execute", note)
+    answers = [s for s in sent if "summary_answers" in s]
+    assert [_kind(s) for s in answers] == ["insert"], answers

@@ -162,3 +162,20 @@ def test_a_chart_or_file_computes_only_what_it_shows(programme: Site) -> None:  
             assert any("summary_events" in s for s in statements), url
             assert not [s for s in statements if "summary_activity" in s], url
             assert not [s for s in statements if "AS field" in s], url  # answer_values
+
+
+def test_the_page_reads_no_case_data_cold(programme: Site) -> None:  # noqa: F811 - a fixture
+    """Cold, the page (and the page as it opens, on the outcome paid on) finds which answers
+    are worth splitting by from their values kept as cases are written (summary_answers),
+    not by reading every case's data (the statement that took most of a cold page's time at
+    100,000 clients: each case's data decompressed and unpacked)."""
+    client = programme.client()
+    sign_in(client, "cam")
+    grow_to(programme, 20)
+    for number, url in enumerate(("/dashboard?pathway=gate_reception&outcome=met_at_gate",
+                                  "/dashboard?pathway=gate_reception")):
+        programme.application.engine.add_client(f"Change {number}")  # a new revision
+        with counted(programme) as statements:
+            assert client.get(url).status_code == 200, url
+        assert not [s for s in statements if "cases.data" in s], url
+        assert any("summary_answers" in s for s in statements), url

@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.sql import append_read, summaries, tables
+from adapters.sql import answer_summaries, append_read, summaries, tables
 from adapters.sql.chain import chained
 from adapters.sql.repositories.common import (
     DIALECT_INSERTS,
@@ -138,11 +138,15 @@ class SqlCaseRepository(SqlRepository):
         # (the revision check proves no one changed the case since) leaves the dashboard's
         # summaries where they are, without reading them
         self._versions: dict[int, int] = {}
+        # each case's answers as read or written in this transaction, which a save changes
+        # the counts of values in summary_answers from (adapters.sql.answer_summaries)
+        self._answers: dict[int, answer_summaries.Answers] = {}
 
     def add(self, case: CaseRecord) -> CaseRecord:
         case.created_at = case.created_at or current_time()
         case.updated_at = case.updated_at or case.created_at
         case.id = insert_id(self._connection, tables.cases, columns_of(case))
+        self._count_answers(case, {})
         return case
 
     def get(self, case_id: int, *, with_state: bool = True) -> CaseRecord | None:
@@ -150,6 +154,7 @@ class SqlCaseRepository(SqlRepository):
         found = self._one(_case, statement, {"b_id": case_id})
         if found is not None:
             self._versions[case_id] = found.version
+            self._answers[case_id] = answer_summaries.answers_of(found.data)
         return found
 
     def save(self, case: CaseRecord, expected_revision: int) -> None:
@@ -161,6 +166,10 @@ class SqlCaseRepository(SqlRepository):
         """
         if case.id is None:
             raise ValueError("a case must be added before it is saved")
+        answers = self._answers.get(case.id)
+        if answers is None:  # not read in this transaction: its answers as stored
+            answers = answer_summaries.answers_of(self._connection.scalar(
+                select(tables.cases.c.data).where(tables.cases.c.id == case.id)))
         updated_at = case.updated_at or current_time()
         result = self._connection.execute(_SAVE_CASE, {
             **_case_changes(case), "revision": expected_revision + 1, "updated_at": updated_at,
@@ -180,6 +189,16 @@ class SqlCaseRepository(SqlRepository):
         if self._versions.get(case.id) != case.version:
             summaries.follow_version(self._connection, case.id, case.version)
             self._versions[case.id] = case.version
+        self._count_answers(case, answers)
+
+    def _count_answers(self, case: CaseRecord, was: answer_summaries.Answers) -> None:
+        """The counts of the pathway's answer values moved from the case's answers `was` to
+        those of its data now (no statement when they are the same)."""
+        now = answer_summaries.answers_of(case.data)
+        if now != was:
+            answer_summaries.record(self._connection, case.pathway,
+                                    answer_summaries.changes(was, now))
+        self._answers[case.id or 0] = now
 
     def list(
         self,
@@ -199,8 +218,9 @@ class SqlCaseRepository(SqlRepository):
     def of_same_client(self, case_id: int) -> builtins.list[CaseRecord]:
         rows = self._connection.execute(_CASES_OF_SAME_CLIENT, {"b_id": case_id}).all()
         found = [_case(row) for row in rows]
-        for record in found:  # as get does: the versions save compares against
+        for record in found:  # as get does: the versions and answers save compares against
             self._versions[record.id or 0] = record.version
+            self._answers[record.id or 0] = answer_summaries.answers_of(record.data)
         return found
 
     def stream(self, *, pathway: str | None = None) -> Iterator[CaseRecord]:
