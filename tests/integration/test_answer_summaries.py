@@ -145,7 +145,7 @@ def test_migration_0025_counts_the_answers_of_the_cases_stored(database_url: str
             assert case.id is not None and before[LONG] == [f'str:"{LONG}"']
         with database.begin() as connection:  # as if written before the counts existed
             connection.execute(delete(tables.summary_answers))
-        downgrade(database_url, "0023_inbox_page_indexes")
+        downgrade(database_url, "0024_inbox_lane_index")
         upgrade(database_url)
         with database.connect() as connection:
             counted = sorted(connection.execute(select(tables.summary_answers)).all())

@@ -8,7 +8,7 @@ case's data; this step makes the table (declared here as it is at this revision)
 the cases already stored the way new writes are (answer_summaries.rebuild).
 
 Revision ID: 0025_answer_summaries
-Revises: 0023_inbox_page_indexes
+Revises: 0024_inbox_lane_index
 Create Date: 2026-12-06
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from adapters.sql import answer_summaries
 
 revision: str = "0025_answer_summaries"
-down_revision: str | Sequence[str] | None = "0023_inbox_page_indexes"
+down_revision: str | Sequence[str] | None = "0024_inbox_lane_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
