@@ -457,6 +457,18 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class SavedFilter:
+    """An inbox filter one user named and kept (revision 0028): the inbox's query string,
+    opened again from the inbox's list. Never anyone else's to see."""
+
+    id: int | None
+    username: str
+    name: str
+    query: str
+    saved_at: datetime
+
+
+@dataclass(frozen=True)
 class DefinitionDraft:
     """A pathway's YAML being written by one designer, kept unpublished (revision 0015).
     `pathway` is the one edited ("" for a new one); `based_on` the version it started from

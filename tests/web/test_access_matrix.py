@@ -23,6 +23,8 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /tasks/T/claim            302L   302         404           404                 302
     POST /tasks/T/unclaim          302L   302         404           404                 302
     POST /inbox/reassign           302L   cw 403 tl 302   cw 403 tl 404  403            302
+    POST /inbox/filters            302L   302         302           403                 302
+    POST /inbox/filters/N/delete   302L   404         404           403                 404
     GET  /clients/C                302L   200         403 (reason)  403                 200
     GET  /clients/C?reason=...     400    400         400           400                 400
     POST /clients/C/open (reason)  302L   302         302 (logged)  403                 302
@@ -305,6 +307,15 @@ ROUTES: dict[str, Route] = {
                      expected=statuses(200, own=200, other=200, designer=200, admin=200)),
     "inbox": Route("GET", lambda t: "/inbox", shared=True, per_target=False,
                    expected=statuses(own=200, other=200, designer=403, admin=200)),
+    # saved inbox filters: each user's own (whose filter is whose: test_inbox_filters.py);
+    # deleting one the user does not have is "not found" once allowed
+    "save_filter": Route(
+        "POST", lambda t: "/inbox/filters", per_target=False, location=r"/inbox\?scope=mine",
+        data=lambda t, user: {"name": "Mine", "query": "scope=mine"},
+        expected=statuses(own=302, other=302, designer=403, admin=302)),
+    "delete_filter": Route(
+        "POST", lambda t: "/inbox/filters/999999/delete", shared=True, per_target=False,
+        expected=statuses(own=404, other=404, designer=403, admin=404)),
     "task_page": Route("GET", lambda t: f"/tasks/{t.task_id}", shared=True,
                        expected=statuses(own=200, other=404, designer=404, admin=200)),
     "task_draft": Route(
@@ -504,7 +515,8 @@ def send(client: FlaskClient, route: Route, target: Target, user: str,
 def test_every_route_is_in_the_matrix(shared: World) -> None:
     """A new route fails here until the matrix says who may use it."""
     covered = {"/", "/login", "/logout", "/health", "/healthz", "/readyz", "/metrics",
-               "/inbox", "/inbox/reassign",
+               "/inbox", "/inbox/reassign", "/inbox/filters",
+               "/inbox/filters/<int:filter_id>/delete",
                "/tasks/<task_id>", "/tasks/<task_id>/claim", "/tasks/<task_id>/unclaim",
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
