@@ -89,6 +89,9 @@ def inbox() -> Any:
     per_page = query_number("per_page", problems, default=PER_PAGE, minimum=1,
                             maximum=PER_PAGE_MAX)
     data = _data_filter(args.get("data", ""), problems)
+    if args.get("drafts") not in (None, "", "mine"):
+        problems["drafts"] = ["drafts=mine lists the tasks with your draft; leave it out "
+                              "for all"]
     if problems:
         return _inbox_page(None, scope, sort, problems), 400
     try:
@@ -97,7 +100,7 @@ def inbox() -> Any:
             step=args.get("step") or None, client_id=client, data=data or None,
             overdue={"yes": True, "no": False}.get(args.get("overdue", "")), sort=sort,
             limit=per_page, offset=(page - 1) * per_page, count_cap=COUNT_CAP,
-            with_saved=True)
+            with_saved=True, drafts=args.get("drafts") == "mine")
     except InvalidArgumentError as err:
         if not err.details.get("fields"):
             raise

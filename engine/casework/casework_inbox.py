@@ -70,7 +70,7 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
           version: int | None, step: str | None, client_id: int | None,
           data: Mapping[str, str] | None, overdue: bool | None, sort: str,
           limit: int | None = None, offset: int = 0, count_cap: int | None = None,
-          with_saved: bool = False) -> Inbox:
+          with_saved: bool = False, drafts: bool = False) -> Inbox:
     """Open tasks the user may do, across every version of every pathway.
 
     scope: "mine" (assigned to the user), "role" (every task the user may do, whoever it
@@ -86,6 +86,7 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
     that stopped there, Inbox.total_over says total did), so a page's cost does not grow
     with the number of open tasks; None counts them all. with_saved: Inbox.saved lists
     the user's saved filters (the web page's list: one query in the same transaction).
+    drafts: only the tasks with a draft the user saved ("my drafts").
     """
     _check(scope, sort, limit, offset)
     empty = {name: 0 for name in (*INBOX_SCOPES, "overdue")}
@@ -93,18 +94,12 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
         return Inbox([], empty, [], total=0)
     now = cw.clock.now()
     with cw.uow(read_only=True) as uow:
-        versions = uow.versions.list()
-        every: dict[tuple[str, int], _Loaded] = {
-            (v.pathway, v.number): cw.loaded(uow, v.pathway, v.number) for v in versions}
-        offered = choices(user, versions, every)
-        pathway, step = resolve(choices(user, versions, every, takeable=False), pathway,
-                                version, step)
-        loaded = {key: found for key, found in every.items()
-                  if pathway in (None, key[0]) and version in (None, key[1])}
+        offered, loaded, pathway, step = _versions(cw, uow, user, pathway, version, step)
         unloadable = _unloadable(uow, loaded, pathway, version, step)
         query = InboxQuery(grant(user, loaded), user.username, now, scope=scope,
                            pathway=pathway, version=version, step=step, client_id=client_id,
-                           data=tuple((data or {}).items()), overdue=overdue, sort=sort)
+                           data=tuple((data or {}).items()), overdue=overdue, sort=sort,
+                           drafts_of=user.username if drafts else None)
         saved = uow.saved_filters.list(user.username) if with_saved else []
         if query.data:
             hits, counts = _filtered(cw, uow, user, query)
@@ -120,6 +115,21 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
                   choices=offered, saved=saved)
     return found if query.data or count_cap is None else _capped(found, count_cap + offset,
                                                                 scope, overdue, offset)
+
+
+def _versions(cw: CaseworkContext, uow: UnitOfWork, user: User, pathway: str | None,
+              version: int | None, step: str | None
+              ) -> tuple[InboxChoices, dict[tuple[str, int], _Loaded], str | None, str | None]:
+    """What the filters offer the user, the versions under the filters (parsed, or why
+    not), and the pathway and step ids the filters name (see inbox_choices.resolve)."""
+    versions = uow.versions.list()
+    every: dict[tuple[str, int], _Loaded] = {
+        (v.pathway, v.number): cw.loaded(uow, v.pathway, v.number) for v in versions}
+    pathway, step = resolve(choices(user, versions, every, takeable=False), pathway,
+                            version, step)
+    loaded = {key: found for key, found in every.items()
+              if pathway in (None, key[0]) and version in (None, key[1])}
+    return choices(user, versions, every), loaded, pathway, step
 
 
 def inbox_choices(cw: CaseworkContext, user: User) -> InboxChoices:

@@ -55,15 +55,16 @@ class Casework(CaseworkContext):
               version: int | None = None, step: str | None = None,
               client_id: int | None = None, data: Mapping[str, str] | None = None,
               overdue: bool | None = None, sort: str = "due", limit: int | None = None,
-              offset: int = 0, count_cap: int | None = None, with_saved: bool = False
-              ) -> Inbox:
+              offset: int = 0, count_cap: int | None = None, with_saved: bool = False,
+              drafts: bool = False) -> Inbox:
         """Open tasks the user may do, across every version of every pathway, a page of
         limit rows from offset (see engine.casework.casework_inbox.inbox for the filters,
-        sorts, count_cap and with_saved)."""
+        sorts, count_cap, with_saved and drafts)."""
         return casework_inbox.inbox(self, user, scope=scope, pathway=pathway, version=version,
                                     step=step, client_id=client_id, data=data,
                                     overdue=overdue, sort=sort, limit=limit, offset=offset,
-                                    count_cap=count_cap, with_saved=with_saved)
+                                    count_cap=count_cap, with_saved=with_saved,
+                                    drafts=drafts)
 
     def inbox_choices(self, user: User) -> InboxChoices:
         """What the inbox's pathway, version and step filters offer, titles shown."""

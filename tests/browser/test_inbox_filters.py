@@ -41,7 +41,7 @@ def test_a_team_lead_filters_by_titles_saves_them_and_reassigns(
     filtered = page.url
 
     # reassign two ticked tasks: the filters are kept
-    boxes = page.get_by_role("checkbox")
+    boxes = page.locator('input[type="checkbox"][name="task"]')
     boxes.nth(0).check()
     boxes.nth(1).check()
     page.get_by_label("Reassign the ticked tasks to").select_option(value="caseworker")

@@ -153,3 +153,18 @@ def test_the_filter_form_and_saved_filters_show_csrf(world: World) -> None:  # n
     page = world.client("sg_caseworker").get("/inbox").text
     start = page.index('action="/inbox/filters"')
     assert csrf_token(page[start:]) != ""
+
+
+def test_my_drafts_lists_the_tasks_with_a_draft_of_mine(world: World) -> None:  # noqa: F811
+    world.application.casework.save_draft(world.user("sg_caseworker"), world.tasks["aaron"],
+                                          {"notes": "half done"})
+    client = world.client("sg_caseworker")
+    page = client.get("/inbox")
+    assert 'href="/inbox?drafts=mine"' in page.text  # the "My drafts" tab
+    mine = client.get("/inbox?drafts=mine")
+    assert mine.status_code == 200 and inbox_clients(mine.text) == ["Aaron Smith"]
+    assert 'name="drafts" value="mine" checked' in mine.text
+    lead = world.client("sg_team_lead").get("/inbox?drafts=mine")
+    assert inbox_clients(lead.text) == []  # someone else's draft is not "mine"
+    bad = client.get("/inbox?drafts=everyone")
+    assert bad.status_code == 400 and "drafts" in field_problem(bad.text, "drafts")

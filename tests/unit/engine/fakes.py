@@ -349,7 +349,10 @@ class _Inbox:
         return found
 
     def _hits(self, query: InboxQuery) -> builtins.list[InboxHit]:
-        return fake_inbox.all_scopes(query, self.list(), self.d.cases, self.d.clients)
+        found = fake_inbox.all_scopes(query, self.list(), self.d.cases, self.d.clients)
+        if query.drafts_of is None:
+            return found
+        return [h for h in found if (h.task.id, query.drafts_of) in self.d.drafts]
 
     def search(self, query: InboxQuery, *, limit: int | None = None, offset: int = 0
                ) -> builtins.list[InboxHit]:
