@@ -181,7 +181,8 @@ class InboxQuery:
     (dotted key -> text); storage may return more rows than match them (the caller checks
     each row) but never fewer. scope: "mine" (assignee is username), "role" (all) or
     "unassigned"; overdue: due before now (True), or not (False). sort: see
-    engine.casework.casework_inbox.inbox; ties in created_at order, then by task id."""
+    engine.casework.casework_inbox.inbox; ties in created_at order, then by task id.
+    drafts_of: only tasks with a draft saved by this username ("my drafts")."""
 
     grant: TaskGrant
     username: str
@@ -194,6 +195,7 @@ class InboxQuery:
     data: tuple[tuple[str, str], ...] = ()
     overdue: bool | None = None
     sort: str = "due"
+    drafts_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -453,6 +455,18 @@ class Draft:
     case_id: int
     username: str
     data: dict[str, Any]
+    saved_at: datetime
+
+
+@dataclass(frozen=True)
+class SavedFilter:
+    """An inbox filter one user named and kept (revision 0028): the inbox's query string,
+    opened again from the inbox's list. Never anyone else's to see."""
+
+    id: int | None
+    username: str
+    name: str
+    query: str
     saved_at: datetime
 
 

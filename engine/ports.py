@@ -43,6 +43,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
     PathwayVersion,
+    SavedFilter,
     SignalDelivery,
     Timer,
 )
@@ -432,6 +433,20 @@ class DraftRepository(Protocol):
         ...
 
 
+class SavedFilterRepository(Protocol):
+    def save(self, saved: SavedFilter) -> SavedFilter:
+        """Keep the user's filter under its name, replacing the query of one so named."""
+        ...
+
+    def list(self, username: str) -> builtins.list[SavedFilter]:
+        """The user's saved filters by name."""
+        ...
+
+    def delete(self, username: str, filter_id: int) -> bool:
+        """Forget the user's filter; False when the user has none with that id."""
+        ...
+
+
 class Repositories(Protocol):
     """Every repository a unit of work carries: the one list, kept in REPOSITORY_NAMES too."""
 
@@ -455,6 +470,7 @@ class Repositories(Protocol):
     drafts: DraftRepository
     # versions being written
     definition_drafts: DefinitionDraftRepository
+    saved_filters: SavedFilterRepository
     # outcomes
     outcomes: OutcomeRepository
     # the dashboard's figures, kept as events are written

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -30,6 +31,7 @@ from engine.casework import (
     INBOX_SCOPES,
     INBOX_SORTS,
     PER_PAGE_MAX,
+    Inbox,
     day,
     moment,
 )
@@ -37,6 +39,7 @@ from engine.errors import (
     DuplicateCaseError,
     ForbiddenError,
     InvalidArgumentError,
+    NotFoundError,
 )
 from engine.model import CONSENT_SCOPES
 from engine.numbers import MAX_ID
@@ -61,13 +64,15 @@ def _user() -> Any:
     return user
 
 
-def _data_filter(text: str) -> dict[str, str]:
-    """`key=value, key2=value2` from the inbox's case-data filter box."""
+def _data_filter(text: str, problems: dict[str, list[str]]) -> dict[str, str]:
+    """`key=value, key2=value2` from the inbox's case-data filter box; a part that is not
+    field=value is a problem recorded under "data"."""
     found: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise BadRequest(f"case data filter {part!r}: write it as field=value")
+            problems.setdefault("data", []).append(f"{part!r}: write it as field=value")
+            continue
         found[key.strip()] = value.strip()
     return found
 
@@ -85,23 +90,73 @@ def inbox() -> Any:
     page = query_number("page", problems, default=1, minimum=1, maximum=MAX_ID)
     per_page = query_number("per_page", problems, default=PER_PAGE, minimum=1,
                             maximum=PER_PAGE_MAX)
+    data = _data_filter(args.get("data", ""), problems)
+    if args.get("drafts") not in (None, "", "mine"):
+        problems["drafts"] = ["drafts=mine lists the tasks with your draft; leave it out "
+                              "for all"]
     if problems:
-        raise BadRequest("; ".join(f"{k}: {', '.join(v)}" for k, v in problems.items()))
-    overdue = {"yes": True, "no": False}.get(args.get("overdue", ""))
-    data_text = args.get("data", "")
-    result = application().casework.inbox(
-        _user(), scope=scope, pathway=args.get("pathway") or None, version=version,
-        step=args.get("step") or None, client_id=client, data=_data_filter(data_text) or None,
-        overdue=overdue, sort=sort, limit=per_page, offset=(page - 1) * per_page,
-        count_cap=COUNT_CAP)
+        return _inbox_page(None, scope, sort, problems), 400
+    try:
+        result = application().casework.inbox(
+            _user(), scope=scope, pathway=args.get("pathway") or None, version=version,
+            step=args.get("step") or None, client_id=client, data=data or None,
+            overdue={"yes": True, "no": False}.get(args.get("overdue", "")), sort=sort,
+            limit=per_page, offset=(page - 1) * per_page, count_cap=COUNT_CAP,
+            with_saved=True, drafts=args.get("drafts") == "mine")
+    except InvalidArgumentError as err:
+        if not err.details.get("fields"):
+            raise
+        return _inbox_page(None, scope, sort, err.details["fields"]), 400
+    return _inbox_page(result, scope, sort, {},
+                       _paging(result.total, page, per_page, result.total_over))
+
+
+def _inbox_page(result: Inbox | None, scope: str, sort: str,
+                problems: Mapping[str, list[str]], paging: dict[str, Any] | None = None,
+                saving: Mapping[str, Any] | None = None) -> str:
+    """The inbox page; result None when the filters could not be used: no rows, the form
+    as sent with each problem at its field. saving: a filter that could not be saved (its
+    name, query and problems), offered again."""
+    casework = application().casework
+    if result is None:
+        result = Inbox([], {name: 0 for name in (*INBOX_SCOPES, "overdue")},
+                       choices=casework.inbox_choices(_user()),
+                       saved=casework.saved_filters(_user()))
     colleagues = []
     if _user().role in ("team_lead", "admin"):
         colleagues = [u for u in application().accounts.users(
             None if _user().role == "admin" else _user().organisation) if u.active]
     return render_template("inbox.html", inbox=result, scope=scope, sort=sort,
-                           sorts=SORT_LABELS, args=args, data_text=data_text,
-                           colleagues=colleagues,
-                           paging=_paging(result.total, page, per_page, result.total_over))
+                           sorts=SORT_LABELS, args=request.args,
+                           data_text=request.args.get("data", ""), colleagues=colleagues,
+                           problems=problems, choices=result.choices,
+                           paging=paging or _paging(0, 1, PER_PAGE),
+                           saved=result.saved, saving=saving or {},
+                           this_query=urlencode([(k, v) for k, v in
+                                                 request.args.items(multi=True)
+                                                 if k != "page"]))
+
+
+@bp.post("/inbox/filters")
+@roles_required("caseworker", "team_lead", "admin")
+def save_filter() -> Any:
+    """Keep the inbox's filters under a name, then show them."""
+    name, query = request.form.get("name", ""), request.form.get("query", "")
+    try:
+        saved = application().casework.save_filter(_user(), name, query)
+    except InvalidArgumentError as err:
+        saving = {"name": name, "query": query, "problems": err.details.get("fields", {})}
+        return _inbox_page(None, "role", "due", {}, saving=saving), 400
+    flash(f"Filters saved as {saved.name!r}.")
+    return redirect(url_for("casework.inbox") + ("?" + saved.query if saved.query else ""))
+
+
+@bp.post("/inbox/filters/<int:filter_id>/delete")
+@roles_required("caseworker", "team_lead", "admin")
+def delete_filter(filter_id: int) -> Any:
+    application().casework.delete_filter(_user(), filter_id)
+    flash("Saved filter deleted.")
+    return redirect(url_for("casework.inbox"))
 
 
 def _paging(total: int, page: int, per_page: int, over: bool = False) -> dict[str, Any]:
@@ -140,14 +195,27 @@ def unclaim(task_id: str) -> Any:
 @bp.post("/inbox/reassign")
 @roles_required("team_lead", "admin")
 def reassign() -> Any:
+    """Reassign every ticked task that can be, then back to the inbox as it was filtered,
+    told what was done and each task that was not, with why."""
+    back = safe_next(request.form.get("back") or url_for("casework.inbox", scope="role"))
     task_ids = request.form.getlist("task")
     if not task_ids:
         flash("Tick the tasks to reassign first.")
-        return redirect(url_for("casework.inbox"))
+        return redirect(back)
     to = request.form.get("to") or None
-    done = application().casework.reassign(_user(), task_ids, to)
-    flash(f"{len(done)} task(s) {'assigned to ' + to if to else 'made unassigned'}.")
-    return redirect(url_for("casework.inbox", scope="role"))
+    try:
+        result = application().casework.reassign_each(_user(), task_ids, to)
+    except NotFoundError as err:
+        flash(f"Nothing was reassigned: {err.message}.", "error")
+        return redirect(back)
+    if result.done or not result.refused:
+        flash(f"{len(result.done)} task(s) "
+              f"{'assigned to ' + to if to else 'made unassigned'}.")
+    if result.refused:
+        flash("Not reassigned: " + "; ".join(f"task {task_id}: {why}"
+                                             for task_id, why in result.refused) + ".",
+              "error")
+    return redirect(back)
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])

@@ -364,6 +364,19 @@ definition_drafts = Table(
     PrimaryKeyConstraint("username", "pathway"),
 )
 
+# -- inbox filters people keep (revision 0028) ----------------------------------------------
+
+saved_filters = Table(
+    "saved_filters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("query", Text, nullable=False),  # the inbox's query string
+    Column("saved_at", UtcDateTime, nullable=False),
+    UniqueConstraint("username", "name"),
+)
+
 # -- outcomes (revision 0005) --------------------------------------------------------------
 
 outcome_imports = Table(

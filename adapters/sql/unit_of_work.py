@@ -16,7 +16,7 @@ from engine.ports import Repositories
 
 # writes that change no figure: sign-in sessions, tokens, the access log, drafts, the counter
 _NOT_DATA = frozenset({"user_sessions", "api_tokens", "access_log", "drafts",
-                       "definition_drafts", "data_revision"})
+                       "definition_drafts", "saved_filters", "data_revision"})
 _WRITE = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)",
                     re.IGNORECASE)
 _WROTE = "pathways_wrote_data"
@@ -86,6 +86,7 @@ class SqlAlchemyUnitOfWork(Repositories):
         self.access_log = sql.SqlAccessLog(connection)
         self.drafts = sql.SqlDraftRepository(connection)
         self.definition_drafts = sql.SqlDefinitionDraftRepository(connection)
+        self.saved_filters = sql.SqlSavedFilterRepository(connection)
         self.outcomes = sql.SqlOutcomeRepository(connection)
         self.summaries = summaries.SqlDashboardSummaries(connection)
 

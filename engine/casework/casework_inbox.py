@@ -20,7 +20,8 @@ from typing import Any, Literal, get_args
 from engine import access
 from engine.access import privacy
 from engine.casework.casework_access import CaseworkContext
-from engine.casework.casework_views import Inbox, InboxProblem, InboxRow
+from engine.casework.casework_views import Inbox, InboxChoices, InboxProblem, InboxRow
+from engine.casework.inbox_choices import choices, resolve
 from engine.dotted import dig
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord, InboxHit, InboxQuery, TaskGrant, User
@@ -68,7 +69,8 @@ def _check(scope: str, sort: str, limit: int | None, offset: int) -> None:
 def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
           version: int | None, step: str | None, client_id: int | None,
           data: Mapping[str, str] | None, overdue: bool | None, sort: str,
-          limit: int | None = None, offset: int = 0, count_cap: int | None = None) -> Inbox:
+          limit: int | None = None, offset: int = 0, count_cap: int | None = None,
+          with_saved: bool = False, drafts: bool = False) -> Inbox:
     """Open tasks the user may do, across every version of every pathway.
 
     scope: "mine" (assigned to the user), "role" (every task the user may do, whoever it
@@ -76,11 +78,15 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
     client.release_date; a non-text value compares as JSON: true, 3). overdue: True for
     only overdue tasks, False for only the others. sort: due (undated last), -due,
     created, -created, client, -client (by name), pathway, step, title; tasks that tie
-    keep the order they were created in, then by task id. limit and offset: the page
+    keep the order they were created in, then by task id. pathway and step: ids, or the
+    names the inbox shows (engine.casework.inbox_choices.resolve); one that names nothing
+    is InvalidArgumentError with details.fields. limit and offset: the page
     (limit None: every row from offset); Inbox.total counts the rows of every page.
     count_cap: count at most count_cap + offset tasks of each count (Inbox.over names those
     that stopped there, Inbox.total_over says total did), so a page's cost does not grow
-    with the number of open tasks; None counts them all.
+    with the number of open tasks; None counts them all. with_saved: Inbox.saved lists
+    the user's saved filters (the web page's list: one query in the same transaction).
+    drafts: only the tasks with a draft the user saved ("my drafts").
     """
     _check(scope, sort, limit, offset)
     empty = {name: 0 for name in (*INBOX_SCOPES, "overdue")}
@@ -88,13 +94,13 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
         return Inbox([], empty, [], total=0)
     now = cw.clock.now()
     with cw.uow(read_only=True) as uow:
-        loaded: dict[tuple[str, int], _Loaded] = {
-            (v.pathway, v.number): cw.loaded(uow, v.pathway, v.number)
-            for v in uow.versions.list(pathway) if version in (None, v.number)}
+        offered, loaded, pathway, step = _versions(cw, uow, user, pathway, version, step)
         unloadable = _unloadable(uow, loaded, pathway, version, step)
         query = InboxQuery(grant(user, loaded), user.username, now, scope=scope,
                            pathway=pathway, version=version, step=step, client_id=client_id,
-                           data=tuple((data or {}).items()), overdue=overdue, sort=sort)
+                           data=tuple((data or {}).items()), overdue=overdue, sort=sort,
+                           drafts_of=user.username if drafts else None)
+        saved = uow.saved_filters.list(user.username) if with_saved else []
         if query.data:
             hits, counts = _filtered(cw, uow, user, query)
             total = len(hits)
@@ -105,9 +111,35 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
             total = _total(counts, scope, overdue)
             hits = uow.inbox.search(query, limit=limit, offset=offset)
     rows = [_row(hit, now, unloadable) for hit in hits]
-    found = Inbox(rows, counts, _inbox_problems(user, unloadable), total=total)
+    found = Inbox(rows, counts, _inbox_problems(user, unloadable), total=total,
+                  choices=offered, saved=saved)
     return found if query.data or count_cap is None else _capped(found, count_cap + offset,
                                                                 scope, overdue, offset)
+
+
+def _versions(cw: CaseworkContext, uow: UnitOfWork, user: User, pathway: str | None,
+              version: int | None, step: str | None
+              ) -> tuple[InboxChoices, dict[tuple[str, int], _Loaded], str | None, str | None]:
+    """What the filters offer the user, the versions under the filters (parsed, or why
+    not), and the pathway and step ids the filters name (see inbox_choices.resolve)."""
+    versions = uow.versions.list()
+    every: dict[tuple[str, int], _Loaded] = {
+        (v.pathway, v.number): cw.loaded(uow, v.pathway, v.number) for v in versions}
+    pathway, step = resolve(choices(user, versions, every, takeable=False), pathway,
+                            version, step)
+    loaded = {key: found for key, found in every.items()
+              if pathway in (None, key[0]) and version in (None, key[1])}
+    return choices(user, versions, every), loaded, pathway, step
+
+
+def inbox_choices(cw: CaseworkContext, user: User) -> InboxChoices:
+    """What the inbox's filters offer (for a page whose filters could not be used)."""
+    if not (user.active and user.role in access.TASK_ROLES):
+        return InboxChoices()
+    with cw.uow(read_only=True) as uow:
+        versions = uow.versions.list()
+        return choices(user, versions, {(v.pathway, v.number): cw.loaded(uow, v.pathway, v.number)
+                                  for v in versions})
 
 
 def _capped(found: Inbox, cap: int, scope: str, overdue: bool | None, offset: int) -> Inbox:

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine import access
 from engine.casework.casework_access import CaseworkContext
-from engine.casework.casework_views import Completion, TaskPage
+from engine.casework.casework_views import Completion, Reassignment, TaskPage
 from engine.casework.task_start import record_task_started, retrying
 from engine.errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.model import CaseRecord, Draft, InboxTask, User
@@ -99,32 +99,63 @@ def reassign(cw: CaseworkContext, lead: User, task_ids: Sequence[str], to_userna
     Only team leads and admins. A team lead reassigns to users of their own organisation;
     the new assignee must be active and allowed to do every one of the tasks.
     """
+    return _reassign(cw, lead, task_ids, to_username, every=True)[0]
+
+
+def reassign_each(cw: CaseworkContext, lead: User, task_ids: Sequence[str],
+                  to_username: str | None) -> Reassignment:
+    """reassign, task by task: every task that can be is reassigned (in one transaction),
+    and each that cannot is listed with why (not found, or the new assignee may not do
+    it). A target who is not an active user of the lead's organisation is still a
+    NotFoundError for the whole request: nothing could be reassigned to them."""
+    done, refused = _reassign(cw, lead, task_ids, to_username, every=False)
+    return Reassignment(done, refused)
+
+
+def _target(uow: UnitOfWork, lead: User, to_username: str | None) -> User | None:
+    if to_username is None:
+        return None
+    target = uow.users.by_username(to_username)
+    if target is None or not target.active or (
+            lead.role != "admin" and target.organisation != lead.organisation):
+        raise NotFoundError(f"no active user {to_username!r} in your organisation",
+                            details={"user": to_username})
+    return target
+
+
+def _reassign(cw: CaseworkContext, lead: User, task_ids: Sequence[str],
+              to_username: str | None, *, every: bool
+              ) -> tuple[list[InboxTask], list[tuple[str, str]]]:
     if not access.is_lead(lead):
         raise ForbiddenError("only a team lead or an admin can reassign tasks",
                              details={"role": lead.role})
     done: list[InboxTask] = []
+    refused: list[tuple[str, str]] = []
     with cw.uow() as uow:
-        target: User | None = None
-        if to_username is not None:
-            target = uow.users.by_username(to_username)
-            if target is None or not target.active or (
-                    lead.role != "admin" and target.organisation != lead.organisation):
-                raise NotFoundError(f"no active user {to_username!r} in your organisation",
-                                    details={"user": to_username})
-        tasks = [cw.visible_task(uow, lead, task_id) for task_id in task_ids]
+        target = _target(uow, lead, to_username)
+        tasks = []
+        for task_id in dict.fromkeys(task_ids):
+            try:
+                tasks.append(cw.visible_task(uow, lead, task_id))
+            except NotFoundError:
+                if every:
+                    raise
+                refused.append((task_id, "not found (done already, or not your team's)"))
         if target is not None:
-            refused = [t.id for t in tasks if not cw.may_do(uow, target, t)]
-            if refused:
+            cannot = [t.id for t in tasks if not cw.may_do(uow, target, t)]
+            if cannot and every:
                 raise InvalidArgumentError(
-                    f"{to_username} may not do task(s) {', '.join(refused)}",
-                    details={"user": to_username, "tasks": refused})
+                    f"{to_username} may not do task(s) {', '.join(cannot)}",
+                    details={"user": to_username, "tasks": cannot})
+            refused += [(t, f"{to_username} may not do it") for t in cannot]
+            tasks = [t for t in tasks if t.id not in cannot]
         for task in tasks:
             uow.inbox.assign(task.id, to_username)
             cw.log_access(uow, lead, "reassign", cw.case_client(uow, task.case_id),
                           task=task.id, previous=task.assignee, to=to_username)
             done.append(dataclasses.replace(task, assignee=to_username))
         uow.commit()
-    return done
+    return done, refused
 
 
 def save_draft(cw: CaseworkContext, user: User, task_id: str, data: Mapping[str, Any]) -> Draft:

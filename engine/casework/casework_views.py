@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.casework.case_answers import Answer
-from engine.model import CaseRecord, Client, Consent, Draft, InboxTask
+from engine.model import CaseRecord, Client, Consent, Draft, InboxTask, SavedFilter
 from engine.workflow.case_runtime import TaskView
 
 
@@ -40,6 +40,26 @@ class InboxProblem:
 
 
 @dataclass(frozen=True)
+class Reassignment:
+    """A bulk reassignment done task by task: the tasks reassigned, and (task id, why) for
+    each that was not."""
+
+    done: list[InboxTask]
+    refused: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class InboxChoices:
+    """What the inbox's filters offer, in the words its rows show: pathways (id, the name
+    shown), each pathway's steps (id, title; every version's user tasks, the newest title
+    of a step), and each pathway's versions."""
+
+    pathways: tuple[tuple[str, str], ...] = ()
+    steps: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    versions: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Inbox:
     rows: list[InboxRow]
     # "mine", "role", "unassigned": tasks in each scope under the other filters (scope and
@@ -52,6 +72,8 @@ class Inbox:
     # and whether total did (it is then a lower bound: there may be more rows)
     over: frozenset[str] = frozenset()
     total_over: bool = False
+    choices: InboxChoices = field(default_factory=InboxChoices)
+    saved: list[SavedFilter] = field(default_factory=list)  # the user's (with_saved only)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any
 from engine.casework import (
     case_page,
     casework_clients,
+    casework_filters,
     casework_inbox,
     casework_incidents,
     casework_records,
@@ -37,13 +38,15 @@ from engine.casework.casework_views import (
     ClientRecord,
     Completion,
     Inbox,
+    InboxChoices,
     Incident,
+    Reassignment,
     RetryResult,
     StartResult,
     StepRetry,
     TaskPage,
 )
-from engine.model import Client, Consent, Draft, InboxTask, User
+from engine.model import Client, Consent, Draft, InboxTask, SavedFilter, User
 
 
 class Casework(CaseworkContext):
@@ -55,14 +58,32 @@ class Casework(CaseworkContext):
               version: int | None = None, step: str | None = None,
               client_id: int | None = None, data: Mapping[str, str] | None = None,
               overdue: bool | None = None, sort: str = "due", limit: int | None = None,
-              offset: int = 0, count_cap: int | None = None) -> Inbox:
+              offset: int = 0, count_cap: int | None = None, with_saved: bool = False,
+              drafts: bool = False) -> Inbox:
         """Open tasks the user may do, across every version of every pathway, a page of
         limit rows from offset (see engine.casework.casework_inbox.inbox for the filters,
-        sorts and count_cap)."""
+        sorts, count_cap, with_saved and drafts)."""
         return casework_inbox.inbox(self, user, scope=scope, pathway=pathway, version=version,
                                     step=step, client_id=client_id, data=data,
                                     overdue=overdue, sort=sort, limit=limit, offset=offset,
-                                    count_cap=count_cap)
+                                    count_cap=count_cap, with_saved=with_saved,
+                                    drafts=drafts)
+
+    def inbox_choices(self, user: User) -> InboxChoices:
+        """What the inbox's pathway, version and step filters offer, titles shown."""
+        return casework_inbox.inbox_choices(self, user)
+
+    def saved_filters(self, user: User) -> list[SavedFilter]:
+        """The user's saved inbox filters, by name."""
+        return casework_filters.saved_filters(self, user)
+
+    def save_filter(self, user: User, name: str, query: str) -> SavedFilter:
+        """Keep the inbox query string as the user's filter `name` (replacing one so named)."""
+        return casework_filters.save_filter(self, user, name, query)
+
+    def delete_filter(self, user: User, filter_id: int) -> None:
+        """Forget the user's saved filter (NotFoundError if it is not theirs)."""
+        casework_filters.delete_filter(self, user, filter_id)
 
     def task(self, user: User, task_id: str) -> TaskPage:
         """The task page: its form, prefilled from the client record, and the user's draft.
@@ -83,6 +104,11 @@ class Casework(CaseworkContext):
         """Assign tasks (all or none) to a user, or with None make them unassigned (team
         leads within their organisation, and admins)."""
         return casework_tasks.reassign(self, lead, task_ids, to_username)
+
+    def reassign_each(self, lead: User, task_ids: Sequence[str], to_username: str | None
+                      ) -> Reassignment:
+        """Reassign every task that can be; list each that cannot, with why."""
+        return casework_tasks.reassign_each(self, lead, task_ids, to_username)
 
     def save_draft(self, user: User, task_id: str, data: Mapping[str, Any]) -> Draft:
         """Keep part-filled form data for later (not validated); replaces the user's draft."""

@@ -69,7 +69,7 @@ def test_caseworker_completes_a_needs_assessment_after_correcting_the_form(
     snap(page, "2-inbox")
 
     # -- filter by pathway, pick the first needs assessment -------------------------------
-    page.get_by_label("Pathway", exact=True).fill("gate_reception")
+    page.get_by_label("Pathway", exact=True).select_option(label="gate reception")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"[?&]pathway=gate_reception(&|$)"))
     expect(page.get_by_label("Pathway", exact=True)).to_have_value("gate_reception")

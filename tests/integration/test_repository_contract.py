@@ -40,6 +40,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
     PathwayVersion,
+    SavedFilter,
     SignalDelivery,
     Timer,
     User,
@@ -256,6 +257,32 @@ def test_a_designer_s_draft_of_a_pathway_is_kept_replaced_and_forgotten(
     with storage() as uow:
         assert uow.definition_drafts.get("dana", "housing") is None
         assert uow.definition_drafts.get("eli", "housing") is not None
+
+
+def test_a_user_s_saved_filters_are_kept_by_name_and_only_theirs(
+        storage: UnitOfWorkFactory) -> None:
+    """Saving a name again replaces its query (same id); each user lists only their own, by
+    name; deleting needs the owner."""
+    with storage() as uow:
+        late = uow.saved_filters.save(SavedFilter(None, "dana", "Late", "overdue=yes", T0))
+        uow.saved_filters.save(SavedFilter(None, "dana", "Gate", "pathway=gate", T0))
+        eli = uow.saved_filters.save(SavedFilter(None, "eli", "Late", "scope=mine", T0))
+        uow.commit()
+    assert late.id is not None and eli.id is not None and late.id != eli.id
+    with storage() as uow:
+        again = uow.saved_filters.save(SavedFilter(None, "dana", "Late", "sort=client",
+                                                   T0 + HOUR))
+        uow.commit()
+    assert again.id == late.id
+    with storage() as uow:
+        assert [(f.name, f.query) for f in uow.saved_filters.list("dana")] == [
+            ("Gate", "pathway=gate"), ("Late", "sort=client")]
+        assert uow.saved_filters.delete("dana", eli.id) is False  # not hers
+        assert uow.saved_filters.delete("dana", late.id) is True
+        uow.commit()
+    with storage() as uow:
+        assert [f.name for f in uow.saved_filters.list("dana")] == ["Gate"]
+        assert [f.query for f in uow.saved_filters.list("eli")] == ["scope=mine"]
 
 
 # -- inbox ---------------------------------------------------------------------------------

@@ -22,7 +22,9 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /tasks/T (invalid data)   302L   422         404           404                 422
     POST /tasks/T/claim            302L   302         404           404                 302
     POST /tasks/T/unclaim          302L   302         404           404                 302
-    POST /inbox/reassign           302L   cw 403 tl 302   cw 403 tl 404  403            302
+    POST /inbox/reassign           302L   cw 403 tl 302   cw 403 tl 302T 403            302
+    POST /inbox/filters            302L   302         302           403                 302
+    POST /inbox/filters/N/delete   302L   404         404           403                 404
     GET  /clients/C                302L   200         403 (reason)  403                 200
     GET  /clients/C?reason=...     400    400         400           400                 400
     POST /clients/C/open (reason)  302L   302         302 (logged)  403                 302
@@ -54,7 +56,9 @@ the user has opened the record with a reason (routes marked "opened"), recording
 withdrawing a consent, starting a case of their own organisation's pathway, drafting,
 completing and claiming are refused exactly as without it (other cw/tl: 403 or 404).
 
-(302L: a redirect to /login.) K is a case of the target organisation's own wait pathway in
+(302L: a redirect to /login. 302T: back to the inbox told what was refused and why, nothing
+changed: a bulk reassignment does what it can and lists the rest, issue 18.) K is a case of
+the target organisation's own wait pathway in
 `error` (tests/web/test_incidents.py), retried with the date it lacked. The task is unclaimed
 before a claim and claimed by the own organisation's caseworker before an unclaim or a
 reassignment.
@@ -92,6 +96,7 @@ ANONYMOUS = "anonymous"
 USERS = (ANONYMOUS, *(f"{org}_{role}" for org in ORGANISATIONS for role in ROLES))
 TARGETS = tuple(ORGANISATIONS)  # whose task or client is asked for: sg or om
 LOGIN = "login"  # expected: a redirect to the sign-in page
+TOLD = "told"  # expected: a redirect back, told what was refused, nothing changed
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -312,6 +317,15 @@ ROUTES: dict[str, Route] = {
                      expected=statuses(200, own=200, other=200, designer=200, admin=200)),
     "inbox": Route("GET", lambda t: "/inbox", shared=True, per_target=False,
                    expected=statuses(own=200, other=200, designer=403, admin=200)),
+    # saved inbox filters: each user's own (whose filter is whose: test_inbox_filters.py);
+    # deleting one the user does not have is "not found" once allowed
+    "save_filter": Route(
+        "POST", lambda t: "/inbox/filters", per_target=False, location=r"/inbox\?scope=mine",
+        data=lambda t, user: {"name": "Mine", "query": "scope=mine"},
+        expected=statuses(own=302, other=302, designer=403, admin=302)),
+    "delete_filter": Route(
+        "POST", lambda t: "/inbox/filters/999999/delete", shared=True, per_target=False,
+        expected=statuses(own=404, other=404, designer=403, admin=404)),
     "task_page": Route("GET", lambda t: f"/tasks/{t.task_id}", shared=True,
                        expected=statuses(own=200, other=404, designer=404, admin=200)),
     "task_draft": Route(
@@ -337,7 +351,7 @@ ROUTES: dict[str, Route] = {
     "reassign": Route(
         "POST", lambda t: "/inbox/reassign", claimed=True, changes=True,
         location=r"/inbox\?scope=role", data=lambda t, user: {"task": t.task_id, "to": ""},
-        expected=statuses(own=302, other=404, designer=403, admin=302, own_caseworker=403,
+        expected=statuses(own=302, other=TOLD, designer=403, admin=302, own_caseworker=403,
                           other_caseworker=403)),
     "client_page": Route("GET", lambda t: f"/clients/{t.client_id}", shared=True,
                          expected=statuses(own=200, other=403, designer=403, admin=200)),
@@ -522,7 +536,8 @@ def send(client: FlaskClient, route: Route, target: Target, user: str,
 def test_every_route_is_in_the_matrix(shared: World) -> None:
     """A new route fails here until the matrix says who may use it."""
     covered = {"/", "/login", "/logout", "/health", "/healthz", "/readyz", "/metrics",
-               "/inbox", "/inbox/reassign",
+               "/inbox", "/inbox/reassign", "/inbox/filters",
+               "/inbox/filters/<int:filter_id>/delete",
                "/tasks/<task_id>", "/tasks/<task_id>/claim", "/tasks/<task_id>/unclaim",
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
@@ -566,6 +581,12 @@ def test_access(shared: World, route_name: str, user: str, target_org: str) -> N
     if expected == LOGIN:
         assert response.status_code == 302, response.text
         assert response.location.startswith("/login"), response.location
+    elif expected == TOLD:
+        assert response.status_code == 302, response.text
+        told = client.get(response.location).text
+        assert "Not reassigned" in told and target.name not in told
+        assert snapshot(shared, target) == before, "a refused request changed something"
+        return
     else:
         assert response.status_code == expected, (response.status_code, response.text[:600])
     after = snapshot(shared, target)

@@ -71,6 +71,12 @@ def test_statements_per_inbox_request_do_not_grow_with_the_tasks(world: World,  
     grow(world, 120)
     assert statements(world, site) == few
     assert max(few.values()) < 40, few
+    # the page's statements, pinned: the session and user, the versions, the counts, the
+    # rows, the user's saved filters (issue 18: one query, in the same transaction), the
+    # organisations for the layout; SQLite's count has the BEGINs PostgreSQL's driver sends
+    # unseen. Was 9 and 8 before saved filters.
+    dialect = site.application.database.dialect.name
+    assert few["/inbox"] == {"sqlite": 10, "postgresql": 9}[dialect], few
 
 
 def test_the_pages_list_every_task_once_in_order(world: World) -> None:  # noqa: F811

@@ -72,8 +72,9 @@ _INBOX_QUERY = (
 @operation("The task inbox", tag="tasks", result="Inbox", query=_INBOX_QUERY,
            errors=(400, 403), description="Open tasks the user may do, across every "
            "version of every pathway, with the counts of each scope, a page at a time "
-           "(limit, offset; total counts every page). Designers and commissioners have no "
-           "inbox (403).")
+           "(limit, offset; total counts every page). pathway and step take ids (or the "
+           "names the inbox shows); one that names no published pathway, version or step "
+           "is a 400 naming the field. Designers and commissioners have no inbox (403).")
 def inbox() -> ResponseReturnValue:
     user = api_user()
     if user.role not in access.TASK_ROLES:

@@ -36,6 +36,7 @@ from engine.model import (
     DefinitionDraft,
     Draft,
     Organisation,
+    SavedFilter,
     User,
     UserSession,
     name_key,
@@ -358,6 +359,32 @@ class SqlDraftRepository(SqlRepository):
 
 # built once: every task completion deletes the task's drafts
 _DELETE_DRAFTS = delete(tables.drafts).where(tables.drafts.c.task_id == bindparam("b_task"))
+
+
+class SqlSavedFilterRepository(SqlRepository):
+    """Inbox filters each user named and kept (revision 0028)."""
+
+    def save(self, saved: SavedFilter) -> SavedFilter:
+        f = tables.saved_filters
+        statement = DIALECT_INSERTS[self._connection.dialect.name](f).values(
+            **columns_of(saved))
+        new_id = self._connection.execute(statement.on_conflict_do_update(
+            index_elements=[f.c.username, f.c.name],
+            set_={"query": statement.excluded.query, "saved_at": statement.excluded.saved_at})
+            .returning(f.c.id)).scalar_one()
+        return replace(saved, id=int(new_id))
+
+    def list(self, username: str) -> builtins.list[SavedFilter]:
+        f = tables.saved_filters
+        rows = self._connection.execute(
+            select(f).where(f.c.username == username).order_by(f.c.name, f.c.id))
+        return [record_from(SavedFilter, row) for row in rows]
+
+    def delete(self, username: str, filter_id: int) -> bool:
+        f = tables.saved_filters
+        gone = self._connection.execute(
+            delete(f).where(f.c.username == username, f.c.id == filter_id))
+        return bool(gone.rowcount)
 
 
 class SqlDefinitionDraftRepository(SqlRepository):

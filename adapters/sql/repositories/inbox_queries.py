@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     case,
+    exists,
     func,
     not_,
     or_,
@@ -40,6 +41,7 @@ SQLITE_CASEFOLD = "pathways_casefold"  # str.casefold, a function of every SQLit
 _T = tables.inbox_tasks
 _CASES = tables.cases
 _CLIENTS = tables.clients
+_DRAFTS = tables.drafts
 
 
 class InboxQueries(SqlRepository):
@@ -112,6 +114,9 @@ def _conditions(query: InboxQuery, dialect: str) -> list[ColumnElement[bool]]:
              *_step_filters(query.pathway, query.version, query.step)]
     if query.client_id is not None:
         found.append(_CASES.c.client_id == query.client_id)
+    if query.drafts_of is not None:
+        found.append(exists().where(_DRAFTS.c.task_id == _T.c.id,
+                                    _DRAFTS.c.username == query.drafts_of))
     found.extend(_data_candidate(key, wanted, dialect) for key, wanted in query.data
                  if '"' not in key)
     return found

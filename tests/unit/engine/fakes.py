@@ -45,6 +45,7 @@ from engine.model import (
     OutcomeEvent,
     OutcomeImport,
     PathwayVersion,
+    SavedFilter,
     SignalDelivery,
     Timer,
     User,
@@ -96,6 +97,7 @@ class FakeData:
     access_log: list[AccessEntry] = field(default_factory=list)
     drafts: dict[tuple[str, str], Draft] = field(default_factory=dict)
     definition_drafts: dict[tuple[str, str], DefinitionDraft] = field(default_factory=dict)
+    saved_filters: dict[int, SavedFilter] = field(default_factory=dict)
     # outcomes
     outcome_imports: list[OutcomeImport] = field(default_factory=list)
     outcome_events: list[OutcomeEvent] = field(default_factory=list)
@@ -118,6 +120,7 @@ class FakeData:
             consents=list(self.consents), access_log=list(self.access_log),
             drafts=dict(self.drafts),
             definition_drafts=dict(self.definition_drafts),
+            saved_filters=dict(self.saved_filters),
             outcome_imports=list(self.outcome_imports),
             outcome_events=list(self.outcome_events),
             comparison_rates=list(self.comparison_rates),
@@ -346,7 +349,10 @@ class _Inbox:
         return found
 
     def _hits(self, query: InboxQuery) -> builtins.list[InboxHit]:
-        return fake_inbox.all_scopes(query, self.list(), self.d.cases, self.d.clients)
+        found = fake_inbox.all_scopes(query, self.list(), self.d.cases, self.d.clients)
+        if query.drafts_of is None:
+            return found
+        return [h for h in found if (h.task.id, query.drafts_of) in self.d.drafts]
 
     def search(self, query: InboxQuery, *, limit: int | None = None, offset: int = 0
                ) -> builtins.list[InboxHit]:
@@ -757,6 +763,30 @@ class _DefinitionDrafts:
         self.d.definition_drafts.pop((username, pathway), None)
 
 
+class _SavedFilters:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def save(self, saved: SavedFilter) -> SavedFilter:
+        same = [f for f in self.d.saved_filters.values()
+                if (f.username, f.name) == (saved.username, saved.name)]
+        kept = replace(saved, id=same[0].id if same else self.d.new_id())
+        assert kept.id is not None
+        self.d.saved_filters[kept.id] = kept
+        return kept
+
+    def list(self, username: str) -> list[SavedFilter]:
+        return sorted((f for f in self.d.saved_filters.values() if f.username == username),
+                      key=lambda f: (f.name, f.id or 0))
+
+    def delete(self, username: str, filter_id: int) -> bool:
+        found = self.d.saved_filters.get(filter_id)
+        if found is None or found.username != username:
+            return False
+        del self.d.saved_filters[filter_id]
+        return True
+
+
 class _Drafts:
     def __init__(self, d: FakeData) -> None:
         self.d = d
@@ -1019,6 +1049,7 @@ class FakeUnitOfWork(Repositories):
         self.access_log = _AccessLog(work)
         self.drafts = _Drafts(work)
         self.definition_drafts = _DefinitionDrafts(work)
+        self.saved_filters = _SavedFilters(work)
         self.outcomes = _Outcomes(work)
         self.summaries = _Summaries(work)
 

@@ -264,7 +264,13 @@ def test_inbox_filters_sorting_and_overdue(w: World) -> None:
     assert ids(w.work.inbox(w.amy, pathway="wellbeing")) == []
     assert ids(w.work.inbox(w.amy, pathway="resettle", version=1, step="assess")) == [
         sam_task.id, kim_task.id]
-    assert ids(w.work.inbox(w.amy, version=2)) == []
+    # a filter naming nothing is refused at its field, not an empty inbox (issue 18)
+    with pytest.raises(InvalidArgumentError) as refused:
+        w.work.inbox(w.amy, version=2)
+    assert refused.value.details["fields"] == {"version": ["no pathway has a version 2"]}
+    with pytest.raises(InvalidArgumentError) as refused:
+        w.work.inbox(w.amy, pathway="nonesuch")
+    assert set(refused.value.details["fields"]) == {"pathway"}
     w.clock.advance(days=1, hours=12)  # Sam's task was due after two days
     inbox = w.work.inbox(w.amy)
     assert [r.overdue for r in inbox.rows] == [True, False]
