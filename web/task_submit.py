@@ -102,7 +102,15 @@ def _stopped(case_id: int, error: dict[str, Any]) -> str:
 
 
 def taken(page: TaskPage, typed: Any) -> Any:
+    """The task is someone else's: assigned to them while the form was filled in (409, when
+    the form says it showed another assignee), else a refusal (403); the answers kept."""
     who = page.task.assignee or "someone else"
+    seen = request.form.get("assignee_seen")
+    if seen is None or seen == (page.task.assignee or ""):
+        return show(page, status=403, typed=typed, kept=True, notice=(
+            f"This task is assigned to {who}: only they can complete it, unless a team lead "
+            f"gives it to you. Your answers were not saved. They are below: copy them to "
+            f"{who}, or ask a team lead."))
     return show(page, status=409, typed=typed, kept=True, notice=(
         f"While you were filling this in, the task was assigned to {who}, so your answers "
         f"were not saved. They are below: copy them to {who}, or ask a team lead to give "

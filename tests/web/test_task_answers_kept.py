@@ -36,8 +36,10 @@ def _open_form(world: World, username: str = "sg_caseworker") -> tuple[FlaskClie
     assert page.status_code == 200
     case = re.search(r'name="case" value="(\d+)"', page.text)
     assert case, "the task form names its case"
+    seen = re.search(r'name="assignee_seen" value="([^"]*)"', page.text)
+    assert seen, "the task form says whose the task was when it was shown"
     answers = {**NEEDS_ASSESSMENT, "notes": NOTES, "csrf_token": csrf_token(page.text),
-               "case": case[1], "action": "complete"}
+               "case": case[1], "assignee_seen": seen[1], "action": "complete"}
     return client, task, answers
 
 
@@ -74,6 +76,23 @@ def test_a_task_assigned_to_a_colleague_meanwhile_keeps_the_answers(world: World
     assert "the task was assigned to sg_team_lead" in sent.text
     _kept(sent.text)
     assert 'value="complete"' not in sent.text  # shown to copy, not to send
+    assert world.open_task(task) is not None
+
+
+def test_a_task_that_was_already_a_colleagues_is_refused_and_keeps_the_answers(
+        world: World) -> None:
+    """Not "meanwhile": the form said the task was theirs already, or said nothing (a post
+    made by hand)."""
+    client, task, answers = _open_form(world)
+    world.application.casework.claim(world.user("sg_team_lead"), task)
+    for sent in (client.post(f"/tasks/{task}", data={**answers,
+                                                     "assignee_seen": "sg_team_lead"}),
+                 client.post(f"/tasks/{task}", data={k: v for k, v in answers.items()
+                                                     if k != "assignee_seen"})):
+        assert sent.status_code == 403, sent.text
+        assert "This task is assigned to sg_team_lead" in sent.text
+        assert "While you were filling this in" not in sent.text
+        _kept(sent.text)
     assert world.open_task(task) is not None
 
 
