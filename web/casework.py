@@ -197,17 +197,17 @@ def unclaim(task_id: str) -> Any:
 def reassign() -> Any:
     """Reassign every ticked task that can be, then back to the inbox as it was filtered,
     told what was done and each task that was not, with why."""
-    back = safe_next(request.form.get("back") or url_for("casework.inbox", scope="role"))
+    back = request.form.get("back") or url_for("casework.inbox", scope="role")
     task_ids = request.form.getlist("task")
     if not task_ids:
         flash("Tick the tasks to reassign first.")
-        return redirect(back)
+        return redirect(safe_next(back))
     to = request.form.get("to") or None
     try:
         result = application().casework.reassign_each(_user(), task_ids, to)
     except NotFoundError as err:
         flash(f"Nothing was reassigned: {err.message}.", "error")
-        return redirect(back)
+        return redirect(safe_next(back))
     if result.done or not result.refused:
         flash(f"{len(result.done)} task(s) "
               f"{'assigned to ' + to if to else 'made unassigned'}.")
@@ -215,7 +215,7 @@ def reassign() -> Any:
         flash("Not reassigned: " + "; ".join(f"task {task_id}: {why}"
                                              for task_id, why in result.refused) + ".",
               "error")
-    return redirect(back)
+    return redirect(safe_next(back))
 
 
 @bp.route("/tasks/<task_id>", methods=["GET", "POST"])

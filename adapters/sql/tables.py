@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 
+from adapters.sql.answer_tables import summary_answers as summary_answers  # re-exported
 from adapters.sql.client_search import glass_entry
 from adapters.sql.signal_tables import signal_deliveries as signal_deliveries  # re-exported
 from adapters.sql.table_types import BigIntegerId, json_type
@@ -589,18 +590,4 @@ summary_activity = Table(
     Column("month", String(7), nullable=False),
     Column("tasks", Integer, nullable=False),
     PrimaryKeyConstraint("pathway", "actor", "month"),
-)
-
-# how many of a pathway's cases hold each value at each top-level answer of their data
-# (adapters.sql.answer_summaries): which answers are worth splitting by, without reading
-# every case's data. Name and value are keys: the JSON text, or a digest of a long one.
-summary_answers = Table(
-    "summary_answers",
-    metadata,
-    Column("pathway", String, nullable=False),
-    Column("name", String, nullable=False),
-    Column("value_key", String, nullable=False),
-    Column("value", Text, nullable=False),  # the value as JSON text
-    Column("cases", Integer, nullable=False),
-    PrimaryKeyConstraint("pathway", "name", "value_key"),
 )

@@ -106,7 +106,7 @@ def paths(app: Flask, rule: Rule, world: BrokenWorld) -> list[str]:
         "username": [ADMIN, "nobody"],
         "name": ["nonsense"], "table": ["nonsense"], "number": [1, 999999],
         "package": ["bpmn-js", "nonsense"], "filename": ["nonsense.js"],
-        "migration_id": [999999], "step": ["nonsense"],
+        "migration_id": [999999], "step": ["nonsense"], "filter_id": [999999],
     }
     urls = app.url_map.bind("localhost")
     built = [{}]  # type: list[dict[str, Any]]

@@ -1,6 +1,6 @@
 """No redirect leaves the site: every target the app takes from a request (sign-in's `next`,
-GET and POST; the `back` of claim and give-back) ends on a path of this site, whatever tricks
-the value plays, on SQLite and PostgreSQL.
+GET and POST; the `back` of claim, give-back and bulk reassign) ends on a path of this
+site, whatever tricks the value plays, on SQLite and PostgreSQL.
 
 The attack: `/login?next=/%09/evil.example` used to answer `Location: /\t/evil.example`,
 which a browser reads as `//evil.example` (it drops tabs and newlines and takes `\\` for `/`),
@@ -214,6 +214,31 @@ def test_claim_and_unclaim_back_take_paths_of_the_site(shared: World) -> None:
     assert redirected(claimed) == f"/tasks/{task}"
     given = client.post(f"/tasks/{task}/unclaim", data={"csrf_token": token})
     assert redirected(given) == "/inbox"
+
+
+# -- bulk reassign: `back` (the inbox as it was filtered) -------------------------------------
+
+
+def reassign_back(shared: World, back: str, *, ticked: bool) -> str:
+    client, token = session_for(shared, "sg_team_lead")
+    task = shared_target(shared, "sg").task_id
+    data = {"csrf_token": token, "back": back, "to": "sg_caseworker"}
+    if ticked:
+        data["task"] = task
+    return redirected(client.post("/inbox/reassign", data=data))
+
+
+@pytest.mark.parametrize("target", EVIL)
+def test_the_bulk_reassign_back_stays_on_the_site(shared: World, target: str) -> None:
+    for ticked in (False, True):  # nothing ticked, and a task reassigned
+        went = reassign_back(shared, target, ticked=ticked)
+        assert went == (home_or_refused(target) if target else "/inbox?scope=role"), went
+
+
+def test_the_bulk_reassign_back_takes_the_inbox_as_filtered(shared: World) -> None:
+    filtered = "/inbox?scope=role&pathway=gate_reception&sort=client"
+    assert reassign_back(shared, filtered, ticked=True) == filtered
+    assert reassign_back(shared, filtered, ticked=False) == filtered
 
 
 def test_every_redirect_parameter_is_in_these_tests() -> None:

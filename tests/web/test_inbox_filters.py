@@ -89,7 +89,7 @@ def test_the_client_number_tells_two_clients_of_one_name_apart(world: World) -> 
     other, _task = world.new_client("sg", "Aaron Smith")
     page = world.client("sg_caseworker").get("/inbox?sort=client").text
     assert "<th>Client no.</th>" in page
-    numbers = re.findall(r'<td class="number">(\d+)</td>', page)
+    numbers = re.findall(r'<td class="number" data-label="Client no.">(\d+)</td>', page)
     assert str(world.clients["aaron"]) in numbers and str(other) in numbers
 
 
