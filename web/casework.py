@@ -266,11 +266,17 @@ def add_client() -> Any:
     return redirect(url_for("casework.client", client_id=created.id))
 
 
-@bp.get("/clients/<int:client_id>")
-def client(client_id: int) -> Any:
-    if "reason" in request.args:  # before signing in too: never redirected with it
+def _refuse_a_reason_in_the_address() -> None:
+    """A reason never goes in an address (logs, history, referrers keep it): refused before
+    signing in too, so it is never redirected with it."""
+    if "reason" in request.args:
         raise BadRequest("A reason never goes in the address: open the record and give the "
                          "reason in the form.")
+
+
+@bp.get("/clients/<int:client_id>")
+def client(client_id: int) -> Any:
+    _refuse_a_reason_in_the_address()
     return _client_page(client_id)
 
 
@@ -325,9 +331,7 @@ def open_with_reason(client_id: int) -> Any:
 
 @bp.get("/cases/<int:case_id>")
 def case(case_id: int) -> Any:
-    if "reason" in request.args:  # before signing in too: never redirected with it
-        raise BadRequest("A reason never goes in the address: open the record and give the "
-                         "reason in the form.")
+    _refuse_a_reason_in_the_address()
     return _case_page(case_id)
 
 
