@@ -12,13 +12,15 @@ programme is not that. Here, side by side in one run, per database:
   by a new one (not timed); and the gate reception workload again in two processes on the
   same database, each on half of the cases;
 - the baseline: SpiffWorkflow alone with the same parsed spec (parsed once, cached) and the
-  same script engine, the state kept as JSON without the spec, no database: load, answer,
-  run, dump. It neither validates the answers nor writes events, inbox rows or summaries;
+  same script engine, with naive persistence in the same database and durability: read the
+  case's JSON (without the spec), load, answer, run, dump, and write it back with one UPDATE
+  and a COMMIT. It neither validates the answers nor writes events, inbox rows or summaries.
+  The same kept in memory (no database at all) is printed beside it, not used for the ratio;
 - printed for each: median and p95 per step, the ratio to the baseline, the live-case cache's
   hit rate, SQL statements and commits per step, and the commit floor (one UPDATE and COMMIT
   in the durability the run uses, PATHWAYS_DURABILITY or `--durability`).
 
-Run: `python -m bench.realistic` (small: 2,000 cases, 600 steps a workload) or
+Run: `python -m bench.realistic` (4,096 cases, 600 steps a workload) or
 `python -m bench.realistic --population 20000 --steps 2000`; `--help` for the rest.
 """
 
@@ -39,6 +41,7 @@ from typing import Any
 import orjson
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event as sql_event
+from sqlalchemy import text as sql_text
 
 from adapters import demo
 from adapters.bootstrap import Application, bootstrap
@@ -144,8 +147,14 @@ def pathways_steps(population: Population, steps: int) -> Sample:
     return sample
 
 
-def naive_steps(population: Population, steps: int) -> Sample:
-    """SpiffWorkflow alone on the same cases' first states: JSON in memory, spec cached."""
+NAIVE_TABLE = "bench_naive_state"
+
+
+def naive_steps(population: Population, steps: int, *, stored: bool = True) -> Sample:
+    """SpiffWorkflow alone on the same cases' first states, spec parsed once and cached.
+    `stored`: naive persistence, in the same database and durability as Pathways: each step
+    reads the case's JSON, runs, and writes it back with one UPDATE and a COMMIT; otherwise
+    the JSON stays in memory (no database at all, what the baseline was before)."""
     app, rng = population.app, population.rng
     engine = app.engine
     with engine.uow() as uow:
@@ -153,24 +162,62 @@ def naive_steps(population: Population, steps: int) -> Sample:
                   for case_id in population.open_task}
         version = uow.cases.get(next(iter(states)))
         parsed = engine.parsed(uow, version.pathway, version.version)  # type: ignore[union-attr]
-    first = dict(states)
-    stored = {case_id: orjson.dumps(state) for case_id, state in states.items()}
-    sample = Sample()
-    for _ in range(steps):
-        case_id = rng.choice(list(stored))
-        started = time.perf_counter()
-        workflow = load_state(orjson.loads(stored[case_id]), parsed, engine.script_engine)
-        ready = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
-        if not ready:
-            stored[case_id] = orjson.dumps(first[case_id])  # a new case in its place
-            continue
-        task = ready[rng.randrange(len(ready))]
-        info = parsed.user_tasks.get(task.task_spec.name)
-        task.data.update(demo._answers(parsed.form_schema(info.form if info else None), rng))
-        runner.run_task(workflow, task)
-        stored[case_id] = orjson.dumps(dump_state(workflow))
-        sample.steps.append(time.perf_counter() - started)
+    first = {case_id: orjson.dumps(state) for case_id, state in states.items()}
+    memory = dict(first)
+    with app.database.connect() as connection:
+        storage = _NaiveStorage(connection, first) if stored else None
+        sample = Sample()
+        for _ in range(steps):
+            case_id = rng.choice(list(memory))
+            started = time.perf_counter()
+            text_ = storage.load(case_id) if storage else memory[case_id]
+            workflow = load_state(orjson.loads(text_), parsed, engine.script_engine)
+            ready = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
+            if not ready:  # a new case in its place, untimed
+                if storage:
+                    storage.save(case_id, first[case_id])
+                memory[case_id] = first[case_id]
+                continue
+            task = ready[rng.randrange(len(ready))]
+            info = parsed.user_tasks.get(task.task_spec.name)
+            task.data.update(demo._answers(parsed.form_schema(info.form if info else None), rng))
+            runner.run_task(workflow, task)
+            dumped = orjson.dumps(dump_state(workflow))
+            if storage:
+                storage.save(case_id, dumped)
+            memory[case_id] = dumped
+            sample.steps.append(time.perf_counter() - started)
+        if storage:
+            storage.drop()
     return sample
+
+
+class _NaiveStorage:
+    """The naive baseline's table: a case's state as JSON text, read and written by id."""
+
+    def __init__(self, connection: Any, states: dict[int, bytes]) -> None:
+        self.connection = connection
+        connection.execute(sql_text(f"CREATE TABLE {NAIVE_TABLE} (id INTEGER PRIMARY KEY, "
+                                    "state TEXT NOT NULL)"))
+        connection.execute(sql_text(f"INSERT INTO {NAIVE_TABLE} VALUES (:id, :state)"),
+                           [{"id": case_id, "state": state.decode()}
+                            for case_id, state in states.items()])
+        connection.commit()
+        self._select = sql_text(f"SELECT state FROM {NAIVE_TABLE} WHERE id = :id")
+        self._update = sql_text(f"UPDATE {NAIVE_TABLE} SET state = :state WHERE id = :id")
+
+    def load(self, case_id: int) -> bytes:
+        found: str = self.connection.execute(self._select, {"id": case_id}).scalar_one()
+        self.connection.commit()  # a naive reader does not hold its transaction open
+        return found.encode()
+
+    def save(self, case_id: int, state: bytes) -> None:
+        self.connection.execute(self._update, {"id": case_id, "state": state.decode()})
+        self.connection.commit()
+
+    def drop(self) -> None:
+        self.connection.execute(sql_text(f"DROP TABLE {NAIVE_TABLE}"))
+        self.connection.commit()
 
 
 @contextmanager
@@ -239,11 +286,14 @@ def measure(label: str, database: Callable[[], AbstractContextManager[str]], pop
             _prepare(app, pathway)
             people = _fill(app, pathway, population, seed=17)
             ours = pathways_steps(people, steps)
-            naive = naive_steps(_fill(app, pathway, min(population, 500), seed=18), steps)
+            others = _fill(app, pathway, min(population, 500), seed=18)
+            naive = naive_steps(others, steps)
+            in_memory = naive_steps(others, steps, stored=False)
             floor = statistics.median(commit_floor(app, 100)) * 1e6
         base = _us(naive.steps)
-        print(f"  {pathway}: SpiffWorkflow alone, spec cached, JSON without the spec "
-              f"{base:8.0f} us")
+        print(f"  {pathway}: SpiffWorkflow alone, spec cached, JSON without the spec, "
+              f"read and written back with a commit (the baseline) {base:8.0f} us; "
+              f"the same kept in memory, no database {_us(in_memory.steps):8.0f} us")
         report(f"Pathways, {pathway}", ours, base, floor)
         if pathway == GATE:
             with database() as url:
@@ -256,8 +306,10 @@ def measure(label: str, database: Callable[[], AbstractContextManager[str]], pop
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--population", type=int, default=2000,
-                        help="active cases per workload (more than --cache: most steps miss)")
+    parser.add_argument("--population", type=int, default=4096,
+                        help="active cases per workload (more than --cache: most steps miss; "
+                             "the two-process run gives each process half, so the default is "
+                             "four times the cache)")
     parser.add_argument("--steps", type=int, default=600, help="timed steps per workload")
     parser.add_argument("--cache", type=int, default=1024, help="live cases kept in memory")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="server URL; 'off' to skip")

@@ -17,7 +17,9 @@ def test_the_realistic_bench_prints_every_figure(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "relaxed durability" in out
     for pathway in ("gate_reception", "linear10"):
-        assert re.search(rf"{pathway}: SpiffWorkflow alone.* \d+ us", out), out
+        assert re.search(rf"{pathway}: SpiffWorkflow alone.*written back with a commit "
+                         rf"\(the baseline\) +\d+ us; the same kept in memory, no database "
+                         rf"+\d+ us", out), out
         line = re.search(rf"Pathways, {pathway} .*", out)
         assert line is not None, out
         assert re.search(r"ratio +\d+\.\d\d +cache hits +\d+% +\d+\.\d statements, "
@@ -39,3 +41,20 @@ def test_a_step_that_misses_the_cache_is_counted_as_a_miss(
     assert sample.hits + sample.misses >= 6
     assert sample.misses >= 3  # three cases through a cache of one
     assert len(sample.steps) == 6 and sample.statements >= 6 * 5 and sample.commits >= 6
+
+
+def test_the_baseline_reads_and_commits_its_state_in_the_same_database_every_step(
+        migrated_database_url: str) -> None:
+    """Naive persistence, not a dict in memory: one read and one committed UPDATE a step."""
+    with realistic.application(migrated_database_url, 4) as app:
+        realistic._prepare(app, "linear10")
+        people = realistic._fill(app, "linear10", 3, seed=1)
+        counted = realistic.Sample()
+        with realistic.counting(app, counted):
+            stored = realistic.naive_steps(people, 6)
+        in_memory = realistic.Sample()
+        with realistic.counting(app, in_memory):
+            realistic.naive_steps(people, 6, stored=False)
+    assert len(stored.steps) >= 1
+    assert counted.commits >= 2 * len(stored.steps)  # read, then write, each committed
+    assert in_memory.commits == 0  # only the first states are read, in a read-only unit
