@@ -29,7 +29,7 @@ from adapters.sql.database import normalize_url
 from engine.ports import UnitOfWorkFactory
 from tests.databases import RecordedMigration, copy_sqlite_file, migrated_engine
 from tests.openapi_contract import ContractClient
-from tests.scheduling import make_scheduler, order_for_workers
+from tests.scheduling import make_scheduler, order_for_workers, register_duration_recorder
 from tests.unit.engine.fakes import FakeClock
 
 POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
@@ -46,6 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     here in the controller, never in an xdist worker (the workers share the folder)."""
     if not hasattr(config, "workerinput"):
         shutil.rmtree(config.rootpath / SCREENSHOTS, ignore_errors=True)
+    register_duration_recorder(config)
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -199,7 +200,7 @@ def uow_factory(db_engine: Engine) -> UnitOfWorkFactory:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Known-slow files first, then the larger work units (tests/scheduling.py)."""
+    """Longest work units first, by a full run's measured seconds (tests/scheduling.py)."""
     order_for_workers(items)
 
 
