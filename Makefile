@@ -12,8 +12,9 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Front-end packages the app serves itself (web/assets.py: bpmn-js), from the npm registry at
-# the versions package-lock.json pins; no install scripts run.
+# Front-end packages the app serves itself (web/assets.py: bpmn-js), and axe-core for the
+# accessibility tests, from the npm registry at the versions package-lock.json pins; no
+# install scripts run.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@

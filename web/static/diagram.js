@@ -14,18 +14,29 @@
     }
   }
 
+  // The link's name is its own text, "Needs assessment: 3 waiting, 1 overdue", of which only
+  // the numbers show: a name that contains what is seen (WCAG 2.5.3, label in name).
   function badge(step, counts) {
     var link = document.createElement("a");
     link.href = "#step-" + step;
     link.className = "step-counts";
-    var parts = [];
-    function part(number, kind, words) {
+    function words(text) {
+      var hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = text;
+      link.appendChild(hidden);
+    }
+    words(counts.title + ": ");
+    function part(number, kind, what) {
+      if (link.childNodes.length > 1) {
+        words(", ");
+      }
       var span = document.createElement("span");
       span.className = kind;
       span.textContent = String(number);
-      span.title = number + " " + words;
+      span.title = number + " " + what;
       link.appendChild(span);
-      parts.push(number + " " + words);
+      words(" " + what);
     }
     part(counts.waiting, "waiting", "waiting");
     if (counts.overdue) {
@@ -34,7 +45,6 @@
     if (counts.error) {
       part(counts.error, "error", "in error");
     }
-    link.setAttribute("aria-label", counts.title + ": " + parts.join(", "));
     link.dataset.step = step;
     return link;
   }

@@ -32,7 +32,10 @@
 
   var editor = null;
   if (window.CodeMirror) {
+    // contenteditable: what is typed into sits inside the part that scrolls, so the keyboard
+    // reaches it, and screen readers read it; named as the textarea's label names it
     editor = window.CodeMirror.fromTextArea(area, { mode: "yaml", lineNumbers: true, indentUnit: 2, tabSize: 2,
+      inputStyle: "contenteditable", screenReaderLabel: "Pathway (YAML)",
       extraKeys: { Tab: function (cm) { cm.replaceSelection("  "); } } });
   }
   function text() {
