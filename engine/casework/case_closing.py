@@ -6,12 +6,14 @@ see the case is refused (ForbiddenError); a case already closed is refused as su
 
 from __future__ import annotations
 
+import dataclasses
+
 from engine import access
 from engine.casework.case_page import seen
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_incidents import REASON_LIMIT
 from engine.errors import CaseStateError, ForbiddenError, InvalidArgumentError
-from engine.model import User
+from engine.model import CaseRecord, User
 
 OPEN = ("active", "error")  # the statuses a case can be closed from
 
@@ -19,8 +21,9 @@ NOT_YOURS = ("only caseworkers of the organisation that holds this case (or an a
              "it")
 
 
-def close_case(cw: CaseworkContext, user: User, case_id: int, reason: str) -> None:
-    """Cancel the case for good with the reason (see the module); logged as close_case."""
+def close_case(cw: CaseworkContext, user: User, case_id: int, reason: str) -> CaseRecord:
+    """Cancel the case for good with the reason (see the module); logged as close_case. The
+    case afterwards, without its state."""
     said = reason.strip()
     if not said or len(said) > REASON_LIMIT:
         raise InvalidArgumentError(
@@ -36,8 +39,9 @@ def close_case(cw: CaseworkContext, user: User, case_id: int, reason: str) -> No
         if record.status not in OPEN:
             raise CaseStateError(f"case {case_id} is already closed ({record.status})",
                                  details={"case": case_id, "status": record.status})
-    cw.engine.cancel_case(case_id, actor=user.username, reason=said)
+    view = cw.engine.cancel_case(case_id, actor=user.username, reason=said)
     with cw.uow() as uow:
         cw.log_access(uow, user, "close_case", record.client_id, case=case_id,
                       why=said)  # detail, not `reason`: that column is break-glass reasons
         uow.commit()
+    return dataclasses.replace(view.case, state={})

@@ -49,7 +49,7 @@ from engine.casework.casework_views import (
     StepRetry,
     TaskPage,
 )
-from engine.model import Client, Consent, Draft, InboxTask, SavedFilter, User
+from engine.model import CaseRecord, Client, Consent, Draft, InboxTask, SavedFilter, User
 
 
 class Casework(CaseworkContext):
@@ -206,15 +206,21 @@ class Casework(CaseworkContext):
                                       contact_on=contact_on, minutes=minutes, text=text,
                                       case_id=case_id)
 
+    def client_of_case(self, case_id: int) -> int:
+        """The client of the case (NotFoundError if there is none): who may see it is
+        decided by what is then asked of that client's record."""
+        with self.uow(read_only=True) as uow:
+            return self.case_client(uow, case_id)
+
     def client_notes(self, user: User, client_id: int, reason: str | None = None
                      ) -> list[NoteView]:
         """The client's notes the user may read, oldest first (logged as a view)."""
         return case_notes.client_notes(self, user, client_id, reason)
 
-    def close_case(self, user: User, case_id: int, reason: str) -> None:
+    def close_case(self, user: User, case_id: int, reason: str) -> CaseRecord:
         """Cancel the case with the reason: caseworkers of the organisation that holds it,
         or an admin (ForbiddenError); a closed case is refused (CaseStateError)."""
-        case_closing.close_case(self, user, case_id, reason)
+        return case_closing.close_case(self, user, case_id, reason)
 
     # -- the access log ------------------------------------------------------------------
 
