@@ -16,6 +16,7 @@ from engine.errors import CaseStateError, ForbiddenError, InvalidArgumentError
 from engine.model import CaseRecord, User
 
 OPEN = ("active", "error")  # the statuses a case can be closed from
+CLOSE_REASON_MAX = REASON_LIMIT  # characters of a closing reason (as of a cancellation)
 
 NOT_YOURS = ("only caseworkers of the organisation that holds this case (or an admin) close "
              "it")
@@ -25,11 +26,11 @@ def close_case(cw: CaseworkContext, user: User, case_id: int, reason: str) -> Ca
     """Cancel the case for good with the reason (see the module); logged as close_case. The
     case afterwards, without its state."""
     said = reason.strip()
-    if not said or len(said) > REASON_LIMIT:
+    if not said or len(said) > CLOSE_REASON_MAX:
         raise InvalidArgumentError(
             "a case is closed with its reason", details={"fields": {"reason": [
                 "say why the case is closed" if not said
-                else f"at most {REASON_LIMIT} characters"]}})
+                else f"at most {CLOSE_REASON_MAX} characters"]}})
     with cw.uow() as uow:
         record, found, _ = seen(cw, uow, user, case_id, None)
         if found.decision.break_glass:

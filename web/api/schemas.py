@@ -10,8 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine import access
-from engine.casework import NOTE_KINDS, NOTE_MINUTES_MAX, NOTE_TEXT_MAX
-from engine.casework.casework_incidents import REASON_LIMIT as CLOSE_REASON_MAX
+from engine.casework import CLOSE_REASON_MAX, NOTE_KINDS, NOTE_MINUTES_MAX, NOTE_TEXT_MAX
 from engine.errors import InvalidArgumentError
 from engine.model import (
     CASE_STATUSES,
