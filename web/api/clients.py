@@ -159,9 +159,14 @@ def export(client_id: int) -> ResponseReturnValue:
     return jsonify(to_plain(application().casework.export_client(api_user(), client_id)))
 
 
-@bp.post("/clients/<int:client_id>/notes")
+@bp.route("/clients/<int:client_id>/notes", methods=["GET", "POST"])
+def client_notes(client_id: int) -> ResponseReturnValue:
+    """GET lists, POST records: one rule, so an id out of range is 404 for both."""
+    return record_note(client_id) if request.method == "POST" else list_notes(client_id)
+
+
 @operation("Record a contact or note", tag="clients", ok=201, result="NoteResult",
-           body="NewNote", errors=(400, 403, 404),
+           body="NewNote", errors=(400, 403, 404), route=("client_notes", "post"),
            description="A phone call, visit, prison visit, missed appointment, meeting or "
            "other contact, optionally about one of the client's cases. Your organisation "
            "works with the client, or the client's programme consent is in effect; never "
@@ -176,12 +181,11 @@ def record_note(client_id: int) -> ResponseReturnValue:
                     url_for("api.client_notes", client_id=client_id))
 
 
-@bp.get("/clients/<int:client_id>/notes")
 @operation("A client's contacts and notes", tag="clients", result="NoteList",
-           query=REASON_PARAMETERS, errors=(400, 403, 404),
+           query=REASON_PARAMETERS, errors=(400, 403, 404), route=("client_notes", "get"),
            description="The notes you may read, oldest first: refused as the client's "
            "record is (403 with details.reason_required; a reason in the "
            f"{REASON_HEADER} header opens it, logged). Logged as a view of the record.")
-def client_notes(client_id: int) -> ResponseReturnValue:
+def list_notes(client_id: int) -> ResponseReturnValue:
     notes = application().casework.client_notes(api_user(), client_id, reason())
     return jsonify({"notes": to_plain(notes)})
