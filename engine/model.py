@@ -471,6 +471,24 @@ class SavedFilter:
 
 
 @dataclass(frozen=True)
+class CaseNote:
+    """A contact or note a caseworker records on a client outside any task (revision 0029),
+    optionally about one of the client's cases: never changed, only added to. `contact_on`
+    is the day of the contact; `kind` one of engine.casework.case_notes.NOTE_KINDS."""
+
+    id: int | None
+    client_id: int
+    case_id: int | None
+    contact_on: date
+    kind: str
+    minutes: int | None
+    text: str
+    author: str
+    organisation: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class DefinitionDraft:
     """A pathway's YAML being written by one designer, kept unpublished (revision 0015).
     `pathway` is the one edited ("" for a new one); `based_on` the version it started from

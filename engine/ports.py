@@ -48,6 +48,7 @@ from engine.model import (
     SignalDelivery,
     Timer,
 )
+from engine.note_ports import CaseNoteRepository as CaseNoteRepository
 from engine.summary_ports import DashboardSummaries
 
 
@@ -469,6 +470,7 @@ class Repositories(Protocol):
     consents: ConsentRepository
     access_log: AccessLog
     drafts: DraftRepository
+    notes: CaseNoteRepository
     # versions being written
     definition_drafts: DefinitionDraftRepository
     saved_filters: SavedFilterRepository

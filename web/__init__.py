@@ -33,6 +33,7 @@ from web import (
     api,
     assets,
     auth,
+    case_notes,
     casework,
     commissioner,
     designer,
@@ -142,6 +143,7 @@ def _configure(app: Flask, settings: Any, test_config: dict[str, Any] | None) ->
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(casework.bp)
+    app.register_blueprint(case_notes.bp)
     app.register_blueprint(commissioner.bp)
     app.register_blueprint(designer.bp)
     app.register_blueprint(assets.bp)

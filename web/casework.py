@@ -30,6 +30,7 @@ from engine.casework import (
     COUNT_CAP,
     INBOX_SCOPES,
     INBOX_SORTS,
+    NOTE_KINDS,
     PER_PAGE_MAX,
     Inbox,
     day,
@@ -283,10 +284,11 @@ def client(client_id: int) -> Any:
 @login_required
 def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
                  consent_problems: Mapping[str, list[str]] | None = None,
-                 duplicate: Mapping[str, Any] | None = None) -> Any:
+                 duplicate: Mapping[str, Any] | None = None, **forms: Any) -> Any:
     """The client record; with consent (the consent form as sent) and its problems when
     recording it was refused, so that what was typed stays on the page; with duplicate
-    when a second open case of a pathway waits to be confirmed."""
+    when a second open case of a pathway waits to be confirmed; forms: another form as
+    sent with its problems (web.case_notes: note, note_problems)."""
     session.pop("break_glass", None)  # what older versions kept in the cookie
     try:
         record = application().casework.client_record(_user(), client_id)
@@ -297,7 +299,8 @@ def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
     pathways = sorted(record.startable)
     return render_template("client.html", record=record, scopes=CONSENT_SCOPES,
                            pathways=pathways, consent=consent or {},
-                           consent_problems=consent_problems or {}, duplicate=duplicate)
+                           consent_problems=consent_problems or {}, duplicate=duplicate,
+                           **_note_forms(forms))
 
 
 def _reason_needed(client_id: int, message: str, case_id: int | None = None,
@@ -336,10 +339,10 @@ def case(case_id: int) -> Any:
 
 
 @login_required
-def _case_page(case_id: int) -> Any:
+def _case_page(case_id: int, **forms: Any) -> Any:
     """A case: steps done with their answers, what it waits for, its diagram, referrals and
     outcomes; refused as its client's record is (the break-glass page when a reason would
-    open it)."""
+    open it). forms: a note or closing form as sent with its problems (web.case_notes)."""
     try:
         page = application().casework.case(_user(), case_id)
     except ForbiddenError as err:
@@ -347,7 +350,13 @@ def _case_page(case_id: int) -> Any:
         if err.details.get("reason_required") and isinstance(client_id, int):
             return _reason_needed(client_id, err.message, case_id)
         raise
-    return render_template("case.html", page=page)
+    return render_template("case.html", page=page, **_note_forms(forms))
+
+
+def _note_forms(forms: Mapping[str, Any]) -> dict[str, Any]:
+    """The note and closing forms' values and problems (empty unless sent back)."""
+    return {"note": {}, "note_problems": {}, "closing": {}, "close_problems": {},
+            "note_kinds": NOTE_KINDS, "today": application().casework.clock.now().date(), **forms}
 
 
 @bp.get("/cases/<int:case_id>/diagram.bpmn")

@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from adapters.sql.answer_tables import summary_answers as summary_answers  # re-exported
 from adapters.sql.client_search import glass_entry
+from adapters.sql.note_tables import case_notes as case_notes  # re-exported
 from adapters.sql.signal_tables import signal_deliveries as signal_deliveries  # re-exported
 from adapters.sql.table_types import BigIntegerId, json_type
 from adapters.sql.table_types import UtcDateTime as UtcDateTime  # re-exported

@@ -87,6 +87,7 @@ class SqlAlchemyUnitOfWork(Repositories):
         self.consents = sql.SqlConsentRepository(connection)
         self.access_log = sql.SqlAccessLog(connection)
         self.drafts = sql.SqlDraftRepository(connection)
+        self.notes = sql.SqlCaseNoteRepository(connection)
         self.definition_drafts = sql.SqlDefinitionDraftRepository(connection)
         self.saved_filters = sql.SqlSavedFilterRepository(connection)
         self.outcomes = sql.SqlOutcomeRepository(connection)

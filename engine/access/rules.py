@@ -223,13 +223,17 @@ _WRITE_REFUSED = {
                       "their consents",
     "start_case": "starting a case for a client your organisation does not work with needs "
                   "the client's programme consent or a referral to your organisation",
+    "record_note": "recording a note on a client your organisation does not work with needs "
+                   "the client's programme consent",
 }
 
 
 def write_access(user: User, *, involved: bool, consents: Iterable[Consent], today: date,
-                 action: Literal["record_consent", "start_case"]) -> RecordAccess:
+                 action: Literal["record_consent", "start_case", "record_note"]
+                 ) -> RecordAccess:
     """Whether the user may write to a client's record: record a consent (an involved
-    organisation or an admin) or start a case (also under the client's programme consent).
+    organisation or an admin), start a case or record a note (also under the client's
+    programme consent).
     Break-glass never counts, and a reason would not help (reason_required is False)."""
     decision = record_access(user, involved=involved, consents=consents, today=today)
     if not may_open_records(user):
@@ -237,3 +241,12 @@ def write_access(user: User, *, involved: bool, consents: Iterable[Consent], tod
     if decision.allowed and not (action == "record_consent" and decision.basis == "consent"):
         return decision
     return RecordAccess(False, None, message=f"{_WRITE_REFUSED[action]} ({READ_ONLY})")
+
+
+def may_close_case(user: User, holder: str | None) -> bool:
+    """Whether the user may close (cancel) a case whose record they may write to: an admin,
+    or a caseworker or team lead of the organisation that holds the case (holder: its
+    pathway's owner, else the organisation that started it; None: only an admin)."""
+    if not user.active or user.role not in TASK_ROLES:
+        return False
+    return user.role == "admin" or (holder is not None and user.organisation == holder)

@@ -5,6 +5,8 @@ Builds on cases, workflow and access. This __init__ is the package's public surf
 """
 
 from engine.casework.case_answers import Answer, day, moment
+from engine.casework.case_closing import CLOSE_REASON_MAX
+from engine.casework.case_notes import NOTE_KINDS, NOTE_MINUTES_MAX, NOTE_TEXT_MAX, note_problems
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_clients import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET, ClientPage
 from engine.casework.casework_inbox import (
@@ -29,6 +31,7 @@ from engine.casework.casework_views import (
     InboxProblem,
     InboxRow,
     Incident,
+    NoteView,
     RetryResult,
     StartResult,
     StepRetry,
@@ -42,9 +45,13 @@ from engine.casework.task_fate import TaskFate
 __all__ = [
     "CLIENT_PAGE_LIMIT",
     "CLIENT_PAGE_OFFSET",
+    "CLOSE_REASON_MAX",
     "COUNT_CAP",
     "INBOX_SCOPES",
     "INBOX_SORTS",
+    "NOTE_KINDS",
+    "NOTE_MINUTES_MAX",
+    "NOTE_TEXT_MAX",
     "PER_PAGE_MAX",
     "PREFILL",
     "AccessReportRow",
@@ -65,6 +72,7 @@ __all__ = [
     "InboxScope",
     "InboxSort",
     "Incident",
+    "NoteView",
     "RetryResult",
     "StartResult",
     "StepRetry",
@@ -74,4 +82,5 @@ __all__ = [
     "Waiting",
     "day",
     "moment",
+    "note_problems",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 
 from engine import access
 from engine.access import privacy
+from engine.casework import case_notes
 from engine.casework.case_answers import Answer, answers
 from engine.casework.case_diagram import Diagram, redact
 from engine.casework.casework_access import CaseworkContext, ClientAccess
@@ -26,6 +27,7 @@ from engine.casework.casework_views import (
     CaseLink,
     CaseOutcome,
     CasePage,
+    NoteView,
     TimelineEntry,
     Waiting,
 )
@@ -41,7 +43,7 @@ _UNDER_WAY = frozenset({"task_ready", "task_started", "timer_scheduled", "error"
 _CLOSING = ("case_completed", "case_cancelled")
 
 
-def _seen(cw: CaseworkContext, uow: UnitOfWork, user: User, case_id: int,
+def seen(cw: CaseworkContext, uow: UnitOfWork, user: User, case_id: int,
           reason: str | None) -> tuple[CaseRecord, ClientAccess, privacy.Redactor]:
     """The case, the access its client's record gives the user (else ForbiddenError, with
     reason_required when a reason would open it) and what they may see of it; a case the
@@ -82,7 +84,7 @@ def case_diagram(cw: CaseworkContext, user: User, case_id: int) -> str:
     checks as case_page, a refusal logged as there; a view is not: the pathway's drawing
     tells nothing of the client, and the page that draws it is logged)."""
     with cw.uow() as uow:
-        record, _, redactor = _seen(cw, uow, user, case_id, None)
+        record, _, redactor = seen(cw, uow, user, case_id, None)
         definition = cw.loaded(uow, record.pathway, record.version)
         if not isinstance(definition, ParsedDefinition):
             raise NotFoundError(f"case {case_id} has no diagram: its version cannot be "
@@ -96,9 +98,9 @@ def case_page(cw: CaseworkContext, user: User, case_id: int, reason: str | None)
     reason_required), not found for a case the user may not know of; logged as view_case."""
     now = cw.clock.now()
     with cw.uow() as uow:
-        record, found, redactor = _seen(cw, uow, user, case_id, reason)
+        record, found, redactor = seen(cw, uow, user, case_id, reason)
         shown = redactor.case(record)
-        assert shown is not None  # _seen checked
+        assert shown is not None  # seen checked
         loaded = cw.loaded(uow, record.pathway, record.version)
         definition = loaded if isinstance(loaded, ParsedDefinition) else None
         tasks = [t for t in uow.inbox.list(case_id=case_id) if redactor.task(t)]
@@ -108,6 +110,7 @@ def case_page(cw: CaseworkContext, user: User, case_id: int, reason: str | None)
                   for e in redactor.events(record, uow.events.list(case_id))]
         waiting = _waiting(record, shown, tasks, uow, redactor, definition, drawn, now)
         client = redactor.client(found.client)
+        notes, writes, may_close = _notes(cw, uow, user, shown, found, redactor)
         opened_at = cw.log_view(uow, user, record.client_id, found, redactor,
                                 action="view_case", case=case_id)
         uow.commit()
@@ -123,7 +126,21 @@ def case_page(cw: CaseworkContext, user: User, case_id: int, reason: str | None)
         basis=found.decision.basis or "", visible_categories=tuple(sorted(redactor.visible)),
         hidden_fields=sorted(redactor.hidden),
         break_glass_reason=glass_reason, break_glass_until=glass_until,
-        problem=loaded.message if isinstance(loaded, DefinitionError) else None)
+        problem=loaded.message if isinstance(loaded, DefinitionError) else None,
+        notes=notes, may_note=writes, may_close=may_close)
+
+
+def _notes(cw: CaseworkContext, uow: UnitOfWork, user: User, shown: CaseRecord,
+           found: ClientAccess, redactor: privacy.Redactor
+           ) -> tuple[list[NoteView], bool, bool]:
+    """The case's notes the user may read; whether they may record one, and close it."""
+    notes = case_notes.shown_notes(
+        user, (n for n in uow.notes.for_client(shown.client_id) if n.case_id == shown.id),
+        {shown.id or 0: shown}, redactor)
+    writes = found.decision.basis in case_notes.WRITES
+    may_close = writes and shown.status in ("active", "error") and \
+        access.may_close_case(user, cw.holder(uow, shown))
+    return notes, writes, may_close
 
 
 def _glass(cw: CaseworkContext, found: ClientAccess, opened_at: datetime

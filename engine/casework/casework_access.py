@@ -151,6 +151,18 @@ class CaseworkContext:
             raise NotFoundError(f"no case {case_id}", details={"case": case_id})
         return case.client_id
 
+    def holder(self, uow: UnitOfWork, case: CaseRecord) -> str | None:
+        """The organisation that holds the case: its pathway's owner, else the one that
+        started it (the access log's start_case); None when neither is known."""
+        definition = self.loaded(uow, case.pathway, case.version)
+        if isinstance(definition, ParsedDefinition) and definition.owner:
+            return definition.owner
+        started = [e.organisation for e in uow.access_log.list(
+            client_id=case.client_id, actions=("start_case",))
+            if e.detail.get("case") == case.id and not e.reason
+            and not e.detail.get("break_glass")]
+        return started[0] if started else None
+
     def log_access(self, uow: UnitOfWork, user: User, action: str, client_id: int | None, *,
                    reason: str | None = None, **detail: Any) -> None:
         uow.access_log.add(AccessEntry(
@@ -249,8 +261,8 @@ class CaseworkContext:
         before ForbiddenError is raised.
 
         action "view_client" reads (a reason, or the user's live break-glass grant, opens a
-        record otherwise closed); "record_consent" and "start_case" write, which break-glass
-        never allows (engine.access.write_access)."""
+        record otherwise closed); "record_consent", "start_case" and "record_note" write, which
+        break-glass never allows (engine.access.write_access)."""
         if not access.may_open_records(user):
             raise ForbiddenError("your role does not open individual client records",
                                  details={"role": user.role})
@@ -272,7 +284,8 @@ class CaseworkContext:
         else:
             decision = access.write_access(
                 user, involved=involved, consents=consents, today=today,
-                action="record_consent" if action == "record_consent" else "start_case")
+                action="record_consent" if action == "record_consent"
+                else "record_note" if action == "record_note" else "start_case")
         if not decision.allowed:  # an attempt under a break-glass grant is reported with it
             self.log_access(uow, user, f"{action}_refused", client_id,
                             reason=grant.reason if grant is not None else None,

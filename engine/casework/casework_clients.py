@@ -11,6 +11,7 @@ from typing import Any
 
 from engine import access
 from engine.access import privacy
+from engine.casework import case_notes
 from engine.casework.case_page import entry
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_views import CaseSummary, ClientRecord, StartResult, TimelineEntry
@@ -107,6 +108,8 @@ def client_record(cw: CaseworkContext, user: User, client_id: int, reason: str |
                                     sees_unknown=access.may_see_unloadable(user))
         profile = redactor.client(found.client)
         summaries, timeline = _cases_shown(cw, uow, found.cases, redactor)
+        notes = case_notes.shown_notes(user, uow.notes.for_client(client_id), {
+            s.case.id: s.case for s in summaries if s.case.id is not None}, redactor)
         glass = found.decision.break_glass
         startable = [] if glass else _startable(cw, uow, user)
         opened_at = cw.log_view(uow, user, client_id, found, redactor)
@@ -122,7 +125,8 @@ def client_record(cw: CaseworkContext, user: User, client_id: int, reason: str |
         break_glass_reason=found.reason if glass else None,
         break_glass_until=(opened_at + cw.break_glass) if glass else None,
         unloadable_withheld=any(redactor.withholds(c.pathway, c.version)
-                                for c in found.cases))
+                                for c in found.cases),
+        notes=notes, may_note=found.decision.basis in case_notes.WRITES)
 
 
 def _cases_shown(cw: CaseworkContext, uow: UnitOfWork, cases: Sequence[CaseRecord],

@@ -31,6 +31,10 @@ def _viewed(entry: AccessEntry) -> str:
         return f"{detail.get('scope')} consent {given}"
     if action == "start_case":
         return f"case {detail.get('case')} ({detail.get('pathway')})"
+    if action == "record_note":
+        return f"note {detail.get('note')} recorded"
+    if action == "close_case":
+        return f"case {detail.get('case')} closed"
     return {"export": "subject access export", "create_client": "client added"}.get(
         action, action.replace("_", " "))
 
@@ -55,7 +59,7 @@ def access_report(cw: CaseworkContext, viewer: User | None, *, break_glass: bool
 
 def export_client(cw: CaseworkContext, admin: User, client_id: int) -> dict[str, Any]:
     """Everything held on one client, as one JSON-ready document (a subject access
-    request): profile, cases with their data, events and open tasks, consents, drafts,
+    request): profile, cases with their data, events and open tasks, consents, notes, drafts,
     undelivered messages and the access log (this export included). Admins only."""
     if not (admin.active and admin.role == "admin"):
         raise ForbiddenError("only an admin can export a client's record",
@@ -82,6 +86,7 @@ def export_client(cw: CaseworkContext, admin: User, client_id: int) -> dict[str,
             "client": to_plain(client),
             "cases": [{k: v for k, v in c.items() if k != "state"} for c in cases],
             "consents": to_plain(uow.consents.for_client(client_id)),
+            "notes": to_plain(uow.notes.for_client(client_id)),
             "drafts": to_plain(drafts),
             # the client's own (pending() adds programme-wide signals, nobody's record)
             "messages": to_plain([m for m in uow.messages.pending(client_id)

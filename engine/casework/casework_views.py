@@ -4,7 +4,7 @@ client records, incidents, the access report."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from engine.casework.case_answers import Answer
@@ -156,6 +156,26 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class NoteView:
+    """A case note as a viewer reads it (engine.casework.case_notes): on the client record's
+    timeline (`type` and `at` as a TimelineEntry has them) and on its case's page."""
+
+    id: int
+    client_id: int
+    case_id: int | None
+    pathway: str | None  # its case's pathway
+    contact_on: date
+    kind: str
+    kind_title: str
+    minutes: int | None
+    text: str
+    author: str
+    organisation: str
+    at: datetime  # when it was recorded
+    type: str = "note_recorded"
+
+
+@dataclass(frozen=True)
 class ClientRecord:
     client: Client  # fields with sensitive values hidden
     cases: list[CaseSummary]
@@ -173,6 +193,8 @@ class ClientRecord:
     # something was withheld because its version's definition cannot be loaded (never set
     # for an admin, who sees such cases marked: CaseSummary.problem)
     unloadable_withheld: bool = False
+    notes: list[NoteView] = field(default_factory=list)  # those the viewer may read
+    may_note: bool = False  # the user may record a note (never under break-glass)
 
 
 @dataclass(frozen=True)
@@ -247,3 +269,6 @@ class CasePage:
     break_glass_reason: str | None = None
     break_glass_until: datetime | None = None
     problem: str | None = None  # why its version cannot be loaded (admins only see such)
+    notes: list[NoteView] = field(default_factory=list)  # the case's, those the viewer may read
+    may_note: bool = False  # the user may record a note on it (never under break-glass)
+    may_close: bool = False  # the user may close (cancel) it: it is open, and they may

@@ -22,6 +22,8 @@ from datetime import date
 from typing import Any
 
 from engine.casework import (
+    case_closing,
+    case_notes,
     case_page,
     casework_clients,
     casework_filters,
@@ -40,13 +42,14 @@ from engine.casework.casework_views import (
     Inbox,
     InboxChoices,
     Incident,
+    NoteView,
     Reassignment,
     RetryResult,
     StartResult,
     StepRetry,
     TaskPage,
 )
-from engine.model import Client, Consent, Draft, InboxTask, SavedFilter, User
+from engine.model import CaseRecord, Client, Consent, Draft, InboxTask, SavedFilter, User
 
 
 class Casework(CaseworkContext):
@@ -191,6 +194,33 @@ class Casework(CaseworkContext):
         """Start a case of the pathway for the client, if the user may; without another,
         not when the client has an open case of it already (DuplicateCaseError)."""
         return casework_clients.start_case(self, user, pathway, client_id, another=another)
+
+    # -- notes and closing a case --------------------------------------------------------
+
+    def record_note(self, user: User, client_id: int, *, kind: str,
+                    contact_on: date | None, minutes: int | None, text: str,
+                    case_id: int | None = None) -> NoteView:
+        """Record a contact or note on the client (about one of their cases), as the
+        client record's rules allow a write (never under break-glass)."""
+        return case_notes.record_note(self, user, client_id, kind=kind,
+                                      contact_on=contact_on, minutes=minutes, text=text,
+                                      case_id=case_id)
+
+    def client_of_case(self, case_id: int) -> int:
+        """The client of the case (NotFoundError if there is none): who may see it is
+        decided by what is then asked of that client's record."""
+        with self.uow(read_only=True) as uow:
+            return self.case_client(uow, case_id)
+
+    def client_notes(self, user: User, client_id: int, reason: str | None = None
+                     ) -> list[NoteView]:
+        """The client's notes the user may read, oldest first (logged as a view)."""
+        return case_notes.client_notes(self, user, client_id, reason)
+
+    def close_case(self, user: User, case_id: int, reason: str) -> CaseRecord:
+        """Cancel the case with the reason: caseworkers of the organisation that holds it,
+        or an admin (ForbiddenError); a closed case is refused (CaseStateError)."""
+        return case_closing.close_case(self, user, case_id, reason)
 
     # -- the access log ------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from engine.model import (
     AllocationPolicy,
     ApiToken,
     Bundle,
+    CaseNote,
     CaseRecord,
     Client,
     ComparisonRate,
@@ -766,6 +767,26 @@ def test_sessions_end_once_and_old_ones_are_pruned(storage: UnitOfWorkFactory) -
 
 
 # -- casework ------------------------------------------------------------------------------
+
+
+def test_case_notes_round_trip_per_client_in_the_order_recorded(
+        storage: UnitOfWorkFactory) -> None:
+    with storage() as uow:
+        case = _case(uow)
+        other = _client(uow, "Bo")
+        assert case.id is not None
+        first = uow.notes.add(CaseNote(None, case.client_id, case.id, date(2025, 2, 28),
+                                       "phone_call", 15, "Rang him", "amy", "st_giles", T0))
+        second = uow.notes.add(CaseNote(None, case.client_id, None, date(2025, 3, 1),
+                                        "other", None, "Letter\nsent", "bob", "council",
+                                        T0 + HOUR))
+        uow.notes.add(CaseNote(None, other, None, date(2025, 3, 1), "visit", 0, "Elsewhere",
+                               "amy", "st_giles", T0))
+        uow.commit()
+    assert first.id is not None and second.id is not None and first.id != second.id
+    with storage() as uow:
+        assert uow.notes.for_client(case.client_id) == [first, second]
+        assert [n.text for n in uow.notes.for_client(other)] == ["Elsewhere"]
 
 
 def test_consents_access_log_and_drafts_round_trip(storage: UnitOfWorkFactory) -> None:

@@ -30,6 +30,9 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /clients/C/open (reason)  302L   302         302 (logged)  403                 302
     POST /clients/C/consents       302L   302         403           403                 302
     POST /clients/C/cases          302L   302         403           403                 302
+    POST /clients/C/notes          302L   302         403           403                 302
+    POST /cases/K/notes            302L   302         403           403                 302
+    POST /cases/K/close            302L   302         403           403                 302
     GET  /clients/C/export         302L   403         403           403                 200
     GET  /cases/K[/diagram.bpmn]   302L   200         403 (reason)  403                 200
     GET  /cases/K (opened)         302L   200         200           403                 200
@@ -220,9 +223,11 @@ def snapshot(world: World, target: Target) -> tuple[Any, ...]:
         drafts = sorted((d.task_id, d.username) for case in cases
                         for d in uow.drafts.for_case(case.id))
         consents = len(uow.consents.for_client(target.client_id))
+        notes = len(uow.notes.for_client(target.client_id))
         client = uow.clients.get(target.client_id)
         statuses = sorted((c.id, c.status) for c in cases)
-    return tasks, drafts, consents, len(cases), statuses, client.fields if client else None
+    return (tasks, drafts, consents, notes, len(cases), statuses,
+            client.fields if client else None)
 
 
 def completion(org: str, valid: bool = True) -> dict[str, Any]:
@@ -269,6 +274,8 @@ class Route:
 
 
 REASON = "Client walked into our office asking for help"
+NOTE = {"kind": "phone_call", "contact_on": date.today().isoformat(), "minutes": "10",
+        "text": "Rang to check in"}
 
 
 def own_pathway(user: str) -> str:
@@ -505,6 +512,25 @@ ROUTES: dict[str, Route] = {
         location=r"/admin/incidents", data=lambda t, user: {"reason": "Moved away"},
         expected=statuses(own=302, other=404, designer=403, admin=302, own_caseworker=403,
                           other_caseworker=403)),
+    # contacts and notes (issue 18, item 2): a write to the record, as a consent is; under
+    # break-glass (opened) refused exactly as without it
+    "client_note": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/notes", changes=True,
+        location=r"/clients/\d+#notes", data=lambda t, user: dict(NOTE),
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "client_note_under_break_glass": Route(
+        "POST", lambda t: f"/clients/{t.client_id}/notes", changes=True, opened=True,
+        location=r"/clients/\d+#notes", data=lambda t, user: dict(NOTE),
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    "case_note": Route(
+        "POST", lambda t: f"/cases/{t.case_id}/notes", changes=True,
+        location=r"/cases/\d+#notes", data=lambda t, user: dict(NOTE),
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
+    # closing a case (item 3): the organisation holding it (its pathway's owner) and admins
+    "close_case": Route(
+        "POST", lambda t: f"/cases/{t.case_id}/close", changes=True,
+        location=r"/cases/\d+", data=lambda t, user: {"reason": "Moved out of the area"},
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
     "add_client": Route(
         "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
         data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
@@ -542,6 +568,8 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",
                "/clients/<int:client_id>/open", "/clients", "/dashboard", "/admin/access",
+               "/clients/<int:client_id>/notes", "/cases/<int:case_id>/notes",
+               "/cases/<int:case_id>/close",
                "/cases/<int:case_id>", "/cases/<int:case_id>/diagram.bpmn",
                "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
                "/dashboard/statement", "/dashboard/cohorts.svg",
@@ -659,7 +687,8 @@ def test_a_deactivated_user_loses_every_page(shared: World) -> None:
 
 @pytest.mark.parametrize("path", ["/logout", "/inbox/reassign", "/tasks/x/claim",
                                   "/tasks/x/unclaim", "/clients/1/consents", "/clients/1/cases",
-                                  "/admin/incidents/1/retry"])
+                                  "/admin/incidents/1/retry", "/clients/1/notes",
+                                  "/cases/1/notes", "/cases/1/close"])
 def test_post_only_routes_refuse_get(shared: World, path: str) -> None:
     client, _ = session_for(shared, "sg_admin")
     assert client.get(path).status_code == 405

@@ -147,7 +147,7 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
                 "<task_id>", "{task_id}").replace("<int:case_id>", "{case_id}")
             routed |= {(path, m) for m in rule.methods or () if m not in ("HEAD", "OPTIONS")}
     assert routed == documented
-    assert len(routed) == 17
+    assert len(routed) == 20  # with notes (GET, POST) and closing a case (issue 18)
 
     for path, item in document["paths"].items():
         for name in ("task_id", "client_id", "case_id"):
@@ -205,7 +205,9 @@ ENDPOINTS = (("GET", "/tasks"), ("GET", "/tasks/T"), ("POST", "/tasks/T/claim"),
              ("POST", "/tasks/T/unclaim"), ("POST", "/tasks/reassign"),
              ("PUT", "/tasks/T/draft"), ("POST", "/tasks/T/complete"), ("POST", "/clients"),
              ("GET", "/clients"), ("GET", "/clients/C"), ("POST", "/clients/C/consents"),
-             ("POST", "/clients/C/cases"), ("GET", "/clients/C/export"), ("GET", "/cases/K"))
+             ("POST", "/clients/C/cases"), ("GET", "/clients/C/export"), ("GET", "/cases/K"),
+             ("POST", "/clients/C/notes"), ("GET", "/clients/C/notes"),
+             ("POST", "/cases/K/close"))
 
 
 def _target(world: World, path: str) -> str:

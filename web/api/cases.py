@@ -11,6 +11,7 @@ from engine.plain import to_plain
 from web.api.clients import REASON_PARAMETERS, reason
 from web.api.common import api_user, bp
 from web.api.openapi import operation
+from web.api.schemas import request_body
 from web.api.shapes import case_brief_json, client_json
 from web.security import application
 
@@ -38,4 +39,19 @@ def case(case_id: int) -> ResponseReturnValue:
         "visible_categories": list(page.visible_categories),
         "hidden_fields": page.hidden_fields,
         "break_glass_until": to_plain(page.break_glass_until), "problem": page.problem,
+        "notes": to_plain(page.notes), "may_note": page.may_note, "may_close": page.may_close,
     })
+
+
+@bp.post("/cases/<int:case_id>/close")
+@operation("Close a case", tag="clients", result="CloseResult", body="CloseRequest",
+           errors=(400, 403, 404, 409), description="Cancel the case for good with the "
+           "reason (kept on its case_cancelled event; its open tasks and timers are "
+           "withdrawn). Caseworkers and team leads of the organisation that holds the case "
+           "(its pathway's owner, else the organisation that started it) and admins; "
+           "anyone else who may see the case: 403. A case already closed: 409 "
+           "(invalid_state). Never under break-glass.")
+def close_case(case_id: int) -> ResponseReturnValue:
+    body = request_body("CloseRequest")
+    closed = application().casework.close_case(api_user(), case_id, body.get("reason", ""))
+    return jsonify({"case": case_brief_json(closed)})

@@ -118,6 +118,7 @@ def client_record(client_id: int) -> ResponseReturnValue:
         "hidden_fields": record.hidden_fields, "startable": sorted(record.startable),
         "break_glass_until": to_plain(record.break_glass_until),
         "unloadable_withheld": record.unloadable_withheld,
+        "notes": to_plain(record.notes), "may_note": record.may_note,
     })
 
 
@@ -156,3 +157,35 @@ def start_case(client_id: int) -> ResponseReturnValue:
            "only; the export is written to the access log.")
 def export(client_id: int) -> ResponseReturnValue:
     return jsonify(to_plain(application().casework.export_client(api_user(), client_id)))
+
+
+@bp.route("/clients/<int:client_id>/notes", methods=["GET", "POST"])
+def client_notes(client_id: int) -> ResponseReturnValue:
+    """GET lists, POST records: one rule, so an id out of range is 404 for both."""
+    return record_note(client_id) if request.method == "POST" else list_notes(client_id)
+
+
+@operation("Record a contact or note", tag="clients", ok=201, result="NoteResult",
+           body="NewNote", errors=(400, 403, 404), route=("client_notes", "post"),
+           description="A phone call, visit, prison visit, missed appointment, meeting or "
+           "other contact, optionally about one of the client's cases. Your organisation "
+           "works with the client, or the client's programme consent is in effect; never "
+           "under break-glass. Problems with the fields: 400 with details.fields.")
+def record_note(client_id: int) -> ResponseReturnValue:
+    body = request_body("NewNote")
+    note = application().casework.record_note(
+        api_user(), client_id, kind=body["kind"],
+        contact_on=date.fromisoformat(body["contact_on"]), minutes=body.get("minutes"),
+        text=body["text"], case_id=body.get("case_id"))
+    return _created({"note": to_plain(note)},
+                    url_for("api.client_notes", client_id=client_id))
+
+
+@operation("A client's contacts and notes", tag="clients", result="NoteList",
+           query=REASON_PARAMETERS, errors=(400, 403, 404), route=("client_notes", "get"),
+           description="The notes you may read, oldest first: refused as the client's "
+           "record is (403 with details.reason_required; a reason in the "
+           f"{REASON_HEADER} header opens it, logged). Logged as a view of the record.")
+def list_notes(client_id: int) -> ResponseReturnValue:
+    notes = application().casework.client_notes(api_user(), client_id, reason())
+    return jsonify({"notes": to_plain(notes)})

@@ -40,8 +40,11 @@ _ALWAYS = {400, 500, 503}
 def operation(summary: str, *, tag: str, ok: int = 200, result: str | None = None,
               body: str | None = None, query: Iterable[dict[str, Any]] = (),
               errors: Iterable[int] = (400, 401, 403, 404), description: str = "",
-              public: bool = False) -> Callable[[F], F]:
-    """Declare a view's OpenAPI operation (path parameters come from its route)."""
+              public: bool = False, route: tuple[str, str] | None = None
+              ) -> Callable[[F], F]:
+    """Declare a view's OpenAPI operation (path parameters come from its route). route:
+    (endpoint, method) when the function is one method of a view serving several on one
+    rule (two rules on one path answer 405, not 404, to an id no rule's converter takes)."""
 
     def decorate(view: F) -> F:
         success: dict[str, Any] = {"description": "OK" if ok == 200 else "Created"}
@@ -70,7 +73,7 @@ def operation(summary: str, *, tag: str, ok: int = 200, result: str | None = Non
                 "application/json": {"schema": ref(body)}}}
         if public:
             op["security"] = []
-        _OPERATIONS[view.__name__] = op
+        _OPERATIONS[view.__name__ if route is None else " ".join(route)] = op
         return view
 
     return decorate
@@ -113,7 +116,8 @@ def openapi_document(app: Flask) -> dict[str, Any]:
              "schema": {"type": "integer"} if converter == "int" else {"type": "string"}}
             for converter, name in _RULE_ARGUMENT.findall(rule.rule)]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _OPERATIONS[view]
+            paths.setdefault(path, {})[method.lower()] = _OPERATIONS.get(
+                f"{view} {method.lower()}") or _OPERATIONS[view]
     for path, operations in paths.items():
         spec.path(path=path, operations=operations, parameters=parameters[path] or None)
     document = spec.to_dict()

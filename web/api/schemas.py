@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from engine import access
+from engine.casework import CLOSE_REASON_MAX, NOTE_KINDS, NOTE_MINUTES_MAX, NOTE_TEXT_MAX
 from engine.errors import InvalidArgumentError
 from engine.model import (
     CASE_STATUSES,
@@ -106,10 +107,33 @@ _CASE_PAGE = json_object({
     "break_glass_until": nullable(WHEN),
     "problem": {**nullable(TEXT), "description": "admins only: why the case's version "
                 "cannot be loaded"},
+    "notes": {"type": "array", "items": ref("Note"), "description": "the case's contacts "
+              "and notes you may read, oldest first"},
+    "may_note": BOOL,
+    "may_close": {**BOOL, "description": "you may close the case (POST .../close)"},
 }, description=f"sensitive values the user may not see read {access.HIDDEN!r}; steps, "
    "tasks and referrals that would reveal them are left out")
 
+_NOTE = json_object({
+    "id": INT, "client_id": INT,
+    "case_id": {**nullable(INT), "description": "the case it is about, if any"},
+    "pathway": {**nullable(TEXT), "description": "its case's pathway"},
+    "contact_on": {**DAY, "description": "the day of the contact"},
+    "kind": {"type": "string", "enum": list(NOTE_KINDS)},
+    "kind_title": TEXT, "minutes": nullable(INT), "text": TEXT,
+    "author": {**TEXT, "description": "who recorded it"},
+    "organisation": {**TEXT, "description": "the author's organisation"},
+    "at": {**WHEN, "description": "when it was recorded"},
+    "type": {"const": "note_recorded"},
+}, description="a contact or note recorded outside tasks; a note's free text is shown only "
+   "to those who see every sensitive category of the client (or its author's organisation)")
+
 RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Note": _NOTE,
+    "NoteResult": json_object({"note": ref("Note")}),
+    "NoteList": json_object({"notes": {"type": "array", "items": ref("Note"),
+                                       "description": "oldest first"}}),
+    "CloseResult": json_object({"case": ref("CaseBrief")}),
     "Error": json_object({"error": json_object({
         "code": {"type": "string", "description": "stable and machine-readable: "
                  "unauthorized, forbidden, not_found, invalid_argument, invalid_data, "
@@ -227,6 +251,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
         "unloadable_withheld": {**BOOL, "description": "something was left out because "
                                 "its version's definition cannot be loaded (never for an "
                                 "admin, who sees such cases with their problem)"},
+        "notes": {"type": "array", "items": ref("Note"), "description": "contacts and "
+                  "notes you may read, oldest first"},
+        "may_note": {**BOOL, "description": "you may record a note (POST .../notes)"},
     }, description=f"sensitive values the user may not see read {access.HIDDEN!r}"),
     "StartResult": json_object({
         "case": ref("CaseBrief"),
@@ -236,9 +263,9 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
                         "description": "this document (OpenAPI 3.1)"},
     "ClientExport": {**ANY_OBJECT, "description": "everything held on the client: "
                      "exported_at, exported_by, client, cases (with tasks and events), "
-                     "consents, drafts, messages, access_log",
+                     "consents, notes, drafts, messages, access_log",
                      "required": ["exported_at", "exported_by", "client", "cases", "consents",
-                                  "drafts", "messages", "access_log"]},
+                                  "notes", "drafts", "messages", "access_log"]},
 }
 
 _REASON = {**nullable(TEXT), "description": "not used: a break-glass access is read-only "
@@ -269,6 +296,20 @@ REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
         "data": {**ANY_OBJECT, "description": "values for the failed step; under \"client\" "
                  "the client's fields (checked against their declared types)"},
     }, required=[], additionalProperties=False),
+    "NewNote": json_object({
+        "kind": {"type": "string", "enum": list(NOTE_KINDS), "description": ", ".join(
+            f"{k}: {title}" for k, title in NOTE_KINDS.items())},
+        "contact_on": {**DAY, "description": "the day of the contact, not later than today"},
+        "minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": NOTE_MINUTES_MAX,
+                    "description": "how long it took (optional)"},
+        "text": {"type": "string", "minLength": 1, "maxLength": NOTE_TEXT_MAX},
+        "case_id": {"type": ["integer", "null"], "minimum": 1,
+                    "description": "one of the client's cases it is about (optional)"},
+    }, required=["kind", "contact_on", "text"], additionalProperties=False),
+    "CloseRequest": json_object({
+        "reason": {"type": "string", "minLength": 1, "maxLength": CLOSE_REASON_MAX,
+                   "description": "why the case is closed (kept on its case_cancelled event)"},
+    }, additionalProperties=False),
     "NewCase": json_object({"pathway": {"type": "string", "minLength": 1}, "reason": _REASON},
                        required=["pathway"], additionalProperties=False),
 }
@@ -298,6 +339,8 @@ def _problem(error: ValidationError) -> str:
         return "must not repeat itself"
     if error.validator == "minimum":
         return f"must be at least {value}"
+    if error.validator == "maximum":
+        return f"must be at most {value}"
     if error.validator == "format" and value == "date":
         return "must be a date (YYYY-MM-DD)"
     return error.message

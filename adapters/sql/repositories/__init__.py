@@ -26,6 +26,7 @@ from adapters.sql.repositories.casework import (
     SqlUserRepository,
 )
 from adapters.sql.repositories.due_work import SqlMessageRepository, SqlTimerRepository
+from adapters.sql.repositories.notes import SqlCaseNoteRepository
 from adapters.sql.repositories.outcomes import SqlOutcomeRepository
 from adapters.sql.repositories.versions import SqlAllocationRepository, SqlMigrationRepository
 from adapters.sql.repositories.workflow import (
@@ -42,6 +43,7 @@ __all__ = [
     "OPEN",
     "SqlAccessLog",
     "SqlAllocationRepository",
+    "SqlCaseNoteRepository",
     "SqlCaseRepository",
     "SqlClientRepository",
     "SqlConsentRepository",

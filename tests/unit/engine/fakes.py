@@ -25,6 +25,7 @@ from engine.model import (
     AllocationPolicy,
     ApiToken,
     Bundle,
+    CaseNote,
     CaseRecord,
     Client,
     ClientScope,
@@ -95,6 +96,7 @@ class FakeData:
     sessions: dict[int, UserSession] = field(default_factory=dict)
     # casework
     consents: list[Consent] = field(default_factory=list)
+    notes: list[CaseNote] = field(default_factory=list)
     access_log: list[AccessEntry] = field(default_factory=list)
     drafts: dict[tuple[str, str], Draft] = field(default_factory=dict)
     definition_drafts: dict[tuple[str, str], DefinitionDraft] = field(default_factory=dict)
@@ -118,7 +120,8 @@ class FakeData:
             migrations=dict(self.migrations), migration_cases=list(self.migration_cases),
             organisations=dict(self.organisations), users=dict(self.users),
             tokens=dict(self.tokens), sessions=dict(self.sessions),
-            consents=list(self.consents), access_log=list(self.access_log),
+            consents=list(self.consents), notes=list(self.notes),
+            access_log=list(self.access_log),
             drafts=dict(self.drafts),
             definition_drafts=dict(self.definition_drafts),
             saved_filters=dict(self.saved_filters),
@@ -730,6 +733,19 @@ class _Consents:
         return [c for c in self.d.consents if c.client_id == client_id]
 
 
+class _Notes:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, note: CaseNote) -> CaseNote:
+        stored = replace(note, id=self.d.new_id())
+        self.d.notes.append(stored)
+        return stored
+
+    def for_client(self, client_id: int) -> builtins.list[CaseNote]:
+        return [n for n in self.d.notes if n.client_id == client_id]
+
+
 class _AccessLog:
     def __init__(self, d: FakeData) -> None:
         self.d = d
@@ -1049,6 +1065,7 @@ class FakeUnitOfWork(Repositories):
         self.consents = _Consents(work)
         self.access_log = _AccessLog(work)
         self.drafts = _Drafts(work)
+        self.notes = _Notes(work)
         self.definition_drafts = _DefinitionDrafts(work)
         self.saved_filters = _SavedFilters(work)
         self.outcomes = _Outcomes(work)
