@@ -61,13 +61,13 @@ def _new_user_form(form: dict[str, str], problems: dict[str, list[str]], status:
                            organisations=application().accounts.organisations()), status
 
 
-@bp.get("/admin/users/new")
+@bp.get("/admin/new-user")
 @roles_required("admin")
 def new_user() -> Any:
     return _new_user_form({"organisation": request.args.get("org", "")}, {}, 200)
 
 
-@bp.post("/admin/users/new")
+@bp.post("/admin/new-user")
 @roles_required("admin")
 def add_user() -> Any:
     keys = ("username", "name", "organisation", "role", "pathway_roles")

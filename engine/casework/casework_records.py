@@ -72,7 +72,7 @@ def access_report(cw: CaseworkContext, viewer: User | None, *, break_glass: bool
                              details={"role": viewer.role})
     start = datetime.combine(since, time.min, tzinfo=UTC) if since is not None else None
     end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) \
-        if until is not None else None
+        if until is not None and until < date.max else None  # the last day: no end
     with cw.uow(read_only=True) as uow:
         entries = uow.access_log.list(since=start, break_glass=break_glass,
                                       username=username or None)

@@ -104,9 +104,9 @@ def test_organisation_forms_keep_what_was_typed_and_name_the_field(office: Site)
 
 def test_an_admin_adds_a_user_whose_password_is_shown_once(office: Site) -> None:
     ann, token = admin(office)
-    form = ann.get("/admin/users/new", query_string={"org": "ormiston"})
+    form = ann.get("/admin/new-user", query_string={"org": "ormiston"})
     assert form.status_code == 200 and '<option value="ormiston" selected>' in form.text
-    added = ann.post("/admin/users/new", data={
+    added = ann.post("/admin/new-user", data={
         "username": "bea", "name": "Bea Worker", "organisation": ORG, "role": "caseworker",
         "pathway_roles": "gate_worker, housing_worker", "csrf_token": token})
     assert added.status_code == 200, added.text[:500]
@@ -127,14 +127,14 @@ def test_a_refused_new_user_keeps_every_typed_value(office: Site) -> None:
     ann, token = admin(office)
     typed = {"username": "Bad Name", "name": "Typed Person", "organisation": "ormiston",
              "role": "boss", "pathway_roles": "Not-A-Role", "csrf_token": token}
-    refused = ann.post("/admin/users/new", data=typed)
+    refused = ann.post("/admin/new-user", data=typed)
     assert refused.status_code == 422
     assert 'value="Bad Name"' in refused.text and 'value="Typed Person"' in refused.text
     assert '<option value="ormiston" selected>' in refused.text
     assert 'value="Not-A-Role"' in refused.text
     for message in ("must be 2-64 characters", "must be one of", "is not a role id"):
         assert message in refused.text
-    taken = ann.post("/admin/users/new", data={**typed, "username": "amy", "role": "designer",
+    taken = ann.post("/admin/new-user", data={**typed, "username": "amy", "role": "designer",
                                                "pathway_roles": ""})
     assert taken.status_code == 409 and "is taken" in taken.text
     assert '<option value="designer" selected>' in taken.text
@@ -288,6 +288,6 @@ def test_the_access_report_downloads_as_csv(office: Site) -> None:
 def test_only_admins_reach_the_account_pages(office: Site) -> None:
     amy = office.client()
     sign_in(amy, "amy")
-    for path in ("/admin/users/new", "/admin/users/amy", "/admin/organisations",
+    for path in ("/admin/new-user", "/admin/users/amy", "/admin/organisations",
                  "/admin/access.csv"):
         assert amy.get(path).status_code == 403, path
