@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from werkzeug.exceptions import BadRequest
 
-from engine.casework.casework_views import AccessReportRow
+from engine.casework import AccessReportRow
 from engine.csvout import csv_text
 from web.security import application, current_user, roles_required
 
