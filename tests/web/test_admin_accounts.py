@@ -285,6 +285,18 @@ def test_the_access_report_downloads_as_csv(office: Site) -> None:
          "action", "viewed", "reason"))  # account changes are never break-glass
 
 
+def test_the_csv_neutralises_formulas_in_names(office: Site) -> None:
+    accounts = office.application.accounts
+    accounts.add_organisation("sneaky", '=HYPERLINK("http://x")')
+    accounts.add_user("sam", "+Sam", "sneaky", "admin", PASSWORD)
+    accounts.issue_token("amy", "-sync", by=accounts.get_user("sam"))
+    ann, _ = admin(office)
+    rows = list(csv.DictReader(io.StringIO(ann.get("/admin/access.csv",
+                                                   query_string={"user": "sam"}).text)))
+    assert [(r["user_name"], r["organisation_name"]) for r in rows] == [
+        ("'+Sam", "'=HYPERLINK(\"http://x\")")]
+
+
 def test_only_admins_reach_the_account_pages(office: Site) -> None:
     amy = office.client()
     sign_in(amy, "amy")
