@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from engine.errors import ConflictError, InvalidArgumentError, NotFoundError
-from engine.model import USER_ROLES, ApiToken, Organisation, User, UserSession
+from engine.model import USER_ROLES, AccessEntry, ApiToken, Organisation, User, UserSession
 from engine.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -39,11 +39,25 @@ SESSION_LIFETIME = timedelta(hours=10)
 _TOUCH_EVERY = timedelta(seconds=60)
 # Ended and timed-out sessions are kept this long (who was signed in when), then forgotten.
 _KEEP_SESSIONS = timedelta(days=30)
+# Who changed an account when no user is named (`by`): the operator at the command line.
+COMMAND_LINE = "command line"
+# What an account change is written to the access log as (client None, no reason: never
+# counted as a break-glass access); the access report words them (casework_records).
+ACCOUNT_ACTIONS = ("add_organisation", "rename_organisation", "add_user", "change_role",
+                   "deactivate_user", "reactivate_user", "set_password", "reset_password",
+                   "sign_out_everywhere", "issue_token", "revoke_token")
+# A generated password: secrets.token_urlsafe(15) is 20 characters, 120 random bits.
+_GENERATED_PASSWORD_BYTES = 15
 
 
 def token_hash(plain: str) -> str:
     """How an API token is stored and looked up: the sha256 hex of its text."""
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def new_password() -> str:
+    """A random password for an admin to hand over (shown once): within the rules."""
+    return secrets.token_urlsafe(_GENERATED_PASSWORD_BYTES)
 
 
 def _invalid(message: str, fields: dict[str, list[str]]) -> InvalidArgumentError:
@@ -73,8 +87,10 @@ class Accounts:
 
     # -- organisations -------------------------------------------------------------------
 
-    def add_organisation(self, organisation_id: str, name: str) -> Organisation:
-        """Add an organisation, or rename it when the id exists already."""
+    def add_organisation(self, organisation_id: str, name: str, *, by: User | None = None,
+                         exists_ok: bool = True) -> Organisation:
+        """Add an organisation, or rename it when the id exists already (ConflictError
+        instead when not exists_ok: the web's "add" must not rename by accident)."""
         fields: dict[str, list[str]] = {}
         if not ORGANISATION_PATTERN.match(organisation_id):
             fields["id"] = ["must be lower case letters, digits, _ or -, "
@@ -85,9 +101,28 @@ class Accounts:
             raise _invalid(f"cannot add organisation {organisation_id!r}", fields)
         organisation = Organisation(id=organisation_id, name=name.strip())
         with self._uow() as uow:
+            earlier = uow.organisations.get(organisation_id)
+            if earlier is not None and not exists_ok:
+                raise ConflictError(f"organisation {organisation_id!r} exists already",
+                                    details={"fields": {"id": ["is taken"]}})
             uow.organisations.put(organisation)
+            if earlier is None:
+                self._record(uow, by, "add_organisation", organisation=organisation_id,
+                             name=organisation.name)
+            elif earlier.name != organisation.name:
+                self._record(uow, by, "rename_organisation", organisation=organisation_id,
+                             name=organisation.name, was=earlier.name)
             uow.commit()
         return organisation
+
+    def rename_organisation(self, organisation_id: str, name: str, *,
+                            by: User | None = None) -> Organisation:
+        """Give an existing organisation a new name (its id, which records hold, stays)."""
+        with self._uow(read_only=True) as uow:
+            if uow.organisations.get(organisation_id) is None:
+                raise NotFoundError(f"no organisation {organisation_id!r}",
+                                    details={"organisation": organisation_id})
+        return self.add_organisation(organisation_id, name, by=by)
 
     def organisations(self) -> list[Organisation]:
         with self._uow(read_only=True) as uow:
@@ -96,7 +131,7 @@ class Accounts:
     # -- users ---------------------------------------------------------------------------
 
     def add_user(self, username: str, name: str, organisation: str, role: str, password: str,
-                 pathway_roles: Iterable[str] = ()) -> User:
+                 pathway_roles: Iterable[str] = (), *, by: User | None = None) -> User:
         """Add a user; InvalidArgumentError (details.fields) for bad input, ConflictError
         when the username is taken."""
         roles = tuple(dict.fromkeys(pathway_roles))
@@ -127,6 +162,8 @@ class Accounts:
                 id=None, username=username, name=name.strip(), organisation=organisation,
                 role=role, password_hash=self._hasher.hash(password), pathway_roles=roles,
                 active=True, created_at=self._clock.now()))
+            self._record(uow, by, "add_user", user=username, organisation=organisation,
+                         role=role)
             uow.commit()
         return user
 
@@ -153,7 +190,8 @@ class Accounts:
             return None
         return user if user.active else None
 
-    def set_password(self, username: str, password: str) -> User:
+    def set_password(self, username: str, password: str, *, by: User | None = None,
+                     action: str = "set_password") -> User:
         """Set the password and end every session of the user: whoever had a copy of a
         session cookie (the reason to change a password) is out at once."""
         if problems := _password_problems(password):
@@ -163,22 +201,80 @@ class Accounts:
             user = replace(self._user(uow, username), password_hash=password_hash)
             uow.users.update(user)
             uow.sessions.end_all(username, self._clock.now(), "password_changed")
+            self._record(uow, by, action, user=username)
             uow.commit()
         return user
 
-    def deactivate(self, username: str) -> User:
+    def reset_password(self, username: str, *, by: User | None = None) -> tuple[User, str]:
+        """A new random password (returned this once, kept nowhere but as its hash), which
+        ends every session of the user as set_password does: for an admin to hand over."""
+        self.get_user(username)  # not found: before a hash is worked out
+        plain = new_password()
+        return self.set_password(username, plain, by=by, action="reset_password"), plain
+
+    def deactivate(self, username: str, *, by: User | None = None) -> User:
         """Stop the user signing in: their sessions end and their API tokens are revoked;
-        their records stay."""
+        their records stay. Refused for oneself and for the last active admin, so nobody
+        locks the programme's admins out."""
         now = self._clock.now()
         with self._uow() as uow:
-            user = replace(self._user(uow, username), active=False)
+            found = self._user(uow, username)
+            if by is not None and by.username == username:
+                raise ConflictError("you cannot deactivate your own account",
+                                    details={"username": username, "reason": "self"})
+            self._keep_an_admin(uow, found, "deactivate")
+            user = replace(found, active=False)
             uow.users.update(user)
             uow.sessions.end_all(username, now, "deactivated")
             for token in uow.tokens.list(username):
                 if token.id is not None and token.revoked_at is None:
                     uow.tokens.revoke(token.id, now)
+            if found.active:
+                self._record(uow, by, "deactivate_user", user=username)
             uow.commit()
         return user
+
+    def reactivate(self, username: str, *, by: User | None = None) -> User:
+        """Let a deactivated user sign in again (with their password; their revoked API
+        tokens stay revoked)."""
+        with self._uow() as uow:
+            found = self._user(uow, username)
+            user = replace(found, active=True)
+            if not found.active:
+                uow.users.update(user)
+                self._record(uow, by, "reactivate_user", user=username)
+            uow.commit()
+        return user
+
+    def change_role(self, username: str, role: str, *, by: User | None = None) -> User:
+        """Give the user another Pathways role; refused for the last active admin's own
+        (someone must remain able to manage accounts)."""
+        if role not in USER_ROLES:
+            raise _invalid(f"cannot change the role of {username!r}",
+                           {"role": [f"must be one of {', '.join(USER_ROLES)}"]})
+        with self._uow() as uow:
+            found = self._user(uow, username)
+            if role != "admin":
+                self._keep_an_admin(uow, found, "change the role of")
+            user = replace(found, role=role)
+            if found.role != role:
+                uow.users.update(user)
+                self._record(uow, by, "change_role", user=username, role=role,
+                             was=found.role)
+            uow.commit()
+        return user
+
+    def _keep_an_admin(self, uow: UnitOfWork, user: User, doing: str) -> None:
+        """ConflictError when the user is the only active admin left."""
+        if not (user.active and user.role == "admin"):
+            return
+        others = [u for u in uow.users.list() if u.active and u.role == "admin"
+                  and u.username != user.username]
+        if not others:
+            raise ConflictError(
+                f"cannot {doing} {user.username!r}: they are the last active admin; "
+                "make someone else an admin first",
+                details={"username": user.username, "reason": "last_admin"})
 
     # -- web sessions --------------------------------------------------------------------
 
@@ -232,11 +328,13 @@ class Accounts:
                 uow.sessions.end(session.id, self._clock.now(), reason)
                 uow.commit()
 
-    def end_sessions(self, username: str, reason: str = "signed_out_everywhere") -> int:
+    def end_sessions(self, username: str, reason: str = "signed_out_everywhere", *,
+                     by: User | None = None) -> int:
         """Sign the user out everywhere; how many sessions were live."""
         with self._uow() as uow:
             self._user(uow, username)
             ended = uow.sessions.end_all(username, self._clock.now(), reason)
+            self._record(uow, by, "sign_out_everywhere", user=username, sessions=ended)
             uow.commit()
         return ended
 
@@ -264,7 +362,8 @@ class Accounts:
 
     # -- API tokens ----------------------------------------------------------------------
 
-    def issue_token(self, username: str, name: str) -> tuple[ApiToken, str]:
+    def issue_token(self, username: str, name: str, *, by: User | None = None
+                    ) -> tuple[ApiToken, str]:
         """A new token for the user: the stored record and the plain token, which is
         shown this once and kept nowhere."""
         if not name.strip():
@@ -278,6 +377,8 @@ class Accounts:
             token = uow.tokens.add(ApiToken(id=None, username=username, name=name.strip(),
                                             token_hash=token_hash(plain),
                                             created_at=self._clock.now()))
+            self._record(uow, by, "issue_token", user=username, token=token.id,
+                         name=token.name)
             uow.commit()
         return token, plain
 
@@ -306,13 +407,29 @@ class Accounts:
                 uow.commit()
         return user
 
-    def revoke_token(self, token_id: int) -> None:
-        """Revoke a token for good (revoking it again does nothing)."""
+    def revoke_token(self, token_id: int, *, by: User | None = None,
+                     username: str | None = None) -> None:
+        """Revoke a token for good (revoking it again does nothing); with username, only
+        a token of that user (else NotFoundError, as for an unknown id)."""
         with self._uow() as uow:
+            if username is not None and not any(
+                    t.id == token_id for t in uow.tokens.list(username)):
+                raise NotFoundError(f"no token {token_id} of {username!r}",
+                                    details={"token": token_id, "username": username})
             uow.tokens.revoke(token_id, self._clock.now())
+            self._record(uow, by, "revoke_token", token=token_id,
+                         **({"user": username} if username is not None else {}))
             uow.commit()
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _record(self, uow: UnitOfWork, by: User | None, action: str, **detail: object
+                ) -> None:
+        """An account change in the access log (no client, no reason): who, when, what."""
+        uow.access_log.add(AccessEntry(
+            id=None, at=self._clock.now(), username=by.username if by else COMMAND_LINE,
+            organisation=by.organisation if by else "", client_id=None, action=action,
+            detail=dict(detail)))
 
     def _user(self, uow: UnitOfWork, username: str) -> User:
         user = uow.users.by_username(username)

@@ -29,6 +29,7 @@ from engine import EngineError
 from engine.outcomes.estimates import load_libraries
 from web import (
     access_report,
+    admin_organisations,
     admin_users,
     api,
     assets,
@@ -150,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(migration_pages.bp)
     app.register_blueprint(editor_pages.bp)
     app.register_blueprint(admin_users.bp)
+    app.register_blueprint(admin_organisations.bp)
     app.register_blueprint(access_report.bp)
     app.register_blueprint(incident_pages.bp)
     app.register_blueprint(api.bp)

@@ -125,6 +125,25 @@ def users_deactivate(ctx: Context, username: str) -> None:
     emit(ctx.json_mode, user_json(user), lambda: f"{user.username} deactivated")
 
 
+@users.command("reactivate")
+@click.argument("username")
+@command
+def users_reactivate(ctx: Context, username: str) -> None:
+    """Let a deactivated user sign in again (their revoked API tokens stay revoked)."""
+    user = ctx.app.accounts.reactivate(username)
+    emit(ctx.json_mode, user_json(user), lambda: f"{user.username} reactivated")
+
+
+@users.command("role")
+@click.argument("username")
+@click.argument("role")
+@command
+def users_role(ctx: Context, username: str, role: str) -> None:
+    """Give a user another role (one of USER_ROLES); the last active admin stays one."""
+    user = ctx.app.accounts.change_role(username, role)
+    emit(ctx.json_mode, user_json(user), lambda: f"{user.username} is now {user.role}")
+
+
 @users.command("signout")
 @click.argument("username")
 @command
@@ -174,6 +193,15 @@ def users_tokens_revoke(ctx: Context, token_id: int) -> None:
 # -- the access log --------------------------------------------------------------------------
 
 
+def _day(option: str, text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise UsageProblem(f"--{option} {text!r}: write the date as YYYY-MM-DD",
+                           details={"fields": {option: ["must be a date (YYYY-MM-DD)"]}}
+                           ) from None
+
+
 @cli.group()
 def access() -> None:
     """Who opened which client record, when, why and what they saw."""
@@ -184,17 +212,20 @@ def access() -> None:
               help="Only break-glass accesses: each opening with its reason, and every view "
                    "under it.")
 @click.option("--since", "since_text", metavar="DATE", help="From this day (YYYY-MM-DD, UTC).")
+@click.option("--until", "until_text", metavar="DATE",
+              help="To this day, included (YYYY-MM-DD, UTC).")
+@click.option("--org", "organisation", help="Only entries of this organisation's users.")
+@click.option("--user", "username", help="Only entries of this user.")
 @command
-def access_report(ctx: Context, break_glass: bool, since_text: str | None) -> None:
+def access_report(ctx: Context, break_glass: bool, since_text: str | None,
+                  until_text: str | None, organisation: str | None,
+                  username: str | None) -> None:
     """The access log, oldest first (every entry, or with --break-glass the break-glass
     ones): at, username, organisation, client, action, reason, viewed."""
-    try:
-        since = date.fromisoformat(since_text) if since_text else None
-    except ValueError:
-        raise UsageProblem(f"--since {since_text!r}: write the date as YYYY-MM-DD",
-                           details={"fields": {"since": ["must be a date (YYYY-MM-DD)"]}}
-                           ) from None
-    rows = ctx.app.casework.access_report(None, break_glass=break_glass, since=since)
+    since, until = _day("since", since_text), _day("until", until_text)
+    rows = ctx.app.casework.access_report(None, break_glass=break_glass, since=since,
+                                          until=until, organisation=organisation,
+                                          username=username)
     emit(ctx.json_mode,
           [{"at": r.at.isoformat(), "username": r.username, "organisation": r.organisation,
             "client": r.client, "action": r.action, "reason": r.reason, "viewed": r.viewed}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from engine.casework.casework_access import CaseworkContext
@@ -13,9 +13,33 @@ from engine.model import AccessEntry, Draft, User
 from engine.plain import to_plain
 
 
+def _account_change(entry: AccessEntry) -> str | None:
+    """An account change (engine.accounts) in words; None for any other entry."""
+    d = entry.detail
+    words = {
+        "add_organisation": f"organisation {d.get('organisation')} added ({d.get('name')})",
+        "rename_organisation": f"organisation {d.get('organisation')} renamed from "
+                               f"{d.get('was')!r} to {d.get('name')!r}",
+        "add_user": f"user {d.get('user')} added ({d.get('role')}, {d.get('organisation')})",
+        "change_role": f"role of {d.get('user')} changed from {d.get('was')} to "
+                       f"{d.get('role')}",
+        "deactivate_user": f"user {d.get('user')} deactivated",
+        "reactivate_user": f"user {d.get('user')} reactivated",
+        "set_password": f"password of {d.get('user')} set",
+        "reset_password": f"password of {d.get('user')} reset",
+        "sign_out_everywhere": f"{d.get('user')} signed out everywhere",
+        "issue_token": f"API token {d.get('token')} ({d.get('name')}) issued to "
+                       f"{d.get('user')}",
+        "revoke_token": f"API token {d.get('token')} revoked",
+    }
+    return words.get(entry.action) if entry.client_id is None else None
+
+
 def _viewed(entry: AccessEntry) -> str:
     """What an access log entry saw or did, in words."""
     detail, action = entry.detail, entry.action
+    if (change := _account_change(entry)) is not None:
+        return change
     if action.endswith("_refused"):
         return "nothing (refused)"
     if action == "view_client":
@@ -40,16 +64,24 @@ def _viewed(entry: AccessEntry) -> str:
 
 
 def access_report(cw: CaseworkContext, viewer: User | None, *, break_glass: bool,
-                  since: date | None) -> list[AccessReportRow]:
+                  since: date | None, until: date | None = None,
+                  organisation: str | None = None, username: str | None = None
+                  ) -> list[AccessReportRow]:
     """The access log, oldest first: with break_glass, only break-glass accesses (the
-    openings with their reasons and every view under them); since: from that day (UTC).
+    openings with their reasons and every view under them); since/until: from/to those
+    days (UTC, both included); of one organisation's users or one user, if given.
     viewer None is the operator at the command line; a user must be an admin."""
     if viewer is not None and not (viewer.active and viewer.role == "admin"):
         raise ForbiddenError("only an admin reads the access log",
                              details={"role": viewer.role})
     start = datetime.combine(since, time.min, tzinfo=UTC) if since is not None else None
+    end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) \
+        if until is not None and until < date.max else None  # the last day: no end
     with cw.uow(read_only=True) as uow:
-        entries = uow.access_log.list(since=start, break_glass=break_glass)
+        entries = uow.access_log.list(since=start, break_glass=break_glass,
+                                      username=username or None)
+    entries = [e for e in entries if (end is None or e.at < end)
+               and (not organisation or e.organisation == organisation)]
     return [AccessReportRow(at=e.at, username=e.username, organisation=e.organisation,
                             client=e.client_id, action=e.action, reason=e.reason,
                             viewed=_viewed(e)) for e in entries]

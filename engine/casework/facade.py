@@ -225,10 +225,13 @@ class Casework(CaseworkContext):
     # -- the access log ------------------------------------------------------------------
 
     def access_report(self, viewer: User | None, *, break_glass: bool = False,
-                      since: date | None = None) -> list[AccessReportRow]:
+                      since: date | None = None, until: date | None = None,
+                      organisation: str | None = None, username: str | None = None
+                      ) -> list[AccessReportRow]:
         """The access log, oldest first (admins, or the operator at the command line)."""
-        return casework_records.access_report(self, viewer, break_glass=break_glass,
-                                              since=since)
+        return casework_records.access_report(
+            self, viewer, break_glass=break_glass, since=since, until=until,
+            organisation=organisation, username=username)
 
     def export_client(self, admin: User, client_id: int) -> dict[str, Any]:
         """Everything held on one client, as one JSON-ready document (admins only)."""

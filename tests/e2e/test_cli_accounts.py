@@ -141,3 +141,28 @@ def test_users_add_asks_for_the_password_twice_without_echo(cli: Cli) -> None:
         assert app.accounts.authenticate("amy", PASSWORD) is not None
     finally:
         app.close()
+
+
+def test_role_and_reactivation_keep_the_last_admin_as_the_web_does(cli: Cli) -> None:
+    """`users role`, `users deactivate` and `users reactivate` refuse what /admin/users
+    refuses (the same engine service), and each change is in the access report."""
+    cli.json("orgs", "add", "st_giles", "--name", "St Giles Trust")
+    add_user(cli, "ada", "--name", "Ada", "--org", "st_giles", "--role", "admin").ok()
+    add_user(cli, "amy", "--name", "Amy", "--org", "st_giles", "--role", "caseworker").ok()
+    demoted, deactivated, bad_role = cli.many(
+        ["users", "role", "ada", "caseworker"], ["users", "deactivate", "ada"],
+        ["users", "role", "amy", "boss"])
+    for refused in (demoted, deactivated):
+        error = refused.error("conflict")
+        assert error["details"]["reason"] == "last_admin" and "last active admin" in \
+            error["message"]
+    assert bad_role.error("invalid_argument")["details"]["fields"].keys() == {"role"}
+    assert cli.json("users", "role", "amy", "admin")["role"] == "admin"
+    assert cli.json("users", "deactivate", "ada")["active"] is False
+    assert cli.json("users", "reactivate", "ada")["active"] is True
+    report = cli.json("access", "report", "--user", "command line", "--org", "")
+    assert [r["viewed"] for r in report][-3:] == [
+        "role of amy changed from caseworker to admin", "user ada deactivated",
+        "user ada reactivated"]
+    assert cli.json("access", "report", "--until", "2000-01-01") == []
+    cli.run("access", "report", "--until", "soon").error("invalid_argument")

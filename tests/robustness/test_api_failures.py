@@ -28,7 +28,7 @@ from werkzeug.test import TestResponse
 from adapters.bootstrap import Application, bootstrap
 from adapters.settings import Settings
 from engine.casework import Casework
-from tests.robustness.broken_world import ADMIN, BrokenWorld, build
+from tests.robustness.broken_world import ADMIN, ORGANISATION, BrokenWorld, build
 from tests.web.conftest import CHEAP_HASHER, csrf_token, force_sign_in
 from web import create_app
 from web.security import limiter
@@ -107,6 +107,8 @@ def paths(app: Flask, rule: Rule, world: BrokenWorld) -> list[str]:
         "name": ["nonsense"], "table": ["nonsense"], "number": [1, 999999],
         "package": ["bpmn-js", "nonsense"], "filename": ["nonsense.js"],
         "migration_id": [999999], "step": ["nonsense"], "filter_id": [999999],
+        "token_id": [1, 999999],
+        "org_id": [ORGANISATION, "nonsense", "Not An Id"],
     }
     urls = app.url_map.bind("localhost")
     built = [{}]  # type: list[dict[str, Any]]
@@ -190,6 +192,27 @@ def test_every_page_answers_an_error_page_on_broken_cases(broken_site: BrokenSit
                 page_answer(browser.open(path, method=method, data=form),
                             f"{method} {path} {form}")
     page_answer(broken_site.app.test_client().post("/logout"), "POST /logout")
+
+
+# query parameters of the admin pages (issue 18, item 9), each with values no form sends
+QUERY_PARAMETERS = {"/admin/access": ("org", "user", "since", "until", "break_glass"),
+                    "/admin/access.csv": ("org", "user", "since", "until", "break_glass"),
+                    "/admin/users": ("org",), "/admin/new-user": ("org",)}
+BROKEN_QUERY_VALUES = ("nonsense", "", " ", "2026-02-30", "9999-12-31", "0001-01-01",
+                       "-1", "x" * 3000, "' OR 1=1 --", "\u202e\u200b", "ROBUST_ORG")
+
+
+def test_admin_query_parameters_take_broken_values(broken_site: BrokenSite) -> None:
+    """Unknown organisations and users show nothing, a date that is not one is named (400);
+    never a stack or a 5xx."""
+    browser, _ = broken_site.signed_in()
+    for path, parameters in QUERY_PARAMETERS.items():
+        for parameter in parameters:
+            for value in BROKEN_QUERY_VALUES:
+                response = browser.get(path, query_string={parameter: value})
+                where = f"GET {path}?{parameter}={value[:40]!r}"
+                page_answer(response, where)
+                assert response.status_code in (200, 400), where
 
 
 # -- specific failures, specific codes ---------------------------------------------------

@@ -40,6 +40,19 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     GET  /admin/users              302L   403         403           403                 200
     POST /admin/users/U/signout    302L   403         403           403                 302
     GET  /admin/access             302L   403         403           403                 200
+    GET  /admin/access.csv         302L   403         403           403                 200
+    GET  /admin/new-user           302L   403         403           403                 200
+    GET  /admin/users/U            302L   403         403           403                 200
+    POST /admin/new-user (bad)     302L   403         403           403                 422
+    POST /admin/users/U/role       302L   403         403           403                 302
+    POST /admin/users/U/reactivate 302L   403         403           403                 302
+    POST /admin/users/U/tokens     302L   403         403           403                 200
+    POST /admin/users/X/deactivate 302L   403         403           403                 404
+    POST /admin/users/X/password   302L   403         403           403                 404
+    POST /admin/users/U/tokens/N/revoke  302L 403     403           403                 404
+    GET  /admin/organisations      302L   403         403           403                 200
+    POST /admin/organisations (bad) 302L  403         403           403                 422
+    POST /admin/organisations/O/rename 302L 403       403           403                 302
     GET  /admin/incidents          302L   cw 403 tl 200   cw 403 tl 200  403            200
     GET  /pathways, /pathways/P    302L   403         403           200                 200
     GET  /pathways/P/vN[.bpmn]     302L   403         403           200                 200
@@ -59,6 +72,9 @@ the user has opened the record with a reason (routes marked "opened"), recording
 withdrawing a consent, starting a case of their own organisation's pathway, drafting,
 completing and claiming are refused exactly as without it (other cw/tl: 403 or 404).
 
+The account routes change nothing the other rows rely on: U is om_designer given the role
+and state it has and a token it does not use, X a username nobody has, N a token nobody has,
+O an organisation renamed to its own name; a bad form is refused (422) once allowed.
 (302L: a redirect to /login. 302T: back to the inbox told what was refused and why, nothing
 changed: a bulk reassignment does what it can and lists the rest, issue 18.) K is a case of
 the target organisation's own wait pathway in
@@ -497,6 +513,28 @@ ROUTES: dict[str, Route] = {
     "admin_sign_out_everywhere": Route(
         "POST", lambda t: "/admin/users/om_designer/signout", shared=True, per_target=False,
         expected=statuses(own=403, other=403, designer=403, admin=302)),
+    **{name: Route("GET", lambda t, p=path: p, shared=True, per_target=False,
+                   expected=statuses(own=403, other=403, designer=403, admin=200))
+       for name, path in (("admin_access_csv", "/admin/access.csv"),
+                          ("admin_new_user", "/admin/new-user"),
+                          ("admin_user", "/admin/users/om_designer"),
+                          ("admin_organisations", "/admin/organisations"))},
+    **{name: Route("POST", lambda t, p=path: p, shared=True, per_target=False,
+                   data=lambda t, user, d=data: dict(d),
+                   expected=statuses(own=403, other=403, designer=403, admin=status))
+       for name, path, data, status in (
+           ("admin_add_user_invalid", "/admin/new-user",
+            {"username": "", "name": "", "organisation": "", "role": ""}, 422),
+           ("admin_change_role", "/admin/users/om_designer/role", {"role": "designer"}, 302),
+           ("admin_reactivate", "/admin/users/om_designer/reactivate", {}, 302),
+           ("admin_issue_token", "/admin/users/om_designer/tokens", {"name": "matrix"}, 200),
+           ("admin_deactivate", "/admin/users/nobody_here/deactivate", {}, 404),
+           ("admin_reset_password", "/admin/users/nobody_here/password", {}, 404),
+           ("admin_revoke_token", "/admin/users/om_designer/tokens/999999/revoke", {}, 404),
+           ("admin_add_organisation_invalid", "/admin/organisations",
+            {"id": "", "name": ""}, 422),
+           ("admin_rename_organisation", "/admin/organisations/st_giles_trust/rename",
+            {"name": "St Giles Trust"}, 302))},
     "incidents": Route("GET", lambda t: "/admin/incidents", shared=True, per_target=False,
                        expected=statuses(own=200, other=200, designer=403, admin=200,
                                          own_caseworker=403, other_caseworker=403)),
@@ -574,6 +612,12 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/dashboard/<table>.csv", "/dashboard/<name>.svg", "/static/<path:filename>",
                "/dashboard/statement", "/dashboard/cohorts.svg",
                "/admin/users", "/admin/users/<username>/signout", "/admin/incidents",
+               "/admin/access.csv", "/admin/new-user", "/admin/users/<username>",
+               "/admin/users/<username>/role", "/admin/users/<username>/deactivate",
+               "/admin/users/<username>/reactivate", "/admin/users/<username>/password",
+               "/admin/users/<username>/tokens",
+               "/admin/users/<username>/tokens/<int:token_id>/revoke",
+               "/admin/organisations", "/admin/organisations/<org_id>/rename",
                "/admin/incidents/<int:case_id>/retry",
                "/admin/incidents/<int:case_id>/cancel", "/pathways", "/pathways/<name>",
                "/pathways/<name>/v<int:number>", "/pathways/<name>/v<int:number>.bpmn",

@@ -817,6 +817,8 @@ EMPTY_HEADER = re.compile(r"<th[^>]*>\s*</th>")
 
 @pytest.mark.parametrize(("username", "url"), [
     ("sg_caseworker", "/inbox"), ("sg_admin", "/admin/users"),
+    ("sg_admin", "/admin/users/sg_caseworker"), ("sg_admin", "/admin/organisations"),
+    ("sg_admin", "/admin/access"),
     ("sg_designer", "/pathways/gate_reception/migrations"), ("om_commissioner", "/dashboard"),
     ("om_commissioner", "/dashboard?pathway=gate_reception"),
 ])

@@ -287,3 +287,113 @@ def test_old_sessions_are_forgotten_after_30_days(accounts: Accounts, clock: Fak
     clock.advance(days=31)
     accounts.start_session("amy")
     assert len(accounts.sessions("amy")) == 1
+
+
+# -- what admins change (web /admin/users and `pathways users ...` alike) ----------------------
+
+
+def _admins(accounts: Accounts) -> None:
+    accounts.add_user("ada", "Ada Admin", "st_giles", "admin", PASSWORD)
+    accounts.add_user("amy", "Amy Case", "st_giles", "caseworker", PASSWORD)
+
+
+def test_the_last_active_admin_is_neither_demoted_nor_deactivated(accounts: Accounts) -> None:
+    _admins(accounts)
+    ada = accounts.get_user("ada")
+    for attempt in (lambda: accounts.change_role("ada", "caseworker"),
+                    lambda: accounts.deactivate("ada"),
+                    lambda: accounts.change_role("ada", "designer", by=ada)):
+        with pytest.raises(ConflictError) as err:
+            attempt()
+        assert err.value.details["reason"] == "last_admin"
+        assert "last active admin" in err.value.message
+    with pytest.raises(ConflictError) as err:
+        accounts.deactivate("ada", by=ada)  # oneself, whoever else is an admin
+    assert err.value.details["reason"] == "self"
+    accounts.change_role("amy", "admin", by=ada)
+    accounts.change_role("ada", "team_lead", by=ada)  # someone else is an admin now
+    assert accounts.get_user("ada").role == "team_lead"
+    with pytest.raises(ConflictError):
+        accounts.deactivate("amy")  # amy is now the last one
+    assert accounts.get_user("amy").active
+
+
+def test_a_deactivated_admin_does_not_count_and_may_be_demoted(accounts: Accounts) -> None:
+    _admins(accounts)
+    accounts.add_user("abe", "Abe Admin", "st_giles", "admin", PASSWORD)
+    accounts.deactivate("abe")
+    accounts.change_role("abe", "caseworker")  # inactive: no lock-out
+    with pytest.raises(ConflictError):
+        accounts.change_role("ada", "caseworker")
+
+
+def test_role_change_checks_the_role_and_reactivation_lets_in(accounts: Accounts) -> None:
+    _admins(accounts)
+    with pytest.raises(InvalidArgumentError) as err:
+        accounts.change_role("amy", "boss")
+    assert set(_fields(err)) == {"role"}
+    with pytest.raises(NotFoundError):
+        accounts.change_role("nobody", "admin")
+    accounts.deactivate("amy")
+    assert accounts.authenticate("amy", PASSWORD) is None
+    assert accounts.reactivate("amy").active
+    assert accounts.authenticate("amy", PASSWORD) is not None
+
+
+def test_reset_password_makes_one_within_the_rules_and_ends_sessions(
+        accounts: Accounts) -> None:
+    _admins(accounts)
+    _, key = accounts.start_session("amy")
+    user, plain = accounts.reset_password("amy", by=accounts.get_user("ada"))
+    assert len(plain) >= 20 and user.username == "amy"
+    assert accounts.session_user(key) is None
+    assert accounts.authenticate("amy", PASSWORD) is None
+    assert accounts.authenticate("amy", plain) is not None
+    assert accounts.reset_password("amy")[1] != plain
+    with pytest.raises(NotFoundError):
+        accounts.reset_password("nobody")
+
+
+def test_a_token_is_revoked_only_through_its_own_user(accounts: Accounts) -> None:
+    _admins(accounts)
+    token, plain = accounts.issue_token("amy", "sync")
+    assert token.id is not None
+    with pytest.raises(NotFoundError):
+        accounts.revoke_token(token.id, username="ada")
+    assert accounts.user_for_token(plain) is not None
+    accounts.revoke_token(token.id, username="amy")
+    assert accounts.user_for_token(plain) is None
+
+
+def test_adding_an_existing_organisation_is_refused_when_asked(accounts: Accounts) -> None:
+    with pytest.raises(ConflictError):
+        accounts.add_organisation("st_giles", "Other", exists_ok=False)
+    with pytest.raises(NotFoundError):
+        accounts.rename_organisation("nowhere", "Somewhere")
+    assert accounts.rename_organisation("st_giles", "St Giles").name == "St Giles"
+
+
+def test_every_change_is_in_the_access_log_with_who_made_it(
+        accounts: Accounts, uow: FakeUnitOfWorkFactory) -> None:
+    _admins(accounts)
+    ada = accounts.get_user("ada")
+    accounts.change_role("amy", "team_lead", by=ada)
+    token, _ = accounts.issue_token("amy", "sync", by=ada)
+    assert token.id is not None
+    accounts.revoke_token(token.id, by=ada, username="amy")
+    accounts.reset_password("amy", by=ada)
+    accounts.deactivate("amy", by=ada)
+    accounts.reactivate("amy", by=ada)
+    accounts.rename_organisation("ormiston", "Ormiston", by=ada)
+    with uow() as work:
+        entries = work.access_log.list()
+    by_ada = [(e.action, e.username, e.organisation, e.client_id, e.reason)
+              for e in entries if e.username == "ada"]
+    assert [a for a, *_ in by_ada] == [
+        "change_role", "issue_token", "revoke_token", "reset_password", "deactivate_user",
+        "reactivate_user", "rename_organisation"]
+    assert {tuple(rest) for _, *rest in by_ada} == {("ada", "st_giles", None, None)}
+    assert {e.action for e in entries if e.username == "command line"} == {
+        "add_organisation", "add_user"}
+    assert not any(e.action == "change_role" and e.detail != {
+        "user": "amy", "role": "team_lead", "was": "caseworker"} for e in entries)
