@@ -182,7 +182,8 @@ class InboxQuery:
     each row) but never fewer. scope: "mine" (assignee is username), "role" (all) or
     "unassigned"; overdue: due before now (True), or not (False). sort: see
     engine.casework.casework_inbox.inbox; ties in created_at order, then by task id.
-    drafts_of: only tasks with a draft saved by this username ("my drafts")."""
+    drafts_of: only tasks with a draft saved by this username ("my drafts").
+    created_after: only tasks created after it (the nav's "new since you looked")."""
 
     grant: TaskGrant
     username: str
@@ -196,6 +197,7 @@ class InboxQuery:
     overdue: bool | None = None
     sort: str = "due"
     drafts_of: str | None = None
+    created_after: datetime | None = None  # only tasks created after this ("new since")
 
 
 @dataclass(frozen=True)
@@ -468,6 +470,30 @@ class SavedFilter:
     name: str
     query: str
     saved_at: datetime
+
+
+@dataclass(frozen=True)
+class UserNotices:
+    """What one user was last told (revision 0032): when they last looked at the inbox
+    (None: never), whether they want the daily e-mail digest, the day it last went."""
+
+    username: str
+    inbox_seen_at: datetime | None = None
+    digest: bool = False
+    digest_sent_on: date | None = None
+
+
+@dataclass(frozen=True)
+class InboxNews:
+    """The nav's counts: open tasks assigned to the user and of the user's roles created
+    since seen (None: since ever), and those overdue; each at most the cap it was counted
+    to (over names those that stopped there)."""
+
+    mine: int
+    role: int
+    overdue: int
+    seen: datetime | None = None
+    over: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

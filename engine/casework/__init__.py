@@ -37,6 +37,7 @@ from engine.casework.casework_views import (
     Waiting,
 )
 from engine.casework.facade import Casework
+from engine.casework.notices import NEWS_CAP, DigestResult
 from engine.casework.task_fate import TaskFate
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "COUNT_CAP",
     "INBOX_SCOPES",
     "INBOX_SORTS",
+    "NEWS_CAP",
     "PER_PAGE_MAX",
     "PREFILL",
     "AccessReportRow",
@@ -58,6 +60,7 @@ __all__ = [
     "ClientPage",
     "ClientRecord",
     "Completion",
+    "DigestResult",
     "Inbox",
     "InboxChoices",
     "InboxProblem",
