@@ -118,3 +118,21 @@ def test_a_digest_that_cannot_be_sent_is_said_and_tried_again(
 def test_a_bad_url_is_refused_naming_the_option(cli: Cli, programme: Application) -> None:
     error = cli.error("digest", "--url", "pathways.example", code="invalid_argument")
     assert "--url" in error["message"]
+
+
+def test_the_worker_sends_the_digest_daily_when_told_to(
+        cli: Cli, programme: Application, smtp: tuple[Controller, Inbox], tmp_path: Path
+) -> None:
+    env = smtp_env(smtp, tmp_path)
+    plain = cli.run_argv(cli.argv(["--json", "worker", "--rounds", "1"]), env=env)
+    assert plain.returncode == 0, plain.stderr
+    assert smtp[1].received == []  # not asked to
+    told = {**env, "PATHWAYS_DIGEST_DAILY": "true",
+            "PATHWAYS_PUBLIC_URL": "https://pathways.hope.example"}
+    for _ in range(2):  # the second run the same day sends nothing more
+        done = cli.run_argv(cli.argv(["--json", "worker", "--rounds", "2", "--interval", "0"]),
+                            env=told)
+        assert done.returncode == 0, done.stderr
+    [(to, mail)] = smtp[1].received
+    assert to == ["kim@hope.example"]
+    assert "https://pathways.hope.example/inbox" in mail.get_payload(decode=True).decode()
