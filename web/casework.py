@@ -413,7 +413,7 @@ def start_case(client_id: int) -> Any:
         page = _client_page(client_id, duplicate={"pathway": pathway, "message": err.message,
                                                   "cases": err.details.get("cases", [])})
         return (page, 409) if isinstance(page, str) else page
-    flash(f"Started {started.case.pathway} (case {started.case.id}).")
+    flash(f"Started {started.case.pathway.replace('_', ' ')} (case {started.case.id}).")
     if started.next_task is not None:
         return redirect(url_for("casework.task", task_id=started.next_task.id))
     return redirect(url_for("casework.client", client_id=client_id))

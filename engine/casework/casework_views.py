@@ -174,6 +174,13 @@ class ClientRecord:
     # for an admin, who sees such cases marked: CaseSummary.problem)
     unloadable_withheld: bool = False
 
+    def hidden_words(self) -> list[str]:
+        """hidden_fields as a person reads them: each one's label on the form that asked it
+        (from the timeline's answers), else its name in words."""
+        labels = {a.name: a.label for e in self.timeline for a in e.answers}
+        return sorted({labels.get(name) or name.replace(".", ": ").replace("_", " ")
+                       for name in self.hidden_fields}, key=str.casefold)
+
 
 @dataclass(frozen=True)
 class AccessReportRow:
