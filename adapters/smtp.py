@@ -160,10 +160,10 @@ class SmtpNotifier:
         mail["To"] = ", ".join(to)
         mail["Subject"] = notification.subject or f"Case {notification.case_id}"
         mail["Message-ID"] = make_msgid(domain=self.settings.sender.rpartition("@")[2])
-        mail.set_content(f"{notification.message}\n\n-- \nPathways, case "
-                         f"{notification.case_id}"
-                         + (f", step {notification.step}" if notification.step else "")
-                         + "\n")
+        about = "" if notification.kind == "digest" else (  # a digest is of no one case
+            f", case {notification.case_id}"
+            + (f", step {notification.step}" if notification.step else ""))
+        mail.set_content(f"{notification.message}\n\n-- \nPathways{about}\n")
         return mail
 
     def notify(self, notification: Notification) -> None:

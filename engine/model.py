@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, get_args
 
+from engine.notice_model import InboxNews as InboxNews  # re-exported
+from engine.notice_model import UserNotices as UserNotices  # re-exported
+
 CaseStatus = Literal["active", "completed", "error", "cancelled"]
 CASE_STATUSES: tuple[str, ...] = get_args(CaseStatus)
 
@@ -182,7 +185,8 @@ class InboxQuery:
     each row) but never fewer. scope: "mine" (assignee is username), "role" (all) or
     "unassigned"; overdue: due before now (True), or not (False). sort: see
     engine.casework.casework_inbox.inbox; ties in created_at order, then by task id.
-    drafts_of: only tasks with a draft saved by this username ("my drafts")."""
+    drafts_of: only tasks with a draft saved by this username ("my drafts").
+    created_after: only tasks created after it (the nav's "new since you looked")."""
 
     grant: TaskGrant
     username: str
@@ -196,6 +200,7 @@ class InboxQuery:
     overdue: bool | None = None
     sort: str = "due"
     drafts_of: str | None = None
+    created_after: datetime | None = None  # only tasks created after this ("new since")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from engine.model import (
     Timer,
 )
 from engine.note_ports import CaseNoteRepository as CaseNoteRepository
+from engine.notice_ports import NoticeRepository as NoticeRepository
 from engine.summary_ports import DashboardSummaries
 
 
@@ -63,7 +64,7 @@ class Notification:
     # the usernames it is for (engine.workflow.notifying says who); empty: nobody found
     recipients: tuple[str, ...] = ()
     role: str | None = None  # the lane role it is about, where there is one
-    kind: str = "notify"  # "notify", or a task's "reminder" or "escalation"
+    kind: str = "notify"  # "notify", a task's "reminder" or "escalation", or "digest"
 
 
 class Notifier(Protocol):
@@ -474,6 +475,7 @@ class Repositories(Protocol):
     # versions being written
     definition_drafts: DefinitionDraftRepository
     saved_filters: SavedFilterRepository
+    notices: NoticeRepository
     # outcomes
     outcomes: OutcomeRepository
     # the dashboard's figures, kept as events are written

@@ -41,6 +41,7 @@ from web import (
     editor_pages,
     incident_pages,
     migration_pages,
+    notices,
     observability,
     task_submit,
 )
@@ -154,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_organisations.bp)
     app.register_blueprint(access_report.bp)
     app.register_blueprint(incident_pages.bp)
+    app.register_blueprint(notices.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
 

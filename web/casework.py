@@ -8,7 +8,7 @@ these views only translate requests and render. A task or client the user may no
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -46,6 +46,7 @@ from engine.model import CONSENT_SCOPES
 from engine.numbers import MAX_ID
 from web import task_submit
 from web.boundary import query_id, query_number
+from web.notices import parse_since
 from web.security import application, current_user, login_required, roles_required, safe_next
 
 bp = Blueprint("casework", __name__)
@@ -95,6 +96,7 @@ def inbox() -> Any:
     if args.get("drafts") not in (None, "", "mine"):
         problems["drafts"] = ["drafts=mine lists the tasks with your draft; leave it out "
                               "for all"]
+    since = _since(args.get("since", ""), problems)
     if problems:
         return _inbox_page(None, scope, sort, problems), 400
     try:
@@ -103,13 +105,26 @@ def inbox() -> Any:
             step=args.get("step") or None, client_id=client, data=data or None,
             overdue={"yes": True, "no": False}.get(args.get("overdue", "")), sort=sort,
             limit=per_page, offset=(page - 1) * per_page, count_cap=COUNT_CAP,
-            with_saved=True, drafts=args.get("drafts") == "mine")
+            with_saved=True, drafts=args.get("drafts") == "mine", since=since)
     except InvalidArgumentError as err:
         if not err.details.get("fields"):
             raise
         return _inbox_page(None, scope, sort, err.details["fields"]), 400
+    application().casework.mark_inbox_seen(_user())  # the nav's "new" starts anew
     return _inbox_page(result, scope, sort, {},
                        _paging(result.total, page, per_page, result.total_over))
+
+
+def _since(text: str, problems: dict[str, list[str]]) -> datetime | None:
+    """The inbox's since= (the nav's links to new tasks): a moment with its time zone."""
+    if not text:
+        return None
+    try:
+        return parse_since(text)
+    except ValueError:
+        problems["since"] = ["since must be a date and time with its zone, such as "
+                             "2026-10-07T14:05:00Z"]
+        return None
 
 
 def _inbox_page(result: Inbox | None, scope: str, sort: str,
@@ -127,7 +142,8 @@ def _inbox_page(result: Inbox | None, scope: str, sort: str,
     if _user().role in ("team_lead", "admin"):
         colleagues = [u for u in application().accounts.users(
             None if _user().role == "admin" else _user().organisation) if u.active]
-    return render_template("inbox.html", inbox=result, scope=scope, sort=sort,
+    since = None if "since" in problems else _since(request.args.get("since", ""), {})
+    return render_template("inbox.html", inbox=result, scope=scope, sort=sort, since=since,
                            sorts=SORT_LABELS, args=request.args,
                            data_text=request.args.get("data", ""), colleagues=colleagues,
                            problems=problems, choices=result.choices,
@@ -406,7 +422,7 @@ def start_case(client_id: int) -> Any:
         page = _client_page(client_id, duplicate={"pathway": pathway, "message": err.message,
                                                   "cases": err.details.get("cases", [])})
         return (page, 409) if isinstance(page, str) else page
-    flash(f"Started {started.case.pathway} (case {started.case.id}).")
+    flash(f"Started {started.case.pathway.replace('_', ' ')} (case {started.case.id}).")
     if started.next_task is not None:
         return redirect(url_for("casework.task", task_id=started.next_task.id))
     return redirect(url_for("casework.client", client_id=client_id))

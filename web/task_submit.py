@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from engine.casework import TaskFate, TaskPage
+from engine.casework import TaskFate, TaskPage, moment
 from engine.errors import EngineError, ForbiddenError, FormValidationError, NotFoundError
 from engine.numbers import MAX_ID
 from engine.workflow import validate_submission
@@ -146,7 +146,7 @@ def gone(task_id: str) -> Any:
 
 
 def _what_became(fate: TaskFate) -> str:
-    when = f" on {fate.at.strftime('%d %b %Y at %H:%M')}" if fate.at else ""
+    when = f" on {moment(fate.at)}" if fate.at else ""
     case = f"case {fate.task.case_id}"
     user = current_user()
     if fate.kind == "completed":

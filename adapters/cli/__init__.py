@@ -52,6 +52,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                'Compile a DSL pathway to BPMN 2.0 with a diagram (deterministic output).'),
     'definitions': ('definitions',
                    'Published pathways.'),
+    'digest': ('digest',
+               "Send today's e-mail digest of new and overdue tasks to each user who asked "
+               "for it."),
     'events': ('cases',
               'Every recorded step of a case, in order.'),
     'export': ('exports',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -246,8 +247,12 @@ def _stop_on_signals() -> Iterator[threading.Event]:
               "stopped by SIGINT or SIGTERM).")
 @click.option("--until-idle", is_flag=True, help="Stop after a round that found nothing to "
               "do (no timer due, no message to deliver, no case to move).")
+@click.option("--digest", is_flag=True, envvar="PATHWAYS_DIGEST_DAILY", help="Send the "
+              "daily e-mail digest (see `digest`) in the first round of each UTC day "
+              "[$PATHWAYS_DIGEST_DAILY; the link from $PATHWAYS_PUBLIC_URL].")
 @command
-def worker(ctx: Context, interval: float, rounds: int | None, until_idle: bool) -> None:
+def worker(ctx: Context, interval: float, rounds: int | None, until_idle: bool,
+           digest: bool) -> None:
     """Fire due timers, deliver kept messages and move the cases that wait for their
     loop's next round to move to a migration's version, round after round.
 
@@ -258,21 +263,26 @@ def worker(ctx: Context, interval: float, rounds: int | None, until_idle: bool) 
     SQLite database a second worker refuses to start.
     """
     with one_worker(ctx.settings.database_url):
-        _work(ctx, interval, rounds, until_idle)
+        _work(ctx, interval, rounds, until_idle, digest)
 
 
-def _work(ctx: Context, interval: float, rounds: int | None, until_idle: bool) -> None:
+def _work(ctx: Context, interval: float, rounds: int | None, until_idle: bool,
+          digest: bool = False) -> None:
     engine = ctx.app.engine
     serve_worker_metrics(ctx.app.settings.worker_metrics_port,
                          ctx.app.settings.worker_metrics_address)
     done = 0
-    head_day = None
+    head_day = digest_day = None
     with _stop_on_signals() as stop:
         while not stop.is_set() and (rounds is None or done < rounds):
             fired = engine.fire_due_timers()
             delivered = engine.deliver_messages()
             moved = engine.move_waiting_cases()
             head_day = chain.publish_daily(ctx.app.database, head_day)
+            if digest:
+                from adapters.cli.digest import URL_ENV, run_daily
+
+                digest_day = run_daily(ctx.app, digest_day, os.environ.get(URL_ENV))
             done += 1
             summary = {"round": done, "fired": fired, "delivered": delivered, "moved": moved}
             line = (f"round {done}: fired {fired} timer(s), delivered {delivered} message(s)"

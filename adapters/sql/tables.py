@@ -27,6 +27,8 @@ from sqlalchemy import (
 from adapters.sql.answer_tables import summary_answers as summary_answers  # re-exported
 from adapters.sql.client_search import glass_entry
 from adapters.sql.note_tables import case_notes as case_notes  # re-exported
+from adapters.sql.notice_tables import open_tasks_by_creation
+from adapters.sql.notice_tables import user_notices as user_notices  # re-exported
 from adapters.sql.signal_tables import signal_deliveries as signal_deliveries  # re-exported
 from adapters.sql.table_types import BigIntegerId, json_type
 from adapters.sql.table_types import UtcDateTime as UtcDateTime  # re-exported
@@ -592,3 +594,5 @@ summary_activity = Table(
     Column("tasks", Integer, nullable=False),
     PrimaryKeyConstraint("pathway", "actor", "month"),
 )
+
+open_tasks_by_creation(inbox_tasks)  # the nav's "new since" counts (0032)

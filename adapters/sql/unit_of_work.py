@@ -14,11 +14,13 @@ from adapters.sql import repositories as sql
 from adapters.sql import summaries, tables
 from adapters.sql.database import READ_ONLY
 from adapters.sql.repositories.common import forget_waits
+from adapters.sql.repositories.notices import SqlNoticeRepository
 from engine.ports import Repositories
 
 # writes that change no figure: sign-in sessions, tokens, the access log, drafts, the counter
 _NOT_DATA = frozenset({"user_sessions", "api_tokens", "access_log", "drafts",
-                       "definition_drafts", "saved_filters", "data_revision"})
+                       "definition_drafts", "saved_filters", "user_notices",
+                       "data_revision"})
 _WRITE = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)",
                     re.IGNORECASE)
 _WROTE = "pathways_wrote_data"
@@ -90,6 +92,7 @@ class SqlAlchemyUnitOfWork(Repositories):
         self.notes = sql.SqlCaseNoteRepository(connection)
         self.definition_drafts = sql.SqlDefinitionDraftRepository(connection)
         self.saved_filters = sql.SqlSavedFilterRepository(connection)
+        self.notices = SqlNoticeRepository(connection)
         self.outcomes = sql.SqlOutcomeRepository(connection)
         self.summaries = summaries.SqlDashboardSummaries(connection)
 

@@ -40,6 +40,7 @@ from engine.casework.casework_views import (
     Waiting,
 )
 from engine.casework.facade import Casework
+from engine.casework.notices import NEWS_CAP, DigestResult
 from engine.casework.task_fate import TaskFate
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "COUNT_CAP",
     "INBOX_SCOPES",
     "INBOX_SORTS",
+    "NEWS_CAP",
     "NOTE_KINDS",
     "NOTE_MINUTES_MAX",
     "NOTE_TEXT_MAX",
@@ -65,6 +67,7 @@ __all__ = [
     "ClientPage",
     "ClientRecord",
     "Completion",
+    "DigestResult",
     "Inbox",
     "InboxChoices",
     "InboxProblem",

@@ -174,6 +174,12 @@ def _answers(event: Event, definition: ParsedDefinition | None,
     return []
 
 
+def decision_title(gateway: str) -> str:
+    """An unnamed decision in words: its id without the DSL's gw_ prefix, "Refer substance
+    misuse" for gw_refer_substance_misuse (the timeline says it is a decision)."""
+    return gateway.removeprefix("gw_").replace("_", " ").capitalize()
+
+
 def entry(case: CaseRecord, event: Event, definition: ParsedDefinition | None,
           names: dict[str, str] | None = None) -> TimelineEntry:
     """A timeline entry of an event already redacted: a completed task with its answers
@@ -185,7 +191,7 @@ def entry(case: CaseRecord, event: Event, definition: ParsedDefinition | None,
     if title is None and event.step is not None and names:
         title = names.get(event.step)
     if title is None and event.type == "decision" and data.get("gateway"):
-        title = str(data["gateway"])
+        title = decision_title(str(data["gateway"]))
     return TimelineEntry(case_id=event.case_id, pathway=case.pathway, seq=event.seq,
                          at=event.at, type=event.type, step=event.step, actor=event.actor,
                          data=data, answers=_answers(event, definition, names), title=title)

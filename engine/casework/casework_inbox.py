@@ -70,7 +70,8 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
           version: int | None, step: str | None, client_id: int | None,
           data: Mapping[str, str] | None, overdue: bool | None, sort: str,
           limit: int | None = None, offset: int = 0, count_cap: int | None = None,
-          with_saved: bool = False, drafts: bool = False) -> Inbox:
+          with_saved: bool = False, drafts: bool = False,
+          since: datetime | None = None) -> Inbox:
     """Open tasks the user may do, across every version of every pathway.
 
     scope: "mine" (assigned to the user), "role" (every task the user may do, whoever it
@@ -86,7 +87,8 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
     that stopped there, Inbox.total_over says total did), so a page's cost does not grow
     with the number of open tasks; None counts them all. with_saved: Inbox.saved lists
     the user's saved filters (the web page's list: one query in the same transaction).
-    drafts: only the tasks with a draft the user saved ("my drafts").
+    drafts: only the tasks with a draft the user saved ("my drafts"). since: only the
+    tasks created after it (the nav's links to what is new).
     """
     _check(scope, sort, limit, offset)
     empty = {name: 0 for name in (*INBOX_SCOPES, "overdue")}
@@ -99,7 +101,8 @@ def inbox(cw: CaseworkContext, user: User, *, scope: str, pathway: str | None,
         query = InboxQuery(grant(user, loaded), user.username, now, scope=scope,
                            pathway=pathway, version=version, step=step, client_id=client_id,
                            data=tuple((data or {}).items()), overdue=overdue, sort=sort,
-                           drafts_of=user.username if drafts else None)
+                           drafts_of=user.username if drafts else None,
+                           created_after=since)
         saved = uow.saved_filters.list(user.username) if with_saved else []
         if query.data:
             hits, counts = _filtered(cw, uow, user, query)

@@ -196,6 +196,13 @@ class ClientRecord:
     notes: list[NoteView] = field(default_factory=list)  # those the viewer may read
     may_note: bool = False  # the user may record a note (never under break-glass)
 
+    def hidden_words(self) -> list[str]:
+        """hidden_fields as a person reads them: each one's label on the form that asked it
+        (from the timeline's answers), else its name in words."""
+        labels = {a.name: a.label for e in self.timeline for a in e.answers}
+        return sorted({labels.get(name) or name.replace(".", ": ").replace("_", " ")
+                       for name in self.hidden_fields}, key=str.casefold)
+
 
 @dataclass(frozen=True)
 class AccessReportRow:

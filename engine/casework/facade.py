@@ -18,7 +18,7 @@ access log, as are consents recorded, cases started, claims and reassignments.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from engine.casework import (
@@ -31,6 +31,7 @@ from engine.casework import (
     casework_incidents,
     casework_records,
     casework_tasks,
+    notices,
 )
 from engine.casework import task_fate as fates
 from engine.casework.casework_access import CaseworkContext
@@ -49,7 +50,19 @@ from engine.casework.casework_views import (
     StepRetry,
     TaskPage,
 )
-from engine.model import CaseRecord, Client, Consent, Draft, InboxTask, SavedFilter, User
+from engine.casework.notices import DigestResult
+from engine.model import (
+    CaseRecord,
+    Client,
+    Consent,
+    Draft,
+    InboxNews,
+    InboxTask,
+    SavedFilter,
+    User,
+    UserNotices,
+)
+from engine.ports import Notifier
 
 
 class Casework(CaseworkContext):
@@ -62,7 +75,7 @@ class Casework(CaseworkContext):
               client_id: int | None = None, data: Mapping[str, str] | None = None,
               overdue: bool | None = None, sort: str = "due", limit: int | None = None,
               offset: int = 0, count_cap: int | None = None, with_saved: bool = False,
-              drafts: bool = False) -> Inbox:
+              drafts: bool = False, since: datetime | None = None) -> Inbox:
         """Open tasks the user may do, across every version of every pathway, a page of
         limit rows from offset (see engine.casework.casework_inbox.inbox for the filters,
         sorts, count_cap, with_saved and drafts)."""
@@ -70,11 +83,33 @@ class Casework(CaseworkContext):
                                     step=step, client_id=client_id, data=data,
                                     overdue=overdue, sort=sort, limit=limit, offset=offset,
                                     count_cap=count_cap, with_saved=with_saved,
-                                    drafts=drafts)
+                                    drafts=drafts, since=since)
 
     def inbox_choices(self, user: User) -> InboxChoices:
         """What the inbox's pathway, version and step filters offer, titles shown."""
         return casework_inbox.inbox_choices(self, user)
+
+    def inbox_news(self, user: User) -> InboxNews | None:
+        """The nav's counts: tasks new for the user and their role since they last looked
+        at the inbox, and overdue ones (None for a user who does no tasks)."""
+        return notices.inbox_news(self, user)
+
+    def mark_inbox_seen(self, user: User) -> None:
+        """The user looked at the inbox: "new" counts from now."""
+        notices.mark_inbox_seen(self, user)
+
+    def notices(self, user: User) -> UserNotices:
+        """The user's own notices: last look at the inbox, the digest's choice."""
+        return notices.notices(self, user)
+
+    def set_digest(self, user: User, wanted: bool) -> None:
+        """The user's own choice of the daily e-mail digest."""
+        notices.set_digest(self, user, wanted)
+
+    def send_digests(self, notifier: Notifier | None, link: str, *, dry_run: bool = False
+                     ) -> list[DigestResult]:
+        """Today's digests, once a day per user who asked (see engine.casework.notices)."""
+        return notices.send_digests(self, notifier, link, dry_run=dry_run)
 
     def saved_filters(self, user: User) -> list[SavedFilter]:
         """The user's saved inbox filters, by name."""

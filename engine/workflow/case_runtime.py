@@ -186,6 +186,11 @@ class CaseRuntime:
         self.script_engine = SandboxScriptEngine(time_limit=script_time_limit)
 
     @property
+    def notifier(self) -> Notifier | None:
+        """Where notifications go (the daily digest goes the same way)."""
+        return self._notifier
+
+    @property
     def _uow(self) -> UnitOfWorkFactory:
         """The unit-of-work factory under its earlier name (tests reach in by it)."""
         return self.uow

@@ -25,6 +25,8 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /inbox/reassign           302L   cw 403 tl 302   cw 403 tl 302T 403            302
     POST /inbox/filters            302L   302         302           403                 302
     POST /inbox/filters/N/delete   302L   404         404           403                 404
+    GET  /account                  302L   200         200           200                 200
+    POST /account/digest           302L   302         302           403                 302
     GET  /clients/C                302L   200         403 (reason)  403                 200
     GET  /clients/C?reason=...     400    400         400           400                 400
     POST /clients/C/open (reason)  302L   302         302 (logged)  403                 302
@@ -349,6 +351,13 @@ ROUTES: dict[str, Route] = {
     "delete_filter": Route(
         "POST", lambda t: "/inbox/filters/999999/delete", shared=True, per_target=False,
         expected=statuses(own=404, other=404, designer=403, admin=404)),
+    # the user's own page and digest choice (issue 18, item 10): only ever their own
+    "account": Route("GET", lambda t: "/account", shared=True, per_target=False,
+                     expected=statuses(own=200, other=200, designer=200, admin=200)),
+    "account_digest": Route(
+        "POST", lambda t: "/account/digest", per_target=False, location=r"/account",
+        data=lambda t, user: {"digest": "on"},
+        expected=statuses(own=302, other=302, designer=403, admin=302)),
     "task_page": Route("GET", lambda t: f"/tasks/{t.task_id}", shared=True,
                        expected=statuses(own=200, other=404, designer=404, admin=200)),
     "task_draft": Route(
@@ -601,7 +610,7 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
     """A new route fails here until the matrix says who may use it."""
     covered = {"/", "/login", "/logout", "/health", "/healthz", "/readyz", "/metrics",
                "/inbox", "/inbox/reassign", "/inbox/filters",
-               "/inbox/filters/<int:filter_id>/delete",
+               "/inbox/filters/<int:filter_id>/delete", "/account", "/account/digest",
                "/tasks/<task_id>", "/tasks/<task_id>/claim", "/tasks/<task_id>/unclaim",
                "/clients/<int:client_id>", "/clients/<int:client_id>/consents",
                "/clients/<int:client_id>/cases", "/clients/<int:client_id>/export",

@@ -61,7 +61,7 @@ def test_the_pathways_list_shows_each_pathway_its_versions_cases_and_policy(
     assert page.status_code == 200
     cells = _cells(page.text, "pathway-gate_reception")
     assert cells[0] == "gate reception" and cells[1] == "v2"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", cells[2])
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", cells[2])
     assert cells[3:6] == ["eli", "Mental health support added", "2"]
     assert cells[6] == "4"  # every case, of every version
     assert cells[7] == "split at random: v1 25%, v2 75% (seed trial-1)"

@@ -628,7 +628,7 @@ def test_recording_a_consent(world: World) -> None:
     assert recorded.status_code == 302 and recorded.location == f"/clients/{aaron}"
     page = client.get(recorded.location)
     assert "Consent recorded." in flashes(page.text)
-    assert re.search(r"<tr><td>programme</td><td>given</td><td>[0-9-]+</td>"
+    assert re.search(r"<tr><td>programme</td><td>given</td><td>\d{1,2} [A-Z][a-z]{2} \d{4}</td>"
                      r"<td>Sharing with the One Service providers</td><td>sg_caseworker · ",
                      page.text)
     (consent,) = world.consents(aaron)
@@ -672,7 +672,7 @@ def test_starting_a_case(world: World) -> None:
     assert [t.step for t in housing] == ["housing_assessment"]
     assert started.location == f"/tasks/{housing[0].id}"
     flash = flashes(client.get(started.location).text)
-    assert any(re.fullmatch(r"Started housing_support \(case \d+\)\.", f) for f in flash)
+    assert any(re.fullmatch(r"Started housing support \(case \d+\)\.", f) for f in flash)
     assert any(e.action == "start_case" and e.detail["pathway"] == "housing_support"
                for e in world.access_log(aaron))
 

@@ -114,6 +114,8 @@ def _conditions(query: InboxQuery, dialect: str) -> list[ColumnElement[bool]]:
              *_step_filters(query.pathway, query.version, query.step)]
     if query.client_id is not None:
         found.append(_CASES.c.client_id == query.client_id)
+    if query.created_after is not None:
+        found.append(_T.c.created_at > query.created_after)
     if query.drafts_of is not None:
         found.append(exists().where(_DRAFTS.c.task_id == _T.c.id,
                                     _DRAFTS.c.username == query.drafts_of))

@@ -36,6 +36,7 @@ from engine.model import (
     Draft,
     Event,
     InboxHit,
+    InboxNews,
     InboxQuery,
     InboxTask,
     Message,
@@ -51,6 +52,7 @@ from engine.model import (
     SignalDelivery,
     Timer,
     User,
+    UserNotices,
     UserSession,
     name_key,
 )
@@ -101,6 +103,7 @@ class FakeData:
     drafts: dict[tuple[str, str], Draft] = field(default_factory=dict)
     definition_drafts: dict[tuple[str, str], DefinitionDraft] = field(default_factory=dict)
     saved_filters: dict[int, SavedFilter] = field(default_factory=dict)
+    notices: dict[str, UserNotices] = field(default_factory=dict)
     # outcomes
     outcome_imports: list[OutcomeImport] = field(default_factory=list)
     outcome_events: list[OutcomeEvent] = field(default_factory=list)
@@ -124,7 +127,7 @@ class FakeData:
             access_log=list(self.access_log),
             drafts=dict(self.drafts),
             definition_drafts=dict(self.definition_drafts),
-            saved_filters=dict(self.saved_filters),
+            saved_filters=dict(self.saved_filters), notices=dict(self.notices),
             outcome_imports=list(self.outcome_imports),
             outcome_events=list(self.outcome_events),
             comparison_rates=list(self.comparison_rates),
@@ -354,6 +357,9 @@ class _Inbox:
 
     def _hits(self, query: InboxQuery) -> builtins.list[InboxHit]:
         found = fake_inbox.all_scopes(query, self.list(), self.d.cases, self.d.clients)
+        if query.created_after is not None:
+            after = query.created_after
+            found = [h for h in found if h.task.created_at and h.task.created_at > after]
         if query.drafts_of is None:
             return found
         return [h for h in found if (h.task.id, query.drafts_of) in self.d.drafts]
@@ -780,6 +786,47 @@ class _DefinitionDrafts:
         self.d.definition_drafts.pop((username, pathway), None)
 
 
+class _Notices:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def news(self, query: InboxQuery, *, cap: int) -> InboxNews:
+        seen = self.get(query.username).inbox_seen_at
+        hits = _Inbox(self.d)._hits(replace(query, created_after=seen))
+        every = _Inbox(self.d)._hits(query)
+        counts = {"mine": sum(h.task.assignee == query.username for h in hits),
+                  "role": len(hits),
+                  "overdue": sum(h.task.due is not None and h.task.due < query.now
+                                 for h in every)}
+        return InboxNews(**{k: min(n, cap) for k, n in counts.items()}, seen=seen,
+                         over=frozenset(k for k, n in counts.items() if n > cap))
+
+    def get(self, username: str) -> UserNotices:
+        return self.d.notices.get(username, UserNotices(username))
+
+    def mark_seen(self, username: str, at: datetime) -> None:
+        self.d.notices[username] = replace(self.get(username), inbox_seen_at=at)
+
+    def set_digest(self, username: str, wanted: bool) -> None:
+        self.d.notices[username] = replace(self.get(username), digest=wanted)
+
+    def digest_users(self) -> list[str]:
+        return sorted(n for n, found in self.d.notices.items() if found.digest)
+
+    def take_digest(self, username: str, day: date) -> bool:
+        found = self.get(username)
+        if not found.digest or (found.digest_sent_on is not None
+                                and found.digest_sent_on >= day):
+            return False
+        self.d.notices[username] = replace(found, digest_sent_on=day)
+        return True
+
+    def release_digest(self, username: str, day: date) -> None:
+        found = self.get(username)
+        if found.digest_sent_on == day:
+            self.d.notices[username] = replace(found, digest_sent_on=None)
+
+
 class _SavedFilters:
     def __init__(self, d: FakeData) -> None:
         self.d = d
@@ -1068,6 +1115,7 @@ class FakeUnitOfWork(Repositories):
         self.notes = _Notes(work)
         self.definition_drafts = _DefinitionDrafts(work)
         self.saved_filters = _SavedFilters(work)
+        self.notices = _Notices(work)
         self.outcomes = _Outcomes(work)
         self.summaries = _Summaries(work)
 
