@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from adapters.sql.answer_tables import summary_answers as summary_answers  # re-exported
+from adapters.sql.attachment_tables import attachments as attachments  # re-exported
 from adapters.sql.client_search import glass_entry
 from adapters.sql.signal_tables import signal_deliveries as signal_deliveries  # re-exported
 from adapters.sql.table_types import BigIntegerId, json_type

@@ -4,6 +4,8 @@ enforced on the server: `Casework` (engine.casework.facade) hands each use case 
 Builds on cases, workflow and access. This __init__ is the package's public surface.
 """
 
+from engine.casework.attachment_checks import ALLOWED_TYPES, ALLOWED_WORDS
+from engine.casework.attachments import AttachmentList, Attachments, megabytes
 from engine.casework.case_answers import Answer, day, moment
 from engine.casework.casework_access import CaseworkContext
 from engine.casework.casework_clients import CLIENT_PAGE_LIMIT, CLIENT_PAGE_OFFSET, ClientPage
@@ -40,6 +42,8 @@ from engine.casework.facade import Casework
 from engine.casework.task_fate import TaskFate
 
 __all__ = [
+    "ALLOWED_TYPES",
+    "ALLOWED_WORDS",
     "CLIENT_PAGE_LIMIT",
     "CLIENT_PAGE_OFFSET",
     "COUNT_CAP",
@@ -49,6 +53,8 @@ __all__ = [
     "PREFILL",
     "AccessReportRow",
     "Answer",
+    "AttachmentList",
+    "Attachments",
     "CaseLink",
     "CaseOutcome",
     "CasePage",
@@ -73,5 +79,6 @@ __all__ = [
     "TimelineEntry",
     "Waiting",
     "day",
+    "megabytes",
     "moment",
 ]

@@ -34,6 +34,7 @@ COMPUTED = "<import by computed name>"
 FEATURES: dict[str, tuple[str, ...]] = {
     # shared vocabulary and pure helpers: import nothing but each other
     "kernel": ("engine.errors", "engine.model", "engine.ports", "engine.account_ports",
+               "engine.attachment_ports",
                "engine.summary_ports", "engine.numbers", "engine.text",
                "engine.plain", "engine.csvout", "engine.data_names", "engine.client_fields",
                "engine.limits", "engine.dotted", "engine.schema_errors",
