@@ -107,6 +107,7 @@ def paths(app: Flask, rule: Rule, world: BrokenWorld) -> list[str]:
         "name": ["nonsense"], "table": ["nonsense"], "number": [1, 999999],
         "package": ["bpmn-js", "nonsense"], "filename": ["nonsense.js"],
         "migration_id": [999999], "step": ["nonsense"], "filter_id": [999999],
+        "attachment_id": [0, 999999],
     }
     urls = app.url_map.bind("localhost")
     built = [{}]  # type: list[dict[str, Any]]
