@@ -31,7 +31,8 @@ def test_accepted_types_are_found_from_their_bytes(data: bytes, kind: str) -> No
 
 
 @pytest.mark.parametrize("data", [
-    b"MZ\x90\x00", b"\x7fELF\x02", b"GIF89a\x01\x00\x01\x00\x80", b"text with a NUL\x00 in it", b"\xff\xfe\x00",
+    b"MZ\x90\x00", b"\x7fELF\x02", b"GIF89a\x01\x00\x01\x00\x80",
+    b"text with a NUL\x00 in it", b"\xff\xfe\x00",
     b"PK\x03\x04 a broken zip", _zip(**{"other.xml": "<x/>"}),
     _zip(mimetype="application/vnd.oasis.opendocument.spreadsheet"),
     b"escape \x1b[31m codes",
