@@ -34,7 +34,7 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
 @bp.post("/clients/<int:client_id>/attachments")
 @operation("Add a document", tag="attachments", ok=201, result="AttachmentResult",
            body="NewAttachment", body_media="multipart/form-data",
-           errors=(400, 403, 404, 413, 422, 503),
+           errors=(400, 403, 404, 405, 413, 422, 503),
            description="A document on the client's record (a signed consent, a tenancy "
            "agreement), optionally about one of their cases. Only an organisation working "
            "with the client (or an admin); never under break-glass. Its type is found from "
@@ -56,7 +56,7 @@ def add_attachment(client_id: int) -> ResponseReturnValue:
 
 @bp.get("/clients/<int:client_id>/attachments")
 @operation("A client's documents", tag="attachments", result="AttachmentList",
-           query=REASON_PARAMETERS, errors=(400, 403, 404),
+           query=REASON_PARAMETERS, errors=(400, 403, 404, 405),
            description="The documents on the client's record you may see (those of a case "
            "you may not know of are left out), oldest first. Checked as the record is: "
            f"403 with details.reason_required, a reason in the {REASON_HEADER} header "

@@ -22,6 +22,9 @@ _ERRORS = {
     401: "no API token, or not a live one (code unauthorized)",
     403: "the user may not do this (code forbidden)",
     404: "no such thing, or one the user may not see (code not_found)",
+    405: "the method is not allowed here (code http_error); on a path that takes several "
+         "methods, also an id past the integer range (the router finds the path, not the "
+         "method)",
     409: "the task or case changed meanwhile (code conflict or invalid_state)",
     413: "the file is over the size limit (code too_large; details.limit in bytes)",
     422: "the data does not fit the form (code invalid_data; details.fields), a script of "
