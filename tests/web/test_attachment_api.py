@@ -70,6 +70,9 @@ def test_add_list_and_download(world: AttachmentWorld) -> None:
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert [e.action for e in world.access_log(aaron)][-2:] == [
         "list_attachments", "download_attachment"]
+    exported = call(world, "sg_admin", "GET", f"/clients/{aaron}/export").json
+    assert [(a["filename"], a["sha256"]) for a in exported["attachments"]] == [
+        ("consent.pdf", body["sha256"])]  # the subject access export names it too
 
 
 def test_refusals_are_json_errors_naming_the_field(world: AttachmentWorld) -> None:
