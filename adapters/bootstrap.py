@@ -11,6 +11,8 @@ from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from adapters.attachment_store import make_store
+from adapters.clamd import make_scanner
 from adapters.metrics import EngineMetrics, check_multiprocess_dir
 from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
@@ -20,7 +22,7 @@ from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
 from adapters.sql.schema import head_revision, upgrade_if_behind
 from engine import Engine
 from engine.accounts import Accounts
-from engine.casework import Casework
+from engine.casework import Attachments, Casework
 from engine.outcomes import Outcomes
 from engine.ports import Clock, PasswordHasher
 from engine.workflow import SystemClock
@@ -36,6 +38,7 @@ class Application:
     accounts: Accounts
     casework: Casework
     outcomes: Outcomes
+    attachments: Attachments
     schema_ready: bool = False
     _schema_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -111,5 +114,9 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
                         session_lifetime=timedelta(hours=settings.session_hours))
     casework = Casework(engine, uow, clock,
                         break_glass=timedelta(minutes=settings.break_glass_minutes))
+    attachments = Attachments(casework, make_store(settings.attachments, settings.database_url),
+                              make_scanner(settings.attachments.clamd),
+                              max_bytes=settings.attachments.max_bytes)
     return Application(settings=settings, database=database, engine=engine, accounts=accounts,
-                       casework=casework, outcomes=Outcomes(uow, clock), schema_ready=ready)
+                       casework=casework, outcomes=Outcomes(uow, clock),
+                       attachments=attachments, schema_ready=ready)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from adapters import logs
+from adapters.attachment_store import AttachmentSettings
 from adapters.notifications import DEFAULT_NOTIFIER, check_notifier_name
 from adapters.smtp import SmtpSettings
 from adapters.sql.database import durability_from_env
@@ -103,6 +104,9 @@ class Settings:
     # Whether a commit returns only once it is on disk ("full": survives a power cut) or may
     # lose the last commits to a power cut ("relaxed", faster); PATHWAYS_DURABILITY.
     durability: str = field(default_factory=durability_from_env)
+    # Documents on clients' records: where they are kept, the largest, the virus scanner
+    # (adapters.attachment_store.AttachmentSettings; PATHWAYS_ATTACHMENTS_*, PATHWAYS_CLAMD).
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -133,6 +137,7 @@ class Settings:
                    trusted_proxies=_whole("PATHWAYS_TRUSTED_PROXIES", 0, 0, 10),
                    metrics_token=os.environ.get("PATHWAYS_METRICS_TOKEN", "").strip() or None,
                    worker_metrics_port=_port("PATHWAYS_WORKER_METRICS_PORT"),
+                   attachments=AttachmentSettings.from_env(),
                    worker_metrics_address=os.environ.get(
                        "PATHWAYS_WORKER_METRICS_ADDRESS", "").strip() or "127.0.0.1")
 

@@ -95,3 +95,21 @@ class ForbiddenError(EngineError):
     not even know exists, NotFoundError is raised instead)."""
 
     code = "forbidden"
+
+
+class TooLargeError(EngineError):
+    """An upload over the size limit (details.limit: the limit in bytes)."""
+
+    code = "too_large"
+
+
+class InfectedError(EngineError):
+    """An upload the virus scanner found something in; nothing was stored."""
+
+    code = "infected"
+
+
+class ScannerUnavailableError(EngineError):
+    """The virus scanner could not be asked: uploads are refused until it answers."""
+
+    code = "scanner_unavailable"

@@ -20,6 +20,7 @@ from engine.account_ports import PasswordHasher as PasswordHasher
 from engine.account_ports import SessionRepository as SessionRepository
 from engine.account_ports import TokenRepository as TokenRepository
 from engine.account_ports import UserRepository as UserRepository
+from engine.attachment_ports import AttachmentRepository as AttachmentRepository
 from engine.model import (
     AccessEntry,
     AllocationPolicy,
@@ -480,6 +481,8 @@ class Repositories(Protocol):
     outcomes: OutcomeRepository
     # the dashboard's figures, kept as events are written
     summaries: DashboardSummaries
+    # documents on clients' records (their bytes: engine.attachment_ports.AttachmentStore)
+    attachments: AttachmentRepository
 
 
 REPOSITORY_NAMES: tuple[str, ...] = tuple(Repositories.__annotations__)

@@ -33,6 +33,7 @@ from web import (
     admin_users,
     api,
     assets,
+    attachment_pages,
     auth,
     case_notes,
     casework,
@@ -64,6 +65,9 @@ _STATUS_BY_CODE = {
     "invalid_argument": 400,
     "forbidden": 403,
     "unauthorized": 401,
+    "too_large": 413,  # an attachment over the size limit
+    "infected": 422,  # an attachment the virus scanner refused
+    "scanner_unavailable": 503,  # no virus scanner to ask: uploads refused (fail closed)
 }
 
 
@@ -101,6 +105,7 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     _configure(app, application.settings, test_config)
     app.extensions["pathways"] = application
     app.url_map.converters["int"] = DatabaseIdConverter  # ids past the database's range: 404
+    attachment_pages.init_app(app)  # an upload's size allowance, before anything reads it
     observability.init_app(app, application)  # request ids, log lines, metrics, probes
     app.before_request(refuse_unstorable_text)  # NUL or lone surrogates anywhere: 400
 
@@ -156,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(access_report.bp)
     app.register_blueprint(incident_pages.bp)
     app.register_blueprint(notices.bp)
+    app.register_blueprint(attachment_pages.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens only: no cookie is trusted there
 
@@ -261,6 +267,9 @@ def _rate_limited(err: RateLimitExceeded) -> Any:
 
 def _http_error(err: HTTPException) -> Any:
     status = err.code or 500
+    if status == 413 and request.endpoint in attachment_pages.UPLOADS:
+        return _error_response(413, "too_large", attachment_pages.too_large_message(),
+                               {"limit": attachment_pages.max_upload()})
     code = {404: "not_found", 403: "forbidden", 401: "unauthorized"}.get(status, "http_error")
     return _error_response(status, code, err.description or err.name, {})
 

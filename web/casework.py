@@ -26,6 +26,7 @@ from flask import (
 from werkzeug.exceptions import BadRequest
 
 from engine.casework import (
+    ALLOWED_WORDS,
     CLIENT_PAGE_OFFSET,
     COUNT_CAP,
     INBOX_SCOPES,
@@ -34,6 +35,7 @@ from engine.casework import (
     PER_PAGE_MAX,
     Inbox,
     day,
+    megabytes,
     moment,
 )
 from engine.errors import (
@@ -300,11 +302,15 @@ def client(client_id: int) -> Any:
 @login_required
 def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
                  consent_problems: Mapping[str, list[str]] | None = None,
-                 duplicate: Mapping[str, Any] | None = None, **forms: Any) -> Any:
+                 duplicate: Mapping[str, Any] | None = None, *,
+                 attachment: Mapping[str, str] | None = None,
+                 attachment_problems: Mapping[str, list[str]] | None = None,
+                 **forms: Any) -> Any:
     """The client record; with consent (the consent form as sent) and its problems when
     recording it was refused, so that what was typed stays on the page; with duplicate
-    when a second open case of a pathway waits to be confirmed; forms: another form as
-    sent with its problems (web.case_notes: note, note_problems)."""
+    when a second open case of a pathway waits to be confirmed; with attachment (the
+    upload form as sent) and its problems when a document was refused; forms: another
+    form as sent with its problems (web.case_notes: note, note_problems)."""
     session.pop("break_glass", None)  # what older versions kept in the cookie
     try:
         record = application().casework.client_record(_user(), client_id)
@@ -313,10 +319,19 @@ def _client_page(client_id: int, consent: Mapping[str, str] | None = None,
             return _reason_needed(client_id, err.message)
         raise
     pathways = sorted(record.startable)
+    documents = application().attachments.of_record(record)
+    timeline = sorted([*record.timeline, *documents.events], key=lambda e: e.at)
     return render_template("client.html", record=record, scopes=CONSENT_SCOPES,
                            pathways=pathways, consent=consent or {},
                            consent_problems=consent_problems or {}, duplicate=duplicate,
-                           **_note_forms(forms))
+                           documents=documents, timeline=timeline,
+                           attachment=attachment or {},
+                           attachment_problems=attachment_problems or {},
+                           max_upload=megabytes(application().attachments.max_bytes),
+                           allowed_files=ALLOWED_WORDS, **_note_forms(forms))
+
+
+client_page_with = _client_page  # for web.attachment_pages: a refused upload's page
 
 
 def _reason_needed(client_id: int, message: str, case_id: int | None = None,
@@ -366,7 +381,9 @@ def _case_page(case_id: int, **forms: Any) -> Any:
         if err.details.get("reason_required") and isinstance(client_id, int):
             return _reason_needed(client_id, err.message, case_id)
         raise
-    return render_template("case.html", page=page, **_note_forms(forms))
+    return render_template("case.html", page=page,
+                           documents=application().attachments.of_case(page),
+                           **_note_forms(forms))
 
 
 def _note_forms(forms: Mapping[str, Any]) -> dict[str, Any]:

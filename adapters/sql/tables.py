@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from adapters.sql.answer_tables import summary_answers as summary_answers  # re-exported
+from adapters.sql.attachment_tables import attachments as attachments  # re-exported
 from adapters.sql.client_search import glass_entry
 from adapters.sql.note_tables import case_notes as case_notes  # re-exported
 from adapters.sql.notice_tables import open_tasks_by_creation

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, event, insert, select, update
 from adapters.sql import repositories as sql
 from adapters.sql import summaries, tables
 from adapters.sql.database import READ_ONLY
+from adapters.sql.repositories.attachments import SqlAttachmentRepository
 from adapters.sql.repositories.common import forget_waits
 from adapters.sql.repositories.notices import SqlNoticeRepository
 from engine.ports import Repositories
@@ -20,7 +21,7 @@ from engine.ports import Repositories
 # writes that change no figure: sign-in sessions, tokens, the access log, drafts, the counter
 _NOT_DATA = frozenset({"user_sessions", "api_tokens", "access_log", "drafts",
                        "definition_drafts", "saved_filters", "user_notices",
-                       "data_revision"})
+                       "data_revision", "attachments"})
 _WRITE = re.compile(r"\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)",
                     re.IGNORECASE)
 _WROTE = "pathways_wrote_data"
@@ -95,6 +96,7 @@ class SqlAlchemyUnitOfWork(Repositories):
         self.notices = SqlNoticeRepository(connection)
         self.outcomes = sql.SqlOutcomeRepository(connection)
         self.summaries = summaries.SqlDashboardSummaries(connection)
+        self.attachments = SqlAttachmentRepository(connection)
 
     def __exit__(
         self,

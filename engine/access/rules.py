@@ -225,11 +225,17 @@ _WRITE_REFUSED = {
                   "the client's programme consent or a referral to your organisation",
     "record_note": "recording a note on a client your organisation does not work with needs "
                    "the client's programme consent",
+    "add_attachment": "only an organisation working with this client (or an admin) adds or "
+                      "removes documents on their record",
 }
+# the writes an organisation must work with the client for (the programme consent is not
+# enough): the client's consents and the documents on their record
+INVOLVED_WRITES = ("record_consent", "add_attachment")
 
 
 def write_access(user: User, *, involved: bool, consents: Iterable[Consent], today: date,
-                 action: Literal["record_consent", "start_case", "record_note"]
+                 action: Literal["record_consent", "start_case", "record_note",
+                                 "add_attachment"]
                  ) -> RecordAccess:
     """Whether the user may write to a client's record: record a consent (an involved
     organisation or an admin), start a case or record a note (also under the client's
@@ -238,7 +244,7 @@ def write_access(user: User, *, involved: bool, consents: Iterable[Consent], tod
     decision = record_access(user, involved=involved, consents=consents, today=today)
     if not may_open_records(user):
         return decision
-    if decision.allowed and not (action == "record_consent" and decision.basis == "consent"):
+    if decision.allowed and not (action in INVOLVED_WRITES and decision.basis == "consent"):
         return decision
     return RecordAccess(False, None, message=f"{_WRITE_REFUSED[action]} ({READ_ONLY})")
 

@@ -4,6 +4,8 @@ enforced on the server: `Casework` (engine.casework.facade) hands each use case 
 Builds on cases, workflow and access. This __init__ is the package's public surface.
 """
 
+from engine.casework.attachment_checks import ALLOWED_TYPES, ALLOWED_WORDS
+from engine.casework.attachments import AttachmentList, Attachments, megabytes
 from engine.casework.case_answers import Answer, day, moment
 from engine.casework.case_closing import CLOSE_REASON_MAX
 from engine.casework.case_notes import NOTE_KINDS, NOTE_MINUTES_MAX, NOTE_TEXT_MAX, note_problems
@@ -44,6 +46,8 @@ from engine.casework.notices import NEWS_CAP, DigestResult
 from engine.casework.task_fate import TaskFate
 
 __all__ = [
+    "ALLOWED_TYPES",
+    "ALLOWED_WORDS",
     "CLIENT_PAGE_LIMIT",
     "CLIENT_PAGE_OFFSET",
     "CLOSE_REASON_MAX",
@@ -58,6 +62,8 @@ __all__ = [
     "PREFILL",
     "AccessReportRow",
     "Answer",
+    "AttachmentList",
+    "Attachments",
     "CaseLink",
     "CaseOutcome",
     "CasePage",
@@ -84,6 +90,7 @@ __all__ = [
     "TimelineEntry",
     "Waiting",
     "day",
+    "megabytes",
     "moment",
     "note_problems",
 ]

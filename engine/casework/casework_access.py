@@ -256,13 +256,15 @@ class CaseworkContext:
             unknown=[key for key, d in loaded.items() if isinstance(d, DefinitionError)])
 
     def client_access(self, uow: UnitOfWork, user: User, client_id: int,
-                      reason: str | None, action: str) -> ClientAccess:
+                      reason: str | None, action: str, *, refused_as: str | None = None
+                      ) -> ClientAccess:
         """Load a client and decide the user's access; a refusal is logged (and committed)
         before ForbiddenError is raised.
 
         action "view_client" reads (a reason, or the user's live break-glass grant, opens a
         record otherwise closed); "record_consent", "start_case" and "record_note" write, which
-        break-glass never allows (engine.access.write_access)."""
+        break-glass never allows (engine.access.write_access); "add_attachment" writes as
+        "record_consent" does. refused_as names a refusal in the log (default: action's)."""
         if not access.may_open_records(user):
             raise ForbiddenError("your role does not open individual client records",
                                  details={"role": user.role})
@@ -285,9 +287,10 @@ class CaseworkContext:
             decision = access.write_access(
                 user, involved=involved, consents=consents, today=today,
                 action="record_consent" if action == "record_consent"
-                else "record_note" if action == "record_note" else "start_case")
+                else "record_note" if action == "record_note"
+                else "add_attachment" if action == "add_attachment" else "start_case")
         if not decision.allowed:  # an attempt under a break-glass grant is reported with it
-            self.log_access(uow, user, f"{action}_refused", client_id,
+            self.log_access(uow, user, f"{refused_as or action}_refused", client_id,
                             reason=grant.reason if grant is not None else None,
                             break_glass=grant is not None)
             uow.commit()

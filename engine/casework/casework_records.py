@@ -92,7 +92,8 @@ def access_report(cw: CaseworkContext, viewer: User | None, *, break_glass: bool
 def export_client(cw: CaseworkContext, admin: User, client_id: int) -> dict[str, Any]:
     """Everything held on one client, as one JSON-ready document (a subject access
     request): profile, cases with their data, events and open tasks, consents, notes, drafts,
-    undelivered messages and the access log (this export included). Admins only."""
+    undelivered messages, the access log (this export included) and the documents'
+    records. Admins only."""
     if not (admin.active and admin.role == "admin"):
         raise ForbiddenError("only an admin can export a client's record",
                              details={"role": admin.role})
@@ -124,6 +125,8 @@ def export_client(cw: CaseworkContext, admin: User, client_id: int) -> dict[str,
             "messages": to_plain([m for m in uow.messages.pending(client_id)
                                   if m.client_id == client_id]),
             "access_log": to_plain(uow.access_log.list(client_id=client_id)),
+            # what was uploaded (the files themselves are downloaded one by one)
+            "attachments": to_plain(uow.attachments.for_client(client_id)),
         }
         uow.commit()
     return document

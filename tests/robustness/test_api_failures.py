@@ -109,6 +109,7 @@ def paths(app: Flask, rule: Rule, world: BrokenWorld) -> list[str]:
         "migration_id": [999999], "step": ["nonsense"], "filter_id": [999999],
         "token_id": [1, 999999],
         "org_id": [ORGANISATION, "nonsense", "Not An Id"],
+        "attachment_id": [0, 999999],
     }
     urls = app.url_map.bind("localhost")
     built = [{}]  # type: list[dict[str, Any]]

@@ -35,7 +35,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     # shared vocabulary and pure helpers: import nothing but each other
     "kernel": ("engine.errors", "engine.model", "engine.ports", "engine.account_ports",
                "engine.summary_ports", "engine.note_ports", "engine.notice_ports",
-               "engine.notice_model",
+               "engine.notice_model", "engine.attachment_ports",
                "engine.numbers", "engine.text",
                "engine.plain", "engine.csvout", "engine.data_names", "engine.client_fields",
                "engine.limits", "engine.dotted", "engine.schema_errors",

@@ -36,6 +36,11 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
     POST /cases/K/notes            302L   302         403           403                 302
     POST /cases/K/close            302L   302         403           403                 302
     GET  /clients/C/export         302L   403         403           403                 200
+    POST /clients/C/attachments    302L   302         403           403                 302
+    POST /clients/C/attach (opened)302L   302         403           403                 302
+    GET  /attachments/A            302L   200         403 (reason)  403                 200
+    GET  /attachments/A (opened)   302L   200         200           403                 200
+    POST /attachments/A/remove     302L   302         403           403                 302
     GET  /cases/K[/diagram.bpmn]   302L   200         403 (reason)  403                 200
     GET  /cases/K (opened)         302L   200         200           403                 200
     GET  /cases/K?reason=...       400    400         400           400                 400
@@ -72,7 +77,9 @@ Expected statuses, by who asks (own/other: the organisation of the target task o
 A reason never goes in an address (400, before signing in too). Break-glass is read-only: after
 the user has opened the record with a reason (routes marked "opened"), recording or
 withdrawing a consent, starting a case of their own organisation's pathway, drafting,
-completing and claiming are refused exactly as without it (other cw/tl: 403 or 404).
+completing, claiming and adding a document are refused exactly as without it (other cw/tl:
+403 or 404); reading a document is not. A is a document the target organisation's caseworker
+added to the target client (a fresh one for a removal).
 
 The account routes change nothing the other rows rely on: U is om_designer given the role
 and state it has and a token it does not use, X a username nobody has, N a token nobody has,
@@ -87,6 +94,7 @@ reassignment.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -97,6 +105,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from adapters.attachment_store import AttachmentSettings
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from tests.conftest import PostgresTestDatabase
@@ -134,7 +143,9 @@ def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         schema = postgres.create_schema()
         url = postgres.schema_url(schema)
     settings = Settings(database_url=url, secret_key="test-secret",
-                        definitions_dir=Path("no-definitions"))
+                        definitions_dir=Path("no-definitions"),
+                        attachments=AttachmentSettings(
+                            folder=tmp_path_factory.mktemp("matrix-files")))
     application = bootstrap(settings, hasher=CHEAP_HASHER)
     app = create_app(application, test_config={"TESTING": True})
     limiter.reset()
@@ -192,6 +203,7 @@ class Target:
     name: str
     org: str
     case_id: int = 0  # its case (an incident target: its case in error)
+    attachment_id: int = 0  # a document on the client's record (Route.attached)
 
 
 def fresh(world: World, org: str, *, claimed: bool = False) -> Target:
@@ -220,8 +232,19 @@ def incident(world: World, org: str) -> Target:
 def target_for(world: World, route: Route, org: str) -> Target:
     if route.incident:
         return incident(world, org)
-    return shared_target(world, org) if route.shared else fresh(world, org,
-                                                                claimed=route.claimed)
+    target = shared_target(world, org) if route.shared else fresh(world, org,
+                                                                  claimed=route.claimed)
+    if route.attached:
+        target.attachment_id = attach(world, target)
+    return target
+
+
+def attach(world: World, target: Target) -> int:
+    """A document the target organisation's caseworker adds to the target client."""
+    added = world.application.attachments.add(
+        world.user(f"{target.org}_caseworker"), target.client_id, "consent.pdf", PDF)
+    assert added.id is not None
+    return added.id
 
 
 def shared_target(world: World, org: str) -> Target:
@@ -244,8 +267,10 @@ def snapshot(world: World, target: Target) -> tuple[Any, ...]:
         notes = len(uow.notes.for_client(target.client_id))
         client = uow.clients.get(target.client_id)
         statuses = sorted((c.id, c.status) for c in cases)
+        documents = sorted((a.id, a.removed_at is None)
+                           for a in uow.attachments.for_client(target.client_id))
     return (tasks, drafts, consents, notes, len(cases), statuses,
-            client.fields if client else None)
+            client.fields if client else None, documents)
 
 
 def completion(org: str, valid: bool = True) -> dict[str, Any]:
@@ -289,11 +314,25 @@ class Route:
     query: dict[str, str] = field(default_factory=dict)
     opened: bool = False  # the user opens the target's record with a reason first
     incident: bool = False  # the target is a case in error (Target.case_id)
+    attached: bool = False  # the target client has a document (Target.attachment_id)
 
 
 REASON = "Client walked into our office asking for help"
 NOTE = {"kind": "phone_call", "contact_on": date.today().isoformat(), "minutes": "10",
         "text": "Rang to check in"}
+
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def upload_route(*, opened: bool = False) -> Route:
+    """POST /clients/C/attachments: a document added by the client's own staff and admins;
+    never under break-glass (`opened`)."""
+    return Route(
+        "POST", lambda t: f"/clients/{t.client_id}/attachments", changes=True, opened=opened,
+        location=r"/clients/\d+#documents",
+        data=lambda t, user: {"file": (io.BytesIO(PDF), "consent.pdf")},
+        expected=statuses(own=302, other=403, designer=403, admin=302))
 
 
 def own_pathway(user: str) -> str:
@@ -578,6 +617,20 @@ ROUTES: dict[str, Route] = {
         "POST", lambda t: f"/cases/{t.case_id}/close", changes=True,
         location=r"/cases/\d+", data=lambda t, user: {"reason": "Moved out of the area"},
         expected=statuses(own=302, other=403, designer=403, admin=302)),
+    # documents on the record: added and removed as consents are recorded, read as the
+    # record is (a break-glass reason opens reading, never writing)
+    "upload_attachment": upload_route(),
+    "upload_attachment_under_break_glass": upload_route(opened=True),
+    "download_attachment": Route(
+        "GET", lambda t: f"/attachments/{t.attachment_id}", shared=True, attached=True,
+        expected=statuses(own=200, other=403, designer=403, admin=200)),
+    "download_attachment_under_break_glass": Route(
+        "GET", lambda t: f"/attachments/{t.attachment_id}", attached=True, opened=True,
+        expected=statuses(own=200, other=200, designer=403, admin=200)),
+    "remove_attachment": Route(
+        "POST", lambda t: f"/attachments/{t.attachment_id}/remove", attached=True,
+        changes=True, location=r"/clients/\d+#documents",
+        expected=statuses(own=302, other=403, designer=403, admin=302)),
     "add_client": Route(
         "POST", lambda t: "/clients", per_target=False, location=r"/clients/\d+",
         data=lambda t, user: {"name": "Walk In", "release_date": "2026-12-01"},
@@ -638,7 +691,9 @@ def test_every_route_is_in_the_matrix(shared: World) -> None:
                "/pathways/<name>/v<int:number>/steps/<step>/retry",
                "/editor", "/pathways/<name>/edit", "/editor/check", "/editor/publish",
                "/editor/upload", "/editor/draft", "/editor/draft/discard",
-               "/vendor/<package>/<path:filename>"}  # vendor: built front-end files, as static
+               "/vendor/<package>/<path:filename>",  # vendor: built front-end files, as static
+               "/clients/<int:client_id>/attachments", "/attachments/<int:attachment_id>",
+               "/attachments/<int:attachment_id>/remove"}
     rules = {rule.rule for rule in shared.app_site.app.url_map.iter_rules()
              if not rule.rule.startswith("/api/")}
     assert rules == covered
@@ -689,6 +744,8 @@ def test_every_post_needs_its_csrf_token(shared: World, route_name: str, user: s
     route = ROUTES[route_name]
     target = incident(shared, "sg") if route.incident else fresh(shared, "sg",
                                                                  claimed=route.claimed)
+    if route.attached:
+        target.attachment_id = attach(shared, target)
     limiter.reset()
     for token in (None, "forged-token", csrf_token(shared.app_site.client().get("/login").text)):
         client, _ = session_for(shared, user)

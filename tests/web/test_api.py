@@ -144,13 +144,14 @@ def test_the_openapi_document_is_served_without_a_token_and_is_valid(world: Worl
     for rule in world.site.app.url_map.iter_rules():
         if rule.rule.startswith(API):
             path = rule.rule.replace("<int:client_id>", "{client_id}").replace(
-                "<task_id>", "{task_id}").replace("<int:case_id>", "{case_id}")
+                "<task_id>", "{task_id}").replace("<int:case_id>", "{case_id}").replace(
+                "<int:attachment_id>", "{attachment_id}")
             routed |= {(path, m) for m in rule.methods or () if m not in ("HEAD", "OPTIONS")}
     assert routed == documented
-    assert len(routed) == 20  # with notes (GET, POST) and closing a case (issue 18)
+    assert len(routed) == 23  # with notes (GET, POST), closing a case and documents (issue 18)
 
     for path, item in document["paths"].items():
-        for name in ("task_id", "client_id", "case_id"):
+        for name in ("task_id", "client_id", "case_id", "attachment_id"):
             if "{" + name + "}" in path:
                 assert any(p["name"] == name and p["in"] == "path" for p in item["parameters"])
         for method, operation in item.items():
@@ -207,7 +208,9 @@ ENDPOINTS = (("GET", "/tasks"), ("GET", "/tasks/T"), ("POST", "/tasks/T/claim"),
              ("GET", "/clients"), ("GET", "/clients/C"), ("POST", "/clients/C/consents"),
              ("POST", "/clients/C/cases"), ("GET", "/clients/C/export"), ("GET", "/cases/K"),
              ("POST", "/clients/C/notes"), ("GET", "/clients/C/notes"),
-             ("POST", "/cases/K/close"))
+             ("POST", "/cases/K/close"),
+             ("POST", "/clients/C/attachments"), ("GET", "/clients/C/attachments"),
+             ("GET", "/attachments/1"))
 
 
 def _target(world: World, path: str) -> str:

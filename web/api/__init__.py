@@ -24,7 +24,13 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from web.api import cases, clients, incidents, tasks  # noqa: F401  (their routes join bp)
+from web.api import (  # noqa: F401  (their routes join bp)
+    attachments,
+    cases,
+    clients,
+    incidents,
+    tasks,
+)
 from web.api.clients import REASON_HEADER
 from web.api.common import BODY, PREFIX, bp
 from web.api.openapi import openapi_document, operation

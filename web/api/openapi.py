@@ -22,15 +22,21 @@ _ERRORS = {
     401: "no API token, or not a live one (code unauthorized)",
     403: "the user may not do this (code forbidden)",
     404: "no such thing, or one the user may not see (code not_found)",
+    405: "the method is not allowed here (code http_error); on a path that takes several "
+         "methods, also an id past the integer range (the router finds the path, not the "
+         "method)",
     409: "the task or case changed meanwhile (code conflict or invalid_state)",
+    413: "the file is over the size limit (code too_large; details.limit in bytes)",
     422: "the data does not fit the form (code invalid_data; details.fields), a script of "
-         "the definition failed (code script_error), or the version's definition cannot be "
-         "loaded (code invalid_definition)",
+         "the definition failed (code script_error), the version's definition cannot be "
+         "loaded (code invalid_definition), or the virus scanner refused a file (code "
+         "infected)",
     500: "something failed on our side (code internal_error; details.incident names the "
          "incident logged for the operators), or a stored case this version cannot read "
          "(code state_format)",
     503: "the database cannot be reached or used just now (code database_unavailable or "
-         "database_error); try again later",
+         "database_error), or the virus scanner cannot be (code scanner_unavailable); try "
+         "again later",
 }
 # What any operation may answer, whatever it does: a request with unstorable text is refused
 # before any view runs, and a failure of the server or its database can happen anywhere.
@@ -40,16 +46,20 @@ _ALWAYS = {400, 500, 503}
 def operation(summary: str, *, tag: str, ok: int = 200, result: str | None = None,
               body: str | None = None, query: Iterable[dict[str, Any]] = (),
               errors: Iterable[int] = (400, 401, 403, 404), description: str = "",
-              public: bool = False, route: tuple[str, str] | None = None
+              public: bool = False, route: tuple[str, str] | None = None,
+              body_media: str = "application/json", files: Iterable[str] = ()
               ) -> Callable[[F], F]:
     """Declare a view's OpenAPI operation (path parameters come from its route). route:
     (endpoint, method) when the function is one method of a view serving several on one
-    rule (two rules on one path answer 405, not 404, to an id no rule's converter takes)."""
+    rule (two rules on one path answer 405, not 404, to an id no rule's converter takes);
+    `files`: the media types of a file it answers with instead of JSON."""
 
     def decorate(view: F) -> F:
         success: dict[str, Any] = {"description": "OK" if ok == 200 else "Created"}
         if result:
             success["content"] = {"application/json": {"schema": ref(result)}}
+        if files:
+            success["content"] = {media: {} for media in files}
         if ok == 201:
             success["headers"] = {"Location": {
                 "description": "the client's record", "schema": {"type": "string"}}}
@@ -70,7 +80,7 @@ def operation(summary: str, *, tag: str, ok: int = 200, result: str | None = Non
             op["parameters"] = [{"in": "query", **parameter} for parameter in query]
         if body:
             op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": ref(body)}}}
+                body_media: {"schema": ref(body)}}}
         if public:
             op["security"] = []
         _OPERATIONS[view.__name__ if route is None else " ".join(route)] = op

@@ -261,6 +261,17 @@ RESPONSE_SCHEMAS: dict[str, dict[str, Any]] = {
     }),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"],
                         "description": "this document (OpenAPI 3.1)"},
+    "Attachment": json_object({
+        "id": INT, "client_id": INT, "case_id": nullable(INT),
+        "filename": {**TEXT, "description": "the name sent, made safe (no folders), with "
+                     "the extension of its type"},
+        "content_type": {**TEXT, "description": "found from the content, not the name"},
+        "size": INT, "sha256": TEXT, "uploaded_by": TEXT, "organisation": TEXT,
+        "uploaded_at": WHEN, "download": {**TEXT, "description": "where to download it"}}),
+    "AttachmentResult": json_object({"attachment": ref("Attachment")}),
+    "AttachmentList": json_object({
+        "attachments": {"type": "array", "items": ref("Attachment")},
+        "may_add": {**BOOL, "description": "you may add documents to this record"}}),
     "ClientExport": {**ANY_OBJECT, "description": "everything held on the client: "
                      "exported_at, exported_by, client, cases (with tasks and events), "
                      "consents, notes, drafts, messages, access_log",
@@ -310,6 +321,13 @@ REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
         "reason": {"type": "string", "minLength": 1, "maxLength": CLOSE_REASON_MAX,
                    "description": "why the case is closed (kept on its case_cancelled event)"},
     }, additionalProperties=False),
+    "NewAttachment": json_object({
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": "the document: PDF, PNG, JPEG, plain text, DOCX or ODT, "
+                 "its type found from its content"},
+        "case": {"type": "integer", "minimum": 1,
+                 "description": "one of the client's cases the document is about"},
+    }, required=["file"]),
     "NewCase": json_object({"pathway": {"type": "string", "minLength": 1}, "reason": _REASON},
                        required=["pathway"], additionalProperties=False),
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.access import privacy
 from engine.access.rules import consent_in_effect
+from engine.attachment_ports import Attachment
 from engine.casework.casework_access import counted, glass_cases
 from engine.dotted import dig
 from engine.errors import ConflictError, NotFoundError
@@ -104,6 +105,7 @@ class FakeData:
     definition_drafts: dict[tuple[str, str], DefinitionDraft] = field(default_factory=dict)
     saved_filters: dict[int, SavedFilter] = field(default_factory=dict)
     notices: dict[str, UserNotices] = field(default_factory=dict)
+    attachments: dict[int, Attachment] = field(default_factory=dict)
     # outcomes
     outcome_imports: list[OutcomeImport] = field(default_factory=list)
     outcome_events: list[OutcomeEvent] = field(default_factory=list)
@@ -128,6 +130,7 @@ class FakeData:
             drafts=dict(self.drafts),
             definition_drafts=dict(self.definition_drafts),
             saved_filters=dict(self.saved_filters), notices=dict(self.notices),
+            attachments=dict(self.attachments),
             outcome_imports=list(self.outcome_imports),
             outcome_events=list(self.outcome_events),
             comparison_rates=list(self.comparison_rates),
@@ -851,6 +854,28 @@ class _SavedFilters:
         return True
 
 
+class _Attachments:
+    def __init__(self, d: FakeData) -> None:
+        self.d = d
+
+    def add(self, attachment: Attachment) -> Attachment:
+        kept = replace(attachment, id=self.d.new_id())
+        assert kept.id is not None
+        self.d.attachments[kept.id] = kept
+        return kept
+
+    def get(self, attachment_id: int) -> Attachment | None:
+        return self.d.attachments.get(attachment_id)
+
+    def for_client(self, client_id: int) -> list[Attachment]:
+        return sorted((a for a in self.d.attachments.values() if a.client_id == client_id),
+                      key=lambda a: (a.uploaded_at, a.id or 0))
+
+    def mark_removed(self, attachment_id: int, by: str, at: datetime) -> None:
+        self.d.attachments[attachment_id] = replace(
+            self.d.attachments[attachment_id], removed_at=at, removed_by=by)
+
+
 class _Drafts:
     def __init__(self, d: FakeData) -> None:
         self.d = d
@@ -1118,6 +1143,7 @@ class FakeUnitOfWork(Repositories):
         self.notices = _Notices(work)
         self.outcomes = _Outcomes(work)
         self.summaries = _Summaries(work)
+        self.attachments = _Attachments(work)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
