@@ -139,10 +139,14 @@ def _seed(live: LiveApp) -> tuple[dict[str, str], list[str]]:
     moved = next(t for t in tasks if t.version == 1 and t.case_id != case.id)
     engine.migrate("gate_reception", 1, 2, case_ids=[moved.case_id], actor="designer")
     migration = engine.migrations("gate_reception")[-1]
+    document = application.attachments.add(
+        application.accounts.get_user("caseworker"), case.client_id, "consent.pdf",
+        b"%PDF-1.4\n%%EOF\n", case_id=case.id)
     spare = [t.id for t in tasks if t.step == "needs_assessment" and t.assignee is None
              and t.id != task.id and t.case_id != moved.case_id][:len(WIDTHS)]
     return ({"task_id": task.id, "case_id": str(case.id), "client_id": str(case.client_id),
-             "name": "gate_reception", "number": "2", "migration_id": str(migration.id)},
+             "name": "gate_reception", "number": "2", "migration_id": str(migration.id),
+             "username": "caseworker", "attachment_id": str(document.id)},
             spare)
 
 
