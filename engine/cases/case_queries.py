@@ -6,9 +6,10 @@ Queries of the Engine facade, each in a read-only unit of work.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 from engine.errors import DefinitionError
-from engine.model import CaseRecord, Event, InboxTask
+from engine.model import CaseNote, CaseRecord, Event, InboxTask
 from engine.ports import UnitOfWork
 from engine.workflow.case_runtime import CaseRuntime, CaseView, TaskView
 
@@ -92,3 +93,9 @@ class CaseStream:
                     mine.append(pending)
                 pending = next(events, None)
             yield case, mine
+
+    def notes(self, *, since: date | None = None, pathway: str | None = None
+              ) -> Iterator[tuple[CaseNote, tuple[str, int] | None]]:
+        """Every note on a client (contact on or after `since`; about a case of `pathway`),
+        in the order recorded, with its case's pathway and version (None: about no case)."""
+        return self._uow.notes.stream(since=since, pathway=pathway)

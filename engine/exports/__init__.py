@@ -1,6 +1,7 @@
 """Exports: a programme's records for other tools, pure builders without I/O: CSV tables
-(engine.exports.tables), XES event logs (engine.exports.xes) and the INDIGO project document
-(engine.exports.indigo), redacted by access.privacy. Reads outcomes and access only.
+(engine.exports.tables; case notes, engine.exports.notes), XES event logs
+(engine.exports.xes) and the INDIGO project document (engine.exports.indigo), redacted by
+access.privacy. Reads outcomes and access only.
 This __init__ is the package's public surface.
 """
 
@@ -12,6 +13,13 @@ from engine.exports.indigo import (
     indigo_project,
     positive_outcomes,
     tally_outcomes,
+)
+from engine.exports.notes import (
+    NOTE_COLUMNS,
+    notes_csv,
+    notes_csv_chunks,
+    redact_note,
+    redact_notes,
 )
 from engine.exports.tables import (
     CASE_COLUMNS,
@@ -44,6 +52,7 @@ __all__ = [
     "DATA_PREFIX",
     "EVENT_COLUMNS",
     "LIFECYCLE_TRANSITIONS",
+    "NOTE_COLUMNS",
     "SOURCE_TYPE",
     "TASK_COLUMNS",
     "TASK_EVENTS",
@@ -61,9 +70,13 @@ __all__ = [
     "events_csv_chunks",
     "flatten",
     "indigo_project",
+    "notes_csv",
+    "notes_csv_chunks",
     "positive_outcomes",
     "redact",
     "redact_case",
+    "redact_note",
+    "redact_notes",
     "step_titles",
     "tally_outcomes",
     "task_instance",
