@@ -28,3 +28,8 @@ class CaseNoteRepository(Protocol):
         and version (None: about no case), read in batches as they are consumed: memory
         does not grow with their number (`pathways export notes`)."""
         ...
+
+    def counts_by_case(self, *, pathway: str | None = None) -> Iterator[tuple[int, int]]:
+        """(case id, how many notes are about it) for every case (of `pathway`) that has a
+        note, by case id, read in batches as consumed (`export cases`' notes column)."""
+        ...

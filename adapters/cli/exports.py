@@ -252,8 +252,9 @@ def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: boo
 @_full_option
 @command
 def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
-    """Cases as CSV, their data flattened into data.* columns."""
-    from engine.exports import case_data_keys, cases_csv_chunks
+    """Cases as CSV, their data flattened into data.* columns, then how many case notes
+    are about each (notes)."""
+    from engine.exports import case_data_keys, counted_cases_csv_chunks
 
     shown = _Shown(ctx, full)
 
@@ -261,8 +262,8 @@ def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: b
         # two passes in one snapshot: the data columns first, then the rows
         keys = case_data_keys(shown.only_cases(stream.cases(pathway)))
         shown.cases = 0
-        _write(cases_csv_chunks(shown.only_cases(stream.cases(pathway), count=False), keys),
-               output)
+        _write(counted_cases_csv_chunks(stream.note_counts(
+            shown.only_cases(stream.cases(pathway), count=False), pathway), keys), output)
 
     ctx.app.engine.streamed(write)
     _report(ctx, output, "csv", shown.cases, shown.left_out.report())
@@ -315,7 +316,7 @@ def export_notes(ctx: Context, output: Path | None, since: date | None, pathway:
     A note's text is free text that may tell health or offence facts: --redacted (the
     default) keeps each row with its text empty and leaves out the notes about cases it
     leaves out; --full keeps the text, as `export cases --full` keeps every case's data."""
-    from engine.casework.case_notes import NOTE_KINDS
+    from engine.casework import NOTE_KINDS
     from engine.exports import notes_csv_chunks, redact_note
 
     shown = _Shown(ctx, full)

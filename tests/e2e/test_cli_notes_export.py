@@ -1,8 +1,8 @@
 """`pathways export notes`: case notes (contacts: calls, visits, ...) as CSV from the CLI,
-on SQLite and PostgreSQL. Redacted (the default) keeps each row with its text empty and
-leaves out the notes about a case of a sensitive pathway; --full keeps the text, neutralised
-where a spreadsheet would read it as a formula. --since and --pathway filter; bad values are
-JSON errors naming the option."""
+on SQLite and PostgreSQL, and `export cases`' count of the notes about each case. Redacted
+(the default) keeps each row with its text empty and leaves out the notes about a case of a
+sensitive pathway; --full keeps the text, neutralised where a spreadsheet would read it as a
+formula. --since and --pathway filter; bad values are JSON errors naming the option."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
-from engine.exports import NOTE_COLUMNS
+from engine.exports import CASE_COLUMNS, NOTE_COLUMNS
 from engine.model import CaseNote
 from tests.e2e.test_cli import Cli
 
@@ -97,6 +97,16 @@ def test_export_notes_redacted_full_and_filtered(cli: Cli, tmp_path: Path) -> No
     assert [r["contact_on"] for r in rows(since)] == ["2024-05-02", "2024-05-02"]
     # --pathway: only the notes about its cases (not the one about no case)
     assert [int(r["note"]) for r in rows(pathway)] == [visit, old]
+
+    # export cases: how many notes are about each case, in a last column
+    cases = out / "cases.csv"
+    cli.json("export", "cases", "--full", "-o", str(cases))
+    table = list(csv.reader(io.StringIO(cases.read_bytes().decode(), newline="")))
+    assert table[0][:len(CASE_COLUMNS)] == list(CASE_COLUMNS) and table[0][-1] == "notes"
+    assert {row[0]: row[-1] for row in table[1:]} == {str(housing): "2", str(court): "1"}
+    cli.json("export", "cases", "--pathway", "court_order", "--full", "-o", str(cases))
+    assert [row[-1] for row in csv.reader(io.StringIO(cases.read_text(), newline=""))] == [
+        "notes", "1"]
 
     # to stdout: the CSV itself
     stdout = cli.run("export", "notes", "--full", "--since", "2024-05-02").stdout

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 
 from adapters.sql import tables
 from adapters.sql.repositories.common import (
@@ -45,8 +45,20 @@ class SqlCaseNoteRepository(SqlRepository):
             statement = statement.where(c.c.pathway == pathway)
         return stream_rows(self._connection, _with_case, statement)
 
+    def counts_by_case(self, *, pathway: str | None = None) -> Iterator[tuple[int, int]]:
+        n, c = tables.case_notes, tables.cases
+        statement = select(n.c.case_id, func.count().label("notes")).where(n.c.case_id.is_not(None))
+        if pathway is not None:
+            statement = statement.join(c, c.c.id == n.c.case_id).where(c.c.pathway == pathway)
+        return stream_rows(self._connection, _count,
+                           statement.group_by(n.c.case_id).order_by(n.c.case_id))
+
 
 def _with_case(row: Row[Any]) -> tuple[CaseNote, tuple[str, int] | None]:
     note = record_from(CaseNote, row)
     pathway, version = row._mapping["pathway"], row._mapping["version"]
     return note, None if pathway is None else (pathway, version)
+
+
+def _count(row: Row[Any]) -> tuple[int, int]:
+    return int(row._mapping["case_id"]), int(row._mapping["notes"])

@@ -762,6 +762,14 @@ class _Notes:
                     pathway is None or (case is not None and case.pathway == pathway)):
                 yield note, None if case is None else (case.pathway, case.version)
 
+    def counts_by_case(self, *, pathway: str | None = None) -> Iterator[tuple[int, int]]:
+        counts: dict[int, int] = {}
+        for note in self.d.notes:
+            if note.case_id is not None and (
+                    pathway is None or self.d.cases[note.case_id].pathway == pathway):
+                counts[note.case_id] = counts.get(note.case_id, 0) + 1
+        return iter(sorted(counts.items()))
+
 
 class _AccessLog:
     def __init__(self, d: FakeData) -> None:
