@@ -1,10 +1,11 @@
-"""Commands that write case data out: export xes, cases, events, tasks, indigo."""
+"""Commands that write case data out: export xes, cases, events, tasks, notes, indigo."""
 
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +13,10 @@ import click
 import yaml
 
 from adapters.cli.common import Context, F, UsageProblem, cli, command, emit
+from adapters.cli.outcomes import Day
 from engine.access import Redactor, Sensitivity
 from engine.errors import DefinitionError
-from engine.model import CaseRecord, Event
+from engine.model import CaseNote, CaseRecord, Event
 from engine.workflow import ParsedDefinition, SystemClock
 
 if TYPE_CHECKING:
@@ -78,6 +80,8 @@ def _left_out_lines(left_out: list[dict[str, Any]]) -> str:
     lines = []
     for item in left_out:
         what = [f"{item['cases']} case(s)"] if item.get("cases") else []
+        if item.get("notes"):
+            what.append(f"{item['notes']} note(s)")
         if item.get("pathway_described") is False:
             what.append("its pathway entry")
         lines.append(f"warning: left out {' and '.join(what) or 'nothing'} of "
@@ -95,6 +99,7 @@ class _LeftOut:
     def __init__(self) -> None:
         self.reasons: dict[tuple[str, int], str] = {}
         self.cases: dict[tuple[str, int], int] = {}
+        self.notes: dict[tuple[str, int], int] = {}  # notes about those cases (export notes)
         self.undescribed: set[tuple[str, int]] = set()
 
     def definition(self, engine: Any, pathway: str, number: int) -> ParsedDefinition | None:
@@ -111,10 +116,15 @@ class _LeftOut:
             if key in self.reasons:
                 self.cases[key] = self.cases.get(key, 0) + 1
 
+    def count_note(self, case: tuple[str, int] | None) -> None:
+        if case is not None and case in self.reasons:
+            self.notes[case] = self.notes.get(case, 0) + 1
+
     def report(self) -> list[dict[str, Any]]:
-        keys = sorted({*self.cases, *self.undescribed})
+        keys = sorted({*self.cases, *self.notes, *self.undescribed})
         return [{"pathway": p, "version": n, "cases": self.cases.get((p, n), 0),
                  "reason": self.reasons[(p, n)],
+                 **({"notes": self.notes[(p, n)]} if (p, n) in self.notes else {}),
                  **({"pathway_described": False} if (p, n) in self.undescribed else {})}
                 for p, n in keys]
 
@@ -242,8 +252,9 @@ def export_xes(ctx: Context, output: Path | None, pathway: str | None, full: boo
 @_full_option
 @command
 def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: bool) -> None:
-    """Cases as CSV, their data flattened into data.* columns."""
-    from engine.exports import case_data_keys, cases_csv_chunks
+    """Cases as CSV, their data flattened into data.* columns, then how many case notes
+    are about each (notes)."""
+    from engine.exports import case_data_keys, counted_cases_csv_chunks
 
     shown = _Shown(ctx, full)
 
@@ -251,8 +262,8 @@ def export_cases(ctx: Context, output: Path | None, pathway: str | None, full: b
         # two passes in one snapshot: the data columns first, then the rows
         keys = case_data_keys(shown.only_cases(stream.cases(pathway)))
         shown.cases = 0
-        _write(cases_csv_chunks(shown.only_cases(stream.cases(pathway), count=False), keys),
-               output)
+        _write(counted_cases_csv_chunks(stream.note_counts(
+            shown.only_cases(stream.cases(pathway), count=False), pathway), keys), output)
 
     ctx.app.engine.streamed(write)
     _report(ctx, output, "csv", shown.cases, shown.left_out.report())
@@ -289,6 +300,42 @@ def export_tasks(ctx: Context, output: Path | None, pathway: str | None, full: b
     if (redactor := _redactor(ctx, cases, full, left_out)) is not None:
         found = [task for task in found if redactor.task(task)]
     _deliver(ctx, tasks_csv(found, clients), output, "csv", len(found), left_out.report())
+
+
+@export.command("notes")
+@_output_option
+@click.option("--since", type=Day(), help="Only contacts on or after this day, YYYY-MM-DD.")
+@click.option("--pathway", help="Only notes about a case of this pathway (a note about no "
+                                "case is then left out).")
+@_full_option
+@command
+def export_notes(ctx: Context, output: Path | None, since: date | None, pathway: str | None,
+                 full: bool) -> None:
+    """Case notes (contacts: calls, visits, ...) as CSV, a row per note, oldest first.
+
+    A note's text is free text that may tell health or offence facts: --redacted (the
+    default) keeps each row with its text empty and leaves out the notes about cases it
+    leaves out; --full keeps the text, as `export cases --full` keeps every case's data."""
+    from engine.casework import NOTE_KINDS
+    from engine.exports import notes_csv_chunks, redact_note
+
+    shown = _Shown(ctx, full)
+    written = 0
+
+    def rows(notes: Iterable[tuple[CaseNote, tuple[str, int] | None]]) -> Iterator[CaseNote]:
+        nonlocal written
+        for note, case in notes:
+            if shown.redactor is not None:
+                shown.left_out.count_note(case)
+                if (found := redact_note(shown.redactor, note, case)) is None:
+                    continue
+                note = found
+            written += 1
+            yield note
+
+    ctx.app.engine.streamed(lambda stream: _write(notes_csv_chunks(
+        rows(stream.notes(since=since, pathway=pathway)), NOTE_KINDS), output))
+    _report(ctx, output, "csv", written, shown.left_out.report())
 
 
 def _programme_directions(ctx: Context, programme_file: Path | None) -> dict[str, str]:

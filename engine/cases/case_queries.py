@@ -5,10 +5,11 @@ Queries of the Engine facade, each in a read-only unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import date
 
 from engine.errors import DefinitionError
-from engine.model import CaseRecord, Event, InboxTask
+from engine.model import CaseNote, CaseRecord, Event, InboxTask
 from engine.ports import UnitOfWork
 from engine.workflow.case_runtime import CaseRuntime, CaseView, TaskView
 
@@ -92,3 +93,21 @@ class CaseStream:
                     mine.append(pending)
                 pending = next(events, None)
             yield case, mine
+
+    def notes(self, *, since: date | None = None, pathway: str | None = None
+              ) -> Iterator[tuple[CaseNote, tuple[str, int] | None]]:
+        """Every note on a client (contact on or after `since`; about a case of `pathway`),
+        in the order recorded, with its case's pathway and version (None: about no case)."""
+        return self._uow.notes.stream(since=since, pathway=pathway)
+
+    def note_counts(self, cases: Iterable[CaseRecord], pathway: str | None = None
+                    ) -> Iterator[tuple[CaseRecord, int]]:
+        """Each of `cases` (oldest first, of `pathway`: some of self.cases(pathway), in its
+        order) with how many notes are about it: two streams merged, never a read per case."""
+        counts = self._uow.notes.counts_by_case(pathway=pathway)
+        pending = next(counts, None)
+        for case in cases:
+            while pending is not None and case.id is not None and pending[0] < case.id:
+                pending = next(counts, None)
+            found = pending is not None and pending[0] == case.id
+            yield case, pending[1] if found and pending is not None else 0

@@ -1,6 +1,7 @@
 """Exports: a programme's records for other tools, pure builders without I/O: CSV tables
-(engine.exports.tables), XES event logs (engine.exports.xes) and the INDIGO project document
-(engine.exports.indigo), redacted by access.privacy. Reads outcomes and access only.
+(engine.exports.tables; case notes, engine.exports.notes), XES event logs
+(engine.exports.xes) and the INDIGO project document (engine.exports.indigo), redacted by
+access.privacy. Reads outcomes and access only.
 This __init__ is the package's public surface.
 """
 
@@ -13,14 +14,23 @@ from engine.exports.indigo import (
     positive_outcomes,
     tally_outcomes,
 )
+from engine.exports.notes import (
+    NOTE_COLUMNS,
+    notes_csv,
+    notes_csv_chunks,
+    redact_note,
+    redact_notes,
+)
 from engine.exports.tables import (
     CASE_COLUMNS,
     DATA_PREFIX,
     EVENT_COLUMNS,
+    NOTES_COLUMN,
     TASK_COLUMNS,
     case_data_keys,
     cases_csv,
     cases_csv_chunks,
+    counted_cases_csv_chunks,
     events_csv,
     events_csv_chunks,
     flatten,
@@ -44,6 +54,8 @@ __all__ = [
     "DATA_PREFIX",
     "EVENT_COLUMNS",
     "LIFECYCLE_TRANSITIONS",
+    "NOTES_COLUMN",
+    "NOTE_COLUMNS",
     "SOURCE_TYPE",
     "TASK_COLUMNS",
     "TASK_EVENTS",
@@ -55,15 +67,20 @@ __all__ = [
     "case_data_keys",
     "cases_csv",
     "cases_csv_chunks",
+    "counted_cases_csv_chunks",
     "decision_branch",
     "event_name",
     "events_csv",
     "events_csv_chunks",
     "flatten",
     "indigo_project",
+    "notes_csv",
+    "notes_csv_chunks",
     "positive_outcomes",
     "redact",
     "redact_case",
+    "redact_note",
+    "redact_notes",
     "step_titles",
     "tally_outcomes",
     "task_instance",

@@ -36,6 +36,7 @@ EVENT_COLUMNS: tuple[str, ...] = ("case", "pathway", "version", "client", "seq",
                                   "step", "actor", "outcome", "gateway", "branch",
                                   "branch_flow", "task")
 DATA_PREFIX = "data."
+NOTES_COLUMN = "notes"  # export cases' last column: the case notes about the case (a count)
 # Every cell goes through engine.csvout, the one CSV writer (formula text neutralised).
 
 
@@ -55,12 +56,18 @@ def _csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return csv_text(header, rows)
 
 
-def cases_csv(cases: Iterable[CaseRecord]) -> str:
+def cases_csv(cases: Iterable[CaseRecord], note_counts: Mapping[int, int] | None = None
+              ) -> str:
     """Cases as CSV: CASE_COLUMNS, then one `data.<path>` column per key found in any case's
     data (nested objects flattened, lists as JSON), sorted. `exit_reason` is the reason of the
-    end the case reached; a form answer of that name is the column `data.exit_reason`."""
+    end the case reached; a form answer of that name is the column `data.exit_reason`. With
+    note_counts (case id -> notes about it), a last column `notes` (NOTES_COLUMN)."""
     records = list(cases)
-    return "".join(cases_csv_chunks(records, case_data_keys(records)))
+    keys = case_data_keys(records)
+    if note_counts is None:
+        return "".join(cases_csv_chunks(records, keys))
+    return "".join(counted_cases_csv_chunks(
+        ((c, note_counts.get(c.id or 0, 0)) for c in records), keys))
 
 
 def case_data_keys(cases: Iterable[CaseRecord]) -> list[str]:
@@ -68,16 +75,25 @@ def case_data_keys(cases: Iterable[CaseRecord]) -> list[str]:
     return sorted({key for c in cases for key in flatten(c.data)})
 
 
+def _case_row(c: CaseRecord, data_keys: Sequence[str]) -> list[Any]:
+    values = flatten(c.data)
+    return [c.id, c.pathway, c.version, c.client_id, c.status, c.created_at, c.updated_at,
+            c.exit_reason, *(values.get(key) for key in data_keys)]
+
+
 def cases_csv_chunks(cases: Iterable[CaseRecord], data_keys: Sequence[str]) -> Iterator[str]:
     """cases_csv as it comes, with the data columns given (case_data_keys of the same cases,
     read in a pass before): the text of a batch of rows at a time, in constant memory."""
     header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys)]
-    rows = (
-        [c.id, c.pathway, c.version, c.client_id, c.status,
-         c.created_at, c.updated_at, c.exit_reason,
-         *(values.get(key) for key in data_keys)]
-        for c in cases for values in (flatten(c.data),))
-    return csv_chunks(header, rows)
+    return csv_chunks(header, (_case_row(c, data_keys) for c in cases))
+
+
+def counted_cases_csv_chunks(cases: Iterable[tuple[CaseRecord, int]],
+                             data_keys: Sequence[str]) -> Iterator[str]:
+    """cases_csv_chunks of each case with how many notes are about it, in a last column
+    `notes` (after the data columns: the columns before keep their places)."""
+    header = [*CASE_COLUMNS, *(DATA_PREFIX + key for key in data_keys), NOTES_COLUMN]
+    return csv_chunks(header, ([*_case_row(c, data_keys), notes] for c, notes in cases))
 
 
 def events_csv(cases: Iterable[CaseRecord], events_by_case: Mapping[int, Sequence[Event]]

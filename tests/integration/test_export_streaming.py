@@ -1,4 +1,4 @@
-"""`pathways export cases|events|xes` stream: the memory an export takes does not grow with
+"""`pathways export cases|events|xes|notes` stream: the memory an export takes does not grow with
 the number of cases and events (tracemalloc's peak at N and 4N cases), and what it writes
 is what the builders make of every case read at once (the export as it was before it
 streamed), redacted or full, on SQLite and PostgreSQL."""
@@ -6,7 +6,9 @@ streamed), redacted or full, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import tracemalloc
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,8 +20,9 @@ from adapters.cli import cli
 from adapters.settings import Settings
 from adapters.sql.repositories import common
 from engine.access import Redactor, Sensitivity
-from engine.exports import cases_csv, events_csv, redact, step_titles, to_xes
-from engine.model import CaseRecord, Client, NewEvent
+from engine.casework import NOTE_KINDS
+from engine.exports import cases_csv, events_csv, notes_csv, redact, step_titles, to_xes
+from engine.model import CaseNote, CaseRecord, Client, NewEvent
 from tests.bundles import bundle
 
 BATCH = 40  # rows a streamed read holds (STREAM_BATCH, small so that N cases are many)
@@ -43,8 +46,10 @@ def application(migrated_database_url: str, monkeypatch: pytest.MonkeyPatch,
         app.close()
 
 
-def add_cases(app: Application, count: int) -> None:
-    """count cases of intake v1 with six events each, written straight to the storage."""
+def add_cases(app: Application, count: int) -> list[CaseNote]:
+    """count cases of intake v1 with six events and a case note each, written straight to
+    the storage; the notes."""
+    notes = []
     with app.engine._uow() as uow:
         for number in range(count):
             client = uow.clients.add(Client(None, f"Client {number}", {"n": number}))
@@ -63,7 +68,11 @@ def add_cases(app: Application, count: int) -> None:
                 NewEvent("task_ready", at + timedelta(seconds=1), "follow_up", None,
                          {"task": f"u{number}"}),
             ], first_seq=1)
+            notes.append(uow.notes.add(CaseNote(
+                None, client.id or 0, case.id if number % 3 else None, at.date(), "visit",
+                number % 60, f"=visit {number}: all well", "ada", "st_giles", at)))
         uow.commit()
+    return notes
 
 
 def run_export(app: Application, what: str, out: Path, *options: str) -> None:
@@ -87,7 +96,7 @@ def peak(app: Application, what: str, out: Path) -> int:
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("what", ["cases", "events", "xes"])
+@pytest.mark.parametrize("what", ["cases", "events", "xes", "notes"])
 def test_an_export_takes_no_more_memory_for_four_times_the_cases(
         application: Application, tmp_path: Path, what: str) -> None:
     add_cases(application, 300)
@@ -109,7 +118,7 @@ def test_an_export_takes_no_more_memory_for_four_times_the_cases(
 @pytest.mark.parametrize("full", [True, False])
 def test_the_streamed_exports_are_what_the_builders_make_of_every_case(
         application: Application, tmp_path: Path, full: bool) -> None:
-    add_cases(application, 100)
+    notes = add_cases(application, 100)
     engine = application.engine
     found = engine.list_cases()
     events = {c.id: engine.events(c.id) for c in found if c.id is not None}
@@ -121,8 +130,11 @@ def test_the_streamed_exports_are_what_the_builders_make_of_every_case(
     parsed = engine.definition("intake", 1)
     titles = {("intake", 1): step_titles(parsed.spec, parsed.subprocess_specs)}
     option = "--full" if full else "--redacted"
-    assert export(application, "cases", tmp_path / "c", option) == cases_csv(found)
+    counts = Counter(n.case_id for n in notes if n.case_id is not None)
+    assert export(application, "cases", tmp_path / "c", option) == cases_csv(found, counts)
     assert export(application, "events", tmp_path / "e", option) == events_csv(found, events)
     assert export(application, "xes", tmp_path / "x", option) == to_xes(
         found, events, step_titles=titles, name="Pathways event log")
+    shown = notes if full else [replace(n, text="") for n in notes]  # intake: not sensitive
+    assert export(application, "notes", tmp_path / "n", option) == notes_csv(shown, NOTE_KINDS)
     assert not list(tmp_path.glob(".*partial"))

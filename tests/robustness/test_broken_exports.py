@@ -98,3 +98,39 @@ def test_a_client_without_fields_is_added_beside_an_unloadable_version(broken: B
     error = broken.pathways.run(["clients", "add", "--name", "Little John",
                                  "--field", "age=30"]).error("invalid_definition")
     assert error["details"]["pathway"] == "rotten" and error["details"]["version"] == 1
+
+
+def test_a_redacted_notes_export_leaves_out_the_notes_about_the_unloadable_versions_case(
+        broken: Broken) -> None:
+    """A note about a case of the version that cannot be loaded is left out of the redacted
+    notes export, and counted as left out (`notes`); the --full export keeps it."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import create_engine, insert
+
+    from adapters.sql import tables
+
+    database = create_engine(broken.pathways.database_url)
+    try:
+        with database.begin() as connection:
+            for kind in ("rotten", "active"):
+                connection.execute(insert(tables.case_notes).values(
+                    client_id=broken.world.client, case_id=broken.world.cases[kind],
+                    contact_on=date(2024, 5, 1), kind="visit", minutes=None,
+                    text=f"about the {kind} case", author="tests", organisation="robust",
+                    recorded_at=datetime(2024, 5, 1, tzinfo=UTC)))
+    finally:
+        database.dispose()
+    output = broken.pathways.work / "notes.csv"
+    run = broken.pathways.run(["export", "notes", "-o", str(output)])
+    assert run.code == 0, run.describe()
+    document = run.document()
+    assert document["records"] == 1
+    assert _left_out(document)[("rotten", 1)]["notes"] == 1
+    rows = list(csv.DictReader(io.StringIO(output.read_text(encoding="utf-8"))))
+    assert [row["case"] for row in rows] == [str(broken.world.cases["active"])]
+
+    run = broken.pathways.run(["export", "notes"], json_mode=False)
+    assert "left out 1 note(s) of rotten v1" in run.result.stderr, run.describe()
+    run = broken.pathways.run(["export", "notes", "--full", "-o", str(output)])
+    assert run.document()["records"] == 2 and run.document()["left_out"] == []

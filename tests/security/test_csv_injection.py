@@ -2,7 +2,8 @@
 (issue 10, item 8), through the one writer (engine.csvout), on SQLite and PostgreSQL.
 
 Payloads reach the CSVs where people or files put text: a form answer and a client's name
-(the CLI's case and task exports), the actor of a step and the organisation of a user (the
+(the CLI's case and task exports), a case note's text, author and organisation (the CLI's
+notes export), the actor of a step and the organisation of a user (the
 dashboard's activity table), a choice option a designer wrote (the dashboard's split by an
 answer) and a cohort name in the programme file (the cohort results). Each comes out with a
 leading apostrophe; numbers the app computed (a negative change) stay numbers.
@@ -19,7 +20,7 @@ import yaml
 
 from adapters.definition_files import read_bundle
 from engine.csvout import cell, csv_text
-from engine.exports import cases_csv, tasks_csv
+from engine.exports import cases_csv, notes_csv, tasks_csv
 from tests.e2e.test_cli import Cli
 from tests.web.conftest import Site, sign_in, site  # noqa: F401 - site: a fixture
 from tests.web.test_dashboard import programme  # noqa: F401 - a fixture
@@ -86,6 +87,46 @@ def test_the_engine_exports_neutralise_client_and_form_text() -> None:
                        form=None, due=None, created_at=when, assignee=p)
              for n, p in enumerate(PAYLOADS)]
     _check(tasks_csv(tasks))
+
+
+CMD = '=cmd|" /C calc"!A0'  # DDE: runs a program in a spreadsheet that allows it
+
+
+def test_the_notes_export_neutralises_a_note_text(cli: Cli, tmp_path: Path) -> None:
+    """`export notes --full` (the text is in no redacted export): the note's text, and the
+    author and organisation it was recorded with, each behind an apostrophe."""
+    from datetime import UTC, date, datetime
+
+    from adapters.bootstrap import bootstrap
+    from adapters.settings import Settings
+    from engine.model import CaseNote
+
+    client = cli.json("clients", "add", "--name", "Ada")["id"]
+    app = bootstrap(Settings(database_url=cli.database_url,
+                             definitions_dir=tmp_path / "none"), migrate=False)
+    try:
+        with app.engine._uow() as uow:
+            for payload in (CMD, *PAYLOADS):
+                uow.notes.add(CaseNote(None, client, None, date(2024, 5, 1), "phone_call",
+                                       -1 if payload == "-1+1" else 5, payload, payload,
+                                       payload, datetime(2024, 5, 1, tzinfo=UTC)))
+            uow.commit()
+    finally:
+        app.close()
+    out = tmp_path / "notes.csv"
+    assert cli.json("export", "notes", "--full", "-o", str(out))["records"] == 7
+    text = out.read_bytes().decode()
+    _check(text, (CMD, *PAYLOADS))
+    assert "'" + CMD in _cells(text) and "-1" in _cells(text)  # minutes stay a number
+
+
+def test_the_engine_notes_export_neutralises_every_text_cell() -> None:
+    from datetime import UTC, date, datetime
+
+    from engine.model import CaseNote
+    notes = [CaseNote(n, n, None, date(2026, 1, 1), p, 3, p, p, p,
+                      datetime(2026, 1, 1, tzinfo=UTC)) for n, p in enumerate(PAYLOADS)]
+    _check(notes_csv(notes, {}))  # a kind without a title: its code, neutralised too
 
 
 PATHWAY = """pathway: injection

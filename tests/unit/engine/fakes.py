@@ -754,6 +754,22 @@ class _Notes:
     def for_client(self, client_id: int) -> builtins.list[CaseNote]:
         return [n for n in self.d.notes if n.client_id == client_id]
 
+    def stream(self, *, since: date | None = None, pathway: str | None = None
+               ) -> Iterator[tuple[CaseNote, tuple[str, int] | None]]:
+        for note in self.d.notes:
+            case = self.d.cases.get(note.case_id) if note.case_id is not None else None
+            if (since is None or note.contact_on >= since) and (
+                    pathway is None or (case is not None and case.pathway == pathway)):
+                yield note, None if case is None else (case.pathway, case.version)
+
+    def counts_by_case(self, *, pathway: str | None = None) -> Iterator[tuple[int, int]]:
+        counts: dict[int, int] = {}
+        for note in self.d.notes:
+            if note.case_id is not None and (
+                    pathway is None or self.d.cases[note.case_id].pathway == pathway):
+                counts[note.case_id] = counts.get(note.case_id, 0) + 1
+        return iter(sorted(counts.items()))
+
 
 class _AccessLog:
     def __init__(self, d: FakeData) -> None:

@@ -264,6 +264,13 @@ def test_cases_csv_of_no_cases_is_just_the_header() -> None:
     assert read_csv(cases_csv([])) == [list(CASE_COLUMNS)]
 
 
+def test_cases_csv_with_note_counts_adds_a_last_notes_column() -> None:
+    """After the data columns, so every column before keeps its place (`export cases`)."""
+    rows = read_csv(cases_csv([case(1, data={"b": 1}), case(2)], {1: 3}))
+    assert rows[0] == [*CASE_COLUMNS, "data.b", "notes"]
+    assert [(r[0], r[-1]) for r in rows[1:]] == [("1", "3"), ("2", "0")]
+
+
 def test_tasks_csv_lists_open_tasks_with_the_step_they_wait_at() -> None:
     due = datetime(2026, 4, 1, 17, 0, tzinfo=UTC)
     tasks = [InboxTask(id="t-1", case_id=1, pathway="referral", version=2, step="assess",
