@@ -136,10 +136,10 @@ def users_reactivate(ctx: Context, username: str) -> None:
 
 @users.command("role")
 @click.argument("username")
-@click.argument("role")
+@click.argument("role", type=click.Choice(USER_ROLES))
 @command
 def users_role(ctx: Context, username: str, role: str) -> None:
-    """Give a user another role (one of USER_ROLES); the last active admin stays one."""
+    """Give a user another role; the last active admin stays one."""
     user = ctx.app.accounts.change_role(username, role)
     emit(ctx.json_mode, user_json(user), lambda: f"{user.username} is now {user.role}")
 
