@@ -54,6 +54,15 @@ from web.security import application, current_user, login_required, roles_requir
 bp = Blueprint("casework", __name__)
 bp.add_app_template_filter(day, "day")  # dates one way on every page: 7 Oct 2026
 bp.add_app_template_filter(moment, "moment")  # and times: 7 Oct 2026, 14:05
+
+
+@bp.app_template_filter("pathway_title")
+def pathway_title(pathway: str, version: int | None = None) -> str:
+    """A pathway by its title (Gate reception (Peterborough One Service)), not its id, from
+    the definitions already cached: no statement on any page (issue 18, item 7)."""
+    return application().engine.cached_title(pathway, version)
+
+
 PER_PAGE = 50  # inbox rows a page lists unless per_page says otherwise
 
 SORT_LABELS = {"due": "Due soonest", "-due": "Due latest", "created": "Oldest first",
