@@ -83,3 +83,24 @@ def test_pages_name_a_pathway_by_its_title(world: World) -> None:  # noqa: F811
         found = client.get("/inbox", query_string={"pathway": typed})
         assert found.status_code == 200 and 'id="filter-problems"' not in found.text
         assert f"/tasks/{gate.id}" in found.text
+
+
+def test_pages_name_people_by_their_names(world: World) -> None:  # noqa: F811
+    """Who did a step, who a task is assigned to: the user's name ("St Giles Trust
+    caseworker"), not their username, on the inbox, task, client record and case page."""
+    aaron = world.clients["aaron"]
+    world.application.casework.record_consent(world.user("sg_caseworker"), aaron, True,
+                                              "programme", "One Service")
+    (task,) = world.open_tasks(aaron)
+    world.application.casework.claim(world.user("sg_caseworker"), task.id)
+    lead = world.client("sg_team_lead")
+    name = world.user("sg_caseworker").name
+    inbox = lead.get("/inbox").text
+    assert f'<td data-label="Assigned to">{name}</td>' in inbox
+    assert f"Assigned to {name}." in lead.get(f"/tasks/{task.id}").text
+    record = lead.get(f"/clients/{aaron}").text
+    assert f"by {name}" in record  # the needs assessment the fixture completed
+    case = lead.get(f"/cases/{task.case_id}").text
+    assert f"by {name}" in case and f'<td data-label="Assigned to">{name}</td>' in case
+    for page in (inbox, record, case):
+        assert "by sg_caseworker" not in page and ">sg_caseworker</td>" not in page
