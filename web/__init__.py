@@ -47,6 +47,7 @@ from web import (
     task_submit,
 )
 from web.boundary import DatabaseIdConverter, refuse_unstorable_text
+from web.people import person
 from web.security import csrf, current_user, limiter, load_user
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def _add_home_and_health(app: Flask, application: Application) -> None:
     def inject_user() -> dict[str, Any]:
         names = {org.id: org.name for org in application.accounts.organisations()} \
             if current_user() is not None else {}
-        return {"user": current_user(), "organisation_names": names}
+        return {"user": current_user(), "organisation_names": names, "person": person}
 
     @app.get("/")
     def home() -> Any:

@@ -49,11 +49,21 @@ from engine.numbers import MAX_ID
 from web import task_submit
 from web.boundary import query_id, query_number
 from web.notices import parse_since
+from web.people import person, remember
 from web.security import application, current_user, login_required, roles_required, safe_next
 
 bp = Blueprint("casework", __name__)
 bp.add_app_template_filter(day, "day")  # dates one way on every page: 7 Oct 2026
 bp.add_app_template_filter(moment, "moment")  # and times: 7 Oct 2026, 14:05
+
+
+@bp.app_template_filter("pathway_title")
+def pathway_title(pathway: str, version: int | None = None) -> str:
+    """A pathway by its title (Gate reception (Peterborough One Service)), not its id, from
+    the definitions already cached: no statement on any page (issue 18, item 7)."""
+    return application().engine.cached_title(pathway, version)
+
+
 PER_PAGE = 50  # inbox rows a page lists unless per_page says otherwise
 
 SORT_LABELS = {"due": "Due soonest", "-due": "Due latest", "created": "Oldest first",
@@ -144,6 +154,7 @@ def _inbox_page(result: Inbox | None, scope: str, sort: str,
     if _user().role in ("team_lead", "admin"):
         colleagues = [u for u in application().accounts.users(
             None if _user().role == "admin" else _user().organisation) if u.active]
+        remember(colleagues)  # their names on the rows cost no statement
     since = None if "since" in problems else _since(request.args.get("since", ""), {})
     return render_template("inbox.html", inbox=result, scope=scope, sort=sort, since=since,
                            sorts=SORT_LABELS, args=request.args,
@@ -229,7 +240,7 @@ def reassign() -> Any:
         return redirect(safe_next(back))
     if result.done or not result.refused:
         flash(f"{len(result.done)} task(s) "
-              f"{'assigned to ' + to if to else 'made unassigned'}.")
+              f"{'assigned to ' + person(to) if to else 'made unassigned'}.")
     if result.refused:
         flash("Not reassigned: " + "; ".join(f"task {task_id}: {why}"
                                              for task_id, why in result.refused) + ".",

@@ -22,6 +22,7 @@ from engine.errors import EngineError, ForbiddenError, FormValidationError, NotF
 from engine.numbers import MAX_ID
 from engine.workflow import validate_submission
 from web.forms import form_fields, read_submission
+from web.people import person
 from web.security import application, current_user, load_user
 
 NOT_ANSWERS = ("csrf_token", "action", "case")  # the form's own fields, not answers
@@ -104,7 +105,7 @@ def _stopped(case_id: int, error: dict[str, Any]) -> str:
 def taken(page: TaskPage, typed: Any) -> Any:
     """The task is someone else's: assigned to them while the form was filled in (409, when
     the form says it showed another assignee), else a refusal (403); the answers kept."""
-    who = page.task.assignee or "someone else"
+    who = person(page.task.assignee) or "someone else"
     seen = request.form.get("assignee_seen")
     if seen is None or seen == (page.task.assignee or ""):
         return show(page, status=403, typed=typed, kept=True, notice=(
@@ -149,14 +150,15 @@ def _what_became(fate: TaskFate) -> str:
     when = f" on {moment(fate.at)}" if fate.at else ""
     case = f"case {fate.task.case_id}"
     user = current_user()
+    by = person(fate.by)
     if fate.kind == "completed":
         who = "You" if user is not None and fate.by == user.username else \
-            (fate.by or "A colleague")
+            (by or "A colleague")
         return (f"{who} completed this task{when}, before your answers were sent, so they "
                 f"were not saved. They are below: compare them with what {fate.client.name}'s "
-                f"record shows, and add anything missing there or tell {fate.by or 'them'}.")
+                f"record shows, and add anything missing there or tell {by or 'them'}.")
     if fate.kind == "cancelled":
-        return (f"{case.capitalize()} was cancelled{when} by {fate.by or 'the system'} while "
+        return (f"{case.capitalize()} was cancelled{when} by {by or 'the system'} while "
                 f"you were filling this in, so your answers were not saved. They are below "
                 f"for your notes; the client's record says why it was cancelled.")
     if fate.kind == "moved":

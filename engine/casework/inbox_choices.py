@@ -1,6 +1,6 @@
 """The inbox's filter choices in the words people see, and the filters people type read back
-to the ids storage knows (issue 18, item 4): a pathway by its id or its shown name
-("gate reception"), a step by its id or its title ("Needs assessment"), case and spaces
+to the ids storage knows (issue 18, item 4): a pathway by its id, its id in words ("gate
+reception") or its title, a step by its id or its title ("Needs assessment"), case and spaces
 aside. A filter that names nothing is refused with the field it came from, instead of an
 empty inbox that looks like "no work".
 """
@@ -42,6 +42,7 @@ def choices(user: User, versions: Iterable[PathwayVersion],
     version is not there, so neither the choices nor a refusal tells of it."""
     steps: dict[str, dict[str, str]] = {}
     numbers: dict[str, list[int]] = {}
+    titles: dict[str, str] = {}  # the newest loadable version's title
     for version in sorted(versions, key=lambda v: (v.pathway, v.number)):
         found = loaded.get((version.pathway, version.number))
         if not isinstance(found, ParsedDefinition):
@@ -55,8 +56,9 @@ def choices(user: User, versions: Iterable[PathwayVersion],
             continue
         numbers.setdefault(version.pathway, []).append(version.number)
         steps.setdefault(version.pathway, {}).update(mine)
+        titles[version.pathway] = found.title
     return InboxChoices(
-        pathways=tuple((p, shown_pathway(p)) for p in sorted(numbers)),
+        pathways=tuple((p, titles.get(p, shown_pathway(p))) for p in sorted(numbers)),
         steps={p: tuple(sorted(t.items(), key=lambda item: (item[1].casefold(), item[0])))
                for p, t in steps.items()},
         versions={p: tuple(n) for p, n in numbers.items()})

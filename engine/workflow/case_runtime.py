@@ -209,6 +209,17 @@ class CaseRuntime:
             self._published[key] = version
         return version
 
+    def cached_title(self, pathway: str, number: int | None = None) -> str:
+        """The version's title (ParsedDefinition.title; number None: the newest cached
+        version's) if it is cached, else the pathway id in words: no statement, so any page
+        may name the pathways it shows (the versions a page shows were loaded to check
+        access)."""
+        if number is None:
+            number = max((n for p, n in list(self._published) if p == pathway), default=0)
+        version = self._published.get((pathway, number))
+        parsed = None if version is None else self._specs.peek(version.bundle_hash)
+        return parsed.title if parsed is not None else pathway.replace("_", " ")
+
     def parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
         """The parsed definition of a published version (cached by content)."""
         version = self.version(uow, pathway, number)

@@ -112,6 +112,15 @@ class ParsedDefinition:
     # signals whose start event starts a case of this pathway (as start messages do)
     start_signals: tuple[str, ...] = ()
 
+    @property
+    def title(self) -> str:
+        """The pathway's name in words: its main process's name (Gate reception
+        (Peterborough One Service)), else its id with spaces (gate reception)."""
+        name = getattr(self.spec, "description", None)
+        if isinstance(name, str) and name.strip() and name != self.pathway:
+            return name.strip()
+        return self.pathway.replace("_", " ")
+
     def signal_scope(self, name: str) -> str:
         """Who hears signal `name` thrown by this pathway (the client's cases by default)."""
         return self.signal_scopes.get(name, CLIENT_SCOPE)

@@ -307,7 +307,7 @@ def test_the_inbox_as_cards_on_a_phone_meets_wcag_2_2_aa(site: Site, snap: Snap)
     expect(page.get_by_role("status").filter(has_text="The task is yours.")).to_be_visible()
     violations = audit(page, "the inbox as cards, a task claimed")
     snap(page, "phone.inbox-claimed")
-    page.locator("table.inbox tbody tr").filter(has_text="teamlead").first.get_by_role(
+    page.locator("table.inbox tbody tr").filter(has_text="Terry Lead").first.get_by_role(
         "button", name=re.compile(r"^Give back ")).click()
     expect(page.get_by_role("status").filter(
         has_text="The task is back in the team's list.")).to_be_visible()

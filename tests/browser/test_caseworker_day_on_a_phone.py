@@ -54,7 +54,7 @@ def test_a_caseworker_runs_a_day_on_a_phone_without_losing_anything(
     mine.get_by_role("link", name=re.compile(rf"^(Open )?{NEEDS_ASSESSMENT}")).first.click()
     expect(page).to_have_url(re.compile(r"/tasks/[^/]+$"))
     task_url = page.url
-    expect(page.get_by_text("Assigned to caseworker.")).to_be_visible()
+    expect(page.get_by_text("Assigned to Casey Walker.")).to_be_visible()
     page.get_by_role("link", name=re.compile(r"· case \d+$")).click()
     expect(page).to_have_url(re.compile(r"/cases/\d+$"))
     case_url = page.url

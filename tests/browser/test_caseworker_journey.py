@@ -22,6 +22,8 @@ from tests.browser.support import LiveApp, Snap
 NEEDS_ASSESSMENT = "Needs assessment"
 NOTES = "Seen at HMP Peterborough. Wants to go back to his sister's in Orton."
 
+GATE = "Gate reception (Peterborough One Service)"  # gate_reception's title, as pages show it
+
 
 @pytest.fixture
 def demo(live_app: LiveApp) -> LiveApp:
@@ -69,14 +71,14 @@ def test_caseworker_completes_a_needs_assessment_after_correcting_the_form(
     snap(page, "2-inbox")
 
     # -- filter by pathway, pick the first needs assessment -------------------------------
-    page.get_by_label("Pathway", exact=True).select_option(label="gate reception")
+    page.get_by_label("Pathway", exact=True).select_option(label=GATE)
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"[?&]pathway=gate_reception(&|$)"))
     expect(page.get_by_label("Pathway", exact=True)).to_have_value("gate_reception")
     rows = page.get_by_role("row").filter(has=page.get_by_role("cell"))
     expect(rows.first).to_be_visible()
     for text in rows.all_inner_texts():
-        assert "gate reception" in text, f"a row of another pathway after filtering: {text!r}"
+        assert GATE in text, f"a row of another pathway after filtering: {text!r}"
     row = rows.filter(has=page.get_by_role("link", name=NEEDS_ASSESSMENT, exact=True)).first
     client_name = row.get_by_role("cell").nth(1).inner_text().strip()
     assert client_name
@@ -150,8 +152,8 @@ def test_caseworker_completes_a_needs_assessment_after_correcting_the_form(
     expect(page.get_by_role("heading", name=re.compile(re.escape(client_name)))).to_be_visible()
     completed = timeline.filter(has_text="task completed · needs assessment")
     expect(completed).to_have_count(1)
-    expect(completed).to_contain_text("by caseworker")
-    expect(completed).to_contain_text("gate reception")
+    expect(completed).to_contain_text("by Casey Walker")  # names, not usernames
+    expect(completed).to_contain_text(GATE)  # the pathway's title, not its id
     expect(completed).to_contain_text(NOTES)  # the answers, so the next worker can read them
     snap(page, "7-client-timeline")
 

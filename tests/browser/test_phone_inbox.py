@@ -55,7 +55,7 @@ def test_every_inbox_row_can_be_opened_claimed_and_given_back(page: Page, snap: 
     title = first.locator("td.title").inner_text().strip()
     first.get_by_role("button", name=re.compile(r"^Claim ")).click()
     expect(page.get_by_role("status").filter(has_text="The task is yours.")).to_be_visible()
-    mine = page.locator("table.inbox tbody tr").filter(has_text="teamlead").filter(
+    mine = page.locator("table.inbox tbody tr").filter(has_text="Terry Lead").filter(
         has_text=title).first
     give_back = mine.get_by_role("button", name=re.compile(r"^Give back "))
     _on_screen(page, give_back)
@@ -84,7 +84,7 @@ def test_a_task_page_claims_and_gives_back_its_task(page: Page, snap: Snap, size
     claim.click()
     expect(page).to_have_url(task_url)
     expect(page.get_by_role("status").filter(has_text="The task is yours.")).to_be_visible()
-    expect(page.get_by_text("Assigned to caseworker.")).to_be_visible()
+    expect(page.get_by_text("Assigned to Casey Walker.")).to_be_visible()
     give_back = page.get_by_role("button", name="Give back", exact=True)
     _on_screen(page, give_back)
     snap(page, f"{size}-task-claimed")

@@ -72,7 +72,7 @@ def test_a_caseworker_notes_a_call_on_the_client_record(world: World) -> None:
     item = re.search(r'<li class="note" id="note-\d+">.*?</li>', page, re.S)
     assert item, page
     assert "<strong>Phone call</strong>" in item[0] and "15 min" in item[0]
-    assert "by sg_caseworker (st giles trust)" in item[0]
+    assert "by St Giles Trust caseworker (St Giles Trust)" in item[0]
     assert htmllib.escape(CALL["text"]) in item[0]
     (note,) = notes_of(world, aaron)
     assert (note.kind, note.minutes, note.case_id, note.organisation) == (
@@ -119,7 +119,7 @@ def test_a_note_from_the_case_page_is_about_that_case(world: World) -> None:
     (note,) = notes_of(world, aaron)
     assert note.case_id == case_id and note.minutes is None
     record = client.get(f"/clients/{aaron}").text
-    assert f'<a href="/cases/{case_id}">case {case_id}</a> · by sg_caseworker' in record
+    assert f'<a href="/cases/{case_id}">case {case_id}</a> · by St Giles Trust caseworker' in record
     body = api(world, "sg_caseworker", f"/cases/{case_id}").json
     assert [n["text"] for n in body["notes"]] == ["Did not come in."]
 

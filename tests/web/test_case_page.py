@@ -68,10 +68,11 @@ def test_the_case_page_shows_steps_answers_what_it_waits_for_and_where_it_is(
     # waiting for now: the open task, its lane, assignee and due day
     (gate,) = world.open_tasks(world.clients["aaron"])
     assert f'<a href="/tasks/{gate.id}">Meet client at the prison gate</a>' in html
-    assert "<td>Gate worker (St Giles Trust)</td>" in html and "not assigned" in html
-    assert re.search(rf"<td>{DAY}</td>", html)
+    assert '<td data-label="Lane">Gate worker (St Giles Trust)</td>' in html
+    assert "not assigned" in html
+    assert re.search(rf'<td data-label="Due">{DAY}</td>', html)
     # steps done: who, when, the answers labelled and in words
-    assert "<h3>Needs assessment</h3>" in html and "by sg_caseworker" in html
+    assert "<h3>Needs assessment</h3>" in html and "by St Giles Trust caseworker" in html
     for label, text in (("Accommodation", "Yes"), ("Benefits and money", "No"),
                         ("Risk level", "high"), ("Notes", "Wants to go home")):
         assert f"<dt>{label}</dt><dd>{text}</dd>" in html, label

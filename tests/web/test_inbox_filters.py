@@ -22,10 +22,12 @@ def test_pathway_and_step_filters_are_choices_showing_titles(world: World) -> No
     client = world.client("sg_caseworker")
     page = client.get("/inbox").text
     pathways = select_block(page, "pathway")
-    assert '<option value="gate_reception">gate reception</option>' in pathways
+    assert ('<option value="gate_reception">Gate reception (Peterborough One Service)'
+            '</option>') in pathways  # the pathway's title (issue 18, item 7)
     steps = select_block(page, "step")
     assert '<option value="needs_assessment">Needs assessment</option>' in steps
-    assert 'label="gate reception"' in steps  # grouped by pathway while none is chosen
+    # grouped by pathway while none is chosen
+    assert 'label="Gate reception (Peterborough One Service)"' in steps
     chosen = client.get("/inbox?pathway=gate_reception").text
     assert '<option value="gate_reception" selected>' in select_block(chosen, "pathway")
     only = select_block(chosen, "step")
@@ -104,7 +106,7 @@ def test_bulk_reassign_does_what_it_can_and_lists_the_rest(world: World) -> None
     assert world.open_task(world.tasks["aaron"]).assignee == "sg_caseworker"  # type: ignore[union-attr]
     assert world.open_task(world.tasks["cara"]).assignee is None  # type: ignore[union-attr]
     shown = lead.get(back).text
-    assert "1 task(s) assigned to sg_caseworker." in flashes(shown)
+    assert "1 task(s) assigned to St Giles Trust caseworker." in flashes(shown)
     assert f"Not reassigned: task {world.tasks['cara']}: not found" in shown
     designer = lead.post("/inbox/reassign", data={
         "csrf_token": csrf, "task": [world.tasks["ben"]], "to": "sg_designer", "back": back})

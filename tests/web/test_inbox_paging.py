@@ -77,6 +77,9 @@ def test_statements_per_inbox_request_do_not_grow_with_the_tasks(world: World,  
     # unseen. Was 9 and 8 before saved filters. Then the look at the inbox, kept for the
     # nav's "new since you looked" (issue 18, item 10): one upsert, in a write transaction
     # of its own (SQLite's BEGIN IMMEDIATE counted); the inbox page computes no nav counts.
+    # Pathway titles come from the cached definitions, and the assignees named here are the
+    # reader (whose name is known): no statement. A row assigned to anyone else costs one
+    # read of the users (web.people), once per request.
     dialect = site.application.database.dialect.name
     assert few["/inbox"] == {"sqlite": 12, "postgresql": 10}[dialect], few
 

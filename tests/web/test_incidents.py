@@ -180,7 +180,7 @@ def test_incidents_list_the_cases_in_error_a_lead_may_retry(world: World) -> Non
     assert sg_lead.status_code == 200
     assert f'id="case-{sg_case}"' in sg_lead.text and f'id="case-{om_case}"' not in sg_lead.text
     row = sg_lead.text.split(f'id="case-{sg_case}"')[1].split("</tr>")[0]
-    assert "st giles trust wait v1" in row and "until_release" in row
+    assert "Dated wait v1" in row and "until_release" in row  # the pathway by its title
     assert "release_date" in row and "Dee Vane" in row and " UTC" in row
     assert 'name="csrf_token"' in row and '<option value="1" selected>1 (current)' in row
     admin = signed_in(world, "sg_admin").get("/admin/incidents").text

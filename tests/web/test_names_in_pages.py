@@ -27,8 +27,8 @@ def test_fields_hidden_from_the_reader_are_named_by_their_labels(world: World) -
 def test_the_access_log_names_organisations(world: World) -> None:  # noqa: F811
     world.client("sg_caseworker").get(f"/clients/{world.clients['aaron']}")
     page = world.client("sg_admin").get("/admin/access").text
-    assert "<td>sg_caseworker</td><td>St Giles Trust</td>" in page
-    assert "<td>st_giles_trust</td>" not in page
+    assert '<td data-label="Organisation">St Giles Trust</td>' in page
+    assert ">st_giles_trust</td>" not in page
 
 
 def test_an_unnamed_decision_is_said_in_words() -> None:
@@ -53,3 +53,54 @@ def test_dates_and_times_are_shown_one_way(world: World) -> None:  # noqa: F811
     assert re.search(rf'<td data-label="Due">{DAY}', inbox)
     for page in (task, record, inbox, world.client("sg_admin").get("/admin/access").text):
         assert not ZERO_DAY.search(page), ZERO_DAY.search(page)
+
+
+GATE = "Gate reception (Peterborough One Service)"  # the shipped process's name
+
+
+def test_pages_name_a_pathway_by_its_title(world: World) -> None:  # noqa: F811
+    """The inbox (rows and filter choices), the task's breadcrumb, the client record's cases
+    and timeline and the case page say the pathway's title, never its id in words."""
+    client = world.client("sg_caseworker")
+    aaron = world.clients["aaron"]
+    world.application.casework.record_consent(world.user("sg_caseworker"), aaron, True,
+                                              "programme", "One Service")
+    (gate,) = world.open_tasks(aaron)
+    inbox = client.get("/inbox").text
+    assert f'<option value="gate_reception">{GATE}</option>' in inbox
+    assert re.search(rf'<td data-label="Pathway"><a href="/cases/\d+">{re.escape(GATE)} v\d+</a>',
+                     inbox)
+    task = client.get(f"/tasks/{gate.id}").text
+    assert f"{GATE} v{gate.version} · case {gate.case_id}" in task
+    record = client.get(f"/clients/{aaron}").text
+    assert f"<td>{GATE} v{gate.version}" in record
+    case = client.get(f"/cases/{gate.case_id}").text
+    assert f"<dd>{GATE} <span class=\"muted\">(version {gate.version})</span></dd>" in case
+    for page in (inbox, task, record, case):
+        assert not re.search(r"gate reception v\d", page.lower().replace(GATE.lower(), ""))
+        assert "(gate reception, version" not in page
+    for typed in ("gate reception", GATE):  # the id in words still filters, as the title does
+        found = client.get("/inbox", query_string={"pathway": typed})
+        assert found.status_code == 200 and 'id="filter-problems"' not in found.text
+        assert f"/tasks/{gate.id}" in found.text
+
+
+def test_pages_name_people_by_their_names(world: World) -> None:  # noqa: F811
+    """Who did a step, who a task is assigned to: the user's name ("St Giles Trust
+    caseworker"), not their username, on the inbox, task, client record and case page."""
+    aaron = world.clients["aaron"]
+    world.application.casework.record_consent(world.user("sg_caseworker"), aaron, True,
+                                              "programme", "One Service")
+    (task,) = world.open_tasks(aaron)
+    world.application.casework.claim(world.user("sg_caseworker"), task.id)
+    lead = world.client("sg_team_lead")
+    name = world.user("sg_caseworker").name
+    inbox = lead.get("/inbox").text
+    assert f'<td data-label="Assigned to">{name}</td>' in inbox
+    assert f"Assigned to {name}." in lead.get(f"/tasks/{task.id}").text
+    record = lead.get(f"/clients/{aaron}").text
+    assert f"by {name}" in record  # the needs assessment the fixture completed
+    case = lead.get(f"/cases/{task.case_id}").text
+    assert f"by {name}" in case and f'<td data-label="Assigned to">{name}</td>' in case
+    for page in (inbox, record, case):
+        assert "by sg_caseworker" not in page and ">sg_caseworker</td>" not in page

@@ -28,6 +28,7 @@ DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 ROLES = ("caseworker", "team_lead", "designer", "commissioner", "admin")
 ORGANISATIONS = {"sg": ("st_giles_trust", "St Giles Trust"),
                  "om": ("ormiston_families", "Ormiston Families")}
+GATE_TITLE = "Gate reception (Peterborough One Service)"  # gate_reception's title
 PATHWAY_OF = {"sg": "gate_reception", "om": "family_support"}  # each organisation's own
 
 
@@ -338,7 +339,7 @@ def test_team_lead_reassigns_in_bulk(world: World) -> None:
     done = lead.post("/inbox/reassign", data={"csrf_token": csrf, "task": both,
                                               "to": "sg_caseworker"})
     assert done.status_code == 302 and done.location == "/inbox?scope=role"
-    assert "2 task(s) assigned to sg_caseworker." in flashes(lead.get("/inbox").text)
+    assert "2 task(s) assigned to St Giles Trust caseworker." in flashes(lead.get("/inbox").text)
     assert {world.open_task(t).assignee for t in both} == {"sg_caseworker"}  # type: ignore[union-attr]
     mine = world.client("sg_caseworker").get("/inbox?scope=mine")
     assert inbox_counts(mine.text)["mine"] == 2
@@ -408,7 +409,7 @@ def test_task_page_shows_the_form_with_labels(world: World) -> None:
     html = page.text
     assert "<h1>Needs assessment</h1>" in html
     assert f'<a href="/clients/{world.clients["aaron"]}">Aaron Smith</a>' in html
-    assert "gate reception v2" in html and "Not assigned." in html
+    assert f"{GATE_TITLE} v2" in html and "Not assigned." in html
     assert f'action="/tasks/{task}"' in html or '<form method="post" class="card"' in html
     assert 'name="csrf_token"' in html
     block = field_block(html, "needs_accommodation")
@@ -569,15 +570,16 @@ def test_client_record_shows_profile_cases_timeline_and_consents(world: World) -
     assert f'<h1>Aaron Smith <span class="muted">client {aaron}</span></h1>' in html
     release = (date.today() + timedelta(days=30)).isoformat()
     assert f"<dt>release date</dt><dd>{release}</dd>" in html  # profile
-    assert "gate reception v2" in html and "(st_giles_trust)" in html  # cases
+    assert f"{GATE_TITLE} v2" in html and "(St Giles Trust)" in html  # cases
     assert "<td>active</td>" in html
     (gate,) = world.open_tasks(aaron)
     assert f'<a href="/tasks/{gate.id}">Meet client at the prison gate</a>' in html
     # the timeline: when, what and who
     assert re.search(r'<time datetime="[0-9T:.+-]+">', html)
     assert re.search(r"<strong>task completed</strong> · Needs assessment\s*"
-                     r'<span class="muted">gate reception · <a href="/cases/\d+">case \d+</a>'
-                     r" · by sg_caseworker</span>", html)
+                     rf'<span class="muted">{re.escape(GATE_TITLE)} · '
+                     r'<a href="/cases/\d+">case \d+</a>'
+                     r" · by St Giles Trust caseworker</span>", html)
     # and what was answered, labelled from the form, in words
     assert "<dt>Accommodation</dt><dd>Yes</dd>" in html
     assert "<dt>Risk level</dt><dd>low</dd>" in html
@@ -660,7 +662,7 @@ def test_starting_a_case(world: World) -> None:
     aaron = world.clients["aaron"]
     client = world.client("sg_caseworker")
     page = client.get(f"/clients/{aaron}")
-    options = re.findall(r'<option value="([a-z_]+)">[a-z ]+</option>',
+    options = re.findall(r'<option value="([a-z_]+)">[^<]+</option>',
                          page.text.split('id="pathway"')[1].split("</select>")[0])
     # what St Giles works: its own pathways and SOVA's, open to St Giles' staff
     assert options == ["employment_support", "gate_reception", "housing_support"]
@@ -698,7 +700,8 @@ def test_a_second_active_case_of_a_pathway_is_started_only_when_confirmed(
                                                           "pathway": "gate_reception"})
     assert warned.status_code == 409
     assert world.case_count(aaron) == 1
-    assert re.search(r'role="alert"[^>]*>[^<]*already has an open gate reception case',
+    assert re.search(r'role="alert"[^>]*>[^<]*already has an open '
+                     rf'{re.escape(GATE_TITLE)} case',
                      warned.text)
     assert f"case {existing.id}" in warned.text
     confirm = warned.text.split('id="confirm-duplicate"')[1].split("</form>")[0]

@@ -59,13 +59,14 @@ def test_a_task_a_colleague_completed_first_keeps_the_answers(world: World) -> N
     sent = client.post(f"/tasks/{task}", data=answers)
     assert sent.status_code == 409, sent.text
     assert "Not found" not in sent.text
-    assert "sg_team_lead completed this task" in sent.text
+    assert "St Giles Trust team lead completed this task" in sent.text
     assert "were not saved" in sent.text
     _kept(sent.text)
     assert f'href="/clients/{world.clients["aaron"]}"' in sent.text
     # a draft saved meanwhile is told the same way
     drafted = client.post(f"/tasks/{task}", data={**answers, "action": "draft"})
-    assert drafted.status_code == 409 and "sg_team_lead completed this task" in drafted.text
+    assert drafted.status_code == 409
+    assert "St Giles Trust team lead completed this task" in drafted.text
 
 
 def test_a_task_assigned_to_a_colleague_meanwhile_keeps_the_answers(world: World) -> None:
@@ -73,7 +74,7 @@ def test_a_task_assigned_to_a_colleague_meanwhile_keeps_the_answers(world: World
     world.application.casework.claim(world.user("sg_team_lead"), task)
     sent = client.post(f"/tasks/{task}", data=answers)
     assert sent.status_code == 409, sent.text
-    assert "the task was assigned to sg_team_lead" in sent.text
+    assert "the task was assigned to St Giles Trust team lead" in sent.text
     _kept(sent.text)
     assert 'value="complete"' not in sent.text  # shown to copy, not to send
     assert world.open_task(task) is not None
@@ -90,7 +91,7 @@ def test_a_task_that_was_already_a_colleagues_is_refused_and_keeps_the_answers(
                  client.post(f"/tasks/{task}", data={k: v for k, v in answers.items()
                                                      if k != "assignee_seen"})):
         assert sent.status_code == 403, sent.text
-        assert "This task is assigned to sg_team_lead" in sent.text
+        assert "This task is assigned to St Giles Trust team lead" in sent.text
         assert "While you were filling this in" not in sent.text
         _kept(sent.text)
     assert world.open_task(task) is not None
@@ -102,7 +103,7 @@ def test_a_case_cancelled_meanwhile_keeps_the_answers(world: World) -> None:
     world.application.engine.cancel_case(case_id, actor="sg_admin", reason="duplicate")
     sent = client.post(f"/tasks/{task}", data=answers)
     assert sent.status_code == 409, sent.text
-    assert f"Case {case_id} was cancelled" in sent.text and "by sg_admin" in sent.text
+    assert f"Case {case_id} was cancelled" in sent.text and "by St Giles Trust admin" in sent.text
     _kept(sent.text)
 
 
@@ -182,5 +183,5 @@ def test_a_task_completed_after_its_case_moved_is_told_as_completed(
     assert done.status_code == 302, done.text
     sent = client.post(f"/tasks/{task}", data=answers)
     assert sent.status_code == 409, sent.text
-    assert "sg_team_lead completed this task" in sent.text
+    assert "St Giles Trust team lead completed this task" in sent.text
     _kept(sent.text)
