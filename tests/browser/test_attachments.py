@@ -41,7 +41,7 @@ def test_a_caseworker_adds_a_signed_consent(page: Page, snap: Snap, size: str) -
 
     page.get_by_label("File").set_input_files(
         {"name": "Signed consent.pdf", "mimeType": "application/pdf", "buffer": PDF})
-    case = page.get_by_label("About a case (optional)")
+    case = form.get_by_label("About a case (optional)")
     case.select_option(index=1)
     snap(page, f"{size}-chosen")
     page.locator("#add-document").get_by_role("button", name="Add document").click()

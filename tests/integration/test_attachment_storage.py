@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from sqlalchemy import Engine
 
 from adapters.attachment_store import (
     AttachmentSettings,
@@ -19,7 +20,7 @@ from adapters.attachment_store import (
     make_store,
 )
 from adapters.clamd import ClamdScanner, make_scanner
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
+from adapters.sql import SqlAlchemyUnitOfWorkFactory
 from engine.attachment_ports import Attachment, NoScanner, ScannerUnavailable
 from engine.model import Client
 from tests.web.attachment_world import EICAR, FakeClamd, free_port
@@ -30,9 +31,8 @@ BAD_KEYS = ["../etc/passwd", "..", "", "a/b", "0123456789ABCDEF0123456789ABCDEF"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def test_the_attachments_table_keeps_records_and_removals(migrated_database_url: str
-                                                          ) -> None:
-    uow = SqlAlchemyUnitOfWorkFactory(make_engine(migrated_database_url))
+def test_the_attachments_table_keeps_records_and_removals(db_engine: Engine) -> None:
+    uow = SqlAlchemyUnitOfWorkFactory(db_engine)  # disposed by the fixture: no connection left
     with uow() as work:
         client = work.clients.add(Client(id=None, name="Dana", fields={}))
         assert client.id is not None

@@ -61,7 +61,7 @@ def test_another_organisation_sees_neither_the_therapy_nor_the_order(site: Site)
     page = outsider.get(f"/clients/{aaron}")
     assert page.status_code == 200, page.text
     assert _shown(page.text, THERAPY + ORDER) == []
-    assert "housing first v1" in page.text  # not sensitive as a whole
+    assert "Housing First v1" in page.text  # not sensitive as a whole
     record = _api(world)("om_caseworker", f"/clients/{aaron}")
     assert record.status_code == 200, record.text
     assert _shown(record.text, THERAPY + ORDER) == []
