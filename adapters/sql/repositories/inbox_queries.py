@@ -25,6 +25,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal_column,
     not_,
     or_,
     select,
@@ -42,6 +43,10 @@ _T = tables.inbox_tasks
 _CASES = tables.cases
 _CLIENTS = tables.clients
 _DRAFTS = tables.drafts
+# "open" written into the statement, not bound: a partial index on the open tasks (WHERE
+# status = 'open') serves only a query whose text says so; SQLite never matches a bound
+# parameter to it, nor does PostgreSQL's generic plan of a prepared statement
+IS_OPEN = _T.c.status == literal_column(f"'{OPEN}'")
 
 
 class InboxQueries(SqlRepository):
@@ -50,7 +55,7 @@ class InboxQueries(SqlRepository):
     def open_versions(self, *, pathway: str | None = None, version: int | None = None,
                       step: str | None = None) -> dict[tuple[str, int], int]:
         statement = (select(_T.c.pathway, _T.c.version, func.count())
-                     .where(_T.c.status == OPEN, *_step_filters(pathway, version, step))
+                     .where(IS_OPEN, *_step_filters(pathway, version, step))
                      .group_by(_T.c.pathway, _T.c.version))
         return {(p, v): int(n) for p, v, n in self._connection.execute(statement).all()}
 
@@ -109,7 +114,7 @@ def _step_filters(pathway: str | None, version: int | None, step: str | None
 
 def _conditions(query: InboxQuery, dialect: str) -> list[ColumnElement[bool]]:
     """The query's tasks in every scope: open, of an active case, granted, filtered."""
-    found = [_T.c.status == OPEN, _CASES.c.status == "active",
+    found = [IS_OPEN, _CASES.c.status == "active",
              _granted(query.grant, query.pathway, query.version),
              *_step_filters(query.pathway, query.version, query.step)]
     if query.client_id is not None:
