@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.sql import tables
+from adapters.sql.summary_writes import Writes
 
 TASKS = ("task_ready", "task_completed")
 NO_ARM = 0  # versions are numbered from 1
@@ -151,10 +152,13 @@ class _Deltas:
         version, arm, step = key
         self.buckets[(version, arm, step, kind, bucket_of(hours))] += sign
 
-    def write(self, connection: Connection, pathway: str) -> None:
-        groups, buckets = _upserts(connection.dialect.name)
+    def write(self, connection: Connection | Writes, pathway: str) -> None:
+        """The increments, as two statements (or two of Writes' CTEs)."""
+        writes = connection if isinstance(connection, Writes) else Writes(connection,
+                                                                          batched=False)
+        groups, buckets = _upserts(writes.connection.dialect.name)
         if self.groups:
-            connection.execute(groups, [
+            writes.add("groups", groups, [
                 {"pathway": pathway, "version": version, "arm": arm, "step": step,
                  "reached": reached, "done": done, "completions": completions,
                  "hours_sum": hours, "first_at": first[0] if first else None,
@@ -166,8 +170,7 @@ class _Deltas:
                    "kind": kind, "bucket": bucket, "n": n}
                   for (version, arm, step, kind, bucket), n in sorted(self.buckets.items())
                   if n]
-        if counts:
-            connection.execute(buckets, counts)
+        writes.add("buckets", buckets, counts)
 
 
 _BUILT: dict[str, tuple[Any, Any]] = {}
@@ -211,7 +214,7 @@ def steps_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted({row["step"] for row in rows if row["type"] in TASKS and row["step"]})
 
 
-def record(connection: Connection, case_id: int, pathway: str, version: int, arm: int,
+def record(writes: Writes, case_id: int, pathway: str, version: int, arm: int,
            rows: Sequence[Mapping[str, Any]],
            stored: Mapping[str, CaseStep] | None = None) -> None:
     """Take the case's new task events (summary_events rows, in seq order) into its steps,
@@ -226,7 +229,7 @@ def record(connection: Connection, case_id: int, pathway: str, version: int, arm
     if stored is None:
         stored = {row.step: CaseStep(row.first_at, row.first_seq, row.ready, row.done_seq,
                                      row.from_start, row.completions, row.hours_sum)
-                  for row in connection.execute(_CASE_STEPS, {"b_case": case_id,
+                  for row in writes.connection.execute(_CASE_STEPS, {"b_case": case_id,
                                                               "b_steps": sorted(by_step)})}
     deltas, values, written = _Deltas(), [], []
     for step, taken in by_step.items():
@@ -239,12 +242,12 @@ def record(connection: Connection, case_id: int, pathway: str, version: int, arm
         written.append(_case_step_row(case_id, pathway, version, arm, step, after))
     # new steps and changed ones in one statement: the conflict keeps a stored step's first
     # event, version and arm, and takes the rest as the events left it
-    connection.execute(_case_steps_upsert(connection.dialect.name), written)
-    if values:
-        connection.execute(tables.summary_step_values.insert(), values)
-    deltas.write(connection, pathway)
+    writes.add("steps", _case_steps_upsert(writes.connection.dialect.name), written)
+    writes.add("values", _INSERT_VALUES, values)
+    deltas.write(writes, pathway)
 
 
+_INSERT_VALUES = tables.summary_step_values.insert()
 _CASE_STEPS = select(tables.summary_case_steps).where(
     tables.summary_case_steps.c.case_id == bindparam("b_case"),
     tables.summary_case_steps.c.step.in_(bindparam("b_steps", expanding=True)))

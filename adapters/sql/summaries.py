@@ -18,6 +18,7 @@ function, averaged as statistics.median does).
 from __future__ import annotations
 
 import builtins
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from adapters.sql.case_groups import (
     shown_outcome_events,
 )
 from adapters.sql.repositories.common import json_at
+from adapters.sql.summary_writes import Writes
 from engine.access import names_in
 from engine.model import CaseRecord
 from engine.outcomes import SUMMARISED
@@ -72,6 +74,8 @@ def _case_row(steps: bool) -> Select[Any]:
 
 
 CASE_ROW = {steps: _case_row(steps) for steps in (True, False)}
+_INSERT_EVENTS = tables.summary_events.insert()
+_INSERT_NAMES = tables.summary_event_names.insert()
 _UPDATE_CASE = {steps: update(tables.summary_cases).where(
     tables.summary_cases.c.case_id == bindparam("b_case")).values(
     {name: bindparam(name) for name in ("started_at", "last_completed_at",
@@ -111,32 +115,33 @@ def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any
         batch.add(row)
     summaries, names = batch.summaries, batch.names
     started, last_completed, months = batch.started, batch.last_completed, batch.months
-    connection.execute(tables.summary_events.insert(), summaries)
-    if names:
-        connection.execute(tables.summary_event_names.insert(), names)
+    writes = Writes(connection)  # on PostgreSQL, sent as one statement at the end
+    writes.add("events", _INSERT_EVENTS, summaries)
+    writes.add("names", _INSERT_NAMES, names)
     if steps:
-        _record_steps(connection, case_id, case_row, summaries, started, last_completed,
+        _record_steps(writes, case_id, case_row, summaries, started, last_completed,
                       None if read is None else read.case_steps)
     else:
-        _record_case(connection, case_id, case_row, started, last_completed, None,
+        _record_case(writes, case_id, case_row, started, last_completed, None,
                      steps=False)
-    _record_activity(connection, case_row.pathway, months)
+    _record_activity(writes, case_row.pathway, months)
+    writes.flush()
 
 
-def _record_steps(connection: Connection, case_id: int, case_row: Any,
+def _record_steps(writes: Writes, case_id: int, case_row: Any,
                   summaries: Sequence[Mapping[str, Any]], started: datetime | None,
                   last_completed: datetime | None,
                   stored: Mapping[str, step_summaries.CaseStep] | None) -> None:
     """The case's row with its version and arm, its steps moved if either changed, then its
     new task events taken into its steps (adapters.sql.step_summaries)."""
     arm = case_row.arm if case_row.arm is not None else _split_arm(summaries)
-    _record_case(connection, case_id, case_row, started, last_completed, arm)
+    _record_case(writes, case_id, case_row, started, last_completed, arm)
     if case_row.summarised is not None:
-        step_summaries.follow(connection, case_id, case_row.pathway,
+        step_summaries.follow(writes.connection, case_id, case_row.pathway,
                               (case_row.summarised_version or case_row.version,
                                case_row.arm or step_summaries.NO_ARM),
                               (case_row.version, arm or step_summaries.NO_ARM))
-    step_summaries.record(connection, case_id, case_row.pathway, case_row.version,
+    step_summaries.record(writes, case_id, case_row.pathway, case_row.version,
                           arm or step_summaries.NO_ARM, summaries, stored)
 
 
@@ -279,39 +284,60 @@ def _readies(connection: Connection, case_id: int, rows: Sequence[Mapping[str, A
     return found
 
 
-def _record_case(connection: Connection, case_id: int, case_row: Any,
+def _record_case(writes: Writes, case_id: int, case_row: Any,
                  started: datetime | None, last_completed: datetime | None,
                  arm: int | None, *, steps: bool = True) -> None:
+    """The case's summary_cases row: inserted with its first summarised events, updated
+    when they move it (on PostgreSQL, with steps, either as the upsert of its whole row that
+    Writes sends with the rest)."""
     sc = tables.summary_cases
     kept = {"version": case_row.version, "arm": arm} if steps else {}
+    row = {"case_id": case_id, "pathway": case_row.pathway, "started_at": started,
+           "last_completed_at": last_completed, **kept}
     if case_row.summarised is None:
-        connection.execute(sc.insert(), {
-            "case_id": case_id, "pathway": case_row.pathway, "started_at": started,
-            "last_completed_at": last_completed, **kept})
+        if writes.batched and steps:
+            writes.add("cases", _upsert_case(), [row])
+        else:
+            writes.connection.execute(sc.insert(), row)
         return
     latest = max((t for t in (case_row.last_completed_at, last_completed) if t is not None),
                  default=None)
     was = (case_row.started_at, case_row.last_completed_at,
            *((case_row.summarised_version, case_row.arm) if steps else ()))
-    if (started, latest, *kept.values()) != was:
-        connection.execute(_UPDATE_CASE[steps], {"b_case": case_id, "started_at": started,
-                                                 "last_completed_at": latest, **kept})
+    if (started, latest, *kept.values()) == was:
+        return
+    if writes.batched and steps:
+        writes.add("cases", _upsert_case(), [{**row, "last_completed_at": latest}])
+    else:
+        writes.connection.execute(_UPDATE_CASE[steps], {
+            "b_case": case_id, "started_at": started, "last_completed_at": latest, **kept})
 
 
-def _record_activity(connection: Connection, pathway: str,
+@functools.cache
+def _upsert_case() -> Any:
+    """A case's summary_cases row inserted, or its figures updated (PostgreSQL)."""
+    sc = tables.summary_cases
+    statement = postgresql.insert(sc)
+    return statement.on_conflict_do_update(
+        index_elements=[sc.c.case_id],
+        set_={name: statement.excluded[name]
+              for name in ("started_at", "last_completed_at", "version", "arm")})
+
+
+def _record_activity(writes: Writes, pathway: str,
                      months: Mapping[tuple[str, str], int]) -> None:
     if not months:
         return
-    dialect = connection.dialect.name
+    dialect = writes.connection.dialect.name
     if dialect not in _ACTIVITY:  # built once: building it costs more than running it
         table = tables.summary_activity
         statement = _UPSERTS[dialect](table)
         _ACTIVITY[dialect] = statement.on_conflict_do_update(
             index_elements=[table.c.pathway, table.c.actor, table.c.month],
             set_={"tasks": table.c.tasks + statement.excluded.tasks})
-    connection.execute(_ACTIVITY[dialect],
-                       [{"pathway": pathway, "actor": actor, "month": month, "tasks": tasks}
-                        for (actor, month), tasks in sorted(months.items())])
+    writes.add("activity", _ACTIVITY[dialect],
+               [{"pathway": pathway, "actor": actor, "month": month, "tasks": tasks}
+                for (actor, month), tasks in sorted(months.items())])
 
 
 def rebuild(connection: Connection, batch: int = 500, *, steps: bool = True) -> None:
