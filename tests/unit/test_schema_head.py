@@ -34,8 +34,8 @@ def test_the_stored_revision_reads_as_alembic_reads_it(tmp_path: Path) -> None:
         assert current_revision(url) is None and not is_current(engine)
         upgrade(url, "0029_case_notes")
         with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() \
-                == current_revision(url) == "0029_case_notes"
+            alembic_reads = MigrationContext.configure(connection).get_current_revision()
+        assert alembic_reads == current_revision(url) == "0029_case_notes"
         assert not is_current(engine)
         upgrade_if_behind(engine, url)  # behind: migrated
         assert current_revision(url) == head_revision() and is_current(engine)
