@@ -136,3 +136,13 @@ def test_a_database_behind_is_migrated_before_the_command(tmp_path: Path) -> Non
     assert json.loads(str(result["out"])) == []
     assert "alembic" in result["modules"]  # type: ignore[operator]
     assert current_revision(url) == head_revision()
+
+
+def test_the_access_report_loads_no_workflow_engine(initialised: str) -> None:
+    """Casework's reads load its package (form checks, the case diagram's XML) but not
+    the definition parser, SpiffWorkflow, Alembic or the DSL."""
+    result = _run("--db", initialised, "access", "report")
+    assert _loaded(result["modules"], ("SpiffWorkflow", "alembic", "dsl", "flask", "web",
+                                       "prometheus_client", "RestrictedPython"),
+                   ("engine.workflow.definitions", "engine.workflow.runner")) == []
+    assert "no access recorded" in str(result["out"])
