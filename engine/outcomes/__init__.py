@@ -13,6 +13,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+# Loaded now, not on first use: `payment_statement` also names a submodule, and importing
+# that submodule later would bind the module here in the function's place.
+from engine.outcomes.payments import payment_statement
+
 if TYPE_CHECKING:
     from engine.outcomes import (
         activity,
@@ -65,7 +69,6 @@ if TYPE_CHECKING:
         CohortInput,
         assumed_figures,
         matched_cohort_input,
-        payment_statement,
         programme_from_config,
     )
     from engine.outcomes.service import (
@@ -91,7 +94,7 @@ _OUTCOME_MEASURES = frozenset({"DIRECTIONS", "MEASURE_TYPES", "OUTCOME_NAME", "W
 _SERVICE = frozenset({"CohortMeasure", "GroupReport", "ImportReport", "Outcomes", "Progress",
                       "extraction_date"})
 _PAYMENTS = frozenset({"CohortInput", "assumed_figures", "matched_cohort_input",
-                       "payment_statement", "programme_from_config"})
+                       "programme_from_config"})
 
 
 def __getattr__(name: str) -> Any:
