@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from adapters.attachment_store import make_store
-from adapters.clamd import make_scanner
-from adapters.metrics import EngineMetrics, check_multiprocess_dir
+from adapters.metrics_dir import check_multiprocess_dir
 from adapters.notifications import make_notifier
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from adapters.smtp import SmtpNotifier
-from adapters.sql import SqlAlchemyUnitOfWorkFactory, make_engine
+from adapters.sql.database import make_engine
 from adapters.sql.schema import head_revision, upgrade_if_behind
+from adapters.sql.unit_of_work import SqlAlchemyUnitOfWorkFactory
 from engine import Engine
 from engine.accounts import Accounts
-from engine.casework import Attachments, Casework
-from engine.outcomes import Outcomes
 from engine.ports import Clock, PasswordHasher
+from engine.ports import Observer as EngineObserver
 from engine.workflow import SystemClock
+
+if TYPE_CHECKING:
+    from engine.casework import Attachments, Casework
+    from engine.outcomes import Outcomes
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +40,33 @@ class Application:
     database: SqlEngine
     engine: Engine
     accounts: Accounts
-    casework: Casework
-    outcomes: Outcomes
-    attachments: Attachments
     schema_ready: bool = False
     _schema_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # The services below are made when first used (the CLI's commands use one or none; the
+    # web app uses all): a command starts without loading what it does not use.
+    @functools.cached_property
+    def casework(self) -> Casework:
+        from engine.casework import Casework
+
+        return Casework(self.engine, self.engine.uow, self.engine.clock,
+                        break_glass=timedelta(minutes=self.settings.break_glass_minutes))
+
+    @functools.cached_property
+    def outcomes(self) -> Outcomes:
+        from engine.outcomes import Outcomes
+
+        return Outcomes(self.engine.uow, self.engine.clock)
+
+    @functools.cached_property
+    def attachments(self) -> Attachments:
+        from adapters.attachment_store import make_store
+        from adapters.clamd import make_scanner
+        from engine.casework import Attachments
+
+        found = self.settings.attachments
+        return Attachments(self.casework, make_store(found, self.settings.database_url),
+                           make_scanner(found.clamd), max_bytes=found.max_bytes)
 
     def close(self) -> None:
         self.database.dispose()
@@ -108,15 +134,26 @@ def bootstrap(settings: Settings, *, migrate: bool = True,
                     script_time_limit=settings.script_time_limit,
                     notifier=SmtpNotifier(settings.smtp) if settings.smtp is not None
                     else make_notifier(settings.notifier),
-                    observer=EngineMetrics())
+                    observer=_Metrics())
     accounts = Accounts(uow=uow, clock=clock, hasher=hasher or WerkzeugPasswordHasher(),
                         session_idle=timedelta(minutes=settings.session_idle_minutes),
                         session_lifetime=timedelta(hours=settings.session_hours))
-    casework = Casework(engine, uow, clock,
-                        break_glass=timedelta(minutes=settings.break_glass_minutes))
-    attachments = Attachments(casework, make_store(settings.attachments, settings.database_url),
-                              make_scanner(settings.attachments.clamd),
-                              max_bytes=settings.attachments.max_bytes)
     return Application(settings=settings, database=database, engine=engine, accounts=accounts,
-                       casework=casework, outcomes=Outcomes(uow, clock),
-                       attachments=attachments, schema_ready=ready)
+                       schema_ready=ready)
+
+
+class _Metrics:
+    """The engine's observer, adapters.metrics.EngineMetrics, loading prometheus_client when
+    the engine first reports a command (reading commands report none)."""
+
+    @functools.cached_property
+    def _metrics(self) -> EngineObserver:
+        from adapters.metrics import EngineMetrics
+
+        return EngineMetrics()
+
+    def command_done(self, kind: str, outcome: str, seconds: float) -> None:
+        self._metrics.command_done(kind, outcome, seconds)
+
+    def step_done(self, case_id: int | None, outcome: str, seconds: float) -> None:
+        self._metrics.step_done(case_id, outcome, seconds)

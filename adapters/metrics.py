@@ -17,7 +17,6 @@ and be emptied before the server starts).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
@@ -36,12 +35,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import logs
-from engine.errors import InvalidArgumentError
+from adapters.metrics_dir import MULTIPROCESS_VARIABLE as MULTIPROCESS_VARIABLE
+from adapters.metrics_dir import check_multiprocess_dir as check_multiprocess_dir
+from adapters.metrics_dir import multiprocess_dir as multiprocess_dir
 
 log = logging.getLogger("pathways.metrics")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # from a millisecond (a step on a warm case) to ten seconds (a migration's batch)
 SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -109,21 +109,6 @@ class BacklogCollector(Collector):
         lag = 0.0 if oldest is None else max(0.0, (self._now() - oldest).total_seconds())
         yield GaugeMetricFamily("pathways_worker_lag_seconds", "How long the earliest due "
                                 "timer not yet fired has been due (0: none).", value=lag)
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get(MULTIPROCESS_VARIABLE) or None
-
-
-def check_multiprocess_dir() -> None:
-    """Refuse to start when PROMETHEUS_MULTIPROC_DIR names no directory this process can
-    write: every count would fail (the engine would log each failure and go on)."""
-    folder = multiprocess_dir()
-    if folder is not None and not (os.path.isdir(folder) and os.access(folder, os.W_OK)):
-        raise InvalidArgumentError(
-            f"{MULTIPROCESS_VARIABLE} {folder!r} is not a directory this process can write "
-            "(create it, empty, before the server starts)",
-            details={"field": MULTIPROCESS_VARIABLE})
 
 
 def exposition(backlog: Callable[[], tuple[int, datetime | None]],

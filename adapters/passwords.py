@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
 DEFAULT_METHOD = "scrypt" if hasattr(hashlib, "scrypt") else "pbkdf2:sha256:600000"
 
 
@@ -21,11 +19,16 @@ class WerkzeugPasswordHasher:
         self.method = method
         self.salt_length = salt_length
 
+    # werkzeug loads when a password is first hashed or checked, not with every command
     def hash(self, password: str) -> str:
+        from werkzeug.security import generate_password_hash
+
         return generate_password_hash(password, method=self.method,
                                       salt_length=self.salt_length)
 
     def verify(self, password_hash: str, password: str) -> bool:
+        from werkzeug.security import check_password_hash
+
         if not password_hash:
             return False
         try:

@@ -15,19 +15,19 @@ it (engine.workflow.case_runtime). One with no address to go to fails the same w
 from __future__ import annotations
 
 import json
-import smtplib
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import InvalidArgumentError
 from engine.numbers import parse_int
 from engine.ports import Notification
+
+if TYPE_CHECKING:  # smtplib, ssl and email load when a message is first sent
+    import smtplib
+    from email.message import EmailMessage
 
 DEFAULT_ATTEMPTS = 3
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -117,11 +117,14 @@ def _bad(name: str, value: str, problem: str) -> InvalidArgumentError:
                                 details={"field": name, "value": value})
 
 
-Connect = Callable[[SmtpSettings], smtplib.SMTP]
+Connect = Callable[[SmtpSettings], "smtplib.SMTP"]
 
 
 def connect(settings: SmtpSettings) -> smtplib.SMTP:
     """An SMTP connection, upgraded with STARTTLS and signed in as the settings say."""
+    import smtplib
+    import ssl
+
     server = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
     try:
         if settings.starttls:
@@ -155,6 +158,9 @@ class SmtpNotifier:
         return list(dict.fromkeys(address for address in found if address))
 
     def message(self, notification: Notification, to: list[str]) -> EmailMessage:
+        from email.message import EmailMessage
+        from email.utils import make_msgid
+
         mail = EmailMessage()
         mail["From"] = self.settings.sender
         mail["To"] = ", ".join(to)
@@ -167,6 +173,8 @@ class SmtpNotifier:
         return mail
 
     def notify(self, notification: Notification) -> None:
+        import smtplib
+
         to = self.recipients(notification)
         if not to:
             who = ", ".join(notification.recipients) or "nobody"

@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.errors import ScriptError
 
+DEFAULT_TIME_LIMIT_SECONDS = 1.0  # a script's or expression's run in the sandbox, by default
 MAX_INT_BITS = 100_000  # about 30,000 decimal digits
 MAX_LENGTH = 1_000_000  # characters of a string, items of a list, tuple or range
 MAX_FORMAT_WIDTH = 1_000  # width or precision in a format

@@ -26,7 +26,6 @@ from adapters.cli.common import (
     task_json,
     task_line,
 )
-from adapters.metrics import serve_worker_metrics
 from adapters.sql import chain
 from adapters.sql.worker_lock import one_worker
 from engine.model import CASE_STATUSES
@@ -268,6 +267,8 @@ def worker(ctx: Context, interval: float, rounds: int | None, until_idle: bool,
 
 def _work(ctx: Context, interval: float, rounds: int | None, until_idle: bool,
           digest: bool = False) -> None:
+    from adapters.metrics import serve_worker_metrics  # prometheus_client: the worker only
+
     engine = ctx.app.engine
     serve_worker_metrics(ctx.app.settings.worker_metrics_port,
                          ctx.app.settings.worker_metrics_address)

@@ -191,7 +191,6 @@ def command(func: F) -> F:
         from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
         from adapters import logs
-        from dsl import DslError
 
         ctx.json_mode = ctx.json_mode or json_flag
         try:
@@ -199,8 +198,6 @@ def command(func: F) -> F:
             return func(ctx, *args, **kwargs)
         except EngineError as err:
             _fail(ctx.json_mode, err.to_dict())
-        except DslError as err:
-            _fail(ctx.json_mode, dsl_error_json(err))
         except OSError as err:
             _fail(ctx.json_mode, {"code": "io_error", "message": str(err), "details": {}})
         except (SQLAlchemyError, ArgumentError) as err:
@@ -210,8 +207,10 @@ def command(func: F) -> F:
                                   "details": {"kind": type(err).__name__}})
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own: JsonErrorsGroup.main reports them
-        except Exception as err:  # the last resort: an incident, no traceback
-            _fail(ctx.json_mode, _incident(err))
+        except Exception as err:  # a definition's problems; else the last resort: an incident
+            dsl = sys.modules.get("dsl")  # loaded by any command that can raise DslError
+            _fail(ctx.json_mode, dsl_error_json(err) if dsl and isinstance(err, dsl.DslError)
+                  else _incident(err))
         finally:
             ctx.close()
 

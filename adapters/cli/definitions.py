@@ -7,11 +7,10 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from adapters.bootstrap import Application
 from adapters.cli.common import (
     ID,
     Context,
@@ -23,20 +22,14 @@ from adapters.cli.common import (
     redacted,
     version_json,
 )
-from adapters.definition_files import (
-    YAML_SUFFIXES,
-    definition_paths,
-    pathway_id,
-    pathway_name,
-    publish_order,
-    read_bundle,
-)
-from adapters.demo import DEMO_PASSWORD, seed_demo
-from dsl import DslError
 from engine import EngineError
-from engine.cases import VersionSummary
-from engine.versions import StepChange, StepSummary, VersionDiff
-from engine.workflow import check_offline
+
+# The DSL compiler, the definition checks and SpiffWorkflow load in the commands that read
+# or check definition files: `definitions list` and `versions list` start without them.
+if TYPE_CHECKING:
+    from adapters.bootstrap import Application
+    from engine.cases import VersionSummary
+    from engine.versions import StepChange, StepSummary, VersionDiff
 
 # -- definitions ---------------------------------------------------------------------------
 
@@ -52,6 +45,9 @@ def init(ctx: Context, demo: bool) -> None:
     a file's `# note: ...` comment is its publish note. Content already published as any
     version of its pathway is not published again, so running init twice changes nothing.
     """
+    from adapters.definition_files import pathway_name, publish_order, read_bundle
+    from adapters.demo import DEMO_PASSWORD, seed_demo
+
     app = ctx.app
     folder = app.settings.definitions_dir
     results = []
@@ -87,6 +83,10 @@ def _known_pathways(app: Application) -> set[str]:
 @command
 def validate(ctx: Context, files: tuple[Path, ...]) -> None:
     """Check definitions without publishing; every problem as FILE:LINE:COLUMN: message."""
+    from adapters.definition_files import read_bundle
+    from dsl import DslError
+    from engine.workflow import check_offline
+
     reports = []
     known = _known_pathways_offline(ctx, files)
     for path in files:
@@ -114,6 +114,8 @@ def _known_pathways_offline(ctx: Context, files: tuple[Path, ...]) -> set[str]:
     """Pathways a `refer` may name: the files validated together, the shipped definitions,
     and, when a database is named (--db or PATHWAYS_DATABASE_URL), those published there.
     Validation never creates a database of its own."""
+    from adapters.definition_files import definition_paths, pathway_id
+
     folder = ctx.settings.definitions_dir
     names = {pathway_id(path) for path in files}
     names |= {pathway_id(path) for path in definition_paths(folder)} if folder.is_dir() else set()
@@ -129,6 +131,8 @@ def _known_pathways_offline(ctx: Context, files: tuple[Path, ...]) -> set[str]:
 @command
 def compile_command(ctx: Context, file: Path, output: Path) -> None:
     """Compile a DSL pathway to BPMN 2.0 with a diagram (deterministic output)."""
+    from adapters.definition_files import YAML_SUFFIXES, read_bundle
+
     if file.suffix not in YAML_SUFFIXES:
         raise UsageProblem(f"{file} is not a DSL file (.yaml or .yml)", details={})
     files, main = read_bundle(file)
@@ -150,6 +154,8 @@ def compile_command(ctx: Context, file: Path, output: Path) -> None:
 @command
 def publish(ctx: Context, file: Path, note: str, author: str) -> None:
     """Publish FILE (BPMN or DSL YAML) as its pathway's next version; same content: no change."""
+    from adapters.definition_files import read_bundle
+
     files, main = read_bundle(file, known_pathways=_known_pathways(ctx.app))
     result = ctx.app.engine.publish(files, main, note=note, author=author)
     emit(ctx.json_mode, asdict(result),

@@ -26,12 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.access.rules import HIDDEN
 from engine.model import CaseRecord, Client, Event, InboxTask
 from engine.summary_ports import HiddenSteps
-from engine.workflow.definitions import SENSITIVE_CATEGORIES, ParsedDefinition
+from engine.workflow.definition_model import SENSITIVE_CATEGORIES
+
+if TYPE_CHECKING:  # loading definitions loads SpiffWorkflow: not for reading storage
+    from engine.workflow.definitions import ParsedDefinition
 
 # the category of a value hidden because a version that cannot be loaded may mark it
 UNCLASSIFIED = "unclassified"

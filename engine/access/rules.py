@@ -42,11 +42,14 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from engine.errors import InvalidArgumentError
 from engine.model import Consent, InboxTask, User
-from engine.workflow.definitions import SENSITIVE_CATEGORIES, ParsedDefinition
+from engine.workflow.definition_model import SENSITIVE_CATEGORIES
+
+if TYPE_CHECKING:  # loading definitions loads SpiffWorkflow: not for reading storage
+    from engine.workflow.definitions import ParsedDefinition
 
 TASK_ROLES: tuple[str, ...] = ("caseworker", "team_lead", "admin")
 LEAD_ROLES: tuple[str, ...] = ("team_lead", "admin")

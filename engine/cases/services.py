@@ -11,19 +11,15 @@ commit).
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import update_wrapper
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from engine.cases import (
-    adhoc_commands,
-    case_commands,
-    case_queries,
-    client_commands,
-    message_commands,
-)
+from engine.cases import case_queries
+from engine.lazy import LazyModule
 from engine.model import (
     AllocationPolicy,
     CaseRecord,
@@ -37,14 +33,7 @@ from engine.model import (
 )
 from engine.ports import UnitOfWork
 from engine.summary_ports import DashboardSummaries
-from engine.versions import migration_commands, round_moves, version_commands
-from engine.versions.migration import VersionDiff
-from engine.versions.migration_commands import (
-    MigrationReport,
-    MigrationResult,
-    Progress,
-    Started,
-)
+from engine.versions import version_commands
 from engine.versions.version_commands import PublishResult, VersionSummary
 from engine.workflow.case_runtime import (
     CaseRuntime,
@@ -54,8 +43,40 @@ from engine.workflow.case_runtime import (
     outcome_of,
     tell,
 )
-from engine.workflow.definitions import ParsedDefinition
 from engine.workflow.live_cases import LiveWorkflowCache
+
+# The handlers that run cases (and SpiffWorkflow with them) load when first called
+# (engine.lazy): a command that only reads storage starts without them.
+if TYPE_CHECKING:
+    from engine.cases import adhoc_commands, case_commands, client_commands, message_commands
+    from engine.versions import migration_commands, round_moves
+    from engine.versions.migration import VersionDiff
+    from engine.versions.migration_commands import (
+        MigrationReport,
+        MigrationResult,
+        Progress,
+        Started,
+    )
+    from engine.workflow.definitions import ParsedDefinition
+else:
+    adhoc_commands = LazyModule(lambda: importlib.import_module("engine.cases.adhoc_commands"))
+    case_commands = LazyModule(lambda: importlib.import_module("engine.cases.case_commands"))
+    client_commands = LazyModule(lambda: importlib.import_module("engine.cases.client_commands"))
+    message_commands = LazyModule(
+        lambda: importlib.import_module("engine.cases.message_commands"))
+    migration_commands = LazyModule(
+        lambda: importlib.import_module("engine.versions.migration_commands"))
+    round_moves = LazyModule(lambda: importlib.import_module("engine.versions.round_moves"))
+
+
+def __getattr__(name: str) -> Any:
+    """MigrationReport, MigrationResult and Progress, from their module when first asked."""
+    if name in ("MigrationReport", "MigrationResult", "Progress"):
+        from engine.versions import migration_commands as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module 'engine.cases.services' has no attribute {name!r}")
+
 
 T = TypeVar("T")
 P = ParamSpec("P")

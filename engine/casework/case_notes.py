@@ -28,7 +28,7 @@ from engine.casework.casework_views import NoteView
 from engine.errors import InvalidArgumentError
 from engine.model import CaseNote, CaseRecord, User
 from engine.ports import UnitOfWork
-from engine.workflow.definitions import SENSITIVE_CATEGORIES
+from engine.workflow.definition_model import SENSITIVE_CATEGORIES
 
 NOTE_KINDS: dict[str, str] = {
     "phone_call": "Phone call",

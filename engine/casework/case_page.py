@@ -34,7 +34,7 @@ from engine.casework.casework_views import (
 from engine.errors import DefinitionError, NotFoundError
 from engine.model import CaseRecord, Event, InboxTask, User
 from engine.ports import UnitOfWork
-from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.definition_model import ParsedDefinition
 
 STEP_TYPES = ("task_completed", "decision", "adhoc_finished")  # the steps done it lists
 # events that say a step is under way rather than done (the diagram marks the rest done)

@@ -29,7 +29,7 @@ from engine.model import (
 )
 from engine.plain import to_plain
 from engine.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.definition_model import ParsedDefinition
 
 # the access log entries glass_cases and involved read (a client's log grows with every view
 # of their record: a task's access check reads only these)

@@ -24,7 +24,7 @@ from engine.errors import (
 )
 from engine.model import CONSENT_SCOPES, CaseRecord, Client, Consent, User
 from engine.ports import UnitOfWork
-from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.definition_model import ParsedDefinition
 
 
 def clients(cw: CaseworkContext, user: User, query: str, *, limit: int, offset: int = 0

@@ -26,7 +26,7 @@ from engine.dotted import dig
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import CaseRecord, InboxHit, InboxQuery, TaskGrant, User
 from engine.ports import UnitOfWork
-from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.definition_model import ParsedDefinition
 
 InboxScope = Literal["mine", "role", "unassigned"]
 INBOX_SCOPES: tuple[str, ...] = get_args(InboxScope)

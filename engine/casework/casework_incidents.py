@@ -14,7 +14,7 @@ from engine.casework.casework_views import Incident, RetryResult, StepRetry
 from engine.errors import CaseStateError, ForbiddenError, InvalidArgumentError, NotFoundError
 from engine.model import CaseRecord, User
 from engine.ports import UnitOfWork
-from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.definition_model import ParsedDefinition
 
 
 def _retriable_case(cw: CaseworkContext, uow: UnitOfWork, user: User, case_id: int) -> CaseRecord:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from engine.casework.casework_views import InboxChoices
 from engine.errors import DefinitionError, InvalidArgumentError
 from engine.model import PathwayVersion, User
-from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.definition_model import ParsedDefinition
 
 _Loaded = ParsedDefinition | DefinitionError | None
 

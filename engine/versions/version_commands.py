@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from engine.errors import NotFoundError
 from engine.model import AllocationPolicy, Bundle, DefinitionDraft, PathwayVersion
 from engine.ports import UnitOfWork
-from engine.versions import round_waits
 from engine.versions.allocation import check_policy, new_seed
-from engine.versions.migration import VersionDiff, diff_versions
 from engine.workflow.case_runtime import CaseRuntime
-from engine.workflow.definitions import ParsedDefinition, called_elements
-from engine.workflow.validation import publishable
+
+if TYPE_CHECKING:  # SpiffWorkflow loads with the first definition a command parses
+    from engine.versions.migration import VersionDiff
+    from engine.workflow.definitions import ParsedDefinition
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ def publish(rt: CaseRuntime, files: Mapping[str, str], main_file: str, *, note: 
             author: str, unless_published: bool) -> PublishResult:
     """Publish a bundle as the pathway's next version; identical content changes nothing
     (see Engine.publish)."""
+    from engine.versions import round_waits
+    from engine.workflow.validation import publishable
+
     with rt.uow() as uow:
         bundle_files = _with_called_processes(uow, dict(files), main_file)
         parsed = publishable(bundle_files, main_file)
@@ -61,6 +65,8 @@ def publish(rt: CaseRuntime, files: Mapping[str, str], main_file: str, *, note: 
 def _with_called_processes(uow: UnitOfWork, files: dict[str, str],
                            main_file: str) -> dict[str, str]:
     """Add the published BPMN of processes the bundle calls but does not contain."""
+    from engine.workflow.definitions import called_elements
+
     defined: set[str] = set()
     called: set[str] = set()
     for name, text in files.items():
@@ -160,6 +166,8 @@ def definition(rt: CaseRuntime, pathway: str, number: int, *, uow: UnitOfWork | 
 
 def diff(rt: CaseRuntime, pathway: str, old: int, new: int) -> VersionDiff:
     """The steps added, removed and changed from version old to version new."""
+    from engine.versions.migration import diff_versions
+
     with rt.uow(read_only=True) as uow:
         return diff_versions(rt.parsed(uow, pathway, old), rt.parsed(uow, pathway, new))
 

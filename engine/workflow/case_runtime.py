@@ -14,15 +14,19 @@ engine.versions.version_commands, engine.versions.migration_commands, ...) are f
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import CaseStateError, ConflictError, DefinitionError, EngineError, NotFoundError
+from engine.lazy import LazyModule
+from engine.limits import DEFAULT_TIME_LIMIT_SECONDS
 from engine.model import (
     CaseRecord,
     Client,
@@ -40,18 +44,26 @@ from engine.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from engine.workflow import runner
 from engine.workflow.clock import running_at
-from engine.workflow.definitions import PROGRAMME_SCOPE, ParsedDefinition, SpecCache, bundle_hash
+from engine.workflow.definition_model import PROGRAMME_SCOPE
 from engine.workflow.live_cases import LiveWorkflowCache
 from engine.workflow.notifying import build_notification, failure_event, record_failure
-from engine.workflow.sandbox import DEFAULT_TIME_LIMIT_SECONDS, SandboxScriptEngine
-from engine.workflow.state import compact, dump_state, load_state
+
+# SpiffWorkflow and the definition parser load with the first case or definition a command
+# loads (engine.lazy), not with the Engine: a command that only reads storage goes without.
+if TYPE_CHECKING:
+    from engine.workflow import runner, state
+    from engine.workflow.definitions import ParsedDefinition, SpecCache
+    from engine.workflow.sandbox import SandboxScriptEngine
+else:
+    runner = LazyModule(lambda: importlib.import_module("engine.workflow.runner"))
+    state = LazyModule(lambda: importlib.import_module("engine.workflow.state"))
 
 log = logging.getLogger("engine.services")  # the worker's log lines keep their logger's name
 
 # What a command does to the loaded case: its events, and the error the run stopped with.
-Action = Callable[[UnitOfWork, CaseRecord, Any, ParsedDefinition], tuple[list[NewEvent], Any]]
+Action = Callable[[UnitOfWork, CaseRecord, Any, "ParsedDefinition"],
+                  tuple[list[NewEvent], Any]]
 # Where a command's case is: its id, or its record as just read (without its state) in the
 # command's transaction by a caller's check, so it is not read twice.
 Locate = Callable[[UnitOfWork], int | CaseRecord]
@@ -154,6 +166,8 @@ def _unparsable_version(pathway: str, number: int, files: Mapping[str, str],
     """A published version whose stored files no longer parse (changed in the database
     after publishing, or refused by a newer engine): an invalid_definition naming the
     version, never the parser's raw exception."""
+    from engine.workflow.definitions import bundle_hash
+
     changed = bundle_hash(files) != expected_hash
     reason = err.message if isinstance(err, EngineError) else f"{type(err).__name__}: {err}"
     why = ("its stored files were changed after publishing" if changed
@@ -180,10 +194,24 @@ class CaseRuntime:
         self.observer: Observer = observer or NullObserver()
         self.clock = clock
         self._notifier = notifier
-        self._specs = specs or SpecCache()
+        self._given_specs = specs
         self._live = LiveWorkflowCache(live_cases)
         self._published: dict[tuple[str, int], PathwayVersion] = {}
-        self.script_engine = SandboxScriptEngine(time_limit=script_time_limit)
+        self._script_time_limit = script_time_limit
+
+    @functools.cached_property
+    def _specs(self) -> SpecCache:
+        """Parsed definitions by content (made when first needed: it loads the parser)."""
+        from engine.workflow.definitions import SpecCache
+
+        return self._given_specs or SpecCache()
+
+    @functools.cached_property
+    def script_engine(self) -> SandboxScriptEngine:
+        """Runs the definitions' scripts and expressions (made when a case first runs)."""
+        from engine.workflow.sandbox import SandboxScriptEngine
+
+        return SandboxScriptEngine(time_limit=self._script_time_limit)
 
     @property
     def notifier(self) -> Notifier | None:
@@ -270,7 +298,7 @@ class CaseRuntime:
         if workflow is None:
             if not record.state:
                 record.state = self.case(uow, record.id).state
-            workflow = load_state(record.state, parsed, self.script_engine,
+            workflow = state.load_state(record.state, parsed, self.script_engine,
                                   case_id=record.id)
         return workflow
 
@@ -518,11 +546,11 @@ def _closing_events(record: CaseRecord, workflow: Any, error: Any, now: datetime
 
 
 def _store_state(record: CaseRecord, workflow: Any, now: datetime,
-                 state: dict[str, Any] | None = None) -> None:
-    """The workflow's state (or the equal `state` given), data and awaited messages onto
+                 saved: dict[str, Any] | None = None) -> None:
+    """The workflow's state (or the equal `saved` one given), data and awaited messages onto
     the record."""
-    compact(workflow)
-    record.state = dump_state(workflow) if state is None else state
+    state.compact(workflow)
+    record.state = state.dump_state(workflow) if saved is None else saved
     record.data = json_safe(runner.case_data(workflow))
     record.waiting_for = sorted(runner.waiting_message_names(workflow)
                                 | runner.waiting_signal_names(workflow)) \

@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import holidays
 from dateutil.relativedelta import relativedelta
 
 # ISO 8601 with whole numbers: at least one part, T before the time; weeks stand alone
@@ -158,6 +157,8 @@ def as_date(value: Any) -> date:
 
 @lru_cache(maxsize=256)
 def _bank_holidays(year: int) -> frozenset[date]:
+    import holidays  # loads its calendars: only when a working day is counted
+
     found = holidays.country_holidays(BANK_HOLIDAY_COUNTRY, subdiv=BANK_HOLIDAY_REGION,
                                       years=year)
     return frozenset(found)

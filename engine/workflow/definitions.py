@@ -36,7 +36,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 
 from engine.data_names import reserved_data_name
 from engine.errors import DefinitionError, ScriptError
-from engine.workflow import clock
+from engine.workflow import clock_timers
 from engine.workflow.bpmn_events import (
     BroadcastSignalEventDefinition,
     EventSubprocessStartEvent,
@@ -132,7 +132,7 @@ def _swap_timer_classes(parsed: ParsedDefinition) -> None:
     The timer definition objects live in the cached spec; one reaches a case's stored state
     only as an event an event-based gateway saw, which engine.workflow.state serializes by class.
     """
-    swaps = clock.CLOCK_TIMERS
+    swaps = clock_timers.CLOCK_TIMERS
 
     def swap(definition: Any) -> None:
         if isinstance(definition, MultipleEventDefinition):

@@ -39,11 +39,11 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 from engine import limits
 from engine.errors import ScriptError
+from engine.limits import DEFAULT_TIME_LIMIT_SECONDS as DEFAULT_TIME_LIMIT_SECONDS
 from engine.numbers import number_problem
 from engine.workflow import expressions
 from engine.workflow.due import DUE_FUNCTION, due_moved
 
-DEFAULT_TIME_LIMIT_SECONDS = 1.0
 DSL_FUNCTION = "expr"  # compiled DSL conditions call it: expr("risk in ['high']")
 _SCRIPT_FILENAME = "<string>"  # the name SpiffWorkflow looks for to report line numbers
 

@@ -25,7 +25,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.errors import EngineError
 from engine.model import STATE_FORMAT_VERSION
-from engine.workflow.clock import CLOCK_TIMERS
+from engine.workflow.clock_timers import CLOCK_TIMERS
 from engine.workflow.compensation import (
     CompensateEventDefinition,
     CompensateEventDefinitionConverter,

@@ -110,7 +110,8 @@ def test_every_row_is_measured(built: tuple[Application, Built, str]) -> None:
                    "API /tasks?scope=mine", "client search 'smith'", "client record",
                    "task page (its case)", "dashboard page, cold", "dashboard page, warm",
                    "dashboard cohorts.csv, warm",
-                   "server RSS (peak)", "CLI start (pathways --help)", "CLI cases show",
+                   "server RSS (peak)", "CLI start (pathways --help)",
+                   "CLI start, reading (pathways definitions list)", "CLI cases show",
                    "export cases (CSV)", "export xes", "export xes: peak RSS",
                    "table events (with indexes)", "database size"):
         assert wanted in names

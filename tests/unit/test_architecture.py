@@ -39,7 +39,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
                "engine.numbers", "engine.text",
                "engine.plain", "engine.csvout", "engine.data_names", "engine.client_fields",
                "engine.limits", "engine.dotted", "engine.schema_errors",
-               "engine.integrity"),
+               "engine.integrity", "engine.lazy"),
     # definitions and running one case on SpiffWorkflow; the transaction template
     "workflow": ("engine.workflow",),
     # publishing, allocation, migration between versions

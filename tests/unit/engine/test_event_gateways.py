@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import Engine
 from engine.model import Timer
-from engine.workflow import clock as engine_clock
+from engine.workflow import clock_timers as engine_clock
 from engine.workflow import runner
 from engine.workflow.clock import running_at
 from engine.workflow.state import SERIALIZER, dump_state, load_state
