@@ -20,6 +20,12 @@ applied when the figures are read (adapters.sql.step_figures): a hidden version 
 groups; an event hidden by the names in its data (summary_event_names) is taken back out of
 its case, whose steps are worked out again from its summary_events (few cases: the names
 are those of sensitive steps and pathways).
+
+What `record` adds to the groups and buckets is summed over the transaction and written at
+its commit (`write_pending`, from the unit of work's commit), in key order: every case that
+reaches a step adds to its group's one row, which an upsert locks until the commit, so a
+transaction that writes several cases (the worker's group commit) would otherwise hold it
+from its first case on while other workers' cases wait for it.
 """
 
 from __future__ import annotations
@@ -147,6 +153,10 @@ class _Deltas:
         return [_value_row(case_id, seq, kind, pathway, version, arm, step, hours)
                 for kind, seq, hours in found]
 
+    def copy(self) -> _Deltas:
+        return _Deltas({key: list(found) for key, found in self.groups.items()},
+                       defaultdict(int, self.buckets))
+
     def value(self, key: GroupKey, kind: str, hours: float, sign: int = 1) -> None:
         version, arm, step = key
         self.buckets[(version, arm, step, kind, bucket_of(hours))] += sign
@@ -228,7 +238,9 @@ def record(connection: Connection, case_id: int, pathway: str, version: int, arm
                                      row.from_start, row.completions, row.hours_sum)
                   for row in connection.execute(_CASE_STEPS, {"b_case": case_id,
                                                               "b_steps": sorted(by_step)})}
-    deltas, values, written = _Deltas(), [], []
+    deltas = pending(connection).setdefault(pathway, _Deltas())  # written at the commit
+    values: list[dict[str, Any]] = []
+    written = []
     for step, taken in by_step.items():
         before = stored.get(step)
         after = (replace(before, each=[]) if before is not None
@@ -242,7 +254,32 @@ def record(connection: Connection, case_id: int, pathway: str, version: int, arm
     connection.execute(_case_steps_upsert(connection.dialect.name), written)
     if values:
         connection.execute(tables.summary_step_values.insert(), values)
-    deltas.write(connection, pathway)
+
+
+_PENDING = "pathways_step_deltas"  # in Connection.info: pathway -> _Deltas not yet written
+
+
+def pending(connection: Connection) -> dict[str, _Deltas]:
+    """What the transaction's `record`s add to the groups and buckets, by pathway, unwritten."""
+    found: dict[str, _Deltas] = connection.info.setdefault(_PENDING, {})
+    return found
+
+
+def write_pending(connection: Connection) -> None:
+    """Write what `pending` holds (two statements a pathway, none if nothing), pathways in
+    order, each one's rows in key order, and forget it: just before the commit."""
+    for pathway, deltas in sorted(connection.info.pop(_PENDING, {}).items()):
+        deltas.write(connection, pathway)
+
+
+def marked(connection: Connection) -> dict[str, _Deltas]:
+    """A copy of `pending`, to go back to (`restore`) when a savepoint is rolled back."""
+    return {pathway: deltas.copy() for pathway, deltas in pending(connection).items()}
+
+
+def restore(connection: Connection, kept: dict[str, _Deltas] | None = None) -> None:
+    """`pending` back to `kept` (None: nothing, the transaction rolled back)."""
+    connection.info[_PENDING] = kept or {}
 
 
 _CASE_STEPS = select(tables.summary_case_steps).where(
@@ -282,6 +319,7 @@ def follow(connection: Connection, case_id: int, pathway: str, before: tuple[int
     migrated, retried on another version, or a split gave it its arm."""
     if before == after:
         return
+    write_pending(connection)  # the groups as this transaction left them, read below
     cs, v = tables.summary_case_steps, tables.summary_step_values
     rows = connection.execute(select(cs).where(cs.c.case_id == case_id)).all()
     if not rows:
