@@ -46,3 +46,14 @@ def file_stem(nodeid: str) -> str:
     """tests/browser/test_smoke.py::test_health[x] -> test_smoke.test_health-x"""
     name = nodeid.rsplit("/", 1)[-1].replace(".py::", ".")
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
+
+
+NO_SIDEWAYS = ("document.scrollingElement.scrollWidth <= "
+               "document.scrollingElement.clientWidth")
+
+
+def assert_no_sideways(page: Page, message: str = "") -> None:
+    """Nothing on the page scrolls sideways, measured as it is drawn: once its stylesheets
+    have loaded (a form can be filled before then, and the unstyled page is wider)."""
+    page.wait_for_load_state("load")
+    assert page.evaluate(NO_SIDEWAYS), message or f"{page.url} scrolls sideways"

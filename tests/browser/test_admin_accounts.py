@@ -10,11 +10,9 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.support import LiveApp, Snap
+from tests.browser.support import LiveApp, Snap, assert_no_sideways
 
 WIDTHS = {"phone": (375, 812), "desktop": (1280, 800)}
-NO_SIDEWAYS = ("document.scrollingElement.scrollWidth <= "
-               "document.scrollingElement.clientWidth")
 PASSWORD = "correct horse battery"
 
 
@@ -29,7 +27,7 @@ def office(live_app: LiveApp) -> LiveApp:
 
 def _fits(page: Page, *controls: Locator) -> None:
     """Nothing scrolls sideways, and each control is wholly inside the window."""
-    assert page.evaluate(NO_SIDEWAYS), f"{page.url} scrolls sideways"
+    assert_no_sideways(page)
     width = page.viewport_size["width"] if page.viewport_size else 0
     for control in controls:
         expect(control).to_be_visible()

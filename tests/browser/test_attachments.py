@@ -9,14 +9,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import Snap
+from tests.browser.support import Snap, assert_no_sideways
 from tests.browser.test_caseworker_journey import demo, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 WIDTHS = {"phone": (375, 812), "desktop": (1280, 800)}
-NO_SIDEWAYS = ("document.scrollingElement.scrollWidth <= "
-               "document.scrollingElement.clientWidth")
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -29,7 +27,7 @@ def test_a_caseworker_adds_a_signed_consent(page: Page, snap: Snap, size: str) -
     page.locator("main a[href^='/clients/']").first.click()
     form = page.locator("#add-document")
     expect(form).to_be_visible()
-    assert page.evaluate(NO_SIDEWAYS), "the client page scrolls sideways"
+    assert_no_sideways(page, "the client page scrolls sideways")
 
     # a file that is not a document is refused at its field, nothing added
     page.get_by_label("File").set_input_files(
@@ -50,7 +48,7 @@ def test_a_caseworker_adds_a_signed_consent(page: Page, snap: Snap, size: str) -
     link = page.locator("ul.documents").get_by_role("link", name="Signed consent.pdf")
     expect(link).to_be_visible()
     expect(page.locator("ol.timeline")).to_contain_text("document added")
-    assert page.evaluate(NO_SIDEWAYS), "the documents list scrolls sideways"
+    assert_no_sideways(page, "the documents list scrolls sideways")
     box = link.bounding_box()
     assert box is not None and box["x"] + box["width"] <= width
     snap(page, f"{size}-added")

@@ -12,14 +12,13 @@ from playwright.sync_api import Page, expect
 
 from adapters.definition_files import read_bundle
 from adapters.settings import PROJECT_ROOT
-from tests.browser.support import LiveApp, Snap
+from tests.browser.support import LiveApp, Snap, assert_no_sideways
 
 PASSWORD = "correct horse battery"
 ASSESSMENT = {"needs_accommodation": True, "needs_benefits": False,
               "needs_substance_misuse": False, "needs_family": False,
               "needs_employment": True, "risk_level": "high",
               "notes": "Seen at HMP Peterborough. Wants to go back to his sister's in Orton."}
-_OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
 def test_a_caseworker_reads_a_case_with_its_answers_and_where_it_stands(
@@ -63,6 +62,6 @@ def test_a_caseworker_reads_a_case_with_its_answers_and_where_it_stands(
     page.reload()
     expect(diagram).to_have_attribute("data-rendered", "true")
     expect(step).to_be_visible()
-    assert page.evaluate(_OVERFLOW) <= 0, "the case page scrolls sideways at 375 px"
+    assert_no_sideways(page, "the case page scrolls sideways at 375 px")
     snap(page, "case-page-375px")
     assert not [m for m in console_messages if "Content Security Policy" in m], console_messages

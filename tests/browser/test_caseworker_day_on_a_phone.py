@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import LiveApp, Snap
+from tests.browser.support import LiveApp, Snap, assert_no_sideways
 from tests.browser.test_caseworker_journey import (
     NEEDS_ASSESSMENT,
     demo,  # noqa: F401 (the fixture)
@@ -20,14 +20,12 @@ from tests.browser.test_caseworker_journey import (
 )
 
 PHONE = {"width": 375, "height": 812}
-NO_SIDEWAYS = ("document.scrollingElement.scrollWidth <= "
-               "document.scrollingElement.clientWidth")
 CALL = "Rang him about Monday's housing appointment; his sister will drive him."
 NOTES = "Met at the gate. Staying at his sister's in Orton for now."
 
 
 def _fits(page: Page, stage: str) -> None:
-    assert page.evaluate(NO_SIDEWAYS), f"{stage}: the page scrolls sideways at 375 px"
+    assert_no_sideways(page, f"{stage}: the page scrolls sideways at 375 px")
 
 
 @pytest.mark.usefixtures("demo")

@@ -11,14 +11,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import Snap
+from tests.browser.support import Snap, assert_no_sideways
 from tests.browser.test_caseworker_journey import demo, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 WIDTHS = {"phone": (375, 812), "desktop": (1280, 800)}
-NO_SIDEWAYS = ("document.scrollingElement.scrollWidth <= "
-               "document.scrollingElement.clientWidth")
 
 
 @pytest.mark.parametrize("size", WIDTHS)
@@ -33,7 +31,7 @@ def test_the_nav_counts_new_and_overdue_tasks(page: Page, snap: Snap, size: str)
     expect(overdue).to_be_visible()
     box = overdue.bounding_box()
     assert box is not None and box["x"] + box["width"] <= width
-    assert page.evaluate(NO_SIDEWAYS), "the page scrolls sideways"
+    assert_no_sideways(page, "the page scrolls sideways")
     snap(page, f"{size}-nav-counts")
 
     overdue.click()
@@ -56,7 +54,7 @@ def test_a_new_task_shows_in_the_nav_until_the_inbox_is_looked_at(page: Page, sn
     nav = page.get_by_role("navigation", name="Main")
     new = nav.get_by_role("link", name=re.compile(r"^1 new for your role$"))
     expect(new).to_be_visible()
-    assert page.evaluate(NO_SIDEWAYS), "the page scrolls sideways"
+    assert_no_sideways(page, "the page scrolls sideways")
     snap(page, f"{size}-nav-new")
     new.click()
     expect(page).to_have_url(re.compile(r"/inbox\?scope=role&since="))
@@ -82,7 +80,7 @@ def test_a_form_sent_with_a_mistake_focuses_its_error_summary(page: Page, snap: 
     expect(summary).to_be_visible()
     expect(summary).to_be_focused()
     assert page.evaluate("document.activeElement.id") == "error-summary"
-    assert page.evaluate(NO_SIDEWAYS), "the page scrolls sideways"
+    assert_no_sideways(page, "the page scrolls sideways")
     snap(page, f"{size}-error-summary-focused")
     summary.get_by_role("link").first.click()  # each problem links to its field
     expect(page).to_have_url(re.compile(r"#field-"))

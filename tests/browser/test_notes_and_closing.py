@@ -13,10 +13,9 @@ from playwright.sync_api import Page, expect
 
 from adapters.definition_files import read_bundle
 from adapters.settings import PROJECT_ROOT
-from tests.browser.support import LiveApp, Snap
+from tests.browser.support import LiveApp, Snap, assert_no_sideways
 
 PASSWORD = "correct horse battery"
-_OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 CALL = "Rang about the housing appointment; he will go on Monday with his sister."
 
 
@@ -55,7 +54,7 @@ def test_a_caseworker_notes_a_call_and_closes_a_case(
     expect(page.locator("#note-minutes-error")).to_have_text("enter minutes from 0 to 1440")
     expect(page.locator("#note-text")).to_have_value(CALL)
     expect(page.locator("#note-case")).to_have_value(str(case_id))
-    assert page.evaluate(_OVERFLOW) <= 0, f"the refused note form scrolls sideways at {width}"
+    assert_no_sideways(page, f"the refused note form scrolls sideways at {width}")
     snap(page, f"note-refused-{width}")
     page.locator("#note-minutes").fill("15")
     page.locator("#record-note").get_by_role("button", name="Record note").click()
@@ -64,7 +63,7 @@ def test_a_caseworker_notes_a_call_and_closes_a_case(
     expect(note).to_contain_text("15 min")
     expect(note).to_contain_text(CALL)
     expect(page.locator(".flash")).to_contain_text("Note recorded.")
-    assert page.evaluate(_OVERFLOW) <= 0, f"the client record scrolls sideways at {width}"
+    assert_no_sideways(page, f"the client record scrolls sideways at {width}")
     snap(page, f"note-a-call-{width}")
 
     # close the case: without a reason first, then with one
@@ -81,6 +80,6 @@ def test_a_caseworker_notes_a_call_and_closes_a_case(
     expect(page.locator("#case-status")).to_have_text("cancelled")
     expect(page.locator(".flash")).to_contain_text("Case closed.")
     expect(page.locator("#close-case")).to_have_count(0)
-    assert page.evaluate(_OVERFLOW) <= 0, f"the case page scrolls sideways at {width}"
+    assert_no_sideways(page, f"the case page scrolls sideways at {width}")
     snap(page, f"case-closed-{width}")
     assert not [m for m in console_messages if "Content Security Policy" in m], console_messages

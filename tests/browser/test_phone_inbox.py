@@ -11,14 +11,12 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.support import Snap
+from tests.browser.support import Snap, assert_no_sideways
 from tests.browser.test_caseworker_journey import demo, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 WIDTHS = {"phone": (375, 812), "desktop": (1280, 800)}
-NO_SIDEWAYS = ("document.scrollingElement.scrollWidth <= "
-               "document.scrollingElement.clientWidth")
 
 
 def _on_screen(page: Page, control: Locator) -> None:
@@ -39,7 +37,7 @@ def test_every_inbox_row_can_be_opened_claimed_and_given_back(page: Page, snap: 
     page.goto("/inbox?scope=role")
     rows = page.locator("table.inbox tbody tr")
     expect(rows.first).to_be_visible()
-    assert page.evaluate(NO_SIDEWAYS), "the inbox scrolls sideways"
+    assert_no_sideways(page, "the inbox scrolls sideways")
     snap(page, f"{size}-inbox")
     count = rows.count()
     assert count > 5
@@ -63,7 +61,7 @@ def test_every_inbox_row_can_be_opened_claimed_and_given_back(page: Page, snap: 
     give_back.click()
     expect(page.get_by_role("status").filter(
         has_text="The task is back in the team's list.")).to_be_visible()
-    assert page.evaluate(NO_SIDEWAYS)
+    assert_no_sideways(page)
 
 
 @pytest.mark.parametrize("size", WIDTHS)
@@ -79,7 +77,7 @@ def test_a_task_page_claims_and_gives_back_its_task(page: Page, snap: Snap, size
     expect(page.get_by_text("Not assigned.")).to_be_visible()
     claim = page.get_by_role("button", name="Claim", exact=True)
     _on_screen(page, claim)
-    assert page.evaluate(NO_SIDEWAYS), "the task page scrolls sideways"
+    assert_no_sideways(page, "the task page scrolls sideways")
     snap(page, f"{size}-task")
     claim.click()
     expect(page).to_have_url(task_url)
