@@ -53,8 +53,9 @@ from engine.workflow.notifying import build_notification, failure_event, record_
 # loads (engine.lazy), not with the Engine: a command that only reads storage goes without.
 if TYPE_CHECKING:
     from engine.workflow import runner, state
-    from engine.workflow.definitions import ParsedDefinition, SpecCache
+    from engine.workflow.definitions import ParsedDefinition
     from engine.workflow.sandbox import SandboxScriptEngine
+    from engine.workflow.spec_cache import SpecCache
 else:
     runner = LazyModule(lambda: importlib.import_module("engine.workflow.runner"))
     state = LazyModule(lambda: importlib.import_module("engine.workflow.state"))
@@ -202,7 +203,7 @@ class CaseRuntime:
     @functools.cached_property
     def _specs(self) -> SpecCache:
         """Parsed definitions by content (made when first needed: it loads the parser)."""
-        from engine.workflow.definitions import SpecCache
+        from engine.workflow.spec_cache import SpecCache
 
         return self._given_specs or SpecCache()
 

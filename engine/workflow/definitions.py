@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -101,7 +99,7 @@ __all__ = [
     "SENSITIVE_PROPERTY", "SIGNAL_SCOPES", "SIGNAL_SCOPE_PROPERTY", "TASK_ORGANISATION",
     "UI_FORM_PROPERTY",
     "BroadcastSignalEventDefinition", "EventSubprocessStartEvent", "FileReference",
-    "ParsedDefinition", "PathwaysBpmnParser", "SpecCache", "UncaughtEventError",
+    "ParsedDefinition", "PathwaysBpmnParser", "UncaughtEventError",
     "UserTaskInfo", "bundle_hash", "called_elements", "check_file_references",
     "file_name_problem", "file_references", "parse_bundle", "referenced_files",
     "refused_reference",
@@ -544,30 +542,3 @@ _AFTER_PARSING: tuple[Callable[[ParsedDefinition], None], ...] = (
     _load_forms, _refuse_reserved_form_fields, _load_roles, derive_sensitivity,
     _check_expressions, _swap_timer_classes, use_conditional_events, _broadcast_thrown_signals,
     _run_declarative_tasks_by_themselves, _connect_loops)
-
-
-class SpecCache:
-    """Parsed definitions by bundle hash, least recently used dropped first. Thread-safe."""
-
-    def __init__(self, capacity: int = 128) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, ParsedDefinition] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, files: Mapping[str, str], main_file: str, expected_hash: str
-            ) -> ParsedDefinition:
-        with self._lock:
-            parsed = self._items.get(expected_hash)
-            if parsed is not None:
-                self._items.move_to_end(expected_hash)
-                return parsed
-        parsed = parse_bundle(files, main_file)
-        with self._lock:
-            self._items[expected_hash] = parsed
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-        return parsed
-
-    def peek(self, bundle_hash_: str) -> ParsedDefinition | None:
-        with self._lock:
-            return self._items.get(bundle_hash_)

@@ -35,10 +35,10 @@ from engine.workflow.definitions import (
     FORM_PROPERTY,
     ParsedDefinition,
     file_references,
-    parse_bundle,
 )
 from engine.workflow.recursion import check_call_cycles
 from engine.workflow.sandbox import SandboxScriptEngine
+from engine.workflow.spec_cache import parsed_once, passed_publishing, remember_publishable
 from engine.workflow.state import dump_state, load_state
 from engine.workflow.validation_document import BpmnDocument, column_of, owner_id
 from engine.workflow.validation_rules_elements import check_elements
@@ -224,11 +224,15 @@ def _text(err: BaseException) -> str:
 def publishable(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
     """The bundle parsed, once it passed every check above; DefinitionError otherwise,
     pointing at the DSL source (file, line, column of the step) when the BPMN was compiled
-    from a YAML file the bundle holds."""
+    from a YAML file the bundle holds. Content that passed once in this process passes
+    again without the checks (engine.workflow.spec_cache)."""
+    passed = passed_publishing(files, main_file)
+    if passed is not None:
+        return passed
     try:
         check_bundle(files, main_file)
         try:
-            parsed = parse_bundle(files, main_file)
+            parsed = parsed_once(files, main_file)
         except EngineError:
             raise
         except Exception as err:
@@ -242,6 +246,7 @@ def publishable(files: Mapping[str, str], main_file: str) -> ParsedDefinition:
         if located is None:
             raise err from err.__cause__
         raise located from err
+    remember_publishable(parsed)
     return parsed
 
 
