@@ -30,6 +30,7 @@ from engine.ports import UnitOfWorkFactory
 from tests.databases import RecordedMigration, copy_sqlite_file, migrated_engine
 from tests.openapi_contract import ContractClient
 from tests.scheduling import make_scheduler, order_for_workers, register_duration_recorder
+from tests.schema_pool import SchemaPool
 from tests.unit.engine.fakes import FakeClock
 
 POSTGRES_URL_VARIABLE = "PATHWAYS_TEST_POSTGRES_URL"
@@ -143,11 +144,40 @@ def postgres_url(postgres_database: PostgresTestDatabase) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty database, once per backend."""
+    """The URL of an empty database, once per backend. On PostgreSQL, for a test that takes
+    the migrated database too, a migrated, emptied schema lent by the process's pool (not
+    for a test marked fresh_schema, which gets one never used before)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'pathways.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_url")
+    lend = ("migrated_database_url" in request.fixturenames
+            and request.node.get_closest_marker("fresh_schema") is None)
+    url: str = request.getfixturevalue("lent_postgres_url" if lend else "postgres_url")
     return url
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_pool(postgres_database: PostgresTestDatabase,
+                         recorded_postgres_migration: RecordedMigration
+                         ) -> Iterator[SchemaPool]:
+    """Migrated schemas this test process lends to one test at a time (tests/schema_pool)."""
+    pool = SchemaPool(create_schema=postgres_database.create_schema,
+                      drop_schema=postgres_database.drop_schema,
+                      schema_url=postgres_database.schema_url,
+                      migrate=recorded_postgres_migration.replay)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def lent_postgres_url(postgres_schema_pool: SchemaPool) -> Iterator[str]:
+    """A migrated, empty PostgreSQL schema of this test's own while it runs."""
+    url = postgres_schema_pool.lend()
+    try:
+        yield url
+    finally:
+        postgres_schema_pool.give_back(url)
 
 
 @pytest.fixture(scope="session")
@@ -180,7 +210,7 @@ def migrated_database_url(request: pytest.FixtureRequest, database_url: str) -> 
     if database_url.startswith("sqlite"):
         copy_sqlite_file(request.getfixturevalue("migrated_sqlite_file"),
                          Path(normalize_url(database_url).database or ""))
-    else:
+    elif not request.getfixturevalue("postgres_schema_pool").is_lent(database_url):
         request.getfixturevalue("recorded_postgres_migration").replay(database_url)
     return database_url
 

@@ -20,12 +20,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection, event, insert
 from sqlalchemy import Engine as SqlEngine
 
 from adapters.sql import tables
 from engine.model import InboxQuery, TaskGrant
 from engine.ports import UnitOfWorkFactory
+
+# plans depend on what a table held before (its pages stay after a DELETE): a schema of its own
+pytestmark = pytest.mark.fresh_schema
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 TASKS = 300
