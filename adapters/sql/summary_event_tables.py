@@ -58,6 +58,12 @@ summary_event_names = Table(
     Column("case_id", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
     Column("name", String, nullable=False),
+    # the event's, as in summary_events (revision 0033): the rule's read of one pathway's
+    # events of a few types (step_figures.hidden_by_name) seeks its names in the index
+    # below, not among every event of every pathway that names them
+    Column("pathway", String, nullable=False),
+    Column("type", String, nullable=False),
     PrimaryKeyConstraint("case_id", "seq", "name"),
-    Index(None, "name"),
+    Index("ix_summary_event_names_pathway_type_name", "pathway", "type", "name", "case_id",
+          "seq"),
 )
