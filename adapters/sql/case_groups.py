@@ -42,6 +42,9 @@ from engine.summary_ports import CaseFacts, CaseGroup, HiddenSteps
 FactsOf = Callable[[Collection[int]], list[CaseFacts]]
 
 
+FACT_TYPES = ("version_allocated", "outcome_recorded", "task_completed")  # fact_events's
+
+
 def fact_events(step: str) -> ColumnElement[bool]:
     """The summarised events a case's facts are read from: split allocations, outcomes, and
     completions of `step`."""

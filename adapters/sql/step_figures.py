@@ -10,7 +10,7 @@ the bucket counts, then the distinct values of the one or two buckets holding th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -128,8 +128,9 @@ def _corrections(connection: Connection, pathway: str, hidden: HiddenSteps) -> _
     names in its data: their steps as stored (to take out) and as shown (to put back)."""
     correction = _Correction()
     s, c, sc = tables.summary_events, tables.cases, tables.summary_cases
-    hidden_events = hidden_by_name(connection, pathway, hidden, or_(
-        s.c.type.in_(TASKS), and_(s.c.type == "version_allocated", s.c.split.is_(True))))
+    hidden_events = hidden_by_name(
+        connection, pathway, hidden, (*TASKS, "version_allocated"),
+        or_(s.c.type.in_(TASKS), and_(s.c.type == "version_allocated", s.c.split.is_(True))))
     correction.cases = {case_id for case_id, _ in hidden_events}
     if not correction.cases:
         return correction
@@ -153,21 +154,30 @@ def _corrections(connection: Connection, pathway: str, hidden: HiddenSteps) -> _
 
 
 def hidden_by_name(connection: Connection, pathway: str, hidden: HiddenSteps,
-                   which: ColumnElement[bool]) -> set[tuple[int, int]]:
-    """The pathway's summarised events (`which` of them) that the rule hides by the names in
-    their data, as (case id, seq): found through the names' index, so few are read."""
+                   types: Collection[str], which: ColumnElement[bool]
+                   ) -> set[tuple[int, int]]:
+    """The pathway's summarised events (`which` of them, of these `types`) that the rule
+    hides by the names in their data, as (case id, seq): found in the names' index by
+    pathway, type and name (revision 0033), so only this pathway's few are read, not every
+    event of every pathway that names them. Each name found then looks up its event (and
+    case) by key, a subquery per name row: a join let a planner read every event of the
+    types instead, when it thought the names many."""
     s, n, c = tables.summary_events, tables.summary_event_names, tables.cases
-    by_name: list[ColumnElement[bool]] = (
-        [n.c.name.in_(sorted(hidden.everywhere))] if hidden.everywhere else [])
-    by_name += [and_(c.c.version == version, n.c.name.in_(sorted(steps)))
-                for version, steps in sorted(hidden.steps.items()) if steps]
-    if not by_name:
+    everywhere = sorted(hidden.everywhere)
+    by_version = {version: sorted(steps) for version, steps in sorted(hidden.steps.items())
+                  if steps}
+    names = sorted(set(everywhere).union(*by_version.values()))
+    if not names:
         return set()
+    event = select(s.c.seq).where(s.c.case_id == n.c.case_id, s.c.seq == n.c.seq, which)
+    version = select(c.c.version).where(c.c.id == n.c.case_id).scalar_subquery()
+    by_name: list[ColumnElement[bool]] = [n.c.name.in_(everywhere)] if everywhere else []
+    by_name += [and_(version == held, n.c.name.in_(steps))
+                for held, steps in by_version.items()]
     return {(row.case_id, row.seq) for row in connection.execute(
-        select(s.c.case_id, s.c.seq).distinct()
-        .select_from(n.join(s, and_(s.c.case_id == n.c.case_id, s.c.seq == n.c.seq))
-                     .join(c, c.c.id == s.c.case_id))
-        .where(s.c.pathway == pathway, which, or_(*by_name)))}
+        select(n.c.case_id, n.c.seq)  # an event's names found twice: one in the set
+        .where(n.c.pathway == pathway, n.c.type.in_(sorted(types)), n.c.name.in_(names),
+               event.scalar_subquery().is_not(None), or_(*by_name)))}
 
 
 def _arm(events: Iterable[Mapping[str, Any]]) -> int:

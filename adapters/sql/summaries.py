@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sql import answer_summaries, step_figures, step_summaries, tables
 from adapters.sql.case_groups import (
+    FACT_TYPES,
     fact_events,
     nested,
     read_case_groups,
@@ -76,6 +77,7 @@ def _case_row(steps: bool) -> Select[Any]:
 CASE_ROW = {steps: _case_row(steps) for steps in (True, False)}
 _INSERT_EVENTS = tables.summary_events.insert()
 _INSERT_NAMES = tables.summary_event_names.insert()
+_NAMES_AT_0011 = ("case_id", "seq", "name")  # the event's pathway and type came with 0033
 _UPDATE_CASE = {steps: update(tables.summary_cases).where(
     tables.summary_cases.c.case_id == bindparam("b_case")).values(
     {name: bindparam(name) for name in ("started_at", "last_completed_at",
@@ -98,7 +100,8 @@ LAST_READY = select(tables.summary_events.c.at).where(
 def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any]], *,
            steps: bool = True, read: Any = None) -> None:
     """Summarise the case's new events (`rows` as inserted into `events`, in seq order);
-    `steps` False: not into the tables migration 0012 adds (migration 0011 fills its own).
+    `steps` False: not into the tables migration 0012 adds, nor the names' columns 0033
+    adds (migration 0011 fills its own).
     `read`: the case's row and the tasks' readies as adapters.sql.append_read read them
     with the event before `rows` (None: read here)."""
     chosen = [row for row in rows if row["type"] in SUMMARISED]
@@ -117,7 +120,8 @@ def record(connection: Connection, case_id: int, rows: Sequence[Mapping[str, Any
     started, last_completed, months = batch.started, batch.last_completed, batch.months
     writes = Writes(connection)  # on PostgreSQL, sent as one statement at the end
     writes.add("events", _INSERT_EVENTS, summaries)
-    writes.add("names", _INSERT_NAMES, names)
+    writes.add("names", _INSERT_NAMES, names if steps else [
+        {key: name[key] for key in _NAMES_AT_0011} for name in names])
     if steps:
         _record_steps(writes, case_id, case_row, summaries, started, last_completed,
                       None if read is None else read.case_steps)
@@ -194,7 +198,8 @@ class _Batch:
         elif row["type"] == "task_completed":
             self._completed(row, summary, at)
         self.summaries.append(summary)
-        self.names.extend({"case_id": self.case_id, "seq": row["seq"], "name": name}
+        self.names.extend({"case_id": self.case_id, "seq": row["seq"], "name": name,
+                           "pathway": self.pathway, "type": row["type"]}
                           for name in sorted(_names(row)))
 
     def _completed(self, row: Mapping[str, Any], summary: dict[str, Any], at: datetime) -> None:
@@ -403,7 +408,7 @@ class SqlDashboardSummaries:
             .order_by(sc.c.case_id)).all()
         version = {case_id: held for case_id, _, _, _, held in cases}
         hidden_events = step_figures.hidden_by_name(
-            self._connection, pathway, hidden, and_(fact_events(step), *chosen))
+            self._connection, pathway, hidden, FACT_TYPES, and_(fact_events(step), *chosen))
         hidden_versions, hidden_steps = hidden.versions, hidden.steps
 
         def shown(case_id: int, seq: int, named: str | None) -> bool:
@@ -481,7 +486,7 @@ class SqlDashboardSummaries:
     def case_groups(self, pathway: str, hidden: HiddenSteps, *, outcome: str | None,
                     step: str, answer: str | None, days: int) -> builtins.list[CaseGroup]:
         corrected = {case_id for case_id, _ in step_figures.hidden_by_name(
-            self._connection, pathway, hidden, fact_events(step))}
+            self._connection, pathway, hidden, FACT_TYPES, fact_events(step))}
         return read_case_groups(
             self._connection, pathway, hidden, corrected,
             lambda ids: self._facts(pathway, hidden, outcome, step, ids),
@@ -491,7 +496,7 @@ class SqlDashboardSummaries:
                       start_field: str, step: str, answer: str | None, days: int
                       ) -> builtins.list[tuple[int, str | None, CaseGroup]]:
         corrected = {case_id for case_id, _ in step_figures.hidden_by_name(
-            self._connection, pathway, hidden, fact_events(step))}
+            self._connection, pathway, hidden, FACT_TYPES, fact_events(step))}
         return read_client_groups(
             self._connection, pathway, hidden, corrected,
             lambda ids: self._facts(pathway, hidden, None, step, ids), outcome=outcome,
@@ -508,8 +513,9 @@ class SqlDashboardSummaries:
         step the rule hides on any version (no join to the cases), then among the rest
         (case_groups.shown_outcome_events)."""
         s = tables.summary_events
-        hidden_events = step_figures.hidden_by_name(self._connection, pathway, hidden,
-                                                      s.c.type == "outcome_recorded")
+        hidden_events = step_figures.hidden_by_name(
+            self._connection, pathway, hidden, ("outcome_recorded",),
+            s.c.type == "outcome_recorded")
         found = []
         for name in self._outcomes(pathway):
             events = shown_outcome_events(pathway, hidden, "named_case",

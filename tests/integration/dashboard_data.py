@@ -120,12 +120,24 @@ def build(storage: UnitOfWorkFactory, seed: int, cases: int = 60) -> None:
                 events = events[size:]
             if rng.random() < 0.1:
                 moved.append(case.id or 0)
-        other = uow.cases.add(CaseRecord(None, "other", 1, 1, "active", {}, created_at=T0,
-                                         updated_at=T0))
-        uow.events.append(other.id or 0, [NewEvent("task_completed", T0, "assess", "amy",
-                                                   {"task": "x"})])
+        _other_pathway(uow)
         uow.commit()
     migrate(storage, moved, rng)
+
+
+def _other_pathway(uow: UnitOfWork) -> None:
+    """A case of another pathway whose events name the hidden names: none of them is the
+    pathway's, so none is hidden from its figures (nor read: the names are read by pathway)."""
+    other = uow.cases.add(CaseRecord(None, "other", 1, 1, "active", {}, created_at=T0,
+                                     updated_at=T0))
+    named = {"via": "mental_health", "next": "refer_mh"}
+    uow.events.append(other.id or 0, [
+        NewEvent("task_completed", T0, "assess", "amy", {"task": "x"}),
+        NewEvent("version_allocated", T0, data={"policy": "split", "version": 1, **named}),
+        NewEvent("task_ready", T0, GATE, None, {"task": "y", **named}),
+        NewEvent("task_completed", T0, GATE, "amy", {"task": "y", **named}),
+        NewEvent("outcome_recorded", T0, None, None, {"outcome": GATE, "value": True,
+                                                       **named})])
 
 
 def migrate(storage: UnitOfWorkFactory, case_ids: list[int], rng: random.Random) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, select
 
 from adapters.sql import (
     SqlAlchemyUnitOfWorkFactory,
@@ -147,6 +147,38 @@ def test_migration_0011_fills_the_summaries_in_from_the_events_stored(
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE), before)
             dashboard_data.assert_same(dashboard_data.summarised(uow, GATE),
                                        dashboard_data.reference(uow, GATE))
+
+
+def test_migration_0033_gives_every_name_its_event_s_pathway_and_type(
+        database_url: str) -> None:
+    """The names written before 0033 (without their event's pathway and type) are given
+    them from summary_events: every name row then has its event's (a name of no event, which
+    the figures never read, is deleted), and the figures are the same."""
+    with migrated_engine(database_url) as database:
+        storage = SqlAlchemyUnitOfWorkFactory(database)
+        dashboard_data.build(storage, seed=7)
+        with storage() as uow:
+            before = [dashboard_data.summarised(uow, GATE), dashboard_data.summarised_facts(
+                uow, GATE, dashboard_data.HIDDEN_STEPS_ONLY)]
+        downgrade(database_url, "0030_attachments")
+        with database.begin() as connection:  # a name of no event: none is written so
+            connection.exec_driver_sql("INSERT INTO summary_event_names (case_id, seq, name) "
+                                       "VALUES (1, 9999, 'mental_health')")
+        upgrade(database_url)
+        n, s = tables.summary_event_names, tables.summary_events
+        with database.connect() as connection:
+            names = connection.execute(
+                select(n.c.pathway, n.c.type, s.c.pathway, s.c.type)
+                .select_from(n.outerjoin(s, and_(s.c.case_id == n.c.case_id,
+                                                 s.c.seq == n.c.seq)))).all()
+        assert {pathway for pathway, _, _, _ in names} == {dashboard_data.PATHWAY, "other"}
+        assert all(tuple(row[:2]) == tuple(row[2:]) for row in names)
+        with storage() as uow:
+            after = [dashboard_data.summarised(uow, GATE), dashboard_data.summarised_facts(
+                uow, GATE, dashboard_data.HIDDEN_STEPS_ONLY)]
+            for found, was in zip(after, before, strict=True):
+                dashboard_data.assert_same(found, was)
+            dashboard_data.assert_same(after[0], dashboard_data.reference(uow, GATE))
 
 
 # -- the per-step figures kept as increments (adapters.sql.step_summaries) -------------------
