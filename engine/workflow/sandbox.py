@@ -17,6 +17,7 @@ engine.limits, which refuse an oversized result before computing it.
 from __future__ import annotations
 
 import ast
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -154,14 +155,29 @@ def compile_script(source: str) -> CodeType:
     return result.code
 
 
+# where the deadline may stop code: the definition's own (compiled here) and the engine's
+# functions it calls (the expression language); never inside a library's code, such as a
+# garbage collector callback that runs while a script allocates: Python ignores an exception
+# raised there and, as it came from the trace function, turns tracing off, so the script
+# would run on with no limit
+_ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _stoppable(code: CodeType) -> bool:
+    return code.co_filename == _SCRIPT_FILENAME or code.co_filename.startswith(_ENGINE_DIR)
+
+
 class _Deadline:
-    """A trace function that raises once the wall-clock budget is spent."""
+    """A trace function that raises once the wall-clock budget is spent, in the script or
+    the engine's code it calls (a library's frames are not traced: see _stoppable)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expires = time.monotonic() + seconds
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
+        if event == "call" and not _stoppable(frame.f_code):
+            return None
         if time.monotonic() > self.expires:
             raise ScriptTimeout(
                 f"script or expression ran longer than {self.seconds:g}s and was stopped",
