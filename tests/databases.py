@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +65,24 @@ class RecordedMigration:
 
 
 _READS = re.compile(r"\s*(SELECT|SHOW|WITH)\b", re.IGNORECASE)
+
+
+@contextmanager
+def statements_sent(engine: Engine, keep: Callable[[str], bool]
+                    ) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (with their parameters) `engine` sends inside the block that `keep`
+    picks: what a plan test then explains."""
+    found: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if keep(statement):
+            found.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
 
 
 def copy_sqlite_file(template: Path, target: Path) -> None:

@@ -16,19 +16,18 @@ pathway (or the corrected case's by case) and the events by key, never by name a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy import Engine as SqlEngine
 
 from adapters.sql import tables
 from engine.model import CaseRecord, Client, NewEvent
 from engine.ports import UnitOfWorkFactory
 from engine.summary_ports import HiddenSteps
+from tests.databases import statements_sent
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GATE = "gate"
@@ -94,24 +93,10 @@ def _programme(db: SqlEngine, storage: UnitOfWorkFactory) -> int:
     return hidden
 
 
-@contextmanager
-def _caught(db: SqlEngine) -> Iterator[list[tuple[str, Any]]]:
-    found: list[tuple[str, Any]] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "summary_event_names" in statement:
-            found.append((statement, parameters))
-
-    event.listen(db, "before_cursor_execute", note)
-    try:
-        yield found
-    finally:
-        event.remove(db, "before_cursor_execute", note)
-
-
 def _dashboard_reads(db: SqlEngine, storage: UnitOfWorkFactory) -> list[tuple[str, Any]]:
     """The statements reading the names that the housing dashboard's figures run."""
-    with _caught(db) as found, storage(read_only=True) as uow:
+    with statements_sent(db, lambda statement: "summary_event_names" in statement) as found, \
+            storage(read_only=True) as uow:
         summaries = uow.summaries
         summaries.step_figures("housing", HIDDEN)
         summaries.case_groups("housing", HIDDEN, outcome=GATE, step=GATE, answer=None,

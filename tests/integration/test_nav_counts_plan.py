@@ -15,18 +15,17 @@ nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, insert
+from sqlalchemy import Connection, insert
 from sqlalchemy import Engine as SqlEngine
 
 from adapters.sql import tables
 from engine.model import InboxQuery, TaskGrant
 from engine.ports import UnitOfWorkFactory
+from tests.databases import statements_sent
 
 # plans depend on what a table held before (its pages stay after a DELETE): a schema of its own
 pytestmark = pytest.mark.fresh_schema
@@ -55,19 +54,8 @@ def _open_tasks(db: SqlEngine) -> None:
             for number in range(TASKS)])
 
 
-@contextmanager
-def _caught(db: SqlEngine) -> Iterator[list[tuple[str, Any]]]:
-    found: list[tuple[str, Any]] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "count(" in statement and "inbox_tasks" in statement:
-            found.append((statement, parameters))
-
-    event.listen(db, "before_cursor_execute", note)
-    try:
-        yield found
-    finally:
-        event.remove(db, "before_cursor_execute", note)
+def _counting_tasks(statement: str) -> bool:
+    return "count(" in statement and "inbox_tasks" in statement
 
 
 def _news_statement(db: SqlEngine, uow_factory: UnitOfWorkFactory,
@@ -75,7 +63,7 @@ def _news_statement(db: SqlEngine, uow_factory: UnitOfWorkFactory,
     with uow_factory() as uow:
         uow.notices.mark_seen("sam", NOW - timedelta(days=1))
         uow.commit()
-    with _caught(db) as found, uow_factory(read_only=True) as uow:
+    with statements_sent(db, _counting_tasks) as found, uow_factory(read_only=True) as uow:
         news = uow.notices.news(InboxQuery(grant, "sam", NOW), cap=CAP)
     assert (news.mine, news.role, news.overdue) == (0, 0, 0)
     assert len(found) == 1
