@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -78,6 +79,29 @@ def _ready_interruption(workflow: Any, running: Any) -> Any | None:
     return None
 
 
+def _first_interruption_only(workflow: Any) -> None:
+    """Of an activity's interrupting boundary events that became ready together (two timers
+    due at the same moment), only the first (in the model's order) goes off: it interrupts
+    the activity, which takes its other boundary events with it. SpiffWorkflow cancels those
+    only while they still wait, so both ran and the case went on twice from one activity."""
+    later: list[Any] = []
+    for task in list(_tasks(workflow)):
+        if isinstance(task.task_spec, BoundaryEventSplit):
+            later += [child for child in task.children
+                      if child.state == TaskState.READY and interrupts(child.task_spec)][1:]
+    for task in later:
+        task.cancel()
+
+
+def _several_interruptions(workflow: Any) -> bool:
+    """Whether an activity of the case's processes has more than one interrupting boundary
+    event (else no two can be ready together, and nothing is looked for)."""
+    specs = [workflow.spec, *workflow.subprocess_specs.values()]
+    return any(isinstance(task_spec, BoundaryEventSplit)
+               and sum(interrupts(output) for output in task_spec.outputs) > 1
+               for spec in specs if spec is not None for task_spec in spec.task_specs.values())
+
+
 def _can_interrupt(workflow: Any) -> bool:
     """Whether the case's processes have an interrupting boundary event at all (else there is
     nothing to look for before each step)."""
@@ -91,6 +115,9 @@ def engine_steps(workflow: Any) -> None:
     event subprocess start) runs before any other step, and a task an earlier step of the
     round cancelled does not run."""
     settle(workflow)  # the conditional events the command's data made true, before any step
+    several = _several_interruptions(workflow)
+    if several:
+        _first_interruption_only(workflow)
 
     def interruptions_first(task: Any) -> None:
         _skip_stale(task)
@@ -98,6 +125,8 @@ def engine_steps(workflow: Any) -> None:
         started = start_now(workflow)  # an event subprocess a step's data started
         if started is not None:
             raise _InterruptFirst(started)
+        if several:  # timers due together, or already due when their activity began
+            _first_interruption_only(workflow)
         boundary = _ready_interruption(workflow, task)
         if boundary is not None:
             raise _InterruptFirst(boundary)
