@@ -49,12 +49,14 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=15
 
 # (a)-(c): a step's cost; the realistic workloads (gate reception with answers, more active
-# cases than the live-case cache, two processes; BENCH_REALISTIC="--population 20000"); then
+# cases than the live-case cache, two processes; BENCH_REALISTIC="--population 20000"); a
+# worker's due timers one commit a case and in group commits; then
 # the dashboard over generated cases (cold and warm p50/p95, statements per request). The
 # issue's size: BENCH_DASHBOARD="--clients 100000 --events 5000000"
 bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.realistic $(BENCH_REALISTIC)
+	$(BIN)/python -m bench.timers
 	$(BIN)/python -m bench.dashboard $(BENCH_DASHBOARD)
 
 # What users hit at national scale (issue 17): the shipped pathways' real cases copied in SQL to

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -503,6 +504,12 @@ class UnitOfWork(Repositories, Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction undone alone if its block raises (the error goes on):
+        what several commands sharing one commit (group commit) need, so one failing
+        command does not undo the others."""
+        ...
 
     def data_revision(self) -> int:
         """A number that changes whenever a commit changes data figures come from."""

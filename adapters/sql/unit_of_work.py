@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
 
@@ -123,6 +125,17 @@ class SqlAlchemyUnitOfWork(Repositories):
         connection = self._active()
         connection.info[_WROTE] = False
         connection.rollback()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """SAVEPOINT ... RELEASE, or ROLLBACK TO it (and re-raise) when the block raises."""
+        nested = self._active().begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
 
     def data_revision(self) -> int:
         """A number that changes whenever a commit changes data (cases, events, clients,

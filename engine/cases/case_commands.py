@@ -8,7 +8,7 @@ retrying build the workflow themselves and persist it through the same `persist`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,18 +24,17 @@ from SpiffWorkflow.util.task import TaskState
 from engine.cases.case_queries import get_case
 from engine.cases.client_commands import check_client_fields
 from engine.data_names import reserved_data_name
-from engine.errors import CaseStateError, ConflictError, InvalidArgumentError, NotFoundError
+from engine.errors import CaseStateError, InvalidArgumentError, NotFoundError
 from engine.model import CaseRecord, Client, Message, NewEvent, PathwayVersion
 from engine.ports import UnitOfWork
 from engine.text import check_json
 from engine.versions.allocation import allocate
-from engine.workflow import event_order, runner
+from engine.workflow import event_order, group_commit, runner
 from engine.workflow.case_runtime import (
     CaseRuntime,
     CaseView,
     CommandOutcome,
     CompletionResult,
-    Locate,
     case_id_of,
     json_safe,
 )
@@ -212,55 +211,49 @@ def complete_task(rt: CaseRuntime, task_id: str, data: Mapping[str, Any], *,
                             outcome.task_views(), outcome.record.error)
 
 
+# A worker's batch of due timers shares one commit (engine.workflow.group_commit): at most
+# this many cases, or this long (on SQLite the batch holds the write lock throughout).
+TIMER_BATCH_CASES = 32
+TIMER_BATCH_SECONDS = 0.1
+
+
 def fire_due_timers(rt: CaseRuntime, now: datetime | None) -> int:
     """Fire every timer due at `now` (default: the clock). Returns how many fired.
 
     Each case is claimed inside the transaction that fires it (TimerRepository.claim_due):
     the longest-due case no other worker holds, so several workers on one database fire
-    disjoint cases, earliest first, and a worker that dies mid-way leaves its case to the
-    others when its transaction rolls back. A case another command holds (conflict) is left
-    for the next round rather than retried here. A case whose timer cannot be fired for any
-    other reason is put in error with the reason (CaseRuntime.record_failure), which
-    withdraws its timers, and the others go on.
+    disjoint cases, earliest first, and a worker that dies mid-way leaves its cases to the
+    others when its transaction rolls back. The cases due at once go in batches that share
+    one commit (group commit), each case in a savepoint of its own. A case another command
+    holds (conflict) is left for the next round rather than retried here. A case whose timer
+    cannot be fired for any other reason is undone alone and put in error with the reason
+    (CaseRuntime.record_failure), which withdraws its timers, and the others go on.
     """
     when = now or rt.clock.now()
     fired = 0
     passed: set[int] = set()  # cases that did not move in this call: not claimed again
     while True:
-        claimed: list[int] = []
-        try:
-            outcome = rt.command(_claim_due(when, passed, claimed), when, refresh_timers)
-        except _NothingDue:
+        batch = group_commit.run_batch(rt, _claim_due(when, passed), when, refresh_timers,
+                                       limit=TIMER_BATCH_CASES, seconds=TIMER_BATCH_SECONDS)
+        for case_id, err in batch.passed:
+            log.info("timer of case %s left for the next round: %s", case_id, err)
+            passed.add(case_id)
+        for case_id, err in batch.failed:
+            rt.record_failure(case_id, err, when, during="firing its timer", due_by=when)
+            passed.add(case_id)
+        for outcome in batch.done:
+            count = sum(event.type == "timer_fired" for event in outcome.events)
+            if count == 0:
+                passed.add(outcome.record.id or 0)
+            fired += count
+        if batch.exhausted:
             return fired
-        except (ConflictError, CaseStateError) as err:
-            log.info("timer of case %s left for the next round: %s", claimed[0], err)
-            passed.update(claimed)
-            continue
-        except Exception as err:  # one bad case must not stop the others' timers
-            if not claimed:  # the claim itself failed: the database, not a case
-                raise
-            rt.record_failure(claimed[0], err, when, during="firing its timer", due_by=when)
-            passed.update(claimed)
-            continue
-        count = sum(event.type == "timer_fired" for event in outcome.events)
-        if count == 0:
-            passed.update(claimed)
-        fired += count
 
 
-class _NothingDue(Exception):
-    """No active case has a due timer that no other worker holds: ends the claiming
-    command (its transaction rolls back, having changed nothing)."""
-
-
-def _claim_due(when: datetime, passed: set[int], claimed: list[int]) -> Locate:
-    """The command's locate step: claim the longest-due case (noted in `claimed`)."""
-    def claim(uow: UnitOfWork) -> int:
-        case_id = uow.timers.claim_due(when, passed)
-        if case_id is None:
-            raise _NothingDue
-        claimed.append(case_id)
-        return case_id
+def _claim_due(when: datetime, passed: set[int]) -> group_commit.Claim:
+    """A batch's claim: the longest-due case no other worker holds and not passed over."""
+    def claim(uow: UnitOfWork, batch: Collection[int]) -> int | None:
+        return uow.timers.claim_due(when, passed | set(batch))
     return claim
 
 

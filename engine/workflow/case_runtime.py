@@ -336,27 +336,33 @@ class CaseRuntime:
         """CaseRuntime.command's one transaction; the case it found goes into `located`."""
         with self.uow() as uow:
             found = locate(uow)
-            case_id = found if isinstance(found, int) else found.id or 0
-            located.append(case_id)
-            record = found if isinstance(found, CaseRecord) else self.case(uow, case_id,
-                                                                           with_state=False)
-            if record.status not in allow:
-                raise CaseStateError(f"case {case_id} is {record.status}",
-                                     details={"case": case_id, "status": record.status})
-            parsed = self.parsed(uow, record.pathway, record.version)
-            workflow = self._load(uow, record, parsed)
-            expected = record.revision
-            with running_at(now):
-                previous = self._visible(workflow, parsed, record)
-                before = runner.snapshot(workflow)
-                events, error = action(uow, record, workflow, parsed)
-                events += runner.describe_changes(workflow, parsed, before, now)
-                outcome = self.persist(uow, record, workflow, parsed, events, error, now,
-                                       expected_revision=expected, previous=previous)
+            located.append(found if isinstance(found, int) else found.id or 0)
+            outcome = self.run_on(uow, found, now, action, allow)
             if finish is not None:
                 finish(uow, outcome)
             uow.commit()
         return outcome
+
+    def run_on(self, uow: UnitOfWork, found: int | CaseRecord, now: datetime, action: Action,
+               allow: tuple[str, ...]) -> CommandOutcome:
+        """A command's work on the case found, inside uow's transaction, uncommitted: load
+        it, run action, persist (engine.workflow.group_commit runs several in one commit)."""
+        case_id = found if isinstance(found, int) else found.id or 0
+        record = found if isinstance(found, CaseRecord) else self.case(uow, case_id,
+                                                                       with_state=False)
+        if record.status not in allow:
+            raise CaseStateError(f"case {case_id} is {record.status}",
+                                 details={"case": case_id, "status": record.status})
+        parsed = self.parsed(uow, record.pathway, record.version)
+        workflow = self._load(uow, record, parsed)
+        expected = record.revision
+        with running_at(now):
+            previous = self._visible(workflow, parsed, record)
+            before = runner.snapshot(workflow)
+            events, error = action(uow, record, workflow, parsed)
+            events += runner.describe_changes(workflow, parsed, before, now)
+            return self.persist(uow, record, workflow, parsed, events, error, now,
+                                expected_revision=expected, previous=previous)
 
     def after_commit(self, outcome: CommandOutcome) -> None:
         """What must wait until the command's transaction is safely committed."""

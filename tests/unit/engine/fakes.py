@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import copy
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -1177,6 +1178,15 @@ class FakeUnitOfWork(Repositories):
 
     def rollback(self) -> None:
         self._bind(self.store.data.copy())
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        saved = self.work.copy()
+        try:
+            yield
+        except BaseException:
+            self._bind(saved)
+            raise
 
     def data_revision(self) -> int:
         return self.store.commits

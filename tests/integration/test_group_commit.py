@@ -1,0 +1,87 @@
+"""Group commit on SQLite and PostgreSQL (issue 19, item 3): a worker's timers due at once
+fire in batches of one transaction, each case in a savepoint, so the commit (which waits for
+the disk in the default durability) is paid once a batch, not once a case; a case that fails
+mid-batch is rolled back to its savepoint alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine as SqlEngine
+from sqlalchemy import event
+
+from engine.cases import case_commands
+from engine.ports import UnitOfWorkFactory
+from tests.bundles import bundle
+from tests.case_steps import open_steps
+from tests.integration.engines import fresh_engine
+from tests.integration.test_worker_isolation import damage
+from tests.unit.engine.fakes import FakeClock
+
+
+@contextmanager
+def counted_commits(db_engine: SqlEngine) -> Iterator[list[int]]:
+    commits = [0]
+
+    def commit(*_: object) -> None:
+        commits[0] += 1
+
+    event.listen(db_engine, "commit", commit)
+    try:
+        yield commits
+    finally:
+        event.remove(db_engine, "commit", commit)
+
+
+@pytest.fixture(autouse=True)
+def batches_bounded_by_cases_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loaded test machine may take more than the batch's time bound for a few cases."""
+    monkeypatch.setattr(case_commands, "TIMER_BATCH_SECONDS", 600.0)
+
+
+def test_forty_due_timers_fire_in_two_commits_and_each_fires_once(
+        uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
+    setup = fresh_engine(uow_factory, clock)
+    setup.publish(*bundle("timed_script", "total = 1"))
+    client = setup.add_client("Ann")
+    cases = [setup.start_case("timed_script", client.id or 0).case.id or 0 for _ in range(40)]
+
+    worker = fresh_engine(uow_factory, clock)
+    with counted_commits(db_engine) as commits:
+        assert worker.fire_due_timers(clock.now() + timedelta(days=2)) == 40
+    assert commits[0] == -(-40 // case_commands.TIMER_BATCH_CASES)  # 32 + 8
+    reader = fresh_engine(uow_factory, clock)
+    for case_id in cases:
+        assert open_steps(reader, case_id) == ["review"], case_id
+        assert [e.type for e in reader.events(case_id)].count("timer_fired") == 1, case_id
+    assert worker.fire_due_timers(clock.now() + timedelta(days=3)) == 0
+
+
+def test_a_case_failing_mid_batch_is_undone_alone(
+        uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
+    setup = fresh_engine(uow_factory, clock)
+    setup.publish(*bundle("timed_script", "total = 1"))
+    client = setup.add_client("Ann")
+    before = [setup.start_case("timed_script", client.id or 0).case.id or 0 for _ in range(3)]
+    setup.publish(*bundle("timed_script", "numbers = (n for n in [1, 2])"))
+    unstorable = setup.start_case("timed_script", client.id or 0).case.id or 0  # fails writing
+    after = [setup.start_case("timed_script", client.id or 0, version=1).case.id or 0
+             for _ in range(3)]
+    damaged = after[1]
+    damage(db_engine, damaged)
+
+    worker = fresh_engine(uow_factory, clock)
+    with counted_commits(db_engine) as commits:
+        assert worker.fire_due_timers(clock.now() + timedelta(days=2)) == 5
+    assert commits[0] == 1 + 2  # the batch, then each failure recorded on its own
+    reader = fresh_engine(uow_factory, clock)
+    for case_id in [*before, after[0], after[2]]:
+        assert open_steps(reader, case_id) == ["review"], case_id
+    for case_id in (unstorable, damaged):
+        case = reader.get_case(case_id).case
+        assert case.status == "error", case_id
+        types = [e.type for e in reader.events(case_id)]
+        assert "timer_fired" not in types and types[-1] == "error", (case_id, types)
