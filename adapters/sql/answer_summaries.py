@@ -8,6 +8,12 @@ holding it, changed in the transaction of the write that changes a case's data (
 adapters.sql.repositories.workflow.SqlCaseRepository) by one upsert of the differences; a
 value is there while its count is above 0. Migration 0025 counts the cases stored before.
 
+The differences are summed as cases are written and upserted at the commit (the unit of
+work's commit asks SqlCaseRepository.write_counts), not at each write: every case of a
+pathway that sets an answer adds to the same row, which an upsert locks until the commit, so
+a transaction that writes several cases (the worker's group commit) would otherwise hold it
+from its first case on and other workers' cases would wait for it, one batch after another.
+
 Values are told apart as JSON holds them (true, 1, "1" and 1.0 are four), an object whatever
 its keys' order. A name or value whose JSON text is longer than LONGEST is keyed by a digest
 of it (an index entry has a size limit); the value's whole text is kept beside its key.
@@ -66,13 +72,12 @@ def changes(old: Answers, new: Answers) -> Counter[tuple[str, str, str]]:
     return counts
 
 
-def record(connection: Connection, pathway: str,
-           counts: Mapping[tuple[str, str, str], int]) -> None:
-    """Add `counts` ((name, value key, value) -> cases) to the pathway's: one statement, its
-    rows in key order (two transactions lock shared rows in the same order)."""
+def record(connection: Connection, counts: Mapping[tuple[str, str, str, str], int]) -> None:
+    """Add `counts` ((pathway, name, value key, value) -> cases) to the pathways': one
+    statement, its rows in key order (two transactions lock shared rows in the same order)."""
     rows = [{"pathway": pathway, "name": name, "value_key": value_key, "value": value,
              "cases": added}
-            for (name, value_key, value), added in sorted(counts.items()) if added]
+            for (pathway, name, value_key, value), added in sorted(counts.items()) if added]
     if not rows:
         return
     dialect = connection.dialect.name
@@ -113,5 +118,5 @@ def rebuild(connection: Connection, batch: int = 2000) -> None:
         for _, pathway, data in rows:
             counts.setdefault(pathway, Counter()).update(changes({}, answers_of(data)))
         last = rows[-1][0]
-    for pathway, counted in sorted(counts.items()):
-        record(connection, pathway, counted)
+    record(connection, {(pathway, *key): added for pathway, counted in counts.items()
+                        for key, added in counted.items()})

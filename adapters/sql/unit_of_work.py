@@ -115,6 +115,7 @@ class SqlAlchemyUnitOfWork(Repositories):
         """Commit; a transaction that changed data also adds one to the data revision, in
         the same transaction, so a reader never sees new data under an old revision."""
         connection = self._active()
+        self.cases.write_counts()  # the answer counts: held only from here to the commit
         if connection.info.get(_WROTE):
             if connection.execute(_BUMP).rowcount == 0:  # a schema made without 0010's row
                 connection.execute(insert(tables.data_revision).values(id=1, revision=1))
@@ -124,16 +125,19 @@ class SqlAlchemyUnitOfWork(Repositories):
     def rollback(self) -> None:
         connection = self._active()
         connection.info[_WROTE] = False
+        self.cases.restore()
         connection.rollback()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """SAVEPOINT ... RELEASE, or ROLLBACK TO it (and re-raise) when the block raises."""
         nested = self._active().begin_nested()
+        marked = self.cases.marked()
         try:
             yield
         except BaseException:
             nested.rollback()
+            self.cases.restore(marked)
             raise
         nested.commit()
 

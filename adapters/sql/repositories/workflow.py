@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -141,6 +142,9 @@ class SqlCaseRepository(SqlRepository):
         # each case's answers as read or written in this transaction, which a save changes
         # the counts of values in summary_answers from (adapters.sql.answer_summaries)
         self._answers: dict[int, answer_summaries.Answers] = {}
+        # what the writes since the last commit add to those counts, (pathway, name, value
+        # key, value) -> cases: written at the commit (write_counts), see answer_summaries
+        self._counts: Counter[tuple[str, str, str, str]] = Counter()
 
     def add(self, case: CaseRecord) -> CaseRecord:
         case.created_at = case.created_at or current_time()
@@ -193,12 +197,28 @@ class SqlCaseRepository(SqlRepository):
 
     def _count_answers(self, case: CaseRecord, was: answer_summaries.Answers) -> None:
         """The counts of the pathway's answer values moved from the case's answers `was` to
-        those of its data now (no statement when they are the same)."""
+        those of its data now, to be written at the commit (write_counts)."""
         now = answer_summaries.answers_of(case.data)
         if now != was:
-            answer_summaries.record(self._connection, case.pathway,
-                                    answer_summaries.changes(was, now))
+            for key, added in answer_summaries.changes(was, now).items():
+                self._counts[(case.pathway, *key)] += added
         self._answers[case.id or 0] = now
+
+    def write_counts(self) -> None:
+        """Upsert what this transaction's writes add to the answer counts (one statement,
+        none when nothing changed): the unit of work's commit does, just before it commits."""
+        counts, self._counts = self._counts, Counter()
+        answer_summaries.record(self._connection, counts)
+
+    def marked(self) -> tuple[Any, ...]:
+        """What this repository keeps about the transaction, to go back to (restore) when a
+        savepoint is rolled back."""
+        return Counter(self._counts), dict(self._answers), dict(self._versions)
+
+    def restore(self, marked: tuple[Any, ...] | None = None) -> None:
+        """Back to `marked` (None: a rolled back transaction, nothing kept)."""
+        counts, answers, versions = marked or (Counter(), {}, {})
+        self._counts, self._answers, self._versions = Counter(counts), answers, versions
 
     def list(
         self,
