@@ -4,9 +4,17 @@ A durable commit waits for the disk (SQLite `synchronous=FULL`, PostgreSQL
 `synchronous_commit=on`: 0.2 to 5 ms here), and a worker that finds a batch of due timers
 ready at once would otherwise pay it once per case. Here it pays it once per batch: the
 batch's cases are claimed one by one inside the one transaction (each claim locks its case
-until the commit, so other workers skip it), each command runs in a savepoint, and a case
-whose command fails is undone alone (ROLLBACK TO its savepoint) and handed back to the caller
-with its error, while the others commit together. What must wait for a commit (the live-case
+until the commit, so other workers skip it), each case's claim and command run in a
+savepoint, and a case whose command fails is undone alone (ROLLBACK TO its savepoint, which
+releases its claim too) and handed back to the caller with its error, while the others
+commit together.
+
+The claim is made inside the case's savepoint, not before it: on PostgreSQL a row locked by
+the transaction and then changed in a savepoint (a subtransaction) gets a MultiXact as its
+xmax (the lock and the change are two transaction ids), and every later scan that meets the
+old row (the claim walks the fired timers' dead rows until vacuum) looks its members up again,
+under a lock all the workers share; locked and changed by the one savepoint, it gets a plain
+xmax. What must wait for a commit (the live-case
 cache, notifications, message routing) runs for each case only after the batch's commit, as
 CaseRuntime.command does for one.
 
@@ -64,16 +72,19 @@ def run_batch(rt: CaseRuntime, claim: Claim, now: datetime, action: Action, *,
     started = time.perf_counter()
     with rt.uow() as uow:
         while result.cases < limit and time.perf_counter() - started < seconds:
-            case_id = claim(uow, claimed)
-            if case_id is None:
-                result.exhausted = True
-                break
-            claimed.add(case_id)
+            case_id: int | None = None
             step_started = time.perf_counter()
             try:
-                with uow.savepoint():
+                with uow.savepoint():  # the claim too: see the module's docstring
+                    case_id = claim(uow, claimed)
+                    if case_id is None:
+                        result.exhausted = True
+                        break
+                    claimed.add(case_id)
                     outcome = rt.run_on(uow, case_id, now, action, allow)
             except Exception as err:  # one bad case must not undo the batch
+                if case_id is None:  # the claim itself failed: the database, not a case
+                    raise
                 kept = result.passed if isinstance(err, ConflictError | CaseStateError) \
                     else result.failed
                 kept.append((case_id, err))
