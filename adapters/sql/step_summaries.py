@@ -20,6 +20,14 @@ applied when the figures are read (adapters.sql.step_figures): a hidden version 
 groups; an event hidden by the names in its data (summary_event_names) is taken back out of
 its case, whose steps are worked out again from its summary_events (few cases: the names
 are those of sensitive steps and pathways).
+
+In a transaction of several cases (the worker's group commit, each case in a savepoint:
+`defer`, from the unit of work's savepoint), what `record` adds to the groups and buckets is
+summed over the transaction and written at its commit (`write_pending`), in key order: every
+case that reaches a step adds to its group's one row, which an upsert locks until the commit,
+so the transaction would otherwise hold it from its first case on while other workers' cases
+wait for it. A transaction of one command writes them with its step's other summaries (one
+statement on PostgreSQL, adapters.sql.summary_writes).
 """
 
 from __future__ import annotations
@@ -148,6 +156,10 @@ class _Deltas:
         return [_value_row(case_id, seq, kind, pathway, version, arm, step, hours)
                 for kind, seq, hours in found]
 
+    def copy(self) -> _Deltas:
+        return _Deltas({key: list(found) for key, found in self.groups.items()},
+                       defaultdict(int, self.buckets))
+
     def value(self, key: GroupKey, kind: str, hours: float, sign: int = 1) -> None:
         version, arm, step = key
         self.buckets[(version, arm, step, kind, bucket_of(hours))] += sign
@@ -231,7 +243,10 @@ def record(writes: Writes, case_id: int, pathway: str, version: int, arm: int,
                                      row.from_start, row.completions, row.hours_sum)
                   for row in writes.connection.execute(_CASE_STEPS, {"b_case": case_id,
                                                               "b_steps": sorted(by_step)})}
-    deltas, values, written = _Deltas(), [], []
+    deferred = pending(writes.connection)
+    deltas = _Deltas() if deferred is None else deferred.setdefault(pathway, _Deltas())
+    values: list[dict[str, Any]] = []
+    written = []
     for step, taken in by_step.items():
         before = stored.get(step)
         after = (replace(before, each=[]) if before is not None
@@ -244,7 +259,51 @@ def record(writes: Writes, case_id: int, pathway: str, version: int, arm: int,
     # event, version and arm, and takes the rest as the events left it
     writes.add("steps", _case_steps_upsert(writes.connection.dialect.name), written)
     writes.add("values", _INSERT_VALUES, values)
-    deltas.write(writes, pathway)
+    if deferred is None:
+        deltas.write(writes, pathway)
+
+
+_PENDING = "pathways_step_deltas"  # in Connection.info: pathway -> _Deltas not yet written
+
+
+def defer(connection: Connection) -> None:
+    """From now to the transaction's end, sum what `record`s add to the groups and buckets
+    and write it at the commit (write_pending): a transaction of several cases (a savepoint
+    each) would otherwise hold each group's shared row from its first case to its commit."""
+    connection.info.setdefault(_PENDING, {})
+
+
+def pending(connection: Connection) -> dict[str, _Deltas] | None:
+    """What the transaction's `record`s add to the groups and buckets, by pathway, unwritten;
+    None when they are written as they come (not `defer`red: one command a transaction, whose
+    step writes them in its one statement)."""
+    found: dict[str, _Deltas] | None = connection.info.get(_PENDING)
+    return found
+
+
+def write_pending(connection: Connection) -> None:
+    """Write what `pending` holds (one statement on PostgreSQL, two a pathway on SQLite;
+    none if nothing), pathways in order, each one's rows in key order, and stop deferring:
+    just before the commit."""
+    writes = Writes(connection)
+    for pathway, deltas in sorted((connection.info.pop(_PENDING, None) or {}).items()):
+        deltas.write(writes, pathway)
+    writes.flush()
+
+
+def marked(connection: Connection) -> dict[str, _Deltas] | None:
+    """A copy of `pending`, to go back to (`restore`) when a savepoint is rolled back."""
+    found = pending(connection)
+    return None if found is None else {pathway: deltas.copy()
+                                       for pathway, deltas in found.items()}
+
+
+def restore(connection: Connection, kept: dict[str, _Deltas] | None = None) -> None:
+    """`pending` back to `kept` (None: not deferring, the transaction ended)."""
+    if kept is None:
+        connection.info.pop(_PENDING, None)
+    else:
+        connection.info[_PENDING] = kept
 
 
 _INSERT_VALUES = tables.summary_step_values.insert()
@@ -285,6 +344,7 @@ def follow(connection: Connection, case_id: int, pathway: str, before: tuple[int
     migrated, retried on another version, or a split gave it its arm."""
     if before == after:
         return
+    write_pending(connection)  # the groups as this transaction left them, read below
     cs, v = tables.summary_case_steps, tables.summary_step_values
     rows = connection.execute(select(cs).where(cs.c.case_id == case_id)).all()
     if not rows:

@@ -11,7 +11,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, event, insert, select, update
 
 from adapters.sql import repositories as sql
-from adapters.sql import summaries, tables
+from adapters.sql import step_summaries, summaries, tables
 from adapters.sql.database import READ_ONLY
 from adapters.sql.repositories.attachments import SqlAttachmentRepository
 from adapters.sql.repositories.common import forget_waits
@@ -60,6 +60,7 @@ class SqlAlchemyUnitOfWork(Repositories):
     def __enter__(self) -> Self:
         connection = self._engine.connect()
         connection.info[_WROTE] = False
+        step_summaries.restore(connection)  # nothing left by the last transaction on it
         try:
             if self.read_only:
                 connection.execution_options(**{READ_ONLY: True})
@@ -115,7 +116,8 @@ class SqlAlchemyUnitOfWork(Repositories):
         """Commit; a transaction that changed data also adds one to the data revision, in
         the same transaction, so a reader never sees new data under an old revision."""
         connection = self._active()
-        self.cases.write_counts()  # the answer counts: held only from here to the commit
+        self.cases.write_counts()  # the answer counts and step groups: rows every case of a
+        step_summaries.write_pending(connection)  # pathway shares, held from here to commit
         if connection.info.get(_WROTE):
             if connection.execute(_BUMP).rowcount == 0:  # a schema made without 0010's row
                 connection.execute(insert(tables.data_revision).values(id=1, revision=1))
@@ -126,18 +128,22 @@ class SqlAlchemyUnitOfWork(Repositories):
         connection = self._active()
         connection.info[_WROTE] = False
         self.cases.restore()
+        step_summaries.restore(connection)
         connection.rollback()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """SAVEPOINT ... RELEASE, or ROLLBACK TO it (and re-raise) when the block raises."""
-        nested = self._active().begin_nested()
-        marked = self.cases.marked()
+        connection = self._active()
+        step_summaries.defer(connection)  # several cases a transaction: see step_summaries
+        nested = connection.begin_nested()
+        marked, steps = self.cases.marked(), step_summaries.marked(connection)
         try:
             yield
         except BaseException:
             nested.rollback()
             self.cases.restore(marked)
+            step_summaries.restore(connection, steps)
             raise
         nested.commit()
 

@@ -17,6 +17,7 @@ from sqlalchemy import event, select
 
 from adapters.sql import tables
 from engine.cases import case_commands
+from engine.model import NewEvent
 from engine.ports import UnitOfWorkFactory
 from tests.bundles import bundle
 from tests.case_steps import open_steps
@@ -120,6 +121,60 @@ def test_a_batch_holds_no_pathway_wide_count_until_its_commit(
         assert _answer_count(db_engine, "timed_script", "total") == {"1": 1}
         batch.commit()
     assert _answer_count(db_engine, "timed_script", "total") == {"1": 2}
+
+
+def test_a_batch_holds_no_step_group_until_its_commit(
+        uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
+    """The same for the dashboard's step groups (adapters.sql.step_summaries): every case
+    whose timer leads to a task adds to its step's group row as the task becomes ready."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time anyway")
+    setup = fresh_engine(uow_factory, clock)
+    setup.publish(*bundle("timed_script", "total = 1"))
+    client = setup.add_client("Ann")
+    first, second = (setup.start_case("timed_script", client.id or 0).case.id or 0
+                     for _ in range(2))
+    with uow_factory() as batch:
+        _task_ready(batch, first, clock)
+        with uow_factory() as other:
+            other._active().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+            _task_ready(other, second, clock)
+            other.commit()
+        assert _reached(db_engine, "review") == 1
+        batch.commit()
+    assert _reached(db_engine, "review") == 2
+
+
+def test_a_case_undone_to_its_savepoint_leaves_the_step_groups_as_they_were(
+        uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
+    setup = fresh_engine(uow_factory, clock)
+    setup.publish(*bundle("timed_script", "total = 1"))
+    client = setup.add_client("Ann")
+    kept, undone = (setup.start_case("timed_script", client.id or 0).case.id or 0
+                    for _ in range(2))
+    with uow_factory() as batch:
+        with pytest.raises(RuntimeError), batch.savepoint():
+            _task_ready(batch, undone, clock)
+            raise RuntimeError("the case's command failed after its events")
+        with batch.savepoint():
+            _task_ready(batch, kept, clock)
+        batch.commit()
+    assert _reached(db_engine, "review") == 1
+
+
+def _task_ready(uow: Any, case_id: int, clock: FakeClock) -> None:
+    record = uow.cases.get(case_id)
+    assert record is not None
+    uow.events.append(case_id, [NewEvent(type="task_ready", at=clock.now(), step="review",
+                                         data={"task": f"t{case_id}"})],
+                      first_seq=record.event_seq + 1)
+
+
+def _reached(db_engine: SqlEngine, step: str) -> int | None:
+    g = tables.summary_step_groups
+    with db_engine.connect() as connection:
+        found: int | None = connection.scalar(select(g.c.reached).where(g.c.step == step))
+        return found
 
 
 def test_a_case_undone_to_its_savepoint_leaves_the_counts_as_they_were(
