@@ -135,7 +135,8 @@ def test_a_batch_holds_no_step_group_until_its_commit(
     first, second = (setup.start_case("timed_script", client.id or 0).case.id or 0
                      for _ in range(2))
     with uow_factory() as batch:
-        _task_ready(batch, first, clock)
+        with batch.savepoint():  # as group_commit runs each case
+            _task_ready(batch, first, clock)
         with uow_factory() as other:
             other._active().exec_driver_sql("SET LOCAL lock_timeout = '2s'")
             _task_ready(other, second, clock)
