@@ -268,9 +268,11 @@ class EventLog(Protocol):
 class TimerRepository(Protocol):
     def replace(self, case_id: int, timers: Sequence[Timer]) -> None: ...
 
-    def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
-        """The active case (not in `passed`) whose earliest timer is the longest due at or
-        before now, held by this transaction until it ends; None when there is none.
+    def claim_due(self, now: datetime, passed: Collection[int] = (), *,
+                  only: int | None = None) -> int | None:
+        """The active case (not in `passed`; `only` that one) whose earliest timer is the
+        longest due at or before now, held by this transaction until it ends; None when
+        there is none.
 
         On databases with row locks the case's row is locked with SKIP LOCKED: a case another
         worker holds is passed over, so concurrent workers claim disjoint cases, and a

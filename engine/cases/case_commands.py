@@ -37,9 +37,11 @@ from engine.workflow.case_runtime import (
     CompletionResult,
     case_id_of,
     json_safe,
+    log_failure,
 )
 from engine.workflow.clock import current_time, running_at
 from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.failures import put_in_error
 from engine.workflow.forms import computed_values, saved_to_client, validate_submission
 from engine.workflow.state import load_state
 
@@ -234,13 +236,13 @@ def fire_due_timers(rt: CaseRuntime, now: datetime | None) -> int:
     passed: set[int] = set()  # cases that did not move in this call: not claimed again
     while True:
         batch = group_commit.run_batch(rt, _claim_due(when, passed), when, refresh_timers,
-                                       limit=TIMER_BATCH_CASES, seconds=TIMER_BATCH_SECONDS)
+                                       limit=TIMER_BATCH_CASES, seconds=TIMER_BATCH_SECONDS,
+                                       record=_record_failure(when, passed))
         for case_id, err in batch.passed:
             log.info("timer of case %s left for the next round: %s", case_id, err)
-            passed.add(case_id)
-        for case_id, err in batch.failed:
-            rt.record_failure(case_id, err, when, during="firing its timer", due_by=when)
-            passed.add(case_id)
+        passed.update(case_id for case_id, _ in [*batch.passed, *batch.failed])
+        for case_id, message, put in batch.recorded:
+            log_failure(case_id, message, put)
         for outcome in batch.done:
             count = sum(event.type == "timer_fired" for event in outcome.events)
             if count == 0:
@@ -248,6 +250,17 @@ def fire_due_timers(rt: CaseRuntime, now: datetime | None) -> int:
             fired += count
         if batch.exhausted:
             return fired
+
+
+def _record_failure(when: datetime, passed: set[int]) -> group_commit.Record:
+    """A batch's record of a case whose timer failed: claimed again (the failed savepoint
+    released it) only if no other worker holds it and its timer is still due, so a case
+    another worker has fired since is never put in error for this failure."""
+    def record(uow: UnitOfWork, case_id: int, err: Exception) -> tuple[str, bool] | None:
+        if uow.timers.claim_due(when, passed, only=case_id) is None:
+            return None
+        return put_in_error(uow, case_id, err, when, during="firing its timer", due_by=when)
+    return record
 
 
 def _claim_due(when: datetime, passed: set[int]) -> group_commit.Claim:

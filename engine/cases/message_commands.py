@@ -17,8 +17,9 @@ from engine.errors import CaseStateError, ConflictError
 from engine.model import CaseRecord, Message, NewEvent, SignalDelivery
 from engine.ports import UnitOfWork
 from engine.workflow import runner
-from engine.workflow.case_runtime import Action, CaseRuntime, case_id_of, failure_reason
+from engine.workflow.case_runtime import Action, CaseRuntime, case_id_of
 from engine.workflow.definitions import ParsedDefinition
+from engine.workflow.failures import failure_reason
 
 log = logging.getLogger("engine.services")  # the worker's log lines keep their logger's name
 # A case busy with another command when a signal reaches it is tried this many times.

@@ -46,6 +46,7 @@ from engine.ports import (
 )
 from engine.workflow.clock import running_at
 from engine.workflow.definition_model import PROGRAMME_SCOPE
+from engine.workflow.failures import failure_reason, put_in_error
 from engine.workflow.live_cases import LiveWorkflowCache
 from engine.workflow.notifying import build_notification, failure_event, record_failure
 
@@ -119,18 +120,6 @@ Finish = Callable[[UnitOfWork, CommandOutcome], None]
 def case_id_of(case_id: int) -> Locate:
     """A command's locate step for a case known by id."""
     return lambda _uow: case_id
-
-
-def failure_reason(err: BaseException, limit: int = 300) -> str:
-    """One short line saying why something failed, for a case's error and the worker's log.
-
-    A database driver's error wraps the real one (`orig`) and appends the statement and its
-    parameters, case data included: only the first line of the underlying error is kept.
-    """
-    cause = getattr(err, "orig", None) or err
-    lines = str(cause).strip().splitlines()
-    text = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class NullObserver:
@@ -476,52 +465,29 @@ class CaseRuntime:
     def record_failure(self, case_id: int, err: Exception, now: datetime, *, during: str,
                        due_by: datetime | None = None,
                        details: dict[str, Any] | None = None) -> None:
-        """Put a case the worker could not move in `error` with the reason: its own
-        transaction, after the failed command's was rolled back.
-
-        The stored state is left as it was before the failed command, so `cases retry` (on a
-        fixed version if need be) runs the same step again. Open tasks and timers are
-        withdrawn as for any case in error, so later rounds do not try it again. With `due_by`
-        (a timer failure) the error names the earliest timer then due, step and task. Logs
-        one line.
-        """
+        """Put a case the worker could not move in `error` with the reason
+        (engine.workflow.failures): its own transaction, after the failed command's was
+        rolled back. Logs one line."""
         message = f"{during} failed: {failure_reason(err)}"
         try:
             with self.uow() as uow:
-                record = uow.cases.get(case_id)
-                if record is None or record.status != "active":
-                    log.warning("case %s: %s; the case is no longer active: left as it is",
-                                case_id, message)
-                    return
-                _put_in_error(uow, record, err, now, message, due_by, details or {})
+                message, put = put_in_error(uow, case_id, err, now, during=during,
+                                            due_by=due_by, details=details)
                 uow.commit()
         except Exception as second:  # e.g. the database itself is down: the next round retries
             log.warning("case %s: %s; putting it in error failed too: %s", case_id,
                         message, failure_reason(second))
             return
+        log_failure(case_id, message, put)
+
+
+def log_failure(case_id: int, message: str, put: bool) -> None:
+    """The worker's one line for a case it could not move (put in error, or not active)."""
+    if put:
         log.warning("case %s: %s; the case is now in error", case_id, message)
-
-
-def _put_in_error(uow: UnitOfWork, record: CaseRecord, err: Exception, now: datetime,
-                  message: str, due_by: datetime | None, details: dict[str, Any]) -> None:
-    """Save the case in error with one `error` event; withdraw its tasks and timers."""
-    assert record.id is not None
-    case_id = record.id
-    due = sorted((t.due_at, t.step, t.task_id) for t in uow.timers.for_case(case_id)
-                 if due_by is not None and t.due_at <= due_by)
-    _, step, task = due[0] if due else (None, None, None)
-    error = {"message": message, "step": step, "task": task, "line": None,
-             "kind": type(getattr(err, "orig", None) or err).__name__, **details}
-    expected = record.revision
-    record.status, record.error, record.waiting_for = "error", error, []
-    record.updated_at = now
-    first_seq = record.event_seq + 1
-    record.event_seq += 1
-    uow.cases.save(record, expected)
-    uow.events.append(case_id, [NewEvent(type="error", at=now, step=step, data=error)],
-                      first_seq=first_seq)
-    uow.inbox.replace_open(case_id, [])
-    uow.timers.replace(case_id, [])
+    else:
+        log.warning("case %s: %s; the case is no longer active: left as it is", case_id,
+                    message)
 
 
 def _closing_events(record: CaseRecord, workflow: Any, error: Any, now: datetime,

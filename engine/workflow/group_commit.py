@@ -18,6 +18,12 @@ xmax. What must wait for a commit (the live-case
 cache, notifications, message routing) runs for each case only after the batch's commit, as
 CaseRuntime.command does for one.
 
+A case whose command fails is handed to `record` (if given) right after, in a savepoint of
+its own in the batch (engine.workflow.failures.put_in_error, under a claim made again): its
+failure commits with the batch. Recorded after the commit instead, another worker could claim
+the case in between (the rolled-back savepoint released it), fire it, and then see it put in
+error for a failure that had passed.
+
 A batch stops at `limit` cases or after `seconds`, whichever comes first: on SQLite the
 batch holds the database's write lock from its first claim to its commit, so a web request
 waits at most about that long.
@@ -25,6 +31,7 @@ waits at most about that long.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -39,11 +46,18 @@ from engine.workflow.case_runtime import (
     outcome_of,
     tell,
 )
+from engine.workflow.failures import failure_reason
+
+log = logging.getLogger("engine.services")  # the worker's log lines keep their logger's name
 
 # Claims the next case of a batch inside its transaction (locking it), or None: no more;
 # never one of the cases given (those the batch has claimed already: a case that failed,
 # or had nothing to do, would otherwise be claimed again and again until the limit).
 Claim = Callable[[UnitOfWork, Collection[int]], int | None]
+# Records a case's failure in the batch's transaction: (the message, whether it was put in
+# error), or None when the case is no longer the failed one's (another worker holds it, or
+# it moved on) and is left to whoever has it.
+Record = Callable[[UnitOfWork, int, Exception], tuple[str, bool] | None]
 
 
 @dataclass
@@ -54,6 +68,8 @@ class BatchResult:
     done: list[CommandOutcome] = field(default_factory=list)
     passed: list[tuple[int, Exception]] = field(default_factory=list)
     failed: list[tuple[int, Exception]] = field(default_factory=list)
+    # the failed cases `record` saw to in the batch: (case, message, put in error)
+    recorded: list[tuple[int, str, bool]] = field(default_factory=list)
     exhausted: bool = False  # the claim found no more cases (not the limit or the time)
 
     @property
@@ -62,8 +78,8 @@ class BatchResult:
 
 
 def run_batch(rt: CaseRuntime, claim: Claim, now: datetime, action: Action, *,
-              limit: int, seconds: float, allow: tuple[str, ...] = ("active",)
-              ) -> BatchResult:
+              limit: int, seconds: float, allow: tuple[str, ...] = ("active",),
+              record: Record | None = None) -> BatchResult:
     """Claim and run up to `limit` cases' commands in one transaction with one commit.
     A failing claim (the database, not a case) raises, and the batch commits nothing."""
     result = BatchResult()
@@ -88,14 +104,31 @@ def run_batch(rt: CaseRuntime, claim: Claim, now: datetime, action: Action, *,
                 kept = result.passed if isinstance(err, ConflictError | CaseStateError) \
                     else result.failed
                 kept.append((case_id, err))
+                if kept is result.failed and record is not None:
+                    _record(uow, record, case_id, err, result)
                 tell(rt.observer.step_done, case_id, outcome_of(err),
                      time.perf_counter() - step_started)
                 continue
             result.done.append(outcome)
             steps.append(time.perf_counter() - step_started)
-        if result.done:
+        if result.done or result.recorded:
             uow.commit()
     for outcome, seconds_taken in zip(result.done, steps, strict=True):
         tell(rt.observer.step_done, outcome.record.id, "ok", seconds_taken)
         rt.after_commit(outcome)
     return result
+
+
+def _record(uow: UnitOfWork, record: Record, case_id: int, err: Exception,
+            result: BatchResult) -> None:
+    """The failed case's record, in a savepoint of its own; if that fails too (the database),
+    it is left out and the case is tried again in a later round."""
+    try:
+        with uow.savepoint():
+            recorded = record(uow, case_id, err)
+    except Exception as second:
+        log.warning("case %s: %s; putting it in error failed too: %s", case_id,
+                    failure_reason(err), failure_reason(second))
+        return
+    if recorded is not None:
+        result.recorded.append((case_id, *recorded))

@@ -45,8 +45,10 @@ class SqlTimerRepository(SqlRepository):
                 [columns_of(timer, leave_out=()) for timer in timers],
             )
 
-    def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
-        """The active case with the longest-due timer, claimed until the transaction ends.
+    def claim_due(self, now: datetime, passed: Collection[int] = (), *,
+                  only: int | None = None) -> int | None:
+        """The active case with the longest-due timer (`only`: if it is that one), claimed
+        until the transaction ends.
 
         The case's row and its due timer's are locked FOR NO KEY UPDATE (what saving the
         case and replacing its timers take anyway) with SKIP LOCKED: a case another
@@ -65,6 +67,8 @@ class SqlTimerRepository(SqlRepository):
         )
         if passed:
             statement = statement.where(c.c.id.not_in(builtins.list(passed)))
+        if only is not None:
+            statement = statement.where(c.c.id == only)
         found: int | None = self._connection.scalar(statement)
         return found
 

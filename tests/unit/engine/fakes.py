@@ -443,8 +443,10 @@ class _Timers:
                       if ts and min(t.due_at for t in ts) <= now
                       and getattr(self.d.cases.get(case_id), "status", None) == "active")
 
-    def claim_due(self, now: datetime, passed: Collection[int] = ()) -> int | None:
-        return next((case_id for _, case_id in self._due(now) if case_id not in passed), None)
+    def claim_due(self, now: datetime, passed: Collection[int] = (), *,
+                  only: int | None = None) -> int | None:
+        return next((case_id for _, case_id in self._due(now) if case_id not in passed
+                     and only in (None, case_id)), None)
 
     def due_count(self, now: datetime) -> tuple[int, datetime | None]:
         due = self._due(now)

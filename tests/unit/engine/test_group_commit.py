@@ -60,8 +60,8 @@ def test_a_failing_case_is_undone_alone_and_the_others_commit_together(
     damage_state(engine, damaged)
     before = factory.store.commits
     assert engine.fire_due_timers(clock.now() + timedelta(days=2)) == 2
-    # the batch's one commit, then the failure recorded in a transaction of its own
-    assert factory.store.commits - before == 2
+    # one commit: the others' steps and the failure, recorded in the batch
+    assert factory.store.commits - before == 1
     assert open_steps(engine, first) == open_steps(engine, last) == ["review"]
     case = engine.get_case(damaged).case
     assert case.status == "error" and case.error is not None
@@ -76,5 +76,24 @@ def test_a_batch_where_every_case_fails_commits_nothing_but_the_failures(
         damage_state(engine, case)
     before = factory.store.commits
     assert engine.fire_due_timers(clock.now() + timedelta(days=2)) == 0
-    assert factory.store.commits - before == 2  # one recorded failure each, no empty batch
+    assert factory.store.commits - before == 1  # the two failures, recorded in the batch
     assert [engine.get_case(case).case.status for case in cases] == ["error", "error"]
+
+
+def test_a_failure_that_cannot_be_recorded_leaves_the_case_to_a_later_round(
+        engine: Engine, clock: FakeClock, factory: FakeUnitOfWorkFactory,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Recording the failure fails too (the database): that record alone is undone, the
+    others' steps commit, and the case stays as it was, its timer due for the next round."""
+    first, damaged, last = _cases(engine, 3)
+    damage_state(engine, damaged)
+
+    def cannot_record(*_: object, **__: object) -> tuple[str, bool]:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(case_commands, "put_in_error", cannot_record)
+    assert engine.fire_due_timers(clock.now() + timedelta(days=2)) == 2
+    assert open_steps(engine, first) == open_steps(engine, last) == ["review"]
+    assert engine.get_case(damaged).case.status == "active"
+    assert "error" not in [e.type for e in engine.events(damaged)]
+    assert "putting it in error failed too: RuntimeError: the database went away" in caplog.text
