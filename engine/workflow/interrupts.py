@@ -30,6 +30,8 @@ from engine.workflow.titles import ROUND
 class AnswerKeepingBoundaryEvent(BoundaryEvent):  # type: ignore[misc]
     """A boundary event whose path sees the answers given inside the activity it is on."""
 
+    starts_from_inside = True  # where its path meets another, what it started from is this
+
     def _on_ready_hook(self, my_task: Any) -> None:
         super()._on_ready_hook(my_task)
         inside = latest_inside(my_task)

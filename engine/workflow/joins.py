@@ -9,7 +9,8 @@ data the branches started from (the data of the task where they split):
 * lists that every branch only added to keep the items they started with, then the items
   each branch added, in the order the branches reached the join; a list one branch rebuilt
   (not only added to) keeps every item of both, the earlier branch's first, never truncated;
-* a value only one branch changed takes that branch's value;
+* a value only one branch changed takes that branch's value (a list too: one branch's list
+  rebuilt while the other's is as it started is the rebuilt one);
 * a value two branches changed differently (a scalar, or values of different types) takes
   the value of the branch that reached the join last;
 * a key one branch deleted stays if another branch still holds it: no branch's data is
@@ -19,6 +20,14 @@ A parallel multi-instance activity is a join too: its instances all start from t
 the activity started with (kept in its internal data until it finishes), and each one's data
 is merged in as it completes, by the same rule (an activity that collects an output
 collection is left as the library does it: that path does not merge).
+
+A process's end is a join too (`MergingEndJoin`): every path that reaches it meets there,
+such as a non-interrupting handler's path and its activity's. A handler's path starts from
+the answers given inside its activity when it went off (engine.workflow.interrupts), not
+from where the branches split, so it is merged against those: what it did not change since
+(a for_each's list of items, replaced by their answers on the other path) is not taken for
+a change. SpiffWorkflow's own merge there raised on a list of numbers against a list of
+answers, and the branch that ended last overwrote what the others had answered.
 
 A standard loop is not a join: its rounds run one after another, so the loop takes each
 round's data as the round left it (`_ContinuingLoop`), never a DeepMerge with the round before.
@@ -37,6 +46,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.util.task import TaskState
 
@@ -44,14 +54,20 @@ _MISSING: Any = object()
 _SPLIT_DATA = "pathways_split_data"  # a parallel multi-instance's data when it started
 
 
-def merge_branches(base: dict[str, Any], branches: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_branches(base: dict[str, Any], branches: list[dict[str, Any]],
+                   starts: list[dict[str, Any] | None] | None = None) -> dict[str, Any]:
     """The data after a join: `branches` (each branch's data, in the order they reached the
-    join) merged against `base` (the data where they split), as the module docstring says."""
+    join) merged against `base` (the data where they split), as the module docstring says;
+    `starts` gives, per branch, the data it started from where that is later than the split
+    (a handler's path: what it went off with), else None. Two branches are merged against
+    the later start of the two."""
     if not branches:
         return deepcopy(base)
-    merged = deepcopy(branches[0])
-    for branch in branches[1:]:
-        merged = _merge(base, merged, branch)
+    starts = starts or [None] * len(branches)
+    merged, started = deepcopy(branches[0]), starts[0]
+    for branch, own in zip(branches[1:], starts[1:], strict=True):
+        merged = _merge(next(s for s in (own, started, base) if s is not None), merged, branch)
+        started = own if own is not None else started
     return merged
 
 
@@ -61,6 +77,10 @@ def _merge(base: Any, ours: Any, theirs: Any) -> Any:
         return ours
     if ours is _MISSING:
         return deepcopy(theirs)
+    if theirs == base:
+        return ours  # the later branch left it as it started (and so did ours, or ours changed it)
+    if ours == base:
+        return deepcopy(theirs)  # only the later branch changed it
     if isinstance(ours, list) and isinstance(theirs, list):
         return _merge_lists(base, ours, theirs)
     if isinstance(ours, dict) and isinstance(theirs, dict):  # even equal: lists inside add up
@@ -69,9 +89,9 @@ def _merge(base: Any, ours: Any, theirs: Any) -> Any:
         for key, value in theirs.items():
             out[key] = _merge(keyed.get(key, _MISSING), ours.get(key, _MISSING), value)
         return out
-    if ours == theirs or theirs == base:
-        return ours  # only the earlier branch changed it
-    return deepcopy(theirs)  # both changed it, or only the later one: the later one wins
+    if ours == theirs:
+        return ours
+    return deepcopy(theirs)  # both changed it: the later one wins
 
 
 def _merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> list[Any]:
@@ -91,6 +111,13 @@ def _merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> list[Any]:
 
 def split_data(tasks: list[Any]) -> dict[str, Any]:
     """The data of the nearest task all `tasks` descend from: where the branches split."""
+    return _split(tasks)[0]
+
+
+def _split(tasks: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any] | None]]:
+    """split_data, and per task the data its branch started from where that is not the
+    split's: the first task below the split whose spec `starts_from_inside` (a handler's
+    path, engine.workflow.interrupts), else None."""
     chains = []
     for task in tasks:
         chain, node = [], task
@@ -99,10 +126,15 @@ def split_data(tasks: list[Any]) -> dict[str, Any]:
             node = node.parent
         chains.append(chain)
     common = set(map(id, chains[0])).intersection(*(set(map(id, c)) for c in chains[1:]))
+    starts: list[dict[str, Any] | None] = []
+    for chain in chains:
+        below = [node for node in chain if id(node) not in common
+                 and getattr(node.task_spec, "starts_from_inside", False)]
+        starts.append(dict(below[-1].data) if below else None)
     for node in chains[0]:
         if id(node) in common:
-            return dict(node.data)
-    return {}
+            return dict(node.data), starts
+    return {}, starts
 
 
 class _MergingJoin:
@@ -122,7 +154,8 @@ class _MergingJoin:
             if task.has_state(TaskState.COMPLETED):
                 task._drop_children(force=True)
         if len(arrived) > 1:
-            my_task.data = merge_branches(split_data(arrived), [t.data for t in arrived])
+            base, starts = _split(arrived)
+            my_task.data = merge_branches(base, [t.data for t in arrived], starts)
         else:
             my_task._inherit_data()
         return True
@@ -146,6 +179,22 @@ class MergingInclusiveGateway(_MergingJoin, InclusiveGateway):  # type: ignore[m
         for child in my_task.children:
             child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
         return True
+
+
+class MergingEndJoin(_MergingJoin, _EndJoin):  # type: ignore[misc]
+    """A process's end, joining every path that reaches it without losing what any of them
+    answered (see the module docstring); then, as the library's, the process's data."""
+
+    def _run_hook(self, my_task: Any) -> bool:
+        _MergingJoin._run_hook(self, my_task)
+        my_task.workflow.data.update(my_task.data)
+        return True
+
+
+def with_merging_end(spec: Any) -> None:
+    """Give a process spec (its own class of end join left alone) the merging end join."""
+    if type(spec.end) is _EndJoin:
+        spec.end.__class__ = MergingEndJoin
 
 
 class _MergingMultiInstance:

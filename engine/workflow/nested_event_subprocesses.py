@@ -26,7 +26,6 @@ from __future__ import annotations
 from copy import copy
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.control import _EndJoin
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import CodeEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -39,6 +38,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 
 from engine.workflow.bpmn_xml import BPMN_NS
 from engine.workflow.compensation import compensation_event_subprocesses
+from engine.workflow.joins import MergingEndJoin, with_merging_end
 from engine.workflow.links import LinkingProcessParser
 
 _EVENT_SUBPROCESS = f"{{{BPMN_NS}}}subProcess[@triggeredByEvent='true']"
@@ -111,7 +111,7 @@ class EventSubprocessArm(CatchingEvent, BpmnSpecMixin):  # type: ignore[misc]
         return subworkflow.get_next_task(state=TaskState.WAITING, spec_name=self.start_event)
 
 
-class _EventScopeEndJoin(_EndJoin):  # type: ignore[misc]
+class _EventScopeEndJoin(MergingEndJoin):
     """The end of a subprocess with event subprocesses: it does not wait for their arms, and
     disarms them as the subprocess completes."""
 
@@ -133,6 +133,7 @@ class NestedEventSubprocessParser(LinkingProcessParser):
 
     def add_tasks(self) -> None:
         super().add_tasks()
+        with_merging_end(self.spec)  # every process's end merges as our joins do
         if self.node.tag != f"{{{BPMN_NS}}}process":
             arm_event_subprocesses(self)  # a process's own: see arm_called_processes
 

@@ -126,3 +126,61 @@ def test_a_for_each_cut_short_leaves_no_item_and_no_single_answer_behind(
     data = engine.get_case(case_id).case.data
     assert data["household_size"] == 3
     assert "item" not in data and "safe" not in data
+
+
+WAITING_ITEMS = """\
+- task: intake
+  role: worker
+  title: Intake
+  form:
+    score: {type: integer, required: true}
+- block: outer
+  steps:
+    - for_each: calls
+      in: "[1, 2]"
+      steps:
+        - wait: until_monday
+          until: date("2026-01-09")
+        - task: call
+          role: worker
+          title: "Call {item}"
+          form:
+            reached: {type: boolean, required: true}
+    - end: done
+      reason: completed
+  handlers:
+    - at: date("2026-01-09")
+      interrupting: false
+      steps:
+        - task: check_in
+          role: worker
+          title: Check in
+          form:
+            well: {type: boolean, required: true}
+"""
+
+
+def test_a_handler_that_went_off_while_a_for_each_waited_joins_the_end_without_error(
+        engine: Engine, clock: FakeClock) -> None:
+    """A non-interrupting handler's path starts from the block's answers as they were when
+    it went off: here the for_each's list as the items, before their answers replaced them.
+    Where its path and the block's met at the end, SpiffWorkflow's merge of a list of
+    numbers with a list of answers raised (TypeError: argument of type 'int' is not
+    iterable) and the case ended in error (found by the DSL's property test); had it not, the
+    handler's old copy of the list would have replaced the answers. The handler's path only
+    changed what it answered: the for_each's answers are kept, and the handler's."""
+    case_id = start(engine, compiled(WAITING_ITEMS))
+    complete(engine, case_id, "intake", {"score": 0})
+    clock.advance(days=5)
+    engine.fire_due_timers(clock.now())
+    assert sorted(open_steps(engine, case_id)) == ["call", "call", "check_in"]
+    for task in engine.get_case(case_id).tasks:  # the block's path reaches its end first
+        if task.task.step == "call":
+            engine.complete_task(task.task.id, {"reached": task.task.title == "Call 1"})
+    assert open_steps(engine, case_id) == ["check_in"]
+    complete(engine, case_id, "check_in", {"well": True})
+    case = engine.get_case(case_id).case
+    assert (case.status, case.error) == ("completed", None)
+    assert case.data["calls_results"] == [{"item": 1, "reached": True},
+                                          {"item": 2, "reached": False}]
+    assert case.data["well"] is True and case.data["score"] == 0
