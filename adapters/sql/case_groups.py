@@ -127,7 +127,9 @@ def _per_case(dialect: str, pathway: str, hidden: HiddenSteps, corrected: Collec
                                             if step in steps})
     steps = (select(cs.c.case_id, cs.c.done_seq)  # by its index: (pathway, step, case)
              .where(cs.c.pathway == pathway, cs.c.step == step).subquery("gate_step"))
-    joined = (c.outerjoin(sc, sc.c.case_id == c.c.id)
+    # the summary's own pathway too (always the case's): PostgreSQL then hashes the
+    # pathway's summaries alone, not every pathway's, to look the cases up in
+    joined = (c.outerjoin(sc, and_(sc.c.case_id == c.c.id, sc.c.pathway == pathway))
               .outerjoin(gate, gate.c.case_id == c.c.id)
               .outerjoin(steps, steps.c.case_id == c.c.id))
     value: ColumnElement[Any] = null()

@@ -97,7 +97,10 @@ cases = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # the reason of the end event reached, apart from the form answers in `data` (0007)
     Column("exit_reason", String, nullable=True),
-    Index(None, "pathway", "status"),
+    # with what the dashboard counts a pathway's cases by, read from the index alone on
+    # PostgreSQL (revision 0034)
+    Index(None, "pathway", "status",
+          postgresql_include=["id", "version", "created_at", "client_id"]),
     Index(None, "client_id"),
     # the inbox's join to active cases, read from the index alone (revision 0021)
     Index(None, "status", "id", "client_id"),
