@@ -4,7 +4,7 @@ the case summaries of that pathway, not every pathway's (issue 17).
 
 At 100,000 clients the cold dashboard's per-case GROUP BY (adapters.sql.case_groups) scanned
 all 518,899 cases (702 MB) to keep gate reception's 159,638, and hashed every pathway's case
-summaries to look them up: 0.78 s of a cold page's 0.96 s; 0.47 s now. What a plan reads
+summaries to look them up: 0.76 s of a cold page's 0.96 s; 0.44 s now. What a plan reads
 does not depend on the machine, so this is checked by the plans: with most of the
 programme's cases on another pathway, the statements read the pathway's cases from the
 index of cases by pathway (with what they are counted by, migration 0034), and no case
