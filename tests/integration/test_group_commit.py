@@ -46,12 +46,18 @@ def batches_bounded_by_cases_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(case_commands, "TIMER_BATCH_SECONDS", 600.0)
 
 
-def test_forty_due_timers_fire_in_two_commits_and_each_fires_once(
-        uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
+def _timed_cases(uow_factory: UnitOfWorkFactory, clock: FakeClock, count: int) -> list[int]:
+    """`count` cases of a pathway whose timer falls due a day after they start."""
     setup = fresh_engine(uow_factory, clock)
     setup.publish(*bundle("timed_script", "total = 1"))
     client = setup.add_client("Ann")
-    cases = [setup.start_case("timed_script", client.id or 0).case.id or 0 for _ in range(40)]
+    return [setup.start_case("timed_script", client.id or 0).case.id or 0
+            for _ in range(count)]
+
+
+def test_forty_due_timers_fire_in_two_commits_and_each_fires_once(
+        uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
+    cases = _timed_cases(uow_factory, clock, 40)
 
     worker = fresh_engine(uow_factory, clock)
     with counted_commits(db_engine) as commits:
@@ -107,11 +113,7 @@ def test_a_batch_holds_no_pathway_wide_count_until_its_commit(
     at the commit, so a batch mid-way holds no row a case of another worker needs."""
     if db_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time anyway")
-    setup = fresh_engine(uow_factory, clock)
-    setup.publish(*bundle("timed_script", "total = 1"))
-    client = setup.add_client("Ann")
-    first, second = (setup.start_case("timed_script", client.id or 0).case.id or 0
-                     for _ in range(2))
+    first, second = _timed_cases(uow_factory, clock, 2)
     with uow_factory() as batch:  # a batch mid-way: its first case saved, not committed
         _set_total(batch, first)
         with uow_factory() as other:  # another worker's case: waits for no row of it
@@ -129,11 +131,7 @@ def test_a_batch_holds_no_step_group_until_its_commit(
     whose timer leads to a task adds to its step's group row as the task becomes ready."""
     if db_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time anyway")
-    setup = fresh_engine(uow_factory, clock)
-    setup.publish(*bundle("timed_script", "total = 1"))
-    client = setup.add_client("Ann")
-    first, second = (setup.start_case("timed_script", client.id or 0).case.id or 0
-                     for _ in range(2))
+    first, second = _timed_cases(uow_factory, clock, 2)
     with uow_factory() as batch:
         with batch.savepoint():  # as group_commit runs each case
             _task_ready(batch, first, clock)
@@ -148,11 +146,7 @@ def test_a_batch_holds_no_step_group_until_its_commit(
 
 def test_a_case_undone_to_its_savepoint_leaves_the_step_groups_as_they_were(
         uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
-    setup = fresh_engine(uow_factory, clock)
-    setup.publish(*bundle("timed_script", "total = 1"))
-    client = setup.add_client("Ann")
-    kept, undone = (setup.start_case("timed_script", client.id or 0).case.id or 0
-                    for _ in range(2))
+    kept, undone = _timed_cases(uow_factory, clock, 2)
     with uow_factory() as batch:
         with pytest.raises(RuntimeError), batch.savepoint():
             _task_ready(batch, undone, clock)
@@ -180,11 +174,7 @@ def _reached(db_engine: SqlEngine, step: str) -> int | None:
 
 def test_a_case_undone_to_its_savepoint_leaves_the_counts_as_they_were(
         uow_factory: UnitOfWorkFactory, db_engine: SqlEngine, clock: FakeClock) -> None:
-    setup = fresh_engine(uow_factory, clock)
-    setup.publish(*bundle("timed_script", "total = 1"))
-    client = setup.add_client("Ann")
-    kept, undone = (setup.start_case("timed_script", client.id or 0).case.id or 0
-                    for _ in range(2))
+    kept, undone = _timed_cases(uow_factory, clock, 2)
     with uow_factory() as batch:
         with pytest.raises(RuntimeError), batch.savepoint():
             _set_total(batch, undone)
@@ -219,10 +209,7 @@ def test_a_case_another_worker_fired_after_it_failed_here_is_not_put_in_error(
     failed one's."""
     if db_engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer at a time: no other worker fires mid-batch")
-    setup = fresh_engine(uow_factory, clock)
-    setup.publish(*bundle("timed_script", "total = 1"))
-    client = setup.add_client("Ann")
-    flaky = setup.start_case("timed_script", client.id or 0).case.id or 0
+    (flaky,) = _timed_cases(uow_factory, clock, 1)
     fire = case_commands.refresh_timers
     faults = [flaky]
 
