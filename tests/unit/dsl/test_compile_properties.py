@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -32,6 +33,9 @@ from dsl import compile_pathway, validate
 from engine import Engine
 from engine.workflow.definitions import parse_bundle
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
+
+# the open task picked at random is picked alike on a replay (tests/unit/conftest.py)
+pytestmark = pytest.mark.usefixtures("task_ids_in_creation_order")
 
 HELPER_ID = "helper_pathway"
 HELPER: dict[str, Any] = {

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
@@ -57,6 +58,9 @@ from tests.unit.dsl.test_compile_properties import (
     run_to_the_end,
 )
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
+
+# the open task picked at random is picked alike on a replay (tests/unit/conftest.py)
+pytestmark = pytest.mark.usefixtures("task_ids_in_creation_order")
 
 PROPERTIES = settings(max_examples=50, deadline=None,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, Phase, assume, event, given, note, settings
 from hypothesis import strategies as st
@@ -41,6 +42,9 @@ from tests.unit.dsl.test_compile_properties import (
 )
 from tests.unit.engine.fakes import FakeClock, FakeUnitOfWorkFactory
 from tests.unit.engine.test_migration_properties import step_lists
+
+# the open task picked at random is picked alike on a replay (tests/unit/conftest.py)
+pytestmark = pytest.mark.usefixtures("task_ids_in_creation_order")
 
 # No shrinking: a failing example runs a whole case per attempt and shrinking took minutes;
 # the note()s print the document, the failing step and every move instead.
