@@ -37,11 +37,10 @@ from engine.workflow.case_runtime import (
     CompletionResult,
     case_id_of,
     json_safe,
-    log_failure,
 )
 from engine.workflow.clock import current_time, running_at
 from engine.workflow.definitions import ParsedDefinition
-from engine.workflow.failures import put_in_error
+from engine.workflow.failures import log_failure, put_in_error
 from engine.workflow.forms import computed_values, saved_to_client, validate_submission
 from engine.workflow.state import load_state
 

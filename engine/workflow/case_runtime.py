@@ -46,7 +46,13 @@ from engine.ports import (
 )
 from engine.workflow.clock import running_at
 from engine.workflow.definition_model import PROGRAMME_SCOPE
-from engine.workflow.failures import failure_reason, put_in_error
+from engine.workflow.failures import (
+    failure_message,
+    failure_reason,
+    log_failure,
+    log_unrecorded,
+    put_in_error,
+)
 from engine.workflow.live_cases import LiveWorkflowCache
 from engine.workflow.notifying import build_notification, failure_event, record_failure
 
@@ -468,26 +474,15 @@ class CaseRuntime:
         """Put a case the worker could not move in `error` with the reason
         (engine.workflow.failures): its own transaction, after the failed command's was
         rolled back. Logs one line."""
-        message = f"{during} failed: {failure_reason(err)}"
         try:
             with self.uow() as uow:
                 message, put = put_in_error(uow, case_id, err, now, during=during,
                                             due_by=due_by, details=details)
                 uow.commit()
         except Exception as second:  # e.g. the database itself is down: the next round retries
-            log.warning("case %s: %s; putting it in error failed too: %s", case_id,
-                        message, failure_reason(second))
+            log_unrecorded(case_id, failure_message(during, err), second)
             return
         log_failure(case_id, message, put)
-
-
-def log_failure(case_id: int, message: str, put: bool) -> None:
-    """The worker's one line for a case it could not move (put in error, or not active)."""
-    if put:
-        log.warning("case %s: %s; the case is now in error", case_id, message)
-    else:
-        log.warning("case %s: %s; the case is no longer active: left as it is", case_id,
-                    message)
 
 
 def _closing_events(record: CaseRecord, workflow: Any, error: Any, now: datetime,

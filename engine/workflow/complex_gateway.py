@@ -37,7 +37,7 @@ from SpiffWorkflow.bpmn.serializer.default.task_spec import ConditionalGatewayCo
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ScriptError
-from engine.workflow.joins import MergingInclusiveGateway, merge_branches, split_data
+from engine.workflow.joins import MergingInclusiveGateway, merge_arrived
 from engine.workflow.sandbox import compile_expression
 from engine.workflow.validation_document import BpmnDocument, owner_id
 
@@ -97,7 +97,7 @@ class ComplexGateway(MergingInclusiveGateway):
                           key=lambda t: t.last_state_change)
         arrived = [t.parent for t in [*consumed, my_task] if t.parent is not None]
         if len(arrived) > 1:
-            my_task.data = merge_branches(split_data(arrived), [t.data for t in arrived])
+            my_task.data = merge_arrived(arrived)
         matches, defaults = self._get_matching_outputs(my_task)
         if not matches + defaults:
             raise WorkflowTaskException(

@@ -9,11 +9,14 @@ other worker can take the case between the failure and its record.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from engine.model import CaseRecord, NewEvent
 from engine.ports import UnitOfWork
+
+log = logging.getLogger("engine.services")  # the worker's log lines keep their logger's name
 
 
 def failure_reason(err: BaseException, limit: int = 300) -> str:
@@ -28,13 +31,35 @@ def failure_reason(err: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def failure_message(during: str, err: BaseException) -> str:
+    """What the case's error and the worker's log say: what was being done, and why it
+    failed."""
+    return f"{during} failed: {failure_reason(err)}"
+
+
+def log_failure(case_id: int, message: str, put: bool) -> None:
+    """The worker's one line for a case it could not move (put in error, or not active)."""
+    if put:
+        log.warning("case %s: %s; the case is now in error", case_id, message)
+    else:
+        log.warning("case %s: %s; the case is no longer active: left as it is", case_id,
+                    message)
+
+
+def log_unrecorded(case_id: int, message: str, second: BaseException) -> None:
+    """The worker's line for a failure it could not record either (the database): the next
+    round tries the case again."""
+    log.warning("case %s: %s; putting it in error failed too: %s", case_id, message,
+                failure_reason(second))
+
+
 def put_in_error(uow: UnitOfWork, case_id: int, err: Exception, now: datetime, *,
                  during: str, due_by: datetime | None = None,
                  details: dict[str, Any] | None = None) -> tuple[str, bool]:
     """Put the case in `error` in uow's transaction, uncommitted: (the message, True), or
     (the message, False) when it is no longer active and is left as it is. With `due_by` (a
     timer failure) the error names the earliest timer then due, step and task."""
-    message = f"{during} failed: {failure_reason(err)}"
+    message = failure_message(during, err)
     record = uow.cases.get(case_id)
     if record is None or record.status != "active":
         return message, False

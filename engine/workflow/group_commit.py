@@ -31,7 +31,6 @@ waits at most about that long.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -46,9 +45,7 @@ from engine.workflow.case_runtime import (
     outcome_of,
     tell,
 )
-from engine.workflow.failures import failure_reason
-
-log = logging.getLogger("engine.services")  # the worker's log lines keep their logger's name
+from engine.workflow.failures import failure_reason, log_unrecorded
 
 # Claims the next case of a batch inside its transaction (locking it), or None: no more;
 # never one of the cases given (those the batch has claimed already: a case that failed,
@@ -127,8 +124,7 @@ def _record(uow: UnitOfWork, record: Record, case_id: int, err: Exception,
         with uow.savepoint():
             recorded = record(uow, case_id, err)
     except Exception as second:
-        log.warning("case %s: %s; putting it in error failed too: %s", case_id,
-                    failure_reason(err), failure_reason(second))
+        log_unrecorded(case_id, failure_reason(err), second)
         return
     if recorded is not None:
         result.recorded.append((case_id, *recorded))

@@ -109,15 +109,19 @@ def _merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> list[Any]:
     return ours + added
 
 
-def split_data(tasks: list[Any]) -> dict[str, Any]:
-    """The data of the nearest task all `tasks` descend from: where the branches split."""
-    return _split(tasks)[0]
+def merge_arrived(arrived: list[Any]) -> dict[str, Any]:
+    """The data after a join the tasks `arrived` (each branch's last, in the order they
+    reached it) meet at: merge_branches against where they split, a handler's path against
+    what it went off with."""
+    base, starts = _split(arrived)
+    return merge_branches(base, [t.data for t in arrived], starts)
 
 
 def _split(tasks: list[Any]) -> tuple[dict[str, Any], list[dict[str, Any] | None]]:
-    """split_data, and per task the data its branch started from where that is not the
-    split's: the first task below the split whose spec `starts_from_inside` (a handler's
-    path, engine.workflow.interrupts), else None."""
+    """The data of the nearest task all `tasks` descend from (where the branches split), and
+    per task the data its branch started from where that is not the split's: the first task
+    below the split whose spec `starts_from_inside` (a handler's path,
+    engine.workflow.interrupts), else None."""
     chains = []
     for task in tasks:
         chain, node = [], task
@@ -154,8 +158,7 @@ class _MergingJoin:
             if task.has_state(TaskState.COMPLETED):
                 task._drop_children(force=True)
         if len(arrived) > 1:
-            base, starts = _split(arrived)
-            my_task.data = merge_branches(base, [t.data for t in arrived], starts)
+            my_task.data = merge_arrived(arrived)
         else:
             my_task._inherit_data()
         return True
