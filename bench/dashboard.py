@@ -38,7 +38,7 @@ from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from bench.run import DEFAULT_POSTGRES, postgres_database, sqlite_database
 from engine.model import CaseRecord, Client, Event, NewEvent
-from web import create_app
+from web import create_app, warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench horse battery staple"  # noqa: S105 - a throwaway database
@@ -191,6 +191,7 @@ def counting(app: Application) -> Iterator[list[int]]:
 
 def _signed_in(app: Application) -> FlaskClient:
     web = create_app(app, test_config={"TESTING": True})
+    warm_up(web)  # as `pathways serve` does before a worker takes requests
     client = web.test_client()
     page = client.get("/login")
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 from adapters.bootstrap import Application
 from bench.dashboard import URLS as DASHBOARD_URLS
 from bench.scale_templates import PASSWORD
-from web import create_app
+from web import create_app, warm_up
 
 PATHWAYS = str(Path(sys.executable).with_name("pathways"))
 
@@ -116,6 +116,7 @@ def timed(row: Row, run: Callable[[int], int | None], repeat: int, budget: float
 
 def signed_in(app: Application, username: str) -> FlaskClient:
     web = create_app(app, test_config={"TESTING": True})
+    warm_up(web)  # as `pathways serve` does before a worker takes requests
     client = web.test_client()
     page = client.get("/login")
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -127,6 +127,30 @@ def create_app(application: Application, *, test_config: dict[str, Any] | None =
     return app
 
 
+def warm_up(app: Flask) -> None:
+    """Do now what a worker's first requests would otherwise wait for (the server calls it
+    as each worker starts): compile every template, and parse the published definitions
+    (every inbox and dashboard needs every pathway's). A database that does not answer yet
+    only leaves the definitions to the first requests, as before."""
+    environment = app.jinja_env
+    for name in environment.list_templates():
+        environment.get_template(name)
+    load_definitions(app.extensions["pathways"])
+
+
+def load_definitions(application: Application) -> None:
+    """Parse the published definitions into this process's caches now (see warm_up); what
+    does not load is logged."""
+    try:
+        found = application.engine.load_definitions()
+    except (EngineError, SQLAlchemyError):
+        log.warning("definitions not loaded before the first request", exc_info=True)
+        return
+    if found.failed:
+        log.warning("published versions that do not load: %s",
+                    ", ".join(f"{pathway} v{number}" for pathway, number in found.failed))
+
+
 def _configure(app: Flask, settings: Any, test_config: dict[str, Any] | None) -> None:
     secret = settings.secret_key
     if not secret:

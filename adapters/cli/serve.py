@@ -39,6 +39,9 @@ def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int 
                            "drop them or --dev", details={"fields": {"dev": [
                                "not with --workers, --threads or --timeout"]}})
     settings = _settings(ctx, workers, threads, timeout)
+    from web import load_definitions
+
+    load_definitions(ctx.app)  # parsed once here: the workers forked from this process share
     ctx.app.close()  # the schema is brought up to date here, once, before any worker starts
     # Plain HTTP on this machine only: no browser would keep a Secure cookie from some of
     # them, and nothing leaves the machine. Anywhere else cookies stay Secure (use HTTPS).
@@ -48,7 +51,7 @@ def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int 
     if dev:
         click.echo(f"Pathways (development server) on {where} (database "
                    f"{redacted(settings.database_url)})", err=True)
-        app = _app(settings, config)
+        app = serving_app(settings, config)
         signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: exit 0
         app.run(host=host, port=port, threaded=True)
         return
@@ -70,10 +73,13 @@ def _settings(ctx: Context, workers: int | None, threads: int | None,
     return dataclasses.replace(settings, web=web, secret_key=secret_key.secret_key(settings))
 
 
-def _app(settings: Settings, config: dict[str, Any] | None) -> Any:
-    from web import create_app
+def serving_app(settings: Settings, config: dict[str, Any] | None) -> Any:
+    """The app as a server runs it: warmed up before its first request (web.warm_up)."""
+    from web import create_app, warm_up
 
-    return create_app(bootstrap(settings), test_config=config)
+    app = create_app(bootstrap(settings), test_config=config)
+    warm_up(app)
+    return app
 
 
 def _serve_production(settings: Settings, config: dict[str, Any] | None, host: str,
@@ -89,4 +95,4 @@ def _serve_production(settings: Settings, config: dict[str, Any] | None, host: s
                             threads=settings.web.threads, timeout=settings.web.timeout)
     click.echo(f"Pathways on {where} ({options.workers} worker(s) x {options.threads} "
                f"thread(s); database {redacted(settings.database_url)})", err=True)
-    serve(lambda: _app(settings, config), options)
+    serve(lambda: serving_app(settings, config), options)

@@ -133,6 +133,11 @@ class Engine(CaseRuntime):
     def definitions(self) -> list[PathwayVersion]:
         return version_commands.definitions(self)
 
+    def load_definitions(self, limit: int | None = None) -> version_commands.LoadedDefinitions:
+        """Parse the published versions before any request needs them (a server starting):
+        the latest of every pathway first, at most what the cache holds (or limit)."""
+        return version_commands.load_definitions(self, limit)
+
     def version_summaries(self, pathway: str) -> list[VersionSummary]:
         """Every version of a pathway with how many cases run on it, oldest first."""
         return version_commands.version_summaries(self, pathway)

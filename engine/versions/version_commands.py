@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.errors import NotFoundError
+from engine.errors import DefinitionError, NotFoundError
 from engine.model import AllocationPolicy, Bundle, DefinitionDraft, PathwayVersion
 from engine.ports import UnitOfWork
 from engine.versions.allocation import check_policy, new_seed
@@ -92,6 +92,41 @@ def versions(rt: CaseRuntime, pathway: str | None) -> list[PathwayVersion]:
 def definitions(rt: CaseRuntime) -> list[PathwayVersion]:
     with rt.uow(read_only=True) as uow:
         return uow.versions.latest_all()
+
+
+@dataclass(frozen=True)
+class LoadedDefinitions:
+    """What load_definitions parsed, and the versions that would not parse (pathway,
+    number): in the order loaded."""
+
+    loaded: tuple[tuple[str, int], ...]
+    failed: tuple[tuple[str, int], ...]
+
+
+def load_definitions(rt: CaseRuntime, limit: int | None = None) -> LoadedDefinitions:
+    """Parse the published versions into the runtime's cache before any request asks: the
+    latest version of every pathway (by pathway), then the older ones newest first, at most
+    `limit` (default: what the cache holds; more would push the first ones out). A server
+    does this as it starts, so no user's page waits for a parse (the inbox and the dashboard
+    need every pathway's). A version that does not parse is named, not raised: it fails
+    where it is used, as it would have."""
+    capacity = rt.definition_capacity if limit is None else min(limit, rt.definition_capacity)
+    with rt.uow(read_only=True) as uow:
+        everything = uow.versions.list()
+        latest = {v.pathway: v.number for v in everything}  # ordered by number: the last
+        first = list(latest.items())
+        rest = sorted(((v.pathway, v.number) for v in everything
+                       if latest[v.pathway] != v.number), key=lambda pn: (-pn[1], pn[0]))
+        loaded: list[tuple[str, int]] = []
+        failed: list[tuple[str, int]] = []
+        for pathway, number in (first + rest)[:capacity]:
+            try:
+                rt.parsed(uow, pathway, number)
+            except (DefinitionError, NotFoundError):
+                failed.append((pathway, number))
+            else:
+                loaded.append((pathway, number))
+    return LoadedDefinitions(tuple(loaded), tuple(failed))
 
 
 def _not_published(pathway: str) -> NotFoundError:

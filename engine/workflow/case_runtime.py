@@ -244,6 +244,11 @@ class CaseRuntime:
         parsed = None if version is None else self._specs.peek(version.bundle_hash)
         return parsed.title if parsed is not None else pathway.replace("_", " ")
 
+    @property
+    def definition_capacity(self) -> int:
+        """How many parsed definitions this runtime keeps."""
+        return self._specs.capacity
+
     def parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
         """The parsed definition of a published version (cached by content)."""
         version = self.version(uow, pathway, number)
