@@ -246,8 +246,11 @@ class CaseRuntime:
 
     @property
     def definition_capacity(self) -> int:
-        """How many parsed definitions this runtime keeps."""
-        return self._specs.capacity
+        """How many parsed definitions a warm-up should load: what this runtime keeps and
+        what the process keeps for runtimes made later (a server's forked workers)."""
+        from engine.workflow.spec_cache import PROCESS_CAPACITY
+
+        return min(self._specs.capacity, PROCESS_CAPACITY)
 
     def parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
         """The parsed definition of a published version (cached by content)."""
