@@ -23,7 +23,7 @@ from sqlalchemy import event as sql_event
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from adapters.bootstrap import Application
+from adapters.bootstrap import Application, bootstrap
 from bench.dashboard import URLS as DASHBOARD_URLS
 from bench.scale_templates import PASSWORD
 from web import create_app, warm_up
@@ -140,6 +140,28 @@ def _getter(app: Application, client: FlaskClient, urls: Callable[[int], str],
     return run
 
 
+def _first_inbox(app: Application, found: Measured, repeat: int, budget: float) -> None:
+    """A worker's first inbox page: each time a new app as `pathways serve` makes one in
+    each worker (its own database engine, so nothing compiled yet, and warmed up), signed
+    in (untimed), then the inbox."""
+    made: list[tuple[Application, FlaskClient]] = []
+
+    def prepare(_: int) -> None:
+        application = bootstrap(app.settings)
+        made.append((application, signed_in(application, "caseworker")))
+
+    def run(number: int) -> int:
+        application, client = made[-1]
+        return _getter(application, client, lambda _: "/inbox")(number)
+
+    try:
+        timed(found.add(Row("inbox page (role), a worker's first", "< 0.1 s", 0.1)), run,
+              min(repeat, 5), budget, prepare=prepare)
+    finally:
+        for application, _ in made:
+            application.close()
+
+
 def web_rows(app: Application, found: Measured, repeat: int, budget: float) -> None:
     """The caseworker's pages and API, a client's record, a task page, the dashboard."""
     worker = signed_in(app, "caseworker")
@@ -163,6 +185,7 @@ def web_rows(app: Application, found: Measured, repeat: int, budget: float) -> N
     for what, goal, limit, urls, headers in pages:
         timed(found.add(Row(what, goal, limit)), _getter(app, worker, urls, headers),
               repeat, budget)
+    _first_inbox(app, found, repeat, budget)
     commissioner = signed_in(app, "commissioner")
     for label in ("page", "page (paid)"):  # the first request after a change to the data
         timed(found.add(Row(f"dashboard {label}, cold", "< 1 s", 1.0)),
