@@ -193,8 +193,9 @@ def web_rows(app: Application, found: Measured, repeat: int, budget: float) -> N
               min(repeat, 5), budget,
               prepare=lambda i: app.engine.add_client(f"Bench change {time.time()} {i}"))
     for label, url in DASHBOARD_URLS.items():
-        timed(found.add(Row(f"dashboard {label}, warm", "< 1 s", 1.0)),
-              _getter(app, commissioner, lambda _, url=url: url), repeat, budget)
+        warm = _getter(app, commissioner, lambda _, url=url: url)
+        warm(-1)  # untimed: the cold rows changed the data after this URL was last computed
+        timed(found.add(Row(f"dashboard {label}, warm", "< 1 s", 1.0)), warm, repeat, budget)
 
 
 def _busiest_step(app: Application) -> tuple[str, str]:
