@@ -112,20 +112,19 @@ def load_definitions(rt: CaseRuntime, limit: int | None = None) -> LoadedDefinit
     where it is used, as it would have."""
     capacity = rt.definition_capacity if limit is None else min(limit, rt.definition_capacity)
     with rt.uow(read_only=True) as uow:
-        everything = uow.versions.list()
-        latest = {v.pathway: v.number for v in everything}  # ordered by number: the last
-        first = list(latest.items())
-        rest = sorted(((v.pathway, v.number) for v in everything
-                       if latest[v.pathway] != v.number), key=lambda pn: (-pn[1], pn[0]))
+        everything = uow.versions.list()  # by pathway, then number: the last is the latest
+        latest = {v.pathway: v for v in everything}
+        rest = sorted((v for v in everything if latest[v.pathway] is not v),
+                      key=lambda v: (-v.number, v.pathway))
         loaded: list[tuple[str, int]] = []
         failed: list[tuple[str, int]] = []
-        for pathway, number in (first + rest)[:capacity]:
+        for version in [*latest.values(), *rest][:capacity]:
             try:
-                rt.parsed(uow, pathway, number)
+                rt.parsed_version(uow, version)
             except (DefinitionError, NotFoundError):
-                failed.append((pathway, number))
+                failed.append((version.pathway, version.number))
             else:
-                loaded.append((pathway, number))
+                loaded.append((version.pathway, version.number))
     return LoadedDefinitions(tuple(loaded), tuple(failed))
 
 

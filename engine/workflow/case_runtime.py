@@ -254,19 +254,23 @@ class CaseRuntime:
 
     def parsed(self, uow: UnitOfWork, pathway: str, number: int) -> ParsedDefinition:
         """The parsed definition of a published version (cached by content)."""
-        version = self.version(uow, pathway, number)
+        return self.parsed_version(uow, self.version(uow, pathway, number))
+
+    def parsed_version(self, uow: UnitOfWork, version: PathwayVersion) -> ParsedDefinition:
+        """parsed() of a version already read (kept, as version() keeps what it reads)."""
+        self._published.setdefault((version.pathway, version.number), version)
         cached = self._specs.peek(version.bundle_hash)
         if cached is not None:
             return cached
         bundle = uow.versions.bundle(version.bundle_hash)
         if bundle is None:
-            raise NotFoundError(f"files of {pathway} v{number} are missing",
-                                details={"pathway": pathway, "version": number})
+            raise NotFoundError(f"files of {version.pathway} v{version.number} are missing",
+                                details={"pathway": version.pathway, "version": version.number})
         try:
             return self._specs.get(bundle.files, version.main_file, version.bundle_hash)
         except Exception as err:  # whatever fails, the stored version is unusable
-            raise _unparsable_version(pathway, number, bundle.files, version.bundle_hash,
-                                      err) from err
+            raise _unparsable_version(version.pathway, version.number, bundle.files,
+                                      version.bundle_hash, err) from err
 
     _parsed = parsed  # its earlier name (tests reach in by it)
 

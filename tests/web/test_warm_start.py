@@ -7,7 +7,6 @@ a worker."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,7 +75,7 @@ def test_the_warm_up_loads_the_latest_version_of_every_pathway_first(site: Site)
 
 
 def test_a_version_that_no_longer_parses_is_named_and_the_others_still_load(
-        site: Site, tmp_path: Path) -> None:
+        site: Site) -> None:
     publish_shipped(site.application)
     spec_cache.forget_parses()
     settings: Settings = site.application.settings
