@@ -17,10 +17,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from tests import cli_forkserver
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PROGRAM = [sys.executable, "-m", "adapters.cli"]
@@ -119,7 +121,21 @@ class Cli:
 
     def run_many(self, argvs: Sequence[Sequence[str]], *,
                  env: dict[str, str] | None = None) -> list[Outcome]:
-        """Run independent calls side by side and wait for all of them."""
+        """Run independent calls side by side and wait for all of them, each in a process
+        forked from one that has imported the CLI (tests/cli_forkserver.py), or each in a
+        new Python process when PATHWAYS_TEST_CLI_FORK=0."""
+        if cli_forkserver.enabled():
+            return self.run_forked(argvs, env=env)
+        return self.run_in_new_processes(argvs, env=env)
+
+    def run_forked(self, argvs: Sequence[Sequence[str]], *,
+                   env: dict[str, str] | None = None) -> list[Outcome]:
+        server = cli_forkserver.shared(self.base_env)
+        calls = [server.start(list(argv), self.cwd, self.environment(env)) for argv in argvs]
+        return [Outcome(call.argv, *astuple(call.wait(CALL_TIMEOUT))) for call in calls]
+
+    def run_in_new_processes(self, argvs: Sequence[Sequence[str]], *,
+                             env: dict[str, str] | None = None) -> list[Outcome]:
         processes = [self.spawn(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                      for argv in argvs]
         outcomes = []
