@@ -355,8 +355,8 @@ class CaseRuntime:
         """A command's work on the case found, inside uow's transaction, uncommitted: load
         it, run action, persist (engine.workflow.group_commit runs several in one commit)."""
         case_id = found if isinstance(found, int) else found.id or 0
-        record = found if isinstance(found, CaseRecord) else self.case(uow, case_id,
-                                                                       with_state=False)
+        record = found if isinstance(found, CaseRecord) else self.case(
+            uow, case_id, with_state=not self._live.holds(case_id))
         if record.status not in allow:
             raise CaseStateError(f"case {case_id} is {record.status}",
                                  details={"case": case_id, "status": record.status})

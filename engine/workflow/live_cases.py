@@ -59,6 +59,12 @@ class LiveWorkflowCache:
                 _, evicted = self._items.popitem(last=False)
                 self._forget_tasks(evicted)
 
+    def holds(self, case_id: int) -> bool:
+        """Whether a workflow of the case is kept (maybe of an older revision): a command on
+        a case not kept reads its stored workflow with the case, in one statement."""
+        with self._lock:
+            return case_id in self._items
+
     def case_of(self, task_id: str) -> int | None:
         """The case of an open task of a cached workflow (saves a lookup per completion)."""
         with self._lock:

@@ -106,3 +106,36 @@ def test_a_step_that_changes_the_answers_sends_one_more(migrated_database_url: s
             event.remove(database, "before_cursor_execute", note)
     answers = [s for s in sent if "summary_answers" in s]
     assert [_kind(s) for s in answers] == ["insert"], answers
+
+
+def test_a_step_on_a_case_this_process_does_not_hold_reads_the_case_once(
+        migrated_database_url: str) -> None:
+    """A process that does not hold the case in memory (another process ran its last step,
+    or it was evicted: most steps of a programme, bench/realistic.py) reads the case with
+    its stored workflow at once, not first without it and then again with it. Besides the
+    case it reads the task's inbox row (which case the task is of) and the one statement of
+    adapters.sql.append_read."""
+    with migrated_engine(migrated_database_url) as database:
+        first = Engine(uow=SqlAlchemyUnitOfWorkFactory(database), clock=FakeClock())
+        first.publish(*read_bundle(LINEAR))
+        client = first.add_client("Step client")
+        task_id = first.start_case("linear10", client.id or 0).tasks[0].task.id
+        task_id = first.complete_task(task_id, {}).tasks[0].task.id
+        sent: list[str] = []
+
+        def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            sent.append(" ".join(statement.split()))
+
+        fresh = Engine(uow=SqlAlchemyUnitOfWorkFactory(database), clock=FakeClock())
+        fresh.load_definitions()  # as a server's warm-up does: no parse inside the step
+        event.listen(database, "before_cursor_execute", note)
+        try:
+            result = fresh.complete_task(task_id, {})
+        finally:
+            event.remove(database, "before_cursor_execute", note)
+        assert result.status == "active" and result.tasks
+    reads = [s for s in sent if _kind(s) == "select"]
+    case_reads = [s for s in reads if " FROM cases WHERE cases.id = " in s]
+    assert len(case_reads) == 1, case_reads
+    assert "cases.state" in case_reads[0]
+    assert len(reads) == 3, reads
