@@ -182,20 +182,30 @@ class Finished:
     stderr: str
 
 
+def _input(folder: str, text: str | None) -> Any:
+    """The call's standard input: /dev/null, or a file holding `text` read from its start."""
+    if text is None:
+        return open(os.devnull, "rb")
+    given = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - the caller's with closes it
+    given.write(text.encode("utf-8"))
+    given.seek(0)
+    return given
+
+
 class Call:
     """One command running in a forked process: wait() for its exit code and output."""
 
-    def __init__(self, server: ForkServer, argv: list[str], cwd: Path,
-                 env: dict[str, str]) -> None:
+    def __init__(self, server: ForkServer, argv: list[str], cwd: Path, env: dict[str, str],
+                 stdin: str | None = None) -> None:
         self.argv = argv
         self.outputs = [tempfile.TemporaryFile(dir=server.folder)  # noqa: SIM115 - closed by wait
                         for _ in range(2)]
         self.connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.connection.connect(server.path)
         request = json.dumps({"argv": argv, "cwd": str(cwd), "env": env}).encode()
-        with open(os.devnull, "rb") as stdin:
+        with _input(server.folder, stdin) as given:
             socket.send_fds(self.connection, [request],
-                            [stdin.fileno(), *(out.fileno() for out in self.outputs)])
+                            [given.fileno(), *(out.fileno() for out in self.outputs)])
         self.reader = self.connection.makefile("rb")
         self.pid = int(json.loads(self.reader.readline())["pid"])
 
@@ -245,8 +255,11 @@ class ForkServer:
             raise RuntimeError(f"the CLI fork server did not start (it said {ready!r} after "
                                f"{time.monotonic() - started:.1f} s)")
 
-    def start(self, argv: list[str], cwd: Path, env: dict[str, str]) -> Call:
-        return Call(self, argv, cwd, env)
+    def start(self, argv: list[str], cwd: Path, env: dict[str, str], *,
+              stdin: str | None = None) -> Call:
+        """Run `pathways ARGV` in cwd with exactly env; `stdin`: what it reads on its standard
+        input (None: nothing, /dev/null)."""
+        return Call(self, argv, cwd, env, stdin)
 
     def close(self) -> None:
         assert self.process.stdin is not None and self.process.stdout is not None

@@ -115,34 +115,38 @@ class Cli:
         return subprocess.Popen([*PROGRAM, *argv], cwd=self.cwd, env=self.environment(env),
                                 text=True, **options)
 
-    def run_argv(self, argv: Sequence[str], *,
-                 env: dict[str, str] | None = None) -> Outcome:
-        return self.run_many([argv], env=env)[0]
+    def run_argv(self, argv: Sequence[str], *, env: dict[str, str] | None = None,
+                 stdin: str | None = None) -> Outcome:
+        """One call; `stdin`: what it reads on its standard input (default: nothing)."""
+        return self.run_many([argv], env=env, stdin=stdin)[0]
 
-    def run_many(self, argvs: Sequence[Sequence[str]], *,
-                 env: dict[str, str] | None = None) -> list[Outcome]:
+    def run_many(self, argvs: Sequence[Sequence[str]], *, env: dict[str, str] | None = None,
+                 stdin: str | None = None) -> list[Outcome]:
         """Run independent calls side by side and wait for all of them, each in a process
         forked from one that has imported the CLI (tests/cli_forkserver.py), or each in a
         new Python process when PATHWAYS_TEST_CLI_FORK=0."""
         if cli_forkserver.enabled():
-            return self.run_forked(argvs, env=env)
-        return self.run_in_new_processes(argvs, env=env)
+            return self.run_forked(argvs, env=env, stdin=stdin)
+        return self.run_in_new_processes(argvs, env=env, stdin=stdin)
 
-    def run_forked(self, argvs: Sequence[Sequence[str]], *,
-                   env: dict[str, str] | None = None) -> list[Outcome]:
+    def run_forked(self, argvs: Sequence[Sequence[str]], *, env: dict[str, str] | None = None,
+                   stdin: str | None = None) -> list[Outcome]:
         server = cli_forkserver.shared(self.base_env)
-        calls = [server.start(list(argv), self.cwd, self.environment(env)) for argv in argvs]
+        calls = [server.start(list(argv), self.cwd, self.environment(env), stdin=stdin)
+                 for argv in argvs]
         return [Outcome(call.argv, *astuple(call.wait(CALL_TIMEOUT))) for call in calls]
 
     def run_in_new_processes(self, argvs: Sequence[Sequence[str]], *,
-                             env: dict[str, str] | None = None) -> list[Outcome]:
-        processes = [self.spawn(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             env: dict[str, str] | None = None,
+                             stdin: str | None = None) -> list[Outcome]:
+        processes = [self.spawn(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=None if stdin is None else subprocess.PIPE)
                      for argv in argvs]
         outcomes = []
         for argv, process in zip(argvs, processes, strict=True):
             with process:
                 try:
-                    stdout, stderr = process.communicate(timeout=CALL_TIMEOUT)
+                    stdout, stderr = process.communicate(stdin, timeout=CALL_TIMEOUT)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.communicate()

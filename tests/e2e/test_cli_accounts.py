@@ -7,7 +7,6 @@ the printed token finds its user, and nothing printed holds a hash.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 
 from click.testing import CliRunner
@@ -15,7 +14,7 @@ from click.testing import CliRunner
 from adapters.bootstrap import bootstrap
 from adapters.cli import cli as pathways_cli
 from adapters.settings import Settings
-from tests.e2e.test_cli import CALL_TIMEOUT, Cli, Outcome
+from tests.e2e.test_cli import Cli, Outcome
 
 PASSWORD = "a long enough password"
 USER_KEYS = {"username", "name", "organisation", "role", "pathway_roles", "active"}
@@ -23,16 +22,7 @@ USER_KEYS = {"username", "name", "organisation", "role", "pathway_roles", "activ
 
 def run_with_input(cli: Cli, args: Sequence[str], stdin: str) -> Outcome:
     """`pathways --db URL --json ARGS...` with stdin fed from `stdin`."""
-    argv = cli.argv(["--json", *args])
-    with cli.spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                   stderr=subprocess.PIPE) as process:
-        try:
-            stdout, stderr = process.communicate(stdin, timeout=CALL_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise
-    return Outcome(argv, process.returncode, stdout, stderr)
+    return cli.run_argv(cli.argv(["--json", *args]), stdin=stdin)
 
 
 def add_user(cli: Cli, username: str, *options: str, password: str = PASSWORD) -> Outcome:

@@ -63,3 +63,19 @@ def test_a_call_that_overruns_is_killed(cli: Cli) -> None:
     else:
         os.kill(call.pid, signal.SIGKILL)
         pytest.fail("the overrunning call was not killed")
+
+
+def test_a_forked_call_reads_its_standard_input_as_a_new_process(cli: Cli) -> None:
+    """A password on stdin (`--password-stdin`): too short, so refused the same way and
+    nothing is stored; then a good one is read and the user added."""
+    cli.run_forked([cli.argv(["--json", "orgs", "add", "st_giles", "--name", "St Giles"])])[
+        0].ok()
+    short = cli.argv(["--json", "users", "add", "amy", "--password-stdin", "--name", "Amy",
+                      "--org", "st_giles", "--role", "caseworker"])
+    forked = cli.run_forked([short], stdin="short\n")[0]
+    spawned = cli.run_in_new_processes([short], stdin="short\n")[0]
+    assert (forked.returncode, forked.stdout, forked.stderr) == (
+        spawned.returncode, spawned.stdout, spawned.stderr)
+    assert forked.returncode != 0
+    added = cli.run_forked([short], stdin="a long enough password\n")[0].ok()
+    assert added["username"] == "amy"
