@@ -1,8 +1,10 @@
-"""The `pathways` command line end to end: the real CLI in a subprocess, on SQLite and PostgreSQL.
+"""The `pathways` command line end to end: the real CLI in a process of its own, on SQLite and
+PostgreSQL.
 
-Scripts rely on the JSON shapes printed with --json, so these tests check them exactly. Every
-CLI call starts a Python process (over a second, most of it imports), so related assertions
-are grouped into few tests, and calls that do not depend on each other run side by side.
+Scripts rely on the JSON shapes printed with --json, so these tests check them exactly. Each
+call is a process forked from one that has imported the CLI (tests/cli_forkserver.py; a new
+Python process each with PATHWAYS_TEST_CLI_FORK=0), so related assertions are grouped into
+few tests, and calls that do not depend on each other run side by side.
 """
 
 from __future__ import annotations
