@@ -11,9 +11,12 @@ case cache on, as a server runs it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine as SqlEngine
 from sqlalchemy import event
 
 from adapters.definition_files import read_bundle
@@ -61,18 +64,25 @@ def _count_step(url: str) -> Counter[str]:
         client = engine.add_client("Step client")
         task_id = engine.start_case("linear10", client.id or 0).tasks[0].task.id
         task_id = engine.complete_task(task_id, {}).tasks[0].task.id  # warm: statements built
-        sent: Counter[str] = Counter()
-
-        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            sent[_kind(statement)] += 1
-
-        event.listen(database, "before_cursor_execute", count)
-        try:
+        with sending(database) as sent:
             result = engine.complete_task(task_id, {})
-        finally:
-            event.remove(database, "before_cursor_execute", count)
         assert result.status == "active" and result.tasks
-    return sent
+    return Counter(_kind(statement) for statement in sent)
+
+
+@contextmanager
+def sending(database: SqlEngine) -> Iterator[list[str]]:
+    """The statements sent to `database` inside the block, their whitespace made single."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(database, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(database, "before_cursor_execute", note)
 
 
 def test_a_step_sends_the_pinned_statements(migrated_database_url: str) -> None:
@@ -92,18 +102,10 @@ def test_a_step_that_changes_the_answers_sends_one_more(migrated_database_url: s
         engine.publish(*bundle("gate_reception"))
         client = engine.add_client("Step client")
         task_id = engine.start_case("gate_reception", client.id or 0).tasks[0].task.id
-        sent: list[str] = []
-
-        def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            sent.append(statement)
-
-        event.listen(database, "before_cursor_execute", note)
-        try:
+        with sending(database) as sent:
             engine.complete_task(task_id, {**{f"needs_{need}": need == "family" for need in (
                 "accommodation", "benefits", "substance_misuse", "mental_health", "family",
                 "employment")}, "risk_level": "medium", "notes": "Assessed."})
-        finally:
-            event.remove(database, "before_cursor_execute", note)
     answers = [s for s in sent if "summary_answers" in s]
     assert [_kind(s) for s in answers] == ["insert"], answers
 
@@ -121,18 +123,10 @@ def test_a_step_on_a_case_this_process_does_not_hold_reads_the_case_once(
         client = first.add_client("Step client")
         task_id = first.start_case("linear10", client.id or 0).tasks[0].task.id
         task_id = first.complete_task(task_id, {}).tasks[0].task.id
-        sent: list[str] = []
-
-        def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            sent.append(" ".join(statement.split()))
-
         fresh = Engine(uow=SqlAlchemyUnitOfWorkFactory(database), clock=FakeClock())
         fresh.load_definitions()  # as a server's warm-up does: no parse inside the step
-        event.listen(database, "before_cursor_execute", note)
-        try:
+        with sending(database) as sent:
             result = fresh.complete_task(task_id, {})
-        finally:
-            event.remove(database, "before_cursor_execute", note)
         assert result.status == "active" and result.tasks
     reads = [s for s in sent if _kind(s) == "select"]
     case_reads = [s for s in reads if " FROM cases WHERE cases.id = " in s]
