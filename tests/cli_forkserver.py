@@ -22,10 +22,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import importlib
+import io
 import json
 import os
 import pkgutil
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,8 +47,7 @@ PRELOAD_LIBRARIES = ("sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgres
                      "psycopg", "yaml", "jsonschema", "SpiffWorkflow.bpmn", "alembic.command",
                      "alembic.runtime.migration")
 SKIPPED_PREFIXES = ("adapters.metrics", "adapters.sql.migrations", "adapters.cli.serve",
-                    "adapters.web_server",
-                    "adapters.wsgi", "web")
+                    "adapters.web_server", "adapters.wsgi", "web")
 ENVIRONMENT_READ_AT_IMPORT = ("prometheus_client", "flask", "gunicorn")
 MESSAGE_LIMIT = 1 << 20
 
@@ -211,29 +212,28 @@ class Call:
 
     def wait(self, timeout: float) -> Finished:
         self.connection.settimeout(timeout)
-        try:
-            line = self.reader.readline()
-        except TimeoutError:
-            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.ExitStack() as held:
             for output in self.outputs:
-                output.close()
-            raise subprocess.TimeoutExpired(["pathways", *self.argv], timeout) from None
-        finally:
-            self.reader.close()
-            self.connection.close()
-        if not line:
-            raise RuntimeError(f"the CLI fork server stopped while running {self.argv}")
-        returncode = int(json.loads(line)["returncode"])
-        stdout, stderr = (self._read(out) for out in self.outputs)
-        return Finished(returncode, stdout, stderr)
+                held.enter_context(output)
+            try:
+                line = self.reader.readline()
+            except TimeoutError:
+                os.kill(self.pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(["pathways", *self.argv], timeout) from None
+            finally:
+                self.reader.close()
+                self.connection.close()
+            if not line:
+                raise RuntimeError(f"the CLI fork server stopped while running {self.argv}")
+            stdout, stderr = (self._read(output) for output in self.outputs)
+            return Finished(int(json.loads(line)["returncode"]), stdout, stderr)
 
     @staticmethod
     def _read(output: Any) -> str:
-        with output:
-            output.seek(0)
-            text = output.read().decode("utf-8")
-            # as subprocess's text mode reads a pipe: universal newlines
-            return text.replace("\r\n", "\n").replace("\r", "\n")
+        """As subprocess's text mode reads a pipe: UTF-8 and universal newlines."""
+        output.seek(0)
+        with io.TextIOWrapper(output, encoding="utf-8") as text:  # closes output too
+            return text.read()
 
 
 class ForkServer:
@@ -270,9 +270,7 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        for leftover in Path(self.folder).iterdir():
-            leftover.unlink()
-        os.rmdir(self.folder)
+        shutil.rmtree(self.folder)
 
 
 _shared: ForkServer | None = None
