@@ -10,9 +10,8 @@ from imported data.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,8 +26,6 @@ from engine.outcomes import (
     FollowUp,
     MeasureResult,
     OutcomeMeasure,
-    counted_in,
-    dates_in,
     disclosure,
     estimates,
     followup,
@@ -36,6 +33,7 @@ from engine.outcomes import (
     payment_statement,
     programme_from_config,
     tally,
+    values_per_person,
 )
 from engine.summary_ports import CaseGroup
 from web.dashboard_cache import cached, programme_stamp
@@ -76,40 +74,17 @@ def measured_groups(rows: Iterable[tuple[int, str | None, CaseGroup]], kind: str
     measured per client put in, as the cohort results count it: the client's events of the
     programme's frequency measure for `kind` (engine.outcomes' occurrences, read once) in
     the measure's windows from its start date, the text kept with its group read as
-    client_dates reads it (no date: unknown). A client 0 has no events: 0 when dated.
-    Tens of thousands of rows, a few kinds of group: the cases are counted per group and
-    value here, each distinct date text parsed once and each window's ends worked out once
-    per start day, and tally adds up the few groups that gives."""
+    client_dates reads it (no date: unknown); a client 0 has no events: 0 when dated
+    (engine.outcomes.values_per_person). Tens of thousands of rows, a few kinds of group:
+    each distinct (client, date text) is measured once and tally adds the cases up per
+    group and value."""
     measure = frequency_measure(kind)
     if measure is None:
         return tally.with_outcomes((None, group) for _, _, group in rows)
-    chosen = list(rows)
-    by_client: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    for client, occurred, recorded in application().outcomes.occurrences(kind):
-        by_client[client].append((occurred, recorded))
-    starts = dates_in({text: text for _, text, _ in chosen if text is not None})
-    ends: dict[date, tuple[date, date | None]] = {}  # per start day: clients share them
-
-    def value(client: int, text: str | None) -> int | None:
-        start = starts.get(text) if text is not None else None
-        if start is None:
-            return None
-        events = by_client.get(client) if client else None
-        if not events:
-            return 0
-        window = ends.get(start)
-        if window is None:
-            window = ends[start] = measure.window_ends(start)
-        return len({recorded for occurred, recorded in events
-                    if counted_in(start, window, occurred, recorded)})
-
-    groups: dict[int, CaseGroup] = {}
-    cases: Counter[tuple[int, int | None]] = Counter()
-    for client, text, group in chosen:
-        groups[id(group)] = group
-        cases[(id(group), value(client, text))] += group.cases
-    return tally.with_outcomes((found, replace(groups[key], cases=count))
-                               for (key, found), count in cases.items())
+    chosen = rows if isinstance(rows, list) else list(rows)
+    values = values_per_person(((client, text) for client, text, _ in chosen),
+                               application().outcomes.occurrences(kind), measure)
+    return tally.with_outcomes((values[client, text], group) for client, text, group in chosen)
 
 
 def frequency_measure(kind: str) -> OutcomeMeasure | None:

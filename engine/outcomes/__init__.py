@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         measure_group,
         measure_occurrences,
         outcome_directions,
+        values_per_person,
     )
     from engine.outcomes.payments import (
         CohortInput,
@@ -90,7 +91,8 @@ _OUTCOME_CSV = frozenset({"IMPORT_KINDS", "MATCHED_GROUP_COLUMNS", "MAX_ENCODING
 _OUTCOME_MEASURES = frozenset({"DIRECTIONS", "MEASURE_TYPES", "OUTCOME_NAME", "WINDOW_STARTS",
                                "Cohort", "Direction", "MeasureResult", "MeasureType",
                                "OutcomeMeasure", "add_months", "counted_in", "dates_in", "measure",
-                               "measure_group", "measure_occurrences", "outcome_directions"})
+                               "measure_group", "measure_occurrences", "outcome_directions",
+                               "values_per_person"})
 _SERVICE = frozenset({"CohortMeasure", "GroupReport", "ImportReport", "Outcomes", "Progress",
                       "extraction_date"})
 _PAYMENTS = frozenset({"CohortInput", "assumed_figures", "matched_cohort_input",
@@ -172,4 +174,5 @@ __all__ = [
     "programme_from_config",
     "protected_tables",
     "tally",
+    "values_per_person",
 ]

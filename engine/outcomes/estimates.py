@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -261,9 +262,10 @@ def _pearson_dispersion(events1: int, exposure1: float, counts1: Sequence[int] |
                 "adding up to the group's events",
                 details={"events": events, "exposure": exposure, "people": len(counts),
                          "sum": sum(counts)})
-        if events:
+        if events:  # each distinct count once, times its people: a group is 100,000s
             mean = events / exposure
-            chi2 += sum((count - mean) ** 2 for count in counts) / mean
+            chi2 += sum(people * (count - mean) ** 2
+                        for count, people in Counter(counts).items()) / mean
     people = len(counts1) + len(counts2)
     return chi2 / (people - 2) if people > 2 else None
 

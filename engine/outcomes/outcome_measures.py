@@ -225,6 +225,39 @@ def measure_occurrences(starts: Mapping[_Person, date],
         per_100=round(100 * events / people, 4) if people else None)
 
 
+def values_per_person(people: Iterable[tuple[int, str | None]],
+                      occurrences: Iterable[tuple[int, date, date]],
+                      measure: OutcomeMeasure) -> dict[tuple[int, str | None], int | None]:
+    """Each (client, text of its start date)'s value of a frequency measure, as
+    measure_occurrences counts it for one person: its events (distinct recorded dates) in
+    the windows from that start; None when the text is not a date, 0 for client 0 (nobody
+    with events) or a client with none. The dashboard measures tens of thousands of clients
+    at once: each distinct pair is measured once, only the events of the clients asked for
+    are kept, each distinct text is parsed once and each start day's window ends worked out
+    once."""
+    wanted = set(people)
+    starts = dates_in({text: text for _, text in wanted if text is not None})
+    clients = {client for client, _ in wanted if client}
+    events: dict[int, list[tuple[date, date]]] = {}
+    for client, occurred, recorded in occurrences:
+        if client in clients:
+            events.setdefault(client, []).append((occurred, recorded))
+    ends: dict[date, tuple[date, date | None]] = {}
+    found: dict[tuple[int, str | None], int | None] = {}
+    for client, text in wanted:
+        start = starts.get(text) if text is not None else None
+        mine = events.get(client) if start is not None else None
+        if start is None or not mine:
+            found[client, text] = None if start is None else 0
+            continue
+        window = ends.get(start)
+        if window is None:
+            window = ends[start] = measure.window_ends(start)
+        found[client, text] = len({recorded for occurred, recorded in mine
+                                   if counted_in(start, window, occurred, recorded)})
+    return found
+
+
 def measure(cohort_members: Mapping[int, date], events: Iterable[OutcomeEvent],
             outcome_measure: OutcomeMeasure) -> MeasureResult:
     """The measure over clients (id -> window start, e.g. release date) and outcome events

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.errors import InvalidArgumentError
 from engine.outcomes.analysis import version_comparison
@@ -173,3 +175,20 @@ def test_no_events_in_one_group_falls_back_to_the_exact_method_and_still_reports
     assert result.method == "exact conditional binomial (clopper-pearson)"
     assert result.dispersion == pytest.approx((4.5**2 + 9 * 0.5**2) / 0.5 / 18)  # 45 / 18
     assert result.p_value == pytest.approx(compare_rates(5, 10, 0, 10).p_value)
+
+
+@given(counts1=st.lists(st.integers(0, 6), min_size=1, max_size=60),
+       counts2=st.lists(st.integers(0, 6), min_size=1, max_size=60))
+def test_the_dispersion_is_pearson_s_x2_over_n_minus_2_person_by_person(
+        counts1: list[int], counts2: list[int]) -> None:
+    """Counted once per distinct count (a group is 100,000s of people), it is still Pearson's
+    X2 summed person by person around each arm's mean, over n - 2 (numpy, another way)."""
+    result = compare_rates(sum(counts1), len(counts1), sum(counts2), len(counts2),
+                           counts1=counts1, counts2=counts2)
+    chi2 = sum(float(((arm - arm.mean()) ** 2).sum() / arm.mean())
+               for arm in (np.array(counts1, dtype=float), np.array(counts2, dtype=float))
+               if arm.sum() > 0)
+    people = len(counts1) + len(counts2)
+    expected = chi2 / (people - 2) if people > 2 else None
+    assert result.dispersion == (None if expected is None
+                                 else pytest.approx(expected, rel=1e-9, abs=1e-12))
