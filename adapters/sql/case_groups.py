@@ -28,6 +28,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     union,
     union_all,
 )
@@ -243,7 +244,7 @@ def _true_outcome(pathway: str, hidden: HiddenSteps, step: str) -> FromClause:
     """The cases with a shown outcome named `step` recorded as true (the step happened)."""
     s = tables.summary_events
     events = shown_outcome_events(pathway, hidden, "gate_case", [s.c.case_id],
-                                  [s.c.outcome == step, s.c.truthy.is_(True)])
+                                  [s.c.outcome == step, s.c.truthy == true()])
     return select(events.c.case_id).distinct().subquery("gate_outcome")
 
 

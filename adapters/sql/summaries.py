@@ -33,6 +33,7 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -451,7 +452,7 @@ class SqlDashboardSummaries:
         found = {case_id for case_id, seq, named in self._connection.execute(
             select(s.c.case_id, s.c.seq, s.c.step).where(
                 s.c.pathway == pathway, s.c.type == "outcome_recorded", s.c.outcome == step,
-                s.c.truthy.is_(True), *([s.c.case_id.in_(chosen)] if only is not None else [])
+                s.c.truthy == true(), *([s.c.case_id.in_(chosen)] if only is not None else [])
             )).all() if shown(case_id, seq, named)}
         found.update(case_id for case_id, first in self._connection.execute(
             select(cs.c.case_id, cs.c.done_seq).where(

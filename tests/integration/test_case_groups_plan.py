@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select, true
 from sqlalchemy import Engine as SqlEngine
 
 from adapters.sql import tables
@@ -120,3 +120,75 @@ def test_the_groups_read_the_pathway_s_cases_from_their_index_and_its_summaries_
         summaries = [rows for _, table, rows in reads if table == "summary_cases"]
         assert cases == [("Index Only Scan", CASES)], reads
         assert summaries and all(rows <= CASES for rows in summaries), reads
+
+
+OTHER_STEP = "review"  # a few cases record the outcome again there
+AT_OTHER = 3
+
+
+def _outcomes_mostly_shown(db: SqlEngine, storage: UnitOfWorkFactory) -> None:
+    """BULK cases of "housing", each with a true "gate" outcome recorded at a shown step,
+    AT_OTHER of them with one more at OTHER_STEP (summaries written directly, as
+    the bench's builder multiplies them)."""
+    with storage() as uow:
+        owner = uow.clients.add(Client(None, "Ann", {}, created_at=T0)).id or 0
+        uow.commit()
+    with db.begin() as connection:
+        ids = connection.execute(insert(tables.cases).returning(tables.cases.c.id), [
+            {"pathway": "housing", "version": 1, "client_id": owner, "status": "active",
+             "state": {}, "data": {}, "revision": 1, "created_at": T0, "updated_at": T0}
+            for _ in range(BULK)]).scalars().all()
+        connection.execute(insert(tables.summary_cases), [
+            {"case_id": case_id, "pathway": "housing", "started_at": T0, "version": 1,
+             "arm": 0} for case_id in ids])
+        outcome = {"pathway": "housing", "type": "outcome_recorded", "at": T0,
+                   "outcome": "gate", "value": 1, "counted": False, "truthy": True}
+        connection.execute(insert(tables.summary_events), [
+            {**outcome, "case_id": case_id, "seq": 2, "step": "gate_meeting"}
+            for case_id in ids] + [
+            {**outcome, "case_id": case_id, "seq": 3, "step": OTHER_STEP}
+            for case_id in ids[:AT_OTHER]])
+
+
+def _other_events(db: SqlEngine) -> None:
+    """What else the pathway's cases record (4 events each, none an outcome), and as many
+    on another pathway: most summarised events are not outcomes, as at national size."""
+    with db.begin() as connection:
+        ids = connection.execute(select(tables.cases.c.id)).scalars().all()
+        others = [{"case_id": case_id, "seq": seq, "pathway": "housing", "type": kind,
+                   "step": "gate_meeting", "at": T0}
+                  for case_id in ids for seq, kind in ((4, "task_ready"), (5, "task_completed"),
+                                                       (6, "task_ready"), (7, "case_started"))]
+        connection.execute(insert(tables.summary_events), others)
+        connection.execute(insert(tables.summary_events), [
+            {**row, "pathway": "other", "case_id": row["case_id"], "seq": row["seq"] + 10}
+            for row in others])
+
+
+def test_the_planner_counts_a_pathway_s_events_of_one_outcome(
+        db_engine: SqlEngine, uow_factory: UnitOfWorkFactory) -> None:
+    """An outcome's name is only ever on outcome_recorded events, and a true one only on
+    those, so the conditions the dashboard reads a pathway's outcomes by go together; the
+    planner multiplied their shares as if they did not. At 100,000 clients it expected 45 of
+    gate reception's 89,804 true met_at_gate events, and chose its plans for 45. With
+    statistics on the columns together (migration 0035) and the truth compared as a value
+    (= true, which those statistics cover, not IS TRUE), it expects about what is there."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("extended statistics are PostgreSQL's")
+    _outcomes_mostly_shown(db_engine, uow_factory)
+    _other_events(db_engine)
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE summary_events")
+    s = tables.summary_events
+    with db_engine.connect() as connection:
+        for shown in ([], [s.c.truthy == true()]):
+            query = select(s.c.case_id).where(s.c.pathway == "housing",
+                                              s.c.type == "outcome_recorded",
+                                              s.c.outcome == "gate", *shown)
+            compiled = query.compile(connection)
+            plan = connection.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            expected = plan[0]["Plan"]["Plan Rows"]
+            there = len(connection.execute(query).all())
+            assert there / 2 <= expected <= there * 2, (shown, expected, there)
