@@ -237,25 +237,37 @@ def values_per_person(people: Iterable[tuple[int, str | None]],
     once."""
     wanted = set(people)
     starts = dates_in({text: text for _, text in wanted if text is not None})
-    clients = {client for client, _ in wanted if client}
-    events: dict[int, list[tuple[date, date]]] = {}
-    for client, occurred, recorded in occurrences:
-        if client in clients:
-            events.setdefault(client, []).append((occurred, recorded))
+    events = _events_of({client for client, _ in wanted if client}, occurrences)
     ends: dict[date, tuple[date, date | None]] = {}
     found: dict[tuple[int, str | None], int | None] = {}
     for client, text in wanted:
         start = starts.get(text) if text is not None else None
-        mine = events.get(client) if start is not None else None
-        if start is None or not mine:
-            found[client, text] = None if start is None else 0
-            continue
-        window = ends.get(start)
-        if window is None:
-            window = ends[start] = measure.window_ends(start)
-        found[client, text] = len({recorded for occurred, recorded in mine
-                                   if counted_in(start, window, occurred, recorded)})
+        found[client, text] = (None if start is None
+                               else _counted(start, events.get(client, []), measure, ends))
     return found
+
+
+def _events_of(clients: set[int], occurrences: Iterable[tuple[int, date, date]]
+               ) -> dict[int, list[tuple[date, date]]]:
+    """(occurred, recorded) of each of `clients`' events."""
+    events: dict[int, list[tuple[date, date]]] = {}
+    for client, occurred, recorded in occurrences:
+        if client in clients:
+            events.setdefault(client, []).append((occurred, recorded))
+    return events
+
+
+def _counted(start: date, events: list[tuple[date, date]], measure: OutcomeMeasure,
+             ends: dict[date, tuple[date, date | None]]) -> int:
+    """The distinct recorded dates of `events` in the windows from `start` (`ends`: each
+    start day's window ends, worked out once and kept)."""
+    if not events:
+        return 0
+    window = ends.get(start)
+    if window is None:
+        window = ends[start] = measure.window_ends(start)
+    return len({recorded for occurred, recorded in events
+                if counted_in(start, window, occurred, recorded)})
 
 
 def measure(cohort_members: Mapping[int, date], events: Iterable[OutcomeEvent],
