@@ -124,12 +124,15 @@ def test_the_groups_read_the_pathway_s_cases_from_their_index_and_its_summaries_
 
 OTHER_STEP = "review"  # a few cases record the outcome again there
 AT_OTHER = 3
+NOT_OUTCOMES = ((4, "task_ready"), (5, "task_completed"), (6, "task_ready"), (7, "case_started"))
 
 
-def _outcomes_mostly_shown(db: SqlEngine, storage: UnitOfWorkFactory) -> None:
-    """BULK cases of "housing", each with a true "gate" outcome recorded at a shown step,
-    AT_OTHER of them with one more at OTHER_STEP (summaries written directly, as
-    the bench's builder multiplies them)."""
+def _outcomes_among_other_events(db: SqlEngine, storage: UnitOfWorkFactory) -> None:
+    """BULK cases of "housing", each with a true "gate" outcome recorded at one step,
+    AT_OTHER of them with one more at OTHER_STEP; what else the cases record (4 events each,
+    none an outcome), and as many events on another pathway: most summarised events are not
+    outcomes, as at national size (summaries written directly, as the bench's builder
+    multiplies them)."""
     with storage() as uow:
         owner = uow.clients.add(Client(None, "Ann", {}, created_at=T0)).id or 0
         uow.commit()
@@ -143,26 +146,16 @@ def _outcomes_mostly_shown(db: SqlEngine, storage: UnitOfWorkFactory) -> None:
              "arm": 0} for case_id in ids])
         outcome = {"pathway": "housing", "type": "outcome_recorded", "at": T0,
                    "outcome": "gate", "value": 1, "counted": False, "truthy": True}
+        others = [{"case_id": case_id, "seq": seq + offset, "pathway": pathway, "type": kind,
+                   "step": "gate_meeting", "at": T0}
+                  for pathway, offset in (("housing", 0), ("other", 10)) for case_id in ids
+                  for seq, kind in NOT_OUTCOMES]
         connection.execute(insert(tables.summary_events), [
             {**outcome, "case_id": case_id, "seq": 2, "step": "gate_meeting"}
             for case_id in ids] + [
             {**outcome, "case_id": case_id, "seq": 3, "step": OTHER_STEP}
             for case_id in ids[:AT_OTHER]])
-
-
-def _other_events(db: SqlEngine) -> None:
-    """What else the pathway's cases record (4 events each, none an outcome), and as many
-    on another pathway: most summarised events are not outcomes, as at national size."""
-    with db.begin() as connection:
-        ids = connection.execute(select(tables.cases.c.id)).scalars().all()
-        others = [{"case_id": case_id, "seq": seq, "pathway": "housing", "type": kind,
-                   "step": "gate_meeting", "at": T0}
-                  for case_id in ids for seq, kind in ((4, "task_ready"), (5, "task_completed"),
-                                                       (6, "task_ready"), (7, "case_started"))]
-        connection.execute(insert(tables.summary_events), others)
-        connection.execute(insert(tables.summary_events), [
-            {**row, "pathway": "other", "case_id": row["case_id"], "seq": row["seq"] + 10}
-            for row in others])
+        connection.execute(insert(tables.summary_events), others)  # no outcome columns
 
 
 def test_the_planner_counts_a_pathway_s_events_of_one_outcome(
@@ -175,8 +168,7 @@ def test_the_planner_counts_a_pathway_s_events_of_one_outcome(
     (= true, which those statistics cover, not IS TRUE), it expects about what is there."""
     if db_engine.dialect.name != "postgresql":
         pytest.skip("extended statistics are PostgreSQL's")
-    _outcomes_mostly_shown(db_engine, uow_factory)
-    _other_events(db_engine)
+    _outcomes_among_other_events(db_engine, uow_factory)
     with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("ANALYZE summary_events")
     s = tables.summary_events
