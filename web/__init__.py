@@ -163,6 +163,11 @@ def _configure(app: Flask, settings: Any, test_config: dict[str, Any] | None) ->
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_NAME="pathways_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),  # + server side
+        # The cookie is set only when the session changes: its lifetime is the server
+        # session's, counted from sign-in, so re-sending it gains nothing, and an answer
+        # re-sending the cookie its request came with would take back what a request
+        # answered meanwhile put there (a draft saved while publishing lost "Published").
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,  # valid for the session; a long form must not expire
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )

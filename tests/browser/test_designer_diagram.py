@@ -4,9 +4,10 @@ the npm package) with live counts on its steps (issue 14, items 1 and 2)."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from adapters.definition_files import read_bundle
 from adapters.settings import PROJECT_ROOT
@@ -156,6 +157,81 @@ def test_a_designer_fixes_a_located_mistake_and_publishes_a_new_version(
         "Published housing_support v2: Clearer title")
     assert application.engine.versions("housing_support")[-1].note == "Clearer title"
     snap(page, "editor-published")
+
+
+def test_publishing_on_a_slow_connection_leaves_no_draft_behind(
+        live_app: LiveApp, page: Page) -> None:
+    """The editor saves a draft a second after the last keystroke. Publishing within that
+    second, on a connection whose answer takes longer, must not send the save anyway: it
+    would land after the publish had discarded the draft, and bring the old draft back."""
+    application = live_app.application
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
+    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/pathways/housing_support/edit")
+    expect(page.locator(".CodeMirror")).to_be_visible()
+
+    def slow_answer(route: Route) -> None:
+        answered = route.fetch(max_redirects=0)
+        time.sleep(2)  # the server has published; its answer is still on its way
+        route.fulfill(response=answered)
+
+    page.route("**/editor/publish", slow_answer)
+    fixed = shipped.read_text("utf-8").replace("    title: Housing assessment\n",
+                                               "    title: Assessment of housing\n", 1)
+    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
+                  fixed)
+    page.get_by_label("Note for this version (required)").first.fill("Clearer title")
+    page.get_by_role("button", name="Publish as new version").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Published housing_support v2: Clearer title")
+    page.wait_for_timeout(1500)  # longer than the editor waits before saving
+    assert application.engine.versions("housing_support")[-1].note == "Clearer title"
+    assert application.engine.definition_draft("dana", "housing_support") is None
+
+
+def test_publishing_while_a_draft_save_is_on_its_way_lets_it_land_first(
+        live_app: LiveApp, page: Page) -> None:
+    """A save already sent when the designer publishes lands before the publish (which then
+    discards the draft), and the publish still goes: nothing typed is lost, nothing stale
+    is kept."""
+    application = live_app.application
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
+    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/pathways/housing_support/edit")
+    expect(page.locator(".CodeMirror")).to_be_visible()
+    held: list[Route] = []
+    page.route("**/editor/draft", lambda route: held.append(route))  # sent, not answered
+    fixed = shipped.read_text("utf-8").replace("    title: Housing assessment\n",
+                                               "    title: Assessment of housing\n", 1)
+    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
+                  fixed)
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the editor did not save the draft"
+    page.get_by_label("Note for this version (required)").first.fill("Clearer title")
+    page.get_by_role("button", name="Publish as new version").click()
+    page.wait_for_timeout(500)
+    assert len(application.engine.versions("housing_support")) == 1  # waiting for the save
+    held[0].continue_()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Published housing_support v2: Clearer title")
+    assert application.engine.definition_draft("dana", "housing_support") is None
 
 
 def test_what_a_designer_types_survives_a_reload(live_app: LiveApp, page: Page,

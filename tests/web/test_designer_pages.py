@@ -971,3 +971,30 @@ def test_a_draft_that_cannot_be_kept_is_refused(site: Site, body: Any) -> None:
     commissioner = _signed_in(site, "commissioner")
     assert _save_draft(commissioner, csrf_token(commissioner.get("/pathways").text),
                        {"name": "", "source": "x"}).status_code == 403
+
+
+def test_a_slow_draft_save_answered_after_publishing_does_not_take_the_message_back(
+        site: Site) -> None:
+    """The browser saves a draft a second after the last keystroke; if that save was sent
+    with the cookie from before publishing and is answered after it, its answer must not set
+    the cookie again, or the "Published ..." message the publish put there is lost (the
+    cookie holds only the server session's key, whose lifetime the server keeps)."""
+    source = _shipped_gate_reception(site)
+    client = _signed_in(site, "designer")
+    token = csrf_token(client.get("/pathways/gate_reception/edit").text)
+    before_publishing = client.get_cookie("pathways_session")
+    assert before_publishing is not None
+    changed = source.replace("    title: Needs assessment\n",
+                             "    title: Assessment of needs\n", 1)
+    done = client.post("/editor/publish", data={
+        "csrf_token": token, "name": "gate_reception", "source": changed, "note": "Renamed"})
+    assert done.status_code == 302 and "Set-Cookie" in done.headers  # the message is in it
+    late = site.client()
+    late.set_cookie("pathways_session", before_publishing.value)
+    saved = _save_draft(late, token, {"name": "gate_reception", "source": changed,
+                                      "based_on": 1})
+    assert saved.status_code == 200
+    assert "Set-Cookie" not in saved.headers
+    for quiet in (late.get("/pathways/gate_reception/edit"), _check(late, changed, token=token)):
+        assert quiet.status_code == 200 and "Set-Cookie" not in quiet.headers
+    assert "Published gate_reception v2: Renamed" in client.get("/pathways/gate_reception").text

@@ -138,8 +138,9 @@
     });
   }
   var saveTimer = null;
+  var saving = null; // the draft save on its way, if any
   function save() {
-    fetch(area.dataset.save, {
+    saving = fetch(area.dataset.save, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": token },
       body: JSON.stringify({ name: area.dataset.name, source: text(),
@@ -148,6 +149,8 @@
       area.dataset.saved = r.ok ? "true" : "failed";
     }).catch(function () {
       area.dataset.saved = "failed"; // kept in this browser; saved with the next change
+    }).then(function () {
+      saving = null;
     });
   }
   function changed() {
@@ -164,9 +167,25 @@
   } else {
     area.addEventListener("input", changed);
   }
-  form.addEventListener("submit", function () {
+  // Publishing discards the draft: a check or save still waiting would only bring it back
+  // once the publish has landed (on a slow connection its answer takes a while), so none is
+  // sent, and one already on its way is let land first.
+  form.addEventListener("submit", function (event) {
+    window.clearTimeout(timer);
+    window.clearTimeout(saveTimer);
     if (editor) {
       editor.save();
+    }
+    if (saving) {
+      event.preventDefault();
+      var submitter = event.submitter;
+      saving.then(function () {
+        if (form.requestSubmit) {
+          form.requestSubmit(submitter || undefined);
+        } else {
+          form.submit();
+        }
+      });
     }
   });
   check();
