@@ -90,6 +90,11 @@ class SessionRepository(Protocol):
         """The session with this key hash, ended or not."""
         ...
 
+    def with_user(self, key_hash: str) -> tuple[UserSession, User | None] | None:
+        """by_hash's session and the user it belongs to (None if there is no such user), in
+        one query: every page a browser asks for asks."""
+        ...
+
     def touch(self, session_id: int, at: datetime) -> None:
         """Set the session's last_seen_at."""
         ...

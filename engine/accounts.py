@@ -302,10 +302,12 @@ class Accounts:
             return None
         now = self._clock.now()
         with self._uow() as uow:
-            session = uow.sessions.by_hash(token_hash(key))
-            if session is None or session.id is None or not session.live:
+            found = uow.sessions.with_user(token_hash(key))
+            if found is None:
                 return None
-            user = uow.users.by_username(session.username)
+            session, user = found
+            if session.id is None or not session.live:
+                return None
             reason = self._timed_out(session, now)
             if reason is None and (user is None or not user.active):
                 reason = "deactivated"

@@ -724,6 +724,24 @@ def test_tokens_are_touched_and_revoked_once(storage: UnitOfWorkFactory) -> None
         assert uow.tokens.list("bob") == []
 
 
+def test_a_token_or_session_is_read_with_its_user_in_one_go(storage: UnitOfWorkFactory
+                                                            ) -> None:
+    with storage() as uow:
+        uow.organisations.put(Organisation("st_giles", "St Giles"))
+        uow.users.add(User(None, "amy", "Amy", "st_giles", "caseworker",
+                           pathway_roles=("housing_worker", "mentor")))
+        token = uow.tokens.add(ApiToken(None, "amy", "ci", "h" * 64, created_at=T0))
+        session = uow.sessions.add(UserSession(None, "amy", "k" * 64, T0, T0))
+        uow.commit()
+    with storage() as uow:
+        amy = uow.users.by_username("amy")
+        assert amy is not None and amy.pathway_roles == ("housing_worker", "mentor")
+        assert uow.tokens.with_user("h" * 64) == (token, amy)
+        assert uow.sessions.with_user("k" * 64) == (session, amy)
+        assert uow.tokens.with_user("x" * 64) is None
+        assert uow.sessions.with_user("x" * 64) is None
+
+
 def test_a_taken_token_or_session_hash_conflicts_and_keeps_the_transaction(
     storage: UnitOfWorkFactory,
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.web.conftest import PASSWORD, Site, csrf_token, sign_in
+from tests.web.test_api_completion_cost import _reads, recorded
 
 
 @pytest.fixture
@@ -104,3 +105,16 @@ def test_after_sign_in_only_local_pages_are_visited(people: Site, target: str) -
     response = client.post("/login", data={"username": "ann", "password": PASSWORD,
                                            "next": target, "csrf_token": csrf_token(page.text)})
     assert response.status_code == 302 and response.location == "/"
+
+
+def test_a_signed_in_page_reads_its_session_and_user_in_one_query(people: Site) -> None:
+    """Every page a browser asks for checks its session first: the session and its user in
+    one read (as an API token is), not one each."""
+    client = people.client()
+    sign_in(client, "ann")
+    client.get("/account")
+    with recorded(people.application) as (statements, _begun):
+        assert client.get("/account").status_code == 200
+    reads = _reads(statements)
+    assert reads[("SELECT", "user_sessions")] == 1
+    assert reads[("SELECT", "users")] == 0

@@ -197,13 +197,7 @@ class SqlTokenRepository(SqlRepository):
         row = self._connection.execute(_TOKEN_WITH_USER, {"b_hash": token_hash}).one_or_none()
         if row is None:
             return None
-        token = record_from(ApiToken, row)
-        if row.user_id is None:
-            return token, None
-        user = User(**{name: row._mapping[f"user_{name}"] for name in _USER_FIELDS},
-                    pathway_roles=tuple(row.user_pathway_roles),
-                    active=bool(row.user_active))
-        return token, user
+        return record_from(ApiToken, row), _joined_user(row)
 
     def touch(self, token_id: int, at: datetime) -> None:
         t = tables.api_tokens
@@ -231,6 +225,20 @@ _TOKEN_WITH_USER = (
     .where(tables.api_tokens.c.token_hash == bindparam("b_hash")))
 
 
+_SESSION_WITH_USER = (
+    select(tables.user_sessions, *(c.label(f"user_{c.name}") for c in tables.users.c))
+    .outerjoin(tables.users, tables.users.c.username == tables.user_sessions.c.username)
+    .where(tables.user_sessions.c.key_hash == bindparam("b_hash")))
+
+
+def _joined_user(row: Row[Any]) -> User | None:
+    """The user of a row joined to its token or session (columns labelled user_*)."""
+    if row.user_id is None:
+        return None
+    return User(**{name: row._mapping[f"user_{name}"] for name in _USER_FIELDS},
+                pathway_roles=tuple(row.user_pathway_roles), active=bool(row.user_active))
+
+
 def _token(row: Row[Any]) -> ApiToken:
     return record_from(ApiToken, row)
 
@@ -248,6 +256,12 @@ class SqlSessionRepository(SqlRepository):
     def by_hash(self, key_hash: str) -> UserSession | None:
         s = tables.user_sessions
         return self._one(_session, select(s).where(s.c.key_hash == key_hash))
+
+    def with_user(self, key_hash: str) -> tuple[UserSession, User | None] | None:
+        row = self._connection.execute(_SESSION_WITH_USER, {"b_hash": key_hash}).one_or_none()
+        if row is None:
+            return None
+        return record_from(UserSession, row), _joined_user(row)
 
     def touch(self, session_id: int, at: datetime) -> None:
         s = tables.user_sessions

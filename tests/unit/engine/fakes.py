@@ -704,6 +704,13 @@ class _Sessions:
     def by_hash(self, key_hash: str) -> UserSession | None:
         return next((s for s in self.d.sessions.values() if s.key_hash == key_hash), None)
 
+    def with_user(self, key_hash: str) -> tuple[UserSession, User | None] | None:
+        session = self.by_hash(key_hash)
+        if session is None:
+            return None
+        return session, next((u for u in self.d.users.values()
+                              if u.username == session.username), None)
+
     def touch(self, session_id: int, at: datetime) -> None:
         self.d.sessions[session_id] = replace(self.d.sessions[session_id], last_seen_at=at)
 
