@@ -9,19 +9,49 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
+from adapters.bootstrap import Application
 from adapters.definition_files import read_bundle
 from adapters.settings import PROJECT_ROOT
 from tests.browser.support import LiveApp, Snap
 
 PASSWORD = "correct horse battery"
+HOUSING_SUPPORT = PROJECT_ROOT / "definitions" / "housing_support.yaml"
+
+
+def _add_dana(application: Application) -> None:
+    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
+    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
+                                  PASSWORD)
+
+
+def _sign_in_as_dana(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill("dana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _editing_housing_support(live_app: LiveApp, page: Page) -> tuple[Application, Path]:
+    """Dana, signed in, in the editor on housing support as shipped (published as v1)."""
+    application = live_app.application
+    _add_dana(application)
+    application.engine.publish(*read_bundle(HOUSING_SUPPORT), note="As shipped", author="dana")
+    _sign_in_as_dana(page)
+    page.goto("/pathways/housing_support/edit")
+    expect(page.locator(".CodeMirror")).to_be_visible()
+    return application, HOUSING_SUPPORT
+
+
+def _type(page: Page, text: str) -> None:
+    """Replace the editor's text, as typing would (CodeMirror's change event)."""
+    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
+                  text)
 
 
 def test_a_designer_sees_a_pathway_s_diagram_with_live_counts(
         live_app: LiveApp, page: Page, snap: Snap, console_messages: list[str]) -> None:
     application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
+    _add_dana(application)
     files, main = read_bundle(PROJECT_ROOT / "definitions" / "gate_reception.yaml")
     application.engine.publish(files, main, note="First gate service", author="dana")
     started = [application.engine.start_case(
@@ -29,10 +59,7 @@ def test_a_designer_sees_a_pathway_s_diagram_with_live_counts(
         for n in range(3)]
     first_step = started[0].tasks[0].task.step
 
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in_as_dana(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Pathways").click()
     expect(page.locator("#pathway-gate_reception")).to_contain_text("First gate service")
     page.get_by_role("link", name="gate reception").click()
@@ -54,9 +81,7 @@ def test_a_designer_sees_a_pathway_s_diagram_with_live_counts(
 def test_a_designer_compares_two_versions_with_the_changes_coloured(
         live_app: LiveApp, page: Page, snap: Snap, tmp_path: Path) -> None:
     application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
+    _add_dana(application)
     shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
     application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
     changed = tmp_path / "gate_reception.yaml"
@@ -65,10 +90,7 @@ def test_a_designer_compares_two_versions_with_the_changes_coloured(
         "options: [low, medium, high, very high, extreme]"), "utf-8")
     application.engine.publish(*read_bundle(changed), note="Extreme risk", author="dana")
 
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in_as_dana(page)
     page.goto("/pathways/gate_reception")
     page.get_by_role("link", name="Compare versions").click()
     for holder in ("#diagram-old", "#diagram-new"):
@@ -83,9 +105,7 @@ def test_a_designer_compares_two_versions_with_the_changes_coloured(
 def test_a_designer_moves_running_cases_to_a_new_version_and_puts_them_back(
         live_app: LiveApp, page: Page, snap: Snap, tmp_path: Path) -> None:
     application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
+    _add_dana(application)
     shipped = PROJECT_ROOT / "definitions" / "gate_reception.yaml"
     application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
     cases = [application.engine.start_case(
@@ -96,10 +116,7 @@ def test_a_designer_moves_running_cases_to_a_new_version_and_puts_them_back(
         "    title: Needs assessment\n", "    title: Assessment of needs\n", 1), "utf-8")
     application.engine.publish(*read_bundle(renamed), note="Renamed", author="dana")
 
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in_as_dana(page)
     page.goto("/pathways/gate_reception")
     page.get_by_role("link", name="Move running cases").click()
     page.get_by_label("From").select_option("1")
@@ -121,16 +138,11 @@ def test_a_designer_moves_running_cases_to_a_new_version_and_puts_them_back(
 def test_a_designer_fixes_a_located_mistake_and_publishes_a_new_version(
         live_app: LiveApp, page: Page, snap: Snap) -> None:
     application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
-    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
+    _add_dana(application)
+    shipped = HOUSING_SUPPORT
     application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
 
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in_as_dana(page)
     page.goto("/pathways/housing_support")
     page.get_by_role("link", name="Edit and publish a new version").click()
     expect(page.locator("#preview")).to_have_attribute("data-rendered", "true")
@@ -139,8 +151,7 @@ def test_a_designer_fixes_a_located_mistake_and_publishes_a_new_version(
     source = shipped.read_text("utf-8")
     mistake = source.replace("    role: housing_worker\n", "    role: nobody_here\n", 1)
     line = mistake.splitlines().index("    role: nobody_here") + 1
-    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
-                  mistake)
+    _type(page, mistake)
     problem = page.locator("#problems li").first
     expect(problem).to_contain_text(f"line {line}, column")
     expect(problem).to_contain_text("nobody_here")
@@ -148,8 +159,7 @@ def test_a_designer_fixes_a_located_mistake_and_publishes_a_new_version(
     snap(page, "editor-located-problem")
     fixed = source.replace("    title: Housing assessment\n",
                            "    title: Assessment of housing\n", 1)
-    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
-                  fixed)
+    _type(page, fixed)
     expect(page.locator("#problems")).to_contain_text("No problems: ready to publish.")
     page.get_by_label("Note for this version (required)").first.fill("Clearer title")
     page.get_by_role("button", name="Publish as new version").click()
@@ -164,18 +174,7 @@ def test_publishing_on_a_slow_connection_leaves_no_draft_behind(
     """The editor saves a draft a second after the last keystroke. Publishing within that
     second, on a connection whose answer takes longer, must not send the save anyway: it
     would land after the publish had discarded the draft, and bring the old draft back."""
-    application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
-    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
-    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto("/pathways/housing_support/edit")
-    expect(page.locator(".CodeMirror")).to_be_visible()
+    application, shipped = _editing_housing_support(live_app, page)
 
     def slow_answer(route: Route) -> None:
         answered = route.fetch(max_redirects=0)
@@ -185,8 +184,7 @@ def test_publishing_on_a_slow_connection_leaves_no_draft_behind(
     page.route("**/editor/publish", slow_answer)
     fixed = shipped.read_text("utf-8").replace("    title: Housing assessment\n",
                                                "    title: Assessment of housing\n", 1)
-    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
-                  fixed)
+    _type(page, fixed)
     page.get_by_label("Note for this version (required)").first.fill("Clearer title")
     page.get_by_role("button", name="Publish as new version").click()
     expect(page.get_by_role("status")).to_contain_text(
@@ -201,24 +199,12 @@ def test_publishing_while_a_draft_save_is_on_its_way_lets_it_land_first(
     """A save already sent when the designer publishes lands before the publish (which then
     discards the draft), and the publish still goes: nothing typed is lost, nothing stale
     is kept."""
-    application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
-    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
-    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto("/pathways/housing_support/edit")
-    expect(page.locator(".CodeMirror")).to_be_visible()
+    application, shipped = _editing_housing_support(live_app, page)
     held: list[Route] = []
     page.route("**/editor/draft", lambda route: held.append(route))  # sent, not answered
     fixed = shipped.read_text("utf-8").replace("    title: Housing assessment\n",
                                                "    title: Assessment of housing\n", 1)
-    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
-                  fixed)
+    _type(page, fixed)
     for _ in range(50):
         if held:
             break
@@ -236,22 +222,10 @@ def test_publishing_while_a_draft_save_is_on_its_way_lets_it_land_first(
 
 def test_what_a_designer_types_survives_a_reload(live_app: LiveApp, page: Page,
                                                  snap: Snap) -> None:
-    application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
-    shipped = PROJECT_ROOT / "definitions" / "housing_support.yaml"
-    application.engine.publish(*read_bundle(shipped), note="As shipped", author="dana")
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto("/pathways/housing_support/edit")
-    expect(page.locator(".CodeMirror")).to_be_visible()
+    _, shipped = _editing_housing_support(live_app, page)
     typed = shipped.read_text("utf-8").replace("title: Housing support",
                                                "title: Housing support (half-typed)")
-    page.evaluate("text => document.querySelector('.CodeMirror').CodeMirror.setValue(text)",
-                  typed)
+    _type(page, typed)
     expect(page.locator("#source")).to_have_attribute("data-saved", "true")
     page.reload()
     expect(page.locator("#draft-notice")).to_contain_text("This is your draft")
@@ -286,9 +260,7 @@ def test_every_shipped_pathway_is_drawn_to_fit_a_laptop_with_labels_inside_their
     from tests.diagram_geometry import NS
 
     application = live_app.application
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
+    _add_dana(application)
     order = ["mental_health_referral", "housing_support", "family_support",
              "employment_support", "gate_reception"]
     bounds = {}
@@ -301,10 +273,7 @@ def test_every_shipped_pathway_is_drawn_to_fit_a_laptop_with_labels_inside_their
             bounds[(name, element)] = tuple(float(di.get(k) or 0)
                                             for k in ("x", "y", "width", "height"))
     page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in_as_dana(page)
     outside = []
     for name in order:
         page.goto(f"/pathways/{name}/v1")
@@ -336,9 +305,7 @@ def test_a_designer_retries_the_cases_stopped_at_a_step_on_a_fixed_version(
 
     application = live_app.application
     engine = application.engine
-    application.accounts.add_organisation("st_giles_trust", "St Giles Trust")
-    application.accounts.add_user("dana", "Dana Designer", "st_giles_trust", "designer",
-                                  PASSWORD)
+    _add_dana(application)
     broken = compile_pathway(org_wait("st_giles_trust"))
     engine.publish(broken.files(), broken.bpmn_file, note="waits for the release date")
     case = engine.start_case("st_giles_trust_wait", engine.add_client("Dee").id or 0)
@@ -348,10 +315,7 @@ def test_a_designer_retries_the_cases_stopped_at_a_step_on_a_fixed_version(
     fixed = compile_pathway(fixed_doc)
     engine.publish(fixed.files(), fixed.bpmn_file, note="a date when the client has none")
 
-    page.goto("/login")
-    page.get_by_label("Username").fill("dana")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in_as_dana(page)
     page.goto("/pathways/st_giles_trust_wait/v1")
     row = page.locator("#step-until_release")
     expect(row).to_contain_text("Retry 1")
