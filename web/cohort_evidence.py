@@ -81,7 +81,7 @@ def measured_groups(rows: Iterable[tuple[int, str | None, CaseGroup]], kind: str
     measure = frequency_measure(kind)
     if measure is None:
         return tally.with_outcomes((None, group) for _, _, group in rows)
-    chosen = rows if isinstance(rows, list) else list(rows)
+    chosen = list(rows)
     values = values_per_person(((client, text) for client, text, _ in chosen),
                                application().outcomes.occurrences(kind), measure)
     return tally.with_outcomes((values[client, text], group) for client, text, group in chosen)

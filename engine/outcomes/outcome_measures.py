@@ -211,10 +211,7 @@ def measure_occurrences(starts: Mapping[_Person, date],
         start = starts.get(key)
         if start is None:
             continue
-        window = ends.get(start)
-        if window is None:
-            window = ends[start] = measure.window_ends(start)
-        if counted_in(start, window, occurred, recorded):
+        if counted_in(start, _window(start, measure, ends), occurred, recorded):
             counted.setdefault(key, set()).add(recorded)
     people = len(starts)
     events = sum(len(dates) for dates in counted.values())
@@ -263,11 +260,19 @@ def _counted(start: date, events: list[tuple[date, date]], measure: OutcomeMeasu
     start day's window ends, worked out once and kept)."""
     if not events:
         return 0
+    window = _window(start, measure, ends)
+    return len({recorded for occurred, recorded in events
+                if counted_in(start, window, occurred, recorded)})
+
+
+def _window(start: date, measure: OutcomeMeasure, ends: dict[date, tuple[date, date | None]]
+            ) -> tuple[date, date | None]:
+    """measure.window_ends(start), worked out once per start day and kept in `ends`: many
+    people share a start day."""
     window = ends.get(start)
     if window is None:
         window = ends[start] = measure.window_ends(start)
-    return len({recorded for occurred, recorded in events
-                if counted_in(start, window, occurred, recorded)})
+    return window
 
 
 def measure(cohort_members: Mapping[int, date], events: Iterable[OutcomeEvent],
