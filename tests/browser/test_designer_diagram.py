@@ -210,14 +210,19 @@ def test_publishing_while_a_draft_save_is_on_its_way_lets_it_land_first(
             break
         page.wait_for_timeout(100)
     assert held, "the editor did not save the draft"
+    publishes: list[str] = []
+    page.on("request", lambda request: publishes.append(request.method)
+            if request.url.endswith("/editor/publish") else None)
     page.get_by_label("Note for this version (required)").first.fill("Clearer title")
     page.get_by_role("button", name="Publish as new version").click()
+    page.get_by_role("button", name="Publish as new version").click()  # nothing seemed to
     page.wait_for_timeout(500)
     assert len(application.engine.versions("housing_support")) == 1  # waiting for the save
     held[0].continue_()
     expect(page.get_by_role("status")).to_contain_text(
         "Published housing_support v2: Clearer title")
     assert application.engine.definition_draft("dana", "housing_support") is None
+    assert publishes == ["POST"]  # the second click sent no second publish
 
 
 def test_what_a_designer_types_survives_a_reload(live_app: LiveApp, page: Page,
