@@ -17,8 +17,10 @@ engine.limits, which refuse an oversized result before computing it.
 from __future__ import annotations
 
 import ast
+import gc
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
@@ -168,31 +170,64 @@ def _stoppable(code: CodeType) -> bool:
 
 
 class _Deadline:
-    """A trace function that raises once the wall-clock budget is spent, in the script or
-    the engine's code it calls (a library's frames are not traced: see _stoppable)."""
+    """A trace function that raises once the script has had its budget of CPU time, in the
+    script or the engine's code it calls (a library's frames are not traced: see _stoppable).
+
+    The budget is the thread's own CPU time less the collector's: waiting for a loaded
+    machine, or a full collection of a big heap, is not the script's doing and once stopped
+    a `set` step on CI. The clock is read cheaply on every line; the thread's CPU time (a
+    system call) only once the clock says the budget could be spent, then not again until
+    it could be spent once more."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.expires = time.monotonic() + seconds
+        self.thread = threading.get_ident()
+        self.started = time.thread_time()
+        self.collecting = 0.0
+        self.collection_started: float | None = None
+        self.check_at = time.monotonic() + seconds
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Any:
-        if event == "call" and not _stoppable(frame.f_code):
+        if event == "call" and (frame.f_code is _COLLECTOR_CODE
+                                or not _stoppable(frame.f_code)):
             return None
-        if time.monotonic() > self.expires:
-            raise ScriptTimeout(
-                f"script or expression ran longer than {self.seconds:g}s and was stopped",
-                details={"time_limit_seconds": self.seconds},
-            )
+        if time.monotonic() > self.check_at:
+            left = self.seconds - self.spent()
+            if left <= 0:
+                raise ScriptTimeout(
+                    f"script or expression ran longer than {self.seconds:g}s and was stopped",
+                    details={"time_limit_seconds": self.seconds},
+                )
+            self.check_at = time.monotonic() + left
         return self
+
+    def spent(self) -> float:
+        return time.thread_time() - self.started - self.collecting
+
+    def collector(self, phase: str, _info: dict[str, int]) -> None:
+        """gc.callbacks: times this thread's collections, to leave them out of the budget."""
+        if threading.get_ident() != self.thread:
+            return
+        if phase == "start":
+            self.collection_started = time.thread_time()
+        elif self.collection_started is not None:
+            self.collecting += time.thread_time() - self.collection_started
+            self.collection_started = None
+
+
+_COLLECTOR_CODE = _Deadline.collector.__code__
 
 
 def _run_with_deadline(code: CodeType, namespace: dict[str, Any], seconds: float) -> Any:
     previous = sys.gettrace()
-    sys.settrace(_Deadline(seconds))
+    deadline = _Deadline(seconds)
+    gc.callbacks.append(deadline.collector)
+    sys.settrace(deadline)
     try:
         return eval(code, namespace)  # noqa: S307 - code was compiled by RestrictedPython
     finally:
         sys.settrace(previous)
+        gc.callbacks.remove(deadline.collector)
 
 
 def _is_data(key: str, value: Any) -> bool:
