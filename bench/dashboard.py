@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy import event as sql_event
 from sqlalchemy.engine import make_url
 
+from adapters import collector
 from adapters.bootstrap import Application, bootstrap
 from adapters.definition_files import publish_order, read_bundle
 from adapters.passwords import WerkzeugPasswordHasher
@@ -191,7 +192,8 @@ def counting(app: Application) -> Iterator[list[int]]:
 
 def _signed_in(app: Application) -> FlaskClient:
     web = create_app(app, test_config={"TESTING": True})
-    warm_up(web)  # as `pathways serve` does before a worker takes requests
+    warm_up(web)  # as `pathways serve` does before a worker takes requests,
+    collector.settle_for_serving()  # and then, for a process that serves for hours
     client = web.test_client()
     page = client.get("/login")
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -23,6 +23,7 @@ from sqlalchemy import event as sql_event
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from adapters import collector
 from adapters.bootstrap import Application, bootstrap
 from bench.dashboard import URLS as DASHBOARD_URLS
 from bench.scale_templates import PASSWORD
@@ -116,7 +117,8 @@ def timed(row: Row, run: Callable[[int], int | None], repeat: int, budget: float
 
 def signed_in(app: Application, username: str) -> FlaskClient:
     web = create_app(app, test_config={"TESTING": True})
-    warm_up(web)  # as `pathways serve` does before a worker takes requests
+    warm_up(web)  # as `pathways serve` does before a worker takes requests,
+    collector.settle_for_serving()  # and then, for a process that serves for hours
     client = web.test_client()
     page = client.get("/login")
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from adapters import collector
 from adapters.cli.common import (
     ID,
     BoundedNumber,
@@ -270,6 +271,7 @@ def _work(ctx: Context, interval: float, rounds: int | None, until_idle: bool,
     from adapters.metrics import serve_worker_metrics  # prometheus_client: the worker only
 
     engine = ctx.app.engine
+    collector.settle_for_serving()  # it runs for hours: see adapters.collector
     serve_worker_metrics(ctx.app.settings.worker_metrics_port,
                          ctx.app.settings.worker_metrics_address)
     done = 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from adapters import secret_key
+from adapters import collector, secret_key
 from adapters.bootstrap import bootstrap
 from adapters.cli.common import BoundedNumber, Context, UsageProblem, cli, command, redacted
 from adapters.settings import MAX_WEB_THREADS, MAX_WEB_TIMEOUT, MAX_WEB_WORKERS, Settings
@@ -51,7 +51,7 @@ def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int 
     if dev:
         click.echo(f"Pathways (development server) on {where} (database "
                    f"{redacted(settings.database_url)})", err=True)
-        app = serving_app(settings, config)
+        app = long_lived_app(settings, config)
         signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: exit 0
         app.run(host=host, port=port, threaded=True)
         return
@@ -82,6 +82,14 @@ def serving_app(settings: Settings, config: dict[str, Any] | None) -> Any:
     return app
 
 
+def long_lived_app(settings: Settings, config: dict[str, Any] | None) -> Any:
+    """serving_app, in a process that will serve it for hours: the garbage collector then
+    leaves what it loaded out of its collections (adapters.collector)."""
+    app = serving_app(settings, config)
+    collector.settle_for_serving()
+    return app
+
+
 def _serve_production(settings: Settings, config: dict[str, Any] | None, host: str,
                       port: int, where: str) -> None:
     from adapters.web_server import ServerOptions, serve
@@ -95,4 +103,4 @@ def _serve_production(settings: Settings, config: dict[str, Any] | None, host: s
                             threads=settings.web.threads, timeout=settings.web.timeout)
     click.echo(f"Pathways on {where} ({options.workers} worker(s) x {options.threads} "
                f"thread(s); database {redacted(settings.database_url)})", err=True)
-    serve(lambda: serving_app(settings, config), options)
+    serve(lambda: long_lived_app(settings, config), options)
