@@ -195,7 +195,8 @@ class _Deadline:
             left = self.seconds - self.spent()
             if left <= 0:
                 raise ScriptTimeout(
-                    f"script or expression ran longer than {self.seconds:g}s and was stopped",
+                    f"script or expression used more than {self.seconds:g}s of CPU time and "
+                    "was stopped",
                     details={"time_limit_seconds": self.seconds},
                 )
             self.check_at = time.monotonic() + left
