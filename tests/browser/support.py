@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page, expect
 
 from adapters.bootstrap import Application
 
@@ -57,3 +57,16 @@ def assert_no_sideways(page: Page, message: str = "") -> None:
     have loaded (a form can be filled before then, and the unstyled page is wider)."""
     page.wait_for_load_state("load")
     assert page.evaluate(NO_SIDEWAYS), message or f"{page.url} scrolls sideways"
+
+
+def assert_within_width(page: Page, control: Locator) -> None:
+    """The control is visible and wholly inside the window's width (reachable without
+    scrolling sideways), measured as the page is drawn: once its stylesheets have loaded.
+    Unstyled, a phone's inbox is a wide table: CI once measured a row's Give back button at
+    x = 638 of 375 while the stylesheet's revalidation was on its way."""
+    expect(control).to_be_visible()
+    page.wait_for_load_state("load")
+    box = control.bounding_box()
+    assert box is not None
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (box, width)

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.support import LiveApp, Snap, assert_no_sideways
+from tests.browser.support import LiveApp, Snap, assert_no_sideways, assert_within_width
 
 WIDTHS = {"phone": (375, 812), "desktop": (1280, 800)}
 PASSWORD = "correct horse battery"
@@ -28,11 +28,8 @@ def office(live_app: LiveApp) -> LiveApp:
 def _fits(page: Page, *controls: Locator) -> None:
     """Nothing scrolls sideways, and each control is wholly inside the window."""
     assert_no_sideways(page)
-    width = page.viewport_size["width"] if page.viewport_size else 0
     for control in controls:
-        expect(control).to_be_visible()
-        box = control.bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+        assert_within_width(page, control)
 
 
 def _sign_in(page: Page, username: str, password: str) -> None:

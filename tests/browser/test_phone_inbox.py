@@ -9,23 +9,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.support import Snap, assert_no_sideways
+from tests.browser.support import Snap, assert_no_sideways, assert_within_width
 from tests.browser.test_caseworker_journey import demo, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("demo")
 
 WIDTHS = {"phone": (375, 812), "desktop": (1280, 800)}
-
-
-def _on_screen(page: Page, control: Locator) -> None:
-    """Visible, and wholly inside the window's width (reachable without scrolling sideways)."""
-    expect(control).to_be_visible()
-    box = control.bounding_box()
-    assert box is not None
-    width = page.viewport_size["width"] if page.viewport_size else 0
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (box, width)
 
 
 @pytest.mark.parametrize("size", WIDTHS)
@@ -45,9 +36,10 @@ def test_every_inbox_row_can_be_opened_claimed_and_given_back(page: Page, snap: 
         row = rows.nth(number)
         opener = row.get_by_role("link", name=re.compile(r"^Open ")) if size == "phone" \
             else row.locator("td.title a")
-        _on_screen(page, opener)
-        _on_screen(page, row.get_by_role("button", name=re.compile(r"^(Claim|Give back) ")))
-        _on_screen(page, row.get_by_role("checkbox"))
+        assert_within_width(page, opener)
+        assert_within_width(page, row.get_by_role(
+            "button", name=re.compile(r"^(Claim|Give back) ")))
+        assert_within_width(page, row.get_by_role("checkbox"))
 
     first = rows.first
     title = first.locator("td.title").inner_text().strip()
@@ -56,7 +48,7 @@ def test_every_inbox_row_can_be_opened_claimed_and_given_back(page: Page, snap: 
     mine = page.locator("table.inbox tbody tr").filter(has_text="Terry Lead").filter(
         has_text=title).first
     give_back = mine.get_by_role("button", name=re.compile(r"^Give back "))
-    _on_screen(page, give_back)
+    assert_within_width(page, give_back)
     snap(page, f"{size}-inbox-claimed")
     give_back.click()
     expect(page.get_by_role("status").filter(
@@ -76,7 +68,7 @@ def test_a_task_page_claims_and_gives_back_its_task(page: Page, snap: Snap, size
     task_url = page.url
     expect(page.get_by_text("Not assigned.")).to_be_visible()
     claim = page.get_by_role("button", name="Claim", exact=True)
-    _on_screen(page, claim)
+    assert_within_width(page, claim)
     assert_no_sideways(page, "the task page scrolls sideways")
     snap(page, f"{size}-task")
     claim.click()
@@ -84,7 +76,7 @@ def test_a_task_page_claims_and_gives_back_its_task(page: Page, snap: Snap, size
     expect(page.get_by_role("status").filter(has_text="The task is yours.")).to_be_visible()
     expect(page.get_by_text("Assigned to Casey Walker.")).to_be_visible()
     give_back = page.get_by_role("button", name="Give back", exact=True)
-    _on_screen(page, give_back)
+    assert_within_width(page, give_back)
     snap(page, f"{size}-task-claimed")
     give_back.click()
     expect(page).to_have_url(task_url)
