@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +152,27 @@ def browser(playwright_driver: Playwright, screenshot_dir: Path) -> Iterator[Bro
 # -- the app --------------------------------------------------------------------------------
 
 
+def _closing(app: Flask) -> Callable[[dict[str, Any], Any], Iterator[bytes]]:
+    """The app, each response closed as its sending ends, however it ends. werkzeug's
+    development server skips closing it when the client resets the connection just after
+    the answer (its read of the rest of the request fails first): the file behind a static
+    file was then closed only when collected, with a ResourceWarning that failed whichever
+    test it landed in (tests/browser/test_live_server.py)."""
+
+    def serve(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return serve
+
+
 def _serve(app: Flask) -> tuple[BaseWSGIServer, threading.Thread]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name="live-app", daemon=True)
     thread.start()
