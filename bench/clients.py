@@ -39,6 +39,7 @@ from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from bench.dashboard import counting
 from bench.run import DEFAULT_POSTGRES, postgres_database, sqlite_database
+from bench.web_client import sign_in
 from engine import access
 from engine.casework.casework_access import CaseworkContext, counted
 from engine.model import User
@@ -166,14 +167,8 @@ def _settle(app: Application) -> None:
 
 
 def _signed_in(app: Application, username: str) -> FlaskClient:
-    client = create_app(app, test_config={"TESTING": True}).test_client()
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token})
-    if response.status_code != 302:
-        raise SystemExit(f"the bench user {username} could not sign in")
-    return client
+    return sign_in(create_app(app, test_config={"TESTING": True}).test_client(), username,
+                   PASSWORD)
 
 
 def _percentile(samples: list[float], share: float) -> float:

@@ -32,14 +32,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy import event as sql_event
 from sqlalchemy.engine import make_url
 
-from adapters import collector
 from adapters.bootstrap import Application, bootstrap
 from adapters.definition_files import publish_order, read_bundle
 from adapters.passwords import WerkzeugPasswordHasher
 from adapters.settings import Settings
 from bench.run import DEFAULT_POSTGRES, postgres_database, sqlite_database
+from bench.web_client import served, sign_in
 from engine.model import CaseRecord, Client, Event, NewEvent
-from web import create_app, warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench horse battery staple"  # noqa: S105 - a throwaway database
@@ -191,17 +190,8 @@ def counting(app: Application) -> Iterator[list[int]]:
 
 
 def _signed_in(app: Application) -> FlaskClient:
-    web = create_app(app, test_config={"TESTING": True})
-    warm_up(web)  # as `pathways serve` does before a worker takes requests,
-    collector.settle_for_serving()  # and then, for a process that serves for hours
-    client = web.test_client()
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = client.post("/login", data={"username": "cam", "password": PASSWORD,
-                                           "csrf_token": token})
-    if response.status_code != 302:
-        raise SystemExit("the bench commissioner could not sign in")
-    return client
+    """The bench commissioner, on the app as `pathways serve` runs it."""
+    return sign_in(served(app).test_client(), "cam", PASSWORD)
 
 
 def _timed(app: Application, client: FlaskClient, url: str) -> tuple[float, int]:

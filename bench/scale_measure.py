@@ -23,11 +23,10 @@ from sqlalchemy import event as sql_event
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from adapters import collector
 from adapters.bootstrap import Application, bootstrap
 from bench.dashboard import URLS as DASHBOARD_URLS
 from bench.scale_templates import PASSWORD
-from web import create_app, warm_up
+from bench.web_client import served, sign_in
 
 PATHWAYS = str(Path(sys.executable).with_name("pathways"))
 
@@ -116,17 +115,8 @@ def timed(row: Row, run: Callable[[int], int | None], repeat: int, budget: float
 
 
 def signed_in(app: Application, username: str) -> FlaskClient:
-    web = create_app(app, test_config={"TESTING": True})
-    warm_up(web)  # as `pathways serve` does before a worker takes requests,
-    collector.settle_for_serving()  # and then, for a process that serves for hours
-    client = web.test_client()
-    page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token})
-    if response.status_code != 302:
-        raise SystemExit(f"the bench user {username} could not sign in")
-    return client
+    """A demo user, on the app as `pathways serve` runs it."""
+    return sign_in(served(app).test_client(), username, PASSWORD)
 
 
 def _getter(app: Application, client: FlaskClient, urls: Callable[[int], str],
